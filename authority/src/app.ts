@@ -1,0 +1,86 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { buildOpenApi, jsonDepthExceeds, LIMITS, routes, WS_PATH, type ApiError } from '../../protocol/src/index.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { bindRoutes } from './http/bind.ts';
+import { HttpError } from './http/errors.ts';
+import { createHandlers, VERSION } from './http/handlers.ts';
+import { createServices, type Services } from './services.ts';
+import type { Db } from './store/db.ts';
+import { Hub } from './ws/hub.ts';
+
+export interface AuthorityApp {
+  app: FastifyInstance;
+  services: Services;
+  hub: Hub;
+}
+
+const FASTIFY_CODE_STATUS: Record<number, ApiError['code']> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** The authority as a fastify instance (not listening): routes from the protocol table, one error handler, the WebSocket hub. */
+export async function buildAuthority(opts: { config: Config & { pinPepper: string }; db: Db; clock: Clock; logger?: boolean | object }): Promise<AuthorityApp> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: opts.config.logLevel },
+    bodyLimit: LIMITS.jsonBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const services = await createServices(opts.db, opts.config, opts.clock);
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(null, undefined);
+    if (jsonDepthExceeds(text, LIMITS.jsonDepth)) return done(new HttpError(400, 'invalid_request', `JSON nested deeper than ${LIMITS.jsonDepth}`), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpError(400, 'invalid_request', 'body is not valid JSON'), undefined);
+    }
+  });
+  app.addContentTypeParser(['image/jpeg', 'image/png'], { parseAs: 'buffer', bodyLimit: LIMITS.photoBytes }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    if (err instanceof HttpError) {
+      if (err.headers) reply.headers(err.headers);
+      const body: ApiError = { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) };
+      return reply.code(err.status).send(body);
+    }
+    const status = (err as FastifyError).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const body: ApiError = { code: FASTIFY_CODE_STATUS[status] ?? 'invalid_request', message: err.message };
+      return reply.code(status).send(body);
+    }
+    request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ code: 'internal', message: 'internal error' } satisfies ApiError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } satisfies ApiError),
+  );
+
+  bindRoutes(app, services, routes, createHandlers(services));
+  const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
+  app.get('/openapi.json', () => openapi);
+
+  const hub = new Hub({ devices: services.devices, staff: services.staff, sessions: services.sessions, log: app.log });
+  await app.register(websocket, { options: { maxPayload: LIMITS.wsFrameBytes } });
+  app.get(WS_PATH, { websocket: true }, (socket) => hub.accept(socket));
+
+  const pruner = setInterval(() => {
+    services.challenges.prune();
+    services.devices.prune();
+  }, 60_000);
+  pruner.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(pruner);
+    hub.close();
+  });
+  return { app, services, hub };
+}

@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/** Authority configuration: CLI flags win over VD_* environment variables; everything is validated before start. */
+export const ConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8780),
+  dataDir: z.string().min(1, 'data dir is required').default('./data'),
+  /** The pepper for PIN and knowledge-answer hashes; kept out of the database. If absent, read or created at <dataDir>/secrets/pin-pepper. */
+  pinPepper: z.string().min(32, 'the PIN pepper must be at least 32 characters').optional(),
+  rpId: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, 'rpId must be a host name such as "localhost" or "desk.example.com"')
+    .default('localhost'),
+  rpName: z.string().min(1).default('Verified Desk'),
+  /** Origins WebAuthn ceremonies may come from (the customer app's origin). */
+  origins: z
+    .array(z.url({ protocol: /^https?$/ }).refine((u) => new URL(u).origin === u, 'an origin has no path, e.g. https://app.example.com'))
+    .min(1)
+    .default(['http://localhost:8780']),
+  sessionIdleSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
+  sessionAbsoluteSeconds: z.coerce.number().int().min(60).max(7 * 86_400).default(4 * 3600),
+  authenticationTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(3600),
+  accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
+  refreshTokenSeconds: z.coerce.number().int().min(300).max(30 * 86_400).default(12 * 3600),
+  /** argon2id cost: never below OWASP's minimum (m=19456 KiB, t=2). */
+  argon2MemoryKiB: z.coerce.number().int().min(19_456).default(19_456),
+  argon2Iterations: z.coerce.number().int().min(2).default(2),
+  demo: z.coerce.boolean().default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+const ENV: Record<string, keyof Config> = {
+  VD_HOST: 'host',
+  VD_PORT: 'port',
+  VD_DATA_DIR: 'dataDir',
+  VD_PIN_PEPPER: 'pinPepper',
+  VD_RP_ID: 'rpId',
+  VD_RP_NAME: 'rpName',
+  VD_ORIGINS: 'origins',
+  VD_SESSION_IDLE_SECONDS: 'sessionIdleSeconds',
+  VD_SESSION_ABSOLUTE_SECONDS: 'sessionAbsoluteSeconds',
+  VD_AUTHENTICATION_TTL_SECONDS: 'authenticationTtlSeconds',
+  VD_ACCESS_TOKEN_SECONDS: 'accessTokenSeconds',
+  VD_REFRESH_TOKEN_SECONDS: 'refreshTokenSeconds',
+  VD_ARGON2_MEMORY_KIB: 'argon2MemoryKiB',
+  VD_ARGON2_ITERATIONS: 'argon2Iterations',
+  VD_DEMO: 'demo',
+  VD_LOG_LEVEL: 'logLevel',
+};
+
+/** Read configuration from argv and env; throws ConfigError listing every problem. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    raw[key] = key === 'origins' ? v.split(',').map((s) => s.trim()) : key === 'demo' ? v === '1' || v === 'true' : v;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'rp-id': { type: 'string' },
+        origin: { type: 'string', multiple: true },
+        demo: { type: 'boolean' },
+        'log-level': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new ConfigError(`bad command line: ${(e as Error).message}`);
+  }
+  const a = parsed.values;
+  if (a.host !== undefined) raw.host = a.host;
+  if (a.port !== undefined) raw.port = a.port;
+  if (a['data-dir'] !== undefined) raw.dataDir = a['data-dir'];
+  if (a['rp-id'] !== undefined) raw.rpId = a['rp-id'];
+  if (a.origin !== undefined) raw.origins = a.origin;
+  if (a.demo !== undefined) raw.demo = a.demo;
+  if (a['log-level'] !== undefined) raw.logLevel = a['log-level'];
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: unknown): Config {
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  - ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (r.data.sessionIdleSeconds > r.data.sessionAbsoluteSeconds)
+    throw new ConfigError('invalid configuration:\n  - sessionIdleSeconds: must not exceed sessionAbsoluteSeconds');
+  return r.data;
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { PHOTO_TYPES, LIMITS, type RouteDef } from '../../../protocol/src/index.ts';
+import type { DevicePrincipal } from '../identity/devices.ts';
+import type { Services } from '../services.ts';
+import type { StaffPrincipal } from '../staff/staff-accounts.ts';
+import { badRequest, forbidden, unauthorized } from './errors.ts';
+
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+export type PrincipalFor<R extends RouteDef> = R['auth'] extends 'device'
+  ? DevicePrincipal
+  : R['auth'] extends 'staff'
+    ? StaffPrincipal
+    : R['auth'] extends 'deviceOrStaff'
+      ? DevicePrincipal | StaffPrincipal
+      : null;
+
+export interface HandlerInput<R extends RouteDef> {
+  params: Out<R['params']>;
+  query: Out<R['query']>;
+  body: R['bodyKind'] extends 'image' ? Buffer : Out<R['body']>;
+  contentType: string;
+  principal: PrincipalFor<R>;
+  request: FastifyRequest;
+}
+
+export type Handler<R extends RouteDef> = (input: HandlerInput<R>) => Promise<z.input<R['response']>> | z.input<R['response']>;
+export type Handlers<T extends Record<string, RouteDef>> = { [K in keyof T]: Handler<T[K]> };
+
+const parseWith = (schema: z.ZodType | undefined, value: unknown, where: string): unknown => {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value ?? {});
+  if (!r.success)
+    throw badRequest(
+      `invalid ${where}: ${r.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`.slice(0, 1000),
+      r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })),
+    );
+  return r.data;
+};
+
+async function authenticate(svc: Services, r: RouteDef, req: FastifyRequest): Promise<DevicePrincipal | StaffPrincipal | null> {
+  if (r.auth === 'public') return null;
+  const authz = req.headers.authorization;
+  const htu = req.url;
+  let principal: DevicePrincipal | StaffPrincipal;
+  if (r.auth === 'device' || (r.auth === 'deviceOrStaff' && authz?.startsWith('Device '))) {
+    const proof = req.headers['device-proof'];
+    principal = await svc.devices.verifyRequest(authz, Array.isArray(proof) ? undefined : proof, req.method, htu);
+    if (!svc.authentications.isLive(principal.authentication)) throw unauthorized('authentication expired: authenticate again');
+  } else if (r.auth === 'staff' || r.auth === 'deviceOrStaff') {
+    principal = await svc.staff.verifyAccess(authz);
+    if (r.roles && !r.roles.includes(principal.staff.role)) throw forbidden(`requires role ${r.roles.join(' or ')}`);
+  } else {
+    throw unauthorized();
+  }
+  return principal;
+}
+
+/**
+ * Bind one handler per route of the table: params, query and body are validated with
+ * the route's zod schemas (unknown fields refused), the caller is authenticated and
+ * its role checked, and the answer is validated against the response schema.
+ */
+export function bindRoutes<T extends Record<string, RouteDef>>(app: FastifyInstance, svc: Services, table: T, handlers: Handlers<T>): void {
+  for (const [id, r] of Object.entries(table) as [keyof T & string, RouteDef][]) {
+    const handler = handlers[id] as unknown as Handler<RouteDef>;
+    app.route({
+      method: r.method,
+      url: r.path,
+      ...(r.bodyKind === 'image' ? { bodyLimit: LIMITS.photoBytes } : {}),
+      handler: async (request, reply) => {
+        const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (r.bodyKind === 'image') {
+          if (!(PHOTO_TYPES as readonly string[]).includes(contentType) || !Buffer.isBuffer(request.body))
+            throw badRequest('body must be an image/jpeg or image/png');
+        } else if (!r.body && request.body !== undefined && request.body !== null && !(typeof request.body === 'object' && Object.keys(request.body as object).length === 0)) {
+          throw badRequest('this operation takes no body');
+        }
+        const params = parseWith(r.params, request.params, 'path parameters');
+        const query = parseWith(r.query, r.query ? request.query : undefined, 'query');
+        if (!r.query && request.query && Object.keys(request.query as object).length > 0) throw badRequest('this operation takes no query parameters');
+        const body = r.bodyKind === 'image' ? request.body : parseWith(r.body, request.body, 'body');
+        const principal = await authenticate(svc, r, request);
+        const result = await handler({ params, query, body, principal, contentType, request } as never);
+        const out = r.response.parse(result);
+        return reply.code(r.status ?? 200).send(out);
+      },
+    });
+  }
+}

@@ -1,0 +1,133 @@
+import { routes, type Routes } from '../../../protocol/src/index.ts';
+import { iso } from '../clock.ts';
+import type { Services } from '../services.ts';
+import { staffView } from '../staff/staff-accounts.ts';
+import type { Handlers } from './bind.ts';
+import { conflict, forbidden, notFound, unauthorized } from './errors.ts';
+import { verifyAuditChain } from '../audit/audit-log.ts';
+import type { DevicePrincipal } from '../identity/devices.ts';
+import type { StaffPrincipal } from '../staff/staff-accounts.ts';
+
+export const VERSION = '0.1.0';
+
+const actorOf = (p: DevicePrincipal | StaffPrincipal) => (p.kind === 'device' ? `device:${p.device.id}` : `staff:${p.staff.id}`);
+
+/** The authority's HTTP handlers: thin, each one calls a domain service. */
+export function createHandlers(svc: Services): Handlers<Routes> {
+  const { ctx } = svc;
+  const sessionLevel = (authenticationId: string) => svc.authentications.get(authenticationId)?.level ?? 0;
+  return {
+    health: () => ({ status: 'ok', version: VERSION, time: iso(ctx.clock.now()) }),
+    jwks: () => svc.keys.jwks(),
+
+    challenge: ({ body }) => {
+      if (body.purpose === 'authenticate' && !svc.devices.get(body.deviceId)) {
+        // Same answer shape for unknown devices would leak nothing useful, but an honest 404 helps the app re-enrol.
+        throw notFound('device not enrolled');
+      }
+      const c = svc.challenges.issue(body.purpose, { deviceId: body.purpose === 'authenticate' ? body.deviceId : null });
+      return { challengeId: c.id, nonce: c.nonce, expiresAt: iso(c.expires_at) };
+    },
+    enrol: async ({ body }) => {
+      const { device, customerName } = await svc.devices.enrol(body);
+      return { deviceId: device.id, customerId: device.customer_id, customerName };
+    },
+    authenticate: ({ body }) => {
+      const { authentication, token } = svc.devices.authenticate(body);
+      return {
+        authentication: svc.authentications.view(authentication.id),
+        deviceToken: token,
+        tokenExpiresAt: iso(authentication.expires_at),
+      };
+    },
+    deviceMe: ({ principal: p }) => {
+      const customer = ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?').get(p.device.customer_id)!;
+      return {
+        deviceId: p.device.id,
+        customerId: p.device.customer_id,
+        customerName: customer.display_name,
+        enrolled: {
+          pin: svc.pin.hasPin(p.device.customer_id),
+          biometric: svc.webauthn.hasCredential(p.device.customer_id),
+          photo: svc.photos.hasEnrolmentPhoto(p.device.customer_id),
+        },
+        authentication: svc.authentications.view(p.authentication.id),
+      };
+    },
+    setPin: async ({ principal, body }) => {
+      await svc.pin.set(principal, body.pin);
+      return { ok: true };
+    },
+    pinFactor: async ({ principal, body }) => svc.authentications.view((await svc.pin.verify(principal, body.pin)).id),
+    webauthnRegistrationOptions: async ({ principal }) => ({ ...(await svc.webauthn.registrationOptions(principal)) }),
+    webauthnRegister: async ({ principal, body }) => ({
+      credentialId: await svc.webauthn.register(principal, body.response as never),
+    }),
+    webauthnAssertionOptions: async ({ principal }) => ({ ...(await svc.webauthn.assertionOptions(principal)) }),
+    webauthnFactor: async ({ principal, body }) =>
+      svc.authentications.view((await svc.webauthn.assert(principal, body.response as never)).id),
+    photo: ({ principal, query, body, contentType }) => {
+      const r = svc.photos.store(principal, query.purpose, contentType, body);
+      return {
+        photoId: r.photoId,
+        purpose: query.purpose,
+        authentication: r.authentication ? svc.authentications.view(r.authentication.id) : null,
+      };
+    },
+    openSession: ({ principal }) => {
+      const s = svc.sessions.open(principal.authentication);
+      return svc.sessions.view(s, principal.authentication.level);
+    },
+    getSession: ({ principal, params }) => {
+      const s = svc.sessions.use(params.sessionId);
+      if (principal.kind === 'device' && s.device_id !== principal.device.id) throw unauthorized('session unknown');
+      return svc.sessions.view(s, sessionLevel(s.authentication_id));
+    },
+    endSession: ({ principal, params, body }) => {
+      const s = svc.sessions.use(params.sessionId);
+      if (s.device_id !== principal.device.id) throw unauthorized('session unknown');
+      svc.sessions.end(s.id, 'ended', actorOf(principal));
+      if (body.reason) ctx.audit.append({ actor: actorOf(principal), action: 'session.end.reason', outcome: 'success', reason: body.reason });
+      return { ok: true };
+    },
+
+    login: ({ body }) => svc.staff.login(body.username, body.password),
+    refresh: ({ body }) => svc.staff.refresh(body.refreshToken),
+    logout: ({ body }) => {
+      svc.staff.logout(body.refreshToken);
+      return { ok: true };
+    },
+    staffMe: ({ principal }) => staffView(principal.staff),
+    getAuthentication: ({ params }) => {
+      if (!svc.authentications.get(params.authenticationId)) throw notFound('no such authentication');
+      return svc.authentications.view(params.authenticationId);
+    },
+    knowledgeQuestions: ({ params }) => ({ questions: svc.knowledge.questions(params.customerId) }),
+    knowledgeCheck: async ({ params, body, principal }) => {
+      const auth = await svc.knowledge.check(params.customerId, body.answers, principal.staff.id);
+      return { passed: auth !== null, authentication: auth ? svc.authentications.view(auth.id) : null };
+    },
+
+    issueEnrolmentCode: ({ params, principal }) => {
+      if (!ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(params.customerId)) throw notFound('no such customer');
+      const c = svc.devices.issueEnrolmentCode(params.customerId);
+      ctx.audit.append({ actor: actorOf(principal), action: 'enrolment.code', subject: `customer:${params.customerId}`, outcome: 'success' });
+      return { code: c.code, expiresAt: iso(c.expiresAt) };
+    },
+    unlockPin: ({ params, principal }) => {
+      if (!svc.pin.unlock(params.customerId, actorOf(principal))) throw notFound('no PIN for this customer');
+      return { ok: true };
+    },
+    createStaff: async ({ body, principal }) => staffView(await svc.staff.create(body, actorOf(principal))),
+    setRole: ({ params, body, principal }) => {
+      if (params.staffId === principal.staff.id && body.role !== 'admin') throw forbidden('an admin cannot demote themselves');
+      return staffView(svc.staff.setRole(params.staffId, body.role, actorOf(principal)));
+    },
+    adminEndSession: ({ params, principal }) => {
+      svc.sessions.requireExisting(params.sessionId);
+      if (!svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal))) throw conflict('session already ended');
+      return { ok: true };
+    },
+    auditVerify: () => verifyAuditChain(ctx.db),
+  } satisfies Handlers<typeof routes>;
+}

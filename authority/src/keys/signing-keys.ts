@@ -1,0 +1,60 @@
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { Ctx } from '../context.ts';
+import { randomId } from '../ids.ts';
+
+/**
+ * The authority's ES256 signing key (access tokens now, call tickets later), kept in
+ * the database and published as a JWKS. Created on first start.
+ */
+export class SigningKeys {
+  private constructor(
+    private readonly kid: string,
+    private readonly privateKey: CryptoKey,
+    private readonly publicKey: CryptoKey,
+    private readonly publicJwk: JWK,
+    private readonly clockNow: () => number,
+  ) {}
+
+  static async load(ctx: Pick<Ctx, 'db' | 'clock'>): Promise<SigningKeys> {
+    let row = ctx.db.prepare<[], { kid: string; private_jwk: string }>('SELECT kid, private_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1').get();
+    if (!row) {
+      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+      const jwk = await exportJWK(privateKey);
+      row = { kid: randomId(12), private_jwk: JSON.stringify(jwk) };
+      ctx.db.prepare('INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES (?, ?, ?)').run(row.kid, row.private_jwk, ctx.clock.now());
+    }
+    const priv = JSON.parse(row.private_jwk) as JWK;
+    const { d: _d, ...pub } = priv;
+    const publicJwk = { ...pub, kid: row.kid, alg: 'ES256', use: 'sig' };
+    return new SigningKeys(
+      row.kid,
+      (await importJWK(priv, 'ES256')) as CryptoKey,
+      (await importJWK(publicJwk, 'ES256')) as CryptoKey,
+      publicJwk,
+      () => ctx.clock.now(),
+    );
+  }
+
+  jwks(): { keys: (JWK & { kid: string; kty: string })[] } {
+    return { keys: [this.publicJwk as JWK & { kid: string; kty: string }] };
+  }
+
+  sign(payload: JWTPayload, typ: string, ttlSeconds: number): Promise<string> {
+    const now = Math.floor(this.clockNow() / 1000);
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ })
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttlSeconds)
+      .setJti(randomId(12))
+      .sign(this.privateKey);
+  }
+
+  async verify(token: string, typ: string): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(token, this.publicKey, {
+      algorithms: ['ES256'],
+      typ,
+      currentDate: new Date(this.clockNow()),
+    });
+    return payload;
+  }
+}

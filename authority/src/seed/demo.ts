@@ -1,0 +1,77 @@
+import type { Services } from '../services.ts';
+
+/** Demo customers with fake account data (the secure fields the agent panel unlocks by level). */
+export const DEMO_CUSTOMERS = [
+  {
+    id: 'c_alice_martin_01',
+    name: 'Alice Martin',
+    code: 'ALICE-DEMO-2026',
+    attributes: { tier: 'gold', segment: 'retail' },
+    account: {
+      accountNumber: 'GB29 NWBK 6016 1331 9268 19',
+      balance: { amount: 18250.42, currency: 'GBP' },
+      orders: [
+        { id: 'ORD-10481', item: 'Travel insurance', status: 'active', amount: 89.0 },
+        { id: 'ORD-10502', item: 'Card replacement', status: 'shipped', amount: 0 },
+      ],
+    },
+    questions: [
+      ['Name of your first school?', 'Riverside Primary'],
+      ['City where you opened the account?', 'Leeds'],
+    ],
+  },
+  {
+    id: 'c_bob_okafor_002',
+    name: 'Bob Okafor',
+    code: 'BOB-DEMO-2026',
+    attributes: { tier: 'standard', segment: 'retail' },
+    account: {
+      accountNumber: 'GB94 BARC 2003 1598 7654 32',
+      balance: { amount: 412.07, currency: 'GBP' },
+      orders: [{ id: 'ORD-10377', item: 'Mortgage statement', status: 'requested', amount: 0 }],
+    },
+    questions: [['Favourite football team?', 'Arsenal']],
+  },
+  {
+    id: 'c_chen_wei_00003',
+    name: 'Chen Wei',
+    code: 'CHEN-DEMO-2026',
+    attributes: { tier: 'platinum', segment: 'business' },
+    account: {
+      accountNumber: 'GB71 HBUK 4012 7512 3456 78',
+      balance: { amount: 1204331.5, currency: 'GBP' },
+      orders: [{ id: 'ORD-10611', item: 'FX forward EUR 250k', status: 'pending approval', amount: 250000 }],
+    },
+    questions: [["Mother's maiden name?", 'Lin']],
+  },
+] as const;
+
+export const DEMO_STAFF = [
+  { username: 'agent1', displayName: 'Dana Reyes', role: 'agent', password: 'demo-agent-1' },
+  { username: 'agent2', displayName: 'Sam Patel', role: 'agent', password: 'demo-agent-2' },
+  { username: 'supervisor', displayName: 'Morgan Lee', role: 'supervisor', password: 'demo-supervisor' },
+  { username: 'admin', displayName: 'Ira Novak', role: 'admin', password: 'demo-admin-1' },
+] as const;
+
+/** Seed once (idempotent); re-arm each demo customer's fixed enrolment code on every start. */
+export async function seedDemo(svc: Services): Promise<{ codes: { name: string; code: string }[]; staff: typeof DEMO_STAFF }> {
+  const { db, clock } = svc.ctx;
+  for (const c of DEMO_CUSTOMERS) {
+    const exists = db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id);
+    if (!exists) {
+      db.prepare('INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        c.id,
+        c.name,
+        JSON.stringify(c.attributes),
+        JSON.stringify(c.account),
+        clock.now(),
+      );
+      for (const [q, a] of c.questions) await svc.knowledge.add(c.id, q, a);
+    }
+    svc.devices.issueEnrolmentCode(c.id, c.code);
+  }
+  for (const s of DEMO_STAFF) {
+    if (!db.prepare('SELECT 1 FROM staff WHERE username = ?').get(s.username)) await svc.staff.create(s, 'system:seed');
+  }
+  return { codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })), staff: DEMO_STAFF };
+}

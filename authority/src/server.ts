@@ -1,0 +1,44 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildAuthority, type AuthorityApp } from './app.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { resolvePepper } from './pepper.ts';
+import { seedDemo } from './seed/demo.ts';
+import { openDatabase } from './store/db.ts';
+
+export interface RunningAuthority extends AuthorityApp {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Open the store, build the app, seed the demo if asked, and listen. */
+export async function startAuthority(config: Config, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<RunningAuthority> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const { pepper, source } = resolvePepper(config.pinPepper, config.dataDir);
+  const db = openDatabase(join(config.dataDir, 'authority.sqlite'));
+  const built = await buildAuthority({ config: { ...config, pinPepper: pepper }, db, clock: opts.clock ?? systemClock, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const { app, services } = built;
+  if (source !== 'configuration') app.log.warn({ pepperFile: source }, 'PIN pepper read from a file beside the database: set VD_PIN_PEPPER from a secret store in production');
+  if (config.demo) {
+    const seeded = await seedDemo(services);
+    app.log.info({ enrolmentCodes: seeded.codes }, 'demo data seeded');
+  }
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  let stopped = false;
+  return {
+    ...built,
+    url,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await app.close();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { AuditLog } from './audit/audit-log.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Ctx } from './context.ts';
+import { Authentications } from './identity/authentications.ts';
+import { Challenges } from './identity/challenges.ts';
+import { Devices } from './identity/devices.ts';
+import { KnowledgeFactor } from './identity/knowledge.ts';
+import { PhotoFactor } from './identity/photos.ts';
+import { PinFactor } from './identity/pin.ts';
+import { SecretHasher } from './identity/secrets.ts';
+import { WebAuthnFactor } from './identity/webauthn.ts';
+import { SigningKeys } from './keys/signing-keys.ts';
+import { ServiceSessions } from './sessions/service-sessions.ts';
+import { StaffAccounts } from './staff/staff-accounts.ts';
+import type { Db } from './store/db.ts';
+
+/** Every domain service of the authority, wired once over one database. */
+export interface Services {
+  ctx: Ctx;
+  keys: SigningKeys;
+  challenges: Challenges;
+  authentications: Authentications;
+  devices: Devices;
+  pin: PinFactor;
+  webauthn: WebAuthnFactor;
+  photos: PhotoFactor;
+  knowledge: KnowledgeFactor;
+  sessions: ServiceSessions;
+  staff: StaffAccounts;
+}
+
+export async function createServices(db: Db, config: Config & { pinPepper: string }, clock: Clock): Promise<Services> {
+  const ctx: Ctx = {
+    db,
+    clock,
+    config,
+    audit: new AuditLog(db, clock),
+    hasher: new SecretHasher(config.pinPepper, config.argon2MemoryKiB, config.argon2Iterations),
+  };
+  const keys = await SigningKeys.load(ctx);
+  const challenges = new Challenges(ctx);
+  const authentications = new Authentications(ctx);
+  return {
+    ctx,
+    keys,
+    challenges,
+    authentications,
+    devices: new Devices(ctx, challenges, authentications),
+    pin: new PinFactor(ctx, authentications),
+    webauthn: new WebAuthnFactor(ctx, challenges, authentications),
+    photos: new PhotoFactor(ctx, authentications),
+    knowledge: new KnowledgeFactor(ctx, authentications),
+    sessions: new ServiceSessions(ctx),
+    staff: new StaffAccounts(ctx, keys),
+  };
+}

@@ -1,0 +1,180 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * One function per schema version, in order. Version N is `migrations[N - 1]`.
+ * Never edit a migration that has shipped: add the next one.
+ */
+export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
+  // 1: identity, factors, sessions, staff, audit
+  (db) => {
+    db.exec(`
+      CREATE TABLE customers (
+        id TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        attributes TEXT NOT NULL DEFAULT '{}',   -- JSON: tier, segment
+        account TEXT NOT NULL DEFAULT '{}',      -- JSON: account numbers, balances, orders (secure fields)
+        knowledge_failures INTEGER NOT NULL DEFAULT 0,
+        knowledge_locked_until INTEGER,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE enrolment_codes (
+        code_hash TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) STRICT;
+      CREATE INDEX enrolment_codes_customer ON enrolment_codes(customer_id);
+
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,                     -- RFC 7638 thumbprint
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        public_jwk TEXT NOT NULL,
+        label TEXT,
+        enrolled_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX devices_customer ON devices(customer_id);
+
+      CREATE TABLE challenges (
+        id TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,                   -- enrol | authenticate | webauthn-register | webauthn-assert
+        nonce TEXT NOT NULL,
+        device_id TEXT,
+        authentication_id TEXT,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) STRICT;
+      CREATE INDEX challenges_expiry ON challenges(expires_at);
+
+      CREATE TABLE used_proofs (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX used_proofs_expiry ON used_proofs(expires_at);
+
+      CREATE TABLE pins (
+        customer_id TEXT PRIMARY KEY REFERENCES customers(id),
+        hash TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER,                    -- NULL: not locked; a huge value: locked until an admin unlocks
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE webauthn_credentials (
+        id TEXT PRIMARY KEY,                     -- base64url credential id
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        public_key BLOB NOT NULL,
+        counter INTEGER NOT NULL,
+        transports TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        counter_anomaly_at INTEGER
+      ) STRICT;
+      CREATE INDEX webauthn_credentials_device ON webauthn_credentials(device_id);
+
+      CREATE TABLE photos (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT REFERENCES devices(id),
+        authentication_id TEXT,
+        purpose TEXT NOT NULL,                   -- enrolment | verification
+        media_type TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX photos_customer ON photos(customer_id, purpose, created_at);
+
+      CREATE TABLE knowledge_questions (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        prompt TEXT NOT NULL,
+        answer_hash TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX knowledge_questions_customer ON knowledge_questions(customer_id);
+
+      CREATE TABLE authentications (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT REFERENCES devices(id),
+        level INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX authentications_customer ON authentications(customer_id, created_at);
+
+      CREATE TABLE factors (
+        authentication_id TEXT NOT NULL REFERENCES authentications(id),
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        device_id TEXT,
+        detail TEXT,
+        PRIMARY KEY (authentication_id, kind, at)
+      ) STRICT;
+
+      CREATE TABLE device_tokens (
+        token_hash TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        authentication_id TEXT NOT NULL REFERENCES authentications(id),
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE service_sessions (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT REFERENCES devices(id),
+        authentication_id TEXT NOT NULL REFERENCES authentications(id),
+        created_at INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        absolute_expires_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        end_reason TEXT
+      ) STRICT;
+      CREATE INDEX service_sessions_open ON service_sessions(ended_at, absolute_expires_at);
+
+      CREATE TABLE staff (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('agent','supervisor','admin')),
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        disabled_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,
+        family_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        expires_at INTEGER NOT NULL,
+        rotated_at INTEGER,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        private_jwk TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `);
+  },
+];

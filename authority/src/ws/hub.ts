@@ -1,0 +1,132 @@
+import type { WebSocket } from 'ws';
+import { ClientFrame, jsonDepthExceeds, LIMITS, WS_CLOSE, WS_PATH, type ServerFrame } from '../../../protocol/src/index.ts';
+import { randomId } from '../ids.ts';
+import type { Devices, DevicePrincipal } from '../identity/devices.ts';
+import type { ServiceSessions } from '../sessions/service-sessions.ts';
+import type { StaffAccounts, StaffPrincipal } from '../staff/staff-accounts.ts';
+import type { FastifyBaseLogger } from 'fastify';
+
+const HELLO_TIMEOUT_MS = 5_000;
+const SWEEP_EVERY_MS = 200;
+
+interface Conn {
+  id: string;
+  socket: WebSocket;
+  principal: DevicePrincipal | StaffPrincipal | null;
+  sessionId: string | null;
+}
+
+/**
+ * The authority's WebSocket endpoint. A connection says hello (device token + proof,
+ * or a staff access token) within 5 s, optionally naming a service session it
+ * follows. When that session ends or expires the socket gets "session.ended" and is
+ * closed (4001) within SWEEP_EVERY_MS. Invalid frames close with 1008, oversize with 1009.
+ */
+export class Hub {
+  private readonly bySession = new Map<string, Set<Conn>>();
+  private readonly conns = new Set<Conn>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: { devices: Devices; staff: StaffAccounts; sessions: ServiceSessions; log: FastifyBaseLogger },
+  ) {
+    deps.sessions.on('ended', (sessionId, reason) => {
+      for (const c of this.bySession.get(sessionId) ?? []) {
+        this.send(c, { type: 'session.ended', sessionId, reason });
+        c.socket.close(WS_CLOSE.sessionEnded, 'session ended');
+      }
+      this.bySession.delete(sessionId);
+    });
+    this.sweeper = setInterval(() => deps.sessions.sweep([...this.bySession.keys()]), SWEEP_EVERY_MS);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  accept(socket: WebSocket): void {
+    const conn: Conn = { id: randomId(12), socket, principal: null, sessionId: null };
+    this.conns.add(conn);
+    const helloTimer = setTimeout(() => socket.close(WS_CLOSE.policyViolation, 'hello expected'), HELLO_TIMEOUT_MS);
+    socket.on('message', (data, isBinary) => {
+      void this.onMessage(conn, data as Buffer, isBinary).catch((e: unknown) => {
+        this.deps.log.error({ err: e }, 'ws frame handling failed');
+        socket.close(1011, 'internal error');
+      });
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      this.conns.delete(conn);
+      if (conn.sessionId) this.bySession.get(conn.sessionId)?.delete(conn);
+    });
+    socket.on('error', () => socket.terminate());
+    conn.socket.once('message', () => clearTimeout(helloTimer));
+  }
+
+  private send(c: Conn, frame: ServerFrame): void {
+    if (c.socket.readyState === c.socket.OPEN) c.socket.send(JSON.stringify(frame));
+  }
+
+  private reject(c: Conn, code: number, message: string): void {
+    this.send(c, { type: 'error', code: code === WS_CLOSE.unauthorized ? 'unauthorized' : 'invalid_frame', message });
+    c.socket.close(code, message.slice(0, 120));
+  }
+
+  private async onMessage(c: Conn, data: Buffer, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.reject(c, WS_CLOSE.policyViolation, 'binary frames are not accepted');
+    const text = data.toString('utf8');
+    if (jsonDepthExceeds(text, LIMITS.jsonDepth)) return this.reject(c, WS_CLOSE.policyViolation, 'frame nested too deep');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return this.reject(c, WS_CLOSE.policyViolation, 'frame is not JSON');
+    }
+    const parsed = ClientFrame.safeParse(json);
+    if (!parsed.success) return this.reject(c, WS_CLOSE.policyViolation, `invalid frame: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
+    const f = parsed.data;
+    if (f.type === 'hello') {
+      if (c.principal) return this.reject(c, WS_CLOSE.policyViolation, 'hello sent twice');
+      try {
+        c.principal =
+          f.auth.kind === 'device'
+            ? await this.deps.devices.verifyRequest(`Device ${f.auth.token}`, f.auth.proof, 'WS', WS_PATH)
+            : await this.deps.staff.verifyAccess(`Bearer ${f.auth.accessToken}`);
+        if (f.sessionId) {
+          const s = this.deps.sessions.use(f.sessionId);
+          if (c.principal.kind === 'device' && s.device_id !== c.principal.device.id) throw new Error('not your session');
+          c.sessionId = f.sessionId;
+          let set = this.bySession.get(f.sessionId);
+          if (!set) this.bySession.set(f.sessionId, (set = new Set()));
+          set.add(c);
+        }
+      } catch (e) {
+        c.principal = null;
+        return this.reject(c, WS_CLOSE.unauthorized, (e as Error).message);
+      }
+      return this.send(c, { type: 'welcome', connectionId: c.id, principal: c.principal.kind });
+    }
+    if (!c.principal) return this.reject(c, WS_CLOSE.policyViolation, 'hello expected first');
+    switch (f.type) {
+      case 'ping':
+        if (c.sessionId) {
+          try {
+            this.deps.sessions.use(c.sessionId);
+          } catch {
+            return; // the "ended" listener closes the socket
+          }
+        }
+        return this.send(c, { type: 'pong', id: f.id });
+      default: {
+        const never: never = f;
+        return never;
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const c of this.conns) c.socket.close(1001, 'authority shutting down');
+  }
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { AssuranceLevel, IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
+import { DeviceId, P256PublicJwk, P256Signature } from './keys.ts';
+
+export const EnrolmentCode = z
+  .string()
+  .min(6)
+  .max(32)
+  .regex(/^[A-Z0-9-]+$/, 'enrolment codes are upper-case letters, digits and dashes');
+
+export const ChallengeRequest = z.discriminatedUnion('purpose', [
+  z.strictObject({ purpose: z.literal('enrol') }),
+  z.strictObject({ purpose: z.literal('authenticate'), deviceId: DeviceId }),
+]);
+export type ChallengeRequest = z.infer<typeof ChallengeRequest>;
+
+export const Challenge = z.strictObject({
+  challengeId: OpaqueId,
+  nonce: OpaqueId,
+  expiresAt: IsoTime,
+});
+export type Challenge = z.infer<typeof Challenge>;
+
+export const EnrolRequest = z.strictObject({
+  code: EnrolmentCode,
+  publicKey: P256PublicJwk,
+  challengeId: OpaqueId,
+  signature: P256Signature,
+  label: ShortText.optional(),
+});
+export type EnrolRequest = z.infer<typeof EnrolRequest>;
+
+export const EnrolResponse = z.strictObject({
+  deviceId: DeviceId,
+  customerId: OpaqueId,
+  customerName: ShortText,
+});
+export type EnrolResponse = z.infer<typeof EnrolResponse>;
+
+export const FactorKind = z.enum(['device', 'pin', 'biometric', 'photo', 'knowledge']);
+export type FactorKind = z.infer<typeof FactorKind>;
+
+export const Factor = z.strictObject({
+  kind: FactorKind,
+  at: IsoTime,
+  deviceId: DeviceId.nullable(),
+  detail: z.string().max(LIMITS.shortText).nullable(),
+});
+export type Factor = z.infer<typeof Factor>;
+
+export const AuthenticationView = z.strictObject({
+  authenticationId: OpaqueId,
+  customerId: OpaqueId,
+  deviceId: DeviceId.nullable(),
+  level: AssuranceLevel,
+  factors: z.array(Factor),
+  createdAt: IsoTime,
+  expiresAt: IsoTime,
+});
+export type AuthenticationView = z.infer<typeof AuthenticationView>;
+
+export const AuthenticateRequest = z.strictObject({
+  deviceId: DeviceId,
+  challengeId: OpaqueId,
+  signature: P256Signature,
+});
+export type AuthenticateRequest = z.infer<typeof AuthenticateRequest>;
+
+export const AuthenticateResponse = z.strictObject({
+  authentication: AuthenticationView,
+  deviceToken: OpaqueId,
+  tokenExpiresAt: IsoTime,
+});
+export type AuthenticateResponse = z.infer<typeof AuthenticateResponse>;
+
+export const Pin = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 digits');
+export const SetPinRequest = z.strictObject({ pin: Pin });
+export const PinRequest = z.strictObject({ pin: Pin });
+
+export const DeviceMe = z.strictObject({
+  deviceId: DeviceId,
+  customerId: OpaqueId,
+  customerName: ShortText,
+  enrolled: z.strictObject({ pin: z.boolean(), biometric: z.boolean(), photo: z.boolean() }),
+  authentication: AuthenticationView,
+});
+export type DeviceMe = z.infer<typeof DeviceMe>;
+
+/**
+ * WebAuthn JSON shapes (WebAuthn L3 "toJSON" encodings). Validated here for size and
+ * shape; @simplewebauthn/server checks the cryptographic content.
+ */
+const B64 = z.string().max(16384).regex(/^[A-Za-z0-9_-]*={0,2}$/, 'must be base64url');
+export const RegistrationResponseJSON = z.strictObject({
+  id: B64.min(1).max(1024),
+  rawId: B64.min(1).max(1024),
+  type: z.literal('public-key'),
+  response: z.strictObject({
+    clientDataJSON: B64,
+    attestationObject: B64,
+    authenticatorData: B64.optional(),
+    transports: z.array(z.string().max(32)).max(8).optional(),
+    publicKeyAlgorithm: z.number().int().optional(),
+    publicKey: B64.optional(),
+  }),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  clientExtensionResults: z.record(z.string().max(64), z.unknown()).default({}),
+});
+export const AuthenticationResponseJSON = z.strictObject({
+  id: B64.min(1).max(1024),
+  rawId: B64.min(1).max(1024),
+  type: z.literal('public-key'),
+  response: z.strictObject({
+    clientDataJSON: B64,
+    authenticatorData: B64,
+    signature: B64,
+    userHandle: B64.optional(),
+  }),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  clientExtensionResults: z.record(z.string().max(64), z.unknown()).default({}),
+});
+/** Options are produced by the authority and passed to the browser as they are. */
+export const WebAuthnOptions = z.looseObject({ challenge: z.string(), timeout: z.number().optional() });
+export const WebAuthnRegistrationRequest = z.strictObject({ response: RegistrationResponseJSON });
+export const WebAuthnAssertionRequest = z.strictObject({ response: AuthenticationResponseJSON });
+export const WebAuthnRegistered = z.strictObject({ credentialId: z.string().max(1024) });
+
+export const PhotoPurpose = z.enum(['enrolment', 'verification']);
+export const PhotoQuery = z.strictObject({ purpose: PhotoPurpose });
+export const PhotoStored = z.strictObject({
+  photoId: OpaqueId,
+  purpose: PhotoPurpose,
+  authentication: AuthenticationView.nullable(),
+});
+export const PHOTO_TYPES = ['image/jpeg', 'image/png'] as const;
+
+export const KnowledgeQuestion = z.strictObject({ questionId: OpaqueId, prompt: ShortText });
+export const KnowledgeQuestions = z.strictObject({ questions: z.array(KnowledgeQuestion) });
+export const KnowledgeCheckRequest = z.strictObject({
+  answers: z
+    .array(z.strictObject({ questionId: OpaqueId, answer: z.string().min(1).max(LIMITS.shortText) }))
+    .min(1)
+    .max(5),
+});
+export const KnowledgeCheckResult = z.strictObject({
+  passed: z.boolean(),
+  authentication: AuthenticationView.nullable(),
+});
