@@ -39,6 +39,9 @@ const parseWith = (schema: z.ZodType | undefined, value: unknown, where: string)
   return r.data;
 };
 
+const isEmptyBody = (b: unknown): boolean =>
+  b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && !Buffer.isBuffer(b) && Object.keys(b).length === 0);
+
 async function authenticate(svc: Services, r: RouteDef, req: FastifyRequest): Promise<DevicePrincipal | StaffPrincipal | null> {
   if (r.auth === 'public') return null;
   const authz = req.headers.authorization;
@@ -70,18 +73,19 @@ export function bindRoutes<T extends Record<string, RouteDef>>(app: FastifyInsta
       url: r.path,
       ...(r.bodyKind === 'image' ? { bodyLimit: LIMITS.photoBytes } : {}),
       handler: async (request, reply) => {
+        // Who is asking comes first: an anonymous caller learns nothing about the input rules.
+        const principal = await authenticate(svc, r, request);
         const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         if (r.bodyKind === 'image') {
           if (!(PHOTO_TYPES as readonly string[]).includes(contentType) || !Buffer.isBuffer(request.body))
             throw badRequest('body must be an image/jpeg or image/png');
-        } else if (!r.body && request.body !== undefined && request.body !== null && !(typeof request.body === 'object' && Object.keys(request.body as object).length === 0)) {
+        } else if (!r.body && !isEmptyBody(request.body)) {
           throw badRequest('this operation takes no body');
         }
         const params = parseWith(r.params, request.params, 'path parameters');
-        const query = parseWith(r.query, r.query ? request.query : undefined, 'query');
         if (!r.query && request.query && Object.keys(request.query as object).length > 0) throw badRequest('this operation takes no query parameters');
+        const query = parseWith(r.query, r.query ? request.query : undefined, 'query');
         const body = r.bodyKind === 'image' ? request.body : parseWith(r.body, request.body, 'body');
-        const principal = await authenticate(svc, r, request);
         const result = await handler({ params, query, body, principal, contentType, request } as never);
         const out = r.response.parse(result);
         return reply.code(r.status ?? 200).send(out);
