@@ -1,6 +1,13 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { buildOpenApi, jsonDepthExceeds, LIMITS, routes, WS_PATH, type ApiError } from '../../protocol/src/index.ts';
+import {
+  buildOpenApi,
+  jsonDepthExceeds,
+  LIMITS,
+  routes,
+  WS_PATH,
+  type ApiError,
+} from '../../protocol/src/index.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
@@ -24,7 +31,12 @@ const FASTIFY_CODE_STATUS: Record<number, ApiError['code']> = {
 };
 
 /** The authority as a fastify instance (not listening): routes from the protocol table, one error handler, the WebSocket hub. */
-export async function buildAuthority(opts: { config: Config & { pinPepper: string }; db: Db; clock: Clock; logger?: boolean | object }): Promise<AuthorityApp> {
+export async function buildAuthority(opts: {
+  config: Config & { pinPepper: string };
+  db: Db;
+  clock: Clock;
+  logger?: boolean | object;
+}): Promise<AuthorityApp> {
   const app = Fastify({
     logger: opts.logger ?? { level: opts.config.logLevel },
     bodyLimit: LIMITS.jsonBodyBytes,
@@ -38,19 +50,31 @@ export async function buildAuthority(opts: { config: Config & { pinPepper: strin
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.length === 0) return done(null, undefined);
-    if (jsonDepthExceeds(text, LIMITS.jsonDepth)) return done(new HttpError(400, 'invalid_request', `JSON nested deeper than ${LIMITS.jsonDepth}`), undefined);
+    if (jsonDepthExceeds(text, LIMITS.jsonDepth))
+      return done(
+        new HttpError(400, 'invalid_request', `JSON nested deeper than ${LIMITS.jsonDepth}`),
+        undefined,
+      );
     try {
       done(null, JSON.parse(text));
     } catch {
       done(new HttpError(400, 'invalid_request', 'body is not valid JSON'), undefined);
     }
   });
-  app.addContentTypeParser(['image/jpeg', 'image/png'], { parseAs: 'buffer', bodyLimit: LIMITS.photoBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['image/jpeg', 'image/png'],
+    { parseAs: 'buffer', bodyLimit: LIMITS.photoBytes },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {
       if (err.headers) reply.headers(err.headers);
-      const body: ApiError = { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) };
+      const body: ApiError = {
+        code: err.code,
+        message: err.message,
+        ...(err.details !== undefined ? { details: err.details } : {}),
+      };
       return reply.code(err.status).send(body);
     }
     const status = (err as FastifyError).statusCode;
@@ -62,14 +86,24 @@ export async function buildAuthority(opts: { config: Config & { pinPepper: strin
     return reply.code(500).send({ code: 'internal', message: 'internal error' } satisfies ApiError);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } satisfies ApiError),
+    reply
+      .code(404)
+      .send({
+        code: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      } satisfies ApiError),
   );
 
   bindRoutes(app, services, routes, createHandlers(services));
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
   app.get('/openapi.json', () => openapi);
 
-  const hub = new Hub({ devices: services.devices, staff: services.staff, sessions: services.sessions, log: app.log });
+  const hub = new Hub({
+    devices: services.devices,
+    staff: services.staff,
+    sessions: services.sessions,
+    log: app.log,
+  });
   await app.register(websocket, { options: { maxPayload: LIMITS.wsFrameBytes } });
   app.get(WS_PATH, { websocket: true }, (socket) => hub.accept(socket));
 

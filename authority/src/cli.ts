@@ -31,7 +31,8 @@ async function main() {
       `Verified Desk authority running at ${running.url}`,
       `  OpenAPI:  ${running.url}/openapi.json`,
       `  health:   ${running.url}/healthz`,
-      '  demo staff (username / password): ' + DEMO_STAFF.map((s) => `${s.username} / ${s.password}`).join(', '),
+      '  demo staff (username / password): ' +
+        DEMO_STAFF.map((s) => `${s.username} / ${s.password}`).join(', '),
       '  demo enrolment codes: ALICE-DEMO-2026 (Alice Martin), BOB-DEMO-2026 (Bob Okafor), CHEN-DEMO-2026 (Chen Wei)',
       '',
     ];

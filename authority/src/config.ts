@@ -15,14 +15,28 @@ export const ConfigSchema = z.strictObject({
   rpName: z.string().min(1).default('Verified Desk'),
   /** Origins WebAuthn ceremonies may come from (the customer app's origin). */
   origins: z
-    .array(z.url({ protocol: /^https?$/ }).refine((u) => new URL(u).origin === u, 'an origin has no path, e.g. https://app.example.com'))
+    .array(
+      z
+        .url({ protocol: /^https?$/ })
+        .refine((u) => new URL(u).origin === u, 'an origin has no path, e.g. https://app.example.com'),
+    )
     .min(1)
     .default(['http://localhost:8780']),
   sessionIdleSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
-  sessionAbsoluteSeconds: z.coerce.number().int().min(60).max(7 * 86_400).default(4 * 3600),
+  sessionAbsoluteSeconds: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .default(4 * 3600),
   authenticationTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(3600),
   accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
-  refreshTokenSeconds: z.coerce.number().int().min(300).max(30 * 86_400).default(12 * 3600),
+  refreshTokenSeconds: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(30 * 86_400)
+    .default(12 * 3600),
   /** argon2id cost: never below OWASP's minimum (m=19456 KiB, t=2). */
   argon2MemoryKiB: z.coerce.number().int().min(19_456).default(19_456),
   argon2Iterations: z.coerce.number().int().min(2).default(2),
@@ -59,7 +73,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    raw[key] = key === 'origins' ? v.split(',').map((s) => s.trim()) : key === 'demo' ? v === '1' || v === 'true' : v;
+    raw[key] =
+      key === 'origins' ? v.split(',').map((s) => s.trim()) : key === 'demo' ? v === '1' || v === 'true' : v;
   }
   let parsed;
   try {
@@ -97,6 +112,8 @@ export function parseConfig(raw: unknown): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   if (r.data.sessionIdleSeconds > r.data.sessionAbsoluteSeconds)
-    throw new ConfigError('invalid configuration:\n  - sessionIdleSeconds: must not exceed sessionAbsoluteSeconds');
+    throw new ConfigError(
+      'invalid configuration:\n  - sessionIdleSeconds: must not exceed sessionAbsoluteSeconds',
+    );
   return r.data;
 }

@@ -7,7 +7,10 @@ import { join } from 'node:path';
  * from, or created once at, <dataDir>/secrets/pin-pepper (mode 0600), a file beside
  * the database, never inside it.
  */
-export function resolvePepper(configured: string | undefined, dataDir: string): { pepper: string; source: string } {
+export function resolvePepper(
+  configured: string | undefined,
+  dataDir: string,
+): { pepper: string; source: string } {
   if (configured) return { pepper: configured, source: 'configuration' };
   const dir = join(dataDir, 'secrets');
   const file = join(dir, 'pin-pepper');

@@ -14,13 +14,25 @@ export interface RunningAuthority extends AuthorityApp {
 }
 
 /** Open the store, build the app, seed the demo if asked, and listen. */
-export async function startAuthority(config: Config, opts: { clock?: Clock; logger?: boolean | object } = {}): Promise<RunningAuthority> {
+export async function startAuthority(
+  config: Config,
+  opts: { clock?: Clock; logger?: boolean | object } = {},
+): Promise<RunningAuthority> {
   mkdirSync(config.dataDir, { recursive: true });
   const { pepper, source } = resolvePepper(config.pinPepper, config.dataDir);
   const db = openDatabase(join(config.dataDir, 'authority.sqlite'));
-  const built = await buildAuthority({ config: { ...config, pinPepper: pepper }, db, clock: opts.clock ?? systemClock, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+  const built = await buildAuthority({
+    config: { ...config, pinPepper: pepper },
+    db,
+    clock: opts.clock ?? systemClock,
+    ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+  });
   const { app, services } = built;
-  if (source !== 'configuration') app.log.warn({ pepperFile: source }, 'PIN pepper read from a file beside the database: set VD_PIN_PEPPER from a secret store in production');
+  if (source !== 'configuration')
+    app.log.warn(
+      { pepperFile: source },
+      'PIN pepper read from a file beside the database: set VD_PIN_PEPPER from a secret store in production',
+    );
   if (config.demo) {
     const seeded = await seedDemo(services);
     app.log.info({ enrolmentCodes: seeded.codes }, 'demo data seeded');

@@ -30,7 +30,11 @@ export interface Services {
   staff: StaffAccounts;
 }
 
-export async function createServices(db: Db, config: Config & { pinPepper: string }, clock: Clock): Promise<Services> {
+export async function createServices(
+  db: Db,
+  config: Config & { pinPepper: string },
+  clock: Clock,
+): Promise<Services> {
   const ctx: Ctx = {
     db,
     clock,

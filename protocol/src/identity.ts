@@ -90,7 +90,10 @@ export type DeviceMe = z.infer<typeof DeviceMe>;
  * WebAuthn JSON shapes (WebAuthn L3 "toJSON" encodings). Validated here for size and
  * shape; @simplewebauthn/server checks the cryptographic content.
  */
-const B64 = z.string().max(16384).regex(/^[A-Za-z0-9_-]*={0,2}$/, 'must be base64url');
+const B64 = z
+  .string()
+  .max(16384)
+  .regex(/^[A-Za-z0-9_-]*={0,2}$/, 'must be base64url');
 export const RegistrationResponseJSON = z.strictObject({
   id: B64.min(1).max(1024),
   rawId: B64.min(1).max(1024),

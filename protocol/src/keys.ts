@@ -9,7 +9,10 @@ export const P256PublicJwk = z.strictObject({
   y: Base64Url.length(43),
   // Browsers add these when exporting a CryptoKey; they carry no key material.
   ext: z.boolean().optional(),
-  key_ops: z.array(z.enum(['verify'])).max(1).optional(),
+  key_ops: z
+    .array(z.enum(['verify']))
+    .max(1)
+    .optional(),
   alg: z.literal('ES256').optional(),
 });
 export type P256PublicJwk = z.infer<typeof P256PublicJwk>;

@@ -28,7 +28,12 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
     ] as const) {
       if (!obj) continue;
       for (const [name, schema] of Object.entries(obj.shape)) {
-        parameters.push({ name, in: where, required: where === 'path' || !(schema as z.ZodType).safeParse(undefined).success, schema: toSchema(schema as z.ZodType, 'input') });
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || !(schema as z.ZodType).safeParse(undefined).success,
+          schema: toSchema(schema as z.ZodType, 'input'),
+        });
       }
     }
     const security =
@@ -52,7 +57,9 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
           content: { 'application/json': { schema: toSchema(r.response, 'output') } },
         },
         '400': errorResponse('Invalid request'),
-        ...(r.auth === 'public' ? {} : { '401': errorResponse('Not authenticated'), '403': errorResponse('Not allowed') }),
+        ...(r.auth === 'public'
+          ? {}
+          : { '401': errorResponse('Not authenticated'), '403': errorResponse('Not allowed') }),
       },
     };
     if (r.bodyKind === 'image') {
@@ -64,7 +71,10 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
         },
       };
     } else if (r.body) {
-      op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } };
+      op.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: toSchema(r.body, 'input') } },
+      };
     }
     const p = toOpenApiPath(r.path);
     paths[p] ??= {};
@@ -78,7 +88,12 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
       securitySchemes: {
         staffBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         deviceToken: { type: 'apiKey', in: 'header', name: 'authorization', description: '"Device <token>"' },
-        deviceProof: { type: 'apiKey', in: 'header', name: 'device-proof', description: 'JWS signed by the device key per request (RFC 9449 pattern)' },
+        deviceProof: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'device-proof',
+          description: 'JWS signed by the device key per request (RFC 9449 pattern)',
+        },
       },
     },
   };

@@ -22,7 +22,15 @@ import {
   WebAuthnRegistrationRequest,
   EnrolmentCode,
 } from './identity.ts';
-import { CreateStaffRequest, LoginRequest, LogoutRequest, RefreshRequest, SetRoleRequest, StaffView, TokenPair } from './staff.ts';
+import {
+  CreateStaffRequest,
+  LoginRequest,
+  LogoutRequest,
+  RefreshRequest,
+  SetRoleRequest,
+  StaffView,
+  TokenPair,
+} from './staff.ts';
 import { EndSessionRequest, ServiceSession, SessionParams } from './sessions.ts';
 import type { StaffRole } from './staff.ts';
 
@@ -69,7 +77,14 @@ export const AuditVerifyResult = z.strictObject({
 
 /** Every HTTP route of the authority. The authority binds a handler to each; the OpenAPI document is generated from this list. */
 export const routes = {
-  health: route({ method: 'GET', path: '/healthz', summary: 'Liveness', tag: 'meta', auth: 'public', response: Health }),
+  health: route({
+    method: 'GET',
+    path: '/healthz',
+    summary: 'Liveness',
+    tag: 'meta',
+    auth: 'public',
+    response: Health,
+  }),
   jwks: route({
     method: 'GET',
     path: '/.well-known/jwks.json',

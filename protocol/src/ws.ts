@@ -38,7 +38,11 @@ export type ClientFrame = z.infer<typeof ClientFrame>;
 
 /** Frames the authority sends. */
 export const ServerFrame = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('welcome'), connectionId: OpaqueId, principal: z.enum(['device', 'staff']) }),
+  z.strictObject({
+    type: z.literal('welcome'),
+    connectionId: OpaqueId,
+    principal: z.enum(['device', 'staff']),
+  }),
   z.strictObject({ type: z.literal('pong'), id: z.string().max(LIMITS.shortText) }),
   z.strictObject({
     type: z.literal('session.ended'),

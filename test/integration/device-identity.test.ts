@@ -35,7 +35,9 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
         code: 'BOB-DEMO-2026',
         publicKey: d.publicJwk,
         challengeId: ch.body.challengeId,
-        signature: other.signMessage(signedMessages.enrolment(ch.body.challengeId, ch.body.nonce, 'BOB-DEMO-2026')),
+        signature: other.signMessage(
+          signedMessages.enrolment(ch.body.challengeId, ch.body.nonce, 'BOB-DEMO-2026'),
+        ),
       },
     });
     assert.equal(r.status, 401);
@@ -50,7 +52,9 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
       d.authentication.factors.map((f: any) => f.kind),
       ['device'],
     );
-    const ch = await call(a.url, 'POST', '/v1/device/challenges', { json: { purpose: 'authenticate', deviceId: d.deviceId } });
+    const ch = await call(a.url, 'POST', '/v1/device/challenges', {
+      json: { purpose: 'authenticate', deviceId: d.deviceId },
+    });
     const body = {
       deviceId: d.deviceId,
       challengeId: ch.body.challengeId,
@@ -63,23 +67,33 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
   });
 
   it('every device request needs a fresh proof: missing, replayed, wrong path or wrong key are 401', async () => {
-    const admin = await call(a.url, 'POST', '/v1/staff/login', { json: { username: 'admin', password: 'demo-admin-1' } });
+    const admin = await call(a.url, 'POST', '/v1/staff/login', {
+      json: { username: 'admin', password: 'demo-admin-1' },
+    });
     const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
       headers: { authorization: `Bearer ${admin.body.accessToken}` },
     });
     assert.equal(code.status, 201);
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
     assert.equal((await d.call('GET', '/v1/device/me')).status, 200);
-    assert.equal((await call(a.url, 'GET', '/v1/device/me', { headers: { authorization: `Device ${d.token}` } })).status, 401);
+    assert.equal(
+      (await call(a.url, 'GET', '/v1/device/me', { headers: { authorization: `Device ${d.token}` } })).status,
+      401,
+    );
     const h = await d.headers('GET', '/v1/device/me');
     assert.equal((await call(a.url, 'GET', '/v1/device/me', { headers: h })).status, 200);
     const replay = await call(a.url, 'GET', '/v1/device/me', { headers: h });
     assert.equal(replay.status, 401);
     assert.match(replay.body.message, /replayed/);
-    const wrongPath = await call(a.url, 'GET', '/v1/device/me', { headers: { ...h, 'device-proof': await d.proof('GET', '/v1/other') } });
+    const wrongPath = await call(a.url, 'GET', '/v1/device/me', {
+      headers: { ...h, 'device-proof': await d.proof('GET', '/v1/other') },
+    });
     assert.equal(wrongPath.status, 401);
     const stale = await call(a.url, 'GET', '/v1/device/me', {
-      headers: { ...h, 'device-proof': await d.proof('GET', '/v1/device/me', { iat: Math.floor(Date.now() / 1000) - 600 }) },
+      headers: {
+        ...h,
+        'device-proof': await d.proof('GET', '/v1/device/me', { iat: Math.floor(Date.now() / 1000) - 600 }),
+      },
     });
     assert.equal(stale.status, 401);
     const thief = new TestDevice(a.url);
@@ -127,17 +141,33 @@ describe('PIN, photo and step-up', () => {
 
   it('accepts JPEG and PNG photos, checks the bytes are what the type says, limits size, links the photo to the authentication', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('CHEN-DEMO-2026');
-    const enrol = await d.call('POST', '/v1/device/photos?purpose=enrolment', { raw: FAKE_JPEG, contentType: 'image/jpeg' });
+    const enrol = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+      raw: FAKE_JPEG,
+      contentType: 'image/jpeg',
+    });
     assert.equal(enrol.status, 201, JSON.stringify(enrol.body));
     assert.equal(enrol.body.authentication, null);
-    const verify = await d.call('POST', '/v1/device/photos?purpose=verification', { raw: FAKE_PNG, contentType: 'image/png' });
+    const verify = await d.call('POST', '/v1/device/photos?purpose=verification', {
+      raw: FAKE_PNG,
+      contentType: 'image/png',
+    });
     assert.equal(verify.status, 201);
     assert.equal(verify.body.authentication.level, 2);
-    assert.ok(verify.body.authentication.factors.some((f: any) => f.kind === 'photo' && f.detail.includes(verify.body.photoId)));
-    const lying = await d.call('POST', '/v1/device/photos?purpose=verification', { raw: FAKE_PNG, contentType: 'image/jpeg' });
+    assert.ok(
+      verify.body.authentication.factors.some(
+        (f: any) => f.kind === 'photo' && f.detail.includes(verify.body.photoId),
+      ),
+    );
+    const lying = await d.call('POST', '/v1/device/photos?purpose=verification', {
+      raw: FAKE_PNG,
+      contentType: 'image/jpeg',
+    });
     assert.equal(lying.status, 400);
     assert.match(lying.body.message, /not a image\/jpeg/);
-    const gif = await d.call('POST', '/v1/device/photos?purpose=verification', { raw: Buffer.from('GIF89a' + 'x'.repeat(100)), contentType: 'image/gif' });
+    const gif = await d.call('POST', '/v1/device/photos?purpose=verification', {
+      raw: Buffer.from('GIF89a' + 'x'.repeat(100)),
+      contentType: 'image/gif',
+    });
     assert.equal(gif.status, 415);
     const huge = await d.call('POST', '/v1/device/photos?purpose=verification', {
       raw: Buffer.concat([FAKE_JPEG, Buffer.alloc(2 * 1024 * 1024)]),

@@ -29,10 +29,12 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
 
   it(`${WRONG_PINS} wrong PINs in parallel batches: at most ${PIN_MAX_FAILURES} evaluated before lockout`, async () => {
     const statuses: Record<number, number> = {};
-    for (let sent = 0; sent < WRONG_PINS; ) {
+    for (let sent = 0; sent < WRONG_PINS;) {
       const batch = Math.min(50, WRONG_PINS - sent);
       const rs = await Promise.all(
-        Array.from({ length: batch }, (_, i) => d.call('POST', '/v1/device/authentication/pin', { json: { pin: String(100000 + sent + i) } })),
+        Array.from({ length: batch }, (_, i) =>
+          d.call('POST', '/v1/device/authentication/pin', { json: { pin: String(100000 + sent + i) } }),
+        ),
       );
       for (const r of rs) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       sent += batch;
@@ -41,7 +43,9 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
       clock.advance(600_000);
       assert.equal((await d.authenticate()).status, 201);
     }
-    console.log(`wrong PINs sent: ${WRONG_PINS}, argon2 evaluations: ${evaluated}, statuses: ${JSON.stringify(statuses)}`);
+    console.log(
+      `wrong PINs sent: ${WRONG_PINS}, argon2 evaluations: ${evaluated}, statuses: ${JSON.stringify(statuses)}`,
+    );
     assert.ok(evaluated <= PIN_MAX_FAILURES, `evaluated ${evaluated}`);
     assert.equal(statuses[200] ?? 0, 0);
     assert.equal(statuses[401], evaluated, 'every evaluated PIN answers 401 wrong PIN');
@@ -56,7 +60,14 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
     assert.match(r.body.message, /contact support/);
     assert.equal(evaluated, before);
     const admin = await staffLogin(a.url, 'admin', 'demo-admin-1');
-    assert.equal((await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/pin-unlock', { headers: bearer(admin.token) })).status, 200);
+    assert.equal(
+      (
+        await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/pin-unlock', {
+          headers: bearer(admin.token),
+        })
+      ).status,
+      200,
+    );
     const ok = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '735190' } });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.level, 2);
@@ -94,7 +105,11 @@ describe('stored PINs resist offline attack (RELIABILITY row 8)', () => {
       const d = await new TestDevice(a.url).enrolAndAuthenticate(codes[i]!);
       assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: pins[i] } })).status, 200);
     }
-    const dump = a.services.ctx.db.prepare<[], { customer_id: string; hash: string }>('SELECT customer_id, hash FROM pins ORDER BY customer_id').all();
+    const dump = a.services.ctx.db
+      .prepare<[], { customer_id: string; hash: string }>(
+        'SELECT customer_id, hash FROM pins ORDER BY customer_id',
+      )
+      .all();
     assert.equal(dump.length, 3);
     for (const row of dump) {
       const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(row.hash);

@@ -16,7 +16,9 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
   let adminToken: string;
   const newDevice = async () => {
     const admin = adminToken;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      headers: bearer(admin),
+    });
     return new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
   };
   const open = async (d: TestDevice) => {
@@ -32,7 +34,15 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
   ];
 
   before(async () => {
-    a = await startTestAuthority({ sessionIdleSeconds: IDLE_S, sessionAbsoluteSeconds: ABSOLUTE_S, authenticationTtlSeconds: 3600, accessTokenSeconds: 3600 }, { clock });
+    a = await startTestAuthority(
+      {
+        sessionIdleSeconds: IDLE_S,
+        sessionAbsoluteSeconds: ABSOLUTE_S,
+        authenticationTtlSeconds: 3600,
+        accessTokenSeconds: 3600,
+      },
+      { clock },
+    );
     adminToken = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agentToken = (await staffLogin(a.url, 'agent1', 'demo-agent-1')).token;
   });
@@ -53,7 +63,10 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
       const b = Buffer.from(id, 'base64url');
       for (let i = 0; i < 256; i++) counts[i] += (b[i >> 3]! >> (i & 7)) & 1;
     }
-    assert.ok(counts.every((c) => c > 50 && c < 150), 'every bit varies');
+    assert.ok(
+      counts.every((c) => c > 50 && c < 150),
+      'every bit varies',
+    );
   });
 
   it('idle timeout holds to +-1 s: alive at idle-1 s, dead at idle+1 s; activity pushes it back', async () => {
@@ -95,9 +108,14 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
       assert.equal((await s.next()).type, 'welcome');
     }
     const t0 = performance.now();
-    assert.equal((await d.call('POST', `/v1/sessions/${id}/end`, { json: { reason: 'customer done' } })).status, 200);
+    assert.equal(
+      (await d.call('POST', `/v1/sessions/${id}/end`, { json: { reason: 'customer done' } })).status,
+      200,
+    );
     const closes = await Promise.all(sockets.map((s) => s.closed));
-    console.log(`sockets closed after end: ${closes.map((c) => `${c.code} in ${(c.at - t0).toFixed(0)} ms`).join(', ')}`);
+    console.log(
+      `sockets closed after end: ${closes.map((c) => `${c.code} in ${(c.at - t0).toFixed(0)} ms`).join(', ')}`,
+    );
     assert.ok(closes.every((c) => c.code === WS_CLOSE.sessionEnded));
     assert.ok(sockets.every((s) => s.frames.some((f) => f.type === 'session.ended' && f.reason === 'ended')));
     assert.deepEqual(await allUses(d, id), [401, 401, 401]);
@@ -115,7 +133,9 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
     const t0 = performance.now();
     clock.advance((IDLE_S + 1) * 1000);
     const c = await s.closed;
-    console.log(`socket closed ${(c.at - t0).toFixed(0)} ms after idle expiry (sweep every 200 ms; promise: within 1 s)`);
+    console.log(
+      `socket closed ${(c.at - t0).toFixed(0)} ms after idle expiry (sweep every 200 ms; promise: within 1 s)`,
+    );
     assert.equal(c.code, WS_CLOSE.sessionEnded);
     assert.ok(s.frames.some((f) => f.type === 'session.ended' && f.reason === 'idle_timeout'));
   });
@@ -123,13 +143,21 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
   it('an admin ends any session; agents may not; the audit log records start and end', async () => {
     const d = await newDevice();
     const id = await open(d);
-    const byAgent = await call(a.url, 'POST', `/v1/admin/sessions/${id}/end`, { json: {}, headers: bearer(agentToken) });
+    const byAgent = await call(a.url, 'POST', `/v1/admin/sessions/${id}/end`, {
+      json: {},
+      headers: bearer(agentToken),
+    });
     assert.equal(byAgent.status, 403);
-    const byAdmin = await call(a.url, 'POST', `/v1/admin/sessions/${id}/end`, { json: { reason: 'fraud check' }, headers: bearer(adminToken) });
+    const byAdmin = await call(a.url, 'POST', `/v1/admin/sessions/${id}/end`, {
+      json: { reason: 'fraud check' },
+      headers: bearer(adminToken),
+    });
     assert.equal(byAdmin.status, 200);
     assert.deepEqual(await allUses(d, id), [401, 401, 401]);
     const rows = a.services.ctx.db
-      .prepare<[string], { action: string; reason: string | null }>("SELECT action, reason FROM audit_log WHERE subject = ? ORDER BY seq")
+      .prepare<[string], { action: string; reason: string | null }>(
+        'SELECT action, reason FROM audit_log WHERE subject = ? ORDER BY seq',
+      )
       .all(`session:${id.slice(0, 8)}`);
     assert.deepEqual(
       rows.map((r) => [r.action, r.reason]),

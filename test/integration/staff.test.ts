@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { routes } from '../../protocol/src/index.ts';
+import { routes, type RouteDef } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
 
@@ -13,12 +13,18 @@ describe('staff accounts, tokens and roles', () => {
   after(() => a.dispose());
 
   it('login gives a short access token and a refresh token; wrong passwords and unknown users get the same 401', async () => {
-    const ok = await call(a.url, 'POST', '/v1/staff/login', { json: { username: 'agent1', password: 'demo-agent-1' } });
+    const ok = await call(a.url, 'POST', '/v1/staff/login', {
+      json: { username: 'agent1', password: 'demo-agent-1' },
+    });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.staff.role, 'agent');
     assert.equal(Date.parse(ok.body.accessExpiresAt) - clock.now(), 300_000);
-    const wrong = await call(a.url, 'POST', '/v1/staff/login', { json: { username: 'agent1', password: 'not-the-password' } });
-    const unknown = await call(a.url, 'POST', '/v1/staff/login', { json: { username: 'nobody', password: 'not-the-password' } });
+    const wrong = await call(a.url, 'POST', '/v1/staff/login', {
+      json: { username: 'agent1', password: 'not-the-password' },
+    });
+    const unknown = await call(a.url, 'POST', '/v1/staff/login', {
+      json: { username: 'nobody', password: 'not-the-password' },
+    });
     assert.equal(wrong.status, 401);
     assert.deepEqual(wrong.body, unknown.body);
     const me = await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(ok.body.accessToken) });
@@ -29,36 +35,58 @@ describe('staff accounts, tokens and roles', () => {
     const first = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     clock.advance(301_000);
     assert.equal((await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(first.token) })).status, 401);
-    const second = await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: first.refreshToken } });
+    const second = await call(a.url, 'POST', '/v1/staff/refresh', {
+      json: { refreshToken: first.refreshToken },
+    });
     assert.equal(second.status, 200);
     assert.notEqual(second.body.refreshToken, first.refreshToken);
-    assert.equal((await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(second.body.accessToken) })).status, 200);
+    assert.equal(
+      (await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(second.body.accessToken) })).status,
+      200,
+    );
     // The stolen old token is presented again: refused, and the family (including the new token) is revoked.
-    const reuse = await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: first.refreshToken } });
+    const reuse = await call(a.url, 'POST', '/v1/staff/refresh', {
+      json: { refreshToken: first.refreshToken },
+    });
     assert.equal(reuse.status, 401);
     assert.match(reuse.body.message, /reused/);
-    const afterReuse = await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: second.body.refreshToken } });
+    const afterReuse = await call(a.url, 'POST', '/v1/staff/refresh', {
+      json: { refreshToken: second.body.refreshToken },
+    });
     assert.equal(afterReuse.status, 401);
   });
 
   it('logout revokes the refresh token family', async () => {
     const s = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    assert.equal((await call(a.url, 'POST', '/v1/staff/logout', { json: { refreshToken: s.refreshToken } })).status, 200);
-    assert.equal((await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: s.refreshToken } })).status, 401);
+    assert.equal(
+      (await call(a.url, 'POST', '/v1/staff/logout', { json: { refreshToken: s.refreshToken } })).status,
+      200,
+    );
+    assert.equal(
+      (await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: s.refreshToken } })).status,
+      401,
+    );
   });
 
   it('roles are checked on every staff route: agents get 403 on every admin route, no token gets 401 everywhere', async () => {
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
     const fill = (path: string) =>
-      path.replace(':customerId', 'c_alice_martin_01').replace(':staffId', 'xxxxxxxxxxxxxxxxxx').replace(':sessionId', 'A'.repeat(43)).replace(':authenticationId', 'B'.repeat(22));
+      path
+        .replace(':customerId', 'c_alice_martin_01')
+        .replace(':staffId', 'xxxxxxxxxxxxxxxxxx')
+        .replace(':sessionId', 'A'.repeat(43))
+        .replace(':authenticationId', 'B'.repeat(22));
     let checked = 0;
-    for (const [id, r] of Object.entries(routes)) {
+    for (const [id, r] of Object.entries(routes) as [string, RouteDef][]) {
       if (r.auth === 'public') continue;
       const anon = await call(a.url, r.method, fill(r.path), {});
       assert.equal(anon.status, 401, `${id} without credentials: ${anon.status}`);
-      if (r.auth === 'staff' && r.roles && !r.roles.includes('agent')) {
+      if (r.auth === 'staff' && r.roles && !(r.roles as readonly string[]).includes('agent')) {
         const body = 'body' in r && r.body ? validBodies[id] : undefined;
-        const res = await call(a.url, r.method, fill(r.path), { headers: bearer(agent.token), ...(body ? { json: body } : {}) });
+        const res = await call(a.url, r.method, fill(r.path), {
+          headers: bearer(agent.token),
+          ...(body ? { json: body } : {}),
+        });
         assert.equal(res.status, 403, `${id} as agent: ${res.status} ${JSON.stringify(res.body)}`);
         checked++;
       }
@@ -74,14 +102,24 @@ describe('staff accounts, tokens and roles', () => {
     });
     assert.equal(created.status, 201);
     const n = await staffLogin(a.url, 'new.agent', 'a-long-password');
-    assert.equal((await call(a.url, 'GET', '/v1/admin/audit/verify', { headers: bearer(n.token) })).status, 403);
-    const promoted = await call(a.url, 'PUT', `/v1/admin/staff/${created.body.staffId}/role`, { headers: bearer(admin.token), json: { role: 'admin' } });
+    assert.equal(
+      (await call(a.url, 'GET', '/v1/admin/audit/verify', { headers: bearer(n.token) })).status,
+      403,
+    );
+    const promoted = await call(a.url, 'PUT', `/v1/admin/staff/${created.body.staffId}/role`, {
+      headers: bearer(admin.token),
+      json: { role: 'admin' },
+    });
     assert.equal(promoted.body.role, 'admin');
     // Same access token, new role: roles are read from the account on each request.
     const verify = await call(a.url, 'GET', '/v1/admin/audit/verify', { headers: bearer(n.token) });
     assert.equal(verify.status, 200);
     assert.equal(verify.body.ok, true);
-    const row = a.services.ctx.db.prepare<[string], { data: string }>("SELECT data FROM audit_log WHERE action = 'staff.role' AND subject = ?").get(`staff:${created.body.staffId}`);
+    const row = a.services.ctx.db
+      .prepare<[string], { data: string }>(
+        "SELECT data FROM audit_log WHERE action = 'staff.role' AND subject = ?",
+      )
+      .get(`staff:${created.body.staffId}`);
     assert.deepEqual(JSON.parse(row!.data), { from: 'agent', to: 'admin' });
     const dup = await call(a.url, 'POST', '/v1/admin/staff', {
       headers: bearer(admin.token),
@@ -92,14 +130,21 @@ describe('staff accounts, tokens and roles', () => {
 
   it('knowledge questions: the agent sees prompts only; right answers (any case/spacing) authenticate at level 1; failures lock', async () => {
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const qs = await call(a.url, 'GET', '/v1/customers/c_alice_martin_01/knowledge-questions', { headers: bearer(agent.token) });
+    const qs = await call(a.url, 'GET', '/v1/customers/c_alice_martin_01/knowledge-questions', {
+      headers: bearer(agent.token),
+    });
     assert.equal(qs.status, 200);
     assert.equal(qs.body.questions.length, 2);
     assert.ok(!JSON.stringify(qs.body).includes('Leeds'));
     const [q1, q2] = qs.body.questions;
     const right = await call(a.url, 'POST', '/v1/customers/c_alice_martin_01/knowledge-checks', {
       headers: bearer(agent.token),
-      json: { answers: [{ questionId: q1.questionId, answer: '  riverside   PRIMARY ' }, { questionId: q2.questionId, answer: 'leeds' }] },
+      json: {
+        answers: [
+          { questionId: q1.questionId, answer: '  riverside   PRIMARY ' },
+          { questionId: q2.questionId, answer: 'leeds' },
+        ],
+      },
     });
     assert.equal(right.status, 200);
     assert.equal(right.body.passed, true);

@@ -28,7 +28,9 @@ export class TestDevice {
   }
 
   signMessage(message: string): string {
-    return sign('sha256', Buffer.from(message), { key: this.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+    return sign('sha256', Buffer.from(message), { key: this.privateKey, dsaEncoding: 'ieee-p1363' }).toString(
+      'base64url',
+    );
   }
 
   async enrol(code: string): Promise<HttpResult> {
@@ -49,12 +51,16 @@ export class TestDevice {
   }
 
   async authenticate(): Promise<HttpResult> {
-    const ch = await call(this.base, 'POST', '/v1/device/challenges', { json: { purpose: 'authenticate', deviceId: this.deviceId } });
+    const ch = await call(this.base, 'POST', '/v1/device/challenges', {
+      json: { purpose: 'authenticate', deviceId: this.deviceId },
+    });
     const r = await call(this.base, 'POST', '/v1/device/authenticate', {
       json: {
         deviceId: this.deviceId,
         challengeId: ch.body.challengeId,
-        signature: this.signMessage(signedMessages.authentication(ch.body.challengeId, ch.body.nonce, this.deviceId)),
+        signature: this.signMessage(
+          signedMessages.authentication(ch.body.challengeId, ch.body.nonce, this.deviceId),
+        ),
       },
     });
     if (r.status === 201) {
@@ -92,7 +98,11 @@ export class TestDevice {
   }
 
   /** A device-authenticated request with a fresh proof. */
-  async call(method: string, path: string, opts: { json?: unknown; raw?: Buffer; contentType?: string } = {}): Promise<HttpResult> {
+  async call(
+    method: string,
+    path: string,
+    opts: { json?: unknown; raw?: Buffer; contentType?: string } = {},
+  ): Promise<HttpResult> {
     return call(this.base, method, path, { ...opts, headers: await this.headers(method, path) });
   }
 
@@ -106,5 +116,12 @@ export class TestDevice {
 }
 
 /** The smallest valid-looking JPEG and PNG bodies for photo tests (magic bytes + padding). */
-export const FAKE_JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(200), Buffer.from([0xff, 0xd9])]);
-export const FAKE_PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(200)]);
+export const FAKE_JPEG = Buffer.concat([
+  Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+  randomBytes(200),
+  Buffer.from([0xff, 0xd9]),
+]);
+export const FAKE_PNG = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  randomBytes(200),
+]);

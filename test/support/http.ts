@@ -9,7 +9,12 @@ export async function call<T = any>(
   base: string,
   method: string,
   path: string,
-  opts: { json?: unknown; raw?: Buffer | string; contentType?: string; headers?: Record<string, string> } = {},
+  opts: {
+    json?: unknown;
+    raw?: Buffer | string;
+    contentType?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   let body: BodyInit | undefined;
@@ -31,7 +36,11 @@ export async function call<T = any>(
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
-export async function staffLogin(base: string, username: string, password: string): Promise<{ token: string; refreshToken: string; staffId: string }> {
+export async function staffLogin(
+  base: string,
+  username: string,
+  password: string,
+): Promise<{ token: string; refreshToken: string; staffId: string }> {
   const r = await call(base, 'POST', '/v1/staff/login', { json: { username, password } });
   if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
   return { token: r.body.accessToken, refreshToken: r.body.refreshToken, staffId: r.body.staff.staffId };

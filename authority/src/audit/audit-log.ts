@@ -28,7 +28,17 @@ interface AuditRow {
 
 /** The hash of a row covers every column but its own hash, and the previous row's hash. */
 export function rowHash(r: Omit<AuditRow, 'hash'>): string {
-  const canonical = JSON.stringify([r.seq, r.at, r.actor, r.action, r.subject, r.outcome, r.reason, r.data, r.prev_hash]);
+  const canonical = JSON.stringify([
+    r.seq,
+    r.at,
+    r.actor,
+    r.action,
+    r.subject,
+    r.outcome,
+    r.reason,
+    r.data,
+    r.prev_hash,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -43,29 +53,33 @@ export class AuditLog {
     private readonly db: Db,
     private readonly clock: Clock,
   ) {
-    this.last = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.last = db.prepare<[], { seq: number; hash: string }>(
+      'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
     this.insert = db.prepare(
       'INSERT INTO audit_log (seq, at, actor, action, subject, outcome, reason, data, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @subject, @outcome, @reason, @data, @prev_hash, @hash)',
     );
   }
 
   append(e: AuditEntry): number {
-    return this.db.transaction(() => {
-      const prev = this.last.get();
-      const row = {
-        seq: (prev?.seq ?? 0) + 1,
-        at: this.clock.now(),
-        actor: e.actor,
-        action: e.action,
-        subject: e.subject ?? null,
-        outcome: e.outcome,
-        reason: e.reason ?? null,
-        data: JSON.stringify(e.data ?? {}),
-        prev_hash: prev?.hash ?? GENESIS_HASH,
-      };
-      this.insert.run({ ...row, hash: rowHash(row) });
-      return row.seq;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const prev = this.last.get();
+        const row = {
+          seq: (prev?.seq ?? 0) + 1,
+          at: this.clock.now(),
+          actor: e.actor,
+          action: e.action,
+          subject: e.subject ?? null,
+          outcome: e.outcome,
+          reason: e.reason ?? null,
+          data: JSON.stringify(e.data ?? {}),
+          prev_hash: prev?.hash ?? GENESIS_HASH,
+        };
+        this.insert.run({ ...row, hash: rowHash(row) });
+        return row.seq;
+      })
+      .immediate();
   }
 }
 
@@ -83,10 +97,13 @@ export function verifyAuditChain(db: Db): AuditVerification {
   let rows = 0;
   for (const r of db.prepare<[], AuditRow>('SELECT * FROM audit_log ORDER BY seq').iterate()) {
     rows++;
-    if (r.seq !== expectedSeq) return { ok: false, rows, firstBrokenSeq: expectedSeq, reason: `row ${expectedSeq} is missing` };
-    if (r.prev_hash !== prevHash) return { ok: false, rows, firstBrokenSeq: r.seq, reason: 'prev_hash does not match the previous row' };
+    if (r.seq !== expectedSeq)
+      return { ok: false, rows, firstBrokenSeq: expectedSeq, reason: `row ${expectedSeq} is missing` };
+    if (r.prev_hash !== prevHash)
+      return { ok: false, rows, firstBrokenSeq: r.seq, reason: 'prev_hash does not match the previous row' };
     const { hash, ...rest } = r;
-    if (rowHash(rest) !== hash) return { ok: false, rows, firstBrokenSeq: r.seq, reason: 'row content does not match its hash' };
+    if (rowHash(rest) !== hash)
+      return { ok: false, rows, firstBrokenSeq: r.seq, reason: 'row content does not match its hash' };
     prevHash = hash;
     expectedSeq++;
   }

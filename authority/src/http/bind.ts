@@ -25,7 +25,9 @@ export interface HandlerInput<R extends RouteDef> {
   request: FastifyRequest;
 }
 
-export type Handler<R extends RouteDef> = (input: HandlerInput<R>) => Promise<z.input<R['response']>> | z.input<R['response']>;
+export type Handler<R extends RouteDef> = (
+  input: HandlerInput<R>,
+) => Promise<z.input<R['response']>> | z.input<R['response']>;
 export type Handlers<T extends Record<string, RouteDef>> = { [K in keyof T]: Handler<T[K]> };
 
 const parseWith = (schema: z.ZodType | undefined, value: unknown, where: string): unknown => {
@@ -33,27 +35,43 @@ const parseWith = (schema: z.ZodType | undefined, value: unknown, where: string)
   const r = schema.safeParse(value ?? {});
   if (!r.success)
     throw badRequest(
-      `invalid ${where}: ${r.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`.slice(0, 1000),
+      `invalid ${where}: ${r.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`.slice(
+        0,
+        1000,
+      ),
       r.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String), message: i.message })),
     );
   return r.data;
 };
 
 const isEmptyBody = (b: unknown): boolean =>
-  b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && !Buffer.isBuffer(b) && Object.keys(b).length === 0);
+  b === undefined ||
+  b === null ||
+  (typeof b === 'object' && !Array.isArray(b) && !Buffer.isBuffer(b) && Object.keys(b).length === 0);
 
-async function authenticate(svc: Services, r: RouteDef, req: FastifyRequest): Promise<DevicePrincipal | StaffPrincipal | null> {
+async function authenticate(
+  svc: Services,
+  r: RouteDef,
+  req: FastifyRequest,
+): Promise<DevicePrincipal | StaffPrincipal | null> {
   if (r.auth === 'public') return null;
   const authz = req.headers.authorization;
   const htu = req.url;
   let principal: DevicePrincipal | StaffPrincipal;
   if (r.auth === 'device' || (r.auth === 'deviceOrStaff' && authz?.startsWith('Device '))) {
     const proof = req.headers['device-proof'];
-    principal = await svc.devices.verifyRequest(authz, Array.isArray(proof) ? undefined : proof, req.method, htu);
-    if (!svc.authentications.isLive(principal.authentication)) throw unauthorized('authentication expired: authenticate again');
+    principal = await svc.devices.verifyRequest(
+      authz,
+      Array.isArray(proof) ? undefined : proof,
+      req.method,
+      htu,
+    );
+    if (!svc.authentications.isLive(principal.authentication))
+      throw unauthorized('authentication expired: authenticate again');
   } else if (r.auth === 'staff' || r.auth === 'deviceOrStaff') {
     principal = await svc.staff.verifyAccess(authz);
-    if (r.roles && !r.roles.includes(principal.staff.role)) throw forbidden(`requires role ${r.roles.join(' or ')}`);
+    if (r.roles && !r.roles.includes(principal.staff.role))
+      throw forbidden(`requires role ${r.roles.join(' or ')}`);
   } else {
     throw unauthorized();
   }
@@ -65,7 +83,12 @@ async function authenticate(svc: Services, r: RouteDef, req: FastifyRequest): Pr
  * the route's zod schemas (unknown fields refused), the caller is authenticated and
  * its role checked, and the answer is validated against the response schema.
  */
-export function bindRoutes<T extends Record<string, RouteDef>>(app: FastifyInstance, svc: Services, table: T, handlers: Handlers<T>): void {
+export function bindRoutes<T extends Record<string, RouteDef>>(
+  app: FastifyInstance,
+  svc: Services,
+  table: T,
+  handlers: Handlers<T>,
+): void {
   for (const [id, r] of Object.entries(table) as [keyof T & string, RouteDef][]) {
     const handler = handlers[id] as unknown as Handler<RouteDef>;
     app.route({
@@ -75,7 +98,10 @@ export function bindRoutes<T extends Record<string, RouteDef>>(app: FastifyInsta
       handler: async (request, reply) => {
         // Who is asking comes first: an anonymous caller learns nothing about the input rules.
         const principal = await authenticate(svc, r, request);
-        const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const contentType = String(request.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         if (r.bodyKind === 'image') {
           if (!(PHOTO_TYPES as readonly string[]).includes(contentType) || !Buffer.isBuffer(request.body))
             throw badRequest('body must be an image/jpeg or image/png');
@@ -83,7 +109,8 @@ export function bindRoutes<T extends Record<string, RouteDef>>(app: FastifyInsta
           throw badRequest('this operation takes no body');
         }
         const params = parseWith(r.params, request.params, 'path parameters');
-        if (!r.query && request.query && Object.keys(request.query as object).length > 0) throw badRequest('this operation takes no query parameters');
+        if (!r.query && request.query && Object.keys(request.query as object).length > 0)
+          throw badRequest('this operation takes no query parameters');
         const query = parseWith(r.query, r.query ? request.query : undefined, 'query');
         const body = r.bodyKind === 'image' ? request.body : parseWith(r.body, request.body, 'body');
         const result = await handler({ params, query, body, principal, contentType, request } as never);

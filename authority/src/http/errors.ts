@@ -13,10 +13,18 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new HttpError(400, 'invalid_request', message, details);
-export const unauthorized = (message = 'authentication required') => new HttpError(401, 'unauthorized', message);
+export const badRequest = (message: string, details?: unknown) =>
+  new HttpError(400, 'invalid_request', message, details);
+export const unauthorized = (message = 'authentication required') =>
+  new HttpError(401, 'unauthorized', message);
 export const forbidden = (message = 'not allowed') => new HttpError(403, 'forbidden', message);
 export const notFound = (message = 'not found') => new HttpError(404, 'not_found', message);
 export const conflict = (message: string) => new HttpError(409, 'conflict', message);
 export const locked = (message: string, retryAfterSeconds: number | null) =>
-  new HttpError(423, 'locked', message, { retryAfterSeconds }, retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : undefined);
+  new HttpError(
+    423,
+    'locked',
+    message,
+    { retryAfterSeconds },
+    retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : undefined,
+  );

@@ -1,4 +1,4 @@
-import { routes, type Routes } from '../../../protocol/src/index.ts';
+import type { Routes } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
@@ -10,7 +10,8 @@ import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 
 export const VERSION = '0.1.0';
 
-const actorOf = (p: DevicePrincipal | StaffPrincipal) => (p.kind === 'device' ? `device:${p.device.id}` : `staff:${p.staff.id}`);
+const actorOf = (p: DevicePrincipal | StaffPrincipal) =>
+  p.kind === 'device' ? `device:${p.device.id}` : `staff:${p.staff.id}`;
 
 /** The authority's HTTP handlers: thin, each one calls a domain service. */
 export function createHandlers(svc: Services): Handlers<Routes> {
@@ -25,7 +26,9 @@ export function createHandlers(svc: Services): Handlers<Routes> {
         // Same answer shape for unknown devices would leak nothing useful, but an honest 404 helps the app re-enrol.
         throw notFound('device not enrolled');
       }
-      const c = svc.challenges.issue(body.purpose, { deviceId: body.purpose === 'authenticate' ? body.deviceId : null });
+      const c = svc.challenges.issue(body.purpose, {
+        deviceId: body.purpose === 'authenticate' ? body.deviceId : null,
+      });
       return { challengeId: c.id, nonce: c.nonce, expiresAt: iso(c.expires_at) };
     },
     enrol: async ({ body }) => {
@@ -41,7 +44,9 @@ export function createHandlers(svc: Services): Handlers<Routes> {
       };
     },
     deviceMe: ({ principal: p }) => {
-      const customer = ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?').get(p.device.customer_id)!;
+      const customer = ctx.db
+        .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
+        .get(p.device.customer_id)!;
       return {
         deviceId: p.device.id,
         customerId: p.device.customer_id,
@@ -58,12 +63,17 @@ export function createHandlers(svc: Services): Handlers<Routes> {
       await svc.pin.set(principal, body.pin);
       return { ok: true };
     },
-    pinFactor: async ({ principal, body }) => svc.authentications.view((await svc.pin.verify(principal, body.pin)).id),
-    webauthnRegistrationOptions: async ({ principal }) => ({ ...(await svc.webauthn.registrationOptions(principal)) }),
+    pinFactor: async ({ principal, body }) =>
+      svc.authentications.view((await svc.pin.verify(principal, body.pin)).id),
+    webauthnRegistrationOptions: async ({ principal }) => ({
+      ...(await svc.webauthn.registrationOptions(principal)),
+    }),
     webauthnRegister: async ({ principal, body }) => ({
       credentialId: await svc.webauthn.register(principal, body.response as never),
     }),
-    webauthnAssertionOptions: async ({ principal }) => ({ ...(await svc.webauthn.assertionOptions(principal)) }),
+    webauthnAssertionOptions: async ({ principal }) => ({
+      ...(await svc.webauthn.assertionOptions(principal)),
+    }),
     webauthnFactor: async ({ principal, body }) =>
       svc.authentications.view((await svc.webauthn.assert(principal, body.response as never)).id),
     photo: ({ principal, query, body, contentType }) => {
@@ -80,14 +90,21 @@ export function createHandlers(svc: Services): Handlers<Routes> {
     },
     getSession: ({ principal, params }) => {
       const s = svc.sessions.use(params.sessionId);
-      if (principal.kind === 'device' && s.device_id !== principal.device.id) throw unauthorized('session unknown');
+      if (principal.kind === 'device' && s.device_id !== principal.device.id)
+        throw unauthorized('session unknown');
       return svc.sessions.view(s, sessionLevel(s.authentication_id));
     },
     endSession: ({ principal, params, body }) => {
       const s = svc.sessions.use(params.sessionId);
       if (s.device_id !== principal.device.id) throw unauthorized('session unknown');
       svc.sessions.end(s.id, 'ended', actorOf(principal));
-      if (body.reason) ctx.audit.append({ actor: actorOf(principal), action: 'session.end.reason', outcome: 'success', reason: body.reason });
+      if (body.reason)
+        ctx.audit.append({
+          actor: actorOf(principal),
+          action: 'session.end.reason',
+          outcome: 'success',
+          reason: body.reason,
+        });
       return { ok: true };
     },
 
@@ -109,9 +126,15 @@ export function createHandlers(svc: Services): Handlers<Routes> {
     },
 
     issueEnrolmentCode: ({ params, principal }) => {
-      if (!ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(params.customerId)) throw notFound('no such customer');
+      if (!ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(params.customerId))
+        throw notFound('no such customer');
       const c = svc.devices.issueEnrolmentCode(params.customerId);
-      ctx.audit.append({ actor: actorOf(principal), action: 'enrolment.code', subject: `customer:${params.customerId}`, outcome: 'success' });
+      ctx.audit.append({
+        actor: actorOf(principal),
+        action: 'enrolment.code',
+        subject: `customer:${params.customerId}`,
+        outcome: 'success',
+      });
       return { code: c.code, expiresAt: iso(c.expiresAt) };
     },
     unlockPin: ({ params, principal }) => {
@@ -120,14 +143,16 @@ export function createHandlers(svc: Services): Handlers<Routes> {
     },
     createStaff: async ({ body, principal }) => staffView(await svc.staff.create(body, actorOf(principal))),
     setRole: ({ params, body, principal }) => {
-      if (params.staffId === principal.staff.id && body.role !== 'admin') throw forbidden('an admin cannot demote themselves');
+      if (params.staffId === principal.staff.id && body.role !== 'admin')
+        throw forbidden('an admin cannot demote themselves');
       return staffView(svc.staff.setRole(params.staffId, body.role, actorOf(principal)));
     },
     adminEndSession: ({ params, principal }) => {
       svc.sessions.requireExisting(params.sessionId);
-      if (!svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal))) throw conflict('session already ended');
+      if (!svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal)))
+        throw conflict('session already ended');
       return { ok: true };
     },
     auditVerify: () => verifyAuditChain(ctx.db),
-  } satisfies Handlers<typeof routes>;
+  };
 }

@@ -40,7 +40,12 @@ export class Authentications {
   }
 
   /** Open an authentication with its first factor. */
-  create(customerId: string, deviceId: string | null, first: FactorKind, detail: string | null = null): AuthenticationRow {
+  create(
+    customerId: string,
+    deviceId: string | null,
+    first: FactorKind,
+    detail: string | null = null,
+  ): AuthenticationRow {
     const now = this.ctx.clock.now();
     const row: AuthenticationRow = {
       id: randomId(16),
@@ -66,7 +71,12 @@ export class Authentications {
   }
 
   /** Step up: add a factor and recompute the level. The expiry stays as it was. */
-  addFactor(id: string, kind: FactorKind, deviceId: string | null, detail: string | null = null): AuthenticationRow {
+  addFactor(
+    id: string,
+    kind: FactorKind,
+    deviceId: string | null,
+    detail: string | null = null,
+  ): AuthenticationRow {
     const now = this.ctx.clock.now();
     this.ctx.db.transaction(() => {
       this.insertFactor.run(id, kind, now, deviceId, detail);
@@ -84,7 +94,9 @@ export class Authentications {
       customerId: a.customer_id,
       deviceId: a.device_id,
       level: a.level as AuthenticationView['level'],
-      factors: this.factorsStmt.all(id).map((f) => ({ kind: f.kind, at: iso(f.at), deviceId: f.device_id, detail: f.detail })),
+      factors: this.factorsStmt
+        .all(id)
+        .map((f) => ({ kind: f.kind, at: iso(f.at), deviceId: f.device_id, detail: f.detail })),
       createdAt: iso(a.created_at),
       expiresAt: iso(a.expires_at),
     };

@@ -56,7 +56,9 @@ export class Devices {
   issueEnrolmentCode(customerId: string, code = randomCode()): { code: string; expiresAt: number } {
     const expiresAt = this.ctx.clock.now() + ENROLMENT_CODE_TTL_MS;
     this.ctx.db
-      .prepare('INSERT OR REPLACE INTO enrolment_codes (code_hash, customer_id, expires_at, used_at) VALUES (?, ?, ?, NULL)')
+      .prepare(
+        'INSERT OR REPLACE INTO enrolment_codes (code_hash, customer_id, expires_at, used_at) VALUES (?, ?, ?, NULL)',
+      )
       .run(sha256b64url(code), customerId, expiresAt);
     return { code, expiresAt };
   }
@@ -73,7 +75,12 @@ export class Devices {
     const deviceId = await deviceIdOf(req.publicKey);
     const message = signedMessages.enrolment(challenge.id, challenge.nonce, req.code);
     if (!verifyDeviceSignature(key, message, req.signature)) {
-      this.ctx.audit.append({ actor: `device:${deviceId}`, action: 'device.enrol', outcome: 'failure', reason: 'bad signature' });
+      this.ctx.audit.append({
+        actor: `device:${deviceId}`,
+        action: 'device.enrol',
+        outcome: 'failure',
+        reason: 'bad signature',
+      });
       throw unauthorized('signature does not verify with the presented key');
     }
     const now = this.ctx.clock.now();
@@ -84,18 +91,39 @@ export class Devices {
         )
         .get(now, sha256b64url(req.code), now);
       if (!used) return null;
-      if (this.getDevice.get(deviceId)) throw new HttpError(409, 'conflict', 'this device key is already enrolled');
+      if (this.getDevice.get(deviceId))
+        throw new HttpError(409, 'conflict', 'this device key is already enrolled');
       this.ctx.db
-        .prepare('INSERT INTO devices (id, customer_id, public_jwk, label, enrolled_at) VALUES (?, ?, ?, ?, ?)')
-        .run(deviceId, used.customer_id, JSON.stringify({ kty: 'EC', crv: 'P-256', x: req.publicKey.x, y: req.publicKey.y }), req.label ?? null, now);
+        .prepare(
+          'INSERT INTO devices (id, customer_id, public_jwk, label, enrolled_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(
+          deviceId,
+          used.customer_id,
+          JSON.stringify({ kty: 'EC', crv: 'P-256', x: req.publicKey.x, y: req.publicKey.y }),
+          req.label ?? null,
+          now,
+        );
       return used.customer_id;
     })();
     if (!result) {
-      this.ctx.audit.append({ actor: `device:${deviceId}`, action: 'device.enrol', outcome: 'failure', reason: 'enrolment code unknown, used or expired' });
+      this.ctx.audit.append({
+        actor: `device:${deviceId}`,
+        action: 'device.enrol',
+        outcome: 'failure',
+        reason: 'enrolment code unknown, used or expired',
+      });
       throw unauthorized('enrolment code unknown, used or expired');
     }
-    this.ctx.audit.append({ actor: `device:${deviceId}`, action: 'device.enrol', subject: `customer:${result}`, outcome: 'success' });
-    const name = this.ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?').get(result)!;
+    this.ctx.audit.append({
+      actor: `device:${deviceId}`,
+      action: 'device.enrol',
+      subject: `customer:${result}`,
+      outcome: 'success',
+    });
+    const name = this.ctx.db
+      .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
+      .get(result)!;
     return { device: this.getDevice.get(deviceId)!, customerName: name.display_name };
   }
 
@@ -104,7 +132,12 @@ export class Devices {
     const challenge = this.challenges.consume(req.challengeId, 'authenticate');
     const device = this.getDevice.get(req.deviceId);
     const fail = (reason: string): never => {
-      this.ctx.audit.append({ actor: `device:${req.deviceId}`, action: 'auth.device', outcome: 'failure', reason });
+      this.ctx.audit.append({
+        actor: `device:${req.deviceId}`,
+        action: 'auth.device',
+        outcome: 'failure',
+        reason,
+      });
       throw unauthorized(reason);
     };
     if (!challenge) return fail('challenge unknown, used or expired');
@@ -115,7 +148,9 @@ export class Devices {
     const authentication = this.authentications.create(device.customer_id, device.id, 'device');
     const token = randomId(32);
     this.ctx.db
-      .prepare('INSERT INTO device_tokens (token_hash, device_id, authentication_id, expires_at) VALUES (?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO device_tokens (token_hash, device_id, authentication_id, expires_at) VALUES (?, ?, ?, ?)',
+      )
       .run(sha256b64url(token), device.id, authentication.id, authentication.expires_at);
     this.ctx.audit.append({
       actor: `device:${device.id}`,
@@ -144,18 +179,25 @@ export class Devices {
    * Check "Device <token>" plus the proof JWS for this method and path. Any failure is
    * a 401: unknown/expired token, wrong key, stale or future iat, replayed jti.
    */
-  async verifyRequest(authorization: string | undefined, proof: string | undefined, htm: string, htu: string): Promise<DevicePrincipal> {
+  async verifyRequest(
+    authorization: string | undefined,
+    proof: string | undefined,
+    htm: string,
+    htu: string,
+  ): Promise<DevicePrincipal> {
     const m = /^Device ([A-Za-z0-9_-]{16,128})$/.exec(authorization ?? '');
     if (!m) throw unauthorized('device token required');
     if (!proof || proof.length > 4096) throw unauthorized('device proof required');
     const tokenHash = sha256b64url(m[1]!);
     const now = this.ctx.clock.now();
     const tok = this.ctx.db
-      .prepare<[string], { device_id: string; authentication_id: string; expires_at: number; revoked_at: number | null }>(
-        'SELECT device_id, authentication_id, expires_at, revoked_at FROM device_tokens WHERE token_hash = ?',
-      )
+      .prepare<
+        [string],
+        { device_id: string; authentication_id: string; expires_at: number; revoked_at: number | null }
+      >('SELECT device_id, authentication_id, expires_at, revoked_at FROM device_tokens WHERE token_hash = ?')
       .get(tokenHash);
-    if (!tok || tok.revoked_at !== null || tok.expires_at <= now) throw unauthorized('device token unknown or expired');
+    if (!tok || tok.revoked_at !== null || tok.expires_at <= now)
+      throw unauthorized('device token unknown or expired');
     const device = this.getDevice.get(tok.device_id);
     if (!device || device.revoked_at !== null) throw unauthorized('device revoked');
     let payload: unknown;
@@ -171,8 +213,10 @@ export class Devices {
     const c = claims.data;
     if (c.htm !== htm || c.htu !== htu) throw unauthorized('device proof is for another request');
     if (c.ath !== tokenHash) throw unauthorized('device proof is for another token');
-    if (Math.abs(c.iat - now / 1000) > PROOF_MAX_SKEW_S) throw unauthorized('device proof too old or from the future');
-    const fresh = this.insertProof.run(`${device.id}:${c.jti}`, now + 2 * PROOF_MAX_SKEW_S * 1000).changes === 1;
+    if (Math.abs(c.iat - now / 1000) > PROOF_MAX_SKEW_S)
+      throw unauthorized('device proof too old or from the future');
+    const fresh =
+      this.insertProof.run(`${device.id}:${c.jti}`, now + 2 * PROOF_MAX_SKEW_S * 1000).changes === 1;
     if (!fresh) throw unauthorized('device proof replayed');
     const authentication = this.authentications.get(tok.authentication_id)!;
     return { kind: 'device', device, authentication, tokenHash };

@@ -17,9 +17,11 @@ const MIN_BYTES = 64;
 export function checkPhoto(mediaType: string, bytes: Buffer): PhotoType {
   if (mediaType !== 'image/jpeg' && mediaType !== 'image/png')
     throw new HttpError(415, 'unsupported_media_type', 'photos must be image/jpeg or image/png');
-  if (bytes.length > LIMITS.photoBytes) throw new HttpError(413, 'payload_too_large', `photos are limited to ${LIMITS.photoBytes} bytes`);
+  if (bytes.length > LIMITS.photoBytes)
+    throw new HttpError(413, 'payload_too_large', `photos are limited to ${LIMITS.photoBytes} bytes`);
   if (bytes.length < MIN_BYTES) throw badRequest('photo is empty or truncated');
-  if (!MAGIC[mediaType].every((b, i) => bytes[i] === b)) throw badRequest(`content is not a ${mediaType} image`);
+  if (!MAGIC[mediaType].every((b, i) => bytes[i] === b))
+    throw badRequest(`content is not a ${mediaType} image`);
   return mediaType;
 }
 
@@ -31,7 +33,9 @@ export class PhotoFactor {
   ) {}
 
   hasEnrolmentPhoto(customerId: string): boolean {
-    return !!this.ctx.db.prepare("SELECT 1 FROM photos WHERE customer_id = ? AND purpose = 'enrolment'").get(customerId);
+    return !!this.ctx.db
+      .prepare("SELECT 1 FROM photos WHERE customer_id = ? AND purpose = 'enrolment'")
+      .get(customerId);
   }
 
   store(
@@ -44,7 +48,12 @@ export class PhotoFactor {
     try {
       type = checkPhoto(mediaType, bytes);
     } catch (e) {
-      this.ctx.audit.append({ actor: `device:${p.device.id}`, action: `photo.${purpose}`, outcome: 'failure', reason: (e as Error).message });
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: `photo.${purpose}`,
+        outcome: 'failure',
+        reason: (e as Error).message,
+      });
       throw e;
     }
     const photoId = randomId(16);
@@ -55,7 +64,9 @@ export class PhotoFactor {
           'INSERT INTO photos (id, customer_id, device_id, authentication_id, purpose, media_type, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(photoId, p.device.customer_id, p.device.id, p.authentication.id, purpose, type, bytes, now);
-      return purpose === 'verification' ? this.authentications.addFactor(p.authentication.id, 'photo', p.device.id, `photo ${photoId}`) : null;
+      return purpose === 'verification'
+        ? this.authentications.addFactor(p.authentication.id, 'photo', p.device.id, `photo ${photoId}`)
+        : null;
     })();
     this.ctx.audit.append({
       actor: `device:${p.device.id}`,

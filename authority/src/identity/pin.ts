@@ -10,7 +10,11 @@ export const PIN_DELAY_FROM = 5;
 const HARD_LOCK = Number.MAX_SAFE_INTEGER;
 
 export const pinDelayMs = (failures: number): number =>
-  failures >= PIN_MAX_FAILURES ? HARD_LOCK : failures >= PIN_DELAY_FROM ? 30_000 * 2 ** (failures - PIN_DELAY_FROM) : 0;
+  failures >= PIN_MAX_FAILURES
+    ? HARD_LOCK
+    : failures >= PIN_DELAY_FROM
+      ? 30_000 * 2 ** (failures - PIN_DELAY_FROM)
+      : 0;
 
 /**
  * PIN factor. An attempt first reserves itself by counting as a failure (one atomic
@@ -37,7 +41,12 @@ export class PinFactor {
         'INSERT INTO pins (customer_id, hash, failures, locked_until, updated_at) VALUES (?, ?, 0, NULL, ?) ON CONFLICT(customer_id) DO UPDATE SET hash = excluded.hash, failures = 0, locked_until = NULL, updated_at = excluded.updated_at',
       )
       .run(customerId, hash, this.ctx.clock.now());
-    this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'pin.set', subject: `customer:${customerId}`, outcome: 'success' });
+    this.ctx.audit.append({
+      actor: `device:${p.device.id}`,
+      action: 'pin.set',
+      subject: `customer:${customerId}`,
+      outcome: 'success',
+    });
   }
 
   async verify(p: DevicePrincipal, pin: string): Promise<AuthenticationRow> {
@@ -60,7 +69,9 @@ export class PinFactor {
       .get(now, customerId, PIN_MAX_FAILURES, now);
     if (!reserved) {
       const row = this.ctx.db
-        .prepare<[string], { locked_until: number | null; failures: number }>('SELECT locked_until, failures FROM pins WHERE customer_id = ?')
+        .prepare<[string], { locked_until: number | null; failures: number }>(
+          'SELECT locked_until, failures FROM pins WHERE customer_id = ?',
+        )
         .get(customerId);
       if (!row) {
         audit('failure', 'no PIN set');
@@ -69,13 +80,17 @@ export class PinFactor {
       const hard = row.failures >= PIN_MAX_FAILURES || row.locked_until === HARD_LOCK;
       audit('failure', hard ? 'locked until an admin unlocks' : 'locked (delay)');
       throw locked(
-        hard ? 'PIN locked after too many failures: contact support' : 'too many PIN failures: wait before trying again',
+        hard
+          ? 'PIN locked after too many failures: contact support'
+          : 'too many PIN failures: wait before trying again',
         hard ? null : Math.ceil(((row.locked_until ?? now) - now) / 1000),
       );
     }
     const ok = await this.ctx.hasher.verify(reserved.hash, pin);
     if (ok) {
-      this.ctx.db.prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?').run(customerId);
+      this.ctx.db
+        .prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?')
+        .run(customerId);
       audit('success');
       return this.authentications.addFactor(p.authentication.id, 'pin', p.device.id);
     }
@@ -86,13 +101,23 @@ export class PinFactor {
         .run(delay === HARD_LOCK ? HARD_LOCK : this.ctx.clock.now() + delay, customerId);
     audit('failure', `wrong PIN (${reserved.failures} consecutive)`);
     throw unauthorized(
-      reserved.failures >= PIN_MAX_FAILURES ? 'wrong PIN: the PIN is now locked' : `wrong PIN (${PIN_MAX_FAILURES - reserved.failures} attempts left)`,
+      reserved.failures >= PIN_MAX_FAILURES
+        ? 'wrong PIN: the PIN is now locked'
+        : `wrong PIN (${PIN_MAX_FAILURES - reserved.failures} attempts left)`,
     );
   }
 
   unlock(customerId: string, actor: string): boolean {
-    const r = this.ctx.db.prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?').run(customerId);
-    this.ctx.audit.append({ actor, action: 'pin.unlock', subject: `customer:${customerId}`, outcome: r.changes ? 'success' : 'failure', reason: r.changes ? null : 'no PIN' });
+    const r = this.ctx.db
+      .prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?')
+      .run(customerId);
+    this.ctx.audit.append({
+      actor,
+      action: 'pin.unlock',
+      subject: `customer:${customerId}`,
+      outcome: r.changes ? 'success' : 'failure',
+      reason: r.changes ? null : 'no PIN',
+    });
     return r.changes === 1;
   }
 }

@@ -38,4 +38,5 @@ export class SecretHasher {
 }
 
 /** Knowledge answers compare case- and space-insensitively ("  Blue " = "blue"). */
-export const normaliseAnswer = (s: string): string => s.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+export const normaliseAnswer = (s: string): string =>
+  s.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();

@@ -26,10 +26,31 @@ interface CredentialRow {
   transports: string;
 }
 
+/**
+ * WebAuthn L3 §7.1 step 11 / §7.2 step 13: a ceremony run inside a cross-origin iframe
+ * says so with crossOrigin true. The customer app is never framed by another site, so
+ * such a response is refused (the library only checks topOrigin, which not every
+ * browser sends).
+ */
+const isCrossOrigin = (clientDataJSON: string): boolean => {
+  try {
+    return (
+      (JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { crossOrigin?: unknown })
+        .crossOrigin === true
+    );
+  } catch {
+    return false;
+  }
+};
+
 const challengeOf = (clientDataJSON: string): string | null => {
   try {
-    const c = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as { challenge?: unknown };
-    return typeof c.challenge === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(c.challenge) ? c.challenge : null;
+    const c = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8')) as {
+      challenge?: unknown;
+    };
+    return typeof c.challenge === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(c.challenge)
+      ? c.challenge
+      : null;
   } catch {
     return null;
   }
@@ -49,7 +70,9 @@ export class WebAuthnFactor {
   ) {}
 
   private credentialsOf(deviceId: string): CredentialRow[] {
-    return this.ctx.db.prepare<[string], CredentialRow>('SELECT * FROM webauthn_credentials WHERE device_id = ?').all(deviceId);
+    return this.ctx.db
+      .prepare<[string], CredentialRow>('SELECT * FROM webauthn_credentials WHERE device_id = ?')
+      .all(deviceId);
   }
 
   hasCredential(customerId: string): boolean {
@@ -78,19 +101,31 @@ export class WebAuthnFactor {
       timeout: CEREMONY_TIMEOUT_MS,
       attestationType: 'none',
       excludeCredentials: this.credentialsOf(p.device.id).map((c) => ({ id: c.id })),
-      authenticatorSelection: { residentKey: 'preferred', userVerification: 'required', authenticatorAttachment: 'platform' },
+      authenticatorSelection: {
+        residentKey: 'preferred',
+        userVerification: 'required',
+        authenticatorAttachment: 'platform',
+      },
     });
   }
 
   async register(p: DevicePrincipal, response: RegistrationResponseJSON): Promise<string> {
     const challengeId = challengeOf(response.response.clientDataJSON);
     const fail = (reason: string): never => {
-      this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'webauthn.register', outcome: 'failure', reason });
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'webauthn.register',
+        outcome: 'failure',
+        reason,
+      });
       throw unauthorized(reason);
     };
     if (!challengeId) return fail('clientDataJSON has no usable challenge');
     const challenge = this.challenges.consume(challengeId, 'webauthn-register');
-    if (!challenge || challenge.device_id !== p.device.id) return fail('challenge unknown, used, expired or not this device');
+    if (!challenge || challenge.device_id !== p.device.id)
+      return fail('challenge unknown, used, expired or not this device');
+    if (isCrossOrigin(response.response.clientDataJSON))
+      return fail('registration made in a cross-origin frame');
     let verification;
     try {
       verification = await verifyRegistrationResponse({
@@ -120,7 +155,12 @@ export class WebAuthnFactor {
         JSON.stringify(credential.transports ?? []),
         this.ctx.clock.now(),
       );
-    this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'webauthn.register', subject: `credential:${credential.id}`, outcome: 'success' });
+    this.ctx.audit.append({
+      actor: `device:${p.device.id}`,
+      action: 'webauthn.register',
+      subject: `credential:${credential.id}`,
+      outcome: 'success',
+    });
     return credential.id;
   }
 
@@ -161,26 +201,43 @@ export class WebAuthnFactor {
     if (challenge.device_id !== p.device.id || challenge.authentication_id !== p.authentication.id)
       return fail('challenge was issued for another device or authentication');
     const cred = this.ctx.db
-      .prepare<[string, string], CredentialRow>('SELECT * FROM webauthn_credentials WHERE id = ? AND device_id = ?')
+      .prepare<[string, string], CredentialRow>(
+        'SELECT * FROM webauthn_credentials WHERE id = ? AND device_id = ?',
+      )
       .get(response.id, p.device.id);
     if (!cred) return fail('credential not registered on this device');
-    let verification;
-    try {
-      verification = await verifyAuthenticationResponse({
+    if (isCrossOrigin(response.response.clientDataJSON))
+      return fail('assertion made in a cross-origin frame');
+    const verify = (counter: number) =>
+      verifyAuthenticationResponse({
         response,
         expectedChallenge: challengeId,
         expectedOrigin: this.ctx.config.origins,
         expectedRPID: this.ctx.config.rpId,
-        credential: { id: cred.id, publicKey: new Uint8Array(cred.public_key), counter: cred.counter },
+        credential: { id: cred.id, publicKey: new Uint8Array(cred.public_key), counter },
         requireUserVerification: true,
       });
+    let verification;
+    try {
+      verification = await verify(cred.counter);
     } catch (e) {
       const msg = (e as Error).message;
-      if (/counter/i.test(msg))
-        this.ctx.db.prepare('UPDATE webauthn_credentials SET counter_anomaly_at = ? WHERE id = ?').run(this.ctx.clock.now(), cred.id);
+      // The library checks the counter before the signature: flag a clone only when the
+      // authenticator really signed the lower counter (re-verified without the counter rule).
+      if (
+        /counter/i.test(msg) &&
+        (await verify(0).then(
+          (v) => v.verified,
+          () => false,
+        ))
+      )
+        this.ctx.db
+          .prepare('UPDATE webauthn_credentials SET counter_anomaly_at = ? WHERE id = ?')
+          .run(this.ctx.clock.now(), cred.id);
       return fail(`assertion rejected: ${msg}`);
     }
-    if (!verification.verified || !verification.authenticationInfo.userVerified) return fail('user verification missing');
+    if (!verification.verified || !verification.authenticationInfo.userVerified)
+      return fail('user verification missing');
     const cas = this.ctx.db
       .prepare('UPDATE webauthn_credentials SET counter = ? WHERE id = ? AND counter = ?')
       .run(verification.authenticationInfo.newCounter, cred.id, cred.counter);
@@ -191,6 +248,11 @@ export class WebAuthnFactor {
       subject: `authentication:${p.authentication.id}`,
       outcome: 'success',
     });
-    return this.authentications.addFactor(p.authentication.id, 'biometric', p.device.id, `credential ${cred.id.slice(0, 12)}`);
+    return this.authentications.addFactor(
+      p.authentication.id,
+      'biometric',
+      p.device.id,
+      `credential ${cred.id.slice(0, 12)}`,
+    );
   }
 }

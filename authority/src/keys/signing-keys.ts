@@ -1,4 +1,13 @@
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
 
@@ -16,12 +25,18 @@ export class SigningKeys {
   ) {}
 
   static async load(ctx: Pick<Ctx, 'db' | 'clock'>): Promise<SigningKeys> {
-    let row = ctx.db.prepare<[], { kid: string; private_jwk: string }>('SELECT kid, private_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1').get();
+    let row = ctx.db
+      .prepare<[], { kid: string; private_jwk: string }>(
+        'SELECT kid, private_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1',
+      )
+      .get();
     if (!row) {
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
       const jwk = await exportJWK(privateKey);
       row = { kid: randomId(12), private_jwk: JSON.stringify(jwk) };
-      ctx.db.prepare('INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES (?, ?, ?)').run(row.kid, row.private_jwk, ctx.clock.now());
+      ctx.db
+        .prepare('INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES (?, ?, ?)')
+        .run(row.kid, row.private_jwk, ctx.clock.now());
     }
     const priv = JSON.parse(row.private_jwk) as JWK;
     const { d: _d, ...pub } = priv;

@@ -54,24 +54,23 @@ export const DEMO_STAFF = [
 ] as const;
 
 /** Seed once (idempotent); re-arm each demo customer's fixed enrolment code on every start. */
-export async function seedDemo(svc: Services): Promise<{ codes: { name: string; code: string }[]; staff: typeof DEMO_STAFF }> {
+export async function seedDemo(
+  svc: Services,
+): Promise<{ codes: { name: string; code: string }[]; staff: typeof DEMO_STAFF }> {
   const { db, clock } = svc.ctx;
   for (const c of DEMO_CUSTOMERS) {
     const exists = db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id);
     if (!exists) {
-      db.prepare('INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)').run(
-        c.id,
-        c.name,
-        JSON.stringify(c.attributes),
-        JSON.stringify(c.account),
-        clock.now(),
-      );
+      db.prepare(
+        'INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(c.id, c.name, JSON.stringify(c.attributes), JSON.stringify(c.account), clock.now());
       for (const [q, a] of c.questions) await svc.knowledge.add(c.id, q, a);
     }
     svc.devices.issueEnrolmentCode(c.id, c.code);
   }
   for (const s of DEMO_STAFF) {
-    if (!db.prepare('SELECT 1 FROM staff WHERE username = ?').get(s.username)) await svc.staff.create(s, 'system:seed');
+    if (!db.prepare('SELECT 1 FROM staff WHERE username = ?').get(s.username))
+      await svc.staff.create(s, 'system:seed');
   }
   return { codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })), staff: DEMO_STAFF };
 }

@@ -32,8 +32,12 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   constructor(private readonly ctx: Ctx) {
     super();
     this.getStmt = ctx.db.prepare<[string], SessionRow>('SELECT * FROM service_sessions WHERE id = ?');
-    this.touchStmt = ctx.db.prepare('UPDATE service_sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL');
-    this.endStmt = ctx.db.prepare('UPDATE service_sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL');
+    this.touchStmt = ctx.db.prepare(
+      'UPDATE service_sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL',
+    );
+    this.endStmt = ctx.db.prepare(
+      'UPDATE service_sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL',
+    );
   }
 
   private get idleMs() {
@@ -57,7 +61,15 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
       .prepare(
         'INSERT INTO service_sessions (id, customer_id, device_id, authentication_id, created_at, last_activity_at, absolute_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(row.id, row.customer_id, row.device_id, row.authentication_id, row.created_at, row.last_activity_at, row.absolute_expires_at);
+      .run(
+        row.id,
+        row.customer_id,
+        row.device_id,
+        row.authentication_id,
+        row.created_at,
+        row.last_activity_at,
+        row.absolute_expires_at,
+      );
     this.ctx.audit.append({
       actor: row.device_id ? `device:${row.device_id}` : `customer:${row.customer_id}`,
       action: 'session.start',
@@ -102,7 +114,13 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   end(id: string, reason: EndReason, actor: string): boolean {
     const changed = this.endStmt.run(this.ctx.clock.now(), reason, id).changes === 1;
     if (changed) {
-      this.ctx.audit.append({ actor, action: 'session.end', subject: `session:${id.slice(0, 8)}`, outcome: 'success', reason });
+      this.ctx.audit.append({
+        actor,
+        action: 'session.end',
+        subject: `session:${id.slice(0, 8)}`,
+        outcome: 'success',
+        reason,
+      });
       this.emit('ended', id, reason);
     }
     return changed;
@@ -128,7 +146,12 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
       deviceId: s.device_id,
       authenticationId: s.authentication_id,
       level: level as ServiceSession['level'],
-      state: reason === null ? 'open' : reason === 'idle_timeout' || reason === 'absolute_timeout' ? 'expired' : 'ended',
+      state:
+        reason === null
+          ? 'open'
+          : reason === 'idle_timeout' || reason === 'absolute_timeout'
+            ? 'expired'
+            : 'ended',
       createdAt: iso(s.created_at),
       lastActivityAt: iso(s.last_activity_at),
       idleExpiresAt: iso(s.last_activity_at + this.idleMs),

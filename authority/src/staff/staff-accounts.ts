@@ -20,7 +20,12 @@ export interface StaffPrincipal {
 
 export const ACCESS_TOKEN_TYP = 'vd-access+jwt';
 
-export const staffView = (s: StaffRow): StaffView => ({ staffId: s.id, username: s.username, displayName: s.display_name, role: s.role });
+export const staffView = (s: StaffRow): StaffView => ({
+  staffId: s.id,
+  username: s.username,
+  displayName: s.display_name,
+  role: s.role,
+});
 
 /**
  * Staff accounts: argon2id passwords, short-lived access JWTs, rotating refresh
@@ -37,14 +42,26 @@ export class StaffAccounts {
     this.dummyHash = ctx.hasher.hash(randomId(16));
   }
 
-  async create(input: { username: string; displayName: string; role: StaffRole; password: string }, actor: string): Promise<StaffRow> {
-    if (this.ctx.db.prepare('SELECT 1 FROM staff WHERE username = ?').get(input.username)) throw conflict('username taken');
+  async create(
+    input: { username: string; displayName: string; role: StaffRole; password: string },
+    actor: string,
+  ): Promise<StaffRow> {
+    if (this.ctx.db.prepare('SELECT 1 FROM staff WHERE username = ?').get(input.username))
+      throw conflict('username taken');
     const id = randomId(12);
     const hash = await this.ctx.hasher.hash(input.password);
     this.ctx.db
-      .prepare('INSERT INTO staff (id, username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO staff (id, username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(id, input.username, input.displayName, input.role, hash, this.ctx.clock.now());
-    this.ctx.audit.append({ actor, action: 'staff.create', subject: `staff:${id}`, outcome: 'success', data: { role: input.role } });
+    this.ctx.audit.append({
+      actor,
+      action: 'staff.create',
+      subject: `staff:${id}`,
+      outcome: 'success',
+      data: { role: input.role },
+    });
     return this.get(id)!;
   }
 
@@ -56,12 +73,20 @@ export class StaffAccounts {
     const before = this.get(id);
     if (!before) throw notFound('no such staff member');
     this.ctx.db.prepare('UPDATE staff SET role = ? WHERE id = ?').run(role, id);
-    this.ctx.audit.append({ actor, action: 'staff.role', subject: `staff:${id}`, outcome: 'success', data: { from: before.role, to: role } });
+    this.ctx.audit.append({
+      actor,
+      action: 'staff.role',
+      subject: `staff:${id}`,
+      outcome: 'success',
+      data: { from: before.role, to: role },
+    });
     return this.get(id)!;
   }
 
   async login(username: string, password: string): Promise<TokenPair> {
-    const row = this.ctx.db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?').get(username);
+    const row = this.ctx.db
+      .prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?')
+      .get(username);
     const ok = await this.ctx.hasher.verify(row?.password_hash ?? (await this.dummyHash), password);
     if (!row || !ok || row.disabled_at !== null) {
       this.ctx.audit.append({
@@ -81,22 +106,40 @@ export class StaffAccounts {
     const now = this.ctx.clock.now();
     const result = this.ctx.db.transaction(() => {
       const t = this.ctx.db
-        .prepare<[string], { family_id: string; staff_id: string; expires_at: number; rotated_at: number | null; revoked_at: number | null }>(
+        .prepare<
+          [string],
+          {
+            family_id: string;
+            staff_id: string;
+            expires_at: number;
+            rotated_at: number | null;
+            revoked_at: number | null;
+          }
+        >(
           'SELECT family_id, staff_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = ?',
         )
         .get(sha256b64url(refreshToken));
       if (!t) return { error: 'unknown refresh token' } as const;
       if (t.revoked_at !== null) return { error: 'refresh token revoked', staffId: t.staff_id } as const;
       if (t.rotated_at !== null) {
-        this.ctx.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(now, t.family_id);
+        this.ctx.db
+          .prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
+          .run(now, t.family_id);
         return { error: 'refresh token reused: family revoked', staffId: t.staff_id } as const;
       }
       if (t.expires_at <= now) return { error: 'refresh token expired', staffId: t.staff_id } as const;
-      this.ctx.db.prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?').run(now, sha256b64url(refreshToken));
+      this.ctx.db
+        .prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?')
+        .run(now, sha256b64url(refreshToken));
       return { family: t.family_id, staffId: t.staff_id } as const;
     })();
     if ('error' in result) {
-      this.ctx.audit.append({ actor: result.staffId ? `staff:${result.staffId}` : 'anonymous', action: 'staff.refresh', outcome: 'failure', reason: result.error });
+      this.ctx.audit.append({
+        actor: result.staffId ? `staff:${result.staffId}` : 'anonymous',
+        action: 'staff.refresh',
+        outcome: 'failure',
+        reason: result.error,
+      });
       throw unauthorized(result.error);
     }
     const staff = this.get(result.staffId);
@@ -106,10 +149,14 @@ export class StaffAccounts {
 
   logout(refreshToken: string): void {
     const row = this.ctx.db
-      .prepare<[string], { family_id: string; staff_id: string }>('SELECT family_id, staff_id FROM refresh_tokens WHERE token_hash = ?')
+      .prepare<[string], { family_id: string; staff_id: string }>(
+        'SELECT family_id, staff_id FROM refresh_tokens WHERE token_hash = ?',
+      )
       .get(sha256b64url(refreshToken));
     if (!row) throw unauthorized('unknown refresh token');
-    this.ctx.db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL').run(this.ctx.clock.now(), row.family_id);
+    this.ctx.db
+      .prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
+      .run(this.ctx.clock.now(), row.family_id);
     this.ctx.audit.append({ actor: `staff:${row.staff_id}`, action: 'staff.logout', outcome: 'success' });
   }
 
@@ -133,7 +180,11 @@ export class StaffAccounts {
   private async issuePair(staff: StaffRow, family: string): Promise<TokenPair> {
     const now = this.ctx.clock.now();
     const { accessTokenSeconds, refreshTokenSeconds } = this.ctx.config;
-    const accessToken = await this.keys.sign({ sub: staff.id, role: staff.role }, ACCESS_TOKEN_TYP, accessTokenSeconds);
+    const accessToken = await this.keys.sign(
+      { sub: staff.id, role: staff.role },
+      ACCESS_TOKEN_TYP,
+      accessTokenSeconds,
+    );
     const refreshToken = randomId(32);
     const refreshExpiresAt = now + refreshTokenSeconds * 1000;
     this.ctx.db

@@ -4,8 +4,13 @@ import { migrations } from './migrations.ts';
 export type Db = Database.Database;
 
 export class DatabaseTooNewError extends Error {
-  constructor(readonly found: number, readonly supported: number) {
-    super(`database schema version ${found} is newer than this authority supports (${supported}); refusing to open it`);
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `database schema version ${found} is newer than this authority supports (${supported}); refusing to open it`,
+    );
   }
 }
 

@@ -1,5 +1,12 @@
 import type { WebSocket } from 'ws';
-import { ClientFrame, jsonDepthExceeds, LIMITS, WS_CLOSE, WS_PATH, type ServerFrame } from '../../../protocol/src/index.ts';
+import {
+  ClientFrame,
+  jsonDepthExceeds,
+  LIMITS,
+  WS_CLOSE,
+  WS_PATH,
+  type ServerFrame,
+} from '../../../protocol/src/index.ts';
 import { randomId } from '../ids.ts';
 import type { Devices, DevicePrincipal } from '../identity/devices.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
@@ -28,7 +35,12 @@ export class Hub {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly deps: { devices: Devices; staff: StaffAccounts; sessions: ServiceSessions; log: FastifyBaseLogger },
+    private readonly deps: {
+      devices: Devices;
+      staff: StaffAccounts;
+      sessions: ServiceSessions;
+      log: FastifyBaseLogger;
+    },
   ) {
     deps.sessions.on('ended', (sessionId, reason) => {
       for (const c of this.bySession.get(sessionId) ?? []) {
@@ -48,7 +60,10 @@ export class Hub {
   accept(socket: WebSocket): void {
     const conn: Conn = { id: randomId(12), socket, principal: null, sessionId: null };
     this.conns.add(conn);
-    const helloTimer = setTimeout(() => socket.close(WS_CLOSE.policyViolation, 'hello expected'), HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(
+      () => socket.close(WS_CLOSE.policyViolation, 'hello expected'),
+      HELLO_TIMEOUT_MS,
+    );
     socket.on('message', (data, isBinary) => {
       void this.onMessage(conn, data as Buffer, isBinary).catch((e: unknown) => {
         this.deps.log.error({ err: e }, 'ws frame handling failed');
@@ -69,14 +84,19 @@ export class Hub {
   }
 
   private reject(c: Conn, code: number, message: string): void {
-    this.send(c, { type: 'error', code: code === WS_CLOSE.unauthorized ? 'unauthorized' : 'invalid_frame', message });
+    this.send(c, {
+      type: 'error',
+      code: code === WS_CLOSE.unauthorized ? 'unauthorized' : 'invalid_frame',
+      message,
+    });
     c.socket.close(code, message.slice(0, 120));
   }
 
   private async onMessage(c: Conn, data: Buffer, isBinary: boolean): Promise<void> {
     if (isBinary) return this.reject(c, WS_CLOSE.policyViolation, 'binary frames are not accepted');
     const text = data.toString('utf8');
-    if (jsonDepthExceeds(text, LIMITS.jsonDepth)) return this.reject(c, WS_CLOSE.policyViolation, 'frame nested too deep');
+    if (jsonDepthExceeds(text, LIMITS.jsonDepth))
+      return this.reject(c, WS_CLOSE.policyViolation, 'frame nested too deep');
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -84,7 +104,12 @@ export class Hub {
       return this.reject(c, WS_CLOSE.policyViolation, 'frame is not JSON');
     }
     const parsed = ClientFrame.safeParse(json);
-    if (!parsed.success) return this.reject(c, WS_CLOSE.policyViolation, `invalid frame: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
+    if (!parsed.success)
+      return this.reject(
+        c,
+        WS_CLOSE.policyViolation,
+        `invalid frame: ${parsed.error.issues[0]?.message ?? 'bad shape'}`,
+      );
     const f = parsed.data;
     if (f.type === 'hello') {
       if (c.principal) return this.reject(c, WS_CLOSE.policyViolation, 'hello sent twice');
@@ -95,7 +120,8 @@ export class Hub {
             : await this.deps.staff.verifyAccess(`Bearer ${f.auth.accessToken}`);
         if (f.sessionId) {
           const s = this.deps.sessions.use(f.sessionId);
-          if (c.principal.kind === 'device' && s.device_id !== c.principal.device.id) throw new Error('not your session');
+          if (c.principal.kind === 'device' && s.device_id !== c.principal.device.id)
+            throw new Error('not your session');
           c.sessionId = f.sessionId;
           let set = this.bySession.get(f.sessionId);
           if (!set) this.bySession.set(f.sessionId, (set = new Set()));
