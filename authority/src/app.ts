@@ -1,5 +1,7 @@
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   buildOpenApi,
   jsonDepthExceeds,
@@ -30,6 +32,23 @@ const FASTIFY_CODE_STATUS: Record<number, ApiError['code']> = {
   415: 'unsupported_media_type',
 };
 
+/** Malformed HTTP (unparsable request, headers too large): an ApiError body, then the socket is closed. */
+function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'request headers too large']
+        : [400, 'malformed HTTP request'];
+  const body = JSON.stringify({ code: 'invalid_request', message } satisfies ApiError);
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(err);
+}
+
 /** The authority as a fastify instance (not listening): routes from the protocol table, one error handler, the WebSocket hub. */
 export async function buildAuthority(opts: {
   config: Config & { pinPepper: string };
@@ -43,6 +62,18 @@ export async function buildAuthority(opts: {
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { maxParamLength: 200 },
+    // Errors fastify answers before any route runs (bad percent-encoding, over-long
+    // path parameter, malformed HTTP) carry the ApiError shape too, not fastify's own.
+    frameworkErrors: (err, _request, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 400;
+      void (reply as FastifyReply)
+        .code(status)
+        .send({
+          code: FASTIFY_CODE_STATUS[status] ?? 'invalid_request',
+          message: err.message.slice(0, 300),
+        } satisfies ApiError);
+    },
+    clientErrorHandler: clientError,
   });
   const services = await createServices(opts.db, opts.config, opts.clock);
 
@@ -86,12 +117,10 @@ export async function buildAuthority(opts: {
     return reply.code(500).send({ code: 'internal', message: 'internal error' } satisfies ApiError);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        code: 'not_found',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      } satisfies ApiError),
+    reply.code(404).send({
+      code: 'not_found',
+      message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+    } satisfies ApiError),
   );
 
   bindRoutes(app, services, routes, createHandlers(services));
@@ -102,6 +131,7 @@ export async function buildAuthority(opts: {
     devices: services.devices,
     staff: services.staff,
     sessions: services.sessions,
+    pipeline: services.pipeline,
     log: app.log,
   });
   await app.register(websocket, { options: { maxPayload: LIMITS.wsFrameBytes } });
@@ -112,8 +142,10 @@ export async function buildAuthority(opts: {
     services.devices.prune();
   }, 60_000);
   pruner.unref();
+  services.pipeline.start();
   app.addHook('onClose', async () => {
     clearInterval(pruner);
+    services.pipeline.stop();
     hub.close();
   });
   return { app, services, hub };

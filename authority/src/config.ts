@@ -28,7 +28,7 @@ export const ConfigSchema = z.strictObject({
     .int()
     .min(60)
     .max(7 * 86_400)
-    .default(4 * 3600),
+    .default(24 * 3600),
   authenticationTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(3600),
   accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
   refreshTokenSeconds: z.coerce
@@ -40,6 +40,12 @@ export const ConfigSchema = z.strictObject({
   /** argon2id cost: never below OWASP's minimum (m=19456 KiB, t=2). */
   argon2MemoryKiB: z.coerce.number().int().min(19_456).default(19_456),
   argon2Iterations: z.coerce.number().int().min(2).default(2),
+  /** Queues, menu and priority rules; seeds the store, the admin API edits it afterwards. */
+  pipelineFile: z.string().min(1).default(new URL('../config/pipeline.json', import.meta.url).pathname),
+  offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
+  wrapUpSeconds: z.coerce.number().int().min(0).max(3600).default(60),
+  /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
+  agentTimeoutSeconds: z.coerce.number().int().min(5).max(3600).default(30),
   demo: z.coerce.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -63,6 +69,10 @@ const ENV: Record<string, keyof Config> = {
   VD_REFRESH_TOKEN_SECONDS: 'refreshTokenSeconds',
   VD_ARGON2_MEMORY_KIB: 'argon2MemoryKiB',
   VD_ARGON2_ITERATIONS: 'argon2Iterations',
+  VD_PIPELINE_FILE: 'pipelineFile',
+  VD_OFFER_TIMEOUT_SECONDS: 'offerTimeoutSeconds',
+  VD_WRAP_UP_SECONDS: 'wrapUpSeconds',
+  VD_AGENT_TIMEOUT_SECONDS: 'agentTimeoutSeconds',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
 };
@@ -88,6 +98,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
         'rp-id': { type: 'string' },
         origin: { type: 'string', multiple: true },
         demo: { type: 'boolean' },
+        pipeline: { type: 'string' },
         'log-level': { type: 'string' },
       },
     });
@@ -101,6 +112,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (a['rp-id'] !== undefined) raw.rpId = a['rp-id'];
   if (a.origin !== undefined) raw.origins = a.origin;
   if (a.demo !== undefined) raw.demo = a.demo;
+  if (a.pipeline !== undefined) raw.pipelineFile = a.pipeline;
   if (a['log-level'] !== undefined) raw.logLevel = a['log-level'];
   return parseConfig(raw);
 }

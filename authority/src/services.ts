@@ -13,6 +13,11 @@ import { WebAuthnFactor } from './identity/webauthn.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { ServiceSessions } from './sessions/service-sessions.ts';
 import { StaffAccounts } from './staff/staff-accounts.ts';
+import { AgentStore } from './pipeline/agents.ts';
+import { Callbacks } from './pipeline/callbacks.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { PipelineConfigStore } from './pipeline/pipeline-config.ts';
+import { RequestStore } from './pipeline/requests.ts';
 import type { Db } from './store/db.ts';
 
 /** Every domain service of the authority, wired once over one database. */
@@ -28,6 +33,8 @@ export interface Services {
   knowledge: KnowledgeFactor;
   sessions: ServiceSessions;
   staff: StaffAccounts;
+  pipeline: Pipeline;
+  callbacks: Callbacks;
 }
 
 export async function createServices(
@@ -45,6 +52,9 @@ export async function createServices(
   const keys = await SigningKeys.load(ctx);
   const challenges = new Challenges(ctx);
   const authentications = new Authentications(ctx);
+  const sessions = new ServiceSessions(ctx);
+  const agents = new AgentStore(ctx);
+  const pipeline = new Pipeline(ctx, new PipelineConfigStore(ctx), agents, new RequestStore(ctx), sessions, authentications);
   return {
     ctx,
     keys,
@@ -55,7 +65,9 @@ export async function createServices(
     webauthn: new WebAuthnFactor(ctx, challenges, authentications),
     photos: new PhotoFactor(ctx, authentications),
     knowledge: new KnowledgeFactor(ctx, authentications),
-    sessions: new ServiceSessions(ctx),
+    sessions,
     staff: new StaffAccounts(ctx, keys),
+    pipeline,
+    callbacks: new Callbacks(ctx, pipeline, agents, sessions),
   };
 }

@@ -8,3 +8,6 @@ export * from './routes.ts';
 export * from './openapi.ts';
 export * from './json-depth.ts';
 export * from './levels.ts';
+export * from './pipeline.ts';
+export * from './route-def.ts';
+export * from './pipeline-routes.ts';

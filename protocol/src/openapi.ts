@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiError } from './common.ts';
-import type { RouteDef } from './routes.ts';
+import type { RouteDef } from './route-def.ts';
 
 type JsonSchema = Record<string, unknown>;
 

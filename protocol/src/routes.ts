@@ -32,38 +32,12 @@ import {
   TokenPair,
 } from './staff.ts';
 import { EndSessionRequest, ServiceSession, SessionParams } from './sessions.ts';
-import type { StaffRole } from './staff.ts';
-
-/**
- * Who may call a route.
- * public: anyone; device: an authenticated device (token + per-request proof);
- * staff: a logged-in staff member with one of `roles`; deviceOrStaff: either.
- */
-export type RouteAuth = 'public' | 'device' | 'staff' | 'deviceOrStaff';
-
-export interface RouteDef {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  readonly path: string;
-  readonly summary: string;
-  readonly tag: string;
-  readonly auth: RouteAuth;
-  readonly roles?: readonly StaffRole[];
-  readonly params?: z.ZodObject;
-  readonly query?: z.ZodObject;
-  readonly body?: z.ZodType;
-  /** 'image': the body is a raw JPEG or PNG, not JSON. */
-  readonly bodyKind?: 'json' | 'image';
-  readonly response: z.ZodType;
-  readonly status?: 200 | 201;
-}
-
-const route = <R extends RouteDef>(r: R): R => r;
+import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
+import { pipelineRoutes } from './pipeline-routes.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId });
 const StaffParams = z.strictObject({ staffId: OpaqueId });
 const AuthenticationParams = z.strictObject({ authenticationId: OpaqueId });
-const ANY_STAFF = ['agent', 'supervisor', 'admin'] as const;
-const ADMIN = ['admin'] as const;
 
 export const Health = z.strictObject({ status: z.literal('ok'), version: z.string(), time: z.string() });
 export const Jwks = z.strictObject({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
@@ -75,8 +49,8 @@ export const AuditVerifyResult = z.strictObject({
   reason: z.string().nullable(),
 });
 
-/** Every HTTP route of the authority. The authority binds a handler to each; the OpenAPI document is generated from this list. */
-export const routes = {
+/** Identity, factors, sessions, staff and admin routes. The authority binds a handler to each; the OpenAPI document is generated from the table. */
+export const identityRoutes = {
   health: route({
     method: 'GET',
     path: '/healthz',
@@ -358,6 +332,9 @@ export const routes = {
     response: AuditVerifyResult,
   }),
 } as const satisfies Record<string, RouteDef>;
+
+/** Every HTTP route of the authority. */
+export const routes = { ...identityRoutes, ...pipelineRoutes } as const;
 
 export type RouteId = keyof typeof routes;
 export type Routes = typeof routes;

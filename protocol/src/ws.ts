@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS, OpaqueId } from './common.ts';
 import { SessionId } from './sessions.ts';
+import { AgentView, Board, OfferView, QueueSnapshot, QueueStats, RequestView } from './pipeline.ts';
 
 /** Close codes the authority uses (RFC 6455 section 7.4). */
 export const WS_CLOSE = {
@@ -33,6 +34,8 @@ export const ClientFrame = z.union([
   DeviceHello,
   StaffHello,
   z.strictObject({ type: z.literal('ping'), id: z.string().max(LIMITS.shortText) }),
+  /** Staff: "queues" = snapshot + deltas of the agent's queues and its own state; "board" = everything (supervisors). */
+  z.strictObject({ type: z.literal('subscribe'), topic: z.enum(['queues', 'board']) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -50,5 +53,13 @@ export const ServerFrame = z.discriminatedUnion('type', [
     reason: z.enum(['ended', 'idle_timeout', 'absolute_timeout', 'ended_by_admin']),
   }),
   z.strictObject({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  z.strictObject({ type: z.literal('queue.snapshot'), snapshot: QueueSnapshot }),
+  z.strictObject({ type: z.literal('board.snapshot'), board: Board }),
+  /** Requests whose view changed (finished ones come with their final state, for removal) and fresh stats of their queues. */
+  z.strictObject({ type: z.literal('queue.delta'), queues: z.array(QueueStats), upserts: z.array(RequestView) }),
+  z.strictObject({ type: z.literal('agent.state'), agent: AgentView }),
+  z.strictObject({ type: z.literal('offer'), offer: OfferView }),
+  /** For a device: its own request (position, estimated wait, state). */
+  z.strictObject({ type: z.literal('request.update'), request: RequestView }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -48,6 +48,10 @@ const isEmptyBody = (b: unknown): boolean =>
   b === undefined ||
   b === null ||
   (typeof b === 'object' && !Array.isArray(b) && !Buffer.isBuffer(b) && Object.keys(b).length === 0);
+/** fastify never parses a GET body (request.body stays undefined), so look at the framing headers too. */
+const carriesUnparsedBody = (req: FastifyRequest): boolean =>
+  req.body === undefined &&
+  (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
 
 async function authenticate(
   svc: Services,
@@ -70,6 +74,7 @@ async function authenticate(
       throw unauthorized('authentication expired: authenticate again');
   } else if (r.auth === 'staff' || r.auth === 'deviceOrStaff') {
     principal = await svc.staff.verifyAccess(authz);
+    svc.pipeline.touchAgent(principal.staff.id);
     if (r.roles && !r.roles.includes(principal.staff.role))
       throw forbidden(`requires role ${r.roles.join(' or ')}`);
   } else {
@@ -105,7 +110,7 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
         if (r.bodyKind === 'image') {
           if (!(PHOTO_TYPES as readonly string[]).includes(contentType) || !Buffer.isBuffer(request.body))
             throw badRequest('body must be an image/jpeg or image/png');
-        } else if (!r.body && !isEmptyBody(request.body)) {
+        } else if (!r.body && (!isEmptyBody(request.body) || carriesUnparsedBody(request))) {
           throw badRequest('this operation takes no body');
         }
         const params = parseWith(r.params, request.params, 'path parameters');

@@ -1,4 +1,5 @@
-import type { Routes } from '../../../protocol/src/index.ts';
+import type { identityRoutes, Routes } from '../../../protocol/src/index.ts';
+import { pipelineHandlers } from './pipeline-handlers.ts';
 import { iso } from '../clock.ts';
 import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
@@ -15,6 +16,10 @@ const actorOf = (p: DevicePrincipal | StaffPrincipal) =>
 
 /** The authority's HTTP handlers: thin, each one calls a domain service. */
 export function createHandlers(svc: Services): Handlers<Routes> {
+  return { ...identityHandlers(svc), ...pipelineHandlers(svc) };
+}
+
+function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
   const { ctx } = svc;
   const sessionLevel = (authenticationId: string) => svc.authentications.get(authenticationId)?.level ?? 0;
   return {

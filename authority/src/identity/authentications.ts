@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { assuranceLevel, type AuthenticationView, type FactorKind } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
@@ -19,13 +20,14 @@ interface FactorRow {
 }
 
 /** Authentication records: a customer, maybe a device, the factors proven (each with its time), the resulting level, an expiry. */
-export class Authentications {
+export class Authentications extends EventEmitter<{ changed: [authenticationId: string] }> {
   private readonly getStmt;
   private readonly factorsStmt;
   private readonly insertAuth;
   private readonly insertFactor;
   private readonly setLevel;
   constructor(private readonly ctx: Ctx) {
+    super();
     this.getStmt = ctx.db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?');
     this.factorsStmt = ctx.db.prepare<[string], FactorRow>(
       'SELECT kind, at, device_id, detail FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
@@ -83,6 +85,7 @@ export class Authentications {
       const kinds = this.factorsStmt.all(id).map((f) => f.kind);
       this.setLevel.run(assuranceLevel(kinds), id);
     })();
+    this.emit('changed', id);
     return this.getStmt.get(id)!;
   }
 

@@ -46,12 +46,45 @@ export const DEMO_CUSTOMERS = [
   },
 ] as const;
 
+const ALL_DAY = { from: 0, to: 24 };
 export const DEMO_STAFF = [
-  { username: 'agent1', displayName: 'Dana Reyes', role: 'agent', password: 'demo-agent-1' },
-  { username: 'agent2', displayName: 'Sam Patel', role: 'agent', password: 'demo-agent-2' },
-  { username: 'supervisor', displayName: 'Morgan Lee', role: 'supervisor', password: 'demo-supervisor' },
-  { username: 'admin', displayName: 'Ira Novak', role: 'admin', password: 'demo-admin-1' },
+  {
+    username: 'agent1',
+    displayName: 'Dana Reyes',
+    role: 'agent',
+    password: 'demo-agent-1',
+    queues: ['cards', 'payments', 'general'],
+    skills: [
+      { skill: 'cards', level: 8 },
+      { skill: 'fx', level: 5 },
+    ],
+    hours: ALL_DAY,
+  },
+  {
+    username: 'agent2',
+    displayName: 'Sam Patel',
+    role: 'agent',
+    password: 'demo-agent-2',
+    queues: ['payments', 'general', 'business'],
+    skills: [
+      { skill: 'mortgages', level: 7 },
+      { skill: 'fx', level: 9 },
+    ],
+    hours: { from: 8, to: 20 },
+  },
+  {
+    username: 'supervisor',
+    displayName: 'Morgan Lee',
+    role: 'supervisor',
+    password: 'demo-supervisor',
+    queues: ['cards', 'payments', 'business', 'general'],
+    skills: [{ skill: 'cards', level: 10 }],
+    hours: ALL_DAY,
+  },
+  { username: 'admin', displayName: 'Ira Novak', role: 'admin', password: 'demo-admin-1', queues: [], skills: [], hours: null },
 ] as const;
+
+const DAY_MS = 86_400_000;
 
 /** Seed once (idempotent); re-arm each demo customer's fixed enrolment code on every start. */
 export async function seedDemo(
@@ -68,9 +101,19 @@ export async function seedDemo(
     }
     svc.devices.issueEnrolmentCode(c.id, c.code);
   }
+  const today = Math.floor(clock.now() / DAY_MS) * DAY_MS;
   for (const s of DEMO_STAFF) {
-    if (!db.prepare('SELECT 1 FROM staff WHERE username = ?').get(s.username))
-      await svc.staff.create(s, 'system:seed');
+    const existing = db.prepare<[string], { id: string }>('SELECT id FROM staff WHERE username = ?').get(s.username);
+    const id = existing?.id ?? (await svc.staff.create(s, 'system:seed')).id;
+    if (!s.hours) continue;
+    // Profiles and two weeks of shifts from today, re-armed at each demo start.
+    svc.pipeline.agents.setProfile(id, [...s.skills], [...s.queues]);
+    const hours = s.hours;
+    const shifts = Array.from({ length: 14 }, (_, d) => ({
+      start: today + d * DAY_MS + hours.from * 3_600_000,
+      end: today + d * DAY_MS + hours.to * 3_600_000,
+    }));
+    svc.pipeline.agents.setSchedule(id, shifts);
   }
   return { codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })), staff: DEMO_STAFF };
 }

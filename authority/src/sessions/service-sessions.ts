@@ -40,6 +40,13 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     );
   }
 
+  private held: (sessionId: string) => boolean = () => false;
+
+  /** While `held(id)` is true (a request waits in the pipeline), the idle timeout does not apply; the absolute lifetime still does. */
+  holdWhile(held: (sessionId: string) => boolean): void {
+    this.held = held;
+  }
+
   private get idleMs() {
     return this.ctx.config.sessionIdleSeconds * 1000;
   }
@@ -84,7 +91,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   deadReason(s: SessionRow, now = this.ctx.clock.now()): EndReason | null {
     if (s.ended_at !== null) return (s.end_reason as EndReason) ?? 'ended';
     if (now >= s.absolute_expires_at) return 'absolute_timeout';
-    if (now >= s.last_activity_at + this.idleMs) return 'idle_timeout';
+    if (now >= s.last_activity_at + this.idleMs && !this.held(s.id)) return 'idle_timeout';
     return null;
   }
 

@@ -177,4 +177,89 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `);
   },
+  // 2: pipeline: configuration, agents, shifts, requests under leases, handling times
+  (db) => {
+    db.exec(`
+      CREATE TABLE pipeline_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        json TEXT NOT NULL,
+        source TEXT NOT NULL,                    -- file path or "admin"
+        file_hash TEXT,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE agents (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        presence TEXT NOT NULL DEFAULT 'offline'
+          CHECK (presence IN ('offline','available','busy','wrap_up','break','missed')),
+        since INTEGER NOT NULL,
+        reason_code TEXT,
+        wrap_up_until INTEGER,
+        idle_since INTEGER,                      -- longest idle first: the smallest value gets the next offer
+        last_seen_at INTEGER,
+        skills TEXT NOT NULL DEFAULT '[]',       -- JSON [{skill, level}]
+        queues TEXT NOT NULL DEFAULT '[]'        -- JSON [queueId]
+      ) STRICT;
+      CREATE INDEX agents_presence ON agents(presence, idle_since);
+
+      CREATE TABLE shifts (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        starts_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        PRIMARY KEY (staff_id, starts_at)
+      ) STRICT;
+      CREATE INDEX shifts_time ON shifts(starts_at, ends_at);
+
+      CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL UNIQUE REFERENCES service_sessions(id),
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT,
+        authentication_id TEXT NOT NULL,
+        option_id TEXT NOT NULL,
+        option_label TEXT NOT NULL,
+        queue_id TEXT NOT NULL,
+        skills TEXT NOT NULL DEFAULT '[]',
+        required_level INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        enqueued_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('waiting','offered','assigned','scheduled','completed','abandoned')),
+        fence INTEGER NOT NULL DEFAULT 0,        -- fencing number: +1 at every offer or ownership move
+        agent_id TEXT,
+        offer_expires_at INTEGER,
+        assigned_at INTEGER,
+        ended_at INTEGER,
+        end_reason TEXT,
+        callback_mode TEXT NOT NULL DEFAULT 'keep_place' CHECK (callback_mode IN ('keep_place','slot')),
+        window_from INTEGER,
+        window_until INTEGER,
+        slot_start INTEGER,
+        slot_end INTEGER,
+        idempotency_key TEXT,
+        UNIQUE (device_id, idempotency_key)
+      ) STRICT;
+      CREATE INDEX requests_queue_order ON requests(state, priority DESC, enqueued_at);
+      CREATE INDEX requests_offer_expiry ON requests(state, offer_expires_at);
+      CREATE INDEX requests_agent ON requests(agent_id, state);
+      CREATE INDEX requests_slot ON requests(state, slot_start);
+
+      CREATE TABLE leases (
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        fence INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('offer','assignment')),
+        agent_id TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        end_reason TEXT,
+        PRIMARY KEY (request_id, fence, kind)
+      ) STRICT;
+
+      CREATE TABLE handle_times (
+        queue_id TEXT NOT NULL,
+        seconds INTEGER NOT NULL,
+        at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX handle_times_queue ON handle_times(queue_id, at DESC);
+    `);
+  },
 ];

@@ -12,15 +12,16 @@ import type { Devices, DevicePrincipal } from '../identity/devices.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { StaffAccounts, StaffPrincipal } from '../staff/staff-accounts.ts';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import { Feeds, type FeedConn } from './feeds.ts';
 
 const HELLO_TIMEOUT_MS = 5_000;
 const SWEEP_EVERY_MS = 200;
 
-interface Conn {
+interface Conn extends FeedConn {
   id: string;
   socket: WebSocket;
   principal: DevicePrincipal | StaffPrincipal | null;
-  sessionId: string | null;
 }
 
 /**
@@ -33,15 +34,19 @@ export class Hub {
   private readonly bySession = new Map<string, Set<Conn>>();
   private readonly conns = new Set<Conn>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly feeds: Feeds;
+  private sweeps = 0;
 
   constructor(
     private readonly deps: {
       devices: Devices;
       staff: StaffAccounts;
       sessions: ServiceSessions;
+      pipeline: Pipeline;
       log: FastifyBaseLogger;
     },
   ) {
+    this.feeds = new Feeds(deps.pipeline);
     deps.sessions.on('ended', (sessionId, reason) => {
       for (const c of this.bySession.get(sessionId) ?? []) {
         this.send(c, { type: 'session.ended', sessionId, reason });
@@ -49,7 +54,10 @@ export class Hub {
       }
       this.bySession.delete(sessionId);
     });
-    this.sweeper = setInterval(() => deps.sessions.sweep([...this.bySession.keys()]), SWEEP_EVERY_MS);
+    this.sweeper = setInterval(() => {
+      deps.sessions.sweep([...this.bySession.keys()]);
+      if (++this.sweeps % 25 === 0) this.feeds.heartbeat();
+    }, SWEEP_EVERY_MS);
     this.sweeper.unref();
   }
 
@@ -58,7 +66,16 @@ export class Hub {
   }
 
   accept(socket: WebSocket): void {
-    const conn: Conn = { id: randomId(12), socket, principal: null, sessionId: null };
+    const conn: Conn = {
+      id: randomId(12),
+      socket,
+      principal: null,
+      sessionId: null,
+      staffId: null,
+      role: null,
+      topic: null,
+      send: (frame) => this.send(conn, frame),
+    };
     this.conns.add(conn);
     const helloTimer = setTimeout(
       () => socket.close(WS_CLOSE.policyViolation, 'hello expected'),
@@ -74,6 +91,7 @@ export class Hub {
       clearTimeout(helloTimer);
       this.conns.delete(conn);
       if (conn.sessionId) this.bySession.get(conn.sessionId)?.delete(conn);
+      if (conn.principal) this.feeds.remove(conn);
     });
     socket.on('error', () => socket.terminate());
     conn.socket.once('message', () => clearTimeout(helloTimer));
@@ -131,7 +149,13 @@ export class Hub {
         c.principal = null;
         return this.reject(c, WS_CLOSE.unauthorized, (e as Error).message);
       }
-      return this.send(c, { type: 'welcome', connectionId: c.id, principal: c.principal.kind });
+      if (c.principal.kind === 'staff') {
+        c.staffId = c.principal.staff.id;
+        c.role = c.principal.staff.role;
+      }
+      this.send(c, { type: 'welcome', connectionId: c.id, principal: c.principal.kind });
+      this.feeds.add(c);
+      return;
     }
     if (!c.principal) return this.reject(c, WS_CLOSE.policyViolation, 'hello expected first');
     switch (f.type) {
@@ -143,7 +167,12 @@ export class Hub {
             return; // the "ended" listener closes the socket
           }
         }
+        if (c.staffId) this.deps.pipeline.touchAgent(c.staffId);
         return this.send(c, { type: 'pong', id: f.id });
+      case 'subscribe':
+        if (!c.staffId) return this.reject(c, WS_CLOSE.policyViolation, 'only staff subscribe to queues');
+        if (f.topic === 'board' && c.role === 'agent') return this.send(c, { type: 'error', code: 'forbidden', message: 'the board is for supervisors' });
+        return this.feeds.subscribe(c, f.topic);
       default: {
         const never: never = f;
         return never;
@@ -153,6 +182,7 @@ export class Hub {
 
   close(): void {
     clearInterval(this.sweeper);
+    this.feeds.close();
     for (const c of this.conns) c.socket.close(1001, 'authority shutting down');
   }
 }

@@ -1,0 +1,92 @@
+import type { pipelineRoutes } from '../../../protocol/src/index.ts';
+import type { Services } from '../services.ts';
+import type { Handlers } from './bind.ts';
+import { conflict, notFound } from './errors.ts';
+
+/** Handlers of the pipeline routes: menus, requests, callbacks, agents, the board, configuration. */
+export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes> {
+  const { pipeline, callbacks } = svc;
+  const ownLive = (principal: Parameters<typeof pipeline.ownRequest>[0], requestId: string) => {
+    const r = pipeline.ownRequest(principal, requestId);
+    // Using the request is activity on its session; a dead session answers 401.
+    svc.sessions.use(r.session_id);
+    return pipeline.requests.get(requestId)!;
+  };
+  return {
+    deviceMenu: () => pipeline.liveMenu(),
+    createRequest: ({ principal, body }) => pipeline.createRequest(principal, body.optionId, body.idempotencyKey),
+    deviceRequest: ({ principal, params }) => pipeline.requestView(pipeline.ownRequest(principal, params.requestId)),
+    cancelRequest: ({ principal, params }) => {
+      const r = pipeline.ownRequest(principal, params.requestId);
+      if (r.state === 'completed') throw conflict('the request is already completed');
+      pipeline.abandon(r.id, 'customer_left');
+      svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
+      return pipeline.requestView(pipeline.requests.get(r.id)!);
+    },
+    callbackSlots: ({ principal, params, query }) => callbacks.view(ownLive(principal, params.requestId), query.day),
+    setCallback: ({ principal, params, body }) => {
+      const r = ownLive(principal, params.requestId);
+      if (body.mode === 'slot') callbacks.book(r, Date.parse(body.slotStart));
+      else callbacks.keepPlace(r, body.window ? { from: Date.parse(body.window.from), until: Date.parse(body.window.until) } : undefined);
+      return pipeline.requestView(pipeline.requests.get(r.id)!);
+    },
+
+    agentMe: ({ principal }) => pipeline.agentView(principal.staff.id),
+    setPresence: ({ principal, body }) =>
+      pipeline.setPresence(principal.staff.id, body.state, body.state === 'break' ? body.reasonCode : null, `staff:${principal.staff.id}`),
+    agentQueues: ({ principal }) => {
+      const agent = pipeline.agents.info(pipeline.agents.ensure(principal.staff.id));
+      const queues = [...agent.queues];
+      const st = pipeline.capacity.staffing();
+      return {
+        queues: pipeline.capacity.queueStats(st, queues),
+        requests: pipeline.requests.live(queues).map((r) => pipeline.requestView(r, st)),
+      };
+    },
+    acceptOffer: ({ principal, params, body }) => pipeline.accept(principal.staff.id, params.requestId, body.fence),
+    rejectOffer: ({ principal, params, body }) => {
+      pipeline.reject(principal.staff.id, params.requestId, body.fence);
+      return { ok: true };
+    },
+    completeRequest: ({ principal, params, body }) => pipeline.complete(principal.staff.id, params.requestId, body.fence),
+    getRequest: ({ params }) => {
+      const r = pipeline.requests.get(params.requestId);
+      if (!r) throw notFound('no such request');
+      return pipeline.requestView(r);
+    },
+
+    board: () => {
+      const st = pipeline.capacity.staffing();
+      const queues = pipeline.config.config.queues.map((q) => q.id);
+      return {
+        queues: pipeline.capacity.queueStats(st, queues),
+        requests: pipeline.requests.live(null).map((r) => pipeline.requestView(r, st)),
+        agents: pipeline.agents.all().map((a) => pipeline.agentView(a.staff_id)),
+      };
+    },
+    setAgentPresence: ({ principal, params, body }) => {
+      if (!svc.staff.get(params.staffId)) throw notFound('no such staff member');
+      return pipeline.setPresence(params.staffId, body.state, body.state === 'break' ? body.reasonCode : null, `staff:${principal.staff.id}`);
+    },
+
+    getPipelineConfig: () => pipeline.config.config,
+    putPipelineConfig: ({ body, principal }) => {
+      const c = pipeline.config.replace(body, `staff:${principal.staff.id}`);
+      pipeline.notify([]);
+      return c;
+    },
+    setAgentProfile: ({ params, body }) => {
+      pipeline.agents.setProfile(params.staffId, body.skills, body.queues);
+      pipeline.notify([], [params.staffId]);
+      return pipeline.agentView(params.staffId);
+    },
+    setAgentSchedule: ({ params, body }) => {
+      pipeline.agents.setSchedule(
+        params.staffId,
+        body.shifts.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) })),
+      );
+      pipeline.notify([], [params.staffId]);
+      return pipeline.agentView(params.staffId);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { AgentView, Presence } from '../../../protocol/src/index.ts';
+import { iso } from '../clock.ts';
+import type { Ctx } from '../context.ts';
+import { notFound } from '../http/errors.ts';
+
+export interface AgentRow {
+  staff_id: string;
+  presence: Presence;
+  since: number;
+  reason_code: string | null;
+  wrap_up_until: number | null;
+  idle_since: number | null;
+  last_seen_at: number | null;
+  skills: string;
+  queues: string;
+}
+
+export interface AgentInfo {
+  staffId: string;
+  skills: Map<string, number>;
+  queues: Set<string>;
+  idleSince: number;
+}
+
+/** Agents: presence, skills, queue memberships, shifts, last contact. */
+export class AgentStore {
+  constructor(private readonly ctx: Ctx) {}
+
+  ensure(staffId: string): AgentRow {
+    const now = this.ctx.clock.now();
+    this.ctx.db.prepare('INSERT OR IGNORE INTO agents (staff_id, since) VALUES (?, ?)').run(staffId, now);
+    return this.get(staffId)!;
+  }
+
+  get(staffId: string): AgentRow | undefined {
+    return this.ctx.db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE staff_id = ?').get(staffId);
+  }
+
+  all(): AgentRow[] {
+    return this.ctx.db.prepare<[], AgentRow>('SELECT a.* FROM agents a JOIN staff s ON s.id = a.staff_id WHERE s.disabled_at IS NULL ORDER BY s.display_name').all();
+  }
+
+  setPresence(staffId: string, presence: Presence, opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {}): void {
+    const now = this.ctx.clock.now();
+    this.ctx.db
+      .prepare(
+        `UPDATE agents SET presence = ?, since = CASE WHEN presence = ? THEN since ELSE ? END, reason_code = ?, wrap_up_until = ?,
+         idle_since = CASE WHEN ? = 'available' THEN COALESCE(CASE WHEN presence = 'available' THEN idle_since END, ?) ELSE NULL END
+         WHERE staff_id = ?`,
+      )
+      .run(presence, presence, now, opts.reasonCode ?? null, opts.wrapUpUntil ?? null, presence, now, staffId);
+  }
+
+  touch(staffId: string, at = this.ctx.clock.now()): void {
+    this.ctx.db.prepare('UPDATE agents SET last_seen_at = ? WHERE staff_id = ?').run(at, staffId);
+  }
+
+  setProfile(staffId: string, skills: { skill: string; level: number }[], queues: string[]): void {
+    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId)) throw notFound('no such staff member');
+    this.ensure(staffId);
+    this.ctx.db.prepare('UPDATE agents SET skills = ?, queues = ? WHERE staff_id = ?').run(JSON.stringify(skills), JSON.stringify([...new Set(queues)]), staffId);
+  }
+
+  setSchedule(staffId: string, shifts: { start: number; end: number }[]): void {
+    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId)) throw notFound('no such staff member');
+    this.ensure(staffId);
+    this.ctx.db.transaction(() => {
+      this.ctx.db.prepare('DELETE FROM shifts WHERE staff_id = ?').run(staffId);
+      const ins = this.ctx.db.prepare('INSERT OR REPLACE INTO shifts (staff_id, starts_at, ends_at) VALUES (?, ?, ?)');
+      for (const s of shifts) if (s.end > s.start) ins.run(staffId, s.start, s.end);
+    })();
+  }
+
+  shifts(staffId: string): { start: number; end: number }[] {
+    return this.ctx.db
+      .prepare<[string], { start: number; end: number }>('SELECT starts_at AS start, ends_at AS end FROM shifts WHERE staff_id = ? ORDER BY starts_at')
+      .all(staffId);
+  }
+
+  /** On shift at `at`: a shift covers it, or the agent has no schedule at all (always on shift). */
+  onShift(staffId: string, at = this.ctx.clock.now()): boolean {
+    const any = this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? LIMIT 1').get(staffId);
+    if (!any) return true;
+    return !!this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND starts_at <= ? AND ends_at > ?').get(staffId, at, at);
+  }
+
+  /** Has a shift starting later (for "callback only" options). */
+  hasLaterShift(staffId: string, at = this.ctx.clock.now()): boolean {
+    return !!this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND ends_at > ?').get(staffId, at);
+  }
+
+  info(row: AgentRow): AgentInfo {
+    const skills = new Map<string, number>((JSON.parse(row.skills) as { skill: string; level: number }[]).map((s) => [s.skill, s.level]));
+    return { staffId: row.staff_id, skills, queues: new Set(JSON.parse(row.queues) as string[]), idleSince: row.idle_since ?? row.since };
+  }
+
+  baseView(row: AgentRow): Omit<AgentView, 'offer' | 'currentRequestId'> {
+    const staff = this.ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?').get(row.staff_id)!;
+    return {
+      staffId: row.staff_id,
+      displayName: staff.display_name,
+      presence: row.presence,
+      since: iso(row.since),
+      reasonCode: row.reason_code,
+      skills: JSON.parse(row.skills),
+      queues: JSON.parse(row.queues),
+      onShift: this.onShift(row.staff_id),
+    };
+  }
+}

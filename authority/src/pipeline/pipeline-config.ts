@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PipelineConfig, type MenuNodeInput, type PipelineConfigInput } from '../../../protocol/src/index.ts';
+import type { Ctx } from '../context.ts';
+import { badRequest } from '../http/errors.ts';
+
+export interface MenuLeaf {
+  id: string;
+  label: string;
+  queue: string;
+  level: 0 | 1 | 2 | 3;
+  skills: string[];
+}
+
+/**
+ * The pipeline configuration (queues, menu, priority rules). The file seeds the
+ * store; when the file changes it wins again; the admin API replaces it in the store.
+ */
+export class PipelineConfigStore {
+  private current!: PipelineConfig;
+  private leaves = new Map<string, MenuLeaf>();
+
+  constructor(private readonly ctx: Ctx) {
+    this.load();
+  }
+
+  private load(): void {
+    const file = this.ctx.config.pipelineFile;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`pipeline file ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    const hash = createHash('sha256').update(text).digest('hex');
+    const row = this.ctx.db
+      .prepare<[], { json: string; file_hash: string | null; source: string }>('SELECT json, file_hash, source FROM pipeline_config WHERE id = 1')
+      .get();
+    if (row && row.file_hash === hash) {
+      this.apply(PipelineConfig.parse(JSON.parse(row.json)));
+      return;
+    }
+    const parsed = PipelineConfig.safeParse(JSON.parse(text));
+    if (!parsed.success)
+      throw new Error(`pipeline file ${file} is invalid:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    this.save(parsed.data, file, hash);
+  }
+
+  private save(config: PipelineConfig, source: string, fileHash: string | null): void {
+    this.ctx.db
+      .prepare(
+        'INSERT INTO pipeline_config (id, json, source, file_hash, updated_at) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json, source = excluded.source, file_hash = COALESCE(excluded.file_hash, pipeline_config.file_hash), updated_at = excluded.updated_at',
+      )
+      .run(JSON.stringify(config), source, fileHash, this.ctx.clock.now());
+    this.apply(config);
+  }
+
+  private apply(config: PipelineConfig): void {
+    this.current = config;
+    this.leaves = new Map();
+    const walk = (nodes: MenuNodeInput[]) => {
+      for (const n of nodes) {
+        if (n.children) walk(n.children);
+        else this.leaves.set(n.id, { id: n.id, label: n.label, queue: n.queue!, level: n.level ?? 0, skills: n.skills ?? [] });
+      }
+    };
+    walk(config.menu);
+  }
+
+  get config(): PipelineConfig {
+    return this.current;
+  }
+
+  replace(input: PipelineConfigInput, actor: string): PipelineConfig {
+    const parsed = PipelineConfig.safeParse(input);
+    if (!parsed.success) throw badRequest(parsed.error.issues.map((i) => i.message).join('; '));
+    this.save(parsed.data, 'admin', null);
+    this.ctx.audit.append({ actor, action: 'pipeline.config', outcome: 'success', data: { queues: parsed.data.queues.length } });
+    return parsed.data;
+  }
+
+  leaf(optionId: string): MenuLeaf | undefined {
+    return this.leaves.get(optionId);
+  }
+
+  queue(id: string) {
+    return this.current.queues.find((q) => q.id === id);
+  }
+}
