@@ -36,6 +36,8 @@ export class Hub {
   private readonly sweeper: NodeJS.Timeout;
   private readonly feeds: Feeds;
   private sweeps = 0;
+  /** Set at shutdown: sockets closing after it must not touch the (closing) database. */
+  private closed = false;
 
   constructor(
     private readonly deps: {
@@ -82,6 +84,7 @@ export class Hub {
       HELLO_TIMEOUT_MS,
     );
     socket.on('message', (data, isBinary) => {
+      if (this.closed) return;
       void this.onMessage(conn, data as Buffer, isBinary).catch((e: unknown) => {
         this.deps.log.error({ err: e }, 'ws frame handling failed');
         socket.close(1011, 'internal error');
@@ -91,7 +94,7 @@ export class Hub {
       clearTimeout(helloTimer);
       this.conns.delete(conn);
       if (conn.sessionId) this.bySession.get(conn.sessionId)?.delete(conn);
-      if (conn.principal) this.feeds.remove(conn);
+      if (conn.principal && !this.closed) this.feeds.remove(conn);
     });
     socket.on('error', () => socket.terminate());
     conn.socket.once('message', () => clearTimeout(helloTimer));
@@ -181,6 +184,7 @@ export class Hub {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
     this.feeds.close();
     for (const c of this.conns) c.socket.close(1001, 'authority shutting down');
