@@ -66,12 +66,10 @@ export async function buildAuthority(opts: {
     // path parameter, malformed HTTP) carry the ApiError shape too, not fastify's own.
     frameworkErrors: (err, _request, reply) => {
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 400;
-      void (reply as FastifyReply)
-        .code(status)
-        .send({
-          code: FASTIFY_CODE_STATUS[status] ?? 'invalid_request',
-          message: err.message.slice(0, 300),
-        } satisfies ApiError);
+      void (reply as FastifyReply).code(status).send({
+        code: FASTIFY_CODE_STATUS[status] ?? 'invalid_request',
+        message: err.message.slice(0, 300),
+      } satisfies ApiError);
     },
     clientErrorHandler: clientError,
   });
@@ -134,6 +132,9 @@ export async function buildAuthority(opts: {
     pipeline: services.pipeline,
     log: app.log,
   });
+  services.calls.on('verified', (requestId, agentId, at) =>
+    hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
+  );
   await app.register(websocket, { options: { maxPayload: LIMITS.wsFrameBytes } });
   app.get(WS_PATH, { websocket: true }, (socket) => hub.accept(socket));
 

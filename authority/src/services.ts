@@ -18,6 +18,7 @@ import { Callbacks } from './pipeline/callbacks.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { PipelineConfigStore } from './pipeline/pipeline-config.ts';
 import { RequestStore } from './pipeline/requests.ts';
+import { CallTickets } from './calls/call-tickets.ts';
 import type { Db } from './store/db.ts';
 
 /** Every domain service of the authority, wired once over one database. */
@@ -35,6 +36,7 @@ export interface Services {
   staff: StaffAccounts;
   pipeline: Pipeline;
   callbacks: Callbacks;
+  calls: CallTickets;
 }
 
 export async function createServices(
@@ -55,12 +57,13 @@ export async function createServices(
   const sessions = new ServiceSessions(ctx);
   const agents = new AgentStore(ctx);
   const pipeline = new Pipeline(ctx, new PipelineConfigStore(ctx), agents, new RequestStore(ctx), sessions, authentications);
+  const devices = new Devices(ctx, challenges, authentications);
   return {
     ctx,
     keys,
     challenges,
     authentications,
-    devices: new Devices(ctx, challenges, authentications),
+    devices,
     pin: new PinFactor(ctx, authentications),
     webauthn: new WebAuthnFactor(ctx, challenges, authentications),
     photos: new PhotoFactor(ctx, authentications),
@@ -69,5 +72,6 @@ export async function createServices(
     staff: new StaffAccounts(ctx, keys),
     pipeline,
     callbacks: new Callbacks(ctx, pipeline, agents, sessions),
+    calls: new CallTickets(ctx, keys, pipeline, devices),
   };
 }

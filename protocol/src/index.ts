@@ -11,3 +11,4 @@ export * from './levels.ts';
 export * from './pipeline.ts';
 export * from './route-def.ts';
 export * from './pipeline-routes.ts';
+export * from './calls.ts';

@@ -19,6 +19,7 @@ import {
   SlotsQuery,
 } from './pipeline.ts';
 import { ADMIN, ANY_STAFF, route, SUPERVISORS, type RouteDef } from './route-def.ts';
+import { CallProofRequest, CallProofResult, CallTicket, CallTicketRequest } from './calls.ts';
 
 const StaffParams = z.strictObject({ staffId: OpaqueId });
 
@@ -140,6 +141,28 @@ export const pipelineRoutes = {
     params: RequestParams,
     body: FenceBody,
     response: RequestView,
+  }),
+  callTicket: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/call-ticket',
+    summary: 'A short-lived call ticket, signed by the authority, for calling the device of an assigned request',
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: CallTicketRequest,
+    response: CallTicket,
+    status: 201,
+  }),
+  callProof: route({
+    method: 'POST',
+    path: '/v1/device/call-proofs',
+    summary: 'The device proves, with its key, that it answered the call of this ticket (binds voice to the verified device)',
+    tag: 'calls',
+    auth: 'device',
+    body: CallProofRequest,
+    response: CallProofResult,
+    status: 201,
   }),
   getRequest: route({
     method: 'GET',

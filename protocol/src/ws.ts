@@ -59,6 +59,8 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('queue.delta'), queues: z.array(QueueStats), upserts: z.array(RequestView) }),
   z.strictObject({ type: z.literal('agent.state'), agent: AgentView }),
   z.strictObject({ type: z.literal('offer'), offer: OfferView }),
+  /** For the agent: the device answered the call and proved it with its key. */
+  z.strictObject({ type: z.literal('call.verified'), requestId: OpaqueId, at: z.string() }),
   /** For a device: its own request (position, estimated wait, state). */
   z.strictObject({ type: z.literal('request.update'), request: RequestView }),
 ]);

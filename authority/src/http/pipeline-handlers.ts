@@ -49,6 +49,11 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       return { ok: true };
     },
     completeRequest: ({ principal, params, body }) => pipeline.complete(principal.staff.id, params.requestId, body.fence),
+    callTicket: ({ principal, params, body }) => svc.calls.issue(principal.staff.id, params.requestId, body.fence),
+    callProof: async ({ principal, body }) => {
+      const r = await svc.calls.prove(principal, body.ticket, body.proof);
+      return { verified: true as const, requestId: r.requestId, sessionId: r.sessionId, at: new Date(r.at).toISOString() };
+    },
     getRequest: ({ params }) => {
       const r = pipeline.requests.get(params.requestId);
       if (!r) throw notFound('no such request');

@@ -60,7 +60,7 @@ export class SigningKeys {
       .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ })
       .setIssuedAt(now)
       .setExpirationTime(now + ttlSeconds)
-      .setJti(randomId(12))
+      .setJti(typeof payload.jti === 'string' ? payload.jti : randomId(12))
       .sign(this.privateKey);
   }
 

@@ -262,4 +262,21 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX handle_times_queue ON handle_times(queue_id, at DESC);
     `);
   },
+  // 3: call tickets and the device's proofs of answering them
+  (db) => {
+    db.exec(`
+      CREATE TABLE call_tickets (
+        jti TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        session_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        proven_at INTEGER
+      ) STRICT;
+      CREATE INDEX call_tickets_request ON call_tickets(request_id, issued_at);
+    `);
+  },
 ];

@@ -100,6 +100,11 @@ export class Hub {
     conn.socket.once('message', () => clearTimeout(helloTimer));
   }
 
+  /** A frame to every socket of one staff member. */
+  sendToStaff(staffId: string, frame: ServerFrame): void {
+    for (const c of this.conns) if (c.staffId === staffId) this.send(c, frame);
+  }
+
   private send(c: Conn, frame: ServerFrame): void {
     if (c.socket.readyState === c.socket.OPEN) c.socket.send(JSON.stringify(frame));
   }

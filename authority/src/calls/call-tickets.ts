@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { compactVerify } from 'jose';
+import {
+  CALL_PROOF_TYP,
+  CALL_TICKET_TYP,
+  CallProofClaims,
+  CallTicketClaims,
+  type CallTicket,
+} from '../../../protocol/src/index.ts';
+import { iso } from '../clock.ts';
+import type { Ctx } from '../context.ts';
+import { conflict, notFound, unauthorized } from '../http/errors.ts';
+import { randomId } from '../ids.ts';
+import type { DevicePrincipal, Devices } from '../identity/devices.ts';
+import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+
+export const CALL_TICKET_TTL_S = 60;
+const PROOF_MAX_SKEW_S = 120;
+
+export const ticketHash = (ticket: string): string => createHash('sha256').update(ticket).digest('base64url');
+
+/**
+ * Call tickets: the agent who holds a request's assignment (current fence) gets a
+ * short-lived ticket signed by the authority to put on the INVITE; the device proves
+ * with its own key that it answered that ticket, which binds the voice channel to
+ * the authenticated device.
+ */
+export class CallTickets extends EventEmitter<{ verified: [requestId: string, agentId: string, at: number] }> {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly keys: SigningKeys,
+    private readonly pipeline: Pipeline,
+    private readonly devices: Devices,
+  ) {
+    super();
+  }
+
+  async issue(staffId: string, requestId: string, fence: number): Promise<CallTicket> {
+    const r = this.pipeline.requests.get(requestId);
+    if (!r) throw notFound('no such request');
+    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
+      throw conflict('only the agent holding the request under its current fencing number gets a call ticket');
+    if (!r.device_id) throw conflict('this request has no device to call');
+    const staff = this.ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?').get(staffId)!;
+    const now = this.ctx.clock.now();
+    const jti = randomId(16);
+    const claims = {
+      iss: 'verified-desk' as const,
+      sid: r.session_id,
+      dev: r.device_id,
+      rid: r.id,
+      agt: staffId,
+      agn: staff.display_name,
+      org: this.pipeline.config.config.company,
+      fence,
+      jti,
+    };
+    const ticket = await this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
+    const expiresAt = now + CALL_TICKET_TTL_S * 1000;
+    this.ctx.db
+      .prepare('INSERT INTO call_tickets (jti, request_id, session_id, device_id, agent_id, fence, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(jti, r.id, r.session_id, r.device_id, staffId, fence, now, expiresAt);
+    this.ctx.audit.append({ actor: `staff:${staffId}`, action: 'call.ticket', subject: `request:${r.id}`, outcome: 'success', data: { fence, jti } });
+    const iat = Math.floor(now / 1000);
+    return { ticket, expiresAt: iso(expiresAt), claims: CallTicketClaims.parse({ ...claims, iat, exp: iat + CALL_TICKET_TTL_S }) };
+  }
+
+  /** The device answered the ticket's call: check the ticket, the device's signature over it, and record it once. */
+  async prove(p: DevicePrincipal, ticket: string, proof: string): Promise<{ requestId: string; sessionId: string; at: number }> {
+    const fail = (reason: string): never => {
+      this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'call.proof', outcome: 'failure', reason });
+      throw unauthorized(reason);
+    };
+    let claims: CallTicketClaims;
+    try {
+      claims = CallTicketClaims.parse(await this.keys.verify(ticket, CALL_TICKET_TYP));
+    } catch {
+      return fail('call ticket does not verify or has expired');
+    }
+    if (claims.dev !== p.device.id) return fail('call ticket is for another device');
+    let proofClaims;
+    try {
+      const r = await compactVerify(proof, this.devices.keyOf(p.device), { algorithms: ['ES256'] });
+      if (r.protectedHeader.typ !== CALL_PROOF_TYP) throw new Error('typ');
+      proofClaims = CallProofClaims.parse(JSON.parse(new TextDecoder().decode(r.payload)));
+    } catch {
+      return fail('device proof does not verify');
+    }
+    if (proofClaims.tkt !== ticketHash(ticket)) return fail('device proof is for another ticket');
+    const now = this.ctx.clock.now();
+    if (Math.abs(proofClaims.iat - now / 1000) > PROOF_MAX_SKEW_S) return fail('device proof too old');
+    const row = this.ctx.db
+      .prepare<[number, string, string], { request_id: string; session_id: string; agent_id: string }>(
+        'UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND device_id = ? AND proven_at IS NULL RETURNING request_id, session_id, agent_id',
+      )
+      .get(now, claims.jti, p.device.id);
+    if (!row) return fail('call ticket unknown or already answered');
+    this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'call.proof', subject: `request:${row.request_id}`, outcome: 'success', data: { jti: claims.jti } });
+    this.emit('verified', row.request_id, row.agent_id, now);
+    return { requestId: row.request_id, sessionId: row.session_id, at: now };
+  }
+}
