@@ -1,4 +1,6 @@
+import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
+import { existsSync } from 'node:fs';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -47,6 +49,20 @@ function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.destroy(err);
+}
+
+/** The customer app's built assets at /app/ (a clear 503 when it was not built). */
+async function serveCustomerApp(app: FastifyInstance, dir: string): Promise<void> {
+  app.get('/app', (_req, reply) => reply.redirect('/app/'));
+  if (!existsSync(`${dir}/index.html`)) {
+    app.get('/app/*', (_req, reply) =>
+      reply.code(503).send({ code: 'internal', message: 'the customer app is not built: run npm run build:customer' } satisfies ApiError),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, { root: dir, prefix: '/app/', index: ['index.html'], wildcard: false });
+  // Client-side routes of the single-page app all load index.html.
+  app.get('/app/*', (_req, reply) => reply.sendFile('index.html'));
 }
 
 /** The authority as a fastify instance (not listening): routes from the protocol table, one error handler, the WebSocket hub. */
@@ -122,6 +138,7 @@ export async function buildAuthority(opts: {
   );
 
   bindRoutes(app, services, routes, createHandlers(services));
+  await serveCustomerApp(app, opts.config.customerAppDir);
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
   app.get('/openapi.json', () => openapi);
 

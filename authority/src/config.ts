@@ -42,6 +42,8 @@ export const ConfigSchema = z.strictObject({
   argon2Iterations: z.coerce.number().int().min(2).default(2),
   /** Queues, menu and priority rules; seeds the store, the admin API edits it afterwards. */
   pipelineFile: z.string().min(1).default(new URL('../config/pipeline.json', import.meta.url).pathname),
+  /** Built customer app (vite build output), served at /app. */
+  customerAppDir: z.string().min(1).default(new URL('../../customer/dist', import.meta.url).pathname),
   offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
   wrapUpSeconds: z.coerce.number().int().min(0).max(3600).default(60),
   /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
