@@ -46,9 +46,11 @@ export const ConfigSchema = z.strictObject({
   customerAppDir: z.string().min(1).default(new URL('../../customer/dist', import.meta.url).pathname),
   offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
   wrapUpSeconds: z.coerce.number().int().min(0).max(3600).default(60),
+  /** After a request, the agent stays in wrap-up until the wrap-up is recorded (when wrapUpSeconds > 0). */
+  wrapUpRequired: z.boolean().default(false),
   /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
   agentTimeoutSeconds: z.coerce.number().int().min(5).max(3600).default(30),
-  demo: z.coerce.boolean().default(false),
+  demo: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
@@ -74,10 +76,13 @@ const ENV: Record<string, keyof Config> = {
   VD_PIPELINE_FILE: 'pipelineFile',
   VD_OFFER_TIMEOUT_SECONDS: 'offerTimeoutSeconds',
   VD_WRAP_UP_SECONDS: 'wrapUpSeconds',
+  VD_WRAP_UP_REQUIRED: 'wrapUpRequired',
   VD_AGENT_TIMEOUT_SECONDS: 'agentTimeoutSeconds',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
 };
+
+const BOOLEAN_KEYS = new Set<keyof Config>(['demo', 'wrapUpRequired']);
 
 /** Read configuration from argv and env; throws ConfigError listing every problem. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
@@ -86,7 +91,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const v = env[name];
     if (v === undefined || v === '') continue;
     raw[key] =
-      key === 'origins' ? v.split(',').map((s) => s.trim()) : key === 'demo' ? v === '1' || v === 'true' : v;
+      key === 'origins' ? v.split(',').map((s) => s.trim()) : BOOLEAN_KEYS.has(key) ? v === '1' || v === 'true' : v;
   }
   let parsed;
   try {

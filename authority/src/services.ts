@@ -19,6 +19,8 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import { PipelineConfigStore } from './pipeline/pipeline-config.ts';
 import { RequestStore } from './pipeline/requests.ts';
 import { CallTickets } from './calls/call-tickets.ts';
+import { CustomerPanels } from './desk/panel.ts';
+import { WrapUps } from './desk/wrap-ups.ts';
 import type { Db } from './store/db.ts';
 
 /** Every domain service of the authority, wired once over one database. */
@@ -37,6 +39,8 @@ export interface Services {
   pipeline: Pipeline;
   callbacks: Callbacks;
   calls: CallTickets;
+  panels: CustomerPanels;
+  wrapUps: WrapUps;
 }
 
 export async function createServices(
@@ -73,5 +77,7 @@ export async function createServices(
     pipeline,
     callbacks: new Callbacks(ctx, pipeline, agents, sessions),
     calls: new CallTickets(ctx, keys, pipeline, devices),
+    panels: new CustomerPanels(ctx, pipeline, authentications),
+    wrapUps: new WrapUps(ctx, pipeline),
   };
 }

@@ -12,3 +12,5 @@ export * from './pipeline.ts';
 export * from './route-def.ts';
 export * from './pipeline-routes.ts';
 export * from './calls.ts';
+export * from './agent-desk.ts';
+export * from './desk-routes.ts';

@@ -54,7 +54,10 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
       responses: {
         [String(r.status ?? 200)]: {
           description: 'Success',
-          content: { 'application/json': { schema: toSchema(r.response, 'output') } },
+          content:
+            r.responseKind === 'image'
+              ? { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } }, 'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } } }
+              : { 'application/json': { schema: toSchema(r.response, 'output') } },
         },
         '400': errorResponse('Invalid request'),
         ...(r.auth === 'public'

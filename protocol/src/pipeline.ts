@@ -57,12 +57,54 @@ export const PriorityRule = z.strictObject({
 });
 export type PriorityRule = z.infer<typeof PriorityRule>;
 
+export interface DispositionShape {
+  code: string;
+  label: string;
+  children?: DispositionShape[];
+}
+export const Disposition: z.ZodType<DispositionShape> = z.lazy(() =>
+  z.strictObject({ code: ConfigId, label: ShortText, children: z.array(Disposition).max(50).optional() }),
+);
+/** The level each secure account field needs before the agent sees it. */
+export const SecureFieldRule = z.strictObject({
+  field: z.enum(['accountNumber', 'balance', 'orders']),
+  label: ShortText,
+  level: AssuranceLevel,
+});
+export const DEFAULT_SECURE_FIELDS: z.infer<typeof SecureFieldRule>[] = [
+  { field: 'orders', label: 'Orders', level: 2 },
+  { field: 'balance', label: 'Balance', level: 2 },
+  { field: 'accountNumber', label: 'Account number', level: 3 },
+];
+export const DEFAULT_DISPOSITIONS: DispositionShape[] = [
+  {
+    code: 'resolved',
+    label: 'Resolved',
+    children: [
+      { code: 'card-blocked', label: 'Card blocked' },
+      { code: 'payment-fixed', label: 'Payment fixed' },
+      { code: 'information-given', label: 'Information given' },
+    ],
+  },
+  {
+    code: 'follow-up',
+    label: 'Follow-up needed',
+    children: [
+      { code: 'callback-booked', label: 'Callback booked' },
+      { code: 'escalated', label: 'Escalated to back office' },
+    ],
+  },
+  { code: 'not-resolved', label: 'Not resolved', children: [{ code: 'customer-declined', label: 'Customer declined' }] },
+];
+
 export const PipelineConfig = z
   .strictObject({
     company: ShortText,
     queues: z.array(QueueConfig).min(1).max(100),
     menu: z.array(MenuNode).min(1).max(20),
     priorityRules: z.array(PriorityRule).max(100).default([]),
+    secureFields: z.array(SecureFieldRule).max(10).default(DEFAULT_SECURE_FIELDS),
+    dispositions: z.array(Disposition).min(1).max(50).default(DEFAULT_DISPOSITIONS),
   })
   .superRefine((c, ctx) => {
     const queues = new Set(c.queues.map((q) => q.id));

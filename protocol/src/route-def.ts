@@ -21,6 +21,8 @@ export interface RouteDef {
   /** 'image': the body is a raw JPEG or PNG, not JSON. */
   readonly bodyKind?: 'json' | 'image';
   readonly response: z.ZodType;
+  /** 'image': the answer is raw image bytes (`response` then describes nothing and is z.any()). */
+  readonly responseKind?: 'json' | 'image';
   readonly status?: 200 | 201;
 }
 

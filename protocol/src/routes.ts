@@ -34,6 +34,7 @@ import {
 import { EndSessionRequest, ServiceSession, SessionParams } from './sessions.ts';
 import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
 import { pipelineRoutes } from './pipeline-routes.ts';
+import { deskRoutes } from './desk-routes.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId });
 const StaffParams = z.strictObject({ staffId: OpaqueId });
@@ -334,7 +335,7 @@ export const identityRoutes = {
 } as const satisfies Record<string, RouteDef>;
 
 /** Every HTTP route of the authority. */
-export const routes = { ...identityRoutes, ...pipelineRoutes } as const;
+export const routes = { ...identityRoutes, ...pipelineRoutes, ...deskRoutes } as const;
 
 export type RouteId = keyof typeof routes;
 export type Routes = typeof routes;

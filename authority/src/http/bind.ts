@@ -119,6 +119,10 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
         const query = parseWith(r.query, r.query ? request.query : undefined, 'query');
         const body = r.bodyKind === 'image' ? request.body : parseWith(r.body, request.body, 'body');
         const result = await handler({ params, query, body, principal, contentType, request } as never);
+        if (r.responseKind === 'image') {
+          const img = result as { mediaType: string; bytes: Buffer };
+          return reply.code(r.status ?? 200).type(img.mediaType).header('cache-control', 'private, no-store').send(img.bytes);
+        }
         const out = r.response.parse(result);
         return reply.code(r.status ?? 200).send(out);
       },

@@ -1,5 +1,6 @@
 import type { identityRoutes, Routes } from '../../../protocol/src/index.ts';
 import { pipelineHandlers } from './pipeline-handlers.ts';
+import { deskHandlers } from './desk-handlers.ts';
 import { iso } from '../clock.ts';
 import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
@@ -16,7 +17,7 @@ const actorOf = (p: DevicePrincipal | StaffPrincipal) =>
 
 /** The authority's HTTP handlers: thin, each one calls a domain service. */
 export function createHandlers(svc: Services): Handlers<Routes> {
-  return { ...identityHandlers(svc), ...pipelineHandlers(svc) };
+  return { ...identityHandlers(svc), ...pipelineHandlers(svc), ...deskHandlers(svc) };
 }
 
 function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {

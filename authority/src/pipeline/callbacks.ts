@@ -4,12 +4,17 @@ import { badRequest, conflict } from '../http/errors.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { AgentStore } from './agents.ts';
 import { Capacity } from './capacity.ts';
-import type { Pipeline } from './pipeline.ts';
+import { CALLBACK_BOOST, type Pipeline } from './pipeline.ts';
 import type { RequestRow } from './requests.ts';
 
 const SLOT_GRANULARITY_S = 900;
 /** A slot must start at least this far ahead, so an agent can be reserved for it. */
 const LEAD_MS = 5 * 60_000;
+/**
+ * A due callback (slot mode, back in the queue or offered) carries CALLBACK_BOOST once; a new
+ * booking or keep-place gives it back, so moving a due callback never adds up boosts.
+ */
+const GIVE_BACK_BOOST = `priority = priority - CASE WHEN callback_mode = 'slot' AND state IN ('waiting','offered') THEN ${CALLBACK_BOOST} ELSE 0 END`;
 
 export interface Slot {
   start: number;
@@ -83,7 +88,7 @@ export class Callbacks {
       if (slot.free < 1) return 'slot fully booked';
       const changed = this.ctx.db
         .prepare(
-          "UPDATE requests SET state = 'scheduled', callback_mode = 'slot', slot_start = ?, slot_end = ?, agent_id = NULL, offer_expires_at = NULL, window_from = NULL, window_until = NULL WHERE id = ? AND fence = ? AND state IN ('waiting','offered','scheduled')",
+          `UPDATE requests SET ${GIVE_BACK_BOOST}, state = 'scheduled', callback_mode = 'slot', slot_start = ?, slot_end = ?, agent_id = NULL, offer_expires_at = NULL, window_from = NULL, window_until = NULL WHERE id = ? AND fence = ? AND state IN ('waiting','offered','scheduled')`,
         )
         .run(slot.start, slot.end, r.id, r.fence).changes;
       if (!changed) return 'request changed meanwhile';
@@ -101,7 +106,7 @@ export class Callbacks {
     if (window && (window.until <= window.from || window.until <= this.ctx.clock.now())) throw badRequest('the availability window must end after it starts, in the future');
     const changed = this.ctx.db
       .prepare(
-        "UPDATE requests SET state = CASE WHEN state = 'scheduled' THEN 'waiting' ELSE state END, callback_mode = 'keep_place', slot_start = NULL, slot_end = NULL, window_from = ?, window_until = ? WHERE id = ? AND fence = ?",
+        `UPDATE requests SET ${GIVE_BACK_BOOST}, state = CASE WHEN state = 'scheduled' THEN 'waiting' ELSE state END, callback_mode = 'keep_place', slot_start = NULL, slot_end = NULL, window_from = ?, window_until = ? WHERE id = ? AND fence = ?`,
       )
       .run(window?.from ?? null, window?.until ?? null, r.id, r.fence).changes;
     if (!changed) throw conflict('request changed meanwhile');

@@ -217,6 +217,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   setPresence(staffId: string, state: 'available' | 'break' | 'offline', reasonCode: string | null, actor: string): AgentView {
     const row = this.agents.ensure(staffId);
     if (row.presence === 'busy' && state !== 'offline') throw conflict('finish the current request first');
+    if (row.presence === 'wrap_up' && row.wrap_up_until === null && state === 'available' && this.ctx.config.wrapUpRequired)
+      throw conflict('record the wrap-up first');
     this.ctx.db.transaction(() => {
       this.agents.setPresence(staffId, state, { reasonCode });
       this.agents.touch(staffId);
@@ -245,7 +247,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         .prepare("UPDATE requests SET state = 'assigned', assigned_at = ?, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ? AND offer_expires_at > ?")
         .run(now, requestId, staffId, fence, now).changes;
       if (!changed) return false;
-      this.endLease(requestId, fence, 'offer', 'accepted');
+      // The same instant ends the offer and starts the assignment: the intervals touch, never overlap.
+      this.endLease(requestId, fence, 'offer', 'accepted', now);
       this.ctx.db.prepare("INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'assignment', ?, ?)").run(requestId, fence, staffId, now);
       this.agents.setPresence(staffId, 'busy');
       this.agents.touch(staffId);
@@ -282,7 +285,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         .prepare("UPDATE requests SET state = 'completed', ended_at = ?, end_reason = 'completed' WHERE id = ? AND state = 'assigned' AND agent_id = ? AND fence = ?")
         .run(now, requestId, staffId, fence).changes;
       if (!changed) return false;
-      this.endLease(requestId, fence, 'assignment', 'completed');
+      this.endLease(requestId, fence, 'assignment', 'completed', now);
       if (r.assigned_at !== null)
         this.ctx.db.prepare('INSERT INTO handle_times (queue_id, seconds, at) VALUES (?, ?, ?)').run(r.queue_id, Math.round((now - r.assigned_at) / 1000), now);
       this.toWrapUp(staffId);
@@ -308,16 +311,26 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- leases, timers, routing ----------------------------------------------
 
-  private endLease(requestId: string, fence: number, kind: 'offer' | 'assignment', reason: string): void {
+  private endLease(requestId: string, fence: number, kind: 'offer' | 'assignment', reason: string, at = this.now()): void {
     this.ctx.db
       .prepare('UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ? AND ended_at IS NULL')
-      .run(this.now(), reason, requestId, fence, kind);
+      .run(at, reason, requestId, fence, kind);
   }
 
+  /** Wrap-up after a request: until the wrap-up is recorded when it is required, else for wrapUpSeconds. */
   private toWrapUp(staffId: string): void {
-    const seconds = this.ctx.config.wrapUpSeconds;
-    if (seconds > 0) this.agents.setPresence(staffId, 'wrap_up', { wrapUpUntil: this.now() + seconds * 1000 });
-    else this.agents.setPresence(staffId, 'available');
+    const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
+    if (wrapUpSeconds <= 0) this.agents.setPresence(staffId, 'available');
+    else this.agents.setPresence(staffId, 'wrap_up', { wrapUpUntil: wrapUpRequired ? null : this.now() + wrapUpSeconds * 1000 });
+  }
+
+  /** The agent's wrap-up arrived: a required wrap-up ends, the agent is available again. */
+  wrapUpRecorded(staffId: string): void {
+    const a = this.agents.get(staffId);
+    if (a?.presence !== 'wrap_up' || !this.ctx.config.wrapUpRequired) return;
+    this.agents.setPresence(staffId, 'available');
+    this.changed([], [staffId]);
+    this.dispatch();
   }
 
   private withdrawOfferOf(staffId: string, reason: string): string | null {

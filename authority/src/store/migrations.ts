@@ -279,4 +279,21 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX call_tickets_request ON call_tickets(request_id, issued_at);
     `);
   },
+  // 4: wrap-ups (deduplicated by idempotency key); audit look-ups by actor for risk flags
+  (db) => {
+    db.exec(`
+      CREATE TABLE wrap_ups (
+        id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        agent_id TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        disposition TEXT NOT NULL,                -- JSON path of codes
+        notes TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX wrap_ups_request ON wrap_ups(request_id);
+      CREATE INDEX audit_log_actor ON audit_log(actor, at);
+    `);
+  },
 ];

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { AssuranceLevel, IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
+import { Factor } from './identity.ts';
+import { DeviceId } from './keys.ts';
+import { ConfigId, Disposition, RequestView } from './pipeline.ts';
+
+/** Never a bare yes/no: how far the customer got against what this request needs. */
+export const VerificationState = z.enum(['verified', 'partially_verified', 'not_verified', 'failed']);
+export type VerificationState = z.infer<typeof VerificationState>;
+
+export const SecureField = z.strictObject({
+  field: z.enum(['accountNumber', 'balance', 'orders']),
+  label: ShortText,
+  level: AssuranceLevel,
+  /** Present only when the authentication's level reaches `level`: locked fields never leave the authority. */
+  value: z.unknown().optional(),
+  locked: z.boolean(),
+});
+export type SecureField = z.infer<typeof SecureField>;
+
+export const PhotoRef = z.strictObject({ photoId: OpaqueId, at: IsoTime });
+
+/** Everything the verified-customer panel shows, for the agent holding (or being offered) the request. */
+export const CustomerPanel = z.strictObject({
+  request: RequestView,
+  customer: z.strictObject({ customerId: OpaqueId, name: ShortText, tier: z.string().nullable(), segment: z.string().nullable() }),
+  verification: z.strictObject({
+    state: VerificationState,
+    level: AssuranceLevel,
+    requiredLevel: AssuranceLevel,
+    authenticationId: OpaqueId,
+    factors: z.array(Factor),
+    expiresAt: IsoTime,
+  }),
+  device: z
+    .strictObject({ deviceId: DeviceId, label: z.string().nullable(), enrolledAt: IsoTime })
+    .nullable(),
+  risk: z.strictObject({
+    newDevice: z.boolean(),
+    recentFailures: z.number().int().min(0),
+    counterAnomaly: z.boolean(),
+  }),
+  photos: z.strictObject({ enrolment: PhotoRef.nullable(), latest: PhotoRef.nullable() }),
+  secure: z.array(SecureField),
+  voice: z.strictObject({ verified: z.boolean(), at: IsoTime.nullable() }),
+});
+export type CustomerPanel = z.infer<typeof CustomerPanel>;
+
+export const Dispositions = z.strictObject({ dispositions: z.array(Disposition) });
+
+export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'an idempotency key is 16 to 64 url-safe characters');
+
+/** A wrap-up: disposition path (e.g. ["resolved", "card-blocked"]) and notes. Sent from the console's outbox. */
+export const WrapUpRequest = z.strictObject({
+  idempotencyKey: IdempotencyKey,
+  fence: z.number().int().min(1),
+  disposition: z.array(ConfigId).min(1).max(4),
+  notes: z.string().max(LIMITS.longText),
+});
+export type WrapUpRequest = z.infer<typeof WrapUpRequest>;
+export const WrapUpResult = z.strictObject({ wrapUpId: OpaqueId, duplicate: z.boolean(), receivedAt: IsoTime });
+
+export const PhotoParams = z.strictObject({ requestId: OpaqueId, photoId: OpaqueId });
