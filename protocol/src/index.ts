@@ -14,3 +14,4 @@ export * from './pipeline-routes.ts';
 export * from './calls.ts';
 export * from './agent-desk.ts';
 export * from './desk-routes.ts';
+export * from './bridge.ts';

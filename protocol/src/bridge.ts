@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { CustomerPanel, Dispositions, IdempotencyKey } from './agent-desk.ts';
+import { CallTicket } from './calls.ts';
+import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
+import { AgentView, Board, ConfigId, OfferView, QueueSnapshot, QueueStats, RequestView, SetPresenceRequest } from './pipeline.ts';
+import { Password, StaffView, Username } from './staff.ts';
+
+/**
+ * The console bridge: what the renderer may ask of the main process
+ * (`window.agentDesk`), one contract for Electron IPC and for browser mode's
+ * loopback WebSocket. Request channels map to an argument schema (validated in main
+ * before any handler runs) and a result schema; event channels map to a payload.
+ */
+
+export const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+export const ConsoleSettings = z.strictObject({
+  authorityUrl: HttpUrl,
+  /** SIP over WebSocket endpoint (the embedded edge or Kamailio). */
+  sipUrl: z.url({ protocol: /^wss?$/ }).max(2048).nullable(),
+  microphoneId: z.string().max(256).nullable(),
+  speakerId: z.string().max(256).nullable(),
+  ringerId: z.string().max(256).nullable(),
+  /** Set by IT's managed configuration file: these settings are shown read-only. */
+  managed: z.strictObject({ authorityUrl: z.boolean(), sipUrl: z.boolean() }),
+});
+export type ConsoleSettings = z.infer<typeof ConsoleSettings>;
+export const SettingsPatch = z.strictObject({
+  authorityUrl: HttpUrl.optional(),
+  sipUrl: z.url({ protocol: /^wss?$/ }).max(2048).nullable().optional(),
+  microphoneId: z.string().max(256).nullable().optional(),
+  speakerId: z.string().max(256).nullable().optional(),
+  ringerId: z.string().max(256).nullable().optional(),
+});
+
+export const HistoryEntry = z.strictObject({
+  requestId: OpaqueId,
+  customerName: ShortText,
+  optionLabel: ShortText,
+  level: z.number().int(),
+  acceptedAt: IsoTime,
+  completedAt: IsoTime.nullable(),
+  disposition: z.array(ConfigId).nullable(),
+  wrapUpState: z.enum(['none', 'pending', 'sent']),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntry>;
+
+export const OutboxStatus = z.strictObject({
+  pending: z.number().int().min(0),
+  sent: z.number().int().min(0),
+  lastError: z.string().nullable(),
+  nextAttemptAt: IsoTime.nullable(),
+});
+export type OutboxStatus = z.infer<typeof OutboxStatus>;
+
+export const ConnectionState = z.strictObject({
+  state: z.enum(['connected', 'connecting', 'reconnecting', 'offline']),
+  since: IsoTime,
+});
+
+const RequestRef = z.strictObject({ requestId: OpaqueId });
+const Fenced = z.strictObject({ requestId: OpaqueId, fence: z.number().int().min(1) });
+const Empty = z.strictObject({});
+
+const channel = <A extends z.ZodType, R extends z.ZodType>(args: A, result: R) => ({ args, result });
+
+/** Request/response channels: renderer -> main. */
+export const bridgeRequests = {
+  'session.login': channel(z.strictObject({ username: Username, password: Password }), StaffView),
+  'session.logout': channel(Empty, z.strictObject({ ok: z.literal(true) })),
+  'session.current': channel(Empty, StaffView.nullable()),
+  'agent.me': channel(Empty, AgentView),
+  'agent.setPresence': channel(SetPresenceRequest, AgentView),
+  'queue.snapshot': channel(Empty, QueueSnapshot),
+  'board.snapshot': channel(Empty, Board),
+  'offer.accept': channel(Fenced, RequestView),
+  'offer.reject': channel(Fenced, z.strictObject({ ok: z.literal(true) })),
+  'request.complete': channel(Fenced, RequestView),
+  'panel.get': channel(RequestRef, CustomerPanel),
+  /** A photo as a data: URL (the renderer loads nothing from the network itself). */
+  'panel.photo': channel(z.strictObject({ requestId: OpaqueId, photoId: OpaqueId }), z.string().max(4 * LIMITS.photoBytes)),
+  'call.ticket': channel(Fenced, CallTicket),
+  'wrapUp.dispositions': channel(Empty, Dispositions),
+  /** Saved locally first (row + outbox entry in one transaction), then sent; never lost. */
+  'wrapUp.save': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      fence: z.number().int().min(1),
+      disposition: z.array(ConfigId).min(1).max(4),
+      notes: z.string().max(LIMITS.longText),
+    }),
+    z.strictObject({ idempotencyKey: IdempotencyKey, state: z.enum(['pending', 'sent']) }),
+  ),
+  'history.list': channel(z.strictObject({ limit: z.number().int().min(1).max(500) }), z.array(HistoryEntry)),
+  'outbox.status': channel(Empty, OutboxStatus),
+  'settings.get': channel(Empty, ConsoleSettings),
+  'settings.set': channel(SettingsPatch, ConsoleSettings),
+  'shell.openExternal': channel(z.strictObject({ url: z.url({ protocol: /^https$/ }).max(2048) }), z.strictObject({ opened: z.boolean() })),
+} as const;
+export type BridgeRequests = typeof bridgeRequests;
+export type BridgeChannel = keyof BridgeRequests;
+export type BridgeArgs<C extends BridgeChannel> = z.input<BridgeRequests[C]['args']>;
+export type BridgeResult<C extends BridgeChannel> = z.output<BridgeRequests[C]['result']>;
+
+/** Event channels: main -> renderer. */
+export const bridgeEvents = {
+  'connection.state': ConnectionState,
+  'agent.state': AgentView,
+  'queue.snapshot': QueueSnapshot,
+  'queue.delta': z.strictObject({ queues: z.array(QueueStats), upserts: z.array(RequestView) }),
+  'board.snapshot': Board,
+  offer: OfferView,
+  'call.verified': z.strictObject({ requestId: OpaqueId, at: z.string() }),
+  'outbox.status': OutboxStatus,
+  /** A tel: or sip: link the OS handed to the console (click-to-dial). */
+  dial: z.strictObject({ uri: z.string().max(512) }),
+  /** The global accept shortcut was pressed. */
+  'shortcut.accept': Empty,
+} as const;
+export type BridgeEvents = typeof bridgeEvents;
+export type BridgeEventName = keyof BridgeEvents;
+export type BridgeEventPayload<E extends BridgeEventName> = z.output<BridgeEvents[E]>;
+
+/** window.agentDesk: the only thing the page can reach. */
+export interface AgentDeskBridge {
+  invoke<C extends BridgeChannel>(channel: C, args: BridgeArgs<C>): Promise<BridgeResult<C>>;
+  /** Subscribe to an event; returns the unsubscribe function. */
+  on<E extends BridgeEventName>(event: E, listener: (payload: BridgeEventPayload<E>) => void): () => void;
+  /** 'electron' or 'browser' (browser mode over a loopback WebSocket). */
+  readonly mode: 'electron' | 'browser';
+}
+
+/** Browser mode's frames between the page and the web host. */
+export const BridgeClientFrame = z.strictObject({
+  id: z.number().int().min(0),
+  channel: z.string().max(64),
+  args: z.unknown(),
+});
+export const BridgeServerFrame = z.union([
+  z.strictObject({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ id: z.number().int(), ok: z.literal(false), error: z.strictObject({ code: z.string(), message: z.string() }) }),
+  z.strictObject({ event: z.string().max(64), payload: z.unknown() }),
+]);
+export const BRIDGE_WS_PATH = '/bridge';
