@@ -1,0 +1,222 @@
+import { EventEmitter } from 'node:events';
+import type { z } from 'zod';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  bridgeEvents,
+  bridgeRequests,
+  type BridgeChannel,
+  type BridgeRequests,
+  type BridgeEventName,
+  type BridgeEventPayload,
+  type BridgeResult,
+  type HistoryEntry,
+} from '../../protocol/src/index.ts';
+import { AuthorityClient, AuthorityError, memoryTokenStore, type TokenStore } from './authority-client.ts';
+import { openLocalDb, type LocalDb } from './local-db.ts';
+import { Outbox, type SendOutcome } from './outbox.ts';
+import { readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
+
+/** A bridge call that failed: the code and message reach the renderer, nothing else. */
+export class BridgeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DeskCoreOptions {
+  dataDir: string;
+  defaultAuthorityUrl: string;
+  defaultSipUrl?: string | null;
+  tokenStore?: TokenStore;
+  managed?: ManagedConfig;
+  /** The shell's allow-listed opener (Electron); absent in browser mode. */
+  openExternal?: (url: string) => Promise<boolean>;
+}
+
+/** A handler gets the arguments after validation. */
+type Handler<C extends BridgeChannel> = (args: z.output<BridgeRequests[C]['args']>) => Promise<BridgeResult<C>> | BridgeResult<C>;
+
+/**
+ * main/core: everything the console does that is not UI and not Electron. One
+ * instance per window; the Electron shell and browser mode's web host both call
+ * `invoke` with what the renderer sent (validated here against the bridge schemas
+ * before any handler runs) and forward `event`s to the page.
+ */
+export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payload: unknown] }> {
+  readonly db: LocalDb;
+  readonly client: AuthorityClient;
+  readonly outbox: Outbox;
+  readonly settings: Settings;
+  private readonly handlers: { [C in BridgeChannel]: Handler<C> };
+
+  constructor(private readonly opts: DeskCoreOptions) {
+    super();
+    mkdirSync(opts.dataDir, { recursive: true });
+    this.db = openLocalDb(join(opts.dataDir, 'console.sqlite'));
+    this.settings = new Settings(this.db, opts.managed ?? readManagedConfig(), {
+      authorityUrl: opts.defaultAuthorityUrl,
+      sipUrl: opts.defaultSipUrl ?? null,
+    });
+    this.client = new AuthorityClient(this.settings.get().authorityUrl, opts.tokenStore ?? memoryTokenStore());
+    this.outbox = new Outbox(this.db, (e) => this.deliver(e.payload));
+    this.outbox.on('status', (s) => this.emitEvent('outbox.status', s));
+    this.client.on('connection', (state) => {
+      this.emitEvent('connection.state', { state, since: new Date().toISOString() });
+      if (state === 'connected') this.outbox.retryNow();
+    });
+    this.client.on('frame', (f) => {
+      switch (f.type) {
+        case 'queue.snapshot':
+          return this.emitEvent('queue.snapshot', f.snapshot);
+        case 'queue.delta':
+          return this.emitEvent('queue.delta', { queues: f.queues, upserts: f.upserts });
+        case 'board.snapshot':
+          return this.emitEvent('board.snapshot', f.board);
+        case 'agent.state':
+          return this.emitEvent('agent.state', f.agent);
+        case 'offer':
+          return this.emitEvent('offer', f.offer);
+        case 'call.verified':
+          return this.emitEvent('call.verified', { requestId: f.requestId, at: f.at });
+        default:
+          return;
+      }
+    });
+    this.handlers = this.createHandlers();
+  }
+
+  emitEvent<E extends BridgeEventName>(name: E, payload: BridgeEventPayload<E>): void {
+    this.emit('event', name, bridgeEvents[name].parse(payload));
+  }
+
+  /** The one entry point for renderer calls: unknown channels and invalid arguments are refused here. */
+  async invoke(channel: string, rawArgs: unknown): Promise<unknown> {
+    if (!Object.hasOwn(bridgeRequests, channel)) throw new BridgeError('unknown_channel', `no bridge channel "${channel.slice(0, 64)}"`);
+    const c = channel as BridgeChannel;
+    const parsed = bridgeRequests[c].args.safeParse(rawArgs ?? {});
+    if (!parsed.success)
+      throw new BridgeError('invalid_argument', `${c}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`.slice(0, 500));
+    try {
+      const result = await (this.handlers[c] as (a: unknown) => unknown)(parsed.data);
+      return bridgeRequests[c].result.parse(result);
+    } catch (e) {
+      if (e instanceof BridgeError) throw e;
+      if (e instanceof AuthorityError) throw new BridgeError(e.code, e.message);
+      throw new BridgeError('internal', (e as Error).message.slice(0, 300));
+    }
+  }
+
+  private async deliver(payload: string): Promise<SendOutcome> {
+    const w = JSON.parse(payload) as { requestId: string; fence: number; disposition: string[]; notes: string; idempotencyKey: string };
+    try {
+      await this.client.call('wrapUp', {
+        params: { requestId: w.requestId },
+        body: { idempotencyKey: w.idempotencyKey, fence: w.fence, disposition: w.disposition, notes: w.notes },
+      });
+      return { kind: 'ack' };
+    } catch (e) {
+      if (e instanceof AuthorityError && !e.transient && e.status !== 401) return { kind: 'reject', error: `${e.status} ${e.message}` };
+      return { kind: 'retry', error: (e as Error).message };
+    }
+  }
+
+  private afterLogin(role: string): void {
+    this.client.connect(role === 'agent' ? ['queues'] : ['queues', 'board']);
+    this.outbox.start();
+  }
+
+  private history(limit: number): HistoryEntry[] {
+    return this.db
+      .prepare<[number], { request_id: string; customer_name: string; option_label: string; level: number; accepted_at: number; completed_at: number | null; disposition: string | null; key: string | null; sent_at: number | null }>(
+        `SELECT h.*, w.disposition, w.idempotency_key AS key, o.sent_at FROM history h
+         LEFT JOIN wrap_ups w ON w.request_id = h.request_id
+         LEFT JOIN outbox o ON o.idempotency_key = w.idempotency_key
+         ORDER BY h.accepted_at DESC LIMIT ?`,
+      )
+      .all(limit)
+      .map((r) => ({
+        requestId: r.request_id,
+        customerName: r.customer_name,
+        optionLabel: r.option_label,
+        level: r.level,
+        acceptedAt: new Date(r.accepted_at).toISOString(),
+        completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
+        disposition: r.disposition ? (JSON.parse(r.disposition) as string[]) : null,
+        wrapUpState: r.key === null ? 'none' : r.sent_at !== null ? 'sent' : 'pending',
+      }));
+  }
+
+  private createHandlers(): { [C in BridgeChannel]: Handler<C> } {
+    const c = this.client;
+    return {
+      'session.login': async ({ username, password }) => {
+        const staff = await c.login(username, password);
+        this.afterLogin(staff.role);
+        return staff;
+      },
+      'session.logout': async () => {
+        this.outbox.stop();
+        await c.logout();
+        return { ok: true as const };
+      },
+      'session.current': async () => {
+        if (c.staff) return c.staff;
+        const staff = await c.resume();
+        if (staff) this.afterLogin(staff.role);
+        return staff;
+      },
+      'agent.me': () => c.call('agentMe'),
+      'agent.setPresence': (args) => c.call('setPresence', { body: args }),
+      'queue.snapshot': () => c.call('agentQueues'),
+      'board.snapshot': () => c.call('board'),
+      'offer.accept': async ({ requestId, fence }) => {
+        const r = await c.call('acceptOffer', { params: { requestId }, body: { fence } });
+        this.db
+          .prepare('INSERT OR IGNORE INTO history (request_id, customer_name, option_label, level, fence, accepted_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(r.requestId, r.customerName, r.optionLabel, r.level, r.fence, Date.now());
+        return r;
+      },
+      'offer.reject': async ({ requestId, fence }) => {
+        await c.call('rejectOffer', { params: { requestId }, body: { fence } });
+        return { ok: true as const };
+      },
+      'request.complete': async ({ requestId, fence }) => {
+        const r = await c.call('completeRequest', { params: { requestId }, body: { fence } });
+        this.db.prepare('UPDATE history SET completed_at = ? WHERE request_id = ?').run(Date.now(), requestId);
+        return r;
+      },
+      'panel.get': ({ requestId }) => c.call('customerPanel', { params: { requestId } }),
+      'panel.photo': async ({ requestId, photoId }) => {
+        const { type, data } = await c.bytes(`/v1/agent/requests/${encodeURIComponent(requestId)}/photos/${encodeURIComponent(photoId)}`);
+        if (type !== 'image/jpeg' && type !== 'image/png') throw new BridgeError('bad_response', 'not an image');
+        return `data:${type};base64,${data.toString('base64')}`;
+      },
+      'call.ticket': ({ requestId, fence }) => c.call('callTicket', { params: { requestId }, body: { fence } }),
+      'wrapUp.dispositions': () => c.call('dispositions'),
+      'wrapUp.save': async (w) => {
+        const key = this.outbox.saveWrapUp(w);
+        await this.outbox.drain();
+        return { idempotencyKey: key, state: this.outbox.stateOf(key) === 'sent' ? ('sent' as const) : ('pending' as const) };
+      },
+      'history.list': ({ limit }) => this.history(limit),
+      'outbox.status': () => this.outbox.status(),
+      'settings.get': () => this.settings.get(),
+      'settings.set': (patch) => {
+        const s = this.settings.set(patch);
+        if (patch.authorityUrl) c.setBaseUrl(s.authorityUrl);
+        return s;
+      },
+      'shell.openExternal': async ({ url }) => ({ opened: this.opts.openExternal ? await this.opts.openExternal(url) : false }),
+    };
+  }
+
+  close(): void {
+    this.outbox.stop();
+    this.client.disconnect();
+    this.db.close();
+  }
+}
