@@ -28,7 +28,7 @@ export const memoryTokenStore = (): TokenStore => {
 };
 
 type RouteId = keyof Routes;
-type CallInput<K extends RouteId> = {
+type CallInput = {
   params?: Record<string, string>;
   query?: Record<string, string>;
   body?: unknown;
@@ -139,7 +139,7 @@ export class AuthorityClient extends EventEmitter<{
     return { type: res.headers.get('content-type') ?? 'application/octet-stream', data: Buffer.from(await res.arrayBuffer()) };
   }
 
-  async call<K extends RouteId>(id: K, input: CallInput<K> = {}, auth = true, retried = false): Promise<Result<K>> {
+  async call<K extends RouteId>(id: K, input: CallInput = {}, auth = true, retried = false): Promise<Result<K>> {
     const r = routes[id];
     let path: string = r.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
       const v = input.params?.[name];
