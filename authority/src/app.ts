@@ -1,6 +1,8 @@
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { SipEdge } from './sip/edge.ts';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,6 +11,7 @@ import {
   jsonDepthExceeds,
   LIMITS,
   routes,
+  SIP_WS_PATH,
   WS_PATH,
   type ApiError,
 } from '../../protocol/src/index.ts';
@@ -25,6 +28,7 @@ export interface AuthorityApp {
   app: FastifyInstance;
   services: Services;
   hub: Hub;
+  sipEdge: SipEdge;
 }
 
 const FASTIFY_CODE_STATUS: Record<number, ApiError['code']> = {
@@ -89,7 +93,9 @@ export async function buildAuthority(opts: {
     },
     clientErrorHandler: clientError,
   });
-  const services = await createServices(opts.db, opts.config, opts.clock);
+  // The ephemeral SIP credentials' secret: configured (shared with Kamailio), else one for this process.
+  const config = { ...opts.config, sipSecret: opts.config.sipSecret ?? randomBytes(32).toString('base64url') };
+  const services = await createServices(opts.db, config, opts.clock);
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -152,7 +158,19 @@ export async function buildAuthority(opts: {
   services.calls.on('verified', (requestId, agentId, at) =>
     hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );
-  await app.register(websocket, { options: { maxPayload: LIMITS.wsFrameBytes } });
+  const sipEdge = new SipEdge({ secret: config.sipSecret, domain: config.sipDomain, now: () => opts.clock.now() });
+  await app.register(websocket, {
+    options: {
+      maxPayload: LIMITS.wsFrameBytes,
+      // RFC 7118: SIP clients ask for the "sip" subprotocol; the authority's own socket asks for none.
+      handleProtocols: (protocols: Set<string>) => (protocols.has('sip') ? 'sip' : false),
+    },
+  });
+  app.get(SIP_WS_PATH, { websocket: true }, (socket, req) => {
+    if (socket.protocol !== 'sip') return socket.close(1002, 'subprotocol "sip" required');
+    void req;
+    sipEdge.accept(socket);
+  });
   app.get(WS_PATH, { websocket: true }, (socket) => hub.accept(socket));
 
   const pruner = setInterval(() => {
@@ -165,6 +183,7 @@ export async function buildAuthority(opts: {
     clearInterval(pruner);
     services.pipeline.stop();
     hub.close();
+    sipEdge.close();
   });
-  return { app, services, hub };
+  return { app, services, hub, sipEdge };
 }

@@ -42,6 +42,13 @@ export const ConfigSchema = z.strictObject({
   argon2Iterations: z.coerce.number().int().min(2).default(2),
   /** Queues, menu and priority rules; seeds the store, the admin API edits it afterwards. */
   pipelineFile: z.string().min(1).default(new URL('../config/pipeline.json', import.meta.url).pathname),
+  /** Shared secret of the ephemeral SIP credentials (Kamailio auth_ephemeral uses the same). If absent: <dataDir>/secrets/sip-secret. */
+  sipSecret: z.string().min(32, 'the SIP secret must be at least 32 characters').optional(),
+  /** SIP domain (realm of the digest challenges). */
+  sipDomain: z.string().regex(/^[a-z0-9.-]+$/).default('verified-desk.local'),
+  /** A separate SIP server's WebSocket URL (Kamailio); when unset the embedded edge at /sip is used. */
+  sipWsUrl: z.string().regex(/^wss?:\/\//).optional(),
+  sipCredentialSeconds: z.coerce.number().int().min(60).max(86_400).default(12 * 3600),
   /** Built customer app (vite build output), served at /app. */
   customerAppDir: z.string().min(1).default(new URL('../../customer/dist', import.meta.url).pathname),
   offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
@@ -78,6 +85,9 @@ const ENV: Record<string, keyof Config> = {
   VD_WRAP_UP_SECONDS: 'wrapUpSeconds',
   VD_WRAP_UP_REQUIRED: 'wrapUpRequired',
   VD_AGENT_TIMEOUT_SECONDS: 'agentTimeoutSeconds',
+  VD_SIP_SECRET: 'sipSecret',
+  VD_SIP_DOMAIN: 'sipDomain',
+  VD_SIP_WS_URL: 'sipWsUrl',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
 };

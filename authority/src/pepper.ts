@@ -7,19 +7,21 @@ import { join } from 'node:path';
  * from, or created once at, <dataDir>/secrets/pin-pepper (mode 0600), a file beside
  * the database, never inside it.
  */
-export function resolvePepper(
-  configured: string | undefined,
-  dataDir: string,
-): { pepper: string; source: string } {
+export function resolvePepper(configured: string | undefined, dataDir: string): { pepper: string; source: string } {
+  return resolveSecret(configured, dataDir, 'pin-pepper');
+}
+
+/** A secret from configuration, or read from (created once at) <dataDir>/secrets/<name>, mode 0600. */
+export function resolveSecret(configured: string | undefined, dataDir: string, name: string): { pepper: string; source: string } {
   if (configured) return { pepper: configured, source: 'configuration' };
   const dir = join(dataDir, 'secrets');
-  const file = join(dir, 'pin-pepper');
+  const file = join(dir, name);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
   }
   chmodSync(file, 0o600);
-  const pepper = readFileSync(file, 'utf8').trim();
-  if (pepper.length < 32) throw new Error(`${file}: the pepper must be at least 32 characters`);
-  return { pepper, source: file };
+  const secret = readFileSync(file, 'utf8').trim();
+  if (secret.length < 32) throw new Error(`${file}: the secret must be at least 32 characters`);
+  return { pepper: secret, source: file };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildAuthority, type AuthorityApp } from './app.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import { resolvePepper } from './pepper.ts';
+import { resolvePepper, resolveSecret } from './pepper.ts';
 import { seedDemo } from './seed/demo.ts';
 import { openDatabase } from './store/db.ts';
 
@@ -20,9 +20,10 @@ export async function startAuthority(
 ): Promise<RunningAuthority> {
   mkdirSync(config.dataDir, { recursive: true });
   const { pepper, source } = resolvePepper(config.pinPepper, config.dataDir);
+  const sipSecret = resolveSecret(config.sipSecret, config.dataDir, 'sip-secret').pepper;
   const db = openDatabase(join(config.dataDir, 'authority.sqlite'));
   const built = await buildAuthority({
-    config: { ...config, pinPepper: pepper },
+    config: { ...config, pinPepper: pepper, sipSecret },
     db,
     clock: opts.clock ?? systemClock,
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),

@@ -15,3 +15,4 @@ export * from './calls.ts';
 export * from './agent-desk.ts';
 export * from './desk-routes.ts';
 export * from './bridge.ts';
+export * from './sip.ts';

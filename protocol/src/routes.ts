@@ -35,6 +35,7 @@ import { EndSessionRequest, ServiceSession, SessionParams } from './sessions.ts'
 import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
 import { pipelineRoutes } from './pipeline-routes.ts';
 import { deskRoutes } from './desk-routes.ts';
+import { SipCredentials } from './sip.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId });
 const StaffParams = z.strictObject({ staffId: OpaqueId });
@@ -322,6 +323,15 @@ export const identityRoutes = {
     params: SessionParams,
     body: EndSessionRequest,
     response: Ok,
+  }),
+  sipCredentials: route({
+    method: 'GET',
+    path: '/v1/sip/credentials',
+    summary: 'Ephemeral SIP credentials (HMAC over "expiry:user", the auth_ephemeral scheme) for a logged-in agent or an authenticated device',
+    tag: 'voice',
+    auth: 'deviceOrStaff',
+    roles: ANY_STAFF,
+    response: SipCredentials,
   }),
   auditVerify: route({
     method: 'GET',

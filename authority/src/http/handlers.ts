@@ -1,4 +1,5 @@
-import type { identityRoutes, Routes } from '../../../protocol/src/index.ts';
+import { SIP_WS_PATH, sipUserForAgent, sipUserForDevice, type identityRoutes, type Routes } from '../../../protocol/src/index.ts';
+import { ephemeralCredentials } from '../sip/credentials.ts';
 import { pipelineHandlers } from './pipeline-handlers.ts';
 import { deskHandlers } from './desk-handlers.ts';
 import { iso } from '../clock.ts';
@@ -160,5 +161,19 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       return { ok: true };
     },
     auditVerify: () => verifyAuditChain(ctx.db),
+    sipCredentials: ({ principal, request }) => {
+      const user = principal.kind === 'device' ? sipUserForDevice(principal.device.id) : sipUserForAgent(principal.staff.id);
+      const c = ephemeralCredentials(ctx.config.sipSecret!, user, ctx.config.sipCredentialSeconds, ctx.clock.now());
+      const scheme = request.protocol === 'https' ? 'wss' : 'ws';
+      return {
+        username: c.username,
+        password: c.password,
+        user,
+        domain: ctx.config.sipDomain,
+        aor: `sip:${user}@${ctx.config.sipDomain}`,
+        wsUrl: ctx.config.sipWsUrl ?? `${scheme}://${request.headers.host}${SIP_WS_PATH}`,
+        expiresAt: iso(c.expiresAt),
+      };
+    },
   };
 }

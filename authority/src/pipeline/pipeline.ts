@@ -200,7 +200,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const live = this.ctx.db
       .prepare<[string], RequestRow>("SELECT * FROM requests WHERE authentication_id = ? AND state = 'waiting'")
       .all(authenticationId);
-    if (!live.length) return;
+    // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
+    const held = this.ctx.db
+      .prepare<[string], { id: string }>("SELECT id FROM requests WHERE authentication_id = ? AND state IN ('offered', 'assigned')")
+      .all(authenticationId);
+    if (!live.length && !held.length) return;
     const level = this.authentications.get(authenticationId)?.level ?? 0;
     for (const r of live) {
       const leaf = this.config.leaf(r.option_id);
@@ -208,15 +212,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const boost = r.callback_mode === 'slot' ? CALLBACK_BOOST : 0;
       this.ctx.db.prepare("UPDATE requests SET queue_id = ?, priority = ? WHERE id = ? AND state = 'waiting'").run(ruled.queue, ruled.priority + boost, r.id);
     }
-    this.changed(live.map((r) => r.id), []);
-    this.dispatch();
+    this.changed([...live, ...held].map((r) => r.id), []);
+    if (live.length) this.dispatch();
   }
 
   // ---- agent side ----------------------------------------------------------
 
   setPresence(staffId: string, state: 'available' | 'break' | 'offline', reasonCode: string | null, actor: string): AgentView {
     const row = this.agents.ensure(staffId);
-    if (row.presence === 'busy' && state !== 'offline') throw conflict('finish the current request first');
+    // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
+    if ((row.presence === 'busy' || this.requests.assignedTo(staffId)) && state !== 'offline') throw conflict('finish the current request first');
     if (row.presence === 'wrap_up' && row.wrap_up_until === null && state === 'available' && this.ctx.config.wrapUpRequired)
       throw conflict('record the wrap-up first');
     this.ctx.db.transaction(() => {
