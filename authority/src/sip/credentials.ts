@@ -36,11 +36,9 @@ export function parseDigest(header: string | undefined): DigestParams | null {
   const out: Record<string, string> = {};
   const re = /([a-zA-Z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*(?:,|$)/g;
   let part: RegExpExecArray | null;
-  let consumed = 0;
   while ((part = re.exec(m[1]!))) {
     out[part[1]!.toLowerCase()] = part[2] ?? part[3] ?? '';
-    consumed = re.lastIndex;
-    if (consumed >= m[1]!.length) break;
+    if (re.lastIndex >= m[1]!.length) break;
   }
   if (!out.username || !out.realm || !out.nonce || !out.uri || !out.response) return null;
   return out as unknown as DigestParams;
