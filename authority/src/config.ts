@@ -131,6 +131,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (a.demo !== undefined) raw.demo = a.demo;
   if (a.pipeline !== undefined) raw.pipelineFile = a.pipeline;
   if (a['log-level'] !== undefined) raw.logLevel = a['log-level'];
+  // The customer app is served by the authority itself: by default WebAuthn accepts its own origin.
+  if (raw.origins === undefined && raw.port !== undefined && /^\d+$/.test(String(raw.port)) && Number(raw.port) > 0)
+    raw.origins = [`http://localhost:${Number(raw.port)}`];
   return parseConfig(raw);
 }
 
