@@ -1,0 +1,77 @@
+import { useSyncExternalStore } from 'react';
+import type { AppController } from './controller.ts';
+import { BlockedBanner, Layout } from './components/Layout.tsx';
+import { Screen } from './components/ui.tsx';
+import { FingerprintSetup, PhotoSetup, PinSetup, Welcome } from './screens/Enrol.tsx';
+import { Home } from './screens/Home.tsx';
+import { Menu } from './screens/Menu.tsx';
+import { StepUp } from './screens/StepUp.tsx';
+import { Waiting } from './screens/Waiting.tsx';
+import { CallEnded, InCall, Incoming } from './screens/Call.tsx';
+
+export function App({ app }: { app: AppController }) {
+  const state = useSyncExternalStore(app.subscribe, app.getState);
+  const s = state.screen;
+  let body;
+  switch (s.name) {
+    case 'loading':
+      body = <Screen title="Checking this phone…" />;
+      break;
+    case 'welcome':
+      body = <Welcome state={state} app={app} />;
+      break;
+    case 'enrol-pin':
+      body = <PinSetup state={state} app={app} />;
+      break;
+    case 'enrol-fingerprint':
+      body = <FingerprintSetup state={state} app={app} />;
+      break;
+    case 'enrol-photo':
+      body = <PhotoSetup state={state} app={app} />;
+      break;
+    case 'home':
+      body = <Home state={state} app={app} />;
+      break;
+    case 'menu':
+      body = <Menu state={state} app={app} path={s.path} />;
+      break;
+    case 'step-up':
+      body = <StepUp key={s.option.id} state={state} app={app} option={s.option} needed={s.needed} />;
+      break;
+    case 'waiting':
+      body = <Waiting state={state} app={app} />;
+      break;
+    case 'incoming':
+      body = <Incoming state={state} app={app} call={s.call} />;
+      break;
+    case 'in-call':
+      body = (
+        <InCall
+          state={state}
+          app={app}
+          call={s.call}
+          verifiedAt={s.verifiedAt}
+          since={s.since}
+          micError={s.micError}
+        />
+      );
+      break;
+    case 'call-ended':
+      body = <CallEnded app={app} call={s.call} seconds={s.seconds} />;
+      break;
+    default: {
+      const never: never = s;
+      return never;
+    }
+  }
+  return (
+    <Layout
+      company={state.company}
+      customerName={state.customerName}
+      dark={s.name === 'incoming' || s.name === 'in-call'}
+      banner={<BlockedBanner blocked={state.blockedBanner} onDismiss={() => app.dismissBlocked()} />}
+    >
+      {body}
+    </Layout>
+  );
+}

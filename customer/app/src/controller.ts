@@ -1,0 +1,391 @@
+import type {
+  AuthenticationView,
+  DeviceMe,
+  FactorKind,
+  LiveMenuNodeShape,
+  RequestView,
+} from '../../../protocol/src/index.ts';
+import {
+  AccessDevice,
+  AuthorityError,
+  CallMedia,
+  hasPlatformBiometric,
+  type AgentRequest,
+  type BlockedCall,
+  type FeedStatus,
+  type ScreenResult,
+  type VerifiedCall,
+} from '../../sdk/index.ts';
+
+export interface MenuLeaf {
+  id: string;
+  label: string;
+  level: number;
+}
+
+export type Screen =
+  | { name: 'loading' }
+  | { name: 'welcome' }
+  | { name: 'enrol-pin' }
+  | { name: 'enrol-fingerprint' }
+  | { name: 'enrol-photo' }
+  | { name: 'home' }
+  | { name: 'menu'; path: string[] }
+  | { name: 'step-up'; option: MenuLeaf; needed: FactorKind[]; requiredLevel: number; idempotencyKey: string }
+  | { name: 'waiting' }
+  | { name: 'incoming'; call: VerifiedCall }
+  | { name: 'in-call'; call: VerifiedCall; verifiedAt: string; since: number; micError: string | null }
+  | { name: 'call-ended'; call: VerifiedCall; seconds: number };
+
+export interface AppState {
+  screen: Screen;
+  /** What is in progress (shown on the busy button), or null. */
+  busy: string | null;
+  error: string | null;
+  notice: string | null;
+  customerName: string | null;
+  company: string | null;
+  authentication: AuthenticationView | null;
+  enrolled: DeviceMe['enrolled'] | null;
+  menu: LiveMenuNodeShape[] | null;
+  request: RequestView | null;
+  feed: FeedStatus;
+  blocked: BlockedCall[];
+  /** The newest blocked call not dismissed yet (the banner). */
+  blockedBanner: BlockedCall | null;
+  agentRequests: readonly AgentRequest[];
+  biometricAvailable: boolean;
+  muted: boolean;
+  speaker: boolean;
+}
+
+const initial: AppState = {
+  screen: { name: 'loading' },
+  busy: null,
+  error: null,
+  notice: null,
+  customerName: null,
+  company: null,
+  authentication: null,
+  enrolled: null,
+  menu: null,
+  request: null,
+  feed: 'closed',
+  blocked: [],
+  blockedBanner: null,
+  agentRequests: [],
+  biometricAvailable: false,
+  muted: false,
+  speaker: false,
+};
+
+export const messageOf = (e: unknown): string => {
+  if (e instanceof AuthorityError) return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+  if (e instanceof DOMException && e.name === 'NotAllowedError')
+    return 'The fingerprint check was cancelled or did not match. Try again.';
+  return e instanceof Error ? e.message : String(e);
+};
+
+/**
+ * The app's state and actions, outside React (components subscribe and render).
+ * One AccessDevice from the SDK does the work; this class only sequences screens.
+ */
+export class AppController {
+  private state: AppState = initial;
+  private readonly listeners = new Set<() => void>();
+  private device: AccessDevice | null = null;
+  private media: CallMedia | null = null;
+
+  getState = (): AppState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  private set(patch: Partial<AppState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  private go(screen: Screen, patch: Partial<AppState> = {}): void {
+    this.set({ screen, error: null, busy: null, ...patch });
+  }
+
+  private requireDevice(): AccessDevice {
+    if (!this.device) throw new Error('the app is not started');
+    return this.device;
+  }
+
+  /** Run an action with a busy label; errors stay on the current screen. */
+  private async run(busy: string, action: () => Promise<void>): Promise<void> {
+    if (this.state.busy) return;
+    this.set({ busy, error: null, notice: null });
+    try {
+      await action();
+      if (this.state.busy === busy) this.set({ busy: null });
+    } catch (e) {
+      this.set({ busy: null, error: messageOf(e) });
+    }
+  }
+
+  async start(device?: AccessDevice): Promise<void> {
+    const d = device ?? (await AccessDevice.open());
+    this.device = d;
+    d.on('authentication', (a) => this.set({ authentication: a }));
+    d.on('request', (r) => this.onRequest(r));
+    d.on('feed', (s) => this.set({ feed: s }));
+    d.guard.on('blocked', (b) =>
+      this.set({ blocked: [b, ...this.state.blocked].slice(0, 20), blockedBanner: b }),
+    );
+    d.agentRequests.on('changed', (list) => this.set({ agentRequests: list }));
+    this.set({ biometricAvailable: await hasPlatformBiometric() });
+    if (!d.enrolled) return this.go({ name: 'welcome' });
+    try {
+      await d.authenticate();
+      await this.loadProfile();
+      const r = await d.resume();
+      this.go(r ? { name: 'waiting' } : { name: 'home' });
+    } catch (e) {
+      if (e instanceof AuthorityError && e.status === 404) {
+        // The authority no longer knows this device: start again.
+        await d.forget();
+        return this.go({ name: 'welcome' }, { notice: 'This phone needs to be set up again.' });
+      }
+      this.go({ name: 'home' }, { error: messageOf(e) });
+    }
+  }
+
+  private async loadProfile(): Promise<void> {
+    const d = this.requireDevice();
+    const [me, menu] = await Promise.all([d.me(), d.menu()]);
+    this.set({
+      customerName: me.customerName,
+      enrolled: me.enrolled,
+      company: menu.company,
+      menu: menu.menu,
+    });
+  }
+
+  private onRequest(r: RequestView | null): void {
+    const live = r !== null && ['waiting', 'offered', 'assigned', 'scheduled'].includes(r.state);
+    this.set({ request: live ? r : null });
+    if (!live && this.state.screen.name === 'waiting')
+      this.go(
+        { name: 'home' },
+        { notice: r?.state === 'completed' ? 'Your request is complete.' : 'Your request has ended.' },
+      );
+  }
+
+  // ---- enrolment ----------------------------------------------------------------
+
+  enrol(code: string): Promise<void> {
+    return this.run('Checking the code…', async () => {
+      const d = this.requireDevice();
+      const who = await d.enrol(code.trim().toUpperCase());
+      this.set({ customerName: who.customerName });
+      await this.loadProfile();
+      this.go({ name: 'enrol-pin' });
+    });
+  }
+
+  /** Set the PIN, then verify with it at once: the authentication reaches level 2. */
+  setPin(pin: string): Promise<void> {
+    return this.run('Saving your PIN…', async () => {
+      const d = this.requireDevice();
+      await d.setPin(pin);
+      await d.verifyPin(pin);
+      await this.loadProfile();
+      this.go({ name: 'enrol-fingerprint' });
+    });
+  }
+
+  addFingerprint(next: Screen = { name: 'enrol-photo' }): Promise<void> {
+    return this.run('Waiting for your fingerprint…', async () => {
+      await this.requireDevice().registerBiometric();
+      await this.loadProfile();
+      this.go(next, { notice: 'Fingerprint added.' });
+    });
+  }
+
+  skipTo(screen: Screen): void {
+    this.go(screen);
+  }
+
+  uploadEnrolmentPhoto(photo: Blob): Promise<void> {
+    return this.run('Saving your photo…', async () => {
+      await this.requireDevice().uploadPhoto(photo, 'enrolment');
+      await this.loadProfile();
+      const first = this.state.customerName?.split(' ')[0];
+      this.go({ name: 'home' }, { notice: first ? `You’re all set, ${first}.` : 'You’re all set.' });
+    });
+  }
+
+  // ---- help: menu, step-up, request ---------------------------------------------------
+
+  getHelp(): Promise<void> {
+    if (this.state.request) return Promise.resolve(this.go({ name: 'waiting' }));
+    return this.run('Loading the menu…', async () => {
+      const menu = await this.requireDevice().menu();
+      this.go({ name: 'menu', path: [] }, { company: menu.company, menu: menu.menu });
+    });
+  }
+
+  openBranch(path: string[]): void {
+    this.go({ name: 'menu', path });
+  }
+
+  home(): void {
+    this.go({ name: 'home' });
+  }
+
+  showRequest(): void {
+    this.go({ name: 'waiting' });
+  }
+
+  chooseOption(
+    option: MenuLeaf,
+    idempotencyKey: string = crypto.randomUUID().replace(/-/g, ''),
+  ): Promise<void> {
+    return this.run('Sending your request…', async () => {
+      const r = await this.requireDevice().createRequest(option.id, idempotencyKey);
+      if (r.status === 'queued') return this.go({ name: 'waiting' });
+      this.go({
+        name: 'step-up',
+        option,
+        needed: r.factorsNeeded,
+        requiredLevel: r.requiredLevel,
+        idempotencyKey,
+      });
+    });
+  }
+
+  private async retryAfterStepUp(): Promise<void> {
+    const s = this.state.screen;
+    if (s.name !== 'step-up') return;
+    const r = await this.requireDevice().createRequest(s.option.id, s.idempotencyKey);
+    if (r.status === 'queued') this.go({ name: 'waiting' });
+    else
+      this.go(
+        { ...s, needed: r.factorsNeeded, requiredLevel: r.requiredLevel },
+        { error: 'One more check is needed.' },
+      );
+  }
+
+  stepUpWithPin(pin: string): Promise<void> {
+    return this.run('Checking your PIN…', async () => {
+      await this.requireDevice().verifyPin(pin);
+      await this.retryAfterStepUp();
+    });
+  }
+
+  stepUpWithFingerprint(): Promise<void> {
+    return this.run('Waiting for your fingerprint…', async () => {
+      await this.requireDevice().verifyBiometric();
+      await this.retryAfterStepUp();
+    });
+  }
+
+  /** A fingerprint registered on the spot (the option needs one and this phone has none yet), then used. */
+  registerThenStepUp(): Promise<void> {
+    return this.run('Waiting for your fingerprint…', async () => {
+      const d = this.requireDevice();
+      await d.registerBiometric();
+      await this.loadProfile();
+      await d.verifyBiometric();
+      await this.retryAfterStepUp();
+    });
+  }
+
+  stepUpWithPhoto(photo: Blob): Promise<void> {
+    return this.run('Sending your photo…', async () => {
+      await this.requireDevice().uploadPhoto(photo, 'verification');
+      await this.retryAfterStepUp();
+    });
+  }
+
+  // ---- waiting: callback choice and cancel -------------------------------------------
+
+  loadSlots(day: string) {
+    return this.requireDevice().callbackSlots(day);
+  }
+
+  keepPlace(): Promise<void> {
+    return this.run('Keeping your place…', async () => {
+      await this.requireDevice().keepPlace();
+    });
+  }
+
+  bookSlot(slotStart: string): Promise<void> {
+    return this.run('Booking your callback…', async () => {
+      await this.requireDevice().bookSlot(slotStart);
+    });
+  }
+
+  cancelRequest(): Promise<void> {
+    return this.run('Cancelling…', async () => {
+      await this.requireDevice().cancelRequest();
+      this.go({ name: 'home' }, { notice: 'Your request was cancelled.', request: null });
+    });
+  }
+
+  dismissBlocked(): void {
+    this.set({ blockedBanner: null });
+  }
+
+  // ---- calls ---------------------------------------------------------------------
+
+  /**
+   * An incoming call with the ticket from its INVITE (the sip.js delegate, or the
+   * automation entry point). Only a ticket the guard accepts rings.
+   */
+  async incomingCall(ticket: string | null | undefined): Promise<ScreenResult> {
+    const result = await this.requireDevice().guard.screen(ticket);
+    // A verified call takes the screen; older blocked calls stay listed on the home screen.
+    if (result.verdict === 'ring') this.go({ name: 'incoming', call: result.call }, { blockedBanner: null });
+    return result;
+  }
+
+  answer(): Promise<void> {
+    const s = this.state.screen;
+    if (s.name !== 'incoming') return Promise.resolve();
+    return this.run('Connecting…', async () => {
+      const { result } = await this.requireDevice().guard.answer(s.call);
+      const { media, error } = await CallMedia.open();
+      this.media = media;
+      this.go(
+        { name: 'in-call', call: s.call, verifiedAt: result.at, since: Date.now(), micError: error },
+        { muted: false, speaker: false },
+      );
+    });
+  }
+
+  decline(): void {
+    this.go(this.state.request ? { name: 'waiting' } : { name: 'home' });
+  }
+
+  toggleMute(): void {
+    const muted = !this.state.muted;
+    this.media?.setMuted(muted);
+    this.set({ muted });
+  }
+
+  toggleSpeaker(): void {
+    const speaker = !this.state.speaker;
+    this.media?.setSpeaker(speaker);
+    this.set({ speaker });
+  }
+
+  hangUp(): void {
+    const s = this.state.screen;
+    if (s.name !== 'in-call') return;
+    this.media?.hangUp();
+    this.media = null;
+    this.requireDevice().agentRequests.clear();
+    this.go({ name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) });
+  }
+
+  afterCall(): void {
+    this.go(this.state.request ? { name: 'waiting' } : { name: 'home' });
+  }
+}

@@ -1,0 +1,50 @@
+/** Display helpers: times in the phone's locale, waits in plain words. */
+
+export const clock = (d: Date | string): string =>
+  new Date(d).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+export const hourMinute = (d: Date | string): string =>
+  new Date(d).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+
+export function waitText(seconds: number | null): string {
+  if (seconds === null) return 'No agent is on duty right now';
+  if (seconds < 60) return 'Less than a minute';
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 90) return `About ${minutes} min`;
+  return `About ${Math.round(minutes / 60)} h`;
+}
+
+export function positionText(position: number | null): string {
+  if (position === null) return '';
+  if (position === 1) return 'You are next';
+  const suffix =
+    position % 100 >= 11 && position % 100 <= 13
+      ? 'th'
+      : (({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[position % 10] ?? 'th');
+  return `You are ${position}${suffix} in line`;
+}
+
+export const LEVEL_TEXT: Record<number, string> = {
+  0: 'Not verified',
+  1: 'Verified: this phone',
+  2: 'Verified: this phone and your PIN or photo',
+  3: 'Verified: this phone and your fingerprint',
+};
+
+export const FACTOR_TEXT: Record<string, string> = {
+  device: 'This phone’s key',
+  pin: 'PIN',
+  biometric: 'Fingerprint',
+  photo: 'Photo',
+  knowledge: 'Security questions',
+};
+
+export const LEVEL_NEEDS: Record<number, string> = {
+  0: 'No check',
+  1: 'This phone',
+  2: 'PIN',
+  3: 'Fingerprint',
+};
+
+export const duration = (seconds: number): string =>
+  `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;

@@ -1,0 +1,35 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.tsx';
+import { AppController } from './controller.ts';
+import './styles.css';
+
+const app = new AppController();
+
+/**
+ * Automation entry point (only when the browser is driven by automation,
+ * navigator.webdriver): deliver an incoming call's ticket exactly as the sip.js
+ * delegate will, through the same IncomingCallGuard. It cannot skip any check.
+ */
+interface AutomationHooks {
+  incomingCall(
+    ticket: string | null,
+  ): Promise<{ verdict: 'ring' } | { verdict: 'blocked'; reason: string; at: string }>;
+}
+if (navigator.webdriver) {
+  (window as unknown as { __vdTest: AutomationHooks }).__vdTest = {
+    async incomingCall(ticket) {
+      const r = await app.incomingCall(ticket);
+      return r.verdict === 'ring'
+        ? { verdict: 'ring' }
+        : { verdict: 'blocked', reason: r.blocked.reason, at: r.blocked.at.toISOString() };
+    },
+  };
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App app={app} />
+  </StrictMode>,
+);
+void app.start();

@@ -1,0 +1,139 @@
+import { useEffect, useState } from 'react';
+import type { VerifiedCall } from '../../../sdk/index.ts';
+import type { AppController, AppState } from '../controller.ts';
+import { Button, ErrorText, Icon, Screen } from '../components/ui.tsx';
+import { clock, duration } from '../format.ts';
+
+export const verifiedCallTitle = (call: VerifiedCall): string =>
+  `Verified call from ${call.company} — ${call.agentName}`;
+
+export function Incoming({ state, app, call }: { state: AppState; app: AppController; call: VerifiedCall }) {
+  return (
+    <Screen title={verifiedCallTitle(call)} className="call-screen incoming">
+      <div className="call-badge">
+        <Icon name="shield" size={20} /> Verified by this phone
+      </div>
+      <div className="ring" aria-hidden="true">
+        <Icon name="phone" size={44} />
+      </div>
+      <p className="call-explain">
+        The call’s ticket is signed by {call.company} and names your request on this phone. It arrived at{' '}
+        <time dateTime={call.receivedAt.toISOString()}>{clock(call.receivedAt)}</time>.
+      </p>
+      <ErrorText message={state.error} />
+      <div className="call-actions">
+        <Button
+          variant="decline"
+          onClick={() => app.decline()}
+          disabled={state.busy !== null}
+          aria-label="Decline call"
+        >
+          Decline
+        </Button>
+        <Button
+          variant="answer"
+          onClick={() => void app.answer()}
+          busy={state.busy !== null}
+          busyLabel={state.busy}
+          aria-label="Answer call"
+        >
+          Answer
+        </Button>
+      </div>
+    </Screen>
+  );
+}
+
+function Elapsed({ since }: { since: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return <span className="elapsed">{duration(Math.max(0, Math.round((now - since) / 1000)))}</span>;
+}
+
+export function InCall(props: {
+  state: AppState;
+  app: AppController;
+  call: VerifiedCall;
+  verifiedAt: string;
+  since: number;
+  micError: string | null;
+}) {
+  const { state, app, call } = props;
+  const first = call.agentName.split(' ')[0];
+  return (
+    <Screen title={`On a call with ${call.agentName}`} className="call-screen in-call">
+      <p className="call-sub">
+        {call.company} · <Elapsed since={props.since} />
+      </p>
+      <p className="call-badge">
+        <Icon name="check" size={18} />
+        <span>
+          Verified call · <time dateTime={props.verifiedAt}>{clock(props.verifiedAt)}</time>
+        </span>
+      </p>
+      <p className="call-explain">Your phone proved with its key that it answered this call.</p>
+      <ErrorText message={props.micError ? `Microphone unavailable: ${props.micError}` : null} />
+      <div className="call-controls" role="group" aria-label="Call controls">
+        <button type="button" className="round" aria-pressed={state.muted} onClick={() => app.toggleMute()}>
+          <Icon name="mic" />
+          <span>Mute</span>
+        </button>
+        <button
+          type="button"
+          className="round"
+          aria-pressed={state.speaker}
+          onClick={() => app.toggleSpeaker()}
+        >
+          <Icon name="speaker" />
+          <span>Speaker</span>
+        </button>
+        <button type="button" className="round round-hangup" onClick={() => app.hangUp()}>
+          <Icon name="phone" />
+          <span>Hang up</span>
+        </button>
+      </div>
+      <section className="agent-requests" aria-labelledby="agent-requests-title">
+        <h2 id="agent-requests-title">Requests from {first}</h2>
+        {state.agentRequests.length === 0 ? (
+          <p className="help">
+            If {first} asks you for a fingerprint, a photo or to confirm a payment, it appears here. You can
+            always say no.
+          </p>
+        ) : (
+          <ul className="request-cards">
+            {state.agentRequests.map((r) => (
+              <li key={r.requestId} className="card request-card">
+                <p className="card-title">{r.title}</p>
+                <p className="help">
+                  <time dateTime={r.receivedAt.toISOString()}>{clock(r.receivedAt)}</time>
+                </p>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </Screen>
+  );
+}
+
+export function CallEnded({
+  app,
+  call,
+  seconds,
+}: {
+  app: AppController;
+  call: VerifiedCall;
+  seconds: number;
+}) {
+  return (
+    <Screen
+      title="Call ended"
+      lead={`Your verified call with ${call.agentName} lasted ${duration(seconds)}.`}
+    >
+      <Button onClick={() => app.afterCall()}>Done</Button>
+    </Screen>
+  );
+}

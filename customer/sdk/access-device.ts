@@ -1,0 +1,409 @@
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/browser';
+import {
+  signedMessages,
+  WS_PATH,
+  type AuthenticationView,
+  type ClientFrame,
+  type CreateRequestResult,
+  type DeviceMe,
+  type RequestView,
+} from '../../protocol/src/index.ts';
+import { AgentRequestRegistry } from './agent-requests.ts';
+import {
+  IncomingCallGuard,
+  MemorySeenTickets,
+  type CallProofAnswer,
+  type SeenTickets,
+} from './call-guard.ts';
+import { AuthorityClient } from './client.ts';
+import { DeviceKey } from './device-key.ts';
+import { Emitter } from './emitter.ts';
+import { randomId } from './encoding.ts';
+import type { FeedStatus, WebSocketLike } from './feed.ts';
+import { RequestFollower } from './request-follower.ts';
+import { callProof, deviceProof } from './proofs.ts';
+import { defaultStore, type KeyValueStore } from './storage.ts';
+import { browserWebAuthn, type WebAuthnCeremonies } from './webauthn.ts';
+
+/** What is kept on the phone after enrolment (the private key stays inside WebCrypto). */
+export interface Enrolment {
+  keyPair: CryptoKeyPair;
+  deviceId: string;
+  customerId: string;
+  customerName: string;
+  enrolledAt: string;
+}
+
+export interface AccessDeviceOptions {
+  /** The authority's origin (default: the page's origin, where the authority serves the app). */
+  baseUrl?: string;
+  store?: KeyValueStore;
+  fetch?: typeof fetch;
+  now?: () => number;
+  createSocket?: (url: string) => WebSocketLike;
+  /** The authority's call-ticket keys (default: its published JWKS). */
+  ticketKeys?: JWTVerifyGetKey;
+  webauthn?: WebAuthnCeremonies;
+  /** Feed reconnect backoff. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+export interface AccessDeviceEvents extends Record<string, unknown> {
+  authentication: AuthenticationView | null;
+  /** The followed request changed (live position, wait, state), or null when there is none. */
+  request: RequestView | null;
+  feed: FeedStatus;
+}
+
+/** A step-up the app performs when the option needs more than the current level. */
+export type StepUp = (
+  needed: Extract<CreateRequestResult, { status: 'step_up_required' }>,
+) => Promise<boolean>;
+
+const KEY_ENROLMENT = 'enrolment';
+const KEY_SEEN_TICKETS = 'seen-call-tickets';
+/** Re-authenticate this long before the device token expires. */
+const TOKEN_MARGIN_MS = 30_000;
+
+/** The UTC day `offset` days from `now`, as the authority's slot API wants it (YYYY-MM-DD). */
+export const utcDay = (now: number, offset = 0): string =>
+  new Date(now + offset * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The access device: everything the customer's phone does with the authority.
+ * Enrolment and authentication by signed challenges with a non-extractable device
+ * key, factors (PIN, biometric, photo), the menu, a service request with step-up,
+ * its live position over the WebSocket, the callback choice, and the guard that
+ * lets only verified calls ring.
+ */
+export class AccessDevice extends Emitter<AccessDeviceEvents> {
+  readonly client: AuthorityClient;
+  readonly guard: IncomingCallGuard;
+  readonly agentRequests = new AgentRequestRegistry();
+  authentication: AuthenticationView | null = null;
+
+  private key: DeviceKey | null = null;
+  private tokenExpiresAt = 0;
+  private readonly requests: RequestFollower;
+  private readonly now: () => number;
+  private readonly webauthn: WebAuthnCeremonies;
+
+  private constructor(
+    opts: AccessDeviceOptions,
+    private readonly store: KeyValueStore,
+    private enrolment: Enrolment | null,
+    seen: SeenTickets,
+  ) {
+    super();
+    this.now = opts.now ?? Date.now;
+    this.webauthn = opts.webauthn ?? browserWebAuthn;
+    const baseUrl = opts.baseUrl ?? globalThis.location.origin;
+    this.client = new AuthorityClient({
+      baseUrl,
+      now: this.now,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    });
+    if (enrolment) this.key = DeviceKey.fromStored(enrolment.keyPair);
+    this.requests = new RequestFollower({
+      client: this.client,
+      store,
+      hello: (sid) => this.hello(sid),
+      reauthenticate: async () => {
+        await this.authenticate();
+      },
+      ...(opts.createSocket ? { createSocket: opts.createSocket } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    });
+    this.requests.on('request', (r) => this.emit('request', r));
+    this.requests.on('feed', (s) => this.emit('feed', s));
+    this.guard = new IncomingCallGuard({
+      keys: opts.ticketKeys ?? createRemoteJWKSet(new URL('/.well-known/jwks.json', baseUrl)),
+      device: {
+        deviceId: () => this.enrolment?.deviceId ?? null,
+        isLiveSession: (sid) => this.requests.isLiveSession(sid),
+        proveCall: (ticket) => this.proveCall(ticket),
+      },
+      seen,
+      now: this.now,
+    });
+  }
+
+  /** The device as stored on this phone (not enrolled yet if nothing is stored). */
+  static async open(opts: AccessDeviceOptions = {}): Promise<AccessDevice> {
+    const store = opts.store ?? defaultStore();
+    const enrolment = (await store.get<Enrolment>(KEY_ENROLMENT)) ?? null;
+    const now = opts.now ?? Date.now;
+    const memory = new MemorySeenTickets(now);
+    for (const [jti, exp] of (await store.get<[string, number][]>(KEY_SEEN_TICKETS)) ?? [])
+      if (exp > now()) memory.add(jti, exp);
+    const seen: SeenTickets = {
+      has: (jti) => memory.has(jti),
+      add: (jti, exp) => {
+        memory.add(jti, exp);
+        void store.set(KEY_SEEN_TICKETS, memory.entries());
+      },
+    };
+    return new AccessDevice(opts, store, enrolment, seen);
+  }
+
+  get enrolled(): boolean {
+    return this.enrolment !== null;
+  }
+
+  get identity(): Omit<Enrolment, 'keyPair'> | null {
+    if (!this.enrolment) return null;
+    const { keyPair: _k, ...rest } = this.enrolment;
+    return rest;
+  }
+
+  private requireKey(): DeviceKey {
+    if (!this.key || !this.enrolment) throw new Error('this device is not enrolled');
+    return this.key;
+  }
+
+  // ---- enrolment and authentication ---------------------------------------
+
+  /** Make the device key, sign the enrolment challenge with the one-time code, keep the key, then authenticate. */
+  async enrol(code: string, label?: string): Promise<Omit<Enrolment, 'keyPair'>> {
+    const key = await DeviceKey.generate();
+    const ch = await this.client.call('challenge', { body: { purpose: 'enrol' } });
+    const r = await this.client.call('enrol', {
+      body: {
+        code,
+        publicKey: await key.publicJwk(),
+        challengeId: ch.challengeId,
+        signature: await key.signText(signedMessages.enrolment(ch.challengeId, ch.nonce, code)),
+        ...(label ? { label } : {}),
+      },
+    });
+    if (r.deviceId !== (await key.thumbprint())) throw new Error('the authority named another device id');
+    this.enrolment = { keyPair: key.keyPair, ...r, enrolledAt: new Date(this.now()).toISOString() };
+    this.key = key;
+    await this.store.set(KEY_ENROLMENT, this.enrolment);
+    await this.authenticate();
+    return this.identity!;
+  }
+
+  /** Prove possession of the device key: a fresh authentication at level 1 (device) and a device token. */
+  async authenticate(): Promise<AuthenticationView> {
+    const key = this.requireKey();
+    const deviceId = this.enrolment!.deviceId;
+    const ch = await this.client.call('challenge', { body: { purpose: 'authenticate', deviceId } });
+    const r = await this.client.call('authenticate', {
+      body: {
+        deviceId,
+        challengeId: ch.challengeId,
+        signature: await key.signText(signedMessages.authentication(ch.challengeId, ch.nonce, deviceId)),
+      },
+    });
+    this.client.credentials = { token: r.deviceToken, key: key.privateKey };
+    this.tokenExpiresAt = Date.parse(r.tokenExpiresAt);
+    this.setAuthentication(r.authentication);
+    return r.authentication;
+  }
+
+  private setAuthentication(a: AuthenticationView | null): void {
+    this.authentication = a;
+    this.emit('authentication', a);
+  }
+
+  /** Authenticate again when the token is about to expire (the level starts again at 1). */
+  async ensureAuthenticated(): Promise<void> {
+    if (!this.client.credentials || this.now() > this.tokenExpiresAt - TOKEN_MARGIN_MS)
+      await this.authenticate();
+  }
+
+  async me(): Promise<DeviceMe> {
+    await this.ensureAuthenticated();
+    const me = await this.client.call('deviceMe', {});
+    this.setAuthentication(me.authentication);
+    return me;
+  }
+
+  /** Forget the enrolment on this phone (the key is deleted; the authority keeps its record). */
+  async forget(): Promise<void> {
+    this.unfollow();
+    await this.store.delete(KEY_ENROLMENT);
+    this.enrolment = null;
+    this.key = null;
+    this.client.credentials = null;
+    this.setAuthentication(null);
+  }
+
+  // ---- factors --------------------------------------------------------------
+
+  async setPin(pin: string): Promise<void> {
+    await this.ensureAuthenticated();
+    await this.client.call('setPin', { body: { pin } });
+  }
+
+  async verifyPin(pin: string): Promise<AuthenticationView> {
+    await this.ensureAuthenticated();
+    const a = await this.client.call('pinFactor', { body: { pin } });
+    this.setAuthentication(a);
+    return a;
+  }
+
+  /** Register a fingerprint/face credential (user verification required by the authority's options). */
+  async registerBiometric(): Promise<string> {
+    await this.ensureAuthenticated();
+    const options = await this.client.call('webauthnRegistrationOptions', {});
+    // The authority made these options with @simplewebauthn/server; they go to the browser as they are.
+    const response = await this.webauthn.register(
+      options as unknown as PublicKeyCredentialCreationOptionsJSON,
+    );
+    const r = await this.client.call('webauthnRegister', {
+      body: { response: { ...response, clientExtensionResults: { ...response.clientExtensionResults } } },
+    });
+    return r.credentialId;
+  }
+
+  /** A fresh biometric assertion: the authentication steps up to level 3. */
+  async verifyBiometric(): Promise<AuthenticationView> {
+    await this.ensureAuthenticated();
+    const options = await this.client.call('webauthnAssertionOptions', {});
+    const response = await this.webauthn.authenticate(
+      options as unknown as PublicKeyCredentialRequestOptionsJSON,
+    );
+    const a = await this.client.call('webauthnFactor', {
+      body: { response: { ...response, clientExtensionResults: { ...response.clientExtensionResults } } },
+    });
+    this.setAuthentication(a);
+    return a;
+  }
+
+  /** A JPEG/PNG from the camera: the enrolment photo, or a verification photo (level 2). */
+  async uploadPhoto(photo: Blob, purpose: 'enrolment' | 'verification'): Promise<string> {
+    await this.ensureAuthenticated();
+    const r = await this.client.call('photo', { query: { purpose }, body: photo });
+    if (r.authentication) this.setAuthentication(r.authentication);
+    return r.photoId;
+  }
+
+  // ---- menu and requests -----------------------------------------------------
+
+  async menu() {
+    await this.ensureAuthenticated();
+    return this.client.call('deviceMenu', {});
+  }
+
+  /**
+   * Ask for help with a menu option. Either queued (and followed live), or the
+   * factors still needed; retrying with the same idempotency key after the step-up
+   * never queues twice.
+   */
+  async createRequest(optionId: string, idempotencyKey: string = randomId(12)): Promise<CreateRequestResult> {
+    await this.ensureAuthenticated();
+    const r = await this.client.call('createRequest', { body: { optionId, idempotencyKey } });
+    if (r.status === 'queued') this.requests.follow(r.request);
+    return r;
+  }
+
+  /** createRequest with the step-ups done by `stepUp` until queued (or the step-up gives up: null). */
+  async requestHelp(optionId: string, stepUp: StepUp): Promise<RequestView | null> {
+    const key = randomId(12);
+    for (let i = 0; i < 4; i++) {
+      const r = await this.createRequest(optionId, key);
+      if (r.status === 'queued') return r.request;
+      if (!(await stepUp(r))) return null;
+    }
+    throw new Error('the option still needs a higher level after the step-ups');
+  }
+
+  /** Continue with the request left open before a reload, if it is still live. */
+  async resume(): Promise<RequestView | null> {
+    await this.ensureAuthenticated();
+    return this.requests.resume();
+  }
+
+  /** Follow a request live over the WebSocket (one at a time). */
+  follow(request: RequestView): void {
+    this.requests.follow(request);
+  }
+
+  /** Stop following (the request itself stays as it is). */
+  unfollow(): void {
+    this.requests.unfollow();
+  }
+
+  /** The followed request (live position, wait, state), or null. */
+  get request(): RequestView | null {
+    return this.requests.request;
+  }
+
+  get feedStatus(): FeedStatus {
+    return this.requests.feedStatus;
+  }
+
+  private async hello(sessionId: string): Promise<ClientFrame> {
+    await this.ensureAuthenticated();
+    const c = this.client.credentials!;
+    return {
+      type: 'hello',
+      auth: {
+        kind: 'device',
+        token: c.token,
+        proof: await deviceProof(c.key, c.token, 'WS', WS_PATH, this.now()),
+      },
+      sessionId,
+    };
+  }
+
+  /** Callback slots of a UTC day (YYYY-MM-DD) for the current request. */
+  async callbackSlots(day: string) {
+    await this.ensureAuthenticated();
+    return this.client.call('callbackSlots', {
+      params: { requestId: this.requests.requestId },
+      query: { day },
+    });
+  }
+
+  /** Keep my place in the queue (the default), optionally only within a window. */
+  async keepPlace(window?: { from: string; until: string }): Promise<RequestView> {
+    await this.ensureAuthenticated();
+    const r = await this.client.call('setCallback', {
+      params: { requestId: this.requests.requestId },
+      body: window ? { mode: 'keep_place', window } : { mode: 'keep_place' },
+    });
+    this.requests.update(r);
+    return r;
+  }
+
+  /** Book (or move to) a callback slot. */
+  async bookSlot(slotStart: string): Promise<RequestView> {
+    await this.ensureAuthenticated();
+    const r = await this.client.call('setCallback', {
+      params: { requestId: this.requests.requestId },
+      body: { mode: 'slot', slotStart },
+    });
+    this.requests.update(r);
+    return r;
+  }
+
+  /** Leave: the request is abandoned and its session ends (tickets for it stop ringing at once). */
+  async cancelRequest(): Promise<RequestView> {
+    await this.ensureAuthenticated();
+    const r = await this.client.call('cancelRequest', { params: { requestId: this.requests.requestId } });
+    this.requests.sessionEnded(r.sessionId);
+    this.requests.update(r);
+    return r;
+  }
+
+  // ---- calls ----------------------------------------------------------------------
+
+  isLiveSession(sessionId: string): boolean {
+    return this.requests.isLiveSession(sessionId);
+  }
+
+  /** Sign the call proof with the device key and give it to the authority (which tells the agent). */
+  private async proveCall(ticket: string): Promise<{ proof: string; result: CallProofAnswer }> {
+    await this.ensureAuthenticated();
+    const proof = await callProof(this.requireKey().privateKey, ticket, this.now());
+    const result = await this.client.call('callProof', { body: { ticket, proof } });
+    return { proof, result };
+  }
+}
