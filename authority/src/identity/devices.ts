@@ -44,12 +44,17 @@ export class Devices {
   private readonly keyCache = new Map<string, KeyObject>();
   private readonly getDevice;
   private readonly insertProof;
+  private readonly tokenStmt;
   constructor(
     private readonly ctx: Ctx,
     private readonly challenges: Challenges,
     private readonly authentications: Authentications,
   ) {
     this.getDevice = ctx.db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?');
+    this.tokenStmt = ctx.db.prepare<
+      [string],
+      { device_id: string; authentication_id: string; expires_at: number; revoked_at: number | null }
+    >('SELECT device_id, authentication_id, expires_at, revoked_at FROM device_tokens WHERE token_hash = ?');
     this.insertProof = ctx.db.prepare('INSERT OR IGNORE INTO used_proofs (jti, expires_at) VALUES (?, ?)');
   }
 
@@ -190,12 +195,7 @@ export class Devices {
     if (!proof || proof.length > 4096) throw unauthorized('device proof required');
     const tokenHash = sha256b64url(m[1]!);
     const now = this.ctx.clock.now();
-    const tok = this.ctx.db
-      .prepare<
-        [string],
-        { device_id: string; authentication_id: string; expires_at: number; revoked_at: number | null }
-      >('SELECT device_id, authentication_id, expires_at, revoked_at FROM device_tokens WHERE token_hash = ?')
-      .get(tokenHash);
+    const tok = this.tokenStmt.get(tokenHash);
     if (!tok || tok.revoked_at !== null || tok.expires_at <= now)
       throw unauthorized('device token unknown or expired');
     const device = this.getDevice.get(tok.device_id);
