@@ -1,0 +1,389 @@
+/**
+ * Callback slots computed from agent schedules (in-process services, in-memory SQLite,
+ * FakeClock; nothing sleeps). Slots come from the shifts of the agents eligible for the
+ * request (queue membership + skills), are as long as the expected handling time rounded
+ * up to 15 minutes, and hold as many callbacks as agents cover the whole slot, minus the
+ * callbacks already booked over it.
+ */
+import assert from 'node:assert/strict';
+import { before, beforeEach, describe, it } from 'node:test';
+import { FakeClock } from '../../authority/src/clock.ts';
+import { parseConfig } from '../../authority/src/config.ts';
+import { HttpError } from '../../authority/src/http/errors.ts';
+import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
+import { CALLBACK_BOOST } from '../../authority/src/pipeline/pipeline.ts';
+import type { RequestRow } from '../../authority/src/pipeline/requests.ts';
+import { createServices, type Services } from '../../authority/src/services.ts';
+import { openDatabase } from '../../authority/src/store/db.ts';
+import { TEST_PEPPER } from '../support/authority.ts';
+
+const DAY1 = '2026-03-02';
+const DAY2 = '2026-03-03';
+const at = (hhmm: string, day = DAY1) => Date.parse(`${day}T${hhmm}:00.000Z`);
+const MIN = 60_000;
+
+type Customer = 'standard' | 'platinum';
+let svc: Services;
+let clock: FakeClock;
+const staff: Record<'A' | 'B' | 'C' | 'D' | 'E', string> = { A: '', B: '', C: '', D: '', E: '' };
+const principals = {} as Record<Customer, DevicePrincipal>;
+
+before(async () => {
+  clock = new FakeClock(at('09:00'));
+  const config = parseConfig({ pinPepper: TEST_PEPPER, logLevel: 'silent', agentTimeoutSeconds: 3600 });
+  svc = await createServices(openDatabase(':memory:'), { ...config, pinPepper: TEST_PEPPER }, clock);
+  const db = svc.ctx.db;
+  for (const [kind, tier] of [
+    ['standard', 'standard'],
+    ['platinum', 'platinum'],
+  ] as const) {
+    const id = `c_slots_${kind.padEnd(9, '0')}`;
+    db.prepare(
+      'INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(id, `Slots ${kind}`, JSON.stringify({ tier, segment: 'retail' }), '{}', clock.now());
+    db.prepare("INSERT INTO devices (id, customer_id, public_jwk, enrolled_at) VALUES (?, ?, '{}', ?)").run(
+      `dev_${id}`,
+      id,
+      clock.now(),
+    );
+    const auth = svc.authentications.create(id, `dev_${id}`, 'device');
+    principals[kind] = {
+      kind: 'device',
+      device: svc.devices.get(`dev_${id}`)!,
+      authentication: svc.authentications.addFactor(auth.id, 'biometric', `dev_${id}`),
+      tokenHash: 'slots',
+    };
+  }
+  for (const name of Object.keys(staff) as (keyof typeof staff)[])
+    staff[name] = (
+      await svc.staff.create(
+        {
+          username: `slots-${name}`,
+          displayName: `Agent ${name}`,
+          role: 'agent',
+          password: 'slots-password',
+        },
+        'test',
+      )
+    ).id;
+});
+
+/** An empty pipeline at 09:00 on day 1; every agent offline, in no queue, with no shifts. */
+beforeEach(() => {
+  const db = svc.ctx.db;
+  db.exec(
+    'DELETE FROM leases; DELETE FROM requests; DELETE FROM handle_times; DELETE FROM service_sessions;',
+  );
+  clock.set(at('09:00'));
+  for (const id of Object.values(staff)) {
+    svc.pipeline.agents.setProfile(id, [], []);
+    svc.pipeline.agents.setSchedule(id, []);
+    db.prepare(
+      "UPDATE agents SET presence = 'offline', idle_since = NULL, wrap_up_until = NULL, last_seen_at = NULL WHERE staff_id = ?",
+    ).run(id);
+  }
+});
+
+function agent(
+  name: keyof typeof staff,
+  queues: string[],
+  skills: string[],
+  shifts: [number, number][],
+): string {
+  const id = staff[name];
+  svc.pipeline.agents.setProfile(
+    id,
+    skills.map((skill) => ({ skill, level: 5 })),
+    queues,
+  );
+  svc.pipeline.agents.setSchedule(
+    id,
+    shifts.map(([start, end]) => ({ start, end })),
+  );
+  return id;
+}
+
+function request(option = 'lost-card', customer: Customer = 'standard'): RequestRow {
+  const res = svc.pipeline.createRequest(principals[customer], option);
+  assert.equal(res.status, 'queued');
+  return row(res.status === 'queued' ? res.request.requestId : '');
+}
+
+const row = (id: string) => svc.pipeline.requests.get(id)!;
+const slots = (r: RequestRow, day = DAY1) =>
+  svc.callbacks
+    .slots(row(r.id), day)
+    .map((s) => ({ ...s, start: new Date(s.start).toISOString().slice(11, 16) }));
+const free = (r: RequestRow, hhmm: string, day = DAY1) =>
+  svc.callbacks.slots(row(r.id), day).find((s) => s.start === at(hhmm, day))?.free;
+const book = (r: RequestRow, hhmm: string, day = DAY1) => svc.callbacks.book(row(r.id), at(hhmm, day));
+
+function status(fn: () => unknown): number | 'ok' {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof HttpError) return e.status;
+    throw e;
+  }
+}
+
+/** 15-minute slots from `from` (inclusive) to `to` (exclusive), all with the same free count. */
+function quarterHours(
+  from: string,
+  to: string,
+  freeCount: number,
+): { start: string; end: number; free: number }[] {
+  const out = [];
+  for (let t = at(from); t < at(to); t += 15 * MIN)
+    out.push({ start: new Date(t).toISOString().slice(11, 16), end: t + 15 * MIN, free: freeCount });
+  return out;
+}
+
+describe('callback slots from agent schedules', () => {
+  it('come from the shifts of eligible agents only (queue and skills), covering the whole slot', () => {
+    agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:10')]]); // eligible; 12:00-12:15 not fully covered
+    agent('B', ['cards'], [], [[at('12:00'), at('14:00')]]); // in the queue, lacks the "cards" skill
+    agent('C', ['payments'], ['cards'], [[at('14:00'), at('16:00')]]); // has the skill, not in the queue
+    agent('D', ['cards'], ['cards'], [[at('11:00'), at('13:00')]]); // eligible
+    agent('E', ['cards'], ['cards'], []); // no schedule: always on shift, but reserves no callback time
+    const lost = request('lost-card');
+    assert.deepEqual(slots(lost), [
+      ...quarterHours('10:00', '11:00', 1),
+      ...quarterHours('11:00', '12:00', 2),
+      ...quarterHours('12:00', '13:00', 1),
+    ]);
+    // payment-failed needs no skill, in the payments queue: only C serves it.
+    assert.deepEqual(slots(request('payment-failed')), quarterHours('14:00', '16:00', 1));
+    // No shift tomorrow: no slots.
+    assert.deepEqual(slots(lost, DAY2), []);
+    assert.equal(
+      status(() => svc.callbacks.slots(row(lost.id), '2026-13-45')),
+      400,
+    );
+  });
+
+  it('are as long as the expected handling time rounded up to 15 minutes (measured times win)', () => {
+    agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:00')]]);
+    const r = request('lost-card');
+    assert.equal(svc.callbacks.view(row(r.id), DAY1).slotSeconds, 900, 'cards expects 300 s');
+    // Measured handling times average 1000 s: 30-minute slots.
+    const ins = svc.ctx.db.prepare("INSERT INTO handle_times (queue_id, seconds, at) VALUES ('cards', ?, ?)");
+    ins.run(900, clock.now() - 2000);
+    ins.run(1100, clock.now() - 1000);
+    const view = svc.callbacks.view(row(r.id), DAY1);
+    assert.equal(view.slotSeconds, 1800);
+    assert.deepEqual(
+      view.slots.map((s) => [s.start.slice(11, 16), s.end.slice(11, 16), s.free]),
+      [
+        ['10:00', '10:30', 1],
+        ['10:30', '11:00', 1],
+        ['11:00', '11:30', 1],
+        ['11:30', '12:00', 1],
+      ],
+    );
+  });
+
+  it('capacity is the agents covering the slot minus the bookings; a fully booked day refuses the next booking (409)', () => {
+    agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
+    agent('D', ['cards'], ['cards'], [[at('10:30'), at('11:00')]]);
+    const first = request();
+    assert.deepEqual(
+      slots(first).map((s) => [s.start, s.free]),
+      [
+        ['10:00', 1],
+        ['10:15', 1],
+        ['10:30', 2],
+        ['10:45', 2],
+      ],
+    );
+    // Fill every seat of the day: 1 + 1 + 2 + 2 = 6 bookings.
+    const booked = [first, ...Array.from({ length: 5 }, () => request())];
+    ['10:00', '10:15', '10:30', '10:30', '10:45', '10:45'].forEach((t, i) => book(booked[i]!, t));
+    for (const r of booked) assert.equal(row(r.id).state, 'scheduled');
+    const late = request();
+    assert.deepEqual(
+      slots(late).map((s) => s.free),
+      [0, 0, 0, 0],
+      'every slot of the day is full',
+    );
+    for (const t of ['10:00', '10:15', '10:30', '10:45'])
+      assert.equal(
+        status(() => book(late, t)),
+        409,
+        `slot ${t} is full`,
+      );
+    assert.equal(row(late.id).state, 'waiting', 'a refused booking changes nothing');
+    assert.equal(
+      status(() => book(late, '10:07')),
+      409,
+      'not a slot start',
+    );
+    assert.equal(
+      status(() => book(late, '12:00')),
+      409,
+      'nobody on shift',
+    );
+  });
+
+  it('moving a booking frees the old slot; keeping the place or leaving frees it too', () => {
+    agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
+    const [r1, r2, r3] = [request(), request(), request()];
+    book(r1, '10:00');
+    assert.equal(free(r2, '10:00'), 0);
+    // The booked request sees its own seat as free (it may move within it).
+    assert.equal(free(r1, '10:00'), 1);
+    book(r1, '10:15');
+    assert.equal(free(r2, '10:00'), 1, 'the old slot is free again');
+    assert.equal(free(r2, '10:15'), 0);
+    assert.deepEqual([row(r1.id).slot_start, row(r1.id).state], [at('10:15'), 'scheduled']);
+    // Keep my place instead: the slot is freed and the request waits again.
+    svc.callbacks.keepPlace(row(r1.id));
+    assert.equal(free(r2, '10:15'), 1);
+    assert.deepEqual(
+      [row(r1.id).state, row(r1.id).callback_mode, row(r1.id).slot_start],
+      ['waiting', 'keep_place', null],
+    );
+    // The customer leaves: the slot is freed.
+    book(r3, '10:30');
+    assert.equal(free(r2, '10:30'), 0);
+    svc.pipeline.abandon(r3.id, 'customer_left');
+    assert.equal(free(r2, '10:30'), 1);
+    assert.equal(
+      status(() => book(r3, '10:45')),
+      409,
+      'an abandoned request cannot book',
+    );
+  });
+
+  it('a slot in the past or within the 5-minute lead is not offered (nor bookable)', () => {
+    agent('A', ['cards'], ['cards'], [[at('08:00'), at('12:00')]]);
+    clock.set(at('10:10'));
+    const r = request();
+    // Exactly 5 minutes ahead is still offered.
+    assert.equal(slots(r)[0]!.start, '10:15');
+    clock.set(at('10:10') + 1);
+    assert.equal(slots(r)[0]!.start, '10:30', '10:15 is now 1 ms inside the lead');
+    assert.equal(
+      status(() => book(r, '10:15')),
+      409,
+    );
+    assert.equal(
+      status(() => book(r, '09:00')),
+      409,
+      'in the past',
+    );
+    assert.equal(
+      status(() => book(r, '10:30')),
+      'ok',
+    );
+  });
+
+  it('a slot ending after the session’s absolute expiry is not offered', () => {
+    agent('A', ['cards'], ['cards'], [[at('06:00', DAY2), at('12:00', DAY2)]]);
+    const r = request(); // at 09:00: the session lives 24 h, until 09:00 tomorrow
+    const expires = svc.sessions.peek(r.session_id)!.absolute_expires_at;
+    assert.equal(expires, at('09:00', DAY2));
+    assert.deepEqual(
+      slots(r, DAY2).map((s) => s.start),
+      quarterHours('06:00', '09:00', 1).map((s) => s.start),
+    );
+    assert.equal(
+      status(() => book(r, '09:00', DAY2)),
+      409,
+    );
+    assert.equal(
+      status(() => book(r, '08:45', DAY2)),
+      'ok',
+      'the last slot ends exactly at the expiry',
+    );
+  });
+
+  it('at slot time the booked request waits again with the callback boost and is offered first', () => {
+    const a = agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
+    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+    const older = request('lost-card', 'platinum'); // priority 23, waiting since 09:00
+    clock.advance(MIN);
+    const cb = request('lost-card', 'standard'); // priority 3
+    book(cb, '10:00');
+    const base = row(cb.id).priority;
+    assert.ok(row(older.id).priority > base);
+    clock.set(at('10:00') - 1);
+    svc.pipeline.touchAgent(a);
+    svc.pipeline.tick();
+    assert.equal(row(cb.id).state, 'scheduled', 'one millisecond before the slot');
+    clock.set(at('10:00'));
+    svc.pipeline.touchAgent(a);
+    svc.pipeline.tick();
+    assert.deepEqual([row(cb.id).state, row(cb.id).priority], ['waiting', base + CALLBACK_BOOST]);
+    assert.equal(
+      svc.pipeline.requestView(row(cb.id)).position,
+      1,
+      'ahead of the older, higher-priority request',
+    );
+    assert.equal(svc.pipeline.requestView(row(older.id)).position, 2);
+    svc.pipeline.setPresence(a, 'available', null, 'test');
+    assert.equal(svc.pipeline.agentView(a).offer?.requestId, cb.id, 'the callback is offered first');
+    assert.equal(row(older.id).state, 'waiting');
+  });
+
+  it('moving or keeping the place of a due callback gives its boost back (no boost piles up)', () => {
+    agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
+    const cb = request();
+    const base = row(cb.id).priority;
+    book(cb, '09:15');
+    clock.set(at('09:15'));
+    svc.pipeline.tick();
+    assert.equal(row(cb.id).priority, base + CALLBACK_BOOST, 'due, nobody free');
+    book(cb, '09:30');
+    assert.deepEqual([row(cb.id).state, row(cb.id).priority], ['scheduled', base]);
+    clock.set(at('09:30'));
+    svc.pipeline.tick();
+    assert.equal(row(cb.id).priority, base + CALLBACK_BOOST, 'one boost, not two');
+    svc.callbacks.keepPlace(row(cb.id));
+    assert.deepEqual(
+      [row(cb.id).state, row(cb.id).priority],
+      ['waiting', base],
+      'back in the original place',
+    );
+  });
+
+  it('keep-place with an availability window is not offered outside the window', () => {
+    const a = agent('A', ['cards'], ['cards'], []);
+    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+    const r = request();
+    assert.equal(
+      status(() => svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:00') })),
+      400,
+    );
+    assert.equal(
+      status(() => svc.callbacks.keepPlace(row(r.id), { from: at('08:00'), until: at('09:00') })),
+      400,
+      'already over',
+    );
+    svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:30') });
+    svc.pipeline.setPresence(a, 'available', null, 'test');
+    assert.equal(row(r.id).state, 'waiting', 'before the window: not offered although the agent is free');
+    clock.set(at('10:00') - 1);
+    svc.pipeline.touchAgent(a);
+    svc.pipeline.tick();
+    assert.equal(row(r.id).state, 'waiting');
+    clock.set(at('10:00'));
+    svc.pipeline.touchAgent(a);
+    svc.pipeline.tick();
+    assert.deepEqual([row(r.id).state, row(r.id).agent_id], ['offered', a], 'offered when the window opens');
+
+    // After the window: never offered.
+    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+    svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: at('10:20') });
+    clock.set(at('10:20') + 1);
+    svc.pipeline.setPresence(a, 'available', null, 'test');
+    assert.equal(row(r.id).state, 'waiting', 'one millisecond after the window');
+    // Until is inclusive: the same request with a window ending now is offered.
+    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+    svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: clock.now() + 1 });
+    clock.advance(1);
+    svc.pipeline.setPresence(a, 'available', null, 'test');
+    assert.equal(row(r.id).state, 'offered', 'at the end of the window');
+  });
+});
