@@ -18,7 +18,13 @@ export const ConfigSchema = z.strictObject({
     .array(
       z
         .url({ protocol: /^https?$/ })
-        .refine((u) => new URL(u).origin === u, 'an origin has no path, e.g. https://app.example.com'),
+        .refine((u) => {
+          try {
+            return new URL(u).origin === u;
+          } catch {
+            return false;
+          }
+        }, 'an origin has no path, e.g. https://app.example.com'),
     )
     .min(1)
     .default(['http://localhost:8780']),
@@ -132,7 +138,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (a.pipeline !== undefined) raw.pipelineFile = a.pipeline;
   if (a['log-level'] !== undefined) raw.logLevel = a['log-level'];
   // The customer app is served by the authority itself: by default WebAuthn accepts its own origin.
-  if (raw.origins === undefined && raw.port !== undefined && /^\d+$/.test(String(raw.port)) && Number(raw.port) > 0)
+  if (raw.origins === undefined && /^\d+$/.test(String(raw.port ?? '')) && Number(raw.port) > 0 && Number(raw.port) < 65536)
     raw.origins = [`http://localhost:${Number(raw.port)}`];
   return parseConfig(raw);
 }
