@@ -32,7 +32,9 @@ let electron: ChildProcess | null = null;
 let browser: Awaited<ReturnType<typeof startBrowserMode>> | null = null;
 const electronBinary = (() => {
   try {
-    return existsSync(join(root, 'node_modules/electron/path.txt')) && existsSync(join(root, 'dist/app/main.js'));
+    return (
+      existsSync(join(root, 'node_modules/electron/path.txt')) && existsSync(join(root, 'dist/app/main.js'))
+    );
   } catch {
     return false;
   }

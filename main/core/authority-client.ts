@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import type { z } from 'zod';
-import { routes, ServerFrame, WS_PATH, type ApiError, type Routes, type TokenPair } from '../../protocol/src/index.ts';
+import {
+  routes,
+  ServerFrame,
+  WS_PATH,
+  type ApiError,
+  type Routes,
+  type TokenPair,
+} from '../../protocol/src/index.ts';
 
 export class AuthorityError extends Error {
   constructor(
@@ -132,14 +139,24 @@ export class AuthorityClient extends EventEmitter<{
 
   /** Raw GET of bytes (photos) with the access token. */
   async bytes(path: string): Promise<{ type: string; data: Buffer }> {
-    const res = await fetch(this.baseUrl + path, { headers: { authorization: `Bearer ${await this.freshAccess()}` } }).catch((e: Error) => {
+    const res = await fetch(this.baseUrl + path, {
+      headers: { authorization: `Bearer ${await this.freshAccess()}` },
+    }).catch((e: Error) => {
       throw new AuthorityError(0, 'unreachable', e.message);
     });
     if (!res.ok) throw new AuthorityError(res.status, 'http_error', `GET ${path}: ${res.status}`);
-    return { type: res.headers.get('content-type') ?? 'application/octet-stream', data: Buffer.from(await res.arrayBuffer()) };
+    return {
+      type: res.headers.get('content-type') ?? 'application/octet-stream',
+      data: Buffer.from(await res.arrayBuffer()),
+    };
   }
 
-  async call<K extends RouteId>(id: K, input: CallInput = {}, auth = true, retried = false): Promise<Result<K>> {
+  async call<K extends RouteId>(
+    id: K,
+    input: CallInput = {},
+    auth = true,
+    retried = false,
+  ): Promise<Result<K>> {
     const r = routes[id];
     let path: string = r.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
       const v = input.params?.[name];
@@ -152,7 +169,11 @@ export class AuthorityClient extends EventEmitter<{
     if (input.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(this.baseUrl + path, { method: r.method, headers, body: input.body === undefined ? undefined : JSON.stringify(input.body) });
+      res = await fetch(this.baseUrl + path, {
+        method: r.method,
+        headers,
+        body: input.body === undefined ? undefined : JSON.stringify(input.body),
+      });
     } catch (e) {
       throw new AuthorityError(0, 'unreachable', `authority unreachable: ${(e as Error).message}`);
     }
@@ -224,7 +245,10 @@ export class AuthorityClient extends EventEmitter<{
       if (!this.wantSocket) return;
       this.reconnectAttempts++;
       this.emit('connection', 'reconnecting');
-      const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(10, this.reconnectAttempts - 1));
+      const delay = Math.min(
+        RECONNECT_MAX_MS,
+        RECONNECT_MIN_MS * 2 ** Math.min(10, this.reconnectAttempts - 1),
+      );
       this.reconnectTimer = setTimeout(() => this.open(), Math.round(delay * (0.5 + Math.random() / 2)));
       this.reconnectTimer.unref?.();
     });

@@ -15,7 +15,7 @@ import {
 import { AuthorityClient, AuthorityError, memoryTokenStore, type TokenStore } from './authority-client.ts';
 import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
-import { readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
+import { ManagedSettingError, readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
 
 /** A bridge call that failed: the code and message reach the renderer, nothing else. */
 export class BridgeError extends Error {
@@ -38,7 +38,9 @@ export interface DeskCoreOptions {
 }
 
 /** A handler gets the arguments after validation. */
-type Handler<C extends BridgeChannel> = (args: z.output<BridgeRequests[C]['args']>) => Promise<BridgeResult<C>> | BridgeResult<C>;
+type Handler<C extends BridgeChannel> = (
+  args: z.output<BridgeRequests[C]['args']>,
+) => Promise<BridgeResult<C>> | BridgeResult<C>;
 
 /**
  * main/core: everything the console does that is not UI and not Electron. One
@@ -61,7 +63,10 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       authorityUrl: opts.defaultAuthorityUrl,
       sipUrl: opts.defaultSipUrl ?? null,
     });
-    this.client = new AuthorityClient(this.settings.get().authorityUrl, opts.tokenStore ?? memoryTokenStore());
+    this.client = new AuthorityClient(
+      this.settings.get().authorityUrl,
+      opts.tokenStore ?? memoryTokenStore(),
+    );
     this.outbox = new Outbox(this.db, (e) => this.deliver(e.payload));
     this.outbox.on('status', (s) => this.emitEvent('outbox.status', s));
     this.client.on('connection', (state) => {
@@ -95,31 +100,51 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
 
   /** The one entry point for renderer calls: unknown channels and invalid arguments are refused here. */
   async invoke(channel: string, rawArgs: unknown): Promise<unknown> {
-    if (!Object.hasOwn(bridgeRequests, channel)) throw new BridgeError('unknown_channel', `no bridge channel "${channel.slice(0, 64)}"`);
+    if (!Object.hasOwn(bridgeRequests, channel))
+      throw new BridgeError('unknown_channel', `no bridge channel "${channel.slice(0, 64)}"`);
     const c = channel as BridgeChannel;
     const parsed = bridgeRequests[c].args.safeParse(rawArgs ?? {});
     if (!parsed.success)
-      throw new BridgeError('invalid_argument', `${c}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`.slice(0, 500));
+      throw new BridgeError(
+        'invalid_argument',
+        `${c}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`.slice(
+          0,
+          500,
+        ),
+      );
     try {
       const result = await (this.handlers[c] as (a: unknown) => unknown)(parsed.data);
       return bridgeRequests[c].result.parse(result);
     } catch (e) {
       if (e instanceof BridgeError) throw e;
       if (e instanceof AuthorityError) throw new BridgeError(e.code, e.message);
+      if (e instanceof ManagedSettingError) throw new BridgeError('managed_setting', e.message);
       throw new BridgeError('internal', (e as Error).message.slice(0, 300));
     }
   }
 
   private async deliver(payload: string): Promise<SendOutcome> {
-    const w = JSON.parse(payload) as { requestId: string; fence: number; disposition: string[]; notes: string; idempotencyKey: string };
+    const w = JSON.parse(payload) as {
+      requestId: string;
+      fence: number;
+      disposition: string[];
+      notes: string;
+      idempotencyKey: string;
+    };
     try {
       await this.client.call('wrapUp', {
         params: { requestId: w.requestId },
-        body: { idempotencyKey: w.idempotencyKey, fence: w.fence, disposition: w.disposition, notes: w.notes },
+        body: {
+          idempotencyKey: w.idempotencyKey,
+          fence: w.fence,
+          disposition: w.disposition,
+          notes: w.notes,
+        },
       });
       return { kind: 'ack' };
     } catch (e) {
-      if (e instanceof AuthorityError && !e.transient && e.status !== 401) return { kind: 'reject', error: `${e.status} ${e.message}` };
+      if (e instanceof AuthorityError && !e.transient && e.status !== 401)
+        return { kind: 'reject', error: `${e.status} ${e.message}` };
       return { kind: 'retry', error: (e as Error).message };
     }
   }
@@ -131,7 +156,20 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
 
   private history(limit: number): HistoryEntry[] {
     return this.db
-      .prepare<[number], { request_id: string; customer_name: string; option_label: string; level: number; accepted_at: number; completed_at: number | null; disposition: string | null; key: string | null; sent_at: number | null }>(
+      .prepare<
+        [number],
+        {
+          request_id: string;
+          customer_name: string;
+          option_label: string;
+          level: number;
+          accepted_at: number;
+          completed_at: number | null;
+          disposition: string | null;
+          key: string | null;
+          sent_at: number | null;
+        }
+      >(
         `SELECT h.*, w.disposition, w.idempotency_key AS key, o.sent_at FROM history h
          LEFT JOIN wrap_ups w ON w.request_id = h.request_id
          LEFT JOIN outbox o ON o.idempotency_key = w.idempotency_key
@@ -176,7 +214,9 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'offer.accept': async ({ requestId, fence }) => {
         const r = await c.call('acceptOffer', { params: { requestId }, body: { fence } });
         this.db
-          .prepare('INSERT OR IGNORE INTO history (request_id, customer_name, option_label, level, fence, accepted_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .prepare(
+            'INSERT OR IGNORE INTO history (request_id, customer_name, option_label, level, fence, accepted_at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
           .run(r.requestId, r.customerName, r.optionLabel, r.level, r.fence, Date.now());
         return r;
       },
@@ -186,21 +226,30 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'request.complete': async ({ requestId, fence }) => {
         const r = await c.call('completeRequest', { params: { requestId }, body: { fence } });
-        this.db.prepare('UPDATE history SET completed_at = ? WHERE request_id = ?').run(Date.now(), requestId);
+        this.db
+          .prepare('UPDATE history SET completed_at = ? WHERE request_id = ?')
+          .run(Date.now(), requestId);
         return r;
       },
       'panel.get': ({ requestId }) => c.call('customerPanel', { params: { requestId } }),
       'panel.photo': async ({ requestId, photoId }) => {
-        const { type, data } = await c.bytes(`/v1/agent/requests/${encodeURIComponent(requestId)}/photos/${encodeURIComponent(photoId)}`);
-        if (type !== 'image/jpeg' && type !== 'image/png') throw new BridgeError('bad_response', 'not an image');
+        const { type, data } = await c.bytes(
+          `/v1/agent/requests/${encodeURIComponent(requestId)}/photos/${encodeURIComponent(photoId)}`,
+        );
+        if (type !== 'image/jpeg' && type !== 'image/png')
+          throw new BridgeError('bad_response', 'not an image');
         return `data:${type};base64,${data.toString('base64')}`;
       },
-      'call.ticket': ({ requestId, fence }) => c.call('callTicket', { params: { requestId }, body: { fence } }),
+      'call.ticket': ({ requestId, fence }) =>
+        c.call('callTicket', { params: { requestId }, body: { fence } }),
       'wrapUp.dispositions': () => c.call('dispositions'),
       'wrapUp.save': async (w) => {
         const key = this.outbox.saveWrapUp(w);
         await this.outbox.drain();
-        return { idempotencyKey: key, state: this.outbox.stateOf(key) === 'sent' ? ('sent' as const) : ('pending' as const) };
+        return {
+          idempotencyKey: key,
+          state: this.outbox.stateOf(key) === 'sent' ? ('sent' as const) : ('pending' as const),
+        };
       },
       'history.list': ({ limit }) => this.history(limit),
       'outbox.status': () => this.outbox.status(),
@@ -210,7 +259,9 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         if (patch.authorityUrl) c.setBaseUrl(s.authorityUrl);
         return s;
       },
-      'shell.openExternal': async ({ url }) => ({ opened: this.opts.openExternal ? await this.opts.openExternal(url) : false }),
+      'shell.openExternal': async ({ url }) => ({
+        opened: this.opts.openExternal ? await this.opts.openExternal(url) : false,
+      }),
     };
   }
 

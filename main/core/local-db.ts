@@ -65,7 +65,9 @@ export function openLocalDb(file: string, list = localMigrations): LocalDb {
   try {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > list.length)
-      throw new LocalDbTooNewError(`local database version ${current} is newer than this console supports (${list.length})`);
+      throw new LocalDbTooNewError(
+        `local database version ${current} is newer than this console supports (${list.length})`,
+      );
     if (current < list.length)
       db.transaction(() => {
         for (let v = current; v < list.length; v++) list[v]!(db);

@@ -12,7 +12,8 @@ export interface OutboxEntry {
 }
 
 /** What a send attempt came to: acknowledged, worth retrying, or refused for good. */
-export type SendOutcome = { kind: 'ack' } | { kind: 'retry'; error: string } | { kind: 'reject'; error: string };
+export type SendOutcome =
+  { kind: 'ack' } | { kind: 'retry'; error: string } | { kind: 'reject'; error: string };
 export type Sender = (entry: OutboxEntry) => Promise<SendOutcome>;
 
 export interface WrapUpInput {
@@ -54,10 +55,14 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
     const now = this.now();
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT INTO wrap_ups (idempotency_key, request_id, fence, disposition, notes, saved_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO wrap_ups (idempotency_key, request_id, fence, disposition, notes, saved_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
         .run(key, w.requestId, w.fence, JSON.stringify(w.disposition), w.notes, now);
       this.db
-        .prepare("INSERT INTO outbox (kind, idempotency_key, payload, created_at, next_attempt_at) VALUES ('wrap-up', ?, ?, ?, ?)")
+        .prepare(
+          "INSERT INTO outbox (kind, idempotency_key, payload, created_at, next_attempt_at) VALUES ('wrap-up', ?, ?, ?, ?)",
+        )
         .run(key, JSON.stringify({ ...w, idempotencyKey: key }), now, now);
     })();
     this.kick();
@@ -71,7 +76,9 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
       )
       .get()!;
     const err = this.db
-      .prepare<[], { last_error: string | null }>('SELECT last_error FROM outbox WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1')
+      .prepare<[], { last_error: string | null }>(
+        'SELECT last_error FROM outbox WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1',
+      )
       .get();
     return {
       pending: r.pending ?? 0,
@@ -82,7 +89,11 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
   }
 
   stateOf(key: string): 'pending' | 'sent' | 'rejected' | null {
-    const r = this.db.prepare<[string], { sent_at: number | null; rejected_at: number | null }>('SELECT sent_at, rejected_at FROM outbox WHERE idempotency_key = ?').get(key);
+    const r = this.db
+      .prepare<[string], { sent_at: number | null; rejected_at: number | null }>(
+        'SELECT sent_at, rejected_at FROM outbox WHERE idempotency_key = ?',
+      )
+      .get(key);
     if (!r) return null;
     return r.sent_at !== null ? 'sent' : r.rejected_at !== null ? 'rejected' : 'pending';
   }
@@ -100,7 +111,9 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
 
   /** Try now (e.g. the connection came back): every pending entry becomes due. */
   retryNow(): void {
-    this.db.prepare('UPDATE outbox SET next_attempt_at = ? WHERE sent_at IS NULL AND rejected_at IS NULL').run(this.now());
+    this.db
+      .prepare('UPDATE outbox SET next_attempt_at = ? WHERE sent_at IS NULL AND rejected_at IS NULL')
+      .run(this.now());
     this.kick();
   }
 
@@ -130,11 +143,17 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
           outcome = { kind: 'retry', error: (e as Error).message };
         }
         const now = this.now();
-        if (outcome.kind === 'ack') this.db.prepare('UPDATE outbox SET sent_at = ?, last_error = NULL WHERE id = ?').run(now, entry.id);
-        else if (outcome.kind === 'reject') this.db.prepare('UPDATE outbox SET rejected_at = ?, last_error = ? WHERE id = ?').run(now, outcome.error, entry.id);
+        if (outcome.kind === 'ack')
+          this.db.prepare('UPDATE outbox SET sent_at = ?, last_error = NULL WHERE id = ?').run(now, entry.id);
+        else if (outcome.kind === 'reject')
+          this.db
+            .prepare('UPDATE outbox SET rejected_at = ?, last_error = ? WHERE id = ?')
+            .run(now, outcome.error, entry.id);
         else
           this.db
-            .prepare('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
+            .prepare(
+              'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?',
+            )
             .run(now + backoffMs(entry.attempts + 1), outcome.error.slice(0, 500), entry.id);
         this.emit('status', this.status());
         if (outcome.kind === 'retry') break;
@@ -144,7 +163,9 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
     }
     if (this.stopped) return;
     const next = this.db
-      .prepare<[], { t: number | null }>('SELECT min(next_attempt_at) AS t FROM outbox WHERE sent_at IS NULL AND rejected_at IS NULL')
+      .prepare<[], { t: number | null }>(
+        'SELECT min(next_attempt_at) AS t FROM outbox WHERE sent_at IS NULL AND rejected_at IS NULL',
+      )
       .get()!.t;
     if (next !== null) {
       if (this.timer) clearTimeout(this.timer);

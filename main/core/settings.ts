@@ -24,11 +24,18 @@ export function managedConfigPath(platform = process.platform, env = process.env
 export function readManagedConfig(path = managedConfigPath()): ManagedConfig {
   if (!existsSync(path)) return {};
   const r = ManagedConfig.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!r.success) throw new Error(`managed configuration ${path} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `managed configuration ${path} is invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
-export const defaultDataDir = (): string => process.env.VD_CONSOLE_DATA_DIR ?? join(homedir(), '.verified-desk');
+export const defaultDataDir = (): string =>
+  process.env.VD_CONSOLE_DATA_DIR ?? join(homedir(), '.verified-desk');
+
+/** A setting IT fixed in the managed configuration cannot be changed from the console. */
+export class ManagedSettingError extends Error {}
 
 /** Settings in the local store, with the managed values on top. */
 export class Settings {
@@ -39,7 +46,12 @@ export class Settings {
   ) {}
 
   get(): ConsoleSettings {
-    const rows = new Map(this.db.prepare<[], { key: string; value: string }>('SELECT key, value FROM settings').all().map((r) => [r.key, JSON.parse(r.value)]));
+    const rows = new Map(
+      this.db
+        .prepare<[], { key: string; value: string }>('SELECT key, value FROM settings')
+        .all()
+        .map((r) => [r.key, JSON.parse(r.value)]),
+    );
     return ConsoleSettings.parse({
       authorityUrl: this.managed.authorityUrl ?? rows.get('authorityUrl') ?? this.defaults.authorityUrl,
       sipUrl: this.managed.sipUrl ?? rows.get('sipUrl') ?? this.defaults.sipUrl,
@@ -51,12 +63,14 @@ export class Settings {
   }
 
   set(patch: Partial<Omit<ConsoleSettings, 'managed'>>): ConsoleSettings {
-    const put = this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    const put = this.db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    );
     this.db.transaction(() => {
       for (const [k, v] of Object.entries(patch)) {
         if (v === undefined) continue;
         if ((k === 'authorityUrl' && this.managed.authorityUrl) || (k === 'sipUrl' && this.managed.sipUrl))
-          throw new Error(`${k} is fixed by the managed configuration`);
+          throw new ManagedSettingError(`${k} is fixed by the managed configuration`);
         put.run(k, JSON.stringify(v));
       }
     })();

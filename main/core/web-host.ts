@@ -42,14 +42,21 @@ export interface WebHost {
   close(): Promise<void>;
 }
 
-const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const sameToken = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
  * Browser mode: the renderer served on 127.0.0.1 from the same main/core, the bridge
  * over a loopback WebSocket that only a page holding the per-launch token (and
  * coming from this origin) may open.
  */
-export async function startWebHost(opts: { core: DeskCore; rendererDir: string; port?: number; connectSrc?: string[]; token?: string }): Promise<WebHost> {
+export async function startWebHost(opts: {
+  core: DeskCore;
+  rendererDir: string;
+  port?: number;
+  connectSrc?: string[];
+  token?: string;
+}): Promise<WebHost> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const csp = contentSecurityPolicy(opts.connectSrc ?? []);
   let origin = '';
@@ -63,7 +70,9 @@ export async function startWebHost(opts: { core: DeskCore; rendererDir: string; 
     }
     if (!existsSync(file) || statSync(file).isDirectory()) file = join(opts.rendererDir, 'index.html'); // client-side routes
     if (!existsSync(file)) {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('the console is not built: run npm run build:renderer');
+      res
+        .writeHead(503, { 'content-type': 'text/plain' })
+        .end('the console is not built: run npm run build:renderer');
       return;
     }
     res.writeHead(200, {
@@ -111,7 +120,10 @@ export async function startWebHost(opts: { core: DeskCore; rendererDir: string; 
       opts.core.invoke(frame.channel, frame.args).then(
         (result) => ws.send(JSON.stringify({ id: frame.id, ok: true, result })),
         (e: unknown) => {
-          const err = e instanceof BridgeError ? { code: e.code, message: e.message } : { code: 'internal', message: 'internal error' };
+          const err =
+            e instanceof BridgeError
+              ? { code: e.code, message: e.message }
+              : { code: 'internal', message: 'internal error' };
           ws.send(JSON.stringify({ id: frame.id, ok: false, error: err }));
         },
       );
