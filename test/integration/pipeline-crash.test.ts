@@ -1,0 +1,720 @@
+/**
+ * RELIABILITY rows 12 and 13 as a test: no customer request is lost, none is held by two agents.
+ *
+ * The authority runs as a child process on a fixed port with its own data dir. A second
+ * child (test/support/crash-enqueuer.ts) creates N requests over the real API, each with its
+ * own idempotency key, retrying (same key) until acknowledged, and logs every attempted key
+ * and every acknowledged request. Meanwhile this process SIGKILLs and restarts the authority
+ * K times at random moments (random points of the enqueuer's progress, then random delays),
+ * and three simulated agents (agent1, agent2, supervisor) claim and finish requests over the
+ * real API: available, poll /v1/agent/me, accept and complete with the fence, log in again
+ * after restarts, resume an assignment they lost track of, and deliberately write with
+ * fences they know are stale (after rejecting an offer, after a re-offer, after completing).
+ * Then the queue drains (bounded), the authority is SIGKILLed one last time, and a Jepsen-style
+ * total-queue checker reads the final SQLite file read-only:
+ *
+ *   lost        acknowledged requests that are not in the database (0)
+ *   duplicated  idempotency keys with more than one request; requests completed twice (0)
+ *   unexpected  requests in the database the enqueuer never attempted (0)
+ *   overlapping lease intervals of one request (ended_at NULL = open until now) (0)
+ *   leases out of fence order, open leases that do not match the request's state (0)
+ *   every stale-fence write refused (100%), every write an agent saw succeed is in the database
+ *   PRAGMA integrity_check = ok, audit hash chain intact
+ *
+ * Sizes: VD_CRASH_REQUESTS (default 2000; RELIABILITY asks 10000), VD_CRASH_KILLS (default 20),
+ * VD_CRASH_DRAIN_SECONDS (drain bound; default scales with N), VD_CRASH_KEEP=1 keeps the temp dir.
+ *
+ *   node --import tsx --test test/integration/pipeline-crash.test.ts
+ *   VD_CRASH_REQUESTS=10000 VD_CRASH_KILLS=20 node --import tsx --test test/integration/pipeline-crash.test.ts
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { verifyAuditChain } from '../../authority/src/audit/audit-log.ts';
+import type { EnqueuerLogLine, EnqueuerProgress, EnqueuerSummary } from '../support/crash-enqueuer.ts';
+import { bearer, call, type HttpResult } from '../support/http.ts';
+import { AuthorityProcess, freePort, REPO_ROOT } from '../support/process.ts';
+
+const int = (v: string | undefined, d: number) => {
+  const n = v === undefined || v === '' ? NaN : parseInt(v, 10);
+  return Number.isFinite(n) && n >= 0 ? n : d;
+};
+const N = Math.max(1, int(process.env.VD_CRASH_REQUESTS, 2000));
+const K = int(process.env.VD_CRASH_KILLS, 20);
+/** Bound on the drain after the enqueuer finished and the kills are done. */
+const DRAIN_MS = int(process.env.VD_CRASH_DRAIN_SECONDS, Math.max(90, Math.ceil(N / 25))) * 1000;
+/** The enqueuer gives up after this (a bound, not an expectation: 2,000 requests take about 2 minutes). */
+const ENQUEUE_DEADLINE_MS = Math.max(300_000, N * 150);
+const KEEP = process.env.VD_CRASH_KEEP === '1';
+/** Share of offers an agent rejects on purpose: the request is re-offered, the old fence becomes stale. */
+const REJECT_SHARE = 0.03;
+const CALL_TIMEOUT_MS = 10_000;
+
+const AGENTS = [
+  { username: 'agent1', password: 'demo-agent-1' },
+  { username: 'agent2', password: 'demo-agent-2' },
+  { username: 'supervisor', password: 'demo-supervisor' },
+];
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, fail) => {
+      t = setTimeout(() => fail(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+// ---- the simulated agents -----------------------------------------------------
+
+interface Write {
+  kind: 'accept' | 'complete';
+  requestId: string;
+  fence: number;
+  agentId: string;
+}
+
+interface AgentStats {
+  offers: number;
+  accepted: number;
+  completed: number;
+  rejected: number;
+  /** Ordinary accepts refused (the offer expired or moved while the authority was down, ...). */
+  acceptConflicts: number;
+  /** Completes of an assignment we held that were refused: must stay empty. */
+  completeConflicts: string[];
+  resumed: number;
+  logins: number;
+  connectionErrors: number;
+  serverErrors: number;
+  /** Deliberate writes with a fence known to be stale. */
+  staleWrites: number;
+  staleRejected: number;
+  staleAccepted: string[];
+  staleInconclusive: number;
+  staleOtherStatus: Record<string, number>;
+}
+
+/** A fence this agent held once; stale as soon as the request's fence moved past it. */
+interface StaleCandidate {
+  requestId: string;
+  fence: number;
+  checkedAt: number;
+}
+
+class SimAgent {
+  token: string | null = null;
+  staffId = '';
+  readonly pending: StaleCandidate[] = [];
+  readonly writes: Write[] = [];
+
+  constructor(
+    readonly url: string,
+    readonly username: string,
+    readonly password: string,
+    readonly stats: AgentStats,
+  ) {}
+
+  private async login(): Promise<void> {
+    const r = await within(
+      call(this.url, 'POST', '/v1/staff/login', {
+        json: { username: this.username, password: this.password },
+      }),
+      CALL_TIMEOUT_MS,
+      'login',
+    );
+    if (r.status !== 200) throw new Error(`login ${this.username}: ${r.status}`);
+    this.token = r.body.accessToken as string;
+    this.staffId = r.body.staff.staffId as string;
+    this.stats.logins++;
+  }
+
+  /** A staff call; logs in first when needed and once more on 401. Throws on connection errors. */
+  async api(method: string, path: string, json?: unknown): Promise<HttpResult> {
+    for (let i = 0; i < 2; i++) {
+      if (!this.token) await this.login();
+      const r = await within(
+        call(this.url, method, path, {
+          headers: bearer(this.token!),
+          ...(json !== undefined ? { json } : {}),
+        }),
+        CALL_TIMEOUT_MS,
+        `${method} ${path}`,
+      );
+      if (r.status !== 401) {
+        if (r.status >= 500) this.stats.serverErrors++;
+        return r;
+      }
+      this.token = null;
+    }
+    throw new Error(`${this.username}: 401 twice`);
+  }
+
+  /** Complete an assignment we hold, retrying through restarts; a retried complete is idempotent. */
+  private async complete(requestId: string, fence: number, stop: () => boolean): Promise<void> {
+    for (let attempt = 0; attempt < 400 && !stop(); attempt++) {
+      try {
+        const r = await this.api('POST', `/v1/agent/requests/${requestId}/complete`, { fence });
+        if (r.status === 200) {
+          this.stats.completed++;
+          this.writes.push({ kind: 'complete', requestId, fence, agentId: this.staffId });
+          // Retry the complete with the previous fence of this request: stale by construction.
+          if (fence >= 2) {
+            await this.staleWrite(requestId, fence - 1, 'complete', stop);
+            await this.staleWrite(requestId, fence - 1, 'accept', stop);
+          }
+          return;
+        }
+        if (r.status === 409) {
+          this.stats.completeConflicts.push(
+            `${this.username} ${requestId}@${fence}: ${JSON.stringify(r.body).slice(0, 200)}`,
+          );
+          return;
+        }
+      } catch {
+        this.stats.connectionErrors++;
+        this.token = null; // log in again after the restart
+      }
+      await sleep(50 + Math.random() * 150);
+    }
+  }
+
+  /** One write with a fence known to be stale; counts the answer (409 expected). */
+  async staleWrite(
+    requestId: string,
+    fence: number,
+    kind: 'accept' | 'complete',
+    stop: () => boolean,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 100 && !stop(); attempt++) {
+      try {
+        const r = await this.api('POST', `/v1/agent/requests/${requestId}/${kind}`, { fence });
+        if (r.status >= 500) {
+          await sleep(100);
+          continue;
+        }
+        this.stats.staleWrites++;
+        if (r.status === 200) this.stats.staleAccepted.push(`${this.username} ${kind} ${requestId}@${fence}`);
+        else {
+          this.stats.staleRejected++;
+          if (r.status !== 409)
+            this.stats.staleOtherStatus[r.status] = (this.stats.staleOtherStatus[r.status] ?? 0) + 1;
+        }
+        return;
+      } catch {
+        this.stats.connectionErrors++;
+        this.token = null;
+        await sleep(100 + Math.random() * 200);
+      }
+    }
+    // Out of attempts (not merely told to stop): no answer to count either way.
+    if (!stop()) this.stats.staleInconclusive++;
+  }
+
+  /**
+   * Write with the fences of candidates whose request has moved on to a newer fence (stale for
+   * sure: fences only grow); keep the others for later. One candidate per call unless `all`.
+   */
+  async probePending(stop: () => boolean, all = false): Promise<void> {
+    const batch = this.pending.splice(0);
+    const keep: StaleCandidate[] = [];
+    let budget = all ? Infinity : 1;
+    try {
+      for (const c of batch) {
+        if (stop() || budget <= 0 || (!all && Date.now() - c.checkedAt < 1000)) {
+          keep.push(c);
+          continue;
+        }
+        budget--;
+        let r: HttpResult;
+        try {
+          r = await this.api('GET', `/v1/requests/${c.requestId}`);
+        } catch {
+          this.stats.connectionErrors++;
+          this.token = null;
+          keep.push(c);
+          await sleep(100);
+          continue;
+        }
+        if (r.status !== 200 || (r.body.fence as number) <= c.fence) {
+          c.checkedAt = Date.now();
+          keep.push(c);
+          continue;
+        }
+        await this.staleWrite(c.requestId, c.fence, 'accept', stop);
+        await this.staleWrite(c.requestId, c.fence, 'complete', stop);
+      }
+    } finally {
+      this.pending.push(...keep);
+    }
+  }
+
+  /** Claim and finish requests until `stop()` or the deadline. */
+  async run(stop: () => boolean, deadline: number): Promise<void> {
+    let idle = 0;
+    while (!stop() && Date.now() < deadline) {
+      try {
+        const me = await this.api('GET', '/v1/agent/me');
+        if (me.status !== 200) {
+          await sleep(100);
+          continue;
+        }
+        const v = me.body;
+        if (v.currentRequestId) {
+          // An assignment we hold (e.g. the accept's answer was lost in a crash): finish it.
+          const r = await this.api('GET', `/v1/requests/${v.currentRequestId}`);
+          if (r.status === 200 && r.body.state === 'assigned' && r.body.agentId === this.staffId) {
+            this.stats.resumed++;
+            await this.complete(r.body.requestId as string, r.body.fence as number, stop);
+          } else await sleep(50);
+          continue;
+        }
+        if (v.offer) {
+          idle = 0;
+          this.stats.offers++;
+          const { requestId, fence } = v.offer as { requestId: string; fence: number };
+          if (Math.random() < REJECT_SHARE) {
+            const r = await this.api('POST', `/v1/agent/requests/${requestId}/reject`, { fence });
+            if (r.status === 200) this.stats.rejected++;
+            this.pending.push({ requestId, fence, checkedAt: Date.now() });
+            continue;
+          }
+          const r = await this.api('POST', `/v1/agent/requests/${requestId}/accept`, { fence });
+          if (r.status === 200) {
+            this.stats.accepted++;
+            this.writes.push({ kind: 'accept', requestId, fence, agentId: this.staffId });
+            await this.complete(requestId, fence, stop);
+          } else if (r.status === 409) {
+            this.stats.acceptConflicts++;
+            this.pending.push({ requestId, fence, checkedAt: Date.now() });
+          }
+          continue;
+        }
+        if (v.presence !== 'available' && v.presence !== 'busy') {
+          await this.api('PUT', '/v1/agent/presence', { state: 'available' });
+          continue;
+        }
+        if (this.pending.length) await this.probePending(stop);
+        idle++;
+        await sleep(Math.min(100, 10 + idle * 5));
+      } catch {
+        this.stats.connectionErrors++;
+        this.token = null; // log in again once the authority is back
+        await sleep(50 + Math.random() * 150);
+      }
+    }
+  }
+}
+
+// ---- the checker ------------------------------------------------------------------
+
+interface CheckResult {
+  integrity: string;
+  auditChainOk: boolean;
+  auditRows: number;
+  requestsInDb: number;
+  byState: Record<string, number>;
+  attempted: number;
+  acked: number;
+  gaveUp: number;
+  lost: string[];
+  /** Acked request id and the database disagree on the key. */
+  mismatched: string[];
+  duplicatedKeys: string[];
+  completedTwice: string[];
+  unexpected: string[];
+  leases: number;
+  overlapping: string[];
+  fenceOrder: string[];
+  leaseStateMismatches: string[];
+  unconfirmedWrites: string[];
+  completed: number;
+}
+
+/** Jepsen-style total-queue check of the final SQLite file (opened read-only) against the enqueuer's log and the agents' writes. */
+function check(dbFile: string, logFile: string, writes: Write[]): CheckResult {
+  const attempted = new Set<string>();
+  const acks = new Map<string, string>();
+  let gaveUp = 0;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line) continue;
+    const l = JSON.parse(line) as EnqueuerLogLine;
+    if (l.t === 'attempt') attempted.add(l.key);
+    else if (l.t === 'ack') acks.set(l.key, l.requestId);
+    else gaveUp++;
+  }
+
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    const integrity = String(db.pragma('integrity_check', { simple: true }));
+    const audit = verifyAuditChain(db);
+    const rows = db
+      .prepare<
+        [],
+        { id: string; idempotency_key: string | null; state: string; fence: number; agent_id: string | null }
+      >('SELECT id, idempotency_key, state, fence, agent_id FROM requests')
+      .all();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const byKey = new Map<string, string[]>();
+    const byState: Record<string, number> = {};
+    for (const r of rows) {
+      byState[r.state] = (byState[r.state] ?? 0) + 1;
+      const k = r.idempotency_key ?? '(none)';
+      byKey.set(k, [...(byKey.get(k) ?? []), r.id]);
+    }
+
+    const lost: string[] = [];
+    const mismatched: string[] = [];
+    for (const [key, requestId] of acks) {
+      const r = byId.get(requestId);
+      if (!r) lost.push(`${key} -> ${requestId}`);
+      else if (r.idempotency_key !== key)
+        mismatched.push(`${key} -> ${requestId} (stored key ${r.idempotency_key})`);
+    }
+    const duplicatedKeys = [...byKey]
+      .filter(([k, ids]) => k !== '(none)' && ids.length > 1)
+      .map(([k, ids]) => `${k}: ${ids.join(',')}`);
+    const unexpected = rows
+      .filter((r) => r.idempotency_key === null || !attempted.has(r.idempotency_key))
+      .map((r) => `${r.id} key=${r.idempotency_key}`);
+
+    // Completed twice: two leases ended by completion, or two completion audit entries.
+    const completedTwice = [
+      ...db
+        .prepare<[], { request_id: string; n: number }>(
+          "SELECT request_id, count(*) AS n FROM leases WHERE end_reason = 'completed' GROUP BY request_id HAVING n > 1",
+        )
+        .all()
+        .map((r) => `${r.request_id}: ${r.n} completed leases`),
+      ...db
+        .prepare<[], { subject: string; n: number }>(
+          "SELECT subject, count(*) AS n FROM audit_log WHERE action = 'request.complete' GROUP BY subject HAVING n > 1",
+        )
+        .all()
+        .map((r) => `${r.subject}: ${r.n} completion audit entries`),
+    ];
+
+    // Leases: per request, half-open intervals [started_at, ended_at ?? now) never overlap, fences never go back.
+    const now = Date.now();
+    const leases = db
+      .prepare<
+        [],
+        {
+          request_id: string;
+          fence: number;
+          kind: string;
+          agent_id: string;
+          started_at: number;
+          ended_at: number | null;
+        }
+      >(
+        'SELECT request_id, fence, kind, agent_id, started_at, ended_at FROM leases ORDER BY request_id, started_at, fence, kind DESC',
+      )
+      .all();
+    const overlapping: string[] = [];
+    const fenceOrder: string[] = [];
+    const open = new Map<string, { fence: number; kind: string }[]>();
+    let prevRequest = '';
+    let maxEnd = 0;
+    let maxHolder = '';
+    let lastFence = 0;
+    let lastOfferFence = 0;
+    for (const l of leases) {
+      const end = l.ended_at ?? now;
+      const tag = `${l.kind}#${l.fence}@${l.agent_id}[${l.started_at},${l.ended_at ?? 'open'})`;
+      if (l.request_id !== prevRequest) {
+        prevRequest = l.request_id;
+        maxEnd = 0;
+        lastFence = 0;
+        lastOfferFence = 0;
+      } else {
+        if (l.started_at < maxEnd) overlapping.push(`${l.request_id}: ${maxHolder} overlaps ${tag}`);
+        if (l.fence < lastFence) fenceOrder.push(`${l.request_id}: fence ${l.fence} after ${lastFence}`);
+      }
+      if (l.kind === 'offer') {
+        if (l.fence <= lastOfferFence) fenceOrder.push(`${l.request_id}: offer fence ${l.fence} reused`);
+        lastOfferFence = l.fence;
+      }
+      if (end > maxEnd) {
+        maxEnd = end;
+        maxHolder = tag;
+      }
+      lastFence = Math.max(lastFence, l.fence);
+      if (l.ended_at === null)
+        open.set(l.request_id, [...(open.get(l.request_id) ?? []), { fence: l.fence, kind: l.kind }]);
+    }
+    // Open leases match the request: one offer lease for 'offered', one assignment lease for 'assigned', none otherwise.
+    const leaseStateMismatches: string[] = [];
+    for (const r of rows) {
+      const o = open.get(r.id) ?? [];
+      const want = r.state === 'offered' ? 'offer' : r.state === 'assigned' ? 'assignment' : null;
+      const ok =
+        want === null ? o.length === 0 : o.length === 1 && o[0]!.kind === want && o[0]!.fence === r.fence;
+      if (!ok) leaseStateMismatches.push(`${r.id} ${r.state}#${r.fence}: open ${JSON.stringify(o)}`);
+    }
+
+    // Every write an agent saw succeed is in the database under that fence and agent.
+    const assignment = db.prepare<[string, number, string], { n: number }>(
+      "SELECT count(*) AS n FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
+    );
+    const unconfirmedWrites: string[] = [];
+    for (const w of writes) {
+      const r = byId.get(w.requestId);
+      const ok =
+        w.kind === 'accept'
+          ? assignment.get(w.requestId, w.fence, w.agentId)!.n === 1
+          : !!r && r.state === 'completed' && r.fence === w.fence && r.agent_id === w.agentId;
+      if (!ok) unconfirmedWrites.push(`${w.kind} ${w.requestId}@${w.fence} by ${w.agentId}`);
+    }
+
+    return {
+      integrity,
+      auditChainOk: audit.ok,
+      auditRows: audit.rows,
+      requestsInDb: rows.length,
+      byState,
+      attempted: attempted.size,
+      acked: acks.size,
+      gaveUp,
+      lost,
+      mismatched,
+      duplicatedKeys,
+      completedTwice,
+      unexpected,
+      leases: leases.length,
+      overlapping,
+      fenceOrder,
+      leaseStateMismatches,
+      unconfirmedWrites,
+      completed: byState.completed ?? 0,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function liveRequests(dbFile: string): number | null {
+  try {
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      return db
+        .prepare<[], { n: number }>(
+          "SELECT count(*) AS n FROM requests WHERE state IN ('waiting','offered','assigned','scheduled')",
+        )
+        .get()!.n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+// ---- the test -----------------------------------------------------------------------
+
+describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases with fences never overlap', () => {
+  it(
+    `${N} requests, ${K} SIGKILL/restarts: lost = 0, duplicated = 0, unexpected = 0, 0 overlapping leases, 100% stale fences refused`,
+    { timeout: 180_000 + ENQUEUE_DEADLINE_MS + DRAIN_MS },
+    async () => {
+      const t0 = Date.now();
+      const work = mkdtempSync(join(tmpdir(), 'vd-crash-'));
+      const dataDir = join(work, 'data');
+      mkdirSync(dataDir);
+      const dbFile = join(dataDir, 'authority.sqlite');
+      const enqueuerLog = join(work, 'enqueuer.jsonl');
+      const port = await freePort();
+      const authority = new AuthorityProcess({
+        port,
+        dataDir,
+        logFile: join(work, 'authority.log'),
+        env: {
+          VD_OFFER_TIMEOUT_SECONDS: '3',
+          VD_WRAP_UP_SECONDS: '0',
+          VD_AGENT_TIMEOUT_SECONDS: '30',
+          VD_ACCESS_TOKEN_SECONDS: '3600',
+          VD_LOG_LEVEL: 'warn',
+        },
+      });
+      let failed = true;
+      let enqueuer: ChildProcess | null = null;
+      const stats: AgentStats = {
+        offers: 0,
+        accepted: 0,
+        completed: 0,
+        rejected: 0,
+        acceptConflicts: 0,
+        completeConflicts: [],
+        resumed: 0,
+        logins: 0,
+        connectionErrors: 0,
+        serverErrors: 0,
+        staleWrites: 0,
+        staleRejected: 0,
+        staleAccepted: [],
+        staleInconclusive: 0,
+        staleOtherStatus: {},
+      };
+      const agents = AGENTS.map((a) => new SimAgent(authority.url, a.username, a.password, stats));
+      let stopAgents = false;
+      const stopped = () => stopAgents;
+      try {
+        await authority.start();
+
+        // The enqueuer, a separate process: its requests and acks do not share our fate.
+        let progress: EnqueuerProgress = { type: 'progress', attempted: 0, acked: 0, done: false };
+        let summary: EnqueuerSummary | null = null;
+        let enqueuerErr = '';
+        enqueuer = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'test/support/crash-enqueuer.ts',
+            '--base',
+            authority.url,
+            '--count',
+            String(N),
+            '--log',
+            enqueuerLog,
+            '--deadline-ms',
+            String(ENQUEUE_DEADLINE_MS),
+          ],
+          { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+        );
+        enqueuer.stderr!.on('data', (b: Buffer) => (enqueuerErr = (enqueuerErr + b.toString()).slice(-4000)));
+        enqueuer.on('message', (m: EnqueuerProgress | EnqueuerSummary) => {
+          if (m.type === 'progress') progress = m;
+          else summary = m;
+        });
+        const enqueuerExit = new Promise<number | null>((ok) => enqueuer!.once('exit', (code) => ok(code)));
+        let enqueuerDone = false;
+        const enqueued = enqueuerExit.then((code) => {
+          enqueuerDone = true;
+          return code;
+        });
+
+        const agentDeadline = Date.now() + ENQUEUE_DEADLINE_MS + DRAIN_MS + 60_000;
+        const running = agents.map((a) => a.run(stopped, agentDeadline));
+
+        // SIGKILLs at random moments: at random points of the enqueuer's progress (at most 60 s apart),
+        // plus up to 250 ms of jitter; once it has finished, after a random 0.3-1.8 s.
+        const thresholds = Array.from({ length: K }, () => Math.floor(Math.random() * N)).sort(
+          (x, y) => x - y,
+        );
+        let killsWhileEnqueuing = 0;
+        const killing = (async () => {
+          for (let j = 0; j < K; j++) {
+            const since = Date.now();
+            while (!enqueuerDone && progress.acked < thresholds[j]! && Date.now() - since < 60_000)
+              await sleep(10);
+            await sleep(enqueuerDone ? 300 + Math.random() * 1500 : Math.random() * 250);
+            if (!enqueuerDone) killsWhileEnqueuing++;
+            await authority.restart();
+          }
+        })();
+
+        const code = await enqueued;
+        const enqueueMs = Date.now() - t0;
+        await killing;
+        assert.equal(code, 0, `the enqueuer failed (exit ${code}): ${enqueuerErr}`);
+
+        // Drain, bounded: until nothing is live any more, or the bound passes.
+        const drainStart = Date.now();
+        let live = liveRequests(dbFile);
+        while (live !== 0 && Date.now() - drainStart < DRAIN_MS) {
+          await sleep(500);
+          live = liveRequests(dbFile);
+        }
+        const drainMs = Date.now() - drainStart;
+        stopAgents = true;
+        await Promise.all(running);
+        // Last stale writes: candidates whose request moved on to a newer fence meanwhile.
+        let flushStop = false;
+        const flushing = Promise.all(
+          agents.map((a) => a.probePending(() => flushStop, true).catch(() => undefined)),
+        );
+        const flushTimer = setTimeout(() => (flushStop = true), 60_000);
+        await flushing;
+        clearTimeout(flushTimer);
+        // The final stop is one more crash: the checker reads the file exactly as a SIGKILL left it.
+        await authority.kill();
+
+        const writes = agents.flatMap((a) => a.writes);
+        const c = check(dbFile, enqueuerLog, writes);
+        const s = summary as EnqueuerSummary | null;
+        const duplicated = c.duplicatedKeys.length + c.completedTwice.length;
+        const restarts = authority.startTimes.slice(1);
+        const line =
+          `crash test: requests=${N} acked=${c.acked} kills=${authority.kills - 1} lost=${c.lost.length} duplicated=${duplicated} ` +
+          `unexpected=${c.unexpected.length} overlapping_leases=${c.overlapping.length} ` +
+          `stale_fence_writes_rejected=${stats.staleRejected}/${stats.staleWrites} completed=${c.completed} ` +
+          `duration=${((Date.now() - t0) / 1000).toFixed(1)}s`;
+        const details =
+          `  kills_while_enqueuing=${killsWhileEnqueuing} enqueue=${(enqueueMs / 1000).toFixed(1)}s drain=${(drainMs / 1000).toFixed(1)}s live_at_end=${live} ` +
+          `states=${JSON.stringify(c.byState)} attempted=${c.attempted} gave_up=${c.gaveUp} ` +
+          `enqueuer_sends=${s?.sends} enqueuer_connection_errors=${s?.connectionErrors} enqueuer_5xx=${s?.serverErrors} ` +
+          `enqueuer_other=${JSON.stringify(s?.otherStatuses ?? {})}\n` +
+          `  agents: offers=${stats.offers} accepted=${stats.accepted} completed=${stats.completed} rejected=${stats.rejected} ` +
+          `accept_409=${stats.acceptConflicts} resumed=${stats.resumed} logins=${stats.logins} connection_errors=${stats.connectionErrors} ` +
+          `5xx=${stats.serverErrors} stale_inconclusive=${stats.staleInconclusive} stale_non_409=${JSON.stringify(stats.staleOtherStatus)}\n` +
+          `  db: leases=${c.leases} fence_order=${c.fenceOrder.length} open_lease_mismatches=${c.leaseStateMismatches.length} ` +
+          `unconfirmed_agent_writes=${c.unconfirmedWrites.length} integrity=${c.integrity} audit_chain=${c.auditChainOk ? 'ok' : 'BROKEN'} (${c.auditRows} rows) ` +
+          `restart_ms avg=${restarts.length ? Math.round(restarts.reduce((x, y) => x + y, 0) / restarts.length) : 0} max=${Math.max(0, ...restarts)}`;
+        console.log(line + '\n' + details);
+
+        const show = (xs: string[]) => xs.slice(0, 10).join('\n');
+        assert.equal(authority.kills - 1, K, 'every planned SIGKILL/restart happened');
+        assert.equal(c.attempted, N, 'the enqueuer attempted every request');
+        assert.equal(c.acked, N, `every request acknowledged (gave up: ${c.gaveUp})`);
+        assert.equal(c.integrity, 'ok');
+        assert.ok(c.auditChainOk, 'the audit hash chain survives the crashes');
+        assert.deepEqual(c.lost, [], `lost:\n${show(c.lost)}`);
+        assert.deepEqual(c.mismatched, [], `acked id stored under another key:\n${show(c.mismatched)}`);
+        assert.deepEqual(c.duplicatedKeys, [], `duplicated keys:\n${show(c.duplicatedKeys)}`);
+        assert.deepEqual(c.completedTwice, [], `completed twice:\n${show(c.completedTwice)}`);
+        assert.deepEqual(c.unexpected, [], `unexpected:\n${show(c.unexpected)}`);
+        assert.equal(c.requestsInDb, N, 'exactly one stored request per key');
+        assert.deepEqual(c.overlapping, [], `overlapping leases:\n${show(c.overlapping)}`);
+        assert.deepEqual(c.fenceOrder, [], `fence order:\n${show(c.fenceOrder)}`);
+        assert.deepEqual(
+          c.leaseStateMismatches,
+          [],
+          `open leases vs state:\n${show(c.leaseStateMismatches)}`,
+        );
+        assert.deepEqual(
+          c.unconfirmedWrites,
+          [],
+          `agent writes not in the database:\n${show(c.unconfirmedWrites)}`,
+        );
+        assert.deepEqual(
+          stats.completeConflicts,
+          [],
+          `completes of held assignments refused:\n${show(stats.completeConflicts)}`,
+        );
+        assert.deepEqual(
+          stats.staleAccepted,
+          [],
+          `stale-fence writes accepted:\n${show(stats.staleAccepted)}`,
+        );
+        assert.ok(stats.staleWrites > 0, 'some stale-fence writes were tried');
+        assert.equal(stats.staleRejected, stats.staleWrites, '100% of stale-fence writes rejected');
+        assert.ok(c.completed > 0, 'the agents completed requests');
+        failed = false;
+      } finally {
+        stopAgents = true;
+        if (enqueuer && enqueuer.exitCode === null && enqueuer.signalCode === null) enqueuer.kill('SIGKILL');
+        await authority.kill().catch(() => undefined);
+        if (!failed && !KEEP) rmSync(work, { recursive: true, force: true });
+        else if (existsSync(work))
+          console.log(`crash test: data kept in ${work} (authority.log, enqueuer.jsonl, data/)`);
+      }
+    },
+  );
+});
