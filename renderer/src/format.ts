@@ -1,0 +1,132 @@
+import type { VerificationState } from '../../protocol/src/agent-desk.ts';
+import type { FactorKind } from '../../protocol/src/identity.ts';
+import type { Presence } from '../../protocol/src/pipeline.ts';
+
+/** 42 -> "0:42", 725 -> "12:05", 3723 -> "1:02:03". */
+export function clockDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** Seconds between an ISO time and now (never negative). */
+export const secondsSince = (iso: string, now: number): number => Math.max(0, (now - Date.parse(iso)) / 1000);
+
+/** "just now", "4 min ago", "3 h ago", "2 days ago". */
+export function ago(iso: string, now: number): string {
+  const s = secondsSince(iso, now);
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  const d = Math.round(s / 86_400);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  day: 'numeric',
+  month: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+const dateFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+
+export const timeOfDay = (iso: string): string => timeFormat.format(new Date(iso));
+export const dateTime = (iso: string): string => dateTimeFormat.format(new Date(iso));
+export const dateOnly = (iso: string): string => dateFormat.format(new Date(iso));
+
+/** Never a bare yes/no. */
+export const VERIFICATION_WORDS: Record<VerificationState, string> = {
+  verified: 'Verified',
+  partially_verified: 'Partially verified',
+  not_verified: 'Not verified',
+  failed: 'Failed',
+};
+
+export type Tone = 'neutral' | 'good' | 'warn' | 'bad' | 'info';
+
+export const VERIFICATION_TONE: Record<VerificationState, Tone> = {
+  verified: 'good',
+  partially_verified: 'warn',
+  not_verified: 'neutral',
+  failed: 'bad',
+};
+
+/** What each assurance level means (DESIGN.md). */
+export const LEVEL_TEXT: Record<number, string> = {
+  0: 'No verification',
+  1: 'Device key',
+  2: 'Device key + PIN or photo',
+  3: 'Device key + biometric',
+};
+
+export const FACTOR_TEXT: Record<FactorKind, string> = {
+  device: 'Device key',
+  pin: 'PIN',
+  biometric: 'Fingerprint or face',
+  photo: 'Photo',
+  knowledge: 'Knowledge questions',
+};
+
+export const PRESENCE_TEXT: Record<Presence, string> = {
+  available: 'Available',
+  busy: 'Busy',
+  wrap_up: 'Wrap-up',
+  break: 'On break',
+  missed: 'Missed an offer',
+  offline: 'Offline',
+};
+
+export const PRESENCE_TONE: Record<Presence, Tone> = {
+  available: 'good',
+  busy: 'info',
+  wrap_up: 'info',
+  break: 'neutral',
+  missed: 'warn',
+  offline: 'neutral',
+};
+
+export const REQUEST_STATE_TEXT = {
+  waiting: 'Waiting',
+  offered: 'Offered',
+  assigned: 'With an agent',
+  scheduled: 'Callback booked',
+  completed: 'Completed',
+  abandoned: 'Left',
+} as const;
+
+/** The last characters of a device id: enough to tell devices apart, no more. */
+export const shortId = (id: string): string => `…${id.slice(-8)}`;
+
+/** A secure field's value in words; the shapes come from the customer's account record. */
+export function fieldValue(value: unknown): string[] {
+  if (value === null || value === undefined) return ['—'];
+  if (typeof value === 'string' || typeof value === 'number') return [String(value)];
+  if (Array.isArray(value)) return value.length ? value.flatMap((v) => fieldValue(v).join(' · ')) : ['None'];
+  if (typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (typeof o.amount === 'number' && typeof o.currency === 'string') {
+      try {
+        return [
+          new Intl.NumberFormat(undefined, { style: 'currency', currency: o.currency }).format(o.amount),
+        ];
+      } catch {
+        return [`${o.amount} ${o.currency}`];
+      }
+    }
+    if (typeof o.id === 'string' && typeof o.item === 'string')
+      return [[o.id, o.item, typeof o.status === 'string' ? o.status : null].filter(Boolean).join(' · ')];
+    return [
+      Object.entries(o)
+        .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join(', '),
+    ];
+  }
+  return [String(value)];
+}

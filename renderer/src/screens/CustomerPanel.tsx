@@ -1,0 +1,260 @@
+import type { CustomerPanel, SecureField } from '../../../protocol/src/agent-desk.ts';
+import {
+  LevelBadge,
+  LevelMeter,
+  LockIcon,
+  UnlockIcon,
+  VerificationBadge,
+  WarnIcon,
+} from '../components/ui.tsx';
+import {
+  ago,
+  dateOnly,
+  FACTOR_TEXT,
+  fieldValue,
+  LEVEL_TEXT,
+  shortId,
+  timeOfDay,
+  VERIFICATION_WORDS,
+} from '../format.ts';
+import { useConsole, useNow, useStore } from '../hooks.ts';
+import type { PhotoState } from '../state/panel.ts';
+
+const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
+
+/** Who the customer is and how they were verified, shown from the moment the offer arrives. */
+export function CustomerPanelView() {
+  const c = useConsole();
+  const { panel, loading, error, photos, unlocked } = useStore(c.panel);
+  if (!panel)
+    return (
+      <section className="card panel" aria-label="Verified customer" aria-busy={loading}>
+        <p className="muted">
+          {error ? `The customer panel could not be loaded: ${error}` : 'Loading the customer…'}
+        </p>
+      </section>
+    );
+  const v = panel.verification;
+  return (
+    <section className="card panel" aria-labelledby="panel-name">
+      <header className="panel-head">
+        <div>
+          <h2 id="panel-name">{panel.customer.name}</h2>
+          <p className="muted small">
+            {[
+              panel.customer.tier && `${capitalise(panel.customer.tier)} tier`,
+              panel.customer.segment && capitalise(panel.customer.segment),
+            ]
+              .filter(Boolean)
+              .join(' · ')}
+          </p>
+        </div>
+        <div className="panel-verdict" aria-label={`Verification: ${VERIFICATION_WORDS[v.state]}`}>
+          <VerificationBadge state={v.state} large />
+          <span className="level-line" data-testid="level-line">
+            <LevelMeter level={v.level} required={v.requiredLevel} />
+            Level {v.level} of {v.requiredLevel} required
+          </span>
+        </div>
+      </header>
+      <div className="panel-grid">
+        <div className="panel-col">
+          <Verification panel={panel} />
+          <Risk panel={panel} />
+          <Voice panel={panel} />
+        </div>
+        <div className="panel-col">
+          <SecureFields fields={panel.secure} level={v.level} unlocked={unlocked} />
+          <Photos panel={panel} photos={photos} />
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Verification({ panel }: { panel: CustomerPanel }) {
+  const now = useNow();
+  const v = panel.verification;
+  const deviceName = (id: string | null) =>
+    id === null
+      ? 'no device'
+      : panel.device && panel.device.deviceId === id
+        ? `${panel.device.label ?? 'enrolled phone'} (${shortId(id)})`
+        : `device ${shortId(id)}`;
+  return (
+    <div className="panel-section">
+      <h3>How they were verified</h3>
+      <p className="small">
+        <LevelBadge level={v.level} /> {LEVEL_TEXT[v.level]}.{' '}
+        {v.level >= v.requiredLevel
+          ? `Enough for this request (level ${v.requiredLevel}).`
+          : `This request needs level ${v.requiredLevel}: ${LEVEL_TEXT[v.requiredLevel]}.`}
+      </p>
+      <ul className="factors" aria-label="Verification factors">
+        {v.factors.map((f, i) => (
+          <li key={`${f.kind}-${f.at}-${i}`}>
+            <span className="factor-kind">{FACTOR_TEXT[f.kind]}</span>
+            <span className="factor-time">
+              <time dateTime={f.at}>{timeOfDay(f.at)}</time> · {ago(f.at, now)}
+            </span>
+            <span className="factor-device muted">on {deviceName(f.deviceId)}</span>
+          </li>
+        ))}
+        {v.factors.length === 0 && <li className="muted">No factors: the customer has not verified.</li>}
+      </ul>
+      <p className="muted small">
+        Verification valid until {timeOfDay(v.expiresAt)}
+        {panel.device ? ` · device enrolled ${dateOnly(panel.device.enrolledAt)}` : ''}
+      </p>
+    </div>
+  );
+}
+
+function Risk({ panel }: { panel: CustomerPanel }) {
+  const { newDevice, recentFailures, counterAnomaly } = panel.risk;
+  const flags: { text: string; tone: 'warn' | 'bad' }[] = [];
+  if (newDevice) flags.push({ text: 'New device: enrolled in the last 7 days', tone: 'warn' });
+  if (recentFailures > 0)
+    flags.push({
+      text: `${recentFailures} failed verification attempt${recentFailures === 1 ? '' : 's'} in the last 24 h`,
+      tone: 'bad',
+    });
+  if (counterAnomaly)
+    flags.push({
+      text: 'Authenticator counter anomaly: the biometric key may have been copied',
+      tone: 'bad',
+    });
+  return (
+    <div className="panel-section">
+      <h3>Risk</h3>
+      {flags.length ? (
+        <ul className="risk" aria-label="Risk flags">
+          {flags.map((f) => (
+            <li key={f.text} className={`tone-text-${f.tone}`}>
+              <WarnIcon /> {f.text}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted small">No risk signals: known device, no failed attempts, no counter anomaly.</p>
+      )}
+    </div>
+  );
+}
+
+function Voice({ panel }: { panel: CustomerPanel }) {
+  return (
+    <div className="panel-section">
+      <h3>Voice</h3>
+      <p className="small" data-testid="voice-state">
+        {panel.voice.verified && panel.voice.at
+          ? `The voice comes from the verified device (proven at ${timeOfDay(panel.voice.at)}).`
+          : 'No call yet: the device proves the call is bound to it when it answers.'}
+      </p>
+    </div>
+  );
+}
+
+function Photo({
+  title,
+  refAt,
+  state,
+}: {
+  title: string;
+  refAt: string | null;
+  state: PhotoState | undefined;
+}) {
+  return (
+    <figure className="photo">
+      <div className="photo-frame">
+        {state?.status === 'ready' ? (
+          <img
+            src={state.url}
+            alt={`${title}${refAt ? `, taken ${dateOnly(refAt)} ${timeOfDay(refAt)}` : ''}`}
+          />
+        ) : (
+          <span className="muted small">
+            {!refAt
+              ? 'No photo'
+              : state?.status === 'error'
+                ? `Could not load: ${state.message}`
+                : 'Loading…'}
+          </span>
+        )}
+      </div>
+      <figcaption>
+        <strong>{title}</strong>
+        <span className="muted">{refAt ? `${dateOnly(refAt)}, ${timeOfDay(refAt)}` : 'not taken'}</span>
+      </figcaption>
+    </figure>
+  );
+}
+
+function Photos({ panel, photos }: { panel: CustomerPanel; photos: Readonly<Record<string, PhotoState>> }) {
+  const { enrolment, latest } = panel.photos;
+  return (
+    <div className="panel-section">
+      <h3>Photos</h3>
+      <div className="photos">
+        <Photo
+          title="Enrolment photo"
+          refAt={enrolment?.at ?? null}
+          state={enrolment ? photos[enrolment.photoId] : undefined}
+        />
+        <Photo
+          title="Latest photo"
+          refAt={latest?.at ?? null}
+          state={latest ? photos[latest.photoId] : undefined}
+        />
+      </div>
+    </div>
+  );
+}
+
+function SecureFields({
+  fields,
+  level,
+  unlocked,
+}: {
+  fields: SecureField[];
+  level: number;
+  unlocked: readonly string[];
+}) {
+  return (
+    <div className="panel-section">
+      <h3>Account</h3>
+      <dl className="secure" aria-label="Secure account fields">
+        {fields.map((f) => (
+          <div
+            key={f.field}
+            className={`secure-field${f.locked ? ' locked' : ''}${unlocked.includes(f.field) ? ' just-unlocked' : ''}`}
+            data-field={f.field}
+            data-locked={f.locked ? 'true' : 'false'}
+          >
+            <dt>
+              {f.locked ? <LockIcon /> : <UnlockIcon />} {f.label}
+            </dt>
+            <dd>
+              {f.locked ? (
+                <span className="locked-text">
+                  Locked: needs level {f.level} (the customer is at level {level})
+                </span>
+              ) : (
+                <>
+                  {fieldValue(f.value).map((line, i) => (
+                    <span key={i} className="value-line">
+                      {line}
+                    </span>
+                  ))}
+                  {unlocked.includes(f.field) && (
+                    <span className="unlocked-note">Unlocked after the step-up</span>
+                  )}
+                </>
+              )}
+            </dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}

@@ -1,0 +1,215 @@
+import type { ReactNode } from 'react';
+import type { Presence } from '../../../protocol/src/pipeline.ts';
+import { Alert } from '../components/ui.tsx';
+import { clockDuration, PRESENCE_TEXT, PRESENCE_TONE, secondsSince } from '../format.ts';
+import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
+import { SHORTCUTS } from '../shortcuts.ts';
+import { BREAK_REASONS, type PresenceRequest } from '../state/agent.ts';
+import { isSupervisor, type ScreenName } from '../state/console.ts';
+
+const SCREENS: { name: ScreenName; label: string; supervisor?: boolean }[] = [
+  { name: 'desk', label: 'Desk' },
+  { name: 'history', label: 'History' },
+  { name: 'settings', label: 'Settings' },
+  { name: 'board', label: 'Board', supervisor: true },
+];
+
+/** The console frame: top bar (navigation, presence, user), banners, the screen, the status bar. */
+export function Shell({ children }: { children: ReactNode }) {
+  const c = useConsole();
+  const screen = useStore(c.navigation);
+  const staff = c.session.staff;
+  const wrapUp = useStore(c.wrapUp);
+  const agent = useStore(c.agent);
+  const calls = useStore(c.calls);
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Verified Desk
+        </div>
+        <nav aria-label="Screens" className="tabs">
+          {SCREENS.filter((s) => !s.supervisor || isSupervisor(staff)).map((s) => (
+            <button
+              key={s.name}
+              type="button"
+              className={`tab${screen === s.name ? ' current' : ''}`}
+              aria-current={screen === s.name ? 'page' : undefined}
+              onClick={() => c.navigation.show(s.name)}
+            >
+              {s.label}
+            </button>
+          ))}
+        </nav>
+        <PresenceControl />
+        <div className="user">
+          <span className="user-name">{staff?.displayName}</span>
+          <span className="user-role">{staff?.role}</span>
+        </div>
+        <button
+          type="button"
+          className="button ghost"
+          onClick={() => void c.session.logout()}
+          disabled={!!wrapUp.item}
+          title={wrapUp.item ? 'Save the wrap-up before you sign out' : undefined}
+        >
+          Sign out
+        </button>
+      </header>
+      <ConnectionBanner />
+      {agent.error && (
+        <div className="banner-slot">
+          <Alert onDismiss={() => c.agent.dismissError()}>{agent.error}</Alert>
+        </div>
+      )}
+      {calls.dial && (
+        <div className="banner-slot">
+          <Alert tone="info" onDismiss={() => c.calls.dismissDial()}>
+            Click-to-dial {calls.dial}: no softphone connected, so the console cannot place this call.
+          </Alert>
+        </div>
+      )}
+      <div className="screen">{children}</div>
+      <StatusBar />
+    </div>
+  );
+}
+
+function presenceValue(presence: Presence, reason: string | null): string {
+  if (presence === 'break') return `break:${reason ?? BREAK_REASONS[0].code}`;
+  return presence;
+}
+
+function PresenceControl() {
+  const c = useConsole();
+  const { agent, changing } = useStore(c.agent);
+  const now = useNow();
+  if (!agent) return <div className="presence" />;
+  const reason = BREAK_REASONS.find((r) => r.code === agent.reasonCode)?.label ?? agent.reasonCode;
+  const current = presenceValue(agent.presence, agent.reasonCode);
+  const choose = (value: string) => {
+    const request: PresenceRequest | null =
+      value === 'available' || value === 'offline'
+        ? { state: value }
+        : value.startsWith('break:')
+          ? { state: 'break', reasonCode: value.slice(6) }
+          : null;
+    if (request) void c.agent.setPresence(request);
+  };
+  const automatic = agent.presence === 'busy' || agent.presence === 'wrap_up' || agent.presence === 'missed';
+  return (
+    <div className="presence">
+      <span
+        className={`presence-state tone-${PRESENCE_TONE[agent.presence]}`}
+        role="status"
+        aria-label="Your presence"
+      >
+        <span className="dot" aria-hidden="true" />
+        <span data-testid="presence">
+          {PRESENCE_TEXT[agent.presence]}
+          {agent.presence === 'break' && reason ? `: ${reason}` : ''}
+        </span>
+        <span className="presence-time">{clockDuration(secondsSince(agent.since, now))}</span>
+      </span>
+      <select
+        aria-label="Change presence"
+        value={current}
+        disabled={!!changing}
+        onChange={(e) => choose(e.target.value)}
+      >
+        {automatic && (
+          <option value={agent.presence} disabled>
+            {PRESENCE_TEXT[agent.presence]}
+          </option>
+        )}
+        <option value="available">Available</option>
+        {BREAK_REASONS.map((r) => (
+          <option key={r.code} value={`break:${r.code}`}>
+            Break: {r.label}
+          </option>
+        ))}
+        <option value="offline">Offline</option>
+      </select>
+      {!agent.onShift && <span className="muted small">Off shift</span>}
+    </div>
+  );
+}
+
+function ConnectionBanner() {
+  const c = useConsole();
+  const { link, authority } = useStore(c.connection);
+  let text: string | null = null;
+  let tone: 'warn' | 'bad' | 'info' = 'warn';
+  if (link === 'reconnecting') {
+    text = 'The connection to the console host dropped. Reconnecting…';
+  } else if (authority === 'reconnecting') {
+    text =
+      'The authority is unreachable. Reconnecting… Wrap-ups are kept on this computer and sent when it is back.';
+  } else if (authority === 'offline') {
+    text = 'Not connected to the authority.';
+    tone = 'bad';
+  } else if (authority === 'connecting' || link === 'connecting') {
+    text = 'Connecting…';
+    tone = 'info';
+  }
+  if (!text) return null;
+  return (
+    <div className={`connection-banner tone-${tone}`} role="status" data-testid="connection-banner">
+      {text}
+    </div>
+  );
+}
+
+function StatusBar() {
+  const c = useConsole();
+  const { authority, link } = useStore(c.connection);
+  const { outbox } = useStore(c.wrapUp);
+  const phone = useSoftphone();
+  const authorityText =
+    link !== 'open'
+      ? 'console host unreachable'
+      : authority === 'connected'
+        ? 'connected'
+        : authority === null
+          ? '…'
+          : authority;
+  return (
+    <footer className="statusbar" aria-label="Status">
+      <span data-testid="authority-status">
+        Authority: <strong>{authorityText}</strong>
+      </span>
+      <span data-testid="outbox-status">
+        Outbox:{' '}
+        <strong>
+          {outbox === null
+            ? '…'
+            : outbox.pending > 0
+              ? `${outbox.pending} wrap-up${outbox.pending === 1 ? '' : 's'} pending`
+              : 'all sent'}
+        </strong>
+        {outbox?.lastError && outbox.pending > 0 ? (
+          <span className="muted"> · {outbox.lastError}</span>
+        ) : null}
+      </span>
+      <span data-testid="softphone-status">
+        Softphone: <strong>{phone.present ? phone.line : 'No softphone connected'}</strong>
+      </span>
+      <span className="shortcuts" aria-label="Keyboard shortcuts">
+        {SHORTCUTS.map((s) => (
+          <span key={s.action}>
+            <kbd className="kbd">{s.label}</kbd> {SHORTCUT_WORDS[s.action]}
+          </span>
+        ))}
+      </span>
+    </footer>
+  );
+}
+
+const SHORTCUT_WORDS = {
+  accept: 'accept',
+  reject: 'reject',
+  hangUp: 'hang up',
+  hold: 'hold',
+  mute: 'mute',
+} as const;

@@ -1,0 +1,197 @@
+import { useEffect } from 'react';
+import type { OfferView } from '../../../protocol/src/pipeline.ts';
+import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
+import { clockDuration, PRESENCE_TEXT, secondsSince } from '../format.ts';
+import { useConsole, useNow, useStore } from '../hooks.ts';
+import { shortcutFor } from '../shortcuts.ts';
+import { dispositionLabels } from '../state/wrap-up.ts';
+import { CallControls } from './CallControls.tsx';
+import { CustomerPanelView } from './CustomerPanel.tsx';
+import { WrapUpForm } from './WrapUpForm.tsx';
+
+/** The right side of the desk: the offer or the request in hand with its customer panel, the wrap-up, or the wait. */
+export function WorkPane() {
+  const c = useConsole();
+  const work = useStore(c.work);
+  const wrapUp = useStore(c.wrapUp);
+  return (
+    <section className="work-pane" aria-label="Current work">
+      {work.phase === 'offered' && (
+        <>
+          <OfferCard offer={work.offer} receivedAt={work.receivedAt} busy={work.busy} error={work.error} />
+          <CustomerPanelView />
+        </>
+      )}
+      {work.phase === 'active' && (
+        <>
+          <ActiveCard />
+          <CustomerPanelView />
+        </>
+      )}
+      {work.phase === 'idle' && (wrapUp.item ? <WrapUpForm /> : <IdleCard notice={work.notice} />)}
+    </section>
+  );
+}
+
+function OfferCard({
+  offer,
+  receivedAt,
+  busy,
+  error,
+}: {
+  offer: OfferView;
+  receivedAt: number;
+  busy: 'accepting' | 'rejecting' | null;
+  error: string | null;
+}) {
+  const c = useConsole();
+  const now = useNow();
+  const expiresAt = Date.parse(offer.expiresAt);
+  const total = Math.max(1, (expiresAt - receivedAt) / 1000);
+  const left = Math.max(0, (expiresAt - now) / 1000);
+  const expired = left <= 0;
+  const accept = shortcutFor('accept');
+  const reject = shortcutFor('reject');
+  useEffect(() => {
+    if (expired) c.work.expired(offer.requestId);
+  }, [c, expired, offer.requestId]);
+  return (
+    <div className="card offer-card" role="region" aria-labelledby="offer-title">
+      <div className="offer-head">
+        <div>
+          <p className="eyebrow">New request</p>
+          <h2 id="offer-title">
+            {offer.request.customerName} <span className="muted">· {offer.request.optionLabel}</span>
+          </h2>
+          <p className="muted small">
+            <LevelBadge level={offer.request.level} /> Waited{' '}
+            {clockDuration(secondsSince(offer.request.enqueuedAt, now))}
+            {offer.request.priority > 0 ? ` · priority ${offer.request.priority}` : ''}
+          </p>
+        </div>
+        <div className="countdown" role="timer" aria-label={`Offer expires in ${Math.ceil(left)} seconds`}>
+          <span className="countdown-value" data-testid="offer-countdown">
+            {clockDuration(Math.ceil(left))}
+          </span>
+          <span className="countdown-label">to accept</span>
+          <span className="countdown-bar" aria-hidden="true">
+            <span style={{ width: `${Math.min(100, (left / total) * 100)}%` }} />
+          </span>
+        </div>
+      </div>
+      {error && <Alert>{error}</Alert>}
+      <div className="actions">
+        <button
+          type="button"
+          className="button primary"
+          onClick={() => void c.work.accept()}
+          disabled={!!busy || expired}
+          aria-keyshortcuts={accept.aria}
+        >
+          {busy === 'accepting' ? 'Accepting…' : 'Accept'} <Kbd>{accept.label}</Kbd>
+        </button>
+        <button
+          type="button"
+          className="button"
+          onClick={() => void c.work.reject()}
+          disabled={!!busy || expired}
+          aria-keyshortcuts={reject.aria}
+        >
+          {busy === 'rejecting' ? 'Passing…' : 'Reject'} <Kbd>{reject.label}</Kbd>
+        </button>
+        <span className="muted small">
+          The customer&apos;s verification is below; the call starts after you accept.
+        </span>
+      </div>
+    </div>
+  );
+}
+
+function ActiveCard() {
+  const c = useConsole();
+  const work = useStore(c.work);
+  const now = useNow();
+  if (work.phase !== 'active') return null;
+  const r = work.request;
+  return (
+    <div className="card active-card" role="region" aria-labelledby="active-title">
+      <div className="offer-head">
+        <div>
+          <p className="eyebrow">In progress · {clockDuration((now - work.since) / 1000)}</p>
+          <h2 id="active-title">
+            {r.customerName} <span className="muted">· {r.optionLabel}</span>
+          </h2>
+        </div>
+        <button
+          type="button"
+          className="button primary"
+          onClick={() => void c.work.complete()}
+          disabled={!!work.busy}
+        >
+          {work.busy === 'completing' ? 'Completing…' : 'Complete request'}
+        </button>
+      </div>
+      {work.error && <Alert>{work.error}</Alert>}
+      <CallControls />
+    </div>
+  );
+}
+
+function IdleCard({ notice }: { notice: string | null }) {
+  const c = useConsole();
+  const { agent, changing } = useStore(c.agent);
+  const { last, dispositions } = useStore(c.wrapUp);
+  const presence = agent?.presence ?? 'offline';
+  const canGoAvailable = presence === 'break' || presence === 'offline' || presence === 'missed';
+  const lines: Record<typeof presence, string> = {
+    available: 'You are available. The next customer is offered to you here, with their verification.',
+    busy: 'You are on a request.',
+    wrap_up: 'You are in wrap-up.',
+    break: 'You are on a break: no customers are offered to you.',
+    missed: 'You missed an offer. Go available again when you are ready.',
+    offline: 'You are offline: no customers are offered to you.',
+  };
+  return (
+    <div className="idle">
+      {notice && (
+        <Alert tone="info" onDismiss={() => c.work.dismissNotice()}>
+          {notice}
+        </Alert>
+      )}
+      <div className="card idle-card">
+        <p className="eyebrow">{PRESENCE_TEXT[presence]}</p>
+        <h2>{presence === 'available' ? 'Waiting for the next customer' : 'No customer in hand'}</h2>
+        <p className="muted">{lines[presence]}</p>
+        {canGoAvailable && (
+          <button
+            type="button"
+            className="button primary"
+            disabled={!!changing}
+            onClick={() => void c.agent.setPresence({ state: 'available' })}
+          >
+            Go available
+          </button>
+        )}
+      </div>
+      {last && (
+        <div className="card last-wrap-up" role="status" aria-label="Last wrap-up">
+          <p className="eyebrow">Last wrap-up</p>
+          <p>
+            <strong>{last.customerName}</strong> ·{' '}
+            {dispositions
+              ? dispositionLabels(dispositions, last.disposition).join(' › ')
+              : last.disposition.join(' › ')}
+          </p>
+          <p
+            data-testid="wrap-up-state"
+            className={last.state === 'sent' ? 'tone-text-good' : 'tone-text-warn'}
+          >
+            {last.state === 'sent'
+              ? 'Sent to the authority'
+              : 'Pending: kept on this computer and sent as soon as the authority answers'}
+          </p>
+        </div>
+      )}
+    </div>
+  );
+}

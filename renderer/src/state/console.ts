@@ -1,0 +1,153 @@
+import type { StaffView } from '../../../protocol/src/staff.ts';
+import { errorCode, type ConsoleBridge } from '../bridge/types.ts';
+import type { Softphone } from '../softphone/softphone.ts';
+import { AgentStore } from './agent.ts';
+import { BoardStore } from './board.ts';
+import { CallControlsStore } from './call.ts';
+import { ClockStore } from './clock.ts';
+import { ConnectionStore } from './connection.ts';
+import { HistoryStore } from './history.ts';
+import { PanelStore } from './panel.ts';
+import { QueueStore } from './queue.ts';
+import { SessionStore } from './session.ts';
+import { SettingsStore, type MediaDevicesLike } from './settings.ts';
+import { Store } from './store.ts';
+import { WorkStore } from './work.ts';
+import { WrapUpStore } from './wrap-up.ts';
+
+export type ScreenName = 'desk' | 'history' | 'settings' | 'board';
+
+/** Which screen is shown; a store so shortcuts and screen pops can switch it too. */
+export class NavigationStore extends Store<ScreenName> {
+  constructor() {
+    super('desk');
+  }
+  show(screen: ScreenName): void {
+    this.setState(screen);
+  }
+}
+
+export interface ConsoleEnvironment {
+  storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
+  media: MediaDevicesLike | null;
+}
+
+/** The bridge, with any call refused as 'unauthorized' (outside login) ending the session on screen. */
+function watchSession(bridge: ConsoleBridge, onExpired: () => void): ConsoleBridge {
+  return {
+    mode: bridge.mode,
+    get link() {
+      return bridge.link;
+    },
+    onLink: (listener) => bridge.onLink(listener),
+    on: (event, listener) => bridge.on(event, listener),
+    invoke: (channel, args) =>
+      bridge.invoke(channel, args).catch((e: unknown) => {
+        if (channel !== 'session.login' && errorCode(e) === 'unauthorized') onExpired();
+        throw e;
+      }),
+  };
+}
+
+export const isSupervisor = (staff: StaffView | null): boolean =>
+  staff?.role === 'supervisor' || staff?.role === 'admin';
+
+/**
+ * The console without its UI: every store, wired to the bridge and to each other.
+ * main.tsx makes one and hands it to React; tests make one with a fake bridge.
+ */
+export class ConsoleApp {
+  readonly clock = new ClockStore(1000);
+  readonly navigation = new NavigationStore();
+  readonly session: SessionStore;
+  readonly connection: ConnectionStore;
+  readonly agent: AgentStore;
+  readonly queue: QueueStore;
+  readonly wrapUp: WrapUpStore;
+  readonly work: WorkStore;
+  readonly panel: PanelStore;
+  readonly calls: CallControlsStore;
+  readonly history: HistoryStore;
+  readonly settings: SettingsStore;
+  readonly board: BoardStore;
+  private staffId: string | null = null;
+
+  readonly bridge: ConsoleBridge;
+
+  constructor(
+    raw: ConsoleBridge,
+    readonly softphone: Softphone,
+    env: ConsoleEnvironment,
+  ) {
+    const bridge = (this.bridge = watchSession(raw, () => this.session.expired()));
+    this.session = new SessionStore(bridge);
+    this.connection = new ConnectionStore(bridge);
+    this.agent = new AgentStore(bridge);
+    this.queue = new QueueStore(bridge);
+    this.wrapUp = new WrapUpStore(bridge, env.storage);
+    this.work = new WorkStore(bridge, this.agent, this.queue, this.wrapUp);
+    this.panel = new PanelStore(bridge);
+    this.calls = new CallControlsStore(bridge, softphone, this.work);
+    this.history = new HistoryStore(bridge);
+    this.settings = new SettingsStore(bridge, env.media);
+    this.board = new BoardStore(bridge);
+
+    this.session.subscribe(() => this.onSession());
+    this.work.subscribe(() => {
+      this.panel.focus(this.work.focusRequestId);
+      // Screen pop: an offer brings the desk forward, with the customer's verification.
+      if (this.work.getState().phase === 'offered') this.navigation.show('desk');
+    });
+    let previous = bridge.link;
+    bridge.onLink((next) => {
+      const reopened = next === 'open' && previous === 'reconnecting';
+      previous = next;
+      if (reopened) void this.resync();
+    });
+  }
+
+  start(): Promise<void> {
+    return this.session.restore();
+  }
+
+  private onSession(): void {
+    const staff = this.session.staff;
+    if (staff && staff.staffId !== this.staffId) void this.begin(staff);
+    else if (!staff && this.session.getState().status === 'signed_out' && this.staffId) this.end();
+  }
+
+  private async begin(staff: StaffView): Promise<void> {
+    this.staffId = staff.staffId;
+    this.agent.start(staff.staffId);
+    const loads: Promise<unknown>[] = [
+      this.agent.refresh(),
+      this.queue.refresh(),
+      this.wrapUp.start(staff.staffId),
+    ];
+    if (isSupervisor(staff)) loads.push(this.board.start());
+    await Promise.all(loads);
+    if (this.agent.getState().agent) this.connection.markReachable();
+  }
+
+  private end(): void {
+    this.staffId = null;
+    this.agent.stop();
+    this.queue.reset();
+    this.work.reset();
+    this.wrapUp.reset();
+    this.board.stop();
+    this.connection.signedOut();
+    this.navigation.show('desk');
+  }
+
+  /** The link to main came back: events were missed, so fetch everything again. */
+  private async resync(): Promise<void> {
+    await this.session.restore();
+    const staff = this.session.staff;
+    if (!staff || staff.staffId !== this.staffId) return;
+    const loads: Promise<unknown>[] = [this.agent.refresh(), this.queue.refresh()];
+    if (isSupervisor(staff)) loads.push(this.board.start());
+    await Promise.all(loads);
+    this.panel.refresh();
+  }
+}

@@ -1,0 +1,134 @@
+import type { CustomerPanel } from '../../../protocol/src/agent-desk.ts';
+import { errorText, type ConsoleBridge } from '../bridge/types.ts';
+import { Store } from './store.ts';
+
+export type PhotoState =
+  { status: 'loading' } | { status: 'ready'; url: string } | { status: 'error'; message: string };
+
+export interface PanelState {
+  requestId: string | null;
+  panel: CustomerPanel | null;
+  loading: boolean;
+  error: string | null;
+  /** Photos by id (immutable once taken, so cached for the page's life). */
+  photos: Readonly<Record<string, PhotoState>>;
+  /** Secure fields that unlocked since the panel was first shown (highlighted for the agent). */
+  unlocked: readonly string[];
+  loadedAt: number | null;
+}
+
+/**
+ * The verified-customer panel of the request in focus (offered or active). It is
+ * fetched as soon as an offer arrives, before any call, and fetched again, without
+ * polling, when something about that request changes: the agent's state, a
+ * queue.delta upsert for it (a step-up raises its level), the voice being proven.
+ */
+export class PanelStore extends Store<PanelState> {
+  private inFlight = false;
+  private again = false;
+  private lastLevel: number | null = null;
+
+  constructor(private readonly bridge: ConsoleBridge) {
+    super({
+      requestId: null,
+      panel: null,
+      loading: false,
+      error: null,
+      photos: {},
+      unlocked: [],
+      loadedAt: null,
+    });
+    bridge.on('queue.delta', (d) => {
+      const id = this.state.requestId;
+      const mine = id ? d.upserts.find((r) => r.requestId === id) : undefined;
+      if (mine && (mine.level !== this.lastLevel || mine.state !== this.state.panel?.request.state))
+        this.refresh();
+    });
+    bridge.on('agent.state', (a) => {
+      const id = this.state.requestId;
+      if (id && (a.currentRequestId === id || a.offer?.requestId === id)) this.refresh();
+    });
+    bridge.on('call.verified', (v) => {
+      if (v.requestId === this.state.requestId) this.refresh();
+    });
+  }
+
+  /** Show this request's panel (null clears it). */
+  focus(requestId: string | null): void {
+    if (requestId === this.state.requestId) return;
+    this.lastLevel = null;
+    this.setState({
+      ...this.state,
+      requestId,
+      panel: null,
+      loading: !!requestId,
+      error: null,
+      unlocked: [],
+      loadedAt: null,
+    });
+    if (requestId) this.refresh();
+  }
+
+  refresh(): void {
+    if (!this.state.requestId) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    void this.load(this.state.requestId);
+  }
+
+  private async load(requestId: string): Promise<void> {
+    this.inFlight = true;
+    try {
+      const panel = await this.bridge.invoke('panel.get', { requestId });
+      if (this.state.requestId !== requestId) return;
+      const before = this.state.panel;
+      const newlyUnlocked = before
+        ? panel.secure
+            .filter((f) => !f.locked && before.secure.find((b) => b.field === f.field)?.locked)
+            .map((f) => f.field)
+        : [];
+      this.lastLevel = panel.request.level;
+      this.setState({
+        ...this.state,
+        panel,
+        loading: false,
+        error: null,
+        unlocked: [...new Set([...this.state.unlocked, ...newlyUnlocked])],
+        loadedAt: Date.now(),
+      });
+      this.loadPhotos(panel);
+    } catch (e) {
+      if (this.state.requestId === requestId) this.patch({ loading: false, error: errorText(e) });
+    } finally {
+      this.inFlight = false;
+      if (this.again) {
+        this.again = false;
+        this.refresh();
+      }
+    }
+  }
+
+  private loadPhotos(panel: CustomerPanel): void {
+    for (const ref of [panel.photos.enrolment, panel.photos.latest]) {
+      if (!ref || this.state.photos[ref.photoId]) continue;
+      const { photoId } = ref;
+      this.patch({ photos: { ...this.state.photos, [photoId]: { status: 'loading' } } });
+      this.bridge.invoke('panel.photo', { requestId: panel.request.requestId, photoId }).then(
+        (url) => this.patch({ photos: { ...this.state.photos, [photoId]: photoState(url) } }),
+        (e: unknown) =>
+          this.patch({
+            photos: { ...this.state.photos, [photoId]: { status: 'error', message: errorText(e) } },
+          }),
+      );
+    }
+  }
+}
+
+/** Only image data: URLs become an <img> source; anything else is refused. */
+function photoState(url: string): PhotoState {
+  return /^data:image\/(jpeg|png);base64,[A-Za-z0-9+/=]+$/.test(url)
+    ? { status: 'ready', url }
+    : { status: 'error', message: 'not an image' };
+}

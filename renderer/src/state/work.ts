@@ -1,0 +1,222 @@
+import type { AgentView, OfferView, RequestView } from '../../../protocol/src/pipeline.ts';
+import { errorText, type ConsoleBridge } from '../bridge/types.ts';
+import type { AgentStore } from './agent.ts';
+import { sentence } from './agent.ts';
+import type { QueueStore } from './queue.ts';
+import { Store } from './store.ts';
+import type { WrapUpStore } from './wrap-up.ts';
+
+/**
+ * The agent's work item, a small state machine:
+ *
+ *   idle --offer--> offered --accept--> active --complete--> idle (wrap-up pending)
+ *                   offered --reject / expired / withdrawn--> idle
+ *                   active  --the customer left--> idle (wrap-up pending)
+ *
+ * The authority is the source of truth: agent.state events move the machine too
+ * (another window accepted, the offer timed out), so the UI never disagrees with it.
+ */
+export type WorkState =
+  | { phase: 'idle'; notice: string | null }
+  | {
+      phase: 'offered';
+      offer: OfferView;
+      /** When the offer reached this console (ms): the countdown's full length runs from here. */
+      receivedAt: number;
+      busy: 'accepting' | 'rejecting' | null;
+      error: string | null;
+    }
+  | {
+      phase: 'active';
+      request: RequestView;
+      /** When this console saw the request become the agent's (ms). */
+      since: number;
+      busy: 'completing' | null;
+      error: string | null;
+      notice: string | null;
+    };
+
+export type WorkPhase = WorkState['phase'];
+
+const TRANSITIONS: Record<WorkPhase, readonly WorkPhase[]> = {
+  idle: ['offered', 'active'],
+  offered: ['idle', 'offered', 'active'],
+  active: ['idle', 'offered', 'active'],
+};
+
+export class IllegalTransition extends Error {
+  constructor(from: WorkPhase, to: WorkPhase) {
+    super(`work: no transition from ${from} to ${to}`);
+  }
+}
+
+export class WorkStore extends Store<WorkState> {
+  constructor(
+    private readonly bridge: ConsoleBridge,
+    private readonly agent: AgentStore,
+    private readonly queue: QueueStore,
+    private readonly wrapUp: WrapUpStore,
+  ) {
+    super({ phase: 'idle', notice: null });
+    bridge.on('offer', (offer) => this.onOffer(offer));
+    bridge.on('shortcut.accept', () => void this.accept());
+    agent.subscribe(() => {
+      const a = agent.getState().agent;
+      if (a) this.sync(a);
+    });
+    queue.subscribe(() => this.followRequest());
+  }
+
+  private go(next: WorkState): void {
+    if (next.phase !== this.state.phase && !TRANSITIONS[this.state.phase].includes(next.phase))
+      throw new IllegalTransition(this.state.phase, next.phase);
+    this.setState(next);
+  }
+
+  /** The request the panel is about: the offered one before the call, the active one during it. */
+  get focusRequestId(): string | null {
+    const s = this.state;
+    return s.phase === 'offered' ? s.offer.requestId : s.phase === 'active' ? s.request.requestId : null;
+  }
+
+  private onOffer(offer: OfferView): void {
+    const s = this.state;
+    if (s.phase === 'active') return; // an agent on a request gets no offer; a stale frame
+    if (s.phase === 'offered' && s.offer.requestId === offer.requestId && s.offer.fence >= offer.fence)
+      return;
+    this.go({ phase: 'offered', offer, receivedAt: Date.now(), busy: null, error: null });
+  }
+
+  /** Align with the authority's view of this agent. */
+  private sync(a: AgentView): void {
+    const s = this.state;
+    if (a.currentRequestId) {
+      if (s.phase === 'active' && s.request.requestId === a.currentRequestId) return;
+      const known =
+        (s.phase === 'offered' && s.offer.requestId === a.currentRequestId ? s.offer.request : null) ??
+        this.queue.get(a.currentRequestId);
+      if (known)
+        this.go({
+          phase: 'active',
+          request: { ...known, state: 'assigned' },
+          since: Date.now(),
+          busy: null,
+          error: null,
+          notice: null,
+        });
+      else void this.loadActive(a.currentRequestId);
+      return;
+    }
+    if (a.offer) {
+      this.onOffer(a.offer);
+      return;
+    }
+    if (s.phase === 'offered' && s.busy === null) {
+      const name = s.offer.request.customerName;
+      this.go({
+        phase: 'idle',
+        notice:
+          a.presence === 'missed'
+            ? `The offer for ${name} went to the next agent.`
+            : `The offer for ${name} was withdrawn.`,
+      });
+    } else if (s.phase === 'active' && s.busy === null) {
+      // The request ended without us completing it: the customer left or the session expired.
+      this.wrapUp.begin(s.request);
+      this.go({ phase: 'idle', notice: `${s.request.customerName} ended the request. Record the wrap-up.` });
+    }
+  }
+
+  /** After a reload mid-call: the request comes with the panel. */
+  private async loadActive(requestId: string): Promise<void> {
+    try {
+      const panel = await this.bridge.invoke('panel.get', { requestId });
+      if (this.agent.getState().agent?.currentRequestId === requestId)
+        this.go({
+          phase: 'active',
+          request: panel.request,
+          since: Date.now(),
+          busy: null,
+          error: null,
+          notice: null,
+        });
+    } catch (e) {
+      this.setState({ phase: 'idle', notice: `Could not load your current request: ${errorText(e)}` });
+    }
+  }
+
+  /** Keep the active request (level, state) up to date from the queue feed. */
+  private followRequest(): void {
+    const s = this.state;
+    if (s.phase !== 'active') return;
+    const r = this.queue.get(s.request.requestId);
+    if (r && r !== s.request && r.fence === s.request.fence) this.setState({ ...s, request: r });
+  }
+
+  async accept(): Promise<void> {
+    const s = this.state;
+    if (s.phase !== 'offered' || s.busy) return;
+    this.setState({ ...s, busy: 'accepting', error: null });
+    try {
+      const request = await this.bridge.invoke('offer.accept', {
+        requestId: s.offer.requestId,
+        fence: s.offer.fence,
+      });
+      this.go({ phase: 'active', request, since: Date.now(), busy: null, error: null, notice: null });
+    } catch (e) {
+      const now = this.state;
+      if (now.phase === 'offered' && now.offer.requestId === s.offer.requestId)
+        this.setState({ ...now, busy: null, error: sentence(errorText(e)) });
+      void this.agent.refresh();
+    }
+  }
+
+  async reject(): Promise<void> {
+    const s = this.state;
+    if (s.phase !== 'offered' || s.busy) return;
+    this.setState({ ...s, busy: 'rejecting', error: null });
+    try {
+      await this.bridge.invoke('offer.reject', { requestId: s.offer.requestId, fence: s.offer.fence });
+      this.go({
+        phase: 'idle',
+        notice: `You passed on ${s.offer.request.customerName}; the request went back to the queue.`,
+      });
+    } catch (e) {
+      const now = this.state;
+      if (now.phase === 'offered') this.setState({ ...now, busy: null, error: sentence(errorText(e)) });
+      void this.agent.refresh();
+    }
+  }
+
+  /** The offer's time ran out on this screen; the authority's agent.state confirms it. */
+  expired(requestId: string): void {
+    const s = this.state;
+    if (s.phase === 'offered' && s.offer.requestId === requestId && !s.busy) void this.agent.refresh();
+  }
+
+  async complete(): Promise<void> {
+    const s = this.state;
+    if (s.phase !== 'active' || s.busy) return;
+    this.setState({ ...s, busy: 'completing', error: null });
+    try {
+      const request = await this.bridge.invoke('request.complete', {
+        requestId: s.request.requestId,
+        fence: s.request.fence,
+      });
+      this.wrapUp.begin(request);
+      this.go({ phase: 'idle', notice: null });
+    } catch (e) {
+      const now = this.state;
+      if (now.phase === 'active') this.setState({ ...now, busy: null, error: sentence(errorText(e)) });
+    }
+  }
+
+  reset(): void {
+    this.setState({ phase: 'idle', notice: null });
+  }
+
+  dismissNotice(): void {
+    const s = this.state;
+    if (s.phase === 'idle' && s.notice) this.setState({ phase: 'idle', notice: null });
+  }
+}

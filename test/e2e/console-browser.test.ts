@@ -1,0 +1,457 @@
+/**
+ * The agent console end to end in Chromium, in browser mode (main/core + web host +
+ * the built renderer), against a real authority: log in, take a break, a verified
+ * customer's request (a simulated device over the real API, level 2, "lost-card")
+ * appears in the queue view, go available, the offer arrives with its countdown and
+ * the customer panel shows the verification before accepting, accept with the
+ * keyboard, a level-3 secure field unlocks live after a step-up, complete, the
+ * authority refuses 'available' until the wrap-up is recorded, the wrap-up is saved
+ * and shown as sent, the agent is available again; history and settings. Then the
+ * supervisor's board, with IT's managed authority URL shown read-only.
+ * Screenshots of every screen: test/e2e/screenshots/console-*.png (1280x800).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
+import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
+import { TestDevice } from '../support/device.ts';
+import { bearer, call, staffLogin } from '../support/http.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const rendererDir = join(root, 'renderer/dist');
+const VIEWPORT = { width: 1280, height: 800 };
+
+/** Newest modification time under these paths (files and folders, recursively). */
+function newest(paths: string[]): number {
+  let t = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const s = statSync(p);
+    t = Math.max(t, s.mtimeMs);
+    if (s.isDirectory()) t = Math.max(t, newest(readdirSync(p).map((e) => join(p, e))));
+  }
+  return t;
+}
+
+/** `vite build` of renderer/ when renderer/dist is missing or older than its sources. */
+async function ensureRendererBuilt(): Promise<void> {
+  const index = join(rendererDir, 'index.html');
+  const sources = newest(
+    ['renderer/src', 'renderer/index.html', 'renderer/vite.config.ts', 'protocol/src'].map((p) =>
+      join(root, p),
+    ),
+  );
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  await build({ configFile: join(root, 'renderer/vite.config.ts'), logLevel: 'warn' });
+}
+
+/** A small real PNG (a head-and-shoulders silhouette), so the photos render in the panel. */
+function portraitPng(background: [number, number, number], size = 96): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const raw = Buffer.alloc((size * 3 + 1) * size);
+  for (let y = 0; y < size; y++) {
+    raw[y * (size * 3 + 1)] = 0;
+    for (let x = 0; x < size; x++) {
+      const head = (x - size / 2) ** 2 + (y - size * 0.38) ** 2 < (size * 0.18) ** 2;
+      const body = (x - size / 2) ** 2 / (size * 0.34) ** 2 + (y - size) ** 2 / (size * 0.36) ** 2 < 1;
+      const rgb: [number, number, number] = head || body ? [72, 84, 99] : background;
+      raw.set(rgb, y * (size * 3 + 1) + 1 + x * 3);
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+async function assertNoNodeInPage(page: Page): Promise<void> {
+  assert.deepEqual(
+    await page.evaluate(() => [typeof (globalThis as any).require, typeof (globalThis as any).process]),
+    ['undefined', 'undefined'],
+    'the page has no Node: typeof require and typeof process are "undefined"',
+  );
+}
+
+/** Every button, select, input and textarea on the page has an accessible name. */
+async function assertNamedControls(page: Page, where: string): Promise<void> {
+  const unnamed = await page.evaluate(() => {
+    const out: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>(
+      'button, select, input, textarea, [role="button"]',
+    )) {
+      const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+      const viaLabel = (el as HTMLInputElement).labels?.length;
+      const text = el.tagName === 'BUTTON' ? el.textContent?.trim() : '';
+      if (!labelled && !viaLabel && !text) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
+  assert.deepEqual(unnamed, [], `controls without an accessible name on ${where}`);
+}
+
+async function openConsole(browser: Browser, mode: BrowserMode, name: string): Promise<TestPage> {
+  const t = await newTestPage(browser, name, {
+    viewport: VIEWPORT,
+    permissions: ['microphone'],
+    locale: 'en-GB',
+  });
+  await t.page.goto(mode.launchUrl);
+  return t;
+}
+
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe('agent console in Chromium (browser mode): queue, offer, verified panel, live unlock, wrap-up', () => {
+  let a: TestAuthority;
+  let admin: string;
+  let browser: Browser;
+  const modes: BrowserMode[] = [];
+  const dirs: string[] = [];
+
+  const startConsole = async (managed: { authorityUrl?: string } = {}) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vd-console-e2e-'));
+    dirs.push(dataDir);
+    const mode = await startBrowserMode({ authorityUrl: a.url, dataDir, rendererDir, managed });
+    modes.push(mode);
+    return mode;
+  };
+
+  before(async () => {
+    await ensureRendererBuilt();
+    a = await startTestAuthority({
+      accessTokenSeconds: 3600,
+      agentTimeoutSeconds: 3600,
+      offerTimeoutSeconds: 90,
+      wrapUpRequired: true,
+      wrapUpSeconds: 60,
+    });
+    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    for (const m of modes) await m.close();
+    await a?.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const requestState = async (requestId: string) =>
+    (await call(a.url, 'GET', `/v1/requests/${requestId}`, { headers: bearer(admin) })).body.state;
+
+  it('takes a verified customer from the queue to a sent wrap-up', async () => {
+    const mode = await startConsole();
+    const t = await openConsole(browser, mode, 'console');
+    const { page } = t;
+    try {
+      // Login: the launch token leaves the address bar at once.
+      await page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
+      assert.equal(new URL(page.url()).hash, '', 'the token is not left in the URL');
+      await assertNoNodeInPage(page);
+      await signIn(page, 'agent1', 'wrong-password');
+      await page.getByRole('alert').getByText('Wrong username or password.').waitFor();
+      await t.screenshot('1-login-refused');
+      await signIn(page, 'agent1', 'demo-agent-1');
+
+      // Desk: take a break first, so the request waits in the queue view.
+      const presence = page.getByTestId('presence');
+      await presence.waitFor();
+      await page.getByLabel('Change presence').selectOption('break:lunch');
+      await presence.getByText('On break: Lunch').waitFor();
+      await page.getByText('Nobody is waiting in these queues.').waitFor();
+      await assertNamedControls(page, 'desk');
+      await t.screenshot('2-desk-on-break');
+
+      // A verified customer asks for help: device key + PIN (level 2), photos, "Lost or stolen card".
+      const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+        headers: bearer(admin),
+      });
+      const alice = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+      assert.equal((await alice.call('PUT', '/v1/device/pin', { json: { pin: '246810' } })).status, 200);
+      const pin = await alice.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } });
+      assert.equal(pin.body.level, 2);
+      const photo = (purpose: string, bg: [number, number, number]) =>
+        alice.call('POST', `/v1/device/photos?purpose=${purpose}`, {
+          raw: portraitPng(bg),
+          contentType: 'image/png',
+        });
+      assert.equal((await photo('enrolment', [214, 222, 232])).status, 201);
+      assert.equal((await photo('verification', [226, 219, 206])).status, 201);
+      const created = await alice.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+      assert.equal(created.body.status, 'queued', JSON.stringify(created.body));
+      const requestId: string = created.body.request.requestId;
+
+      // The queue view shows it live: level and priority badges, a wait time that ticks.
+      const queue = page.getByRole('list', { name: 'Requests in your queues' });
+      const row = queue.getByRole('listitem').filter({ hasText: 'Alice Martin' });
+      await row.waitFor();
+      await row.getByText('Waiting').waitFor();
+      await row.getByLabel('Verification level 2').waitFor();
+      await row.getByLabel('Priority 10').waitFor();
+      await row.getByText('Lost or stolen card · Cards').waitFor();
+      const wait = row.locator('.wait');
+      const firstWait = await wait.textContent();
+      await page.waitForFunction(([sel, before]) => document.querySelector(sel)?.textContent !== before, [
+        `[data-request-id="${requestId}"] .wait`,
+        firstWait,
+      ] as const);
+      // Filters: another queue hides it, all queues bring it back.
+      await page.getByLabel('Filter by queue').selectOption('payments');
+      await page.getByText('Nobody is waiting in these queues.').waitFor();
+      await page.getByLabel('Filter by queue').selectOption('');
+      await page.getByLabel('Filter by option and skill').selectOption('lost-card');
+      await row.waitFor();
+      await t.screenshot('3-queue-waiting');
+
+      // Available: the offer arrives with its countdown, the panel before any accept.
+      await page.getByLabel('Change presence').selectOption('available');
+      const offer = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
+      await offer.waitFor();
+      const countdown = page.getByTestId('offer-countdown');
+      const firstCount = await countdown.textContent();
+      assert.match(firstCount ?? '', /^\d+:\d\d$/);
+      await page.waitForFunction(
+        (before) => document.querySelector('[data-testid="offer-countdown"]')?.textContent !== before,
+        firstCount,
+      );
+      await row.getByText('Offered to you').waitFor();
+      const panel = page.locator('section.panel');
+      await page.getByRole('heading', { name: 'Alice Martin', exact: true }).waitFor();
+      await page.getByTestId('verification-state').getByText('Verified', { exact: true }).waitFor();
+      await page.getByTestId('level-line').getByText('Level 2 of 2 required').waitFor();
+      const factors = page.getByRole('list', { name: 'Verification factors' }).getByRole('listitem');
+      await factors.filter({ hasText: 'PIN' }).waitFor();
+      const factorTexts = await factors.allTextContents();
+      assert.deepEqual(
+        factorTexts.map((f) => f.split(/\d/)[0]!.trim()),
+        ['Device key', 'PIN', 'Photo'],
+        'each factor is listed',
+      );
+      for (const f of factorTexts) {
+        assert.match(f, /\d\d:\d\d:\d\d/, `factor with its time: ${f}`);
+        assert.match(f, /on enrolled phone \(…[A-Za-z0-9_-]{8}\)/, `factor with its device: ${f}`);
+      }
+      await page.getByText('New device: enrolled in the last 7 days').waitFor();
+      const accountNumber = page.locator('[data-field="accountNumber"]');
+      assert.equal(await accountNumber.getAttribute('data-locked'), 'true');
+      await accountNumber.getByText('Locked: needs level 3 (the customer is at level 2)').waitFor();
+      assert.equal(
+        await panel.getByText('GB29 NWBK 6016 1331 9268 19').count(),
+        0,
+        'a locked value never reached the page',
+      );
+      await page.locator('[data-field="balance"]').getByText('£18,250.42').waitFor();
+      for (const alt of [/^Enrolment photo, taken/, /^Latest photo, taken/]) {
+        const img = page.getByRole('img', { name: alt });
+        await img.waitFor();
+        assert.ok(
+          await img.evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth > 0)),
+          'the photo is decoded and shown',
+        );
+      }
+      assert.equal(await requestState(requestId), 'offered', 'all of this before the agent accepted');
+      await assertNamedControls(page, 'offer');
+      await t.screenshot('4-offer-with-verified-panel');
+
+      // Accept with the keyboard (Ctrl+Enter).
+      await page.keyboard.press('Control+Enter');
+      const active = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'In progress' });
+      await active.waitFor();
+      assert.equal(await requestState(requestId), 'assigned');
+      await page
+        .getByTestId('call-status')
+        .getByText('No softphone connected: call controls are inactive.')
+        .waitFor();
+      assert.equal(await page.getByRole('button', { name: /^Hang up/ }).isDisabled(), true);
+      await row.getByText('With you').waitFor();
+      await t.screenshot('5-accepted-secure-field-locked');
+
+      // Step-up on the device (a biometric factor): the account number unlocks live.
+      a.services.authentications.addFactor(
+        alice.authentication.authenticationId,
+        'biometric',
+        alice.deviceId,
+      );
+      await page.locator('[data-field="accountNumber"][data-locked="false"]').waitFor();
+      await accountNumber.getByText('GB29 NWBK 6016 1331 9268 19').waitFor();
+      await accountNumber.getByText('Unlocked after the step-up').waitFor();
+      await page.getByTestId('level-line').getByText('Level 3 of 2 required').waitFor();
+      await factors.filter({ hasText: 'Fingerprint or face' }).waitFor();
+      await row.getByLabel('Verification level 3').waitFor();
+      await t.screenshot('6-unlocked-after-step-up');
+
+      // A reload keeps the session (token from sessionStorage) and the request in hand (from the authority).
+      await page.reload();
+      await active.waitFor();
+      await page.locator('[data-field="accountNumber"][data-locked="false"]').waitFor();
+      assert.equal(new URL(page.url()).hash, '');
+
+      // Complete: wrap-up is required before going available; the authority says so.
+      await page.getByRole('button', { name: 'Complete request' }).click();
+      await page.getByRole('form', { name: /Alice Martin/ }).waitFor();
+      await presence.getByText('Wrap-up').waitFor();
+      assert.equal(await requestState(requestId), 'completed');
+      await page.getByLabel('Change presence').selectOption('available');
+      await page.getByRole('alert').getByText('Record the wrap-up first').waitFor();
+      await t.screenshot('7-wrap-up-required');
+      await page.getByRole('button', { name: 'Dismiss message' }).click();
+
+      // Disposition (two levels) and notes; saved through the outbox and shown as sent.
+      const save = page.getByRole('button', { name: 'Save wrap-up' });
+      assert.equal(await save.isDisabled(), true, 'no save without a disposition');
+      await page.getByRole('group', { name: 'Outcome' }).getByLabel('Resolved', { exact: true }).check();
+      await page.getByRole('group', { name: 'Detail' }).getByLabel('Card blocked').check();
+      await page.getByLabel('Notes').fill('Card blocked after the fingerprint step-up; replacement ordered.');
+      // The draft survives a reload: notes are never lost.
+      await page.reload();
+      await page.getByRole('form', { name: /Alice Martin/ }).waitFor();
+      assert.equal(
+        await page.getByLabel('Notes').inputValue(),
+        'Card blocked after the fingerprint step-up; replacement ordered.',
+      );
+      assert.equal(
+        await page.getByRole('group', { name: 'Detail' }).getByLabel('Card blocked').isChecked(),
+        true,
+      );
+      await assertNamedControls(page, 'wrap-up');
+      await t.screenshot('8-wrap-up-form');
+      await save.click();
+      const last = page.getByRole('status', { name: 'Last wrap-up' });
+      await last.getByText('Resolved › Card blocked').waitFor();
+      await last.getByTestId('wrap-up-state').getByText('Sent to the authority').waitFor();
+      await presence.getByText('Available').waitFor();
+      await page.getByTestId('outbox-status').getByText('all sent').waitFor();
+      const stored = a.services.ctx.db
+        .prepare('SELECT disposition, notes FROM wrap_ups WHERE request_id = ?')
+        .all(requestId) as { disposition: string; notes: string }[];
+      assert.equal(stored.length, 1, 'the wrap-up reached the authority once');
+      assert.deepEqual(JSON.parse(stored[0]!.disposition), ['resolved', 'card-blocked']);
+      assert.match(stored[0]!.notes, /replacement ordered/);
+      await t.screenshot('9-wrap-up-sent-available');
+
+      // History.
+      await page.getByRole('button', { name: 'History' }).click();
+      const historyRow = page.getByRole('row', { name: /Alice Martin/ });
+      await historyRow.getByText('Resolved › Card blocked').waitFor();
+      await historyRow.getByText('Sent').waitFor();
+      await t.screenshot('10-history');
+
+      // Settings: three audio device choices (Chromium's fake devices), the authority URL.
+      await page.getByRole('button', { name: 'Settings' }).click();
+      for (const name of ['Microphone', 'Speaker', 'Ringing device'])
+        await page.getByRole('combobox', { name, exact: true }).waitFor();
+      assert.equal(await page.getByLabel('Authority URL').inputValue(), a.url);
+      assert.equal(
+        await page.getByLabel('Authority URL').getAttribute('readonly'),
+        null,
+        'not managed: editable',
+      );
+      // Device names are listed (the context granted the microphone): more than "System default".
+      await page
+        .getByRole('combobox', { name: 'Microphone', exact: true })
+        .locator('option')
+        .nth(1)
+        .waitFor({ state: 'attached' });
+      await page.getByRole('combobox', { name: 'Ringing device', exact: true }).selectOption({ index: 1 });
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByRole('status').getByText('Saved').waitFor();
+      assert.notEqual(((await mode.core.invoke('settings.get', {})) as any).ringerId, null);
+      await assertNamedControls(page, 'settings');
+      await t.screenshot('11-settings');
+
+      // Back on the desk, available and idle.
+      await page.getByRole('button', { name: 'Desk' }).click();
+      await page.getByRole('heading', { name: 'Waiting for the next customer' }).waitFor();
+      await assertNoNodeInPage(page);
+      assert.deepEqual(t.consoleErrors, []);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('gives a supervisor the live board, with the managed authority URL read-only', async () => {
+    const mode = await startConsole({ authorityUrl: a.url });
+    const t = await openConsole(browser, mode, 'console-supervisor');
+    const { page } = t;
+    try {
+      await page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
+      await assertNoNodeInPage(page);
+      await signIn(page, 'supervisor', 'demo-supervisor');
+      await page.getByRole('button', { name: 'Board' }).click();
+      const agents = page
+        .getByRole('table')
+        .filter({ has: page.getByRole('columnheader', { name: 'Presence' }) });
+      await agents
+        .getByRole('row', { name: /Dana Reyes/ })
+        .getByText('Available')
+        .waitFor();
+
+      // A customer asks for a payment: it is offered to Dana, live on the board.
+      const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+        headers: bearer(admin),
+      });
+      const bob = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+      await bob.call('PUT', '/v1/device/pin', { json: { pin: '135790' } });
+      await bob.call('POST', '/v1/device/authentication/pin', { json: { pin: '135790' } });
+      const r = await bob.call('POST', '/v1/device/requests', { json: { optionId: 'payment-failed' } });
+      assert.equal(r.body.status, 'queued');
+      const requests = page
+        .getByRole('table')
+        .filter({ has: page.getByRole('columnheader', { name: 'Priority' }) });
+      await requests
+        .getByRole('row', { name: /Bob Okafor/ })
+        .getByText('Offered', { exact: true })
+        .waitFor();
+      await agents
+        .getByRole('row', { name: /Dana Reyes/ })
+        .getByText('offered: Bob Okafor')
+        .waitFor();
+      await assertNamedControls(page, 'board');
+      await t.screenshot('12-board');
+
+      await page.getByRole('button', { name: 'Settings' }).click();
+      const url = page.getByLabel('Authority URL');
+      await url.waitFor();
+      assert.equal(await url.getAttribute('readonly'), '', 'managed by IT: read-only');
+      await page.getByText('Set by your IT department (read-only).').first().waitFor();
+      await t.screenshot('13-settings-managed');
+      assert.deepEqual(t.consoleErrors, []);
+    } finally {
+      await t.close();
+    }
+  });
+});
