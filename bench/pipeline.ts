@@ -25,18 +25,27 @@ async function cycles(n: number) {
   const a = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 });
   try {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      headers: bearer(admin),
+    });
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
     const svc = a.services;
     const p = svc.pipeline;
-    const agentId = (svc.ctx.db.prepare("SELECT id FROM staff WHERE username = 'agent1'").get() as { id: string }).id;
+    const agentId = (
+      svc.ctx.db.prepare("SELECT id FROM staff WHERE username = 'agent1'").get() as { id: string }
+    ).id;
     // Only agent1 serves, so every cycle is one offer to the same agent.
     for (const u of ['agent2', 'supervisor']) {
       const id = (svc.ctx.db.prepare('SELECT id FROM staff WHERE username = ?').get(u) as { id: string }).id;
       p.agents.setProfile(id, [], []);
     }
     p.setPresence(agentId, 'available', null, 'bench');
-    const principal = await svc.devices.verifyRequest(`Device ${d.token}`, await d.proof('GET', '/x'), 'GET', '/x');
+    const principal = await svc.devices.verifyRequest(
+      `Device ${d.token}`,
+      await d.proof('GET', '/x'),
+      'GET',
+      '/x',
+    );
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const r = p.createRequest(principal, 'other');
@@ -51,16 +60,36 @@ async function cycles(n: number) {
     const dir = mkdtempSync(join(tmpdir(), 'vd-bench-raw-'));
     const db = openDatabase(join(dir, 'raw.sqlite'));
     const now = Date.now();
-    db.prepare("INSERT INTO customers (id, display_name, created_at) VALUES ('c_raw_customer_001', 'Raw', ?)").run(now);
-    db.prepare("INSERT INTO authentications (id, customer_id, level, created_at, expires_at) VALUES ('a_raw_auth_0000001', 'c_raw_customer_001', 1, ?, ?)").run(now, now + 1e9);
-    const insSession = db.prepare("INSERT INTO service_sessions (id, customer_id, authentication_id, created_at, last_activity_at, absolute_expires_at) VALUES (?, 'c_raw_customer_001', 'a_raw_auth_0000001', ?, ?, ?)");
-    const insAudit = db.prepare("INSERT INTO audit_log (seq, at, actor, action, outcome, data, prev_hash, hash) VALUES (?, ?, 'x', 'y', 'success', '{}', 'p', 'h')");
-    const insReq = db.prepare("INSERT INTO requests (id, session_id, customer_id, authentication_id, option_id, option_label, queue_id, required_level, priority, enqueued_at, state) VALUES (?, ?, 'c_raw_customer_001', 'a_raw_auth_0000001', 'other', 'Other', 'general', 1, 0, ?, 'waiting')");
-    const offer = db.prepare("UPDATE requests SET state = 'offered', fence = fence + 1, agent_id = 'agent', offer_expires_at = ? WHERE id = ? AND state = 'waiting' RETURNING fence");
-    const insLease = db.prepare("INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, ?, 'agent', ?)");
-    const accept = db.prepare("UPDATE requests SET state = 'assigned', assigned_at = ? WHERE id = ? AND state = 'offered' AND fence = ?");
-    const endLease = db.prepare('UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ?');
-    const complete = db.prepare("UPDATE requests SET state = 'completed', ended_at = ? WHERE id = ? AND state = 'assigned' AND fence = ?");
+    db.prepare(
+      "INSERT INTO customers (id, display_name, created_at) VALUES ('c_raw_customer_001', 'Raw', ?)",
+    ).run(now);
+    db.prepare(
+      "INSERT INTO authentications (id, customer_id, level, created_at, expires_at) VALUES ('a_raw_auth_0000001', 'c_raw_customer_001', 1, ?, ?)",
+    ).run(now, now + 1e9);
+    const insSession = db.prepare(
+      "INSERT INTO service_sessions (id, customer_id, authentication_id, created_at, last_activity_at, absolute_expires_at) VALUES (?, 'c_raw_customer_001', 'a_raw_auth_0000001', ?, ?, ?)",
+    );
+    const insAudit = db.prepare(
+      "INSERT INTO audit_log (seq, at, actor, action, outcome, data, prev_hash, hash) VALUES (?, ?, 'x', 'y', 'success', '{}', 'p', 'h')",
+    );
+    const insReq = db.prepare(
+      "INSERT INTO requests (id, session_id, customer_id, authentication_id, option_id, option_label, queue_id, required_level, priority, enqueued_at, state) VALUES (?, ?, 'c_raw_customer_001', 'a_raw_auth_0000001', 'other', 'Other', 'general', 1, 0, ?, 'waiting')",
+    );
+    const offer = db.prepare(
+      "UPDATE requests SET state = 'offered', fence = fence + 1, agent_id = 'agent', offer_expires_at = ? WHERE id = ? AND state = 'waiting' RETURNING fence",
+    );
+    const insLease = db.prepare(
+      "INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, ?, 'agent', ?)",
+    );
+    const accept = db.prepare(
+      "UPDATE requests SET state = 'assigned', assigned_at = ? WHERE id = ? AND state = 'offered' AND fence = ?",
+    );
+    const endLease = db.prepare(
+      'UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ?',
+    );
+    const complete = db.prepare(
+      "UPDATE requests SET state = 'completed', ended_at = ? WHERE id = ? AND state = 'assigned' AND fence = ?",
+    );
     let seq = 0;
     const t1 = performance.now();
     for (let i = 0; i < n; i++) {
@@ -89,7 +118,7 @@ async function cycles(n: number) {
         endLease.run(t, 'completed', rid, f, 'assignment');
       })();
       insAudit.run(++seq, t);
-      db.prepare("UPDATE service_sessions SET ended_at = ? WHERE id = ?").run(t, sid);
+      db.prepare('UPDATE service_sessions SET ended_at = ? WHERE id = ?').run(t, sid);
       insAudit.run(++seq, t);
     }
     const rawSeconds = (performance.now() - t1) / 1000;
@@ -105,7 +134,11 @@ async function fanout(sockets: number, changes: number) {
   const a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600 });
   const conns: WebSocket[] = [];
   try {
-    const tokens = await Promise.all(['agent1', 'agent2', 'supervisor'].map((u, i) => staffLogin(a.url, u, ['demo-agent-1', 'demo-agent-2', 'demo-supervisor'][i]!)));
+    const tokens = await Promise.all(
+      ['agent1', 'agent2', 'supervisor'].map((u, i) =>
+        staffLogin(a.url, u, ['demo-agent-1', 'demo-agent-2', 'demo-supervisor'][i]!),
+      ),
+    );
     const received: number[][] = Array.from({ length: changes }, () => []);
     let round = -1;
     let roundStart = 0;
@@ -118,7 +151,14 @@ async function fanout(sockets: number, changes: number) {
           conns.push(ws);
           await new Promise<void>((resolve, reject) => {
             ws.on('error', reject);
-            ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken: tokens[(i + j) % 3]!.token } })));
+            ws.on('open', () =>
+              ws.send(
+                JSON.stringify({
+                  type: 'hello',
+                  auth: { kind: 'staff', accessToken: tokens[(i + j) % 3]!.token },
+                }),
+              ),
+            );
             ws.on('message', (data) => {
               const f = JSON.parse(String(data));
               if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', topic: 'queues' }));
@@ -133,9 +173,16 @@ async function fanout(sockets: number, changes: number) {
       );
     }
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      headers: bearer(admin),
+    });
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    const principal = await a.services.devices.verifyRequest(`Device ${d.token}`, await d.proof('GET', '/y'), 'GET', '/y');
+    const principal = await a.services.devices.verifyRequest(
+      `Device ${d.token}`,
+      await d.proof('GET', '/y'),
+      'GET',
+      '/y',
+    );
     for (let c = 0; c < changes; c++) {
       const done = new Promise<void>((r) => (resolveRound = r));
       pending = sockets;
@@ -157,7 +204,10 @@ export async function pipelineBench() {
   console.log(
     `pipeline cycles (enqueue+offer+accept+complete): ${c.pipelinePerSecond.toFixed(0)}/s via Pipeline vs ${c.rawPerSecond.toFixed(0)}/s raw SQLite writes; ratio ${(c.pipelinePerSecond / c.rawPerSecond).toFixed(2)} (n=${c.n})`,
   );
-  const f = await fanout(Number(process.env.VD_BENCH_SOCKETS ?? 1000), Number(process.env.VD_BENCH_CHANGES ?? 20));
+  const f = await fanout(
+    Number(process.env.VD_BENCH_SOCKETS ?? 1000),
+    Number(process.env.VD_BENCH_CHANGES ?? 20),
+  );
   console.log(
     `queue change -> ${f.sockets} agent sockets: p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms (${f.changes} changes; includes the 50 ms feed batching)`,
   );

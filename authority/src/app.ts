@@ -60,7 +60,12 @@ async function serveCustomerApp(app: FastifyInstance, dir: string): Promise<void
   app.get('/app', (_req, reply) => reply.redirect('/app/'));
   if (!existsSync(`${dir}/index.html`)) {
     app.get('/app/*', (_req, reply) =>
-      reply.code(503).send({ code: 'internal', message: 'the customer app is not built: run npm run build:customer' } satisfies ApiError),
+      reply
+        .code(503)
+        .send({
+          code: 'internal',
+          message: 'the customer app is not built: run npm run build:customer',
+        } satisfies ApiError),
     );
     return;
   }
@@ -94,7 +99,10 @@ export async function buildAuthority(opts: {
     clientErrorHandler: clientError,
   });
   // The ephemeral SIP credentials' secret: configured (shared with Kamailio), else one for this process.
-  const config = { ...opts.config, sipSecret: opts.config.sipSecret ?? randomBytes(32).toString('base64url') };
+  const config = {
+    ...opts.config,
+    sipSecret: opts.config.sipSecret ?? randomBytes(32).toString('base64url'),
+  };
   const services = await createServices(opts.db, config, opts.clock);
 
   app.removeContentTypeParser('application/json');
@@ -158,7 +166,11 @@ export async function buildAuthority(opts: {
   services.calls.on('verified', (requestId, agentId, at) =>
     hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );
-  const sipEdge = new SipEdge({ secret: config.sipSecret, domain: config.sipDomain, now: () => opts.clock.now() });
+  const sipEdge = new SipEdge({
+    secret: config.sipSecret,
+    domain: config.sipDomain,
+    now: () => opts.clock.now(),
+  });
   await app.register(websocket, {
     options: {
       maxPayload: LIMITS.wsFrameBytes,

@@ -16,15 +16,13 @@ export const ConfigSchema = z.strictObject({
   /** Origins WebAuthn ceremonies may come from (the customer app's origin). */
   origins: z
     .array(
-      z
-        .url({ protocol: /^https?$/ })
-        .refine((u) => {
-          try {
-            return new URL(u).origin === u;
-          } catch {
-            return false;
-          }
-        }, 'an origin has no path, e.g. https://app.example.com'),
+      z.url({ protocol: /^https?$/ }).refine((u) => {
+        try {
+          return new URL(u).origin === u;
+        } catch {
+          return false;
+        }
+      }, 'an origin has no path, e.g. https://app.example.com'),
     )
     .min(1)
     .default(['http://localhost:8780']),
@@ -47,16 +45,33 @@ export const ConfigSchema = z.strictObject({
   argon2MemoryKiB: z.coerce.number().int().min(19_456).default(19_456),
   argon2Iterations: z.coerce.number().int().min(2).default(2),
   /** Queues, menu and priority rules; seeds the store, the admin API edits it afterwards. */
-  pipelineFile: z.string().min(1).default(new URL('../config/pipeline.json', import.meta.url).pathname),
+  pipelineFile: z
+    .string()
+    .min(1)
+    .default(new URL('../config/pipeline.json', import.meta.url).pathname),
   /** Shared secret of the ephemeral SIP credentials (Kamailio auth_ephemeral uses the same). If absent: <dataDir>/secrets/sip-secret. */
   sipSecret: z.string().min(32, 'the SIP secret must be at least 32 characters').optional(),
   /** SIP domain (realm of the digest challenges). */
-  sipDomain: z.string().regex(/^[a-z0-9.-]+$/).default('verified-desk.local'),
+  sipDomain: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/)
+    .default('verified-desk.local'),
   /** A separate SIP server's WebSocket URL (Kamailio); when unset the embedded edge at /sip is used. */
-  sipWsUrl: z.string().regex(/^wss?:\/\//).optional(),
-  sipCredentialSeconds: z.coerce.number().int().min(60).max(86_400).default(12 * 3600),
+  sipWsUrl: z
+    .string()
+    .regex(/^wss?:\/\//)
+    .optional(),
+  sipCredentialSeconds: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400)
+    .default(12 * 3600),
   /** Built customer app (vite build output), served at /app. */
-  customerAppDir: z.string().min(1).default(new URL('../../customer/dist', import.meta.url).pathname),
+  customerAppDir: z
+    .string()
+    .min(1)
+    .default(new URL('../../customer/dist', import.meta.url).pathname),
   offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
   wrapUpSeconds: z.coerce.number().int().min(0).max(3600).default(60),
   /** After a request, the agent stays in wrap-up until the wrap-up is recorded (when wrapUpSeconds > 0). */
@@ -107,7 +122,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const v = env[name];
     if (v === undefined || v === '') continue;
     raw[key] =
-      key === 'origins' ? v.split(',').map((s) => s.trim()) : BOOLEAN_KEYS.has(key) ? v === '1' || v === 'true' : v;
+      key === 'origins'
+        ? v.split(',').map((s) => s.trim())
+        : BOOLEAN_KEYS.has(key)
+          ? v === '1' || v === 'true'
+          : v;
   }
   let parsed;
   try {
@@ -138,7 +157,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (a.pipeline !== undefined) raw.pipelineFile = a.pipeline;
   if (a['log-level'] !== undefined) raw.logLevel = a['log-level'];
   // The customer app is served by the authority itself: by default WebAuthn accepts its own origin.
-  if (raw.origins === undefined && /^\d+$/.test(String(raw.port ?? '')) && Number(raw.port) > 0 && Number(raw.port) < 65536)
+  if (
+    raw.origins === undefined &&
+    /^\d+$/.test(String(raw.port ?? '')) &&
+    Number(raw.port) > 0 &&
+    Number(raw.port) < 65536
+  )
     raw.origins = [`http://localhost:${Number(raw.port)}`];
   return parseConfig(raw);
 }

@@ -7,12 +7,19 @@ import { join } from 'node:path';
  * from, or created once at, <dataDir>/secrets/pin-pepper (mode 0600), a file beside
  * the database, never inside it.
  */
-export function resolvePepper(configured: string | undefined, dataDir: string): { pepper: string; source: string } {
+export function resolvePepper(
+  configured: string | undefined,
+  dataDir: string,
+): { pepper: string; source: string } {
   return resolveSecret(configured, dataDir, 'pin-pepper');
 }
 
 /** A secret from configuration, or read from (created once at) <dataDir>/secrets/<name>, mode 0600. */
-export function resolveSecret(configured: string | undefined, dataDir: string, name: string): { pepper: string; source: string } {
+export function resolveSecret(
+  configured: string | undefined,
+  dataDir: string,
+  name: string,
+): { pepper: string; source: string } {
   if (configured) return { pepper: configured, source: 'configuration' };
   const dir = join(dataDir, 'secrets');
   const file = join(dir, name);

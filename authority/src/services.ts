@@ -60,7 +60,14 @@ export async function createServices(
   const authentications = new Authentications(ctx);
   const sessions = new ServiceSessions(ctx);
   const agents = new AgentStore(ctx);
-  const pipeline = new Pipeline(ctx, new PipelineConfigStore(ctx), agents, new RequestStore(ctx), sessions, authentications);
+  const pipeline = new Pipeline(
+    ctx,
+    new PipelineConfigStore(ctx),
+    agents,
+    new RequestStore(ctx),
+    sessions,
+    authentications,
+  );
   const devices = new Devices(ctx, challenges, authentications);
   return {
     ctx,

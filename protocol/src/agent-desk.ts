@@ -23,7 +23,12 @@ export const PhotoRef = z.strictObject({ photoId: OpaqueId, at: IsoTime });
 /** Everything the verified-customer panel shows, for the agent holding (or being offered) the request. */
 export const CustomerPanel = z.strictObject({
   request: RequestView,
-  customer: z.strictObject({ customerId: OpaqueId, name: ShortText, tier: z.string().nullable(), segment: z.string().nullable() }),
+  customer: z.strictObject({
+    customerId: OpaqueId,
+    name: ShortText,
+    tier: z.string().nullable(),
+    segment: z.string().nullable(),
+  }),
   verification: z.strictObject({
     state: VerificationState,
     level: AssuranceLevel,
@@ -48,7 +53,9 @@ export type CustomerPanel = z.infer<typeof CustomerPanel>;
 
 export const Dispositions = z.strictObject({ dispositions: z.array(Disposition) });
 
-export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'an idempotency key is 16 to 64 url-safe characters');
+export const IdempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/, 'an idempotency key is 16 to 64 url-safe characters');
 
 /** A wrap-up: disposition path (e.g. ["resolved", "card-blocked"]) and notes. Sent from the console's outbox. */
 export const WrapUpRequest = z.strictObject({
@@ -58,6 +65,10 @@ export const WrapUpRequest = z.strictObject({
   notes: z.string().max(LIMITS.longText),
 });
 export type WrapUpRequest = z.infer<typeof WrapUpRequest>;
-export const WrapUpResult = z.strictObject({ wrapUpId: OpaqueId, duplicate: z.boolean(), receivedAt: IsoTime });
+export const WrapUpResult = z.strictObject({
+  wrapUpId: OpaqueId,
+  duplicate: z.boolean(),
+  receivedAt: IsoTime,
+});
 
 export const PhotoParams = z.strictObject({ requestId: OpaqueId, photoId: OpaqueId });

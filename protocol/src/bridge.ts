@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { CustomerPanel, Dispositions, IdempotencyKey } from './agent-desk.ts';
 import { CallTicket } from './calls.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
-import { AgentView, Board, ConfigId, OfferView, QueueSnapshot, QueueStats, RequestView, SetPresenceRequest } from './pipeline.ts';
+import {
+  AgentView,
+  Board,
+  ConfigId,
+  OfferView,
+  QueueSnapshot,
+  QueueStats,
+  RequestView,
+  SetPresenceRequest,
+} from './pipeline.ts';
 import { Password, StaffView, Username } from './staff.ts';
 
 /**
@@ -17,7 +26,10 @@ export const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 export const ConsoleSettings = z.strictObject({
   authorityUrl: HttpUrl,
   /** SIP over WebSocket endpoint (the embedded edge or Kamailio). */
-  sipUrl: z.url({ protocol: /^wss?$/ }).max(2048).nullable(),
+  sipUrl: z
+    .url({ protocol: /^wss?$/ })
+    .max(2048)
+    .nullable(),
   microphoneId: z.string().max(256).nullable(),
   speakerId: z.string().max(256).nullable(),
   ringerId: z.string().max(256).nullable(),
@@ -27,7 +39,11 @@ export const ConsoleSettings = z.strictObject({
 export type ConsoleSettings = z.infer<typeof ConsoleSettings>;
 export const SettingsPatch = z.strictObject({
   authorityUrl: HttpUrl.optional(),
-  sipUrl: z.url({ protocol: /^wss?$/ }).max(2048).nullable().optional(),
+  sipUrl: z
+    .url({ protocol: /^wss?$/ })
+    .max(2048)
+    .nullable()
+    .optional(),
   microphoneId: z.string().max(256).nullable().optional(),
   speakerId: z.string().max(256).nullable().optional(),
   ringerId: z.string().max(256).nullable().optional(),
@@ -78,7 +94,10 @@ export const bridgeRequests = {
   'request.complete': channel(Fenced, RequestView),
   'panel.get': channel(RequestRef, CustomerPanel),
   /** A photo as a data: URL (the renderer loads nothing from the network itself). */
-  'panel.photo': channel(z.strictObject({ requestId: OpaqueId, photoId: OpaqueId }), z.string().max(4 * LIMITS.photoBytes)),
+  'panel.photo': channel(
+    z.strictObject({ requestId: OpaqueId, photoId: OpaqueId }),
+    z.string().max(4 * LIMITS.photoBytes),
+  ),
   'call.ticket': channel(Fenced, CallTicket),
   'wrapUp.dispositions': channel(Empty, Dispositions),
   /** Saved locally first (row + outbox entry in one transaction), then sent; never lost. */
@@ -95,7 +114,10 @@ export const bridgeRequests = {
   'outbox.status': channel(Empty, OutboxStatus),
   'settings.get': channel(Empty, ConsoleSettings),
   'settings.set': channel(SettingsPatch, ConsoleSettings),
-  'shell.openExternal': channel(z.strictObject({ url: z.url({ protocol: /^https$/ }).max(2048) }), z.strictObject({ opened: z.boolean() })),
+  'shell.openExternal': channel(
+    z.strictObject({ url: z.url({ protocol: /^https$/ }).max(2048) }),
+    z.strictObject({ opened: z.boolean() }),
+  ),
 } as const;
 export type BridgeRequests = typeof bridgeRequests;
 export type BridgeChannel = keyof BridgeRequests;
@@ -138,7 +160,11 @@ export const BridgeClientFrame = z.strictObject({
 });
 export const BridgeServerFrame = z.union([
   z.strictObject({ id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({ id: z.number().int(), ok: z.literal(false), error: z.strictObject({ code: z.string(), message: z.string() }) }),
+  z.strictObject({
+    id: z.number().int(),
+    ok: z.literal(false),
+    error: z.strictObject({ code: z.string(), message: z.string() }),
+  }),
   z.strictObject({ event: z.string().max(64), payload: z.unknown() }),
 ]);
 export const BRIDGE_WS_PATH = '/bridge';

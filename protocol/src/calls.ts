@@ -31,7 +31,11 @@ export const CallTicketClaims = z.object({
 export type CallTicketClaims = z.infer<typeof CallTicketClaims>;
 
 export const CallTicketRequest = z.strictObject({ fence: z.number().int().min(1) });
-export const CallTicket = z.strictObject({ ticket: z.string().max(4096), expiresAt: IsoTime, claims: CallTicketClaims });
+export const CallTicket = z.strictObject({
+  ticket: z.string().max(4096),
+  expiresAt: IsoTime,
+  claims: CallTicketClaims,
+});
 export type CallTicket = z.infer<typeof CallTicket>;
 
 /** The device's proof: a JWS by the device key over the ticket's SHA-256 (base64url) and its time. */
@@ -40,4 +44,9 @@ export const CallProofClaims = z.strictObject({
   iat: z.number().int(),
 });
 export const CallProofRequest = z.strictObject({ ticket: z.string().max(4096), proof: z.string().max(4096) });
-export const CallProofResult = z.strictObject({ verified: z.literal(true), requestId: OpaqueId, sessionId: SessionId, at: IsoTime });
+export const CallProofResult = z.strictObject({
+  verified: z.literal(true),
+  requestId: OpaqueId,
+  sessionId: SessionId,
+  at: IsoTime,
+});

@@ -8,7 +8,8 @@ export const deskRoutes = {
   customerPanel: route({
     method: 'GET',
     path: '/v1/agent/requests/:requestId/panel',
-    summary: 'The verified-customer panel: verification state, factors, risk flags, photos, secure fields unlocked by level',
+    summary:
+      'The verified-customer panel: verification state, factors, risk flags, photos, secure fields unlocked by level',
     tag: 'console',
     auth: 'staff',
     roles: ANY_STAFF,

@@ -56,7 +56,10 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
           description: 'Success',
           content:
             r.responseKind === 'image'
-              ? { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } }, 'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } } }
+              ? {
+                  'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } },
+                  'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } },
+                }
               : { 'application/json': { schema: toSchema(r.response, 'output') } },
         },
         '400': errorResponse('Invalid request'),

@@ -28,7 +28,8 @@ export const pipelineRoutes = {
   deviceMenu: route({
     method: 'GET',
     path: '/v1/device/menu',
-    summary: 'The service menu, live: options nobody can serve are hidden, the rest carry their estimated wait',
+    summary:
+      'The service menu, live: options nobody can serve are hidden, the rest carry their estimated wait',
     tag: 'pipeline',
     auth: 'device',
     response: LiveMenu,
@@ -145,7 +146,8 @@ export const pipelineRoutes = {
   callTicket: route({
     method: 'POST',
     path: '/v1/agent/requests/:requestId/call-ticket',
-    summary: 'A short-lived call ticket, signed by the authority, for calling the device of an assigned request',
+    summary:
+      'A short-lived call ticket, signed by the authority, for calling the device of an assigned request',
     tag: 'calls',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -157,7 +159,8 @@ export const pipelineRoutes = {
   callProof: route({
     method: 'POST',
     path: '/v1/device/call-proofs',
-    summary: 'The device proves, with its key, that it answered the call of this ticket (binds voice to the verified device)',
+    summary:
+      'The device proves, with its key, that it answered the call of this ticket (binds voice to the verified device)',
     tag: 'calls',
     auth: 'device',
     body: CallProofRequest,

@@ -94,7 +94,11 @@ export const DEFAULT_DISPOSITIONS: DispositionShape[] = [
       { code: 'escalated', label: 'Escalated to back office' },
     ],
   },
-  { code: 'not-resolved', label: 'Not resolved', children: [{ code: 'customer-declined', label: 'Customer declined' }] },
+  {
+    code: 'not-resolved',
+    label: 'Not resolved',
+    children: [{ code: 'customer-declined', label: 'Customer declined' }],
+  },
 ];
 
 export const PipelineConfig = z
@@ -111,17 +115,26 @@ export const PipelineConfig = z
     const ids = new Set<string>();
     const walk = (nodes: MenuNodeInput[], path: string) => {
       for (const n of nodes) {
-        if (ids.has(n.id)) ctx.addIssue({ code: 'custom', message: `menu id "${n.id}" used twice`, path: [path] });
+        if (ids.has(n.id))
+          ctx.addIssue({ code: 'custom', message: `menu id "${n.id}" used twice`, path: [path] });
         ids.add(n.id);
         if (n.children) walk(n.children, `${path}/${n.id}`);
         else if (n.queue && !queues.has(n.queue))
-          ctx.addIssue({ code: 'custom', message: `menu option "${n.id}" names unknown queue "${n.queue}"`, path: [path] });
+          ctx.addIssue({
+            code: 'custom',
+            message: `menu option "${n.id}" names unknown queue "${n.queue}"`,
+            path: [path],
+          });
       }
     };
     walk(c.menu, 'menu');
     for (const r of c.priorityRules)
       if (r.moveToQueue && !queues.has(r.moveToQueue))
-        ctx.addIssue({ code: 'custom', message: `rule "${r.id}" moves to unknown queue "${r.moveToQueue}"`, path: ['priorityRules'] });
+        ctx.addIssue({
+          code: 'custom',
+          message: `rule "${r.id}" moves to unknown queue "${r.moveToQueue}"`,
+          path: ['priorityRules'],
+        });
   });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 export type PipelineConfigInput = z.input<typeof PipelineConfig>;
@@ -183,7 +196,12 @@ export type RequestView = z.infer<typeof RequestView>;
 export const CreateRequest = z.strictObject({
   optionId: ConfigId,
   /** Retries with the same key return the same request instead of queueing twice. */
-  idempotencyKey: z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/).optional(),
+  idempotencyKey: z
+    .string()
+    .min(8)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
 });
 export const CreateRequestResult = z.discriminatedUnion('status', [
   z.strictObject({

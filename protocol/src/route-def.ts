@@ -31,4 +31,3 @@ export const route = <R extends RouteDef>(r: R): R => r;
 export const ANY_STAFF = ['agent', 'supervisor', 'admin'] as const;
 export const SUPERVISORS = ['supervisor', 'admin'] as const;
 export const ADMIN = ['admin'] as const;
-

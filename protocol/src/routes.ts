@@ -327,7 +327,8 @@ export const identityRoutes = {
   sipCredentials: route({
     method: 'GET',
     path: '/v1/sip/credentials',
-    summary: 'Ephemeral SIP credentials (HMAC over "expiry:user", the auth_ephemeral scheme) for a logged-in agent or an authenticated device',
+    summary:
+      'Ephemeral SIP credentials (HMAC over "expiry:user", the auth_ephemeral scheme) for a logged-in agent or an authenticated device',
     tag: 'voice',
     auth: 'deviceOrStaff',
     roles: ANY_STAFF,

@@ -56,7 +56,11 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('queue.snapshot'), snapshot: QueueSnapshot }),
   z.strictObject({ type: z.literal('board.snapshot'), board: Board }),
   /** Requests whose view changed (finished ones come with their final state, for removal) and fresh stats of their queues. */
-  z.strictObject({ type: z.literal('queue.delta'), queues: z.array(QueueStats), upserts: z.array(RequestView) }),
+  z.strictObject({
+    type: z.literal('queue.delta'),
+    queues: z.array(QueueStats),
+    upserts: z.array(RequestView),
+  }),
   z.strictObject({ type: z.literal('agent.state'), agent: AgentView }),
   z.strictObject({ type: z.literal('offer'), offer: OfferView }),
   /** For the agent: the device answered the call and proved it with its key. */

@@ -14,25 +14,49 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
   let fence: number;
 
   before(async () => {
-    a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpRequired: true, wrapUpSeconds: 60 }, { clock });
+    a = await startTestAuthority(
+      { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpRequired: true, wrapUpSeconds: 60 },
+      { clock },
+    );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+      headers: bearer(admin),
+    });
     d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    assert.equal((await d.call('POST', '/v1/device/photos?purpose=enrolment', { raw: FAKE_JPEG, contentType: 'image/jpeg' })).status, 201);
+    assert.equal(
+      (
+        await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+          raw: FAKE_JPEG,
+          contentType: 'image/jpeg',
+        })
+      ).status,
+      201,
+    );
     assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '112358' } })).status, 200);
     // One wrong PIN, then the right one: a failure the panel reports, and level 2.
-    assert.equal((await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '000000' } })).status, 401);
-    assert.equal((await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } })).body.level, 2);
+    assert.equal(
+      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '000000' } })).status,
+      401,
+    );
+    assert.equal(
+      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } })).body.level,
+      2,
+    );
     const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
     requestId = q.body.request.requestId;
     agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', { headers: bearer(agent.token), json: { state: 'available' } });
+    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
+      headers: bearer(agent.token),
+      json: { state: 'available' },
+    });
     fence = av.body.offer.fence;
   });
   after(() => a.dispose());
 
   it('the offered agent sees the verification before accepting; other agents get 403', async () => {
-    const p = await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) });
+    const p = await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, {
+      headers: bearer(agent.token),
+    });
     assert.equal(p.status, 200, JSON.stringify(p.body));
     assert.equal(p.body.customer.name, 'Alice Martin');
     assert.equal(p.body.verification.state, 'verified');
@@ -47,62 +71,140 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     assert.equal(p.body.photos.latest, null);
     assert.equal(p.body.voice.verified, false);
     const other = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    assert.equal((await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(other.token) })).status, 403);
+    assert.equal(
+      (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(other.token) }))
+        .status,
+      403,
+    );
     const sup = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    assert.equal((await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(sup.token) })).status, 200);
+    assert.equal(
+      (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(sup.token) }))
+        .status,
+      200,
+    );
   });
 
   it('secure fields above the level are locked and carry no value; a step-up unlocks them', async () => {
-    const before = (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })).body;
+    const before = (
+      await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })
+    ).body;
     const byField = (p: any) => Object.fromEntries(p.secure.map((f: any) => [f.field, f]));
     const f1 = byField(before);
     assert.equal(f1.balance.locked, false);
     assert.equal(f1.balance.value.amount, 18250.42);
     assert.equal(f1.accountNumber.locked, true);
     assert.equal('value' in f1.accountNumber, false);
-    assert.ok(!JSON.stringify(before).includes('NWBK'), 'the locked account number never leaves the authority');
+    assert.ok(
+      !JSON.stringify(before).includes('NWBK'),
+      'the locked account number never leaves the authority',
+    );
     a.services.authentications.addFactor(d.authentication.authenticationId, 'biometric', d.deviceId);
-    const after = (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })).body;
+    const after = (
+      await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })
+    ).body;
     assert.equal(byField(after).accountNumber.locked, false);
     assert.equal(byField(after).accountNumber.value, 'GB29 NWBK 6016 1331 9268 19');
     assert.equal(after.verification.level, 3);
   });
 
   it('photos are served as images to the agent; a verification photo becomes the latest', async () => {
-    assert.equal((await d.call('POST', '/v1/device/photos?purpose=verification', { raw: FAKE_PNG, contentType: 'image/png' })).status, 201);
-    const p = (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })).body;
-    const res = await fetch(`${a.url}/v1/agent/requests/${requestId}/photos/${p.photos.latest.photoId}`, { headers: bearer(agent.token) });
+    assert.equal(
+      (
+        await d.call('POST', '/v1/device/photos?purpose=verification', {
+          raw: FAKE_PNG,
+          contentType: 'image/png',
+        })
+      ).status,
+      201,
+    );
+    const p = (
+      await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })
+    ).body;
+    const res = await fetch(`${a.url}/v1/agent/requests/${requestId}/photos/${p.photos.latest.photoId}`, {
+      headers: bearer(agent.token),
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/png');
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), FAKE_PNG);
-    const enrol = await fetch(`${a.url}/v1/agent/requests/${requestId}/photos/${p.photos.enrolment.photoId}`, { headers: bearer(agent.token) });
+    const enrol = await fetch(
+      `${a.url}/v1/agent/requests/${requestId}/photos/${p.photos.enrolment.photoId}`,
+      { headers: bearer(agent.token) },
+    );
     assert.deepEqual(Buffer.from(await enrol.arrayBuffer()), FAKE_JPEG);
   });
 
   it('a required wrap-up holds the agent in wrap-up; it is recorded once whatever the replays', async () => {
-    assert.equal((await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, { headers: bearer(agent.token), json: { fence } })).status, 200);
-    assert.equal((await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, { headers: bearer(agent.token), json: { fence } })).status, 200);
+    assert.equal(
+      (
+        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+          headers: bearer(agent.token),
+          json: { fence },
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (
+        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, {
+          headers: bearer(agent.token),
+          json: { fence },
+        })
+      ).status,
+      200,
+    );
     const tree = await call(a.url, 'GET', '/v1/agent/dispositions', { headers: bearer(agent.token) });
     assert.equal(tree.body.dispositions[0].code, 'resolved');
-    const early = await call(a.url, 'PUT', '/v1/agent/presence', { headers: bearer(agent.token), json: { state: 'available' } });
+    const early = await call(a.url, 'PUT', '/v1/agent/presence', {
+      headers: bearer(agent.token),
+      json: { state: 'available' },
+    });
     assert.equal(early.status, 409);
     assert.match(early.body.message, /wrap-up first/);
     clock.advance(10 * 60_000);
     a.services.pipeline.tick();
-    assert.equal(a.services.pipeline.agents.get(agent.staffId)!.presence, 'wrap_up', 'no timeout while the wrap-up is required');
-    const body = { idempotencyKey: 'wrapup-key-0000000001', fence, disposition: ['resolved', 'card-blocked'], notes: 'Card blocked, replacement ordered.' };
-    const bad = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, { headers: bearer(agent.token), json: { ...body, disposition: ['resolved', 'nope'] } });
+    assert.equal(
+      a.services.pipeline.agents.get(agent.staffId)!.presence,
+      'wrap_up',
+      'no timeout while the wrap-up is required',
+    );
+    const body = {
+      idempotencyKey: 'wrapup-key-0000000001',
+      fence,
+      disposition: ['resolved', 'card-blocked'],
+      notes: 'Card blocked, replacement ordered.',
+    };
+    const bad = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+      headers: bearer(agent.token),
+      json: { ...body, disposition: ['resolved', 'nope'] },
+    });
     assert.equal(bad.status, 400);
-    const first = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, { headers: bearer(agent.token), json: body });
+    const first = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+      headers: bearer(agent.token),
+      json: body,
+    });
     assert.equal(first.status, 201);
     assert.equal(first.body.duplicate, false);
-    const replays = await Promise.all(Array.from({ length: 20 }, () => call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, { headers: bearer(agent.token), json: body })));
-    assert.ok(replays.every((r) => r.status === 201 && r.body.duplicate && r.body.wrapUpId === first.body.wrapUpId));
-    const n = a.services.ctx.db.prepare('SELECT count(*) AS n FROM wrap_ups WHERE request_id = ?').get(requestId) as { n: number };
+    const replays = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+          headers: bearer(agent.token),
+          json: body,
+        }),
+      ),
+    );
+    assert.ok(
+      replays.every((r) => r.status === 201 && r.body.duplicate && r.body.wrapUpId === first.body.wrapUpId),
+    );
+    const n = a.services.ctx.db
+      .prepare('SELECT count(*) AS n FROM wrap_ups WHERE request_id = ?')
+      .get(requestId) as { n: number };
     assert.equal(n.n, 1);
     assert.equal(a.services.pipeline.agents.get(agent.staffId)!.presence, 'available');
     const other = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const foreign = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, { headers: bearer(other.token), json: { ...body, idempotencyKey: 'wrapup-key-0000000002' } });
+    const foreign = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+      headers: bearer(other.token),
+      json: { ...body, idempotencyKey: 'wrapup-key-0000000002' },
+    });
     assert.equal(foreign.status, 409);
   });
 });

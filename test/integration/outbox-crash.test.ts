@@ -19,20 +19,25 @@ const writerBundle = join(root, '.tmp', `outbox-writer-${process.pid}.mjs`);
 /** Run the writer child; SIGKILL it after `killAfterMs`; collect the keys it said were saved. */
 function runChild(args: string[], killAfterMs: number | null): Promise<{ lines: string[]; killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [writerBundle, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [writerBundle, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | null = null;
     child.stdout.on('data', (d) => {
       out += d;
       // Start the clock once the child is really writing: kills land at random points of the save loop.
-      if (killAfterMs !== null && !timer && out.includes('saved ')) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (killAfterMs !== null && !timer && out.includes('saved '))
+        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     });
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
-      if (signal !== 'SIGKILL' && code !== 0) return reject(new Error(`child exited ${code}: ${err.slice(-2000)}`));
+      if (signal !== 'SIGKILL' && code !== 0)
+        return reject(new Error(`child exited ${code}: ${err.slice(-2000)}`));
       // A line cut by the kill is not a completed "saved" report.
       const lines = out.split('\n').slice(0, -1);
       resolve({ lines, killed: signal === 'SIGKILL' });
@@ -61,13 +66,27 @@ describe(`outbox: notes never lost offline (RELIABILITY row 14): ${KILLS} SIGKIL
     a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600 }, { clock });
     dataDir = mkdtempSync(join(tmpdir(), 'vd-outbox-crash-'));
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      headers: bearer(admin),
+    });
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    await call(a.url, 'PUT', '/v1/agent/presence', { headers: bearer(agent.token), json: { state: 'available' } });
-    requestId = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request.requestId;
+    await call(a.url, 'PUT', '/v1/agent/presence', {
+      headers: bearer(agent.token),
+      json: { state: 'available' },
+    });
+    requestId = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request
+      .requestId;
     fence = (await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(agent.token) })).body.offer.fence;
-    assert.equal((await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, { headers: bearer(agent.token), json: { fence } })).status, 200);
+    assert.equal(
+      (
+        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+          headers: bearer(agent.token),
+          json: { fence },
+        })
+      ).status,
+      200,
+    );
   });
   after(async () => {
     await a.dispose();
@@ -79,18 +98,35 @@ describe(`outbox: notes never lost offline (RELIABILITY row 14): ${KILLS} SIGKIL
     const t0 = performance.now();
     const saved = new Set<string>();
     for (let k = 0; k < KILLS; k++) {
-      const r = await runChild(['write', dataDir, '', '', '', requestId, String(fence)], 1 + Math.floor(Math.random() * 40));
+      const r = await runChild(
+        ['write', dataDir, '', '', '', requestId, String(fence)],
+        1 + Math.floor(Math.random() * 40),
+      );
       assert.ok(r.killed);
       for (const l of r.lines) if (l.startsWith('saved ')) saved.add(l.slice(6));
     }
     const db = new Database(join(dataDir, 'console.sqlite'), { readonly: true });
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-    const local = new Set(db.prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM wrap_ups').all().map((r) => r.idempotency_key));
-    const outboxKeys = new Set(db.prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM outbox').all().map((r) => r.idempotency_key));
+    const local = new Set(
+      db
+        .prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM wrap_ups')
+        .all()
+        .map((r) => r.idempotency_key),
+    );
+    const outboxKeys = new Set(
+      db
+        .prepare<[], { idempotency_key: string }>('SELECT idempotency_key FROM outbox')
+        .all()
+        .map((r) => r.idempotency_key),
+    );
     db.close();
     const lost = [...saved].filter((k) => !local.has(k) || !outboxKeys.has(k));
     assert.equal(lost.length, 0, `lost after kills: ${lost.slice(0, 5).join(', ')}`);
-    assert.deepEqual([...local].sort(), [...outboxKeys].sort(), 'every row has its outbox entry and nothing else');
+    assert.deepEqual(
+      [...local].sort(),
+      [...outboxKeys].sort(),
+      'every row has its outbox entry and nothing else',
+    );
 
     // Delivery, itself killed a few times mid-flight, then run to the end.
     const args = ['deliver', dataDir, a.url, 'agent1', 'demo-agent-1', requestId, String(fence)];
@@ -99,14 +135,18 @@ describe(`outbox: notes never lost offline (RELIABILITY row 14): ${KILLS} SIGKIL
     assert.ok(last.lines.includes('drained'));
 
     const remote = a.services.ctx.db
-      .prepare<[string], { idempotency_key: string; n: number }>('SELECT idempotency_key, count(*) AS n FROM wrap_ups WHERE request_id = ? GROUP BY idempotency_key')
+      .prepare<[string], { idempotency_key: string; n: number }>(
+        'SELECT idempotency_key, count(*) AS n FROM wrap_ups WHERE request_id = ? GROUP BY idempotency_key',
+      )
       .all(requestId);
     const remoteKeys = new Set(remote.map((r) => r.idempotency_key));
     const missing = [...saved].filter((k) => !remoteKeys.has(k));
     const duplicated = remote.filter((r) => r.n !== 1).length;
     const unexpected = [...remoteKeys].filter((k) => !local.has(k)).length;
     const after = new Database(join(dataDir, 'console.sqlite'), { readonly: true });
-    const unsent = after.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL').get()!.n;
+    const unsent = after
+      .prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL')
+      .get()!.n;
     after.close();
     console.log(
       `outbox crash: kills=${KILLS} (+${DELIVERY_KILLS} during delivery) saves_returned=${saved.size} committed=${local.size} lost=${lost.length} delivered=${remoteKeys.size} missing=${missing.length} duplicated=${duplicated} unexpected=${unexpected} unsent=${unsent} integrity=ok duration=${((performance.now() - t0) / 1000).toFixed(1)}s`,

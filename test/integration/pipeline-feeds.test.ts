@@ -24,7 +24,9 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
   const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
   let admin: string;
   const device = async (customerId: string) => {
-    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
+      headers: bearer(admin),
+    });
     return new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
   };
   const staffSocket = async (token: string, topic: 'queues' | 'board') => {
@@ -36,7 +38,10 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
   };
 
   before(async () => {
-    a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 60, wrapUpSeconds: 0 }, { clock });
+    a = await startTestAuthority(
+      { accessTokenSeconds: 3600, agentTimeoutSeconds: 60, wrapUpSeconds: 0 },
+      { clock },
+    );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
   });
   after(() => a.dispose());
@@ -46,7 +51,11 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     const sup = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
     const agentWs = await staffSocket(agent1.token, 'queues');
     const snap = await frame(agentWs, (f) => f.type === 'queue.snapshot');
-    assert.deepEqual(snap.snapshot.queues.map((q: any) => q.queueId).sort(), ['cards', 'general', 'payments']);
+    assert.deepEqual(snap.snapshot.queues.map((q: any) => q.queueId).sort(), [
+      'cards',
+      'general',
+      'payments',
+    ]);
     const boardWs = await staffSocket(sup.token, 'board');
     const board = await frame(boardWs, (f) => f.type === 'board.snapshot');
     assert.ok(board.board.agents.some((x: any) => x.displayName === 'Dana Reyes'));
@@ -64,9 +73,15 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     const r2 = (await chen.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
     // Chen is platinum (+20) and over the balance rule (+5): ahead of Bob.
     assert.equal(r2.priority, 25);
-    const delta = await frame(agentWs, (f) => f.type === 'queue.delta' && f.upserts.some((u: any) => u.requestId === r2.requestId));
+    const delta = await frame(
+      agentWs,
+      (f) => f.type === 'queue.delta' && f.upserts.some((u: any) => u.requestId === r2.requestId),
+    );
     assert.equal(delta.queues.find((q: any) => q.queueId === 'general').waiting >= 1, true);
-    await frame(boardWs, (f) => f.type === 'queue.delta' && f.upserts.some((u: any) => u.requestId === r1.requestId));
+    await frame(
+      boardWs,
+      (f) => f.type === 'queue.delta' && f.upserts.some((u: any) => u.requestId === r1.requestId),
+    );
 
     const bobWs = await TestSocket.open(a.url);
     bobWs.send(await bob.wsHello(r1.sessionId));
@@ -76,7 +91,10 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     assert.equal(first.request.estimatedWaitSeconds, null, 'nobody serving yet: no estimate');
 
     // agent1 goes available: Chen (higher priority) is offered first; Bob moves... and sees a wait estimate.
-    const avail = await call(a.url, 'PUT', '/v1/agent/presence', { headers: bearer(agent1.token), json: { state: 'available' } });
+    const avail = await call(a.url, 'PUT', '/v1/agent/presence', {
+      headers: bearer(agent1.token),
+      json: { state: 'available' },
+    });
     assert.equal(avail.body.offer.requestId, r2.requestId);
     const offerFrame = await frame(agentWs, (f) => f.type === 'offer');
     assert.equal(offerFrame.offer.requestId, r2.requestId);
@@ -89,7 +107,9 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
 
   it('an offered agent who disconnects: after the reconnect grace the offer returns to the queue, the agent goes offline', async () => {
     // No call as agent1 here: any request of the agent's counts as a sign of life.
-    const agent1 = a.services.ctx.db.prepare("SELECT id AS staffId FROM staff WHERE username = 'agent1'").get() as { staffId: string };
+    const agent1 = a.services.ctx.db
+      .prepare("SELECT id AS staffId FROM staff WHERE username = 'agent1'")
+      .get() as { staffId: string };
     const offered = a.services.pipeline.requests.offerOf(agent1.staffId)!.id;
     // agent1's only socket (first test) is closed: within the grace nothing happens...
     clock.advance(4_000);
@@ -100,11 +120,20 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     a.services.pipeline.tick();
     assert.equal(a.services.pipeline.requests.get(offered)!.state, 'waiting');
     assert.equal(a.services.pipeline.agents.get(agent1.staffId)!.presence, 'offline');
-    const lease = a.services.ctx.db.prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC").get(offered) as any;
+    const lease = a.services.ctx.db
+      .prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC")
+      .get(offered) as any;
     assert.equal(lease.end_reason, 'agent_gone');
     const agent2 = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const avail = await call(a.url, 'PUT', '/v1/agent/presence', { headers: bearer(agent2.token), json: { state: 'available' } });
-    assert.equal(avail.body.offer?.requestId, offered, 'the next agent gets it, ahead of the lower-priority request');
+    const avail = await call(a.url, 'PUT', '/v1/agent/presence', {
+      headers: bearer(agent2.token),
+      json: { state: 'available' },
+    });
+    assert.equal(
+      avail.body.offer?.requestId,
+      offered,
+      'the next agent gets it, ahead of the lower-priority request',
+    );
   });
 
   it('a customer who leaves abandons the request: the offer is withdrawn and the session ends', async () => {
@@ -121,7 +150,9 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     assert.equal(abandoned?.state, 'abandoned');
     const after2 = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(agent2.token) });
     assert.notEqual(after2.body.offer?.requestId, requestId);
-    const lease = a.services.ctx.db.prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC").get(requestId) as any;
+    const lease = a.services.ctx.db
+      .prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC")
+      .get(requestId) as any;
     assert.equal(lease.end_reason, 'customer_left');
   });
 
@@ -139,13 +170,21 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
 
   it('a rule moves a request to another queue when its authentication changes (step-up)', async () => {
     // Business customers asking about payments go to the business queue; at level 3 they gain +3.
-    await call(a.url, 'PUT', '/v1/supervisor/agents/' + (await staffLogin(a.url, 'agent2', 'demo-agent-2')).staffId + '/presence', {
-      headers: bearer(admin),
-      json: { state: 'break', reasonCode: 'lunch' },
-    });
+    await call(
+      a.url,
+      'PUT',
+      '/v1/supervisor/agents/' + (await staffLogin(a.url, 'agent2', 'demo-agent-2')).staffId + '/presence',
+      {
+        headers: bearer(admin),
+        json: { state: 'break', reasonCode: 'lunch' },
+      },
+    );
     const chen = await device('c_chen_wei_00003');
     assert.equal((await chen.call('PUT', '/v1/device/pin', { json: { pin: '13579' } })).status, 200);
-    assert.equal((await chen.call('POST', '/v1/device/authentication/pin', { json: { pin: '13579' } })).body.level, 2);
+    assert.equal(
+      (await chen.call('POST', '/v1/device/authentication/pin', { json: { pin: '13579' } })).body.level,
+      2,
+    );
     const q = await chen.call('POST', '/v1/device/requests', { json: { optionId: 'payment-failed' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     assert.equal(q.body.request.queueId, 'business');

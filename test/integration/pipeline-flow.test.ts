@@ -10,12 +10,17 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
   const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
   let admin: string;
   const device = async (customerId = 'c_alice_martin_01') => {
-    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
+      headers: bearer(admin),
+    });
     return new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
   };
   const agent = async (username: string, password: string) => {
     const s = await staffLogin(a.url, username, password);
-    const r = await call(a.url, 'PUT', '/v1/agent/presence', { headers: bearer(s.token), json: { state: 'available' } });
+    const r = await call(a.url, 'PUT', '/v1/agent/presence', {
+      headers: bearer(s.token),
+      json: { state: 'available' },
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return s;
   };
@@ -43,16 +48,29 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
     assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '246810' } })).status, 200);
     const r = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { status: 'step_up_required', optionId: 'lost-card', requiredLevel: 2, currentLevel: 1, factorsNeeded: ['pin', 'biometric', 'photo'] });
+    assert.deepEqual(r.body, {
+      status: 'step_up_required',
+      optionId: 'lost-card',
+      requiredLevel: 2,
+      currentLevel: 1,
+      factorsNeeded: ['pin', 'biometric', 'photo'],
+    });
     const board = await call(a.url, 'GET', '/v1/supervisor/board', { headers: bearer(admin) });
     assert.equal(board.body.requests.length, 0);
-    assert.equal((await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } })).body.level, 2);
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card', idempotencyKey: 'key-00000001' } });
+    assert.equal(
+      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } })).body.level,
+      2,
+    );
+    const q = await d.call('POST', '/v1/device/requests', {
+      json: { optionId: 'lost-card', idempotencyKey: 'key-00000001' },
+    });
     assert.equal(q.body.status, 'queued');
     assert.equal(q.body.request.state, 'waiting');
     assert.equal(q.body.request.position, 1);
     assert.equal(q.body.request.priority, 10, 'gold tier rule');
-    const again = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card', idempotencyKey: 'key-00000001' } });
+    const again = await d.call('POST', '/v1/device/requests', {
+      json: { optionId: 'lost-card', idempotencyKey: 'key-00000001' },
+    });
     assert.equal(again.body.request.requestId, q.body.request.requestId, 'idempotent retry');
   });
 
@@ -65,18 +83,36 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
     assert.ok(me.body.offer, JSON.stringify(me.body));
     const { requestId, fence } = me.body.offer;
     assert.equal(me.body.offer.request.state, 'offered');
-    const stale = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, { headers: bearer(s.token), json: { fence: fence + 5 } });
+    const stale = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+      headers: bearer(s.token),
+      json: { fence: fence + 5 },
+    });
     assert.equal(stale.status, 409);
     const other = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    const thief = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, { headers: bearer(other.token), json: { fence } });
+    const thief = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+      headers: bearer(other.token),
+      json: { fence },
+    });
     assert.equal(thief.status, 409);
-    const acc = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, { headers: bearer(s.token), json: { fence } });
+    const acc = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+      headers: bearer(s.token),
+      json: { fence },
+    });
     assert.equal(acc.status, 200, JSON.stringify(acc.body));
     assert.equal(acc.body.state, 'assigned');
-    const retry = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, { headers: bearer(s.token), json: { fence } });
+    const retry = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+      headers: bearer(s.token),
+      json: { fence },
+    });
     assert.equal(retry.status, 200, 'a retried accept is idempotent');
-    assert.equal((await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s.token) })).body.presence, 'busy');
-    const done = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, { headers: bearer(s.token), json: { fence } });
+    assert.equal(
+      (await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s.token) })).body.presence,
+      'busy',
+    );
+    const done = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, {
+      headers: bearer(s.token),
+      json: { fence },
+    });
     assert.equal(done.body.state, 'completed');
     const after = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s.token) });
     assert.equal(after.body.presence, 'wrap_up');
@@ -101,9 +137,14 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
     const me2 = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s2.token) });
     assert.equal(me2.body.offer?.requestId, q.body.request.requestId);
     assert.equal(me2.body.offer.fence, me1.body.offer.fence + 1);
-    const late = await call(a.url, 'POST', `/v1/agent/requests/${q.body.request.requestId}/accept`, { headers: bearer(s1.token), json: { fence: me1.body.offer.fence } });
+    const late = await call(a.url, 'POST', `/v1/agent/requests/${q.body.request.requestId}/accept`, {
+      headers: bearer(s1.token),
+      json: { fence: me1.body.offer.fence },
+    });
     assert.equal(late.status, 409);
-    const leases = a.services.ctx.db.prepare('SELECT agent_id, fence, kind, end_reason FROM leases WHERE request_id = ? ORDER BY fence').all(q.body.request.requestId) as any[];
+    const leases = a.services.ctx.db
+      .prepare('SELECT agent_id, fence, kind, end_reason FROM leases WHERE request_id = ? ORDER BY fence')
+      .all(q.body.request.requestId) as any[];
     assert.deepEqual(
       leases.map((l) => [l.fence, l.kind, l.end_reason]),
       [

@@ -12,7 +12,10 @@ import { bearer, call, staffLogin } from '../support/http.ts';
 
 const quiet = { logBuiltinEnabled: false, logLevel: 'error' as const };
 
-async function ua(creds: { username: string; password: string; aor: string; wsUrl: string | null }, onMessage?: (m: Message) => void) {
+async function ua(
+  creds: { username: string; password: string; aor: string; wsUrl: string | null },
+  onMessage?: (m: Message) => void,
+) {
   const userAgent = new UserAgent({
     ...quiet,
     uri: UserAgent.makeURI(creds.aor)!,
@@ -47,7 +50,9 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
     agentCreds = (await call(a.url, 'GET', '/v1/sip/credentials', { headers: bearer(agent.token) })).body;
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', { headers: bearer(admin) });
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      headers: bearer(admin),
+    });
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
     deviceCreds = (await d.call('GET', '/v1/sip/credentials')).body;
   });
@@ -60,7 +65,12 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     assert.match(agentCreds.username, /^\d+:a-/);
     assert.match(deviceCreds.user, /^d-[A-Za-z0-9_-]{43}$/);
     const [expiry, user] = [Number(agentCreds.username.split(':')[0]), agentCreds.username.split(':')[1]];
-    const again = ephemeralCredentials('s'.repeat(40), user, expiry - Math.floor(Date.now() / 1000), Date.now());
+    const again = ephemeralCredentials(
+      's'.repeat(40),
+      user,
+      expiry - Math.floor(Date.now() / 1000),
+      Date.now(),
+    );
     assert.equal(again.password, agentCreds.password);
     assert.equal(agentCreds.wsUrl, `${a.url.replace('http', 'ws')}/sip`);
   });

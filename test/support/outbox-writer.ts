@@ -16,21 +16,38 @@ const db = openLocalDb(join(dataDir!, 'console.sqlite'));
 if (mode === 'write') {
   const outbox = new Outbox(db, async () => ({ kind: 'retry', error: 'not sending in this mode' }));
   for (let i = 0; ; i++) {
-    const key = outbox.saveWrapUp({ requestId: requestId!, fence: Number(fence), disposition: ['resolved', 'information-given'], notes: `note ${i} ${'x'.repeat(i % 200)}` });
+    const key = outbox.saveWrapUp({
+      requestId: requestId!,
+      fence: Number(fence),
+      disposition: ['resolved', 'information-given'],
+      notes: `note ${i} ${'x'.repeat(i % 200)}`,
+    });
     writeSync(1, `saved ${key}\n`);
   }
 } else {
   const client = new AuthorityClient(authorityUrl!, memoryTokenStore());
   await client.login(username!, password!);
-  const outbox = new Outbox(db, async (e) => {
-    const w = JSON.parse(e.payload);
-    try {
-      await client.call('wrapUp', { params: { requestId: w.requestId }, body: { idempotencyKey: w.idempotencyKey, fence: w.fence, disposition: w.disposition, notes: w.notes } });
-      return { kind: 'ack' };
-    } catch (err) {
-      return { kind: 'retry', error: (err as Error).message };
-    }
-  }, Date.now);
+  const outbox = new Outbox(
+    db,
+    async (e) => {
+      const w = JSON.parse(e.payload);
+      try {
+        await client.call('wrapUp', {
+          params: { requestId: w.requestId },
+          body: {
+            idempotencyKey: w.idempotencyKey,
+            fence: w.fence,
+            disposition: w.disposition,
+            notes: w.notes,
+          },
+        });
+        return { kind: 'ack' };
+      } catch (err) {
+        return { kind: 'retry', error: (err as Error).message };
+      }
+    },
+    Date.now,
+  );
   outbox.start();
   for (;;) {
     await outbox.drain();

@@ -53,7 +53,11 @@ describe('protocol', () => {
       const op = (doc.paths[r.path.replace(/:([A-Za-z]+)/g, '{$1}')] as any)?.[r.method.toLowerCase()];
       assert.ok(op, `${id} in the document`);
       assert.equal(op.operationId, id);
-      assert.ok(op.responses[String(r.status ?? 200)].content[r.responseKind === 'image' ? 'image/jpeg' : 'application/json'].schema);
+      assert.ok(
+        op.responses[String(r.status ?? 200)].content[
+          r.responseKind === 'image' ? 'image/jpeg' : 'application/json'
+        ].schema,
+      );
       if ('body' in r && r.body) {
         const s = op.requestBody.content['application/json'].schema;
         assert.ok(s.type || s.oneOf || s.anyOf, `${id} body schema`);

@@ -27,7 +27,9 @@ export const ticketHash = (ticket: string): string => createHash('sha256').updat
  * with its own key that it answered that ticket, which binds the voice channel to
  * the authenticated device.
  */
-export class CallTickets extends EventEmitter<{ verified: [requestId: string, agentId: string, at: number] }> {
+export class CallTickets extends EventEmitter<{
+  verified: [requestId: string, agentId: string, at: number];
+}> {
   constructor(
     private readonly ctx: Ctx,
     private readonly keys: SigningKeys,
@@ -41,9 +43,13 @@ export class CallTickets extends EventEmitter<{ verified: [requestId: string, ag
     const r = this.pipeline.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
-      throw conflict('only the agent holding the request under its current fencing number gets a call ticket');
+      throw conflict(
+        'only the agent holding the request under its current fencing number gets a call ticket',
+      );
     if (!r.device_id) throw conflict('this request has no device to call');
-    const staff = this.ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?').get(staffId)!;
+    const staff = this.ctx.db
+      .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
+      .get(staffId)!;
     const now = this.ctx.clock.now();
     const jti = randomId(16);
     const claims = {
@@ -60,17 +66,38 @@ export class CallTickets extends EventEmitter<{ verified: [requestId: string, ag
     const ticket = await this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
     const expiresAt = now + CALL_TICKET_TTL_S * 1000;
     this.ctx.db
-      .prepare('INSERT INTO call_tickets (jti, request_id, session_id, device_id, agent_id, fence, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO call_tickets (jti, request_id, session_id, device_id, agent_id, fence, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(jti, r.id, r.session_id, r.device_id, staffId, fence, now, expiresAt);
-    this.ctx.audit.append({ actor: `staff:${staffId}`, action: 'call.ticket', subject: `request:${r.id}`, outcome: 'success', data: { fence, jti } });
+    this.ctx.audit.append({
+      actor: `staff:${staffId}`,
+      action: 'call.ticket',
+      subject: `request:${r.id}`,
+      outcome: 'success',
+      data: { fence, jti },
+    });
     const iat = Math.floor(now / 1000);
-    return { ticket, expiresAt: iso(expiresAt), claims: CallTicketClaims.parse({ ...claims, iat, exp: iat + CALL_TICKET_TTL_S }) };
+    return {
+      ticket,
+      expiresAt: iso(expiresAt),
+      claims: CallTicketClaims.parse({ ...claims, iat, exp: iat + CALL_TICKET_TTL_S }),
+    };
   }
 
   /** The device answered the ticket's call: check the ticket, the device's signature over it, and record it once. */
-  async prove(p: DevicePrincipal, ticket: string, proof: string): Promise<{ requestId: string; sessionId: string; at: number }> {
+  async prove(
+    p: DevicePrincipal,
+    ticket: string,
+    proof: string,
+  ): Promise<{ requestId: string; sessionId: string; at: number }> {
     const fail = (reason: string): never => {
-      this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'call.proof', outcome: 'failure', reason });
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'call.proof',
+        outcome: 'failure',
+        reason,
+      });
       throw unauthorized(reason);
     };
     let claims: CallTicketClaims;
@@ -97,7 +124,13 @@ export class CallTickets extends EventEmitter<{ verified: [requestId: string, ag
       )
       .get(now, claims.jti, p.device.id);
     if (!row) return fail('call ticket unknown or already answered');
-    this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'call.proof', subject: `request:${row.request_id}`, outcome: 'success', data: { jti: claims.jti } });
+    this.ctx.audit.append({
+      actor: `device:${p.device.id}`,
+      action: 'call.proof',
+      subject: `request:${row.request_id}`,
+      outcome: 'success',
+      data: { jti: claims.jti },
+    });
     this.emit('verified', row.request_id, row.agent_id, now);
     return { requestId: row.request_id, sessionId: row.session_id, at: now };
   }

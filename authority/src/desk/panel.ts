@@ -11,7 +11,11 @@ const NEW_DEVICE_MS = 7 * 86_400_000;
 const FAILURE_WINDOW_MS = 86_400_000;
 
 /** The state shown to the agent: never a bare yes/no. */
-export function verificationState(level: number, required: number, failedAttempts: number): VerificationState {
+export function verificationState(
+  level: number,
+  required: number,
+  failedAttempts: number,
+): VerificationState {
   if (level >= required && level > 0) return 'verified';
   if (failedAttempts > 0) return 'failed';
   return level > 0 ? 'partially_verified' : 'not_verified';
@@ -44,23 +48,37 @@ export class CustomerPanels {
     const auth = this.authentications.get(r.authentication_id)!;
     const authView = this.authentications.view(auth.id);
     const customer = db
-      .prepare<[string], { id: string; display_name: string; attributes: string; account: string }>('SELECT * FROM customers WHERE id = ?')
+      .prepare<[string], { id: string; display_name: string; attributes: string; account: string }>(
+        'SELECT * FROM customers WHERE id = ?',
+      )
       .get(r.customer_id)!;
     const attributes = JSON.parse(customer.attributes) as Record<string, unknown>;
     const account = JSON.parse(customer.account) as Record<string, unknown>;
     const device = r.device_id
-      ? db.prepare<[string], { id: string; label: string | null; enrolled_at: number }>('SELECT id, label, enrolled_at FROM devices WHERE id = ?').get(r.device_id)
+      ? db
+          .prepare<[string], { id: string; label: string | null; enrolled_at: number }>(
+            'SELECT id, label, enrolled_at FROM devices WHERE id = ?',
+          )
+          .get(r.device_id)
       : undefined;
     const failedOnThis = db
-      .prepare<[string], { n: number }>("SELECT count(*) AS n FROM audit_log WHERE subject = ? AND outcome = 'failure'")
+      .prepare<[string], { n: number }>(
+        "SELECT count(*) AS n FROM audit_log WHERE subject = ? AND outcome = 'failure'",
+      )
       .get(`authentication:${auth.id}`)!.n;
     const recentFailures = device
       ? db
-          .prepare<[string, number], { n: number }>("SELECT count(*) AS n FROM audit_log WHERE actor = ? AND at >= ? AND outcome = 'failure'")
+          .prepare<[string, number], { n: number }>(
+            "SELECT count(*) AS n FROM audit_log WHERE actor = ? AND at >= ? AND outcome = 'failure'",
+          )
           .get(`device:${device.id}`, now - FAILURE_WINDOW_MS)!.n
       : 0;
     const counterAnomaly = device
-      ? !!db.prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ? AND counter_anomaly_at IS NOT NULL').get(device.id)
+      ? !!db
+          .prepare(
+            'SELECT 1 FROM webauthn_credentials WHERE device_id = ? AND counter_anomaly_at IS NOT NULL',
+          )
+          .get(device.id)
       : false;
     const photo = (purpose: string) =>
       db
@@ -71,7 +89,9 @@ export class CustomerPanels {
     const enrolmentPhoto = photo('enrolment');
     const latestPhoto = photo('verification');
     const voice = db
-      .prepare<[string], { proven_at: number }>('SELECT proven_at FROM call_tickets WHERE request_id = ? AND proven_at IS NOT NULL ORDER BY proven_at DESC LIMIT 1')
+      .prepare<[string], { proven_at: number }>(
+        'SELECT proven_at FROM call_tickets WHERE request_id = ? AND proven_at IS NOT NULL ORDER BY proven_at DESC LIMIT 1',
+      )
       .get(r.id);
     return {
       request: this.pipeline.requestView(r),
@@ -89,14 +109,22 @@ export class CustomerPanels {
         factors: authView.factors,
         expiresAt: authView.expiresAt,
       },
-      device: device ? { deviceId: device.id, label: device.label, enrolledAt: iso(device.enrolled_at) } : null,
-      risk: { newDevice: !!device && now - device.enrolled_at < NEW_DEVICE_MS, recentFailures, counterAnomaly },
+      device: device
+        ? { deviceId: device.id, label: device.label, enrolledAt: iso(device.enrolled_at) }
+        : null,
+      risk: {
+        newDevice: !!device && now - device.enrolled_at < NEW_DEVICE_MS,
+        recentFailures,
+        counterAnomaly,
+      },
       photos: {
         enrolment: enrolmentPhoto ? { photoId: enrolmentPhoto.id, at: iso(enrolmentPhoto.created_at) } : null,
         latest: latestPhoto ? { photoId: latestPhoto.id, at: iso(latestPhoto.created_at) } : null,
       },
       secure: this.pipeline.config.config.secureFields.map((f) =>
-        auth.level >= f.level ? { ...f, locked: false, value: account[f.field] ?? null } : { ...f, locked: true },
+        auth.level >= f.level
+          ? { ...f, locked: false, value: account[f.field] ?? null }
+          : { ...f, locked: true },
       ),
       voice: { verified: !!voice, at: voice ? iso(voice.proven_at) : null },
     };
@@ -105,7 +133,9 @@ export class CustomerPanels {
   photo(p: StaffPrincipal, requestId: string, photoId: string): { mediaType: string; bytes: Buffer } {
     const r = this.accessible(p, requestId);
     const row = this.ctx.db
-      .prepare<[string, string], { media_type: string; bytes: Buffer }>('SELECT media_type, bytes FROM photos WHERE id = ? AND customer_id = ?')
+      .prepare<[string, string], { media_type: string; bytes: Buffer }>(
+        'SELECT media_type, bytes FROM photos WHERE id = ? AND customer_id = ?',
+      )
       .get(photoId, r.customer_id);
     if (!row) throw notFound('no such photo for this customer');
     return { mediaType: row.media_type, bytes: row.bytes };

@@ -15,27 +15,44 @@ export class WrapUps {
     private readonly pipeline: Pipeline,
   ) {}
 
-  record(staffId: string, requestId: string, w: WrapUpRequest): { wrapUpId: string; duplicate: boolean; receivedAt: number } {
+  record(
+    staffId: string,
+    requestId: string,
+    w: WrapUpRequest,
+  ): { wrapUpId: string; duplicate: boolean; receivedAt: number } {
     const existing = this.ctx.db
       .prepare<[string], { id: string; agent_id: string; request_id: string; received_at: number }>(
         'SELECT id, agent_id, request_id, received_at FROM wrap_ups WHERE idempotency_key = ?',
       )
       .get(w.idempotencyKey);
     if (existing) {
-      if (existing.agent_id !== staffId || existing.request_id !== requestId) throw conflict('idempotency key already used for another wrap-up');
+      if (existing.agent_id !== staffId || existing.request_id !== requestId)
+        throw conflict('idempotency key already used for another wrap-up');
       return { wrapUpId: existing.id, duplicate: true, receivedAt: existing.received_at };
     }
-    if (!validDisposition(this.pipeline.config.config.dispositions, w.disposition)) throw badRequest(`unknown disposition ${w.disposition.join(' > ')}`);
+    if (!validDisposition(this.pipeline.config.config.dispositions, w.disposition))
+      throw badRequest(`unknown disposition ${w.disposition.join(' > ')}`);
     const held = this.ctx.db
-      .prepare("SELECT 1 FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'")
+      .prepare(
+        "SELECT 1 FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
+      )
       .get(requestId, w.fence, staffId);
-    if (!held) throw conflict('a wrap-up comes from the agent who handled the request under that fencing number');
+    if (!held)
+      throw conflict('a wrap-up comes from the agent who handled the request under that fencing number');
     const id = randomId(16);
     const now = this.ctx.clock.now();
     this.ctx.db
-      .prepare('INSERT INTO wrap_ups (id, idempotency_key, request_id, agent_id, fence, disposition, notes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO wrap_ups (id, idempotency_key, request_id, agent_id, fence, disposition, notes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(id, w.idempotencyKey, requestId, staffId, w.fence, JSON.stringify(w.disposition), w.notes, now);
-    this.ctx.audit.append({ actor: `staff:${staffId}`, action: 'wrapup.record', subject: `request:${requestId}`, outcome: 'success', data: { disposition: w.disposition } });
+    this.ctx.audit.append({
+      actor: `staff:${staffId}`,
+      action: 'wrapup.record',
+      subject: `request:${requestId}`,
+      outcome: 'success',
+      data: { disposition: w.disposition },
+    });
     this.pipeline.wrapUpRecorded(staffId);
     return { wrapUpId: id, duplicate: false, receivedAt: now };
   }

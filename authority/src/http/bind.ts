@@ -121,7 +121,11 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
         const result = await handler({ params, query, body, principal, contentType, request } as never);
         if (r.responseKind === 'image') {
           const img = result as { mediaType: string; bytes: Buffer };
-          return reply.code(r.status ?? 200).type(img.mediaType).header('cache-control', 'private, no-store').send(img.bytes);
+          return reply
+            .code(r.status ?? 200)
+            .type(img.mediaType)
+            .header('cache-control', 'private, no-store')
+            .send(img.bytes);
         }
         const out = r.response.parse(result);
         return reply.code(r.status ?? 200).send(out);

@@ -1,4 +1,10 @@
-import { SIP_WS_PATH, sipUserForAgent, sipUserForDevice, type identityRoutes, type Routes } from '../../../protocol/src/index.ts';
+import {
+  SIP_WS_PATH,
+  sipUserForAgent,
+  sipUserForDevice,
+  type identityRoutes,
+  type Routes,
+} from '../../../protocol/src/index.ts';
 import { ephemeralCredentials } from '../sip/credentials.ts';
 import { pipelineHandlers } from './pipeline-handlers.ts';
 import { deskHandlers } from './desk-handlers.ts';
@@ -162,8 +168,16 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
     },
     auditVerify: () => verifyAuditChain(ctx.db),
     sipCredentials: ({ principal, request }) => {
-      const user = principal.kind === 'device' ? sipUserForDevice(principal.device.id) : sipUserForAgent(principal.staff.id);
-      const c = ephemeralCredentials(ctx.config.sipSecret!, user, ctx.config.sipCredentialSeconds, ctx.clock.now());
+      const user =
+        principal.kind === 'device'
+          ? sipUserForDevice(principal.device.id)
+          : sipUserForAgent(principal.staff.id);
+      const c = ephemeralCredentials(
+        ctx.config.sipSecret!,
+        user,
+        ctx.config.sipCredentialSeconds,
+        ctx.clock.now(),
+      );
       const scheme = request.protocol === 'https' ? 'wss' : 'ws';
       return {
         username: c.username,

@@ -14,8 +14,10 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
   };
   return {
     deviceMenu: () => pipeline.liveMenu(),
-    createRequest: ({ principal, body }) => pipeline.createRequest(principal, body.optionId, body.idempotencyKey),
-    deviceRequest: ({ principal, params }) => pipeline.requestView(pipeline.ownRequest(principal, params.requestId)),
+    createRequest: ({ principal, body }) =>
+      pipeline.createRequest(principal, body.optionId, body.idempotencyKey),
+    deviceRequest: ({ principal, params }) =>
+      pipeline.requestView(pipeline.ownRequest(principal, params.requestId)),
     cancelRequest: ({ principal, params }) => {
       const r = pipeline.ownRequest(principal, params.requestId);
       if (r.state === 'completed') throw conflict('the request is already completed');
@@ -23,17 +25,29 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
       return pipeline.requestView(pipeline.requests.get(r.id)!);
     },
-    callbackSlots: ({ principal, params, query }) => callbacks.view(ownLive(principal, params.requestId), query.day),
+    callbackSlots: ({ principal, params, query }) =>
+      callbacks.view(ownLive(principal, params.requestId), query.day),
     setCallback: ({ principal, params, body }) => {
       const r = ownLive(principal, params.requestId);
       if (body.mode === 'slot') callbacks.book(r, Date.parse(body.slotStart));
-      else callbacks.keepPlace(r, body.window ? { from: Date.parse(body.window.from), until: Date.parse(body.window.until) } : undefined);
+      else
+        callbacks.keepPlace(
+          r,
+          body.window
+            ? { from: Date.parse(body.window.from), until: Date.parse(body.window.until) }
+            : undefined,
+        );
       return pipeline.requestView(pipeline.requests.get(r.id)!);
     },
 
     agentMe: ({ principal }) => pipeline.agentView(principal.staff.id),
     setPresence: ({ principal, body }) =>
-      pipeline.setPresence(principal.staff.id, body.state, body.state === 'break' ? body.reasonCode : null, `staff:${principal.staff.id}`),
+      pipeline.setPresence(
+        principal.staff.id,
+        body.state,
+        body.state === 'break' ? body.reasonCode : null,
+        `staff:${principal.staff.id}`,
+      ),
     agentQueues: ({ principal }) => {
       const agent = pipeline.agents.info(pipeline.agents.ensure(principal.staff.id));
       const queues = [...agent.queues];
@@ -43,16 +57,24 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         requests: pipeline.requests.live(queues).map((r) => pipeline.requestView(r, st)),
       };
     },
-    acceptOffer: ({ principal, params, body }) => pipeline.accept(principal.staff.id, params.requestId, body.fence),
+    acceptOffer: ({ principal, params, body }) =>
+      pipeline.accept(principal.staff.id, params.requestId, body.fence),
     rejectOffer: ({ principal, params, body }) => {
       pipeline.reject(principal.staff.id, params.requestId, body.fence);
       return { ok: true };
     },
-    completeRequest: ({ principal, params, body }) => pipeline.complete(principal.staff.id, params.requestId, body.fence),
-    callTicket: ({ principal, params, body }) => svc.calls.issue(principal.staff.id, params.requestId, body.fence),
+    completeRequest: ({ principal, params, body }) =>
+      pipeline.complete(principal.staff.id, params.requestId, body.fence),
+    callTicket: ({ principal, params, body }) =>
+      svc.calls.issue(principal.staff.id, params.requestId, body.fence),
     callProof: async ({ principal, body }) => {
       const r = await svc.calls.prove(principal, body.ticket, body.proof);
-      return { verified: true as const, requestId: r.requestId, sessionId: r.sessionId, at: new Date(r.at).toISOString() };
+      return {
+        verified: true as const,
+        requestId: r.requestId,
+        sessionId: r.sessionId,
+        at: new Date(r.at).toISOString(),
+      };
     },
     getRequest: ({ params }) => {
       const r = pipeline.requests.get(params.requestId);
@@ -71,7 +93,12 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     },
     setAgentPresence: ({ principal, params, body }) => {
       if (!svc.staff.get(params.staffId)) throw notFound('no such staff member');
-      return pipeline.setPresence(params.staffId, body.state, body.state === 'break' ? body.reasonCode : null, `staff:${principal.staff.id}`);
+      return pipeline.setPresence(
+        params.staffId,
+        body.state,
+        body.state === 'break' ? body.reasonCode : null,
+        `staff:${principal.staff.id}`,
+      );
     },
 
     getPipelineConfig: () => pipeline.config.config,

@@ -37,10 +37,18 @@ export class AgentStore {
   }
 
   all(): AgentRow[] {
-    return this.ctx.db.prepare<[], AgentRow>('SELECT a.* FROM agents a JOIN staff s ON s.id = a.staff_id WHERE s.disabled_at IS NULL ORDER BY s.display_name').all();
+    return this.ctx.db
+      .prepare<[], AgentRow>(
+        'SELECT a.* FROM agents a JOIN staff s ON s.id = a.staff_id WHERE s.disabled_at IS NULL ORDER BY s.display_name',
+      )
+      .all();
   }
 
-  setPresence(staffId: string, presence: Presence, opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {}): void {
+  setPresence(
+    staffId: string,
+    presence: Presence,
+    opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {},
+  ): void {
     const now = this.ctx.clock.now();
     this.ctx.db
       .prepare(
@@ -48,7 +56,16 @@ export class AgentStore {
          idle_since = CASE WHEN ? = 'available' THEN COALESCE(CASE WHEN presence = 'available' THEN idle_since END, ?) ELSE NULL END
          WHERE staff_id = ?`,
       )
-      .run(presence, presence, now, opts.reasonCode ?? null, opts.wrapUpUntil ?? null, presence, now, staffId);
+      .run(
+        presence,
+        presence,
+        now,
+        opts.reasonCode ?? null,
+        opts.wrapUpUntil ?? null,
+        presence,
+        now,
+        staffId,
+      );
   }
 
   touch(staffId: string, at = this.ctx.clock.now()): void {
@@ -56,24 +73,32 @@ export class AgentStore {
   }
 
   setProfile(staffId: string, skills: { skill: string; level: number }[], queues: string[]): void {
-    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId)) throw notFound('no such staff member');
+    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId))
+      throw notFound('no such staff member');
     this.ensure(staffId);
-    this.ctx.db.prepare('UPDATE agents SET skills = ?, queues = ? WHERE staff_id = ?').run(JSON.stringify(skills), JSON.stringify([...new Set(queues)]), staffId);
+    this.ctx.db
+      .prepare('UPDATE agents SET skills = ?, queues = ? WHERE staff_id = ?')
+      .run(JSON.stringify(skills), JSON.stringify([...new Set(queues)]), staffId);
   }
 
   setSchedule(staffId: string, shifts: { start: number; end: number }[]): void {
-    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId)) throw notFound('no such staff member');
+    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId))
+      throw notFound('no such staff member');
     this.ensure(staffId);
     this.ctx.db.transaction(() => {
       this.ctx.db.prepare('DELETE FROM shifts WHERE staff_id = ?').run(staffId);
-      const ins = this.ctx.db.prepare('INSERT OR REPLACE INTO shifts (staff_id, starts_at, ends_at) VALUES (?, ?, ?)');
+      const ins = this.ctx.db.prepare(
+        'INSERT OR REPLACE INTO shifts (staff_id, starts_at, ends_at) VALUES (?, ?, ?)',
+      );
       for (const s of shifts) if (s.end > s.start) ins.run(staffId, s.start, s.end);
     })();
   }
 
   shifts(staffId: string): { start: number; end: number }[] {
     return this.ctx.db
-      .prepare<[string], { start: number; end: number }>('SELECT starts_at AS start, ends_at AS end FROM shifts WHERE staff_id = ? ORDER BY starts_at')
+      .prepare<[string], { start: number; end: number }>(
+        'SELECT starts_at AS start, ends_at AS end FROM shifts WHERE staff_id = ? ORDER BY starts_at',
+      )
       .all(staffId);
   }
 
@@ -81,7 +106,9 @@ export class AgentStore {
   onShift(staffId: string, at = this.ctx.clock.now()): boolean {
     const any = this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? LIMIT 1').get(staffId);
     if (!any) return true;
-    return !!this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND starts_at <= ? AND ends_at > ?').get(staffId, at, at);
+    return !!this.ctx.db
+      .prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND starts_at <= ? AND ends_at > ?')
+      .get(staffId, at, at);
   }
 
   /** Has a shift starting later (for "callback only" options). */
@@ -90,12 +117,21 @@ export class AgentStore {
   }
 
   info(row: AgentRow): AgentInfo {
-    const skills = new Map<string, number>((JSON.parse(row.skills) as { skill: string; level: number }[]).map((s) => [s.skill, s.level]));
-    return { staffId: row.staff_id, skills, queues: new Set(JSON.parse(row.queues) as string[]), idleSince: row.idle_since ?? row.since };
+    const skills = new Map<string, number>(
+      (JSON.parse(row.skills) as { skill: string; level: number }[]).map((s) => [s.skill, s.level]),
+    );
+    return {
+      staffId: row.staff_id,
+      skills,
+      queues: new Set(JSON.parse(row.queues) as string[]),
+      idleSince: row.idle_since ?? row.since,
+    };
   }
 
   baseView(row: AgentRow): Omit<AgentView, 'offer' | 'currentRequestId'> {
-    const staff = this.ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?').get(row.staff_id)!;
+    const staff = this.ctx.db
+      .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
+      .get(row.staff_id)!;
     return {
       staffId: row.staff_id,
       displayName: staff.display_name,

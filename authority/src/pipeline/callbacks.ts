@@ -80,7 +80,8 @@ export class Callbacks {
 
   /** Book or move a slot; the check and the booking are one transaction, so a slot is never overbooked. */
   book(r: RequestRow, slotStart: number): void {
-    if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned') throw conflict(`a ${r.state} request cannot be scheduled`);
+    if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
+      throw conflict(`a ${r.state} request cannot be scheduled`);
     const day = new Date(slotStart).toISOString().slice(0, 10);
     const ok = this.ctx.db.transaction(() => {
       const slot = this.slots(r, day).find((s) => s.start === slotStart);
@@ -92,18 +93,31 @@ export class Callbacks {
         )
         .run(slot.start, slot.end, r.id, r.fence).changes;
       if (!changed) return 'request changed meanwhile';
-      if (r.state === 'offered') this.ctx.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'rescheduled' WHERE request_id = ? AND fence = ? AND kind = 'offer' AND ended_at IS NULL").run(this.ctx.clock.now(), r.id, r.fence);
+      if (r.state === 'offered')
+        this.ctx.db
+          .prepare(
+            "UPDATE leases SET ended_at = ?, end_reason = 'rescheduled' WHERE request_id = ? AND fence = ? AND kind = 'offer' AND ended_at IS NULL",
+          )
+          .run(this.ctx.clock.now(), r.id, r.fence);
       return null;
     })();
     if (ok) throw conflict(ok);
-    this.ctx.audit.append({ actor: `device:${r.device_id}`, action: 'callback.book', subject: `request:${r.id}`, outcome: 'success', data: { slotStart: iso(slotStart) } });
+    this.ctx.audit.append({
+      actor: `device:${r.device_id}`,
+      action: 'callback.book',
+      subject: `request:${r.id}`,
+      outcome: 'success',
+      data: { slotStart: iso(slotStart) },
+    });
     this.pipeline.notify([r.id], r.state === 'offered' && r.agent_id ? [r.agent_id] : []);
   }
 
   /** Back to the queue, in the original place, optionally only within a window. */
   keepPlace(r: RequestRow, window?: { from: number; until: number }): void {
-    if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned') throw conflict(`a ${r.state} request cannot change its callback`);
-    if (window && (window.until <= window.from || window.until <= this.ctx.clock.now())) throw badRequest('the availability window must end after it starts, in the future');
+    if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
+      throw conflict(`a ${r.state} request cannot change its callback`);
+    if (window && (window.until <= window.from || window.until <= this.ctx.clock.now()))
+      throw badRequest('the availability window must end after it starts, in the future');
     const changed = this.ctx.db
       .prepare(
         `UPDATE requests SET ${GIVE_BACK_BOOST}, state = CASE WHEN state = 'scheduled' THEN 'waiting' ELSE state END, callback_mode = 'keep_place', slot_start = NULL, slot_end = NULL, window_from = ?, window_until = ? WHERE id = ? AND fence = ?`,

@@ -21,7 +21,10 @@ export class Capacity {
 
   staffing(): Staffing {
     const offered = new Set(
-      this.ctx.db.prepare<[], { agent_id: string }>("SELECT agent_id FROM requests WHERE state = 'offered'").all().map((r) => r.agent_id),
+      this.ctx.db
+        .prepare<[], { agent_id: string }>("SELECT agent_id FROM requests WHERE state = 'offered'")
+        .all()
+        .map((r) => r.agent_id),
     );
     return {
       agents: this.agents.all().map((row) => ({
@@ -40,7 +43,9 @@ export class Capacity {
   /** Average of the last 20 measured handling times, or the queue's expected time. */
   handleSeconds(queueId: string): number {
     const r = this.ctx.db
-      .prepare<[string], { avg: number | null }>('SELECT avg(seconds) AS avg FROM (SELECT seconds FROM handle_times WHERE queue_id = ? ORDER BY at DESC LIMIT 20)')
+      .prepare<[string], { avg: number | null }>(
+        'SELECT avg(seconds) AS avg FROM (SELECT seconds FROM handle_times WHERE queue_id = ? ORDER BY at DESC LIMIT 20)',
+      )
       .get(queueId);
     return Math.max(1, Math.round(r?.avg ?? this.config.queue(queueId)?.expectedHandleSeconds ?? 300));
   }
@@ -56,7 +61,8 @@ export class Capacity {
         serving++;
         if (a.row.presence === 'available' && !a.hasOffer) free++;
       }
-      if (this.agents.hasLaterShift(a.row.staff_id) || this.agents.shifts(a.row.staff_id).length === 0) later++;
+      if (this.agents.hasLaterShift(a.row.staff_id) || this.agents.shifts(a.row.staff_id).length === 0)
+        later++;
     }
     return { free, serving, later };
   }
@@ -71,7 +77,9 @@ export class Capacity {
     return queueIds.map((queueId) => {
       const q = this.config.queue(queueId);
       const w = this.ctx.db
-        .prepare<[string], { n: number; oldest: number | null }>("SELECT count(*) AS n, min(enqueued_at) AS oldest FROM requests WHERE state = 'waiting' AND queue_id = ?")
+        .prepare<[string], { n: number; oldest: number | null }>(
+          "SELECT count(*) AS n, min(enqueued_at) AS oldest FROM requests WHERE state = 'waiting' AND queue_id = ?",
+        )
         .get(queueId)!;
       const answered = this.ctx.db
         .prepare<[number, string, number], { n: number; ok: number | null }>(
@@ -86,7 +94,9 @@ export class Capacity {
         longestWaitSeconds: w.oldest === null ? 0 : Math.max(0, Math.round((now - w.oldest) / 1000)),
         estimatedWaitSeconds: estimateWait(w.n + 1, c.free, c.serving, this.handleSeconds(queueId)),
         agentsAvailable: c.free,
-        agentsOnShift: st.agents.filter((a) => a.onShift && a.info.queues.has(queueId) && a.row.presence !== 'offline').length,
+        agentsOnShift: st.agents.filter(
+          (a) => a.onShift && a.info.queues.has(queueId) && a.row.presence !== 'offline',
+        ).length,
         answeredWithinTarget: answered.n === 0 ? null : (answered.ok ?? 0) / answered.n,
       };
     });

@@ -34,7 +34,9 @@ export class PipelineConfigStore {
     }
     const hash = createHash('sha256').update(text).digest('hex');
     const row = this.ctx.db
-      .prepare<[], { json: string; file_hash: string | null; source: string }>('SELECT json, file_hash, source FROM pipeline_config WHERE id = 1')
+      .prepare<[], { json: string; file_hash: string | null; source: string }>(
+        'SELECT json, file_hash, source FROM pipeline_config WHERE id = 1',
+      )
       .get();
     if (row && row.file_hash === hash) {
       this.apply(PipelineConfig.parse(JSON.parse(row.json)));
@@ -42,7 +44,9 @@ export class PipelineConfigStore {
     }
     const parsed = PipelineConfig.safeParse(JSON.parse(text));
     if (!parsed.success)
-      throw new Error(`pipeline file ${file} is invalid:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+      throw new Error(
+        `pipeline file ${file} is invalid:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+      );
     this.save(parsed.data, file, hash);
   }
 
@@ -61,7 +65,14 @@ export class PipelineConfigStore {
     const walk = (nodes: MenuNodeInput[]) => {
       for (const n of nodes) {
         if (n.children) walk(n.children);
-        else this.leaves.set(n.id, { id: n.id, label: n.label, queue: n.queue!, level: n.level ?? 0, skills: n.skills ?? [] });
+        else
+          this.leaves.set(n.id, {
+            id: n.id,
+            label: n.label,
+            queue: n.queue!,
+            level: n.level ?? 0,
+            skills: n.skills ?? [],
+          });
       }
     };
     walk(config.menu);
@@ -75,7 +86,12 @@ export class PipelineConfigStore {
     const parsed = PipelineConfig.safeParse(input);
     if (!parsed.success) throw badRequest(parsed.error.issues.map((i) => i.message).join('; '));
     this.save(parsed.data, 'admin', null);
-    this.ctx.audit.append({ actor, action: 'pipeline.config', outcome: 'success', data: { queues: parsed.data.queues.length } });
+    this.ctx.audit.append({
+      actor,
+      action: 'pipeline.config',
+      outcome: 'success',
+      data: { queues: parsed.data.queues.length },
+    });
     return parsed.data;
   }
 

@@ -81,7 +81,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   requestView(r: RequestRow, st: Staffing = this.capacity.staffing()): RequestView {
     const position = this.requests.position(r);
-    const wait = position === null ? null : this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position);
+    const wait =
+      position === null ? null : this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position);
     return this.requests.view(r, position, wait, this.levelOf(r));
   }
 
@@ -91,7 +92,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const current = this.requests.assignedTo(staffId);
     return {
       ...this.agents.baseView(row),
-      offer: offer ? { requestId: offer.id, fence: offer.fence, expiresAt: iso(offer.offer_expires_at!), request: this.requestView(offer) } : null,
+      offer: offer
+        ? {
+            requestId: offer.id,
+            fence: offer.fence,
+            expiresAt: iso(offer.offer_expires_at!),
+            request: this.requestView(offer),
+          }
+        : null,
       currentRequestId: current?.id ?? null,
     };
   }
@@ -109,10 +117,26 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const skills = n.skills ?? [];
         const c = this.capacity.counts(st, n.queue!, skills);
         if (c.serving > 0) {
-          const waiting = this.ctx.db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ?").get(n.queue!)!.n;
-          out.push({ id: n.id, label: n.label, level: n.level ?? 0, availability: 'now', estimatedWaitSeconds: this.capacity.wait(st, n.queue!, skills, waiting + 1) });
+          const waiting = this.ctx.db
+            .prepare<[string], { n: number }>(
+              "SELECT count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ?",
+            )
+            .get(n.queue!)!.n;
+          out.push({
+            id: n.id,
+            label: n.label,
+            level: n.level ?? 0,
+            availability: 'now',
+            estimatedWaitSeconds: this.capacity.wait(st, n.queue!, skills, waiting + 1),
+          });
         } else if (c.later > 0) {
-          out.push({ id: n.id, label: n.label, level: n.level ?? 0, availability: 'callback_only', estimatedWaitSeconds: null });
+          out.push({
+            id: n.id,
+            label: n.label,
+            level: n.level ?? 0,
+            availability: 'callback_only',
+            estimatedWaitSeconds: null,
+          });
         }
       }
       return out;
@@ -123,7 +147,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   // ---- customer side -------------------------------------------------------
 
   private rulesFor(customerId: string, queue: string, level: number) {
-    const c = this.ctx.db.prepare<[string], { attributes: string; account: string }>('SELECT attributes, account FROM customers WHERE id = ?').get(customerId)!;
+    const c = this.ctx.db
+      .prepare<[string], { attributes: string; account: string }>(
+        'SELECT attributes, account FROM customers WHERE id = ?',
+      )
+      .get(customerId)!;
     const account = JSON.parse(c.account) as { balance?: { amount?: number } };
     return applyRules(this.config.config.priorityRules, {
       queue,
@@ -138,7 +166,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (!leaf) throw notFound(`no menu option "${optionId}"`);
     if (idempotencyKey) {
       const existing = this.ctx.db
-        .prepare<[string, string], RequestRow>('SELECT * FROM requests WHERE device_id = ? AND idempotency_key = ?')
+        .prepare<[string, string], RequestRow>(
+          'SELECT * FROM requests WHERE device_id = ? AND idempotency_key = ?',
+        )
         .get(p.device.id, idempotencyKey);
       if (existing) return { status: 'queued', request: this.requestView(existing) };
     }
@@ -161,9 +191,29 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           `INSERT INTO requests (id, session_id, customer_id, device_id, authentication_id, option_id, option_label, queue_id, skills, required_level, priority, enqueued_at, state, idempotency_key)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)`,
         )
-        .run(id, session.id, auth.customer_id, p.device.id, auth.id, leaf.id, leaf.label, ruled.queue, JSON.stringify(leaf.skills), leaf.level, ruled.priority, now, idempotencyKey ?? null);
+        .run(
+          id,
+          session.id,
+          auth.customer_id,
+          p.device.id,
+          auth.id,
+          leaf.id,
+          leaf.label,
+          ruled.queue,
+          JSON.stringify(leaf.skills),
+          leaf.level,
+          ruled.priority,
+          now,
+          idempotencyKey ?? null,
+        );
     })();
-    this.ctx.audit.append({ actor: `device:${p.device.id}`, action: 'request.create', subject: `request:${id}`, outcome: 'success', data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched } });
+    this.ctx.audit.append({
+      actor: `device:${p.device.id}`,
+      action: 'request.create',
+      subject: `request:${id}`,
+      outcome: 'success',
+      data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched },
+    });
     this.changed([id], []);
     this.dispatch();
     return { status: 'queued', request: this.requestView(this.requests.get(id)!) };
@@ -181,11 +231,21 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (!r || r.state === 'completed' || r.state === 'abandoned') return r;
     const now = this.now();
     this.ctx.db.transaction(() => {
-      this.ctx.db.prepare("UPDATE requests SET state = 'abandoned', ended_at = ?, end_reason = ?, offer_expires_at = NULL WHERE id = ? AND fence = ?").run(now, reason, r.id, r.fence);
+      this.ctx.db
+        .prepare(
+          "UPDATE requests SET state = 'abandoned', ended_at = ?, end_reason = ?, offer_expires_at = NULL WHERE id = ? AND fence = ?",
+        )
+        .run(now, reason, r.id, r.fence);
       this.endLease(r.id, r.fence, r.state === 'offered' ? 'offer' : 'assignment', reason);
       if (r.agent_id && r.state === 'assigned') this.toWrapUp(r.agent_id);
     })();
-    this.ctx.audit.append({ actor: 'system', action: 'request.abandon', subject: `request:${r.id}`, outcome: 'success', reason });
+    this.ctx.audit.append({
+      actor: 'system',
+      action: 'request.abandon',
+      subject: `request:${r.id}`,
+      outcome: 'success',
+      reason,
+    });
     this.changed([r.id], r.agent_id ? [r.agent_id] : []);
     this.dispatch();
     return this.requests.get(r.id);
@@ -198,11 +258,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   private onAuthenticationChanged(authenticationId: string): void {
     const live = this.ctx.db
-      .prepare<[string], RequestRow>("SELECT * FROM requests WHERE authentication_id = ? AND state = 'waiting'")
+      .prepare<[string], RequestRow>(
+        "SELECT * FROM requests WHERE authentication_id = ? AND state = 'waiting'",
+      )
       .all(authenticationId);
     // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
     const held = this.ctx.db
-      .prepare<[string], { id: string }>("SELECT id FROM requests WHERE authentication_id = ? AND state IN ('offered', 'assigned')")
+      .prepare<[string], { id: string }>(
+        "SELECT id FROM requests WHERE authentication_id = ? AND state IN ('offered', 'assigned')",
+      )
       .all(authenticationId);
     if (!live.length && !held.length) return;
     const level = this.authentications.get(authenticationId)?.level ?? 0;
@@ -210,26 +274,48 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const leaf = this.config.leaf(r.option_id);
       const ruled = this.rulesFor(r.customer_id, leaf?.queue ?? r.queue_id, level);
       const boost = r.callback_mode === 'slot' ? CALLBACK_BOOST : 0;
-      this.ctx.db.prepare("UPDATE requests SET queue_id = ?, priority = ? WHERE id = ? AND state = 'waiting'").run(ruled.queue, ruled.priority + boost, r.id);
+      this.ctx.db
+        .prepare("UPDATE requests SET queue_id = ?, priority = ? WHERE id = ? AND state = 'waiting'")
+        .run(ruled.queue, ruled.priority + boost, r.id);
     }
-    this.changed([...live, ...held].map((r) => r.id), []);
+    this.changed(
+      [...live, ...held].map((r) => r.id),
+      [],
+    );
     if (live.length) this.dispatch();
   }
 
   // ---- agent side ----------------------------------------------------------
 
-  setPresence(staffId: string, state: 'available' | 'break' | 'offline', reasonCode: string | null, actor: string): AgentView {
+  setPresence(
+    staffId: string,
+    state: 'available' | 'break' | 'offline',
+    reasonCode: string | null,
+    actor: string,
+  ): AgentView {
     const row = this.agents.ensure(staffId);
     // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
-    if ((row.presence === 'busy' || this.requests.assignedTo(staffId)) && state !== 'offline') throw conflict('finish the current request first');
-    if (row.presence === 'wrap_up' && row.wrap_up_until === null && state === 'available' && this.ctx.config.wrapUpRequired)
+    if ((row.presence === 'busy' || this.requests.assignedTo(staffId)) && state !== 'offline')
+      throw conflict('finish the current request first');
+    if (
+      row.presence === 'wrap_up' &&
+      row.wrap_up_until === null &&
+      state === 'available' &&
+      this.ctx.config.wrapUpRequired
+    )
       throw conflict('record the wrap-up first');
     this.ctx.db.transaction(() => {
       this.agents.setPresence(staffId, state, { reasonCode });
       this.agents.touch(staffId);
       if (state !== 'available') this.withdrawOfferOf(staffId, 'agent_unavailable');
     })();
-    this.ctx.audit.append({ actor, action: 'agent.presence', subject: `staff:${staffId}`, outcome: 'success', data: { from: row.presence, to: state, reasonCode } });
+    this.ctx.audit.append({
+      actor,
+      action: 'agent.presence',
+      subject: `staff:${staffId}`,
+      outcome: 'success',
+      data: { from: row.presence, to: state, reasonCode },
+    });
     this.changed([], [staffId]);
     this.dispatch();
     return this.agentView(staffId);
@@ -249,18 +335,30 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const now = this.now();
     const ok = this.ctx.db.transaction(() => {
       const changed = this.ctx.db
-        .prepare("UPDATE requests SET state = 'assigned', assigned_at = ?, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ? AND offer_expires_at > ?")
+        .prepare(
+          "UPDATE requests SET state = 'assigned', assigned_at = ?, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ? AND offer_expires_at > ?",
+        )
         .run(now, requestId, staffId, fence, now).changes;
       if (!changed) return false;
       // The same instant ends the offer and starts the assignment: the intervals touch, never overlap.
       this.endLease(requestId, fence, 'offer', 'accepted', now);
-      this.ctx.db.prepare("INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'assignment', ?, ?)").run(requestId, fence, staffId, now);
+      this.ctx.db
+        .prepare(
+          "INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'assignment', ?, ?)",
+        )
+        .run(requestId, fence, staffId, now);
       this.agents.setPresence(staffId, 'busy');
       this.agents.touch(staffId);
       return true;
     })();
     if (!ok) throw conflict('accept: the offer has expired or was withdrawn');
-    this.ctx.audit.append({ actor: `staff:${staffId}`, action: 'request.accept', subject: `request:${requestId}`, outcome: 'success', data: { fence } });
+    this.ctx.audit.append({
+      actor: `staff:${staffId}`,
+      action: 'request.accept',
+      subject: `request:${requestId}`,
+      outcome: 'success',
+      data: { fence },
+    });
     this.changed([requestId], [staffId]);
     return this.requestView(this.requests.get(requestId)!);
   }
@@ -269,7 +367,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.offerFor(staffId, requestId, fence, 'reject');
     const ok = this.ctx.db.transaction(() => {
       const changed = this.ctx.db
-        .prepare("UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ?")
+        .prepare(
+          "UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ?",
+        )
         .run(requestId, staffId, fence).changes;
       if (!changed) return false;
       this.endLease(requestId, fence, 'offer', 'rejected');
@@ -287,17 +387,27 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const now = this.now();
     const ok = this.ctx.db.transaction(() => {
       const changed = this.ctx.db
-        .prepare("UPDATE requests SET state = 'completed', ended_at = ?, end_reason = 'completed' WHERE id = ? AND state = 'assigned' AND agent_id = ? AND fence = ?")
+        .prepare(
+          "UPDATE requests SET state = 'completed', ended_at = ?, end_reason = 'completed' WHERE id = ? AND state = 'assigned' AND agent_id = ? AND fence = ?",
+        )
         .run(now, requestId, staffId, fence).changes;
       if (!changed) return false;
       this.endLease(requestId, fence, 'assignment', 'completed', now);
       if (r.assigned_at !== null)
-        this.ctx.db.prepare('INSERT INTO handle_times (queue_id, seconds, at) VALUES (?, ?, ?)').run(r.queue_id, Math.round((now - r.assigned_at) / 1000), now);
+        this.ctx.db
+          .prepare('INSERT INTO handle_times (queue_id, seconds, at) VALUES (?, ?, ?)')
+          .run(r.queue_id, Math.round((now - r.assigned_at) / 1000), now);
       this.toWrapUp(staffId);
       return true;
     })();
     if (!ok) throw conflict('complete: the request is not assigned to you under this fencing number');
-    this.ctx.audit.append({ actor: `staff:${staffId}`, action: 'request.complete', subject: `request:${requestId}`, outcome: 'success', data: { fence } });
+    this.ctx.audit.append({
+      actor: `staff:${staffId}`,
+      action: 'request.complete',
+      subject: `request:${requestId}`,
+      outcome: 'success',
+      data: { fence },
+    });
     this.sessions.end(r.session_id, 'ended', `staff:${staffId}`);
     this.changed([requestId], [staffId]);
     this.dispatch();
@@ -316,9 +426,17 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- leases, timers, routing ----------------------------------------------
 
-  private endLease(requestId: string, fence: number, kind: 'offer' | 'assignment', reason: string, at = this.now()): void {
+  private endLease(
+    requestId: string,
+    fence: number,
+    kind: 'offer' | 'assignment',
+    reason: string,
+    at = this.now(),
+  ): void {
     this.ctx.db
-      .prepare('UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ? AND ended_at IS NULL')
+      .prepare(
+        'UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ? AND ended_at IS NULL',
+      )
       .run(at, reason, requestId, fence, kind);
   }
 
@@ -326,7 +444,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private toWrapUp(staffId: string): void {
     const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
     if (wrapUpSeconds <= 0) this.agents.setPresence(staffId, 'available');
-    else this.agents.setPresence(staffId, 'wrap_up', { wrapUpUntil: wrapUpRequired ? null : this.now() + wrapUpSeconds * 1000 });
+    else
+      this.agents.setPresence(staffId, 'wrap_up', {
+        wrapUpUntil: wrapUpRequired ? null : this.now() + wrapUpSeconds * 1000,
+      });
   }
 
   /** The agent's wrap-up arrived: a required wrap-up ends, the agent is available again. */
@@ -342,7 +463,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const r = this.requests.offerOf(staffId);
     if (!r) return null;
     const changed = this.ctx.db
-      .prepare("UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND fence = ?")
+      .prepare(
+        "UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND fence = ?",
+      )
       .run(r.id, r.fence).changes;
     if (changed) this.endLease(r.id, r.fence, 'offer', reason);
     return changed ? r.id : null;
@@ -357,7 +480,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       )
       .get(staffId, expires, r.id);
     if (!row) return false;
-    this.ctx.db.prepare("INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'offer', ?, ?)").run(r.id, row.fence, staffId, now);
+    this.ctx.db
+      .prepare(
+        "INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'offer', ?, ?)",
+      )
+      .run(r.id, row.fence, staffId, now);
     return true;
   }
 
@@ -375,12 +502,18 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const offered: [string, string][] = [];
     this.ctx.db.transaction(() => {
       // Pages, not one iterator: better-sqlite3 cannot write while a statement iterates.
-      const page = this.ctx.db.prepare<[number, number], RequestRow>(`SELECT * FROM requests WHERE state = 'waiting' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`);
+      const page = this.ctx.db.prepare<[number, number], RequestRow>(
+        `SELECT * FROM requests WHERE state = 'waiting' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`,
+      );
       for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && free.length; offset += DISPATCH_PAGE) {
         const rows = page.all(DISPATCH_PAGE, offset);
         for (const r of rows) {
           if (!free.length) break;
-          if ((r.window_from !== null && r.window_from > now) || (r.window_until !== null && r.window_until < now)) continue;
+          if (
+            (r.window_from !== null && r.window_from > now) ||
+            (r.window_until !== null && r.window_until < now)
+          )
+            continue;
           const skills = JSON.parse(r.skills) as string[];
           const i = free.findIndex((a) => Capacity.eligible(a.info, r.queue_id, skills));
           if (i < 0) continue;
@@ -410,9 +543,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const requestIds: string[] = [];
     const agentIds: string[] = [];
     this.ctx.db.transaction(() => {
-      for (const r of this.ctx.db.prepare<[number], RequestRow>("SELECT * FROM requests WHERE state = 'offered' AND offer_expires_at <= ?").all(now)) {
+      for (const r of this.ctx.db
+        .prepare<[number], RequestRow>(
+          "SELECT * FROM requests WHERE state = 'offered' AND offer_expires_at <= ?",
+        )
+        .all(now)) {
         const changed = this.ctx.db
-          .prepare("UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND fence = ?")
+          .prepare(
+            "UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND fence = ?",
+          )
           .run(r.id, r.fence).changes;
         if (!changed) continue;
         this.endLease(r.id, r.fence, 'offer', 'timeout');
@@ -422,17 +561,31 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         }
         requestIds.push(r.id);
       }
-      for (const a of this.ctx.db.prepare<[number], { staff_id: string }>("SELECT staff_id FROM agents WHERE presence = 'wrap_up' AND wrap_up_until <= ?").all(now)) {
+      for (const a of this.ctx.db
+        .prepare<[number], { staff_id: string }>(
+          "SELECT staff_id FROM agents WHERE presence = 'wrap_up' AND wrap_up_until <= ?",
+        )
+        .all(now)) {
         this.agents.setPresence(a.staff_id, 'available');
         agentIds.push(a.staff_id);
       }
-      for (const r of this.ctx.db.prepare<[number], { id: string }>("SELECT id FROM requests WHERE state = 'scheduled' AND slot_start <= ?").all(now)) {
-        this.ctx.db.prepare("UPDATE requests SET state = 'waiting', priority = priority + ? WHERE id = ? AND state = 'scheduled'").run(CALLBACK_BOOST, r.id);
+      for (const r of this.ctx.db
+        .prepare<[number], { id: string }>(
+          "SELECT id FROM requests WHERE state = 'scheduled' AND slot_start <= ?",
+        )
+        .all(now)) {
+        this.ctx.db
+          .prepare(
+            "UPDATE requests SET state = 'waiting', priority = priority + ? WHERE id = ? AND state = 'scheduled'",
+          )
+          .run(CALLBACK_BOOST, r.id);
         requestIds.push(r.id);
       }
       const silentSince = now - this.ctx.config.agentTimeoutSeconds * 1000;
       for (const a of this.ctx.db
-        .prepare<[number], { staff_id: string }>("SELECT staff_id FROM agents WHERE presence NOT IN ('offline', 'busy') AND (last_seen_at IS NULL OR last_seen_at < ?)")
+        .prepare<[number], { staff_id: string }>(
+          "SELECT staff_id FROM agents WHERE presence NOT IN ('offline', 'busy') AND (last_seen_at IS NULL OR last_seen_at < ?)",
+        )
         .all(silentSince)) {
         const withdrawn = this.withdrawOfferOf(a.staff_id, 'agent_gone');
         if (withdrawn) requestIds.push(withdrawn);

@@ -45,15 +45,23 @@ export class RequestStore {
   }
 
   bySession(sessionId: string): RequestRow | undefined {
-    return this.ctx.db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE session_id = ?').get(sessionId);
+    return this.ctx.db
+      .prepare<[string], RequestRow>('SELECT * FROM requests WHERE session_id = ?')
+      .get(sessionId);
   }
 
   offerOf(agentId: string): RequestRow | undefined {
-    return this.ctx.db.prepare<[string], RequestRow>("SELECT * FROM requests WHERE agent_id = ? AND state = 'offered'").get(agentId);
+    return this.ctx.db
+      .prepare<[string], RequestRow>("SELECT * FROM requests WHERE agent_id = ? AND state = 'offered'")
+      .get(agentId);
   }
 
   assignedTo(agentId: string): RequestRow | undefined {
-    return this.ctx.db.prepare<[string], RequestRow>("SELECT * FROM requests WHERE agent_id = ? AND state = 'assigned' ORDER BY assigned_at DESC LIMIT 1").get(agentId);
+    return this.ctx.db
+      .prepare<[string], RequestRow>(
+        "SELECT * FROM requests WHERE agent_id = ? AND state = 'assigned' ORDER BY assigned_at DESC LIMIT 1",
+      )
+      .get(agentId);
   }
 
   /** Waiting requests of some queues in queue order. */
@@ -61,7 +69,9 @@ export class RequestStore {
     if (queues && queues.length === 0) return [];
     const inQueues = queues ? `AND queue_id IN (${queues.map(() => '?').join(',')})` : '';
     return this.ctx.db
-      .prepare<unknown[], RequestRow>(`SELECT * FROM requests WHERE state = 'waiting' ${inQueues} ORDER BY ${QUEUE_ORDER} LIMIT ?`)
+      .prepare<unknown[], RequestRow>(
+        `SELECT * FROM requests WHERE state = 'waiting' ${inQueues} ORDER BY ${QUEUE_ORDER} LIMIT ?`,
+      )
       .all(...(queues ?? []), limit);
   }
 
@@ -88,8 +98,15 @@ export class RequestStore {
     return ahead.n + 1;
   }
 
-  view(r: RequestRow, position: number | null, estimatedWaitSeconds: number | null, level: number): RequestView {
-    const customer = this.ctx.db.prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?').get(r.customer_id)!;
+  view(
+    r: RequestRow,
+    position: number | null,
+    estimatedWaitSeconds: number | null,
+    level: number,
+  ): RequestView {
+    const customer = this.ctx.db
+      .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
+      .get(r.customer_id)!;
     return {
       requestId: r.id,
       sessionId: r.session_id,
@@ -109,7 +126,10 @@ export class RequestStore {
           ? { mode: 'slot', slotStart: iso(r.slot_start), slotEnd: iso(r.slot_end) }
           : {
               mode: 'keep_place',
-              window: r.window_from !== null && r.window_until !== null ? { from: iso(r.window_from), until: iso(r.window_until) } : null,
+              window:
+                r.window_from !== null && r.window_until !== null
+                  ? { from: iso(r.window_from), until: iso(r.window_until) }
+                  : null,
             },
       fence: r.fence,
       agentId: r.agent_id,

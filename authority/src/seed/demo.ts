@@ -81,7 +81,15 @@ export const DEMO_STAFF = [
     skills: [{ skill: 'cards', level: 10 }],
     hours: ALL_DAY,
   },
-  { username: 'admin', displayName: 'Ira Novak', role: 'admin', password: 'demo-admin-1', queues: [], skills: [], hours: null },
+  {
+    username: 'admin',
+    displayName: 'Ira Novak',
+    role: 'admin',
+    password: 'demo-admin-1',
+    queues: [],
+    skills: [],
+    hours: null,
+  },
 ] as const;
 
 const DAY_MS = 86_400_000;
@@ -103,7 +111,9 @@ export async function seedDemo(
   }
   const today = Math.floor(clock.now() / DAY_MS) * DAY_MS;
   for (const s of DEMO_STAFF) {
-    const existing = db.prepare<[string], { id: string }>('SELECT id FROM staff WHERE username = ?').get(s.username);
+    const existing = db
+      .prepare<[string], { id: string }>('SELECT id FROM staff WHERE username = ?')
+      .get(s.username);
     const id = existing?.id ?? (await svc.staff.create(s, 'system:seed')).id;
     if (!s.hours) continue;
     // Profiles and two weeks of shifts from today, re-armed at each demo start.

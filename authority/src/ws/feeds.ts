@@ -36,7 +36,12 @@ export class Feeds {
     pipeline.on('offer', (agentId, requestId) => {
       const r = pipeline.requests.get(requestId);
       if (!r || r.state !== 'offered' || r.agent_id !== agentId) return;
-      const offer = { requestId, fence: r.fence, expiresAt: new Date(r.offer_expires_at!).toISOString(), request: pipeline.requestView(r) };
+      const offer = {
+        requestId,
+        fence: r.fence,
+        expiresAt: new Date(r.offer_expires_at!).toISOString(),
+        request: pipeline.requestView(r),
+      };
       for (const c of this.conns) if (c.staffId === agentId) c.send({ type: 'offer', offer });
     });
   }
@@ -83,10 +88,11 @@ export class Feeds {
   /** Keep connected agents alive (called by the hub's sweep). */
   heartbeat(): void {
     const seen = new Set<string>();
-    for (const c of this.conns) if (c.staffId && !seen.has(c.staffId)) {
-      seen.add(c.staffId);
-      this.pipeline.touchAgent(c.staffId);
-    }
+    for (const c of this.conns)
+      if (c.staffId && !seen.has(c.staffId)) {
+        seen.add(c.staffId);
+        this.pipeline.touchAgent(c.staffId);
+      }
   }
 
   private sendDeviceUpdate(c: FeedConn, force = false): void {
@@ -121,13 +127,17 @@ export class Feeds {
       if (!c.staffId || !c.topic) continue;
       let mine: Set<string> | null = null;
       if (c.topic === 'queues') {
-        mine = queuesOf.get(c.staffId) ?? new Set(this.pipeline.agents.info(this.pipeline.agents.ensure(c.staffId)).queues);
+        mine =
+          queuesOf.get(c.staffId) ??
+          new Set(this.pipeline.agents.info(this.pipeline.agents.ensure(c.staffId)).queues);
         queuesOf.set(c.staffId, mine);
       }
       const upserts = mine ? views.filter((v) => mine.has(v.queueId)) : views;
       const queues = [...stats.values()].filter((s) => !mine || mine.has(s.queueId));
-      if (upserts.length || (queues.length && requestIds.length)) c.send({ type: 'queue.delta', queues, upserts });
-      for (const [id, agent] of agentViews) if (c.topic === 'board' || id === c.staffId) c.send({ type: 'agent.state', agent });
+      if (upserts.length || (queues.length && requestIds.length))
+        c.send({ type: 'queue.delta', queues, upserts });
+      for (const [id, agent] of agentViews)
+        if (c.topic === 'board' || id === c.staffId) c.send({ type: 'agent.state', agent });
     }
   }
 

@@ -179,7 +179,8 @@ export class Hub {
         return this.send(c, { type: 'pong', id: f.id });
       case 'subscribe':
         if (!c.staffId) return this.reject(c, WS_CLOSE.policyViolation, 'only staff subscribe to queues');
-        if (f.topic === 'board' && c.role === 'agent') return this.send(c, { type: 'error', code: 'forbidden', message: 'the board is for supervisors' });
+        if (f.topic === 'board' && c.role === 'agent')
+          return this.send(c, { type: 'error', code: 'forbidden', message: 'the board is for supervisors' });
         return this.feeds.subscribe(c, f.topic);
       default: {
         const never: never = f;
