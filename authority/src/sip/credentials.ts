@@ -12,7 +12,8 @@ export function ephemeralCredentials(secret: string, user: string, ttlSeconds: n
   return { username, password: ephemeralPassword(secret, username), expiresAt: expiry * 1000 };
 }
 
-export const ephemeralPassword = (secret: string, username: string): string => createHmac('sha1', secret).update(username).digest('base64');
+export const ephemeralPassword = (secret: string, username: string): string =>
+  createHmac('sha1', secret).update(username).digest('base64');
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
@@ -34,7 +35,9 @@ export function parseDigest(header: string | undefined): DigestParams | null {
   const m = /^\s*Digest\s+(.*)$/is.exec(header);
   if (!m) return null;
   const out: Record<string, string> = {};
-  const re = /([a-zA-Z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*(?:,|$)/g;
+  // Sticky: each parameter must start where the last ended. (A global regex retried at
+  // every later offset, which took seconds on 64 KiB of letters.)
+  const re = /\s*([a-zA-Z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*(?:,|$)/y;
   let part: RegExpExecArray | null;
   while ((part = re.exec(m[1]!))) {
     out[part[1]!.toLowerCase()] = part[2] ?? part[3] ?? '';
@@ -48,7 +51,9 @@ export function parseDigest(header: string | undefined): DigestParams | null {
 export function digestResponse(d: Omit<DigestParams, 'response'>, password: string, method: string): string {
   const ha1 = md5(`${d.username}:${d.realm}:${password}`);
   const ha2 = md5(`${method}:${d.uri}`);
-  return d.qop ? md5(`${ha1}:${d.nonce}:${d.nc}:${d.cnonce}:${d.qop}:${ha2}`) : md5(`${ha1}:${d.nonce}:${ha2}`);
+  return d.qop
+    ? md5(`${ha1}:${d.nonce}:${d.nc}:${d.cnonce}:${d.qop}:${ha2}`)
+    : md5(`${ha1}:${d.nonce}:${ha2}`);
 }
 
 /** Stateless nonces: a timestamp and random bytes, signed, so any edge process can check them. */
@@ -86,7 +91,10 @@ export function checkEphemeralDigest(
   if (expiry * 1000 < opts.nowMs) return { ok: false, reason: 'credentials expired' };
   if (!opts.nonces.valid(d.nonce, opts.nowMs)) return { ok: false, reason: 'stale nonce', stale: true };
   const expected = digestResponse(d, ephemeralPassword(opts.secret, d.username), opts.method);
-  if (expected.length !== d.response.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(d.response.toLowerCase())))
+  if (
+    expected.length !== d.response.length ||
+    !timingSafeEqual(Buffer.from(expected), Buffer.from(d.response.toLowerCase()))
+  )
     return { ok: false, reason: 'wrong digest' };
   return { ok: true, user: d.username.slice(colon + 1) };
 }

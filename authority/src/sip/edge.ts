@@ -4,7 +4,20 @@ import type { WebSocket } from 'ws';
 import { Grammar } from 'sip.js/lib/grammar/grammar.js';
 import { randomId } from '../ids.ts';
 import { checkEphemeralDigest, Nonces } from './credentials.ts';
-import { badRequestFor, headerLines, isRequest, parseSip, responseTo, serialize, splitList, type SipRequest, type SipResponse } from './message.ts';
+import {
+  badRequestFor,
+  bareLineBreak,
+  headerLines,
+  isRequest,
+  oversize,
+  parseSip,
+  requestProblem,
+  responseTo,
+  serialize,
+  splitList,
+  type SipRequest,
+  type SipResponse,
+} from './message.ts';
 
 export interface SipEdgeOptions {
   secret: string;
@@ -117,23 +130,32 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
 
   onMessage(conn: Conn, text: string): void {
     this.stats.received++;
-    const m = parseSip(text);
+    // Too large to parse within the work bounds: 513 (RFC 3261 21.5.14), no parsing.
+    const tooBig = oversize(text);
+    const m = tooBig || bareLineBreak(text) ? undefined : parseSip(text);
     if (!m) {
       this.stats.parseErrors++;
-      const bad = badRequestFor(text);
+      const bad = tooBig ? badRequestFor(text, 513, 'Message Too Large') : badRequestFor(text);
       if (bad) {
         this.stats.badRequests++;
         this.send(conn, bad);
       }
       return;
     }
-    if (isRequest(m)) this.onRequest(conn, m);
-    else this.onResponse(conn, m);
+    if (isRequest(m)) {
+      const problem = requestProblem(text, m);
+      if (problem) {
+        this.stats.badRequests++;
+        return this.reply(conn, m, problem.status, problem.reason, problem.extra);
+      }
+      this.onRequest(conn, m);
+    } else this.onResponse(conn, m);
   }
 
   private reply(conn: Conn, req: SipRequest, status: number, reason: string, extra: string[] = []): void {
     if (req.method === 'ACK') return; // never answer an ACK
-    this.send(conn, responseTo(req, status, reason, extra, status >= 200 && !req.toTag ? randomId(6) : undefined));
+    const res = responseTo(req, status, reason, extra, status >= 200 && !req.toTag ? randomId(6) : undefined);
+    if (res) this.send(conn, res);
   }
 
   private learnHosts(conn: Conn, req: SipRequest): void {
@@ -150,7 +172,11 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     this.byHost.set(host, conn);
   }
 
-  private authenticate(conn: Conn, req: SipRequest, header: 'authorization' | 'proxy-authorization'): string | null {
+  private authenticate(
+    conn: Conn,
+    req: SipRequest,
+    header: 'authorization' | 'proxy-authorization',
+  ): string | null {
     const r = checkEphemeralDigest(req.getHeader(header), {
       secret: this.opts.secret,
       realm: this.opts.domain,
@@ -160,7 +186,8 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     });
     if (r.ok) return r.user;
     const challenge = `Digest realm="${this.opts.domain}", nonce="${this.nonces.issue(this.opts.now())}", algorithm=MD5, qop="auth"${r.stale ? ', stale=true' : ''}`;
-    if (header === 'authorization') this.reply(conn, req, 401, 'Unauthorized', [`WWW-Authenticate: ${challenge}`]);
+    if (header === 'authorization')
+      this.reply(conn, req, 401, 'Unauthorized', [`WWW-Authenticate: ${challenge}`]);
     else this.reply(conn, req, 407, 'Proxy Authentication Required', [`Proxy-Authenticate: ${challenge}`]);
     return null;
   }
@@ -175,20 +202,34 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     if (req.method === 'CANCEL' || req.method === 'ACK') return this.hopByHop(conn, req);
     const user = NO_AUTH.has(req.method) ? null : this.authenticate(conn, req, 'proxy-authorization');
     if (!user) return;
-    if (req.from.uri.user !== user) return this.reply(conn, req, 403, 'Forbidden (From does not match the credentials)');
+    if (req.from.uri.user !== user)
+      return this.reply(conn, req, 403, 'Forbidden (From does not match the credentials)');
     const targetUser = req.ruri!.user;
-    if (!targetUser) return this.reply(conn, req, req.method === 'OPTIONS' ? 200 : 405, req.method === 'OPTIONS' ? 'OK' : 'Method Not Allowed', ['Allow: REGISTER, INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, MESSAGE']);
-    const bindings = [...(this.registrations.get(targetUser)?.values() ?? [])].filter((b) => b.expiresAt > this.opts.now());
+    if (!targetUser)
+      return this.reply(
+        conn,
+        req,
+        req.method === 'OPTIONS' ? 200 : 405,
+        req.method === 'OPTIONS' ? 'OK' : 'Method Not Allowed',
+        ['Allow: REGISTER, INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, MESSAGE'],
+      );
+    const bindings = [...(this.registrations.get(targetUser)?.values() ?? [])].filter(
+      (b) => b.expiresAt > this.opts.now(),
+    );
     if (!bindings.length) return this.reply(conn, req, 480, 'Temporarily Unavailable');
     const target = bindings.sort((a, b) => b.expiresAt - a.expiresAt)[0]!;
-    if (req.method === 'INVITE') this.inviteTargets.set(req.viaBranch, { target: target.conn, ruri: target.contact, at: Date.now() });
+    if (req.method === 'INVITE')
+      this.inviteTargets.set(req.viaBranch, { target: target.conn, ruri: target.contact, at: Date.now() });
     this.forward(conn, target.conn, req, target.contact, DIALOG_CREATING.has(req.method));
   }
 
   /** CANCEL and the ACK of a non-2xx go where the INVITE of the same branch went. */
   private hopByHop(conn: Conn, req: SipRequest): void {
     const t = this.inviteTargets.get(req.viaBranch);
-    if (!t) return req.method === 'CANCEL' ? this.reply(conn, req, 481, 'Call/Transaction Does Not Exist') : undefined;
+    if (!t)
+      return req.method === 'CANCEL'
+        ? this.reply(conn, req, 481, 'Call/Transaction Does Not Exist')
+        : undefined;
     if (req.method === 'CANCEL') this.reply(conn, req, 200, 'OK');
     this.forward(conn, t.target, req, t.ruri, false);
   }
@@ -205,7 +246,9 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     const branch = `z9hG4bK${createHash('sha1').update(`${from.id}|${req.viaBranch}|${txnMethod}`).digest('hex').slice(0, 24)}`;
     if (req.method !== 'ACK') this.txns.set(branch, { source: from, at: Date.now() });
     const lines = headerLines(req, new Set(['route', 'max-forwards']));
-    const routes = (req.headers['Route'] ?? []).flatMap((v) => splitList(v.raw)).filter((r) => !r.includes(this.host));
+    const routes = (req.headers['Route'] ?? [])
+      .flatMap((v) => splitList(v.raw))
+      .filter((r) => !r.includes(this.host));
     const mf = Number(req.getHeader('max-forwards') ?? 70);
     const out = [
       `Via: SIP/2.0/WSS ${this.host};branch=${branch}`,
@@ -228,7 +271,14 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     const contact = res.parseHeader('contact');
     if (typeof contact?.uri?.host === 'string') this.remember(conn, contact.uri.host);
     const lines = headerLines(res, new Set(['via']));
-    this.send(txn.source, serialize(`SIP/2.0 ${res.statusCode} ${res.reasonPhrase}`, [...vias.slice(1).map((v) => `Via: ${v}`), ...lines], res.body ?? ''));
+    this.send(
+      txn.source,
+      serialize(
+        `SIP/2.0 ${res.statusCode} ${res.reasonPhrase}`,
+        [...vias.slice(1).map((v) => `Via: ${v}`), ...lines],
+        res.body ?? '',
+      ),
+    );
   }
 
   private register(conn: Conn, req: SipRequest): void {
@@ -244,12 +294,17 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
       if (headerExpires === 0) bindings?.clear();
     } else {
       for (const raw of contacts) {
-        const parsed = Grammar.parse(raw, 'Contact') as Array<{ parsed: { uri: { toString(): string; host: string }; parameters: Record<string, string> } }> | -1;
+        const parsed = Grammar.parse(raw, 'Contact') as
+          | Array<{
+              parsed: { uri: { toString(): string; host: string }; parameters: Record<string, string> };
+            }>
+          | -1;
         if (parsed === -1 || !parsed[0]) return this.reply(conn, req, 400, 'Bad Request (Contact)');
         const p = parsed[0].parsed;
         const expires = Math.min(this.opts.maxExpires ?? 3600, Number(p.parameters.expires ?? headerExpires));
         const key = p.uri.toString();
-        if (!Number.isFinite(expires) || expires < 0) return this.reply(conn, req, 400, 'Bad Request (expires)');
+        if (!Number.isFinite(expires) || expires < 0)
+          return this.reply(conn, req, 400, 'Bad Request (expires)');
         if (expires === 0) bindings?.delete(key);
         else {
           if (!bindings) this.registrations.set(user, (bindings = new Map()));
@@ -267,7 +322,9 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
       req,
       200,
       'OK',
-      current.map((b) => `Contact: <${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`),
+      current.map(
+        (b) => `Contact: <${b.contact}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`,
+      ),
     );
   }
 }
