@@ -3,7 +3,7 @@
  * the configured argon2 cost) and run the device-proof and PIN benches against it, then
  * the pipeline bench (bench/pipeline.ts, which starts its own in-process authority);
  * print each figure next to its same-run baseline, then a summary table. Figures are
- * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline) runs a part.
+ * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (default 16),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own.
@@ -17,6 +17,7 @@ import { parseConfig } from '../authority/src/config.ts';
 import { benchDeviceProofs } from './device-proofs.ts';
 import { benchPin } from './pin.ts';
 import { pipelineBench } from './pipeline.ts';
+import { benchSipRegister, printSipRegister } from './sip-register.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
 const CONCURRENCY = Number(process.env.VD_BENCH_CONCURRENCY ?? 16);
@@ -155,6 +156,18 @@ async function pipeline(rows: Row[]) {
   ]);
 }
 
+/** (d) bench/sip-register.ts: REGISTER transactions, embedded edge vs Kamailio. */
+async function sipRegister(rows: Row[]) {
+  const f = await benchSipRegister();
+  printSipRegister(f);
+  rows.push([
+    'SIP REGISTER per second',
+    `${fmt(f.edge.perSecond)} /s (embedded edge)`,
+    f.kamailio ? `${fmt(f.kamailio.perSecond)} /s (Kamailio)` : `Kamailio: ${f.kamailioError ?? 'not run'}`,
+    f.ratio ? `Kamailio ${fmt(f.ratio, 1)}x` : '-',
+  ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -187,6 +200,7 @@ async function main() {
     }
   }
   if (wanted('pipeline')) await guarded('pipeline', rows, () => pipeline(rows));
+  if (wanted('sip-register')) await guarded('SIP REGISTER', rows, () => sipRegister(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
