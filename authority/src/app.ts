@@ -60,12 +60,10 @@ async function serveCustomerApp(app: FastifyInstance, dir: string): Promise<void
   app.get('/app', (_req, reply) => reply.redirect('/app/'));
   if (!existsSync(`${dir}/index.html`)) {
     app.get('/app/*', (_req, reply) =>
-      reply
-        .code(503)
-        .send({
-          code: 'internal',
-          message: 'the customer app is not built: run npm run build:customer',
-        } satisfies ApiError),
+      reply.code(503).send({
+        code: 'internal',
+        message: 'the customer app is not built: run npm run build:customer',
+      } satisfies ApiError),
     );
     return;
   }
