@@ -17,6 +17,32 @@ import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
 import { ManagedSettingError, readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
 
+/**
+ * Send one outbox wrap-up to the authority: acknowledged on 2xx (a replay answers
+ * duplicate=true, still an acknowledgement), refused for good on a 4xx other than
+ * 401, retried later otherwise.
+ */
+export async function deliverWrapUp(client: AuthorityClient, payload: string): Promise<SendOutcome> {
+  const w = JSON.parse(payload) as {
+    requestId: string;
+    fence: number;
+    disposition: string[];
+    notes: string;
+    idempotencyKey: string;
+  };
+  try {
+    await client.call('wrapUp', {
+      params: { requestId: w.requestId },
+      body: { idempotencyKey: w.idempotencyKey, fence: w.fence, disposition: w.disposition, notes: w.notes },
+    });
+    return { kind: 'ack' };
+  } catch (e) {
+    if (e instanceof AuthorityError && !e.transient && e.status !== 401)
+      return { kind: 'reject', error: `${e.status} ${e.message}` };
+    return { kind: 'retry', error: (e as Error).message };
+  }
+}
+
 /** A bridge call that failed: the code and message reach the renderer, nothing else. */
 export class BridgeError extends Error {
   constructor(
@@ -67,7 +93,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       this.settings.get().authorityUrl,
       opts.tokenStore ?? memoryTokenStore(),
     );
-    this.outbox = new Outbox(this.db, (e) => this.deliver(e.payload));
+    this.outbox = new Outbox(this.db, (e) => deliverWrapUp(this.client, e.payload));
     this.outbox.on('status', (s) => this.emitEvent('outbox.status', s));
     this.client.on('connection', (state) => {
       this.emitEvent('connection.state', { state, since: new Date().toISOString() });
@@ -120,32 +146,6 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       if (e instanceof AuthorityError) throw new BridgeError(e.code, e.message);
       if (e instanceof ManagedSettingError) throw new BridgeError('managed_setting', e.message);
       throw new BridgeError('internal', (e as Error).message.slice(0, 300));
-    }
-  }
-
-  private async deliver(payload: string): Promise<SendOutcome> {
-    const w = JSON.parse(payload) as {
-      requestId: string;
-      fence: number;
-      disposition: string[];
-      notes: string;
-      idempotencyKey: string;
-    };
-    try {
-      await this.client.call('wrapUp', {
-        params: { requestId: w.requestId },
-        body: {
-          idempotencyKey: w.idempotencyKey,
-          fence: w.fence,
-          disposition: w.disposition,
-          notes: w.notes,
-        },
-      });
-      return { kind: 'ack' };
-    } catch (e) {
-      if (e instanceof AuthorityError && !e.transient && e.status !== 401)
-        return { kind: 'reject', error: `${e.status} ${e.message}` };
-      return { kind: 'retry', error: (e as Error).message };
     }
   }
 

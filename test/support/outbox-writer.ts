@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { AuthorityClient, memoryTokenStore } from '../../main/core/authority-client.ts';
 import { openLocalDb } from '../../main/core/local-db.ts';
 import { Outbox } from '../../main/core/outbox.ts';
+import { deliverWrapUp } from '../../main/core/desk-core.ts';
 
 const [mode, dataDir, authorityUrl, username, password, requestId, fence] = process.argv.slice(2);
 const db = openLocalDb(join(dataDir!, 'console.sqlite'));
@@ -27,27 +28,8 @@ if (mode === 'write') {
 } else {
   const client = new AuthorityClient(authorityUrl!, memoryTokenStore());
   await client.login(username!, password!);
-  const outbox = new Outbox(
-    db,
-    async (e) => {
-      const w = JSON.parse(e.payload);
-      try {
-        await client.call('wrapUp', {
-          params: { requestId: w.requestId },
-          body: {
-            idempotencyKey: w.idempotencyKey,
-            fence: w.fence,
-            disposition: w.disposition,
-            notes: w.notes,
-          },
-        });
-        return { kind: 'ack' };
-      } catch (err) {
-        return { kind: 'retry', error: (err as Error).message };
-      }
-    },
-    Date.now,
-  );
+  // The console's own sender: what this test proves is what the console does.
+  const outbox = new Outbox(db, (e) => deliverWrapUp(client, e.payload));
   outbox.start();
   for (;;) {
     await outbox.drain();
