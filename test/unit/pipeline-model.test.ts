@@ -176,11 +176,9 @@ function toWaiting(r: MReq): void {
   r.offerExpiresAt = null;
 }
 
-/**
- * As the pipeline does today: even an agent who went offline mid-call goes through wrap-up
- * to 'available' when that call ends (reported as a finding, not asserted either way).
- */
+/** After a request the agent wraps up; an agent who went offline mid-call stays offline. */
 function toWrapUp(m: Model, a: MAgent): void {
+  if (a.presence === 'offline') return;
   if (WRAP_UP_S > 0) setPresence(m, a, 'wrap_up', m.now + WRAP_UP_S * S);
   else setPresence(m, a, 'available');
 }

@@ -443,6 +443,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Wrap-up after a request: until the wrap-up is recorded when it is required, else for wrapUpSeconds. */
   private toWrapUp(staffId: string): void {
     const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
+    // An agent who went offline mid-call stays offline: never offered work again unasked.
+    if (this.agents.get(staffId)?.presence === 'offline') return;
     if (wrapUpSeconds <= 0) this.agents.setPresence(staffId, 'available');
     else
       this.agents.setPresence(staffId, 'wrap_up', {
