@@ -395,6 +395,12 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
 
   // ---- calls ----------------------------------------------------------------------
 
+  /** Ephemeral SIP credentials for this device's phone (GET /v1/sip/credentials). */
+  async sipCredentials() {
+    await this.ensureAuthenticated();
+    return this.client.call('sipCredentials', {});
+  }
+
   isLiveSession(sessionId: string): boolean {
     return this.requests.isLiveSession(sessionId);
   }

@@ -12,7 +12,10 @@ export class CallMedia {
   /** Open the microphone; a phone that refuses still gets the call UI, with the reason. */
   static async open(): Promise<{ media: CallMedia; error: string | null }> {
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+        video: false,
+      });
       return { media: new CallMedia(stream), error: null };
     } catch (e) {
       return { media: new CallMedia(null), error: (e as Error).message };

@@ -32,6 +32,13 @@ export {
 } from './agent-requests.ts';
 export { Camera, frameToJpeg } from './camera.ts';
 export { CallMedia } from './call-media.ts';
+export {
+  CALL_AUDIO_CONSTRAINTS,
+  CustomerPhone,
+  type CustomerPhoneEvents,
+  type CustomerPhoneOptions,
+  type PhoneRegistration,
+} from './customer-phone.ts';
 export { DeviceKey } from './device-key.ts';
 export { RequestFeed, type FeedStatus, type WebSocketLike } from './feed.ts';
 export { callProof, deviceProof } from './proofs.ts';

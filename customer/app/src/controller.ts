@@ -9,10 +9,12 @@ import {
   AccessDevice,
   AuthorityError,
   CallMedia,
+  CustomerPhone,
   hasPlatformBiometric,
   type AgentRequest,
   type BlockedCall,
   type FeedStatus,
+  type PhoneRegistration,
   type ScreenResult,
   type VerifiedCall,
 } from '../../sdk/index.ts';
@@ -57,6 +59,8 @@ export interface AppState {
   biometricAvailable: boolean;
   muted: boolean;
   speaker: boolean;
+  /** The SIP phone's registration (calls reach this phone only when 'registered'). */
+  phone: PhoneRegistration;
 }
 
 const initial: AppState = {
@@ -77,6 +81,7 @@ const initial: AppState = {
   biometricAvailable: false,
   muted: false,
   speaker: false,
+  phone: 'unregistered',
 };
 
 export const messageOf = (e: unknown): string => {
@@ -95,6 +100,7 @@ export class AppController {
   private readonly listeners = new Set<() => void>();
   private device: AccessDevice | null = null;
   private media: CallMedia | null = null;
+  private phone: CustomerPhone | null = null;
 
   getState = (): AppState => this.state;
 
@@ -143,6 +149,7 @@ export class AppController {
     if (!d.enrolled) return this.go({ name: 'welcome' });
     try {
       await d.authenticate();
+      this.startPhone();
       await this.loadProfile();
       const r = await d.resume();
       this.go(r ? { name: 'waiting' } : { name: 'home' });
@@ -183,6 +190,7 @@ export class AppController {
     return this.run('Checking the code…', async () => {
       const d = this.requireDevice();
       const who = await d.enrol(code.trim().toUpperCase());
+      this.startPhone();
       this.set({ customerName: who.customerName });
       await this.loadProfile();
       this.go({ name: 'enrol-pin' });
@@ -336,6 +344,37 @@ export class AppController {
   // ---- calls ---------------------------------------------------------------------
 
   /**
+   * Register the SIP phone once the device is authenticated. Its INVITEs go through
+   * the same IncomingCallGuard: blocked ones are refused (403) and shown by the
+   * guard's 'blocked' event; verified ones ring here.
+   */
+  private startPhone(): void {
+    if (this.phone || typeof document === 'undefined') return;
+    const d = this.requireDevice();
+    const audio = document.createElement('audio');
+    audio.id = 'vd-remote-audio';
+    audio.autoplay = true;
+    audio.hidden = true;
+    document.body.append(audio);
+    const phone = new CustomerPhone({ credentials: () => d.sipCredentials(), guard: d.guard, audio });
+    this.phone = phone;
+    phone.on('registration', (s) => this.set({ phone: s }));
+    phone.on('ringing', (call) => this.go({ name: 'incoming', call }, { blockedBanner: null }));
+    phone.on('ended', ({ call, by }) => {
+      const s = this.state.screen;
+      if (by === 'local') return;
+      if (s.name === 'incoming' && s.call === call)
+        this.go(this.state.request ? { name: 'waiting' } : { name: 'home' }, {
+          notice: `Missed call from ${call.company}.`,
+        });
+      else if (s.name === 'in-call' && s.call === call) this.endCall();
+    });
+    phone.start().catch((e: unknown) => {
+      console.warn('The phone could not register:', e);
+    });
+  }
+
+  /**
    * An incoming call with the ticket from its INVITE (the sip.js delegate, or the
    * automation entry point). Only a ticket the guard accepts rings.
    */
@@ -350,9 +389,16 @@ export class AppController {
     const s = this.state.screen;
     if (s.name !== 'incoming') return Promise.resolve();
     return this.run('Connecting…', async () => {
-      const { result } = await this.requireDevice().guard.answer(s.call);
+      const { proof, result } = await this.requireDevice().guard.answer(s.call);
       const { media, error } = await CallMedia.open();
       this.media = media;
+      // A call that came over SIP: 200 OK with the proof header and the microphone.
+      if (this.phone?.isLive(s.call))
+        await this.phone.answer(s.call, proof, media.microphone).catch((e: unknown) => {
+          media.hangUp();
+          this.media = null;
+          throw e;
+        });
       this.go(
         { name: 'in-call', call: s.call, verifiedAt: result.at, since: Date.now(), micError: error },
         { muted: false, speaker: false },
@@ -361,6 +407,7 @@ export class AppController {
   }
 
   decline(): void {
+    void this.phone?.hangUp();
     this.go(this.state.request ? { name: 'waiting' } : { name: 'home' });
   }
 
@@ -377,6 +424,12 @@ export class AppController {
   }
 
   hangUp(): void {
+    if (this.state.screen.name !== 'in-call') return;
+    void this.phone?.hangUp();
+    this.endCall();
+  }
+
+  private endCall(): void {
     const s = this.state.screen;
     if (s.name !== 'in-call') return;
     this.media?.hangUp();
