@@ -8,12 +8,11 @@
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (default 16),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../authority/src/config.ts';
+import { startBenchAuthority } from './authority-process.ts';
 import { benchDeviceProofs } from './device-proofs.ts';
 import { benchPin } from './pin.ts';
 import { pipelineBench } from './pipeline.ts';
@@ -23,62 +22,19 @@ const N = Number(process.env.VD_BENCH_N ?? 3000);
 const CONCURRENCY = Number(process.env.VD_BENCH_CONCURRENCY ?? 16);
 const PIN_N = Number(process.env.VD_BENCH_PIN_N ?? 50);
 const PEPPER = 'bench-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
-const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
 const wanted = (name: string) => only.length === 0 || only.includes(name);
 
 /** The argon2 cost the authority uses when nothing overrides it (the schema defaults). */
 const configured = parseConfig({ pinPepper: PEPPER });
 
-async function startAuthority(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'authority/src/cli.ts',
-      '--demo',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        VD_PIN_PEPPER: PEPPER,
-        VD_AUTHENTICATION_TTL_SECONDS: '86400',
-        VD_ARGON2_MEMORY_KIB: String(configured.argon2MemoryKiB),
-        VD_ARGON2_ITERATIONS: String(configured.argon2Iterations),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`the authority exited (${code}) before listening:\n${out}`)),
-    );
+const startAuthority = (dataDir: string) =>
+  startBenchAuthority(dataDir, {
+    VD_PIN_PEPPER: PEPPER,
+    VD_AUTHENTICATION_TTL_SECONDS: '86400',
+    VD_ARGON2_MEMORY_KIB: String(configured.argon2MemoryKiB),
+    VD_ARGON2_ITERATIONS: String(configured.argon2Iterations),
   });
-  child.stdout.resume();
-  return {
-    url,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 const fmt = (x: number, d = 0) =>
   x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });

@@ -15,14 +15,13 @@
  *   npx tsx bench/sip-register.ts
  *   VD_BENCH_SIP_N=20000 VD_BENCH_SIP_CONNECTIONS=16 npx tsx bench/sip-register.ts
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ephemeralCredentials } from '../authority/src/sip/credentials.ts';
+import { startBenchAuthority } from './authority-process.ts';
 import { RawSipClient, rawRegister, startKamailio, type SipReply } from '../test/support/kamailio.ts';
 
 export interface RegisterFigures {
@@ -47,51 +46,19 @@ export interface SipRegisterFigures {
 
 const DOMAIN = 'verified-desk.local';
 const PEPPER = 'bench-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
-const root = new URL('..', import.meta.url).pathname;
 
-/** The authority in its own process with a known SIP secret; resolves with its base URL. */
+/** The authority in its own process with a known SIP secret; its data dir goes with it. */
 async function startAuthorityProcess(secret: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vd-bench-sip-'));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'authority/src/cli.ts',
-      '--demo',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, VD_PIN_PEPPER: PEPPER, VD_SIP_SECRET: secret, VD_SIP_DOMAIN: DOMAIN },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /running at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`the authority exited (${code}) before listening:\n${out}`)),
-    );
+  const a = await startBenchAuthority(dataDir, {
+    VD_PIN_PEPPER: PEPPER,
+    VD_SIP_SECRET: secret,
+    VD_SIP_DOMAIN: DOMAIN,
   });
-  child.stdout!.resume();
   return {
-    url,
+    url: a.url,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await a.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
