@@ -30,6 +30,16 @@ import { ApiError, LIMITS, routes, type RouteDef, type RouteId } from '../../pro
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
 import { staffLogin } from '../support/http.ts';
+import {
+  type J,
+  DEL,
+  type Mut,
+  isObj,
+  clone,
+  defineOwn,
+  applyAt,
+  nodes as treeNodes,
+} from '../support/json-tree.ts';
 
 // ---------------------------------------------------------------- process health
 const faults = { unhandledRejection: 0, uncaughtException: 0, last: [] as string[] };
@@ -50,7 +60,6 @@ const CONCURRENCY = 16;
 const JSON_CT = 'application/json';
 
 // ---------------------------------------------------------------- valid samples
-type J = null | boolean | number | string | J[] | { [k: string]: J };
 interface Sample {
   params?: Record<string, string>;
   query?: Record<string, string>;
@@ -297,15 +306,6 @@ function sampleFor(id: RouteId, r: RouteDef): Sample {
 const ROUTES = Object.entries(routes) as [RouteId, RouteDef][];
 
 // ---------------------------------------------------------------- generators
-const DEL: unique symbol = Symbol('delete');
-type Mut = J | typeof DEL;
-
-const isObj = (v: unknown): v is Record<string, J> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-/** Deep copy through JSON, which keeps own "__proto__" keys as plain data (as JSON.parse on the server does). */
-const clone = (v: J): J => JSON.parse(JSON.stringify(v)) as J;
-const defineOwn = (o: object, k: string | number, v: J) =>
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 /** Strings that break naive code: NUL, lone surrogates, bidi overrides, zero-width, BOM, look-alikes, injections. */
 const ODD_STRINGS = [
@@ -475,35 +475,8 @@ function mutationAt(value: J, canDelete: boolean): fc.Arbitrary<Mut> {
   return fc.oneof(...opts);
 }
 
-type Path = (string | number)[];
 /** The nodes of a value (breadth-limited, at most 40 deep and 400 in all), each with its path. */
-function nodes(root: J): { path: Path; value: J; canDelete: boolean }[] {
-  const out: { path: Path; value: J; canDelete: boolean }[] = [];
-  const todo = [{ path: [] as Path, value: root, canDelete: false }];
-  while (todo.length && out.length < 400) {
-    const n = todo.shift()!;
-    out.push(n);
-    if (n.path.length >= 40) continue;
-    const v = n.value;
-    if (Array.isArray(v))
-      v.slice(0, 50).forEach((x, i) => todo.push({ path: [...n.path, i], value: x, canDelete: false }));
-    else if (isObj(v))
-      for (const [k, x] of Object.entries(v)) todo.push({ path: [...n.path, k], value: x, canDelete: true });
-  }
-  return out;
-}
-function applyAt(root: J, path: Path, m: Mut): J {
-  if (path.length === 0) return m === DEL ? null : m;
-  const copy = clone(root);
-  let p: any = copy;
-  for (const k of path.slice(0, -1)) p = p[k];
-  const last = path[path.length - 1]!;
-  if (m === DEL) {
-    if (Array.isArray(p)) p.splice(last as number, 1);
-    else delete p[last];
-  } else defineOwn(p, last, m);
-  return copy;
-}
+const nodes = (root: J) => treeNodes(root, { maxDepth: 40, maxItems: 50, maxNodes: 400 });
 /** One or two mutations of a valid value, anywhere in its tree. */
 function mutated(valid: J): fc.Arbitrary<J> {
   const once = (v: J) =>

@@ -25,6 +25,16 @@ import { ClientFrame, LIMITS, ServerFrame, WS_CLOSE, WS_PATH } from '../../proto
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { call, staffLogin } from '../support/http.ts';
+import {
+  type J,
+  DEL,
+  type Mut,
+  isObj,
+  clone,
+  defineOwn,
+  applyAt,
+  nodes as treeNodes,
+} from '../support/json-tree.ts';
 
 const faults = { unhandledRejection: 0, uncaughtException: 0, last: [] as string[] };
 process.on('unhandledRejection', (e) => {
@@ -44,12 +54,6 @@ const CONCURRENCY = 8;
 const WATCHDOG_MS = 10_000;
 
 // ---------------------------------------------------------------- frame generators
-type J = null | boolean | number | string | J[] | { [k: string]: J };
-const isObj = (v: unknown): v is Record<string, J> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const clone = (v: J): J => JSON.parse(JSON.stringify(v)) as J;
-const defineOwn = (o: object, k: string | number, v: J) =>
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 const OID = 'opaque_token_0123456789abcdefghijklmnopqrstu';
 const SID = 'S'.repeat(43);
@@ -110,8 +114,6 @@ function nest(depth: number, inner: J, objects: boolean): J {
   for (let i = 0; i < depth; i++) v = objects && i % 2 ? { n: v } : [v];
   return v;
 }
-const DEL: unique symbol = Symbol('delete');
-type Mut = J | typeof DEL;
 
 function mutationAt(value: J, canDelete: boolean): fc.Arbitrary<Mut> {
   const opts: fc.Arbitrary<Mut>[] = [
@@ -150,34 +152,8 @@ function mutationAt(value: J, canDelete: boolean): fc.Arbitrary<Mut> {
     );
   return fc.oneof(...opts);
 }
-type Path = (string | number)[];
-function nodes(root: J): { path: Path; value: J; canDelete: boolean }[] {
-  const out: { path: Path; value: J; canDelete: boolean }[] = [];
-  const todo = [{ path: [] as Path, value: root, canDelete: false }];
-  while (todo.length && out.length < 200) {
-    const n = todo.shift()!;
-    out.push(n);
-    const v = n.value;
-    if (n.path.length >= 20) continue;
-    if (Array.isArray(v))
-      v.slice(0, 20).forEach((x, i) => todo.push({ path: [...n.path, i], value: x, canDelete: false }));
-    else if (isObj(v))
-      for (const [k, x] of Object.entries(v)) todo.push({ path: [...n.path, k], value: x, canDelete: true });
-  }
-  return out;
-}
-function applyAt(root: J, path: Path, m: Mut): J {
-  if (path.length === 0) return m === DEL ? null : m;
-  const copy = clone(root);
-  let p: any = copy;
-  for (const k of path.slice(0, -1)) p = p[k];
-  const last = path[path.length - 1]!;
-  if (m === DEL) {
-    if (Array.isArray(p)) p.splice(last as number, 1);
-    else delete p[last];
-  } else defineOwn(p, last, m);
-  return copy;
-}
+const nodes = (root: J) => treeNodes(root, { maxDepth: 20, maxItems: 20, maxNodes: 200 });
+
 const mutatedFrame = fc
   .constantFrom(...SEEDS)
   .chain((seed) =>
