@@ -25,6 +25,8 @@ export interface CustomerPhoneEvents extends Record<string, unknown> {
   blocked: BlockedCall;
   /** The answered call is connected (200 OK acknowledged). */
   established: VerifiedCall;
+  /** A DTMF key the agent pressed, sent as SIP INFO (application/dtmf-relay). */
+  dtmf: { call: VerifiedCall; key: string };
   /** The call (ringing or answered) ended: 'cancelled' by the caller before answer, 'remote' BYE, 'local' hang-up or decline. */
   ended: { call: VerifiedCall; by: 'cancelled' | 'remote' | 'local' };
 }
@@ -217,6 +219,19 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
     const live: LiveCall = { call: result.call, invitation, microphone: null };
     this.live = live;
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
+    invitation.delegate = {
+      onInfo: (info) => {
+        const body = info.request.body ?? '';
+        const key = /^Signal=\s*([0-9A-D#*])\s*$/im.exec(body)?.[1];
+        const type = info.request.getHeader('Content-Type') ?? '';
+        if (!key || !/^application\/dtmf-relay/i.test(type)) {
+          info.reject({ statusCode: 415 }).catch(() => undefined);
+          return;
+        }
+        info.accept().catch(() => undefined);
+        this.emit('dtmf', { call: live.call, key });
+      },
+    };
     await invitation.progress().catch(() => undefined);
     this.emit('ringing', result.call);
   }

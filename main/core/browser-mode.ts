@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DeskCore } from './desk-core.ts';
 import type { ManagedConfig } from './settings.ts';
-import { startWebHost } from './web-host.ts';
+import { effectiveSipUrl, startWebHost } from './web-host.ts';
 
 export interface BrowserModeOptions {
   authorityUrl: string;
@@ -41,13 +41,12 @@ export async function startBrowserMode(opts: BrowserModeOptions): Promise<Browse
     ...(opts.managed ? { managed: opts.managed } : {}),
   });
   try {
-    const sip = core.settings.get().sipUrl;
     const host = await startWebHost({
       core,
       rendererDir: opts.rendererDir ?? DEFAULT_RENDERER_DIR,
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       ...(opts.token ? { token: opts.token } : {}),
-      connectSrc: sip ? [sip] : [],
+      connectSrc: [wsOrigin(effectiveSipUrl(core.settings.get()))],
     });
     return {
       core,
@@ -63,3 +62,8 @@ export async function startBrowserMode(opts: BrowserModeOptions): Promise<Browse
     throw e;
   }
 }
+
+const wsOrigin = (url: string): string => {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
+};

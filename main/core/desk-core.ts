@@ -242,6 +242,12 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
+      'call.answered': ({ requestId, fence, ticket, proof }) =>
+        c.call('callAnswer', { params: { requestId }, body: { fence, ticket, proof } }),
+      'sip.credentials': async () => {
+        const creds = await c.call('sipCredentials');
+        return { ...creds, wsUrl: this.settings.get().sipUrl ?? creds.wsUrl };
+      },
       'wrapUp.dispositions': () => c.call('dispositions'),
       'wrapUp.save': async (w) => {
         const key = this.outbox.saveWrapUp(w);

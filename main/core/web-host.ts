@@ -17,6 +17,16 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * The SIP server the softphone connects to: IT's or the agent's SIP URL when set,
+ * otherwise the authority's embedded edge (same host, ws/wss, /sip).
+ */
+export function effectiveSipUrl(settings: { sipUrl: string | null; authorityUrl: string }): string {
+  if (settings.sipUrl) return settings.sipUrl;
+  const u = new URL(settings.authorityUrl);
+  return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/sip`;
+}
+
 /** The console's CSP: nothing but our own code; network only to the host's bridge and the authority/SIP edge. */
 export function contentSecurityPolicy(connect: string[]): string {
   return [

@@ -7,6 +7,7 @@ import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.ts';
 import { createAppRequestHandler, registerAppScheme } from './app-protocol.ts';
 import { startAutoUpdate } from './auto-update.ts';
 import { createConsoleWindow, revealWindow } from './console-window.ts';
+import { effectiveSipUrl } from '../core/web-host.ts';
 import { consoleCsp, installCspHeaders } from './content-security.ts';
 import { DialQueue, dialUrisFromArgv, registerDialProtocols } from './dial-links.ts';
 import type { ShellElectron, ShellUpdater, ShellWindow } from './electron-api.ts';
@@ -110,7 +111,7 @@ export function startDeskShell(
       openExternal,
       managed,
     });
-    const csp = () => consoleCsp(core.settings.get().sipUrl);
+    const csp = () => consoleCsp(effectiveSipUrl(core.settings.get()));
     const session = electron.session.defaultSession;
     installPermissionHandlers(session);
     installCspHeaders(session, csp);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CustomerPanel, Dispositions, IdempotencyKey } from './agent-desk.ts';
-import { CallTicket } from './calls.ts';
+import { CallAnswerResult, CallTicket } from './calls.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
   AgentView,
@@ -12,6 +12,7 @@ import {
   RequestView,
   SetPresenceRequest,
 } from './pipeline.ts';
+import { SipCredentials } from './sip.ts';
 import { Password, StaffView, Username } from './staff.ts';
 
 /**
@@ -99,6 +100,21 @@ export const bridgeRequests = {
     z.string().max(4 * LIMITS.photoBytes),
   ),
   'call.ticket': channel(Fenced, CallTicket),
+  /** The device's proof from the 200 OK (null when missing), checked and audited by the authority. */
+  'call.answered': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      fence: z.number().int().min(1),
+      ticket: z.string().max(4096),
+      proof: z.string().max(4096).nullable(),
+    }),
+    CallAnswerResult,
+  ),
+  /**
+   * Fresh ephemeral SIP credentials for the logged-in agent; `wsUrl` is the SIP server
+   * to use: the console's setting (IT's managed Kamailio) wins over the authority's edge.
+   */
+  'sip.credentials': channel(Empty, SipCredentials),
   'wrapUp.dispositions': channel(Empty, Dispositions),
   /** Saved locally first (row + outbox entry in one transaction), then sent; never lost. */
   'wrapUp.save': channel(

@@ -50,3 +50,19 @@ export const CallProofResult = z.strictObject({
   sessionId: SessionId,
   at: IsoTime,
 });
+
+/**
+ * The agent's console reports what the device put on its 200 OK (the proof header,
+ * or null when it was missing): the authority checks it against the ticket and the
+ * device's key, records it and audits a missing or failed proof.
+ */
+export const CallAnswerRequest = z.strictObject({
+  fence: z.number().int().min(1),
+  ticket: z.string().max(4096),
+  proof: z.string().max(4096).nullable(),
+});
+export const CallAnswerResult = z.union([
+  z.strictObject({ verified: z.literal(true), at: IsoTime }),
+  z.strictObject({ verified: z.literal(false), reason: ShortText }),
+]);
+export type CallAnswerResult = z.infer<typeof CallAnswerResult>;

@@ -19,7 +19,14 @@ import {
   SlotsQuery,
 } from './pipeline.ts';
 import { ADMIN, ANY_STAFF, route, SUPERVISORS, type RouteDef } from './route-def.ts';
-import { CallProofRequest, CallProofResult, CallTicket, CallTicketRequest } from './calls.ts';
+import {
+  CallAnswerRequest,
+  CallAnswerResult,
+  CallProofRequest,
+  CallProofResult,
+  CallTicket,
+  CallTicketRequest,
+} from './calls.ts';
 
 const StaffParams = z.strictObject({ staffId: OpaqueId });
 
@@ -155,6 +162,18 @@ export const pipelineRoutes = {
     body: CallTicketRequest,
     response: CallTicket,
     status: 201,
+  }),
+  callAnswer: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/call-answers',
+    summary:
+      "The console reports the device proof found on the call's 200 OK (or its absence); the authority checks and audits it",
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: CallAnswerRequest,
+    response: CallAnswerResult,
   }),
   callProof: route({
     method: 'POST',

@@ -11,47 +11,25 @@
  * Screenshots of every screen: test/e2e/screenshots/console-*.png (1280x800).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
+import { launchChromium } from '../support/browser.ts';
 import { TestDevice } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const rendererDir = join(root, 'renderer/dist');
-const VIEWPORT = { width: 1280, height: 800 };
-
-/** Newest modification time under these paths (files and folders, recursively). */
-function newest(paths: string[]): number {
-  let t = 0;
-  for (const p of paths) {
-    if (!existsSync(p)) continue;
-    const s = statSync(p);
-    t = Math.max(t, s.mtimeMs);
-    if (s.isDirectory()) t = Math.max(t, newest(readdirSync(p).map((e) => join(p, e))));
-  }
-  return t;
-}
-
-/** `vite build` of renderer/ when renderer/dist is missing or older than its sources. */
-async function ensureRendererBuilt(): Promise<void> {
-  const index = join(rendererDir, 'index.html');
-  const sources = newest(
-    ['renderer/src', 'renderer/index.html', 'renderer/vite.config.ts', 'protocol/src'].map((p) =>
-      join(root, p),
-    ),
-  );
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  await build({ configFile: join(root, 'renderer/vite.config.ts'), logLevel: 'warn' });
-}
+import {
+  assertNamedControls,
+  assertNoNodeInPage,
+  ensureRendererBuilt,
+  openConsole,
+  rendererDir,
+  signIn,
+} from './console-harness.ts';
 
 /** A small real PNG (a head-and-shoulders silhouette), so the photos render in the panel. */
 function portraitPng(background: [number, number, number], size = 96): Buffer {
@@ -93,47 +71,6 @@ function portraitPng(background: [number, number, number], size = 96): Buffer {
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
-}
-
-async function assertNoNodeInPage(page: Page): Promise<void> {
-  assert.deepEqual(
-    await page.evaluate(() => [typeof (globalThis as any).require, typeof (globalThis as any).process]),
-    ['undefined', 'undefined'],
-    'the page has no Node: typeof require and typeof process are "undefined"',
-  );
-}
-
-/** Every button, select, input and textarea on the page has an accessible name. */
-async function assertNamedControls(page: Page, where: string): Promise<void> {
-  const unnamed = await page.evaluate(() => {
-    const out: string[] = [];
-    for (const el of document.querySelectorAll<HTMLElement>(
-      'button, select, input, textarea, [role="button"]',
-    )) {
-      const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
-      const viaLabel = (el as HTMLInputElement).labels?.length;
-      const text = el.tagName === 'BUTTON' ? el.textContent?.trim() : '';
-      if (!labelled && !viaLabel && !text) out.push(el.outerHTML.slice(0, 120));
-    }
-    return out;
-  });
-  assert.deepEqual(unnamed, [], `controls without an accessible name on ${where}`);
-}
-
-async function openConsole(browser: Browser, mode: BrowserMode, name: string): Promise<TestPage> {
-  const t = await newTestPage(browser, name, {
-    viewport: VIEWPORT,
-    permissions: ['microphone'],
-    locale: 'en-GB',
-  });
-  await t.page.goto(mode.launchUrl);
-  return t;
-}
-
-async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 describe('agent console in Chromium (browser mode): queue, offer, verified panel, live unlock, wrap-up', () => {
@@ -292,10 +229,9 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       const active = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'In progress' });
       await active.waitFor();
       assert.equal(await requestState(requestId), 'assigned');
-      await page
-        .getByTestId('call-status')
-        .getByText('No softphone connected: call controls are inactive.')
-        .waitFor();
+      // The softphone registered with the authority's SIP edge after login.
+      await page.getByTestId('call-status').getByText('Ready to call').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Call customer' }).isDisabled(), false);
       assert.equal(await page.getByRole('button', { name: /^Hang up/ }).isDisabled(), true);
       await row.getByText('With you').waitFor();
       await t.screenshot('5-accepted-secure-field-locked');

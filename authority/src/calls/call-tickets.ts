@@ -85,6 +85,69 @@ export class CallTickets extends EventEmitter<{
     };
   }
 
+  /**
+   * The agent's console saw the device answer: `proof` is the X-VD-Device-Proof header
+   * of the 200 OK (null when missing). The ticket must be one this agent was issued for
+   * this request; the proof must verify with the ticket's device key. A verified answer
+   * records the proof like the device's own POST does (first one wins); a missing or
+   * failed proof is audited and reported so the console shows it in red.
+   */
+  async checkAnswer(
+    staffId: string,
+    requestId: string,
+    ticket: string,
+    proof: string | null,
+  ): Promise<{ verified: true; at: number } | { verified: false; reason: string }> {
+    let claims: CallTicketClaims;
+    try {
+      claims = CallTicketClaims.parse(
+        await this.keys.verify(ticket, CALL_TICKET_TYP, { toleranceSeconds: 300 }),
+      );
+    } catch {
+      throw unauthorized('call ticket does not verify');
+    }
+    if (claims.rid !== requestId || claims.agt !== staffId)
+      throw conflict('this call ticket was issued to another agent or request');
+    const refuse = (reason: string) => {
+      this.ctx.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'call.answer',
+        subject: `request:${requestId}`,
+        outcome: 'failure',
+        reason,
+        data: { jti: claims.jti, device: claims.dev },
+      });
+      return { verified: false as const, reason };
+    };
+    if (!proof) return refuse('the answer carried no device proof');
+    const device = this.devices.get(claims.dev);
+    if (!device) return refuse('the ticket names an unknown device');
+    let proofClaims;
+    try {
+      const r = await compactVerify(proof, this.devices.keyOf(device), { algorithms: ['ES256'] });
+      if (r.protectedHeader.typ !== CALL_PROOF_TYP) throw new Error('typ');
+      proofClaims = CallProofClaims.parse(JSON.parse(new TextDecoder().decode(r.payload)));
+    } catch {
+      return refuse('the device proof on the answer does not verify with the device key');
+    }
+    if (proofClaims.tkt !== ticketHash(ticket)) return refuse('the device proof is for another ticket');
+    const now = this.ctx.clock.now();
+    if (Math.abs(proofClaims.iat - now / 1000) > PROOF_MAX_SKEW_S)
+      return refuse('the device proof is too old');
+    const first = this.ctx.db
+      .prepare('UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND proven_at IS NULL')
+      .run(now, claims.jti).changes;
+    this.ctx.audit.append({
+      actor: `staff:${staffId}`,
+      action: 'call.answer',
+      subject: `request:${requestId}`,
+      outcome: 'success',
+      data: { jti: claims.jti, device: claims.dev },
+    });
+    if (first) this.emit('verified', requestId, staffId, now);
+    return { verified: true, at: now };
+  }
+
   /** The device answered the ticket's call: check the ticket, the device's signature over it, and record it once. */
   async prove(
     p: DevicePrincipal,

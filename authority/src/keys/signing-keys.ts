@@ -64,11 +64,20 @@ export class SigningKeys {
       .sign(this.privateKey);
   }
 
-  async verify(token: string, typ: string): Promise<JWTPayload> {
+  /** Sign claims exactly as given: the caller sets iat, exp and jti (device commands carry an absolute expiry). */
+  signExact(payload: JWTPayload, typ: string): Promise<string> {
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ })
+      .sign(this.privateKey);
+  }
+
+  /** `toleranceSeconds`: accept a token this long after its expiry (e.g. a call answered while ringing). */
+  async verify(token: string, typ: string, opts: { toleranceSeconds?: number } = {}): Promise<JWTPayload> {
     const { payload } = await jwtVerify(token, this.publicKey, {
       algorithms: ['ES256'],
       typ,
       currentDate: new Date(this.clockNow()),
+      clockTolerance: opts.toleranceSeconds ?? 0,
     });
     return payload;
   }

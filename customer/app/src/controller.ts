@@ -61,6 +61,8 @@ export interface AppState {
   speaker: boolean;
   /** The SIP phone's registration (calls reach this phone only when 'registered'). */
   phone: PhoneRegistration;
+  /** Keypad keys the agent pressed on this call (SIP INFO DTMF). */
+  keys: string;
 }
 
 const initial: AppState = {
@@ -82,6 +84,7 @@ const initial: AppState = {
   muted: false,
   speaker: false,
   phone: 'unregistered',
+  keys: '',
 };
 
 export const messageOf = (e: unknown): string => {
@@ -359,7 +362,8 @@ export class AppController {
     const phone = new CustomerPhone({ credentials: () => d.sipCredentials(), guard: d.guard, audio });
     this.phone = phone;
     phone.on('registration', (s) => this.set({ phone: s }));
-    phone.on('ringing', (call) => this.go({ name: 'incoming', call }, { blockedBanner: null }));
+    phone.on('ringing', (call) => this.go({ name: 'incoming', call }, { blockedBanner: null, keys: '' }));
+    phone.on('dtmf', ({ key }) => this.set({ keys: (this.state.keys + key).slice(-32) }));
     phone.on('ended', ({ call, by }) => {
       const s = this.state.screen;
       if (by === 'local') return;

@@ -1,8 +1,10 @@
+import { useState } from 'react';
 import { Kbd } from '../components/ui.tsx';
 import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
+import type { DtmfMethod, SoftphoneSnapshot } from '../softphone/softphone.ts';
 
-/** Call, hold, mute, hang up: wired to the Softphone; says plainly when there is none. */
+/** Call, hold, mute, keypad, hang up: wired to the Softphone; says plainly when there is none. */
 export function CallControls() {
   const c = useConsole();
   const phone = useSoftphone();
@@ -12,59 +14,181 @@ export function CallControls() {
   const hold = shortcutFor('hold');
   const mute = shortcutFor('mute');
   return (
-    <div className="call-controls" role="group" aria-label="Call controls">
-      <button
-        type="button"
-        className="button"
-        disabled={!phone.present || phone.line !== 'ready' || !!busy}
-        onClick={() => void c.calls.callCustomer()}
-      >
-        {busy === 'calling' ? 'Calling…' : 'Call customer'}
-      </button>
-      <button
-        type="button"
-        className="button"
-        aria-pressed={phone.line === 'held'}
-        disabled={!inCall || !!busy}
-        onClick={() => void c.calls.toggleHold()}
-        aria-keyshortcuts={hold.aria}
-      >
-        {phone.line === 'held' ? 'Resume' : 'Hold'} <Kbd>{hold.label}</Kbd>
-      </button>
-      <button
-        type="button"
-        className="button"
-        aria-pressed={phone.muted}
-        disabled={!inCall}
-        onClick={() => c.calls.toggleMute()}
-        aria-keyshortcuts={mute.aria}
-      >
-        {phone.muted ? 'Unmute' : 'Mute'} <Kbd>{mute.label}</Kbd>
-      </button>
-      <button
-        type="button"
-        className="button danger"
-        disabled={!inCall && phone.line !== 'calling'}
-        onClick={() => void c.calls.hangUp()}
-        aria-keyshortcuts={hangUp.aria}
-      >
-        Hang up <Kbd>{hangUp.label}</Kbd>
-      </button>
-      <span className="call-status" role="status" data-testid="call-status">
-        {message ??
-          (phone.present ? lineText[phone.line] : 'No softphone connected: call controls are inactive.')}
-      </span>
+    <div className="call-area">
+      <div className="call-controls" role="group" aria-label="Call controls">
+        <button
+          type="button"
+          className="button"
+          disabled={!phone.present || phone.line !== 'ready' || !!busy}
+          onClick={() => void c.calls.callCustomer()}
+        >
+          {busy === 'calling' ? 'Calling…' : 'Call customer'}
+        </button>
+        <button
+          type="button"
+          className="button"
+          aria-pressed={phone.line === 'held'}
+          disabled={!inCall || !!busy}
+          onClick={() => void c.calls.toggleHold()}
+          aria-keyshortcuts={hold.aria}
+        >
+          {busy === 'holding' ? 'Waiting for the other side…' : phone.line === 'held' ? 'Resume' : 'Hold'}{' '}
+          <Kbd>{hold.label}</Kbd>
+        </button>
+        <button
+          type="button"
+          className="button"
+          aria-pressed={phone.muted}
+          disabled={!inCall}
+          onClick={() => c.calls.toggleMute()}
+          aria-keyshortcuts={mute.aria}
+        >
+          {phone.muted ? 'Unmute' : 'Mute'} <Kbd>{mute.label}</Kbd>
+        </button>
+        <button
+          type="button"
+          className="button danger"
+          disabled={!inCall && phone.line !== 'calling'}
+          onClick={() => void c.calls.hangUp()}
+          aria-keyshortcuts={hangUp.aria}
+        >
+          Hang up <Kbd>{hangUp.label}</Kbd>
+        </button>
+        <span className="call-status" role="status" data-testid="call-status">
+          {message ?? lineStatus(phone)}
+        </span>
+      </div>
+      {phone.line === 'connected' && <Keypad />}
+      {inCall && <QualityMeter phone={phone} />}
     </div>
   );
+}
+
+export function lineStatus(phone: SoftphoneSnapshot): string {
+  if (!phone.present) return 'No softphone connected: call controls are inactive.';
+  if (phone.registration === 'reconnecting' && (phone.line === 'connected' || phone.line === 'held'))
+    return `${lineText[phone.line]} · reconnecting to the SIP server…`;
+  if (phone.line === 'failed' || phone.line === 'connecting') return phone.reason ?? lineText[phone.line];
+  const who =
+    phone.peer && (phone.line === 'connected' || phone.line === 'calling') ? ` (${phone.peer})` : '';
+  return lineText[phone.line] + who;
 }
 
 const lineText = {
   disconnected: 'Softphone disconnected',
   connecting: 'Softphone connecting…',
   ready: 'Ready to call',
-  calling: 'Ringing the customer…',
+  calling: 'Ringing…',
+  incoming: 'Incoming call',
   connected: 'On the call',
-  held: 'Customer on hold',
+  held: 'On hold',
   ending: 'Ending the call…',
   failed: 'The softphone failed',
 } as const;
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
+
+/** DTMF keypad: RFC 4733 telephone events by default, SIP INFO when the far end needs it. */
+function Keypad() {
+  const c = useConsole();
+  const phone = useSoftphone();
+  const [method, setMethod] = useState<DtmfMethod>('rfc4733');
+  return (
+    <div className="keypad-area">
+      <div className="keypad" role="group" aria-label="Keypad (DTMF)">
+        {KEYS.map((k) => (
+          <button
+            key={k}
+            type="button"
+            className="button key"
+            aria-label={`Send DTMF ${k}`}
+            onClick={() => void c.calls.sendDtmf(k, method)}
+          >
+            {k}
+          </button>
+        ))}
+      </div>
+      <div className="keypad-side">
+        <label className="small">
+          Send as{' '}
+          <select
+            value={method}
+            onChange={(e) => setMethod(e.target.value as DtmfMethod)}
+            aria-label="DTMF method"
+          >
+            <option value="rfc4733">RFC 4733 (in audio)</option>
+            <option value="info">SIP INFO</option>
+          </select>
+        </label>
+        <p className="small muted" data-testid="dtmf-sent">
+          Sent: {phone.dtmf || '—'}
+        </p>
+      </div>
+    </div>
+  );
+}
+
+function QualityMeter({ phone }: { phone: SoftphoneSnapshot }) {
+  const q = phone.quality;
+  if (!q) return <p className="small muted quality">Measuring call quality…</p>;
+  const fmt = (v: number | null, unit: string, digits = 0) =>
+    v === null ? '—' : `${v.toFixed(digits)} ${unit}`;
+  return (
+    <div className="quality" data-testid="call-quality" aria-label="Call quality">
+      <span className={q.warnings.length ? 'tone-text-bad' : 'tone-text-good'}>
+        MOS {q.mos === null ? '—' : q.mos.toFixed(1)}
+      </span>
+      <span>RTT {fmt(q.rttMs, 'ms')}</span>
+      <span>Jitter {fmt(q.jitterMs, 'ms', 1)}</span>
+      <span>Loss {fmt(q.lossPct, '%', 1)}</span>
+      {q.warnings.map((w) => (
+        <span key={w} className="tone-text-bad" role="alert">
+          {w}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+/** A colleague calling (a consult before a warm transfer): ring, answer or decline, from any screen. */
+export function IncomingCall() {
+  const c = useConsole();
+  const phone = useSoftphone();
+  const { busy } = useStore(c.calls);
+  if (phone.line === 'incoming')
+    return (
+      <div className="banner-slot">
+        <div className="incoming" role="alertdialog" aria-label="Incoming call">
+          <strong>Incoming call from {phone.peer}</strong>
+          <button
+            type="button"
+            className="button primary"
+            disabled={!!busy}
+            onClick={() => void c.calls.answer()}
+          >
+            Answer
+          </button>
+          <button type="button" className="button danger" onClick={() => void c.calls.hangUp()}>
+            Decline
+          </button>
+        </div>
+      </div>
+    );
+  if (phone.requestId === null && (phone.line === 'connected' || phone.line === 'held'))
+    return (
+      <div className="banner-slot">
+        <div className="incoming" role="group" aria-label="Call with a colleague">
+          <strong>
+            {phone.line === 'held' ? 'On hold' : 'On a call'} with {phone.peer}
+          </strong>
+          <button type="button" className="button" onClick={() => void c.calls.toggleHold()}>
+            {phone.line === 'held' ? 'Resume' : 'Hold'}
+          </button>
+          <button type="button" className="button danger" onClick={() => void c.calls.hangUp()}>
+            Hang up
+          </button>
+        </div>
+      </div>
+    );
+  return null;
+}

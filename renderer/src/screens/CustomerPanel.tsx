@@ -143,13 +143,35 @@ function Risk({ panel }: { panel: CustomerPanel }) {
 }
 
 function Voice({ panel }: { panel: CustomerPanel }) {
+  const c = useConsole();
+  const { voice } = useStore(c.calls);
+  const mine = voice?.requestId === panel.request.requestId ? voice : null;
+  let text: string;
+  let bad = false;
+  if (mine?.status === 'failed') {
+    bad = true;
+    text = `Voice NOT proven from the verified device: ${mine.reason}. Treat the caller as unverified.`;
+  } else if (panel.voice.verified && panel.voice.at)
+    text = `Voice from the verified device (proven at ${timeOfDay(panel.voice.at)}).`;
+  else if (mine?.status === 'verified')
+    text = `Voice from the verified device (proven at ${timeOfDay(mine.at)}).`;
+  else if (mine?.status === 'checking') text = 'Checking the device’s proof on the answered call…';
+  else text = 'No call yet: the device proves the call is bound to it when it answers.';
   return (
     <div className="panel-section">
       <h3>Voice</h3>
-      <p className="small" data-testid="voice-state">
-        {panel.voice.verified && panel.voice.at
-          ? `The voice comes from the verified device (proven at ${timeOfDay(panel.voice.at)}).`
-          : 'No call yet: the device proves the call is bound to it when it answers.'}
+      <p
+        className={bad ? 'small voice-bad' : 'small'}
+        data-testid="voice-state"
+        role={bad ? 'alert' : undefined}
+      >
+        {bad ? (
+          <>
+            <WarnIcon /> {text}
+          </>
+        ) : (
+          text
+        )}
       </p>
     </div>
   );

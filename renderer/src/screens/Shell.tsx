@@ -5,6 +5,7 @@ import { clockDuration, PRESENCE_TEXT, PRESENCE_TONE, secondsSince } from '../fo
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { SHORTCUTS } from '../shortcuts.ts';
 import { BREAK_REASONS, type PresenceRequest } from '../state/agent.ts';
+import { IncomingCall } from './CallControls.tsx';
 import { isSupervisor, type ScreenName } from '../state/console.ts';
 
 const SCREENS: { name: ScreenName; label: string; supervisor?: boolean }[] = [
@@ -63,10 +64,12 @@ export function Shell({ children }: { children: ReactNode }) {
           <Alert onDismiss={() => c.agent.dismissError()}>{agent.error}</Alert>
         </div>
       )}
+      <IncomingCall />
       {calls.dial && (
         <div className="banner-slot">
           <Alert tone="info" onDismiss={() => c.calls.dismissDial()}>
-            Click-to-dial {calls.dial}: no softphone connected, so the console cannot place this call.
+            Click-to-dial {calls.dial}: the console cannot place this call now (the softphone is not ready, or
+            a phone number needs a telephone gateway).
           </Alert>
         </div>
       )}

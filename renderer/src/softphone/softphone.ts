@@ -1,28 +1,45 @@
 import type { CallTicket } from '../../../protocol/src/calls.ts';
+import type { CallQuality } from './quality.ts';
 
 /**
- * The console's phone, as the rest of the UI sees it. The voice issue implements it
- * with sip.js over WebSocket (the authority's SIP edge or Kamailio); until then the
- * console runs with NoSoftphone and says so.
+ * The console's phone, as the rest of the UI sees it. SipJsSoftphone implements it
+ * with sip.js over WebSocket (the authority's SIP edge or Kamailio); another SIP stack
+ * could replace it. Without a SIP server the console runs with NoSoftphone and says so.
  *
- * Line states (SIP.js-style, transitions enforced by `assertLineTransition`):
+ * Line states (transitions enforced by `assertLineTransition`):
  *
- *   disconnected -> connecting -> ready            (registered with the SIP server)
- *   ready -> calling -> connected <-> held         (INVITE carrying the call ticket)
- *   calling | connected | held -> ending -> ready  (hang-up, either side)
- *   connecting | calling -> failed -> connecting   (retry)  ; any -> disconnected
+ *   disconnected -> connecting -> ready              (registered with the SIP server)
+ *   ready -> calling -> connected <-> held           (INVITE carrying the call ticket)
+ *   ready -> incoming -> connected                   (a colleague's consult call, answered)
+ *   calling | incoming -> ready                      (refused, cancelled, declined)
+ *   calling | incoming | connected | held -> ending -> ready   (hang-up, either side)
+ *   ready | ending -> connecting                     (the WebSocket dropped: reconnect, re-register)
+ *   connecting | calling -> failed -> connecting     (retry) ; any -> disconnected
+ *
+ * A live call keeps its line state while the signalling link reconnects underneath
+ * (`registration` says 'reconnecting'); the media keeps flowing and an ICE-restart
+ * re-INVITE follows the reconnection.
  */
 export type LineState =
-  'disconnected' | 'connecting' | 'ready' | 'calling' | 'connected' | 'held' | 'ending' | 'failed';
+  | 'disconnected'
+  | 'connecting'
+  | 'ready'
+  | 'calling'
+  | 'incoming'
+  | 'connected'
+  | 'held'
+  | 'ending'
+  | 'failed';
 
 export const LINE_TRANSITIONS: Readonly<Record<LineState, readonly LineState[]>> = {
   disconnected: ['connecting'],
   connecting: ['ready', 'failed', 'disconnected'],
-  ready: ['calling', 'disconnected'],
-  calling: ['connected', 'ending', 'failed', 'disconnected'],
+  ready: ['calling', 'incoming', 'connecting', 'disconnected'],
+  calling: ['connected', 'ready', 'ending', 'failed', 'disconnected'],
+  incoming: ['connected', 'ready', 'ending', 'disconnected'],
   connected: ['held', 'ending', 'disconnected'],
   held: ['connected', 'ending', 'disconnected'],
-  ending: ['ready', 'disconnected'],
+  ending: ['ready', 'connecting', 'disconnected'],
   failed: ['connecting', 'disconnected'],
 };
 
@@ -39,16 +56,26 @@ export function assertLineTransition(from: LineState, to: LineState): void {
   if (!LINE_TRANSITIONS[from].includes(to)) throw new IllegalLineTransition(from, to);
 }
 
+export type Registration = 'unregistered' | 'registering' | 'registered' | 'reconnecting';
+
 /** What the softphone shows: immutable, replaced on each change (useSyncExternalStore). */
 export interface SoftphoneSnapshot {
   line: LineState;
   /** False when no softphone is wired in at all (the UI says so instead of pretending). */
   present: boolean;
+  /** The signalling link to the SIP server. */
+  registration: Registration;
   muted: boolean;
-  /** The request the current call belongs to. */
+  /** The request the current call belongs to (null for a call to or from a colleague). */
   requestId: string | null;
+  /** Who is on the other end, in words ("Alice Martin's device", "Dana Reyes"). */
+  peer: string | null;
   /** Why the line is down or failed, in words for the agent. */
   reason: string | null;
+  /** Call quality, sampled every second while connected. */
+  quality: CallQuality | null;
+  /** DTMF digits sent on this call. */
+  dtmf: string;
 }
 
 export interface SoftphoneDevices {
@@ -62,7 +89,16 @@ export interface SoftphoneCallOptions {
   requestId: string;
   /** The authority-signed ticket the device checks before it rings (put on the INVITE). */
   ticket: CallTicket;
+  /** Shown as the peer while ringing and on the call. */
+  peer?: string;
 }
+
+/** The device's answer: what it put in X-VD-Device-Proof on its 200 OK (null when nothing). */
+export interface CallAnswer {
+  proof: string | null;
+}
+
+export type DtmfMethod = 'rfc4733' | 'info';
 
 /** Raised for any action the current line state (or a missing softphone) does not allow. */
 export class SoftphoneUnavailableError extends Error {
@@ -77,11 +113,19 @@ export interface Softphone {
   subscribe(listener: () => void): () => void;
   /** Register with the SIP server (ephemeral credentials from the authority). */
   connect(): Promise<void>;
-  /** Call the customer's device for this request. */
-  call(options: SoftphoneCallOptions): Promise<void>;
+  /** Call the customer's device for this request; resolves when it answers. */
+  call(options: SoftphoneCallOptions): Promise<CallAnswer>;
+  /** Call a SIP address (a colleague for a consult, a sip: link); resolves when answered. */
+  dial(target: string, peer?: string): Promise<void>;
+  /** Answer the incoming call. */
+  answer(): Promise<void>;
+  /** Hang up, cancel the ringing call, or decline the incoming one. */
   hangUp(): Promise<void>;
+  /** Resolves once the re-INVITE is accepted; the line changes only then. */
   hold(on: boolean): Promise<void>;
   mute(on: boolean): void;
+  /** Send DTMF digits (0-9 * # A-D) in-band as RFC 4733 events or as SIP INFO. */
+  sendDtmf(digits: string, method?: DtmfMethod): Promise<void>;
   setDevices(devices: SoftphoneDevices): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -89,12 +133,16 @@ export interface Softphone {
 const NO_SOFTPHONE: SoftphoneSnapshot = {
   line: 'disconnected',
   present: false,
+  registration: 'unregistered',
   muted: false,
   requestId: null,
+  peer: null,
   reason: 'No softphone connected',
+  quality: null,
+  dtmf: '',
 };
 
-/** The stand-in until the voice issue lands: never connected, every action refused honestly. */
+/** The stand-in when no SIP server is configured: never connected, every action refused honestly. */
 export class NoSoftphone implements Softphone {
   getSnapshot(): SoftphoneSnapshot {
     return NO_SOFTPHONE;
@@ -105,7 +153,16 @@ export class NoSoftphone implements Softphone {
   connect(): Promise<void> {
     return Promise.reject(new SoftphoneUnavailableError());
   }
-  call(): Promise<void> {
+  call(): Promise<CallAnswer> {
+    return Promise.reject(new SoftphoneUnavailableError());
+  }
+  dial(): Promise<void> {
+    return Promise.reject(new SoftphoneUnavailableError());
+  }
+  answer(): Promise<void> {
+    return Promise.reject(new SoftphoneUnavailableError());
+  }
+  sendDtmf(): Promise<void> {
     return Promise.reject(new SoftphoneUnavailableError());
   }
   hangUp(): Promise<void> {

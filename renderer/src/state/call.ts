@@ -1,19 +1,31 @@
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
-import type { Softphone } from '../softphone/softphone.ts';
+import type { DtmfMethod, Softphone } from '../softphone/softphone.ts';
 import { Store } from './store.ts';
 import type { WorkStore } from './work.ts';
 
+/**
+ * Whether the voice on the current call comes from the verified device: the device's
+ * proof from its 200 OK, checked by the authority. 'failed' is shown in red (and the
+ * authority audited it).
+ */
+export type VoiceProof =
+  | { requestId: string; status: 'checking' }
+  | { requestId: string; status: 'verified'; at: string }
+  | { requestId: string; status: 'failed'; reason: string };
+
 export interface CallControlsState {
-  busy: 'calling' | 'hanging_up' | 'holding' | null;
-  /** The last refused action, in words (e.g. "No softphone connected"). */
+  busy: 'calling' | 'hanging_up' | 'holding' | 'answering' | 'dialing' | null;
+  /** The last refused action, in words (e.g. "Hold refused by the other side (488 …)"). */
   message: string | null;
   /** A tel: or sip: link handed to the console (click-to-dial) that it could not place. */
   dial: string | null;
+  voice: VoiceProof | null;
 }
 
 /**
- * Call controls for the active request: they get the call ticket from the authority
- * and drive the Softphone. The shortcuts and the buttons both land here.
+ * Call controls for the active request: they get the call ticket from the authority,
+ * drive the Softphone, and report the device's answer (its proof) back to the
+ * authority. The shortcuts and the buttons both land here.
  */
 export class CallControlsStore extends Store<CallControlsState> {
   constructor(
@@ -21,13 +33,17 @@ export class CallControlsStore extends Store<CallControlsState> {
     readonly softphone: Softphone,
     private readonly work: WorkStore,
   ) {
-    super({ busy: null, message: null, dial: null });
-    bridge.on('dial', ({ uri }) => {
-      // Outbound calls need the softphone; until one is connected, say so instead of dropping the click.
-      if (!softphone.getSnapshot().present) this.patch({ dial: uri });
+    super({ busy: null, message: null, dial: null, voice: null });
+    bridge.on('dial', ({ uri }) => void this.clickToDial(uri));
+    bridge.on('call.verified', (v) => {
+      const voice = this.state.voice;
+      if (voice?.requestId === v.requestId && voice.status !== 'verified')
+        this.patch({ voice: { requestId: v.requestId, status: 'verified', at: v.at } });
     });
     work.subscribe(() => {
-      if (work.getState().phase !== 'active' && this.state.message) this.patch({ message: null });
+      const s = work.getState();
+      if (s.phase !== 'active' && this.state.message) this.patch({ message: null });
+      if (this.state.voice && work.focusRequestId !== this.state.voice.requestId) this.patch({ voice: null });
     });
   }
 
@@ -45,38 +61,84 @@ export class CallControlsStore extends Store<CallControlsState> {
     }
   }
 
+  /** Call the active request's device with a fresh ticket; check its proof when it answers. */
   callCustomer(): Promise<void> {
     const s = this.work.getState();
     if (s.phase !== 'active') return Promise.resolve();
+    const { requestId, fence } = s.request;
     return this.run('calling', async () => {
       if (!this.softphone.getSnapshot().present) throw new Error('No softphone connected');
-      const ticket = await this.bridge.invoke('call.ticket', {
-        requestId: s.request.requestId,
-        fence: s.request.fence,
+      const ticket = await this.bridge.invoke('call.ticket', { requestId, fence });
+      const answer = await this.softphone.call({
+        requestId,
+        ticket,
+        peer: `${s.request.customerName}’s device`,
       });
-      await this.softphone.call({ requestId: s.request.requestId, ticket });
+      this.patch({ voice: { requestId, status: 'checking' } });
+      try {
+        const r = await this.bridge.invoke('call.answered', {
+          requestId,
+          fence,
+          ticket: ticket.ticket,
+          proof: answer.proof,
+        });
+        this.patch({
+          voice: r.verified
+            ? { requestId, status: 'verified', at: r.at }
+            : { requestId, status: 'failed', reason: r.reason },
+        });
+      } catch (e) {
+        this.patch({ voice: { requestId, status: 'failed', reason: errorText(e) } });
+      }
     });
   }
 
-  private get active(): boolean {
-    return this.work.getState().phase === 'active';
+  /** A sip: link (or a colleague's SIP user) from click-to-dial or a consult. */
+  clickToDial(uri: string): Promise<void> {
+    const phone = this.softphone.getSnapshot();
+    if (!phone.present || phone.line !== 'ready' || !/^sips?:/i.test(uri)) {
+      // Not placeable now (no softphone, busy, or a tel: number with no PSTN gateway): keep it on screen.
+      this.patch({ dial: uri });
+      return Promise.resolve();
+    }
+    return this.run('dialing', () => this.softphone.dial(uri));
+  }
+
+  answer(): Promise<void> {
+    if (this.softphone.getSnapshot().line !== 'incoming') return Promise.resolve();
+    return this.run('answering', () => this.softphone.answer());
+  }
+
+  private get inCall(): boolean {
+    const line = this.softphone.getSnapshot().line;
+    return line === 'calling' || line === 'incoming' || line === 'connected' || line === 'held';
   }
 
   hangUp(): Promise<void> {
-    if (!this.active) return Promise.resolve();
+    if (!this.inCall) return Promise.resolve();
     return this.run('hanging_up', () => this.softphone.hangUp());
   }
 
   toggleHold(): Promise<void> {
-    if (!this.active) return Promise.resolve();
-    const on = this.softphone.getSnapshot().line !== 'held';
-    return this.run('holding', () => this.softphone.hold(on));
+    const line = this.softphone.getSnapshot().line;
+    if (line !== 'connected' && line !== 'held') return Promise.resolve();
+    return this.run('holding', () => this.softphone.hold(line !== 'held'));
   }
 
   toggleMute(): void {
-    if (!this.active) return;
+    const line = this.softphone.getSnapshot().line;
+    if (line !== 'connected' && line !== 'held') return;
     try {
       this.softphone.mute(!this.softphone.getSnapshot().muted);
+      this.patch({ message: null });
+    } catch (e) {
+      this.patch({ message: errorText(e) });
+    }
+  }
+
+  async sendDtmf(digits: string, method: DtmfMethod): Promise<void> {
+    try {
+      await this.softphone.sendDtmf(digits, method);
       this.patch({ message: null });
     } catch (e) {
       this.patch({ message: errorText(e) });

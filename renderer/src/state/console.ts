@@ -90,6 +90,14 @@ export class ConsoleApp {
     this.calls = new CallControlsStore(bridge, softphone, this.work);
     this.history = new HistoryStore(bridge);
     this.settings = new SettingsStore(bridge, env.media);
+    // Devices chosen in Settings apply to the softphone at once (mid-call too).
+    this.settings.subscribe(() => {
+      const s = this.settings.getState().settings;
+      if (s)
+        void this.softphone
+          .setDevices({ microphoneId: s.microphoneId, speakerId: s.speakerId, ringerId: s.ringerId })
+          .catch(() => undefined);
+    });
     this.board = new BoardStore(bridge);
 
     this.session.subscribe(() => this.onSession());
@@ -127,10 +135,28 @@ export class ConsoleApp {
     if (isSupervisor(staff)) loads.push(this.board.start());
     await Promise.all(loads);
     if (this.agent.getState().agent) this.connection.markReachable();
+    await this.connectPhone();
+  }
+
+  /** Register the softphone for the signed-in agent, on the audio devices chosen in Settings. */
+  private async connectPhone(): Promise<void> {
+    if (!this.softphone.getSnapshot().present) return;
+    try {
+      const s = await this.bridge.invoke('settings.get', {});
+      await this.softphone.setDevices({
+        microphoneId: s.microphoneId,
+        speakerId: s.speakerId,
+        ringerId: s.ringerId,
+      });
+      await this.softphone.connect();
+    } catch {
+      // The snapshot carries the reason ("could not register: …"); the call controls show it.
+    }
   }
 
   private end(): void {
     this.staffId = null;
+    void this.softphone.disconnect();
     this.agent.stop();
     this.queue.reset();
     this.work.reset();

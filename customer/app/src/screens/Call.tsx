@@ -76,6 +76,11 @@ export function InCall(props: {
       </p>
       <p className="call-explain">Your phone proved with its key that it answered this call.</p>
       <ErrorText message={props.micError ? `Microphone unavailable: ${props.micError}` : null} />
+      {state.keys && (
+        <p className="help" data-testid="dtmf-received">
+          Keys from {first}: <strong>{state.keys}</strong>
+        </p>
+      )}
       <div className="call-controls" role="group" aria-label="Call controls">
         <button type="button" className="round" aria-pressed={state.muted} onClick={() => app.toggleMute()}>
           <Icon name="mic" />

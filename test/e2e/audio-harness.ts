@@ -1,0 +1,116 @@
+/**
+ * Listening to calls in e2e tests: tone WAVs for Chromium's fake microphone
+ * (--use-file-for-fake-audio-capture) and an AnalyserNode on a page's <audio>
+ * element that reports the peak frequency of what actually plays, or silence.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+
+/** A mono 16-bit PCM WAV of a sine tone (Chromium's fake microphone loops it). */
+export function writeToneWav(path: string, hz: number, seconds = 20, rate = 48_000): void {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++)
+    buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * 0.5 * 32767), 44 + i * 2);
+  writeFileSync(path, buf);
+}
+
+/**
+ * Runs in the page (kept as plain JavaScript text so no transpiler helper leaks in):
+ * analyse the stream playing in the <audio> element `selector` and resolve with the
+ * peak frequency once it has been above -50 dB for three polls in a row, or null
+ * peak at the deadline.
+ */
+const DETECT_TONE = `async (selector, timeoutMs) => {
+  const t0 = performance.now();
+  const deadline = t0 + timeoutMs;
+  const el = document.querySelector(selector);
+  const pause = () => new Promise((r) => setTimeout(r, 100));
+  while (!(el && el.srcObject && el.srcObject.getAudioTracks().length > 0)) {
+    if (performance.now() > deadline) return { hz: null, db: null, ms: timeoutMs, why: 'no remote track' };
+    await pause();
+  }
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 16384;
+  analyser.smoothingTimeConstant = 0;
+  ctx.createMediaStreamSource(el.srcObject).connect(analyser);
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  let hits = 0;
+  let last = { hz: null, db: null };
+  while (performance.now() < deadline) {
+    await pause();
+    analyser.getFloatFrequencyData(bins);
+    let best = -Infinity;
+    let idx = 0;
+    for (let i = 2; i < bins.length; i++) if (bins[i] > best) { best = bins[i]; idx = i; }
+    const hz = (idx * ctx.sampleRate) / analyser.fftSize;
+    last = { hz, db: best };
+    if (best > -50) hits++;
+    else hits = 0;
+    if (hits >= 3) {
+      await ctx.close();
+      return { hz, db: best, ms: performance.now() - t0 };
+    }
+  }
+  await ctx.close();
+  return { hz: null, db: last.db, lastHz: last.hz, ms: timeoutMs, why: 'no tone' };
+}`;
+
+export interface Tone {
+  hz: number | null;
+  db: number | null;
+  ms: number;
+  why?: string;
+}
+export const detectTone = (page: Page, selector: string, timeoutMs = 15_000): Promise<Tone> =>
+  page.evaluate(`(${DETECT_TONE})(${JSON.stringify(selector)}, ${timeoutMs})`) as Promise<Tone>;
+
+/**
+ * Runs in the page: resolve true once the stream in `selector` has stayed below
+ * -60 dB at every frequency for `quietMs` (the far end is silent, e.g. on hold), false
+ * at the deadline.
+ */
+const DETECT_SILENCE = `async (selector, quietMs, timeoutMs) => {
+  const deadline = performance.now() + timeoutMs;
+  const el = document.querySelector(selector);
+  if (!el || !el.srcObject) return false;
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 4096;
+  analyser.smoothingTimeConstant = 0;
+  ctx.createMediaStreamSource(el.srcObject).connect(analyser);
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  let quietSince = null;
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    analyser.getFloatFrequencyData(bins);
+    let best = -Infinity;
+    for (let i = 2; i < bins.length; i++) if (bins[i] > best) best = bins[i];
+    if (best < -60) {
+      quietSince ??= performance.now();
+      if (performance.now() - quietSince >= quietMs) { await ctx.close(); return true; }
+    } else quietSince = null;
+  }
+  await ctx.close();
+  return false;
+}`;
+
+export const detectSilence = (page: Page, selector: string, quietMs = 1500, timeoutMs = 10_000) =>
+  page.evaluate(
+    `(${DETECT_SILENCE})(${JSON.stringify(selector)}, ${quietMs}, ${timeoutMs})`,
+  ) as Promise<boolean>;
