@@ -38,6 +38,22 @@ import {
 
 const SECRET = randomBytes(30).toString('base64url');
 const DOMAIN = 'verified-desk.local';
+/** Calls cut mid-call, and for how long (RELIABILITY rows 15-16: 50 x 5 s). */
+const BLIPS = Number(process.env.VD_SIP_BLIPS ?? 2);
+const BLIP_MS = Number(process.env.VD_SIP_BLIP_MS ?? 5000);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+/** Resolves when the console's status no longer says "reconnecting" (re-registered). */
+const reRegistered = (page: Page) =>
+  page.waitForFunction(
+    () => !/reconnecting/.test(document.querySelector('[data-testid="call-status"]')?.textContent ?? ''),
+    undefined,
+    { timeout: 30_000, polling: 50 },
+  );
 
 /** Records the ICE ufrag of every local description the page sets (an ICE restart changes it). */
 const RECORD_UFRAGS = `(() => {
@@ -196,50 +212,59 @@ for (const server of ['edge', 'kamailio'] as const) {
         assert.match((await status.textContent()) ?? '', /^On the call/, 'no DTMF error');
         await c.screenshot('4-dtmf');
 
-        // A 5 s network blip on the console's SIP link, mid-call.
-        const before = (await ufrags(page)).length;
-        proxy.cut(5_000);
-        await status.getByText(/reconnecting/).waitFor();
-        await c.screenshot('5-reconnecting');
-        const cutAt = Date.now();
-        await page.waitForFunction(
-          () =>
-            /^On the call/.test(document.querySelector('[data-testid="call-status"]')?.textContent ?? '') &&
-            !/reconnecting/.test(document.querySelector('[data-testid="call-status"]')?.textContent ?? ''),
-          undefined,
-          { timeout: 30_000 },
-        );
-        const recoveredMs = Date.now() - cutAt;
-        await page.waitForFunction(
-          (n) => new Set((window as unknown as { __vdUfrags: string[] }).__vdUfrags).size > n,
-          before,
-          {
-            timeout: 15_000,
-          },
-        );
-        const [afterAgent, afterCustomer] = await Promise.all([
-          detectTone(page, 'audio[data-testid="remote-audio"]'),
-          detectTone(phone.page, '#vd-remote-audio'),
-        ]);
-        assert.ok(
-          afterAgent.hz && Math.abs(afterAgent.hz - 1000) < 15,
-          `after the cut, console: ${JSON.stringify(afterAgent)}`,
-        );
-        assert.ok(
-          afterCustomer.hz && Math.abs(afterCustomer.hz - 440) < 15,
-          `after the cut, customer: ${JSON.stringify(afterCustomer)}`,
-        );
+        // Network blips on the console's SIP link, mid-call (RELIABILITY rows 15-16): each call is cut
+        // for BLIP_MS, then must be re-registered, ICE-restarted, heard both ways, and ended by the
+        // customer's BYE. CI runs BLIPS calls; VD_SIP_BLIPS=50 is the full size.
+        const reRegisteredMs: number[] = [];
+        const healthyMs: number[] = [];
+        for (let i = 0; i < BLIPS; i++) {
+          if (i > 0) {
+            await page.getByRole('button', { name: 'Call customer' }).click();
+            await ringing.waitFor();
+            await phone.page.getByRole('button', { name: 'Answer call' }).click();
+            await status.getByText(/^On the call/).waitFor();
+          }
+          const before = (await ufrags(page)).length;
+          proxy.cut(BLIP_MS);
+          const restoredAt = Date.now() + BLIP_MS;
+          await status.getByText(/reconnecting/).waitFor();
+          if (i === 0) await c.screenshot('5-reconnecting');
+          await reRegistered(page);
+          reRegisteredMs.push(Date.now() - restoredAt);
+          await page.waitForFunction(
+            (n) => new Set((window as unknown as { __vdUfrags: string[] }).__vdUfrags).size > n,
+            before,
+            { timeout: 15_000 },
+          );
+          const [afterAgent, afterCustomer] = await Promise.all([
+            detectTone(page, 'audio[data-testid="remote-audio"]'),
+            detectTone(phone.page, '#vd-remote-audio'),
+          ]);
+          healthyMs.push(Date.now() - restoredAt);
+          assert.ok(
+            afterAgent.hz && Math.abs(afterAgent.hz - 1000) < 15,
+            `blip ${i + 1}, console: ${JSON.stringify(afterAgent)}`,
+          );
+          assert.ok(
+            afterCustomer.hz && Math.abs(afterCustomer.hz - 440) < 15,
+            `blip ${i + 1}, customer: ${JSON.stringify(afterCustomer)}`,
+          );
+          assert.doesNotMatch((await status.textContent()) ?? '', /reconnecting/);
 
-        // The customer hangs up: the BYE reaches the console over the new link.
-        await phone.page.getByRole('button', { name: 'Hang up' }).click();
-        await status.getByText('Ready to call').waitFor();
-        await c.screenshot('6-after-far-end-bye');
-
+          // The customer hangs up: the BYE reaches the console over the new link.
+          await phone.page.getByRole('button', { name: 'Hang up' }).click();
+          await status.getByText('Ready to call').waitFor();
+          if (i === 0) await c.screenshot('6-after-far-end-bye');
+          await phone.page.getByRole('heading', { name: 'Call ended' }).waitFor();
+          await phone.page.getByRole('button', { name: 'Done' }).click();
+        }
+        const recoveredMs = healthyMs[0]!;
         console.log(
           `# ${server}: Call customer -> app ringing ${ringMs} ms; -> tones both ways ${answerToAudioMs} ms ` +
             `(console ${atAgent.hz?.toFixed(1)} Hz ${atAgent.db?.toFixed(1)} dB, customer ${atCustomer.hz?.toFixed(1)} Hz); ` +
-            `quality "${quality}"; link cut 5 s -> call healthy again ${recoveredMs} ms after the cut began; ` +
-            `ICE ufrags ${(await ufrags(page)).length}; proxy ${JSON.stringify(proxy.counts)}`,
+            `quality "${quality}"; ${BLIPS} calls cut ${BLIP_MS} ms each: re-registered after the link returned ` +
+            `p50 ${pct(reRegisteredMs, 50)} / p95 ${pct(reRegisteredMs, 95)} ms, audio checked both ways p50 ${pct(healthyMs, 50)} / ` +
+            `p95 ${pct(healthyMs, 95)} ms (first ${recoveredMs} ms), far-end BYE ${BLIPS}/${BLIPS}; proxy ${JSON.stringify(proxy.counts)}`,
         );
         const errors = c.consoleErrors.filter((e) => !/WebSocket|ERR_CONNECTION|net::/.test(e));
         assert.deepEqual(errors, []);

@@ -65,7 +65,7 @@ export interface SipJsSoftphoneOptions {
   iceServers?: RTCIceServer[];
   /** REGISTER expiry asked for, seconds (default 300); sip.js refreshes at 80 % of the granted expiry. */
   registerExpires?: number;
-  /** Reconnection backoff after a WebSocket drop: first delay and cap, ms. */
+  /** Reconnection backoff after a WebSocket drop: first delay and cap, ms (default 500 doubling to 2,000, ±25 % jitter). */
   reconnectDelayMs?: { first: number; max: number };
   /** How often call quality is sampled, ms (default 1000). */
   statsIntervalMs?: number;
@@ -228,9 +228,7 @@ export class SipJsSoftphone implements Softphone {
   private async register(): Promise<void> {
     const ua = this.ua;
     if (!ua) throw new Error('not connected');
-    const old = this.registerer;
-    this.registerer = null;
-    if (old) await old.dispose().catch(() => undefined);
+    this.dropRegisterer();
     const registerer = new Registerer(ua, {
       expires: this.opts.registerExpires ?? 300,
       refreshFrequency: 80,
@@ -270,6 +268,13 @@ export class SipJsSoftphone implements Softphone {
     });
   }
 
+  /** Forget the current Registerer (its REGISTER may be stuck on a dead socket): never reused. */
+  private dropRegisterer(): void {
+    const old = this.registerer;
+    this.registerer = null;
+    old?.dispose().catch(() => undefined);
+  }
+
   /** New ephemeral credentials before 80 % of their lifetime (the next REGISTER uses them). */
   private scheduleCredentialRefresh(creds: SipCredentials): void {
     if (this.credentialTimer) clearTimeout(this.credentialTimer);
@@ -300,6 +305,7 @@ export class SipJsSoftphone implements Softphone {
     if (!this.wanted || !this.ua) return;
     if (!error && this.ua.transport.isConnected()) return;
     if (this.reconnectTimer) return;
+    if (!this.ua.transport.isConnected()) this.dropRegisterer();
     if (this.live) this.patch({ registration: 'reconnecting' });
     else if (this.snapshot.line === 'ready' || this.snapshot.line === 'ending')
       this.line('connecting', {
@@ -308,7 +314,7 @@ export class SipJsSoftphone implements Softphone {
       });
     else this.patch({ registration: 'reconnecting' });
     const delay = this.reconnectDelay;
-    const max = this.opts.reconnectDelayMs?.max ?? 15_000;
+    const max = this.opts.reconnectDelayMs?.max ?? 2_000;
     this.reconnectDelay = Math.min(this.reconnectDelay * 2, max);
     // Jitter so a room full of consoles does not come back in lock-step.
     const wait = delay * (0.75 + Math.random() * 0.5);
@@ -472,7 +478,10 @@ export class SipJsSoftphone implements Softphone {
     }
     if (s === SessionState.Terminated) {
       live.ended = true;
-      this.settle(live, new Error('Call not connected: the call ended before it was answered'));
+      // sip.js enters Terminated before it calls onReject: let the precise reason settle first.
+      setTimeout(() =>
+        this.settle(live, new Error('Call not connected: the call ended before it was answered')),
+      );
       this.stopRinging();
       this.stopStats();
       this.opts.remoteAudio.srcObject = null;

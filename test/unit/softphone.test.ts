@@ -1,0 +1,294 @@
+/**
+ * The console's sip.js Softphone as a state machine, over an in-memory SIP transport
+ * and a scripted far end (no server, no WebRTC): registration and its refusal, a
+ * ticketed call answered with the device proof, refused calls, hold that changes the
+ * line only when the re-INVITE is accepted (and not when it is refused), mute, DTMF
+ * both ways of sending, far-end BYE, an incoming consult call, and the link dropping
+ * mid-call and while idle: reconnect with backoff, a fresh REGISTER, an ICE-restart
+ * re-INVITE for the live call, no unhandled rejection anywhere.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { CallTicket } from '../../protocol/src/calls.ts';
+import type { SipCredentials } from '../../protocol/src/sip.ts';
+import {
+  SipJsSoftphone,
+  type AudioSink,
+  type MediaSession,
+} from '../../renderer/src/softphone/sipjs-softphone.ts';
+import type { LineState } from '../../renderer/src/softphone/softphone.ts';
+import { fakeMediaFactory, MemoryNetwork, type FakeMedia } from '../support/sip-memory.ts';
+
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown) => unhandled.push(e);
+
+function sink(): AudioSink & { plays: number; pauses: number; sinkIds: string[] } {
+  return {
+    srcObject: null,
+    src: '',
+    loop: false,
+    autoplay: false,
+    plays: 0,
+    pauses: 0,
+    sinkIds: [],
+    play() {
+      this.plays++;
+      return Promise.resolve();
+    },
+    pause() {
+      this.pauses++;
+    },
+    setSinkId(id: string) {
+      this.sinkIds.push(id);
+      return Promise.resolve();
+    },
+  };
+}
+
+const CREDS: SipCredentials = {
+  username: '1999999999:a-s_dana',
+  password: 'secret',
+  user: 'a-s_dana',
+  domain: 'verified-desk.local',
+  aor: 'sip:a-s_dana@verified-desk.local',
+  wsUrl: 'ws://memory.invalid/sip',
+  expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+};
+
+const TICKET = {
+  ticket: 'eyJ.ticket.jws',
+  expiresAt: new Date(Date.now() + 60_000).toISOString(),
+  claims: { dev: 'dev_bob_1', rid: 'r1' },
+} as unknown as CallTicket;
+
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function setup(opts: { credentials?: () => Promise<SipCredentials> } = {}) {
+  const net = new MemoryNetwork();
+  const { factory, media } = fakeMediaFactory();
+  const remote = sink();
+  const ringer = sink();
+  const lines: LineState[] = [];
+  const phone = new SipJsSoftphone({
+    credentials: opts.credentials ?? (() => Promise.resolve(CREDS)),
+    remoteAudio: remote,
+    ringer,
+    ringTone: () => 'blob:ring',
+    media: null,
+    transportConstructor: net.transportClass() as never,
+    sessionDescriptionHandlerFactory: factory,
+    mediaOf: (s) => (media.get(s) as unknown as MediaSession) ?? null,
+    reconnectDelayMs: { first: 10, max: 40 },
+    statsIntervalMs: 50,
+  });
+  phone.subscribe(() => {
+    const l = phone.getSnapshot().line;
+    if (lines.at(-1) !== l) lines.push(l);
+  });
+  const mediaOf = (): FakeMedia => [...media.values()].at(-1)!;
+  return { net, far: net.far, phone, remote, ringer, lines, mediaOf };
+}
+
+describe('softphone (sip.js) state machine over an in-memory transport', () => {
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+  let phones: SipJsSoftphone[] = [];
+  afterEach(async () => {
+    for (const p of phones) await p.disconnect();
+    phones = [];
+    assert.deepEqual(unhandled, [], 'no unhandled rejection');
+  });
+  const track = <T extends { phone: SipJsSoftphone }>(s: T): T => {
+    phones.push(s.phone);
+    return s;
+  };
+
+  it('registers, calls the device with the ticket, gets the proof, hangs up', async () => {
+    const { far, phone, lines, remote } = track(setup());
+    await phone.connect();
+    assert.equal(phone.getSnapshot().registration, 'registered');
+    const reg = far.received.find((r) => r.method === 'REGISTER')!;
+    assert.match(reg.getHeader('contact') ?? '', /transport=ws/);
+    assert.match(reg.getHeader('expires') ?? reg.getHeader('contact') ?? '', /300/);
+
+    const answer = await phone.call({ requestId: 'r1', ticket: TICKET, peer: 'Bob’s device' });
+    assert.deepEqual(answer, { proof: 'device-proof-jws' });
+    const invite = far.received.find((r) => r.method === 'INVITE')!;
+    assert.equal(invite.ruri?.toString(), 'sip:d-dev_bob_1@verified-desk.local');
+    assert.equal(invite.getHeader('x-vd-call-ticket'), 'eyJ.ticket.jws');
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    assert.equal(phone.getSnapshot().requestId, 'r1');
+    assert.equal(phone.getSnapshot().peer, 'Bob’s device');
+    assert.ok(remote.srcObject, 'remote audio attached');
+
+    await phone.hangUp();
+    await until(() => phone.getSnapshot().line === 'ready', 'ready after BYE');
+    assert.equal(far.count('BYE'), 1);
+    assert.deepEqual(lines, ['connecting', 'ready', 'calling', 'connected', 'ending', 'ready']);
+  });
+
+  it('a refused REGISTER fails the line with the reason; a refused call returns to ready', async () => {
+    const a = track(setup());
+    a.far.rejectRegister = 403;
+    await assert.rejects(a.phone.connect(), /could not register: REGISTER refused: 403/);
+    assert.equal(a.phone.getSnapshot().line, 'failed');
+
+    const b = track(setup());
+    await b.phone.connect();
+    b.far.answerInvite = 486;
+    await assert.rejects(b.phone.call({ requestId: 'r1', ticket: TICKET }), /busy/);
+    assert.equal(b.phone.getSnapshot().line, 'ready');
+    assert.deepEqual(b.lines, ['connecting', 'ready', 'calling', 'ready']);
+  });
+
+  it('an answer without the proof header resolves with proof null (the console shows it in red)', async () => {
+    const { far, phone } = track(setup());
+    far.proof = null;
+    await phone.connect();
+    assert.deepEqual(await phone.call({ requestId: 'r1', ticket: TICKET }), { proof: null });
+  });
+
+  it('hold changes the line only when the re-INVITE is accepted', async () => {
+    const { far, phone, mediaOf } = track(setup());
+    await phone.connect();
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+
+    far.rejectReinvite = 488;
+    await assert.rejects(phone.hold(true), /Hold refused by the other side \(488/);
+    assert.equal(phone.getSnapshot().line, 'connected', 'a refused hold does not pretend');
+    assert.equal(mediaOf().offers.at(-1)?.hold, true, 'the re-INVITE offered hold');
+
+    far.rejectReinvite = null;
+    await phone.hold(true);
+    assert.equal(phone.getSnapshot().line, 'held');
+    await phone.hold(false);
+    assert.equal(phone.getSnapshot().line, 'connected');
+    assert.equal(mediaOf().offers.at(-1)?.hold, false);
+    assert.equal(far.count('INVITE'), 4, 'initial + refused hold + hold + resume');
+  });
+
+  it('mute, DTMF as RFC 4733 events and as SIP INFO', async () => {
+    const { far, phone, mediaOf } = track(setup());
+    await phone.connect();
+    assert.throws(() => phone.mute(true), /No call to mute/);
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    phone.mute(true);
+    assert.equal(phone.getSnapshot().muted, true);
+    phone.mute(false);
+
+    await phone.sendDtmf('12#', 'rfc4733');
+    assert.equal(mediaOf().dtmf, '12#');
+    await phone.sendDtmf('5*', 'info');
+    const infos = far.received.filter((r) => r.method === 'INFO');
+    assert.deepEqual(
+      infos.map((i) => [i.getHeader('content-type'), i.body]),
+      [
+        ['application/dtmf-relay', 'Signal=5\r\nDuration=120\r\n'],
+        ['application/dtmf-relay', 'Signal=*\r\nDuration=120\r\n'],
+      ],
+    );
+    assert.equal(phone.getSnapshot().dtmf, '12#5*');
+    await assert.rejects(phone.sendDtmf('x'), /DTMF digits/);
+  });
+
+  it('the far end hangs up: the line returns to ready', async () => {
+    const { far, phone } = track(setup());
+    await phone.connect();
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    far.hangUp();
+    await until(() => phone.getSnapshot().line === 'ready', 'ready after the far-end BYE');
+    assert.equal(phone.getSnapshot().requestId, null);
+  });
+
+  it('cancelling a ringing call sends CANCEL and the call() promise says so', async () => {
+    const { far, phone } = track(setup());
+    far.autoAnswer = false;
+    await phone.connect();
+    const calling = phone.call({ requestId: 'r1', ticket: TICKET });
+    await until(() => far.dialog !== null, 'ringing');
+    await phone.hangUp();
+    await assert.rejects(calling, /cancelled|ended before it was answered/);
+    await until(() => phone.getSnapshot().line === 'ready', 'ready');
+    assert.equal(far.count('CANCEL'), 1);
+  });
+
+  it('an incoming consult call rings on the ringer, is answered, and busy is refused', async () => {
+    const { far, phone, ringer } = track(setup());
+    await phone.connect();
+    await phone.setDevices({ microphoneId: null, speakerId: 'spk-1', ringerId: 'ring-2' });
+    assert.deepEqual(ringer.sinkIds, ['ring-2']);
+    far.call(CREDS.aor);
+    await until(() => phone.getSnapshot().line === 'incoming', 'incoming');
+    assert.equal(phone.getSnapshot().peer, 'Sam Colleague');
+    assert.equal(ringer.src, 'blob:ring');
+    assert.ok(ringer.plays >= 1, 'ringing');
+    await phone.answer();
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    assert.ok(ringer.pauses >= 1, 'the ring stops');
+    await assert.rejects(phone.call({ requestId: 'r1', ticket: TICKET }), /Already on a call/);
+  });
+
+  it('the link drops mid-call: reconnect, re-REGISTER, ICE-restart re-INVITE; the call stays up', async () => {
+    const { net, far, phone, mediaOf } = track(setup());
+    await phone.connect();
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    const registersBefore = far.count('REGISTER');
+
+    net.down = true;
+    net.drop();
+    assert.equal(phone.getSnapshot().registration, 'reconnecting');
+    assert.equal(phone.getSnapshot().line, 'connected', 'the call keeps its line state');
+    await new Promise((r) => setTimeout(r, 120)); // several refused attempts with backoff
+    const attempts = net.connects;
+    assert.ok(attempts >= 3, `retried with backoff (${attempts} connects)`);
+    net.down = false;
+    await until(() => phone.getSnapshot().registration === 'registered', 're-registered');
+    assert.equal(far.count('REGISTER'), registersBefore + 1);
+    await until(() => phone.counters.iceRestarts === 1, 'ICE restart accepted');
+    const restart = mediaOf().offers.find(
+      (o) => (o as { offerOptions?: RTCOfferOptions }).offerOptions?.iceRestart,
+    );
+    assert.ok(restart, 'the re-INVITE offer asked for an ICE restart');
+    assert.equal(phone.getSnapshot().line, 'connected');
+
+    // The next re-INVITE (hold) does not repeat the ICE restart.
+    await phone.hold(true);
+    assert.equal((mediaOf().offers.at(-1) as { offerOptions?: RTCOfferOptions }).offerOptions, undefined);
+    // And the far end's BYE still arrives over the new link.
+    far.hangUp();
+    await until(() => phone.getSnapshot().line === 'ready', 'ready after BYE');
+  });
+
+  it('the link drops while idle: connecting, then ready again; repeated drops never leave it stuck', async () => {
+    const { net, phone, lines } = track(setup());
+    await phone.connect();
+    for (let i = 0; i < 20; i++) {
+      net.drop();
+      assert.equal(phone.getSnapshot().line, 'connecting');
+      await until(() => phone.getSnapshot().line === 'ready', `ready after drop ${i + 1}`);
+    }
+    assert.equal(phone.counters.reconnects, 20);
+    assert.deepEqual(lines.slice(0, 4), ['connecting', 'ready', 'connecting', 'ready']);
+  });
+
+  it('disconnect unregisters and stops every timer', async () => {
+    const { far, phone } = setup();
+    await phone.connect();
+    await phone.disconnect();
+    assert.equal(phone.getSnapshot().line, 'disconnected');
+    const last = far.received.filter((r) => r.method === 'REGISTER').at(-1)!;
+    assert.match(last.getHeader('contact') ?? '', /expires=0/);
+  });
+});
