@@ -161,6 +161,13 @@ export async function buildAuthority(opts: {
     pipeline: services.pipeline,
     log: app.log,
   });
+  services.commands.on('device', (sessionId, frame) => hub.sendToSession(sessionId, frame));
+  services.commands.on('staff', (staffIds, frame) => {
+    for (const id of staffIds) hub.sendToStaff(id, frame);
+  });
+  services.transfers.on('update', (transfer, staffIds) => {
+    for (const id of staffIds) hub.sendToStaff(id, { type: 'transfer.update', transfer });
+  });
   services.calls.on('verified', (requestId, agentId, at) =>
     hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );
@@ -188,9 +195,16 @@ export async function buildAuthority(opts: {
     services.devices.prune();
   }, 60_000);
   pruner.unref();
+  // Device commands and warm transfer offers expire on time even when nobody asks about them.
+  const controlSweeper = setInterval(() => {
+    services.commands.sweep();
+    services.transfers.sweep();
+  }, 1000);
+  controlSweeper.unref();
   services.pipeline.start();
   app.addHook('onClose', async () => {
     clearInterval(pruner);
+    clearInterval(controlSweeper);
     services.pipeline.stop();
     hub.close();
     sipEdge.close();

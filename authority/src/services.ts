@@ -21,6 +21,8 @@ import { RequestStore } from './pipeline/requests.ts';
 import { CallTickets } from './calls/call-tickets.ts';
 import { CustomerPanels } from './desk/panel.ts';
 import { WrapUps } from './desk/wrap-ups.ts';
+import { Transfers } from './pipeline/transfers.ts';
+import { DeviceCommands } from './relay/commands.ts';
 import type { Db } from './store/db.ts';
 
 /** Every domain service of the authority, wired once over one database. */
@@ -41,6 +43,8 @@ export interface Services {
   calls: CallTickets;
   panels: CustomerPanels;
   wrapUps: WrapUps;
+  transfers: Transfers;
+  commands: DeviceCommands;
 }
 
 export async function createServices(
@@ -69,6 +73,11 @@ export async function createServices(
     authentications,
   );
   const devices = new Devices(ctx, challenges, authentications);
+  const photos = new PhotoFactor(ctx, authentications);
+  const transfers = new Transfers(ctx, pipeline);
+  const commands = new DeviceCommands(ctx, keys, pipeline, sessions, devices, authentications, photos);
+  // From the instant ownership moves, the old holder's open commands are void.
+  transfers.on('moved', (requestId, fromFence) => commands.ownershipMoved(requestId, fromFence));
   return {
     ctx,
     keys,
@@ -77,7 +86,7 @@ export async function createServices(
     devices,
     pin: new PinFactor(ctx, authentications),
     webauthn: new WebAuthnFactor(ctx, challenges, authentications),
-    photos: new PhotoFactor(ctx, authentications),
+    photos,
     knowledge: new KnowledgeFactor(ctx, authentications),
     sessions,
     staff: new StaffAccounts(ctx, keys),
@@ -86,5 +95,7 @@ export async function createServices(
     calls: new CallTickets(ctx, keys, pipeline, devices),
     panels: new CustomerPanels(ctx, pipeline, authentications),
     wrapUps: new WrapUps(ctx, pipeline),
+    transfers,
+    commands,
   };
 }

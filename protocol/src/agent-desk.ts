@@ -3,6 +3,7 @@ import { AssuranceLevel, IsoTime, LIMITS, OpaqueId, ShortText } from './common.t
 import { Factor } from './identity.ts';
 import { DeviceId } from './keys.ts';
 import { ConfigId, Disposition, RequestView } from './pipeline.ts';
+import { CustodyEntry } from './transfers.ts';
 
 /** Never a bare yes/no: how far the customer got against what this request needs. */
 export const VerificationState = z.enum(['verified', 'partially_verified', 'not_verified', 'failed']);
@@ -36,6 +37,8 @@ export const CustomerPanel = z.strictObject({
     authenticationId: OpaqueId,
     factors: z.array(Factor),
     expiresAt: IsoTime,
+    /** When the authentication was opened (its factors carry their own original times; a transfer keeps them). */
+    authenticatedAt: IsoTime.optional(),
   }),
   device: z
     .strictObject({ deviceId: DeviceId, label: z.string().nullable(), enrolledAt: IsoTime })
@@ -48,6 +51,8 @@ export const CustomerPanel = z.strictObject({
   photos: z.strictObject({ enrolment: PhotoRef.nullable(), latest: PhotoRef.nullable() }),
   secure: z.array(SecureField),
   voice: z.strictObject({ verified: z.boolean(), at: IsoTime.nullable() }),
+  /** Chain of custody: who held the session, from when until when, and how they came to hold it. */
+  custody: z.array(CustodyEntry).optional(),
 });
 export type CustomerPanel = z.infer<typeof CustomerPanel>;
 

@@ -31,6 +31,24 @@ export const ErrorCodes = [
   'unsupported_media_type',
   'rate_limited',
   'internal',
+  // remote control, transfers and supervisor actions (issue 7)
+  'not_assigned',
+  'stale_fence',
+  'level_too_low',
+  'control_stopped',
+  'session_ended',
+  'command_expired',
+  'command_replayed',
+  'seq_out_of_order',
+  'command_final',
+  'already_acknowledged',
+  'invalid_result',
+  'signature_invalid',
+  'menu_revised',
+  'factor_missing',
+  'factor_unavailable',
+  'target_unavailable',
+  'transfer_closed',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -16,3 +16,7 @@ export * from './agent-desk.ts';
 export * from './desk-routes.ts';
 export * from './bridge.ts';
 export * from './sip.ts';
+export * from './device-control.ts';
+export * from './transfers.ts';
+export * from './control-routes.ts';
+export * from './directory.ts';

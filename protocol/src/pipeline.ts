@@ -14,7 +14,7 @@ export const QueueConfig = z.strictObject({
   id: ConfigId,
   name: ShortText,
   /** Service level target: answered within this many seconds. */
-  targetAnswerSeconds: z.number().int().min(5).max(86_400).default(60),
+  targetAnswerSeconds: z.number().int().min(5).max(86_400).default(20),
   /** Handling time assumed until enough calls were measured. */
   expectedHandleSeconds: z.number().int().min(30).max(14_400).default(300),
 });
@@ -190,6 +190,8 @@ export const RequestView = z.strictObject({
   fence: z.number().int().min(0),
   agentId: OpaqueId.nullable(),
   offerExpiresAt: IsoTime.nullable(),
+  /** The display name of the agent holding or being offered it ("You are now with <agent>"). */
+  agentName: ShortText.nullable().optional(),
 });
 export type RequestView = z.infer<typeof RequestView>;
 
@@ -262,6 +264,10 @@ export const AgentView = z.strictObject({
   onShift: z.boolean(),
   offer: OfferView.nullable(),
   currentRequestId: OpaqueId.nullable(),
+  /** The service session of the current request (supervisor board). */
+  currentSessionId: SessionId.nullable().optional(),
+  /** Seconds since `since`, computed when the view was made. */
+  timeInStateSeconds: z.number().int().min(0).optional(),
 });
 export type AgentView = z.infer<typeof AgentView>;
 
@@ -275,7 +281,9 @@ export const QueueStats = z.strictObject({
   estimatedWaitSeconds: z.number().int().nullable(),
   agentsAvailable: z.number().int(),
   agentsOnShift: z.number().int(),
+  /** Share of the requests answered (assigned) in the last 24 h within the queue's target. */
   answeredWithinTarget: z.number().min(0).max(1).nullable(),
+  targetAnswerSeconds: z.number().int().optional(),
 });
 export type QueueStats = z.infer<typeof QueueStats>;
 

@@ -35,6 +35,8 @@ import { EndSessionRequest, ServiceSession, SessionParams } from './sessions.ts'
 import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
 import { pipelineRoutes } from './pipeline-routes.ts';
 import { deskRoutes } from './desk-routes.ts';
+import { controlRoutes } from './control-routes.ts';
+import { directoryRoutes } from './directory.ts';
 import { SipCredentials } from './sip.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId });
@@ -346,7 +348,13 @@ export const identityRoutes = {
 } as const satisfies Record<string, RouteDef>;
 
 /** Every HTTP route of the authority. */
-export const routes = { ...identityRoutes, ...pipelineRoutes, ...deskRoutes } as const;
+export const routes = {
+  ...identityRoutes,
+  ...pipelineRoutes,
+  ...deskRoutes,
+  ...controlRoutes,
+  ...directoryRoutes,
+} as const;
 
 export type RouteId = keyof typeof routes;
 export type Routes = typeof routes;

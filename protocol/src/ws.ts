@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { LIMITS, OpaqueId } from './common.ts';
 import { SessionId } from './sessions.ts';
 import { AgentView, Board, OfferView, QueueSnapshot, QueueStats, RequestView } from './pipeline.ts';
+import { CommandView } from './device-control.ts';
+import { TransferView } from './transfers.ts';
 
 /** Close codes the authority uses (RFC 6455 section 7.4). */
 export const WS_CLOSE = {
@@ -67,5 +69,27 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('call.verified'), requestId: OpaqueId, at: z.string() }),
   /** For a device: its own request (position, estimated wait, state). */
   z.strictObject({ type: z.literal('request.update'), request: RequestView }),
+
+  /** For a device: a command signed by the authority (verify it: CommandClaims); a known id with a higher `rev` updates the one on screen. */
+  z.strictObject({ type: z.literal('command'), commandId: OpaqueId, jws: z.string().max(200_000) }),
+  /** For a device: a command it holds was withdrawn (cancelled by the agent, expired, control stopped, ownership moved). */
+  z.strictObject({
+    type: z.literal('command.cancelled'),
+    commandId: OpaqueId,
+    requestId: OpaqueId,
+    reason: z.enum(['cancelled', 'expired', 'control_stopped', 'transferred', 'superseded', 'request_ended']),
+  }),
+  /** For the agent (the sender and the request's current owner): a command changed state (shown, answered, expired, revised...). */
+  z.strictObject({ type: z.literal('command.update'), command: CommandView }),
+  /** For the agent: the customer pressed "stop all" (or allowed control again). */
+  z.strictObject({
+    type: z.literal('control.state'),
+    requestId: OpaqueId,
+    stopped: z.boolean(),
+    at: z.string(),
+    cancelled: z.array(OpaqueId),
+  }),
+  /** For both parties of a transfer (and the target of a consult offer): the transfer as it is now. */
+  z.strictObject({ type: z.literal('transfer.update'), transfer: TransferView }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -1,6 +1,17 @@
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { CompactSign } from 'jose';
-import { DEVICE_PROOF_TYP, signedMessages, WS_PATH } from '../../protocol/src/index.ts';
+import { CompactSign, createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
+import {
+  COMMAND_CLOCK_SKEW_SECONDS,
+  COMMAND_TYP,
+  CONFIRM_SIGNATURE_TYP,
+  CommandClaims,
+  confirmCanonical,
+  DEVICE_PROOF_TYP,
+  signedMessages,
+  WS_PATH,
+  type CommandOutcome,
+  type Transaction,
+} from '../../protocol/src/index.ts';
 import { sha256b64url } from '../../authority/src/ids.ts';
 import { call, type HttpResult } from './http.ts';
 
@@ -112,6 +123,156 @@ export class TestDevice {
       auth: { kind: 'device', token: this.token, proof: await this.proof('WS', WS_PATH) },
       ...(sessionId ? { sessionId } : {}),
     };
+  }
+}
+
+/** Why the device refuses a command (the checks CommandClaims documents). */
+export type CommandRefusal =
+  | 'forged' // not signed by the authority's published key
+  | 'wrong-type'
+  | 'malformed' // claims outside the protocol
+  | 'other-device'
+  | 'other-session'
+  | 'other-request'
+  | 'expired'
+  | 'from-the-future'
+  | 'replayed' // a command id already executed (and not a newer revision of the one on screen)
+  | 'out-of-order'; // (fence, seq) not greater than the last executed pair
+
+export type CommandVerdict =
+  | { verdict: 'execute'; claims: CommandClaims }
+  | { verdict: 'update'; claims: CommandClaims }
+  | { verdict: 'refuse'; reason: CommandRefusal; detail: string };
+
+/**
+ * What a device must check before it shows a command, done the way the SDK does it:
+ * the authority's JWKS, typ, claims, device/session/request binding, expiry with 5 s
+ * leeway, single use of the command id (a higher revision of the command on screen is
+ * an update), and (fence, seq) strictly increasing.
+ */
+export class CommandGuard {
+  private readonly seen = new Map<string, { rev: number; exp: number }>();
+  private last: { fence: number; seq: number } | null = null;
+  private keys: ReturnType<typeof createLocalJWKSet> | null = null;
+
+  constructor(
+    readonly base: string,
+    readonly device: () => { deviceId: string; sessionId: string | null; requestId: string | null },
+    readonly now: () => number = Date.now,
+  ) {}
+
+  async loadKeys(): Promise<void> {
+    const jwks = (await call<JSONWebKeySet>(this.base, 'GET', '/.well-known/jwks.json')).body;
+    this.keys = createLocalJWKSet(jwks);
+  }
+
+  async check(jws: string): Promise<CommandVerdict> {
+    if (!this.keys) await this.loadKeys();
+    const refuse = (reason: CommandRefusal, detail: string): CommandVerdict => ({
+      verdict: 'refuse',
+      reason,
+      detail,
+    });
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(jws, this.keys!, {
+        algorithms: ['ES256'],
+        typ: COMMAND_TYP,
+        currentDate: new Date(this.now()),
+        clockTolerance: COMMAND_CLOCK_SKEW_SECONDS,
+      }));
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) return refuse('expired', e.message);
+      if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'typ')
+        return refuse('wrong-type', e.message);
+      if (e instanceof joseErrors.JWSSignatureVerificationFailed || e instanceof joseErrors.JWKSNoMatchingKey)
+        return refuse('forged', (e as Error).message);
+      return refuse('malformed', (e as Error).message);
+    }
+    const parsed = CommandClaims.safeParse(payload);
+    if (!parsed.success) return refuse('malformed', parsed.error.issues[0]?.message ?? 'claims');
+    const c = parsed.data;
+    const me = this.device();
+    if (c.dev !== me.deviceId) return refuse('other-device', c.dev);
+    if (c.sid !== me.sessionId) return refuse('other-session', c.sid);
+    if (c.rid !== me.requestId) return refuse('other-request', c.rid);
+    const nowS = this.now() / 1000;
+    if (c.iat > nowS + COMMAND_CLOCK_SKEW_SECONDS) return refuse('from-the-future', String(c.iat));
+    if (c.exp + COMMAND_CLOCK_SKEW_SECONDS < nowS) return refuse('expired', String(c.exp));
+    const known = this.seen.get(c.cid);
+    if (known) {
+      if (c.rev > known.rev) {
+        known.rev = c.rev;
+        return { verdict: 'update', claims: c };
+      }
+      return refuse('replayed', `${c.cid} rev ${c.rev}`);
+    }
+    if (this.last && (c.fence < this.last.fence || (c.fence === this.last.fence && c.seq <= this.last.seq)))
+      return refuse('out-of-order', `(${c.fence}, ${c.seq}) after (${this.last.fence}, ${this.last.seq})`);
+    this.seen.set(c.cid, { rev: c.rev, exp: c.exp });
+    this.last = { fence: c.fence, seq: c.seq };
+    return { verdict: 'execute', claims: c };
+  }
+}
+
+/** Remote-control helpers of the simulated device: ack, answer, image, stop all, and the transaction signature. */
+export class DeviceControl {
+  readonly guard: CommandGuard;
+  sessionId: string | null = null;
+  requestId: string | null = null;
+
+  constructor(readonly d: TestDevice) {
+    this.guard = new CommandGuard(
+      d.base,
+      () => ({
+        deviceId: d.deviceId,
+        sessionId: this.sessionId,
+        requestId: this.requestId,
+      }),
+      d.now,
+    );
+  }
+
+  follow(request: { requestId: string; sessionId: string }): this {
+    this.requestId = request.requestId;
+    this.sessionId = request.sessionId;
+    return this;
+  }
+
+  pending(): Promise<HttpResult> {
+    return this.d.call('GET', '/v1/device/commands');
+  }
+
+  ack(commandId: string): Promise<HttpResult> {
+    return this.d.call('POST', `/v1/device/commands/${commandId}/ack`);
+  }
+
+  answer(commandId: string, outcome: CommandOutcome): Promise<HttpResult> {
+    return this.d.call('POST', `/v1/device/commands/${commandId}/result`, { json: outcome });
+  }
+
+  image(commandId: string, bytes: Buffer, contentType = 'image/jpeg'): Promise<HttpResult> {
+    return this.d.call('POST', `/v1/device/commands/${commandId}/image`, { raw: bytes, contentType });
+  }
+
+  stopAll(): Promise<HttpResult> {
+    return this.d.call('POST', `/v1/device/requests/${this.requestId}/control/stop`);
+  }
+
+  /** The device key's signature of a transaction command (CONFIRM_SIGNATURE_TYP over confirmCanonical). */
+  signTransaction(claims: CommandClaims, transaction?: Transaction): Promise<string> {
+    if (claims.cmd.kind !== 'confirm' && !transaction) throw new Error('not a confirm command');
+    const t = transaction ?? (claims.cmd as { payload: { transaction: Transaction } }).payload.transaction;
+    const canonical = confirmCanonical({
+      commandId: claims.cid,
+      requestId: claims.rid,
+      sessionId: claims.sid,
+      deviceId: claims.dev,
+      transaction: t,
+    });
+    return new CompactSign(new TextEncoder().encode(canonical))
+      .setProtectedHeader({ alg: 'ES256', typ: CONFIRM_SIGNATURE_TYP })
+      .sign(this.d.privateKey);
   }
 }
 

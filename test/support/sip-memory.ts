@@ -302,8 +302,14 @@ export class MemoryTransport implements Transport {
 }
 
 /** What the fake media recorded for one session. */
+/** The web SDH's options sip.js passes through (hold, offerOptions.iceRestart). */
+export type WebSdhOptions = SessionDescriptionHandlerOptions & {
+  hold?: boolean;
+  offerOptions?: RTCOfferOptions;
+};
+
 export interface FakeMedia {
-  offers: SessionDescriptionHandlerOptions[];
+  offers: WebSdhOptions[];
   dtmf: string;
   closed: boolean;
   peerConnection: undefined;
@@ -337,7 +343,7 @@ export function fakeMediaFactory(): {
         m.closed = true;
       },
       getDescription: (options?: SessionDescriptionHandlerOptions) => {
-        m.offers.push({ ...(options ?? {}) });
+        m.offers.push({ ...((options ?? {}) as WebSdhOptions) });
         const restart = (options as { offerOptions?: RTCOfferOptions } | undefined)?.offerOptions?.iceRestart;
         if (restart || ufrag === 0) ufrag++;
         return Promise.resolve({ body: SDP(`near${ufrag}`), contentType: 'application/sdp' });

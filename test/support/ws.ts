@@ -47,3 +47,47 @@ export class TestSocket {
     this.ws.close();
   }
 }
+
+/**
+ * Every frame of a TestSocket kept in arrival order; `take(pred)` removes and returns the
+ * first matching one (already arrived or arriving), so waiting for one kind of frame
+ * never drops another. Bounded: fails after `timeoutMs` with what did arrive.
+ */
+export class FrameLog {
+  readonly log: any[] = [];
+  private wake: (() => void)[] = [];
+
+  constructor(readonly socket: TestSocket) {
+    void (async () => {
+      for (;;) {
+        this.log.push(await socket.next());
+        for (const w of this.wake.splice(0)) w();
+      }
+    })();
+  }
+
+  async take(pred: (f: any) => boolean, timeoutMs = 10_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.log.findIndex(pred);
+      if (i >= 0) return this.log.splice(i, 1)[0];
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(
+          `no matching frame within ${timeoutMs} ms; got: ${this.log.map((f) => f.type).join(', ') || 'nothing'}`,
+        );
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.wake.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Whether a matching frame has arrived (without removing it). */
+  has(pred: (f: any) => boolean): boolean {
+    return this.log.some(pred);
+  }
+}

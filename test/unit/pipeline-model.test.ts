@@ -362,7 +362,7 @@ async function buildWorld(): Promise<World> {
 function resetWorld(w: World): Model {
   const db = w.svc.ctx.db;
   db.exec(
-    'DELETE FROM leases; DELETE FROM requests; DELETE FROM handle_times; DELETE FROM service_sessions;',
+    'DELETE FROM custody; DELETE FROM transfers; DELETE FROM device_commands; DELETE FROM remote_control; DELETE FROM leases; DELETE FROM requests; DELETE FROM handle_times; DELETE FROM service_sessions;',
   );
   db.prepare(
     "UPDATE agents SET presence = 'offline', since = ?, reason_code = NULL, wrap_up_until = NULL, idle_since = NULL, last_seen_at = NULL",

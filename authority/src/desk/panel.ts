@@ -108,6 +108,7 @@ export class CustomerPanels {
         authenticationId: auth.id,
         factors: authView.factors,
         expiresAt: authView.expiresAt,
+        authenticatedAt: authView.createdAt,
       },
       device: device
         ? { deviceId: device.id, label: device.label, enrolledAt: iso(device.enrolled_at) }
@@ -127,6 +128,7 @@ export class CustomerPanels {
           : { ...f, locked: true },
       ),
       voice: { verified: !!voice, at: voice ? iso(voice.proven_at) : null },
+      custody: this.pipeline.custody.list(r.id),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { WrapUpRequest } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, conflict } from '../http/errors.ts';
+import { badRequest, conflict, HttpError } from '../http/errors.ts';
+import { MOVED_REASONS } from '../pipeline/ownership.ts';
 import { randomId } from '../ids.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { validDisposition } from './panel.ts';
@@ -33,12 +34,18 @@ export class WrapUps {
     if (!validDisposition(this.pipeline.config.config.dispositions, w.disposition))
       throw badRequest(`unknown disposition ${w.disposition.join(' > ')}`);
     const held = this.ctx.db
-      .prepare(
-        "SELECT 1 FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
+      .prepare<[string, number, string], { end_reason: string | null }>(
+        "SELECT end_reason FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
       )
       .get(requestId, w.fence, staffId);
     if (!held)
       throw conflict('a wrap-up comes from the agent who handled the request under that fencing number');
+    if (held.end_reason !== null && (MOVED_REASONS as readonly string[]).includes(held.end_reason))
+      throw new HttpError(
+        409,
+        'stale_fence',
+        `the request moved on (${held.end_reason}) under fencing number ${w.fence}: its wrap-up belongs to the new holder`,
+      );
     const id = randomId(16);
     const now = this.ctx.clock.now();
     this.ctx.db

@@ -8,6 +8,8 @@ import {
 import { ephemeralCredentials } from '../sip/credentials.ts';
 import { pipelineHandlers } from './pipeline-handlers.ts';
 import { deskHandlers } from './desk-handlers.ts';
+import { controlHandlers } from './control-handlers.ts';
+import { directoryHandlers } from './directory-handlers.ts';
 import { iso } from '../clock.ts';
 import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
@@ -24,7 +26,13 @@ const actorOf = (p: DevicePrincipal | StaffPrincipal) =>
 
 /** The authority's HTTP handlers: thin, each one calls a domain service. */
 export function createHandlers(svc: Services): Handlers<Routes> {
-  return { ...identityHandlers(svc), ...pipelineHandlers(svc), ...deskHandlers(svc) };
+  return {
+    ...identityHandlers(svc),
+    ...pipelineHandlers(svc),
+    ...deskHandlers(svc),
+    ...controlHandlers(svc),
+    ...directoryHandlers(svc),
+  };
 }
 
 function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {

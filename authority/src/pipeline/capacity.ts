@@ -76,6 +76,7 @@ export class Capacity {
     const now = this.ctx.clock.now();
     return queueIds.map((queueId) => {
       const q = this.config.queue(queueId);
+      const target = q?.targetAnswerSeconds ?? 20;
       const w = this.ctx.db
         .prepare<[string], { n: number; oldest: number | null }>(
           "SELECT count(*) AS n, min(enqueued_at) AS oldest FROM requests WHERE state = 'waiting' AND queue_id = ?",
@@ -85,7 +86,7 @@ export class Capacity {
         .prepare<[number, string, number], { n: number; ok: number | null }>(
           'SELECT count(*) AS n, sum(assigned_at - enqueued_at <= ?) AS ok FROM requests WHERE queue_id = ? AND assigned_at >= ?',
         )
-        .get((q?.targetAnswerSeconds ?? 60) * 1000, queueId, now - 86_400_000)!;
+        .get(target * 1000, queueId, now - 86_400_000)!;
       const c = this.counts(st, queueId, []);
       return {
         queueId,
@@ -98,6 +99,7 @@ export class Capacity {
           (a) => a.onShift && a.info.queues.has(queueId) && a.row.presence !== 'offline',
         ).length,
         answeredWithinTarget: answered.n === 0 ? null : (answered.ok ?? 0) / answered.n,
+        targetAnswerSeconds: target,
       };
     });
   }

@@ -15,6 +15,7 @@ import type { DevicePrincipal } from '../identity/devices.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { AgentStore } from './agents.ts';
 import { Capacity, type Staffing } from './capacity.ts';
+import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { QUEUE_ORDER, type RequestRow, type RequestStore } from './requests.ts';
 import { applyRules, factorsFor } from './rules.ts';
@@ -38,6 +39,8 @@ export interface PipelineEvents {
  */
 export class Pipeline extends EventEmitter<PipelineEvents> {
   readonly capacity: Capacity;
+  /** Who held each request, when, and how they came to hold it. */
+  readonly custody: Custody;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -50,6 +53,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   ) {
     super();
     this.capacity = new Capacity(ctx, agents, config);
+    this.custody = new Custody(ctx);
     sessions.holdWhile((sessionId) => {
       const r = requests.bySession(sessionId);
       return !!r && r.state !== 'completed' && r.state !== 'abandoned';
@@ -92,6 +96,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const current = this.requests.assignedTo(staffId);
     return {
       ...this.agents.baseView(row),
+      currentSessionId: current?.session_id ?? null,
+      timeInStateSeconds: Math.max(0, Math.floor((this.now() - row.since) / 1000)),
       offer: offer
         ? {
             requestId: offer.id,
@@ -347,6 +353,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           "INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'assignment', ?, ?)",
         )
         .run(requestId, fence, staffId, now);
+      this.custody.open(requestId, staffId, fence, this.custody.howForOffer(requestId, fence), now);
       this.agents.setPresence(staffId, 'busy');
       this.agents.touch(staffId);
       return true;
@@ -426,7 +433,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- leases, timers, routing ----------------------------------------------
 
-  private endLease(
+  /** End a lease (transfers use it too: the old holder's interval ends at the instant the new one starts). */
+  endLease(
     requestId: string,
     fence: number,
     kind: 'offer' | 'assignment',
@@ -438,6 +446,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         'UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ? AND ended_at IS NULL',
       )
       .run(at, reason, requestId, fence, kind);
+    if (kind === 'assignment') this.custody.close(requestId, fence, reason, at);
   }
 
   /** Wrap-up after a request: until the wrap-up is recorded when it is required, else for wrapUpSeconds. */

@@ -134,6 +134,11 @@ export class RequestStore {
       fence: r.fence,
       agentId: r.agent_id,
       offerExpiresAt: r.state === 'offered' && r.offer_expires_at !== null ? iso(r.offer_expires_at) : null,
+      agentName: r.agent_id
+        ? (this.ctx.db
+            .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
+            .get(r.agent_id)?.display_name ?? null)
+        : null,
     };
   }
 }

@@ -296,4 +296,75 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX audit_log_actor ON audit_log(actor, at);
     `);
   },
+  // 5: remote control (device commands, the customer's stop), transfers, chain of custody
+  (db) => {
+    db.exec(`
+      CREATE TABLE device_commands (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        session_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        agent_id TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        command TEXT NOT NULL,                    -- JSON {kind, payload}; a revised menu holds its latest items
+        revision INTEGER NOT NULL DEFAULT 1,
+        jws TEXT NOT NULL,                        -- the latest signed token sent to the device
+        state TEXT NOT NULL
+          CHECK (state IN ('pending','shown','done','declined','failed','expired','cancelled')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        shown_at INTEGER,
+        finished_at INTEGER,
+        result TEXT,                              -- JSON CommandResultView
+        reason TEXT,
+        UNIQUE (request_id, fence, seq)           -- a seq is used once per request and fence
+      ) STRICT;
+      CREATE INDEX device_commands_device ON device_commands(device_id, state);
+      CREATE INDEX device_commands_open ON device_commands(state, expires_at);
+
+      CREATE TABLE remote_control (
+        request_id TEXT PRIMARY KEY REFERENCES requests(id),
+        stopped_at INTEGER,                       -- NULL: control allowed
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE transfers (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        kind TEXT NOT NULL CHECK (kind IN ('transfer','take_over','reassign')),
+        mode TEXT NOT NULL CHECK (mode IN ('blind','warm')),
+        by_staff TEXT NOT NULL,
+        from_staff TEXT,
+        target_kind TEXT NOT NULL CHECK (target_kind IN ('agent','supervisor','queue')),
+        target_staff TEXT,
+        target_queue TEXT,
+        state TEXT NOT NULL
+          CHECK (state IN ('offered','accepted','declined','cancelled','expired','completed')),
+        note TEXT,
+        from_fence INTEGER NOT NULL,
+        to_fence INTEGER,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        resolved_at INTEGER
+      ) STRICT;
+      CREATE INDEX transfers_request ON transfers(request_id, created_at);
+      CREATE INDEX transfers_target ON transfers(target_staff, state);
+      CREATE INDEX transfers_open ON transfers(state, expires_at);
+
+      CREATE TABLE custody (
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        staff_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        how TEXT NOT NULL
+          CHECK (how IN ('accepted','transfer_blind','transfer_warm','taken_over','reassigned')),
+        from_at INTEGER NOT NULL,
+        until_at INTEGER,
+        end_reason TEXT,
+        PRIMARY KEY (request_id, fence)
+      ) STRICT;
+    `);
+  },
 ];

@@ -100,6 +100,12 @@ export class Hub {
     conn.socket.once('message', () => clearTimeout(helloTimer));
   }
 
+  /** A frame to every device socket following one service session. */
+  sendToSession(sessionId: string, frame: ServerFrame): void {
+    for (const c of this.bySession.get(sessionId) ?? [])
+      if (c.principal?.kind === 'device') this.send(c, frame);
+  }
+
   /** A frame to every socket of one staff member. */
   sendToStaff(staffId: string, frame: ServerFrame): void {
     for (const c of this.conns) if (c.staffId === staffId) this.send(c, frame);

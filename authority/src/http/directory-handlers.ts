@@ -1,0 +1,45 @@
+import type { directoryRoutes, TransferTargetStaff } from '../../../protocol/src/index.ts';
+import type { Services } from '../services.ts';
+import type { Handlers } from './bind.ts';
+
+/**
+ * Transfer targets for any staff member: enabled colleagues with their presence and
+ * whether they are free, and the configured queues. Read-only: a staff member without
+ * an agent record is listed offline rather than given one.
+ */
+export function directoryHandlers(svc: Services): Handlers<typeof directoryRoutes> {
+  const { pipeline } = svc;
+  return {
+    transferTargets: ({ principal }) => {
+      const rows = svc.ctx.db
+        .prepare<[string], { id: string; display_name: string; role: 'agent' | 'supervisor' | 'admin' }>(
+          'SELECT id, display_name, role FROM staff WHERE disabled_at IS NULL AND id <> ? ORDER BY display_name',
+        )
+        .all(principal.staff.id);
+      const staff: TransferTargetStaff[] = rows.map((s) => {
+        if (!pipeline.agents.get(s.id))
+          return {
+            staffId: s.id,
+            displayName: s.display_name,
+            role: s.role,
+            presence: 'offline',
+            onShift: pipeline.agents.onShift(s.id),
+            busy: false,
+            queues: [],
+          };
+        const a = pipeline.agentView(s.id);
+        return {
+          staffId: s.id,
+          displayName: s.display_name,
+          role: s.role,
+          presence: a.presence,
+          onShift: a.onShift,
+          busy: a.currentRequestId !== null || a.offer !== null,
+          queues: a.queues,
+        };
+      });
+      const queues = pipeline.config.config.queues.map((q) => ({ queueId: q.id, name: q.name }));
+      return { staff, queues };
+    },
+  };
+}
