@@ -12,7 +12,6 @@ import {
   type DeviceMe,
   type RequestView,
 } from '../../protocol/src/index.ts';
-import { AgentRequestRegistry } from './agent-requests.ts';
 import {
   IncomingCallGuard,
   MemorySeenTickets,
@@ -23,9 +22,11 @@ import { AuthorityClient } from './client.ts';
 import { DeviceKey } from './device-key.ts';
 import { Emitter } from './emitter.ts';
 import { randomId } from './encoding.ts';
+import type { CommandMemory } from './command-verifier.ts';
+import { DeviceCommands } from './device-commands.ts';
 import type { FeedStatus, WebSocketLike } from './feed.ts';
-import { RequestFollower } from './request-follower.ts';
-import { callProof, deviceProof } from './proofs.ts';
+import { LIVE_STATES, RequestFollower } from './request-follower.ts';
+import { callProof, confirmationSignature, deviceProof } from './proofs.ts';
 import { defaultStore, type KeyValueStore } from './storage.ts';
 import { browserWebAuthn, type WebAuthnCeremonies } from './webauthn.ts';
 
@@ -45,8 +46,8 @@ export interface AccessDeviceOptions {
   fetch?: typeof fetch;
   now?: () => number;
   createSocket?: (url: string) => WebSocketLike;
-  /** The authority's call-ticket keys (default: its published JWKS). */
-  ticketKeys?: JWTVerifyGetKey;
+  /** The authority's signing keys, for call tickets and agent commands (default: its published JWKS). */
+  authorityKeys?: JWTVerifyGetKey;
   webauthn?: WebAuthnCeremonies;
   /** Feed reconnect backoff. */
   backoff?: { initialMs: number; maxMs: number };
@@ -66,6 +67,8 @@ export type StepUp = (
 
 const KEY_ENROLMENT = 'enrolment';
 const KEY_SEEN_TICKETS = 'seen-call-tickets';
+const KEY_COMMAND_MEMORY = 'command-memory';
+const KEY_CONTROL_STOPPED = 'control-stopped';
 /** Re-authenticate this long before the device token expires. */
 const TOKEN_MARGIN_MS = 30_000;
 
@@ -83,7 +86,8 @@ export const utcDay = (now: number, offset = 0): string =>
 export class AccessDevice extends Emitter<AccessDeviceEvents> {
   readonly client: AuthorityClient;
   readonly guard: IncomingCallGuard;
-  readonly agentRequests = new AgentRequestRegistry();
+  /** The agent's commands on this phone: verified cards, answers, "Stop all" (see DeviceCommands). */
+  readonly commands: DeviceCommands;
   authentication: AuthenticationView | null = null;
 
   private key: DeviceKey | null = null;
@@ -97,6 +101,7 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     private readonly store: KeyValueStore,
     private enrolment: Enrolment | null,
     seen: SeenTickets,
+    remembered: { commands?: CommandMemory; stoppedRequestId?: string | null },
   ) {
     super();
     this.now = opts.now ?? Date.now;
@@ -120,8 +125,9 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     });
     this.requests.on('request', (r) => this.emit('request', r));
     this.requests.on('feed', (s) => this.emit('feed', s));
+    const keys = opts.authorityKeys ?? createRemoteJWKSet(new URL('/.well-known/jwks.json', baseUrl));
     this.guard = new IncomingCallGuard({
-      keys: opts.ticketKeys ?? createRemoteJWKSet(new URL('/.well-known/jwks.json', baseUrl)),
+      keys,
       device: {
         deviceId: () => this.enrolment?.deviceId ?? null,
         isLiveSession: (sid) => this.requests.isLiveSession(sid),
@@ -129,6 +135,35 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
       },
       seen,
       now: this.now,
+    });
+    this.commands = new DeviceCommands({
+      keys,
+      now: this.now,
+      host: {
+        client: this.client,
+        deviceId: () => this.enrolment?.deviceId ?? null,
+        openRequest: () => {
+          const r = this.requests.request;
+          return r && LIVE_STATES.has(r.state) ? { requestId: r.requestId, sessionId: r.sessionId } : null;
+        },
+        ensureAuthenticated: () => this.ensureAuthenticated(),
+        verifyPin: (pin) => this.verifyPin(pin),
+        verifyBiometric: () => this.verifyBiometric(),
+        signConfirmation: (canonical) => confirmationSignature(this.requireKey().privateKey, canonical),
+      },
+      ...(remembered.commands ? { memory: remembered.commands } : {}),
+      onMemory: (m) => void store.set(KEY_COMMAND_MEMORY, m),
+      stoppedRequestId: remembered.stoppedRequestId ?? null,
+      onStopped: (id) => void store.set(KEY_CONTROL_STOPPED, id),
+    });
+    this.requests.on('frame', (f) => this.commands.handleFrame(f));
+    // Commands sent while the feed was down (or before a reload) come from the pending list.
+    this.requests.on('feed', (s) => {
+      if (s === 'open') this.commands.fetchPending().catch(() => undefined);
+    });
+    this.requests.on('request', (r) => {
+      if (!r || !LIVE_STATES.has(r.state) || this.commands.list.some((c) => c.requestId !== r.requestId))
+        this.commands.clear();
     });
   }
 
@@ -147,7 +182,12 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
         void store.set(KEY_SEEN_TICKETS, memory.entries());
       },
     };
-    return new AccessDevice(opts, store, enrolment, seen);
+    const commands = await store.get<CommandMemory>(KEY_COMMAND_MEMORY);
+    const stoppedRequestId = await store.get<string | null>(KEY_CONTROL_STOPPED);
+    return new AccessDevice(opts, store, enrolment, seen, {
+      ...(commands ? { commands } : {}),
+      stoppedRequestId: stoppedRequestId ?? null,
+    });
   }
 
   get enrolled(): boolean {
@@ -328,6 +368,7 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   /** Stop following (the request itself stays as it is). */
   unfollow(): void {
     this.requests.unfollow();
+    this.commands.clear();
   }
 
   /** The followed request (live position, wait, state), or null. */

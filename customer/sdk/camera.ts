@@ -1,5 +1,5 @@
 /**
- * The front camera for enrolment and verification photos: getUserMedia -> <video>
+ * The camera for enrolment and verification photos (front by default): getUserMedia -> <video>
  * preview -> canvas -> JPEG Blob, scaled down so it stays well under the
  * authority's photo limit.
  */
@@ -9,10 +9,10 @@ export class Camera {
     readonly video: HTMLVideoElement,
   ) {}
 
-  /** Start the front camera into `video` (muted, inline, playing). */
-  static async open(video: HTMLVideoElement): Promise<Camera> {
+  /** Start a camera into `video` (muted, inline, playing): the front one unless `facing` says 'environment'. */
+  static async open(video: HTMLVideoElement, facing: 'user' | 'environment' = 'user'): Promise<Camera> {
     const stream = await navigator.mediaDevices.getUserMedia({
-      video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } },
+      video: { facingMode: facing, width: { ideal: 640 }, height: { ideal: 480 } },
       audio: false,
     });
     video.muted = true;

@@ -23,13 +23,39 @@ export {
   type SeenTickets,
   type VerifiedCall,
 } from './call-guard.ts';
+/** The agent's actions on this phone (remote control): verified commands as cards, typed answers, "Stop all". */
 export {
-  AgentRequestRegistry,
-  type AgentRequest,
-  type AgentRequestHandler,
-  type AgentRequestKind,
-  type AgentRequestKinds,
-} from './agent-requests.ts';
+  CommandInputError,
+  DeviceCommands,
+  type AgentCommand,
+  type AgentCommandOf,
+  type CommandHost,
+  type DeviceCommandsEvents,
+  type DeviceCommandsOptions,
+  type RefusedCommand,
+  type WithdrawReason,
+} from './device-commands.ts';
+/** The checks every command passes before it is shown (authority signature, binding, expiry, single use, order). */
+export {
+  COMMAND_REFUSAL_TEXT,
+  CommandVerifier,
+  type CommandBinding,
+  type CommandMemory,
+  type CommandRefusal,
+  type CommandVerdict,
+  type CommandVerifierOptions,
+} from './command-verifier.ts';
+/** Helpers to show commands and check the customer's input the way the authority will. */
+export {
+  SCREEN_TEXT,
+  describeCommand,
+  formatAmount,
+  validateForm,
+  validateText,
+  type Checked,
+  type FormAnswer,
+  type FormDraft,
+} from './command-input.ts';
 export { Camera, frameToJpeg } from './camera.ts';
 export { CallMedia } from './call-media.ts';
 export {
@@ -41,7 +67,7 @@ export {
 } from './customer-phone.ts';
 export { DeviceKey } from './device-key.ts';
 export { RequestFeed, type FeedStatus, type WebSocketLike } from './feed.ts';
-export { callProof, deviceProof } from './proofs.ts';
+export { callProof, confirmationSignature, deviceProof } from './proofs.ts';
 export { screenInvitation, proofHeader, type InvitationLike } from './sip-adapter.ts';
 export { IndexedDbStore, MemoryStore, type KeyValueStore } from './storage.ts';
 export { browserWebAuthn, hasPlatformBiometric, type WebAuthnCeremonies } from './webauthn.ts';

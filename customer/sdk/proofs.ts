@@ -1,5 +1,10 @@
 import { CompactSign } from 'jose';
-import { CALL_PROOF_TYP, DEVICE_PROOF_TYP, type DeviceProofClaims } from '../../protocol/src/index.ts';
+import {
+  CALL_PROOF_TYP,
+  CONFIRM_SIGNATURE_TYP,
+  DEVICE_PROOF_TYP,
+  type DeviceProofClaims,
+} from '../../protocol/src/index.ts';
 import { randomId, sha256b64url, utf8Bytes } from './encoding.ts';
 
 const signJws = (key: CryptoKey, typ: string, claims: object): Promise<string> =>
@@ -29,4 +34,14 @@ export async function deviceProof(
 /** The device's answer to a call ticket: it signs the ticket's SHA-256, which binds the voice call to this key. */
 export async function callProof(key: CryptoKey, ticket: string, nowMs: number): Promise<string> {
   return signJws(key, CALL_PROOF_TYP, { tkt: await sha256b64url(ticket), iat: Math.floor(nowMs / 1000) });
+}
+
+/**
+ * The device's signature of a transaction the customer confirmed: a compact JWS (ES256,
+ * typ CONFIRM_SIGNATURE_TYP) whose payload is exactly the UTF-8 of `confirmCanonical(...)`.
+ */
+export function confirmationSignature(key: CryptoKey, canonical: string): Promise<string> {
+  return new CompactSign(utf8Bytes(canonical))
+    .setProtectedHeader({ alg: 'ES256', typ: CONFIRM_SIGNATURE_TYP })
+    .sign(key);
 }

@@ -28,7 +28,12 @@ export interface RequestFollowerOptions {
  * WebSocket feed, and which of the device's sessions are still live (a call
  * ticket must name one of them). The request id survives a reload in the store.
  */
-export class RequestFollower extends Emitter<{ request: RequestView | null; feed: FeedStatus }> {
+export class RequestFollower extends Emitter<{
+  request: RequestView | null;
+  feed: FeedStatus;
+  /** Every frame of the feed (agent commands are handled by DeviceCommands). */
+  frame: ServerFrame;
+}> {
   request: RequestView | null = null;
   feedStatus: FeedStatus = 'closed';
   private feed: RequestFeed | null = null;
@@ -129,5 +134,6 @@ export class RequestFollower extends Emitter<{ request: RequestView | null; feed
           () => this.update(null),
         );
     }
+    this.emit('frame', f);
   }
 }

@@ -6,6 +6,7 @@ import {
   bridgeEvents,
   bridgeRequests,
   type BridgeChannel,
+  type BridgeArgs,
   type BridgeRequests,
   type BridgeEventName,
   type BridgeEventPayload,
@@ -13,6 +14,7 @@ import {
   type HistoryEntry,
 } from '../../protocol/src/index.ts';
 import { AuthorityClient, AuthorityError, memoryTokenStore, type TokenStore } from './authority-client.ts';
+import { CommandSeqs } from './command-seq.ts';
 import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
 import { ManagedSettingError, readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
@@ -79,6 +81,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
   readonly client: AuthorityClient;
   readonly outbox: Outbox;
   readonly settings: Settings;
+  readonly seqs: CommandSeqs;
+  private readonly sending = new Map<string, Promise<unknown>>();
   private readonly handlers: { [C in BridgeChannel]: Handler<C> };
 
   constructor(private readonly opts: DeskCoreOptions) {
@@ -94,6 +98,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       opts.tokenStore ?? memoryTokenStore(),
     );
     this.outbox = new Outbox(this.db, (e) => deliverWrapUp(this.client, e.payload));
+    this.seqs = new CommandSeqs(this.db);
     this.outbox.on('status', (s) => this.emitEvent('outbox.status', s));
     this.client.on('connection', (state) => {
       this.emitEvent('connection.state', { state, since: new Date().toISOString() });
@@ -113,6 +118,17 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           return this.emitEvent('offer', f.offer);
         case 'call.verified':
           return this.emitEvent('call.verified', { requestId: f.requestId, at: f.at });
+        case 'command.update':
+          return this.emitEvent('command.update', f.command);
+        case 'control.state':
+          return this.emitEvent('control.state', {
+            requestId: f.requestId,
+            stopped: f.stopped,
+            at: f.at,
+            cancelled: f.cancelled,
+          });
+        case 'transfer.update':
+          return this.emitEvent('transfer.update', f.transfer);
         default:
           return;
       }
@@ -152,6 +168,58 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
   private afterLogin(role: string): void {
     this.client.connect(role === 'agent' ? ['queues'] : ['queues', 'board']);
     this.outbox.start();
+  }
+
+  /**
+   * Send a command with the next seq of (request, fence). If the authority has seen a
+   * higher seq than this store (command_replayed / seq_out_of_order: another console of
+   * the same agent, or a lost local store), take its lastSeq and try once more.
+   */
+  private sendCommand(args: BridgeArgs<'command.send'>): Promise<BridgeResult<'command.send'>> {
+    // One at a time per request: this console's own sends reach the authority in seq order.
+    const prev = this.sending.get(args.requestId) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.sendOne(args));
+    const tail = run.catch(() => undefined);
+    this.sending.set(args.requestId, tail);
+    void tail.then(() => {
+      if (this.sending.get(args.requestId) === tail) this.sending.delete(args.requestId);
+    });
+    return run;
+  }
+
+  private async sendOne(args: BridgeArgs<'command.send'>): Promise<BridgeResult<'command.send'>> {
+    const { requestId, fence, command, ttlSeconds } = args;
+    for (let attempt = 0; ; attempt++) {
+      const seq = this.seqs.next(requestId, fence);
+      try {
+        return await this.client.call('sendCommand', {
+          params: { requestId },
+          body: { fence, seq, command, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) },
+        });
+      } catch (e) {
+        const resync =
+          e instanceof AuthorityError && (e.code === 'command_replayed' || e.code === 'seq_out_of_order');
+        if (!resync || attempt > 0) throw e;
+        const known = await this.client.call('requestCommands', { params: { requestId } });
+        if (known.fence !== fence) throw e;
+        this.seqs.atLeast(requestId, fence, known.lastSeq);
+      }
+    }
+  }
+
+  /** A request that became mine without an offer (warm transfer, take-over) goes into the history too. */
+  private remember(r: {
+    requestId: string;
+    customerName: string;
+    optionLabel: string;
+    level: number;
+    fence: number;
+  }): void {
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO history (request_id, customer_name, option_label, level, fence, accepted_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(r.requestId, r.customerName, r.optionLabel, r.level, r.fence, Date.now());
   }
 
   private history(limit: number): HistoryEntry[] {
@@ -213,11 +281,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'board.snapshot': () => c.call('board'),
       'offer.accept': async ({ requestId, fence }) => {
         const r = await c.call('acceptOffer', { params: { requestId }, body: { fence } });
-        this.db
-          .prepare(
-            'INSERT OR IGNORE INTO history (request_id, customer_name, option_label, level, fence, accepted_at) VALUES (?, ?, ?, ?, ?, ?)',
-          )
-          .run(r.requestId, r.customerName, r.optionLabel, r.level, r.fence, Date.now());
+        this.remember(r);
         return r;
       },
       'offer.reject': async ({ requestId, fence }) => {
@@ -268,6 +332,46 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'shell.openExternal': async ({ url }) => ({
         opened: this.opts.openExternal ? await this.opts.openExternal(url) : false,
       }),
+      'request.get': ({ requestId }) => c.call('getRequest', { params: { requestId } }),
+      'command.send': (args) => this.sendCommand(args),
+      'command.list': ({ requestId }) => c.call('requestCommands', { params: { requestId } }),
+      'command.updateMenu': ({ commandId, fence, title, items }) =>
+        c.call('updateMenu', {
+          params: { commandId },
+          body: { fence, items, ...(title === undefined ? {} : { title }) },
+        }),
+      'command.cancel': ({ commandId, fence }) =>
+        c.call('cancelCommand', { params: { commandId }, body: { fence } }),
+      'transfer.targets': () => c.call('transferTargets'),
+      'transfer.start': ({ requestId, fence, mode, target, note }) =>
+        c.call('transfer', {
+          params: { requestId },
+          body: { fence, mode, target, ...(note ? { note } : {}) },
+        }),
+      'transfer.accept': async ({ transferId }) => {
+        const t = await c.call('acceptTransfer', { params: { transferId } });
+        this.remember(t.request);
+        return t;
+      },
+      'transfer.decline': ({ transferId }) => c.call('declineTransfer', { params: { transferId } }),
+      'transfer.cancel': ({ transferId, fence }) =>
+        c.call('cancelTransfer', { params: { transferId }, body: { fence } }),
+      'transfer.mine': () => c.call('myTransfers'),
+      'supervisor.takeOver': async ({ requestId, fence }) => {
+        const r = await c.call('takeOver', {
+          params: { requestId },
+          body: fence === undefined ? {} : { fence },
+        });
+        this.remember(r);
+        return r;
+      },
+      'supervisor.reassign': ({ requestId, staffId, fence }) =>
+        c.call('reassign', {
+          params: { requestId },
+          body: { staffId, ...(fence === undefined ? {} : { fence }) },
+        }),
+      'supervisor.setAgentPresence': ({ staffId, presence }) =>
+        c.call('setAgentPresence', { params: { staffId }, body: presence }),
     };
   }
 

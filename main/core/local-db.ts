@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 export type LocalDb = Database.Database;
 
 /**
- * The console's local store: call history, wrap-ups with their outbox, settings.
+ * The console's local store: call history, wrap-ups with their outbox, settings,
+ * the command sequence numbers.
  * One numbered migration per version (PRAGMA user_version), all pending ones in one
  * transaction, a database from a newer version refused (the Signal Desktop way).
  */
@@ -51,6 +52,18 @@ export const localMigrations: ReadonlyArray<(db: LocalDb) => void> = [
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
       ) STRICT;
+    `),
+  // Remote control: the last command seq used per (request, fence), so a restart never reuses one.
+  (db) =>
+    db.exec(`
+      CREATE TABLE command_seqs (
+        request_id TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (request_id, fence)
+      ) STRICT;
+      CREATE INDEX command_seqs_updated ON command_seqs(updated_at);
     `),
 ];
 

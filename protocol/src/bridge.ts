@@ -14,6 +14,9 @@ import {
 } from './pipeline.ts';
 import { SipCredentials } from './sip.ts';
 import { Password, StaffView, Username } from './staff.ts';
+import { COMMAND_TTL, CommandView, DeviceCommand, MenuItems, RequestCommands } from './device-control.ts';
+import { TransferTargets } from './directory.ts';
+import { TransferMode, TransferTarget, Transfers, TransferView } from './transfers.ts';
 
 /**
  * The console bridge: what the renderer may ask of the main process
@@ -78,6 +81,18 @@ export const ConnectionState = z.strictObject({
 const RequestRef = z.strictObject({ requestId: OpaqueId });
 const Fenced = z.strictObject({ requestId: OpaqueId, fence: z.number().int().min(1) });
 const Empty = z.strictObject({});
+const Fence = z.number().int().min(1);
+const CommandRef = z.strictObject({ commandId: OpaqueId, fence: Fence });
+const TransferRef = z.strictObject({ transferId: OpaqueId });
+
+/** The customer stopped (or allowed again) remote control of their device. */
+export const ControlState = z.strictObject({
+  requestId: OpaqueId,
+  stopped: z.boolean(),
+  at: z.string().max(64),
+  cancelled: z.array(OpaqueId),
+});
+export type ControlState = z.infer<typeof ControlState>;
 
 const channel = <A extends z.ZodType, R extends z.ZodType>(args: A, result: R) => ({ args, result });
 
@@ -134,6 +149,57 @@ export const bridgeRequests = {
     z.strictObject({ url: z.url({ protocol: /^https$/ }).max(2048) }),
     z.strictObject({ opened: z.boolean() }),
   ),
+
+  /** A request as the authority sees it now (e.g. whether it ended or moved to someone else). */
+  'request.get': channel(RequestRef, RequestView),
+  /**
+   * A command to the customer's device. Main assigns the per-request `seq` (kept in the
+   * local store, so a restart never reuses one) and resynchronises it once from the
+   * authority when it answers command_replayed / seq_out_of_order.
+   */
+  'command.send': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      fence: Fence,
+      command: DeviceCommand,
+      ttlSeconds: z.number().int().min(COMMAND_TTL.minSeconds).max(COMMAND_TTL.maxSeconds).optional(),
+    }),
+    CommandView,
+  ),
+  'command.list': channel(RequestRef, RequestCommands),
+  /** Edit a live menu: the device shows the new revision. */
+  'command.updateMenu': channel(
+    z.strictObject({ commandId: OpaqueId, fence: Fence, title: ShortText.optional(), items: MenuItems }),
+    CommandView,
+  ),
+  'command.cancel': channel(CommandRef, CommandView),
+  'transfer.targets': channel(Empty, TransferTargets),
+  'transfer.start': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      fence: Fence,
+      mode: TransferMode,
+      target: TransferTarget,
+      note: z.string().max(500).optional(),
+    }),
+    TransferView,
+  ),
+  'transfer.accept': channel(TransferRef, TransferView),
+  'transfer.decline': channel(TransferRef, TransferView),
+  'transfer.cancel': channel(z.strictObject({ transferId: OpaqueId, fence: Fence }), TransferView),
+  'transfer.mine': channel(Empty, Transfers),
+  'supervisor.takeOver': channel(
+    z.strictObject({ requestId: OpaqueId, fence: z.number().int().min(0).optional() }),
+    RequestView,
+  ),
+  'supervisor.reassign': channel(
+    z.strictObject({ requestId: OpaqueId, staffId: OpaqueId, fence: z.number().int().min(0).optional() }),
+    TransferView,
+  ),
+  'supervisor.setAgentPresence': channel(
+    z.strictObject({ staffId: OpaqueId, presence: SetPresenceRequest }),
+    AgentView,
+  ),
 } as const;
 export type BridgeRequests = typeof bridgeRequests;
 export type BridgeChannel = keyof BridgeRequests;
@@ -154,6 +220,11 @@ export const bridgeEvents = {
   dial: z.strictObject({ uri: z.string().max(512) }),
   /** The global accept shortcut was pressed. */
   'shortcut.accept': Empty,
+  /** A command of a request I send to or hold changed state (shown, answered, expired, cancelled, revised). */
+  'command.update': CommandView,
+  'control.state': ControlState,
+  /** A transfer I make, receive (a warm consult offer) or ordered as a supervisor. */
+  'transfer.update': TransferView,
 } as const;
 export type BridgeEvents = typeof bridgeEvents;
 export type BridgeEventName = keyof BridgeEvents;

@@ -1,8 +1,8 @@
 /**
  * The customer SDK's building blocks under Node's WebCrypto, with no server: the
  * device key, the per-request proofs the AuthorityClient adds, schema validation of
- * what goes out and comes back, the WebSocket feed's reconnect/backoff, the
- * agent-request registry and the IndexedDB-shaped store.
+ * what goes out and comes back, the WebSocket feed's reconnect/backoff, and the IndexedDB-shaped store
+ * (agent commands: device-commands.test.ts).
  */
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
@@ -10,7 +10,6 @@ import { describe, it } from 'node:test';
 import { calculateJwkThumbprint, compactVerify, importJWK } from 'jose';
 import { DEVICE_PROOF_TYP, WS_CLOSE, type ServerFrame } from '../../protocol/src/index.ts';
 import {
-  AgentRequestRegistry,
   AuthorityClient,
   AuthorityError,
   DeviceKey,
@@ -316,26 +315,5 @@ describe('RequestFeed (live position over the WebSocket)', () => {
     assert.equal(h.counts().unauthorized, 1);
     h.feed.stop();
     assert.equal(h.feed.status, 'closed');
-  });
-});
-
-describe('AgentRequestRegistry (hooks for the remote-control issue)', () => {
-  it('registers one typed handler per kind and unregisters it', async () => {
-    const r = new AgentRequestRegistry();
-    const off = r.register('text', async (req) => ({ text: `answer to ${req.payload.prompt}` }));
-    assert.throws(() => r.register('text', async () => ({ text: '' })), /already registered/);
-    assert.deepEqual(r.kinds(), ['text']);
-    const h = r.handlerFor('text')!;
-    const out = await h({
-      requestId: 'r1',
-      kind: 'text',
-      payload: { prompt: 'why' },
-      receivedAt: new Date(),
-      title: 'Dana asks',
-    });
-    assert.deepEqual(out, { text: 'answer to why' });
-    off();
-    assert.equal(r.handlerFor('text'), undefined);
-    assert.deepEqual(r.requests(), []);
   });
 });

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BridgeChannel, BridgeEventName, BridgeEventPayload } from '../../protocol/src/bridge.ts';
-import type { AgentView, OfferView, RequestView } from '../../protocol/src/pipeline.ts';
-import { BridgeCallError, type ConsoleBridge, type LinkState } from '../../renderer/src/bridge/types.ts';
+import type { BridgeChannel } from '../../protocol/src/bridge.ts';
+import type { OfferView, RequestView } from '../../protocol/src/pipeline.ts';
+import { BridgeCallError } from '../../renderer/src/bridge/types.ts';
 import { takeLaunchToken, WsBridge, type WsBridgeEnvironment } from '../../renderer/src/bridge/ws-bridge.ts';
 import { visibleRange } from '../../renderer/src/components/virtual-range.ts';
 import { SHORTCUTS } from '../../renderer/src/shortcuts.ts';
@@ -22,81 +22,7 @@ import { QueueStore } from '../../renderer/src/state/queue.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { dispositionLevels, isCompletePath, WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
 import { DEFAULT_DISPOSITIONS } from '../../protocol/src/pipeline.ts';
-
-type Handler = (args: any) => unknown;
-
-class FakeBridge implements ConsoleBridge {
-  readonly mode = 'browser' as const;
-  link: LinkState = 'open';
-  readonly calls: { channel: string; args: unknown }[] = [];
-  private readonly listeners = new Map<string, Set<(p: any) => void>>();
-  constructor(public handlers: Partial<Record<BridgeChannel, Handler>> = {}) {}
-  invoke(channel: BridgeChannel, args: any): Promise<any> {
-    this.calls.push({ channel, args });
-    const h = this.handlers[channel];
-    return h
-      ? Promise.resolve().then(() => h(args))
-      : Promise.reject(new BridgeCallError('unknown', channel));
-  }
-  on(event: BridgeEventName, listener: (p: any) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-  onLink(): () => void {
-    return () => undefined;
-  }
-  emit<E extends BridgeEventName>(event: E, payload: BridgeEventPayload<E>): void {
-    for (const l of this.listeners.get(event) ?? []) l(payload);
-  }
-  count(channel: string): number {
-    return this.calls.filter((c) => c.channel === channel).length;
-  }
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 20));
-
-let n = 0;
-function request(over: Partial<RequestView> = {}): RequestView {
-  n++;
-  return {
-    requestId: `req_${String(n).padStart(20, '0')}`,
-    sessionId: `ses_${String(n).padStart(40, '0')}`,
-    customerId: 'c_alice_martin_01',
-    customerName: `Customer ${n}`,
-    queueId: 'cards',
-    optionId: 'lost-card',
-    optionLabel: 'Lost or stolen card',
-    level: 2,
-    priority: 0,
-    state: 'waiting',
-    enqueuedAt: new Date(1_700_000_000_000 + n * 1000).toISOString(),
-    position: n,
-    estimatedWaitSeconds: 60,
-    callback: { mode: 'keep_place', window: null },
-    fence: 0,
-    agentId: null,
-    offerExpiresAt: null,
-    ...over,
-  };
-}
-
-function agentView(over: Partial<AgentView> = {}): AgentView {
-  return {
-    staffId: 'stf_dana',
-    displayName: 'Dana Reyes',
-    presence: 'available',
-    since: new Date().toISOString(),
-    reasonCode: null,
-    skills: [],
-    queues: ['cards'],
-    onShift: true,
-    offer: null,
-    currentRequestId: null,
-    ...over,
-  };
-}
+import { agentView, FakeBridge, request, settle, type Handler } from '../support/fake-bridge.ts';
 
 describe('renderer: queue store', () => {
   it('applies snapshots and deltas, drops ended requests, orders offers then priority then age, filters', async () => {

@@ -3,9 +3,10 @@
  * and a scripted far end (no server, no WebRTC): registration and its refusal, a
  * ticketed call answered with the device proof, refused calls, hold that changes the
  * line only when the re-INVITE is accepted (and not when it is refused), mute, DTMF
- * both ways of sending, far-end BYE, an incoming consult call, and the link dropping
- * mid-call and while idle: reconnect with backoff, a fresh REGISTER, an ICE-restart
- * re-INVITE for the live call, no unhandled rejection anywhere.
+ * both ways of sending, far-end BYE, an incoming consult call, a warm-transfer consult
+ * leg while the customer is held, and the link dropping mid-call and while idle:
+ * reconnect with backoff, a fresh REGISTER, an ICE-restart re-INVITE for the live
+ * call, no unhandled rejection anywhere.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -237,6 +238,33 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     await until(() => phone.getSnapshot().line === 'connected', 'connected');
     assert.ok(ringer.pauses >= 1, 'the ring stops');
     await assert.rejects(phone.call({ requestId: 'r1', ticket: TICKET }), /Already on a call/);
+  });
+
+  it('warm transfer consult: a second leg while the customer is held; the line stays held', async () => {
+    const { far, phone, remote, lines } = track(setup());
+    await phone.connect();
+    await phone.call({ requestId: 'r1', ticket: TICKET, peer: 'Bob’s device' });
+    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    const customerAudio = remote.srcObject;
+    await assert.rejects(phone.consult('a-s_sam', 'Sam Patel'), /on hold before the consult/);
+    await phone.hold(true);
+    await phone.consult('a-s_sam', 'Sam Patel');
+    const invite = far.received.filter((r) => r.method === 'INVITE').at(-1)!;
+    assert.equal(invite.ruri?.toString(), 'sip:a-s_sam@verified-desk.local');
+    assert.equal(invite.getHeader('x-vd-call-ticket'), undefined, 'a colleague needs no ticket');
+    assert.deepEqual(phone.getSnapshot().consult, { peer: 'Sam Patel', state: 'connected' });
+    assert.equal(phone.getSnapshot().line, 'held');
+    assert.equal(phone.getSnapshot().requestId, 'r1', 'the line still belongs to the customer');
+    assert.notEqual(remote.srcObject, customerAudio, 'the speaker plays the consult leg');
+    await assert.rejects(phone.consult('a-s_sam'), /already open/);
+    const byes = far.count('BYE');
+    await phone.endConsult();
+    await until(() => !phone.getSnapshot().consult, 'consult ended');
+    assert.equal(far.count('BYE'), byes + 1);
+    assert.equal(remote.srcObject, customerAudio, 'back to the held call');
+    assert.equal(phone.getSnapshot().line, 'held');
+    await phone.hold(false);
+    assert.deepEqual(lines, ['connecting', 'ready', 'calling', 'connected', 'held', 'connected']);
   });
 
   it('the link drops mid-call: reconnect, re-REGISTER, ICE-restart re-INVITE; the call stays up', async () => {

@@ -8,6 +8,9 @@ import { Menu } from './screens/Menu.tsx';
 import { StepUp } from './screens/StepUp.tsx';
 import { Waiting } from './screens/Waiting.tsx';
 import { CallEnded, InCall, Incoming } from './screens/Call.tsx';
+import { Account } from './screens/Account.tsx';
+import { Help } from './screens/Help.tsx';
+import { AgentCommands } from './components/AgentCommands.tsx';
 
 export function App({ app }: { app: AppController }) {
   const state = useSyncExternalStore(app.subscribe, app.getState);
@@ -59,6 +62,12 @@ export function App({ app }: { app: AppController }) {
     case 'call-ended':
       body = <CallEnded app={app} call={s.call} seconds={s.seconds} />;
       break;
+    case 'account':
+      body = <Account state={state} app={app} />;
+      break;
+    case 'help':
+      body = <Help app={app} />;
+      break;
     default: {
       const never: never = s;
       return never;
@@ -70,6 +79,7 @@ export function App({ app }: { app: AppController }) {
       customerName={state.customerName}
       dark={s.name === 'incoming' || s.name === 'in-call'}
       banner={<BlockedBanner blocked={state.blockedBanner} onDismiss={() => app.dismissBlocked()} />}
+      commands={<AgentCommands state={state} app={app} />}
     >
       {body}
     </Layout>

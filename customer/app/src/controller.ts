@@ -1,4 +1,5 @@
 import type {
+  AppScreen,
   AuthenticationView,
   DeviceMe,
   FactorKind,
@@ -9,10 +10,13 @@ import {
   AccessDevice,
   AuthorityError,
   CallMedia,
+  CommandInputError,
   CustomerPhone,
   hasPlatformBiometric,
-  type AgentRequest,
+  type AgentCommand,
   type BlockedCall,
+  type FormDraft,
+  type RefusedCommand,
   type FeedStatus,
   type PhoneRegistration,
   type ScreenResult,
@@ -37,7 +41,9 @@ export type Screen =
   | { name: 'waiting' }
   | { name: 'incoming'; call: VerifiedCall }
   | { name: 'in-call'; call: VerifiedCall; verifiedAt: string; since: number; micError: string | null }
-  | { name: 'call-ended'; call: VerifiedCall; seconds: number };
+  | { name: 'call-ended'; call: VerifiedCall; seconds: number }
+  | { name: 'account' }
+  | { name: 'help' };
 
 export interface AppState {
   screen: Screen;
@@ -55,7 +61,17 @@ export interface AppState {
   blocked: BlockedCall[];
   /** The newest blocked call not dismissed yet (the banner). */
   blockedBanner: BlockedCall | null;
-  agentRequests: readonly AgentRequest[];
+  /** The agent's commands on screen (verified by the SDK), oldest first. */
+  commands: readonly AgentCommand[];
+  /** Per card: what is being sent, and the last problem (a message, and per-field messages for forms). */
+  commandBusy: Record<string, string>;
+  commandErrors: Record<string, { message: string; fields: Record<string, string> }>;
+  /** The customer pressed "Stop all" for the open request. */
+  controlStopped: boolean;
+  /** "Dana Reyes ended the requests on your phone.", "You are now with Sam Patel." */
+  controlNotice: string | null;
+  /** The last command refused before it could be shown (a discreet line, dismissible). */
+  refusedCommand: RefusedCommand | null;
   biometricAvailable: boolean;
   muted: boolean;
   speaker: boolean;
@@ -79,7 +95,12 @@ const initial: AppState = {
   feed: 'closed',
   blocked: [],
   blockedBanner: null,
-  agentRequests: [],
+  commands: [],
+  commandBusy: {},
+  commandErrors: {},
+  controlStopped: false,
+  controlNotice: null,
+  refusedCommand: null,
   biometricAvailable: false,
   muted: false,
   speaker: false,
@@ -104,6 +125,8 @@ export class AppController {
   private device: AccessDevice | null = null;
   private media: CallMedia | null = null;
   private phone: CustomerPhone | null = null;
+  /** The agent who last held the open request (to tell the customer about a transfer). */
+  private holder: string | null = null;
 
   getState = (): AppState => this.state;
 
@@ -147,7 +170,23 @@ export class AppController {
     d.guard.on('blocked', (b) =>
       this.set({ blocked: [b, ...this.state.blocked].slice(0, 20), blockedBanner: b }),
     );
-    d.agentRequests.on('changed', (list) => this.set({ agentRequests: list }));
+    d.commands.on('changed', (list) => {
+      const ids = new Set(list.map((c) => c.commandId));
+      const keep = <T>(r: Record<string, T>) =>
+        Object.fromEntries(Object.entries(r).filter(([id]) => ids.has(id))) as Record<string, T>;
+      this.set({
+        commands: list,
+        commandBusy: keep(this.state.commandBusy),
+        commandErrors: keep(this.state.commandErrors),
+      });
+    });
+    d.commands.on('refused', (r) => this.set({ refusedCommand: r }));
+    d.commands.on('ended', (e) =>
+      this.set({
+        controlNotice: `${e.agentName} ended the requests on your phone.${e.reason ? ` ${e.reason}` : ''}`,
+      }),
+    );
+    d.commands.on('control', (c) => this.set({ controlStopped: c.stopped }));
     this.set({ biometricAvailable: await hasPlatformBiometric() });
     if (!d.enrolled) return this.go({ name: 'welcome' });
     try {
@@ -179,7 +218,21 @@ export class AppController {
 
   private onRequest(r: RequestView | null): void {
     const live = r !== null && ['waiting', 'offered', 'assigned', 'scheduled'].includes(r.state);
-    this.set({ request: live ? r : null });
+    const patch: Partial<AppState> = {
+      request: live ? r : null,
+      controlStopped: this.device?.commands.stopped ?? false,
+    };
+    // A transfer: the request is assigned to someone else than before.
+    if (live && r.state === 'assigned' && r.agentName) {
+      if (this.holder && this.holder !== r.agentName)
+        patch.controlNotice = `You are now with ${r.agentName}.`;
+      this.holder = r.agentName;
+    }
+    if (!live) {
+      this.holder = null;
+      patch.controlNotice = null;
+    }
+    this.set(patch);
     if (!live && this.state.screen.name === 'waiting')
       this.go(
         { name: 'home' },
@@ -438,11 +491,166 @@ export class AppController {
     if (s.name !== 'in-call') return;
     this.media?.hangUp();
     this.media = null;
-    this.requireDevice().agentRequests.clear();
     this.go({ name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) });
   }
 
   afterCall(): void {
     this.go(this.state.request ? { name: 'waiting' } : { name: 'home' });
+  }
+
+  // ---- the agent's commands on this phone ------------------------------------------------
+
+  dismissControlNotice(): void {
+    this.set({ controlNotice: null });
+  }
+
+  dismissRefused(): void {
+    this.set({ refusedCommand: null });
+  }
+
+  /** A card is on screen: the SDK acknowledges it once (the agent sees "shown"). */
+  commandShown(commandId: string): void {
+    void this.requireDevice().commands.shown(commandId);
+  }
+
+  /** Run one card's answer with its own busy label; its problems stay on that card. */
+  private async runCommand(commandId: string, busy: string, action: () => Promise<unknown>): Promise<void> {
+    if (this.state.commandBusy[commandId]) return;
+    const { [commandId]: _e, ...errors } = this.state.commandErrors;
+    this.set({ commandBusy: { ...this.state.commandBusy, [commandId]: busy }, commandErrors: errors });
+    try {
+      await action();
+    } catch (e) {
+      if (this.state.commands.some((c) => c.commandId === commandId))
+        this.set({
+          commandErrors: {
+            ...this.state.commandErrors,
+            [commandId]: {
+              message:
+                e instanceof AuthorityError && e.code === 'menu_revised'
+                  ? 'The options changed. Choose again.'
+                  : messageOf(e),
+              fields: e instanceof CommandInputError ? e.fields : {},
+            },
+          },
+        });
+      else if (!(e instanceof AuthorityError || e instanceof CommandInputError)) throw e;
+    } finally {
+      const { [commandId]: _b, ...rest } = this.state.commandBusy;
+      this.set({ commandBusy: rest });
+    }
+  }
+
+  declineCommand(commandId: string): Promise<void> {
+    return this.runCommand(commandId, 'Declining…', () => this.requireDevice().commands.decline(commandId));
+  }
+
+  verifyCommandWithPin(commandId: string, pin: string): Promise<void> {
+    return this.runCommand(commandId, 'Checking your PIN…', () =>
+      this.requireDevice().commands.verifyWithPin(commandId, pin),
+    );
+  }
+
+  verifyCommandWithFingerprint(commandId: string): Promise<void> {
+    return this.runCommand(commandId, 'Waiting for your fingerprint…', () =>
+      this.requireDevice().commands.verifyWithBiometric(commandId),
+    );
+  }
+
+  sendCommandImage(commandId: string, image: Blob): Promise<void> {
+    return this.runCommand(commandId, 'Sending…', () =>
+      this.requireDevice().commands.sendImage(commandId, image),
+    );
+  }
+
+  answerCommandText(commandId: string, value: string): Promise<void> {
+    return this.runCommand(commandId, 'Sending…', () =>
+      this.requireDevice().commands.answerText(commandId, value),
+    );
+  }
+
+  chooseCommandItem(commandId: string, itemId: string): Promise<void> {
+    return this.runCommand(commandId, 'Sending…', () =>
+      this.requireDevice().commands.chooseMenuItem(commandId, itemId),
+    );
+  }
+
+  submitCommandForm(commandId: string, draft: FormDraft): Promise<void> {
+    return this.runCommand(commandId, 'Sending…', () =>
+      this.requireDevice().commands.submitForm(commandId, draft),
+    );
+  }
+
+  confirmCommandTransaction(commandId: string): Promise<void> {
+    return this.runCommand(commandId, 'Signing on this phone…', () =>
+      this.requireDevice().commands.confirmTransaction(commandId),
+    );
+  }
+
+  /** The screen the agent asked for, then the answer. */
+  navigateCommand(commandId: string, screen: AppScreen): Promise<void> {
+    return this.runCommand(commandId, 'Opening…', async () => {
+      const d = this.requireDevice();
+      const current = this.state.screen;
+      switch (screen) {
+        case 'home':
+          this.go({ name: 'home' });
+          break;
+        case 'menu':
+          this.go({ name: 'menu', path: [] });
+          break;
+        case 'request':
+          if (!this.state.request) throw new CommandInputError('There is no open request on this phone.');
+          this.go({ name: 'waiting' });
+          break;
+        case 'call':
+          if (current.name !== 'in-call' && current.name !== 'incoming')
+            throw new CommandInputError('There is no call on this phone right now.');
+          break;
+        case 'account':
+          this.go({ name: 'account' });
+          break;
+        case 'help':
+          this.go({ name: 'help' });
+          break;
+        default: {
+          const never: never = screen;
+          return never;
+        }
+      }
+      await d.commands.navigated(commandId);
+    });
+  }
+
+  /** The customer's "Stop all": every open request of the agent is cancelled and no new one can arrive. */
+  stopAll(): Promise<void> {
+    return this.run('Stopping…', async () => {
+      await this.requireDevice().commands.stopControl();
+      this.set({ controlStopped: true, controlNotice: null });
+    });
+  }
+
+  /** "Allow again" after "Stop all". */
+  allowAgain(): Promise<void> {
+    return this.run('Allowing…', async () => {
+      await this.requireDevice().commands.resumeControl();
+      this.set({ controlStopped: false });
+    });
+  }
+
+  /**
+   * A picture of the app's own screen (what the customer sees, without the agent's
+   * cards), as a PNG, for a screenshot request. modern-screenshot renders the DOM.
+   */
+  async captureScreen(): Promise<Blob> {
+    const root = document.querySelector<HTMLElement>('.app');
+    if (!root) throw new Error('nothing to capture');
+    const { domToBlob } = await import('modern-screenshot');
+    return domToBlob(root, {
+      type: 'image/png',
+      scale: 1,
+      backgroundColor: '#f3f5f9',
+      filter: (n) => !(n instanceof HTMLElement && n.dataset.noCapture !== undefined),
+    });
   }
 }

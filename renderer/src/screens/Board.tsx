@@ -1,6 +1,17 @@
-import { Badge, LevelBadge } from '../components/ui.tsx';
-import { clockDuration, PRESENCE_TEXT, PRESENCE_TONE, REQUEST_STATE_TEXT, secondsSince } from '../format.ts';
+import { useState } from 'react';
+import type { AgentView, RequestView } from '../../../protocol/src/pipeline.ts';
+import { Alert, Badge, LevelBadge } from '../components/ui.tsx';
+import {
+  clockDuration,
+  PRESENCE_TEXT,
+  PRESENCE_TONE,
+  REQUEST_STATE_TEXT,
+  secondsSince,
+  shortId,
+} from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
+import { BREAK_REASONS } from '../state/agent.ts';
+import type { AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 
 const SHOWN_REQUESTS = 100;
@@ -8,7 +19,7 @@ const SHOWN_REQUESTS = 100;
 /** The supervisor's board: every queue, every agent, every live request. */
 export function BoardScreen() {
   const c = useConsole();
-  const { board, error } = useStore(c.board);
+  const { board, error, actionError, notice } = useStore(c.board);
   const now = useNow();
   if (!board)
     return (
@@ -38,6 +49,12 @@ export function BoardScreen() {
         <h1 id="board-title">Board</h1>
         <span className="muted">Live</span>
       </div>
+      {actionError && <Alert onDismiss={() => c.board.dismiss()}>{actionError}</Alert>}
+      {notice && (
+        <Alert tone="info" onDismiss={() => c.board.dismiss()}>
+          {notice}
+        </Alert>
+      )}
       <div className="board-grid">
         <div className="card">
           <h2>Queues</h2>
@@ -49,7 +66,7 @@ export function BoardScreen() {
                 <th scope="col">Longest wait</th>
                 <th scope="col">Est. wait</th>
                 <th scope="col">Agents free</th>
-                <th scope="col">In target</th>
+                <th scope="col">Answered in target</th>
               </tr>
             </thead>
             <tbody>
@@ -65,10 +82,13 @@ export function BoardScreen() {
                     <td>
                       {s.free} of {s.onShift}
                     </td>
-                    <td>
+                    <td title="Share of the last 24 h's requests answered within the queue's target">
                       {q.answeredWithinTarget === null
                         ? '—'
                         : `${Math.round(q.answeredWithinTarget * 100)} %`}
+                      {q.targetAnswerSeconds ? (
+                        <span className="muted small"> within {clockDuration(q.targetAnswerSeconds)}</span>
+                      ) : null}
                     </td>
                   </tr>
                 );
@@ -83,9 +103,8 @@ export function BoardScreen() {
               <tr>
                 <th scope="col">Agent</th>
                 <th scope="col">Presence</th>
-                <th scope="col">For</th>
-                <th scope="col">Customer</th>
-                <th scope="col">Queues</th>
+                <th scope="col">Time in state</th>
+                <th scope="col">Current session</th>
               </tr>
             </thead>
             <tbody>
@@ -103,12 +122,18 @@ export function BoardScreen() {
                   <td>
                     {customerOf(a.currentRequestId) ??
                       (a.offer ? `offered: ${a.offer.request.customerName}` : '—')}
+                    {a.currentSessionId && (
+                      <span className="muted small" title={a.currentSessionId}>
+                        {' '}
+                        · session {shortId(a.currentSessionId)}
+                      </span>
+                    )}
                   </td>
-                  <td className="muted">{a.queues.join(', ')}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          <SetAgentState agents={board.agents} />
         </div>
         <div className="card board-requests">
           <h2>Requests</h2>
@@ -125,6 +150,7 @@ export function BoardScreen() {
                   <th scope="col">State</th>
                   <th scope="col">Agent</th>
                   <th scope="col">Waiting</th>
+                  <th scope="col">Actions</th>
                 </tr>
               </thead>
               <tbody>
@@ -139,6 +165,9 @@ export function BoardScreen() {
                     <td>{REQUEST_STATE_TEXT[r.state]}</td>
                     <td>{name(r.agentId)}</td>
                     <td>{clockDuration(secondsSince(r.enqueuedAt, now))}</td>
+                    <td>
+                      <RequestActions request={r} agents={board.agents} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -152,5 +181,104 @@ export function BoardScreen() {
         </div>
       </div>
     </section>
+  );
+}
+
+const SET_STATES: { value: string; label: string; request: AgentPresenceRequest }[] = [
+  { value: 'available', label: 'Available', request: { state: 'available' } },
+  ...BREAK_REASONS.map((r) => ({
+    value: `break:${r.code}`,
+    label: `Break: ${r.label}`,
+    request: { state: 'break' as const, reasonCode: r.code },
+  })),
+  { value: 'offline', label: 'Offline', request: { state: 'offline' } },
+];
+
+/** A supervisor sets an agent's state (the authority refuses it while they hold a request, and says so). */
+function SetAgentState({ agents }: { agents: AgentView[] }) {
+  const c = useConsole();
+  const { busy } = useStore(c.board);
+  const [who, setWho] = useState('');
+  const [to, setTo] = useState('');
+  const state = SET_STATES.find((x) => x.value === to);
+  return (
+    <form
+      className="row-actions set-state"
+      aria-label="Set an agent's state"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (who && state) void c.board.setAgentPresence(who, state.request);
+      }}
+    >
+      <select aria-label="Agent" value={who} onChange={(e) => setWho(e.target.value)}>
+        <option value="">Agent…</option>
+        {agents.map((a) => (
+          <option key={a.staffId} value={a.staffId}>
+            {a.displayName}
+          </option>
+        ))}
+      </select>
+      <select aria-label="New state" value={to} onChange={(e) => setTo(e.target.value)}>
+        <option value="">State…</option>
+        {SET_STATES.map((s) => (
+          <option key={s.value} value={s.value}>
+            {s.label}
+          </option>
+        ))}
+      </select>
+      <button type="submit" className="button" disabled={!who || !state || !!busy}>
+        {busy?.startsWith('presence:') ? 'Setting…' : 'Set state'}
+      </button>
+    </form>
+  );
+}
+
+/** Take over an assigned request, or offer any live request to another agent. */
+function RequestActions({ request, agents }: { request: RequestView; agents: AgentView[] }) {
+  const c = useConsole();
+  const { busy } = useStore(c.board);
+  const staff = c.session.staff;
+  const [to, setTo] = useState('');
+  if (request.state !== 'assigned' && request.state !== 'offered' && request.state !== 'waiting')
+    return <span className="muted">—</span>;
+  const mine = request.agentId === staff?.staffId;
+  const candidates = agents.filter(
+    (a) => a.staffId !== request.agentId && a.presence !== 'offline' && !a.currentRequestId && !a.offer,
+  );
+  return (
+    <div className="row-actions">
+      {request.state === 'assigned' && !mine && (
+        <button
+          type="button"
+          className="button"
+          disabled={!!busy}
+          aria-label={`Take over ${request.customerName}`}
+          onClick={() => void c.board.takeOver(request, (r) => c.work.adopt(r))}
+        >
+          {busy === `takeOver:${request.requestId}` ? 'Taking over…' : 'Take over'}
+        </button>
+      )}
+      <select
+        aria-label={`Reassign ${request.customerName} to`}
+        value={to}
+        onChange={(e) => setTo(e.target.value)}
+      >
+        <option value="">Reassign to…</option>
+        {candidates.map((a) => (
+          <option key={a.staffId} value={a.staffId}>
+            {a.displayName}
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        className="button"
+        disabled={!to || !!busy}
+        aria-label={`Reassign ${request.customerName}`}
+        onClick={() => void c.board.reassign(request, to).then((ok) => ok && setTo(''))}
+      >
+        {busy === `reassign:${request.requestId}` ? 'Reassigning…' : 'Reassign'}
+      </button>
+    </div>
   );
 }

@@ -1,4 +1,5 @@
 import type { CustomerPanel, SecureField } from '../../../protocol/src/agent-desk.ts';
+import type { CustodyEntry } from '../../../protocol/src/transfers.ts';
 import {
   LevelBadge,
   LevelMeter,
@@ -68,6 +69,7 @@ export function CustomerPanelView() {
           <Photos panel={panel} photos={photos} />
         </div>
       </div>
+      <Custody panel={panel} />
     </section>
   );
 }
@@ -102,10 +104,56 @@ function Verification({ panel }: { panel: CustomerPanel }) {
         ))}
         {v.factors.length === 0 && <li className="muted">No factors: the customer has not verified.</li>}
       </ul>
-      <p className="muted small">
+      <p className="muted small" data-testid="verification-times">
+        {v.authenticatedAt ? `Verified at ${timeOfDay(v.authenticatedAt)} · ` : ''}
         Verification valid until {timeOfDay(v.expiresAt)}
         {panel.device ? ` · device enrolled ${dateOnly(panel.device.enrolledAt)}` : ''}
       </p>
+    </div>
+  );
+}
+
+const HOW_TEXT: Record<CustodyEntry['how'], string> = {
+  accepted: 'accepted from the queue',
+  transfer_blind: 'blind transfer',
+  transfer_warm: 'warm transfer',
+  taken_over: 'taken over by a supervisor',
+  reassigned: 'reassigned by a supervisor',
+};
+
+const END_TEXT: Record<string, string> = {
+  transferred: 'transferred',
+  taken_over: 'taken over',
+  reassigned: 'reassigned',
+  completed: 'completed',
+  abandoned: 'the customer left',
+  customer_left: 'the customer left',
+  session_ended: 'the session ended',
+};
+
+/** Who held this session, from when until when, and how they came to hold it (oldest first). */
+function Custody({ panel }: { panel: CustomerPanel }) {
+  const entries = panel.custody ?? [];
+  if (entries.length === 0) return null;
+  return (
+    <div className="panel-section custody">
+      <h3>Chain of custody</h3>
+      <ol className="custody-list" aria-label="Chain of custody">
+        {entries.map((e) => (
+          <li key={`${e.staffId}-${e.fence}`} data-how={e.how}>
+            <span className="custody-who">
+              <strong>{e.displayName}</strong> <span className="muted">({e.role})</span>
+            </span>
+            <span className="custody-how">{HOW_TEXT[e.how]}</span>
+            <span className="custody-when">
+              <time dateTime={e.from}>{timeOfDay(e.from)}</time>
+              {' – '}
+              {e.until ? <time dateTime={e.until}>{timeOfDay(e.until)}</time> : 'now'}
+              {e.until && e.endReason ? ` · ${END_TEXT[e.endReason] ?? e.endReason}` : ''}
+            </span>
+          </li>
+        ))}
+      </ol>
     </div>
   );
 }
@@ -177,7 +225,8 @@ function Voice({ panel }: { panel: CustomerPanel }) {
   );
 }
 
-function Photo({
+/** A photo with its caption; also used for photos the device sends on request (DeviceActions). */
+export function Photo({
   title,
   refAt,
   state,

@@ -7,6 +7,8 @@ import { shortcutFor } from '../shortcuts.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
 import { CallControls } from './CallControls.tsx';
 import { CustomerPanelView } from './CustomerPanel.tsx';
+import { DeviceActions } from './DeviceActions.tsx';
+import { ArrivedFrom, IncomingConsults, OutgoingConsult, TransferDialog } from './Transfers.tsx';
 import { WrapUpForm } from './WrapUpForm.tsx';
 
 /** The right side of the desk: the offer or the request in hand with its customer panel, the wrap-up, or the wait. */
@@ -14,8 +16,15 @@ export function WorkPane() {
   const c = useConsole();
   const work = useStore(c.work);
   const wrapUp = useStore(c.wrapUp);
+  const transfers = useStore(c.transfers);
   return (
     <section className="work-pane" aria-label="Current work">
+      <IncomingConsults />
+      {transfers.notice && (
+        <Alert tone="info" onDismiss={() => c.transfers.dismiss()}>
+          {transfers.notice}
+        </Alert>
+      )}
       {work.phase === 'offered' && (
         <>
           <OfferCard offer={work.offer} receivedAt={work.receivedAt} busy={work.busy} error={work.error} />
@@ -25,6 +34,9 @@ export function WorkPane() {
       {work.phase === 'active' && (
         <>
           <ActiveCard />
+          <TransferDialog />
+          <OutgoingConsult />
+          <DeviceActions />
           <CustomerPanelView />
         </>
       )}
@@ -68,6 +80,7 @@ function OfferCard({
             {clockDuration(secondsSince(offer.request.enqueuedAt, now))}
             {offer.request.priority > 0 ? ` · priority ${offer.request.priority}` : ''}
           </p>
+          <ArrivedFrom requestId={offer.requestId} />
         </div>
         <div className="countdown" role="timer" aria-label={`Offer expires in ${Math.ceil(left)} seconds`}>
           <span className="countdown-value" data-testid="offer-countdown">
@@ -110,6 +123,7 @@ function OfferCard({
 function ActiveCard() {
   const c = useConsole();
   const work = useStore(c.work);
+  const transfers = useStore(c.transfers);
   const now = useNow();
   if (work.phase !== 'active') return null;
   const r = work.request;
@@ -121,15 +135,27 @@ function ActiveCard() {
           <h2 id="active-title">
             {r.customerName} <span className="muted">· {r.optionLabel}</span>
           </h2>
+          <ArrivedFrom requestId={r.requestId} />
         </div>
-        <button
-          type="button"
-          className="button primary"
-          onClick={() => void c.work.complete()}
-          disabled={!!work.busy}
-        >
-          {work.busy === 'completing' ? 'Completing…' : 'Complete request'}
-        </button>
+        <div className="actions">
+          <button
+            type="button"
+            className="button"
+            onClick={() => (transfers.dialogOpen ? c.transfers.closeDialog() : c.transfers.openDialog())}
+            disabled={!!work.busy || !!transfers.outgoing}
+            aria-expanded={transfers.dialogOpen}
+          >
+            Transfer…
+          </button>
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void c.work.complete()}
+            disabled={!!work.busy}
+          >
+            {work.busy === 'completing' ? 'Completing…' : 'Complete request'}
+          </button>
+        </div>
       </div>
       {work.error && <Alert>{work.error}</Alert>}
       <CallControls />

@@ -142,6 +142,8 @@ export class SipJsSoftphone implements Softphone {
   private ua: UserAgent | null = null;
   private registerer: Registerer | null = null;
   private live: Live | null = null;
+  /** The consult leg of a warm transfer (the live call is held meanwhile). */
+  private consultLeg: { session: Inviter; peer: string } | null = null;
   private creds: SipCredentials | null = null;
   private devices: SoftphoneDevices = { microphoneId: null, speakerId: null, ringerId: null };
   private wanted = false;
@@ -345,6 +347,7 @@ export class SipJsSoftphone implements Softphone {
 
   async disconnect(): Promise<void> {
     this.wanted = false;
+    await this.endConsult().catch(() => undefined);
     await this.hangUp().catch(() => undefined);
     const registerer = this.registerer;
     if (registerer && registerer.state === RegistererState.Registered)
@@ -374,6 +377,73 @@ export class SipJsSoftphone implements Softphone {
     return this.invite(target, options.requestId, options.peer ?? 'the customer’s device', [
       `${CALL_TICKET_HEADER}: ${options.ticket.ticket}`,
     ]);
+  }
+
+  /**
+   * The consult leg of a warm transfer: a second INVITE while the customer's call is
+   * held. Its audio replaces the held call's in the speaker until it ends; the line
+   * state stays 'held' throughout.
+   */
+  consult(target: string, peer?: string): Promise<void> {
+    const ua = this.ua;
+    const held = this.live;
+    if (!ua || !this.creds || !held || this.snapshot.line !== 'held')
+      return Promise.reject(
+        new SoftphoneUnavailableError('Put the customer on hold before the consult call'),
+      );
+    if (this.consultLeg)
+      return Promise.reject(new SoftphoneUnavailableError('A consult call is already open'));
+    const uri = UserAgent.makeURI(/^sips?:/i.test(target) ? target : `sip:${target}@${this.creds.domain}`);
+    if (!uri) return Promise.reject(new Error(`not a SIP address: ${target}`));
+    const name = peer ?? target.replace(/^sips?:/i, '');
+    const inviter = new Inviter(ua, uri, {
+      sessionDescriptionHandlerOptions: { constraints: microphoneConstraints(this.devices.microphoneId) },
+    });
+    const leg = { session: inviter, peer: name };
+    this.consultLeg = leg;
+    this.patch({ consult: { peer: name, state: 'calling' } });
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (e: Error | null) => {
+        if (settled) return;
+        settled = true;
+        if (e) reject(e);
+        else resolve();
+      };
+      inviter.stateChange.addListener((st) => {
+        if (st === SessionState.Established) {
+          this.attachRemoteAudio(inviter);
+          this.patch({ consult: { peer: name, state: 'connected' } });
+          settle(null);
+        } else if (st === SessionState.Terminated) {
+          if (this.consultLeg === leg) this.consultLeg = null;
+          this.patch({ consult: null });
+          // Back to the held call's audio (silent while held, there again on resume).
+          if (this.live === held && !held.ended) this.attachRemoteAudio(held.session);
+          settle(new Error('Consult call not connected'));
+        }
+      });
+      inviter
+        .invite({
+          requestDelegate: {
+            onReject: (r) => settle(new Error(`Consult call not connected: ${statusText(r)}`)),
+          },
+        })
+        .catch((e: unknown) => settle(e instanceof Error ? e : new Error(String(e))));
+    });
+  }
+
+  async endConsult(): Promise<void> {
+    const leg = this.consultLeg;
+    if (!leg) return;
+    const s = leg.session;
+    try {
+      if (s.state === SessionState.Established) await s.bye();
+      else if (s.state === SessionState.Establishing) await s.cancel();
+      else await s.dispose();
+    } catch {
+      await s.dispose().catch(() => undefined);
+    }
   }
 
   async dial(target: string, peer?: string): Promise<void> {
@@ -484,7 +554,10 @@ export class SipJsSoftphone implements Softphone {
       );
       this.stopRinging();
       this.stopStats();
-      this.opts.remoteAudio.srcObject = null;
+      // A consult leg still up (the held customer hung up meanwhile) keeps the speaker.
+      const consult = this.consultLeg?.session;
+      if (consult?.state === SessionState.Established) this.attachRemoteAudio(consult);
+      else this.opts.remoteAudio.srcObject = null;
       if (this.live === live) this.live = null;
       const line = this.snapshot.line;
       if (line === 'calling' || line === 'incoming') this.line('ready', { requestId: null, quality: null });

@@ -11,6 +11,7 @@ import type { CallQuality } from './quality.ts';
  *   disconnected -> connecting -> ready              (registered with the SIP server)
  *   ready -> calling -> connected <-> held           (INVITE carrying the call ticket)
  *   ready -> incoming -> connected                   (a colleague's consult call, answered)
+ *   held (+ a consult leg to a colleague, `consult`)  (warm transfer: the line stays 'held')
  *   calling | incoming -> ready                      (refused, cancelled, declined)
  *   calling | incoming | connected | held -> ending -> ready   (hang-up, either side)
  *   ready | ending -> connecting                     (the WebSocket dropped: reconnect, re-register)
@@ -76,6 +77,14 @@ export interface SoftphoneSnapshot {
   quality: CallQuality | null;
   /** DTMF digits sent on this call. */
   dtmf: string;
+  /** A second leg to a colleague while this call is held (warm transfer consult); absent when none. */
+  consult?: ConsultLeg | null;
+}
+
+/** The consult leg of a warm transfer: the customer's call stays held on the line meanwhile. */
+export interface ConsultLeg {
+  peer: string;
+  state: 'calling' | 'connected';
 }
 
 export interface SoftphoneDevices {
@@ -117,6 +126,13 @@ export interface Softphone {
   call(options: SoftphoneCallOptions): Promise<CallAnswer>;
   /** Call a SIP address (a colleague for a consult, a sip: link); resolves when answered. */
   dial(target: string, peer?: string): Promise<void>;
+  /**
+   * While the current call is held, call a colleague on a second leg (the consult of a
+   * warm transfer); resolves when they answer. The held call keeps the line.
+   */
+  consult(target: string, peer?: string): Promise<void>;
+  /** End the consult leg (either side may also hang it up); the held call stays held. */
+  endConsult(): Promise<void>;
   /** Answer the incoming call. */
   answer(): Promise<void>;
   /** Hang up, cancel the ringing call, or decline the incoming one. */
@@ -158,6 +174,12 @@ export class NoSoftphone implements Softphone {
   }
   dial(): Promise<void> {
     return Promise.reject(new SoftphoneUnavailableError());
+  }
+  consult(): Promise<void> {
+    return Promise.reject(new SoftphoneUnavailableError());
+  }
+  endConsult(): Promise<void> {
+    return Promise.resolve();
   }
   answer(): Promise<void> {
     return Promise.reject(new SoftphoneUnavailableError());

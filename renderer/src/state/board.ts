@@ -1,11 +1,20 @@
-import type { Board } from '../../../protocol/src/pipeline.ts';
+import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
+import type { Board, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
+import { refusalText } from './actions.ts';
 import { Store } from './store.ts';
 
 export interface BoardState {
   board: Board | null;
   error: string | null;
+  /** The supervisor action in flight: `<what>:<request or staff id>`. */
+  busy: string | null;
+  /** The last action's outcome, in words. */
+  actionError: string | null;
+  notice: string | null;
 }
+
+export type AgentPresenceRequest = BridgeArgs<'supervisor.setAgentPresence'>['presence'];
 
 const ENDED = new Set(['completed', 'abandoned']);
 
@@ -17,7 +26,7 @@ export class BoardStore extends Store<BoardState> {
   private enabled = false;
 
   constructor(private readonly bridge: ConsoleBridge) {
-    super({ board: null, error: null });
+    super({ board: null, error: null, busy: null, actionError: null, notice: null });
     bridge.on('board.snapshot', (board) => {
       if (this.enabled) this.patch({ board, error: null });
     });
@@ -54,6 +63,52 @@ export class BoardStore extends Store<BoardState> {
 
   stop(): void {
     this.enabled = false;
-    this.setState({ board: null, error: null });
+    this.setState({ board: null, error: null, busy: null, actionError: null, notice: null });
+  }
+
+  private async act(busy: string, run: () => Promise<string>): Promise<boolean> {
+    if (this.state.busy) return false;
+    this.patch({ busy, actionError: null, notice: null });
+    try {
+      const notice = await run();
+      this.patch({ busy: null, notice });
+      return true;
+    } catch (e) {
+      this.patch({ busy: null, actionError: refusalText(e) });
+      return false;
+    }
+  }
+
+  /** Become the owner of an assigned request (new fencing number; the agent's rights end at once). */
+  takeOver(r: RequestView, adopt: (request: RequestView) => void): Promise<boolean> {
+    return this.act(`takeOver:${r.requestId}`, async () => {
+      adopt(await this.bridge.invoke('supervisor.takeOver', { requestId: r.requestId, fence: r.fence }));
+      return `You took over ${r.customerName}: the request is on your desk.`;
+    });
+  }
+
+  /** Offer a request (assigned, offered or waiting) to this agent. */
+  reassign(r: RequestView, staffId: string): Promise<boolean> {
+    return this.act(`reassign:${r.requestId}`, async () => {
+      const t = await this.bridge.invoke('supervisor.reassign', {
+        requestId: r.requestId,
+        staffId,
+        fence: r.fence,
+      });
+      return `${r.customerName} is offered to ${t.target.name}.`;
+    });
+  }
+
+  setAgentPresence(staffId: string, presence: AgentPresenceRequest): Promise<boolean> {
+    return this.act(`presence:${staffId}`, async () => {
+      const a = await this.bridge.invoke('supervisor.setAgentPresence', { staffId, presence });
+      const b = this.state.board;
+      if (b) this.patch({ board: { ...b, agents: b.agents.map((x) => (x.staffId === a.staffId ? a : x)) } });
+      return `${a.displayName} is now ${a.presence === 'break' ? `on a break (${a.reasonCode ?? 'break'})` : a.presence}.`;
+    });
+  }
+
+  dismiss(): void {
+    this.patch({ actionError: null, notice: null });
   }
 }

@@ -1,6 +1,7 @@
 import type { StaffView } from '../../../protocol/src/staff.ts';
 import { errorCode, type ConsoleBridge } from '../bridge/types.ts';
 import type { Softphone } from '../softphone/softphone.ts';
+import { ActionsStore } from './actions.ts';
 import { AgentStore } from './agent.ts';
 import { BoardStore } from './board.ts';
 import { CallControlsStore } from './call.ts';
@@ -12,6 +13,7 @@ import { QueueStore } from './queue.ts';
 import { SessionStore } from './session.ts';
 import { SettingsStore, type MediaDevicesLike } from './settings.ts';
 import { Store } from './store.ts';
+import { TransferStore } from './transfer.ts';
 import { WorkStore } from './work.ts';
 import { WrapUpStore } from './wrap-up.ts';
 
@@ -70,7 +72,11 @@ export class ConsoleApp {
   readonly history: HistoryStore;
   readonly settings: SettingsStore;
   readonly board: BoardStore;
+  readonly actions: ActionsStore;
+  readonly transfers: TransferStore;
   private staffId: string | null = null;
+  /** main's feed from the authority dropped while signed in: resync when it is back. */
+  private feedLost = false;
 
   readonly bridge: ConsoleBridge;
 
@@ -99,12 +105,28 @@ export class ConsoleApp {
           .catch(() => undefined);
     });
     this.board = new BoardStore(bridge);
+    this.actions = new ActionsStore(bridge);
+    this.transfers = new TransferStore(bridge, this.work, softphone);
 
     this.session.subscribe(() => this.onSession());
     this.work.subscribe(() => {
       this.panel.focus(this.work.focusRequestId);
-      // Screen pop: an offer brings the desk forward, with the customer's verification.
-      if (this.work.getState().phase === 'offered') this.navigation.show('desk');
+      this.focusActions();
+      // Screen pop: an offer (or a request handed to me) brings the desk forward.
+      const phase = this.work.getState().phase;
+      if (phase === 'offered' || (phase === 'active' && this.navigation.getState() === 'board'))
+        this.navigation.show('desk');
+    });
+    // The panel's level is the freshest (a step-up shows there first); it gates the actions.
+    this.panel.subscribe(() => this.focusActions());
+    // A step-up or a new photo from the device changes the panel: fetch it again.
+    bridge.on('command.update', (cmd) => {
+      if (
+        cmd.requestId === this.panel.getState().requestId &&
+        cmd.state === 'done' &&
+        (cmd.command.kind === 'verify' || cmd.command.kind === 'photo')
+      )
+        this.panel.refresh();
     });
     let previous = bridge.link;
     bridge.onLink((next) => {
@@ -112,10 +134,32 @@ export class ConsoleApp {
       previous = next;
       if (reopened) void this.resync();
     });
+    // main's feed from the authority came back: frames sent meanwhile were lost too.
+    bridge.on('connection.state', ({ state }) => {
+      if (state === 'reconnecting' || state === 'offline') this.feedLost = !!this.staffId;
+      else if (state === 'connected' && this.feedLost) {
+        this.feedLost = false;
+        if (this.staffId) void this.resync();
+      }
+    });
   }
 
   start(): Promise<void> {
     return this.session.restore();
+  }
+
+  /** Actions on the device follow the active request, at the fence and level I hold it. */
+  private focusActions(): void {
+    const s = this.work.getState();
+    if (s.phase !== 'active') return this.actions.focus(null);
+    const p = this.panel.getState().panel;
+    const level = p && p.request.requestId === s.request.requestId ? p.verification.level : s.request.level;
+    this.actions.focus({
+      requestId: s.request.requestId,
+      fence: s.request.fence,
+      level,
+      customerName: s.request.customerName,
+    });
   }
 
   private onSession(): void {
@@ -131,6 +175,7 @@ export class ConsoleApp {
       this.agent.refresh(),
       this.queue.refresh(),
       this.wrapUp.start(staff.staffId),
+      this.transfers.start(staff.staffId),
     ];
     if (isSupervisor(staff)) loads.push(this.board.start());
     await Promise.all(loads);
@@ -156,12 +201,14 @@ export class ConsoleApp {
 
   private end(): void {
     this.staffId = null;
+    this.feedLost = false;
     void this.softphone.disconnect();
     this.agent.stop();
     this.queue.reset();
     this.work.reset();
     this.wrapUp.reset();
     this.board.stop();
+    this.transfers.stop();
     this.connection.signedOut();
     this.navigation.show('desk');
   }
@@ -171,7 +218,12 @@ export class ConsoleApp {
     await this.session.restore();
     const staff = this.session.staff;
     if (!staff || staff.staffId !== this.staffId) return;
-    const loads: Promise<unknown>[] = [this.agent.refresh(), this.queue.refresh()];
+    const loads: Promise<unknown>[] = [
+      this.agent.refresh(),
+      this.queue.refresh(),
+      this.transfers.refresh(),
+      this.actions.reload(),
+    ];
     if (isSupervisor(staff)) loads.push(this.board.start());
     await Promise.all(loads);
     this.panel.refresh();

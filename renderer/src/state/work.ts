@@ -51,6 +51,9 @@ export class IllegalTransition extends Error {
 }
 
 export class WorkStore extends Store<WorkState> {
+  /** Requests whose ownership moved away from me, with what to tell the agent. */
+  private readonly movedAway = new Map<string, string>();
+
   constructor(
     private readonly bridge: ConsoleBridge,
     private readonly agent: AgentStore,
@@ -95,7 +98,8 @@ export class WorkStore extends Store<WorkState> {
       const known =
         (s.phase === 'offered' && s.offer.requestId === a.currentRequestId ? s.offer.request : null) ??
         this.queue.get(a.currentRequestId);
-      if (known)
+      // Only a copy that already names me carries my fence (a transfer or take-over brings a new one).
+      if (known && known.agentId === a.staffId)
         this.go({
           phase: 'active',
           request: { ...known, state: 'assigned' },
@@ -121,10 +125,54 @@ export class WorkStore extends Store<WorkState> {
             : `The offer for ${name} was withdrawn.`,
       });
     } else if (s.phase === 'active' && s.busy === null) {
-      // The request ended without us completing it: the customer left or the session expired.
-      this.wrapUp.begin(s.request);
-      this.go({ phase: 'idle', notice: `${s.request.customerName} ended the request. Record the wrap-up.` });
+      const moved = this.movedAway.get(s.request.requestId);
+      if (moved) {
+        this.go({ phase: 'idle', notice: moved });
+        return;
+      }
+      // The customer left or the session expired: the pipeline puts the agent in wrap-up.
+      if (a.presence === 'wrap_up') return this.ended(s.request);
+      // Otherwise ownership probably moved on (transfer, take-over, reassign): ask the authority.
+      void this.whereDidItGo(s.request);
     }
+  }
+
+  private ended(request: RequestView): void {
+    this.wrapUp.begin(request);
+    this.go({ phase: 'idle', notice: `${request.customerName} ended the request. Record the wrap-up.` });
+  }
+
+  private async whereDidItGo(request: RequestView): Promise<void> {
+    let now: RequestView | null = null;
+    try {
+      now = await this.bridge.invoke('request.get', { requestId: request.requestId });
+    } catch {
+      // Unknown: owe the wrap-up rather than lose it.
+    }
+    const s = this.state;
+    if (s.phase !== 'active' || s.request.requestId !== request.requestId) return;
+    const moved = this.movedAway.get(request.requestId);
+    if (moved) this.go({ phase: 'idle', notice: moved });
+    else if (!now || now.state === 'completed' || now.state === 'abandoned' || now.fence <= request.fence)
+      this.ended(request);
+    else
+      this.go({
+        phase: 'idle',
+        notice: `${request.customerName} moved on${now.agentName ? ` to ${now.agentName}` : ''}. No wrap-up is owed.`,
+      });
+  }
+
+  /**
+   * Ownership of this request left me (my transfer, a supervisor's take-over or
+   * reassign): no wrap-up is owed. Remembered, because the agent.state saying I hold
+   * nothing may come before or after this.
+   */
+  handedOver(requestId: string, notice: string): void {
+    this.movedAway.set(requestId, notice);
+    if (this.movedAway.size > 50) this.movedAway.delete(this.movedAway.keys().next().value!);
+    const s = this.state;
+    if (s.phase === 'active' && s.request.requestId === requestId) this.go({ phase: 'idle', notice });
+    else if (s.phase === 'idle' && !this.wrapUp.getState().item) this.setState({ phase: 'idle', notice });
   }
 
   /** After a reload mid-call: the request comes with the panel. */
@@ -150,7 +198,29 @@ export class WorkStore extends Store<WorkState> {
     const s = this.state;
     if (s.phase !== 'active') return;
     const r = this.queue.get(s.request.requestId);
-    if (r && r !== s.request && r.fence === s.request.fence) this.setState({ ...s, request: r });
+    if (!r || r === s.request) return;
+    const me = this.agent.getState().agent?.staffId;
+    if (
+      r.fence === s.request.fence ||
+      (r.fence > s.request.fence && r.state === 'assigned' && r.agentId === me)
+    )
+      this.setState({ ...s, request: r });
+  }
+
+  /** A request that became mine without an offer (a warm transfer I accepted, a take-over). */
+  adopt(request: RequestView): void {
+    const s = this.state;
+    if (s.phase === 'active' && s.request.requestId === request.requestId && s.request.fence >= request.fence)
+      return;
+    if (s.phase === 'active' && s.request.requestId !== request.requestId) return;
+    this.go({
+      phase: 'active',
+      request: { ...request, state: 'assigned' },
+      since: Date.now(),
+      busy: null,
+      error: null,
+      notice: null,
+    });
   }
 
   async accept(): Promise<void> {

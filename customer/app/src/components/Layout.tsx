@@ -39,6 +39,8 @@ export function Layout(props: {
   company: string | null;
   customerName: string | null;
   banner: ReactNode;
+  /** The agent's requests and "Stop all", over any screen while a request is open. */
+  commands?: ReactNode;
   children: ReactNode;
   dark?: boolean;
 }) {
@@ -52,7 +54,10 @@ export function Layout(props: {
         {props.customerName ? <span className="who">{props.customerName}</span> : null}
       </header>
       {props.banner}
-      <main className="content">{props.children}</main>
+      <main className="content">
+        {props.commands}
+        {props.children}
+      </main>
     </div>
   );
 }

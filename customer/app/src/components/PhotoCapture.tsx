@@ -3,7 +3,12 @@ import { Camera } from '../../../sdk/index.ts';
 import { Button, ErrorText } from './ui.tsx';
 
 /** Front camera preview -> "Take photo" -> review -> the JPEG goes to `onUse`. */
-export function PhotoCapture(props: { useLabel: string; busy: string | null; onUse: (photo: Blob) => void }) {
+export function PhotoCapture(props: {
+  useLabel: string;
+  busy: string | null;
+  onUse: (photo: Blob) => void;
+  facing?: 'user' | 'environment';
+}) {
   const video = useRef<HTMLVideoElement>(null);
   const camera = useRef<Camera | null>(null);
   const [state, setState] = useState<'idle' | 'starting' | 'live' | 'taken'>('idle');
@@ -22,7 +27,7 @@ export function PhotoCapture(props: { useLabel: string; busy: string | null; onU
     setError(null);
     setState('starting');
     try {
-      camera.current = await Camera.open(video.current!);
+      camera.current = await Camera.open(video.current!, props.facing);
       setState('live');
     } catch (e) {
       setState('idle');

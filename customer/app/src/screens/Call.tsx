@@ -100,26 +100,10 @@ export function InCall(props: {
           <span>Hang up</span>
         </button>
       </div>
-      <section className="agent-requests" aria-labelledby="agent-requests-title">
-        <h2 id="agent-requests-title">Requests from {first}</h2>
-        {state.agentRequests.length === 0 ? (
-          <p className="help">
-            If {first} asks you for a fingerprint, a photo or to confirm a payment, it appears here. You can
-            always say no.
-          </p>
-        ) : (
-          <ul className="request-cards">
-            {state.agentRequests.map((r) => (
-              <li key={r.requestId} className="card request-card">
-                <p className="card-title">{r.title}</p>
-                <p className="help">
-                  <time dateTime={r.receivedAt.toISOString()}>{clock(r.receivedAt)}</time>
-                </p>
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
+      <p className="call-explain">
+        If {first} asks you for a fingerprint, a photo or to confirm a payment, it appears above. You can
+        always say no.
+      </p>
     </Screen>
   );
 }

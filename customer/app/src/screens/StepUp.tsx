@@ -1,6 +1,7 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { FactorKind } from '../../../../protocol/src/index.ts';
 import type { AppController, AppState, MenuLeaf } from '../controller.ts';
+import { FingerprintPrompt, PinForm } from '../components/Factors.tsx';
 import { PhotoCapture } from '../components/PhotoCapture.tsx';
 import { Button, ErrorText, Icon, Screen } from '../components/ui.tsx';
 
@@ -13,16 +14,11 @@ export function StepUp(props: {
 }) {
   const { state, app, option, needed } = props;
   const enrolled = state.enrolled ?? { pin: false, biometric: false, photo: false };
-  const [pin, setPin] = useState('');
   const [showPhoto, setShowPhoto] = useState(false);
   const busy = state.busy !== null;
   const offerPin = needed.includes('pin') && enrolled.pin;
   const offerBio = needed.includes('biometric');
   const offerPhoto = needed.includes('photo');
-  const submitPin = (e: FormEvent) => {
-    e.preventDefault();
-    void app.stepUpWithPin(pin);
-  };
   const onlyBio = offerBio && !offerPin && !offerPhoto;
   return (
     <Screen
@@ -30,52 +26,32 @@ export function StepUp(props: {
       lead={`“${option.label}” needs ${onlyBio ? 'a fingerprint check' : 'one more check'} before we put you through.`}
     >
       <ErrorText message={state.error} />
-      {offerBio ? (
+      {offerBio && enrolled.biometric ? (
+        <FingerprintPrompt busy={state.busy} onUse={() => void app.stepUpWithFingerprint()} />
+      ) : null}
+      {offerBio && !enrolled.biometric ? (
         <div className="card factor">
           <div className="hero-icon">
             <Icon name="fingerprint" size={56} />
           </div>
-          {enrolled.biometric ? (
-            <Button onClick={() => void app.stepUpWithFingerprint()} busy={busy} busyLabel={state.busy}>
-              Use fingerprint
-            </Button>
-          ) : (
-            <>
-              <p className="help">No fingerprint is set up on this phone yet.</p>
-              <Button
-                onClick={() => void app.registerThenStepUp()}
-                busy={busy}
-                busyLabel={state.busy}
-                disabled={!state.biometricAvailable}
-              >
-                Add and use fingerprint
-              </Button>
-            </>
-          )}
+          <p className="help">No fingerprint is set up on this phone yet.</p>
+          <Button
+            onClick={() => void app.registerThenStepUp()}
+            busy={busy}
+            busyLabel={state.busy}
+            disabled={!state.biometricAvailable}
+          >
+            Add and use fingerprint
+          </Button>
         </div>
       ) : null}
       {offerPin ? (
-        <form className="card form factor" onSubmit={submitPin}>
-          <label htmlFor="stepup-pin">Your PIN</label>
-          <input
-            id="stepup-pin"
-            type="password"
-            inputMode="numeric"
-            autoComplete="current-password"
-            maxLength={12}
-            value={pin}
-            onChange={(e) => setPin(e.target.value.replace(/\D/g, ''))}
-          />
-          <Button
-            type="submit"
-            variant={offerBio && enrolled.biometric ? 'secondary' : 'primary'}
-            busy={busy}
-            busyLabel={state.busy}
-            disabled={pin.length < 4}
-          >
-            Confirm with PIN
-          </Button>
-        </form>
+        <PinForm
+          id="stepup-pin"
+          busy={state.busy}
+          variant={offerBio && enrolled.biometric ? 'secondary' : 'primary'}
+          onSubmit={(pin) => void app.stepUpWithPin(pin)}
+        />
       ) : null}
       {offerPhoto ? (
         showPhoto ? (
