@@ -1,0 +1,176 @@
+/**
+ * Voice follows a transfer, end to end: the real customer app (1 kHz microphone)
+ * and two consoles in browser mode (Dana and Sam, 440 Hz) on the authority's
+ * embedded SIP edge. Dana calls the verified device, the customer answers, they hear
+ * each other. Dana transfers blind to Sam: her call ends, the app says the customer
+ * is now with Sam. Sam accepts, clicks "Call customer": the app rings as a verified
+ * call from Sam (a new ticket for the same device session: no verification asked
+ * again), the answer's device proof is checked ("Voice from the verified device" on
+ * Sam's panel), the two hear each other, and the panel's chain of custody reads Dana
+ * then Sam.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
+import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
+import { staffLogin } from '../support/http.ts';
+import { detectTone, writeToneWav } from './audio-harness.ts';
+import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
+import {
+  enrolmentCode,
+  enrolThroughApp,
+  openPhone,
+  startAppAuthority,
+  type AppAuthority,
+} from './customer-app-harness.ts';
+
+describe('voice follows a blind transfer: the new agent calls the same verified device', () => {
+  let app: AppAuthority;
+  let customerBrowser: Browser;
+  let consoleBrowser: Browser;
+  const modes: BrowserMode[] = [];
+  const dirs: string[] = [];
+  let samId: string;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vd-transfer-voice-'));
+    dirs.push(dir);
+    writeToneWav(join(dir, 'tone-1000.wav'), 1000, 60);
+    writeToneWav(join(dir, 'tone-440.wav'), 440, 60);
+    const media = (wav: string) => [
+      '--allow-loopback-in-peer-connection',
+      `--use-file-for-fake-audio-capture=${join(dir, wav)}`,
+    ];
+    [app, customerBrowser, consoleBrowser] = await Promise.all([
+      startAppAuthority({ offerTimeoutSeconds: 120 }),
+      launchChromium({ extraArgs: media('tone-1000.wav') }),
+      launchChromium({ extraArgs: media('tone-440.wav') }),
+      ensureRendererBuilt(),
+    ]);
+    // Sam's demo shift is 08-20 UTC: no schedule means always on shift, whenever CI runs.
+    const sam = await staffLogin(app.a.url, 'agent2', 'demo-agent-2');
+    samId = sam.staffId;
+    app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
+  });
+  after(async () => {
+    await customerBrowser?.close();
+    await consoleBrowser?.close();
+    for (const m of modes) await m.close();
+    await app?.a.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const openConsole = async (name: string, username: string, password: string): Promise<TestPage> => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vd-transfer-voice-console-'));
+    dirs.push(dataDir);
+    const mode = await startBrowserMode({ authorityUrl: app.a.url, dataDir, rendererDir });
+    modes.push(mode);
+    const t = await newTestPage(consoleBrowser, name, { viewport: VIEWPORT, permissions: ['microphone'] });
+    await t.page.goto(mode.launchUrl);
+    await signIn(t.page, username, password);
+    await t.page.getByTestId('presence').waitFor();
+    return t;
+  };
+
+  const hearEachOther = async (agent: Page, customer: Page, who: string) => {
+    const [atAgent, atCustomer] = await Promise.all([
+      detectTone(agent, 'audio[data-testid="remote-audio"]'),
+      detectTone(customer, '#vd-remote-audio'),
+    ]);
+    assert.ok(atAgent.hz && Math.abs(atAgent.hz - 1000) < 15, `${who} hears: ${JSON.stringify(atAgent)}`);
+    assert.ok(
+      atCustomer.hz && Math.abs(atCustomer.hz - 440) < 15,
+      `customer hears ${who}: ${JSON.stringify(atCustomer)}`,
+    );
+  };
+
+  it('Dana calls, transfers blind to Sam, Sam calls the same device without any re-verification', async () => {
+    const phone = await openPhone(customerBrowser, app, 'transfer-voice-customer');
+    const dana = await openConsole('transfer-voice-dana', 'agent1', 'demo-agent-1');
+    const sam = await openConsole('transfer-voice-sam', 'agent2', 'demo-agent-2');
+    const [pa, pb, pc] = [dana.page, sam.page, phone.page];
+    try {
+      await enrolThroughApp(phone, await enrolmentCode(app, 'c_bob_okafor_002'), '975310');
+      // Sam on a break, so the customer's request goes to Dana.
+      await pb.getByLabel('Change presence').selectOption('break:lunch');
+      await pa.getByLabel('Change presence').selectOption('available');
+      await pc.getByRole('button', { name: 'Get help' }).click();
+      await pc.getByRole('button', { name: /^Something else/ }).click();
+      await pa
+        .getByRole('region', { name: /Bob Okafor/ })
+        .filter({ hasText: 'New request' })
+        .waitFor();
+      await pa.keyboard.press('Control+Enter');
+      await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
+
+      // Dana's call.
+      await pa.getByRole('button', { name: 'Call customer' }).click();
+      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Dana Reyes' }).waitFor();
+      await pc.getByRole('button', { name: 'Answer call' }).click();
+      await pa
+        .getByTestId('voice-state')
+        .getByText(/^Voice from the verified device/)
+        .waitFor();
+      await hearEachOther(pa, pc, 'Dana');
+      const factorsBefore = await pa.getByRole('list', { name: 'Verification factors' }).textContent();
+      await dana.screenshot('1-dana-on-call');
+
+      // Blind transfer to Sam (available again).
+      await pb.getByLabel('Change presence').selectOption('available');
+      await pa.getByRole('button', { name: 'Transfer…' }).click();
+      const dialog = pa.getByRole('form', { name: 'Transfer Bob Okafor' });
+      await dialog.getByLabel('Blind: hand over now').check();
+      await dialog.getByLabel('An agent').check();
+      await dialog.getByLabel('Agent', { exact: true }).selectOption(samId);
+      await dialog.getByRole('button', { name: 'Transfer now' }).click();
+      await pa.getByText(/Bob Okafor is now with Sam Patel/).waitFor();
+
+      const offer = pb.getByRole('region', { name: /Bob Okafor/ }).filter({ hasText: 'New request' });
+      await offer.waitFor();
+      await offer.getByRole('button', { name: /^Accept/ }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      // Dana's call is over; the customer is told who has them now.
+      await pc.getByText(/You are now with Sam Patel/).waitFor();
+
+      // Sam calls the same device: a verified call from Sam, answered without any step-up.
+      await pb.getByRole('button', { name: 'Call customer' }).click();
+      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Sam Patel' }).waitFor();
+      await phone.t.screenshot('2-customer-ringing-sam');
+      await pc.getByRole('button', { name: 'Answer call' }).click();
+      await pb
+        .getByTestId('voice-state')
+        .getByText(/^Voice from the verified device/)
+        .waitFor();
+      await hearEachOther(pb, pc, 'Sam');
+      assert.equal(
+        await pb.getByRole('list', { name: 'Verification factors' }).textContent(),
+        factorsBefore,
+        'the same factors with their original times',
+      );
+      const chain = await pb
+        .getByRole('list', { name: 'Chain of custody' })
+        .getByRole('listitem')
+        .allTextContents();
+      assert.equal(chain.length, 2, JSON.stringify(chain));
+      assert.match(chain[0]!, /^Dana Reyes/);
+      assert.match(chain[1]!, /^Sam Patel/);
+      await sam.screenshot('3-sam-on-call-custody');
+      assert.equal(
+        await pc.getByRole('heading', { name: /Confirm it.s you|fingerprint|Enter your PIN/i }).count(),
+        0,
+        'the customer was not asked to verify again',
+      );
+      await pc.getByRole('button', { name: 'Hang up' }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);
+    } finally {
+      await dana.close();
+      await sam.close();
+      await phone.t.close();
+    }
+  });
+});
