@@ -30,12 +30,12 @@ const CALLS = Number(process.env.VD_BENCH_CALLS ?? 20);
 const SECRET = randomBytes(30).toString('base64url');
 const DOMAIN = 'verified-desk.local';
 
-const pct = (xs: number[], p: number) => {
+export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
-interface Figures {
+export interface Figures {
   ring: number[];
   audio: number[];
 }
@@ -117,7 +117,7 @@ async function run(server: 'edge' | 'kamailio', dir: string): Promise<Figures> {
   return figures;
 }
 
-export async function benchCallSetup(): Promise<void> {
+export async function benchCallSetup(): Promise<Record<'edge' | 'kamailio', Figures>> {
   await ensureRendererBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'vd-bench-tones-'));
   writeToneWav(join(dir, 'tone-1000.wav'), 1000, 60);
@@ -126,7 +126,7 @@ export async function benchCallSetup(): Promise<void> {
     console.log(
       `\nCall setup: "Call customer" -> device ringing -> two-way audio, ${CALLS} calls per server`,
     );
-    const results: Record<string, Figures> = {};
+    const results = {} as Record<'edge' | 'kamailio', Figures>;
     for (const server of ['edge', 'kamailio'] as const) {
       results[server] = await run(server, dir);
       const f = results[server]!;
@@ -141,6 +141,7 @@ export async function benchCallSetup(): Promise<void> {
       `  ratio kamailio/edge: ringing p50 ${(pct(k.ring, 50) / pct(e.ring, 50)).toFixed(2)}, ` +
         `two-way audio p50 ${(pct(k.audio, 50) / pct(e.audio, 50)).toFixed(2)}`,
     );
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,10 +3,12 @@
  * the configured argon2 cost) and run the device-proof and PIN benches against it, then
  * the pipeline bench (bench/pipeline.ts, which starts its own in-process authority);
  * print each figure next to its same-run baseline, then a summary table. Figures are
- * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register) runs a part.
+ * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
+ * device-commands, tap-to-offer, console-load, queue-view, call-setup) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (default 16),
- * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own.
+ * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
+ * the console benches (tap-to-offer, console-load, queue-view: Chromium against browser mode).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -15,8 +17,14 @@ import { parseConfig } from '../authority/src/config.ts';
 import { startBenchAuthority } from './authority-process.ts';
 import { benchDeviceProofs } from './device-proofs.ts';
 import { benchPin } from './pin.ts';
+import { pct as pctOf } from './console-support.ts';
 import { pipelineBench } from './pipeline.ts';
 import { benchSipRegister, printSipRegister } from './sip-register.ts';
+import { benchConsoleLoad, printConsoleLoad } from './console-load.ts';
+import { benchQueueView, printQueueView } from './queue-view.ts';
+import { benchTapToOffer, printTapToOffer } from './tap-to-offer.ts';
+import { benchDeviceCommands, printDeviceCommands } from './device-commands.ts';
+import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
 const CONCURRENCY = Number(process.env.VD_BENCH_CONCURRENCY ?? 16);
@@ -124,6 +132,76 @@ async function sipRegister(rows: Row[]) {
   ]);
 }
 
+/** (e) bench/device-commands.ts: command -> device -> acknowledgement round trip vs a raw WebSocket echo. */
+async function deviceCommands(rows: Row[]) {
+  const f = await benchDeviceCommands();
+  printDeviceCommands(f);
+  rows.push([
+    `device command round trip p50 / p99 (${fmt(f.n)})`,
+    `${fmt(f.roundTrip.p50, 2)} / ${fmt(f.roundTrip.p99, 2)} ms`,
+    `${fmt(f.echo.p50, 3)} / ${fmt(f.echo.p99, 3)} ms (WebSocket echo)`,
+    `${fmt(f.roundTrip.p50 / f.echo.p50, 1)}x / ${fmt(f.roundTrip.p99 / f.echo.p99, 1)}x`,
+  ]);
+}
+
+/** bench/call-setup.ts: "Call customer" -> device ringing -> two-way audio, embedded edge vs Kamailio. */
+async function callSetup(rows: Row[]) {
+  const r = await benchCallSetup();
+  for (const part of ['ring', 'audio'] as const)
+    rows.push([
+      `call setup -> ${part === 'ring' ? 'device ringing' : 'two-way audio'} p50 / p95 (${r.edge[part].length} calls), edge`,
+      `${fmt(pctCall(r.edge[part], 50))} / ${fmt(pctCall(r.edge[part], 95))} ms`,
+      `${fmt(pctCall(r.kamailio[part], 50))} / ${fmt(pctCall(r.kamailio[part], 95))} ms (Kamailio)`,
+      `${fmt(pctCall(r.edge[part], 50) / pctCall(r.kamailio[part], 50), 2)}x`,
+    ]);
+}
+
+/** (f) bench/tap-to-offer.ts: device POST -> offer with its verification on the agent's screen (Chromium). */
+async function tapToOffer(rows: Row[]) {
+  console.log("\n(f) tap -> offer on the agent's screen (bench/tap-to-offer.ts)");
+  const f = await benchTapToOffer();
+  printTapToOffer(f);
+  rows.push([
+    `tap -> offer + verification on screen p50 / p95 (${f.n})`,
+    `${fmt(pctOf(f.verifiedFrame, 50), 1)} / ${fmt(pctOf(f.verifiedFrame, 95), 1)} ms`,
+    `${fmt(pctOf(f.raw, 50), 1)} / ${fmt(pctOf(f.raw, 95), 1)} ms (raw offer frame)`,
+    `${fmt(pctOf(f.verifiedFrame, 50) / pctOf(f.raw, 50), 1)}x / ${fmt(pctOf(f.verifiedFrame, 95) / pctOf(f.raw, 95), 1)}x`,
+  ]);
+}
+
+/** (g) bench/console-load.ts: renderer cold load to interactive, memory of host and renderer. */
+async function consoleLoad(rows: Row[]) {
+  console.log('\n(g) console cold load and memory (bench/console-load.ts)');
+  const f = await benchConsoleLoad();
+  printConsoleLoad(f);
+  rows.push([
+    `console load -> login form p50 / p95 (${f.n})`,
+    `${fmt(pctOf(f.toLoginForm, 50))} / ${fmt(pctOf(f.toLoginForm, 95))} ms`,
+    `${fmt(pctOf(f.noScript, 50))} / ${fmt(pctOf(f.noScript, 95))} ms (JavaScript off)`,
+    `${fmt(pctOf(f.toLoginForm, 50) / pctOf(f.noScript, 50), 1)}x / ${fmt(pctOf(f.toLoginForm, 95) / pctOf(f.noScript, 95), 1)}x`,
+  ]);
+  const mb = (kib: number) => fmt(kib / 1024);
+  rows.push([
+    'console renderer RSS idle / request in hand / call',
+    `${mb(f.idle.rendererRssKiB)} / ${mb(f.active.rendererRssKiB)} / ${f.call ? mb(f.call.rendererRssKiB) : 'skipped'} MiB`,
+    `${mb(f.blank.rendererRssKiB)} MiB (about:blank)`,
+    `+${mb(f.idle.rendererRssKiB - f.blank.rendererRssKiB)} MiB idle`,
+  ]);
+}
+
+/** (h) bench/queue-view.ts: frame times of the queue view with 10,000 rows and 100 updates/s. */
+async function queueView(rows: Row[]) {
+  console.log('\n(h) queue view frame times (bench/queue-view.ts)');
+  const f = await benchQueueView();
+  printQueueView(f);
+  rows.push([
+    `queue view frames p95 / p99, ${fmt(f.rows)} rows, ${f.rate} updates/s`,
+    `${fmt(pctOf(f.streaming.deltas, 95), 1)} / ${fmt(pctOf(f.streaming.deltas, 99), 1)} ms`,
+    `${fmt(pctOf(f.idle.deltas, 95), 1)} / ${fmt(pctOf(f.idle.deltas, 99), 1)} ms (queue idle)`,
+    `${fmt(pctOf(f.streaming.deltas, 95) / pctOf(f.idle.deltas, 95), 2)}x / ${fmt(pctOf(f.streaming.deltas, 99) / pctOf(f.idle.deltas, 99), 2)}x`,
+  ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -157,6 +235,11 @@ async function main() {
   }
   if (wanted('pipeline')) await guarded('pipeline', rows, () => pipeline(rows));
   if (wanted('sip-register')) await guarded('SIP REGISTER', rows, () => sipRegister(rows));
+  if (wanted('tap-to-offer')) await guarded('tap to offer', rows, () => tapToOffer(rows));
+  if (wanted('console-load')) await guarded('console load', rows, () => consoleLoad(rows));
+  if (wanted('queue-view')) await guarded('queue view', rows, () => queueView(rows));
+  if (wanted('device-commands')) await guarded('device commands', rows, () => deviceCommands(rows));
+  if (wanted('call-setup')) await guarded('call setup', rows, () => callSetup(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

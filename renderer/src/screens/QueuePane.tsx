@@ -4,7 +4,6 @@ import { LevelBadge } from '../components/ui.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
 import { clockDuration, secondsSince, timeOfDay } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
-import { waitingByQueue } from '../state/queue.ts';
 
 export const QUEUE_ROW_HEIGHT = 60;
 
@@ -15,7 +14,7 @@ export function QueuePane() {
   const rows = c.queue.rows(state);
   const options = c.queue.options(state);
   const me = c.session.staff?.staffId ?? null;
-  const waiting = [...state.requests.values()].filter((r) => r.state === 'waiting').length;
+  const waiting = c.queue.waiting(state).total;
 
   return (
     <section className="queue-pane" aria-labelledby="queue-title">
@@ -154,10 +153,11 @@ function WaitTime({ since }: { since: string }) {
 /** Per queue: waiting and the longest wait, counted from the live list so the wait ticks. */
 function QueueStatsTable() {
   const c = useConsole();
-  const { stats, requests } = useStore(c.queue);
+  const state = useStore(c.queue);
+  const { stats } = state;
   const now = useNow();
   if (!stats.length) return null;
-  const waiting = waitingByQueue(requests.values());
+  const waiting = c.queue.waiting(state).byQueue;
   return (
     <table className="stats">
       <caption className="sr-only">Your queues</caption>

@@ -32,13 +32,22 @@ const STATE_RANK: Record<RequestView['state'], number> = {
   abandoned: 5,
 };
 
-/** Queue order as the agent reads it: offers first, then waiting by priority and age, then the rest. */
+/** Code-unit order, as SQLite's default BINARY collation compares TEXT (ISO times sort by time). */
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Queue order as the agent reads it: offers first, then waiting by priority and age, then
+ * the rest. Within a state it is the authority's dispatch order (`priority DESC,
+ * enqueued_at ASC, id ASC` in SQLite), so ties break the same way on both sides; plain
+ * comparisons, not localeCompare, which orders ids differently ('a' < 'B') and costs ~4x
+ * per sort of 10,000 rows.
+ */
 export function compareRequests(a: RequestView, b: RequestView): number {
   return (
     STATE_RANK[a.state] - STATE_RANK[b.state] ||
     b.priority - a.priority ||
-    a.enqueuedAt.localeCompare(b.enqueuedAt) ||
-    a.requestId.localeCompare(b.requestId)
+    byCodeUnit(a.enqueuedAt, b.enqueuedAt) ||
+    byCodeUnit(a.requestId, b.requestId)
   );
 }
 
@@ -75,6 +84,12 @@ export class QueueStore extends Store<QueueState> {
   private draft: Map<string, RequestView> | null = null;
   private readonly knownOptions = new Map<string, string>();
   private sortedCache: { version: number; filter: QueueFilter; rows: RequestView[] } | null = null;
+  private waitingCache: {
+    version: number;
+    total: number;
+    byQueue: Map<string, { n: number; oldest: string }>;
+  } | null = null;
+  private optionsCache: { version: number; options: { id: string; label: string }[] } | null = null;
 
   constructor(private readonly bridge: ConsoleBridge) {
     super({
@@ -170,12 +185,33 @@ export class QueueStore extends Store<QueueState> {
     return rows;
   }
 
+  /**
+   * Waiting requests in all and per queue (memoised per version: the ticking wait times
+   * re-render the stats every second, and 10,000 rows are not counted again each time).
+   */
+  waiting(state: QueueState = this.state): {
+    total: number;
+    byQueue: Map<string, { n: number; oldest: string }>;
+  } {
+    const c = this.waitingCache;
+    if (c && c.version === state.version) return c;
+    const byQueue = waitingByQueue(state.requests.values());
+    let total = 0;
+    for (const w of byQueue.values()) total += w.n;
+    this.waitingCache = { version: state.version, total, byQueue };
+    return this.waitingCache;
+  }
+
   /** Menu options seen in the queue this session (kept when their last request leaves, so a chosen filter stays listed). */
   options(state: QueueState = this.state): { id: string; label: string }[] {
+    const c = this.optionsCache;
+    if (c && c.version === state.version) return c.options;
     for (const r of state.requests.values()) this.knownOptions.set(r.optionId, r.optionLabel);
-    return [...this.knownOptions]
+    const options = [...this.knownOptions]
       .map(([id, label]) => ({ id, label }))
       .sort((a, b) => a.label.localeCompare(b.label));
+    this.optionsCache = { version: state.version, options };
+    return options;
   }
 
   private notifySoon(): void {
