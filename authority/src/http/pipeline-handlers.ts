@@ -54,7 +54,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       const st = pipeline.capacity.staffing();
       return {
         queues: pipeline.capacity.queueStats(st, queues),
-        requests: pipeline.requests.live(queues).map((r) => pipeline.requestView(r, st)),
+        requests: pipeline.requestViews(pipeline.requests.live(queues), st),
       };
     },
     acceptOffer: ({ principal, params, body }) =>
@@ -91,7 +91,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       const queues = pipeline.config.config.queues.map((q) => q.id);
       return {
         queues: pipeline.capacity.queueStats(st, queues),
-        requests: pipeline.requests.live(null).map((r) => pipeline.requestView(r, st)),
+        requests: pipeline.requestViews(pipeline.requests.live(null), st),
         agents: pipeline.agents.all().map((a) => pipeline.agentView(a.staff_id)),
       };
     },

@@ -83,6 +83,30 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- views -------------------------------------------------------------
 
+  /**
+   * Views of many rows at once, given in queue order (as RequestStore.live returns them,
+   * every waiting row of their queues or a prefix of them): positions are counted in one
+   * pass and wait estimates computed once per queue, skills and position, instead of a
+   * COUNT query per row (a 10,000-request snapshot took seconds that way).
+   */
+  requestViews(rows: readonly RequestRow[], st: Staffing = this.capacity.staffing()): RequestView[] {
+    const ahead = new Map<string, number>();
+    const waits = new Map<string, number | null>();
+    return rows.map((r) => {
+      let position: number | null = null;
+      let wait: number | null = null;
+      if (r.state === 'waiting') {
+        position = (ahead.get(r.queue_id) ?? 0) + 1;
+        ahead.set(r.queue_id, position);
+        const key = `${r.queue_id}\u0000${r.skills}\u0000${position}`;
+        if (!waits.has(key))
+          waits.set(key, this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position));
+        wait = waits.get(key)!;
+      }
+      return this.requests.view(r, position, wait, this.levelOf(r));
+    });
+  }
+
   requestView(r: RequestRow, st: Staffing = this.capacity.staffing()): RequestView {
     const position = this.requests.position(r);
     const wait =

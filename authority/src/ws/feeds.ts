@@ -68,7 +68,7 @@ export class Feeds {
         type: 'board.snapshot',
         board: {
           queues: this.pipeline.capacity.queueStats(st, queues),
-          requests: this.pipeline.requests.live(null).map((r) => this.pipeline.requestView(r, st)),
+          requests: this.pipeline.requestViews(this.pipeline.requests.live(null), st),
           agents: this.pipeline.agents.all().map((a) => this.pipeline.agentView(a.staff_id)),
         },
       });
@@ -79,7 +79,7 @@ export class Feeds {
       type: 'queue.snapshot',
       snapshot: {
         queues: this.pipeline.capacity.queueStats(st, queues),
-        requests: this.pipeline.requests.live(queues).map((r) => this.pipeline.requestView(r, st)),
+        requests: this.pipeline.requestViews(this.pipeline.requests.live(queues), st),
       },
     });
     c.send({ type: 'agent.state', agent: this.pipeline.agentView(c.staffId!) });
