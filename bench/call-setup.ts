@@ -30,10 +30,9 @@ const CALLS = Number(process.env.VD_BENCH_CALLS ?? 20);
 const SECRET = randomBytes(30).toString('base64url');
 const DOMAIN = 'verified-desk.local';
 
-export const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
+import { pct } from './console-support.ts';
+
+export { pct };
 
 export interface Figures {
   ring: number[];

@@ -207,11 +207,8 @@ export async function verifiedDevice(
 
 // ---- the agent's UI steps -----------------------------------------------------------
 
-export async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+/** The console's sign-in form, as the e2e tests fill it. */
+export { signIn } from '../test/e2e/console-harness.ts';
 
 /** Choose the first option at each disposition level until the path ends on a leaf, add notes, save. */
 export async function saveFirstDisposition(page: Page, notes: string): Promise<void> {
