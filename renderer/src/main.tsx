@@ -26,6 +26,7 @@ const softphone = new SipJsSoftphone({
   ringer: audioElement('ringer-audio'),
   ringTone: ringToneUrl,
   media: navigator.mediaDevices ?? null,
+  displayName: (): string | undefined => app.session.staff?.displayName,
 });
 const app = new ConsoleApp(bridge, softphone, {
   storage: window.sessionStorage,

@@ -355,7 +355,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     await pb.getByTestId('softphone-status').getByText('ready').waitFor();
     await consult.getByRole('button', { name: 'Call Sam Patel' }).click();
     const ringing = pb.getByRole('alertdialog', { name: 'Incoming call' });
-    await ringing.getByText(/Incoming call from/).waitFor();
+    await ringing.getByText(/Incoming call from Dana Reyes/).waitFor();
     await B.screenshot('6-consult-offer-and-call');
     await ringing.getByRole('button', { name: 'Answer' }).click();
     await pb

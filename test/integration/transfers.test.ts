@@ -436,6 +436,30 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     );
   });
 
+  it('a warm consult closes by itself when the request moves on first (A completes it)', async () => {
+    const { c, fenceA } = await heldByA();
+    await presence(B, 'available');
+    const t = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
+      fence: fenceA,
+      mode: 'warm',
+      target: { kind: 'agent', staffId: B.staffId },
+    });
+    assert.equal(t.status, 201, JSON.stringify(t.body));
+    await B.ws.take((f) => f.type === 'transfer.update' && f.transfer.state === 'offered');
+    const done = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/complete`, { fence: fenceA });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const closed = await B.ws.take(
+      (f) =>
+        f.type === 'transfer.update' &&
+        f.transfer.transferId === t.body.transferId &&
+        f.transfer.state !== 'offered',
+    );
+    assert.equal(closed.transfer.state, 'cancelled');
+    assert.deepEqual((await api(B, 'GET', '/v1/agent/transfers')).body.incoming, []);
+    const late = await api(B, 'POST', `/v1/agent/transfers/${t.body.transferId}/accept`);
+    assert.equal(late.status, 409);
+  });
+
   it('blind to a queue: back to waiting with its original enqueue time; the next agent of that queue gets it', async () => {
     const { c, fenceA, openCommand } = await heldByA();
     const before = await snapshot(c, A);

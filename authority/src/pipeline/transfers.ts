@@ -517,13 +517,25 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return this.announce(t);
   }
 
-  /** Warm consults past their expiry. */
+  /**
+   * Warm consults past their expiry, and consults whose request moved on without them
+   * (completed, abandoned, transferred, taken over: no longer held under the consult's
+   * fence), so the target never sees a stale offer for more than a sweep (1 s).
+   */
   sweep(): void {
+    const now = this.now();
     const expired = this.ctx.db
       .prepare<[number, number], TransferRow>(
         "UPDATE transfers SET state = 'expired', resolved_at = ? WHERE state = 'offered' AND expires_at <= ? RETURNING *",
       )
-      .all(this.now(), this.now());
-    for (const t of expired) this.announce(t);
+      .all(now, now);
+    const orphaned = this.ctx.db
+      .prepare<[number], TransferRow>(
+        `UPDATE transfers SET state = 'cancelled', resolved_at = ? WHERE state = 'offered' AND mode = 'warm'
+         AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = transfers.request_id AND r.state = 'assigned' AND r.fence = transfers.from_fence)
+         RETURNING *`,
+      )
+      .all(now);
+    for (const t of [...expired, ...orphaned]) this.announce(t);
   }
 }

@@ -50,6 +50,8 @@ export interface SipJsSoftphoneOptions {
   credentials: () => Promise<SipCredentials>;
   /** Where the other party's voice plays (speaker device). */
   remoteAudio: AudioSink;
+  /** The caller name colleagues see on a consult call (the signed-in agent's name). */
+  displayName?: () => string | null | undefined;
   /** Where the ring of an incoming call plays (ringing device); its source is set by the softphone. */
   ringer: AudioSink;
   /** The ring tone (a URL the CSP allows: blob: or self). */
@@ -207,7 +209,7 @@ export class SipJsSoftphone implements Softphone {
         },
         logBuiltinEnabled: false,
         logLevel: 'error',
-        displayName: 'Verified Desk',
+        displayName: this.opts.displayName?.() ?? 'Verified Desk',
         delegate: {
           onInvite: (invitation) => this.onInvite(invitation),
           onDisconnect: (error) => this.onDisconnect(error),
