@@ -93,6 +93,8 @@ export class CustomerPanels {
         'SELECT proven_at FROM call_tickets WHERE request_id = ? AND proven_at IS NOT NULL ORDER BY proven_at DESC LIMIT 1',
       )
       .get(r.id);
+    // An expired verification unlocks nothing and counts as no verification at all.
+    const effectiveLevel = auth.expires_at > now ? auth.level : 0;
     return {
       request: this.pipeline.requestView(r),
       customer: {
@@ -102,8 +104,8 @@ export class CustomerPanels {
         segment: typeof attributes.segment === 'string' ? attributes.segment : null,
       },
       verification: {
-        state: verificationState(auth.level, r.required_level, failedOnThis),
-        level: authView.level,
+        state: verificationState(effectiveLevel, r.required_level, failedOnThis),
+        level: effectiveLevel as typeof authView.level,
         requiredLevel: r.required_level as 0 | 1 | 2 | 3,
         authenticationId: auth.id,
         factors: authView.factors,
@@ -123,7 +125,7 @@ export class CustomerPanels {
         latest: latestPhoto ? { photoId: latestPhoto.id, at: iso(latestPhoto.created_at) } : null,
       },
       secure: this.pipeline.config.config.secureFields.map((f) =>
-        auth.level >= f.level
+        effectiveLevel >= f.level
           ? { ...f, locked: false, value: account[f.field] ?? null }
           : { ...f, locked: true },
       ),

@@ -157,12 +157,17 @@ export class DeviceCommands extends EventEmitter<RelayEvents> {
     if (this.stoppedAt(r.id) !== null)
       throw new HttpError(409, 'control_stopped', 'the customer stopped remote control for this request');
     const kind = req.command.kind;
-    const level = this.authentications.get(r.authentication_id)?.level ?? 0;
+    const auth = this.authentications.get(r.authentication_id);
+    const expired = !!auth && !this.authentications.isLive(auth);
+    // An expired verification counts as none: the customer verifies again in the app.
+    const level = auth && !expired ? auth.level : 0;
     if (level < COMMAND_LEVELS[kind])
       throw new HttpError(
         403,
         'level_too_low',
-        `a ${kind} command needs assurance level ${COMMAND_LEVELS[kind]} (the customer is at ${level})`,
+        expired
+          ? `a ${kind} command needs assurance level ${COMMAND_LEVELS[kind]}: the customer's verification has expired`
+          : `a ${kind} command needs assurance level ${COMMAND_LEVELS[kind]} (the customer is at ${level})`,
         { required: COMMAND_LEVELS[kind], current: level },
       );
     const last = this.lastSeq(r.id, r.fence);
