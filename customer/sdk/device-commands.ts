@@ -338,7 +338,8 @@ export class DeviceCommands extends Emitter<DeviceCommandsEvents> {
   async fetchPending(): Promise<CommandVerdict[]> {
     if (!this.opts.host.openRequest()) return [];
     await this.opts.host.ensureAuthenticated();
-    const { commands } = await this.opts.host.client.call('deviceCommands', {});
+    const { commands, stopped } = await this.opts.host.client.call('deviceCommands', {});
+    this.syncStopped(stopped);
     const order = (s: SignedCommand): [number, number] => {
       try {
         const c = decodeJwt(s.jws);
@@ -549,6 +550,25 @@ export class DeviceCommands extends Emitter<DeviceCommandsEvents> {
   }
 
   // ---- the customer's "Stop all" -------------------------------------------------
+
+  /**
+   * The authority's word on whether control is stopped for the open request wins over
+   * what this app remembered (a reinstall forgets; another tab may have resumed).
+   */
+  private syncStopped(stopped: readonly { requestId: string; stoppedAt: string }[]): void {
+    const r = this.opts.host.openRequest();
+    if (!r) return;
+    const entry = stopped.find((x) => x.requestId === r.requestId);
+    const was = this.stoppedRequestId === r.requestId;
+    if (!!entry === was) return;
+    this.stoppedRequestId = entry ? r.requestId : null;
+    this.opts.onStopped?.(this.stoppedRequestId);
+    this.emit('control', {
+      requestId: r.requestId,
+      stopped: !!entry,
+      at: entry ? new Date(entry.stoppedAt) : new Date(),
+    });
+  }
 
   /** "Stop all": every open command is cancelled and the agent cannot send new ones until `resumeControl()`. */
   async stopControl() {

@@ -207,7 +207,14 @@ export type CommandClaims = z.infer<typeof CommandClaims>;
 /** A signed command as the device receives it (WebSocket frame `command`, or GET pending commands). */
 export const SignedCommand = z.strictObject({ commandId: OpaqueId, jws: z.string().min(1).max(200_000) });
 export type SignedCommand = z.infer<typeof SignedCommand>;
-export const PendingCommands = z.strictObject({ commands: z.array(SignedCommand) });
+export const PendingCommands = z.strictObject({
+  commands: z.array(SignedCommand),
+  /**
+   * This device's open requests whose remote control the customer stopped (so a
+   * reinstalled or reloaded app shows "Control is stopped" and offers "Allow again").
+   */
+  stopped: z.array(z.strictObject({ requestId: OpaqueId, stoppedAt: IsoTime })).max(100),
+});
 
 // ---------------------------------------------------------------- device -> authority
 

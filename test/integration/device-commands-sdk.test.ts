@@ -389,9 +389,16 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     assert.equal(refusedSend.body.code, 'control_stopped');
     const list = await agentApi('GET', `/v1/agent/requests/${requestId}/commands`);
     assert.equal(list.body.control.stopped, true);
+    // An app that forgot (reinstalled, storage cleared) learns it again from the authority.
+    (commands() as unknown as { stoppedRequestId: string | null }).stoppedRequestId = null;
+    assert.equal(commands().stopped, false);
+    await commands().fetchPending();
+    assert.equal(commands().stopped, true, 'the pending list says control is stopped');
     await commands().resumeControl();
     assert.equal(commands().stopped, false);
-    assert.deepEqual(states, [true, false]);
+    assert.deepEqual(states, [true, true, false]);
+    await commands().fetchPending();
+    assert.equal(commands().stopped, false);
     const again = await sendAndShow({ kind: 'navigate', payload: { screen: 'home' } });
     await commands().navigated(again.commandId);
   });

@@ -97,7 +97,7 @@ async function deviceClient(signer: CommandSigner) {
           expiresAt: new Date(NOW + 3_600_000).toISOString(),
         },
       });
-    if (path === '/v1/device/commands') return json(200, { commands: [] });
+    if (path === '/v1/device/commands') return json(200, { commands: [], stopped: [] });
     const m = /^\/v1\/device\/commands\/([^/]+)\/(ack|result)$/.exec(path);
     if (m && init?.method === 'POST') {
       posts[m[2] as 'ack' | 'result']++;

@@ -20,7 +20,10 @@ export function controlHandlers(svc: Services): Handlers<ControlRoutes> {
     cancelCommand: ({ principal, params, body }) =>
       commands.cancel(principal.staff.id, params.commandId, body.fence),
 
-    deviceCommands: ({ principal }) => ({ commands: commands.pending(principal) }),
+    deviceCommands: ({ principal }) => ({
+      commands: commands.pending(principal),
+      stopped: commands.stoppedFor(principal),
+    }),
     ackCommand: ({ principal, params }) => commands.ack(principal, params.commandId),
     commandResult: ({ principal, params, body }) => commands.result(principal, params.commandId, body),
     commandImage: ({ principal, params, body, contentType }) =>

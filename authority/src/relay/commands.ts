@@ -410,6 +410,18 @@ export class DeviceCommands extends EventEmitter<RelayEvents> {
 
   // ---- device side --------------------------------------------------------
 
+  /** Open requests of this device whose control the customer stopped. */
+  stoppedFor(p: DevicePrincipal): { requestId: string; stoppedAt: string }[] {
+    return this.ctx.db
+      .prepare<[string], { request_id: string; stopped_at: number }>(
+        `SELECT c.request_id, c.stopped_at FROM remote_control c JOIN requests r ON r.id = c.request_id
+         WHERE r.device_id = ? AND c.stopped_at IS NOT NULL AND r.state IN ('waiting','offered','assigned','scheduled')
+         ORDER BY c.stopped_at LIMIT 100`,
+      )
+      .all(p.device.id)
+      .map((x) => ({ requestId: x.request_id, stoppedAt: iso(x.stopped_at) }));
+  }
+
   pending(p: DevicePrincipal): SignedCommand[] {
     return this.ctx.db
       .prepare<[string, number], CommandRow>(
