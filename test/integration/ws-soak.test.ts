@@ -1,0 +1,496 @@
+/**
+ * RELIABILITY row 19 as a test: the authority's WebSocket server stays healthy under a soak.
+ *
+ * The authority runs as a child process (test/support/process.ts), so its RSS
+ * (/proc/<pid>/status VmRSS) and open file descriptors (/proc/<pid>/fd) are its own, without
+ * this process's client sockets mixed in. VD_WS_SOAK_CLIENTS WebSockets (CI default 300;
+ * RELIABILITY size 1000) open /v1/ws as logged-in staff (agent1 and agent2 subscribe to
+ * "queues", the supervisor to "board"; sockets share one access token per account). Each
+ * round, three devices (one per demo customer) create a request through the real HTTP API
+ * and, once every client has seen those, cancel them (abandoned): 6 queue changes per round.
+ * A change is seen when a queue.delta frame carries an upsert with that request id and state;
+ * the relay time of a change to a client is from the moment its HTTP call returned here to
+ * that client's frame (the feed batches changes for 50 ms, and this process parses every
+ * client's frames on the same 2 cores, so both count in the figure).
+ *
+ *   baseline   authority up, one full create/cancel cycle with one socket done (lazily opened
+ *              files counted), no TCP connection left open to it: FDs and RSS
+ *   warm-up    all clients connected, VD_WS_SOAK_WARMUP_ROUNDS rounds (default 20): RSS
+ *   soak       VD_WS_SOAK_ROUNDS rounds (default 100): relay times collected, RSS, FD peak
+ *   close      every client pings (pong = the socket still works), then the test closes them
+ *
+ * Asserted: 0 unexpected closes or socket errors, every client got every change, every client
+ * answered the final ping, RSS after the soak <= 1.10 x RSS after warm-up, and the authority's
+ * FD count back to the baseline (polled up to 10 s). Relay p50/p95/p99/max are printed, never
+ * asserted (RELIABILITY's 100 ms p95 is read from the output). The hub needs no keepalive: it
+ * closes no idle socket after the hello, so the clients send no periodic ping. Oversize frames
+ * (close 1009), the other half of row 19, are covered by test/integration/ws-bad-input.test.ts.
+ *
+ * Every HTTP call of this file says `connection: close`: a keep-alive connection from this
+ * process (the authority keeps idle ones for 72 s) would be an open FD of the authority's that
+ * is neither a leak nor part of the baseline. TestDevice's enrolment calls (keep-alive) come
+ * before the baseline; the next closing call reuses and ends their pooled connection, and the
+ * baseline waits until the authority holds no client connection at all (/proc/<pid>/net/tcp).
+ *
+ *   node --import tsx --test test/integration/ws-soak.test.ts
+ *   VD_WS_SOAK_CLIENTS=1000 node --import tsx --test test/integration/ws-soak.test.ts
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { WS_PATH } from '../../protocol/src/index.ts';
+import { TestDevice } from '../support/device.ts';
+import { bearer, call, type HttpResult } from '../support/http.ts';
+import { AuthorityProcess, freePort } from '../support/process.ts';
+
+const int = (v: string | undefined, d: number) => {
+  const n = v === undefined || v === '' ? NaN : parseInt(v, 10);
+  return Number.isFinite(n) && n >= 0 ? n : d;
+};
+const CLIENTS = Math.max(1, int(process.env.VD_WS_SOAK_CLIENTS, 300));
+const ROUNDS = Math.max(1, int(process.env.VD_WS_SOAK_ROUNDS, 100));
+const WARMUP_ROUNDS = Math.max(1, int(process.env.VD_WS_SOAK_WARMUP_ROUNDS, 20));
+const CUSTOMERS = ['c_alice_martin_01', 'c_bob_okafor_002', 'c_chen_wei_00003'];
+const STAFF = [
+  { username: 'agent1', password: 'demo-agent-1', topic: 'queues' },
+  { username: 'agent2', password: 'demo-agent-2', topic: 'queues' },
+  { username: 'supervisor', password: 'demo-supervisor', topic: 'board' },
+] as const;
+/** Bounds (watchdogs, not expectations). */
+const PHASE_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 30_000;
+const FD_SETTLE_MS = 10_000;
+const RSS_GROWTH_LIMIT = 1.1;
+
+// ---- the child's resources, from /proc --------------------------------------------
+
+const rssKiB = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** TCP sockets of `pid` that are not listening (connections from clients, in any state). */
+function tcpConnections(pid: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      /* closed while we looked */
+    }
+  }
+  let n = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue; // no IPv6 table
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && inodes.has(f[9]!) && f[3] !== '0A') n++;
+    }
+  }
+  return n;
+}
+
+/** Poll `probe` every 100 ms until `ok` holds or `ms` pass; returns the last value and the wait. */
+async function settle<T>(probe: () => T, ok: (v: T) => boolean, ms: number) {
+  const t0 = Date.now();
+  let v = probe();
+  while (!ok(v) && Date.now() - t0 < ms) {
+    await sleep(100);
+    v = probe();
+  }
+  return { value: v, waitedMs: Date.now() - t0 };
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, fail) => {
+      t = setTimeout(() => fail(new Error(`${what}: not done within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+const pct = (sorted: Float64Array, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+// ---- the clients --------------------------------------------------------------------
+
+/** Arrivals of one (request id, state) during a phase: per client the time it was first seen. */
+interface Seen {
+  at: Float64Array;
+  filled: number;
+}
+
+/** One round half: the changes the test made, and when each client saw them. */
+class Phase {
+  readonly seen = new Map<string, Seen>();
+  private expected: { key: string; returnedAt: number }[] | null = null;
+  private complete!: (ok: boolean) => void;
+  /** true when every client saw every change; false as soon as a client is lost. */
+  readonly done = new Promise<boolean>((resolve) => (this.complete = resolve));
+
+  constructor(readonly clients: number) {}
+
+  /** A client's frame carried `key` (request id and state) at `now`. */
+  record(client: number, key: string, now: number): void {
+    let s = this.seen.get(key);
+    if (!s) this.seen.set(key, (s = { at: new Float64Array(this.clients).fill(NaN), filled: 0 }));
+    if (!Number.isNaN(s.at[client]!)) return; // a later view of the same state
+    s.at[client] = now;
+    s.filled++;
+    if (s.filled === this.clients) this.check();
+  }
+
+  /** The changes made, once their HTTP calls returned (frames may already have arrived). */
+  expect(changes: { key: string; returnedAt: number }[]): void {
+    this.expected = changes;
+    this.check();
+  }
+
+  private check(): void {
+    if (this.expected?.every((c) => this.seen.get(c.key)?.filled === this.clients)) this.complete(true);
+  }
+
+  /** A client closed or failed: it will never see the rest, stop waiting. */
+  abort(): void {
+    this.complete(false);
+  }
+
+  /** Wait until every client saw every change, or the bound passes. */
+  async wait(): Promise<boolean> {
+    let t: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((r) => (t = setTimeout(() => r(false), PHASE_TIMEOUT_MS)));
+    const ok = await Promise.race([this.done, timedOut]);
+    clearTimeout(t);
+    return ok;
+  }
+
+  /** Per expected change: how many clients missed it. */
+  missing(): string {
+    return (this.expected ?? [])
+      .map((c) => `${c.key} missed by ${this.clients - (this.seen.get(c.key)?.filled ?? 0)}`)
+      .join(', ');
+  }
+
+  /** Relay times of every (change, client), and per client how many changes arrived. */
+  tally(perClient: Uint32Array, latencies: number[] | null): { early: number } {
+    let early = 0;
+    for (const c of this.expected ?? []) {
+      const s = this.seen.get(c.key);
+      if (!s) continue;
+      for (let i = 0; i < this.clients; i++) {
+        const at = s.at[i]!;
+        if (Number.isNaN(at)) continue;
+        perClient[i]!++;
+        const ms = at - c.returnedAt;
+        if (ms < 0) early++; // the feed's frame beat the HTTP answer here: relay time 0
+        latencies?.push(Math.max(0, ms));
+      }
+    }
+    return { early };
+  }
+}
+
+class SoakClients {
+  readonly sockets: WebSocket[] = [];
+  readonly frames: Uint32Array;
+  readonly pongs: Uint8Array;
+  readonly unexpected: string[] = [];
+  phase: Phase | null = null;
+  closing = false;
+
+  constructor(
+    readonly url: string,
+    readonly n: number,
+  ) {
+    this.frames = new Uint32Array(n);
+    this.pongs = new Uint8Array(n);
+  }
+
+  private lost(what: string): void {
+    this.unexpected.push(what);
+    this.phase?.abort();
+  }
+
+  /** Open, hello, subscribe; resolves on the snapshot. */
+  private open(i: number, token: string, topic: 'queues' | 'board'): Promise<void> {
+    const ws = new WebSocket(this.url.replace(/^http/, 'ws') + WS_PATH);
+    this.sockets[i] = ws;
+    return new Promise<void>((resolve, reject) => {
+      ws.on('open', () =>
+        ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken: token } })),
+      );
+      ws.on('error', (e) => {
+        this.lost(`client ${i}: error ${e.message}`);
+        reject(e);
+      });
+      ws.on('close', (code, reason) => {
+        if (!this.closing) this.lost(`client ${i}: closed ${code} ${String(reason)}`);
+        reject(new Error(`client ${i} closed (${code}) before its snapshot`));
+      });
+      ws.on('message', (data) => {
+        const now = performance.now();
+        this.frames[i]!++;
+        const f = JSON.parse(String(data));
+        if (f.type === 'queue.delta') {
+          if (this.phase) for (const u of f.upserts) this.phase.record(i, `${u.requestId}:${u.state}`, now);
+        } else if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', topic }));
+        else if (f.type === 'queue.snapshot' || f.type === 'board.snapshot') resolve();
+        else if (f.type === 'pong' && f.id === `soak-${i}`) this.pongs[i] = 1;
+        else if (f.type === 'error') this.lost(`client ${i}: error frame ${f.code} ${f.message}`);
+      });
+    });
+  }
+
+  /** All clients, 50 at a time, round-robin over the staff accounts. */
+  async connect(tokens: { token: string; topic: 'queues' | 'board' }[], onBatch: () => void): Promise<void> {
+    for (let i = 0; i < this.n; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, this.n - i) }, (_, j) => {
+          const t = tokens[(i + j) % tokens.length]!;
+          return this.open(i + j, t.token, t.topic);
+        }),
+      );
+      onBatch();
+    }
+  }
+
+  /** Close every socket from this side and wait (bounded) for the close handshakes. */
+  async closeAll(timeoutMs = 20_000): Promise<number> {
+    this.closing = true;
+    const open = this.sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED);
+    const closed = Promise.all(open.map((ws) => new Promise((r) => ws.once('close', r))));
+    for (const ws of open) ws.close(1000, 'soak over');
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
+    clearTimeout(t);
+    return this.sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED).length;
+  }
+
+  terminateAll(): void {
+    this.closing = true;
+    for (const ws of this.sockets) ws?.terminate();
+  }
+}
+
+const lost = (set: SoakClients) =>
+  `${set.unexpected.length} unexpected closes/errors${set.unexpected.length ? ': ' + set.unexpected.slice(0, 5).join('; ') : ''}`;
+
+// ---- the test -------------------------------------------------------------------------
+
+describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS} rounds of queue changes (RELIABILITY 19)`, () => {
+  let dir: string;
+  let authority: AuthorityProcess;
+  let clients: SoakClients | null = null;
+
+  /** Every HTTP call closes its connection (see the file comment). */
+  const http = (
+    method: string,
+    path: string,
+    opts: { json?: unknown; headers?: Record<string, string> } = {},
+  ) =>
+    call(authority.url, method, path, { json: opts.json, headers: { ...opts.headers, connection: 'close' } });
+  const deviceCall = async (
+    d: TestDevice,
+    method: string,
+    path: string,
+    json?: unknown,
+  ): Promise<HttpResult> => http(method, path, { json, headers: await d.headers(method, path) });
+  const login = async (username: string, password: string) => {
+    const r = await http('POST', '/v1/staff/login', { json: { username, password } });
+    assert.equal(r.status, 200, `login ${username}: ${JSON.stringify(r.body)}`);
+    return r.body.accessToken as string;
+  };
+
+  before(async () => {
+    const limit = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (limit && Number(limit) < CLIENTS + 200)
+      throw new Error(`open-file limit ${limit} is too low for ${CLIENTS} clients: raise it (ulimit -n)`);
+    dir = mkdtempSync(join(tmpdir(), 'vd-ws-soak-'));
+    authority = new AuthorityProcess({
+      port: await freePort(),
+      dataDir: join(dir, 'authority'),
+      env: {
+        VD_ACCESS_TOKEN_SECONDS: '3600',
+        VD_AGENT_TIMEOUT_SECONDS: '3600',
+        VD_AUTHENTICATION_TTL_SECONDS: '3600',
+        VD_LOG_LEVEL: 'warn',
+      },
+    });
+    await authority.start();
+  });
+  after(async () => {
+    clients?.terminateAll();
+    await authority?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('0 unexpected closes, every client gets every change, RSS grows < 10% after warm-up, FDs back to baseline', async () => {
+    const pid = authority.pid!;
+    const admin = await login('admin', 'demo-admin-1');
+    const tokens = await Promise.all(
+      STAFF.map(async (s) => ({ token: await login(s.username, s.password), topic: s.topic })),
+    );
+    const devices: TestDevice[] = [];
+    for (const customerId of CUSTOMERS) {
+      const code = await http('POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
+        headers: bearer(admin),
+      });
+      assert.equal(code.status, 201, JSON.stringify(code.body));
+      // Enrolment goes through TestDevice's own (keep-alive) calls; the next closing call ends that connection.
+      devices.push(await new TestDevice(authority.url).enrolAndAuthenticate(code.body.code));
+    }
+
+    /** One round: every device creates a request; once all clients saw them, every device cancels its own. */
+    const round = async (latencies: number[] | null, perClient: Uint32Array, set: SoakClients) => {
+      let early = 0;
+      const created = new Phase(set.n);
+      set.phase = created;
+      const requests = await Promise.all(
+        devices.map(async (d) => {
+          const r = await deviceCall(d, 'POST', '/v1/device/requests', { optionId: 'other' });
+          const returnedAt = performance.now();
+          assert.equal(r.body?.status, 'queued', `create: ${r.status} ${JSON.stringify(r.body)}`);
+          return { device: d, requestId: r.body.request.requestId as string, returnedAt };
+        }),
+      );
+      created.expect(requests.map((r) => ({ key: `${r.requestId}:waiting`, returnedAt: r.returnedAt })));
+      assert.ok(
+        await created.wait(),
+        `not every client saw the new requests: ${created.missing()}; ${lost(set)}`,
+      );
+      early += created.tally(perClient, latencies).early;
+
+      const cancelled = new Phase(set.n);
+      set.phase = cancelled;
+      const ends = await Promise.all(
+        requests.map(async (r) => {
+          const c = await deviceCall(r.device, 'POST', `/v1/device/requests/${r.requestId}/cancel`);
+          const returnedAt = performance.now();
+          assert.equal(c.status, 200, `cancel: ${JSON.stringify(c.body)}`);
+          assert.equal(c.body.state, 'abandoned');
+          return { key: `${r.requestId}:abandoned`, returnedAt };
+        }),
+      );
+      cancelled.expect(ends);
+      assert.ok(
+        await cancelled.wait(),
+        `not every client saw the cancels: ${cancelled.missing()}; ${lost(set)}`,
+      );
+      early += cancelled.tally(perClient, latencies).early;
+      set.phase = null;
+      return early;
+    };
+
+    // First use of everything (a socket, a subscription, a request and its cancel) before the baseline.
+    const first = new SoakClients(authority.url, 1);
+    await first.connect([tokens[0]!], () => {});
+    await round(null, new Uint32Array(1), first);
+    assert.equal(await first.closeAll(), 0);
+    assert.deepEqual(first.unexpected, []);
+    await http('GET', '/healthz'); // ends the keep-alive connection TestDevice's calls left in the pool
+    const idle = await settle(
+      () => tcpConnections(pid),
+      (n) => n === 0,
+      FD_SETTLE_MS,
+    );
+    assert.equal(idle.value, 0, 'a client connection to the authority is still open at the baseline');
+    await sleep(200);
+    const fdBaseline = fdCount(pid);
+    const rssBaseline = rssKiB(pid);
+
+    // Warm-up: all clients, WARMUP_ROUNDS rounds.
+    clients = new SoakClients(authority.url, CLIENTS);
+    let fdPeak = fdBaseline;
+    const sampleFds = () => (fdPeak = Math.max(fdPeak, fdCount(pid)));
+    const t0 = performance.now();
+    await within(clients.connect(tokens, sampleFds), CONNECT_TIMEOUT_MS, `connecting ${CLIENTS} clients`);
+    const connectMs = performance.now() - t0;
+    const perClient = new Uint32Array(CLIENTS);
+    const t1 = performance.now();
+    for (let r = 0; r < WARMUP_ROUNDS; r++) {
+      await round(null, perClient, clients);
+      sampleFds();
+    }
+    const warmMs = performance.now() - t1;
+    const rssWarm = rssKiB(pid);
+
+    // Soak: ROUNDS rounds, relay times collected.
+    const latencies: number[] = [];
+    let early = 0;
+    const t2 = performance.now();
+    for (let r = 0; r < ROUNDS; r++) {
+      early += await round(latencies, perClient, clients);
+      sampleFds();
+    }
+    const soakMs = performance.now() - t2;
+    const rssAfter = rssKiB(pid);
+
+    // Every socket still answers, then the test closes them all.
+    clients.sockets.forEach((ws, i) => ws.send(JSON.stringify({ type: 'ping', id: `soak-${i}` })));
+    await settle(
+      () => clients!.pongs.reduce((a, b) => a + b, 0),
+      (n) => n === CLIENTS,
+      PHASE_TIMEOUT_MS,
+    );
+    const pongs = clients.pongs.reduce((a, b) => a + b, 0);
+    const unexpected = [...clients.unexpected];
+    const stillOpen = await clients.closeAll();
+    const fdsBack = await settle(
+      () => fdCount(pid),
+      (n) => n <= fdBaseline,
+      FD_SETTLE_MS,
+    );
+    const connectionsAfter = tcpConnections(pid);
+    const rssClosed = rssKiB(pid);
+
+    const sorted = Float64Array.from(latencies).sort();
+    const frames = clients.frames.reduce((a, b) => a + b, 0);
+    const changes = (WARMUP_ROUNDS + ROUNDS) * devices.length * 2;
+    const mb = (kib: number) => (kib / 1024).toFixed(1);
+    const byTopic = STAFF.map(
+      (s, k) => `${s.username}/${s.topic} ${Math.ceil((CLIENTS - k) / STAFF.length)}`,
+    );
+    console.log(
+      `# ws-soak clients: ${CLIENTS} (${byTopic.join(', ')}); connected in ${connectMs.toFixed(0)} ms`,
+    );
+    console.log(
+      `# ws-soak rounds: ${WARMUP_ROUNDS} warm-up (${(warmMs / 1000).toFixed(1)} s) + ${ROUNDS} soak (${(soakMs / 1000).toFixed(1)} s); ${changes} queue changes, ${devices.length} devices`,
+    );
+    console.log(
+      `# ws-soak frames: ${frames} received (per client min ${Math.min(...clients.frames)}, max ${Math.max(...clients.frames)}); changes per client min ${Math.min(...perClient)} of ${changes}; pongs ${pongs}/${CLIENTS}`,
+    );
+    console.log(
+      `# ws-soak relay (HTTP answer -> client frame, incl. 50 ms feed batching), ms: p50 ${pct(sorted, 50).toFixed(1)}, p95 ${pct(sorted, 95).toFixed(1)}, p99 ${pct(sorted, 99).toFixed(1)}, max ${sorted[sorted.length - 1]!.toFixed(1)} (${sorted.length} samples, ${early} frames before the HTTP answer counted 0)`,
+    );
+    console.log(
+      `# ws-soak RSS MiB: baseline ${mb(rssBaseline)}, after warm-up ${mb(rssWarm)}, after soak ${mb(rssAfter)} (${(((rssAfter - rssWarm) / rssWarm) * 100).toFixed(1)}% vs warm-up), after close ${mb(rssClosed)}`,
+    );
+    console.log(
+      `# ws-soak FDs: baseline ${fdBaseline}, peak ${fdPeak}, after close ${fdsBack.value} (settled in ${fdsBack.waitedMs} ms); client TCP connections left ${connectionsAfter}`,
+    );
+
+    assert.deepEqual(unexpected, [], 'unexpected closes, errors or error frames');
+    assert.equal(pongs, CLIENTS, 'every client answered its final ping');
+    assert.equal(stillOpen, 0, 'every client closed cleanly');
+    for (let i = 0; i < CLIENTS; i++) assert.equal(perClient[i], changes, `client ${i} missed changes`);
+    assert.equal(sorted.length, ROUNDS * devices.length * 2 * CLIENTS);
+    assert.ok(
+      rssAfter <= RSS_GROWTH_LIMIT * rssWarm,
+      `RSS grew from ${rssWarm} KiB after warm-up to ${rssAfter} KiB after the soak (limit x${RSS_GROWTH_LIMIT})`,
+    );
+    assert.ok(fdPeak >= fdBaseline + CLIENTS, `the FD peak ${fdPeak} shows the ${CLIENTS} sockets`);
+    assert.equal(fdsBack.value, fdBaseline, 'the authority holds as many FDs as at the baseline');
+    assert.equal(connectionsAfter, 0, 'no client connection left open in the authority');
+  });
+});
