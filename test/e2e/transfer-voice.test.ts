@@ -18,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { staffLogin } from '../support/http.ts';
-import { detectTone, writeToneWav } from './audio-harness.ts';
+import { detectSilence, detectTone, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -28,7 +28,7 @@ import {
   type AppAuthority,
 } from './customer-app-harness.ts';
 
-describe('voice follows a blind transfer: the new agent calls the same verified device', () => {
+describe('voice follows a transfer (blind, warm): the new agent calls the same verified device', () => {
   let app: AppAuthority;
   let customerBrowser: Browser;
   let consoleBrowser: Browser;
@@ -164,6 +164,109 @@ describe('voice follows a blind transfer: the new agent calls the same verified 
         0,
         'the customer was not asked to verify again',
       );
+      await pc.getByRole('button', { name: 'Hang up' }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      // Sam completes, so he is free for the warm run.
+      await pb.getByRole('button', { name: 'Complete request' }).click();
+      await pb
+        .getByRole('region', { name: /Bob Okafor/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor({ state: 'detached' });
+      assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);
+    } finally {
+      await dana.close();
+      await sam.close();
+      await phone.t.close();
+    }
+  });
+
+  it('warm: Dana holds the customer and consults Sam on a second line; Sam accepts and calls the same device', async () => {
+    const phone = await openPhone(customerBrowser, app, 'transfer-voice-warm-customer');
+    const dana = await openConsole('transfer-voice-warm-dana', 'agent1', 'demo-agent-1');
+    const sam = await openConsole('transfer-voice-warm-sam', 'agent2', 'demo-agent-2');
+    const [pa, pb, pc] = [dana.page, sam.page, phone.page];
+    try {
+      await enrolThroughApp(phone, await enrolmentCode(app, 'c_chen_wei_00003'), '975310');
+      await pb.getByLabel('Change presence').selectOption('break:lunch');
+      await pa.getByLabel('Change presence').selectOption('available');
+      await pc.getByRole('button', { name: 'Get help' }).click();
+      await pc.getByRole('button', { name: /^Something else/ }).click();
+      await pa
+        .getByRole('region', { name: /Chen Wei/ })
+        .filter({ hasText: 'New request' })
+        .waitFor();
+      await pa.keyboard.press('Control+Enter');
+      await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
+      await pa.getByRole('button', { name: 'Call customer' }).click();
+      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Dana Reyes' }).waitFor();
+      await pc.getByRole('button', { name: 'Answer call' }).click();
+      await pa
+        .getByTestId('voice-state')
+        .getByText(/^Voice from the verified device/)
+        .waitFor();
+      await hearEachOther(pa, pc, 'Dana');
+
+      // Warm transfer: the customer on hold (silence), a consult call on the second line.
+      await pb.getByLabel('Change presence').selectOption('available');
+      await pa.getByRole('button', { name: /^Hold/ }).click();
+      await pa
+        .getByTestId('call-status')
+        .getByText(/^On hold/)
+        .waitFor();
+      assert.equal(await detectSilence(pc, '#vd-remote-audio'), true, 'the customer hears nothing on hold');
+      await pa.getByRole('button', { name: 'Transfer…' }).click();
+      const dialog = pa.getByRole('form', { name: 'Transfer Chen Wei' });
+      await dialog.getByLabel('Warm: talk to them first').check();
+      await dialog.getByLabel('Agent', { exact: true }).selectOption(samId);
+      await dialog.getByRole('button', { name: 'Start warm transfer' }).click();
+      const consult = pa.getByRole('region', { name: 'Warm transfer to Sam Patel' });
+      const offer = pb.getByRole('region', { name: 'Transfer offer from Dana Reyes' });
+      await offer.getByRole('heading', { name: /Chen Wei/ }).waitFor();
+      await consult.getByRole('button', { name: 'Call Sam Patel' }).click();
+      const ringing = pb.getByRole('alertdialog', { name: 'Incoming call' });
+      await ringing.getByText(/Incoming call from Dana Reyes/).waitFor();
+      await ringing.getByRole('button', { name: 'Answer' }).click();
+      await pb
+        .getByRole('group', { name: 'Call with a colleague' })
+        .getByText(/On a call with/)
+        .waitFor();
+      // The two agents hear each other (both consoles' microphones play 440 Hz).
+      const [atDana, atSam] = await Promise.all([
+        detectTone(pa, 'audio[data-testid="remote-audio"]'),
+        detectTone(pb, 'audio[data-testid="remote-audio"]'),
+      ]);
+      assert.ok(atDana.hz && Math.abs(atDana.hz - 440) < 15, `Dana hears Sam: ${JSON.stringify(atDana)}`);
+      assert.ok(atSam.hz && Math.abs(atSam.hz - 440) < 15, `Sam hears Dana: ${JSON.stringify(atSam)}`);
+      await dana.screenshot('4-warm-consulting');
+
+      // Sam accepts: ownership moves and Dana's call with the customer ends; the agents finish
+      // their consult (Sam hangs up); Sam calls the customer, who joins now.
+      await offer.getByRole('button', { name: 'Accept transfer' }).click();
+      await pb
+        .getByRole('region', { name: /Chen Wei/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor();
+      await pb
+        .getByRole('group', { name: 'Call with a colleague' })
+        .getByRole('button', { name: 'Hang up' })
+        .click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      await pa.getByTestId('softphone-status').getByText('ready').waitFor();
+      await pc.getByText(/You are now with Sam Patel/).waitFor();
+      await pb.getByRole('button', { name: 'Call customer' }).click();
+      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Sam Patel' }).waitFor();
+      await pc.getByRole('button', { name: 'Answer call' }).click();
+      await pb
+        .getByTestId('voice-state')
+        .getByText(/^Voice from the verified device/)
+        .waitFor();
+      await hearEachOther(pb, pc, 'Sam');
+      const chain = await pb
+        .getByRole('list', { name: 'Chain of custody' })
+        .getByRole('listitem')
+        .allTextContents();
+      assert.match(chain[1] ?? '', /^Sam Patel \(agent\)warm transfer/);
+      await sam.screenshot('5-warm-sam-on-call');
       await pc.getByRole('button', { name: 'Hang up' }).click();
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
       assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);
