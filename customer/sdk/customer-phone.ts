@@ -114,24 +114,30 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
       delegate: {
         onInvite: (invitation) => void this.onInvite(invitation),
         onDisconnect: (error) => {
-          if (error && !this.stopped) this.reconnectSoon();
+          if (!error || this.stopped) return;
+          const dead = this.registerer;
+          this.registerer = null;
+          dead?.dispose().catch(() => undefined);
+          this.reconnectSoon();
         },
       },
     });
     this.ua = ua;
     this.scheduleCredentialRefresh(creds);
     await ua.start();
+    await this.register();
+  }
+
+  /** REGISTER with a fresh Registerer (one whose REGISTER died with an old socket could block the next). */
+  private register(): Promise<void> {
+    const ua = this.ua;
+    if (!ua) return Promise.resolve();
+    this.registerer?.dispose().catch(() => undefined);
     const registerer = new Registerer(ua, {
       expires: this.opts.registerExpires ?? 300,
       refreshFrequency: 80,
     });
     this.registerer = registerer;
-    await this.register();
-  }
-
-  private register(): Promise<void> {
-    const registerer = this.registerer;
-    if (!registerer) return Promise.resolve();
     this.setState('registering');
     return new Promise<void>((resolve, reject) => {
       const off = () => registerer.stateChange.removeListener(onState);
@@ -178,7 +184,7 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
           this.scheduleCredentialRefresh(next);
         })
         .catch(() => {
-          if (!this.stopped) this.scheduleCredentialRefresh({ ...creds, expiresAt: creds.expiresAt });
+          if (!this.stopped) this.scheduleCredentialRefresh(creds);
         });
     }, delay);
   }

@@ -88,6 +88,40 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
     );
   };
 
+  /** Sam on a break so the customer's request goes to Dana; the customer asks for help; Dana accepts. */
+  const danaTakesTheRequest = async (pa: Page, pb: Page, pc: Page, customer: string) => {
+    await pb.getByLabel('Change presence').selectOption('break:lunch');
+    await pa.getByLabel('Change presence').selectOption('available');
+    await pc.getByRole('button', { name: 'Get help' }).click();
+    await pc.getByRole('button', { name: /^Something else/ }).click();
+    await pa
+      .getByRole('region', { name: new RegExp(customer) })
+      .filter({ hasText: 'New request' })
+      .waitFor();
+    await pa.keyboard.press('Control+Enter');
+    await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
+  };
+
+  /** The agent calls; the app rings as a verified call from them; answered; proof checked; tones both ways. */
+  const callAndHear = async (
+    agent: Page,
+    agentName: string,
+    customer: Page,
+    whileRinging?: () => Promise<unknown>,
+  ) => {
+    await agent.getByRole('button', { name: 'Call customer' }).click();
+    await customer
+      .getByRole('heading', { name: `Verified call from Northwind Bank — ${agentName}` })
+      .waitFor();
+    await whileRinging?.();
+    await customer.getByRole('button', { name: 'Answer call' }).click();
+    await agent
+      .getByTestId('voice-state')
+      .getByText(/^Voice from the verified device/)
+      .waitFor();
+    await hearEachOther(agent, customer, agentName.split(' ')[0]!);
+  };
+
   it('Dana calls, transfers blind to Sam, Sam calls the same device without any re-verification', async () => {
     const phone = await openPhone(customerBrowser, app, 'transfer-voice-customer');
     const dana = await openConsole('transfer-voice-dana', 'agent1', 'demo-agent-1');
@@ -95,27 +129,10 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
     const [pa, pb, pc] = [dana.page, sam.page, phone.page];
     try {
       await enrolThroughApp(phone, await enrolmentCode(app, 'c_bob_okafor_002'), '975310');
-      // Sam on a break, so the customer's request goes to Dana.
-      await pb.getByLabel('Change presence').selectOption('break:lunch');
-      await pa.getByLabel('Change presence').selectOption('available');
-      await pc.getByRole('button', { name: 'Get help' }).click();
-      await pc.getByRole('button', { name: /^Something else/ }).click();
-      await pa
-        .getByRole('region', { name: /Bob Okafor/ })
-        .filter({ hasText: 'New request' })
-        .waitFor();
-      await pa.keyboard.press('Control+Enter');
-      await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
+      await danaTakesTheRequest(pa, pb, pc, 'Bob Okafor');
 
       // Dana's call.
-      await pa.getByRole('button', { name: 'Call customer' }).click();
-      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Dana Reyes' }).waitFor();
-      await pc.getByRole('button', { name: 'Answer call' }).click();
-      await pa
-        .getByTestId('voice-state')
-        .getByText(/^Voice from the verified device/)
-        .waitFor();
-      await hearEachOther(pa, pc, 'Dana');
+      await callAndHear(pa, 'Dana Reyes', pc);
       const factorsBefore = await pa.getByRole('list', { name: 'Verification factors' }).textContent();
       await dana.screenshot('1-dana-on-call');
 
@@ -137,15 +154,7 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       await pc.getByText(/You are now with Sam Patel/).waitFor();
 
       // Sam calls the same device: a verified call from Sam, answered without any step-up.
-      await pb.getByRole('button', { name: 'Call customer' }).click();
-      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Sam Patel' }).waitFor();
-      await phone.t.screenshot('2-customer-ringing-sam');
-      await pc.getByRole('button', { name: 'Answer call' }).click();
-      await pb
-        .getByTestId('voice-state')
-        .getByText(/^Voice from the verified device/)
-        .waitFor();
-      await hearEachOther(pb, pc, 'Sam');
+      await callAndHear(pb, 'Sam Patel', pc, () => phone.t.screenshot('2-customer-ringing-sam'));
       assert.equal(
         await pb.getByRole('list', { name: 'Verification factors' }).textContent(),
         factorsBefore,
@@ -187,24 +196,8 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
     const [pa, pb, pc] = [dana.page, sam.page, phone.page];
     try {
       await enrolThroughApp(phone, await enrolmentCode(app, 'c_chen_wei_00003'), '975310');
-      await pb.getByLabel('Change presence').selectOption('break:lunch');
-      await pa.getByLabel('Change presence').selectOption('available');
-      await pc.getByRole('button', { name: 'Get help' }).click();
-      await pc.getByRole('button', { name: /^Something else/ }).click();
-      await pa
-        .getByRole('region', { name: /Chen Wei/ })
-        .filter({ hasText: 'New request' })
-        .waitFor();
-      await pa.keyboard.press('Control+Enter');
-      await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
-      await pa.getByRole('button', { name: 'Call customer' }).click();
-      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Dana Reyes' }).waitFor();
-      await pc.getByRole('button', { name: 'Answer call' }).click();
-      await pa
-        .getByTestId('voice-state')
-        .getByText(/^Voice from the verified device/)
-        .waitFor();
-      await hearEachOther(pa, pc, 'Dana');
+      await danaTakesTheRequest(pa, pb, pc, 'Chen Wei');
+      await callAndHear(pa, 'Dana Reyes', pc);
 
       // Warm transfer: the customer on hold (silence), a consult call on the second line.
       await pb.getByLabel('Change presence').selectOption('available');
@@ -253,14 +246,7 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
       await pa.getByTestId('softphone-status').getByText('ready').waitFor();
       await pc.getByText(/You are now with Sam Patel/).waitFor();
-      await pb.getByRole('button', { name: 'Call customer' }).click();
-      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Sam Patel' }).waitFor();
-      await pc.getByRole('button', { name: 'Answer call' }).click();
-      await pb
-        .getByTestId('voice-state')
-        .getByText(/^Voice from the verified device/)
-        .waitFor();
-      await hearEachOther(pb, pc, 'Sam');
+      await callAndHear(pb, 'Sam Patel', pc);
       const chain = await pb
         .getByRole('list', { name: 'Chain of custody' })
         .getByRole('listitem')

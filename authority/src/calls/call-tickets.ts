@@ -12,7 +12,7 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { conflict, notFound, unauthorized } from '../http/errors.ts';
 import { randomId } from '../ids.ts';
-import type { DevicePrincipal, Devices } from '../identity/devices.ts';
+import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 
@@ -85,6 +85,21 @@ export class CallTickets extends EventEmitter<{
     };
   }
 
+  /** Why `proof` is not this device's fresh signature over `ticket` (null when it is). */
+  private async proofProblem(device: DeviceRow, ticket: string, proof: string): Promise<string | null> {
+    let claims;
+    try {
+      const r = await compactVerify(proof, this.devices.keyOf(device), { algorithms: ['ES256'] });
+      if (r.protectedHeader.typ !== CALL_PROOF_TYP) throw new Error('typ');
+      claims = CallProofClaims.parse(JSON.parse(new TextDecoder().decode(r.payload)));
+    } catch {
+      return 'device proof does not verify';
+    }
+    if (claims.tkt !== ticketHash(ticket)) return 'device proof is for another ticket';
+    if (Math.abs(claims.iat - this.ctx.clock.now() / 1000) > PROOF_MAX_SKEW_S) return 'device proof too old';
+    return null;
+  }
+
   /**
    * The agent's console saw the device answer: `proof` is the X-VD-Device-Proof header
    * of the 200 OK (null when missing). The ticket must be one this agent was issued for
@@ -122,18 +137,9 @@ export class CallTickets extends EventEmitter<{
     if (!proof) return refuse('the answer carried no device proof');
     const device = this.devices.get(claims.dev);
     if (!device) return refuse('the ticket names an unknown device');
-    let proofClaims;
-    try {
-      const r = await compactVerify(proof, this.devices.keyOf(device), { algorithms: ['ES256'] });
-      if (r.protectedHeader.typ !== CALL_PROOF_TYP) throw new Error('typ');
-      proofClaims = CallProofClaims.parse(JSON.parse(new TextDecoder().decode(r.payload)));
-    } catch {
-      return refuse('the device proof on the answer does not verify with the device key');
-    }
-    if (proofClaims.tkt !== ticketHash(ticket)) return refuse('the device proof is for another ticket');
+    const wrong = await this.proofProblem(device, ticket, proof);
+    if (wrong) return refuse(wrong);
     const now = this.ctx.clock.now();
-    if (Math.abs(proofClaims.iat - now / 1000) > PROOF_MAX_SKEW_S)
-      return refuse('the device proof is too old');
     const first = this.ctx.db
       .prepare('UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND proven_at IS NULL')
       .run(now, claims.jti).changes;
@@ -170,17 +176,9 @@ export class CallTickets extends EventEmitter<{
       return fail('call ticket does not verify or has expired');
     }
     if (claims.dev !== p.device.id) return fail('call ticket is for another device');
-    let proofClaims;
-    try {
-      const r = await compactVerify(proof, this.devices.keyOf(p.device), { algorithms: ['ES256'] });
-      if (r.protectedHeader.typ !== CALL_PROOF_TYP) throw new Error('typ');
-      proofClaims = CallProofClaims.parse(JSON.parse(new TextDecoder().decode(r.payload)));
-    } catch {
-      return fail('device proof does not verify');
-    }
-    if (proofClaims.tkt !== ticketHash(ticket)) return fail('device proof is for another ticket');
+    const wrong = await this.proofProblem(p.device, ticket, proof);
+    if (wrong) return fail(wrong);
     const now = this.ctx.clock.now();
-    if (Math.abs(proofClaims.iat - now / 1000) > PROOF_MAX_SKEW_S) return fail('device proof too old');
     const row = this.ctx.db
       .prepare<[number, string, string], { request_id: string; session_id: string; agent_id: string }>(
         'UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND device_id = ? AND proven_at IS NULL RETURNING request_id, session_id, agent_id',

@@ -94,7 +94,7 @@ export class CustomerPanels {
       )
       .get(r.id);
     // An expired verification unlocks nothing and counts as no verification at all.
-    const effectiveLevel = auth.expires_at > now ? auth.level : 0;
+    const effectiveLevel = this.authentications.effectiveLevel(auth);
     return {
       request: this.pipeline.requestView(r),
       customer: {

@@ -72,6 +72,11 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     return a.expires_at > this.ctx.clock.now();
   }
 
+  /** The level an authentication vouches for now: an expired one counts as none. */
+  effectiveLevel(a: AuthenticationRow | undefined): number {
+    return a && this.isLive(a) ? a.level : 0;
+  }
+
   /** Step up: add a factor and recompute the level. The expiry stays as it was. */
   addFactor(
     id: string,

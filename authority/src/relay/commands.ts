@@ -159,8 +159,7 @@ export class DeviceCommands extends EventEmitter<RelayEvents> {
     const kind = req.command.kind;
     const auth = this.authentications.get(r.authentication_id);
     const expired = !!auth && !this.authentications.isLive(auth);
-    // An expired verification counts as none: the customer verifies again in the app.
-    const level = auth && !expired ? auth.level : 0;
+    const level = this.authentications.effectiveLevel(auth);
     if (level < COMMAND_LEVELS[kind])
       throw new HttpError(
         403,

@@ -438,7 +438,8 @@ export class AppController {
   async incomingCall(ticket: string | null | undefined): Promise<ScreenResult> {
     const result = await this.requireDevice().guard.screen(ticket);
     // A verified call takes the screen; older blocked calls stay listed on the home screen.
-    if (result.verdict === 'ring') this.go({ name: 'incoming', call: result.call }, { blockedBanner: null });
+    if (result.verdict === 'ring')
+      this.go({ name: 'incoming', call: result.call }, { blockedBanner: null, keys: '' });
     return result;
   }
 

@@ -395,9 +395,9 @@ export class SipJsSoftphone implements Softphone {
       );
     if (this.consultLeg)
       return Promise.reject(new SoftphoneUnavailableError('A consult call is already open'));
-    const uri = UserAgent.makeURI(/^sips?:/i.test(target) ? target : `sip:${target}@${this.creds.domain}`);
+    const { uri: address, name } = this.address(target, peer);
+    const uri = UserAgent.makeURI(address);
     if (!uri) return Promise.reject(new Error(`not a SIP address: ${target}`));
-    const name = peer ?? target.replace(/^sips?:/i, '');
     const inviter = new Inviter(ua, uri, {
       sessionDescriptionHandlerOptions: { constraints: microphoneConstraints(this.devices.microphoneId) },
     });
@@ -437,21 +437,22 @@ export class SipJsSoftphone implements Softphone {
 
   async endConsult(): Promise<void> {
     const leg = this.consultLeg;
-    if (!leg) return;
-    const s = leg.session;
-    try {
-      if (s.state === SessionState.Established) await s.bye();
-      else if (s.state === SessionState.Establishing) await s.cancel();
-      else await s.dispose();
-    } catch {
-      await s.dispose().catch(() => undefined);
-    }
+    if (leg) await this.terminate(leg.session);
   }
 
   async dial(target: string, peer?: string): Promise<void> {
     if (!this.creds) throw new SoftphoneUnavailableError('The softphone is not registered');
-    const uri = /^sips?:/i.test(target) ? target : `sip:${target}@${this.creds.domain}`;
-    await this.invite(uri, null, peer ?? target.replace(/^sips?:/i, ''), []);
+    const { uri, name } = this.address(target, peer);
+    await this.invite(uri, null, name, []);
+  }
+
+  /** A sip: URI as given, or a bare user on our domain; and how to name it on screen. */
+  private address(target: string, peer: string | undefined): { uri: string; name: string } {
+    const sip = /^sips?:/i.test(target);
+    return {
+      uri: sip ? target : `sip:${target}@${this.creds!.domain}`,
+      name: peer ?? (sip ? target.replace(/^sips?:/i, '') : target),
+    };
   }
 
   private invite(
@@ -578,6 +579,11 @@ export class SipJsSoftphone implements Softphone {
     const s = live.session;
     const line = this.snapshot.line;
     if (line === 'connected' || line === 'held') this.line('ending');
+    await this.terminate(s);
+  }
+
+  /** End a session whatever its state: BYE, CANCEL, decline (603), or a local dispose. */
+  private async terminate(s: Inviter | Invitation): Promise<void> {
     try {
       if (s.state === SessionState.Established) await s.bye();
       else if (s instanceof Inviter && s.state === SessionState.Establishing) await s.cancel();
