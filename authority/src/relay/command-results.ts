@@ -6,6 +6,7 @@ import type {
   DeviceResult,
   FormField,
 } from '../../../protocol/src/index.ts';
+import { LIMITS } from '../../../protocol/src/index.ts';
 import { HttpError } from '../http/errors.ts';
 
 export const invalidResult = (message: string) => new HttpError(400, 'invalid_result', message);
@@ -24,8 +25,8 @@ export function checkText(cmd: CommandOf<'text'>, value: string): string {
       if (!Email.safeParse(value).success) throw invalidResult('not an email address');
       return value;
     case 'free':
-      if (value.length > (p.maxLength ?? 4000))
-        throw invalidResult(`at most ${p.maxLength ?? 4000} characters`);
+      if (value.length > (p.maxLength ?? LIMITS.longText))
+        throw invalidResult(`at most ${p.maxLength ?? LIMITS.longText} characters`);
       return value;
     default: {
       const never: never = p.input;
@@ -39,7 +40,7 @@ function checkField(f: FormField, v: unknown): void {
   switch (f.type) {
     case 'text':
       if (typeof v !== 'string') throw bad('expects text');
-      if (v.length > (f.maxLength ?? 4000)) throw bad('too long');
+      if (v.length > (f.maxLength ?? LIMITS.longText)) throw bad('too long');
       if (f.required && v.trim() === '') throw bad('required');
       return;
     case 'email':
