@@ -140,3 +140,148 @@ describe('call tickets and the device proof that binds voice to the verified dev
     ws.close();
   });
 });
+
+/**
+ * A call ticket is bound to the holder and fencing number of its issue: once ownership
+ * moves (blind transfer, supervisor take-over), the previous holder's tickets prove
+ * nothing, on the console's report (call-answers) and on the device's own POST
+ * (call-proofs) alike, and the new holder's panel shows voice only from their own call.
+ */
+describe('a call ticket proves voice only for the holder and fencing number it was issued under', () => {
+  let a: TestAuthority;
+  const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
+  let admin: string;
+  type Who = { token: string; staffId: string };
+  let A: Who;
+  let B: Who;
+  let S: Who;
+
+  const api = (who: Who, method: string, path: string, json?: unknown) =>
+    call(a.url, method, path, { headers: bearer(who.token), ...(json !== undefined ? { json } : {}) });
+  const nowS = () => Math.floor(clock.now() / 1000);
+  const ticketOf = async (who: Who, requestId: string, fence: number): Promise<string> => {
+    const t = await api(who, 'POST', `/v1/agent/requests/${requestId}/call-ticket`, { fence });
+    assert.equal(t.status, 201, JSON.stringify(t.body));
+    return t.body.ticket;
+  };
+  const voiceOf = async (who: Who, requestId: string) => {
+    const p = await api(who, 'GET', `/v1/agent/requests/${requestId}/panel`);
+    assert.equal(p.status, 200, JSON.stringify(p.body));
+    return p.body.voice.verified as boolean;
+  };
+  const failures = (requestId: string, action: string) =>
+    a.services.ctx.db
+      .prepare<[string, string], { actor: string; reason: string }>(
+        "SELECT actor, reason FROM audit_log WHERE subject = ? AND action = ? AND outcome = 'failure' ORDER BY seq",
+      )
+      .all(`request:${requestId}`, action);
+
+  /** A new device of Alice queues; A (the only agent available) accepts it and is issued a ticket. */
+  async function heldByA(): Promise<{ d: TestDevice; requestId: string; fenceA: number }> {
+    for (const who of [B, S]) await api(who, 'PUT', '/v1/agent/presence', { state: 'offline' });
+    assert.equal((await api(A, 'PUT', '/v1/agent/presence', { state: 'available' })).status, 200);
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+      headers: bearer(admin),
+    });
+    const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
+    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    const requestId = q.body.request.requestId;
+    const me = await api(A, 'GET', '/v1/agent/me');
+    assert.equal(me.body.offer?.requestId, requestId, JSON.stringify(me.body));
+    const fenceA = me.body.offer.fence;
+    const acc = await api(A, 'POST', `/v1/agent/requests/${requestId}/accept`, { fence: fenceA });
+    assert.equal(acc.status, 200, JSON.stringify(acc.body));
+    return { d, requestId, fenceA };
+  }
+
+  /** Both routes refuse `ticket` (issued to A under fenceA): 409 stale_fence, audited, voice not proven. */
+  async function oldTicketRefused(d: TestDevice, requestId: string, fenceA: number, ticket: string) {
+    const answerFailuresBefore = failures(requestId, 'call.answer').length;
+    const proofFailuresBefore = failures(requestId, 'call.proof').length;
+    const byConsole = await api(A, 'POST', `/v1/agent/requests/${requestId}/call-answers`, {
+      fence: fenceA,
+      ticket,
+      proof: await proofFor(d, ticket, nowS()),
+    });
+    assert.equal(byConsole.status, 409, JSON.stringify(byConsole.body));
+    assert.equal(byConsole.body.code, 'stale_fence');
+    assert.match(byConsole.body.message, /fencing number/);
+    const byDevice = await d.call('POST', '/v1/device/call-proofs', {
+      json: { ticket, proof: await proofFor(d, ticket, nowS()) },
+    });
+    assert.equal(byDevice.status, 409, JSON.stringify(byDevice.body));
+    assert.equal(byDevice.body.code, 'stale_fence');
+    assert.match(byDevice.body.message, /fencing number/);
+    const answers = failures(requestId, 'call.answer').slice(answerFailuresBefore);
+    assert.equal(answers.length, 1, 'the console’s report is audited as a failure');
+    assert.equal(answers[0]!.actor, `staff:${A.staffId}`);
+    assert.match(answers[0]!.reason, /fencing number/);
+    const proofs = failures(requestId, 'call.proof').slice(proofFailuresBefore);
+    assert.equal(proofs.length, 1, 'the device’s proof is audited as a failure');
+    assert.equal(proofs[0]!.actor, `device:${d.deviceId}`);
+    assert.match(proofs[0]!.reason, /fencing number/);
+  }
+
+  /** The new holder's own ticket still proves voice, and their panel says so. */
+  async function newHolderProves(d: TestDevice, holder: Who, requestId: string, fence: number) {
+    const ticket = await ticketOf(holder, requestId, fence);
+    const ok = await d.call('POST', '/v1/device/call-proofs', {
+      json: { ticket, proof: await proofFor(d, ticket, nowS()) },
+    });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(await voiceOf(holder, requestId), true);
+  }
+
+  before(async () => {
+    a = await startTestAuthority(
+      { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0, offerTimeoutSeconds: 60 },
+      { clock },
+    );
+    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    A = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    B = await staffLogin(a.url, 'agent2', 'demo-agent-2');
+    S = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
+  });
+  after(() => a.dispose());
+
+  it('after a blind transfer, the old holder’s ticket is refused on both routes and B’s voice stays unproven', async () => {
+    const { d, requestId, fenceA } = await heldByA();
+    const ticketA = await ticketOf(A, requestId, fenceA);
+    assert.equal((await api(B, 'PUT', '/v1/agent/presence', { state: 'available' })).status, 200);
+    const t = await api(A, 'POST', `/v1/agent/requests/${requestId}/transfer`, {
+      fence: fenceA,
+      mode: 'blind',
+      target: { kind: 'agent', staffId: B.staffId },
+    });
+    assert.equal(t.status, 201, JSON.stringify(t.body));
+    const offer = (await api(B, 'GET', '/v1/agent/me')).body.offer;
+    assert.equal(offer?.requestId, requestId);
+    assert.ok(offer.fence > fenceA);
+    const acc = await api(B, 'POST', `/v1/agent/requests/${requestId}/accept`, { fence: offer.fence });
+    assert.equal(acc.status, 200, JSON.stringify(acc.body));
+
+    await oldTicketRefused(d, requestId, fenceA, ticketA);
+    assert.equal(await voiceOf(B, requestId), false, 'an old ticket does not prove voice for B');
+    await newHolderProves(d, B, requestId, offer.fence);
+  });
+
+  it('after a supervisor take-over, the old holder’s ticket is refused and the voice A proved does not carry over', async () => {
+    const { d, requestId, fenceA } = await heldByA();
+    // A's call was answered and proven before the take-over: A's panel shows it.
+    const answered = await ticketOf(A, requestId, fenceA);
+    const proven = await d.call('POST', '/v1/device/call-proofs', {
+      json: { ticket: answered, proof: await proofFor(d, answered, nowS()) },
+    });
+    assert.equal(proven.status, 201, JSON.stringify(proven.body));
+    assert.equal(await voiceOf(A, requestId), true);
+    const ticketA = await ticketOf(A, requestId, fenceA);
+    const t = await api(S, 'POST', `/v1/supervisor/requests/${requestId}/take-over`, { fence: fenceA });
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.ok(t.body.fence > fenceA);
+
+    await oldTicketRefused(d, requestId, fenceA, ticketA);
+    assert.equal(await voiceOf(S, requestId), false, 'voice proven on A’s call is not the supervisor’s call');
+    await newHolderProves(d, S, requestId, t.body.fence);
+  });
+});

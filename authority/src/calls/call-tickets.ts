@@ -10,7 +10,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, notFound, unauthorized } from '../http/errors.ts';
+import { conflict, HttpError, notFound, unauthorized } from '../http/errors.ts';
 import { randomId } from '../ids.ts';
 import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
@@ -85,6 +85,27 @@ export class CallTickets extends EventEmitter<{
     };
   }
 
+  /**
+   * Why the ticket no longer speaks for its agent (null when it still does): a ticket is
+   * bound to the holder and fencing number of its issue, so once ownership moved on
+   * (transfer, take-over, reassign) or the request ended, it proves nothing. Synchronous,
+   * so callers run it after their last await, right before recording the proof.
+   */
+  private staleProblem(claims: CallTicketClaims): HttpError | null {
+    const r = this.pipeline.requests.get(claims.rid);
+    if (!r) return conflict('the request of this call ticket no longer exists');
+    if (r.fence !== claims.fence)
+      return new HttpError(
+        409,
+        'stale_fence',
+        `this call ticket was issued under fencing number ${claims.fence}; the request has moved on (current ${r.fence}): it proves nothing now`,
+        { fence: claims.fence, current: r.fence },
+      );
+    if (r.state !== 'assigned' || r.agent_id !== claims.agt)
+      return conflict(`this call ticket's agent no longer holds the request (state ${r.state})`);
+    return null;
+  }
+
   /** Why `proof` is not this device's fresh signature over `ticket` (null when it is). */
   private async proofProblem(device: DeviceRow, ticket: string, proof: string): Promise<string | null> {
     let claims;
@@ -103,13 +124,16 @@ export class CallTickets extends EventEmitter<{
   /**
    * The agent's console saw the device answer: `proof` is the X-VD-Device-Proof header
    * of the 200 OK (null when missing). The ticket must be one this agent was issued for
-   * this request; the proof must verify with the ticket's device key. A verified answer
+   * this request under `fence`, and that fence must still be the request's current one
+   * with this agent holding it (else 409, audited); the proof must verify with the
+   * ticket's device key. A verified answer
    * records the proof like the device's own POST does (first one wins); a missing or
    * failed proof is audited and reported so the console shows it in red.
    */
   async checkAnswer(
     staffId: string,
     requestId: string,
+    fence: number,
     ticket: string,
     proof: string | null,
   ): Promise<{ verified: true; at: number } | { verified: false; reason: string }> {
@@ -130,15 +154,27 @@ export class CallTickets extends EventEmitter<{
         subject: `request:${requestId}`,
         outcome: 'failure',
         reason,
-        data: { jti: claims.jti, device: claims.dev },
+        data: { jti: claims.jti, device: claims.dev, fence: claims.fence },
       });
       return { verified: false as const, reason };
     };
+    const stale = () => {
+      const e =
+        this.staleProblem(claims) ??
+        (fence !== claims.fence
+          ? conflict(`this call ticket was issued under fencing number ${claims.fence}, not ${fence}`)
+          : null);
+      if (!e) return;
+      refuse(e.message);
+      throw e;
+    };
+    stale();
     if (!proof) return refuse('the answer carried no device proof');
     const device = this.devices.get(claims.dev);
     if (!device) return refuse('the ticket names an unknown device');
     const wrong = await this.proofProblem(device, ticket, proof);
     if (wrong) return refuse(wrong);
+    stale(); // ownership may have moved while the proof was being checked
     const now = this.ctx.clock.now();
     const first = this.ctx.db
       .prepare('UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND proven_at IS NULL')
@@ -154,7 +190,11 @@ export class CallTickets extends EventEmitter<{
     return { verified: true, at: now };
   }
 
-  /** The device answered the ticket's call: check the ticket, the device's signature over it, and record it once. */
+  /**
+   * The device answered the ticket's call: check the ticket, the device's signature over
+   * it and that the ticket's agent still holds the request under the ticket's fence
+   * (else 409, audited); record it once.
+   */
   async prove(
     p: DevicePrincipal,
     ticket: string,
@@ -178,6 +218,18 @@ export class CallTickets extends EventEmitter<{
     if (claims.dev !== p.device.id) return fail('call ticket is for another device');
     const wrong = await this.proofProblem(p.device, ticket, proof);
     if (wrong) return fail(wrong);
+    const stale = this.staleProblem(claims);
+    if (stale) {
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'call.proof',
+        subject: `request:${claims.rid}`,
+        outcome: 'failure',
+        reason: stale.message,
+        data: { jti: claims.jti, fence: claims.fence },
+      });
+      throw stale;
+    }
     const now = this.ctx.clock.now();
     const row = this.ctx.db
       .prepare<[number, string, string], { request_id: string; session_id: string; agent_id: string }>(

@@ -88,11 +88,14 @@ export class CustomerPanels {
         .get(r.customer_id, purpose);
     const enrolmentPhoto = photo('enrolment');
     const latestPhoto = photo('verification');
-    const voice = db
-      .prepare<[string], { proven_at: number }>(
-        'SELECT proven_at FROM call_tickets WHERE request_id = ? AND proven_at IS NOT NULL ORDER BY proven_at DESC LIMIT 1',
-      )
-      .get(r.id);
+    // Voice is proven per call: only a ticket of the current holder under the current fence counts.
+    const voice = r.agent_id
+      ? db
+          .prepare<[string, string, number], { proven_at: number }>(
+            'SELECT proven_at FROM call_tickets WHERE request_id = ? AND agent_id = ? AND fence = ? AND proven_at IS NOT NULL ORDER BY proven_at DESC LIMIT 1',
+          )
+          .get(r.id, r.agent_id, r.fence)
+      : undefined;
     // An expired verification unlocks nothing and counts as no verification at all.
     const effectiveLevel = this.authentications.effectiveLevel(auth);
     return {

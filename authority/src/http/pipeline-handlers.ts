@@ -68,7 +68,13 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     callTicket: ({ principal, params, body }) =>
       svc.calls.issue(principal.staff.id, params.requestId, body.fence),
     callAnswer: async ({ principal, params, body }) => {
-      const r = await svc.calls.checkAnswer(principal.staff.id, params.requestId, body.ticket, body.proof);
+      const r = await svc.calls.checkAnswer(
+        principal.staff.id,
+        params.requestId,
+        body.fence,
+        body.ticket,
+        body.proof,
+      );
       return r.verified ? { verified: true as const, at: new Date(r.at).toISOString() } : r;
     },
     callProof: async ({ principal, body }) => {
