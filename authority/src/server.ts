@@ -13,7 +13,7 @@ export interface RunningAuthority extends AuthorityApp {
   stop(): Promise<void>;
 }
 
-/** Open the store, build the app, seed the demo if asked, and listen. */
+/** Open the store, build the app, seed the demo if asked (once per data dir), and listen. */
 export async function startAuthority(
   config: Config,
   opts: { clock?: Clock; logger?: boolean | object } = {},
@@ -35,8 +35,11 @@ export async function startAuthority(
       'PIN pepper read from a file beside the database: set VD_PIN_PEPPER from a secret store in production',
     );
   if (config.demo) {
-    const seeded = await seedDemo(services);
-    app.log.info({ enrolmentCodes: seeded.codes }, 'demo data seeded');
+    const demo = await seedDemo(services);
+    app.log.info(
+      { enrolmentCodes: demo.codes },
+      demo.seeded ? 'demo data seeded' : 'demo data seeded before: kept; enrolment codes re-armed',
+    );
   }
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

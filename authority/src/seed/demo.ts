@@ -93,37 +93,74 @@ export const DEMO_STAFF = [
 ] as const;
 
 const DAY_MS = 86_400_000;
+/** Demo agents get shifts for this many days from the first start (a seeded data dir keeps them). */
+export const DEMO_SHIFT_DAYS = 90;
+const SEED_ACTOR = 'system:seed';
+/** The audit action that marks a data dir as seeded: written once, when the first seed completes. */
+export const DEMO_SEEDED_ACTION = 'demo.seed';
 
-/** Seed once (idempotent); re-arm each demo customer's fixed enrolment code on every start. */
-export async function seedDemo(
-  svc: Services,
-): Promise<{ codes: { name: string; code: string }[]; staff: typeof DEMO_STAFF }> {
-  const { db, clock } = svc.ctx;
+/**
+ * Seed a data dir once; at every start, re-arm each demo customer's fixed enrolment code
+ * (a demo convenience: a code only lets a person enrol a new device). Nothing else is
+ * touched again once the data dir is marked seeded, so what admins change (staff, roles,
+ * skills, queues, shifts, the pipeline, customers' data) survives restarts with `--demo`.
+ */
+export async function seedDemo(svc: Services): Promise<{
+  /** True when this start seeded the data dir (false: it was seeded before; only the codes were re-armed). */
+  seeded: boolean;
+  codes: { name: string; code: string }[];
+  staff: typeof DEMO_STAFF;
+}> {
+  const { db } = svc.ctx;
+  const alreadySeeded = !!db
+    .prepare('SELECT 1 FROM audit_log WHERE actor = ? AND action = ? LIMIT 1')
+    .get(SEED_ACTOR, DEMO_SEEDED_ACTION);
+  if (!alreadySeeded) await seedOnce(svc);
+  for (const c of DEMO_CUSTOMERS)
+    if (db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id))
+      svc.devices.issueEnrolmentCode(c.id, c.code);
+  return {
+    seeded: !alreadySeeded,
+    codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })),
+    staff: DEMO_STAFF,
+  };
+}
+
+/**
+ * The first seed: each demo customer and staff member that is missing (a data dir seeded by an
+ * older build without the mark keeps what it has), an agent's profile and DEMO_SHIFT_DAYS of shifts
+ * from today only when that agent is created here; then the mark.
+ */
+async function seedOnce(svc: Services): Promise<void> {
+  const { db, clock, audit } = svc.ctx;
+  let customers = 0;
+  let staff = 0;
   for (const c of DEMO_CUSTOMERS) {
-    const exists = db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id);
-    if (!exists) {
-      db.prepare(
-        'INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(c.id, c.name, JSON.stringify(c.attributes), JSON.stringify(c.account), clock.now());
-      for (const [q, a] of c.questions) await svc.knowledge.add(c.id, q, a);
-    }
-    svc.devices.issueEnrolmentCode(c.id, c.code);
+    if (db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id)) continue;
+    db.prepare(
+      'INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(c.id, c.name, JSON.stringify(c.attributes), JSON.stringify(c.account), clock.now());
+    for (const [q, a] of c.questions) await svc.knowledge.add(c.id, q, a);
+    customers++;
   }
   const today = Math.floor(clock.now() / DAY_MS) * DAY_MS;
   for (const s of DEMO_STAFF) {
-    const existing = db
-      .prepare<[string], { id: string }>('SELECT id FROM staff WHERE username = ?')
-      .get(s.username);
-    const id = existing?.id ?? (await svc.staff.create(s, 'system:seed')).id;
+    if (db.prepare('SELECT 1 FROM staff WHERE username = ?').get(s.username)) continue;
+    const { id } = await svc.staff.create(s, SEED_ACTOR);
+    staff++;
     if (!s.hours) continue;
-    // Profiles and two weeks of shifts from today, re-armed at each demo start.
     svc.pipeline.agents.setProfile(id, [...s.skills], [...s.queues]);
     const hours = s.hours;
-    const shifts = Array.from({ length: 14 }, (_, d) => ({
+    const shifts = Array.from({ length: DEMO_SHIFT_DAYS }, (_, d) => ({
       start: today + d * DAY_MS + hours.from * 3_600_000,
       end: today + d * DAY_MS + hours.to * 3_600_000,
     }));
     svc.pipeline.agents.setSchedule(id, shifts);
   }
-  return { codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })), staff: DEMO_STAFF };
+  audit.append({
+    actor: SEED_ACTOR,
+    action: DEMO_SEEDED_ACTION,
+    outcome: 'success',
+    data: { customers, staff },
+  });
 }
