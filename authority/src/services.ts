@@ -5,6 +5,7 @@ import type { Ctx } from './context.ts';
 import { Authentications } from './identity/authentications.ts';
 import { Challenges } from './identity/challenges.ts';
 import { Devices } from './identity/devices.ts';
+import { FactorSetup } from './identity/factor-setup.ts';
 import { KnowledgeFactor } from './identity/knowledge.ts';
 import { PhotoFactor } from './identity/photos.ts';
 import { PinFactor } from './identity/pin.ts';
@@ -32,6 +33,7 @@ export interface Services {
   challenges: Challenges;
   authentications: Authentications;
   devices: Devices;
+  factorSetup: FactorSetup;
   pin: PinFactor;
   webauthn: WebAuthnFactor;
   photos: PhotoFactor;
@@ -72,8 +74,9 @@ export async function createServices(
     sessions,
     authentications,
   );
-  const devices = new Devices(ctx, challenges, authentications);
-  const photos = new PhotoFactor(ctx, authentications);
+  const factorSetup = new FactorSetup(ctx, authentications);
+  const devices = new Devices(ctx, challenges, authentications, factorSetup);
+  const photos = new PhotoFactor(ctx, authentications, factorSetup);
   const transfers = new Transfers(ctx, pipeline);
   const commands = new DeviceCommands(ctx, keys, pipeline, sessions, devices, authentications, photos);
   // From the instant ownership moves, the old holder's open commands are void.
@@ -84,8 +87,9 @@ export async function createServices(
     challenges,
     authentications,
     devices,
-    pin: new PinFactor(ctx, authentications),
-    webauthn: new WebAuthnFactor(ctx, challenges, authentications),
+    factorSetup,
+    pin: new PinFactor(ctx, authentications, factorSetup),
+    webauthn: new WebAuthnFactor(ctx, challenges, authentications, factorSetup),
     photos,
     knowledge: new KnowledgeFactor(ctx, authentications),
     sessions,

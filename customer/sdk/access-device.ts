@@ -207,7 +207,12 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
 
   // ---- enrolment and authentication ---------------------------------------
 
-  /** Make the device key, sign the enrolment challenge with the one-time code, keep the key, then authenticate. */
+  /**
+   * Make the device key, sign the enrolment challenge with the one-time code, keep the
+   * key. The enrolment answer is also the first authentication: only it may set up the
+   * PIN, biometric and enrolment photo below their level, until `setupUntil` (so set them
+   * up right after enrolling, before anything re-authenticates).
+   */
   async enrol(code: string, label?: string): Promise<Omit<Enrolment, 'keyPair'>> {
     const key = await DeviceKey.generate();
     const ch = await this.client.call('challenge', { body: { purpose: 'enrol' } });
@@ -221,10 +226,17 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
       },
     });
     if (r.deviceId !== (await key.thumbprint())) throw new Error('the authority named another device id');
-    this.enrolment = { keyPair: key.keyPair, ...r, enrolledAt: new Date(this.now()).toISOString() };
+    this.enrolment = {
+      keyPair: key.keyPair,
+      deviceId: r.deviceId,
+      customerId: r.customerId,
+      customerName: r.customerName,
+      enrolledAt: new Date(this.now()).toISOString(),
+    };
     this.key = key;
     await this.store.set(KEY_ENROLMENT, this.enrolment);
-    await this.authenticate();
+    this.useToken(r.deviceToken, r.tokenExpiresAt, key);
+    this.setAuthentication(r.authentication);
     return this.identity!;
   }
 
@@ -240,10 +252,14 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
         signature: await key.signText(signedMessages.authentication(ch.challengeId, ch.nonce, deviceId)),
       },
     });
-    this.client.credentials = { token: r.deviceToken, key: key.privateKey };
-    this.tokenExpiresAt = Date.parse(r.tokenExpiresAt);
+    this.useToken(r.deviceToken, r.tokenExpiresAt, key);
     this.setAuthentication(r.authentication);
     return r.authentication;
+  }
+
+  private useToken(token: string, expiresAt: string, key: DeviceKey): void {
+    this.client.credentials = { token, key: key.privateKey };
+    this.tokenExpiresAt = Date.parse(expiresAt);
   }
 
   private setAuthentication(a: AuthenticationView | null): void {
@@ -275,6 +291,12 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   }
 
   // ---- factors --------------------------------------------------------------
+
+  /** Acknowledge a security notice (a new device or factor of this customer, shown on this phone). */
+  async acknowledgeNotice(noticeId: string): Promise<void> {
+    await this.ensureAuthenticated();
+    await this.client.call('acknowledgeNotice', { params: { noticeId } });
+  }
 
   async setPin(pin: string): Promise<void> {
     await this.ensureAuthenticated();

@@ -49,6 +49,8 @@ export const ErrorCodes = [
   'factor_unavailable',
   'target_unavailable',
   'transfer_closed',
+  // adding or replacing a factor without the level it grants (issue 16)
+  'factor_setup_not_allowed',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -30,13 +30,6 @@ export const EnrolRequest = z.strictObject({
 });
 export type EnrolRequest = z.infer<typeof EnrolRequest>;
 
-export const EnrolResponse = z.strictObject({
-  deviceId: DeviceId,
-  customerId: OpaqueId,
-  customerName: ShortText,
-});
-export type EnrolResponse = z.infer<typeof EnrolResponse>;
-
 export const FactorKind = z.enum(['device', 'pin', 'biometric', 'photo', 'knowledge']);
 export type FactorKind = z.infer<typeof FactorKind>;
 
@@ -59,6 +52,23 @@ export const AuthenticationView = z.strictObject({
 });
 export type AuthenticationView = z.infer<typeof AuthenticationView>;
 
+/**
+ * Enrolment opens the device's first authentication (level 1, factor "device") and its
+ * token at once. That authentication alone may set up factors (PIN, biometric, enrolment
+ * photo) until `setupUntil`: the one-time code vouched for the person; a later
+ * authentication with the device key alone may not (see FACTOR_SETUP_LEVEL).
+ */
+export const EnrolResponse = z.strictObject({
+  deviceId: DeviceId,
+  customerId: OpaqueId,
+  customerName: ShortText,
+  authentication: AuthenticationView,
+  deviceToken: OpaqueId,
+  tokenExpiresAt: IsoTime,
+  setupUntil: IsoTime,
+});
+export type EnrolResponse = z.infer<typeof EnrolResponse>;
+
 export const AuthenticateRequest = z.strictObject({
   deviceId: DeviceId,
   challengeId: OpaqueId,
@@ -77,14 +87,39 @@ export const Pin = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 digits');
 export const SetPinRequest = z.strictObject({ pin: Pin });
 export const PinRequest = z.strictObject({ pin: Pin });
 
+export const FactorSetupView = z.strictObject({
+  until: IsoTime.nullable(),
+  pin: z.boolean(),
+  biometric: z.boolean(),
+  photo: z.boolean(),
+});
+export type FactorSetupView = z.infer<typeof FactorSetupView>;
+
+/** What the customer is told on their other devices when their identity changes. */
+export const SecurityNoticeKind = z.enum(['device.enrolled', 'pin.set', 'biometric.added', 'photo.enrolled']);
+export type SecurityNoticeKind = z.infer<typeof SecurityNoticeKind>;
+export const SecurityNotice = z.strictObject({
+  noticeId: OpaqueId,
+  kind: SecurityNoticeKind,
+  at: IsoTime,
+  /** The device on which the change was made. */
+  byDevice: z.strictObject({ deviceId: DeviceId, label: z.string().max(LIMITS.shortText).nullable() }),
+});
+export type SecurityNotice = z.infer<typeof SecurityNotice>;
+
 export const DeviceMe = z.strictObject({
   deviceId: DeviceId,
   customerId: OpaqueId,
   customerName: ShortText,
   enrolled: z.strictObject({ pin: z.boolean(), biometric: z.boolean(), photo: z.boolean() }),
   authentication: AuthenticationView,
+  /** Which factors the current authentication may add or replace now, and until when the enrolment grant lasts (null: none). */
+  setup: FactorSetupView,
+  /** Security notices not yet acknowledged on this device, oldest first. */
+  notices: z.array(SecurityNotice),
 });
 export type DeviceMe = z.infer<typeof DeviceMe>;
+export const NoticeParams = z.strictObject({ noticeId: OpaqueId });
 
 /**
  * WebAuthn JSON shapes (WebAuthn L3 "toJSON" encodings). Validated here for size and

@@ -21,6 +21,7 @@ import {
   WebAuthnRegistered,
   WebAuthnRegistrationRequest,
   EnrolmentCode,
+  NoticeParams,
 } from './identity.ts';
 import {
   CreateStaffRequest,
@@ -110,10 +111,20 @@ export const identityRoutes = {
     auth: 'device',
     response: DeviceMe,
   }),
+  acknowledgeNotice: route({
+    method: 'POST',
+    path: '/v1/device/notices/:noticeId/ack',
+    summary: 'Acknowledge a security notice shown on this device (a new device or factor of the customer)',
+    tag: 'device',
+    auth: 'device',
+    params: NoticeParams,
+    response: Ok,
+  }),
   setPin: route({
     method: 'PUT',
     path: '/v1/device/pin',
-    summary: 'Set the PIN (first time, or change at level 2 or more)',
+    summary:
+      "Set or change the PIN (at level 2 or more, or with the enrolment's own authentication within its set-up window)",
     tag: 'device',
     auth: 'device',
     body: SetPinRequest,

@@ -131,12 +131,13 @@ describe('PIN, photo and step-up', () => {
     assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '111222' } })).status, 200);
   });
 
-  it('a PIN cannot be overwritten from a level-1 authentication', async () => {
+  it('a PIN cannot be overwritten from a later level-1 authentication (the device key alone)', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('BOB-DEMO-2026');
     assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '1234' } })).status, 200);
+    assert.equal((await d.authenticate()).status, 201);
     const r = await d.call('PUT', '/v1/device/pin', { json: { pin: '9999' } });
-    assert.equal(r.status, 409);
-    assert.equal(r.body.code, 'conflict');
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'factor_setup_not_allowed');
   });
 
   it('accepts JPEG and PNG photos, checks the bytes are what the type says, limits size, links the photo to the authentication', async () => {

@@ -27,6 +27,8 @@ export class TestDevice {
   customerId = '';
   token = '';
   authentication: any = null;
+  /** Until when the enrolment's authentication may set up factors (ISO), from the enrolment answer. */
+  setupUntil: string | null = null;
 
   constructor(
     readonly base: string,
@@ -44,7 +46,8 @@ export class TestDevice {
     );
   }
 
-  async enrol(code: string): Promise<HttpResult> {
+  /** Enrol with a one-time code: the answer opens the first authentication (level 1, may set up factors until `setupUntil`). */
+  async enrol(code: string, label?: string): Promise<HttpResult> {
     const ch = await call(this.base, 'POST', '/v1/device/challenges', { json: { purpose: 'enrol' } });
     const r = await call(this.base, 'POST', '/v1/device/enrol', {
       json: {
@@ -52,11 +55,15 @@ export class TestDevice {
         publicKey: this.publicJwk,
         challengeId: ch.body.challengeId,
         signature: this.signMessage(signedMessages.enrolment(ch.body.challengeId, ch.body.nonce, code)),
+        ...(label ? { label } : {}),
       },
     });
     if (r.status === 201) {
       this.deviceId = r.body.deviceId;
       this.customerId = r.body.customerId;
+      this.token = r.body.deviceToken;
+      this.authentication = r.body.authentication;
+      this.setupUntil = r.body.setupUntil;
     }
     return r;
   }
@@ -81,12 +88,10 @@ export class TestDevice {
     return r;
   }
 
-  /** Enrol with a code and authenticate (level 1). */
+  /** Enrol with a code: authenticated at level 1 by the enrolment itself, factors may be set up (as the app does). */
   async enrolAndAuthenticate(code: string): Promise<this> {
     const e = await this.enrol(code);
     if (e.status !== 201) throw new Error(`enrol: ${e.status} ${JSON.stringify(e.body)}`);
-    const a = await this.authenticate();
-    if (a.status !== 201) throw new Error(`authenticate: ${a.status} ${JSON.stringify(a.body)}`);
     return this;
   }
 

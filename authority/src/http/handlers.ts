@@ -53,8 +53,16 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       return { challengeId: c.id, nonce: c.nonce, expiresAt: iso(c.expires_at) };
     },
     enrol: async ({ body }) => {
-      const { device, customerName } = await svc.devices.enrol(body);
-      return { deviceId: device.id, customerId: device.customer_id, customerName };
+      const { device, customerName, authentication, token } = await svc.devices.enrol(body);
+      return {
+        deviceId: device.id,
+        customerId: device.customer_id,
+        customerName,
+        authentication: svc.authentications.view(authentication.id),
+        deviceToken: token,
+        tokenExpiresAt: iso(authentication.expires_at),
+        setupUntil: iso(authentication.setup_until!),
+      };
     },
     authenticate: ({ body }) => {
       const { authentication, token } = svc.devices.authenticate(body);
@@ -78,7 +86,13 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
           photo: svc.photos.hasEnrolmentPhoto(p.device.customer_id),
         },
         authentication: svc.authentications.view(p.authentication.id),
+        setup: svc.factorSetup.view(p),
+        notices: svc.factorSetup.notices(p.device.id),
       };
+    },
+    acknowledgeNotice: ({ principal, params }) => {
+      svc.factorSetup.acknowledge(principal, params.noticeId);
+      return { ok: true };
     },
     setPin: async ({ principal, body }) => {
       await svc.pin.set(principal, body.pin);

@@ -11,6 +11,8 @@ interface AuthenticationRow {
   level: number;
   created_at: number;
   expires_at: number;
+  /** Set only on the enrolment's own authentication: factors may be set up until then. */
+  setup_until: number | null;
 }
 interface FactorRow {
   kind: FactorKind;
@@ -33,7 +35,7 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
       'SELECT kind, at, device_id, detail FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
     );
     this.insertAuth = ctx.db.prepare(
-      'INSERT INTO authentications (id, customer_id, device_id, level, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO authentications (id, customer_id, device_id, level, created_at, expires_at, setup_until) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertFactor = ctx.db.prepare(
       'INSERT OR IGNORE INTO factors (authentication_id, kind, at, device_id, detail) VALUES (?, ?, ?, ?, ?)',
@@ -41,24 +43,38 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     this.setLevel = ctx.db.prepare('UPDATE authentications SET level = ? WHERE id = ?');
   }
 
-  /** Open an authentication with its first factor. */
+  /**
+   * Open an authentication with its first factor. `setupUntil` is given only by
+   * enrolment (the one-time code vouched for the person): see FactorSetup.
+   */
   create(
     customerId: string,
     deviceId: string | null,
     first: FactorKind,
     detail: string | null = null,
+    setupUntil: number | null = null,
   ): AuthenticationRow {
     const now = this.ctx.clock.now();
+    const expiresAt = now + this.ctx.config.authenticationTtlSeconds * 1000;
     const row: AuthenticationRow = {
       id: randomId(16),
       customer_id: customerId,
       device_id: deviceId,
       level: assuranceLevel([first]),
       created_at: now,
-      expires_at: now + this.ctx.config.authenticationTtlSeconds * 1000,
+      expires_at: expiresAt,
+      setup_until: setupUntil === null ? null : Math.min(setupUntil, expiresAt),
     };
     this.ctx.db.transaction(() => {
-      this.insertAuth.run(row.id, row.customer_id, row.device_id, row.level, row.created_at, row.expires_at);
+      this.insertAuth.run(
+        row.id,
+        row.customer_id,
+        row.device_id,
+        row.level,
+        row.created_at,
+        row.expires_at,
+        row.setup_until,
+      );
       this.insertFactor.run(row.id, first, now, deviceId, detail);
     })();
     return row;

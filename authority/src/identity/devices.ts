@@ -3,6 +3,7 @@ import { compactVerify } from 'jose';
 import {
   DEVICE_PROOF_TYP,
   DeviceProofClaims,
+  SETUP_WINDOW_MS,
   signedMessages,
   type AuthenticateRequest,
   type EnrolRequest,
@@ -13,6 +14,7 @@ import { randomId, sha256b64url } from '../ids.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
 import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from './device-keys.ts';
+import type { FactorSetup } from './factor-setup.ts';
 
 export interface DeviceRow {
   id: string;
@@ -49,6 +51,7 @@ export class Devices {
     private readonly ctx: Ctx,
     private readonly challenges: Challenges,
     private readonly authentications: Authentications,
+    private readonly setup: FactorSetup,
   ) {
     this.getDevice = ctx.db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?');
     this.tokenStmt = ctx.db.prepare<
@@ -68,7 +71,17 @@ export class Devices {
     return { code, expiresAt };
   }
 
-  async enrol(req: EnrolRequest): Promise<{ device: DeviceRow; customerName: string }> {
+  /**
+   * Enrol the key with a one-time code. The same step opens the device's first
+   * authentication (level 1) with its token: the only authentication that may set up
+   * factors below their level, until SETUP_WINDOW_MS after enrolment.
+   */
+  async enrol(req: EnrolRequest): Promise<{
+    device: DeviceRow;
+    customerName: string;
+    authentication: AuthenticationRow;
+    token: string;
+  }> {
     const challenge = this.challenges.consume(req.challengeId, 'enrol');
     if (!challenge) throw unauthorized('challenge unknown, used or expired');
     let key: KeyObject;
@@ -109,6 +122,7 @@ export class Devices {
           req.label ?? null,
           now,
         );
+      this.setup.notify(used.customer_id, deviceId, 'device.enrolled');
       return used.customer_id;
     })();
     if (!result) {
@@ -129,7 +143,32 @@ export class Devices {
     const name = this.ctx.db
       .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
       .get(result)!;
-    return { device: this.getDevice.get(deviceId)!, customerName: name.display_name };
+    const device = this.getDevice.get(deviceId)!;
+    const authentication = this.authentications.create(
+      result,
+      device.id,
+      'device',
+      'enrolment code',
+      now + SETUP_WINDOW_MS,
+    );
+    const token = this.issueToken(device, authentication);
+    return { device, customerName: name.display_name, authentication, token };
+  }
+
+  private issueToken(device: DeviceRow, authentication: AuthenticationRow): string {
+    const token = randomId(32);
+    this.ctx.db
+      .prepare(
+        'INSERT INTO device_tokens (token_hash, device_id, authentication_id, expires_at) VALUES (?, ?, ?, ?)',
+      )
+      .run(sha256b64url(token), device.id, authentication.id, authentication.expires_at);
+    this.ctx.audit.append({
+      actor: `device:${device.id}`,
+      action: 'auth.device',
+      subject: `authentication:${authentication.id}`,
+      outcome: 'success',
+    });
+    return token;
   }
 
   /** Challenge signature -> new authentication (factor "device") and a token bound to the device key. */
@@ -151,19 +190,7 @@ export class Devices {
     const message = signedMessages.authentication(challenge.id, challenge.nonce, device.id);
     if (!verifyDeviceSignature(this.keyOf(device), message, req.signature)) return fail('bad signature');
     const authentication = this.authentications.create(device.customer_id, device.id, 'device');
-    const token = randomId(32);
-    this.ctx.db
-      .prepare(
-        'INSERT INTO device_tokens (token_hash, device_id, authentication_id, expires_at) VALUES (?, ?, ?, ?)',
-      )
-      .run(sha256b64url(token), device.id, authentication.id, authentication.expires_at);
-    this.ctx.audit.append({
-      actor: `device:${device.id}`,
-      action: 'auth.device',
-      subject: `authentication:${authentication.id}`,
-      outcome: 'success',
-    });
-    return { authentication, token };
+    return { authentication, token: this.issueToken(device, authentication) };
   }
 
   get(id: string): DeviceRow | undefined {

@@ -4,6 +4,7 @@ import { badRequest, HttpError } from '../http/errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
+import type { FactorSetup } from './factor-setup.ts';
 
 type PhotoType = (typeof PHOTO_TYPES)[number];
 
@@ -30,6 +31,7 @@ export class PhotoFactor {
   constructor(
     private readonly ctx: Ctx,
     private readonly authentications: Authentications,
+    private readonly setup: FactorSetup,
   ) {}
 
   hasEnrolmentPhoto(customerId: string): boolean {
@@ -56,6 +58,8 @@ export class PhotoFactor {
       });
       throw e;
     }
+    // The enrolment photo is the reference verification photos are compared with.
+    if (purpose === 'enrolment') this.setup.require(p, 'photo');
     const photoId = randomId(16);
     const now = this.ctx.clock.now();
     const authentication = this.ctx.db.transaction(() => {
@@ -64,6 +68,7 @@ export class PhotoFactor {
           'INSERT INTO photos (id, customer_id, device_id, authentication_id, purpose, media_type, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(photoId, p.device.customer_id, p.device.id, p.authentication.id, purpose, type, bytes, now);
+      if (purpose === 'enrolment') this.setup.done(p, 'photo', `photo:${photoId}`);
       return purpose === 'verification'
         ? this.authentications.addFactor(p.authentication.id, 'photo', p.device.id, `photo ${photoId}`)
         : null;

@@ -2,6 +2,7 @@ import type { Ctx } from '../context.ts';
 import { conflict, locked, unauthorized } from '../http/errors.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
+import type { FactorSetup } from './factor-setup.ts';
 
 /** After this many consecutive failures the PIN is locked until an admin unlocks it (NIST SP 800-63B: at most 10). */
 export const PIN_MAX_FAILURES = 10;
@@ -25,6 +26,7 @@ export class PinFactor {
   constructor(
     private readonly ctx: Ctx,
     private readonly authentications: Authentications,
+    private readonly setup: FactorSetup,
   ) {}
 
   hasPin(customerId: string): boolean {
@@ -33,20 +35,24 @@ export class PinFactor {
 
   async set(p: DevicePrincipal, pin: string): Promise<void> {
     const customerId = p.device.customer_id;
-    if (this.hasPin(customerId) && p.authentication.level < 2)
-      throw conflict('a PIN is already set: step up to level 2 to change it');
+    this.setup.require(p, 'pin');
     const hash = await this.ctx.hasher.hash(pin);
-    this.ctx.db
-      .prepare(
-        'INSERT INTO pins (customer_id, hash, failures, locked_until, updated_at) VALUES (?, ?, 0, NULL, ?) ON CONFLICT(customer_id) DO UPDATE SET hash = excluded.hash, failures = 0, locked_until = NULL, updated_at = excluded.updated_at',
-      )
-      .run(customerId, hash, this.ctx.clock.now());
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'pin.set',
-      subject: `customer:${customerId}`,
-      outcome: 'success',
-    });
+    // Checked again after the hash: the grant may have lapsed while argon2 ran.
+    this.setup.require(p, 'pin');
+    this.ctx.db.transaction(() => {
+      this.ctx.db
+        .prepare(
+          'INSERT INTO pins (customer_id, hash, failures, locked_until, updated_at) VALUES (?, ?, 0, NULL, ?) ON CONFLICT(customer_id) DO UPDATE SET hash = excluded.hash, failures = 0, locked_until = NULL, updated_at = excluded.updated_at',
+        )
+        .run(customerId, hash, this.ctx.clock.now());
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'pin.set',
+        subject: `customer:${customerId}`,
+        outcome: 'success',
+      });
+      this.setup.done(p, 'pin', `customer:${customerId}`);
+    })();
   }
 
   async verify(p: DevicePrincipal, pin: string): Promise<AuthenticationRow> {

@@ -8,14 +8,13 @@ import {
 } from '@simplewebauthn/server';
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
-import { badRequest, forbidden, unauthorized } from '../http/errors.ts';
+import { badRequest, unauthorized } from '../http/errors.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
 import type { DevicePrincipal } from './devices.ts';
+import type { FactorSetup } from './factor-setup.ts';
 
 const CEREMONY_TIMEOUT_MS = 120_000;
-/** A biometric may be registered within this time of enrolment, or later at level 2. */
-const REGISTRATION_WINDOW_MS = 30 * 60_000;
 
 interface CredentialRow {
   id: string;
@@ -67,6 +66,7 @@ export class WebAuthnFactor {
     private readonly ctx: Ctx,
     private readonly challenges: Challenges,
     private readonly authentications: Authentications,
+    private readonly setup: FactorSetup,
   ) {}
 
   private credentialsOf(deviceId: string): CredentialRow[] {
@@ -80,9 +80,7 @@ export class WebAuthnFactor {
   }
 
   async registrationOptions(p: DevicePrincipal) {
-    const sinceEnrolment = this.ctx.clock.now() - p.device.enrolled_at;
-    if (sinceEnrolment > REGISTRATION_WINDOW_MS && p.authentication.level < 2)
-      throw forbidden('registering a biometric after enrolment needs level 2 (PIN first)');
+    this.setup.require(p, 'biometric');
     const customer = this.ctx.db
       .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
       .get(p.device.customer_id)!;
@@ -122,8 +120,14 @@ export class WebAuthnFactor {
     };
     if (!challengeId) return fail('clientDataJSON has no usable challenge');
     const challenge = this.challenges.consume(challengeId, 'webauthn-register');
-    if (!challenge || challenge.device_id !== p.device.id)
-      return fail('challenge unknown, used, expired or not this device');
+    if (
+      !challenge ||
+      challenge.device_id !== p.device.id ||
+      challenge.authentication_id !== p.authentication.id
+    )
+      return fail('challenge unknown, used, expired or not this device and authentication');
+    // The grant is checked again now: options fetched under it do not outlive it.
+    this.setup.require(p, 'biometric');
     if (isCrossOrigin(response.response.clientDataJSON))
       return fail('registration made in a cross-origin frame');
     let verification;
@@ -142,25 +146,28 @@ export class WebAuthnFactor {
     const { credential } = verification.registrationInfo;
     const exists = this.ctx.db.prepare('SELECT 1 FROM webauthn_credentials WHERE id = ?').get(credential.id);
     if (exists) return fail('credential already registered');
-    this.ctx.db
-      .prepare(
-        'INSERT INTO webauthn_credentials (id, customer_id, device_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        credential.id,
-        p.device.customer_id,
-        p.device.id,
-        Buffer.from(credential.publicKey),
-        credential.counter,
-        JSON.stringify(credential.transports ?? []),
-        this.ctx.clock.now(),
-      );
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'webauthn.register',
-      subject: `credential:${credential.id}`,
-      outcome: 'success',
-    });
+    this.ctx.db.transaction(() => {
+      this.ctx.db
+        .prepare(
+          'INSERT INTO webauthn_credentials (id, customer_id, device_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          credential.id,
+          p.device.customer_id,
+          p.device.id,
+          Buffer.from(credential.publicKey),
+          credential.counter,
+          JSON.stringify(credential.transports ?? []),
+          this.ctx.clock.now(),
+        );
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'webauthn.register',
+        subject: `credential:${credential.id}`,
+        outcome: 'success',
+      });
+      this.setup.done(p, 'biometric', `credential:${credential.id}`);
+    })();
     return credential.id;
   }
 

@@ -367,4 +367,22 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
     `);
   },
+  // 6: factor set-up grant of the enrolment's authentication; security notices to the customer's other devices
+  (db) => {
+    db.exec(`
+      ALTER TABLE authentications ADD COLUMN setup_until INTEGER;  -- only the enrolment's own authentication
+
+      CREATE TABLE security_notices (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT NOT NULL REFERENCES devices(id),       -- the device told
+        kind TEXT NOT NULL
+          CHECK (kind IN ('device.enrolled','pin.set','biometric.added','photo.enrolled')),
+        by_device_id TEXT NOT NULL REFERENCES devices(id),    -- the device the change was made on
+        at INTEGER NOT NULL,
+        acknowledged_at INTEGER
+      ) STRICT;
+      CREATE INDEX security_notices_device ON security_notices(device_id, acknowledged_at, at);
+    `);
+  },
 ];

@@ -55,6 +55,8 @@ export interface AppState {
   company: string | null;
   authentication: AuthenticationView | null;
   enrolled: DeviceMe['enrolled'] | null;
+  /** "A new phone was set up for you…": changes made on the customer's other devices, not acknowledged yet. */
+  securityNotices: DeviceMe['notices'];
   menu: LiveMenuNodeShape[] | null;
   request: RequestView | null;
   feed: FeedStatus;
@@ -90,6 +92,7 @@ const initial: AppState = {
   company: null,
   authentication: null,
   enrolled: null,
+  securityNotices: [],
   menu: null,
   request: null,
   feed: 'closed',
@@ -211,6 +214,7 @@ export class AppController {
     this.set({
       customerName: me.customerName,
       enrolled: me.enrolled,
+      securityNotices: me.notices,
       company: menu.company,
       menu: menu.menu,
     });
@@ -238,6 +242,14 @@ export class AppController {
         { name: 'home' },
         { notice: r?.state === 'completed' ? 'Your request is complete.' : 'Your request has ended.' },
       );
+  }
+
+  /** "That was me": the notice is acknowledged on the authority and leaves the screen. */
+  acknowledgeNotice(noticeId: string): Promise<void> {
+    return this.run('Saving…', async () => {
+      await this.requireDevice().acknowledgeNotice(noticeId);
+      this.set({ securityNotices: this.state.securityNotices.filter((n) => n.noticeId !== noticeId) });
+    });
   }
 
   // ---- enrolment ----------------------------------------------------------------

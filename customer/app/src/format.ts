@@ -1,3 +1,4 @@
+import type { SecurityNoticeKind } from '../../../protocol/src/index.ts';
 /** Display helpers: times in the phone's locale, waits in plain words. */
 
 export const clock = (d: Date | string): string =>
@@ -37,6 +38,14 @@ export const FACTOR_TEXT: Record<string, string> = {
   biometric: 'Fingerprint',
   photo: 'Photo',
   knowledge: 'Security questions',
+};
+
+/** A change to how the customer is verified, made on another of their devices. */
+export const NOTICE_TEXT: Record<SecurityNoticeKind, string> = {
+  'device.enrolled': 'A new phone was set up for your account',
+  'pin.set': 'Your PIN was set or changed',
+  'biometric.added': 'A fingerprint or face was added',
+  'photo.enrolled': 'Your reference photo was replaced',
 };
 
 export const LEVEL_NEEDS: Record<number, string> = {
