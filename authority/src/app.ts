@@ -19,6 +19,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
 import { HttpError } from './http/errors.ts';
+import { drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
 import type { Db } from './store/db.ts';
@@ -135,6 +136,7 @@ export async function buildAuthority(opts: {
       return reply.code(err.status).send(body);
     }
     const status = (err as FastifyError).statusCode;
+    if ((err as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainOversizeBody(request, reply);
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const body: ApiError = { code: FASTIFY_CODE_STATUS[status] ?? 'invalid_request', message: err.message };
       return reply.code(status).send(body);
