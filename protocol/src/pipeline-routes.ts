@@ -142,7 +142,8 @@ export const pipelineRoutes = {
   completeRequest: route({
     method: 'POST',
     path: '/v1/agent/requests/:requestId/complete',
-    summary: 'Finish the request (fencing number required): the session ends, the agent goes to wrap-up',
+    summary:
+      'Finish the request (fencing number required): the session ends, the agent goes to wrap-up; when the customer left first it answers the request as abandoned and the wrap-up is still owed',
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,

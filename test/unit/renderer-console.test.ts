@@ -168,6 +168,21 @@ describe('renderer: work state machine', () => {
     assert.equal(work.getState().phase, 'idle');
     assert.equal(wrapUp.getState().item?.customerName, 'Chen');
   });
+
+  it('completing after the customer left (the authority answers "abandoned") owes the wrap-up and says they left', async () => {
+    const r = request({ customerName: 'Chen' });
+    const { bridge, work, wrapUp } = setup({
+      'offer.accept': ({ requestId, fence }) => ({ ...r, requestId, fence, state: 'assigned' }),
+      'request.complete': ({ requestId, fence }) => ({ ...r, requestId, fence, state: 'abandoned' }),
+    });
+    bridge.emit('offer', offerOf(r));
+    await work.accept();
+    await work.complete();
+    const s = work.getState();
+    assert.equal(s.phase, 'idle');
+    assert.match(s.phase === 'idle' ? (s.notice ?? '') : '', /Chen had already left/);
+    assert.equal(wrapUp.getState().item?.requestId, r.requestId);
+  });
 });
 
 describe('renderer: verified-customer panel', () => {

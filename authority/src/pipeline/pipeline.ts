@@ -412,9 +412,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.dispatch();
   }
 
+  /**
+   * The holder finishes the request. When the customer left first (abandoned while this
+   * agent held it under this fence) the agent's side still finishes: the request stays
+   * abandoned (that is the answer's state), the agent stays in the wrap-up the customer's
+   * leaving started, and the completion is audited as coming after the customer left.
+   */
   complete(staffId: string, requestId: string, fence: number): RequestView {
     const r = this.offerFor(staffId, requestId, fence, 'complete');
     if (r.state === 'completed') return this.requestView(r); // a retried complete
+    if (r.state === 'abandoned') return this.completeAfterLeaving(staffId, r);
     const now = this.now();
     const ok = this.ctx.db.transaction(() => {
       const changed = this.ctx.db
@@ -443,6 +450,27 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.changed([requestId], [staffId]);
     this.dispatch();
     return this.requestView(this.requests.get(requestId)!);
+  }
+
+  private completeAfterLeaving(staffId: string, r: RequestRow): RequestView {
+    const held = this.ctx.db
+      .prepare<[string, number, string], { 1: number }>(
+        "SELECT 1 FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
+      )
+      .get(r.id, r.fence, staffId);
+    if (!held)
+      throw conflict(
+        'complete: the customer left before you accepted the request; there is nothing to complete',
+      );
+    this.ctx.audit.append({
+      actor: `staff:${staffId}`,
+      action: 'request.complete',
+      subject: `request:${r.id}`,
+      outcome: 'success',
+      reason: `the customer left first (${r.end_reason ?? 'abandoned'})`,
+      data: { fence: r.fence },
+    });
+    return this.requestView(r);
   }
 
   /** The agent's last socket closed: presence and offer survive a reconnect within `graceMs`. */

@@ -274,7 +274,12 @@ export class WorkStore extends Store<WorkState> {
         fence: s.request.fence,
       });
       this.wrapUp.begin(request);
-      this.go({ phase: 'idle', notice: null });
+      // The customer hung up first: the authority keeps the request abandoned and the wrap-up mine.
+      const left = request.state === 'abandoned';
+      this.go({
+        phase: 'idle',
+        notice: left ? `${request.customerName} had already left. Record the wrap-up.` : null,
+      });
     } catch (e) {
       const now = this.state;
       if (now.phase === 'active') this.setState({ ...now, busy: null, error: sentence(errorText(e)) });
