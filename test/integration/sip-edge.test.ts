@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { Messager, Registerer, RegistererState, UserAgent, type Message } from 'sip.js';
-import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
+import { digestResponse, ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
@@ -39,11 +41,105 @@ function register(u: UserAgent): Promise<RegistererState> {
   });
 }
 
+/**
+ * A SIP client speaking raw SIP over the edge's WebSocket (subprotocol "sip"), for what
+ * sip.js would never send: a replayed Authorization header, forged identity headers.
+ */
+class RawSip {
+  readonly inbox: string[] = [];
+  private wake: (() => void)[] = [];
+  readonly host = `${randomBytes(6).toString('hex')}.invalid`;
+  private cseq = 1;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => {
+      this.inbox.push(String(d));
+      for (const w of this.wake.splice(0)) w();
+    });
+  }
+  static async open(wsUrl: string): Promise<RawSip> {
+    const ws = new WebSocket(wsUrl, 'sip');
+    const c = new RawSip(ws);
+    await once(ws, 'open');
+    return c;
+  }
+  /** Send a request (Via, CSeq and Content-Length filled in); resolve with the first response to it. */
+  async request(method: string, ruri: string, headers: string[], body = ''): Promise<string> {
+    const cseq = this.cseq++;
+    const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
+    this.ws.send(
+      [
+        `${method} ${ruri} SIP/2.0`,
+        `Via: SIP/2.0/WSS ${this.host};branch=${branch}`,
+        'Max-Forwards: 70',
+        `CSeq: ${cseq} ${method}`,
+        ...headers,
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        '',
+        body,
+      ].join('\r\n'),
+    );
+    return this.take((m) => m.startsWith('SIP/2.0 ') && m.includes(branch));
+  }
+  /** Remove and return the first message matching (already arrived or arriving). */
+  async take(match: (m: string) => boolean): Promise<string> {
+    for (;;) {
+      const i = this.inbox.findIndex(match);
+      if (i >= 0) return this.inbox.splice(i, 1)[0]!;
+      await new Promise<void>((r) => this.wake.push(r));
+    }
+  }
+  close(): void {
+    this.ws.close();
+  }
+}
+
+const statusOf = (m: string) => Number(m.split(' ')[1]);
+const headerOf = (m: string, name: string): string | undefined =>
+  new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(m.split('\r\n\r\n')[0]!)?.[1];
+const nonceOf = (m: string) => /nonce="([^"]+)"/.exec(headerOf(m, '(?:WWW|Proxy)-Authenticate') ?? '')?.[1];
+
+/** A digest Authorization value for ephemeral credentials, answering `nonce` with count `nc`. */
+function authorization(
+  creds: { username: string; password: string; domain: string },
+  method: string,
+  uri: string,
+  nonce: string,
+  nc: number,
+): string {
+  const d = {
+    username: creds.username,
+    realm: creds.domain,
+    nonce,
+    uri,
+    qop: 'auth',
+    nc: nc.toString(16).padStart(8, '0'),
+    cnonce: randomBytes(6).toString('hex'),
+    algorithm: 'MD5',
+  };
+  const response = digestResponse(d, creds.password, method);
+  return `Digest algorithm=MD5, username="${d.username}", realm="${d.realm}", nonce="${d.nonce}", uri="${uri}", response="${response}", qop=auth, cnonce="${d.cnonce}", nc=${d.nc}`;
+}
+
+/** REGISTER's headers for `creds` binding the client's own contact. */
+const registerHeaders = (c: RawSip, creds: { aor: string }, callId: string, authz?: string): string[] => [
+  `To: <${creds.aor}>`,
+  `From: <${creds.aor}>;tag=${callId.slice(0, 8)}`,
+  `Call-ID: ${callId}`,
+  `Contact: <sip:${c.host.split('.')[0]}@${c.host};transport=ws>;expires=300`,
+  'Expires: 300',
+  ...(authz ? [`Authorization: ${authz}`] : []),
+];
+
 describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js clients over WebSocket)', () => {
   let a: TestAuthority;
   let agentCreds: any;
   let deviceCreds: any;
+  /** Used by one test each over raw SIP or its own sip.js client, so no binding of another test is in the way. */
+  let agent2Creds: any;
+  let supervisorCreds: any;
+  let adminCreds: any;
   const agents: UserAgent[] = [];
+  const raws: RawSip[] = [];
 
   before(async () => {
     a = await startTestAuthority({ sipSecret: 's'.repeat(40) });
@@ -55,8 +151,14 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     });
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
     deviceCreds = (await d.call('GET', '/v1/sip/credentials')).body;
+    const credsOf = async (token: string) =>
+      (await call(a.url, 'GET', '/v1/sip/credentials', { headers: bearer(token) })).body;
+    agent2Creds = await credsOf((await staffLogin(a.url, 'agent2', 'demo-agent-2')).token);
+    supervisorCreds = await credsOf((await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token);
+    adminCreds = await credsOf(admin);
   });
   after(async () => {
+    for (const r of raws) r.close();
     for (const u of agents) await u.stop().catch(() => undefined);
     await a.dispose();
   });
@@ -105,5 +207,167 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     assert.equal(m.request.body, 'hello from the agent');
     assert.equal(m.request.from.uri.user, agentCreds.user);
     assert.ok(m.request.getHeader('via')?.includes('edge.verified-desk.local'));
+  });
+  it('a captured REGISTER Authorization cannot be replayed: not from another socket, not with the same nc', async () => {
+    const registrar = `sip:${agent2Creds.domain}`;
+    const victim = await RawSip.open(agent2Creds.wsUrl);
+    const attacker = await RawSip.open(agent2Creds.wsUrl);
+    raws.push(victim, attacker);
+    const callId = randomBytes(8).toString('hex');
+    const challenge = await victim.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(victim, agent2Creds, callId),
+    );
+    assert.equal(statusOf(challenge), 401);
+    const nonce = nonceOf(challenge)!;
+    const captured = authorization(agent2Creds, 'REGISTER', registrar, nonce, 1);
+    const ok = await victim.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(victim, agent2Creds, callId, captured),
+    );
+    assert.equal(statusOf(ok), 200);
+
+    // The captured header, replayed from another connection to bind the attacker's contact: a fresh challenge.
+    const attackerCall = randomBytes(8).toString('hex');
+    const replay = await attacker.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(attacker, agent2Creds, attackerCall, captured),
+    );
+    assert.equal(statusOf(replay), 401, replay);
+    assert.ok(nonceOf(replay) && nonceOf(replay) !== nonce, 'a fresh nonce');
+    // Even a correct digest with a higher count is refused on a socket the nonce was not issued on.
+    const moved = await attacker.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(
+        attacker,
+        agent2Creds,
+        attackerCall,
+        authorization(agent2Creds, 'REGISTER', registrar, nonce, 2),
+      ),
+    );
+    assert.equal(statusOf(moved), 401, moved);
+    assert.notEqual(nonceOf(moved), nonce);
+
+    // On its own socket, the same nonce count again is a replay too; a higher count is a new answer.
+    const again = await victim.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(victim, agent2Creds, callId, captured),
+    );
+    assert.equal(statusOf(again), 401, again);
+    assert.notEqual(nonceOf(again), nonce);
+    const next = await victim.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(
+        victim,
+        agent2Creds,
+        callId,
+        authorization(agent2Creds, 'REGISTER', registrar, nonce, 2),
+      ),
+    );
+    assert.equal(statusOf(next), 200, next);
+
+    // The agent's address still reaches the agent: a MESSAGE arrives on the victim's socket, not the attacker's.
+    const sender = await RawSip.open(supervisorCreds.wsUrl);
+    raws.push(sender);
+    const aor = agent2Creds.aor as string;
+    const message = (authz?: string) => [
+      `To: <${aor}>`,
+      `From: <${supervisorCreds.aor}>;tag=replay1`,
+      'Call-ID: replay-check-1',
+      'Content-Type: text/plain',
+      ...(authz ? [`Proxy-Authorization: ${authz}`] : []),
+    ];
+    const c407 = await sender.request('MESSAGE', aor, message(), 'who gets this?');
+    assert.equal(statusOf(c407), 407);
+    void sender.request(
+      'MESSAGE',
+      aor,
+      message(authorization(supervisorCreds, 'MESSAGE', aor, nonceOf(c407)!, 1)),
+      'who gets this?',
+    );
+    const delivered = await victim.take((m) => m.startsWith('MESSAGE '));
+    assert.match(delivered, /who gets this\?$/);
+    assert.deepEqual(
+      attacker.inbox.filter((m) => !m.startsWith('SIP/2.0')),
+      [],
+    );
+  });
+
+  it('a registration refresh on the same connection (sip.js re-sends its last Authorization) is challenged afresh and accepted', async () => {
+    const u = await ua(supervisorCreds);
+    agents.push(u);
+    const r = new Registerer(u, { expires: 300 });
+    const attempt = () =>
+      new Promise<string>((resolve) => {
+        void r.register({
+          requestDelegate: {
+            onAccept: () => resolve('accepted'),
+            onReject: (res) => resolve(`rejected ${res.message.statusCode}`),
+          },
+        });
+      });
+    for (let i = 0; i < 3; i++) assert.equal(await attempt(), 'accepted', `registration ${i + 1}`);
+    assert.ok(a.sipEdge.isRegistered(supervisorCreds.user));
+  });
+
+  it('drops P-Asserted-Identity and P-Preferred-Identity a client sends: the callee gets the INVITE without them', async () => {
+    const callee = await RawSip.open(adminCreds.wsUrl);
+    const caller = await RawSip.open(agentCreds.wsUrl);
+    raws.push(callee, caller);
+    const registrar = `sip:${adminCreds.domain}`;
+    const callId = randomBytes(8).toString('hex');
+    const ch = await callee.request('REGISTER', registrar, registerHeaders(callee, adminCreds, callId));
+    const reg = await callee.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(
+        callee,
+        adminCreds,
+        callId,
+        authorization(adminCreds, 'REGISTER', registrar, nonceOf(ch)!, 1),
+      ),
+    );
+    assert.equal(statusOf(reg), 200);
+    const aor = adminCreds.aor as string;
+    const sdp = [
+      'v=0',
+      'o=- 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'm=audio 9 RTP/AVP 0',
+      '',
+    ].join('\r\n');
+    const invite = (authz?: string) => [
+      `To: <${aor}>`,
+      `From: <${agentCreds.aor}>;tag=pai1`,
+      'Call-ID: pai-check-1',
+      `Contact: <sip:caller@${caller.host};transport=ws>`,
+      'P-Asserted-Identity: "Bank Security" <sip:security@verified-desk.local>',
+      'p-asserted-identity: <tel:+15550100>',
+      'P-Preferred-Identity: <sip:security@verified-desk.local>',
+      'Content-Type: application/sdp',
+      ...(authz ? [`Proxy-Authorization: ${authz}`] : []),
+    ];
+    const c407 = await caller.request('INVITE', aor, invite(), sdp);
+    assert.equal(statusOf(c407), 407);
+    void caller.request(
+      'INVITE',
+      aor,
+      invite(authorization(agentCreds, 'INVITE', aor, nonceOf(c407)!, 1)),
+      sdp,
+    );
+    const arrived = await callee.take((m) => m.startsWith('INVITE '));
+    const head = arrived.split('\r\n\r\n')[0]!;
+    assert.doesNotMatch(head, /^P-Asserted-Identity:/im);
+    assert.doesNotMatch(head, /^P-Preferred-Identity:/im);
+    assert.match(head, new RegExp(`^From: <${agentCreds.aor}>`, 'm'));
+    assert.ok(arrived.endsWith(sdp), 'the body is relayed');
   });
 });

@@ -56,30 +56,58 @@ export function digestResponse(d: Omit<DigestParams, 'response'>, password: stri
     : md5(`${ha1}:${d.nonce}:${ha2}`);
 }
 
-/** Stateless nonces: a timestamp and random bytes, signed, so any edge process can check them. */
+/**
+ * Digest nonces, each bound to the connection it was issued on and answerable with a
+ * strictly increasing nonce count (RFC 7616 section 3.4 "nc"): an Authorization header
+ * captured on the wire and sent again, from another connection or the same one, is
+ * refused. Kept in memory per connection (the edge's registrations are too): at most
+ * `maxPerConnection` outstanding, the oldest forgotten first, each valid `ttlMs`.
+ */
 export class Nonces {
+  private readonly byConnection = new Map<string, Map<string, { at: number; nc: number }>>();
   constructor(
-    private readonly key: Buffer,
     private readonly ttlMs = 300_000,
+    private readonly maxPerConnection = 32,
   ) {}
-  issue(nowMs: number): string {
-    const body = `${nowMs.toString(36)}.${randomBytes(8).toString('hex')}`;
-    return `${body}.${createHmac('sha256', this.key).update(body).digest('hex').slice(0, 32)}`;
+
+  issue(connection: string, nowMs: number): string {
+    let issued = this.byConnection.get(connection);
+    if (!issued) this.byConnection.set(connection, (issued = new Map()));
+    for (const [n, e] of issued) if (nowMs - e.at > this.ttlMs) issued.delete(n);
+    while (issued.size >= this.maxPerConnection) issued.delete(issued.keys().next().value!);
+    const nonce = `${nowMs.toString(36)}.${randomBytes(16).toString('base64url')}`;
+    issued.set(nonce, { at: nowMs, nc: 0 });
+    return nonce;
   }
-  valid(nonce: string, nowMs: number): boolean {
-    const [t, r, mac] = nonce.split('.');
-    if (!t || !r || !mac) return false;
-    const expect = createHmac('sha256', this.key).update(`${t}.${r}`).digest('hex').slice(0, 32);
-    if (mac.length !== expect.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expect))) return false;
-    const at = parseInt(t, 36);
-    return Number.isFinite(at) && nowMs - at >= -5_000 && nowMs - at <= this.ttlMs;
+
+  /** Whether `nonce` was issued on this connection and is still fresh. */
+  valid(connection: string, nonce: string, nowMs: number): boolean {
+    const e = this.byConnection.get(connection)?.get(nonce);
+    return !!e && nowMs - e.at <= this.ttlMs;
+  }
+
+  /** Record an answer with count `nc`: false (a replay) unless it is above every count seen with this nonce. */
+  use(connection: string, nonce: string, nc: number): boolean {
+    const e = this.byConnection.get(connection)?.get(nonce);
+    if (!e || !(nc > e.nc)) return false;
+    e.nc = nc;
+    return true;
+  }
+
+  /** The connection closed: its nonces are no good anywhere. */
+  forget(connection: string): void {
+    this.byConnection.delete(connection);
   }
 }
 
-/** Check an Authorization/Proxy-Authorization header against ephemeral credentials; returns the SIP user or why not. */
+/**
+ * Check an Authorization/Proxy-Authorization header against ephemeral credentials and
+ * the nonces issued on `connection`; returns the SIP user or why not (`stale` when a
+ * fresh challenge lets an honest client answer without new credentials).
+ */
 export function checkEphemeralDigest(
   header: string | undefined,
-  opts: { secret: string; realm: string; method: string; nonces: Nonces; nowMs: number },
+  opts: { secret: string; realm: string; method: string; nonces: Nonces; connection: string; nowMs: number },
 ): { ok: true; user: string } | { ok: false; reason: string; stale?: boolean } {
   const d = parseDigest(header);
   if (!d) return { ok: false, reason: 'no credentials' };
@@ -89,12 +117,22 @@ export function checkEphemeralDigest(
   const expiry = Number(d.username.slice(0, colon));
   if (colon < 1 || !Number.isInteger(expiry)) return { ok: false, reason: 'not an ephemeral username' };
   if (expiry * 1000 < opts.nowMs) return { ok: false, reason: 'credentials expired' };
-  if (!opts.nonces.valid(d.nonce, opts.nowMs)) return { ok: false, reason: 'stale nonce', stale: true };
+  if (!opts.nonces.valid(opts.connection, d.nonce, opts.nowMs))
+    return { ok: false, reason: 'nonce unknown on this connection, or stale', stale: true };
+  // Without qop (RFC 2069 style) there is no count: the nonce answers once.
+  let nc = 1;
+  if (d.qop !== undefined) {
+    if (d.qop.toLowerCase() !== 'auth' || !d.cnonce || !/^[0-9a-f]{8}$/i.test(d.nc ?? ''))
+      return { ok: false, reason: 'qop=auth needs cnonce and an 8-digit hex nc' };
+    nc = parseInt(d.nc!, 16);
+  }
   const expected = digestResponse(d, ephemeralPassword(opts.secret, d.username), opts.method);
   if (
     expected.length !== d.response.length ||
     !timingSafeEqual(Buffer.from(expected), Buffer.from(d.response.toLowerCase()))
   )
     return { ok: false, reason: 'wrong digest' };
+  if (!opts.nonces.use(opts.connection, d.nonce, nc))
+    return { ok: false, reason: 'nonce count not above the last one (a replay)', stale: true };
   return { ok: true, user: d.username.slice(colon + 1) };
 }

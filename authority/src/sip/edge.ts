@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { Grammar } from 'sip.js/lib/grammar/grammar.js';
@@ -39,6 +39,12 @@ interface Binding {
 }
 
 const TXN_TTL_MS = 64 * 500 * 2;
+/**
+ * Identity headers a trusted network asserts (RFC 3325): every client of the edge is
+ * untrusted, so what a client puts there is dropped, never relayed (a callee would
+ * show it as the caller's verified identity).
+ */
+const UNTRUSTED_IDENTITY = ['p-asserted-identity', 'p-preferred-identity'];
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 const NO_AUTH = new Set(['ACK', 'CANCEL']);
 
@@ -64,7 +70,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
 
   constructor(private readonly opts: SipEdgeOptions) {
     super();
-    this.nonces = new Nonces(randomBytes(32));
+    this.nonces = new Nonces();
     this.host = `edge.${opts.domain}`;
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
@@ -104,6 +110,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
 
   private drop(conn: Conn): void {
     this.conns.delete(conn);
+    this.nonces.forget(conn.id);
     for (const h of conn.hosts) if (this.byHost.get(h) === conn) this.byHost.delete(h);
     for (const [user, bindings] of this.registrations) {
       for (const [k, b] of bindings) if (b.conn === conn) bindings.delete(k);
@@ -182,10 +189,11 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
       realm: this.opts.domain,
       method: req.method,
       nonces: this.nonces,
+      connection: conn.id,
       nowMs: this.opts.now(),
     });
     if (r.ok) return r.user;
-    const challenge = `Digest realm="${this.opts.domain}", nonce="${this.nonces.issue(this.opts.now())}", algorithm=MD5, qop="auth"${r.stale ? ', stale=true' : ''}`;
+    const challenge = `Digest realm="${this.opts.domain}", nonce="${this.nonces.issue(conn.id, this.opts.now())}", algorithm=MD5, qop="auth"${r.stale ? ', stale=true' : ''}`;
     if (header === 'authorization')
       this.reply(conn, req, 401, 'Unauthorized', [`WWW-Authenticate: ${challenge}`]);
     else this.reply(conn, req, 407, 'Proxy Authentication Required', [`Proxy-Authenticate: ${challenge}`]);
@@ -245,7 +253,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     const txnMethod = req.method === 'CANCEL' || (req.method === 'ACK' && !req.toTag) ? 'INVITE' : req.method;
     const branch = `z9hG4bK${createHash('sha1').update(`${from.id}|${req.viaBranch}|${txnMethod}`).digest('hex').slice(0, 24)}`;
     if (req.method !== 'ACK') this.txns.set(branch, { source: from, at: Date.now() });
-    const lines = headerLines(req, new Set(['route', 'max-forwards']));
+    const lines = headerLines(req, new Set(['route', 'max-forwards', ...UNTRUSTED_IDENTITY]));
     const routes = (req.headers['Route'] ?? [])
       .flatMap((v) => splitList(v.raw))
       .filter((r) => !r.includes(this.host));
@@ -270,7 +278,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     if (!txn) return;
     const contact = res.parseHeader('contact');
     if (typeof contact?.uri?.host === 'string') this.remember(conn, contact.uri.host);
-    const lines = headerLines(res, new Set(['via']));
+    const lines = headerLines(res, new Set(['via', ...UNTRUSTED_IDENTITY]));
     this.send(
       txn.source,
       serialize(
