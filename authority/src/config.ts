@@ -78,6 +78,9 @@ export const ConfigSchema = z.strictObject({
   wrapUpRequired: z.boolean().default(false),
   /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
   agentTimeoutSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+  /** Failed staff logins (and unknown refresh tokens) one source address may make in any window before 429. */
+  loginSourceMaxFailures: z.coerce.number().int().min(1).max(100_000).default(20),
+  loginSourceWindowSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
   demo: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -106,6 +109,8 @@ const ENV: Record<string, keyof Config> = {
   VD_WRAP_UP_SECONDS: 'wrapUpSeconds',
   VD_WRAP_UP_REQUIRED: 'wrapUpRequired',
   VD_AGENT_TIMEOUT_SECONDS: 'agentTimeoutSeconds',
+  VD_LOGIN_SOURCE_MAX_FAILURES: 'loginSourceMaxFailures',
+  VD_LOGIN_SOURCE_WINDOW_SECONDS: 'loginSourceWindowSeconds',
   VD_SIP_SECRET: 'sipSecret',
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_WS_URL: 'sipWsUrl',

@@ -29,6 +29,7 @@ import {
   LogoutRequest,
   RefreshRequest,
   SetRoleRequest,
+  StaffUnlocked,
   StaffView,
   TokenPair,
 } from './staff.ts';
@@ -325,6 +326,16 @@ export const identityRoutes = {
     params: StaffParams,
     body: SetRoleRequest,
     response: StaffView,
+  }),
+  unlockStaff: route({
+    method: 'POST',
+    path: '/v1/admin/staff/:staffId/unlock',
+    summary: "Lift a staff account's login delay or lock (after too many failed logins)",
+    tag: 'admin',
+    auth: 'staff',
+    roles: ADMIN,
+    params: StaffParams,
+    response: StaffUnlocked,
   }),
   adminEndSession: route({
     method: 'POST',

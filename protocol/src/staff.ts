@@ -38,3 +38,9 @@ export const CreateStaffRequest = z.strictObject({
   password: Password,
 });
 export const SetRoleRequest = z.strictObject({ role: StaffRole });
+/** An admin unlock: whether the account was in a delay or locked, and the consecutive failures cleared. */
+export const StaffUnlocked = z.strictObject({
+  staffId: OpaqueId,
+  wasLocked: z.boolean(),
+  failures: z.number().int().min(0),
+});

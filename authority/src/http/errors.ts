@@ -28,3 +28,11 @@ export const locked = (message: string, retryAfterSeconds: number | null) =>
     { retryAfterSeconds },
     retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : undefined,
   );
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new HttpError(
+    429,
+    'rate_limited',
+    message,
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );

@@ -143,8 +143,8 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       return { ok: true };
     },
 
-    login: ({ body }) => svc.staff.login(body.username, body.password),
-    refresh: ({ body }) => svc.staff.refresh(body.refreshToken),
+    login: ({ body, request }) => svc.staff.login(body.username, body.password, request.ip),
+    refresh: ({ body, request }) => svc.staff.refresh(body.refreshToken, request.ip),
     logout: ({ body }) => {
       svc.staff.logout(body.refreshToken);
       return { ok: true };
@@ -182,6 +182,7 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
         throw forbidden('an admin cannot demote themselves');
       return staffView(svc.staff.setRole(params.staffId, body.role, actorOf(principal)));
     },
+    unlockStaff: ({ params, principal }) => svc.staff.unlock(params.staffId, actorOf(principal)),
     adminEndSession: ({ params, principal }) => {
       svc.sessions.requireExisting(params.sessionId);
       if (!svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal)))

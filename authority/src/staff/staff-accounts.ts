@@ -1,9 +1,17 @@
 import type { StaffRole, StaffView, TokenPair } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, notFound, unauthorized } from '../http/errors.ts';
+import { conflict, locked, notFound, rateLimited, unauthorized } from '../http/errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
+import {
+  LoginThrottle,
+  STAFF_LOGIN_MAX_FAILURES,
+  loginDelayMs,
+  sourceKey,
+  staffSubject,
+  unknownNameSubject,
+} from './login-throttle.ts';
 
 export interface StaffRow {
   id: string;
@@ -27,19 +35,24 @@ export const staffView = (s: StaffRow): StaffView => ({
   role: s.role,
 });
 
+const ACCOUNT_LOCKED = 'account locked after too many failed logins: ask an administrator to unlock it';
+
 /**
  * Staff accounts: argon2id passwords, short-lived access JWTs, rotating refresh
  * tokens in families (a refresh token used twice revokes its family: a stolen
- * token is only good until its owner refreshes).
+ * token is only good until its owner refreshes). Logins are throttled per account
+ * and per source (login-throttle.ts); an unknown username answers like an account.
  */
 export class StaffAccounts {
   // Verified against when the username is unknown, so timing does not reveal which usernames exist.
   private dummyHash: Promise<string>;
+  private readonly throttle: LoginThrottle;
   constructor(
     private readonly ctx: Ctx,
     private readonly keys: SigningKeys,
   ) {
     this.dummyHash = ctx.hasher.hash(randomId(16));
+    this.throttle = new LoginThrottle(ctx);
   }
 
   async create(
@@ -83,26 +96,82 @@ export class StaffAccounts {
     return this.get(id)!;
   }
 
-  async login(username: string, password: string): Promise<TokenPair> {
+  /**
+   * Password login from `ip`. The attempt is reserved against the source and the account
+   * before any hashing; a source over its bound gets 429, an account (or unknown name)
+   * in a delay or locked gets 423 without its password being looked at, so the right
+   * password and a wrong one get the same answer. Unknown names hash a dummy.
+   */
+  async login(username: string, password: string, ip: string): Promise<TokenPair> {
     const row = this.ctx.db
       .prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?')
       .get(username);
-    const ok = await this.ctx.hasher.verify(row?.password_hash ?? (await this.dummyHash), password);
-    if (!row || !ok || row.disabled_at !== null) {
+    const subject = row ? staffSubject(row.id) : unknownNameSubject(username);
+    const actor = row ? `staff:${row.id}` : 'anonymous';
+    const failure = (reason: string, data?: Record<string, unknown>) =>
       this.ctx.audit.append({
-        actor: row ? `staff:${row.id}` : 'anonymous',
+        actor,
         action: 'staff.login',
         subject: `username:${username}`,
         outcome: 'failure',
-        reason: !row ? 'unknown username' : row.disabled_at !== null ? 'account disabled' : 'wrong password',
+        reason,
+        ...(data ? { data } : {}),
       });
-      throw unauthorized('wrong username or password');
+    const r = this.throttle.reserve(subject, sourceKey(ip));
+    if (r.outcome === 'source_limited')
+      // Audited by the throttle, summed up per source.
+      throw rateLimited(
+        'too many failed logins from this address: wait before trying again',
+        r.retryAfterSeconds,
+      );
+    if (r.outcome === 'locked') {
+      failure(r.hard ? 'locked until an admin unlocks' : 'locked (delay)', {
+        retryAfterSeconds: r.retryAfterSeconds,
+      });
+      throw locked(
+        r.hard ? ACCOUNT_LOCKED : 'too many failed logins: wait before trying again',
+        r.retryAfterSeconds,
+      );
     }
-    this.ctx.audit.append({ actor: `staff:${row.id}`, action: 'staff.login', outcome: 'success' });
-    return this.issuePair(row, randomId(12));
+    const ok = await this.ctx.hasher.verify(row?.password_hash ?? (await this.dummyHash), password);
+    if (row && ok && row.disabled_at === null) {
+      this.throttle.succeeded(subject, r.sourceFailureId);
+      this.ctx.audit.append({ actor: `staff:${row.id}`, action: 'staff.login', outcome: 'success' });
+      return this.issuePair(row, randomId(12));
+    }
+    const delay = loginDelayMs(r.failures);
+    failure(!row ? 'unknown username' : row.disabled_at !== null ? 'account disabled' : 'wrong password', {
+      failures: r.failures,
+      ...(delay > 0 && r.failures < STAFF_LOGIN_MAX_FAILURES ? { delaySeconds: delay / 1000 } : {}),
+    });
+    if (r.failures >= STAFF_LOGIN_MAX_FAILURES)
+      this.ctx.audit.append({
+        actor: 'system',
+        action: 'staff.lock',
+        subject: row ? `staff:${row.id}` : `username:${username}`,
+        outcome: 'success',
+        reason: 'too many failed logins: locked until an admin unlocks',
+        data: { failures: r.failures },
+      });
+    throw unauthorized('wrong username or password');
   }
 
-  async refresh(refreshToken: string): Promise<TokenPair> {
+  /** Lift an account's delay or lock (admin); audited. */
+  unlock(staffId: string, actor: string): { staffId: string; wasLocked: boolean; failures: number } {
+    if (!this.get(staffId)) throw notFound('no such staff member');
+    const r = this.throttle.unlock(staffId);
+    this.ctx.audit.append({
+      actor,
+      action: 'staff.unlock',
+      subject: `staff:${staffId}`,
+      outcome: 'success',
+      data: r,
+    });
+    return { staffId, ...r };
+  }
+
+  /** Rotate a refresh token. Unknown tokens count against the source's bound; a locked account gets no tokens. */
+  async refresh(refreshToken: string, ip: string): Promise<TokenPair> {
     const now = this.ctx.clock.now();
     const result = this.ctx.db.transaction(() => {
       const t = this.ctx.db
@@ -128,19 +197,28 @@ export class StaffAccounts {
         return { error: 'refresh token reused: family revoked', staffId: t.staff_id } as const;
       }
       if (t.expires_at <= now) return { error: 'refresh token expired', staffId: t.staff_id } as const;
+      // Not used up: after an admin unlock the same token refreshes.
+      if (this.throttle.isHardLocked(t.staff_id))
+        return { error: 'account locked', staffId: t.staff_id } as const;
       this.ctx.db
         .prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?')
         .run(now, sha256b64url(refreshToken));
       return { family: t.family_id, staffId: t.staff_id } as const;
     })();
     if ('error' in result) {
+      if (!result.staffId) {
+        const wait = this.throttle.sourceFailure(sourceKey(ip));
+        if (wait !== null)
+          throw rateLimited('too many failed logins from this address: wait before trying again', wait);
+      }
       this.ctx.audit.append({
         actor: result.staffId ? `staff:${result.staffId}` : 'anonymous',
         action: 'staff.refresh',
         outcome: 'failure',
         reason: result.error,
       });
-      throw unauthorized(result.error);
+      // 401, not 423: a client drops its tokens on 401 and shows the login, which says why.
+      throw unauthorized(result.error === 'account locked' ? ACCOUNT_LOCKED : result.error);
     }
     const staff = this.get(result.staffId);
     if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');

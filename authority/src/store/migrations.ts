@@ -385,4 +385,40 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX security_notices_device ON security_notices(device_id, acknowledged_at, at);
     `);
   },
+  // 7: staff login throttling: consecutive failures per account (and per unknown name), failed logins per source
+  (db) => {
+    db.exec(`
+      CREATE TABLE login_throttle (
+        subject TEXT PRIMARY KEY,                 -- "staff:<id>", or "name:<sha256 of an unknown username>"
+        staff_id TEXT,                            -- NULL for an unknown name (kept, bounded, so it answers like an account)
+        failures INTEGER NOT NULL,                -- consecutive; reserved before the password is hashed
+        locked_until INTEGER,                     -- ms; MAX_SAFE_INTEGER: until an admin unlocks
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX login_throttle_names ON login_throttle(updated_at) WHERE staff_id IS NULL;
+
+      CREATE TABLE login_source_failures (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,                     -- IPv4 address or IPv6 /64
+        at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX login_source_failures_source ON login_source_failures(source, at);
+      CREATE INDEX login_source_failures_at ON login_source_failures(at);
+
+      CREATE TABLE login_source_refusals (
+        source TEXT PRIMARY KEY,
+        refused INTEGER NOT NULL,                 -- 429s not yet summed up in the audit log
+        audited_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
+  // 8: verification photos count only once compared (by the agent holding the request) with the enrolment photo
+  (db) => {
+    db.exec(`
+      ALTER TABLE photos ADD COLUMN verdict TEXT CHECK (verdict IN ('match','no_match'));
+      ALTER TABLE photos ADD COLUMN compared_by TEXT;          -- staff id
+      ALTER TABLE photos ADD COLUMN compared_at INTEGER;
+      CREATE INDEX photos_authentication ON photos(authentication_id, purpose, created_at);
+    `);
+  },
 ];
