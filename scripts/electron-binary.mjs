@@ -2,9 +2,12 @@
 /**
  * postinstall: fetch the Electron binary if it can be had; otherwise say so loudly
  * and succeed, because the console also runs in browser mode from the same
- * main/core code (`npm run demo` prints the URL). electron's own install script is
- * not allowed to run (package.json allowScripts), so a blocked download can never
- * fail `npm install`.
+ * main/core code (`npm run demo` prints the URL). Since Electron 42 the electron
+ * package has no install script of its own (it downloads on first run); this runs
+ * its downloader (`install.js`, the `install-electron` bin) so `npm install` leaves
+ * a ready binary where it can. package.json allowScripts keeps any electron install
+ * script from running, so a blocked download can never fail `npm install`.
+ * ELECTRON_SKIP_BINARY_DOWNLOAD is honoured here (Electron itself no longer reads it).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

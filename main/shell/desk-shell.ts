@@ -18,7 +18,7 @@ import { createOfferNotifier } from './offer-notifications.ts';
 import { installPermissionHandlers } from './permissions.ts';
 import { createPresenceTray, type PresenceTray } from './presence-tray.ts';
 import { claimSingleInstance } from './single-instance.ts';
-import { safeStorageTokenStore } from './token-store.ts';
+import { openSafeStorageTokenStore } from './token-store.ts';
 
 /** The folder under the OS's application-data directory (also what the single-instance lock is keyed on). */
 export const USER_DATA_NAME = 'Verified Desk';
@@ -60,7 +60,8 @@ export interface DeskShell {
  * The Electron main process, wired from small parts. Before `ready`: the app://
  * scheme, the single-instance lock, dial links, and the guard that every
  * WebContents gets. After: the session's permission and CSP handlers, the app://
- * handler, DeskCore, the window, IPC, tray, notifications, shortcut, updates.
+ * handler, the refresh token (safeStorage), DeskCore, the window, IPC, tray,
+ * notifications, shortcut, updates.
  * Returns null when another instance already runs (this one quits).
  */
 export function startDeskShell(
@@ -94,26 +95,28 @@ export function startDeskShell(
   app.on('web-contents-created', (_event, contents) => guardWebContents(contents, openExternal));
   app.on('window-all-closed', () => app.quit());
 
-  const onReady = (): DeskShell => {
+  const onReady = async (): Promise<DeskShell> => {
     // A broken managed file is IT's error to fix, not a reason to run unmanaged: it stops the start.
     const managed = opts.managed ?? readManagedConfig(managedConfigPath(opts.platform ?? process.platform));
     const userData = app.getPath('userData');
+    const session = electron.session.defaultSession;
+    installPermissionHandlers(session);
+    // safeStorage is asynchronous: the stored refresh token is decrypted before DeskCore starts.
+    const tokenStore = await openSafeStorageTokenStore(
+      electron.safeStorage,
+      join(userData, 'refresh-token.bin'),
+      opts.platform,
+      log,
+    );
     const core = new DeskCore({
       dataDir: join(userData, 'console'),
       defaultAuthorityUrl: opts.defaultAuthorityUrl,
       defaultSipUrl: opts.defaultSipUrl ?? null,
-      tokenStore: safeStorageTokenStore(
-        electron.safeStorage,
-        join(userData, 'refresh-token.bin'),
-        opts.platform,
-        log,
-      ),
+      tokenStore,
       openExternal,
       managed,
     });
     const csp = () => consoleCsp(effectiveSipUrl(core.settings.get()));
-    const session = electron.session.defaultSession;
-    installPermissionHandlers(session);
     installCspHeaders(session, csp);
     electron.protocol.handle(APP_SCHEME, createAppRequestHandler({ rootDir: opts.rendererDir, csp }));
 

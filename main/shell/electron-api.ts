@@ -151,10 +151,15 @@ export interface ShellNotification {
   on(event: 'click', listener: () => void): unknown;
 }
 
+/**
+ * safeStorage's asynchronous API (Electron 45 deprecates encryptString, decryptString
+ * and isEncryptionAvailable). Available once the app is ready.
+ */
 export interface ShellSafeStorage {
-  isEncryptionAvailable(): boolean;
-  encryptString(plainText: string): Buffer;
-  decryptString(encrypted: Buffer): string;
+  isAsyncEncryptionAvailable(): Promise<boolean>;
+  encryptStringAsync(plainText: string): Promise<Buffer>;
+  /** `shouldReEncrypt`: the key was rotated; encrypt `result` again with the current one. */
+  decryptStringAsync(encrypted: Buffer): Promise<{ result: string; shouldReEncrypt: boolean }>;
   getSelectedStorageBackend(): string;
 }
 

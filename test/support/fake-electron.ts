@@ -1,6 +1,7 @@
 /**
  * A typed fake of the Electron surface the shell uses (main/shell/electron-api.ts).
- * `require('electron')` throws in plain Node (no binary here), so the shell takes
+ * `require('electron')` in plain Node only answers the binary's path (and, since
+ * Electron 42, tries to download a missing binary), so the shell takes
  * this object as a parameter. Each fake records what the shell asked for and lets
  * a test play the part of Chromium: attempt a navigation, send IPC from a given
  * frame, ask for a permission, fire app events.
@@ -121,6 +122,8 @@ export interface FakeElectronOptions {
   lockAvailable?: boolean;
   encryptionAvailable?: boolean;
   storageBackend?: string;
+  /** The safeStorage key in use ("v10" by default); data under another key asks to be re-encrypted. */
+  safeStorageKey?: string;
   notificationsSupported?: boolean;
   /** Accelerators another application already owns. */
   takenShortcuts?: string[];
@@ -259,13 +262,18 @@ export function createFakeElectron(opts: FakeElectronOptions) {
     webRequest: { onHeadersReceived: (l) => void (state.headersReceived = l) },
   };
 
+  // Not real cryptography: enough to show the file does not hold the plaintext. The
+  // 3-byte prefix names the key, as Chromium's OSCrypt does ("v10", "v11"); a token
+  // under another key than the current one decrypts and asks to be re-encrypted.
+  const currentKey = opts.safeStorageKey ?? 'v10';
+  const xor = (b: Buffer) => Buffer.from(b.map((x) => x ^ 0x5a));
   const safeStorage: ShellSafeStorage = {
-    isEncryptionAvailable: () => opts.encryptionAvailable ?? true,
-    // Not real cryptography: enough to show the file does not hold the plaintext.
-    encryptString: (text) => Buffer.concat([Buffer.from('v10'), Buffer.from(text).map((b) => b ^ 0x5a)]),
-    decryptString: (buf) => {
-      if (buf.subarray(0, 3).toString() !== 'v10') throw new Error('Error while decrypting the ciphertext');
-      return Buffer.from(buf.subarray(3).map((b) => b ^ 0x5a)).toString();
+    isAsyncEncryptionAvailable: async () => opts.encryptionAvailable ?? true,
+    encryptStringAsync: async (text) => Buffer.concat([Buffer.from(currentKey), xor(Buffer.from(text))]),
+    decryptStringAsync: async (buf) => {
+      const key = buf.subarray(0, 3).toString();
+      if (!/^v1\d$/.test(key)) throw new Error('Error while decrypting the ciphertext');
+      return { result: xor(buf.subarray(3)).toString(), shouldReEncrypt: key !== currentKey };
     },
     getSelectedStorageBackend: () => opts.storageBackend ?? 'gnome_libsecret',
   };

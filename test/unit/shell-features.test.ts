@@ -17,7 +17,7 @@ import { dialUrisFromArgv, parseDialUri } from '../../main/shell/dial-links.ts';
 import { APP_USER_MODEL_ID, startDeskShell, USER_DATA_NAME } from '../../main/shell/desk-shell.ts';
 import { offerNotificationText } from '../../main/shell/offer-notifications.ts';
 import { presenceBitmap } from '../../main/shell/presence-icon.ts';
-import { safeStorageTokenStore } from '../../main/shell/token-store.ts';
+import { openSafeStorageTokenStore } from '../../main/shell/token-store.ts';
 import { createFakeElectron, FakeUpdater } from '../support/fake-electron.ts';
 import { CLOSED_AUTHORITY, startShellHarness } from '../support/shell-harness.ts';
 
@@ -225,37 +225,81 @@ describe('tray, notifications, shortcut', () => {
   });
 });
 
-describe('refresh token in safeStorage', () => {
-  const withDir = (fn: (dir: string) => void) => {
+describe('refresh token in safeStorage (the asynchronous API: the synchronous one is deprecated)', () => {
+  const withDir = async (fn: (dir: string) => Promise<void>) => {
     const dir = mkdtempSync(join(tmpdir(), 'vd-token-'));
     try {
-      fn(dir);
+      await fn(dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   };
 
   it('is encrypted on disk and survives a restart', () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       const fake = createFakeElectron({ userData: dir });
       const file = join(dir, 'rt.bin');
-      safeStorageTokenStore(fake.electron.safeStorage, file, 'linux').save('rt_SECRET_refresh_token');
+      const first = await openSafeStorageTokenStore(fake.electron.safeStorage, file, 'linux');
+      first.save('rt_SECRET_refresh_token');
+      assert.equal(first.load(), 'rt_SECRET_refresh_token', 'readable at once, before the disk write');
+      await first.flushed();
       assert.ok(!readFileSync(file).toString('latin1').includes('rt_SECRET'), 'no plaintext on disk');
-      assert.equal(
-        safeStorageTokenStore(fake.electron.safeStorage, file, 'linux').load(),
-        'rt_SECRET_refresh_token',
-      );
-      safeStorageTokenStore(fake.electron.safeStorage, file, 'linux').save(null);
+      const second = await openSafeStorageTokenStore(fake.electron.safeStorage, file, 'linux');
+      assert.equal(second.load(), 'rt_SECRET_refresh_token');
+      second.save(null);
+      assert.equal(existsSync(file), false, 'a logout removes the file at once');
+    }));
+
+  it('a new token replaces the old one on disk; the old one is never what a restart finds', () =>
+    withDir(async (dir) => {
+      const fake = createFakeElectron({ userData: dir });
+      const file = join(dir, 'rt.bin');
+      const store = await openSafeStorageTokenStore(fake.electron.safeStorage, file, 'linux');
+      store.save('rt_old');
+      await store.flushed();
+      store.save('rt_new');
+      // Until the new one is written, no token is on disk rather than the rotated-out one.
+      assert.equal(existsSync(file), false);
+      store.save('rt_newer');
+      await store.flushed();
+      const reopened = await openSafeStorageTokenStore(fake.electron.safeStorage, file, 'linux');
+      assert.equal(reopened.load(), 'rt_newer');
+      // A logout while a write is still encrypting: the write does not bring the token back.
+      store.save('rt_last');
+      store.save(null);
+      await store.flushed();
       assert.equal(existsSync(file), false);
     }));
 
+  it('a token encrypted under a rotated key is re-encrypted with the current one', () =>
+    withDir(async (dir) => {
+      const file = join(dir, 'rt.bin');
+      const before = await openSafeStorageTokenStore(
+        createFakeElectron({ userData: dir, safeStorageKey: 'v10' }).electron.safeStorage,
+        file,
+        'linux',
+      );
+      before.save('rt_rotating');
+      await before.flushed();
+      assert.equal(readFileSync(file).subarray(0, 3).toString(), 'v10');
+      const after = await openSafeStorageTokenStore(
+        createFakeElectron({ userData: dir, safeStorageKey: 'v11' }).electron.safeStorage,
+        file,
+        'linux',
+      );
+      assert.equal(after.load(), 'rt_rotating');
+      await after.flushed();
+      assert.equal(readFileSync(file).subarray(0, 3).toString(), 'v11');
+    }));
+
   it("is kept in memory only without a real keystore (Linux 'basic_text', or none)", () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       for (const opts of [{ storageBackend: 'basic_text' }, { encryptionAvailable: false }]) {
         const fake = createFakeElectron({ userData: dir, ...opts });
         const file = join(dir, 'rt.bin');
-        const store = safeStorageTokenStore(fake.electron.safeStorage, file, 'linux');
+        const store = await openSafeStorageTokenStore(fake.electron.safeStorage, file, 'linux');
         store.save('rt_x');
+        await store.flushed();
         assert.equal(store.load(), 'rt_x');
         assert.equal(store.persistent(), false);
         assert.equal(existsSync(file), false);
@@ -263,19 +307,29 @@ describe('refresh token in safeStorage', () => {
     }));
 
   it('an undecryptable file is dropped', () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       const fake = createFakeElectron({ userData: dir });
       const file = join(dir, 'rt.bin');
       writeFileSync(file, 'garbage');
-      assert.equal(safeStorageTokenStore(fake.electron.safeStorage, file, 'linux').load(), null);
+      const logs: string[] = [];
+      const store = await openSafeStorageTokenStore(fake.electron.safeStorage, file, 'linux', (m) =>
+        logs.push(m),
+      );
+      assert.equal(store.load(), null);
       assert.equal(existsSync(file), false);
+      assert.ok(logs.some((l) => /could not be decrypted/.test(l)));
     }));
 
   it('the shell hands DeskCore this store (the refresh token file lives in userData)', async () => {
     const h = await startShellHarness();
     try {
-      const tokens = (h.shell.core.client as unknown as { tokens: { save(t: string | null): void } }).tokens;
+      const tokens = (
+        h.shell.core.client as unknown as {
+          tokens: { save(t: string | null): void; flushed(): Promise<void> };
+        }
+      ).tokens;
       tokens.save('rt_from_core');
+      await tokens.flushed();
       const file = join(h.dir, 'userData', 'refresh-token.bin');
       assert.ok(existsSync(file));
       assert.ok(!readFileSync(file).toString('latin1').includes('rt_from_core'));
