@@ -66,17 +66,19 @@ export async function createServices(
   const authentications = new Authentications(ctx);
   const sessions = new ServiceSessions(ctx);
   const agents = new AgentStore(ctx);
+  const pipelineConfig = new PipelineConfigStore(ctx);
+  const factorSetup = new FactorSetup(ctx, authentications);
+  const photos = new PhotoFactor(ctx, authentications, factorSetup, () => pipelineConfig.config.verification);
   const pipeline = new Pipeline(
     ctx,
-    new PipelineConfigStore(ctx),
+    pipelineConfig,
     agents,
     new RequestStore(ctx),
     sessions,
     authentications,
+    photos,
   );
-  const factorSetup = new FactorSetup(ctx, authentications);
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
-  const photos = new PhotoFactor(ctx, authentications, factorSetup);
   const transfers = new Transfers(ctx, pipeline);
   const commands = new DeviceCommands(ctx, keys, pipeline, sessions, devices, authentications, photos);
   // From the instant ownership moves, the old holder's open commands are void.
@@ -97,7 +99,7 @@ export async function createServices(
     pipeline,
     callbacks: new Callbacks(ctx, pipeline, agents, sessions),
     calls: new CallTickets(ctx, keys, pipeline, devices),
-    panels: new CustomerPanels(ctx, pipeline, authentications),
+    panels: new CustomerPanels(ctx, pipeline, authentications, photos),
     wrapUps: new WrapUps(ctx, pipeline),
     transfers,
     commands,

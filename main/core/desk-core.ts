@@ -304,6 +304,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           throw new BridgeError('bad_response', 'not an image');
         return `data:${type};base64,${data.toString('base64')}`;
       },
+      'panel.comparePhoto': ({ requestId, photoId, fence, verdict }) =>
+        c.call('comparePhoto', { params: { requestId, photoId }, body: { fence, verdict } }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
       'call.answered': ({ requestId, fence, ticket, proof }) =>

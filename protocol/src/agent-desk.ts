@@ -21,6 +21,27 @@ export type SecureField = z.infer<typeof SecureField>;
 
 export const PhotoRef = z.strictObject({ photoId: OpaqueId, at: IsoTime });
 
+/** The agent's verdict on a verification photo compared with the enrolment photo. */
+export const PhotoVerdict = z.enum(['match', 'no_match']);
+export type PhotoVerdict = z.infer<typeof PhotoVerdict>;
+
+/**
+ * The latest verification photo of the request's authentication and its comparison. A
+ * verification photo counts as the "photo" factor only once the agent holding the
+ * request has compared it with the enrolment photo and recorded "match".
+ */
+export const PhotoComparison = z.strictObject({
+  photoId: OpaqueId,
+  verdict: z.enum(['pending', 'match', 'no_match']),
+  /** The staff member who compared (display name), once compared. */
+  comparedBy: ShortText.nullable(),
+  comparedAt: IsoTime.nullable(),
+  /** Why this photo cannot verify the customer now (no enrolment photo, a factor locked out), or null. */
+  unavailable: z.string().max(LIMITS.shortText).nullable(),
+});
+export type PhotoComparison = z.infer<typeof PhotoComparison>;
+export const ComparePhotoRequest = z.strictObject({ fence: z.number().int().min(1), verdict: PhotoVerdict });
+
 /** Everything the verified-customer panel shows, for the agent holding (or being offered) the request. */
 export const CustomerPanel = z.strictObject({
   request: RequestView,
@@ -48,7 +69,11 @@ export const CustomerPanel = z.strictObject({
     recentFailures: z.number().int().min(0),
     counterAnomaly: z.boolean(),
   }),
-  photos: z.strictObject({ enrolment: PhotoRef.nullable(), latest: PhotoRef.nullable() }),
+  photos: z.strictObject({
+    enrolment: PhotoRef.nullable(),
+    latest: PhotoRef.nullable(),
+    comparison: PhotoComparison.nullable(),
+  }),
   secure: z.array(SecureField),
   voice: z.strictObject({ verified: z.boolean(), at: IsoTime.nullable() }),
   /** Chain of custody: who held the session, from when until when, and how they came to hold it. */

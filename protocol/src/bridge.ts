@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CustomerPanel, Dispositions, IdempotencyKey } from './agent-desk.ts';
+import { CustomerPanel, Dispositions, IdempotencyKey, PhotoComparison, PhotoVerdict } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
@@ -113,6 +113,16 @@ export const bridgeRequests = {
   'panel.photo': channel(
     z.strictObject({ requestId: OpaqueId, photoId: OpaqueId }),
     z.string().max(4 * LIMITS.photoBytes),
+  ),
+  /** The agent's verdict on the verification photo beside the enrolment photo. */
+  'panel.comparePhoto': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      photoId: OpaqueId,
+      fence: z.number().int().min(1),
+      verdict: PhotoVerdict,
+    }),
+    PhotoComparison,
   ),
   'call.ticket': channel(Fenced, CallTicket),
   /** The device's proof from the 200 OK (null when missing), checked and audited by the authority. */

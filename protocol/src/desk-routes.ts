@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { CustomerPanel, Dispositions, PhotoParams, WrapUpRequest, WrapUpResult } from './agent-desk.ts';
+import {
+  ComparePhotoRequest,
+  CustomerPanel,
+  Dispositions,
+  PhotoComparison,
+  PhotoParams,
+  WrapUpRequest,
+  WrapUpResult,
+} from './agent-desk.ts';
 import { RequestParams } from './pipeline.ts';
 import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
 
@@ -26,6 +34,18 @@ export const deskRoutes = {
     params: PhotoParams,
     responseKind: 'image',
     response: z.any(),
+  }),
+  comparePhoto: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/photos/:photoId/comparison',
+    summary:
+      "Record the holder's comparison of a verification photo with the enrolment photo: a match adds the photo factor (level 2)",
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: PhotoParams,
+    body: ComparePhotoRequest,
+    response: PhotoComparison,
   }),
   dispositions: route({
     method: 'GET',

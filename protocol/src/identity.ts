@@ -169,6 +169,8 @@ export const PhotoStored = z.strictObject({
   photoId: OpaqueId,
   purpose: PhotoPurpose,
   authentication: AuthenticationView.nullable(),
+  /** A verification photo counts only once the agent has compared it with the enrolment photo. */
+  pendingComparison: z.boolean(),
 });
 export const PHOTO_TYPES = ['image/jpeg', 'image/png'] as const;
 

@@ -101,6 +101,17 @@ export const DEFAULT_DISPOSITIONS: DispositionShape[] = [
   },
 ];
 
+/** How factors combine beyond their levels. */
+export const VerificationPolicy = z.strictObject({
+  /**
+   * Whether a verification photo may verify a customer while another of their factors
+   * (PIN, security questions) is locked out. Off by default: a locked PIN is a sign of
+   * guessing, and a photo should not be the way round it.
+   */
+  photoWhileFactorLocked: z.boolean().default(false),
+});
+export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
+
 export const PipelineConfig = z
   .strictObject({
     company: ShortText,
@@ -109,6 +120,7 @@ export const PipelineConfig = z
     priorityRules: z.array(PriorityRule).max(100).default([]),
     secureFields: z.array(SecureFieldRule).max(10).default(DEFAULT_SECURE_FIELDS),
     dispositions: z.array(Disposition).min(1).max(50).default(DEFAULT_DISPOSITIONS),
+    verification: VerificationPolicy.default({ photoWhileFactorLocked: false }),
   })
   .superRefine((c, ctx) => {
     const queues = new Set(c.queues.map((q) => q.id));

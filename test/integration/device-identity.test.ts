@@ -147,18 +147,19 @@ describe('PIN, photo and step-up', () => {
       contentType: 'image/jpeg',
     });
     assert.equal(enrol.status, 201, JSON.stringify(enrol.body));
-    assert.equal(enrol.body.authentication, null);
+    assert.equal(enrol.body.pendingComparison, false);
     const verify = await d.call('POST', '/v1/device/photos?purpose=verification', {
       raw: FAKE_PNG,
       contentType: 'image/png',
     });
     assert.equal(verify.status, 201);
-    assert.equal(verify.body.authentication.level, 2);
-    assert.ok(
-      verify.body.authentication.factors.some(
-        (f: any) => f.kind === 'photo' && f.detail.includes(verify.body.photoId),
-      ),
-    );
+    // Linked to the authentication, waiting for the agent's comparison: no level by itself.
+    assert.equal(verify.body.pendingComparison, true);
+    assert.equal(verify.body.authentication.level, 1);
+    const row = a.services.ctx.db
+      .prepare<[string], { authentication_id: string }>('SELECT authentication_id FROM photos WHERE id = ?')
+      .get(verify.body.photoId);
+    assert.equal(row?.authentication_id, d.authentication.authenticationId);
     const lying = await d.call('POST', '/v1/device/photos?purpose=verification', {
       raw: FAKE_PNG,
       contentType: 'image/jpeg',

@@ -158,7 +158,12 @@ describe('AuthorityClient', () => {
     const key = await DeviceKey.generate();
     const { f, seen } = fakeFetch(() => ({
       status: 201,
-      body: { photoId: 'photo-00000000001', purpose: 'enrolment', authentication: null },
+      body: {
+        photoId: 'photo-00000000001',
+        purpose: 'enrolment',
+        authentication: null,
+        pendingComparison: false,
+      },
     }));
     const client = new AuthorityClient({ baseUrl: 'http://authority.test', fetch: f });
     client.credentials = { token: 'device-token-0000000001', key: key.privateKey };

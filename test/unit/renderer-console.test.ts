@@ -201,7 +201,7 @@ describe('renderer: verified-customer panel', () => {
             ...(level >= 3 ? { value: 'GB29' } : {}),
           },
         ],
-        photos: { enrolment: null, latest: null },
+        photos: { enrolment: null, latest: null, comparison: null },
       }),
     });
     const panel = new PanelStore(bridge);

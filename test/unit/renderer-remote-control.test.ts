@@ -596,7 +596,7 @@ describe('renderer: the console catches up after main’s feed from the authorit
         request: r,
         verification: { level: 2 },
         secure: [],
-        photos: { enrolment: null, latest: null },
+        photos: { enrolment: null, latest: null, comparison: null },
       }),
       'command.list': () => listOf([]),
     });

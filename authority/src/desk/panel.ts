@@ -1,8 +1,16 @@
-import type { CustomerPanel, DispositionShape, VerificationState } from '../../../protocol/src/index.ts';
+import type {
+  CustomerPanel,
+  DispositionShape,
+  PhotoComparison,
+  PhotoVerdict,
+  VerificationState,
+} from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { forbidden, notFound } from '../http/errors.ts';
 import type { Authentications } from '../identity/authentications.ts';
+import type { PhotoFactor } from '../identity/photos.ts';
+import { requireHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestRow } from '../pipeline/requests.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
@@ -31,6 +39,7 @@ export class CustomerPanels {
     private readonly ctx: Ctx,
     private readonly pipeline: Pipeline,
     private readonly authentications: Authentications,
+    private readonly photos: PhotoFactor,
   ) {}
 
   /** The request, if this staff member may see it: its current agent (offered or assigned), or a supervisor/admin. */
@@ -126,6 +135,7 @@ export class CustomerPanels {
       photos: {
         enrolment: enrolmentPhoto ? { photoId: enrolmentPhoto.id, at: iso(enrolmentPhoto.created_at) } : null,
         latest: latestPhoto ? { photoId: latestPhoto.id, at: iso(latestPhoto.created_at) } : null,
+        comparison: this.photos.comparison(auth.id, r.customer_id),
       },
       secure: this.pipeline.config.config.secureFields.map((f) =>
         effectiveLevel >= f.level
@@ -135,6 +145,18 @@ export class CustomerPanels {
       voice: { verified: !!voice, at: voice ? iso(voice.proven_at) : null },
       custody: this.pipeline.custody.list(r.id),
     };
+  }
+
+  /** The holder's verdict on a verification photo of this request (see PhotoFactor.compare). */
+  comparePhoto(
+    p: StaffPrincipal,
+    requestId: string,
+    photoId: string,
+    fence: number,
+    verdict: PhotoVerdict,
+  ): PhotoComparison {
+    const r = requireHolder(this.pipeline.requests, p.staff.id, requestId, fence);
+    return this.photos.compare(p.staff, r.authentication_id, r.customer_id, photoId, verdict);
   }
 
   photo(p: StaffPrincipal, requestId: string, photoId: string): { mediaType: string; bytes: Buffer } {

@@ -112,11 +112,12 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
     webauthnFactor: async ({ principal, body }) =>
       svc.authentications.view((await svc.webauthn.assert(principal, body.response as never)).id),
     photo: ({ principal, query, body, contentType }) => {
-      const r = svc.photos.store(principal, query.purpose, contentType, body);
+      const r = svc.photos.store(principal, query.purpose, contentType, body, { requireComparable: true });
       return {
         photoId: r.photoId,
         purpose: query.purpose,
-        authentication: r.authentication ? svc.authentications.view(r.authentication.id) : null,
+        authentication: svc.authentications.view(r.authentication.id),
+        pendingComparison: r.pendingComparison,
       };
     },
     openSession: ({ principal }) => {

@@ -1,6 +1,13 @@
-import { LIMITS, type PHOTO_TYPES } from '../../../protocol/src/index.ts';
+import {
+  LIMITS,
+  type PHOTO_TYPES,
+  type PhotoComparison,
+  type PhotoVerdict,
+  type VerificationPolicy,
+} from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, HttpError } from '../http/errors.ts';
+import { badRequest, conflict, HttpError, notFound } from '../http/errors.ts';
+import { iso } from '../clock.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
@@ -26,12 +33,31 @@ export function checkPhoto(mediaType: string, bytes: Buffer): PhotoType {
   return mediaType;
 }
 
-/** Photos: the enrolment photo, and verification photos that add the "photo" factor to the current authentication. */
+interface VerificationPhotoRow {
+  id: string;
+  customer_id: string;
+  device_id: string | null;
+  authentication_id: string | null;
+  verdict: PhotoVerdict | null;
+  compared_by: string | null;
+  compared_at: number | null;
+  created_at: number;
+}
+
+/**
+ * Photos: the enrolment photo (the reference), and verification photos. A verification
+ * photo proves nothing by itself (any picture can be sent): it becomes the "photo"
+ * factor only when the agent holding the request has compared it with the enrolment
+ * photo and recorded a match. It cannot count at all when there is no enrolment photo,
+ * nor while another factor of the customer is locked out, unless the verification policy
+ * allows that.
+ */
 export class PhotoFactor {
   constructor(
     private readonly ctx: Ctx,
     private readonly authentications: Authentications,
     private readonly setup: FactorSetup,
+    private readonly policy: () => VerificationPolicy,
   ) {}
 
   hasEnrolmentPhoto(customerId: string): boolean {
@@ -40,12 +66,39 @@ export class PhotoFactor {
       .get(customerId);
   }
 
+  /** Why a verification photo cannot verify this customer now, or null when it can. */
+  unavailable(customerId: string): string | null {
+    if (!this.hasEnrolmentPhoto(customerId)) return 'there is no enrolment photo on file to compare with';
+    if (this.policy().photoWhileFactorLocked) return null;
+    const now = this.ctx.clock.now();
+    const pin = this.ctx.db
+      .prepare<[string, number], { n: number }>(
+        'SELECT count(*) AS n FROM pins WHERE customer_id = ? AND locked_until > ?',
+      )
+      .get(customerId, now)!.n;
+    if (pin > 0) return 'the PIN is locked: a photo cannot stand in for it';
+    const knowledge = this.ctx.db
+      .prepare<[string, number], { n: number }>(
+        'SELECT count(*) AS n FROM customers WHERE id = ? AND knowledge_locked_until > ?',
+      )
+      .get(customerId, now)!.n;
+    if (knowledge > 0) return 'the security questions are locked: a photo cannot stand in for them';
+    return null;
+  }
+
+  /**
+   * Store a photo. An enrolment photo needs the set-up right (FactorSetup). A
+   * verification photo is linked to the current authentication and waits for the
+   * agent's comparison; when `requireComparable` (the customer's own step-up) it is
+   * refused with factor_unavailable if it could not count.
+   */
   store(
     p: DevicePrincipal,
     purpose: 'enrolment' | 'verification',
     mediaType: string,
     bytes: Buffer,
-  ): { photoId: string; authentication: AuthenticationRow | null } {
+    opts: { requireComparable?: boolean } = {},
+  ): { photoId: string; authentication: AuthenticationRow; pendingComparison: boolean } {
     let type: PhotoType;
     try {
       type = checkPhoto(mediaType, bytes);
@@ -60,25 +113,130 @@ export class PhotoFactor {
     }
     // The enrolment photo is the reference verification photos are compared with.
     if (purpose === 'enrolment') this.setup.require(p, 'photo');
+    const unavailable = purpose === 'verification' ? this.unavailable(p.device.customer_id) : null;
+    if (unavailable && opts.requireComparable) {
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'auth.photo',
+        subject: `authentication:${p.authentication.id}`,
+        outcome: 'failure',
+        reason: unavailable,
+      });
+      throw new HttpError(409, 'factor_unavailable', `a photo cannot verify you now: ${unavailable}`);
+    }
     const photoId = randomId(16);
     const now = this.ctx.clock.now();
-    const authentication = this.ctx.db.transaction(() => {
+    this.ctx.db.transaction(() => {
       this.ctx.db
         .prepare(
           'INSERT INTO photos (id, customer_id, device_id, authentication_id, purpose, media_type, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(photoId, p.device.customer_id, p.device.id, p.authentication.id, purpose, type, bytes, now);
       if (purpose === 'enrolment') this.setup.done(p, 'photo', `photo:${photoId}`);
-      return purpose === 'verification'
-        ? this.authentications.addFactor(p.authentication.id, 'photo', p.device.id, `photo ${photoId}`)
-        : null;
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: purpose === 'verification' ? 'photo.verification' : 'photo.enrolment',
+        subject: `photo:${photoId}`,
+        outcome: 'success',
+        ...(purpose === 'verification'
+          ? { data: { authentication: p.authentication.id, comparable: !unavailable } }
+          : {}),
+      });
     })();
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: purpose === 'verification' ? 'auth.photo' : 'photo.enrolment',
-      subject: `photo:${photoId}`,
-      outcome: 'success',
-    });
-    return { photoId, authentication };
+    this.authentications.emit('changed', p.authentication.id);
+    return {
+      photoId,
+      authentication: this.authentications.get(p.authentication.id)!,
+      pendingComparison: purpose === 'verification' && !unavailable,
+    };
+  }
+
+  /** The latest verification photo of an authentication, with its comparison. */
+  comparison(authenticationId: string, customerId: string): PhotoComparison | null {
+    const row = this.ctx.db
+      .prepare<[string], VerificationPhotoRow & { compared_by_name: string | null }>(
+        `SELECT p.*, s.display_name AS compared_by_name FROM photos p LEFT JOIN staff s ON s.id = p.compared_by
+          WHERE p.authentication_id = ? AND p.purpose = 'verification'
+          ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1`,
+      )
+      .get(authenticationId);
+    if (!row) return null;
+    return {
+      photoId: row.id,
+      verdict: row.verdict ?? 'pending',
+      comparedBy: row.compared_by_name,
+      comparedAt: row.compared_at === null ? null : iso(row.compared_at),
+      unavailable: row.verdict ? null : this.unavailable(customerId),
+    };
+  }
+
+  /** Whether the authentication has a verification photo waiting for a comparison that could count. */
+  hasPendingComparison(authenticationId: string, customerId: string): boolean {
+    const c = this.comparison(authenticationId, customerId);
+    return c !== null && c.verdict === 'pending' && c.unavailable === null;
+  }
+
+  /**
+   * The agent's verdict on a verification photo of the request's authentication (the
+   * caller has checked that `staff` holds the request). Once per photo; a match adds the
+   * "photo" factor, recorded with who compared; a mismatch is a failed verification.
+   */
+  compare(
+    staff: { id: string; display_name: string },
+    authenticationId: string,
+    customerId: string,
+    photoId: string,
+    verdict: PhotoVerdict,
+  ): PhotoComparison {
+    const row = this.ctx.db
+      .prepare<[string, string], VerificationPhotoRow>(
+        "SELECT * FROM photos WHERE id = ? AND authentication_id = ? AND purpose = 'verification'",
+      )
+      .get(photoId, authenticationId);
+    if (!row) throw notFound("no such verification photo for this request's authentication");
+    if (row.verdict) throw conflict(`this photo was already compared (${row.verdict.replace('_', ' ')})`);
+    const unavailable = this.unavailable(customerId);
+    if (verdict === 'match' && unavailable)
+      throw new HttpError(
+        409,
+        'factor_unavailable',
+        `a photo cannot verify this customer now: ${unavailable}`,
+      );
+    const now = this.ctx.clock.now();
+    const actor = `staff:${staff.id}`;
+    const changed = this.ctx.db.transaction(() => {
+      const cas = this.ctx.db
+        .prepare(
+          'UPDATE photos SET verdict = ?, compared_by = ?, compared_at = ? WHERE id = ? AND verdict IS NULL',
+        )
+        .run(verdict, staff.id, now, photoId);
+      if (cas.changes !== 1) return false;
+      this.ctx.audit.append({
+        actor,
+        action: 'photo.compare',
+        subject: `photo:${photoId}`,
+        outcome: 'success',
+        data: { verdict, authentication: authenticationId },
+      });
+      if (verdict === 'match')
+        this.authentications.addFactor(
+          authenticationId,
+          'photo',
+          row.device_id,
+          `photo ${photoId} compared with the enrolment photo by ${staff.display_name}`,
+        );
+      else
+        this.ctx.audit.append({
+          actor,
+          action: 'auth.photo',
+          subject: `authentication:${authenticationId}`,
+          outcome: 'failure',
+          reason: `the photo does not match the enrolment photo (compared by ${staff.display_name})`,
+        });
+      return true;
+    })();
+    if (!changed) throw conflict('this photo was already compared');
+    if (verdict === 'no_match') this.authentications.emit('changed', authenticationId);
+    return this.comparison(authenticationId, customerId)!;
   }
 }

@@ -6,12 +6,14 @@ import type {
   MenuNodeInput,
   RequestView,
 } from '../../../protocol/src/index.ts';
+import { FACTOR_SETUP_LEVEL } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { conflict, notFound } from '../http/errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
+import type { PhotoFactor } from '../identity/photos.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { AgentStore } from './agents.ts';
 import { Capacity, type Staffing } from './capacity.ts';
@@ -50,6 +52,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     readonly requests: RequestStore,
     private readonly sessions: ServiceSessions,
     private readonly authentications: Authentications,
+    private readonly photos: PhotoFactor,
   ) {
     super();
     this.capacity = new Capacity(ctx, agents, config);
@@ -203,13 +206,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       if (existing) return { status: 'queued', request: this.requestView(existing) };
     }
     const auth = this.authentications.get(p.authentication.id)!;
-    if (auth.level < leaf.level)
+    // A verification photo awaiting the agent's comparison may carry the request to the
+    // agent (who compares before anything level 2 unlocks), never further than level 2.
+    const photoPending =
+      leaf.level <= FACTOR_SETUP_LEVEL.photo && this.photos.hasPendingComparison(auth.id, auth.customer_id);
+    if (auth.level < leaf.level && !photoPending)
       return {
         status: 'step_up_required',
         optionId,
         requiredLevel: leaf.level,
         currentLevel: auth.level as 0 | 1 | 2 | 3,
-        factorsNeeded: factorsFor(leaf.level, auth.level, true),
+        factorsNeeded: factorsFor(leaf.level, auth.level, true).filter(
+          (f) => f !== 'photo' || this.photos.unavailable(auth.customer_id) === null,
+        ),
       };
     const ruled = this.rulesFor(auth.customer_id, leaf.queue, auth.level);
     const id = randomId(16);

@@ -569,7 +569,7 @@ export class DeviceCommands extends EventEmitter<RelayEvents> {
     return this.finish(p, c, 'done', shaped, null);
   }
 
-  /** A photo (stored as a verification photo: the photo factor) or a screenshot answers its command. */
+  /** A photo (stored as a verification photo, the photo factor once the agent compares it with the enrolment photo) or a screenshot answers its command. */
   image(
     p: DevicePrincipal,
     commandId: string,

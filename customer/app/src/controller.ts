@@ -57,6 +57,8 @@ export interface AppState {
   enrolled: DeviceMe['enrolled'] | null;
   /** "A new phone was set up for you…": changes made on the customer's other devices, not acknowledged yet. */
   securityNotices: DeviceMe['notices'];
+  /** Which factors this phone may add now (only during enrolment, or at the level the factor grants). */
+  setup: DeviceMe['setup'] | null;
   menu: LiveMenuNodeShape[] | null;
   request: RequestView | null;
   feed: FeedStatus;
@@ -93,6 +95,7 @@ const initial: AppState = {
   authentication: null,
   enrolled: null,
   securityNotices: [],
+  setup: null,
   menu: null,
   request: null,
   feed: 'closed',
@@ -215,6 +218,7 @@ export class AppController {
       customerName: me.customerName,
       enrolled: me.enrolled,
       securityNotices: me.notices,
+      setup: me.setup,
       company: menu.company,
       menu: menu.menu,
     });

@@ -1,6 +1,7 @@
 import type { CustomerPanel, SecureField } from '../../../protocol/src/agent-desk.ts';
 import type { CustodyEntry } from '../../../protocol/src/transfers.ts';
 import {
+  Alert,
   LevelBadge,
   LevelMeter,
   LockIcon,
@@ -262,7 +263,11 @@ export function Photo({
 }
 
 function Photos({ panel, photos }: { panel: CustomerPanel; photos: Readonly<Record<string, PhotoState>> }) {
-  const { enrolment, latest } = panel.photos;
+  const { enrolment, latest, comparison } = panel.photos;
+  // The photo sent for this request, when there is one; otherwise the customer's latest.
+  const shown = comparison
+    ? { photoId: comparison.photoId, at: latest?.photoId === comparison.photoId ? latest.at : null }
+    : latest;
   return (
     <div className="panel-section">
       <h3>Photos</h3>
@@ -273,10 +278,67 @@ function Photos({ panel, photos }: { panel: CustomerPanel; photos: Readonly<Reco
           state={enrolment ? photos[enrolment.photoId] : undefined}
         />
         <Photo
-          title="Latest photo"
-          refAt={latest?.at ?? null}
-          state={latest ? photos[latest.photoId] : undefined}
+          title={comparison ? 'Photo for this request' : 'Latest photo'}
+          refAt={shown ? (shown.at ?? 'sent for this request') : null}
+          state={shown ? photos[shown.photoId] : undefined}
         />
+      </div>
+      {comparison ? <PhotoCompare panel={panel} /> : null}
+    </div>
+  );
+}
+
+/**
+ * A photo proves nothing until someone compares it: the holder says whether the photo
+ * sent for this request shows the person of the enrolment photo. A match gives level 2.
+ */
+function PhotoCompare({ panel }: { panel: CustomerPanel }) {
+  const c = useConsole();
+  const { comparing, compareError } = useStore(c.panel);
+  const comparison = panel.photos.comparison!;
+  const holder = panel.request.state === 'assigned';
+  if (comparison.verdict !== 'pending')
+    return (
+      <p
+        className={comparison.verdict === 'match' ? 'compare-result ok' : 'compare-result bad'}
+        role="status"
+      >
+        {comparison.verdict === 'match' ? 'Same person' : 'Not the same person'}, compared by{' '}
+        {comparison.comparedBy ?? 'an agent'}
+        {comparison.comparedAt ? ` at ${timeOfDay(comparison.comparedAt)}` : ''}.
+      </p>
+    );
+  if (comparison.unavailable)
+    return (
+      <p className="compare-result bad" role="status">
+        This photo cannot verify the customer: {comparison.unavailable}.
+      </p>
+    );
+  return (
+    <div className="photo-compare" role="group" aria-label="Compare the photos">
+      <p className="small">
+        {holder
+          ? 'Does the photo for this request show the person in the enrolment photo? A match verifies the customer to level 2.'
+          : 'Accept the request to compare the photos.'}
+      </p>
+      {compareError && <Alert>{compareError}</Alert>}
+      <div className="actions">
+        <button
+          type="button"
+          className="button primary"
+          disabled={!holder || !!comparing}
+          onClick={() => void c.panel.comparePhoto('match')}
+        >
+          {comparing === 'match' ? 'Saving…' : 'Same person'}
+        </button>
+        <button
+          type="button"
+          className="button danger"
+          disabled={!holder || !!comparing}
+          onClick={() => void c.panel.comparePhoto('no_match')}
+        >
+          {comparing === 'no_match' ? 'Saving…' : 'Not the same person'}
+        </button>
       </div>
     </div>
   );

@@ -1,4 +1,4 @@
-import type { CustomerPanel } from '../../../protocol/src/agent-desk.ts';
+import type { CustomerPanel, PhotoVerdict } from '../../../protocol/src/agent-desk.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import { Store } from './store.ts';
 
@@ -15,6 +15,9 @@ export interface PanelState {
   /** Secure fields that unlocked since the panel was first shown (highlighted for the agent). */
   unlocked: readonly string[];
   loadedAt: number | null;
+  /** The agent's photo comparison being saved, and its last problem. */
+  comparing: PhotoVerdict | null;
+  compareError: string | null;
 }
 
 /**
@@ -37,6 +40,8 @@ export class PanelStore extends Store<PanelState> {
       photos: {},
       unlocked: [],
       loadedAt: null,
+      comparing: null,
+      compareError: null,
     });
     bridge.on('queue.delta', (d) => {
       const id = this.state.requestId;
@@ -65,8 +70,35 @@ export class PanelStore extends Store<PanelState> {
       error: null,
       unlocked: [],
       loadedAt: null,
+      comparing: null,
+      compareError: null,
     });
     if (requestId) this.refresh();
+  }
+
+  /**
+   * The agent's verdict on the request's verification photo beside the enrolment photo:
+   * a match adds the photo factor on the authority (level 2), recorded with the agent's name.
+   */
+  async comparePhoto(verdict: PhotoVerdict): Promise<void> {
+    const panel = this.state.panel;
+    const comparison = panel?.photos.comparison;
+    if (!panel || !comparison || comparison.verdict !== 'pending' || this.state.comparing) return;
+    const { requestId, fence } = panel.request;
+    if (fence === null) return;
+    this.patch({ comparing: verdict, compareError: null });
+    try {
+      await this.bridge.invoke('panel.comparePhoto', {
+        requestId,
+        photoId: comparison.photoId,
+        fence,
+        verdict,
+      });
+      if (this.state.requestId === requestId) this.patch({ comparing: null });
+    } catch (e) {
+      if (this.state.requestId === requestId) this.patch({ comparing: null, compareError: errorText(e) });
+    }
+    this.refresh();
   }
 
   refresh(): void {
@@ -111,7 +143,8 @@ export class PanelStore extends Store<PanelState> {
   }
 
   private loadPhotos(panel: CustomerPanel): void {
-    for (const ref of [panel.photos.enrolment, panel.photos.latest]) {
+    const compared = panel.photos.comparison && { photoId: panel.photos.comparison.photoId };
+    for (const ref of [panel.photos.enrolment, panel.photos.latest, compared]) {
       if (!ref || this.state.photos[ref.photoId]) continue;
       const { photoId } = ref;
       this.patch({ photos: { ...this.state.photos, [photoId]: { status: 'loading' } } });

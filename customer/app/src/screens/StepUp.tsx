@@ -35,14 +35,21 @@ export function StepUp(props: {
             <Icon name="fingerprint" size={56} />
           </div>
           <p className="help">No fingerprint is set up on this phone yet.</p>
-          <Button
-            onClick={() => void app.registerThenStepUp()}
-            busy={busy}
-            busyLabel={state.busy}
-            disabled={!state.biometricAvailable}
-          >
-            Add and use fingerprint
-          </Button>
+          {state.setup?.biometric ? (
+            <Button
+              onClick={() => void app.registerThenStepUp()}
+              busy={busy}
+              busyLabel={state.busy}
+              disabled={!state.biometricAvailable}
+            >
+              Add and use fingerprint
+            </Button>
+          ) : (
+            <p className="help">
+              For your safety a fingerprint can only be added while setting up this phone. Ask{' '}
+              {state.company ?? 'us'} for a new set-up code to add one.
+            </p>
+          )}
         </div>
       ) : null}
       {offerPin ? (
@@ -56,6 +63,10 @@ export function StepUp(props: {
       {offerPhoto ? (
         showPhoto ? (
           <div className="card factor">
+            <p className="help">
+              The agent compares it with the photo you took when you set up this phone before anything that
+              needs this check is shown.
+            </p>
             <PhotoCapture
               useLabel="Send photo"
               busy={state.busy}
