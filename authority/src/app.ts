@@ -19,7 +19,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
 import { HttpError } from './http/errors.ts';
-import { drainOversizeBody } from './http/hardening.ts';
+import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
 import type { Db } from './store/db.ts';
@@ -51,7 +51,7 @@ function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const body = JSON.stringify({ code: 'invalid_request', message } satisfies ApiError);
   if (socket.writable)
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.destroy(err);
 }
@@ -144,6 +144,7 @@ export async function buildAuthority(opts: {
     request.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ code: 'internal', message: 'internal error' } satisfies ApiError);
   });
+  addSecurityHeaders(app, { appPrefix: '/app', sipWsUrl: config.sipWsUrl });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({
       code: 'not_found',

@@ -6,15 +6,32 @@
  *   a route with the 64 KiB JSON limit, every other one writing most of its body after
  *   the response has arrived; all must answer 413 with the ApiError JSON and none may
  *   see EPIPE or ECONNRESET. A photo over the photo limit gets 413 too.
+ * - Answers carrying a token or secret say Cache-Control: no-store (RFC 6749 section 5.1).
+ * - /app/ (the customer web app, a stand-in build here; the e2e tests run the real one
+ *   in Chromium under the same policy) has a strict Content-Security-Policy; every
+ *   answer says nosniff, no-referrer and frame-ancestors 'none'.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiError, LIMITS } from '../../protocol/src/index.ts';
 import { OVERSIZE_DRAIN_BYTES } from '../../authority/src/http/hardening.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { bearer, call, staffLogin, type HttpResult } from '../support/http.ts';
+
+/** A Content-Security-Policy header as directive -> sources. */
+function directives(header: string | null): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const part of (header ?? '').split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/);
+    if (name) out.set(name.toLowerCase(), sources);
+  }
+  return out;
+}
 
 const OVERSIZE_POSTS = Math.max(1, Number(process.env.VD_OVERSIZE_POSTS ?? 200));
 
@@ -89,9 +106,16 @@ function post(
 describe('HTTP hardening', () => {
   let a: TestAuthority;
   let device: TestDevice;
+  const appDir = mkdtempSync(join(tmpdir(), 'vd-app-'));
 
   before(async () => {
-    a = await startTestAuthority();
+    mkdirSync(join(appDir, 'assets'));
+    writeFileSync(
+      join(appDir, 'index.html'),
+      '<!doctype html><script type="module" src="/app/assets/app.js"></script><div id="root"></div>',
+    );
+    writeFileSync(join(appDir, 'assets', 'app.js'), 'document.title = "app";');
+    a = await startTestAuthority({ customerAppDir: appDir });
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
       headers: bearer(admin),
@@ -100,6 +124,7 @@ describe('HTTP hardening', () => {
   });
   after(async () => {
     await a.dispose();
+    rmSync(appDir, { recursive: true, force: true });
   });
 
   it(`oversize bodies get a readable 413, never a reset (${OVERSIZE_POSTS} x 2 MB to a 64 KiB route)`, async () => {
@@ -192,6 +217,103 @@ describe('HTTP hardening', () => {
       const err = ApiError.parse(JSON.parse(o.text));
       assert.equal(err.code, 'payload_too_large');
       assert.match(err.message, /too large/);
+    }
+  });
+  it('every answer carrying a token or secret says Cache-Control: no-store and Pragma: no-cache', async () => {
+    const seen: [string, HttpResult][] = [];
+    const login = await call(a.url, 'POST', '/v1/staff/login', {
+      json: { username: 'agent1', password: 'demo-agent-1' },
+    });
+    seen.push(['staff login', login]);
+    seen.push([
+      'refresh',
+      await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: login.body.refreshToken } }),
+    ]);
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+      headers: bearer(admin),
+    });
+    seen.push(['enrolment code', code]);
+    const d = new TestDevice(a.url);
+    seen.push(['device enrolment', await d.enrol(code.body.code)]);
+    seen.push(['device authentication', await d.authenticate()]);
+    seen.push(['device SIP credentials', await d.call('GET', '/v1/sip/credentials')]);
+    seen.push([
+      'staff SIP credentials',
+      await call(a.url, 'GET', '/v1/sip/credentials', { headers: bearer(login.body.accessToken) }),
+    ]);
+    for (const [what, r] of seen) {
+      assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${JSON.stringify(r.body)}`);
+      assert.equal(r.headers.get('cache-control'), 'no-store', what);
+      assert.equal(r.headers.get('pragma'), 'no-cache', what);
+    }
+  });
+
+  it("/app/ has a strict Content-Security-Policy, frame-ancestors 'none', nosniff and no-referrer", async () => {
+    const ws = a.url.replace(/^http/, 'ws');
+    for (const path of ['/app/', '/app/assets/app.js', '/app/enrol/step-2']) {
+      const res = await fetch(a.url + path);
+      await res.arrayBuffer();
+      assert.equal(res.status, 200, path);
+      const csp = directives(res.headers.get('content-security-policy'));
+      assert.deepEqual(csp.get('default-src'), ["'self'"], path);
+      assert.deepEqual(csp.get('script-src'), ["'self'"], `${path}: no inline script, no eval`);
+      assert.deepEqual(csp.get('object-src'), ["'none'"], path);
+      assert.deepEqual(csp.get('base-uri'), ["'none'"], path);
+      assert.deepEqual(csp.get('frame-ancestors'), ["'none'"], path);
+      assert.deepEqual(csp.get('form-action'), ["'none'"], path);
+      assert.ok(csp.get('connect-src')?.includes("'self'"), path);
+      assert.ok(csp.get('connect-src')?.includes(ws), `${path}: the API WebSocket and the SIP edge`);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+    }
+  });
+
+  it("API answers (success, 4xx, 413, openapi) say nosniff, no-referrer and frame-ancestors 'none'", async () => {
+    const answers: [string, Response][] = [
+      ['health', await fetch(`${a.url}/healthz`)],
+      ['openapi', await fetch(`${a.url}/openapi.json`)],
+      ['404', await fetch(`${a.url}/v1/nothing-here`)],
+      ['401', await fetch(`${a.url}/v1/staff/me`)],
+      [
+        '400',
+        await fetch(`${a.url}/v1/staff/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"username":1}',
+        }),
+      ],
+      [
+        '413',
+        await fetch(`${a.url}/v1/staff/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ pad: 'x'.repeat(LIMITS.jsonBodyBytes) }),
+        }),
+      ],
+    ];
+    for (const [what, res] of answers) {
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', what);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', what);
+      const csp = directives(res.headers.get('content-security-policy'));
+      assert.deepEqual(csp.get('frame-ancestors'), ["'none'"], what);
+      assert.deepEqual(csp.get('default-src'), ["'none'"], `${what}: an API answer loads nothing`);
+    }
+  });
+
+  it("with a separate SIP server, the app's connect-src names it too", async () => {
+    const other = await startTestAuthority({
+      customerAppDir: appDir,
+      sipWsUrl: 'wss://sip.example.test:8443/ws',
+    });
+    try {
+      const res = await fetch(`${other.url}/app/`);
+      await res.arrayBuffer();
+      const connect = directives(res.headers.get('content-security-policy')).get('connect-src') ?? [];
+      assert.ok(connect.includes('wss://sip.example.test:8443'), connect.join(' '));
+    } finally {
+      await other.dispose();
     }
   });
 });

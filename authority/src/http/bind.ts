@@ -6,6 +6,8 @@ import type { Services } from '../services.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { badRequest, forbidden, unauthorized } from './errors.ts';
 
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 
 export type PrincipalFor<R extends RouteDef> = R['auth'] extends 'device'
@@ -101,6 +103,8 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
       url: r.path,
       ...(r.bodyKind === 'image' ? { bodyLimit: LIMITS.photoBytes } : {}),
       handler: async (request, reply) => {
+        // Answers carry tokens, secrets, personal data or live state: no cache keeps one (RFC 6749 section 5.1).
+        reply.headers(NO_STORE);
         // Who is asking comes first: an anonymous caller learns nothing about the input rules.
         const principal = await authenticate(svc, r, request);
         const contentType = String(request.headers['content-type'] ?? '')
@@ -124,7 +128,6 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
           return reply
             .code(r.status ?? 200)
             .type(img.mediaType)
-            .header('cache-control', 'private, no-store')
             .send(img.bytes);
         }
         const out = r.response.parse(result);

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LIMITS } from '../../../protocol/src/index.ts';
 
 /**
@@ -29,4 +29,57 @@ export function drainOversizeBody(request: FastifyRequest, reply: FastifyReply):
     if (seen > OVERSIZE_DRAIN_BYTES) raw.socket?.destroy();
   });
   raw.resume();
+}
+
+/** What every answer says: no MIME sniffing, no Referer to anywhere it links. */
+const COMMON_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' } as const;
+
+/** An API answer (JSON, images) is never a page: it loads nothing and may not be framed. */
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+/**
+ * The customer app's policy: its own scripts only (no inline script, no eval), network
+ * to its own origin over HTTP and WebSocket (the API socket, the embedded SIP edge) and
+ * to a separate SIP server when one is configured; images and media may be the camera's
+ * and the screenshot's blob:/data: URLs; never framed, no plugins, no <base>, no forms.
+ */
+export function customerAppCsp(connect: string[]): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: mediastream:",
+    `connect-src 'self' ${connect.join(' ')}`.trim(),
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+/** A Host header that can be named in a CSP source (host, IPv4/IPv6 literal, port). */
+const PLAIN_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * Security headers on every answer of the authority: nosniff and no-referrer; the
+ * customer app under `appPrefix` gets its CSP, everything else API_CSP. (A route may
+ * still set its own, e.g. Cache-Control.) Older browsers do not take 'self' to cover
+ * ws:/wss:, so the app's origin is also named with those schemes.
+ */
+export function addSecurityHeaders(
+  app: FastifyInstance,
+  opts: { appPrefix: string; sipWsUrl?: string },
+): void {
+  const sipOrigin = opts.sipWsUrl ? new URL(opts.sipWsUrl).origin : null;
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(COMMON_HEADERS);
+    const path = request.url.split('?')[0]!;
+    if (path === opts.appPrefix || path.startsWith(`${opts.appPrefix}/`)) {
+      const host = request.headers.host ?? '';
+      const self = PLAIN_HOST.test(host) ? [`ws://${host}`, `wss://${host}`] : [];
+      reply.header('content-security-policy', customerAppCsp([...self, ...(sipOrigin ? [sipOrigin] : [])]));
+    } else reply.header('content-security-policy', API_CSP);
+    done();
+  });
 }
