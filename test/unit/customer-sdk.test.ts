@@ -45,12 +45,38 @@ describe('DeviceKey (WebCrypto P-256)', () => {
     );
   });
 
-  it('a stored key pair survives a structured clone (as IndexedDB stores it)', async () => {
+  it('a stored key pair survives a structured clone (as IndexedDB stores it): the clone signs for the original', async () => {
     const key = await DeviceKey.generate();
     const store = new MemoryStore();
     await store.set('enrolment', structuredClone({ keyPair: key.keyPair }));
     const back = DeviceKey.fromStored((await store.get<{ keyPair: CryptoKeyPair }>('enrolment'))!.keyPair);
-    assert.equal(await back.thumbprint(), await key.thumbprint());
+    assert.equal(back.privateKey.extractable, false, 'the clone stays non-extractable');
+    /** Verified as the authority does (node:crypto, ieee-p1363) against a public key. */
+    const verifies = async (publicOf: DeviceKey, message: string, sig: string) =>
+      verify(
+        'sha256',
+        Buffer.from(message),
+        {
+          key: createPublicKey({ key: await publicOf.publicJwk(), format: 'jwk' }),
+          dsaEncoding: 'ieee-p1363',
+        },
+        Buffer.from(sig, 'base64url'),
+      );
+    const m1 = 'verified-desk/v1/authenticate\nsigned by the clone';
+    const byClone = await back.signText(m1);
+    assert.ok(
+      await verifies(key, m1, byClone),
+      "the clone's signature verifies with the original's public key",
+    );
+    assert.ok(!(await verifies(key, `${m1}!`, byClone)), 'and only for the message it signed');
+    const m2 = 'verified-desk/v1/authenticate\nsigned by the original';
+    const byOriginal = await key.signText(m2);
+    assert.ok(
+      await verifies(back, m2, byOriginal),
+      "the original's signature verifies with the clone's public key",
+    );
+    const stranger = await DeviceKey.generate();
+    assert.ok(!(await verifies(stranger, m1, byClone)), "another key's public half does not verify it");
   });
 });
 
