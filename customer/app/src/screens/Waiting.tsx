@@ -4,6 +4,7 @@ import { utcDay } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 import { hourMinute, LEVEL_TEXT, positionText, waitText } from '../format.ts';
+import { SecurityNotices } from '../components/SecurityNotices.tsx';
 
 const LEAD: Record<RequestView['state'], string> = {
   waiting: 'Your request is in. You can leave the app: we will call this phone.',
@@ -150,6 +151,7 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
       </p>
       <Notice message={state.notice} />
       <ErrorText message={state.error} />
+      <SecurityNotices state={state} app={app} />
 
       {canChangeCallback ? (
         <section className="card" aria-labelledby="callback-title">
