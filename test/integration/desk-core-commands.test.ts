@@ -17,6 +17,7 @@ import { openLocalDb } from '../../main/core/local-db.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
+import { until } from '../support/wait.ts';
 
 const navigate = { kind: 'navigate', payload: { screen: 'account' } } as const;
 
@@ -25,16 +26,6 @@ function recordEvents(core: DeskCore): { name: string; payload: any }[] {
   const seen: { name: string; payload: any }[] = [];
   core.on('event', (name, payload) => seen.push({ name, payload }));
   return seen;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('main/core: command sequence numbers in the local store', () => {

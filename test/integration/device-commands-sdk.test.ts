@@ -28,33 +28,9 @@ import { startTestAuthority, type TestAuthority } from '../support/authority.ts'
 import { FAKE_JPEG, FAKE_PNG } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
+import { until, when, within } from '../support/wait.ts';
 
 const ORIGIN = 'http://localhost:5173';
-
-/** Resolves when `pred` holds, checked at once and on each event of `on`; bounded. */
-function until<T>(
-  on: (listener: () => void) => () => void,
-  pred: () => T | undefined | null | false,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const now = pred();
-  if (now) return Promise.resolve(now);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${what}`));
-    }, timeoutMs);
-    const off = on(() => {
-      const v = pred();
-      if (v) {
-        clearTimeout(t);
-        off();
-        resolve(v);
-      }
-    });
-  });
-}
 
 describe('customer SDK: agent commands verified, shown and answered against a real authority', () => {
   let a: TestAuthority;
@@ -76,7 +52,7 @@ describe('customer SDK: agent commands verified, shown and answered against a re
   const commands = () => device.commands;
   const onChange = (l: () => void) => commands().on('changed', l);
   const card = (commandId: string) =>
-    until(onChange, () => commands().get(commandId), `the card of ${commandId}`);
+    when(`the card of ${commandId}`, onChange, () => commands().get(commandId));
   /** Send, wait for its verified card, show it (ack). */
   const sendAndShow = async (command: DeviceCommand): Promise<AgentCommand> => {
     const r = await send(command);
@@ -135,10 +111,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     const request = await device.requestHelp('lost-card', async () => false);
     assert.ok(request, 'queued at level 2 (device + PIN)');
     requestId = request.requestId;
-    await until(
+    await when(
+      'the device feed',
       (l) => device.on('feed', l),
       () => device.feedStatus === 'open',
-      'the device feed',
     );
 
     agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
@@ -147,10 +123,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     fence = av.body.offer.fence;
     const acc = await agentApi('POST', `/v1/agent/requests/${requestId}/accept`, { fence });
     assert.equal(acc.status, 200, JSON.stringify(acc.body));
-    await until(
+    await when(
+      'the request assigned',
       (l) => device.on('request', l),
       () => device.request?.state === 'assigned',
-      'the request assigned',
     );
   });
   after(async () => {
@@ -280,14 +256,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
       ],
     });
     assert.equal(edit.status, 200, JSON.stringify(edit.body));
-    const updated = await until(
-      onChange,
-      () => {
-        const c = commands().get(m.commandId);
-        return c && c.revision === 2 ? c : undefined;
-      },
-      'revision 2 on screen',
-    );
+    const updated = await when('revision 2 on screen', onChange, () => {
+      const c = commands().get(m.commandId);
+      return c && c.revision === 2 ? c : undefined;
+    });
     assert.equal(updated.kind === 'menu' && updated.command.payload.items.length, 3);
     assert.equal(
       commands().list.filter((c) => c.commandId === m.commandId).length,
@@ -356,10 +328,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
 
   it('commands sent while the feed is down arrive after the reconnect (pending list), verified like the others', async () => {
     const ws = sockets.at(-1)!;
-    const reconnected = until(
+    const reconnected = when(
+      'the feed to notice',
       (l) => device.on('feed', l),
       () => device.feedStatus === 'reconnecting',
-      'the feed to notice',
     );
     ws.terminate();
     await reconnected;
@@ -421,10 +393,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
     const newFence: number = accepted.body.toFence;
     assert.ok(newFence > fence);
-    await until(
+    await when(
+      'request.update naming the new agent',
       (l) => device.on('request', l),
       () => device.request?.agentName === 'Morgan Lee',
-      'request.update naming the new agent',
     );
     const old = await send({ kind: 'navigate', payload: { screen: 'home' } });
     assert.equal(old.status, 403);
@@ -442,14 +414,12 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     );
     const e = await send({ kind: 'end', payload: { reason: 'All done' } }, sup.token, newFence);
     assert.equal(e.status, 201, JSON.stringify(e.body));
-    const end = await ended;
+    const end = await within("the SDK's 'ended' event", ended);
     assert.deepEqual([end.agentName, end.reason], ['Morgan Lee', 'All done']);
-    // The SDK's answer reaches the authority (bounded wait on the agent's view).
-    let state = '';
-    for (let i = 0; i < 100 && state !== 'done'; i++) {
-      state = (await viewOf(e.body.commandId, sup.token))?.state;
-      if (state !== 'done') await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(state, 'done');
+    // The SDK's answer reaches the authority (the agent's view says done).
+    await until(
+      "the SDK's answer to the end command in the agent's view",
+      async () => (await viewOf(e.body.commandId, sup.token))?.state === 'done',
+    );
   });
 });

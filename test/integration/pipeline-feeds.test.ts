@@ -3,13 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
+import { until } from '../support/wait.ts';
 import { TestSocket } from '../support/ws.ts';
-
-/** Resolve when `cond` holds, checking after each turn of the event loop (bounded). */
-async function until(cond: () => boolean, turns = 10_000): Promise<void> {
-  for (let i = 0; i < turns && !cond(); i++) await new Promise((r) => setImmediate(r));
-  assert.ok(cond(), 'condition never held');
-}
 
 /** Wait for the first frame matching `pred` (frames before it are dropped). */
 async function frame(s: TestSocket, pred: (f: any) => boolean): Promise<any> {
@@ -102,7 +97,7 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     assert.equal(typeof update.request.estimatedWaitSeconds, 'number');
     for (const s of [agentWs, boardWs, bobWs]) s.close();
     await Promise.all([agentWs, boardWs, bobWs].map((s) => s.closed));
-    await until(() => a.hub.size === 0);
+    await until('every closed socket gone from the hub', () => a.hub.size === 0);
   });
 
   it('an offered agent who disconnects: after the reconnect grace the offer returns to the queue, the agent goes offline', async () => {

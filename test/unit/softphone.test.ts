@@ -19,6 +19,7 @@ import {
 } from '../../renderer/src/softphone/sipjs-softphone.ts';
 import type { LineState } from '../../renderer/src/softphone/softphone.ts';
 import { fakeMediaFactory, MemoryNetwork, type FakeMedia } from '../support/sip-memory.ts';
+import { until } from '../support/wait.ts';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -61,14 +62,6 @@ const TICKET = {
   expiresAt: new Date(Date.now() + 60_000).toISOString(),
   claims: { dev: 'dev_bob_1', rid: 'r1' },
 } as unknown as CallTicket;
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function setup(opts: { credentials?: () => Promise<SipCredentials> } = {}) {
   const net = new MemoryNetwork();
@@ -125,13 +118,13 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     const invite = far.received.find((r) => r.method === 'INVITE')!;
     assert.equal(invite.ruri?.toString(), 'sip:d-dev_bob_1@verified-desk.local');
     assert.equal(invite.getHeader('x-vd-call-ticket'), 'eyJ.ticket.jws');
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
     assert.equal(phone.getSnapshot().requestId, 'r1');
     assert.equal(phone.getSnapshot().peer, 'Bob’s device');
     assert.ok(remote.srcObject, 'remote audio attached');
 
     await phone.hangUp();
-    await until(() => phone.getSnapshot().line === 'ready', 'ready after BYE');
+    await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
     assert.equal(far.count('BYE'), 1);
     assert.deepEqual(lines, ['connecting', 'ready', 'calling', 'connected', 'ending', 'ready']);
   });
@@ -161,7 +154,7 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     const { far, phone, mediaOf } = track(setup());
     await phone.connect();
     await phone.call({ requestId: 'r1', ticket: TICKET });
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
 
     far.rejectReinvite = 488;
     await assert.rejects(phone.hold(true), /Hold refused by the other side \(488/);
@@ -182,7 +175,7 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     await phone.connect();
     assert.throws(() => phone.mute(true), /No call to mute/);
     await phone.call({ requestId: 'r1', ticket: TICKET });
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
     phone.mute(true);
     assert.equal(phone.getSnapshot().muted, true);
     phone.mute(false);
@@ -206,9 +199,9 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     const { far, phone } = track(setup());
     await phone.connect();
     await phone.call({ requestId: 'r1', ticket: TICKET });
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
     far.hangUp();
-    await until(() => phone.getSnapshot().line === 'ready', 'ready after the far-end BYE');
+    await until('ready after the far-end BYE', () => phone.getSnapshot().line === 'ready');
     assert.equal(phone.getSnapshot().requestId, null);
   });
 
@@ -217,10 +210,10 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     far.autoAnswer = false;
     await phone.connect();
     const calling = phone.call({ requestId: 'r1', ticket: TICKET });
-    await until(() => far.dialog !== null, 'ringing');
+    await until('ringing', () => far.dialog !== null);
     await phone.hangUp();
     await assert.rejects(calling, /cancelled|ended before it was answered/);
-    await until(() => phone.getSnapshot().line === 'ready', 'ready');
+    await until('ready', () => phone.getSnapshot().line === 'ready');
     assert.equal(far.count('CANCEL'), 1);
   });
 
@@ -230,12 +223,12 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     await phone.setDevices({ microphoneId: null, speakerId: 'spk-1', ringerId: 'ring-2' });
     assert.deepEqual(ringer.sinkIds, ['ring-2']);
     far.call(CREDS.aor);
-    await until(() => phone.getSnapshot().line === 'incoming', 'incoming');
+    await until('incoming', () => phone.getSnapshot().line === 'incoming');
     assert.equal(phone.getSnapshot().peer, 'Sam Colleague');
     assert.equal(ringer.src, 'blob:ring');
     assert.ok(ringer.plays >= 1, 'ringing');
     await phone.answer();
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
     assert.ok(ringer.pauses >= 1, 'the ring stops');
     await assert.rejects(phone.call({ requestId: 'r1', ticket: TICKET }), /Already on a call/);
   });
@@ -244,7 +237,7 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     const { far, phone, remote, lines } = track(setup());
     await phone.connect();
     await phone.call({ requestId: 'r1', ticket: TICKET, peer: 'Bob’s device' });
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
     const customerAudio = remote.srcObject;
     await assert.rejects(phone.consult('a-s_sam', 'Sam Patel'), /on hold before the consult/);
     await phone.hold(true);
@@ -259,7 +252,7 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     await assert.rejects(phone.consult('a-s_sam'), /already open/);
     const byes = far.count('BYE');
     await phone.endConsult();
-    await until(() => !phone.getSnapshot().consult, 'consult ended');
+    await until('consult ended', () => !phone.getSnapshot().consult);
     assert.equal(far.count('BYE'), byes + 1);
     assert.equal(remote.srcObject, customerAudio, 'back to the held call');
     assert.equal(phone.getSnapshot().line, 'held');
@@ -271,20 +264,23 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     const { net, far, phone, mediaOf } = track(setup());
     await phone.connect();
     await phone.call({ requestId: 'r1', ticket: TICKET });
-    await until(() => phone.getSnapshot().line === 'connected', 'connected');
+    await until('connected', () => phone.getSnapshot().line === 'connected');
     const registersBefore = far.count('REGISTER');
 
     net.down = true;
     net.drop();
     assert.equal(phone.getSnapshot().registration, 'reconnecting');
     assert.equal(phone.getSnapshot().line, 'connected', 'the call keeps its line state');
-    await new Promise((r) => setTimeout(r, 120)); // several refused attempts with backoff
-    const attempts = net.connects;
-    assert.ok(attempts >= 3, `retried with backoff (${attempts} connects)`);
+    const connectsBefore = net.connects;
+    await until(
+      '3 refused reconnect attempts while the link is down',
+      () => net.connects >= connectsBefore + 3,
+    );
+    assert.equal(phone.getSnapshot().registration, 'reconnecting', 'refused attempts leave it reconnecting');
     net.down = false;
-    await until(() => phone.getSnapshot().registration === 'registered', 're-registered');
+    await until('re-registered', () => phone.getSnapshot().registration === 'registered');
     assert.equal(far.count('REGISTER'), registersBefore + 1);
-    await until(() => phone.counters.iceRestarts === 1, 'ICE restart accepted');
+    await until('ICE restart accepted', () => phone.counters.iceRestarts === 1);
     const restart = mediaOf().offers.find(
       (o) => (o as { offerOptions?: RTCOfferOptions }).offerOptions?.iceRestart,
     );
@@ -296,7 +292,7 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     assert.equal((mediaOf().offers.at(-1) as { offerOptions?: RTCOfferOptions }).offerOptions, undefined);
     // And the far end's BYE still arrives over the new link.
     far.hangUp();
-    await until(() => phone.getSnapshot().line === 'ready', 'ready after BYE');
+    await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
   });
 
   it('the link drops while idle: connecting, then ready again; repeated drops never leave it stuck', async () => {
@@ -305,7 +301,7 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     for (let i = 0; i < 20; i++) {
       net.drop();
       assert.equal(phone.getSnapshot().line, 'connecting');
-      await until(() => phone.getSnapshot().line === 'ready', `ready after drop ${i + 1}`);
+      await until(`ready after drop ${i + 1}`, () => phone.getSnapshot().line === 'ready');
     }
     assert.equal(phone.counters.reconnects, 20);
     assert.deepEqual(lines.slice(0, 4), ['connecting', 'ready', 'connecting', 'ready']);
