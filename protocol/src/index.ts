@@ -20,3 +20,4 @@ export * from './device-control.ts';
 export * from './transfers.ts';
 export * from './control-routes.ts';
 export * from './directory.ts';
+export * from './lifecycles.ts';
