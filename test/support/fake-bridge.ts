@@ -42,8 +42,38 @@ export class FakeBridge implements ConsoleBridge {
   }
 }
 
-/** Let queued promise callbacks run. */
-export const settle = () => new Promise((r) => setTimeout(r, 20));
+/**
+ * A frame clock the test drives: while installed, the stores' once-per-frame notifications
+ * (requestAnimationFrame) wait in `queued` until `run()`; `uninstall()` restores the global.
+ */
+export class ManualFrames {
+  private queued: FrameRequestCallback[] = [];
+  private readonly saved = Object.getOwnPropertyDescriptor(globalThis, 'requestAnimationFrame');
+
+  constructor() {
+    Object.defineProperty(globalThis, 'requestAnimationFrame', {
+      configurable: true,
+      writable: true,
+      value: (cb: FrameRequestCallback) => this.queued.push(cb),
+    });
+  }
+
+  /** Frame callbacks waiting for the next frame. */
+  get pending(): number {
+    return this.queued.length;
+  }
+
+  /** One frame: run the callbacks queued before it. */
+  run(): void {
+    const now = this.queued.splice(0);
+    for (const cb of now) cb(performance.now());
+  }
+
+  uninstall(): void {
+    if (this.saved) Object.defineProperty(globalThis, 'requestAnimationFrame', this.saved);
+    else delete (globalThis as { requestAnimationFrame?: unknown }).requestAnimationFrame;
+  }
+}
 
 let n = 0;
 export function request(over: Partial<RequestView> = {}): RequestView {

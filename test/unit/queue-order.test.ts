@@ -1,69 +1,229 @@
 /**
- * The console's queue order is the authority's dispatch order: for waiting requests,
- * compareRequests sorts exactly as SQLite's `ORDER BY priority DESC, enqueued_at ASC,
- * id ASC` (BINARY collation) does, ties and mixed-case ids included; and the queue
- * store's waiting counts are computed once per change, not once per render.
+ * The queue order is the authority's (QUEUE_ORDER in authority/src/pipeline/requests.ts),
+ * checked on what the real Pipeline does, not on a copy of the rule: requests created
+ * through Pipeline.createRequest (in-memory SQLite, FakeClock) by customers of different
+ * tiers (priority rules), at different times (ties on time included), and one booked
+ * callback slot that comes due (CALLBACK_BOOST), are
+ *   - listed by RequestStore.waiting/live (the snapshot the console gets) in that order,
+ *   - numbered (positions) in that order,
+ *   - offered in that order as agents become free one at a time (dispatch),
+ * and the console's QueueStore, given the authority's snapshot in any order, shows the
+ * waiting requests in the authority's order.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { FakeClock } from '../../authority/src/clock.ts';
+import { parseConfig } from '../../authority/src/config.ts';
+import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
+import { createServices, type Services } from '../../authority/src/services.ts';
+import { openDatabase } from '../../authority/src/store/db.ts';
+import type { RequestView } from '../../protocol/src/pipeline.ts';
 import { QueueStore, compareRequests, waitingByQueue } from '../../renderer/src/state/queue.ts';
-import { FakeBridge, request, settle } from '../support/fake-bridge.ts';
+import { TEST_PEPPER } from '../support/authority.ts';
+import { FakeBridge, request } from '../support/fake-bridge.ts';
 
-const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const at = (hhmm: string) => Date.parse(`2026-03-02T${hhmm}:00.000Z`);
+const TIERS = ['standard', 'gold', 'platinum'] as const;
+type Tier = (typeof TIERS)[number];
+/** Agents serving the cards queue, offline until a test makes them free. */
+const AGENTS = 8;
 
-describe('renderer: queue order', () => {
-  it('sorts waiting requests exactly as the authority orders them in SQLite', () => {
-    const db = new Database(':memory:');
-    db.exec('CREATE TABLE r (id TEXT PRIMARY KEY, priority INTEGER, enqueued_at INTEGER)');
-    const insert = db.prepare('INSERT INTO r VALUES (?, ?, ?)');
-    const ordered = db.prepare<[], { id: string }>(
-      'SELECT id FROM r ORDER BY priority DESC, enqueued_at ASC, id ASC',
+let svc: Services;
+let clock: FakeClock;
+const principals = {} as Record<Tier, DevicePrincipal>;
+const agents: string[] = [];
+
+before(async () => {
+  clock = new FakeClock(at('09:00'));
+  const config = parseConfig({ pinPepper: TEST_PEPPER, logLevel: 'silent', agentTimeoutSeconds: 3600 });
+  svc = await createServices(openDatabase(':memory:'), { ...config, pinPepper: TEST_PEPPER }, clock);
+  const db = svc.ctx.db;
+  for (const tier of TIERS) {
+    const id = `c_order_${tier.padEnd(9, '0')}`;
+    db.prepare(
+      'INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(id, `Order ${tier}`, JSON.stringify({ tier, segment: 'retail' }), '{}', clock.now());
+    db.prepare("INSERT INTO devices (id, customer_id, public_jwk, enrolled_at) VALUES (?, ?, '{}', ?)").run(
+      `dev_${id}`,
+      id,
+      clock.now(),
     );
-    fc.assert(
-      fc.property(
-        fc.uniqueArray(
-          fc.record({
-            id: fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 1, maxLength: 8 }),
-            priority: fc.integer({ min: -2, max: 2 }),
-            // Few distinct times, so ties on time are common and the id decides.
-            at: fc.integer({ min: 0, max: 3 }),
-          }),
-          { selector: (r) => r.id, minLength: 1, maxLength: 40 },
-        ),
-        (rows) => {
-          db.exec('DELETE FROM r');
-          for (const r of rows) insert.run(r.id, r.priority, 1_700_000_000_000 + r.at);
-          const views = rows.map((r) =>
-            request({
-              requestId: r.id,
-              priority: r.priority,
-              enqueuedAt: new Date(1_700_000_000_000 + r.at).toISOString(),
-            }),
-          );
-          assert.deepEqual(
-            views.sort(compareRequests).map((v) => v.requestId),
-            ordered.all().map((o) => o.id),
-          );
-        },
-      ),
-      { numRuns: 300 },
+    const auth = svc.authentications.create(id, `dev_${id}`, 'device');
+    principals[tier] = {
+      kind: 'device',
+      device: svc.devices.get(`dev_${id}`)!,
+      authentication: svc.authentications.addFactor(auth.id, 'biometric', `dev_${id}`),
+      tokenHash: 'order',
+    };
+  }
+  for (let i = 0; i < AGENTS; i++) {
+    const { id } = await svc.staff.create(
+      { username: `order-${i}`, displayName: `Agent ${i}`, role: 'agent', password: 'order-password' },
+      'test',
     );
-    db.close();
+    agents.push(id);
+    svc.pipeline.agents.setProfile(id, [{ skill: 'cards', level: 5 }], ['cards']);
+  }
+});
+
+/** An empty pipeline at 09:00, every agent offline; the first agent has a shift, so slots can be booked. */
+beforeEach(() => {
+  svc.ctx.db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
+  clock.set(at('09:00'));
+  for (const id of agents) {
+    svc.pipeline.agents.setSchedule(id, []);
+    svc.ctx.db
+      .prepare(
+        "UPDATE agents SET presence = 'offline', idle_since = NULL, wrap_up_until = NULL WHERE staff_id = ?",
+      )
+      .run(id);
+  }
+  svc.pipeline.agents.setSchedule(agents[0]!, [{ start: at('09:00'), end: at('12:00') }]);
+});
+
+/** A lost-card request (cards queue) by a customer of this tier, now. */
+function create(tier: Tier): string {
+  const res = svc.pipeline.createRequest(principals[tier], 'lost-card');
+  assert.equal(res.status, 'queued');
+  return res.status === 'queued' ? res.request.requestId : '';
+}
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const waitingIds = () => svc.pipeline.requests.waiting(null).map((r) => r.id);
+/** The snapshot an agent's console gets (queue.snapshot / the WebSocket feed). */
+const snapshot = (): RequestView[] => svc.pipeline.requestViews(svc.pipeline.requests.live(null));
+
+/** The console's rows for the authority's snapshot, given to it in reverse (its own sort must order them). */
+function consoleRows(views: readonly RequestView[]): RequestView[] {
+  const q = new QueueStore(new FakeBridge());
+  q.applySnapshot([], [...views].reverse());
+  return q.rows();
+}
+
+/**
+ * Makes the agents available one at a time: each is offered the first offerable request.
+ * Returns the requests in the order they were offered.
+ */
+function offersAsAgentsFreeUp(n: number): string[] {
+  const offered: string[] = [];
+  const onOffer = (_agentId: string, requestId: string) => offered.push(requestId);
+  svc.pipeline.on('offer', onOffer);
+  try {
+    for (const id of agents.slice(0, n)) svc.pipeline.setPresence(id, 'available', null, 'test');
+  } finally {
+    svc.pipeline.off('offer', onOffer);
+  }
+  return offered;
+}
+
+describe('queue order: the authority pipeline', () => {
+  it('priority first, then enqueue time, then id; a due callback slot goes first; listed, numbered and offered alike', () => {
+    const slot = create('standard'); // 09:00, then booked for 09:30
+    svc.callbacks.book(svc.pipeline.requests.get(slot)!, at('09:30'));
+    const stdEarly = create('standard'); // 09:00
+    clock.set(at('09:01'));
+    const plat = create('platinum');
+    clock.set(at('09:02'));
+    // Three at the same millisecond and priority: the id decides (code-unit order, as SQLite compares TEXT).
+    const golds = [create('gold'), create('gold'), create('gold')].sort(byCodeUnit);
+    clock.set(at('09:03'));
+    const stdLate = create('standard');
+    clock.set(at('09:04'));
+    const platLate = create('platinum');
+
+    const expected = [plat, platLate, ...golds, stdEarly, stdLate];
+    assert.deepEqual(waitingIds(), expected, 'waiting: platinum, gold, standard; earlier first; ties by id');
+    const snap = snapshot();
+    assert.deepEqual(
+      snap.filter((v) => v.state === 'waiting').map((v) => v.requestId),
+      expected,
+      'the snapshot lists them in queue order',
+    );
+    assert.equal(
+      snap.find((v) => v.requestId === slot)?.state,
+      'scheduled',
+      'the booked one waits for its slot',
+    );
+    for (const [i, id] of expected.entries()) {
+      assert.equal(snap.find((v) => v.requestId === id)?.position, i + 1, `snapshot position of #${i + 1}`);
+      assert.equal(
+        svc.pipeline.requestView(svc.pipeline.requests.get(id)!).position,
+        i + 1,
+        `the device's position of #${i + 1}`,
+      );
+    }
+    assert.deepEqual(
+      consoleRows(snap)
+        .filter((v) => v.state === 'waiting')
+        .map((v) => v.requestId),
+      expected,
+      "the console's queue shows the authority's order",
+    );
+
+    // The slot comes due: it waits again, boosted, ahead of everyone.
+    clock.set(at('09:30'));
+    svc.pipeline.tick();
+    const due = [slot, ...expected];
+    assert.deepEqual(waitingIds(), due, 'the due callback goes first');
+    assert.deepEqual(
+      consoleRows(snapshot())
+        .filter((v) => v.state === 'waiting')
+        .map((v) => v.requestId),
+      due,
+    );
+
+    assert.deepEqual(offersAsAgentsFreeUp(AGENTS), due, 'free agents are offered requests in queue order');
+    assert.deepEqual(waitingIds(), []);
   });
 
+  it('for any mix of tiers and arrival times, the console orders the snapshot as the authority lists and offers it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            tier: fc.constantFrom(...TIERS),
+            // Often 0: many requests share a millisecond, so the id breaks the tie.
+            afterMs: fc.constantFrom(0, 0, 0, 1, 60_000),
+          }),
+          { minLength: 1, maxLength: AGENTS },
+        ),
+        (arrivals) => {
+          svc.ctx.db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
+          for (const id of agents)
+            svc.ctx.db.prepare("UPDATE agents SET presence = 'offline' WHERE staff_id = ?").run(id);
+          clock.set(at('09:00'));
+          for (const a of arrivals) {
+            clock.advance(a.afterMs);
+            create(a.tier);
+          }
+          const listed = waitingIds();
+          assert.equal(listed.length, arrivals.length);
+          assert.deepEqual(
+            consoleRows(snapshot()).map((v) => v.requestId),
+            listed,
+            "the console's order is the authority's",
+          );
+          assert.deepEqual(offersAsAgentsFreeUp(arrivals.length), listed, 'offered in the listed order');
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('queue order: the console', () => {
   it('puts "B..." before "a..." on a tie, as SQLite does (localeCompare would not)', () => {
-    const at = new Date(1_700_000_000_000).toISOString();
-    const a = request({ requestId: 'a0000000', enqueuedAt: at });
-    const b = request({ requestId: 'B0000000', enqueuedAt: at });
+    const at0 = new Date(1_700_000_000_000).toISOString();
+    const a = request({ requestId: 'a0000000', enqueuedAt: at0 });
+    const b = request({ requestId: 'B0000000', enqueuedAt: at0 });
     assert.deepEqual(
       [a, b].sort(compareRequests).map((r) => r.requestId),
       ['B0000000', 'a0000000'],
     );
   });
 
-  it('counts waiting requests per queue once per change (memoised by version)', async () => {
+  it('counts waiting requests per queue once per change (memoised by version)', () => {
     const bridge = new FakeBridge();
     const q = new QueueStore(bridge);
     const rows = [
@@ -73,13 +233,11 @@ describe('renderer: queue order', () => {
       request({ queueId: 'payments', state: 'offered', agentId: 'stf_dana' }),
     ];
     bridge.emit('queue.snapshot', { queues: [], requests: rows });
-    await settle();
     const w = q.waiting();
     assert.equal(w.total, 3);
     assert.deepEqual(w.byQueue, waitingByQueue(rows));
     assert.equal(q.waiting(), w, 'the same state gives the same figures object');
     bridge.emit('queue.delta', { queues: [], upserts: [{ ...rows[0]!, state: 'abandoned' }] });
-    await settle();
     assert.notEqual(q.waiting(), w);
     assert.equal(q.waiting().total, 2);
     assert.equal(q.waiting().byQueue.get('cards')?.n, 1);

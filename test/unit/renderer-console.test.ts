@@ -22,7 +22,8 @@ import { QueueStore } from '../../renderer/src/state/queue.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { dispositionLevels, isCompletePath, WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
 import { DEFAULT_DISPOSITIONS } from '../../protocol/src/pipeline.ts';
-import { agentView, FakeBridge, request, settle, type Handler } from '../support/fake-bridge.ts';
+import { agentView, FakeBridge, ManualFrames, request, type Handler } from '../support/fake-bridge.ts';
+import { until, whenState } from '../support/wait.ts';
 
 describe('renderer: queue store', () => {
   it('applies snapshots and deltas, drops ended requests, orders offers then priority then age, filters', async () => {
@@ -67,7 +68,7 @@ describe('renderer: queue store', () => {
     });
     const q = new QueueStore(bridge);
     const refreshing = q.refresh();
-    await settle();
+    await until('the snapshot fetch under way', () => typeof release === 'function');
     bridge.emit('queue.delta', { queues: [], upserts: [late] });
     release();
     await refreshing;
@@ -78,18 +79,29 @@ describe('renderer: queue store', () => {
   });
 
   it('holds 10,000 requests and 100 deltas with one notification per frame', async () => {
-    const bridge = new FakeBridge();
-    const q = new QueueStore(bridge);
-    let notified = 0;
-    q.subscribe(() => notified++);
-    const many = Array.from({ length: 10_000 }, () => request());
-    bridge.emit('queue.snapshot', { queues: [], requests: many });
-    for (let i = 0; i < 100; i++)
-      bridge.emit('queue.delta', { queues: [], upserts: [{ ...many[i * 50]!, priority: i }] });
-    await settle();
-    assert.equal(notified, 1, 'a burst costs one render');
-    assert.equal(q.rows().length, 10_000);
-    assert.equal(q.rows()[0]!.priority, 99);
+    const frames = new ManualFrames();
+    try {
+      const bridge = new FakeBridge();
+      const q = new QueueStore(bridge);
+      let notified = 0;
+      q.subscribe(() => notified++);
+      const many = Array.from({ length: 10_000 }, () => request());
+      bridge.emit('queue.snapshot', { queues: [], requests: many });
+      for (let i = 0; i < 100; i++)
+        bridge.emit('queue.delta', { queues: [], upserts: [{ ...many[i * 50]!, priority: i }] });
+      assert.equal(notified, 0, 'nothing rendered before the frame');
+      assert.equal(frames.pending, 1, 'the burst asked for one frame');
+      frames.run();
+      assert.equal(notified, 1, 'a burst costs one render');
+      assert.equal(frames.pending, 0);
+      assert.equal(q.rows().length, 10_000);
+      assert.equal(q.rows()[0]!.priority, 99);
+      bridge.emit('queue.delta', { queues: [], upserts: [{ ...many[0]!, priority: 100 }] });
+      frames.run();
+      assert.equal(notified, 2, 'the next change, the next frame');
+    } finally {
+      frames.uninstall();
+    }
   });
 });
 
@@ -132,8 +144,11 @@ describe('renderer: work state machine', () => {
     assert.equal(work.getState().phase, 'offered');
     assert.equal(work.focusRequestId, r.requestId);
     bridge.emit('shortcut.accept', {});
-    await settle();
-    const s = work.getState();
+    const s = await whenState(
+      'the offer accepted (offer.accept answered)',
+      work,
+      (st) => st.phase !== 'offered',
+    );
     assert.equal(s.phase, 'active');
     assert.deepEqual(bridge.calls.find((c) => c.channel === 'offer.accept')!.args, {
       requestId: r.requestId,
@@ -206,17 +221,17 @@ describe('renderer: verified-customer panel', () => {
     });
     const panel = new PanelStore(bridge);
     panel.focus(r.requestId);
-    await settle();
+    await whenState('the panel loaded', panel, (st) => !st.loading);
     assert.equal(bridge.count('panel.get'), 1);
     assert.equal(panel.getState().panel?.secure[0]?.locked, true);
     bridge.emit('queue.delta', { queues: [], upserts: [request()] });
     bridge.emit('queue.delta', { queues: [], upserts: [{ ...r, level: 2 }] });
-    await settle();
+    // A refetch would be asked for synchronously, while the delta is handled.
     assert.equal(bridge.count('panel.get'), 1, 'unrelated or unchanged upserts fetch nothing');
     level = 3;
     bridge.emit('queue.delta', { queues: [], upserts: [{ ...r, level: 3 }] });
-    await settle();
     assert.equal(bridge.count('panel.get'), 2);
+    await whenState('the panel at level 3', panel, (st) => st.panel?.request.level === 3);
     assert.equal(panel.getState().panel?.secure[0]?.locked, false);
     assert.deepEqual(panel.getState().unlocked, ['accountNumber'], 'the field is marked as just unlocked');
   });
@@ -263,8 +278,8 @@ describe('renderer: wrap-up', () => {
     assert.equal(w.getState().last?.state, 'pending');
     assert.equal(storage.has('vd.wrapUpDraft.stf_dana'), false);
     bridge.emit('outbox.status', { pending: 0, sent: 1, lastError: null, nextAttemptAt: null });
-    await settle();
-    assert.equal(w.getState().last?.state, 'sent', 'pending turns sent when the outbox reports it');
+    // pending turns sent when the outbox reports it (history.list says so)
+    await whenState('the last wrap-up sent', w, (st) => st.last?.state === 'sent');
   });
 });
 

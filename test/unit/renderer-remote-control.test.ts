@@ -30,7 +30,8 @@ import { QueueStore } from '../../renderer/src/state/queue.ts';
 import { handoverText, TransferStore } from '../../renderer/src/state/transfer.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
-import { agentView, FakeBridge, request, settle, type Handler } from '../support/fake-bridge.ts';
+import { agentView, FakeBridge, request, type Handler } from '../support/fake-bridge.ts';
+import { until, whenState } from '../support/wait.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
@@ -71,6 +72,9 @@ const listOf = (commands: CommandView[], stopped = false) => ({
   commands,
 });
 
+/** The request's commands answered by command.list (focus sets loading until then). */
+const loaded = (actions: ActionsStore) => whenState('the commands loaded', actions, (s) => !s.loading);
+
 describe('renderer: actions on the device', () => {
   it('loads the request’s commands on focus, sends with the fence I hold, follows command.update', async () => {
     let sent = 0;
@@ -88,7 +92,7 @@ describe('renderer: actions on the device', () => {
     });
     const actions = new ActionsStore(bridge);
     actions.focus(target());
-    await settle();
+    await loaded(actions);
     assert.equal(actions.getState().commands.length, 1);
     assert.equal(actions.getState().loading, false);
 
@@ -120,7 +124,7 @@ describe('renderer: actions on the device', () => {
     });
     const actions = new ActionsStore(bridge);
     actions.focus(target({ level: 1 }));
-    await settle();
+    await loaded(actions);
     assert.equal(actions.blocked('navigate'), null);
     assert.equal(
       actions.blocked('confirm'),
@@ -172,11 +176,11 @@ describe('renderer: actions on the device', () => {
     });
     const actions = new ActionsStore(bridge);
     actions.focus(target());
-    await settle();
+    await loaded(actions);
     assert.equal(actions.getState().control.stopped, true, 'the stop is known from the list');
     actions.focus(null);
     actions.focus(target({ requestId: 'req_00000000000000000002' }));
-    await settle();
+    await loaded(actions);
     await actions.send({ kind: 'navigate', payload: { screen: 'home' } });
     assert.equal(
       actions.getState().error,
@@ -223,8 +227,12 @@ describe('renderer: actions on the device', () => {
     });
     const actions = new ActionsStore(bridge);
     actions.focus(target());
-    await settle();
-    const images = actions.getState().images;
+    await loaded(actions);
+    const { images } = await whenState('both images answered by panel.photo', actions, (st) =>
+      ['pho_1111111111111111', 'pho_2222222222222222'].every(
+        (id) => st.images[id] && st.images[id].status !== 'loading',
+      ),
+    );
     assert.deepEqual(images['pho_1111111111111111'], {
       status: 'ready',
       url: 'data:image/png;base64,iVBORw0=',
@@ -446,9 +454,11 @@ describe('renderer: transfers', () => {
     });
     await active(s, r);
     s.bridge.emit('agent.state', agentView({ staffId: 'stf_dana', presence: 'available' }));
-    await settle();
-    const w = s.work.getState();
-    assert.equal(w.phase, 'idle');
+    const w = await whenState(
+      'the work to learn where the request went (request.get)',
+      s.work,
+      (st) => st.phase === 'idle' && !!st.notice,
+    );
     assert.equal(w.phase === 'idle' && w.notice, 'Bob moved on to Morgan Lee. No wrap-up is owed.');
     assert.equal(s.wrapUp.getState().item, null);
     // The transfer.update that follows names how.
@@ -602,19 +612,24 @@ describe('renderer: the console catches up after main’s feed from the authorit
     });
     const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
     await app.start();
-    await settle();
-    assert.equal(app.work.getState().phase, 'active');
+    await whenState('the request in hand active', app.work, (st) => st.phase === 'active');
+    await whenState('the actions on it loaded', app.actions, (st) => !!st.target && !st.loading);
     assert.equal(app.actions.getState().target?.fence, 2, 'the actions follow the request in hand');
     const before = { agent: bridge.count('agent.me'), list: bridge.count('command.list') };
     bridge.emit('connection.state', { state: 'connected', since: iso(0) });
-    await settle();
     assert.equal(bridge.count('agent.me'), before.agent, 'no refetch without a drop');
     bridge.emit('connection.state', { state: 'offline', since: iso(1) });
     bridge.emit('connection.state', { state: 'connecting', since: iso(2) });
     bridge.emit('connection.state', { state: 'connected', since: iso(3) });
-    await settle();
+    await until(
+      'the resync after the drop (agent.me, command.list, transfer.mine again)',
+      () =>
+        bridge.count('agent.me') > before.agent &&
+        bridge.count('command.list') > before.list &&
+        bridge.count('transfer.mine') >= 2,
+    );
+    // Exactly once: the "connected" without a drop above fetched nothing.
     assert.equal(bridge.count('agent.me'), before.agent + 1);
     assert.equal(bridge.count('command.list'), before.list + 1);
-    assert.ok(bridge.count('transfer.mine') >= 2);
   });
 });
