@@ -21,11 +21,13 @@ import {
   COMMAND_TYP,
   CommandClaims,
   DeviceCommand,
+  routes,
   type RequestView,
 } from '../../protocol/src/index.ts';
 import { AccessDevice, DeviceKey, MemoryStore, type WebSocketLike } from '../../customer/sdk/index.ts';
 import { applyAt, DEL, isObj, nodes, type J } from '../support/json-tree.ts';
 import { CommandSigner, commandClaims, opaqueId } from '../support/command-signer.ts';
+import { until } from '../support/wait.ts';
 
 const N = Number(process.env.VD_DEVICE_FUZZ ?? 10_000);
 const SEED = Number(process.env.VD_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -73,17 +75,18 @@ async function deviceClient(signer: CommandSigner) {
     customerName: 'Alice Martin',
     enrolledAt: new Date(NOW).toISOString(),
   });
-  const posts = { ack: 0, result: 0 };
-  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  /** Ack/result posts answered, and calls not answered yet (the SDK posts some fire-and-forget). */
+  const posts = { ack: 0, result: 0, inFlight: 0 };
+  const answer = async (input: RequestInfo | URL, init?: RequestInit) => {
     const path = new URL(String(input)).pathname;
     const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status });
-    if (path === '/v1/device/challenges')
+    if (path === routes.challenge.path)
       return json(201, {
         challengeId: opaqueId(),
         nonce: opaqueId(),
         expiresAt: new Date(NOW + 60_000).toISOString(),
       });
-    if (path === '/v1/device/authenticate')
+    if (path === routes.authenticate.path)
       return json(201, {
         deviceToken: opaqueId(),
         tokenExpiresAt: new Date(NOW + 3_600_000).toISOString(),
@@ -97,13 +100,21 @@ async function deviceClient(signer: CommandSigner) {
           expiresAt: new Date(NOW + 3_600_000).toISOString(),
         },
       });
-    if (path === '/v1/device/commands') return json(200, { commands: [], stopped: [] });
+    if (path === routes.deviceCommands.path) return json(200, { commands: [], stopped: [] });
     const m = /^\/v1\/device\/commands\/([^/]+)\/(ack|result)$/.exec(path);
     if (m && init?.method === 'POST') {
       posts[m[2] as 'ack' | 'result']++;
       return json(200, receipt(m[1]!, m[2] === 'ack' ? 'shown' : 'done'));
     }
     return json(404, { code: 'not_found', message: 'no such route' });
+  };
+  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    posts.inFlight++;
+    try {
+      return await answer(input, init);
+    } finally {
+      posts.inFlight--;
+    }
   }) as typeof fetch;
   const sockets: FakeSocket[] = [];
   const device = await AccessDevice.open({
@@ -141,7 +152,7 @@ async function deviceClient(signer: CommandSigner) {
   device.follow(request);
   const socket = sockets[0]!;
   socket.open();
-  for (let i = 0; i < 200 && socket.sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await until("the feed's hello", () => socket.sent.length > 0);
   assert.equal(JSON.parse(socket.sent[0]!).type, 'hello', 'the feed said hello with a device proof');
   socket.deliver(JSON.stringify({ type: 'welcome', connectionId: 'connection-000001', principal: 'device' }));
   assert.equal(device.feedStatus, 'open');
@@ -856,7 +867,8 @@ describe(`device client under ${N} fuzzed and mutated commands (RELIABILITY row 
       }
     }
     await commands.drain();
-    await new Promise((r) => setTimeout(r, 50)); // let fire-and-forget reports settle
+    // Fire-and-forget reports answered while the rejection listeners are still on.
+    await until('every ack/result post answered', () => posts.inFlight === 0);
     const seconds = (performance.now() - started) / 1000;
     commands.dispose();
     device.unfollow(); // stops the feed's ping timer

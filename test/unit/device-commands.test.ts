@@ -31,6 +31,7 @@ import {
   type RefusedCommand,
 } from '../../customer/sdk/index.ts';
 import { CommandSigner, commandClaims, opaqueId } from '../support/command-signer.ts';
+import { until } from '../support/wait.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const DEV = 'D'.repeat(43);
@@ -496,7 +497,7 @@ describe('DeviceCommands: verified cards, acknowledgement, typed answers, refusa
     );
     assert.deepEqual(ended, ['Dana Reyes: All done']);
     assert.equal(d.commands.list.length, 0, 'end is a notice, not a card');
-    await new Promise((r) => setTimeout(r, 20));
+    await until('the end notice acknowledged and answered', () => d.calls.length >= 2);
     assert.deepEqual(
       d.calls.map((c) => c.path.split('/').at(-1)),
       ['ack', 'result'],
@@ -509,7 +510,9 @@ describe('DeviceCommands: verified cards, acknowledgement, typed answers, refusa
     await d.commands.receive(await d.frame({ fence: 2, seq: 5 }));
     const stale = await d.frame({ fence: 2, seq: 4 });
     await d.commands.receive(stale);
-    await new Promise((r) => setTimeout(r, 20));
+    await until('the stale command reported', () =>
+      d.calls.some((c) => c.path.endsWith(`${stale.commandId}/result`)),
+    );
     const failed = d.calls.filter((c) => c.path.endsWith(`${stale.commandId}/result`));
     assert.deepEqual(
       failed.map((c) => c.body),
