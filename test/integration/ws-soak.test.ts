@@ -39,13 +39,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { WS_PATH } from '../../protocol/src/index.ts';
 import { TestDevice } from '../support/device.ts';
 import { bearer, call, type HttpResult } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
+import { until } from '../support/wait.ts';
 
 const int = (v: string | undefined, d: number) => {
   const n = v === undefined || v === '' ? NaN : parseInt(v, 10);
@@ -99,15 +99,14 @@ function tcpConnections(pid: number): number {
   return n;
 }
 
-/** Poll `probe` every 100 ms until `ok` holds or `ms` pass; returns the last value and the wait. */
-async function settle<T>(probe: () => T, ok: (v: T) => boolean, ms: number) {
-  const t0 = Date.now();
-  let v = probe();
-  while (!ok(v) && Date.now() - t0 < ms) {
-    await sleep(100);
-    v = probe();
-  }
-  return { value: v, waitedMs: Date.now() - t0 };
+/**
+ * Wait (bounded by `ms`) until `ok(probe())`; returns the last value and the wait, which
+ * the report prints before the assertions judge them (so a timeout is not thrown here).
+ */
+async function settle<T>(what: string, probe: () => T, ok: (v: T) => boolean, ms: number) {
+  const t0 = performance.now();
+  await until(what, () => ok(probe()), { timeoutMs: ms }).catch(() => undefined);
+  return { value: probe(), waitedMs: Math.round(performance.now() - t0) };
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -400,12 +399,12 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
     assert.deepEqual(first.unexpected, []);
     await http('GET', '/healthz'); // ends the keep-alive connection TestDevice's calls left in the pool
     const idle = await settle(
+      'no client connection at the baseline',
       () => tcpConnections(pid),
       (n) => n === 0,
       FD_SETTLE_MS,
     );
     assert.equal(idle.value, 0, 'a client connection to the authority is still open at the baseline');
-    await sleep(200);
     const fdBaseline = fdCount(pid);
     const rssBaseline = rssKiB(pid);
 
@@ -439,6 +438,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
     // Every socket still answers, then the test closes them all.
     clients.sockets.forEach((ws, i) => ws.send(JSON.stringify({ type: 'ping', id: `soak-${i}` })));
     await settle(
+      'a pong from every client',
       () => clients!.pongs.reduce((a, b) => a + b, 0),
       (n) => n === CLIENTS,
       PHASE_TIMEOUT_MS,
@@ -447,6 +447,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
     const unexpected = [...clients.unexpected];
     const stillOpen = await clients.closeAll();
     const fdsBack = await settle(
+      'the FDs back to the baseline',
       () => fdCount(pid),
       (n) => n <= fdBaseline,
       FD_SETTLE_MS,
