@@ -14,6 +14,33 @@ const layer = (message, patterns, paths = []) => [
 ];
 const ELECTRON = ['electron', 'electron/*'];
 
+// Globals are per layer too (tsc checks the same with one tsconfig.json per layer, see
+// scripts/typecheck.mjs): Node's in authority/, main/, tests and tooling; the browser's in
+// renderer/, customer/ and preload/; protocol/ has neither.
+const readonly = (names) => Object.fromEntries(names.map((n) => [n, 'readonly']));
+// Node's globals in an ES module (CommonJS files get require/module from their sourceType).
+const NODE_GLOBALS = ['process', 'Buffer', 'global', 'setImmediate', 'clearImmediate'];
+const NODE_ONLY = [...NODE_GLOBALS, 'require', 'module', '__dirname', '__filename'];
+const BROWSER_GLOBALS = [
+  'window',
+  'document',
+  'navigator',
+  'location',
+  'localStorage',
+  'sessionStorage',
+  'indexedDB',
+];
+const noGlobals = (message, names) => [
+  'error',
+  ...names.map((name) => ({ name, message: `Bad layering: ${message}` })),
+];
+const BROWSER_ONLY =
+  'renderer/ and customer/ run in a browser: no Node globals (process, Buffer, require, ...)';
+const DOM_FREE = 'authority/ and main/ run in Node: no DOM globals (window, document, navigator, ...)';
+const PURE = 'protocol/ runs everywhere: neither Node globals nor DOM globals';
+// Vite configs live beside the code they build but run in Node at build time.
+const BUILD_TOOLING = ['renderer/vite.config.ts', 'customer/vite.config.ts', '*.config.js'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '**/dist/**', '.tmp/**', 'test/e2e/screenshots/**', 'data/**'] },
   js.configs.recommended,
@@ -22,8 +49,6 @@ export default tseslint.config(
     languageOptions: {
       globals: {
         console: 'readonly',
-        process: 'readonly',
-        Buffer: 'readonly',
         URL: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
@@ -46,8 +71,18 @@ export default tseslint.config(
     },
   },
   {
+    files: ['authority/**', 'main/**', 'test/**', 'bench/**', 'scripts/**', ...BUILD_TOOLING],
+    languageOptions: { globals: readonly(NODE_GLOBALS) },
+  },
+  {
+    files: ['renderer/**', 'customer/**', 'preload/**'],
+    ignores: BUILD_TOOLING,
+    languageOptions: { globals: readonly(BROWSER_GLOBALS) },
+  },
+  {
     files: ['protocol/**'],
     rules: {
+      'no-restricted-globals': noGlobals(PURE, [...NODE_ONLY, ...BROWSER_GLOBALS]),
       'no-restricted-imports': layer(
         'protocol/ is pure contracts: it imports no other folder, no Node built-in and no electron',
         ['**/authority/**', '**/main/**', '**/preload/**', '**/renderer/**', '**/customer/**', ...ELECTRON],
@@ -56,14 +91,32 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**', 'customer/**'],
+    files: ['renderer/**'],
+    ignores: BUILD_TOOLING,
     rules: {
+      'no-restricted-globals': noGlobals(BROWSER_ONLY, NODE_ONLY),
       'no-restricted-imports': layer(
-        'renderer/ and customer/ run in a browser: no Node built-ins, no electron, no authority or main code (use protocol/)',
-        ['**/authority/**', '**/main/**', '**/preload/**', ...ELECTRON],
+        'renderer/ runs in a browser: no Node built-ins, no electron, no authority, main or customer code (use protocol/)',
+        ['**/authority/**', '**/main/**', '**/preload/**', '**/customer/**', ...ELECTRON],
         NODE,
       ),
     },
+  },
+  {
+    files: ['customer/**'],
+    ignores: BUILD_TOOLING,
+    rules: {
+      'no-restricted-globals': noGlobals(BROWSER_ONLY, NODE_ONLY),
+      'no-restricted-imports': layer(
+        'customer/ runs in a browser: no Node built-ins, no electron, no authority, main or renderer code (use protocol/)',
+        ['**/authority/**', '**/main/**', '**/preload/**', '**/renderer/**', ...ELECTRON],
+        NODE,
+      ),
+    },
+  },
+  {
+    files: ['authority/**', 'main/**'],
+    rules: { 'no-restricted-globals': noGlobals(DOM_FREE, BROWSER_GLOBALS) },
   },
   {
     files: ['authority/**'],

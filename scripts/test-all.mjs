@@ -40,7 +40,7 @@ function findTests(dir) {
   return out.sort();
 }
 
-check('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+check('typecheck', 'node', ['scripts/typecheck.mjs']);
 check('lint', 'npx', ['eslint', '.']);
 check('format', 'npx', ['prettier', '--check', '.']);
 
