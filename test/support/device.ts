@@ -13,7 +13,8 @@ import {
   type Transaction,
 } from '../../protocol/src/index.ts';
 import { sha256b64url } from '../../authority/src/ids.ts';
-import { call, type HttpResult } from './http.ts';
+import { routes, type RouteId } from '../../protocol/src/routes.ts';
+import { api, call, routePath, type ApiArgs, type ApiOptions, type HttpResult } from './http.ts';
 
 /**
  * A simulated access device in Node: a P-256 key, enrolment and authentication by
@@ -48,8 +49,8 @@ export class TestDevice {
 
   /** Enrol with a one-time code: the answer opens the first authentication (level 1, may set up factors until `setupUntil`). */
   async enrol(code: string, label?: string): Promise<HttpResult> {
-    const ch = await call(this.base, 'POST', '/v1/device/challenges', { json: { purpose: 'enrol' } });
-    const r = await call(this.base, 'POST', '/v1/device/enrol', {
+    const ch = await api(this.base, 'challenge', { json: { purpose: 'enrol' } });
+    const r = await api(this.base, 'enrol', {
       json: {
         code,
         publicKey: this.publicJwk,
@@ -69,10 +70,10 @@ export class TestDevice {
   }
 
   async authenticate(): Promise<HttpResult> {
-    const ch = await call(this.base, 'POST', '/v1/device/challenges', {
+    const ch = await api(this.base, 'challenge', {
       json: { purpose: 'authenticate', deviceId: this.deviceId },
     });
-    const r = await call(this.base, 'POST', '/v1/device/authenticate', {
+    const r = await api(this.base, 'authenticate', {
       json: {
         deviceId: this.deviceId,
         challengeId: ch.body.challengeId,
@@ -122,6 +123,23 @@ export class TestDevice {
     return call(this.base, method, path, { ...opts, headers: await this.headers(method, path) });
   }
 
+  /**
+   * A route of the table by name, device-authenticated with a fresh proof (bound to its
+   * method and path with the query), e.g. `device.api('setPin', { json: { pin } })`.
+   * `headers` are added to (and may replace) the device's own.
+   */
+  async api<K extends RouteId>(name: K, ...[opts]: ApiArgs<K>): Promise<HttpResult> {
+    const o = (opts ?? {}) as ApiOptions<K> & { params?: Record<string, string | number> };
+    const { method } = routes[name];
+    const path = routePath(name, { params: o.params, query: o.query });
+    return call(this.base, method, path, {
+      json: o.json,
+      raw: o.raw,
+      contentType: o.contentType,
+      headers: { ...(await this.headers(method, path)), ...o.headers },
+    });
+  }
+
   async wsHello(sessionId?: string) {
     return {
       type: 'hello',
@@ -167,7 +185,7 @@ export class CommandGuard {
   ) {}
 
   async loadKeys(): Promise<void> {
-    const jwks = (await call<JSONWebKeySet>(this.base, 'GET', '/.well-known/jwks.json')).body;
+    const jwks = (await api(this.base, 'jwks')).body as JSONWebKeySet;
     this.keys = createLocalJWKSet(jwks);
   }
 
@@ -245,23 +263,23 @@ export class DeviceControl {
   }
 
   pending(): Promise<HttpResult> {
-    return this.d.call('GET', '/v1/device/commands');
+    return this.d.api('deviceCommands');
   }
 
   ack(commandId: string): Promise<HttpResult> {
-    return this.d.call('POST', `/v1/device/commands/${commandId}/ack`);
+    return this.d.api('ackCommand', { params: { commandId } });
   }
 
   answer(commandId: string, outcome: CommandOutcome): Promise<HttpResult> {
-    return this.d.call('POST', `/v1/device/commands/${commandId}/result`, { json: outcome });
+    return this.d.api('commandResult', { params: { commandId }, json: outcome });
   }
 
   image(commandId: string, bytes: Buffer, contentType = 'image/jpeg'): Promise<HttpResult> {
-    return this.d.call('POST', `/v1/device/commands/${commandId}/image`, { raw: bytes, contentType });
+    return this.d.api('commandImage', { params: { commandId }, raw: bytes, contentType });
   }
 
   stopAll(): Promise<HttpResult> {
-    return this.d.call('POST', `/v1/device/requests/${this.requestId}/control/stop`);
+    return this.d.api('stopControl', { params: { requestId: this.requestId! } });
   }
 
   /** The device key's signature of a transaction command (CONFIRM_SIGNATURE_TYP over confirmCanonical). */
