@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 
 /** Authority configuration: CLI flags win over VD_* environment variables; everything is validated before start. */
@@ -81,6 +82,13 @@ export const ConfigSchema = z.strictObject({
   /** Failed staff logins (and unknown refresh tokens) one source address may make in any window before 429. */
   loginSourceMaxFailures: z.coerce.number().int().min(1).max(100_000).default(20),
   loginSourceWindowSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
+  /** Region (ISO 3166-1 alpha-2) that customers' phone numbers written in national form belong to. */
+  defaultPhoneRegion: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .refine((r) => isSupportedCountry(r), 'a region code libphonenumber knows, such as GB or US')
+    .default('GB'),
   demo: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -114,6 +122,7 @@ const ENV: Record<string, keyof Config> = {
   VD_SIP_SECRET: 'sipSecret',
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_WS_URL: 'sipWsUrl',
+  VD_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
 };

@@ -24,6 +24,7 @@ import { CustomerPanels } from './desk/panel.ts';
 import { WrapUps } from './desk/wrap-ups.ts';
 import { Transfers } from './pipeline/transfers.ts';
 import { DeviceCommands } from './relay/commands.ts';
+import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Db } from './store/db.ts';
 
 /** Every domain service of the authority, wired once over one database. */
@@ -47,6 +48,7 @@ export interface Services {
   wrapUps: WrapUps;
   transfers: Transfers;
   commands: DeviceCommands;
+  customers: CustomerDirectory;
 }
 
 export async function createServices(
@@ -103,5 +105,6 @@ export async function createServices(
     wrapUps: new WrapUps(ctx, pipeline),
     transfers,
     commands,
+    customers: new CustomerDirectory(ctx, sessions, pipeline),
   };
 }

@@ -20,4 +20,6 @@ export * from './device-control.ts';
 export * from './transfers.ts';
 export * from './control-routes.ts';
 export * from './directory.ts';
+export * from './customers.ts';
+export * from './customer-admin-routes.ts';
 export * from './lifecycles.ts';

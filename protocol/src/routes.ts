@@ -39,6 +39,7 @@ import { pipelineRoutes } from './pipeline-routes.ts';
 import { deskRoutes } from './desk-routes.ts';
 import { controlRoutes } from './control-routes.ts';
 import { directoryRoutes } from './directory.ts';
+import { customerAdminRoutes } from './customer-admin-routes.ts';
 import { SipCredentials } from './sip.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId });
@@ -376,6 +377,7 @@ export const routes = {
   ...deskRoutes,
   ...controlRoutes,
   ...directoryRoutes,
+  ...customerAdminRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

@@ -10,6 +10,7 @@ import { pipelineHandlers } from './pipeline-handlers.ts';
 import { deskHandlers } from './desk-handlers.ts';
 import { controlHandlers } from './control-handlers.ts';
 import { directoryHandlers } from './directory-handlers.ts';
+import { customerAdminHandlers } from './customer-handlers.ts';
 import { iso } from '../clock.ts';
 import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
@@ -32,6 +33,7 @@ export function createHandlers(svc: Services): Handlers<Routes> {
     ...deskHandlers(svc),
     ...controlHandlers(svc),
     ...directoryHandlers(svc),
+    ...customerAdminHandlers(svc),
   };
 }
 
@@ -162,8 +164,18 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
     },
 
     issueEnrolmentCode: ({ params, principal }) => {
-      if (!ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(params.customerId))
-        throw notFound('no such customer');
+      try {
+        svc.customers.requireActive(params.customerId);
+      } catch (e) {
+        ctx.audit.append({
+          actor: actorOf(principal),
+          action: 'enrolment.code',
+          subject: `customer:${params.customerId}`,
+          outcome: 'failure',
+          reason: (e as Error).message,
+        });
+        throw e;
+      }
       const c = svc.devices.issueEnrolmentCode(params.customerId);
       ctx.audit.append({
         actor: actorOf(principal),

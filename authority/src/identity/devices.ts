@@ -47,6 +47,7 @@ export class Devices {
   private readonly getDevice;
   private readonly insertProof;
   private readonly tokenStmt;
+  private readonly customerDeactivated;
   constructor(
     private readonly ctx: Ctx,
     private readonly challenges: Challenges,
@@ -59,6 +60,9 @@ export class Devices {
       { device_id: string; authentication_id: string; expires_at: number; revoked_at: number | null }
     >('SELECT device_id, authentication_id, expires_at, revoked_at FROM device_tokens WHERE token_hash = ?');
     this.insertProof = ctx.db.prepare('INSERT OR IGNORE INTO used_proofs (jti, expires_at) VALUES (?, ?)');
+    this.customerDeactivated = ctx.db.prepare<[string], { id: string }>(
+      'SELECT id FROM customers WHERE id = ? AND deactivated_at IS NOT NULL',
+    );
   }
 
   issueEnrolmentCode(customerId: string, code = randomCode()): { code: string; expiresAt: number } {
@@ -105,7 +109,9 @@ export class Devices {
     const result = this.ctx.db.transaction(() => {
       const used = this.ctx.db
         .prepare<[number, string, number], { customer_id: string }>(
-          'UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING customer_id',
+          // A deactivated customer's code enrols nothing (the demo seed re-arms codes at every start).
+          `UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?
+             AND customer_id IN (SELECT id FROM customers WHERE deactivated_at IS NULL) RETURNING customer_id`,
         )
         .get(now, sha256b64url(req.code), now);
       if (!used) return null;
@@ -189,6 +195,7 @@ export class Devices {
     if (!device || device.revoked_at !== null) return fail('device unknown or revoked');
     const message = signedMessages.authentication(challenge.id, challenge.nonce, device.id);
     if (!verifyDeviceSignature(this.keyOf(device), message, req.signature)) return fail('bad signature');
+    if (this.customerDeactivated.get(device.customer_id)) return fail('customer account deactivated');
     const authentication = this.authentications.create(device.customer_id, device.id, 'device');
     return { authentication, token: this.issueToken(device, authentication) };
   }

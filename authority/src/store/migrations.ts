@@ -421,4 +421,26 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX photos_authentication ON photos(authentication_id, purpose, created_at);
     `);
   },
+  // 9: customers administered by the back office: external reference, phone numbers (E.164), deactivation
+  (db) => {
+    db.exec(`
+      ALTER TABLE customers ADD COLUMN external_ref TEXT;         -- e.g. a CRM id; unique when set
+      ALTER TABLE customers ADD COLUMN updated_at INTEGER;
+      ALTER TABLE customers ADD COLUMN deactivated_at INTEGER;   -- NULL: active
+      ALTER TABLE customers ADD COLUMN deactivation_reason TEXT;
+      CREATE UNIQUE INDEX customers_external_ref ON customers(external_ref) WHERE external_ref IS NOT NULL;
+      CREATE INDEX customers_name ON customers(display_name, id);
+
+      CREATE TABLE customer_phones (
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        e164 TEXT NOT NULL,
+        label TEXT,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),  -- 0 while the customer is deactivated
+        PRIMARY KEY (customer_id, e164)
+      ) STRICT;
+      -- A number belongs to at most one active customer.
+      CREATE UNIQUE INDEX customer_phones_active ON customer_phones(e164) WHERE active = 1;
+      CREATE INDEX customer_phones_e164 ON customer_phones(e164);
+    `);
+  },
 ];
