@@ -1,6 +1,6 @@
 /**
  * The console's remote-control, transfer and supervisor logic without React or a
- * browser: ActionsStore, the command composers' drafts, TransferStore and its hand-over
+ * browser: RemoteControlStore, the command composers' drafts, TransferStore and its hand-over
  * to WorkStore, BoardStore's supervisor actions, driven through a fake bridge.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +14,12 @@ import {
   type Softphone,
   type SoftphoneSnapshot,
 } from '../../renderer/src/softphone/softphone.ts';
-import { ActionsStore, commandSummary, money, refusalText } from '../../renderer/src/state/actions.ts';
+import {
+  RemoteControlStore,
+  commandSummary,
+  money,
+  refusalText,
+} from '../../renderer/src/state/remote-control.ts';
 import { AgentStore } from '../../renderer/src/state/agent.ts';
 import { BoardStore } from '../../renderer/src/state/board.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
@@ -73,7 +78,7 @@ const listOf = (commands: CommandView[], stopped = false) => ({
 });
 
 /** The request's commands answered by command.list (focus sets loading until then). */
-const loaded = (actions: ActionsStore) => whenState('the commands loaded', actions, (s) => !s.loading);
+const loaded = (actions: RemoteControlStore) => whenState('the commands loaded', actions, (s) => !s.loading);
 
 describe('renderer: actions on the device', () => {
   it('loads the request’s commands on focus, sends with the fence I hold, follows command.update', async () => {
@@ -90,7 +95,7 @@ describe('renderer: actions on the device', () => {
           command,
         }),
     });
-    const actions = new ActionsStore(bridge);
+    const actions = new RemoteControlStore(bridge);
     actions.focus(target());
     await loaded(actions);
     assert.equal(actions.getState().commands.length, 1);
@@ -122,7 +127,7 @@ describe('renderer: actions on the device', () => {
     const bridge = new FakeBridge({
       'command.list': () => listOf([commandView({ state: 'shown' })]),
     });
-    const actions = new ActionsStore(bridge);
+    const actions = new RemoteControlStore(bridge);
     actions.focus(target({ level: 1 }));
     await loaded(actions);
     assert.equal(actions.blocked('navigate'), null);
@@ -174,7 +179,7 @@ describe('renderer: actions on the device', () => {
         throw new BridgeCallError('not_assigned', 'the request is not assigned to you');
       },
     });
-    const actions = new ActionsStore(bridge);
+    const actions = new RemoteControlStore(bridge);
     actions.focus(target());
     await loaded(actions);
     assert.equal(actions.getState().control.stopped, true, 'the stop is known from the list');
@@ -225,7 +230,7 @@ describe('renderer: actions on the device', () => {
       'command.cancel': ({ commandId }) =>
         commandView({ commandId, state: 'cancelled', revision: 2, command: menu, reason: 'cancelled' }),
     });
-    const actions = new ActionsStore(bridge);
+    const actions = new RemoteControlStore(bridge);
     actions.focus(target());
     await loaded(actions);
     const { images } = await whenState('both images answered by panel.photo', actions, (st) =>
@@ -613,8 +618,8 @@ describe('renderer: the console catches up after main’s feed from the authorit
     const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
     await app.start();
     await whenState('the request in hand active', app.work, (st) => st.phase === 'active');
-    await whenState('the actions on it loaded', app.actions, (st) => !!st.target && !st.loading);
-    assert.equal(app.actions.getState().target?.fence, 2, 'the actions follow the request in hand');
+    await whenState('remote control of it loaded', app.remoteControl, (st) => !!st.target && !st.loading);
+    assert.equal(app.remoteControl.getState().target?.fence, 2, 'remote control follows the request in hand');
     const before = { agent: bridge.count('agent.me'), list: bridge.count('command.list') };
     bridge.emit('connection.state', { state: 'connected', since: iso(0) });
     assert.equal(bridge.count('agent.me'), before.agent, 'no refetch without a drop');

@@ -226,7 +226,7 @@ function Voice({ panel }: { panel: CustomerPanel }) {
   );
 }
 
-/** A photo with its caption; also used for photos the device sends on request (DeviceActions). */
+/** A photo with its caption; also used for photos the device sends on request (remote control). */
 export function Photo({
   title,
   refAt,

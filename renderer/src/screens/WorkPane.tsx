@@ -7,7 +7,7 @@ import { shortcutFor } from '../shortcuts.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
 import { CallControls } from './CallControls.tsx';
 import { CustomerPanelView } from './CustomerPanel.tsx';
-import { DeviceActions } from './DeviceActions.tsx';
+import { RemoteControl } from './RemoteControl.tsx';
 import { ArrivedFrom, IncomingConsults, OutgoingConsult, TransferDialog } from './Transfers.tsx';
 import { WrapUpForm } from './WrapUpForm.tsx';
 
@@ -36,7 +36,7 @@ export function WorkPane() {
           <ActiveCard />
           <TransferDialog />
           <OutgoingConsult />
-          <DeviceActions />
+          <RemoteControl />
           <CustomerPanelView />
         </>
       )}

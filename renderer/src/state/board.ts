@@ -1,7 +1,7 @@
 import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
 import type { Board, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
-import { refusalText } from './actions.ts';
+import { refusalText } from './remote-control.ts';
 import { Store } from './store.ts';
 
 export interface BoardState {

@@ -1,7 +1,7 @@
 import type { StaffView } from '../../../protocol/src/staff.ts';
 import { errorCode, type ConsoleBridge } from '../bridge/types.ts';
 import type { Softphone } from '../softphone/softphone.ts';
-import { ActionsStore } from './actions.ts';
+import { RemoteControlStore } from './remote-control.ts';
 import { AgentStore } from './agent.ts';
 import { BoardStore } from './board.ts';
 import { CallControlsStore } from './call.ts';
@@ -72,7 +72,7 @@ export class ConsoleApp {
   readonly history: HistoryStore;
   readonly settings: SettingsStore;
   readonly board: BoardStore;
-  readonly actions: ActionsStore;
+  readonly remoteControl: RemoteControlStore;
   readonly transfers: TransferStore;
   private staffId: string | null = null;
   /** main's feed from the authority dropped while signed in: resync when it is back. */
@@ -105,20 +105,20 @@ export class ConsoleApp {
           .catch(() => undefined);
     });
     this.board = new BoardStore(bridge);
-    this.actions = new ActionsStore(bridge);
+    this.remoteControl = new RemoteControlStore(bridge);
     this.transfers = new TransferStore(bridge, this.work, softphone);
 
     this.session.subscribe(() => this.onSession());
     this.work.subscribe(() => {
       this.panel.focus(this.work.focusRequestId);
-      this.focusActions();
+      this.focusRemoteControl();
       // Screen pop: an offer (or a request handed to me) brings the desk forward.
       const phase = this.work.getState().phase;
       if (phase === 'offered' || (phase === 'active' && this.navigation.getState() === 'board'))
         this.navigation.show('desk');
     });
-    // The panel's level is the freshest (a step-up shows there first); it gates the actions.
-    this.panel.subscribe(() => this.focusActions());
+    // The panel's level is the freshest (a step-up shows there first); it gates remote control.
+    this.panel.subscribe(() => this.focusRemoteControl());
     // A step-up or a new photo from the device changes the panel: fetch it again.
     bridge.on('command.update', (cmd) => {
       if (
@@ -148,13 +148,13 @@ export class ConsoleApp {
     return this.session.restore();
   }
 
-  /** Actions on the device follow the active request, at the fence and level I hold it. */
-  private focusActions(): void {
+  /** Remote control follows the active request, at the fence and level I hold it. */
+  private focusRemoteControl(): void {
     const s = this.work.getState();
-    if (s.phase !== 'active') return this.actions.focus(null);
+    if (s.phase !== 'active') return this.remoteControl.focus(null);
     const p = this.panel.getState().panel;
     const level = p && p.request.requestId === s.request.requestId ? p.verification.level : s.request.level;
-    this.actions.focus({
+    this.remoteControl.focus({
       requestId: s.request.requestId,
       fence: s.request.fence,
       level,
@@ -222,7 +222,7 @@ export class ConsoleApp {
       this.agent.refresh(),
       this.queue.refresh(),
       this.transfers.refresh(),
-      this.actions.reload(),
+      this.remoteControl.reload(),
     ];
     if (isSupervisor(staff)) loads.push(this.board.start());
     await Promise.all(loads);

@@ -4,7 +4,7 @@ import type { TransferTarget, TransferView } from '../../../protocol/src/transfe
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import type { Softphone } from '../softphone/softphone.ts';
 import { sentence } from './agent.ts';
-import { refusalText } from './actions.ts';
+import { refusalText } from './remote-control.ts';
 import { Store } from './store.ts';
 import type { WorkStore } from './work.ts';
 

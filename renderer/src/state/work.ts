@@ -1,3 +1,4 @@
+import { IllegalTransition } from '../../../protocol/src/lifecycles.ts';
 import type { AgentView, OfferView, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import type { AgentStore } from './agent.ts';
@@ -44,12 +45,6 @@ const TRANSITIONS: Record<WorkPhase, readonly WorkPhase[]> = {
   active: ['idle', 'offered', 'active'],
 };
 
-export class IllegalTransition extends Error {
-  constructor(from: WorkPhase, to: WorkPhase) {
-    super(`work: no transition from ${from} to ${to}`);
-  }
-}
-
 export class WorkStore extends Store<WorkState> {
   /** Requests whose ownership moved away from me, with what to tell the agent. */
   private readonly movedAway = new Map<string, string>();
@@ -72,7 +67,7 @@ export class WorkStore extends Store<WorkState> {
 
   private go(next: WorkState): void {
     if (next.phase !== this.state.phase && !TRANSITIONS[this.state.phase].includes(next.phase))
-      throw new IllegalTransition(this.state.phase, next.phase);
+      throw new IllegalTransition('work', this.state.phase, next.phase);
     this.setState(next);
   }
 

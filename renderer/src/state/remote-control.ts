@@ -11,16 +11,16 @@ import { sentence } from './agent.ts';
 import type { PhotoState } from './panel.ts';
 import { Store } from './store.ts';
 
-/** The request the actions act on: the active one, at the fence this agent holds it. */
-export interface ActionTarget {
+/** The request remote control acts on: the active one, at the fence this agent holds it. */
+export interface RemoteControlTarget {
   requestId: string;
   fence: number;
   level: number;
   customerName: string;
 }
 
-export interface ActionsState {
-  target: ActionTarget | null;
+export interface RemoteControlState {
+  target: RemoteControlTarget | null;
   /** Commands of this request, oldest first. */
   commands: readonly CommandView[];
   control: { stopped: boolean; at: string | null };
@@ -120,13 +120,13 @@ export function imageOf(c: CommandView): string | null {
 }
 
 /**
- * Actions on the customer's device for the request in hand: send a command (main adds
- * the sequence number), follow each command live (command.update), withdraw one, edit
- * a live menu, and stop at once when the customer presses "stop all" (control.state).
+ * Remote control of the customer's device for the request in hand: send a command (main
+ * adds the sequence number), follow each command live (command.update), withdraw one,
+ * edit a live menu, and stop at once when the customer presses "stop all" (control.state).
  * Kinds the verification level does not allow are refused here with the reason, before
  * the authority would refuse them.
  */
-export class ActionsStore extends Store<ActionsState> {
+export class RemoteControlStore extends Store<RemoteControlState> {
   private loadSeq = 0;
 
   constructor(private readonly bridge: ConsoleBridge) {
@@ -158,7 +158,7 @@ export class ActionsStore extends Store<ActionsState> {
   }
 
   /** Follow this request (null: no request in hand). A new fence (the request came back to me) reloads. */
-  focus(target: ActionTarget | null): void {
+  focus(target: RemoteControlTarget | null): void {
     const t = this.state.target;
     if (!target) {
       if (t)

@@ -1,0 +1,173 @@
+import type {
+  AuthenticationView,
+  DeviceMe,
+  FactorKind,
+  LiveMenuNodeShape,
+  RequestView,
+} from '../../../../protocol/src/index.ts';
+import {
+  AuthorityError,
+  type AccessDevice,
+  type AgentCommand,
+  type BlockedCall,
+  type FeedStatus,
+  type PhoneRegistration,
+  type RefusedCommand,
+  type VerifiedCall,
+} from '../../../sdk/index.ts';
+
+export interface MenuLeaf {
+  id: string;
+  label: string;
+  level: number;
+}
+
+export type Screen =
+  | { name: 'loading' }
+  | { name: 'welcome' }
+  | { name: 'enrol-pin' }
+  | { name: 'enrol-fingerprint' }
+  | { name: 'enrol-photo' }
+  | { name: 'home' }
+  | { name: 'menu'; path: string[] }
+  | { name: 'step-up'; option: MenuLeaf; needed: FactorKind[]; requiredLevel: number; idempotencyKey: string }
+  | { name: 'waiting' }
+  | { name: 'incoming'; call: VerifiedCall }
+  | { name: 'in-call'; call: VerifiedCall; verifiedAt: string; since: number; micError: string | null }
+  | { name: 'call-ended'; call: VerifiedCall; seconds: number }
+  | { name: 'account' }
+  | { name: 'help' };
+
+export interface AppState {
+  screen: Screen;
+  /** What is in progress (shown on the busy button), or null. */
+  busy: string | null;
+  error: string | null;
+  notice: string | null;
+  customerName: string | null;
+  company: string | null;
+  authentication: AuthenticationView | null;
+  enrolled: DeviceMe['enrolled'] | null;
+  /** "A new phone was set up for you…": changes made on the customer's other devices, not acknowledged yet. */
+  securityNotices: DeviceMe['notices'];
+  /** Which factors this phone may add now (only during enrolment, or at the level the factor grants). */
+  setup: DeviceMe['setup'] | null;
+  menu: LiveMenuNodeShape[] | null;
+  request: RequestView | null;
+  feed: FeedStatus;
+  blocked: BlockedCall[];
+  /** The newest blocked call not dismissed yet (the banner). */
+  blockedBanner: BlockedCall | null;
+  /** The agent's commands on screen (verified by the SDK), oldest first. */
+  commands: readonly AgentCommand[];
+  /** Per card: what is being sent, and the last problem (a message, and per-field messages for forms). */
+  commandBusy: Record<string, string>;
+  commandErrors: Record<string, { message: string; fields: Record<string, string> }>;
+  /** The customer pressed "Stop all" for the open request. */
+  controlStopped: boolean;
+  /** "Dana Reyes ended the requests on your phone.", "You are now with Sam Patel." */
+  controlNotice: string | null;
+  /** The last command refused before it could be shown (a discreet line, dismissible). */
+  refusedCommand: RefusedCommand | null;
+  biometricAvailable: boolean;
+  muted: boolean;
+  speaker: boolean;
+  /** The SIP phone's registration (calls reach this phone only when 'registered'). */
+  phone: PhoneRegistration;
+  /** Keypad keys the agent pressed on this call (SIP INFO DTMF). */
+  keys: string;
+}
+
+const initial: AppState = {
+  screen: { name: 'loading' },
+  busy: null,
+  error: null,
+  notice: null,
+  customerName: null,
+  company: null,
+  authentication: null,
+  enrolled: null,
+  securityNotices: [],
+  setup: null,
+  menu: null,
+  request: null,
+  feed: 'closed',
+  blocked: [],
+  blockedBanner: null,
+  commands: [],
+  commandBusy: {},
+  commandErrors: {},
+  controlStopped: false,
+  controlNotice: null,
+  refusedCommand: null,
+  biometricAvailable: false,
+  muted: false,
+  speaker: false,
+  phone: 'unregistered',
+  keys: '',
+};
+
+export const messageOf = (e: unknown): string => {
+  if (e instanceof AuthorityError) return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+  if (e instanceof DOMException && e.name === 'NotAllowedError')
+    return 'The fingerprint check was cancelled or did not match. Try again.';
+  return e instanceof Error ? e.message : String(e);
+};
+
+/**
+ * The app's one state (what the screens read) and what every store shares: the
+ * AccessDevice, screen changes, and running an action with a busy label. Each store
+ * (enrolment, help, calls, remote control) writes its own fields through it.
+ */
+export class AppStore {
+  private state: AppState = initial;
+  private readonly listeners = new Set<() => void>();
+  device: AccessDevice | null = null;
+
+  getState = (): AppState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  set(patch: Partial<AppState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  go(screen: Screen, patch: Partial<AppState> = {}): void {
+    this.set({ screen, error: null, busy: null, ...patch });
+  }
+
+  requireDevice(): AccessDevice {
+    if (!this.device) throw new Error('the app is not started');
+    return this.device;
+  }
+
+  /** Run an action with a busy label; errors stay on the current screen. */
+  async run(busy: string, action: () => Promise<void>): Promise<void> {
+    if (this.state.busy) return;
+    this.set({ busy, error: null, notice: null });
+    try {
+      await action();
+      if (this.state.busy === busy) this.set({ busy: null });
+    } catch (e) {
+      this.set({ busy: null, error: messageOf(e) });
+    }
+  }
+
+  /** Who the customer is, what this phone has set up, and the help menu. */
+  async loadProfile(): Promise<void> {
+    const d = this.requireDevice();
+    const [me, menu] = await Promise.all([d.me(), d.menu()]);
+    this.set({
+      customerName: me.customerName,
+      enrolled: me.enrolled,
+      securityNotices: me.notices,
+      setup: me.setup,
+      company: menu.company,
+      menu: menu.menu,
+    });
+  }
+}

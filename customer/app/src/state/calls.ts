@@ -1,0 +1,121 @@
+import { CallMedia, CustomerPhone, type AccessDevice, type ScreenResult } from '../../../sdk/index.ts';
+import type { AppStore } from './app-state.ts';
+
+/** Calls: the SIP phone, calls screened by the IncomingCallGuard (blocked ones listed), answer, mute, hang up. */
+export class CallStore {
+  private media: CallMedia | null = null;
+  private phone: CustomerPhone | null = null;
+
+  constructor(private readonly app: AppStore) {}
+
+  /** Blocked calls (forged, expired, replayed tickets…) are listed, the newest as a banner. */
+  attach(d: AccessDevice): void {
+    d.guard.on('blocked', (b) =>
+      this.app.set({ blocked: [b, ...this.app.getState().blocked].slice(0, 20), blockedBanner: b }),
+    );
+  }
+
+  dismissBlocked(): void {
+    this.app.set({ blockedBanner: null });
+  }
+
+  /**
+   * Register the SIP phone once the device is authenticated. Its INVITEs go through
+   * the same IncomingCallGuard: blocked ones are refused (403) and shown by the
+   * guard's 'blocked' event; verified ones ring here.
+   */
+  startPhone(): void {
+    if (this.phone || typeof document === 'undefined') return;
+    const d = this.app.requireDevice();
+    const audio = document.createElement('audio');
+    audio.id = 'vd-remote-audio';
+    audio.autoplay = true;
+    audio.hidden = true;
+    document.body.append(audio);
+    const phone = new CustomerPhone({ credentials: () => d.sipCredentials(), guard: d.guard, audio });
+    this.phone = phone;
+    phone.on('registration', (s) => this.app.set({ phone: s }));
+    phone.on('ringing', (call) => this.app.go({ name: 'incoming', call }, { blockedBanner: null, keys: '' }));
+    phone.on('dtmf', ({ key }) => this.app.set({ keys: (this.app.getState().keys + key).slice(-32) }));
+    phone.on('ended', ({ call, by }) => {
+      const s = this.app.getState().screen;
+      if (by === 'local') return;
+      if (s.name === 'incoming' && s.call === call)
+        this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' }, {
+          notice: `Missed call from ${call.company}.`,
+        });
+      else if (s.name === 'in-call' && s.call === call) this.endCall();
+    });
+    phone.start().catch((e: unknown) => {
+      console.warn('The phone could not register:', e);
+    });
+  }
+
+  /**
+   * An incoming call with the ticket from its INVITE (the sip.js delegate, or the
+   * automation entry point). Only a ticket the guard accepts rings.
+   */
+  async incomingCall(ticket: string | null | undefined): Promise<ScreenResult> {
+    const result = await this.app.requireDevice().guard.screen(ticket);
+    // A verified call takes the screen; older blocked calls stay listed on the home screen.
+    if (result.verdict === 'ring')
+      this.app.go({ name: 'incoming', call: result.call }, { blockedBanner: null, keys: '' });
+    return result;
+  }
+
+  answer(): Promise<void> {
+    const s = this.app.getState().screen;
+    if (s.name !== 'incoming') return Promise.resolve();
+    return this.app.run('Connecting…', async () => {
+      const { proof, result } = await this.app.requireDevice().guard.answer(s.call);
+      const { media, error } = await CallMedia.open();
+      this.media = media;
+      // A call that came over SIP: 200 OK with the proof header and the microphone.
+      if (this.phone?.isLive(s.call))
+        await this.phone.answer(s.call, proof, media.microphone).catch((e: unknown) => {
+          media.hangUp();
+          this.media = null;
+          throw e;
+        });
+      this.app.go(
+        { name: 'in-call', call: s.call, verifiedAt: result.at, since: Date.now(), micError: error },
+        { muted: false, speaker: false },
+      );
+    });
+  }
+
+  decline(): void {
+    void this.phone?.hangUp();
+    this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' });
+  }
+
+  toggleMute(): void {
+    const muted = !this.app.getState().muted;
+    this.media?.setMuted(muted);
+    this.app.set({ muted });
+  }
+
+  toggleSpeaker(): void {
+    const speaker = !this.app.getState().speaker;
+    this.media?.setSpeaker(speaker);
+    this.app.set({ speaker });
+  }
+
+  hangUp(): void {
+    if (this.app.getState().screen.name !== 'in-call') return;
+    void this.phone?.hangUp();
+    this.endCall();
+  }
+
+  private endCall(): void {
+    const s = this.app.getState().screen;
+    if (s.name !== 'in-call') return;
+    this.media?.hangUp();
+    this.media = null;
+    this.app.go({ name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) });
+  }
+
+  afterCall(): void {
+    this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' });
+  }
+}

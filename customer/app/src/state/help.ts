@@ -1,0 +1,134 @@
+import type { RequestView } from '../../../../protocol/src/index.ts';
+import type { AppState, AppStore, MenuLeaf } from './app-state.ts';
+
+/** Getting help: the menu, a step-up when the option needs a higher level, the open request (callbacks, cancel). */
+export class HelpStore {
+  /** The agent who last held the open request (to tell the customer about a transfer). */
+  private holder: string | null = null;
+
+  constructor(private readonly app: AppStore) {}
+
+  /** The open request changed (feed or resume): keep it while it lives, say so when it ends or moves. */
+  onRequest(r: RequestView | null): void {
+    const live = r !== null && ['waiting', 'offered', 'assigned', 'scheduled'].includes(r.state);
+    const patch: Partial<AppState> = {
+      request: live ? r : null,
+      controlStopped: this.app.device?.commands.stopped ?? false,
+    };
+    // A transfer: the request is assigned to someone else than before.
+    if (live && r.state === 'assigned' && r.agentName) {
+      if (this.holder && this.holder !== r.agentName)
+        patch.controlNotice = `You are now with ${r.agentName}.`;
+      this.holder = r.agentName;
+    }
+    if (!live) {
+      this.holder = null;
+      patch.controlNotice = null;
+    }
+    this.app.set(patch);
+    if (!live && this.app.getState().screen.name === 'waiting')
+      this.app.go(
+        { name: 'home' },
+        { notice: r?.state === 'completed' ? 'Your request is complete.' : 'Your request has ended.' },
+      );
+  }
+
+  getHelp(): Promise<void> {
+    if (this.app.getState().request) return Promise.resolve(this.app.go({ name: 'waiting' }));
+    return this.app.run('Loading the menu…', async () => {
+      const menu = await this.app.requireDevice().menu();
+      this.app.go({ name: 'menu', path: [] }, { company: menu.company, menu: menu.menu });
+    });
+  }
+
+  openBranch(path: string[]): void {
+    this.app.go({ name: 'menu', path });
+  }
+
+  showRequest(): void {
+    this.app.go({ name: 'waiting' });
+  }
+
+  chooseOption(option: MenuLeaf, idempotencyKey: string): Promise<void> {
+    return this.app.run('Sending your request…', async () => {
+      const r = await this.app.requireDevice().createRequest(option.id, idempotencyKey);
+      if (r.status === 'queued') return this.app.go({ name: 'waiting' });
+      this.app.go({
+        name: 'step-up',
+        option,
+        needed: r.factorsNeeded,
+        requiredLevel: r.requiredLevel,
+        idempotencyKey,
+      });
+    });
+  }
+
+  private async retryAfterStepUp(): Promise<void> {
+    const s = this.app.getState().screen;
+    if (s.name !== 'step-up') return;
+    const r = await this.app.requireDevice().createRequest(s.option.id, s.idempotencyKey);
+    if (r.status === 'queued') this.app.go({ name: 'waiting' });
+    else
+      this.app.go(
+        { ...s, needed: r.factorsNeeded, requiredLevel: r.requiredLevel },
+        { error: 'One more check is needed.' },
+      );
+  }
+
+  stepUpWithPin(pin: string): Promise<void> {
+    return this.app.run('Checking your PIN…', async () => {
+      await this.app.requireDevice().verifyPin(pin);
+      await this.retryAfterStepUp();
+    });
+  }
+
+  stepUpWithFingerprint(): Promise<void> {
+    return this.app.run('Waiting for your fingerprint…', async () => {
+      await this.app.requireDevice().verifyBiometric();
+      await this.retryAfterStepUp();
+    });
+  }
+
+  /** A fingerprint registered on the spot (the option needs one and this phone has none yet), then used. */
+  registerThenStepUp(): Promise<void> {
+    return this.app.run('Waiting for your fingerprint…', async () => {
+      const d = this.app.requireDevice();
+      await d.registerBiometric();
+      await this.app.loadProfile();
+      await d.verifyBiometric();
+      await this.retryAfterStepUp();
+    });
+  }
+
+  stepUpWithPhoto(photo: Blob): Promise<void> {
+    return this.app.run('Sending your photo…', async () => {
+      await this.app.requireDevice().uploadPhoto(photo, 'verification');
+      await this.retryAfterStepUp();
+    });
+  }
+
+  // ---- waiting: callback choice and cancel -------------------------------------------
+
+  loadSlots(day: string) {
+    return this.app.requireDevice().callbackSlots(day);
+  }
+
+  keepPlace(): Promise<void> {
+    return this.app.run('Keeping your place…', async () => {
+      await this.app.requireDevice().keepPlace();
+    });
+  }
+
+  bookSlot(slotStart: string): Promise<void> {
+    return this.app.run('Booking your callback…', async () => {
+      await this.app.requireDevice().bookSlot(slotStart);
+    });
+  }
+
+  cancelRequest(): Promise<void> {
+    return this.app.run('Cancelling…', async () => {
+      await this.app.requireDevice().cancelRequest();
+      this.app.go({ name: 'home' }, { notice: 'Your request was cancelled.', request: null });
+    });
+  }
+}
