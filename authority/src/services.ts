@@ -14,7 +14,7 @@ import { WebAuthnFactor } from './identity/webauthn.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
 import { ServiceSessions } from './sessions/service-sessions.ts';
 import { StaffAccounts } from './staff/staff-accounts.ts';
-import { AgentStore } from './pipeline/agents.ts';
+import { Agents } from './pipeline/agents.ts';
 import { Callbacks } from './pipeline/callbacks.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { PipelineConfigStore } from './pipeline/pipeline-config.ts';
@@ -23,7 +23,7 @@ import { CallTickets } from './calls/call-tickets.ts';
 import { CustomerPanels } from './desk/panel.ts';
 import { WrapUps } from './desk/wrap-ups.ts';
 import { Transfers } from './pipeline/transfers.ts';
-import { DeviceCommands } from './relay/commands.ts';
+import { CommandRelay } from './relay/commands.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Db } from './store/db.ts';
 
@@ -47,7 +47,7 @@ export interface Services {
   panels: CustomerPanels;
   wrapUps: WrapUps;
   transfers: Transfers;
-  commands: DeviceCommands;
+  commands: CommandRelay;
   customers: CustomerDirectory;
 }
 
@@ -67,7 +67,7 @@ export async function createServices(
   const challenges = new Challenges(ctx);
   const authentications = new Authentications(ctx);
   const sessions = new ServiceSessions(ctx);
-  const agents = new AgentStore(ctx);
+  const agents = new Agents(ctx);
   const pipelineConfig = new PipelineConfigStore(ctx);
   const factorSetup = new FactorSetup(ctx, authentications);
   const photos = new PhotoFactor(ctx, authentications, factorSetup, () => pipelineConfig.config.verification);
@@ -82,7 +82,7 @@ export async function createServices(
   );
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
   const transfers = new Transfers(ctx, pipeline);
-  const commands = new DeviceCommands(ctx, keys, pipeline, sessions, devices, authentications, photos);
+  const commands = new CommandRelay(ctx, keys, pipeline, sessions, devices, authentications, photos);
   // From the instant ownership moves, the old holder's open commands are void.
   transfers.on('moved', (requestId, fromFence) => commands.ownershipMoved(requestId, fromFence));
   return {

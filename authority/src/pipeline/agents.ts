@@ -23,7 +23,7 @@ export interface AgentInfo {
 }
 
 /** Agents: presence, skills, queue memberships, shifts, last contact. */
-export class AgentStore {
+export class Agents {
   constructor(private readonly ctx: Ctx) {}
 
   ensure(staffId: string): AgentRow {

@@ -2,7 +2,7 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { badRequest, conflict } from '../http/errors.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
-import type { AgentStore } from './agents.ts';
+import type { Agents } from './agents.ts';
 import { Capacity } from './capacity.ts';
 import { CALLBACK_BOOST, type Pipeline } from './pipeline.ts';
 import type { RequestRow } from './requests.ts';
@@ -32,7 +32,7 @@ export class Callbacks {
   constructor(
     private readonly ctx: Ctx,
     private readonly pipeline: Pipeline,
-    private readonly agents: AgentStore,
+    private readonly agents: Agents,
     private readonly sessions: ServiceSessions,
   ) {}
 

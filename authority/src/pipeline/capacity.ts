@@ -1,6 +1,6 @@
 import type { QueueStats } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import type { AgentInfo, AgentRow, AgentStore } from './agents.ts';
+import type { AgentInfo, AgentRow, Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
 
@@ -15,7 +15,7 @@ export interface Staffing {
 export class Capacity {
   constructor(
     private readonly ctx: Ctx,
-    private readonly agents: AgentStore,
+    private readonly agents: Agents,
     private readonly config: PipelineConfigStore,
   ) {}
 

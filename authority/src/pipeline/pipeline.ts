@@ -15,7 +15,7 @@ import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
-import type { AgentStore } from './agents.ts';
+import type { Agents } from './agents.ts';
 import { Capacity, type Staffing } from './capacity.ts';
 import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
@@ -48,7 +48,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   constructor(
     private readonly ctx: Ctx,
     readonly config: PipelineConfigStore,
-    readonly agents: AgentStore,
+    readonly agents: Agents,
     readonly requests: RequestStore,
     private readonly sessions: ServiceSessions,
     private readonly authentications: Authentications,

@@ -71,14 +71,14 @@ const finalAlready = (state: string) =>
   new HttpError(409, 'command_final', `the command already has its final answer (${state})`);
 
 /**
- * The relay: agent -> authority -> device commands. Every hop is authorised: the agent
+ * The relay of remote control: agent -> authority -> device commands. Every hop is authorised: the agent
  * must hold the request's current lease (fence), the request's authentication must
  * reach the kind's level, the customer must not have stopped control, the session must
  * be alive; seq numbers strictly increase per request and fence. The device receives a
  * JWS signed by the authority and answers once, with its own device proof; each
  * command is single-use, time-limited, persisted and audited.
  */
-export class DeviceCommands extends EventEmitter<RelayEvents> {
+export class CommandRelay extends EventEmitter<RelayEvents> {
   constructor(
     private readonly ctx: Ctx,
     private readonly keys: SigningKeys,
