@@ -18,6 +18,7 @@ import {
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
+import { serveDocs } from './http/docs.ts';
 import { HttpError } from './http/errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
@@ -156,6 +157,7 @@ export async function buildAuthority(opts: {
   await serveCustomerApp(app, opts.config.customerAppDir);
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
   app.get('/openapi.json', () => openapi);
+  serveDocs(app);
 
   const hub = new Hub({
     devices: services.devices,
