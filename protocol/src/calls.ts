@@ -16,25 +16,32 @@ export const CALL_PROOF_HEADER = 'X-VD-Device-Proof';
  * its live sessions, has not expired and was never seen before.
  */
 export const CallTicketClaims = z.object({
-  iss: z.literal('verified-desk'),
-  sid: SessionId,
-  dev: DeviceId,
-  rid: OpaqueId,
-  agt: OpaqueId,
-  agn: ShortText,
-  org: ShortText,
-  fence: z.number().int().min(1),
-  jti: z.string().min(8).max(64),
-  iat: z.number().int(),
-  exp: z.number().int(),
+  iss: z.literal('verified-desk').describe('Issuer: always "verified-desk".'),
+  sid: SessionId.describe("The customer's service session."),
+  dev: DeviceId.describe('The device to call.'),
+  rid: OpaqueId.describe('The request the call is for.'),
+  agt: OpaqueId.describe('The calling agent.'),
+  agn: ShortText.describe("The agent's display name (shown on the device)."),
+  org: ShortText.describe('The company name (shown on the device).'),
+  fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
+  jti: z.string().min(8).max(64).describe('Unique ticket id: a device rings once per ticket.'),
+  iat: z.number().int().describe('Issued at (seconds since the epoch).'),
+  exp: z.number().int().describe('Expires at (seconds since the epoch).'),
 });
 export type CallTicketClaims = z.infer<typeof CallTicketClaims>;
 
-export const CallTicketRequest = z.strictObject({ fence: z.number().int().min(1) });
+export const CallTicketRequest = z.strictObject({
+  fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
+});
 export const CallTicket = z.strictObject({
-  ticket: z.string().max(4096),
-  expiresAt: IsoTime,
-  claims: CallTicketClaims,
+  ticket: z
+    .string()
+    .max(4096)
+    .describe(
+      `The compact JWS (ES256, typ ${CALL_TICKET_TYP}) to put in the ${CALL_TICKET_HEADER} header of the INVITE.`,
+    ),
+  expiresAt: IsoTime.describe('When the ticket expires.'),
+  claims: CallTicketClaims.describe("The ticket's claims, decoded."),
 });
 export type CallTicket = z.infer<typeof CallTicket>;
 
@@ -43,12 +50,20 @@ export const CallProofClaims = z.strictObject({
   tkt: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   iat: z.number().int(),
 });
-export const CallProofRequest = z.strictObject({ ticket: z.string().max(4096), proof: z.string().max(4096) });
+export const CallProofRequest = z.strictObject({
+  ticket: z.string().max(4096).describe(`The call ticket from the INVITE's ${CALL_TICKET_HEADER} header.`),
+  proof: z
+    .string()
+    .max(4096)
+    .describe(
+      `Compact JWS by the device key (ES256, typ ${CALL_PROOF_TYP}) with claims tkt (base64url SHA-256 of the ticket) and iat (seconds).`,
+    ),
+});
 export const CallProofResult = z.strictObject({
-  verified: z.literal(true),
-  requestId: OpaqueId,
-  sessionId: SessionId,
-  at: IsoTime,
+  verified: z.literal(true).describe('Always true: the call is bound to this device.'),
+  requestId: OpaqueId.describe('The request of the call.'),
+  sessionId: SessionId.describe('The service session of the call.'),
+  at: IsoTime.describe('When it was recorded.'),
 });
 
 /**
@@ -57,12 +72,22 @@ export const CallProofResult = z.strictObject({
  * device's key, records it and audits a missing or failed proof.
  */
 export const CallAnswerRequest = z.strictObject({
-  fence: z.number().int().min(1),
-  ticket: z.string().max(4096),
-  proof: z.string().max(4096).nullable(),
+  fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
+  ticket: z.string().max(4096).describe('The call ticket the agent called with.'),
+  proof: z
+    .string()
+    .max(4096)
+    .nullable()
+    .describe(`The ${CALL_PROOF_HEADER} header of the 200 OK, or null when it had none.`),
 });
 export const CallAnswerResult = z.union([
-  z.strictObject({ verified: z.literal(true), at: IsoTime }),
-  z.strictObject({ verified: z.literal(false), reason: ShortText }),
+  z.strictObject({
+    verified: z.literal(true).describe('The device proved it answered this call.'),
+    at: IsoTime.describe('When it was verified.'),
+  }),
+  z.strictObject({
+    verified: z.literal(false).describe('The answer does not prove the device (recorded and audited).'),
+    reason: ShortText.describe('Why not (no proof, unknown device, bad signature, ...).'),
+  }),
 ]);
 export type CallAnswerResult = z.infer<typeof CallAnswerResult>;

@@ -18,6 +18,12 @@ export const deskRoutes = {
     path: '/v1/agent/requests/:requestId/panel',
     summary:
       'The verified-customer panel: verification state, factors, risk flags, photos, secure fields unlocked by level',
+    description:
+      'Everything the verified-customer panel shows for a request: the request, the customer, how far the verification got against what the request needs (level, factors, expiry), the device, risk signals, photos and their comparison, the secure account fields (values only when the level reaches theirs; locked ones never leave the authority), whether the voice call is bound to the device, and the chain of custody. Caller: the agent it is offered to or held by, or a supervisor or admin. Changes nothing.',
+    errors: {
+      403: 'forbidden: an agent asking about a request that is not offered to or held by them.',
+      404: 'not_found: no such request.',
+    },
     tag: 'console',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -28,6 +34,12 @@ export const deskRoutes = {
     method: 'GET',
     path: '/v1/agent/requests/:requestId/photos/:photoId',
     summary: "A photo of the request's customer (JPEG or PNG bytes)",
+    description:
+      "A photo (or a screenshot a command asked for) of the request's customer, as JPEG or PNG bytes. Caller: the agent it is offered to or held by, or a supervisor or admin. Changes nothing.",
+    errors: {
+      403: 'forbidden: an agent asking about a request that is not offered to or held by them.',
+      404: 'not_found: no such request, or no such photo of its customer.',
+    },
     tag: 'console',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -40,6 +52,13 @@ export const deskRoutes = {
     path: '/v1/agent/requests/:requestId/photos/:photoId/comparison',
     summary:
       "Record the holder's comparison of a verification photo with the enrolment photo: a match adds the photo factor (level 2)",
+    description:
+      'Records the holder\'s comparison of a verification photo of the request\'s authentication with the enrolment photo, once per photo: "match" adds the factor photo (level 2), recorded with who compared; "no_match" is a failed verification. Audited. Fenced: `fence` must be the fencing number the caller holds the request under; after a transfer or take-over the old holder is refused (409 stale_fence), so a stale console cannot act for the new holder. Caller: the staff member holding the request.',
+    errors: {
+      403: "not_assigned: the caller does not hold the request (somebody else does, or it is not assigned); or the staff member's role is not allowed.",
+      404: 'not_found: no such request, or no such verification photo of its authentication.',
+      409: 'stale_fence: the fencing number is not the current one; conflict: the photo was already compared; factor_unavailable: a match cannot count now (no enrolment photo, or the PIN or security questions are locked).',
+    },
     tag: 'console',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -51,6 +70,8 @@ export const deskRoutes = {
     method: 'GET',
     path: '/v1/agent/dispositions',
     summary: 'The disposition code tree for wrap-ups',
+    description:
+      "The disposition code tree the wrap-up's `disposition` path is chosen from. Caller: any logged-in staff member (agent, supervisor, admin). Changes nothing.",
     tag: 'console',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -60,6 +81,12 @@ export const deskRoutes = {
     method: 'POST',
     path: '/v1/agent/requests/:requestId/wrap-up',
     summary: 'Record a wrap-up once (idempotency key): a replay answers the first result with duplicate=true',
+    description:
+      "Records the wrap-up of a request the caller handled: a disposition path and notes. Sent from the console's outbox, so it may arrive late, after the request ended. Fenced: `fence` is the fencing number the caller handled it under; a request that moved on under that fence (transfer, take-over) belongs to the new holder (409 stale_fence). Idempotent with `idempotencyKey`: a replay answers the first result with `duplicate` true. Caller: the staff member who held the request under that fence.",
+    errors: {
+      400: 'invalid_request: the body does not match the schema, or the disposition path is not in the tree.',
+      409: 'conflict: the caller did not hold the request under that fencing number, or the idempotency key was used for another wrap-up; stale_fence: the request moved on under that fence.',
+    },
     tag: 'console',
     auth: 'staff',
     roles: ANY_STAFF,

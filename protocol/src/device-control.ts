@@ -27,88 +27,171 @@ export const COMMAND_MAX_JSON = 16 * 1024;
 export const COMMAND_CLOCK_SKEW_SECONDS = 5;
 
 /** Item, field and option ids inside a command (menus, forms, selects). */
-export const ItemId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 url-safe characters');
+export const ItemId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 url-safe characters')
+  .describe('An item, field or option id: 1 to 64 url-safe characters.');
 
 const uniqueIds = <T extends { id: string }>(items: T[]) =>
   new Set(items.map((i) => i.id)).size === items.length;
 
 export const VerifyPayload = z.strictObject({
   /** The step-up to perform: a biometric (WebAuthn, UV required) or the PIN. */
-  factor: z.enum(['biometric', 'pin']),
-  reason: ShortText,
+  factor: z
+    .enum(['biometric', 'pin'])
+    .describe('The step-up to perform: a biometric (WebAuthn, UV required) or the PIN.'),
+  reason: ShortText.describe('Why, shown to the customer.'),
 });
-export const PhotoPayload = z.strictObject({ prompt: ShortText, camera: z.enum(['front', 'back']) });
-export const ScreenshotPayload = z.strictObject({ prompt: ShortText });
+export const PhotoPayload = z.strictObject({
+  prompt: ShortText.describe('What to photograph, shown to the customer.'),
+  camera: z.enum(['front', 'back']).describe('Which camera to open.'),
+});
+export const ScreenshotPayload = z.strictObject({
+  prompt: ShortText.describe('What to capture, shown to the customer.'),
+});
 export const TextInputType = z.enum(['tracking', 'email', 'free']);
 export type TextInputType = z.infer<typeof TextInputType>;
 export const TextPayload = z.strictObject({
-  input: TextInputType,
-  prompt: ShortText,
+  input: TextInputType.describe('tracking (a tracking number), email, or free text.'),
+  prompt: ShortText.describe('What to type, shown to the customer.'),
   /** Only for 'free' (default LIMITS.longText). */
-  maxLength: z.number().int().min(1).max(LIMITS.longText).optional(),
+  maxLength: z
+    .number()
+    .int()
+    .min(1)
+    .max(LIMITS.longText)
+    .optional()
+    .describe(`Only for free text: the most characters (default ${LIMITS.longText}).`),
 });
-export const MenuItem = z.strictObject({ id: ItemId, label: ShortText });
-export const MenuItems = z.array(MenuItem).min(1).max(20).refine(uniqueIds, 'item ids must be unique');
-export const MenuPayload = z.strictObject({ title: ShortText, items: MenuItems });
+export const MenuItem = z.strictObject({
+  id: ItemId.describe('The item id (unique in the menu).'),
+  label: ShortText.describe('What the customer reads.'),
+});
+export const MenuItems = z
+  .array(MenuItem)
+  .min(1)
+  .max(20)
+  .refine(uniqueIds, 'item ids must be unique')
+  .describe('The items, 1 to 20, ids unique.');
+export const MenuPayload = z.strictObject({
+  title: ShortText.describe('The question or title.'),
+  items: MenuItems,
+});
 
-const FieldBase = { id: ItemId, label: ShortText, required: z.boolean() };
+const FieldBase = {
+  id: ItemId.describe('The field id (unique in the form).'),
+  label: ShortText.describe('What the customer reads.'),
+  required: z.boolean().describe('The customer must fill it (a required checkbox must be ticked).'),
+};
 export const FormField = z.discriminatedUnion('type', [
   z.strictObject({
     ...FieldBase,
-    type: z.literal('text'),
-    maxLength: z.number().int().min(1).max(LIMITS.longText).optional(),
+    type: z.literal('text').describe('A text field.'),
+    maxLength: z.number().int().min(1).max(LIMITS.longText).optional().describe('The most characters.'),
   }),
-  z.strictObject({ ...FieldBase, type: z.literal('email') }),
+  z.strictObject({ ...FieldBase, type: z.literal('email').describe('An email address.') }),
   z.strictObject({
     ...FieldBase,
-    type: z.literal('number'),
-    min: z.number().finite().optional(),
-    max: z.number().finite().optional(),
+    type: z.literal('number').describe('A number.'),
+    min: z.number().finite().optional().describe('The smallest allowed.'),
+    max: z.number().finite().optional().describe('The largest allowed.'),
   }),
   z.strictObject({
     ...FieldBase,
-    type: z.literal('select'),
-    options: z.array(MenuItem).min(1).max(20).refine(uniqueIds, 'option ids must be unique'),
+    type: z.literal('select').describe('One of a list.'),
+    options: z
+      .array(MenuItem)
+      .min(1)
+      .max(20)
+      .refine(uniqueIds, 'option ids must be unique')
+      .describe('The options, 1 to 20, ids unique.'),
   }),
   /** A required checkbox must be ticked ("I agree"). */
-  z.strictObject({ ...FieldBase, type: z.literal('checkbox') }),
+  z.strictObject({ ...FieldBase, type: z.literal('checkbox').describe('A checkbox ("I agree").') }),
 ]);
 export type FormField = z.infer<typeof FormField>;
 export const FormPayload = z.strictObject({
-  title: ShortText,
-  fields: z.array(FormField).min(1).max(30).refine(uniqueIds, 'field ids must be unique'),
+  title: ShortText.describe('The form title.'),
+  fields: z
+    .array(FormField)
+    .min(1)
+    .max(30)
+    .refine(uniqueIds, 'field ids must be unique')
+    .describe('The fields, 1 to 30, ids unique.'),
 });
 
 /** ISO 4217 currency code. */
 export const CurrencyCode = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. GBP');
 /** A transaction to confirm on the device. `amount` is in minor units (pence, cents). */
 export const Transaction = z.strictObject({
-  amount: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  currency: CurrencyCode,
-  payee: ShortText,
-  reference: ShortText,
-  terms: z.string().min(1).max(LIMITS.longText),
+  amount: z
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .describe('The amount in minor units (pence, cents).'),
+  currency: CurrencyCode.describe('ISO 4217 currency code, e.g. GBP.'),
+  payee: ShortText.describe('Who is paid.'),
+  reference: ShortText.describe('The payment reference.'),
+  terms: z.string().min(1).max(LIMITS.longText).describe('The terms the customer agrees to.'),
 });
 export type Transaction = z.infer<typeof Transaction>;
-export const ConfirmPayload = z.strictObject({ transaction: Transaction });
+export const ConfirmPayload = z.strictObject({
+  transaction: Transaction.describe(
+    'The transaction the customer confirms by signing it with the device key.',
+  ),
+});
 
 /** Screens of the customer app the agent may open. */
 export const AppScreen = z.enum(['home', 'menu', 'request', 'call', 'account', 'help']);
 export type AppScreen = z.infer<typeof AppScreen>;
-export const NavigatePayload = z.strictObject({ screen: AppScreen });
-export const EndPayload = z.strictObject({ reason: ShortText.optional() });
+export const NavigatePayload = z.strictObject({
+  screen: AppScreen.describe('The screen of the app to open.'),
+});
+export const EndPayload = z.strictObject({
+  reason: ShortText.optional().describe('Why, shown to the customer.'),
+});
 
 /** A command: its kind and the payload of that kind. */
 export const DeviceCommand = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('verify'), payload: VerifyPayload }),
-  z.strictObject({ kind: z.literal('photo'), payload: PhotoPayload }),
-  z.strictObject({ kind: z.literal('screenshot'), payload: ScreenshotPayload }),
-  z.strictObject({ kind: z.literal('text'), payload: TextPayload }),
-  z.strictObject({ kind: z.literal('menu'), payload: MenuPayload }),
-  z.strictObject({ kind: z.literal('form'), payload: FormPayload }),
-  z.strictObject({ kind: z.literal('confirm'), payload: ConfirmPayload }),
-  z.strictObject({ kind: z.literal('navigate'), payload: NavigatePayload }),
-  z.strictObject({ kind: z.literal('end'), payload: EndPayload }),
+  z.strictObject({
+    kind: z.literal('verify').describe('Ask for a step-up (level 1 needed).'),
+    payload: VerifyPayload.describe('Which factor and why.'),
+  }),
+  z.strictObject({
+    kind: z.literal('photo').describe('Ask for a photo, answered with the image (level 1).'),
+    payload: PhotoPayload.describe('What to photograph.'),
+  }),
+  z.strictObject({
+    kind: z.literal('screenshot').describe('Ask for a screenshot, answered with the image (level 1).'),
+    payload: ScreenshotPayload.describe('What to capture.'),
+  }),
+  z.strictObject({
+    kind: z.literal('text').describe('Ask the customer to type something (level 1).'),
+    payload: TextPayload.describe('What to type.'),
+  }),
+  z.strictObject({
+    kind: z.literal('menu').describe('Ask the customer to choose (level 1; editable live).'),
+    payload: MenuPayload.describe('The choices.'),
+  }),
+  z.strictObject({
+    kind: z.literal('form').describe('Ask the customer to fill a form (level 1).'),
+    payload: FormPayload.describe('The form.'),
+  }),
+  z.strictObject({
+    kind: z.literal('confirm').describe('Ask the customer to confirm a transaction by signing it (level 2).'),
+    payload: ConfirmPayload.describe('The transaction.'),
+  }),
+  z.strictObject({
+    kind: z.literal('navigate').describe('Open a screen of the app (level 1).'),
+    payload: NavigatePayload.describe('The screen.'),
+  }),
+  z.strictObject({
+    kind: z
+      .literal('end')
+      .describe('End the remote session (always allowed; cancels the other open commands).'),
+    payload: EndPayload.describe('Why.'),
+  }),
 ]);
 export type DeviceCommand = z.infer<typeof DeviceCommand>;
 export const CommandKind = z.enum([
@@ -145,23 +228,40 @@ export const COMMAND_LEVELS: Record<CommandKind, AssuranceLevel> = {
 // ---------------------------------------------------------------- agent -> authority
 
 export const CreateCommandRequest = z.strictObject({
-  fence: z.number().int().min(1),
+  fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
   /** Strictly greater than every seq already used for this request under this fence (starts again after a transfer). */
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  ttlSeconds: z.number().int().min(COMMAND_TTL.minSeconds).max(COMMAND_TTL.maxSeconds).optional(),
-  command: DeviceCommand,
+  seq: z
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .describe(
+      'Strictly greater than every seq already used for this request under this fence (lastSeq + 1; starts again after a transfer).',
+    ),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(COMMAND_TTL.minSeconds)
+    .max(COMMAND_TTL.maxSeconds)
+    .optional()
+    .describe(
+      `Lifetime in seconds (default ${COMMAND_TTL.defaultSeconds}, ${COMMAND_TTL.minSeconds} to ${COMMAND_TTL.maxSeconds}; never beyond the session).`,
+    ),
+  command: DeviceCommand.describe('What to ask of the device.'),
 });
 export type CreateCommandRequest = z.infer<typeof CreateCommandRequest>;
 
 /** The agent edits a live menu: the device gets the same command id with revision + 1. */
 export const UpdateMenuRequest = z.strictObject({
-  fence: z.number().int().min(1),
-  title: ShortText.optional(),
+  fence: z.number().int().min(1).describe('The fencing number the command was sent under (the current one).'),
+  title: ShortText.optional().describe('A new title (omit: keep it).'),
   items: MenuItems,
 });
-export const CancelCommandRequest = z.strictObject({ fence: z.number().int().min(1) });
+export const CancelCommandRequest = z.strictObject({
+  fence: z.number().int().min(1).describe('The fencing number the command was sent under (the current one).'),
+});
 
-export const CommandParams = z.strictObject({ commandId: OpaqueId });
+export const CommandParams = z.strictObject({ commandId: OpaqueId.describe('The command.') });
 
 // ---------------------------------------------------------------- authority -> device
 
@@ -205,15 +305,34 @@ export const CommandClaims = z.strictObject({
 export type CommandClaims = z.infer<typeof CommandClaims>;
 
 /** A signed command as the device receives it (WebSocket frame `command`, or GET pending commands). */
-export const SignedCommand = z.strictObject({ commandId: OpaqueId, jws: z.string().min(1).max(200_000) });
+export const SignedCommand = z.strictObject({
+  commandId: OpaqueId.describe('The command.'),
+  jws: z
+    .string()
+    .min(1)
+    .max(200_000)
+    .describe(
+      `Compact JWS by the authority (ES256, typ ${COMMAND_TYP}, keys at /.well-known/jwks.json) of the CommandClaims: verify it before showing anything.`,
+    ),
+});
 export type SignedCommand = z.infer<typeof SignedCommand>;
 export const PendingCommands = z.strictObject({
-  commands: z.array(SignedCommand),
+  commands: z
+    .array(SignedCommand)
+    .describe('Open, unexpired commands for this device, in (fence, seq) order.'),
   /**
    * This device's open requests whose remote control the customer stopped (so a
    * reinstalled or reloaded app shows "Control is stopped" and offers "Allow again").
    */
-  stopped: z.array(z.strictObject({ requestId: OpaqueId, stoppedAt: IsoTime })).max(100),
+  stopped: z
+    .array(
+      z.strictObject({
+        requestId: OpaqueId.describe('The request.'),
+        stoppedAt: IsoTime.describe('When the customer stopped control.'),
+      }),
+    )
+    .max(100)
+    .describe("This device's open requests whose remote control the customer stopped."),
 });
 
 // ---------------------------------------------------------------- device -> authority
@@ -246,10 +365,9 @@ export function confirmCanonical(c: {
 }
 
 /** A form answer: field id -> value (text/email/select: string, number: number, checkbox: boolean). */
-export const FormValues = z.record(
-  ItemId,
-  z.union([z.string().max(LIMITS.longText), z.number().finite(), z.boolean()]),
-);
+export const FormValues = z
+  .record(ItemId, z.union([z.string().max(LIMITS.longText), z.number().finite(), z.boolean()]))
+  .describe('Field id -> value (text, email, select: string; number: number; checkbox: boolean).');
 
 /**
  * What the device answers for a command it carried out. Photos and screenshots are
@@ -257,23 +375,53 @@ export const FormValues = z.record(
  */
 export const DeviceResult = z.discriminatedUnion('kind', [
   /** The step-up was done through the factor routes (PIN / WebAuthn); the authority checks the factor was recorded after the command. */
-  z.strictObject({ kind: z.literal('verify'), factor: z.enum(['biometric', 'pin']) }),
-  z.strictObject({ kind: z.literal('text'), value: z.string().min(1).max(LIMITS.longText) }),
+  z.strictObject({
+    kind: z.literal('verify').describe('A verify command was carried out.'),
+    factor: z
+      .enum(['biometric', 'pin'])
+      .describe('The factor stepped up with (through the PIN or WebAuthn operation, after the command).'),
+  }),
+  z.strictObject({
+    kind: z.literal('text').describe('A text command.'),
+    value: z.string().min(1).max(LIMITS.longText).describe('What the customer typed.'),
+  }),
   /** The revision the customer chose from must be the current one. */
-  z.strictObject({ kind: z.literal('menu'), itemId: ItemId, revision: z.number().int().min(1) }),
-  z.strictObject({ kind: z.literal('form'), values: FormValues }),
+  z.strictObject({
+    kind: z.literal('menu').describe('A menu command.'),
+    itemId: ItemId.describe('The item chosen.'),
+    revision: z.number().int().min(1).describe('The revision chosen from (must be the current one).'),
+  }),
+  z.strictObject({ kind: z.literal('form').describe('A form command.'), values: FormValues }),
   /** A compact JWS (ES256, device key, typ CONFIRM_SIGNATURE_TYP) whose payload is `confirmCanonical(...)`. */
-  z.strictObject({ kind: z.literal('confirm'), signature: z.string().min(1).max(16_384) }),
-  z.strictObject({ kind: z.literal('navigate'), screen: AppScreen }),
-  z.strictObject({ kind: z.literal('end') }),
+  z.strictObject({
+    kind: z.literal('confirm').describe('A confirm command.'),
+    signature: z
+      .string()
+      .min(1)
+      .max(16_384)
+      .describe(
+        `Compact JWS by the device key (ES256, typ ${CONFIRM_SIGNATURE_TYP}) whose payload is the UTF-8 JSON array ["vd-confirm/1", commandId, requestId, sessionId, deviceId, amount, currency, payee, reference, terms].`,
+      ),
+  }),
+  z.strictObject({
+    kind: z.literal('navigate').describe('A navigate command.'),
+    screen: AppScreen.describe('The screen opened.'),
+  }),
+  z.strictObject({ kind: z.literal('end').describe('An end command.') }),
 ]);
 export type DeviceResult = z.infer<typeof DeviceResult>;
 
 export const CommandOutcome = z.discriminatedUnion('outcome', [
-  z.strictObject({ outcome: z.literal('done'), result: DeviceResult }),
-  z.strictObject({ outcome: z.literal('declined') }),
+  z.strictObject({
+    outcome: z.literal('done').describe('Carried out.'),
+    result: DeviceResult.describe('The typed result, of the same kind as the command.'),
+  }),
+  z.strictObject({ outcome: z.literal('declined').describe('The customer declined.') }),
   /** E.g. "camera unavailable", or a refused command: "bad signature", "out of order". */
-  z.strictObject({ outcome: z.literal('failed'), reason: ShortText }),
+  z.strictObject({
+    outcome: z.literal('failed').describe('It could not be carried out, or the device refused it.'),
+    reason: ShortText.describe('Why, e.g. "camera unavailable", "bad signature", "out of order".'),
+  }),
 ]);
 export type CommandOutcome = z.infer<typeof CommandOutcome>;
 
@@ -296,70 +444,115 @@ export const FINAL_COMMAND_STATES: readonly CommandState[] = [
 ];
 
 /** What the device gets back for an ack or a result. */
-export const CommandReceipt = z.strictObject({ commandId: OpaqueId, state: CommandState, at: IsoTime });
+export const CommandReceipt = z.strictObject({
+  commandId: OpaqueId.describe('The command.'),
+  state: CommandState.describe(
+    'Its state now (shown after an ack; done, declined or failed after a result).',
+  ),
+  at: IsoTime.describe('When it was recorded.'),
+});
 
 /** The customer's "stop all": pending commands cancelled, further commands refused for this request. */
 export const ControlStopped = z.strictObject({
-  requestId: OpaqueId,
-  stoppedAt: IsoTime,
-  cancelled: z.array(OpaqueId),
+  requestId: OpaqueId.describe('The request.'),
+  stoppedAt: IsoTime.describe('When control was stopped (the first time, if stopped twice).'),
+  cancelled: z.array(OpaqueId).describe('The open commands cancelled.'),
 });
-export const ControlResumed = z.strictObject({ requestId: OpaqueId, resumedAt: IsoTime });
+export const ControlResumed = z.strictObject({
+  requestId: OpaqueId.describe('The request.'),
+  resumedAt: IsoTime.describe('When control was allowed again.'),
+});
 
 // ---------------------------------------------------------------- what the agent sees
 
 /** A finished command's result as stored and shown to the agent. */
 export const CommandResultView = z.discriminatedUnion('kind', [
   z.strictObject({
-    kind: z.literal('verify'),
-    factor: z.enum(['biometric', 'pin']),
-    level: AssuranceLevel,
-    at: IsoTime,
+    kind: z.literal('verify').describe('A verify command.'),
+    factor: z.enum(['biometric', 'pin']).describe('The factor stepped up with.'),
+    level: AssuranceLevel.describe("The authentication's level after it."),
+    at: IsoTime.describe('When the factor was proven.'),
   }),
   /** Stored like the enrolment photo (purpose "verification"); GET /v1/agent/requests/:requestId/photos/:photoId. */
-  z.strictObject({ kind: z.literal('photo'), photoId: OpaqueId }),
+  z.strictObject({
+    kind: z.literal('photo').describe('A photo command.'),
+    photoId: OpaqueId.describe(
+      'The verification photo (GET /v1/agent/requests/{requestId}/photos/{photoId}; compare it to count).',
+    ),
+  }),
   /** Served by the same photo route. */
-  z.strictObject({ kind: z.literal('screenshot'), imageId: OpaqueId }),
-  z.strictObject({ kind: z.literal('text'), value: z.string().max(LIMITS.longText) }),
-  z.strictObject({ kind: z.literal('menu'), itemId: ItemId, label: ShortText, revision: z.number().int() }),
-  z.strictObject({ kind: z.literal('form'), values: FormValues }),
+  z.strictObject({
+    kind: z.literal('screenshot').describe('A screenshot command.'),
+    imageId: OpaqueId.describe('The screenshot (served by the same photo operation).'),
+  }),
+  z.strictObject({
+    kind: z.literal('text').describe('A text command.'),
+    value: z.string().max(LIMITS.longText).describe('What the customer typed.'),
+  }),
+  z.strictObject({
+    kind: z.literal('menu').describe('A menu command.'),
+    itemId: ItemId.describe('The item chosen.'),
+    label: ShortText.describe("The item's label."),
+    revision: z.number().int().describe('The revision chosen from.'),
+  }),
+  z.strictObject({ kind: z.literal('form').describe('A form command.'), values: FormValues }),
   /** "Confirmed on device": the signature verified with the device's enrolled key and is stored. */
   z.strictObject({
-    kind: z.literal('confirm'),
-    signature: z.string().max(16_384),
-    canonical: z.string().max(20_000),
-    verifiedAt: IsoTime,
+    kind: z
+      .literal('confirm')
+      .describe("Confirmed on the device: the signature verified with the device's key."),
+    signature: z.string().max(16_384).describe("The device's signature (compact JWS)."),
+    canonical: z.string().max(20_000).describe('The exact text signed.'),
+    verifiedAt: IsoTime.describe('When the authority verified it.'),
   }),
-  z.strictObject({ kind: z.literal('navigate'), screen: AppScreen }),
-  z.strictObject({ kind: z.literal('end') }),
+  z.strictObject({
+    kind: z.literal('navigate').describe('A navigate command.'),
+    screen: AppScreen.describe('The screen opened.'),
+  }),
+  z.strictObject({ kind: z.literal('end').describe('An end command.') }),
 ]);
 export type CommandResultView = z.infer<typeof CommandResultView>;
 
 export const CommandView = z.strictObject({
-  commandId: OpaqueId,
-  requestId: OpaqueId,
-  agentId: OpaqueId,
-  fence: z.number().int(),
-  seq: z.number().int(),
-  revision: z.number().int(),
-  command: DeviceCommand,
-  state: CommandState,
-  createdAt: IsoTime,
-  expiresAt: IsoTime,
-  shownAt: IsoTime.nullable(),
-  finishedAt: IsoTime.nullable(),
-  result: CommandResultView.nullable(),
+  commandId: OpaqueId.describe('The command.'),
+  requestId: OpaqueId.describe('The request.'),
+  agentId: OpaqueId.describe('The agent who sent it.'),
+  fence: z.number().int().describe('The fencing number it was sent under.'),
+  seq: z.number().int().describe('Its sequence number under that fence.'),
+  revision: z.number().int().describe('1 as first sent, + 1 at every live edit (menus).'),
+  command: DeviceCommand.describe('What was asked.'),
+  state: CommandState.describe('pending, shown, then one of done, declined, failed, expired, cancelled.'),
+  createdAt: IsoTime.describe('When it was sent.'),
+  expiresAt: IsoTime.describe('When it expires unanswered.'),
+  shownAt: IsoTime.nullable().describe('When the device showed it, or null.'),
+  finishedAt: IsoTime.nullable().describe('When it reached its final state, or null.'),
+  result: CommandResultView.nullable().describe('The result when done, or null.'),
   /** Why it failed, was cancelled or expired. */
-  reason: z.string().max(LIMITS.shortText).nullable(),
+  reason: z
+    .string()
+    .max(LIMITS.shortText)
+    .nullable()
+    .describe('Why it failed, was cancelled or expired, or null.'),
 });
 export type CommandView = z.infer<typeof CommandView>;
 
 export const RequestCommands = z.strictObject({
-  requestId: OpaqueId,
-  fence: z.number().int(),
+  requestId: OpaqueId.describe('The request.'),
+  fence: z.number().int().describe("The request's current fencing number."),
   /** The highest seq used under the current fence (0 when none): the next command uses a greater one. */
-  lastSeq: z.number().int().min(0),
-  control: z.strictObject({ stopped: z.boolean(), stoppedAt: IsoTime.nullable() }),
-  commands: z.array(CommandView),
+  lastSeq: z
+    .number()
+    .int()
+    .min(0)
+    .describe(
+      'The highest seq used under the current fence (0 when none): the next command uses a greater one.',
+    ),
+  control: z
+    .strictObject({
+      stopped: z.boolean().describe('The customer stopped remote control.'),
+      stoppedAt: IsoTime.nullable().describe('Since when, or null.'),
+    })
+    .describe('Whether the customer allows remote control.'),
+  commands: z.array(CommandView).describe('Every command of the request, oldest first.'),
 });
 export type RequestCommands = z.infer<typeof RequestCommands>;

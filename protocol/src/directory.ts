@@ -10,21 +10,30 @@ import { StaffRole } from './staff.ts';
  * queues. The authority still checks the target when the transfer is made.
  */
 export const TransferTargetStaff = z.strictObject({
-  staffId: OpaqueId,
-  displayName: ShortText,
-  role: StaffRole,
-  presence: Presence,
-  onShift: z.boolean(),
+  staffId: OpaqueId.describe('The colleague.'),
+  displayName: ShortText.describe('Their display name.'),
+  role: StaffRole.describe('Their role (a transfer to a supervisor needs supervisor or admin).'),
+  presence: Presence.describe('Their presence (offline when they have no agent record).'),
+  onShift: z.boolean().describe('Within one of their shifts now.'),
   /** Holding a request or an offer: a transfer to them is refused until they are free. */
-  busy: z.boolean(),
-  queues: z.array(ConfigId),
+  busy: z
+    .boolean()
+    .describe('Holding a request or an offer: a transfer to them is refused until they are free.'),
+  queues: z.array(ConfigId).describe('The queues they serve.'),
 });
 export type TransferTargetStaff = z.infer<typeof TransferTargetStaff>;
 
 export const TransferTargets = z.strictObject({
   /** Every enabled staff member except the caller. */
-  staff: z.array(TransferTargetStaff),
-  queues: z.array(z.strictObject({ queueId: ConfigId, name: ShortText })),
+  staff: z.array(TransferTargetStaff).describe('Every enabled staff member except the caller, by name.'),
+  queues: z
+    .array(
+      z.strictObject({
+        queueId: ConfigId.describe('The queue.'),
+        name: ShortText.describe("The queue's name."),
+      }),
+    )
+    .describe('Every configured queue.'),
 });
 export type TransferTargets = z.infer<typeof TransferTargets>;
 
@@ -33,6 +42,8 @@ export const directoryRoutes = {
     method: 'GET',
     path: '/v1/agent/transfer-targets',
     summary: 'Colleagues (presence, busy) and queues a request can be transferred to',
+    description:
+      'Who a request can be transferred to: every enabled colleague except the caller with their role, presence, shift and whether they are busy (a transfer to a busy person is refused), and every queue. The transfer itself checks the target again. Caller: any logged-in staff member (agent, supervisor, admin). Changes nothing.',
     tag: 'transfers',
     auth: 'staff',
     roles: ANY_STAFF,

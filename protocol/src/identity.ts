@@ -6,27 +6,33 @@ export const EnrolmentCode = z
   .string()
   .min(6)
   .max(32)
-  .regex(/^[A-Z0-9-]+$/, 'enrolment codes are upper-case letters, digits and dashes');
+  .regex(/^[A-Z0-9-]+$/, 'enrolment codes are upper-case letters, digits and dashes')
+  .describe('A one-time enrolment code (upper-case letters, digits and dashes), issued by an admin.');
 
 export const ChallengeRequest = z.discriminatedUnion('purpose', [
-  z.strictObject({ purpose: z.literal('enrol') }),
-  z.strictObject({ purpose: z.literal('authenticate'), deviceId: DeviceId }),
+  z.strictObject({ purpose: z.literal('enrol').describe('A challenge to enrol a new device key.') }),
+  z.strictObject({
+    purpose: z.literal('authenticate').describe('A challenge to authenticate an enrolled device.'),
+    deviceId: DeviceId.describe('The enrolled device that will sign the challenge.'),
+  }),
 ]);
 export type ChallengeRequest = z.infer<typeof ChallengeRequest>;
 
 export const Challenge = z.strictObject({
-  challengeId: OpaqueId,
-  nonce: OpaqueId,
-  expiresAt: IsoTime,
+  challengeId: OpaqueId.describe('The challenge, to send back with the signature; single use.'),
+  nonce: OpaqueId.describe('Random nonce that goes into the signed message.'),
+  expiresAt: IsoTime.describe('When the challenge can no longer be used.'),
 });
 export type Challenge = z.infer<typeof Challenge>;
 
 export const EnrolRequest = z.strictObject({
-  code: EnrolmentCode,
-  publicKey: P256PublicJwk,
-  challengeId: OpaqueId,
-  signature: P256Signature,
-  label: ShortText.optional(),
+  code: EnrolmentCode.describe('The one-time enrolment code the customer was given.'),
+  publicKey: P256PublicJwk.describe("The device's P-256 public key (its identity from now on)."),
+  challengeId: OpaqueId.describe('An unused "enrol" challenge.'),
+  signature: P256Signature.describe(
+    'Signature with the device key over "verified-desk/v1/enrol\\n<challengeId>\\n<nonce>\\n<code>".',
+  ),
+  label: ShortText.optional().describe('A name for the device the customer will recognise ("Pixel 8").'),
 });
 export type EnrolRequest = z.infer<typeof EnrolRequest>;
 
@@ -34,21 +40,23 @@ export const FactorKind = z.enum(['device', 'pin', 'biometric', 'photo', 'knowle
 export type FactorKind = z.infer<typeof FactorKind>;
 
 export const Factor = z.strictObject({
-  kind: FactorKind,
-  at: IsoTime,
-  deviceId: DeviceId.nullable(),
-  detail: z.string().max(LIMITS.shortText).nullable(),
+  kind: FactorKind.describe('The factor: device key, PIN, biometric, compared photo or security questions.'),
+  at: IsoTime.describe('When it was proven.'),
+  deviceId: DeviceId.nullable().describe(
+    'The device it was proven on (null for security questions asked by an agent).',
+  ),
+  detail: z.string().max(LIMITS.shortText).nullable().describe('More about how it was proven, or null.'),
 });
 export type Factor = z.infer<typeof Factor>;
 
 export const AuthenticationView = z.strictObject({
-  authenticationId: OpaqueId,
-  customerId: OpaqueId,
-  deviceId: DeviceId.nullable(),
-  level: AssuranceLevel,
-  factors: z.array(Factor),
-  createdAt: IsoTime,
-  expiresAt: IsoTime,
+  authenticationId: OpaqueId.describe('The authentication.'),
+  customerId: OpaqueId.describe('The customer it verifies.'),
+  deviceId: DeviceId.nullable().describe('The device it was opened on (null when opened by an agent).'),
+  level: AssuranceLevel.describe('The assurance level its factors reach.'),
+  factors: z.array(Factor).describe('The factors proven, oldest first.'),
+  createdAt: IsoTime.describe('When it was opened.'),
+  expiresAt: IsoTime.describe('When it expires (then the device authenticates again).'),
 });
 export type AuthenticationView = z.infer<typeof AuthenticationView>;
 
@@ -59,39 +67,49 @@ export type AuthenticationView = z.infer<typeof AuthenticationView>;
  * authentication with the device key alone may not (see FACTOR_SETUP_LEVEL).
  */
 export const EnrolResponse = z.strictObject({
-  deviceId: DeviceId,
-  customerId: OpaqueId,
-  customerName: ShortText,
-  authentication: AuthenticationView,
-  deviceToken: OpaqueId,
-  tokenExpiresAt: IsoTime,
-  setupUntil: IsoTime,
+  deviceId: DeviceId.describe('The new device id (thumbprint of its key).'),
+  customerId: OpaqueId.describe('The customer the code was issued for.'),
+  customerName: ShortText.describe("The customer's display name."),
+  authentication: AuthenticationView.describe("The device's first authentication (level 1, factor device)."),
+  deviceToken: OpaqueId.describe(
+    'The device token for `Authorization: Device <token>` (with a Device-Proof).',
+  ),
+  tokenExpiresAt: IsoTime.describe('When the token (and the authentication) expires.'),
+  setupUntil: IsoTime.describe(
+    'Until when this authentication may set up the PIN, a biometric and the enrolment photo.',
+  ),
 });
 export type EnrolResponse = z.infer<typeof EnrolResponse>;
 
 export const AuthenticateRequest = z.strictObject({
-  deviceId: DeviceId,
-  challengeId: OpaqueId,
-  signature: P256Signature,
+  deviceId: DeviceId.describe('The enrolled device.'),
+  challengeId: OpaqueId.describe('An unused "authenticate" challenge issued for this device.'),
+  signature: P256Signature.describe(
+    'Signature with the device key over "verified-desk/v1/authenticate\\n<challengeId>\\n<nonce>\\n<deviceId>".',
+  ),
 });
 export type AuthenticateRequest = z.infer<typeof AuthenticateRequest>;
 
 export const AuthenticateResponse = z.strictObject({
-  authentication: AuthenticationView,
-  deviceToken: OpaqueId,
-  tokenExpiresAt: IsoTime,
+  authentication: AuthenticationView.describe('The new authentication (level 1, factor device).'),
+  deviceToken: OpaqueId.describe(
+    'The device token for `Authorization: Device <token>` (with a Device-Proof).',
+  ),
+  tokenExpiresAt: IsoTime.describe('When the token (and the authentication) expires.'),
 });
 export type AuthenticateResponse = z.infer<typeof AuthenticateResponse>;
 
 export const Pin = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 digits');
-export const SetPinRequest = z.strictObject({ pin: Pin });
-export const PinRequest = z.strictObject({ pin: Pin });
+export const SetPinRequest = z.strictObject({ pin: Pin.describe('The new PIN: 4 to 12 digits.') });
+export const PinRequest = z.strictObject({ pin: Pin.describe("The customer's PIN: 4 to 12 digits.") });
 
 export const FactorSetupView = z.strictObject({
-  until: IsoTime.nullable(),
-  pin: z.boolean(),
-  biometric: z.boolean(),
-  photo: z.boolean(),
+  until: IsoTime.nullable().describe(
+    "Until when the enrolment's set-up window lasts, or null when there is none.",
+  ),
+  pin: z.boolean().describe('Whether the PIN may be set or changed now.'),
+  biometric: z.boolean().describe('Whether a biometric may be registered now.'),
+  photo: z.boolean().describe('Whether the enrolment photo may be uploaded or replaced now.'),
 });
 export type FactorSetupView = z.infer<typeof FactorSetupView>;
 
@@ -99,27 +117,44 @@ export type FactorSetupView = z.infer<typeof FactorSetupView>;
 export const SecurityNoticeKind = z.enum(['device.enrolled', 'pin.set', 'biometric.added', 'photo.enrolled']);
 export type SecurityNoticeKind = z.infer<typeof SecurityNoticeKind>;
 export const SecurityNotice = z.strictObject({
-  noticeId: OpaqueId,
-  kind: SecurityNoticeKind,
-  at: IsoTime,
+  noticeId: OpaqueId.describe('The notice, to acknowledge once shown.'),
+  kind: SecurityNoticeKind.describe(
+    'What changed: a device enrolled, the PIN set, a biometric added, the enrolment photo.',
+  ),
+  at: IsoTime.describe('When it changed.'),
   /** The device on which the change was made. */
-  byDevice: z.strictObject({ deviceId: DeviceId, label: z.string().max(LIMITS.shortText).nullable() }),
+  byDevice: z
+    .strictObject({
+      deviceId: DeviceId.describe('The device id.'),
+      label: z.string().max(LIMITS.shortText).nullable().describe("The device's label, or null."),
+    })
+    .describe('The device on which the change was made.'),
 });
 export type SecurityNotice = z.infer<typeof SecurityNotice>;
 
 export const DeviceMe = z.strictObject({
-  deviceId: DeviceId,
-  customerId: OpaqueId,
-  customerName: ShortText,
-  enrolled: z.strictObject({ pin: z.boolean(), biometric: z.boolean(), photo: z.boolean() }),
-  authentication: AuthenticationView,
+  deviceId: DeviceId.describe('This device.'),
+  customerId: OpaqueId.describe('Its customer.'),
+  customerName: ShortText.describe("The customer's display name."),
+  enrolled: z
+    .strictObject({
+      pin: z.boolean().describe('The customer has a PIN.'),
+      biometric: z.boolean().describe('The customer has a biometric registered.'),
+      photo: z.boolean().describe('The customer has an enrolment photo.'),
+    })
+    .describe('Which factors the customer has set up.'),
+  authentication: AuthenticationView.describe('The current authentication of this device.'),
   /** Which factors the current authentication may add or replace now, and until when the enrolment grant lasts (null: none). */
-  setup: FactorSetupView,
+  setup: FactorSetupView.describe(
+    'Which factors the current authentication may add or replace now, and until when the enrolment grant lasts.',
+  ),
   /** Security notices not yet acknowledged on this device, oldest first. */
-  notices: z.array(SecurityNotice),
+  notices: z
+    .array(SecurityNotice)
+    .describe('Security notices not yet acknowledged on this device, oldest first.'),
 });
 export type DeviceMe = z.infer<typeof DeviceMe>;
-export const NoticeParams = z.strictObject({ noticeId: OpaqueId });
+export const NoticeParams = z.strictObject({ noticeId: OpaqueId.describe('The security notice.') });
 
 /**
  * WebAuthn JSON shapes (WebAuthn L3 "toJSON" encodings). Validated here for size and
@@ -129,60 +164,120 @@ const B64 = z
   .string()
   .max(16384)
   .regex(/^[A-Za-z0-9_-]*={0,2}$/, 'must be base64url');
+const Attachment = z
+  .enum(['platform', 'cross-platform'])
+  .optional()
+  .describe('How the authenticator is attached (a biometric is "platform").');
+const ExtensionResults = z
+  .record(z.string().max(64), z.unknown())
+  .default({})
+  .describe("The client's extension results (getClientExtensionResults()).");
 export const RegistrationResponseJSON = z.strictObject({
-  id: B64.min(1).max(1024),
-  rawId: B64.min(1).max(1024),
-  type: z.literal('public-key'),
-  response: z.strictObject({
-    clientDataJSON: B64,
-    attestationObject: B64,
-    authenticatorData: B64.optional(),
-    transports: z.array(z.string().max(32)).max(8).optional(),
-    publicKeyAlgorithm: z.number().int().optional(),
-    publicKey: B64.optional(),
-  }),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  clientExtensionResults: z.record(z.string().max(64), z.unknown()).default({}),
+  id: B64.min(1).max(1024).describe('The credential id, base64url.'),
+  rawId: B64.min(1).max(1024).describe('The credential id, base64url (same as id).'),
+  type: z.literal('public-key').describe('Always "public-key".'),
+  response: z
+    .strictObject({
+      clientDataJSON: B64.describe('The client data JSON, base64url.'),
+      attestationObject: B64.describe('The attestation object, base64url.'),
+      authenticatorData: B64.optional().describe('The authenticator data, base64url.'),
+      transports: z
+        .array(z.string().max(32))
+        .max(8)
+        .optional()
+        .describe('Transports the authenticator supports.'),
+      publicKeyAlgorithm: z.number().int().optional().describe('COSE algorithm of the new key.'),
+      publicKey: B64.optional().describe('The new public key (SPKI), base64url.'),
+    })
+    .describe("The authenticator's attestation response."),
+  authenticatorAttachment: Attachment,
+  clientExtensionResults: ExtensionResults,
 });
 export const AuthenticationResponseJSON = z.strictObject({
-  id: B64.min(1).max(1024),
-  rawId: B64.min(1).max(1024),
-  type: z.literal('public-key'),
-  response: z.strictObject({
-    clientDataJSON: B64,
-    authenticatorData: B64,
-    signature: B64,
-    userHandle: B64.optional(),
-  }),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  clientExtensionResults: z.record(z.string().max(64), z.unknown()).default({}),
+  id: B64.min(1).max(1024).describe('The credential id, base64url.'),
+  rawId: B64.min(1).max(1024).describe('The credential id, base64url (same as id).'),
+  type: z.literal('public-key').describe('Always "public-key".'),
+  response: z
+    .strictObject({
+      clientDataJSON: B64.describe('The client data JSON, base64url.'),
+      authenticatorData: B64.describe('The authenticator data, base64url (user verification flag required).'),
+      signature: B64.describe('The assertion signature, base64url.'),
+      userHandle: B64.optional().describe('The user handle, base64url.'),
+    })
+    .describe("The authenticator's assertion response."),
+  authenticatorAttachment: Attachment,
+  clientExtensionResults: ExtensionResults,
 });
 /** Options are produced by the authority and passed to the browser as they are. */
-export const WebAuthnOptions = z.looseObject({ challenge: z.string(), timeout: z.number().optional() });
-export const WebAuthnRegistrationRequest = z.strictObject({ response: RegistrationResponseJSON });
-export const WebAuthnAssertionRequest = z.strictObject({ response: AuthenticationResponseJSON });
-export const WebAuthnRegistered = z.strictObject({ credentialId: z.string().max(1024) });
+export const WebAuthnOptions = z
+  .looseObject({
+    challenge: z.string().describe('The single-use challenge, base64url.'),
+    timeout: z.number().optional().describe('Milliseconds the ceremony may take.'),
+  })
+  .describe(
+    'PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON (WebAuthn L3), to pass to the browser or platform API as they are.',
+  );
+export const WebAuthnRegistrationRequest = z.strictObject({
+  response: RegistrationResponseJSON.describe(
+    'The new credential, as RegistrationResponseJSON (WebAuthn L3 toJSON()).',
+  ),
+});
+export const WebAuthnAssertionRequest = z.strictObject({
+  response: AuthenticationResponseJSON.describe(
+    'The assertion, as AuthenticationResponseJSON (WebAuthn L3 toJSON()).',
+  ),
+});
+export const WebAuthnRegistered = z.strictObject({
+  credentialId: z.string().max(1024).describe('The registered credential id, base64url.'),
+});
 
 export const PhotoPurpose = z.enum(['enrolment', 'verification']);
-export const PhotoQuery = z.strictObject({ purpose: PhotoPurpose });
+export const PhotoQuery = z.strictObject({
+  purpose: PhotoPurpose.describe(
+    '"enrolment": the reference photo (needs the set-up right); "verification": a photo of now, for the agent to compare with it.',
+  ),
+});
 export const PhotoStored = z.strictObject({
-  photoId: OpaqueId,
-  purpose: PhotoPurpose,
-  authentication: AuthenticationView.nullable(),
+  photoId: OpaqueId.describe('The stored photo.'),
+  purpose: PhotoPurpose.describe('What it was stored as.'),
+  authentication: AuthenticationView.nullable().describe(
+    'The current authentication (unchanged until the comparison).',
+  ),
   /** A verification photo counts only once the agent has compared it with the enrolment photo. */
-  pendingComparison: z.boolean(),
+  pendingComparison: z
+    .boolean()
+    .describe(
+      'A verification photo waits for the agent to compare it with the enrolment photo before it counts.',
+    ),
 });
 export const PHOTO_TYPES = ['image/jpeg', 'image/png'] as const;
 
-export const KnowledgeQuestion = z.strictObject({ questionId: OpaqueId, prompt: ShortText });
-export const KnowledgeQuestions = z.strictObject({ questions: z.array(KnowledgeQuestion) });
+export const KnowledgeQuestion = z.strictObject({
+  questionId: OpaqueId.describe('The question.'),
+  prompt: ShortText.describe('The question to ask the customer.'),
+});
+export const KnowledgeQuestions = z.strictObject({
+  questions: z.array(KnowledgeQuestion).describe("The customer's security questions (never the answers)."),
+});
 export const KnowledgeCheckRequest = z.strictObject({
   answers: z
-    .array(z.strictObject({ questionId: OpaqueId, answer: z.string().min(1).max(LIMITS.shortText) }))
+    .array(
+      z.strictObject({
+        questionId: OpaqueId.describe('The question asked.'),
+        answer: z
+          .string()
+          .min(1)
+          .max(LIMITS.shortText)
+          .describe('What the customer answered, as typed by the agent.'),
+      }),
+    )
     .min(1)
-    .max(5),
+    .max(5)
+    .describe('The answers the customer gave, one per question asked (1 to 5).'),
 });
 export const KnowledgeCheckResult = z.strictObject({
-  passed: z.boolean(),
-  authentication: AuthenticationView.nullable(),
+  passed: z.boolean().describe('Every answer was right.'),
+  authentication: AuthenticationView.nullable().describe(
+    'A new authentication opened by the check (level 1, factor knowledge, no device), or null when it failed.',
+  ),
 });

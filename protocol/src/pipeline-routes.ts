@@ -37,6 +37,8 @@ export const pipelineRoutes = {
     path: '/v1/device/menu',
     summary:
       'The service menu, live: options nobody can serve are hidden, the rest carry their estimated wait',
+    description:
+      'The service menu as this device may use it now: options nobody can serve (no agent with the queue and skills, now or on a later shift) are left out, the rest carry their level, availability and estimated wait. Caller: an authenticated device (device token + Device-Proof). Changes nothing; live changes arrive on the WebSocket.',
     tag: 'pipeline',
     auth: 'device',
     response: LiveMenu,
@@ -45,6 +47,11 @@ export const pipelineRoutes = {
     method: 'POST',
     path: '/v1/device/requests',
     summary: 'Ask for help with a menu option: queued, or the factors still needed for its level',
+    description:
+      "Asks for help with a menu option. When the current authentication is below the option's level nothing is queued and the answer says which factors would reach it (`step_up_required`); otherwise a service session is opened and the request joins its queue (priority rules may raise it or move it) and the answer carries it (`queued`). A verification photo waiting for the agent's comparison may carry a request of level 2 or less. Caller: an authenticated device (device token + Device-Proof). Idempotent with `idempotencyKey`: a retry with the same key answers the same request.",
+    errors: {
+      404: 'not_found: no menu option with this `optionId`.',
+    },
     tag: 'pipeline',
     auth: 'device',
     body: CreateRequest,
@@ -54,6 +61,11 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/device/requests/:requestId',
     summary: 'The device’s own request: position, estimated wait, callback',
+    description:
+      "The device's own request: state, queue position, estimated wait, callback, the agent's name once offered or assigned. Caller: an authenticated device (device token + Device-Proof). Changes nothing.",
+    errors: {
+      404: 'not_found: no such request of this device.',
+    },
     tag: 'pipeline',
     auth: 'device',
     params: RequestParams,
@@ -63,6 +75,12 @@ export const pipelineRoutes = {
     method: 'POST',
     path: '/v1/device/requests/:requestId/cancel',
     summary: 'The customer leaves: the request is abandoned',
+    description:
+      'The customer leaves: the request is abandoned (an agent holding it goes to wrap-up) and its service session ends (open device commands are cancelled). Caller: an authenticated device (device token + Device-Proof). Idempotent for an abandoned request.',
+    errors: {
+      404: 'not_found: no such request of this device.',
+      409: 'conflict: the request is already completed.',
+    },
     tag: 'pipeline',
     auth: 'device',
     params: RequestParams,
@@ -72,6 +90,12 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/device/requests/:requestId/callback-slots',
     summary: 'Callback slots of a day, from agent schedules, handling times and bookings',
+    description:
+      "The callback slots of a UTC day for this request's queue and skills, from agent schedules, measured handling times and the bookings already made, with how many more each can take. Caller: an authenticated device (device token + Device-Proof). Counts as activity on the request's session.",
+    errors: {
+      401: "unauthorized: the credentials are not valid, or the request's service session has ended or expired.",
+      404: 'not_found: no such request of this device.',
+    },
     tag: 'callbacks',
     auth: 'device',
     params: RequestParams,
@@ -82,6 +106,14 @@ export const pipelineRoutes = {
     method: 'PUT',
     path: '/v1/device/requests/:requestId/callback',
     summary: 'Keep my place (optionally within an availability window) or book/move a slot',
+    description:
+      'Instead of waiting on the line: keep the place in the queue (optionally only within an availability window), or book a free callback slot (or move the booking). The request keeps its original enqueue time. Caller: an authenticated device (device token + Device-Proof). A slot is never overbooked: the check and the booking are one transaction.',
+    errors: {
+      400: 'invalid_request: the body does not match the schema, or the window does not end after it starts, in the future.',
+      401: "unauthorized: the credentials are not valid, or the request's service session has ended or expired.",
+      404: 'not_found: no such request of this device.',
+      409: 'conflict: the request is assigned, completed or abandoned; the slot is full or not a slot; or the request changed meanwhile.',
+    },
     tag: 'callbacks',
     auth: 'device',
     params: RequestParams,
@@ -93,6 +125,8 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/agent/me',
     summary: 'The agent’s presence, skills, queues, current offer and request',
+    description:
+      "The caller's agent state: presence and since when, skills, queues, whether on shift, the offer waiting (with its fence) and the request held. The agent record is created on first use. Caller: any logged-in staff member (agent, supervisor, admin).",
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -102,6 +136,11 @@ export const pipelineRoutes = {
     method: 'PUT',
     path: '/v1/agent/presence',
     summary: 'Go available, on break (with a reason code) or offline',
+    description:
+      "Sets the caller's presence: available (ready for offers), on a break with a reason code, or offline. Audited. Caller: any logged-in staff member (agent, supervisor, admin). Idempotent.",
+    errors: {
+      409: 'conflict: still holding a request (only offline is allowed), or the wrap-up of the last request is not recorded yet.',
+    },
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -112,6 +151,8 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/agent/queues',
     summary: 'Snapshot of the agent’s queues',
+    description:
+      "Statistics of the caller's queues and their live requests, in queue order. Caller: any logged-in staff member (agent, supervisor, admin). Changes nothing.",
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -121,6 +162,12 @@ export const pipelineRoutes = {
     method: 'POST',
     path: '/v1/agent/requests/:requestId/accept',
     summary: 'Accept an offer (fencing number required): the agent owns the session',
+    description:
+      "Accepts the offer made to the caller: the request becomes assigned to them and they become busy; the customer's panel, commands, calls and wrap-up are then theirs. Fenced: `fence` must be the fencing number of the offer or assignment; an older one is refused (409), so a stale console cannot act for a new holder. Audited. Caller: any logged-in staff member (agent, supervisor, admin).",
+    errors: {
+      404: 'not_found: no such request.',
+      409: 'conflict or stale_fence: the request is not offered to the caller, the fencing number is not the current one, or the offer has expired or was withdrawn.',
+    },
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -132,6 +179,12 @@ export const pipelineRoutes = {
     method: 'POST',
     path: '/v1/agent/requests/:requestId/reject',
     summary: 'Reject an offer: it goes to the next agent, this one to "missed"',
+    description:
+      "Rejects the offer: the request goes back to waiting (for the next agent) and the caller's presence becomes missed. Fenced: `fence` must be the fencing number of the offer or assignment; an older one is refused (409), so a stale console cannot act for a new holder. Caller: any logged-in staff member (agent, supervisor, admin).",
+    errors: {
+      404: 'not_found: no such request.',
+      409: 'conflict: the request is not offered to the caller under this fencing number, or the offer has expired or was withdrawn.',
+    },
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -144,6 +197,12 @@ export const pipelineRoutes = {
     path: '/v1/agent/requests/:requestId/complete',
     summary:
       'Finish the request (fencing number required): the session ends, the agent goes to wrap-up; when the customer left first it answers the request as abandoned and the wrap-up is still owed',
+    description:
+      "Finishes the assigned request: it becomes completed, its service session ends and the caller goes to wrap-up. When the customer left first the request stays abandoned (that is the answer's state) and the wrap-up is still owed. Fenced: `fence` must be the fencing number of the offer or assignment; an older one is refused (409), so a stale console cannot act for a new holder. Idempotent: completing a completed request answers it again. Caller: any logged-in staff member (agent, supervisor, admin).",
+    errors: {
+      404: 'not_found: no such request.',
+      409: "conflict: the request is not the caller's under this fencing number, or the customer left before the caller accepted it.",
+    },
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -156,6 +215,12 @@ export const pipelineRoutes = {
     path: '/v1/agent/requests/:requestId/call-ticket',
     summary:
       'A short-lived call ticket, signed by the authority, for calling the device of an assigned request',
+    description:
+      "Issues a short-lived call ticket, signed by the authority, for calling the device of the caller's assigned request: put it in the X-VD-Call-Ticket header of the SIP INVITE; the device rings only for a ticket that verifies, names it and is new. Recorded and audited. Fenced: `fence` must be the fencing number of the offer or assignment; an older one is refused (409), so a stale console cannot act for a new holder. Each call issues a new ticket. Caller: any logged-in staff member (agent, supervisor, admin).",
+    errors: {
+      404: 'not_found: no such request.',
+      409: 'conflict: the caller does not hold the request under this fencing number, or the request has no device to call.',
+    },
     tag: 'calls',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -169,6 +234,12 @@ export const pipelineRoutes = {
     path: '/v1/agent/requests/:requestId/call-answers',
     summary:
       "The console reports the device proof found on the call's 200 OK (or its absence); the authority checks and audits it",
+    description:
+      "The console reports the device proof found on the call's 200 OK (X-VD-Device-Proof), or null when there was none. The authority checks it against the ticket and the device's key and records it: `verified` true binds the voice call to the verified device (the panel shows it), false is audited with the reason. Fenced: `fence` must be the fencing number of the offer or assignment; an older one is refused (409), so a stale console cannot act for a new holder. Idempotent. Caller: any logged-in staff member (agent, supervisor, admin).",
+    errors: {
+      401: 'unauthorized: the staff token is not valid, or the call ticket does not verify.',
+      409: 'conflict or stale_fence: the ticket was issued to another agent or request, or under another fencing number, or its agent no longer holds the request.',
+    },
     tag: 'calls',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -181,6 +252,12 @@ export const pipelineRoutes = {
     path: '/v1/device/call-proofs',
     summary:
       'The device proves, with its key, that it answered the call of this ticket (binds voice to the verified device)',
+    description:
+      "The device proves with its key that it answered the call of this ticket (the same proof it puts on the 200 OK); the authority verifies ticket and proof and records the call as verified. Caller: an authenticated device (device token + Device-Proof). Idempotent while the ticket's agent still holds the request.",
+    errors: {
+      401: "unauthorized: the device credentials are not valid, or the ticket or the proof does not verify, or the ticket is not this device's.",
+      409: 'conflict or stale_fence: the request moved on since the ticket was issued (another fencing number or holder).',
+    },
     tag: 'calls',
     auth: 'device',
     body: CallProofRequest,
@@ -191,6 +268,11 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/requests/:requestId',
     summary: 'A service request',
+    description:
+      'A service request by id. Caller: any logged-in staff member (agent, supervisor, admin). Changes nothing.',
+    errors: {
+      404: 'not_found: no such request.',
+    },
     tag: 'agents',
     auth: 'staff',
     roles: ANY_STAFF,
@@ -202,6 +284,8 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/supervisor/board',
     summary: 'All queues, waiting requests and agents',
+    description:
+      'Every queue with its statistics, every live request in queue order and every agent. Caller: a supervisor or an admin. Changes nothing; live changes arrive on the WebSocket.',
     tag: 'supervisor',
     auth: 'staff',
     roles: SUPERVISORS,
@@ -211,6 +295,12 @@ export const pipelineRoutes = {
     method: 'PUT',
     path: '/v1/supervisor/agents/:staffId/presence',
     summary: 'Set an agent’s presence',
+    description:
+      "Sets an agent's presence (available, break with a reason code, offline), as the agent could. Audited with the supervisor as actor. Caller: a supervisor or an admin. Idempotent.",
+    errors: {
+      404: 'not_found: no such staff member.',
+      409: 'conflict: the agent still holds a request (only offline is allowed) or owes a wrap-up.',
+    },
     tag: 'supervisor',
     auth: 'staff',
     roles: SUPERVISORS,
@@ -223,6 +313,8 @@ export const pipelineRoutes = {
     method: 'GET',
     path: '/v1/admin/pipeline',
     summary: 'Queues, service menu and priority rules',
+    description:
+      'The pipeline configuration: company name, queues, service menu, priority rules, secure field levels, dispositions and the verification policy. Caller: an admin. Changes nothing.',
     tag: 'admin',
     auth: 'staff',
     roles: ADMIN,
@@ -232,6 +324,11 @@ export const pipelineRoutes = {
     method: 'PUT',
     path: '/v1/admin/pipeline',
     summary: 'Replace queues, service menu and priority rules',
+    description:
+      'Replaces the whole pipeline configuration (validated: menu ids unique, leaves and rules name known queues) and applies it at once; defaults fill the omitted lists. Audited. Caller: an admin. Idempotent.',
+    errors: {
+      400: 'invalid_request: the body does not match the schema, a menu id is used twice, or a menu option or rule names an unknown queue.',
+    },
     tag: 'admin',
     auth: 'staff',
     roles: ADMIN,
@@ -242,6 +339,11 @@ export const pipelineRoutes = {
     method: 'PUT',
     path: '/v1/admin/agents/:staffId/profile',
     summary: 'An agent’s skills (with levels) and queue memberships',
+    description:
+      "Replaces an agent's skills (with levels) and queue memberships; offers follow them at once. Caller: an admin. Idempotent.",
+    errors: {
+      404: 'not_found: no such staff member.',
+    },
     tag: 'admin',
     auth: 'staff',
     roles: ADMIN,
@@ -253,6 +355,11 @@ export const pipelineRoutes = {
     method: 'PUT',
     path: '/v1/admin/agents/:staffId/schedule',
     summary: 'An agent’s shifts',
+    description:
+      "Replaces an agent's shifts; on-shift state, wait estimates and callback slots follow them. Caller: an admin. Idempotent.",
+    errors: {
+      404: 'not_found: no such staff member.',
+    },
     tag: 'admin',
     auth: 'staff',
     roles: ADMIN,

@@ -8,15 +8,28 @@ export const ConfigId = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'ids are lower-case letters, digits, dash and underscore');
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'ids are lower-case letters, digits, dash and underscore')
+  .describe('An id from the configuration: lower-case letters, digits, dash and underscore.');
 
 export const QueueConfig = z.strictObject({
-  id: ConfigId,
-  name: ShortText,
+  id: ConfigId.describe('The queue id.'),
+  name: ShortText.describe('Name shown to staff.'),
   /** Service level target: answered within this many seconds. */
-  targetAnswerSeconds: z.number().int().min(5).max(86_400).default(20),
+  targetAnswerSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(86_400)
+    .default(20)
+    .describe('Service level target: answered within this many seconds.'),
   /** Handling time assumed until enough calls were measured. */
-  expectedHandleSeconds: z.number().int().min(30).max(14_400).default(300),
+  expectedHandleSeconds: z
+    .number()
+    .int()
+    .min(30)
+    .max(14_400)
+    .default(300)
+    .describe('Handling time assumed for wait estimates until enough calls were measured.'),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 
@@ -29,31 +42,60 @@ export interface MenuNodeInput {
   skills?: string[];
 }
 /** A menu node: a branch (children) or a leaf naming a queue, the level it needs and optional skills. */
-export const MenuNode: z.ZodType<MenuNodeInput> = z.lazy(() =>
-  z.union([
-    z.strictObject({ id: ConfigId, label: ShortText, children: z.array(MenuNode).min(1).max(20) }),
-    z.strictObject({
-      id: ConfigId,
-      label: ShortText,
-      queue: ConfigId,
-      level: AssuranceLevel,
-      skills: z.array(ConfigId).max(10).optional(),
-    }),
-  ]),
-);
+export const MenuNode: z.ZodType<MenuNodeInput> = z
+  .lazy(() =>
+    z.union([
+      z.strictObject({
+        id: ConfigId.describe('The branch id (unique in the menu).'),
+        label: ShortText.describe('What the customer reads.'),
+        children: z.array(MenuNode).min(1).max(20).describe('The options under this branch.'),
+      }),
+      z.strictObject({
+        id: ConfigId.describe('The option id (unique in the menu): what a device asks for.'),
+        label: ShortText.describe('What the customer reads.'),
+        queue: ConfigId.describe('The queue its requests go to.'),
+        level: AssuranceLevel.describe('The assurance level the customer must reach first.'),
+        skills: z
+          .array(ConfigId)
+          .max(10)
+          .optional()
+          .describe('Skills an agent needs to be offered these requests.'),
+      }),
+    ]),
+  )
+  .meta({
+    id: 'MenuNode',
+    description:
+      'A node of the service menu: a branch (id, label, children) or a leaf (id, label, queue, level, skills).',
+  });
 
 export const PriorityRule = z.strictObject({
-  id: ConfigId,
+  id: ConfigId.describe('The rule id.'),
   when: z
     .strictObject({
-      attribute: z.strictObject({ name: ConfigId, equals: z.string().max(LIMITS.shortText) }).optional(),
-      minLevel: AssuranceLevel.optional(),
-      balanceAtLeast: z.number().optional(),
-      queue: ConfigId.optional(),
+      attribute: z
+        .strictObject({
+          name: ConfigId.describe('The customer attribute (e.g. tier).'),
+          equals: z.string().max(LIMITS.shortText).describe('The value it must have.'),
+        })
+        .optional()
+        .describe('A customer attribute must have this value.'),
+      minLevel: AssuranceLevel.optional().describe('The authentication is at least at this level.'),
+      balanceAtLeast: z.number().optional().describe("The customer's balance is at least this."),
+      queue: ConfigId.optional().describe('The request is (by now) in this queue.'),
     })
-    .refine((w) => Object.keys(w).length > 0, 'a rule needs at least one condition'),
-  addPriority: z.number().int().min(-1000).max(1000).default(0),
-  moveToQueue: ConfigId.optional(),
+    .refine((w) => Object.keys(w).length > 0, 'a rule needs at least one condition')
+    .describe('Conditions, all of which must hold (at least one).'),
+  addPriority: z
+    .number()
+    .int()
+    .min(-1000)
+    .max(1000)
+    .default(0)
+    .describe('Added to the priority of a matching request (higher is served first).'),
+  moveToQueue: ConfigId.optional().describe(
+    'Moves a matching request to this queue (later rules see the new queue).',
+  ),
 });
 export type PriorityRule = z.infer<typeof PriorityRule>;
 
@@ -62,14 +104,24 @@ export interface DispositionShape {
   label: string;
   children?: DispositionShape[];
 }
-export const Disposition: z.ZodType<DispositionShape> = z.lazy(() =>
-  z.strictObject({ code: ConfigId, label: ShortText, children: z.array(Disposition).max(50).optional() }),
-);
+export const Disposition: z.ZodType<DispositionShape> = z
+  .lazy(() =>
+    z.strictObject({
+      code: ConfigId.describe('The code (unique among its siblings).'),
+      label: ShortText.describe('What the agent reads.'),
+      children: z
+        .array(Disposition)
+        .max(50)
+        .optional()
+        .describe('Sub-codes; a wrap-up names a path from the root.'),
+    }),
+  )
+  .meta({ id: 'Disposition', description: 'A disposition code of the wrap-up tree, with its sub-codes.' });
 /** The level each secure account field needs before the agent sees it. */
 export const SecureFieldRule = z.strictObject({
-  field: z.enum(['accountNumber', 'balance', 'orders']),
-  label: ShortText,
-  level: AssuranceLevel,
+  field: z.enum(['accountNumber', 'balance', 'orders']).describe('The account field.'),
+  label: ShortText.describe('What the agent reads.'),
+  level: AssuranceLevel.describe('The level the authentication must reach before the agent sees it.'),
 });
 export const DEFAULT_SECURE_FIELDS: z.infer<typeof SecureFieldRule>[] = [
   { field: 'orders', label: 'Orders', level: 2 },
@@ -108,19 +160,39 @@ export const VerificationPolicy = z.strictObject({
    * (PIN, security questions) is locked out. Off by default: a locked PIN is a sign of
    * guessing, and a photo should not be the way round it.
    */
-  photoWhileFactorLocked: z.boolean().default(false),
+  photoWhileFactorLocked: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Whether a verification photo may verify a customer while their PIN or security questions are locked.',
+    ),
 });
 export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
 
 export const PipelineConfig = z
   .strictObject({
-    company: ShortText,
-    queues: z.array(QueueConfig).min(1).max(100),
-    menu: z.array(MenuNode).min(1).max(20),
-    priorityRules: z.array(PriorityRule).max(100).default([]),
-    secureFields: z.array(SecureFieldRule).max(10).default(DEFAULT_SECURE_FIELDS),
-    dispositions: z.array(Disposition).min(1).max(50).default(DEFAULT_DISPOSITIONS),
-    verification: VerificationPolicy.default({ photoWhileFactorLocked: false }),
+    company: ShortText.describe('The company name customers see.'),
+    queues: z.array(QueueConfig).min(1).max(100).describe('The queues.'),
+    menu: z
+      .array(MenuNode)
+      .min(1)
+      .max(20)
+      .describe('The service menu (ids unique, leaves name known queues).'),
+    priorityRules: z.array(PriorityRule).max(100).default([]).describe('Priority rules, applied in order.'),
+    secureFields: z
+      .array(SecureFieldRule)
+      .max(10)
+      .default(DEFAULT_SECURE_FIELDS)
+      .describe('The level each secure account field needs before the agent sees it.'),
+    dispositions: z
+      .array(Disposition)
+      .min(1)
+      .max(50)
+      .default(DEFAULT_DISPOSITIONS)
+      .describe('The disposition code tree for wrap-ups.'),
+    verification: VerificationPolicy.default({ photoWhileFactorLocked: false }).describe(
+      'How factors combine beyond their levels.',
+    ),
   })
   .superRefine((c, ctx) => {
     const queues = new Set(c.queues.map((q) => q.id));
@@ -161,151 +233,254 @@ export interface LiveMenuNodeShape {
   estimatedWaitSeconds?: number | null;
 }
 /** The menu as a device sees it: options nobody can serve are gone, the rest carry their live wait. */
-export const LiveMenuNode: z.ZodType<LiveMenuNodeShape> = z.lazy(() =>
-  z.union([
-    z.strictObject({ id: ConfigId, label: ShortText, children: z.array(LiveMenuNode) }),
-    z.strictObject({
-      id: ConfigId,
-      label: ShortText,
-      level: AssuranceLevel,
-      availability: Availability,
-      estimatedWaitSeconds: z.number().int().min(0).nullable(),
-    }),
-  ]),
-);
-export const LiveMenu = z.strictObject({ company: ShortText, menu: z.array(LiveMenuNode) });
+export const LiveMenuNode: z.ZodType<LiveMenuNodeShape> = z
+  .lazy(() =>
+    z.union([
+      z.strictObject({
+        id: ConfigId.describe('The branch id.'),
+        label: ShortText.describe('What the customer reads.'),
+        children: z.array(LiveMenuNode).describe('The options under it that somebody can serve.'),
+      }),
+      z.strictObject({
+        id: ConfigId.describe('The option id, to ask for with POST /v1/device/requests.'),
+        label: ShortText.describe('What the customer reads.'),
+        level: AssuranceLevel.describe('The assurance level it needs (a step-up is asked for first).'),
+        availability: Availability.describe(
+          '"now": agents who can take it are on shift; "callback_only": nobody can now, but some will be later (book a callback).',
+        ),
+        estimatedWaitSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .nullable()
+          .describe('Estimated wait if asked now, or null when it cannot be estimated.'),
+      }),
+    ]),
+  )
+  .meta({
+    id: 'LiveMenuNode',
+    description:
+      'A node of the live menu: a branch (id, label, children) or an option the device can ask for.',
+  });
+export const LiveMenu = z.strictObject({
+  company: ShortText.describe('The company name.'),
+  menu: z.array(LiveMenuNode).describe('The live menu tree.'),
+});
 
 export const RequestState = z.enum(['waiting', 'offered', 'assigned', 'scheduled', 'completed', 'abandoned']);
 export type RequestState = z.infer<typeof RequestState>;
 
-export const CallbackWindow = z.strictObject({ from: IsoTime, until: IsoTime });
+export const CallbackWindow = z.strictObject({
+  from: IsoTime.describe('Start of the window.'),
+  until: IsoTime.describe('End of the window (after from, in the future).'),
+});
 export const CallbackView = z.discriminatedUnion('mode', [
-  z.strictObject({ mode: z.literal('keep_place'), window: CallbackWindow.nullable() }),
-  z.strictObject({ mode: z.literal('slot'), slotStart: IsoTime, slotEnd: IsoTime }),
+  z.strictObject({
+    mode: z.literal('keep_place').describe('The request keeps its place in the queue.'),
+    window: CallbackWindow.nullable().describe('When the customer can be called back, or null for any time.'),
+  }),
+  z.strictObject({
+    mode: z.literal('slot').describe('A callback slot is booked.'),
+    slotStart: IsoTime.describe('Start of the booked slot.'),
+    slotEnd: IsoTime.describe('End of the booked slot.'),
+  }),
 ]);
 
 export const RequestView = z.strictObject({
-  requestId: OpaqueId,
-  sessionId: SessionId,
-  customerId: OpaqueId,
-  customerName: ShortText,
-  queueId: ConfigId,
-  optionId: ConfigId,
-  optionLabel: ShortText,
-  level: AssuranceLevel,
-  priority: z.number().int(),
-  state: RequestState,
-  enqueuedAt: IsoTime,
-  position: z.number().int().min(1).nullable(),
-  estimatedWaitSeconds: z.number().int().min(0).nullable(),
-  callback: CallbackView,
-  fence: z.number().int().min(0),
-  agentId: OpaqueId.nullable(),
-  offerExpiresAt: IsoTime.nullable(),
+  requestId: OpaqueId.describe('The service request.'),
+  sessionId: SessionId.describe('Its service session.'),
+  customerId: OpaqueId.describe('The customer.'),
+  customerName: ShortText.describe("The customer's display name."),
+  queueId: ConfigId.describe('The queue it is in (priority rules may have moved it).'),
+  optionId: ConfigId.describe('The menu option asked for.'),
+  optionLabel: ShortText.describe("The option's label."),
+  level: AssuranceLevel.describe("The authentication's level now."),
+  priority: z.number().int().describe('Its priority (higher is served first, then the longest waiting).'),
+  state: RequestState.describe(
+    'waiting (in the queue), offered (to agentId until offerExpiresAt), assigned (agentId holds it), scheduled (a callback slot), completed, abandoned.',
+  ),
+  enqueuedAt: IsoTime.describe('When it joined the queue (kept through transfers back to a queue).'),
+  position: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .describe('Position in its queue while waiting (1 is next), else null.'),
+  estimatedWaitSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .nullable()
+    .describe('Estimated wait while waiting, or null (not waiting, or no estimate).'),
+  callback: CallbackView.describe('What the customer chose instead of waiting on the line.'),
+  fence: z
+    .number()
+    .int()
+    .min(0)
+    .describe('The fencing number: grows at every offer and every move; actions of the holder send it.'),
+  agentId: OpaqueId.nullable().describe('The staff member it is offered to or held by, or null.'),
+  offerExpiresAt: IsoTime.nullable().describe('When the current offer lapses, or null.'),
   /** The display name of the agent holding or being offered it ("You are now with <agent>"). */
-  agentName: ShortText.nullable().optional(),
+  agentName: ShortText.nullable()
+    .optional()
+    .describe('The display name of the agent holding or being offered it ("You are now with <agent>").'),
 });
 export type RequestView = z.infer<typeof RequestView>;
 
 export const CreateRequest = z.strictObject({
-  optionId: ConfigId,
+  optionId: ConfigId.describe('The menu option (a leaf of the live menu).'),
   /** Retries with the same key return the same request instead of queueing twice. */
   idempotencyKey: z
     .string()
     .min(8)
     .max(64)
     .regex(/^[A-Za-z0-9_-]+$/)
-    .optional(),
+    .optional()
+    .describe(
+      '8 to 64 url-safe characters: a retry with the same key returns the same request instead of queueing twice.',
+    ),
 });
 export const CreateRequestResult = z.discriminatedUnion('status', [
   z.strictObject({
-    status: z.literal('step_up_required'),
-    optionId: ConfigId,
-    requiredLevel: AssuranceLevel,
-    currentLevel: AssuranceLevel,
+    status: z.literal('step_up_required').describe('Nothing was queued: the customer must step up first.'),
+    optionId: ConfigId.describe('The option asked for.'),
+    requiredLevel: AssuranceLevel.describe('The level it needs.'),
+    currentLevel: AssuranceLevel.describe('The level the authentication has.'),
     /** Any one of these factors is enough to reach the level. */
-    factorsNeeded: z.array(FactorKind),
+    factorsNeeded: z.array(FactorKind).describe('Any one of these factors is enough to reach the level.'),
   }),
-  z.strictObject({ status: z.literal('queued'), request: RequestView }),
+  z.strictObject({
+    status: z
+      .literal('queued')
+      .describe('The request is in the queue (or was, for a retry with the same key).'),
+    request: RequestView.describe('The request.'),
+  }),
 ]);
 export type CreateRequestResult = z.infer<typeof CreateRequestResult>;
 
-export const RequestParams = z.strictObject({ requestId: OpaqueId });
+export const RequestParams = z.strictObject({ requestId: OpaqueId.describe('The service request.') });
 export const SetCallbackRequest = z.discriminatedUnion('mode', [
-  z.strictObject({ mode: z.literal('keep_place'), window: CallbackWindow.optional() }),
-  z.strictObject({ mode: z.literal('slot'), slotStart: IsoTime }),
+  z.strictObject({
+    mode: z.literal('keep_place').describe('Keep the place in the queue (and leave a booked slot).'),
+    window: CallbackWindow.optional().describe('Only call back within this window (omit: any time).'),
+  }),
+  z.strictObject({
+    mode: z.literal('slot').describe('Book (or move to) a callback slot.'),
+    slotStart: IsoTime.describe('Start of a free slot from the callback-slots operation.'),
+  }),
 ]);
-export const SlotsQuery = z.strictObject({ day: z.iso.date() });
+export const SlotsQuery = z.strictObject({ day: z.iso.date().describe('The UTC day, YYYY-MM-DD.') });
 export const CallbackSlots = z.strictObject({
-  day: z.iso.date(),
-  slotSeconds: z.number().int(),
-  slots: z.array(z.strictObject({ start: IsoTime, end: IsoTime, free: z.number().int().min(0) })),
+  day: z.iso.date().describe('The UTC day.'),
+  slotSeconds: z.number().int().describe('Length of a slot.'),
+  slots: z
+    .array(
+      z.strictObject({
+        start: IsoTime.describe('Start of the slot.'),
+        end: IsoTime.describe('End of the slot.'),
+        free: z.number().int().min(0).describe('How many more callbacks it can take.'),
+      }),
+    )
+    .describe('The slots of the day, in time order.'),
 });
 
 export const Presence = z.enum(['offline', 'available', 'busy', 'wrap_up', 'break', 'missed']);
 export type Presence = z.infer<typeof Presence>;
 export const SetPresenceRequest = z.discriminatedUnion('state', [
-  z.strictObject({ state: z.literal('available') }),
-  z.strictObject({ state: z.literal('offline') }),
-  z.strictObject({ state: z.literal('break'), reasonCode: ConfigId }),
+  z.strictObject({ state: z.literal('available').describe('Ready for offers.') }),
+  z.strictObject({ state: z.literal('offline').describe('Not working.') }),
+  z.strictObject({
+    state: z.literal('break').describe('On a break: no offers.'),
+    reasonCode: ConfigId.describe('Why (e.g. lunch, training).'),
+  }),
 ]);
-export const SkillLevel = z.strictObject({ skill: ConfigId, level: z.number().int().min(1).max(10) });
-export const Shift = z.strictObject({ start: IsoTime, end: IsoTime });
-export const AgentProfile = z.strictObject({
-  skills: z.array(SkillLevel).max(50),
-  queues: z.array(ConfigId).max(50),
+export const SkillLevel = z.strictObject({
+  skill: ConfigId.describe('The skill.'),
+  level: z.number().int().min(1).max(10).describe('How good at it, 1 to 10.'),
 });
-export const AgentSchedule = z.strictObject({ shifts: z.array(Shift).max(500) });
+export const Shift = z.strictObject({
+  start: IsoTime.describe('Start of the shift.'),
+  end: IsoTime.describe('End of the shift.'),
+});
+export const AgentProfile = z.strictObject({
+  skills: z.array(SkillLevel).max(50).describe("The agent's skills (replaces the list)."),
+  queues: z.array(ConfigId).max(50).describe('The queues the agent serves (replaces the list).'),
+});
+export const AgentSchedule = z.strictObject({
+  shifts: z.array(Shift).max(500).describe("The agent's shifts (replaces the list)."),
+});
 
 export const OfferView = z.strictObject({
-  requestId: OpaqueId,
-  fence: z.number().int(),
-  expiresAt: IsoTime,
-  request: RequestView,
+  requestId: OpaqueId.describe('The request offered.'),
+  fence: z.number().int().describe('The fencing number to accept or reject it with.'),
+  expiresAt: IsoTime.describe('When the offer lapses (then it goes to the next agent).'),
+  request: RequestView.describe('The request.'),
 });
 export type OfferView = z.infer<typeof OfferView>;
 
 export const AgentView = z.strictObject({
-  staffId: OpaqueId,
-  displayName: ShortText,
-  presence: Presence,
-  since: IsoTime,
-  reasonCode: z.string().nullable(),
-  skills: z.array(SkillLevel),
-  queues: z.array(ConfigId),
-  onShift: z.boolean(),
-  offer: OfferView.nullable(),
-  currentRequestId: OpaqueId.nullable(),
+  staffId: OpaqueId.describe('The agent.'),
+  displayName: ShortText.describe("The agent's display name."),
+  presence: Presence.describe(
+    'offline, available, busy (holding a request), wrap_up (after one), break, or missed (let an offer lapse or rejected it).',
+  ),
+  since: IsoTime.describe('Since when in this presence.'),
+  reasonCode: z.string().nullable().describe('The break reason, or null.'),
+  skills: z.array(SkillLevel).describe("The agent's skills."),
+  queues: z.array(ConfigId).describe('The queues the agent serves.'),
+  onShift: z.boolean().describe('Within one of the scheduled shifts now.'),
+  offer: OfferView.nullable().describe('The offer waiting for the agent, or null.'),
+  currentRequestId: OpaqueId.nullable().describe('The request the agent holds, or null.'),
   /** The service session of the current request (supervisor board). */
-  currentSessionId: SessionId.nullable().optional(),
+  currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
   /** Seconds since `since`, computed when the view was made. */
-  timeInStateSeconds: z.number().int().min(0).optional(),
+  timeInStateSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Seconds since `since`, when the view was made.'),
 });
 export type AgentView = z.infer<typeof AgentView>;
 
-export const FenceBody = z.strictObject({ fence: z.number().int().min(1) });
+export const FenceBody = z.strictObject({
+  fence: z
+    .number()
+    .int()
+    .min(1)
+    .describe('The fencing number of the offer or assignment (from the offer or the request).'),
+});
 
 export const QueueStats = z.strictObject({
-  queueId: ConfigId,
-  name: ShortText,
-  waiting: z.number().int(),
-  longestWaitSeconds: z.number().int(),
-  estimatedWaitSeconds: z.number().int().nullable(),
-  agentsAvailable: z.number().int(),
-  agentsOnShift: z.number().int(),
+  queueId: ConfigId.describe('The queue.'),
+  name: ShortText.describe("The queue's name."),
+  waiting: z.number().int().describe('Requests waiting.'),
+  longestWaitSeconds: z.number().int().describe('How long the oldest waiting request has waited.'),
+  estimatedWaitSeconds: z.number().int().nullable().describe('Estimated wait for a new request, or null.'),
+  agentsAvailable: z.number().int().describe('Agents of the queue available now.'),
+  agentsOnShift: z.number().int().describe('Agents of the queue on shift now.'),
   /** Share of the requests answered (assigned) in the last 24 h within the queue's target. */
-  answeredWithinTarget: z.number().min(0).max(1).nullable(),
-  targetAnswerSeconds: z.number().int().optional(),
+  answeredWithinTarget: z
+    .number()
+    .min(0)
+    .max(1)
+    .nullable()
+    .describe(
+      "Share (0 to 1) of the requests answered in the last 24 h within the queue's target, or null when none.",
+    ),
+  targetAnswerSeconds: z.number().int().optional().describe("The queue's service level target."),
 });
 export type QueueStats = z.infer<typeof QueueStats>;
 
 export const QueueSnapshot = z.strictObject({
-  queues: z.array(QueueStats),
-  requests: z.array(RequestView),
+  queues: z.array(QueueStats).describe("The agent's queues."),
+  requests: z
+    .array(RequestView)
+    .describe('Their live requests (waiting, offered, assigned, scheduled), in queue order.'),
 });
 export const Board = z.strictObject({
-  queues: z.array(QueueStats),
-  requests: z.array(RequestView),
-  agents: z.array(AgentView),
+  queues: z.array(QueueStats).describe('Every queue.'),
+  requests: z.array(RequestView).describe('Every live request, in queue order.'),
+  agents: z.array(AgentView).describe('Every agent.'),
 });
 export type Board = z.infer<typeof Board>;

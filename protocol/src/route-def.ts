@@ -8,10 +8,19 @@ import type { StaffRole } from './staff.ts';
  */
 export type RouteAuth = 'public' | 'device' | 'staff' | 'deviceOrStaff';
 
+/** HTTP statuses of the errors a route may answer (each with an ApiError body). */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 414 | 415 | 423 | 429;
+
 export interface RouteDef {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly path: string;
+  /** One line (the OpenAPI summary). */
   readonly summary: string;
+  /**
+   * The OpenAPI description (Markdown): what it does, who may call it, what it changes,
+   * whether a retry is safe, fencing numbers where they apply.
+   */
+  readonly description?: string;
   readonly tag: string;
   readonly auth: RouteAuth;
   readonly roles?: readonly StaffRole[];
@@ -24,6 +33,13 @@ export interface RouteDef {
   /** 'image': the answer is raw image bytes (`response` then describes nothing and is z.any()). */
   readonly responseKind?: 'json' | 'image';
   readonly status?: 200 | 201;
+  /**
+   * Errors the route's domain answers beyond those its shape implies, each with when it
+   * happens. Derived in openapi.ts: 400 always; 401 unless public; 403 with roles; 404
+   * and 414 with path parameters; 413 and 415 for POST/PUT; 409 with a `fence` in the
+   * body. Listing a derived status replaces its generic text with this one.
+   */
+  readonly errors?: Readonly<Partial<Record<ErrorStatus, string>>>;
 }
 
 export const route = <R extends RouteDef>(r: R): R => r;
