@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { signedMessages } from '../../protocol/src/index.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
-import { call } from '../support/http.ts';
+import { api, routePath } from '../support/http.ts';
 
 describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
   let a: TestAuthority;
@@ -29,8 +29,8 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
   it('refuses enrolment signed by a key other than the one presented', async () => {
     const d = new TestDevice(a.url);
     const other = new TestDevice(a.url);
-    const ch = await call(a.url, 'POST', '/v1/device/challenges', { json: { purpose: 'enrol' } });
-    const r = await call(a.url, 'POST', '/v1/device/enrol', {
+    const ch = await api(a.url, 'challenge', { json: { purpose: 'enrol' } });
+    const r = await api(a.url, 'enrol', {
       json: {
         code: 'BOB-DEMO-2026',
         publicKey: d.publicJwk,
@@ -52,53 +52,52 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
       d.authentication.factors.map((f: any) => f.kind),
       ['device'],
     );
-    const ch = await call(a.url, 'POST', '/v1/device/challenges', {
-      json: { purpose: 'authenticate', deviceId: d.deviceId },
-    });
+    const ch = await api(a.url, 'challenge', { json: { purpose: 'authenticate', deviceId: d.deviceId } });
     const body = {
       deviceId: d.deviceId,
       challengeId: ch.body.challengeId,
       signature: d.signMessage(signedMessages.authentication(ch.body.challengeId, ch.body.nonce, d.deviceId)),
     };
-    assert.equal((await call(a.url, 'POST', '/v1/device/authenticate', { json: body })).status, 201);
-    const replay = await call(a.url, 'POST', '/v1/device/authenticate', { json: body });
+    assert.equal((await api(a.url, 'authenticate', { json: body })).status, 201);
+    const replay = await api(a.url, 'authenticate', { json: body });
     assert.equal(replay.status, 401);
     assert.match(replay.body.message, /challenge/);
   });
 
   it('every device request needs a fresh proof: missing, replayed, wrong path or wrong key are 401', async () => {
-    const admin = await call(a.url, 'POST', '/v1/staff/login', {
-      json: { username: 'admin', password: 'demo-admin-1' },
-    });
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const admin = await api(a.url, 'login', { json: { username: 'admin', password: 'demo-admin-1' } });
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: { authorization: `Bearer ${admin.body.accessToken}` },
     });
     assert.equal(code.status, 201);
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    assert.equal((await d.call('GET', '/v1/device/me')).status, 200);
+    assert.equal((await d.api('deviceMe')).status, 200);
     assert.equal(
-      (await call(a.url, 'GET', '/v1/device/me', { headers: { authorization: `Device ${d.token}` } })).status,
+      (await api(a.url, 'deviceMe', { headers: { authorization: `Device ${d.token}` } })).status,
       401,
     );
-    const h = await d.headers('GET', '/v1/device/me');
-    assert.equal((await call(a.url, 'GET', '/v1/device/me', { headers: h })).status, 200);
-    const replay = await call(a.url, 'GET', '/v1/device/me', { headers: h });
+    const h = await d.headers('GET', routePath('deviceMe'));
+    assert.equal((await api(a.url, 'deviceMe', { headers: h })).status, 200);
+    const replay = await api(a.url, 'deviceMe', { headers: h });
     assert.equal(replay.status, 401);
     assert.match(replay.body.message, /replayed/);
-    const wrongPath = await call(a.url, 'GET', '/v1/device/me', {
-      headers: { ...h, 'device-proof': await d.proof('GET', '/v1/other') },
+    const wrongPath = await api(a.url, 'deviceMe', {
+      headers: { ...h, 'device-proof': await d.proof('GET', '/v1/other') }, // a proof for another path (literal on purpose)
     });
     assert.equal(wrongPath.status, 401);
-    const stale = await call(a.url, 'GET', '/v1/device/me', {
+    const stale = await api(a.url, 'deviceMe', {
       headers: {
         ...h,
-        'device-proof': await d.proof('GET', '/v1/device/me', { iat: Math.floor(Date.now() / 1000) - 600 }),
+        'device-proof': await d.proof('GET', routePath('deviceMe'), {
+          iat: Math.floor(Date.now() / 1000) - 600,
+        }),
       },
     });
     assert.equal(stale.status, 401);
     const thief = new TestDevice(a.url);
     thief.token = d.token;
-    assert.equal((await thief.call('GET', '/v1/device/me')).status, 401);
+    assert.equal((await thief.api('deviceMe')).status, 401);
   });
 });
 
@@ -111,11 +110,11 @@ describe('PIN, photo and step-up', () => {
 
   it('sets a PIN, steps up to level 2 with it, and the factor list keeps each time and device', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('ALICE-DEMO-2026');
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '482913' } })).status, 200);
-    const wrong = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '000000' } });
+    assert.equal((await d.api('setPin', { json: { pin: '482913' } })).status, 200);
+    const wrong = await d.api('pinFactor', { json: { pin: '000000' } });
     assert.equal(wrong.status, 401);
     assert.match(wrong.body.message, /wrong PIN \(9 attempts left\)/);
-    const ok = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '482913' } });
+    const ok = await d.api('pinFactor', { json: { pin: '482913' } });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.level, 2);
     assert.deepEqual(
@@ -128,27 +127,29 @@ describe('PIN, photo and step-up', () => {
     // The expiry is that of the authentication, not moved by the step-up.
     assert.equal(ok.body.expiresAt, d.authentication.expiresAt);
     // A second PIN set needs level 2: this authentication has it.
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '111222' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '111222' } })).status, 200);
   });
 
   it('a PIN cannot be overwritten from a later level-1 authentication (the device key alone)', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('BOB-DEMO-2026');
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '1234' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '1234' } })).status, 200);
     assert.equal((await d.authenticate()).status, 201);
-    const r = await d.call('PUT', '/v1/device/pin', { json: { pin: '9999' } });
+    const r = await d.api('setPin', { json: { pin: '9999' } });
     assert.equal(r.status, 403);
     assert.equal(r.body.code, 'factor_setup_not_allowed');
   });
 
   it('accepts JPEG and PNG photos, checks the bytes are what the type says, limits size, links the photo to the authentication', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('CHEN-DEMO-2026');
-    const enrol = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+    const enrol = await d.api('photo', {
+      query: { purpose: 'enrolment' },
       raw: FAKE_JPEG,
       contentType: 'image/jpeg',
     });
     assert.equal(enrol.status, 201, JSON.stringify(enrol.body));
     assert.equal(enrol.body.pendingComparison, false);
-    const verify = await d.call('POST', '/v1/device/photos?purpose=verification', {
+    const verify = await d.api('photo', {
+      query: { purpose: 'verification' },
       raw: FAKE_PNG,
       contentType: 'image/png',
     });
@@ -160,24 +161,27 @@ describe('PIN, photo and step-up', () => {
       .prepare<[string], { authentication_id: string }>('SELECT authentication_id FROM photos WHERE id = ?')
       .get(verify.body.photoId);
     assert.equal(row?.authentication_id, d.authentication.authenticationId);
-    const lying = await d.call('POST', '/v1/device/photos?purpose=verification', {
+    const lying = await d.api('photo', {
+      query: { purpose: 'verification' },
       raw: FAKE_PNG,
       contentType: 'image/jpeg',
     });
     assert.equal(lying.status, 400);
     assert.match(lying.body.message, /not a image\/jpeg/);
-    const gif = await d.call('POST', '/v1/device/photos?purpose=verification', {
+    const gif = await d.api('photo', {
+      query: { purpose: 'verification' },
       raw: Buffer.from('GIF89a' + 'x'.repeat(100)),
       contentType: 'image/gif',
     });
     assert.equal(gif.status, 415);
-    const huge = await d.call('POST', '/v1/device/photos?purpose=verification', {
+    const huge = await d.api('photo', {
+      query: { purpose: 'verification' },
       raw: Buffer.concat([FAKE_JPEG, Buffer.alloc(2 * 1024 * 1024)]),
       contentType: 'image/jpeg',
     });
     assert.equal(huge.status, 413);
     assert.equal(huge.body.code, 'payload_too_large');
-    const me = await d.call('GET', '/v1/device/me');
+    const me = await d.api('deviceMe');
     assert.equal(me.body.enrolled.photo, true);
   });
 });

@@ -4,7 +4,7 @@ import { SecretHasher } from '../../authority/src/identity/secrets.ts';
 import { PIN_MAX_FAILURES } from '../../authority/src/identity/pin.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 
 const WRONG_PINS = Number(process.env.VD_PIN_GUESSES ?? 1000);
 
@@ -16,7 +16,7 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
   before(async () => {
     a = await startTestAuthority({}, { clock });
     d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate('ALICE-DEMO-2026');
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '735190' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '735190' } })).status, 200);
     // Count real argon2 evaluations by wrapping the hasher the PIN factor uses.
     const hasher = a.services.ctx.hasher;
     const verify = hasher.verify.bind(hasher);
@@ -33,7 +33,7 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
       const batch = Math.min(50, WRONG_PINS - sent);
       const rs = await Promise.all(
         Array.from({ length: batch }, (_, i) =>
-          d.call('POST', '/v1/device/authentication/pin', { json: { pin: String(100000 + sent + i) } }),
+          d.api('pinFactor', { json: { pin: String(100000 + sent + i) } }),
         ),
       );
       for (const r of rs) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -54,7 +54,7 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
 
   it('the right PIN is refused while locked, without being evaluated; an admin unlock restores it', async () => {
     const before = evaluated;
-    const r = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '735190' } });
+    const r = await d.api('pinFactor', { json: { pin: '735190' } });
     assert.equal(r.status, 423);
     assert.equal(r.body.code, 'locked');
     assert.match(r.body.message, /contact support/);
@@ -62,31 +62,32 @@ describe('PIN guessing is bounded (RELIABILITY row 7)', () => {
     const admin = await staffLogin(a.url, 'admin', 'demo-admin-1');
     assert.equal(
       (
-        await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/pin-unlock', {
+        await api(a.url, 'unlockPin', {
+          params: { customerId: 'c_alice_martin_01' },
           headers: bearer(admin.token),
         })
       ).status,
       200,
     );
-    const ok = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '735190' } });
+    const ok = await d.api('pinFactor', { json: { pin: '735190' } });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.level, 2);
   });
 
   it('delays grow from the 5th consecutive failure and lift after their time', async () => {
-    const fail = () => d.call('POST', '/v1/device/authentication/pin', { json: { pin: '000001' } });
+    const fail = () => d.api('pinFactor', { json: { pin: '000001' } });
     for (let i = 0; i < 4; i++) assert.equal((await fail()).status, 401);
     assert.equal((await fail()).status, 401); // 5th failure: 30 s delay starts
-    const lockedNow = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '735190' } });
+    const lockedNow = await d.api('pinFactor', { json: { pin: '735190' } });
     assert.equal(lockedNow.status, 423);
     assert.equal(lockedNow.body.details.retryAfterSeconds, 30);
     assert.equal(lockedNow.headers.get('retry-after'), '30');
     clock.advance(30_000);
     assert.equal((await fail()).status, 401); // 6th: 60 s
-    const second = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '735190' } });
+    const second = await d.api('pinFactor', { json: { pin: '735190' } });
     assert.equal(second.body.details.retryAfterSeconds, 60);
     clock.advance(60_000);
-    const ok = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '735190' } });
+    const ok = await d.api('pinFactor', { json: { pin: '735190' } });
     assert.equal(ok.status, 200);
   });
 });
@@ -103,7 +104,7 @@ describe('stored PINs resist offline attack (RELIABILITY row 8)', () => {
     const codes = ['ALICE-DEMO-2026', 'BOB-DEMO-2026', 'CHEN-DEMO-2026'];
     for (let i = 0; i < pins.length; i++) {
       const d = await new TestDevice(a.url).enrolAndAuthenticate(codes[i]!);
-      assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: pins[i] } })).status, 200);
+      assert.equal((await d.api('setPin', { json: { pin: pins[i] } })).status, 200);
     }
     const dump = a.services.ctx.db
       .prepare<[], { customer_id: string; hash: string }>(

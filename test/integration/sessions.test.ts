@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { WS_CLOSE } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { TestSocket } from '../support/ws.ts';
 
 const IDLE_S = 60;
@@ -16,21 +16,22 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
   let adminToken: string;
   const newDevice = async () => {
     const admin = adminToken;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     return new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
   };
   const open = async (d: TestDevice) => {
-    const r = await d.call('POST', '/v1/device/sessions');
+    const r = await d.api('openSession');
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body.sessionId as string;
   };
   /** Every way of using a session id: all must answer 401 once it is dead. */
   const allUses = async (d: TestDevice, id: string) => [
-    (await d.call('GET', `/v1/sessions/${id}`)).status,
-    (await call(a.url, 'GET', `/v1/sessions/${id}`, { headers: bearer(agentToken) })).status,
-    (await d.call('POST', `/v1/sessions/${id}/end`, { json: {} })).status,
+    (await d.api('getSession', { params: { sessionId: id } })).status,
+    (await api(a.url, 'getSession', { params: { sessionId: id }, headers: bearer(agentToken) })).status,
+    (await d.api('endSession', { params: { sessionId: id }, json: {} })).status,
   ];
 
   before(async () => {
@@ -73,9 +74,9 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
     const d = await newDevice();
     const id = await open(d);
     clock.advance((IDLE_S - 1) * 1000);
-    assert.equal((await d.call('GET', `/v1/sessions/${id}`)).status, 200); // activity: idle restarts
+    assert.equal((await d.api('getSession', { params: { sessionId: id } })).status, 200); // activity: idle restarts
     clock.advance((IDLE_S - 1) * 1000);
-    assert.equal((await d.call('GET', `/v1/sessions/${id}`)).status, 200);
+    assert.equal((await d.api('getSession', { params: { sessionId: id } })).status, 200);
     clock.advance((IDLE_S + 1) * 1000);
     assert.deepEqual(await allUses(d, id), [401, 401, 401]);
     clock.advance(IDLE_S * 1000 * 10);
@@ -89,10 +90,10 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
     while (elapsed + 30 < ABSOLUTE_S - 1) {
       clock.advance(30_000);
       elapsed += 30;
-      assert.equal((await d.call('GET', `/v1/sessions/${id}`)).status, 200);
+      assert.equal((await d.api('getSession', { params: { sessionId: id } })).status, 200);
     }
     clock.advance((ABSOLUTE_S - 1 - elapsed) * 1000);
-    const last = await d.call('GET', `/v1/sessions/${id}`);
+    const last = await d.api('getSession', { params: { sessionId: id } });
     assert.equal(last.status, 200);
     assert.equal(Date.parse(last.body.absoluteExpiresAt) - clock.now(), 1000);
     clock.advance(2000);
@@ -109,7 +110,7 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
     }
     const t0 = performance.now();
     assert.equal(
-      (await d.call('POST', `/v1/sessions/${id}/end`, { json: { reason: 'customer done' } })).status,
+      (await d.api('endSession', { params: { sessionId: id }, json: { reason: 'customer done' } })).status,
       200,
     );
     const closes = await Promise.all(sockets.map((s) => s.closed));
@@ -143,12 +144,14 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
   it('an admin ends any session; agents may not; the audit log records start and end', async () => {
     const d = await newDevice();
     const id = await open(d);
-    const byAgent = await call(a.url, 'POST', `/v1/admin/sessions/${id}/end`, {
+    const byAgent = await api(a.url, 'adminEndSession', {
+      params: { sessionId: id },
       json: {},
       headers: bearer(agentToken),
     });
     assert.equal(byAgent.status, 403);
-    const byAdmin = await call(a.url, 'POST', `/v1/admin/sessions/${id}/end`, {
+    const byAdmin = await api(a.url, 'adminEndSession', {
+      params: { sessionId: id },
       json: { reason: 'fraud check' },
       headers: bearer(adminToken),
     });

@@ -13,13 +13,18 @@ import {
   STAFF_LOGIN_MAX_FAILURES,
 } from '../../authority/src/staff/login-throttle.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { bearer, call, staffLogin, type HttpResult } from '../support/http.ts';
+import { api, bearer, routePath, staffLogin, type HttpResult } from '../support/http.ts';
 
 const WRONG = 'not-the-password';
 
 /** POST JSON from a chosen local address (127.0.0.x all reach the loopback listener). */
-function postFrom(source: string, base: string, path: string, json: unknown): Promise<HttpResult> {
-  const u = new URL(base + path);
+function postFrom(
+  source: string,
+  base: string,
+  route: 'login' | 'refresh',
+  json: unknown,
+): Promise<HttpResult> {
+  const u = new URL(base + routePath(route));
   const body = JSON.stringify(json);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -76,7 +81,7 @@ function countEvaluations(a: TestAuthority): { n: number } {
 }
 
 async function createStaff(a: TestAuthority, adminToken: string, username: string, password: string) {
-  const r = await call(a.url, 'POST', '/v1/admin/staff', {
+  const r = await api(a.url, 'createStaff', {
     headers: bearer(adminToken),
     json: { username, displayName: username, role: 'agent', password },
   });
@@ -88,8 +93,7 @@ describe('staff login: per-account delays and lock', () => {
   let a: TestAuthority;
   const clock = new FakeClock(Date.now());
   let evaluated: { n: number };
-  const login = (username: string, password: string) =>
-    call(a.url, 'POST', '/v1/staff/login', { json: { username, password } });
+  const login = (username: string, password: string) => api(a.url, 'login', { json: { username, password } });
   /** Status and Retry-After of an answer, compactly. */
   const summary = (r: HttpResult) =>
     r.status === 423 ? `423/${r.headers.get('retry-after') ?? '-'}` : String(r.status);
@@ -133,7 +137,7 @@ describe('staff login: per-account delays and lock', () => {
     assert.equal(evaluated.n - before, STAFF_LOGIN_MAX_FAILURES, 'the right password was not evaluated');
 
     // The refresh token issued before the lock is no way around it (and is not used up).
-    const refresh = await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: agent1Refresh } });
+    const refresh = await api(a.url, 'refresh', { json: { refreshToken: agent1Refresh } });
     assert.equal(refresh.status, 401);
     assert.match(refresh.body.message, /locked/);
 
@@ -159,24 +163,24 @@ describe('staff login: per-account delays and lock', () => {
   it('an admin unlock lifts the lock: the right password works again, the old refresh token too; audited', async () => {
     const admin = await staffLogin(a.url, 'admin', 'demo-admin-1');
     const agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const byAgent = await call(a.url, 'POST', `/v1/admin/staff/${agent1Id}/unlock`, {
+    const byAgent = await api(a.url, 'unlockStaff', {
+      params: { staffId: agent1Id },
       headers: bearer(agent.token),
     });
     assert.equal(byAgent.status, 403);
-    const none = await call(a.url, 'POST', '/v1/admin/staff/no_such_staff_member_1/unlock', {
+    const none = await api(a.url, 'unlockStaff', {
+      params: { staffId: 'no_such_staff_member_1' },
       headers: bearer(admin.token),
     });
     assert.equal(none.status, 404);
-    const u = await call(a.url, 'POST', `/v1/admin/staff/${agent1Id}/unlock`, {
+    const u = await api(a.url, 'unlockStaff', {
+      params: { staffId: agent1Id },
       headers: bearer(admin.token),
     });
     assert.equal(u.status, 200, JSON.stringify(u.body));
     assert.deepEqual(u.body, { staffId: agent1Id, wasLocked: true, failures: STAFF_LOGIN_MAX_FAILURES });
     assert.equal((await login('agent1', 'demo-agent-1')).status, 200);
-    assert.equal(
-      (await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: agent1Refresh } })).status,
-      200,
-    );
+    assert.equal((await api(a.url, 'refresh', { json: { refreshToken: agent1Refresh } })).status, 200);
     const rows = auditRows(a, "action = 'staff.unlock' AND subject = ?", `staff:${agent1Id}`);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.actor, `staff:${admin.staffId}`);
@@ -278,7 +282,7 @@ describe('staff login: per-source bound across accounts', () => {
     const before = evaluated.n;
     const seen: HttpResult[] = [];
     for (const n of names)
-      seen.push(await postFrom(SPRAY, a.url, '/v1/staff/login', { username: n, password: 'Summer2026!' }));
+      seen.push(await postFrom(SPRAY, a.url, 'login', { username: n, password: 'Summer2026!' }));
     assert.deepEqual(
       seen.map((r) => r.status),
       [...Array<number>(20).fill(401), ...Array<number>(20).fill(429)],
@@ -290,7 +294,7 @@ describe('staff login: per-source bound across accounts', () => {
       assert.equal(r.body.details.retryAfterSeconds, 600);
     }
     // Even the right password of an account is refused from that source, without evaluation...
-    const right = await postFrom(SPRAY, a.url, '/v1/staff/login', {
+    const right = await postFrom(SPRAY, a.url, 'login', {
       username: 'spray.30',
       password: 'password-of-spray.30',
     });
@@ -298,14 +302,14 @@ describe('staff login: per-source bound across accounts', () => {
     assert.deepEqual(right.body, seen[39]!.body);
     assert.equal(evaluated.n - before, 20);
     // ...while the same account logs in from another source.
-    const elsewhere = await postFrom('127.0.0.3', a.url, '/v1/staff/login', {
+    const elsewhere = await postFrom('127.0.0.3', a.url, 'login', {
       username: 'spray.30',
       password: 'password-of-spray.30',
     });
     assert.equal(elsewhere.status, 200);
     // The window slides: 9 minutes on, still refused (1 minute left); 10 minutes on, a try is evaluated again.
     clock.advance(540_000);
-    const later = await postFrom(SPRAY, a.url, '/v1/staff/login', {
+    const later = await postFrom(SPRAY, a.url, 'login', {
       username: 'spray.31',
       password: 'x-123456',
     });
@@ -313,8 +317,7 @@ describe('staff login: per-source bound across accounts', () => {
     assert.equal(later.headers.get('retry-after'), '60');
     clock.advance(60_000);
     assert.equal(
-      (await postFrom(SPRAY, a.url, '/v1/staff/login', { username: 'spray.31', password: 'x-123456' }))
-        .status,
+      (await postFrom(SPRAY, a.url, 'login', { username: 'spray.31', password: 'x-123456' })).status,
       401,
     );
     // Audited without one row per refusal: the first refusal at once, then the rest summed up
@@ -336,7 +339,7 @@ describe('staff login: per-source bound across accounts', () => {
     const before = evaluated.n;
     const rs = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        postFrom('127.0.0.4', a.url, '/v1/staff/login', { username: `someone.${i}`, password: WRONG }),
+        postFrom('127.0.0.4', a.url, 'login', { username: `someone.${i}`, password: WRONG }),
       ),
     );
     const statuses: Record<number, number> = {};
@@ -349,7 +352,7 @@ describe('staff login: per-source bound across accounts', () => {
     const src = '127.0.0.5';
     const s = await staffLogin(a.url, 'agent1', 'demo-agent-1');
     const bogus = (i: number) =>
-      postFrom(src, a.url, '/v1/staff/refresh', {
+      postFrom(src, a.url, 'refresh', {
         refreshToken: `bogus_refresh_token_${String(i).padStart(4, '0')}`,
       });
     for (let i = 0; i < 20; i++) assert.equal((await bogus(i)).status, 401);
@@ -357,13 +360,9 @@ describe('staff login: per-source bound across accounts', () => {
     assert.equal(r.status, 429);
     assert.equal(r.body.code, 'rate_limited');
     assert.equal(
-      (await postFrom(src, a.url, '/v1/staff/login', { username: 'agent1', password: 'demo-agent-1' }))
-        .status,
+      (await postFrom(src, a.url, 'login', { username: 'agent1', password: 'demo-agent-1' })).status,
       429,
     );
-    assert.equal(
-      (await postFrom(src, a.url, '/v1/staff/refresh', { refreshToken: s.refreshToken })).status,
-      200,
-    );
+    assert.equal((await postFrom(src, a.url, 'refresh', { refreshToken: s.refreshToken })).status, 200);
   });
 });

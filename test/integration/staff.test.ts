@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { routes, type RouteDef } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, call, staffLogin } from '../support/http.ts';
 
 describe('staff accounts, tokens and roles', () => {
   let a: TestAuthority;
@@ -13,59 +13,38 @@ describe('staff accounts, tokens and roles', () => {
   after(() => a.dispose());
 
   it('login gives a short access token and a refresh token; wrong passwords and unknown users get the same 401', async () => {
-    const ok = await call(a.url, 'POST', '/v1/staff/login', {
-      json: { username: 'agent1', password: 'demo-agent-1' },
-    });
+    const ok = await api(a.url, 'login', { json: { username: 'agent1', password: 'demo-agent-1' } });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.staff.role, 'agent');
     assert.equal(Date.parse(ok.body.accessExpiresAt) - clock.now(), 300_000);
-    const wrong = await call(a.url, 'POST', '/v1/staff/login', {
-      json: { username: 'agent1', password: 'not-the-password' },
-    });
-    const unknown = await call(a.url, 'POST', '/v1/staff/login', {
-      json: { username: 'nobody', password: 'not-the-password' },
-    });
+    const wrong = await api(a.url, 'login', { json: { username: 'agent1', password: 'not-the-password' } });
+    const unknown = await api(a.url, 'login', { json: { username: 'nobody', password: 'not-the-password' } });
     assert.equal(wrong.status, 401);
     assert.deepEqual(wrong.body, unknown.body);
-    const me = await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(ok.body.accessToken) });
+    const me = await api(a.url, 'staffMe', { headers: bearer(ok.body.accessToken) });
     assert.equal(me.body.username, 'agent1');
   });
 
   it('access tokens expire; refresh rotates; a reused refresh token revokes the whole family', async () => {
     const first = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     clock.advance(301_000);
-    assert.equal((await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(first.token) })).status, 401);
-    const second = await call(a.url, 'POST', '/v1/staff/refresh', {
-      json: { refreshToken: first.refreshToken },
-    });
+    assert.equal((await api(a.url, 'staffMe', { headers: bearer(first.token) })).status, 401);
+    const second = await api(a.url, 'refresh', { json: { refreshToken: first.refreshToken } });
     assert.equal(second.status, 200);
     assert.notEqual(second.body.refreshToken, first.refreshToken);
-    assert.equal(
-      (await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(second.body.accessToken) })).status,
-      200,
-    );
+    assert.equal((await api(a.url, 'staffMe', { headers: bearer(second.body.accessToken) })).status, 200);
     // The stolen old token is presented again: refused, and the family (including the new token) is revoked.
-    const reuse = await call(a.url, 'POST', '/v1/staff/refresh', {
-      json: { refreshToken: first.refreshToken },
-    });
+    const reuse = await api(a.url, 'refresh', { json: { refreshToken: first.refreshToken } });
     assert.equal(reuse.status, 401);
     assert.match(reuse.body.message, /reused/);
-    const afterReuse = await call(a.url, 'POST', '/v1/staff/refresh', {
-      json: { refreshToken: second.body.refreshToken },
-    });
+    const afterReuse = await api(a.url, 'refresh', { json: { refreshToken: second.body.refreshToken } });
     assert.equal(afterReuse.status, 401);
   });
 
   it('logout revokes the refresh token family', async () => {
     const s = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    assert.equal(
-      (await call(a.url, 'POST', '/v1/staff/logout', { json: { refreshToken: s.refreshToken } })).status,
-      200,
-    );
-    assert.equal(
-      (await call(a.url, 'POST', '/v1/staff/refresh', { json: { refreshToken: s.refreshToken } })).status,
-      401,
-    );
+    assert.equal((await api(a.url, 'logout', { json: { refreshToken: s.refreshToken } })).status, 200);
+    assert.equal((await api(a.url, 'refresh', { json: { refreshToken: s.refreshToken } })).status, 401);
   });
 
   it('roles are checked on every staff route: agents get 403 on every admin route, no token gets 401 everywhere', async () => {
@@ -96,23 +75,21 @@ describe('staff accounts, tokens and roles', () => {
 
   it('an admin creates staff and changes roles; the change applies at once and is audited', async () => {
     const admin = await staffLogin(a.url, 'admin', 'demo-admin-1');
-    const created = await call(a.url, 'POST', '/v1/admin/staff', {
+    const created = await api(a.url, 'createStaff', {
       headers: bearer(admin.token),
       json: { username: 'new.agent', displayName: 'New Agent', role: 'agent', password: 'a-long-password' },
     });
     assert.equal(created.status, 201);
     const n = await staffLogin(a.url, 'new.agent', 'a-long-password');
-    assert.equal(
-      (await call(a.url, 'GET', '/v1/admin/audit/verify', { headers: bearer(n.token) })).status,
-      403,
-    );
-    const promoted = await call(a.url, 'PUT', `/v1/admin/staff/${created.body.staffId}/role`, {
+    assert.equal((await api(a.url, 'auditVerify', { headers: bearer(n.token) })).status, 403);
+    const promoted = await api(a.url, 'setRole', {
+      params: { staffId: created.body.staffId },
       headers: bearer(admin.token),
       json: { role: 'admin' },
     });
     assert.equal(promoted.body.role, 'admin');
     // Same access token, new role: roles are read from the account on each request.
-    const verify = await call(a.url, 'GET', '/v1/admin/audit/verify', { headers: bearer(n.token) });
+    const verify = await api(a.url, 'auditVerify', { headers: bearer(n.token) });
     assert.equal(verify.status, 200);
     assert.equal(verify.body.ok, true);
     const row = a.services.ctx.db
@@ -121,7 +98,7 @@ describe('staff accounts, tokens and roles', () => {
       )
       .get(`staff:${created.body.staffId}`);
     assert.deepEqual(JSON.parse(row!.data), { from: 'agent', to: 'admin' });
-    const dup = await call(a.url, 'POST', '/v1/admin/staff', {
+    const dup = await api(a.url, 'createStaff', {
       headers: bearer(admin.token),
       json: { username: 'new.agent', displayName: 'Again', role: 'agent', password: 'a-long-password' },
     });
@@ -130,14 +107,16 @@ describe('staff accounts, tokens and roles', () => {
 
   it('knowledge questions: the agent sees prompts only; right answers (any case/spacing) authenticate at level 1; failures lock', async () => {
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const qs = await call(a.url, 'GET', '/v1/customers/c_alice_martin_01/knowledge-questions', {
+    const qs = await api(a.url, 'knowledgeQuestions', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(agent.token),
     });
     assert.equal(qs.status, 200);
     assert.equal(qs.body.questions.length, 2);
     assert.ok(!JSON.stringify(qs.body).includes('Leeds'));
     const [q1, q2] = qs.body.questions;
-    const right = await call(a.url, 'POST', '/v1/customers/c_alice_martin_01/knowledge-checks', {
+    const right = await api(a.url, 'knowledgeCheck', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(agent.token),
       json: {
         answers: [
@@ -151,7 +130,8 @@ describe('staff accounts, tokens and roles', () => {
     assert.equal(right.body.authentication.level, 1);
     assert.equal(right.body.authentication.deviceId, null);
     const wrongOnce = () =>
-      call(a.url, 'POST', '/v1/customers/c_alice_martin_01/knowledge-checks', {
+      api(a.url, 'knowledgeCheck', {
+        params: { customerId: 'c_alice_martin_01' },
         headers: bearer(agent.token),
         json: { answers: [{ questionId: q2.questionId, answer: 'York' }] },
       });
@@ -160,7 +140,8 @@ describe('staff accounts, tokens and roles', () => {
     assert.equal(lockedOut.status, 423);
     clock.advance(16 * 60_000);
     const againAgent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const after = await call(a.url, 'POST', '/v1/customers/c_alice_martin_01/knowledge-checks', {
+    const after = await api(a.url, 'knowledgeCheck', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(againAgent.token),
       json: { answers: [{ questionId: q2.questionId, answer: 'Leeds' }] },
     });
