@@ -12,16 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { FACTOR_SETUP_LEVEL, SETUP_WINDOW_MS } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin, type HttpResult } from '../support/http.ts';
+import { api, bearer, staffLogin, type HttpResult } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
 
 const ORIGIN = 'http://localhost:5173';
 const RP_ID = 'localhost';
 const ALICE = 'c_alice_martin_01';
-const REG_OPTIONS = '/v1/device/webauthn/registration-options';
-const REGISTER = '/v1/device/webauthn/registration';
-const ASSERT_OPTIONS = '/v1/device/authentication/webauthn-options';
-const ASSERT = '/v1/device/authentication/webauthn';
 
 interface AuditRow {
   actor: string;
@@ -41,9 +37,7 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
   /** A fresh one-time code (the fake clock moves past access-token lifetimes, so a fresh login each time). */
   const code = async (customerId = ALICE): Promise<string> => {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const r = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
-      headers: bearer(admin),
-    });
+    const r = await api(a.url, 'issueEnrolmentCode', { params: { customerId }, headers: bearer(admin) });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body.code;
   };
@@ -60,14 +54,14 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
       )
       .all(`device:${deviceId}`, action);
   const level = async (d: TestDevice): Promise<number> => {
-    const me = await d.call('GET', '/v1/device/me');
+    const me = await d.api('deviceMe');
     assert.equal(me.status, 200, JSON.stringify(me.body));
     return me.body.authentication.level;
   };
   const register = async (d: TestDevice, authr: SoftwareAuthenticator): Promise<HttpResult> => {
-    const options = await d.call('POST', REG_OPTIONS);
+    const options = await d.api('webauthnRegistrationOptions');
     if (options.status !== 200) return options;
-    return d.call('POST', REGISTER, { json: { response: authr.register(options.body) } });
+    return d.api('webauthnRegister', { json: { response: authr.register(options.body) } });
   };
 
   it('the protocol states the set-up level of each factor', () => {
@@ -91,7 +85,7 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
       .prepare<[string], { n: number }>('SELECT count(*) AS n FROM webauthn_credentials WHERE device_id = ?')
       .get(d.deviceId)!.n;
     assert.equal(n, 0);
-    assert.equal((await d.call('POST', ASSERT_OPTIONS)).status, 400);
+    assert.equal((await d.api('webauthnAssertionOptions')).status, 400);
     assert.equal(await level(d), 1);
     const rows = audit(d.deviceId, 'factor.setup');
     assert.ok(rows.some((x) => x.outcome === 'failure' && /biometric/.test(x.reason ?? '')));
@@ -99,44 +93,37 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
 
   it('a PIN (level 2) is not enough to add a biometric; the device key alone cannot set or replace a PIN or the enrolment photo', async () => {
     const d = await enrolled();
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '842913' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '842913' } })).status, 200);
     clock.advance(60_000);
     assert.equal((await d.authenticate()).status, 201);
     // Key alone: replacing the PIN and the enrolment photo is refused.
-    const pin = await d.call('PUT', '/v1/device/pin', { json: { pin: '111111' } });
+    const pin = await d.api('setPin', { json: { pin: '111111' } });
     assert.equal(pin.status, 403, JSON.stringify(pin.body));
     assert.match(pin.body.message, /level 2/);
-    const photo = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+    const photo = await d.api('photo', {
+      query: { purpose: 'enrolment' },
       raw: FAKE_JPEG,
       contentType: 'image/jpeg',
     });
     assert.equal(photo.status, 403, JSON.stringify(photo.body));
     // PIN: level 2. A biometric grants 3: still refused.
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '842913' } })).status,
-      200,
-    );
+    assert.equal((await d.api('pinFactor', { json: { pin: '842913' } })).status, 200);
     assert.equal(await level(d), 2);
     const authr = new SoftwareAuthenticator({ origin: ORIGIN, rpId: RP_ID });
     const r = await register(d, authr);
     assert.equal(r.status, 403, JSON.stringify(r.body));
     // Level 2 may change the PIN and the enrolment photo (each grants at most 2).
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '550021' } })).status, 200);
-    const photo2 = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+    assert.equal((await d.api('setPin', { json: { pin: '550021' } })).status, 200);
+    const photo2 = await d.api('photo', {
+      query: { purpose: 'enrolment' },
       raw: FAKE_JPEG,
       contentType: 'image/jpeg',
     });
     assert.equal(photo2.status, 201, JSON.stringify(photo2.body));
     // The old PIN no longer works; the new one does.
     assert.equal((await d.authenticate()).status, 201);
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '842913' } })).status,
-      401,
-    );
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '550021' } })).status,
-      200,
-    );
+    assert.equal((await d.api('pinFactor', { json: { pin: '842913' } })).status, 401);
+    assert.equal((await d.api('pinFactor', { json: { pin: '550021' } })).status, 200);
   });
 
   it("the enrolment's own authentication sets every factor within its window, not after", async () => {
@@ -144,12 +131,13 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
     assert.equal(d.authentication.level, 1);
     assert.ok(d.setupUntil, 'the enrolment answer says until when factors can be set up');
     assert.equal(Date.parse(d.setupUntil) - clock.now(), SETUP_WINDOW_MS);
-    const me = await d.call('GET', '/v1/device/me');
+    const me = await d.api('deviceMe');
     assert.deepEqual(me.body.setup, { until: d.setupUntil, pin: true, biometric: true, photo: true });
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '246801' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '246801' } })).status, 200);
     const authr = new SoftwareAuthenticator({ origin: ORIGIN, rpId: RP_ID });
     assert.equal((await register(d, authr)).status, 201);
-    const photo = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+    const photo = await d.api('photo', {
+      query: { purpose: 'enrolment' },
       raw: FAKE_JPEG,
       contentType: 'image/jpeg',
     });
@@ -157,16 +145,16 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
     // Options fetched just inside the window, the registration sent just after: refused.
     const second = new SoftwareAuthenticator({ origin: ORIGIN, rpId: RP_ID });
     clock.advance(SETUP_WINDOW_MS - 1_000);
-    const options = await d.call('POST', REG_OPTIONS);
+    const options = await d.api('webauthnRegistrationOptions');
     assert.equal(options.status, 200);
     clock.advance(2_000);
-    const late = await d.call('POST', REGISTER, { json: { response: second.register(options.body) } });
+    const late = await d.api('webauthnRegister', { json: { response: second.register(options.body) } });
     assert.equal(late.status, 403, JSON.stringify(late.body));
-    const afterMe = await d.call('GET', '/v1/device/me');
+    const afterMe = await d.api('deviceMe');
     assert.deepEqual(afterMe.body.setup, { until: null, pin: false, biometric: false, photo: false });
     // Level 3 (the registered biometric) may add another biometric.
-    const up = await d.call('POST', ASSERT, {
-      json: { response: authr.assert((await d.call('POST', ASSERT_OPTIONS)).body) },
+    const up = await d.api('webauthnFactor', {
+      json: { response: authr.assert((await d.api('webauthnAssertionOptions')).body) },
     });
     assert.equal(up.status, 200, JSON.stringify(up.body));
     assert.equal(up.body.level, 3);
@@ -177,13 +165,13 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
 
   it("the customer's other devices are told of a new device and of each factor added, and can acknowledge", async () => {
     const phoneA = await enrolled('Alice phone A');
-    assert.equal((await phoneA.call('PUT', '/v1/device/pin', { json: { pin: '909090' } })).status, 200);
-    const before = (await phoneA.call('GET', '/v1/device/me')).body.notices as { kind: string }[];
+    assert.equal((await phoneA.api('setPin', { json: { pin: '909090' } })).status, 200);
+    const before = (await phoneA.api('deviceMe')).body.notices as { kind: string }[];
     const phoneB = await enrolled('Alice phone B');
-    assert.equal((await phoneB.call('PUT', '/v1/device/pin', { json: { pin: '123987' } })).status, 200);
+    assert.equal((await phoneB.api('setPin', { json: { pin: '123987' } })).status, 200);
     const authr = new SoftwareAuthenticator({ origin: ORIGIN, rpId: RP_ID });
     assert.equal((await register(phoneB, authr)).status, 201);
-    const notices = (await phoneA.call('GET', '/v1/device/me')).body.notices as {
+    const notices = (await phoneA.api('deviceMe')).body.notices as {
       noticeId: string;
       kind: string;
       byDevice: { deviceId: string; label: string | null };
@@ -198,16 +186,16 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
       ],
     );
     // B is not told about its own changes.
-    const own = (await phoneB.call('GET', '/v1/device/me')).body.notices as {
+    const own = (await phoneB.api('deviceMe')).body.notices as {
       byDevice: { deviceId: string };
     }[];
     assert.ok(own.every((n) => n.byDevice.deviceId !== phoneB.deviceId));
     // Acknowledged notices disappear; another device cannot acknowledge A's notices.
-    const foreign = await phoneB.call('POST', `/v1/device/notices/${fresh[0]!.noticeId}/ack`);
+    const foreign = await phoneB.api('acknowledgeNotice', { params: { noticeId: fresh[0]!.noticeId } });
     assert.equal(foreign.status, 404);
     for (const n of fresh)
-      assert.equal((await phoneA.call('POST', `/v1/device/notices/${n.noticeId}/ack`)).status, 200);
-    const left = (await phoneA.call('GET', '/v1/device/me')).body.notices as { noticeId: string }[];
+      assert.equal((await phoneA.api('acknowledgeNotice', { params: { noticeId: n.noticeId } })).status, 200);
+    const left = (await phoneA.api('deviceMe')).body.notices as { noticeId: string }[];
     assert.ok(left.every((n) => !fresh.some((f) => f.noticeId === n.noticeId)));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md rows 4-6, against a real authority over loopback HTTP with a software
+ * docs/reliability.md rows 4-6, against a real authority over loopback HTTP with a software
  * authenticator:
  *   4. WebAuthn assertions cannot be replayed (1,000 replays; 50 parallel uses of one
  *      challenge; a challenge older than its timeout),
@@ -11,19 +11,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin, type HttpResult } from '../support/http.ts';
+import { api, bearer, staffLogin, type HttpResult } from '../support/http.ts';
 import { SoftwareAuthenticator, sha256, type CeremonyKnobs } from '../support/webauthn-authenticator.ts';
 
 const ORIGIN = 'http://localhost:5173';
 const RP_ID = 'localhost';
 const CEREMONY_TIMEOUT_MS = 120_000;
-
-const PATHS = {
-  regOptions: '/v1/device/webauthn/registration-options',
-  register: '/v1/device/webauthn/registration',
-  assertOptions: '/v1/device/authentication/webauthn-options',
-  assert: '/v1/device/authentication/webauthn',
-} as const;
 
 interface CredentialRow {
   counter: number;
@@ -59,7 +52,8 @@ class Harness {
 
   /** A fresh enrolment code for Alice (demo codes are single use). */
   async code(): Promise<string> {
-    const r = await call(this.a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const r = await api(this.a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(this.adminToken),
     });
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -72,16 +66,16 @@ class Harness {
       code ?? (await this.code()),
     );
     const authr = new SoftwareAuthenticator({ origin: ORIGIN, rpId: RP_ID });
-    const options = await device.call('POST', PATHS.regOptions);
+    const options = await device.api('webauthnRegistrationOptions');
     assert.equal(options.status, 200, JSON.stringify(options.body));
-    const r = await device.call('POST', PATHS.register, { json: { response: authr.register(options.body) } });
+    const r = await device.api('webauthnRegister', { json: { response: authr.register(options.body) } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.credentialId, authr.id);
     return { device, authr };
   }
 
   async assertionOptions(device: TestDevice): Promise<any> {
-    const r = await device.call('POST', PATHS.assertOptions);
+    const r = await device.api('webauthnAssertionOptions');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body;
   }
@@ -93,11 +87,11 @@ class Harness {
     knobs: CeremonyKnobs = {},
   ): Promise<HttpResult> {
     const options = await this.assertionOptions(device);
-    return device.call('POST', PATHS.assert, { json: { response: authr.assert(options, knobs) } });
+    return device.api('webauthnFactor', { json: { response: authr.assert(options, knobs) } });
   }
 
   async authentication(device: TestDevice): Promise<{ level: number; factors: { kind: string }[] }> {
-    const me = await device.call('GET', '/v1/device/me');
+    const me = await device.api('deviceMe');
     assert.equal(me.status, 200, JSON.stringify(me.body));
     return me.body.authentication;
   }
@@ -148,7 +142,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
       ],
     );
     assert.equal(r.body.expiresAt, device.authentication.expiresAt, 'the step-up does not move the expiry');
-    const me = await device.call('GET', '/v1/device/me');
+    const me = await device.api('deviceMe');
     assert.equal(me.body.enrolled.biometric, true);
     assert.equal(
       h.credential(authr.id).counter,
@@ -159,7 +153,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
 
   it('row 5: registration and assertion options say userVerification "required" (and bind rp, timeout, credential)', async () => {
     const device = await new TestDevice(a.url).enrolAndAuthenticate(await h.code());
-    const reg = await device.call('POST', PATHS.regOptions);
+    const reg = await device.api('webauthnRegistrationOptions');
     assert.equal(reg.status, 200);
     assert.equal(reg.body.authenticatorSelection.userVerification, 'required');
     assert.equal(reg.body.rp.id, RP_ID);
@@ -170,13 +164,13 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
       'ES256 offered',
     );
     // Assertion options before any credential: refused, there is nothing to verify.
-    assert.equal((await device.call('POST', PATHS.assertOptions)).status, 400);
+    assert.equal((await device.api('webauthnAssertionOptions')).status, 400);
     const authr = new SoftwareAuthenticator({ origin: ORIGIN });
     assert.equal(
-      (await device.call('POST', PATHS.register, { json: { response: authr.register(reg.body) } })).status,
+      (await device.api('webauthnRegister', { json: { response: authr.register(reg.body) } })).status,
       201,
     );
-    const asr = await device.call('POST', PATHS.assertOptions);
+    const asr = await device.api('webauthnAssertionOptions');
     assert.equal(asr.status, 200);
     assert.equal(asr.body.userVerification, 'required');
     assert.equal(asr.body.rpId, RP_ID);
@@ -195,9 +189,11 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     const device = await new TestDevice(a.url).enrolAndAuthenticate(await h.code());
     const before = h.credentialCount();
     const authr = new SoftwareAuthenticator({ origin: ORIGIN });
-    const noUv = await device.call('POST', PATHS.register, {
+    const noUv = await device.api('webauthnRegister', {
       json: {
-        response: authr.register((await device.call('POST', PATHS.regOptions)).body, { userVerified: false }),
+        response: authr.register((await device.api('webauthnRegistrationOptions')).body, {
+          userVerified: false,
+        }),
       },
     });
     assert.equal(noUv.status, 401, JSON.stringify(noUv.body));
@@ -205,15 +201,16 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     assert.equal(h.credentialCount(), before);
     assert.equal(h.credentialsOfDevice(device.deviceId), 0);
     // The same authenticator with UV registers: the refusal was about UV.
-    const withUv = await device.call('POST', PATHS.register, {
-      json: { response: authr.register((await device.call('POST', PATHS.regOptions)).body) },
+    const withUv = await device.api('webauthnRegister', {
+      json: { response: authr.register((await device.api('webauthnRegistrationOptions')).body) },
     });
     assert.equal(withUv.status, 201, JSON.stringify(withUv.body));
   });
 
   it('row 5: 100 assertions with UV=0 (each on a fresh challenge) are 100% refused; the level stays 2', async () => {
     const { device, authr } = await h.biometricDevice();
-    const photo = await device.call('POST', '/v1/device/photos?purpose=verification', {
+    const photo = await device.api('photo', {
+      query: { purpose: 'verification' },
       raw: FAKE_JPEG,
       contentType: 'image/jpeg',
     });
@@ -248,7 +245,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     const { device, authr } = await h.biometricDevice();
     const options = await h.assertionOptions(device);
     const assertion = authr.assert(options);
-    const first = await device.call('POST', PATHS.assert, { json: { response: assertion } });
+    const first = await device.api('webauthnFactor', { json: { response: assertion } });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.body.level, 3);
     const counterAfterFirst = h.credential(authr.id).counter;
@@ -259,7 +256,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     assert.equal(fresh.authentication.level, 1);
     const N = 1000;
     const results = await inBatches(Array.from({ length: N }), 25, (_, i) =>
-      (i % 2 ? fresh : device).call('POST', PATHS.assert, { json: { response: assertion } }),
+      (i % 2 ? fresh : device).api('webauthnFactor', { json: { response: assertion } }),
     );
     const accepted = results.filter(ok).length;
     console.log(`replays accepted: ${accepted}/${N}`);
@@ -278,7 +275,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     // 50 distinct, validly signed assertions over the same challenge (counters 1..50), all in flight together.
     const assertions = Array.from({ length: 50 }, () => authr.assert(options));
     const results = await Promise.all(
-      assertions.map((response) => device.call('POST', PATHS.assert, { json: { response } })),
+      assertions.map((response) => device.api('webauthnFactor', { json: { response } })),
     );
     const successes = results.filter(ok);
     console.log(`parallel uses of one challenge: ${successes.length} success(es) of ${results.length}`);
@@ -362,8 +359,8 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
       { origin: 'https://localhost:5173' },
     ]) {
       const authr = new SoftwareAuthenticator({ origin: ORIGIN });
-      const r = await device.call('POST', PATHS.register, {
-        json: { response: authr.register((await device.call('POST', PATHS.regOptions)).body, knobs) },
+      const r = await device.api('webauthnRegister', {
+        json: { response: authr.register((await device.api('webauthnRegistrationOptions')).body, knobs) },
       });
       assert.equal(r.status, 401, `${JSON.stringify(knobs)}: ${JSON.stringify(r.body)}`);
     }
@@ -428,14 +425,14 @@ describe('WebAuthn challenge timeout (fake clock)', () => {
     const stale = await h.assertionOptions(device);
     assert.equal(stale.timeout, CEREMONY_TIMEOUT_MS);
     clock.advance(CEREMONY_TIMEOUT_MS + 1);
-    const late = await device.call('POST', PATHS.assert, { json: { response: authr.assert(stale) } });
+    const late = await device.api('webauthnFactor', { json: { response: authr.assert(stale) } });
     assert.equal(late.status, 401, JSON.stringify(late.body));
     assert.match(late.body.message, /challenge/);
     assert.equal((await h.authentication(device)).level, 1);
     // Control: inside the timeout the same device and authenticator succeed.
     const fresh = await h.assertionOptions(device);
     clock.advance(CEREMONY_TIMEOUT_MS - 1000);
-    const inTime = await device.call('POST', PATHS.assert, { json: { response: authr.assert(fresh) } });
+    const inTime = await device.api('webauthnFactor', { json: { response: authr.assert(fresh) } });
     assert.equal(inTime.status, 200, JSON.stringify(inTime.body));
     assert.equal(inTime.body.level, 3);
     console.log(
@@ -446,14 +443,14 @@ describe('WebAuthn challenge timeout (fake clock)', () => {
   it('a registration challenge older than its timeout is refused', async () => {
     const device = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate('BOB-DEMO-2026');
     const authr = new SoftwareAuthenticator({ origin: ORIGIN });
-    const options = await device.call('POST', PATHS.regOptions);
+    const options = await device.api('webauthnRegistrationOptions');
     assert.equal(options.status, 200);
     clock.advance(CEREMONY_TIMEOUT_MS + 1);
-    const r = await device.call('POST', PATHS.register, { json: { response: authr.register(options.body) } });
+    const r = await device.api('webauthnRegister', { json: { response: authr.register(options.body) } });
     assert.equal(r.status, 401, JSON.stringify(r.body));
     assert.match(r.body.message, /challenge/);
     assert.equal(h.credentialsOfDevice(device.deviceId), 0);
-    const me = await device.call('GET', '/v1/device/me');
+    const me = await device.api('deviceMe');
     assert.equal(me.body.enrolled.biometric, false);
   });
 });
