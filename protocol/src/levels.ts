@@ -21,7 +21,7 @@ export const FACTOR_SETUP_LEVEL: Readonly<Record<SetupFactor, AssuranceLevel>> =
 export const SETUP_WINDOW_MS = 30 * 60_000;
 
 /**
- * Assurance level from the factors of one authentication (DESIGN.md):
+ * Assurance level from the factors of one authentication (docs/architecture.md, Identity):
  * 0 none, 1 device (or knowledge answers alone), 2 device + PIN, photo or knowledge,
  * 3 device + biometric.
  */

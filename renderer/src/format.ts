@@ -58,7 +58,7 @@ export const VERIFICATION_TONE: Record<VerificationState, Tone> = {
   failed: 'bad',
 };
 
-/** What each assurance level means (DESIGN.md). */
+/** What each assurance level means (docs/architecture.md, Identity). */
 export const LEVEL_TEXT: Record<number, string> = {
   0: 'No verification',
   1: 'Device key',

@@ -1,5 +1,5 @@
 /**
- * WebAuthn end to end in Chromium (RELIABILITY.md row 5 in a real browser): Chromium's
+ * WebAuthn end to end in Chromium (docs/reliability.md row 5 in a real browser): Chromium's
  * virtual platform authenticator over CDP registers a biometric and asserts it against a
  * real authority. With user verification the assertion is a biometric (level 3); with
  * the "fingerprint" failing (setUserVerified(false)) no biometric factor is ever added.

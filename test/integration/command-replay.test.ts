@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md row 11: device commands cannot be forged or replayed (the RFC 9449
+ * docs/reliability.md row 11: remote-control commands cannot be forged or replayed (the RFC 9449
  * DPoP pattern: every hop is signed, bound and single-use).
  *
  * Against a real authority on loopback with a simulated device (test/support/device.ts

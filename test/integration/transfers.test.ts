@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md row 10: a transfer keeps the authentication, not the old agent's rights.
+ * docs/reliability.md row 10: a transfer keeps the authentication, not the old agent's rights.
  *
  * For each way ownership moves (blind to an agent, warm to an agent, blind to a queue,
  * blind to a supervisor, supervisor take-over, supervisor reassign), against a real

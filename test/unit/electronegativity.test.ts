@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md row 1: the Electronegativity gate. @doyensec/electronegativity's
+ * docs/reliability.md row 1: the Electronegativity gate. @doyensec/electronegativity's
  * programmatic API over main/shell and preload (the TypeScript sources; scanned
  * together so its global checks see the whole shell). It exits 0 whatever it
  * finds, so the gate filters: 0 findings with severity >= MEDIUM and confidence

@@ -11,7 +11,7 @@ import {
 } from '../../protocol/src/index.ts';
 
 describe('protocol', () => {
-  it('assurance levels follow DESIGN.md', () => {
+  it('assurance levels follow docs/architecture.md (Identity)', () => {
     const cases: [FactorKind[], number][] = [
       [[], 0],
       [['pin'], 0],

@@ -1,5 +1,5 @@
 /**
- * RELIABILITY.md row 2: IPC only from our own top-level frame. Every registered
+ * docs/reliability.md row 2: IPC only from our own top-level frame. Every registered
  * channel refuses a foreign-origin and a sub-frame sender; 1,000 generated
  * payloads per channel through the real handlers (and the real DeskCore behind
  * them) give 0 unhandled exceptions: every call is answered.

@@ -1,6 +1,6 @@
 /**
  * The Electron shell's security settings and handlers, against the typed fake of
- * the electron module (RELIABILITY.md rows 1 and 3; row 2 is shell-ipc.test.ts).
+ * the electron module (docs/reliability.md rows 1 and 3; row 2 is shell-ipc.test.ts).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
