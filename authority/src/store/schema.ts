@@ -1,0 +1,405 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The authority's tables as Kysely sees them, after every migration of
+ * schema-migrations.ts (SQLite and PostgreSQL alike). Column types are what both
+ * drivers return: INTEGER / BIGINT -> number (ms timestamps, counters, 0/1 flags; the
+ * PostgreSQL pool parses BIGINT to a number and refuses one beyond 2^53), TEXT -> string
+ * (JSON columns stay strings: parse them in the repository), BLOB / BYTEA -> Buffer.
+ * `Generated<T>`: the column has a default (or is assigned by the database), an insert
+ * may leave it out. A migration that adds or changes a column changes this file too.
+ */
+
+/** ms since the epoch */
+type Ms = number;
+/** a JSON document stored as text */
+type Json = string;
+
+export interface CustomersTable {
+  id: string;
+  display_name: string;
+  attributes: Generated<Json>;
+  account: Generated<Json>;
+  knowledge_failures: Generated<number>;
+  knowledge_locked_until: Ms | null;
+  created_at: Ms;
+  external_ref: string | null;
+  updated_at: Ms | null;
+  deactivated_at: Ms | null;
+  deactivation_reason: string | null;
+}
+
+export interface CustomerPhonesTable {
+  customer_id: string;
+  e164: string;
+  label: string | null;
+  /** 1 active, 0 while the customer is deactivated */
+  active: Generated<0 | 1>;
+}
+
+export interface EnrolmentCodesTable {
+  code_hash: string;
+  customer_id: string;
+  expires_at: Ms;
+  used_at: Ms | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  customer_id: string;
+  public_jwk: Json;
+  label: string | null;
+  enrolled_at: Ms;
+  revoked_at: Ms | null;
+}
+
+export interface ChallengesTable {
+  id: string;
+  purpose: string;
+  nonce: string;
+  device_id: string | null;
+  authentication_id: string | null;
+  expires_at: Ms;
+  used_at: Ms | null;
+}
+
+export interface UsedProofsTable {
+  jti: string;
+  expires_at: Ms;
+}
+
+export interface PinsTable {
+  customer_id: string;
+  hash: string;
+  failures: Generated<number>;
+  locked_until: Ms | null;
+  updated_at: Ms;
+}
+
+export interface WebauthnCredentialsTable {
+  id: string;
+  customer_id: string;
+  device_id: string;
+  public_key: Buffer;
+  counter: number;
+  transports: Generated<Json>;
+  created_at: Ms;
+  counter_anomaly_at: Ms | null;
+}
+
+export interface PhotosTable {
+  id: string;
+  customer_id: string;
+  device_id: string | null;
+  authentication_id: string | null;
+  purpose: string;
+  media_type: string;
+  bytes: Buffer;
+  created_at: Ms;
+  verdict: 'match' | 'no_match' | null;
+  compared_by: string | null;
+  compared_at: Ms | null;
+}
+
+export interface KnowledgeQuestionsTable {
+  id: string;
+  customer_id: string;
+  prompt: string;
+  answer_hash: string;
+}
+
+export interface AuthenticationsTable {
+  id: string;
+  customer_id: string;
+  device_id: string | null;
+  level: number;
+  created_at: Ms;
+  expires_at: Ms;
+  setup_until: Ms | null;
+}
+
+export interface FactorsTable {
+  authentication_id: string;
+  kind: string;
+  at: Ms;
+  device_id: string | null;
+  detail: string | null;
+}
+
+export interface DeviceTokensTable {
+  token_hash: string;
+  device_id: string;
+  authentication_id: string;
+  expires_at: Ms;
+  revoked_at: Ms | null;
+}
+
+export interface ServiceSessionsTable {
+  id: string;
+  customer_id: string;
+  device_id: string | null;
+  authentication_id: string;
+  created_at: Ms;
+  last_activity_at: Ms;
+  absolute_expires_at: Ms;
+  ended_at: Ms | null;
+  end_reason: string | null;
+}
+
+export interface StaffTable {
+  id: string;
+  username: string;
+  display_name: string;
+  role: 'agent' | 'supervisor' | 'admin';
+  password_hash: string;
+  created_at: Ms;
+  disabled_at: Ms | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  staff_id: string;
+  expires_at: Ms;
+  rotated_at: Ms | null;
+  revoked_at: Ms | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  private_jwk: Json;
+  created_at: Ms;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: Ms;
+  actor: string;
+  action: string;
+  subject: string | null;
+  outcome: string;
+  reason: string | null;
+  data: Json;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface PipelineConfigTable {
+  /** always 1: one row */
+  id: number;
+  json: Json;
+  source: string;
+  file_hash: string | null;
+  updated_at: Ms;
+}
+
+export interface AgentsTable {
+  staff_id: string;
+  presence: Generated<'offline' | 'available' | 'busy' | 'wrap_up' | 'break' | 'missed'>;
+  since: Ms;
+  reason_code: string | null;
+  wrap_up_until: Ms | null;
+  idle_since: Ms | null;
+  last_seen_at: Ms | null;
+  skills: Generated<Json>;
+  queues: Generated<Json>;
+}
+
+export interface ShiftsTable {
+  staff_id: string;
+  starts_at: Ms;
+  ends_at: Ms;
+}
+
+export interface RequestsTable {
+  id: string;
+  session_id: string;
+  customer_id: string;
+  device_id: string | null;
+  authentication_id: string;
+  option_id: string;
+  option_label: string;
+  queue_id: string;
+  skills: Generated<Json>;
+  required_level: number;
+  priority: number;
+  enqueued_at: Ms;
+  state: 'waiting' | 'offered' | 'assigned' | 'scheduled' | 'completed' | 'abandoned';
+  fence: Generated<number>;
+  agent_id: string | null;
+  offer_expires_at: Ms | null;
+  assigned_at: Ms | null;
+  ended_at: Ms | null;
+  end_reason: string | null;
+  callback_mode: Generated<'keep_place' | 'slot'>;
+  window_from: Ms | null;
+  window_until: Ms | null;
+  slot_start: Ms | null;
+  slot_end: Ms | null;
+  idempotency_key: string | null;
+}
+
+export interface LeasesTable {
+  request_id: string;
+  fence: number;
+  kind: 'offer' | 'assignment';
+  agent_id: string;
+  started_at: Ms;
+  ended_at: Ms | null;
+  end_reason: string | null;
+}
+
+export interface HandleTimesTable {
+  queue_id: string;
+  seconds: number;
+  at: Ms;
+}
+
+export interface CallTicketsTable {
+  jti: string;
+  request_id: string;
+  session_id: string;
+  device_id: string;
+  agent_id: string;
+  fence: number;
+  issued_at: Ms;
+  expires_at: Ms;
+  proven_at: Ms | null;
+}
+
+export interface WrapUpsTable {
+  id: string;
+  idempotency_key: string;
+  request_id: string;
+  agent_id: string;
+  fence: number;
+  disposition: Json;
+  notes: string;
+  received_at: Ms;
+}
+
+export interface DeviceCommandsTable {
+  id: string;
+  request_id: string;
+  session_id: string;
+  device_id: string;
+  agent_id: string;
+  fence: number;
+  seq: number;
+  kind: string;
+  command: Json;
+  revision: Generated<number>;
+  jws: string;
+  state: 'pending' | 'shown' | 'done' | 'declined' | 'failed' | 'expired' | 'cancelled';
+  created_at: Ms;
+  expires_at: Ms;
+  shown_at: Ms | null;
+  finished_at: Ms | null;
+  result: Json | null;
+  reason: string | null;
+}
+
+export interface RemoteControlTable {
+  request_id: string;
+  stopped_at: Ms | null;
+  updated_at: Ms;
+}
+
+export interface TransfersTable {
+  id: string;
+  request_id: string;
+  kind: 'transfer' | 'take_over' | 'reassign';
+  mode: 'blind' | 'warm';
+  by_staff: string;
+  from_staff: string | null;
+  target_kind: 'agent' | 'supervisor' | 'queue';
+  target_staff: string | null;
+  target_queue: string | null;
+  state: 'offered' | 'accepted' | 'declined' | 'cancelled' | 'expired' | 'completed';
+  note: string | null;
+  from_fence: number;
+  to_fence: number | null;
+  created_at: Ms;
+  expires_at: Ms | null;
+  resolved_at: Ms | null;
+}
+
+export interface CustodyTable {
+  request_id: string;
+  staff_id: string;
+  role: string;
+  fence: number;
+  how: 'accepted' | 'transfer_blind' | 'transfer_warm' | 'taken_over' | 'reassigned';
+  from_at: Ms;
+  until_at: Ms | null;
+  end_reason: string | null;
+}
+
+export interface SecurityNoticesTable {
+  id: string;
+  customer_id: string;
+  device_id: string;
+  kind: 'device.enrolled' | 'pin.set' | 'biometric.added' | 'photo.enrolled';
+  by_device_id: string;
+  at: Ms;
+  acknowledged_at: Ms | null;
+}
+
+export interface LoginThrottleTable {
+  subject: string;
+  staff_id: string | null;
+  failures: number;
+  locked_until: Ms | null;
+  updated_at: Ms;
+}
+
+export interface LoginSourceFailuresTable {
+  /** assigned by the database (SQLite rowid, PostgreSQL identity) */
+  id: Generated<number>;
+  source: string;
+  at: Ms;
+}
+
+export interface LoginSourceRefusalsTable {
+  source: string;
+  refused: number;
+  audited_at: Ms;
+}
+
+/** Every table, by name. */
+export interface Database {
+  customers: CustomersTable;
+  customer_phones: CustomerPhonesTable;
+  enrolment_codes: EnrolmentCodesTable;
+  devices: DevicesTable;
+  challenges: ChallengesTable;
+  used_proofs: UsedProofsTable;
+  pins: PinsTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  photos: PhotosTable;
+  knowledge_questions: KnowledgeQuestionsTable;
+  authentications: AuthenticationsTable;
+  factors: FactorsTable;
+  device_tokens: DeviceTokensTable;
+  service_sessions: ServiceSessionsTable;
+  staff: StaffTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  audit_log: AuditLogTable;
+  pipeline_config: PipelineConfigTable;
+  agents: AgentsTable;
+  shifts: ShiftsTable;
+  requests: RequestsTable;
+  leases: LeasesTable;
+  handle_times: HandleTimesTable;
+  call_tickets: CallTicketsTable;
+  wrap_ups: WrapUpsTable;
+  device_commands: DeviceCommandsTable;
+  remote_control: RemoteControlTable;
+  transfers: TransfersTable;
+  custody: CustodyTable;
+  security_notices: SecurityNoticesTable;
+  login_throttle: LoginThrottleTable;
+  login_source_failures: LoginSourceFailuresTable;
+  login_source_refusals: LoginSourceRefusalsTable;
+}

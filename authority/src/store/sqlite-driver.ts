@@ -1,0 +1,142 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import {
+  type CompiledQuery,
+  SelectQueryNode,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+} from 'kysely';
+
+/**
+ * Kysely's SQLite driver, rewritten for the store (see README "Why a hand-written
+ * SQLite driver"): prepared statements are cached per connection (Kysely's prepares
+ * every query again), a write transaction starts with `BEGIN IMMEDIATE` (Kysely's says
+ * `BEGIN`, which takes the write lock only at the first write and can then fail with
+ * SQLITE_BUSY instead of waiting), a rollback after SQLite has already rolled back
+ * itself (SQLITE_FULL, IOERR) is a no-op, and `beforeAcquire` lets the store refuse a
+ * query on the wrong handle (the outer one inside a unit of work).
+ */
+
+const STATEMENT_CACHE = 500;
+
+export class SqliteConnection implements DatabaseConnection {
+  private readonly cache = new Map<string, BetterSqlite3.Statement>();
+  constructor(readonly raw: BetterSqlite3.Database) {}
+
+  private prepare(sqlText: string): BetterSqlite3.Statement {
+    let stmt = this.cache.get(sqlText);
+    if (stmt) {
+      // least recently used goes first: move this one to the end
+      this.cache.delete(sqlText);
+      this.cache.set(sqlText, stmt);
+      return stmt;
+    }
+    stmt = this.raw.prepare(sqlText);
+    this.cache.set(sqlText, stmt);
+    if (this.cache.size > STATEMENT_CACHE) this.cache.delete(this.cache.keys().next().value!);
+    return stmt;
+  }
+
+  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    const stmt = this.prepare(q.sql);
+    const params = q.parameters as unknown[];
+    if (stmt.reader) return { rows: stmt.all(...params) as R[] };
+    const { changes, lastInsertRowid } = stmt.run(...params);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  }
+
+  async *streamQuery<R>(q: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    if (!SelectQueryNode.is(q.query)) throw new Error('SQLite streams SELECT queries only');
+    // not from the cache: a cached statement that is being iterated cannot run another query
+    for (const row of this.raw.prepare(q.sql).iterate(...(q.parameters as unknown[])))
+      yield { rows: [row as R] };
+  }
+
+  exec(sqlText: string): void {
+    this.raw.exec(sqlText);
+  }
+}
+
+/** One connection, taken by one holder at a time (Kysely's own mutex, same behaviour). */
+export class SqliteDriver implements Driver {
+  readonly connection: SqliteConnection;
+  private locked: Promise<void> | null = null;
+  private unlock: (() => void) | null = null;
+
+  constructor(
+    raw: BetterSqlite3.Database,
+    private readonly opts: { begin: 'BEGIN' | 'BEGIN IMMEDIATE'; beforeAcquire?: () => void },
+  ) {
+    this.connection = new SqliteConnection(raw);
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    this.opts.beforeAcquire?.();
+    while (this.locked) await this.locked;
+    this.locked = new Promise((resolve) => (this.unlock = resolve));
+    return this.connection;
+  }
+
+  async releaseConnection(): Promise<void> {
+    const unlock = this.unlock;
+    this.locked = null;
+    this.unlock = null;
+    unlock?.();
+  }
+
+  async beginTransaction(c: DatabaseConnection): Promise<void> {
+    (c as SqliteConnection).exec(this.opts.begin);
+  }
+
+  async commitTransaction(c: DatabaseConnection): Promise<void> {
+    (c as SqliteConnection).exec('COMMIT');
+  }
+
+  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    const conn = c as SqliteConnection;
+    if (conn.raw.inTransaction) conn.exec('ROLLBACK');
+  }
+
+  async savepoint(c: DatabaseConnection, name: string): Promise<void> {
+    (c as SqliteConnection).exec(`SAVEPOINT "${name}"`);
+  }
+
+  async rollbackToSavepoint(c: DatabaseConnection, name: string): Promise<void> {
+    (c as SqliteConnection).exec(`ROLLBACK TO "${name}"`);
+  }
+
+  async releaseSavepoint(c: DatabaseConnection, name: string): Promise<void> {
+    (c as SqliteConnection).exec(`RELEASE "${name}"`);
+  }
+
+  async destroy(): Promise<void> {
+    this.connection.raw.close();
+  }
+}
+
+export class StoreSqliteDialect implements Dialect {
+  constructor(private readonly driver: SqliteDriver) {}
+  createDriver(): Driver {
+    return this.driver;
+  }
+  createQueryCompiler(): QueryCompiler {
+    return new SqliteQueryCompiler();
+  }
+  createAdapter(): DialectAdapter {
+    return new SqliteAdapter();
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new SqliteIntrospector(db);
+  }
+}
