@@ -153,46 +153,53 @@ export const EndPayload = z.strictObject({
 });
 
 /** A command: its kind and the payload of that kind. */
-export const DeviceCommand = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('verify').describe('Ask for a step-up (level 1 needed).'),
-    payload: VerifyPayload.describe('Which factor and why.'),
-  }),
-  z.strictObject({
-    kind: z.literal('photo').describe('Ask for a photo, answered with the image (level 1).'),
-    payload: PhotoPayload.describe('What to photograph.'),
-  }),
-  z.strictObject({
-    kind: z.literal('screenshot').describe('Ask for a screenshot, answered with the image (level 1).'),
-    payload: ScreenshotPayload.describe('What to capture.'),
-  }),
-  z.strictObject({
-    kind: z.literal('text').describe('Ask the customer to type something (level 1).'),
-    payload: TextPayload.describe('What to type.'),
-  }),
-  z.strictObject({
-    kind: z.literal('menu').describe('Ask the customer to choose (level 1; editable live).'),
-    payload: MenuPayload.describe('The choices.'),
-  }),
-  z.strictObject({
-    kind: z.literal('form').describe('Ask the customer to fill a form (level 1).'),
-    payload: FormPayload.describe('The form.'),
-  }),
-  z.strictObject({
-    kind: z.literal('confirm').describe('Ask the customer to confirm a transaction by signing it (level 2).'),
-    payload: ConfirmPayload.describe('The transaction.'),
-  }),
-  z.strictObject({
-    kind: z.literal('navigate').describe('Open a screen of the app (level 1).'),
-    payload: NavigatePayload.describe('The screen.'),
-  }),
-  z.strictObject({
-    kind: z
-      .literal('end')
-      .describe('End the remote session (always allowed; cancels the other open commands).'),
-    payload: EndPayload.describe('Why.'),
-  }),
-]);
+export const DeviceCommand = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('verify').describe('Ask for a step-up (level 1 needed).'),
+      payload: VerifyPayload.describe('Which factor and why.'),
+    }),
+    z.strictObject({
+      kind: z.literal('photo').describe('Ask for a photo, answered with the image (level 1).'),
+      payload: PhotoPayload.describe('What to photograph.'),
+    }),
+    z.strictObject({
+      kind: z.literal('screenshot').describe('Ask for a screenshot, answered with the image (level 1).'),
+      payload: ScreenshotPayload.describe('What to capture.'),
+    }),
+    z.strictObject({
+      kind: z.literal('text').describe('Ask the customer to type something (level 1).'),
+      payload: TextPayload.describe('What to type.'),
+    }),
+    z.strictObject({
+      kind: z.literal('menu').describe('Ask the customer to choose (level 1; editable live).'),
+      payload: MenuPayload.describe('The choices.'),
+    }),
+    z.strictObject({
+      kind: z.literal('form').describe('Ask the customer to fill a form (level 1).'),
+      payload: FormPayload.describe('The form.'),
+    }),
+    z.strictObject({
+      kind: z
+        .literal('confirm')
+        .describe('Ask the customer to confirm a transaction by signing it (level 2).'),
+      payload: ConfirmPayload.describe('The transaction.'),
+    }),
+    z.strictObject({
+      kind: z.literal('navigate').describe('Open a screen of the app (level 1).'),
+      payload: NavigatePayload.describe('The screen.'),
+    }),
+    z.strictObject({
+      kind: z
+        .literal('end')
+        .describe('End the remote session (always allowed; cancels the other open commands).'),
+      payload: EndPayload.describe('Why.'),
+    }),
+  ])
+  .meta({
+    id: 'DeviceCommand',
+    description: "A command for the customer's device: its kind and the payload of that kind.",
+  });
 export type DeviceCommand = z.infer<typeof DeviceCommand>;
 export const CommandKind = z.enum([
   'verify',
@@ -466,74 +473,84 @@ export const ControlResumed = z.strictObject({
 // ---------------------------------------------------------------- what the agent sees
 
 /** A finished command's result as stored and shown to the agent. */
-export const CommandResultView = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('verify').describe('A verify command.'),
-    factor: z.enum(['biometric', 'pin']).describe('The factor stepped up with.'),
-    level: AssuranceLevel.describe("The authentication's level after it."),
-    at: IsoTime.describe('When the factor was proven.'),
-  }),
-  /** Stored like the enrolment photo (purpose "verification"); GET /v1/agent/requests/:requestId/photos/:photoId. */
-  z.strictObject({
-    kind: z.literal('photo').describe('A photo command.'),
-    photoId: OpaqueId.describe(
-      'The verification photo (GET /v1/agent/requests/{requestId}/photos/{photoId}; compare it to count).',
-    ),
-  }),
-  /** Served by the same photo route. */
-  z.strictObject({
-    kind: z.literal('screenshot').describe('A screenshot command.'),
-    imageId: OpaqueId.describe('The screenshot (served by the same photo operation).'),
-  }),
-  z.strictObject({
-    kind: z.literal('text').describe('A text command.'),
-    value: z.string().max(LIMITS.longText).describe('What the customer typed.'),
-  }),
-  z.strictObject({
-    kind: z.literal('menu').describe('A menu command.'),
-    itemId: ItemId.describe('The item chosen.'),
-    label: ShortText.describe("The item's label."),
-    revision: z.number().int().describe('The revision chosen from.'),
-  }),
-  z.strictObject({ kind: z.literal('form').describe('A form command.'), values: FormValues }),
-  /** "Confirmed on device": the signature verified with the device's enrolled key and is stored. */
-  z.strictObject({
-    kind: z
-      .literal('confirm')
-      .describe("Confirmed on the device: the signature verified with the device's key."),
-    signature: z.string().max(16_384).describe("The device's signature (compact JWS)."),
-    canonical: z.string().max(20_000).describe('The exact text signed.'),
-    verifiedAt: IsoTime.describe('When the authority verified it.'),
-  }),
-  z.strictObject({
-    kind: z.literal('navigate').describe('A navigate command.'),
-    screen: AppScreen.describe('The screen opened.'),
-  }),
-  z.strictObject({ kind: z.literal('end').describe('An end command.') }),
-]);
+export const CommandResultView = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('verify').describe('A verify command.'),
+      factor: z.enum(['biometric', 'pin']).describe('The factor stepped up with.'),
+      level: AssuranceLevel.describe("The authentication's level after it."),
+      at: IsoTime.describe('When the factor was proven.'),
+    }),
+    /** Stored like the enrolment photo (purpose "verification"); GET /v1/agent/requests/:requestId/photos/:photoId. */
+    z.strictObject({
+      kind: z.literal('photo').describe('A photo command.'),
+      photoId: OpaqueId.describe(
+        'The verification photo (GET /v1/agent/requests/{requestId}/photos/{photoId}; compare it to count).',
+      ),
+    }),
+    /** Served by the same photo route. */
+    z.strictObject({
+      kind: z.literal('screenshot').describe('A screenshot command.'),
+      imageId: OpaqueId.describe('The screenshot (served by the same photo operation).'),
+    }),
+    z.strictObject({
+      kind: z.literal('text').describe('A text command.'),
+      value: z.string().max(LIMITS.longText).describe('What the customer typed.'),
+    }),
+    z.strictObject({
+      kind: z.literal('menu').describe('A menu command.'),
+      itemId: ItemId.describe('The item chosen.'),
+      label: ShortText.describe("The item's label."),
+      revision: z.number().int().describe('The revision chosen from.'),
+    }),
+    z.strictObject({ kind: z.literal('form').describe('A form command.'), values: FormValues }),
+    /** "Confirmed on device": the signature verified with the device's enrolled key and is stored. */
+    z.strictObject({
+      kind: z
+        .literal('confirm')
+        .describe("Confirmed on the device: the signature verified with the device's key."),
+      signature: z.string().max(16_384).describe("The device's signature (compact JWS)."),
+      canonical: z.string().max(20_000).describe('The exact text signed.'),
+      verifiedAt: IsoTime.describe('When the authority verified it.'),
+    }),
+    z.strictObject({
+      kind: z.literal('navigate').describe('A navigate command.'),
+      screen: AppScreen.describe('The screen opened.'),
+    }),
+    z.strictObject({ kind: z.literal('end').describe('An end command.') }),
+  ])
+  .meta({
+    id: 'CommandResultView',
+    description: "A finished command's result, as stored and shown to the agent.",
+  });
 export type CommandResultView = z.infer<typeof CommandResultView>;
 
-export const CommandView = z.strictObject({
-  commandId: OpaqueId.describe('The command.'),
-  requestId: OpaqueId.describe('The request.'),
-  agentId: OpaqueId.describe('The agent who sent it.'),
-  fence: z.number().int().describe('The fencing number it was sent under.'),
-  seq: z.number().int().describe('Its sequence number under that fence.'),
-  revision: z.number().int().describe('1 as first sent, + 1 at every live edit (menus).'),
-  command: DeviceCommand.describe('What was asked.'),
-  state: CommandState.describe('pending, shown, then one of done, declined, failed, expired, cancelled.'),
-  createdAt: IsoTime.describe('When it was sent.'),
-  expiresAt: IsoTime.describe('When it expires unanswered.'),
-  shownAt: IsoTime.nullable().describe('When the device showed it, or null.'),
-  finishedAt: IsoTime.nullable().describe('When it reached its final state, or null.'),
-  result: CommandResultView.nullable().describe('The result when done, or null.'),
-  /** Why it failed, was cancelled or expired. */
-  reason: z
-    .string()
-    .max(LIMITS.shortText)
-    .nullable()
-    .describe('Why it failed, was cancelled or expired, or null.'),
-});
+export const CommandView = z
+  .strictObject({
+    commandId: OpaqueId.describe('The command.'),
+    requestId: OpaqueId.describe('The request.'),
+    agentId: OpaqueId.describe('The agent who sent it.'),
+    fence: z.number().int().describe('The fencing number it was sent under.'),
+    seq: z.number().int().describe('Its sequence number under that fence.'),
+    revision: z.number().int().describe('1 as first sent, + 1 at every live edit (menus).'),
+    command: DeviceCommand.describe('What was asked.'),
+    state: CommandState.describe('pending, shown, then one of done, declined, failed, expired, cancelled.'),
+    createdAt: IsoTime.describe('When it was sent.'),
+    expiresAt: IsoTime.describe('When it expires unanswered.'),
+    shownAt: IsoTime.nullable().describe('When the device showed it, or null.'),
+    finishedAt: IsoTime.nullable().describe('When it reached its final state, or null.'),
+    result: CommandResultView.nullable().describe('The result when done, or null.'),
+    /** Why it failed, was cancelled or expired. */
+    reason: z
+      .string()
+      .max(LIMITS.shortText)
+      .nullable()
+      .describe('Why it failed, was cancelled or expired, or null.'),
+  })
+  .meta({
+    id: 'CommandView',
+    description: 'A device command as the agent sees it: what was asked, its state, its result.',
+  });
 export type CommandView = z.infer<typeof CommandView>;
 
 export const RequestCommands = z.strictObject({

@@ -39,25 +39,34 @@ export type EnrolRequest = z.infer<typeof EnrolRequest>;
 export const FactorKind = z.enum(['device', 'pin', 'biometric', 'photo', 'knowledge']);
 export type FactorKind = z.infer<typeof FactorKind>;
 
-export const Factor = z.strictObject({
-  kind: FactorKind.describe('The factor: device key, PIN, biometric, compared photo or security questions.'),
-  at: IsoTime.describe('When it was proven.'),
-  deviceId: DeviceId.nullable().describe(
-    'The device it was proven on (null for security questions asked by an agent).',
-  ),
-  detail: z.string().max(LIMITS.shortText).nullable().describe('More about how it was proven, or null.'),
-});
+export const Factor = z
+  .strictObject({
+    kind: FactorKind.describe(
+      'The factor: device key, PIN, biometric, compared photo or security questions.',
+    ),
+    at: IsoTime.describe('When it was proven.'),
+    deviceId: DeviceId.nullable().describe(
+      'The device it was proven on (null for security questions asked by an agent).',
+    ),
+    detail: z.string().max(LIMITS.shortText).nullable().describe('More about how it was proven, or null.'),
+  })
+  .meta({ id: 'Factor', description: 'A factor proven in an authentication.' });
 export type Factor = z.infer<typeof Factor>;
 
-export const AuthenticationView = z.strictObject({
-  authenticationId: OpaqueId.describe('The authentication.'),
-  customerId: OpaqueId.describe('The customer it verifies.'),
-  deviceId: DeviceId.nullable().describe('The device it was opened on (null when opened by an agent).'),
-  level: AssuranceLevel.describe('The assurance level its factors reach.'),
-  factors: z.array(Factor).describe('The factors proven, oldest first.'),
-  createdAt: IsoTime.describe('When it was opened.'),
-  expiresAt: IsoTime.describe('When it expires (then the device authenticates again).'),
-});
+export const AuthenticationView = z
+  .strictObject({
+    authenticationId: OpaqueId.describe('The authentication.'),
+    customerId: OpaqueId.describe('The customer it verifies.'),
+    deviceId: DeviceId.nullable().describe('The device it was opened on (null when opened by an agent).'),
+    level: AssuranceLevel.describe('The assurance level its factors reach.'),
+    factors: z.array(Factor).describe('The factors proven, oldest first.'),
+    createdAt: IsoTime.describe('When it was opened.'),
+    expiresAt: IsoTime.describe('When it expires (then the device authenticates again).'),
+  })
+  .meta({
+    id: 'AuthenticationView',
+    description: 'An authentication: the customer, the device, the level its factors reach and its expiry.',
+  });
 export type AuthenticationView = z.infer<typeof AuthenticationView>;
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApiError, LIMITS } from './common.ts';
 import type { ErrorStatus, RouteDef } from './route-def.ts';
+import { StaffRole } from './staff.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -121,10 +122,21 @@ Live updates (queue positions, offers, commands, transfers) are pushed on the We
 describe; voice goes through SIP over WebSocket at \`/sip\`. The device protocol step by step
 (enrolment, proofs, commands, calls) is served beside this document at /docs/device-protocol.md.`;
 
-const describeParts = (r: RouteDef) =>
-  [r.params && 'path parameters', r.query && 'query', (r.body || r.bodyKind === 'image') && 'body']
-    .filter(Boolean)
-    .join(', ') || 'request';
+const describeParts = (r: RouteDef) => {
+  const parts = [
+    r.params && 'path parameters',
+    r.query && 'query',
+    (r.body || r.bodyKind === 'image') && 'body',
+  ].filter((p): p is string => typeof p === 'string');
+  if (parts.length === 0) return 'request';
+  return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} or ${parts.at(-1)}`;
+};
+
+/** The role check refuses somebody only when some role is not allowed. */
+const restrictsRoles = (r: RouteDef) =>
+  (r.auth === 'staff' || r.auth === 'deviceOrStaff') &&
+  !!r.roles &&
+  !StaffRole.options.every((role) => r.roles!.includes(role));
 
 const DEVICE_401 =
   'the device token is missing, unknown, expired or revoked; the Device-Proof is missing or does not verify, names another method, URL or token, is more than 60 s off or was used before; or the authentication has expired (authenticate again)';
@@ -141,8 +153,7 @@ function derivedErrors(r: RouteDef): Partial<Record<ErrorStatus, string>> {
   if (r.auth === 'device') e[401] = `unauthorized: ${DEVICE_401}.`;
   if (r.auth === 'staff') e[401] = `unauthorized: ${STAFF_401}.`;
   if (r.auth === 'deviceOrStaff') e[401] = `unauthorized: a device: ${DEVICE_401}; staff: ${STAFF_401}.`;
-  if ((r.auth === 'staff' || r.auth === 'deviceOrStaff') && r.roles)
-    e[403] = `forbidden: the staff member's role is not ${r.roles.join(' or ')}.`;
+  if (restrictsRoles(r)) e[403] = `forbidden: the staff member's role is not ${r.roles!.join(' or ')}.`;
   if (r.params) {
     const names = Object.keys(r.params.shape).join(', ');
     e[404] = `not_found: no such ${names}, or not one the caller may see.`;

@@ -286,45 +286,50 @@ export const CallbackView = z.discriminatedUnion('mode', [
   }),
 ]);
 
-export const RequestView = z.strictObject({
-  requestId: OpaqueId.describe('The service request.'),
-  sessionId: SessionId.describe('Its service session.'),
-  customerId: OpaqueId.describe('The customer.'),
-  customerName: ShortText.describe("The customer's display name."),
-  queueId: ConfigId.describe('The queue it is in (priority rules may have moved it).'),
-  optionId: ConfigId.describe('The menu option asked for.'),
-  optionLabel: ShortText.describe("The option's label."),
-  level: AssuranceLevel.describe("The authentication's level now."),
-  priority: z.number().int().describe('Its priority (higher is served first, then the longest waiting).'),
-  state: RequestState.describe(
-    'waiting (in the queue), offered (to agentId until offerExpiresAt), assigned (agentId holds it), scheduled (a callback slot), completed, abandoned.',
-  ),
-  enqueuedAt: IsoTime.describe('When it joined the queue (kept through transfers back to a queue).'),
-  position: z
-    .number()
-    .int()
-    .min(1)
-    .nullable()
-    .describe('Position in its queue while waiting (1 is next), else null.'),
-  estimatedWaitSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .nullable()
-    .describe('Estimated wait while waiting, or null (not waiting, or no estimate).'),
-  callback: CallbackView.describe('What the customer chose instead of waiting on the line.'),
-  fence: z
-    .number()
-    .int()
-    .min(0)
-    .describe('The fencing number: grows at every offer and every move; actions of the holder send it.'),
-  agentId: OpaqueId.nullable().describe('The staff member it is offered to or held by, or null.'),
-  offerExpiresAt: IsoTime.nullable().describe('When the current offer lapses, or null.'),
-  /** The display name of the agent holding or being offered it ("You are now with <agent>"). */
-  agentName: ShortText.nullable()
-    .optional()
-    .describe('The display name of the agent holding or being offered it ("You are now with <agent>").'),
-});
+export const RequestView = z
+  .strictObject({
+    requestId: OpaqueId.describe('The service request.'),
+    sessionId: SessionId.describe('Its service session.'),
+    customerId: OpaqueId.describe('The customer.'),
+    customerName: ShortText.describe("The customer's display name."),
+    queueId: ConfigId.describe('The queue it is in (priority rules may have moved it).'),
+    optionId: ConfigId.describe('The menu option asked for.'),
+    optionLabel: ShortText.describe("The option's label."),
+    level: AssuranceLevel.describe("The authentication's level now."),
+    priority: z.number().int().describe('Its priority (higher is served first, then the longest waiting).'),
+    state: RequestState.describe(
+      'waiting (in the queue), offered (to agentId until offerExpiresAt), assigned (agentId holds it), scheduled (a callback slot), completed, abandoned.',
+    ),
+    enqueuedAt: IsoTime.describe('When it joined the queue (kept through transfers back to a queue).'),
+    position: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .describe('Position in its queue while waiting (1 is next), else null.'),
+    estimatedWaitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .describe('Estimated wait while waiting, or null (not waiting, or no estimate).'),
+    callback: CallbackView.describe('What the customer chose instead of waiting on the line.'),
+    fence: z
+      .number()
+      .int()
+      .min(0)
+      .describe('The fencing number: grows at every offer and every move; actions of the holder send it.'),
+    agentId: OpaqueId.nullable().describe('The staff member it is offered to or held by, or null.'),
+    offerExpiresAt: IsoTime.nullable().describe('When the current offer lapses, or null.'),
+    /** The display name of the agent holding or being offered it ("You are now with <agent>"). */
+    agentName: ShortText.nullable()
+      .optional()
+      .describe('The display name of the agent holding or being offered it ("You are now with <agent>").'),
+  })
+  .meta({
+    id: 'RequestView',
+    description: 'A service request: queue, state, position and wait, callback, fencing number and holder.',
+  });
 export type RequestView = z.infer<typeof RequestView>;
 
 export const CreateRequest = z.strictObject({
@@ -418,29 +423,34 @@ export const OfferView = z.strictObject({
 });
 export type OfferView = z.infer<typeof OfferView>;
 
-export const AgentView = z.strictObject({
-  staffId: OpaqueId.describe('The agent.'),
-  displayName: ShortText.describe("The agent's display name."),
-  presence: Presence.describe(
-    'offline, available, busy (holding a request), wrap_up (after one), break, or missed (let an offer lapse or rejected it).',
-  ),
-  since: IsoTime.describe('Since when in this presence.'),
-  reasonCode: z.string().nullable().describe('The break reason, or null.'),
-  skills: z.array(SkillLevel).describe("The agent's skills."),
-  queues: z.array(ConfigId).describe('The queues the agent serves.'),
-  onShift: z.boolean().describe('Within one of the scheduled shifts now.'),
-  offer: OfferView.nullable().describe('The offer waiting for the agent, or null.'),
-  currentRequestId: OpaqueId.nullable().describe('The request the agent holds, or null.'),
-  /** The service session of the current request (supervisor board). */
-  currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
-  /** Seconds since `since`, computed when the view was made. */
-  timeInStateSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe('Seconds since `since`, when the view was made.'),
-});
+export const AgentView = z
+  .strictObject({
+    staffId: OpaqueId.describe('The agent.'),
+    displayName: ShortText.describe("The agent's display name."),
+    presence: Presence.describe(
+      'offline, available, busy (holding a request), wrap_up (after one), break, or missed (let an offer lapse or rejected it).',
+    ),
+    since: IsoTime.describe('Since when in this presence.'),
+    reasonCode: z.string().nullable().describe('The break reason, or null.'),
+    skills: z.array(SkillLevel).describe("The agent's skills."),
+    queues: z.array(ConfigId).describe('The queues the agent serves.'),
+    onShift: z.boolean().describe('Within one of the scheduled shifts now.'),
+    offer: OfferView.nullable().describe('The offer waiting for the agent, or null.'),
+    currentRequestId: OpaqueId.nullable().describe('The request the agent holds, or null.'),
+    /** The service session of the current request (supervisor board). */
+    currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
+    /** Seconds since `since`, computed when the view was made. */
+    timeInStateSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Seconds since `since`, when the view was made.'),
+  })
+  .meta({
+    id: 'AgentView',
+    description: "An agent's state: presence, skills, queues, shift, offer and current request.",
+  });
 export type AgentView = z.infer<typeof AgentView>;
 
 export const FenceBody = z.strictObject({
@@ -451,25 +461,27 @@ export const FenceBody = z.strictObject({
     .describe('The fencing number of the offer or assignment (from the offer or the request).'),
 });
 
-export const QueueStats = z.strictObject({
-  queueId: ConfigId.describe('The queue.'),
-  name: ShortText.describe("The queue's name."),
-  waiting: z.number().int().describe('Requests waiting.'),
-  longestWaitSeconds: z.number().int().describe('How long the oldest waiting request has waited.'),
-  estimatedWaitSeconds: z.number().int().nullable().describe('Estimated wait for a new request, or null.'),
-  agentsAvailable: z.number().int().describe('Agents of the queue available now.'),
-  agentsOnShift: z.number().int().describe('Agents of the queue on shift now.'),
-  /** Share of the requests answered (assigned) in the last 24 h within the queue's target. */
-  answeredWithinTarget: z
-    .number()
-    .min(0)
-    .max(1)
-    .nullable()
-    .describe(
-      "Share (0 to 1) of the requests answered in the last 24 h within the queue's target, or null when none.",
-    ),
-  targetAnswerSeconds: z.number().int().optional().describe("The queue's service level target."),
-});
+export const QueueStats = z
+  .strictObject({
+    queueId: ConfigId.describe('The queue.'),
+    name: ShortText.describe("The queue's name."),
+    waiting: z.number().int().describe('Requests waiting.'),
+    longestWaitSeconds: z.number().int().describe('How long the oldest waiting request has waited.'),
+    estimatedWaitSeconds: z.number().int().nullable().describe('Estimated wait for a new request, or null.'),
+    agentsAvailable: z.number().int().describe('Agents of the queue available now.'),
+    agentsOnShift: z.number().int().describe('Agents of the queue on shift now.'),
+    /** Share of the requests answered (assigned) in the last 24 h within the queue's target. */
+    answeredWithinTarget: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .describe(
+        "Share (0 to 1) of the requests answered in the last 24 h within the queue's target, or null when none.",
+      ),
+    targetAnswerSeconds: z.number().int().optional().describe("The queue's service level target."),
+  })
+  .meta({ id: 'QueueStats', description: 'Live statistics of a queue.' });
 export type QueueStats = z.infer<typeof QueueStats>;
 
 export const QueueSnapshot = z.strictObject({

@@ -35,9 +35,9 @@ export interface RouteDef {
   readonly status?: 200 | 201;
   /**
    * Errors the route's domain answers beyond those its shape implies, each with when it
-   * happens. Derived in openapi.ts: 400 always; 401 unless public; 403 with roles; 404
-   * and 414 with path parameters; 413 and 415 for POST/PUT; 409 with a `fence` in the
-   * body. Listing a derived status replaces its generic text with this one.
+   * happens. Derived in openapi.ts: 400 always; 401 unless public; 403 when `roles` leave
+   * a role out; 404 and 414 with path parameters; 413 and 415 for POST/PUT; 409 with a
+   * `fence` in the body. Listing a derived status replaces its generic text with this one.
    */
   readonly errors?: Readonly<Partial<Record<ErrorStatus, string>>>;
 }

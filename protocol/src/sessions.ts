@@ -9,18 +9,23 @@ export const SessionId = z
   .describe('A service session id: 32 random bytes, base64url (43 characters).');
 
 export const SessionState = z.enum(['open', 'ended', 'expired']);
-export const ServiceSession = z.strictObject({
-  sessionId: SessionId.describe('The session.'),
-  customerId: OpaqueId.describe('The customer.'),
-  deviceId: DeviceId.nullable().describe('The device that opened it, or null.'),
-  authenticationId: OpaqueId.describe('The authentication it was opened for.'),
-  level: AssuranceLevel.describe("The authentication's level now."),
-  state: SessionState.describe('open, ended (by the device, an agent or an admin) or expired.'),
-  createdAt: IsoTime.describe('When it was opened.'),
-  lastActivityAt: IsoTime.describe('The last use (any use moves the idle expiry).'),
-  idleExpiresAt: IsoTime.describe('When it expires without activity.'),
-  absoluteExpiresAt: IsoTime.describe('When it expires whatever the activity.'),
-});
+export const ServiceSession = z
+  .strictObject({
+    sessionId: SessionId.describe('The session.'),
+    customerId: OpaqueId.describe('The customer.'),
+    deviceId: DeviceId.nullable().describe('The device that opened it, or null.'),
+    authenticationId: OpaqueId.describe('The authentication it was opened for.'),
+    level: AssuranceLevel.describe("The authentication's level now."),
+    state: SessionState.describe('open, ended (by the device, an agent or an admin) or expired.'),
+    createdAt: IsoTime.describe('When it was opened.'),
+    lastActivityAt: IsoTime.describe('The last use (any use moves the idle expiry).'),
+    idleExpiresAt: IsoTime.describe('When it expires without activity.'),
+    absoluteExpiresAt: IsoTime.describe('When it expires whatever the activity.'),
+  })
+  .meta({
+    id: 'ServiceSession',
+    description: 'A service session: opened for an authentication, with idle and absolute expiry.',
+  });
 export type ServiceSession = z.infer<typeof ServiceSession>;
 
 export const SessionParams = z.strictObject({ sessionId: SessionId.describe('The service session.') });

@@ -11,12 +11,14 @@ export const Username = z
   .regex(/^[a-z0-9._-]+$/, 'usernames are lower-case letters, digits, dot, dash and underscore');
 export const Password = z.string().min(8).max(256);
 
-export const StaffView = z.strictObject({
-  staffId: OpaqueId.describe('The staff member.'),
-  username: Username.describe('Login name: lower-case letters, digits, dot, dash and underscore.'),
-  displayName: ShortText.describe('Name shown to colleagues and customers.'),
-  role: StaffRole.describe('agent, supervisor (also the board and take-overs) or admin (everything).'),
-});
+export const StaffView = z
+  .strictObject({
+    staffId: OpaqueId.describe('The staff member.'),
+    username: Username.describe('Login name: lower-case letters, digits, dot, dash and underscore.'),
+    displayName: ShortText.describe('Name shown to colleagues and customers.'),
+    role: StaffRole.describe('agent, supervisor (also the board and take-overs) or admin (everything).'),
+  })
+  .meta({ id: 'StaffView', description: 'A staff member.' });
 export type StaffView = z.infer<typeof StaffView>;
 
 export const LoginRequest = z.strictObject({

@@ -65,45 +65,50 @@ export const StaffRef = z.strictObject({
   displayName: ShortText.describe('Their display name.'),
 });
 
-export const TransferView = z.strictObject({
-  transferId: OpaqueId.describe('The transfer.'),
-  requestId: OpaqueId.describe('The request.'),
-  kind: TransferKind.describe('transfer (by the holder), take_over or reassign (by a supervisor).'),
-  mode: TransferMode.describe('blind or warm.'),
-  /** Who asked for it (the transferring agent, or the supervisor). */
-  by: StaffRef.describe('Who asked for it (the transferring agent, or the supervisor).'),
-  /** The owner the request moves away from (null when it was not assigned). */
-  from: StaffRef.nullable().describe(
-    'The holder the request moves away from, or null when it was not assigned.',
-  ),
-  target: z
-    .strictObject({
-      kind: z.enum(['agent', 'supervisor', 'queue']).describe('A person or a queue.'),
-      staffId: OpaqueId.nullable().describe('The person, or null for a queue.'),
-      queueId: ConfigId.nullable().describe('The queue, or null for a person.'),
-      name: ShortText.describe("The person's display name or the queue's name."),
-    })
-    .describe('Where it goes.'),
-  state: TransferState.describe(
-    'offered (a warm consult waiting for the target), accepted, declined, cancelled, expired, or completed (ownership left the transferring agent).',
-  ),
-  note: z.string().max(500).nullable().describe('The note for the target, or null.'),
-  fromFence: z.number().int().describe('The fencing number before the move.'),
-  /** The fence ownership moved with (null while a warm consult is open, or when it never moved). */
-  toFence: z
-    .number()
-    .int()
-    .nullable()
-    .describe(
-      'The fencing number ownership moved with (null while a warm consult is open, or when it never moved).',
+export const TransferView = z
+  .strictObject({
+    transferId: OpaqueId.describe('The transfer.'),
+    requestId: OpaqueId.describe('The request.'),
+    kind: TransferKind.describe('transfer (by the holder), take_over or reassign (by a supervisor).'),
+    mode: TransferMode.describe('blind or warm.'),
+    /** Who asked for it (the transferring agent, or the supervisor). */
+    by: StaffRef.describe('Who asked for it (the transferring agent, or the supervisor).'),
+    /** The owner the request moves away from (null when it was not assigned). */
+    from: StaffRef.nullable().describe(
+      'The holder the request moves away from, or null when it was not assigned.',
     ),
-  createdAt: IsoTime.describe('When it was asked for.'),
-  expiresAt: IsoTime.nullable().describe('When a warm consult offer lapses, or null.'),
-  resolvedAt: IsoTime.nullable().describe(
-    'When it was accepted, declined, cancelled, expired or completed, or null.',
-  ),
-  request: RequestView.describe('The request as it is now.'),
-});
+    target: z
+      .strictObject({
+        kind: z.enum(['agent', 'supervisor', 'queue']).describe('A person or a queue.'),
+        staffId: OpaqueId.nullable().describe('The person, or null for a queue.'),
+        queueId: ConfigId.nullable().describe('The queue, or null for a person.'),
+        name: ShortText.describe("The person's display name or the queue's name."),
+      })
+      .describe('Where it goes.'),
+    state: TransferState.describe(
+      'offered (a warm consult waiting for the target), accepted, declined, cancelled, expired, or completed (ownership left the transferring agent).',
+    ),
+    note: z.string().max(500).nullable().describe('The note for the target, or null.'),
+    fromFence: z.number().int().describe('The fencing number before the move.'),
+    /** The fence ownership moved with (null while a warm consult is open, or when it never moved). */
+    toFence: z
+      .number()
+      .int()
+      .nullable()
+      .describe(
+        'The fencing number ownership moved with (null while a warm consult is open, or when it never moved).',
+      ),
+    createdAt: IsoTime.describe('When it was asked for.'),
+    expiresAt: IsoTime.nullable().describe('When a warm consult offer lapses, or null.'),
+    resolvedAt: IsoTime.nullable().describe(
+      'When it was accepted, declined, cancelled, expired or completed, or null.',
+    ),
+    request: RequestView.describe('The request as it is now.'),
+  })
+  .meta({
+    id: 'TransferView',
+    description: 'A transfer, take-over or reassignment of a request, and where it stands.',
+  });
 export type TransferView = z.infer<typeof TransferView>;
 
 export const TransferParams = z.strictObject({ transferId: OpaqueId.describe('The warm transfer.') });

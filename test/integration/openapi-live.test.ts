@@ -2,8 +2,8 @@
  * The contract a running authority serves at /openapi.json holds against what the
  * authority really answers. Every operation of the document is called with no
  * credentials, with a body of a type nobody reads, with an oversize body, and as an
- * authenticated caller (an admin for staff routes, an enrolled device for device
- * routes) with well-formed unknown ids and an empty body: every status seen must be
+ * authenticated caller (an admin and an agent for staff routes, an enrolled device for
+ * device routes) with well-formed unknown ids and an empty body: every status seen must be
  * declared for that operation, every error must carry the ApiError body and every
  * success `Cache-Control: no-store`. Failed logins are driven into the per-source
  * throttle: the 429 (and any 423) must be declared and carry Retry-After.
@@ -29,6 +29,7 @@ describe('the served OpenAPI contract against the live authority', () => {
   let a: TestAuthority;
   let doc: Json;
   let admin: string;
+  let agent: string;
   let device: TestDevice;
   const ops: Op[] = [];
 
@@ -39,6 +40,7 @@ describe('the served OpenAPI contract against the live authority', () => {
       for (const [method, op] of Object.entries(item as Json))
         ops.push({ method: method.toUpperCase(), path, op });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    agent = (await staffLogin(a.url, 'agent1', 'demo-agent-1')).token;
     const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
       headers: bearer(admin),
     });
@@ -123,7 +125,18 @@ describe('the served OpenAPI contract against the live authority', () => {
           'authenticated',
           await fetch(a.url + url, { method: o.method, headers, ...(hasBody ? { body: '{}' } : {}) }),
         );
-      n += sec.length ? 2 : 1;
+      // Staff operations again as an agent: the role check answers 403 where agents are not allowed.
+      if (sec.includes('staffBearer'))
+        await check(
+          o,
+          'as an agent',
+          await fetch(a.url + url, {
+            method: o.method,
+            headers: { ...headers, ...bearer(agent) },
+            ...(hasBody ? { body: '{}' } : {}),
+          }),
+        );
+      n += 1 + (sec.length ? 1 : 0) + (sec.includes('staffBearer') ? 1 : 0);
     }
     assert.deepEqual(problems, []);
     const pairs = [...seen.values()].reduce((k, s) => k + s.size, 0);
