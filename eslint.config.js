@@ -85,7 +85,16 @@ export default tseslint.config(
       'no-restricted-globals': noGlobals(PURE, [...NODE_ONLY, ...BROWSER_GLOBALS]),
       'no-restricted-imports': layer(
         'protocol/ is pure contracts: it imports no other folder, no Node built-in and no electron',
-        ['**/authority/**', '**/main/**', '**/preload/**', '**/renderer/**', '**/customer/**', ...ELECTRON],
+        [
+          '**/authority/**',
+          '**/main/**',
+          '**/preload/**',
+          '**/renderer/**',
+          '**/customer/**',
+          '**/browser-common/**',
+          '**/node-common/**',
+          ...ELECTRON,
+        ],
         NODE,
       ),
     },
@@ -96,8 +105,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-globals': noGlobals(BROWSER_ONLY, NODE_ONLY),
       'no-restricted-imports': layer(
-        'renderer/ runs in a browser: no Node built-ins, no electron, no authority, main or customer code (use protocol/)',
-        ['**/authority/**', '**/main/**', '**/preload/**', '**/customer/**', ...ELECTRON],
+        'renderer/ runs in a browser: no Node built-ins, no electron, no authority, main, node-common or customer code (use protocol/ and browser-common/)',
+        [
+          '**/authority/**',
+          '**/main/**',
+          '**/preload/**',
+          '**/customer/**',
+          '**/node-common/**',
+          ...ELECTRON,
+        ],
         NODE,
       ),
     },
@@ -108,8 +124,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-globals': noGlobals(BROWSER_ONLY, NODE_ONLY),
       'no-restricted-imports': layer(
-        'customer/ runs in a browser: no Node built-ins, no electron, no authority, main or renderer code (use protocol/)',
-        ['**/authority/**', '**/main/**', '**/preload/**', '**/renderer/**', ...ELECTRON],
+        'customer/ runs in a browser: no Node built-ins, no electron, no authority, main, node-common or renderer code (use protocol/ and browser-common/)',
+        [
+          '**/authority/**',
+          '**/main/**',
+          '**/preload/**',
+          '**/renderer/**',
+          '**/node-common/**',
+          ...ELECTRON,
+        ],
         NODE,
       ),
     },
@@ -122,8 +145,15 @@ export default tseslint.config(
     files: ['authority/**'],
     rules: {
       'no-restricted-imports': layer(
-        'authority/ never imports main, preload, renderer, customer or electron',
-        ['**/main/**', '**/preload/**', '**/renderer/**', '**/customer/**', ...ELECTRON],
+        'authority/ never imports main, preload, renderer, customer, browser-common or electron',
+        [
+          '**/main/**',
+          '**/preload/**',
+          '**/renderer/**',
+          '**/customer/**',
+          '**/browser-common/**',
+          ...ELECTRON,
+        ],
       ),
     },
   },
@@ -131,8 +161,56 @@ export default tseslint.config(
     files: ['main/core/**'],
     rules: {
       'no-restricted-imports': layer(
-        'main/core is Electron-free and never imports renderer, authority or shell code',
-        ['**/renderer/**', '**/authority/**', '**/main/shell/**', '**/shell/**', ...ELECTRON],
+        'main/core is Electron-free and never imports renderer, authority, browser-common or shell code',
+        [
+          '**/renderer/**',
+          '**/authority/**',
+          '**/main/shell/**',
+          '**/shell/**',
+          '**/browser-common/**',
+          ...ELECTRON,
+        ],
+      ),
+    },
+  },
+  {
+    // Code shared by the browser layers (renderer/, customer/): a browser layer itself.
+    files: ['browser-common/**'],
+    languageOptions: { globals: readonly(BROWSER_GLOBALS) },
+    rules: {
+      'no-restricted-globals': noGlobals('browser-common/ runs in a browser: no Node globals', NODE_ONLY),
+      'no-restricted-imports': layer(
+        'browser-common/ runs in a browser and is shared by renderer/ and customer/: it imports protocol/ and browser packages only',
+        [
+          '**/authority/**',
+          '**/main/**',
+          '**/preload/**',
+          '**/renderer/**',
+          '**/customer/**',
+          '**/node-common/**',
+          ...ELECTRON,
+        ],
+        NODE,
+      ),
+    },
+  },
+  {
+    // Code shared by the Node layers (authority/, main/core): a Node layer itself.
+    files: ['node-common/**'],
+    languageOptions: { globals: readonly(NODE_GLOBALS) },
+    rules: {
+      'no-restricted-globals': noGlobals('node-common/ runs in Node: no DOM globals', BROWSER_GLOBALS),
+      'no-restricted-imports': layer(
+        'node-common/ runs in Node and is shared by authority/ and main/: it imports protocol/, Node and npm packages only',
+        [
+          '**/authority/**',
+          '**/main/**',
+          '**/preload/**',
+          '**/renderer/**',
+          '**/customer/**',
+          '**/browser-common/**',
+          ...ELECTRON,
+        ],
       ),
     },
   },

@@ -71,6 +71,14 @@ describe('lint enforces the layers', () => {
     ['main/core/x.ts', "import { ipcMain } from 'electron';", true],
     ['main/shell/x.ts', "import { ipcMain } from 'electron';", false],
     ['preload/x.ts', "import { contextBridge } from 'electron';", false],
+    ['renderer/src/x.ts', "import { x } from '../../browser-common/dtmf-relay.ts';", false],
+    ['renderer/src/x.ts', "import { x } from '../../node-common/migrations.ts';", true],
+    ['customer/sdk/x.ts', "import { x } from '../../node-common/migrations.ts';", true],
+    ['authority/src/x.ts', "import { x } from '../../browser-common/dtmf-relay.ts';", true],
+    ['main/core/x.ts', "import { x } from '../../node-common/migrations.ts';", false],
+    ['browser-common/x.ts', "import { readFileSync } from 'node:fs';", true],
+    ['browser-common/x.ts', "import { x } from '../customer/sdk/index.ts';", true],
+    ['node-common/x.ts', "import { x } from '../renderer/src/main.tsx';", true],
   ];
   for (const [file, code, bad] of cases) {
     it(`${file}: ${code} is ${bad ? 'refused' : 'allowed'}`, async () => {
@@ -99,6 +107,8 @@ describe('lint: globals are per layer', () => {
     ['protocol/src/x.ts', 'export const a = process.env.VD_X;', true],
     ['protocol/src/x.ts', 'export const t = document.title;', true],
     ['renderer/vite.config.ts', 'export const a = process.env.VD_X;', false],
+    ['browser-common/x.ts', 'export const a = process.env.VD_X;', true],
+    ['node-common/x.ts', 'export const t = document.title;', true],
   ];
   for (const [file, code, bad] of cases) {
     it(`${file}: ${code} is ${bad ? 'refused' : 'allowed'}`, async () => {
