@@ -1,0 +1,97 @@
+import { sql } from 'kysely';
+import { GENESIS_HASH, rowHash, type AuditEntry, type AuditVerification } from '../audit/audit-log.ts';
+import type { Clock } from '../clock.ts';
+import type { Store, Tx } from './engine.ts';
+import type { Database } from './schema.ts';
+import { LOCK_AUDIT_CHAIN, VD_LOCK_CLASS } from './schema-migrations.ts';
+import type { Kysely } from 'kysely';
+
+/**
+ * The audit hash chain on the store, either engine. Rows and hashes are exactly those of
+ * audit/audit-log.ts (its rowHash, its genesis), so one chain can be continued by either
+ * and checked by either verifier.
+ *
+ * append() runs inside the caller's unit of work: the audit row commits with the change
+ * it records, or not at all. seq is the previous row's + 1 without races: on SQLite the
+ * single writer runs one unit at a time; on PostgreSQL the unit first takes
+ * `pg_advisory_xact_lock(VD, audit chain)`, held until its commit, so the next appender
+ * reads the head only after this one is committed (READ COMMITTED: each statement sees
+ * what was committed before it started). Appenders therefore queue from their append to
+ * their commit: append last in a unit, and keep such units short.
+ */
+export class StoreAuditLog {
+  constructor(
+    private readonly store: Pick<Store, 'engine' | 'tx'>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Append `e` inside unit `t`; returns its seq. */
+  async append(t: Tx, e: AuditEntry): Promise<number> {
+    if (this.store.engine === 'postgres')
+      await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_AUDIT_CHAIN})`.execute(t);
+    const prev = await t
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const row = {
+      seq: (prev?.seq ?? 0) + 1,
+      at: this.clock.now(),
+      actor: e.actor,
+      action: e.action,
+      subject: e.subject ?? null,
+      outcome: e.outcome,
+      reason: e.reason ?? null,
+      data: JSON.stringify(e.data ?? {}),
+      prev_hash: prev?.hash ?? GENESIS_HASH,
+    };
+    await t
+      .insertInto('audit_log')
+      .values({ ...row, hash: rowHash(row) })
+      .execute();
+    return row.seq;
+  }
+
+  /** An audit row in a unit of its own (a refusal whose reason is the point, with nothing else to commit). */
+  appendAlone(e: AuditEntry): Promise<number> {
+    return this.store.tx((t) => this.append(t, e));
+  }
+}
+
+/** Walk the chain from the first row, in pages; report the first row whose hash or link is wrong. */
+export async function verifyStoreAuditChain(
+  db: Kysely<Database>,
+  pageSize = 1000,
+): Promise<AuditVerification> {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let rows = 0;
+  for (;;) {
+    const page = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(pageSize)
+      .execute();
+    for (const r of page) {
+      rows++;
+      if (r.seq !== expectedSeq)
+        return { ok: false, rows, firstBrokenSeq: expectedSeq, reason: `row ${expectedSeq} is missing` };
+      if (r.prev_hash !== prevHash)
+        return {
+          ok: false,
+          rows,
+          firstBrokenSeq: r.seq,
+          reason: 'prev_hash does not match the previous row',
+        };
+      const { hash, ...rest } = r;
+      if (rowHash(rest) !== hash)
+        return { ok: false, rows, firstBrokenSeq: r.seq, reason: 'row content does not match its hash' };
+      prevHash = hash;
+      expectedSeq++;
+    }
+    if (page.length < pageSize) return { ok: true, rows, firstBrokenSeq: null, reason: null };
+  }
+}

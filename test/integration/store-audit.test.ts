@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { AuditLog, verifyAuditChain, type AuditEntry } from '../../authority/src/audit/audit-log.ts';
+import { FakeClock } from '../../authority/src/clock.ts';
+import { StoreAuditLog, verifyStoreAuditChain } from '../../authority/src/store/audit-chain.ts';
+import { openStore, type Store, type StoreTarget } from '../../authority/src/store/engine.ts';
+import { freshTarget, openTestStore, testEngines } from '../support/store.ts';
+
+const engines = testEngines();
+const entry = (i: number): AuditEntry => ({
+  actor: `device:d${i}`,
+  action: 'auth.pin',
+  subject: i % 2 ? `customer:c${i}` : null,
+  outcome: i % 3 ? 'success' : 'failure',
+  reason: i % 3 ? null : 'wrong PIN',
+  data: { i, nested: { ok: i % 2 === 0 } },
+});
+
+for (const engine of engines) {
+  describe(`audit hash chain on the store, ${engine}`, () => {
+    let h: { store: Store; target: StoreTarget; close: () => Promise<void> };
+    let audit: StoreAuditLog;
+    before(async () => {
+      h = await openTestStore(engine);
+      audit = new StoreAuditLog(h.store, new FakeClock());
+    });
+    after(() => h.close());
+
+    it('200 concurrent appends, each in its own unit: seqs 1..200 without a gap or a repeat, and the chain verifies', async () => {
+      const seqs = await Promise.all(Array.from({ length: 200 }, (_, i) => audit.appendAlone(entry(i))));
+      assert.deepEqual(
+        [...seqs].sort((a, b) => a - b),
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
+      assert.deepEqual(await verifyStoreAuditChain(h.store.db, 64), {
+        ok: true,
+        rows: 200,
+        firstBrokenSeq: null,
+        reason: null,
+      });
+      const s = h.store.stats();
+      console.log(`# ${engine}: 200 appends in ${s.commits} commits (largest batch ${s.maxBatch})`);
+    });
+
+    it('the audit row commits with the change it records, or not at all', async () => {
+      const before = (await verifyStoreAuditChain(h.store.db)).rows;
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          h.store.tx(async (t) => {
+            await t
+              .insertInto('signing_keys')
+              .values({ kid: `audited-${i}`, private_jwk: '{}', created_at: 1 })
+              .execute();
+            await audit.append(t, {
+              actor: 'system',
+              action: 'key.rotate',
+              subject: `audited-${i}`,
+              outcome: 'success',
+            });
+            if (i % 4 === 3) throw new Error('changed my mind');
+          }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.status === 'rejected').length, 5);
+      const keys = (
+        await h.store.db.selectFrom('signing_keys').select('kid').where('kid', 'like', 'audited-%').execute()
+      )
+        .map((r) => r.kid)
+        .sort();
+      const audited = (
+        await h.store.db
+          .selectFrom('audit_log')
+          .select('subject')
+          .where('action', '=', 'key.rotate')
+          .execute()
+      )
+        .map((r) => r.subject)
+        .sort();
+      assert.equal(keys.length, 15);
+      assert.deepEqual(audited, keys);
+      assert.deepEqual(await verifyStoreAuditChain(h.store.db), {
+        ok: true,
+        rows: before + 15,
+        firstBrokenSeq: null,
+        reason: null,
+      });
+    });
+
+    it('the database refuses UPDATE and DELETE of audit rows', async () => {
+      await assert.rejects(
+        h.store.tx((t) =>
+          t.updateTable('audit_log').set({ outcome: 'success' }).where('seq', '=', 1).execute(),
+        ),
+        /append-only/,
+      );
+      await assert.rejects(
+        h.store.tx((t) => t.deleteFrom('audit_log').where('seq', '=', 2).execute()),
+        /append-only/,
+      );
+    });
+
+    it('the verifier finds a changed row and a missing row', async () => {
+      // what an attacker with the database's owner rights could do: bypass the triggers
+      const tamper = await rawTamper(h.target);
+      try {
+        await tamper(`UPDATE audit_log SET outcome = 'success' WHERE seq = 37`);
+        assert.deepEqual(await verifyStoreAuditChain(h.store.db, 10), {
+          ok: false,
+          rows: 37,
+          firstBrokenSeq: 37,
+          reason: 'row content does not match its hash',
+        });
+        await tamper(`DELETE FROM audit_log WHERE seq = 20`);
+        const r = await verifyStoreAuditChain(h.store.db, 10);
+        assert.deepEqual([r.ok, r.firstBrokenSeq, r.reason], [false, 20, 'row 20 is missing']);
+      } finally {
+        await tamper(null);
+      }
+    });
+  });
+}
+
+/** Run SQL on the store's database with the append-only triggers off (the attacker's view); null closes. */
+async function rawTamper(target: StoreTarget): Promise<(sql: string | null) => Promise<void>> {
+  if (target.engine === 'sqlite') {
+    const db = new Database(target.file);
+    return async (sql) => {
+      if (sql === null) return void db.close();
+      db.exec('DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;');
+      db.exec(sql);
+    };
+  }
+  const c = new pg.Client({ connectionString: target.url });
+  await c.connect();
+  return async (sql) => {
+    if (sql === null) return c.end();
+    await c.query(
+      `BEGIN; ALTER TABLE audit_log DISABLE TRIGGER USER; ${sql}; ALTER TABLE audit_log ENABLE TRIGGER USER; COMMIT`,
+    );
+  };
+}
+
+if (engines.includes('sqlite'))
+  describe("audit chain: the store and today's AuditLog write one chain on SQLite", () => {
+    it('rows appended by AuditLog, then by the store, then by AuditLog again verify with both verifiers', async () => {
+      const { target, cleanup } = await freshTarget('sqlite');
+      const file = (target as { file: string }).file;
+      try {
+        const clock = new FakeClock();
+        const store = await openStore(target);
+        const raw = new Database(file);
+        raw.pragma('busy_timeout = 5000');
+        const legacy = new AuditLog(raw, clock);
+        for (let i = 0; i < 5; i++) legacy.append(entry(i));
+        const onStore = new StoreAuditLog(store, clock);
+        await Promise.all(Array.from({ length: 5 }, (_, i) => onStore.appendAlone(entry(5 + i))));
+        for (let i = 10; i < 15; i++) legacy.append(entry(i));
+        assert.deepEqual(verifyAuditChain(raw), { ok: true, rows: 15, firstBrokenSeq: null, reason: null });
+        assert.deepEqual(await verifyStoreAuditChain(store.db), {
+          ok: true,
+          rows: 15,
+          firstBrokenSeq: null,
+          reason: null,
+        });
+        raw.close();
+        await store.close();
+      } finally {
+        cleanup();
+      }
+    });
+  });
+
+if (engines.includes('sqlite') && engines.includes('postgres'))
+  describe('audit chain: the same entries give the same hashes on both engines', () => {
+    it('30 entries appended in order on SQLite and on PostgreSQL: identical rows, identical hashes', async () => {
+      const rows: unknown[][] = [];
+      for (const engine of ['sqlite', 'postgres'] as const) {
+        const h = await openTestStore(engine);
+        try {
+          const log = new StoreAuditLog(h.store, new FakeClock());
+          for (let i = 0; i < 30; i++) await log.appendAlone(entry(i));
+          rows.push(await h.store.db.selectFrom('audit_log').selectAll().orderBy('seq').execute());
+        } finally {
+          await h.close();
+        }
+      }
+      assert.equal(rows[0]!.length, 30);
+      assert.deepEqual(rows[1], rows[0]);
+    });
+  });
