@@ -10,7 +10,7 @@ import { AppStore, messageOf, type AppState, type MenuLeaf, type Screen } from '
 import { CallStore } from './state/calls.ts';
 import { EnrolmentStore } from './state/enrolment.ts';
 import { HelpStore } from './state/help.ts';
-import { RemoteControlStore } from './state/remote-control.ts';
+import { AgentCommandsStore } from './state/agent-commands.ts';
 
 export { messageOf, type AppState, type MenuLeaf, type Screen };
 
@@ -25,7 +25,7 @@ export class AppController {
   private readonly calls = new CallStore(this.app);
   private readonly enrolment = new EnrolmentStore(this.app, this.calls);
   private readonly help = new HelpStore(this.app);
-  private readonly remoteControl = new RemoteControlStore(this.app);
+  private readonly agentCommands = new AgentCommandsStore(this.app);
 
   getState = (): AppState => this.app.getState();
 
@@ -38,7 +38,7 @@ export class AppController {
     d.on('request', (r) => this.help.onRequest(r));
     d.on('feed', (s) => this.app.set({ feed: s }));
     this.calls.attach(d);
-    this.remoteControl.attach(d);
+    this.agentCommands.attach(d);
     this.app.set({ biometricAvailable: await hasPlatformBiometric() });
     if (!d.enrolled) return this.app.go({ name: 'welcome' });
     try {
@@ -174,65 +174,65 @@ export class AppController {
     this.calls.afterCall();
   }
 
-  // ---- remote control: the agent's commands on this phone (state/remote-control.ts) -------
+  // ---- remote control: the agent's commands on this phone (state/agent-commands.ts) -------
 
   dismissControlNotice(): void {
-    this.remoteControl.dismissControlNotice();
+    this.agentCommands.dismissControlNotice();
   }
 
   dismissRefused(): void {
-    this.remoteControl.dismissRefused();
+    this.agentCommands.dismissRefused();
   }
 
   commandShown(commandId: string): void {
-    this.remoteControl.commandShown(commandId);
+    this.agentCommands.commandShown(commandId);
   }
 
   declineCommand(commandId: string): Promise<void> {
-    return this.remoteControl.declineCommand(commandId);
+    return this.agentCommands.declineCommand(commandId);
   }
 
   verifyCommandWithPin(commandId: string, pin: string): Promise<void> {
-    return this.remoteControl.verifyCommandWithPin(commandId, pin);
+    return this.agentCommands.verifyCommandWithPin(commandId, pin);
   }
 
   verifyCommandWithFingerprint(commandId: string): Promise<void> {
-    return this.remoteControl.verifyCommandWithFingerprint(commandId);
+    return this.agentCommands.verifyCommandWithFingerprint(commandId);
   }
 
   sendCommandImage(commandId: string, image: Blob): Promise<void> {
-    return this.remoteControl.sendCommandImage(commandId, image);
+    return this.agentCommands.sendCommandImage(commandId, image);
   }
 
   answerCommandText(commandId: string, value: string): Promise<void> {
-    return this.remoteControl.answerCommandText(commandId, value);
+    return this.agentCommands.answerCommandText(commandId, value);
   }
 
   chooseCommandItem(commandId: string, itemId: string): Promise<void> {
-    return this.remoteControl.chooseCommandItem(commandId, itemId);
+    return this.agentCommands.chooseCommandItem(commandId, itemId);
   }
 
   submitCommandForm(commandId: string, draft: FormDraft): Promise<void> {
-    return this.remoteControl.submitCommandForm(commandId, draft);
+    return this.agentCommands.submitCommandForm(commandId, draft);
   }
 
   confirmCommandTransaction(commandId: string): Promise<void> {
-    return this.remoteControl.confirmCommandTransaction(commandId);
+    return this.agentCommands.confirmCommandTransaction(commandId);
   }
 
   navigateCommand(commandId: string, screen: AppScreen): Promise<void> {
-    return this.remoteControl.navigateCommand(commandId, screen);
+    return this.agentCommands.navigateCommand(commandId, screen);
   }
 
   stopAll(): Promise<void> {
-    return this.remoteControl.stopAll();
+    return this.agentCommands.stopAll();
   }
 
   allowAgain(): Promise<void> {
-    return this.remoteControl.allowAgain();
+    return this.agentCommands.allowAgain();
   }
 
   captureScreen(): Promise<Blob> {
-    return this.remoteControl.captureScreen();
+    return this.agentCommands.captureScreen();
   }
 }

@@ -7,7 +7,7 @@ import { messageOf, type AppStore } from './app-state.ts';
  * DeviceCommands), each answered with its own busy label and errors, and the
  * customer's "Stop all" / "Allow again".
  */
-export class RemoteControlStore {
+export class AgentCommandsStore {
   constructor(private readonly app: AppStore) {}
 
   attach(d: AccessDevice): void {
