@@ -4,7 +4,7 @@
  * the pipeline bench (bench/pipeline.ts, which starts its own in-process authority);
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
- * device-commands, tap-to-offer, console-load, queue-view, call-setup) runs a part.
+ * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (default 16),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -25,6 +25,7 @@ import { benchQueueView, printQueueView } from './queue-view.ts';
 import { benchTapToOffer, printTapToOffer } from './tap-to-offer.ts';
 import { benchDeviceCommands, printDeviceCommands } from './device-commands.ts';
 import { benchCallSetup, pct as pctCall } from './call-setup.ts';
+import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
 const CONCURRENCY = Number(process.env.VD_BENCH_CONCURRENCY ?? 16);
@@ -202,6 +203,27 @@ async function queueView(rows: Row[]) {
   ]);
 }
 
+/** bench/store-commit.ts: durable write units/s through the store, SQLite group commit and PostgreSQL vs raw better-sqlite3. */
+async function storeCommit(rows: Row[]) {
+  const f = await benchStoreCommit();
+  printStoreCommit(f);
+  const at = (runs: { concurrency: number; perSecond: number }[] | null, c: number) =>
+    runs?.find((r) => r.concurrency === c)?.perSecond ?? 0;
+  rows.push([
+    'store write units/s, 1 / 64 callers (SQLite)',
+    `${fmt(at(f.sqlite, 1))} / ${fmt(at(f.sqlite, 64))} /s`,
+    `${fmt(f.raw.perSecond)} /s (raw, a commit each)`,
+    `${fmt(at(f.sqlite, 64) / f.raw.perSecond, 1)}x at 64`,
+  ]);
+  if (f.postgres)
+    rows.push([
+      'store write units/s, 1 / 64 callers (PostgreSQL)',
+      `${fmt(at(f.postgres, 1))} / ${fmt(at(f.postgres, 64))} /s`,
+      `${fmt(f.raw.perSecond)} /s (raw SQLite)`,
+      `${fmt(at(f.postgres, 64) / f.raw.perSecond, 1)}x at 64`,
+    ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -240,6 +262,7 @@ async function main() {
   if (wanted('queue-view')) await guarded('queue view', rows, () => queueView(rows));
   if (wanted('device-commands')) await guarded('device commands', rows, () => deviceCommands(rows));
   if (wanted('call-setup')) await guarded('call setup', rows, () => callSetup(rows));
+  if (wanted('store-commit')) await guarded('store commits', rows, () => storeCommit(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
