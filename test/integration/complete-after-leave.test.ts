@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 
 describe('an agent completes a request whose customer already left', () => {
   let a: TestAuthority;
@@ -19,9 +20,9 @@ describe('an agent completes a request whose customer already left', () => {
   let other: { token: string; staffId: string };
   let keys = 0;
 
-  const api = (method: string, path: string, json?: unknown, token = agent.token) =>
-    call(a.url, method, path, { headers: bearer(token), ...(json !== undefined ? { json } : {}) });
-  const presence = async () => (await api('GET', '/v1/agent/me')).body.presence as string;
+  const agentApi = <K extends RouteId>(name: K, opts?: ApiOptions<K>, token = agent.token) =>
+    apiWith(a.url, bearer(token), name, opts);
+  const presence = async () => (await agentApi('agentMe')).body.presence as string;
   const completions = (requestId: string) =>
     a.services.ctx.db
       .prepare<[string], { actor: string; outcome: string; reason: string | null }>(
@@ -29,28 +30,32 @@ describe('an agent completes a request whose customer already left', () => {
       )
       .all(`request:${requestId}`);
   const wrapUp = (requestId: string, fence: number) =>
-    api('POST', `/v1/agent/requests/${requestId}/wrap-up`, {
-      idempotencyKey: `complete-after-leave-${++keys}`,
-      fence,
-      disposition: ['resolved', 'information-given'],
-      notes: 'customer hung up',
+    agentApi('wrapUp', {
+      params: { requestId },
+      json: {
+        idempotencyKey: `complete-after-leave-${++keys}`,
+        fence,
+        disposition: ['resolved', 'information-given'],
+        notes: 'customer hung up',
+      },
     });
 
   /** A new device queues; the agent gets the offer and (unless `acceptIt` is false) accepts it. */
   async function request(acceptIt = true) {
-    assert.equal((await api('PUT', '/v1/agent/presence', { state: 'available' })).status, 200);
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    assert.equal((await agentApi('setPresence', { json: { state: 'available' } })).status, 200);
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } });
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const { requestId, sessionId } = q.body.request;
-    const offer = (await api('GET', '/v1/agent/me')).body.offer;
+    const offer = (await agentApi('agentMe')).body.offer;
     assert.equal(offer?.requestId, requestId);
     if (acceptIt)
       assert.equal(
-        (await api('POST', `/v1/agent/requests/${requestId}/accept`, { fence: offer.fence })).status,
+        (await agentApi('acceptOffer', { params: { requestId }, json: { fence: offer.fence } })).status,
         200,
       );
     return { d, requestId, sessionId: sessionId as string, fence: offer.fence as number };
@@ -69,10 +74,10 @@ describe('an agent completes a request whose customer already left', () => {
 
   it('the customer cancels: complete answers 200 with the request abandoned, and the wrap-up is still the agent’s', async () => {
     const { d, requestId, fence } = await request();
-    const cancelled = await d.call('POST', `/v1/device/requests/${requestId}/cancel`);
+    const cancelled = await d.api('cancelRequest', { params: { requestId } });
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
 
-    const done = await api('POST', `/v1/agent/requests/${requestId}/complete`, { fence });
+    const done = await agentApi('completeRequest', { params: { requestId }, json: { fence } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.requestId, requestId);
     assert.equal(done.body.state, 'abandoned', 'the answer says the customer left');
@@ -85,16 +90,20 @@ describe('an agent completes a request whose customer already left', () => {
     assert.match(audited[0]!.reason ?? '', /customer left/);
 
     // Somebody else, or a stale fence, is still refused.
-    const notMine = await api('POST', `/v1/agent/requests/${requestId}/complete`, { fence }, other.token);
+    const notMine = await agentApi(
+      'completeRequest',
+      { params: { requestId }, json: { fence } },
+      other.token,
+    );
     assert.equal(notMine.status, 409, JSON.stringify(notMine.body));
-    const stale = await api('POST', `/v1/agent/requests/${requestId}/complete`, { fence: fence + 1 });
+    const stale = await agentApi('completeRequest', { params: { requestId }, json: { fence: fence + 1 } });
     assert.equal(stale.status, 409, JSON.stringify(stale.body));
 
     const w = await wrapUp(requestId, fence);
     assert.equal(w.status, 201, JSON.stringify(w.body));
     assert.equal(await presence(), 'available');
     // A retried complete (the console's outbox) answers the same and leaves the agent available.
-    const retry = await api('POST', `/v1/agent/requests/${requestId}/complete`, { fence });
+    const retry = await agentApi('completeRequest', { params: { requestId }, json: { fence } });
     assert.equal(retry.status, 200, JSON.stringify(retry.body));
     assert.equal(retry.body.state, 'abandoned');
     assert.equal(await presence(), 'available');
@@ -102,10 +111,10 @@ describe('an agent completes a request whose customer already left', () => {
 
   it('the customer’s device ends its session: complete answers 200 with the request abandoned', async () => {
     const { d, requestId, sessionId, fence } = await request();
-    const ended = await d.call('POST', `/v1/sessions/${sessionId}/end`, { json: {} });
+    const ended = await d.api('endSession', { params: { sessionId }, json: {} });
     assert.equal(ended.status, 200, JSON.stringify(ended.body));
 
-    const done = await api('POST', `/v1/agent/requests/${requestId}/complete`, { fence });
+    const done = await agentApi('completeRequest', { params: { requestId }, json: { fence } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.state, 'abandoned');
     assert.equal(await presence(), 'wrap_up');
@@ -116,8 +125,8 @@ describe('an agent completes a request whose customer already left', () => {
 
   it('a customer who left while it was only offered leaves nothing to complete: 409 saying so', async () => {
     const { d, requestId, fence } = await request(false);
-    assert.equal((await d.call('POST', `/v1/device/requests/${requestId}/cancel`)).status, 200);
-    const done = await api('POST', `/v1/agent/requests/${requestId}/complete`, { fence });
+    assert.equal((await d.api('cancelRequest', { params: { requestId } })).status, 200);
+    const done = await agentApi('completeRequest', { params: { requestId }, json: { fence } });
     assert.equal(done.status, 409, JSON.stringify(done.body));
     assert.equal(done.body.code, 'conflict');
     assert.match(done.body.message, /customer left before/);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 
 describe('an expired verification unlocks nothing and authorises no command', () => {
   let a: TestAuthority;
@@ -24,23 +24,25 @@ describe('an expired verification unlocks nothing and authorises no command', ()
       { clock },
     );
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '112358' } })).status, 200);
-    const pin = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } });
+    assert.equal((await d.api('setPin', { json: { pin: '112358' } })).status, 200);
+    const pin = await d.api('pinFactor', { json: { pin: '112358' } });
     assert.equal(pin.body.level, 2);
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+    const q = await d.api('createRequest', { json: { optionId: 'lost-card' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     requestId = q.body.request.requestId;
     agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const av = await api(a.url, 'setPresence', {
       headers: bearer(agent.token),
       json: { state: 'available' },
     });
     fence = av.body.offer.fence;
-    const acc = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const acc = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: { fence },
     });
@@ -49,10 +51,10 @@ describe('an expired verification unlocks nothing and authorises no command', ()
   after(() => a?.dispose());
 
   const panel = async () =>
-    (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) }))
-      .body;
+    (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) })).body;
   const command = (kind: 'navigate' | 'confirm') =>
-    call(a.url, 'POST', `/v1/agent/requests/${requestId}/commands`, {
+    api(a.url, 'sendCommand', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: {
         fence,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
 import { TestSocket } from '../support/ws.ts';
 
@@ -19,9 +19,7 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
   const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
   let admin: string;
   const device = async (customerId: string) => {
-    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
-      headers: bearer(admin),
-    });
+    const code = await api(a.url, 'issueEnrolmentCode', { params: { customerId }, headers: bearer(admin) });
     return new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
   };
   const staffSocket = async (token: string, topic: 'queues' | 'board') => {
@@ -64,8 +62,8 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     // Two customers queue for "other" (general); nobody is available yet.
     const bob = await device('c_bob_okafor_002');
     const chen = await device('c_chen_wei_00003');
-    const r1 = (await bob.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
-    const r2 = (await chen.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
+    const r1 = (await bob.api('createRequest', { json: { optionId: 'other' } })).body.request;
+    const r2 = (await chen.api('createRequest', { json: { optionId: 'other' } })).body.request;
     // Chen is platinum (+20) and over the balance rule (+5): ahead of Bob.
     assert.equal(r2.priority, 25);
     const delta = await frame(
@@ -86,7 +84,7 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     assert.equal(first.request.estimatedWaitSeconds, null, 'nobody serving yet: no estimate');
 
     // agent1 goes available: Chen (higher priority) is offered first; Bob moves... and sees a wait estimate.
-    const avail = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const avail = await api(a.url, 'setPresence', {
       headers: bearer(agent1.token),
       json: { state: 'available' },
     });
@@ -120,7 +118,7 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
       .get(offered) as any;
     assert.equal(lease.end_reason, 'agent_gone');
     const agent2 = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const avail = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const avail = await api(a.url, 'setPresence', {
       headers: bearer(agent2.token),
       json: { state: 'available' },
     });
@@ -133,17 +131,17 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
 
   it('a customer who leaves abandons the request: the offer is withdrawn and the session ends', async () => {
     const agent2 = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const me = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(agent2.token) });
+    const me = await api(a.url, 'agentMe', { headers: bearer(agent2.token) });
     const requestId = me.body.offer.requestId;
     const owner = a.services.pipeline.requests.get(requestId)!;
     const chenDevice = owner.device_id;
     assert.ok(chenDevice);
     // Cancel through the owning device: find it among the requests' devices by asking the store.
-    const board = await call(a.url, 'GET', '/v1/supervisor/board', { headers: bearer(admin) });
+    const board = await api(a.url, 'board', { headers: bearer(admin) });
     assert.ok(board.body.requests.some((r: any) => r.requestId === requestId));
     const abandoned = a.services.pipeline.abandon(requestId, 'customer_left');
     assert.equal(abandoned?.state, 'abandoned');
-    const after2 = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(agent2.token) });
+    const after2 = await api(a.url, 'agentMe', { headers: bearer(agent2.token) });
     assert.notEqual(after2.body.offer?.requestId, requestId);
     const lease = a.services.ctx.db
       .prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC")
@@ -154,39 +152,32 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
   it('the device cancels its own request over the API; another device cannot see or cancel it', async () => {
     const d = await device('c_bob_okafor_002');
     const other = await device('c_alice_martin_01');
-    const r = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
-    assert.equal((await other.call('GET', `/v1/device/requests/${r.requestId}`)).status, 404);
-    assert.equal((await other.call('POST', `/v1/device/requests/${r.requestId}/cancel`)).status, 404);
-    const c = await d.call('POST', `/v1/device/requests/${r.requestId}/cancel`);
+    const r = (await d.api('createRequest', { json: { optionId: 'other' } })).body.request;
+    assert.equal((await other.api('deviceRequest', { params: { requestId: r.requestId } })).status, 404);
+    assert.equal((await other.api('cancelRequest', { params: { requestId: r.requestId } })).status, 404);
+    const c = await d.api('cancelRequest', { params: { requestId: r.requestId } });
     assert.equal(c.status, 200);
     assert.equal(c.body.state, 'abandoned');
-    assert.equal((await d.call('GET', `/v1/sessions/${r.sessionId}`)).status, 401);
+    assert.equal((await d.api('getSession', { params: { sessionId: r.sessionId } })).status, 401);
   });
 
   it('a rule moves a request to another queue when its authentication changes (step-up)', async () => {
     // Business customers asking about payments go to the business queue; at level 3 they gain +3.
-    await call(
-      a.url,
-      'PUT',
-      '/v1/supervisor/agents/' + (await staffLogin(a.url, 'agent2', 'demo-agent-2')).staffId + '/presence',
-      {
-        headers: bearer(admin),
-        json: { state: 'break', reasonCode: 'lunch' },
-      },
-    );
+    await api(a.url, 'setAgentPresence', {
+      params: { staffId: (await staffLogin(a.url, 'agent2', 'demo-agent-2')).staffId },
+      headers: bearer(admin),
+      json: { state: 'break', reasonCode: 'lunch' },
+    });
     const chen = await device('c_chen_wei_00003');
-    assert.equal((await chen.call('PUT', '/v1/device/pin', { json: { pin: '13579' } })).status, 200);
-    assert.equal(
-      (await chen.call('POST', '/v1/device/authentication/pin', { json: { pin: '13579' } })).body.level,
-      2,
-    );
-    const q = await chen.call('POST', '/v1/device/requests', { json: { optionId: 'payment-failed' } });
+    assert.equal((await chen.api('setPin', { json: { pin: '13579' } })).status, 200);
+    assert.equal((await chen.api('pinFactor', { json: { pin: '13579' } })).body.level, 2);
+    const q = await chen.api('createRequest', { json: { optionId: 'payment-failed' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     assert.equal(q.body.request.queueId, 'business');
     const before = q.body.request.priority;
     // A verification photo does not reach level 3; the PIN factor already gives 2: a biometric would. Simulate the step-up in-process.
     a.services.authentications.addFactor(chen.authentication.authenticationId, 'biometric', chen.deviceId);
-    const now = (await chen.call('GET', `/v1/device/requests/${q.body.request.requestId}`)).body;
+    const now = (await chen.api('deviceRequest', { params: { requestId: q.body.request.requestId } })).body;
     assert.equal(now.level, 3);
     assert.equal(now.priority, before + 3);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { TestSocket } from '../support/ws.ts';
 
 describe('pipeline over the real API: menu, step-up, queue, offer under a lease, accept, complete', () => {
@@ -10,17 +10,12 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
   const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
   let admin: string;
   const device = async (customerId = 'c_alice_martin_01') => {
-    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
-      headers: bearer(admin),
-    });
+    const code = await api(a.url, 'issueEnrolmentCode', { params: { customerId }, headers: bearer(admin) });
     return new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
   };
   const agent = async (username: string, password: string) => {
     const s = await staffLogin(a.url, username, password);
-    const r = await call(a.url, 'PUT', '/v1/agent/presence', {
-      headers: bearer(s.token),
-      json: { state: 'available' },
-    });
+    const r = await api(a.url, 'setPresence', { headers: bearer(s.token), json: { state: 'available' } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return s;
   };
@@ -33,7 +28,7 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
 
   it('the live menu hides options nobody can serve and shows the others with an estimated wait', async () => {
     const d = await device();
-    const menu = await d.call('GET', '/v1/device/menu');
+    const menu = await d.api('deviceMenu');
     assert.equal(menu.status, 200, JSON.stringify(menu.body));
     assert.equal(menu.body.company, 'Northwind Bank');
     const flat = JSON.stringify(menu.body);
@@ -45,8 +40,8 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
 
   it('a request below the option level names the factors needed and queues nothing; after the PIN it queues', async () => {
     const d = await device();
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '246810' } })).status, 200);
-    const r = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+    assert.equal((await d.api('setPin', { json: { pin: '246810' } })).status, 200);
+    const r = await d.api('createRequest', { json: { optionId: 'lost-card' } });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, {
       status: 'step_up_required',
@@ -56,20 +51,17 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
       // No photo: there is no enrolment photo on file to compare one with.
       factorsNeeded: ['pin', 'biometric'],
     });
-    const board = await call(a.url, 'GET', '/v1/supervisor/board', { headers: bearer(admin) });
+    const board = await api(a.url, 'board', { headers: bearer(admin) });
     assert.equal(board.body.requests.length, 0);
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } })).body.level,
-      2,
-    );
-    const q = await d.call('POST', '/v1/device/requests', {
+    assert.equal((await d.api('pinFactor', { json: { pin: '246810' } })).body.level, 2);
+    const q = await d.api('createRequest', {
       json: { optionId: 'lost-card', idempotencyKey: 'key-00000001' },
     });
     assert.equal(q.body.status, 'queued');
     assert.equal(q.body.request.state, 'waiting');
     assert.equal(q.body.request.position, 1);
     assert.equal(q.body.request.priority, 10, 'gold tier rule');
-    const again = await d.call('POST', '/v1/device/requests', {
+    const again = await d.api('createRequest', {
       json: { optionId: 'lost-card', idempotencyKey: 'key-00000001' },
     });
     assert.equal(again.body.request.requestId, q.body.request.requestId, 'idempotent retry');
@@ -80,44 +72,49 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
     const ws = await TestSocket.open(a.url);
     ws.send({ type: 'hello', auth: { kind: 'staff', accessToken: s.token } });
     assert.equal((await ws.next()).type, 'welcome');
-    const me = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s.token) });
+    const me = await api(a.url, 'agentMe', { headers: bearer(s.token) });
     assert.ok(me.body.offer, JSON.stringify(me.body));
     const { requestId, fence } = me.body.offer;
     assert.equal(me.body.offer.request.state, 'offered');
-    const stale = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const stale = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(s.token),
       json: { fence: fence + 5 },
     });
     assert.equal(stale.status, 409);
     const other = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    const thief = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const thief = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(other.token),
       json: { fence },
     });
     assert.equal(thief.status, 409);
-    const acc = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const acc = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(s.token),
       json: { fence },
     });
     assert.equal(acc.status, 200, JSON.stringify(acc.body));
     assert.equal(acc.body.state, 'assigned');
-    const retry = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const retry = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(s.token),
       json: { fence },
     });
     assert.equal(retry.status, 200, 'a retried accept is idempotent');
-    assert.equal(
-      (await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s.token) })).body.presence,
-      'busy',
-    );
-    const done = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, {
+    assert.equal((await api(a.url, 'agentMe', { headers: bearer(s.token) })).body.presence, 'busy');
+    const done = await api(a.url, 'completeRequest', {
+      params: { requestId },
       headers: bearer(s.token),
       json: { fence },
     });
     assert.equal(done.body.state, 'completed');
-    const after = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s.token) });
+    const after = await api(a.url, 'agentMe', { headers: bearer(s.token) });
     assert.equal(after.body.presence, 'wrap_up');
-    const sess = await call(a.url, 'GET', `/v1/sessions/${acc.body.sessionId}`, { headers: bearer(s.token) });
+    const sess = await api(a.url, 'getSession', {
+      params: { sessionId: acc.body.sessionId },
+      headers: bearer(s.token),
+    });
     assert.equal(sess.status, 401, 'the session ended with the request');
     ws.close();
   });
@@ -125,20 +122,21 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
   it('an offer not accepted in time goes to the next agent; the first goes to "missed"', async () => {
     const s1 = await agent('agent1', 'demo-agent-1'); // back from wrap-up by hand
     const d = await device('c_bob_okafor_002');
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } });
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
     assert.equal(q.body.status, 'queued');
-    const me1 = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s1.token) });
+    const me1 = await api(a.url, 'agentMe', { headers: bearer(s1.token) });
     assert.equal(me1.body.offer?.requestId, q.body.request.requestId);
     const s2 = await agent('agent2', 'demo-agent-2');
     clock.advance(16_000);
     a.services.pipeline.tick();
-    const after1 = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s1.token) });
+    const after1 = await api(a.url, 'agentMe', { headers: bearer(s1.token) });
     assert.equal(after1.body.presence, 'missed');
     assert.equal(after1.body.offer, null);
-    const me2 = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(s2.token) });
+    const me2 = await api(a.url, 'agentMe', { headers: bearer(s2.token) });
     assert.equal(me2.body.offer?.requestId, q.body.request.requestId);
     assert.equal(me2.body.offer.fence, me1.body.offer.fence + 1);
-    const late = await call(a.url, 'POST', `/v1/agent/requests/${q.body.request.requestId}/accept`, {
+    const late = await api(a.url, 'acceptOffer', {
+      params: { requestId: q.body.request.requestId },
       headers: bearer(s1.token),
       json: { fence: me1.body.offer.fence },
     });

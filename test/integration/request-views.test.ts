@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 
 const N = Number(process.env.VD_VIEW_REQUESTS ?? 600);
 
@@ -24,12 +24,13 @@ describe('queue snapshots in one pass equal the per-request views', () => {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const principals: DevicePrincipal[] = [];
     for (const customer of ['c_alice_martin_01', 'c_bob_okafor_002', 'c_chen_wei_00003']) {
-      const code = await call(a.url, 'POST', `/v1/admin/customers/${customer}/enrolment-codes`, {
+      const code = await api(a.url, 'issueEnrolmentCode', {
+        params: { customerId: customer },
         headers: bearer(admin),
       });
       const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-      assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '246810' } })).status, 200);
-      const pin = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } });
+      assert.equal((await d.api('setPin', { json: { pin: '246810' } })).status, 200);
+      const pin = await d.api('pinFactor', { json: { pin: '246810' } });
       assert.equal(pin.body.level, 2);
       principals.push(
         await a.services.devices.verifyRequest(`Device ${d.token}`, await d.proof('GET', '/x'), 'GET', '/x'),

@@ -98,6 +98,20 @@ export function api<K extends RouteId>(base: string, name: K, ...[opts]: ApiArgs
   return call(base, routes[name].method, routePath(name, { params, query }), rest);
 }
 
+/**
+ * api() with headers merged under the call's own (e.g. a staff member's bearer token), for
+ * tests' per-user wrappers: `apiWith(base, bearer(token), 'agentMe')`.
+ */
+export function apiWith<K extends RouteId>(
+  base: string,
+  headers: Record<string, string>,
+  name: K,
+  opts?: ApiOptions<K>,
+): Promise<HttpResult> {
+  const o = (opts ?? {}) as ApiOptions<K>;
+  return api(base, name, ...([{ ...o, headers: { ...headers, ...o.headers } }] as ApiArgs<K>));
+}
+
 export async function staffLogin(
   base: string,
   username: string,
