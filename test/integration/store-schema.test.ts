@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import ts from 'typescript';
 import { migrations } from '../../authority/src/store/migrations.ts';
 import { openStore, storeTarget, StoreConfigError } from '../../authority/src/store/engine.ts';
 import {
@@ -310,4 +312,51 @@ async function postgresSchema(url: string): Promise<Schema> {
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+describe('schema.ts types every column of the schema', () => {
+  it('each table and column of the migrated SQLite schema is in schema.ts with its type and nullability, and nothing else', () => {
+    const db = new Database(':memory:');
+    db.transaction(() => migrations.forEach((m) => m(db)))();
+    const fromSql: Record<string, string[]> = {};
+    for (const { name } of db
+      .prepare<[], { name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+      )
+      .all())
+      fromSql[name] = db
+        .prepare<[], { name: string; type: string; notnull: number; pk: number }>(
+          `PRAGMA table_info(${name})`,
+        )
+        .all()
+        .map((c) => `${c.name} ${c.type}${c.notnull || c.pk ? '' : ' NULL'}`);
+    db.close();
+    assert.deepEqual(sortKeys(typedColumns()), sortKeys(fromSql));
+  });
+});
+
+/** The tables and columns of schema.ts's `Database`, read with the TypeScript parser, as "name TYPE [NULL]". */
+function typedColumns(): Record<string, string[]> {
+  const file = new URL('../../authority/src/store/schema.ts', import.meta.url).pathname;
+  const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  const interfaces = new Map<string, ts.InterfaceDeclaration>();
+  src.forEachChild((n) => {
+    if (ts.isInterfaceDeclaration(n)) interfaces.set(n.name.text, n);
+  });
+  const sqlType = (t: string) => {
+    const base = t.replace(/^Generated<(.*)>$/, '$1').replace(/\s*\|\s*null$/, '');
+    const type = base === 'Buffer' ? 'BLOB' : /^(number|Ms|0 \| 1)$/.test(base) ? 'INTEGER' : 'TEXT';
+    return `${type}${/\|\s*null$/.test(t) ? ' NULL' : ''}`;
+  };
+  const out: Record<string, string[]> = {};
+  for (const table of interfaces.get('Database')!.members) {
+    const name = (table.name as ts.Identifier).text;
+    const typeName = ((table as ts.PropertySignature).type as ts.TypeReferenceNode).typeName.getText(src);
+    out[name] = interfaces
+      .get(typeName)!
+      .members.map(
+        (m) => `${(m.name as ts.Identifier).text} ${sqlType((m as ts.PropertySignature).type!.getText(src))}`,
+      );
+  }
+  return out;
 }
