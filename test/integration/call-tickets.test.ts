@@ -5,7 +5,8 @@ import { CALL_PROOF_TYP, CALL_TICKET_TYP } from '../../protocol/src/index.ts';
 import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { TestSocket } from '../support/ws.ts';
 
 const proofFor = (d: TestDevice, ticket: string, iat: number) =>
@@ -25,44 +26,46 @@ describe('call tickets and the device proof that binds voice to the verified dev
   before(async () => {
     a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600 }, { clock });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
     agentToken = (await staffLogin(a.url, 'agent2', 'demo-agent-2')).token;
-    await call(a.url, 'PUT', '/v1/agent/presence', {
-      headers: bearer(agentToken),
-      json: { state: 'available' },
-    });
-    request = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
-    const me = await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(agentToken) });
+    await api(a.url, 'setPresence', { headers: bearer(agentToken), json: { state: 'available' } });
+    request = (await d.api('createRequest', { json: { optionId: 'other' } })).body.request;
+    const me = await api(a.url, 'agentMe', { headers: bearer(agentToken) });
     fence = me.body.offer.fence;
     assert.equal(me.body.offer.requestId, request.requestId);
   });
   after(() => a.dispose());
 
   it('is refused before the offer is accepted, and with a stale fence', async () => {
-    const early = await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/call-ticket`, {
+    const early = await api(a.url, 'callTicket', {
+      params: { requestId: request.requestId },
       headers: bearer(agentToken),
       json: { fence },
     });
     assert.equal(early.status, 409);
     assert.equal(
       (
-        await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/accept`, {
+        await api(a.url, 'acceptOffer', {
+          params: { requestId: request.requestId },
           headers: bearer(agentToken),
           json: { fence },
         })
       ).status,
       200,
     );
-    const stale = await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/call-ticket`, {
+    const stale = await api(a.url, 'callTicket', {
+      params: { requestId: request.requestId },
       headers: bearer(agentToken),
       json: { fence: fence + 1 },
     });
     assert.equal(stale.status, 409);
     const other = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const notMine = await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/call-ticket`, {
+    const notMine = await api(a.url, 'callTicket', {
+      params: { requestId: request.requestId },
       headers: bearer(other.token),
       json: { fence },
     });
@@ -70,7 +73,8 @@ describe('call tickets and the device proof that binds voice to the verified dev
   });
 
   it('the ticket verifies against the published JWKS and names the session, device, agent and fence', async () => {
-    const t = await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/call-ticket`, {
+    const t = await api(a.url, 'callTicket', {
+      params: { requestId: request.requestId },
       headers: bearer(agentToken),
       json: { fence },
     });
@@ -94,28 +98,30 @@ describe('call tickets and the device proof that binds voice to the verified dev
     ws.send({ type: 'hello', auth: { kind: 'staff', accessToken: agentToken } });
     assert.equal((await ws.next()).type, 'welcome');
     const t = (
-      await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/call-ticket`, {
+      await api(a.url, 'callTicket', {
+        params: { requestId: request.requestId },
         headers: bearer(agentToken),
         json: { fence },
       })
     ).body;
     const nowS = Math.floor(clock.now() / 1000);
     const thief = new TestDevice(a.url, () => clock.now());
-    const forged = await d.call('POST', '/v1/device/call-proofs', {
+    const forged = await d.api('callProof', {
       json: { ticket: t.ticket, proof: await proofFor(thief, t.ticket, nowS) },
     });
     assert.equal(forged.status, 401);
     const otherTicket = (
-      await call(a.url, 'POST', `/v1/agent/requests/${request.requestId}/call-ticket`, {
+      await api(a.url, 'callTicket', {
+        params: { requestId: request.requestId },
         headers: bearer(agentToken),
         json: { fence },
       })
     ).body;
-    const wrongTicket = await d.call('POST', '/v1/device/call-proofs', {
+    const wrongTicket = await d.api('callProof', {
       json: { ticket: t.ticket, proof: await proofFor(d, otherTicket.ticket, nowS) },
     });
     assert.equal(wrongTicket.status, 401);
-    const ok = await d.call('POST', '/v1/device/call-proofs', {
+    const ok = await d.api('callProof', {
       json: { ticket: t.ticket, proof: await proofFor(d, t.ticket, nowS) },
     });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
@@ -124,12 +130,12 @@ describe('call tickets and the device proof that binds voice to the verified dev
     do f = await ws.next();
     while (f.type !== 'call.verified');
     assert.equal(f.requestId, request.requestId);
-    const replay = await d.call('POST', '/v1/device/call-proofs', {
+    const replay = await d.api('callProof', {
       json: { ticket: t.ticket, proof: await proofFor(d, t.ticket, nowS) },
     });
     assert.equal(replay.status, 401);
     clock.advance(61_000);
-    const expired = await d.call('POST', '/v1/device/call-proofs', {
+    const expired = await d.api('callProof', {
       json: {
         ticket: otherTicket.ticket,
         proof: await proofFor(d, otherTicket.ticket, Math.floor(clock.now() / 1000)),
@@ -156,16 +162,16 @@ describe('a call ticket proves voice only for the holder and fencing number it w
   let B: Who;
   let S: Who;
 
-  const api = (who: Who, method: string, path: string, json?: unknown) =>
-    call(a.url, method, path, { headers: bearer(who.token), ...(json !== undefined ? { json } : {}) });
+  const staffApi = <K extends RouteId>(who: Who, name: K, opts?: ApiOptions<K>) =>
+    apiWith(a.url, bearer(who.token), name, opts);
   const nowS = () => Math.floor(clock.now() / 1000);
   const ticketOf = async (who: Who, requestId: string, fence: number): Promise<string> => {
-    const t = await api(who, 'POST', `/v1/agent/requests/${requestId}/call-ticket`, { fence });
+    const t = await staffApi(who, 'callTicket', { params: { requestId }, json: { fence } });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     return t.body.ticket;
   };
   const voiceOf = async (who: Who, requestId: string) => {
-    const p = await api(who, 'GET', `/v1/agent/requests/${requestId}/panel`);
+    const p = await staffApi(who, 'customerPanel', { params: { requestId } });
     assert.equal(p.status, 200, JSON.stringify(p.body));
     return p.body.voice.verified as boolean;
   };
@@ -178,19 +184,20 @@ describe('a call ticket proves voice only for the holder and fencing number it w
 
   /** A new device of Alice queues; A (the only agent available) accepts it and is issued a ticket. */
   async function heldByA(): Promise<{ d: TestDevice; requestId: string; fenceA: number }> {
-    for (const who of [B, S]) await api(who, 'PUT', '/v1/agent/presence', { state: 'offline' });
-    assert.equal((await api(A, 'PUT', '/v1/agent/presence', { state: 'available' })).status, 200);
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    for (const who of [B, S]) await staffApi(who, 'setPresence', { json: { state: 'offline' } });
+    assert.equal((await staffApi(A, 'setPresence', { json: { state: 'available' } })).status, 200);
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } });
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const requestId = q.body.request.requestId;
-    const me = await api(A, 'GET', '/v1/agent/me');
+    const me = await staffApi(A, 'agentMe');
     assert.equal(me.body.offer?.requestId, requestId, JSON.stringify(me.body));
     const fenceA = me.body.offer.fence;
-    const acc = await api(A, 'POST', `/v1/agent/requests/${requestId}/accept`, { fence: fenceA });
+    const acc = await staffApi(A, 'acceptOffer', { params: { requestId }, json: { fence: fenceA } });
     assert.equal(acc.status, 200, JSON.stringify(acc.body));
     return { d, requestId, fenceA };
   }
@@ -199,17 +206,18 @@ describe('a call ticket proves voice only for the holder and fencing number it w
   async function oldTicketRefused(d: TestDevice, requestId: string, fenceA: number, ticket: string) {
     const answerFailuresBefore = failures(requestId, 'call.answer').length;
     const proofFailuresBefore = failures(requestId, 'call.proof').length;
-    const byConsole = await api(A, 'POST', `/v1/agent/requests/${requestId}/call-answers`, {
-      fence: fenceA,
-      ticket,
-      proof: await proofFor(d, ticket, nowS()),
+    const byConsole = await staffApi(A, 'callAnswer', {
+      params: { requestId },
+      json: {
+        fence: fenceA,
+        ticket,
+        proof: await proofFor(d, ticket, nowS()),
+      },
     });
     assert.equal(byConsole.status, 409, JSON.stringify(byConsole.body));
     assert.equal(byConsole.body.code, 'stale_fence');
     assert.match(byConsole.body.message, /fencing number/);
-    const byDevice = await d.call('POST', '/v1/device/call-proofs', {
-      json: { ticket, proof: await proofFor(d, ticket, nowS()) },
-    });
+    const byDevice = await d.api('callProof', { json: { ticket, proof: await proofFor(d, ticket, nowS()) } });
     assert.equal(byDevice.status, 409, JSON.stringify(byDevice.body));
     assert.equal(byDevice.body.code, 'stale_fence');
     assert.match(byDevice.body.message, /fencing number/);
@@ -226,9 +234,7 @@ describe('a call ticket proves voice only for the holder and fencing number it w
   /** The new holder's own ticket still proves voice, and their panel says so. */
   async function newHolderProves(d: TestDevice, holder: Who, requestId: string, fence: number) {
     const ticket = await ticketOf(holder, requestId, fence);
-    const ok = await d.call('POST', '/v1/device/call-proofs', {
-      json: { ticket, proof: await proofFor(d, ticket, nowS()) },
-    });
+    const ok = await d.api('callProof', { json: { ticket, proof: await proofFor(d, ticket, nowS()) } });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(await voiceOf(holder, requestId), true);
   }
@@ -248,17 +254,20 @@ describe('a call ticket proves voice only for the holder and fencing number it w
   it('after a blind transfer, the old holder’s ticket is refused on both routes and B’s voice stays unproven', async () => {
     const { d, requestId, fenceA } = await heldByA();
     const ticketA = await ticketOf(A, requestId, fenceA);
-    assert.equal((await api(B, 'PUT', '/v1/agent/presence', { state: 'available' })).status, 200);
-    const t = await api(A, 'POST', `/v1/agent/requests/${requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'blind',
-      target: { kind: 'agent', staffId: B.staffId },
+    assert.equal((await staffApi(B, 'setPresence', { json: { state: 'available' } })).status, 200);
+    const t = await staffApi(A, 'transfer', {
+      params: { requestId },
+      json: {
+        fence: fenceA,
+        mode: 'blind',
+        target: { kind: 'agent', staffId: B.staffId },
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
-    const offer = (await api(B, 'GET', '/v1/agent/me')).body.offer;
+    const offer = (await staffApi(B, 'agentMe')).body.offer;
     assert.equal(offer?.requestId, requestId);
     assert.ok(offer.fence > fenceA);
-    const acc = await api(B, 'POST', `/v1/agent/requests/${requestId}/accept`, { fence: offer.fence });
+    const acc = await staffApi(B, 'acceptOffer', { params: { requestId }, json: { fence: offer.fence } });
     assert.equal(acc.status, 200, JSON.stringify(acc.body));
 
     await oldTicketRefused(d, requestId, fenceA, ticketA);
@@ -270,13 +279,13 @@ describe('a call ticket proves voice only for the holder and fencing number it w
     const { d, requestId, fenceA } = await heldByA();
     // A's call was answered and proven before the take-over: A's panel shows it.
     const answered = await ticketOf(A, requestId, fenceA);
-    const proven = await d.call('POST', '/v1/device/call-proofs', {
+    const proven = await d.api('callProof', {
       json: { ticket: answered, proof: await proofFor(d, answered, nowS()) },
     });
     assert.equal(proven.status, 201, JSON.stringify(proven.body));
     assert.equal(await voiceOf(A, requestId), true);
     const ticketA = await ticketOf(A, requestId, fenceA);
-    const t = await api(S, 'POST', `/v1/supervisor/requests/${requestId}/take-over`, { fence: fenceA });
+    const t = await staffApi(S, 'takeOver', { params: { requestId }, json: { fence: fenceA } });
     assert.equal(t.status, 200, JSON.stringify(t.body));
     assert.ok(t.body.fence > fenceA);
 

@@ -26,7 +26,8 @@ import {
 } from '../../customer/sdk/index.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { api, type ApiOptions, apiWith, bearer, routePath, staffLogin } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
 import { until, when, within } from '../support/wait.ts';
 
@@ -45,10 +46,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
   const refused: RefusedCommand[] = [];
   const fetched: string[] = [];
 
-  const agentApi = (method: string, path: string, json?: unknown, token = agent.token) =>
-    call(a.url, method, path, { headers: bearer(token), ...(json !== undefined ? { json } : {}) });
+  const agentApi = <K extends RouteId>(name: K, opts?: ApiOptions<K>, token = agent.token) =>
+    apiWith(a.url, bearer(token), name, opts);
   const send = (command: DeviceCommand, token = agent.token, f = fence) =>
-    agentApi('POST', `/v1/agent/requests/${requestId}/commands`, { fence: f, seq: ++seq, command }, token);
+    agentApi('sendCommand', { params: { requestId }, json: { fence: f, seq: ++seq, command } }, token);
   const commands = () => device.commands;
   const onChange = (l: () => void) => commands().on('changed', l);
   const card = (commandId: string) =>
@@ -62,7 +63,7 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     return c;
   };
   const viewOf = async (commandId: string, token = agent.token) => {
-    const list = await agentApi('GET', `/v1/agent/requests/${requestId}/commands`, undefined, token);
+    const list = await agentApi('requestCommands', { params: { requestId } }, token);
     assert.equal(list.status, 200, JSON.stringify(list.body));
     return list.body.commands.find((c: any) => c.commandId === commandId);
   };
@@ -76,7 +77,8 @@ describe('customer SDK: agent commands verified, shown and answered against a re
       origins: [ORIGIN],
     });
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     authr = new SoftwareAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
@@ -118,10 +120,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     );
 
     agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const av = await agentApi('PUT', '/v1/agent/presence', { state: 'available' });
+    const av = await agentApi('setPresence', { json: { state: 'available' } });
     assert.equal(av.body.offer?.requestId, requestId, JSON.stringify(av.body));
     fence = av.body.offer.fence;
-    const acc = await agentApi('POST', `/v1/agent/requests/${requestId}/accept`, { fence });
+    const acc = await agentApi('acceptOffer', { params: { requestId }, json: { fence } });
     assert.equal(acc.status, 200, JSON.stringify(acc.body));
     await when(
       'the request assigned',
@@ -169,9 +171,12 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     await commands().sendImage(photo.commandId, new Blob([FAKE_JPEG], { type: 'image/jpeg' }));
     const pv = await viewOf(photo.commandId);
     assert.equal(pv.result.kind, 'photo');
-    const img = await fetch(`${a.url}/v1/agent/requests/${requestId}/photos/${pv.result.photoId}`, {
-      headers: bearer(agent.token),
-    });
+    const img = await fetch(
+      a.url + routePath('requestPhoto', { params: { requestId, photoId: pv.result.photoId } }),
+      {
+        headers: bearer(agent.token),
+      },
+    );
     assert.deepEqual(Buffer.from(await img.arrayBuffer()), FAKE_JPEG);
 
     const shot = await sendAndShow({ kind: 'screenshot', payload: { prompt: 'Your screen, please' } });
@@ -181,9 +186,12 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     );
     await commands().sendImage(shot.commandId, new Blob([FAKE_PNG], { type: 'image/png' }));
     const sv = await viewOf(shot.commandId);
-    const res = await fetch(`${a.url}/v1/agent/requests/${requestId}/photos/${sv.result.imageId}`, {
-      headers: bearer(agent.token),
-    });
+    const res = await fetch(
+      a.url + routePath('requestPhoto', { params: { requestId, photoId: sv.result.imageId } }),
+      {
+        headers: bearer(agent.token),
+      },
+    );
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), FAKE_PNG);
   });
 
@@ -247,13 +255,16 @@ describe('customer SDK: agent commands verified, shown and answered against a re
       },
     });
     assert.equal(m.revision, 1);
-    const edit = await agentApi('POST', `/v1/agent/commands/${m.commandId}/menu`, {
-      fence,
-      items: [
-        { id: 'lost', label: 'I lost it' },
-        { id: 'stolen', label: 'It was stolen' },
-        { id: 'damaged', label: 'It is damaged' },
-      ],
+    const edit = await agentApi('updateMenu', {
+      params: { commandId: m.commandId },
+      json: {
+        fence,
+        items: [
+          { id: 'lost', label: 'I lost it' },
+          { id: 'stolen', label: 'It was stolen' },
+          { id: 'damaged', label: 'It is damaged' },
+        ],
+      },
     });
     assert.equal(edit.status, 200, JSON.stringify(edit.body));
     const updated = await when('revision 2 on screen', onChange, () => {
@@ -337,11 +348,11 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     await reconnected;
     const r = await send({ kind: 'navigate', payload: { screen: 'help' } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    const fetchesBefore = fetched.filter((f) => f === 'GET /v1/device/commands').length;
+    const fetchesBefore = fetched.filter((f) => f === `GET ${routePath('deviceCommands')}`).length;
     const c = await card(r.body.commandId);
     assert.ok(sockets.length >= 2, 'a new socket');
     assert.ok(
-      fetched.filter((f) => f === 'GET /v1/device/commands').length > fetchesBefore,
+      fetched.filter((f) => f === `GET ${routePath('deviceCommands')}`).length > fetchesBefore,
       'fetched after reconnect',
     );
     await commands().navigated(c.commandId);
@@ -359,7 +370,7 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     const refusedSend = await send({ kind: 'navigate', payload: { screen: 'home' } });
     assert.equal(refusedSend.status, 409);
     assert.equal(refusedSend.body.code, 'control_stopped');
-    const list = await agentApi('GET', `/v1/agent/requests/${requestId}/commands`);
+    const list = await agentApi('requestCommands', { params: { requestId } });
     assert.equal(list.body.control.stopped, true);
     // An app that forgot (reinstalled, storage cleared) learns it again from the authority.
     (commands() as unknown as { stoppedRequestId: string | null }).stoppedRequestId = null;
@@ -377,17 +388,19 @@ describe('customer SDK: agent commands verified, shown and answered against a re
 
   it('a warm transfer: the new holder’s commands (higher fence, seq from 1) are shown, the old agent is refused, the device names the new agent', async () => {
     const sup = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    await agentApi('PUT', '/v1/agent/presence', { state: 'available' }, sup.token);
-    const t = await agentApi('POST', `/v1/agent/requests/${requestId}/transfer`, {
-      fence,
-      mode: 'warm',
-      target: { kind: 'supervisor', staffId: sup.staffId },
+    await agentApi('setPresence', { json: { state: 'available' } }, sup.token);
+    const t = await agentApi('transfer', {
+      params: { requestId },
+      json: {
+        fence,
+        mode: 'warm',
+        target: { kind: 'supervisor', staffId: sup.staffId },
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     const accepted = await agentApi(
-      'POST',
-      `/v1/agent/transfers/${t.body.transferId}/accept`,
-      undefined,
+      'acceptTransfer',
+      { params: { transferId: t.body.transferId } },
       sup.token,
     );
     assert.equal(accepted.status, 200, JSON.stringify(accepted.body));

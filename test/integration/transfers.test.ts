@@ -22,7 +22,8 @@ import { IncomingCallGuard } from '../../customer/sdk/call-guard.ts';
 import { CALL_PROOF_TYP, type DeviceCommand } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
 const LOOP_MS = Math.max(1000, Number(process.env.VD_TRANSFER_LOOP_MS ?? 1000));
@@ -56,10 +57,10 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
   const seqs = new Map<string, number>();
   const summary: string[] = [];
 
-  const api = (who: Staff, method: string, path: string, json?: unknown) =>
-    call(a.url, method, path, { headers: bearer(who.token), ...(json !== undefined ? { json } : {}) });
+  const staffApi = <K extends RouteId>(who: Staff, name: K, opts?: ApiOptions<K>) =>
+    apiWith(a.url, bearer(who.token), name, opts);
   const presence = (who: Staff, state: 'available' | 'offline') =>
-    api(who, 'PUT', '/v1/agent/presence', { state });
+    staffApi(who, 'setPresence', { json: { state } });
   const nextSeq = (requestId: string, fence: number) => {
     const k = `${requestId}/${fence}`;
     const n = (seqs.get(k) ?? 0) + 1;
@@ -67,10 +68,13 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     return n;
   };
   const command = (who: Staff, c: Customer, fence: number, cmd: DeviceCommand) =>
-    api(who, 'POST', `/v1/agent/requests/${c.requestId}/commands`, {
-      fence,
-      seq: nextSeq(c.requestId, fence),
-      command: cmd,
+    staffApi(who, 'sendCommand', {
+      params: { requestId: c.requestId },
+      json: {
+        fence,
+        seq: nextSeq(c.requestId, fence),
+        command: cmd,
+      },
     });
   const NAV: DeviceCommand = { kind: 'navigate', payload: { screen: 'account' } };
 
@@ -79,7 +83,7 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const socket = await TestSocket.open(a.url);
     socket.send({ type: 'hello', auth: { kind: 'staff', accessToken: s.token } });
     assert.equal((await socket.next()).type, 'welcome');
-    const me = await call(a.url, 'GET', '/v1/staff/me', { headers: bearer(s.token) });
+    const me = await api(a.url, 'staffMe', { headers: bearer(s.token) });
     return {
       name: me.body.displayName,
       token: s.token,
@@ -91,25 +95,23 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
 
   /** Alice on a fresh device, PIN verified (level 2), asking for "Something else" (general queue), followed on her socket. */
   async function customer(): Promise<Customer> {
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
     // Alice's PIN is set once (by the first device); later devices verify it.
-    const setPin = await d.call('PUT', '/v1/device/pin', { json: { pin: '112358' } });
+    const setPin = await d.api('setPin', { json: { pin: '112358' } });
     assert.ok(setPin.status === 200 || setPin.body.code === 'conflict', JSON.stringify(setPin.body));
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } })).body.level,
-      2,
-    );
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } });
+    assert.equal((await d.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const ctl = new DeviceControl(d).follow(q.body.request);
     await ctl.guard.loadKeys();
     const socket = await TestSocket.open(a.url);
     socket.send(await d.wsHello(q.body.request.sessionId));
     assert.equal((await socket.next()).type, 'welcome');
-    const jwks = (await call<JSONWebKeySet>(a.url, 'GET', '/.well-known/jwks.json')).body;
+    const jwks = (await api(a.url, 'jwks')).body as JSONWebKeySet;
     const guard = new IncomingCallGuard({
       keys: createLocalJWKSet(jwks),
       now: () => clock.now(),
@@ -124,7 +126,7 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
           )
             .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
             .sign(d.privateKey);
-          const r = await d.call('POST', '/v1/device/call-proofs', { json: { ticket, proof } });
+          const r = await d.api('callProof', { json: { ticket, proof } });
           assert.equal(r.status, 201, JSON.stringify(r.body));
           return { proof, result: r.body };
         },
@@ -144,8 +146,11 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
   /** Accept the offer of `c` that `who` was just given (from the offer frame): returns the fence. */
   async function acceptOffer(who: Staff, c: Customer): Promise<number> {
     const offer = await who.ws.take((f) => f.type === 'offer' && f.offer.requestId === c.requestId);
-    const r = await api(who, 'POST', `/v1/agent/requests/${c.requestId}/accept`, {
-      fence: offer.offer.fence,
+    const r = await staffApi(who, 'acceptOffer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: offer.offer.fence,
+      },
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return offer.offer.fence;
@@ -163,7 +168,10 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const f = await c.ws.take((x) => x.type === 'command' && x.commandId === first.body.commandId);
     assert.equal((await c.ctl.guard.check(f.jws)).verdict, 'execute');
     // A called the device: its ticket rings.
-    const ticketA = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/call-ticket`, { fence: fenceA });
+    const ticketA = await staffApi(A, 'callTicket', {
+      params: { requestId: c.requestId },
+      json: { fence: fenceA },
+    });
     assert.equal(ticketA.status, 201, JSON.stringify(ticketA.body));
     assert.equal((await c.guard.screen(ticketA.body.ticket)).verdict, 'ring');
     // One more left open (not answered) when ownership moves.
@@ -176,9 +184,9 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
   }
 
   async function snapshot(c: Customer, who: Staff) {
-    const panel = await api(who, 'GET', `/v1/agent/requests/${c.requestId}/panel`);
+    const panel = await staffApi(who, 'customerPanel', { params: { requestId: c.requestId } });
     assert.equal(panel.status, 200, JSON.stringify(panel.body));
-    const session = await api(who, 'GET', `/v1/sessions/${c.sessionId}`);
+    const session = await staffApi(who, 'getSession', { params: { sessionId: c.sessionId } });
     assert.equal(session.status, 200, JSON.stringify(session.body));
     return { panel: panel.body, session: session.body };
   }
@@ -229,20 +237,29 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     );
     assert.ok(newFence > fenceA, 'ownership moved with a new fencing number');
     // A's other rights ended too.
-    const ticketA = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/call-ticket`, { fence: fenceA });
+    const ticketA = await staffApi(A, 'callTicket', {
+      params: { requestId: c.requestId },
+      json: { fence: fenceA },
+    });
     assert.equal(ticketA.status, 409, JSON.stringify(ticketA.body));
-    const transferA = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'blind',
-      target: { kind: 'queue', queueId: 'general' },
+    const transferA = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'blind',
+        target: { kind: 'queue', queueId: 'general' },
+      },
     });
     assert.equal(transferA.status, 403);
     assert.equal(transferA.body.code, 'not_assigned');
-    const wrapA = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/wrap-up`, {
-      idempotencyKey: `wrap-${c.requestId}`.slice(0, 60),
-      fence: fenceA,
-      disposition: ['resolved', 'information-given'],
-      notes: '',
+    const wrapA = await staffApi(A, 'wrapUp', {
+      params: { requestId: c.requestId },
+      json: {
+        idempotencyKey: `wrap-${c.requestId}`.slice(0, 60),
+        fence: fenceA,
+        disposition: ['resolved', 'information-given'],
+        notes: '',
+      },
     });
     assert.equal(wrapA.status, 409, JSON.stringify(wrapA.body));
     assert.equal(wrapA.body.code, 'stale_fence');
@@ -303,8 +320,11 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const upd = await c.ws.take((x) => x.type === 'request.update' && x.request.agentId === holder.staffId);
     assert.equal(upd.request.agentName, holder.name);
     // Voice follows: the new holder's call ticket names the same session and device.
-    const ticket = await api(holder, 'POST', `/v1/agent/requests/${c.requestId}/call-ticket`, {
-      fence: newFence,
+    const ticket = await staffApi(holder, 'callTicket', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: newFence,
+      },
     });
     assert.equal(ticket.status, 201, JSON.stringify(ticket.body));
     assert.equal(ticket.body.claims.sid, c.sessionId);
@@ -322,7 +342,10 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     assert.equal(replayed.verdict === 'blocked' && replayed.blocked.reason, 'replayed');
 
     // Finish: the holder completes; the wrap-up of the new fence is theirs.
-    const done = await api(holder, 'POST', `/v1/agent/requests/${c.requestId}/complete`, { fence: newFence });
+    const done = await staffApi(holder, 'completeRequest', {
+      params: { requestId: c.requestId },
+      json: { fence: newFence },
+    });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     c.socket.close();
   }
@@ -347,11 +370,14 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const { c, fenceA, openCommand } = await heldByA();
     const before = await snapshot(c, A);
     await presence(B, 'available');
-    const t = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'blind',
-      target: { kind: 'agent', staffId: B.staffId },
-      note: 'Card question, customer verified with PIN',
+    const t = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'blind',
+        target: { kind: 'agent', staffId: B.staffId },
+        note: 'Card question, customer verified with PIN',
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     const loop = await hammer(c, fenceA);
@@ -383,16 +409,19 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const { c, fenceA, openCommand } = await heldByA();
     const before = await snapshot(c, A);
     await presence(B, 'available');
-    const t = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'warm',
-      target: { kind: 'agent', staffId: B.staffId },
+    const t = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'warm',
+        target: { kind: 'agent', staffId: B.staffId },
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     assert.equal(t.body.state, 'offered');
     const consult = await B.ws.take((f) => f.type === 'transfer.update' && f.transfer.state === 'offered');
     assert.equal(consult.transfer.from.staffId, A.staffId);
-    const listed = await api(B, 'GET', '/v1/agent/transfers');
+    const listed = await staffApi(B, 'myTransfers');
     assert.deepEqual(
       listed.body.incoming.map((x: any) => x.transferId),
       [t.body.transferId],
@@ -401,18 +430,26 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const stillMine = await command(A, c, fenceA, NAV);
     assert.equal(stillMine.status, 201, JSON.stringify(stillMine.body));
     // A second consult to B is refused while one is open; A may cancel and ask again.
-    const cancel = await api(A, 'POST', `/v1/agent/transfers/${t.body.transferId}/cancel`, { fence: fenceA });
+    const cancel = await staffApi(A, 'cancelTransfer', {
+      params: { transferId: t.body.transferId },
+      json: { fence: fenceA },
+    });
     assert.equal(cancel.body.state, 'cancelled');
-    const cancelledAccept = await api(B, 'POST', `/v1/agent/transfers/${t.body.transferId}/accept`);
+    const cancelledAccept = await staffApi(B, 'acceptTransfer', {
+      params: { transferId: t.body.transferId },
+    });
     assert.equal(cancelledAccept.status, 409);
     assert.equal(cancelledAccept.body.code, 'transfer_closed');
-    const t2 = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'warm',
-      target: { kind: 'agent', staffId: B.staffId },
+    const t2 = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'warm',
+        target: { kind: 'agent', staffId: B.staffId },
+      },
     });
     assert.equal(t2.status, 201, JSON.stringify(t2.body));
-    const accepted = await api(B, 'POST', `/v1/agent/transfers/${t2.body.transferId}/accept`);
+    const accepted = await staffApi(B, 'acceptTransfer', { params: { transferId: t2.body.transferId } });
     assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
     const loop = await hammer(c, fenceA);
     assert.equal(accepted.body.state, 'accepted');
@@ -439,14 +476,20 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
   it('a warm consult closes by itself when the request moves on first (A completes it)', async () => {
     const { c, fenceA } = await heldByA();
     await presence(B, 'available');
-    const t = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'warm',
-      target: { kind: 'agent', staffId: B.staffId },
+    const t = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'warm',
+        target: { kind: 'agent', staffId: B.staffId },
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     await B.ws.take((f) => f.type === 'transfer.update' && f.transfer.state === 'offered');
-    const done = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/complete`, { fence: fenceA });
+    const done = await staffApi(A, 'completeRequest', {
+      params: { requestId: c.requestId },
+      json: { fence: fenceA },
+    });
     assert.equal(done.status, 200, JSON.stringify(done.body));
     const closed = await B.ws.take(
       (f) =>
@@ -455,8 +498,8 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
         f.transfer.state !== 'offered',
     );
     assert.equal(closed.transfer.state, 'cancelled');
-    assert.deepEqual((await api(B, 'GET', '/v1/agent/transfers')).body.incoming, []);
-    const late = await api(B, 'POST', `/v1/agent/transfers/${t.body.transferId}/accept`);
+    assert.deepEqual((await staffApi(B, 'myTransfers')).body.incoming, []);
+    const late = await staffApi(B, 'acceptTransfer', { params: { transferId: t.body.transferId } });
     assert.equal(late.status, 409);
   });
 
@@ -465,22 +508,28 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const before = await snapshot(c, A);
     const enqueuedAt = before.panel.request.enqueuedAt;
     await presence(B, 'available');
-    const t = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'blind',
-      target: { kind: 'queue', queueId: 'business' },
+    const t = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'blind',
+        target: { kind: 'queue', queueId: 'business' },
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     const loop = await hammer(c, fenceA);
     assert.equal(t.body.target.queueId, 'business');
-    const warmToQueue = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'warm',
-      target: { kind: 'queue', queueId: 'business' },
+    const warmToQueue = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'warm',
+        target: { kind: 'queue', queueId: 'business' },
+      },
     });
     assert.equal(warmToQueue.status, 403, 'A no longer holds it at all');
     const newFence = await acceptOffer(B, c);
-    const r = await api(B, 'GET', `/v1/requests/${c.requestId}`);
+    const r = await staffApi(B, 'getRequest', { params: { requestId: c.requestId } });
     assert.equal(r.body.queueId, 'business');
     assert.equal(r.body.enqueuedAt, enqueuedAt);
     await verifyMoved(
@@ -502,16 +551,22 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
   it('blind to a supervisor: offered to the supervisor, who accepts', async () => {
     const { c, fenceA, openCommand } = await heldByA();
     const before = await snapshot(c, A);
-    const notSupervisor = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'blind',
-      target: { kind: 'supervisor', staffId: B.staffId },
+    const notSupervisor = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'blind',
+        target: { kind: 'supervisor', staffId: B.staffId },
+      },
     });
     assert.equal(notSupervisor.status, 400);
-    const t = await api(A, 'POST', `/v1/agent/requests/${c.requestId}/transfer`, {
-      fence: fenceA,
-      mode: 'blind',
-      target: { kind: 'supervisor', staffId: S.staffId },
+    const t = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA,
+        mode: 'blind',
+        target: { kind: 'supervisor', staffId: S.staffId },
+      },
     });
     assert.equal(t.status, 201, JSON.stringify(t.body));
     const loop = await hammer(c, fenceA);
@@ -535,19 +590,22 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
   it('supervisor take-over: the supervisor owns it at once; agents cannot take over', async () => {
     const { c, fenceA, openCommand } = await heldByA();
     const before = await snapshot(c, A);
-    const byAgent = await api(B, 'POST', `/v1/supervisor/requests/${c.requestId}/take-over`, {});
+    const byAgent = await staffApi(B, 'takeOver', { params: { requestId: c.requestId }, json: {} });
     assert.equal(byAgent.status, 403);
-    const stale = await api(S, 'POST', `/v1/supervisor/requests/${c.requestId}/take-over`, {
-      fence: fenceA - 1,
+    const stale = await staffApi(S, 'takeOver', {
+      params: { requestId: c.requestId },
+      json: {
+        fence: fenceA - 1,
+      },
     });
     assert.equal(stale.status, 409);
     assert.equal(stale.body.code, 'stale_fence');
-    const t = await api(S, 'POST', `/v1/supervisor/requests/${c.requestId}/take-over`, { fence: fenceA });
+    const t = await staffApi(S, 'takeOver', { params: { requestId: c.requestId }, json: { fence: fenceA } });
     assert.equal(t.status, 200, JSON.stringify(t.body));
     const loop = await hammer(c, fenceA);
     assert.equal(t.body.agentId, S.staffId);
     assert.equal(t.body.state, 'assigned');
-    const agentA = await api(A, 'GET', '/v1/agent/me');
+    const agentA = await staffApi(A, 'agentMe');
     assert.equal(agentA.body.currentRequestId, null);
     assert.equal(agentA.body.presence, 'available');
     await verifyMoved(
@@ -570,11 +628,17 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const { c, fenceA, openCommand } = await heldByA();
     const before = await snapshot(c, A);
     await presence(B, 'available');
-    const byAgent = await api(A, 'POST', `/v1/supervisor/requests/${c.requestId}/reassign`, {
-      staffId: B.staffId,
+    const byAgent = await staffApi(A, 'reassign', {
+      params: { requestId: c.requestId },
+      json: {
+        staffId: B.staffId,
+      },
     });
     assert.equal(byAgent.status, 403);
-    const t = await api(S, 'POST', `/v1/supervisor/requests/${c.requestId}/reassign`, { staffId: B.staffId });
+    const t = await staffApi(S, 'reassign', {
+      params: { requestId: c.requestId },
+      json: { staffId: B.staffId },
+    });
     assert.equal(t.status, 200, JSON.stringify(t.body));
     const loop = await hammer(c, fenceA);
     assert.equal(t.body.kind, 'reassign');
@@ -601,7 +665,7 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     await presence(B, 'offline');
     const c = await customer();
     clock.advance(7_000);
-    const board = await api(S, 'GET', '/v1/supervisor/board');
+    const board = await staffApi(S, 'board');
     assert.equal(board.status, 200);
     const general = board.body.queues.find((q: any) => q.queueId === 'general');
     assert.equal(general.waiting, 1);
@@ -615,20 +679,29 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     assert.equal(typeof agentB.timeInStateSeconds, 'number');
     assert.equal(agentB.currentSessionId, null);
     // A supervisor sets an agent's state; an agent cannot.
-    const set = await api(S, 'PUT', `/v1/supervisor/agents/${A.staffId}/presence`, { state: 'available' });
+    const set = await staffApi(S, 'setAgentPresence', {
+      params: { staffId: A.staffId },
+      json: { state: 'available' },
+    });
     assert.equal(set.status, 200, JSON.stringify(set.body));
     const offer = await A.ws.take((f) => f.type === 'offer' && f.offer.requestId === c.requestId);
-    await api(A, 'POST', `/v1/agent/requests/${c.requestId}/accept`, { fence: offer.offer.fence });
-    const denied = await api(B, 'PUT', `/v1/supervisor/agents/${A.staffId}/presence`, { state: 'offline' });
+    await staffApi(A, 'acceptOffer', {
+      params: { requestId: c.requestId },
+      json: { fence: offer.offer.fence },
+    });
+    const denied = await staffApi(B, 'setAgentPresence', {
+      params: { staffId: A.staffId },
+      json: { state: 'offline' },
+    });
     assert.equal(denied.status, 403);
-    const after = await api(S, 'GET', '/v1/supervisor/board');
+    const after = await staffApi(S, 'board');
     const agentA = after.body.agents.find((x: any) => x.staffId === A.staffId);
     assert.equal(agentA.presence, 'busy');
     assert.equal(agentA.currentRequestId, c.requestId);
     assert.equal(agentA.currentSessionId, c.sessionId);
     assert.equal(agentA.timeInStateSeconds, 0);
     clock.advance(3_000);
-    const later = await api(S, 'GET', '/v1/supervisor/board');
+    const later = await staffApi(S, 'board');
     assert.equal(later.body.agents.find((x: any) => x.staffId === A.staffId).timeInStateSeconds, 3);
     c.socket.close();
   });
