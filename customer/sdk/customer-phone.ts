@@ -1,9 +1,13 @@
-import type { Invitation } from 'sip.js';
-import { Registerer, RegistererState, SessionState, UserAgent, type Session } from 'sip.js';
+import type { Invitation, SessionDescriptionHandlerFactory, Transport } from 'sip.js';
+import { SessionState, type Session } from 'sip.js';
+import type { Logger } from 'sip.js/lib/core/index.js';
 import {
   defaultSessionDescriptionHandlerFactory,
   SessionDescriptionHandler,
 } from 'sip.js/lib/platform/web/index.js';
+import { parseDtmfRelay } from '../../browser-common/dtmf-relay.ts';
+import { SipRegistration } from '../../browser-common/sip-registration.ts';
+import type { BackoffPolicy } from '../../protocol/src/backoff.ts';
 import type { SipCredentials } from '../../protocol/src/index.ts';
 import type { BlockedCall, IncomingCallGuard, VerifiedCall } from './call-guard.ts';
 import { Emitter } from './emitter.ts';
@@ -43,7 +47,13 @@ export interface CustomerPhoneOptions {
   iceServers?: RTCIceServer[];
   /** REGISTER expiry asked for, seconds (default 300); refreshed at 80 % of what the registrar grants. */
   registerExpires?: number;
+  /** Reconnection after a dropped link: first delay ceiling and cap, ms (default 500 doubling to 30,000, full jitter). */
+  reconnectBackoff?: BackoffPolicy;
   now?: () => number;
+  /** Tests: an in-memory transport instead of the WebSocket one. */
+  transportConstructor?: new (logger: Logger, options: unknown) => Transport;
+  /** Tests: a session description handler without WebRTC. */
+  sessionDescriptionHandlerFactory?: SessionDescriptionHandlerFactory;
 }
 
 interface LiveCall {
@@ -61,23 +71,43 @@ interface LiveCall {
  * the 200 OK with the device's proof header and WebRTC audio; hangUp() sends BYE.
  */
 export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
-  private ua: UserAgent | null = null;
-  private registerer: Registerer | null = null;
+  private readonly registration: SipRegistration;
   private live: LiveCall | null = null;
-  private credentialTimer: ReturnType<typeof setTimeout> | null = null;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private reconnectDelayMs = 500;
-  private stopped = false;
   private readonly answered = new WeakSet<LiveCall>();
   private readonly endedLocally = new WeakSet<LiveCall>();
-  private readonly now: () => number;
   state: PhoneRegistration = 'unregistered';
   /** The SIP user (d-<deviceId>) once started. */
   user: string | null = null;
 
   constructor(private readonly opts: CustomerPhoneOptions) {
     super();
-    this.now = opts.now ?? Date.now;
+    this.registration = new SipRegistration({
+      credentials: opts.credentials,
+      server: (creds) => {
+        const server = creds.wsUrl ?? opts.serverUrl;
+        if (!server) throw new Error('no SIP server: the authority names none and none is configured');
+        return server;
+      },
+      userAgent: (creds) => {
+        this.user = creds.user;
+        return {
+          ...(opts.transportConstructor ? { transportConstructor: opts.transportConstructor } : {}),
+          sessionDescriptionHandlerFactory:
+            opts.sessionDescriptionHandlerFactory ??
+            defaultSessionDescriptionHandlerFactory((constraints) => {
+              const mic = this.live?.microphone;
+              return mic ? Promise.resolve(mic) : navigator.mediaDevices.getUserMedia(constraints);
+            }),
+          delegate: { onInvite: (invitation) => void this.onInvite(invitation) },
+        };
+      },
+      ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+      ...(opts.registerExpires ? { registerExpires: opts.registerExpires } : {}),
+      reconnect: opts.reconnectBackoff ?? { initialMs: 500, maxMs: 30_000 },
+      ...(opts.now ? { now: opts.now } : {}),
+      // A dropped link is shown as registering again, not as a failure.
+      onChange: (s) => this.setState(s === 'reconnecting' ? 'registering' : s),
+    });
   }
 
   private setState(s: PhoneRegistration): void {
@@ -86,123 +116,13 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
     this.emit('registration', s);
   }
 
-  /** Fetch credentials, connect, REGISTER; resolves when registered (rejects if refused). */
-  async start(): Promise<void> {
-    if (this.ua) return;
-    this.stopped = false;
-    const creds = await this.opts.credentials();
-    const server = creds.wsUrl ?? this.opts.serverUrl;
-    if (!server) throw new Error('no SIP server: the authority names none and none is configured');
-    this.user = creds.user;
-    const uri = UserAgent.makeURI(creds.aor);
-    if (!uri) throw new Error(`invalid SIP address ${creds.aor}`);
-    const ua = new UserAgent({
-      uri,
-      authorizationUsername: creds.username,
-      authorizationPassword: creds.password,
-      transportOptions: { server },
-      logBuiltinEnabled: false,
-      logLevel: 'error',
-      sessionDescriptionHandlerFactory: defaultSessionDescriptionHandlerFactory((constraints) => {
-        const mic = this.live?.microphone;
-        return mic ? Promise.resolve(mic) : navigator.mediaDevices.getUserMedia(constraints);
-      }),
-      sessionDescriptionHandlerFactoryOptions: {
-        peerConnectionConfiguration: { iceServers: this.opts.iceServers ?? [] },
-        iceGatheringTimeout: 1000,
-      },
-      delegate: {
-        onInvite: (invitation) => void this.onInvite(invitation),
-        onDisconnect: (error) => {
-          if (!error || this.stopped) return;
-          const dead = this.registerer;
-          this.registerer = null;
-          dead?.dispose().catch(() => undefined);
-          this.reconnectSoon();
-        },
-      },
-    });
-    this.ua = ua;
-    this.scheduleCredentialRefresh(creds);
-    await ua.start();
-    await this.register();
-  }
-
-  /** REGISTER with a fresh Registerer (one whose REGISTER died with an old socket could block the next). */
-  private register(): Promise<void> {
-    const ua = this.ua;
-    if (!ua) return Promise.resolve();
-    this.registerer?.dispose().catch(() => undefined);
-    const registerer = new Registerer(ua, {
-      expires: this.opts.registerExpires ?? 300,
-      refreshFrequency: 80,
-    });
-    this.registerer = registerer;
-    this.setState('registering');
-    return new Promise<void>((resolve, reject) => {
-      const off = () => registerer.stateChange.removeListener(onState);
-      const onState = (s: RegistererState) => {
-        if (s === RegistererState.Registered) {
-          off();
-          this.reconnectDelayMs = 500;
-          this.setState('registered');
-          resolve();
-        }
-      };
-      registerer.stateChange.addListener(onState);
-      registerer
-        .register({
-          requestDelegate: {
-            onReject: (r) => {
-              off();
-              this.setState('failed');
-              reject(new Error(`REGISTER refused: ${r.message.statusCode} ${r.message.reasonPhrase}`));
-            },
-          },
-        })
-        .catch((e: unknown) => {
-          off();
-          this.setState('failed');
-          reject(e instanceof Error ? e : new Error(String(e)));
-        });
-    });
-  }
-
-  /** New ephemeral credentials before 80 % of their lifetime is used (the next REGISTER uses them). */
-  private scheduleCredentialRefresh(creds: SipCredentials): void {
-    if (this.credentialTimer) clearTimeout(this.credentialTimer);
-    const lifetime = Date.parse(creds.expiresAt) - this.now();
-    const delay = Math.max(5_000, Math.min(lifetime * 0.8, 2 ** 31 - 1));
-    this.credentialTimer = setTimeout(() => {
-      void this.opts
-        .credentials()
-        .then((next) => {
-          const ua = this.ua;
-          if (!ua || this.stopped) return;
-          ua.configuration.authorizationUsername = next.username;
-          ua.configuration.authorizationPassword = next.password;
-          this.scheduleCredentialRefresh(next);
-        })
-        .catch(() => {
-          if (!this.stopped) this.scheduleCredentialRefresh(creds);
-        });
-    }, delay);
-  }
-
-  /** WebSocket lost: reconnect with backoff, then REGISTER again. */
-  private reconnectSoon(): void {
-    if (this.reconnectTimer || this.stopped) return;
-    this.setState('registering');
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 30_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      const ua = this.ua;
-      if (!ua || this.stopped) return;
-      ua.reconnect()
-        .then(() => this.register())
-        .catch(() => this.reconnectSoon());
-    }, delay);
+  /**
+   * Fetch credentials, connect, REGISTER; resolves when registered, rejects when the
+   * REGISTER is refused or not kept, the link is lost meanwhile, or stop() is called.
+   * Afterwards a dropped link is re-registered with backoff.
+   */
+  start(): Promise<void> {
+    return this.registration.start();
   }
 
   private async onInvite(invitation: Invitation): Promise<void> {
@@ -227,10 +147,8 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     invitation.delegate = {
       onInfo: (info) => {
-        const body = info.request.body ?? '';
-        const key = /^Signal=\s*([0-9A-D#*])\s*$/im.exec(body)?.[1];
-        const type = info.request.getHeader('Content-Type') ?? '';
-        if (!key || !/^application\/dtmf-relay/i.test(type)) {
+        const key = parseDtmfRelay(info.request.getHeader('Content-Type'), info.request.body);
+        if (!key) {
           info.reject({ statusCode: 415 }).catch(() => undefined);
           return;
         }
@@ -295,18 +213,10 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
     else if (inv.state === SessionState.Establishing) await inv.dispose().catch(() => undefined);
   }
 
-  /** Unregister and disconnect. */
+  /** Hang up, unregister and disconnect. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.credentialTimer) clearTimeout(this.credentialTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.credentialTimer = this.reconnectTimer = null;
     await this.hangUp();
-    await this.registerer?.unregister().catch(() => undefined);
-    await this.ua?.stop().catch(() => undefined);
-    this.ua = null;
-    this.registerer = null;
-    this.setState('unregistered');
+    await this.registration.stop();
   }
 
   /** For tests and diagnostics: the sip.js session of the live call. */

@@ -1,3 +1,4 @@
+import { backoffDelay, type BackoffPolicy } from '../../protocol/src/backoff.ts';
 import { ServerFrame, WS_CLOSE, type ClientFrame } from '../../protocol/src/index.ts';
 
 /** The part of the browser WebSocket the feed uses (a Node `ws` socket fits too, for tests). */
@@ -23,8 +24,8 @@ export interface RequestFeedOptions {
   /** Called when the authority refused the hello (4401): e.g. re-authenticate before the next attempt. */
   onUnauthorized?: () => Promise<void>;
   createSocket?: (url: string) => WebSocketLike;
-  /** First retry delay and the cap; each failure doubles it, with jitter (x0.5..1). */
-  backoff?: { initialMs: number; maxMs: number };
+  /** Retry delays: the first one's ceiling and the cap; each failure doubles the ceiling (full jitter). */
+  backoff?: BackoffPolicy;
   /** Keep the session active and detect dead connections. */
   pingEveryMs?: number;
   random?: () => number;
@@ -45,7 +46,7 @@ export class RequestFeed {
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private awaitingPong = false;
   private stopped = false;
-  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly backoff: BackoffPolicy;
   status: FeedStatus = 'connecting';
   /** Reconnections so far (for display and tests). */
   reconnects = 0;
@@ -70,8 +71,7 @@ export class RequestFeed {
 
   /** Delay before retry number `attempt` (0-based). */
   delayFor(attempt: number): number {
-    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** attempt);
-    return Math.round(base * (0.5 + (this.opts.random ?? Math.random)() / 2));
+    return backoffDelay(this.backoff, attempt, this.opts.random);
   }
 
   private setStatus(s: FeedStatus): void {

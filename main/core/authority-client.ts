@@ -1,28 +1,17 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import type { z } from 'zod';
+import { ServerFrame, WS_PATH, type RouteId, type Routes, type TokenPair } from '../../protocol/src/index.ts';
+import { Backoff, type BackoffPolicy } from '../../protocol/src/backoff.ts';
 import {
-  routes,
-  ServerFrame,
-  WS_PATH,
-  type ApiError,
-  type Routes,
-  type TokenPair,
-} from '../../protocol/src/index.ts';
+  AuthorityError,
+  RouteClient,
+  type CallArgs,
+  type CallOutput,
+  type RouteRequest,
+  type RouteResponse,
+} from '../../protocol/src/route-client.ts';
 
-export class AuthorityError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-  /** Worth retrying later: the authority is down, restarting or overloaded. */
-  get transient(): boolean {
-    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
-  }
-}
+export { AuthorityError, ProtocolError } from '../../protocol/src/route-client.ts';
 
 /** Where the refresh token lives: Electron's safeStorage in the app, memory in browser mode. */
 export interface TokenStore {
@@ -34,23 +23,21 @@ export const memoryTokenStore = (): TokenStore => {
   return { load: () => t, save: (v) => void (t = v) };
 };
 
-type RouteId = keyof Routes;
-type CallInput = {
-  params?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: unknown;
-};
-type Result<K extends RouteId> = z.output<Routes[K]['response']>;
+/** The routes the console may call: staff and public ones (never a device's own). */
+export type StaffRouteId = {
+  [K in RouteId]: Routes[K]['auth'] extends 'device' ? never : K;
+}[RouteId];
 
 export type ConnectionStateName = 'connected' | 'connecting' | 'reconnecting' | 'offline';
 
-const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 10_000;
+/** The WebSocket's reconnect policy: 250 ms doubling to 10 s, full jitter. */
+const RECONNECT: BackoffPolicy = { initialMs: 250, maxMs: 10_000 };
 
 /**
- * The console's client of the authority: typed HTTP calls from the protocol's route
- * table (responses validated), access-token refresh on 401, and a WebSocket that
- * reconnects with backoff, says hello again and resubscribes.
+ * The console's client of the authority: the protocol's RouteClient (input and
+ * answers validated by the route table) over fetch with a bearer access token,
+ * refreshed before it expires and once on a 401; and a WebSocket that reconnects
+ * with backoff, says hello again and resubscribes.
  */
 export class AuthorityClient extends EventEmitter<{
   frame: [ServerFrame];
@@ -62,7 +49,8 @@ export class AuthorityClient extends EventEmitter<{
   private refreshing: Promise<void> | null = null;
   private ws: WebSocket | null = null;
   private wantSocket = false;
-  private reconnectAttempts = 0;
+  private readonly reconnects = new Backoff(RECONNECT);
+  private readonly routes = new RouteClient<StaffRouteId>((request) => this.send(request));
   private reconnectTimer: NodeJS.Timeout | null = null;
   private topics: ('queues' | 'board')[] = [];
   staff: TokenPair['staff'] | null = null;
@@ -90,7 +78,7 @@ export class AuthorityClient extends EventEmitter<{
   }
 
   async login(username: string, password: string): Promise<TokenPair['staff']> {
-    const pair = await this.call('login', { body: { username, password } }, false);
+    const pair = await this.call('login', { body: { username, password } });
     this.adopt(pair);
     return pair.staff;
   }
@@ -112,7 +100,7 @@ export class AuthorityClient extends EventEmitter<{
     this.tokens.save(null);
     this.accessToken = null;
     this.staff = null;
-    if (rt) await this.call('logout', { body: { refreshToken: rt } }, false).catch(() => undefined);
+    if (rt) await this.call('logout', { body: { refreshToken: rt } }).catch(() => undefined);
   }
 
   private refresh(): Promise<void> {
@@ -120,7 +108,7 @@ export class AuthorityClient extends EventEmitter<{
       const rt = this.tokens.load();
       if (!rt) throw new AuthorityError(401, 'unauthorized', 'not logged in');
       try {
-        this.adopt(await this.call('refresh', { body: { refreshToken: rt } }, false));
+        this.adopt(await this.call('refresh', { body: { refreshToken: rt } }));
       } catch (e) {
         if (e instanceof AuthorityError && e.status === 401) {
           this.tokens.save(null);
@@ -137,64 +125,26 @@ export class AuthorityClient extends EventEmitter<{
     return this.accessToken!;
   }
 
-  /** Raw GET of bytes (photos) with the access token. */
-  async bytes(path: string): Promise<{ type: string; data: Buffer }> {
-    const res = await fetch(this.baseUrl + path, {
-      headers: { authorization: `Bearer ${await this.freshAccess()}` },
-    }).catch((e: Error) => {
-      throw new AuthorityError(0, 'unreachable', e.message);
-    });
-    if (!res.ok) throw new AuthorityError(res.status, 'http_error', `GET ${path}: ${res.status}`);
-    return {
-      type: res.headers.get('content-type') ?? 'application/octet-stream',
-      data: Buffer.from(await res.arrayBuffer()),
-    };
+  call<K extends StaffRouteId>(id: K, ...input: CallArgs<Routes[K]>): Promise<CallOutput<Routes[K]>> {
+    return this.routes.call(id, ...input);
   }
 
-  async call<K extends RouteId>(
-    id: K,
-    input: CallInput = {},
-    auth = true,
-    retried = false,
-  ): Promise<Result<K>> {
-    const r = routes[id];
-    let path: string = r.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
-      const v = input.params?.[name];
-      if (v === undefined) throw new Error(`missing path parameter ${name} for ${String(id)}`);
-      return encodeURIComponent(v);
-    });
-    if (input.query) path += `?${new URLSearchParams(input.query)}`;
-    const headers: Record<string, string> = {};
-    if (auth) headers.authorization = `Bearer ${await this.freshAccess()}`;
-    if (input.body !== undefined) headers['content-type'] = 'application/json';
+  /** The transport: a bearer token on every non-public route; a 401 refreshes it and tries once more. */
+  private async send(request: RouteRequest, retried = false): Promise<RouteResponse> {
+    const headers = { ...request.headers };
+    const bearer = request.route.auth !== 'public';
+    if (bearer) headers.authorization = `Bearer ${await this.freshAccess()}`;
     let res: Response;
     try {
-      res = await fetch(this.baseUrl + path, {
-        method: r.method,
-        headers,
-        body: input.body === undefined ? undefined : JSON.stringify(input.body),
-      });
+      const body = request.body as string | Blob | undefined;
+      res = await fetch(this.baseUrl + request.path, { method: request.method, headers, body });
     } catch (e) {
       throw new AuthorityError(0, 'unreachable', `authority unreachable: ${(e as Error).message}`);
     }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      throw new AuthorityError(res.status || 502, 'bad_response', 'the authority did not answer JSON');
-    }
-    if (res.status === 401 && auth && !retried) {
-      await this.refresh();
-      return this.call(id, input, auth, true);
-    }
-    if (!res.ok) {
-      const err = json as Partial<ApiError> | undefined;
-      throw new AuthorityError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}`);
-    }
-    const parsed = (r.response as z.ZodType).safeParse(json);
-    if (!parsed.success) throw new AuthorityError(502, 'bad_response', `unexpected answer to ${String(id)}`);
-    return parsed.data as Result<K>;
+    if (res.status !== 401 || !bearer || retried) return res;
+    await res.arrayBuffer().catch(() => undefined);
+    await this.refresh();
+    return this.send(request, true);
   }
 
   // ---- WebSocket ------------------------------------------------------------
@@ -215,7 +165,7 @@ export class AuthorityClient extends EventEmitter<{
   }
 
   private open(): void {
-    this.emit('connection', this.reconnectAttempts ? 'reconnecting' : 'connecting');
+    this.emit('connection', this.reconnects.attempts ? 'reconnecting' : 'connecting');
     const ws = new WebSocket(this.baseUrl.replace(/^http/, 'ws') + WS_PATH, { maxPayload: 16 * 1024 * 1024 });
     this.ws = ws;
     ws.on('open', () => {
@@ -232,7 +182,7 @@ export class AuthorityClient extends EventEmitter<{
         return;
       }
       if (frame.type === 'welcome') {
-        this.reconnectAttempts = 0;
+        this.reconnects.reset();
         this.emit('connection', 'connected');
         for (const topic of this.topics) ws.send(JSON.stringify({ type: 'subscribe', topic }));
       }
@@ -243,13 +193,8 @@ export class AuthorityClient extends EventEmitter<{
       if (this.ws !== ws) return;
       this.ws = null;
       if (!this.wantSocket) return;
-      this.reconnectAttempts++;
       this.emit('connection', 'reconnecting');
-      const delay = Math.min(
-        RECONNECT_MAX_MS,
-        RECONNECT_MIN_MS * 2 ** Math.min(10, this.reconnectAttempts - 1),
-      );
-      this.reconnectTimer = setTimeout(() => this.open(), Math.round(delay * (0.5 + Math.random() / 2)));
+      this.reconnectTimer = setTimeout(() => this.open(), this.reconnects.next());
       this.reconnectTimer.unref?.();
     });
   }

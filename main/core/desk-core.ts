@@ -13,7 +13,13 @@ import {
   type BridgeResult,
   type HistoryEntry,
 } from '../../protocol/src/index.ts';
-import { AuthorityClient, AuthorityError, memoryTokenStore, type TokenStore } from './authority-client.ts';
+import {
+  AuthorityClient,
+  AuthorityError,
+  memoryTokenStore,
+  ProtocolError,
+  type TokenStore,
+} from './authority-client.ts';
 import { CommandSeqs } from './command-seq.ts';
 import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
@@ -160,6 +166,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
     } catch (e) {
       if (e instanceof BridgeError) throw e;
       if (e instanceof AuthorityError) throw new BridgeError(e.code, e.message);
+      if (e instanceof ProtocolError) throw new BridgeError('bad_response', e.message);
       if (e instanceof ManagedSettingError) throw new BridgeError('managed_setting', e.message);
       throw new BridgeError('internal', (e as Error).message.slice(0, 300));
     }
@@ -297,12 +304,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'panel.get': ({ requestId }) => c.call('customerPanel', { params: { requestId } }),
       'panel.photo': async ({ requestId, photoId }) => {
-        const { type, data } = await c.bytes(
-          `/v1/agent/requests/${encodeURIComponent(requestId)}/photos/${encodeURIComponent(photoId)}`,
-        );
-        if (type !== 'image/jpeg' && type !== 'image/png')
-          throw new BridgeError('bad_response', 'not an image');
-        return `data:${type};base64,${data.toString('base64')}`;
+        const { type, bytes } = await c.call('requestPhoto', { params: { requestId, photoId } });
+        return `data:${type};base64,${Buffer.from(bytes).toString('base64')}`;
       },
       'panel.comparePhoto': ({ requestId, photoId, fence, verdict }) =>
         c.call('comparePhoto', { params: { requestId, photoId }, body: { fence, verdict } }),

@@ -1,12 +1,16 @@
 import Database from 'better-sqlite3';
+import { runMigrations, sqliteTarget } from '../../node-common/migrations.ts';
+
+export { DatabaseTooNewError } from '../../node-common/migrations.ts';
 
 export type LocalDb = Database.Database;
 
 /**
  * The console's local store: call history, wrap-ups with their outbox, settings,
  * the command sequence numbers.
- * One numbered migration per version (PRAGMA user_version), all pending ones in one
- * transaction, a database from a newer version refused (the Signal Desktop way).
+ * Migrated by node-common's runner: one numbered migration per version (PRAGMA
+ * user_version), all pending ones in one transaction, a database from a newer version
+ * refused (the Signal Desktop way).
  */
 export const localMigrations: ReadonlyArray<(db: LocalDb) => void> = [
   (db) =>
@@ -67,8 +71,6 @@ export const localMigrations: ReadonlyArray<(db: LocalDb) => void> = [
     `),
 ];
 
-export class LocalDbTooNewError extends Error {}
-
 export function openLocalDb(file: string, list = localMigrations): LocalDb {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -76,16 +78,7 @@ export function openLocalDb(file: string, list = localMigrations): LocalDb {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   try {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    if (current > list.length)
-      throw new LocalDbTooNewError(
-        `local database version ${current} is newer than this console supports (${list.length})`,
-      );
-    if (current < list.length)
-      db.transaction(() => {
-        for (let v = current; v < list.length; v++) list[v]!(db);
-        db.pragma(`user_version = ${list.length}`);
-      })();
+    runMigrations(sqliteTarget(db), list, 'this console');
   } catch (e) {
     db.close();
     throw e;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { backoffDelay, type BackoffPolicy } from '../../protocol/src/backoff.ts';
 import type { OutboxStatus } from '../../protocol/src/index.ts';
 import type { LocalDb } from './local-db.ts';
 
@@ -23,14 +24,10 @@ export interface WrapUpInput {
   notes: string;
 }
 
-const BASE_DELAY_MS = 1_000;
-const MAX_DELAY_MS = 60_000;
+/** Resends: 1 s doubling to 60 s, full jitter. */
+const RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
 
 export const newIdempotencyKey = (): string => randomBytes(18).toString('base64url');
-
-/** Exponential backoff with full jitter, capped. */
-export const backoffMs = (attempts: number, random = Math.random): number =>
-  Math.round(random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, attempts - 1)));
 
 /**
  * Wrap-ups and notes never lost: the row and its outbox entry are written in one
@@ -154,7 +151,7 @@ export class Outbox extends EventEmitter<{ status: [OutboxStatus] }> {
             .prepare(
               'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?',
             )
-            .run(now + backoffMs(entry.attempts + 1), outcome.error.slice(0, 500), entry.id);
+            .run(now + backoffDelay(RETRY, entry.attempts), outcome.error.slice(0, 500), entry.id);
         this.emit('status', this.status());
         if (outcome.kind === 'retry') break;
       }

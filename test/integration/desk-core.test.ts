@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { DeskCore, BridgeError } from '../../main/core/desk-core.ts';
 import { startWebHost, type WebHost } from '../../main/core/web-host.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { TestDevice } from '../support/device.ts';
+import { FAKE_PNG, TestDevice } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
 import WebSocket from 'ws';
 
@@ -108,6 +108,41 @@ describe('main/core against a real authority: bridge validation, offers, panel, 
       .prepare('SELECT count(*) AS n FROM wrap_ups WHERE idempotency_key = ?')
       .get(saved.idempotencyKey) as { n: number };
     assert.equal(remote.n, 1);
+  });
+
+  it('panel.photo: the enrolment photo comes through the route table; a photo of no one, or a bad id, is refused', async () => {
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      headers: bearer(admin),
+    });
+    const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+    const upload = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+      raw: FAKE_PNG,
+      contentType: 'image/png',
+    });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    const req = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
+    const supDir = mkdtempSync(join(tmpdir(), 'vd-console-'));
+    const sup = new DeskCore({ dataDir: supDir, defaultAuthorityUrl: a.url, managed: {} });
+    try {
+      await sup.invoke('session.login', { username: 'supervisor', password: 'demo-supervisor' });
+      const panel: any = await sup.invoke('panel.get', { requestId: req.requestId });
+      const photoId = panel.photos.enrolment.photoId;
+      assert.equal(photoId, upload.body.photoId);
+      const url = await sup.invoke('panel.photo', { requestId: req.requestId, photoId });
+      assert.equal(url, `data:image/png;base64,${FAKE_PNG.toString('base64')}`);
+      await assert.rejects(
+        sup.invoke('panel.photo', { requestId: req.requestId, photoId: 'p'.repeat(22) }),
+        (e: unknown) => e instanceof BridgeError && e.code === 'not_found',
+      );
+      await assert.rejects(
+        sup.invoke('panel.photo', { requestId: req.requestId, photoId: '../../../v1/admin' }),
+        (e: unknown) => e instanceof BridgeError && e.code === 'invalid_argument',
+      );
+    } finally {
+      sup.close();
+      rmSync(supDir, { recursive: true, force: true });
+    }
   });
 
   it('browser mode: the bridge opens only with the launch token from the host origin', async () => {

@@ -19,6 +19,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { backoffDelay } from '../../protocol/src/backoff.ts';
 import { TestDevice } from './device.ts';
 import { bearer, call, type HttpResult } from './http.ts';
 
@@ -100,9 +101,8 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 const CALL_TIMEOUT_MS = 10_000;
 
-/** Bounded exponential backoff with jitter: 25 ms doubling to 1 s. */
-const backoff = (attempt: number) =>
-  sleep(Math.min(1000, 25 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+/** Bounded exponential backoff with full jitter: 25 ms doubling to 1 s. */
+const backoff = (attempt: number) => sleep(backoffDelay({ initialMs: 25, maxMs: 1000 }, attempt));
 
 async function main(): Promise<void> {
   const o = options();

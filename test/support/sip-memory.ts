@@ -54,6 +54,8 @@ export class FarEnd {
   rejectReinvite: number | null = null;
   /** Set to a status (e.g. 403) to refuse REGISTER. */
   rejectRegister: number | null = null;
+  /** How a REGISTER is answered otherwise: 'ok' (200 with the binding), 'no-binding' (200 without Contact), 'silent' (never). */
+  registerAnswer: 'ok' | 'no-binding' | 'silent' = 'ok';
   /** Final answer to an initial INVITE: 200 (with the proof) or a failure status. */
   answerInvite: number = 200;
   proof: string | null = 'device-proof-jws';
@@ -103,6 +105,8 @@ export class FarEnd {
     switch (m.method) {
       case 'REGISTER': {
         if (this.rejectRegister) return this.send(responseTo(m, this.rejectRegister, 'Forbidden', [], tag()));
+        if (this.registerAnswer === 'silent') return;
+        if (this.registerAnswer === 'no-binding') return this.send(responseTo(m, 200, 'OK', [], tag()));
         const contact = m.getHeader('contact') ?? '';
         return this.send(responseTo(m, 200, 'OK', [`Contact: ${contact};expires=300`], tag()));
       }

@@ -278,7 +278,7 @@ describe('RequestFeed (live position over the WebSocket)', () => {
       url: 'ws://x',
       hello: async () => ({ type: 'ping', id: '1' }),
       onFrame: () => {},
-      random: () => 0,
+      random: () => 0.5,
     });
     assert.deepEqual(
       [0, 1, 2, 3, 4, 5].map((n) => feed.delayFor(n)),
@@ -287,9 +287,9 @@ describe('RequestFeed (live position over the WebSocket)', () => {
     assert.deepEqual(
       [0, 1, 2].map((n) => lows.delayFor(n)),
       [250, 500, 1000],
-      'x0.5 at the lowest jitter',
+      'full jitter: half the ceiling at random 0.5',
     );
-    assert.equal(lows.delayFor(20), 15_000, 'capped at 30 s x0.5');
+    assert.equal(lows.delayFor(20), 15_000, 'the ceiling is capped at 30 s');
   });
 
   it('says hello with a fresh proof on each connection, reconnects after a drop, and stops for good when the session ends', async () => {

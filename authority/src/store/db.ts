@@ -1,18 +1,10 @@
 import Database from 'better-sqlite3';
+import { DatabaseTooNewError, runMigrations, sqliteTarget } from '../../../node-common/migrations.ts';
 import { migrations } from './migrations.ts';
 
-export type Db = Database.Database;
+export { DatabaseTooNewError };
 
-export class DatabaseTooNewError extends Error {
-  constructor(
-    readonly found: number,
-    readonly supported: number,
-  ) {
-    super(
-      `database schema version ${found} is newer than this authority supports (${supported}); refusing to open it`,
-    );
-  }
-}
+export type Db = Database.Database;
 
 /**
  * Open (and migrate) the authority's database.
@@ -39,12 +31,5 @@ export function openDatabase(file: string, list = migrations): Db {
 
 /** Run every pending migration in one transaction; refuse a database from a newer version. */
 export function migrate(db: Db, list = migrations): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > list.length) throw new DatabaseTooNewError(current, list.length);
-  if (current === list.length) return current;
-  db.transaction(() => {
-    for (let v = current; v < list.length; v++) list[v]!(db);
-    db.pragma(`user_version = ${list.length}`);
-  })();
-  return list.length;
+  return runMigrations(sqliteTarget(db), list, 'this authority');
 }

@@ -7,11 +7,10 @@ import {
   type BridgeEventPayload,
   type BridgeResult,
 } from '../../../protocol/src/bridge.ts';
+import { Backoff } from '../../../protocol/src/backoff.ts';
 import { BridgeCallError, type ConsoleBridge, type LinkState } from './types.ts';
 
 const TOKEN_KEY = 'vd.bridgeToken';
-const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 10_000;
 /** A call unanswered this long fails; main answers every call it received. */
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -68,7 +67,8 @@ export class WsBridge implements ConsoleBridge {
   private readonly outbox: { id: number; text: string }[] = [];
   private readonly listeners = new Map<string, Set<(payload: never) => void>>();
   private readonly linkListeners = new Set<(state: LinkState) => void>();
-  private attempts = 0;
+  /** Reconnects to the console host: 250 ms doubling to 10 s, full jitter. */
+  private readonly reconnects = new Backoff({ initialMs: 250, maxMs: 10_000 });
   private state: LinkState;
 
   constructor(
@@ -102,7 +102,7 @@ export class WsBridge implements ConsoleBridge {
     ]);
     this.socket = ws;
     ws.onopen = () => {
-      this.attempts = 0;
+      this.reconnects.reset();
       for (const m of this.outbox.splice(0)) ws.send(m.text);
       this.setLink('open');
     };
@@ -116,10 +116,8 @@ export class WsBridge implements ConsoleBridge {
         this.pending.delete(id);
         p.reject(new BridgeCallError('link_lost', 'The connection to the console host dropped; try again.'));
       }
-      this.attempts++;
       this.setLink('reconnecting');
-      const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(10, this.attempts - 1));
-      this.env.setTimeout(() => this.open(), Math.round(delay * (0.5 + Math.random() / 2)));
+      this.env.setTimeout(() => this.open(), this.reconnects.next());
     };
   }
 

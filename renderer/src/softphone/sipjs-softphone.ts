@@ -1,20 +1,19 @@
+import type { Invitation } from 'sip.js';
 import {
-  Invitation,
   Inviter,
-  Registerer,
-  RegistererState,
-  RequestPendingError,
   SessionState,
   UserAgent,
   type Session,
   type SessionDescriptionHandlerFactory,
   type Transport,
 } from 'sip.js';
-import type { IncomingResponse, Logger } from 'sip.js/lib/core/index.js';
+import type { Logger } from 'sip.js/lib/core/index.js';
+import { SipRegistration, type SipRegistrationState } from '../../../browser-common/sip-registration.ts';
 import { CALL_PROOF_HEADER, CALL_TICKET_HEADER } from '../../../protocol/src/calls.ts';
 import type { SipCredentials } from '../../../protocol/src/sip.ts';
 import { sipUserForDevice } from '../../../protocol/src/sip.ts';
-import { sampleQuality, type StatsCursor, type StatsEntry } from './quality.ts';
+import { reinvite, sendInfoDtmf, sendInvite, terminate, type ConsultCall, type Live } from './call-leg.ts';
+import { SoftphoneMedia, type AudioSink, type MediaSession } from './media.ts';
 import {
   assertLineTransition,
   SoftphoneUnavailableError,
@@ -27,23 +26,7 @@ import {
   type SoftphoneSnapshot,
 } from './softphone.ts';
 
-/** What the softphone needs of an <audio> element (remote voice, ring tone). */
-export interface AudioSink {
-  srcObject: MediaProvider | null;
-  src: string;
-  loop: boolean;
-  autoplay: boolean;
-  play(): Promise<void>;
-  pause(): void;
-  setSinkId?(id: string): Promise<void>;
-}
-
-/** The parts of the web platform's session description handler the softphone drives. */
-export interface MediaSession {
-  peerConnection: RTCPeerConnection | undefined;
-  remoteMediaStream: MediaStream;
-  sendDtmf(tones: string, options?: { duration: number; interToneGap: number }): boolean;
-}
+export { microphoneConstraints, type AudioSink, type MediaSession } from './media.ts';
 
 export interface SipJsSoftphoneOptions {
   /** Fresh ephemeral credentials for the logged-in agent (bridge 'sip.credentials'). */
@@ -67,66 +50,23 @@ export interface SipJsSoftphoneOptions {
   iceServers?: RTCIceServer[];
   /** REGISTER expiry asked for, seconds (default 300); sip.js refreshes at 80 % of the granted expiry. */
   registerExpires?: number;
-  /** Reconnection backoff after a WebSocket drop: first delay and cap, ms (default 500 doubling to 2,000, ±25 % jitter). */
+  /** Reconnection backoff after a WebSocket drop: first delay ceiling and cap, ms (default 500 doubling to 2,000, full jitter). */
   reconnectDelayMs?: { first: number; max: number };
   /** How often call quality is sampled, ms (default 1000). */
   statsIntervalMs?: number;
   now?: () => number;
 }
 
-/** The microphone constraints of every call: echo cancellation and noise suppression on. */
-export function microphoneConstraints(deviceId: string | null): MediaStreamConstraints {
-  return {
-    audio: {
-      echoCancellation: true,
-      noiseSuppression: true,
-      autoGainControl: true,
-      ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
-    },
-    video: false,
-  };
-}
-
 const DTMF = /^[0-9A-D#*]{1,32}$/;
 
-interface Live {
-  session: Inviter | Invitation;
-  requestId: string | null;
-  outgoing: boolean;
-  held: boolean;
-  /** Settles the pending call()/dial() promise. */
-  settle: { resolve: (a: CallAnswer) => void; reject: (e: Error) => void } | null;
-  ended: boolean;
-}
-
-/** The web platform's SDH exposes exactly what MediaSession needs. */
-function webMedia(session: Session): MediaSession | null {
-  const sdh = session.sessionDescriptionHandler as unknown as Partial<MediaSession> | undefined;
-  if (!sdh || typeof sdh.sendDtmf !== 'function' || !sdh.remoteMediaStream) return null;
-  return sdh as MediaSession;
-}
-
-function statusText(r: IncomingResponse): string {
-  const code = r.message.statusCode;
-  const known: Record<number, string> = {
-    403: 'the device refused the call (ticket not accepted)',
-    404: 'the device is not reachable',
-    480: 'the customer’s device is not connected right now',
-    486: 'the customer is busy on another call',
-    487: 'the call was cancelled',
-    488: 'the device could not agree on audio',
-    603: 'the customer declined the call',
-  };
-  return known[code ?? 0] ?? `the call failed (${code} ${r.message.reasonPhrase})`;
-}
-
 /**
- * The console's softphone on sip.js: a UserAgent and Registerer with the agent's
- * ephemeral credentials, Inviters carrying the call ticket, answered Invitations
- * for consult calls. Hold changes the line only when the re-INVITE is accepted. A
- * dropped WebSocket is reconnected with backoff, re-registered with a fresh
- * Registerer (never a stuck "request pending"), and a live call is re-INVITEd with an
- * ICE restart. Every sip.js promise is caught: nothing reaches unhandledrejection.
+ * The console's softphone on sip.js: registration (browser-common's SipRegistration:
+ * the agent's ephemeral credentials, a fresh Registerer after a drop, reconnect with
+ * backoff), Inviters carrying the call ticket, answered Invitations for consult
+ * calls (call-leg.ts), and the speaker, ringer, microphone and call quality
+ * (media.ts). Hold changes the line only when the re-INVITE is accepted; after a
+ * reconnect a live call is re-INVITEd with an ICE restart. Every sip.js promise is
+ * caught: nothing reaches unhandledrejection.
  */
 export class SipJsSoftphone implements Softphone {
   private snapshot: SoftphoneSnapshot = {
@@ -141,26 +81,42 @@ export class SipJsSoftphone implements Softphone {
     dtmf: '',
   };
   private readonly listeners = new Set<() => void>();
-  private ua: UserAgent | null = null;
-  private registerer: Registerer | null = null;
+  private readonly registration: SipRegistration;
+  private readonly mediaSide: SoftphoneMedia;
   private live: Live | null = null;
   /** The consult leg of a warm transfer (the live call is held meanwhile). */
-  private consultLeg: { session: Inviter; peer: string } | null = null;
-  private creds: SipCredentials | null = null;
-  private devices: SoftphoneDevices = { microphoneId: null, speakerId: null, ringerId: null };
-  private wanted = false;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private credentialTimer: ReturnType<typeof setTimeout> | null = null;
-  private statsTimer: ReturnType<typeof setInterval> | null = null;
-  private statsCursor: StatsCursor | null = null;
-  private reconnectDelay: number;
-  private readonly now: () => number;
-  /** For diagnostics and tests: how many times the link was re-established, and ICE restarts sent. */
-  readonly counters = { reconnects: 0, iceRestarts: 0, registrations: 0 };
+  private consultLeg: ConsultCall | null = null;
+  private iceRestarts = 0;
 
   constructor(private readonly opts: SipJsSoftphoneOptions) {
-    this.reconnectDelay = opts.reconnectDelayMs?.first ?? 500;
-    this.now = opts.now ?? Date.now;
+    this.mediaSide = new SoftphoneMedia(opts);
+    const backoff = opts.reconnectDelayMs ?? { first: 500, max: 2_000 };
+    this.registration = new SipRegistration({
+      credentials: opts.credentials,
+      server: (creds) => {
+        if (!creds.wsUrl) throw new Error('no SIP server configured (Settings → SIP server)');
+        return creds.wsUrl;
+      },
+      userAgent: () => ({
+        ...(opts.transportConstructor ? { transportConstructor: opts.transportConstructor } : {}),
+        ...(opts.sessionDescriptionHandlerFactory
+          ? { sessionDescriptionHandlerFactory: opts.sessionDescriptionHandlerFactory }
+          : {}),
+        displayName: opts.displayName?.() ?? 'Verified Desk',
+        delegate: { onInvite: (invitation) => this.onInvite(invitation) },
+      }),
+      ...(opts.iceServers ? { iceServers: opts.iceServers } : {}),
+      ...(opts.registerExpires ? { registerExpires: opts.registerExpires } : {}),
+      reconnect: { initialMs: backoff.first, maxMs: backoff.max },
+      ...(opts.now ? { now: opts.now } : {}),
+      onChange: (state) => this.onRegistration(state),
+      onReconnected: () => this.onReconnected(),
+    });
+  }
+
+  /** For diagnostics and tests: how many times the link was re-established, and ICE restarts sent. */
+  get counters(): { reconnects: number; iceRestarts: number; registrations: number } {
+    return { ...this.registration.counters, iceRestarts: this.iceRestarts };
   }
 
   getSnapshot(): SoftphoneSnapshot {
@@ -185,197 +141,66 @@ export class SipJsSoftphone implements Softphone {
   // ---- registration -------------------------------------------------------------------
 
   async connect(): Promise<void> {
-    if (this.ua) return;
-    this.wanted = true;
+    if (this.registration.active) return;
     this.line('connecting', { reason: null, registration: 'registering' });
     try {
-      const creds = await this.opts.credentials();
-      if (!creds.wsUrl) throw new Error('no SIP server configured (Settings → SIP server)');
-      this.creds = creds;
-      const uri = UserAgent.makeURI(creds.aor);
-      if (!uri) throw new Error(`invalid SIP address ${creds.aor}`);
-      const ua = new UserAgent({
-        uri,
-        authorizationUsername: creds.username,
-        authorizationPassword: creds.password,
-        transportOptions: { server: creds.wsUrl, connectionTimeout: 5 },
-        ...(this.opts.transportConstructor ? { transportConstructor: this.opts.transportConstructor } : {}),
-        ...(this.opts.sessionDescriptionHandlerFactory
-          ? { sessionDescriptionHandlerFactory: this.opts.sessionDescriptionHandlerFactory }
-          : {}),
-        sessionDescriptionHandlerFactoryOptions: {
-          peerConnectionConfiguration: { iceServers: this.opts.iceServers ?? [] },
-          iceGatheringTimeout: 1000,
-        },
-        logBuiltinEnabled: false,
-        logLevel: 'error',
-        displayName: this.opts.displayName?.() ?? 'Verified Desk',
-        delegate: {
-          onInvite: (invitation) => this.onInvite(invitation),
-          onDisconnect: (error) => this.onDisconnect(error),
-        },
-      });
-      this.ua = ua;
-      this.scheduleCredentialRefresh(creds);
-      await ua.start();
-      await this.register();
-      this.line('ready', { registration: 'registered' });
+      await this.registration.start();
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      await this.teardown();
+      this.stopMedia();
       if (this.snapshot.line === 'connecting') this.line('failed', { reason, registration: 'unregistered' });
       throw new Error(`Softphone could not register: ${reason}`, { cause: e });
     }
+    this.line('ready', { registration: 'registered' });
   }
 
-  /** A fresh Registerer each time (a REGISTER lost with a dead socket must not block the next). */
-  private async register(): Promise<void> {
-    const ua = this.ua;
-    if (!ua) throw new Error('not connected');
-    this.dropRegisterer();
-    const registerer = new Registerer(ua, {
-      expires: this.opts.registerExpires ?? 300,
-      refreshFrequency: 80,
-    });
-    this.registerer = registerer;
-    await new Promise<void>((resolve, reject) => {
-      const off = () => registerer.stateChange.removeListener(onState);
-      const onState = (s: RegistererState) => {
-        if (s === RegistererState.Registered) {
-          off();
-          resolve();
-        } else if (s === RegistererState.Terminated) {
-          off();
-          reject(new Error('registration ended'));
-        }
-      };
-      registerer.stateChange.addListener(onState);
-      registerer
-        .register({
-          requestDelegate: {
-            onReject: (r) => {
-              off();
-              reject(new Error(`REGISTER refused: ${r.message.statusCode} ${r.message.reasonPhrase}`));
-            },
-          },
-        })
-        .catch((e: unknown) => {
-          off();
-          reject(e instanceof RequestPendingError ? new Error('a registration is already in progress') : e);
-        });
-    });
-    this.counters.registrations++;
-    // Unregistered later (e.g. a refresh refused): reconnect path takes over.
-    registerer.stateChange.addListener((s) => {
-      if (s === RegistererState.Unregistered && this.wanted && this.registerer === registerer)
-        this.onDisconnect(new Error('registration lapsed'));
-    });
-  }
-
-  /** Forget the current Registerer (its REGISTER may be stuck on a dead socket): never reused. */
-  private dropRegisterer(): void {
-    const old = this.registerer;
-    this.registerer = null;
-    old?.dispose().catch(() => undefined);
-  }
-
-  /** New ephemeral credentials before 80 % of their lifetime (the next REGISTER uses them). */
-  private scheduleCredentialRefresh(creds: SipCredentials): void {
-    if (this.credentialTimer) clearTimeout(this.credentialTimer);
-    const lifetime = Date.parse(creds.expiresAt) - this.now();
-    const delay = Math.max(5_000, Math.min(lifetime * 0.8, 2 ** 31 - 1));
-    this.credentialTimer = setTimeout(() => {
-      this.opts.credentials().then(
-        (next) => {
-          if (!this.ua || !this.wanted) return;
-          this.creds = next;
-          this.ua.configuration.authorizationUsername = next.username;
-          this.ua.configuration.authorizationPassword = next.password;
-          this.scheduleCredentialRefresh(next);
-        },
-        () => {
-          if (this.wanted)
-            this.scheduleCredentialRefresh({
-              ...creds,
-              expiresAt: new Date(this.now() + 10_000).toISOString(),
-            });
-        },
-      );
-    }, delay);
-  }
-
-  /** The WebSocket dropped (or the registration lapsed): reconnect with backoff, keep any call. */
-  private onDisconnect(error: Error | undefined): void {
-    if (!this.wanted || !this.ua) return;
-    if (!error && this.ua.transport.isConnected()) return;
-    if (this.reconnectTimer) return;
-    if (!this.ua.transport.isConnected()) this.dropRegisterer();
-    if (this.live) this.patch({ registration: 'reconnecting' });
-    else if (this.snapshot.line === 'ready' || this.snapshot.line === 'ending')
+  /** The link dropped or the registration lapsed: a live call keeps its line, an idle line reconnects. */
+  private onRegistration(state: SipRegistrationState): void {
+    if (state !== 'reconnecting') return;
+    if (!this.live && (this.snapshot.line === 'ready' || this.snapshot.line === 'ending'))
       this.line('connecting', {
         registration: 'reconnecting',
         reason: 'Connection to the SIP server lost: reconnecting…',
       });
     else this.patch({ registration: 'reconnecting' });
-    const delay = this.reconnectDelay;
-    const max = this.opts.reconnectDelayMs?.max ?? 2_000;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, max);
-    // Jitter so a room full of consoles does not come back in lock-step.
-    const wait = delay * (0.75 + Math.random() * 0.5);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.reconnect();
-    }, wait);
   }
 
-  private async reconnect(): Promise<void> {
-    const ua = this.ua;
-    if (!ua || !this.wanted) return;
-    try {
-      if (!ua.transport.isConnected()) await ua.reconnect();
-      await this.register();
-    } catch {
-      this.onDisconnect(new Error('reconnect failed'));
-      return;
-    }
-    this.counters.reconnects++;
-    this.reconnectDelay = this.opts.reconnectDelayMs?.first ?? 500;
+  /** Registered again: the line is ready again, and a live call gets an ICE-restart re-INVITE. */
+  private onReconnected(): void {
     if (this.snapshot.line === 'connecting') this.line('ready', { registration: 'registered', reason: null });
     else this.patch({ registration: 'registered', reason: null });
     const live = this.live;
     if (live && (this.snapshot.line === 'connected' || this.snapshot.line === 'held'))
-      await this.reinvite(live, { hold: live.held, iceRestart: true }).catch(() => undefined);
+      this.reinvite(live, { hold: live.held, iceRestart: true }).catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {
-    this.wanted = false;
     await this.endConsult().catch(() => undefined);
     await this.hangUp().catch(() => undefined);
-    const registerer = this.registerer;
-    if (registerer && registerer.state === RegistererState.Registered)
-      await registerer.unregister().catch(() => undefined);
-    await this.teardown();
+    this.stopMedia();
+    await this.registration.stop();
     if (this.snapshot.line !== 'disconnected')
       this.line('disconnected', { registration: 'unregistered', reason: null, quality: null });
   }
 
-  private async teardown(): Promise<void> {
-    for (const t of [this.reconnectTimer, this.credentialTimer]) if (t) clearTimeout(t);
-    this.reconnectTimer = this.credentialTimer = null;
-    this.stopStats();
-    this.stopRinging();
-    const ua = this.ua;
-    this.ua = null;
-    await this.registerer?.dispose().catch(() => undefined);
-    this.registerer = null;
-    await ua?.stop().catch(() => undefined);
+  private stopMedia(): void {
+    this.mediaSide.stopStats();
+    this.mediaSide.stopRinging();
   }
 
   // ---- calls --------------------------------------------------------------------------
 
+  /** The registered UserAgent and its credentials, or null when not registered. */
+  private agent(): { ua: UserAgent; creds: SipCredentials } | null {
+    const ua = this.registration.ua;
+    const creds = this.registration.credentials;
+    return ua && creds ? { ua, creds } : null;
+  }
+
   call(options: SoftphoneCallOptions): Promise<CallAnswer> {
-    if (!this.creds) return Promise.reject(new SoftphoneUnavailableError('The softphone is not registered'));
-    const target = `sip:${sipUserForDevice(options.ticket.claims.dev)}@${this.creds.domain}`;
+    const creds = this.registration.credentials;
+    if (!creds) return Promise.reject(new SoftphoneUnavailableError('The softphone is not registered'));
+    const target = `sip:${sipUserForDevice(options.ticket.claims.dev)}@${creds.domain}`;
     return this.invite(target, options.requestId, options.peer ?? 'the customer’s device', [
       `${CALL_TICKET_HEADER}: ${options.ticket.ticket}`,
     ]);
@@ -387,19 +212,19 @@ export class SipJsSoftphone implements Softphone {
    * state stays 'held' throughout.
    */
   consult(target: string, peer?: string): Promise<void> {
-    const ua = this.ua;
+    const agent = this.agent();
     const held = this.live;
-    if (!ua || !this.creds || !held || this.snapshot.line !== 'held')
+    if (!agent || !held || this.snapshot.line !== 'held')
       return Promise.reject(
         new SoftphoneUnavailableError('Put the customer on hold before the consult call'),
       );
     if (this.consultLeg)
       return Promise.reject(new SoftphoneUnavailableError('A consult call is already open'));
-    const { uri: address, name } = this.address(target, peer);
+    const { uri: address, name } = this.address(target, peer, agent.creds);
     const uri = UserAgent.makeURI(address);
     if (!uri) return Promise.reject(new Error(`not a SIP address: ${target}`));
-    const inviter = new Inviter(ua, uri, {
-      sessionDescriptionHandlerOptions: { constraints: microphoneConstraints(this.devices.microphoneId) },
+    const inviter = new Inviter(agent.ua, uri, {
+      sessionDescriptionHandlerOptions: { constraints: this.mediaSide.constraints() },
     });
     const leg = { session: inviter, peer: name };
     this.consultLeg = leg;
@@ -414,43 +239,42 @@ export class SipJsSoftphone implements Softphone {
       };
       inviter.stateChange.addListener((st) => {
         if (st === SessionState.Established) {
-          this.attachRemoteAudio(inviter);
+          this.mediaSide.attachRemote(inviter);
           this.patch({ consult: { peer: name, state: 'connected' } });
           settle(null);
         } else if (st === SessionState.Terminated) {
           if (this.consultLeg === leg) this.consultLeg = null;
           this.patch({ consult: null });
           // Back to the held call's audio (silent while held, there again on resume).
-          if (this.live === held && !held.ended) this.attachRemoteAudio(held.session);
+          if (this.live === held && !held.ended) this.mediaSide.attachRemote(held.session);
           settle(new Error('Consult call not connected'));
         }
       });
-      inviter
-        .invite({
-          requestDelegate: {
-            onReject: (r) => settle(new Error(`Consult call not connected: ${statusText(r)}`)),
-          },
-        })
-        .catch((e: unknown) => settle(e instanceof Error ? e : new Error(String(e))));
+      sendInvite(inviter, 'Consult call not connected', settle);
     });
   }
 
   async endConsult(): Promise<void> {
     const leg = this.consultLeg;
-    if (leg) await this.terminate(leg.session);
+    if (leg) await terminate(leg.session);
   }
 
   async dial(target: string, peer?: string): Promise<void> {
-    if (!this.creds) throw new SoftphoneUnavailableError('The softphone is not registered');
-    const { uri, name } = this.address(target, peer);
+    const creds = this.registration.credentials;
+    if (!creds) throw new SoftphoneUnavailableError('The softphone is not registered');
+    const { uri, name } = this.address(target, peer, creds);
     await this.invite(uri, null, name, []);
   }
 
   /** A sip: URI as given, or a bare user on our domain; and how to name it on screen. */
-  private address(target: string, peer: string | undefined): { uri: string; name: string } {
+  private address(
+    target: string,
+    peer: string | undefined,
+    creds: SipCredentials,
+  ): { uri: string; name: string } {
     const sip = /^sips?:/i.test(target);
     return {
-      uri: sip ? target : `sip:${target}@${this.creds!.domain}`,
+      uri: sip ? target : `sip:${target}@${creds.domain}`,
       name: peer ?? (sip ? target.replace(/^sips?:/i, '') : target),
     };
   }
@@ -461,7 +285,7 @@ export class SipJsSoftphone implements Softphone {
     peer: string,
     extraHeaders: string[],
   ): Promise<CallAnswer> {
-    const ua = this.ua;
+    const ua = this.registration.ua;
     if (!ua || this.snapshot.line !== 'ready')
       return Promise.reject(
         new SoftphoneUnavailableError(
@@ -472,7 +296,7 @@ export class SipJsSoftphone implements Softphone {
     if (!uri) return Promise.reject(new Error(`not a SIP address: ${target}`));
     const inviter = new Inviter(ua, uri, {
       extraHeaders,
-      sessionDescriptionHandlerOptions: { constraints: microphoneConstraints(this.devices.microphoneId) },
+      sessionDescriptionHandlerOptions: { constraints: this.mediaSide.constraints() },
     });
     return new Promise<CallAnswer>((resolve, reject) => {
       const live: Live = {
@@ -486,17 +310,12 @@ export class SipJsSoftphone implements Softphone {
       this.live = live;
       this.line('calling', { requestId, peer, reason: null, dtmf: '', quality: null, muted: false });
       inviter.stateChange.addListener((s) => this.onSessionState(live, s));
-      inviter
-        .invite({
-          requestDelegate: {
-            onAccept: (r) => {
-              const proof = r.message.getHeader(CALL_PROOF_HEADER) ?? null;
-              this.settle(live, null, { proof });
-            },
-            onReject: (r) => this.settle(live, new Error(`Call not connected: ${statusText(r)}`)),
-          },
-        })
-        .catch((e: unknown) => this.settle(live, e instanceof Error ? e : new Error(String(e))));
+      sendInvite(
+        inviter,
+        'Call not connected',
+        (e) => this.settle(live, e),
+        (r) => this.settle(live, null, { proof: r.message.getHeader(CALL_PROOF_HEADER) ?? null }),
+      );
     });
   }
 
@@ -527,26 +346,31 @@ export class SipJsSoftphone implements Softphone {
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     this.line('incoming', { requestId: null, peer, reason: null, dtmf: '', quality: null, muted: false });
     invitation.progress().catch(() => undefined);
-    this.startRinging();
+    this.mediaSide.startRinging();
   }
 
   async answer(): Promise<void> {
     const live = this.live;
     if (!live || live.outgoing || this.snapshot.line !== 'incoming')
       throw new SoftphoneUnavailableError('No call to answer');
-    this.stopRinging();
+    this.mediaSide.stopRinging();
     await (live.session as Invitation).accept({
-      sessionDescriptionHandlerOptions: { constraints: microphoneConstraints(this.devices.microphoneId) },
+      sessionDescriptionHandlerOptions: { constraints: this.mediaSide.constraints() },
     });
   }
 
   private onSessionState(live: Live, s: SessionState): void {
     if (live.ended) return;
     if (s === SessionState.Established) {
-      this.stopRinging();
-      this.attachRemoteAudio(live.session);
+      this.mediaSide.stopRinging();
+      this.mediaSide.attachRemote(live.session);
       this.line('connected', { reason: null });
-      this.startStats();
+      this.mediaSide.startStats(
+        () => this.live?.session ?? null,
+        (quality, session) => {
+          if (this.live?.session === session) this.patch({ quality });
+        },
+      );
       return;
     }
     if (s === SessionState.Terminated) {
@@ -555,12 +379,11 @@ export class SipJsSoftphone implements Softphone {
       setTimeout(() =>
         this.settle(live, new Error('Call not connected: the call ended before it was answered')),
       );
-      this.stopRinging();
-      this.stopStats();
+      this.stopMedia();
       // A consult leg still up (the held customer hung up meanwhile) keeps the speaker.
       const consult = this.consultLeg?.session;
-      if (consult?.state === SessionState.Established) this.attachRemoteAudio(consult);
-      else this.opts.remoteAudio.srcObject = null;
+      if (consult?.state === SessionState.Established) this.mediaSide.attachRemote(consult);
+      else this.mediaSide.detachRemote();
       if (this.live === live) this.live = null;
       const line = this.snapshot.line;
       if (line === 'calling' || line === 'incoming') this.line('ready', { requestId: null, quality: null });
@@ -576,28 +399,9 @@ export class SipJsSoftphone implements Softphone {
   async hangUp(): Promise<void> {
     const live = this.live;
     if (!live) return;
-    const s = live.session;
     const line = this.snapshot.line;
     if (line === 'connected' || line === 'held') this.line('ending');
-    await this.terminate(s);
-  }
-
-  /** End a session whatever its state: BYE, CANCEL, decline (603), or a local dispose. */
-  private async terminate(s: Inviter | Invitation): Promise<void> {
-    try {
-      if (s.state === SessionState.Established) await s.bye();
-      else if (s instanceof Inviter && s.state === SessionState.Establishing) await s.cancel();
-      else if (
-        s instanceof Invitation &&
-        s.state !== SessionState.Terminated &&
-        s.state !== SessionState.Terminating
-      )
-        await s.reject({ statusCode: 603 });
-      else await s.dispose();
-    } catch {
-      // The transport may be down: dispose locally so the line does not stay stuck.
-      await s.dispose().catch(() => undefined);
-    }
+    await terminate(live.session);
   }
 
   async hold(on: boolean): Promise<void> {
@@ -608,52 +412,17 @@ export class SipJsSoftphone implements Softphone {
     if (live.held === on) return;
     await this.reinvite(live, { hold: on, iceRestart: false });
     live.held = on;
-    this.enableTracks(live);
+    this.mediaSide.enableTracks(live.session, { muted: this.snapshot.muted, held: live.held });
     this.line(on ? 'held' : 'connected');
   }
 
-  /** A re-INVITE; resolves only when the far end accepts it (2xx), rejects otherwise. */
-  private reinvite(live: Live, o: { hold: boolean; iceRestart: boolean }): Promise<void> {
-    const session = live.session;
-    if (session.state !== SessionState.Established)
-      return Promise.reject(new Error('The call is not established'));
-    return new Promise<void>((resolve, reject) => {
-      session
-        .invite({
-          sessionDescriptionHandlerOptions: {
-            hold: o.hold,
-            constraints: microphoneConstraints(this.devices.microphoneId),
-            ...(o.iceRestart ? { offerOptions: { iceRestart: true } } : {}),
-          } as object,
-          requestDelegate: {
-            onAccept: () => {
-              if (o.iceRestart) this.counters.iceRestarts++;
-              resolve();
-            },
-            onReject: (r) =>
-              reject(
-                new Error(
-                  `${o.hold ? 'Hold' : o.iceRestart ? 'Media restart' : 'Resume'} refused by the other side (${r.message.statusCode} ${r.message.reasonPhrase})`,
-                ),
-              ),
-          },
-        })
-        .catch((e: unknown) =>
-          reject(
-            e instanceof RequestPendingError
-              ? new Error('A hold or resume is already in progress')
-              : e instanceof Error
-                ? e
-                : new Error(String(e)),
-          ),
-        );
-    }).finally(() => {
-      // Later re-INVITEs (e.g. a session refresh) must not repeat the ICE restart.
-      session.sessionDescriptionHandlerOptionsReInvite = {
-        hold: live.held,
-        constraints: microphoneConstraints(this.devices.microphoneId),
-      } as object;
+  private async reinvite(live: Live, o: { hold: boolean; iceRestart: boolean }): Promise<void> {
+    await reinvite(live.session, {
+      ...o,
+      constraints: () => this.mediaSide.constraints(),
+      held: () => live.held,
     });
+    if (o.iceRestart) this.iceRestarts++;
   }
 
   mute(on: boolean): void {
@@ -661,15 +430,7 @@ export class SipJsSoftphone implements Softphone {
     if (!live || (this.snapshot.line !== 'connected' && this.snapshot.line !== 'held'))
       throw new SoftphoneUnavailableError('No call to mute');
     this.patch({ muted: on });
-    this.enableTracks(live);
-  }
-
-  private enableTracks(live: Live): void {
-    const pc = this.media(live.session)?.peerConnection;
-    if (!pc) return;
-    for (const sender of pc.getSenders())
-      if (sender.track) sender.track.enabled = !this.snapshot.muted && !live.held;
-    for (const receiver of pc.getReceivers()) receiver.track.enabled = !live.held;
+    this.mediaSide.enableTracks(live.session, { muted: on, held: live.held });
   }
 
   async sendDtmf(digits: string, method: DtmfMethod = 'rfc4733'): Promise<void> {
@@ -677,107 +438,20 @@ export class SipJsSoftphone implements Softphone {
     if (!live || this.snapshot.line !== 'connected') throw new SoftphoneUnavailableError('No call for DTMF');
     if (!DTMF.test(digits)) throw new Error('DTMF digits are 0-9, *, # and A-D');
     if (method === 'rfc4733') {
-      const media = this.media(live.session);
+      const media = this.mediaSide.of(live.session);
       if (!media?.sendDtmf(digits, { duration: 120, interToneGap: 70 }))
         throw new Error('The call has no telephone-event (RFC 4733) channel: use SIP INFO');
-    } else {
-      for (const d of digits)
-        await new Promise<void>((resolve, reject) => {
-          live.session
-            .info({
-              requestOptions: {
-                body: {
-                  contentDisposition: 'render',
-                  contentType: 'application/dtmf-relay',
-                  content: `Signal=${d}\r\nDuration=120\r\n`,
-                },
-              },
-              requestDelegate: {
-                onAccept: () => resolve(),
-                onReject: (r) => reject(new Error(`DTMF ${d} refused (${r.message.statusCode})`)),
-              },
-            })
-            .catch((e: unknown) => reject(e instanceof Error ? e : new Error(String(e))));
-        });
-    }
+    } else await sendInfoDtmf(live.session, digits);
     this.patch({ dtmf: (this.snapshot.dtmf + digits).slice(-32) });
   }
 
   // ---- media --------------------------------------------------------------------------
 
-  private media(session: Session): MediaSession | null {
-    return (this.opts.mediaOf ?? webMedia)(session);
-  }
-
-  private attachRemoteAudio(session: Session): void {
-    const media = this.media(session);
-    if (!media) return;
-    const audio = this.opts.remoteAudio;
-    audio.autoplay = true;
-    audio.srcObject = media.remoteMediaStream;
-    audio.play().catch(() => undefined);
-  }
-
   async setDevices(devices: SoftphoneDevices): Promise<void> {
-    const before = this.devices;
-    this.devices = { ...devices };
-    const sink = async (el: AudioSink, id: string | null) => {
-      if (el.setSinkId) await el.setSinkId(id ?? '').catch(() => undefined);
-    };
-    await sink(this.opts.remoteAudio, devices.speakerId);
-    await sink(this.opts.ringer, devices.ringerId);
-    // A new microphone during a call: swap the sending track, no renegotiation needed.
     const live = this.live;
-    const pc = live ? this.media(live.session)?.peerConnection : undefined;
-    if (pc && this.opts.media && before.microphoneId !== devices.microphoneId) {
-      const stream = await this.opts.media.getUserMedia(microphoneConstraints(devices.microphoneId));
-      const track = stream.getAudioTracks()[0];
-      const sender = pc.getSenders().find((s) => s.track?.kind === 'audio');
-      if (track && sender) {
-        const old = sender.track;
-        track.enabled = !this.snapshot.muted && !live!.held;
-        await sender.replaceTrack(track);
-        old?.stop();
-      }
-    }
-  }
-
-  private startRinging(): void {
-    const r = this.opts.ringer;
-    if (!this.opts.ringTone) return;
-    r.src = this.opts.ringTone();
-    r.loop = true;
-    r.play().catch(() => undefined);
-  }
-
-  private stopRinging(): void {
-    this.opts.ringer.pause();
-  }
-
-  private startStats(): void {
-    this.stopStats();
-    this.statsCursor = null;
-    this.statsTimer = setInterval(() => void this.sampleStats(), this.opts.statsIntervalMs ?? 1000);
-  }
-
-  private stopStats(): void {
-    if (this.statsTimer) clearInterval(this.statsTimer);
-    this.statsTimer = null;
-  }
-
-  private async sampleStats(): Promise<void> {
-    const live = this.live;
-    const pc = live ? this.media(live.session)?.peerConnection : undefined;
-    if (!pc) return;
-    try {
-      const report = await pc.getStats();
-      const entries: StatsEntry[] = [];
-      report.forEach((e: StatsEntry) => entries.push(e));
-      const { quality, cursor } = sampleQuality(entries, this.statsCursor);
-      this.statsCursor = cursor;
-      if (this.live === live) this.patch({ quality });
-    } catch {
-      // A closed peer connection between samples: the next state change stops the timer.
-    }
+    await this.mediaSide.setDevices(
+      devices,
+      live ? { session: live.session, state: { muted: this.snapshot.muted, held: live.held } } : null,
+    );
   }
 }
