@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 
 describe('console API: verified-customer panel, photos, dispositions, wrap-ups', () => {
   let a: TestAuthority;
@@ -19,33 +19,24 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
       { clock },
     );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
     assert.equal(
-      (
-        await d.call('POST', '/v1/device/photos?purpose=enrolment', {
-          raw: FAKE_JPEG,
-          contentType: 'image/jpeg',
-        })
-      ).status,
+      (await d.api('photo', { query: { purpose: 'enrolment' }, raw: FAKE_JPEG, contentType: 'image/jpeg' }))
+        .status,
       201,
     );
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '112358' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '112358' } })).status, 200);
     // One wrong PIN, then the right one: a failure the panel reports, and level 2.
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '000000' } })).status,
-      401,
-    );
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } })).body.level,
-      2,
-    );
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+    assert.equal((await d.api('pinFactor', { json: { pin: '000000' } })).status, 401);
+    assert.equal((await d.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    const q = await d.api('createRequest', { json: { optionId: 'lost-card' } });
     requestId = q.body.request.requestId;
     agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const av = await api(a.url, 'setPresence', {
       headers: bearer(agent.token),
       json: { state: 'available' },
     });
@@ -54,9 +45,7 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
   after(() => a.dispose());
 
   it('the offered agent sees the verification before accepting; other agents get 403', async () => {
-    const p = await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, {
-      headers: bearer(agent.token),
-    });
+    const p = await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) });
     assert.equal(p.status, 200, JSON.stringify(p.body));
     assert.equal(p.body.customer.name, 'Alice Martin');
     assert.equal(p.body.verification.state, 'verified');
@@ -72,21 +61,19 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     assert.equal(p.body.voice.verified, false);
     const other = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     assert.equal(
-      (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(other.token) }))
-        .status,
+      (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(other.token) })).status,
       403,
     );
     const sup = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
     assert.equal(
-      (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(sup.token) }))
-        .status,
+      (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(sup.token) })).status,
       200,
     );
   });
 
   it('secure fields above the level are locked and carry no value; a step-up unlocks them', async () => {
     const before = (
-      await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })
+      await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) })
     ).body;
     const byField = (p: any) => Object.fromEntries(p.secure.map((f: any) => [f.field, f]));
     const f1 = byField(before);
@@ -99,9 +86,8 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
       'the locked account number never leaves the authority',
     );
     a.services.authentications.addFactor(d.authentication.authenticationId, 'biometric', d.deviceId);
-    const after = (
-      await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })
-    ).body;
+    const after = (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) }))
+      .body;
     assert.equal(byField(after).accountNumber.locked, false);
     assert.equal(byField(after).accountNumber.value, 'GB29 NWBK 6016 1331 9268 19');
     assert.equal(after.verification.level, 3);
@@ -109,17 +95,12 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
 
   it('photos are served as images to the agent; a verification photo becomes the latest', async () => {
     assert.equal(
-      (
-        await d.call('POST', '/v1/device/photos?purpose=verification', {
-          raw: FAKE_PNG,
-          contentType: 'image/png',
-        })
-      ).status,
+      (await d.api('photo', { query: { purpose: 'verification' }, raw: FAKE_PNG, contentType: 'image/png' }))
+        .status,
       201,
     );
-    const p = (
-      await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) })
-    ).body;
+    const p = (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) }))
+      .body;
     const res = await fetch(`${a.url}/v1/agent/requests/${requestId}/photos/${p.photos.latest.photoId}`, {
       headers: bearer(agent.token),
     });
@@ -136,7 +117,8 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
   it('a required wrap-up holds the agent in wrap-up; it is recorded once whatever the replays', async () => {
     assert.equal(
       (
-        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+        await api(a.url, 'acceptOffer', {
+          params: { requestId },
           headers: bearer(agent.token),
           json: { fence },
         })
@@ -145,16 +127,17 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     );
     assert.equal(
       (
-        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, {
+        await api(a.url, 'completeRequest', {
+          params: { requestId },
           headers: bearer(agent.token),
           json: { fence },
         })
       ).status,
       200,
     );
-    const tree = await call(a.url, 'GET', '/v1/agent/dispositions', { headers: bearer(agent.token) });
+    const tree = await api(a.url, 'dispositions', { headers: bearer(agent.token) });
     assert.equal(tree.body.dispositions[0].code, 'resolved');
-    const early = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const early = await api(a.url, 'setPresence', {
       headers: bearer(agent.token),
       json: { state: 'available' },
     });
@@ -173,12 +156,14 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
       disposition: ['resolved', 'card-blocked'],
       notes: 'Card blocked, replacement ordered.',
     };
-    const bad = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+    const bad = await api(a.url, 'wrapUp', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: { ...body, disposition: ['resolved', 'nope'] },
     });
     assert.equal(bad.status, 400);
-    const first = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+    const first = await api(a.url, 'wrapUp', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: body,
     });
@@ -186,10 +171,7 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     assert.equal(first.body.duplicate, false);
     const replays = await Promise.all(
       Array.from({ length: 20 }, () =>
-        call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
-          headers: bearer(agent.token),
-          json: body,
-        }),
+        api(a.url, 'wrapUp', { params: { requestId }, headers: bearer(agent.token), json: body }),
       ),
     );
     assert.ok(
@@ -201,7 +183,8 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     assert.equal(n.n, 1);
     assert.equal(a.services.pipeline.agents.get(agent.staffId)!.presence, 'available');
     const other = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const foreign = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/wrap-up`, {
+    const foreign = await api(a.url, 'wrapUp', {
+      params: { requestId },
       headers: bearer(other.token),
       json: { ...body, idempotencyKey: 'wrapup-key-0000000002' },
     });

@@ -30,7 +30,7 @@ import {
 } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin, type HttpResult } from '../support/http.ts';
+import { api, bearer, staffLogin, type HttpResult } from '../support/http.ts';
 import { applyAt, clone, DEL, nodes, type J } from '../support/json-tree.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
@@ -169,10 +169,7 @@ describe('row 11: device commands cannot be forged or replayed', () => {
   let seq = 0;
 
   const send = (who: { token: string }, body: unknown): Promise<HttpResult> =>
-    call(a.url, 'POST', `/v1/agent/requests/${requestId}/commands`, {
-      headers: bearer(who.token),
-      json: body,
-    });
+    api(a.url, 'sendCommand', { params: { requestId }, headers: bearer(who.token), json: body });
   const NAV: DeviceCommand = { kind: 'navigate', payload: { screen: 'home' } };
   const received = async (commandId: string) =>
     (await ws.take((f) => f.type === 'command' && f.commandId === commandId)).jws as string;
@@ -186,16 +183,14 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     A = await staffLogin(a.url, 'agent1', 'demo-agent-1');
     B = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     S = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    await d.call('PUT', '/v1/device/pin', { json: { pin: '112358' } });
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } })).body.level,
-      2,
-    );
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+    await d.api('setPin', { json: { pin: '112358' } });
+    assert.equal((await d.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    const q = await d.api('createRequest', { json: { optionId: 'lost-card' } });
     requestId = q.body.request.requestId;
     sessionId = q.body.request.sessionId;
     ctl = new DeviceControl(d).follow(q.body.request);
@@ -204,18 +199,11 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     socket.send(await d.wsHello(sessionId));
     assert.equal((await socket.next()).type, 'welcome');
     ws = new FrameLog(socket);
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
-      headers: bearer(A.token),
-      json: { state: 'available' },
-    });
+    const av = await api(a.url, 'setPresence', { headers: bearer(A.token), json: { state: 'available' } });
     fence = av.body.offer.fence;
     assert.equal(
-      (
-        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
-          headers: bearer(A.token),
-          json: { fence },
-        })
-      ).status,
+      (await api(a.url, 'acceptOffer', { params: { requestId }, headers: bearer(A.token), json: { fence } }))
+        .status,
       200,
     );
   });
@@ -290,50 +278,55 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     assert.equal(stale.body.code, 'stale_fence');
     const future = await send(A, { fence: fence + 1, seq: ++seq, command: NAV });
     assert.equal(future.body.code, 'stale_fence');
-    const unknown = await call(a.url, 'POST', '/v1/agent/requests/no_such_request_000/commands', {
+    const unknown = await api(a.url, 'sendCommand', {
+      params: { requestId: 'no_such_request_000' },
       headers: bearer(A.token),
       json: { fence, seq: 1, command: NAV },
     });
     assert.equal(unknown.status, 404);
-    const anonymous = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/commands`, {
+    const anonymous = await api(a.url, 'sendCommand', {
+      params: { requestId },
       json: { fence, seq: ++seq, command: NAV },
     });
     assert.equal(anonymous.status, 401);
-    const asDevice = await d.call('POST', `/v1/agent/requests/${requestId}/commands`, {
+    const asDevice = await d.api('sendCommand', {
+      params: { requestId },
       json: { fence, seq: ++seq, command: NAV },
     });
     assert.equal(asDevice.status, 401);
 
     // Bob at level 1 ("Something else" needs only the device): offered to B, not yet accepted.
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     const bob = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    const bq = await bob.call('POST', '/v1/device/requests', { json: { optionId: 'other' } });
-    const bav = await call(a.url, 'PUT', '/v1/agent/presence', {
-      headers: bearer(B.token),
-      json: { state: 'available' },
-    });
+    const bq = await bob.api('createRequest', { json: { optionId: 'other' } });
+    const bav = await api(a.url, 'setPresence', { headers: bearer(B.token), json: { state: 'available' } });
     assert.equal(bav.body.offer.requestId, bq.body.request.requestId);
     const bobReq = bq.body.request.requestId;
-    const offered = await call(a.url, 'POST', `/v1/agent/requests/${bobReq}/commands`, {
+    const offered = await api(a.url, 'sendCommand', {
+      params: { requestId: bobReq },
       headers: bearer(B.token),
       json: { fence: bav.body.offer.fence, seq: 1, command: NAV },
     });
     assert.equal(offered.status, 403, 'an offer is not ownership');
     assert.equal(offered.body.code, 'not_assigned');
-    await call(a.url, 'POST', `/v1/agent/requests/${bobReq}/accept`, {
+    await api(a.url, 'acceptOffer', {
+      params: { requestId: bobReq },
       headers: bearer(B.token),
       json: { fence: bav.body.offer.fence },
     });
-    const confirm = await call(a.url, 'POST', `/v1/agent/requests/${bobReq}/commands`, {
+    const confirm = await api(a.url, 'sendCommand', {
+      params: { requestId: bobReq },
       headers: bearer(B.token),
       json: { fence: bav.body.offer.fence, seq: 1, command: SAMPLES.find((s) => s.kind === 'confirm') },
     });
     assert.equal(confirm.status, 403);
     assert.equal(confirm.body.code, 'level_too_low');
     assert.deepEqual(confirm.body.details, { required: 2, current: 1 });
-    const noBiometric = await call(a.url, 'POST', `/v1/agent/requests/${bobReq}/commands`, {
+    const noBiometric = await api(a.url, 'sendCommand', {
+      params: { requestId: bobReq },
       headers: bearer(B.token),
       json: {
         fence: bav.body.offer.fence,
@@ -342,7 +335,8 @@ describe('row 11: device commands cannot be forged or replayed', () => {
       },
     });
     assert.equal(noBiometric.body.code, 'factor_unavailable');
-    const okForLevel1 = await call(a.url, 'POST', `/v1/agent/requests/${bobReq}/commands`, {
+    const okForLevel1 = await api(a.url, 'sendCommand', {
+      params: { requestId: bobReq },
       headers: bearer(B.token),
       json: { fence: bav.body.offer.fence, seq: 3, command: NAV },
     });
@@ -392,7 +386,8 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     stranger.d.deviceId = 'x'.repeat(43);
     const vDevice = await stranger.guard.check(jws);
     assert.equal(vDevice.verdict === 'refuse' && vDevice.reason, 'other-device');
-    const ticket = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/call-ticket`, {
+    const ticket = await api(a.url, 'callTicket', {
+      params: { requestId },
       headers: bearer(A.token),
       json: { fence },
     });
@@ -520,7 +515,7 @@ describe('row 11: device commands cannot be forged or replayed', () => {
       const rs = await Promise.all(
         results
           .slice(i, i + 16)
-          .map((b) => ctl.d.call('POST', `/v1/device/commands/${target}/result`, { json: b })),
+          .map((b) => ctl.d.api('commandResult', { params: { commandId: target }, json: b })),
       );
       for (const r of rs) {
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -545,7 +540,7 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     );
     assert.equal(fivexx, 0);
     assert.equal(faults.unhandled, 0, faults.last);
-    const health = await call(a.url, 'GET', '/healthz');
+    const health = await api(a.url, 'health');
     assert.equal(health.status, 200);
   });
 });

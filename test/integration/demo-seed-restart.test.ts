@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 
 const ADMIN = { username: 'admin', password: 'demo-admin-1' };
@@ -22,7 +22,7 @@ const DEMO_LOGINS = [
 ] as const;
 
 async function agentOnBoard(url: string, token: string, staffId: string) {
-  const board = await call(url, 'GET', '/v1/supervisor/board', { headers: bearer(token) });
+  const board = await api(url, 'board', { headers: bearer(token) });
   assert.equal(board.status, 200);
   const agent = board.body.agents.find((a: { staffId: string }) => a.staffId === staffId);
   assert.ok(agent, `agent ${staffId} is on the board`);
@@ -60,26 +60,29 @@ describe('--demo seeds once: a restart keeps what admins changed and re-arms onl
 
     // The admin changes agent1's profile and shifts (one shift, far in the future: off shift now),
     // agent2's role, and the pipeline configuration.
-    const profile = await call(url, 'PUT', `/v1/admin/agents/${agent1}/profile`, {
+    const profile = await api(url, 'setAgentProfile', {
+      params: { staffId: agent1 },
       headers: bearer(admin),
       json: { skills: [{ skill: 'mortgages', level: 3 }], queues: ['business'] },
     });
     assert.equal(profile.status, 200);
-    const schedule = await call(url, 'PUT', `/v1/admin/agents/${agent1}/schedule`, {
+    const schedule = await api(url, 'setAgentSchedule', {
+      params: { staffId: agent1 },
       headers: bearer(admin),
       json: { shifts: [{ start: '2099-01-05T09:00:00.000Z', end: '2099-01-05T17:00:00.000Z' }] },
     });
     assert.equal(schedule.status, 200);
     assert.equal(schedule.body.onShift, false);
-    const role = await call(url, 'PUT', `/v1/admin/staff/${agent2}/role`, {
+    const role = await api(url, 'setRole', {
+      params: { staffId: agent2 },
       headers: bearer(admin),
       json: { role: 'supervisor' },
     });
     assert.equal(role.status, 200);
-    const pipeline = await call(url, 'GET', '/v1/admin/pipeline', { headers: bearer(admin) });
+    const pipeline = await api(url, 'getPipelineConfig', { headers: bearer(admin) });
     const changed = { ...pipeline.body, company: 'Renamed by the admin' };
     assert.equal(
-      (await call(url, 'PUT', '/v1/admin/pipeline', { headers: bearer(admin), json: changed })).status,
+      (await api(url, 'putPipelineConfig', { headers: bearer(admin), json: changed })).status,
       200,
     );
 
@@ -98,11 +101,11 @@ describe('--demo seeds once: a restart keeps what admins changed and re-arms onl
       assert.deepEqual(after.skills, [{ skill: 'mortgages', level: 3 }], `skills after ${restart}`);
       assert.deepEqual(after.queues, ['business'], `queues after ${restart}`);
       assert.equal(after.onShift, false, `the admin's shifts after ${restart}`);
-      const me = await call(url, 'GET', '/v1/staff/me', {
+      const me = await api(url, 'staffMe', {
         headers: bearer((await staffLogin(url, 'agent2', 'demo-agent-2')).token),
       });
       assert.equal(me.body.role, 'supervisor', `agent2's role after ${restart}`);
-      const config = await call(url, 'GET', '/v1/admin/pipeline', { headers: bearer(admin) });
+      const config = await api(url, 'getPipelineConfig', { headers: bearer(admin) });
       assert.equal(config.body.company, 'Renamed by the admin', `pipeline after ${restart}`);
 
       // The demo enrolment code is re-armed at each start: one more device can enrol with it.

@@ -16,7 +16,7 @@ import { BridgeError, DeskCore } from '../../main/core/desk-core.ts';
 import { openLocalDb } from '../../main/core/local-db.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
 
 const navigate = { kind: 'navigate', payload: { screen: 'account' } } as const;
@@ -74,22 +74,21 @@ describe('main/core against a real authority: command.send, resync, events, tran
     return core;
   };
   const seqOf = async (commandId: string) => {
-    const r = await call(a.url, 'GET', `/v1/agent/requests/${requestId}/commands`, {
-      headers: bearer(admin),
-    });
+    const r = await api(a.url, 'requestCommands', { params: { requestId }, headers: bearer(admin) });
     return (r.body.commands as any[]).find((c) => c.commandId === commandId)?.seq as number;
   };
 
   before(async () => {
     a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0 });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     device = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    await device.call('PUT', '/v1/device/pin', { json: { pin: '135790' } });
-    await device.call('POST', '/v1/device/authentication/pin', { json: { pin: '135790' } });
-    const r = await device.call('POST', '/v1/device/requests', { json: { optionId: 'payment-failed' } });
+    await device.api('setPin', { json: { pin: '135790' } });
+    await device.api('pinFactor', { json: { pin: '135790' } });
+    const r = await device.api('createRequest', { json: { optionId: 'payment-failed' } });
     assert.equal(r.body.status, 'queued', JSON.stringify(r.body));
     requestId = r.body.request.requestId;
   });
@@ -204,7 +203,7 @@ describe('main/core against a real authority: command.send, resync, events, tran
 
     // The customer stops control: a control.state event; further commands refused.
     const samEvents = recordEvents(sam);
-    const stop = await device.call('POST', `/v1/device/requests/${requestId}/control/stop`);
+    const stop = await device.api('stopControl', { params: { requestId } });
     assert.equal(stop.status, 200);
     const state = await until('control.state', () => samEvents.find((e) => e.name === 'control.state'));
     assert.equal(state.payload.stopped, true);

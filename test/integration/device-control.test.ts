@@ -13,7 +13,7 @@ import { compactVerify } from 'jose';
 import { confirmCanonical, type DeviceCommand } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
@@ -35,7 +35,8 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
   let seq = 0;
 
   const send = (command: DeviceCommand, extra: Record<string, unknown> = {}) =>
-    call(a.url, 'POST', `/v1/agent/requests/${requestId}/commands`, {
+    api(a.url, 'sendCommand', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: { fence, seq: ++seq, command, ...extra },
     });
@@ -53,8 +54,7 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
       (f) => f.type === 'command.update' && f.command.commandId === commandId && f.command.state === state,
     );
   const panel = async () =>
-    (await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(agent.token) }))
-      .body;
+    (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) })).body;
 
   before(async () => {
     a = await startTestAuthority(
@@ -68,35 +68,25 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
       { clock },
     );
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
     assert.equal(
-      (
-        await d.call('POST', '/v1/device/photos?purpose=enrolment', {
-          raw: FAKE_JPEG,
-          contentType: 'image/jpeg',
-        })
-      ).status,
+      (await d.api('photo', { query: { purpose: 'enrolment' }, raw: FAKE_JPEG, contentType: 'image/jpeg' }))
+        .status,
       201,
     );
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '112358' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '112358' } })).status, 200);
     authr = new SoftwareAuthenticator({ origin: ORIGIN, rpId: 'localhost' });
-    const regOptions = await d.call('POST', '/v1/device/webauthn/registration-options');
+    const regOptions = await d.api('webauthnRegistrationOptions');
     assert.equal(
-      (
-        await d.call('POST', '/v1/device/webauthn/registration', {
-          json: { response: authr.register(regOptions.body) },
-        })
-      ).status,
+      (await d.api('webauthnRegister', { json: { response: authr.register(regOptions.body) } })).status,
       201,
     );
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '112358' } })).body.level,
-      2,
-    );
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+    assert.equal((await d.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    const q = await d.api('createRequest', { json: { optionId: 'lost-card' } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     requestId = q.body.request.requestId;
     ctl = new DeviceControl(d).follow(q.body.request);
@@ -111,12 +101,13 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     agentSocket.send({ type: 'hello', auth: { kind: 'staff', accessToken: agent.token } });
     assert.equal((await agentSocket.next()).type, 'welcome');
     agentWs = new FrameLog(agentSocket);
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const av = await api(a.url, 'setPresence', {
       headers: bearer(agent.token),
       json: { state: 'available' },
     });
     fence = av.body.offer.fence;
-    const acc = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const acc = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: { fence },
     });
@@ -180,10 +171,8 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     });
     assert.equal(early.status, 409, 'claiming the step-up before doing it is refused');
     assert.equal(early.body.code, 'factor_missing');
-    const options = await d.call('POST', '/v1/device/authentication/webauthn-options');
-    const step = await d.call('POST', '/v1/device/authentication/webauthn', {
-      json: { response: authr.assert(options.body) },
-    });
+    const options = await d.api('webauthnAssertionOptions');
+    const step = await d.api('webauthnFactor', { json: { response: authr.assert(options.body) } });
     assert.equal(step.status, 200, JSON.stringify(step.body));
     assert.equal(step.body.level, 3);
     const done = await ctl.answer(view.commandId, {
@@ -291,7 +280,8 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
       },
     });
     await ctl.ack(view.commandId);
-    const edit = await call(a.url, 'POST', `/v1/agent/commands/${view.commandId}/menu`, {
+    const edit = await api(a.url, 'updateMenu', {
+      params: { commandId: view.commandId },
       headers: bearer(agent.token),
       json: {
         fence,
@@ -336,7 +326,8 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
       revision: 2,
     });
     // A finished menu cannot be edited.
-    const late = await call(a.url, 'POST', `/v1/agent/commands/${view.commandId}/menu`, {
+    const late = await api(a.url, 'updateMenu', {
+      params: { commandId: view.commandId },
       headers: bearer(agent.token),
       json: { fence, items: [{ id: 'x', label: 'x' }] },
     });
@@ -516,12 +507,10 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
       result: { kind: 'text', value: 'hi' },
     });
     assert.equal(late.body.code, 'command_final');
-    const list = await call(a.url, 'GET', `/v1/agent/requests/${requestId}/commands`, {
-      headers: bearer(agent.token),
-    });
+    const list = await api(a.url, 'requestCommands', { params: { requestId }, headers: bearer(agent.token) });
     assert.equal(list.body.control.stopped, true);
     assert.equal(list.body.lastSeq, seq - 1, 'the refused command used no seq');
-    const resume = await d.call('POST', `/v1/device/requests/${requestId}/control/resume`);
+    const resume = await d.api('resumeControl', { params: { requestId } });
     assert.equal(resume.status, 200);
     assert.equal((await send({ kind: 'navigate', payload: { screen: 'home' } })).status, 201);
   });

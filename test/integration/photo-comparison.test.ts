@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { pinDelayMs, PIN_MAX_FAILURES } from '../../authority/src/identity/pin.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin, type HttpResult } from '../support/http.ts';
+import { api, bearer, staffLogin, type HttpResult } from '../support/http.ts';
 
 const ALICE = 'c_alice_martin_01';
 const BOB = 'c_bob_okafor_002';
@@ -29,49 +29,43 @@ describe('verification photos count only when compared with the enrolment photo'
 
   /** Enrolled with a PIN (and an enrolment photo unless told otherwise), then authenticated again the next day: level 1. */
   const customer = async (customerId: string, withEnrolmentPhoto = true): Promise<TestDevice> => {
-    const code = await call(a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId },
       headers: bearer(adminToken),
     });
     assert.equal(code.status, 201, JSON.stringify(code.body));
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '314159' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '314159' } })).status, 200);
     if (withEnrolmentPhoto)
       assert.equal(
-        (
-          await d.call('POST', '/v1/device/photos?purpose=enrolment', {
-            raw: FAKE_PNG,
-            contentType: 'image/png',
-          })
-        ).status,
+        (await d.api('photo', { query: { purpose: 'enrolment' }, raw: FAKE_PNG, contentType: 'image/png' }))
+          .status,
         201,
       );
     assert.equal((await d.authenticate()).status, 201);
     return d;
   };
   const verificationPhoto = (d: TestDevice): Promise<HttpResult> =>
-    d.call('POST', '/v1/device/photos?purpose=verification', { raw: FAKE_JPEG, contentType: 'image/jpeg' });
-  const ask = (d: TestDevice, optionId = 'lost-card') =>
-    d.call('POST', '/v1/device/requests', { json: { optionId } });
+    d.api('photo', { query: { purpose: 'verification' }, raw: FAKE_JPEG, contentType: 'image/jpeg' });
+  const ask = (d: TestDevice, optionId = 'lost-card') => d.api('createRequest', { json: { optionId } });
   const panel = async (token: string, requestId: string) => {
-    const p = await call(a.url, 'GET', `/v1/agent/requests/${requestId}/panel`, { headers: bearer(token) });
+    const p = await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(token) });
     assert.equal(p.status, 200, JSON.stringify(p.body));
     return p.body;
   };
   const compare = (token: string, requestId: string, photoId: string, fence: number, verdict: string) =>
-    call(a.url, 'POST', `/v1/agent/requests/${requestId}/photos/${photoId}/comparison`, {
+    api(a.url, 'comparePhoto', {
+      params: { requestId, photoId },
       headers: bearer(token),
       json: { fence, verdict },
     });
   const lockPin = async (d: TestDevice) => {
     for (let i = 1; i <= PIN_MAX_FAILURES; i++) {
-      const r = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '000000' } });
+      const r = await d.api('pinFactor', { json: { pin: '000000' } });
       assert.equal(r.status, 401, JSON.stringify(r.body));
       if (i < PIN_MAX_FAILURES) clock.advance(pinDelayMs(i) + 1_000);
     }
-    assert.equal(
-      (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '314159' } })).status,
-      423,
-    );
+    assert.equal((await d.api('pinFactor', { json: { pin: '314159' } })).status, 423);
   };
 
   it('a verification photo alone does not raise the level: it waits for a comparison', async () => {
@@ -80,7 +74,7 @@ describe('verification photos count only when compared with the enrolment photo'
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.authentication.level, 1);
     assert.equal(r.body.pendingComparison, true);
-    const me = await d.call('GET', '/v1/device/me');
+    const me = await d.api('deviceMe');
     assert.equal(me.body.authentication.level, 1);
     assert.ok(!me.body.authentication.factors.some((f: { kind: string }) => f.kind === 'photo'));
   });
@@ -108,9 +102,9 @@ describe('verification photos count only when compared with the enrolment photo'
     assert.match(r.body.message, /PIN is locked/);
     // The policy may allow it (e.g. a branch with an agent trained to compare faces).
     await admin();
-    const cfg = await call(a.url, 'GET', '/v1/admin/pipeline', { headers: bearer(adminToken) });
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(adminToken) });
     assert.deepEqual(cfg.body.verification, { photoWhileFactorLocked: false });
-    const put = await call(a.url, 'PUT', '/v1/admin/pipeline', {
+    const put = await api(a.url, 'putPipelineConfig', {
       headers: bearer(adminToken),
       json: { ...cfg.body, verification: { photoWhileFactorLocked: true } },
     });
@@ -118,7 +112,7 @@ describe('verification photos count only when compared with the enrolment photo'
     const allowed = await verificationPhoto(d);
     assert.equal(allowed.status, 201, JSON.stringify(allowed.body));
     assert.equal(allowed.body.pendingComparison, true);
-    const back = await call(a.url, 'PUT', '/v1/admin/pipeline', {
+    const back = await api(a.url, 'putPipelineConfig', {
       headers: bearer(adminToken),
       json: { ...cfg.body, verification: { photoWhileFactorLocked: false } },
     });
@@ -134,7 +128,7 @@ describe('verification photos count only when compared with the enrolment photo'
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const requestId = q.body.request.requestId as string;
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const av = await api(a.url, 'setPresence', {
       headers: bearer(agent.token),
       json: { state: 'available' },
     });
@@ -153,7 +147,8 @@ describe('verification photos count only when compared with the enrolment photo'
     assert.ok(before.secure.find((f: { field: string }) => f.field === 'balance').locked);
     // Only the holder, under the current fence, once the offer is accepted.
     assert.equal((await compare(agent.token, requestId, photoId, fence, 'match')).status, 403);
-    const acc = await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+    const acc = await api(a.url, 'acceptOffer', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: { fence },
     });
@@ -173,7 +168,7 @@ describe('verification photos count only when compared with the enrolment photo'
     const factor = after.verification.factors.find((f: { kind: string }) => f.kind === 'photo');
     assert.match(factor.detail, /compared with the enrolment photo by Dana Reyes/);
     assert.equal(after.secure.find((f: { field: string }) => f.field === 'balance').locked, false);
-    assert.equal((await d.call('GET', '/v1/device/me')).body.authentication.level, 2);
+    assert.equal((await d.api('deviceMe')).body.authentication.level, 2);
     // Compared once: a second verdict is refused.
     const again = await compare(agent.token, requestId, photoId, fence, 'no_match');
     assert.equal(again.status, 409, JSON.stringify(again.body));
@@ -183,7 +178,8 @@ describe('verification photos count only when compared with the enrolment photo'
       )
       .all(`photo:${photoId}`);
     assert.deepEqual(audit, [{ outcome: 'success', actor: `staff:${agent.staffId}` }]);
-    await call(a.url, 'POST', `/v1/agent/requests/${requestId}/complete`, {
+    await api(a.url, 'completeRequest', {
+      params: { requestId },
       headers: bearer(agent.token),
       json: { fence },
     });
@@ -196,15 +192,12 @@ describe('verification photos count only when compared with the enrolment photo'
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const requestId = q.body.request.requestId as string;
     const agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const av = await call(a.url, 'PUT', '/v1/agent/presence', {
+    const av = await api(a.url, 'setPresence', {
       headers: bearer(agent.token),
       json: { state: 'available' },
     });
     const fence = av.body.offer.fence as number;
-    await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
-      headers: bearer(agent.token),
-      json: { fence },
-    });
+    await api(a.url, 'acceptOffer', { params: { requestId }, headers: bearer(agent.token), json: { fence } });
     const r = await compare(agent.token, requestId, photoId, fence, 'no_match');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const p = await panel(agent.token, requestId);
