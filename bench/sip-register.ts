@@ -5,7 +5,8 @@
  * each), VD_BENCH_SIP_WINDOW REGISTERs in flight per connection, VD_BENCH_SIP_N
  * measured REGISTERs in all (after a warm-up of a tenth of that). Every REGISTER
  * carries a digest answer computed before the clock starts (one 401 challenge per
- * connection, its nonce reused, as both servers allow while it is fresh), so the
+ * connection, its nonce reused with a rising nonce count, as both servers allow while
+ * it is fresh: the embedded edge refuses a repeated nc as a replay), so the
  * figure is the server's: parse, digest check, binding refresh, 200 OK.
  *
  * The authority runs in its own process (authority/src/cli.ts), Kamailio in its own
@@ -22,7 +23,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ephemeralCredentials } from '../authority/src/sip/credentials.ts';
 import { startBenchAuthority } from './authority-process.ts';
-import { RawSipClient, rawRegister, startKamailio, type SipReply } from '../test/support/kamailio.ts';
+import {
+  digestAuthorization,
+  parseChallenge,
+  RawSipClient,
+  rawRegister,
+  startKamailio,
+  type SipReply,
+} from '../test/support/kamailio.ts';
 
 export interface RegisterFigures {
   n: number;
@@ -84,12 +92,15 @@ async function registerLoad(
       return { c, creds, authorization: first.authorization!, callId: first.callId };
     }),
   );
-  /** Precomputed REGISTER texts for client `k`: same Call-ID, rising CSeq, the digest answer reused. */
+  /** Precomputed REGISTER texts for client `k`: same Call-ID, rising CSeq, the nonce reused with a rising nc. */
+  const nc = clients.map(() => 1);
   const prepare = (k: number, count: number) => {
-    const { c, creds, authorization, callId } = clients[k]!;
+    const { c, creds, authorization: first, callId } = clients[k]!;
+    const challenge = parseChallenge(first);
     const aor = `sip:${creds.user}@${DOMAIN}`;
     return Array.from({ length: count }, () => {
       const cseq = c.nextCseq();
+      const authorization = digestAuthorization(challenge, creds, 'REGISTER', `sip:${DOMAIN}`, ++nc[k]!);
       const text = c.build('REGISTER', `sip:${DOMAIN}`, {
         from: aor,
         to: aor,
