@@ -125,6 +125,8 @@ interface MReq {
   slotStart: number | null;
   slotEnd: number | null;
   sessionExpires: number;
+  /** The customer left while an agent held it: that agent may still complete it (answered ok, state unchanged). */
+  leftWhileAssigned?: boolean;
 }
 
 interface MAgent {
@@ -769,6 +771,8 @@ class Complete extends FencedCmd {
       return void this.expect(got, 409, 'a stale or unknown fence is always refused');
     if (r.agent !== a.id) return void this.expect(got, 409, 'not yours');
     if (r.state === 'completed') return void this.expect(got, 'ok', 'a retried complete');
+    if (r.state === 'abandoned' && r.leftWhileAssigned)
+      return void this.expect(got, 'ok', 'completing after the customer left keeps the wrap-up');
     if (r.state !== 'assigned') return void this.expect(got, 409, `complete of a ${r.state} request`);
     this.expect(got, 'ok', 'the current fence of an assignment completes');
     r.state = 'completed';
@@ -805,6 +809,7 @@ class Cancel extends Cmd {
     const was = r.state;
     r.state = 'abandoned';
     r.offerExpiresAt = null;
+    r.leftWhileAssigned = was === 'assigned';
     if (was === 'assigned')
       toWrapUp(
         m,
