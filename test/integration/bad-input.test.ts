@@ -18,6 +18,10 @@
  * Most requests go through `app.inject()` (the same fastify instance, no sockets);
  * a sample of each route's cases also goes over real HTTP on loopback.
  * Reproduce a run with VD_FUZZ_SEED (printed at the start).
+ *
+ * Paths here are literal or built from the route templates by hand, not through the
+ * tests' api() helper: the point is the exact bytes on the wire (raw HTTP, malformed
+ * parameters, unknown paths), which a helper that encodes and builds paths would hide.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';

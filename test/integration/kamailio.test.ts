@@ -9,7 +9,7 @@ import { Messager, Registerer, RegistererState, UserAgent, type Message } from '
 import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import {
   checkKamailioConfig,
   RawSipClient,
@@ -111,13 +111,14 @@ describe('Kamailio (deploy/kamailio/kamailio.cfg): the same job as the embedded 
     k = await startKamailio({ secret: SECRET, domain: DOMAIN, ...(tls ? { tls } : {}) });
     a = await startTestAuthority({ sipSecret: SECRET, sipDomain: DOMAIN, sipWsUrl: k.wsUrl });
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    agentCreds = (await call(a.url, 'GET', '/v1/sip/credentials', { headers: bearer(agent.token) })).body;
+    agentCreds = (await api(a.url, 'sipCredentials', { headers: bearer(agent.token) })).body;
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    deviceCreds = (await d.call('GET', '/v1/sip/credentials')).body;
+    deviceCreds = (await d.api('sipCredentials')).body;
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 
 const KILLS = Number(process.env.VD_OUTBOX_KILLS ?? 100);
 const DELIVERY_KILLS = Math.max(3, Math.round(KILLS / 20));
@@ -66,21 +66,19 @@ describe(`outbox: notes never lost offline (RELIABILITY row 14): ${KILLS} SIGKIL
     a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600 }, { clock });
     dataDir = mkdtempSync(join(tmpdir(), 'vd-outbox-crash-'));
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    await call(a.url, 'PUT', '/v1/agent/presence', {
-      headers: bearer(agent.token),
-      json: { state: 'available' },
-    });
-    requestId = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request
-      .requestId;
-    fence = (await call(a.url, 'GET', '/v1/agent/me', { headers: bearer(agent.token) })).body.offer.fence;
+    await api(a.url, 'setPresence', { headers: bearer(agent.token), json: { state: 'available' } });
+    requestId = (await d.api('createRequest', { json: { optionId: 'other' } })).body.request.requestId;
+    fence = (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer.fence;
     assert.equal(
       (
-        await call(a.url, 'POST', `/v1/agent/requests/${requestId}/accept`, {
+        await api(a.url, 'acceptOffer', {
+          params: { requestId },
           headers: bearer(agent.token),
           json: { fence },
         })

@@ -7,7 +7,7 @@ import { Messager, Registerer, RegistererState, UserAgent, type Message } from '
 import { digestResponse, ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 
 // sip.js's transport uses the browser WebSocket; Node 20 has none, ws is the same API.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -144,15 +144,16 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
   before(async () => {
     a = await startTestAuthority({ sipSecret: 's'.repeat(40) });
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
-    agentCreds = (await call(a.url, 'GET', '/v1/sip/credentials', { headers: bearer(agent.token) })).body;
+    agentCreds = (await api(a.url, 'sipCredentials', { headers: bearer(agent.token) })).body;
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    deviceCreds = (await d.call('GET', '/v1/sip/credentials')).body;
+    deviceCreds = (await d.api('sipCredentials')).body;
     const credsOf = async (token: string) =>
-      (await call(a.url, 'GET', '/v1/sip/credentials', { headers: bearer(token) })).body;
+      (await api(a.url, 'sipCredentials', { headers: bearer(token) })).body;
     agent2Creds = await credsOf((await staffLogin(a.url, 'agent2', 'demo-agent-2')).token);
     supervisorCreds = await credsOf((await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token);
     adminCreds = await credsOf(admin);

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DeskCore } from '../../main/core/desk-core.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 
 /** Resolve with the first payload of event `name` that satisfies `pred`. */
@@ -51,12 +51,13 @@ describe('a wrap-up saved while the authority is down (SIGKILL) arrives exactly 
     await core.invoke('session.login', { username: 'agent1', password: 'demo-agent-1' });
     await core.invoke('agent.setPresence', { state: 'available' });
     const admin = (await staffLogin(authority.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(authority.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+    const code = await api(authority.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
       headers: bearer(admin),
     });
     const d = await new TestDevice(authority.url).enrolAndAuthenticate(code.body.code);
     const offered = nextEvent(core, 'offer');
-    const req = (await d.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body.request;
+    const req = (await d.api('createRequest', { json: { optionId: 'other' } })).body.request;
     const offer = await offered;
     assert.equal(offer.requestId, req.requestId);
     await core.invoke('offer.accept', { requestId: req.requestId, fence: offer.fence });

@@ -24,7 +24,7 @@ import WebSocket from 'ws';
 import { ClientFrame, LIMITS, ServerFrame, WS_CLOSE, WS_PATH } from '../../protocol/src/index.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import { call, staffLogin } from '../support/http.ts';
+import { api, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
 import {
   type J,
@@ -515,7 +515,7 @@ describe('WebSocket bad input gets a clear close (RELIABILITY rows 19-20)', { ti
   it('the authority survived: 0 unhandled rejections or exceptions, no prototype polluted, every connection gone from the hub', async () => {
     // The hub forgets a connection on the server-side close event, which may trail the client's.
     await until('every connection gone from the hub', () => a.hub.size === 0);
-    assert.equal((await call(a.url, 'GET', '/healthz')).status, 200);
+    assert.equal((await api(a.url, 'health')).status, 200);
     const c = await connect('device');
     c.ws.close();
     await c.closed;
