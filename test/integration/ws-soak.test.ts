@@ -41,9 +41,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { WS_PATH } from '../../protocol/src/index.ts';
+import { routes, WS_PATH, type RouteId } from '../../protocol/src/index.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, type HttpResult } from '../support/http.ts';
+import { type ApiOptions, apiWith, bearer, type HttpResult, routePath } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 import { until } from '../support/wait.ts';
 
@@ -293,20 +293,19 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
   let clients: SoakClients | null = null;
 
   /** Every HTTP call closes its connection (see the file comment). */
-  const http = (
-    method: string,
-    path: string,
-    opts: { json?: unknown; headers?: Record<string, string> } = {},
-  ) =>
-    call(authority.url, method, path, { json: opts.json, headers: { ...opts.headers, connection: 'close' } });
-  const deviceCall = async (
+  const http = <K extends RouteId>(name: K, opts?: ApiOptions<K>) =>
+    apiWith(authority.url, { connection: 'close' }, name, opts);
+  /** A device call (fresh proof for the route's method and path), closing its connection too. */
+  const deviceCall = async <K extends RouteId>(
     d: TestDevice,
-    method: string,
-    path: string,
-    json?: unknown,
-  ): Promise<HttpResult> => http(method, path, { json, headers: await d.headers(method, path) });
+    name: K,
+    opts?: ApiOptions<K>,
+  ): Promise<HttpResult> => {
+    const path = routePath(name, opts as { params?: Record<string, string> });
+    return http(name, { ...opts, headers: await d.headers(routes[name].method, path) } as ApiOptions<K>);
+  };
   const login = async (username: string, password: string) => {
-    const r = await http('POST', '/v1/staff/login', { json: { username, password } });
+    const r = await http('login', { json: { username, password } });
     assert.equal(r.status, 200, `login ${username}: ${JSON.stringify(r.body)}`);
     return r.body.accessToken as string;
   };
@@ -342,9 +341,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
     );
     const devices: TestDevice[] = [];
     for (const customerId of CUSTOMERS) {
-      const code = await http('POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
-        headers: bearer(admin),
-      });
+      const code = await http('issueEnrolmentCode', { params: { customerId }, headers: bearer(admin) });
       assert.equal(code.status, 201, JSON.stringify(code.body));
       // Enrolment goes through TestDevice's own (keep-alive) calls; the next closing call ends that connection.
       devices.push(await new TestDevice(authority.url).enrolAndAuthenticate(code.body.code));
@@ -357,7 +354,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
       set.phase = created;
       const requests = await Promise.all(
         devices.map(async (d) => {
-          const r = await deviceCall(d, 'POST', '/v1/device/requests', { optionId: 'other' });
+          const r = await deviceCall(d, 'createRequest', { json: { optionId: 'other' } });
           const returnedAt = performance.now();
           assert.equal(r.body?.status, 'queued', `create: ${r.status} ${JSON.stringify(r.body)}`);
           return { device: d, requestId: r.body.request.requestId as string, returnedAt };
@@ -374,7 +371,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
       set.phase = cancelled;
       const ends = await Promise.all(
         requests.map(async (r) => {
-          const c = await deviceCall(r.device, 'POST', `/v1/device/requests/${r.requestId}/cancel`);
+          const c = await deviceCall(r.device, 'cancelRequest', { params: { requestId: r.requestId } });
           const returnedAt = performance.now();
           assert.equal(c.status, 200, `cancel: ${JSON.stringify(c.body)}`);
           assert.equal(c.body.state, 'abandoned');
@@ -397,7 +394,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
     await round(null, new Uint32Array(1), first);
     assert.equal(await first.closeAll(), 0);
     assert.deepEqual(first.unexpected, []);
-    await http('GET', '/healthz'); // ends the keep-alive connection TestDevice's calls left in the pool
+    await http('health'); // ends the keep-alive connection TestDevice's calls left in the pool
     const idle = await settle(
       'no client connection at the baseline',
       () => tcpConnections(pid),
