@@ -36,8 +36,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { verifyAuditChain } from '../../authority/src/audit/audit-log.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
 import type { EnqueuerLogLine, EnqueuerProgress, EnqueuerSummary } from '../support/crash-enqueuer.ts';
-import { bearer, call, type HttpResult } from '../support/http.ts';
+import { api, type ApiOptions, apiWith, bearer, type HttpResult } from '../support/http.ts';
 import { AuthorityProcess, freePort, REPO_ROOT } from '../support/process.ts';
 
 const int = (v: string | undefined, d: number) => {
@@ -123,9 +124,7 @@ class SimAgent {
 
   private async login(): Promise<void> {
     const r = await within(
-      call(this.url, 'POST', '/v1/staff/login', {
-        json: { username: this.username, password: this.password },
-      }),
+      api(this.url, 'login', { json: { username: this.username, password: this.password } }),
       CALL_TIMEOUT_MS,
       'login',
     );
@@ -136,17 +135,10 @@ class SimAgent {
   }
 
   /** A staff call; logs in first when needed and once more on 401. Throws on connection errors. */
-  async api(method: string, path: string, json?: unknown): Promise<HttpResult> {
+  async api<K extends RouteId>(name: K, opts?: ApiOptions<K>): Promise<HttpResult> {
     for (let i = 0; i < 2; i++) {
       if (!this.token) await this.login();
-      const r = await within(
-        call(this.url, method, path, {
-          headers: bearer(this.token!),
-          ...(json !== undefined ? { json } : {}),
-        }),
-        CALL_TIMEOUT_MS,
-        `${method} ${path}`,
-      );
+      const r = await within(apiWith(this.url, bearer(this.token!), name, opts), CALL_TIMEOUT_MS, name);
       if (r.status !== 401) {
         if (r.status >= 500) this.stats.serverErrors++;
         return r;
@@ -160,7 +152,7 @@ class SimAgent {
   private async complete(requestId: string, fence: number, stop: () => boolean): Promise<void> {
     for (let attempt = 0; attempt < 400 && !stop(); attempt++) {
       try {
-        const r = await this.api('POST', `/v1/agent/requests/${requestId}/complete`, { fence });
+        const r = await this.api('completeRequest', { params: { requestId }, json: { fence } });
         if (r.status === 200) {
           this.stats.completed++;
           this.writes.push({ kind: 'complete', requestId, fence, agentId: this.staffId });
@@ -194,7 +186,10 @@ class SimAgent {
   ): Promise<void> {
     for (let attempt = 0; attempt < 100 && !stop(); attempt++) {
       try {
-        const r = await this.api('POST', `/v1/agent/requests/${requestId}/${kind}`, { fence });
+        const r = await this.api(kind === 'accept' ? 'acceptOffer' : 'completeRequest', {
+          params: { requestId },
+          json: { fence },
+        });
         if (r.status >= 500) {
           await sleep(100);
           continue;
@@ -234,7 +229,7 @@ class SimAgent {
         budget--;
         let r: HttpResult;
         try {
-          r = await this.api('GET', `/v1/requests/${c.requestId}`);
+          r = await this.api('getRequest', { params: { requestId: c.requestId } });
         } catch {
           this.stats.connectionErrors++;
           this.token = null;
@@ -260,7 +255,7 @@ class SimAgent {
     let idle = 0;
     while (!stop() && Date.now() < deadline) {
       try {
-        const me = await this.api('GET', '/v1/agent/me');
+        const me = await this.api('agentMe');
         if (me.status !== 200) {
           await sleep(100);
           continue;
@@ -268,7 +263,7 @@ class SimAgent {
         const v = me.body;
         if (v.currentRequestId) {
           // An assignment we hold (e.g. the accept's answer was lost in a crash): finish it.
-          const r = await this.api('GET', `/v1/requests/${v.currentRequestId}`);
+          const r = await this.api('getRequest', { params: { requestId: v.currentRequestId } });
           if (r.status === 200 && r.body.state === 'assigned' && r.body.agentId === this.staffId) {
             this.stats.resumed++;
             await this.complete(r.body.requestId as string, r.body.fence as number, stop);
@@ -280,12 +275,12 @@ class SimAgent {
           this.stats.offers++;
           const { requestId, fence } = v.offer as { requestId: string; fence: number };
           if (Math.random() < REJECT_SHARE) {
-            const r = await this.api('POST', `/v1/agent/requests/${requestId}/reject`, { fence });
+            const r = await this.api('rejectOffer', { params: { requestId }, json: { fence } });
             if (r.status === 200) this.stats.rejected++;
             this.pending.push({ requestId, fence, checkedAt: Date.now() });
             continue;
           }
-          const r = await this.api('POST', `/v1/agent/requests/${requestId}/accept`, { fence });
+          const r = await this.api('acceptOffer', { params: { requestId }, json: { fence } });
           if (r.status === 200) {
             this.stats.accepted++;
             this.writes.push({ kind: 'accept', requestId, fence, agentId: this.staffId });
@@ -297,7 +292,7 @@ class SimAgent {
           continue;
         }
         if (v.presence !== 'available' && v.presence !== 'busy') {
-          await this.api('PUT', '/v1/agent/presence', { state: 'available' });
+          await this.api('setPresence', { json: { state: 'available' } });
           continue;
         }
         if (this.pending.length) await this.probePending(stop);

@@ -20,8 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { backoffDelay } from '../../protocol/src/backoff.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
 import { TestDevice } from './device.ts';
-import { bearer, call, type HttpResult } from './http.ts';
+import { api, type ApiOptions, apiWith, bearer, type HttpResult } from './http.ts';
 
 export interface EnqueuerSummary {
   type: 'summary';
@@ -142,25 +143,19 @@ async function main(): Promise<void> {
 
   // ---- admin token (re-login on 401 or after errors) -----------------------
   let adminToken: string | null = null;
-  const adminCall = async (method: string, path: string): Promise<HttpResult> => {
+  const adminCall = async <K extends RouteId>(name: K, opts?: ApiOptions<K>): Promise<HttpResult> => {
     for (let attempt = 0; !expired(); attempt++) {
       try {
         if (!adminToken) {
           const r = await within(
-            call(o.base, 'POST', '/v1/staff/login', {
-              json: { username: o.adminUser, password: o.adminPassword },
-            }),
+            api(o.base, 'login', { json: { username: o.adminUser, password: o.adminPassword } }),
             CALL_TIMEOUT_MS,
             'admin login',
           );
           if (r.status !== 200) throw new Error(`admin login: ${r.status}`);
           adminToken = r.body.accessToken as string;
         }
-        const r = await within(
-          call(o.base, method, path, { headers: bearer(adminToken) }),
-          CALL_TIMEOUT_MS,
-          path,
-        );
+        const r = await within(apiWith(o.base, bearer(adminToken), name, opts), CALL_TIMEOUT_MS, name);
         if (r.status === 401) adminToken = null;
         else if (r.status < 500) return r;
         else s.serverErrors++;
@@ -192,7 +187,7 @@ async function main(): Promise<void> {
   const enrol = async (customerId: string): Promise<TestDevice> => {
     for (let attempt = 0; !expired(); attempt++) {
       // A fresh code and a fresh key each time: an enrolment whose answer was lost is simply left behind.
-      const code = await adminCall('POST', `/v1/admin/customers/${customerId}/enrolment-codes`);
+      const code = await adminCall('issueEnrolmentCode', { params: { customerId } });
       if (code.status !== 201) {
         other(`enrolment-code ${code.status}`);
         await backoff(attempt);
@@ -248,7 +243,7 @@ async function main(): Promise<void> {
       const token = d.token;
       try {
         const r = await within(
-          d.call('POST', '/v1/device/requests', { json: { optionId: o.option, idempotencyKey: key } }),
+          d.api('createRequest', { json: { optionId: o.option, idempotencyKey: key } }),
           CALL_TIMEOUT_MS,
           'create request',
         );
