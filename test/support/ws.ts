@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
+import { WS_PATH } from '../../protocol/src/index.ts';
 
 /** A WebSocket test client that queues frames and records the close code. */
 export class TestSocket {
@@ -25,7 +26,7 @@ export class TestSocket {
     );
   }
 
-  static async open(httpUrl: string, path = '/v1/ws'): Promise<TestSocket> {
+  static async open(httpUrl: string, path = WS_PATH): Promise<TestSocket> {
     const ws = new WebSocket(httpUrl.replace(/^http/, 'ws') + path);
     const s = new TestSocket(ws);
     await once(ws, 'open');
