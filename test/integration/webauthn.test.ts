@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { FAKE_JPEG, TestDevice } from '../support/device.ts';
+import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin, type HttpResult } from '../support/http.ts';
 import { SoftwareAuthenticator, sha256, type CeremonyKnobs } from '../support/webauthn-authenticator.ts';
 
@@ -209,13 +209,11 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
 
   it('row 5: 100 assertions with UV=0 (each on a fresh challenge) are 100% refused; the level stays 2', async () => {
     const { device, authr } = await h.biometricDevice();
-    const photo = await device.api('photo', {
-      query: { purpose: 'verification' },
-      raw: FAKE_JPEG,
-      contentType: 'image/jpeg',
-    });
-    assert.equal(photo.status, 201, JSON.stringify(photo.body));
-    assert.equal(photo.body.authentication.level, 2);
+    // Level 2 with the PIN (set within the enrolment's set-up window).
+    assert.equal((await device.api('setPin', { json: { pin: '482913' } })).status, 200);
+    const pin = await device.api('pinFactor', { json: { pin: '482913' } });
+    assert.equal(pin.status, 200, JSON.stringify(pin.body));
+    assert.equal(pin.body.level, 2);
     const N = 100;
     const results = await inBatches(Array.from({ length: N }), 10, () =>
       h.stepUp(device, authr, { userVerified: false }),
