@@ -153,7 +153,8 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       const factorTexts = await factors.allTextContents();
       assert.deepEqual(
         factorTexts.map((f) => f.split(/\d/)[0]!.trim()),
-        ['Device key', 'PIN', 'Photo'],
+        // The verification photo is no factor until the agent compares it with the enrolment photo.
+        ['Device key', 'PIN'],
         'each factor is listed',
       );
       for (const f of factorTexts) {
@@ -170,7 +171,7 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
         'a locked value never reached the page',
       );
       await page.locator('[data-field="balance"]').getByText('£18,250.42').waitFor();
-      for (const alt of [/^Enrolment photo, taken/, /^Latest photo, taken/]) {
+      for (const alt of [/^Enrolment photo, taken/, /^Photo for this request, taken/]) {
         const img = page.getByRole('img', { name: alt });
         await img.waitFor();
         assert.ok(
