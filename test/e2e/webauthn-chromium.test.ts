@@ -31,13 +31,6 @@ import type { CeremonyOutcome, FixtureWindow } from './fixtures/webauthn-page.ts
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-const PATHS = {
-  regOptions: '/v1/device/webauthn/registration-options',
-  register: '/v1/device/webauthn/registration',
-  assertOptions: '/v1/device/authentication/webauthn-options',
-  assert: '/v1/device/authentication/webauthn',
-} as const;
-
 /** The flags byte of a response's authenticatorData (byte 32). */
 const flagsOf = (r: AuthenticationResponseJSON): number =>
   Buffer.from(r.response.authenticatorData, 'base64url')[32]!;
@@ -83,7 +76,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
     authr: VirtualAuthenticator,
     device: TestDevice,
   ): Promise<string> {
-    const options = await device.call('POST', PATHS.regOptions);
+    const options = await device.api('webauthnRegistrationOptions');
     assert.equal(options.status, 200, JSON.stringify(options.body));
     assert.equal(options.body.authenticatorSelection.userVerification, 'required');
     const out = await t.page.evaluate(
@@ -91,7 +84,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       options.body,
     );
     assert.ok(out.ok, `registration ceremony failed in the page: ${JSON.stringify(out)}`);
-    const r = await device.call('POST', PATHS.register, { json: { response: out.response } });
+    const r = await device.api('webauthnRegister', { json: { response: out.response } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     await t.page.evaluate(
       (id) =>
@@ -112,7 +105,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
   }
 
   async function authentication(device: TestDevice): Promise<{ level: number; factors: { kind: string }[] }> {
-    const me = await device.call('GET', '/v1/device/me');
+    const me = await device.api('deviceMe');
     assert.equal(me.status, 200, JSON.stringify(me.body));
     return me.body.authentication;
   }
@@ -124,7 +117,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       const credentialId = await registerInPage(t, authr, device);
       await t.screenshot('1-registered');
 
-      const options = await device.call('POST', PATHS.assertOptions);
+      const options = await device.api('webauthnAssertionOptions');
       assert.equal(options.status, 200, JSON.stringify(options.body));
       assert.equal(options.body.userVerification, 'required');
       const out = await t.page.evaluate(
@@ -134,7 +127,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       assert.ok(out.ok, `assertion ceremony failed in the page: ${JSON.stringify(out)}`);
       assert.equal(out.response.id, credentialId);
       assert.ok(flagsOf(out.response) & FLAG.UV, 'Chromium reported user verification');
-      const r = await device.call('POST', PATHS.assert, { json: { response: out.response } });
+      const r = await device.api('webauthnFactor', { json: { response: out.response } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.level, 3);
       assert.deepEqual(
@@ -180,7 +173,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       // 1. The authority's own options (userVerification 'required'): the ceremony cannot
       //    succeed without UV. Either Chromium refuses it (what the user sees), or an
       //    answer reaches the authority and is refused there.
-      const options = await device.call('POST', PATHS.assertOptions);
+      const options = await device.api('webauthnAssertionOptions');
       assert.equal(options.status, 200);
       const required: CeremonyOutcome<AuthenticationResponseJSON> = await t.page.evaluate(
         (o) => (window as unknown as FixtureWindow).vd.authenticate(o),
@@ -188,7 +181,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       );
       let requiredOutcome: string;
       if (required.ok) {
-        const r = await device.call('POST', PATHS.assert, { json: { response: required.response } });
+        const r = await device.api('webauthnFactor', { json: { response: required.response } });
         assert.equal(r.status, 401, `an assertion made without UV was accepted: ${JSON.stringify(r.body)}`);
         requiredOutcome = `reached the authority with flags 0x${flagsOf(required.response).toString(16)}, refused ${r.status}`;
       } else {
@@ -201,7 +194,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
 
       // 2. An assertion without UV that does reach the authority: the page asks for
       //    userVerification 'discouraged' over a genuine server challenge.
-      const fresh = await device.call('POST', PATHS.assertOptions);
+      const fresh = await device.api('webauthnAssertionOptions');
       assert.equal(fresh.status, 200);
       const discouraged = {
         ...(fresh.body as PublicKeyCredentialRequestOptionsJSON),
@@ -215,7 +208,7 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       const flags = flagsOf(noUv.response);
       assert.equal(flags & FLAG.UV, 0, 'the assertion carries UV=0');
       assert.ok(flags & FLAG.UP, 'the user was present');
-      const refused = await device.call('POST', PATHS.assert, { json: { response: noUv.response } });
+      const refused = await device.api('webauthnFactor', { json: { response: noUv.response } });
       assert.equal(refused.status, 401, JSON.stringify(refused.body));
       assert.match(refused.body.message, /user verification|could not be verified/i);
       await t.page.evaluate(
@@ -235,13 +228,13 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
       // Control: the same credential with the fingerprint matching again is accepted,
       // so the refusals above were about user verification alone.
       await authr.setUserVerified(true);
-      const again = await device.call('POST', PATHS.assertOptions);
+      const again = await device.api('webauthnAssertionOptions');
       const ok = await t.page.evaluate(
         (o) => (window as unknown as FixtureWindow).vd.authenticate(o),
         again.body as PublicKeyCredentialRequestOptionsJSON,
       );
       assert.ok(ok.ok, JSON.stringify(ok));
-      const accepted = await device.call('POST', PATHS.assert, { json: { response: ok.response } });
+      const accepted = await device.api('webauthnFactor', { json: { response: ok.response } });
       assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
       assert.equal(accepted.body.level, 3);
       await t.page.evaluate(() =>
