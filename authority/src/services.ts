@@ -24,6 +24,7 @@ import { CustomerPanels } from './desk/panel.ts';
 import { WrapUps } from './desk/wrap-ups.ts';
 import { Transfers } from './pipeline/transfers.ts';
 import { CommandRelay } from './relay/commands.ts';
+import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Db } from './store/db.ts';
 
@@ -82,7 +83,17 @@ export async function createServices(
   );
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
   const transfers = new Transfers(ctx, pipeline);
-  const commands = new CommandRelay(ctx, keys, pipeline, sessions, devices, authentications, photos);
+  const pin = new PinFactor(ctx, authentications, factorSetup);
+  const commands = new CommandRelay(
+    ctx,
+    keys,
+    pipeline,
+    sessions,
+    devices,
+    authentications,
+    photos,
+    new Confirmations(ctx, pin),
+  );
   // From the instant ownership moves, the old holder's open commands are void.
   transfers.on('moved', (requestId, fromFence) => commands.ownershipMoved(requestId, fromFence));
   return {
@@ -92,7 +103,7 @@ export async function createServices(
     authentications,
     devices,
     factorSetup,
-    pin: new PinFactor(ctx, authentications, factorSetup),
+    pin,
     webauthn: new WebAuthnFactor(ctx, challenges, authentications, factorSetup),
     photos,
     knowledge: new KnowledgeFactor(ctx, authentications),

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type {
+  AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/browser';
@@ -150,6 +151,7 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
         verifyPin: (pin) => this.verifyPin(pin),
         verifyBiometric: () => this.verifyBiometric(),
         signConfirmation: (canonical) => confirmationSignature(this.requireKey().privateKey, canonical),
+        assertTransaction: (challenge) => this.assertTransaction(challenge),
       },
       ...(remembered.commands ? { memory: remembered.commands } : {}),
       onMemory: (m) => void store.set(KEY_COMMAND_MEMORY, m),
@@ -336,6 +338,22 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     });
     this.setAuthentication(a);
     return a;
+  }
+
+  /**
+   * The fingerprint over a transaction (dynamic linking): a WebAuthn assertion with user
+   * verification required whose challenge is the transaction's, not the authority's random
+   * one (the assertion options give the credentials and the RP ID; their challenge is not used).
+   */
+  async assertTransaction(challenge: string): Promise<AuthenticationResponseJSON> {
+    await this.ensureAuthenticated();
+    const options = await this.client.call('webauthnAssertionOptions', {});
+    const response = await this.webauthn.authenticate({
+      ...(options as unknown as PublicKeyCredentialRequestOptionsJSON),
+      challenge,
+      userVerification: 'required',
+    });
+    return { ...response, clientExtensionResults: { ...response.clientExtensionResults } };
   }
 
   /** A JPEG/PNG from the camera: the enrolment photo, or a verification photo (level 2). */

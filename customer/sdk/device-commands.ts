@@ -1,8 +1,12 @@
+import type { AuthenticationResponseJSON } from '@simplewebauthn/browser';
 import { decodeJwt } from 'jose';
 import {
   COMMAND_CLOCK_SKEW_SECONDS,
   confirmCanonical,
+  confirmChallenge,
   type AuthenticationView,
+  type ConfirmFactor,
+  type ConfirmReceipt,
   type CommandClaims,
   type CommandKind,
   type CommandOf,
@@ -82,6 +86,8 @@ export interface CommandHost {
   verifyBiometric(): Promise<AuthenticationView>;
   /** A compact JWS (ES256, device key, typ CONFIRM_SIGNATURE_TYP) over these UTF-8 bytes. */
   signConfirmation(canonical: string): Promise<string>;
+  /** A WebAuthn assertion (user verification required) over this challenge, by this device's credential. */
+  assertTransaction(challenge: string): Promise<AuthenticationResponseJSON>;
 }
 
 export interface DeviceCommandsOptions {
@@ -515,27 +521,57 @@ export class DeviceCommands extends Emitter<DeviceCommandsEvents> {
   }
 
   /**
-   * confirm: the device key signs the canonical encoding of exactly this transaction,
-   * this command, request, session and device (`confirmCanonical`); the authority checks
-   * it with the enrolled key and stores it ("confirmed on device").
+   * confirm (PSD2 strong customer authentication with dynamic linking): the customer has
+   * seen payee, amount and the debited account, and gives a user-verifying factor now:
+   * `{ kind: 'biometric' }` runs a WebAuthn assertion (user verification required) whose
+   * challenge is `confirmChallenge(...)` of exactly this transaction, account and nonce;
+   * `{ kind: 'pin', pin }` sends the PIN entered now (counted towards the lockout). The
+   * device key also signs `confirmCanonical(...)`. Resolves with the receipt.
    */
-  async confirmTransaction(commandId: string) {
+  async confirmTransaction(
+    commandId: string,
+    factor: { kind: 'biometric' } | { kind: 'pin'; pin: string },
+  ): Promise<{ commandId: string; at: string; receipt: ConfirmReceipt }> {
     const c = this.require(commandId, 'confirm');
     const r = this.opts.host.openRequest();
     const deviceId = this.opts.host.deviceId();
     if (!r || !deviceId || r.requestId !== c.requestId)
       throw new CommandInputError('This request is no longer open.');
+    const { transaction, account, nonce } = c.command.payload;
+    if (account === undefined || nonce === undefined)
+      throw new CommandInputError(
+        'This payment does not name the account it is paid from: ask the agent to send it again.',
+      );
+    if (factor.kind === 'pin' && !/^[0-9]{4,12}$/.test(factor.pin))
+      throw new CommandInputError('A PIN is 4 to 12 digits.');
     const canonical = confirmCanonical({
       commandId: c.commandId,
       requestId: c.requestId,
       sessionId: r.sessionId,
       deviceId,
-      transaction: c.command.payload.transaction,
+      transaction,
     });
+    const given: ConfirmFactor =
+      factor.kind === 'pin'
+        ? { kind: 'pin', pin: factor.pin }
+        : {
+            kind: 'biometric',
+            assertion: (await this.opts.host.assertTransaction(
+              await confirmChallenge({ commandId: c.commandId, transaction, account, nonce }),
+            )) as Extract<ConfirmFactor, { kind: 'biometric' }>['assertion'],
+          };
     const signature = await this.opts.host.signConfirmation(canonical);
-    return this.finish(commandId, () =>
-      this.post(commandId, { outcome: 'done', result: { kind: 'confirm', signature } }),
+    const res = await this.finish(commandId, () =>
+      this.post(commandId, { outcome: 'done', result: { kind: 'confirm', signature, factor: given } }),
     );
+    if (!res.receipt) throw new Error('the authority confirmed without a receipt');
+    return { commandId: res.commandId, at: res.at, receipt: res.receipt };
+  }
+
+  /** The customer's receipts of confirmed transactions, newest first (GET /v1/device/receipts). */
+  async receipts(): Promise<ConfirmReceipt[]> {
+    await this.opts.host.ensureAuthenticated();
+    return (await this.opts.host.client.call('deviceReceipts', {})).receipts;
   }
 
   /** navigate: the app opened the screen asked for. */

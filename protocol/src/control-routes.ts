@@ -8,6 +8,7 @@ import {
   ControlStopped,
   CreateCommandRequest,
   PendingCommands,
+  ReceiptList,
   RequestCommands,
   UpdateMenuRequest,
 } from './device-control.ts';
@@ -134,11 +135,13 @@ export const controlRoutes = {
     path: '/v1/device/commands/:commandId/result',
     summary: 'The one final answer to a command: done (typed result), declined or failed',
     description:
-      "The one final answer to a command: done with a result of the command's kind, declined, or failed with a reason. The authority checks the result against the command (a menu item of the current revision, the form's fields, a verify step-up recorded after the command, a confirm signature by this device's key over the transaction) and tells the agent. Audited. Caller: an authenticated device (device token + Device-Proof). Once: a second answer is refused (409 command_final). Photos and screenshots are answered with POST /v1/device/commands/{commandId}/image.",
+      "The one final answer to a command: done with a result of the command's kind, declined, or failed with a reason. The authority checks the result against the command (a menu item of the current revision, the form's fields, a verify step-up recorded after the command, a confirm signature by this device's key over the transaction and the fingerprint (WebAuthn assertion, user verification required, over the transaction-bound challenge) or the PIN given now) and tells the agent; a confirmed transaction is answered with its receipt. Audited. Caller: an authenticated device (device token + Device-Proof). Once: a second answer is refused (409 command_final). Photos and screenshots are answered with POST /v1/device/commands/{commandId}/image.",
     errors: {
-      400: 'invalid_result: the result does not fit the command; signature_invalid: the confirmation is not a signature by this device of this transaction; invalid_request: the body does not match the schema.',
+      400: 'invalid_result: the result does not fit the command; signature_invalid: the confirmation is not a signature by this device of this transaction, or the fingerprint assertion does not cover this transaction, lacks user verification or was used before; invalid_request: the body does not match the schema.',
+      401: 'unauthorized: a wrong PIN given to confirm (counts towards the PIN lockout).',
       404: 'not_found: no such command of this device.',
-      409: 'command_final: the command already has its final answer; menu_revised: the menu changed (choose from the current revision, `details.revision`); factor_missing: no step-up was recorded since the command.',
+      423: 'locked: the PIN is locked (Retry-After when it is a delay).',
+      409: 'factor_missing: a confirmation without the fingerprint or PIN given now; factor_unavailable: no fingerprint registered on this device; command_final: the command already has its final answer; menu_revised: the menu changed (choose from the current revision, `details.revision`); factor_missing: no step-up was recorded since the command.',
       410: 'command_expired: the command has expired.',
     },
     tag: 'control',
@@ -164,6 +167,16 @@ export const controlRoutes = {
     params: CommandParams,
     bodyKind: 'image',
     response: CommandReceipt,
+  }),
+  deviceReceipts: route({
+    method: 'GET',
+    path: '/v1/device/receipts',
+    summary: "Receipts of the customer's confirmed transactions, newest first",
+    description:
+      'The receipts of the transactions the customer confirmed (with the fingerprint or the PIN entered at that moment), newest first, at most 200: number, time, payee, amount, reference, the debited account (masked) and the factor used. Caller: an authenticated device (device token + Device-Proof) of the customer. Changes nothing.',
+    tag: 'control',
+    auth: 'device',
+    response: ReceiptList,
   }),
   stopControl: route({
     method: 'POST',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AssuranceLevel, IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
+import { AuthenticationResponseJSON, Pin } from './identity.ts';
 import { DeviceId } from './keys.ts';
 import { SessionId } from './sessions.ts';
 
@@ -136,10 +137,24 @@ export const Transaction = z.strictObject({
   terms: z.string().min(1).max(LIMITS.longText).describe('The terms the customer agrees to.'),
 });
 export type Transaction = z.infer<typeof Transaction>;
+/** The authority's single-use nonce of a transaction to confirm (dynamic linking). */
+export const ConfirmNonce = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/, 'a nonce is 16 to 64 url-safe characters')
+  .describe("The authority's single-use nonce of this transaction.");
 export const ConfirmPayload = z.strictObject({
   transaction: Transaction.describe(
-    'The transaction the customer confirms by signing it with the device key.',
+    'The transaction the customer confirms with the fingerprint or PIN entered now, signed with the device key.',
   ),
+  /**
+   * Set by the authority (an agent's command carrying them is refused): the debited
+   * account, masked, from the customer's account data, and the nonce the user-verifying
+   * factor binds to (PSD2 RTS Art. 5 dynamic linking). The device shows the account.
+   */
+  account: ShortText.optional().describe(
+    'Set by the authority, never by the agent: the debited account, masked (e.g. "GB29 •••• 6819").',
+  ),
+  nonce: ConfirmNonce.optional().describe('Set by the authority, never by the agent: the single-use nonce.'),
 });
 
 /** Screens of the customer app the agent may open. */
@@ -182,7 +197,9 @@ export const DeviceCommand = z
     z.strictObject({
       kind: z
         .literal('confirm')
-        .describe('Ask the customer to confirm a transaction by signing it (level 2).'),
+        .describe(
+          'Ask the customer to confirm a transaction with the fingerprint or PIN entered now, signed by the device key (level 2).',
+        ),
       payload: ConfirmPayload.describe('The transaction.'),
     }),
     z.strictObject({
@@ -371,6 +388,81 @@ export function confirmCanonical(c: {
   ]);
 }
 
+/**
+ * Dynamic linking (PSD2 RTS Art. 5): the text whose SHA-256 is the WebAuthn challenge of a
+ * confirmation, so the authenticator's user-verified signature covers exactly this command,
+ * payee, amount, currency, reference, debited account and the authority's nonce.
+ */
+export function confirmChallengeText(c: {
+  commandId: string;
+  transaction: Transaction;
+  account: string;
+  nonce: string;
+}): string {
+  const t = c.transaction;
+  return JSON.stringify([
+    'vd-confirm-uv/1',
+    c.commandId,
+    t.payee,
+    t.amount,
+    t.currency,
+    t.reference,
+    c.account,
+    c.nonce,
+  ]);
+}
+
+/** The WebAuthn challenge of a confirmation: base64url(SHA-256(confirmChallengeText(...))). */
+export async function confirmChallenge(c: Parameters<typeof confirmChallengeText>[0]): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest(
+    'SHA-256',
+    new TextEncoder().encode(confirmChallengeText(c)),
+  );
+  let bin = '';
+  for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The user-verifying factor given at the moment of a confirmation. */
+export const ConfirmFactor = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('biometric').describe('A WebAuthn assertion made now.'),
+    assertion: AuthenticationResponseJSON.describe(
+      'A WebAuthn assertion (userVerification required) whose challenge is confirmChallenge(command id, payee, amount, currency, reference, account, nonce).',
+    ),
+  }),
+  z.strictObject({
+    kind: z.literal('pin').describe('The PIN entered now (counts towards the PIN lockout).'),
+    pin: Pin.describe('The PIN: 4 to 12 digits.'),
+  }),
+]);
+export type ConfirmFactor = z.infer<typeof ConfirmFactor>;
+export const ConfirmFactorKind = z.enum(['biometric', 'pin']);
+
+/** The receipt of a confirmed transaction, for the customer and the agent. */
+export const ConfirmReceipt = z
+  .strictObject({
+    receiptId: z
+      .string()
+      .regex(/^R-[A-Z0-9]{8,16}$/)
+      .describe('The receipt number, e.g. R-7K2M9Q4X.'),
+    commandId: OpaqueId.describe('The confirm command.'),
+    requestId: OpaqueId.describe('The request.'),
+    at: IsoTime.describe('When the authority verified the confirmation.'),
+    payee: ShortText.describe('Who is paid.'),
+    amount: z.number().int().describe('The amount in minor units.'),
+    currency: CurrencyCode.describe('ISO 4217 currency code.'),
+    reference: ShortText.describe('The payment reference.'),
+    account: ShortText.describe('The debited account, masked.'),
+    factor: ConfirmFactorKind.describe('The user-verifying factor given: biometric or pin.'),
+  })
+  .meta({ id: 'ConfirmReceipt', description: 'The receipt of a confirmed transaction.' });
+export type ConfirmReceipt = z.infer<typeof ConfirmReceipt>;
+export const ReceiptList = z.strictObject({
+  receipts: z.array(ConfirmReceipt).max(200).describe("The customer's receipts, newest first (at most 200)."),
+});
+export type ReceiptList = z.infer<typeof ReceiptList>;
+
 /** A form answer: field id -> value (text/email/select: string, number: number, checkbox: boolean). */
 export const FormValues = z
   .record(ItemId, z.union([z.string().max(LIMITS.longText), z.number().finite(), z.boolean()]))
@@ -399,7 +491,10 @@ export const DeviceResult = z.discriminatedUnion('kind', [
     revision: z.number().int().min(1).describe('The revision chosen from (must be the current one).'),
   }),
   z.strictObject({ kind: z.literal('form').describe('A form command.'), values: FormValues }),
-  /** A compact JWS (ES256, device key, typ CONFIRM_SIGNATURE_TYP) whose payload is `confirmCanonical(...)`. */
+  /**
+   * A compact JWS (ES256, device key, typ CONFIRM_SIGNATURE_TYP) whose payload is
+   * `confirmCanonical(...)`, and the user-verifying factor given now.
+   */
   z.strictObject({
     kind: z.literal('confirm').describe('A confirm command.'),
     signature: z
@@ -409,6 +504,9 @@ export const DeviceResult = z.discriminatedUnion('kind', [
       .describe(
         `Compact JWS by the device key (ES256, typ ${CONFIRM_SIGNATURE_TYP}) whose payload is the UTF-8 JSON array ["vd-confirm/1", commandId, requestId, sessionId, deviceId, amount, currency, payee, reference, terms].`,
       ),
+    factor: ConfirmFactor.optional().describe(
+      'Required: the fingerprint (a WebAuthn assertion over the transaction-bound challenge) or the PIN, given at this moment (a confirmation without it is refused, 409 factor_missing).',
+    ),
   }),
   z.strictObject({
     kind: z.literal('navigate').describe('A navigate command.'),
@@ -457,6 +555,7 @@ export const CommandReceipt = z.strictObject({
     'Its state now (shown after an ack; done, declined or failed after a result).',
   ),
   at: IsoTime.describe('When it was recorded.'),
+  receipt: ConfirmReceipt.optional().describe('For a confirmed transaction: its receipt.'),
 });
 
 /** The customer's "stop all": pending commands cancelled, further commands refused for this request. */
@@ -512,6 +611,10 @@ export const CommandResultView = z
       signature: z.string().max(16_384).describe("The device's signature (compact JWS)."),
       canonical: z.string().max(20_000).describe('The exact text signed.'),
       verifiedAt: IsoTime.describe('When the authority verified it.'),
+      factor: ConfirmFactorKind.optional().describe(
+        'The user-verifying factor given at the moment of confirming (absent on results stored before it was required).',
+      ),
+      receipt: ConfirmReceipt.optional().describe('The receipt given to the customer.'),
     }),
     z.strictObject({
       kind: z.literal('navigate').describe('A navigate command.'),

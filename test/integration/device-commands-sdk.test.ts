@@ -286,7 +286,7 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     });
   });
 
-  it('confirm: the device key signs the canonical transaction; the authority verifies and stores it ("confirmed on device")', async () => {
+  it("confirm: the fingerprint over exactly this payment and the device key's signature; the authority verifies both, stores them and gives a receipt", async () => {
     const transaction = {
       amount: 125_000,
       currency: 'GBP',
@@ -296,10 +296,16 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     };
     const c = await sendAndShow({ kind: 'confirm', payload: { transaction } });
     assert.equal(c.title, 'Dana Reyes asks you to confirm a payment');
-    await commands().confirmTransaction(c.commandId);
+    assert.equal(c.kind === 'confirm' && c.command.payload.account, 'GB29 •••• 6819');
+    const { receipt } = await commands().confirmTransaction(c.commandId, { kind: 'biometric' });
+    assert.equal(receipt.factor, 'biometric');
+    assert.equal(receipt.account, 'GB29 •••• 6819');
+    assert.deepEqual((await commands().receipts())[0], receipt);
     const v = await viewOf(c.commandId);
     assert.equal(v.state, 'done');
     assert.equal(v.result.kind, 'confirm');
+    assert.equal(v.result.factor, 'biometric');
+    assert.equal(v.result.receipt.receiptId, receipt.receiptId);
     assert.ok(v.result.verifiedAt);
     const canonical = confirmCanonical({
       commandId: c.commandId,

@@ -395,14 +395,19 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     const stranger = await new DeviceControl(new TestDevice(a.url, () => clock.now())).signTransaction(
       claims,
     );
+    // The PIN entered now is the user-verifying factor here (confirm-sca.test.ts covers the fingerprint).
+    const factor = { kind: 'pin' as const, pin: '112358' };
     for (const signature of [flipped, tamperedAmount, stranger, 'not.a.jws']) {
-      const r = await ctl.answer(view.commandId, { outcome: 'done', result: { kind: 'confirm', signature } });
+      const r = await ctl.answer(view.commandId, {
+        outcome: 'done',
+        result: { kind: 'confirm', signature, factor },
+      });
       assert.equal(r.status, 400, signature.slice(0, 40));
       assert.equal(r.body.code, 'signature_invalid');
     }
     const r = await ctl.answer(view.commandId, {
       outcome: 'done',
-      result: { kind: 'confirm', signature: good },
+      result: { kind: 'confirm', signature: good, factor },
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const upd = await agentUpdate(view.commandId, 'done');

@@ -14,6 +14,7 @@ import {
   CALL_TICKET_TYP,
   CONFIRM_SIGNATURE_TYP,
   confirmCanonical,
+  confirmChallenge,
   type CommandClaims,
 } from '../../protocol/src/index.ts';
 import {
@@ -314,6 +315,16 @@ async function deviceCommands(answer?: Parameters<typeof recordingFetch>[0]) {
         return {} as never;
       },
       signConfirmation: (canonical) => confirmationSignature(key.privateKey, canonical),
+      assertTransaction: async (challenge) => {
+        steps.push(`assert:${challenge}`);
+        return {
+          id: 'cred',
+          rawId: 'cred',
+          type: 'public-key',
+          response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
+          clientExtensionResults: {},
+        } as never;
+      },
     },
   });
   const refused: RefusedCommand[] = [];
@@ -365,8 +376,7 @@ describe('DeviceCommands: verified cards, acknowledgement, typed answers, refusa
     assert.equal(d.refused[0]?.reason, 'malformed');
   });
 
-  it('confirm: the device key signs confirmCanonical with typ vd-confirm+jws', async () => {
-    const d = await deviceCommands();
+  it('confirm: the fingerprint over confirmChallenge of this payment, and the device key signs confirmCanonical with typ vd-confirm+jws', async () => {
     const transaction = {
       amount: 125_000,
       currency: 'GBP',
@@ -374,11 +384,43 @@ describe('DeviceCommands: verified cards, acknowledgement, typed answers, refusa
       reference: 'INV-1',
       terms: 'I agree.',
     };
-    const f = await d.frame({ seq: 1, cmd: { kind: 'confirm', payload: { transaction } } });
+    const account = 'GB29 •••• 6819';
+    const nonce = 'n0nce-0000000000000000';
+    const d = await deviceCommands((_m, p) =>
+      p.endsWith('/result')
+        ? {
+            status: 200,
+            body: {
+              ...receipt(p).body,
+              receipt: {
+                receiptId: 'R-ABCDEFGH23',
+                commandId: p.split('/')[4],
+                requestId: RID,
+                at: new Date(T0).toISOString(),
+                payee: transaction.payee,
+                amount: transaction.amount,
+                currency: transaction.currency,
+                reference: transaction.reference,
+                account,
+                factor: 'biometric',
+              },
+            },
+          }
+        : receipt(p, 'shown'),
+    );
+    const f = await d.frame({ seq: 1, cmd: { kind: 'confirm', payload: { transaction, account, nonce } } });
     await d.commands.receive(f);
-    await d.commands.confirmTransaction(f.commandId);
-    const body = d.calls.at(-1)!.body as { outcome: string; result: { kind: string; signature: string } };
+    const done = await d.commands.confirmTransaction(f.commandId, { kind: 'biometric' });
+    assert.equal(done.receipt.receiptId, 'R-ABCDEFGH23');
+    assert.deepEqual(d.steps, [
+      `assert:${await confirmChallenge({ commandId: f.commandId, transaction, account, nonce })}`,
+    ]);
+    const body = d.calls.at(-1)!.body as {
+      outcome: string;
+      result: { kind: string; signature: string; factor: { kind: string } };
+    };
     assert.equal(body.result.kind, 'confirm');
+    assert.equal(body.result.factor.kind, 'biometric');
     const jwk = await d.key.publicJwk();
     const v = await compactVerify(body.result.signature, createPublicKey({ key: jwk, format: 'jwk' }));
     assert.equal(v.protectedHeader.typ, CONFIRM_SIGNATURE_TYP);

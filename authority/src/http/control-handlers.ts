@@ -28,6 +28,7 @@ export function controlHandlers(svc: Services): Handlers<ControlRoutes> {
     commandResult: ({ principal, params, body }) => commands.result(principal, params.commandId, body),
     commandImage: ({ principal, params, body, contentType }) =>
       commands.image(principal, params.commandId, contentType, body),
+    deviceReceipts: ({ principal }) => ({ receipts: commands.receipts(principal) }),
     stopControl: ({ principal, params }) => commands.stop(principal, params.requestId),
     resumeControl: ({ principal, params }) => commands.resume(principal, params.requestId),
 

@@ -12,6 +12,7 @@ import {
   type CommandOutcome,
   type CommandResultView,
   type CommandState,
+  type ConfirmReceipt,
   type CommandView,
   type CreateCommandRequest,
   type DeviceCommand,
@@ -33,6 +34,7 @@ import type { RequestRow } from '../pipeline/requests.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { checkResultShape, invalidResult } from './command-results.ts';
+import type { Confirmations } from './confirmations.ts';
 
 interface CommandRow {
   id: string;
@@ -87,6 +89,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     private readonly devices: Devices,
     private readonly authentications: Authentications,
     private readonly photos: PhotoFactor,
+    private readonly confirmations: Confirmations,
   ) {
     super();
     sessions.on('ended', (sessionId) => this.cancelWhere('session_id = ?', [sessionId], 'request_ended'));
@@ -231,9 +234,17 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     );
   }
 
-  async send(staffId: string, requestId: string, req: CreateCommandRequest): Promise<CommandView> {
-    const r0 = this.authorise(staffId, requestId, req);
-    this.checkKind(r0, req.command);
+  async send(staffId: string, requestId: string, req0: CreateCommandRequest): Promise<CommandView> {
+    const r0 = this.authorise(staffId, requestId, req0);
+    this.checkKind(r0, req0.command);
+    // A confirmation carries the debited account and a nonce the factor given on the device binds to.
+    const req =
+      req0.command.kind === 'confirm'
+        ? {
+            ...req0,
+            command: this.confirmations.prepare(r0.customer_id, r0.device_id!, req0.command),
+          }
+        : req0;
     const now = this.now();
     const session = this.sessions.peek(r0.session_id)!;
     const ttl = (req.ttlSeconds ?? COMMAND_TTL.defaultSeconds) * 1000;
@@ -512,7 +523,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     p: DevicePrincipal,
     commandId: string,
     outcome: CommandOutcome,
-  ): Promise<{ commandId: string; state: CommandState; at: string }> {
+  ): Promise<{ commandId: string; state: CommandState; at: string; receipt?: ConfirmReceipt }> {
     const c = this.deviceOwn(p, commandId);
     this.assertOpen(c);
     if (outcome.outcome === 'declined')
@@ -558,13 +569,26 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
           'signature_invalid',
           'the confirmation is not a signature by this device of this transaction',
         );
-      return this.finish(
+      // The user-verifying factor given now, bound to this very transaction (PSD2 dynamic linking).
+      const confirm = cmd as CommandOf<'confirm'>;
+      const f = await this.confirmations.verifyFactor(
         p,
-        c,
-        'done',
-        { kind: 'confirm', signature, canonical, verifiedAt: iso(this.now()) },
-        null,
+        c.id,
+        confirm,
+        (outcome.result as Extract<typeof outcome.result, { kind: 'confirm' }>).factor,
       );
+      const at = this.now();
+      return this.ctx.db.transaction(() => {
+        const receipt = this.confirmations.record(p, c, confirm, f, { signature, canonical }, at);
+        const done = this.finish(
+          p,
+          c,
+          'done',
+          { kind: 'confirm', signature, canonical, verifiedAt: iso(at), factor: f.factor, receipt },
+          null,
+        );
+        return { ...done, receipt };
+      })();
     }
     return this.finish(p, c, 'done', shaped, null);
   }
@@ -594,6 +618,11 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         .run(imageId, p.device.customer_id, p.device.id, p.authentication.id, type, bytes, this.now());
       return this.finish(p, c, 'done', { kind: 'screenshot', imageId }, null);
     })();
+  }
+
+  /** The customer's receipts of confirmed transactions. */
+  receipts(p: DevicePrincipal) {
+    return this.confirmations.list(p);
   }
 
   stop(p: DevicePrincipal, requestId: string): { requestId: string; stoppedAt: string; cancelled: string[] } {

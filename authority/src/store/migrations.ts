@@ -443,4 +443,50 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX customer_phones_e164 ON customer_phones(e164);
     `);
   },
+  // 10: receipts of transactions confirmed with a user-verifying factor bound to the transaction (PSD2 dynamic linking)
+  (db) => {
+    db.exec(`
+      CREATE TABLE receipts (
+        id TEXT PRIMARY KEY,                                 -- R-XXXXXXXXXX, shown to customer and agent
+        command_id TEXT NOT NULL UNIQUE REFERENCES device_commands(id),
+        request_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        device_id TEXT NOT NULL,
+        payee TEXT NOT NULL,
+        amount INTEGER NOT NULL,                             -- minor units
+        currency TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        account TEXT NOT NULL,                               -- the debited account, masked
+        factor TEXT NOT NULL CHECK (factor IN ('biometric','pin')),
+        challenge TEXT NOT NULL UNIQUE,                      -- the transaction-bound challenge: used once
+        evidence TEXT NOT NULL,                              -- JSON: device signature, canonical text, assertion
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX receipts_customer ON receipts(customer_id, created_at);
+    `);
+  },
+  // 11: device reachability (last seen) and push subscriptions to wake a device that left the app
+  (db) => {
+    db.exec(`
+      CREATE TABLE device_push (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        kind TEXT NOT NULL CHECK (kind IN ('webpush','fcm','apns')),
+        endpoint TEXT,                                       -- webpush: the push service endpoint
+        p256dh TEXT,                                         -- webpush: the subscription's public key
+        auth TEXT,                                           -- webpush: the subscription's auth secret
+        token TEXT,                                          -- fcm/apns: the native token
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE device_last_seen (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        last_seen_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE push_keys (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        vapid_public TEXT NOT NULL,
+        vapid_private TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];

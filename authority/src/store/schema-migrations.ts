@@ -445,6 +445,48 @@ export const POSTGRES_DDL: readonly string[] = [
   CREATE UNIQUE INDEX customer_phones_active ON customer_phones(e164) WHERE active = 1;
   CREATE INDEX customer_phones_e164 ON customer_phones(e164);
   `,
+  // 10: receipts of transactions confirmed with a user-verifying factor bound to the transaction (PSD2 dynamic linking)
+  `
+  CREATE TABLE receipts (
+    id TEXT PRIMARY KEY,
+    command_id TEXT NOT NULL UNIQUE REFERENCES device_commands(id),
+    request_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    device_id TEXT NOT NULL,
+    payee TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    account TEXT NOT NULL,
+    factor TEXT NOT NULL CHECK (factor IN ('biometric','pin')),
+    challenge TEXT NOT NULL UNIQUE,
+    evidence TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX receipts_customer ON receipts(customer_id, created_at);
+  `,
+  // 11: device reachability (last seen) and push subscriptions to wake a device that left the app
+  `
+  CREATE TABLE device_push (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    kind TEXT NOT NULL CHECK (kind IN ('webpush','fcm','apns')),
+    endpoint TEXT,
+    p256dh TEXT,
+    auth TEXT,
+    token TEXT,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE device_last_seen (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    last_seen_at BIGINT NOT NULL
+  );
+  CREATE TABLE push_keys (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    vapid_public TEXT NOT NULL,
+    vapid_private TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  `,
 ];
 
 export interface SchemaVersion {

@@ -366,6 +366,45 @@ export interface LoginSourceRefusalsTable {
   audited_at: Ms;
 }
 
+export interface ReceiptsTable {
+  id: string;
+  command_id: string;
+  request_id: string;
+  customer_id: string;
+  device_id: string;
+  payee: string;
+  amount: number;
+  currency: string;
+  reference: string;
+  account: string;
+  factor: 'biometric' | 'pin';
+  challenge: string;
+  evidence: string;
+  created_at: Ms;
+}
+
+export interface DevicePushTable {
+  device_id: string;
+  kind: 'webpush' | 'fcm' | 'apns';
+  endpoint: string | null;
+  p256dh: string | null;
+  auth: string | null;
+  token: string | null;
+  updated_at: Ms;
+}
+
+export interface DeviceLastSeenTable {
+  device_id: string;
+  last_seen_at: Ms;
+}
+
+export interface PushKeysTable {
+  id: number;
+  vapid_public: string;
+  vapid_private: string;
+  created_at: Ms;
+}
+
 /** Every table, by name. */
 export interface Database {
   customers: CustomersTable;
@@ -402,4 +441,8 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   login_source_failures: LoginSourceFailuresTable;
   login_source_refusals: LoginSourceRefusalsTable;
+  receipts: ReceiptsTable;
+  device_push: DevicePushTable;
+  device_last_seen: DeviceLastSeenTable;
+  push_keys: PushKeysTable;
 }

@@ -1,4 +1,4 @@
-import type { AppScreen } from '../../../protocol/src/index.ts';
+import type { AppScreen, ConfirmReceipt } from '../../../protocol/src/index.ts';
 import {
   AccessDevice,
   AuthorityError,
@@ -216,8 +216,20 @@ export class AppController {
     return this.agentCommands.submitCommandForm(commandId, draft);
   }
 
-  confirmCommandTransaction(commandId: string): Promise<void> {
-    return this.agentCommands.confirmCommandTransaction(commandId);
+  confirmCommandTransaction(
+    commandId: string,
+    factor: { kind: 'biometric' } | { kind: 'pin'; pin: string },
+  ): Promise<void> {
+    return this.agentCommands.confirmCommandTransaction(commandId, factor);
+  }
+
+  dismissReceipt(): void {
+    this.agentCommands.dismissReceipt();
+  }
+
+  /** The customer's receipts of confirmed payments (for a receipts / history screen). */
+  loadReceipts(): Promise<readonly ConfirmReceipt[]> {
+    return this.agentCommands.loadReceipts();
   }
 
   navigateCommand(commandId: string, screen: AppScreen): Promise<void> {

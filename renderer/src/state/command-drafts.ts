@@ -92,14 +92,61 @@ export function minorDigits(currency: string): number {
   }
 }
 
-/** "12.50" GBP -> 1250 (minor units), without floating-point rounding. */
-export function minorUnits(amount: string, currency: string): number | null {
+/** The decimal mark of a locale ("." in en-GB, "," in de-DE); "." when unknown. */
+function decimalMark(locale?: string): string {
+  try {
+    return new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === 'decimal')?.value ?? '.';
+  } catch {
+    return '.';
+  }
+}
+
+/**
+ * "1,500.00" GBP -> 150000 (minor units), without floating-point rounding, as agents type
+ * amounts: spaces (also no-break and narrow no-break) and apostrophes group digits; with both
+ * "." and "," the last one is the decimal mark; one mark alone is a group separator when it is
+ * repeated, or when it is not the locale's decimal mark and three digits follow it. Groups are
+ * of three digits; anything else is refused (null).
+ */
+export function minorUnits(amount: string, currency: string, locale?: string): number | null {
   const digits = minorDigits(currency);
-  const m = /^(\d{1,13})(?:[.,](\d+))?$/.exec(amount.trim());
-  if (!m) return null;
-  const frac = m[2] ?? '';
+  let text = amount.trim();
+  const spaced = /\d[\s\u00a0\u202f']\d/.test(text);
+  if (spaced) text = text.replace(/(\d)[\s\u00a0\u202f'](?=\d)/g, '$1 ');
+  if (!/^[\d.,]+$/.test(text.replace(/ /g, ''))) return null;
+  const dots = (text.match(/\./g) ?? []).length;
+  const commas = (text.match(/,/g) ?? []).length;
+  let decimal: string | null = null;
+  let group: string | null = null;
+  if (spaced) {
+    if (dots + commas > 1) return null;
+    group = ' ';
+    decimal = dots ? '.' : commas ? ',' : null;
+  } else if (dots && commas) {
+    decimal = text.lastIndexOf('.') > text.lastIndexOf(',') ? '.' : ',';
+    group = decimal === '.' ? ',' : '.';
+  } else if (dots || commas) {
+    const mark = dots ? '.' : ',';
+    const after = text.length - text.lastIndexOf(mark) - 1;
+    if ((dots || commas) > 1 || (mark !== decimalMark(locale) && after === 3)) group = mark;
+    else decimal = mark;
+  }
+  let int = text;
+  let frac = '';
+  if (decimal !== null) {
+    if (text.indexOf(decimal) !== text.lastIndexOf(decimal)) return null;
+    [int, frac] = text.split(decimal) as [string, string];
+    if (!/^\d+$/.test(frac)) return null;
+  }
+  if (group !== null) {
+    const parts = int.split(group);
+    if (!/^\d{1,3}$/.test(parts[0]!) || parts.slice(1).some((g) => !/^\d{3}$/.test(g))) return null;
+    int = parts.join('');
+  }
+  text = int;
+  if (!/^\d{1,13}$/.test(text)) return null;
   if (frac.length > digits) return null;
-  return Number(m[1]) * 10 ** digits + Number(frac.padEnd(digits, '0') || '0');
+  return Number(text) * 10 ** digits + Number(frac.padEnd(digits, '0') || '0');
 }
 
 export interface TransactionDraft {
@@ -119,10 +166,10 @@ export function checked(command: unknown): Draft<DeviceCommand> {
   return { ok: false, error: `${where ? `${where}: ` : ''}${issue?.message ?? 'not a valid command'}` };
 }
 
-export function confirmCommand(t: TransactionDraft): Draft<DeviceCommand> {
+export function confirmCommand(t: TransactionDraft, locale?: string): Draft<DeviceCommand> {
   const currency = t.currency.trim().toUpperCase();
   if (!/^[A-Z]{3}$/.test(currency)) return { ok: false, error: 'Currency: a three-letter code such as GBP.' };
-  const amount = minorUnits(t.amount, currency);
+  const amount = minorUnits(t.amount, currency, locale);
   if (amount === null || amount < 1)
     return {
       ok: false,

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
-import type { FormField } from '../../../../protocol/src/index.ts';
+import type { ConfirmReceipt, FormField } from '../../../../protocol/src/index.ts';
 import {
   formatAmount,
   SCREEN_TEXT,
@@ -348,8 +348,12 @@ function FormCard({ card, app, busy, error }: CardProps<'form'>) {
   );
 }
 
-function ConfirmCard({ card, app, busy, error }: CardProps<'confirm'>) {
-  const t = card.command.payload.transaction;
+function ConfirmCard({ card, app, busy, error, state }: CardProps<'confirm'> & { state: AppState }) {
+  const p = card.command.payload;
+  const t = p.transaction;
+  // A fingerprint when the customer has one; the PIN entered now otherwise (or when they choose it).
+  const hasFingerprint = state.enrolled?.biometric === true;
+  const [usePin, setUsePin] = useState(!hasFingerprint);
   return (
     <CommandCard card={card} app={app} busy={busy} error={error?.message ?? null}>
       <p className="amount" data-testid="confirm-amount">
@@ -357,23 +361,76 @@ function ConfirmCard({ card, app, busy, error }: CardProps<'confirm'>) {
       </p>
       <dl className="transaction">
         <dt>To</dt>
-        <dd>{t.payee}</dd>
+        <dd data-testid="confirm-payee">{t.payee}</dd>
+        <dt>From</dt>
+        <dd data-testid="confirm-account">{p.account ?? 'Account not named: do not confirm'}</dd>
         <dt>Reference</dt>
         <dd>{t.reference}</dd>
         <dt>Terms</dt>
         <dd className="terms">{t.terms}</dd>
       </dl>
       <p className="help">
-        <Icon name="shield" size={14} /> Confirming signs exactly this payment with this phone’s key.
+        <Icon name="shield" size={14} /> Your {usePin ? 'PIN' : 'fingerprint'} confirms exactly this amount,
+        payee and account; nothing else can be paid with it.
       </p>
-      <Button
-        busy={busy !== null}
-        busyLabel={busy}
-        onClick={() => void app.confirmCommandTransaction(card.commandId)}
-      >
-        Confirm
-      </Button>
+      {usePin ? (
+        <PinForm
+          id={`confirm-pin-${card.commandId}`}
+          busy={busy}
+          label="Enter your PIN to confirm this payment"
+          onSubmit={(pin) => void app.confirmCommandTransaction(card.commandId, { kind: 'pin', pin })}
+        />
+      ) : (
+        <FingerprintPrompt
+          busy={busy}
+          label="Confirm with fingerprint"
+          onUse={() => void app.confirmCommandTransaction(card.commandId, { kind: 'biometric' })}
+        />
+      )}
+      {hasFingerprint ? (
+        <Button variant="ghost" disabled={busy !== null} onClick={() => setUsePin((x) => !x)}>
+          {usePin ? 'Use fingerprint instead' : 'Use PIN instead'}
+        </Button>
+      ) : null}
     </CommandCard>
+  );
+}
+
+const FACTOR_WORD = { biometric: 'fingerprint', pin: 'PIN' } as const;
+
+/** The receipt of a payment confirmed on this phone. */
+export function ReceiptCard({ receipt, onDismiss }: { receipt: ConfirmReceipt; onDismiss?: () => void }) {
+  const at = new Date(receipt.at);
+  return (
+    <article className="card receipt" aria-label={`Receipt ${receipt.receiptId}`} data-testid="receipt">
+      <header className="command-head">
+        <Icon name="check" size={20} />
+        <div>
+          <h3 className="command-title">Payment confirmed</h3>
+          <p className="help">
+            Receipt <strong data-testid="receipt-id">{receipt.receiptId}</strong>
+          </p>
+        </div>
+      </header>
+      <p className="amount">{formatAmount(receipt)}</p>
+      <dl className="transaction">
+        <dt>To</dt>
+        <dd>{receipt.payee}</dd>
+        <dt>From</dt>
+        <dd>{receipt.account}</dd>
+        <dt>Reference</dt>
+        <dd>{receipt.reference}</dd>
+        <dt>Confirmed</dt>
+        <dd>
+          with {FACTOR_WORD[receipt.factor]} at <time dateTime={receipt.at}>{clock(at)}</time>
+        </dd>
+      </dl>
+      {onDismiss ? (
+        <Button variant="ghost" onClick={onDismiss}>
+          Done
+        </Button>
+      ) : null}
+    </article>
   );
 }
 
@@ -409,7 +466,7 @@ function Card({ card, state, app }: { card: AgentCommand; state: AppState; app: 
     case 'form':
       return <FormCard card={card} app={app} busy={busy} error={error} />;
     case 'confirm':
-      return <ConfirmCard card={card} app={app} busy={busy} error={error} />;
+      return <ConfirmCard card={card} app={app} busy={busy} error={error} state={state} />;
     case 'navigate':
       return <NavigateCard card={card} app={app} busy={busy} error={error} />;
     case 'end':
@@ -432,7 +489,8 @@ export function AgentCommands({ state, app }: { state: AppState; app: AppControl
   if (!r) return null;
   const agentFirst = r.agentName?.split(' ')[0] ?? 'The agent';
   const active = r.state === 'assigned' || state.commands.length > 0;
-  if (!active && !state.controlStopped && !state.controlNotice && !state.refusedCommand) return null;
+  if (!active && !state.controlStopped && !state.controlNotice && !state.refusedCommand && !state.lastReceipt)
+    return null;
   const busy = state.busy !== null;
   return (
     <section className="agent-commands" aria-labelledby="agent-commands-title" data-no-capture>
@@ -481,6 +539,9 @@ export function AgentCommands({ state, app }: { state: AppState; app: AppControl
             ×
           </button>
         </div>
+      ) : null}
+      {state.lastReceipt ? (
+        <ReceiptCard receipt={state.lastReceipt} onDismiss={() => app.dismissReceipt()} />
       ) : null}
       {state.commands.length ? (
         <div className="command-cards">

@@ -1,4 +1,4 @@
-import type { AppScreen } from '../../../../protocol/src/index.ts';
+import type { AppScreen, ConfirmReceipt } from '../../../../protocol/src/index.ts';
 import { AuthorityError, CommandInputError, type AccessDevice, type FormDraft } from '../../../sdk/index.ts';
 import { messageOf, type AppStore } from './app-state.ts';
 
@@ -111,10 +111,34 @@ export class AgentCommandsStore {
     return this.runCommand(commandId, 'Sending…', () => this.commands.submitForm(commandId, draft));
   }
 
-  confirmCommandTransaction(commandId: string): Promise<void> {
-    return this.runCommand(commandId, 'Signing on this phone…', () =>
-      this.commands.confirmTransaction(commandId),
+  /** confirm: the fingerprint (over this very payment) or the PIN entered now; the receipt is kept. */
+  confirmCommandTransaction(
+    commandId: string,
+    factor: { kind: 'biometric' } | { kind: 'pin'; pin: string },
+  ): Promise<void> {
+    return this.runCommand(
+      commandId,
+      factor.kind === 'biometric' ? 'Waiting for your fingerprint…' : 'Checking your PIN…',
+      async () => {
+        const { receipt } = await this.commands.confirmTransaction(commandId, factor);
+        const s = this.app.getState();
+        this.app.set({
+          lastReceipt: receipt,
+          receipts: [receipt, ...s.receipts.filter((r) => r.receiptId !== receipt.receiptId)],
+        });
+      },
     );
+  }
+
+  dismissReceipt(): void {
+    this.app.set({ lastReceipt: null });
+  }
+
+  /** The customer's receipts from the authority (newest first). */
+  async loadReceipts(): Promise<readonly ConfirmReceipt[]> {
+    const receipts = await this.commands.receipts();
+    this.app.set({ receipts });
+    return receipts;
   }
 
   /** The screen the agent asked for, then the answer. */

@@ -1,5 +1,6 @@
 import type {
   AuthenticationView,
+  ConfirmReceipt,
   DeviceMe,
   FactorKind,
   LiveMenuNodeShape,
@@ -69,6 +70,10 @@ export interface AppState {
   controlNotice: string | null;
   /** The last command refused before it could be shown (a discreet line, dismissible). */
   refusedCommand: RefusedCommand | null;
+  /** The receipt of the payment just confirmed on this phone (shown until dismissed). */
+  lastReceipt: ConfirmReceipt | null;
+  /** The customer's receipts of confirmed payments, newest first (loaded with loadReceipts()). */
+  receipts: readonly ConfirmReceipt[];
   biometricAvailable: boolean;
   muted: boolean;
   speaker: boolean;
@@ -100,6 +105,8 @@ const initial: AppState = {
   controlStopped: false,
   controlNotice: null,
   refusedCommand: null,
+  lastReceipt: null,
+  receipts: [],
   biometricAvailable: false,
   muted: false,
   speaker: false,

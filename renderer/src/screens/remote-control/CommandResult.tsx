@@ -77,16 +77,31 @@ export function CommandResult({ cmd }: { cmd: CommandView }) {
       );
     }
     case 'confirm': {
-      const t = cmd.command.kind === 'confirm' ? cmd.command.payload.transaction : null;
+      const p = cmd.command.kind === 'confirm' ? cmd.command.payload : null;
+      const t = p?.transaction ?? null;
+      const how = r.factor === 'biometric' ? 'fingerprint' : r.factor === 'pin' ? 'PIN' : null;
       return (
         <div className="result confirmed" data-testid="confirm-result">
           <p className="tone-text-good">
-            <strong>Confirmed on device</strong>
-            {t ? `: ${money(t.amount, t.currency)} to ${t.payee} (ref. ${t.reference})` : ''}
+            <strong>
+              {how ? `Confirmed with ${how} at ${timeOfDay(r.verifiedAt)}` : 'Confirmed on device'}
+            </strong>
+            {r.receipt ? (
+              <>
+                {' '}
+                — receipt <span data-testid="confirm-receipt">{r.receipt.receiptId}</span>
+              </>
+            ) : null}
           </p>
+          {t ? (
+            <p>
+              {money(t.amount, t.currency)} to {t.payee} (ref. {t.reference})
+              {p?.account ? ` from ${p.account}` : ''}
+            </p>
+          ) : null}
           <p className="muted small">
-            Signed with the enrolled device key; signature verified by the authority at{' '}
-            {timeOfDay(r.verifiedAt)}.
+            {how ? `The customer's ${how} covered exactly this amount, payee and account; ` : ''}
+            signed with the enrolled device key; verified by the authority at {timeOfDay(r.verifiedAt)}.
           </p>
         </div>
       );

@@ -23,7 +23,7 @@ export function ConfirmComposer({ submit, problem, sending }: ComposerProps) {
     >
       <div className="row">
         <Field label="Amount">
-          <input inputMode="decimal" value={t.amount} placeholder="250.00" onChange={set('amount')} />
+          <input inputMode="decimal" value={t.amount} placeholder="1,500.00" onChange={set('amount')} />
         </Field>
         <Field label="Currency">
           <input value={t.currency} maxLength={3} onChange={set('currency')} />
