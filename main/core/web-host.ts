@@ -5,6 +5,9 @@ import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BRIDGE_WS_PATH, BridgeClientFrame, jsonDepthExceeds, LIMITS } from '../../protocol/src/index.ts';
 import { BridgeError, type DeskCore } from './desk-core.ts';
+import { webAppCsp } from '../../node-common/csp.ts';
+
+export { webAppCsp };
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,22 +28,6 @@ export function effectiveSipUrl(settings: { sipUrl: string | null; authorityUrl:
   if (settings.sipUrl) return settings.sipUrl;
   const u = new URL(settings.authorityUrl);
   return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/sip`;
-}
-
-/** The console's CSP: nothing but our own code; network only to the host's bridge and the authority/SIP edge. */
-export function contentSecurityPolicy(connect: string[]): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob: mediastream:",
-    `connect-src 'self' ${connect.join(' ')}`.trim(),
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-    "form-action 'none'",
-  ].join('; ');
 }
 
 export interface WebHost {
@@ -68,7 +55,7 @@ export async function startWebHost(opts: {
   token?: string;
 }): Promise<WebHost> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const csp = contentSecurityPolicy(opts.connectSrc ?? []);
+  const csp = webAppCsp(opts.connectSrc ?? []);
   let origin = '';
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);

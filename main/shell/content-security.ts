@@ -1,4 +1,4 @@
-import { contentSecurityPolicy } from '../core/web-host.ts';
+import { webAppCsp } from '../core/web-host.ts';
 import { isAppUrl } from './app-origin.ts';
 import type { ShellSession } from './electron-api.ts';
 
@@ -18,7 +18,7 @@ export function consoleCsp(sipUrl: string | null): string {
       // an unparsable SIP URL simply gets no connect-src entry
     }
   }
-  return `${contentSecurityPolicy(connect)}; frame-src 'none'`;
+  return `${webAppCsp(connect)}; frame-src 'none'`;
 }
 
 /**

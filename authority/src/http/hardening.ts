@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LIMITS } from '../../../protocol/src/index.ts';
+import { webAppCsp } from '../../../node-common/csp.ts';
 
 /**
  * The most bytes of an over-limit request body that are read and thrown away so that
@@ -37,27 +38,6 @@ const COMMON_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy':
 /** An API answer (JSON, images) is never a page: it loads nothing and may not be framed. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
-/**
- * The customer app's policy: its own scripts only (no inline script, no eval), network
- * to its own origin over HTTP and WebSocket (the API socket, the embedded SIP edge) and
- * to a separate SIP server when one is configured; images and media may be the camera's
- * and the screenshot's blob:/data: URLs; never framed, no plugins, no <base>, no forms.
- */
-export function customerAppCsp(connect: string[]): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob: mediastream:",
-    `connect-src 'self' ${connect.join(' ')}`.trim(),
-    "object-src 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-    "form-action 'none'",
-  ].join('; ');
-}
-
 /** A Host header that can be named in a CSP source (host, IPv4/IPv6 literal, port). */
 const PLAIN_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 
@@ -78,7 +58,7 @@ export function addSecurityHeaders(
     if (path === opts.appPrefix || path.startsWith(`${opts.appPrefix}/`)) {
       const host = request.headers.host ?? '';
       const self = PLAIN_HOST.test(host) ? [`ws://${host}`, `wss://${host}`] : [];
-      reply.header('content-security-policy', customerAppCsp([...self, ...(sipOrigin ? [sipOrigin] : [])]));
+      reply.header('content-security-policy', webAppCsp([...self, ...(sipOrigin ? [sipOrigin] : [])]));
     } else reply.header('content-security-policy', API_CSP);
     done();
   });
