@@ -109,7 +109,60 @@ export const AuthenticateResponse = z.strictObject({
 export type AuthenticateResponse = z.infer<typeof AuthenticateResponse>;
 
 export const Pin = z.string().regex(/^[0-9]{4,12}$/, 'a PIN is 4 to 12 digits');
-export const SetPinRequest = z.strictObject({ pin: Pin.describe('The new PIN: 4 to 12 digits.') });
+/** PINs chosen so often that they are guessed first (besides sequences and repeats). */
+const COMMON_PINS = new Set([
+  '2580',
+  '0852',
+  '1004',
+  '2000',
+  '1010',
+  '6969',
+  '1122',
+  '1313',
+  '4444',
+  '5683',
+  '0007',
+  '1998',
+  '2468',
+  '8642',
+  '112233',
+  '159753',
+  '147258',
+  '258369',
+  '123123',
+  '654321',
+  '696969',
+  '102030',
+  '789456',
+  '147852',
+]);
+
+/**
+ * Why a PIN being chosen is too easy to guess (NIST SP 800-63B 5.1.1.2: refuse sequential and
+ * repetitive values and commonly used ones), or null when it is acceptable. Checked when a PIN is
+ * set, never when one is entered.
+ */
+export function weakPinReason(pin: string): string | null {
+  const d = [...pin].map(Number);
+  if (d.every((x) => x === d[0])) return 'the same digit repeated';
+  const steps = d.slice(1).map((x, i) => (x - d[i]! + 10) % 10);
+  if (steps.every((s) => s === 1) || steps.every((s) => s === 9)) return 'a sequence of digits';
+  for (const n of [2, 3]) {
+    if (pin.length % n === 0 && pin.length > n && pin === pin.slice(0, n).repeat(pin.length / n))
+      return 'a short group of digits repeated';
+  }
+  if (COMMON_PINS.has(pin)) return 'one of the most common PINs';
+  return null;
+}
+
+export const NewPin = Pin.superRefine((pin, ctx) => {
+  const reason = /^[0-9]{4,12}$/.test(pin) ? weakPinReason(pin) : null;
+  if (reason)
+    ctx.addIssue({ code: 'custom', message: `this PIN is too easy to guess (${reason}): choose another` });
+});
+export const SetPinRequest = z.strictObject({
+  pin: NewPin.describe('The new PIN: 4 to 12 digits, not a sequence, a repeat or a common PIN.'),
+});
 export const PinRequest = z.strictObject({ pin: Pin.describe("The customer's PIN: 4 to 12 digits.") });
 
 export const FactorSetupView = z.strictObject({

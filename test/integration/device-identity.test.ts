@@ -132,9 +132,9 @@ describe('PIN, photo and step-up', () => {
 
   it('a PIN cannot be overwritten from a later level-1 authentication (the device key alone)', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('BOB-DEMO-2026');
-    assert.equal((await d.api('setPin', { json: { pin: '1234' } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: '730291' } })).status, 200);
     assert.equal((await d.authenticate()).status, 201);
-    const r = await d.api('setPin', { json: { pin: '9999' } });
+    const r = await d.api('setPin', { json: { pin: '583017' } });
     assert.equal(r.status, 403);
     assert.equal(r.body.code, 'factor_setup_not_allowed');
   });

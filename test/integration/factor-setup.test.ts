@@ -97,7 +97,7 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
     clock.advance(60_000);
     assert.equal((await d.authenticate()).status, 201);
     // Key alone: replacing the PIN and the enrolment photo is refused.
-    const pin = await d.api('setPin', { json: { pin: '111111' } });
+    const pin = await d.api('setPin', { json: { pin: '371962' } });
     assert.equal(pin.status, 403, JSON.stringify(pin.body));
     assert.match(pin.body.message, /level 2/);
     const photo = await d.api('photo', {
@@ -165,7 +165,7 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
 
   it("the customer's other devices are told of a new device and of each factor added, and can acknowledge", async () => {
     const phoneA = await enrolled('Alice phone A');
-    assert.equal((await phoneA.api('setPin', { json: { pin: '909090' } })).status, 200);
+    assert.equal((await phoneA.api('setPin', { json: { pin: '904172' } })).status, 200);
     const before = (await phoneA.api('deviceMe')).body.notices as { kind: string }[];
     const phoneB = await enrolled('Alice phone B');
     assert.equal((await phoneB.api('setPin', { json: { pin: '123987' } })).status, 200);

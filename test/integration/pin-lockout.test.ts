@@ -100,7 +100,7 @@ describe('stored PINs resist offline attack (RELIABILITY row 8)', () => {
   after(() => a.dispose());
 
   it('argon2id with m >= 19456 KiB, t >= 2; a dump without the pepper verifies 0 PINs', async () => {
-    const pins = ['482913', '1234', '99887766'];
+    const pins = ['482913', '5820', '99887766'];
     const codes = ['ALICE-DEMO-2026', 'BOB-DEMO-2026', 'CHEN-DEMO-2026'];
     for (let i = 0; i < pins.length; i++) {
       const d = await new TestDevice(a.url).enrolAndAuthenticate(codes[i]!);
