@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { CALL_TICKET_TYP } from '../../protocol/src/index.ts';
 import { launchChromium } from '../support/browser.ts';
 import { TestDevice } from '../support/device.ts';
+import { routePath } from '../support/http.ts';
 import { TestSocket } from '../support/ws.ts';
 import {
   agent,
@@ -122,8 +123,7 @@ describe('incoming calls in Chromium: only a valid call ticket for this device a
       const chen = await new TestDevice(app.a.url).enrolAndAuthenticate(
         await enrolmentCode(app, 'c_chen_wei_00003'),
       );
-      const chenReq = (await chen.call('POST', '/v1/device/requests', { json: { optionId: 'other' } })).body
-        .request;
+      const chenReq = (await chen.api('createRequest', { json: { optionId: 'other' } })).body.request;
       const chenFence = await morgan.acceptOffer(chenReq.requestId);
       await expectBlocked(page, await morgan.callTicket(chenReq.requestId, chenFence), 'other-device');
 
@@ -140,7 +140,7 @@ describe('incoming calls in Chromium: only a valid call ticket for this device a
 
       // Answer: the device signs the proof; the authority records it (201) and tells the agent.
       const proofResponse = page.waitForResponse(
-        (r) => r.url().endsWith('/v1/device/call-proofs') && r.request().method() === 'POST',
+        (r) => r.url().endsWith(routePath('callProof')) && r.request().method() === 'POST',
       );
       await page.getByRole('button', { name: 'Answer call' }).click();
       const proof = await proofResponse;

@@ -20,7 +20,7 @@ import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { launchChromium } from '../support/browser.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import {
   assertNamedControls,
   assertNoNodeInPage,
@@ -66,7 +66,7 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
   });
 
   const requestState = async (requestId: string) =>
-    (await call(a.url, 'GET', `/v1/requests/${requestId}`, { headers: bearer(admin) })).body.state;
+    (await api(a.url, 'getRequest', { params: { requestId }, headers: bearer(admin) })).body.state;
 
   it('takes a verified customer from the queue to a sent wrap-up', async () => {
     const mode = await startConsole();
@@ -92,21 +92,23 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       await t.screenshot('2-desk-on-break');
 
       // A verified customer asks for help: device key + PIN (level 2), photos, "Lost or stolen card".
-      const code = await call(a.url, 'POST', '/v1/admin/customers/c_alice_martin_01/enrolment-codes', {
+      const code = await api(a.url, 'issueEnrolmentCode', {
+        params: { customerId: 'c_alice_martin_01' },
         headers: bearer(admin),
       });
       const alice = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-      assert.equal((await alice.call('PUT', '/v1/device/pin', { json: { pin: '246810' } })).status, 200);
-      const pin = await alice.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } });
+      assert.equal((await alice.api('setPin', { json: { pin: '246810' } })).status, 200);
+      const pin = await alice.api('pinFactor', { json: { pin: '246810' } });
       assert.equal(pin.body.level, 2);
       const photo = (purpose: string, bg: [number, number, number]) =>
-        alice.call('POST', `/v1/device/photos?purpose=${purpose}`, {
+        alice.api('photo', {
+          query: { purpose },
           raw: portraitPng(bg),
           contentType: 'image/png',
         });
       assert.equal((await photo('enrolment', [214, 222, 232])).status, 201);
       assert.equal((await photo('verification', [226, 219, 206])).status, 201);
-      const created = await alice.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+      const created = await alice.api('createRequest', { json: { optionId: 'lost-card' } });
       assert.equal(created.body.status, 'queued', JSON.stringify(created.body));
       const requestId: string = created.body.request.requestId;
 
@@ -316,13 +318,14 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
         .waitFor();
 
       // A customer asks for a payment: it is offered to Dana, live on the board.
-      const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+      const code = await api(a.url, 'issueEnrolmentCode', {
+        params: { customerId: 'c_bob_okafor_002' },
         headers: bearer(admin),
       });
       const bob = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-      await bob.call('PUT', '/v1/device/pin', { json: { pin: '135790' } });
-      await bob.call('POST', '/v1/device/authentication/pin', { json: { pin: '135790' } });
-      const r = await bob.call('POST', '/v1/device/requests', { json: { optionId: 'payment-failed' } });
+      await bob.api('setPin', { json: { pin: '135790' } });
+      await bob.api('pinFactor', { json: { pin: '135790' } });
+      const r = await bob.api('createRequest', { json: { optionId: 'payment-failed' } });
       assert.equal(r.body.status, 'queued');
       const requests = page
         .getByRole('table')

@@ -34,7 +34,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { launchChromium, type TestPage } from '../support/browser.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import {
   assertNamedControls,
   assertNoNodeInPage,
@@ -65,9 +65,9 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     return startBrowserMode({ authorityUrl: a.url, dataDir, rendererDir });
   };
   const commands = (requestId: string) =>
-    call(a.url, 'GET', `/v1/agent/requests/${requestId}/commands`, { headers: bearer(admin) });
+    api(a.url, 'requestCommands', { params: { requestId }, headers: bearer(admin) });
   const request = async (requestId: string) =>
-    (await call(a.url, 'GET', `/v1/requests/${requestId}`, { headers: bearer(admin) })).body;
+    (await api(a.url, 'getRequest', { params: { requestId }, headers: bearer(admin) })).body;
   const factorLines = (page: Page) =>
     page.getByRole('list', { name: 'Verification factors' }).getByRole('listitem').allTextContents();
 
@@ -187,7 +187,8 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     const oldFence = (await request(alice.requestId)).fence as number;
     const authenticationBefore = alice.authenticationId;
     const session = async () =>
-      (await call(a.url, 'GET', `/v1/sessions/${alice.sessionId}`, { headers: bearer(admin) })).body;
+      (await api(a.url, 'getSession', { params: { sessionId: alice.sessionId }, headers: bearer(admin) }))
+        .body;
     const absoluteBefore = (await session()).absoluteExpiresAt;
     assert.ok(absoluteBefore);
 
@@ -244,7 +245,8 @@ describe('console: actions on the device, blind and warm transfers keeping the v
 
     // The customer was not asked to verify again; the same authentication record.
     assert.equal(alice.executed('verify').length, 1, 'one fingerprint request in all: Dana’s');
-    const panelB = await call(a.url, 'GET', `/v1/agent/requests/${alice.requestId}/panel`, {
+    const panelB = await api(a.url, 'customerPanel', {
+      params: { requestId: alice.requestId },
       headers: bearer(admin),
     });
     assert.equal(panelB.body.verification.authenticationId, authenticationBefore);

@@ -29,7 +29,7 @@ import type { Browser } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium } from '../support/browser.ts';
 import { TestDevice } from '../support/device.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 import {
   assertNamedControls,
@@ -103,19 +103,15 @@ describe('console in Chromium: a wrap-up saved while the authority is SIGKILLed 
 
       // A verified customer (device key + PIN: level 2) asks about a lost card.
       const admin = (await staffLogin(authority.url, 'admin', 'demo-admin-1')).token;
-      const code = await call(
-        authority.url,
-        'POST',
-        '/v1/admin/customers/c_alice_martin_01/enrolment-codes',
-        {
-          headers: bearer(admin),
-        },
-      );
+      const code = await api(authority.url, 'issueEnrolmentCode', {
+        params: { customerId: 'c_alice_martin_01' },
+        headers: bearer(admin),
+      });
       const alice = await new TestDevice(authority.url).enrolAndAuthenticate(code.body.code);
-      assert.equal((await alice.call('PUT', '/v1/device/pin', { json: { pin: '246810' } })).status, 200);
-      const pin = await alice.call('POST', '/v1/device/authentication/pin', { json: { pin: '246810' } });
+      assert.equal((await alice.api('setPin', { json: { pin: '246810' } })).status, 200);
+      const pin = await alice.api('pinFactor', { json: { pin: '246810' } });
       assert.equal(pin.body.level, 2);
-      const created = await alice.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } });
+      const created = await alice.api('createRequest', { json: { optionId: 'lost-card' } });
       assert.equal(created.body.status, 'queued', JSON.stringify(created.body));
       requestId = created.body.request.requestId;
 

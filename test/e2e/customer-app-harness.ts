@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import type { Clock } from '../../authority/src/clock.ts';
 import type { ConfigInput } from '../../authority/src/config.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import {
   addVirtualAuthenticator,
@@ -21,7 +22,7 @@ import {
   type TestPage,
   type VirtualAuthenticator,
 } from '../support/browser.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -94,7 +95,8 @@ export async function startAppAuthority(
 
 /** A fresh one-time enrolment code for a demo customer (admin API). */
 export async function enrolmentCode(app: AppAuthority, customerId: string): Promise<string> {
-  const r = await call(app.a.url, 'POST', `/v1/admin/customers/${customerId}/enrolment-codes`, {
+  const r = await api(app.a.url, 'issueEnrolmentCode', {
+    params: { customerId },
     headers: bearer(app.admin),
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -162,29 +164,28 @@ export async function enrolThroughApp(
 export async function agent(app: AppAuthority, username: string, password: string) {
   const s = await staffLogin(app.a.url, username, password);
   const h = bearer(s.token);
-  const api = (method: string, path: string, json?: unknown) =>
-    call(app.a.url, method, path, { headers: h, ...(json !== undefined ? { json } : {}) });
+  const staffApi = <K extends RouteId>(name: K, opts?: ApiOptions<K>) => apiWith(app.a.url, h, name, opts);
   return {
     ...s,
-    api,
+    api: staffApi,
     async available() {
-      const r = await api('PUT', '/v1/agent/presence', { state: 'available' });
+      const r = await staffApi('setPresence', { json: { state: 'available' } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
     },
     async me() {
-      return (await api('GET', '/v1/agent/me')).body;
+      return (await staffApi('agentMe')).body;
     },
     /** Accept the current offer (it must be for `requestId`); returns the fence. */
     async acceptOffer(requestId: string): Promise<number> {
-      const me = (await api('GET', '/v1/agent/me')).body;
+      const me = (await staffApi('agentMe')).body;
       assert.equal(me.offer?.requestId, requestId, JSON.stringify(me));
       const fence = me.offer.fence as number;
-      const r = await api('POST', `/v1/agent/requests/${requestId}/accept`, { fence });
+      const r = await staffApi('acceptOffer', { params: { requestId }, json: { fence } });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       return fence;
     },
     async callTicket(requestId: string, fence: number): Promise<string> {
-      const r = await api('POST', `/v1/agent/requests/${requestId}/call-ticket`, { fence });
+      const r = await staffApi('callTicket', { params: { requestId }, json: { fence } });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       return r.body.ticket;
     },

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
 import { TestDevice } from '../support/device.ts';
-import { call } from '../support/http.ts';
+import { api } from '../support/http.ts';
 import {
   agent,
   assertNamedControls,
@@ -47,17 +47,12 @@ describe('customer app in Chromium: enrol, verify, ask for help, wait live, book
       await enrolmentCode(app, 'c_chen_wei_00003'),
     );
     for (const d of [bob, chen]) {
-      assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: '135790' } })).status, 200);
-      assert.equal(
-        (await d.call('POST', '/v1/device/authentication/pin', { json: { pin: '135790' } })).body.level,
-        2,
-      );
+      assert.equal((await d.api('setPin', { json: { pin: '135790' } })).status, 200);
+      assert.equal((await d.api('pinFactor', { json: { pin: '135790' } })).body.level, 2);
     }
-    const bobReq = (await bob.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } })).body
-      .request;
+    const bobReq = (await bob.api('createRequest', { json: { optionId: 'lost-card' } })).body.request;
     await dana.acceptOffer(bobReq.requestId);
-    const chenReq = (await chen.call('POST', '/v1/device/requests', { json: { optionId: 'lost-card' } })).body
-      .request;
+    const chenReq = (await chen.api('createRequest', { json: { optionId: 'lost-card' } })).body.request;
     assert.equal(chenReq.state, 'waiting');
 
     const phone = await openPhone(browser, app, 'customer');
@@ -109,15 +104,13 @@ describe('customer app in Chromium: enrol, verify, ask for help, wait live, book
       await page.getByText('Live updates on').waitFor();
       await assertNamedControls(t, 'waiting');
       await t.screenshot('9-waiting-2nd');
-      const board = await call(app.a.url, 'GET', '/v1/supervisor/board', {
-        headers: { authorization: `Bearer ${app.admin}` },
-      });
+      const board = await api(app.a.url, 'board', { headers: { authorization: `Bearer ${app.admin}` } });
       const alice = board.body.requests.find((r: any) => r.customerName === 'Alice Martin');
       assert.equal(alice.level, 3, 'queued at level 3 (device + biometric)');
       assert.equal(alice.position, 2);
 
       // Chen leaves (over the API): the phone moves up live, with a shorter wait.
-      const left = await chen.call('POST', `/v1/device/requests/${chenReq.requestId}/cancel`);
+      const left = await chen.api('cancelRequest', { params: { requestId: chenReq.requestId } });
       assert.equal(left.status, 200, JSON.stringify(left.body));
       await position.getByText('You are next').waitFor();
       await wait.getByText('Estimated wait: about 3 min').waitFor();
@@ -147,7 +140,8 @@ describe('customer app in Chromium: enrol, verify, ask for help, wait live, book
       await position.getByText('Callback booked').waitFor();
       const slotFrom = /^Book (\S+) to/.exec(slotLabel)![1]!;
       await wait.getByText(new RegExp(`We will call you between ${slotFrom} and`)).waitFor();
-      const booked = await call(app.a.url, 'GET', `/v1/requests/${alice.requestId}`, {
+      const booked = await api(app.a.url, 'getRequest', {
+        params: { requestId: alice.requestId },
         headers: { authorization: `Bearer ${app.admin}` },
       });
       assert.equal(booked.body.state, 'scheduled');
@@ -160,7 +154,8 @@ describe('customer app in Chromium: enrol, verify, ask for help, wait live, book
       await t.screenshot('13-cancel-confirm');
       await page.getByRole('button', { name: 'Yes, cancel request' }).click();
       await page.getByRole('status').getByText('Your request was cancelled.').waitFor();
-      const cancelled = await call(app.a.url, 'GET', `/v1/requests/${alice.requestId}`, {
+      const cancelled = await api(app.a.url, 'getRequest', {
+        params: { requestId: alice.requestId },
         headers: { authorization: `Bearer ${app.admin}` },
       });
       assert.equal(cancelled.body.state, 'abandoned');

@@ -19,7 +19,7 @@ import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose
 import { CALL_TICKET_TYP } from '../../protocol/src/index.ts';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, newTestPage } from '../support/browser.ts';
-import { call, bearer } from '../support/http.ts';
+import { api, bearer, routePath } from '../support/http.ts';
 import { TestSocket } from '../support/ws.ts';
 import {
   agent,
@@ -113,8 +113,7 @@ describe('a verified call over SIP reaches the customer app through the embedded
 
       await agentT.page.goto(`${server.origin}/`);
       await agentT.page.waitForFunction(() => 'agentPhone' in window);
-      const creds = (await call(app.a.url, 'GET', '/v1/sip/credentials', { headers: bearer(dana.token) }))
-        .body;
+      const creds = (await api(app.a.url, 'sipCredentials', { headers: bearer(dana.token) })).body;
       assert.match(creds.user, /^a-/);
       const registerMs = await ap.register(creds);
       const target = `sip:${deviceUser}@${creds.domain}`;
@@ -171,7 +170,7 @@ describe('a verified call over SIP reaches the customer app through the embedded
       await agentT.page.getByRole('status').getByText('ringing').waitFor();
 
       const proofResponse = page.waitForResponse(
-        (r) => r.url().endsWith('/v1/device/call-proofs') && r.request().method() === 'POST',
+        (r) => r.url().endsWith(routePath('callProof')) && r.request().method() === 'POST',
       );
       await page.getByRole('button', { name: 'Answer call' }).click();
       const proofPosted = await proofResponse;

@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator } from 'playwright-core';
 import type { DeviceCommand } from '../../protocol/src/index.ts';
 import { launchChromium } from '../support/browser.ts';
-import { bearer, call, staffLogin } from '../support/http.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
+import { until } from '../support/wait.ts';
 import {
   agent,
   assertNamedControls,
@@ -55,7 +56,8 @@ describe('customer app in Chromium: the agent’s requests as cards, answered, d
       let seq = 0;
       let token = dana.token;
       const send = async (command: DeviceCommand) => {
-        const r = await call(app.a.url, 'POST', `/v1/agent/requests/${requestId}/commands`, {
+        const r = await api(app.a.url, 'sendCommand', {
+          params: { requestId },
           headers: bearer(token),
           json: { fence, seq: ++seq, command },
         });
@@ -67,9 +69,7 @@ describe('customer app in Chromium: the agent’s requests as cards, answered, d
         return r.body.commandId;
       };
       const viewOf = async (commandId: string) => {
-        const r = await call(app.a.url, 'GET', `/v1/agent/requests/${requestId}/commands`, {
-          headers: bearer(token),
-        });
+        const r = await api(app.a.url, 'requestCommands', { params: { requestId }, headers: bearer(token) });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         return r.body.commands.find((c: any) => c.commandId === commandId);
       };
@@ -152,7 +152,8 @@ describe('customer app in Chromium: the agent’s requests as cards, answered, d
       const menu = cardOf('Dana Reyes asks you to choose');
       await menu.getByRole('button', { name: 'It was stolen' }).waitFor();
       await t.screenshot('5-card-menu');
-      const edit = await call(app.a.url, 'POST', `/v1/agent/commands/${menuId}/menu`, {
+      const edit = await api(app.a.url, 'updateMenu', {
+        params: { commandId: menuId },
         headers: bearer(token),
         json: {
           fence,
@@ -308,16 +309,15 @@ describe('customer app in Chromium: the agent’s requests as cards, answered, d
 
       // A warm transfer to the supervisor: the phone names the new agent; nothing is asked again.
       const sup = await staffLogin(app.a.url, 'supervisor', 'demo-supervisor');
-      await call(app.a.url, 'PUT', '/v1/agent/presence', {
-        headers: bearer(sup.token),
-        json: { state: 'available' },
-      });
-      const tr = await call(app.a.url, 'POST', `/v1/agent/requests/${requestId}/transfer`, {
+      await api(app.a.url, 'setPresence', { headers: bearer(sup.token), json: { state: 'available' } });
+      const tr = await api(app.a.url, 'transfer', {
+        params: { requestId },
         headers: bearer(token),
         json: { fence, mode: 'warm', target: { kind: 'supervisor', staffId: sup.staffId } },
       });
       assert.equal(tr.status, 201, JSON.stringify(tr.body));
-      const acc = await call(app.a.url, 'POST', `/v1/agent/transfers/${tr.body.transferId}/accept`, {
+      const acc = await api(app.a.url, 'acceptTransfer', {
+        params: { transferId: tr.body.transferId },
         headers: bearer(sup.token),
       });
       assert.equal(acc.status, 200, JSON.stringify(acc.body));
@@ -328,12 +328,10 @@ describe('customer app in Chromium: the agent’s requests as cards, answered, d
       seq = 0;
       const endId = await sendOk({ kind: 'end', payload: { reason: 'Your card is blocked.' } });
       await page.getByText('Morgan Lee ended the requests on your phone. Your card is blocked.').waitFor();
-      let endState = '';
-      for (let i = 0; i < 100 && endState !== 'done'; i++) {
-        endState = (await viewOf(endId)).state;
-        if (endState !== 'done') await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.equal(endState, 'done', 'the SDK answered the end');
+      await until(
+        "the SDK's answer to the end command in the agent's view",
+        async () => (await viewOf(endId)).state === 'done',
+      );
       await assertNamedControls(t, 'ended');
       await t.screenshot('12-control-ended');
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import type { CommandClaims } from '../../protocol/src/index.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
-import { bearer, call } from '../support/http.ts';
+import { api, bearer } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
@@ -97,28 +97,28 @@ export class RemoteCustomer {
     adminToken: string,
     opts: { customerId: string; pin: string; optionId: string; origin: string; level: 1 | 2 },
   ): Promise<RemoteCustomer> {
-    const code = await call(base, 'POST', `/v1/admin/customers/${opts.customerId}/enrolment-codes`, {
+    const code = await api(base, 'issueEnrolmentCode', {
+      params: { customerId: opts.customerId },
       headers: bearer(adminToken),
     });
     assert.equal(code.status, 201, JSON.stringify(code.body));
     const d = await new TestDevice(base).enrolAndAuthenticate(code.body.code);
     const authr = new SoftwareAuthenticator({ origin: opts.origin, rpId: new URL(opts.origin).hostname });
-    const reg = await d.call('POST', '/v1/device/webauthn/registration-options');
-    const done = await d.call('POST', '/v1/device/webauthn/registration', {
-      json: { response: authr.register(reg.body) },
-    });
+    const reg = await d.api('webauthnRegistrationOptions');
+    const done = await d.api('webauthnRegister', { json: { response: authr.register(reg.body) } });
     assert.equal(done.status, 201, JSON.stringify(done.body));
-    assert.equal((await d.call('PUT', '/v1/device/pin', { json: { pin: opts.pin } })).status, 200);
+    assert.equal((await d.api('setPin', { json: { pin: opts.pin } })).status, 200);
     if (opts.level === 2) {
-      const photo = await d.call('POST', '/v1/device/photos?purpose=enrolment', {
+      const photo = await d.api('photo', {
+        query: { purpose: 'enrolment' },
         raw: portraitPng([214, 222, 232]),
         contentType: 'image/png',
       });
       assert.equal(photo.status, 201, JSON.stringify(photo.body));
-      const pin = await d.call('POST', '/v1/device/authentication/pin', { json: { pin: opts.pin } });
+      const pin = await d.api('pinFactor', { json: { pin: opts.pin } });
       assert.equal(pin.body.level, 2, JSON.stringify(pin.body));
     }
-    const q = await d.call('POST', '/v1/device/requests', { json: { optionId: opts.optionId } });
+    const q = await d.api('createRequest', { json: { optionId: opts.optionId } });
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const c = new RemoteCustomer(base, d, authr);
     c.requestId = q.body.request.requestId;
@@ -182,8 +182,8 @@ export class RemoteCustomer {
     switch (cmd.kind) {
       case 'verify': {
         if (cmd.payload.factor === 'biometric') {
-          const options = await this.device.call('POST', '/v1/device/authentication/webauthn-options');
-          const step = await this.device.call('POST', '/v1/device/authentication/webauthn', {
+          const options = await this.device.api('webauthnAssertionOptions');
+          const step = await this.device.api('webauthnFactor', {
             json: { response: this.authenticator.assert(options.body) },
           });
           if (step.status !== 200) return `step-up ${step.status}`;
@@ -232,7 +232,7 @@ export class RemoteCustomer {
   }
 
   async resume(): Promise<void> {
-    const r = await this.device.call('POST', `/v1/device/requests/${this.requestId}/control/resume`);
+    const r = await this.device.api('resumeControl', { params: { requestId: this.requestId } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
   }
 
