@@ -4,8 +4,9 @@
  * fake camera), against one real authority that serves the app. Dana asks for a
  * fingerprint, a photo and a payment confirmation from her console; the customer
  * answers each card in the app (WebAuthn with user verification, the camera, the
- * device key's signature); Dana's console shows the fingerprint, the photo beside the
- * enrolment photo and "Confirmed on device". The customer's "Stop all" disables Dana's
+ * fingerprint over exactly the payment shown with its debited account, plus the device
+ * key's signature); Dana's console shows the fingerprint, the photo beside the
+ * enrolment photo and "Confirmed with fingerprint at … — receipt R-…", the phone the receipt. The customer's "Stop all" disables Dana's
  * actions live, and "Allow again" gives them back.
  *
  * Screenshots: test/e2e/screenshots/control-*.png.
@@ -116,22 +117,44 @@ describe('console and customer app: actions answered on the phone, "Stop all" li
         assert.ok(await img.evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth > 0)));
       }
 
-      // A payment, signed on the phone with its key.
+      // A payment (issue 15, defect 11): typed as "1,500.00"; the phone shows the debited account and
+      // asks for the fingerprint over exactly this payment; both sides get the receipt.
       await actions.getByRole('button', { name: 'Confirm a transaction' }).click();
-      await pa.getByLabel('Amount').fill('250.00');
+      await pa.getByLabel('Amount').fill('1,500.00');
       await pa.getByLabel('Payee').fill('Northwind Energy');
       await pa.getByLabel('Reference').fill('INV-2026-0042');
       await pa.getByRole('button', { name: 'Send for confirmation' }).click();
       const confirmCard = pp.locator('article.command-card[data-kind="confirm"]');
-      await confirmCard.getByTestId('confirm-amount').getByText('£250.00').waitFor();
-      await phone.t.screenshot('2-confirm-card');
-      await confirmCard.getByRole('button', { name: 'Confirm' }).click();
-      await pa.getByTestId('confirm-result').getByText('Confirmed on device').waitFor();
-      await pa
-        .getByTestId('confirm-result')
-        .getByText(/£250\.00 to Northwind Energy \(ref\. INV-2026-0042\)/)
+      await confirmCard.getByTestId('confirm-amount').getByText('£1,500.00').waitFor();
+      assert.equal(await confirmCard.getByTestId('confirm-account').textContent(), 'GB29 •••• 6819');
+      assert.equal(await confirmCard.getByTestId('confirm-payee').textContent(), 'Northwind Energy');
+      await confirmCard.getByRole('button', { name: 'Confirm with fingerprint' }).waitFor();
+      await assertNamedControls(pp, 'confirm card');
+      await phone.t.screenshot('2-confirm-card-account');
+      // No plain one-tap "Confirm": the fingerprint prompt (or the PIN) is the only way.
+      assert.equal(await confirmCard.getByRole('button', { name: 'Confirm', exact: true }).count(), 0);
+      await confirmCard.getByRole('button', { name: 'Use PIN instead' }).click();
+      await confirmCard.getByLabel('Enter your PIN to confirm this payment').waitFor();
+      await phone.t.screenshot('2-confirm-card-pin-option');
+      await confirmCard.getByRole('button', { name: 'Use fingerprint instead' }).click();
+      await phone.t.screenshot('2-confirm-fingerprint-prompt');
+      await confirmCard.getByRole('button', { name: 'Confirm with fingerprint' }).click();
+      const receipt = pp.getByTestId('receipt');
+      await receipt.getByText('Payment confirmed').waitFor();
+      const receiptId = (await receipt.getByTestId('receipt-id').textContent())!;
+      assert.match(receiptId, /^R-[A-Z0-9]{10}$/);
+      await receipt.getByText('GB29 •••• 6819').waitFor();
+      await receipt.getByText(/with fingerprint at \d{2}:\d{2}$/).waitFor();
+      await phone.t.screenshot('2-phone-receipt');
+      const result = pa.getByTestId('confirm-result');
+      await result.getByText(/^Confirmed with fingerprint at \d{2}:\d{2}$/).waitFor();
+      assert.equal(await result.getByTestId('confirm-receipt').textContent(), receiptId);
+      await result
+        .getByText(/£1,500\.00 to Northwind Energy \(ref\. INV-2026-0042\) from GB29 •••• 6819/)
         .waitFor();
       await dana.screenshot('3-console-results');
+      await receipt.getByRole('button', { name: 'Done' }).click();
+      await receipt.waitFor({ state: 'detached' });
 
       // "Stop all" on the phone: Dana's actions are disabled live; "Allow again" restores them.
       await pp.getByRole('button', { name: 'Stop all' }).click();

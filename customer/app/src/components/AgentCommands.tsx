@@ -8,7 +8,7 @@ import {
   type FormDraft,
 } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
-import { clock } from '../format.ts';
+import { clock, hourMinute } from '../format.ts';
 import { FingerprintPrompt, PinForm } from './Factors.tsx';
 import { PhotoCapture } from './PhotoCapture.tsx';
 import { Button, ErrorText, Icon, Notice } from './ui.tsx';
@@ -422,7 +422,7 @@ export function ReceiptCard({ receipt, onDismiss }: { receipt: ConfirmReceipt; o
         <dd>{receipt.reference}</dd>
         <dt>Confirmed</dt>
         <dd>
-          with {FACTOR_WORD[receipt.factor]} at <time dateTime={receipt.at}>{clock(at)}</time>
+          with {FACTOR_WORD[receipt.factor]} at <time dateTime={receipt.at}>{hourMinute(at)}</time>
         </dd>
       </dl>
       {onDismiss ? (

@@ -4,6 +4,10 @@ import { useConsole, useStore } from '../../hooks.ts';
 import { imageOf, money } from '../../state/remote-control.ts';
 import { Photo } from '../CustomerPanel.tsx';
 
+/** "10:32": the minute a payment was confirmed, as the receipt says it. */
+const hourMinute = (iso: string): string =>
+  new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+
 /** What the device answered, per kind: a level reached, pictures beside the enrolment photo, values, a signature. */
 export function CommandResult({ cmd }: { cmd: CommandView }) {
   const c = useConsole();
@@ -84,7 +88,7 @@ export function CommandResult({ cmd }: { cmd: CommandView }) {
         <div className="result confirmed" data-testid="confirm-result">
           <p className="tone-text-good">
             <strong>
-              {how ? `Confirmed with ${how} at ${timeOfDay(r.verifiedAt)}` : 'Confirmed on device'}
+              {how ? `Confirmed with ${how} at ${hourMinute(r.verifiedAt)}` : 'Confirmed on device'}
             </strong>
             {r.receipt ? (
               <>
