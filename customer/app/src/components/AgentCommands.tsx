@@ -402,7 +402,7 @@ const FACTOR_WORD = { biometric: 'fingerprint', pin: 'PIN' } as const;
 export function ReceiptCard({ receipt, onDismiss }: { receipt: ConfirmReceipt; onDismiss?: () => void }) {
   const at = new Date(receipt.at);
   return (
-    <article className="card receipt" aria-label={`Receipt ${receipt.receiptId}`} data-testid="receipt">
+    <section className="card receipt" aria-label={`Receipt ${receipt.receiptId}`} data-testid="receipt">
       <header className="command-head">
         <Icon name="check" size={20} />
         <div>
@@ -430,7 +430,7 @@ export function ReceiptCard({ receipt, onDismiss }: { receipt: ConfirmReceipt; o
           Done
         </Button>
       ) : null}
-    </article>
+    </section>
   );
 }
 
