@@ -164,14 +164,15 @@ describe('console: actions on the device, blind and warm transfers keeping the v
       assert.ok(await img.evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth > 0)));
     }
 
-    // A payment confirmed on the device: signed with the device key, verified by the authority.
+    // A payment confirmed on the device with the fingerprint over exactly it, and signed with the device key.
     await sendAction(pa, 'Confirm a transaction', 'Send for confirmation', async () => {
       await pa.getByLabel('Amount').fill('250.00');
       await pa.getByLabel('Payee').fill('Northwind Energy');
       await pa.getByLabel('Reference').fill('INV-2026-0042');
     });
     const confirmed = pa.getByTestId('confirm-result');
-    await confirmed.getByText('Confirmed on device').waitFor();
+    await confirmed.getByText(/^Confirmed with fingerprint at \d\d:\d\d$/).waitFor();
+    await confirmed.getByText(/^R-[A-Z0-9]{10}$/).waitFor();
     await confirmed.getByText(/£250\.00 to Northwind Energy \(ref\. INV-2026-0042\)/).waitFor();
     await confirmed.getByText(/verified by the authority at \d\d:\d\d:\d\d/).waitFor();
     const list = pa.getByRole('list', { name: 'Commands sent to the device' });

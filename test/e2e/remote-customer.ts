@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import type { CommandClaims } from '../../protocol/src/index.ts';
+import { confirmChallenge, type CommandClaims } from '../../protocol/src/index.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
 import { api, bearer } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
@@ -199,8 +199,24 @@ export class RemoteCustomer {
         );
         return r.status === 200 ? 'done' : `image ${r.status} ${r.body?.code}`;
       }
-      case 'confirm':
-        return done({ kind: 'confirm', signature: await this.ctl.signTransaction(c) });
+      case 'confirm': {
+        // The fingerprint over exactly this transaction (dynamic linking), and the device key's signature.
+        const p = cmd.payload;
+        const options = await this.device.api('webauthnAssertionOptions');
+        if (options.status !== 200) return `no fingerprint ${options.status}`;
+        const challenge = await confirmChallenge({
+          commandId: c.cid,
+          transaction: p.transaction,
+          account: p.account!,
+          nonce: p.nonce!,
+        });
+        const assertion = this.authenticator.assert({ ...options.body, challenge });
+        return done({
+          kind: 'confirm',
+          signature: await this.ctl.signTransaction(c),
+          factor: { kind: 'biometric', assertion: assertion as never },
+        });
+      }
       case 'text':
         return done({ kind: 'text', value: this.answers[cmd.payload.input]! });
       case 'menu':
