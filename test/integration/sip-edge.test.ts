@@ -371,4 +371,71 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     assert.match(head, new RegExp(`^From: <${agentCreds.aor}>`, 'm'));
     assert.ok(arrived.endsWith(sdp), 'the body is relayed');
   });
+
+  it('ends the dialogs of a connection that goes away: the other party of each confirmed call gets a BYE', async () => {
+    for (const closing of ['caller', 'callee'] as const) {
+      const callee = await RawSip.open(supervisorCreds.wsUrl);
+      const caller = await RawSip.open(agent2Creds.wsUrl);
+      raws.push(callee, caller);
+      const registrar = `sip:${supervisorCreds.domain}`;
+      const regId = randomBytes(8).toString('hex');
+      const ch = await callee.request('REGISTER', registrar, registerHeaders(callee, supervisorCreds, regId));
+      const reg = await callee.request(
+        'REGISTER',
+        registrar,
+        registerHeaders(
+          callee,
+          supervisorCreds,
+          regId,
+          authorization(supervisorCreds, 'REGISTER', registrar, nonceOf(ch)!, 1),
+        ),
+      );
+      assert.equal(statusOf(reg), 200);
+      const aor = supervisorCreds.aor as string;
+      const callId = `ghost-${closing}-${randomBytes(4).toString('hex')}`;
+      const invite = (authz?: string) => [
+        `To: <${aor}>`,
+        `From: <${agent2Creds.aor}>;tag=callertag`,
+        `Call-ID: ${callId}`,
+        `Contact: <sip:caller@${caller.host};transport=ws>`,
+        ...(authz ? [`Proxy-Authorization: ${authz}`] : []),
+      ];
+      const c407 = await caller.request('INVITE', aor, invite());
+      const answered = caller.request(
+        'INVITE',
+        aor,
+        invite(authorization(agent2Creds, 'INVITE', aor, nonceOf(c407)!, 1)),
+      );
+      const arrived = await callee.take((m) => m.startsWith('INVITE '));
+      const head = arrived.split('\r\n\r\n')[0]!.split('\r\n');
+      const keep = head.filter((l) => /^(Via|From|Call-ID|CSeq):/i.test(l));
+      callee.ws.send(
+        [
+          'SIP/2.0 200 OK',
+          ...keep,
+          `To: <${aor}>;tag=calleetag`,
+          `Contact: <sip:callee@${callee.host};transport=ws>`,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      assert.equal(statusOf(await answered), 200);
+      const [gone, other] = closing === 'caller' ? [caller, callee] : [callee, caller];
+      gone.close();
+      const bye = await other.take((m) => m.startsWith('BYE '));
+      assert.equal(headerOf(bye, 'Call-ID'), callId);
+      if (closing === 'caller') {
+        assert.match(bye, new RegExp(`^BYE sip:callee@${callee.host}`));
+        assert.match(headerOf(bye, 'From')!, /tag=callertag/);
+        assert.match(headerOf(bye, 'To')!, /tag=calleetag/);
+        assert.ok(Number(headerOf(bye, 'CSeq')!.split(' ')[0]) > 1, 'above the INVITE CSeq');
+      } else {
+        assert.match(bye, new RegExp(`^BYE sip:caller@${caller.host}`));
+        assert.match(headerOf(bye, 'From')!, /tag=calleetag/);
+        assert.match(headerOf(bye, 'To')!, /tag=callertag/);
+      }
+      other.close();
+    }
+  });
 });

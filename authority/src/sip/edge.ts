@@ -32,6 +32,21 @@ interface Conn {
   socket: WebSocket;
   hosts: Set<string>;
 }
+/** One side of a confirmed INVITE dialog, as the other side addresses it. */
+interface DialogSide {
+  conn: Conn;
+  /** Its Contact (the remote target of requests to it). */
+  target: string;
+  /** Its From/To header value, tag included. */
+  header: string;
+  /** Highest CSeq it has sent in the dialog (a request to it from us must go higher only for the other side). */
+  cseq: number;
+}
+interface Dialog {
+  callId: string;
+  caller: DialogSide;
+  callee: DialogSide;
+}
 interface Binding {
   conn: Conn;
   contact: string;
@@ -61,7 +76,12 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   private readonly byHost = new Map<string, Conn>();
   private readonly registrations = new Map<string, Map<string, Binding>>();
   /** Our Via branch -> where the request came from (responses go back there). */
-  private readonly txns = new Map<string, { source: Conn; at: number }>();
+  private readonly txns = new Map<
+    string,
+    { source: Conn; at: number; invite?: { target: string; from: string; cseq: number } }
+  >();
+  /** Confirmed INVITE dialogs by Call-ID: when one side's connection goes, the other gets a BYE. */
+  private readonly dialogs = new Map<string, Dialog>();
   /** Client INVITE branch -> the connection it was forwarded to (for CANCEL and the ACK of a failure). */
   private readonly inviteTargets = new Map<string, { target: Conn; ruri: string; at: number }>();
   private readonly sweeper: NodeJS.Timeout;
@@ -112,6 +132,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     this.conns.delete(conn);
     this.nonces.forget(conn.id);
     for (const h of conn.hosts) if (this.byHost.get(h) === conn) this.byHost.delete(h);
+    this.endDialogsOf(conn);
     for (const [user, bindings] of this.registrations) {
       for (const [k, b] of bindings) if (b.conn === conn) bindings.delete(k);
       if (bindings.size === 0) {
@@ -119,6 +140,45 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
         this.emit('unregistered', user);
       }
     }
+  }
+
+  /**
+   * A connection went away (page reloaded or closed, process killed, network cut): the
+   * other party of each of its confirmed dialogs gets a BYE in the gone party's name, so
+   * no call stays up with nobody on the far end.
+   */
+  private endDialogsOf(conn: Conn): void {
+    for (const [callId, d] of this.dialogs) {
+      if (d.caller.conn !== conn && d.callee.conn !== conn) continue;
+      this.dialogs.delete(callId);
+      const [gone, other] = d.caller.conn === conn ? [d.caller, d.callee] : [d.callee, d.caller];
+      if (other.conn === conn) continue;
+      this.send(
+        other.conn,
+        serialize(
+          `BYE ${other.target} SIP/2.0`,
+          [
+            `Via: SIP/2.0/WSS ${this.host};branch=z9hG4bK${randomId(12)}`,
+            'Max-Forwards: 70',
+            `From: ${gone.header}`,
+            `To: ${other.header}`,
+            `Call-ID: ${callId}`,
+            `CSeq: ${gone.cseq + 1} BYE`,
+            'Reason: SIP;cause=480;text="The other party\'s connection to the SIP server closed"',
+          ],
+          '',
+        ),
+      );
+    }
+  }
+
+  /** Keep the dialog's CSeq counts; a BYE passing through ends it. */
+  private trackInDialog(conn: Conn, req: SipRequest): void {
+    const d = this.dialogs.get(req.callId);
+    if (!d) return;
+    const side = d.caller.conn === conn ? d.caller : d.callee.conn === conn ? d.callee : null;
+    if (side && req.cseq > side.cseq) side.cseq = req.cseq;
+    if (req.method === 'BYE') this.dialogs.delete(req.callId);
   }
 
   private sweep(): void {
@@ -246,13 +306,24 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     const host = req.ruri!.host;
     const target = typeof host === 'string' ? this.byHost.get(host) : undefined;
     if (!target) return this.reply(conn, req, 404, 'Not Found (remote target unknown)');
+    this.trackInDialog(conn, req);
     this.forward(conn, target, req, req.ruri!.toString(), false);
   }
 
   private forward(from: Conn, to: Conn, req: SipRequest, ruri: string, recordRoute: boolean): void {
     const txnMethod = req.method === 'CANCEL' || (req.method === 'ACK' && !req.toTag) ? 'INVITE' : req.method;
     const branch = `z9hG4bK${createHash('sha1').update(`${from.id}|${req.viaBranch}|${txnMethod}`).digest('hex').slice(0, 24)}`;
-    if (req.method !== 'ACK') this.txns.set(branch, { source: from, at: Date.now() });
+    if (req.method !== 'ACK') {
+      const contact = req.method === 'INVITE' && !req.toTag ? req.parseHeader('contact') : undefined;
+      const from0 = req.getHeader('from');
+      this.txns.set(branch, {
+        source: from,
+        at: Date.now(),
+        ...(contact?.uri && from0
+          ? { invite: { target: String(contact.uri), from: from0, cseq: req.cseq } }
+          : {}),
+      });
+    }
     const lines = headerLines(req, new Set(['route', 'max-forwards', ...UNTRUSTED_IDENTITY]));
     const routes = (req.headers['Route'] ?? [])
       .flatMap((v) => splitList(v.raw))
@@ -278,6 +349,19 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     if (!txn) return;
     const contact = res.parseHeader('contact');
     if (typeof contact?.uri?.host === 'string') this.remember(conn, contact.uri.host);
+    const to = res.getHeader('to');
+    const status = res.statusCode ?? 0;
+    if (txn.invite && status >= 200 && status < 300 && contact?.uri && to && res.toTag)
+      this.dialogs.set(res.callId, {
+        callId: res.callId,
+        caller: {
+          conn: txn.source,
+          target: txn.invite.target,
+          header: txn.invite.from,
+          cseq: txn.invite.cseq,
+        },
+        callee: { conn, target: String(contact.uri), header: to, cseq: 0 },
+      });
     const lines = headerLines(res, new Set(['via', ...UNTRUSTED_IDENTITY]));
     this.send(
       txn.source,
