@@ -164,6 +164,7 @@ export async function buildAuthority(opts: {
     staff: services.staff,
     sessions: services.sessions,
     pipeline: services.pipeline,
+    reach: services.reach,
     log: app.log,
   });
   services.commands.on('device', (sessionId, frame) => hub.sendToSession(sessionId, frame));
@@ -176,10 +177,30 @@ export async function buildAuthority(opts: {
   services.calls.on('verified', (requestId, agentId, at) =>
     hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );
+  let closing = false;
   const sipEdge = new SipEdge({
     secret: config.sipSecret,
     domain: config.sipDomain,
     now: () => opts.clock.now(),
+  });
+  // A customer device is reachable while its SIP registration is live (users "d-<device id>").
+  sipEdge.on('registered', (user) => {
+    if (user.startsWith('d-')) services.reach.sipRegistration(user.slice(2), true);
+  });
+  sipEdge.on('unregistered', (user) => {
+    if (user.startsWith('d-') && !closing) services.reach.sipRegistration(user.slice(2), false);
+  });
+  // An agent took a request whose device is offline: wake it (Web Push or the native push webhook).
+  services.pipeline.on('accepted', (_agentId, requestId) => {
+    const r = services.pipeline.requests.get(requestId);
+    if (!r) return;
+    const agentName = services.pipeline.requestView(r).agentName ?? null;
+    void services.push
+      .wakeForRequest(r.id, r.session_id, r.device_id, agentName)
+      .then((outcome) => {
+        if (!closing && outcome !== 'online') services.pipeline.notify([requestId]);
+      })
+      .catch((e: unknown) => app.log.warn({ err: e }, 'push wake failed'));
   });
   await app.register(websocket, {
     options: {
@@ -208,6 +229,7 @@ export async function buildAuthority(opts: {
   controlSweeper.unref();
   services.pipeline.start();
   app.addHook('onClose', async () => {
+    closing = true;
     clearInterval(pruner);
     clearInterval(controlSweeper);
     services.pipeline.stop();

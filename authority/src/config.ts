@@ -89,6 +89,12 @@ export const ConfigSchema = z.strictObject({
     .toUpperCase()
     .refine((r) => isSupportedCountry(r), 'a region code libphonenumber knows, such as GB or US')
     .default('GB'),
+  /** Where native push tokens (fcm/apns) are handed over: POST {kind, token, deviceId, payload}. */
+  pushWebhookUrl: z.url().optional(),
+  /** VAPID subject (RFC 8292): a mailto: or https: contact for push services. */
+  pushSubject: z.string().min(1).default('mailto:support@verified-desk.invalid'),
+  /** Accept Web Push endpoints on http://127.0.0.1/localhost (tests, the demo); otherwise https only. */
+  pushAllowLoopbackHttp: z.boolean().default(false),
   demo: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -123,11 +129,14 @@ const ENV: Record<string, keyof Config> = {
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_WS_URL: 'sipWsUrl',
   VD_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
+  VD_PUSH_WEBHOOK_URL: 'pushWebhookUrl',
+  VD_PUSH_SUBJECT: 'pushSubject',
+  VD_PUSH_ALLOW_LOOPBACK_HTTP: 'pushAllowLoopbackHttp',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
 };
 
-const BOOLEAN_KEYS = new Set<keyof Config>(['demo', 'wrapUpRequired']);
+const BOOLEAN_KEYS = new Set<keyof Config>(['demo', 'wrapUpRequired', 'pushAllowLoopbackHttp']);
 
 /** Read configuration from argv and env; throws ConfigError listing every problem. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {

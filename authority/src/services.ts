@@ -27,6 +27,8 @@ import { CommandRelay } from './relay/commands.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Db } from './store/db.ts';
+import { Reachability } from './push/reachability.ts';
+import { PushService } from './push/push.ts';
 
 /** Every domain service of the authority, wired once over one database. */
 export interface Services {
@@ -50,6 +52,9 @@ export interface Services {
   transfers: Transfers;
   commands: CommandRelay;
   customers: CustomerDirectory;
+  /** Which customer devices are online, last seen, and how to wake them. */
+  reach: Reachability;
+  push: PushService;
 }
 
 export async function createServices(
@@ -82,6 +87,10 @@ export async function createServices(
     photos,
   );
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
+  const reach = new Reachability(ctx);
+  pipeline.reach = reach;
+  reach.on('changed', (deviceId) => pipeline.deviceReachabilityChanged(deviceId));
+  const push = new PushService(ctx, reach, () => pipelineConfig.config.company);
   const transfers = new Transfers(ctx, pipeline);
   const pin = new PinFactor(ctx, authentications, factorSetup);
   const commands = new CommandRelay(
@@ -117,5 +126,7 @@ export async function createServices(
     transfers,
     commands,
     customers: new CustomerDirectory(ctx, sessions, pipeline),
+    reach,
+    push,
   };
 }

@@ -30,6 +30,7 @@ import { LIVE_STATES, RequestFollower } from './request-follower.ts';
 import { callProof, confirmationSignature, deviceProof } from './proofs.ts';
 import { defaultStore, type KeyValueStore } from './storage.ts';
 import { browserWebAuthn, type WebAuthnCeremonies } from './webauthn.ts';
+import type { PushConfig, PushSubscriptionBody } from '../../protocol/src/push.ts';
 
 /** What is kept on the phone after enrolment (the private key stays inside WebCrypto). */
 export interface Enrolment {
@@ -280,6 +281,31 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     const me = await this.client.call('deviceMe', {});
     this.setAuthentication(me.authentication);
     return me;
+  }
+
+  // ---- push: how the authority wakes this phone when the app is closed ------
+
+  /** The authority's VAPID key, the push kinds it delivers, and whether this device has a subscription. */
+  async pushConfig(): Promise<PushConfig> {
+    await this.ensureAuthenticated();
+    return this.client.call('pushConfig', {});
+  }
+
+  /**
+   * The push hook: register how to wake this device (replaces the previous one). Web apps
+   * pass their Web Push subscription (`subscribeWebPush` makes one); native apps pass
+   * their own token, `{ kind: 'fcm' | 'apns', token }`, which the authority hands to its
+   * push webhook when an agent takes the request while the app is closed.
+   */
+  async registerPush(channel: PushSubscriptionBody): Promise<void> {
+    await this.ensureAuthenticated();
+    await this.client.call('putPushSubscription', { body: channel });
+  }
+
+  /** This device will not be woken any more. */
+  async unregisterPush(): Promise<void> {
+    await this.ensureAuthenticated();
+    await this.client.call('deletePushSubscription', {});
   }
 
   /** Forget the enrolment on this phone (the key is deleted; the authority keeps its record). */

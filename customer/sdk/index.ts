@@ -71,3 +71,4 @@ export { callProof, confirmationSignature, deviceProof } from './proofs.ts';
 export { screenInvitation, proofHeader, type InvitationLike } from './sip-adapter.ts';
 export { IndexedDbStore, MemoryStore, type KeyValueStore } from './storage.ts';
 export { browserWebAuthn, hasPlatformBiometric, type WebAuthnCeremonies } from './webauthn.ts';
+export { subscribeWebPush, webPushUnavailable } from './web-push.ts';

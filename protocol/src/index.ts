@@ -23,3 +23,4 @@ export * from './directory.ts';
 export * from './customers.ts';
 export * from './customer-admin-routes.ts';
 export * from './lifecycles.ts';
+export * from './push.ts';

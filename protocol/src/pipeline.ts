@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AssuranceLevel, IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import { FactorKind } from './identity.ts';
 import { SessionId } from './sessions.ts';
+import { DeviceReachability } from './push.ts';
 
 /** Ids written in configuration files: queues, menu options, skills, rules. */
 export const ConfigId = z
@@ -325,6 +326,10 @@ export const RequestView = z
     agentName: ShortText.nullable()
       .optional()
       .describe('The display name of the agent holding or being offered it ("You are now with <agent>").'),
+    /** Whether the customer's device can be reached now (online, last seen, wakeable). */
+    reachability: DeviceReachability.nullable()
+      .optional()
+      .describe("Whether the customer's device can be reached now (online, last seen, wakeable)."),
   })
   .meta({
     id: 'RequestView',

@@ -41,6 +41,7 @@ import { controlRoutes } from './control-routes.ts';
 import { directoryRoutes } from './directory.ts';
 import { customerAdminRoutes } from './customer-admin-routes.ts';
 import { SipCredentials } from './sip.ts';
+import { pushRoutes } from './push.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
 const StaffParams = z.strictObject({ staffId: OpaqueId.describe('The staff member.') });
@@ -548,6 +549,7 @@ export const routes = {
   ...controlRoutes,
   ...directoryRoutes,
   ...customerAdminRoutes,
+  ...pushRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

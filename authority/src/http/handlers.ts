@@ -19,6 +19,7 @@ import { conflict, forbidden, notFound, unauthorized } from './errors.ts';
 import { verifyAuditChain } from '../audit/audit-log.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
+import { pushHandlers } from '../push/push-handlers.ts';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +35,7 @@ export function createHandlers(svc: Services): Handlers<Routes> {
     ...controlHandlers(svc),
     ...directoryHandlers(svc),
     ...customerAdminHandlers(svc),
+    ...pushHandlers(svc),
   };
 }
 

@@ -21,6 +21,7 @@ import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { QUEUE_ORDER, type RequestRow, type RequestStore } from './requests.ts';
 import { applyRules, factorsFor } from './rules.ts';
+import type { Reachability } from '../push/reachability.ts';
 
 /** Added to a booked callback's priority when its slot starts, so the booking is honoured first. */
 export const CALLBACK_BOOST = 1000;
@@ -31,6 +32,8 @@ export interface PipelineEvents {
   /** Requests and agents whose views changed (for the live feeds). */
   changed: [requestIds: string[], agentIds: string[]];
   offer: [agentId: string, requestId: string];
+  /** An agent accepted an offer (the authority wakes the customer's device if it is offline). */
+  accepted: [agentId: string, requestId: string];
 }
 
 /**
@@ -44,6 +47,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Who held each request, when, and how they came to hold it. */
   readonly custody: Custody;
   private timer: NodeJS.Timeout | null = null;
+  /** Which customer devices are reachable now (set when the authority wires its services). */
+  reach: Reachability | null = null;
 
   constructor(
     private readonly ctx: Ctx,
@@ -106,15 +111,30 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           waits.set(key, this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position));
         wait = waits.get(key)!;
       }
-      return this.requests.view(r, position, wait, this.levelOf(r));
+      return this.withReach(r, this.requests.view(r, position, wait, this.levelOf(r)));
     });
+  }
+
+  private withReach(r: RequestRow, v: RequestView): RequestView {
+    return this.reach ? { ...v, reachability: this.reach.view(r.device_id, r.id) } : v;
+  }
+
+  /** A customer device came or went: the views of its live requests change. */
+  deviceReachabilityChanged(deviceId: string): void {
+    const ids = this.ctx.db
+      .prepare<[string], { id: string }>(
+        "SELECT id FROM requests WHERE device_id = ? AND state NOT IN ('completed', 'abandoned')",
+      )
+      .all(deviceId)
+      .map((x) => x.id);
+    if (ids.length) this.changed(ids, []);
   }
 
   requestView(r: RequestRow, st: Staffing = this.capacity.staffing()): RequestView {
     const position = this.requests.position(r);
     const wait =
       position === null ? null : this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position);
-    return this.requests.view(r, position, wait, this.levelOf(r));
+    return this.withReach(r, this.requests.view(r, position, wait, this.levelOf(r)));
   }
 
   agentView(staffId: string): AgentView {
@@ -400,6 +420,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       data: { fence },
     });
     this.changed([requestId], [staffId]);
+    this.emit('accepted', staffId, requestId);
     return this.requestView(this.requests.get(requestId)!);
   }
 
@@ -577,7 +598,30 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const page = this.ctx.db.prepare<[number, number], RequestRow>(
         `SELECT * FROM requests WHERE state = 'waiting' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`,
       );
-      for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && free.length; offset += DISPATCH_PAGE) {
+      // Reachable customers first: a request whose device is offline waits until every
+      // reachable request of the same priority has been tried (then it is offered too:
+      // accepting it wakes the device).
+      let deferred: RequestRow[] = [];
+      let deferredPriority: number | null = null;
+      let removed = 0;
+      const tryOffer = (r: RequestRow): void => {
+        const skills = JSON.parse(r.skills) as string[];
+        const i = free.findIndex((a) => Capacity.eligible(a.info, r.queue_id, skills));
+        if (i < 0) return;
+        const agent = free[i]!;
+        if (this.offer(r, agent.row.staff_id)) {
+          free.splice(i, 1);
+          offered.push([agent.row.staff_id, r.id]);
+          removed++; // the offered row left the waiting set: the next page starts one earlier
+        }
+      };
+      const flush = (): void => {
+        for (const d of deferred) if (free.length) tryOffer(d);
+        deferred = [];
+        deferredPriority = null;
+      };
+      for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && free.length; offset += DISPATCH_PAGE - removed) {
+        removed = 0;
         const rows = page.all(DISPATCH_PAGE, offset);
         for (const r of rows) {
           if (!free.length) break;
@@ -586,18 +630,18 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             (r.window_until !== null && r.window_until < now)
           )
             continue;
-          const skills = JSON.parse(r.skills) as string[];
-          const i = free.findIndex((a) => Capacity.eligible(a.info, r.queue_id, skills));
-          if (i < 0) continue;
-          const agent = free[i]!;
-          if (this.offer(r, agent.row.staff_id)) {
-            free.splice(i, 1);
-            offered.push([agent.row.staff_id, r.id]);
-            offset--; // the offered row left the waiting set: the next page starts one earlier
+          if (deferredPriority !== null && r.priority !== deferredPriority) flush();
+          if (!free.length) break;
+          if (this.reach && r.device_id !== null && !this.reach.online(r.device_id)) {
+            deferred.push(r);
+            deferredPriority = r.priority;
+            continue;
           }
+          tryOffer(r);
         }
         if (rows.length < DISPATCH_PAGE) break;
       }
+      flush();
     })();
     if (offered.length) {
       this.changed(

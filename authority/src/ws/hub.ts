@@ -14,6 +14,7 @@ import type { StaffAccounts, StaffPrincipal } from '../staff/staff-accounts.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { Feeds, type FeedConn } from './feeds.ts';
+import type { Reachability } from '../push/reachability.ts';
 
 const HELLO_TIMEOUT_MS = 5_000;
 const SWEEP_EVERY_MS = 200;
@@ -45,6 +46,8 @@ export class Hub {
       staff: StaffAccounts;
       sessions: ServiceSessions;
       pipeline: Pipeline;
+      /** Devices are online while a socket of theirs is open (presence, last seen). */
+      reach?: Reachability;
       log: FastifyBaseLogger;
     },
   ) {
@@ -95,6 +98,8 @@ export class Hub {
       this.conns.delete(conn);
       if (conn.sessionId) this.bySession.get(conn.sessionId)?.delete(conn);
       if (conn.principal && !this.closed) this.feeds.remove(conn);
+      if (conn.principal?.kind === 'device' && !this.closed)
+        this.deps.reach?.socket(conn.principal.device.id, false);
     });
     socket.on('error', () => socket.terminate());
     conn.socket.once('message', () => clearTimeout(helloTimer));
@@ -167,6 +172,7 @@ export class Hub {
         c.staffId = c.principal.staff.id;
         c.role = c.principal.staff.role;
       }
+      if (c.principal.kind === 'device') this.deps.reach?.socket(c.principal.device.id, true);
       this.send(c, { type: 'welcome', connectionId: c.id, principal: c.principal.kind });
       this.feeds.add(c);
       return;

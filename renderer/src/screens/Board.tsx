@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { AgentView, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Badge, LevelBadge } from '../components/ui.tsx';
+import { ReachabilityBadge } from '../components/Reachability.tsx';
 import {
   clockDuration,
   PRESENCE_TEXT,
@@ -156,7 +157,15 @@ export function BoardScreen() {
               <tbody>
                 {requests.slice(0, SHOWN_REQUESTS).map((r) => (
                   <tr key={r.requestId}>
-                    <th scope="row">{r.customerName}</th>
+                    <th scope="row">
+                      {r.customerName}
+                      {r.reachability && (
+                        <>
+                          <br />
+                          <ReachabilityBadge request={r} now={now} />
+                        </>
+                      )}
+                    </th>
                     <td>{r.optionLabel}</td>
                     <td>
                       <LevelBadge level={r.level} />

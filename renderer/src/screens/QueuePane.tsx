@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import type { RequestView } from '../../../protocol/src/pipeline.ts';
 import { LevelBadge } from '../components/ui.tsx';
+import { ReachabilityBadge } from '../components/Reachability.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
 import { clockDuration, secondsSince, timeOfDay } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
@@ -114,6 +115,7 @@ const QueueRow = memo(function QueueRow({
   queueName: string;
 }) {
   const s = stateText(r, me);
+  const now = useNow();
   return (
     <div
       className={`queue-row${r.agentId === me && r.state !== 'waiting' ? ' mine' : ''}`}
@@ -135,6 +137,11 @@ const QueueRow = memo(function QueueRow({
         </span>
         <span className={`queue-state tone-text-${s.tone}`}>{s.text}</span>
       </div>
+      {r.reachability && (
+        <div className="queue-row-line sub">
+          <ReachabilityBadge request={r} now={now} />
+        </div>
+      )}
     </div>
   );
 });

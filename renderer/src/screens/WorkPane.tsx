@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import type { OfferView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
+import { ReachabilityBadge } from '../components/Reachability.tsx';
 import { clockDuration, PRESENCE_TEXT, secondsSince } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
@@ -81,6 +82,9 @@ function OfferCard({
             {offer.request.priority > 0 ? ` · priority ${offer.request.priority}` : ''}
           </p>
           <ArrivedFrom requestId={offer.requestId} />
+          <p className="small" data-testid="offer-reachability">
+            <ReachabilityBadge request={offer.request} now={now} detail />
+          </p>
         </div>
         <div className="countdown" role="timer" aria-label={`Offer expires in ${Math.ceil(left)} seconds`}>
           <span className="countdown-value" data-testid="offer-countdown">
@@ -136,6 +140,11 @@ function ActiveCard() {
             {r.customerName} <span className="muted">· {r.optionLabel}</span>
           </h2>
           <ArrivedFrom requestId={r.requestId} />
+          {r.reachability && !r.reachability.online && (
+            <p className="small" data-testid="active-reachability">
+              <ReachabilityBadge request={r} now={now} detail />
+            </p>
+          )}
         </div>
         <div className="actions">
           <button

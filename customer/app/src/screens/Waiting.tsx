@@ -5,6 +5,7 @@ import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 import { hourMinute, LEVEL_TEXT, positionText, waitText } from '../format.ts';
 import { SecurityNotices } from '../components/SecurityNotices.tsx';
+import { useWakeStatus } from '../wake.ts';
 
 const LEAD: Record<RequestView['state'], string> = {
   waiting: 'Your request is in. You can leave the app: we will call this phone.',
@@ -136,6 +137,7 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
   const r = state.request;
   const [choosing, setChoosing] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const wake = useWakeStatus();
   useEffect(() => {
     if (r?.state === 'scheduled') setChoosing(false);
   }, [r?.state, r?.callback]);
@@ -143,8 +145,13 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
   const busy = state.busy !== null;
   const canChangeCallback = r.state === 'waiting' || r.state === 'offered' || r.state === 'scheduled';
   const slotMode = r.callback.mode === 'slot';
+  // "You can leave the app" only when the authority can wake this phone; otherwise say it plainly.
+  const lead =
+    (r.state === 'waiting' || r.state === 'scheduled') && wake.kind === 'unavailable'
+      ? `Your request is in. Keep this app open: this phone cannot be woken when the agent is ready (${wake.reason}).`
+      : LEAD[r.state];
   return (
-    <Screen title={r.optionLabel} lead={LEAD[r.state]}>
+    <Screen title={r.optionLabel} lead={lead}>
       <StatusCard r={r} feed={state.feed} />
       <p className="help verified-line">
         <Icon name="shield" size={16} /> {LEVEL_TEXT[r.level]}. The agent sees it: no security questions.

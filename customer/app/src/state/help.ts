@@ -1,3 +1,4 @@
+import { enableWake } from '../wake.ts';
 import type { RequestView } from '../../../../protocol/src/index.ts';
 import type { AppState, AppStore, MenuLeaf } from './app-state.ts';
 
@@ -52,7 +53,10 @@ export class HelpStore {
   chooseOption(option: MenuLeaf, idempotencyKey: string): Promise<void> {
     return this.app.run('Sending your request…', async () => {
       const r = await this.app.requireDevice().createRequest(option.id, idempotencyKey);
-      if (r.status === 'queued') return this.app.go({ name: 'waiting' });
+      if (r.status === 'queued') {
+        void enableWake(this.app.requireDevice());
+        return this.app.go({ name: 'waiting' });
+      }
       this.app.go({
         name: 'step-up',
         option,
@@ -67,7 +71,10 @@ export class HelpStore {
     const s = this.app.getState().screen;
     if (s.name !== 'step-up') return;
     const r = await this.app.requireDevice().createRequest(s.option.id, s.idempotencyKey);
-    if (r.status === 'queued') this.app.go({ name: 'waiting' });
+    if (r.status === 'queued') {
+      void enableWake(this.app.requireDevice());
+      this.app.go({ name: 'waiting' });
+    }
     else
       this.app.go(
         { ...s, needed: r.factorsNeeded, requiredLevel: r.requiredLevel },

@@ -1,0 +1,95 @@
+import { EventEmitter } from 'node:events';
+import type { DeviceReachability } from '../../../protocol/src/index.ts';
+import { iso } from '../clock.ts';
+import type { Ctx } from '../context.ts';
+
+/**
+ * Which customer devices can be reached now. A device is online while one of its
+ * WebSocket connections to the authority is open (the Hub reports them) or its SIP
+ * registration at the embedded edge is live; its last seen time is kept in
+ * device_last_seen (written when it connects and when it goes away), so an offline
+ * device shows "last seen 4 min ago" even after a restart. `wakeable` says a push
+ * subscription is stored (see PushService). Emits `changed` when a device comes or goes.
+ */
+export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> {
+  private readonly sockets = new Map<string, number>();
+  private readonly sip = new Set<string>();
+  /** requestId -> when the authority last sent a wake-up push for it. */
+  private readonly woken = new Map<string, number>();
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+  }
+
+  online(deviceId: string): boolean {
+    return (this.sockets.get(deviceId) ?? 0) > 0 || this.sip.has(deviceId);
+  }
+
+  /** A WebSocket of the device said hello (true) or closed (false). */
+  socket(deviceId: string, open: boolean): void {
+    const before = this.online(deviceId);
+    const n = Math.max(0, (this.sockets.get(deviceId) ?? 0) + (open ? 1 : -1));
+    if (n) this.sockets.set(deviceId, n);
+    else this.sockets.delete(deviceId);
+    this.seen(deviceId, before);
+  }
+
+  /** The device's SIP registration became live (true) or went away (false). */
+  sipRegistration(deviceId: string, live: boolean): void {
+    const before = this.online(deviceId);
+    if (live) this.sip.add(deviceId);
+    else this.sip.delete(deviceId);
+    this.seen(deviceId, before);
+  }
+
+  markWoken(requestId: string): void {
+    this.woken.set(requestId, this.ctx.clock.now());
+  }
+
+  private seen(deviceId: string, wasOnline: boolean): void {
+    this.ctx.db
+      .prepare(
+        `INSERT INTO device_last_seen (device_id, last_seen_at) VALUES (?, ?)
+         ON CONFLICT(device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
+      )
+      .run(deviceId, this.ctx.clock.now());
+    if (wasOnline !== this.online(deviceId)) this.emit('changed', deviceId);
+  }
+
+  lastSeen(deviceId: string): number | null {
+    if (this.online(deviceId)) return this.ctx.clock.now();
+    return (
+      this.ctx.db
+        .prepare<[string], { last_seen_at: number }>(
+          'SELECT last_seen_at FROM device_last_seen WHERE device_id = ?',
+        )
+        .get(deviceId)?.last_seen_at ?? null
+    );
+  }
+
+  wakeable(deviceId: string): boolean {
+    return !!this.ctx.db.prepare('SELECT 1 FROM device_push WHERE device_id = ?').get(deviceId);
+  }
+
+  deviceOfSession(sessionId: string): string | null {
+    return (
+      this.ctx.db
+        .prepare<[string], { device_id: string | null }>(
+          'SELECT device_id FROM service_sessions WHERE id = ?',
+        )
+        .get(sessionId)?.device_id ?? null
+    );
+  }
+
+  view(d: string | null, requestId: string): DeviceReachability | null {
+    if (d === null) return null;
+    const last = this.lastSeen(d);
+    const woken = this.woken.get(requestId);
+    return {
+      online: this.online(d),
+      lastSeenAt: last === null ? null : iso(last),
+      wakeable: this.wakeable(d),
+      wokenAt: woken === undefined ? null : iso(woken),
+    };
+  }
+}
