@@ -24,7 +24,24 @@ export interface AgentInfo {
 
 /** Agents: presence, skills, queue memberships, shifts, last contact. */
 export class Agents {
+  /**
+   * Presence to return to when a request held outside the person's own choice ends (a supervisor's
+   * take-over): finishing or handing it on must not make them Available unasked.
+   */
+  private readonly returnTo = new Map<string, { presence: Presence; reasonCode: string | null }>();
+
   constructor(private readonly ctx: Ctx) {}
+
+  /** Remember the presence to return to after holding a request taken over (the first one wins). */
+  rememberReturn(staffId: string): void {
+    const row = this.ensure(staffId);
+    if (this.returnTo.has(staffId)) return;
+    const own = row.presence === 'offline' || row.presence === 'break';
+    this.returnTo.set(staffId, {
+      presence: own ? row.presence : 'available',
+      reasonCode: own ? row.reason_code : null,
+    });
+  }
 
   ensure(staffId: string): AgentRow {
     const now = this.ctx.clock.now();
@@ -44,11 +61,23 @@ export class Agents {
       .all();
   }
 
+  /**
+   * Set the presence. `opts.reasonCode` given (even null) means the person chose it themselves and
+   * forgets any remembered return; an automatic "available" (end of a request or wrap-up, hand-on)
+   * becomes the remembered presence instead.
+   */
   setPresence(
     staffId: string,
     presence: Presence,
     opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {},
   ): void {
+    const back = this.returnTo.get(staffId);
+    if ('reasonCode' in opts || presence === 'offline') this.returnTo.delete(staffId);
+    else if (back && presence === 'available') {
+      this.returnTo.delete(staffId);
+      presence = back.presence;
+      opts = { reasonCode: back.reasonCode };
+    }
     const now = this.ctx.clock.now();
     this.ctx.db
       .prepare(

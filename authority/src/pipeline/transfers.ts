@@ -433,6 +433,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
     const at = this.now();
     let consults: TransferRow[] = [];
     const t = this.ctx.db.transaction(() => {
+      // After the request the supervisor returns to where they were (the board), not to Available.
+      this.pipeline.agents.rememberReturn(supervisorId);
       const toFence = this.moveToAssignment(r, supervisorId, 'taken_over', 'taken_over', at);
       this.release(r.agent_id);
       consults = this.closeConsults(r.id, at);
