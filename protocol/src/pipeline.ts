@@ -327,6 +327,10 @@ export const RequestView = z
       .optional()
       .describe('The display name of the agent holding or being offered it ("You are now with <agent>").'),
     /** Whether the customer's device can be reached now (online, last seen, wakeable). */
+    /** When the verification the request carries expires (a booked slot after it needs a fresh one). */
+    verificationExpiresAt: IsoTime.nullable()
+      .optional()
+      .describe('When the verification the request carries expires (a booked slot after it needs a fresh one).'),
     reachability: DeviceReachability.nullable()
       .optional()
       .describe("Whether the customer's device can be reached now (online, last seen, wakeable)."),

@@ -260,6 +260,29 @@ describe('device reachability: shown, used for routing, and the device woken by 
     assert.equal(body.payload.title, 'Northwind Bank is ready to call you');
   });
 
+  it('a booked slot after the verification expires says so: the request carries verificationExpiresAt', async () => {
+    const d = await device('c_alice_martin_01');
+    const req = await queue(d);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const slots = await d.api('callbackSlots', { params: { requestId: req.requestId }, query: { day: tomorrow } });
+    assert.equal(slots.status, 200, JSON.stringify(slots.body));
+    const slot = slots.body.slots.find((x: any) => x.free > 0);
+    assert.ok(slot, `a free slot tomorrow: ${JSON.stringify(slots.body).slice(0, 300)}`);
+    const booked = await d.api('setCallback', {
+      params: { requestId: req.requestId },
+      json: { mode: 'slot', slotStart: slot.start },
+    });
+    assert.equal(booked.status, 200, JSON.stringify(booked.body));
+    assert.equal(booked.body.state, 'scheduled');
+    const auth = (await d.api('deviceMe')).body.authentication;
+    assert.equal(booked.body.verificationExpiresAt, auth.expiresAt);
+    assert.ok(
+      Date.parse(booked.body.verificationExpiresAt) < Date.parse(booked.body.callback.slotEnd),
+      'the app and the offer warn: the verification expires before the slot ends',
+    );
+    a.services.pipeline.abandon(req.requestId, 'test');
+  });
+
   it('bad subscriptions get a clear 400: a plain-http endpoint off this machine', async () => {
     const d = await device('c_alice_martin_01');
     const r = await d.api('putPushSubscription', {

@@ -116,7 +116,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private withReach(r: RequestRow, v: RequestView): RequestView {
-    return this.reach ? { ...v, reachability: this.reach.view(r.device_id, r.id) } : v;
+    const auth = this.authentications.get(r.authentication_id);
+    return {
+      ...v,
+      verificationExpiresAt: auth ? iso(auth.expires_at) : null,
+      ...(this.reach ? { reachability: this.reach.view(r.device_id, r.id) } : {}),
+    };
   }
 
   /** A customer device came or went: the views of its live requests change. */

@@ -1,4 +1,5 @@
 import type { RequestView } from '../../../protocol/src/pipeline.ts';
+import { timeOfDay } from '../format.ts';
 
 /** "4 min ago", "just now", "2 h ago". */
 export function agoText(iso: string, now: number): string {
@@ -61,4 +62,22 @@ export function ReachabilityBadge({
       {detail && t.detail && <span className="muted small reachability-detail"> · {t.detail}</span>}
     </span>
   );
+}
+
+/** The verification the request carries expires before its booked slot ends: what the agent must do. */
+export function slotVerificationWarning(r: RequestView): string | null {
+  if (r.callback.mode !== 'slot' || !r.verificationExpiresAt) return null;
+  const expires = Date.parse(r.verificationExpiresAt);
+  if (expires >= Date.parse(r.callback.slotEnd)) return null;
+  const when = expires <= Date.parse(r.callback.slotStart) ? 'before' : 'during';
+  return `Verification expires at ${timeOfDay(r.verificationExpiresAt)}, ${when} the booked slot (${timeOfDay(r.callback.slotStart)}–${timeOfDay(r.callback.slotEnd)}): ask for a fresh verification on the call.`;
+}
+
+export function SlotVerificationWarning({ request }: { request: RequestView }) {
+  const text = slotVerificationWarning(request);
+  return text ? (
+    <p className="small tone-text-warn" data-testid="slot-verification-warning">
+      {text}
+    </p>
+  ) : null;
 }

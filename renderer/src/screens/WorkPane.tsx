@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import type { OfferView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
-import { ReachabilityBadge } from '../components/Reachability.tsx';
+import { ReachabilityBadge, SlotVerificationWarning } from '../components/Reachability.tsx';
 import { clockDuration, PRESENCE_TEXT, secondsSince } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
@@ -85,6 +85,7 @@ function OfferCard({
           <p className="small" data-testid="offer-reachability">
             <ReachabilityBadge request={offer.request} now={now} detail />
           </p>
+          <SlotVerificationWarning request={offer.request} />
         </div>
         <div className="countdown" role="timer" aria-label={`Offer expires in ${Math.ceil(left)} seconds`}>
           <span className="countdown-value" data-testid="offer-countdown">

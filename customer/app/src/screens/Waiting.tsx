@@ -156,6 +156,16 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
       <p className="help verified-line">
         <Icon name="shield" size={16} /> {LEVEL_TEXT[r.level]}. The agent sees it: no security questions.
       </p>
+      {r.state === 'scheduled' &&
+        r.callback.mode === 'slot' &&
+        r.verificationExpiresAt &&
+        Date.parse(r.verificationExpiresAt) < Date.parse(r.callback.slotEnd) && (
+          <p className="help" role="status" data-testid="slot-verification-warning">
+            Your verification expires at {hourMinute(r.verificationExpiresAt)},{' '}
+            {Date.parse(r.verificationExpiresAt) <= Date.parse(r.callback.slotStart) ? 'before' : 'during'}{' '}
+            your callback. When we call, you will be asked to verify again with your PIN or fingerprint.
+          </p>
+        )}
       <Notice message={state.notice} />
       <ErrorText message={state.error} />
       <SecurityNotices state={state} app={app} />
