@@ -174,6 +174,22 @@ export async function buildAuthority(opts: {
   services.transfers.on('update', (transfer, staffIds) => {
     for (const id of staffIds) hub.sendToStaff(id, { type: 'transfer.update', transfer });
   });
+  // A wrong PIN (or a lock) on a request someone holds or is offered: their open panel fetches itself again.
+  services.pin.on('failure', (authenticationId, locked) => {
+    const at = new Date(opts.clock.now()).toISOString();
+    const held = services.ctx.db
+      .prepare<[string], { id: string; agent_id: string }>(
+        "SELECT id, agent_id FROM requests WHERE customer_id = (SELECT customer_id FROM authentications WHERE id = ?) AND agent_id IS NOT NULL AND state IN ('offered','assigned')",
+      )
+      .all(authenticationId);
+    for (const r of held)
+      hub.sendToStaff(r.agent_id, {
+        type: 'panel.changed',
+        requestId: r.id,
+        reason: locked ? 'pin.locked' : 'pin.failed',
+        at,
+      });
+  });
   services.calls.on('verified', (requestId, agentId, at) =>
     hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );

@@ -124,6 +124,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           return this.emitEvent('offer', f.offer);
         case 'call.verified':
           return this.emitEvent('call.verified', { requestId: f.requestId, at: f.at });
+        case 'panel.changed':
+          return this.emitEvent('panel.changed', { requestId: f.requestId, reason: f.reason, at: f.at });
         case 'command.update':
           return this.emitEvent('command.update', f.command);
         case 'control.state':

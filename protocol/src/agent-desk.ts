@@ -104,6 +104,17 @@ export const CustomerPanel = z.strictObject({
     .strictObject({
       newDevice: z.boolean().describe('The device was enrolled in the last 7 days.'),
       recentFailures: z.number().int().min(0).describe('Failed attempts from this device in the last 24 h.'),
+      pinFailures: z
+        .number()
+        .int()
+        .min(0)
+        .describe('Wrong PINs in a row for this customer now (reset by the right PIN).'),
+      pinLockedUntil: z
+        .string()
+        .nullable()
+        .describe(
+          "Until when the customer's PIN is refused after wrong PINs (ISO time; 'admin' when only an admin can unlock it), or null.",
+        ),
       counterAnomaly: z
         .boolean()
         .describe("A biometric's signature counter went backwards (a cloned authenticator?)."),

@@ -225,6 +225,12 @@ export const bridgeEvents = {
   'board.snapshot': Board,
   offer: OfferView,
   'call.verified': z.strictObject({ requestId: OpaqueId, at: z.string() }),
+  /** The request's panel changed on the authority (a wrong PIN, a PIN lock): fetch it again. */
+  'panel.changed': z.strictObject({
+    requestId: OpaqueId,
+    reason: z.enum(['pin.failed', 'pin.locked']),
+    at: z.string(),
+  }),
   'outbox.status': OutboxStatus,
   /** A tel: or sip: link the OS handed to the console (click-to-dial). */
   dial: z.strictObject({ uri: z.string().max(512) }),

@@ -67,6 +67,13 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('offer'), offer: OfferView }),
   /** For the agent: the device answered the call and proved it with its key. */
   z.strictObject({ type: z.literal('call.verified'), requestId: OpaqueId, at: z.string() }),
+  /** To the holder: the request's panel changed on the authority (a wrong PIN, a PIN lock): fetch it again. */
+  z.strictObject({
+    type: z.literal('panel.changed'),
+    requestId: OpaqueId,
+    reason: z.enum(['pin.failed', 'pin.locked']),
+    at: z.string(),
+  }),
   /** For a device: its own request (position, estimated wait, state). */
   z.strictObject({ type: z.literal('request.update'), request: RequestView }),
 

@@ -10,6 +10,7 @@ import type { Ctx } from '../context.ts';
 import { forbidden, notFound } from '../http/errors.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
+import { pinState } from '../identity/pin.ts';
 import { requireHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestRow } from '../pipeline/requests.ts';
@@ -107,6 +108,7 @@ export class CustomerPanels {
       : undefined;
     // An expired verification unlocks nothing and counts as no verification at all.
     const effectiveLevel = this.authentications.effectiveLevel(auth);
+    const pin = pinState(this.ctx, r.customer_id);
     return {
       request: this.pipeline.requestView(r),
       customer: {
@@ -130,6 +132,9 @@ export class CustomerPanels {
       risk: {
         newDevice: !!device && now - device.enrolled_at < NEW_DEVICE_MS,
         recentFailures,
+        pinFailures: pin.failures,
+        pinLockedUntil:
+          pin.lockedUntil === 'admin' ? 'admin' : pin.lockedUntil === null ? null : iso(pin.lockedUntil),
         counterAnomaly,
       },
       photos: {

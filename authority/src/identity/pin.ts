@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events';
 import type { Ctx } from '../context.ts';
-import { conflict, locked, unauthorized } from '../http/errors.ts';
+import { conflict, HttpError, locked } from '../http/errors.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
 import type { FactorSetup } from './factor-setup.ts';
@@ -17,17 +18,47 @@ export const pinDelayMs = (failures: number): number =>
       ? 30_000 * 2 ** (failures - PIN_DELAY_FROM)
       : 0;
 
+export interface PinState {
+  /** Wrong PINs in a row (reset by the right PIN). */
+  failures: number;
+  /** Until when the PIN is refused (ms), 'admin' when only an admin can unlock it, or null. */
+  lockedUntil: number | 'admin' | null;
+}
+
+/** The customer's PIN failures and lock now (what the agent's panel shows). */
+export function pinState(ctx: Ctx, customerId: string): PinState {
+  const row = ctx.db
+    .prepare<[string], { failures: number; locked_until: number | null }>(
+      'SELECT failures, locked_until FROM pins WHERE customer_id = ?',
+    )
+    .get(customerId);
+  if (!row) return { failures: 0, lockedUntil: null };
+  if (row.failures >= PIN_MAX_FAILURES || row.locked_until === HARD_LOCK)
+    return { failures: row.failures, lockedUntil: 'admin' };
+  const until = row.locked_until && row.locked_until > ctx.clock.now() ? row.locked_until : null;
+  return { failures: row.failures, lockedUntil: until };
+}
+
 /**
  * PIN factor. An attempt first reserves itself by counting as a failure (one atomic
  * UPDATE guarded by the lock), and only then runs argon2: however many requests
  * arrive at once, at most PIN_MAX_FAILURES hashes are ever evaluated in a row.
  */
-export class PinFactor {
+export class PinFactor extends EventEmitter<{
+  /** A wrong PIN, or a PIN refused while locked (`locked`: the PIN is now refused for a while or for good). */
+  failure: [authenticationId: string, locked: boolean];
+}> {
   constructor(
     private readonly ctx: Ctx,
     private readonly authentications: Authentications,
     private readonly setup: FactorSetup,
-  ) {}
+  ) {
+    super();
+  }
+
+  state(customerId: string): PinState {
+    return pinState(this.ctx, customerId);
+  }
 
   hasPin(customerId: string): boolean {
     return !!this.ctx.db.prepare('SELECT 1 FROM pins WHERE customer_id = ?').get(customerId);
@@ -85,11 +116,13 @@ export class PinFactor {
       }
       const hard = row.failures >= PIN_MAX_FAILURES || row.locked_until === HARD_LOCK;
       audit('failure', hard ? 'locked until an admin unlocks' : 'locked (delay)');
+      this.emit('failure', p.authentication.id, true);
+      const wait = Math.max(1, Math.ceil(((row.locked_until ?? now) - now) / 1000));
       throw locked(
         hard
           ? 'PIN locked after too many failures: contact support'
-          : 'too many PIN failures: wait before trying again',
-        hard ? null : Math.ceil(((row.locked_until ?? now) - now) / 1000),
+          : `too many PIN failures: try again in ${wait} s`,
+        hard ? null : wait,
       );
     }
     const ok = await this.ctx.hasher.verify(reserved.hash, pin);
@@ -106,10 +139,19 @@ export class PinFactor {
         .prepare('UPDATE pins SET locked_until = ? WHERE customer_id = ?')
         .run(delay === HARD_LOCK ? HARD_LOCK : this.ctx.clock.now() + delay, customerId);
     audit('failure', `wrong PIN (${reserved.failures} consecutive)`);
-    throw unauthorized(
+    this.emit('failure', p.authentication.id, delay > 0);
+    const left = PIN_MAX_FAILURES - reserved.failures;
+    const wait = delay > 0 && delay !== HARD_LOCK ? Math.ceil(delay / 1000) : null;
+    throw new HttpError(
+      401,
+      'unauthorized',
       reserved.failures >= PIN_MAX_FAILURES
         ? 'wrong PIN: the PIN is now locked'
-        : `wrong PIN (${PIN_MAX_FAILURES - reserved.failures} attempts left)`,
+        : wait
+          ? `wrong PIN (${left} attempts left): try again in ${wait} s`
+          : `wrong PIN (${left} attempts left)`,
+      { retryAfterSeconds: wait },
+      wait ? { 'retry-after': String(wait) } : undefined,
     );
   }
 

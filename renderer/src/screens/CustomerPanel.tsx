@@ -107,7 +107,13 @@ function Verification({ panel }: { panel: CustomerPanel }) {
       </ul>
       <p className="muted small" data-testid="verification-times">
         {v.authenticatedAt ? `Verified at ${timeOfDay(v.authenticatedAt)} · ` : ''}
-        Verification valid until {timeOfDay(v.expiresAt)}
+        {Date.parse(v.expiresAt) <= now ? (
+          <strong className="tone-text-bad" role="status">
+            Verification expired at {timeOfDay(v.expiresAt)}: fields locked, ask for a fresh verification
+          </strong>
+        ) : (
+          <>Verification valid until {timeOfDay(v.expiresAt)}</>
+        )}
         {panel.device ? ` · device enrolled ${dateOnly(panel.device.enrolledAt)}` : ''}
       </p>
     </div>
@@ -160,8 +166,17 @@ function Custody({ panel }: { panel: CustomerPanel }) {
 }
 
 function Risk({ panel }: { panel: CustomerPanel }) {
-  const { newDevice, recentFailures, counterAnomaly } = panel.risk;
+  const { newDevice, recentFailures, counterAnomaly, pinFailures, pinLockedUntil } = panel.risk;
   const flags: { text: string; tone: 'warn' | 'bad' }[] = [];
+  if (pinLockedUntil === 'admin')
+    flags.push({ text: 'PIN locked after too many wrong PINs: only an admin can unlock it', tone: 'bad' });
+  else if (pinLockedUntil)
+    flags.push({ text: `PIN locked until ${timeOfDay(pinLockedUntil)} after wrong PINs`, tone: 'bad' });
+  if (pinFailures > 0)
+    flags.push({
+      text: `${pinFailures} wrong PIN${pinFailures === 1 ? '' : 's'} in a row`,
+      tone: 'bad',
+    });
   if (newDevice) flags.push({ text: 'New device: enrolled in the last 7 days', tone: 'warn' });
   if (recentFailures > 0)
     flags.push({

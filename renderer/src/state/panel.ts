@@ -56,12 +56,32 @@ export class PanelStore extends Store<PanelState> {
     bridge.on('call.verified', (v) => {
       if (v.requestId === this.state.requestId) this.refresh();
     });
+    // A wrong PIN or a PIN lock while the panel is open: the risk is shown at once.
+    bridge.on('panel.changed', (c) => {
+      if (c.requestId === this.state.requestId) this.refresh();
+    });
+  }
+
+  private expiryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** When the verification expires the authority locks the fields: fetch the panel again at that moment. */
+  private watchExpiry(panel: CustomerPanel): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    const left = Date.parse(panel.verification.expiresAt) - Date.now();
+    if (panel.verification.level > 0 && left > 0 && left < 2 ** 31 - 1)
+      this.expiryTimer = setTimeout(() => {
+        this.expiryTimer = null;
+        if (this.state.requestId === panel.request.requestId) this.refresh();
+      }, left + 500);
   }
 
   /** Show this request's panel (null clears it). */
   focus(requestId: string | null): void {
     if (requestId === this.state.requestId) return;
     this.lastLevel = null;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     this.setState({
       ...this.state,
       requestId,
@@ -130,6 +150,7 @@ export class PanelStore extends Store<PanelState> {
         unlocked: [...new Set([...this.state.unlocked, ...newlyUnlocked])],
         loadedAt: Date.now(),
       });
+      this.watchExpiry(panel);
       this.loadPhotos(panel);
     } catch (e) {
       if (this.state.requestId === requestId) this.patch({ loading: false, error: errorText(e) });
