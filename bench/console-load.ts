@@ -150,6 +150,15 @@ async function settledRenderers(browserRoot: number): Promise<void> {
   }
 }
 
+/**
+ * The launch link is single-use, bound to the first page's secret (sessionStorage): each
+ * fresh context of a run plays the same page reloaded cold, with the same secret.
+ */
+const SAME_PAGE = {
+  content:
+    "sessionStorage.getItem('vd.pageSecret') || sessionStorage.setItem('vd.pageSecret', 'bench-console-load-page-0001');",
+};
+
 async function loadSample(
   browser: Browser,
   host: ConsoleHost,
@@ -159,6 +168,7 @@ async function loadSample(
   try {
     await context.addInitScript({ content: 'globalThis.__name = globalThis.__name || ((fn) => fn);' });
     await context.addInitScript(installLoadProbe, rows);
+    await context.addInitScript(SAME_PAGE);
     const page = await context.newPage();
     await page.goto(host.launchUrl);
     await page.waitForFunction(() => (window as any).__vdLoad.loginUsable !== undefined);
@@ -201,6 +211,7 @@ async function noScriptSample(browser: Browser, host: ConsoleHost): Promise<numb
 
 async function consolePage(browser: Browser, host: ConsoleHost, rows: number): Promise<Page> {
   const context = await browser.newContext({ viewport: VIEWPORT, permissions: ['microphone'] });
+  await context.addInitScript(SAME_PAGE);
   const page = await context.newPage();
   await allowNamedFunctions(page);
   await page.goto(host.launchUrl);

@@ -39,6 +39,9 @@ export interface WebHost {
   close(): Promise<void>;
 }
 
+/** The WebSocket close code that tells a page the launch link belongs to another page. */
+export const LINK_USED_CLOSE_CODE = 4403;
+
 const sameToken = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
@@ -95,13 +98,37 @@ export async function startWebHost(opts: {
       return !!t && sameToken(t.slice(6), token);
     },
   });
+  /**
+   * The launch link is single-use: the first page that opens the bridge with it binds it
+   * to its page secret (a random value the page keeps in its sessionStorage, so a reload
+   * of that tab still works). Any other page offering the same link is refused.
+   */
+  let boundPage: string | null = null;
+  const pageSecretOf = (req: IncomingMessage): string | null => {
+    const p = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .find((s) => s.startsWith('page.'));
+    const secret = p?.slice(5) ?? '';
+    return /^[A-Za-z0-9_-]{16,128}$/.test(secret) ? secret : null;
+  };
   const sockets = new Set<WebSocket>();
   const onEvent = (event: string, payload: unknown) => {
     const text = JSON.stringify({ event, payload });
     for (const s of sockets) if (s.readyState === s.OPEN) s.send(text);
   };
   opts.core.on('event', onEvent);
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
+    const page = pageSecretOf(req);
+    if (!page) {
+      ws.close(LINK_USED_CLOSE_CODE, 'this page did not send its page secret: reload it');
+      return;
+    }
+    if (boundPage === null) boundPage = page;
+    else if (!sameToken(page, boundPage)) {
+      ws.close(LINK_USED_CLOSE_CODE, 'this console link was already used by another page');
+      return;
+    }
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data) => {

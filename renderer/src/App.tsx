@@ -11,6 +11,17 @@ export function App() {
   const c = useConsole();
   const session = useStore(c.session);
   const screen = useStore(c.navigation);
+  const { link } = useStore(c.connection);
+  if (link === 'link_used')
+    return (
+      <main className="splash" data-testid="link-used">
+        <h1>This console link was already used</h1>
+        <p>
+          Each launch link opens one console, in the first page that used it. That page keeps working, also
+          after a reload. To open another console, start the console again and use the new link it prints.
+        </p>
+      </main>
+    );
   if (session.status === 'checking')
     return (
       <main className="splash" aria-busy="true">

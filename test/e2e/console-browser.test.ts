@@ -300,6 +300,31 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
     }
   });
 
+  it('the launch link opens one console: a second page is refused, the first keeps working after a reload', async () => {
+    const mode = await startConsole();
+    const first = await openConsole(browser, mode, 'console-link-first');
+    const second = await openConsole(browser, mode, 'console-link-second');
+    try {
+      await first.page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
+      // The same link in another browser context (another tab, another browser): refused, plainly.
+      await second.page.getByRole('heading', { name: 'This console link was already used' }).waitFor();
+      assert.equal(await second.page.getByLabel('Password').count(), 0, 'no sign-in form');
+      await second.screenshot('link-already-used');
+      // The first page signs in and keeps its session across a reload.
+      await signIn(first.page, 'agent1', 'demo-agent-1');
+      await first.page.getByTestId('presence').waitFor();
+      await first.page.reload();
+      await first.page.getByTestId('presence').waitFor();
+      assert.equal(
+        await first.page.getByRole('heading', { name: 'This console link was already used' }).count(),
+        0,
+      );
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+
   it('gives a supervisor the live board, with the managed authority URL read-only', async () => {
     const mode = await startConsole({ authorityUrl: a.url });
     const t = await openConsole(browser, mode, 'console-supervisor');

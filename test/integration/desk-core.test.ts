@@ -172,9 +172,14 @@ describe('main/core against a real authority: bridge validation, offers, panel, 
       assert.equal(await tryOpen(['vd-bridge'], host.url), 'refused');
       assert.equal(await tryOpen(['vd-bridge', `token.${token}`], 'http://evil.example'), 'refused');
       // A call over the bridge gets the same validation as in Electron.
-      const ws = new WebSocket(host.url.replace('http', 'ws') + '/bridge', ['vd-bridge', `token.${token}`], {
-        origin: host.url,
-      });
+      const pageSecret = 'page.integration-page-0001'; // the launch link binds to the first page secret
+      const ws = new WebSocket(
+        host.url.replace('http', 'ws') + '/bridge',
+        ['vd-bridge', `token.${token}`, pageSecret],
+        {
+          origin: host.url,
+        },
+      );
       await new Promise((r) => ws.on('open', r));
       const answer = new Promise<any>((resolve) =>
         ws.on('message', (m) => {

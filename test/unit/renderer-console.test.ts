@@ -290,7 +290,7 @@ class FakeSocket {
   sent: string[] = [];
   onopen: (() => void) | null = null;
   onmessage: ((m: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((ev?: { code?: number }) => void) | null = null;
   constructor(
     readonly url: string,
     readonly protocols: string[],
@@ -344,7 +344,8 @@ describe('renderer: browser-mode bridge', () => {
     const bridge = new WsBridge(e, 'tok123');
     const ws = FakeSocket.last!;
     assert.equal(ws.url, 'ws://127.0.0.1:5000/bridge');
-    assert.deepEqual(ws.protocols, ['vd-bridge', 'token.tok123']);
+    assert.deepEqual(ws.protocols.slice(0, 2), ['vd-bridge', 'token.tok123']);
+    assert.match(ws.protocols[2]!, /^page\.[0-9a-f]{48}$/, "and this page's secret");
     const links: string[] = [];
     bridge.onLink((s) => links.push(s));
     const me = bridge.invoke('agent.me', {});
@@ -386,6 +387,26 @@ describe('renderer: browser-mode bridge', () => {
     assert.notEqual(FakeSocket.last, ws);
     FakeSocket.last!.open();
     assert.deepEqual(links, ['open', 'reconnecting', 'open']);
+  });
+
+  it('keeps its page secret across a reload; a link used by another page stops with a clear error', async () => {
+    const { e, storage, timers } = env('');
+    const bridge = new WsBridge(e, 'tok123');
+    const ws = FakeSocket.last!;
+    const secret = ws.protocols[2];
+    new WsBridge(e, 'tok123'); // the same tab reloaded: same sessionStorage
+    assert.equal(FakeSocket.last!.protocols[2], secret);
+    assert.ok(storage.get('vd.pageSecret'));
+    const links: string[] = [];
+    bridge.onLink((s) => links.push(s));
+    const call = bridge.invoke('session.current', {});
+    const timersBefore = timers.length;
+    ws.readyState = 3;
+    ws.onclose?.({ code: 4403 } as never);
+    await assert.rejects(call, (err: unknown) => err instanceof BridgeCallError && err.code === 'link_used');
+    assert.deepEqual(links, ['link_used']);
+    assert.equal(timers.length, timersBefore, 'no reconnect');
+    await assert.rejects(bridge.invoke('agent.me', {}), /already used by another page/);
   });
 
   it('without a token it says how to open the console', async () => {

@@ -1,7 +1,7 @@
 import type { AgentDeskBridge } from '../../../protocol/src/bridge.ts';
 
 /** The state of the page's own link to main (always 'open' in Electron, where IPC cannot drop). */
-export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'no_token';
+export type LinkState = 'connecting' | 'open' | 'reconnecting' | 'no_token' | 'link_used';
 
 /**
  * window.agentDesk plus what the console needs to know about the link itself:

@@ -11,6 +11,23 @@ import { Backoff } from '../../../protocol/src/backoff.ts';
 import { BridgeCallError, type ConsoleBridge, type LinkState } from './types.ts';
 
 const TOKEN_KEY = 'vd.bridgeToken';
+const PAGE_KEY = 'vd.pageSecret';
+/** The console host closes with this code when the launch link belongs to another page. */
+const LINK_USED_CLOSE_CODE = 4403;
+
+/**
+ * This page's secret: random, kept in sessionStorage (so a reload of this tab keeps it,
+ * another tab or browser has its own). The console host binds the launch link to the
+ * first page secret it sees.
+ */
+export function pageSecret(storage: Pick<Storage, 'getItem' | 'setItem'>): string {
+  const kept = storage.getItem(PAGE_KEY);
+  if (kept) return kept;
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(24));
+  const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  storage.setItem(PAGE_KEY, secret);
+  return secret;
+}
 /** A call unanswered this long fails; main answers every call it received. */
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -47,6 +64,9 @@ export function takeLaunchToken(
   return env.storage.getItem(TOKEN_KEY);
 }
 
+const LINK_USED_TEXT =
+  'This console link was already used by another page. Each launch link opens one console: start the console again for a new link.';
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -70,12 +90,14 @@ export class WsBridge implements ConsoleBridge {
   /** Reconnects to the console host: 250 ms doubling to 10 s, full jitter. */
   private readonly reconnects = new Backoff({ initialMs: 250, maxMs: 10_000 });
   private state: LinkState;
+  private readonly page: string;
 
   constructor(
     private readonly env: WsBridgeEnvironment,
     private readonly token: string | null,
   ) {
     this.state = token ? 'connecting' : 'no_token';
+    this.page = token ? pageSecret(env.storage) : '';
     if (token) this.open();
   }
 
@@ -99,6 +121,7 @@ export class WsBridge implements ConsoleBridge {
     const ws = this.env.createSocket(`${scheme}://${this.env.location.host}${BRIDGE_WS_PATH}`, [
       'vd-bridge',
       `token.${this.token}`,
+      `page.${this.page}`,
     ]);
     this.socket = ws;
     ws.onopen = () => {
@@ -107,14 +130,24 @@ export class WsBridge implements ConsoleBridge {
       this.setLink('open');
     };
     ws.onmessage = (m) => this.receive(String(m.data));
-    ws.onclose = () => {
+    ws.onclose = (ev?: { code?: number }) => {
       if (this.socket !== ws) return;
       this.socket = null;
+      const used = ev?.code === LINK_USED_CLOSE_CODE;
+      if (used) this.outbox.splice(0);
       for (const [id, p] of this.pending) {
-        if (this.outbox.some((m) => m.id === id)) continue;
+        if (!used && this.outbox.some((m) => m.id === id)) continue;
         this.env.clearTimeout(p.timer);
         this.pending.delete(id);
-        p.reject(new BridgeCallError('link_lost', 'The connection to the console host dropped; try again.'));
+        p.reject(
+          used
+            ? new BridgeCallError('link_used', LINK_USED_TEXT)
+            : new BridgeCallError('link_lost', 'The connection to the console host dropped; try again.'),
+        );
+      }
+      if (used) {
+        this.setLink('link_used');
+        return;
       }
       this.setLink('reconnecting');
       this.env.setTimeout(() => this.open(), this.reconnects.next());
@@ -144,6 +177,7 @@ export class WsBridge implements ConsoleBridge {
   }
 
   invoke<C extends BridgeChannel>(channel: C, args: BridgeArgs<C>): Promise<BridgeResult<C>> {
+    if (this.state === 'link_used') return Promise.reject(new BridgeCallError('link_used', LINK_USED_TEXT));
     if (!this.token)
       return Promise.reject(
         new BridgeCallError('no_token', 'Open the console with the link the launcher printed.'),
