@@ -9,59 +9,14 @@
  * push webhook for native tokens.
  */
 import assert from 'node:assert/strict';
-import { createECDH, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createECDH, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
 import { TestSocket } from '../support/ws.ts';
-
-const b64u = (b: Buffer) => b.toString('base64url');
-
-/** RFC 8291 decryption of one aes128gcm record (RFC 8188) with the user agent's keys. */
-function decryptWebPush(body: Buffer, uaPrivate: ReturnType<typeof createECDH>, authSecret: Buffer): string {
-  const salt = body.subarray(0, 16);
-  const idlen = body[20]!;
-  const asPublic = body.subarray(21, 21 + idlen);
-  const ciphertext = body.subarray(21 + idlen);
-  const ecdhSecret = uaPrivate.computeSecret(asPublic);
-  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), uaPrivate.getPublicKey(), asPublic]);
-  const ikm = Buffer.from(hkdfSync('sha256', ecdhSecret, authSecret, keyInfo, 32));
-  const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
-  const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
-  const d = createDecipheriv('aes-128-gcm', cek, nonce);
-  d.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
-  const padded = Buffer.concat([d.update(ciphertext.subarray(0, ciphertext.length - 16)), d.final()]);
-  let end = padded.length - 1;
-  while (end >= 0 && padded[end] === 0) end--;
-  assert.equal(padded[end], 2, 'last record delimiter');
-  return padded.subarray(0, end).toString('utf8');
-}
-
-interface Received {
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
-}
-
-async function localServer(status = 201): Promise<{ server: Server; url: string; received: Received[] }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(status).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  return { server, url: `http://127.0.0.1:${port}`, received };
-}
+import { b64u, decryptWebPush, localServer } from '../support/push-service.ts';
 
 describe('device reachability: shown, used for routing, and the device woken by push', () => {
   let a: TestAuthority;
@@ -264,7 +219,10 @@ describe('device reachability: shown, used for routing, and the device woken by 
     const d = await device('c_alice_martin_01');
     const req = await queue(d);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const slots = await d.api('callbackSlots', { params: { requestId: req.requestId }, query: { day: tomorrow } });
+    const slots = await d.api('callbackSlots', {
+      params: { requestId: req.requestId },
+      query: { day: tomorrow },
+    });
     assert.equal(slots.status, 200, JSON.stringify(slots.body));
     const slot = slots.body.slots.find((x: any) => x.free > 0);
     assert.ok(slot, `a free slot tomorrow: ${JSON.stringify(slots.body).slice(0, 300)}`);
