@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Button, Icon } from './ui.tsx';
 
 /** The PIN pad of a step-up: digits only, 4 to 12; used by the StepUp screen and the agent's verify card. */
@@ -8,10 +8,20 @@ export function PinForm(props: {
   onSubmit: (pin: string) => void;
   variant?: 'primary' | 'secondary';
   label?: string;
+  /** Until when (ms) the authority refuses PINs: the button waits with a countdown. */
+  retryAt?: number | null;
 }) {
   const [pin, setPin] = useState('');
+  const [now, setNow] = useState(() => Date.now());
+  const waitS = props.retryAt ? Math.ceil((props.retryAt - now) / 1000) : 0;
+  useEffect(() => {
+    if (waitS <= 0) return;
+    const t = setTimeout(() => setNow(Date.now()), 1000);
+    return () => clearTimeout(t);
+  }, [waitS, now]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (waitS > 0) return;
     props.onSubmit(pin);
   };
   return (
@@ -31,10 +41,16 @@ export function PinForm(props: {
         variant={props.variant ?? 'primary'}
         busy={props.busy !== null}
         busyLabel={props.busy}
-        disabled={pin.length < 4}
+        disabled={pin.length < 4 || waitS > 0}
       >
         Confirm with PIN
       </Button>
+      {waitS > 0 ? (
+        <p className="help" role="timer" aria-live="polite">
+          Too many wrong PINs: you can try again in {Math.floor(waitS / 60)}:
+          {String(waitS % 60).padStart(2, '0')}.
+        </p>
+      ) : null}
     </form>
   );
 }

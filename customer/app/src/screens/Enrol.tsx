@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { AppController, AppState } from '../controller.ts';
 import { PhotoCapture } from '../components/PhotoCapture.tsx';
+import { newPinProblem } from '../state/problems.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 
 interface Props {
@@ -75,8 +76,8 @@ export function PinSetup({ state, app }: Props) {
   const [problem, setProblem] = useState<string | null>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!/^[0-9]{4,12}$/.test(pin)) return setProblem('A PIN is 4 to 12 digits.');
-    if (pin !== repeat) return setProblem('The two PINs are different.');
+    const problem = newPinProblem(pin, repeat);
+    if (problem) return setProblem(problem);
     setProblem(null);
     void app.setPin(pin);
   };
@@ -99,7 +100,7 @@ export function PinSetup({ state, app }: Props) {
           aria-describedby="pin-help"
         />
         <p id="pin-help" className="help">
-          4 to 12 digits.
+          4 to 12 digits, not a sequence or a repeat such as 1234 or 1111.
         </p>
         <label htmlFor="pin-repeat">Repeat PIN</label>
         <input

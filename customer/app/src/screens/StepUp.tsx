@@ -35,16 +35,19 @@ export function StepUp(props: {
             <Icon name="fingerprint" size={56} />
           </div>
           <p className="help">No fingerprint is set up on this phone yet.</p>
-          {state.setup?.biometric ? (
-            <Button
-              onClick={() => void app.registerThenStepUp()}
-              busy={busy}
-              busyLabel={state.busy}
-              disabled={!state.biometricAvailable}
-            >
+          {state.setup?.biometric && !state.biometricAvailable ? (
+            <p className="help">
+              This phone has no fingerprint or face sensor that the browser can use
+              {offerPin || offerPhoto
+                ? ': use the other check below instead.'
+                : `. Choose “Cancel” and pick an option that needs no fingerprint, or ask ${state.company ?? 'us'} for help on another phone.`}
+            </p>
+          ) : null}
+          {state.setup?.biometric && state.biometricAvailable ? (
+            <Button onClick={() => void app.registerThenStepUp()} busy={busy} busyLabel={state.busy}>
               Add and use fingerprint
             </Button>
-          ) : (
+          ) : state.setup?.biometric ? null : (
             <p className="help">
               For your safety a fingerprint can only be added while setting up this phone. Ask{' '}
               {state.company ?? 'us'} for a new set-up code to add one.
@@ -57,6 +60,7 @@ export function StepUp(props: {
           id="stepup-pin"
           busy={state.busy}
           variant={offerBio && enrolled.biometric ? 'secondary' : 'primary'}
+          retryAt={state.retryAt}
           onSubmit={(pin) => void app.stepUpWithPin(pin)}
         />
       ) : null}

@@ -16,6 +16,7 @@ import {
   type RefusedCommand,
   type VerifiedCall,
 } from '../../../sdk/index.ts';
+import { isUnreachable, OFFLINE_MESSAGE, retryAfterOf } from './problems.ts';
 
 export interface MenuLeaf {
   id: string;
@@ -81,6 +82,8 @@ export interface AppState {
   phone: PhoneRegistration;
   /** Keypad keys the agent pressed on this call (SIP INFO DTMF). */
   keys: string;
+  /** Until when (ms) the authority asked the phone to wait before trying again (a PIN lock), or null. */
+  retryAt: number | null;
 }
 
 const initial: AppState = {
@@ -112,9 +115,11 @@ const initial: AppState = {
   speaker: false,
   phone: 'unregistered',
   keys: '',
+  retryAt: null,
 };
 
 export const messageOf = (e: unknown): string => {
+  if (isUnreachable(e)) return OFFLINE_MESSAGE;
   if (e instanceof AuthorityError) return e.message.charAt(0).toUpperCase() + e.message.slice(1);
   if (e instanceof DOMException && e.name === 'NotAllowedError')
     return 'The fingerprint check was cancelled or did not match. Try again.';
@@ -152,15 +157,30 @@ export class AppStore {
     return this.device;
   }
 
-  /** Run an action with a busy label; errors stay on the current screen. */
+  /** The action that failed because the phone was offline: run again once it is back online. */
+  private retryOnline: (() => void) | null = null;
+
+  constructor() {
+    if (typeof window !== 'undefined')
+      window.addEventListener('online', () => {
+        const again = this.retryOnline;
+        this.retryOnline = null;
+        again?.();
+      });
+  }
+
+  /** Run an action with a busy label; errors stay on the current screen (offline: retried when back online). */
   async run(busy: string, action: () => Promise<void>): Promise<void> {
     if (this.state.busy) return;
+    this.retryOnline = null;
     this.set({ busy, error: null, notice: null });
     try {
       await action();
-      if (this.state.busy === busy) this.set({ busy: null });
+      if (this.state.busy === busy) this.set({ busy: null, retryAt: null });
     } catch (e) {
-      this.set({ busy: null, error: messageOf(e) });
+      if (isUnreachable(e)) this.retryOnline = () => void this.run(busy, action);
+      const wait = retryAfterOf(e);
+      this.set({ busy: null, error: messageOf(e), retryAt: wait ? Date.now() + wait * 1000 : null });
     }
   }
 
