@@ -224,7 +224,7 @@ export class Confirmations {
   list(p: DevicePrincipal): ConfirmReceipt[] {
     return this.ctx.db
       .prepare<[string], ReceiptRow>(
-        'SELECT * FROM receipts WHERE customer_id = ? ORDER BY created_at DESC, id LIMIT 200',
+        'SELECT * FROM receipts WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 200',
       )
       .all(p.device.customer_id)
       .map(view);
