@@ -187,6 +187,25 @@ describe('device reachability: shown, used for routing, and the device woken by 
     await offline(agent);
   });
 
+  it('a higher priority still comes first: an offline request is never put behind a lower priority', async () => {
+    const chen = await device('c_chen_wei_00003');
+    const w = await openApp(chen);
+    const high = await queue(chen);
+    w.close();
+    await w.closed;
+    await until('Chen offline', () => (a.services.reach.online(chen.deviceId) ? undefined : true));
+    const alice = await device('c_alice_martin_01');
+    await openApp(alice);
+    const low = await queue(alice);
+    assert.ok(high.priority > low.priority, `priorities ${high.priority} > ${low.priority}`);
+    const agent = await available('supervisor', 'demo-supervisor');
+    const me = await api(a.url, 'agentMe', { headers: bearer(agent) });
+    assert.equal(me.body.offer?.requestId, high.requestId, 'the higher priority is offered though offline');
+    assert.equal(me.body.offer.request.reachability.online, false);
+    for (const id of [high.requestId, low.requestId]) a.services.pipeline.abandon(id, 'test');
+    await offline(agent);
+  });
+
   it('a native app registers its own push token (SDK push hook): the authority calls the push webhook', async () => {
     const d = await device('c_bob_okafor_002');
     assert.deepEqual((await d.api('pushConfig')).body.kinds, ['webpush', 'fcm', 'apns']);
