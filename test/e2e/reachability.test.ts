@@ -30,7 +30,9 @@ describe('reachability in the console (Chromium): offline shown, accept wakes th
   let admin: string;
   let browser: Browser;
   let mode: BrowserMode;
+  let boardMode: BrowserMode;
   let dataDir: string;
+  let boardDir: string;
   let pushService: Awaited<ReturnType<typeof localServer>>;
   const sockets: TestSocket[] = [];
 
@@ -47,14 +49,17 @@ describe('reachability in the console (Chromium): offline shown, accept wakes th
     browser = await launchChromium();
     dataDir = mkdtempSync(join(tmpdir(), 'vd-reach-e2e-'));
     mode = await startBrowserMode({ authorityUrl: a.url, dataDir, rendererDir, managed: {} });
+    boardDir = mkdtempSync(join(tmpdir(), 'vd-reach-board-e2e-'));
+    boardMode = await startBrowserMode({ authorityUrl: a.url, dataDir: boardDir, rendererDir, managed: {} });
   });
   after(async () => {
     for (const s of sockets) s.close();
     await browser?.close();
     await mode?.close();
+    await boardMode?.close();
     await a?.dispose();
     pushService?.server.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    for (const d of [dataDir, boardDir]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
   it('Chen queues and closes the app -> offline with last seen -> accept -> push -> reopen -> call', async () => {
@@ -104,6 +109,16 @@ describe('reachability in the console (Chromium): offline shown, accept wakes th
     await app.closed;
     await row.getByText(/Phone offline — last seen (just now|\d+ min ago)/).waitFor();
     await t.screenshot('2-queue-phone-offline');
+
+    // The supervisor's board shows it too (the supervisor signs in offline: no offer goes there).
+    const sup = await openConsole(browser, boardMode, 'reachability-board');
+    await signIn(sup.page, 'supervisor', 'demo-supervisor');
+    await sup.page.getByRole('button', { name: 'Board' }).click();
+    await sup.page
+      .getByRole('row', { name: /Chen Wei/ })
+      .getByText(/Phone offline — last seen/)
+      .waitFor();
+    await sup.screenshot('board-phone-offline');
 
     // The offer says so before the agent accepts.
     await page.getByLabel('Change presence').selectOption('available');
