@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Kbd } from '../components/ui.tsx';
 import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
+import { lostCallRequestId } from '../softphone/lost-call.ts';
 import type { DtmfMethod, SoftphoneSnapshot } from '../softphone/softphone.ts';
 
 /** Call, hold, mute, keypad, hang up: wired to the Softphone; says plainly when there is none. */
@@ -10,6 +11,12 @@ export function CallControls() {
   const phone = useSoftphone();
   const { busy, message } = useStore(c.calls);
   const inCall = phone.line === 'connected' || phone.line === 'held';
+  // The page went away mid-call (reload, crash, closed): the agent is told, the request is still theirs.
+  const lost =
+    phone.line === 'ready' &&
+    !message &&
+    c.work.focusRequestId !== null &&
+    lostCallRequestId() === c.work.focusRequestId;
   const hangUp = shortcutFor('hangUp');
   const hold = shortcutFor('hold');
   const mute = shortcutFor('mute');
@@ -55,7 +62,7 @@ export function CallControls() {
           Hang up <Kbd>{hangUp.label}</Kbd>
         </button>
         <span className="call-status" role="status" data-testid="call-status">
-          {message ?? lineStatus(phone)}
+          {lost ? 'Call lost — call again' : (message ?? lineStatus(phone))}
         </span>
       </div>
       {phone.line === 'connected' && <Keypad />}

@@ -13,6 +13,7 @@ import { CALL_PROOF_HEADER, CALL_TICKET_HEADER } from '../../../protocol/src/cal
 import type { SipCredentials } from '../../../protocol/src/sip.ts';
 import { sipUserForDevice } from '../../../protocol/src/sip.ts';
 import { reinvite, sendInfoDtmf, sendInvite, terminate, type ConsultCall, type Live } from './call-leg.ts';
+import { forgetCall, rememberCall } from './lost-call.ts';
 import { SoftphoneMedia, type AudioSink, type MediaSession } from './media.ts';
 import {
   assertLineTransition,
@@ -87,9 +88,19 @@ export class SipJsSoftphone implements Softphone {
   /** The consult leg of a warm transfer (the live call is held meanwhile). */
   private consultLeg: ConsultCall | null = null;
   private iceRestarts = 0;
+  /** The page is going away: the call it ends stays marked as lost (lost-call.ts). */
+  private unloading = false;
 
   constructor(private readonly opts: SipJsSoftphoneOptions) {
     this.mediaSide = new SoftphoneMedia(opts);
+    // Reload or close: end the calls now (BYE while the socket is still open) rather than
+    // leave the other side on a call with nobody; the SIP edge BYEs them too if this is lost.
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function')
+      window.addEventListener('pagehide', () => {
+        this.unloading = true;
+        void this.endConsult().catch(() => undefined);
+        void this.hangUp().catch(() => undefined);
+      });
     const backoff = opts.reconnectDelayMs ?? { first: 500, max: 2_000 };
     this.registration = new SipRegistration({
       credentials: opts.credentials,
@@ -245,8 +256,10 @@ export class SipJsSoftphone implements Softphone {
         } else if (st === SessionState.Terminated) {
           if (this.consultLeg === leg) this.consultLeg = null;
           this.patch({ consult: null });
-          // Back to the held call's audio (silent while held, there again on resume).
+          // Back to the held call's audio (silent while held, there again on resume);
+          // nothing plays when the held call is gone too (its remote track ended with it).
           if (this.live === held && !held.ended) this.mediaSide.attachRemote(held.session);
+          else if (!this.live) this.mediaSide.detachRemote();
           settle(new Error('Consult call not connected'));
         }
       });
@@ -364,6 +377,7 @@ export class SipJsSoftphone implements Softphone {
     if (s === SessionState.Established) {
       this.mediaSide.stopRinging();
       this.mediaSide.attachRemote(live.session);
+      if (live.requestId) rememberCall(live.requestId);
       this.line('connected', { reason: null });
       this.mediaSide.startStats(
         () => this.live?.session ?? null,
@@ -375,6 +389,7 @@ export class SipJsSoftphone implements Softphone {
     }
     if (s === SessionState.Terminated) {
       live.ended = true;
+      if (live.requestId && !this.unloading) forgetCall();
       // sip.js enters Terminated before it calls onReject: let the precise reason settle first.
       setTimeout(() =>
         this.settle(live, new Error('Call not connected: the call ended before it was answered')),

@@ -119,6 +119,10 @@ export class TransferStore extends Store<TransferState> {
     if (fromMe && outgoing) this.patch({ outgoing: null, busy: null });
     if (toMe && (t.state === 'completed' || t.state === 'accepted'))
       this.patch({ arriving: { ...this.state.arriving, [t.requestId]: t } });
+    // Whatever ends my warm transfer (accepted, declined, cancelled, expired) ends the consult
+    // call with the colleague: no leg stays open with live audio on either console.
+    if (fromMe) this.hangUpConsult();
+    if (toMe && t.state !== 'completed') this.hangUpColleague();
     if (fromMe && (t.state === 'completed' || t.state === 'accepted') && t.toFence !== null) {
       // Ownership left me: the desk goes idle, no wrap-up owed.
       this.leaveCustomer(t.requestId, handoverText(t));
@@ -183,6 +187,7 @@ export class TransferStore extends Store<TransferState> {
     this.patch({ busy: 'cancelling', error: null });
     try {
       await this.bridge.invoke('transfer.cancel', { transferId: t.transferId, fence: s.request.fence });
+      this.hangUpConsult();
       this.patch({
         busy: null,
         outgoing: null,
@@ -229,6 +234,24 @@ export class TransferStore extends Store<TransferState> {
     }
   }
 
+  /** End my consult leg with the colleague (or the plain call I dialled to them). */
+  private hangUpConsult(): void {
+    const phone = this.softphone.getSnapshot();
+    if (phone.consult) void this.softphone.endConsult().catch(() => undefined);
+    else if (phone.requestId === null && phone.line !== 'ready' && phone.line !== 'disconnected')
+      void this.softphone.hangUp().catch(() => undefined);
+  }
+
+  /** A consult offer to me is settled: the consult call from the colleague (no request on it) ends. */
+  private hangUpColleague(): void {
+    const phone = this.softphone.getSnapshot();
+    if (
+      phone.requestId === null &&
+      (phone.line === 'connected' || phone.line === 'held' || phone.line === 'incoming')
+    )
+      void this.softphone.hangUp().catch(() => undefined);
+  }
+
   /** The request left me: my call with its customer ends (the new holder calls them with their own ticket). */
   private leaveCustomer(requestId: string, notice: string): void {
     this.work.handedOver(requestId, notice);
@@ -241,6 +264,7 @@ export class TransferStore extends Store<TransferState> {
     this.patch({ busy: 'accepting', error: null });
     try {
       const t = await this.bridge.invoke('transfer.accept', { transferId });
+      this.hangUpColleague();
       this.work.adopt(t.request);
       this.patch({
         busy: null,
@@ -261,6 +285,7 @@ export class TransferStore extends Store<TransferState> {
     this.patch({ busy: 'declining', error: null });
     try {
       await this.bridge.invoke('transfer.decline', { transferId });
+      this.hangUpColleague();
     } catch (e) {
       this.patch({ error: refusalText(e) });
     }

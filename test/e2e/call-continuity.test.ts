@@ -1,0 +1,261 @@
+/**
+ * No ghost call, no leaked consult (issue 15, defects 1 and 2), end to end: the real
+ * customer app (1 kHz microphone) and consoles in browser mode (440 Hz) on the
+ * authority's embedded SIP edge.
+ *
+ * - Warm transfer accepted: the consult leg ends on both consoles by itself (Sam never
+ *   hangs it up), no page holds a live remote track (every media element's srcObject
+ *   and every RTCPeerConnection's receivers are checked), and Sam calls the customer.
+ * - Console reload mid-call, and the console's page closed (the process gone): the
+ *   customer's phone leaves the call (the SIP edge BYEs the dialog of the connection
+ *   that went away); the time it took is printed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
+import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
+import { staffLogin } from '../support/http.ts';
+import { detectTone, writeToneWav } from './audio-harness.ts';
+import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
+import {
+  enrolmentCode,
+  enrolThroughApp,
+  openPhone,
+  startAppAuthority,
+  type AppAuthority,
+} from './customer-app-harness.ts';
+
+/** Every RTCPeerConnection the page makes is kept, to look at its receivers later. */
+const KEEP_PEER_CONNECTIONS = `(() => {
+  const Original = window.RTCPeerConnection;
+  const all = [];
+  window.__vdPeerConnections = all;
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) { super(...args); all.push(this); }
+  };
+})();`;
+
+/** Remote audio still live on the page: media elements' streams and peer connections' receivers. */
+function liveRemoteTracks(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const live: string[] = [];
+    for (const el of document.querySelectorAll('audio, video')) {
+      const s = (el as HTMLMediaElement).srcObject;
+      if (s instanceof MediaStream)
+        for (const t of s.getTracks()) if (t.readyState === 'live') live.push(`element ${t.kind} ${t.id}`);
+    }
+    const pcs =
+      (window as unknown as { __vdPeerConnections?: RTCPeerConnection[] }).__vdPeerConnections ?? [];
+    for (const pc of pcs)
+      for (const r of pc.getReceivers())
+        if (r.track.readyState === 'live' && pc.connectionState !== 'closed')
+          live.push(`receiver ${r.track.kind} ${r.track.id}`);
+    return live;
+  });
+}
+
+describe('calls that never drop, leak or lie: consult legs end, a console that goes away ends its call', () => {
+  let app: AppAuthority;
+  let customerBrowser: Browser;
+  let consoleBrowser: Browser;
+  const modes: BrowserMode[] = [];
+  const dirs: string[] = [];
+  let samId: string;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vd-continuity-'));
+    dirs.push(dir);
+    writeToneWav(join(dir, 'tone-1000.wav'), 1000, 60);
+    writeToneWav(join(dir, 'tone-440.wav'), 440, 60);
+    const media = (wav: string) => [
+      '--allow-loopback-in-peer-connection',
+      `--use-file-for-fake-audio-capture=${join(dir, wav)}`,
+    ];
+    [app, customerBrowser, consoleBrowser] = await Promise.all([
+      startAppAuthority({ offerTimeoutSeconds: 120 }),
+      launchChromium({ extraArgs: media('tone-1000.wav') }),
+      launchChromium({ extraArgs: media('tone-440.wav') }),
+      ensureRendererBuilt(),
+    ]);
+    const sam = await staffLogin(app.a.url, 'agent2', 'demo-agent-2');
+    samId = sam.staffId;
+    app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
+  });
+  after(async () => {
+    await customerBrowser?.close();
+    await consoleBrowser?.close();
+    for (const m of modes) await m.close();
+    await app?.a.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const openConsole = async (
+    name: string,
+    username: string,
+    password: string,
+  ): Promise<TestPage & { mode: BrowserMode }> => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vd-continuity-console-'));
+    dirs.push(dataDir);
+    const mode = await startBrowserMode({ authorityUrl: app.a.url, dataDir, rendererDir });
+    modes.push(mode);
+    const t = await newTestPage(consoleBrowser, name, { viewport: VIEWPORT, permissions: ['microphone'] });
+    await t.page.addInitScript(KEEP_PEER_CONNECTIONS);
+    await t.page.goto(mode.launchUrl);
+    await signIn(t.page, username, password);
+    await t.page.getByTestId('presence').waitFor();
+    return Object.assign(t, { mode });
+  };
+
+  /** The agent takes the customer's request (any other agent on a break first). */
+  const takesTheRequest = async (pa: Page, others: Page[], pc: Page, customer: string) => {
+    for (const o of others) await o.getByLabel('Change presence').selectOption('break:lunch');
+    await pa.getByLabel('Change presence').selectOption('available');
+    await pc.getByRole('button', { name: 'Get help' }).click();
+    await pc.getByRole('button', { name: /^Something else/ }).click();
+    await pa
+      .getByRole('region', { name: new RegExp(customer) })
+      .filter({ hasText: 'New request' })
+      .waitFor();
+    await pa.keyboard.press('Control+Enter');
+    await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
+  };
+
+  const callAndHear = async (agent: Page, agentName: string, customer: Page) => {
+    await agent.getByRole('button', { name: 'Call customer' }).click();
+    await customer
+      .getByRole('heading', { name: `Verified call from Northwind Bank — ${agentName}` })
+      .waitFor();
+    await customer.getByRole('button', { name: 'Answer call' }).click();
+    await customer.getByRole('heading', { name: `On a call with ${agentName}` }).waitFor();
+    const [atAgent, atCustomer] = await Promise.all([
+      detectTone(agent, 'audio[data-testid="remote-audio"]'),
+      detectTone(customer, '#vd-remote-audio'),
+    ]);
+    assert.ok(atAgent.hz && Math.abs(atAgent.hz - 1000) < 15, `agent hears: ${JSON.stringify(atAgent)}`);
+    assert.ok(
+      atCustomer.hz && Math.abs(atCustomer.hz - 440) < 15,
+      `customer hears: ${JSON.stringify(atCustomer)}`,
+    );
+  };
+
+  it('warm transfer accepted: the consult leg ends on both consoles, no live remote track on Dana’s page, Sam calls the customer', async () => {
+    const phone = await openPhone(customerBrowser, app, 'continuity-warm-customer');
+    const dana = await openConsole('continuity-warm-dana', 'agent1', 'demo-agent-1');
+    const sam = await openConsole('continuity-warm-sam', 'agent2', 'demo-agent-2');
+    const [pa, pb, pc] = [dana.page, sam.page, phone.page];
+    try {
+      await enrolThroughApp(phone, await enrolmentCode(app, 'c_chen_wei_00003'), '975310');
+      await takesTheRequest(pa, [pb], pc, 'Chen Wei');
+      await callAndHear(pa, 'Dana Reyes', pc);
+
+      await pb.getByLabel('Change presence').selectOption('available');
+      await pa.getByRole('button', { name: /^Hold/ }).click();
+      await pa
+        .getByTestId('call-status')
+        .getByText(/^On hold/)
+        .waitFor();
+      await pa.getByRole('button', { name: 'Transfer…' }).click();
+      const dialog = pa.getByRole('form', { name: 'Transfer Chen Wei' });
+      await dialog.getByLabel('Warm: talk to them first').check();
+      await dialog.getByLabel('Agent', { exact: true }).selectOption(samId);
+      await dialog.getByRole('button', { name: 'Start warm transfer' }).click();
+      const consult = pa.getByRole('region', { name: 'Warm transfer to Sam Patel' });
+      const offer = pb.getByRole('region', { name: 'Transfer offer from Dana Reyes' });
+      await offer.getByRole('heading', { name: /Chen Wei/ }).waitFor();
+      await consult.getByRole('button', { name: 'Call Sam Patel' }).click();
+      const ringing = pb.getByRole('alertdialog', { name: 'Incoming call' });
+      await ringing.getByRole('button', { name: 'Answer' }).click();
+      const colleague = pb.getByRole('group', { name: 'Call with a colleague' });
+      await colleague.getByText(/On a call with/).waitFor();
+      const atDana = await detectTone(pa, 'audio[data-testid="remote-audio"]');
+      assert.ok(atDana.hz && Math.abs(atDana.hz - 440) < 15, `Dana hears Sam: ${JSON.stringify(atDana)}`);
+
+      // Sam accepts; nobody hangs up the consult leg by hand.
+      await offer.getByRole('button', { name: 'Accept transfer' }).click();
+      await pb
+        .getByRole('region', { name: /Chen Wei/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor();
+      await colleague.waitFor({ state: 'detached' });
+      await pa.getByTestId('softphone-status').getByText('ready').waitFor();
+      await pa.waitForFunction(
+        () => {
+          const pcs =
+            (window as unknown as { __vdPeerConnections?: RTCPeerConnection[] }).__vdPeerConnections ?? [];
+          const el = document.querySelector('audio[data-testid="remote-audio"]') as HTMLMediaElement | null;
+          const s = el?.srcObject;
+          return (
+            !(s instanceof MediaStream && s.getTracks().some((t) => t.readyState === 'live')) &&
+            pcs.every(
+              (pc) =>
+                pc.connectionState === 'closed' ||
+                pc.getReceivers().every((r) => r.track.readyState !== 'live'),
+            )
+          );
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
+      assert.deepEqual(await liveRemoteTracks(pa), [], 'Dana’s page holds no live remote track');
+      await dana.screenshot('continuity-1-dana-after-warm-accept');
+      await sam.screenshot('continuity-2-sam-after-warm-accept');
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      await pc.getByText(/You are now with Sam Patel/).waitFor();
+      await callAndHear(pb, 'Sam Patel', pc);
+      assert.deepEqual(
+        await liveRemoteTracks(pa),
+        [],
+        'still none on Dana’s page while Sam talks to the customer',
+      );
+      await pc.getByRole('button', { name: 'Hang up' }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      // Sam completes, so he is free (and Dana takes the next tests' requests).
+      await pb.getByRole('button', { name: 'Complete request' }).click();
+      await pb
+        .getByRole('region', { name: /Chen Wei/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor({ state: 'detached' });
+    } finally {
+      await dana.close();
+      await sam.close();
+      await phone.t.close();
+    }
+  });
+
+  for (const how of ['reload', 'close'] as const)
+    it(`console ${how === 'reload' ? 'reloaded' : 'page closed'} mid-call: the customer's phone leaves the call`, async () => {
+      const phone = await openPhone(customerBrowser, app, `continuity-${how}-customer`);
+      const dana = await openConsole(`continuity-${how}-dana`, 'agent1', 'demo-agent-1');
+      const [pa, pc] = [dana.page, phone.page];
+      try {
+        const customerId = how === 'reload' ? 'c_bob_okafor_002' : 'c_alice_martin_01';
+        await enrolThroughApp(phone, await enrolmentCode(app, customerId), '975310');
+        await takesTheRequest(pa, [], pc, how === 'reload' ? 'Bob Okafor' : 'Alice Martin');
+        await callAndHear(pa, 'Dana Reyes', pc);
+        const inCall = pc.getByRole('heading', { name: 'On a call with Dana Reyes' });
+        const started = Date.now();
+        if (how === 'reload') await pa.reload();
+        else await pa.close();
+        await inCall.waitFor({ state: 'detached', timeout: 30_000 });
+        console.log(`# console ${how}: the phone left the call after ${Date.now() - started} ms`);
+        await phone.t.screenshot(`continuity-3-phone-after-console-${how}`);
+        if (how === 'reload') {
+          // The console knows the call was lost; the request is still Dana's, and she can call again.
+          await pa.getByTestId('call-status').getByText('Call lost — call again').waitFor();
+          await dana.screenshot('continuity-4-console-call-lost-after-reload');
+          await pa.getByRole('button', { name: 'Complete request' }).click();
+          await pa
+            .getByRole('region', { name: /Bob Okafor/ })
+            .filter({ hasText: 'In progress' })
+            .waitFor({ state: 'detached' });
+        }
+      } finally {
+        await dana.close().catch(() => undefined);
+        await phone.t.close();
+      }
+    });
+});
