@@ -150,6 +150,39 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     );
   }
 
+  /**
+   * A fresh verification: when the request's verification has expired and this device stepped up
+   * with `factor` on its own live authentication since the command, the request follows that
+   * authentication from now on (audited as request.reverified).
+   */
+  private reverify(p: DevicePrincipal, r: RequestRow, factor: string, since: number): RequestRow {
+    const current = this.authentications.get(r.authentication_id);
+    if (current && this.authentications.isLive(current)) return r;
+    const fresh = p.authentication;
+    if (
+      fresh.id === r.authentication_id ||
+      p.device.id !== r.device_id ||
+      p.device.customer_id !== r.customer_id ||
+      !this.authentications.isLive(fresh)
+    )
+      return r;
+    const stepped = this.ctx.db
+      .prepare('SELECT 1 FROM factors WHERE authentication_id = ? AND kind = ? AND at >= ?')
+      .get(fresh.id, factor, since);
+    if (!stepped) return r;
+    this.ctx.db.transaction(() => {
+      this.ctx.db.prepare('UPDATE requests SET authentication_id = ? WHERE id = ?').run(fresh.id, r.id);
+      this.ctx.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'request.reverified',
+        subject: `request:${r.id}`,
+        outcome: 'success',
+        reason: `expired authentication ${r.authentication_id} replaced by ${fresh.id} (${factor})`,
+      });
+    })();
+    return this.pipeline.requests.get(r.id)!;
+  }
+
   /** Everything that must hold for `staffId` to command the device of `requestId` now. */
   private authorise(staffId: string, requestId: string, req: CreateCommandRequest): RequestRow {
     const r = requireHolder(this.pipeline.requests, staffId, requestId, req.fence);
@@ -163,7 +196,8 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     const auth = this.authentications.get(r.authentication_id);
     const expired = !!auth && !this.authentications.isLive(auth);
     const level = this.authentications.effectiveLevel(auth);
-    if (level < COMMAND_LEVELS[kind])
+    // An expired verification can always be asked to be done again (a fresh step-up on a new authentication).
+    if (level < COMMAND_LEVELS[kind] && !(expired && kind === 'verify'))
       throw new HttpError(
         403,
         'level_too_low',
@@ -533,7 +567,8 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     const shaped = checkResultShape(cmd, c.revision, outcome.result);
     if (shaped === 'verify') {
       const factor = (cmd as CommandOf<'verify'>).payload.factor;
-      const r = this.pipeline.requests.get(c.request_id)!;
+      let r = this.pipeline.requests.get(c.request_id)!;
+      r = this.reverify(p, r, factor, c.created_at);
       const f = this.ctx.db
         .prepare<[string, string, number], { at: number }>(
           'SELECT at FROM factors WHERE authentication_id = ? AND kind = ? AND at >= ? ORDER BY at DESC LIMIT 1',
