@@ -27,7 +27,7 @@
  *     softphone) or the call does not connect, the phase prints "skipped" and why.
  *     Baseline: the same browser with one about:blank page.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -370,7 +370,35 @@ export async function benchConsoleLoad(
   }
 }
 
+/**
+ * The renderer's chunks: what index.html loads before the login (its entry script and
+ * modulepreloads) and what loads after sign-in. Before the split (issue 15) the console
+ * was one 684 kB chunk and the login usable at 1.34 s p50 on this machine.
+ */
+function printChunks(): void {
+  const dist = join(import.meta.dirname, '../renderer/dist');
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const first = new Set([...html.matchAll(/(?:src|href)="\.\/assets\/([^"]+\.js)"/g)].map((m) => m[1]!));
+  const rows = readdirSync(join(dist, 'assets'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => ({ f, kB: statSync(join(dist, 'assets', f)).size / 1000 }))
+    .sort((a, b) => b.kB - a.kB);
+  const sum = (xs: typeof rows) => xs.reduce((t, r) => t + r.kB, 0);
+  const before = rows.filter((r) => first.has(r.f));
+  const after = rows.filter((r) => !first.has(r.f));
+  console.log(
+    `\n  renderer chunks: ${fmt(sum(before), 0)} kB before the login (${before.length} files), ` +
+      `${fmt(sum(after), 0)} kB after sign-in (${after.length} files); ` +
+      'baseline before the split: one 684 kB chunk, login usable 1.34 s p50',
+  );
+  printTable(
+    ['chunk', 'kB', 'loaded'],
+    rows.map((r) => [r.f, fmt(r.kB, 1), first.has(r.f) ? 'before login' : 'after sign-in']),
+  );
+}
+
 export function printConsoleLoad(f: ConsoleLoadFigures): void {
+  printChunks();
   const noScriptP50 = pct(f.noScript, 50);
   const noScriptP95 = pct(f.noScript, 95);
   const row = (what: string, xs: number[], ratio = true) => [

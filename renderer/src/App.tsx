@@ -1,11 +1,33 @@
+import { lazy, Suspense } from 'react';
 import { useConsole, useStore } from './hooks.ts';
-import { BoardScreen } from './screens/Board.tsx';
-import { DeskScreen } from './screens/Desk.tsx';
-import { HistoryScreen } from './screens/History.tsx';
 import { LoginScreen } from './screens/Login.tsx';
-import { SettingsScreen } from './screens/Settings.tsx';
-import { Shell } from './screens/Shell.tsx';
 import type { ScreenName } from './state/console.ts';
+
+/**
+ * Only the login is in the first chunk: the shell and every screen behind it load
+ * after sign-in (or while the login is shown, see preloadSignedInScreens).
+ */
+const loadShell = () => import('./screens/Shell.tsx');
+const loadDesk = () => import('./screens/Desk.tsx');
+const loadBoard = () => import('./screens/Board.tsx');
+const loadHistory = () => import('./screens/History.tsx');
+const loadSettings = () => import('./screens/Settings.tsx');
+const Shell = lazy(() => loadShell().then((m) => ({ default: m.Shell })));
+const DeskScreen = lazy(() => loadDesk().then((m) => ({ default: m.DeskScreen })));
+const BoardScreen = lazy(() => loadBoard().then((m) => ({ default: m.BoardScreen })));
+const HistoryScreen = lazy(() => loadHistory().then((m) => ({ default: m.HistoryScreen })));
+const SettingsScreen = lazy(() => loadSettings().then((m) => ({ default: m.SettingsScreen })));
+
+/** Fetches the signed-in chunks once the login is usable, so sign-in does not wait for them. */
+export function preloadSignedInScreens(): void {
+  void Promise.all([loadShell(), loadDesk()]).catch(() => undefined);
+}
+
+const Loading = () => (
+  <main className="splash" aria-busy="true">
+    <p className="muted">Loading…</p>
+  </main>
+);
 
 export function App() {
   const c = useConsole();
@@ -30,9 +52,13 @@ export function App() {
     );
   if (session.status === 'signed_out' || session.status === 'signing_in') return <LoginScreen />;
   return (
-    <Shell>
-      <Screen name={screen} />
-    </Shell>
+    <Suspense fallback={<Loading />}>
+      <Shell>
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <Screen name={screen} />
+        </Suspense>
+      </Shell>
+    </Suspense>
   );
 }
 

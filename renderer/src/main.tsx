@@ -1,11 +1,11 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './App.tsx';
+import { App, preloadSignedInScreens } from './App.tsx';
 import { connectBridge } from './bridge/connect.ts';
 import { ConsoleContext } from './hooks.ts';
 import { installShortcuts } from './shortcuts.ts';
 import { ringToneUrl } from './softphone/ring-tone.ts';
-import { SipJsSoftphone } from './softphone/sipjs-softphone.ts';
+import { LazySoftphone } from './softphone/lazy-softphone.ts';
 import { ConsoleApp } from './state/console.ts';
 import './styles.css';
 
@@ -20,13 +20,19 @@ function audioElement(testId: string): HTMLAudioElement {
   return el;
 }
 
-const softphone = new SipJsSoftphone({
-  credentials: () => bridge.invoke('sip.credentials', {}),
-  remoteAudio: audioElement('remote-audio'),
-  ringer: audioElement('ringer-audio'),
-  ringTone: ringToneUrl,
-  media: navigator.mediaDevices ?? null,
-  displayName: (): string | undefined => app.session.staff?.displayName,
+const remoteAudio = audioElement('remote-audio');
+const ringer = audioElement('ringer-audio');
+/** sip.js is fetched after sign-in (the softphone connects then), not before the login shows. */
+const softphone = new LazySoftphone(async () => {
+  const { SipJsSoftphone } = await import('./softphone/sipjs-softphone.ts');
+  return new SipJsSoftphone({
+    credentials: () => bridge.invoke('sip.credentials', {}),
+    remoteAudio,
+    ringer,
+    ringTone: ringToneUrl,
+    media: navigator.mediaDevices ?? null,
+    displayName: (): string | undefined => app.session.staff?.displayName,
+  });
 });
 const app = new ConsoleApp(bridge, softphone, {
   storage: window.sessionStorage,
@@ -49,3 +55,8 @@ createRoot(document.getElementById('root')!).render(
   </StrictMode>,
 );
 void app.start();
+// The desk's chunks are fetched when the page is idle after its first load, not before the login shows.
+window.addEventListener('load', () => {
+  if ('requestIdleCallback' in window) window.requestIdleCallback(preloadSignedInScreens, { timeout: 2000 });
+  else setTimeout(preloadSignedInScreens, 200);
+});
