@@ -229,14 +229,17 @@ describe('calls that never drop, leak or lie: consult legs end, a console that g
   for (const how of ['reload', 'close'] as const)
     it(`console ${how === 'reload' ? 'reloaded' : 'page closed'} mid-call: the customer's phone leaves the call`, async () => {
       const phone = await openPhone(customerBrowser, app, `continuity-${how}-customer`);
-      const dana = await openConsole(`continuity-${how}-dana`, 'agent1', 'demo-agent-1');
+      // Dana is reloaded; Sam's page is closed (each leaves a request behind).
+      const [user, password, name] =
+        how === 'reload' ? ['agent1', 'demo-agent-1', 'Dana Reyes'] : ['agent2', 'demo-agent-2', 'Sam Patel'];
+      const dana = await openConsole(`continuity-${how}-agent`, user, password);
       const [pa, pc] = [dana.page, phone.page];
       try {
         const customerId = how === 'reload' ? 'c_bob_okafor_002' : 'c_alice_martin_01';
         await enrolThroughApp(phone, await enrolmentCode(app, customerId), '975310');
         await takesTheRequest(pa, [], pc, how === 'reload' ? 'Bob Okafor' : 'Alice Martin');
-        await callAndHear(pa, 'Dana Reyes', pc);
-        const inCall = pc.getByRole('heading', { name: 'On a call with Dana Reyes' });
+        await callAndHear(pa, name, pc);
+        const inCall = pc.getByRole('heading', { name: `On a call with ${name}` });
         const started = Date.now();
         if (how === 'reload') await pa.reload();
         else await pa.close();
@@ -252,6 +255,8 @@ describe('calls that never drop, leak or lie: consult legs end, a console that g
             .getByRole('region', { name: /Bob Okafor/ })
             .filter({ hasText: 'In progress' })
             .waitFor({ state: 'detached' });
+          // Dana on a break: the next test's request goes to Sam.
+          await pa.getByLabel('Change presence').selectOption('break:lunch');
         }
       } finally {
         await dana.close().catch(() => undefined);
