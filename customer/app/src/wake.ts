@@ -38,11 +38,11 @@ export async function enableWake(device: AccessDevice): Promise<WakeStatus> {
     return status;
   }
   try {
+    const reg = await navigator.serviceWorker.register(new URL('sw.js', document.baseURI).pathname);
     if (Notification.permission === 'default' && (await Notification.requestPermission()) !== 'granted') {
       set({ kind: 'unavailable', reason: 'notifications are not allowed for this app' });
       return status;
     }
-    const reg = await navigator.serviceWorker.register(new URL('sw.js', document.baseURI).pathname);
     await navigator.serviceWorker.ready;
     const cfg = await device.pushConfig();
     await device.registerPush(await subscribeWebPush(reg, cfg.vapidPublicKey));
