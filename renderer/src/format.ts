@@ -24,10 +24,10 @@ export function ago(iso: string, now: number): string {
   return `${d} day${d === 1 ? '' : 's'} ago`;
 }
 
+/** Times of day to the minute: seconds are noise to an agent (durations keep theirs). */
 const timeFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',
   minute: '2-digit',
-  second: '2-digit',
 });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   day: 'numeric',
@@ -129,4 +129,32 @@ export function fieldValue(value: unknown): string[] {
     ];
   }
   return [String(value)];
+}
+
+/**
+ * The footer's link: when the page's own link to the console host is down, say so
+ * (the authority may be fine); otherwise main's link to the authority.
+ */
+export function statusBarLink(
+  link: string,
+  authority: string | null,
+): { label: 'Console host' | 'Authority'; text: string } {
+  if (link !== 'open') return { label: 'Console host', text: 'unreachable' };
+  if (authority === null) return { label: 'Authority', text: '…' };
+  return { label: 'Authority', text: authority };
+}
+
+/**
+ * History's wrap-up column: a request handed off (transferred, taken over, reassigned:
+ * never completed on this console) owed no wrap-up here; a completed one without one is flagged.
+ */
+export function historyWrapUp(entry: {
+  completedAt: string | null;
+  wrapUpState: 'none' | 'pending' | 'sent';
+}): { text: string; tone: 'muted' | 'warn' | 'good' } {
+  if (entry.wrapUpState === 'sent') return { text: 'Sent', tone: 'good' };
+  if (entry.wrapUpState === 'pending') return { text: 'Pending', tone: 'warn' };
+  // Not completed on this console: handed off, or still in hand (then it is owed at completion).
+  if (!entry.completedAt) return { text: 'Not owed', tone: 'muted' };
+  return { text: 'Not recorded', tone: 'warn' };
 }

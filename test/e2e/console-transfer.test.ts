@@ -174,7 +174,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     await confirmed.getByText(/^Confirmed with fingerprint at \d\d:\d\d$/).waitFor();
     await confirmed.getByText(/^R-[A-Z0-9]{10}$/).waitFor();
     await confirmed.getByText(/£250\.00 to Northwind Energy \(ref\. INV-2026-0042\)/).waitFor();
-    await confirmed.getByText(/verified by the authority at \d\d:\d\d:\d\d/).waitFor();
+    await confirmed.getByText(/verified by the authority at \d\d:\d\d/).waitFor();
     const list = pa.getByRole('list', { name: 'Commands sent to the device' });
     assert.equal(await list.locator('li[data-state="done"]').count(), 3);
     await A.screenshot('1-actions-done');
@@ -238,9 +238,9 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     assert.equal(chain.length, 2);
     assert.match(
       chain[0]!,
-      /Dana Reyes \(agent\)accepted from the queue\d\d:\d\d:\d\d – \d\d:\d\d:\d\d · transferred/,
+      /Dana Reyes \(agent\)accepted from the queue\d\d:\d\d – \d\d:\d\d · transferred/,
     );
-    assert.match(chain[1]!, /Sam Patel \(agent\)blind transfer\d\d:\d\d:\d\d – now/);
+    assert.match(chain[1]!, /Sam Patel \(agent\)blind transfer\d\d:\d\d – now/);
     await custody.nth(1).scrollIntoViewIfNeeded();
     await B.screenshot('3-same-verification-custody');
 
@@ -285,7 +285,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     await alice.stopAll();
     await pb
       .getByTestId('control-stopped')
-      .getByText(/Alice Martin stopped remote control at \d\d:\d\d:\d\d/)
+      .getByText(/Alice Martin stopped remote control at \d\d:\d\d/)
       .waitFor();
     const fingerprint = pb.getByRole('group', { name: 'Device actions' }).getByRole('button', {
       name: 'Ask for fingerprint',
@@ -335,7 +335,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     assert.equal(await group.getByRole('button', { name: 'Ask for a photo' }).isDisabled(), true);
     await pa
       .getByTestId('control-stopped')
-      .getByText(/Chen Wei stopped remote control at \d\d:\d\d:\d\d/)
+      .getByText(/Chen Wei stopped remote control at \d\d:\d\d/)
       .waitFor();
     await A.screenshot('5-stop-all');
     await chen.resume();

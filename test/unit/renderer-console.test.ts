@@ -169,7 +169,12 @@ describe('renderer: work state machine', () => {
     bridge.emit('agent.state', agentView({ presence: 'missed' }));
     const s = work.getState();
     assert.equal(s.phase, 'idle');
-    assert.match(s.phase === 'idle' ? (s.notice ?? '') : '', /offer for Bob went to the next agent/);
+    // Not "went to the next agent": there may be none; the request is back in the queue.
+    assert.match(
+      s.phase === 'idle' ? (s.notice ?? '') : '',
+      /offer for Bob timed out: Bob is back in the queue/,
+    );
+    assert.doesNotMatch(s.phase === 'idle' ? (s.notice ?? '') : '', /next agent/);
   });
 
   it('a customer leaving mid-request owes a wrap-up too', async () => {

@@ -1,10 +1,7 @@
 import { LevelBadge } from '../components/ui.tsx';
-import { dateTime } from '../format.ts';
+import { dateTime, historyWrapUp } from '../format.ts';
 import { useConsole, useStore } from '../hooks.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
-
-const WRAP_UP_TEXT = { none: 'Not recorded', pending: 'Pending', sent: 'Sent' } as const;
-const WRAP_UP_TONE = { none: 'warn', pending: 'warn', sent: 'good' } as const;
 
 /** Requests this console handled, newest first, with the state of each wrap-up. */
 export function HistoryScreen() {
@@ -52,9 +49,7 @@ export function HistoryScreen() {
                         )
                       : '—'}
                   </td>
-                  <td className={`tone-text-${WRAP_UP_TONE[h.wrapUpState]}`}>
-                    {WRAP_UP_TEXT[h.wrapUpState]}
-                  </td>
+                  <WrapUpCell entry={h} />
                 </tr>
               ))}
             </tbody>
@@ -63,4 +58,9 @@ export function HistoryScreen() {
       )}
     </section>
   );
+}
+
+function WrapUpCell({ entry }: { entry: Parameters<typeof historyWrapUp>[0] }) {
+  const { text, tone } = historyWrapUp(entry);
+  return <td className={tone === 'muted' ? 'muted' : `tone-text-${tone}`}>{text}</td>;
 }

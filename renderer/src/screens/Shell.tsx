@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { Presence } from '../../../protocol/src/pipeline.ts';
 import { Alert } from '../components/ui.tsx';
-import { clockDuration, PRESENCE_TEXT, PRESENCE_TONE, secondsSince } from '../format.ts';
+import { clockDuration, PRESENCE_TEXT, PRESENCE_TONE, secondsSince, statusBarLink } from '../format.ts';
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { SHORTCUTS } from '../shortcuts.ts';
 import { BREAK_REASONS, type PresenceRequest } from '../state/agent.ts';
@@ -169,18 +169,11 @@ function StatusBar() {
   const { authority, link } = useStore(c.connection);
   const { outbox } = useStore(c.wrapUp);
   const phone = useSoftphone();
-  const authorityText =
-    link !== 'open'
-      ? 'console host unreachable'
-      : authority === 'connected'
-        ? 'connected'
-        : authority === null
-          ? '…'
-          : authority;
+  const linkText = statusBarLink(link, authority);
   return (
     <footer className="statusbar" aria-label="Status">
       <span data-testid="authority-status">
-        Authority: <strong>{authorityText}</strong>
+        {linkText.label}: <strong>{linkText.text}</strong>
       </span>
       <span data-testid="outbox-status">
         Outbox:{' '}

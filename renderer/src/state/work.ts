@@ -116,7 +116,7 @@ export class WorkStore extends Store<WorkState> {
         phase: 'idle',
         notice:
           a.presence === 'missed'
-            ? `The offer for ${name} went to the next agent.`
+            ? `The offer for ${name} timed out: ${name} is back in the queue.`
             : `The offer for ${name} was withdrawn.`,
       });
     } else if (s.phase === 'active' && s.busy === null) {
