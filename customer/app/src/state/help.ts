@@ -1,4 +1,5 @@
 import { enableWake } from '../wake.ts';
+import { closingMessage } from './closing.ts';
 import type { RequestView } from '../../../../protocol/src/index.ts';
 import type { AppState, AppStore, MenuLeaf } from './app-state.ts';
 
@@ -22,16 +23,19 @@ export class HelpStore {
         patch.controlNotice = `You are now with ${r.agentName}.`;
       this.holder = r.agentName;
     }
+    const holder = this.holder;
     if (!live) {
       this.holder = null;
       patch.controlNotice = null;
     }
+    const wasOpen = this.app.getState().request !== null;
     this.app.set(patch);
-    if (!live && this.app.getState().screen.name === 'waiting')
-      this.app.go(
-        { name: 'home' },
-        { notice: r?.state === 'completed' ? 'Your request is complete.' : 'Your request has ended.' },
-      );
+    if (!live && (wasOpen || this.app.getState().screen.name === 'waiting')) {
+      const notice = closingMessage(r, holder, this.app.getState().company);
+      if (['waiting', 'call-ended'].includes(this.app.getState().screen.name))
+        this.app.go({ name: 'home' }, { notice });
+      else this.app.set({ notice });
+    }
   }
 
   getHelp(): Promise<void> {
@@ -74,8 +78,7 @@ export class HelpStore {
     if (r.status === 'queued') {
       void enableWake(this.app.requireDevice());
       this.app.go({ name: 'waiting' });
-    }
-    else
+    } else
       this.app.go(
         { ...s, needed: r.factorsNeeded, requiredLevel: r.requiredLevel },
         { error: 'One more check is needed.' },
