@@ -330,7 +330,9 @@ export const RequestView = z
     /** When the verification the request carries expires (a booked slot after it needs a fresh one). */
     verificationExpiresAt: IsoTime.nullable()
       .optional()
-      .describe('When the verification the request carries expires (a booked slot after it needs a fresh one).'),
+      .describe(
+        'When the verification the request carries expires (a booked slot after it needs a fresh one).',
+      ),
     reachability: DeviceReachability.nullable()
       .optional()
       .describe("Whether the customer's device can be reached now (online, last seen, wakeable)."),
@@ -470,6 +472,13 @@ export const FenceBody = z.strictObject({
     .describe('The fencing number of the offer or assignment (from the offer or the request).'),
 });
 
+/** Why waiting requests are not offered: nobody of the queue has the skills, all of them are off shift, on shift but offline or on a break, or busy. */
+export const NotOfferedReason = z
+  .enum(['no_skill', 'off_shift', 'away', 'busy'])
+  .describe(
+    'no_skill: no agent of the queue has the skills; off_shift: those who have them are all off shift; away: on shift but offline or on a break; busy: on a request, in wrap-up or with an offer.',
+  );
+export type NotOfferedReason = z.infer<typeof NotOfferedReason>;
 export const QueueStats = z
   .strictObject({
     queueId: ConfigId.describe('The queue.'),
@@ -489,6 +498,18 @@ export const QueueStats = z
         "Share (0 to 1) of the requests answered in the last 24 h within the queue's target, or null when none.",
       ),
     targetAnswerSeconds: z.number().int().optional().describe("The queue's service level target."),
+    /** Waiting requests that no agent can take now, grouped by the skills they need, with why. */
+    notOffered: z
+      .array(
+        z.strictObject({
+          skills: z.array(ConfigId).describe('The skills these requests need (empty: none).'),
+          waiting: z.number().int().describe('How many of them wait.'),
+          free: z.number().int().describe('Agents free for them now (on shift, with the skills, available).'),
+          reason: NotOfferedReason,
+        }),
+      )
+      .optional()
+      .describe('Waiting requests that are not being offered, grouped by the skills they need, and why.'),
   })
   .meta({ id: 'QueueStats', description: 'Live statistics of a queue.' });
 export type QueueStats = z.infer<typeof QueueStats>;

@@ -1,4 +1,4 @@
-import type { QueueStats } from '../../../protocol/src/index.ts';
+import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipeline.ts';
 import type { Ctx } from '../context.ts';
 import type { AgentInfo, AgentRow, Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
@@ -67,6 +67,35 @@ export class Capacity {
     return { free, serving, later };
   }
 
+  /**
+   * Waiting requests of the queue that no agent can take now, by the skills they need: how many,
+   * how many agents are free for them (on shift, with the skills, available, no offer), and why
+   * none is (nobody has the skills, all off shift, away, busy). Groups with a free agent are being
+   * offered and are left out.
+   */
+  notOffered(st: Staffing, queueId: string): NonNullable<QueueStats['notOffered']> {
+    const groups = this.ctx.db
+      .prepare<[string], { skills: string; n: number }>(
+        "SELECT skills, count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ? GROUP BY skills ORDER BY skills",
+      )
+      .all(queueId);
+    const out: NonNullable<QueueStats['notOffered']> = [];
+    for (const g of groups) {
+      const skills = [...new Set(JSON.parse(g.skills) as string[])].sort();
+      const able = st.agents.filter((a) => Capacity.eligible(a.info, queueId, skills));
+      const onShift = able.filter((a) => a.onShift);
+      const free = onShift.filter((a) => a.row.presence === 'available' && !a.hasOffer).length;
+      if (free > 0) continue;
+      let reason: NotOfferedReason;
+      if (!able.length) reason = 'no_skill';
+      else if (!onShift.length) reason = 'off_shift';
+      else if (onShift.some((a) => SERVING.has(a.row.presence))) reason = 'busy';
+      else reason = 'away';
+      out.push({ skills, waiting: g.n, free, reason });
+    }
+    return out;
+  }
+
   wait(st: Staffing, queue: string, skills: readonly string[], position: number): number | null {
     const c = this.counts(st, queue, skills);
     return estimateWait(position, c.free, c.serving, this.handleSeconds(queue));
@@ -100,6 +129,7 @@ export class Capacity {
         ).length,
         answeredWithinTarget: answered.n === 0 ? null : (answered.ok ?? 0) / answered.n,
         targetAnswerSeconds: target,
+        notOffered: w.n ? this.notOffered(st, queueId) : [],
       };
     });
   }

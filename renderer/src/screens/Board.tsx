@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AgentView, RequestView } from '../../../protocol/src/pipeline.ts';
+import type { AgentView, NotOfferedReason, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Badge, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge } from '../components/Reachability.tsx';
 import {
@@ -16,6 +16,16 @@ import type { AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 
 const SHOWN_REQUESTS = 100;
+
+const skillText = (skills: readonly string[]) => (skills.length ? ` (${skills.join(', ')})` : '');
+/** Why waiting requests are not being offered, in the supervisor's words. */
+const NOT_OFFERED_TEXT: Record<NotOfferedReason, (skills: readonly string[]) => string> = {
+  no_skill: (k) =>
+    k.length ? `no agent with the skill ${k.join(', ')}` : 'no agent is a member of this queue',
+  off_shift: (k) => `all agents${skillText(k)} off shift`,
+  away: (k) => `agents${skillText(k)} offline or on a break`,
+  busy: (k) => `agents${skillText(k)} busy`,
+};
 
 /** The supervisor's board: every queue, every agent, every live request. */
 export function BoardScreen() {
@@ -82,6 +92,13 @@ export function BoardScreen() {
                     <td>{q.estimatedWaitSeconds === null ? '—' : clockDuration(q.estimatedWaitSeconds)}</td>
                     <td>
                       {s.free} of {s.onShift}
+                      {(q.notOffered ?? []).map((n) => (
+                        <div key={n.skills.join(',')} className="not-offered" role="note">
+                          <Badge tone={n.reason === 'busy' ? 'warn' : 'bad'}>
+                            {n.waiting} not offered: {NOT_OFFERED_TEXT[n.reason](n.skills)}
+                          </Badge>
+                        </div>
+                      ))}
                     </td>
                     <td title="Share of the last 24 h's requests answered within the queue's target">
                       {q.answeredWithinTarget === null
