@@ -1,6 +1,7 @@
 /**
  * `npm run console:browser`: the agent console in a browser. Prints the launch URL
- * (open it in Chromium, Firefox or Edge; the token in it is for this launch only).
+ * (open it in Chromium, Firefox or Edge; it opens one console in one tab, once: the host binds
+ * it to the first page that uses it, a reload of that tab keeps working, any other page is refused).
  *
  *   --authority URL   the authority (default VD_AUTHORITY_URL or http://127.0.0.1:8780)
  *   --data-dir DIR    the console's local store (default VD_CONSOLE_DATA_DIR or ~/.verified-desk)
