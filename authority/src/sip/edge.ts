@@ -25,12 +25,19 @@ export interface SipEdgeOptions {
   now: () => number;
   /** Longest registration granted. */
   maxExpires?: number;
+  /**
+   * WebSocket ping interval, ms (default 15,000): a connection that has not answered the
+   * previous ping is closed, so a silent network cut ends its dialogs like a close does.
+   */
+  keepaliveMs?: number;
 }
 
 interface Conn {
   id: string;
   socket: WebSocket;
   hosts: Set<string>;
+  /** A pong (or any message) since the last ping. */
+  alive: boolean;
 }
 /** One side of a confirmed INVITE dialog, as the other side addresses it. */
 interface DialogSide {
@@ -85,6 +92,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   /** Client INVITE branch -> the connection it was forwarded to (for CANCEL and the ACK of a failure). */
   private readonly inviteTargets = new Map<string, { target: Conn; ruri: string; at: number }>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly pinger: NodeJS.Timeout;
   readonly host: string;
   stats = { received: 0, parseErrors: 0, badRequests: 0, forwarded: 0 };
 
@@ -94,6 +102,21 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     this.host = `edge.${opts.domain}`;
     this.sweeper = setInterval(() => this.sweep(), 1000);
     this.sweeper.unref();
+    this.pinger = setInterval(() => this.ping(), opts.keepaliveMs ?? 15_000);
+    this.pinger.unref();
+  }
+
+  /** Close the connections that did not answer the last ping; ping the others. */
+  private ping(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        c.socket.terminate();
+        this.drop(c);
+        continue;
+      }
+      c.alive = false;
+      if (c.socket.readyState === c.socket.OPEN) c.socket.ping();
+    }
   }
 
   get registeredUsers(): string[] {
@@ -105,9 +128,11 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   }
 
   accept(socket: WebSocket): void {
-    const conn: Conn = { id: randomId(9), socket, hosts: new Set() };
+    const conn: Conn = { id: randomId(9), socket, hosts: new Set(), alive: true };
     this.conns.add(conn);
+    socket.on('pong', () => (conn.alive = true));
     socket.on('message', (data, isBinary) => {
+      conn.alive = true;
       try {
         this.onMessage(conn, isBinary ? Buffer.from(data as Buffer).toString('utf8') : String(data));
       } catch {
@@ -121,6 +146,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
 
   close(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.pinger);
     for (const c of this.conns) c.socket.close(1001);
   }
 
@@ -129,7 +155,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   }
 
   private drop(conn: Conn): void {
-    this.conns.delete(conn);
+    if (!this.conns.delete(conn)) return;
     this.nonces.forget(conn.id);
     for (const h of conn.hosts) if (this.byHost.get(h) === conn) this.byHost.delete(h);
     this.endDialogsOf(conn);
