@@ -49,8 +49,11 @@ const N = Math.max(1, int(process.env.VD_CRASH_REQUESTS, 2000));
 const K = int(process.env.VD_CRASH_KILLS, 20);
 /** Bound on the drain after the enqueuer finished and the kills are done. */
 const DRAIN_MS = int(process.env.VD_CRASH_DRAIN_SECONDS, Math.max(90, Math.ceil(N / 25))) * 1000;
-/** The enqueuer gives up after this (a bound, not an expectation: 2,000 requests take about 2 minutes). */
-const ENQUEUE_DEADLINE_MS = Math.max(300_000, N * 150);
+/**
+ * The enqueuer gives up after this (a bound, not an expectation: 2,000 requests take
+ * about 3 minutes on a quiet machine; a loaded one with slow restarts took 5).
+ */
+const ENQUEUE_DEADLINE_MS = Math.max(600_000, N * 300);
 const KEEP = process.env.VD_CRASH_KEEP === '1';
 /** Share of offers an agent rejects on purpose: the request is re-offered, the old fence becomes stale. */
 const REJECT_SHARE = 0.03;
