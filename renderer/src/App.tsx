@@ -37,11 +37,13 @@ export function App() {
   if (link === 'link_used')
     return (
       <main className="splash" data-testid="link-used">
-        <h1>This console link was already used</h1>
-        <p>
-          Each launch link opens one console, in the first page that used it. That page keeps working, also
-          after a reload. To open another console, start the console again and use the new link it prints.
-        </p>
+        <div className="login-card">
+          <h1>This console link was already used</h1>
+          <p>
+            Each launch link opens one console, in the first page that used it. That page keeps working, also
+            after a reload. To open another console, start the console again and use the new link it prints.
+          </p>
+        </div>
       </main>
     );
   if (session.status === 'checking')
