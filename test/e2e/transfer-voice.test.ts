@@ -232,17 +232,15 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       assert.ok(atSam.hz && Math.abs(atSam.hz - 440) < 15, `Sam hears Dana: ${JSON.stringify(atSam)}`);
       await dana.screenshot('4-warm-consulting');
 
-      // Sam accepts: ownership moves and Dana's call with the customer ends; the agents finish
-      // their consult (Sam hangs up); Sam calls the customer, who joins now.
+      // Sam accepts: ownership moves, Dana's call with the customer and the consult leg end;
+      // Sam calls the customer, who joins now.
       await offer.getByRole('button', { name: 'Accept transfer' }).click();
       await pb
         .getByRole('region', { name: /Chen Wei/ })
         .filter({ hasText: 'In progress' })
         .waitFor();
-      await pb
-        .getByRole('group', { name: 'Call with a colleague' })
-        .getByRole('button', { name: 'Hang up' })
-        .click();
+      // The consult leg ends by itself on both consoles when the transfer is accepted.
+      await pb.getByRole('group', { name: 'Call with a colleague' }).waitFor({ state: 'detached' });
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
       await pa.getByTestId('softphone-status').getByText('ready').waitFor();
       await pc.getByText(/You are now with Sam Patel/).waitFor();
