@@ -236,10 +236,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     await custody.nth(1).waitFor();
     const chain = await custody.allTextContents();
     assert.equal(chain.length, 2);
-    assert.match(
-      chain[0]!,
-      /Dana Reyes \(agent\)accepted from the queue\d\d:\d\d – \d\d:\d\d · transferred/,
-    );
+    assert.match(chain[0]!, /Dana Reyes \(agent\)accepted from the queue\d\d:\d\d – \d\d:\d\d · transferred/);
     assert.match(chain[1]!, /Sam Patel \(agent\)blind transfer\d\d:\d\d – now/);
     await custody.nth(1).scrollIntoViewIfNeeded();
     await B.screenshot('3-same-verification-custody');
@@ -465,10 +462,17 @@ describe('console: actions on the device, blind and warm transfers keeping the v
       const requests = ps
         .getByRole('table')
         .filter({ has: ps.getByRole('columnheader', { name: 'Priority' }) });
+      // The supervisor confirms first: Sam's live call would be cut.
+      let confirmText = '';
+      ps.once('dialog', (d) => {
+        confirmText = d.message();
+        void d.accept();
+      });
       await requests
         .getByRole('row', { name: /Chen Wei/ })
         .getByRole('button', { name: 'Take over Chen Wei' })
         .click();
+      assert.match(confirmText, /^Take over Chen Wei from Sam Patel\? .*call with the customer is cut/);
       await ps
         .getByRole('region', { name: /Chen Wei/ })
         .filter({ hasText: 'In progress' })

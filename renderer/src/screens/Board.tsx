@@ -279,7 +279,17 @@ function RequestActions({ request, agents }: { request: RequestView; agents: Age
           className="button"
           disabled={!!busy}
           aria-label={`Take over ${request.customerName}`}
-          onClick={() => void c.board.takeOver(request, (r) => c.work.adopt(r))}
+          onClick={() => {
+            // A take-over cuts the holder's live call: the supervisor confirms first.
+            const holder = agents.find((a) => a.staffId === request.agentId)?.displayName ?? 'the agent';
+            if (
+              !window.confirm(
+                `Take over ${request.customerName} from ${holder}? ${holder}'s call with the customer is cut and you call the customer yourself.`,
+              )
+            )
+              return;
+            void c.board.takeOver(request, (r) => c.work.adopt(r));
+          }}
         >
           {busy === `takeOver:${request.requestId}` ? 'Taking over…' : 'Take over'}
         </button>

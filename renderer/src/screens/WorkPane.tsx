@@ -179,6 +179,8 @@ function IdleCard({ notice }: { notice: string | null }) {
   const { last, dispositions } = useStore(c.wrapUp);
   const presence = agent?.presence ?? 'offline';
   const canGoAvailable = presence === 'break' || presence === 'offline' || presence === 'missed';
+  // Available but outside the shift: not routable, and said so plainly (not small grey print).
+  const offShift = !!agent && !agent.onShift && presence === 'available';
   const lines: Record<typeof presence, string> = {
     available: 'You are available. The next customer is offered to you here, with their verification.',
     busy: 'You are on a request.',
@@ -196,8 +198,18 @@ function IdleCard({ notice }: { notice: string | null }) {
       )}
       <div className="card idle-card">
         <p className="eyebrow">{PRESENCE_TEXT[presence]}</p>
-        <h2>{presence === 'available' ? 'Waiting for the next customer' : 'No customer in hand'}</h2>
-        <p className="muted">{lines[presence]}</p>
+        <h2>
+          {offShift
+            ? 'Off shift: no customers are offered to you'
+            : presence === 'available'
+              ? 'Waiting for the next customer'
+              : 'No customer in hand'}
+        </h2>
+        <p className={offShift ? undefined : 'muted'} role={offShift ? 'status' : undefined}>
+          {offShift
+            ? 'You are outside your shift. Customers are offered to you again when your next shift starts.'
+            : lines[presence]}
+        </p>
         {canGoAvailable && (
           <button
             type="button"
