@@ -36,10 +36,12 @@ export const PushSubscriptionBody = z.discriminatedUnion('kind', [
       .literal('webpush')
       .describe('A Web Push subscription (RFC 8030, payload encrypted per RFC 8291).'),
     endpoint: z.url().max(2048).describe("The push service's endpoint of the subscription."),
-    keys: z.strictObject({
-      p256dh: B64Url.describe("The subscription's P-256 public key (base64url)."),
-      auth: B64Url.describe("The subscription's authentication secret (base64url)."),
-    }),
+    keys: z
+      .strictObject({
+        p256dh: B64Url.describe("The subscription's P-256 public key (base64url)."),
+        auth: B64Url.describe("The subscription's authentication secret (base64url)."),
+      })
+      .describe("The subscription's keys (PushSubscription.toJSON().keys), used to encrypt the payload."),
   }),
   z.strictObject({
     kind: z
