@@ -82,7 +82,10 @@ describe('verification photo compared by the agent; security notice on the other
       await level.getByText('Level 1 of 2 required').waitFor();
       const compare = pa.getByRole('group', { name: 'Compare the photos' });
       await compare.getByText('Accept the request to compare the photos.').waitFor();
-      assert.equal(await compare.getByRole('button', { name: 'Same person', exact: true }).isDisabled(), true);
+      assert.equal(
+        await compare.getByRole('button', { name: 'Same person', exact: true }).isDisabled(),
+        true,
+      );
       for (const alt of [/^Enrolment photo/, /^Photo for this request/]) {
         const img = pa.getByRole('img', { name: alt });
         await img.waitFor();

@@ -13,7 +13,18 @@ describe('weak PINs are refused when a PIN is chosen (issue 15)', () => {
 
   it('refuses 1234, 1111, 123456, 4321 ... with a 400 that says why; nothing is stored; a strong PIN is kept', async () => {
     const d = await new TestDevice(a.url).enrolAndAuthenticate('ALICE-DEMO-2026');
-    for (const pin of ['1234', '1111', '123456', '4321', '987654', '0000', '7890', '121212', '2580', '1212']) {
+    for (const pin of [
+      '1234',
+      '1111',
+      '123456',
+      '4321',
+      '987654',
+      '0000',
+      '7890',
+      '121212',
+      '2580',
+      '1212',
+    ]) {
       const r = await d.api('setPin', { json: { pin } });
       assert.equal(r.status, 400, `${pin}: ${JSON.stringify(r.body)}`);
       assert.match(r.body.message, /too easy to guess/);

@@ -1,6 +1,7 @@
 /* The customer app's service worker: wakes the phone when an agent is ready (Web Push,
    RFC 8030; the payload is decrypted by the browser). Shows "Northwind Bank is ready to
    call you" and opens (or focuses) the app on a tap. Nothing is cached. */
+/* global self -- the service worker global scope */
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
