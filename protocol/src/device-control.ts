@@ -412,15 +412,37 @@ export function confirmChallengeText(c: {
   ]);
 }
 
+/**
+ * What this file needs of the runtime: WebCrypto's SHA-256 and TextEncoder, globals in
+ * browsers and in Node >= 19 alike. Typed here by hand because protocol/ is compiled
+ * with neither the DOM nor Node's types (it runs on both sides).
+ */
+interface WebCryptoRuntime {
+  crypto: { subtle: { digest(algorithm: 'SHA-256', data: Uint8Array): Promise<ArrayBuffer> } };
+  TextEncoder: new () => { encode(text: string): Uint8Array };
+}
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** base64url without padding (RFC 4648 §5). */
+function base64url(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const chars = i + 2 < bytes.length ? 4 : i + 1 < bytes.length ? 3 : 2;
+    for (let k = 0; k < chars; k++) out += B64URL[(n >> (18 - 6 * k)) & 63];
+  }
+  return out;
+}
+
 /** The WebAuthn challenge of a confirmation: base64url(SHA-256(confirmChallengeText(...))). */
 export async function confirmChallenge(c: Parameters<typeof confirmChallengeText>[0]): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest(
+  const runtime = globalThis as unknown as WebCryptoRuntime;
+  const digest = await runtime.crypto.subtle.digest(
     'SHA-256',
-    new TextEncoder().encode(confirmChallengeText(c)),
+    new runtime.TextEncoder().encode(confirmChallengeText(c)),
   );
-  let bin = '';
-  for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(new Uint8Array(digest));
 }
 
 /** The user-verifying factor given at the moment of a confirmation. */

@@ -72,3 +72,31 @@ describe('protocol', () => {
     assert.equal(n, Object.keys(routes).length);
   });
 });
+
+describe('confirmChallenge (protocol/ hashes with the runtime WebCrypto, encodes by hand)', () => {
+  it("equals Node's SHA-256 base64url of confirmChallengeText for any transaction", async () => {
+    const { createHash } = await import('node:crypto');
+    const { confirmChallenge, confirmChallengeText } = await import('../../protocol/src/index.ts');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          commandId: fc.string({ minLength: 1 }),
+          transaction: fc.record({
+            payee: fc.string(),
+            amount: fc.double({ min: 0.01, max: 1e9, noNaN: true }),
+            currency: fc.constantFrom('GBP', 'EUR'),
+            reference: fc.string(),
+          }),
+          account: fc.string(),
+          nonce: fc.string({ minLength: 1 }),
+        }),
+        async (c) => {
+          const input = c as Parameters<typeof confirmChallengeText>[0];
+          const want = createHash('sha256').update(confirmChallengeText(input)).digest('base64url');
+          assert.equal(await confirmChallenge(input), want);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
