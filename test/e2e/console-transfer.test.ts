@@ -396,11 +396,9 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     await A.screenshot('9-refused');
     assert.equal(chen.executed('photo').length, 0, 'the device never saw Dana’s photo request');
 
-    // The consult call ends; Dana's feed comes back and her desk catches up: idle, no wrap-up.
-    await pa
-      .getByRole('group', { name: 'Call with a colleague' })
-      .getByRole('button', { name: 'Hang up' })
-      .click();
+    // The consult call ended when Sam accepted (his console hangs up the leg: nobody keeps
+    // listening); Dana's feed comes back and her desk catches up: idle, no wrap-up.
+    await pa.getByRole('group', { name: 'Call with a colleague' }).waitFor({ state: 'detached' });
     modeA.core.client.connect(['queues']);
     await pa.getByText(/Chen Wei (is now with Sam Patel|moved on to Sam Patel)/).waitFor();
     await pa.getByRole('heading', { name: 'Waiting for the next customer' }).waitFor();
