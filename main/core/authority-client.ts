@@ -39,7 +39,7 @@ const RECONNECT: BackoffPolicy = { initialMs: 250, maxMs: 10_000 };
  * refreshed before it expires and once on a 401; and a WebSocket that reconnects
  * with backoff, says hello again and resubscribes.
  */
-export class AuthorityClient extends EventEmitter<{
+export class StaffClient extends EventEmitter<{
   frame: [ServerFrame];
   connection: [ConnectionStateName];
   loggedOut: [];

@@ -14,7 +14,7 @@ import {
   type HistoryEntry,
 } from '../../protocol/src/index.ts';
 import {
-  AuthorityClient,
+  StaffClient,
   AuthorityError,
   memoryTokenStore,
   ProtocolError,
@@ -30,7 +30,7 @@ import { ManagedSettingError, readManagedConfig, Settings, type ManagedConfig } 
  * duplicate=true, still an acknowledgement), refused for good on a 4xx other than
  * 401, retried later otherwise.
  */
-export async function deliverWrapUp(client: AuthorityClient, payload: string): Promise<SendOutcome> {
+export async function deliverWrapUp(client: StaffClient, payload: string): Promise<SendOutcome> {
   const w = JSON.parse(payload) as {
     requestId: string;
     fence: number;
@@ -84,7 +84,7 @@ type Handler<C extends BridgeChannel> = (
  */
 export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payload: unknown] }> {
   readonly db: LocalDb;
-  readonly client: AuthorityClient;
+  readonly client: StaffClient;
   readonly outbox: Outbox;
   readonly settings: Settings;
   readonly seqs: CommandSeqs;
@@ -99,10 +99,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       authorityUrl: opts.defaultAuthorityUrl,
       sipUrl: opts.defaultSipUrl ?? null,
     });
-    this.client = new AuthorityClient(
-      this.settings.get().authorityUrl,
-      opts.tokenStore ?? memoryTokenStore(),
-    );
+    this.client = new StaffClient(this.settings.get().authorityUrl, opts.tokenStore ?? memoryTokenStore());
     this.outbox = new Outbox(this.db, (e) => deliverWrapUp(this.client, e.payload));
     this.seqs = new CommandSeqs(this.db);
     this.outbox.on('status', (s) => this.emitEvent('outbox.status', s));

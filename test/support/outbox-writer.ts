@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthorityClient, memoryTokenStore } from '../../main/core/authority-client.ts';
+import { StaffClient, memoryTokenStore } from '../../main/core/authority-client.ts';
 import { openLocalDb } from '../../main/core/local-db.ts';
 import { Outbox } from '../../main/core/outbox.ts';
 import { deliverWrapUp } from '../../main/core/desk-core.ts';
@@ -26,7 +26,7 @@ if (mode === 'write') {
     writeSync(1, `saved ${key}\n`);
   }
 } else {
-  const client = new AuthorityClient(authorityUrl!, memoryTokenStore());
+  const client = new StaffClient(authorityUrl!, memoryTokenStore());
   await client.login(username!, password!);
   // The console's own sender: what this test proves is what the console does.
   const outbox = new Outbox(db, (e) => deliverWrapUp(client, e.payload));
