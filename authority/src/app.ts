@@ -198,6 +198,7 @@ export async function buildAuthority(opts: {
     secret: config.sipSecret,
     domain: config.sipDomain,
     now: () => opts.clock.now(),
+    dialogGraceMs: config.sipDialogGraceSeconds * 1000,
   });
   // A customer device is reachable while its SIP registration is live (users "d-<device id>").
   sipEdge.on('registered', (user) => {

@@ -52,6 +52,8 @@ export const ConfigSchema = z.strictObject({
     .default(new URL('../config/pipeline.json', import.meta.url).pathname),
   /** Shared secret of the ephemeral SIP credentials (Kamailio auth_ephemeral uses the same). If absent: <dataDir>/secrets/sip-secret. */
   sipSecret: z.string().min(32, 'the SIP secret must be at least 32 characters').optional(),
+  /** How long the embedded edge keeps a call whose party's connection went away (a link blip), before it hangs up for it. */
+  sipDialogGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
   /** SIP domain (realm of the digest challenges). */
   sipDomain: z
     .string()
@@ -127,6 +129,7 @@ const ENV: Record<string, keyof Config> = {
   VD_LOGIN_SOURCE_WINDOW_SECONDS: 'loginSourceWindowSeconds',
   VD_SIP_SECRET: 'sipSecret',
   VD_SIP_DOMAIN: 'sipDomain',
+  VD_SIP_DIALOG_GRACE_SECONDS: 'sipDialogGraceSeconds',
   VD_SIP_WS_URL: 'sipWsUrl',
   VD_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
   VD_PUSH_WEBHOOK_URL: 'pushWebhookUrl',

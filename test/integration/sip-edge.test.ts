@@ -142,7 +142,7 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
   const raws: RawSip[] = [];
 
   before(async () => {
-    a = await startTestAuthority({ sipSecret: 's'.repeat(40) });
+    a = await startTestAuthority({ sipSecret: 's'.repeat(40), sipDialogGraceSeconds: 0 });
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
     agentCreds = (await api(a.url, 'sipCredentials', { headers: bearer(agent.token) })).body;
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;

@@ -30,6 +30,13 @@ export interface SipEdgeOptions {
    * previous ping is closed, so a silent network cut ends its dialogs like a close does.
    */
   keepaliveMs?: number;
+  /**
+   * How long a confirmed call waits for a party whose connection went away, ms (default
+   * 20,000): a softphone whose link blipped reconnects and sends an in-dialog request
+   * (the ICE-restart re-INVITE) on its new connection, which takes the call back; after
+   * this the other party gets a BYE (no ghost call after a crash or a network cut).
+   */
+  dialogGraceMs?: number;
 }
 
 interface Conn {
@@ -48,12 +55,19 @@ interface DialogSide {
   header: string;
   /** Highest CSeq it has sent in the dialog (a request to it from us must go higher only for the other side). */
   cseq: number;
+  /** Its tag: an in-dialog request whose From carries it comes from this side (on whatever connection). */
+  tag: string | null;
 }
 interface Dialog {
   callId: string;
   caller: DialogSide;
   callee: DialogSide;
+  /** Set while a side's connection is gone: the BYE to the other side when nobody takes the call back. */
+  grace?: { side: DialogSide; timer: ReturnType<typeof setTimeout> };
 }
+
+const tagOf = (header: string | undefined): string | null =>
+  /;\s*tag=([^;\s>]+)/i.exec(header ?? '')?.[1] ?? null;
 interface Binding {
   conn: Conn;
   contact: string;
@@ -147,6 +161,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   close(): void {
     clearInterval(this.sweeper);
     clearInterval(this.pinger);
+    for (const d of this.dialogs.values()) if (d.grace) clearTimeout(d.grace.timer);
     for (const c of this.conns) c.socket.close(1001);
   }
 
@@ -169,42 +184,74 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   }
 
   /**
-   * A connection went away (page reloaded or closed, process killed, network cut): the
-   * other party of each of its confirmed dialogs gets a BYE in the gone party's name, so
-   * no call stays up with nobody on the far end.
+   * A connection went away (page reloaded or closed, process killed, network cut): unless
+   * the gone party takes the call back from a new connection within the grace period (a
+   * link blip), the other party of each of its confirmed dialogs gets a BYE in the gone
+   * party's name, so no call stays up with nobody on the far end.
    */
   private endDialogsOf(conn: Conn): void {
-    for (const [callId, d] of this.dialogs) {
+    const graceMs = this.opts.dialogGraceMs ?? 20_000;
+    for (const d of this.dialogs.values()) {
       if (d.caller.conn !== conn && d.callee.conn !== conn) continue;
-      this.dialogs.delete(callId);
-      const [gone, other] = d.caller.conn === conn ? [d.caller, d.callee] : [d.callee, d.caller];
-      if (other.conn === conn) continue;
-      this.send(
-        other.conn,
-        serialize(
-          `BYE ${other.target} SIP/2.0`,
-          [
-            `Via: SIP/2.0/WSS ${this.host};branch=z9hG4bK${randomId(12)}`,
-            'Max-Forwards: 70',
-            `From: ${gone.header}`,
-            `To: ${other.header}`,
-            `Call-ID: ${callId}`,
-            `CSeq: ${gone.cseq + 1} BYE`,
-            'Reason: SIP;cause=480;text="The other party\'s connection to the SIP server closed"',
-          ],
-          '',
-        ),
-      );
+      const gone = d.caller.conn === conn ? d.caller : d.callee;
+      if (d.grace) clearTimeout(d.grace.timer);
+      d.grace = { side: gone, timer: setTimeout(() => this.hangUpFor(d, gone), graceMs) };
+      d.grace.timer.unref?.();
     }
   }
 
-  /** Keep the dialog's CSeq counts; a BYE passing through ends it. */
+  /** The call's other party gets a BYE in the name of `gone`, whose connection did not come back. */
+  private hangUpFor(d: Dialog, gone: DialogSide): void {
+    if (this.dialogs.get(d.callId) !== d) return;
+    this.dialogs.delete(d.callId);
+    const other = gone === d.caller ? d.callee : d.caller;
+    if (other.conn === gone.conn || !this.conns.has(other.conn)) return;
+    this.send(
+      other.conn,
+      serialize(
+        `BYE ${other.target} SIP/2.0`,
+        [
+          `Via: SIP/2.0/WSS ${this.host};branch=z9hG4bK${randomId(12)}`,
+          'Max-Forwards: 70',
+          `From: ${gone.header}`,
+          `To: ${other.header}`,
+          `Call-ID: ${d.callId}`,
+          `CSeq: ${gone.cseq + 1} BYE`,
+          'Reason: SIP;cause=480;text="The other party\'s connection to the SIP server closed"',
+        ],
+        '',
+      ),
+    );
+  }
+
+  /**
+   * Keep the dialog's CSeq counts; a side that reconnected takes its call back with its
+   * first in-dialog request on the new connection; a BYE passing through ends it.
+   */
   private trackInDialog(conn: Conn, req: SipRequest): void {
     const d = this.dialogs.get(req.callId);
     if (!d) return;
-    const side = d.caller.conn === conn ? d.caller : d.callee.conn === conn ? d.callee : null;
+    const tag = tagOf(req.getHeader('from'));
+    const side =
+      tag !== null && tag === d.caller.tag
+        ? d.caller
+        : tag !== null && tag === d.callee.tag
+          ? d.callee
+          : d.caller.conn === conn
+            ? d.caller
+            : d.callee.conn === conn
+              ? d.callee
+              : null;
+    if (side && side.conn !== conn && d.grace?.side === side) side.conn = conn;
+    if (side && d.grace?.side === side && side.conn === conn) {
+      clearTimeout(d.grace.timer);
+      delete d.grace;
+    }
     if (side && req.cseq > side.cseq) side.cseq = req.cseq;
-    if (req.method === 'BYE') this.dialogs.delete(req.callId);
+    if (req.method === 'BYE') {
+      if (d.grace) clearTimeout(d.grace.timer);
+      this.dialogs.delete(req.callId);
+    }
   }
 
   private sweep(): void {
@@ -385,8 +432,9 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
           target: txn.invite.target,
           header: txn.invite.from,
           cseq: txn.invite.cseq,
+          tag: tagOf(txn.invite.from),
         },
-        callee: { conn, target: String(contact.uri), header: to, cseq: 0 },
+        callee: { conn, target: String(contact.uri), header: to, cseq: 0, tag: tagOf(to) },
       });
     const lines = headerLines(res, new Set(['via', ...UNTRUSTED_IDENTITY]));
     this.send(
