@@ -33,8 +33,8 @@ function newest(paths: string[]): number {
 export async function ensureRendererBuilt(): Promise<void> {
   const index = join(rendererDir, 'index.html');
   const sources = newest(
-    ['renderer/src', 'renderer/index.html', 'renderer/vite.config.ts', 'protocol/src'].map((p) =>
-      join(root, p),
+    ['renderer/src', 'renderer/index.html', 'renderer/vite.config.ts', 'protocol/src', 'browser-common'].map(
+      (p) => join(root, p),
     ),
   );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
