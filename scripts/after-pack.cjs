@@ -4,7 +4,7 @@
  *
  * 1. Native modules: every non-N-API `.node` file in app.asar.unpacked must be
  *    built for Electron's NODE_MODULE_VERSION. A module built for Node (the
- *    "nodedir" trap in RECIPES.md) would install fine and then fail to load on
+ *    "nodedir" trap in docs/packaging.md) would install fine and then fail to load on
  *    the agent's machine; here it fails the build instead.
  * 2. Electron fuses (@electron/fuses), the Element / Mattermost way: the binary
  *    can no longer be used as a plain Node runtime or be debugged/instrumented

@@ -2,7 +2,7 @@
  * electron-builder beforeBuild hook (electron-builder.yml `beforeBuild`), run
  * before native dependencies are rebuilt for Electron.
  *
- * The RECIPES.md trap: `npm run` exports npm's configuration as npm_config_*
+ * The nodedir trap (docs/packaging.md): `npm run` exports npm's configuration as npm_config_*
  * variables, and a "nodedir" setting (this machine has one in ~/.npmrc) reaches
  * node-gyp as npm_config_nodedir. node-gyp then compiles against those Node
  * headers instead of Electron's, and better-sqlite3 is built for the wrong ABI.

@@ -1,6 +1,6 @@
 /**
  * Chromium for e2e tests: Debian's /usr/bin/chromium driven by playwright-core, headless,
- * with the flags from RECIPES.md. One browser per test file, a fresh context (own
+ * with the flags below. One browser per test file, a fresh context (own
  * cookies, storage, permissions, CDP state) per test, console errors collected, and
  * screenshots saved under test/e2e/screenshots/.
  *
@@ -26,6 +26,11 @@ import {
 
 export const CHROMIUM_PATH = process.env.VD_CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/**
+ * Measured on the test machines: as root Chromium needs --no-sandbox; without the
+ * background-networking/component-update/sync flags it keeps opening connections the
+ * closed network refuses; fake media devices stand in for camera and microphone.
+ */
 export const CHROMIUM_ARGS: readonly string[] = [
   '--no-sandbox',
   '--disable-gpu',
