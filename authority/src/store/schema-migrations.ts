@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
+import { DatabaseTooNewError, runMigrations, sqliteTarget } from '../../../node-common/migrations.ts';
 import { migrations as sqliteMigrations } from './migrations.ts';
 
 /**
@@ -504,16 +505,8 @@ export const schemaVersions: readonly SchemaVersion[] = sqliteMigrations.map((sq
   postgres: POSTGRES_DDL[i],
 }));
 
-export class SchemaTooNewError extends Error {
-  constructor(
-    readonly found: number,
-    readonly supported: number,
-  ) {
-    super(
-      `database schema version ${found} is newer than this authority supports (${supported}); refusing to open it`,
-    );
-  }
-}
+/** A database written by a newer authority: the one error of the shared runner (node-common). */
+export { DatabaseTooNewError as SchemaTooNewError };
 
 export class MissingPostgresMigrationError extends Error {
   constructor(readonly version: number) {
@@ -530,14 +523,11 @@ export class MissingPostgresMigrationError extends Error {
  * file for writing, so no lock beyond the transaction's is needed.
  */
 export function migrateSqlite(db: BetterSqlite3.Database, list = schemaVersions): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > list.length) throw new SchemaTooNewError(current, list.length);
-  if (current === list.length) return current;
-  db.transaction(() => {
-    for (let v = current; v < list.length; v++) list[v]!.sqlite(db);
-    db.pragma(`user_version = ${list.length}`);
-  }).immediate();
-  return list.length;
+  return runMigrations(
+    sqliteTarget(db),
+    list.map((v) => v.sqlite),
+    'this authority',
+  );
 }
 
 /** pg_advisory_xact_lock(VD_LOCK_CLASS, key): the keys the store takes, in one place. */
@@ -564,7 +554,7 @@ export async function migratePostgres(pool: pg.Pool, list = schemaVersions): Pro
         await client.query<{ version: number | string }>('SELECT version FROM schema_version WHERE id = 1')
       ).rows[0];
       const current = row ? Number(row.version) : 0;
-      if (current > list.length) throw new SchemaTooNewError(current, list.length);
+      if (current > list.length) throw new DatabaseTooNewError(current, list.length, 'this authority');
       for (let v = current; v < list.length; v++) {
         const ddl = list[v]!.postgres;
         if (ddl === undefined) throw new MissingPostgresMigrationError(v + 1);
