@@ -19,7 +19,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
 import { serveDocs } from './http/docs.ts';
-import { HttpError } from './http/errors.ts';
+import { asHttpError, HttpError } from './http/errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
@@ -126,7 +126,8 @@ export async function buildAuthority(opts: {
     (_req, body, done) => done(null, body),
   );
 
-  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | HttpError, request, reply) => {
+    const err = asHttpError(thrown) as FastifyError | HttpError;
     if (err instanceof HttpError) {
       if (err.headers) reply.headers(err.headers);
       const body: ApiError = {

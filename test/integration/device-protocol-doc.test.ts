@@ -69,6 +69,8 @@ import { FakeClock, startTestAuthority, type TestAuthority } from '../support/au
 import { FAKE_JPEG } from '../support/device.ts';
 import { bearer, call, staffLogin } from '../support/http.ts';
 import { SoftwareAuthenticator } from '../support/webauthn-authenticator.ts';
+import type { DomainErrorKind } from '../../authority/src/errors.ts';
+import { STATUS_OF } from '../../authority/src/http/errors.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -498,6 +500,9 @@ describe('docs/device-protocol.md: the worked examples hold with the example key
     for (const f of files) {
       const src = readFileSync(f, 'utf8');
       for (const m of src.matchAll(/new HttpError\(\s*(\d{3}),\s*'([a-z_]+)'/g)) pairs.add(`${m[1]} ${m[2]}`);
+      // Domain errors carry a kind; http/errors.ts's STATUS_OF is its status.
+      for (const m of src.matchAll(/new DomainError\(\s*'([a-z_]+)',\s*'([a-z_]+)'/g))
+        pairs.add(`${STATUS_OF[m[1] as DomainErrorKind]} ${m[2]}`);
       for (const m of src.matchAll(/\.code\((\d{3})\)\s*\.send\(\{\s*code:\s*'([a-z_]+)'/g))
         pairs.add(`${m[1]} ${m[2]}`);
       if (f.endsWith('app.ts'))

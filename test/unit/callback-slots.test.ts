@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { before, beforeEach, describe, it } from 'node:test';
 import { FakeClock } from '../../authority/src/clock.ts';
 import { parseConfig } from '../../authority/src/config.ts';
-import { HttpError } from '../../authority/src/http/errors.ts';
+import { DomainError } from '../../authority/src/errors.ts';
+import { STATUS_OF } from '../../authority/src/http/errors.ts';
 import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
 import { CALLBACK_BOOST } from '../../authority/src/pipeline/pipeline.ts';
 import type { RequestRow } from '../../authority/src/pipeline/requests.ts';
@@ -123,7 +124,7 @@ function status(fn: () => unknown): number | 'ok' {
     fn();
     return 'ok';
   } catch (e) {
-    if (e instanceof HttpError) return e.status;
+    if (e instanceof DomainError) return STATUS_OF[e.kind];
     throw e;
   }
 }

@@ -22,7 +22,8 @@ import fc from 'fast-check';
 import type { PriorityRule } from '../../protocol/src/index.ts';
 import { FakeClock } from '../../authority/src/clock.ts';
 import { parseConfig } from '../../authority/src/config.ts';
-import { HttpError } from '../../authority/src/http/errors.ts';
+import { DomainError } from '../../authority/src/errors.ts';
+import { STATUS_OF } from '../../authority/src/http/errors.ts';
 import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
 import { CALLBACK_BOOST } from '../../authority/src/pipeline/pipeline.ts';
 import type { RequestRow } from '../../authority/src/pipeline/requests.ts';
@@ -399,7 +400,7 @@ function outcome(fn: () => unknown): Outcome {
     fn();
     return 'ok';
   } catch (e) {
-    if (e instanceof HttpError) return e.status;
+    if (e instanceof DomainError) return STATUS_OF[e.kind];
     throw e;
   }
 }

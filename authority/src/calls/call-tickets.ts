@@ -10,7 +10,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, HttpError, notFound, unauthorized } from '../http/errors.ts';
+import { conflict, DomainError, notFound, unauthorized } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
@@ -91,12 +91,12 @@ export class CallTickets extends EventEmitter<{
    * (transfer, take-over, reassign) or the request ended, it proves nothing. Synchronous,
    * so callers run it after their last await, right before recording the proof.
    */
-  private staleProblem(claims: CallTicketClaims): HttpError | null {
+  private staleProblem(claims: CallTicketClaims): DomainError | null {
     const r = this.pipeline.requests.get(claims.rid);
     if (!r) return conflict('the request of this call ticket no longer exists');
     if (r.fence !== claims.fence)
-      return new HttpError(
-        409,
+      return new DomainError(
+        'conflict',
         'stale_fence',
         `this call ticket was issued under fencing number ${claims.fence}; the request has moved on (current ${r.fence}): it proves nothing now`,
         { fence: claims.fence, current: r.fence },

@@ -7,7 +7,7 @@ import type {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { forbidden, notFound } from '../http/errors.ts';
+import { forbidden, notFound } from '../errors.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
 import { pinState } from '../identity/pin.ts';

@@ -1,6 +1,6 @@
 import type { WrapUpRequest } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, conflict, HttpError } from '../http/errors.ts';
+import { badRequest, conflict, DomainError } from '../errors.ts';
 import { MOVED_REASONS } from '../pipeline/ownership.ts';
 import { randomId } from '../ids.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -41,8 +41,8 @@ export class WrapUps {
     if (!held)
       throw conflict('a wrap-up comes from the agent who handled the request under that fencing number');
     if (held.end_reason !== null && (MOVED_REASONS as readonly string[]).includes(held.end_reason))
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'conflict',
         'stale_fence',
         `the request moved on (${held.end_reason}) under fencing number ${w.fence}: its wrap-up belongs to the new holder`,
       );

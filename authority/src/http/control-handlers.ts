@@ -1,7 +1,7 @@
 import type { controlRoutes, RouteDef } from '../../../protocol/src/index.ts';
 import type { Services } from '../services.ts';
 import type { Handler, Handlers } from './bind.ts';
-import { HttpError } from './errors.ts';
+import { DomainError } from '../errors.ts';
 
 type ControlRoutes = typeof controlRoutes;
 
@@ -50,7 +50,7 @@ export function controlHandlers(svc: Services): Handlers<ControlRoutes> {
       try {
         return await inner(input);
       } catch (e) {
-        if (e instanceof HttpError && e.status < 500) {
+        if (e instanceof DomainError) {
           const p = input.principal as unknown as
             { kind: 'device'; device: { id: string } } | { kind: 'staff'; staff: { id: string } };
           const params = (input.params ?? {}) as Record<string, string>;

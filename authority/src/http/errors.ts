@@ -1,6 +1,23 @@
 import type { ErrorCode } from '../../../protocol/src/index.ts';
+import { DomainError, type DomainErrorKind } from '../errors.ts';
 
-/** An error whose message is safe to show the client. Anything else becomes a 500 with no detail. */
+export { badRequest, conflict, forbidden, locked, notFound, rateLimited, unauthorized } from '../errors.ts';
+
+/** The one place a domain error kind becomes an HTTP status. */
+export const STATUS_OF: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  too_large: 413,
+  unsupported_type: 415,
+  locked: 423,
+  rate_limited: 429,
+};
+
+/** An error answered as it is (status, code, safe message): domain errors become these at the edge. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -11,28 +28,17 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+
+  static from(e: DomainError): HttpError {
+    return new HttpError(
+      STATUS_OF[e.kind],
+      e.code,
+      e.message,
+      e.details,
+      e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : undefined,
+    );
+  }
 }
 
-export const badRequest = (message: string, details?: unknown) =>
-  new HttpError(400, 'invalid_request', message, details);
-export const unauthorized = (message = 'authentication required') =>
-  new HttpError(401, 'unauthorized', message);
-export const forbidden = (message = 'not allowed') => new HttpError(403, 'forbidden', message);
-export const notFound = (message = 'not found') => new HttpError(404, 'not_found', message);
-export const conflict = (message: string) => new HttpError(409, 'conflict', message);
-export const locked = (message: string, retryAfterSeconds: number | null) =>
-  new HttpError(
-    423,
-    'locked',
-    message,
-    { retryAfterSeconds },
-    retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : undefined,
-  );
-export const rateLimited = (message: string, retryAfterSeconds: number) =>
-  new HttpError(
-    429,
-    'rate_limited',
-    message,
-    { retryAfterSeconds },
-    { 'retry-after': String(retryAfterSeconds) },
-  );
+/** A domain error as the HTTP error it is answered with; anything else unchanged. */
+export const asHttpError = (e: unknown): unknown => (e instanceof DomainError ? HttpError.from(e) : e);

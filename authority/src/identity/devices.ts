@@ -9,7 +9,7 @@ import {
   type EnrolRequest,
 } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, HttpError, unauthorized } from '../http/errors.ts';
+import { badRequest, DomainError, unauthorized } from '../errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
@@ -116,7 +116,7 @@ export class Devices {
         .get(now, sha256b64url(req.code), now);
       if (!used) return null;
       if (this.getDevice.get(deviceId))
-        throw new HttpError(409, 'conflict', 'this device key is already enrolled');
+        throw new DomainError('conflict', 'conflict', 'this device key is already enrolled');
       this.ctx.db
         .prepare(
           'INSERT INTO devices (id, customer_id, public_jwk, label, enrolled_at) VALUES (?, ?, ?, ?, ?)',

@@ -7,7 +7,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { HttpError, notFound } from '../http/errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
@@ -70,7 +70,7 @@ export class FactorSetup {
       outcome: 'failure',
       reason: `${kind}: ${reason}`,
     });
-    throw new HttpError(403, 'factor_setup_not_allowed', reason, { factor: kind });
+    throw new DomainError('forbidden', 'factor_setup_not_allowed', reason, { factor: kind });
   }
 
   /** Record a set-up that succeeded (audit row, notices to the other devices). Runs inside the caller's transaction. */

@@ -1,5 +1,5 @@
 import type { Ctx } from '../context.ts';
-import { locked, notFound } from '../http/errors.ts';
+import { locked, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import { normaliseAnswer } from './secrets.ts';

@@ -6,7 +6,7 @@ import {
   type VerificationPolicy,
 } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, conflict, HttpError, notFound } from '../http/errors.ts';
+import { badRequest, conflict, DomainError, notFound } from '../errors.ts';
 import { iso } from '../clock.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
@@ -24,9 +24,17 @@ const MIN_BYTES = 64;
 /** The content really is what the Content-Type says (magic bytes), within the size limit. */
 export function checkPhoto(mediaType: string, bytes: Buffer): PhotoType {
   if (mediaType !== 'image/jpeg' && mediaType !== 'image/png')
-    throw new HttpError(415, 'unsupported_media_type', 'photos must be image/jpeg or image/png');
+    throw new DomainError(
+      'unsupported_type',
+      'unsupported_media_type',
+      'photos must be image/jpeg or image/png',
+    );
   if (bytes.length > LIMITS.photoBytes)
-    throw new HttpError(413, 'payload_too_large', `photos are limited to ${LIMITS.photoBytes} bytes`);
+    throw new DomainError(
+      'too_large',
+      'payload_too_large',
+      `photos are limited to ${LIMITS.photoBytes} bytes`,
+    );
   if (bytes.length < MIN_BYTES) throw badRequest('photo is empty or truncated');
   if (!MAGIC[mediaType].every((b, i) => bytes[i] === b))
     throw badRequest(`content is not a ${mediaType} image`);
@@ -122,7 +130,11 @@ export class PhotoFactor {
         outcome: 'failure',
         reason: unavailable,
       });
-      throw new HttpError(409, 'factor_unavailable', `a photo cannot verify you now: ${unavailable}`);
+      throw new DomainError(
+        'conflict',
+        'factor_unavailable',
+        `a photo cannot verify you now: ${unavailable}`,
+      );
     }
     const photoId = randomId(16);
     const now = this.ctx.clock.now();
@@ -197,8 +209,8 @@ export class PhotoFactor {
     if (row.verdict) throw conflict(`this photo was already compared (${row.verdict.replace('_', ' ')})`);
     const unavailable = this.unavailable(customerId);
     if (verdict === 'match' && unavailable)
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'conflict',
         'factor_unavailable',
         `a photo cannot verify this customer now: ${unavailable}`,
       );

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Ctx } from '../context.ts';
-import { conflict, HttpError, locked } from '../http/errors.ts';
+import { conflict, DomainError, locked } from '../errors.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
 import type { FactorSetup } from './factor-setup.ts';
@@ -142,8 +142,8 @@ export class PinFactor extends EventEmitter<{
     this.emit('failure', p.authentication.id, delay > 0);
     const left = PIN_MAX_FAILURES - reserved.failures;
     const wait = delay > 0 && delay !== HARD_LOCK ? Math.ceil(delay / 1000) : null;
-    throw new HttpError(
-      401,
+    throw new DomainError(
+      'unauthenticated',
       'unauthorized',
       reserved.failures >= PIN_MAX_FAILURES
         ? 'wrong PIN: the PIN is now locked'
@@ -151,7 +151,7 @@ export class PinFactor extends EventEmitter<{
           ? `wrong PIN (${left} attempts left): try again in ${wait} s`
           : `wrong PIN (${left} attempts left)`,
       { retryAfterSeconds: wait },
-      wait ? { 'retry-after': String(wait) } : undefined,
+      wait,
     );
   }
 

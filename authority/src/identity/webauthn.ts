@@ -8,7 +8,7 @@ import {
 } from '@simplewebauthn/server';
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
-import { badRequest, unauthorized } from '../http/errors.ts';
+import { badRequest, unauthorized } from '../errors.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
 import type { DevicePrincipal } from './devices.ts';

@@ -1,7 +1,7 @@
 import type { AgentView, Presence } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { notFound } from '../http/errors.ts';
+import { notFound } from '../errors.ts';
 
 export interface AgentRow {
   staff_id: string;

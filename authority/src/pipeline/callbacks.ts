@@ -1,6 +1,6 @@
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, conflict } from '../http/errors.ts';
+import { badRequest, conflict } from '../errors.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { Agents } from './agents.ts';
 import { Capacity } from './capacity.ts';

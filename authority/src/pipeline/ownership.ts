@@ -1,13 +1,13 @@
-import { HttpError, notFound } from '../http/errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import type { RequestRow, RequestStore } from './requests.ts';
 
 /** Lease end reasons that mean "ownership moved to somebody else" (no wrap-up is owed for that fence). */
 export const MOVED_REASONS = ['transferred', 'taken_over', 'reassigned'] as const;
 
 export const notAssigned = (message = 'this request is not assigned to you') =>
-  new HttpError(403, 'not_assigned', message);
+  new DomainError('forbidden', 'not_assigned', message);
 export const staleFence = (fence: number, current: number) =>
-  new HttpError(409, 'stale_fence', `stale fencing number ${fence} (current ${current})`, {
+  new DomainError('conflict', 'stale_fence', `stale fencing number ${fence} (current ${current})`, {
     fence,
     current,
   });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PipelineConfig, type MenuNodeInput, type PipelineConfigInput } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest } from '../http/errors.ts';
+import { badRequest } from '../errors.ts';
 
 export interface MenuLeaf {
   id: string;

@@ -9,7 +9,7 @@ import type {
 import { FACTOR_SETUP_LEVEL } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, notFound } from '../http/errors.ts';
+import { conflict, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';

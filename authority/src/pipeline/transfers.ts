@@ -9,7 +9,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, conflict, HttpError, notFound } from '../http/errors.ts';
+import { badRequest, conflict, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import { requireHolder, staleFence } from './ownership.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -48,8 +48,8 @@ export interface TransferEvents {
   moved: [requestId: string, fromFence: number];
 }
 
-const targetUnavailable = (message: string) => new HttpError(409, 'target_unavailable', message);
-const transferClosed = (message: string) => new HttpError(409, 'transfer_closed', message);
+const targetUnavailable = (message: string) => new DomainError('conflict', 'target_unavailable', message);
+const transferClosed = (message: string) => new DomainError('conflict', 'transfer_closed', message);
 
 /**
  * Transfers (blind or warm, to a person or a queue), supervisor take-over and reassign.

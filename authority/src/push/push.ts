@@ -1,7 +1,7 @@
 import webpush from 'web-push';
 import type { PushConfig, PushSubscriptionBody, WakePayload } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest } from '../http/errors.ts';
+import { badRequest } from '../errors.ts';
 import type { DevicePushTable } from '../store/schema.ts';
 import type { Reachability } from './reachability.ts';
 

@@ -7,9 +7,9 @@ import type {
   FormField,
 } from '../../../protocol/src/index.ts';
 import { LIMITS } from '../../../protocol/src/index.ts';
-import { HttpError } from '../http/errors.ts';
+import { DomainError } from '../errors.ts';
 
-export const invalidResult = (message: string) => new HttpError(400, 'invalid_result', message);
+export const invalidResult = (message: string) => new DomainError('invalid', 'invalid_result', message);
 
 const TRACKING = /^[A-Za-z0-9]{6,40}$/;
 const Email = z.email();
@@ -106,8 +106,8 @@ export function checkResultShape(
     case 'menu': {
       const menu = cmd as CommandOf<'menu'>;
       if (res.revision !== revision)
-        throw new HttpError(
-          409,
+        throw new DomainError(
+          'conflict',
           'menu_revised',
           `the menu was changed (revision ${revision}); choose from the current one`,
           { revision },

@@ -22,7 +22,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, forbidden, HttpError, notFound } from '../http/errors.ts';
+import { badRequest, forbidden, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal, Devices } from '../identity/devices.ts';
@@ -68,9 +68,9 @@ export interface RelayEvents {
 
 const OPEN = "state IN ('pending','shown')";
 
-const expired = () => new HttpError(410, 'command_expired', 'the command has expired');
+const expired = () => new DomainError('gone', 'command_expired', 'the command has expired');
 const finalAlready = (state: string) =>
-  new HttpError(409, 'command_final', `the command already has its final answer (${state})`);
+  new DomainError('conflict', 'command_final', `the command already has its final answer (${state})`);
 
 /**
  * The relay of remote control: agent -> authority -> device commands. Every hop is authorised: the agent
@@ -188,18 +188,22 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     const r = requireHolder(this.pipeline.requests, staffId, requestId, req.fence);
     const s = this.sessions.peek(r.session_id);
     if (!s || this.sessions.deadReason(s))
-      throw new HttpError(410, 'session_ended', 'the service session has ended');
-    if (!r.device_id) throw new HttpError(409, 'conflict', 'this request has no device to command');
+      throw new DomainError('gone', 'session_ended', 'the service session has ended');
+    if (!r.device_id) throw new DomainError('conflict', 'conflict', 'this request has no device to command');
     if (this.stoppedAt(r.id) !== null)
-      throw new HttpError(409, 'control_stopped', 'the customer stopped remote control for this request');
+      throw new DomainError(
+        'conflict',
+        'control_stopped',
+        'the customer stopped remote control for this request',
+      );
     const kind = req.command.kind;
     const auth = this.authentications.get(r.authentication_id);
     const expired = !!auth && !this.authentications.isLive(auth);
     const level = this.authentications.effectiveLevel(auth);
     // An expired verification can always be asked to be done again (a fresh step-up on a new authentication).
     if (level < COMMAND_LEVELS[kind] && !(expired && kind === 'verify'))
-      throw new HttpError(
-        403,
+      throw new DomainError(
+        'forbidden',
         'level_too_low',
         expired
           ? `a ${kind} command needs assurance level ${COMMAND_LEVELS[kind]}: the customer's verification has expired`
@@ -212,8 +216,12 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         .prepare('SELECT 1 FROM device_commands WHERE request_id = ? AND fence = ? AND seq = ?')
         .get(r.id, r.fence, req.seq);
       throw used
-        ? new HttpError(409, 'command_replayed', `seq ${req.seq} was already used under fence ${r.fence}`)
-        : new HttpError(409, 'seq_out_of_order', `seq ${req.seq} is not greater than ${last}`, {
+        ? new DomainError(
+            'conflict',
+            'command_replayed',
+            `seq ${req.seq} was already used under fence ${r.fence}`,
+          )
+        : new DomainError('conflict', 'seq_out_of_order', `seq ${req.seq} is not greater than ${last}`, {
             lastSeq: last,
           });
     }
@@ -224,7 +232,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     if (JSON.stringify(cmd).length > COMMAND_MAX_JSON)
       throw badRequest(`a command is at most ${COMMAND_MAX_JSON} bytes of JSON`);
     if (cmd.kind !== 'verify') return;
-    const unavailable = (m: string) => new HttpError(409, 'factor_unavailable', m);
+    const unavailable = (m: string) => new DomainError('conflict', 'factor_unavailable', m);
     if (cmd.payload.factor === 'biometric') {
       if (!this.ctx.db.prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?').get(r.device_id))
         throw unavailable('the customer has no biometric registered on this device');
@@ -355,7 +363,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     if (!c) throw notFound('no such command');
     requireHolder(this.pipeline.requests, staffId, c.request_id, fence);
     if (c.fence !== fence)
-      throw new HttpError(403, 'not_assigned', 'this command was sent under another fence');
+      throw new DomainError('forbidden', 'not_assigned', 'this command was sent under another fence');
     if (c.state !== 'pending' && c.state !== 'shown') throw finalAlready(c.state);
     if (c.expires_at <= this.now()) throw expired();
     return c;
@@ -383,7 +391,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         )
         .get(command, jws, commandId, c0.revision);
     })();
-    if (!updated) throw new HttpError(409, 'conflict', 'the menu was changed meanwhile: try again');
+    if (!updated) throw new DomainError('conflict', 'conflict', 'the menu was changed meanwhile: try again');
     this.ctx.audit.append({
       actor: `staff:${staffId}`,
       action: 'command.menu_update',
@@ -482,7 +490,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   }
 
   /** Why an open-state write found nothing: expired (410) or already final (409). */
-  private refusal(id: string, what: 'ack' | 'result'): HttpError {
+  private refusal(id: string, what: 'ack' | 'result'): DomainError {
     const c = this.row(id)!;
     if (
       c.state === 'expired' ||
@@ -490,7 +498,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     )
       return expired();
     if (what === 'ack' && c.state === 'shown')
-      return new HttpError(409, 'already_acknowledged', 'the command was already acknowledged');
+      return new DomainError('conflict', 'already_acknowledged', 'the command was already acknowledged');
     return finalAlready(c.state);
   }
 
@@ -575,8 +583,8 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         )
         .get(r.authentication_id, factor, c.created_at);
       if (!f)
-        throw new HttpError(
-          409,
+        throw new DomainError(
+          'conflict',
           'factor_missing',
           `no ${factor} step-up was recorded on this request's authentication since the command`,
         );
@@ -599,8 +607,8 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         () => false,
       );
       if (!ok)
-        throw new HttpError(
-          400,
+        throw new DomainError(
+          'invalid',
           'signature_invalid',
           'the confirmation is not a signature by this device of this transaction',
         );

@@ -8,7 +8,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, HttpError } from '../http/errors.ts';
+import { badRequest, DomainError } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { PinFactor } from '../identity/pin.ts';
@@ -58,7 +58,7 @@ export interface FactorEvidence {
   evidence: Record<string, unknown>;
 }
 
-const refused = (message: string) => new HttpError(400, 'signature_invalid', message);
+const refused = (message: string) => new DomainError('invalid', 'signature_invalid', message);
 
 /**
  * Strong customer authentication of a transaction (PSD2 RTS Art. 4/5): the confirm command
@@ -84,13 +84,13 @@ export class Confirmations {
       .get(customerId);
     const number = row ? (JSON.parse(row.account) as { accountNumber?: unknown }).accountNumber : undefined;
     if (typeof number !== 'string' || number.trim() === '')
-      throw new HttpError(409, 'conflict', 'the customer has no account on record to debit');
+      throw new DomainError('conflict', 'conflict', 'the customer has no account on record to debit');
     const hasBiometric = !!this.ctx.db
       .prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?')
       .get(deviceId);
     if (!hasBiometric && !this.pin.hasPin(customerId))
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'conflict',
         'factor_unavailable',
         'the customer has neither a fingerprint on this device nor a PIN to confirm with',
       );
@@ -108,15 +108,15 @@ export class Confirmations {
     factor: ConfirmFactor | undefined,
   ): Promise<FactorEvidence> {
     if (!factor)
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'conflict',
         'factor_missing',
         'a payment is confirmed with the fingerprint or the PIN given now, not with a tap',
       );
     const { transaction, account, nonce } = cmd.payload;
     if (account === undefined || nonce === undefined)
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'conflict',
         'conflict',
         'this confirmation was sent before dynamic linking: send it again',
       );
@@ -137,7 +137,12 @@ export class Confirmations {
       const any = this.ctx.db
         .prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?')
         .get(p.device.id);
-      if (!any) throw new HttpError(409, 'factor_unavailable', 'no fingerprint is registered on this device');
+      if (!any)
+        throw new DomainError(
+          'conflict',
+          'factor_unavailable',
+          'no fingerprint is registered on this device',
+        );
       throw refused('the fingerprint credential is not registered on this device');
     }
     let verification;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ServiceSession } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { notFound, unauthorized } from '../http/errors.ts';
+import { notFound, unauthorized } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { AuthenticationRow } from '../identity/authentications.ts';
 

@@ -1,7 +1,7 @@
 import type { StaffRole, StaffView, TokenPair } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, locked, notFound, rateLimited, unauthorized } from '../http/errors.ts';
+import { conflict, locked, notFound, rateLimited, unauthorized } from '../errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import {
