@@ -13,6 +13,15 @@ const layer = (message, patterns, paths = []) => [
   },
 ];
 const ELECTRON = ['electron', 'electron/*'];
+const AUTHORITY_NEVER = [
+  '**/main/**',
+  '**/preload/**',
+  '**/renderer/**',
+  '**/customer/**',
+  '**/browser-common/**',
+  ...ELECTRON,
+];
+const DB_DRIVERS = ['better-sqlite3', 'pg', 'kysely'];
 
 // Globals are per layer too (tsc checks the same with one tsconfig.json per layer, see
 // scripts/typecheck.mjs): Node's in authority/, main/, tests and tooling; the browser's in
@@ -146,15 +155,33 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': layer(
         'authority/ never imports main, preload, renderer, customer, browser-common or electron',
-        [
-          '**/main/**',
-          '**/preload/**',
-          '**/renderer/**',
-          '**/customer/**',
-          '**/browser-common/**',
-          ...ELECTRON,
-        ],
+        AUTHORITY_NEVER,
       ),
+    },
+  },
+  {
+    // Inside the authority only the store reaches a database: the domain gets repositories.
+    files: ['authority/**'],
+    ignores: ['authority/src/store/**'],
+    rules: {
+      'no-restricted-imports': layer(
+        'authority/ never imports main, preload, renderer, customer, browser-common or electron; outside authority/src/store no database driver or query builder (better-sqlite3, pg, kysely): use the repositories of store/repos',
+        AUTHORITY_NEVER,
+        DB_DRIVERS,
+      ),
+    },
+  },
+  {
+    // The domain is async: a promise nobody awaits is a write nobody waits for (or an
+    // error nobody sees). Type-aware, on the authority only (its own tsconfig).
+    files: ['authority/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: './authority/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/await-thenable': 'error',
     },
   },
   {

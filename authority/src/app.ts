@@ -24,6 +24,7 @@ import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
 import type { Db } from './store/db.ts';
+import type { Store } from './store/engine.ts';
 import { Hub } from './ws/hub.ts';
 
 export interface AuthorityApp {
@@ -78,6 +79,7 @@ async function serveCustomerApp(app: FastifyInstance, dir: string): Promise<void
 export async function buildAuthority(opts: {
   config: Config & { pinPepper: string };
   db: Db;
+  store: Store;
   clock: Clock;
   logger?: boolean | object;
 }): Promise<AuthorityApp> {
@@ -103,7 +105,7 @@ export async function buildAuthority(opts: {
     ...opts.config,
     sipSecret: opts.config.sipSecret ?? randomBytes(32).toString('base64url'),
   };
-  const services = await createServices(opts.db, config, opts.clock);
+  const services = await createServices(opts.db, opts.store, config, opts.clock);
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {

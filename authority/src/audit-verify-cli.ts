@@ -1,20 +1,32 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import { verifyAuditChain } from './audit/audit-log.ts';
+import { verifyStoreAuditChain } from './store/audit-chain.ts';
+import { openReadOnly, StoreConfigError, storeTarget } from './store/engine.ts';
 
-/** `npm run audit:verify -- --data-dir DIR`: exit 0 when the chain is intact, 1 with the first broken row otherwise. */
-const { values } = parseArgs({ options: { 'data-dir': { type: 'string' } } });
-const dataDir = values['data-dir'] ?? process.env.VD_DATA_DIR ?? './data';
-const file = join(dataDir, 'authority.sqlite');
-if (!existsSync(file)) {
-  console.error(`no authority database at ${file}`);
+/**
+ * `npm run audit:verify -- --data-dir DIR` (SQLite) or `-- --database-url postgres://...`
+ * (else VD_DATABASE_URL): exit 0 when the chain is intact, 1 with the first broken row
+ * otherwise, 2 when there is no database to read. Read-only on both engines.
+ */
+const { values } = parseArgs({
+  options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' } },
+});
+let target;
+try {
+  target = storeTarget({
+    databaseUrl: values['database-url'],
+    dataDir: values['data-dir'] ?? process.env.VD_DATA_DIR ?? './data',
+  });
+} catch (e) {
+  console.error(e instanceof StoreConfigError ? e.message : String(e));
   process.exit(2);
 }
-const db = new Database(file, { readonly: true, fileMustExist: true });
-const r = verifyAuditChain(db);
-db.close();
+if (target.engine === 'sqlite' && !existsSync(target.file)) {
+  console.error(`no authority database at ${target.file}`);
+  process.exit(2);
+}
+const store = await openReadOnly(target);
+const r = await verifyStoreAuditChain(store.db).finally(() => store.close());
 if (r.ok) {
   console.log(`audit chain intact: ${r.rows} rows`);
 } else {

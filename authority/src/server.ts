@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { resolvePepper, resolveSecret } from './pepper.ts';
 import { seedDemo } from './seed/demo.ts';
 import { openDatabase } from './store/db.ts';
+import { openStore } from './store/engine.ts';
 
 export interface RunningAuthority extends AuthorityApp {
   url: string;
@@ -21,10 +22,15 @@ export async function startAuthority(
   mkdirSync(config.dataDir, { recursive: true });
   const { pepper, source } = resolvePepper(config.pinPepper, config.dataDir);
   const sipSecret = resolveSecret(config.sipSecret, config.dataDir, 'sip-secret').pepper;
-  const db = openDatabase(join(config.dataDir, 'authority.sqlite'));
+  const file = join(config.dataDir, 'authority.sqlite');
+  const db = openDatabase(file);
+  // The store on the same file: modules already on repositories write through it (its
+  // own connection, group commit), the others still through `db` (store/README.md).
+  const store = await openStore({ engine: 'sqlite', file });
   const built = await buildAuthority({
     config: { ...config, pinPepper: pepper, sipSecret },
     db,
+    store,
     clock: opts.clock ?? systemClock,
     ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
   });
@@ -54,6 +60,7 @@ export async function startAuthority(
       if (stopped) return;
       stopped = true;
       await app.close();
+      await store.close();
       db.close();
     },
   };

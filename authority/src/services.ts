@@ -27,6 +27,8 @@ import { CommandRelay } from './relay/commands.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Db } from './store/db.ts';
+import type { Store } from './store/engine.ts';
+import { Data } from './store/repos/index.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 
@@ -59,11 +61,13 @@ export interface Services {
 
 export async function createServices(
   db: Db,
+  store: Store,
   config: Config & { pinPepper: string },
   clock: Clock,
 ): Promise<Services> {
   const ctx: Ctx = {
     db,
+    data: new Data(store, clock),
     clock,
     config,
     audit: new AuditLog(db, clock),

@@ -14,8 +14,8 @@ import { STATUS_OF } from '../../authority/src/http/errors.ts';
 import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
 import { CALLBACK_BOOST } from '../../authority/src/pipeline/pipeline.ts';
 import type { RequestRow } from '../../authority/src/pipeline/requests.ts';
-import { createServices, type Services } from '../../authority/src/services.ts';
-import { openDatabase } from '../../authority/src/store/db.ts';
+import type { Services } from '../../authority/src/services.ts';
+import { openTestServices } from '../support/services.ts';
 import { TEST_PEPPER } from '../support/authority.ts';
 
 const DAY1 = '2026-03-02';
@@ -32,7 +32,7 @@ const principals = {} as Record<Customer, DevicePrincipal>;
 before(async () => {
   clock = new FakeClock(at('09:00'));
   const config = parseConfig({ pinPepper: TEST_PEPPER, logLevel: 'silent', agentTimeoutSeconds: 3600 });
-  svc = await createServices(openDatabase(':memory:'), { ...config, pinPepper: TEST_PEPPER }, clock);
+  svc = (await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock)).svc;
   const db = svc.ctx.db;
   for (const [kind, tier] of [
     ['standard', 'standard'],

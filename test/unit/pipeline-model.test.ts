@@ -28,8 +28,8 @@ import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
 import { CALLBACK_BOOST } from '../../authority/src/pipeline/pipeline.ts';
 import type { RequestRow } from '../../authority/src/pipeline/requests.ts';
 import { applyRules, estimateWait, type RuleInput } from '../../authority/src/pipeline/rules.ts';
-import { createServices, type Services } from '../../authority/src/services.ts';
-import { openDatabase } from '../../authority/src/store/db.ts';
+import type { Services } from '../../authority/src/services.ts';
+import { openTestServices } from '../support/services.ts';
 import { TEST_PEPPER } from '../support/authority.ts';
 
 const RUNS = Number(process.env.VD_MODEL_RUNS ?? 200);
@@ -298,8 +298,7 @@ async function buildWorld(): Promise<World> {
     sessionAbsoluteSeconds: SESSION_ABSOLUTE_S,
     authenticationTtlSeconds: 86_400,
   });
-  const db = openDatabase(':memory:');
-  const svc = await createServices(db, { ...config, pinPepper: TEST_PEPPER }, clock);
+  const { svc, db } = await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock);
   const principals: DevicePrincipal[][] = [];
   for (const c of CUSTOMERS) {
     db.prepare(

@@ -16,8 +16,8 @@ import fc from 'fast-check';
 import { FakeClock } from '../../authority/src/clock.ts';
 import { parseConfig } from '../../authority/src/config.ts';
 import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
-import { createServices, type Services } from '../../authority/src/services.ts';
-import { openDatabase } from '../../authority/src/store/db.ts';
+import type { Services } from '../../authority/src/services.ts';
+import { openTestServices } from '../support/services.ts';
 import type { RequestView } from '../../protocol/src/pipeline.ts';
 import { QueueStore, compareRequests, waitingByQueue } from '../../renderer/src/state/queue.ts';
 import { TEST_PEPPER } from '../support/authority.ts';
@@ -37,7 +37,7 @@ const agents: string[] = [];
 before(async () => {
   clock = new FakeClock(at('09:00'));
   const config = parseConfig({ pinPepper: TEST_PEPPER, logLevel: 'silent', agentTimeoutSeconds: 3600 });
-  svc = await createServices(openDatabase(':memory:'), { ...config, pinPepper: TEST_PEPPER }, clock);
+  svc = (await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock)).svc;
   const db = svc.ctx.db;
   for (const tier of TIERS) {
     const id = `c_order_${tier.padEnd(9, '0')}`;

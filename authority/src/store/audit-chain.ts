@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { GENESIS_HASH, rowHash, type AuditEntry, type AuditVerification } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
-import type { Store, Tx } from './engine.ts';
+import type { Engine, Store, Tx } from './engine.ts';
 import type { Database } from './schema.ts';
 import { LOCK_AUDIT_CHAIN, VD_LOCK_CLASS } from './schema-migrations.ts';
 import type { Kysely } from 'kysely';
@@ -19,6 +19,34 @@ import type { Kysely } from 'kysely';
  * what was committed before it started). Appenders therefore queue from their append to
  * their commit: append last in a unit, and keep such units short.
  */
+/** Append `e` to the chain inside unit `t` (see StoreAuditLog); returns its seq. */
+export async function appendAuditRow(t: Tx, engine: Engine, clock: Clock, e: AuditEntry): Promise<number> {
+  if (engine === 'postgres')
+    await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_AUDIT_CHAIN})`.execute(t);
+  const prev = await t
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const row = {
+    seq: (prev?.seq ?? 0) + 1,
+    at: clock.now(),
+    actor: e.actor,
+    action: e.action,
+    subject: e.subject ?? null,
+    outcome: e.outcome,
+    reason: e.reason ?? null,
+    data: JSON.stringify(e.data ?? {}),
+    prev_hash: prev?.hash ?? GENESIS_HASH,
+  };
+  await t
+    .insertInto('audit_log')
+    .values({ ...row, hash: rowHash(row) })
+    .execute();
+  return row.seq;
+}
+
 export class StoreAuditLog {
   constructor(
     private readonly store: Pick<Store, 'engine' | 'tx'>,
@@ -26,31 +54,8 @@ export class StoreAuditLog {
   ) {}
 
   /** Append `e` inside unit `t`; returns its seq. */
-  async append(t: Tx, e: AuditEntry): Promise<number> {
-    if (this.store.engine === 'postgres')
-      await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_AUDIT_CHAIN})`.execute(t);
-    const prev = await t
-      .selectFrom('audit_log')
-      .select(['seq', 'hash'])
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const row = {
-      seq: (prev?.seq ?? 0) + 1,
-      at: this.clock.now(),
-      actor: e.actor,
-      action: e.action,
-      subject: e.subject ?? null,
-      outcome: e.outcome,
-      reason: e.reason ?? null,
-      data: JSON.stringify(e.data ?? {}),
-      prev_hash: prev?.hash ?? GENESIS_HASH,
-    };
-    await t
-      .insertInto('audit_log')
-      .values({ ...row, hash: rowHash(row) })
-      .execute();
-    return row.seq;
+  append(t: Tx, e: AuditEntry): Promise<number> {
+    return appendAuditRow(t, this.store.engine, this.clock, e);
   }
 
   /** An audit row in a unit of its own (a refusal whose reason is the point, with nothing else to commit). */

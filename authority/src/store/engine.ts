@@ -495,3 +495,32 @@ class PostgresStore implements Store {
     await this.base.destroy();
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Read-only access for tools (the audit verifier): no migrations, no writes
+
+/**
+ * A read-only handle on a store for tools that must not change it: SQLite opened
+ * read-only (the file must exist), PostgreSQL through one connection in read-only
+ * transactions (`default_transaction_read_only`).
+ */
+export async function openReadOnly(
+  target: StoreTarget,
+): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
+  if (target.engine === 'sqlite') {
+    const raw = new BetterSqlite3(target.file, { readonly: true, fileMustExist: true });
+    raw.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({
+      dialect: new StoreSqliteDialect(new SqliteDriver(raw, { begin: 'BEGIN' })),
+    }).withPlugin(new ReadOnlyGuard());
+    return { db, close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: 1,
+    types: pgTypes,
+    options: '-c default_transaction_read_only=on',
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withPlugin(new ReadOnlyGuard());
+  return { db, close: () => db.destroy() };
+}

@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: agents, shifts. */
+export class AgentsRepo extends Repo {}

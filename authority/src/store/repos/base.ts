@@ -1,0 +1,27 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../clock.ts';
+import type { Engine } from '../engine.ts';
+import type { Database } from '../schema.ts';
+
+/**
+ * What a repository runs its queries on: a unit of work's transaction (writes and reads
+ * that see the unit's writes) or the store's read handle (committed data; writes refused).
+ */
+export interface RepoContext {
+  readonly q: Kysely<Database>;
+  readonly engine: Engine;
+  readonly clock: Clock;
+  /** true inside store.tx: writes allowed */
+  readonly writable: boolean;
+}
+
+/** A repository: the typed queries of one aggregate. No SQL text leaves it. */
+export abstract class Repo {
+  constructor(protected readonly c: RepoContext) {}
+  protected get q(): Kysely<Database> {
+    return this.c.q;
+  }
+  protected now(): number {
+    return this.c.clock.now();
+  }
+}

@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: call_tickets. */
+export class CallTicketsRepo extends Repo {}

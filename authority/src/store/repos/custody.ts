@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: custody. */
+export class CustodyRepo extends Repo {}

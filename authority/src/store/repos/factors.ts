@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: pins, webauthn_credentials, photos, knowledge_questions, factors, authentications. */
+export class FactorsRepo extends Repo {}

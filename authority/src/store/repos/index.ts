@@ -1,0 +1,72 @@
+import type { Clock } from '../../clock.ts';
+import type { Engine, Store } from '../engine.ts';
+import { AgentsRepo } from './agents.ts';
+import { AuditRepo } from './audit.ts';
+import type { RepoContext } from './base.ts';
+import { CallTicketsRepo } from './call-tickets.ts';
+import { CommandsRepo } from './commands.ts';
+import { CustodyRepo } from './custody.ts';
+import { CustomersRepo } from './customers.ts';
+import { DevicesRepo } from './devices.ts';
+import { FactorsRepo } from './factors.ts';
+import { SigningKeysRepo } from './keys.ts';
+import { PipelineConfigRepo } from './pipeline-config.ts';
+import { PushRepo } from './push.ts';
+import { RequestsRepo } from './requests.ts';
+import { SessionsRepo } from './sessions.ts';
+import { StaffRepo } from './staff.ts';
+import { TransfersRepo } from './transfers.ts';
+import { WrapUpsRepo } from './wrap-ups.ts';
+
+const REPOS = {
+  agents: AgentsRepo,
+  audit: AuditRepo,
+  callTickets: CallTicketsRepo,
+  commands: CommandsRepo,
+  custody: CustodyRepo,
+  customers: CustomersRepo,
+  devices: DevicesRepo,
+  factors: FactorsRepo,
+  keys: SigningKeysRepo,
+  pipelineConfig: PipelineConfigRepo,
+  push: PushRepo,
+  requests: RequestsRepo,
+  sessions: SessionsRepo,
+  staff: StaffRepo,
+  transfers: TransfersRepo,
+  wrapUps: WrapUpsRepo,
+} as const;
+
+/** Every repository, bound to one unit of work (or to the read handle). Made on first use. */
+export type Repos = { readonly [K in keyof typeof REPOS]: InstanceType<(typeof REPOS)[K]> };
+
+function reposFor(c: RepoContext): Repos {
+  const made: Partial<Record<keyof typeof REPOS, unknown>> = {};
+  const repos = {} as Record<keyof typeof REPOS, unknown>;
+  for (const k of Object.keys(REPOS) as (keyof typeof REPOS)[])
+    Object.defineProperty(repos, k, { get: () => (made[k] ??= new REPOS[k](c)), enumerable: true });
+  return repos as Repos;
+}
+
+/**
+ * What the domain gets instead of a database: repositories, in a unit of work or for
+ * reads. `data.tx(async (r) => ...)` commits everything `r` wrote (audit rows too) or
+ * nothing, and resolves once it is durable; `data.read` sees committed data only.
+ */
+export class Data {
+  readonly read: Repos;
+  readonly engine: Engine;
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {
+    this.engine = store.engine;
+    this.read = reposFor({ q: store.db, engine: store.engine, clock, writable: false });
+  }
+
+  tx<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
+    return this.store.tx((t) =>
+      fn(reposFor({ q: t, engine: this.store.engine, clock: this.clock, writable: true })),
+    );
+  }
+}

@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: service_sessions. */
+export class SessionsRepo extends Repo {}

@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: transfers. */
+export class TransfersRepo extends Repo {}

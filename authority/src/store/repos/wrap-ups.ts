@@ -1,0 +1,4 @@
+import { Repo } from './base.ts';
+
+/** Tables: wrap_ups. */
+export class WrapUpsRepo extends Repo {}
