@@ -37,9 +37,9 @@ async function cycles(n: number) {
     // Only agent1 serves, so every cycle is one offer to the same agent.
     for (const u of ['agent2', 'supervisor']) {
       const id = (svc.ctx.db.prepare('SELECT id FROM staff WHERE username = ?').get(u) as { id: string }).id;
-      p.agents.setProfile(id, [], []);
+      await p.agents.setProfile(id, [], []);
     }
-    p.setPresence(agentId, 'available', null, 'bench');
+    await p.setPresence(agentId, 'available', null, 'bench');
     const principal = await svc.devices.verifyRequest(
       `Device ${d.token}`,
       await d.proof('GET', '/x'),
@@ -51,8 +51,8 @@ async function cycles(n: number) {
       const r = p.createRequest(principal, 'other');
       if (r.status !== 'queued') throw new Error('not queued');
       const offer = p.requests.offerOf(agentId)!;
-      p.accept(agentId, offer.id, offer.fence);
-      p.complete(agentId, offer.id, offer.fence);
+      await p.accept(agentId, offer.id, offer.fence);
+      await p.complete(agentId, offer.id, offer.fence);
     }
     const pipelineSeconds = (performance.now() - t0) / 1000;
 

@@ -156,7 +156,7 @@ export async function buildAuthority(opts: {
     } satisfies ApiError),
   );
 
-  bindRoutes(app, services, routes, createHandlers(services));
+  bindRoutes(app, services, routes, await createHandlers(services));
   await serveCustomerApp(app, opts.config.customerAppDir);
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
   app.get('/openapi.json', () => openapi);
@@ -204,14 +204,18 @@ export async function buildAuthority(opts: {
     dialogGraceMs: config.sipDialogGraceSeconds * 1000,
   });
   // A customer device is reachable while its SIP registration is live (users "d-<device id>").
+  const background = (what: string, work: Promise<unknown>) =>
+    void work.catch((e: unknown) => app.log.error({ err: e }, `${what} failed`));
   sipEdge.on('registered', (user) => {
-    if (user.startsWith('d-')) services.reach.sipRegistration(user.slice(2), true);
+    if (user.startsWith('d-')) background('reachability', services.reach.sipRegistration(user.slice(2), true));
   });
   sipEdge.on('unregistered', (user) => {
-    if (user.startsWith('d-') && !closing) services.reach.sipRegistration(user.slice(2), false);
+    if (user.startsWith('d-') && !closing)
+      background('reachability', services.reach.sipRegistration(user.slice(2), false));
   });
   // An agent took a request whose device is offline: wake it (Web Push or the native push webhook).
-  services.pipeline.on('accepted', (_agentId, requestId) => {
+  services.pipeline.on('accepted', (_agentId, requestId) => background('push wake', wakeIfOffline(requestId)));
+  const wakeIfOffline = async (requestId: string) => {
     const r = services.pipeline.requests.get(requestId);
     if (!r) return;
     const agentName = services.pipeline.requestView(r).agentName ?? null;
@@ -221,7 +225,8 @@ export async function buildAuthority(opts: {
         if (!closing && outcome !== 'online') services.pipeline.notify([requestId]);
       })
       .catch((e: unknown) => app.log.warn({ err: e }, 'push wake failed'));
-  });
+  };
+
   await app.register(websocket, {
     options: {
       maxPayload: LIMITS.wsFrameBytes,
@@ -236,18 +241,32 @@ export async function buildAuthority(opts: {
   });
   app.get(WS_PATH, { websocket: true }, (socket) => hub.accept(socket));
 
-  const pruner = setInterval(() => {
-    services.challenges.prune();
-    services.devices.prune();
-  }, 60_000);
+  const pruner = setInterval(
+    () =>
+      background(
+        'pruning',
+        (async () => {
+          await services.challenges.prune();
+          await services.devices.prune();
+        })(),
+      ),
+    60_000,
+  );
   pruner.unref();
   // Device commands and warm transfer offers expire on time even when nobody asks about them.
-  const controlSweeper = setInterval(() => {
-    services.commands.sweep();
-    services.transfers.sweep();
-  }, 1000);
+  const controlSweeper = setInterval(
+    () =>
+      background(
+        'command and transfer sweep',
+        (async () => {
+          await services.commands.sweep();
+          await services.transfers.sweep();
+        })(),
+      ),
+    1000,
+  );
   controlSweeper.unref();
-  services.pipeline.start();
+  await services.pipeline.start();
   app.addHook('onClose', async () => {
     closing = true;
     clearInterval(pruner);

@@ -93,7 +93,7 @@ export async function createServices(
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
   const reach = new Reachability(ctx);
   pipeline.reach = reach;
-  reach.on('changed', (deviceId) => pipeline.deviceReachabilityChanged(deviceId));
+  reach.on('changed', (deviceId) => void pipeline.deviceReachabilityChanged(deviceId));
   const push = new PushService(ctx, reach, () => pipelineConfig.config.company);
   const transfers = new Transfers(ctx, pipeline);
   const pin = new PinFactor(ctx, authentications, factorSetup);

@@ -83,7 +83,7 @@ describe('calls that never drop, leak or lie: consult legs end, a console that g
     ]);
     const sam = await staffLogin(app.a.url, 'agent2', 'demo-agent-2');
     samId = sam.staffId;
-    app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
+    await app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
   });
   after(async () => {
     await customerBrowser?.close();

@@ -91,7 +91,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     // Sam's demo shift is 08-20 UTC: no schedule means always on shift, whenever CI runs.
     sam = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    a.services.pipeline.agents.setSchedule(sam.staffId, []);
+    await a.services.pipeline.agents.setSchedule(sam.staffId, []);
     // Two consoles place a consult call to each other over the authority's SIP edge.
     browser = await launchChromium({ extraArgs: ['--allow-loopback-in-peer-connection'] });
     modeA = await startConsole();

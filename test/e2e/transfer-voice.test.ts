@@ -54,7 +54,7 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
     // Sam's demo shift is 08-20 UTC: no schedule means always on shift, whenever CI runs.
     const sam = await staffLogin(app.a.url, 'agent2', 'demo-agent-2');
     samId = sam.staffId;
-    app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
+    await app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
   });
   after(async () => {
     await customerBrowser?.close();

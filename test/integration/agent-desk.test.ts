@@ -144,7 +144,7 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     assert.equal(early.status, 409);
     assert.match(early.body.message, /wrap-up first/);
     clock.advance(10 * 60_000);
-    a.services.pipeline.tick();
+    await a.services.pipeline.tick();
     assert.equal(
       a.services.pipeline.agents.get(agent.staffId)!.presence,
       'wrap_up',

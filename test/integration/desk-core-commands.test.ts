@@ -168,7 +168,7 @@ describe('main/core against a real authority: command.send, resync, events, tran
       username: 'agent2',
       password: 'demo-agent-2',
     })) as any;
-    a.services.pipeline.agents.setSchedule(samStaff.staffId, []);
+    await a.services.pipeline.agents.setSchedule(samStaff.staffId, []);
     await sam.invoke('agent.setPresence', { state: 'available' });
     const targets = (await core.invoke('transfer.targets', {})) as any;
     assert.ok(targets.staff.some((s: any) => s.staffId === samStaff.staffId && !s.busy));

@@ -106,11 +106,11 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     const offered = a.services.pipeline.requests.offerOf(agent1.staffId)!.id;
     // agent1's only socket (first test) is closed: within the grace nothing happens...
     clock.advance(4_000);
-    a.services.pipeline.tick();
+    await a.services.pipeline.tick();
     assert.equal(a.services.pipeline.requests.get(offered)!.state, 'offered');
     // ...after it, the offer is withdrawn and the request waits for the next agent.
     clock.advance(2_000);
-    a.services.pipeline.tick();
+    await a.services.pipeline.tick();
     assert.equal(a.services.pipeline.requests.get(offered)!.state, 'waiting');
     assert.equal(a.services.pipeline.agents.get(agent1.staffId)!.presence, 'offline');
     const lease = a.services.ctx.db

@@ -128,7 +128,7 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
     assert.equal(me1.body.offer?.requestId, q.body.request.requestId);
     const s2 = await agent('agent2', 'demo-agent-2');
     clock.advance(16_000);
-    a.services.pipeline.tick();
+    await a.services.pipeline.tick();
     const after1 = await api(a.url, 'agentMe', { headers: bearer(s1.token) });
     assert.equal(after1.body.presence, 'missed');
     assert.equal(after1.body.offer, null);

@@ -47,7 +47,7 @@ describe('queue snapshots in one pass equal the per-request views', () => {
     })();
     assert.ok(ids.length > N / 2, `queued ${ids.length}`);
     for (let i = 0; i < ids.length; i += 5) p.abandon(ids[i]!, 'test');
-    const rows = p.requests.live(null);
+    const rows = await p.requests.live(null);
     const queues = [...new Set(rows.map((r) => r.queue_id))];
     assert.ok(queues.length >= 2, `queues ${queues.join(',')}`);
     const st = p.capacity.staffing();
@@ -58,7 +58,7 @@ describe('queue snapshots in one pass equal the per-request views', () => {
     const single = rows.map((r) => p.requestView(r, st));
     const singleMs = performance.now() - t1;
     assert.deepEqual(batch, single);
-    const filtered = p.requests.live([queues[1]!]);
+    const filtered = await p.requests.live([queues[1]!]);
     assert.deepEqual(
       p.requestViews(filtered, st),
       filtered.map((r) => p.requestView(r, st)),

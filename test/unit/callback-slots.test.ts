@@ -47,10 +47,10 @@ before(async () => {
       id,
       clock.now(),
     );
-    const auth = svc.authentications.create(id, `dev_${id}`, 'device');
+    const auth = await svc.authentications.create(id, `dev_${id}`, 'device');
     principals[kind] = {
       kind: 'device',
-      device: svc.devices.get(`dev_${id}`)!,
+      device: (await svc.devices.get(`dev_${id}`))!,
       authentication: svc.authentications.addFactor(auth.id, 'biometric', `dev_${id}`),
       tokenHash: 'slots',
     };
@@ -70,34 +70,34 @@ before(async () => {
 });
 
 /** An empty pipeline at 09:00 on day 1; every agent offline, in no queue, with no shifts. */
-beforeEach(() => {
+beforeEach(async () => {
   const db = svc.ctx.db;
   db.exec(
     'DELETE FROM leases; DELETE FROM requests; DELETE FROM handle_times; DELETE FROM service_sessions;',
   );
   clock.set(at('09:00'));
   for (const id of Object.values(staff)) {
-    svc.pipeline.agents.setProfile(id, [], []);
-    svc.pipeline.agents.setSchedule(id, []);
+    await svc.pipeline.agents.setProfile(id, [], []);
+    await svc.pipeline.agents.setSchedule(id, []);
     db.prepare(
       "UPDATE agents SET presence = 'offline', idle_since = NULL, wrap_up_until = NULL, last_seen_at = NULL WHERE staff_id = ?",
     ).run(id);
   }
 });
 
-function agent(
+async function agent(
   name: keyof typeof staff,
   queues: string[],
   skills: string[],
   shifts: [number, number][],
-): string {
+): Promise<string> {
   const id = staff[name];
-  svc.pipeline.agents.setProfile(
+  await svc.pipeline.agents.setProfile(
     id,
     skills.map((skill) => ({ skill, level: 5 })),
     queues,
   );
-  svc.pipeline.agents.setSchedule(
+  await svc.pipeline.agents.setSchedule(
     id,
     shifts.map(([start, end]) => ({ start, end })),
   );
@@ -117,11 +117,12 @@ const slots = (r: RequestRow, day = DAY1) =>
     .map((s) => ({ ...s, start: new Date(s.start).toISOString().slice(11, 16) }));
 const free = (r: RequestRow, hhmm: string, day = DAY1) =>
   svc.callbacks.slots(row(r.id), day).find((s) => s.start === at(hhmm, day))?.free;
-const book = (r: RequestRow, hhmm: string, day = DAY1) => svc.callbacks.book(row(r.id), at(hhmm, day));
+const book = async (r: RequestRow, hhmm: string, day = DAY1) =>
+  await svc.callbacks.book(row(r.id), at(hhmm, day));
 
-function status(fn: () => unknown): number | 'ok' {
+async function status(fn: () => unknown): Promise<number | 'ok'> {
   try {
-    fn();
+    await fn();
     return 'ok';
   } catch (e) {
     if (e instanceof DomainError) return STATUS_OF[e.kind];
@@ -142,12 +143,12 @@ function quarterHours(
 }
 
 describe('callback slots from agent schedules', () => {
-  it('come from the shifts of eligible agents only (queue and skills), covering the whole slot', () => {
-    agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:10')]]); // eligible; 12:00-12:15 not fully covered
-    agent('B', ['cards'], [], [[at('12:00'), at('14:00')]]); // in the queue, lacks the "cards" skill
-    agent('C', ['payments'], ['cards'], [[at('14:00'), at('16:00')]]); // has the skill, not in the queue
-    agent('D', ['cards'], ['cards'], [[at('11:00'), at('13:00')]]); // eligible
-    agent('E', ['cards'], ['cards'], []); // no schedule: always on shift, but reserves no callback time
+  it('come from the shifts of eligible agents only (queue and skills), covering the whole slot', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:10')]]); // eligible; 12:00-12:15 not fully covered
+    await agent('B', ['cards'], [], [[at('12:00'), at('14:00')]]); // in the queue, lacks the "cards" skill
+    await agent('C', ['payments'], ['cards'], [[at('14:00'), at('16:00')]]); // has the skill, not in the queue
+    await agent('D', ['cards'], ['cards'], [[at('11:00'), at('13:00')]]); // eligible
+    await agent('E', ['cards'], ['cards'], []); // no schedule: always on shift, but reserves no callback time
     const lost = request('lost-card');
     assert.deepEqual(slots(lost), [
       ...quarterHours('10:00', '11:00', 1),
@@ -158,14 +159,11 @@ describe('callback slots from agent schedules', () => {
     assert.deepEqual(slots(request('payment-failed')), quarterHours('14:00', '16:00', 1));
     // No shift tomorrow: no slots.
     assert.deepEqual(slots(lost, DAY2), []);
-    assert.equal(
-      status(() => svc.callbacks.slots(row(lost.id), '2026-13-45')),
-      400,
-    );
+    assert.equal(await status(() => svc.callbacks.slots(row(lost.id), '2026-13-45')), 400);
   });
 
-  it('are as long as the expected handling time rounded up to 15 minutes (measured times win)', () => {
-    agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:00')]]);
+  it('are as long as the expected handling time rounded up to 15 minutes (measured times win)', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:00')]]);
     const r = request('lost-card');
     assert.equal(svc.callbacks.view(row(r.id), DAY1).slotSeconds, 900, 'cards expects 300 s');
     // Measured handling times average 1000 s: 30-minute slots.
@@ -185,9 +183,9 @@ describe('callback slots from agent schedules', () => {
     );
   });
 
-  it('capacity is the agents covering the slot minus the bookings; a fully booked day refuses the next booking (409)', () => {
-    agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
-    agent('D', ['cards'], ['cards'], [[at('10:30'), at('11:00')]]);
+  it('capacity is the agents covering the slot minus the bookings; a fully booked day refuses the next booking (409)', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
+    await agent('D', ['cards'], ['cards'], [[at('10:30'), at('11:00')]]);
     const first = request();
     assert.deepEqual(
       slots(first).map((s) => [s.start, s.free]),
@@ -200,7 +198,8 @@ describe('callback slots from agent schedules', () => {
     );
     // Fill every seat of the day: 1 + 1 + 2 + 2 = 6 bookings.
     const booked = [first, ...Array.from({ length: 5 }, () => request())];
-    ['10:00', '10:15', '10:30', '10:30', '10:45', '10:45'].forEach((t, i) => book(booked[i]!, t));
+    for (const [i, t] of ['10:00', '10:15', '10:30', '10:30', '10:45', '10:45'].entries())
+      await book(booked[i]!, t);
     for (const r of booked) assert.equal(row(r.id).state, 'scheduled');
     const late = request();
     assert.deepEqual(
@@ -209,79 +208,53 @@ describe('callback slots from agent schedules', () => {
       'every slot of the day is full',
     );
     for (const t of ['10:00', '10:15', '10:30', '10:45'])
-      assert.equal(
-        status(() => book(late, t)),
-        409,
-        `slot ${t} is full`,
-      );
+      assert.equal(await status(async () => await book(late, t)), 409, `slot ${t} is full`);
     assert.equal(row(late.id).state, 'waiting', 'a refused booking changes nothing');
-    assert.equal(
-      status(() => book(late, '10:07')),
-      409,
-      'not a slot start',
-    );
-    assert.equal(
-      status(() => book(late, '12:00')),
-      409,
-      'nobody on shift',
-    );
+    assert.equal(await status(async () => await book(late, '10:07')), 409, 'not a slot start');
+    assert.equal(await status(async () => await book(late, '12:00')), 409, 'nobody on shift');
   });
 
-  it('moving a booking frees the old slot; keeping the place or leaving frees it too', () => {
-    agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
+  it('moving a booking frees the old slot; keeping the place or leaving frees it too', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
     const [r1, r2, r3] = [request(), request(), request()];
-    book(r1, '10:00');
+    await book(r1, '10:00');
     assert.equal(free(r2, '10:00'), 0);
     // The booked request sees its own seat as free (it may move within it).
     assert.equal(free(r1, '10:00'), 1);
-    book(r1, '10:15');
+    await book(r1, '10:15');
     assert.equal(free(r2, '10:00'), 1, 'the old slot is free again');
     assert.equal(free(r2, '10:15'), 0);
     assert.deepEqual([row(r1.id).slot_start, row(r1.id).state], [at('10:15'), 'scheduled']);
     // Keep my place instead: the slot is freed and the request waits again.
-    svc.callbacks.keepPlace(row(r1.id));
+    await svc.callbacks.keepPlace(row(r1.id));
     assert.equal(free(r2, '10:15'), 1);
     assert.deepEqual(
       [row(r1.id).state, row(r1.id).callback_mode, row(r1.id).slot_start],
       ['waiting', 'keep_place', null],
     );
     // The customer leaves: the slot is freed.
-    book(r3, '10:30');
+    await book(r3, '10:30');
     assert.equal(free(r2, '10:30'), 0);
     svc.pipeline.abandon(r3.id, 'customer_left');
     assert.equal(free(r2, '10:30'), 1);
-    assert.equal(
-      status(() => book(r3, '10:45')),
-      409,
-      'an abandoned request cannot book',
-    );
+    assert.equal(await status(async () => await book(r3, '10:45')), 409, 'an abandoned request cannot book');
   });
 
-  it('a slot in the past or within the 5-minute lead is not offered (nor bookable)', () => {
-    agent('A', ['cards'], ['cards'], [[at('08:00'), at('12:00')]]);
+  it('a slot in the past or within the 5-minute lead is not offered (nor bookable)', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('08:00'), at('12:00')]]);
     clock.set(at('10:10'));
     const r = request();
     // Exactly 5 minutes ahead is still offered.
     assert.equal(slots(r)[0]!.start, '10:15');
     clock.set(at('10:10') + 1);
     assert.equal(slots(r)[0]!.start, '10:30', '10:15 is now 1 ms inside the lead');
-    assert.equal(
-      status(() => book(r, '10:15')),
-      409,
-    );
-    assert.equal(
-      status(() => book(r, '09:00')),
-      409,
-      'in the past',
-    );
-    assert.equal(
-      status(() => book(r, '10:30')),
-      'ok',
-    );
+    assert.equal(await status(async () => await book(r, '10:15')), 409);
+    assert.equal(await status(async () => await book(r, '09:00')), 409, 'in the past');
+    assert.equal(await status(async () => await book(r, '10:30')), 'ok');
   });
 
-  it('a slot ending after the session’s absolute expiry is not offered', () => {
-    agent('A', ['cards'], ['cards'], [[at('06:00', DAY2), at('12:00', DAY2)]]);
+  it('a slot ending after the session’s absolute expiry is not offered', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('06:00', DAY2), at('12:00', DAY2)]]);
     const r = request(); // at 09:00: the session lives 24 h, until 09:00 tomorrow
     const expires = svc.sessions.peek(r.session_id)!.absolute_expires_at;
     assert.equal(expires, at('09:00', DAY2));
@@ -289,33 +262,30 @@ describe('callback slots from agent schedules', () => {
       slots(r, DAY2).map((s) => s.start),
       quarterHours('06:00', '09:00', 1).map((s) => s.start),
     );
+    assert.equal(await status(async () => await book(r, '09:00', DAY2)), 409);
     assert.equal(
-      status(() => book(r, '09:00', DAY2)),
-      409,
-    );
-    assert.equal(
-      status(() => book(r, '08:45', DAY2)),
+      await status(async () => await book(r, '08:45', DAY2)),
       'ok',
       'the last slot ends exactly at the expiry',
     );
   });
 
-  it('at slot time the booked request waits again with the callback boost and is offered first', () => {
-    const a = agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
-    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+  it('at slot time the booked request waits again with the callback boost and is offered first', async () => {
+    const a = await agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
+    await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
     const older = request('lost-card', 'platinum'); // priority 23, waiting since 09:00
     clock.advance(MIN);
     const cb = request('lost-card', 'standard'); // priority 3
-    book(cb, '10:00');
+    await book(cb, '10:00');
     const base = row(cb.id).priority;
     assert.ok(row(older.id).priority > base);
     clock.set(at('10:00') - 1);
     svc.pipeline.touchAgent(a);
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.equal(row(cb.id).state, 'scheduled', 'one millisecond before the slot');
     clock.set(at('10:00'));
     svc.pipeline.touchAgent(a);
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.deepEqual([row(cb.id).state, row(cb.id).priority], ['waiting', base + CALLBACK_BOOST]);
     assert.equal(
       svc.pipeline.requestView(row(cb.id)).position,
@@ -323,25 +293,25 @@ describe('callback slots from agent schedules', () => {
       'ahead of the older, higher-priority request',
     );
     assert.equal(svc.pipeline.requestView(row(older.id)).position, 2);
-    svc.pipeline.setPresence(a, 'available', null, 'test');
+    await svc.pipeline.setPresence(a, 'available', null, 'test');
     assert.equal(svc.pipeline.agentView(a).offer?.requestId, cb.id, 'the callback is offered first');
     assert.equal(row(older.id).state, 'waiting');
   });
 
-  it('moving or keeping the place of a due callback gives its boost back (no boost piles up)', () => {
-    agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
+  it('moving or keeping the place of a due callback gives its boost back (no boost piles up)', async () => {
+    await agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
     const cb = request();
     const base = row(cb.id).priority;
-    book(cb, '09:15');
+    await book(cb, '09:15');
     clock.set(at('09:15'));
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.equal(row(cb.id).priority, base + CALLBACK_BOOST, 'due, nobody free');
-    book(cb, '09:30');
+    await book(cb, '09:30');
     assert.deepEqual([row(cb.id).state, row(cb.id).priority], ['scheduled', base]);
     clock.set(at('09:30'));
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.equal(row(cb.id).priority, base + CALLBACK_BOOST, 'one boost, not two');
-    svc.callbacks.keepPlace(row(cb.id));
+    await svc.callbacks.keepPlace(row(cb.id));
     assert.deepEqual(
       [row(cb.id).state, row(cb.id).priority],
       ['waiting', base],
@@ -349,42 +319,46 @@ describe('callback slots from agent schedules', () => {
     );
   });
 
-  it('keep-place with an availability window is not offered outside the window', () => {
-    const a = agent('A', ['cards'], ['cards'], []);
-    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+  it('keep-place with an availability window is not offered outside the window', async () => {
+    const a = await agent('A', ['cards'], ['cards'], []);
+    await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
     const r = request();
     assert.equal(
-      status(() => svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:00') })),
+      await status(
+        async () => await svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:00') }),
+      ),
       400,
     );
     assert.equal(
-      status(() => svc.callbacks.keepPlace(row(r.id), { from: at('08:00'), until: at('09:00') })),
+      await status(
+        async () => await svc.callbacks.keepPlace(row(r.id), { from: at('08:00'), until: at('09:00') }),
+      ),
       400,
       'already over',
     );
-    svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:30') });
-    svc.pipeline.setPresence(a, 'available', null, 'test');
+    await svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:30') });
+    await svc.pipeline.setPresence(a, 'available', null, 'test');
     assert.equal(row(r.id).state, 'waiting', 'before the window: not offered although the agent is free');
     clock.set(at('10:00') - 1);
     svc.pipeline.touchAgent(a);
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.equal(row(r.id).state, 'waiting');
     clock.set(at('10:00'));
     svc.pipeline.touchAgent(a);
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.deepEqual([row(r.id).state, row(r.id).agent_id], ['offered', a], 'offered when the window opens');
 
     // After the window: never offered.
-    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
-    svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: at('10:20') });
+    await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+    await svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: at('10:20') });
     clock.set(at('10:20') + 1);
-    svc.pipeline.setPresence(a, 'available', null, 'test');
+    await svc.pipeline.setPresence(a, 'available', null, 'test');
     assert.equal(row(r.id).state, 'waiting', 'one millisecond after the window');
     // Until is inclusive: the same request with a window ending now is offered.
-    svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
-    svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: clock.now() + 1 });
+    await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
+    await svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: clock.now() + 1 });
     clock.advance(1);
-    svc.pipeline.setPresence(a, 'available', null, 'test');
+    await svc.pipeline.setPresence(a, 'available', null, 'test');
     assert.equal(row(r.id).state, 'offered', 'at the end of the window');
   });
 });

@@ -316,10 +316,10 @@ async function buildWorld(): Promise<World> {
       c.id,
       T0,
     );
-    const device = svc.devices.get(deviceId)!;
+    const device = (await svc.devices.get(deviceId))!;
     const byLevel: DevicePrincipal[] = [];
     for (const extra of [null, null, 'pin', 'biometric'] as const) {
-      let auth = svc.authentications.create(c.id, deviceId, 'device');
+      let auth = await svc.authentications.create(c.id, deviceId, 'device');
       if (extra) auth = svc.authentications.addFactor(auth.id, extra, deviceId);
       byLevel.push({ kind: 'device', device, authentication: auth, tokenHash: 'model' });
     }
@@ -335,12 +335,12 @@ async function buildWorld(): Promise<World> {
       { username: a.username, displayName: a.username, role: 'agent', password: 'model-password-1' },
       'test',
     );
-    svc.pipeline.agents.setProfile(
+    await svc.pipeline.agents.setProfile(
       staff.id,
       a.skills.map((skill) => ({ skill, level: 5 })),
       a.queues,
     );
-    svc.pipeline.agents.setSchedule(
+    await svc.pipeline.agents.setSchedule(
       staff.id,
       a.shifts.map(([start, end]) => ({ start, end })),
     );
@@ -394,9 +394,9 @@ function resetWorld(w: World): Model {
 }
 
 type Outcome = 'ok' | number;
-function outcome(fn: () => unknown): Outcome {
+async function outcome(fn: () => unknown): Promise<Outcome> {
   try {
-    fn();
+    await fn();
     return 'ok';
   } catch (e) {
     if (e instanceof DomainError) return STATUS_OF[e.kind];
@@ -566,20 +566,20 @@ let executed = 0;
 const stats = new Map<string, number>();
 const count = (what: string) => stats.set(what, (stats.get(what) ?? 0) + 1);
 
-abstract class Cmd implements fc.Command<Model, World> {
+abstract class Cmd implements fc.AsyncCommand<Model, World> {
   abstract check(m: Readonly<Model>): boolean;
-  abstract act(m: Model, w: World): void;
+  abstract act(m: Model, w: World): Promise<void>;
   abstract toString(): string;
   expect(got: Outcome, want: Outcome, label: string): void {
     assert.equal(got, want, `${this.toString()}: ${label}`);
     count(`${this.constructor.name} ${want}: ${label}`);
   }
-  run(m: Model, w: World): void {
+  async run(m: Model, w: World): Promise<void> {
     executed++;
     m.offers = [];
     m.dispatched = false;
     w.offers.length = 0;
-    this.act(m, w);
+    await this.act(m, w);
     verify(m, w, this.toString());
     count(`${this.constructor.name}`);
     if (m.offers.length) count('offers made');
@@ -597,7 +597,7 @@ class CreateRequest extends Cmd {
   check(): boolean {
     return true;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const res = w.svc.pipeline.createRequest(w.principals[this.customer]![this.level]!, this.option);
     const leaf = OPTIONS[this.option]!;
     if (this.level < leaf.level) {
@@ -659,10 +659,11 @@ class SetPresence extends AgentCmd {
   check(): boolean {
     return true;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const a = this.touch(m, w);
-    const got = outcome(() =>
-      w.svc.pipeline.setPresence(a.id, this.state, this.state === 'break' ? 'lunch' : null, 'test'),
+    const got = await outcome(
+      async () =>
+        await w.svc.pipeline.setPresence(a.id, this.state, this.state === 'break' ? 'lunch' : null, 'test'),
     );
     // Holding a customer (busy, or an assignment kept while offline) only allows going offline.
     if ((a.presence === 'busy' || assignedOf(m, a.id)) && this.state !== 'offline') {
@@ -717,10 +718,10 @@ abstract class FencedCmd extends AgentCmd {
 }
 
 class Accept extends FencedCmd {
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const a = this.touch(m, w);
     const r = this.target(m, a);
-    const got = outcome(() => w.svc.pipeline.accept(a.id, r.id, fenceFor(r, this.fence)));
+    const got = await outcome(async () => await w.svc.pipeline.accept(a.id, r.id, fenceFor(r, this.fence)));
     if (this.fence !== 'current')
       return void this.expect(got, 409, 'a stale or unknown fence is always refused');
     if (r.agent !== a.id) return void this.expect(got, 409, 'not yours');
@@ -741,10 +742,10 @@ class Accept extends FencedCmd {
 }
 
 class Reject extends FencedCmd {
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const a = this.touch(m, w);
     const r = this.target(m, a);
-    const got = outcome(() => w.svc.pipeline.reject(a.id, r.id, fenceFor(r, this.fence)));
+    const got = await outcome(async () => await w.svc.pipeline.reject(a.id, r.id, fenceFor(r, this.fence)));
     if (this.fence !== 'current')
       return void this.expect(got, 409, 'a stale or unknown fence is always refused');
     if (r.agent !== a.id) return void this.expect(got, 409, 'not yours');
@@ -763,10 +764,10 @@ class Complete extends FencedCmd {
   override own(m: Model, agentId: string): MReq | undefined {
     return assignedOf(m, agentId);
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const a = this.touch(m, w);
     const r = this.target(m, a);
-    const got = outcome(() => w.svc.pipeline.complete(a.id, r.id, fenceFor(r, this.fence)));
+    const got = await outcome(async () => await w.svc.pipeline.complete(a.id, r.id, fenceFor(r, this.fence)));
     if (this.fence !== 'current')
       return void this.expect(got, 409, 'a stale or unknown fence is always refused');
     if (r.agent !== a.id) return void this.expect(got, 409, 'not yours');
@@ -801,7 +802,7 @@ class Cancel extends Cmd {
   check(m: Readonly<Model>): boolean {
     return this.candidates(m).length > 0;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const list = this.candidates(m) as MReq[];
     const r = list[this.pick % list.length]!;
     w.svc.pipeline.abandon(r.id, 'customer_left');
@@ -826,7 +827,7 @@ class Heartbeat extends AgentCmd {
   check(): boolean {
     return true;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     this.touch(m, w);
   }
   toString(): string {
@@ -846,7 +847,7 @@ class Advance extends Cmd {
   check(): boolean {
     return true;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     w.clock.advance(this.ms);
     m.now += this.ms;
     if (this.connected)
@@ -856,7 +857,7 @@ class Advance extends Cmd {
           a.lastSeen = m.now;
         }
     if (!this.runTick) return;
-    w.svc.pipeline.tick();
+    await w.svc.pipeline.tick();
     tick(m);
   }
   toString(): string {
@@ -879,7 +880,7 @@ class OfferExpiry extends AgentCmd {
   check(m: Readonly<Model>): boolean {
     return m.agents.some((a) => offerOf(m as Model, a.id));
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const a = this.agentOf(m);
     const r = offerOf(m, a.id)!;
     const expires = r.offerExpiresAt!;
@@ -887,7 +888,7 @@ class OfferExpiry extends AgentCmd {
     const silent = a.lastSeen === null || a.lastSeen < at - AGENT_TIMEOUT_S * S;
     w.clock.set(at);
     m.now = at;
-    w.svc.pipeline.tick();
+    await w.svc.pipeline.tick();
     tick(m);
     const row = w.svc.pipeline.requests.get(r.id)!;
     if (silent) {
@@ -926,12 +927,12 @@ class AcceptAtEdge extends AgentCmd {
       (a) => offerOf(m as Model, a.id) && offerOf(m as Model, a.id)!.offerExpiresAt! + this.delta >= m.now,
     );
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const r = offerOf(m, this.agentOf(m).id)!;
     w.clock.set(r.offerExpiresAt! + this.delta);
     m.now = r.offerExpiresAt! + this.delta;
     const a = this.touch(m, w);
-    const got = outcome(() => w.svc.pipeline.accept(a.id, r.id, r.fence));
+    const got = await outcome(async () => await w.svc.pipeline.accept(a.id, r.id, r.fence));
     if (this.delta === 0) return void this.expect(got, 409, 'an offer cannot be accepted at its expiry');
     this.expect(got, 'ok', 'an offer is accepted until 1 ms before its expiry');
     r.state = 'assigned';
@@ -959,14 +960,14 @@ class WrapUpEnd extends AgentCmd {
   check(m: Readonly<Model>): boolean {
     return m.agents.some((a) => a.presence === 'wrap_up');
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const a = this.agentOf(m);
     const until = a.wrapUpUntil!;
     const at = Math.max(m.now, until + this.delta);
     w.clock.set(at);
     m.now = at;
     this.touch(m, w); // the console is connected
-    w.svc.pipeline.tick();
+    await w.svc.pipeline.tick();
     tick(m);
     const presence = w.svc.pipeline.agents.get(a.id)!.presence;
     if (at < until) assert.equal(presence, 'wrap_up', 'one millisecond before its end the wrap-up goes on');
@@ -985,13 +986,13 @@ class SlotDue extends Cmd {
   check(m: Readonly<Model>): boolean {
     return m.reqs.some((r) => r.state === 'scheduled');
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const r = m.reqs.filter((q) => q.state === 'scheduled').sort((x, y) => x.slotStart! - y.slotStart!)[0]!;
     const start = r.slotStart!;
     const at = Math.max(m.now, start + this.delta);
     w.clock.set(at);
     m.now = at;
-    w.svc.pipeline.tick();
+    await w.svc.pipeline.tick();
     tick(m);
     const row = w.svc.pipeline.requests.get(r.id)!;
     if (at < start) assert.equal(row.state, 'scheduled', 'before its slot a callback stays scheduled');
@@ -1020,7 +1021,7 @@ class BookSlot extends Cmd {
   check(m: Readonly<Model>): boolean {
     return m.reqs.length > 0;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const r = m.reqs[this.pick % m.reqs.length]!;
     const day = dayOf(m.now + this.dayOffset * DAY);
     const slots = modelSlots(m, r, day);
@@ -1028,7 +1029,9 @@ class BookSlot extends Cmd {
       this.bogus || !slots.length
         ? Date.parse(`${day}T00:00:00.000Z`) + 7 * MIN
         : slots[this.slot % slots.length]!.start;
-    const got = outcome(() => w.svc.callbacks.book(w.svc.pipeline.requests.get(r.id)!, start));
+    const got = await outcome(
+      async () => await w.svc.callbacks.book(w.svc.pipeline.requests.get(r.id)!, start),
+    );
     if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
       return void this.expect(got, 409, `book a ${r.state} request`);
     const slot = modelSlots(m, r, dayOf(start)).find((s) => s.start === start);
@@ -1063,14 +1066,14 @@ class KeepPlace extends Cmd {
   check(m: Readonly<Model>): boolean {
     return m.reqs.length > 0;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const r = m.reqs[this.pick % m.reqs.length]!;
     const win = this.window && {
       from: m.now + this.window.from,
       until: m.now + this.window.from + this.window.length,
     };
-    const got = outcome(() =>
-      w.svc.callbacks.keepPlace(w.svc.pipeline.requests.get(r.id)!, win ?? undefined),
+    const got = await outcome(
+      async () => await w.svc.callbacks.keepPlace(w.svc.pipeline.requests.get(r.id)!, win ?? undefined),
     );
     if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
       return void this.expect(got, 409, `keep place of a ${r.state} request`);
@@ -1108,7 +1111,7 @@ class ViewSlots extends Cmd {
   check(m: Readonly<Model>): boolean {
     return m.reqs.length > 0;
   }
-  act(m: Model, w: World): void {
+  async act(m: Model, w: World): Promise<void> {
     const r = m.reqs[this.pick % m.reqs.length]!;
     const day = dayOf(m.now + this.dayOffset * DAY);
     assert.deepEqual(
@@ -1249,14 +1252,17 @@ describe('pipeline against a reference model (fast-check model-based)', () => {
     assert.equal(world.svc.ctx.config.offerTimeoutSeconds, OFFER_TIMEOUT_S);
   });
 
-  it(`random command sequences keep the pipeline equal to the model (${RUNS} runs, up to ${MAX_COMMANDS} commands)`, () => {
+  it(`random command sequences keep the pipeline equal to the model (${RUNS} runs, up to ${MAX_COMMANDS} commands)`, async () => {
     const started = performance.now();
     executed = 0;
     stats.clear();
-    fc.assert(
-      fc.property(fc.commands([commandArb], { maxCommands: MAX_COMMANDS, size: 'max' }), (cmds) => {
-        fc.modelRun(() => ({ model: resetWorld(world), real: world }), cmds);
-      }),
+    await fc.assert(
+      fc.asyncProperty(
+        fc.commands([commandArb], { maxCommands: MAX_COMMANDS, size: 'max' }),
+        async (cmds) => {
+          await fc.asyncModelRun(() => ({ model: resetWorld(world), real: world }), cmds);
+        },
+      ),
       { numRuns: RUNS, includeErrorInReport: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
     );
     const ms = performance.now() - started;
@@ -1285,7 +1291,7 @@ describe('pipeline against a reference model (fast-check model-based)', () => {
         assert.ok(stats.get(what), `never happened: ${what}`);
   });
 
-  it('one dispatch keeps queue order past its first page of 200 waiting requests', () => {
+  it('one dispatch keeps queue order past its first page of 200 waiting requests', async () => {
     const m = resetWorld(world);
     const { svc, clock } = world;
     const create = (option: string) => {
@@ -1296,21 +1302,21 @@ describe('pipeline against a reference model (fast-check model-based)', () => {
     };
     const opens = T0 + 10 * MIN;
     const first = create('other');
-    svc.callbacks.keepPlace(svc.pipeline.requests.get(first)!, { from: opens, until: opens + H });
+    await svc.callbacks.keepPlace(svc.pipeline.requests.get(first)!, { from: opens, until: opens + H });
     // 199 requests nobody free can take (mortgages: only a2 has the skill, and a2 stays offline).
     for (let i = 0; i < 199; i++) create('mortgage');
     const last = create('other'); // 201st in queue order: on the second page
-    svc.callbacks.keepPlace(svc.pipeline.requests.get(last)!, { from: opens, until: opens + H });
+    await svc.callbacks.keepPlace(svc.pipeline.requests.get(last)!, { from: opens, until: opens + H });
     const [a1, , , a4] = m.agents;
-    svc.pipeline.setPresence(a1!.id, 'available', null, 'test');
+    await svc.pipeline.setPresence(a1!.id, 'available', null, 'test');
     clock.advance(1);
-    svc.pipeline.setPresence(a4!.id, 'available', null, 'test');
+    await svc.pipeline.setPresence(a4!.id, 'available', null, 'test');
     assert.equal(svc.pipeline.requests.get(first)!.state, 'waiting', 'before the window');
     // One tick, one dispatch, two free agents: the first page yields one offer, the second page the other.
     clock.set(opens);
     svc.pipeline.touchAgent(a1!.id);
     svc.pipeline.touchAgent(a4!.id);
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     assert.deepEqual(
       [first, last].map((id) => [
         svc.pipeline.requests.get(id)!.state,
@@ -1323,11 +1329,11 @@ describe('pipeline against a reference model (fast-check model-based)', () => {
     );
   });
 
-  it('the checks can fail: a wrong offer order or a stale fence accepted is reported', () => {
+  it('the checks can fail: a wrong offer order or a stale fence accepted is reported', async () => {
     // Sanity of the harness itself: a model that disagrees with the pipeline makes verify throw.
     const m = resetWorld(world);
-    new SetPresence(0, 'available').run(m, world);
-    new CreateRequest(2, 'other', 1).run(m, world);
+    await new SetPresence(0, 'available').run(m, world);
+    await new CreateRequest(2, 'other', 1).run(m, world);
     const r = m.reqs[0]!;
     assert.equal(r.state, 'offered');
     r.fence += 1; // pretend the model expected another fence

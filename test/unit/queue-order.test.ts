@@ -49,10 +49,10 @@ before(async () => {
       id,
       clock.now(),
     );
-    const auth = svc.authentications.create(id, `dev_${id}`, 'device');
+    const auth = await svc.authentications.create(id, `dev_${id}`, 'device');
     principals[tier] = {
       kind: 'device',
-      device: svc.devices.get(`dev_${id}`)!,
+      device: (await svc.devices.get(`dev_${id}`))!,
       authentication: svc.authentications.addFactor(auth.id, 'biometric', `dev_${id}`),
       tokenHash: 'order',
     };
@@ -63,23 +63,23 @@ before(async () => {
       'test',
     );
     agents.push(id);
-    svc.pipeline.agents.setProfile(id, [{ skill: 'cards', level: 5 }], ['cards']);
+    await svc.pipeline.agents.setProfile(id, [{ skill: 'cards', level: 5 }], ['cards']);
   }
 });
 
 /** An empty pipeline at 09:00, every agent offline; the first agent has a shift, so slots can be booked. */
-beforeEach(() => {
+beforeEach(async () => {
   svc.ctx.db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
   clock.set(at('09:00'));
   for (const id of agents) {
-    svc.pipeline.agents.setSchedule(id, []);
+    await svc.pipeline.agents.setSchedule(id, []);
     svc.ctx.db
       .prepare(
         "UPDATE agents SET presence = 'offline', idle_since = NULL, wrap_up_until = NULL WHERE staff_id = ?",
       )
       .run(id);
   }
-  svc.pipeline.agents.setSchedule(agents[0]!, [{ start: at('09:00'), end: at('12:00') }]);
+  await svc.pipeline.agents.setSchedule(agents[0]!, [{ start: at('09:00'), end: at('12:00') }]);
 });
 
 /** A lost-card request (cards queue) by a customer of this tier, now. */
@@ -90,9 +90,10 @@ function create(tier: Tier): string {
 }
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const waitingIds = () => svc.pipeline.requests.waiting(null).map((r) => r.id);
+const waitingIds = async () => (await svc.pipeline.requests.waiting(null)).map((r) => r.id);
 /** The snapshot an agent's console gets (queue.snapshot / the WebSocket feed). */
-const snapshot = (): RequestView[] => svc.pipeline.requestViews(svc.pipeline.requests.live(null));
+const snapshot = async (): Promise<RequestView[]> =>
+  svc.pipeline.requestViews(await svc.pipeline.requests.live(null));
 
 /** The console's rows for the authority's snapshot, given to it in reverse (its own sort must order them). */
 function consoleRows(views: readonly RequestView[]): RequestView[] {
@@ -105,12 +106,12 @@ function consoleRows(views: readonly RequestView[]): RequestView[] {
  * Makes the agents available one at a time: each is offered the first offerable request.
  * Returns the requests in the order they were offered.
  */
-function offersAsAgentsFreeUp(n: number): string[] {
+async function offersAsAgentsFreeUp(n: number): Promise<string[]> {
   const offered: string[] = [];
   const onOffer = (_agentId: string, requestId: string) => offered.push(requestId);
   svc.pipeline.on('offer', onOffer);
   try {
-    for (const id of agents.slice(0, n)) svc.pipeline.setPresence(id, 'available', null, 'test');
+    for (const id of agents.slice(0, n)) await svc.pipeline.setPresence(id, 'available', null, 'test');
   } finally {
     svc.pipeline.off('offer', onOffer);
   }
@@ -118,9 +119,9 @@ function offersAsAgentsFreeUp(n: number): string[] {
 }
 
 describe('queue order: the authority pipeline', () => {
-  it('priority first, then enqueue time, then id; a due callback slot goes first; listed, numbered and offered alike', () => {
+  it('priority first, then enqueue time, then id; a due callback slot goes first; listed, numbered and offered alike', async () => {
     const slot = create('standard'); // 09:00, then booked for 09:30
-    svc.callbacks.book(svc.pipeline.requests.get(slot)!, at('09:30'));
+    await svc.callbacks.book(svc.pipeline.requests.get(slot)!, at('09:30'));
     const stdEarly = create('standard'); // 09:00
     clock.set(at('09:01'));
     const plat = create('platinum');
@@ -133,8 +134,12 @@ describe('queue order: the authority pipeline', () => {
     const platLate = create('platinum');
 
     const expected = [plat, platLate, ...golds, stdEarly, stdLate];
-    assert.deepEqual(waitingIds(), expected, 'waiting: platinum, gold, standard; earlier first; ties by id');
-    const snap = snapshot();
+    assert.deepEqual(
+      await waitingIds(),
+      expected,
+      'waiting: platinum, gold, standard; earlier first; ties by id',
+    );
+    const snap = await snapshot();
     assert.deepEqual(
       snap.filter((v) => v.state === 'waiting').map((v) => v.requestId),
       expected,
@@ -163,23 +168,27 @@ describe('queue order: the authority pipeline', () => {
 
     // The slot comes due: it waits again, boosted, ahead of everyone.
     clock.set(at('09:30'));
-    svc.pipeline.tick();
+    await svc.pipeline.tick();
     const due = [slot, ...expected];
-    assert.deepEqual(waitingIds(), due, 'the due callback goes first');
+    assert.deepEqual(await waitingIds(), due, 'the due callback goes first');
     assert.deepEqual(
-      consoleRows(snapshot())
+      consoleRows(await snapshot())
         .filter((v) => v.state === 'waiting')
         .map((v) => v.requestId),
       due,
     );
 
-    assert.deepEqual(offersAsAgentsFreeUp(AGENTS), due, 'free agents are offered requests in queue order');
-    assert.deepEqual(waitingIds(), []);
+    assert.deepEqual(
+      await offersAsAgentsFreeUp(AGENTS),
+      due,
+      'free agents are offered requests in queue order',
+    );
+    assert.deepEqual(await waitingIds(), []);
   });
 
-  it('for any mix of tiers and arrival times, the console orders the snapshot as the authority lists and offers it', () => {
-    fc.assert(
-      fc.property(
+  it('for any mix of tiers and arrival times, the console orders the snapshot as the authority lists and offers it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(
           fc.record({
             tier: fc.constantFrom(...TIERS),
@@ -188,7 +197,7 @@ describe('queue order: the authority pipeline', () => {
           }),
           { minLength: 1, maxLength: AGENTS },
         ),
-        (arrivals) => {
+        async (arrivals) => {
           svc.ctx.db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
           for (const id of agents)
             svc.ctx.db.prepare("UPDATE agents SET presence = 'offline' WHERE staff_id = ?").run(id);
@@ -197,14 +206,18 @@ describe('queue order: the authority pipeline', () => {
             clock.advance(a.afterMs);
             create(a.tier);
           }
-          const listed = waitingIds();
+          const listed = await waitingIds();
           assert.equal(listed.length, arrivals.length);
           assert.deepEqual(
-            consoleRows(snapshot()).map((v) => v.requestId),
+            consoleRows(await snapshot()).map((v) => v.requestId),
             listed,
             "the console's order is the authority's",
           );
-          assert.deepEqual(offersAsAgentsFreeUp(arrivals.length), listed, 'offered in the listed order');
+          assert.deepEqual(
+            await offersAsAgentsFreeUp(arrivals.length),
+            listed,
+            'offered in the listed order',
+          );
         },
       ),
       { numRuns: 40 },

@@ -170,7 +170,7 @@ export class CallTickets extends EventEmitter<{
     };
     stale();
     if (!proof) return refuse('the answer carried no device proof');
-    const device = this.devices.get(claims.dev);
+    const device = await this.devices.get(claims.dev);
     if (!device) return refuse('the ticket names an unknown device');
     const wrong = await this.proofProblem(device, ticket, proof);
     if (wrong) return refuse(wrong);

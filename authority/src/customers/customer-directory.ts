@@ -87,24 +87,24 @@ export class CustomerDirectory {
     );
   }
 
-  private require(id: string): CustomerRow {
+  private async require(id: string): Promise<CustomerRow> {
     const row = this.getRow.get(id);
     if (!row) throw notFound('no such customer');
     return row;
   }
 
   /** True for an existing customer that is not deactivated. */
-  isActive(id: string): boolean {
+  async isActive(id: string): Promise<boolean> {
     const row = this.getRow.get(id);
     return !!row && row.deactivated_at === null;
   }
 
   /** 404 for an unknown customer, 409 for a deactivated one (e.g. before issuing an enrolment code). */
-  requireActive(id: string): void {
-    if (this.require(id).deactivated_at !== null) throw conflict('the customer is deactivated');
+  async requireActive(id: string): Promise<void> {
+    if ((await this.require(id)).deactivated_at !== null) throw conflict('the customer is deactivated');
   }
 
-  view(row: CustomerRow): CustomerView {
+  async view(row: CustomerRow): Promise<CustomerView> {
     const account = JSON.parse(row.account) as Record<string, unknown>;
     return {
       customerId: row.id,
@@ -121,8 +121,8 @@ export class CustomerDirectory {
     };
   }
 
-  get(id: string): CustomerView {
-    return this.view(this.require(id));
+  async get(id: string): Promise<CustomerView> {
+    return await this.view(await this.require(id));
   }
 
   /** Normalise to E.164; 400 naming the field for an invalid number or the same number twice. */
@@ -140,7 +140,7 @@ export class CustomerDirectory {
   }
 
   /** 409 when a number belongs to another active customer. */
-  private checkPhonesFree(phones: readonly Phone[], customerId: string | null): void {
+  private async checkPhonesFree(phones: readonly Phone[], customerId: string | null): Promise<void> {
     const holder = this.ctx.db.prepare<[string, string], { customer_id: string }>(
       'SELECT customer_id FROM customer_phones WHERE e164 = ? AND active = 1 AND customer_id <> ?',
     );
@@ -154,7 +154,7 @@ export class CustomerDirectory {
   }
 
   /** 409 when another customer has this external reference. */
-  private checkExternalRefFree(ref: string, customerId: string | null): void {
+  private async checkExternalRefFree(ref: string, customerId: string | null): Promise<void> {
     const other = this.ctx.db
       .prepare<[string, string], { id: string }>(
         'SELECT id FROM customers WHERE external_ref = ? AND id <> ?',
@@ -182,10 +182,10 @@ export class CustomerDirectory {
     }
   }
 
-  create(input: CreateCustomerRequest, actor: string): CustomerView {
+  async create(input: CreateCustomerRequest, actor: string): Promise<CustomerView> {
     const phones = this.normalisePhones(input.phones ?? []);
-    if (input.externalRef !== undefined) this.checkExternalRefFree(input.externalRef, null);
-    this.checkPhonesFree(phones, null);
+    if (input.externalRef !== undefined) await this.checkExternalRefFree(input.externalRef, null);
+    await this.checkPhonesFree(phones, null);
     const id = `c_${randomId(16)}`;
     const now = this.ctx.clock.now();
     const attributes = input.attributes ?? {};
@@ -220,11 +220,11 @@ export class CustomerDirectory {
         secureFields: SECURE_FIELDS.filter((f) => account[f] !== undefined),
       },
     });
-    return this.get(id);
+    return await this.get(id);
   }
 
-  update(id: string, patch: UpdateCustomerRequest, actor: string): CustomerView {
-    const row = this.require(id);
+  async update(id: string, patch: UpdateCustomerRequest, actor: string): Promise<CustomerView> {
+    const row = await this.require(id);
     const active = row.deactivated_at === null;
     const changed: string[] = [];
     const data: Record<string, unknown> = {};
@@ -234,7 +234,7 @@ export class CustomerDirectory {
 
     let externalRef = row.external_ref;
     if (patch.externalRef !== undefined && patch.externalRef !== row.external_ref) {
-      if (patch.externalRef !== null) this.checkExternalRefFree(patch.externalRef, id);
+      if (patch.externalRef !== null) await this.checkExternalRefFree(patch.externalRef, id);
       externalRef = patch.externalRef;
       changed.push('externalRef');
       data.externalRef = { from: row.external_ref, to: externalRef };
@@ -244,7 +244,7 @@ export class CustomerDirectory {
     if (patch.phones !== undefined) {
       phones = this.normalisePhones(patch.phones);
       // A deactivated customer's numbers are checked when it is reactivated.
-      if (active) this.checkPhonesFree(phones, id);
+      if (active) await this.checkPhonesFree(phones, id);
       const before = this.phonesOf.all(id);
       const added = phones.filter((p) => !before.some((b) => b.e164 === p.e164));
       const removed = before.filter((b) => !phones!.some((p) => p.e164 === b.e164));
@@ -290,7 +290,7 @@ export class CustomerDirectory {
       }
     }
 
-    if (changed.length === 0) return this.view(row);
+    if (changed.length === 0) return await this.view(row);
     this.uniquely(() =>
       this.ctx.db.transaction(() => {
         this.ctx.db
@@ -315,10 +315,10 @@ export class CustomerDirectory {
       outcome: 'success',
       data: { changed, ...data },
     });
-    return this.get(id);
+    return await this.get(id);
   }
 
-  list(q: CustomerListQuery): CustomerList {
+  async list(q: CustomerListQuery): Promise<CustomerList> {
     const limit = q.limit ? Number(q.limit) : CUSTOMER_LIMITS.defaultPageSize;
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -353,7 +353,7 @@ export class CustomerDirectory {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      customers: page.map((r) => this.view(r)),
+      customers: await Promise.all(page.map((r) => this.view(r))),
       nextCursor: rows.length > limit && last ? encodeCursor(last.display_name, last.id) : null,
     };
   }
@@ -364,18 +364,18 @@ export class CustomerDirectory {
    * sessions' sockets; device tokens are revoked, unused enrolment codes voided, and the
    * phone numbers released (they may then belong to another active customer).
    */
-  deactivate(
+  async deactivate(
     id: string,
     reason: string | null,
     actor: string,
-  ): {
+  ): Promise<{
     customer: CustomerView;
     endedSessions: number;
     abandonedRequests: number;
     revokedDeviceTokens: number;
     voidedEnrolmentCodes: number;
-  } {
-    const row = this.require(id);
+  }> {
+    const row = await this.require(id);
     if (row.deactivated_at !== null) throw conflict('the customer is already deactivated');
     const { db } = this.ctx;
     const now = this.ctx.clock.now();
@@ -426,12 +426,12 @@ export class CustomerDirectory {
       reason,
       data: result,
     });
-    return { customer: this.get(id), ...result };
+    return { customer: await this.get(id), ...result };
   }
 
   /** Reactivate: 409 when one of its numbers now belongs to another active customer. */
-  reactivate(id: string, actor: string): CustomerView {
-    const row = this.require(id);
+  async reactivate(id: string, actor: string): Promise<CustomerView> {
+    const row = await this.require(id);
     if (row.deactivated_at === null) throw conflict('the customer is already active');
     const taken = this.ctx.db
       .prepare<[string], { e164: string; customer_id: string }>(
@@ -462,6 +462,6 @@ export class CustomerDirectory {
       outcome: 'success',
       data: { deactivatedAt: iso(row.deactivated_at) },
     });
-    return this.get(id);
+    return await this.get(id);
   }
 }

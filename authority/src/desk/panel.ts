@@ -51,12 +51,12 @@ export class CustomerPanels {
     return r;
   }
 
-  panel(p: StaffPrincipal, requestId: string): CustomerPanel {
+  async panel(p: StaffPrincipal, requestId: string): Promise<CustomerPanel> {
     const r = this.accessible(p, requestId);
     const db = this.ctx.db;
     const now = this.ctx.clock.now();
     const auth = this.authentications.get(r.authentication_id)!;
-    const authView = this.authentications.view(auth.id);
+    const authView = await this.authentications.view(auth.id);
     const customer = db
       .prepare<[string], { id: string; display_name: string; attributes: string; account: string }>(
         'SELECT * FROM customers WHERE id = ?',
@@ -108,7 +108,7 @@ export class CustomerPanels {
       : undefined;
     // An expired verification unlocks nothing and counts as no verification at all.
     const effectiveLevel = this.authentications.effectiveLevel(auth);
-    const pin = pinState(this.ctx, r.customer_id);
+    const pin = await pinState(this.ctx, r.customer_id);
     return {
       request: this.pipeline.requestView(r),
       customer: {
@@ -148,23 +148,27 @@ export class CustomerPanels {
           : { ...f, locked: true },
       ),
       voice: { verified: !!voice, at: voice ? iso(voice.proven_at) : null },
-      custody: this.pipeline.custody.list(r.id),
+      custody: await this.pipeline.custody.list(r.id),
     };
   }
 
   /** The holder's verdict on a verification photo of this request (see PhotoFactor.compare). */
-  comparePhoto(
+  async comparePhoto(
     p: StaffPrincipal,
     requestId: string,
     photoId: string,
     fence: number,
     verdict: PhotoVerdict,
-  ): PhotoComparison {
+  ): Promise<PhotoComparison> {
     const r = requireHolder(this.pipeline.requests, p.staff.id, requestId, fence);
-    return this.photos.compare(p.staff, r.authentication_id, r.customer_id, photoId, verdict);
+    return await this.photos.compare(p.staff, r.authentication_id, r.customer_id, photoId, verdict);
   }
 
-  photo(p: StaffPrincipal, requestId: string, photoId: string): { mediaType: string; bytes: Buffer } {
+  async photo(
+    p: StaffPrincipal,
+    requestId: string,
+    photoId: string,
+  ): Promise<{ mediaType: string; bytes: Buffer }> {
     const r = this.accessible(p, requestId);
     const row = this.ctx.db
       .prepare<[string, string], { media_type: string; bytes: Buffer }>(

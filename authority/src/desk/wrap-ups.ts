@@ -16,11 +16,11 @@ export class WrapUps {
     private readonly pipeline: Pipeline,
   ) {}
 
-  record(
+  async record(
     staffId: string,
     requestId: string,
     w: WrapUpRequest,
-  ): { wrapUpId: string; duplicate: boolean; receivedAt: number } {
+  ): Promise<{ wrapUpId: string; duplicate: boolean; receivedAt: number }> {
     const existing = this.ctx.db
       .prepare<[string], { id: string; agent_id: string; request_id: string; received_at: number }>(
         'SELECT id, agent_id, request_id, received_at FROM wrap_ups WHERE idempotency_key = ?',

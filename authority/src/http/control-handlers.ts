@@ -13,36 +13,41 @@ type ControlRoutes = typeof controlRoutes;
 export function controlHandlers(svc: Services): Handlers<ControlRoutes> {
   const { commands, transfers } = svc;
   const handlers: Handlers<ControlRoutes> = {
-    sendCommand: ({ principal, params, body }) => commands.send(principal.staff.id, params.requestId, body),
-    requestCommands: ({ principal, params }) => commands.list(principal, params.requestId),
-    updateMenu: ({ principal, params, body }) =>
-      commands.updateMenu(principal.staff.id, params.commandId, body),
+    sendCommand: async ({ principal, params, body }) =>
+      await commands.send(principal.staff.id, params.requestId, body),
+    requestCommands: async ({ principal, params }) => await commands.list(principal, params.requestId),
+    updateMenu: async ({ principal, params, body }) =>
+      await commands.updateMenu(principal.staff.id, params.commandId, body),
     cancelCommand: ({ principal, params, body }) =>
       commands.cancel(principal.staff.id, params.commandId, body.fence),
 
-    deviceCommands: ({ principal }) => ({
-      commands: commands.pending(principal),
-      stopped: commands.stoppedFor(principal),
+    deviceCommands: async ({ principal }) => ({
+      commands: await commands.pending(principal),
+      stopped: await commands.stoppedFor(principal),
     }),
-    ackCommand: ({ principal, params }) => commands.ack(principal, params.commandId),
-    commandResult: ({ principal, params, body }) => commands.result(principal, params.commandId, body),
-    commandImage: ({ principal, params, body, contentType }) =>
-      commands.image(principal, params.commandId, contentType, body),
-    deviceReceipts: ({ principal }) => ({ receipts: commands.receipts(principal) }),
-    stopControl: ({ principal, params }) => commands.stop(principal, params.requestId),
-    resumeControl: ({ principal, params }) => commands.resume(principal, params.requestId),
+    ackCommand: async ({ principal, params }) => await commands.ack(principal, params.commandId),
+    commandResult: async ({ principal, params, body }) =>
+      await commands.result(principal, params.commandId, body),
+    commandImage: async ({ principal, params, body, contentType }) =>
+      await commands.image(principal, params.commandId, contentType, body),
+    deviceReceipts: async ({ principal }) => ({ receipts: await commands.receipts(principal) }),
+    stopControl: async ({ principal, params }) => await commands.stop(principal, params.requestId),
+    resumeControl: async ({ principal, params }) => await commands.resume(principal, params.requestId),
 
-    transfer: ({ principal, params, body }) => transfers.transfer(principal.staff.id, params.requestId, body),
-    myTransfers: ({ principal }) => transfers.mine(principal.staff.id),
-    acceptTransfer: ({ principal, params }) => transfers.accept(principal.staff.id, params.transferId),
-    declineTransfer: ({ principal, params }) => transfers.decline(principal.staff.id, params.transferId),
-    cancelTransfer: ({ principal, params, body }) =>
-      transfers.cancel(principal.staff.id, params.transferId, body.fence),
+    transfer: async ({ principal, params, body }) =>
+      await transfers.transfer(principal.staff.id, params.requestId, body),
+    myTransfers: async ({ principal }) => await transfers.mine(principal.staff.id),
+    acceptTransfer: async ({ principal, params }) =>
+      await transfers.accept(principal.staff.id, params.transferId),
+    declineTransfer: async ({ principal, params }) =>
+      await transfers.decline(principal.staff.id, params.transferId),
+    cancelTransfer: async ({ principal, params, body }) =>
+      await transfers.cancel(principal.staff.id, params.transferId, body.fence),
 
-    takeOver: ({ principal, params, body }) =>
-      transfers.takeOver(principal.staff.id, params.requestId, body.fence),
-    reassign: ({ principal, params, body }) =>
-      transfers.reassign(principal.staff.id, params.requestId, body.staffId, body.fence),
+    takeOver: async ({ principal, params, body }) =>
+      await transfers.takeOver(principal.staff.id, params.requestId, body.fence),
+    reassign: async ({ principal, params, body }) =>
+      await transfers.reassign(principal.staff.id, params.requestId, body.staffId, body.fence),
   };
   for (const id of Object.keys(handlers) as (keyof ControlRoutes)[]) {
     const inner = handlers[id] as unknown as Handler<RouteDef>;

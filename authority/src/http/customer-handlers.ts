@@ -7,14 +7,14 @@ export function customerAdminHandlers(svc: Services): Handlers<typeof customerAd
   const { customers } = svc;
   const actor = (staffId: string) => `staff:${staffId}`;
   return {
-    createCustomer: ({ body, principal }) => customers.create(body, actor(principal.staff.id)),
-    getCustomer: ({ params }) => customers.get(params.customerId),
-    updateCustomer: ({ params, body, principal }) =>
-      customers.update(params.customerId, body, actor(principal.staff.id)),
-    listCustomers: ({ query }) => customers.list(query),
-    deactivateCustomer: ({ params, body, principal }) =>
-      customers.deactivate(params.customerId, body.reason?.trim() ?? null, actor(principal.staff.id)),
-    reactivateCustomer: ({ params, principal }) =>
-      customers.reactivate(params.customerId, actor(principal.staff.id)),
+    createCustomer: async ({ body, principal }) => await customers.create(body, actor(principal.staff.id)),
+    getCustomer: async ({ params }) => await customers.get(params.customerId),
+    updateCustomer: async ({ params, body, principal }) =>
+      await customers.update(params.customerId, body, actor(principal.staff.id)),
+    listCustomers: async ({ query }) => await customers.list(query),
+    deactivateCustomer: async ({ params, body, principal }) =>
+      await customers.deactivate(params.customerId, body.reason?.trim() ?? null, actor(principal.staff.id)),
+    reactivateCustomer: async ({ params, principal }) =>
+      await customers.reactivate(params.customerId, actor(principal.staff.id)),
   };
 }

@@ -7,7 +7,7 @@ import type { Handlers } from './bind.ts';
  * whether they are free, and the configured queues. Read-only: a staff member without
  * an agent record is listed offline rather than given one.
  */
-export function directoryHandlers(svc: Services): Handlers<typeof directoryRoutes> {
+export async function directoryHandlers(svc: Services): Promise<Handlers<typeof directoryRoutes>> {
   const { pipeline } = svc;
   return {
     transferTargets: ({ principal }) => {

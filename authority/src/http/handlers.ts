@@ -27,31 +27,31 @@ const actorOf = (p: DevicePrincipal | StaffPrincipal) =>
   p.kind === 'device' ? `device:${p.device.id}` : `staff:${p.staff.id}`;
 
 /** The authority's HTTP handlers: thin, each one calls a domain service. */
-export function createHandlers(svc: Services): Handlers<Routes> {
+export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
   return {
-    ...identityHandlers(svc),
+    ...(await identityHandlers(svc)),
     ...pipelineHandlers(svc),
     ...deskHandlers(svc),
     ...controlHandlers(svc),
-    ...directoryHandlers(svc),
+    ...(await directoryHandlers(svc)),
     ...customerAdminHandlers(svc),
     ...pushHandlers(svc),
   };
 }
 
-function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
+async function identityHandlers(svc: Services): Promise<Handlers<typeof identityRoutes>> {
   const { ctx } = svc;
   const sessionLevel = (authenticationId: string) => svc.authentications.get(authenticationId)?.level ?? 0;
   return {
     health: () => ({ status: 'ok', version: VERSION, time: iso(ctx.clock.now()) }),
     jwks: () => svc.keys.jwks(),
 
-    challenge: ({ body }) => {
-      if (body.purpose === 'authenticate' && !svc.devices.get(body.deviceId)) {
+    challenge: async ({ body }) => {
+      if (body.purpose === 'authenticate' && !(await svc.devices.get(body.deviceId))) {
         // Same answer shape for unknown devices would leak nothing useful, but an honest 404 helps the app re-enrol.
         throw notFound('device not enrolled');
       }
-      const c = svc.challenges.issue(body.purpose, {
+      const c = await svc.challenges.issue(body.purpose, {
         deviceId: body.purpose === 'authenticate' ? body.deviceId : null,
       });
       return { challengeId: c.id, nonce: c.nonce, expiresAt: iso(c.expires_at) };
@@ -62,21 +62,21 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
         deviceId: device.id,
         customerId: device.customer_id,
         customerName,
-        authentication: svc.authentications.view(authentication.id),
+        authentication: await svc.authentications.view(authentication.id),
         deviceToken: token,
         tokenExpiresAt: iso(authentication.expires_at),
         setupUntil: iso(authentication.setup_until!),
       };
     },
-    authenticate: ({ body }) => {
-      const { authentication, token } = svc.devices.authenticate(body);
+    authenticate: async ({ body }) => {
+      const { authentication, token } = await svc.devices.authenticate(body);
       return {
-        authentication: svc.authentications.view(authentication.id),
+        authentication: await svc.authentications.view(authentication.id),
         deviceToken: token,
         tokenExpiresAt: iso(authentication.expires_at),
       };
     },
-    deviceMe: ({ principal: p }) => {
+    deviceMe: async ({ principal: p }) => {
       const customer = ctx.db
         .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
         .get(p.device.customer_id)!;
@@ -85,17 +85,17 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
         customerId: p.device.customer_id,
         customerName: customer.display_name,
         enrolled: {
-          pin: svc.pin.hasPin(p.device.customer_id),
-          biometric: svc.webauthn.hasCredential(p.device.customer_id),
+          pin: await svc.pin.hasPin(p.device.customer_id),
+          biometric: await svc.webauthn.hasCredential(p.device.customer_id),
           photo: svc.photos.hasEnrolmentPhoto(p.device.customer_id),
         },
-        authentication: svc.authentications.view(p.authentication.id),
+        authentication: await svc.authentications.view(p.authentication.id),
         setup: svc.factorSetup.view(p),
-        notices: svc.factorSetup.notices(p.device.id),
+        notices: await svc.factorSetup.notices(p.device.id),
       };
     },
-    acknowledgeNotice: ({ principal, params }) => {
-      svc.factorSetup.acknowledge(principal, params.noticeId);
+    acknowledgeNotice: async ({ principal, params }) => {
+      await svc.factorSetup.acknowledge(principal, params.noticeId);
       return { ok: true };
     },
     setPin: async ({ principal, body }) => {
@@ -103,7 +103,7 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       return { ok: true };
     },
     pinFactor: async ({ principal, body }) =>
-      svc.authentications.view((await svc.pin.verify(principal, body.pin)).id),
+      await svc.authentications.view((await svc.pin.verify(principal, body.pin)).id),
     webauthnRegistrationOptions: async ({ principal }) => ({
       ...(await svc.webauthn.registrationOptions(principal)),
     }),
@@ -114,13 +114,13 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       ...(await svc.webauthn.assertionOptions(principal)),
     }),
     webauthnFactor: async ({ principal, body }) =>
-      svc.authentications.view((await svc.webauthn.assert(principal, body.response as never)).id),
-    photo: ({ principal, query, body, contentType }) => {
+      await svc.authentications.view((await svc.webauthn.assert(principal, body.response as never)).id),
+    photo: async ({ principal, query, body, contentType }) => {
       const r = svc.photos.store(principal, query.purpose, contentType, body, { requireComparable: true });
       return {
         photoId: r.photoId,
         purpose: query.purpose,
-        authentication: svc.authentications.view(r.authentication.id),
+        authentication: await svc.authentications.view(r.authentication.id),
         pendingComparison: r.pendingComparison,
       };
     },
@@ -128,14 +128,14 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       const s = svc.sessions.open(principal.authentication);
       return svc.sessions.view(s, principal.authentication.level);
     },
-    getSession: ({ principal, params }) => {
-      const s = svc.sessions.use(params.sessionId);
+    getSession: async ({ principal, params }) => {
+      const s = await svc.sessions.use(params.sessionId);
       if (principal.kind === 'device' && s.device_id !== principal.device.id)
         throw unauthorized('session unknown');
       return svc.sessions.view(s, sessionLevel(s.authentication_id));
     },
-    endSession: ({ principal, params, body }) => {
-      const s = svc.sessions.use(params.sessionId);
+    endSession: async ({ principal, params, body }) => {
+      const s = await svc.sessions.use(params.sessionId);
       if (s.device_id !== principal.device.id) throw unauthorized('session unknown');
       svc.sessions.end(s.id, 'ended', actorOf(principal));
       if (body.reason)
@@ -148,26 +148,28 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       return { ok: true };
     },
 
-    login: ({ body, request }) => svc.staff.login(body.username, body.password, request.ip),
-    refresh: ({ body, request }) => svc.staff.refresh(body.refreshToken, request.ip),
-    logout: ({ body }) => {
-      svc.staff.logout(body.refreshToken);
+    login: async ({ body, request }) => await svc.staff.login(body.username, body.password, request.ip),
+    refresh: async ({ body, request }) => await svc.staff.refresh(body.refreshToken, request.ip),
+    logout: async ({ body }) => {
+      await svc.staff.logout(body.refreshToken);
       return { ok: true };
     },
     staffMe: ({ principal }) => staffView(principal.staff),
-    getAuthentication: ({ params }) => {
+    getAuthentication: async ({ params }) => {
       if (!svc.authentications.get(params.authenticationId)) throw notFound('no such authentication');
-      return svc.authentications.view(params.authenticationId);
+      return await svc.authentications.view(params.authenticationId);
     },
-    knowledgeQuestions: ({ params }) => ({ questions: svc.knowledge.questions(params.customerId) }),
+    knowledgeQuestions: async ({ params }) => ({
+      questions: await svc.knowledge.questions(params.customerId),
+    }),
     knowledgeCheck: async ({ params, body, principal }) => {
       const auth = await svc.knowledge.check(params.customerId, body.answers, principal.staff.id);
-      return { passed: auth !== null, authentication: auth ? svc.authentications.view(auth.id) : null };
+      return { passed: auth !== null, authentication: auth ? await svc.authentications.view(auth.id) : null };
     },
 
-    issueEnrolmentCode: ({ params, principal }) => {
+    issueEnrolmentCode: async ({ params, principal }) => {
       try {
-        svc.customers.requireActive(params.customerId);
+        await svc.customers.requireActive(params.customerId);
       } catch (e) {
         ctx.audit.append({
           actor: actorOf(principal),
@@ -178,7 +180,7 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
         });
         throw e;
       }
-      const c = svc.devices.issueEnrolmentCode(params.customerId);
+      const c = await svc.devices.issueEnrolmentCode(params.customerId);
       ctx.audit.append({
         actor: actorOf(principal),
         action: 'enrolment.code',
@@ -187,19 +189,20 @@ function identityHandlers(svc: Services): Handlers<typeof identityRoutes> {
       });
       return { code: c.code, expiresAt: iso(c.expiresAt) };
     },
-    unlockPin: ({ params, principal }) => {
-      if (!svc.pin.unlock(params.customerId, actorOf(principal))) throw notFound('no PIN for this customer');
+    unlockPin: async ({ params, principal }) => {
+      if (!(await svc.pin.unlock(params.customerId, actorOf(principal))))
+        throw notFound('no PIN for this customer');
       return { ok: true };
     },
     createStaff: async ({ body, principal }) => staffView(await svc.staff.create(body, actorOf(principal))),
-    setRole: ({ params, body, principal }) => {
+    setRole: async ({ params, body, principal }) => {
       if (params.staffId === principal.staff.id && body.role !== 'admin')
         throw forbidden('an admin cannot demote themselves');
-      return staffView(svc.staff.setRole(params.staffId, body.role, actorOf(principal)));
+      return staffView(await svc.staff.setRole(params.staffId, body.role, actorOf(principal)));
     },
-    unlockStaff: ({ params, principal }) => svc.staff.unlock(params.staffId, actorOf(principal)),
-    adminEndSession: ({ params, principal }) => {
-      svc.sessions.requireExisting(params.sessionId);
+    unlockStaff: async ({ params, principal }) => await svc.staff.unlock(params.staffId, actorOf(principal)),
+    adminEndSession: async ({ params, principal }) => {
+      await svc.sessions.requireExisting(params.sessionId);
       if (!svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal)))
         throw conflict('session already ended');
       return { ok: true };

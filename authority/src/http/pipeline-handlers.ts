@@ -6,14 +6,14 @@ import { conflict, notFound } from './errors.ts';
 /** Handlers of the pipeline routes: menus, requests, callbacks, agents, the board, configuration. */
 export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes> {
   const { pipeline, callbacks } = svc;
-  const ownLive = (principal: Parameters<typeof pipeline.ownRequest>[0], requestId: string) => {
+  const ownLive = async (principal: Parameters<typeof pipeline.ownRequest>[0], requestId: string) => {
     const r = pipeline.ownRequest(principal, requestId);
     // Using the request is activity on its session; a dead session answers 401.
-    svc.sessions.use(r.session_id);
+    await svc.sessions.use(r.session_id);
     return pipeline.requests.get(requestId)!;
   };
   return {
-    deviceMenu: () => pipeline.liveMenu(),
+    deviceMenu: async () => await pipeline.liveMenu(),
     createRequest: ({ principal, body }) =>
       pipeline.createRequest(principal, body.optionId, body.idempotencyKey),
     deviceRequest: ({ principal, params }) =>
@@ -25,13 +25,13 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
       return pipeline.requestView(pipeline.requests.get(r.id)!);
     },
-    callbackSlots: ({ principal, params, query }) =>
-      callbacks.view(ownLive(principal, params.requestId), query.day),
-    setCallback: ({ principal, params, body }) => {
-      const r = ownLive(principal, params.requestId);
-      if (body.mode === 'slot') callbacks.book(r, Date.parse(body.slotStart));
+    callbackSlots: async ({ principal, params, query }) =>
+      callbacks.view(await ownLive(principal, params.requestId), query.day),
+    setCallback: async ({ principal, params, body }) => {
+      const r = await ownLive(principal, params.requestId);
+      if (body.mode === 'slot') await callbacks.book(r, Date.parse(body.slotStart));
       else
-        callbacks.keepPlace(
+        await callbacks.keepPlace(
           r,
           body.window
             ? { from: Date.parse(body.window.from), until: Date.parse(body.window.until) }
@@ -41,32 +41,32 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     },
 
     agentMe: ({ principal }) => pipeline.agentView(principal.staff.id),
-    setPresence: ({ principal, body }) =>
-      pipeline.setPresence(
+    setPresence: async ({ principal, body }) =>
+      await pipeline.setPresence(
         principal.staff.id,
         body.state,
         body.state === 'break' ? body.reasonCode : null,
         `staff:${principal.staff.id}`,
       ),
-    agentQueues: ({ principal }) => {
+    agentQueues: async ({ principal }) => {
       const agent = pipeline.agents.info(pipeline.agents.ensure(principal.staff.id));
       const queues = [...agent.queues];
       const st = pipeline.capacity.staffing();
       return {
         queues: pipeline.capacity.queueStats(st, queues),
-        requests: pipeline.requestViews(pipeline.requests.live(queues), st),
+        requests: pipeline.requestViews(await pipeline.requests.live(queues), st),
       };
     },
-    acceptOffer: ({ principal, params, body }) =>
-      pipeline.accept(principal.staff.id, params.requestId, body.fence),
-    rejectOffer: ({ principal, params, body }) => {
-      pipeline.reject(principal.staff.id, params.requestId, body.fence);
+    acceptOffer: async ({ principal, params, body }) =>
+      await pipeline.accept(principal.staff.id, params.requestId, body.fence),
+    rejectOffer: async ({ principal, params, body }) => {
+      await pipeline.reject(principal.staff.id, params.requestId, body.fence);
       return { ok: true };
     },
-    completeRequest: ({ principal, params, body }) =>
-      pipeline.complete(principal.staff.id, params.requestId, body.fence),
-    callTicket: ({ principal, params, body }) =>
-      svc.calls.issue(principal.staff.id, params.requestId, body.fence),
+    completeRequest: async ({ principal, params, body }) =>
+      await pipeline.complete(principal.staff.id, params.requestId, body.fence),
+    callTicket: async ({ principal, params, body }) =>
+      await svc.calls.issue(principal.staff.id, params.requestId, body.fence),
     callAnswer: async ({ principal, params, body }) => {
       const r = await svc.calls.checkAnswer(
         principal.staff.id,
@@ -92,18 +92,18 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       return pipeline.requestView(r);
     },
 
-    board: () => {
+    board: async () => {
       const st = pipeline.capacity.staffing();
       const queues = pipeline.config.config.queues.map((q) => q.id);
       return {
         queues: pipeline.capacity.queueStats(st, queues),
-        requests: pipeline.requestViews(pipeline.requests.live(null), st),
+        requests: pipeline.requestViews(await pipeline.requests.live(null), st),
         agents: pipeline.agents.all().map((a) => pipeline.agentView(a.staff_id)),
       };
     },
-    setAgentPresence: ({ principal, params, body }) => {
-      if (!svc.staff.get(params.staffId)) throw notFound('no such staff member');
-      return pipeline.setPresence(
+    setAgentPresence: async ({ principal, params, body }) => {
+      if (!(await svc.staff.get(params.staffId))) throw notFound('no such staff member');
+      return await pipeline.setPresence(
         params.staffId,
         body.state,
         body.state === 'break' ? body.reasonCode : null,
@@ -117,13 +117,13 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       pipeline.notify([]);
       return c;
     },
-    setAgentProfile: ({ params, body }) => {
-      pipeline.agents.setProfile(params.staffId, body.skills, body.queues);
+    setAgentProfile: async ({ params, body }) => {
+      await pipeline.agents.setProfile(params.staffId, body.skills, body.queues);
       pipeline.notify([], [params.staffId]);
       return pipeline.agentView(params.staffId);
     },
-    setAgentSchedule: ({ params, body }) => {
-      pipeline.agents.setSchedule(
+    setAgentSchedule: async ({ params, body }) => {
+      await pipeline.agents.setSchedule(
         params.staffId,
         body.shifts.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) })),
       );

@@ -47,13 +47,13 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
    * Open an authentication with its first factor. `setupUntil` is given only by
    * enrolment (the one-time code vouched for the person): see FactorSetup.
    */
-  create(
+  async create(
     customerId: string,
     deviceId: string | null,
     first: FactorKind,
     detail: string | null = null,
     setupUntil: number | null = null,
-  ): AuthenticationRow {
+  ): Promise<AuthenticationRow> {
     const now = this.ctx.clock.now();
     const expiresAt = now + this.ctx.config.authenticationTtlSeconds * 1000;
     const row: AuthenticationRow = {
@@ -110,7 +110,7 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     return this.getStmt.get(id)!;
   }
 
-  view(id: string): AuthenticationView {
+  async view(id: string): Promise<AuthenticationView> {
     const a = this.getStmt.get(id);
     if (!a) throw new Error(`authentication ${id} missing`);
     return {

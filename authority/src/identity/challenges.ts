@@ -29,10 +29,10 @@ export class Challenges {
     this.pruneStmt = ctx.db.prepare('DELETE FROM challenges WHERE expires_at < ?');
   }
 
-  issue(
+  async issue(
     purpose: ChallengePurpose,
     opts: { deviceId?: string | null; authenticationId?: string | null; ttlMs?: number; id?: string } = {},
-  ): ChallengeRow {
+  ): Promise<ChallengeRow> {
     const row: ChallengeRow = {
       id: opts.id ?? randomId(16),
       purpose,
@@ -46,12 +46,12 @@ export class Challenges {
   }
 
   /** Mark used and return it, or undefined when unknown, used, expired or of another purpose. */
-  consume(id: string, purpose: ChallengePurpose): ChallengeRow | undefined {
+  async consume(id: string, purpose: ChallengePurpose): Promise<ChallengeRow | undefined> {
     const now = this.ctx.clock.now();
     return this.consumeStmt.get(now, id, purpose, now);
   }
 
-  prune(): void {
+  async prune(): Promise<void> {
     // Keep a day of used rows: a replay of a consumed id must find the row and fail, not be unknown.
     this.pruneStmt.run(this.ctx.clock.now() - 86_400_000);
   }

@@ -65,7 +65,10 @@ export class Devices {
     );
   }
 
-  issueEnrolmentCode(customerId: string, code = randomCode()): { code: string; expiresAt: number } {
+  async issueEnrolmentCode(
+    customerId: string,
+    code = randomCode(),
+  ): Promise<{ code: string; expiresAt: number }> {
     const expiresAt = this.ctx.clock.now() + ENROLMENT_CODE_TTL_MS;
     this.ctx.db
       .prepare(
@@ -86,7 +89,7 @@ export class Devices {
     authentication: AuthenticationRow;
     token: string;
   }> {
-    const challenge = this.challenges.consume(req.challengeId, 'enrol');
+    const challenge = await this.challenges.consume(req.challengeId, 'enrol');
     if (!challenge) throw unauthorized('challenge unknown, used or expired');
     let key: KeyObject;
     try {
@@ -150,18 +153,18 @@ export class Devices {
       .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
       .get(result)!;
     const device = this.getDevice.get(deviceId)!;
-    const authentication = this.authentications.create(
+    const authentication = await this.authentications.create(
       result,
       device.id,
       'device',
       'enrolment code',
       now + SETUP_WINDOW_MS,
     );
-    const token = this.issueToken(device, authentication);
+    const token = await this.issueToken(device, authentication);
     return { device, customerName: name.display_name, authentication, token };
   }
 
-  private issueToken(device: DeviceRow, authentication: AuthenticationRow): string {
+  private async issueToken(device: DeviceRow, authentication: AuthenticationRow): Promise<string> {
     const token = randomId(32);
     this.ctx.db
       .prepare(
@@ -178,8 +181,10 @@ export class Devices {
   }
 
   /** Challenge signature -> new authentication (factor "device") and a token bound to the device key. */
-  authenticate(req: AuthenticateRequest): { authentication: AuthenticationRow; token: string } {
-    const challenge = this.challenges.consume(req.challengeId, 'authenticate');
+  async authenticate(
+    req: AuthenticateRequest,
+  ): Promise<{ authentication: AuthenticationRow; token: string }> {
+    const challenge = await this.challenges.consume(req.challengeId, 'authenticate');
     const device = this.getDevice.get(req.deviceId);
     const fail = (reason: string): never => {
       this.ctx.audit.append({
@@ -196,11 +201,11 @@ export class Devices {
     const message = signedMessages.authentication(challenge.id, challenge.nonce, device.id);
     if (!verifyDeviceSignature(this.keyOf(device), message, req.signature)) return fail('bad signature');
     if (this.customerDeactivated.get(device.customer_id)) return fail('customer account deactivated');
-    const authentication = this.authentications.create(device.customer_id, device.id, 'device');
-    return { authentication, token: this.issueToken(device, authentication) };
+    const authentication = await this.authentications.create(device.customer_id, device.id, 'device');
+    return { authentication, token: await this.issueToken(device, authentication) };
   }
 
-  get(id: string): DeviceRow | undefined {
+  async get(id: string): Promise<DeviceRow | undefined> {
     return this.getDevice.get(id);
   }
 
@@ -256,7 +261,7 @@ export class Devices {
     return { kind: 'device', device, authentication, tokenHash };
   }
 
-  prune(): void {
+  async prune(): Promise<void> {
     this.ctx.db.prepare('DELETE FROM used_proofs WHERE expires_at < ?').run(this.ctx.clock.now());
   }
 }

@@ -115,7 +115,7 @@ export class FactorSetup {
     for (const d of others) insert.run(randomId(16), customerId, d.id, kind, byDeviceId, now);
   }
 
-  notices(deviceId: string): SecurityNotice[] {
+  async notices(deviceId: string): Promise<SecurityNotice[]> {
     return this.ctx.db
       .prepare<[string], NoticeRow>(
         `SELECT n.id, n.kind, n.at, n.by_device_id, d.label
@@ -132,7 +132,7 @@ export class FactorSetup {
       }));
   }
 
-  acknowledge(p: DevicePrincipal, noticeId: string): void {
+  async acknowledge(p: DevicePrincipal, noticeId: string): Promise<void> {
     const r = this.ctx.db
       .prepare(
         'UPDATE security_notices SET acknowledged_at = COALESCE(acknowledged_at, ?) WHERE id = ? AND device_id = ?',

@@ -27,7 +27,7 @@ export class KnowledgeFactor {
     return id;
   }
 
-  questions(customerId: string): { questionId: string; prompt: string }[] {
+  async questions(customerId: string): Promise<{ questionId: string; prompt: string }[]> {
     if (!this.ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(customerId))
       throw notFound('no such customer');
     return this.ctx.db
@@ -72,7 +72,7 @@ export class KnowledgeFactor {
           'UPDATE customers SET knowledge_failures = 0, knowledge_locked_until = NULL WHERE id = ? AND knowledge_locked_until <= ?',
         )
         .run(customerId, now);
-      if (reset.changes === 1) return this.check(customerId, answers, staffId);
+      if (reset.changes === 1) return await this.check(customerId, answers, staffId);
       audit('failure', 'locked');
       throw locked(
         'too many wrong answers: knowledge checks are paused for this customer',
@@ -100,7 +100,7 @@ export class KnowledgeFactor {
     this.ctx.db
       .prepare('UPDATE customers SET knowledge_failures = 0, knowledge_locked_until = NULL WHERE id = ?')
       .run(customerId);
-    const auth = this.authentications.create(
+    const auth = await this.authentications.create(
       customerId,
       null,
       'knowledge',

@@ -193,13 +193,13 @@ export class PhotoFactor {
    * caller has checked that `staff` holds the request). Once per photo; a match adds the
    * "photo" factor, recorded with who compared; a mismatch is a failed verification.
    */
-  compare(
+  async compare(
     staff: { id: string; display_name: string },
     authenticationId: string,
     customerId: string,
     photoId: string,
     verdict: PhotoVerdict,
-  ): PhotoComparison {
+  ): Promise<PhotoComparison> {
     const row = this.ctx.db
       .prepare<[string, string], VerificationPhotoRow>(
         "SELECT * FROM photos WHERE id = ? AND authentication_id = ? AND purpose = 'verification'",

@@ -26,7 +26,7 @@ export interface PinState {
 }
 
 /** The customer's PIN failures and lock now (what the agent's panel shows). */
-export function pinState(ctx: Ctx, customerId: string): PinState {
+export async function pinState(ctx: Ctx, customerId: string): Promise<PinState> {
   const row = ctx.db
     .prepare<[string], { failures: number; locked_until: number | null }>(
       'SELECT failures, locked_until FROM pins WHERE customer_id = ?',
@@ -56,11 +56,11 @@ export class PinFactor extends EventEmitter<{
     super();
   }
 
-  state(customerId: string): PinState {
-    return pinState(this.ctx, customerId);
+  async state(customerId: string): Promise<PinState> {
+    return await pinState(this.ctx, customerId);
   }
 
-  hasPin(customerId: string): boolean {
+  async hasPin(customerId: string): Promise<boolean> {
     return !!this.ctx.db.prepare('SELECT 1 FROM pins WHERE customer_id = ?').get(customerId);
   }
 
@@ -155,7 +155,7 @@ export class PinFactor extends EventEmitter<{
     );
   }
 
-  unlock(customerId: string, actor: string): boolean {
+  async unlock(customerId: string, actor: string): Promise<boolean> {
     const r = this.ctx.db
       .prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?')
       .run(customerId);

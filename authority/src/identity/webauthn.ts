@@ -69,13 +69,13 @@ export class WebAuthnFactor {
     private readonly setup: FactorSetup,
   ) {}
 
-  private credentialsOf(deviceId: string): CredentialRow[] {
+  private async credentialsOf(deviceId: string): Promise<CredentialRow[]> {
     return this.ctx.db
       .prepare<[string], CredentialRow>('SELECT * FROM webauthn_credentials WHERE device_id = ?')
       .all(deviceId);
   }
 
-  hasCredential(customerId: string): boolean {
+  async hasCredential(customerId: string): Promise<boolean> {
     return !!this.ctx.db.prepare('SELECT 1 FROM webauthn_credentials WHERE customer_id = ?').get(customerId);
   }
 
@@ -84,7 +84,7 @@ export class WebAuthnFactor {
     const customer = this.ctx.db
       .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
       .get(p.device.customer_id)!;
-    const challenge = this.challenges.issue('webauthn-register', {
+    const challenge = await this.challenges.issue('webauthn-register', {
       deviceId: p.device.id,
       authenticationId: p.authentication.id,
       ttlMs: CEREMONY_TIMEOUT_MS,
@@ -98,7 +98,7 @@ export class WebAuthnFactor {
       challenge: Buffer.from(challenge.id, 'base64url'),
       timeout: CEREMONY_TIMEOUT_MS,
       attestationType: 'none',
-      excludeCredentials: this.credentialsOf(p.device.id).map((c) => ({ id: c.id })),
+      excludeCredentials: (await this.credentialsOf(p.device.id)).map((c) => ({ id: c.id })),
       authenticatorSelection: {
         residentKey: 'preferred',
         userVerification: 'required',
@@ -119,7 +119,7 @@ export class WebAuthnFactor {
       throw unauthorized(reason);
     };
     if (!challengeId) return fail('clientDataJSON has no usable challenge');
-    const challenge = this.challenges.consume(challengeId, 'webauthn-register');
+    const challenge = await this.challenges.consume(challengeId, 'webauthn-register');
     if (
       !challenge ||
       challenge.device_id !== p.device.id ||
@@ -172,9 +172,9 @@ export class WebAuthnFactor {
   }
 
   async assertionOptions(p: DevicePrincipal) {
-    const creds = this.credentialsOf(p.device.id);
+    const creds = await this.credentialsOf(p.device.id);
     if (creds.length === 0) throw badRequest('no biometric is registered on this device');
-    const challenge = this.challenges.issue('webauthn-assert', {
+    const challenge = await this.challenges.issue('webauthn-assert', {
       deviceId: p.device.id,
       authenticationId: p.authentication.id,
       ttlMs: CEREMONY_TIMEOUT_MS,
@@ -203,7 +203,7 @@ export class WebAuthnFactor {
     const challengeId = challengeOf(response.response.clientDataJSON);
     if (!challengeId) return fail('clientDataJSON has no usable challenge');
     // Consumed first: whatever happens next, this challenge is spent.
-    const challenge = this.challenges.consume(challengeId, 'webauthn-assert');
+    const challenge = await this.challenges.consume(challengeId, 'webauthn-assert');
     if (!challenge) return fail('challenge unknown, used or expired');
     if (challenge.device_id !== p.device.id || challenge.authentication_id !== p.authentication.id)
       return fail('challenge was issued for another device or authentication');

@@ -101,7 +101,11 @@ export class Agents {
     this.ctx.db.prepare('UPDATE agents SET last_seen_at = ? WHERE staff_id = ?').run(at, staffId);
   }
 
-  setProfile(staffId: string, skills: { skill: string; level: number }[], queues: string[]): void {
+  async setProfile(
+    staffId: string,
+    skills: { skill: string; level: number }[],
+    queues: string[],
+  ): Promise<void> {
     if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId))
       throw notFound('no such staff member');
     this.ensure(staffId);
@@ -110,7 +114,7 @@ export class Agents {
       .run(JSON.stringify(skills), JSON.stringify([...new Set(queues)]), staffId);
   }
 
-  setSchedule(staffId: string, shifts: { start: number; end: number }[]): void {
+  async setSchedule(staffId: string, shifts: { start: number; end: number }[]): Promise<void> {
     if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId))
       throw notFound('no such staff member');
     this.ensure(staffId);

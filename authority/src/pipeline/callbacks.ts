@@ -79,7 +79,7 @@ export class Callbacks {
   }
 
   /** Book or move a slot; the check and the booking are one transaction, so a slot is never overbooked. */
-  book(r: RequestRow, slotStart: number): void {
+  async book(r: RequestRow, slotStart: number): Promise<void> {
     if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
       throw conflict(`a ${r.state} request cannot be scheduled`);
     const day = new Date(slotStart).toISOString().slice(0, 10);
@@ -113,7 +113,7 @@ export class Callbacks {
   }
 
   /** Back to the queue, in the original place, optionally only within a window. */
-  keepPlace(r: RequestRow, window?: { from: number; until: number }): void {
+  async keepPlace(r: RequestRow, window?: { from: number; until: number }): Promise<void> {
     if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
       throw conflict(`a ${r.state} request cannot change its callback`);
     if (window && (window.until <= window.from || window.until <= this.ctx.clock.now()))

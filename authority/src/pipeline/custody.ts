@@ -52,7 +52,7 @@ export class Custody {
     return t.kind === 'reassign' ? 'reassigned' : 'transfer_blind';
   }
 
-  list(requestId: string): CustodyEntry[] {
+  async list(requestId: string): Promise<CustodyEntry[]> {
     return this.ctx.db
       .prepare<[string], CustodyRow>(
         'SELECT c.*, s.display_name FROM custody c JOIN staff s ON s.id = c.staff_id WHERE c.request_id = ? ORDER BY c.fence',

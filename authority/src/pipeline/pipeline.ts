@@ -70,9 +70,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     authentications.on('changed', (authenticationId) => this.onAuthenticationChanged(authenticationId));
   }
 
-  start(intervalMs = 250): void {
-    this.tick();
-    this.timer = setInterval(() => this.tick(), intervalMs);
+  async start(intervalMs = 250): Promise<void> {
+    await this.tick();
+    this.timer = setInterval(() => void this.tick(), intervalMs);
     this.timer.unref();
   }
 
@@ -125,7 +125,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** A customer device came or went: the views of its live requests change. */
-  deviceReachabilityChanged(deviceId: string): void {
+  async deviceReachabilityChanged(deviceId: string): Promise<void> {
     const ids = this.ctx.db
       .prepare<[string], { id: string }>(
         "SELECT id FROM requests WHERE device_id = ? AND state NOT IN ('completed', 'abandoned')",
@@ -162,7 +162,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     };
   }
 
-  liveMenu() {
+  async liveMenu() {
     const st = this.capacity.staffing();
     const walk = (nodes: MenuNodeInput[]): LiveMenuNodeShape[] => {
       const out: LiveMenuNodeShape[] = [];
@@ -351,12 +351,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- agent side ----------------------------------------------------------
 
-  setPresence(
+  async setPresence(
     staffId: string,
     state: 'available' | 'break' | 'offline',
     reasonCode: string | null,
     actor: string,
-  ): AgentView {
+  ): Promise<AgentView> {
     const row = this.agents.ensure(staffId);
     // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
     if ((row.presence === 'busy' || this.requests.assignedTo(staffId)) && state !== 'offline')
@@ -393,7 +393,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return r;
   }
 
-  accept(staffId: string, requestId: string, fence: number): RequestView {
+  async accept(staffId: string, requestId: string, fence: number): Promise<RequestView> {
     const r = this.offerFor(staffId, requestId, fence, 'accept');
     if (r.state === 'assigned') return this.requestView(r); // a retried accept
     const now = this.now();
@@ -429,7 +429,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.requestView(this.requests.get(requestId)!);
   }
 
-  reject(staffId: string, requestId: string, fence: number): void {
+  async reject(staffId: string, requestId: string, fence: number): Promise<void> {
     this.offerFor(staffId, requestId, fence, 'reject');
     const ok = this.ctx.db.transaction(() => {
       const changed = this.ctx.db
@@ -453,10 +453,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * abandoned (that is the answer's state), the agent stays in the wrap-up the customer's
    * leaving started, and the completion is audited as coming after the customer left.
    */
-  complete(staffId: string, requestId: string, fence: number): RequestView {
+  async complete(staffId: string, requestId: string, fence: number): Promise<RequestView> {
     const r = this.offerFor(staffId, requestId, fence, 'complete');
     if (r.state === 'completed') return this.requestView(r); // a retried complete
-    if (r.state === 'abandoned') return this.completeAfterLeaving(staffId, r);
+    if (r.state === 'abandoned') return await this.completeAfterLeaving(staffId, r);
     const now = this.now();
     const ok = this.ctx.db.transaction(() => {
       const changed = this.ctx.db
@@ -487,7 +487,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.requestView(this.requests.get(requestId)!);
   }
 
-  private completeAfterLeaving(staffId: string, r: RequestRow): RequestView {
+  private async completeAfterLeaving(staffId: string, r: RequestRow): Promise<RequestView> {
     const held = this.ctx.db
       .prepare<[string, number, string], { 1: number }>(
         "SELECT 1 FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
@@ -659,7 +659,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** Timers: expired offers, finished wrap-ups, due callbacks, agents gone silent; then dispatch. */
-  tick(): void {
+  async tick(): Promise<void> {
     const now = this.now();
     const requestIds: string[] = [];
     const agentIds: string[] = [];

@@ -65,7 +65,7 @@ export class RequestStore {
   }
 
   /** Waiting requests of some queues in queue order. */
-  waiting(queues: readonly string[] | null, limit = 10_000): RequestRow[] {
+  async waiting(queues: readonly string[] | null, limit = 10_000): Promise<RequestRow[]> {
     if (queues && queues.length === 0) return [];
     const inQueues = queues ? `AND queue_id IN (${queues.map(() => '?').join(',')})` : '';
     return this.ctx.db
@@ -76,7 +76,7 @@ export class RequestStore {
   }
 
   /** Live (not finished) requests, for snapshots. */
-  live(queues: readonly string[] | null, limit = 20_000): RequestRow[] {
+  async live(queues: readonly string[] | null, limit = 20_000): Promise<RequestRow[]> {
     if (queues && queues.length === 0) return [];
     const inQueues = queues ? `AND queue_id IN (${queues.map(() => '?').join(',')})` : '';
     return this.ctx.db

@@ -70,7 +70,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return this.ctx.clock.now();
   }
 
-  private staff(id: string): StaffRow | undefined {
+  private async staff(id: string): Promise<StaffRow | undefined> {
     return this.ctx.db
       .prepare<[string], StaffRow>('SELECT id, display_name, role, disabled_at FROM staff WHERE id = ?')
       .get(id);
@@ -80,25 +80,25 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return this.ctx.db.prepare<[string], TransferRow>('SELECT * FROM transfers WHERE id = ?').get(id);
   }
 
-  private ref(id: string) {
-    return { staffId: id, displayName: this.staff(id)?.display_name ?? 'unknown' };
+  private async ref(id: string) {
+    return { staffId: id, displayName: (await this.staff(id))?.display_name ?? 'unknown' };
   }
 
-  view(t: TransferRow): TransferView {
+  async view(t: TransferRow): Promise<TransferView> {
     const r = this.pipeline.requests.get(t.request_id)!;
     return {
       transferId: t.id,
       requestId: t.request_id,
       kind: t.kind,
       mode: t.mode,
-      by: this.ref(t.by_staff),
-      from: t.from_staff ? this.ref(t.from_staff) : null,
+      by: await this.ref(t.by_staff),
+      from: t.from_staff ? await this.ref(t.from_staff) : null,
       target: {
         kind: t.target_kind,
         staffId: t.target_staff,
         queueId: t.target_queue,
         name: t.target_staff
-          ? this.ref(t.target_staff).displayName
+          ? (await this.ref(t.target_staff)).displayName
           : (this.pipeline.config.queue(t.target_queue!)?.name ?? t.target_queue!),
       },
       state: t.state,
@@ -112,16 +112,20 @@ export class Transfers extends EventEmitter<TransferEvents> {
     };
   }
 
-  private announce(t: TransferRow): TransferView {
-    const v = this.view(t);
+  private async announce(t: TransferRow): Promise<TransferView> {
+    const v = await this.view(t);
     const who = new Set([t.by_staff, t.from_staff, t.target_staff].filter((s): s is string => !!s));
     this.emit('update', v, [...who]);
     return v;
   }
 
   /** A person who can take the request now: exists, enabled, not the caller, holding no request and no offer. */
-  private checkPersonTarget(callerId: string, staffId: string, kind: 'agent' | 'supervisor'): StaffRow {
-    const s = this.staff(staffId);
+  private async checkPersonTarget(
+    callerId: string,
+    staffId: string,
+    kind: 'agent' | 'supervisor',
+  ): Promise<StaffRow> {
+    const s = await this.staff(staffId);
     if (!s || s.disabled_at !== null) throw notFound('no such staff member');
     if (staffId === callerId) throw targetUnavailable('you cannot transfer a request to yourself');
     if (kind === 'supervisor' && s.role === 'agent')
@@ -223,15 +227,20 @@ export class Transfers extends EventEmitter<TransferEvents> {
     });
   }
 
-  private afterMove(t: TransferRow, fromFence: number, agentIds: string[], consults: TransferRow[]): void {
+  private async afterMove(
+    t: TransferRow,
+    fromFence: number,
+    agentIds: string[],
+    consults: TransferRow[],
+  ): Promise<void> {
     this.emit('moved', t.request_id, fromFence);
-    for (const c of consults) this.announce(c);
+    for (const c of consults) await this.announce(c);
     this.pipeline.notify([t.request_id], agentIds);
     const r = this.pipeline.requests.get(t.request_id)!;
     if (r.state === 'offered' && r.agent_id) this.pipeline.emit('offer', r.agent_id, r.id);
   }
 
-  transfer(staffId: string, requestId: string, req: TransferRequest): TransferView {
+  async transfer(staffId: string, requestId: string, req: TransferRequest): Promise<TransferView> {
     const r = requireHolder(this.pipeline.requests, staffId, requestId, req.fence);
     const at = this.now();
     const base = {
@@ -275,11 +284,11 @@ export class Transfers extends EventEmitter<TransferEvents> {
         );
       })();
       this.audit(staffId, 'transfer.queue', r.id, { queueId, fromFence: r.fence, toFence: t.to_fence });
-      this.afterMove(t, r.fence, [staffId], consults);
-      return this.announce(t);
+      await this.afterMove(t, r.fence, [staffId], consults);
+      return await this.announce(t);
     }
     const target = req.target;
-    this.checkPersonTarget(staffId, target.staffId, target.kind);
+    await this.checkPersonTarget(staffId, target.staffId, target.kind);
     if (req.mode === 'warm') {
       if (
         this.ctx.db
@@ -301,7 +310,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
         at,
       );
       this.audit(staffId, 'transfer.warm.offer', r.id, { to: target.staffId, fence: r.fence });
-      return this.announce(t);
+      return await this.announce(t);
     }
     let consults: TransferRow[] = [];
     const t = this.ctx.db.transaction(() => {
@@ -327,28 +336,28 @@ export class Transfers extends EventEmitter<TransferEvents> {
       fromFence: r.fence,
       toFence: t.to_fence,
     });
-    this.afterMove(t, r.fence, [staffId, target.staffId], consults);
-    return this.announce(t);
+    await this.afterMove(t, r.fence, [staffId, target.staffId], consults);
+    return await this.announce(t);
   }
 
   /** An open consult, expired ones marked on the way. */
-  private openConsult(transferId: string): TransferRow {
+  private async openConsult(transferId: string): Promise<TransferRow> {
     const t = this.get(transferId);
     if (!t || t.mode !== 'warm') throw notFound('no such transfer');
     if (t.state === 'offered' && t.expires_at !== null && t.expires_at <= this.now()) {
-      this.sweep();
+      await this.sweep();
       throw transferClosed('the transfer offer has expired');
     }
     if (t.state !== 'offered') throw transferClosed(`the transfer is ${t.state}`);
     return t;
   }
 
-  accept(staffId: string, transferId: string): TransferView {
-    const t0 = this.openConsult(transferId);
+  async accept(staffId: string, transferId: string): Promise<TransferView> {
+    const t0 = await this.openConsult(transferId);
     if (t0.target_staff !== staffId) throw notFound('no such transfer');
     const r = this.pipeline.requests.get(t0.request_id)!;
     if (r.state !== 'assigned' || r.agent_id !== t0.from_staff || r.fence !== t0.from_fence) {
-      this.resolve(t0, 'cancelled');
+      await this.resolve(t0, 'cancelled');
       throw transferClosed('the request moved on before the transfer was accepted');
     }
     if (this.pipeline.requests.assignedTo(staffId))
@@ -369,11 +378,11 @@ export class Transfers extends EventEmitter<TransferEvents> {
       fromFence: r.fence,
       toFence: t.to_fence,
     });
-    this.afterMove(t, r.fence, [staffId, t0.from_staff!], consults);
-    return this.announce(t);
+    await this.afterMove(t, r.fence, [staffId, t0.from_staff!], consults);
+    return await this.announce(t);
   }
 
-  private resolve(t: TransferRow, state: TransferState): TransferView {
+  private async resolve(t: TransferRow, state: TransferState): Promise<TransferView> {
     const at = this.now();
     const row = this.ctx.db
       .prepare<[TransferState, number, string], TransferRow>(
@@ -381,27 +390,27 @@ export class Transfers extends EventEmitter<TransferEvents> {
       )
       .get(state, at, t.id);
     if (!row) throw transferClosed('the transfer is no longer open');
-    return this.announce(row);
+    return await this.announce(row);
   }
 
-  decline(staffId: string, transferId: string): TransferView {
-    const t = this.openConsult(transferId);
+  async decline(staffId: string, transferId: string): Promise<TransferView> {
+    const t = await this.openConsult(transferId);
     if (t.target_staff !== staffId) throw notFound('no such transfer');
     this.audit(staffId, 'transfer.warm.decline', t.request_id, { from: t.from_staff });
-    return this.resolve(t, 'declined');
+    return await this.resolve(t, 'declined');
   }
 
-  cancel(staffId: string, transferId: string, fence: number): TransferView {
-    const t = this.openConsult(transferId);
+  async cancel(staffId: string, transferId: string, fence: number): Promise<TransferView> {
+    const t = await this.openConsult(transferId);
     if (t.from_staff !== staffId) throw notFound('no such transfer');
     requireHolder(this.pipeline.requests, staffId, t.request_id, fence);
     this.audit(staffId, 'transfer.warm.cancel', t.request_id, { to: t.target_staff });
-    return this.resolve(t, 'cancelled');
+    return await this.resolve(t, 'cancelled');
   }
 
   /** Open consults for and from this staff member (stale ones, whose request moved on, are closed on the way). */
-  mine(staffId: string): { incoming: TransferView[]; outgoing: TransferView[] } {
-    this.sweep();
+  async mine(staffId: string): Promise<{ incoming: TransferView[]; outgoing: TransferView[] }> {
+    await this.sweep();
     const rows = this.ctx.db
       .prepare<[string, string], TransferRow>(
         "SELECT * FROM transfers WHERE state = 'offered' AND (target_staff = ? OR from_staff = ?) ORDER BY created_at",
@@ -412,16 +421,16 @@ export class Transfers extends EventEmitter<TransferEvents> {
     for (const t of rows) {
       const r = this.pipeline.requests.get(t.request_id)!;
       if (r.state !== 'assigned' || r.agent_id !== t.from_staff || r.fence !== t.from_fence) {
-        this.resolve(t, 'cancelled');
+        await this.resolve(t, 'cancelled');
         continue;
       }
-      (t.target_staff === staffId ? incoming : outgoing).push(this.view(t));
+      (t.target_staff === staffId ? incoming : outgoing).push(await this.view(t));
     }
     return { incoming, outgoing };
   }
 
   /** A supervisor becomes the owner of an assigned request at once. */
-  takeOver(supervisorId: string, requestId: string, fence: number | undefined): RequestView {
+  async takeOver(supervisorId: string, requestId: string, fence: number | undefined): Promise<RequestView> {
     const r = this.pipeline.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (fence !== undefined && fence !== r.fence) throw staleFence(fence, r.fence);
@@ -463,26 +472,26 @@ export class Transfers extends EventEmitter<TransferEvents> {
       fromFence: r.fence,
       toFence: t.to_fence,
     });
-    this.afterMove(t, r.fence, [supervisorId, r.agent_id!], consults);
-    this.announce(t);
+    await this.afterMove(t, r.fence, [supervisorId, r.agent_id!], consults);
+    await this.announce(t);
     return this.pipeline.requestView(this.pipeline.requests.get(r.id)!);
   }
 
   /** A supervisor offers a request (assigned, offered or waiting) to another agent under a new fence. */
-  reassign(
+  async reassign(
     supervisorId: string,
     requestId: string,
     staffId: string,
     fence: number | undefined,
-  ): TransferView {
+  ): Promise<TransferView> {
     const r = this.pipeline.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (fence !== undefined && fence !== r.fence) throw staleFence(fence, r.fence);
     if (r.state !== 'assigned' && r.state !== 'offered' && r.state !== 'waiting')
       throw conflict(`a ${r.state} request cannot be reassigned`);
     if (r.agent_id === staffId) throw targetUnavailable('that agent already holds this request');
-    const target = this.staff(staffId);
-    this.checkPersonTarget(supervisorId, staffId, target?.role === 'agent' ? 'agent' : 'supervisor');
+    const target = await this.staff(staffId);
+    await this.checkPersonTarget(supervisorId, staffId, target?.role === 'agent' ? 'agent' : 'supervisor');
     const at = this.now();
     let consults: TransferRow[] = [];
     const t = this.ctx.db.transaction(() => {
@@ -515,8 +524,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
       fromFence: r.fence,
       toFence: t.to_fence,
     });
-    this.afterMove(t, r.fence, [staffId, ...(r.agent_id ? [r.agent_id] : [])], consults);
-    return this.announce(t);
+    await this.afterMove(t, r.fence, [staffId, ...(r.agent_id ? [r.agent_id] : [])], consults);
+    return await this.announce(t);
   }
 
   /**
@@ -524,7 +533,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
    * (completed, abandoned, transferred, taken over: no longer held under the consult's
    * fence), so the target never sees a stale offer for more than a sweep (1 s).
    */
-  sweep(): void {
+  async sweep(): Promise<void> {
     const now = this.now();
     const expired = this.ctx.db
       .prepare<[number, number], TransferRow>(
@@ -538,6 +547,6 @@ export class Transfers extends EventEmitter<TransferEvents> {
          RETURNING *`,
       )
       .all(now);
-    for (const t of [...expired, ...orphaned]) this.announce(t);
+    for (const t of [...expired, ...orphaned]) await this.announce(t);
   }
 }

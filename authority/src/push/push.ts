@@ -27,7 +27,7 @@ export class PushService {
     private readonly send: typeof fetch = fetch,
   ) {}
 
-  vapid(): { publicKey: string; privateKey: string } {
+  async vapid(): Promise<{ publicKey: string; privateKey: string }> {
     if (this.keys) return this.keys;
     let row = this.ctx.db
       .prepare<[], { vapid_public: string; vapid_private: string }>(
@@ -50,15 +50,15 @@ export class PushService {
     return (this.keys = { publicKey: row.vapid_public, privateKey: row.vapid_private });
   }
 
-  config(deviceId: string): PushConfig {
+  async config(deviceId: string): Promise<PushConfig> {
     return {
-      vapidPublicKey: this.vapid().publicKey,
+      vapidPublicKey: (await this.vapid()).publicKey,
       kinds: this.ctx.config.pushWebhookUrl ? ['webpush', 'fcm', 'apns'] : ['webpush'],
       subscribed: this.reach.wakeable(deviceId),
     };
   }
 
-  subscribe(deviceId: string, body: PushSubscriptionBody): void {
+  async subscribe(deviceId: string, body: PushSubscriptionBody): Promise<void> {
     if (body.kind === 'webpush') {
       const u = new URL(body.endpoint);
       const loopbackHttp =
@@ -94,7 +94,7 @@ export class PushService {
     });
   }
 
-  unsubscribe(deviceId: string): void {
+  async unsubscribe(deviceId: string): Promise<void> {
     this.ctx.db.prepare('DELETE FROM device_push WHERE device_id = ?').run(deviceId);
   }
 
@@ -134,7 +134,7 @@ export class PushService {
           { endpoint: sub.endpoint!, keys: { p256dh: sub.p256dh!, auth: sub.auth! } },
           JSON.stringify(payload),
           {
-            vapidDetails: { subject: this.ctx.config.pushSubject, ...this.vapid() },
+            vapidDetails: { subject: this.ctx.config.pushSubject, ...(await this.vapid()) },
             TTL: 120,
             urgency: 'high',
             contentEncoding: 'aes128gcm',
@@ -147,7 +147,7 @@ export class PushService {
           signal: AbortSignal.timeout(10_000),
         });
         status = res.status;
-        if (status === 404 || status === 410) this.unsubscribe(deviceId);
+        if (status === 404 || status === 410) await this.unsubscribe(deviceId);
         outcome = res.ok ? 'sent' : 'failed';
       } else {
         const res = await this.send(this.ctx.config.pushWebhookUrl!, {

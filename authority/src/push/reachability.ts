@@ -26,27 +26,27 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
   }
 
   /** A WebSocket of the device said hello (true) or closed (false). */
-  socket(deviceId: string, open: boolean): void {
+  async socket(deviceId: string, open: boolean): Promise<void> {
     const before = this.online(deviceId);
     const n = Math.max(0, (this.sockets.get(deviceId) ?? 0) + (open ? 1 : -1));
     if (n) this.sockets.set(deviceId, n);
     else this.sockets.delete(deviceId);
-    this.seen(deviceId, before);
+    await this.seen(deviceId, before);
   }
 
   /** The device's SIP registration became live (true) or went away (false). */
-  sipRegistration(deviceId: string, live: boolean): void {
+  async sipRegistration(deviceId: string, live: boolean): Promise<void> {
     const before = this.online(deviceId);
     if (live) this.sip.add(deviceId);
     else this.sip.delete(deviceId);
-    this.seen(deviceId, before);
+    await this.seen(deviceId, before);
   }
 
   markWoken(requestId: string): void {
     this.woken.set(requestId, this.ctx.clock.now());
   }
 
-  private seen(deviceId: string, wasOnline: boolean): void {
+  private async seen(deviceId: string, wasOnline: boolean): Promise<void> {
     this.ctx.db
       .prepare(
         `INSERT INTO device_last_seen (device_id, last_seen_at) VALUES (?, ?)
@@ -71,7 +71,7 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
     return !!this.ctx.db.prepare('SELECT 1 FROM device_push WHERE device_id = ?').get(deviceId);
   }
 
-  deviceOfSession(sessionId: string): string | null {
+  async deviceOfSession(sessionId: string): Promise<string | null> {
     return (
       this.ctx.db
         .prepare<[string], { device_id: string | null }>(

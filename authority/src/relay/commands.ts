@@ -155,7 +155,12 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
    * with `factor` on its own live authentication since the command, the request follows that
    * authentication from now on (audited as request.reverified).
    */
-  private reverify(p: DevicePrincipal, r: RequestRow, factor: string, since: number): RequestRow {
+  private async reverify(
+    p: DevicePrincipal,
+    r: RequestRow,
+    factor: string,
+    since: number,
+  ): Promise<RequestRow> {
     const current = this.authentications.get(r.authentication_id);
     if (current && this.authentications.isLive(current)) return r;
     const fresh = p.authentication;
@@ -228,7 +233,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     return r;
   }
 
-  private checkKind(r: RequestRow, cmd: DeviceCommand): void {
+  private async checkKind(r: RequestRow, cmd: DeviceCommand): Promise<void> {
     if (JSON.stringify(cmd).length > COMMAND_MAX_JSON)
       throw badRequest(`a command is at most ${COMMAND_MAX_JSON} bytes of JSON`);
     if (cmd.kind !== 'verify') return;
@@ -268,7 +273,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     return this.keys.signExact(CommandClaims.parse(claims), COMMAND_TYP);
   }
 
-  private agentName(staffId: string): string {
+  private async agentName(staffId: string): Promise<string> {
     return (
       this.ctx.db
         .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
@@ -278,13 +283,13 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
 
   async send(staffId: string, requestId: string, req0: CreateCommandRequest): Promise<CommandView> {
     const r0 = this.authorise(staffId, requestId, req0);
-    this.checkKind(r0, req0.command);
+    await this.checkKind(r0, req0.command);
     // A confirmation carries the debited account and a nonce the factor given on the device binds to.
     const req =
       req0.command.kind === 'confirm'
         ? {
             ...req0,
-            command: this.confirmations.prepare(r0.customer_id, r0.device_id!, req0.command),
+            command: await this.confirmations.prepare(r0.customer_id, r0.device_id!, req0.command),
           }
         : req0;
     const now = this.now();
@@ -309,7 +314,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       result: null,
       reason: null,
     };
-    const jws = await this.sign(draft, this.agentName(staffId));
+    const jws = await this.sign(draft, await this.agentName(staffId));
     // Signing yielded the event loop: check everything again and insert in one synchronous step,
     // so a transfer or a concurrent command in between is never overtaken. The command and
     // its audit row commit together.
@@ -338,7 +343,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   }
 
   /** A staff member's view of a request's commands: its current holder, or a supervisor/admin. */
-  list(p: StaffPrincipal, requestId: string): RequestCommands {
+  async list(p: StaffPrincipal, requestId: string): Promise<RequestCommands> {
     const r = this.pipeline.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (p.staff.role === 'agent' && r.agent_id !== p.staff.id) throw forbidden('this request is not yours');
@@ -382,7 +387,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       payload: { title: body.title ?? old.payload.title, items: body.items },
     } satisfies CommandOf<'menu'>);
     const draft = { ...c0, command, revision: c0.revision + 1 };
-    const jws = await this.sign(draft, this.agentName(staffId));
+    const jws = await this.sign(draft, await this.agentName(staffId));
     const updated = this.ctx.db.transaction(() => {
       this.ownOpen(staffId, commandId, body.fence);
       return this.ctx.db
@@ -442,7 +447,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   }
 
   /** Commands past their expiry: marked, the device and the agents told. */
-  sweep(): void {
+  async sweep(): Promise<void> {
     const now = this.now();
     const rows = this.ctx.db
       .prepare<[number], CommandRow>(
@@ -463,7 +468,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   // ---- device side --------------------------------------------------------
 
   /** Open requests of this device whose control the customer stopped. */
-  stoppedFor(p: DevicePrincipal): { requestId: string; stoppedAt: string }[] {
+  async stoppedFor(p: DevicePrincipal): Promise<{ requestId: string; stoppedAt: string }[]> {
     return this.ctx.db
       .prepare<[string], { request_id: string; stopped_at: number }>(
         `SELECT c.request_id, c.stopped_at FROM remote_control c JOIN requests r ON r.id = c.request_id
@@ -474,7 +479,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       .map((x) => ({ requestId: x.request_id, stoppedAt: iso(x.stopped_at) }));
   }
 
-  pending(p: DevicePrincipal): SignedCommand[] {
+  async pending(p: DevicePrincipal): Promise<SignedCommand[]> {
     return this.ctx.db
       .prepare<[string, number], CommandRow>(
         `SELECT * FROM device_commands WHERE device_id = ? AND ${OPEN} AND expires_at > ? ORDER BY fence, seq`,
@@ -502,7 +507,10 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     return finalAlready(c.state);
   }
 
-  ack(p: DevicePrincipal, commandId: string): { commandId: string; state: CommandState; at: string } {
+  async ack(
+    p: DevicePrincipal,
+    commandId: string,
+  ): Promise<{ commandId: string; state: CommandState; at: string }> {
     const c = this.deviceOwn(p, commandId);
     const now = this.now();
     const row = this.ctx.db.transaction(() => {
@@ -576,7 +584,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     if (shaped === 'verify') {
       const factor = (cmd as CommandOf<'verify'>).payload.factor;
       let r = this.pipeline.requests.get(c.request_id)!;
-      r = this.reverify(p, r, factor, c.created_at);
+      r = await this.reverify(p, r, factor, c.created_at);
       const f = this.ctx.db
         .prepare<[string, string, number], { at: number }>(
           'SELECT at FROM factors WHERE authentication_id = ? AND kind = ? AND at >= ? ORDER BY at DESC LIMIT 1',
@@ -637,12 +645,12 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   }
 
   /** A photo (stored as a verification photo, the photo factor once the agent compares it with the enrolment photo) or a screenshot answers its command. */
-  image(
+  async image(
     p: DevicePrincipal,
     commandId: string,
     mediaType: string,
     bytes: Buffer,
-  ): { commandId: string; state: CommandState; at: string } {
+  ): Promise<{ commandId: string; state: CommandState; at: string }> {
     const type = checkPhoto(mediaType, bytes);
     const c = this.deviceOwn(p, commandId);
     if (c.kind !== 'photo' && c.kind !== 'screenshot')
@@ -664,11 +672,14 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   }
 
   /** The customer's receipts of confirmed transactions. */
-  receipts(p: DevicePrincipal) {
-    return this.confirmations.list(p);
+  async receipts(p: DevicePrincipal) {
+    return await this.confirmations.list(p);
   }
 
-  stop(p: DevicePrincipal, requestId: string): { requestId: string; stoppedAt: string; cancelled: string[] } {
+  async stop(
+    p: DevicePrincipal,
+    requestId: string,
+  ): Promise<{ requestId: string; stoppedAt: string; cancelled: string[] }> {
     const r = this.pipeline.ownRequest(p, requestId);
     const now = this.now();
     this.ctx.db
@@ -685,11 +696,11 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       outcome: 'success',
       data: { cancelled },
     });
-    this.tellControl(r, true, stoppedAt, cancelled);
+    await this.tellControl(r, true, stoppedAt, cancelled);
     return { requestId: r.id, stoppedAt: iso(stoppedAt), cancelled };
   }
 
-  resume(p: DevicePrincipal, requestId: string): { requestId: string; resumedAt: string } {
+  async resume(p: DevicePrincipal, requestId: string): Promise<{ requestId: string; resumedAt: string }> {
     const r = this.pipeline.ownRequest(p, requestId);
     const now = this.now();
     this.ctx.db
@@ -703,11 +714,11 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       subject: `request:${r.id}`,
       outcome: 'success',
     });
-    this.tellControl(r, false, now, []);
+    await this.tellControl(r, false, now, []);
     return { requestId: r.id, resumedAt: iso(now) };
   }
 
-  private tellControl(r: RequestRow, stopped: boolean, at: number, cancelled: string[]): void {
+  private async tellControl(r: RequestRow, stopped: boolean, at: number, cancelled: string[]): Promise<void> {
     const senders = this.ctx.db
       .prepare<[string], { agent_id: string }>(
         'SELECT DISTINCT agent_id FROM device_commands WHERE request_id = ?',

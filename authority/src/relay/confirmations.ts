@@ -76,7 +76,11 @@ export class Confirmations {
   ) {}
 
   /** The command as the device gets it: the agent's transaction + the debited account + a nonce. */
-  prepare(customerId: string, deviceId: string, cmd: CommandOf<'confirm'>): CommandOf<'confirm'> {
+  async prepare(
+    customerId: string,
+    deviceId: string,
+    cmd: CommandOf<'confirm'>,
+  ): Promise<CommandOf<'confirm'>> {
     if (cmd.payload.account !== undefined || cmd.payload.nonce !== undefined)
       throw badRequest('the debited account and the nonce of a confirmation are set by the authority');
     const row = this.ctx.db
@@ -88,7 +92,7 @@ export class Confirmations {
     const hasBiometric = !!this.ctx.db
       .prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?')
       .get(deviceId);
-    if (!hasBiometric && !this.pin.hasPin(customerId))
+    if (!hasBiometric && !(await this.pin.hasPin(customerId)))
       throw new DomainError(
         'conflict',
         'factor_unavailable',
@@ -226,7 +230,7 @@ export class Confirmations {
   }
 
   /** The customer's receipts, newest first. */
-  list(p: DevicePrincipal): ConfirmReceipt[] {
+  async list(p: DevicePrincipal): Promise<ConfirmReceipt[]> {
     return this.ctx.db
       .prepare<[string], ReceiptRow>(
         'SELECT * FROM receipts WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 200',

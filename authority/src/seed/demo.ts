@@ -118,7 +118,7 @@ export async function seedDemo(svc: Services): Promise<{
   if (!alreadySeeded) await seedOnce(svc);
   for (const c of DEMO_CUSTOMERS)
     if (db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id))
-      svc.devices.issueEnrolmentCode(c.id, c.code);
+      await svc.devices.issueEnrolmentCode(c.id, c.code);
   return {
     seeded: !alreadySeeded,
     codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })),
@@ -149,13 +149,13 @@ async function seedOnce(svc: Services): Promise<void> {
     const { id } = await svc.staff.create(s, SEED_ACTOR);
     staff++;
     if (!s.hours) continue;
-    svc.pipeline.agents.setProfile(id, [...s.skills], [...s.queues]);
+    await svc.pipeline.agents.setProfile(id, [...s.skills], [...s.queues]);
     const hours = s.hours;
     const shifts = Array.from({ length: DEMO_SHIFT_DAYS }, (_, d) => ({
       start: today + d * DAY_MS + hours.from * 3_600_000,
       end: today + d * DAY_MS + hours.to * 3_600_000,
     }));
-    svc.pipeline.agents.setSchedule(id, shifts);
+    await svc.pipeline.agents.setSchedule(id, shifts);
   }
   audit.append({
     actor: SEED_ACTOR,

@@ -101,7 +101,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   }
 
   /** A live session, with its activity time moved to now; 401 when unknown, ended or expired. */
-  use(id: string): SessionRow {
+  async use(id: string): Promise<SessionRow> {
     const s = this.getStmt.get(id);
     if (!s) throw unauthorized('session unknown');
     const reason = this.deadReason(s);
@@ -166,7 +166,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     };
   }
 
-  requireExisting(id: string): SessionRow {
+  async requireExisting(id: string): Promise<SessionRow> {
     const s = this.getStmt.get(id);
     if (!s) throw notFound('no such session');
     return s;

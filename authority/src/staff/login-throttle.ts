@@ -75,7 +75,7 @@ export class LoginThrottle {
   }
 
   /** Reserve one login attempt for the source and the subject, or say why not. */
-  reserve(subject: LoginSubject, source: string): Reservation {
+  async reserve(subject: LoginSubject, source: string): Promise<Reservation> {
     const { db } = this.ctx;
     const now = this.ctx.clock.now();
     return db.transaction((): Reservation => {
@@ -136,7 +136,7 @@ export class LoginThrottle {
   }
 
   /** The reserved attempt was a success: the account starts from 0 and the source is not charged. */
-  succeeded(subject: LoginSubject, sourceFailureId: number): void {
+  async succeeded(subject: LoginSubject, sourceFailureId: number): Promise<void> {
     this.ctx.db.transaction(() => {
       this.ctx.db.prepare('DELETE FROM login_throttle WHERE subject = ?').run(subject.key);
       this.ctx.db.prepare('DELETE FROM login_source_failures WHERE id = ?').run(sourceFailureId);
@@ -144,7 +144,7 @@ export class LoginThrottle {
   }
 
   /** Charge the source one failure (an unknown refresh token); the seconds to wait if it is at its bound. */
-  sourceFailure(source: string): number | null {
+  async sourceFailure(source: string): Promise<number | null> {
     const now = this.ctx.clock.now();
     return this.ctx.db.transaction((): number | null => {
       const wait = this.sourceWait(source, now);
@@ -169,7 +169,7 @@ export class LoginThrottle {
   }
 
   /** Clear an account's failures, delay and lock; what there was. */
-  unlock(staffId: string): { wasLocked: boolean; failures: number } {
+  async unlock(staffId: string): Promise<{ wasLocked: boolean; failures: number }> {
     const row = this.ctx.db
       .prepare<[string], { failures: number; locked_until: number | null }>(
         'DELETE FROM login_throttle WHERE subject = ? RETURNING failures, locked_until',

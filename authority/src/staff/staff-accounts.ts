@@ -75,15 +75,15 @@ export class StaffAccounts {
       outcome: 'success',
       data: { role: input.role },
     });
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
-  get(id: string): StaffRow | undefined {
+  async get(id: string): Promise<StaffRow | undefined> {
     return this.ctx.db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE id = ?').get(id);
   }
 
-  setRole(id: string, role: StaffRole, actor: string): StaffRow {
-    const before = this.get(id);
+  async setRole(id: string, role: StaffRole, actor: string): Promise<StaffRow> {
+    const before = await this.get(id);
     if (!before) throw notFound('no such staff member');
     this.ctx.db.prepare('UPDATE staff SET role = ? WHERE id = ?').run(role, id);
     this.ctx.audit.append({
@@ -93,7 +93,7 @@ export class StaffAccounts {
       outcome: 'success',
       data: { from: before.role, to: role },
     });
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
   /**
@@ -117,7 +117,7 @@ export class StaffAccounts {
         reason,
         ...(data ? { data } : {}),
       });
-    const r = this.throttle.reserve(subject, sourceKey(ip));
+    const r = await this.throttle.reserve(subject, sourceKey(ip));
     if (r.outcome === 'source_limited')
       // Audited by the throttle, summed up per source.
       throw rateLimited(
@@ -135,9 +135,9 @@ export class StaffAccounts {
     }
     const ok = await this.ctx.hasher.verify(row?.password_hash ?? (await this.dummyHash), password);
     if (row && ok && row.disabled_at === null) {
-      this.throttle.succeeded(subject, r.sourceFailureId);
+      await this.throttle.succeeded(subject, r.sourceFailureId);
       this.ctx.audit.append({ actor: `staff:${row.id}`, action: 'staff.login', outcome: 'success' });
-      return this.issuePair(row, randomId(12));
+      return await this.issuePair(row, randomId(12));
     }
     const delay = loginDelayMs(r.failures);
     failure(!row ? 'unknown username' : row.disabled_at !== null ? 'account disabled' : 'wrong password', {
@@ -157,9 +157,12 @@ export class StaffAccounts {
   }
 
   /** Lift an account's delay or lock (admin); audited. */
-  unlock(staffId: string, actor: string): { staffId: string; wasLocked: boolean; failures: number } {
-    if (!this.get(staffId)) throw notFound('no such staff member');
-    const r = this.throttle.unlock(staffId);
+  async unlock(
+    staffId: string,
+    actor: string,
+  ): Promise<{ staffId: string; wasLocked: boolean; failures: number }> {
+    if (!(await this.get(staffId))) throw notFound('no such staff member');
+    const r = await this.throttle.unlock(staffId);
     this.ctx.audit.append({
       actor,
       action: 'staff.unlock',
@@ -207,7 +210,7 @@ export class StaffAccounts {
     })();
     if ('error' in result) {
       if (!result.staffId) {
-        const wait = this.throttle.sourceFailure(sourceKey(ip));
+        const wait = await this.throttle.sourceFailure(sourceKey(ip));
         if (wait !== null)
           throw rateLimited('too many failed logins from this address: wait before trying again', wait);
       }
@@ -220,12 +223,12 @@ export class StaffAccounts {
       // 401, not 423: a client drops its tokens on 401 and shows the login, which says why.
       throw unauthorized(result.error === 'account locked' ? ACCOUNT_LOCKED : result.error);
     }
-    const staff = this.get(result.staffId);
+    const staff = await this.get(result.staffId);
     if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');
-    return this.issuePair(staff, result.family);
+    return await this.issuePair(staff, result.family);
   }
 
-  logout(refreshToken: string): void {
+  async logout(refreshToken: string): Promise<void> {
     const row = this.ctx.db
       .prepare<[string], { family_id: string; staff_id: string }>(
         'SELECT family_id, staff_id FROM refresh_tokens WHERE token_hash = ?',
@@ -250,7 +253,7 @@ export class StaffAccounts {
     } catch {
       throw unauthorized('access token invalid or expired');
     }
-    const staff = this.get(sub);
+    const staff = await this.get(sub);
     if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');
     return { kind: 'staff', staff };
   }

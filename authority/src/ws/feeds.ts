@@ -59,7 +59,7 @@ export class Feeds {
     }
   }
 
-  subscribe(c: FeedConn, topic: 'queues' | 'board'): void {
+  async subscribe(c: FeedConn, topic: 'queues' | 'board'): Promise<void> {
     c.topic = topic;
     const st = this.pipeline.capacity.staffing();
     if (topic === 'board') {
@@ -68,7 +68,7 @@ export class Feeds {
         type: 'board.snapshot',
         board: {
           queues: this.pipeline.capacity.queueStats(st, queues),
-          requests: this.pipeline.requestViews(this.pipeline.requests.live(null), st),
+          requests: this.pipeline.requestViews(await this.pipeline.requests.live(null), st),
           agents: this.pipeline.agents.all().map((a) => this.pipeline.agentView(a.staff_id)),
         },
       });
@@ -79,7 +79,7 @@ export class Feeds {
       type: 'queue.snapshot',
       snapshot: {
         queues: this.pipeline.capacity.queueStats(st, queues),
-        requests: this.pipeline.requestViews(this.pipeline.requests.live(queues), st),
+        requests: this.pipeline.requestViews(await this.pipeline.requests.live(queues), st),
       },
     });
     c.send({ type: 'agent.state', agent: this.pipeline.agentView(c.staffId!) });

@@ -99,7 +99,9 @@ export class Hub {
       if (conn.sessionId) this.bySession.get(conn.sessionId)?.delete(conn);
       if (conn.principal && !this.closed) this.feeds.remove(conn);
       if (conn.principal?.kind === 'device' && !this.closed)
-        this.deps.reach?.socket(conn.principal.device.id, false);
+        void this.deps.reach
+          ?.socket(conn.principal.device.id, false)
+          .catch((e: unknown) => this.deps.log.error({ err: e }, 'reachability update failed'));
     });
     socket.on('error', () => socket.terminate());
     conn.socket.once('message', () => clearTimeout(helloTimer));
@@ -156,7 +158,7 @@ export class Hub {
             ? await this.deps.devices.verifyRequest(`Device ${f.auth.token}`, f.auth.proof, 'WS', WS_PATH)
             : await this.deps.staff.verifyAccess(`Bearer ${f.auth.accessToken}`);
         if (f.sessionId) {
-          const s = this.deps.sessions.use(f.sessionId);
+          const s = await this.deps.sessions.use(f.sessionId);
           if (c.principal.kind === 'device' && s.device_id !== c.principal.device.id)
             throw new Error('not your session');
           c.sessionId = f.sessionId;
@@ -172,7 +174,7 @@ export class Hub {
         c.staffId = c.principal.staff.id;
         c.role = c.principal.staff.role;
       }
-      if (c.principal.kind === 'device') this.deps.reach?.socket(c.principal.device.id, true);
+      if (c.principal.kind === 'device') await this.deps.reach?.socket(c.principal.device.id, true);
       this.send(c, { type: 'welcome', connectionId: c.id, principal: c.principal.kind });
       this.feeds.add(c);
       return;
@@ -182,7 +184,7 @@ export class Hub {
       case 'ping':
         if (c.sessionId) {
           try {
-            this.deps.sessions.use(c.sessionId);
+            await this.deps.sessions.use(c.sessionId);
           } catch {
             return; // the "ended" listener closes the socket
           }
@@ -193,7 +195,7 @@ export class Hub {
         if (!c.staffId) return this.reject(c, WS_CLOSE.policyViolation, 'only staff subscribe to queues');
         if (f.topic === 'board' && c.role === 'agent')
           return this.send(c, { type: 'error', code: 'forbidden', message: 'the board is for supervisors' });
-        return this.feeds.subscribe(c, f.topic);
+        return await this.feeds.subscribe(c, f.topic);
       default: {
         const never: never = f;
         return never;
