@@ -24,9 +24,11 @@ export async function startAuthority(
   const sipSecret = resolveSecret(config.sipSecret, config.dataDir, 'sip-secret').pepper;
   const file = join(config.dataDir, 'authority.sqlite');
   const db = openDatabase(file);
-  // The store on the same file: modules already on repositories write through it (its
-  // own connection, group commit), the others still through `db` (store/README.md).
-  const store = await openStore({ engine: 'sqlite', file });
+  // The store on the same file and the same writing connection: modules already on
+  // repositories write through it (units of work, group commit), the others still
+  // through `db`; a unit that calls a not yet converted method writes in its own
+  // transaction (store/README.md).
+  const store = await openStore({ engine: 'sqlite', file }, { sharedWriter: db });
   const built = await buildAuthority({
     config: { ...config, pinPepper: pepper, sipSecret },
     db,

@@ -23,7 +23,7 @@ export async function openTestServices(
   const dir = mkdtempSync(join(tmpdir(), 'vd-services-'));
   const file = join(dir, 'authority.sqlite');
   const db = openDatabase(file);
-  const store = await openStore({ engine: 'sqlite', file });
+  const store = await openStore({ engine: 'sqlite', file }, { sharedWriter: db });
   const svc = await createServices(db, store, config, clock);
   return {
     svc,

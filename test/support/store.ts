@@ -8,6 +8,8 @@ import {
   type StoreOptions,
   type StoreTarget,
 } from '../../authority/src/store/engine.ts';
+import type { Clock } from '../../authority/src/clock.ts';
+import { Data } from '../../authority/src/store/repos/index.ts';
 import { createTestDatabase } from './postgres.ts';
 
 export { testEngines } from './postgres.ts';
@@ -39,4 +41,18 @@ export async function openTestStore(
       cleanup();
     },
   };
+}
+
+/**
+ * Repositories on a fresh, migrated store of `engine` (what the domain gets as ctx.data):
+ * `data.tx(async (r) => ...)` and `data.read`. The clock is the caller's (a FakeClock
+ * lets a test move time).
+ */
+export async function openTestData(
+  engine: Engine,
+  clock: Clock = { now: () => Date.now() },
+  opts: StoreOptions = {},
+): Promise<{ data: Data; store: Store; target: StoreTarget; close: () => Promise<void> }> {
+  const s = await openTestStore(engine, opts);
+  return { ...s, data: new Data(s.store, clock) };
 }

@@ -80,6 +80,15 @@ export interface StoreOptions {
   poolSize?: number;
   /** SQLite busy_timeout in ms (default 5000): how long to wait for another process's lock. */
   busyTimeoutMs?: number;
+  /**
+   * SQLite only, while the domain moves over: write through this already open (and
+   * migrated) better-sqlite3 handle, the one the not yet converted modules use as
+   * `ctx.db`, instead of a writer of the store's own. Then a unit of work that calls a
+   * legacy method writes in the unit's transaction (no second writer waiting for the
+   * first's lock), and legacy code never runs while a batch is open (a batch runs in
+   * one turn of the event loop). The store does not close it.
+   */
+  sharedWriter?: BetterSqlite3.Database;
   /** Errors of idle PostgreSQL connections (the pool drops them); default: ignored. */
   onPoolError?: (e: Error) => void;
 }
@@ -201,7 +210,8 @@ class SqliteStore implements Store {
     if (file === ':memory:' || file === '')
       throw new StoreConfigError('the SQLite store needs a file (its writer and reader are two connections)');
     const busy = opts.busyTimeoutMs ?? 5000;
-    const w = new BetterSqlite3(file);
+    const shared = opts.sharedWriter;
+    const w = shared ?? new BetterSqlite3(file);
     let r: BetterSqlite3.Database | null = null;
     try {
       w.pragma('journal_mode = WAL');
@@ -215,10 +225,10 @@ class SqliteStore implements Store {
       r.pragma(`busy_timeout = ${busy}`);
     } catch (e) {
       r?.close();
-      w.close();
+      if (!shared) w.close();
       throw e;
     }
-    const writerDriver = new SqliteDriver(w, { begin: 'BEGIN IMMEDIATE' });
+    const writerDriver = new SqliteDriver(w, { begin: 'BEGIN IMMEDIATE', keepOpen: shared !== undefined });
     const writer = new Kysely<Database>({ dialect: new StoreSqliteDialect(writerDriver) });
     const readerDriver = new SqliteDriver(r, {
       begin: 'BEGIN',

@@ -73,7 +73,12 @@ export class SqliteDriver implements Driver {
 
   constructor(
     raw: BetterSqlite3.Database,
-    private readonly opts: { begin: 'BEGIN' | 'BEGIN IMMEDIATE'; beforeAcquire?: () => void },
+    private readonly opts: {
+      begin: 'BEGIN' | 'BEGIN IMMEDIATE';
+      beforeAcquire?: () => void;
+      /** the handle belongs to someone else: destroy() leaves it open */
+      keepOpen?: boolean;
+    },
   ) {
     this.connection = new SqliteConnection(raw);
   }
@@ -120,7 +125,7 @@ export class SqliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    this.connection.raw.close();
+    if (!this.opts.keepOpen) this.connection.raw.close();
   }
 }
 
