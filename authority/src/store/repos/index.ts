@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.ts';
 import type { Engine, Store } from '../engine.ts';
 import { AgentsRepo } from './agents.ts';
 import { AuditRepo } from './audit.ts';
+import { AuthenticationsRepo } from './authentications.ts';
 import type { RepoContext } from './base.ts';
 import { CallTicketsRepo } from './call-tickets.ts';
 import { CommandsRepo } from './commands.ts';
@@ -21,6 +22,7 @@ import { WrapUpsRepo } from './wrap-ups.ts';
 const REPOS = {
   agents: AgentsRepo,
   audit: AuditRepo,
+  authentications: AuthenticationsRepo,
   callTickets: CallTicketsRepo,
   commands: CommandsRepo,
   custody: CustodyRepo,
