@@ -6,7 +6,7 @@
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
  * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit) runs a part.
  *
- * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (default 16),
+ * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
  * the console benches (tap-to-offer, console-load, queue-view: Chromium against browser mode).
  */
@@ -28,7 +28,12 @@ import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
-const CONCURRENCY = Number(process.env.VD_BENCH_CONCURRENCY ?? 16);
+/** Device proofs run once per concurrency in this list (issue 11: 1, 16 and 64 in flight). */
+const CONCURRENCIES = (process.env.VD_BENCH_CONCURRENCY ?? '1,16,64')
+  .split(',')
+  .map((c) => Number(c.trim()))
+  .filter((c) => Number.isInteger(c) && c > 0);
+const CONCURRENCY = CONCURRENCIES.join('/');
 const PIN_N = Number(process.env.VD_BENCH_PIN_N ?? 50);
 const PEPPER = 'bench-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
 const only = process.argv.slice(2);
@@ -51,10 +56,14 @@ type Row = [string, string, string, string];
 
 /** (a) device-key proofs per second, against the authority process. */
 async function deviceProofs(url: string, rows: Row[]) {
+  for (const concurrency of CONCURRENCIES) await deviceProofsAt(url, rows, concurrency);
+}
+
+async function deviceProofsAt(url: string, rows: Row[], concurrency: number) {
   console.log(
-    `\n(a) device-key proofs: ${N} requests GET /v1/device/me, ${CONCURRENCY} in flight, each with its own pre-signed proof`,
+    `\n(a) device-key proofs: ${N} requests GET /v1/device/me, ${concurrency} in flight, each with its own pre-signed proof`,
   );
-  const d = await benchDeviceProofs(url, 'ALICE-DEMO-2026', { n: N, concurrency: CONCURRENCY });
+  const d = await benchDeviceProofs(url, 'ALICE-DEMO-2026', { n: N, concurrency });
   console.log(
     `  HTTP API:           ${fmt(d.httpPerSecond)} proofs/s (${d.httpErrors} non-200; latency p50 ${fmt(d.httpP50Ms, 2)} ms, p95 ${fmt(d.httpP95Ms, 2)} ms)`,
   );
@@ -66,10 +75,10 @@ async function deviceProofs(url: string, rows: Row[]) {
     `  ratio: raw node:crypto / HTTP = ${fmt(d.rawCryptoPerSecond / d.httpPerSecond, 2)}x; raw jose / HTTP = ${fmt(d.rawJosePerSecond / d.httpPerSecond, 2)}x`,
   );
   rows.push([
-    'device proofs verified per second',
+    `device proofs verified per second, ${concurrency} in flight`,
     `${fmt(d.httpPerSecond)} /s`,
     `${fmt(d.rawCryptoPerSecond)} /s (node:crypto)`,
-    `raw ${fmt(d.rawCryptoPerSecond / d.httpPerSecond, 1)}x faster`,
+    `${fmt(d.httpPerSecond / d.rawCryptoPerSecond, 2)} of raw`,
   ]);
 }
 
