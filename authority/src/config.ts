@@ -7,6 +7,11 @@ export const ConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8780),
   dataDir: z.string().min(1, 'data dir is required').default('./data'),
+  /** PostgreSQL instead of the embedded SQLite file: postgres://user:password@host:port/database. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   /** The pepper for PIN and knowledge-answer hashes; kept out of the database. If absent, read or created at <dataDir>/secrets/pin-pepper. */
   pinPepper: z.string().min(32, 'the PIN pepper must be at least 32 characters').optional(),
   rpId: z
@@ -109,6 +114,7 @@ const ENV: Record<string, keyof Config> = {
   VD_HOST: 'host',
   VD_PORT: 'port',
   VD_DATA_DIR: 'dataDir',
+  VD_DATABASE_URL: 'databaseUrl',
   VD_PIN_PEPPER: 'pinPepper',
   VD_RP_ID: 'rpId',
   VD_RP_NAME: 'rpName',
@@ -163,6 +169,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
         host: { type: 'string' },
         port: { type: 'string' },
         'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
         'rp-id': { type: 'string' },
         origin: { type: 'string', multiple: true },
         demo: { type: 'boolean' },
@@ -177,6 +184,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (a.host !== undefined) raw.host = a.host;
   if (a.port !== undefined) raw.port = a.port;
   if (a['data-dir'] !== undefined) raw.dataDir = a['data-dir'];
+  if (a['database-url'] !== undefined) raw.databaseUrl = a['database-url'];
   if (a['rp-id'] !== undefined) raw.rpId = a['rp-id'];
   if (a.origin !== undefined) raw.origins = a.origin;
   if (a.demo !== undefined) raw.demo = a.demo;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../authority/src/config.ts';
+import { startAuthority } from '../../authority/src/server.ts';
 
 describe('authority configuration', () => {
   it('reads flags over env variables', () => {
@@ -24,6 +25,29 @@ describe('authority configuration', () => {
     assert.equal(c.dataDir, '/tmp/x');
     assert.deepEqual(c.origins, ['http://localhost:9000', 'https://app.example.com']);
     assert.equal(c.sessionIdleSeconds, 120);
+  });
+
+  it('a database URL is a postgres:// URL; the authority says plainly that it cannot serve from PostgreSQL yet', async () => {
+    assert.equal(
+      loadConfig(['--database-url', 'postgres://vd@127.0.0.1:5432/vd'], {}).databaseUrl,
+      'postgres://vd@127.0.0.1:5432/vd',
+    );
+    assert.equal(loadConfig([], { VD_DATABASE_URL: 'postgresql://h/vd' }).databaseUrl, 'postgresql://h/vd');
+    assert.throws(
+      () => loadConfig([], { VD_DATABASE_URL: 'mysql://h/vd' }),
+      (e: unknown) => e instanceof ConfigError && /databaseUrl: must be a postgres:\/\//.test(e.message),
+    );
+    // Never a silent fall-back to the SQLite file.
+    const config = loadConfig(
+      ['--database-url', 'postgres://vd@127.0.0.1:1/vd', '--data-dir', '/nonexistent/vd'],
+      {
+        VD_PIN_PEPPER: 'p'.repeat(32),
+      },
+    );
+    await assert.rejects(
+      startAuthority(config, { logger: false }),
+      (e: unknown) => e instanceof ConfigError && /cannot serve from PostgreSQL yet/.test(e.message),
+    );
   });
 
   it('lists every problem with a clear message', () => {
