@@ -1,4 +1,149 @@
+import type { Selectable } from 'kysely';
+import type { AgentsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
+/** An agent as stored (skills and queues are JSON text). */
+export type AgentRow = Selectable<AgentsTable>;
+export type Presence = AgentRow['presence'];
+
 /** Tables: agents, shifts. */
-export class AgentsRepo extends Repo {}
+export class AgentsRepo extends Repo {
+  get(staffId: string): Promise<AgentRow | undefined> {
+    return this.q.selectFrom('agents').selectAll().where('staff_id', '=', staffId).executeTakeFirst();
+  }
+
+  /** The agent row of a staff member, made (offline since `at`) when there is none yet. */
+  async ensure(staffId: string, at = this.now()): Promise<AgentRow> {
+    await this.q
+      .insertInto('agents')
+      .values({ staff_id: staffId, since: at })
+      .onConflict((oc) => oc.column('staff_id').doNothing())
+      .execute();
+    return (await this.get(staffId))!;
+  }
+
+  /** Agents of staff members who are not disabled, by display name. */
+  async active(): Promise<AgentRow[]> {
+    return await this.q
+      .selectFrom('agents as a')
+      .innerJoin('staff as s', 's.id', 'a.staff_id')
+      .selectAll('a')
+      .where('s.disabled_at', 'is', null)
+      .orderBy('s.display_name')
+      .orderBy('a.staff_id')
+      .execute();
+  }
+
+  /** Whether a staff member of this id exists (enabled or not). */
+  async staffExists(staffId: string): Promise<boolean> {
+    return (
+      (await this.q.selectFrom('staff').select('id').where('id', '=', staffId).executeTakeFirst()) !==
+      undefined
+    );
+  }
+
+  /**
+   * Set the presence at `at`: `since` moves only when the presence changes; idle_since
+   * is kept while the agent stays available and starts at `at` when they become so.
+   */
+  async setPresence(
+    staffId: string,
+    presence: Presence,
+    reasonCode: string | null,
+    wrapUpUntil: number | null,
+    at = this.now(),
+  ): Promise<void> {
+    await this.q
+      .updateTable('agents')
+      .set((eb) => ({
+        presence,
+        since: eb.case().when('presence', '=', presence).then(eb.ref('since')).else(at).end(),
+        reason_code: reasonCode,
+        wrap_up_until: wrapUpUntil,
+        idle_since:
+          presence === 'available'
+            ? eb.fn.coalesce(
+                eb.case().when('presence', '=', 'available').then(eb.ref('idle_since')).end(),
+                eb.val(at),
+              )
+            : null,
+      }))
+      .where('staff_id', '=', staffId)
+      .execute();
+  }
+
+  /** The last sign of life of an agent. */
+  async touch(staffId: string, at = this.now()): Promise<void> {
+    await this.q.updateTable('agents').set({ last_seen_at: at }).where('staff_id', '=', staffId).execute();
+  }
+
+  async setProfile(staffId: string, skills: string, queues: string): Promise<void> {
+    await this.q.updateTable('agents').set({ skills, queues }).where('staff_id', '=', staffId).execute();
+  }
+
+  /** Agents in a wrap-up that ended at `now`. */
+  async wrapUpsEnded(now: number): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('agents')
+      .select('staff_id')
+      .where('presence', '=', 'wrap_up')
+      .where('wrap_up_until', '<=', now)
+      .orderBy('staff_id')
+      .execute();
+    return rows.map((r) => r.staff_id);
+  }
+
+  /** Agents neither offline nor busy not heard from since `since`. */
+  async silentSince(since: number): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('agents')
+      .select('staff_id')
+      .where('presence', 'not in', ['offline', 'busy'])
+      .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', since)]))
+      .orderBy('staff_id')
+      .execute();
+    return rows.map((r) => r.staff_id);
+  }
+
+  // ---- shifts -----------------------------------------------------------------
+
+  /** Replace an agent's schedule (shifts that end before they start are left out). */
+  async replaceShifts(staffId: string, shifts: readonly { start: number; end: number }[]): Promise<void> {
+    await this.q.deleteFrom('shifts').where('staff_id', '=', staffId).execute();
+    const rows = new Map<number, { staff_id: string; starts_at: number; ends_at: number }>();
+    for (const s of shifts)
+      if (s.end > s.start) rows.set(s.start, { staff_id: staffId, starts_at: s.start, ends_at: s.end });
+    if (rows.size)
+      await this.q
+        .insertInto('shifts')
+        .values([...rows.values()])
+        .execute();
+  }
+
+  async shifts(staffId: string): Promise<{ start: number; end: number }[]> {
+    return await this.q
+      .selectFrom('shifts')
+      .select(['starts_at as start', 'ends_at as end'])
+      .where('staff_id', '=', staffId)
+      .orderBy('starts_at')
+      .execute();
+  }
+
+  /**
+   * Who is on shift at `at`: an agent with no schedule at all is always on shift; one
+   * with a schedule when a shift covers `at`. Answers for every staff id given.
+   */
+  async onShift(staffIds: readonly string[], at = this.now()): Promise<Map<string, boolean>> {
+    const out = new Map(staffIds.map((id) => [id, true]));
+    if (!staffIds.length) return out;
+    const rows = await this.q
+      .selectFrom('shifts')
+      .select(['staff_id', 'starts_at', 'ends_at'])
+      .where('staff_id', 'in', staffIds)
+      .execute();
+    const scheduled = new Set(rows.map((r) => r.staff_id));
+    const covered = new Set(rows.filter((r) => r.starts_at <= at && r.ends_at > at).map((r) => r.staff_id));
+    for (const id of scheduled) out.set(id, covered.has(id));
+    return out;
+  }
+}

@@ -1,4 +1,347 @@
+import type { Insertable, Selectable, SelectQueryBuilder } from 'kysely';
+import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
+import type { RequestState } from '../../../../protocol/src/pipeline.ts';
+import type { Database, LeasesTable, RequestsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
+/** A service request as stored (skills is JSON text). */
+export type RequestRow = Selectable<RequestsTable>;
+/** A lease: who held a request under one fencing number, as an offer or an assignment. */
+export type LeaseRow = Selectable<LeasesTable>;
+export type LeaseKind = LeasesTable['kind'];
+export type NewRequest = Omit<
+  Insertable<RequestsTable>,
+  'state' | 'fence' | 'agent_id' | 'offer_expires_at' | 'assigned_at' | 'ended_at' | 'end_reason'
+>;
+
+/** States in which a request still waits for, or is held by, an agent. */
+export const LIVE_STATES = ['waiting', 'offered', 'assigned', 'scheduled'] as const;
+
+const lifecycle: Lifecycle<RequestState> = REQUEST_LIFECYCLE;
+
+/** The lease a request in `state` holds (none when it is not offered or assigned). */
+export function leaseKindOf(state: RequestState): LeaseKind | null {
+  return state === 'offered' ? 'offer' : state === 'assigned' ? 'assignment' : null;
+}
+
+/** Whether the move from `from` to `to` starts a new holding (and so a new fencing number). */
+export function bumpsFence(from: RequestState, to: RequestState): boolean {
+  return to === 'offered' || (from === 'assigned' && to === 'assigned');
+}
+
+/** What a transition changes besides the state, and what it requires of the row. */
+export interface TransitionChange {
+  /** Guard: the row is held by this agent now. */
+  holder?: string;
+  /** Guard: the offer has not expired at this instant (accept). */
+  offerLiveAt?: number;
+  /** The new holder: required for 'offered'; a take-over (assigned -> assigned) names the new one. */
+  agentId?: string;
+  /** Required for 'offered': when the offer lapses. */
+  offerExpiresAt?: number;
+  /** Why the old lease ends; also the end_reason of 'completed' / 'abandoned'. */
+  reason?: string;
+  /** When (default now): lease ends and starts, assigned_at, ended_at. */
+  at?: number;
+  /** A new queue (a transfer to a queue, a re-ruled waiting request). */
+  queueId?: string;
+  /** A new priority, or an amount added to the current one. */
+  priority?: number;
+  priorityDelta?: number;
+  /** 'scheduled': the booked slot. */
+  slot?: { start: number; end: number };
+}
+
+/** Queue order: priority first, then waiting time, then id (every ordered read uses it). */
+function inQueueOrder<O>(
+  q: SelectQueryBuilder<Database, 'requests', O>,
+): SelectQueryBuilder<Database, 'requests', O> {
+  return q.orderBy('priority', 'desc').orderBy('enqueued_at', 'asc').orderBy('id', 'asc');
+}
+
 /** Tables: requests, leases, handle_times; the guarded transition() of a request. */
-export class RequestsRepo extends Repo {}
+export class RequestsRepo extends Repo {
+  // ---- reads ------------------------------------------------------------------
+
+  get(id: string): Promise<RequestRow | undefined> {
+    return this.q.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  bySession(sessionId: string): Promise<RequestRow | undefined> {
+    return this.q.selectFrom('requests').selectAll().where('session_id', '=', sessionId).executeTakeFirst();
+  }
+
+  byIdempotencyKey(deviceId: string, key: string): Promise<RequestRow | undefined> {
+    return this.q
+      .selectFrom('requests')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+  }
+
+  /** The request offered to `agentId` now, if any. */
+  offerOf(agentId: string): Promise<RequestRow | undefined> {
+    return this.q
+      .selectFrom('requests')
+      .selectAll()
+      .where('agent_id', '=', agentId)
+      .where('state', '=', 'offered')
+      .executeTakeFirst();
+  }
+
+  /** The request `agentId` holds now (the latest assigned, if ever more than one). */
+  assignedTo(agentId: string): Promise<RequestRow | undefined> {
+    return this.q
+      .selectFrom('requests')
+      .selectAll()
+      .where('agent_id', '=', agentId)
+      .where('state', '=', 'assigned')
+      .orderBy('assigned_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** Waiting requests of some queues (null: all) in queue order, `limit` from `offset`. */
+  async waiting(queues: readonly string[] | null, limit = 10_000, offset = 0): Promise<RequestRow[]> {
+    if (queues && queues.length === 0) return [];
+    let q = this.q.selectFrom('requests').selectAll().where('state', '=', 'waiting');
+    if (queues) q = q.where('queue_id', 'in', queues);
+    return await inQueueOrder(q).limit(limit).offset(offset).execute();
+  }
+
+  /** Live (not finished) requests of some queues (null: all) in queue order. */
+  async live(queues: readonly string[] | null, limit = 20_000): Promise<RequestRow[]> {
+    if (queues && queues.length === 0) return [];
+    let q = this.q.selectFrom('requests').selectAll().where('state', 'in', LIVE_STATES);
+    if (queues) q = q.where('queue_id', 'in', queues);
+    return await inQueueOrder(q).limit(limit).execute();
+  }
+
+  /** Ids of the live requests of a customer's device. */
+  async liveIdsOfDevice(deviceId: string): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('id')
+      .where('device_id', '=', deviceId)
+      .where('state', 'in', LIVE_STATES)
+      .execute();
+    return rows.map((x) => x.id);
+  }
+
+  /** Requests of one authentication in some states. */
+  ofAuthentication(authenticationId: string, states: readonly RequestState[]): Promise<RequestRow[]> {
+    return this.q
+      .selectFrom('requests')
+      .selectAll()
+      .where('authentication_id', '=', authenticationId)
+      .where('state', 'in', states)
+      .orderBy('id')
+      .execute();
+  }
+
+  /** 1-based position among the waiting requests of its queue (null when not waiting). */
+  async position(r: RequestRow): Promise<number | null> {
+    if (r.state !== 'waiting') return null;
+    const row = await this.q
+      .selectFrom('requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'waiting')
+      .where('queue_id', '=', r.queue_id)
+      .where((eb) =>
+        eb.or([
+          eb('priority', '>', r.priority),
+          eb.and([
+            eb('priority', '=', r.priority),
+            eb.or([
+              eb('enqueued_at', '<', r.enqueued_at),
+              eb.and([eb('enqueued_at', '=', r.enqueued_at), eb('id', '<', r.id)]),
+            ]),
+          ]),
+        ]),
+      )
+      .executeTakeFirstOrThrow();
+    return Number(row.n) + 1;
+  }
+
+  /** How many requests wait in a queue. */
+  async countWaiting(queueId: string): Promise<number> {
+    const row = await this.q
+      .selectFrom('requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'waiting')
+      .where('queue_id', '=', queueId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Agents holding an offer now. */
+  async offeredAgentIds(): Promise<Set<string>> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('agent_id')
+      .where('state', '=', 'offered')
+      .execute();
+    return new Set(rows.map((x) => x.agent_id).filter((a): a is string => a !== null));
+  }
+
+  /** Offers whose time ran out at `now`. */
+  expiredOffers(now: number): Promise<RequestRow[]> {
+    return this.q
+      .selectFrom('requests')
+      .selectAll()
+      .where('state', '=', 'offered')
+      .where('offer_expires_at', '<=', now)
+      .orderBy('id')
+      .execute();
+  }
+
+  /** Scheduled callbacks whose slot has started at `now`. */
+  dueCallbacks(now: number): Promise<RequestRow[]> {
+    return this.q
+      .selectFrom('requests')
+      .selectAll()
+      .where('state', '=', 'scheduled')
+      .where('slot_start', '<=', now)
+      .orderBy('id')
+      .execute();
+  }
+
+  /** The lease of a request under one fencing number, of one kind. */
+  lease(requestId: string, fence: number, kind: LeaseKind): Promise<LeaseRow | undefined> {
+    return this.q
+      .selectFrom('leases')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .where('fence', '=', fence)
+      .where('kind', '=', kind)
+      .executeTakeFirst();
+  }
+
+  /** Every lease of a request, by fence (an offer before the assignment of the same fence). */
+  leases(requestId: string): Promise<LeaseRow[]> {
+    return this.q
+      .selectFrom('leases')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .orderBy('fence')
+      .orderBy('started_at')
+      .orderBy('kind', 'desc')
+      .execute();
+  }
+
+  // ---- writes -----------------------------------------------------------------
+
+  /** A new request, waiting (the lifecycle's initial state) with fence 0. */
+  async insert(row: NewRequest): Promise<RequestRow> {
+    return await this.q
+      .insertInto('requests')
+      .values({ ...row, state: lifecycle.initial[0]! })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * The one way a request changes state (REQUEST_LIFECYCLE): one UPDATE guarded by the
+   * state `from` and the fencing number `fence` (and the holder / a live offer when
+   * `change` asks), with its leases in the same unit: the lease of `from` ends with
+   * `change.reason` (a new holding: the old one ends at the instant the new one starts),
+   * the lease of `to` starts. A new holder ('offered', or a take-over assigned ->
+   * assigned) gets the next fencing number; accepting keeps the offer's.
+   *
+   * Returns the changed row, or undefined when the guard refused it (another state, a
+   * stale fence, another holder, an expired offer): of racing callers exactly one wins.
+   * An illegal pair throws IllegalTransition before anything is written.
+   */
+  async transition(
+    id: string,
+    from: RequestState,
+    to: RequestState,
+    fence: number,
+    change: TransitionChange = {},
+  ): Promise<RequestRow | undefined> {
+    assertTransition(lifecycle, from, to);
+    const at = change.at ?? this.now();
+    const bump = bumpsFence(from, to);
+    if (to === 'offered' && (change.agentId === undefined || change.offerExpiresAt === undefined))
+      throw new Error('request transition to offered needs agentId and offerExpiresAt');
+    if (bump && change.agentId === undefined)
+      throw new Error(`request transition ${from} -> ${to} needs agentId`);
+    if (to === 'scheduled' && !change.slot) throw new Error('request transition to scheduled needs a slot');
+
+    let u = this.q.updateTable('requests').set({ state: to });
+    if (bump) u = u.set((eb) => ({ fence: eb('fence', '+', 1) }));
+    if (change.agentId !== undefined) u = u.set({ agent_id: change.agentId });
+    if (change.queueId !== undefined) u = u.set({ queue_id: change.queueId });
+    if (change.priority !== undefined) u = u.set({ priority: change.priority });
+    if (change.priorityDelta !== undefined)
+      u = u.set((eb) => ({ priority: eb('priority', '+', change.priorityDelta!) }));
+    switch (to) {
+      case 'offered':
+        u = u.set({ offer_expires_at: change.offerExpiresAt! });
+        break;
+      case 'assigned':
+        u = u.set({ offer_expires_at: null });
+        if (from === 'offered' || change.agentId !== undefined) u = u.set({ assigned_at: at });
+        break;
+      case 'waiting':
+        u = u.set({ agent_id: null, offer_expires_at: null });
+        break;
+      case 'scheduled':
+        u = u.set({
+          agent_id: null,
+          offer_expires_at: null,
+          callback_mode: 'slot',
+          slot_start: change.slot!.start,
+          slot_end: change.slot!.end,
+        });
+        break;
+      case 'completed':
+        u = u.set({ ended_at: at, end_reason: change.reason ?? 'completed' });
+        break;
+      case 'abandoned':
+        u = u.set({ ended_at: at, end_reason: change.reason ?? 'abandoned', offer_expires_at: null });
+        break;
+    }
+    u = u.where('id', '=', id).where('state', '=', from).where('fence', '=', fence);
+    if (change.holder !== undefined) u = u.where('agent_id', '=', change.holder);
+    if (change.offerLiveAt !== undefined) u = u.where('offer_expires_at', '>', change.offerLiveAt);
+    const row = await u.returningAll().executeTakeFirst();
+    if (!row) return undefined;
+
+    const ended = leaseKindOf(from);
+    const started = leaseKindOf(to);
+    if (ended && (bump || ended !== started))
+      await this.endLease(id, fence, ended, change.reason ?? (to === 'assigned' ? 'accepted' : to), at);
+    if (started && (bump || ended !== started))
+      await this.q
+        .insertInto('leases')
+        .values({ request_id: id, fence: row.fence, kind: started, agent_id: row.agent_id!, started_at: at })
+        .execute();
+    return row;
+  }
+
+  /** End the open lease of a request under `fence` of `kind`: false when none was open. */
+  async endLease(
+    requestId: string,
+    fence: number,
+    kind: LeaseKind,
+    reason: string,
+    at: number,
+  ): Promise<boolean> {
+    const r = await this.q
+      .updateTable('leases')
+      .set({ ended_at: at, end_reason: reason })
+      .where('request_id', '=', requestId)
+      .where('fence', '=', fence)
+      .where('kind', '=', kind)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** A measured handling time of a queue (seconds), for wait estimates. */
+  async addHandleTime(queueId: string, seconds: number, at: number): Promise<void> {
+    await this.q.insertInto('handle_times').values({ queue_id: queueId, seconds, at }).execute();
+  }
+}
