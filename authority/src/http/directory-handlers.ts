@@ -10,12 +10,8 @@ import type { Handlers } from './bind.ts';
 export async function directoryHandlers(svc: Services): Promise<Handlers<typeof directoryRoutes>> {
   const { pipeline } = svc;
   return {
-    transferTargets: ({ principal }) => {
-      const rows = svc.ctx.db
-        .prepare<[string], { id: string; display_name: string; role: 'agent' | 'supervisor' | 'admin' }>(
-          'SELECT id, display_name, role FROM staff WHERE disabled_at IS NULL AND id <> ? ORDER BY display_name',
-        )
-        .all(principal.staff.id);
+    transferTargets: async ({ principal }) => {
+      const rows = await svc.staff.colleagues(principal.staff.id);
       const staff: TransferTargetStaff[] = rows.map((s) => {
         if (!pipeline.agents.get(s.id))
           return {

@@ -24,19 +24,13 @@ export class SigningKeys {
     private readonly clockNow: () => number,
   ) {}
 
-  static async load(ctx: Pick<Ctx, 'db' | 'clock'>): Promise<SigningKeys> {
-    let row = ctx.db
-      .prepare<[], { kid: string; private_jwk: string }>(
-        'SELECT kid, private_jwk FROM signing_keys ORDER BY created_at DESC LIMIT 1',
-      )
-      .get();
+  static async load(ctx: Pick<Ctx, 'data' | 'clock'>): Promise<SigningKeys> {
+    let row = await ctx.data.read.keys.latest();
     if (!row) {
+      // Generated outside the unit (no crypto in a unit); a node that lost the race uses the winner's key.
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-      const jwk = await exportJWK(privateKey);
-      row = { kid: randomId(12), private_jwk: JSON.stringify(jwk) };
-      ctx.db
-        .prepare('INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES (?, ?, ?)')
-        .run(row.kid, row.private_jwk, ctx.clock.now());
+      const mine = { kid: randomId(12), private_jwk: JSON.stringify(await exportJWK(privateKey)) };
+      row = await ctx.data.tx(async (r) => await r.keys.latestOrInsert(mine));
     }
     const priv = JSON.parse(row.private_jwk) as JWK;
     const { d: _d, ...pub } = priv;

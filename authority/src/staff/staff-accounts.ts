@@ -4,6 +4,8 @@ import type { Ctx } from '../context.ts';
 import { conflict, locked, notFound, rateLimited, unauthorized } from '../errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { AuditEntry } from '../audit/audit-log.ts';
+import type { StaffListing } from '../store/repos/staff.ts';
 import {
   LoginThrottle,
   STAFF_LOGIN_MAX_FAILURES,
@@ -59,41 +61,55 @@ export class StaffAccounts {
     input: { username: string; displayName: string; role: StaffRole; password: string },
     actor: string,
   ): Promise<StaffRow> {
-    if (this.ctx.db.prepare('SELECT 1 FROM staff WHERE username = ?').get(input.username))
-      throw conflict('username taken');
-    const id = randomId(12);
-    const hash = await this.ctx.hasher.hash(input.password);
-    this.ctx.db
-      .prepare(
-        'INSERT INTO staff (id, username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(id, input.username, input.displayName, input.role, hash, this.ctx.clock.now());
-    this.ctx.audit.append({
-      actor,
-      action: 'staff.create',
-      subject: `staff:${id}`,
-      outcome: 'success',
-      data: { role: input.role },
+    // A cheap answer for a name known to be taken; the insert below decides.
+    if (await this.ctx.data.read.staff.byUsername(input.username)) throw conflict('username taken');
+    const row = {
+      id: randomId(12),
+      username: input.username,
+      display_name: input.displayName,
+      role: input.role,
+      password_hash: await this.ctx.hasher.hash(input.password), // before the unit: no argon2 inside one
+      created_at: this.ctx.clock.now(),
+    };
+    const created = await this.ctx.data.tx(async (r) => {
+      if (!(await r.staff.insert(row))) return false;
+      await r.audit.append({
+        actor,
+        action: 'staff.create',
+        subject: `staff:${row.id}`,
+        outcome: 'success',
+        data: { role: input.role },
+      });
+      return true;
     });
-    return (await this.get(id))!;
+    if (!created) throw conflict('username taken');
+    return { ...row, disabled_at: null };
   }
 
   async get(id: string): Promise<StaffRow | undefined> {
-    return this.ctx.db.prepare<[string], StaffRow>('SELECT * FROM staff WHERE id = ?').get(id);
+    return await this.ctx.data.read.staff.byId(id);
+  }
+
+  /** Enabled staff other than `staffId` (the transfer directory), by display name. */
+  async colleagues(staffId: string): Promise<StaffListing[]> {
+    return await this.ctx.data.read.staff.enabledExcept(staffId);
   }
 
   async setRole(id: string, role: StaffRole, actor: string): Promise<StaffRow> {
-    const before = await this.get(id);
-    if (!before) throw notFound('no such staff member');
-    this.ctx.db.prepare('UPDATE staff SET role = ? WHERE id = ?').run(role, id);
-    this.ctx.audit.append({
-      actor,
-      action: 'staff.role',
-      subject: `staff:${id}`,
-      outcome: 'success',
-      data: { from: before.role, to: role },
+    const after = await this.ctx.data.tx(async (r) => {
+      const before = await r.staff.setRole(id, role);
+      if (!before) return undefined;
+      await r.audit.append({
+        actor,
+        action: 'staff.role',
+        subject: `staff:${id}`,
+        outcome: 'success',
+        data: { from: before.role, to: role },
+      });
+      return { ...before, role };
     });
-    return (await this.get(id))!;
+    if (!after) throw notFound('no such staff member');
+    return after;
   }
 
   /**
@@ -103,56 +119,69 @@ export class StaffAccounts {
    * password and a wrong one get the same answer. Unknown names hash a dummy.
    */
   async login(username: string, password: string, ip: string): Promise<TokenPair> {
-    const row = this.ctx.db
-      .prepare<[string], StaffRow>('SELECT * FROM staff WHERE username = ?')
-      .get(username);
+    const row = await this.ctx.data.read.staff.byUsername(username);
     const subject = row ? staffSubject(row.id) : unknownNameSubject(username);
     const actor = row ? `staff:${row.id}` : 'anonymous';
-    const failure = (reason: string, data?: Record<string, unknown>) =>
-      this.ctx.audit.append({
-        actor,
-        action: 'staff.login',
-        subject: `username:${username}`,
-        outcome: 'failure',
-        reason,
-        ...(data ? { data } : {}),
-      });
-    const r = await this.throttle.reserve(subject, sourceKey(ip));
+    const failure = (reason: string, data?: Record<string, unknown>): AuditEntry => ({
+      actor,
+      action: 'staff.login',
+      subject: `username:${username}`,
+      outcome: 'failure',
+      reason,
+      ...(data ? { data } : {}),
+    });
+    const r = await this.ctx.data.tx(async (t) => {
+      const r = await this.throttle.reserve(t, subject, sourceKey(ip));
+      if (r.outcome === 'locked')
+        await t.audit.append(
+          failure(r.hard ? 'locked until an admin unlocks' : 'locked (delay)', {
+            retryAfterSeconds: r.retryAfterSeconds,
+          }),
+        );
+      return r;
+    });
     if (r.outcome === 'source_limited')
       // Audited by the throttle, summed up per source.
       throw rateLimited(
         'too many failed logins from this address: wait before trying again',
         r.retryAfterSeconds,
       );
-    if (r.outcome === 'locked') {
-      failure(r.hard ? 'locked until an admin unlocks' : 'locked (delay)', {
-        retryAfterSeconds: r.retryAfterSeconds,
-      });
+    if (r.outcome === 'locked')
       throw locked(
         r.hard ? ACCOUNT_LOCKED : 'too many failed logins: wait before trying again',
         r.retryAfterSeconds,
       );
-    }
     const ok = await this.ctx.hasher.verify(row?.password_hash ?? (await this.dummyHash), password);
     if (row && ok && row.disabled_at === null) {
-      await this.throttle.succeeded(subject, r.sourceFailureId);
-      this.ctx.audit.append({ actor: `staff:${row.id}`, action: 'staff.login', outcome: 'success' });
-      return await this.issuePair(row, randomId(12));
+      const minted = await this.mintPair(row, randomId(12));
+      await this.ctx.data.tx(async (t) => {
+        await this.throttle.succeeded(t, subject, r.sourceFailureId);
+        await t.staff.insertRefreshToken(minted.stored);
+        await t.audit.append({ actor: `staff:${row.id}`, action: 'staff.login', outcome: 'success' });
+      });
+      return minted.pair;
     }
     const delay = loginDelayMs(r.failures);
-    failure(!row ? 'unknown username' : row.disabled_at !== null ? 'account disabled' : 'wrong password', {
-      failures: r.failures,
-      ...(delay > 0 && r.failures < STAFF_LOGIN_MAX_FAILURES ? { delaySeconds: delay / 1000 } : {}),
+    await this.ctx.data.tx(async (t) => {
+      await t.audit.append(
+        failure(
+          !row ? 'unknown username' : row.disabled_at !== null ? 'account disabled' : 'wrong password',
+          {
+            failures: r.failures,
+            ...(delay > 0 && r.failures < STAFF_LOGIN_MAX_FAILURES ? { delaySeconds: delay / 1000 } : {}),
+          },
+        ),
+      );
+      if (r.failures >= STAFF_LOGIN_MAX_FAILURES)
+        await t.audit.append({
+          actor: 'system',
+          action: 'staff.lock',
+          subject: row ? `staff:${row.id}` : `username:${username}`,
+          outcome: 'success',
+          reason: 'too many failed logins: locked until an admin unlocks',
+          data: { failures: r.failures },
+        });
     });
-    if (r.failures >= STAFF_LOGIN_MAX_FAILURES)
-      this.ctx.audit.append({
-        actor: 'system',
-        action: 'staff.lock',
-        subject: row ? `staff:${row.id}` : `username:${username}`,
-        outcome: 'success',
-        reason: 'too many failed logins: locked until an admin unlocks',
-        data: { failures: r.failures },
-      });
     throw unauthorized('wrong username or password');
   }
 
@@ -161,84 +190,89 @@ export class StaffAccounts {
     staffId: string,
     actor: string,
   ): Promise<{ staffId: string; wasLocked: boolean; failures: number }> {
-    if (!(await this.get(staffId))) throw notFound('no such staff member');
-    const r = await this.throttle.unlock(staffId);
-    this.ctx.audit.append({
-      actor,
-      action: 'staff.unlock',
-      subject: `staff:${staffId}`,
-      outcome: 'success',
-      data: r,
+    const done = await this.ctx.data.tx(async (r) => {
+      if (!(await r.staff.byId(staffId))) return undefined;
+      const was = await this.throttle.unlock(r, staffId);
+      await r.audit.append({
+        actor,
+        action: 'staff.unlock',
+        subject: `staff:${staffId}`,
+        outcome: 'success',
+        data: was,
+      });
+      return was;
     });
-    return { staffId, ...r };
+    if (!done) throw notFound('no such staff member');
+    return { staffId, ...done };
   }
 
-  /** Rotate a refresh token. Unknown tokens count against the source's bound; a locked account gets no tokens. */
+  /**
+   * Rotate a refresh token: of any number of concurrent rotations of one token exactly one
+   * wins; a token used again (or a loser of that race) revokes its family. Unknown tokens
+   * count against the source's bound; a locked account gets no tokens.
+   */
   async refresh(refreshToken: string, ip: string): Promise<TokenPair> {
-    const now = this.ctx.clock.now();
-    const result = this.ctx.db.transaction(() => {
-      const t = this.ctx.db
-        .prepare<
-          [string],
-          {
-            family_id: string;
-            staff_id: string;
-            expires_at: number;
-            rotated_at: number | null;
-            revoked_at: number | null;
-          }
-        >(
-          'SELECT family_id, staff_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = ?',
-        )
-        .get(sha256b64url(refreshToken));
-      if (!t) return { error: 'unknown refresh token' } as const;
-      if (t.revoked_at !== null) return { error: 'refresh token revoked', staffId: t.staff_id } as const;
-      if (t.rotated_at !== null) {
-        this.ctx.db
-          .prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
-          .run(now, t.family_id);
-        return { error: 'refresh token reused: family revoked', staffId: t.staff_id } as const;
+    const hash = sha256b64url(refreshToken);
+    // Signed before the unit (no signing inside one), for the account the token names; unused unless it wins.
+    const seen = await this.ctx.data.read.staff.refreshToken(hash);
+    const staff = seen ? await this.get(seen.staff_id) : undefined;
+    const minted =
+      staff && staff.disabled_at === null ? await this.mintPair(staff, seen!.family_id) : undefined;
+    const result = await this.ctx.data.tx(async (r) => {
+      const now = this.ctx.clock.now();
+      const t = await r.staff.refreshToken(hash);
+      if (!t) {
+        const wait = await this.throttle.sourceFailure(r, sourceKey(ip));
+        if (wait !== null) return { error: 'source_limited', wait } as const;
+        await r.audit.append({
+          actor: 'anonymous',
+          action: 'staff.refresh',
+          outcome: 'failure',
+          reason: 'unknown refresh token',
+        });
+        return { error: 'unknown refresh token' } as const;
       }
-      if (t.expires_at <= now) return { error: 'refresh token expired', staffId: t.staff_id } as const;
+      let error: string | null = null;
+      if (t.revoked_at !== null) error = 'refresh token revoked';
+      else if (t.rotated_at !== null) error = 'refresh token reused: family revoked';
+      else if (t.expires_at <= now) error = 'refresh token expired';
       // Not used up: after an admin unlock the same token refreshes.
-      if (this.throttle.isHardLocked(t.staff_id))
-        return { error: 'account locked', staffId: t.staff_id } as const;
-      this.ctx.db
-        .prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?')
-        .run(now, sha256b64url(refreshToken));
-      return { family: t.family_id, staffId: t.staff_id } as const;
-    })();
-    if ('error' in result) {
-      if (!result.staffId) {
-        const wait = await this.throttle.sourceFailure(sourceKey(ip));
-        if (wait !== null)
-          throw rateLimited('too many failed logins from this address: wait before trying again', wait);
+      else if (await this.throttle.isHardLocked(r, t.staff_id)) error = 'account locked';
+      else if (!minted) error = 'account disabled';
+      // A concurrent rotation of the same token got there first: that is a reuse too.
+      else if (!(await r.staff.rotateRefreshToken(hash))) error = 'refresh token reused: family revoked';
+      if (error === 'refresh token reused: family revoked') await r.staff.revokeFamily(t.family_id);
+      if (error !== null) {
+        await r.audit.append({
+          actor: `staff:${t.staff_id}`,
+          action: 'staff.refresh',
+          outcome: 'failure',
+          reason: error,
+        });
+        return { error } as const;
       }
-      this.ctx.audit.append({
-        actor: result.staffId ? `staff:${result.staffId}` : 'anonymous',
-        action: 'staff.refresh',
-        outcome: 'failure',
-        reason: result.error,
-      });
+      await r.staff.insertRefreshToken(minted!.stored);
+      return { ok: true } as const;
+    });
+    if ('error' in result) {
+      if (result.error === 'source_limited' && result.wait !== undefined)
+        throw rateLimited('too many failed logins from this address: wait before trying again', result.wait);
       // 401, not 423: a client drops its tokens on 401 and shows the login, which says why.
       throw unauthorized(result.error === 'account locked' ? ACCOUNT_LOCKED : result.error);
     }
-    const staff = await this.get(result.staffId);
-    if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');
-    return await this.issuePair(staff, result.family);
+    return minted!.pair;
   }
 
   async logout(refreshToken: string): Promise<void> {
-    const row = this.ctx.db
-      .prepare<[string], { family_id: string; staff_id: string }>(
-        'SELECT family_id, staff_id FROM refresh_tokens WHERE token_hash = ?',
-      )
-      .get(sha256b64url(refreshToken));
-    if (!row) throw unauthorized('unknown refresh token');
-    this.ctx.db
-      .prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL')
-      .run(this.ctx.clock.now(), row.family_id);
-    this.ctx.audit.append({ actor: `staff:${row.staff_id}`, action: 'staff.logout', outcome: 'success' });
+    const hash = sha256b64url(refreshToken);
+    const found = await this.ctx.data.tx(async (r) => {
+      const row = await r.staff.refreshToken(hash);
+      if (!row) return false;
+      await r.staff.revokeFamily(row.family_id);
+      await r.audit.append({ actor: `staff:${row.staff_id}`, action: 'staff.logout', outcome: 'success' });
+      return true;
+    });
+    if (!found) throw unauthorized('unknown refresh token');
   }
 
   /** Verify an access token and re-read the account: a role change or a disabled account takes effect at once. */
@@ -258,7 +292,14 @@ export class StaffAccounts {
     return { kind: 'staff', staff };
   }
 
-  private async issuePair(staff: StaffRow, family: string): Promise<TokenPair> {
+  /** A token pair for `staff` in `family`, and the refresh token's row to store in the caller's unit. */
+  private async mintPair(
+    staff: StaffRow,
+    family: string,
+  ): Promise<{
+    pair: TokenPair;
+    stored: { token_hash: string; family_id: string; staff_id: string; expires_at: number };
+  }> {
     const now = this.ctx.clock.now();
     const { accessTokenSeconds, refreshTokenSeconds } = this.ctx.config;
     const accessToken = await this.keys.sign(
@@ -268,15 +309,20 @@ export class StaffAccounts {
     );
     const refreshToken = randomId(32);
     const refreshExpiresAt = now + refreshTokenSeconds * 1000;
-    this.ctx.db
-      .prepare('INSERT INTO refresh_tokens (token_hash, family_id, staff_id, expires_at) VALUES (?, ?, ?, ?)')
-      .run(sha256b64url(refreshToken), family, staff.id, refreshExpiresAt);
     return {
-      accessToken,
-      accessExpiresAt: iso(now + accessTokenSeconds * 1000),
-      refreshToken,
-      refreshExpiresAt: iso(refreshExpiresAt),
-      staff: staffView(staff),
+      pair: {
+        accessToken,
+        accessExpiresAt: iso(now + accessTokenSeconds * 1000),
+        refreshToken,
+        refreshExpiresAt: iso(refreshExpiresAt),
+        staff: staffView(staff),
+      },
+      stored: {
+        token_hash: sha256b64url(refreshToken),
+        family_id: family,
+        staff_id: staff.id,
+        expires_at: refreshExpiresAt,
+      },
     };
   }
 }

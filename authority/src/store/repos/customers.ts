@@ -1,4 +1,265 @@
+import { sql, type Selectable } from 'kysely';
+import type { Database } from '../schema.ts';
 import { Repo } from './base.ts';
 
-/** Tables: customers, customer_phones. */
-export class CustomersRepo extends Repo {}
+export type CustomerRow = Omit<
+  Selectable<Database['customers']>,
+  'knowledge_failures' | 'knowledge_locked_until'
+>;
+export interface CustomerPhone {
+  e164: string;
+  label: string | null;
+}
+/** What the directory lists by; every field given narrows the list. */
+export interface CustomerFilter {
+  /** a substring of the display name, ASCII case-insensitive (no wildcards) */
+  nameContains?: string;
+  /** E.164: customers that have this number */
+  phone?: string;
+  externalRef?: string;
+  status?: 'active' | 'deactivated';
+  /** keyset paging: customers after this (display name, id), in that order */
+  after?: readonly [string, string];
+}
+
+const COLUMNS = [
+  'id',
+  'display_name',
+  'attributes',
+  'account',
+  'external_ref',
+  'created_at',
+  'updated_at',
+  'deactivated_at',
+  'deactivation_reason',
+] as const;
+
+/**
+ * A unique index refused the write (a number of another active customer, a taken external
+ * reference): true on either engine. The unit it happened in is lost; the caller answers 409.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+/**
+ * Tables: customers, customer_phones. Deactivation also reaches the customer's device
+ * tokens, enrolment codes, open requests and sessions (the methods at the end).
+ */
+export class CustomersRepo extends Repo {
+  async byId(id: string): Promise<CustomerRow | undefined> {
+    return await this.q.selectFrom('customers').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+  }
+
+  async displayName(id: string): Promise<string | undefined> {
+    const r = await this.q
+      .selectFrom('customers')
+      .select('display_name')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r?.display_name;
+  }
+
+  /** Phone numbers in the order they were written (SQLite rowid; PostgreSQL physical order, see README). */
+  async phonesOf(customerId: string): Promise<CustomerPhone[]> {
+    return (await this.phonesOfMany([customerId])).get(customerId) ?? [];
+  }
+
+  async phonesOfMany(customerIds: readonly string[]): Promise<Map<string, CustomerPhone[]>> {
+    const out = new Map<string, CustomerPhone[]>();
+    if (customerIds.length === 0) return out;
+    const rows = await this.q
+      .selectFrom('customer_phones')
+      .select(['customer_id', 'e164', 'label'])
+      .where('customer_id', 'in', customerIds)
+      .orderBy(this.c.engine === 'sqlite' ? sql`rowid` : sql`ctid`)
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.customer_id) ?? [];
+      list.push({ e164: r.e164, label: r.label });
+      out.set(r.customer_id, list);
+    }
+    return out;
+  }
+
+  /** The active customer other than `exceptId` that has this number, if any. */
+  async activeHolderOf(e164: string, exceptId: string | null): Promise<string | undefined> {
+    const r = await this.q
+      .selectFrom('customer_phones')
+      .select('customer_id')
+      .where('e164', '=', e164)
+      .where('active', '=', 1)
+      .where('customer_id', '<>', exceptId ?? '')
+      .executeTakeFirst();
+    return r?.customer_id;
+  }
+
+  /** The customer other than `exceptId` that has this external reference, if any. */
+  async externalRefHolder(ref: string, exceptId: string | null): Promise<string | undefined> {
+    const r = await this.q
+      .selectFrom('customers')
+      .select('id')
+      .where('external_ref', '=', ref)
+      .where('id', '<>', exceptId ?? '')
+      .executeTakeFirst();
+    return r?.id;
+  }
+
+  async insert(row: Omit<CustomerRow, 'deactivated_at' | 'deactivation_reason'>): Promise<void> {
+    await this.q.insertInto('customers').values(row).execute();
+  }
+
+  async update(
+    id: string,
+    set: Pick<CustomerRow, 'display_name' | 'external_ref' | 'attributes' | 'account'>,
+  ): Promise<void> {
+    await this.q
+      .updateTable('customers')
+      .set({ ...set, updated_at: this.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Replace a customer's numbers (in this order). */
+  async replacePhones(customerId: string, phones: readonly CustomerPhone[], active: boolean): Promise<void> {
+    await this.q.deleteFrom('customer_phones').where('customer_id', '=', customerId).execute();
+    if (phones.length === 0) return;
+    await this.q
+      .insertInto('customer_phones')
+      .values(
+        phones.map((p) => ({
+          customer_id: customerId,
+          e164: p.e164,
+          label: p.label,
+          active: active ? 1 : 0,
+        })),
+      )
+      .execute();
+  }
+
+  /** One page of customers by (display name, id): `limit` rows at most. */
+  async list(f: CustomerFilter, limit: number): Promise<CustomerRow[]> {
+    let q = this.q.selectFrom('customers as c').select(COLUMNS.map((k) => `c.${k}` as const));
+    if (f.nameContains !== undefined) {
+      const pattern = `%${f.nameContains.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      // SQLite's LIKE is ASCII case-insensitive; PostgreSQL's ILIKE is the same under the C locale the store requires.
+      q = q.where(
+        this.c.engine === 'sqlite'
+          ? sql<boolean>`c.display_name LIKE ${pattern} ESCAPE '\\'`
+          : sql<boolean>`c.display_name ILIKE ${pattern} ESCAPE '\\'`,
+      );
+    }
+    if (f.phone !== undefined) {
+      const e164 = f.phone;
+      q = q.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('customer_phones as p')
+            .select('p.e164')
+            .whereRef('p.customer_id', '=', 'c.id')
+            .where('p.e164', '=', e164),
+        ),
+      );
+    }
+    if (f.externalRef !== undefined) q = q.where('c.external_ref', '=', f.externalRef);
+    if (f.status === 'active') q = q.where('c.deactivated_at', 'is', null);
+    if (f.status === 'deactivated') q = q.where('c.deactivated_at', 'is not', null);
+    if (f.after) {
+      const [name, id] = f.after;
+      q = q.where((eb) => eb(eb.refTuple('c.display_name', 'c.id'), '>', eb.tuple(name, id)));
+    }
+    return await q.orderBy('c.display_name').orderBy('c.id').limit(limit).execute();
+  }
+
+  /** Mark deactivated and release its numbers; false when it was not active (nothing changed). */
+  async deactivate(id: string, reason: string | null): Promise<boolean> {
+    const now = this.now();
+    const r = await this.q
+      .updateTable('customers')
+      .set({ deactivated_at: now, deactivation_reason: reason, updated_at: now })
+      .where('id', '=', id)
+      .where('deactivated_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await this.q.updateTable('customer_phones').set({ active: 0 }).where('customer_id', '=', id).execute();
+    return true;
+  }
+
+  /** Its numbers that another active customer holds now, in its order. */
+  async takenPhones(id: string): Promise<{ e164: string; customer_id: string }[]> {
+    const mine = await this.phonesOf(id);
+    const taken: { e164: string; customer_id: string }[] = [];
+    for (const p of mine) {
+      const holder = await this.activeHolderOf(p.e164, id);
+      if (holder) taken.push({ e164: p.e164, customer_id: holder });
+    }
+    return taken;
+  }
+
+  /** Active again, its numbers too; false when it was not deactivated. A number held meanwhile fails the unique index. */
+  async reactivate(id: string): Promise<boolean> {
+    const r = await this.q
+      .updateTable('customers')
+      .set({ deactivated_at: null, deactivation_reason: null, updated_at: this.now() })
+      .where('id', '=', id)
+      .where('deactivated_at', 'is not', null)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) return false;
+    await this.q.updateTable('customer_phones').set({ active: 1 }).where('customer_id', '=', id).execute();
+    return true;
+  }
+
+  // --- what deactivation ends (tables of other aggregates, read or written for the customer) ---
+
+  /** Revoke the live tokens of the customer's devices: how many. */
+  async revokeDeviceTokens(customerId: string): Promise<number> {
+    const now = this.now();
+    const r = await this.q
+      .updateTable('device_tokens')
+      .set({ revoked_at: now })
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .where('device_id', 'in', (eb) =>
+        eb.selectFrom('devices').select('id').where('customer_id', '=', customerId),
+      )
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Expire the customer's unused enrolment codes now: how many. */
+  async voidEnrolmentCodes(customerId: string): Promise<number> {
+    const now = this.now();
+    const r = await this.q
+      .updateTable('enrolment_codes')
+      .set({ expires_at: now })
+      .where('customer_id', '=', customerId)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Ids of the customer's requests that are neither completed nor abandoned. */
+  async openRequestIds(customerId: string): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('id')
+      .where('customer_id', '=', customerId)
+      .where('state', 'not in', ['completed', 'abandoned'])
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Ids of the customer's service sessions not yet ended. */
+  async openSessionIds(customerId: string): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('service_sessions')
+      .select('id')
+      .where('customer_id', '=', customerId)
+      .where('ended_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+}
