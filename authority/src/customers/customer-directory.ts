@@ -411,7 +411,7 @@ export class CustomerDirectory {
       )
       .all(id);
     let endedSessions = 0;
-    for (const s of sessions) if (this.sessions.end(s.id, 'ended_by_admin', actor)) endedSessions++;
+    for (const s of sessions) if (await this.sessions.end(s.id, 'ended_by_admin', actor)) endedSessions++;
     const result = {
       endedSessions,
       abandonedRequests,

@@ -124,8 +124,8 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
         pendingComparison: r.pendingComparison,
       };
     },
-    openSession: ({ principal }) => {
-      const s = svc.sessions.open(principal.authentication);
+    openSession: async ({ principal }) => {
+      const s = await svc.sessions.start(principal.authentication);
       return svc.sessions.view(s, principal.authentication.level);
     },
     getSession: async ({ principal, params }) => {
@@ -137,7 +137,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     endSession: async ({ principal, params, body }) => {
       const s = await svc.sessions.use(params.sessionId);
       if (s.device_id !== principal.device.id) throw unauthorized('session unknown');
-      svc.sessions.end(s.id, 'ended', actorOf(principal));
+      await svc.sessions.end(s.id, 'ended', actorOf(principal));
       if (body.reason)
         ctx.audit.append({
           actor: actorOf(principal),
@@ -203,7 +203,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     unlockStaff: async ({ params, principal }) => await svc.staff.unlock(params.staffId, actorOf(principal)),
     adminEndSession: async ({ params, principal }) => {
       await svc.sessions.requireExisting(params.sessionId);
-      if (!svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal)))
+      if (!(await svc.sessions.end(params.sessionId, 'ended_by_admin', actorOf(principal))))
         throw conflict('session already ended');
       return { ok: true };
     },

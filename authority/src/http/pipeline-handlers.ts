@@ -18,11 +18,11 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       pipeline.createRequest(principal, body.optionId, body.idempotencyKey),
     deviceRequest: ({ principal, params }) =>
       pipeline.requestView(pipeline.ownRequest(principal, params.requestId)),
-    cancelRequest: ({ principal, params }) => {
+    cancelRequest: async ({ principal, params }) => {
       const r = pipeline.ownRequest(principal, params.requestId);
       if (r.state === 'completed') throw conflict('the request is already completed');
       pipeline.abandon(r.id, 'customer_left');
-      svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
+      await svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
       return pipeline.requestView(pipeline.requests.get(r.id)!);
     },
     callbackSlots: async ({ principal, params, query }) =>

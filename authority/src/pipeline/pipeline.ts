@@ -481,7 +481,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       outcome: 'success',
       data: { fence },
     });
-    this.sessions.end(r.session_id, 'ended', `staff:${staffId}`);
+    await this.sessions.end(r.session_id, 'ended', `staff:${staffId}`);
     this.changed([requestId], [staffId]);
     this.dispatch();
     return this.requestView(this.requests.get(requestId)!);

@@ -2,7 +2,6 @@ import webpush from 'web-push';
 import type { PushConfig, PushSubscriptionBody, WakePayload } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
 import { badRequest } from '../errors.ts';
-import type { DevicePushTable } from '../store/schema.ts';
 import type { Reachability } from './reachability.ts';
 
 export type WakeOutcome = 'sent' | 'online' | 'no_subscription' | 'failed';
@@ -29,32 +28,21 @@ export class PushService {
 
   async vapid(): Promise<{ publicKey: string; privateKey: string }> {
     if (this.keys) return this.keys;
-    let row = this.ctx.db
-      .prepare<[], { vapid_public: string; vapid_private: string }>(
-        'SELECT vapid_public, vapid_private FROM push_keys WHERE id = 1',
-      )
-      .get();
-    if (!row) {
-      const k = webpush.generateVAPIDKeys();
-      this.ctx.db
-        .prepare(
-          'INSERT INTO push_keys (id, vapid_public, vapid_private, created_at) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO NOTHING',
-        )
-        .run(k.publicKey, k.privateKey, this.ctx.clock.now());
-      row = this.ctx.db
-        .prepare<[], { vapid_public: string; vapid_private: string }>(
-          'SELECT vapid_public, vapid_private FROM push_keys WHERE id = 1',
-        )
-        .get()!;
+    let keys = await this.ctx.data.read.push.vapidKeys();
+    if (!keys) {
+      // made outside the unit; of racing starters the first pair kept wins
+      const made = webpush.generateVAPIDKeys();
+      const at = this.ctx.clock.now();
+      keys = await this.ctx.data.tx((r) => r.push.keepVapidKeys(made, at));
     }
-    return (this.keys = { publicKey: row.vapid_public, privateKey: row.vapid_private });
+    return (this.keys = keys);
   }
 
   async config(deviceId: string): Promise<PushConfig> {
     return {
       vapidPublicKey: (await this.vapid()).publicKey,
       kinds: this.ctx.config.pushWebhookUrl ? ['webpush', 'fcm', 'apns'] : ['webpush'],
-      subscribed: this.reach.wakeable(deviceId),
+      subscribed: await this.reach.wakeableIn(this.ctx.data.read, deviceId),
     };
   }
 
@@ -69,33 +57,29 @@ export class PushService {
       throw badRequest(`this authority has no push webhook for "${body.kind}" tokens (only webpush)`);
     }
     const web = body.kind === 'webpush' ? body : null;
-    this.ctx.db
-      .prepare(
-        `INSERT INTO device_push (device_id, kind, endpoint, p256dh, auth, token, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(device_id) DO UPDATE SET kind = excluded.kind, endpoint = excluded.endpoint,
-           p256dh = excluded.p256dh, auth = excluded.auth, token = excluded.token, updated_at = excluded.updated_at`,
-      )
-      .run(
-        deviceId,
-        body.kind,
-        web?.endpoint ?? null,
-        web?.keys.p256dh ?? null,
-        web?.keys.auth ?? null,
-        body.kind === 'webpush' ? null : body.token,
-        this.ctx.clock.now(),
-      );
-    this.ctx.audit.append({
-      actor: `device:${deviceId}`,
-      action: 'device.push.subscribe',
-      subject: `device:${deviceId}`,
-      outcome: 'success',
-      data: { kind: body.kind },
+    const row = {
+      device_id: deviceId,
+      kind: body.kind,
+      endpoint: web?.endpoint ?? null,
+      p256dh: web?.keys.p256dh ?? null,
+      auth: web?.keys.auth ?? null,
+      token: body.kind === 'webpush' ? null : body.token,
+      updated_at: this.ctx.clock.now(),
+    };
+    await this.ctx.data.tx(async (r) => {
+      await r.push.putSubscription(row);
+      await r.audit.append({
+        actor: `device:${deviceId}`,
+        action: 'device.push.subscribe',
+        subject: `device:${deviceId}`,
+        outcome: 'success',
+        data: { kind: body.kind },
+      });
     });
   }
 
   async unsubscribe(deviceId: string): Promise<void> {
-    this.ctx.db.prepare('DELETE FROM device_push WHERE device_id = ?').run(deviceId);
+    await this.ctx.data.tx((r) => r.push.deleteSubscription(deviceId));
   }
 
   /**
@@ -111,10 +95,15 @@ export class PushService {
   ): Promise<WakeOutcome> {
     if (!deviceId) return 'no_subscription';
     if (this.reach.online(deviceId)) return 'online';
-    const sub = this.ctx.db
-      .prepare<[string], DevicePushTable>('SELECT * FROM device_push WHERE device_id = ?')
-      .get(deviceId);
-    if (!sub) return 'no_subscription';
+    // Decided before the first await: the accepting agent's answer, built right after the
+    // 'accepted' event, already carries wokenAt (legacy-sync read, see Reachability.wakeable).
+    if (!this.reach.wakeable(deviceId)) return 'no_subscription';
+    this.reach.markWoken(requestId);
+    const sub = await this.ctx.data.read.push.subscription(deviceId);
+    if (!sub) {
+      this.reach.unmarkWoken(requestId);
+      return 'no_subscription';
+    }
     const company = this.companyName() || 'Your bank';
     const payload: WakePayload = {
       type: 'wake',
@@ -125,9 +114,9 @@ export class PushService {
       requestId,
       sessionId,
     };
-    this.reach.markWoken(requestId);
     let outcome: WakeOutcome;
     let status = 0;
+    let gone = false;
     try {
       if (sub.kind === 'webpush') {
         const d = webpush.generateRequestDetails(
@@ -147,7 +136,7 @@ export class PushService {
           signal: AbortSignal.timeout(10_000),
         });
         status = res.status;
-        if (status === 404 || status === 410) await this.unsubscribe(deviceId);
+        gone = status === 404 || status === 410;
         outcome = res.ok ? 'sent' : 'failed';
       } else {
         const res = await this.send(this.ctx.config.pushWebhookUrl!, {
@@ -162,12 +151,16 @@ export class PushService {
     } catch {
       outcome = 'failed';
     }
-    this.ctx.audit.append({
-      actor: 'authority',
-      action: 'device.push.wake',
-      subject: `device:${deviceId}`,
-      outcome: outcome === 'sent' ? 'success' : 'failure',
-      data: { requestId, kind: sub.kind, status },
+    // After the network: a gone subscription (unless replaced meanwhile) is deleted with the wake's audit row.
+    await this.ctx.data.tx(async (r) => {
+      if (gone) await r.push.deleteSubscription(deviceId, sub.updated_at);
+      await r.audit.append({
+        actor: 'authority',
+        action: 'device.push.wake',
+        subject: `device:${deviceId}`,
+        outcome: outcome === 'sent' ? 'success' : 'failure',
+        data: { requestId, kind: sub.kind, status },
+      });
     });
     return outcome;
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { DeviceReachability } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
+import type { Repos } from '../store/repos/index.ts';
 
 /**
  * Which customer devices can be reached now. A device is online while one of its
@@ -46,16 +47,22 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
     this.woken.set(requestId, this.ctx.clock.now());
   }
 
-  private async seen(deviceId: string, wasOnline: boolean): Promise<void> {
-    this.ctx.db
-      .prepare(
-        `INSERT INTO device_last_seen (device_id, last_seen_at) VALUES (?, ?)
-         ON CONFLICT(device_id) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-      )
-      .run(deviceId, this.ctx.clock.now());
-    if (wasOnline !== this.online(deviceId)) this.emit('changed', deviceId);
+  unmarkWoken(requestId: string): void {
+    this.woken.delete(requestId);
   }
 
+  private async seen(deviceId: string, wasOnline: boolean): Promise<void> {
+    const changed = wasOnline !== this.online(deviceId);
+    const at = this.ctx.clock.now();
+    await this.ctx.data.tx((r) => r.push.markSeen(deviceId, at));
+    // after the commit: listeners read the new last seen time
+    if (changed) this.emit('changed', deviceId);
+  }
+
+  /**
+   * legacy-sync: called by pipeline.ts's synchronous requestView (through view()); goes
+   * when that module moves (it will call viewIn / lastSeenIn).
+   */
   lastSeen(deviceId: string): number | null {
     if (this.online(deviceId)) return this.ctx.clock.now();
     return (
@@ -67,28 +74,43 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
     );
   }
 
+  /**
+   * legacy-sync: as lastSeen (pipeline.ts's requestView, through view()), and
+   * PushService.wakeForRequest's decision before its first await (see there).
+   */
   wakeable(deviceId: string): boolean {
     return !!this.ctx.db.prepare('SELECT 1 FROM device_push WHERE device_id = ?').get(deviceId);
   }
 
-  async deviceOfSession(sessionId: string): Promise<string | null> {
-    return (
-      this.ctx.db
-        .prepare<[string], { device_id: string | null }>(
-          'SELECT device_id FROM service_sessions WHERE id = ?',
-        )
-        .get(sessionId)?.device_id ?? null
-    );
+  /** When the device was last seen (now while it is online); null when never. */
+  async lastSeenIn(r: Repos, deviceId: string): Promise<number | null> {
+    if (this.online(deviceId)) return this.ctx.clock.now();
+    return await r.push.lastSeen(deviceId);
   }
 
+  /** Whether a push subscription of the device is stored. */
+  async wakeableIn(r: Repos, deviceId: string): Promise<boolean> {
+    return (await r.push.subscription(deviceId)) !== undefined;
+  }
+
+  /** view() on the repositories `r` (a unit's, or ctx.data.read). */
+  async viewIn(r: Repos, d: string | null, requestId: string): Promise<DeviceReachability | null> {
+    if (d === null) return null;
+    return this.viewOf(d, requestId, await this.lastSeenIn(r, d), await this.wakeableIn(r, d));
+  }
+
+  /** legacy-sync: called by pipeline.ts's synchronous requestView; goes when it moves (viewIn). */
   view(d: string | null, requestId: string): DeviceReachability | null {
     if (d === null) return null;
-    const last = this.lastSeen(d);
+    return this.viewOf(d, requestId, this.lastSeen(d), this.wakeable(d));
+  }
+
+  private viewOf(d: string, requestId: string, last: number | null, wakeable: boolean): DeviceReachability {
     const woken = this.woken.get(requestId);
     return {
       online: this.online(d),
       lastSeenAt: last === null ? null : iso(last),
-      wakeable: this.wakeable(d),
+      wakeable,
       wokenAt: woken === undefined ? null : iso(woken),
     };
   }

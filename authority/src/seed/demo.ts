@@ -111,14 +111,11 @@ export async function seedDemo(svc: Services): Promise<{
   codes: { name: string; code: string }[];
   staff: typeof DEMO_STAFF;
 }> {
-  const { db } = svc.ctx;
-  const alreadySeeded = !!db
-    .prepare('SELECT 1 FROM audit_log WHERE actor = ? AND action = ? LIMIT 1')
-    .get(SEED_ACTOR, DEMO_SEEDED_ACTION);
+  const seed = svc.ctx.data.read.sessions.seed;
+  const alreadySeeded = await seed.hasAuditRow(SEED_ACTOR, DEMO_SEEDED_ACTION);
   if (!alreadySeeded) await seedOnce(svc);
   for (const c of DEMO_CUSTOMERS)
-    if (db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id))
-      await svc.devices.issueEnrolmentCode(c.id, c.code);
+    if (await seed.customerExists(c.id)) await svc.devices.issueEnrolmentCode(c.id, c.code);
   return {
     seeded: !alreadySeeded,
     codes: DEMO_CUSTOMERS.map((c) => ({ name: c.name, code: c.code })),
@@ -132,20 +129,26 @@ export async function seedDemo(svc: Services): Promise<{
  * from today only when that agent is created here; then the mark.
  */
 async function seedOnce(svc: Services): Promise<void> {
-  const { db, clock, audit } = svc.ctx;
+  const { clock, data } = svc.ctx;
   let customers = 0;
   let staff = 0;
   for (const c of DEMO_CUSTOMERS) {
-    if (db.prepare('SELECT 1 FROM customers WHERE id = ?').get(c.id)) continue;
-    db.prepare(
-      'INSERT INTO customers (id, display_name, attributes, account, created_at) VALUES (?, ?, ?, ?, ?)',
-    ).run(c.id, c.name, JSON.stringify(c.attributes), JSON.stringify(c.account), clock.now());
+    const added = await data.tx((r) =>
+      r.sessions.seed.insertCustomer({
+        id: c.id,
+        displayName: c.name,
+        attributes: c.attributes,
+        account: c.account,
+        at: clock.now(),
+      }),
+    );
+    if (!added) continue;
     for (const [q, a] of c.questions) await svc.knowledge.add(c.id, q, a);
     customers++;
   }
   const today = Math.floor(clock.now() / DAY_MS) * DAY_MS;
   for (const s of DEMO_STAFF) {
-    if (db.prepare('SELECT 1 FROM staff WHERE username = ?').get(s.username)) continue;
+    if (await data.read.sessions.seed.staffExists(s.username)) continue;
     const { id } = await svc.staff.create(s, SEED_ACTOR);
     staff++;
     if (!s.hours) continue;
@@ -157,10 +160,12 @@ async function seedOnce(svc: Services): Promise<void> {
     }));
     await svc.pipeline.agents.setSchedule(id, shifts);
   }
-  audit.append({
-    actor: SEED_ACTOR,
-    action: DEMO_SEEDED_ACTION,
-    outcome: 'success',
-    data: { customers, staff },
-  });
+  await data.tx((r) =>
+    r.audit.append({
+      actor: SEED_ACTOR,
+      action: DEMO_SEEDED_ACTION,
+      outcome: 'success',
+      data: { customers, staff },
+    }),
+  );
 }

@@ -5,39 +5,20 @@ import type { Ctx } from '../context.ts';
 import { notFound, unauthorized } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { AuthenticationRow } from '../identity/authentications.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { SessionRow } from '../store/repos/sessions.ts';
 
 export type EndReason = 'ended' | 'idle_timeout' | 'absolute_timeout' | 'ended_by_admin';
-
-interface SessionRow {
-  id: string;
-  customer_id: string;
-  device_id: string | null;
-  authentication_id: string;
-  created_at: number;
-  last_activity_at: number;
-  absolute_expires_at: number;
-  ended_at: number | null;
-  end_reason: string | null;
-}
 
 /**
  * Service sessions: 256-bit random ids, an idle timeout and an absolute lifetime.
  * An ended or expired session is never found again (401 for every use); listeners
- * of "ended" close the session's sockets.
+ * of "ended" close the session's sockets. Ending is one guarded write with its audit
+ * row in the same unit of work: of racing enders exactly one ends it (and audits it).
  */
 export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, reason: EndReason] }> {
-  private readonly getStmt;
-  private readonly touchStmt;
-  private readonly endStmt;
   constructor(private readonly ctx: Ctx) {
     super();
-    this.getStmt = ctx.db.prepare<[string], SessionRow>('SELECT * FROM service_sessions WHERE id = ?');
-    this.touchStmt = ctx.db.prepare(
-      'UPDATE service_sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL',
-    );
-    this.endStmt = ctx.db.prepare(
-      'UPDATE service_sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL',
-    );
   }
 
   private held: (sessionId: string) => boolean = () => false;
@@ -51,9 +32,9 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     return this.ctx.config.sessionIdleSeconds * 1000;
   }
 
-  open(auth: AuthenticationRow): SessionRow {
+  private newRow(auth: AuthenticationRow): SessionRow {
     const now = this.ctx.clock.now();
-    const row: SessionRow = {
+    return {
       id: randomId(32),
       customer_id: auth.customer_id,
       device_id: auth.device_id,
@@ -64,6 +45,24 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
       ended_at: null,
       end_reason: null,
     };
+  }
+
+  private static startEntry(row: SessionRow) {
+    return {
+      actor: row.device_id ? `device:${row.device_id}` : `customer:${row.customer_id}`,
+      action: 'session.start',
+      subject: `session:${row.id.slice(0, 8)}`,
+      outcome: 'success',
+      data: { authenticationId: row.authentication_id },
+    } as const;
+  }
+
+  /**
+   * legacy-sync: called inside pipeline.ts's transaction (createRequest); goes when that
+   * module moves (it will call openIn(r, auth) in its unit of work instead).
+   */
+  open(auth: AuthenticationRow): SessionRow {
+    const row = this.newRow(auth);
     this.ctx.db
       .prepare(
         'INSERT INTO service_sessions (id, customer_id, device_id, authentication_id, created_at, last_activity_at, absolute_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -77,14 +76,21 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
         row.last_activity_at,
         row.absolute_expires_at,
       );
-    this.ctx.audit.append({
-      actor: row.device_id ? `device:${row.device_id}` : `customer:${row.customer_id}`,
-      action: 'session.start',
-      subject: `session:${row.id.slice(0, 8)}`,
-      outcome: 'success',
-      data: { authenticationId: auth.id },
-    });
+    this.ctx.audit.append(ServiceSessions.startEntry(row));
     return row;
+  }
+
+  /** A new session for `auth` inside the caller's unit of work, with its audit row. */
+  async openIn(r: Repos, auth: AuthenticationRow): Promise<SessionRow> {
+    const row = this.newRow(auth);
+    await r.sessions.insert(row);
+    await r.audit.append(ServiceSessions.startEntry(row));
+    return row;
+  }
+
+  /** A new session for `auth`, durable with its audit row when this resolves. */
+  start(auth: AuthenticationRow): Promise<SessionRow> {
+    return this.ctx.data.tx((r) => this.openIn(r, auth));
   }
 
   /** Why the session is no longer usable at `now`, or null when it is live. */
@@ -102,46 +108,80 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
 
   /** A live session, with its activity time moved to now; 401 when unknown, ended or expired. */
   async use(id: string): Promise<SessionRow> {
-    const s = this.getStmt.get(id);
-    if (!s) throw unauthorized('session unknown');
-    const reason = this.deadReason(s);
-    if (reason) {
-      if (s.ended_at === null) this.end(id, reason, 'system');
-      throw unauthorized('session ended or expired');
-    }
     const now = this.ctx.clock.now();
-    this.touchStmt.run(now, id);
-    return { ...s, last_activity_at: now };
+    // One unit: the check and the touch (or the end of an expired session) cannot interleave with an end.
+    type Outcome =
+      | { live: SessionRow }
+      | { live: null; unknown: boolean; ended: EndReason | null /* ended by this call */ };
+    const out = await this.ctx.data.tx(async (r): Promise<Outcome> => {
+      const s = await r.sessions.get(id);
+      if (!s) return { live: null, unknown: true, ended: null };
+      const reason = this.deadReason(s, now);
+      if (reason) {
+        const ended = s.ended_at === null && (await this.endIn(r, id, reason, 'system'));
+        return { live: null, unknown: false, ended: ended ? reason : null };
+      }
+      if (!(await r.sessions.touch(id, now))) return { live: null, unknown: false, ended: null };
+      return { live: { ...s, last_activity_at: now } };
+    });
+    if (out.live) return out.live;
+    if (out.unknown) throw unauthorized('session unknown');
+    if (out.ended) this.announceEnded(id, out.ended);
+    throw unauthorized('session ended or expired');
   }
 
+  /**
+   * legacy-sync: called by relay/commands.ts (authorise, inside its synchronous checks) and
+   * pipeline/callbacks.ts (slots); goes when those modules move (they will use get()).
+   */
   peek(id: string): SessionRow | undefined {
-    return this.getStmt.get(id);
+    return this.ctx.db.prepare<[string], SessionRow>('SELECT * FROM service_sessions WHERE id = ?').get(id);
   }
 
-  end(id: string, reason: EndReason, actor: string): boolean {
-    const changed = this.endStmt.run(this.ctx.clock.now(), reason, id).changes === 1;
-    if (changed) {
-      this.ctx.audit.append({
-        actor,
-        action: 'session.end',
-        subject: `session:${id.slice(0, 8)}`,
-        outcome: 'success',
-        reason,
-      });
-      this.emit('ended', id, reason);
-    }
+  /** The session `id` as committed (ended or not); undefined when unknown. */
+  get(id: string): Promise<SessionRow | undefined> {
+    return this.ctx.data.read.sessions.get(id);
+  }
+
+  /**
+   * End session `id` inside the caller's unit of work, with its audit row: true for the one
+   * caller that ended it. After the unit resolved, that caller calls announceEnded(id, reason).
+   */
+  async endIn(r: Repos, id: string, reason: EndReason, actor: string): Promise<boolean> {
+    if (!(await r.sessions.end(id, reason, this.ctx.clock.now()))) return false;
+    await r.audit.append({
+      actor,
+      action: 'session.end',
+      subject: `session:${id.slice(0, 8)}`,
+      outcome: 'success',
+      reason,
+    });
+    return true;
+  }
+
+  /** Tell the listeners (sockets, pipeline, relay) that `id` ended: after the unit that ended it committed. */
+  announceEnded(id: string, reason: EndReason): void {
+    this.emit('ended', id, reason);
+  }
+
+  /** End session `id` (durable with its audit row when this resolves): false when it had ended already. */
+  async end(id: string, reason: EndReason, actor: string): Promise<boolean> {
+    const changed = await this.ctx.data.tx((r) => this.endIn(r, id, reason, actor));
+    if (changed) this.announceEnded(id, reason);
     return changed;
   }
 
   /** End every session whose deadline has passed among `ids` (the ones somebody is connected to). */
-  sweep(ids: Iterable<string>): void {
+  async sweep(ids: Iterable<string>): Promise<void> {
+    const list = [...ids];
+    if (list.length === 0) return;
     const now = this.ctx.clock.now();
-    for (const id of ids) {
-      const s = this.getStmt.get(id);
-      if (!s) continue;
+    for (const s of await this.ctx.data.read.sessions.getMany(list)) {
       const reason = this.deadReason(s, now);
-      if (reason && s.ended_at === null) this.end(id, reason, 'system');
-      else if (reason) this.emit('ended', id, reason);
+      if (!reason) continue;
+      // An ended session's sockets close now (whoever ended it announced it already once).
+      if (s.ended_at !== null) this.announceEnded(s.id, reason);
+      else await this.end(s.id, reason, 'system');
     }
   }
 
@@ -167,7 +207,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   }
 
   async requireExisting(id: string): Promise<SessionRow> {
-    const s = this.getStmt.get(id);
+    const s = await this.get(id);
     if (!s) throw notFound('no such session');
     return s;
   }

@@ -60,7 +60,9 @@ export class Hub {
       this.bySession.delete(sessionId);
     });
     this.sweeper = setInterval(() => {
-      deps.sessions.sweep([...this.bySession.keys()]);
+      void deps.sessions
+        .sweep([...this.bySession.keys()])
+        .catch((e: unknown) => deps.log.error({ err: e }, 'session sweep failed'));
       if (++this.sweeps % 25 === 0) this.feeds.heartbeat();
     }, SWEEP_EVERY_MS);
     this.sweeper.unref();

@@ -1,4 +1,124 @@
+import type { Selectable } from 'kysely';
+import type { ServiceSessionsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
+/** A service session as stored. */
+export type SessionRow = Selectable<ServiceSessionsTable>;
+
 /** Tables: service_sessions. */
-export class SessionsRepo extends Repo {}
+export class SessionsRepo extends Repo {
+  /** The session `id`, ended or not; undefined when there is none. */
+  get(id: string): Promise<SessionRow | undefined> {
+    return this.q.selectFrom('service_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The sessions among `ids` that exist (any order). */
+  async getMany(ids: readonly string[]): Promise<SessionRow[]> {
+    if (ids.length === 0) return [];
+    return await this.q.selectFrom('service_sessions').selectAll().where('id', 'in', ids).execute();
+  }
+
+  /** Ids of a customer's sessions that have not ended (expired ones included). */
+  async openIdsOfCustomer(customerId: string): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('service_sessions')
+      .select('id')
+      .where('customer_id', '=', customerId)
+      .where('ended_at', 'is', null)
+      .orderBy('created_at')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** A new session (ended_at and end_reason start null). */
+  async insert(row: Omit<SessionRow, 'ended_at' | 'end_reason'>): Promise<void> {
+    await this.q
+      .insertInto('service_sessions')
+      .values({ ...row, ended_at: null, end_reason: null })
+      .execute();
+  }
+
+  /** Move the activity time of a session that has not ended to `at`: false when it has ended (or is unknown). */
+  async touch(id: string, at: number): Promise<boolean> {
+    const r = await this.q
+      .updateTable('service_sessions')
+      .set({ last_activity_at: at })
+      .where('id', '=', id)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return r.numUpdatedRows === 1n;
+  }
+
+  /**
+   * End a session that has not ended yet, with `reason`, at `at`. One guarded statement:
+   * of any number of racing callers exactly one gets true (PostgreSQL: the others wait for
+   * its row lock, then find ended_at set).
+   */
+  async end(id: string, reason: string, at: number): Promise<boolean> {
+    const r = await this.q
+      .updateTable('service_sessions')
+      .set({ ended_at: at, end_reason: reason })
+      .where('id', '=', id)
+      .where('ended_at', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** What the demo seed reads and writes itself (customers and staff have their own repositories too). */
+  get seed(): SeedRepo {
+    return new SeedRepo(this.c);
+  }
+}
+
+/** Tables read or written by the demo seed (authority/src/seed/demo.ts): audit_log (read), customers, staff (read). */
+export class SeedRepo extends Repo {
+  /** true when the audit log holds a row by `actor` with `action` (the seed's mark). */
+  async hasAuditRow(actor: string, action: string): Promise<boolean> {
+    const r = await this.q
+      .selectFrom('audit_log')
+      .select('seq')
+      .where('actor', '=', actor)
+      .where('action', '=', action)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async customerExists(id: string): Promise<boolean> {
+    const r = await this.q.selectFrom('customers').select('id').where('id', '=', id).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async staffExists(username: string): Promise<boolean> {
+    const r = await this.q
+      .selectFrom('staff')
+      .select('id')
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** A demo customer unless one with this id exists: true when it went in. */
+  async insertCustomer(c: {
+    id: string;
+    displayName: string;
+    attributes: unknown;
+    account: unknown;
+    at: number;
+  }): Promise<boolean> {
+    const r = await this.q
+      .insertInto('customers')
+      .values({
+        id: c.id,
+        display_name: c.displayName,
+        attributes: JSON.stringify(c.attributes),
+        account: JSON.stringify(c.account),
+        created_at: c.at,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+}
