@@ -99,7 +99,7 @@ export class SipRegistration {
         logBuiltinEnabled: false,
         logLevel: 'error',
         sessionDescriptionHandlerFactoryOptions: {
-          peerConnectionConfiguration: { iceServers: this.opts.iceServers ?? [] },
+          peerConnectionConfiguration: this.peerConnectionConfiguration(creds),
           iceGatheringTimeout: 1000,
         },
         ...extra,
@@ -221,6 +221,15 @@ export class SipRegistration {
     old?.dispose().catch(() => undefined);
   }
 
+  /**
+   * ICE for the calls: the authority's TURN servers (short-lived credentials) and policy
+   * ("relay" on locked-down sites), else the servers given in the options, else none.
+   */
+  private peerConnectionConfiguration(creds: SipCredentials): RTCConfiguration {
+    const servers = creds.ice.servers.length > 0 ? creds.ice.servers : (this.opts.iceServers ?? []);
+    return { iceServers: servers, iceTransportPolicy: creds.ice.transportPolicy };
+  }
+
   /** New ephemeral credentials before 80 % of their lifetime (the next REGISTER uses them). */
   private scheduleCredentialRefresh(creds: SipCredentials): void {
     if (this.credentialTimer) clearTimeout(this.credentialTimer);
@@ -234,6 +243,11 @@ export class SipRegistration {
           this.credentials = next;
           ua.configuration.authorizationUsername = next.username;
           ua.configuration.authorizationPassword = next.password;
+          // New TURN credentials for the calls from now on (a call keeps the ones it started with).
+          const sdh = ua.configuration.sessionDescriptionHandlerFactoryOptions as {
+            peerConnectionConfiguration?: RTCConfiguration;
+          };
+          sdh.peerConnectionConfiguration = this.peerConnectionConfiguration(next);
           this.scheduleCredentialRefresh(next);
         },
         () => {

@@ -3,108 +3,136 @@ import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 
 /** Authority configuration: CLI flags win over VD_* environment variables; everything is validated before start. */
-export const ConfigSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65535).default(8780),
-  dataDir: z.string().min(1, 'data dir is required').default('./data'),
-  /** PostgreSQL instead of the embedded SQLite file: postgres://user:password@host:port/database. */
-  databaseUrl: z
-    .string()
-    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
-    .optional(),
-  /** The pepper for PIN and knowledge-answer hashes; kept out of the database. If absent, read or created at <dataDir>/secrets/pin-pepper. */
-  pinPepper: z.string().min(32, 'the PIN pepper must be at least 32 characters').optional(),
-  rpId: z
-    .string()
-    .regex(/^[a-z0-9.-]+$/, 'rpId must be a host name such as "localhost" or "desk.example.com"')
-    .default('localhost'),
-  rpName: z.string().min(1).default('Verified Desk'),
-  /** Origins WebAuthn ceremonies may come from (the customer app's origin). */
-  origins: z
-    .array(
-      z.url({ protocol: /^https?$/ }).refine((u) => {
-        try {
-          return new URL(u).origin === u;
-        } catch {
-          return false;
-        }
-      }, 'an origin has no path, e.g. https://app.example.com'),
-    )
-    .min(1)
-    .default(['http://localhost:8780']),
-  sessionIdleSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
-  sessionAbsoluteSeconds: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 86_400)
-    .default(24 * 3600),
-  authenticationTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(3600),
-  accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
-  refreshTokenSeconds: z.coerce
-    .number()
-    .int()
-    .min(300)
-    .max(30 * 86_400)
-    .default(12 * 3600),
-  /** argon2id cost: never below OWASP's minimum (m=19456 KiB, t=2). */
-  argon2MemoryKiB: z.coerce.number().int().min(19_456).default(19_456),
-  argon2Iterations: z.coerce.number().int().min(2).default(2),
-  /** Queues, menu and priority rules; seeds the store, the admin API edits it afterwards. */
-  pipelineFile: z
-    .string()
-    .min(1)
-    .default(new URL('../config/pipeline.json', import.meta.url).pathname),
-  /** Shared secret of the ephemeral SIP credentials (Kamailio auth_ephemeral uses the same). If absent: <dataDir>/secrets/sip-secret. */
-  sipSecret: z.string().min(32, 'the SIP secret must be at least 32 characters').optional(),
-  /** How long the embedded edge keeps a call whose party's connection went away (a link blip), before it hangs up for it. */
-  sipDialogGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
-  /** SIP domain (realm of the digest challenges). */
-  sipDomain: z
-    .string()
-    .regex(/^[a-z0-9.-]+$/)
-    .default('verified-desk.local'),
-  /** A separate SIP server's WebSocket URL (Kamailio); when unset the embedded edge at /sip is used. */
-  sipWsUrl: z
-    .string()
-    .regex(/^wss?:\/\//)
-    .optional(),
-  sipCredentialSeconds: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(86_400)
-    .default(12 * 3600),
-  /** Built customer app (vite build output), served at /app. */
-  customerAppDir: z
-    .string()
-    .min(1)
-    .default(new URL('../../customer/dist', import.meta.url).pathname),
-  offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
-  wrapUpSeconds: z.coerce.number().int().min(0).max(3600).default(60),
-  /** After a request, the agent stays in wrap-up until the wrap-up is recorded (when wrapUpSeconds > 0). */
-  wrapUpRequired: z.boolean().default(false),
-  /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
-  agentTimeoutSeconds: z.coerce.number().int().min(5).max(3600).default(30),
-  /** Failed staff logins (and unknown refresh tokens) one source address may make in any window before 429. */
-  loginSourceMaxFailures: z.coerce.number().int().min(1).max(100_000).default(20),
-  loginSourceWindowSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
-  /** Region (ISO 3166-1 alpha-2) that customers' phone numbers written in national form belong to. */
-  defaultPhoneRegion: z
-    .string()
-    .trim()
-    .toUpperCase()
-    .refine((r) => isSupportedCountry(r), 'a region code libphonenumber knows, such as GB or US')
-    .default('GB'),
-  /** Where native push tokens (fcm/apns) are handed over: POST {kind, token, deviceId, payload}. */
-  pushWebhookUrl: z.url().optional(),
-  /** VAPID subject (RFC 8292): a mailto: or https: contact for push services. */
-  pushSubject: z.string().min(1).default('mailto:support@verified-desk.invalid'),
-  /** Accept Web Push endpoints on http://127.0.0.1/localhost (tests, the demo); otherwise https only. */
-  pushAllowLoopbackHttp: z.boolean().default(false),
-  demo: z.boolean().default(false),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+export const ConfigSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8780),
+    dataDir: z.string().min(1, 'data dir is required').default('./data'),
+    /** PostgreSQL instead of the embedded SQLite file: postgres://user:password@host:port/database. */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    /** The pepper for PIN and knowledge-answer hashes; kept out of the database. If absent, read or created at <dataDir>/secrets/pin-pepper. */
+    pinPepper: z.string().min(32, 'the PIN pepper must be at least 32 characters').optional(),
+    rpId: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/, 'rpId must be a host name such as "localhost" or "desk.example.com"')
+      .default('localhost'),
+    rpName: z.string().min(1).default('Verified Desk'),
+    /** Origins WebAuthn ceremonies may come from (the customer app's origin). */
+    origins: z
+      .array(
+        z.url({ protocol: /^https?$/ }).refine((u) => {
+          try {
+            return new URL(u).origin === u;
+          } catch {
+            return false;
+          }
+        }, 'an origin has no path, e.g. https://app.example.com'),
+      )
+      .min(1)
+      .default(['http://localhost:8780']),
+    sessionIdleSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
+    sessionAbsoluteSeconds: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(24 * 3600),
+    authenticationTtlSeconds: z.coerce.number().int().min(30).max(86_400).default(3600),
+    accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
+    refreshTokenSeconds: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .max(30 * 86_400)
+      .default(12 * 3600),
+    /** argon2id cost: never below OWASP's minimum (m=19456 KiB, t=2). */
+    argon2MemoryKiB: z.coerce.number().int().min(19_456).default(19_456),
+    argon2Iterations: z.coerce.number().int().min(2).default(2),
+    /** Queues, menu and priority rules; seeds the store, the admin API edits it afterwards. */
+    pipelineFile: z
+      .string()
+      .min(1)
+      .default(new URL('../config/pipeline.json', import.meta.url).pathname),
+    /** Shared secret of the ephemeral SIP credentials (Kamailio auth_ephemeral uses the same). If absent: <dataDir>/secrets/sip-secret. */
+    sipSecret: z.string().min(32, 'the SIP secret must be at least 32 characters').optional(),
+    /** How long the embedded edge keeps a call whose party's connection went away (a link blip), before it hangs up for it. */
+    sipDialogGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
+    /** SIP domain (realm of the digest challenges). */
+    sipDomain: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/)
+      .default('verified-desk.local'),
+    /** A separate SIP server's WebSocket URL (Kamailio); when unset the embedded edge at /sip is used. */
+    sipWsUrl: z
+      .string()
+      .regex(/^wss?:\/\//)
+      .optional(),
+    sipCredentialSeconds: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(12 * 3600),
+    /**
+     * ICE servers handed to consoles and devices with their SIP credentials: turn:, turns:
+     * and stun: URIs (coturn, deploy/coturn/). Empty: peer to peer only (one machine, the demo).
+     */
+    turnUrls: z
+      .array(z.string().regex(/^(turns?|stuns?):[^\s]+$/, 'a turn:, turns:, stun: or stuns: URI'))
+      .max(8)
+      .default([]),
+    /** coturn's static-auth-secret (TURN REST API); required with turn: URLs. Its own, not the SIP secret. */
+    turnSecret: z.string().min(32, 'the TURN secret must be at least 32 characters').optional(),
+    /** Lifetime of a TURN credential: longer than a call (coturn checks it at each allocation refresh). */
+    turnCredentialSeconds: z.coerce
+      .number()
+      .int()
+      .min(600)
+      .max(7 * 86_400)
+      .default(12 * 3600),
+    /** `relay`: media only through TURN (locked-down sites: no host or server-reflexive candidates). */
+    iceTransportPolicy: z.enum(['all', 'relay']).default('all'),
+    /** Built customer app (vite build output), served at /app. */
+    customerAppDir: z
+      .string()
+      .min(1)
+      .default(new URL('../../customer/dist', import.meta.url).pathname),
+    offerTimeoutSeconds: z.coerce.number().int().min(3).max(300).default(15),
+    wrapUpSeconds: z.coerce.number().int().min(0).max(3600).default(60),
+    /** After a request, the agent stays in wrap-up until the wrap-up is recorded (when wrapUpSeconds > 0). */
+    wrapUpRequired: z.boolean().default(false),
+    /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
+    agentTimeoutSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+    /** Failed staff logins (and unknown refresh tokens) one source address may make in any window before 429. */
+    loginSourceMaxFailures: z.coerce.number().int().min(1).max(100_000).default(20),
+    loginSourceWindowSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
+    /** Region (ISO 3166-1 alpha-2) that customers' phone numbers written in national form belong to. */
+    defaultPhoneRegion: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .refine((r) => isSupportedCountry(r), 'a region code libphonenumber knows, such as GB or US')
+      .default('GB'),
+    /** Where native push tokens (fcm/apns) are handed over: POST {kind, token, deviceId, payload}. */
+    pushWebhookUrl: z.url().optional(),
+    /** VAPID subject (RFC 8292): a mailto: or https: contact for push services. */
+    pushSubject: z.string().min(1).default('mailto:support@verified-desk.invalid'),
+    /** Accept Web Push endpoints on http://127.0.0.1/localhost (tests, the demo); otherwise https only. */
+    pushAllowLoopbackHttp: z.boolean().default(false),
+    demo: z.boolean().default(false),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => !c.turnUrls.some((u) => u.startsWith('turn')) || c.turnSecret !== undefined, {
+    path: ['turnSecret'],
+    message: 'turn: URLs need the TURN secret (VD_TURN_SECRET, the static-auth-secret of coturn)',
+  })
+  .refine((c) => c.iceTransportPolicy === 'all' || c.turnUrls.some((u) => u.startsWith('turn')), {
+    path: ['iceTransportPolicy'],
+    message: 'relay needs at least one turn: or turns: URL (VD_TURN_URLS)',
+  });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
@@ -137,6 +165,10 @@ const ENV: Record<string, keyof Config> = {
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_DIALOG_GRACE_SECONDS: 'sipDialogGraceSeconds',
   VD_SIP_WS_URL: 'sipWsUrl',
+  VD_TURN_URLS: 'turnUrls',
+  VD_TURN_SECRET: 'turnSecret',
+  VD_TURN_CREDENTIAL_SECONDS: 'turnCredentialSeconds',
+  VD_ICE_TRANSPORT_POLICY: 'iceTransportPolicy',
   VD_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
   VD_PUSH_WEBHOOK_URL: 'pushWebhookUrl',
   VD_PUSH_SUBJECT: 'pushSubject',
@@ -154,8 +186,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const v = env[name];
     if (v === undefined || v === '') continue;
     raw[key] =
-      key === 'origins'
-        ? v.split(',').map((s) => s.trim())
+      key === 'origins' || key === 'turnUrls'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
         : BOOLEAN_KEYS.has(key)
           ? v === '1' || v === 'true'
           : v;

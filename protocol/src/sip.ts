@@ -8,6 +8,32 @@ export const sipUserForDevice = (deviceId: string): string => `d-${deviceId}`;
 /** WebSocket path of the embedded SIP edge (RFC 7118, subprotocol "sip"). */
 export const SIP_WS_PATH = '/sip';
 
+/** One ICE server, as RTCPeerConnection takes it (RTCIceServer). */
+export const IceServer = z.strictObject({
+  urls: z.array(z.string().max(300)).min(1).max(8).describe('turn:, turns:, stun: or stuns: URIs.'),
+  username: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('TURN REST API username: "<expiry unix seconds>:<user>".'),
+  credential: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('TURN REST API password: base64 HMAC-SHA1 of the username with the TURN secret.'),
+});
+export type IceServer = z.infer<typeof IceServer>;
+
+/** How calls find a media path: the ICE servers to use and whether only relayed paths are allowed. */
+export const IceSettings = z.strictObject({
+  servers: z.array(IceServer).max(8).describe('ICE servers; empty: peer to peer only.'),
+  transportPolicy: z
+    .enum(['all', 'relay'])
+    .describe('"relay": only candidates through TURN (RTCPeerConnection iceTransportPolicy).'),
+  expiresAt: IsoTime.nullable().describe('When the TURN credentials stop working; null without TURN.'),
+});
+export type IceSettings = z.infer<typeof IceSettings>;
+
 /** Ephemeral SIP credentials (auth_ephemeral scheme) and where to register. */
 export const SipCredentials = z.strictObject({
   username: z.string().max(200).describe('SIP digest username: "<expiry unix seconds>:<user>".'),
@@ -25,5 +51,6 @@ export const SipCredentials = z.strictObject({
     .nullable()
     .describe('The SIP-over-WebSocket URL to register with (subprotocol "sip").'),
   expiresAt: IsoTime.describe('When the credentials stop working: fetch new ones before.'),
+  ice: IceSettings.describe('ICE servers (TURN with short-lived credentials) and policy for the calls.'),
 });
 export type SipCredentials = z.infer<typeof SipCredentials>;

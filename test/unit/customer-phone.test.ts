@@ -20,6 +20,7 @@ const CREDS: SipCredentials = {
   aor: 'sip:d-dev_bob_1@verified-desk.local',
   wsUrl: 'ws://memory.invalid/sip',
   expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  ice: { servers: [], transportPolicy: 'all', expiresAt: null },
 };
 
 /** A phone on its own in-memory network, stopped when the test ends. */

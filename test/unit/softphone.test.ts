@@ -55,6 +55,7 @@ const CREDS: SipCredentials = {
   aor: 'sip:a-s_dana@verified-desk.local',
   wsUrl: 'ws://memory.invalid/sip',
   expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  ice: { servers: [], transportPolicy: 'all', expiresAt: null },
 };
 
 const TICKET = {

@@ -6,6 +6,7 @@ import {
   type Routes,
 } from '../../../protocol/src/index.ts';
 import { ephemeralCredentials } from '../sip/credentials.ts';
+import { iceSettings } from '../media/ice.ts';
 import { pipelineHandlers } from './pipeline-handlers.ts';
 import { deskHandlers } from './desk-handlers.ts';
 import { controlHandlers } from './control-handlers.ts';
@@ -228,6 +229,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
         aor: `sip:${user}@${ctx.config.sipDomain}`,
         wsUrl: ctx.config.sipWsUrl ?? `${scheme}://${request.headers.host}${SIP_WS_PATH}`,
         expiresAt: iso(c.expiresAt),
+        ice: iceSettings(ctx.config, user, ctx.clock.now()),
       };
     },
   };

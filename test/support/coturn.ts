@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { until } from './wait.ts';
+
+/**
+ * coturn (Debian's `turnserver`) for tests: deploy/coturn/turnserver.conf as shipped,
+ * minus its TLS certificate lines, on loopback (a free port, a relay port range of its
+ * own, a temp dir for its database and pid file). The deploy file refuses to relay to
+ * loopback and private addresses (SSRF guard); `allowLoopbackPeers` lets a test relay
+ * between two peers on 127.0.0.1, as two parties behind NATs would through a public TURN.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const COTURN_CONF = join(ROOT, 'deploy', 'coturn', 'turnserver.conf');
+export const TURNSERVER = process.env.VD_TURNSERVER_PATH ?? '/usr/bin/turnserver';
+
+export interface RunningCoturn {
+  /** turn:127.0.0.1:PORT?transport=udp */
+  turnUrl: string;
+  port: number;
+  secret: string;
+  realm: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** A UDP port free on 127.0.0.1 right now. */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** true when a STUN Binding request to 127.0.0.1:port gets a Binding success response. */
+async function stunAnswers(port: number): Promise<boolean> {
+  const s = createSocket('udp4');
+  try {
+    const tid = randomBytes(12);
+    // RFC 5389 header: type 0x0001 (Binding request), length 0, magic cookie, transaction id.
+    const req = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]), tid]);
+    const answer = new Promise<boolean>((resolve) => {
+      s.on('message', (m) => resolve(m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(tid)));
+      setTimeout(() => resolve(false), 300).unref();
+    });
+    s.send(req, port, '127.0.0.1');
+    return await answer;
+  } finally {
+    s.close();
+  }
+}
+
+export async function startCoturn(
+  opts: { secret?: string; realm?: string; allowLoopbackPeers?: boolean } = {},
+): Promise<RunningCoturn> {
+  const dir = mkdtempSync(join(tmpdir(), 'vd-coturn-'));
+  const secret = opts.secret ?? randomBytes(32).toString('base64url');
+  const realm = opts.realm ?? 'verified-desk.local';
+  // The shipped file without its certificate paths (no TLS listener in tests).
+  const conf = readFileSync(COTURN_CONF, 'utf8')
+    .split('\n')
+    .filter((l) => !/^(cert|pkey)=/.test(l))
+    .join('\n');
+  writeFileSync(join(dir, 'turnserver.conf'), conf);
+  const port = await freeUdpPort();
+  const relayBase = 40_000 + Math.floor(Math.random() * 200) * 100;
+  const args = [
+    '-c',
+    join(dir, 'turnserver.conf'),
+    '--no-tls',
+    '--no-dtls',
+    '--listening-ip=127.0.0.1',
+    '--relay-ip=127.0.0.1',
+    `--listening-port=${port}`,
+    `--min-port=${relayBase}`,
+    `--max-port=${relayBase + 99}`,
+    `--static-auth-secret=${secret}`,
+    `--realm=${realm}`,
+    `--db=${join(dir, 'turndb')}`,
+    `--pidfile=${join(dir, 'turnserver.pid')}`,
+    ...(opts.allowLoopbackPeers ? ['--allow-loopback-peers', '--allowed-peer-ip=127.0.0.1'] : []),
+  ];
+  let log = '';
+  const child: ChildProcess = spawn(TURNSERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (b: Buffer) => {
+    log = (log + b.toString()).slice(-65_536);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  try {
+    await until('coturn answering STUN', async () => exited || (await stunAnswers(port)), {
+      timeoutMs: 15_000,
+    });
+    if (exited) throw new Error(`turnserver exited:\n${log}`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    turnUrl: `turn:127.0.0.1:${port}?transport=udp`,
+    port,
+    secret,
+    realm,
+    log: () => log,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
+        if (!exited) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
