@@ -1,4 +1,186 @@
+import type { Selectable } from 'kysely';
+import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
+import type { CustodyTable, RequestsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
-/** Tables: custody. */
-export class CustodyRepo extends Repo {}
+/** A custody row with the holder's display name. */
+export type CustodyRow = Selectable<CustodyTable> & { display_name: string };
+export type CustodyHow = CustodyTable['how'];
+type RequestState = RequestsTable['state'];
+/** A request as its ownership stands (the columns an ownership move reads). */
+export type HeldRequest = Pick<
+  Selectable<RequestsTable>,
+  'id' | 'state' | 'fence' | 'agent_id' | 'queue_id' | 'assigned_at'
+>;
+
+/**
+ * An ownership move of a request (a transfer, a take-over, a reassign): from the state and
+ * fence the caller saw to `to` under the next fencing number.
+ */
+export interface OwnershipMove {
+  requestId: string;
+  /** The move happens only while the request is still in this state, under this fence (and with this holder, when not null). */
+  from: { state: RequestState; fence: number; agentId: string | null };
+  to: 'offered' | 'assigned' | 'waiting';
+  /** The new holder ('offered', 'assigned'). */
+  agentId?: string;
+  /** 'offered': when the offer lapses. */
+  offerExpiresAt?: number;
+  /** 'waiting': the queue it waits in now. */
+  queueId?: string;
+  /** 'assigned': how the new holder came to hold it (their custody row). */
+  how?: CustodyHow;
+  /** Why the old lease (and custody) ends. */
+  reason: string;
+  at: number;
+}
+
+const leaseKindOf = (s: RequestState) => (s === 'offered' ? 'offer' : s === 'assigned' ? 'assignment' : null);
+
+/**
+ * Tables: custody (the chain of custody of a request: one row per assignment, i.e. per
+ * fencing number). Written in the unit of work of the lease it mirrors.
+ */
+export class CustodyRepo extends Repo {
+  /** The request's ownership as it stands. */
+  request(id: string): Promise<HeldRequest | undefined> {
+    return this.q
+      .selectFrom('requests')
+      .select(['id', 'state', 'fence', 'agent_id', 'queue_id', 'assigned_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** Whether `staffId` holds an assigned request, an offer, now. */
+  async holding(staffId: string): Promise<{ assigned: boolean; offered: boolean }> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('state')
+      .where('agent_id', '=', staffId)
+      .where('state', 'in', ['assigned', 'offered'])
+      .execute();
+    return {
+      assigned: rows.some((x) => x.state === 'assigned'),
+      offered: rows.some((x) => x.state === 'offered'),
+    };
+  }
+
+  /**
+   * Move the ownership of a request in one guarded step (REQUEST_LIFECYCLE; an illegal
+   * pair throws IllegalTransition before anything is written): the request goes to `to`
+   * under the next fencing number while it is still in `from` (state, fence, holder); the
+   * old lease and its custody row end with `reason` at `at`, the instant the new lease
+   * (and, when assigned, the new custody row) starts. Returns the new fence, or undefined
+   * when the guard refused (the request changed meanwhile: of racing moves one wins).
+   */
+  async move(m: OwnershipMove): Promise<number | undefined> {
+    assertTransition(REQUEST_LIFECYCLE, m.from.state, m.to);
+    if (m.to !== 'waiting' && m.agentId === undefined)
+      throw new Error(`an ownership move to ${m.to} needs agentId`);
+    if (m.to === 'offered' && m.offerExpiresAt === undefined)
+      throw new Error('a move to offered needs offerExpiresAt');
+    if (m.to === 'assigned' && m.how === undefined) throw new Error('a move to assigned needs how');
+    let u = this.q.updateTable('requests').set((eb) => ({
+      state: m.to,
+      fence: eb('fence', '+', 1),
+      agent_id: m.to === 'waiting' ? null : m.agentId!,
+      offer_expires_at: m.to === 'offered' ? m.offerExpiresAt! : null,
+    }));
+    if (m.queueId !== undefined) u = u.set({ queue_id: m.queueId });
+    u = u.where('id', '=', m.requestId).where('state', '=', m.from.state).where('fence', '=', m.from.fence);
+    if (m.from.agentId !== null) u = u.where('agent_id', '=', m.from.agentId);
+    const row = await u.returning('fence').executeTakeFirst();
+    if (!row) return undefined;
+    const ended = leaseKindOf(m.from.state);
+    if (ended) {
+      await this.q
+        .updateTable('leases')
+        .set({ ended_at: m.at, end_reason: m.reason })
+        .where('request_id', '=', m.requestId)
+        .where('fence', '=', m.from.fence)
+        .where('kind', '=', ended)
+        .where('ended_at', 'is', null)
+        .execute();
+      if (ended === 'assignment') await this.close(m.requestId, m.from.fence, m.reason, m.at);
+    }
+    const started = leaseKindOf(m.to);
+    if (started)
+      await this.q
+        .insertInto('leases')
+        .values({
+          request_id: m.requestId,
+          fence: row.fence,
+          kind: started,
+          agent_id: m.agentId!,
+          started_at: m.at,
+        })
+        .execute();
+    if (m.to === 'assigned') await this.open(m.requestId, m.agentId!, row.fence, m.how!, m.at);
+    return row.fence;
+  }
+
+  /** `staffId` holds the request under `fence` from `at` (their role at that moment). A second open of one fence is a no-op. */
+  async open(
+    requestId: string,
+    staffId: string,
+    fence: number,
+    how: CustodyHow,
+    at = this.now(),
+  ): Promise<void> {
+    const staff = await this.q
+      .selectFrom('staff')
+      .select('role')
+      .where('id', '=', staffId)
+      .executeTakeFirst();
+    await this.q
+      .insertInto('custody')
+      .values({
+        request_id: requestId,
+        staff_id: staffId,
+        role: staff?.role ?? 'agent',
+        fence,
+        how,
+        from_at: at,
+      })
+      .onConflict((oc) => oc.columns(['request_id', 'fence']).doNothing())
+      .execute();
+  }
+
+  /** The holding under `fence` ends at `at` (false when it was not open). */
+  async close(requestId: string, fence: number, reason: string, at = this.now()): Promise<boolean> {
+    const r = await this.q
+      .updateTable('custody')
+      .set({ until_at: at, end_reason: reason })
+      .where('request_id', '=', requestId)
+      .where('fence', '=', fence)
+      .where('until_at', 'is', null)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** How the holder of an accepted offer under `fence` came to it: a blind transfer or a reassign names that fence; otherwise from the queue. */
+  async howForOffer(requestId: string, fence: number): Promise<CustodyHow> {
+    const t = await this.q
+      .selectFrom('transfers')
+      .select('kind')
+      .where('request_id', '=', requestId)
+      .where('to_fence', '=', fence)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!t) return 'accepted';
+    return t.kind === 'reassign' ? 'reassigned' : 'transfer_blind';
+  }
+
+  /** The chain of a request, by fence. */
+  list(requestId: string): Promise<CustodyRow[]> {
+    return this.q
+      .selectFrom('custody as c')
+      .innerJoin('staff as s', 's.id', 'c.staff_id')
+      .selectAll('c')
+      .select('s.display_name')
+      .where('c.request_id', '=', requestId)
+      .orderBy('c.fence')
+      .execute();
+  }
+}
