@@ -212,22 +212,64 @@ for (const engine of testEngines()) {
       await assert.rejects(sessions.use(s.id), unauthenticated);
       assert.equal((await sessions.get(s.id))?.end_reason, 'absolute_timeout');
 
+      // A request waiting in the pipeline holds its session: no idle timeout while it lives.
       const held = await sessions.start(auth('a1', 'd1'));
-      sessions.holdWhile((id) => id === held.id);
-      try {
-        clock.advance(IDLE_S * 1000 * 3);
-        assert.equal(sessions.deadReason((await sessions.get(held.id))!), null, 'held: no idle timeout');
-        await sessions.use(held.id);
-        clock.set(held.absolute_expires_at);
-        await assert.rejects(
-          sessions.use(held.id),
-          unauthenticated,
-          'held: the absolute lifetime still ends it',
+      const request = (state: 'waiting' | 'completed') =>
+        h.store.tx((t) =>
+          t
+            .insertInto('requests')
+            .values({
+              id: 'rq-held',
+              session_id: held.id,
+              customer_id: 'cu1',
+              device_id: 'd1',
+              authentication_id: 'a1',
+              option_id: 'o',
+              option_label: 'O',
+              queue_id: 'q',
+              required_level: 1,
+              priority: 0,
+              enqueued_at: clock.now(),
+              state,
+            })
+            .onConflict((oc) => oc.column('id').doUpdateSet({ state }))
+            .execute(),
         );
-        assert.equal((await sessions.get(held.id))?.end_reason, 'absolute_timeout');
+      await request('waiting');
+      assert.equal(await h.data.read.sessions.heldByRequest(held.id), true);
+      assert.equal(await h.data.read.sessions.heldByRequest(s.id), false);
+      clock.advance(IDLE_S * 1000 * 3);
+      await sessions.use(held.id);
+      clock.advance(IDLE_S * 1000 * 3);
+      await sessions.sweep([held.id]);
+      assert.equal(
+        (await sessions.get(held.id))?.ended_at,
+        null,
+        'held: neither use nor sweep ends it when idle',
+      );
+      clock.set(held.absolute_expires_at);
+      await assert.rejects(
+        sessions.use(held.id),
+        unauthenticated,
+        'held: the absolute lifetime still ends it',
+      );
+      assert.equal((await sessions.get(held.id))?.end_reason, 'absolute_timeout');
+      await request('completed');
+      assert.equal(
+        await h.data.read.sessions.heldByRequest(held.id),
+        false,
+        'a completed request holds nothing',
+      );
+      // the synchronous rule (deadReason) asks the pipeline's callback
+      const t = await sessions.start(auth('a1', 'd1'));
+      sessions.holdWhile((id) => id === t.id);
+      try {
+        clock.advance(IDLE_S * 1000);
+        assert.equal(sessions.deadReason((await sessions.get(t.id))!), null);
       } finally {
         sessions.holdWhile(() => false);
       }
+      assert.equal(sessions.deadReason((await sessions.get(t.id))!), 'idle_timeout');
     });
 
     it(`a session is ended once by ${PARALLEL} racing enders and ${PARALLEL} racing uses after its expiry: one audit row, one event`, async () => {

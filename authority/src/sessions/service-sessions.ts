@@ -23,7 +23,12 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
 
   private held: (sessionId: string) => boolean = () => false;
 
-  /** While `held(id)` is true (a request waits in the pipeline), the idle timeout does not apply; the absolute lifetime still does. */
+  /**
+   * While `held(id)` is true (a request waits in the pipeline), the idle timeout does not
+   * apply; the absolute lifetime still does. `held` answers the synchronous deadReason();
+   * use() and sweep(), which end sessions, ask the store in their unit of work instead
+   * (SessionsRepo.heldByRequest: the same rule).
+   */
   holdWhile(held: (sessionId: string) => boolean): void {
     this.held = held;
   }
@@ -93,12 +98,32 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     return this.ctx.data.tx((r) => this.openIn(r, auth));
   }
 
-  /** Why the session is no longer usable at `now`, or null when it is live. */
-  deadReason(s: SessionRow, now = this.ctx.clock.now()): EndReason | null {
+  /** Why the session is no longer usable at `now`, or null when it is live (`held`: see holdWhile). */
+  deadReason(s: SessionRow, now = this.ctx.clock.now(), held?: () => boolean): EndReason | null {
     if (s.ended_at !== null) return (s.end_reason as EndReason) ?? 'ended';
     if (now >= s.absolute_expires_at) return 'absolute_timeout';
-    if (now >= s.last_activity_at + this.idleMs && !this.held(s.id)) return 'idle_timeout';
+    if (now >= s.last_activity_at + this.idleMs && !(held ?? (() => this.held(s.id)))())
+      return 'idle_timeout';
     return null;
+  }
+
+  /**
+   * Inside a unit: the session as it is, why it is dead at `now` (null: live), and whether
+   * this call ended it (then the caller announces it after the unit resolved).
+   */
+  private async expireIn(
+    r: Repos,
+    id: string,
+    now: number,
+  ): Promise<{ s: SessionRow | undefined; reason: EndReason | null; endedNow: boolean }> {
+    const s = await r.sessions.get(id);
+    if (!s) return { s, reason: null, endedNow: false };
+    const idle =
+      s.ended_at === null && now < s.absolute_expires_at && now >= s.last_activity_at + this.idleMs;
+    const held = idle && (await r.sessions.heldByRequest(id));
+    const reason = this.deadReason(s, now, () => held);
+    const endedNow = reason !== null && s.ended_at === null && (await this.endIn(r, id, reason, 'system'));
+    return { s, reason, endedNow };
   }
 
   /** Deadline of a live session: the earlier of idle and absolute expiry. */
@@ -110,23 +135,14 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   async use(id: string): Promise<SessionRow> {
     const now = this.ctx.clock.now();
     // One unit: the check and the touch (or the end of an expired session) cannot interleave with an end.
-    type Outcome =
-      | { live: SessionRow }
-      | { live: null; unknown: boolean; ended: EndReason | null /* ended by this call */ };
-    const out = await this.ctx.data.tx(async (r): Promise<Outcome> => {
-      const s = await r.sessions.get(id);
-      if (!s) return { live: null, unknown: true, ended: null };
-      const reason = this.deadReason(s, now);
-      if (reason) {
-        const ended = s.ended_at === null && (await this.endIn(r, id, reason, 'system'));
-        return { live: null, unknown: false, ended: ended ? reason : null };
-      }
-      if (!(await r.sessions.touch(id, now))) return { live: null, unknown: false, ended: null };
-      return { live: { ...s, last_activity_at: now } };
+    const out = await this.ctx.data.tx(async (r) => {
+      const x = await this.expireIn(r, id, now);
+      const live = x.s !== undefined && x.reason === null && (await r.sessions.touch(id, now));
+      return { ...x, live };
     });
-    if (out.live) return out.live;
-    if (out.unknown) throw unauthorized('session unknown');
-    if (out.ended) this.announceEnded(id, out.ended);
+    if (out.live) return { ...out.s!, last_activity_at: now };
+    if (!out.s) throw unauthorized('session unknown');
+    if (out.endedNow) this.announceEnded(id, out.reason!);
     throw unauthorized('session ended or expired');
   }
 
@@ -177,11 +193,16 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     if (list.length === 0) return;
     const now = this.ctx.clock.now();
     for (const s of await this.ctx.data.read.sessions.getMany(list)) {
-      const reason = this.deadReason(s, now);
-      if (!reason) continue;
       // An ended session's sockets close now (whoever ended it announced it already once).
-      if (s.ended_at !== null) this.announceEnded(s.id, reason);
-      else await this.end(s.id, reason, 'system');
+      if (s.ended_at !== null) {
+        this.announceEnded(s.id, (s.end_reason as EndReason) ?? 'ended');
+        continue;
+      }
+      if (now < this.deadline(s)) continue;
+      if (now < s.absolute_expires_at && (await this.ctx.data.read.sessions.heldByRequest(s.id))) continue;
+      // past its deadline as read: decide (hold included) and end in one unit
+      const x = await this.ctx.data.tx((r) => this.expireIn(r, s.id, now));
+      if (x.endedNow) this.announceEnded(s.id, x.reason!);
     }
   }
 

@@ -5,7 +5,7 @@ import { Repo } from './base.ts';
 /** A service session as stored. */
 export type SessionRow = Selectable<ServiceSessionsTable>;
 
-/** Tables: service_sessions. */
+/** Tables: service_sessions (and requests, read: whether one holds a session). */
 export class SessionsRepo extends Repo {
   /** The session `id`, ended or not; undefined when there is none. */
   get(id: string): Promise<SessionRow | undefined> {
@@ -28,6 +28,20 @@ export class SessionsRepo extends Repo {
       .orderBy('created_at')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * true while a request of the session waits in the pipeline or is being served (not
+   * completed or abandoned): such a session has no idle timeout (its absolute one holds).
+   */
+  async heldByRequest(sessionId: string): Promise<boolean> {
+    const r = await this.q
+      .selectFrom('requests')
+      .select('id')
+      .where('session_id', '=', sessionId)
+      .where('state', 'not in', ['completed', 'abandoned'])
+      .executeTakeFirst();
+    return r !== undefined;
   }
 
   /** A new session (ended_at and end_reason start null). */
