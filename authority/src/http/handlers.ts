@@ -91,7 +91,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
           photo: svc.photos.hasEnrolmentPhoto(p.device.customer_id),
         },
         authentication: await svc.authentications.view(p.authentication.id),
-        setup: svc.factorSetup.view(p),
+        setup: await svc.factorSetup.view(p),
         notices: await svc.factorSetup.notices(p.device.id),
       };
     },

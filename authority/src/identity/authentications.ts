@@ -3,39 +3,28 @@ import { assuranceLevel, type AuthenticationView, type FactorKind } from '../../
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
+import type { AuthenticationRow } from '../store/repos/authentications.ts';
+import type { Repos } from '../store/repos/index.ts';
 
-interface AuthenticationRow {
-  id: string;
-  customer_id: string;
-  device_id: string | null;
-  level: number;
-  created_at: number;
-  expires_at: number;
-  /** Set only on the enrolment's own authentication: factors may be set up until then. */
-  setup_until: number | null;
-}
-interface FactorRow {
-  kind: FactorKind;
-  at: number;
-  device_id: string | null;
-  detail: string | null;
-}
+export type { AuthenticationRow } from '../store/repos/authentications.ts';
 
-/** Authentication records: a customer, maybe a device, the factors proven (each with its time), the resulting level, an expiry. */
+/**
+ * Authentication records: a customer, maybe a device, the factors proven (each with its
+ * time), the resulting level, an expiry. 'changed' fires after a step-up has committed.
+ */
 export class Authentications extends EventEmitter<{ changed: [authenticationId: string] }> {
   private readonly getStmt;
   private readonly factorsStmt;
-  private readonly insertAuth;
   private readonly insertFactor;
   private readonly setLevel;
   constructor(private readonly ctx: Ctx) {
     super();
+    // legacy-sync: get() and addFactor() below are called inside the legacy transactions of pipeline.ts,
+    // relay/commands.ts, desk/panel.ts and identity/photos.ts (and synchronously by http/handlers.ts and
+    // tests); they go when those modules move.
     this.getStmt = ctx.db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?');
-    this.factorsStmt = ctx.db.prepare<[string], FactorRow>(
-      'SELECT kind, at, device_id, detail FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
-    );
-    this.insertAuth = ctx.db.prepare(
-      'INSERT INTO authentications (id, customer_id, device_id, level, created_at, expires_at, setup_until) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    this.factorsStmt = ctx.db.prepare<[string], { kind: FactorKind }>(
+      'SELECT kind FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
     );
     this.insertFactor = ctx.db.prepare(
       'INSERT OR IGNORE INTO factors (authentication_id, kind, at, device_id, detail) VALUES (?, ?, ?, ?, ?)',
@@ -44,10 +33,22 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
   }
 
   /**
-   * Open an authentication with its first factor. `setupUntil` is given only by
-   * enrolment (the one-time code vouched for the person): see FactorSetup.
+   * Open an authentication with its first factor, in a unit of its own. `setupUntil` is
+   * given only by enrolment (the one-time code vouched for the person): see FactorSetup.
    */
-  async create(
+  create(
+    customerId: string,
+    deviceId: string | null,
+    first: FactorKind,
+    detail: string | null = null,
+    setupUntil: number | null = null,
+  ): Promise<AuthenticationRow> {
+    return this.ctx.data.tx((r) => this.createIn(r, customerId, deviceId, first, detail, setupUntil));
+  }
+
+  /** create() inside the caller's unit of work. */
+  async createIn(
+    r: Repos,
     customerId: string,
     deviceId: string | null,
     first: FactorKind,
@@ -65,23 +66,24 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
       expires_at: expiresAt,
       setup_until: setupUntil === null ? null : Math.min(setupUntil, expiresAt),
     };
-    this.ctx.db.transaction(() => {
-      this.insertAuth.run(
-        row.id,
-        row.customer_id,
-        row.device_id,
-        row.level,
-        row.created_at,
-        row.expires_at,
-        row.setup_until,
-      );
-      this.insertFactor.run(row.id, first, now, deviceId, detail);
-    })();
+    await r.authentications.insert(row);
+    await r.authentications.insertFactor(row.id, { kind: first, at: now, device_id: deviceId, detail });
     return row;
   }
 
+  /** legacy-sync: called inside pipeline.ts's, relay/commands.ts's and desk/panel.ts's transactions; goes when they move. */
   get(id: string): AuthenticationRow | undefined {
     return this.getStmt.get(id);
+  }
+
+  /** The authentication as committed. */
+  find(id: string): Promise<AuthenticationRow | undefined> {
+    return this.ctx.data.read.authentications.get(id);
+  }
+
+  /** The authentication as the caller's unit of work sees it. */
+  getIn(r: Repos, id: string): Promise<AuthenticationRow | undefined> {
+    return r.authentications.get(id);
   }
 
   isLive(a: AuthenticationRow): boolean {
@@ -93,7 +95,11 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     return a && this.isLive(a) ? a.level : 0;
   }
 
-  /** Step up: add a factor and recompute the level. The expiry stays as it was. */
+  /**
+   * Step up: add a factor and recompute the level. The expiry stays as it was.
+   * legacy-sync: called inside identity/photos.ts's transaction (and synchronously by tests); goes when
+   * photos.ts moves (converted callers use addFactorIn / addFactorAlone).
+   */
   addFactor(
     id: string,
     kind: FactorKind,
@@ -110,20 +116,60 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     return this.getStmt.get(id)!;
   }
 
+  /**
+   * Step up inside the caller's unit of work: add a factor and recompute the level (the
+   * authentication row is locked until the unit ends, so concurrent step-ups take turns).
+   * After the unit resolved, the caller calls changed(id).
+   */
+  async addFactorIn(
+    r: Repos,
+    id: string,
+    kind: FactorKind,
+    deviceId: string | null,
+    detail: string | null = null,
+  ): Promise<AuthenticationRow> {
+    const a = await r.authentications.getForUpdate(id);
+    if (!a) throw new Error(`authentication ${id} missing`);
+    await r.authentications.insertFactor(id, { kind, at: this.ctx.clock.now(), device_id: deviceId, detail });
+    const level = assuranceLevel((await r.authentications.factors(id)).map((f) => f.kind));
+    if (level !== a.level) await r.authentications.setLevel(id, level);
+    return { ...a, level };
+  }
+
+  /** addFactorIn in a unit of its own, then 'changed'. */
+  async addFactorAlone(
+    id: string,
+    kind: FactorKind,
+    deviceId: string | null,
+    detail: string | null = null,
+  ): Promise<AuthenticationRow> {
+    const a = await this.ctx.data.tx((r) => this.addFactorIn(r, id, kind, deviceId, detail));
+    this.changed(id);
+    return a;
+  }
+
+  /** Tell listeners an authentication changed: call it after the unit that changed it resolved, never inside. */
+  changed(id: string): void {
+    this.emit('changed', id);
+  }
+
   async view(id: string): Promise<AuthenticationView> {
-    const a = this.getStmt.get(id);
+    const read = this.ctx.data.read.authentications;
+    const a = await read.get(id);
     if (!a) throw new Error(`authentication ${id} missing`);
     return {
       authenticationId: a.id,
       customerId: a.customer_id,
       deviceId: a.device_id,
       level: a.level as AuthenticationView['level'],
-      factors: this.factorsStmt
-        .all(id)
-        .map((f) => ({ kind: f.kind, at: iso(f.at), deviceId: f.device_id, detail: f.detail })),
+      factors: (await read.factors(id)).map((f) => ({
+        kind: f.kind,
+        at: iso(f.at),
+        deviceId: f.device_id,
+        detail: f.detail,
+      })),
       createdAt: iso(a.created_at),
       expiresAt: iso(a.expires_at),
     };
   }
 }
-export type { AuthenticationRow };

@@ -1,33 +1,15 @@
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { ChallengePurpose, ChallengeRow } from '../store/repos/devices.ts';
 
-export type ChallengePurpose = 'enrol' | 'authenticate' | 'webauthn-register' | 'webauthn-assert';
-
-export interface ChallengeRow {
-  id: string;
-  purpose: ChallengePurpose;
-  nonce: string;
-  device_id: string | null;
-  authentication_id: string | null;
-  expires_at: number;
-}
+export type { ChallengePurpose, ChallengeRow } from '../store/repos/devices.ts';
 
 export const CHALLENGE_TTL_MS = 120_000;
 
-/** Single-use server challenges: consuming one is one atomic UPDATE, so of many parallel uses exactly one wins. */
+/** Single-use server challenges: consuming one is one guarded UPDATE, so of many parallel uses exactly one wins. */
 export class Challenges {
-  private readonly insertStmt;
-  private readonly consumeStmt;
-  private readonly pruneStmt;
-  constructor(private readonly ctx: Ctx) {
-    this.insertStmt = ctx.db.prepare(
-      'INSERT INTO challenges (id, purpose, nonce, device_id, authentication_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.consumeStmt = ctx.db.prepare<[number, string, string, number], ChallengeRow>(
-      'UPDATE challenges SET used_at = ? WHERE id = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? RETURNING id, purpose, nonce, device_id, authentication_id, expires_at',
-    );
-    this.pruneStmt = ctx.db.prepare('DELETE FROM challenges WHERE expires_at < ?');
-  }
+  constructor(private readonly ctx: Ctx) {}
 
   async issue(
     purpose: ChallengePurpose,
@@ -41,18 +23,23 @@ export class Challenges {
       authentication_id: opts.authenticationId ?? null,
       expires_at: this.ctx.clock.now() + (opts.ttlMs ?? CHALLENGE_TTL_MS),
     };
-    this.insertStmt.run(row.id, row.purpose, row.nonce, row.device_id, row.authentication_id, row.expires_at);
+    await this.ctx.data.tx((r) => r.devices.insertChallenge(row));
     return row;
   }
 
   /** Mark used and return it, or undefined when unknown, used, expired or of another purpose. */
-  async consume(id: string, purpose: ChallengePurpose): Promise<ChallengeRow | undefined> {
-    const now = this.ctx.clock.now();
-    return this.consumeStmt.get(now, id, purpose, now);
+  consume(id: string, purpose: ChallengePurpose): Promise<ChallengeRow | undefined> {
+    return this.ctx.data.tx((r) => r.devices.consumeChallenge(id, purpose));
+  }
+
+  /** consume() inside the caller's unit of work. */
+  consumeIn(r: Repos, id: string, purpose: ChallengePurpose): Promise<ChallengeRow | undefined> {
+    return r.devices.consumeChallenge(id, purpose);
   }
 
   async prune(): Promise<void> {
     // Keep a day of used rows: a replay of a consumed id must find the row and fail, not be unknown.
-    this.pruneStmt.run(this.ctx.clock.now() - 86_400_000);
+    const before = this.ctx.clock.now() - 86_400_000;
+    await this.ctx.data.tx((r) => r.devices.pruneChallenges(before));
   }
 }

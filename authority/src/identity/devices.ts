@@ -8,22 +8,18 @@ import {
   type AuthenticateRequest,
   type EnrolRequest,
 } from '../../../protocol/src/index.ts';
+import type { AuditEntry } from '../audit/audit-log.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, DomainError, unauthorized } from '../errors.ts';
+import { badRequest, conflict, unauthorized } from '../errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
+import type { DeviceRow } from '../store/repos/devices.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
 import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from './device-keys.ts';
 import type { FactorSetup } from './factor-setup.ts';
+import type { Repos } from '../store/repos/index.ts';
 
-export interface DeviceRow {
-  id: string;
-  customer_id: string;
-  public_jwk: string;
-  label: string | null;
-  enrolled_at: number;
-  revoked_at: number | null;
-}
+export type { DeviceRow } from '../store/repos/devices.ts';
 
 /** A device request that passed token and proof checks. */
 export interface DevicePrincipal {
@@ -44,42 +40,44 @@ const PROOF_MAX_SKEW_S = 60;
  */
 export class Devices {
   private readonly keyCache = new Map<string, KeyObject>();
-  private readonly getDevice;
-  private readonly insertProof;
-  private readonly tokenStmt;
-  private readonly customerDeactivated;
   constructor(
     private readonly ctx: Ctx,
     private readonly challenges: Challenges,
     private readonly authentications: Authentications,
     private readonly setup: FactorSetup,
-  ) {
-    this.getDevice = ctx.db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?');
-    this.tokenStmt = ctx.db.prepare<
-      [string],
-      { device_id: string; authentication_id: string; expires_at: number; revoked_at: number | null }
-    >('SELECT device_id, authentication_id, expires_at, revoked_at FROM device_tokens WHERE token_hash = ?');
-    this.insertProof = ctx.db.prepare('INSERT OR IGNORE INTO used_proofs (jti, expires_at) VALUES (?, ?)');
-    this.customerDeactivated = ctx.db.prepare<[string], { id: string }>(
-      'SELECT id FROM customers WHERE id = ? AND deactivated_at IS NOT NULL',
-    );
-  }
+  ) {}
 
+  /**
+   * Issue (or re-arm) a one-time enrolment code. With `actor`, the `enrolment.code`
+   * success audit row is written in the same unit as the code.
+   */
   async issueEnrolmentCode(
     customerId: string,
     code = randomCode(),
+    opts: { actor?: string } = {},
   ): Promise<{ code: string; expiresAt: number }> {
     const expiresAt = this.ctx.clock.now() + ENROLMENT_CODE_TTL_MS;
-    this.ctx.db
-      .prepare(
-        'INSERT OR REPLACE INTO enrolment_codes (code_hash, customer_id, expires_at, used_at) VALUES (?, ?, ?, NULL)',
-      )
-      .run(sha256b64url(code), customerId, expiresAt);
+    const codeHash = sha256b64url(code);
+    await this.ctx.data.tx(async (r) => {
+      await r.devices.putEnrolmentCode(codeHash, customerId, expiresAt);
+      if (opts.actor)
+        await r.audit.append({
+          actor: opts.actor,
+          action: 'enrolment.code',
+          subject: `customer:${customerId}`,
+          outcome: 'success',
+        });
+    });
     return { code, expiresAt };
   }
 
+  /** An audit row for a refusal, in a unit of its own (nothing else is written). */
+  private async audit(entry: AuditEntry): Promise<void> {
+    await this.ctx.data.tx((r) => r.audit.append(entry));
+  }
+
   /**
-   * Enrol the key with a one-time code. The same step opens the device's first
+   * Enrol the key with a one-time code. The same unit opens the device's first
    * authentication (level 1) with its token: the only authentication that may set up
    * factors below their level, until SETUP_WINDOW_MS after enrolment.
    */
@@ -98,86 +96,82 @@ export class Devices {
       throw badRequest('publicKey is not a valid P-256 public key');
     }
     const deviceId = await deviceIdOf(req.publicKey);
+    const actor = `device:${deviceId}`;
     const message = signedMessages.enrolment(challenge.id, challenge.nonce, req.code);
     if (!verifyDeviceSignature(key, message, req.signature)) {
-      this.ctx.audit.append({
-        actor: `device:${deviceId}`,
-        action: 'device.enrol',
-        outcome: 'failure',
-        reason: 'bad signature',
-      });
+      await this.audit({ actor, action: 'device.enrol', outcome: 'failure', reason: 'bad signature' });
       throw unauthorized('signature does not verify with the presented key');
     }
     const now = this.ctx.clock.now();
-    const result = this.ctx.db.transaction(() => {
-      const used = this.ctx.db
-        .prepare<[number, string, number], { customer_id: string }>(
-          // A deactivated customer's code enrols nothing (the demo seed re-arms codes at every start).
-          `UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?
-             AND customer_id IN (SELECT id FROM customers WHERE deactivated_at IS NULL) RETURNING customer_id`,
-        )
-        .get(now, sha256b64url(req.code), now);
-      if (!used) return null;
-      if (this.getDevice.get(deviceId))
-        throw new DomainError('conflict', 'conflict', 'this device key is already enrolled');
-      this.ctx.db
-        .prepare(
-          'INSERT INTO devices (id, customer_id, public_jwk, label, enrolled_at) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(
-          deviceId,
-          used.customer_id,
-          JSON.stringify({ kty: 'EC', crv: 'P-256', x: req.publicKey.x, y: req.publicKey.y }),
-          req.label ?? null,
-          now,
-        );
-      this.setup.notify(used.customer_id, deviceId, 'device.enrolled');
-      return used.customer_id;
-    })();
-    if (!result) {
-      this.ctx.audit.append({
-        actor: `device:${deviceId}`,
+    const token = randomId(32);
+    const codeHash = sha256b64url(req.code);
+    const done = await this.ctx.data.tx(async (r) => {
+      // A deactivated customer's code enrols nothing (the demo seed re-arms codes at every start).
+      const customerId = await r.devices.consumeEnrolmentCode(codeHash);
+      if (!customerId) {
+        await r.audit.append({
+          actor,
+          action: 'device.enrol',
+          outcome: 'failure',
+          reason: 'enrolment code unknown, used or expired',
+        });
+        return null;
+      }
+      const device: DeviceRow = {
+        id: deviceId,
+        customer_id: customerId,
+        public_jwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x: req.publicKey.x, y: req.publicKey.y }),
+        label: req.label ?? null,
+        enrolled_at: now,
+        revoked_at: null,
+      };
+      // Thrown: the unit is rolled back, so the code stays unused.
+      if (!(await r.devices.insert(device))) throw conflict('this device key is already enrolled');
+      await this.setup.notifyIn(r, customerId, deviceId, 'device.enrolled');
+      const authentication = await this.authentications.createIn(
+        r,
+        customerId,
+        deviceId,
+        'device',
+        'enrolment code',
+        now + SETUP_WINDOW_MS,
+      );
+      await this.insertToken(r, device, authentication, token);
+      const customerName = (await r.devices.customerName(customerId))!;
+      await r.audit.append({
+        actor,
         action: 'device.enrol',
-        outcome: 'failure',
-        reason: 'enrolment code unknown, used or expired',
+        subject: `customer:${customerId}`,
+        outcome: 'success',
       });
-      throw unauthorized('enrolment code unknown, used or expired');
-    }
-    this.ctx.audit.append({
-      actor: `device:${deviceId}`,
-      action: 'device.enrol',
-      subject: `customer:${result}`,
-      outcome: 'success',
+      await r.audit.append(this.tokenAudit(device, authentication));
+      return { device, customerName, authentication };
     });
-    const name = this.ctx.db
-      .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
-      .get(result)!;
-    const device = this.getDevice.get(deviceId)!;
-    const authentication = await this.authentications.create(
-      result,
-      device.id,
-      'device',
-      'enrolment code',
-      now + SETUP_WINDOW_MS,
-    );
-    const token = await this.issueToken(device, authentication);
-    return { device, customerName: name.display_name, authentication, token };
+    if (!done) throw unauthorized('enrolment code unknown, used or expired');
+    return { ...done, token };
   }
 
-  private async issueToken(device: DeviceRow, authentication: AuthenticationRow): Promise<string> {
-    const token = randomId(32);
-    this.ctx.db
-      .prepare(
-        'INSERT INTO device_tokens (token_hash, device_id, authentication_id, expires_at) VALUES (?, ?, ?, ?)',
-      )
-      .run(sha256b64url(token), device.id, authentication.id, authentication.expires_at);
-    this.ctx.audit.append({
+  private async insertToken(
+    r: Repos,
+    device: DeviceRow,
+    authentication: AuthenticationRow,
+    token: string,
+  ): Promise<void> {
+    await r.devices.insertToken({
+      token_hash: sha256b64url(token),
+      device_id: device.id,
+      authentication_id: authentication.id,
+      expires_at: authentication.expires_at,
+    });
+  }
+
+  private tokenAudit(device: DeviceRow, authentication: AuthenticationRow): AuditEntry {
+    return {
       actor: `device:${device.id}`,
       action: 'auth.device',
       subject: `authentication:${authentication.id}`,
       outcome: 'success',
-    });
-    return token;
+    };
   }
 
   /** Challenge signature -> new authentication (factor "device") and a token bound to the device key. */
@@ -185,14 +179,15 @@ export class Devices {
     req: AuthenticateRequest,
   ): Promise<{ authentication: AuthenticationRow; token: string }> {
     const challenge = await this.challenges.consume(req.challengeId, 'authenticate');
-    const device = this.getDevice.get(req.deviceId);
-    const fail = (reason: string): never => {
-      this.ctx.audit.append({
-        actor: `device:${req.deviceId}`,
-        action: 'auth.device',
-        outcome: 'failure',
-        reason,
-      });
+    const device = await this.get(req.deviceId);
+    const failure = (reason: string): AuditEntry => ({
+      actor: `device:${req.deviceId}`,
+      action: 'auth.device',
+      outcome: 'failure',
+      reason,
+    });
+    const fail = async (reason: string): Promise<never> => {
+      await this.audit(failure(reason));
       throw unauthorized(reason);
     };
     if (!challenge) return fail('challenge unknown, used or expired');
@@ -200,13 +195,31 @@ export class Devices {
     if (!device || device.revoked_at !== null) return fail('device unknown or revoked');
     const message = signedMessages.authentication(challenge.id, challenge.nonce, device.id);
     if (!verifyDeviceSignature(this.keyOf(device), message, req.signature)) return fail('bad signature');
-    if (this.customerDeactivated.get(device.customer_id)) return fail('customer account deactivated');
-    const authentication = await this.authentications.create(device.customer_id, device.id, 'device');
-    return { authentication, token: await this.issueToken(device, authentication) };
+    const token = randomId(32);
+    const result = await this.ctx.data.tx(async (r) => {
+      // Checked in the unit that writes: a revocation or deactivation committed meanwhile is seen.
+      const now = await r.devices.get(device.id);
+      const refusal =
+        !now || now.revoked_at !== null
+          ? 'device unknown or revoked'
+          : !(await r.devices.isCustomerActive(device.customer_id))
+            ? 'customer account deactivated'
+            : null;
+      if (refusal) {
+        await r.audit.append(failure(refusal));
+        return refusal;
+      }
+      const authentication = await this.authentications.createIn(r, device.customer_id, device.id, 'device');
+      await this.insertToken(r, device, authentication, token);
+      await r.audit.append(this.tokenAudit(device, authentication));
+      return authentication;
+    });
+    if (typeof result === 'string') throw unauthorized(result);
+    return { authentication: result, token };
   }
 
-  async get(id: string): Promise<DeviceRow | undefined> {
-    return this.getDevice.get(id);
+  get(id: string): Promise<DeviceRow | undefined> {
+    return this.ctx.data.read.devices.get(id);
   }
 
   keyOf(device: DeviceRow): KeyObject {
@@ -234,10 +247,11 @@ export class Devices {
     if (!proof || proof.length > 4096) throw unauthorized('device proof required');
     const tokenHash = sha256b64url(m[1]!);
     const now = this.ctx.clock.now();
-    const tok = this.tokenStmt.get(tokenHash);
+    const read = this.ctx.data.read.devices;
+    const tok = await read.token(tokenHash);
     if (!tok || tok.revoked_at !== null || tok.expires_at <= now)
       throw unauthorized('device token unknown or expired');
-    const device = this.getDevice.get(tok.device_id);
+    const device = await read.get(tok.device_id);
     if (!device || device.revoked_at !== null) throw unauthorized('device revoked');
     let payload: unknown;
     try {
@@ -254,15 +268,20 @@ export class Devices {
     if (c.ath !== tokenHash) throw unauthorized('device proof is for another token');
     if (Math.abs(c.iat - now / 1000) > PROOF_MAX_SKEW_S)
       throw unauthorized('device proof too old or from the future');
-    const fresh =
-      this.insertProof.run(`${device.id}:${c.jti}`, now + 2 * PROOF_MAX_SKEW_S * 1000).changes === 1;
-    if (!fresh) throw unauthorized('device proof replayed');
-    const authentication = this.authentications.get(tok.authentication_id)!;
+    const authentication = await this.ctx.data.tx(async (r) => {
+      // The proof id is remembered once: of parallel requests with one proof exactly one gets past here.
+      if (!(await r.devices.rememberProof(`${device.id}:${c.jti}`, now + 2 * PROOF_MAX_SKEW_S * 1000)))
+        return 'replayed';
+      return await r.authentications.get(tok.authentication_id);
+    });
+    if (authentication === 'replayed') throw unauthorized('device proof replayed');
+    if (!authentication) throw unauthorized('device token unknown or expired');
     return { kind: 'device', device, authentication, tokenHash };
   }
 
   async prune(): Promise<void> {
-    this.ctx.db.prepare('DELETE FROM used_proofs WHERE expires_at < ?').run(this.ctx.clock.now());
+    const now = this.ctx.clock.now();
+    await this.ctx.data.tx((r) => r.devices.pruneProofs(now));
   }
 }
 

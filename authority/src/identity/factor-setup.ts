@@ -9,7 +9,8 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
-import type { Authentications } from './authentications.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { AuthenticationRow, Authentications } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
 
 const FACTOR_NAME: Record<SetupFactor, string> = {
@@ -23,14 +24,6 @@ const NOTICE_OF: Record<SetupFactor, SecurityNoticeKind> = {
   biometric: 'biometric.added',
   photo: 'photo.enrolled',
 };
-
-interface NoticeRow {
-  id: string;
-  kind: SecurityNoticeKind;
-  at: number;
-  by_device_id: string;
-  label: string | null;
-}
 
 /**
  * Who may add or replace a factor, and telling the customer when one was added.
@@ -48,9 +41,8 @@ export class FactorSetup {
     private readonly authentications: Authentications,
   ) {}
 
-  /** Why the current authentication may not set up `kind`, or null when it may. */
-  private refusal(p: DevicePrincipal, kind: SetupFactor): string | null {
-    const a = this.authentications.get(p.authentication.id);
+  /** Why authentication `a` may not set up `kind`, or null when it may. */
+  private refusalOf(a: AuthenticationRow | undefined, kind: SetupFactor): string | null {
     if (!a || !this.authentications.isLive(a)) return 'the authentication has expired';
     if (a.level >= FACTOR_SETUP_LEVEL[kind]) return null;
     if (a.setup_until !== null && a.setup_until > this.ctx.clock.now()) return null;
@@ -59,49 +51,99 @@ export class FactorSetup {
       : `adding or replacing ${FACTOR_NAME[kind]} needs level ${FACTOR_SETUP_LEVEL[kind]} (you are at level ${a.level}) or the enrolment flow with a one-time code`;
   }
 
-  /** Throws 403 `factor_setup_not_allowed` (audited) unless the principal may set up `kind` now. */
-  require(p: DevicePrincipal, kind: SetupFactor): void {
-    const reason = this.refusal(p, kind);
-    if (reason === null) return;
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'factor.setup',
-      subject: `authentication:${p.authentication.id}`,
-      outcome: 'failure',
-      reason: `${kind}: ${reason}`,
-    });
-    throw new DomainError('forbidden', 'factor_setup_not_allowed', reason, { factor: kind });
+  private refused(p: DevicePrincipal, kind: SetupFactor, reason: string) {
+    return {
+      entry: {
+        actor: `device:${p.device.id}`,
+        action: 'factor.setup',
+        subject: `authentication:${p.authentication.id}`,
+        outcome: 'failure' as const,
+        reason: `${kind}: ${reason}`,
+      },
+      error: new DomainError('forbidden', 'factor_setup_not_allowed', reason, { factor: kind }),
+    };
   }
 
-  /** Record a set-up that succeeded (audit row, notices to the other devices). Runs inside the caller's transaction. */
-  done(p: DevicePrincipal, kind: SetupFactor, subject: string): void {
-    const a = this.authentications.get(p.authentication.id)!;
-    this.ctx.audit.append({
+  /**
+   * Throws 403 `factor_setup_not_allowed` (audited) unless the principal may set up `kind` now.
+   * legacy-sync: pin.ts, webauthn.ts and photos.ts call it synchronously; goes when they move
+   * (converted callers use checkIn inside their unit, or ensure).
+   */
+  require(p: DevicePrincipal, kind: SetupFactor): void {
+    const reason = this.refusalOf(this.authentications.get(p.authentication.id), kind);
+    if (reason === null) return;
+    const { entry, error } = this.refused(p, kind, reason);
+    this.ctx.audit.append(entry);
+    throw error;
+  }
+
+  /**
+   * Inside the caller's unit: null when the principal may set up `kind` now; otherwise the
+   * failure audit row is appended in the unit and the error returned: the caller returns
+   * from its unit without writing and throws the error after the unit resolved.
+   */
+  async checkIn(r: Repos, p: DevicePrincipal, kind: SetupFactor): Promise<DomainError | null> {
+    const reason = this.refusalOf(await r.authentications.get(p.authentication.id), kind);
+    if (reason === null) return null;
+    const { entry, error } = this.refused(p, kind, reason);
+    await r.audit.append(entry);
+    return error;
+  }
+
+  /** checkIn in a unit of its own: throws 403 `factor_setup_not_allowed` (audited) unless allowed. */
+  async ensure(p: DevicePrincipal, kind: SetupFactor): Promise<void> {
+    const refusal = await this.ctx.data.tx((r) => this.checkIn(r, p, kind));
+    if (refusal) throw refusal;
+  }
+
+  private doneEntry(p: DevicePrincipal, a: AuthenticationRow, kind: SetupFactor, subject: string) {
+    return {
       actor: `device:${p.device.id}`,
       action: 'factor.setup',
       subject,
-      outcome: 'success',
+      outcome: 'success' as const,
       data: {
         factor: kind,
         authentication: a.id,
         by: a.level >= FACTOR_SETUP_LEVEL[kind] ? `level ${a.level}` : 'enrolment',
       },
-    });
-    this.notify(p.device.customer_id, p.device.id, NOTICE_OF[kind]);
-  }
-
-  view(p: DevicePrincipal): FactorSetupView {
-    const a = this.authentications.get(p.authentication.id);
-    const open = a?.setup_until != null && a.setup_until > this.ctx.clock.now();
-    return {
-      until: open ? iso(a.setup_until!) : null,
-      pin: this.refusal(p, 'pin') === null,
-      biometric: this.refusal(p, 'biometric') === null,
-      photo: this.refusal(p, 'photo') === null,
     };
   }
 
-  /** A notice for every other active device of the customer. */
+  /**
+   * Record a set-up that succeeded (audit row, notices to the other devices). Runs inside the caller's transaction.
+   * legacy-sync: called inside pin.ts's, webauthn.ts's and photos.ts's legacy transactions; goes when they
+   * move (converted callers use doneIn).
+   */
+  done(p: DevicePrincipal, kind: SetupFactor, subject: string): void {
+    const a = this.authentications.get(p.authentication.id)!;
+    this.ctx.audit.append(this.doneEntry(p, a, kind, subject));
+    this.notify(p.device.customer_id, p.device.id, NOTICE_OF[kind]);
+  }
+
+  /** Record a set-up that succeeded inside the caller's unit: notices to the other devices, the audit row. */
+  async doneIn(r: Repos, p: DevicePrincipal, kind: SetupFactor, subject: string): Promise<void> {
+    const a = await r.authentications.get(p.authentication.id);
+    if (!a) throw new Error(`authentication ${p.authentication.id} missing`);
+    await this.notifyIn(r, p.device.customer_id, p.device.id, NOTICE_OF[kind]);
+    await r.audit.append(this.doneEntry(p, a, kind, subject));
+  }
+
+  async view(p: DevicePrincipal): Promise<FactorSetupView> {
+    const a = await this.authentications.find(p.authentication.id);
+    const open = a?.setup_until != null && a.setup_until > this.ctx.clock.now();
+    return {
+      until: open ? iso(a.setup_until!) : null,
+      pin: this.refusalOf(a, 'pin') === null,
+      biometric: this.refusalOf(a, 'biometric') === null,
+      photo: this.refusalOf(a, 'photo') === null,
+    };
+  }
+
+  /**
+   * A notice for every other active device of the customer.
+   * legacy-sync: called by done() inside legacy transactions; goes with it.
+   */
   notify(customerId: string, byDeviceId: string, kind: SecurityNoticeKind): void {
     const now = this.ctx.clock.now();
     const others = this.ctx.db
@@ -115,35 +157,43 @@ export class FactorSetup {
     for (const d of others) insert.run(randomId(16), customerId, d.id, kind, byDeviceId, now);
   }
 
+  /** A notice for every other active device of the customer, inside the caller's unit. */
+  async notifyIn(r: Repos, customerId: string, byDeviceId: string, kind: SecurityNoticeKind): Promise<void> {
+    const at = this.ctx.clock.now();
+    const others = await r.devices.otherActiveDeviceIds(customerId, byDeviceId);
+    await r.devices.insertNotices(
+      others.map((deviceId) => ({
+        id: randomId(16),
+        customer_id: customerId,
+        device_id: deviceId,
+        kind,
+        by_device_id: byDeviceId,
+        at,
+      })),
+    );
+  }
+
   async notices(deviceId: string): Promise<SecurityNotice[]> {
-    return this.ctx.db
-      .prepare<[string], NoticeRow>(
-        `SELECT n.id, n.kind, n.at, n.by_device_id, d.label
-           FROM security_notices n JOIN devices d ON d.id = n.by_device_id
-          WHERE n.device_id = ? AND n.acknowledged_at IS NULL
-          ORDER BY n.at, n.rowid LIMIT 50`,
-      )
-      .all(deviceId)
-      .map((n) => ({
-        noticeId: n.id,
-        kind: n.kind,
-        at: iso(n.at),
-        byDevice: { deviceId: n.by_device_id, label: n.label },
-      }));
+    return (await this.ctx.data.read.devices.openNotices(deviceId, 50)).map((n) => ({
+      noticeId: n.id,
+      kind: n.kind,
+      at: iso(n.at),
+      byDevice: { deviceId: n.by_device_id, label: n.label },
+    }));
   }
 
   async acknowledge(p: DevicePrincipal, noticeId: string): Promise<void> {
-    const r = this.ctx.db
-      .prepare(
-        'UPDATE security_notices SET acknowledged_at = COALESCE(acknowledged_at, ?) WHERE id = ? AND device_id = ?',
-      )
-      .run(this.ctx.clock.now(), noticeId, p.device.id);
-    if (r.changes !== 1) throw notFound('no such notice on this device');
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'notice.acknowledge',
-      subject: `notice:${noticeId}`,
-      outcome: 'success',
+    const now = this.ctx.clock.now();
+    const found = await this.ctx.data.tx(async (r) => {
+      if (!(await r.devices.acknowledgeNotice(noticeId, p.device.id, now))) return false;
+      await r.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'notice.acknowledge',
+        subject: `notice:${noticeId}`,
+        outcome: 'success',
+      });
+      return true;
     });
+    if (!found) throw notFound('no such notice on this device');
   }
 }

@@ -1,4 +1,77 @@
+import { sql } from 'kysely';
+import type { FactorKind } from '../../../../protocol/src/index.ts';
 import { Repo } from './base.ts';
 
+export interface AuthenticationRow {
+  id: string;
+  customer_id: string;
+  device_id: string | null;
+  level: number;
+  created_at: number;
+  expires_at: number;
+  /** Set only on the enrolment's own authentication: factors may be set up until then. */
+  setup_until: number | null;
+}
+
+export interface FactorRow {
+  kind: FactorKind;
+  at: number;
+  device_id: string | null;
+  detail: string | null;
+}
+
 /** Tables: authentications, factors. */
-export class AuthenticationsRepo extends Repo {}
+export class AuthenticationsRepo extends Repo {
+  private get t() {
+    if (!this.c.writable) throw new Error('authentications: writes go through a unit of work (data.tx)');
+    return this.q;
+  }
+
+  get(id: string): Promise<AuthenticationRow | undefined> {
+    return this.q.selectFrom('authentications').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * The authentication, locked for the rest of the unit on PostgreSQL (SELECT ... FOR
+   * UPDATE), so two units stepping up the same authentication take turns: the second
+   * recomputes the level with the first's factor. SQLite's single writer already does.
+   */
+  async getForUpdate(id: string): Promise<AuthenticationRow | undefined> {
+    let q = this.t.selectFrom('authentications').selectAll().where('id', '=', id);
+    if (this.c.engine === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  async insert(row: AuthenticationRow): Promise<void> {
+    await this.t.insertInto('authentications').values(row).execute();
+  }
+
+  /** Record a proven factor; the same kind at the same ms again is a no-op (false). */
+  async insertFactor(
+    authenticationId: string,
+    f: { kind: FactorKind; at: number; device_id: string | null; detail: string | null },
+  ): Promise<boolean> {
+    const r = await this.t
+      .insertInto('factors')
+      .values({ authentication_id: authenticationId, ...f })
+      .onConflict((oc) => oc.columns(['authentication_id', 'kind', 'at']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async setLevel(id: string, level: number): Promise<void> {
+    await this.t.updateTable('authentications').set({ level }).where('id', '=', id).execute();
+  }
+
+  /** The factors proven, in the order they were (SQLite: insertion order within one ms; PostgreSQL: by kind). */
+  async factors(authenticationId: string): Promise<FactorRow[]> {
+    let q = this.q
+      .selectFrom('factors')
+      .select(['kind', 'at', 'device_id', 'detail'])
+      .where('authentication_id', '=', authenticationId)
+      .orderBy('at');
+    q = this.c.engine === 'sqlite' ? q.orderBy(sql`rowid`) : q.orderBy('kind');
+    const rows = await q.execute();
+    return rows.map((r) => ({ ...r, kind: r.kind as FactorKind }));
+  }
+}

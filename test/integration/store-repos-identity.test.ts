@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeClock } from '../../authority/src/clock.ts';
+import type { Store } from '../../authority/src/store/engine.ts';
+import type { Data } from '../../authority/src/store/repos/index.ts';
+import { openTestData, testEngines } from '../support/store.ts';
+
+/**
+ * The identity repositories (repos/devices.ts, repos/authentications.ts) on each engine:
+ * what each method finds, changes and refuses, and that single-use rows (challenges,
+ * enrolment codes, device proof ids) are used once by ~20 concurrent units.
+ */
+const PARALLEL = 20;
+
+for (const engine of testEngines()) {
+  describe(`identity repositories on ${engine}`, () => {
+    const clock = new FakeClock();
+    let h: { data: Data; store: Store; close: () => Promise<void> };
+    const T0 = clock.now();
+    const race = <T>(fn: (d: Data) => Promise<T>) =>
+      Promise.all(Array.from({ length: PARALLEL }, () => fn(h.data)));
+
+    before(async () => {
+      h = await openTestData(engine, clock);
+      // customers are seeded with the store's own unit: their repository belongs to another area
+      await h.store.tx((t) =>
+        t
+          .insertInto('customers')
+          .values([
+            { id: 'cu1', display_name: 'Ada', created_at: T0 },
+            { id: 'cu2', display_name: 'Gone', created_at: T0, deactivated_at: T0 },
+          ])
+          .execute(),
+      );
+    });
+    after(() => h?.close());
+
+    it('devices: insert once per key, found by id, the customer’s other active devices', async () => {
+      const dev = (id: string, customer = 'cu1') => ({
+        id,
+        customer_id: customer,
+        public_jwk: '{}',
+        label: `phone ${id}`,
+        enrolled_at: T0,
+      });
+      const wins = await race((d) => d.tx((r) => r.devices.insert(dev('d1'))));
+      assert.equal(wins.filter(Boolean).length, 1, 'one enrolment per key under concurrency');
+      await h.data.tx(async (r) => {
+        assert.equal(await r.devices.insert(dev('d2')), true);
+        assert.equal(await r.devices.insert(dev('d3')), true);
+      });
+      assert.deepEqual(await h.data.read.devices.get('d1'), { ...dev('d1'), revoked_at: null });
+      assert.equal(await h.data.read.devices.get('nope'), undefined);
+      assert.deepEqual(await h.data.read.devices.otherActiveDeviceIds('cu1', 'd1'), ['d2', 'd3']);
+      assert.equal(await h.data.read.devices.customerName('cu1'), 'Ada');
+      assert.equal(await h.data.read.devices.customerName('nope'), undefined);
+      assert.equal(await h.data.read.devices.isCustomerActive('cu1'), true);
+      assert.equal(await h.data.read.devices.isCustomerActive('cu2'), false);
+      assert.equal(await h.data.read.devices.isCustomerActive('nope'), false);
+      await assert.rejects(
+        h.data.read.devices.insert(dev('d9')),
+        /writes go through a unit of work/,
+        'the read handle refuses writes',
+      );
+    });
+
+    it('enrolment codes: used once under concurrency; expired, unknown and deactivated customers refused; re-arm', async () => {
+      await h.data.tx(async (r) => {
+        await r.devices.putEnrolmentCode('code-a', 'cu1', T0 + 60_000);
+        await r.devices.putEnrolmentCode('code-old', 'cu1', T0 - 1);
+        await r.devices.putEnrolmentCode('code-gone', 'cu2', T0 + 60_000);
+      });
+      const used = await race((d) => d.tx((r) => r.devices.consumeEnrolmentCode('code-a')));
+      assert.deepEqual(
+        used.filter(Boolean),
+        ['cu1'],
+        'exactly one of the concurrent units enrols with the code',
+      );
+      const none = await h.data.tx(async (r) => [
+        await r.devices.consumeEnrolmentCode('code-a'),
+        await r.devices.consumeEnrolmentCode('code-old'),
+        await r.devices.consumeEnrolmentCode('code-gone'),
+        await r.devices.consumeEnrolmentCode('no-such-code'),
+      ]);
+      assert.deepEqual(none, [undefined, undefined, undefined, undefined]);
+      // re-armed (the demo seed does this at each start): usable once again
+      await h.data.tx((r) => r.devices.putEnrolmentCode('code-a', 'cu1', T0 + 120_000));
+      const again = await race((d) => d.tx((r) => r.devices.consumeEnrolmentCode('code-a')));
+      assert.deepEqual(again.filter(Boolean), ['cu1']);
+    });
+
+    it('challenges: consumed once under concurrency, only for their purpose, never when expired; prune', async () => {
+      const ch = (id: string, purpose: 'enrol' | 'authenticate', expires_at = T0 + 60_000) => ({
+        id,
+        purpose,
+        nonce: `nonce-${id}`,
+        device_id: purpose === 'authenticate' ? 'd1' : null,
+        authentication_id: null,
+        expires_at,
+      });
+      await h.data.tx(async (r) => {
+        await r.devices.insertChallenge(ch('c1', 'authenticate'));
+        await r.devices.insertChallenge(ch('c2', 'enrol'));
+        await r.devices.insertChallenge(ch('c-old', 'enrol', T0 - 1));
+      });
+      const got = await race((d) => d.tx((r) => r.devices.consumeChallenge('c1', 'authenticate')));
+      assert.deepEqual(got.filter(Boolean), [ch('c1', 'authenticate')]);
+      // another purpose neither gets it nor spends it
+      assert.equal(await h.data.tx((r) => r.devices.consumeChallenge('c2', 'authenticate')), undefined);
+      assert.deepEqual(await h.data.tx((r) => r.devices.consumeChallenge('c2', 'enrol')), ch('c2', 'enrol'));
+      assert.equal(await h.data.tx((r) => r.devices.consumeChallenge('c-old', 'enrol')), undefined);
+      assert.equal(await h.data.tx((r) => r.devices.consumeChallenge('unknown', 'enrol')), undefined);
+      assert.equal(await h.data.tx((r) => r.devices.pruneChallenges(T0)), 1, 'only the expired one');
+      assert.equal(await h.data.tx((r) => r.devices.pruneChallenges(T0 + 60_001)), 2);
+    });
+
+    it('proof ids: a jti is remembered once under concurrency; prune forgets the expired', async () => {
+      const fresh = await race((d) => d.tx((r) => r.devices.rememberProof('d1:jti-1', T0 + 120_000)));
+      assert.equal(fresh.filter(Boolean).length, 1, 'one request per proof id');
+      await h.data.tx((r) => r.devices.rememberProof('d1:jti-old', T0 - 1));
+      assert.equal(await h.data.tx((r) => r.devices.pruneProofs(T0)), 1);
+      assert.equal(await h.data.tx((r) => r.devices.rememberProof('d1:jti-1', T0 + 120_000)), false);
+      assert.equal(await h.data.tx((r) => r.devices.rememberProof('d1:jti-old', T0 + 120_000)), true);
+    });
+
+    it('authentications and tokens: create, step up (concurrent factors all count), read back', async () => {
+      const auth = {
+        id: 'a1',
+        customer_id: 'cu1',
+        device_id: 'd1',
+        level: 1,
+        created_at: T0,
+        expires_at: T0 + 3_600_000,
+        setup_until: null,
+      };
+      await h.data.tx(async (r) => {
+        await r.authentications.insert(auth);
+        assert.equal(
+          await r.authentications.insertFactor('a1', {
+            kind: 'device',
+            at: T0,
+            device_id: 'd1',
+            detail: null,
+          }),
+          true,
+        );
+        assert.equal(
+          await r.authentications.insertFactor('a1', {
+            kind: 'device',
+            at: T0,
+            device_id: 'd1',
+            detail: 'again',
+          }),
+          false,
+          'the same factor at the same time is recorded once',
+        );
+        await r.devices.insertToken({
+          token_hash: 'tok1',
+          device_id: 'd1',
+          authentication_id: 'a1',
+          expires_at: T0 + 1,
+        });
+      });
+      assert.deepEqual(await h.data.read.authentications.get('a1'), auth);
+      assert.equal(await h.data.read.authentications.get('nope'), undefined);
+      assert.deepEqual(await h.data.read.devices.token('tok1'), {
+        token_hash: 'tok1',
+        device_id: 'd1',
+        authentication_id: 'a1',
+        expires_at: T0 + 1,
+        revoked_at: null,
+      });
+      assert.equal(await h.data.read.devices.token('nope'), undefined);
+      // two step-ups at once: each locks the row, adds its factor, recomputes from all factors
+      const kinds = ['pin', 'biometric', 'photo', 'knowledge'] as const;
+      await Promise.all(
+        kinds.map((kind, i) =>
+          h.data.tx(async (r) => {
+            const a = await r.authentications.getForUpdate('a1');
+            assert.ok(a);
+            await r.authentications.insertFactor('a1', {
+              kind,
+              at: T0 + 1 + i,
+              device_id: 'd1',
+              detail: null,
+            });
+            const all = (await r.authentications.factors('a1')).map((f) => f.kind);
+            await r.authentications.setLevel('a1', all.includes('biometric') ? 3 : 2);
+          }),
+        ),
+      );
+      const factors = await h.data.read.authentications.factors('a1');
+      assert.deepEqual(
+        factors.map((f) => f.kind),
+        ['device', ...kinds],
+      );
+      assert.equal((await h.data.read.authentications.get('a1'))!.level, 3, 'no step-up was lost');
+      await assert.rejects(h.data.read.authentications.setLevel('a1', 0), /unit of work/);
+    });
+
+    it('security notices: listed per device oldest first, acknowledged once per device', async () => {
+      await h.data.tx((r) =>
+        r.devices.insertNotices([
+          { id: 'n2', customer_id: 'cu1', device_id: 'd2', kind: 'pin.set', by_device_id: 'd1', at: T0 + 5 },
+          {
+            id: 'n1',
+            customer_id: 'cu1',
+            device_id: 'd2',
+            kind: 'device.enrolled',
+            by_device_id: 'd1',
+            at: T0,
+          },
+          { id: 'n3', customer_id: 'cu1', device_id: 'd3', kind: 'pin.set', by_device_id: 'd1', at: T0 + 5 },
+        ]),
+      );
+      await h.data.tx((r) => r.devices.insertNotices([]));
+      const open = await h.data.read.devices.openNotices('d2');
+      assert.deepEqual(open, [
+        { id: 'n1', kind: 'device.enrolled', at: T0, by_device_id: 'd1', label: 'phone d1' },
+        { id: 'n2', kind: 'pin.set', at: T0 + 5, by_device_id: 'd1', label: 'phone d1' },
+      ]);
+      assert.equal(
+        await h.data.tx((r) => r.devices.acknowledgeNotice('n3', 'd2', T0 + 9)),
+        false,
+        'not this device’s',
+      );
+      assert.equal(await h.data.tx((r) => r.devices.acknowledgeNotice('n1', 'd2', T0 + 9)), true);
+      assert.equal(
+        await h.data.tx((r) => r.devices.acknowledgeNotice('n1', 'd2', T0 + 10)),
+        true,
+        'again is fine',
+      );
+      assert.deepEqual(
+        (await h.data.read.devices.openNotices('d2')).map((n) => n.id),
+        ['n2'],
+      );
+      assert.deepEqual(
+        (await h.data.read.devices.openNotices('d3')).map((n) => n.id),
+        ['n3'],
+      );
+    });
+  });
+}
