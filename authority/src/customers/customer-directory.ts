@@ -13,24 +13,11 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
+import type { Repos } from '../store/repos/index.ts';
+import { isUniqueViolation, type CustomerPhone, type CustomerRow } from '../store/repos/customers.ts';
 import { maskPhone, normalisePhone } from './phones.ts';
 
-interface CustomerRow {
-  id: string;
-  display_name: string;
-  attributes: string;
-  account: string;
-  external_ref: string | null;
-  created_at: number;
-  updated_at: number | null;
-  deactivated_at: number | null;
-  deactivation_reason: string | null;
-}
-interface PhoneRow {
-  e164: string;
-  label: string | null;
-}
-type Phone = { e164: string; label: string | null };
+type Phone = CustomerPhone;
 type PhoneInput = { number: string; label?: string | undefined };
 
 const SECURE_FIELDS = SecureFieldName.options;
@@ -72,45 +59,44 @@ function decodeCursor(cursor: string): [string, string] {
  * admin as actor and what changed, never the secure values.
  */
 export class CustomerDirectory {
-  private readonly getRow;
-  private readonly phonesOf;
   constructor(
     private readonly ctx: Ctx,
     private readonly sessions: ServiceSessions,
     private readonly pipeline: Pipeline,
-  ) {
-    this.getRow = ctx.db.prepare<[string], CustomerRow>(
-      'SELECT id, display_name, attributes, account, external_ref, created_at, updated_at, deactivated_at, deactivation_reason FROM customers WHERE id = ?',
-    );
-    this.phonesOf = ctx.db.prepare<[string], PhoneRow>(
-      'SELECT e164, label FROM customer_phones WHERE customer_id = ? ORDER BY rowid',
-    );
-  }
+  ) {}
 
-  private async require(id: string): Promise<CustomerRow> {
-    const row = this.getRow.get(id);
+  private async require(r: Repos, id: string): Promise<CustomerRow> {
+    const row = await r.customers.byId(id);
     if (!row) throw notFound('no such customer');
     return row;
   }
 
   /** True for an existing customer that is not deactivated. */
   async isActive(id: string): Promise<boolean> {
-    const row = this.getRow.get(id);
+    const row = await this.ctx.data.read.customers.byId(id);
     return !!row && row.deactivated_at === null;
   }
 
   /** 404 for an unknown customer, 409 for a deactivated one (e.g. before issuing an enrolment code). */
   async requireActive(id: string): Promise<void> {
-    if ((await this.require(id)).deactivated_at !== null) throw conflict('the customer is deactivated');
+    if ((await this.require(this.ctx.data.read, id)).deactivated_at !== null)
+      throw conflict('the customer is deactivated');
   }
 
-  async view(row: CustomerRow): Promise<CustomerView> {
+  /** The customer's display name (a device's own customer: it exists). */
+  async displayName(id: string): Promise<string> {
+    const name = await this.ctx.data.read.customers.displayName(id);
+    if (name === undefined) throw notFound('no such customer');
+    return name;
+  }
+
+  private view(row: CustomerRow, phones: readonly Phone[]): CustomerView {
     const account = JSON.parse(row.account) as Record<string, unknown>;
     return {
       customerId: row.id,
       displayName: row.display_name,
       externalRef: row.external_ref,
-      phones: this.phonesOf.all(row.id).map((p) => ({ e164: p.e164, label: p.label })),
+      phones: phones.map((p) => ({ e164: p.e164, label: p.label })),
       attributes: attributesOf(row),
       secureFields: SECURE_FIELDS.filter((f) => account[f] !== undefined && account[f] !== null),
       status: row.deactivated_at === null ? 'active' : 'deactivated',
@@ -121,8 +107,13 @@ export class CustomerDirectory {
     };
   }
 
+  private async viewOf(r: Repos, id: string): Promise<CustomerView> {
+    const row = await this.require(r, id);
+    return this.view(row, await r.customers.phonesOf(id));
+  }
+
   async get(id: string): Promise<CustomerView> {
-    return await this.view(await this.require(id));
+    return await this.viewOf(this.ctx.data.read, id);
   }
 
   /** Normalise to E.164; 400 naming the field for an invalid number or the same number twice. */
@@ -140,220 +131,186 @@ export class CustomerDirectory {
   }
 
   /** 409 when a number belongs to another active customer. */
-  private async checkPhonesFree(phones: readonly Phone[], customerId: string | null): Promise<void> {
-    const holder = this.ctx.db.prepare<[string, string], { customer_id: string }>(
-      'SELECT customer_id FROM customer_phones WHERE e164 = ? AND active = 1 AND customer_id <> ?',
-    );
-    phones.forEach((p, i) => {
-      const other = holder.get(p.e164, customerId ?? '');
+  private async checkPhonesFree(
+    r: Repos,
+    phones: readonly Phone[],
+    customerId: string | null,
+  ): Promise<void> {
+    for (const [i, p] of phones.entries()) {
+      const other = await r.customers.activeHolderOf(p.e164, customerId);
       if (other)
-        throw conflict(
-          `phones[${i}].number: ${p.e164} belongs to another active customer (${other.customer_id})`,
-        );
-    });
+        throw conflict(`phones[${i}].number: ${p.e164} belongs to another active customer (${other})`);
+    }
   }
 
   /** 409 when another customer has this external reference. */
-  private async checkExternalRefFree(ref: string, customerId: string | null): Promise<void> {
-    const other = this.ctx.db
-      .prepare<[string, string], { id: string }>(
-        'SELECT id FROM customers WHERE external_ref = ? AND id <> ?',
-      )
-      .get(ref, customerId ?? '');
-    if (other) throw conflict(`externalRef: already the reference of another customer (${other.id})`);
+  private async checkExternalRefFree(r: Repos, ref: string, customerId: string | null): Promise<void> {
+    const other = await r.customers.externalRefHolder(ref, customerId);
+    if (other) throw conflict(`externalRef: already the reference of another customer (${other})`);
   }
 
-  private writePhones(customerId: string, phones: readonly Phone[], active: boolean): void {
-    this.ctx.db.prepare('DELETE FROM customer_phones WHERE customer_id = ?').run(customerId);
-    const insert = this.ctx.db.prepare(
-      'INSERT INTO customer_phones (customer_id, e164, label, active) VALUES (?, ?, ?, ?)',
-    );
-    for (const p of phones) insert.run(customerId, p.e164, p.label, active ? 1 : 0);
-  }
-
-  /** A unique-index violation that slipped past the checks (it cannot within one process) is still a 409. */
-  private uniquely<T>(fn: () => T): T {
+  /**
+   * A unit whose checks passed but whose write a unique index refused (a concurrent unit
+   * took the number or the reference first: possible on PostgreSQL) is still a 409.
+   */
+  private async uniquely<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
     try {
-      return fn();
+      return await this.ctx.data.tx(fn);
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw conflict('a phone number or the external reference is already in use');
+      if (isUniqueViolation(e)) throw conflict('a phone number or the external reference is already in use');
       throw e;
     }
   }
 
   async create(input: CreateCustomerRequest, actor: string): Promise<CustomerView> {
     const phones = this.normalisePhones(input.phones ?? []);
-    if (input.externalRef !== undefined) await this.checkExternalRefFree(input.externalRef, null);
-    await this.checkPhonesFree(phones, null);
     const id = `c_${randomId(16)}`;
     const now = this.ctx.clock.now();
     const attributes = input.attributes ?? {};
     const account = input.account ?? {};
-    this.uniquely(() =>
-      this.ctx.db.transaction(() => {
-        this.ctx.db
-          .prepare(
-            'INSERT INTO customers (id, display_name, attributes, account, external_ref, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          )
-          .run(
-            id,
-            input.displayName.trim(),
-            JSON.stringify(attributes),
-            JSON.stringify(account),
-            input.externalRef ?? null,
-            now,
-            now,
-          );
-        this.writePhones(id, phones, true);
-      })(),
-    );
-    this.ctx.audit.append({
-      actor,
-      action: 'customer.create',
-      subject: `customer:${id}`,
-      outcome: 'success',
-      data: {
-        externalRef: input.externalRef ?? null,
-        phones: phones.map((p) => maskPhone(p.e164)),
-        attributes,
-        secureFields: SECURE_FIELDS.filter((f) => account[f] !== undefined),
-      },
+    return await this.uniquely(async (r) => {
+      if (input.externalRef !== undefined) await this.checkExternalRefFree(r, input.externalRef, null);
+      await this.checkPhonesFree(r, phones, null);
+      await r.customers.insert({
+        id,
+        display_name: input.displayName.trim(),
+        attributes: JSON.stringify(attributes),
+        account: JSON.stringify(account),
+        external_ref: input.externalRef ?? null,
+        created_at: now,
+        updated_at: now,
+      });
+      await r.customers.replacePhones(id, phones, true);
+      await r.audit.append({
+        actor,
+        action: 'customer.create',
+        subject: `customer:${id}`,
+        outcome: 'success',
+        data: {
+          externalRef: input.externalRef ?? null,
+          phones: phones.map((p) => maskPhone(p.e164)),
+          attributes,
+          secureFields: SECURE_FIELDS.filter((f) => account[f] !== undefined),
+        },
+      });
+      return await this.viewOf(r, id);
     });
-    return await this.get(id);
   }
 
+  /** Read, compare and write in one unit: concurrent patches of one customer do not lose each other's changes. */
   async update(id: string, patch: UpdateCustomerRequest, actor: string): Promise<CustomerView> {
-    const row = await this.require(id);
-    const active = row.deactivated_at === null;
-    const changed: string[] = [];
-    const data: Record<string, unknown> = {};
+    // Validated before the unit: a 400 needs no database.
+    const newPhones = patch.phones !== undefined ? this.normalisePhones(patch.phones) : null;
+    return await this.uniquely(async (r) => {
+      const row = await this.require(r, id);
+      const active = row.deactivated_at === null;
+      const changed: string[] = [];
+      const data: Record<string, unknown> = {};
 
-    const displayName = patch.displayName?.trim() ?? row.display_name;
-    if (displayName !== row.display_name) changed.push('displayName');
+      const displayName = patch.displayName?.trim() ?? row.display_name;
+      if (displayName !== row.display_name) changed.push('displayName');
 
-    let externalRef = row.external_ref;
-    if (patch.externalRef !== undefined && patch.externalRef !== row.external_ref) {
-      if (patch.externalRef !== null) await this.checkExternalRefFree(patch.externalRef, id);
-      externalRef = patch.externalRef;
-      changed.push('externalRef');
-      data.externalRef = { from: row.external_ref, to: externalRef };
-    }
-
-    let phones: Phone[] | null = null;
-    if (patch.phones !== undefined) {
-      phones = this.normalisePhones(patch.phones);
-      // A deactivated customer's numbers are checked when it is reactivated.
-      if (active) await this.checkPhonesFree(phones, id);
-      const before = this.phonesOf.all(id);
-      const added = phones.filter((p) => !before.some((b) => b.e164 === p.e164));
-      const removed = before.filter((b) => !phones!.some((p) => p.e164 === b.e164));
-      const relabelled = phones.filter((p) => before.some((b) => b.e164 === p.e164 && b.label !== p.label));
-      const reordered = before.map((b) => b.e164).join() !== phones.map((p) => p.e164).join();
-      if (added.length || removed.length || relabelled.length || reordered) {
-        changed.push('phones');
-        data.phones = {
-          added: added.map((p) => maskPhone(p.e164)),
-          removed: removed.map((p) => maskPhone(p.e164)),
-          relabelled: relabelled.map((p) => maskPhone(p.e164)),
-        };
-      } else phones = null;
-    }
-
-    const attributes = attributesOf(row);
-    if (patch.attributes) {
-      const diff: Record<string, { from: string | null; to: string | null }> = {};
-      for (const [k, v] of Object.entries(patch.attributes)) {
-        const from = Object.hasOwn(attributes, k) ? attributes[k]! : null;
-        if (from === v) continue;
-        diff[k] = { from, to: v };
-        if (v === null) delete attributes[k];
-        else attributes[k] = v;
+      let externalRef = row.external_ref;
+      if (patch.externalRef !== undefined && patch.externalRef !== row.external_ref) {
+        if (patch.externalRef !== null) await this.checkExternalRefFree(r, patch.externalRef, id);
+        externalRef = patch.externalRef;
+        changed.push('externalRef');
+        data.externalRef = { from: row.external_ref, to: externalRef };
       }
-      if (Object.keys(attributes).length > CUSTOMER_LIMITS.attributes)
-        throw invalid(['attributes'], `at most ${CUSTOMER_LIMITS.attributes} attributes`);
-      if (Object.keys(diff).length) {
-        changed.push(...Object.keys(diff).map((k) => `attributes.${k}`));
-        data.attributes = diff;
-      }
-    }
 
-    const account = JSON.parse(row.account) as Record<string, unknown>;
-    if (patch.account) {
-      for (const [k, v] of Object.entries(patch.account)) {
-        if (v === undefined) continue;
-        if (JSON.stringify(account[k] ?? null) === JSON.stringify(v)) continue;
-        if (v === null) delete account[k];
-        else account[k] = v;
-        // Which secure field changed, never its value.
-        changed.push(`account.${k}`);
+      let phones = newPhones;
+      const before = await r.customers.phonesOf(id);
+      if (phones) {
+        // A deactivated customer's numbers are checked when it is reactivated.
+        if (active) await this.checkPhonesFree(r, phones, id);
+        const next = phones;
+        const added = next.filter((p) => !before.some((b) => b.e164 === p.e164));
+        const removed = before.filter((b) => !next.some((p) => p.e164 === b.e164));
+        const relabelled = next.filter((p) => before.some((b) => b.e164 === p.e164 && b.label !== p.label));
+        const reordered = before.map((b) => b.e164).join() !== next.map((p) => p.e164).join();
+        if (added.length || removed.length || relabelled.length || reordered) {
+          changed.push('phones');
+          data.phones = {
+            added: added.map((p) => maskPhone(p.e164)),
+            removed: removed.map((p) => maskPhone(p.e164)),
+            relabelled: relabelled.map((p) => maskPhone(p.e164)),
+          };
+        } else phones = null;
       }
-    }
 
-    if (changed.length === 0) return await this.view(row);
-    this.uniquely(() =>
-      this.ctx.db.transaction(() => {
-        this.ctx.db
-          .prepare(
-            'UPDATE customers SET display_name = ?, external_ref = ?, attributes = ?, account = ?, updated_at = ? WHERE id = ?',
-          )
-          .run(
-            displayName,
-            externalRef,
-            JSON.stringify(attributes),
-            JSON.stringify(account),
-            this.ctx.clock.now(),
-            id,
-          );
-        if (phones) this.writePhones(id, phones, active);
-      })(),
-    );
-    this.ctx.audit.append({
-      actor,
-      action: 'customer.update',
-      subject: `customer:${id}`,
-      outcome: 'success',
-      data: { changed, ...data },
+      const attributes = attributesOf(row);
+      if (patch.attributes) {
+        const diff: Record<string, { from: string | null; to: string | null }> = {};
+        for (const [k, v] of Object.entries(patch.attributes)) {
+          const from = Object.hasOwn(attributes, k) ? attributes[k]! : null;
+          if (from === v) continue;
+          diff[k] = { from, to: v };
+          if (v === null) delete attributes[k];
+          else attributes[k] = v;
+        }
+        if (Object.keys(attributes).length > CUSTOMER_LIMITS.attributes)
+          throw invalid(['attributes'], `at most ${CUSTOMER_LIMITS.attributes} attributes`);
+        if (Object.keys(diff).length) {
+          changed.push(...Object.keys(diff).map((k) => `attributes.${k}`));
+          data.attributes = diff;
+        }
+      }
+
+      const account = JSON.parse(row.account) as Record<string, unknown>;
+      if (patch.account) {
+        for (const [k, v] of Object.entries(patch.account)) {
+          if (v === undefined) continue;
+          if (JSON.stringify(account[k] ?? null) === JSON.stringify(v)) continue;
+          if (v === null) delete account[k];
+          else account[k] = v;
+          // Which secure field changed, never its value.
+          changed.push(`account.${k}`);
+        }
+      }
+
+      if (changed.length === 0) return this.view(row, before);
+      await r.customers.update(id, {
+        display_name: displayName,
+        external_ref: externalRef,
+        attributes: JSON.stringify(attributes),
+        account: JSON.stringify(account),
+      });
+      if (phones) await r.customers.replacePhones(id, phones, active);
+      await r.audit.append({
+        actor,
+        action: 'customer.update',
+        subject: `customer:${id}`,
+        outcome: 'success',
+        data: { changed, ...data },
+      });
+      return await this.viewOf(r, id);
     });
-    return await this.get(id);
   }
 
   async list(q: CustomerListQuery): Promise<CustomerList> {
     const limit = q.limit ? Number(q.limit) : CUSTOMER_LIMITS.defaultPageSize;
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.name !== undefined) {
-      where.push("c.display_name LIKE ? ESCAPE '\\'");
-      args.push(`%${q.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    }
+    let phone: string | undefined;
     if (q.phone !== undefined) {
       const n = normalisePhone(q.phone, this.ctx.config.defaultPhoneRegion);
       if (!n.ok) throw invalid(['phone'], n.message);
-      where.push('EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = c.id AND p.e164 = ?)');
-      args.push(n.e164);
+      phone = n.e164;
     }
-    if (q.externalRef !== undefined) {
-      where.push('c.external_ref = ?');
-      args.push(q.externalRef);
-    }
-    if (q.status === 'active') where.push('c.deactivated_at IS NULL');
-    if (q.status === 'deactivated') where.push('c.deactivated_at IS NOT NULL');
-    if (q.cursor !== undefined) {
-      const [name, id] = decodeCursor(q.cursor);
-      where.push('(c.display_name, c.id) > (?, ?)');
-      args.push(name, id);
-    }
-    const rows = this.ctx.db
-      .prepare<(string | number)[], CustomerRow>(
-        `SELECT c.id, c.display_name, c.attributes, c.account, c.external_ref, c.created_at, c.updated_at, c.deactivated_at, c.deactivation_reason
-         FROM customers c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY c.display_name, c.id LIMIT ?`,
-      )
-      .all(...args, limit + 1);
+    const read = this.ctx.data.read.customers;
+    const rows = await read.list(
+      {
+        ...(q.name !== undefined ? { nameContains: q.name } : {}),
+        ...(phone !== undefined ? { phone } : {}),
+        ...(q.externalRef !== undefined ? { externalRef: q.externalRef } : {}),
+        ...(q.status === 'active' || q.status === 'deactivated' ? { status: q.status } : {}),
+        ...(q.cursor !== undefined ? { after: decodeCursor(q.cursor) } : {}),
+      },
+      limit + 1,
+    );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const phones = await read.phonesOfMany(page.map((r) => r.id));
     return {
-      customers: await Promise.all(page.map((r) => this.view(r))),
+      customers: page.map((r) => this.view(r, phones.get(r.id) ?? [])),
       nextCursor: rows.length > limit && last ? encodeCursor(last.display_name, last.id) : null,
     };
   }
@@ -363,6 +320,10 @@ export class CustomerDirectory {
    * sessions end (ended_by_admin), which cancels device commands and closes the
    * sessions' sockets; device tokens are revoked, unused enrolment codes voided, and the
    * phone numbers released (they may then belong to another active customer).
+   *
+   * One unit marks the customer deactivated, revokes and voids, and writes the audit row
+   * with what it ends (the requests and sessions open at that moment); those are then
+   * ended by their own modules, which audit each of them.
    */
   async deactivate(
     id: string,
@@ -375,93 +336,62 @@ export class CustomerDirectory {
     revokedDeviceTokens: number;
     voidedEnrolmentCodes: number;
   }> {
-    const row = await this.require(id);
-    if (row.deactivated_at !== null) throw conflict('the customer is already deactivated');
-    const { db } = this.ctx;
-    const now = this.ctx.clock.now();
-    const { tokens, codes } = db.transaction(() => {
-      db.prepare(
-        'UPDATE customers SET deactivated_at = ?, deactivation_reason = ?, updated_at = ? WHERE id = ?',
-      ).run(now, reason, now, id);
-      db.prepare('UPDATE customer_phones SET active = 0 WHERE customer_id = ?').run(id);
-      const tokens = db
-        .prepare(
-          'UPDATE device_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND expires_at > ? AND device_id IN (SELECT id FROM devices WHERE customer_id = ?)',
-        )
-        .run(now, now, id).changes;
-      const codes = db
-        .prepare(
-          'UPDATE enrolment_codes SET expires_at = ? WHERE customer_id = ? AND used_at IS NULL AND expires_at > ?',
-        )
-        .run(now, id, now).changes;
-      return { tokens, codes };
-    })();
-    // The requests first, so they end as "customer_deactivated" rather than as a session that ended.
-    const open = db
-      .prepare<[string], { id: string }>(
-        "SELECT id FROM requests WHERE customer_id = ? AND state NOT IN ('completed', 'abandoned')",
-      )
-      .all(id);
-    let abandonedRequests = 0;
-    for (const r of open)
-      if (this.pipeline.abandon(r.id, 'customer_deactivated')?.state === 'abandoned') abandonedRequests++;
-    const sessions = db
-      .prepare<[string], { id: string }>(
-        'SELECT id FROM service_sessions WHERE customer_id = ? AND ended_at IS NULL',
-      )
-      .all(id);
-    let endedSessions = 0;
-    for (const s of sessions) if (await this.sessions.end(s.id, 'ended_by_admin', actor)) endedSessions++;
-    const result = {
-      endedSessions,
-      abandonedRequests,
-      revokedDeviceTokens: tokens,
-      voidedEnrolmentCodes: codes,
-    };
-    this.ctx.audit.append({
-      actor,
-      action: 'customer.deactivate',
-      subject: `customer:${id}`,
-      outcome: 'success',
-      reason,
-      data: result,
+    const done = await this.ctx.data.tx(async (r) => {
+      await this.require(r, id);
+      if (!(await r.customers.deactivate(id, reason))) return undefined;
+      const revokedDeviceTokens = await r.customers.revokeDeviceTokens(id);
+      const voidedEnrolmentCodes = await r.customers.voidEnrolmentCodes(id);
+      const requests = await r.customers.openRequestIds(id);
+      const sessions = await r.customers.openSessionIds(id);
+      const result = {
+        endedSessions: sessions.length,
+        abandonedRequests: requests.length,
+        revokedDeviceTokens,
+        voidedEnrolmentCodes,
+      };
+      await r.audit.append({
+        actor,
+        action: 'customer.deactivate',
+        subject: `customer:${id}`,
+        outcome: 'success',
+        reason,
+        data: result,
+      });
+      return { result, requests, sessions };
     });
-    return { customer: await this.get(id), ...result };
+    if (!done) throw conflict('the customer is already deactivated');
+    // The requests first, so they end as "customer_deactivated" rather than as a session that ended.
+    let abandonedRequests = 0;
+    for (const rid of done.requests) {
+      // Promise.resolve: abandon() is synchronous until the pipeline moves onto the store, then async.
+      const ended = await Promise.resolve(this.pipeline.abandon(rid, 'customer_deactivated'));
+      if (ended?.state === 'abandoned') abandonedRequests++;
+    }
+    let endedSessions = 0;
+    for (const sid of done.sessions)
+      if (await this.sessions.end(sid, 'ended_by_admin', actor)) endedSessions++;
+    return { customer: await this.get(id), ...done.result, abandonedRequests, endedSessions };
   }
 
   /** Reactivate: 409 when one of its numbers now belongs to another active customer. */
   async reactivate(id: string, actor: string): Promise<CustomerView> {
-    const row = await this.require(id);
-    if (row.deactivated_at === null) throw conflict('the customer is already active');
-    const taken = this.ctx.db
-      .prepare<[string], { e164: string; customer_id: string }>(
-        `SELECT p.e164, o.customer_id FROM customer_phones p
-         JOIN customer_phones o ON o.e164 = p.e164 AND o.active = 1 AND o.customer_id <> p.customer_id
-         WHERE p.customer_id = ? ORDER BY p.rowid`,
-      )
-      .all(id);
-    if (taken.length)
-      throw conflict(
-        `phones: ${taken.map((t) => `${t.e164} now belongs to another active customer (${t.customer_id})`).join('; ')}; change the numbers first`,
-      );
-    const now = this.ctx.clock.now();
-    this.uniquely(() =>
-      this.ctx.db.transaction(() => {
-        this.ctx.db
-          .prepare(
-            'UPDATE customers SET deactivated_at = NULL, deactivation_reason = NULL, updated_at = ? WHERE id = ?',
-          )
-          .run(now, id);
-        this.ctx.db.prepare('UPDATE customer_phones SET active = 1 WHERE customer_id = ?').run(id);
-      })(),
-    );
-    this.ctx.audit.append({
-      actor,
-      action: 'customer.reactivate',
-      subject: `customer:${id}`,
-      outcome: 'success',
-      data: { deactivatedAt: iso(row.deactivated_at) },
+    return await this.uniquely(async (r) => {
+      const row = await this.require(r, id);
+      if (row.deactivated_at === null) throw conflict('the customer is already active');
+      const taken = await r.customers.takenPhones(id);
+      if (taken.length)
+        throw conflict(
+          `phones: ${taken.map((t) => `${t.e164} now belongs to another active customer (${t.customer_id})`).join('; ')}; change the numbers first`,
+        );
+      await r.customers.reactivate(id);
+      await r.audit.append({
+        actor,
+        action: 'customer.reactivate',
+        subject: `customer:${id}`,
+        outcome: 'success',
+        data: { deactivatedAt: iso(row.deactivated_at) },
+      });
+      return await this.viewOf(r, id);
     });
-    return await this.get(id);
   }
 }

@@ -78,13 +78,10 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
       };
     },
     deviceMe: async ({ principal: p }) => {
-      const customer = ctx.db
-        .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
-        .get(p.device.customer_id)!;
       return {
         deviceId: p.device.id,
         customerId: p.device.customer_id,
-        customerName: customer.display_name,
+        customerName: await svc.customers.displayName(p.device.customer_id),
         enrolled: {
           pin: await svc.pin.hasPin(p.device.customer_id),
           biometric: await svc.webauthn.hasCredential(p.device.customer_id),
