@@ -2,26 +2,16 @@ import type { CustodyEntry, CustodyHow, StaffRole } from '../../../protocol/src/
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 
-interface CustodyRow {
-  request_id: string;
-  staff_id: string;
-  role: StaffRole;
-  fence: number;
-  how: CustodyHow;
-  from_at: number;
-  until_at: number | null;
-  end_reason: string | null;
-  display_name: string;
-}
-
 /**
  * The chain of custody of a request: one row per assignment (one fencing number), who
  * held it, in which role, how they came to hold it, from when until when. Written
- * in the same transaction as the lease it mirrors.
+ * in the same unit of work as the lease it mirrors: converted code uses
+ * `r.custody.open / close / howForOffer / move` (repos/custody.ts) inside its unit.
  */
 export class Custody {
   constructor(private readonly ctx: Ctx) {}
 
+  // legacy-sync: called inside pipeline.ts's transaction; goes when that module moves (use r.custody.open)
   open(requestId: string, staffId: string, fence: number, how: CustodyHow, at: number): void {
     const role =
       this.ctx.db.prepare<[string], { role: StaffRole }>('SELECT role FROM staff WHERE id = ?').get(staffId)
@@ -33,6 +23,7 @@ export class Custody {
       .run(requestId, staffId, role, fence, how, at);
   }
 
+  // legacy-sync: called inside pipeline.ts's transaction; goes when that module moves (use r.custody.close)
   close(requestId: string, fence: number, reason: string, at: number): void {
     this.ctx.db
       .prepare(
@@ -41,6 +32,7 @@ export class Custody {
       .run(at, reason, requestId, fence);
   }
 
+  // legacy-sync: called inside pipeline.ts's transaction; goes when that module moves (use r.custody.howForOffer)
   /** How the holder of an accepted offer came to it: a blind transfer or a reassign names that fence; otherwise from the queue. */
   howForOffer(requestId: string, fence: number): CustodyHow {
     const t = this.ctx.db
@@ -53,20 +45,15 @@ export class Custody {
   }
 
   async list(requestId: string): Promise<CustodyEntry[]> {
-    return this.ctx.db
-      .prepare<[string], CustodyRow>(
-        'SELECT c.*, s.display_name FROM custody c JOIN staff s ON s.id = c.staff_id WHERE c.request_id = ? ORDER BY c.fence',
-      )
-      .all(requestId)
-      .map((r) => ({
-        staffId: r.staff_id,
-        displayName: r.display_name,
-        role: r.role,
-        fence: r.fence,
-        how: r.how,
-        from: iso(r.from_at),
-        until: r.until_at === null ? null : iso(r.until_at),
-        endReason: r.end_reason,
-      }));
+    return (await this.ctx.data.read.custody.list(requestId)).map((r) => ({
+      staffId: r.staff_id,
+      displayName: r.display_name,
+      role: r.role as StaffRole,
+      fence: r.fence,
+      how: r.how,
+      from: iso(r.from_at),
+      until: r.until_at === null ? null : iso(r.until_at),
+      endReason: r.end_reason,
+    }));
   }
 }
