@@ -21,92 +21,86 @@ export class KnowledgeFactor {
   async add(customerId: string, prompt: string, answer: string): Promise<string> {
     const id = randomId(16);
     const hash = await this.ctx.hasher.hash(normaliseAnswer(answer));
-    this.ctx.db
-      .prepare('INSERT INTO knowledge_questions (id, customer_id, prompt, answer_hash) VALUES (?, ?, ?, ?)')
-      .run(id, customerId, prompt, hash);
+    await this.ctx.data.tx((r) =>
+      r.factors.addQuestion({ id, customer_id: customerId, prompt, answer_hash: hash }),
+    );
     return id;
   }
 
   async questions(customerId: string): Promise<{ questionId: string; prompt: string }[]> {
-    if (!this.ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(customerId))
-      throw notFound('no such customer');
-    return this.ctx.db
-      .prepare<[string], { questionId: string; prompt: string }>(
-        'SELECT id AS questionId, prompt FROM knowledge_questions WHERE customer_id = ? ORDER BY rowid',
-      )
-      .all(customerId);
+    const read = this.ctx.data.read.factors;
+    if (!(await read.knowledgeLock(customerId))) throw notFound('no such customer');
+    return (await read.questions(customerId)).map((q) => ({ questionId: q.id, prompt: q.prompt }));
   }
 
-  /** All answers right -> a new authentication at level 1 with the "knowledge" factor. */
+  /**
+   * All answers right -> a new authentication at level 1 with the "knowledge" factor.
+   * The check reserves itself first (counted as a failure, one guarded UPDATE in a unit of
+   * its own), the answers are hashed outside any unit, and the outcome is recorded in a
+   * second unit.
+   */
   async check(
     customerId: string,
     answers: { questionId: string; answer: string }[],
     staffId: string,
   ): Promise<AuthenticationRow | null> {
-    const now = this.ctx.clock.now();
-    const reserved = this.ctx.db
-      .prepare<[string, number, number], { knowledge_failures: number }>(
-        `UPDATE customers SET knowledge_failures = knowledge_failures + 1
-         WHERE id = ? AND knowledge_failures < ? AND (knowledge_locked_until IS NULL OR knowledge_locked_until <= ?)
-         RETURNING knowledge_failures`,
-      )
-      .get(customerId, KNOWLEDGE_MAX_FAILURES, now);
-    const audit = (
+    const entry = (
       outcome: 'success' | 'failure',
       reason: string | null,
       subject = `customer:${customerId}`,
-    ) =>
-      this.ctx.audit.append({
-        actor: `staff:${staffId}`,
-        action: 'auth.knowledge',
-        subject,
-        outcome,
-        reason,
-      });
-    if (!reserved) {
-      if (!this.ctx.db.prepare('SELECT 1 FROM customers WHERE id = ?').get(customerId))
-        throw notFound('no such customer');
-      // A lock that has run out resets the counter, so the next check can be evaluated.
-      const reset = this.ctx.db
-        .prepare(
-          'UPDATE customers SET knowledge_failures = 0, knowledge_locked_until = NULL WHERE id = ? AND knowledge_locked_until <= ?',
-        )
-        .run(customerId, now);
-      if (reset.changes === 1) return await this.check(customerId, answers, staffId);
-      audit('failure', 'locked');
-      throw locked(
-        'too many wrong answers: knowledge checks are paused for this customer',
-        Math.ceil(KNOWLEDGE_LOCK_MS / 1000),
-      );
-    }
-    const stmt = this.ctx.db.prepare<[string, string], { answer_hash: string }>(
-      'SELECT answer_hash FROM knowledge_questions WHERE id = ? AND customer_id = ?',
-    );
+    ) => ({ actor: `staff:${staffId}`, action: 'auth.knowledge', subject, outcome, reason });
+    const now = this.ctx.clock.now();
+    const reservation = await this.ctx.data.tx(async (r) => {
+      let failures = await r.factors.reserveKnowledgeAttempt(customerId, KNOWLEDGE_MAX_FAILURES, now);
+      // A lock that has run out resets the counter, so this check can be evaluated.
+      if (failures === undefined && (await r.factors.resetExpiredKnowledgeLock(customerId, now)))
+        failures = await r.factors.reserveKnowledgeAttempt(customerId, KNOWLEDGE_MAX_FAILURES, now);
+      if (failures !== undefined) {
+        const hashes = new Map<string, string>();
+        for (const a of answers) {
+          const h = await r.factors.answerHash(a.questionId, customerId);
+          if (h !== undefined) hashes.set(a.questionId, h);
+        }
+        return { failures, hashes };
+      }
+      if (!(await r.factors.knowledgeLock(customerId))) return { refused: notFound('no such customer') };
+      await r.audit.append(entry('failure', 'locked'));
+      return {
+        refused: locked(
+          'too many wrong answers: knowledge checks are paused for this customer',
+          Math.ceil(KNOWLEDGE_LOCK_MS / 1000),
+        ),
+      };
+    });
+    if (reservation.refused) throw reservation.refused;
+    const { failures, hashes } = reservation;
     let allRight = true;
     for (const a of answers) {
-      const row = stmt.get(a.questionId, customerId);
+      const hash = hashes.get(a.questionId);
       // Evaluate every answer even after a wrong one, so timing does not tell which was wrong.
-      const right = row ? await this.ctx.hasher.verify(row.answer_hash, normaliseAnswer(a.answer)) : false;
+      const right =
+        hash !== undefined ? await this.ctx.hasher.verify(hash, normaliseAnswer(a.answer)) : false;
       allRight &&= right;
     }
     if (!allRight) {
-      if (reserved.knowledge_failures >= KNOWLEDGE_MAX_FAILURES)
-        this.ctx.db
-          .prepare('UPDATE customers SET knowledge_locked_until = ? WHERE id = ?')
-          .run(now + KNOWLEDGE_LOCK_MS, customerId);
-      audit('failure', `wrong answer (${reserved.knowledge_failures} consecutive)`);
+      await this.ctx.data.tx(async (r) => {
+        if (failures >= KNOWLEDGE_MAX_FAILURES)
+          await r.factors.lockKnowledge(customerId, now + KNOWLEDGE_LOCK_MS);
+        await r.audit.append(entry('failure', `wrong answer (${failures} consecutive)`));
+      });
       return null;
     }
-    this.ctx.db
-      .prepare('UPDATE customers SET knowledge_failures = 0, knowledge_locked_until = NULL WHERE id = ?')
-      .run(customerId);
-    const auth = await this.authentications.create(
-      customerId,
-      null,
-      'knowledge',
-      `${answers.length} answers, recorded by staff ${staffId}`,
-    );
-    audit('success', null, `authentication:${auth.id}`);
-    return auth;
+    return await this.ctx.data.tx(async (r) => {
+      await r.factors.clearKnowledgeFailures(customerId);
+      const auth = await this.authentications.createIn(
+        r,
+        customerId,
+        null,
+        'knowledge',
+        `${answers.length} answers, recorded by staff ${staffId}`,
+      );
+      await r.audit.append(entry('success', null, `authentication:${auth.id}`));
+      return auth;
+    });
   }
 }

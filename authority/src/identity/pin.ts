@@ -27,22 +27,27 @@ export interface PinState {
 
 /** The customer's PIN failures and lock now (what the agent's panel shows). */
 export async function pinState(ctx: Ctx, customerId: string): Promise<PinState> {
-  const row = ctx.db
-    .prepare<[string], { failures: number; locked_until: number | null }>(
-      'SELECT failures, locked_until FROM pins WHERE customer_id = ?',
-    )
-    .get(customerId);
+  return pinStateOf(await ctx.data.read.factors.pin(customerId), ctx.clock.now());
+}
+
+function pinStateOf(
+  row: { failures: number; locked_until: number | null } | undefined,
+  now: number,
+): PinState {
   if (!row) return { failures: 0, lockedUntil: null };
   if (row.failures >= PIN_MAX_FAILURES || row.locked_until === HARD_LOCK)
     return { failures: row.failures, lockedUntil: 'admin' };
-  const until = row.locked_until && row.locked_until > ctx.clock.now() ? row.locked_until : null;
+  const until = row.locked_until && row.locked_until > now ? row.locked_until : null;
   return { failures: row.failures, lockedUntil: until };
 }
 
 /**
- * PIN factor. An attempt first reserves itself by counting as a failure (one atomic
- * UPDATE guarded by the lock), and only then runs argon2: however many requests
- * arrive at once, at most PIN_MAX_FAILURES hashes are ever evaluated in a row.
+ * PIN factor. An attempt first reserves itself by counting as a failure (one guarded
+ * UPDATE in a unit of work of its own, committed before anything else happens), and only
+ * then runs argon2, outside any unit; its outcome is recorded in a second unit. However
+ * many requests arrive at once, at most PIN_MAX_FAILURES hashes are ever evaluated in a
+ * row, and an attempt whose outcome never got recorded (a crash during argon2) stays
+ * counted as a failure.
  */
 export class PinFactor extends EventEmitter<{
   /** A wrong PIN, or a PIN refused while locked (`locked`: the PIN is now refused for a while or for good). */
@@ -61,84 +66,85 @@ export class PinFactor extends EventEmitter<{
   }
 
   async hasPin(customerId: string): Promise<boolean> {
-    return !!this.ctx.db.prepare('SELECT 1 FROM pins WHERE customer_id = ?').get(customerId);
+    return await this.ctx.data.read.factors.hasPin(customerId);
   }
 
   async set(p: DevicePrincipal, pin: string): Promise<void> {
     const customerId = p.device.customer_id;
-    this.setup.require(p, 'pin');
+    await this.setup.ensure(p, 'pin');
     const hash = await this.ctx.hasher.hash(pin);
-    // Checked again after the hash: the grant may have lapsed while argon2 ran.
-    this.setup.require(p, 'pin');
-    this.ctx.db.transaction(() => {
-      this.ctx.db
-        .prepare(
-          'INSERT INTO pins (customer_id, hash, failures, locked_until, updated_at) VALUES (?, ?, 0, NULL, ?) ON CONFLICT(customer_id) DO UPDATE SET hash = excluded.hash, failures = 0, locked_until = NULL, updated_at = excluded.updated_at',
-        )
-        .run(customerId, hash, this.ctx.clock.now());
-      this.ctx.audit.append({
+    const refusal = await this.ctx.data.tx(async (r) => {
+      // Checked again in the unit that writes: the grant may have lapsed while argon2 ran.
+      const refused = await this.setup.checkIn(r, p, 'pin');
+      if (refused) return refused;
+      await r.factors.setPin(customerId, hash, this.ctx.clock.now());
+      await r.audit.append({
         actor: `device:${p.device.id}`,
         action: 'pin.set',
         subject: `customer:${customerId}`,
         outcome: 'success',
       });
-      this.setup.done(p, 'pin', `customer:${customerId}`);
-    })();
+      await this.setup.doneIn(r, p, 'pin', `customer:${customerId}`);
+      return null;
+    });
+    if (refusal) throw refusal;
   }
 
   async verify(p: DevicePrincipal, pin: string): Promise<AuthenticationRow> {
     const customerId = p.device.customer_id;
-    const audit = (outcome: 'success' | 'failure', reason?: string) =>
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'auth.pin',
-        subject: `authentication:${p.authentication.id}`,
-        outcome,
-        reason: reason ?? null,
-      });
+    const entry = (outcome: 'success' | 'failure', reason?: string) => ({
+      actor: `device:${p.device.id}`,
+      action: 'auth.pin',
+      subject: `authentication:${p.authentication.id}`,
+      outcome,
+      reason: reason ?? null,
+    });
     const now = this.ctx.clock.now();
-    const reserved = this.ctx.db
-      .prepare<[number, string, number, number], { hash: string; failures: number }>(
-        `UPDATE pins SET failures = failures + 1, updated_at = ?
-         WHERE customer_id = ? AND failures < ? AND (locked_until IS NULL OR locked_until <= ?)
-         RETURNING hash, failures`,
-      )
-      .get(now, customerId, PIN_MAX_FAILURES, now);
-    if (!reserved) {
-      const row = this.ctx.db
-        .prepare<[string], { locked_until: number | null; failures: number }>(
-          'SELECT locked_until, failures FROM pins WHERE customer_id = ?',
-        )
-        .get(customerId);
+    // Unit 1: reserve the attempt (or record why there is none). Committed before argon2 runs.
+    const reservation = await this.ctx.data.tx(async (r) => {
+      const reserved = await r.factors.reservePinAttempt(customerId, PIN_MAX_FAILURES, now);
+      if (reserved) return { reserved };
+      const row = await r.factors.pin(customerId);
       if (!row) {
-        audit('failure', 'no PIN set');
-        throw conflict('no PIN is set for this customer');
+        await r.audit.append(entry('failure', 'no PIN set'));
+        return { refused: conflict('no PIN is set for this customer') };
       }
       const hard = row.failures >= PIN_MAX_FAILURES || row.locked_until === HARD_LOCK;
-      audit('failure', hard ? 'locked until an admin unlocks' : 'locked (delay)');
-      this.emit('failure', p.authentication.id, true);
+      await r.audit.append(entry('failure', hard ? 'locked until an admin unlocks' : 'locked (delay)'));
       const wait = Math.max(1, Math.ceil(((row.locked_until ?? now) - now) / 1000));
-      throw locked(
-        hard
-          ? 'PIN locked after too many failures: contact support'
-          : `too many PIN failures: try again in ${wait} s`,
-        hard ? null : wait,
-      );
+      return {
+        locked: true,
+        refused: locked(
+          hard
+            ? 'PIN locked after too many failures: contact support'
+            : `too many PIN failures: try again in ${wait} s`,
+          hard ? null : wait,
+        ),
+      };
+    });
+    if (!reservation.reserved) {
+      if (reservation.locked) this.emit('failure', p.authentication.id, true);
+      throw reservation.refused;
     }
+    const { reserved } = reservation;
     const ok = await this.ctx.hasher.verify(reserved.hash, pin);
+    // Unit 2: the outcome.
     if (ok) {
-      this.ctx.db
-        .prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?')
-        .run(customerId);
-      audit('success');
-      return this.authentications.addFactor(p.authentication.id, 'pin', p.device.id);
+      const auth = await this.ctx.data.tx(async (r) => {
+        await r.factors.clearPinFailures(customerId);
+        const a = await this.authentications.addFactorIn(r, p.authentication.id, 'pin', p.device.id);
+        await r.audit.append(entry('success'));
+        return a;
+      });
+      this.authentications.changed(p.authentication.id);
+      return auth;
     }
     const delay = pinDelayMs(reserved.failures);
-    if (delay > 0)
-      this.ctx.db
-        .prepare('UPDATE pins SET locked_until = ? WHERE customer_id = ?')
-        .run(delay === HARD_LOCK ? HARD_LOCK : this.ctx.clock.now() + delay, customerId);
-    audit('failure', `wrong PIN (${reserved.failures} consecutive)`);
+    await this.ctx.data.tx(async (r) => {
+      if (delay > 0)
+        await r.factors.lockPin(customerId, delay === HARD_LOCK ? HARD_LOCK : this.ctx.clock.now() + delay);
+      await r.audit.append(entry('failure', `wrong PIN (${reserved.failures} consecutive)`));
+    });
     this.emit('failure', p.authentication.id, delay > 0);
     const left = PIN_MAX_FAILURES - reserved.failures;
     const wait = delay > 0 && delay !== HARD_LOCK ? Math.ceil(delay / 1000) : null;
@@ -156,16 +162,16 @@ export class PinFactor extends EventEmitter<{
   }
 
   async unlock(customerId: string, actor: string): Promise<boolean> {
-    const r = this.ctx.db
-      .prepare('UPDATE pins SET failures = 0, locked_until = NULL WHERE customer_id = ?')
-      .run(customerId);
-    this.ctx.audit.append({
-      actor,
-      action: 'pin.unlock',
-      subject: `customer:${customerId}`,
-      outcome: r.changes ? 'success' : 'failure',
-      reason: r.changes ? null : 'no PIN',
+    return await this.ctx.data.tx(async (r) => {
+      const unlocked = await r.factors.clearPinFailures(customerId);
+      await r.audit.append({
+        actor,
+        action: 'pin.unlock',
+        subject: `customer:${customerId}`,
+        outcome: unlocked ? 'success' : 'failure',
+        reason: unlocked ? null : 'no PIN',
+      });
+      return unlocked;
     });
-    return r.changes === 1;
   }
 }

@@ -6,24 +6,17 @@ import {
   type AuthenticationResponseJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import type { AuditEntry } from '../audit/audit-log.ts';
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
-import { badRequest, unauthorized } from '../errors.ts';
+import { badRequest, unauthorized, type DomainError } from '../errors.ts';
+import type { CredentialRow } from '../store/repos/factors.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
 import type { DevicePrincipal } from './devices.ts';
 import type { FactorSetup } from './factor-setup.ts';
 
 const CEREMONY_TIMEOUT_MS = 120_000;
-
-interface CredentialRow {
-  id: string;
-  customer_id: string;
-  device_id: string;
-  public_key: Buffer;
-  counter: number;
-  transports: string;
-}
 
 /**
  * WebAuthn L3 §7.1 step 11 / §7.2 step 13: a ceremony run inside a cross-origin iframe
@@ -70,20 +63,22 @@ export class WebAuthnFactor {
   ) {}
 
   private async credentialsOf(deviceId: string): Promise<CredentialRow[]> {
-    return this.ctx.db
-      .prepare<[string], CredentialRow>('SELECT * FROM webauthn_credentials WHERE device_id = ?')
-      .all(deviceId);
+    return await this.ctx.data.read.factors.credentialsOfDevice(deviceId);
+  }
+
+  /** A failure row in a unit of its own, then the refusal. */
+  private async fail(entry: Omit<AuditEntry, 'outcome' | 'reason'>, reason: string): Promise<never> {
+    await this.ctx.data.tx((r) => r.audit.append({ ...entry, outcome: 'failure', reason }));
+    throw unauthorized(reason);
   }
 
   async hasCredential(customerId: string): Promise<boolean> {
-    return !!this.ctx.db.prepare('SELECT 1 FROM webauthn_credentials WHERE customer_id = ?').get(customerId);
+    return await this.ctx.data.read.factors.hasCredential(customerId);
   }
 
   async registrationOptions(p: DevicePrincipal) {
-    this.setup.require(p, 'biometric');
-    const customer = this.ctx.db
-      .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
-      .get(p.device.customer_id)!;
+    await this.setup.ensure(p, 'biometric');
+    const userName = (await this.ctx.data.read.factors.holderName(p.device.customer_id))!;
     const challenge = await this.challenges.issue('webauthn-register', {
       deviceId: p.device.id,
       authenticationId: p.authentication.id,
@@ -93,7 +88,7 @@ export class WebAuthnFactor {
     return generateRegistrationOptions({
       rpName: this.ctx.config.rpName,
       rpID: this.ctx.config.rpId,
-      userName: customer.display_name,
+      userName,
       userID: new TextEncoder().encode(p.device.customer_id),
       challenge: Buffer.from(challenge.id, 'base64url'),
       timeout: CEREMONY_TIMEOUT_MS,
@@ -109,27 +104,20 @@ export class WebAuthnFactor {
 
   async register(p: DevicePrincipal, response: RegistrationResponseJSON): Promise<string> {
     const challengeId = challengeOf(response.response.clientDataJSON);
-    const fail = (reason: string): never => {
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'webauthn.register',
-        outcome: 'failure',
-        reason,
-      });
-      throw unauthorized(reason);
-    };
-    if (!challengeId) return fail('clientDataJSON has no usable challenge');
+    const fail = (reason: string): Promise<never> =>
+      this.fail({ actor: `device:${p.device.id}`, action: 'webauthn.register' }, reason);
+    if (!challengeId) return await fail('clientDataJSON has no usable challenge');
     const challenge = await this.challenges.consume(challengeId, 'webauthn-register');
     if (
       !challenge ||
       challenge.device_id !== p.device.id ||
       challenge.authentication_id !== p.authentication.id
     )
-      return fail('challenge unknown, used, expired or not this device and authentication');
+      return await fail('challenge unknown, used, expired or not this device and authentication');
     // The grant is checked again now: options fetched under it do not outlive it.
-    this.setup.require(p, 'biometric');
+    await this.setup.ensure(p, 'biometric');
     if (isCrossOrigin(response.response.clientDataJSON))
-      return fail('registration made in a cross-origin frame');
+      return await fail('registration made in a cross-origin frame');
     let verification;
     try {
       verification = await verifyRegistrationResponse({
@@ -140,34 +128,47 @@ export class WebAuthnFactor {
         requireUserVerification: true,
       });
     } catch (e) {
-      return fail(`registration rejected: ${(e as Error).message}`);
+      return await fail(`registration rejected: ${(e as Error).message}`);
     }
-    if (!verification.verified || !verification.registrationInfo) return fail('registration not verified');
+    if (!verification.verified || !verification.registrationInfo)
+      return await fail('registration not verified');
     const { credential } = verification.registrationInfo;
-    const exists = this.ctx.db.prepare('SELECT 1 FROM webauthn_credentials WHERE id = ?').get(credential.id);
-    if (exists) return fail('credential already registered');
-    this.ctx.db.transaction(() => {
-      this.ctx.db
-        .prepare(
-          'INSERT INTO webauthn_credentials (id, customer_id, device_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          credential.id,
-          p.device.customer_id,
-          p.device.id,
-          Buffer.from(credential.publicKey),
-          credential.counter,
-          JSON.stringify(credential.transports ?? []),
-          this.ctx.clock.now(),
-        );
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'webauthn.register',
-        subject: `credential:${credential.id}`,
-        outcome: 'success',
-      });
-      this.setup.done(p, 'biometric', `credential:${credential.id}`);
-    })();
+    const outcome = await this.ctx.data.tx(
+      async (r): Promise<{ refused: DomainError } | { failed: string } | null> => {
+        // The grant and the credential id are decided in the unit that writes.
+        const refused = await this.setup.checkIn(r, p, 'biometric');
+        if (refused) return { refused };
+        const inserted = await r.factors.insertCredential({
+          id: credential.id,
+          customer_id: p.device.customer_id,
+          device_id: p.device.id,
+          public_key: Buffer.from(credential.publicKey),
+          counter: credential.counter,
+          transports: JSON.stringify(credential.transports ?? []),
+          created_at: this.ctx.clock.now(),
+        });
+        if (!inserted) {
+          const reason = 'credential already registered';
+          await r.audit.append({
+            actor: `device:${p.device.id}`,
+            action: 'webauthn.register',
+            outcome: 'failure',
+            reason,
+          });
+          return { failed: reason };
+        }
+        await r.audit.append({
+          actor: `device:${p.device.id}`,
+          action: 'webauthn.register',
+          subject: `credential:${credential.id}`,
+          outcome: 'success',
+        });
+        await this.setup.doneIn(r, p, 'biometric', `credential:${credential.id}`);
+        return null;
+      },
+    );
+    if (outcome && 'refused' in outcome) throw outcome.refused;
+    if (outcome) throw unauthorized(outcome.failed);
     return credential.id;
   }
 
@@ -190,31 +191,23 @@ export class WebAuthnFactor {
   }
 
   async assert(p: DevicePrincipal, response: AuthenticationResponseJSON): Promise<AuthenticationRow> {
-    const fail = (reason: string): never => {
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'auth.biometric',
-        subject: `authentication:${p.authentication.id}`,
-        outcome: 'failure',
-        reason,
-      });
-      throw unauthorized(reason);
+    const failure = {
+      actor: `device:${p.device.id}`,
+      action: 'auth.biometric',
+      subject: `authentication:${p.authentication.id}`,
     };
+    const fail = (reason: string): Promise<never> => this.fail(failure, reason);
     const challengeId = challengeOf(response.response.clientDataJSON);
-    if (!challengeId) return fail('clientDataJSON has no usable challenge');
-    // Consumed first: whatever happens next, this challenge is spent.
+    if (!challengeId) return await fail('clientDataJSON has no usable challenge');
+    // Consumed first (committed in a unit of its own): whatever happens next, this challenge is spent.
     const challenge = await this.challenges.consume(challengeId, 'webauthn-assert');
-    if (!challenge) return fail('challenge unknown, used or expired');
+    if (!challenge) return await fail('challenge unknown, used or expired');
     if (challenge.device_id !== p.device.id || challenge.authentication_id !== p.authentication.id)
-      return fail('challenge was issued for another device or authentication');
-    const cred = this.ctx.db
-      .prepare<[string, string], CredentialRow>(
-        'SELECT * FROM webauthn_credentials WHERE id = ? AND device_id = ?',
-      )
-      .get(response.id, p.device.id);
-    if (!cred) return fail('credential not registered on this device');
+      return await fail('challenge was issued for another device or authentication');
+    const cred = await this.ctx.data.read.factors.credentialOnDevice(response.id, p.device.id);
+    if (!cred) return await fail('credential not registered on this device');
     if (isCrossOrigin(response.response.clientDataJSON))
-      return fail('assertion made in a cross-origin frame');
+      return await fail('assertion made in a cross-origin frame');
     const verify = (counter: number) =>
       verifyAuthenticationResponse({
         response,
@@ -229,6 +222,7 @@ export class WebAuthnFactor {
       verification = await verify(cred.counter);
     } catch (e) {
       const msg = (e as Error).message;
+      const reason = `assertion rejected: ${msg}`;
       // The library checks the counter before the signature: flag a clone only when the
       // authenticator really signed the lower counter (re-verified without the counter rule).
       if (
@@ -237,29 +231,40 @@ export class WebAuthnFactor {
           (v) => v.verified,
           () => false,
         ))
-      )
-        this.ctx.db
-          .prepare('UPDATE webauthn_credentials SET counter_anomaly_at = ? WHERE id = ?')
-          .run(this.ctx.clock.now(), cred.id);
-      return fail(`assertion rejected: ${msg}`);
+      ) {
+        const at = this.ctx.clock.now();
+        await this.ctx.data.tx(async (r) => {
+          await r.factors.markCounterAnomaly(cred.id, at);
+          await r.audit.append({ ...failure, outcome: 'failure', reason });
+        });
+        throw unauthorized(reason);
+      }
+      return await fail(reason);
     }
     if (!verification.verified || !verification.authenticationInfo.userVerified)
-      return fail('user verification missing');
-    const cas = this.ctx.db
-      .prepare('UPDATE webauthn_credentials SET counter = ? WHERE id = ? AND counter = ?')
-      .run(verification.authenticationInfo.newCounter, cred.id, cred.counter);
-    if (cas.changes !== 1) return fail('signature counter changed concurrently');
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'auth.biometric',
-      subject: `authentication:${p.authentication.id}`,
-      outcome: 'success',
+      return await fail('user verification missing');
+    const { newCounter } = verification.authenticationInfo;
+    const auth = await this.ctx.data.tx(async (r) => {
+      // Compare-and-swap: of two assertions verified against the same counter, one counts.
+      if (!(await r.factors.advanceCounter(cred.id, cred.counter, newCounter))) {
+        await r.audit.append({
+          ...failure,
+          outcome: 'failure',
+          reason: 'signature counter changed concurrently',
+        });
+        return null;
+      }
+      await r.audit.append({ ...failure, outcome: 'success' });
+      return await this.authentications.addFactorIn(
+        r,
+        p.authentication.id,
+        'biometric',
+        p.device.id,
+        `credential ${cred.id.slice(0, 12)}`,
+      );
     });
-    return this.authentications.addFactor(
-      p.authentication.id,
-      'biometric',
-      p.device.id,
-      `credential ${cred.id.slice(0, 12)}`,
-    );
+    if (!auth) throw unauthorized('signature counter changed concurrently');
+    this.authentications.changed(p.authentication.id);
+    return auth;
   }
 }
