@@ -9,6 +9,8 @@ export const CALL_PROOF_TYP = 'vd-call-proof+jwt';
 /** SIP header carrying the ticket on the INVITE, and the device's proof on the 200 OK. */
 export const CALL_TICKET_HEADER = 'X-VD-Call-Ticket';
 export const CALL_PROOF_HEADER = 'X-VD-Device-Proof';
+/** Set by the SIP server on a call whose media passes its media server (Kamailio + rtpengine): "anchored". */
+export const MEDIA_HEADER = 'X-VD-Media';
 
 /**
  * Claims of a call ticket, signed by the authority (keys at /.well-known/jwks.json).

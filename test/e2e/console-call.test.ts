@@ -25,6 +25,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { detectSilence, detectTone, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
@@ -58,8 +59,10 @@ const reRegistered = (page: Page) =>
 /** Records the ICE ufrag of every local description the page sets (an ICE restart changes it). */
 const RECORD_UFRAGS = `(() => {
   const ufrags = (window.__vdUfrags = []);
+  const pcs = (window.__vdPcs = []);
   const original = RTCPeerConnection.prototype.setLocalDescription;
   RTCPeerConnection.prototype.setLocalDescription = function (d) {
+    if (!pcs.includes(this)) pcs.push(this);
     const result = original.apply(this, arguments);
     Promise.resolve(result).then(() => {
       const m = /a=ice-ufrag:(\\S+)/.exec(this.localDescription ? this.localDescription.sdp : '');
@@ -69,13 +72,36 @@ const RECORD_UFRAGS = `(() => {
   };
 })()`;
 
+/** The address the page's newest connected call sends its media to (the selected ICE pair's remote candidate). */
+const mediaPeer = (page: Page) =>
+  page.evaluate(async () => {
+    const pcs = (window as unknown as { __vdPcs: RTCPeerConnection[] }).__vdPcs;
+    const pc = [...pcs].reverse().find((p) => p.connectionState === 'connected');
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pairId: string | undefined;
+    stats.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    const pair = pairId ? stats.get(pairId) : undefined;
+    const remote = pair ? stats.get(pair.remoteCandidateId) : undefined;
+    return remote ? { address: String(remote.address), port: Number(remote.port) } : null;
+  });
+
 const ufrags = (page: Page) =>
   page.evaluate(() => [...new Set((window as unknown as { __vdUfrags: string[] }).__vdUfrags)]);
 
-for (const server of ['edge', 'kamailio'] as const) {
-  describe(`console softphone <-> customer app through the ${server === 'edge' ? 'embedded SIP edge' : 'Kamailio'}`, () => {
+const SERVER_NAMES = {
+  edge: 'the embedded SIP edge',
+  kamailio: 'Kamailio',
+  rtpengine: 'Kamailio with its media anchored in rtpengine',
+} as const;
+
+for (const server of ['edge', 'kamailio', 'rtpengine'] as const) {
+  describe(`console softphone <-> customer app through ${SERVER_NAMES[server]}`, () => {
     let app: AppAuthority;
     let kamailio: RunningKamailio | null = null;
+    let rtpengine: RunningRtpengine | null = null;
     let proxy: TcpProxy;
     let mode: BrowserMode;
     let customerBrowser: Browser;
@@ -91,7 +117,13 @@ for (const server of ['edge', 'kamailio'] as const) {
         '--allow-loopback-in-peer-connection',
         `--use-file-for-fake-audio-capture=${join(dir, wav)}`,
       ];
-      if (server === 'kamailio') kamailio = await startKamailio({ secret: SECRET, domain: DOMAIN });
+      if (server === 'rtpengine') rtpengine = await startRtpengine();
+      if (server !== 'edge')
+        kamailio = await startKamailio({
+          secret: SECRET,
+          domain: DOMAIN,
+          ...(rtpengine ? { rtpengineSock: rtpengine.ngSock } : {}),
+        });
       [app, customerBrowser, consoleBrowser] = await Promise.all([
         startAppAuthority({
           sipSecret: SECRET,
@@ -120,6 +152,7 @@ for (const server of ['edge', 'kamailio'] as const) {
       await proxy?.close();
       await app?.a.dispose();
       await kamailio?.stop();
+      await rtpengine?.stop();
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
 
@@ -188,6 +221,20 @@ for (const server of ['edge', 'kamailio'] as const) {
           .getByText(/^MOS \d/)
           .waitFor();
         const quality = await page.getByTestId('call-quality').textContent();
+        // Where the media goes: rtpengine's own address and ports when anchored, the
+        // other browser's otherwise; the console says which.
+        const peer = await mediaPeer(page);
+        assert.ok(peer, 'the console has a connected call with a selected ICE pair');
+        if (rtpengine) {
+          assert.equal(peer.address, '127.0.0.1');
+          assert.ok(
+            peer.port >= rtpengine.ports[0] && peer.port <= rtpengine.ports[1],
+            `media to ${peer.port}, rtpengine's ports are ${rtpengine.ports.join('-')}`,
+          );
+          await page.getByTestId('media-path').getByText('Media via the media server').waitFor();
+        } else {
+          await page.getByTestId('media-path').getByText('Media direct').waitFor();
+        }
         await c.screenshot('2-in-call-verified');
 
         // Hold: the button says so only after the re-INVITE is accepted; the customer hears nothing.

@@ -317,7 +317,7 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     assert.ok(a.sipEdge.isRegistered(supervisorCreds.user));
   });
 
-  it('drops P-Asserted-Identity and P-Preferred-Identity a client sends: the callee gets the INVITE without them', async () => {
+  it('drops P-Asserted-Identity, P-Preferred-Identity and X-VD-Media a client sends: the callee gets the INVITE without them', async () => {
     const callee = await RawSip.open(adminCreds.wsUrl);
     const caller = await RawSip.open(agentCreds.wsUrl);
     raws.push(callee, caller);
@@ -353,6 +353,8 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
       'P-Asserted-Identity: "Bank Security" <sip:security@verified-desk.local>',
       'p-asserted-identity: <tel:+15550100>',
       'P-Preferred-Identity: <sip:security@verified-desk.local>',
+      // Only a SIP server that anchors the media may say so (the console shows it).
+      'X-VD-Media: anchored',
       'Content-Type: application/sdp',
       ...(authz ? [`Proxy-Authorization: ${authz}`] : []),
     ];
@@ -368,6 +370,7 @@ describe('embedded SIP edge: ephemeral credentials, registrar, proxy (sip.js cli
     const head = arrived.split('\r\n\r\n')[0]!;
     assert.doesNotMatch(head, /^P-Asserted-Identity:/im);
     assert.doesNotMatch(head, /^P-Preferred-Identity:/im);
+    assert.doesNotMatch(head, /^X-VD-Media:/im);
     assert.match(head, new RegExp(`^From: <${agentCreds.aor}>`, 'm'));
     assert.ok(arrived.endsWith(sdp), 'the body is relayed');
   });

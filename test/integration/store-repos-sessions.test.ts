@@ -280,6 +280,19 @@ for (const engine of testEngines()) {
       assert.equal((await auditRows('session.end', `session:${s.id.slice(0, 8)}`)).length, 1);
       assert.equal(ended.filter(([id]) => id === s.id).length, 1);
 
+      // the ender's own words are audited in the same unit, by the one who ended it only
+      const w = await sessions.start(auth('a1', 'd1'));
+      const tries = ['lost my phone', 'second try'];
+      const words = await Promise.all(tries.map((said) => sessions.end(w.id, 'ended', 'device:d1', said)));
+      assert.equal(words.filter(Boolean).length, 1);
+      const said = (await auditRows('session.end.reason')).filter((a) => a.actor === 'device:d1');
+      assert.deepEqual(
+        said.map((a) => a.reason),
+        [tries[words.indexOf(true)]],
+      );
+      const [endRow] = await auditRows('session.end', `session:${w.id.slice(0, 8)}`);
+      assert.equal(said[0]!.seq, endRow!.seq + 1, 'right after the end it explains');
+
       const u = await sessions.start(auth('a1', 'd1'));
       clock.advance(IDLE_S * 1000);
       const uses = await Promise.allSettled([

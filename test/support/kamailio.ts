@@ -33,6 +33,8 @@ export interface KamailioOptions {
   /** Kamailio's debug level (-1..3); env VD_KAMAILIO_LOG_LEVEL also works. */
   logLevel?: number;
   readyTimeoutMs?: number;
+  /** rtpengine's ng control socket ("udp:127.0.0.1:PORT"): calls' media anchored through it. */
+  rtpengineSock?: string;
 }
 
 export interface RunningKamailio {
@@ -104,6 +106,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
   if (opts.pikeDensity !== undefined) defines.push(`PIKE_DENSITY=${opts.pikeDensity}`);
   if (opts.authFailLimit !== undefined) defines.push(`AUTH_FAIL_LIMIT=${opts.authFailLimit}`);
   if (opts.logLevel !== undefined) defines.push(`LOG_LEVEL=${opts.logLevel}`);
+  if (opts.rtpengineSock !== undefined) defines.push(`RTPENGINE_SOCK=${opts.rtpengineSock}`);
   const child = spawn('bash', [KAMAILIO_SCRIPT, 'run', runDir, ...defines], {
     env: { ...process.env, VD_SIP_SECRET: opts.secret },
     stdio: ['ignore', 'pipe', 'pipe'],

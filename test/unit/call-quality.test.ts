@@ -62,6 +62,45 @@ describe('call quality (E-model MOS, warnings, interval loss)', () => {
     assert.ok(second.quality.warnings.includes('Packet loss 10.0 %'));
     // Video and unrelated entries are ignored; nothing known yet -> nulls, no warnings.
     const none = sampleQuality([{ type: 'inbound-rtp', kind: 'video', jitter: 1 }], null);
-    assert.deepEqual(none.quality, { rttMs: null, jitterMs: null, lossPct: null, mos: null, warnings: [] });
+    assert.deepEqual(none.quality, {
+      rttMs: null,
+      jitterMs: null,
+      lossPct: null,
+      mos: null,
+      warnings: [],
+      relayed: null,
+    });
+  });
+
+  it('says whether the pair in use goes through a TURN relay (the console shows the media path)', () => {
+    const pair = (local: string, remote: string) => [
+      { type: 'transport', selectedCandidatePairId: 'CP1' },
+      {
+        type: 'candidate-pair',
+        id: 'CP1',
+        localCandidateId: 'L1',
+        remoteCandidateId: 'R1',
+        state: 'succeeded',
+      },
+      {
+        type: 'candidate-pair',
+        id: 'CP2',
+        localCandidateId: 'L2',
+        remoteCandidateId: 'R1',
+        state: 'waiting',
+      },
+      { type: 'local-candidate', id: 'L1', candidateType: local },
+      { type: 'local-candidate', id: 'L2', candidateType: 'relay' },
+      { type: 'remote-candidate', id: 'R1', candidateType: remote },
+    ];
+    assert.equal(sampleQuality(pair('host', 'host'), null).quality.relayed, false);
+    assert.equal(sampleQuality(pair('srflx', 'prflx'), null).quality.relayed, false);
+    assert.equal(sampleQuality(pair('relay', 'host'), null).quality.relayed, true);
+    assert.equal(sampleQuality(pair('host', 'relay'), null).quality.relayed, true);
+    // No selected pair yet: unknown, not "direct".
+    assert.equal(
+      sampleQuality([{ type: 'local-candidate', id: 'L1', candidateType: 'host' }], null).quality.relayed,
+      null,
+    );
   });
 });

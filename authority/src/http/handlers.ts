@@ -135,14 +135,8 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     endSession: async ({ principal, params, body }) => {
       const s = await svc.sessions.use(params.sessionId);
       if (s.device_id !== principal.device.id) throw unauthorized('session unknown');
-      await svc.sessions.end(s.id, 'ended', actorOf(principal));
-      if (body.reason)
-        ctx.audit.append({
-          actor: actorOf(principal),
-          action: 'session.end.reason',
-          outcome: 'success',
-          reason: body.reason,
-        });
+      // the device's own words (if any) are audited with the end, in its unit
+      await svc.sessions.end(s.id, 'ended', actorOf(principal), body.reason);
       return { ok: true };
     },
 

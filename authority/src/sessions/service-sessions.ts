@@ -163,7 +163,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
    * End session `id` inside the caller's unit of work, with its audit row: true for the one
    * caller that ended it. After the unit resolved, that caller calls announceEnded(id, reason).
    */
-  async endIn(r: Repos, id: string, reason: EndReason, actor: string): Promise<boolean> {
+  async endIn(r: Repos, id: string, reason: EndReason, actor: string, said?: string): Promise<boolean> {
     if (!(await r.sessions.end(id, reason, this.ctx.clock.now()))) return false;
     await r.audit.append({
       actor,
@@ -172,6 +172,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
       outcome: 'success',
       reason,
     });
+    if (said) await r.audit.append({ actor, action: 'session.end.reason', outcome: 'success', reason: said });
     return true;
   }
 
@@ -180,9 +181,12 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     this.emit('ended', id, reason);
   }
 
-  /** End session `id` (durable with its audit row when this resolves): false when it had ended already. */
-  async end(id: string, reason: EndReason, actor: string): Promise<boolean> {
-    const changed = await this.ctx.data.tx((r) => this.endIn(r, id, reason, actor));
+  /**
+   * End session `id` (durable with its audit row when this resolves): false when it had
+   * ended already. `said`: why, in the ender's words (its own audit row, same unit).
+   */
+  async end(id: string, reason: EndReason, actor: string, said?: string): Promise<boolean> {
+    const changed = await this.ctx.data.tx((r) => this.endIn(r, id, reason, actor, said));
     if (changed) this.announceEnded(id, reason);
     return changed;
   }

@@ -80,7 +80,7 @@ const TXN_TTL_MS = 64 * 500 * 2;
  * untrusted, so what a client puts there is dropped, never relayed (a callee would
  * show it as the caller's verified identity).
  */
-const UNTRUSTED_IDENTITY = ['p-asserted-identity', 'p-preferred-identity'];
+const UNTRUSTED_IDENTITY = ['p-asserted-identity', 'p-preferred-identity', 'x-vd-media'];
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 const NO_AUTH = new Set(['ACK', 'CANCEL']);
 

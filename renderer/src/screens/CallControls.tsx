@@ -135,6 +135,9 @@ function Keypad() {
   );
 }
 
+const MEDIA_PATH_HINT =
+  'Media server: the call passes the company’s media server (it can be recorded and listened in to). TURN relay: it passes the TURN server. Direct: peer to peer.';
+
 function QualityMeter({ phone }: { phone: SoftphoneSnapshot }) {
   const q = phone.quality;
   if (!q) return <p className="small muted quality">Measuring call quality…</p>;
@@ -148,6 +151,15 @@ function QualityMeter({ phone }: { phone: SoftphoneSnapshot }) {
       <span>RTT {fmt(q.rttMs, 'ms')}</span>
       <span>Jitter {fmt(q.jitterMs, 'ms', 1)}</span>
       <span>Loss {fmt(q.lossPct, '%', 1)}</span>
+      <span data-testid="media-path" title={MEDIA_PATH_HINT}>
+        {phone.anchored
+          ? 'Media via the media server'
+          : q.relayed
+            ? 'Media via TURN relay'
+            : q.relayed === false
+              ? 'Media direct'
+              : 'Media path…'}
+      </span>
       {q.warnings.map((w) => (
         <span key={w} className="tone-text-bad" role="alert">
           {w}

@@ -16,6 +16,8 @@ export interface CallQuality {
   mos: number | null;
   /** Warnings for the agent, e.g. "High latency (RTT 520 ms)". */
   warnings: string[];
+  /** Whether the selected ICE pair goes through a TURN relay (either side); null before one is selected. */
+  relayed?: boolean | null;
 }
 
 /** Thresholds from the voice issue: RTT > 400 ms, jitter > 30 ms, loss > 3 %, MOS < 3.5. */
@@ -83,6 +85,12 @@ export interface StatsEntry {
   state?: string;
   nominated?: boolean;
   selected?: boolean;
+  id?: string;
+  localCandidateId?: string;
+  remoteCandidateId?: string;
+  candidateType?: string;
+  /** on the transport entry: the pair in use */
+  selectedCandidatePairId?: string;
 }
 
 /**
@@ -98,7 +106,8 @@ export function sampleQuality(
   let pairRtt: number | null = null;
   let jitter: number | null = null;
   let cursor: StatsCursor | null = null;
-  for (const e of entries) {
+  const all: StatsEntry[] = [...entries];
+  for (const e of all) {
     const audio = (e.kind ?? e.mediaType ?? 'audio') === 'audio';
     if (e.type === 'inbound-rtp' && audio) {
       if (typeof e.jitter === 'number') jitter = e.jitter * 1000;
@@ -125,5 +134,24 @@ export function sampleQuality(
   }
   const mos = rtt !== null && jitter !== null ? estimateMos(rtt, jitter, lossPct ?? 0) : null;
   const base = { rttMs: rtt, jitterMs: jitter, lossPct, mos };
-  return { quality: { ...base, warnings: qualityWarnings(base) }, cursor };
+  return { quality: { ...base, warnings: qualityWarnings(base), relayed: relayedPair(all) }, cursor };
+}
+
+/** Whether the pair in use (the transport's selected pair, else a nominated succeeded one) has a relay candidate. */
+function relayedPair(entries: StatsEntry[]): boolean | null {
+  const byId = new Map(entries.filter((e) => e.id).map((e) => [e.id!, e]));
+  const selectedId = entries.find(
+    (e) => e.type === 'transport' && e.selectedCandidatePairId,
+  )?.selectedCandidatePairId;
+  const pair =
+    (selectedId ? byId.get(selectedId) : undefined) ??
+    entries.find(
+      (e) => e.type === 'candidate-pair' && (e.nominated || e.selected) && e.state === 'succeeded',
+    );
+  if (!pair) return null;
+  const types = [pair.localCandidateId, pair.remoteCandidateId].map((id) =>
+    id ? byId.get(id)?.candidateType : undefined,
+  );
+  if (types.every((t) => t === undefined)) return null;
+  return types.includes('relay');
 }

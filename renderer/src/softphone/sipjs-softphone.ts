@@ -9,7 +9,7 @@ import {
 } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/index.js';
 import { SipRegistration, type SipRegistrationState } from '../../../browser-common/sip-registration.ts';
-import { CALL_PROOF_HEADER, CALL_TICKET_HEADER } from '../../../protocol/src/calls.ts';
+import { CALL_PROOF_HEADER, CALL_TICKET_HEADER, MEDIA_HEADER } from '../../../protocol/src/calls.ts';
 import type { SipCredentials } from '../../../protocol/src/sip.ts';
 import { sipUserForDevice } from '../../../protocol/src/sip.ts';
 import { reinvite, sendInfoDtmf, sendInvite, terminate, type ConsultCall, type Live } from './call-leg.ts';
@@ -321,13 +321,24 @@ export class SipJsSoftphone implements Softphone {
         ended: false,
       };
       this.live = live;
-      this.line('calling', { requestId, peer, reason: null, dtmf: '', quality: null, muted: false });
+      this.line('calling', {
+        requestId,
+        peer,
+        reason: null,
+        dtmf: '',
+        quality: null,
+        muted: false,
+        anchored: false,
+      });
       inviter.stateChange.addListener((s) => this.onSessionState(live, s));
       sendInvite(
         inviter,
         'Call not connected',
         (e) => this.settle(live, e),
-        (r) => this.settle(live, null, { proof: r.message.getHeader(CALL_PROOF_HEADER) ?? null }),
+        (r) => {
+          this.patch({ anchored: r.message.getHeader(MEDIA_HEADER) === 'anchored' });
+          this.settle(live, null, { proof: r.message.getHeader(CALL_PROOF_HEADER) ?? null });
+        },
       );
     });
   }
@@ -357,7 +368,15 @@ export class SipJsSoftphone implements Softphone {
     };
     this.live = live;
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
-    this.line('incoming', { requestId: null, peer, reason: null, dtmf: '', quality: null, muted: false });
+    this.line('incoming', {
+      requestId: null,
+      peer,
+      reason: null,
+      dtmf: '',
+      quality: null,
+      muted: false,
+      anchored: invitation.request.getHeader(MEDIA_HEADER) === 'anchored',
+    });
     invitation.progress().catch(() => undefined);
     this.mediaSide.startRinging();
   }

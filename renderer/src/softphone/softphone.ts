@@ -79,6 +79,11 @@ export interface SoftphoneSnapshot {
   dtmf: string;
   /** A second leg to a colleague while this call is held (warm transfer consult); absent when none. */
   consult?: ConsultLeg | null;
+  /**
+   * The call's media passes the operator's media server (Kamailio with rtpengine marks
+   * such calls "X-VD-Media: anchored"); false or absent: peer to peer (maybe via TURN).
+   */
+  anchored?: boolean;
 }
 
 /** The consult leg of a warm transfer: the customer's call stays held on the line meanwhile. */

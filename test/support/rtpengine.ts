@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeUdpPort } from './coturn.ts';
+import { until } from './wait.ts';
+
+/**
+ * rtpengine (Debian's `rtpengine-daemon`, userspace: `--table=-1`, no kernel module) for
+ * tests: media on 127.0.0.1 in a port range of its own (so a test can tell its
+ * addresses from a browser's), the ng control protocol on a free UDP port for Kamailio.
+ */
+
+export const RTPENGINE = process.env.VD_RTPENGINE_PATH ?? '/usr/bin/rtpengine';
+
+export interface RunningRtpengine {
+  /** "udp:127.0.0.1:PORT": Kamailio's rtpengine_sock */
+  ngSock: string;
+  ngPort: number;
+  /** media ports: [min, max] */
+  ports: [number, number];
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startRtpengine(): Promise<RunningRtpengine> {
+  const dir = mkdtempSync(join(tmpdir(), 'vd-rtpengine-'));
+  const ngPort = await freeUdpPort();
+  const min = 20_000 + Math.floor(Math.random() * 50) * 200;
+  const ports: [number, number] = [min, min + 199];
+  const args = [
+    '--foreground',
+    '--log-stderr',
+    '--table=-1',
+    '--interface=127.0.0.1',
+    `--listen-ng=127.0.0.1:${ngPort}`,
+    `--port-min=${ports[0]}`,
+    `--port-max=${ports[1]}`,
+    `--pidfile=${join(dir, 'rtpengine.pid')}`,
+    '--log-level=6',
+    '--delete-delay=0',
+  ];
+  let log = '';
+  const child: ChildProcess = spawn(RTPENGINE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (b: Buffer) => {
+    log = (log + b.toString()).slice(-262_144);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  try {
+    await until('rtpengine started', () => exited || /Startup complete/.test(log), { timeoutMs: 15_000 });
+    if (exited) throw new Error(`rtpengine exited:\n${log}`);
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    ngSock: `udp:127.0.0.1:${ngPort}`,
+    ngPort,
+    ports,
+    log: () => log,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 3000))]);
+        if (!exited) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
