@@ -333,6 +333,31 @@ for (const engine of testEngines()) {
         { e164: '+447400000001', label: null },
       ]);
       assert.deepEqual(await data.read.customers.phonesOf('nope'), []);
+      // Rewritten in another order: that order, on either engine (position, not the heap or rowid).
+      const order = ['+447400000002', '+447400000003', '+447400000001'];
+      await data.tx((r) =>
+        r.customers.replacePhones(
+          'c1',
+          order.map((e164) => ({ e164, label: null })),
+          true,
+        ),
+      );
+      await data.tx((r) => r.customers.deactivate('c1', null));
+      await data.tx((r) => r.customers.reactivate('c1'));
+      assert.deepEqual(
+        (await data.read.customers.phonesOf('c1')).map((p) => p.e164),
+        order,
+      );
+      await data.tx((r) =>
+        r.customers.replacePhones(
+          'c1',
+          [
+            { e164: '+447400000003', label: 'work' },
+            { e164: '+447400000001', label: null },
+          ],
+          true,
+        ),
+      );
       assert.equal(await data.read.customers.activeHolderOf('+447400000001', null), 'c1');
       assert.equal(await data.read.customers.activeHolderOf('+447400000001', 'c1'), undefined);
       assert.equal(await data.read.customers.externalRefHolder('REF-1', 'c2'), 'c1');

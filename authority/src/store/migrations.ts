@@ -489,4 +489,11 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
     `);
   },
+  // 12: a customer's phone numbers keep the order they were written in on both engines (PostgreSQL has no rowid)
+  (db) => {
+    db.exec(`
+      ALTER TABLE customer_phones ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+      UPDATE customer_phones SET position = rowid;
+    `);
+  },
 ];

@@ -488,6 +488,10 @@ export const POSTGRES_DDL: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   `,
+  // 12: a customer's phone numbers keep the order they were written in (position)
+  `
+  ALTER TABLE customer_phones ADD COLUMN position BIGINT NOT NULL DEFAULT 0;
+  `,
 ];
 
 export interface SchemaVersion {

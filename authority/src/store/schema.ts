@@ -35,6 +35,8 @@ export interface CustomerPhonesTable {
   label: string | null;
   /** 1 active, 0 while the customer is deactivated */
   active: Generated<0 | 1>;
+  /** the order the numbers were written in (migration 12) */
+  position: Generated<number>;
 }
 
 export interface EnrolmentCodesTable {

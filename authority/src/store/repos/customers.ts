@@ -61,7 +61,7 @@ export class CustomersRepo extends Repo {
     return r?.display_name;
   }
 
-  /** Phone numbers in the order they were written (SQLite rowid; PostgreSQL physical order, see README). */
+  /** Phone numbers in the order they were written. */
   async phonesOf(customerId: string): Promise<CustomerPhone[]> {
     return (await this.phonesOfMany([customerId])).get(customerId) ?? [];
   }
@@ -73,7 +73,9 @@ export class CustomersRepo extends Repo {
       .selectFrom('customer_phones')
       .select(['customer_id', 'e164', 'label'])
       .where('customer_id', 'in', customerIds)
-      .orderBy(this.c.engine === 'sqlite' ? sql`rowid` : sql`ctid`)
+      .orderBy('customer_id')
+      .orderBy('position')
+      .orderBy('e164')
       .execute();
     for (const r of rows) {
       const list = out.get(r.customer_id) ?? [];
@@ -128,7 +130,8 @@ export class CustomersRepo extends Repo {
     await this.q
       .insertInto('customer_phones')
       .values(
-        phones.map((p) => ({
+        phones.map((p, position) => ({
+          position,
           customer_id: customerId,
           e164: p.e164,
           label: p.label,
