@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock } from '../../authority/src/clock.ts';
+import type { Ctx } from '../../authority/src/context.ts';
+import { DomainError } from '../../authority/src/errors.ts';
+import { Authentications } from '../../authority/src/identity/authentications.ts';
+import type { DevicePrincipal } from '../../authority/src/identity/devices.ts';
+import { FactorSetup } from '../../authority/src/identity/factor-setup.ts';
+import { PIN_MAX_FAILURES, PinFactor } from '../../authority/src/identity/pin.ts';
+import type { SecretHasher } from '../../authority/src/identity/secrets.ts';
 import type { Store } from '../../authority/src/store/engine.ts';
 import type { Data } from '../../authority/src/store/repos/index.ts';
 import { openTestData, testEngines } from '../support/store.ts';
@@ -266,6 +273,139 @@ for (const engine of testEngines()) {
         /for reads/,
         'writes go through data.tx',
       );
+    });
+  });
+}
+
+/**
+ * The PIN factor (identity/pin.ts) on each engine: an attempt is reserved in a committed
+ * unit before its hash is evaluated, the hash runs outside any unit of work (the read
+ * handle, refused inside a unit, works there), and of 20 concurrent wrong PINs held at the
+ * hasher at most PIN_MAX_FAILURES ever reach it; each attempt leaves one audit row.
+ */
+for (const engine of testEngines()) {
+  describe(`PIN factor on ${engine}`, () => {
+    const clock = new FakeClock();
+    let h: { data: Data; store: Store; close: () => Promise<void> };
+    let pin: PinFactor;
+    let auths: Authentications;
+    let p: DevicePrincipal;
+    /** While set, every hash waits for it: the attempts pile up at the hasher. */
+    let held: Promise<void> | null = null;
+    const seenAtHash: number[] = [];
+    const hasher = {
+      hash: async (secret: string) => `h:${secret}`,
+      verify: async (stored: string, secret: string) => {
+        // Outside any unit (data.read throws inside one), and the reservation is already committed.
+        seenAtHash.push((await h.data.read.factors.pin('cu1'))?.failures ?? -1);
+        onHash?.();
+        if (held) await held;
+        return stored === `h:${secret}`;
+      },
+    };
+    let onHash: (() => void) | null = null;
+
+    before(async () => {
+      h = await openTestData(engine, clock);
+      const T0 = clock.now();
+      const ctx = {
+        data: h.data,
+        clock,
+        hasher: hasher as unknown as SecretHasher,
+        config: { authenticationTtlSeconds: 3600 },
+        // the legacy handle is not used on these paths
+        db: { prepare: () => ({}) },
+      } as unknown as Ctx;
+      auths = new Authentications(ctx);
+      pin = new PinFactor(ctx, auths, new FactorSetup(ctx, auths));
+      await h.store.tx(async (t) => {
+        await t.insertInto('customers').values({ id: 'cu1', display_name: 'Ada', created_at: T0 }).execute();
+        await t
+          .insertInto('devices')
+          .values({ id: 'd1', customer_id: 'cu1', public_jwk: '{}', label: 'phone', enrolled_at: T0 })
+          .execute();
+      });
+      // the enrolment's own authentication: it may set the PIN within its window
+      const a = await h.data.tx((r) => auths.createIn(r, 'cu1', 'd1', 'device', null, T0 + 600_000));
+      const device = (await h.data.read.devices.get('d1'))!;
+      p = { kind: 'device', device, authentication: a, tokenHash: 'x' };
+      await pin.set(p, '735190');
+    });
+    after(() => h?.close());
+
+    const auditCount = async (action: string, outcome: string) =>
+      (
+        await h.store.db
+          .selectFrom('audit_log')
+          .select('seq')
+          .where('action', '=', action)
+          .where('outcome', '=', outcome)
+          .execute()
+      ).length;
+
+    it('20 concurrent wrong PINs: each reserved before its hash, at most 10 hashed, the rest refused as locked', async () => {
+      assert.equal(await pin.hasPin('cu1'), true);
+      assert.equal(await auditCount('pin.set', 'success'), 1);
+      let arrived = 0;
+      let refused = 0;
+      let release = () => {};
+      held = new Promise<void>((r) => (release = r));
+      // released once every attempt has either reached the hasher or been refused
+      const maybeRelease = () => {
+        if (arrived + refused === PARALLEL) release();
+      };
+      onHash = () => {
+        arrived++;
+        maybeRelease();
+      };
+      const outcomes = await Promise.all(
+        Array.from({ length: PARALLEL }, (_, i) =>
+          pin.verify(p, String(100000 + i)).then(
+            () => 'accepted',
+            (e: unknown) => {
+              const kind = e instanceof DomainError ? e.kind : String(e);
+              if (kind === 'locked') {
+                refused++;
+                maybeRelease();
+              }
+              return kind;
+            },
+          ),
+        ),
+      );
+      held = null;
+      onHash = null;
+      assert.equal(arrived, PIN_MAX_FAILURES, 'exactly 10 hashes evaluated');
+      assert.ok(
+        seenAtHash.every((f) => f >= 1),
+        `every hash saw its own reservation committed: ${seenAtHash.join(',')}`,
+      );
+      assert.equal(outcomes.filter((o) => o === 'unauthenticated').length, PIN_MAX_FAILURES);
+      assert.equal(outcomes.filter((o) => o === 'locked').length, PARALLEL - PIN_MAX_FAILURES);
+      assert.deepEqual(await pin.state('cu1'), { failures: PIN_MAX_FAILURES, lockedUntil: 'admin' });
+      assert.equal(await auditCount('auth.pin', 'failure'), PARALLEL, 'one audit row per attempt');
+      // the right PIN stays refused, without a hash
+      seenAtHash.length = 0;
+      await assert.rejects(pin.verify(p, '735190'), (e: DomainError) => e.kind === 'locked');
+      assert.deepEqual(seenAtHash, []);
+    });
+
+    it('an admin unlock restores the PIN; the right PIN steps up, and "changed" fires once the step-up is committed', async () => {
+      assert.equal(await pin.unlock('cu1', 'staff:admin'), true);
+      assert.equal(await pin.unlock('nobody', 'staff:admin'), false);
+      assert.equal(await auditCount('pin.unlock', 'success'), 1);
+      assert.equal(await auditCount('pin.unlock', 'failure'), 1);
+      const seen: Promise<number | undefined>[] = [];
+      auths.on('changed', (id) => {
+        // what a listener reads when told: the committed authentication
+        seen.push(h.data.read.authentications.get(id).then((a) => a?.level));
+      });
+      const a = await pin.verify(p, '735190');
+      assert.ok(a.level >= 2, `level ${a.level}`);
+      assert.equal(seen.length, 1, '"changed" fired once');
+      assert.equal(await seen[0], a.level, 'the listener read the committed step-up');
+      assert.deepEqual(await pin.state('cu1'), { failures: 0, lockedUntil: null });
+      assert.equal(await auditCount('auth.pin', 'success'), 1);
     });
   });
 }
