@@ -77,10 +77,29 @@ export class CustomerDirectory {
     return !!row && row.deactivated_at === null;
   }
 
-  /** 404 for an unknown customer, 409 for a deactivated one (e.g. before issuing an enrolment code). */
-  async requireActive(id: string): Promise<void> {
-    if ((await this.require(this.ctx.data.read, id)).deactivated_at !== null)
-      throw conflict('the customer is deactivated');
+  /**
+   * 404 for an unknown customer, 409 for a deactivated one (e.g. before issuing an enrolment
+   * code). With `refusal`, a refusal is audited (outcome failure, in a unit of its own) first.
+   */
+  async requireActive(id: string, refusal?: { actor: string; action: string }): Promise<void> {
+    const row = await this.ctx.data.read.customers.byId(id);
+    const error = !row
+      ? notFound('no such customer')
+      : row.deactivated_at !== null
+        ? conflict('the customer is deactivated')
+        : null;
+    if (!error) return;
+    if (refusal)
+      await this.ctx.data.tx((r) =>
+        r.audit.append({
+          actor: refusal.actor,
+          action: refusal.action,
+          subject: `customer:${id}`,
+          outcome: 'failure',
+          reason: error.message,
+        }),
+      );
+    throw error;
   }
 
   /** The customer's display name (a device's own customer: it exists). */

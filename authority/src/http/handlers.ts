@@ -160,25 +160,10 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     },
 
     issueEnrolmentCode: async ({ params, principal }) => {
-      try {
-        await svc.customers.requireActive(params.customerId);
-      } catch (e) {
-        ctx.audit.append({
-          actor: actorOf(principal),
-          action: 'enrolment.code',
-          subject: `customer:${params.customerId}`,
-          outcome: 'failure',
-          reason: (e as Error).message,
-        });
-        throw e;
-      }
-      const c = await svc.devices.issueEnrolmentCode(params.customerId);
-      ctx.audit.append({
-        actor: actorOf(principal),
-        action: 'enrolment.code',
-        subject: `customer:${params.customerId}`,
-        outcome: 'success',
-      });
+      const actor = actorOf(principal);
+      // A refusal is audited by the directory; the code and its audit row commit together.
+      await svc.customers.requireActive(params.customerId, { actor, action: 'enrolment.code' });
+      const c = await svc.devices.issueEnrolmentCode(params.customerId, undefined, { actor });
       return { code: c.code, expiresAt: iso(c.expiresAt) };
     },
     unlockPin: async ({ params, principal }) => {
