@@ -15,6 +15,8 @@ import { randomId } from '../ids.ts';
 import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { AuditEntry } from '../audit/audit-log.ts';
+import type { Repos } from '../store/repos/index.ts';
 
 export const CALL_TICKET_TTL_S = 60;
 const PROOF_MAX_SKEW_S = 120;
@@ -26,6 +28,11 @@ export const ticketHash = (ticket: string): string => createHash('sha256').updat
  * short-lived ticket signed by the authority to put on the INVITE; the device proves
  * with its own key that it answered that ticket, which binds the voice channel to
  * the authenticated device.
+ *
+ * Signatures are checked or made outside any unit of work; the decision (the ticket's
+ * holder and fence still current, the proof recorded once, its audit row) is one unit.
+ * A refusal's audit row commits in the deciding unit (which then returns the refusal) or
+ * in a unit of its own.
  */
 export class CallTickets extends EventEmitter<{
   verified: [requestId: string, agentId: string, at: number];
@@ -40,42 +47,59 @@ export class CallTickets extends EventEmitter<{
   }
 
   async issue(staffId: string, requestId: string, fence: number): Promise<CallTicket> {
-    const r = this.pipeline.requests.get(requestId);
-    if (!r) throw notFound('no such request');
-    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
-      throw conflict(
-        'only the agent holding the request under its current fencing number gets a call ticket',
-      );
-    if (!r.device_id) throw conflict('this request has no device to call');
-    const staff = this.ctx.db
-      .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
-      .get(staffId)!;
+    const read = this.ctx.data.read;
+    const r0 = await read.requests.get(requestId);
+    const refusal = (
+      r: { state: string; agent_id: string | null; fence: number; device_id: string | null } | undefined,
+    ) => {
+      if (!r) return notFound('no such request');
+      if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
+        return conflict(
+          'only the agent holding the request under its current fencing number gets a call ticket',
+        );
+      if (!r.device_id) return conflict('this request has no device to call');
+      return null;
+    };
+    const early = refusal(r0);
+    if (early) throw early;
+    const r = r0!;
+    const agentName = (await read.commands.agentName(staffId)) ?? 'Agent';
     const now = this.ctx.clock.now();
     const jti = randomId(16);
     const claims = {
       iss: 'verified-desk' as const,
       sid: r.session_id,
-      dev: r.device_id,
+      dev: r.device_id!,
       rid: r.id,
       agt: staffId,
-      agn: staff.display_name,
+      agn: agentName,
       org: this.pipeline.config.config.company,
       fence,
       jti,
     };
     const ticket = await this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
     const expiresAt = now + CALL_TICKET_TTL_S * 1000;
-    this.ctx.db
-      .prepare(
-        'INSERT INTO call_tickets (jti, request_id, session_id, device_id, agent_id, fence, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(jti, r.id, r.session_id, r.device_id, staffId, fence, now, expiresAt);
-    this.ctx.audit.append({
-      actor: `staff:${staffId}`,
-      action: 'call.ticket',
-      subject: `request:${r.id}`,
-      outcome: 'success',
-      data: { fence, jti },
+    // Signed outside; the holder is checked again and the ticket stored in one unit.
+    await this.ctx.data.tx(async (u) => {
+      const late = refusal(await u.commands.lockRequest(requestId));
+      if (late) throw late;
+      await u.callTickets.insert({
+        jti,
+        request_id: r.id,
+        session_id: r.session_id,
+        device_id: r.device_id!,
+        agent_id: staffId,
+        fence,
+        issued_at: now,
+        expires_at: expiresAt,
+      });
+      await u.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'call.ticket',
+        subject: `request:${r.id}`,
+        outcome: 'success',
+        data: { fence, jti },
+      });
     });
     const iat = Math.floor(now / 1000);
     return {
@@ -88,21 +112,21 @@ export class CallTickets extends EventEmitter<{
   /**
    * Why the ticket no longer speaks for its agent (null when it still does): a ticket is
    * bound to the holder and fencing number of its issue, so once ownership moved on
-   * (transfer, take-over, reassign) or the request ended, it proves nothing. Synchronous,
-   * so callers run it after their last await, right before recording the proof.
+   * (transfer, take-over, reassign) or the request ended, it proves nothing. Read through
+   * `r`: inside the unit that records the proof, on the request row locked until it ends.
    */
-  private staleProblem(claims: CallTicketClaims): DomainError | null {
-    const r = this.pipeline.requests.get(claims.rid);
-    if (!r) return conflict('the request of this call ticket no longer exists');
-    if (r.fence !== claims.fence)
+  private async staleProblem(r: Repos, claims: CallTicketClaims): Promise<DomainError | null> {
+    const req = await r.commands.lockRequest(claims.rid);
+    if (!req) return conflict('the request of this call ticket no longer exists');
+    if (req.fence !== claims.fence)
       return new DomainError(
         'conflict',
         'stale_fence',
-        `this call ticket was issued under fencing number ${claims.fence}; the request has moved on (current ${r.fence}): it proves nothing now`,
-        { fence: claims.fence, current: r.fence },
+        `this call ticket was issued under fencing number ${claims.fence}; the request has moved on (current ${req.fence}): it proves nothing now`,
+        { fence: claims.fence, current: req.fence },
       );
-    if (r.state !== 'assigned' || r.agent_id !== claims.agt)
-      return conflict(`this call ticket's agent no longer holds the request (state ${r.state})`);
+    if (req.state !== 'assigned' || req.agent_id !== claims.agt)
+      return conflict(`this call ticket's agent no longer holds the request (state ${req.state})`);
     return null;
   }
 
@@ -119,6 +143,11 @@ export class CallTickets extends EventEmitter<{
     if (claims.tkt !== ticketHash(ticket)) return 'device proof is for another ticket';
     if (Math.abs(claims.iat - this.ctx.clock.now() / 1000) > PROOF_MAX_SKEW_S) return 'device proof too old';
     return null;
+  }
+
+  /** A failure audit row in a unit of its own. */
+  private async auditFailure(e: AuditEntry): Promise<void> {
+    await this.ctx.data.tx((r) => r.audit.append(e));
   }
 
   /**
@@ -147,46 +176,53 @@ export class CallTickets extends EventEmitter<{
     }
     if (claims.rid !== requestId || claims.agt !== staffId)
       throw conflict('this call ticket was issued to another agent or request');
-    const refuse = (reason: string) => {
-      this.ctx.audit.append({
-        actor: `staff:${staffId}`,
-        action: 'call.answer',
-        subject: `request:${requestId}`,
-        outcome: 'failure',
-        reason,
-        data: { jti: claims.jti, device: claims.dev, fence: claims.fence },
-      });
-      return { verified: false as const, reason };
-    };
-    const stale = () => {
-      const e =
-        this.staleProblem(claims) ??
-        (fence !== claims.fence
-          ? conflict(`this call ticket was issued under fencing number ${claims.fence}, not ${fence}`)
-          : null);
-      if (!e) return;
-      refuse(e.message);
-      throw e;
-    };
-    stale();
-    if (!proof) return refuse('the answer carried no device proof');
-    const device = await this.devices.get(claims.dev);
-    if (!device) return refuse('the ticket names an unknown device');
-    const wrong = await this.proofProblem(device, ticket, proof);
-    if (wrong) return refuse(wrong);
-    stale(); // ownership may have moved while the proof was being checked
-    const now = this.ctx.clock.now();
-    const first = this.ctx.db
-      .prepare('UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND proven_at IS NULL')
-      .run(now, claims.jti).changes;
-    this.ctx.audit.append({
+    const failure = (reason: string): AuditEntry => ({
       actor: `staff:${staffId}`,
       action: 'call.answer',
       subject: `request:${requestId}`,
-      outcome: 'success',
-      data: { jti: claims.jti, device: claims.dev },
+      outcome: 'failure',
+      reason,
+      data: { jti: claims.jti, device: claims.dev, fence: claims.fence },
     });
-    if (first) this.emit('verified', requestId, staffId, now);
+    const refuse = async (reason: string) => {
+      await this.auditFailure(failure(reason));
+      return { verified: false as const, reason };
+    };
+    const staleIn = async (r: Repos) =>
+      (await this.staleProblem(r, claims)) ??
+      (fence !== claims.fence
+        ? conflict(`this call ticket was issued under fencing number ${claims.fence}, not ${fence}`)
+        : null);
+    const early = await staleIn(this.ctx.data.read);
+    if (early) {
+      await this.auditFailure(failure(early.message));
+      throw early;
+    }
+    if (!proof) return await refuse('the answer carried no device proof');
+    const device = await this.devices.get(claims.dev);
+    if (!device) return await refuse('the ticket names an unknown device');
+    const wrong = await this.proofProblem(device, ticket, proof);
+    if (wrong) return await refuse(wrong);
+    const now = this.ctx.clock.now();
+    // Ownership may have moved while the proof was being checked: decide in one unit.
+    const out = await this.ctx.data.tx(async (r) => {
+      const stale = await staleIn(r);
+      if (stale) {
+        await r.audit.append(failure(stale.message));
+        return { stale };
+      }
+      const first = await r.callTickets.prove(claims.jti, now);
+      await r.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'call.answer',
+        subject: `request:${requestId}`,
+        outcome: 'success',
+        data: { jti: claims.jti, device: claims.dev },
+      });
+      return { first: !!first };
+    });
+    if ('stale' in out) throw out.stale;
+    if (out.first) this.emit('verified', requestId, staffId, now);
     return { verified: true, at: now };
   }
 
@@ -200,51 +236,57 @@ export class CallTickets extends EventEmitter<{
     ticket: string,
     proof: string,
   ): Promise<{ requestId: string; sessionId: string; at: number }> {
-    const fail = (reason: string): never => {
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'call.proof',
-        outcome: 'failure',
-        reason,
-      });
+    const failure = (reason: string): AuditEntry => ({
+      actor: `device:${p.device.id}`,
+      action: 'call.proof',
+      outcome: 'failure',
+      reason,
+    });
+    const fail = async (reason: string): Promise<never> => {
+      await this.auditFailure(failure(reason));
       throw unauthorized(reason);
     };
     let claims: CallTicketClaims;
     try {
       claims = CallTicketClaims.parse(await this.keys.verify(ticket, CALL_TICKET_TYP));
     } catch {
-      return fail('call ticket does not verify or has expired');
+      return await fail('call ticket does not verify or has expired');
     }
-    if (claims.dev !== p.device.id) return fail('call ticket is for another device');
+    if (claims.dev !== p.device.id) return await fail('call ticket is for another device');
     const wrong = await this.proofProblem(p.device, ticket, proof);
-    if (wrong) return fail(wrong);
-    const stale = this.staleProblem(claims);
-    if (stale) {
-      this.ctx.audit.append({
+    if (wrong) return await fail(wrong);
+    const now = this.ctx.clock.now();
+    // The holder check, the one-time proof and its audit row: one unit.
+    const out = await this.ctx.data.tx(async (r) => {
+      const stale = await this.staleProblem(r, claims);
+      if (stale) {
+        await r.audit.append({
+          actor: `device:${p.device.id}`,
+          action: 'call.proof',
+          subject: `request:${claims.rid}`,
+          outcome: 'failure',
+          reason: stale.message,
+          data: { jti: claims.jti, fence: claims.fence },
+        });
+        return { refused: stale };
+      }
+      const row = await r.callTickets.prove(claims.jti, now, p.device.id);
+      if (!row) {
+        const reason = 'call ticket unknown or already answered';
+        await r.audit.append(failure(reason));
+        return { refused: unauthorized(reason) };
+      }
+      await r.audit.append({
         actor: `device:${p.device.id}`,
         action: 'call.proof',
-        subject: `request:${claims.rid}`,
-        outcome: 'failure',
-        reason: stale.message,
-        data: { jti: claims.jti, fence: claims.fence },
+        subject: `request:${row.request_id}`,
+        outcome: 'success',
+        data: { jti: claims.jti },
       });
-      throw stale;
-    }
-    const now = this.ctx.clock.now();
-    const row = this.ctx.db
-      .prepare<[number, string, string], { request_id: string; session_id: string; agent_id: string }>(
-        'UPDATE call_tickets SET proven_at = ? WHERE jti = ? AND device_id = ? AND proven_at IS NULL RETURNING request_id, session_id, agent_id',
-      )
-      .get(now, claims.jti, p.device.id);
-    if (!row) return fail('call ticket unknown or already answered');
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'call.proof',
-      subject: `request:${row.request_id}`,
-      outcome: 'success',
-      data: { jti: claims.jti },
+      return { row };
     });
-    this.emit('verified', row.request_id, row.agent_id, now);
-    return { requestId: row.request_id, sessionId: row.session_id, at: now };
+    if ('refused' in out) throw out.refused;
+    this.emit('verified', out.row.request_id, out.row.agent_id, now);
+    return { requestId: out.row.request_id, sessionId: out.row.session_id, at: now };
   }
 }

@@ -11,9 +11,9 @@ import { forbidden, notFound } from '../errors.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
 import { pinState } from '../identity/pin.ts';
-import { requireHolder } from '../pipeline/ownership.ts';
+import { notAssigned, staleFence } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
-import type { RequestRow } from '../pipeline/requests.ts';
+import type { RequestRow } from '../store/repos/requests.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 
 const NEW_DEVICE_MS = 7 * 86_400_000;
@@ -44,68 +44,26 @@ export class CustomerPanels {
   ) {}
 
   /** The request, if this staff member may see it: its current agent (offered or assigned), or a supervisor/admin. */
-  accessible(p: StaffPrincipal, requestId: string): RequestRow {
-    const r = this.pipeline.requests.get(requestId);
+  async accessible(p: StaffPrincipal, requestId: string): Promise<RequestRow> {
+    const r = await this.ctx.data.read.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (p.staff.role === 'agent' && r.agent_id !== p.staff.id) throw forbidden('this request is not yours');
     return r;
   }
 
   async panel(p: StaffPrincipal, requestId: string): Promise<CustomerPanel> {
-    const r = this.accessible(p, requestId);
-    const db = this.ctx.db;
+    const r = await this.accessible(p, requestId);
+    const read = this.ctx.data.read;
     const now = this.ctx.clock.now();
-    const auth = this.authentications.get(r.authentication_id)!;
+    const auth = (await read.authentications.get(r.authentication_id))!;
     const authView = await this.authentications.view(auth.id);
-    const customer = db
-      .prepare<[string], { id: string; display_name: string; attributes: string; account: string }>(
-        'SELECT * FROM customers WHERE id = ?',
-      )
-      .get(r.customer_id)!;
+    const facts = await read.wrapUps.panelFacts(r.customer_id, r.device_id, auth.id, now - FAILURE_WINDOW_MS);
+    const customer = facts.customer!;
+    const device = facts.device;
     const attributes = JSON.parse(customer.attributes) as Record<string, unknown>;
     const account = JSON.parse(customer.account) as Record<string, unknown>;
-    const device = r.device_id
-      ? db
-          .prepare<[string], { id: string; label: string | null; enrolled_at: number }>(
-            'SELECT id, label, enrolled_at FROM devices WHERE id = ?',
-          )
-          .get(r.device_id)
-      : undefined;
-    const failedOnThis = db
-      .prepare<[string], { n: number }>(
-        "SELECT count(*) AS n FROM audit_log WHERE subject = ? AND outcome = 'failure'",
-      )
-      .get(`authentication:${auth.id}`)!.n;
-    const recentFailures = device
-      ? db
-          .prepare<[string, number], { n: number }>(
-            "SELECT count(*) AS n FROM audit_log WHERE actor = ? AND at >= ? AND outcome = 'failure'",
-          )
-          .get(`device:${device.id}`, now - FAILURE_WINDOW_MS)!.n
-      : 0;
-    const counterAnomaly = device
-      ? !!db
-          .prepare(
-            'SELECT 1 FROM webauthn_credentials WHERE device_id = ? AND counter_anomaly_at IS NOT NULL',
-          )
-          .get(device.id)
-      : false;
-    const photo = (purpose: string) =>
-      db
-        .prepare<[string, string], { id: string; created_at: number }>(
-          'SELECT id, created_at FROM photos WHERE customer_id = ? AND purpose = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
-        )
-        .get(r.customer_id, purpose);
-    const enrolmentPhoto = photo('enrolment');
-    const latestPhoto = photo('verification');
     // Voice is proven per call: only a ticket of the current holder under the current fence counts.
-    const voice = r.agent_id
-      ? db
-          .prepare<[string, string, number], { proven_at: number }>(
-            'SELECT proven_at FROM call_tickets WHERE request_id = ? AND agent_id = ? AND fence = ? AND proven_at IS NOT NULL ORDER BY proven_at DESC LIMIT 1',
-          )
-          .get(r.id, r.agent_id, r.fence)
-      : undefined;
+    const voiceAt = r.agent_id ? await read.callTickets.provenAt(r.id, r.agent_id, r.fence) : undefined;
     // An expired verification unlocks nothing and counts as no verification at all.
     const effectiveLevel = this.authentications.effectiveLevel(auth);
     const pin = await pinState(this.ctx, r.customer_id);
@@ -118,7 +76,7 @@ export class CustomerPanels {
         segment: typeof attributes.segment === 'string' ? attributes.segment : null,
       },
       verification: {
-        state: verificationState(effectiveLevel, r.required_level, failedOnThis),
+        state: verificationState(effectiveLevel, r.required_level, facts.failedOnAuthentication),
         level: effectiveLevel as typeof authView.level,
         requiredLevel: r.required_level as 0 | 1 | 2 | 3,
         authenticationId: auth.id,
@@ -131,15 +89,19 @@ export class CustomerPanels {
         : null,
       risk: {
         newDevice: !!device && now - device.enrolled_at < NEW_DEVICE_MS,
-        recentFailures,
+        recentFailures: facts.recentDeviceFailures,
         pinFailures: pin.failures,
         pinLockedUntil:
           pin.lockedUntil === 'admin' ? 'admin' : pin.lockedUntil === null ? null : iso(pin.lockedUntil),
-        counterAnomaly,
+        counterAnomaly: facts.counterAnomaly,
       },
       photos: {
-        enrolment: enrolmentPhoto ? { photoId: enrolmentPhoto.id, at: iso(enrolmentPhoto.created_at) } : null,
-        latest: latestPhoto ? { photoId: latestPhoto.id, at: iso(latestPhoto.created_at) } : null,
+        enrolment: facts.enrolmentPhoto
+          ? { photoId: facts.enrolmentPhoto.id, at: iso(facts.enrolmentPhoto.created_at) }
+          : null,
+        latest: facts.latestPhoto
+          ? { photoId: facts.latestPhoto.id, at: iso(facts.latestPhoto.created_at) }
+          : null,
         comparison: this.photos.comparison(auth.id, r.customer_id),
       },
       secure: this.pipeline.config.config.secureFields.map((f) =>
@@ -147,7 +109,7 @@ export class CustomerPanels {
           ? { ...f, locked: false, value: account[f.field] ?? null }
           : { ...f, locked: true },
       ),
-      voice: { verified: !!voice, at: voice ? iso(voice.proven_at) : null },
+      voice: { verified: voiceAt !== undefined, at: voiceAt !== undefined ? iso(voiceAt) : null },
       custody: await this.pipeline.custody.list(r.id),
     };
   }
@@ -160,7 +122,15 @@ export class CustomerPanels {
     fence: number,
     verdict: PhotoVerdict,
   ): Promise<PhotoComparison> {
-    const r = requireHolder(this.pipeline.requests, p.staff.id, requestId, fence);
+    const r = await this.ctx.data.read.requests.get(requestId);
+    if (!r) throw notFound('no such request');
+    if (r.state !== 'assigned' || r.agent_id !== p.staff.id)
+      throw notAssigned(
+        r.agent_id && r.agent_id !== p.staff.id
+          ? 'this request is held by somebody else now'
+          : `this request is not assigned to you (state ${r.state})`,
+      );
+    if (r.fence !== fence) throw staleFence(fence, r.fence);
     return await this.photos.compare(p.staff, r.authentication_id, r.customer_id, photoId, verdict);
   }
 
@@ -169,12 +139,8 @@ export class CustomerPanels {
     requestId: string,
     photoId: string,
   ): Promise<{ mediaType: string; bytes: Buffer }> {
-    const r = this.accessible(p, requestId);
-    const row = this.ctx.db
-      .prepare<[string, string], { media_type: string; bytes: Buffer }>(
-        'SELECT media_type, bytes FROM photos WHERE id = ? AND customer_id = ?',
-      )
-      .get(photoId, r.customer_id);
+    const r = await this.accessible(p, requestId);
+    const row = await this.ctx.data.read.wrapUps.photo(photoId, r.customer_id);
     if (!row) throw notFound('no such photo for this customer');
     return { mediaType: row.media_type, bytes: row.bytes };
   }

@@ -28,34 +28,15 @@ import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal, Devices } from '../identity/devices.ts';
 import { checkPhoto, type PhotoFactor } from '../identity/photos.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
-import { requireHolder } from '../pipeline/ownership.ts';
+import { notAssigned, staleFence } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
-import type { RequestRow } from '../pipeline/requests.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { CommandFilter, CommandRow, NewCommand } from '../store/repos/commands.ts';
+import type { RequestRow } from '../store/repos/requests.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { checkResultShape, invalidResult } from './command-results.ts';
 import type { Confirmations } from './confirmations.ts';
-
-interface CommandRow {
-  id: string;
-  request_id: string;
-  session_id: string;
-  device_id: string;
-  agent_id: string;
-  fence: number;
-  seq: number;
-  kind: DeviceCommand['kind'];
-  command: string;
-  revision: number;
-  jws: string;
-  state: CommandState;
-  created_at: number;
-  expires_at: number;
-  shown_at: number | null;
-  finished_at: number | null;
-  result: string | null;
-  reason: string | null;
-}
 
 type CancelReason = Extract<ServerFrame, { type: 'command.cancelled' }>['reason'];
 
@@ -66,9 +47,9 @@ export interface RelayEvents {
   staff: [staffIds: string[], frame: ServerFrame];
 }
 
-const OPEN = "state IN ('pending','shown')";
-
 const expired = () => new DomainError('gone', 'command_expired', 'the command has expired');
+const replayed = (seq: number, fence: number) =>
+  new DomainError('conflict', 'command_replayed', `seq ${seq} was already used under fence ${fence}`);
 const finalAlready = (state: string) =>
   new DomainError('conflict', 'command_final', `the command already has its final answer (${state})`);
 
@@ -79,6 +60,12 @@ const finalAlready = (state: string) =>
  * be alive; seq numbers strictly increase per request and fence. The device receives a
  * JWS signed by the authority and answers once, with its own device proof; each
  * command is single-use, time-limited, persisted and audited.
+ *
+ * Units of work: a command is signed first (CPU work, outside any unit), then ONE unit
+ * checks everything again (holder and fence on the request row, locked on PostgreSQL;
+ * session; stop; level; seq) and inserts it with its audit row, so a transfer that
+ * commits in between is seen and the stale holder's command never goes in. Frames to
+ * devices and agents are emitted after the unit resolved.
  */
 export class CommandRelay extends EventEmitter<RelayEvents> {
   constructor(
@@ -92,15 +79,18 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     private readonly confirmations: Confirmations,
   ) {
     super();
-    sessions.on('ended', (sessionId) => this.cancelWhere('session_id = ?', [sessionId], 'request_ended'));
+    sessions.on('ended', (sessionId) =>
+      this.background('cancel on session end', this.cancelOpen({ sessionId }, 'request_ended')),
+    );
   }
 
   private now(): number {
     return this.ctx.clock.now();
   }
 
-  private row(id: string): CommandRow | undefined {
-    return this.ctx.db.prepare<[string], CommandRow>('SELECT * FROM device_commands WHERE id = ?').get(id);
+  /** Background work of a listener: its failure is logged, never unhandled. */
+  private background(what: string, work: Promise<unknown>): void {
+    work.catch((e: unknown) => console.error(`relay: ${what} failed:`, e));
   }
 
   view(c: CommandRow): CommandView {
@@ -123,86 +113,86 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     };
   }
 
-  /** The agents who see a command's updates: its sender and the request's current holder. */
-  private tellStaff(c: CommandRow, frame?: ServerFrame): void {
-    const holder = this.pipeline.requests.get(c.request_id)?.agent_id;
+  /** The agents who see a command's updates: its sender and the request's current holder (committed). */
+  private async tellStaff(c: CommandRow, frame?: ServerFrame): Promise<void> {
+    const holder = (await this.ctx.data.read.requests.get(c.request_id))?.agent_id;
     const to = [...new Set([c.agent_id, ...(holder ? [holder] : [])])];
     this.emit('staff', to, frame ?? { type: 'command.update', command: this.view(c) });
-  }
-
-  private stoppedAt(requestId: string): number | null {
-    return (
-      this.ctx.db
-        .prepare<[string], { stopped_at: number | null }>(
-          'SELECT stopped_at FROM remote_control WHERE request_id = ?',
-        )
-        .get(requestId)?.stopped_at ?? null
-    );
-  }
-
-  private lastSeq(requestId: string, fence: number): number {
-    return (
-      this.ctx.db
-        .prepare<[string, number], { m: number | null }>(
-          'SELECT max(seq) AS m FROM device_commands WHERE request_id = ? AND fence = ?',
-        )
-        .get(requestId, fence)?.m ?? 0
-    );
   }
 
   /**
    * A fresh verification: when the request's verification has expired and this device stepped up
    * with `factor` on its own live authentication since the command, the request follows that
-   * authentication from now on (audited as request.reverified).
+   * authentication from now on (audited as request.reverified). Inside the caller's unit.
    */
-  private async reverify(
+  private async reverifyIn(
+    r: Repos,
     p: DevicePrincipal,
-    r: RequestRow,
+    req: RequestRow,
     factor: string,
     since: number,
   ): Promise<RequestRow> {
-    const current = this.authentications.get(r.authentication_id);
-    if (current && this.authentications.isLive(current)) return r;
+    const current = await r.authentications.get(req.authentication_id);
+    if (current && this.authentications.isLive(current)) return req;
     const fresh = p.authentication;
     if (
-      fresh.id === r.authentication_id ||
-      p.device.id !== r.device_id ||
-      p.device.customer_id !== r.customer_id ||
+      fresh.id === req.authentication_id ||
+      p.device.id !== req.device_id ||
+      p.device.customer_id !== req.customer_id ||
       !this.authentications.isLive(fresh)
     )
-      return r;
-    const stepped = this.ctx.db
-      .prepare('SELECT 1 FROM factors WHERE authentication_id = ? AND kind = ? AND at >= ?')
-      .get(fresh.id, factor, since);
-    if (!stepped) return r;
-    this.ctx.db.transaction(() => {
-      this.ctx.db.prepare('UPDATE requests SET authentication_id = ? WHERE id = ?').run(fresh.id, r.id);
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'request.reverified',
-        subject: `request:${r.id}`,
-        outcome: 'success',
-        reason: `expired authentication ${r.authentication_id} replaced by ${fresh.id} (${factor})`,
-      });
-    })();
-    return this.pipeline.requests.get(r.id)!;
+      return req;
+    if ((await r.commands.stepUpSince(fresh.id, factor, since)) === undefined) return req;
+    if (!(await r.commands.rebindAuthentication(req.id, req.authentication_id, fresh.id))) return req;
+    await r.audit.append({
+      actor: `device:${p.device.id}`,
+      action: 'request.reverified',
+      subject: `request:${req.id}`,
+      outcome: 'success',
+      reason: `expired authentication ${req.authentication_id} replaced by ${fresh.id} (${factor})`,
+    });
+    return { ...req, authentication_id: fresh.id };
   }
 
-  /** Everything that must hold for `staffId` to command the device of `requestId` now. */
-  private authorise(staffId: string, requestId: string, req: CreateCommandRequest): RequestRow {
-    const r = requireHolder(this.pipeline.requests, staffId, requestId, req.fence);
-    const s = this.sessions.peek(r.session_id);
+  /** The request, if `staffId` holds its assignment under `fence` (locked until `r`'s unit ends). */
+  private async holderIn(r: Repos, staffId: string, requestId: string, fence: number): Promise<RequestRow> {
+    const req = await r.commands.lockRequest(requestId);
+    if (!req) throw notFound('no such request');
+    if (req.state !== 'assigned' || req.agent_id !== staffId)
+      throw notAssigned(
+        req.agent_id && req.agent_id !== staffId
+          ? 'this request is held by somebody else now'
+          : `this request is not assigned to you (state ${req.state})`,
+      );
+    if (req.fence !== fence) throw staleFence(fence, req.fence);
+    return req;
+  }
+
+  /**
+   * Everything that must hold for `staffId` to command the device of `requestId` now, read
+   * through `r`: in the sending unit (the decision), or on committed data before signing
+   * (a quick refusal that spares the signature).
+   */
+  private async authorise(
+    r: Repos,
+    staffId: string,
+    requestId: string,
+    req: CreateCommandRequest,
+  ): Promise<RequestRow> {
+    const row = await this.holderIn(r, staffId, requestId, req.fence);
+    const s = await r.commands.session(row.session_id);
     if (!s || this.sessions.deadReason(s))
       throw new DomainError('gone', 'session_ended', 'the service session has ended');
-    if (!r.device_id) throw new DomainError('conflict', 'conflict', 'this request has no device to command');
-    if (this.stoppedAt(r.id) !== null)
+    if (!row.device_id)
+      throw new DomainError('conflict', 'conflict', 'this request has no device to command');
+    if ((await r.commands.stoppedAt(row.id)) !== null)
       throw new DomainError(
         'conflict',
         'control_stopped',
         'the customer stopped remote control for this request',
       );
     const kind = req.command.kind;
-    const auth = this.authentications.get(r.authentication_id);
+    const auth = await r.authentications.get(row.authentication_id);
     const expired = !!auth && !this.authentications.isLive(auth);
     const level = this.authentications.effectiveLevel(auth);
     // An expired verification can always be asked to be done again (a fresh step-up on a new authentication).
@@ -215,45 +205,50 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
           : `a ${kind} command needs assurance level ${COMMAND_LEVELS[kind]} (the customer is at ${level})`,
         { required: COMMAND_LEVELS[kind], current: level },
       );
-    const last = this.lastSeq(r.id, r.fence);
+    const last = await r.commands.lastSeq(row.id, row.fence);
     if (req.seq <= last) {
-      const used = this.ctx.db
-        .prepare('SELECT 1 FROM device_commands WHERE request_id = ? AND fence = ? AND seq = ?')
-        .get(r.id, r.fence, req.seq);
-      throw used
-        ? new DomainError(
-            'conflict',
-            'command_replayed',
-            `seq ${req.seq} was already used under fence ${r.fence}`,
-          )
+      throw (await r.commands.seqUsed(row.id, row.fence, req.seq))
+        ? replayed(req.seq, row.fence)
         : new DomainError('conflict', 'seq_out_of_order', `seq ${req.seq} is not greater than ${last}`, {
             lastSeq: last,
           });
     }
-    return r;
+    return row;
   }
 
-  private async checkKind(r: RequestRow, cmd: DeviceCommand): Promise<void> {
+  private async checkKind(req: RequestRow, cmd: DeviceCommand): Promise<void> {
     if (JSON.stringify(cmd).length > COMMAND_MAX_JSON)
       throw badRequest(`a command is at most ${COMMAND_MAX_JSON} bytes of JSON`);
     if (cmd.kind !== 'verify') return;
     const unavailable = (m: string) => new DomainError('conflict', 'factor_unavailable', m);
+    const read = this.ctx.data.read;
     if (cmd.payload.factor === 'biometric') {
-      if (!this.ctx.db.prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?').get(r.device_id))
+      if (!(await read.commands.hasBiometric(req.device_id!)))
         throw unavailable('the customer has no biometric registered on this device');
     } else {
-      const pin = this.ctx.db
-        .prepare<[string], { locked_until: number | null }>(
-          'SELECT locked_until FROM pins WHERE customer_id = ?',
-        )
-        .get(r.customer_id);
+      const pin = await read.commands.pinLock(req.customer_id);
       if (!pin) throw unavailable('the customer has no PIN');
       if (pin.locked_until !== null && pin.locked_until > this.now())
         throw unavailable("the customer's PIN is locked");
     }
   }
 
-  private async sign(c: Omit<CommandRow, 'jws'>, agentName: string): Promise<string> {
+  private async sign(
+    c: Pick<
+      CommandRow,
+      | 'id'
+      | 'revision'
+      | 'request_id'
+      | 'session_id'
+      | 'device_id'
+      | 'agent_id'
+      | 'fence'
+      | 'seq'
+      | 'command'
+      | 'expires_at'
+    >,
+    agentName: string,
+  ): Promise<string> {
     const claims: CommandClaims = {
       iss: 'verified-desk',
       jti: `${c.id}.${c.revision}`,
@@ -274,15 +269,12 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   }
 
   private async agentName(staffId: string): Promise<string> {
-    return (
-      this.ctx.db
-        .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
-        .get(staffId)?.display_name ?? 'Agent'
-    );
+    return (await this.ctx.data.read.commands.agentName(staffId)) ?? 'Agent';
   }
 
   async send(staffId: string, requestId: string, req0: CreateCommandRequest): Promise<CommandView> {
-    const r0 = this.authorise(staffId, requestId, req0);
+    // A quick refusal on committed data, before the signature is paid for.
+    const r0 = await this.authorise(this.ctx.data.read, staffId, requestId, req0);
     await this.checkKind(r0, req0.command);
     // A confirmation carries the debited account and a nonce the factor given on the device binds to.
     const req =
@@ -293,9 +285,9 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
           }
         : req0;
     const now = this.now();
-    const session = this.sessions.peek(r0.session_id)!;
+    const session = (await this.ctx.data.read.commands.session(r0.session_id))!;
     const ttl = (req.ttlSeconds ?? COMMAND_TTL.defaultSeconds) * 1000;
-    const draft: Omit<CommandRow, 'jws'> = {
+    const draft: Omit<NewCommand, 'jws'> = {
       id: randomId(16),
       request_id: r0.id,
       session_id: r0.session_id,
@@ -305,68 +297,57 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       seq: req.seq,
       kind: req.command.kind,
       command: JSON.stringify(req.command),
-      revision: 1,
-      state: 'pending',
       created_at: now,
       expires_at: Math.min(now + ttl, session.absolute_expires_at),
-      shown_at: null,
-      finished_at: null,
-      result: null,
-      reason: null,
     };
-    const jws = await this.sign(draft, await this.agentName(staffId));
-    // Signing yielded the event loop: check everything again and insert in one synchronous step,
-    // so a transfer or a concurrent command in between is never overtaken. The command and
-    // its audit row commit together.
-    const row: CommandRow = { ...draft, jws };
-    this.ctx.db.transaction(() => {
-      this.authorise(staffId, requestId, req);
-      this.ctx.db
-        .prepare(
-          `INSERT INTO device_commands (id, request_id, session_id, device_id, agent_id, fence, seq, kind, command, revision, jws, state, created_at, expires_at)
-           VALUES (@id, @request_id, @session_id, @device_id, @agent_id, @fence, @seq, @kind, @command, @revision, @jws, @state, @created_at, @expires_at)`,
-        )
-        .run(row);
-      this.ctx.audit.append({
+    // Signing is CPU work outside the unit. Then ONE unit decides: everything is checked
+    // again on the request row as it is now (a transfer that committed meanwhile moved the
+    // fence: refused) and the command goes in with its audit row, or nothing does.
+    const jws = await this.sign({ ...draft, revision: 1 }, await this.agentName(staffId));
+    const out = await this.ctx.data.tx(async (r) => {
+      await this.authorise(r, staffId, requestId, req);
+      const row = await r.commands.insert({ ...draft, jws });
+      if (!row) throw replayed(req.seq, draft.fence);
+      const superseded =
+        row.kind === 'end'
+          ? await r.commands.cancelOpen({ requestId: row.request_id, exceptId: row.id }, 'superseded', now)
+          : [];
+      await r.audit.append({
         actor: `staff:${staffId}`,
         action: 'command.send',
         subject: `request:${row.request_id}`,
         outcome: 'success',
         data: { commandId: row.id, kind: row.kind, fence: row.fence, seq: row.seq },
       });
-    })();
-    if (row.kind === 'end')
-      this.cancelWhere('request_id = ? AND id != ?', [row.request_id, row.id], 'superseded');
-    this.emit('device', row.session_id, { type: 'command', commandId: row.id, jws: row.jws });
-    this.tellStaff(row);
-    return this.view(row);
+      return { row, superseded };
+    });
+    await this.announceCancelled(out.superseded, 'superseded');
+    this.emit('device', out.row.session_id, { type: 'command', commandId: out.row.id, jws: out.row.jws });
+    await this.tellStaff(out.row);
+    return this.view(out.row);
   }
 
   /** A staff member's view of a request's commands: its current holder, or a supervisor/admin. */
   async list(p: StaffPrincipal, requestId: string): Promise<RequestCommands> {
-    const r = this.pipeline.requests.get(requestId);
+    const read = this.ctx.data.read;
+    const r = await read.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (p.staff.role === 'agent' && r.agent_id !== p.staff.id) throw forbidden('this request is not yours');
-    const stoppedAt = this.stoppedAt(r.id);
+    const stoppedAt = await read.commands.stoppedAt(r.id);
     return {
       requestId: r.id,
       fence: r.fence,
-      lastSeq: this.lastSeq(r.id, r.fence),
+      lastSeq: await read.commands.lastSeq(r.id, r.fence),
       control: { stopped: stoppedAt !== null, stoppedAt: stoppedAt === null ? null : iso(stoppedAt) },
-      commands: this.ctx.db
-        .prepare<[string], CommandRow>(
-          'SELECT * FROM device_commands WHERE request_id = ? ORDER BY created_at, fence, seq',
-        )
-        .all(r.id)
-        .map((c) => this.view(c)),
+      commands: (await read.commands.ofRequest(r.id)).map((c) => this.view(c)),
     };
   }
 
-  /** An open command of a request the caller holds under `fence`. */
-  private ownOpen(staffId: string, commandId: string, fence: number): CommandRow {
-    const c = this.row(commandId);
+  /** An open command of a request the caller holds under `fence`, read through `r`. */
+  private async ownOpen(r: Repos, staffId: string, commandId: string, fence: number): Promise<CommandRow> {
+    const c = await r.commands.get(commandId);
     if (!c) throw notFound('no such command');
-    requireHolder(this.pipeline.requests, staffId, c.request_id, fence);
+    await this.holderIn(r, staffId, c.request_id, fence);
     if (c.fence !== fence)
       throw new DomainError('forbidden', 'not_assigned', 'this command was sent under another fence');
     if (c.state !== 'pending' && c.state !== 'shown') throw finalAlready(c.state);
@@ -379,56 +360,60 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     commandId: string,
     body: { fence: number; title?: string; items: { id: string; label: string }[] },
   ): Promise<CommandView> {
-    const c0 = this.ownOpen(staffId, commandId, body.fence);
+    const c0 = await this.ownOpen(this.ctx.data.read, staffId, commandId, body.fence);
     if (c0.kind !== 'menu') throw badRequest('only a menu command can be edited');
     const old = JSON.parse(c0.command) as CommandOf<'menu'>;
     const command = JSON.stringify({
       kind: 'menu',
       payload: { title: body.title ?? old.payload.title, items: body.items },
     } satisfies CommandOf<'menu'>);
-    const draft = { ...c0, command, revision: c0.revision + 1 };
-    const jws = await this.sign(draft, await this.agentName(staffId));
-    const updated = this.ctx.db.transaction(() => {
-      this.ownOpen(staffId, commandId, body.fence);
-      return this.ctx.db
-        .prepare<[string, string, string, number], CommandRow>(
-          `UPDATE device_commands SET command = ?, jws = ?, revision = revision + 1 WHERE id = ? AND ${OPEN} AND revision = ? RETURNING *`,
-        )
-        .get(command, jws, commandId, c0.revision);
-    })();
-    if (!updated) throw new DomainError('conflict', 'conflict', 'the menu was changed meanwhile: try again');
-    this.ctx.audit.append({
-      actor: `staff:${staffId}`,
-      action: 'command.menu_update',
-      subject: `request:${updated.request_id}`,
-      outcome: 'success',
-      data: { commandId, revision: updated.revision, items: body.items.length },
+    const jws = await this.sign({ ...c0, command, revision: c0.revision + 1 }, await this.agentName(staffId));
+    const updated = await this.ctx.data.tx(async (r) => {
+      await this.ownOpen(r, staffId, commandId, body.fence);
+      const row = await r.commands.revise(commandId, c0.revision, command, jws, this.now());
+      if (!row) return undefined;
+      await r.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'command.menu_update',
+        subject: `request:${row.request_id}`,
+        outcome: 'success',
+        data: { commandId, revision: row.revision, items: body.items.length },
+      });
+      return row;
     });
+    if (!updated) throw new DomainError('conflict', 'conflict', 'the menu was changed meanwhile: try again');
     this.emit('device', updated.session_id, { type: 'command', commandId: updated.id, jws: updated.jws });
-    this.tellStaff(updated);
+    await this.tellStaff(updated);
     return this.view(updated);
   }
 
-  cancel(staffId: string, commandId: string, fence: number): CommandView {
-    const c = this.ownOpen(staffId, commandId, fence);
-    this.cancelWhere('id = ?', [c.id], 'cancelled');
-    this.ctx.audit.append({
-      actor: `staff:${staffId}`,
-      action: 'command.cancel',
-      subject: `request:${c.request_id}`,
-      outcome: 'success',
-      data: { commandId },
+  async cancel(staffId: string, commandId: string, fence: number): Promise<CommandView> {
+    const { rows, id } = await this.ctx.data.tx(async (r) => {
+      const c = await this.ownOpen(r, staffId, commandId, fence);
+      const rows = await r.commands.cancelOpen({ id: c.id }, 'cancelled');
+      await r.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'command.cancel',
+        subject: `request:${c.request_id}`,
+        outcome: 'success',
+        data: { commandId },
+      });
+      return { rows, id: c.id };
     });
-    return this.view(this.row(c.id)!);
+    await this.announceCancelled(rows, 'cancelled');
+    return this.view(rows[0] ?? (await this.ctx.data.read.commands.get(id))!);
   }
 
-  /** Cancel the open commands matching `where`; the device and the agents are told. */
-  cancelWhere(where: string, args: unknown[], reason: CancelReason): string[] {
-    const rows = this.ctx.db
-      .prepare<unknown[], CommandRow>(
-        `UPDATE device_commands SET state = 'cancelled', finished_at = ?, reason = ? WHERE ${OPEN} AND ${where} RETURNING *`,
-      )
-      .all(this.now(), reason, ...args);
+  /**
+   * Cancel the open commands matching `f` inside the caller's unit (no frames yet: after
+   * the unit resolved, hand the rows to announceCancelled).
+   */
+  cancelOpenIn(r: Repos, f: CommandFilter, reason: CancelReason): Promise<CommandRow[]> {
+    return r.commands.cancelOpen(f, reason, this.now());
+  }
+
+  /** Tell the devices and the agents about commands cancelled in a unit that has resolved. */
+  async announceCancelled(rows: readonly CommandRow[], reason: CancelReason): Promise<void> {
     for (const c of rows) {
       this.emit('device', c.session_id, {
         type: 'command.cancelled',
@@ -436,67 +421,62 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         requestId: c.request_id,
         reason,
       });
-      this.tellStaff(c);
+      await this.tellStaff(c);
     }
+  }
+
+  /** Cancel the open commands matching `f` (a unit of its own); the device and the agents are told. */
+  async cancelOpen(f: CommandFilter, reason: CancelReason): Promise<string[]> {
+    const rows = await this.ctx.data.tx((r) => this.cancelOpenIn(r, f, reason));
+    await this.announceCancelled(rows, reason);
     return rows.map((c) => c.id);
   }
 
-  /** Ownership left `fence`: the old holder's open commands end. */
+  /**
+   * Ownership left `fence`: the old holder's open commands end. A converted mover calls
+   * ownershipMovedIn(r, ...) inside its own unit and announceCancelled(rows, 'transferred')
+   * after it; this listener form runs a unit of its own.
+   */
   ownershipMoved(requestId: string, fence: number): void {
-    this.cancelWhere('request_id = ? AND fence = ?', [requestId, fence], 'transferred');
+    this.background('cancel on ownership move', this.cancelOpen({ requestId, fence }, 'transferred'));
+  }
+
+  ownershipMovedIn(r: Repos, requestId: string, fence: number): Promise<CommandRow[]> {
+    return this.cancelOpenIn(r, { requestId, fence }, 'transferred');
   }
 
   /** Commands past their expiry: marked, the device and the agents told. */
   async sweep(): Promise<void> {
     const now = this.now();
-    const rows = this.ctx.db
-      .prepare<[number], CommandRow>(
-        `UPDATE device_commands SET state = 'expired', finished_at = expires_at, reason = 'expired' WHERE ${OPEN} AND expires_at <= ? RETURNING *`,
-      )
-      .all(now);
-    for (const c of rows) {
-      this.emit('device', c.session_id, {
-        type: 'command.cancelled',
-        commandId: c.id,
-        requestId: c.request_id,
-        reason: 'expired',
-      });
-      this.tellStaff(c);
-    }
+    const rows = await this.ctx.data.tx((r) => r.commands.expireDue(now));
+    await this.announceCancelled(rows, 'expired');
   }
 
   // ---- device side --------------------------------------------------------
 
   /** Open requests of this device whose control the customer stopped. */
   async stoppedFor(p: DevicePrincipal): Promise<{ requestId: string; stoppedAt: string }[]> {
-    return this.ctx.db
-      .prepare<[string], { request_id: string; stopped_at: number }>(
-        `SELECT c.request_id, c.stopped_at FROM remote_control c JOIN requests r ON r.id = c.request_id
-         WHERE r.device_id = ? AND c.stopped_at IS NOT NULL AND r.state IN ('waiting','offered','assigned','scheduled')
-         ORDER BY c.stopped_at LIMIT 100`,
-      )
-      .all(p.device.id)
-      .map((x) => ({ requestId: x.request_id, stoppedAt: iso(x.stopped_at) }));
+    return (await this.ctx.data.read.commands.stoppedForDevice(p.device.id)).map((x) => ({
+      requestId: x.request_id,
+      stoppedAt: iso(x.stopped_at),
+    }));
   }
 
   async pending(p: DevicePrincipal): Promise<SignedCommand[]> {
-    return this.ctx.db
-      .prepare<[string, number], CommandRow>(
-        `SELECT * FROM device_commands WHERE device_id = ? AND ${OPEN} AND expires_at > ? ORDER BY fence, seq`,
-      )
-      .all(p.device.id, this.now())
-      .map((c) => ({ commandId: c.id, jws: c.jws }));
+    return (await this.ctx.data.read.commands.openForDevice(p.device.id, this.now())).map((c) => ({
+      commandId: c.id,
+      jws: c.jws,
+    }));
   }
 
-  private deviceOwn(p: DevicePrincipal, commandId: string): CommandRow {
-    const c = this.row(commandId);
+  private async deviceOwn(r: Repos, p: DevicePrincipal, commandId: string): Promise<CommandRow> {
+    const c = await r.commands.get(commandId);
     if (!c || c.device_id !== p.device.id) throw notFound('no such command');
     return c;
   }
 
   /** Why an open-state write found nothing: expired (410) or already final (409). */
-  private refusal(id: string, what: 'ack' | 'result'): DomainError {
-    const c = this.row(id)!;
+  private refusal(c: CommandRow, what: 'ack' | 'result'): DomainError {
     if (
       c.state === 'expired' ||
       ((c.state === 'pending' || c.state === 'shown') && c.expires_at <= this.now())
@@ -511,61 +491,67 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     p: DevicePrincipal,
     commandId: string,
   ): Promise<{ commandId: string; state: CommandState; at: string }> {
-    const c = this.deviceOwn(p, commandId);
     const now = this.now();
-    const row = this.ctx.db.transaction(() => {
-      const shown = this.ctx.db
-        .prepare<[number, string, number], CommandRow>(
-          "UPDATE device_commands SET state = 'shown', shown_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ? RETURNING *",
-        )
-        .get(now, c.id, now);
-      if (shown)
-        this.ctx.audit.append({
-          actor: `device:${p.device.id}`,
-          action: 'command.ack',
-          subject: `request:${shown.request_id}`,
-          outcome: 'success',
-          data: { commandId },
-        });
+    const row = await this.ctx.data.tx(async (r) => {
+      const c = await this.deviceOwn(r, p, commandId);
+      const shown = await r.commands.transition(c.id, ['pending'], 'shown', { at: now, liveAt: now });
+      if (!shown) throw this.refusal((await r.commands.get(c.id))!, 'ack');
+      await r.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'command.ack',
+        subject: `request:${shown.request_id}`,
+        outcome: 'success',
+        data: { commandId },
+      });
       return shown;
-    })();
-    if (!row) throw this.refusal(c.id, 'ack');
-    this.tellStaff(row);
+    });
+    await this.tellStaff(row);
     return { commandId, state: 'shown', at: iso(now) };
   }
 
-  /** Record the one final answer (guarded: open and unexpired), tell the agents. */
-  private finish(
+  /** Record the one final answer inside `r`'s unit (guarded: open and unexpired); refused: throws. */
+  private async finishIn(
+    r: Repos,
     p: DevicePrincipal,
     c: CommandRow,
     state: 'done' | 'declined' | 'failed',
     result: CommandResultView | null,
     reason: string | null,
-  ): { commandId: string; state: CommandState; at: string } {
+    now: number,
+  ): Promise<CommandRow> {
+    const done = await r.commands.transition(c.id, ['pending', 'shown'], state, {
+      at: now,
+      liveAt: now,
+      result: result === null ? null : JSON.stringify(result),
+      reason,
+    });
+    if (!done) throw this.refusal((await r.commands.get(c.id))!, 'result');
+    await r.audit.append({
+      actor: `device:${p.device.id}`,
+      action: 'command.result',
+      subject: `request:${done.request_id}`,
+      outcome: 'success',
+      data: { commandId: c.id, kind: c.kind, state, ...(reason ? { reason } : {}) },
+    });
+    return done;
+  }
+
+  /** The final answer in a unit of its own; the agents are told after it. */
+  private async finish(
+    p: DevicePrincipal,
+    c: CommandRow,
+    state: 'done' | 'declined' | 'failed',
+    result: CommandResultView | null,
+    reason: string | null,
+  ): Promise<{ commandId: string; state: CommandState; at: string }> {
     const now = this.now();
-    const row = this.ctx.db.transaction(() => {
-      const done = this.ctx.db
-        .prepare<[string, number, string | null, string | null, string, number], CommandRow>(
-          `UPDATE device_commands SET state = ?, finished_at = ?, result = ?, reason = ? WHERE id = ? AND ${OPEN} AND expires_at > ? RETURNING *`,
-        )
-        .get(state, now, result === null ? null : JSON.stringify(result), reason, c.id, now);
-      if (done)
-        this.ctx.audit.append({
-          actor: `device:${p.device.id}`,
-          action: 'command.result',
-          subject: `request:${done.request_id}`,
-          outcome: 'success',
-          data: { commandId: c.id, kind: c.kind, state, ...(reason ? { reason } : {}) },
-        });
-      return done;
-    })();
-    if (!row) throw this.refusal(c.id, 'result');
-    this.tellStaff(row);
+    const row = await this.ctx.data.tx((r) => this.finishIn(r, p, c, state, result, reason, now));
+    await this.tellStaff(row);
     return { commandId: c.id, state, at: iso(now) };
   }
 
   private assertOpen(c: CommandRow): void {
-    if (c.state !== 'pending' && c.state !== 'shown') throw this.refusal(c.id, 'result');
+    if (c.state !== 'pending' && c.state !== 'shown') throw this.refusal(c, 'result');
     if (c.expires_at <= this.now()) throw expired();
   }
 
@@ -574,30 +560,39 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     commandId: string,
     outcome: CommandOutcome,
   ): Promise<{ commandId: string; state: CommandState; at: string; receipt?: ConfirmReceipt }> {
-    const c = this.deviceOwn(p, commandId);
+    const c = await this.deviceOwn(this.ctx.data.read, p, commandId);
     this.assertOpen(c);
     if (outcome.outcome === 'declined')
-      return this.finish(p, c, 'declined', null, 'declined by the customer');
-    if (outcome.outcome === 'failed') return this.finish(p, c, 'failed', null, outcome.reason);
+      return await this.finish(p, c, 'declined', null, 'declined by the customer');
+    if (outcome.outcome === 'failed') return await this.finish(p, c, 'failed', null, outcome.reason);
     const cmd = JSON.parse(c.command) as DeviceCommand;
     const shaped = checkResultShape(cmd, c.revision, outcome.result);
     if (shaped === 'verify') {
       const factor = (cmd as CommandOf<'verify'>).payload.factor;
-      let r = this.pipeline.requests.get(c.request_id)!;
-      r = await this.reverify(p, r, factor, c.created_at);
-      const f = this.ctx.db
-        .prepare<[string, string, number], { at: number }>(
-          'SELECT at FROM factors WHERE authentication_id = ? AND kind = ? AND at >= ? ORDER BY at DESC LIMIT 1',
-        )
-        .get(r.authentication_id, factor, c.created_at);
-      if (!f)
-        throw new DomainError(
-          'conflict',
-          'factor_missing',
-          `no ${factor} step-up was recorded on this request's authentication since the command`,
+      const now = this.now();
+      // The step-up, the request following a fresh verification and the answer: one unit.
+      const out = await this.ctx.data.tx(async (r) => {
+        const req = await this.reverifyIn(r, p, (await r.requests.get(c.request_id))!, factor, c.created_at);
+        const at = await r.commands.stepUpSince(req.authentication_id, factor, c.created_at);
+        if (at === undefined)
+          throw new DomainError(
+            'conflict',
+            'factor_missing',
+            `no ${factor} step-up was recorded on this request's authentication since the command`,
+          );
+        const level = ((await r.authentications.get(req.authentication_id))?.level ?? 0) as 0 | 1 | 2 | 3;
+        return await this.finishIn(
+          r,
+          p,
+          c,
+          'done',
+          { kind: 'verify', factor, level, at: iso(at) },
+          null,
+          now,
         );
-      const level = (this.authentications.get(r.authentication_id)?.level ?? 0) as 0 | 1 | 2 | 3;
-      return this.finish(p, c, 'done', { kind: 'verify', factor, level, at: iso(f.at) }, null);
+      });
+      await this.tellStaff(out);
+      return { commandId: c.id, state: 'done', at: iso(now) };
     }
     if (shaped === 'confirm') {
       const signature = (outcome.result as { signature: string }).signature;
@@ -629,19 +624,24 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         (outcome.result as Extract<typeof outcome.result, { kind: 'confirm' }>).factor,
       );
       const at = this.now();
-      return this.ctx.db.transaction(() => {
-        const receipt = this.confirmations.record(p, c, confirm, f, { signature, canonical }, at);
-        const done = this.finish(
+      // The receipt (single use by its challenge) and the answer commit together.
+      const out = await this.ctx.data.tx(async (r) => {
+        const receipt = await this.confirmations.recordIn(r, p, c, confirm, f, { signature, canonical }, at);
+        const row = await this.finishIn(
+          r,
           p,
           c,
           'done',
           { kind: 'confirm', signature, canonical, verifiedAt: iso(at), factor: f.factor, receipt },
           null,
+          at,
         );
-        return { ...done, receipt };
-      })();
+        return { row, receipt };
+      });
+      await this.tellStaff(out.row);
+      return { commandId: c.id, state: 'done', at: iso(at), receipt: out.receipt };
     }
-    return this.finish(p, c, 'done', shaped, null);
+    return await this.finish(p, c, 'done', shaped, null);
   }
 
   /** A photo (stored as a verification photo, the photo factor once the agent compares it with the enrolment photo) or a screenshot answers its command. */
@@ -652,23 +652,31 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     bytes: Buffer,
   ): Promise<{ commandId: string; state: CommandState; at: string }> {
     const type = checkPhoto(mediaType, bytes);
-    const c = this.deviceOwn(p, commandId);
+    const c = await this.deviceOwn(this.ctx.data.read, p, commandId);
     if (c.kind !== 'photo' && c.kind !== 'screenshot')
       throw invalidResult(`a ${c.kind} command is answered with POST /v1/device/commands/:commandId/result`);
     this.assertOpen(c);
-    return this.ctx.db.transaction(() => {
-      if (c.kind === 'photo') {
-        const { photoId } = this.photos.store(p, 'verification', type, bytes);
-        return this.finish(p, c, 'done', { kind: 'photo', photoId }, null);
-      }
+    const now = this.now();
+    // The photo is stored first, by the factors module (it announces the authentication's
+    // change synchronously, which must not happen inside a unit); then the answer's unit.
+    const photoId = c.kind === 'photo' ? this.photos.store(p, 'verification', type, bytes).photoId : null;
+    const row = await this.ctx.data.tx(async (r) => {
+      if (photoId !== null)
+        return await this.finishIn(r, p, c, 'done', { kind: 'photo', photoId }, null, now);
       const imageId = randomId(16);
-      this.ctx.db
-        .prepare(
-          "INSERT INTO photos (id, customer_id, device_id, authentication_id, purpose, media_type, bytes, created_at) VALUES (?, ?, ?, ?, 'screenshot', ?, ?, ?)",
-        )
-        .run(imageId, p.device.customer_id, p.device.id, p.authentication.id, type, bytes, this.now());
-      return this.finish(p, c, 'done', { kind: 'screenshot', imageId }, null);
-    })();
+      await r.commands.insertScreenshot({
+        id: imageId,
+        customer_id: p.device.customer_id,
+        device_id: p.device.id,
+        authentication_id: p.authentication.id,
+        media_type: type,
+        bytes,
+        created_at: now,
+      });
+      return await this.finishIn(r, p, c, 'done', { kind: 'screenshot', imageId }, null, now);
+    });
+    await this.tellStaff(row);
+    return { commandId: c.id, state: 'done', at: iso(now) };
   }
 
   /** The customer's receipts of confirmed transactions. */
@@ -680,51 +688,52 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     p: DevicePrincipal,
     requestId: string,
   ): Promise<{ requestId: string; stoppedAt: string; cancelled: string[] }> {
-    const r = this.pipeline.ownRequest(p, requestId);
     const now = this.now();
-    this.ctx.db
-      .prepare(
-        'INSERT INTO remote_control (request_id, stopped_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET stopped_at = COALESCE(stopped_at, excluded.stopped_at), updated_at = excluded.updated_at',
-      )
-      .run(r.id, now, now);
-    const stoppedAt = this.stoppedAt(r.id)!;
-    const cancelled = this.cancelWhere('request_id = ?', [r.id], 'control_stopped');
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'control.stop',
-      subject: `request:${r.id}`,
-      outcome: 'success',
-      data: { cancelled },
+    const out = await this.ctx.data.tx(async (r) => {
+      const req = await this.ownRequestIn(r, p, requestId);
+      const stoppedAt = await r.commands.stop(req.id, now);
+      const rows = await this.cancelOpenIn(r, { requestId: req.id }, 'control_stopped');
+      const cancelled = rows.map((c) => c.id);
+      await r.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'control.stop',
+        subject: `request:${req.id}`,
+        outcome: 'success',
+        data: { cancelled },
+      });
+      return { req, stoppedAt, rows, cancelled };
     });
-    await this.tellControl(r, true, stoppedAt, cancelled);
-    return { requestId: r.id, stoppedAt: iso(stoppedAt), cancelled };
+    await this.announceCancelled(out.rows, 'control_stopped');
+    await this.tellControl(out.req, true, out.stoppedAt, out.cancelled);
+    return { requestId: out.req.id, stoppedAt: iso(out.stoppedAt), cancelled: out.cancelled };
   }
 
   async resume(p: DevicePrincipal, requestId: string): Promise<{ requestId: string; resumedAt: string }> {
-    const r = this.pipeline.ownRequest(p, requestId);
     const now = this.now();
-    this.ctx.db
-      .prepare(
-        'INSERT INTO remote_control (request_id, stopped_at, updated_at) VALUES (?, NULL, ?) ON CONFLICT (request_id) DO UPDATE SET stopped_at = NULL, updated_at = excluded.updated_at',
-      )
-      .run(r.id, now);
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'control.resume',
-      subject: `request:${r.id}`,
-      outcome: 'success',
+    const req = await this.ctx.data.tx(async (r) => {
+      const req = await this.ownRequestIn(r, p, requestId);
+      await r.commands.resume(req.id, now);
+      await r.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'control.resume',
+        subject: `request:${req.id}`,
+        outcome: 'success',
+      });
+      return req;
     });
-    await this.tellControl(r, false, now, []);
-    return { requestId: r.id, resumedAt: iso(now) };
+    await this.tellControl(req, false, now, []);
+    return { requestId: req.id, resumedAt: iso(now) };
+  }
+
+  /** The device's own request (404 otherwise). */
+  private async ownRequestIn(r: Repos, p: DevicePrincipal, requestId: string): Promise<RequestRow> {
+    const req = await r.requests.get(requestId);
+    if (!req || req.device_id !== p.device.id) throw notFound('no such request');
+    return req;
   }
 
   private async tellControl(r: RequestRow, stopped: boolean, at: number, cancelled: string[]): Promise<void> {
-    const senders = this.ctx.db
-      .prepare<[string], { agent_id: string }>(
-        'SELECT DISTINCT agent_id FROM device_commands WHERE request_id = ?',
-      )
-      .all(r.id)
-      .map((x) => x.agent_id);
+    const senders = await this.ctx.data.read.commands.senders(r.id);
     const to = [...new Set([...(r.agent_id ? [r.agent_id] : []), ...senders])];
     this.emit('staff', to, { type: 'control.state', requestId: r.id, stopped, at: iso(at), cancelled });
   }

@@ -12,6 +12,8 @@ import { badRequest, DomainError } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { PinFactor } from '../identity/pin.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { ReceiptRow } from '../store/repos/commands.ts';
 
 /** "GB29 NWBK 6016 1331 9268 19" -> "GB29 •••• 6819": enough to recognise it, not to use it. */
 export function maskAccount(accountNumber: string): string {
@@ -24,19 +26,6 @@ export function maskAccount(accountNumber: string): string {
 const RECEIPT_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const receiptId = () =>
   `R-${Array.from({ length: 10 }, () => RECEIPT_ALPHABET[randomInt(RECEIPT_ALPHABET.length)]).join('')}`;
-
-interface ReceiptRow {
-  id: string;
-  command_id: string;
-  request_id: string;
-  payee: string;
-  amount: number;
-  currency: string;
-  reference: string;
-  account: string;
-  factor: 'biometric' | 'pin';
-  created_at: number;
-}
 
 const view = (r: ReceiptRow): ConfirmReceipt => ({
   receiptId: r.id,
@@ -83,15 +72,12 @@ export class Confirmations {
   ): Promise<CommandOf<'confirm'>> {
     if (cmd.payload.account !== undefined || cmd.payload.nonce !== undefined)
       throw badRequest('the debited account and the nonce of a confirmation are set by the authority');
-    const row = this.ctx.db
-      .prepare<[string], { account: string }>('SELECT account FROM customers WHERE id = ?')
-      .get(customerId);
-    const number = row ? (JSON.parse(row.account) as { accountNumber?: unknown }).accountNumber : undefined;
+    const read = this.ctx.data.read;
+    const account = await read.commands.customerAccount(customerId);
+    const number = account ? (JSON.parse(account) as { accountNumber?: unknown }).accountNumber : undefined;
     if (typeof number !== 'string' || number.trim() === '')
       throw new DomainError('conflict', 'conflict', 'the customer has no account on record to debit');
-    const hasBiometric = !!this.ctx.db
-      .prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?')
-      .get(deviceId);
+    const hasBiometric = await read.commands.hasBiometric(deviceId);
     if (!hasBiometric && !(await this.pin.hasPin(customerId)))
       throw new DomainError(
         'conflict',
@@ -125,23 +111,16 @@ export class Confirmations {
         'this confirmation was sent before dynamic linking: send it again',
       );
     const challenge = await confirmChallenge({ commandId, transaction, account, nonce });
-    if (this.ctx.db.prepare('SELECT 1 FROM receipts WHERE challenge = ?').get(challenge))
-      throw refused('this confirmation was already used');
+    const read = this.ctx.data.read;
+    if (await read.commands.challengeUsed(challenge)) throw refused('this confirmation was already used');
     if (factor.kind === 'pin') {
       // Counts towards the PIN lockout like any other attempt (401 wrong, 423 locked).
       await this.pin.verify(p, factor.pin);
       return { factor: 'pin', challenge, evidence: { pin: 'verified', nonce } };
     }
-    const cred = this.ctx.db
-      .prepare<[string, string], { id: string; public_key: Buffer; counter: number }>(
-        'SELECT id, public_key, counter FROM webauthn_credentials WHERE id = ? AND device_id = ?',
-      )
-      .get(factor.assertion.id, p.device.id);
+    const cred = await read.commands.credential(factor.assertion.id, p.device.id);
     if (!cred) {
-      const any = this.ctx.db
-        .prepare('SELECT 1 FROM webauthn_credentials WHERE device_id = ?')
-        .get(p.device.id);
-      if (!any)
+      if (!(await read.commands.hasBiometric(p.device.id)))
         throw new DomainError(
           'conflict',
           'factor_unavailable',
@@ -171,10 +150,9 @@ export class Confirmations {
     }
     if (!verification.verified || !verification.authenticationInfo.userVerified)
       throw refused('the fingerprint was not verified (user verification required)');
-    const cas = this.ctx.db
-      .prepare('UPDATE webauthn_credentials SET counter = ? WHERE id = ? AND counter = ?')
-      .run(verification.authenticationInfo.newCounter, cred.id, cred.counter);
-    if (cas.changes !== 1) throw refused('the fingerprint confirmation was used concurrently');
+    const newCounter = verification.authenticationInfo.newCounter;
+    const moved = await this.ctx.data.tx((r) => r.commands.bumpCounter(cred.id, cred.counter, newCounter));
+    if (!moved) throw refused('the fingerprint confirmation was used concurrently');
     return {
       factor: 'biometric',
       challenge,
@@ -182,60 +160,39 @@ export class Confirmations {
     };
   }
 
-  /** Store the receipt (inside the caller's transaction): the unique challenge makes it single use. */
-  record(
+  /** Store the receipt inside the caller's unit: the unique challenge makes it single use. */
+  async recordIn(
+    r: Repos,
     p: DevicePrincipal,
     c: { id: string; request_id: string },
     cmd: CommandOf<'confirm'>,
     f: FactorEvidence,
     deviceEvidence: { signature: string; canonical: string },
     at: number,
-  ): ConfirmReceipt {
+  ): Promise<ConfirmReceipt> {
     const t = cmd.payload.transaction;
     const row: ReceiptRow = {
       id: receiptId(),
       command_id: c.id,
       request_id: c.request_id,
+      customer_id: p.device.customer_id,
+      device_id: p.device.id,
       payee: t.payee,
       amount: t.amount,
       currency: t.currency,
       reference: t.reference,
       account: cmd.payload.account!,
       factor: f.factor,
+      challenge: f.challenge,
+      evidence: JSON.stringify({ ...deviceEvidence, ...f.evidence }),
       created_at: at,
     };
-    const inserted = this.ctx.db
-      .prepare(
-        `INSERT INTO receipts (id, command_id, request_id, customer_id, device_id, payee, amount, currency, reference, account, factor, challenge, evidence, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        row.id,
-        row.command_id,
-        row.request_id,
-        p.device.customer_id,
-        p.device.id,
-        row.payee,
-        row.amount,
-        row.currency,
-        row.reference,
-        row.account,
-        row.factor,
-        f.challenge,
-        JSON.stringify({ ...deviceEvidence, ...f.evidence }),
-        at,
-      );
-    if (inserted.changes !== 1) throw refused('this confirmation was already used');
+    if (!(await r.commands.insertReceipt(row))) throw refused('this confirmation was already used');
     return view(row);
   }
 
   /** The customer's receipts, newest first. */
   async list(p: DevicePrincipal): Promise<ConfirmReceipt[]> {
-    return this.ctx.db
-      .prepare<[string], ReceiptRow>(
-        'SELECT * FROM receipts WHERE customer_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 200',
-      )
-      .all(p.device.customer_id)
-      .map(view);
+    return (await this.ctx.data.read.commands.receiptsOf(p.device.customer_id)).map(view);
   }
 }
