@@ -74,6 +74,26 @@ export const FACTOR_TEXT: Record<FactorKind, string> = {
   knowledge: 'Knowledge questions',
 };
 
+/** The level line of the panel head: "Level 2 · this request needs 1" (never "Level 3 of 2 required"). */
+export const levelLine = (level: number, required: number): string =>
+  `Level ${level} · this request needs ${required}`;
+
+/**
+ * How this customer was verified, from the factors they really used ("Device key + PIN"),
+ * not the level's general meaning ("Device key + PIN or photo"). Each kind once, in the
+ * order first used.
+ */
+export function verifiedWith(factors: readonly { kind: FactorKind }[]): string {
+  const kinds = [...new Set(factors.map((f) => f.kind))];
+  return kinds.length ? kinds.map((k) => FACTOR_TEXT[k]).join(' + ') : LEVEL_TEXT[0]!;
+}
+
+/** The idle card's line for the presence "missed": an offer that timed out, or one the agent passed on. */
+export const missedLine = (declined: boolean): string =>
+  declined
+    ? 'You passed on an offer. Go available again when you are ready.'
+    : 'You missed an offer. Go available again when you are ready.';
+
 export const PRESENCE_TEXT: Record<Presence, string> = {
   available: 'Available',
   busy: 'Busy',

@@ -149,7 +149,7 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       const panel = page.locator('section.panel');
       await page.getByRole('heading', { name: 'Alice Martin', exact: true }).waitFor();
       await page.getByTestId('verification-state').getByText('Verified', { exact: true }).waitFor();
-      await page.getByTestId('level-line').getByText('Level 2 of 2 required').waitFor();
+      await page.getByTestId('level-line').getByText('Level 2 · this request needs 2').waitFor();
       const factors = page.getByRole('list', { name: 'Verification factors' }).getByRole('listitem');
       await factors.filter({ hasText: 'PIN' }).waitFor();
       const factorTexts = await factors.allTextContents();
@@ -206,7 +206,7 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       await page.locator('[data-field="accountNumber"][data-locked="false"]').waitFor();
       await accountNumber.getByText('GB29 NWBK 6016 1331 9268 19').waitFor();
       await accountNumber.getByText('Unlocked after the step-up').waitFor();
-      await page.getByTestId('level-line').getByText('Level 3 of 2 required').waitFor();
+      await page.getByTestId('level-line').getByText('Level 3 · this request needs 2').waitFor();
       await factors.filter({ hasText: 'Fingerprint or face' }).waitFor();
       await row.getByLabel('Verification level 3').waitFor();
       await t.screenshot('6-unlocked-after-step-up');

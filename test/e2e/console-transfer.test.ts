@@ -153,7 +153,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
       .getByTestId('verify-result')
       .getByText(/Fingerprint or face confirmed on the device at .*: level 3/)
       .waitFor();
-    await pa.getByTestId('level-line').getByText('Level 3 of 2 required').waitFor();
+    await pa.getByTestId('level-line').getByText('Level 3 · this request needs 2').waitFor();
 
     // A photo, shown beside the enrolment photo.
     await sendAction(pa, 'Ask for a photo', 'Send photo request');
@@ -224,7 +224,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
       .waitFor();
 
     // The same verification with its original times, and the chain of custody.
-    await pb.getByTestId('level-line').getByText('Level 3 of 2 required').waitFor();
+    await pb.getByTestId('level-line').getByText('Level 3 · this request needs 2').waitFor();
     await pb
       .getByRole('list', { name: 'Verification factors' })
       .getByRole('listitem')

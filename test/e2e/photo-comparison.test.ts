@@ -79,7 +79,7 @@ describe('verification photo compared by the agent; security notice on the other
       const offer = pa.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
       await offer.waitFor();
       const level = pa.getByTestId('level-line');
-      await level.getByText('Level 1 of 2 required').waitFor();
+      await level.getByText('Level 1 · this request needs 2').waitFor();
       const compare = pa.getByRole('group', { name: 'Compare the photos' });
       await compare.getByText('Accept the request to compare the photos.').waitFor();
       assert.equal(
@@ -101,7 +101,7 @@ describe('verification photo compared by the agent; security notice on the other
 
       await compare.getByRole('button', { name: 'Same person', exact: true }).click();
       await pa.getByText(/Same person, compared by Dana Reyes at/).waitFor();
-      await level.getByText('Level 2 of 2 required').waitFor();
+      await level.getByText('Level 2 · this request needs 2').waitFor();
       await dana.screenshot('3-compared-level-2');
 
       // A second phone is set up for Alice: the first phone is told.

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { historyWrapUp, statusBarLink, timeOfDay } from '../../renderer/src/format.ts';
+import {
+  historyWrapUp,
+  levelLine,
+  missedLine,
+  statusBarLink,
+  timeOfDay,
+  verifiedWith,
+} from '../../renderer/src/format.ts';
 
 /** Issue 15's smaller console items: the words the console shows. */
 describe('renderer: honest words in the console', () => {
@@ -31,5 +38,28 @@ describe('renderer: honest words in the console', () => {
       text: 'Sent',
       tone: 'good',
     });
+  });
+
+  it('the level line never reads "Level 3 of 2 required"', () => {
+    assert.equal(levelLine(3, 2), 'Level 3 · this request needs 2');
+    assert.equal(levelLine(1, 2), 'Level 1 · this request needs 2');
+  });
+
+  it('"how they were verified" names the factors used, each once, not "PIN or photo"', () => {
+    assert.equal(verifiedWith([{ kind: 'device' as const }, { kind: 'pin' as const }]), 'Device key + PIN');
+    assert.equal(
+      verifiedWith([
+        { kind: 'device' as const },
+        { kind: 'biometric' as const },
+        { kind: 'biometric' as const },
+      ]),
+      'Device key + Fingerprint or face',
+    );
+    assert.equal(verifiedWith([]), 'No verification');
+  });
+
+  it('after Reject the idle card says the agent passed on the offer, not that they missed one', () => {
+    assert.match(missedLine(true), /^You passed on an offer/);
+    assert.match(missedLine(false), /^You missed an offer/);
   });
 });

@@ -15,8 +15,10 @@ import {
   FACTOR_TEXT,
   fieldValue,
   LEVEL_TEXT,
+  levelLine,
   shortId,
   timeOfDay,
+  verifiedWith,
   VERIFICATION_WORDS,
 } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
@@ -55,7 +57,7 @@ export function CustomerPanelView() {
           <VerificationBadge state={v.state} large />
           <span className="level-line" data-testid="level-line">
             <LevelMeter level={v.level} required={v.requiredLevel} />
-            Level {v.level} of {v.requiredLevel} required
+            {levelLine(v.level, v.requiredLevel)}
           </span>
         </div>
       </header>
@@ -88,7 +90,7 @@ function Verification({ panel }: { panel: CustomerPanel }) {
     <div className="panel-section">
       <h3>How they were verified</h3>
       <p className="small">
-        <LevelBadge level={v.level} /> {LEVEL_TEXT[v.level]}.{' '}
+        <LevelBadge level={v.level} /> {verifiedWith(v.factors)}.{' '}
         {v.level >= v.requiredLevel
           ? `Enough for this request (level ${v.requiredLevel}).`
           : `This request needs level ${v.requiredLevel}: ${LEVEL_TEXT[v.requiredLevel]}.`}

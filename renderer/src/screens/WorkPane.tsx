@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import type { OfferView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge, SlotVerificationWarning } from '../components/Reachability.tsx';
-import { clockDuration, PRESENCE_TEXT, secondsSince } from '../format.ts';
+import { clockDuration, missedLine, PRESENCE_TEXT, secondsSince } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
@@ -41,7 +41,8 @@ export function WorkPane() {
           <CustomerPanelView />
         </>
       )}
-      {work.phase === 'idle' && (wrapUp.item ? <WrapUpForm /> : <IdleCard notice={work.notice} />)}
+      {work.phase === 'idle' &&
+        (wrapUp.item ? <WrapUpForm /> : <IdleCard notice={work.notice} declined={work.declined === true} />)}
     </section>
   );
 }
@@ -173,7 +174,7 @@ function ActiveCard() {
   );
 }
 
-function IdleCard({ notice }: { notice: string | null }) {
+function IdleCard({ notice, declined }: { notice: string | null; declined: boolean }) {
   const c = useConsole();
   const { agent, changing } = useStore(c.agent);
   const { last, dispositions } = useStore(c.wrapUp);
@@ -186,7 +187,7 @@ function IdleCard({ notice }: { notice: string | null }) {
     busy: 'You are on a request.',
     wrap_up: 'You are in wrap-up.',
     break: 'You are on a break: no customers are offered to you.',
-    missed: 'You missed an offer. Go available again when you are ready.',
+    missed: missedLine(declined),
     offline: 'You are offline: no customers are offered to you.',
   };
   return (

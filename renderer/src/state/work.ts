@@ -18,7 +18,12 @@ import type { WrapUpStore } from './wrap-up.ts';
  * (another window accepted, the offer timed out), so the UI never disagrees with it.
  */
 export type WorkState =
-  | { phase: 'idle'; notice: string | null }
+  | {
+      phase: 'idle';
+      notice: string | null;
+      /** The agent passed on the last offer (the authority says "missed" either way). */
+      declined?: boolean;
+    }
   | {
       phase: 'offered';
       offer: OfferView;
@@ -245,6 +250,7 @@ export class WorkStore extends Store<WorkState> {
       this.go({
         phase: 'idle',
         notice: `You passed on ${s.offer.request.customerName}; the request went back to the queue.`,
+        declined: true,
       });
     } catch (e) {
       const now = this.state;
