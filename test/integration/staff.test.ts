@@ -41,6 +41,23 @@ describe('staff accounts, tokens and roles', () => {
     assert.equal(afterReuse.status, 401);
   });
 
+  it('one refresh token sent 20 times at once: exactly one new pair, the others refused as a reuse; the family ends revoked', async () => {
+    const s = await staffLogin(a.url, 'agent2', 'demo-agent-2');
+    const all = await Promise.all(
+      Array.from({ length: 20 }, () => api(a.url, 'refresh', { json: { refreshToken: s.refreshToken } })),
+    );
+    assert.deepEqual(all.map((r) => r.status).sort(), [200, ...Array<number>(19).fill(401)]);
+    // The first loser is a reuse and revokes the family; the ones after it find it revoked.
+    const refused = all.filter((x) => x.status === 401).map((r) => String(r.body.message));
+    for (const m of refused) assert.match(m, /reused|revoked/);
+    assert.ok(refused.some((m) => /reused/.test(m)));
+    const won = all.find((r) => r.status === 200)!;
+    assert.equal(
+      (await api(a.url, 'refresh', { json: { refreshToken: won.body.refreshToken } })).status,
+      401,
+    );
+  });
+
   it('logout revokes the refresh token family', async () => {
     const s = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
     assert.equal((await api(a.url, 'logout', { json: { refreshToken: s.refreshToken } })).status, 200);
