@@ -3,6 +3,18 @@ import { after, before, describe, it } from 'node:test';
 import { FakeClock } from '../../authority/src/clock.ts';
 import type { Store } from '../../authority/src/store/engine.ts';
 import type { Data } from '../../authority/src/store/repos/index.ts';
+import { sql } from 'kysely';
+import { signedMessages } from '../../protocol/src/index.ts';
+import type { Ctx } from '../../authority/src/context.ts';
+import { DomainError } from '../../authority/src/errors.ts';
+import { sha256b64url } from '../../authority/src/ids.ts';
+import { Authentications } from '../../authority/src/identity/authentications.ts';
+import { Challenges } from '../../authority/src/identity/challenges.ts';
+import { Devices } from '../../authority/src/identity/devices.ts';
+import { FactorSetup } from '../../authority/src/identity/factor-setup.ts';
+import { verifyStoreAuditChain } from '../../authority/src/store/audit-chain.ts';
+import { TestDevice } from '../support/device.ts';
+import { until } from '../support/wait.ts';
 import { openTestData, testEngines } from '../support/store.ts';
 
 /**
@@ -238,6 +250,204 @@ for (const engine of testEngines()) {
         (await h.data.read.devices.openNotices('d3')).map((n) => n.id),
         ['n3'],
       );
+    });
+  });
+}
+
+/**
+ * The identity services themselves on each engine (no legacy handle: ctx has only the
+ * store), raced: one enrolment per code, one authentication per challenge, one request
+ * per device proof, step-ups that all count; every change with its audit row, the audit
+ * chain intact.
+ */
+for (const engine of testEngines()) {
+  describe(`identity services on ${engine}`, () => {
+    const clock = new FakeClock();
+    let h: { data: Data; store: Store; close: () => Promise<void> };
+    let devices: Devices;
+    let challenges: Challenges;
+    let authentications: Authentications;
+    const reasonOf = (r: PromiseSettledResult<unknown>) =>
+      r.status === 'rejected' && r.reason instanceof DomainError
+        ? `${r.reason.kind}: ${r.reason.message}`
+        : r.status;
+    const audit = async (action: string) =>
+      (
+        await h.store.db
+          .selectFrom('audit_log')
+          .select(['outcome', 'reason'])
+          .where('action', '=', action)
+          .orderBy('seq')
+          .execute()
+      ).map((a) => `${a.outcome}${a.reason ? `: ${a.reason}` : ''}`);
+    const enrolWith = async (d: TestDevice, code: string) => {
+      const ch = await challenges.issue('enrol');
+      return devices.enrol({
+        code,
+        publicKey: d.publicJwk,
+        challengeId: ch.id,
+        signature: d.signMessage(signedMessages.enrolment(ch.id, ch.nonce, code)),
+      });
+    };
+
+    before(async () => {
+      h = await openTestData(engine, clock);
+      const ctx = {
+        data: h.data,
+        clock,
+        config: { authenticationTtlSeconds: 3600 },
+        get db(): never {
+          throw new Error('the identity services used the legacy handle');
+        },
+      } as unknown as Ctx;
+      challenges = new Challenges(ctx);
+      authentications = new Authentications(ctx);
+      devices = new Devices(ctx, challenges, authentications, new FactorSetup(ctx, authentications));
+      await h.store.tx((t) =>
+        t
+          .insertInto('customers')
+          .values({ id: 'cu1', display_name: 'Ada', created_at: clock.now() })
+          .execute(),
+      );
+    });
+    after(() => h?.close());
+    /** PostgreSQL backends of this database waiting for a lock. */
+    const blockedBackends = async () =>
+      Number(
+        (
+          await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(h.store.db)
+        ).rows[0]!.n,
+      );
+
+    it(`${PARALLEL} devices enrol with one code at once: one is enrolled (device, authentication, token, audit rows), the others refused and audited`, async () => {
+      const { code } = await devices.issueEnrolmentCode('cu1', 'RACE-CODE-0001', { actor: 'staff:s1' });
+      const phones = Array.from(
+        { length: PARALLEL },
+        () => new TestDevice('http://unused', () => clock.now()),
+      );
+      const results = await Promise.allSettled(phones.map((d) => enrolWith(d, code)));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1, results.map(reasonOf).join('\n'));
+      assert.deepEqual(
+        results.filter((r) => r.status === 'rejected').map(reasonOf),
+        Array(PARALLEL - 1).fill('unauthenticated: enrolment code unknown, used or expired'),
+      );
+      const e = won[0]!.value;
+      assert.equal(e.customerName, 'Ada');
+      assert.equal(e.authentication.level, 1);
+      assert.deepEqual(await h.data.read.devices.get(e.device.id), e.device);
+      assert.equal(
+        (await h.data.read.devices.token(sha256b64url(e.token)))?.authentication_id,
+        e.authentication.id,
+      );
+      assert.deepEqual(
+        (await authentications.view(e.authentication.id)).factors.map((f) => f.kind),
+        ['device'],
+      );
+      assert.deepEqual(await audit('enrolment.code'), ['success']);
+      assert.deepEqual((await audit('device.enrol')).sort(), [
+        ...Array(PARALLEL - 1).fill('failure: enrolment code unknown, used or expired'),
+        'success',
+      ]);
+      assert.deepEqual(await audit('auth.device'), ['success']);
+      assert.equal((await verifyStoreAuditChain(h.store.db)).ok, true);
+      // the same key again, with a fresh code: refused, and that code stays usable
+      await devices.issueEnrolmentCode('cu1', 'RACE-CODE-0002');
+      const winner = phones[results.indexOf(won[0]!)]!;
+      await assert.rejects(enrolWith(winner, 'RACE-CODE-0002'), /already enrolled/);
+      assert.equal((await enrolWith(new TestDevice('http://unused'), 'RACE-CODE-0002')).customerName, 'Ada');
+    });
+
+    it(`one challenge signed once, sent ${PARALLEL} times at once: one authentication, the rest refused`, async () => {
+      const d = new TestDevice('http://unused', () => clock.now());
+      await devices.issueEnrolmentCode('cu1', 'AUTH-CODE-0001');
+      d.deviceId = (await enrolWith(d, 'AUTH-CODE-0001')).device.id;
+      const ch = await challenges.issue('authenticate', { deviceId: d.deviceId });
+      const signature = d.signMessage(signedMessages.authentication(ch.id, ch.nonce, d.deviceId));
+      const results = await Promise.allSettled(
+        Array.from({ length: PARALLEL }, () =>
+          devices.authenticate({ deviceId: d.deviceId, challengeId: ch.id, signature }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      assert.deepEqual(
+        results.filter((r) => r.status === 'rejected').map(reasonOf),
+        Array(PARALLEL - 1).fill('unauthenticated: challenge unknown, used or expired'),
+      );
+    });
+
+    it(`one device proof sent ${PARALLEL} times at once: one request passes, the rest are replays`, async () => {
+      const d = new TestDevice('http://unused', () => clock.now());
+      await devices.issueEnrolmentCode('cu1', 'PROOF-CODE-001');
+      const e = await enrolWith(d, 'PROOF-CODE-001');
+      d.token = e.token;
+      const proof = await d.proof('GET', '/v1/device/me');
+      const results = await Promise.allSettled(
+        Array.from({ length: PARALLEL }, () =>
+          devices.verifyRequest(`Device ${d.token}`, proof, 'GET', '/v1/device/me'),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(ok.length, 1);
+      assert.equal(ok[0]!.value.authentication.id, e.authentication.id);
+      assert.deepEqual(
+        results.filter((r) => r.status === 'rejected').map(reasonOf),
+        Array(PARALLEL - 1).fill('unauthenticated: device proof replayed'),
+      );
+      // a fresh proof still passes; a proof for another path does not
+      await devices.verifyRequest(`Device ${d.token}`, await d.proof('GET', '/x'), 'GET', '/x');
+      await assert.rejects(
+        devices.verifyRequest(`Device ${d.token}`, await d.proof('GET', '/x'), 'GET', '/y'),
+        /another request/,
+      );
+    });
+
+    it('a step-up that commits while another is between its read and its write is not lost (the row lock)', async () => {
+      await devices.issueEnrolmentCode('cu1', 'LOCK-CODE-0001');
+      const e = await enrolWith(new TestDevice('http://unused', () => clock.now()), 'LOCK-CODE-0001');
+      const id = e.authentication.id;
+      let open!: () => void;
+      let held!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const aHolds = new Promise<void>((resolve) => (held = resolve));
+      // A steps up with the biometric and holds its unit open; B steps up with the PIN meanwhile.
+      const a = h.data.tx(async (r) => {
+        const row = await authentications.addFactorIn(r, id, 'biometric', e.device.id);
+        held();
+        await gate;
+        return row;
+      });
+      await aHolds;
+      const b = h.data.tx((r) => authentications.addFactorIn(r, id, 'pin', e.device.id));
+      // B is queued behind A (SQLite's one writer) or waits for A's row lock (PostgreSQL)
+      if (engine === 'postgres') await until('B waits for A', async () => (await blockedBackends()) >= 1);
+      open();
+      assert.equal((await a).level, 3);
+      assert.equal((await b).level, 3, 'B saw the biometric A committed');
+      const v = await authentications.view(id);
+      assert.equal(v.level, 3);
+      assert.deepEqual(v.factors.map((f) => f.kind).sort(), ['biometric', 'device', 'pin']);
+    });
+
+    it('step-ups at once (PIN, biometric, photo): every factor counts, the level is the highest they reach', async () => {
+      const a = await authentications.create('cu1', null, 'knowledge', 'by staff');
+      assert.equal(a.level, 1);
+      const d = new TestDevice('http://unused', () => clock.now());
+      await devices.issueEnrolmentCode('cu1', 'STEP-CODE-0001');
+      const e = await enrolWith(d, 'STEP-CODE-0001');
+      let changed = 0;
+      authentications.on('changed', () => changed++);
+      await Promise.all(
+        (['pin', 'biometric', 'photo'] as const).map((k) =>
+          authentications.addFactorAlone(e.authentication.id, k, e.device.id),
+        ),
+      );
+      const v = await authentications.view(e.authentication.id);
+      assert.deepEqual(v.factors.map((f) => f.kind).sort(), ['biometric', 'device', 'photo', 'pin']);
+      assert.equal(v.level, 3);
+      assert.equal(changed, 3);
+      await assert.rejects(authentications.addFactorAlone('no-such-id', 'pin', null), /missing/);
     });
   });
 }

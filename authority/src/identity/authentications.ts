@@ -13,23 +13,29 @@ export type { AuthenticationRow } from '../store/repos/authentications.ts';
  * time), the resulting level, an expiry. 'changed' fires after a step-up has committed.
  */
 export class Authentications extends EventEmitter<{ changed: [authenticationId: string] }> {
-  private readonly getStmt;
-  private readonly factorsStmt;
-  private readonly insertFactor;
-  private readonly setLevel;
   constructor(private readonly ctx: Ctx) {
     super();
-    // legacy-sync: get() and addFactor() below are called inside the legacy transactions of pipeline.ts,
-    // relay/commands.ts, desk/panel.ts and identity/photos.ts (and synchronously by http/handlers.ts and
-    // tests); they go when those modules move.
-    this.getStmt = ctx.db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?');
-    this.factorsStmt = ctx.db.prepare<[string], { kind: FactorKind }>(
-      'SELECT kind FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
-    );
-    this.insertFactor = ctx.db.prepare(
-      'INSERT OR IGNORE INTO factors (authentication_id, kind, at, device_id, detail) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.setLevel = ctx.db.prepare('UPDATE authentications SET level = ? WHERE id = ?');
+  }
+
+  // legacy-sync: get() and addFactor() below are called synchronously inside the legacy transactions and
+  // functions of pipeline.ts, desk/panel.ts, identity/photos.ts (store) and http/handlers.ts, and by tests;
+  // they go when those move. Prepared on first use, so the class needs no legacy handle until then.
+  private legacyStmts?: ReturnType<Authentications['prepareLegacy']>;
+  private prepareLegacy() {
+    const db = this.ctx.db;
+    return {
+      get: db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?'),
+      kinds: db.prepare<[string], { kind: FactorKind }>(
+        'SELECT kind FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
+      ),
+      insertFactor: db.prepare(
+        'INSERT OR IGNORE INTO factors (authentication_id, kind, at, device_id, detail) VALUES (?, ?, ?, ?, ?)',
+      ),
+      setLevel: db.prepare('UPDATE authentications SET level = ? WHERE id = ?'),
+    };
+  }
+  private get legacy() {
+    return (this.legacyStmts ??= this.prepareLegacy());
   }
 
   /**
@@ -71,9 +77,9 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     return row;
   }
 
-  /** legacy-sync: called inside pipeline.ts's, relay/commands.ts's and desk/panel.ts's transactions; goes when they move. */
+  /** legacy-sync: called inside pipeline.ts's transactions and synchronously by desk/panel.ts and http/handlers.ts; goes when they move. */
   get(id: string): AuthenticationRow | undefined {
-    return this.getStmt.get(id);
+    return this.legacy.get.get(id);
   }
 
   /** The authentication as committed. */
@@ -97,8 +103,8 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
 
   /**
    * Step up: add a factor and recompute the level. The expiry stays as it was.
-   * legacy-sync: called inside identity/photos.ts's transaction (and synchronously by tests); goes when
-   * photos.ts moves (converted callers use addFactorIn / addFactorAlone).
+   * legacy-sync: called synchronously by tests (agent-desk, pipeline-feeds, queue-order, callback-slots,
+   * pipeline-model, e2e console-browser); converted callers use addFactorIn / addFactorAlone.
    */
   addFactor(
     id: string,
@@ -107,13 +113,13 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     detail: string | null = null,
   ): AuthenticationRow {
     const now = this.ctx.clock.now();
+    const l = this.legacy;
     this.ctx.db.transaction(() => {
-      this.insertFactor.run(id, kind, now, deviceId, detail);
-      const kinds = this.factorsStmt.all(id).map((f) => f.kind);
-      this.setLevel.run(assuranceLevel(kinds), id);
+      l.insertFactor.run(id, kind, now, deviceId, detail);
+      l.setLevel.run(assuranceLevel(l.kinds.all(id).map((f) => f.kind)), id);
     })();
     this.emit('changed', id);
-    return this.getStmt.get(id)!;
+    return l.get.get(id)!;
   }
 
   /**
