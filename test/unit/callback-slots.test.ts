@@ -104,19 +104,20 @@ async function agent(
   return id;
 }
 
-function request(option = 'lost-card', customer: Customer = 'standard'): RequestRow {
-  const res = svc.pipeline.createRequest(principals[customer], option);
+async function request(option = 'lost-card', customer: Customer = 'standard'): Promise<RequestRow> {
+  const res = await svc.pipeline.createRequest(principals[customer], option);
   assert.equal(res.status, 'queued');
   return row(res.status === 'queued' ? res.request.requestId : '');
 }
 
 const row = (id: string) => svc.pipeline.requests.get(id)!;
-const slots = (r: RequestRow, day = DAY1) =>
-  svc.callbacks
-    .slots(row(r.id), day)
-    .map((s) => ({ ...s, start: new Date(s.start).toISOString().slice(11, 16) }));
-const free = (r: RequestRow, hhmm: string, day = DAY1) =>
-  svc.callbacks.slots(row(r.id), day).find((s) => s.start === at(hhmm, day))?.free;
+const slots = async (r: RequestRow, day = DAY1) =>
+  (await svc.callbacks.slots(row(r.id), day)).map((s) => ({
+    ...s,
+    start: new Date(s.start).toISOString().slice(11, 16),
+  }));
+const free = async (r: RequestRow, hhmm: string, day = DAY1) =>
+  (await svc.callbacks.slots(row(r.id), day)).find((s) => s.start === at(hhmm, day))?.free;
 const book = async (r: RequestRow, hhmm: string, day = DAY1) =>
   await svc.callbacks.book(row(r.id), at(hhmm, day));
 
@@ -149,28 +150,28 @@ describe('callback slots from agent schedules', () => {
     await agent('C', ['payments'], ['cards'], [[at('14:00'), at('16:00')]]); // has the skill, not in the queue
     await agent('D', ['cards'], ['cards'], [[at('11:00'), at('13:00')]]); // eligible
     await agent('E', ['cards'], ['cards'], []); // no schedule: always on shift, but reserves no callback time
-    const lost = request('lost-card');
-    assert.deepEqual(slots(lost), [
+    const lost = await request('lost-card');
+    assert.deepEqual(await slots(lost), [
       ...quarterHours('10:00', '11:00', 1),
       ...quarterHours('11:00', '12:00', 2),
       ...quarterHours('12:00', '13:00', 1),
     ]);
     // payment-failed needs no skill, in the payments queue: only C serves it.
-    assert.deepEqual(slots(request('payment-failed')), quarterHours('14:00', '16:00', 1));
+    assert.deepEqual(await slots(await request('payment-failed')), quarterHours('14:00', '16:00', 1));
     // No shift tomorrow: no slots.
-    assert.deepEqual(slots(lost, DAY2), []);
+    assert.deepEqual(await slots(lost, DAY2), []);
     assert.equal(await status(() => svc.callbacks.slots(row(lost.id), '2026-13-45')), 400);
   });
 
   it('are as long as the expected handling time rounded up to 15 minutes (measured times win)', async () => {
     await agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:00')]]);
-    const r = request('lost-card');
-    assert.equal(svc.callbacks.view(row(r.id), DAY1).slotSeconds, 900, 'cards expects 300 s');
+    const r = await request('lost-card');
+    assert.equal((await svc.callbacks.view(row(r.id), DAY1)).slotSeconds, 900, 'cards expects 300 s');
     // Measured handling times average 1000 s: 30-minute slots.
     const ins = svc.ctx.db.prepare("INSERT INTO handle_times (queue_id, seconds, at) VALUES ('cards', ?, ?)");
     ins.run(900, clock.now() - 2000);
     ins.run(1100, clock.now() - 1000);
-    const view = svc.callbacks.view(row(r.id), DAY1);
+    const view = await svc.callbacks.view(row(r.id), DAY1);
     assert.equal(view.slotSeconds, 1800);
     assert.deepEqual(
       view.slots.map((s) => [s.start.slice(11, 16), s.end.slice(11, 16), s.free]),
@@ -186,9 +187,9 @@ describe('callback slots from agent schedules', () => {
   it('capacity is the agents covering the slot minus the bookings; a fully booked day refuses the next booking (409)', async () => {
     await agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
     await agent('D', ['cards'], ['cards'], [[at('10:30'), at('11:00')]]);
-    const first = request();
+    const first = await request();
     assert.deepEqual(
-      slots(first).map((s) => [s.start, s.free]),
+      (await slots(first)).map((s) => [s.start, s.free]),
       [
         ['10:00', 1],
         ['10:15', 1],
@@ -197,13 +198,14 @@ describe('callback slots from agent schedules', () => {
       ],
     );
     // Fill every seat of the day: 1 + 1 + 2 + 2 = 6 bookings.
-    const booked = [first, ...Array.from({ length: 5 }, () => request())];
+    const booked = [first];
+    for (let i = 0; i < 5; i++) booked.push(await request());
     for (const [i, t] of ['10:00', '10:15', '10:30', '10:30', '10:45', '10:45'].entries())
       await book(booked[i]!, t);
     for (const r of booked) assert.equal(row(r.id).state, 'scheduled');
-    const late = request();
+    const late = await request();
     assert.deepEqual(
-      slots(late).map((s) => s.free),
+      (await slots(late)).map((s) => s.free),
       [0, 0, 0, 0],
       'every slot of the day is full',
     );
@@ -216,38 +218,38 @@ describe('callback slots from agent schedules', () => {
 
   it('moving a booking frees the old slot; keeping the place or leaving frees it too', async () => {
     await agent('A', ['cards'], ['cards'], [[at('10:00'), at('11:00')]]);
-    const [r1, r2, r3] = [request(), request(), request()];
+    const [r1, r2, r3] = [await request(), await request(), await request()];
     await book(r1, '10:00');
-    assert.equal(free(r2, '10:00'), 0);
+    assert.equal(await free(r2, '10:00'), 0);
     // The booked request sees its own seat as free (it may move within it).
-    assert.equal(free(r1, '10:00'), 1);
+    assert.equal(await free(r1, '10:00'), 1);
     await book(r1, '10:15');
-    assert.equal(free(r2, '10:00'), 1, 'the old slot is free again');
-    assert.equal(free(r2, '10:15'), 0);
+    assert.equal(await free(r2, '10:00'), 1, 'the old slot is free again');
+    assert.equal(await free(r2, '10:15'), 0);
     assert.deepEqual([row(r1.id).slot_start, row(r1.id).state], [at('10:15'), 'scheduled']);
     // Keep my place instead: the slot is freed and the request waits again.
     await svc.callbacks.keepPlace(row(r1.id));
-    assert.equal(free(r2, '10:15'), 1);
+    assert.equal(await free(r2, '10:15'), 1);
     assert.deepEqual(
       [row(r1.id).state, row(r1.id).callback_mode, row(r1.id).slot_start],
       ['waiting', 'keep_place', null],
     );
     // The customer leaves: the slot is freed.
     await book(r3, '10:30');
-    assert.equal(free(r2, '10:30'), 0);
-    svc.pipeline.abandon(r3.id, 'customer_left');
-    assert.equal(free(r2, '10:30'), 1);
+    assert.equal(await free(r2, '10:30'), 0);
+    await svc.pipeline.abandon(r3.id, 'customer_left');
+    assert.equal(await free(r2, '10:30'), 1);
     assert.equal(await status(async () => await book(r3, '10:45')), 409, 'an abandoned request cannot book');
   });
 
   it('a slot in the past or within the 5-minute lead is not offered (nor bookable)', async () => {
     await agent('A', ['cards'], ['cards'], [[at('08:00'), at('12:00')]]);
     clock.set(at('10:10'));
-    const r = request();
+    const r = await request();
     // Exactly 5 minutes ahead is still offered.
-    assert.equal(slots(r)[0]!.start, '10:15');
+    assert.equal((await slots(r))[0]!.start, '10:15');
     clock.set(at('10:10') + 1);
-    assert.equal(slots(r)[0]!.start, '10:30', '10:15 is now 1 ms inside the lead');
+    assert.equal((await slots(r))[0]!.start, '10:30', '10:15 is now 1 ms inside the lead');
     assert.equal(await status(async () => await book(r, '10:15')), 409);
     assert.equal(await status(async () => await book(r, '09:00')), 409, 'in the past');
     assert.equal(await status(async () => await book(r, '10:30')), 'ok');
@@ -255,11 +257,11 @@ describe('callback slots from agent schedules', () => {
 
   it('a slot ending after the session’s absolute expiry is not offered', async () => {
     await agent('A', ['cards'], ['cards'], [[at('06:00', DAY2), at('12:00', DAY2)]]);
-    const r = request(); // at 09:00: the session lives 24 h, until 09:00 tomorrow
+    const r = await request(); // at 09:00: the session lives 24 h, until 09:00 tomorrow
     const expires = svc.sessions.peek(r.session_id)!.absolute_expires_at;
     assert.equal(expires, at('09:00', DAY2));
     assert.deepEqual(
-      slots(r, DAY2).map((s) => s.start),
+      (await slots(r, DAY2)).map((s) => s.start),
       quarterHours('06:00', '09:00', 1).map((s) => s.start),
     );
     assert.equal(await status(async () => await book(r, '09:00', DAY2)), 409);
@@ -273,9 +275,9 @@ describe('callback slots from agent schedules', () => {
   it('at slot time the booked request waits again with the callback boost and is offered first', async () => {
     const a = await agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
     await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
-    const older = request('lost-card', 'platinum'); // priority 23, waiting since 09:00
+    const older = await request('lost-card', 'platinum'); // priority 23, waiting since 09:00
     clock.advance(MIN);
-    const cb = request('lost-card', 'standard'); // priority 3
+    const cb = await request('lost-card', 'standard'); // priority 3
     await book(cb, '10:00');
     const base = row(cb.id).priority;
     assert.ok(row(older.id).priority > base);
@@ -300,7 +302,7 @@ describe('callback slots from agent schedules', () => {
 
   it('moving or keeping the place of a due callback gives its boost back (no boost piles up)', async () => {
     await agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
-    const cb = request();
+    const cb = await request();
     const base = row(cb.id).priority;
     await book(cb, '09:15');
     clock.set(at('09:15'));
@@ -322,7 +324,7 @@ describe('callback slots from agent schedules', () => {
   it('keep-place with an availability window is not offered outside the window', async () => {
     const a = await agent('A', ['cards'], ['cards'], []);
     await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
-    const r = request();
+    const r = await request();
     assert.equal(
       await status(
         async () => await svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:00') }),

@@ -1115,7 +1115,7 @@ class ViewSlots extends Cmd {
     const r = m.reqs[this.pick % m.reqs.length]!;
     const day = dayOf(m.now + this.dayOffset * DAY);
     assert.deepEqual(
-      w.svc.callbacks.slots(w.svc.pipeline.requests.get(r.id)!, day),
+      await w.svc.callbacks.slots(w.svc.pipeline.requests.get(r.id)!, day),
       modelSlots(m, r, day),
       `slots of ${day}`,
     );

@@ -26,7 +26,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       return pipeline.requestView(pipeline.requests.get(r.id)!);
     },
     callbackSlots: async ({ principal, params, query }) =>
-      callbacks.view(await ownLive(principal, params.requestId), query.day),
+      await callbacks.view(await ownLive(principal, params.requestId), query.day),
     setCallback: async ({ principal, params, body }) => {
       const r = await ownLive(principal, params.requestId);
       if (body.mode === 'slot') await callbacks.book(r, Date.parse(body.slotStart));
@@ -51,9 +51,9 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     agentQueues: async ({ principal }) => {
       const agent = pipeline.agents.info(pipeline.agents.ensure(principal.staff.id));
       const queues = [...agent.queues];
-      const st = pipeline.capacity.staffing();
+      const st = await pipeline.capacity.staffingOf();
       return {
-        queues: pipeline.capacity.queueStats(st, queues),
+        queues: await pipeline.capacity.queueStatsOf(st, queues),
         requests: pipeline.requestViews(await pipeline.requests.live(queues), st),
       };
     },
@@ -93,10 +93,10 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     },
 
     board: async () => {
-      const st = pipeline.capacity.staffing();
+      const st = await pipeline.capacity.staffingOf();
       const queues = pipeline.config.config.queues.map((q) => q.id);
       return {
-        queues: pipeline.capacity.queueStats(st, queues),
+        queues: await pipeline.capacity.queueStatsOf(st, queues),
         requests: pipeline.requestViews(await pipeline.requests.live(null), st),
         agents: pipeline.agents.all().map((a) => pipeline.agentView(a.staff_id)),
       };

@@ -1,5 +1,7 @@
 import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipeline.ts';
 import type { Ctx } from '../context.ts';
+import type { Shift } from '../store/repos/custody.ts';
+import type { Repos } from '../store/repos/index.ts';
 import type { AgentInfo, AgentRow, Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
@@ -8,7 +10,24 @@ import { estimateWait } from './rules.ts';
 const SERVING = new Set(['available', 'busy', 'wrap_up', 'missed']);
 
 export interface Staffing {
-  agents: { row: AgentRow; info: AgentInfo; onShift: boolean; hasOffer: boolean }[];
+  agents: {
+    row: AgentRow;
+    info: AgentInfo;
+    onShift: boolean;
+    hasOffer: boolean;
+    /** Every shift (a snapshot from the store has them; legacy snapshots read them when asked). */
+    shifts?: Shift[];
+  }[];
+  /** Measured handling time per queue (seconds), when the snapshot carries it. */
+  handle?: Map<string, number>;
+  /** The instant the snapshot describes. */
+  at?: number;
+}
+
+/** What queue statistics are computed from (read in one place, from either way to the data). */
+interface QueueFigures {
+  waiting: { n: number; oldest: number | null; bySkills: Map<string, number> };
+  answered: { n: number; ok: number };
 }
 
 /** Who can serve what, and how long the wait is: computed from agents, shifts and measured handling times. */
@@ -19,6 +38,38 @@ export class Capacity {
     private readonly config: PipelineConfigStore,
   ) {}
 
+  /**
+   * Who can serve now, with their shifts and every queue's measured handling time: a
+   * snapshot read from the store (committed data by default, or the caller's unit), on
+   * which counts(), wait() and queueStatsOf() compute without reading again.
+   */
+  async staffingOf(r: Repos = this.ctx.data.read): Promise<Staffing> {
+    const at = this.ctx.clock.now();
+    const rows = await r.custody.staffingAgents();
+    const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
+    const offered = await r.custody.offeredAgents();
+    const handle = new Map<string, number>();
+    for (const q of this.config.config.queues) {
+      const measured = await r.custody.measuredHandleSeconds(q.id);
+      if (measured !== null) handle.set(q.id, measured);
+    }
+    return {
+      at,
+      handle,
+      agents: rows.map((row) => {
+        const own = shifts.get(row.staff_id) ?? [];
+        return {
+          row,
+          info: this.agents.info(row),
+          onShift: own.length === 0 || own.some((s) => s.start <= at && s.end > at),
+          hasOffer: offered.has(row.staff_id),
+          shifts: own,
+        };
+      }),
+    };
+  }
+
+  // legacy-sync: pipeline.ts (views, dispatch) and ws/feeds.ts read staffing synchronously; goes when they move (staffingOf)
   staffing(): Staffing {
     const offered = new Set(
       this.ctx.db
@@ -40,14 +91,31 @@ export class Capacity {
     return info.queues.has(queue) && skills.every((s) => info.skills.has(s));
   }
 
-  /** Average of the last 20 measured handling times, or the queue's expected time. */
-  handleSeconds(queueId: string): number {
-    const r = this.ctx.db
-      .prepare<[string], { avg: number | null }>(
-        'SELECT avg(seconds) AS avg FROM (SELECT seconds FROM handle_times WHERE queue_id = ? ORDER BY at DESC LIMIT 20)',
-      )
-      .get(queueId);
-    return Math.max(1, Math.round(r?.avg ?? this.config.queue(queueId)?.expectedHandleSeconds ?? 300));
+  /** Average of the last 20 measured handling times (from the snapshot when it carries them), or the queue's expected time. */
+  handleSeconds(queueId: string, st?: Staffing): number {
+    const measured = st?.handle ? (st.handle.get(queueId) ?? null) : this.measuredSync(queueId);
+    return Math.max(1, Math.round(measured ?? this.config.queue(queueId)?.expectedHandleSeconds ?? 300));
+  }
+
+  // legacy-sync: for snapshots of staffing() (pipeline.ts's views); goes when they move
+  private measuredSync(queueId: string): number | null {
+    return (
+      this.ctx.db
+        .prepare<[string], { avg: number | null }>(
+          'SELECT avg(seconds) AS avg FROM (SELECT seconds FROM handle_times WHERE queue_id = ? ORDER BY at DESC LIMIT 20)',
+        )
+        .get(queueId)?.avg ?? null
+    );
+  }
+
+  /** Whether an agent of the snapshot could serve later (a shift still to end, or no schedule at all). */
+  private servesLater(st: Staffing, a: Staffing['agents'][number]): boolean {
+    if (a.shifts) {
+      const at = st.at ?? this.ctx.clock.now();
+      return a.shifts.length === 0 || a.shifts.some((s) => s.end > at);
+    }
+    // legacy-sync snapshot (staffing()): read the shifts now
+    return this.agents.hasLaterShift(a.row.staff_id) || this.agents.shifts(a.row.staff_id).length === 0;
   }
 
   /** free: available now without an offer; serving: on shift and taking calls; later: could serve on a later shift. */
@@ -61,8 +129,7 @@ export class Capacity {
         serving++;
         if (a.row.presence === 'available' && !a.hasOffer) free++;
       }
-      if (this.agents.hasLaterShift(a.row.staff_id) || this.agents.shifts(a.row.staff_id).length === 0)
-        later++;
+      if (this.servesLater(st, a)) later++;
     }
     return { free, serving, later };
   }
@@ -73,15 +140,14 @@ export class Capacity {
    * none is (nobody has the skills, all off shift, away, busy). Groups with a free agent are being
    * offered and are left out.
    */
-  notOffered(st: Staffing, queueId: string): NonNullable<QueueStats['notOffered']> {
-    const groups = this.ctx.db
-      .prepare<[string], { skills: string; n: number }>(
-        "SELECT skills, count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ? GROUP BY skills ORDER BY skills",
-      )
-      .all(queueId);
+  private notOffered(
+    st: Staffing,
+    queueId: string,
+    bySkills: Map<string, number>,
+  ): NonNullable<QueueStats['notOffered']> {
     const out: NonNullable<QueueStats['notOffered']> = [];
-    for (const g of groups) {
-      const skills = [...new Set(JSON.parse(g.skills) as string[])].sort();
+    for (const [json, n] of bySkills) {
+      const skills = [...new Set(JSON.parse(json) as string[])].sort();
       const able = st.agents.filter((a) => Capacity.eligible(a.info, queueId, skills));
       const onShift = able.filter((a) => a.onShift);
       const free = onShift.filter((a) => a.row.presence === 'available' && !a.hasOffer).length;
@@ -91,46 +157,91 @@ export class Capacity {
       else if (!onShift.length) reason = 'off_shift';
       else if (onShift.some((a) => SERVING.has(a.row.presence))) reason = 'busy';
       else reason = 'away';
-      out.push({ skills, waiting: g.n, free, reason });
+      out.push({ skills, waiting: n, free, reason });
     }
     return out;
   }
 
   wait(st: Staffing, queue: string, skills: readonly string[], position: number): number | null {
     const c = this.counts(st, queue, skills);
-    return estimateWait(position, c.free, c.serving, this.handleSeconds(queue));
+    return estimateWait(position, c.free, c.serving, this.handleSeconds(queue, st));
   }
 
+  private stats(st: Staffing, queueId: string, f: QueueFigures, now: number): QueueStats {
+    const q = this.config.queue(queueId);
+    const target = q?.targetAnswerSeconds ?? 20;
+    const w = f.waiting;
+    const c = this.counts(st, queueId, []);
+    return {
+      queueId,
+      name: q?.name ?? queueId,
+      waiting: w.n,
+      longestWaitSeconds: w.oldest === null ? 0 : Math.max(0, Math.round((now - w.oldest) / 1000)),
+      estimatedWaitSeconds: estimateWait(w.n + 1, c.free, c.serving, this.handleSeconds(queueId, st)),
+      agentsAvailable: c.free,
+      agentsOnShift: st.agents.filter(
+        (a) => a.onShift && a.info.queues.has(queueId) && a.row.presence !== 'offline',
+      ).length,
+      answeredWithinTarget: f.answered.n === 0 ? null : f.answered.ok / f.answered.n,
+      targetAnswerSeconds: target,
+      notOffered: w.n ? this.notOffered(st, queueId, w.bySkills) : [],
+    };
+  }
+
+  /** Per-queue figures of the board and the agent's queues, read from the store (committed data by default). */
+  async queueStatsOf(
+    st: Staffing,
+    queueIds: readonly string[],
+    r: Repos = this.ctx.data.read,
+  ): Promise<QueueStats[]> {
+    const now = this.ctx.clock.now();
+    const out: QueueStats[] = [];
+    for (const queueId of queueIds) {
+      const target = (this.config.queue(queueId)?.targetAnswerSeconds ?? 20) * 1000;
+      out.push(
+        this.stats(
+          st,
+          queueId,
+          {
+            waiting: await r.custody.waitingIn(queueId),
+            answered: await r.custody.answeredSince(queueId, now - 86_400_000, target),
+          },
+          now,
+        ),
+      );
+    }
+    return out;
+  }
+
+  // legacy-sync: ws/feeds.ts computes its frames synchronously; goes when it moves (queueStatsOf)
   queueStats(st: Staffing, queueIds: readonly string[]): QueueStats[] {
     const now = this.ctx.clock.now();
     return queueIds.map((queueId) => {
-      const q = this.config.queue(queueId);
-      const target = q?.targetAnswerSeconds ?? 20;
+      const target = (this.config.queue(queueId)?.targetAnswerSeconds ?? 20) * 1000;
       const w = this.ctx.db
         .prepare<[string], { n: number; oldest: number | null }>(
           "SELECT count(*) AS n, min(enqueued_at) AS oldest FROM requests WHERE state = 'waiting' AND queue_id = ?",
         )
         .get(queueId)!;
+      const groups = this.ctx.db
+        .prepare<[string], { skills: string; n: number }>(
+          "SELECT skills, count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ? GROUP BY skills ORDER BY skills",
+        )
+        .all(queueId);
       const answered = this.ctx.db
         .prepare<[number, string, number], { n: number; ok: number | null }>(
           'SELECT count(*) AS n, sum(assigned_at - enqueued_at <= ?) AS ok FROM requests WHERE queue_id = ? AND assigned_at >= ?',
         )
-        .get(target * 1000, queueId, now - 86_400_000)!;
-      const c = this.counts(st, queueId, []);
-      return {
+        .get(target, queueId, now - 86_400_000)!;
+      return this.stats(
+        st,
         queueId,
-        name: q?.name ?? queueId,
-        waiting: w.n,
-        longestWaitSeconds: w.oldest === null ? 0 : Math.max(0, Math.round((now - w.oldest) / 1000)),
-        estimatedWaitSeconds: estimateWait(w.n + 1, c.free, c.serving, this.handleSeconds(queueId)),
-        agentsAvailable: c.free,
-        agentsOnShift: st.agents.filter(
-          (a) => a.onShift && a.info.queues.has(queueId) && a.row.presence !== 'offline',
-        ).length,
-        answeredWithinTarget: answered.n === 0 ? null : (answered.ok ?? 0) / answered.n,
-        targetAnswerSeconds: target,
-        notOffered: w.n ? this.notOffered(st, queueId) : [],
-      };
+        {
+          waiting: { n: w.n, oldest: w.oldest, bySkills: new Map(groups.map((g) => [g.skills, g.n])) },
+          answered: { n: answered.n, ok: answered.ok ?? 0 },
+        },
+        now,
+      );
     });
   }
 }

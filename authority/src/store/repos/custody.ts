@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
-import type { CustodyTable, RequestsTable } from '../schema.ts';
+import type { AgentsTable, CustodyTable, RequestsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
 /** A custody row with the holder's display name. */
@@ -33,6 +33,13 @@ export interface OwnershipMove {
   /** Why the old lease (and custody) ends. */
   reason: string;
   at: number;
+}
+
+/** An agent as stored (skills and queues are JSON text). */
+export type StaffingAgent = Selectable<AgentsTable>;
+export interface Shift {
+  start: number;
+  end: number;
 }
 
 const leaseKindOf = (s: RequestState) => (s === 'offered' ? 'offer' : s === 'assigned' ? 'assignment' : null);
@@ -182,5 +189,212 @@ export class CustodyRepo extends Repo {
       .where('c.request_id', '=', requestId)
       .orderBy('c.fence')
       .execute();
+  }
+
+  // ---- who can hold a request (capacity, callbacks) ------------------------------
+
+  /** Agents of staff members who are not disabled, by display name. */
+  staffingAgents(): Promise<StaffingAgent[]> {
+    return this.q
+      .selectFrom('agents as a')
+      .innerJoin('staff as s', 's.id', 'a.staff_id')
+      .selectAll('a')
+      .where('s.disabled_at', 'is', null)
+      .orderBy('s.display_name')
+      .orderBy('a.staff_id')
+      .execute();
+  }
+
+  /** Every shift of these staff members, by start. */
+  async shiftsOf(staffIds: readonly string[]): Promise<Map<string, Shift[]>> {
+    const out = new Map<string, Shift[]>(staffIds.map((id) => [id, []]));
+    if (!staffIds.length) return out;
+    const rows = await this.q
+      .selectFrom('shifts')
+      .select(['staff_id', 'starts_at', 'ends_at'])
+      .where('staff_id', 'in', staffIds)
+      .orderBy('staff_id')
+      .orderBy('starts_at')
+      .execute();
+    for (const r of rows) out.get(r.staff_id)!.push({ start: r.starts_at, end: r.ends_at });
+    return out;
+  }
+
+  /** Agents holding an offer now. */
+  async offeredAgents(): Promise<Set<string>> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('agent_id')
+      .where('state', '=', 'offered')
+      .execute();
+    return new Set(rows.map((x) => x.agent_id).filter((a): a is string => a !== null));
+  }
+
+  /** The average of the last 20 measured handling times of a queue, in seconds (null: none measured). */
+  async measuredHandleSeconds(queueId: string): Promise<number | null> {
+    const rows = await this.q
+      .selectFrom('handle_times')
+      .select('seconds')
+      .where('queue_id', '=', queueId)
+      .orderBy('at', 'desc')
+      .limit(20)
+      .execute();
+    return rows.length ? rows.reduce((a, r) => a + r.seconds, 0) / rows.length : null;
+  }
+
+  /** Waiting requests of a queue: how many, since when the oldest waits, and how many per skills set (JSON text). */
+  async waitingIn(
+    queueId: string,
+  ): Promise<{ n: number; oldest: number | null; bySkills: Map<string, number> }> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select(['skills', 'enqueued_at'])
+      .where('state', '=', 'waiting')
+      .where('queue_id', '=', queueId)
+      .execute();
+    const bySkills = new Map<string, number>();
+    let oldest: number | null = null;
+    for (const r of rows) {
+      bySkills.set(r.skills, (bySkills.get(r.skills) ?? 0) + 1);
+      if (oldest === null || r.enqueued_at < oldest) oldest = r.enqueued_at;
+    }
+    return {
+      n: rows.length,
+      oldest,
+      bySkills: new Map([...bySkills].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    };
+  }
+
+  /** Requests of a queue assigned since `since`, and how many of them within `targetMs` of being enqueued. */
+  async answeredSince(queueId: string, since: number, targetMs: number): Promise<{ n: number; ok: number }> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select(['assigned_at', 'enqueued_at'])
+      .where('queue_id', '=', queueId)
+      .where('assigned_at', '>=', since)
+      .execute();
+    return { n: rows.length, ok: rows.filter((r) => r.assigned_at! - r.enqueued_at <= targetMs).length };
+  }
+
+  /** Booked callbacks (scheduled, slot mode) of these queues overlapping [start, end), other than `exceptId`. */
+  async bookedOver(queues: readonly string[], start: number, end: number, exceptId: string): Promise<number> {
+    if (!queues.length) return 0;
+    const row = await this.q
+      .selectFrom('requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'scheduled')
+      .where('callback_mode', '=', 'slot')
+      .where('slot_start', '<', end)
+      .where('slot_end', '>', start)
+      .where('id', '!=', exceptId)
+      .where('queue_id', 'in', queues)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** When the service session of a request ends at the latest (undefined: no such session). */
+  async sessionExpiry(sessionId: string): Promise<number | undefined> {
+    const row = await this.q
+      .selectFrom('service_sessions')
+      .select('absolute_expires_at')
+      .where('id', '=', sessionId)
+      .executeTakeFirst();
+    return row?.absolute_expires_at;
+  }
+
+  /**
+   * Book (or move) a callback slot: `from` (waiting, offered or scheduled) -> scheduled
+   * (REQUEST_LIFECYCLE), guarded by state and fence; a due callback gives back `giveBack`
+   * priority; an open offer ends ('rescheduled'). False when the guard refused.
+   */
+  async bookSlot(
+    requestId: string,
+    from: RequestState,
+    fence: number,
+    slot: Shift,
+    giveBack: number,
+    at = this.now(),
+  ): Promise<boolean> {
+    assertTransition(REQUEST_LIFECYCLE, from, 'scheduled');
+    const row = await this.q
+      .updateTable('requests')
+      .set((eb) => ({
+        priority: eb(
+          'priority',
+          '-',
+          eb
+            .case()
+            .when(eb.and([eb('callback_mode', '=', 'slot'), eb('state', 'in', ['waiting', 'offered'])]))
+            .then(giveBack)
+            .else(0)
+            .end(),
+        ),
+        state: 'scheduled',
+        callback_mode: 'slot',
+        slot_start: slot.start,
+        slot_end: slot.end,
+        agent_id: null,
+        offer_expires_at: null,
+        window_from: null,
+        window_until: null,
+      }))
+      .where('id', '=', requestId)
+      .where('state', '=', from)
+      .where('fence', '=', fence)
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) return false;
+    if (from === 'offered')
+      await this.q
+        .updateTable('leases')
+        .set({ ended_at: at, end_reason: 'rescheduled' })
+        .where('request_id', '=', requestId)
+        .where('fence', '=', fence)
+        .where('kind', '=', 'offer')
+        .where('ended_at', 'is', null)
+        .execute();
+    return true;
+  }
+
+  /**
+   * Keep the place in the queue (optionally only within a window): a scheduled callback
+   * goes back to waiting (REQUEST_LIFECYCLE), a waiting or offered one keeps its state; a
+   * due callback gives back `giveBack` priority. Guarded by state and fence.
+   */
+  async keepPlace(
+    requestId: string,
+    from: RequestState,
+    fence: number,
+    window: { from: number; until: number } | null,
+    giveBack: number,
+  ): Promise<boolean> {
+    const to: RequestState = from === 'scheduled' ? 'waiting' : from;
+    assertTransition(REQUEST_LIFECYCLE, from, to);
+    const row = await this.q
+      .updateTable('requests')
+      .set((eb) => ({
+        priority: eb(
+          'priority',
+          '-',
+          eb
+            .case()
+            .when(eb.and([eb('callback_mode', '=', 'slot'), eb('state', 'in', ['waiting', 'offered'])]))
+            .then(giveBack)
+            .else(0)
+            .end(),
+        ),
+        state: to,
+        callback_mode: 'keep_place',
+        slot_start: null,
+        slot_end: null,
+        window_from: window?.from ?? null,
+        window_until: window?.until ?? null,
+      }))
+      .where('id', '=', requestId)
+      .where('state', '=', from)
+      .where('fence', '=', fence)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
   }
 }
