@@ -428,6 +428,157 @@ for (const engine of testEngines()) {
       assert.equal(await h.data.tx((r) => r.transfers.transition(t.id, 'offered', 'cancelled')), undefined);
     });
 
+    it('staffing reads: enabled agents, shifts, offers, measured handling times, queue figures', async () => {
+      const rq = await assignedRequest('B');
+      await h.store.tx(async (t) => {
+        await t.insertInto('agents').values({ staff_id: 'X', since: T0 }).execute();
+        await t
+          .insertInto('shifts')
+          .values([
+            { staff_id: 'B', starts_at: T0 + 7_200_000, ends_at: T0 + 10_800_000 },
+            { staff_id: 'B', starts_at: T0, ends_at: T0 + 3_600_000 },
+          ])
+          .execute();
+        await t
+          .insertInto('handle_times')
+          .values(
+            Array.from({ length: 25 }, (_, i) => ({
+              queue_id: 'hq',
+              seconds: i < 5 ? 10_000 : 101,
+              at: T0 + i,
+            })),
+          )
+          .execute();
+      });
+      const agents = await h.data.read.custody.staffingAgents();
+      assert.deepEqual(
+        agents.map((a) => a.staff_id),
+        ['B'],
+        'X is disabled; A and S have no agent row',
+      );
+      const shifts = await h.data.read.custody.shiftsOf(['B', 'S']);
+      assert.deepEqual(shifts.get('B'), [
+        { start: T0, end: T0 + 3_600_000 },
+        { start: T0 + 7_200_000, end: T0 + 10_800_000 },
+      ]);
+      assert.deepEqual(shifts.get('S'), []);
+      assert.deepEqual(await h.data.read.custody.shiftsOf([]), new Map());
+      assert.equal(await h.data.read.custody.measuredHandleSeconds('hq'), 101, 'the last 20 only');
+      assert.equal(await h.data.read.custody.measuredHandleSeconds('none'), null);
+      assert.equal(await h.data.read.custody.sessionExpiry(`ss${n}`), T0 + 3_600_000);
+      assert.equal(await h.data.read.custody.sessionExpiry('nope'), undefined);
+      // B's request goes back to waiting with other skills; another is offered to S.
+      await h.store.tx((t) =>
+        t
+          .updateTable('requests')
+          .set({ state: 'waiting', agent_id: null, skills: '["x"]', enqueued_at: T0 - 5 })
+          .where('id', '=', rq)
+          .execute(),
+      );
+      const other = await assignedRequest('S');
+      await h.store.tx((t) =>
+        t
+          .updateTable('requests')
+          .set({ state: 'offered', assigned_at: null })
+          .where('id', '=', other)
+          .execute(),
+      );
+      assert.deepEqual([...(await h.data.read.custody.offeredAgents())], ['S']);
+      const w = await h.data.read.custody.waitingIn('general');
+      assert.equal(w.oldest, T0 - 5);
+      assert.equal(w.bySkills.get('["x"]'), 1);
+      // every request here was assigned at T0 and enqueued at T0, but rq at T0 - 5
+      const within5 = await h.data.read.custody.answeredSince('general', T0, 5);
+      const within4 = await h.data.read.custody.answeredSince('general', T0, 4);
+      assert.ok(within5.n >= 2 && within5.ok === within5.n, JSON.stringify(within5));
+      assert.deepEqual(within4, { n: within5.n, ok: within5.n - 1 });
+      assert.deepEqual(await h.data.read.custody.answeredSince('general', T0 + 1, 5), { n: 0, ok: 0 });
+    });
+
+    it('callbacks: a slot is booked and left only through guarded transitions', async () => {
+      const rq = await assignedRequest('A');
+      const slot = { start: T0 + 3_600_000, end: T0 + 4_500_000 };
+      // assigned -> scheduled is not a request transition: refused, nothing written
+      await assert.rejects(
+        h.data.tx((r) => r.custody.bookSlot(rq, 'assigned', 1, slot, 1000)),
+        IllegalTransition,
+      );
+      // an offered, due callback (slot mode, boosted): booked again, the boost given back, the offer ends
+      await h.store.tx(async (t) => {
+        await t
+          .updateTable('requests')
+          .set({ state: 'offered', fence: 2, callback_mode: 'slot', priority: 1000, agent_id: 'B' })
+          .where('id', '=', rq)
+          .execute();
+        await t
+          .insertInto('leases')
+          .values({ request_id: rq, fence: 2, kind: 'offer', agent_id: 'B', started_at: T0 })
+          .execute();
+      });
+      assert.equal(
+        await h.data.tx((r) => r.custody.bookSlot(rq, 'offered', 1, slot, 1000)),
+        false,
+        'stale fence',
+      );
+      assert.equal(
+        await h.data.tx((r) => r.custody.bookSlot(rq, 'waiting', 2, slot, 1000)),
+        false,
+        'other state',
+      );
+      now += 1000;
+      assert.equal(await h.data.tx((r) => r.custody.bookSlot(rq, 'offered', 2, slot, 1000)), true);
+      const booked = await h.store.db
+        .selectFrom('requests')
+        .selectAll()
+        .where('id', '=', rq)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        [booked.state, booked.priority, booked.slot_start, booked.slot_end, booked.agent_id],
+        ['scheduled', 0, slot.start, slot.end, null],
+      );
+      const offer = await h.store.db
+        .selectFrom('leases')
+        .selectAll()
+        .where('request_id', '=', rq)
+        .where('kind', '=', 'offer')
+        .executeTakeFirstOrThrow();
+      assert.deepEqual([offer.ended_at, offer.end_reason], [now, 'rescheduled']);
+      assert.equal(await h.data.read.custody.bookedOver(['general'], slot.start, slot.end, 'other'), 1);
+      assert.equal(
+        await h.data.read.custody.bookedOver(['general'], slot.start, slot.end, rq),
+        0,
+        'itself excepted',
+      );
+      assert.equal(await h.data.read.custody.bookedOver(['general'], slot.end, slot.end + 1, 'other'), 0);
+      assert.equal(await h.data.read.custody.bookedOver([], slot.start, slot.end, 'other'), 0);
+      // keep my place: scheduled -> waiting, the slot forgotten, a window kept
+      const window = { from: T0 + 10, until: T0 + 20 };
+      assert.equal(await h.data.tx((r) => r.custody.keepPlace(rq, 'waiting', 2, window, 1000)), false);
+      assert.equal(await h.data.tx((r) => r.custody.keepPlace(rq, 'scheduled', 2, window, 1000)), true);
+      const kept = await h.store.db
+        .selectFrom('requests')
+        .selectAll()
+        .where('id', '=', rq)
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        [kept.state, kept.callback_mode, kept.slot_start, kept.window_from, kept.window_until, kept.priority],
+        ['waiting', 'keep_place', null, window.from, window.until, 0],
+      );
+    });
+
+    it('of 20 concurrent bookings of one request under one fence, each applies once, in turn', async () => {
+      const rq = await assignedRequest('A');
+      await h.store.tx((t) =>
+        t.updateTable('requests').set({ state: 'waiting', agent_id: null }).where('id', '=', rq).execute(),
+      );
+      const slot = { start: T0 + 3_600_000, end: T0 + 4_500_000 };
+      // Each unit books only from the state it read: of those that read 'waiting', exactly one wins.
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => h.data.tx((r) => r.custody.bookSlot(rq, 'waiting', 1, slot, 0))),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
     it('an accept and a cancel of one consult at once: exactly one of them happens', async () => {
       const rq = await assignedRequest('A');
       const t = await h.data.tx((r) => r.transfers.insert(consult(rq)));
