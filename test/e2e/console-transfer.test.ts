@@ -357,6 +357,10 @@ describe('console: actions on the device, blind and warm transfers keeping the v
     const ringing = pb.getByRole('alertdialog', { name: 'Incoming call' });
     await ringing.getByText(/Incoming call from Dana Reyes/).waitFor();
     await B.screenshot('6-consult-offer-and-call');
+    // Two offers on Sam's screen at once, each with its own words (not two "Decline" buttons).
+    await ringing.getByRole('button', { name: 'Decline call' }).waitFor();
+    await incoming.getByRole('button', { name: 'Decline transfer' }).waitFor();
+    assert.equal(await pb.getByRole('button', { name: 'Decline', exact: true }).count(), 0);
     await ringing.getByRole('button', { name: 'Answer' }).click();
     await pb
       .getByRole('group', { name: 'Call with a colleague' })

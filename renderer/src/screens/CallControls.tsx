@@ -188,7 +188,7 @@ export function IncomingCall() {
             Answer
           </button>
           <button type="button" className="button danger" onClick={() => void c.calls.hangUp()}>
-            Decline
+            Decline call
           </button>
         </div>
       </div>

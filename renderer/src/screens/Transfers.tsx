@@ -239,7 +239,7 @@ export function IncomingConsults() {
               disabled={!!t.busy}
               onClick={() => void c.transfers.decline(x.transferId)}
             >
-              Decline
+              Decline transfer
             </button>
           </div>
         </div>
