@@ -48,7 +48,7 @@ async function cycles(n: number) {
     );
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      const r = p.createRequest(principal, 'other');
+      const r = await p.createRequest(principal, 'other');
       if (r.status !== 'queued') throw new Error('not queued');
       const offer = p.requests.offerOf(agentId)!;
       await p.accept(agentId, offer.id, offer.fence);
@@ -188,7 +188,7 @@ async function fanout(sockets: number, changes: number) {
       pending = sockets;
       round = c;
       roundStart = performance.now();
-      a.services.pipeline.createRequest(principal, 'other');
+      await a.services.pipeline.createRequest(principal, 'other');
       await done;
     }
     const all = received.flat();

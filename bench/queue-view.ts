@@ -167,8 +167,8 @@ export async function benchQueueView(
       );
     }
     let next = 0;
-    const create = () => {
-      const r = p.createRequest(principals[next % 3]!, next % 2 ? 'other' : 'lost-card');
+    const create = async () => {
+      const r = await p.createRequest(principals[next % 3]!, next % 2 ? 'other' : 'lost-card');
       next++;
       if (r.status !== 'queued') throw new Error(`not queued: ${JSON.stringify(r)}`);
       return r.request.requestId;
@@ -176,9 +176,7 @@ export async function benchQueueView(
     console.log(`  creating ${rows.toLocaleString('en-US')} requests through Pipeline.createRequest…`);
     const t0 = performance.now();
     const live: string[] = [];
-    a.services.ctx.db.transaction(() => {
-      for (let i = 0; i < rows; i++) live.push(create());
-    })();
+    for (let i = 0; i < rows; i++) live.push(await create());
     const seedSeconds = (performance.now() - t0) / 1000;
 
     host = await startConsoleHost(a.url, join(dir, 'console'));
@@ -205,8 +203,8 @@ export async function benchQueueView(
       while (streaming) {
         const due = Math.floor(((performance.now() - started) / 1000) * rate);
         for (; sent < due; sent++) {
-          if (sent % 2 === 0) live.push(create());
-          else p.abandon(live.shift()!, 'customer_left');
+          if (sent % 2 === 0) live.push(await create());
+          else await p.abandon(live.shift()!, 'customer_left');
         }
         await sleep(10);
       }

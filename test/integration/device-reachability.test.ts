@@ -183,7 +183,7 @@ describe('device reachability: shown, used for routing, and the device woken by 
       json: { fence: me.body.offer.fence },
     });
     assert.equal(reject.status, 200, JSON.stringify(reject.body));
-    for (const id of [r1.requestId, r2.requestId]) a.services.pipeline.abandon(id, 'test');
+    for (const id of [r1.requestId, r2.requestId]) await a.services.pipeline.abandon(id, 'test');
     await offline(agent);
   });
 
@@ -202,7 +202,7 @@ describe('device reachability: shown, used for routing, and the device woken by 
     const me = await api(a.url, 'agentMe', { headers: bearer(agent) });
     assert.equal(me.body.offer?.requestId, high.requestId, 'the higher priority is offered though offline');
     assert.equal(me.body.offer.request.reachability.online, false);
-    for (const id of [high.requestId, low.requestId]) a.services.pipeline.abandon(id, 'test');
+    for (const id of [high.requestId, low.requestId]) await a.services.pipeline.abandon(id, 'test');
     await offline(agent);
   });
 
@@ -257,7 +257,7 @@ describe('device reachability: shown, used for routing, and the device woken by 
       Date.parse(booked.body.verificationExpiresAt) < Date.parse(booked.body.callback.slotEnd),
       'the app and the offer warn: the verification expires before the slot ends',
     );
-    a.services.pipeline.abandon(req.requestId, 'test');
+    await a.services.pipeline.abandon(req.requestId, 'test');
   });
 
   it('bad subscriptions get a clear 400: a plain-http endpoint off this machine', async () => {

@@ -139,7 +139,7 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     // Cancel through the owning device: find it among the requests' devices by asking the store.
     const board = await api(a.url, 'board', { headers: bearer(admin) });
     assert.ok(board.body.requests.some((r: any) => r.requestId === requestId));
-    const abandoned = a.services.pipeline.abandon(requestId, 'customer_left');
+    const abandoned = await a.services.pipeline.abandon(requestId, 'customer_left');
     assert.equal(abandoned?.state, 'abandoned');
     const after2 = await api(a.url, 'agentMe', { headers: bearer(agent2.token) });
     assert.notEqual(after2.body.offer?.requestId, requestId);

@@ -39,14 +39,14 @@ describe('queue snapshots in one pass equal the per-request views', () => {
     const p = a.services.pipeline;
     const options = ['lost-card', 'other', 'payment-failed'];
     const ids: string[] = [];
-    a.services.ctx.db.transaction(() => {
-      for (let i = 0; i < N; i++) {
-        const r = p.createRequest(principals[i % 3]!, options[(i * 7) % options.length]!);
-        if (r.status === 'queued') ids.push(r.request.requestId);
-      }
-    })();
+    const created = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        p.createRequest(principals[i % 3]!, options[(i * 7) % options.length]!),
+      ),
+    );
+    for (const r of created) if (r.status === 'queued') ids.push(r.request.requestId);
     assert.ok(ids.length > N / 2, `queued ${ids.length}`);
-    for (let i = 0; i < ids.length; i += 5) p.abandon(ids[i]!, 'test');
+    for (let i = 0; i < ids.length; i += 5) await p.abandon(ids[i]!, 'test');
     const rows = await p.requests.live(null);
     const queues = [...new Set(rows.map((r) => r.queue_id))];
     assert.ok(queues.length >= 2, `queues ${queues.join(',')}`);

@@ -598,7 +598,7 @@ class CreateRequest extends Cmd {
     return true;
   }
   async act(m: Model, w: World): Promise<void> {
-    const res = w.svc.pipeline.createRequest(w.principals[this.customer]![this.level]!, this.option);
+    const res = await w.svc.pipeline.createRequest(w.principals[this.customer]![this.level]!, this.option);
     const leaf = OPTIONS[this.option]!;
     if (this.level < leaf.level) {
       assert.equal(res.status, 'step_up_required', 'below the option level nothing is queued');
@@ -805,7 +805,7 @@ class Cancel extends Cmd {
   async act(m: Model, w: World): Promise<void> {
     const list = this.candidates(m) as MReq[];
     const r = list[this.pick % list.length]!;
-    w.svc.pipeline.abandon(r.id, 'customer_left');
+    await w.svc.pipeline.abandon(r.id, 'customer_left');
     if (r.state === 'completed' || r.state === 'abandoned') return; // nothing moves
     const was = r.state;
     r.state = 'abandoned';
@@ -1294,18 +1294,18 @@ describe('pipeline against a reference model (fast-check model-based)', () => {
   it('one dispatch keeps queue order past its first page of 200 waiting requests', async () => {
     const m = resetWorld(world);
     const { svc, clock } = world;
-    const create = (option: string) => {
-      const res = svc.pipeline.createRequest(world.principals[2]![3]!, option);
+    const create = async (option: string) => {
+      const res = await svc.pipeline.createRequest(world.principals[2]![3]!, option);
       assert.equal(res.status, 'queued');
       clock.advance(1);
       return res.status === 'queued' ? res.request.requestId : '';
     };
     const opens = T0 + 10 * MIN;
-    const first = create('other');
+    const first = await create('other');
     await svc.callbacks.keepPlace(svc.pipeline.requests.get(first)!, { from: opens, until: opens + H });
     // 199 requests nobody free can take (mortgages: only a2 has the skill, and a2 stays offline).
-    for (let i = 0; i < 199; i++) create('mortgage');
-    const last = create('other'); // 201st in queue order: on the second page
+    for (let i = 0; i < 199; i++) await create('mortgage');
+    const last = await create('other'); // 201st in queue order: on the second page
     await svc.callbacks.keepPlace(svc.pipeline.requests.get(last)!, { from: opens, until: opens + H });
     const [a1, , , a4] = m.agents;
     await svc.pipeline.setPresence(a1!.id, 'available', null, 'test');

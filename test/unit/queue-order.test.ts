@@ -83,8 +83,8 @@ beforeEach(async () => {
 });
 
 /** A lost-card request (cards queue) by a customer of this tier, now. */
-function create(tier: Tier): string {
-  const res = svc.pipeline.createRequest(principals[tier], 'lost-card');
+async function create(tier: Tier): Promise<string> {
+  const res = await svc.pipeline.createRequest(principals[tier], 'lost-card');
   assert.equal(res.status, 'queued');
   return res.status === 'queued' ? res.request.requestId : '';
 }
@@ -120,18 +120,18 @@ async function offersAsAgentsFreeUp(n: number): Promise<string[]> {
 
 describe('queue order: the authority pipeline', () => {
   it('priority first, then enqueue time, then id; a due callback slot goes first; listed, numbered and offered alike', async () => {
-    const slot = create('standard'); // 09:00, then booked for 09:30
+    const slot = await create('standard'); // 09:00, then booked for 09:30
     await svc.callbacks.book(svc.pipeline.requests.get(slot)!, at('09:30'));
-    const stdEarly = create('standard'); // 09:00
+    const stdEarly = await create('standard'); // 09:00
     clock.set(at('09:01'));
-    const plat = create('platinum');
+    const plat = await create('platinum');
     clock.set(at('09:02'));
     // Three at the same millisecond and priority: the id decides (code-unit order, as SQLite compares TEXT).
-    const golds = [create('gold'), create('gold'), create('gold')].sort(byCodeUnit);
+    const golds = [await create('gold'), await create('gold'), await create('gold')].sort(byCodeUnit);
     clock.set(at('09:03'));
-    const stdLate = create('standard');
+    const stdLate = await create('standard');
     clock.set(at('09:04'));
-    const platLate = create('platinum');
+    const platLate = await create('platinum');
 
     const expected = [plat, platLate, ...golds, stdEarly, stdLate];
     assert.deepEqual(
@@ -204,7 +204,7 @@ describe('queue order: the authority pipeline', () => {
           clock.set(at('09:00'));
           for (const a of arrivals) {
             clock.advance(a.afterMs);
-            create(a.tier);
+            await create(a.tier);
           }
           const listed = await waitingIds();
           assert.equal(listed.length, arrivals.length);

@@ -21,7 +21,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     cancelRequest: async ({ principal, params }) => {
       const r = pipeline.ownRequest(principal, params.requestId);
       if (r.state === 'completed') throw conflict('the request is already completed');
-      pipeline.abandon(r.id, 'customer_left');
+      await pipeline.abandon(r.id, 'customer_left');
       await svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
       return pipeline.requestView(pipeline.requests.get(r.id)!);
     },
@@ -49,8 +49,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         `staff:${principal.staff.id}`,
       ),
     agentQueues: async ({ principal }) => {
-      const agent = pipeline.agents.info(pipeline.agents.ensure(principal.staff.id));
-      const queues = [...agent.queues];
+      const queues = await pipeline.agents.queuesOf(principal.staff.id);
       const st = await pipeline.capacity.staffingOf();
       return {
         queues: await pipeline.capacity.queueStatsOf(st, queues),
@@ -112,14 +111,14 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     },
 
     getPipelineConfig: () => pipeline.config.config,
-    putPipelineConfig: ({ body, principal }) => {
-      const c = pipeline.config.replace(body, `staff:${principal.staff.id}`);
-      pipeline.notify([]);
+    putPipelineConfig: async ({ body, principal }) => {
+      const c = await pipeline.config.replace(body, `staff:${principal.staff.id}`);
+      await pipeline.announce([]);
       return c;
     },
     setAgentProfile: async ({ params, body }) => {
       await pipeline.agents.setProfile(params.staffId, body.skills, body.queues);
-      pipeline.notify([], [params.staffId]);
+      await pipeline.announce([], [params.staffId]);
       return pipeline.agentView(params.staffId);
     },
     setAgentSchedule: async ({ params, body }) => {
@@ -127,7 +126,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         params.staffId,
         body.shifts.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) })),
       );
-      pipeline.notify([], [params.staffId]);
+      await pipeline.announce([], [params.staffId]);
       return pipeline.agentView(params.staffId);
     },
   };

@@ -2,6 +2,8 @@ import type { AgentView, Presence } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { notFound } from '../errors.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { Staffing } from './capacity.ts';
 
 export interface AgentRow {
   staff_id: string;
@@ -22,7 +24,14 @@ export interface AgentInfo {
   idleSince: number;
 }
 
-/** Agents: presence, skills, queue memberships, shifts, last contact. */
+/**
+ * Agents: presence, skills, queue memberships, shifts, last contact. Changes run in units
+ * of work (setPresenceIn, staffingIn, setProfile, setSchedule); the synchronous methods
+ * (ensure, get, all, setPresence, touch, shifts, onShift, hasLaterShift, baseView,
+ * rememberReturn) are legacy-sync: transfers.ts, capacity.ts, callbacks.ts, the directory
+ * handlers, the socket hub and the views call them without awaiting; they go when those
+ * callers are async.
+ */
 export class Agents {
   /**
    * Presence to return to when a request held outside the person's own choice ends (a supervisor's
@@ -62,22 +71,34 @@ export class Agents {
   }
 
   /**
-   * Set the presence. `opts.reasonCode` given (even null) means the person chose it themselves and
+   * The presence to set: `opts.reasonCode` given (even null) means the person chose it themselves and
    * forgets any remembered return; an automatic "available" (end of a request or wrap-up, hand-on)
    * becomes the remembered presence instead.
+   */
+  private resolve(
+    staffId: string,
+    presence: Presence,
+    opts: { reasonCode?: string | null; wrapUpUntil?: number | null },
+  ): { presence: Presence; reasonCode: string | null; wrapUpUntil: number | null } {
+    const back = this.returnTo.get(staffId);
+    if ('reasonCode' in opts || presence === 'offline') this.returnTo.delete(staffId);
+    else if (back && presence === 'available') {
+      this.returnTo.delete(staffId);
+      return { presence: back.presence, reasonCode: back.reasonCode, wrapUpUntil: null };
+    }
+    return { presence, reasonCode: opts.reasonCode ?? null, wrapUpUntil: opts.wrapUpUntil ?? null };
+  }
+
+  /**
+   * Set the presence (see resolve()).
+   * legacy-sync: called inside transfers.ts's units/transactions; goes when that module moves.
    */
   setPresence(
     staffId: string,
     presence: Presence,
     opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {},
   ): void {
-    const back = this.returnTo.get(staffId);
-    if ('reasonCode' in opts || presence === 'offline') this.returnTo.delete(staffId);
-    else if (back && presence === 'available') {
-      this.returnTo.delete(staffId);
-      presence = back.presence;
-      opts = { reasonCode: back.reasonCode };
-    }
+    const p = this.resolve(staffId, presence, opts);
     const now = this.ctx.clock.now();
     this.ctx.db
       .prepare(
@@ -85,16 +106,39 @@ export class Agents {
          idle_since = CASE WHEN ? = 'available' THEN COALESCE(CASE WHEN presence = 'available' THEN idle_since END, ?) ELSE NULL END
          WHERE staff_id = ?`,
       )
-      .run(
-        presence,
-        presence,
-        now,
-        opts.reasonCode ?? null,
-        opts.wrapUpUntil ?? null,
-        presence,
-        now,
-        staffId,
-      );
+      .run(p.presence, p.presence, now, p.reasonCode, p.wrapUpUntil, p.presence, now, staffId);
+  }
+
+  /** Set the presence inside the caller's unit of work (see resolve()). */
+  async setPresenceIn(
+    r: Repos,
+    staffId: string,
+    presence: Presence,
+    opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {},
+  ): Promise<void> {
+    const p = this.resolve(staffId, presence, opts);
+    await r.agents.setPresence(staffId, p.presence, p.reasonCode, p.wrapUpUntil, this.ctx.clock.now());
+  }
+
+  /**
+   * Who can take work now, read inside the caller's unit of work (dispatch decides on it
+   * there): every active agent, on shift or not, holding an offer or not.
+   */
+  async staffingIn(r: Repos, at = this.ctx.clock.now()): Promise<Staffing> {
+    const rows = await r.agents.active();
+    const onShift = await r.agents.onShift(
+      rows.map((a) => a.staff_id),
+      at,
+    );
+    const offered = await r.requests.offeredAgentIds();
+    return {
+      agents: rows.map((row) => ({
+        row,
+        info: this.info(row),
+        onShift: onShift.get(row.staff_id) ?? true,
+        hasOffer: offered.has(row.staff_id),
+      })),
+    };
   }
 
   touch(staffId: string, at = this.ctx.clock.now()): void {
@@ -106,25 +150,19 @@ export class Agents {
     skills: { skill: string; level: number }[],
     queues: string[],
   ): Promise<void> {
-    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId))
-      throw notFound('no such staff member');
-    this.ensure(staffId);
-    this.ctx.db
-      .prepare('UPDATE agents SET skills = ?, queues = ? WHERE staff_id = ?')
-      .run(JSON.stringify(skills), JSON.stringify([...new Set(queues)]), staffId);
+    await this.ctx.data.tx(async (r) => {
+      if (!(await r.agents.staffExists(staffId))) throw notFound('no such staff member');
+      await r.agents.ensure(staffId);
+      await r.agents.setProfile(staffId, JSON.stringify(skills), JSON.stringify([...new Set(queues)]));
+    });
   }
 
   async setSchedule(staffId: string, shifts: { start: number; end: number }[]): Promise<void> {
-    if (!this.ctx.db.prepare('SELECT 1 FROM staff WHERE id = ?').get(staffId))
-      throw notFound('no such staff member');
-    this.ensure(staffId);
-    this.ctx.db.transaction(() => {
-      this.ctx.db.prepare('DELETE FROM shifts WHERE staff_id = ?').run(staffId);
-      const ins = this.ctx.db.prepare(
-        'INSERT OR REPLACE INTO shifts (staff_id, starts_at, ends_at) VALUES (?, ?, ?)',
-      );
-      for (const s of shifts) if (s.end > s.start) ins.run(staffId, s.start, s.end);
-    })();
+    await this.ctx.data.tx(async (r) => {
+      if (!(await r.agents.staffExists(staffId))) throw notFound('no such staff member');
+      await r.agents.ensure(staffId);
+      await r.agents.replaceShifts(staffId, shifts);
+    });
   }
 
   shifts(staffId: string): { start: number; end: number }[] {
@@ -147,6 +185,12 @@ export class Agents {
   /** Has a shift starting later (for "callback only" options). */
   hasLaterShift(staffId: string, at = this.ctx.clock.now()): boolean {
     return !!this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND ends_at > ?').get(staffId, at);
+  }
+
+  /** The queues an agent serves (committed data; none for an agent not seen yet). */
+  async queuesOf(staffId: string): Promise<string[]> {
+    const row = await this.ctx.data.read.agents.get(staffId);
+    return row ? [...this.info(row).queues] : [];
   }
 
   info(row: AgentRow): AgentInfo {

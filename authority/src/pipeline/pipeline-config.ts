@@ -24,6 +24,7 @@ export class PipelineConfigStore {
     this.load();
   }
 
+  /** legacy-sync: see save(). */
   private load(): void {
     const file = this.ctx.config.pipelineFile;
     let text: string;
@@ -50,6 +51,10 @@ export class PipelineConfigStore {
     this.save(parsed.data, file, hash);
   }
 
+  /**
+   * legacy-sync: the constructor loads (and seeds from the file) synchronously, because
+   * services.ts builds this store without awaiting; goes when construction can be async.
+   */
   private save(config: PipelineConfig, source: string, fileHash: string | null): void {
     this.ctx.db
       .prepare(
@@ -82,16 +87,20 @@ export class PipelineConfigStore {
     return this.current;
   }
 
-  replace(input: PipelineConfigInput, actor: string): PipelineConfig {
+  /** Replace the configuration (the admin API): stored with its audit row in one unit, then applied. */
+  async replace(input: PipelineConfigInput, actor: string): Promise<PipelineConfig> {
     const parsed = PipelineConfig.safeParse(input);
     if (!parsed.success) throw badRequest(parsed.error.issues.map((i) => i.message).join('; '));
-    this.save(parsed.data, 'admin', null);
-    this.ctx.audit.append({
-      actor,
-      action: 'pipeline.config',
-      outcome: 'success',
-      data: { queues: parsed.data.queues.length },
+    await this.ctx.data.tx(async (r) => {
+      await r.pipelineConfig.save(JSON.stringify(parsed.data), 'admin', null, this.ctx.clock.now());
+      await r.audit.append({
+        actor,
+        action: 'pipeline.config',
+        outcome: 'success',
+        data: { queues: parsed.data.queues.length },
+      });
     });
+    this.apply(parsed.data);
     return parsed.data;
   }
 

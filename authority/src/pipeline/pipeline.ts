@@ -9,6 +9,8 @@ import type {
 import { FACTOR_SETUP_LEVEL } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
+import type { RequestState } from '../../../protocol/src/index.ts';
+import { canTransition, REQUEST_LIFECYCLE } from '../../../protocol/src/lifecycles.ts';
 import { conflict, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
@@ -19,7 +21,9 @@ import type { Agents } from './agents.ts';
 import { Capacity, type Staffing } from './capacity.ts';
 import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
-import { QUEUE_ORDER, type RequestRow, type RequestStore } from './requests.ts';
+import type { RequestRow, RequestStore } from './requests.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { TransitionChange } from '../store/repos/requests.ts';
 import { applyRules, factorsFor } from './rules.ts';
 import type { Reachability } from '../push/reachability.ts';
 
@@ -67,12 +71,17 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       return !!r && r.state !== 'completed' && r.state !== 'abandoned';
     });
     sessions.on('ended', (sessionId) => this.onSessionEnded(sessionId));
-    authentications.on('changed', (authenticationId) => this.onAuthenticationChanged(authenticationId));
+    authentications.on('changed', (authenticationId) =>
+      this.background(
+        're-rule after an authentication change',
+        this.onAuthenticationChanged(authenticationId),
+      ),
+    );
   }
 
   async start(intervalMs = 250): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), intervalMs);
+    this.timer = setInterval(() => this.background('tick', this.tick()), intervalMs);
     this.timer.unref();
   }
 
@@ -126,12 +135,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** A customer device came or went: the views of its live requests change. */
   async deviceReachabilityChanged(deviceId: string): Promise<void> {
-    const ids = this.ctx.db
-      .prepare<[string], { id: string }>(
-        "SELECT id FROM requests WHERE device_id = ? AND state NOT IN ('completed', 'abandoned')",
-      )
-      .all(deviceId)
-      .map((x) => x.id);
+    const ids = await this.ctx.data.read.requests.liveIdsOfDevice(deviceId);
     if (ids.length) this.changed(ids, []);
   }
 
@@ -164,6 +168,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   async liveMenu() {
     const st = this.capacity.staffing();
+    const leafQueues = (nodes: MenuNodeInput[]): string[] =>
+      nodes.flatMap((n) => (n.children ? leafQueues(n.children) : [n.queue!]));
+    const waitingIn = new Map<string, number>();
+    for (const q of new Set(leafQueues(this.config.config.menu)))
+      waitingIn.set(q, await this.ctx.data.read.requests.countWaiting(q));
     const walk = (nodes: MenuNodeInput[]): LiveMenuNodeShape[] => {
       const out: LiveMenuNodeShape[] = [];
       for (const n of nodes) {
@@ -175,11 +184,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const skills = n.skills ?? [];
         const c = this.capacity.counts(st, n.queue!, skills);
         if (c.serving > 0) {
-          const waiting = this.ctx.db
-            .prepare<[string], { n: number }>(
-              "SELECT count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ?",
-            )
-            .get(n.queue!)!.n;
+          const waiting = waitingIn.get(n.queue!)!;
           out.push({
             id: n.id,
             label: n.label,
@@ -204,12 +209,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- customer side -------------------------------------------------------
 
-  private rulesFor(customerId: string, queue: string, level: number) {
-    const c = this.ctx.db
-      .prepare<[string], { attributes: string; account: string }>(
-        'SELECT attributes, account FROM customers WHERE id = ?',
-      )
-      .get(customerId)!;
+  private async rulesFor(r: Repos, customerId: string, queue: string, level: number) {
+    const c = (await r.customers.byId(customerId))!;
     const account = JSON.parse(c.account) as { balance?: { amount?: number } };
     return applyRules(this.config.config.priorityRules, {
       queue,
@@ -219,15 +220,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     });
   }
 
-  createRequest(p: DevicePrincipal, optionId: string, idempotencyKey?: string): CreateRequestResult {
+  async createRequest(
+    p: DevicePrincipal,
+    optionId: string,
+    idempotencyKey?: string,
+  ): Promise<CreateRequestResult> {
     const leaf = this.config.leaf(optionId);
     if (!leaf) throw notFound(`no menu option "${optionId}"`);
     if (idempotencyKey) {
-      const existing = this.ctx.db
-        .prepare<[string, string], RequestRow>(
-          'SELECT * FROM requests WHERE device_id = ? AND idempotency_key = ?',
-        )
-        .get(p.device.id, idempotencyKey);
+      const existing = await this.ctx.data.read.requests.byIdempotencyKey(p.device.id, idempotencyKey);
       if (existing) return { status: 'queued', request: this.requestView(existing) };
     }
     const auth = this.authentications.get(p.authentication.id)!;
@@ -245,41 +246,43 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           (f) => f !== 'photo' || this.photos.unavailable(auth.customer_id) === null,
         ),
       };
-    const ruled = this.rulesFor(auth.customer_id, leaf.queue, auth.level);
+    const ruled = await this.rulesFor(this.ctx.data.read, auth.customer_id, leaf.queue, auth.level);
     const id = randomId(16);
     const now = this.now();
-    this.ctx.db.transaction(() => {
-      const session = this.sessions.open(auth);
-      this.ctx.db
-        .prepare(
-          `INSERT INTO requests (id, session_id, customer_id, device_id, authentication_id, option_id, option_label, queue_id, skills, required_level, priority, enqueued_at, state, idempotency_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)`,
-        )
-        .run(
-          id,
-          session.id,
-          auth.customer_id,
-          p.device.id,
-          auth.id,
-          leaf.id,
-          leaf.label,
-          ruled.queue,
-          JSON.stringify(leaf.skills),
-          leaf.level,
-          ruled.priority,
-          now,
-          idempotencyKey ?? null,
-        );
-    })();
-    this.ctx.audit.append({
-      actor: `device:${p.device.id}`,
-      action: 'request.create',
-      subject: `request:${id}`,
-      outcome: 'success',
-      data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched },
+    const row = await this.ctx.data.tx(async (r) => {
+      // The same key twice at once: the second unit finds the first's request.
+      if (idempotencyKey) {
+        const existing = await r.requests.byIdempotencyKey(p.device.id, idempotencyKey);
+        if (existing) return { row: existing, created: false };
+      }
+      const session = await this.sessions.openIn(r, auth);
+      const created = await r.requests.insert({
+        id,
+        session_id: session.id,
+        customer_id: auth.customer_id,
+        device_id: p.device.id,
+        authentication_id: auth.id,
+        option_id: leaf.id,
+        option_label: leaf.label,
+        queue_id: ruled.queue,
+        skills: JSON.stringify(leaf.skills),
+        required_level: leaf.level,
+        priority: ruled.priority,
+        enqueued_at: now,
+        idempotency_key: idempotencyKey ?? null,
+      });
+      await r.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'request.create',
+        subject: `request:${id}`,
+        outcome: 'success',
+        data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched },
+      });
+      return { row: created, created: true };
     });
+    if (!row.created) return { status: 'queued', request: this.requestView(row.row) };
     this.changed([id], []);
-    this.dispatch();
+    await this.dispatch();
     return { status: 'queued', request: this.requestView(this.requests.get(id)!) };
   }
 
@@ -289,64 +292,75 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return r;
   }
 
+  /**
+   * Move a request from the state it was read in (inside this unit) with the guarded
+   * transition; an ended assignment closes its custody row, in the same unit. Undefined
+   * when the row moved meanwhile (another state or fence) or the move is not a legal one
+   * from its state.
+   */
+  private async move(
+    r: Repos,
+    row: RequestRow,
+    to: RequestState,
+    change: TransitionChange = {},
+  ): Promise<RequestRow | undefined> {
+    if (!canTransition(REQUEST_LIFECYCLE, row.state, to)) return undefined;
+    const at = change.at ?? this.now();
+    const after = await r.requests.transition(row.id, row.state, to, row.fence, { ...change, at });
+    if (after && row.state === 'assigned' && (to !== 'assigned' || after.fence !== row.fence))
+      await r.custody.close(row.id, row.fence, change.reason ?? to, at);
+    return after;
+  }
+
   /** The customer leaves: abandoned; an offer is withdrawn; an agent on it goes to wrap-up. */
-  abandon(requestId: string, reason: string): RequestRow | undefined {
-    const r = this.requests.get(requestId);
-    if (!r || r.state === 'completed' || r.state === 'abandoned') return r;
-    const now = this.now();
-    this.ctx.db.transaction(() => {
-      this.ctx.db
-        .prepare(
-          "UPDATE requests SET state = 'abandoned', ended_at = ?, end_reason = ?, offer_expires_at = NULL WHERE id = ? AND fence = ?",
-        )
-        .run(now, reason, r.id, r.fence);
-      this.endLease(r.id, r.fence, r.state === 'offered' ? 'offer' : 'assignment', reason);
-      if (r.agent_id && r.state === 'assigned') this.toWrapUp(r.agent_id);
-    })();
-    this.ctx.audit.append({
-      actor: 'system',
-      action: 'request.abandon',
-      subject: `request:${r.id}`,
-      outcome: 'success',
-      reason,
+  async abandon(requestId: string, reason: string): Promise<RequestRow | undefined> {
+    const out = await this.ctx.data.tx(async (r) => {
+      const row = await r.requests.get(requestId);
+      if (!row || row.state === 'completed' || row.state === 'abandoned') return { row, moved: false };
+      const after = await this.move(r, row, 'abandoned', { reason });
+      if (!after) return { row: await r.requests.get(requestId), moved: false };
+      if (row.agent_id && row.state === 'assigned') await this.toWrapUp(r, row.agent_id);
+      await r.audit.append({
+        actor: 'system',
+        action: 'request.abandon',
+        subject: `request:${row.id}`,
+        outcome: 'success',
+        reason,
+      });
+      return { row: after, moved: true, agentId: row.agent_id };
     });
-    this.changed([r.id], r.agent_id ? [r.agent_id] : []);
-    this.dispatch();
-    return this.requests.get(r.id);
+    if (!out.moved) return out.row;
+    this.changed([requestId], out.agentId ? [out.agentId] : []);
+    await this.dispatch();
+    return out.row;
   }
 
   private onSessionEnded(sessionId: string): void {
     const r = this.requests.bySession(sessionId);
-    if (r) this.abandon(r.id, 'session_ended');
+    if (r) this.background('abandon on session end', this.abandon(r.id, 'session_ended'));
   }
 
-  private onAuthenticationChanged(authenticationId: string): void {
-    const live = this.ctx.db
-      .prepare<[string], RequestRow>(
-        "SELECT * FROM requests WHERE authentication_id = ? AND state = 'waiting'",
-      )
-      .all(authenticationId);
-    // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
-    const held = this.ctx.db
-      .prepare<[string], { id: string }>(
-        "SELECT id FROM requests WHERE authentication_id = ? AND state IN ('offered', 'assigned')",
-      )
-      .all(authenticationId);
-    if (!live.length && !held.length) return;
+  /** A step-up or an expiry changed the level: waiting requests are ruled again; held ones are announced. */
+  private async onAuthenticationChanged(authenticationId: string): Promise<void> {
     const level = this.authentications.get(authenticationId)?.level ?? 0;
-    for (const r of live) {
-      const leaf = this.config.leaf(r.option_id);
-      const ruled = this.rulesFor(r.customer_id, leaf?.queue ?? r.queue_id, level);
-      const boost = r.callback_mode === 'slot' ? CALLBACK_BOOST : 0;
-      this.ctx.db
-        .prepare("UPDATE requests SET queue_id = ?, priority = ? WHERE id = ? AND state = 'waiting'")
-        .run(ruled.queue, ruled.priority + boost, r.id);
-    }
-    this.changed(
-      [...live, ...held].map((r) => r.id),
-      [],
-    );
-    if (live.length) this.dispatch();
+    const ids = await this.ctx.data.tx(async (r) => {
+      const live = await r.requests.ofAuthentication(authenticationId, ['waiting']);
+      // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
+      const held = await r.requests.ofAuthentication(authenticationId, ['offered', 'assigned']);
+      for (const row of live) {
+        const leaf = this.config.leaf(row.option_id);
+        const ruled = await this.rulesFor(r, row.customer_id, leaf?.queue ?? row.queue_id, level);
+        const boost = row.callback_mode === 'slot' ? CALLBACK_BOOST : 0;
+        await r.requests.transition(row.id, 'waiting', 'waiting', row.fence, {
+          queueId: ruled.queue,
+          priority: ruled.priority + boost,
+        });
+      }
+      return { live: live.map((x) => x.id), held: held.map((x) => x.id) };
+    });
+    if (!ids.live.length && !ids.held.length) return;
+    this.changed([...ids.live, ...ids.held], []);
+    if (ids.live.length) await this.dispatch();
   }
 
   // ---- agent side ----------------------------------------------------------
@@ -357,36 +371,38 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     reasonCode: string | null,
     actor: string,
   ): Promise<AgentView> {
-    const row = this.agents.ensure(staffId);
-    // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
-    if ((row.presence === 'busy' || this.requests.assignedTo(staffId)) && state !== 'offline')
-      throw conflict('finish the current request first');
-    if (
-      row.presence === 'wrap_up' &&
-      row.wrap_up_until === null &&
-      state === 'available' &&
-      this.ctx.config.wrapUpRequired
-    )
-      throw conflict('record the wrap-up first');
-    this.ctx.db.transaction(() => {
-      this.agents.setPresence(staffId, state, { reasonCode });
-      this.agents.touch(staffId);
-      if (state !== 'available') this.withdrawOfferOf(staffId, 'agent_unavailable');
-    })();
-    this.ctx.audit.append({
-      actor,
-      action: 'agent.presence',
-      subject: `staff:${staffId}`,
-      outcome: 'success',
-      data: { from: row.presence, to: state, reasonCode },
+    const withdrawn = await this.ctx.data.tx(async (r) => {
+      const row = await r.agents.ensure(staffId);
+      // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
+      if ((row.presence === 'busy' || (await r.requests.assignedTo(staffId))) && state !== 'offline')
+        throw conflict('finish the current request first');
+      if (
+        row.presence === 'wrap_up' &&
+        row.wrap_up_until === null &&
+        state === 'available' &&
+        this.ctx.config.wrapUpRequired
+      )
+        throw conflict('record the wrap-up first');
+      await this.agents.setPresenceIn(r, staffId, state, { reasonCode });
+      await r.agents.touch(staffId);
+      const withdrawn =
+        state !== 'available' ? await this.withdrawOfferOf(r, staffId, 'agent_unavailable') : null;
+      await r.audit.append({
+        actor,
+        action: 'agent.presence',
+        subject: `staff:${staffId}`,
+        outcome: 'success',
+        data: { from: row.presence, to: state, reasonCode },
+      });
+      return withdrawn;
     });
-    this.changed([], [staffId]);
-    this.dispatch();
+    this.changed(withdrawn ? [withdrawn] : [], [staffId]);
+    await this.dispatch();
     return this.agentView(staffId);
   }
 
-  private offerFor(staffId: string, requestId: string, fence: number, what: string): RequestRow {
-    const r = this.requests.get(requestId);
+  /** The request an agent may act on as its offer's holder: 404, or 409 when not theirs or stale. */
+  private offerFor(r: RequestRow | undefined, staffId: string, fence: number, what: string): RequestRow {
     if (!r) throw notFound('no such request');
     if (r.agent_id !== staffId) throw conflict(`${what}: this request is not yours`);
     if (r.fence !== fence) throw conflict(`${what}: stale fencing number ${fence} (current ${r.fence})`);
@@ -394,57 +410,51 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   async accept(staffId: string, requestId: string, fence: number): Promise<RequestView> {
-    const r = this.offerFor(staffId, requestId, fence, 'accept');
-    if (r.state === 'assigned') return this.requestView(r); // a retried accept
-    const now = this.now();
-    const ok = this.ctx.db.transaction(() => {
-      const changed = this.ctx.db
-        .prepare(
-          "UPDATE requests SET state = 'assigned', assigned_at = ?, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ? AND offer_expires_at > ?",
-        )
-        .run(now, requestId, staffId, fence, now).changes;
-      if (!changed) return false;
+    const out = await this.ctx.data.tx(async (r) => {
+      const row = this.offerFor(await r.requests.get(requestId), staffId, fence, 'accept');
+      if (row.state === 'assigned') return { row, retried: true }; // a retried accept
+      const now = this.now();
       // The same instant ends the offer and starts the assignment: the intervals touch, never overlap.
-      this.endLease(requestId, fence, 'offer', 'accepted', now);
-      this.ctx.db
-        .prepare(
-          "INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'assignment', ?, ?)",
-        )
-        .run(requestId, fence, staffId, now);
-      this.custody.open(requestId, staffId, fence, this.custody.howForOffer(requestId, fence), now);
-      this.agents.setPresence(staffId, 'busy');
-      this.agents.touch(staffId);
-      return true;
-    })();
-    if (!ok) throw conflict('accept: the offer has expired or was withdrawn');
-    this.ctx.audit.append({
-      actor: `staff:${staffId}`,
-      action: 'request.accept',
-      subject: `request:${requestId}`,
-      outcome: 'success',
-      data: { fence },
+      const after =
+        row.state === 'offered'
+          ? await this.move(r, row, 'assigned', {
+              holder: staffId,
+              offerLiveAt: now,
+              reason: 'accepted',
+              at: now,
+            })
+          : undefined;
+      if (!after) throw conflict('accept: the offer has expired or was withdrawn');
+      await r.custody.open(requestId, staffId, fence, await r.custody.howForOffer(requestId, fence), now);
+      await this.agents.setPresenceIn(r, staffId, 'busy');
+      await r.agents.touch(staffId);
+      await r.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'request.accept',
+        subject: `request:${requestId}`,
+        outcome: 'success',
+        data: { fence },
+      });
+      return { row: after, retried: false };
     });
+    if (out.retried) return this.requestView(out.row);
     this.changed([requestId], [staffId]);
     this.emit('accepted', staffId, requestId);
     return this.requestView(this.requests.get(requestId)!);
   }
 
   async reject(staffId: string, requestId: string, fence: number): Promise<void> {
-    this.offerFor(staffId, requestId, fence, 'reject');
-    const ok = this.ctx.db.transaction(() => {
-      const changed = this.ctx.db
-        .prepare(
-          "UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND agent_id = ? AND fence = ?",
-        )
-        .run(requestId, staffId, fence).changes;
-      if (!changed) return false;
-      this.endLease(requestId, fence, 'offer', 'rejected');
-      this.agents.setPresence(staffId, 'missed');
-      return true;
-    })();
-    if (!ok) throw conflict('reject: the offer has expired or was withdrawn');
+    await this.ctx.data.tx(async (r) => {
+      const row = this.offerFor(await r.requests.get(requestId), staffId, fence, 'reject');
+      const after =
+        row.state === 'offered'
+          ? await this.move(r, row, 'waiting', { holder: staffId, reason: 'rejected' })
+          : undefined;
+      if (!after) throw conflict('reject: the offer has expired or was withdrawn');
+      await this.agents.setPresenceIn(r, staffId, 'missed');
+    });
     this.changed([requestId], [staffId]);
-    this.dispatch();
+    await this.dispatch();
   }
 
   /**
@@ -454,58 +464,51 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * leaving started, and the completion is audited as coming after the customer left.
    */
   async complete(staffId: string, requestId: string, fence: number): Promise<RequestView> {
-    const r = this.offerFor(staffId, requestId, fence, 'complete');
-    if (r.state === 'completed') return this.requestView(r); // a retried complete
-    if (r.state === 'abandoned') return await this.completeAfterLeaving(staffId, r);
-    const now = this.now();
-    const ok = this.ctx.db.transaction(() => {
-      const changed = this.ctx.db
-        .prepare(
-          "UPDATE requests SET state = 'completed', ended_at = ?, end_reason = 'completed' WHERE id = ? AND state = 'assigned' AND agent_id = ? AND fence = ?",
-        )
-        .run(now, requestId, staffId, fence).changes;
-      if (!changed) return false;
-      this.endLease(requestId, fence, 'assignment', 'completed', now);
-      if (r.assigned_at !== null)
-        this.ctx.db
-          .prepare('INSERT INTO handle_times (queue_id, seconds, at) VALUES (?, ?, ?)')
-          .run(r.queue_id, Math.round((now - r.assigned_at) / 1000), now);
-      this.toWrapUp(staffId);
-      return true;
-    })();
-    if (!ok) throw conflict('complete: the request is not assigned to you under this fencing number');
-    this.ctx.audit.append({
-      actor: `staff:${staffId}`,
-      action: 'request.complete',
-      subject: `request:${requestId}`,
-      outcome: 'success',
-      data: { fence },
+    const out = await this.ctx.data.tx(async (r) => {
+      const row = this.offerFor(await r.requests.get(requestId), staffId, fence, 'complete');
+      if (row.state === 'completed') return { row, done: false }; // a retried complete
+      if (row.state === 'abandoned')
+        return { row: await this.completeAfterLeaving(r, staffId, row), done: false };
+      const now = this.now();
+      const after =
+        row.state === 'assigned'
+          ? await this.move(r, row, 'completed', { holder: staffId, reason: 'completed', at: now })
+          : undefined;
+      if (!after) throw conflict('complete: the request is not assigned to you under this fencing number');
+      if (row.assigned_at !== null)
+        await r.requests.addHandleTime(row.queue_id, Math.round((now - row.assigned_at) / 1000), now);
+      await this.toWrapUp(r, staffId);
+      await r.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'request.complete',
+        subject: `request:${requestId}`,
+        outcome: 'success',
+        data: { fence },
+      });
+      return { row: after, done: true };
     });
-    await this.sessions.end(r.session_id, 'ended', `staff:${staffId}`);
+    if (!out.done) return this.requestView(out.row);
+    await this.sessions.end(out.row.session_id, 'ended', `staff:${staffId}`);
     this.changed([requestId], [staffId]);
-    this.dispatch();
+    await this.dispatch();
     return this.requestView(this.requests.get(requestId)!);
   }
 
-  private async completeAfterLeaving(staffId: string, r: RequestRow): Promise<RequestView> {
-    const held = this.ctx.db
-      .prepare<[string, number, string], { 1: number }>(
-        "SELECT 1 FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
-      )
-      .get(r.id, r.fence, staffId);
-    if (!held)
+  private async completeAfterLeaving(r: Repos, staffId: string, row: RequestRow): Promise<RequestRow> {
+    const held = await r.requests.lease(row.id, row.fence, 'assignment');
+    if (held?.agent_id !== staffId)
       throw conflict(
         'complete: the customer left before you accepted the request; there is nothing to complete',
       );
-    this.ctx.audit.append({
+    await r.audit.append({
       actor: `staff:${staffId}`,
       action: 'request.complete',
-      subject: `request:${r.id}`,
+      subject: `request:${row.id}`,
       outcome: 'success',
-      reason: `the customer left first (${r.end_reason ?? 'abandoned'})`,
-      data: { fence: r.fence },
+      reason: `the customer left first (${row.end_reason ?? 'abandoned'})`,
+      data: { fence: row.fence },
     });
-    return this.requestView(r);
+    return row;
   }
 
   /** The agent's last socket closed: presence and offer survive a reconnect within `graceMs`. */
@@ -515,139 +518,51 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** Any staff route call counts as a sign of life. */
   touchAgent(staffId: string): void {
+    // legacy-sync: called by the HTTP binding and the socket hub without awaiting; one small write.
     this.agents.touch(staffId);
   }
 
   // ---- leases, timers, routing ----------------------------------------------
 
-  /** End a lease (transfers use it too: the old holder's interval ends at the instant the new one starts). */
-  endLease(
-    requestId: string,
-    fence: number,
-    kind: 'offer' | 'assignment',
-    reason: string,
-    at = this.now(),
-  ): void {
-    this.ctx.db
-      .prepare(
-        'UPDATE leases SET ended_at = ?, end_reason = ? WHERE request_id = ? AND fence = ? AND kind = ? AND ended_at IS NULL',
-      )
-      .run(at, reason, requestId, fence, kind);
-    if (kind === 'assignment') this.custody.close(requestId, fence, reason, at);
-  }
-
   /** Wrap-up after a request: until the wrap-up is recorded when it is required, else for wrapUpSeconds. */
-  private toWrapUp(staffId: string): void {
+  private async toWrapUp(r: Repos, staffId: string): Promise<void> {
     const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
     // An agent who went offline mid-call stays offline: never offered work again unasked.
-    if (this.agents.get(staffId)?.presence === 'offline') return;
-    if (wrapUpSeconds <= 0) this.agents.setPresence(staffId, 'available');
+    if ((await r.agents.get(staffId))?.presence === 'offline') return;
+    if (wrapUpSeconds <= 0) await this.agents.setPresenceIn(r, staffId, 'available');
     else
-      this.agents.setPresence(staffId, 'wrap_up', {
+      await this.agents.setPresenceIn(r, staffId, 'wrap_up', {
         wrapUpUntil: wrapUpRequired ? null : this.now() + wrapUpSeconds * 1000,
       });
   }
 
   /** The agent's wrap-up arrived: a required wrap-up ends, the agent is available again. */
-  wrapUpRecorded(staffId: string): void {
-    const a = this.agents.get(staffId);
-    if (a?.presence !== 'wrap_up' || !this.ctx.config.wrapUpRequired) return;
-    this.agents.setPresence(staffId, 'available');
+  async wrapUpRecorded(staffId: string): Promise<void> {
+    if (!this.ctx.config.wrapUpRequired) return;
+    const ended = await this.ctx.data.tx(async (r) => {
+      if ((await r.agents.get(staffId))?.presence !== 'wrap_up') return false;
+      await this.agents.setPresenceIn(r, staffId, 'available');
+      return true;
+    });
+    if (!ended) return;
     this.changed([], [staffId]);
-    this.dispatch();
+    await this.dispatch();
   }
 
-  private withdrawOfferOf(staffId: string, reason: string): string | null {
-    const r = this.requests.offerOf(staffId);
-    if (!r) return null;
-    const changed = this.ctx.db
-      .prepare(
-        "UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND fence = ?",
-      )
-      .run(r.id, r.fence).changes;
-    if (changed) this.endLease(r.id, r.fence, 'offer', reason);
-    return changed ? r.id : null;
-  }
-
-  private offer(r: RequestRow, staffId: string): boolean {
-    const now = this.now();
-    const expires = now + this.ctx.config.offerTimeoutSeconds * 1000;
-    const row = this.ctx.db
-      .prepare<[string, number, string], { fence: number }>(
-        "UPDATE requests SET state = 'offered', fence = fence + 1, agent_id = ?, offer_expires_at = ? WHERE id = ? AND state = 'waiting' RETURNING fence",
-      )
-      .get(staffId, expires, r.id);
-    if (!row) return false;
-    this.ctx.db
-      .prepare(
-        "INSERT INTO leases (request_id, fence, kind, agent_id, started_at) VALUES (?, ?, 'offer', ?, ?)",
-      )
-      .run(r.id, row.fence, staffId, now);
-    return true;
+  /** Withdraw the offer an agent holds (back to waiting): the request's id, or null. */
+  private async withdrawOfferOf(r: Repos, staffId: string, reason: string): Promise<string | null> {
+    const row = await r.requests.offerOf(staffId);
+    if (!row) return null;
+    return (await this.move(r, row, 'waiting', { reason })) ? row.id : null;
   }
 
   /**
    * Offer waiting requests, in queue order, each to the longest-idle eligible free
-   * agent (available, on shift, holding no offer). Stops when nobody is free.
+   * agent (available, on shift, holding no offer). Stops when nobody is free. One unit
+   * of work: who is free is read inside it, so two dispatches never offer one agent twice.
    */
-  dispatch(): number {
-    const now = this.now();
-    const st = this.capacity.staffing();
-    const free = st.agents
-      .filter((a) => a.row.presence === 'available' && a.onShift && !a.hasOffer)
-      .sort((x, y) => x.info.idleSince - y.info.idleSince || x.row.staff_id.localeCompare(y.row.staff_id));
-    if (!free.length) return 0;
-    const offered: [string, string][] = [];
-    this.ctx.db.transaction(() => {
-      // Pages, not one iterator: better-sqlite3 cannot write while a statement iterates.
-      const page = this.ctx.db.prepare<[number, number], RequestRow>(
-        `SELECT * FROM requests WHERE state = 'waiting' ORDER BY ${QUEUE_ORDER} LIMIT ? OFFSET ?`,
-      );
-      // Reachable customers first: a request whose device is offline waits until every
-      // reachable request of the same priority has been tried (then it is offered too:
-      // accepting it wakes the device).
-      let deferred: RequestRow[] = [];
-      let deferredPriority: number | null = null;
-      let removed = 0;
-      const tryOffer = (r: RequestRow): void => {
-        const skills = JSON.parse(r.skills) as string[];
-        const i = free.findIndex((a) => Capacity.eligible(a.info, r.queue_id, skills));
-        if (i < 0) return;
-        const agent = free[i]!;
-        if (this.offer(r, agent.row.staff_id)) {
-          free.splice(i, 1);
-          offered.push([agent.row.staff_id, r.id]);
-          removed++; // the offered row left the waiting set: the next page starts one earlier
-        }
-      };
-      const flush = (): void => {
-        for (const d of deferred) if (free.length) tryOffer(d);
-        deferred = [];
-        deferredPriority = null;
-      };
-      for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && free.length; offset += DISPATCH_PAGE - removed) {
-        removed = 0;
-        const rows = page.all(DISPATCH_PAGE, offset);
-        for (const r of rows) {
-          if (!free.length) break;
-          if (
-            (r.window_from !== null && r.window_from > now) ||
-            (r.window_until !== null && r.window_until < now)
-          )
-            continue;
-          if (deferredPriority !== null && r.priority !== deferredPriority) flush();
-          if (!free.length) break;
-          if (this.reach && r.device_id !== null && !this.reach.online(r.device_id)) {
-            deferred.push(r);
-            deferredPriority = r.priority;
-            continue;
-          }
-          tryOffer(r);
-        }
-        if (rows.length < DISPATCH_PAGE) break;
-      }
-      flush();
-    })();
+  async dispatch(): Promise<number> {
+    const offered = await this.ctx.data.tx((r) => this.dispatchIn(r));
     if (offered.length) {
       this.changed(
         offered.map(([, r]) => r),
@@ -658,73 +573,120 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return offered.length;
   }
 
+  private async dispatchIn(r: Repos): Promise<[string, string][]> {
+    const now = this.now();
+    const st = await this.agents.staffingIn(r, now);
+    const free = st.agents
+      .filter((a) => a.row.presence === 'available' && a.onShift && !a.hasOffer)
+      .sort((x, y) => x.info.idleSince - y.info.idleSince || x.row.staff_id.localeCompare(y.row.staff_id));
+    const offered: [string, string][] = [];
+    if (!free.length) return offered;
+    const expires = now + this.ctx.config.offerTimeoutSeconds * 1000;
+    // Reachable customers first: a request whose device is offline waits until every
+    // reachable request of the same priority has been tried (then it is offered too:
+    // accepting it wakes the device).
+    let deferred: RequestRow[] = [];
+    let deferredPriority: number | null = null;
+    let removed = 0;
+    const tryOffer = async (row: RequestRow): Promise<void> => {
+      const skills = JSON.parse(row.skills) as string[];
+      const i = free.findIndex((a) => Capacity.eligible(a.info, row.queue_id, skills));
+      if (i < 0) return;
+      const agent = free[i]!;
+      const after = await this.move(r, row, 'offered', {
+        agentId: agent.row.staff_id,
+        offerExpiresAt: expires,
+        at: now,
+      });
+      if (after) {
+        free.splice(i, 1);
+        offered.push([agent.row.staff_id, row.id]);
+        removed++; // the offered row left the waiting set: the next page starts one earlier
+      }
+    };
+    const flush = async (): Promise<void> => {
+      for (const d of deferred) if (free.length) await tryOffer(d);
+      deferred = [];
+      deferredPriority = null;
+    };
+    for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && free.length; offset += DISPATCH_PAGE - removed) {
+      removed = 0;
+      const rows = await r.requests.waiting(null, DISPATCH_PAGE, offset);
+      for (const row of rows) {
+        if (!free.length) break;
+        if (
+          (row.window_from !== null && row.window_from > now) ||
+          (row.window_until !== null && row.window_until < now)
+        )
+          continue;
+        if (deferredPriority !== null && row.priority !== deferredPriority) await flush();
+        if (!free.length) break;
+        if (this.reach && row.device_id !== null && !this.reach.online(row.device_id)) {
+          deferred.push(row);
+          deferredPriority = row.priority;
+          continue;
+        }
+        await tryOffer(row);
+      }
+      if (rows.length < DISPATCH_PAGE) break;
+    }
+    await flush();
+    return offered;
+  }
+
   /** Timers: expired offers, finished wrap-ups, due callbacks, agents gone silent; then dispatch. */
   async tick(): Promise<void> {
     const now = this.now();
     const requestIds: string[] = [];
     const agentIds: string[] = [];
-    this.ctx.db.transaction(() => {
-      for (const r of this.ctx.db
-        .prepare<[number], RequestRow>(
-          "SELECT * FROM requests WHERE state = 'offered' AND offer_expires_at <= ?",
-        )
-        .all(now)) {
-        const changed = this.ctx.db
-          .prepare(
-            "UPDATE requests SET state = 'waiting', agent_id = NULL, offer_expires_at = NULL WHERE id = ? AND state = 'offered' AND fence = ?",
-          )
-          .run(r.id, r.fence).changes;
-        if (!changed) continue;
-        this.endLease(r.id, r.fence, 'offer', 'timeout');
-        if (r.agent_id) {
-          this.agents.setPresence(r.agent_id, 'missed');
-          agentIds.push(r.agent_id);
+    await this.ctx.data.tx(async (r) => {
+      for (const row of await r.requests.expiredOffers(now)) {
+        if (!(await this.move(r, row, 'waiting', { reason: 'timeout', at: now }))) continue;
+        if (row.agent_id) {
+          await this.agents.setPresenceIn(r, row.agent_id, 'missed');
+          agentIds.push(row.agent_id);
         }
-        requestIds.push(r.id);
+        requestIds.push(row.id);
       }
-      for (const a of this.ctx.db
-        .prepare<[number], { staff_id: string }>(
-          "SELECT staff_id FROM agents WHERE presence = 'wrap_up' AND wrap_up_until <= ?",
-        )
-        .all(now)) {
-        this.agents.setPresence(a.staff_id, 'available');
-        agentIds.push(a.staff_id);
+      for (const staffId of await r.agents.wrapUpsEnded(now)) {
+        await this.agents.setPresenceIn(r, staffId, 'available');
+        agentIds.push(staffId);
       }
-      for (const r of this.ctx.db
-        .prepare<[number], { id: string }>(
-          "SELECT id FROM requests WHERE state = 'scheduled' AND slot_start <= ?",
-        )
-        .all(now)) {
-        this.ctx.db
-          .prepare(
-            "UPDATE requests SET state = 'waiting', priority = priority + ? WHERE id = ? AND state = 'scheduled'",
-          )
-          .run(CALLBACK_BOOST, r.id);
-        requestIds.push(r.id);
-      }
+      for (const row of await r.requests.dueCallbacks(now))
+        if (await this.move(r, row, 'waiting', { priorityDelta: CALLBACK_BOOST, at: now }))
+          requestIds.push(row.id);
       const silentSince = now - this.ctx.config.agentTimeoutSeconds * 1000;
-      for (const a of this.ctx.db
-        .prepare<[number], { staff_id: string }>(
-          "SELECT staff_id FROM agents WHERE presence NOT IN ('offline', 'busy') AND (last_seen_at IS NULL OR last_seen_at < ?)",
-        )
-        .all(silentSince)) {
-        const withdrawn = this.withdrawOfferOf(a.staff_id, 'agent_gone');
+      for (const staffId of await r.agents.silentSince(silentSince)) {
+        const withdrawn = await this.withdrawOfferOf(r, staffId, 'agent_gone');
         if (withdrawn) requestIds.push(withdrawn);
-        this.agents.setPresence(a.staff_id, 'offline');
-        agentIds.push(a.staff_id);
+        await this.agents.setPresenceIn(r, staffId, 'offline');
+        agentIds.push(staffId);
       }
-    })();
+    });
     if (requestIds.length || agentIds.length) this.changed(requestIds, agentIds);
-    this.dispatch();
+    await this.dispatch();
   }
 
   private changed(requestIds: string[], agentIds: string[]): void {
     this.emit('changed', requestIds, agentIds);
   }
 
-  /** Used by callbacks: a request left the queue or came back. */
-  notify(requestIds: string[], agentIds: string[] = []): void {
+  /** Background work of a listener: its failure is logged, never unhandled. */
+  private background(what: string, work: Promise<unknown>): void {
+    work.catch((e: unknown) => console.error(`pipeline: ${what} failed:`, e));
+  }
+
+  /** Requests left the queue or came back, agents changed (callbacks, transfers, configuration): announce and dispatch. */
+  async announce(requestIds: string[], agentIds: string[] = []): Promise<void> {
     this.changed(requestIds, agentIds);
-    this.dispatch();
+    await this.dispatch();
+  }
+
+  /**
+   * announce() for callers that cannot await (a push wake-up's outcome): the dispatch runs
+   * in the background, its failure logged. Callers that can await use announce().
+   */
+  notify(requestIds: string[], agentIds: string[] = []): void {
+    this.background('dispatch', this.announce(requestIds, agentIds));
   }
 }

@@ -1,42 +1,21 @@
-import type { RequestState, RequestView } from '../../../protocol/src/index.ts';
+import type { RequestView } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
+import type { RequestRow } from '../store/repos/requests.ts';
 
-export interface RequestRow {
-  id: string;
-  session_id: string;
-  customer_id: string;
-  device_id: string | null;
-  authentication_id: string;
-  option_id: string;
-  option_label: string;
-  queue_id: string;
-  skills: string;
-  required_level: number;
-  priority: number;
-  enqueued_at: number;
-  state: RequestState;
-  fence: number;
-  agent_id: string | null;
-  offer_expires_at: number | null;
-  assigned_at: number | null;
-  ended_at: number | null;
-  end_reason: string | null;
-  callback_mode: 'keep_place' | 'slot';
-  window_from: number | null;
-  window_until: number | null;
-  slot_start: number | null;
-  slot_end: number | null;
-  idempotency_key: string | null;
-}
+export type { RequestRow } from '../store/repos/requests.ts';
+export { LIVE_STATES } from '../store/repos/requests.ts';
 
-/** States in which a request still waits for, or is held by, an agent. */
-export const LIVE_STATES = ['waiting', 'offered', 'assigned', 'scheduled'] as const;
-
-/** Queue order: priority first, then waiting time. Every ordered read uses this clause. */
+/** Queue order: priority first, then waiting time (repos/requests.ts orders every read so). */
 export const QUEUE_ORDER = 'priority DESC, enqueued_at ASC, id ASC';
 
-/** Reads of service requests and their views. Writes live in the Pipeline, each one guarded by state and fence. */
+/**
+ * Reads of service requests and their views. Writes live in the Pipeline, each one the
+ * guarded transition of repos/requests.ts. The synchronous reads (get, bySession,
+ * offerOf, assignedTo, position, view) are legacy-sync: relay, desk, calls, transfers
+ * and app.ts call them without awaiting (and requestView/agentView build on them); they
+ * go when those callers are async.
+ */
 export class RequestStore {
   constructor(private readonly ctx: Ctx) {}
 
@@ -64,26 +43,14 @@ export class RequestStore {
       .get(agentId);
   }
 
-  /** Waiting requests of some queues in queue order. */
+  /** Waiting requests of some queues in queue order (committed data). */
   async waiting(queues: readonly string[] | null, limit = 10_000): Promise<RequestRow[]> {
-    if (queues && queues.length === 0) return [];
-    const inQueues = queues ? `AND queue_id IN (${queues.map(() => '?').join(',')})` : '';
-    return this.ctx.db
-      .prepare<unknown[], RequestRow>(
-        `SELECT * FROM requests WHERE state = 'waiting' ${inQueues} ORDER BY ${QUEUE_ORDER} LIMIT ?`,
-      )
-      .all(...(queues ?? []), limit);
+    return await this.ctx.data.read.requests.waiting(queues, limit);
   }
 
-  /** Live (not finished) requests, for snapshots. */
+  /** Live (not finished) requests, for snapshots (committed data). */
   async live(queues: readonly string[] | null, limit = 20_000): Promise<RequestRow[]> {
-    if (queues && queues.length === 0) return [];
-    const inQueues = queues ? `AND queue_id IN (${queues.map(() => '?').join(',')})` : '';
-    return this.ctx.db
-      .prepare<unknown[], RequestRow>(
-        `SELECT * FROM requests WHERE state IN ('waiting','offered','assigned','scheduled') ${inQueues} ORDER BY ${QUEUE_ORDER} LIMIT ?`,
-      )
-      .all(...(queues ?? []), limit);
+    return await this.ctx.data.read.requests.live(queues, limit);
   }
 
   /** 1-based position among waiting requests of its queue (null when not waiting). */

@@ -31,7 +31,10 @@ export class Feeds {
     pipeline.on('changed', (requestIds, agentIds) => {
       for (const id of requestIds) this.pendingRequests.add(id);
       for (const id of agentIds) this.pendingAgents.add(id);
-      this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+      this.flushTimer ??= setTimeout(
+        () => void this.flush().catch((e: unknown) => console.error('feeds: flush failed:', e)),
+        FLUSH_DELAY_MS,
+      );
     });
     pipeline.on('offer', (agentId, requestId) => {
       const r = pipeline.requests.get(requestId);
@@ -74,7 +77,7 @@ export class Feeds {
       });
       return;
     }
-    const queues = [...this.pipeline.agents.info(this.pipeline.agents.ensure(c.staffId!)).queues];
+    const queues = await this.pipeline.agents.queuesOf(c.staffId!);
     c.send({
       type: 'queue.snapshot',
       snapshot: {
@@ -105,7 +108,7 @@ export class Feeds {
     c.send({ type: 'request.update', request: view });
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     this.flushTimer = null;
     const requestIds = [...this.pendingRequests];
     const agentIds = [...this.pendingAgents];
@@ -119,6 +122,9 @@ export class Feeds {
     const stats = new Map(this.pipeline.capacity.queueStats(st, touchedQueues).map((s) => [s.queueId, s]));
     const agentViews = new Map(agentIds.map((id) => [id, this.pipeline.agentView(id)]));
     const queuesOf = new Map<string, Set<string>>();
+    for (const c of this.conns)
+      if (c.staffId && c.topic === 'queues' && !queuesOf.has(c.staffId))
+        queuesOf.set(c.staffId, new Set(await this.pipeline.agents.queuesOf(c.staffId)));
     for (const c of this.conns) {
       if (c.sessionId) {
         this.sendDeviceUpdate(c);
@@ -126,12 +132,7 @@ export class Feeds {
       }
       if (!c.staffId || !c.topic) continue;
       let mine: Set<string> | null = null;
-      if (c.topic === 'queues') {
-        mine =
-          queuesOf.get(c.staffId) ??
-          new Set(this.pipeline.agents.info(this.pipeline.agents.ensure(c.staffId)).queues);
-        queuesOf.set(c.staffId, mine);
-      }
+      if (c.topic === 'queues') mine = queuesOf.get(c.staffId) ?? new Set();
       const upserts = mine ? views.filter((v) => mine.has(v.queueId)) : views;
       const queues = [...stats.values()].filter((s) => !mine || mine.has(s.queueId));
       if (upserts.length || (queues.length && requestIds.length))
