@@ -42,9 +42,11 @@ export interface PipelineEvents {
 
 /**
  * The pipeline: service requests in queues, offered to one eligible agent at a time
- * under a lease with a fencing number. Every ownership-dependent write is one UPDATE
- * guarded by state, agent and fence, so a stale holder can never write. Every
- * mutation dispatches at once (synchronously) and emits what changed.
+ * under a lease with a fencing number. Every change of a request is the guarded
+ * transition of repos/requests.ts (state, fence and holder in one UPDATE, with its
+ * leases; REQUEST_LIFECYCLE), inside a unit of work with its custody and audit rows, so
+ * a stale holder can never write. Every mutation dispatches once its unit committed (a
+ * unit of its own that reads who is free inside it) and then emits what changed.
  */
 export class Pipeline extends EventEmitter<PipelineEvents> {
   readonly capacity: Capacity;
