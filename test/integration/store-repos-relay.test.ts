@@ -305,6 +305,38 @@ for (const engine of testEngines()) {
       assert.equal((await h.data.read.commands.receiptsOf('c_relay')).length, 1);
     });
 
+    it('receipts of one instant come newest first (insertion order)', async () => {
+      const req = await assigned();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const c = await inState(req, 'pending', 10 + i);
+        const id = `R-ORDER-${engine}-${'ZYXWV'[i]}${i}`;
+        ids.push(id);
+        assert.ok(
+          await tx((r) =>
+            r.commands.insertReceipt({
+              id,
+              command_id: c.id,
+              request_id: req.id,
+              customer_id: 'c_relay',
+              device_id: 'dv_relay',
+              payee: 'P',
+              amount: i,
+              currency: 'EUR',
+              reference: 'ref',
+              account: 'GB29 •••• 6819',
+              factor: 'pin',
+              challenge: `order-${engine}-${i}`,
+              evidence: '{}',
+              created_at: T0 + 3_600_000,
+            }),
+          ),
+        );
+      }
+      const got = (await h.data.read.commands.receiptsOf('c_relay')).map((x) => x.id).slice(0, 5);
+      assert.deepEqual(got, [...ids].reverse());
+    });
+
     it(`call tickets: found / not found, proven once under ${N} concurrent units, the holder's proof`, async () => {
       const req = await assigned();
       const jti = `jti_${engine}_${++n}`;

@@ -45,6 +45,8 @@ export interface FactorEvidence {
   factor: 'biometric' | 'pin';
   challenge: string;
   evidence: Record<string, unknown>;
+  /** A WebAuthn assertion's signature counter: moved on in the unit that stores the receipt. */
+  counter?: { credentialId: string; from: number; to: number };
 }
 
 const refused = (message: string) => new DomainError('invalid', 'signature_invalid', message);
@@ -150,17 +152,19 @@ export class Confirmations {
     }
     if (!verification.verified || !verification.authenticationInfo.userVerified)
       throw refused('the fingerprint was not verified (user verification required)');
-    const newCounter = verification.authenticationInfo.newCounter;
-    const moved = await this.ctx.data.tx((r) => r.commands.bumpCounter(cred.id, cred.counter, newCounter));
-    if (!moved) throw refused('the fingerprint confirmation was used concurrently');
     return {
       factor: 'biometric',
       challenge,
       evidence: { credentialId: cred.id, assertion: factor.assertion },
+      counter: { credentialId: cred.id, from: cred.counter, to: verification.authenticationInfo.newCounter },
     };
   }
 
-  /** Store the receipt inside the caller's unit: the unique challenge makes it single use. */
+  /**
+   * Store the receipt inside the caller's unit: the unique challenge makes it single use;
+   * a fingerprint's signature counter moves on in the same unit (an assertion used
+   * concurrently is refused, and nothing of it is kept).
+   */
   async recordIn(
     r: Repos,
     p: DevicePrincipal,
@@ -187,6 +191,8 @@ export class Confirmations {
       evidence: JSON.stringify({ ...deviceEvidence, ...f.evidence }),
       created_at: at,
     };
+    if (f.counter && !(await r.commands.bumpCounter(f.counter.credentialId, f.counter.from, f.counter.to)))
+      throw refused('the fingerprint confirmation was used concurrently');
     if (!(await r.commands.insertReceipt(row))) throw refused('this confirmation was already used');
     return view(row);
   }

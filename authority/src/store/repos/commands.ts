@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, UpdateQueryBuilder } from 'kysely';
+import { sql, type Insertable, type Selectable, type UpdateQueryBuilder } from 'kysely';
 import type { CommandState } from '../../../../protocol/src/index.ts';
 import { assertTransition, COMMAND_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
 import type {
@@ -299,6 +299,14 @@ export class CommandsRepo extends Repo {
     return r !== undefined;
   }
 
+  /**
+   * Ties of created_at in insertion order: SQLite's rowid; on PostgreSQL the tuple's
+   * position (receipts are append-only: never updated or deleted, so it only grows).
+   */
+  private insertionOrder() {
+    return this.c.engine === 'sqlite' ? sql`rowid` : sql`ctid`;
+  }
+
   /** A customer's receipts, newest first (at most 200). */
   receiptsOf(customerId: string): Promise<ReceiptRow[]> {
     return this.q
@@ -306,7 +314,7 @@ export class CommandsRepo extends Repo {
       .selectAll()
       .where('customer_id', '=', customerId)
       .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy(this.insertionOrder(), 'desc')
       .limit(200)
       .execute();
   }

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { LeasesTable, WrapUpsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
@@ -96,7 +96,8 @@ export class WrapUpsRepo extends Repo {
         .where('customer_id', '=', customerId)
         .where('purpose', '=', purpose)
         .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
+        // ties in insertion order on SQLite (rowid); by id on PostgreSQL (photos are updated, no stable position)
+        .orderBy(this.c.engine === 'sqlite' ? sql`rowid` : sql`id`, 'desc')
         .limit(1)
         .executeTakeFirst();
     return {
