@@ -154,6 +154,7 @@ for (const engine of testEngines()) {
       assert.equal(await h.data.read.transfers.staff('nobody'), undefined);
       assert.equal(await h.data.read.transfers.presenceOf('B'), 'available');
       assert.equal(await h.data.read.transfers.presenceOf('A'), 'offline', 'no agent row: offline');
+      assert.equal(await h.data.read.transfers.anyOpen(), true);
       assert.equal(await h.data.read.transfers.considering('B', now), true);
       assert.equal(
         await h.data.read.transfers.considering('B', now + 30_000),

@@ -501,6 +501,16 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     assert.deepEqual((await staffApi(B, 'myTransfers')).body.incoming, []);
     const late = await staffApi(B, 'acceptTransfer', { params: { transferId: t.body.transferId } });
     assert.equal(late.status, 409);
+    // The consult's end has its audit row too (every transfer change is audited).
+    const voided = a.services.ctx.db
+      .prepare<[string], { actor: string; data: string }>(
+        "SELECT actor, data FROM audit_log WHERE subject = ? AND action = 'transfer.warm.void' ORDER BY seq",
+      )
+      .all(`request:${c.requestId}`);
+    assert.deepEqual(
+      voided.map((v) => [v.actor, JSON.parse(v.data).transferId]),
+      [['system', t.body.transferId]],
+    );
   });
 
   it('blind to a queue: back to waiting with its original enqueue time; the next agent of that queue gets it', async () => {

@@ -178,6 +178,19 @@ export class Transfers extends EventEmitter<TransferEvents> {
     });
   }
 
+  /** Inside a unit: the audit rows of consults closed without their parties' action (expired, voided by a move). */
+  private async auditClosed(r: Repos, rows: readonly TransferRow[], why: string): Promise<void> {
+    for (const t of rows)
+      await r.audit.append({
+        actor: 'system',
+        action: `transfer.warm.${t.state === 'expired' ? 'expire' : 'void'}`,
+        subject: `request:${t.request_id}`,
+        outcome: 'success',
+        reason: why,
+        data: { transferId: t.id, from: t.from_staff, to: t.target_staff },
+      });
+  }
+
   /**
    * Inside a unit: move `req` to its new holder (or queue) and record the hand-over as a
    * completed transfer with its audit row. Blind transfers, take-overs and reassigns all
@@ -200,6 +213,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     if (h.to === 'assigned') this.occupy(h.target.staffId!);
     this.release(h.from);
     const consults = await r.transfers.cancelOpen(req.id, at);
+    await this.auditClosed(r, consults, 'the request changed hands');
     const t = await r.transfers.insert(
       this.transferRow(
         {
@@ -331,6 +345,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     if (!t || t.mode !== 'warm' || party(t) !== staffId) throw notFound('no such transfer');
     if (t.state === 'offered' && t.expires_at !== null && t.expires_at <= this.now()) {
       const expired = await r.transfers.transition(t.id, 'offered', 'expired');
+      await this.auditClosed(r, expired ? [expired] : [], 'the offer expired');
       return { closed: transferClosed('the transfer offer has expired'), announce: expired ? [expired] : [] };
     }
     if (t.state !== 'offered') throw transferClosed(`the transfer is ${t.state}`);
@@ -351,6 +366,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       const req = await r.custody.request(t0.request_id);
       if (!req || req.state !== 'assigned' || req.agent_id !== t0.from_staff || req.fence !== t0.from_fence) {
         const cancelled = await r.transfers.transition(t0.id, 'offered', 'cancelled');
+        await this.auditClosed(r, cancelled ? [cancelled] : [], 'the request moved on');
         return {
           closed: transferClosed('the request moved on before the transfer was accepted'),
           announce: cancelled ? [cancelled] : [],
@@ -375,6 +391,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       this.occupy(staffId);
       this.release(t0.from_staff);
       const consults = await r.transfers.cancelOpen(req.id, at);
+      await this.auditClosed(r, consults, 'the request changed hands');
       await this.audit(r, staffId, 'transfer.warm.accept', req.id, {
         from: t0.from_staff,
         fromFence: req.fence,
@@ -508,9 +525,14 @@ export class Transfers extends EventEmitter<TransferEvents> {
    * fence), so the target never sees a stale offer for more than a sweep (1 s).
    */
   async sweep(): Promise<void> {
+    if (!(await this.ctx.data.read.transfers.anyOpen())) return; // nothing to sweep: no unit at all
     const closed = await this.ctx.data.tx(async (r) => {
       const now = this.now();
-      return [...(await r.transfers.expireDue(now)), ...(await r.transfers.cancelOrphans(now))];
+      const expired = await r.transfers.expireDue(now);
+      const orphaned = await r.transfers.cancelOrphans(now);
+      await this.auditClosed(r, expired, 'the offer expired');
+      await this.auditClosed(r, orphaned, 'the request moved on');
+      return [...expired, ...orphaned];
     });
     for (const t of closed) await this.announce(t);
   }

@@ -64,6 +64,18 @@ export class TransfersRepo extends Repo {
       .execute();
   }
 
+  /** Whether any transfer is open (offered) at all. */
+  async anyOpen(): Promise<boolean> {
+    return (
+      (await this.q
+        .selectFrom('transfers')
+        .select('id')
+        .where('state', '=', 'offered')
+        .limit(1)
+        .executeTakeFirst()) !== undefined
+    );
+  }
+
   /** Whether `staffId` is the target of an offered transfer that has not expired at `at`. */
   async considering(staffId: string, at: number): Promise<boolean> {
     const row = await this.q
