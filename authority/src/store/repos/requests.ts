@@ -24,9 +24,13 @@ export function leaseKindOf(state: RequestState): LeaseKind | null {
   return state === 'offered' ? 'offer' : state === 'assigned' ? 'assignment' : null;
 }
 
-/** Whether the move from `from` to `to` starts a new holding (and so a new fencing number). */
+/**
+ * Whether the move from `from` to `to` takes a new fencing number: a new holding
+ * ('offered', a take-over assigned -> assigned), or an assignment given back to the
+ * queue (assigned -> waiting: the old holder's fence must be stale at once).
+ */
 export function bumpsFence(from: RequestState, to: RequestState): boolean {
-  return to === 'offered' || (from === 'assigned' && to === 'assigned');
+  return to === 'offered' || (from === 'assigned' && (to === 'assigned' || to === 'waiting'));
 }
 
 /** What a transition changes besides the state, and what it requires of the row. */
@@ -265,7 +269,7 @@ export class RequestsRepo extends Repo {
     const bump = bumpsFence(from, to);
     if (to === 'offered' && (change.agentId === undefined || change.offerExpiresAt === undefined))
       throw new Error('request transition to offered needs agentId and offerExpiresAt');
-    if (bump && change.agentId === undefined)
+    if (bump && to === 'assigned' && change.agentId === undefined)
       throw new Error(`request transition ${from} -> ${to} needs agentId`);
     if (to === 'scheduled' && !change.slot) throw new Error('request transition to scheduled needs a slot');
 
