@@ -183,6 +183,10 @@ for (const engine of testEngines()) {
         revoked_at: null,
       });
       assert.equal(await h.data.read.devices.token('nope'), undefined);
+      const both = await h.data.read.devices.tokenWithDevice('tok1');
+      assert.equal(both?.token.authentication_id, 'a1');
+      assert.deepEqual(both?.device, await h.data.read.devices.get('d1'));
+      assert.equal(await h.data.read.devices.tokenWithDevice('nope'), undefined);
       // two step-ups at once: each locks the row, adds its factor, recomputes from all factors
       const kinds = ['pin', 'biometric', 'photo', 'knowledge'] as const;
       await Promise.all(

@@ -247,12 +247,12 @@ export class Devices {
     if (!proof || proof.length > 4096) throw unauthorized('device proof required');
     const tokenHash = sha256b64url(m[1]!);
     const now = this.ctx.clock.now();
-    const read = this.ctx.data.read.devices;
-    const tok = await read.token(tokenHash);
+    const found = await this.ctx.data.read.devices.tokenWithDevice(tokenHash);
+    const tok = found?.token;
     if (!tok || tok.revoked_at !== null || tok.expires_at <= now)
       throw unauthorized('device token unknown or expired');
-    const device = await read.get(tok.device_id);
-    if (!device || device.revoked_at !== null) throw unauthorized('device revoked');
+    const device = found.device;
+    if (device.revoked_at !== null) throw unauthorized('device revoked');
     let payload: unknown;
     try {
       const r = await compactVerify(proof, this.keyOf(device), { algorithms: ['ES256'] });

@@ -187,6 +187,47 @@ export class DevicesRepo extends Repo {
       .executeTakeFirst();
   }
 
+  /** A token with its device, in one read (what every device request looks up first). */
+  async tokenWithDevice(
+    tokenHash: string,
+  ): Promise<{ token: DeviceTokenRow; device: DeviceRow } | undefined> {
+    const r = await this.q
+      .selectFrom('device_tokens as t')
+      .innerJoin('devices as d', 'd.id', 't.device_id')
+      .select([
+        't.token_hash',
+        't.device_id',
+        't.authentication_id',
+        't.expires_at',
+        't.revoked_at as token_revoked_at',
+        'd.customer_id',
+        'd.public_jwk',
+        'd.label',
+        'd.enrolled_at',
+        'd.revoked_at',
+      ])
+      .where('t.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      token: {
+        token_hash: r.token_hash,
+        device_id: r.device_id,
+        authentication_id: r.authentication_id,
+        expires_at: r.expires_at,
+        revoked_at: r.token_revoked_at,
+      },
+      device: {
+        id: r.device_id,
+        customer_id: r.customer_id,
+        public_jwk: r.public_jwk,
+        label: r.label,
+        enrolled_at: r.enrolled_at,
+        revoked_at: r.revoked_at,
+      },
+    };
+  }
+
   // --- security notices
 
   async insertNotices(
