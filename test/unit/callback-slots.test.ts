@@ -258,7 +258,7 @@ describe('callback slots from agent schedules', () => {
   it('a slot ending after the session’s absolute expiry is not offered', async () => {
     await agent('A', ['cards'], ['cards'], [[at('06:00', DAY2), at('12:00', DAY2)]]);
     const r = await request(); // at 09:00: the session lives 24 h, until 09:00 tomorrow
-    const expires = svc.sessions.peek(r.session_id)!.absolute_expires_at;
+    const expires = (await svc.sessions.get(r.session_id))!.absolute_expires_at;
     assert.equal(expires, at('09:00', DAY2));
     assert.deepEqual(
       (await slots(r, DAY2)).map((s) => s.start),

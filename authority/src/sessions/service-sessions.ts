@@ -62,29 +62,6 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     } as const;
   }
 
-  /**
-   * legacy-sync: called inside pipeline.ts's transaction (createRequest); goes when that
-   * module moves (it will call openIn(r, auth) in its unit of work instead).
-   */
-  open(auth: AuthenticationRow): SessionRow {
-    const row = this.newRow(auth);
-    this.ctx.db
-      .prepare(
-        'INSERT INTO service_sessions (id, customer_id, device_id, authentication_id, created_at, last_activity_at, absolute_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        row.id,
-        row.customer_id,
-        row.device_id,
-        row.authentication_id,
-        row.created_at,
-        row.last_activity_at,
-        row.absolute_expires_at,
-      );
-    this.ctx.audit.append(ServiceSessions.startEntry(row));
-    return row;
-  }
-
   /** A new session for `auth` inside the caller's unit of work, with its audit row. */
   async openIn(r: Repos, auth: AuthenticationRow): Promise<SessionRow> {
     const row = this.newRow(auth);
@@ -144,14 +121,6 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     if (!out.s) throw unauthorized('session unknown');
     if (out.endedNow) this.announceEnded(id, out.reason!);
     throw unauthorized('session ended or expired');
-  }
-
-  /**
-   * legacy-sync: called by relay/commands.ts (authorise, inside its synchronous checks) and
-   * pipeline/callbacks.ts (slots); goes when those modules move (they will use get()).
-   */
-  peek(id: string): SessionRow | undefined {
-    return this.ctx.db.prepare<[string], SessionRow>('SELECT * FROM service_sessions WHERE id = ?').get(id);
   }
 
   /** The session `id` as committed (ended or not); undefined when unknown. */
