@@ -108,10 +108,7 @@ export class Callbacks {
       return null;
     });
     if (refused) throw conflict(refused);
-    // notify() turns async as pipeline.ts moves onto the store: awaited either way
-    await Promise.resolve(
-      this.pipeline.notify([r.id], r.state === 'offered' && r.agent_id ? [r.agent_id] : []),
-    );
+    await this.pipeline.announce([r.id], r.state === 'offered' && r.agent_id ? [r.agent_id] : []);
   }
 
   /** Back to the queue, in the original place, optionally only within a window. */
@@ -127,6 +124,6 @@ export class Callbacks {
       return await q.custody.keepPlace(r.id, cur.state, cur.fence, window ?? null, CALLBACK_BOOST);
     });
     if (!changed) throw conflict('request changed meanwhile');
-    await Promise.resolve(this.pipeline.notify([r.id]));
+    await this.pipeline.announce([r.id]);
   }
 }

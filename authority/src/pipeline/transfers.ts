@@ -243,8 +243,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
   private async afterMove(m: Moved, agentIds: string[]): Promise<void> {
     this.emit('moved', m.t.request_id, m.fromFence);
     for (const c of m.consults) await this.announce(c);
-    // notify() turns async as pipeline.ts moves onto the store: awaited either way
-    await Promise.resolve(this.pipeline.notify([m.t.request_id], agentIds));
+    await this.pipeline.announce([m.t.request_id], agentIds);
     const r = this.pipeline.requests.get(m.t.request_id)!;
     if (r.state === 'offered' && r.agent_id) this.pipeline.emit('offer', r.agent_id, r.id);
   }
