@@ -207,14 +207,17 @@ export async function buildAuthority(opts: {
   const background = (what: string, work: Promise<unknown>) =>
     void work.catch((e: unknown) => app.log.error({ err: e }, `${what} failed`));
   sipEdge.on('registered', (user) => {
-    if (user.startsWith('d-')) background('reachability', services.reach.sipRegistration(user.slice(2), true));
+    if (user.startsWith('d-'))
+      background('reachability', services.reach.sipRegistration(user.slice(2), true));
   });
   sipEdge.on('unregistered', (user) => {
     if (user.startsWith('d-') && !closing)
       background('reachability', services.reach.sipRegistration(user.slice(2), false));
   });
   // An agent took a request whose device is offline: wake it (Web Push or the native push webhook).
-  services.pipeline.on('accepted', (_agentId, requestId) => background('push wake', wakeIfOffline(requestId)));
+  services.pipeline.on('accepted', (_agentId, requestId) =>
+    background('push wake', wakeIfOffline(requestId)),
+  );
   const wakeIfOffline = async (requestId: string) => {
     const r = services.pipeline.requests.get(requestId);
     if (!r) return;
