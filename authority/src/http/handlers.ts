@@ -17,7 +17,6 @@ import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
 import type { Handlers } from './bind.ts';
 import { conflict, forbidden, notFound, unauthorized } from './errors.ts';
-import { verifyAuditChain } from '../audit/audit-log.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { pushHandlers } from '../push/push-handlers.ts';
@@ -184,7 +183,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
         throw conflict('session already ended');
       return { ok: true };
     },
-    auditVerify: () => verifyAuditChain(ctx.db),
+    auditVerify: () => ctx.data.read.audit.verify(),
     sipCredentials: ({ principal, request }) => {
       const user =
         principal.kind === 'device'

@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../../audit/audit-log.ts';
-import { appendAuditRow } from '../audit-chain.ts';
+import type { AuditVerification } from '../../audit/audit-log.ts';
+import { appendAuditRow, verifyStoreAuditChain } from '../audit-chain.ts';
 import type { Tx } from '../engine.ts';
 import { Repo } from './base.ts';
 
@@ -13,5 +14,10 @@ export class AuditRepo extends Repo {
   append(e: AuditEntry): Promise<number> {
     if (!this.c.writable) throw new Error('audit rows are appended inside a unit of work (data.tx)');
     return appendAuditRow(this.q as Tx, this.c.engine, this.c.clock, e);
+  }
+
+  /** Walk the hash chain (committed rows, in pages): intact, or the first broken row. */
+  verify(): Promise<AuditVerification> {
+    return verifyStoreAuditChain(this.q);
   }
 }
