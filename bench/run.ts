@@ -26,6 +26,7 @@ import { benchTapToOffer, printTapToOffer } from './tap-to-offer.ts';
 import { benchDeviceCommands, printDeviceCommands } from './device-commands.ts';
 import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
+import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
 /** Device proofs run once per concurrency in this list (issue 11: 1, 16 and 64 in flight). */
@@ -63,7 +64,14 @@ async function deviceProofsAt(url: string, rows: Row[], concurrency: number) {
   console.log(
     `\n(a) device-key proofs: ${N} requests GET /v1/device/me, ${concurrency} in flight, each with its own pre-signed proof`,
   );
-  const d = await benchDeviceProofs(url, 'ALICE-DEMO-2026', { n: N, concurrency });
+  // A fresh enrolment code per run: each run enrols its own device (a code is single-use).
+  const admin = (await staffLogin(url, 'admin', 'demo-admin-1')).token;
+  const code = await api(url, 'issueEnrolmentCode', {
+    params: { customerId: 'c_alice_martin_01' },
+    headers: bearer(admin),
+  });
+  if (code.status !== 201) throw new Error(`enrolment code: ${code.status} ${JSON.stringify(code.body)}`);
+  const d = await benchDeviceProofs(url, code.body.code as string, { n: N, concurrency });
   console.log(
     `  HTTP API:           ${fmt(d.httpPerSecond)} proofs/s (${d.httpErrors} non-200; latency p50 ${fmt(d.httpP50Ms, 2)} ms, p95 ${fmt(d.httpP95Ms, 2)} ms)`,
   );
