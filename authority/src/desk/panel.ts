@@ -11,7 +11,7 @@ import { forbidden, notFound } from '../errors.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
 import { pinState } from '../identity/pin.ts';
-import { notAssigned, staleFence } from '../pipeline/ownership.ts';
+import { checkHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { RequestRow } from '../store/repos/requests.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
@@ -122,15 +122,7 @@ export class CustomerPanels {
     fence: number,
     verdict: PhotoVerdict,
   ): Promise<PhotoComparison> {
-    const r = await this.ctx.data.read.requests.get(requestId);
-    if (!r) throw notFound('no such request');
-    if (r.state !== 'assigned' || r.agent_id !== p.staff.id)
-      throw notAssigned(
-        r.agent_id && r.agent_id !== p.staff.id
-          ? 'this request is held by somebody else now'
-          : `this request is not assigned to you (state ${r.state})`,
-      );
-    if (r.fence !== fence) throw staleFence(fence, r.fence);
+    const r = checkHolder(await this.ctx.data.read.requests.get(requestId), p.staff.id, fence);
     return await this.photos.compare(p.staff, r.authentication_id, r.customer_id, photoId, verdict);
   }
 

@@ -13,17 +13,16 @@ export const staleFence = (fence: number, current: number) =>
   });
 
 /**
- * The request, if `staffId` holds its assignment under `fence` right now: 404 when it
- * does not exist, 403 not_assigned when somebody else (or nobody) holds it, 409
- * stale_fence when the fencing number is not the current one.
+ * `row`, if `staffId` holds its assignment under `fence`: 404 when there is no row, 403
+ * not_assigned when somebody else (or nobody) holds it, 409 stale_fence when the fencing
+ * number is not the current one. Callers read the row where their decision needs it (a
+ * unit of work, a locked row, committed data).
  */
-export function requireHolder(
-  requests: RequestStore,
+export function checkHolder<T extends { state: string; agent_id: string | null; fence: number }>(
+  r: T | undefined,
   staffId: string,
-  requestId: string,
   fence: number,
-): RequestRow {
-  const r = requests.get(requestId);
+): T {
   if (!r) throw notFound('no such request');
   if (r.state !== 'assigned' || r.agent_id !== staffId)
     throw notAssigned(
@@ -34,3 +33,11 @@ export function requireHolder(
   if (r.fence !== fence) throw staleFence(fence, r.fence);
   return r;
 }
+
+/** The request, if `staffId` holds its assignment under `fence` right now (checkHolder). */
+export const requireHolder = (
+  requests: RequestStore,
+  staffId: string,
+  requestId: string,
+  fence: number,
+): RequestRow => checkHolder(requests.get(requestId), staffId, fence);

@@ -13,7 +13,7 @@ import { randomId } from '../ids.ts';
 import type { HeldRequest } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { NewTransfer, TransferRow, TransferStaff } from '../store/repos/transfers.ts';
-import { notAssigned, staleFence } from './ownership.ts';
+import { checkHolder, staleFence } from './ownership.ts';
 import type { Pipeline } from './pipeline.ts';
 
 export interface TransferEvents {
@@ -116,16 +116,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
 
   /** The request, if `staffId` holds its assignment under `fence` in this unit (404, 403 not_assigned, 409 stale_fence). */
   private async holderOf(r: Repos, staffId: string, requestId: string, fence: number): Promise<HeldRequest> {
-    const req = await r.custody.request(requestId);
-    if (!req) throw notFound('no such request');
-    if (req.state !== 'assigned' || req.agent_id !== staffId)
-      throw notAssigned(
-        req.agent_id && req.agent_id !== staffId
-          ? 'this request is held by somebody else now'
-          : `this request is not assigned to you (state ${req.state})`,
-      );
-    if (req.fence !== fence) throw staleFence(fence, req.fence);
-    return req;
+    return checkHolder(await r.custody.request(requestId), staffId, fence);
   }
 
   /** A person who can take the request now: exists, enabled, not the caller, holding no request and no offer. */

@@ -28,7 +28,7 @@ import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal, Devices } from '../identity/devices.ts';
 import { checkPhoto, type PhotoFactor } from '../identity/photos.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
-import { notAssigned, staleFence } from '../pipeline/ownership.ts';
+import { checkHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { CommandFilter, CommandRow, NewCommand } from '../store/repos/commands.ts';
@@ -156,16 +156,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
 
   /** The request, if `staffId` holds its assignment under `fence` (locked until `r`'s unit ends). */
   private async holderIn(r: Repos, staffId: string, requestId: string, fence: number): Promise<RequestRow> {
-    const req = await r.commands.lockRequest(requestId);
-    if (!req) throw notFound('no such request');
-    if (req.state !== 'assigned' || req.agent_id !== staffId)
-      throw notAssigned(
-        req.agent_id && req.agent_id !== staffId
-          ? 'this request is held by somebody else now'
-          : `this request is not assigned to you (state ${req.state})`,
-      );
-    if (req.fence !== fence) throw staleFence(fence, req.fence);
-    return req;
+    return checkHolder(await r.commands.lockRequest(requestId), staffId, fence);
   }
 
   /**
