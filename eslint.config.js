@@ -22,6 +22,25 @@ const AUTHORITY_NEVER = [
   ...ELECTRON,
 ];
 const DB_DRIVERS = ['better-sqlite3', 'pg', 'kysely'];
+// The authority's domain folders (above its store and event bus).
+const AUTHORITY_SERVICES = [
+  'pipeline',
+  'relay',
+  'sessions',
+  'identity',
+  'http',
+  'ws',
+  'desk',
+  'calls',
+  'customers',
+  'push',
+  'staff',
+  'sip',
+  'seed',
+  'keys',
+  'media',
+  'audit',
+];
 
 // Globals are per layer too (tsc checks the same with one tsconfig.json per layer, see
 // scripts/typecheck.mjs): Node's in authority/, main/, tests and tooling; the browser's in
@@ -167,6 +186,17 @@ export default tseslint.config(
       'no-restricted-imports': layer(
         'authority/ never imports main, preload, renderer, customer, browser-common or electron; outside authority/src/store no database driver or query builder (better-sqlite3, pg, kysely): use the repositories of store/repos',
         AUTHORITY_NEVER,
+        DB_DRIVERS,
+      ),
+    },
+  },
+  {
+    // The event bus sits below the domain services: they subscribe to it, it never calls them.
+    files: ['authority/src/events/**'],
+    rules: {
+      'no-restricted-imports': layer(
+        'authority/src/events imports protocol/ and store/repos only: no domain service, no http/ws, no database driver (services subscribe to the bus, it never calls them)',
+        [...AUTHORITY_NEVER, ...AUTHORITY_SERVICES.flatMap((f) => [`**/authority/src/${f}/**`, `../${f}/*`])],
         DB_DRIVERS,
       ),
     },

@@ -496,4 +496,20 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       UPDATE customer_phones SET position = rowid;
     `);
   },
+  // 13: the durable outbox: domain events written in the unit of their change, consumed in seq order
+  (db) => {
+    db.exec(`
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,              -- never reused, even after pruning
+        topic TEXT NOT NULL,                                -- e.g. session.ended (authority/src/events/topics.ts)
+        payload TEXT NOT NULL,                              -- JSON, checked against the topic's schema
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE outbox_cursors (
+        consumer TEXT PRIMARY KEY,                          -- e.g. pipeline.session-ended
+        seq INTEGER NOT NULL,                               -- the last event the consumer has processed
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];

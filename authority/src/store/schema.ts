@@ -407,6 +407,22 @@ export interface PushKeysTable {
   created_at: Ms;
 }
 
+/** Durable domain events (migration 13): written in the unit of their change, read in seq order. */
+export interface OutboxTable {
+  /** assigned by the database (SQLite AUTOINCREMENT, PostgreSQL identity), never reused */
+  seq: Generated<number>;
+  topic: string;
+  payload: Json;
+  created_at: Ms;
+}
+
+/** How far each consumer of the outbox has processed (the seq of its last event). */
+export interface OutboxCursorsTable {
+  consumer: string;
+  seq: number;
+  updated_at: Ms;
+}
+
 /** Every table, by name. */
 export interface Database {
   customers: CustomersTable;
@@ -447,4 +463,6 @@ export interface Database {
   device_push: DevicePushTable;
   device_last_seen: DeviceLastSeenTable;
   push_keys: PushKeysTable;
+  outbox: OutboxTable;
+  outbox_cursors: OutboxCursorsTable;
 }

@@ -10,6 +10,7 @@ import { CustodyRepo } from './custody.ts';
 import { CustomersRepo } from './customers.ts';
 import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
+import { OutboxRepo, unitEmitted } from './outbox.ts';
 import { SigningKeysRepo } from './keys.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
@@ -30,6 +31,7 @@ const REPOS = {
   devices: DevicesRepo,
   factors: FactorsRepo,
   keys: SigningKeysRepo,
+  outbox: OutboxRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
   requests: RequestsRepo,
@@ -58,6 +60,7 @@ function reposFor(c: RepoContext): Repos {
 export class Data {
   readonly read: Repos;
   readonly engine: Engine;
+  private readonly emitted = new Set<() => void>();
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -66,9 +69,19 @@ export class Data {
     this.read = reposFor({ q: store.db, engine: store.engine, clock, writable: false });
   }
 
-  tx<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
-    return this.store.tx((t) =>
-      fn(reposFor({ q: t, engine: this.store.engine, clock: this.clock, writable: true })),
+  async tx<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
+    let c: RepoContext | undefined;
+    const v = await this.store.tx((t) =>
+      fn(reposFor((c = { q: t, engine: this.store.engine, clock: this.clock, writable: true }))),
     );
+    // The unit wrote outbox events and they are durable now: wake the event bus (events/).
+    if (c && unitEmitted(c)) for (const l of this.emitted) l();
+    return v;
+  }
+
+  /** `l` runs after every unit that emitted outbox events has committed (the event bus's wake-up). */
+  onEventsCommitted(l: () => void): () => void {
+    this.emitted.add(l);
+    return () => this.emitted.delete(l);
   }
 }

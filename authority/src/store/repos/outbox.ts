@@ -1,0 +1,142 @@
+import { sql, type Selectable } from 'kysely';
+import {
+  DOMAIN_EVENTS,
+  type DomainPayload,
+  type DomainTopic,
+} from '../../../../protocol/src/domain-events.ts';
+import type { Database } from '../schema.ts';
+import { LOCK_OUTBOX, VD_LOCK_CLASS } from '../schema-migrations.ts';
+import { Repo, type RepoContext } from './base.ts';
+
+export type OutboxRow = Selectable<Database['outbox']>;
+
+/** The units of work (by their repository context) that emitted: Data wakes the event bus after they commit. */
+const emitted = new WeakSet<RepoContext>();
+
+/** true when a unit of work (its repository context) appended an event to the outbox. */
+export function unitEmitted(c: RepoContext): boolean {
+  return emitted.has(c);
+}
+
+/**
+ * Tables: outbox, outbox_cursors. The durable outbox of authority/src/events/: `emit`
+ * appends a domain event inside the unit of work of the change it tells of (it commits
+ * with it or not at all); consumers read events after their cursor in seq order and move
+ * the cursor in the unit that does the event's effect (`advance`, guarded: of racing
+ * consumers of one name exactly one moves it).
+ *
+ * seq order is commit order on both engines: SQLite has one writer; on PostgreSQL an
+ * emitting unit takes the audit chain's advisory lock before its insert and holds it to
+ * its commit, so a reader never sees seq n+1 committed while n is still to come (an
+ * identity is handed out at insert, not at commit). Emit late in a unit, as audit rows.
+ */
+export class OutboxRepo extends Repo {
+  /** Append event `topic` (payload checked against its schema) in this unit; returns its seq. */
+  async emit<T extends DomainTopic>(topic: T, payload: DomainPayload<T>): Promise<number> {
+    if (!this.c.writable) throw new Error('outbox events are emitted inside a unit of work (data.tx)');
+    const checked = DOMAIN_EVENTS[topic].parse(payload);
+    if (this.c.engine === 'postgres')
+      await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_OUTBOX})`.execute(this.q);
+    const row = await this.q
+      .insertInto('outbox')
+      .values({ topic, payload: JSON.stringify(checked), created_at: this.now() })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    emitted.add(this.c);
+    return row.seq;
+  }
+
+  /** Events after `seq` of `topics`, oldest first, at most `limit`. */
+  after(seq: number, topics: readonly string[], limit = 100): Promise<OutboxRow[]> {
+    if (topics.length === 0) return Promise.resolve([]);
+    return this.q
+      .selectFrom('outbox')
+      .selectAll()
+      .where('seq', '>', seq)
+      .where('topic', 'in', topics)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+  }
+
+  /** The newest seq written (0 when none). */
+  async head(): Promise<number> {
+    const r = await this.q
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
+    return Number(r?.seq ?? 0);
+  }
+
+  /** The cursor of `consumer` (0 for one that has never run). */
+  async cursor(consumer: string): Promise<number> {
+    const r = await this.q
+      .selectFrom('outbox_cursors')
+      .select('seq')
+      .where('consumer', '=', consumer)
+      .executeTakeFirst();
+    return r?.seq ?? 0;
+  }
+
+  /**
+   * Make sure `consumer` has a cursor (at 0, before every event, when it had none), so
+   * pruning waits for it from now on. Returns its cursor.
+   */
+  async register(consumer: string): Promise<number> {
+    if (!this.c.writable) throw new Error('a consumer registers inside a unit of work (data.tx)');
+    await this.q
+      .insertInto('outbox_cursors')
+      .values({ consumer, seq: 0, updated_at: this.now() })
+      .onConflict((oc) => oc.column('consumer').doNothing())
+      .execute();
+    return this.cursor(consumer);
+  }
+
+  /**
+   * Move `consumer`'s cursor from `from` to `to` (a first move inserts it): false when it is
+   * not at `from` any more (another node or loop processed the event: skip it). One
+   * guarded statement; on PostgreSQL the row stays locked to the commit, so a racing
+   * consumer waits, then finds the cursor moved.
+   */
+  async advance(consumer: string, from: number, to: number): Promise<boolean> {
+    if (!this.c.writable) throw new Error('a cursor moves inside a unit of work (data.tx)');
+    const at = this.now();
+    if (from === 0) {
+      const ins = await this.q
+        .insertInto('outbox_cursors')
+        .values({ consumer, seq: to, updated_at: at })
+        .onConflict((oc) => oc.column('consumer').doNothing())
+        .returning('consumer')
+        .executeTakeFirst();
+      if (ins) return true;
+    }
+    const r = await this.q
+      .updateTable('outbox_cursors')
+      .set({ seq: to, updated_at: at })
+      .where('consumer', '=', consumer)
+      .where('seq', '=', from)
+      .executeTakeFirst();
+    return r.numUpdatedRows === 1n;
+  }
+
+  /**
+   * Delete events every registered consumer has processed and that are older than
+   * `retainMs` (seq keeps growing: AUTOINCREMENT / identity never hand one out again).
+   * Returns how many went. Nothing goes while no consumer has a cursor.
+   */
+  async prune(retainMs: number): Promise<number> {
+    const before = this.now() - retainMs;
+    if (!this.c.writable) throw new Error('the outbox is pruned inside a unit of work (data.tx)');
+    const low = await this.q
+      .selectFrom('outbox_cursors')
+      .select((eb) => eb.fn.min('seq').as('seq'))
+      .executeTakeFirst();
+    if (low?.seq === null || low?.seq === undefined) return 0;
+    const r = await this.q
+      .deleteFrom('outbox')
+      .where('seq', '<=', Number(low.seq))
+      .where('created_at', '<', before)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

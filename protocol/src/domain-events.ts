@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/**
+ * The authority's domain events: rows of its durable outbox (authority/src/events/),
+ * written in the unit of work of the change they tell of and consumed in sequence order.
+ * One zod schema per topic: a payload is checked when it is written and when it is read,
+ * so a consumer never sees a shape it was not written for. A topic's payload only grows
+ * (new optional fields); a changed meaning is a new topic.
+ */
+export const DOMAIN_EVENTS = {
+  /** A service session ended (whoever ended it, once): its request is abandoned, its device commands cancelled. */
+  'session.ended': z.strictObject({
+    sessionId: z.string().min(1).max(200),
+    reason: z.enum(['ended', 'idle_timeout', 'absolute_timeout', 'ended_by_admin']),
+  }),
+} as const;
+
+export type DomainTopic = keyof typeof DOMAIN_EVENTS;
+export type DomainPayload<T extends DomainTopic> = z.infer<(typeof DOMAIN_EVENTS)[T]>;
+
+export function isDomainTopic(topic: string): topic is DomainTopic {
+  return Object.hasOwn(DOMAIN_EVENTS, topic);
+}

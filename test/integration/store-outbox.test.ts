@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeClock } from '../../authority/src/clock.ts';
+import { LocalEventBus, type DomainEvent } from '../../authority/src/events/bus.ts';
+import { openStore, type Store } from '../../authority/src/store/engine.ts';
+import { Data, type Repos } from '../../authority/src/store/repos/index.ts';
+import { openTestData, testEngines } from '../support/store.ts';
+
+/**
+ * The durable outbox (repos/outbox.ts) and the single-node event bus (events/bus.ts) on
+ * each engine: an event commits with its unit or not at all; a consumer's effect and its
+ * cursor commit together (a failing handler leaves neither, and is retried in order); a
+ * bus started later catches up from the cursor; events emitted by many concurrent units
+ * are each processed once, in seq order, even with two buses ("nodes") on one database.
+ */
+const CONCURRENT = Number(process.env.VD_OUTBOX_EVENTS ?? 200);
+
+for (const engine of testEngines()) {
+  describe(`outbox and event bus on ${engine}`, () => {
+    const clock = new FakeClock();
+    let h: Awaited<ReturnType<typeof openTestData>>;
+    const effects = async (consumer: string) =>
+      (
+        await h.store.db
+          .selectFrom('audit_log')
+          .select('subject')
+          .where('action', '=', 'test.effect')
+          .where('actor', '=', consumer)
+          .orderBy('seq')
+          .execute()
+      ).map((r) => r.subject);
+    /** A consumer's effect: an audit row in its unit (counted by effects()). */
+    const effect = (r: Repos, consumer: string, e: DomainEvent<'session.ended'>) =>
+      r.audit.append({
+        actor: consumer,
+        action: 'test.effect',
+        subject: e.payload.sessionId,
+        outcome: 'success',
+      });
+    const ended = (n: number) => ({ sessionId: `s${n}`, reason: 'ended' as const });
+    const quietBus = (data: Data) =>
+      new LocalEventBus(data, {
+        pollMs: 50,
+        onError: () => {},
+      });
+
+    before(async () => {
+      h = await openTestData(engine, clock);
+    });
+    after(() => h.close());
+
+    it('an event commits with its unit or not at all; a bad payload is refused', async () => {
+      const seq = await h.data.tx((r) => r.outbox.emit('session.ended', ended(1)));
+      await assert.rejects(
+        h.data.tx(async (r) => {
+          await r.outbox.emit('session.ended', ended(2));
+          throw new Error('the change fails');
+        }),
+        /the change fails/,
+      );
+      await assert.rejects(
+        h.data.tx((r) => r.outbox.emit('session.ended', { sessionId: '', reason: 'nope' } as never)),
+      );
+      const rows = await h.data.read.outbox.after(0, ['session.ended']);
+      assert.deepEqual(
+        rows.map((r) => [r.seq, JSON.parse(r.payload)]),
+        [[seq, ended(1)]],
+      );
+      await assert.rejects(() => h.data.read.outbox.emit('session.ended', ended(3)), /inside a unit/);
+    });
+
+    it('a consumer processes each event once, in order; a failing handler leaves no effect and is retried', async () => {
+      const bus = quietBus(h.data);
+      const seen: number[] = [];
+      const after: number[] = [];
+      let failOnce = true;
+      bus.subscribe('c1', ['session.ended'], async (r, e: DomainEvent<'session.ended'>) => {
+        await effect(r, 'c1', e);
+        if (e.payload.sessionId === 's11' && failOnce) {
+          failOnce = false;
+          throw new Error('transient');
+        }
+        seen.push(e.seq);
+        return () => void after.push(e.seq);
+      });
+      await bus.start(); // catches up: s1 from the test before
+      for (let n = 10; n < 13; n++) await h.data.tx((r) => r.outbox.emit('session.ended', ended(n)));
+      // The failed s11 is retried by the poll; settled() waits for the consumer to pass it.
+      while ((await h.data.read.outbox.cursor('c1')) < (await h.data.read.outbox.head())) await bus.settled();
+      await bus.stop();
+      assert.deepEqual(
+        await effects('c1'),
+        ['s1', 's10', 's11', 's12'],
+        'one committed effect per event, in order',
+      );
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+      );
+      assert.deepEqual(after, seen, 'after-commit work ran once per processed event');
+      assert.equal(await h.data.read.outbox.cursor('c1'), await h.data.read.outbox.head());
+    });
+
+    it('a bus started later catches up from the cursor and does nothing twice', async () => {
+      for (let n = 20; n < 25; n++) await h.data.tx((r) => r.outbox.emit('session.ended', ended(n)));
+      const bus = quietBus(h.data);
+      bus.subscribe('c1', ['session.ended'], async (r, e) => {
+        await effect(r, 'c1', e);
+      });
+      await bus.start();
+      await bus.stop();
+      assert.deepEqual(await effects('c1'), ['s1', 's10', 's11', 's12', 's20', 's21', 's22', 's23', 's24']);
+    });
+
+    it(`${CONCURRENT} concurrent emitting units, two buses on one database: every event processed exactly once, in seq order`, async () => {
+      // a second "node": its own store (connections, writer) on the same database
+      const store2: Store = await openStore(h.target);
+      const data2 = new Data(store2, clock);
+      const order: Record<string, number[]> = { a: [], b: [] };
+      const buses = (['a', 'b'] as const).map((node) => {
+        const bus = quietBus(node === 'a' ? h.data : data2);
+        bus.subscribe('c2', ['session.ended'], async (r, e) => {
+          await effect(r, 'c2', e);
+          return () => void order[node]!.push(e.seq);
+        });
+        return bus;
+      });
+      try {
+        await Promise.all(buses.map((b) => b.start()));
+        const base = 1000;
+        await Promise.all(
+          Array.from({ length: CONCURRENT }, (_, i) =>
+            (i % 2 ? h.data : data2).tx(async (r) => {
+              await r.audit.append({
+                actor: 'producer',
+                action: 'test.change',
+                subject: `s${base + i}`,
+                outcome: 'success',
+              });
+              await r.outbox.emit('session.ended', ended(base + i));
+            }),
+          ),
+        );
+        const head = await h.data.read.outbox.head();
+        while ((await h.data.read.outbox.cursor('c2')) < head)
+          await Promise.all(buses.map((b) => b.settled()));
+      } finally {
+        await Promise.all(buses.map((b) => b.stop()));
+        await store2.close();
+      }
+      const got = await effects('c2');
+      const expected = (await h.data.read.outbox.after(0, ['session.ended'], 100_000)).map(
+        (r) => JSON.parse(r.payload).sessionId,
+      );
+      const dup = got.length - new Set(got).size;
+      const missing = expected.filter((s) => !got.includes(s)).length;
+      console.log(
+        `# ${engine}: ${expected.length} events, processed ${got.length} (node a ${order.a!.length}, node b ${order.b!.length}), duplicated ${dup}, missing ${missing}`,
+      );
+      assert.equal(dup, 0);
+      assert.equal(missing, 0);
+      assert.deepEqual(got, expected, 'effects committed in seq order');
+      for (const n of ['a', 'b'])
+        assert.deepEqual(
+          order[n],
+          [...order[n]!].sort((x, y) => x - y),
+        );
+    });
+
+    it('processed events are pruned once every consumer has passed them; seq is never reused', async () => {
+      const head = await h.data.read.outbox.head();
+      clock.advance(7_200_000);
+      const pruned = await h.data.tx((r) => r.outbox.prune(3_600_000));
+      assert.ok(pruned > 0);
+      const next = await h.data.tx((r) => r.outbox.emit('session.ended', ended(9999)));
+      assert.ok(next > head, `new seq ${next} after ${head}`);
+    });
+  });
+}
