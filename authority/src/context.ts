@@ -1,11 +1,10 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import type { AuditLog } from './audit/audit-log.ts';
 import type { Db } from './store/db.ts';
 import type { Data } from './store/repos/index.ts';
 import type { SecretHasher } from './identity/secrets.ts';
 
-/** What every service gets: the store, time, configuration, the audit log and the hasher. */
+/** What every service gets: the store, time, configuration and the hasher. */
 export interface Ctx {
   /** The legacy synchronous handle: modules move off it to `data` one by one (store/README.md). */
   readonly db: Db;
@@ -13,6 +12,5 @@ export interface Ctx {
   readonly data: Data;
   readonly clock: Clock;
   readonly config: Config;
-  readonly audit: AuditLog;
   readonly hasher: SecretHasher;
 }

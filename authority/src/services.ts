@@ -1,4 +1,3 @@
-import { AuditLog } from './audit/audit-log.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Ctx } from './context.ts';
@@ -70,7 +69,6 @@ export async function createServices(
     data: new Data(store, clock),
     clock,
     config,
-    audit: new AuditLog(db, clock),
     hasher: new SecretHasher(config.pinPepper, config.argon2MemoryKiB, config.argon2Iterations),
   };
   const keys = await SigningKeys.load(ctx);

@@ -198,7 +198,7 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       await t.screenshot('5-accepted-secure-field-locked');
 
       // Step-up on the device (a biometric factor): the account number unlocks live.
-      a.services.authentications.addFactor(
+      await a.services.authentications.addFactorAlone(
         alice.authentication.authenticationId,
         'biometric',
         alice.deviceId,

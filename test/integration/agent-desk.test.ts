@@ -85,7 +85,11 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
       !JSON.stringify(before).includes('NWBK'),
       'the locked account number never leaves the authority',
     );
-    a.services.authentications.addFactor(d.authentication.authenticationId, 'biometric', d.deviceId);
+    await a.services.authentications.addFactorAlone(
+      d.authentication.authenticationId,
+      'biometric',
+      d.deviceId,
+    );
     const after = (await api(a.url, 'customerPanel', { params: { requestId }, headers: bearer(agent.token) }))
       .body;
     assert.equal(byField(after).accountNumber.locked, false);

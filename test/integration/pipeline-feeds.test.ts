@@ -176,7 +176,11 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     assert.equal(q.body.request.queueId, 'business');
     const before = q.body.request.priority;
     // A verification photo does not reach level 3; the PIN factor already gives 2: a biometric would. Simulate the step-up in-process.
-    a.services.authentications.addFactor(chen.authentication.authenticationId, 'biometric', chen.deviceId);
+    await a.services.authentications.addFactorAlone(
+      chen.authentication.authenticationId,
+      'biometric',
+      chen.deviceId,
+    );
     const now = (await chen.api('deviceRequest', { params: { requestId: q.body.request.requestId } })).body;
     assert.equal(now.level, 3);
     assert.equal(now.priority, before + 3);

@@ -4,31 +4,37 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AuditLog, verifyAuditChain } from '../../authority/src/audit/audit-log.ts';
+import { verifyAuditChain } from '../../authority/src/audit/audit-log.ts';
 import { FakeClock } from '../../authority/src/clock.ts';
+import { StoreAuditLog } from '../../authority/src/store/audit-chain.ts';
 import { openDatabase } from '../../authority/src/store/db.ts';
+import { openStore } from '../../authority/src/store/engine.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
 describe('audit log hash chain', () => {
-  const fill = (file: string, n: number) => {
-    const db = openDatabase(file);
-    const log = new AuditLog(db, new FakeClock());
-    for (let i = 0; i < n; i++)
-      log.append({
-        actor: `device:d${i}`,
-        action: 'auth.pin',
-        outcome: i % 3 ? 'success' : 'failure',
-        reason: i % 3 ? null : 'wrong PIN',
-        data: { i },
-      });
-    return db;
+  /** n rows appended through the store (one unit), then the file opened directly, as an attacker would. */
+  const fill = async (file: string, n: number) => {
+    const store = await openStore({ engine: 'sqlite', file });
+    const log = new StoreAuditLog(store, new FakeClock());
+    await store.tx(async (t) => {
+      for (let i = 0; i < n; i++)
+        await log.append(t, {
+          actor: `device:d${i}`,
+          action: 'auth.pin',
+          outcome: i % 3 ? 'success' : 'failure',
+          reason: i % 3 ? null : 'wrong PIN',
+          data: { i },
+        });
+    });
+    await store.close();
+    return openDatabase(file);
   };
 
-  it('is append-only: UPDATE and DELETE are refused by the database', () => {
+  it('is append-only: UPDATE and DELETE are refused by the database', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vd-audit-'));
     try {
-      const db = fill(join(dir, 'authority.sqlite'), 5);
+      const db = await fill(join(dir, 'authority.sqlite'), 5);
       assert.throws(
         () => db.prepare("UPDATE audit_log SET outcome = 'success' WHERE seq = 1").run(),
         /append-only/,
@@ -50,10 +56,10 @@ describe('audit log hash chain', () => {
       /content/,
     ],
   ] as const) {
-    it(`detects ${name} at row 37, in the library and through the CLI (exit 1)`, () => {
+    it(`detects ${name} at row 37, in the library and through the CLI (exit 1)`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'vd-audit-'));
       try {
-        const db = fill(join(dir, 'authority.sqlite'), 100);
+        const db = await fill(join(dir, 'authority.sqlite'), 100);
         const cli = () =>
           spawnSync(
             process.execPath,

@@ -51,7 +51,7 @@ before(async () => {
     principals[kind] = {
       kind: 'device',
       device: (await svc.devices.get(`dev_${id}`))!,
-      authentication: svc.authentications.addFactor(auth.id, 'biometric', `dev_${id}`),
+      authentication: await svc.authentications.addFactorAlone(auth.id, 'biometric', `dev_${id}`),
       tokenHash: 'slots',
     };
   }

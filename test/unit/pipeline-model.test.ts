@@ -320,7 +320,7 @@ async function buildWorld(): Promise<World> {
     const byLevel: DevicePrincipal[] = [];
     for (const extra of [null, null, 'pin', 'biometric'] as const) {
       let auth = await svc.authentications.create(c.id, deviceId, 'device');
-      if (extra) auth = svc.authentications.addFactor(auth.id, extra, deviceId);
+      if (extra) auth = await svc.authentications.addFactorAlone(auth.id, extra, deviceId);
       byLevel.push({ kind: 'device', device, authentication: auth, tokenHash: 'model' });
     }
     assert.deepEqual(

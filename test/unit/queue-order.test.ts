@@ -53,7 +53,7 @@ before(async () => {
     principals[tier] = {
       kind: 'device',
       device: (await svc.devices.get(`dev_${id}`))!,
-      authentication: svc.authentications.addFactor(auth.id, 'biometric', `dev_${id}`),
+      authentication: await svc.authentications.addFactorAlone(auth.id, 'biometric', `dev_${id}`),
       tokenHash: 'order',
     };
   }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../clock.ts';
 import type { Db } from '../store/db.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -40,47 +39,6 @@ export function rowHash(r: Omit<AuditRow, 'hash'>): string {
     r.prev_hash,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
-}
-
-/**
- * Append-only audit log with a hash chain. Each append is its own transaction, so a
- * failed request still leaves its audit row (the reason of a failure is what matters).
- */
-export class AuditLog {
-  private readonly last;
-  private readonly insert;
-  constructor(
-    private readonly db: Db,
-    private readonly clock: Clock,
-  ) {
-    this.last = db.prepare<[], { seq: number; hash: string }>(
-      'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
-    );
-    this.insert = db.prepare(
-      'INSERT INTO audit_log (seq, at, actor, action, subject, outcome, reason, data, prev_hash, hash) VALUES (@seq, @at, @actor, @action, @subject, @outcome, @reason, @data, @prev_hash, @hash)',
-    );
-  }
-
-  append(e: AuditEntry): number {
-    return this.db
-      .transaction(() => {
-        const prev = this.last.get();
-        const row = {
-          seq: (prev?.seq ?? 0) + 1,
-          at: this.clock.now(),
-          actor: e.actor,
-          action: e.action,
-          subject: e.subject ?? null,
-          outcome: e.outcome,
-          reason: e.reason ?? null,
-          data: JSON.stringify(e.data ?? {}),
-          prev_hash: prev?.hash ?? GENESIS_HASH,
-        };
-        this.insert.run({ ...row, hash: rowHash(row) });
-        return row.seq;
-      })
-      .immediate();
-  }
 }
 
 export interface AuditVerification {

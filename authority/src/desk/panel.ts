@@ -102,7 +102,7 @@ export class CustomerPanels {
         latest: facts.latestPhoto
           ? { photoId: facts.latestPhoto.id, at: iso(facts.latestPhoto.created_at) }
           : null,
-        comparison: this.photos.comparison(auth.id, r.customer_id),
+        comparison: await this.photos.comparisonOf(auth.id, r.customer_id),
       },
       secure: this.pipeline.config.config.secureFields.map((f) =>
         effectiveLevel >= f.level

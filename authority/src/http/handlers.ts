@@ -41,7 +41,8 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
 
 async function identityHandlers(svc: Services): Promise<Handlers<typeof identityRoutes>> {
   const { ctx } = svc;
-  const sessionLevel = (authenticationId: string) => svc.authentications.get(authenticationId)?.level ?? 0;
+  const sessionLevel = async (authenticationId: string) =>
+    (await svc.authentications.find(authenticationId))?.level ?? 0;
   return {
     health: () => ({ status: 'ok', version: VERSION, time: iso(ctx.clock.now()) }),
     jwks: () => svc.keys.jwks(),
@@ -84,7 +85,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
         enrolled: {
           pin: await svc.pin.hasPin(p.device.customer_id),
           biometric: await svc.webauthn.hasCredential(p.device.customer_id),
-          photo: svc.photos.hasEnrolmentPhoto(p.device.customer_id),
+          photo: await svc.photos.hasEnrolment(p.device.customer_id),
         },
         authentication: await svc.authentications.view(p.authentication.id),
         setup: await svc.factorSetup.view(p),
@@ -113,7 +114,9 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     webauthnFactor: async ({ principal, body }) =>
       await svc.authentications.view((await svc.webauthn.assert(principal, body.response as never)).id),
     photo: async ({ principal, query, body, contentType }) => {
-      const r = svc.photos.store(principal, query.purpose, contentType, body, { requireComparable: true });
+      const r = await svc.photos.upload(principal, query.purpose, contentType, body, {
+        requireComparable: true,
+      });
       return {
         photoId: r.photoId,
         purpose: query.purpose,
@@ -129,7 +132,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
       const s = await svc.sessions.use(params.sessionId);
       if (principal.kind === 'device' && s.device_id !== principal.device.id)
         throw unauthorized('session unknown');
-      return svc.sessions.view(s, sessionLevel(s.authentication_id));
+      return svc.sessions.view(s, await sessionLevel(s.authentication_id));
     },
     endSession: async ({ principal, params, body }) => {
       const s = await svc.sessions.use(params.sessionId);
@@ -147,7 +150,8 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     },
     staffMe: ({ principal }) => staffView(principal.staff),
     getAuthentication: async ({ params }) => {
-      if (!svc.authentications.get(params.authenticationId)) throw notFound('no such authentication');
+      if (!(await svc.authentications.find(params.authenticationId)))
+        throw notFound('no such authentication');
       return await svc.authentications.view(params.authenticationId);
     },
     knowledgeQuestions: async ({ params }) => ({

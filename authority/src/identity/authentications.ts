@@ -17,25 +17,11 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     super();
   }
 
-  // legacy-sync: get() and addFactor() below are called synchronously inside the legacy transactions and
-  // functions of pipeline.ts, desk/panel.ts, identity/photos.ts (store) and http/handlers.ts, and by tests;
-  // they go when those move. Prepared on first use, so the class needs no legacy handle until then.
-  private legacyStmts?: ReturnType<Authentications['prepareLegacy']>;
-  private prepareLegacy() {
-    const db = this.ctx.db;
-    return {
-      get: db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?'),
-      kinds: db.prepare<[string], { kind: FactorKind }>(
-        'SELECT kind FROM factors WHERE authentication_id = ? ORDER BY at, rowid',
-      ),
-      insertFactor: db.prepare(
-        'INSERT OR IGNORE INTO factors (authentication_id, kind, at, device_id, detail) VALUES (?, ?, ?, ?, ?)',
-      ),
-      setLevel: db.prepare('UPDATE authentications SET level = ? WHERE id = ?'),
-    };
-  }
-  private get legacy() {
-    return (this.legacyStmts ??= this.prepareLegacy());
+  // legacy-sync: get() below is called synchronously inside pipeline.ts's legacy transactions;
+  // it goes when that module uses getIn / find. Prepared on first use.
+  private legacyGet?: ReturnType<Authentications['prepareGet']>;
+  private prepareGet() {
+    return this.ctx.db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?');
   }
 
   /**
@@ -77,9 +63,10 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     return row;
   }
 
-  /** legacy-sync: called inside pipeline.ts's transactions and synchronously by desk/panel.ts and http/handlers.ts; goes when they move. */
+  /** legacy-sync: called inside pipeline.ts's transactions; goes when it uses getIn / find. */
   get(id: string): AuthenticationRow | undefined {
-    return this.legacy.get.get(id);
+    this.legacyGet ??= this.prepareGet();
+    return this.legacyGet.get(id);
   }
 
   /** The authentication as committed. */
@@ -99,27 +86,6 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
   /** The level an authentication vouches for now: an expired one counts as none. */
   effectiveLevel(a: AuthenticationRow | undefined): number {
     return a && this.isLive(a) ? a.level : 0;
-  }
-
-  /**
-   * Step up: add a factor and recompute the level. The expiry stays as it was.
-   * legacy-sync: called synchronously by tests (agent-desk, pipeline-feeds, queue-order, callback-slots,
-   * pipeline-model, e2e console-browser); converted callers use addFactorIn / addFactorAlone.
-   */
-  addFactor(
-    id: string,
-    kind: FactorKind,
-    deviceId: string | null,
-    detail: string | null = null,
-  ): AuthenticationRow {
-    const now = this.ctx.clock.now();
-    const l = this.legacy;
-    this.ctx.db.transaction(() => {
-      l.insertFactor.run(id, kind, now, deviceId, detail);
-      l.setLevel.run(assuranceLevel(l.kinds.all(id).map((f) => f.kind)), id);
-    })();
-    this.emit('changed', id);
-    return l.get.get(id)!;
   }
 
   /**

@@ -65,19 +65,6 @@ export class FactorSetup {
   }
 
   /**
-   * Throws 403 `factor_setup_not_allowed` (audited) unless the principal may set up `kind` now.
-   * legacy-sync: pin.ts, webauthn.ts and photos.ts call it synchronously; goes when they move
-   * (converted callers use checkIn inside their unit, or ensure).
-   */
-  require(p: DevicePrincipal, kind: SetupFactor): void {
-    const reason = this.refusalOf(this.authentications.get(p.authentication.id), kind);
-    if (reason === null) return;
-    const { entry, error } = this.refused(p, kind, reason);
-    this.ctx.audit.append(entry);
-    throw error;
-  }
-
-  /**
    * Inside the caller's unit: null when the principal may set up `kind` now; otherwise the
    * failure audit row is appended in the unit and the error returned: the caller returns
    * from its unit without writing and throws the error after the unit resolved.
@@ -110,17 +97,6 @@ export class FactorSetup {
     };
   }
 
-  /**
-   * Record a set-up that succeeded (audit row, notices to the other devices). Runs inside the caller's transaction.
-   * legacy-sync: called inside pin.ts's, webauthn.ts's and photos.ts's legacy transactions; goes when they
-   * move (converted callers use doneIn).
-   */
-  done(p: DevicePrincipal, kind: SetupFactor, subject: string): void {
-    const a = this.authentications.get(p.authentication.id)!;
-    this.ctx.audit.append(this.doneEntry(p, a, kind, subject));
-    this.notify(p.device.customer_id, p.device.id, NOTICE_OF[kind]);
-  }
-
   /** Record a set-up that succeeded inside the caller's unit: notices to the other devices, the audit row. */
   async doneIn(r: Repos, p: DevicePrincipal, kind: SetupFactor, subject: string): Promise<void> {
     const a = await r.authentications.get(p.authentication.id);
@@ -138,23 +114,6 @@ export class FactorSetup {
       biometric: this.refusalOf(a, 'biometric') === null,
       photo: this.refusalOf(a, 'photo') === null,
     };
-  }
-
-  /**
-   * A notice for every other active device of the customer.
-   * legacy-sync: called by done() inside legacy transactions; goes with it.
-   */
-  notify(customerId: string, byDeviceId: string, kind: SecurityNoticeKind): void {
-    const now = this.ctx.clock.now();
-    const others = this.ctx.db
-      .prepare<[string, string], { id: string }>(
-        'SELECT id FROM devices WHERE customer_id = ? AND id != ? AND revoked_at IS NULL',
-      )
-      .all(customerId, byDeviceId);
-    const insert = this.ctx.db.prepare(
-      'INSERT INTO security_notices (id, customer_id, device_id, kind, by_device_id, at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    for (const d of others) insert.run(randomId(16), customerId, d.id, kind, byDeviceId, now);
   }
 
   /** A notice for every other active device of the customer, inside the caller's unit. */

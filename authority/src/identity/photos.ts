@@ -42,17 +42,6 @@ export function checkPhoto(mediaType: string, bytes: Buffer): PhotoType {
   return mediaType;
 }
 
-interface VerificationPhotoRow {
-  id: string;
-  customer_id: string;
-  device_id: string | null;
-  authentication_id: string | null;
-  verdict: PhotoVerdict | null;
-  compared_by: string | null;
-  compared_at: number | null;
-  created_at: number;
-}
-
 const NO_ENROLMENT_PHOTO = 'there is no enrolment photo on file to compare with';
 const PIN_LOCKED = 'the PIN is locked: a photo cannot stand in for it';
 const KNOWLEDGE_LOCKED = 'the security questions are locked: a photo cannot stand in for them';
@@ -287,20 +276,16 @@ export class PhotoFactor {
   }
 
   // ---- legacy-sync ----------------------------------------------------------------------
-  // Called synchronously by modules that have not moved yet (pipeline.ts inside createRequest,
-  // relay/commands.ts inside its transaction, desk/panel.ts, http/handlers.ts); they read and
-  // write through ctx.db and go when those callers use the methods above.
-
-  /** legacy-sync: http/handlers.ts (deviceMe); goes when it uses hasEnrolment. */
-  hasEnrolmentPhoto(customerId: string): boolean {
-    return !!this.ctx.db
-      .prepare("SELECT 1 FROM photos WHERE customer_id = ? AND purpose = 'enrolment'")
-      .get(customerId);
-  }
+  // pipeline.ts (createRequest) calls unavailable() and hasPendingComparison() synchronously
+  // inside its legacy transaction; they read through ctx.db and go when it uses
+  // unavailableIn / hasPendingComparisonIn.
 
   /** legacy-sync: pipeline.ts (createRequest); goes when it uses unavailableIn. */
   unavailable(customerId: string): string | null {
-    if (!this.hasEnrolmentPhoto(customerId)) return NO_ENROLMENT_PHOTO;
+    const enrolled = this.ctx.db
+      .prepare("SELECT 1 FROM photos WHERE customer_id = ? AND purpose = 'enrolment'")
+      .get(customerId);
+    if (!enrolled) return NO_ENROLMENT_PHOTO;
     if (this.policy().photoWhileFactorLocked) return null;
     const now = this.ctx.clock.now();
     const pin = this.ctx.db
@@ -318,94 +303,14 @@ export class PhotoFactor {
     return null;
   }
 
-  /**
-   * legacy-sync: relay/commands.ts (inside its transaction) and http/handlers.ts (photo);
-   * goes when they use storeIn / upload.
-   */
-  store(
-    p: DevicePrincipal,
-    purpose: 'enrolment' | 'verification',
-    mediaType: string,
-    bytes: Buffer,
-    opts: { requireComparable?: boolean } = {},
-  ): StoredPhoto {
-    let type: PhotoType;
-    try {
-      type = checkPhoto(mediaType, bytes);
-    } catch (e) {
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: `photo.${purpose}`,
-        outcome: 'failure',
-        reason: (e as Error).message,
-      });
-      throw e;
-    }
-    if (purpose === 'enrolment') this.setup.require(p, 'photo');
-    const unavailable = purpose === 'verification' ? this.unavailable(p.device.customer_id) : null;
-    if (unavailable && opts.requireComparable) {
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: 'auth.photo',
-        subject: `authentication:${p.authentication.id}`,
-        outcome: 'failure',
-        reason: unavailable,
-      });
-      throw new DomainError(
-        'conflict',
-        'factor_unavailable',
-        `a photo cannot verify you now: ${unavailable}`,
-      );
-    }
-    const photoId = randomId(16);
-    const now = this.ctx.clock.now();
-    this.ctx.db.transaction(() => {
-      this.ctx.db
-        .prepare(
-          'INSERT INTO photos (id, customer_id, device_id, authentication_id, purpose, media_type, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(photoId, p.device.customer_id, p.device.id, p.authentication.id, purpose, type, bytes, now);
-      if (purpose === 'enrolment') this.setup.done(p, 'photo', `photo:${photoId}`);
-      this.ctx.audit.append({
-        actor: `device:${p.device.id}`,
-        action: purpose === 'verification' ? 'photo.verification' : 'photo.enrolment',
-        subject: `photo:${photoId}`,
-        outcome: 'success',
-        ...(purpose === 'verification'
-          ? { data: { authentication: p.authentication.id, comparable: !unavailable } }
-          : {}),
-      });
-    })();
-    this.authentications.emit('changed', p.authentication.id);
-    return {
-      photoId,
-      authentication: this.authentications.get(p.authentication.id)!,
-      pendingComparison: purpose === 'verification' && !unavailable,
-    };
-  }
-
-  /** legacy-sync: desk/panel.ts and hasPendingComparison; goes when they use comparisonIn / comparisonOf. */
-  comparison(authenticationId: string, customerId: string): PhotoComparison | null {
-    const row = this.ctx.db
-      .prepare<[string], VerificationPhotoRow & { compared_by_name: string | null }>(
-        `SELECT p.*, s.display_name AS compared_by_name FROM photos p LEFT JOIN staff s ON s.id = p.compared_by
-          WHERE p.authentication_id = ? AND p.purpose = 'verification'
-          ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1`,
-      )
-      .get(authenticationId);
-    if (!row) return null;
-    return {
-      photoId: row.id,
-      verdict: row.verdict ?? 'pending',
-      comparedBy: row.compared_by_name,
-      comparedAt: row.compared_at === null ? null : iso(row.compared_at),
-      unavailable: row.verdict ? null : this.unavailable(customerId),
-    };
-  }
-
   /** legacy-sync: pipeline.ts (createRequest); goes when it uses hasPendingComparisonIn. */
   hasPendingComparison(authenticationId: string, customerId: string): boolean {
-    const c = this.comparison(authenticationId, customerId);
-    return c !== null && c.verdict === 'pending' && c.unavailable === null;
+    const row = this.ctx.db
+      .prepare<[string], { verdict: PhotoVerdict | null }>(
+        `SELECT verdict FROM photos WHERE authentication_id = ? AND purpose = 'verification'
+          ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(authenticationId);
+    return !!row && row.verdict === null && this.unavailable(customerId) === null;
   }
 }

@@ -648,12 +648,15 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       throw invalidResult(`a ${c.kind} command is answered with POST /v1/device/commands/:commandId/result`);
     this.assertOpen(c);
     const now = this.now();
-    // The photo is stored first, by the factors module (it announces the authentication's
-    // change synchronously, which must not happen inside a unit); then the answer's unit.
-    const photoId = c.kind === 'photo' ? this.photos.store(p, 'verification', type, bytes).photoId : null;
+    // The verification photo and the command's answer commit in one unit; the
+    // authentication's change is announced after it resolved.
     const row = await this.ctx.data.tx(async (r) => {
-      if (photoId !== null)
+      if (c.kind === 'photo') {
+        const stored = await this.photos.storeIn(r, p, 'verification', type, bytes);
+        if ('refused' in stored) throw stored.refused;
+        const photoId = stored.photoId;
         return await this.finishIn(r, p, c, 'done', { kind: 'photo', photoId }, null, now);
+      }
       const imageId = randomId(16);
       await r.commands.insertScreenshot({
         id: imageId,
@@ -666,6 +669,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       });
       return await this.finishIn(r, p, c, 'done', { kind: 'screenshot', imageId }, null, now);
     });
+    if (c.kind === 'photo') this.authentications.changed(p.authentication.id);
     await this.tellStaff(row);
     return { commandId: c.id, state: 'done', at: iso(now) };
   }
