@@ -50,7 +50,7 @@ async function cycles(n: number) {
     for (let i = 0; i < n; i++) {
       const r = await p.createRequest(principal, 'other');
       if (r.status !== 'queued') throw new Error('not queued');
-      const offer = p.requests.offerOf(agentId)!;
+      const offer = (await p.requests.offerOf(agentId))!;
       await p.accept(agentId, offer.id, offer.fence);
       await p.complete(agentId, offer.id, offer.fence);
     }

@@ -178,21 +178,20 @@ export async function buildAuthority(opts: {
     for (const id of staffIds) hub.sendToStaff(id, { type: 'transfer.update', transfer });
   });
   // A wrong PIN (or a lock) on a request someone holds or is offered: their open panel fetches itself again.
-  services.pin.on('failure', (authenticationId, locked) => {
+  services.pin.on('failure', (authenticationId, locked) =>
+    background('panel.changed', panelChanged(authenticationId, locked)),
+  );
+  const panelChanged = async (authenticationId: string, locked: boolean) => {
     const at = new Date(opts.clock.now()).toISOString();
-    const held = services.ctx.db
-      .prepare<[string], { id: string; agent_id: string }>(
-        "SELECT id, agent_id FROM requests WHERE customer_id = (SELECT customer_id FROM authentications WHERE id = ?) AND agent_id IS NOT NULL AND state IN ('offered','assigned')",
-      )
-      .all(authenticationId);
+    const held = await services.ctx.data.read.requests.heldOfCustomerOf(authenticationId);
     for (const r of held)
-      hub.sendToStaff(r.agent_id, {
+      hub.sendToStaff(r.agent_id!, {
         type: 'panel.changed',
         requestId: r.id,
         reason: locked ? 'pin.locked' : 'pin.failed',
         at,
       });
-  });
+  };
   services.calls.on('verified', (requestId, agentId, at) =>
     hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );
@@ -215,20 +214,21 @@ export async function buildAuthority(opts: {
       background('reachability', services.reach.sipRegistration(user.slice(2), false));
   });
   // An agent took a request whose device is offline: wake it (Web Push or the native push webhook).
-  services.pipeline.on('accepted', (_agentId, requestId) =>
-    background('push wake', wakeIfOffline(requestId)),
-  );
-  const wakeIfOffline = async (requestId: string) => {
-    const r = services.pipeline.requests.get(requestId);
+  // The decision is awaited before the accept answers (the answer says the device was woken);
+  // the push itself goes on in the background.
+  services.pipeline.onAccepted(async (_agentId, requestId) => {
+    const r = await services.pipeline.requests.get(requestId);
     if (!r) return;
-    const agentName = services.pipeline.requestView(r).agentName ?? null;
-    void services.push
-      .wakeForRequest(r.id, r.session_id, r.device_id, agentName)
-      .then((outcome) => {
-        if (!closing && outcome !== 'online') services.pipeline.notify([requestId]);
-      })
-      .catch((e: unknown) => app.log.warn({ err: e }, 'push wake failed'));
-  };
+    const target = await services.push.wakeTarget(r.id, r.device_id);
+    const announce = (outcome: string) => {
+      if (!closing && outcome !== 'online') services.pipeline.notify([requestId]);
+    };
+    if (typeof target === 'string') return announce(target);
+    const agentName = r.agent_id
+      ? ((await services.ctx.data.read.staff.displayNames([r.agent_id])).get(r.agent_id) ?? null)
+      : null;
+    background('push wake', services.push.sendWake(target, r.id, r.session_id, agentName).then(announce));
+  });
 
   await app.register(websocket, {
     options: {
@@ -270,11 +270,14 @@ export async function buildAuthority(opts: {
   );
   controlSweeper.unref();
   await services.pipeline.start();
+  // Outbox consumers catch up from their cursors (what a crash left undone), then follow.
+  await services.ctx.events.start();
   app.addHook('onClose', async () => {
     closing = true;
     clearInterval(pruner);
     clearInterval(controlSweeper);
     services.pipeline.stop();
+    await services.ctx.events.stop();
     hub.close();
     sipEdge.close();
   });

@@ -28,6 +28,7 @@ import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Db } from './store/db.ts';
 import type { Store } from './store/engine.ts';
 import { Data } from './store/repos/index.ts';
+import { LocalEventBus } from './events/bus.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 
@@ -64,9 +65,11 @@ export async function createServices(
   config: Config & { pinPepper: string },
   clock: Clock,
 ): Promise<Services> {
+  const data = new Data(store, clock);
   const ctx: Ctx = {
     db,
-    data: new Data(store, clock),
+    data,
+    events: new LocalEventBus(data),
     clock,
     config,
     hasher: new SecretHasher(config.pinPepper, config.argon2MemoryKiB, config.argon2Iterations),
@@ -76,7 +79,7 @@ export async function createServices(
   const authentications = new Authentications(ctx);
   const sessions = new ServiceSessions(ctx);
   const agents = new Agents(ctx);
-  const pipelineConfig = new PipelineConfigStore(ctx);
+  const pipelineConfig = await PipelineConfigStore.open(ctx);
   const factorSetup = new FactorSetup(ctx, authentications);
   const photos = new PhotoFactor(ctx, authentications, factorSetup, () => pipelineConfig.config.verification);
   const pipeline = new Pipeline(

@@ -150,7 +150,7 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     clock.advance(10 * 60_000);
     await a.services.pipeline.tick();
     assert.equal(
-      a.services.pipeline.agents.get(agent.staffId)!.presence,
+      (await a.services.pipeline.agents.get(agent.staffId))!.presence,
       'wrap_up',
       'no timeout while the wrap-up is required',
     );
@@ -185,7 +185,7 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
       .prepare('SELECT count(*) AS n FROM wrap_ups WHERE request_id = ?')
       .get(requestId) as { n: number };
     assert.equal(n.n, 1);
-    assert.equal(a.services.pipeline.agents.get(agent.staffId)!.presence, 'available');
+    assert.equal((await a.services.pipeline.agents.get(agent.staffId))!.presence, 'available');
     const other = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     const foreign = await api(a.url, 'wrapUp', {
       params: { requestId },

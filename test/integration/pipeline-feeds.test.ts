@@ -103,16 +103,16 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     const agent1 = a.services.ctx.db
       .prepare("SELECT id AS staffId FROM staff WHERE username = 'agent1'")
       .get() as { staffId: string };
-    const offered = a.services.pipeline.requests.offerOf(agent1.staffId)!.id;
+    const offered = (await a.services.pipeline.requests.offerOf(agent1.staffId))!.id;
     // agent1's only socket (first test) is closed: within the grace nothing happens...
     clock.advance(4_000);
     await a.services.pipeline.tick();
-    assert.equal(a.services.pipeline.requests.get(offered)!.state, 'offered');
+    assert.equal((await a.services.pipeline.requests.get(offered))!.state, 'offered');
     // ...after it, the offer is withdrawn and the request waits for the next agent.
     clock.advance(2_000);
     await a.services.pipeline.tick();
-    assert.equal(a.services.pipeline.requests.get(offered)!.state, 'waiting');
-    assert.equal(a.services.pipeline.agents.get(agent1.staffId)!.presence, 'offline');
+    assert.equal((await a.services.pipeline.requests.get(offered))!.state, 'waiting');
+    assert.equal((await a.services.pipeline.agents.get(agent1.staffId))!.presence, 'offline');
     const lease = a.services.ctx.db
       .prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC")
       .get(offered) as any;
@@ -133,7 +133,7 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     const agent2 = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     const me = await api(a.url, 'agentMe', { headers: bearer(agent2.token) });
     const requestId = me.body.offer.requestId;
-    const owner = a.services.pipeline.requests.get(requestId)!;
+    const owner = (await a.services.pipeline.requests.get(requestId))!;
     const chenDevice = owner.device_id;
     assert.ok(chenDevice);
     // Cancel through the owning device: find it among the requests' devices by asking the store.

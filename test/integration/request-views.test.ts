@@ -50,19 +50,19 @@ describe('queue snapshots in one pass equal the per-request views', () => {
     const rows = await p.requests.live(null);
     const queues = [...new Set(rows.map((r) => r.queue_id))];
     assert.ok(queues.length >= 2, `queues ${queues.join(',')}`);
-    const st = p.capacity.staffing();
+    const st = await p.capacity.staffingOf();
     const t0 = performance.now();
-    const batch = p.requestViews(rows, st);
+    const batch = await p.requestViews(rows, st);
     const batchMs = performance.now() - t0;
     const t1 = performance.now();
-    const single = rows.map((r) => p.requestView(r, st));
+    const single: Awaited<ReturnType<typeof p.requestView>>[] = [];
+    for (const r of rows) single.push(await p.requestView(r, st));
     const singleMs = performance.now() - t1;
     assert.deepEqual(batch, single);
     const filtered = await p.requests.live([queues[1]!]);
-    assert.deepEqual(
-      p.requestViews(filtered, st),
-      filtered.map((r) => p.requestView(r, st)),
-    );
+    const each: Awaited<ReturnType<typeof p.requestView>>[] = [];
+    for (const r of filtered) each.push(await p.requestView(r, st));
+    assert.deepEqual(await p.requestViews(filtered, st), each);
     console.log(
       `# ${rows.length} live requests in ${queues.length} queues: one pass ${batchMs.toFixed(0)} ms, per-request views ${singleMs.toFixed(0)} ms`,
     );

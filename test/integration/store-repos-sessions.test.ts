@@ -260,16 +260,19 @@ for (const engine of testEngines()) {
         false,
         'a completed request holds nothing',
       );
-      // the synchronous rule (deadReason) asks the pipeline's callback
+      // the rule itself: idle ends a session nobody holds, never one held
       const t = await sessions.start(auth('a1', 'd1'));
-      sessions.holdWhile((id) => id === t.id);
-      try {
-        clock.advance(IDLE_S * 1000);
-        assert.equal(sessions.deadReason((await sessions.get(t.id))!), null);
-      } finally {
-        sessions.holdWhile(() => false);
-      }
-      assert.equal(sessions.deadReason((await sessions.get(t.id))!), 'idle_timeout');
+      clock.advance(IDLE_S * 1000);
+      const idle = (await sessions.get(t.id))!;
+      assert.equal(
+        sessions.deadReason(idle, clock.now(), () => true),
+        null,
+      );
+      assert.equal(
+        sessions.deadReason(idle, clock.now(), () => false),
+        'idle_timeout',
+      );
+      assert.equal(await sessions.deadReasonIn(h.data.read, idle), 'idle_timeout', 'no request holds it');
     });
 
     it(`a session is ended once by ${PARALLEL} racing enders and ${PARALLEL} racing uses after its expiry: one audit row, one event`, async () => {

@@ -107,19 +107,19 @@ async function agent(
 async function request(option = 'lost-card', customer: Customer = 'standard'): Promise<RequestRow> {
   const res = await svc.pipeline.createRequest(principals[customer], option);
   assert.equal(res.status, 'queued');
-  return row(res.status === 'queued' ? res.request.requestId : '');
+  return await row(res.status === 'queued' ? res.request.requestId : '');
 }
 
-const row = (id: string) => svc.pipeline.requests.get(id)!;
+const row = async (id: string) => (await svc.pipeline.requests.get(id))!;
 const slots = async (r: RequestRow, day = DAY1) =>
-  (await svc.callbacks.slots(row(r.id), day)).map((s) => ({
+  (await svc.callbacks.slots(await row(r.id), day)).map((s) => ({
     ...s,
     start: new Date(s.start).toISOString().slice(11, 16),
   }));
 const free = async (r: RequestRow, hhmm: string, day = DAY1) =>
-  (await svc.callbacks.slots(row(r.id), day)).find((s) => s.start === at(hhmm, day))?.free;
+  (await svc.callbacks.slots(await row(r.id), day)).find((s) => s.start === at(hhmm, day))?.free;
 const book = async (r: RequestRow, hhmm: string, day = DAY1) =>
-  await svc.callbacks.book(row(r.id), at(hhmm, day));
+  await svc.callbacks.book(await row(r.id), at(hhmm, day));
 
 async function status(fn: () => unknown): Promise<number | 'ok'> {
   try {
@@ -160,18 +160,18 @@ describe('callback slots from agent schedules', () => {
     assert.deepEqual(await slots(await request('payment-failed')), quarterHours('14:00', '16:00', 1));
     // No shift tomorrow: no slots.
     assert.deepEqual(await slots(lost, DAY2), []);
-    assert.equal(await status(() => svc.callbacks.slots(row(lost.id), '2026-13-45')), 400);
+    assert.equal(await status(async () => await svc.callbacks.slots(await row(lost.id), '2026-13-45')), 400);
   });
 
   it('are as long as the expected handling time rounded up to 15 minutes (measured times win)', async () => {
     await agent('A', ['cards'], ['cards'], [[at('10:00'), at('12:00')]]);
     const r = await request('lost-card');
-    assert.equal((await svc.callbacks.view(row(r.id), DAY1)).slotSeconds, 900, 'cards expects 300 s');
+    assert.equal((await svc.callbacks.view(await row(r.id), DAY1)).slotSeconds, 900, 'cards expects 300 s');
     // Measured handling times average 1000 s: 30-minute slots.
     const ins = svc.ctx.db.prepare("INSERT INTO handle_times (queue_id, seconds, at) VALUES ('cards', ?, ?)");
     ins.run(900, clock.now() - 2000);
     ins.run(1100, clock.now() - 1000);
-    const view = await svc.callbacks.view(row(r.id), DAY1);
+    const view = await svc.callbacks.view(await row(r.id), DAY1);
     assert.equal(view.slotSeconds, 1800);
     assert.deepEqual(
       view.slots.map((s) => [s.start.slice(11, 16), s.end.slice(11, 16), s.free]),
@@ -202,7 +202,7 @@ describe('callback slots from agent schedules', () => {
     for (let i = 0; i < 5; i++) booked.push(await request());
     for (const [i, t] of ['10:00', '10:15', '10:30', '10:30', '10:45', '10:45'].entries())
       await book(booked[i]!, t);
-    for (const r of booked) assert.equal(row(r.id).state, 'scheduled');
+    for (const r of booked) assert.equal((await row(r.id)).state, 'scheduled');
     const late = await request();
     assert.deepEqual(
       (await slots(late)).map((s) => s.free),
@@ -211,7 +211,7 @@ describe('callback slots from agent schedules', () => {
     );
     for (const t of ['10:00', '10:15', '10:30', '10:45'])
       assert.equal(await status(async () => await book(late, t)), 409, `slot ${t} is full`);
-    assert.equal(row(late.id).state, 'waiting', 'a refused booking changes nothing');
+    assert.equal((await row(late.id)).state, 'waiting', 'a refused booking changes nothing');
     assert.equal(await status(async () => await book(late, '10:07')), 409, 'not a slot start');
     assert.equal(await status(async () => await book(late, '12:00')), 409, 'nobody on shift');
   });
@@ -226,12 +226,12 @@ describe('callback slots from agent schedules', () => {
     await book(r1, '10:15');
     assert.equal(await free(r2, '10:00'), 1, 'the old slot is free again');
     assert.equal(await free(r2, '10:15'), 0);
-    assert.deepEqual([row(r1.id).slot_start, row(r1.id).state], [at('10:15'), 'scheduled']);
+    assert.deepEqual([(await row(r1.id)).slot_start, (await row(r1.id)).state], [at('10:15'), 'scheduled']);
     // Keep my place instead: the slot is freed and the request waits again.
-    await svc.callbacks.keepPlace(row(r1.id));
+    await svc.callbacks.keepPlace(await row(r1.id));
     assert.equal(await free(r2, '10:15'), 1);
     assert.deepEqual(
-      [row(r1.id).state, row(r1.id).callback_mode, row(r1.id).slot_start],
+      [(await row(r1.id)).state, (await row(r1.id)).callback_mode, (await row(r1.id)).slot_start],
       ['waiting', 'keep_place', null],
     );
     // The customer leaves: the slot is freed.
@@ -279,43 +279,46 @@ describe('callback slots from agent schedules', () => {
     clock.advance(MIN);
     const cb = await request('lost-card', 'standard'); // priority 3
     await book(cb, '10:00');
-    const base = row(cb.id).priority;
-    assert.ok(row(older.id).priority > base);
+    const base = (await row(cb.id)).priority;
+    assert.ok((await row(older.id)).priority > base);
     clock.set(at('10:00') - 1);
-    svc.pipeline.touchAgent(a);
+    await svc.pipeline.touchAgent(a);
     await svc.pipeline.tick();
-    assert.equal(row(cb.id).state, 'scheduled', 'one millisecond before the slot');
+    assert.equal((await row(cb.id)).state, 'scheduled', 'one millisecond before the slot');
     clock.set(at('10:00'));
-    svc.pipeline.touchAgent(a);
+    await svc.pipeline.touchAgent(a);
     await svc.pipeline.tick();
-    assert.deepEqual([row(cb.id).state, row(cb.id).priority], ['waiting', base + CALLBACK_BOOST]);
+    assert.deepEqual(
+      [(await row(cb.id)).state, (await row(cb.id)).priority],
+      ['waiting', base + CALLBACK_BOOST],
+    );
     assert.equal(
-      svc.pipeline.requestView(row(cb.id)).position,
+      (await svc.pipeline.requestView(await await row(cb.id))).position,
       1,
       'ahead of the older, higher-priority request',
     );
-    assert.equal(svc.pipeline.requestView(row(older.id)).position, 2);
+    assert.equal((await svc.pipeline.requestView(await await row(older.id))).position, 2);
     await svc.pipeline.setPresence(a, 'available', null, 'test');
-    assert.equal(svc.pipeline.agentView(a).offer?.requestId, cb.id, 'the callback is offered first');
-    assert.equal(row(older.id).state, 'waiting');
+    assert.equal((await svc.pipeline.agentView(a)).offer?.requestId, cb.id, 'the callback is offered first');
+    assert.equal((await row(older.id)).state, 'waiting');
   });
 
   it('moving or keeping the place of a due callback gives its boost back (no boost piles up)', async () => {
     await agent('A', ['cards'], ['cards'], [[at('09:00'), at('12:00')]]);
     const cb = await request();
-    const base = row(cb.id).priority;
+    const base = (await row(cb.id)).priority;
     await book(cb, '09:15');
     clock.set(at('09:15'));
     await svc.pipeline.tick();
-    assert.equal(row(cb.id).priority, base + CALLBACK_BOOST, 'due, nobody free');
+    assert.equal((await row(cb.id)).priority, base + CALLBACK_BOOST, 'due, nobody free');
     await book(cb, '09:30');
-    assert.deepEqual([row(cb.id).state, row(cb.id).priority], ['scheduled', base]);
+    assert.deepEqual([(await row(cb.id)).state, (await row(cb.id)).priority], ['scheduled', base]);
     clock.set(at('09:30'));
     await svc.pipeline.tick();
-    assert.equal(row(cb.id).priority, base + CALLBACK_BOOST, 'one boost, not two');
-    await svc.callbacks.keepPlace(row(cb.id));
+    assert.equal((await row(cb.id)).priority, base + CALLBACK_BOOST, 'one boost, not two');
+    await svc.callbacks.keepPlace(await row(cb.id));
     assert.deepEqual(
-      [row(cb.id).state, row(cb.id).priority],
+      [(await row(cb.id)).state, (await row(cb.id)).priority],
       ['waiting', base],
       'back in the original place',
     );
@@ -327,40 +330,48 @@ describe('callback slots from agent schedules', () => {
     const r = await request();
     assert.equal(
       await status(
-        async () => await svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:00') }),
+        async () => await svc.callbacks.keepPlace(await row(r.id), { from: at('10:00'), until: at('10:00') }),
       ),
       400,
     );
     assert.equal(
       await status(
-        async () => await svc.callbacks.keepPlace(row(r.id), { from: at('08:00'), until: at('09:00') }),
+        async () => await svc.callbacks.keepPlace(await row(r.id), { from: at('08:00'), until: at('09:00') }),
       ),
       400,
       'already over',
     );
-    await svc.callbacks.keepPlace(row(r.id), { from: at('10:00'), until: at('10:30') });
+    await svc.callbacks.keepPlace(await row(r.id), { from: at('10:00'), until: at('10:30') });
     await svc.pipeline.setPresence(a, 'available', null, 'test');
-    assert.equal(row(r.id).state, 'waiting', 'before the window: not offered although the agent is free');
+    assert.equal(
+      (await row(r.id)).state,
+      'waiting',
+      'before the window: not offered although the agent is free',
+    );
     clock.set(at('10:00') - 1);
-    svc.pipeline.touchAgent(a);
+    await svc.pipeline.touchAgent(a);
     await svc.pipeline.tick();
-    assert.equal(row(r.id).state, 'waiting');
+    assert.equal((await row(r.id)).state, 'waiting');
     clock.set(at('10:00'));
-    svc.pipeline.touchAgent(a);
+    await svc.pipeline.touchAgent(a);
     await svc.pipeline.tick();
-    assert.deepEqual([row(r.id).state, row(r.id).agent_id], ['offered', a], 'offered when the window opens');
+    assert.deepEqual(
+      [(await row(r.id)).state, (await row(r.id)).agent_id],
+      ['offered', a],
+      'offered when the window opens',
+    );
 
     // After the window: never offered.
     await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
-    await svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: at('10:20') });
+    await svc.callbacks.keepPlace(await row(r.id), { from: at('10:05'), until: at('10:20') });
     clock.set(at('10:20') + 1);
     await svc.pipeline.setPresence(a, 'available', null, 'test');
-    assert.equal(row(r.id).state, 'waiting', 'one millisecond after the window');
+    assert.equal((await row(r.id)).state, 'waiting', 'one millisecond after the window');
     // Until is inclusive: the same request with a window ending now is offered.
     await svc.pipeline.setPresence(a, 'break', 'lunch', 'test');
-    await svc.callbacks.keepPlace(row(r.id), { from: at('10:05'), until: clock.now() + 1 });
+    await svc.callbacks.keepPlace(await row(r.id), { from: at('10:05'), until: clock.now() + 1 });
     clock.advance(1);
     await svc.pipeline.setPresence(a, 'available', null, 'test');
-    assert.equal(row(r.id).state, 'offered', 'at the end of the window');
+    assert.equal((await row(r.id)).state, 'offered', 'at the end of the window');
   });
 });

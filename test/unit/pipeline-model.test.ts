@@ -641,9 +641,9 @@ abstract class AgentCmd extends Cmd {
   agentOf(m: Model): MAgent {
     return m.agents[this.agent]!;
   }
-  touch(m: Model, w: World): MAgent {
+  async touch(m: Model, w: World): Promise<MAgent> {
     const a = this.agentOf(m);
-    w.svc.pipeline.touchAgent(a.id);
+    await w.svc.pipeline.touchAgent(a.id);
     a.lastSeen = m.now;
     return a;
   }
@@ -660,7 +660,7 @@ class SetPresence extends AgentCmd {
     return true;
   }
   async act(m: Model, w: World): Promise<void> {
-    const a = this.touch(m, w);
+    const a = await this.touch(m, w);
     const got = await outcome(
       async () =>
         await w.svc.pipeline.setPresence(a.id, this.state, this.state === 'break' ? 'lunch' : null, 'test'),
@@ -719,7 +719,7 @@ abstract class FencedCmd extends AgentCmd {
 
 class Accept extends FencedCmd {
   async act(m: Model, w: World): Promise<void> {
-    const a = this.touch(m, w);
+    const a = await this.touch(m, w);
     const r = this.target(m, a);
     const got = await outcome(async () => await w.svc.pipeline.accept(a.id, r.id, fenceFor(r, this.fence)));
     if (this.fence !== 'current')
@@ -743,7 +743,7 @@ class Accept extends FencedCmd {
 
 class Reject extends FencedCmd {
   async act(m: Model, w: World): Promise<void> {
-    const a = this.touch(m, w);
+    const a = await this.touch(m, w);
     const r = this.target(m, a);
     const got = await outcome(async () => await w.svc.pipeline.reject(a.id, r.id, fenceFor(r, this.fence)));
     if (this.fence !== 'current')
@@ -765,7 +765,7 @@ class Complete extends FencedCmd {
     return assignedOf(m, agentId);
   }
   async act(m: Model, w: World): Promise<void> {
-    const a = this.touch(m, w);
+    const a = await this.touch(m, w);
     const r = this.target(m, a);
     const got = await outcome(async () => await w.svc.pipeline.complete(a.id, r.id, fenceFor(r, this.fence)));
     if (this.fence !== 'current')
@@ -828,7 +828,7 @@ class Heartbeat extends AgentCmd {
     return true;
   }
   async act(m: Model, w: World): Promise<void> {
-    this.touch(m, w);
+    await this.touch(m, w);
   }
   toString(): string {
     return `Heartbeat(a${this.agent + 1})`;
@@ -853,7 +853,7 @@ class Advance extends Cmd {
     if (this.connected)
       for (const a of m.agents)
         if (a.presence !== 'offline') {
-          w.svc.pipeline.touchAgent(a.id);
+          await w.svc.pipeline.touchAgent(a.id);
           a.lastSeen = m.now;
         }
     if (!this.runTick) return;
@@ -890,16 +890,16 @@ class OfferExpiry extends AgentCmd {
     m.now = at;
     await w.svc.pipeline.tick();
     tick(m);
-    const row = w.svc.pipeline.requests.get(r.id)!;
+    const row = (await w.svc.pipeline.requests.get(r.id))!;
     if (silent) {
       assert.notEqual(row.agent_id, a.id, 'a silent agent loses its offer');
-      assert.equal(w.svc.pipeline.agents.get(a.id)!.presence, 'offline');
+      assert.equal((await w.svc.pipeline.agents.get(a.id))!.presence, 'offline');
     } else if (at < expires) {
       assert.equal(row.state, 'offered', 'one millisecond before the expiry the offer stands');
       assert.equal(row.agent_id, a.id);
     } else {
       assert.ok(row.state !== 'offered' || row.agent_id !== a.id, 'at the expiry the offer is gone');
-      const presence = w.svc.pipeline.agents.get(a.id)!.presence;
+      const presence = (await w.svc.pipeline.agents.get(a.id))!.presence;
       assert.equal(presence, 'missed', 'the agent missed the offer');
     }
   }
@@ -931,7 +931,7 @@ class AcceptAtEdge extends AgentCmd {
     const r = offerOf(m, this.agentOf(m).id)!;
     w.clock.set(r.offerExpiresAt! + this.delta);
     m.now = r.offerExpiresAt! + this.delta;
-    const a = this.touch(m, w);
+    const a = await this.touch(m, w);
     const got = await outcome(async () => await w.svc.pipeline.accept(a.id, r.id, r.fence));
     if (this.delta === 0) return void this.expect(got, 409, 'an offer cannot be accepted at its expiry');
     this.expect(got, 'ok', 'an offer is accepted until 1 ms before its expiry');
@@ -966,10 +966,10 @@ class WrapUpEnd extends AgentCmd {
     const at = Math.max(m.now, until + this.delta);
     w.clock.set(at);
     m.now = at;
-    this.touch(m, w); // the console is connected
+    await this.touch(m, w); // the console is connected
     await w.svc.pipeline.tick();
     tick(m);
-    const presence = w.svc.pipeline.agents.get(a.id)!.presence;
+    const presence = (await w.svc.pipeline.agents.get(a.id))!.presence;
     if (at < until) assert.equal(presence, 'wrap_up', 'one millisecond before its end the wrap-up goes on');
     else assert.notEqual(presence, 'wrap_up', 'at its end the wrap-up is over');
   }
@@ -994,7 +994,7 @@ class SlotDue extends Cmd {
     m.now = at;
     await w.svc.pipeline.tick();
     tick(m);
-    const row = w.svc.pipeline.requests.get(r.id)!;
+    const row = (await w.svc.pipeline.requests.get(r.id))!;
     if (at < start) assert.equal(row.state, 'scheduled', 'before its slot a callback stays scheduled');
     else {
       assert.ok(
@@ -1030,7 +1030,7 @@ class BookSlot extends Cmd {
         ? Date.parse(`${day}T00:00:00.000Z`) + 7 * MIN
         : slots[this.slot % slots.length]!.start;
     const got = await outcome(
-      async () => await w.svc.callbacks.book(w.svc.pipeline.requests.get(r.id)!, start),
+      async () => await w.svc.callbacks.book((await w.svc.pipeline.requests.get(r.id))!, start),
     );
     if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
       return void this.expect(got, 409, `book a ${r.state} request`);
@@ -1073,7 +1073,8 @@ class KeepPlace extends Cmd {
       until: m.now + this.window.from + this.window.length,
     };
     const got = await outcome(
-      async () => await w.svc.callbacks.keepPlace(w.svc.pipeline.requests.get(r.id)!, win ?? undefined),
+      async () =>
+        await w.svc.callbacks.keepPlace((await w.svc.pipeline.requests.get(r.id))!, win ?? undefined),
     );
     if (r.state === 'assigned' || r.state === 'completed' || r.state === 'abandoned')
       return void this.expect(got, 409, `keep place of a ${r.state} request`);
@@ -1115,7 +1116,7 @@ class ViewSlots extends Cmd {
     const r = m.reqs[this.pick % m.reqs.length]!;
     const day = dayOf(m.now + this.dayOffset * DAY);
     assert.deepEqual(
-      await w.svc.callbacks.slots(w.svc.pipeline.requests.get(r.id)!, day),
+      await w.svc.callbacks.slots((await w.svc.pipeline.requests.get(r.id))!, day),
       modelSlots(m, r, day),
       `slots of ${day}`,
     );
@@ -1302,26 +1303,30 @@ describe('pipeline against a reference model (fast-check model-based)', () => {
     };
     const opens = T0 + 10 * MIN;
     const first = await create('other');
-    await svc.callbacks.keepPlace(svc.pipeline.requests.get(first)!, { from: opens, until: opens + H });
+    await svc.callbacks.keepPlace((await svc.pipeline.requests.get(first))!, {
+      from: opens,
+      until: opens + H,
+    });
     // 199 requests nobody free can take (mortgages: only a2 has the skill, and a2 stays offline).
     for (let i = 0; i < 199; i++) await create('mortgage');
     const last = await create('other'); // 201st in queue order: on the second page
-    await svc.callbacks.keepPlace(svc.pipeline.requests.get(last)!, { from: opens, until: opens + H });
+    await svc.callbacks.keepPlace((await svc.pipeline.requests.get(last))!, {
+      from: opens,
+      until: opens + H,
+    });
     const [a1, , , a4] = m.agents;
     await svc.pipeline.setPresence(a1!.id, 'available', null, 'test');
     clock.advance(1);
     await svc.pipeline.setPresence(a4!.id, 'available', null, 'test');
-    assert.equal(svc.pipeline.requests.get(first)!.state, 'waiting', 'before the window');
+    assert.equal((await svc.pipeline.requests.get(first))!.state, 'waiting', 'before the window');
     // One tick, one dispatch, two free agents: the first page yields one offer, the second page the other.
     clock.set(opens);
-    svc.pipeline.touchAgent(a1!.id);
-    svc.pipeline.touchAgent(a4!.id);
+    await svc.pipeline.touchAgent(a1!.id);
+    await svc.pipeline.touchAgent(a4!.id);
     await svc.pipeline.tick();
+    const rows = [(await svc.pipeline.requests.get(first))!, (await svc.pipeline.requests.get(last))!];
     assert.deepEqual(
-      [first, last].map((id) => [
-        svc.pipeline.requests.get(id)!.state,
-        svc.pipeline.requests.get(id)!.agent_id,
-      ]),
+      rows.map((r) => [r.state, r.agent_id]),
       [
         ['offered', a1!.id],
         ['offered', a4!.id],

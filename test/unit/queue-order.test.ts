@@ -121,7 +121,7 @@ async function offersAsAgentsFreeUp(n: number): Promise<string[]> {
 describe('queue order: the authority pipeline', () => {
   it('priority first, then enqueue time, then id; a due callback slot goes first; listed, numbered and offered alike', async () => {
     const slot = await create('standard'); // 09:00, then booked for 09:30
-    await svc.callbacks.book(svc.pipeline.requests.get(slot)!, at('09:30'));
+    await svc.callbacks.book((await svc.pipeline.requests.get(slot))!, at('09:30'));
     const stdEarly = await create('standard'); // 09:00
     clock.set(at('09:01'));
     const plat = await create('platinum');
@@ -153,7 +153,7 @@ describe('queue order: the authority pipeline', () => {
     for (const [i, id] of expected.entries()) {
       assert.equal(snap.find((v) => v.requestId === id)?.position, i + 1, `snapshot position of #${i + 1}`);
       assert.equal(
-        svc.pipeline.requestView(svc.pipeline.requests.get(id)!).position,
+        (await svc.pipeline.requestView((await svc.pipeline.requests.get(id))!)).position,
         i + 1,
         `the device's position of #${i + 1}`,
       );

@@ -68,7 +68,7 @@ export class CustomerPanels {
     const effectiveLevel = this.authentications.effectiveLevel(auth);
     const pin = await pinState(this.ctx, r.customer_id);
     return {
-      request: this.pipeline.requestView(r),
+      request: await this.pipeline.requestView(r),
       customer: {
         customerId: customer.id,
         name: customer.display_name,

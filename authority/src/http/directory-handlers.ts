@@ -12,18 +12,25 @@ export async function directoryHandlers(svc: Services): Promise<Handlers<typeof 
   return {
     transferTargets: async ({ principal }) => {
       const rows = await svc.staff.colleagues(principal.staff.id);
+      const agents = await pipeline.agents.all();
+      const views = new Map(
+        (await pipeline.agentViews(agents.filter((a) => rows.some((s) => s.id === a.staff_id)))).map((v) => [
+          v.staffId,
+          v,
+        ]),
+      );
       const staff: TransferTargetStaff[] = rows.map((s) => {
-        if (!pipeline.agents.get(s.id))
+        const a = views.get(s.id);
+        if (!a)
           return {
             staffId: s.id,
             displayName: s.display_name,
             role: s.role,
             presence: 'offline',
-            onShift: pipeline.agents.onShift(s.id),
+            onShift: true,
             busy: false,
             queues: [],
           };
-        const a = pipeline.agentView(s.id);
         return {
           staffId: s.id,
           displayName: s.display_name,

@@ -126,13 +126,13 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     },
     openSession: async ({ principal }) => {
       const s = await svc.sessions.start(principal.authentication);
-      return svc.sessions.view(s, principal.authentication.level);
+      return await svc.sessions.view(s, principal.authentication.level);
     },
     getSession: async ({ principal, params }) => {
       const s = await svc.sessions.use(params.sessionId);
       if (principal.kind === 'device' && s.device_id !== principal.device.id)
         throw unauthorized('session unknown');
-      return svc.sessions.view(s, await sessionLevel(s.authentication_id));
+      return await svc.sessions.view(s, await sessionLevel(s.authentication_id));
     },
     endSession: async ({ principal, params, body }) => {
       const s = await svc.sessions.use(params.sessionId);

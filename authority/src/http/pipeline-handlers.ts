@@ -7,23 +7,23 @@ import { conflict, notFound } from './errors.ts';
 export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes> {
   const { pipeline, callbacks } = svc;
   const ownLive = async (principal: Parameters<typeof pipeline.ownRequest>[0], requestId: string) => {
-    const r = pipeline.ownRequest(principal, requestId);
+    const r = await pipeline.ownRequest(principal, requestId);
     // Using the request is activity on its session; a dead session answers 401.
     await svc.sessions.use(r.session_id);
-    return pipeline.requests.get(requestId)!;
+    return (await pipeline.requests.get(requestId))!;
   };
   return {
     deviceMenu: async () => await pipeline.liveMenu(),
     createRequest: ({ principal, body }) =>
       pipeline.createRequest(principal, body.optionId, body.idempotencyKey),
-    deviceRequest: ({ principal, params }) =>
-      pipeline.requestView(pipeline.ownRequest(principal, params.requestId)),
+    deviceRequest: async ({ principal, params }) =>
+      await pipeline.requestView(await pipeline.ownRequest(principal, params.requestId)),
     cancelRequest: async ({ principal, params }) => {
-      const r = pipeline.ownRequest(principal, params.requestId);
+      const r = await pipeline.ownRequest(principal, params.requestId);
       if (r.state === 'completed') throw conflict('the request is already completed');
       await pipeline.abandon(r.id, 'customer_left');
       await svc.sessions.end(r.session_id, 'ended', `device:${principal.device.id}`);
-      return pipeline.requestView(pipeline.requests.get(r.id)!);
+      return await pipeline.requestViewOf(r.id);
     },
     callbackSlots: async ({ principal, params, query }) =>
       await callbacks.view(await ownLive(principal, params.requestId), query.day),
@@ -37,10 +37,10 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
             ? { from: Date.parse(body.window.from), until: Date.parse(body.window.until) }
             : undefined,
         );
-      return pipeline.requestView(pipeline.requests.get(r.id)!);
+      return await pipeline.requestViewOf(r.id);
     },
 
-    agentMe: ({ principal }) => pipeline.agentView(principal.staff.id),
+    agentMe: async ({ principal }) => await pipeline.agentView(principal.staff.id),
     setPresence: async ({ principal, body }) =>
       await pipeline.setPresence(
         principal.staff.id,
@@ -53,7 +53,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       const st = await pipeline.capacity.staffingOf();
       return {
         queues: await pipeline.capacity.queueStatsOf(st, queues),
-        requests: pipeline.requestViews(await pipeline.requests.live(queues), st),
+        requests: await pipeline.requestViews(await pipeline.requests.live(queues), st),
       };
     },
     acceptOffer: async ({ principal, params, body }) =>
@@ -85,19 +85,15 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         at: new Date(r.at).toISOString(),
       };
     },
-    getRequest: ({ params }) => {
-      const r = pipeline.requests.get(params.requestId);
-      if (!r) throw notFound('no such request');
-      return pipeline.requestView(r);
-    },
+    getRequest: async ({ params }) => await pipeline.requestViewOf(params.requestId),
 
     board: async () => {
       const st = await pipeline.capacity.staffingOf();
       const queues = pipeline.config.config.queues.map((q) => q.id);
       return {
         queues: await pipeline.capacity.queueStatsOf(st, queues),
-        requests: pipeline.requestViews(await pipeline.requests.live(null), st),
-        agents: pipeline.agents.all().map((a) => pipeline.agentView(a.staff_id)),
+        requests: await pipeline.requestViews(await pipeline.requests.live(null), st),
+        agents: await pipeline.agentViews(await pipeline.agents.all(), st),
       };
     },
     setAgentPresence: async ({ principal, params, body }) => {
@@ -119,7 +115,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     setAgentProfile: async ({ params, body }) => {
       await pipeline.agents.setProfile(params.staffId, body.skills, body.queues);
       await pipeline.announce([], [params.staffId]);
-      return pipeline.agentView(params.staffId);
+      return await pipeline.agentView(params.staffId);
     },
     setAgentSchedule: async ({ params, body }) => {
       await pipeline.agents.setSchedule(
@@ -127,7 +123,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         body.shifts.map((s) => ({ start: Date.parse(s.start), end: Date.parse(s.end) })),
       );
       await pipeline.announce([], [params.staffId]);
-      return pipeline.agentView(params.staffId);
+      return await pipeline.agentView(params.staffId);
     },
   };
 }

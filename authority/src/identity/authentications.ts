@@ -17,13 +17,6 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     super();
   }
 
-  // legacy-sync: get() below is called synchronously inside pipeline.ts's legacy transactions;
-  // it goes when that module uses getIn / find. Prepared on first use.
-  private legacyGet?: ReturnType<Authentications['prepareGet']>;
-  private prepareGet() {
-    return this.ctx.db.prepare<[string], AuthenticationRow>('SELECT * FROM authentications WHERE id = ?');
-  }
-
   /**
    * Open an authentication with its first factor, in a unit of its own. `setupUntil` is
    * given only by enrolment (the one-time code vouched for the person): see FactorSetup.
@@ -61,12 +54,6 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     await r.authentications.insert(row);
     await r.authentications.insertFactor(row.id, { kind: first, at: now, device_id: deviceId, detail });
     return row;
-  }
-
-  /** legacy-sync: called inside pipeline.ts's transactions; goes when it uses getIn / find. */
-  get(id: string): AuthenticationRow | undefined {
-    this.legacyGet ??= this.prepareGet();
-    return this.legacyGet.get(id);
   }
 
   /** The authentication as committed. */

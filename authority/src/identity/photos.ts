@@ -62,8 +62,7 @@ export interface StoredPhoto {
  * allows that.
  *
  * The methods taking `r: Repos` run inside the caller's unit of work (or on
- * `ctx.data.read` for a read); the synchronous ones marked legacy-sync serve callers that
- * still run inside their own legacy transaction.
+ * `ctx.data.read` for a read).
  */
 export class PhotoFactor {
   constructor(
@@ -273,44 +272,5 @@ export class PhotoFactor {
     if ('refused' in outcome) throw outcome.refused;
     this.authentications.changed(authenticationId);
     return outcome.comparison;
-  }
-
-  // ---- legacy-sync ----------------------------------------------------------------------
-  // pipeline.ts (createRequest) calls unavailable() and hasPendingComparison() synchronously
-  // inside its legacy transaction; they read through ctx.db and go when it uses
-  // unavailableIn / hasPendingComparisonIn.
-
-  /** legacy-sync: pipeline.ts (createRequest); goes when it uses unavailableIn. */
-  unavailable(customerId: string): string | null {
-    const enrolled = this.ctx.db
-      .prepare("SELECT 1 FROM photos WHERE customer_id = ? AND purpose = 'enrolment'")
-      .get(customerId);
-    if (!enrolled) return NO_ENROLMENT_PHOTO;
-    if (this.policy().photoWhileFactorLocked) return null;
-    const now = this.ctx.clock.now();
-    const pin = this.ctx.db
-      .prepare<[string, number], { n: number }>(
-        'SELECT count(*) AS n FROM pins WHERE customer_id = ? AND locked_until > ?',
-      )
-      .get(customerId, now)!.n;
-    if (pin > 0) return PIN_LOCKED;
-    const knowledge = this.ctx.db
-      .prepare<[string, number], { n: number }>(
-        'SELECT count(*) AS n FROM customers WHERE id = ? AND knowledge_locked_until > ?',
-      )
-      .get(customerId, now)!.n;
-    if (knowledge > 0) return KNOWLEDGE_LOCKED;
-    return null;
-  }
-
-  /** legacy-sync: pipeline.ts (createRequest); goes when it uses hasPendingComparisonIn. */
-  hasPendingComparison(authenticationId: string, customerId: string): boolean {
-    const row = this.ctx.db
-      .prepare<[string], { verdict: PhotoVerdict | null }>(
-        `SELECT verdict FROM photos WHERE authentication_id = ? AND purpose = 'verification'
-          ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      )
-      .get(authenticationId);
-    return !!row && row.verdict === null && this.unavailable(customerId) === null;
   }
 }

@@ -25,12 +25,8 @@ export interface AgentInfo {
 }
 
 /**
- * Agents: presence, skills, queue memberships, shifts, last contact. Changes run in units
- * of work (setPresenceIn, staffingIn, setProfile, setSchedule); the synchronous methods
- * (ensure, get, all, setPresence, touch, shifts, onShift, hasLaterShift, baseView,
- * rememberReturn) are legacy-sync: transfers.ts, capacity.ts, callbacks.ts, the directory
- * handlers, the socket hub and the views call them without awaiting; they go when those
- * callers are async.
+ * Agents: presence, skills, queue memberships, shifts, last contact. Changes run in the
+ * caller's unit of work (`...In(r, ...)`) or a unit of their own; reads are committed data.
  */
 export class Agents {
   /**
@@ -42,8 +38,8 @@ export class Agents {
   constructor(private readonly ctx: Ctx) {}
 
   /** Remember the presence to return to after holding a request taken over (the first one wins). */
-  rememberReturn(staffId: string): void {
-    const row = this.ensure(staffId);
+  async rememberReturnIn(r: Repos, staffId: string): Promise<void> {
+    const row = await r.agents.ensure(staffId);
     if (this.returnTo.has(staffId)) return;
     const own = row.presence === 'offline' || row.presence === 'break';
     this.returnTo.set(staffId, {
@@ -52,22 +48,18 @@ export class Agents {
     });
   }
 
-  ensure(staffId: string): AgentRow {
-    const now = this.ctx.clock.now();
-    this.ctx.db.prepare('INSERT OR IGNORE INTO agents (staff_id, since) VALUES (?, ?)').run(staffId, now);
-    return this.get(staffId)!;
+  /** The agent row (committed data), made when the staff member has none yet. */
+  async ensure(staffId: string): Promise<AgentRow> {
+    return (await this.get(staffId)) ?? (await this.ctx.data.tx((r) => r.agents.ensure(staffId)));
   }
 
-  get(staffId: string): AgentRow | undefined {
-    return this.ctx.db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE staff_id = ?').get(staffId);
+  get(staffId: string): Promise<AgentRow | undefined> {
+    return this.ctx.data.read.agents.get(staffId);
   }
 
-  all(): AgentRow[] {
-    return this.ctx.db
-      .prepare<[], AgentRow>(
-        'SELECT a.* FROM agents a JOIN staff s ON s.id = a.staff_id WHERE s.disabled_at IS NULL ORDER BY s.display_name',
-      )
-      .all();
+  /** Agents of staff members who are not disabled, by display name. */
+  all(): Promise<AgentRow[]> {
+    return this.ctx.data.read.agents.active();
   }
 
   /**
@@ -89,26 +81,6 @@ export class Agents {
     return { presence, reasonCode: opts.reasonCode ?? null, wrapUpUntil: opts.wrapUpUntil ?? null };
   }
 
-  /**
-   * Set the presence (see resolve()).
-   * legacy-sync: called inside transfers.ts's units/transactions; goes when that module moves.
-   */
-  setPresence(
-    staffId: string,
-    presence: Presence,
-    opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {},
-  ): void {
-    const p = this.resolve(staffId, presence, opts);
-    const now = this.ctx.clock.now();
-    this.ctx.db
-      .prepare(
-        `UPDATE agents SET presence = ?, since = CASE WHEN presence = ? THEN since ELSE ? END, reason_code = ?, wrap_up_until = ?,
-         idle_since = CASE WHEN ? = 'available' THEN COALESCE(CASE WHEN presence = 'available' THEN idle_since END, ?) ELSE NULL END
-         WHERE staff_id = ?`,
-      )
-      .run(p.presence, p.presence, now, p.reasonCode, p.wrapUpUntil, p.presence, now, staffId);
-  }
-
   /** Set the presence inside the caller's unit of work (see resolve()). */
   async setPresenceIn(
     r: Repos,
@@ -126,23 +98,26 @@ export class Agents {
    */
   async staffingIn(r: Repos, at = this.ctx.clock.now()): Promise<Staffing> {
     const rows = await r.agents.active();
-    const onShift = await r.agents.onShift(
-      rows.map((a) => a.staff_id),
-      at,
-    );
+    const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
     const offered = await r.requests.offeredAgentIds();
     return {
-      agents: rows.map((row) => ({
-        row,
-        info: this.info(row),
-        onShift: onShift.get(row.staff_id) ?? true,
-        hasOffer: offered.has(row.staff_id),
-      })),
+      at,
+      agents: rows.map((row) => {
+        const own = shifts.get(row.staff_id) ?? [];
+        return {
+          row,
+          info: this.info(row),
+          onShift: onShiftAt(own, at),
+          hasOffer: offered.has(row.staff_id),
+          shifts: own,
+        };
+      }),
     };
   }
 
-  touch(staffId: string, at = this.ctx.clock.now()): void {
-    this.ctx.db.prepare('UPDATE agents SET last_seen_at = ? WHERE staff_id = ?').run(at, staffId);
+  /** A sign of life of the agent (a staff route, a socket), durable when this resolves. */
+  async touch(staffId: string, at = this.ctx.clock.now()): Promise<void> {
+    await this.ctx.data.tx((r) => r.agents.touch(staffId, at));
   }
 
   async setProfile(
@@ -165,28 +140,6 @@ export class Agents {
     });
   }
 
-  shifts(staffId: string): { start: number; end: number }[] {
-    return this.ctx.db
-      .prepare<[string], { start: number; end: number }>(
-        'SELECT starts_at AS start, ends_at AS end FROM shifts WHERE staff_id = ? ORDER BY starts_at',
-      )
-      .all(staffId);
-  }
-
-  /** On shift at `at`: a shift covers it, or the agent has no schedule at all (always on shift). */
-  onShift(staffId: string, at = this.ctx.clock.now()): boolean {
-    const any = this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? LIMIT 1').get(staffId);
-    if (!any) return true;
-    return !!this.ctx.db
-      .prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND starts_at <= ? AND ends_at > ?')
-      .get(staffId, at, at);
-  }
-
-  /** Has a shift starting later (for "callback only" options). */
-  hasLaterShift(staffId: string, at = this.ctx.clock.now()): boolean {
-    return !!this.ctx.db.prepare('SELECT 1 FROM shifts WHERE staff_id = ? AND ends_at > ?').get(staffId, at);
-  }
-
   /** The queues an agent serves (committed data; none for an agent not seen yet). */
   async queuesOf(staffId: string): Promise<string[]> {
     const row = await this.ctx.data.read.agents.get(staffId);
@@ -205,19 +158,26 @@ export class Agents {
     };
   }
 
-  baseView(row: AgentRow): Omit<AgentView, 'offer' | 'currentRequestId'> {
-    const staff = this.ctx.db
-      .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
-      .get(row.staff_id)!;
+  /** The view's own fields, given the agent's display name and shifts (see onShiftAt). */
+  baseView(
+    row: AgentRow,
+    displayName: string,
+    onShift: boolean,
+  ): Omit<AgentView, 'offer' | 'currentRequestId' | 'currentSessionId' | 'timeInStateSeconds'> {
     return {
       staffId: row.staff_id,
-      displayName: staff.display_name,
+      displayName,
       presence: row.presence,
       since: iso(row.since),
       reasonCode: row.reason_code,
       skills: JSON.parse(row.skills),
       queues: JSON.parse(row.queues),
-      onShift: this.onShift(row.staff_id),
+      onShift,
     };
   }
+}
+
+/** On shift at `at`: a shift covers it, or the agent has no schedule at all (always on shift). */
+export function onShiftAt(shifts: readonly { start: number; end: number }[], at: number): boolean {
+  return shifts.length === 0 || shifts.some((s) => s.start <= at && s.end > at);
 }

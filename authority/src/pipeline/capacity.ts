@@ -2,7 +2,7 @@ import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipelin
 import type { Ctx } from '../context.ts';
 import type { Shift } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
-import type { AgentInfo, AgentRow, Agents } from './agents.ts';
+import { onShiftAt, type AgentInfo, type AgentRow, type Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
 
@@ -15,8 +15,8 @@ export interface Staffing {
     info: AgentInfo;
     onShift: boolean;
     hasOffer: boolean;
-    /** Every shift (a snapshot from the store has them; legacy snapshots read them when asked). */
-    shifts?: Shift[];
+    /** Every shift of the agent, by start. */
+    shifts: Shift[];
   }[];
   /** Measured handling time per queue (seconds), when the snapshot carries it. */
   handle?: Map<string, number>;
@@ -61,29 +61,11 @@ export class Capacity {
         return {
           row,
           info: this.agents.info(row),
-          onShift: own.length === 0 || own.some((s) => s.start <= at && s.end > at),
+          onShift: onShiftAt(own, at),
           hasOffer: offered.has(row.staff_id),
           shifts: own,
         };
       }),
-    };
-  }
-
-  // legacy-sync: pipeline.ts (views, dispatch) and ws/feeds.ts read staffing synchronously; goes when they move (staffingOf)
-  staffing(): Staffing {
-    const offered = new Set(
-      this.ctx.db
-        .prepare<[], { agent_id: string }>("SELECT agent_id FROM requests WHERE state = 'offered'")
-        .all()
-        .map((r) => r.agent_id),
-    );
-    return {
-      agents: this.agents.all().map((row) => ({
-        row,
-        info: this.agents.info(row),
-        onShift: this.agents.onShift(row.staff_id),
-        hasOffer: offered.has(row.staff_id),
-      })),
     };
   }
 
@@ -93,29 +75,14 @@ export class Capacity {
 
   /** Average of the last 20 measured handling times (from the snapshot when it carries them), or the queue's expected time. */
   handleSeconds(queueId: string, st?: Staffing): number {
-    const measured = st?.handle ? (st.handle.get(queueId) ?? null) : this.measuredSync(queueId);
+    const measured = st?.handle?.get(queueId) ?? null;
     return Math.max(1, Math.round(measured ?? this.config.queue(queueId)?.expectedHandleSeconds ?? 300));
-  }
-
-  // legacy-sync: for snapshots of staffing() (pipeline.ts's views); goes when they move
-  private measuredSync(queueId: string): number | null {
-    return (
-      this.ctx.db
-        .prepare<[string], { avg: number | null }>(
-          'SELECT avg(seconds) AS avg FROM (SELECT seconds FROM handle_times WHERE queue_id = ? ORDER BY at DESC LIMIT 20)',
-        )
-        .get(queueId)?.avg ?? null
-    );
   }
 
   /** Whether an agent of the snapshot could serve later (a shift still to end, or no schedule at all). */
   private servesLater(st: Staffing, a: Staffing['agents'][number]): boolean {
-    if (a.shifts) {
-      const at = st.at ?? this.ctx.clock.now();
-      return a.shifts.length === 0 || a.shifts.some((s) => s.end > at);
-    }
-    // legacy-sync snapshot (staffing()): read the shifts now
-    return this.agents.hasLaterShift(a.row.staff_id) || this.agents.shifts(a.row.staff_id).length === 0;
+    const at = st.at ?? this.ctx.clock.now();
+    return a.shifts.length === 0 || a.shifts.some((s) => s.end > at);
   }
 
   /** free: available now without an offer; serving: on shift and taking calls; later: could serve on a later shift. */
@@ -211,37 +178,5 @@ export class Capacity {
       );
     }
     return out;
-  }
-
-  // legacy-sync: ws/feeds.ts computes its frames synchronously; goes when it moves (queueStatsOf)
-  queueStats(st: Staffing, queueIds: readonly string[]): QueueStats[] {
-    const now = this.ctx.clock.now();
-    return queueIds.map((queueId) => {
-      const target = (this.config.queue(queueId)?.targetAnswerSeconds ?? 20) * 1000;
-      const w = this.ctx.db
-        .prepare<[string], { n: number; oldest: number | null }>(
-          "SELECT count(*) AS n, min(enqueued_at) AS oldest FROM requests WHERE state = 'waiting' AND queue_id = ?",
-        )
-        .get(queueId)!;
-      const groups = this.ctx.db
-        .prepare<[string], { skills: string; n: number }>(
-          "SELECT skills, count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ? GROUP BY skills ORDER BY skills",
-        )
-        .all(queueId);
-      const answered = this.ctx.db
-        .prepare<[number, string, number], { n: number; ok: number | null }>(
-          'SELECT count(*) AS n, sum(assigned_at - enqueued_at <= ?) AS ok FROM requests WHERE queue_id = ? AND assigned_at >= ?',
-        )
-        .get(target, queueId, now - 86_400_000)!;
-      return this.stats(
-        st,
-        queueId,
-        {
-          waiting: { n: w.n, oldest: w.oldest, bySkills: new Map(groups.map((g) => [g.skills, g.n])) },
-          answered: { n: answered.n, ok: answered.ok ?? 0 },
-        },
-        now,
-      );
-    });
   }
 }

@@ -1,5 +1,4 @@
 import { DomainError, notFound } from '../errors.ts';
-import type { RequestRow, RequestStore } from './requests.ts';
 
 /** Lease end reasons that mean "ownership moved to somebody else" (no wrap-up is owed for that fence). */
 export const MOVED_REASONS = ['transferred', 'taken_over', 'reassigned'] as const;
@@ -33,11 +32,3 @@ export function checkHolder<T extends { state: string; agent_id: string | null; 
   if (r.fence !== fence) throw staleFence(fence, r.fence);
   return r;
 }
-
-/** The request, if `staffId` holds its assignment under `fence` right now (checkHolder). */
-export const requireHolder = (
-  requests: RequestStore,
-  staffId: string,
-  requestId: string,
-  fence: number,
-): RequestRow => checkHolder(requests.get(requestId), staffId, fence);

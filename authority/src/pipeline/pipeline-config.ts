@@ -20,12 +20,16 @@ export class PipelineConfigStore {
   private current!: PipelineConfig;
   private leaves = new Map<string, MenuLeaf>();
 
-  constructor(private readonly ctx: Ctx) {
-    this.load();
+  private constructor(private readonly ctx: Ctx) {}
+
+  /** The configuration as stored, or the file's when the file changed since (then stored). */
+  static async open(ctx: Ctx): Promise<PipelineConfigStore> {
+    const store = new PipelineConfigStore(ctx);
+    await store.load();
+    return store;
   }
 
-  /** legacy-sync: see save(). */
-  private load(): void {
+  private async load(): Promise<void> {
     const file = this.ctx.config.pipelineFile;
     let text: string;
     try {
@@ -34,11 +38,7 @@ export class PipelineConfigStore {
       throw new Error(`pipeline file ${file}: ${(e as Error).message}`, { cause: e });
     }
     const hash = createHash('sha256').update(text).digest('hex');
-    const row = this.ctx.db
-      .prepare<[], { json: string; file_hash: string | null; source: string }>(
-        'SELECT json, file_hash, source FROM pipeline_config WHERE id = 1',
-      )
-      .get();
+    const row = await this.ctx.data.read.pipelineConfig.get();
     if (row && row.file_hash === hash) {
       this.apply(PipelineConfig.parse(JSON.parse(row.json)));
       return;
@@ -48,20 +48,10 @@ export class PipelineConfigStore {
       throw new Error(
         `pipeline file ${file} is invalid:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`,
       );
-    this.save(parsed.data, file, hash);
-  }
-
-  /**
-   * legacy-sync: the constructor loads (and seeds from the file) synchronously, because
-   * services.ts builds this store without awaiting; goes when construction can be async.
-   */
-  private save(config: PipelineConfig, source: string, fileHash: string | null): void {
-    this.ctx.db
-      .prepare(
-        'INSERT INTO pipeline_config (id, json, source, file_hash, updated_at) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json, source = excluded.source, file_hash = COALESCE(excluded.file_hash, pipeline_config.file_hash), updated_at = excluded.updated_at',
-      )
-      .run(JSON.stringify(config), source, fileHash, this.ctx.clock.now());
-    this.apply(config);
+    await this.ctx.data.tx((r) =>
+      r.pipelineConfig.save(JSON.stringify(parsed.data), file, hash, this.ctx.clock.now()),
+    );
+    this.apply(parsed.data);
   }
 
   private apply(config: PipelineConfig): void {

@@ -17,7 +17,7 @@ import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
-import type { Agents } from './agents.ts';
+import { onShiftAt, type AgentRow, type Agents } from './agents.ts';
 import { Capacity, type Staffing } from './capacity.ts';
 import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
@@ -36,8 +36,6 @@ export interface PipelineEvents {
   /** Requests and agents whose views changed (for the live feeds). */
   changed: [requestIds: string[], agentIds: string[]];
   offer: [agentId: string, requestId: string];
-  /** An agent accepted an offer (the authority wakes the customer's device if it is offline). */
-  accepted: [agentId: string, requestId: string];
 }
 
 /**
@@ -55,6 +53,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private timer: NodeJS.Timeout | null = null;
   /** Which customer devices are reachable now (set when the authority wires its services). */
   reach: Reachability | null = null;
+  /**
+   * Awaited after an accept committed and before its answer is built (the authority
+   * decides there whether to wake the customer's device, so the answer says so).
+   */
+  private readonly acceptHooks: ((agentId: string, requestId: string) => Promise<void>)[] = [];
 
   constructor(
     private readonly ctx: Ctx,
@@ -68,11 +71,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     super();
     this.capacity = new Capacity(ctx, agents, config);
     this.custody = new Custody(ctx);
-    sessions.holdWhile((sessionId) => {
-      const r = requests.bySession(sessionId);
-      return !!r && r.state !== 'completed' && r.state !== 'abandoned';
-    });
-    sessions.on('ended', (sessionId) => this.onSessionEnded(sessionId));
+    // Durable (outbox): the session's request is abandoned in the consumer's unit, even after a crash.
+    ctx.events.subscribe('pipeline.session-ended', ['session.ended'], (r, e) =>
+      this.onSessionEnded(r, e.payload.sessionId),
+    );
     authentications.on('changed', (authenticationId) =>
       this.background(
         're-rule after an authentication change',
@@ -96,8 +98,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.ctx.clock.now();
   }
 
-  private levelOf(r: RequestRow): number {
-    return this.authentications.get(r.authentication_id)?.level ?? 0;
+  /** Run `hook` after every accept, before its answer (see acceptHooks); its failure is logged. */
+  onAccepted(hook: (agentId: string, requestId: string) => Promise<void>): void {
+    this.acceptHooks.push(hook);
   }
 
   // ---- views -------------------------------------------------------------
@@ -108,10 +111,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * pass and wait estimates computed once per queue, skills and position, instead of a
    * COUNT query per row (a 10,000-request snapshot took seconds that way).
    */
-  requestViews(rows: readonly RequestRow[], st: Staffing = this.capacity.staffing()): RequestView[] {
+  async requestViews(rows: readonly RequestRow[], st?: Staffing): Promise<RequestView[]> {
     const ahead = new Map<string, number>();
     const waits = new Map<string, number | null>();
-    return rows.map((r) => {
+    const positions: (number | null)[] = [];
+    const estimates: (number | null)[] = [];
+    if (!st && rows.some((r) => r.state === 'waiting')) st = await this.capacity.staffingOf();
+    for (const r of rows) {
       let position: number | null = null;
       let wait: number | null = null;
       if (r.state === 'waiting') {
@@ -119,20 +125,37 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         ahead.set(r.queue_id, position);
         const key = `${r.queue_id}\u0000${r.skills}\u0000${position}`;
         if (!waits.has(key))
-          waits.set(key, this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position));
+          waits.set(key, this.capacity.wait(st!, r.queue_id, JSON.parse(r.skills), position));
         wait = waits.get(key)!;
       }
-      return this.withReach(r, this.requests.view(r, position, wait, this.levelOf(r)));
-    });
+      positions.push(position);
+      estimates.push(wait);
+    }
+    return await this.viewsOf(rows, positions, estimates);
   }
 
-  private withReach(r: RequestRow, v: RequestView): RequestView {
-    const auth = this.authentications.get(r.authentication_id);
-    return {
-      ...v,
-      verificationExpiresAt: auth ? iso(auth.expires_at) : null,
-      ...(this.reach ? { reachability: this.reach.view(r.device_id, r.id) } : {}),
-    };
+  /** Views of rows whose positions and wait estimates are known: a few queries for all of them. */
+  private async viewsOf(
+    rows: readonly RequestRow[],
+    positions: readonly (number | null)[],
+    waits: readonly (number | null)[],
+  ): Promise<RequestView[]> {
+    if (!rows.length) return [];
+    const vc = await this.requests.viewContext(rows);
+    const reach = this.reach
+      ? await this.reach.viewsOf(
+          this.ctx.data.read,
+          rows.map((r) => ({ deviceId: r.device_id, requestId: r.id })),
+        )
+      : null;
+    return rows.map((r, i) => {
+      const auth = vc.auths.get(r.authentication_id);
+      return {
+        ...this.requests.view(r, positions[i]!, waits[i]!, vc),
+        verificationExpiresAt: auth ? iso(auth.expires_at) : null,
+        ...(reach ? { reachability: reach[i]! } : {}),
+      };
+    });
   }
 
   /** A customer device came or went: the views of its live requests change. */
@@ -141,35 +164,75 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (ids.length) this.changed(ids, []);
   }
 
-  requestView(r: RequestRow, st: Staffing = this.capacity.staffing()): RequestView {
-    const position = this.requests.position(r);
-    const wait =
-      position === null ? null : this.capacity.wait(st, r.queue_id, JSON.parse(r.skills), position);
-    return this.withReach(r, this.requests.view(r, position, wait, this.levelOf(r)));
+  /** The view of one request as committed now (its position counted, its wait estimated). */
+  async requestView(r: RequestRow, st?: Staffing): Promise<RequestView> {
+    return (await this.requestViewsEach([r], st))[0]!;
   }
 
-  agentView(staffId: string): AgentView {
-    const row = this.agents.ensure(staffId);
-    const offer = this.requests.offerOf(staffId);
-    const current = this.requests.assignedTo(staffId);
-    return {
-      ...this.agents.baseView(row),
-      currentSessionId: current?.session_id ?? null,
-      timeInStateSeconds: Math.max(0, Math.floor((this.now() - row.since) / 1000)),
-      offer: offer
-        ? {
-            requestId: offer.id,
-            fence: offer.fence,
-            expiresAt: iso(offer.offer_expires_at!),
-            request: this.requestView(offer),
-          }
-        : null,
-      currentRequestId: current?.id ?? null,
-    };
+  /** Views of any rows (not a queue's prefix): each position counted, one staffing snapshot for all. */
+  async requestViewsEach(rows: readonly RequestRow[], st?: Staffing): Promise<RequestView[]> {
+    const positions: (number | null)[] = [];
+    for (const r of rows) positions.push(await this.requests.position(r));
+    if (!st && positions.some((p) => p !== null)) st = await this.capacity.staffingOf();
+    const waits = rows.map((r, i) =>
+      positions[i] === null ? null : this.capacity.wait(st!, r.queue_id, JSON.parse(r.skills), positions[i]!),
+    );
+    return await this.viewsOf(rows, positions, waits);
+  }
+
+  /** The view of a request by id as committed now (404 when unknown). */
+  async requestViewOf(requestId: string): Promise<RequestView> {
+    const r = await this.requests.get(requestId);
+    if (!r) throw notFound('no such request');
+    return await this.requestView(r);
+  }
+
+  async agentView(staffId: string): Promise<AgentView> {
+    return (await this.agentViews([await this.agents.ensure(staffId)]))[0]!;
+  }
+
+  /** Views of these agents (committed data): their offers and current requests read for all at once. */
+  async agentViews(rows: readonly AgentRow[], st?: Staffing): Promise<AgentView[]> {
+    if (!rows.length) return [];
+    const read = this.ctx.data.read;
+    const ids = rows.map((a) => a.staff_id);
+    const names = await read.staff.displayNames(ids);
+    const shifts = await read.custody.shiftsOf(ids);
+    const held = await read.requests.heldBy(ids);
+    const offers = held.filter((r) => r.state === 'offered');
+    const offerViews = new Map<string, RequestView>();
+    const views = await this.requestViews(offers, st);
+    offers.forEach((r, i) => offerViews.set(r.id, views[i]!));
+    const now = this.now();
+    return rows.map((row) => {
+      const offer = offers.find((r) => r.agent_id === row.staff_id);
+      // The latest assignment, as assignedTo() reads it.
+      const current = held
+        .filter((r) => r.state === 'assigned' && r.agent_id === row.staff_id)
+        .sort((x, y) => (y.assigned_at ?? 0) - (x.assigned_at ?? 0))[0];
+      return {
+        ...this.agents.baseView(
+          row,
+          names.get(row.staff_id) ?? row.staff_id,
+          onShiftAt(shifts.get(row.staff_id) ?? [], now),
+        ),
+        currentSessionId: current?.session_id ?? null,
+        timeInStateSeconds: Math.max(0, Math.floor((now - row.since) / 1000)),
+        offer: offer
+          ? {
+              requestId: offer.id,
+              fence: offer.fence,
+              expiresAt: iso(offer.offer_expires_at!),
+              request: offerViews.get(offer.id)!,
+            }
+          : null,
+        currentRequestId: current?.id ?? null,
+      };
+    });
   }
 
   async liveMenu() {
-    const st = this.capacity.staffing();
+    const st = await this.capacity.staffingOf();
     const leafQueues = (nodes: MenuNodeInput[]): string[] =>
       nodes.flatMap((n) => (n.children ? leafQueues(n.children) : [n.queue!]));
     const waitingIn = new Map<string, number>();
@@ -231,24 +294,26 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (!leaf) throw notFound(`no menu option "${optionId}"`);
     if (idempotencyKey) {
       const existing = await this.ctx.data.read.requests.byIdempotencyKey(p.device.id, idempotencyKey);
-      if (existing) return { status: 'queued', request: this.requestView(existing) };
+      if (existing) return { status: 'queued', request: await this.requestView(existing) };
     }
-    const auth = this.authentications.get(p.authentication.id)!;
+    const read = this.ctx.data.read;
+    const auth = (await read.authentications.get(p.authentication.id))!;
     // A verification photo awaiting the agent's comparison may carry the request to the
     // agent (who compares before anything level 2 unlocks), never further than level 2.
     const photoPending =
-      leaf.level <= FACTOR_SETUP_LEVEL.photo && this.photos.hasPendingComparison(auth.id, auth.customer_id);
-    if (auth.level < leaf.level && !photoPending)
+      leaf.level <= FACTOR_SETUP_LEVEL.photo &&
+      (await this.photos.hasPendingComparisonIn(read, auth.id, auth.customer_id));
+    if (auth.level < leaf.level && !photoPending) {
+      const photoOk = (await this.photos.unavailableIn(read, auth.customer_id)) === null;
       return {
         status: 'step_up_required',
         optionId,
         requiredLevel: leaf.level,
         currentLevel: auth.level as 0 | 1 | 2 | 3,
-        factorsNeeded: factorsFor(leaf.level, auth.level, true).filter(
-          (f) => f !== 'photo' || this.photos.unavailable(auth.customer_id) === null,
-        ),
+        factorsNeeded: factorsFor(leaf.level, auth.level, true).filter((f) => f !== 'photo' || photoOk),
       };
-    const ruled = await this.rulesFor(this.ctx.data.read, auth.customer_id, leaf.queue, auth.level);
+    }
+    const ruled = await this.rulesFor(read, auth.customer_id, leaf.queue, auth.level);
     const id = randomId(16);
     const now = this.now();
     const row = await this.ctx.data.tx(async (r) => {
@@ -282,14 +347,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       });
       return { row: created, created: true };
     });
-    if (!row.created) return { status: 'queued', request: this.requestView(row.row) };
+    if (!row.created) return { status: 'queued', request: await this.requestView(row.row) };
     this.changed([id], []);
     await this.dispatch();
-    return { status: 'queued', request: this.requestView(this.requests.get(id)!) };
+    return { status: 'queued', request: await this.requestViewOf(id) };
   }
 
-  ownRequest(p: DevicePrincipal, requestId: string): RequestRow {
-    const r = this.requests.get(requestId);
+  async ownRequest(p: DevicePrincipal, requestId: string): Promise<RequestRow> {
+    const r = await this.requests.get(requestId);
     if (!r || r.device_id !== p.device.id) throw notFound('no such request');
     return r;
   }
@@ -316,35 +381,43 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** The customer leaves: abandoned; an offer is withdrawn; an agent on it goes to wrap-up. */
   async abandon(requestId: string, reason: string): Promise<RequestRow | undefined> {
-    const out = await this.ctx.data.tx(async (r) => {
-      const row = await r.requests.get(requestId);
-      if (!row || row.state === 'completed' || row.state === 'abandoned') return { row, moved: false };
-      const after = await this.move(r, row, 'abandoned', { reason });
-      if (!after) return { row: await r.requests.get(requestId), moved: false };
-      if (row.agent_id && row.state === 'assigned') await this.toWrapUp(r, row.agent_id);
-      await r.audit.append({
-        actor: 'system',
-        action: 'request.abandon',
-        subject: `request:${row.id}`,
-        outcome: 'success',
-        reason,
-      });
-      return { row: after, moved: true, agentId: row.agent_id };
-    });
-    if (!out.moved) return out.row;
-    this.changed([requestId], out.agentId ? [out.agentId] : []);
-    await this.dispatch();
+    const out = await this.ctx.data.tx((r) => this.abandonIn(r, requestId, reason));
+    if (out.moved) await this.announce([requestId], out.agentId ? [out.agentId] : []);
     return out.row;
   }
 
-  private onSessionEnded(sessionId: string): void {
-    const r = this.requests.bySession(sessionId);
-    if (r) this.background('abandon on session end', this.abandon(r.id, 'session_ended'));
+  /** abandon() inside the caller's unit (moved and audited once, guarded by state); the caller announces after the commit. */
+  private async abandonIn(
+    r: Repos,
+    requestId: string,
+    reason: string,
+  ): Promise<{ row: RequestRow | undefined; moved: boolean; agentId?: string | null }> {
+    const row = await r.requests.get(requestId);
+    if (!row || row.state === 'completed' || row.state === 'abandoned') return { row, moved: false };
+    const after = await this.move(r, row, 'abandoned', { reason });
+    if (!after) return { row: await r.requests.get(requestId), moved: false };
+    if (row.agent_id && row.state === 'assigned') await this.toWrapUp(r, row.agent_id);
+    await r.audit.append({
+      actor: 'system',
+      action: 'request.abandon',
+      subject: `request:${row.id}`,
+      outcome: 'success',
+      reason,
+    });
+    return { row: after, moved: true, agentId: row.agent_id };
+  }
+
+  /** Consumer of the `session.ended` event (events/): the session's live request is abandoned in the consumer's unit. */
+  private async onSessionEnded(r: Repos, sessionId: string): Promise<(() => Promise<void>) | undefined> {
+    const row = await r.requests.bySession(sessionId);
+    const out = row ? await this.abandonIn(r, row.id, 'session_ended') : undefined;
+    if (!row || !out?.moved) return undefined;
+    return () => this.announce([row.id], out.agentId ? [out.agentId] : []);
   }
 
   /** A step-up or an expiry changed the level: waiting requests are ruled again; held ones are announced. */
   private async onAuthenticationChanged(authenticationId: string): Promise<void> {
-    const level = this.authentications.get(authenticationId)?.level ?? 0;
+    const level = (await this.ctx.data.read.authentications.get(authenticationId))?.level ?? 0;
     const ids = await this.ctx.data.tx(async (r) => {
       const live = await r.requests.ofAuthentication(authenticationId, ['waiting']);
       // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
@@ -400,7 +473,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     });
     this.changed(withdrawn ? [withdrawn] : [], [staffId]);
     await this.dispatch();
-    return this.agentView(staffId);
+    return await this.agentView(staffId);
   }
 
   /** The request an agent may act on as its offer's holder: 404, or 409 when not theirs or stale. */
@@ -439,10 +512,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       });
       return { row: after, retried: false };
     });
-    if (out.retried) return this.requestView(out.row);
+    if (out.retried) return await this.requestView(out.row);
     this.changed([requestId], [staffId]);
-    this.emit('accepted', staffId, requestId);
-    return this.requestView(this.requests.get(requestId)!);
+    for (const hook of this.acceptHooks)
+      await hook(staffId, requestId).catch((e: unknown) => console.error('pipeline: accept hook failed:', e));
+    return await this.requestViewOf(requestId);
   }
 
   async reject(staffId: string, requestId: string, fence: number): Promise<void> {
@@ -489,11 +563,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       });
       return { row: after, done: true };
     });
-    if (!out.done) return this.requestView(out.row);
+    if (!out.done) return await this.requestView(out.row);
     await this.sessions.end(out.row.session_id, 'ended', `staff:${staffId}`);
     this.changed([requestId], [staffId]);
     await this.dispatch();
-    return this.requestView(this.requests.get(requestId)!);
+    return await this.requestViewOf(requestId);
   }
 
   private async completeAfterLeaving(r: Repos, staffId: string, row: RequestRow): Promise<RequestRow> {
@@ -514,14 +588,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** The agent's last socket closed: presence and offer survive a reconnect within `graceMs`. */
-  agentDisconnected(staffId: string, graceMs: number): void {
-    this.agents.touch(staffId, this.now() - this.ctx.config.agentTimeoutSeconds * 1000 + graceMs);
+  async agentDisconnected(staffId: string, graceMs: number): Promise<void> {
+    await this.agents.touch(staffId, this.now() - this.ctx.config.agentTimeoutSeconds * 1000 + graceMs);
   }
 
   /** Any staff route call counts as a sign of life. */
-  touchAgent(staffId: string): void {
-    // legacy-sync: called by the HTTP binding and the socket hub without awaiting; one small write.
-    this.agents.touch(staffId);
+  async touchAgent(staffId: string): Promise<void> {
+    await this.agents.touch(staffId);
   }
 
   // ---- leases, timers, routing ----------------------------------------------

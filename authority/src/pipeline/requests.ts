@@ -1,6 +1,7 @@
 import type { RequestView } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
+import type { AuthenticationRow } from '../store/repos/authentications.ts';
 import type { RequestRow } from '../store/repos/requests.ts';
 
 export type { RequestRow } from '../store/repos/requests.ts';
@@ -9,38 +10,44 @@ export { LIVE_STATES } from '../store/repos/requests.ts';
 /** Queue order: priority first, then waiting time (repos/requests.ts orders every read so). */
 export const QUEUE_ORDER = 'priority DESC, enqueued_at ASC, id ASC';
 
+/** The parts of a request's view that come from other aggregates, read once for many rows. */
+export interface ViewContext {
+  customerNames: Map<string, string>;
+  agentNames: Map<string, string>;
+  /** The requests' authentications (level, expiry) by id. */
+  auths: Map<string, AuthenticationRow>;
+}
+
 /**
- * Reads of service requests and their views. Writes live in the Pipeline, each one the
- * guarded transition of repos/requests.ts. The synchronous reads (get, bySession,
- * offerOf, assignedTo, position, view) are legacy-sync: relay, desk, calls, transfers
- * and app.ts call them without awaiting (and requestView/agentView build on them); they
- * go when those callers are async.
+ * Reads of service requests and their views (committed data: `ctx.data.read`). Writes
+ * live in the Pipeline, each one the guarded transition of repos/requests.ts; inside a
+ * unit, the pipeline reads through the unit's repositories instead.
  */
 export class RequestStore {
   constructor(private readonly ctx: Ctx) {}
 
-  get(id: string): RequestRow | undefined {
-    return this.ctx.db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE id = ?').get(id);
+  get(id: string): Promise<RequestRow | undefined> {
+    return this.ctx.data.read.requests.get(id);
   }
 
-  bySession(sessionId: string): RequestRow | undefined {
-    return this.ctx.db
-      .prepare<[string], RequestRow>('SELECT * FROM requests WHERE session_id = ?')
-      .get(sessionId);
+  bySession(sessionId: string): Promise<RequestRow | undefined> {
+    return this.ctx.data.read.requests.bySession(sessionId);
   }
 
-  offerOf(agentId: string): RequestRow | undefined {
-    return this.ctx.db
-      .prepare<[string], RequestRow>("SELECT * FROM requests WHERE agent_id = ? AND state = 'offered'")
-      .get(agentId);
+  many(ids: readonly string[]): Promise<RequestRow[]> {
+    return this.ctx.data.read.requests.many(ids);
   }
 
-  assignedTo(agentId: string): RequestRow | undefined {
-    return this.ctx.db
-      .prepare<[string], RequestRow>(
-        "SELECT * FROM requests WHERE agent_id = ? AND state = 'assigned' ORDER BY assigned_at DESC LIMIT 1",
-      )
-      .get(agentId);
+  bySessions(sessionIds: readonly string[]): Promise<RequestRow[]> {
+    return this.ctx.data.read.requests.bySessions(sessionIds);
+  }
+
+  offerOf(agentId: string): Promise<RequestRow | undefined> {
+    return this.ctx.data.read.requests.offerOf(agentId);
+  }
+
+  assignedTo(agentId: string): Promise<RequestRow | undefined> {
+    return this.ctx.data.read.requests.assignedTo(agentId);
   }
 
   /** Waiting requests of some queues in queue order (committed data). */
@@ -54,35 +61,37 @@ export class RequestStore {
   }
 
   /** 1-based position among waiting requests of its queue (null when not waiting). */
-  position(r: RequestRow): number | null {
-    if (r.state !== 'waiting') return null;
-    const ahead = this.ctx.db
-      .prepare<unknown[], { n: number }>(
-        `SELECT count(*) AS n FROM requests WHERE state = 'waiting' AND queue_id = ?
-         AND (priority > ? OR (priority = ? AND (enqueued_at < ? OR (enqueued_at = ? AND id < ?))))`,
-      )
-      .get(r.queue_id, r.priority, r.priority, r.enqueued_at, r.enqueued_at, r.id)!;
-    return ahead.n + 1;
+  position(r: RequestRow): Promise<number | null> {
+    return this.ctx.data.read.requests.position(r);
+  }
+
+  /** What views of these rows need from customers, staff and authentications, in a few queries. */
+  async viewContext(rows: readonly RequestRow[]): Promise<ViewContext> {
+    const read = this.ctx.data.read;
+    return {
+      auths: await read.authentications.many(rows.map((r) => r.authentication_id)),
+      customerNames: await read.customers.displayNames(rows.map((r) => r.customer_id)),
+      agentNames: await read.staff.displayNames(
+        rows.map((r) => r.agent_id).filter((a): a is string => a !== null),
+      ),
+    };
   }
 
   view(
     r: RequestRow,
     position: number | null,
     estimatedWaitSeconds: number | null,
-    level: number,
+    vc: ViewContext,
   ): RequestView {
-    const customer = this.ctx.db
-      .prepare<[string], { display_name: string }>('SELECT display_name FROM customers WHERE id = ?')
-      .get(r.customer_id)!;
     return {
       requestId: r.id,
       sessionId: r.session_id,
       customerId: r.customer_id,
-      customerName: customer.display_name,
+      customerName: vc.customerNames.get(r.customer_id) ?? '',
       queueId: r.queue_id,
       optionId: r.option_id,
       optionLabel: r.option_label,
-      level: level as RequestView['level'],
+      level: (vc.auths.get(r.authentication_id)?.level ?? 0) as RequestView['level'],
       priority: r.priority,
       state: r.state,
       enqueuedAt: iso(r.enqueued_at),
@@ -101,11 +110,7 @@ export class RequestStore {
       fence: r.fence,
       agentId: r.agent_id,
       offerExpiresAt: r.state === 'offered' && r.offer_expires_at !== null ? iso(r.offer_expires_at) : null,
-      agentName: r.agent_id
-        ? (this.ctx.db
-            .prepare<[string], { display_name: string }>('SELECT display_name FROM staff WHERE id = ?')
-            .get(r.agent_id)?.display_name ?? null)
-        : null,
+      agentName: r.agent_id ? (vc.agentNames.get(r.agent_id) ?? null) : null,
     };
   }
 }

@@ -80,7 +80,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
   }
 
   async view(t: TransferRow): Promise<TransferView> {
-    const r = this.pipeline.requests.get(t.request_id)!;
+    const r = (await this.pipeline.requests.get(t.request_id))!;
     return {
       transferId: t.id,
       requestId: t.request_id,
@@ -103,7 +103,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       createdAt: iso(t.created_at),
       expiresAt: t.expires_at === null ? null : iso(t.expires_at),
       resolvedAt: t.resolved_at === null ? null : iso(t.resolved_at),
-      request: this.pipeline.requestView(r),
+      request: await this.pipeline.requestView(r),
     };
   }
 
@@ -141,18 +141,17 @@ export class Transfers extends EventEmitter<TransferEvents> {
   }
 
   /** The previous holder is free again (an agent who went offline mid-call stays offline). */
-  private release(staffId: string | null): void {
+  private async release(r: Repos, staffId: string | null): Promise<void> {
     if (!staffId) return;
-    // legacy (synchronous) Agents: on SQLite its write lands in the caller's unit of work
-    if (this.pipeline.agents.get(staffId)?.presence === 'offline') return;
-    this.pipeline.agents.setPresence(staffId, 'available');
+    if ((await r.agents.get(staffId))?.presence === 'offline') return;
+    await this.pipeline.agents.setPresenceIn(r, staffId, 'available');
   }
 
   /** The new holder of an assignment is busy. */
-  private occupy(staffId: string): void {
-    this.pipeline.agents.ensure(staffId);
-    this.pipeline.agents.setPresence(staffId, 'busy');
-    this.pipeline.agents.touch(staffId);
+  private async occupy(r: Repos, staffId: string): Promise<void> {
+    await r.agents.ensure(staffId);
+    await this.pipeline.agents.setPresenceIn(r, staffId, 'busy');
+    await r.agents.touch(staffId);
   }
 
   private transferRow(t: Omit<NewTransfer, 'id' | 'created_at'>, at: number): NewTransfer {
@@ -201,8 +200,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
       at,
     });
     if (toFence === undefined) throw changedMeanwhile();
-    if (h.to === 'assigned') this.occupy(h.target.staffId!);
-    this.release(h.from);
+    if (h.to === 'assigned') await this.occupy(r, h.target.staffId!);
+    await this.release(r, h.from);
     const consults = await r.transfers.cancelOpen(req.id, at);
     await this.auditClosed(r, consults, 'the request changed hands');
     const t = await r.transfers.insert(
@@ -235,7 +234,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     this.emit('moved', m.t.request_id, m.fromFence);
     for (const c of m.consults) await this.announce(c);
     await this.pipeline.announce([m.t.request_id], agentIds);
-    const r = this.pipeline.requests.get(m.t.request_id)!;
+    const r = (await this.pipeline.requests.get(m.t.request_id))!;
     if (r.state === 'offered' && r.agent_id) this.pipeline.emit('offer', r.agent_id, r.id);
   }
 
@@ -378,8 +377,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
       // Of two accepts (or an accept and a cancel) exactly one moves the transfer on.
       const t = await r.transfers.transition(t0.id, 'offered', 'accepted', { at, toFence });
       if (!t) throw transferClosed('the transfer is no longer open');
-      this.occupy(staffId);
-      this.release(t0.from_staff);
+      await this.occupy(r, staffId);
+      await this.release(r, t0.from_staff);
       const consults = await r.transfers.cancelOpen(req.id, at);
       await this.auditClosed(r, consults, 'the request changed hands');
       await this.audit(r, staffId, 'transfer.warm.accept', req.id, {
@@ -461,7 +460,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       if ((await r.custody.holding(supervisorId)).assigned)
         throw targetUnavailable('finish your current request before taking over another');
       // After the request the supervisor returns to where they were (the board), not to Available.
-      this.pipeline.agents.rememberReturn(supervisorId);
+      await this.pipeline.agents.rememberReturnIn(r, supervisorId);
       return await this.handOver(r, req, {
         kind: 'take_over',
         by: supervisorId,
@@ -476,7 +475,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     });
     await this.afterMove(m, [supervisorId, m.t.from_staff!]);
     await this.announce(m.t);
-    return this.pipeline.requestView(this.pipeline.requests.get(requestId)!);
+    return await this.pipeline.requestViewOf(requestId);
   }
 
   /** A supervisor offers a request (assigned, offered or waiting) to another agent under a new fence. */

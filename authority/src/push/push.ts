@@ -2,6 +2,7 @@ import webpush from 'web-push';
 import type { PushConfig, PushSubscriptionBody, WakePayload } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
 import { badRequest } from '../errors.ts';
+import type { PushSubscriptionRow } from '../store/repos/push.ts';
 import type { Reachability } from './reachability.ts';
 
 export type WakeOutcome = 'sent' | 'online' | 'no_subscription' | 'failed';
@@ -93,17 +94,35 @@ export class PushService {
     deviceId: string | null,
     agentName: string | null,
   ): Promise<WakeOutcome> {
+    const sub = await this.wakeTarget(requestId, deviceId);
+    return typeof sub === 'string' ? sub : await this.sendWake(sub, requestId, sessionId, agentName);
+  }
+
+  /**
+   * The decision of a wake-up: the device is online, has no subscription, or this
+   * subscription is to be pushed; then the request is marked woken at once, so views
+   * built after this resolves (the accepting agent's answer) carry wokenAt.
+   */
+  async wakeTarget(
+    requestId: string,
+    deviceId: string | null,
+  ): Promise<PushSubscriptionRow | 'online' | 'no_subscription'> {
     if (!deviceId) return 'no_subscription';
     if (this.reach.online(deviceId)) return 'online';
-    // Decided before the first await: the accepting agent's answer, built right after the
-    // 'accepted' event, already carries wokenAt (legacy-sync read, see Reachability.wakeable).
-    if (!this.reach.wakeable(deviceId)) return 'no_subscription';
-    this.reach.markWoken(requestId);
     const sub = await this.ctx.data.read.push.subscription(deviceId);
-    if (!sub) {
-      this.reach.unmarkWoken(requestId);
-      return 'no_subscription';
-    }
+    if (!sub) return 'no_subscription';
+    this.reach.markWoken(requestId);
+    return sub;
+  }
+
+  /** Push the wake-up to a subscription wakeTarget() chose; audited, a gone subscription deleted. */
+  async sendWake(
+    sub: PushSubscriptionRow,
+    requestId: string,
+    sessionId: string,
+    agentName: string | null,
+  ): Promise<WakeOutcome> {
+    const deviceId = sub.device_id;
     const company = this.companyName() || 'Your bank';
     const payload: WakePayload = {
       type: 'wake',

@@ -59,29 +59,6 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
     if (changed) this.emit('changed', deviceId);
   }
 
-  /**
-   * legacy-sync: called by pipeline.ts's synchronous requestView (through view()); goes
-   * when that module moves (it will call viewIn / lastSeenIn).
-   */
-  lastSeen(deviceId: string): number | null {
-    if (this.online(deviceId)) return this.ctx.clock.now();
-    return (
-      this.ctx.db
-        .prepare<[string], { last_seen_at: number }>(
-          'SELECT last_seen_at FROM device_last_seen WHERE device_id = ?',
-        )
-        .get(deviceId)?.last_seen_at ?? null
-    );
-  }
-
-  /**
-   * legacy-sync: as lastSeen (pipeline.ts's requestView, through view()), and
-   * PushService.wakeForRequest's decision before its first await (see there).
-   */
-  wakeable(deviceId: string): boolean {
-    return !!this.ctx.db.prepare('SELECT 1 FROM device_push WHERE device_id = ?').get(deviceId);
-  }
-
   /** When the device was last seen (now while it is online); null when never. */
   async lastSeenIn(r: Repos, deviceId: string): Promise<number | null> {
     if (this.online(deviceId)) return this.ctx.clock.now();
@@ -99,10 +76,19 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
     return this.viewOf(d, requestId, await this.lastSeenIn(r, d), await this.wakeableIn(r, d));
   }
 
-  /** legacy-sync: called by pipeline.ts's synchronous requestView; goes when it moves (viewIn). */
-  view(d: string | null, requestId: string): DeviceReachability | null {
-    if (d === null) return null;
-    return this.viewOf(d, requestId, this.lastSeen(d), this.wakeable(d));
+  /** viewIn() for many requests at once (the views of a snapshot): two queries. */
+  async viewsOf(
+    r: Repos,
+    of: readonly { deviceId: string | null; requestId: string }[],
+  ): Promise<(DeviceReachability | null)[]> {
+    const devices = of.map((x) => x.deviceId).filter((d): d is string => d !== null);
+    const { lastSeen, wakeable } = await r.push.reachOf(devices);
+    const now = this.ctx.clock.now();
+    return of.map(({ deviceId: d, requestId }) =>
+      d === null
+        ? null
+        : this.viewOf(d, requestId, this.online(d) ? now : (lastSeen.get(d) ?? null), wakeable.has(d)),
+    );
   }
 
   private viewOf(d: string, requestId: string, last: number | null, wakeable: boolean): DeviceReachability {

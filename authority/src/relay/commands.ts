@@ -79,9 +79,25 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     private readonly confirmations: Confirmations,
   ) {
     super();
-    sessions.on('ended', (sessionId) =>
-      this.background('cancel on session end', this.cancelOpen({ sessionId }, 'request_ended')),
+    // Durable (outbox): the session's open commands are cancelled in the consumer's unit, even after a crash.
+    ctx.events.subscribe('relay.session-ended', ['session.ended'], (r, e) =>
+      this.onSessionEnded(r, e.payload.sessionId),
     );
+  }
+
+  /** Consumer of the `session.ended` event (events/): open commands cancelled and audited in its unit, told after it. */
+  private async onSessionEnded(r: Repos, sessionId: string): Promise<(() => Promise<void>) | undefined> {
+    const rows = await this.cancelOpenIn(r, { sessionId }, 'request_ended');
+    for (const c of rows)
+      await r.audit.append({
+        actor: 'system',
+        action: 'command.cancel',
+        subject: `request:${c.request_id}`,
+        outcome: 'success',
+        reason: 'request_ended',
+        data: { commandId: c.id },
+      });
+    return rows.length ? () => this.announceCancelled(rows, 'request_ended') : undefined;
   }
 
   private now(): number {
@@ -172,7 +188,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   ): Promise<RequestRow> {
     const row = await this.holderIn(r, staffId, requestId, req.fence);
     const s = await r.commands.session(row.session_id);
-    if (!s || this.sessions.deadReason(s))
+    if (!s || (await this.sessions.deadReasonIn(r, s)))
       throw new DomainError('gone', 'session_ended', 'the service session has ended');
     if (!row.device_id)
       throw new DomainError('conflict', 'conflict', 'this request has no device to command');

@@ -14,23 +14,12 @@ export type EndReason = 'ended' | 'idle_timeout' | 'absolute_timeout' | 'ended_b
  * Service sessions: 256-bit random ids, an idle timeout and an absolute lifetime.
  * An ended or expired session is never found again (401 for every use); listeners
  * of "ended" close the session's sockets. Ending is one guarded write with its audit
- * row in the same unit of work: of racing enders exactly one ends it (and audits it).
+ * row and its `session.ended` outbox event in the same unit of work: of racing enders
+ * exactly one ends it (and audits it).
  */
 export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, reason: EndReason] }> {
   constructor(private readonly ctx: Ctx) {
     super();
-  }
-
-  private held: (sessionId: string) => boolean = () => false;
-
-  /**
-   * While `held(id)` is true (a request waits in the pipeline), the idle timeout does not
-   * apply; the absolute lifetime still does. `held` answers the synchronous deadReason();
-   * use() and sweep(), which end sessions, ask the store in their unit of work instead
-   * (SessionsRepo.heldByRequest: the same rule).
-   */
-  holdWhile(held: (sessionId: string) => boolean): void {
-    this.held = held;
   }
 
   private get idleMs() {
@@ -75,13 +64,24 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     return this.ctx.data.tx((r) => this.openIn(r, auth));
   }
 
-  /** Why the session is no longer usable at `now`, or null when it is live (`held`: see holdWhile). */
-  deadReason(s: SessionRow, now = this.ctx.clock.now(), held?: () => boolean): EndReason | null {
+  /**
+   * Why the session is no longer usable at `now`, or null when it is live. `held()` says
+   * whether a live request holds it (SessionsRepo.heldByRequest): then the idle timeout
+   * does not apply; the absolute lifetime still does. Asked only when idle matters.
+   */
+  deadReason(s: SessionRow, now: number, held: () => boolean): EndReason | null {
     if (s.ended_at !== null) return (s.end_reason as EndReason) ?? 'ended';
     if (now >= s.absolute_expires_at) return 'absolute_timeout';
-    if (now >= s.last_activity_at + this.idleMs && !(held ?? (() => this.held(s.id)))())
-      return 'idle_timeout';
+    if (now >= s.last_activity_at + this.idleMs && !held()) return 'idle_timeout';
     return null;
+  }
+
+  /** deadReason() with the hold read on `r` (a unit's repositories, or committed data). */
+  async deadReasonIn(r: Repos, s: SessionRow, now = this.ctx.clock.now()): Promise<EndReason | null> {
+    const idle =
+      s.ended_at === null && now < s.absolute_expires_at && now >= s.last_activity_at + this.idleMs;
+    const held = idle && (await r.sessions.heldByRequest(s.id));
+    return this.deadReason(s, now, () => held);
   }
 
   /**
@@ -95,10 +95,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   ): Promise<{ s: SessionRow | undefined; reason: EndReason | null; endedNow: boolean }> {
     const s = await r.sessions.get(id);
     if (!s) return { s, reason: null, endedNow: false };
-    const idle =
-      s.ended_at === null && now < s.absolute_expires_at && now >= s.last_activity_at + this.idleMs;
-    const held = idle && (await r.sessions.heldByRequest(id));
-    const reason = this.deadReason(s, now, () => held);
+    const reason = await this.deadReasonIn(r, s, now);
     const endedNow = reason !== null && s.ended_at === null && (await this.endIn(r, id, reason, 'system'));
     return { s, reason, endedNow };
   }
@@ -142,10 +139,16 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
       reason,
     });
     if (said) await r.audit.append({ actor, action: 'session.end.reason', outcome: 'success', reason: said });
+    // Durable: the pipeline abandons the request, the relay cancels the commands (events/), even after a crash.
+    await r.outbox.emit('session.ended', { sessionId: id, reason });
     return true;
   }
 
-  /** Tell the listeners (sockets, pipeline, relay) that `id` ended: after the unit that ended it committed. */
+  /**
+   * Tell the in-process listeners (the sockets of ws/hub.ts) that `id` ended: after the unit
+   * that ended it committed. What must not be lost (the request, the commands) follows the
+   * `session.ended` outbox event that endIn wrote instead.
+   */
   announceEnded(id: string, reason: EndReason): void {
     this.emit('ended', id, reason);
   }
@@ -179,8 +182,9 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     }
   }
 
-  view(s: SessionRow, level: number): ServiceSession {
-    const reason = this.deadReason(s);
+  /** The session as its holder sees it (after use() or start(): live at that instant unless ended). */
+  async view(s: SessionRow, level: number): Promise<ServiceSession> {
+    const reason = await this.deadReasonIn(this.ctx.data.read, s);
     return {
       sessionId: s.id,
       customerId: s.customer_id,

@@ -20,72 +20,98 @@ export const RECONNECT_GRACE_MS = 5_000;
  * Live feeds from the pipeline: agents get snapshots and deltas of their queues and
  * their own state, supervisors everything, devices their own position and wait.
  * Changes are batched for FLUSH_DELAY_MS; offers go out at once.
+ *
+ * Frames are built from committed data by asynchronous reads, so the feeds build them
+ * one job at a time, in the order the jobs were queued (snapshots, deltas, offers, a new
+ * device's first update): a frame read later never goes out before one read earlier,
+ * and a snapshot is never followed by a delta older than itself.
  */
 export class Feeds {
   private readonly conns = new Set<FeedConn>();
   private pendingRequests = new Set<string>();
   private pendingAgents = new Set<string>();
+  private pendingOffers: [agentId: string, requestId: string][] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushAt = Infinity;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly pipeline: Pipeline) {
     pipeline.on('changed', (requestIds, agentIds) => {
       for (const id of requestIds) this.pendingRequests.add(id);
       for (const id of agentIds) this.pendingAgents.add(id);
-      this.flushTimer ??= setTimeout(
-        () => void this.flush().catch((e: unknown) => console.error('feeds: flush failed:', e)),
-        FLUSH_DELAY_MS,
-      );
+      this.schedule(FLUSH_DELAY_MS);
     });
     pipeline.on('offer', (agentId, requestId) => {
-      const r = pipeline.requests.get(requestId);
-      if (!r || r.state !== 'offered' || r.agent_id !== agentId) return;
-      const offer = {
-        requestId,
-        fence: r.fence,
-        expiresAt: new Date(r.offer_expires_at!).toISOString(),
-        request: pipeline.requestView(r),
-      };
-      for (const c of this.conns) if (c.staffId === agentId) c.send({ type: 'offer', offer });
+      this.pendingOffers.push([agentId, requestId]);
+      this.schedule(0);
     });
+  }
+
+  /** Run `job` after every job queued before it; its failure is logged, never thrown to the queue. */
+  private enqueue(what: string, job: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(job).catch((e: unknown) => console.error(`feeds: ${what} failed:`, e));
+    this.queue = run;
+    return run;
+  }
+
+  /** A flush within `delayMs` (an earlier one already planned stays). */
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    const at = Date.now() + delayMs;
+    if (this.flushTimer && this.flushAt <= at) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushAt = at;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flushAt = Infinity;
+      void this.enqueue('flush', () => this.flush());
+    }, delayMs);
+  }
+
+  private background(what: string, work: Promise<unknown>): void {
+    work.catch((e: unknown) => console.error(`feeds: ${what} failed:`, e));
   }
 
   add(c: FeedConn): void {
     this.conns.add(c);
-    if (c.staffId) this.pipeline.touchAgent(c.staffId);
-    if (c.sessionId) this.sendDeviceUpdate(c, true);
+    if (c.staffId) this.background('touch agent', this.pipeline.touchAgent(c.staffId));
+    if (c.sessionId) void this.enqueue('device update', () => this.sendDeviceUpdates([c], true));
   }
 
   remove(c: FeedConn): void {
     this.conns.delete(c);
-    if (c.staffId && ![...this.conns].some((o) => o.staffId === c.staffId)) {
-      this.pipeline.agentDisconnected(c.staffId, RECONNECT_GRACE_MS);
-    }
+    if (c.staffId && ![...this.conns].some((o) => o.staffId === c.staffId))
+      this.background('agent disconnected', this.pipeline.agentDisconnected(c.staffId, RECONNECT_GRACE_MS));
   }
 
+  /** The connection follows a topic: its snapshot now, its deltas from then on (in that order). */
   async subscribe(c: FeedConn, topic: 'queues' | 'board'): Promise<void> {
-    c.topic = topic;
-    const st = this.pipeline.capacity.staffing();
-    if (topic === 'board') {
-      const queues = this.pipeline.config.config.queues.map((q) => q.id);
+    await this.enqueue('snapshot', async () => {
+      c.topic = topic;
+      const st = await this.pipeline.capacity.staffingOf();
+      if (topic === 'board') {
+        const queues = this.pipeline.config.config.queues.map((q) => q.id);
+        c.send({
+          type: 'board.snapshot',
+          board: {
+            queues: await this.pipeline.capacity.queueStatsOf(st, queues),
+            requests: await this.pipeline.requestViews(await this.pipeline.requests.live(null), st),
+            agents: await this.pipeline.agentViews(await this.pipeline.agents.all(), st),
+          },
+        });
+        return;
+      }
+      const queues = await this.pipeline.agents.queuesOf(c.staffId!);
       c.send({
-        type: 'board.snapshot',
-        board: {
-          queues: this.pipeline.capacity.queueStats(st, queues),
-          requests: this.pipeline.requestViews(await this.pipeline.requests.live(null), st),
-          agents: this.pipeline.agents.all().map((a) => this.pipeline.agentView(a.staff_id)),
+        type: 'queue.snapshot',
+        snapshot: {
+          queues: await this.pipeline.capacity.queueStatsOf(st, queues),
+          requests: await this.pipeline.requestViews(await this.pipeline.requests.live(queues), st),
         },
       });
-      return;
-    }
-    const queues = await this.pipeline.agents.queuesOf(c.staffId!);
-    c.send({
-      type: 'queue.snapshot',
-      snapshot: {
-        queues: this.pipeline.capacity.queueStats(st, queues),
-        requests: this.pipeline.requestViews(await this.pipeline.requests.live(queues), st),
-      },
+      c.send({ type: 'agent.state', agent: await this.pipeline.agentView(c.staffId!) });
     });
-    c.send({ type: 'agent.state', agent: this.pipeline.agentView(c.staffId!) });
   }
 
   /** Keep connected agents alive (called by the hub's sweep). */
@@ -94,40 +120,54 @@ export class Feeds {
     for (const c of this.conns)
       if (c.staffId && !seen.has(c.staffId)) {
         seen.add(c.staffId);
-        this.pipeline.touchAgent(c.staffId);
+        this.background('heartbeat', this.pipeline.touchAgent(c.staffId));
       }
   }
 
-  private sendDeviceUpdate(c: FeedConn, force = false): void {
-    const r = this.pipeline.requests.bySession(c.sessionId!);
-    if (!r) return;
-    const view = this.pipeline.requestView(r);
-    const text = JSON.stringify(view);
-    if (!force && text === c.lastSent) return;
-    c.lastSent = text;
-    c.send({ type: 'request.update', request: view });
+  /** Each device's own request view, sent when it changed (or always: `force`). */
+  private async sendDeviceUpdates(conns: readonly FeedConn[], force = false): Promise<void> {
+    if (!conns.length) return;
+    const rows = await this.pipeline.requests.bySessions(conns.map((c) => c.sessionId!));
+    const views = await this.pipeline.requestViewsEach(rows);
+    const bySession = new Map(views.map((v) => [v.sessionId, v]));
+    for (const c of conns) {
+      const view = bySession.get(c.sessionId!);
+      if (!view || !this.conns.has(c)) continue;
+      const text = JSON.stringify(view);
+      if (!force && text === c.lastSent) continue;
+      c.lastSent = text;
+      c.send({ type: 'request.update', request: view });
+    }
   }
 
+  /** Offers first (the agent's decision is timed), then the batched changes. */
   async flush(): Promise<void> {
-    this.flushTimer = null;
+    const offers = this.pendingOffers;
     const requestIds = [...this.pendingRequests];
     const agentIds = [...this.pendingAgents];
+    this.pendingOffers = [];
     this.pendingRequests.clear();
     this.pendingAgents.clear();
     if (!this.conns.size) return;
-    const st = this.pipeline.capacity.staffing();
-    const rows = requestIds.map((id) => this.pipeline.requests.get(id)).filter((r) => r !== undefined);
-    const views = rows.map((r) => this.pipeline.requestView(r, st));
+    for (const [agentId, requestId] of offers) await this.sendOffer(agentId, requestId);
+    if (!requestIds.length && !agentIds.length) return;
+    const st = await this.pipeline.capacity.staffingOf();
+    const rows = await this.pipeline.requests.many(requestIds);
+    const views = await this.pipeline.requestViewsEach(rows, st);
     const touchedQueues = [...new Set(rows.map((r) => r.queue_id))];
-    const stats = new Map(this.pipeline.capacity.queueStats(st, touchedQueues).map((s) => [s.queueId, s]));
-    const agentViews = new Map(agentIds.map((id) => [id, this.pipeline.agentView(id)]));
+    const stats = new Map(
+      (await this.pipeline.capacity.queueStatsOf(st, touchedQueues)).map((s) => [s.queueId, s]),
+    );
+    const agentRows = (await this.pipeline.agents.all()).filter((a) => agentIds.includes(a.staff_id));
+    const agentViews = new Map((await this.pipeline.agentViews(agentRows, st)).map((v) => [v.staffId, v]));
     const queuesOf = new Map<string, Set<string>>();
     for (const c of this.conns)
       if (c.staffId && c.topic === 'queues' && !queuesOf.has(c.staffId))
         queuesOf.set(c.staffId, new Set(await this.pipeline.agents.queuesOf(c.staffId)));
+    const devices: FeedConn[] = [];
     for (const c of this.conns) {
       if (c.sessionId) {
-        this.sendDeviceUpdate(c);
+        devices.push(c);
         continue;
       }
       if (!c.staffId || !c.topic) continue;
@@ -140,9 +180,24 @@ export class Feeds {
       for (const [id, agent] of agentViews)
         if (c.topic === 'board' || id === c.staffId) c.send({ type: 'agent.state', agent });
     }
+    await this.sendDeviceUpdates(devices);
+  }
+
+  private async sendOffer(agentId: string, requestId: string): Promise<void> {
+    if (![...this.conns].some((c) => c.staffId === agentId)) return;
+    const r = await this.pipeline.requests.get(requestId);
+    if (!r || r.state !== 'offered' || r.agent_id !== agentId) return;
+    const offer = {
+      requestId,
+      fence: r.fence,
+      expiresAt: new Date(r.offer_expires_at!).toISOString(),
+      request: await this.pipeline.requestView(r),
+    };
+    for (const c of this.conns) if (c.staffId === agentId) c.send({ type: 'offer', offer });
   }
 
   close(): void {
+    this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
   }
 }

@@ -191,7 +191,7 @@ export class Hub {
             return; // the "ended" listener closes the socket
           }
         }
-        if (c.staffId) this.deps.pipeline.touchAgent(c.staffId);
+        if (c.staffId) await this.deps.pipeline.touchAgent(c.staffId);
         return this.send(c, { type: 'pong', id: f.id });
       case 'subscribe':
         if (!c.staffId) return this.reject(c, WS_CLOSE.policyViolation, 'only staff subscribe to queues');

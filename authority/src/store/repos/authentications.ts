@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { FactorKind } from '../../../../protocol/src/index.ts';
-import { Repo } from './base.ts';
+import { Repo, slices } from './base.ts';
 
 export interface AuthenticationRow {
   id: string;
@@ -29,6 +29,19 @@ export class AuthenticationsRepo extends Repo {
 
   get(id: string): Promise<AuthenticationRow | undefined> {
     return this.q.selectFrom('authentications').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** These authentications by id (unknown ids are absent). */
+  async many(ids: readonly string[]): Promise<Map<string, AuthenticationRow>> {
+    const out = new Map<string, AuthenticationRow>();
+    for (const part of slices([...new Set(ids)]))
+      for (const r of await this.q
+        .selectFrom('authentications')
+        .selectAll()
+        .where('id', 'in', part)
+        .execute())
+        out.set(r.id, r);
+    return out;
   }
 
   /**

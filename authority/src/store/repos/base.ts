@@ -25,3 +25,10 @@ export abstract class Repo {
     return this.c.clock.now();
   }
 }
+
+/** Ids in slices small enough for one `IN (...)` on both engines (parameter limits). */
+export function slices<T>(ids: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}

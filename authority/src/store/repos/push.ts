@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { DevicePushTable } from '../schema.ts';
-import { Repo } from './base.ts';
+import { Repo, slices } from './base.ts';
 
 /** A device's push subscription: a Web Push endpoint with its keys, or a native token. */
 export type PushSubscriptionRow = Selectable<DevicePushTable>;
@@ -66,6 +66,29 @@ export class PushRepo extends Repo {
       .where('device_id', '=', deviceId)
       .executeTakeFirst();
     return r?.last_seen_at ?? null;
+  }
+
+  /** For these devices: when each was last seen (absent: never) and which have a push subscription. */
+  async reachOf(
+    deviceIds: readonly string[],
+  ): Promise<{ lastSeen: Map<string, number>; wakeable: Set<string> }> {
+    const lastSeen = new Map<string, number>();
+    const wakeable = new Set<string>();
+    for (const part of slices([...new Set(deviceIds)])) {
+      for (const r of await this.q
+        .selectFrom('device_last_seen')
+        .select(['device_id', 'last_seen_at'])
+        .where('device_id', 'in', part)
+        .execute())
+        lastSeen.set(r.device_id, r.last_seen_at);
+      for (const r of await this.q
+        .selectFrom('device_push')
+        .select('device_id')
+        .where('device_id', 'in', part)
+        .execute())
+        wakeable.add(r.device_id);
+    }
+    return { lastSeen, wakeable };
   }
 
   /** The authority's VAPID key pair; undefined before it was made. */

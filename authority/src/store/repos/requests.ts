@@ -2,7 +2,7 @@ import type { Insertable, Selectable, SelectQueryBuilder } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
 import type { Database, LeasesTable, RequestsTable } from '../schema.ts';
-import { Repo } from './base.ts';
+import { Repo, slices } from './base.ts';
 
 /** A service request as stored (skills is JSON text). */
 export type RequestRow = Selectable<RequestsTable>;
@@ -104,6 +104,56 @@ export class RequestsRepo extends Repo {
       .orderBy('assigned_at', 'desc')
       .limit(1)
       .executeTakeFirst();
+  }
+
+  /** These requests (unknown ids are absent), by id. */
+  async many(ids: readonly string[]): Promise<RequestRow[]> {
+    const out: RequestRow[] = [];
+    for (const part of slices([...new Set(ids)]))
+      out.push(
+        ...(await this.q.selectFrom('requests').selectAll().where('id', 'in', part).orderBy('id').execute()),
+      );
+    return out;
+  }
+
+  /** The requests of these sessions (a session has at most one). */
+  async bySessions(sessionIds: readonly string[]): Promise<RequestRow[]> {
+    const out: RequestRow[] = [];
+    for (const part of slices([...new Set(sessionIds)]))
+      out.push(
+        ...(await this.q.selectFrom('requests').selectAll().where('session_id', 'in', part).execute()),
+      );
+    return out;
+  }
+
+  /** Requests offered to or assigned to these agents now (for their views). */
+  async heldBy(agentIds: readonly string[]): Promise<RequestRow[]> {
+    const out: RequestRow[] = [];
+    for (const part of slices([...new Set(agentIds)]))
+      out.push(
+        ...(await this.q
+          .selectFrom('requests')
+          .selectAll()
+          .where('agent_id', 'in', part)
+          .where('state', 'in', ['offered', 'assigned'])
+          .orderBy('id')
+          .execute()),
+      );
+    return out;
+  }
+
+  /** Offered or assigned requests of the customer an authentication belongs to (who holds them: their panels). */
+  heldOfCustomerOf(authenticationId: string): Promise<Pick<RequestRow, 'id' | 'agent_id'>[]> {
+    return this.q
+      .selectFrom('requests')
+      .select(['id', 'agent_id'])
+      .where('customer_id', '=', (eb) =>
+        eb.selectFrom('authentications').select('customer_id').where('id', '=', authenticationId),
+      )
+      .where('agent_id', 'is not', null)
+      .where('state', 'in', ['offered', 'assigned'])
+      .orderBy('id')
+      .execute();
   }
 
   /** Waiting requests of some queues (null: all) in queue order, `limit` from `offset`. */
