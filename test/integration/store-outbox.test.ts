@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock } from '../../authority/src/clock.ts';
 import { LocalEventBus, type DomainEvent } from '../../authority/src/events/bus.ts';
 import { openStore, type Store } from '../../authority/src/store/engine.ts';
 import { Data, type Repos } from '../../authority/src/store/repos/index.ts';
 import { openTestData, testEngines } from '../support/store.ts';
+import { until } from '../support/wait.ts';
 
 /**
  * The durable outbox (repos/outbox.ts) and the single-node event bus (events/bus.ts) on
@@ -166,6 +168,49 @@ for (const engine of testEngines()) {
           [...order[n]!].sort((x, y) => x - y),
         );
     });
+
+    if (engine === 'postgres')
+      it('an event emitted later never becomes visible before an earlier one still in flight (no gap a cursor could skip)', async () => {
+        const before = await h.data.read.outbox.head();
+        let emitted!: () => void;
+        const inFlight = new Promise<void>((ok) => (emitted = ok));
+        let release!: () => void;
+        const gate = new Promise<void>((ok) => (release = ok));
+        // A: emits (takes seq before+1), then stays open
+        const a = h.data.tx(async (r) => {
+          await r.outbox.emit('session.ended', ended(501));
+          emitted();
+          await gate;
+        });
+        await inFlight;
+        // B: emits after A did, and would commit first
+        let bDone = false;
+        const b = h.data.tx((r) => r.outbox.emit('session.ended', ended(502))).then(() => (bDone = true));
+        const waiting = async () =>
+          Number(
+            (
+              await sql<{
+                n: number;
+              }>`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`.execute(
+                h.store.db,
+              )
+            ).rows[0]!.n,
+          );
+        await until('B committed or waiting for A', async () => bDone || (await waiting()) > 0);
+        const visible = await h.data.read.outbox.after(before, ['session.ended']);
+        release();
+        await Promise.all([a, b]);
+        assert.deepEqual(
+          visible.map((e) => e.seq),
+          [],
+          'nothing after the in-flight event is visible while it is in flight',
+        );
+        const all = await h.data.read.outbox.after(before, ['session.ended']);
+        assert.deepEqual(
+          all.map((e) => JSON.parse(e.payload).sessionId),
+          ['s501', 's502'],
+        );
+      });
 
     it('processed events are pruned once every consumer has passed them; seq is never reused', async () => {
       const head = await h.data.read.outbox.head();
