@@ -255,4 +255,34 @@ describe('queue order: the console', () => {
     assert.equal(q.waiting().total, 2);
     assert.equal(q.waiting().byQueue.get('cards')?.n, 1);
   });
+
+  it('moves the rows behind a request that left up the queue at once (no stale "#2" until a reload)', () => {
+    const bridge = new FakeBridge();
+    const q = new QueueStore(bridge);
+    const t = (s: number) => new Date(1_700_000_000_000 + s * 1000).toISOString();
+    const rows = [
+      request({ requestId: 'r1', queueId: 'cards', enqueuedAt: t(1), position: 1 }),
+      request({ requestId: 'r2', queueId: 'cards', enqueuedAt: t(2), position: 2 }),
+      request({ requestId: 'r3', queueId: 'cards', enqueuedAt: t(3), position: 3 }),
+      request({ requestId: 'p1', queueId: 'payments', enqueuedAt: t(4), position: 1 }),
+    ];
+    bridge.emit('queue.snapshot', { queues: [], requests: rows });
+    const positions = () => Object.fromEntries(q.rows().map((r) => [r.requestId, r.position]));
+    assert.deepEqual(positions(), { r1: 1, r2: 2, r3: 3, p1: 1 });
+    // The first customer of "cards" leaves: the authority's delta carries only that request.
+    bridge.emit('queue.delta', {
+      queues: [],
+      upserts: [{ ...rows[0]!, state: 'abandoned', position: null }],
+    });
+    assert.deepEqual(positions(), { r2: 1, r3: 2, p1: 1 });
+    // A higher-priority request joins "cards" at the front; an offered one has no position.
+    bridge.emit('queue.delta', {
+      queues: [],
+      upserts: [
+        request({ requestId: 'vip', queueId: 'cards', enqueuedAt: t(9), priority: 50, position: 1 }),
+        { ...rows[1]!, state: 'offered', agentId: 'stf_dana', position: null },
+      ],
+    });
+    assert.deepEqual(positions(), { vip: 1, r2: null, r3: 2, p1: 1 });
+  });
 });

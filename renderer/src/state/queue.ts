@@ -51,6 +51,25 @@ export function compareRequests(a: RequestView, b: RequestView): number {
   );
 }
 
+/**
+ * Positions counted from the live list itself (sorted in queue order): a delta carries only
+ * the requests that changed, so when one leaves or jumps ahead, the rows behind it move at
+ * once instead of keeping the number of their last update. The list holds every live
+ * request of the queues it shows (the authority's snapshot and deltas), so the count is
+ * the authority's. Rows keep their identity when their position did not change.
+ */
+function withPositions(sorted: readonly RequestView[]): RequestView[] {
+  const ahead = new Map<string, number>();
+  return sorted.map((r) => {
+    let position: number | null = null;
+    if (r.state === 'waiting') {
+      position = (ahead.get(r.queueId) ?? 0) + 1;
+      ahead.set(r.queueId, position);
+    }
+    return r.position === position ? r : { ...r, position };
+  });
+}
+
 /** Per queue, from the live list: how many wait and since when the oldest waits (so the figure can tick). */
 export function waitingByQueue(requests: Iterable<RequestView>): Map<string, { n: number; oldest: string }> {
   const out = new Map<string, { n: number; oldest: string }>();
@@ -178,9 +197,9 @@ export class QueueStore extends Store<QueueState> {
     const c = this.sortedCache;
     if (c && c.version === state.version && c.filter === state.filter) return c.rows;
     const { queueId, optionId } = state.filter;
-    const rows = [...state.requests.values()]
-      .filter((r) => (!queueId || r.queueId === queueId) && (!optionId || r.optionId === optionId))
-      .sort(compareRequests);
+    const rows = withPositions([...state.requests.values()].sort(compareRequests)).filter(
+      (r) => (!queueId || r.queueId === queueId) && (!optionId || r.optionId === optionId),
+    );
     this.sortedCache = { version: state.version, filter: state.filter, rows };
     return rows;
   }

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.ts';
-import type { Engine, Store } from '../engine.ts';
+import type { Engine, Store, StoreStats } from '../engine.ts';
 import { AgentsRepo } from './agents.ts';
 import { AuditRepo } from './audit.ts';
 import { AuthenticationsRepo } from './authentications.ts';
@@ -8,9 +8,11 @@ import { CallTicketsRepo } from './call-tickets.ts';
 import { CommandsRepo } from './commands.ts';
 import { CustodyRepo } from './custody.ts';
 import { CustomersRepo } from './customers.ts';
+import { DeviceAccountRepo } from './device-account.ts';
 import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
 import { OutboxRepo, unitEmitted } from './outbox.ts';
+import { RecordingsRepo } from './recordings.ts';
 import { SigningKeysRepo } from './keys.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
@@ -28,12 +30,14 @@ const REPOS = {
   commands: CommandsRepo,
   custody: CustodyRepo,
   customers: CustomersRepo,
+  deviceAccount: DeviceAccountRepo,
   devices: DevicesRepo,
   factors: FactorsRepo,
   keys: SigningKeysRepo,
   outbox: OutboxRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
+  recordings: RecordingsRepo,
   requests: RequestsRepo,
   sessions: SessionsRepo,
   staff: StaffRepo,
@@ -77,6 +81,11 @@ export class Data {
     // The unit wrote outbox events and they are durable now: wake the event bus (events/).
     if (c && unitEmitted(c)) for (const l of this.emitted) l();
     return v;
+  }
+
+  /** Units run and commits made so far (benchmarks print commits per operation). */
+  stats(): StoreStats {
+    return this.store.stats();
   }
 
   /** `l` runs after every unit that emitted outbox events has committed (the event bus's wake-up). */
