@@ -638,3 +638,51 @@ describe('renderer: the console catches up after main’s feed from the authorit
     assert.equal(bridge.count('command.list'), before.list + 1);
   });
 });
+
+describe('renderer: a warm-transfer offer brings the desk forward (issue 15 defect 6)', () => {
+  it('Sam on History (or the Board) is switched to Desk when Dana offers him a warm transfer, as for a queue offer', async () => {
+    const r = request({ customerName: 'Alice', state: 'assigned', fence: 2, agentId: 'stf_dana' });
+    const bridge = new FakeBridge({
+      'session.current': () => ({
+        staffId: 'stf_sam',
+        username: 'agent2',
+        displayName: 'Sam Patel',
+        role: 'agent',
+      }),
+      'agent.me': () => agentView({ staffId: 'stf_sam', presence: 'available' }),
+      'queue.snapshot': () => ({ queues: [], requests: [] }),
+      'wrapUp.dispositions': () => ({ version: 1, tree: [] }),
+      'outbox.status': () => ({ pending: 0, sent: 0, lastError: null, nextAttemptAt: null }),
+      'transfer.mine': () => ({ incoming: [], outgoing: [] }),
+    });
+    const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
+    await app.start();
+    await until(
+      'Sam signed in',
+      () => app.transfers.getState() !== undefined && bridge.count('transfer.mine') >= 1,
+    );
+    for (const screen of ['history', 'board', 'settings'] as const) {
+      app.navigation.show(screen);
+      bridge.emit(
+        'transfer.update',
+        transferView(r, {
+          transferId: `trf_00000000000000${screen.length}0`,
+          mode: 'warm',
+          state: 'offered',
+          toFence: null,
+          resolvedAt: null,
+          expiresAt: iso(60_000),
+          request: r,
+        }),
+      );
+      assert.equal(app.navigation.getState(), 'desk', `from ${screen}`);
+    }
+    // Updates that are not an offer to Sam leave the screen alone.
+    app.navigation.show('history');
+    bridge.emit(
+      'transfer.update',
+      transferView(r, { transferId: 'trf_0000000000000077', mode: 'warm', state: 'declined', toFence: null }),
+    );
+    assert.equal(app.navigation.getState(), 'history');
+  });
+});

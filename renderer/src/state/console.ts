@@ -117,6 +117,14 @@ export class ConsoleApp {
       if (phase === 'offered' || (phase === 'active' && this.navigation.getState() === 'board'))
         this.navigation.show('desk');
     });
+    // A colleague's warm-transfer offer is an offer too: it brings the desk forward, where it is answered.
+    let offers = new Set<string>();
+    this.transfers.subscribe(() => {
+      const incoming = this.transfers.getState().incoming;
+      const now = new Set(incoming.map((t) => t.transferId));
+      if (incoming.some((t) => !offers.has(t.transferId))) this.navigation.show('desk');
+      offers = now;
+    });
     // The panel's level is the freshest (a step-up shows there first); it gates remote control.
     this.panel.subscribe(() => this.focusRemoteControl());
     // A step-up or a new photo from the device changes the panel: fetch it again.
