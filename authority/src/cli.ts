@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseTooNewError } from './store/db.ts';
+import { StoreConfigError } from './store/engine.ts';
 import { DEMO_STAFF } from './seed/demo.ts';
 import { startAuthority } from './server.ts';
 
-/** `npm run authority -- --port N --data-dir DIR [--demo]`: start, and stop cleanly on SIGINT/SIGTERM. */
+/** `npm run authority -- --port N --data-dir DIR [--database-url postgres://...] [--demo]`: start, and stop cleanly on SIGINT/SIGTERM. */
 async function main() {
   let config;
   try {
@@ -19,7 +20,13 @@ async function main() {
   try {
     running = await startAuthority(config);
   } catch (e) {
-    if (e instanceof DatabaseTooNewError || (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (
+      e instanceof DatabaseTooNewError ||
+      e instanceof StoreConfigError ||
+      code === 'EADDRINUSE' ||
+      code === 'ECONNREFUSED'
+    ) {
       console.error(`authority: ${(e as Error).message}`);
       process.exit(2);
     }

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { TEST_PEPPER } from './authority.ts';
+import type { Engine, StoreTarget } from '../../authority/src/store/engine.ts';
+import { TEST_PEPPER, testDatabaseFor, testEngine, testStoreTarget } from './authority.ts';
 
 /** The repository root (this file is test/support/process.ts). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -72,6 +73,12 @@ export interface AuthorityProcessOptions {
   logFile?: string;
   /** Readiness timeout per start. */
   startTimeoutMs?: number;
+  /**
+   * The engine (default VD_TEST_ENGINE, else SQLite): on PostgreSQL the child gets
+   * VD_DATABASE_URL of a fresh database for this data dir, the same one at every restart
+   * (unless `env` names one itself).
+   */
+  engine?: Engine;
 }
 
 /**
@@ -112,9 +119,25 @@ export class AuthorityProcess {
     }
   }
 
+  /** The engine the child runs on. */
+  get engine(): Engine {
+    if (this.opts.env?.VD_DATABASE_URL) return 'postgres';
+    return this.opts.engine ?? testEngine();
+  }
+
+  /** Where the child keeps its data (read it with openReadOnly while it is down, or after). */
+  async storeTarget(): Promise<StoreTarget> {
+    const url = this.opts.env?.VD_DATABASE_URL;
+    return url ? { engine: 'postgres', url } : testStoreTarget(this.opts.dataDir, this.engine);
+  }
+
   /** Spawn and wait until /healthz answers. */
   async start(): Promise<void> {
     if (this.running) throw new Error('authority already running');
+    const database: Record<string, string> =
+      this.engine === 'postgres' && !this.opts.env?.VD_DATABASE_URL
+        ? { VD_DATABASE_URL: await testDatabaseFor(this.opts.dataDir) }
+        : {};
     mkdirSync(dirname(this.logFile), { recursive: true });
     // Another process on our port would answer /healthz for us: refuse to start instead.
     const host = this.opts.host ?? '127.0.0.1';
@@ -143,7 +166,7 @@ export class AuthorityProcess {
         ],
         {
           cwd: REPO_ROOT,
-          env: { ...process.env, VD_PIN_PEPPER: TEST_PEPPER, ...this.opts.env },
+          env: { ...process.env, VD_PIN_PEPPER: TEST_PEPPER, ...database, ...this.opts.env },
           // The child writes straight into the log file: nothing to drain, nothing lost on SIGKILL.
           stdio: ['ignore', out, out],
         },

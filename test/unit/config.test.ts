@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../authority/src/config.ts';
 import { startAuthority } from '../../authority/src/server.ts';
@@ -27,7 +30,7 @@ describe('authority configuration', () => {
     assert.equal(c.sessionIdleSeconds, 120);
   });
 
-  it('a database URL is a postgres:// URL; the authority says plainly that it cannot serve from PostgreSQL yet', async () => {
+  it('a database URL is a postgres:// URL; an unreachable one is an error, never a fall-back to SQLite', async () => {
     assert.equal(
       loadConfig(['--database-url', 'postgres://vd@127.0.0.1:5432/vd'], {}).databaseUrl,
       'postgres://vd@127.0.0.1:5432/vd',
@@ -38,16 +41,18 @@ describe('authority configuration', () => {
       (e: unknown) => e instanceof ConfigError && /databaseUrl: must be a postgres:\/\//.test(e.message),
     );
     // Never a silent fall-back to the SQLite file.
-    const config = loadConfig(
-      ['--database-url', 'postgres://vd@127.0.0.1:1/vd', '--data-dir', '/nonexistent/vd'],
-      {
+    const dir = mkdtempSync(join(tmpdir(), 'vd-config-'));
+    try {
+      const config = loadConfig(['--database-url', 'postgres://vd@127.0.0.1:1/vd', '--data-dir', dir], {
         VD_PIN_PEPPER: 'p'.repeat(32),
-      },
-    );
-    await assert.rejects(
-      startAuthority(config, { logger: false }),
-      (e: unknown) => e instanceof ConfigError && /cannot serve from PostgreSQL yet/.test(e.message),
-    );
+      });
+      await assert.rejects(
+        startAuthority(config, { logger: false }),
+        (e: unknown) => (e as NodeJS.ErrnoException).code === 'ECONNREFUSED',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists every problem with a clear message', () => {
