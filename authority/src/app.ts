@@ -176,6 +176,14 @@ export async function buildAuthority(opts: {
   });
   services.transfers.on('update', (transfer, staffIds) => {
     for (const id of staffIds) hub.sendToStaff(id, { type: 'transfer.update', transfer });
+    // The customer is told while their agent consults a colleague (an open warm transfer), and when it stops.
+    if (transfer.mode === 'warm')
+      hub.sendToSession(transfer.request.sessionId, {
+        type: 'request.consult',
+        requestId: transfer.requestId,
+        active: transfer.state === 'offered',
+        at: new Date(opts.clock.now()).toISOString(),
+      });
   });
   // A wrong PIN (or a lock) on a request someone holds or is offered: their open panel fetches itself again.
   services.pin.on('failure', (authenticationId, locked) =>

@@ -24,3 +24,4 @@ export * from './customers.ts';
 export * from './customer-admin-routes.ts';
 export * from './lifecycles.ts';
 export * from './push.ts';
+export * from './device-account.ts';

@@ -42,6 +42,7 @@ import { directoryRoutes } from './directory.ts';
 import { customerAdminRoutes } from './customer-admin-routes.ts';
 import { SipCredentials } from './sip.ts';
 import { pushRoutes } from './push.ts';
+import { deviceAccountRoutes } from './device-account.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
 const StaffParams = z.strictObject({ staffId: OpaqueId.describe('The staff member.') });
@@ -550,6 +551,7 @@ export const routes = {
   ...directoryRoutes,
   ...customerAdminRoutes,
   ...pushRoutes,
+  ...deviceAccountRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

@@ -98,5 +98,12 @@ export const ServerFrame = z.discriminatedUnion('type', [
   }),
   /** For both parties of a transfer (and the target of a consult offer): the transfer as it is now. */
   z.strictObject({ type: z.literal('transfer.update'), transfer: TransferView }),
+  /** For a device: its agent is consulting a colleague (a warm transfer of its request is open), or no longer. */
+  z.strictObject({
+    type: z.literal('request.consult'),
+    requestId: OpaqueId,
+    active: z.boolean(),
+    at: z.string(),
+  }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -8,6 +8,7 @@ import { CallTicketsRepo } from './call-tickets.ts';
 import { CommandsRepo } from './commands.ts';
 import { CustodyRepo } from './custody.ts';
 import { CustomersRepo } from './customers.ts';
+import { DeviceAccountRepo } from './device-account.ts';
 import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
 import { OutboxRepo, unitEmitted } from './outbox.ts';
@@ -28,6 +29,7 @@ const REPOS = {
   commands: CommandsRepo,
   custody: CustodyRepo,
   customers: CustomersRepo,
+  deviceAccount: DeviceAccountRepo,
   devices: DevicesRepo,
   factors: FactorsRepo,
   keys: SigningKeysRepo,
