@@ -21,45 +21,98 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/**
+ * `n` cycles by `k` workers at once: each creates a request (one device, a session per
+ * request), waits for its offer to whichever of the k serving agents is free, accepts and
+ * completes it as that agent.
+ */
+async function pipelineCycles(a: Awaited<ReturnType<typeof startTestAuthority>>, n: number, k: number) {
+  const svc = a.services;
+  const p = svc.pipeline;
+  const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+  const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
+    headers: bearer(admin),
+  });
+  const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+  const agent1 = (await svc.staff.login('agent1', 'demo-agent-1', 'bench')).staff.staffId;
+  const profile = (await p.agents.get(agent1))!;
+  // Only agent1 and k-1 like it serve, so every offer goes to one of the k.
+  for (const u of ['agent2', 'supervisor']) {
+    const id = (await svc.staff.login(u, u === 'agent2' ? 'demo-agent-2' : 'demo-supervisor', 'bench')).staff
+      .staffId;
+    await p.agents.setProfile(id, [], []);
+  }
+  const agents = [agent1];
+  for (let i = 1; i < k; i++) {
+    const s = await svc.staff.create(
+      {
+        username: `bench-agent-${i}`,
+        displayName: `Bench Agent ${i}`,
+        role: 'agent',
+        password: 'bench-password-1',
+      },
+      'bench',
+    );
+    await p.agents.setProfile(s.id, JSON.parse(profile.skills), JSON.parse(profile.queues));
+    agents.push(s.id);
+  }
+  for (const id of agents) await p.setPresence(id, 'available', null, 'bench');
+  const principal = await svc.devices.verifyRequest(
+    `Device ${d.token}`,
+    await d.proof('GET', '/x'),
+    'GET',
+    '/x',
+  );
+  // Offers as they are made (dispatch may offer a request after its createRequest answered).
+  const offered = new Map<string, string>();
+  const waiters = new Map<string, (agentId: string) => void>();
+  p.on('offer', (agentId, requestId) => {
+    const w = waiters.get(requestId);
+    if (w) w(agentId);
+    else offered.set(requestId, agentId);
+  });
+  const offerOf = (requestId: string) =>
+    offered.has(requestId)
+      ? Promise.resolve(offered.get(requestId)!)
+      : new Promise<string>((resolve) => waiters.set(requestId, resolve));
+  const s0 = svc.ctx.data.stats();
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: k }, async () => {
+      while (started++ < n) {
+        const r = await p.createRequest(principal, 'other');
+        if (r.status !== 'queued') throw new Error('not queued');
+        const id = r.request.requestId;
+        const agentId = await offerOf(id);
+        offered.delete(id);
+        waiters.delete(id);
+        const row = (await p.requests.get(id))!;
+        await p.accept(agentId, id, row.fence);
+        await p.complete(agentId, id, row.fence);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const s1 = svc.ctx.data.stats();
+  return {
+    k,
+    perSecond: n / seconds,
+    unitsPerCycle: (s1.units - s0.units) / n,
+    commitsPerCycle: (s1.commits - s0.commits) / n,
+  };
+}
+
 async function cycles(n: number) {
-  const a = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 });
+  const one = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 });
+  const sixteen = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 });
   try {
-    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const code = await call(a.url, 'POST', '/v1/admin/customers/c_bob_okafor_002/enrolment-codes', {
-      headers: bearer(admin),
-    });
-    const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    const svc = a.services;
-    const p = svc.pipeline;
-    const agentId = (
-      svc.ctx.db.prepare("SELECT id FROM staff WHERE username = 'agent1'").get() as { id: string }
-    ).id;
-    // Only agent1 serves, so every cycle is one offer to the same agent.
-    for (const u of ['agent2', 'supervisor']) {
-      const id = (svc.ctx.db.prepare('SELECT id FROM staff WHERE username = ?').get(u) as { id: string }).id;
-      await p.agents.setProfile(id, [], []);
-    }
-    await p.setPresence(agentId, 'available', null, 'bench');
-    const principal = await svc.devices.verifyRequest(
-      `Device ${d.token}`,
-      await d.proof('GET', '/x'),
-      'GET',
-      '/x',
-    );
-    const s0 = svc.ctx.data.stats();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const r = await p.createRequest(principal, 'other');
-      if (r.status !== 'queued') throw new Error('not queued');
-      const offer = (await p.requests.offerOf(agentId))!;
-      await p.accept(agentId, offer.id, offer.fence);
-      await p.complete(agentId, offer.id, offer.fence);
-    }
-    const pipelineSeconds = (performance.now() - t0) / 1000;
-    const s1 = svc.ctx.data.stats();
-    console.log(
-      `# pipeline: ${((s1.units - s0.units) / n).toFixed(1)} units of work and ${((s1.commits - s0.commits) / n).toFixed(1)} commits (fsyncs) per cycle; the raw loop makes 9`,
-    );
+    const runs = [await pipelineCycles(one, n, 1), await pipelineCycles(sixteen, n, 16)];
+    for (const r of runs)
+      console.log(
+        `# pipeline x${r.k}: ${r.perSecond.toFixed(0)} cycles/s, ${r.unitsPerCycle.toFixed(1)} units of work and ${r.commitsPerCycle.toFixed(1)} commits (fsyncs) per cycle; the raw loop makes 9 commits per cycle`,
+      );
+    const pipelineSeconds = n / runs[0]!.perSecond;
 
     // Baseline: the same rows written by hand, one transaction per step as the pipeline does.
     const dir = mkdtempSync(join(tmpdir(), 'vd-bench-raw-'));
@@ -129,9 +182,15 @@ async function cycles(n: number) {
     const rawSeconds = (performance.now() - t1) / 1000;
     db.close();
     rmSync(dir, { recursive: true, force: true });
-    return { n, pipelinePerSecond: n / pipelineSeconds, rawPerSecond: n / rawSeconds };
+    return {
+      n,
+      pipelinePerSecond: n / pipelineSeconds,
+      concurrent: runs[1]!,
+      rawPerSecond: n / rawSeconds,
+    };
   } finally {
-    await a.dispose();
+    await one.dispose();
+    await sixteen.dispose();
   }
 }
 
@@ -207,7 +266,7 @@ async function fanout(sockets: number, changes: number) {
 export async function pipelineBench() {
   const c = await cycles(Number(process.env.VD_BENCH_CYCLES ?? 500));
   console.log(
-    `pipeline cycles (enqueue+offer+accept+complete): ${c.pipelinePerSecond.toFixed(0)}/s via Pipeline vs ${c.rawPerSecond.toFixed(0)}/s raw SQLite writes; ratio ${(c.pipelinePerSecond / c.rawPerSecond).toFixed(2)} (n=${c.n})`,
+    `pipeline cycles (enqueue+offer+accept+complete): ${c.pipelinePerSecond.toFixed(0)}/s via Pipeline (x1), ${c.concurrent.perSecond.toFixed(0)}/s (x16) vs ${c.rawPerSecond.toFixed(0)}/s raw SQLite writes; ratio ${(c.pipelinePerSecond / c.rawPerSecond).toFixed(2)} / ${(c.concurrent.perSecond / c.rawPerSecond).toFixed(2)} (n=${c.n})`,
   );
   const f = await fanout(
     Number(process.env.VD_BENCH_SOCKETS ?? 1000),
