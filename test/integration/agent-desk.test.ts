@@ -181,10 +181,10 @@ describe('console API: verified-customer panel, photos, dispositions, wrap-ups',
     assert.ok(
       replays.every((r) => r.status === 201 && r.body.duplicate && r.body.wrapUpId === first.body.wrapUpId),
     );
-    const n = a.services.ctx.db
-      .prepare('SELECT count(*) AS n FROM wrap_ups WHERE request_id = ?')
-      .get(requestId) as { n: number };
-    assert.equal(n.n, 1);
+    const [n] = await a.sql<{
+      n: number;
+    }>`SELECT count(*) AS n FROM wrap_ups WHERE request_id = ${requestId}`;
+    assert.equal(n!.n, 1);
     assert.equal((await a.services.pipeline.agents.get(agent.staffId))!.presence, 'available');
     const other = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     const foreign = await api(a.url, 'wrapUp', {

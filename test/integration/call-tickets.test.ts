@@ -176,11 +176,9 @@ describe('a call ticket proves voice only for the holder and fencing number it w
     return p.body.voice.verified as boolean;
   };
   const failures = (requestId: string, action: string) =>
-    a.services.ctx.db
-      .prepare<[string, string], { actor: string; reason: string }>(
-        "SELECT actor, reason FROM audit_log WHERE subject = ? AND action = ? AND outcome = 'failure' ORDER BY seq",
-      )
-      .all(`request:${requestId}`, action);
+    a.sql<{ actor: string; reason: string }>`
+      SELECT actor, reason FROM audit_log
+      WHERE subject = ${`request:${requestId}`} AND action = ${action} AND outcome = 'failure' ORDER BY seq`;
 
   /** A new device of Alice queues; A (the only agent available) accepts it and is issued a ticket. */
   async function heldByA(): Promise<{ d: TestDevice; requestId: string; fenceA: number }> {
@@ -204,8 +202,8 @@ describe('a call ticket proves voice only for the holder and fencing number it w
 
   /** Both routes refuse `ticket` (issued to A under fenceA): 409 stale_fence, audited, voice not proven. */
   async function oldTicketRefused(d: TestDevice, requestId: string, fenceA: number, ticket: string) {
-    const answerFailuresBefore = failures(requestId, 'call.answer').length;
-    const proofFailuresBefore = failures(requestId, 'call.proof').length;
+    const answerFailuresBefore = (await failures(requestId, 'call.answer')).length;
+    const proofFailuresBefore = (await failures(requestId, 'call.proof')).length;
     const byConsole = await staffApi(A, 'callAnswer', {
       params: { requestId },
       json: {
@@ -221,11 +219,11 @@ describe('a call ticket proves voice only for the holder and fencing number it w
     assert.equal(byDevice.status, 409, JSON.stringify(byDevice.body));
     assert.equal(byDevice.body.code, 'stale_fence');
     assert.match(byDevice.body.message, /fencing number/);
-    const answers = failures(requestId, 'call.answer').slice(answerFailuresBefore);
+    const answers = (await failures(requestId, 'call.answer')).slice(answerFailuresBefore);
     assert.equal(answers.length, 1, 'the console’s report is audited as a failure');
     assert.equal(answers[0]!.actor, `staff:${A.staffId}`);
     assert.match(answers[0]!.reason, /fencing number/);
-    const proofs = failures(requestId, 'call.proof').slice(proofFailuresBefore);
+    const proofs = (await failures(requestId, 'call.proof')).slice(proofFailuresBefore);
     assert.equal(proofs.length, 1, 'the device’s proof is audited as a failure');
     assert.equal(proofs[0]!.actor, `device:${d.deviceId}`);
     assert.match(proofs[0]!.reason, /fencing number/);

@@ -227,11 +227,11 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     const parallel = await Promise.all(Array.from({ length: 50 }, () => send(A, parallelBody)));
     const wins = parallel.filter((r) => r.status === 201).length;
     assert.equal(wins, 1, parallel.map((r) => r.status).join(','));
-    const n = a.services.ctx.db
-      .prepare<[string, number, number], { n: number }>(
-        'SELECT count(*) AS n FROM device_commands WHERE request_id = ? AND fence = ? AND seq = ?',
-      )
-      .get(requestId, fence, parallelBody.seq)!.n;
+    const n = (
+      await a.sql<{ n: number }>`
+        SELECT count(*) AS n FROM device_commands
+        WHERE request_id = ${requestId} AND fence = ${fence} AND seq = ${parallelBody.seq}`
+    )[0]!.n;
     assert.equal(n, 1, 'one row per seq');
     console.log(
       `replay: ${REPLAYS} sequential replays accepted ${accepted}; 50 parallel sends of one seq: ${wins} accepted`,
@@ -344,11 +344,10 @@ describe('row 11: device commands cannot be forged or replayed', () => {
     // Alice's device cannot see, ack or answer Bob's command.
     assert.equal((await ctl.ack(okForLevel1.body.commandId)).status, 404);
     assert.equal((await ctl.answer(okForLevel1.body.commandId, { outcome: 'declined' })).status, 404);
-    const refusedAudits = a.services.ctx.db
-      .prepare<[], { n: number }>(
-        "SELECT count(*) AS n FROM audit_log WHERE action = 'control.sendCommand' AND outcome = 'failure'",
-      )
-      .get()!.n;
+    const refusedAudits = (
+      await a.sql<{ n: number }>`
+        SELECT count(*) AS n FROM audit_log WHERE action = 'control.sendCommand' AND outcome = 'failure'`
+    )[0]!.n;
     assert.ok(refusedAudits >= 9, `every refusal is audited (${refusedAudits})`);
   });
 
@@ -523,9 +522,8 @@ describe('row 11: device commands cannot be forged or replayed', () => {
         assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
       }
     }
-    const state = a.services.ctx.db
-      .prepare<[string], { state: string }>('SELECT state FROM device_commands WHERE id = ?')
-      .get(target)!.state;
+    const state = (await a.sql<{ state: string }>`SELECT state FROM device_commands WHERE id = ${target}`)[0]!
+      .state;
     assert.equal(state, 'pending', 'no fuzzed answer closed the command');
     const ok = await ctl.answer(target, {
       outcome: 'done',

@@ -24,11 +24,9 @@ describe('an agent completes a request whose customer already left', () => {
     apiWith(a.url, bearer(token), name, opts);
   const presence = async () => (await agentApi('agentMe')).body.presence as string;
   const completions = (requestId: string) =>
-    a.services.ctx.db
-      .prepare<[string], { actor: string; outcome: string; reason: string | null }>(
-        "SELECT actor, outcome, reason FROM audit_log WHERE subject = ? AND action = 'request.complete' ORDER BY seq",
-      )
-      .all(`request:${requestId}`);
+    a.sql<{ actor: string; outcome: string; reason: string | null }>`
+      SELECT actor, outcome, reason FROM audit_log
+      WHERE subject = ${`request:${requestId}`} AND action = 'request.complete' ORDER BY seq`;
   const wrapUp = (requestId: string, fence: number) =>
     agentApi('wrapUp', {
       params: { requestId },
@@ -83,7 +81,7 @@ describe('an agent completes a request whose customer already left', () => {
     assert.equal(done.body.state, 'abandoned', 'the answer says the customer left');
     assert.equal(done.body.agentId, agent.staffId);
     assert.equal(await presence(), 'wrap_up');
-    const audited = completions(requestId);
+    const audited = await completions(requestId);
     assert.equal(audited.length, 1);
     assert.equal(audited[0]!.actor, `staff:${agent.staffId}`);
     assert.equal(audited[0]!.outcome, 'success');
@@ -118,7 +116,7 @@ describe('an agent completes a request whose customer already left', () => {
     assert.equal(done.status, 200, JSON.stringify(done.body));
     assert.equal(done.body.state, 'abandoned');
     assert.equal(await presence(), 'wrap_up');
-    assert.match(completions(requestId).at(-1)?.reason ?? '', /customer left/);
+    assert.match((await completions(requestId)).at(-1)?.reason ?? '', /customer left/);
     assert.equal((await wrapUp(requestId, fence)).status, 201);
     assert.equal(await presence(), 'available');
   });

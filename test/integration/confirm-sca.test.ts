@@ -76,16 +76,14 @@ describe('confirming a payment needs a user-verifying factor bound to the transa
       k,
     );
   };
-  const refusals = (commandId: string) =>
-    a.services.ctx.db
-      .prepare<[string], { n: number }>(
-        "SELECT count(*) AS n FROM audit_log WHERE action = 'control.commandResult' AND outcome = 'failure' AND subject = ?",
-      )
-      .get(`command:${commandId}`)!.n;
-  const state = (commandId: string) =>
-    a.services.ctx.db
-      .prepare<[string], { state: string }>('SELECT state FROM device_commands WHERE id = ?')
-      .get(commandId)!.state;
+  const refusals = async (commandId: string) =>
+    (
+      await a.sql<{ n: number }>`
+        SELECT count(*) AS n FROM audit_log
+        WHERE action = 'control.commandResult' AND outcome = 'failure' AND subject = ${`command:${commandId}`}`
+    )[0]!.n;
+  const state = async (commandId: string) =>
+    (await a.sql<{ state: string }>`SELECT state FROM device_commands WHERE id = ${commandId}`)[0]!.state;
 
   before(async () => {
     a = await startTestAuthority(
@@ -193,8 +191,8 @@ describe('confirming a payment needs a user-verifying factor bound to the transa
     assert.equal(tapOnly.status, 409, 'a tap without a factor is refused');
     assert.equal(tapOnly.body.code, 'factor_missing');
 
-    assert.equal(state(commandId), 'shown', 'still open after the refusals');
-    assert.equal(refusals(commandId), 4, 'every refused confirmation is audited');
+    assert.equal(await state(commandId), 'shown', 'still open after the refusals');
+    assert.equal(await refusals(commandId), 4, 'every refused confirmation is audited');
 
     const assertion = await fingerprint(claims);
     const ok = await answer({ kind: 'biometric', assertion });
@@ -228,7 +226,7 @@ describe('confirming a payment needs a user-verifying factor bound to the transa
     });
     assert.equal(replayed.status, 400);
     assert.equal(replayed.body.code, 'signature_invalid');
-    assert.equal(refusals(next.commandId), 1);
+    assert.equal(await refusals(next.commandId), 1);
 
     const list = await d.api('deviceReceipts');
     assert.equal(list.status, 200, JSON.stringify(list.body));
@@ -238,18 +236,20 @@ describe('confirming a payment needs a user-verifying factor bound to the transa
   it('without a fingerprint the PIN entered now confirms: a wrong one is refused and counts towards the lockout', async () => {
     const { commandId, claims } = await sendConfirm({ ...transaction, amount: 2_500 });
     const signature = await ctl.signTransaction(claims);
-    const failures = () =>
-      a.services.ctx.db
-        .prepare<[string], { failures: number }>('SELECT failures FROM pins WHERE customer_id = ?')
-        .get('c_alice_martin_01')!.failures;
-    const before = failures();
+    const failures = async () =>
+      (
+        await a.sql<{
+          failures: number;
+        }>`SELECT failures FROM pins WHERE customer_id = ${'c_alice_martin_01'}`
+      )[0]!.failures;
+    const before = await failures();
     const wrong = await ctl.answer(commandId, {
       outcome: 'done',
       result: { kind: 'confirm', signature, factor: { kind: 'pin', pin: '000000' } },
     });
     assert.equal(wrong.status, 401, JSON.stringify(wrong.body));
     assert.match(wrong.body.message, /attempts left/);
-    assert.equal(failures(), before + 1);
+    assert.equal(await failures(), before + 1);
     const right = await ctl.answer(commandId, {
       outcome: 'done',
       result: { kind: 'confirm', signature, factor: { kind: 'pin', pin: PIN } },
@@ -257,7 +257,7 @@ describe('confirming a payment needs a user-verifying factor bound to the transa
     assert.equal(right.status, 200, JSON.stringify(right.body));
     assert.equal(right.body.receipt.factor, 'pin');
     assert.equal(right.body.receipt.amount, 2_500);
-    assert.equal(failures(), 0);
+    assert.equal(await failures(), 0);
     const list = await d.api('deviceReceipts');
     assert.equal(list.body.receipts[0].receiptId, right.body.receipt.receiptId);
   });

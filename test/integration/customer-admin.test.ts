@@ -33,12 +33,10 @@ describe('customer administration API', () => {
 
   const api = (method: string, path: string, json?: unknown, token = admin.token): Promise<HttpResult> =>
     call(a.url, method, path, { headers: bearer(token), ...(json !== undefined ? { json } : {}) });
-  const audit = (subject: string, action: string): AuditRow[] =>
-    a.services.ctx.db
-      .prepare<[string, string], AuditRow>(
-        'SELECT actor, action, subject, outcome, reason, data FROM audit_log WHERE subject = ? AND action = ? ORDER BY seq',
-      )
-      .all(subject, action);
+  const audit = (subject: string, action: string): Promise<AuditRow[]> =>
+    a.sql<AuditRow>`
+      SELECT actor, action, subject, outcome, reason, data FROM audit_log
+      WHERE subject = ${subject} AND action = ${action} ORDER BY seq`;
   const create = async (body: Record<string, unknown>) => {
     const r = await api('POST', '/v1/admin/customers', body);
     assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -84,7 +82,7 @@ describe('customer administration API', () => {
     assert.equal(got.status, 200);
     assert.deepEqual(got.body, c);
 
-    const rows = audit(`customer:${c.customerId}`, 'customer.create');
+    const rows = await audit(`customer:${c.customerId}`, 'customer.create');
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.actor, `staff:${admin.staffId}`);
     assert.equal(rows[0]!.outcome, 'success');
@@ -146,7 +144,7 @@ describe('customer administration API', () => {
     // Nothing to update is a 400.
     assert.equal((await api('PATCH', `/v1/admin/customers/${c.customerId}`, {})).status, 400);
 
-    const rows = audit(`customer:${c.customerId}`, 'customer.update');
+    const rows = await audit(`customer:${c.customerId}`, 'customer.update');
     assert.equal(rows.length, 3);
     assert.ok(rows.every((x) => x.actor === `staff:${admin.staffId}`));
     const first = JSON.parse(rows[0]!.data);
@@ -261,7 +259,7 @@ describe('customer administration API', () => {
     const patch = await api('PATCH', `/v1/admin/customers/${c.customerId}`, { phones: [{ number: '0000' }] });
     assert.equal(patch.status, 400);
     assert.match(patch.body.message, /^phones\[0\]\.number: /);
-    assert.equal(audit(`customer:${c.customerId}`, 'customer.update').length, 0);
+    assert.equal((await audit(`customer:${c.customerId}`, 'customer.update')).length, 0);
   });
 
   it('schema-valid but odd phone numbers, names and cursors get 201/200, 400 or 409, never a 5xx', async () => {
@@ -330,7 +328,7 @@ describe('customer administration API', () => {
       externalRef: 'CRM-000501',
     });
     assert.equal(same.status, 200, JSON.stringify(same.body));
-    assert.equal(audit(`customer:${other.customerId}`, 'customer.update').length, 0);
+    assert.equal((await audit(`customer:${other.customerId}`, 'customer.update')).length, 0);
   });
 
   it('only admins: agents and supervisors get 403, no token 401, unknown customers 404', async () => {
@@ -364,7 +362,7 @@ describe('customer administration API', () => {
       assert.equal(r.status, 404, `${method} ${path}: ${r.status}`);
     }
     assert.equal((await api('GET', `/v1/admin/customers/${c.customerId}`)).body.displayName, 'Guarded');
-    assert.equal(audit(`customer:${c.customerId}`, 'customer.update').length, 0);
+    assert.equal((await audit(`customer:${c.customerId}`, 'customer.update')).length, 0);
   });
 
   it('deactivation ends the open request and session, refuses device authentication and enrolment codes; reactivation restores them', async () => {
@@ -462,7 +460,7 @@ describe('customer administration API', () => {
     assert.equal(copy.status, 409);
 
     const subject = `customer:${id}`;
-    const [dRow] = audit(subject, 'customer.deactivate');
+    const [dRow] = await audit(subject, 'customer.deactivate');
     assert.equal(dRow?.actor, `staff:${admin.staffId}`);
     assert.equal(dRow?.reason, 'account closed');
     assert.deepEqual(JSON.parse(dRow!.data), {
@@ -471,20 +469,14 @@ describe('customer administration API', () => {
       revokedDeviceTokens: 1,
       voidedEnrolmentCodes: 1,
     });
-    assert.equal(audit(subject, 'customer.reactivate')[0]?.actor, `staff:${admin.staffId}`);
-    const codeRows = audit(subject, 'enrolment.code').map((r) => `${r.outcome}:${r.reason ?? ''}`);
+    assert.equal((await audit(subject, 'customer.reactivate'))[0]?.actor, `staff:${admin.staffId}`);
+    const codeRows = (await audit(subject, 'enrolment.code')).map((r) => `${r.outcome}:${r.reason ?? ''}`);
     assert.deepEqual(codeRows, ['success:', 'success:', 'failure:the customer is deactivated', 'success:']);
-    const abandon = a.services.ctx.db
-      .prepare<[string], { reason: string }>(
-        "SELECT reason FROM audit_log WHERE action = 'request.abandon' AND subject = ?",
-      )
-      .get(`request:${requestId}`);
+    const [abandon] = await a.sql<{ reason: string }>`
+      SELECT reason FROM audit_log WHERE action = 'request.abandon' AND subject = ${`request:${requestId}`}`;
     assert.equal(abandon?.reason, 'customer_deactivated');
-    const authFailure = a.services.ctx.db
-      .prepare<[string], { reason: string }>(
-        "SELECT reason FROM audit_log WHERE action = 'auth.device' AND actor = ? AND outcome = 'failure'",
-      )
-      .get(`device:${d.deviceId}`);
+    const [authFailure] = await a.sql<{ reason: string }>`
+      SELECT reason FROM audit_log WHERE action = 'auth.device' AND actor = ${`device:${d.deviceId}`} AND outcome = 'failure'`;
     assert.equal(authFailure?.reason, 'customer account deactivated');
   });
 });

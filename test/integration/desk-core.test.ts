@@ -104,10 +104,9 @@ describe('main/core against a real authority: bridge validation, offers, panel, 
     assert.equal(history[0].requestId, req.requestId);
     assert.equal(history[0].wrapUpState, 'sent');
     assert.deepEqual(history[0].disposition, ['resolved', 'information-given']);
-    const remote = a.services.ctx.db
-      .prepare('SELECT count(*) AS n FROM wrap_ups WHERE idempotency_key = ?')
-      .get(saved.idempotencyKey) as { n: number };
-    assert.equal(remote.n, 1);
+    const [remote] = await a.sql<{ n: number }>`
+      SELECT count(*) AS n FROM wrap_ups WHERE idempotency_key = ${saved.idempotencyKey}`;
+    assert.equal(remote!.n, 1);
   });
 
   it('panel.photo: the enrolment photo comes through the route table; a photo of no one, or a bad id, is refused', async () => {

@@ -316,9 +316,10 @@ describe('customer SDK: agent commands verified, shown and answered against a re
     });
     assert.equal(v.result.canonical, canonical);
     const jwk = JSON.parse(
-      a.services.ctx.db
-        .prepare<[string], { public_jwk: string }>('SELECT public_jwk FROM devices WHERE id = ?')
-        .get(device.identity!.deviceId)!.public_jwk,
+      (
+        await a.sql<{ public_jwk: string }>`
+          SELECT public_jwk FROM devices WHERE id = ${device.identity!.deviceId}`
+      )[0]!.public_jwk,
     );
     const checked = await compactVerify(v.result.signature, createPublicKey({ key: jwk, format: 'jwk' }));
     assert.equal(new TextDecoder().decode(checked.payload), canonical);

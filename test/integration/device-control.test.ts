@@ -414,17 +414,14 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     assert.equal(upd.command.result.kind, 'confirm');
     assert.equal(upd.command.result.signature, good);
     // Stored, and checkable later with nothing but the device's enrolled public key.
-    const row = a.services.ctx.db
-      .prepare<[string], { result: string; state: string }>(
-        'SELECT result, state FROM device_commands WHERE id = ?',
-      )
-      .get(view.commandId)!;
+    const [row] = await a.sql<{ result: string; state: string }>`
+      SELECT result, state FROM device_commands WHERE id = ${view.commandId}`;
+    assert.ok(row);
     assert.equal(row.state, 'done');
     const stored = JSON.parse(row.result);
     const jwk = JSON.parse(
-      a.services.ctx.db
-        .prepare<[string], { public_jwk: string }>('SELECT public_jwk FROM devices WHERE id = ?')
-        .get(d.deviceId)!.public_jwk,
+      (await a.sql<{ public_jwk: string }>`SELECT public_jwk FROM devices WHERE id = ${d.deviceId}`)[0]!
+        .public_jwk,
     );
     const verified = await compactVerify(stored.signature, createPublicKey({ key: jwk, format: 'jwk' }));
     assert.equal(
@@ -437,12 +434,10 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
         transaction,
       }),
     );
-    const audit = a.services.ctx.db
-      .prepare<[string], { n: number }>(
-        "SELECT count(*) AS n FROM audit_log WHERE action = 'control.commandResult' AND outcome = 'failure' AND subject = ?",
-      )
-      .get(`command:${view.commandId}`)!;
-    assert.equal(audit.n, 4, 'every refused signature is audited');
+    const [audit] = await a.sql<{ n: number }>`
+      SELECT count(*) AS n FROM audit_log
+      WHERE action = 'control.commandResult' AND outcome = 'failure' AND subject = ${`command:${view.commandId}`}`;
+    assert.equal(audit!.n, 4, 'every refused signature is audited');
   });
 
   it('a command past its expiry cannot be answered (410, audited); the agent sees it expire', async () => {
@@ -459,12 +454,10 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     assert.equal(late.status, 410);
     assert.equal(late.body.code, 'command_expired');
     await agentUpdate(view.commandId, 'expired');
-    const audited = a.services.ctx.db
-      .prepare<[string], { reason: string }>(
-        "SELECT reason FROM audit_log WHERE subject = ? AND outcome = 'failure' ORDER BY seq DESC LIMIT 1",
-      )
-      .get(`command:${view.commandId}`)!;
-    assert.match(audited.reason, /^command_expired/);
+    const [audited] = await a.sql<{ reason: string }>`
+      SELECT reason FROM audit_log WHERE subject = ${`command:${view.commandId}`} AND outcome = 'failure'
+      ORDER BY seq DESC LIMIT 1`;
+    assert.match(audited!.reason, /^command_expired/);
     // The device refuses it too, now.
     const v = await ctl.guard.check(jws);
     assert.equal(v.verdict === 'refuse' && v.reason, 'expired');

@@ -157,9 +157,8 @@ describe('PIN, photo and step-up', () => {
     // Linked to the authentication, waiting for the agent's comparison: no level by itself.
     assert.equal(verify.body.pendingComparison, true);
     assert.equal(verify.body.authentication.level, 1);
-    const row = a.services.ctx.db
-      .prepare<[string], { authentication_id: string }>('SELECT authentication_id FROM photos WHERE id = ?')
-      .get(verify.body.photoId);
+    const [row] = await a.sql<{ authentication_id: string }>`
+      SELECT authentication_id FROM photos WHERE id = ${verify.body.photoId}`;
     assert.equal(row?.authentication_id, d.authentication.authenticationId);
     const lying = await d.api('photo', {
       query: { purpose: 'verification' },

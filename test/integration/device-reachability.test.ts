@@ -137,10 +137,9 @@ describe('device reachability: shown, used for routing, and the device woken by 
     assert.equal(payload.type, 'wake');
     assert.equal(payload.title, 'Northwind Bank is ready to call you');
     assert.equal(payload.requestId, req.requestId);
-    const audit = await until('the wake-up is audited', () => {
-      const rows = a.services.ctx.db
-        .prepare<[], { outcome: string }>("SELECT outcome FROM audit_log WHERE action = 'device.push.wake'")
-        .all();
+    const audit = await until('the wake-up is audited', async () => {
+      const rows = await a.sql<{ outcome: string }>`
+        SELECT outcome FROM audit_log WHERE action = 'device.push.wake'`;
       return rows.length ? rows : undefined;
     });
     assert.deepEqual(

@@ -47,12 +47,10 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return d;
   };
-  const audit = (deviceId: string, action: string): AuditRow[] =>
-    a.services.ctx.db
-      .prepare<[string, string], AuditRow>(
-        'SELECT actor, action, outcome, reason FROM audit_log WHERE actor = ? AND action = ? ORDER BY seq',
-      )
-      .all(`device:${deviceId}`, action);
+  const audit = (deviceId: string, action: string): Promise<AuditRow[]> =>
+    a.sql<AuditRow>`
+      SELECT actor, action, outcome, reason FROM audit_log
+      WHERE actor = ${`device:${deviceId}`} AND action = ${action} ORDER BY seq`;
   const level = async (d: TestDevice): Promise<number> => {
     const me = await d.api('deviceMe');
     assert.equal(me.status, 200, JSON.stringify(me.body));
@@ -81,13 +79,12 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
     assert.equal(r.body.code, 'factor_setup_not_allowed');
     assert.match(r.body.message, /level 3/);
     // No credential stored, nothing to assert with, the level stays 1.
-    const n = a.services.ctx.db
-      .prepare<[string], { n: number }>('SELECT count(*) AS n FROM webauthn_credentials WHERE device_id = ?')
-      .get(d.deviceId)!.n;
-    assert.equal(n, 0);
+    const [n] = await a.sql<{ n: number }>`
+      SELECT count(*) AS n FROM webauthn_credentials WHERE device_id = ${d.deviceId}`;
+    assert.equal(n!.n, 0);
     assert.equal((await d.api('webauthnAssertionOptions')).status, 400);
     assert.equal(await level(d), 1);
-    const rows = audit(d.deviceId, 'factor.setup');
+    const rows = await audit(d.deviceId, 'factor.setup');
     assert.ok(rows.some((x) => x.outcome === 'failure' && /biometric/.test(x.reason ?? '')));
   });
 
@@ -159,7 +156,7 @@ describe('factor set-up needs the level it grants or the enrolment flow', () => 
     assert.equal(up.status, 200, JSON.stringify(up.body));
     assert.equal(up.body.level, 3);
     assert.equal((await register(d, second)).status, 201);
-    const ok = audit(d.deviceId, 'factor.setup').filter((x) => x.outcome === 'success');
+    const ok = (await audit(d.deviceId, 'factor.setup')).filter((x) => x.outcome === 'success');
     assert.ok(ok.length >= 4, `successful set-ups audited (${ok.length})`);
   });
 

@@ -101,9 +101,8 @@ describe('a fresh verification of an expired one (issue 15)', () => {
     assert.equal(fresh.verification.level, 2);
     assert.ok(Date.parse(fresh.verification.expiresAt) > clock.now());
     assert.ok(fresh.secure.some((f: any) => f.level <= 2 && !f.locked));
-    const rows = a.services.ctx.db
-      .prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'request.reverified' AND subject = ?")
-      .get(`request:${requestId}`) as { n: number };
-    assert.equal(rows.n, 1);
+    const [rows] = await a.sql<{ n: number }>`
+      SELECT count(*) AS n FROM audit_log WHERE action = 'request.reverified' AND subject = ${`request:${requestId}`}`;
+    assert.equal(rows!.n, 1);
   });
 });

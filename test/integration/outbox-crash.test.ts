@@ -132,11 +132,8 @@ describe(`outbox: notes never lost offline (RELIABILITY row 14): ${KILLS} SIGKIL
     const last = await runChild(args, null);
     assert.ok(last.lines.includes('drained'));
 
-    const remote = a.services.ctx.db
-      .prepare<[string], { idempotency_key: string; n: number }>(
-        'SELECT idempotency_key, count(*) AS n FROM wrap_ups WHERE request_id = ? GROUP BY idempotency_key',
-      )
-      .all(requestId);
+    const remote = await a.sql<{ idempotency_key: string; n: number }>`
+      SELECT idempotency_key, count(*) AS n FROM wrap_ups WHERE request_id = ${requestId} GROUP BY idempotency_key`;
     const remoteKeys = new Set(remote.map((r) => r.idempotency_key));
     const missing = [...saved].filter((k) => !remoteKeys.has(k));
     const duplicated = remote.filter((r) => r.n !== 1).length;

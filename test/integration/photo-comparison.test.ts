@@ -172,11 +172,8 @@ describe('verification photos count only when compared with the enrolment photo'
     // Compared once: a second verdict is refused.
     const again = await compare(agent.token, requestId, photoId, fence, 'no_match');
     assert.equal(again.status, 409, JSON.stringify(again.body));
-    const audit = a.services.ctx.db
-      .prepare<[string], { outcome: string; actor: string }>(
-        "SELECT outcome, actor FROM audit_log WHERE action = 'photo.compare' AND subject = ?",
-      )
-      .all(`photo:${photoId}`);
+    const audit = await a.sql<{ outcome: string; actor: string }>`
+      SELECT outcome, actor FROM audit_log WHERE action = 'photo.compare' AND subject = ${`photo:${photoId}`}`;
     assert.deepEqual(audit, [{ outcome: 'success', actor: `staff:${agent.staffId}` }]);
     await api(a.url, 'completeRequest', {
       params: { requestId },

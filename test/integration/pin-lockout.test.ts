@@ -106,11 +106,8 @@ describe('stored PINs resist offline attack (RELIABILITY row 8)', () => {
       const d = await new TestDevice(a.url).enrolAndAuthenticate(codes[i]!);
       assert.equal((await d.api('setPin', { json: { pin: pins[i] } })).status, 200);
     }
-    const dump = a.services.ctx.db
-      .prepare<[], { customer_id: string; hash: string }>(
-        'SELECT customer_id, hash FROM pins ORDER BY customer_id',
-      )
-      .all();
+    const dump = await a.sql<{ customer_id: string; hash: string }>`
+      SELECT customer_id, hash FROM pins ORDER BY customer_id`;
     assert.equal(dump.length, 3);
     for (const row of dump) {
       const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(row.hash);

@@ -100,9 +100,8 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
 
   it('an offered agent who disconnects: after the reconnect grace the offer returns to the queue, the agent goes offline', async () => {
     // No call as agent1 here: any request of the agent's counts as a sign of life.
-    const agent1 = a.services.ctx.db
-      .prepare("SELECT id AS staffId FROM staff WHERE username = 'agent1'")
-      .get() as { staffId: string };
+    const [agent1] = (await a.sql<{ staffId: string }>`
+      SELECT id AS "staffId" FROM staff WHERE username = 'agent1'`) as [{ staffId: string }];
     const offered = (await a.services.pipeline.requests.offerOf(agent1.staffId))!.id;
     // agent1's only socket (first test) is closed: within the grace nothing happens...
     clock.advance(4_000);
@@ -113,9 +112,8 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     await a.services.pipeline.tick();
     assert.equal((await a.services.pipeline.requests.get(offered))!.state, 'waiting');
     assert.equal((await a.services.pipeline.agents.get(agent1.staffId))!.presence, 'offline');
-    const lease = a.services.ctx.db
-      .prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC")
-      .get(offered) as any;
+    const [lease] = await a.sql<any>`
+      SELECT end_reason FROM leases WHERE request_id = ${offered} AND kind = 'offer' ORDER BY fence DESC`;
     assert.equal(lease.end_reason, 'agent_gone');
     const agent2 = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     const avail = await api(a.url, 'setPresence', {
@@ -143,9 +141,8 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
     assert.equal(abandoned?.state, 'abandoned');
     const after2 = await api(a.url, 'agentMe', { headers: bearer(agent2.token) });
     assert.notEqual(after2.body.offer?.requestId, requestId);
-    const lease = a.services.ctx.db
-      .prepare("SELECT end_reason FROM leases WHERE request_id = ? AND kind = 'offer' ORDER BY fence DESC")
-      .get(requestId) as any;
+    const [lease] = await a.sql<any>`
+      SELECT end_reason FROM leases WHERE request_id = ${requestId} AND kind = 'offer' ORDER BY fence DESC`;
     assert.equal(lease.end_reason, 'customer_left');
   });
 

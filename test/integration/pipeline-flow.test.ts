@@ -141,9 +141,8 @@ describe('pipeline over the real API: menu, step-up, queue, offer under a lease,
       json: { fence: me1.body.offer.fence },
     });
     assert.equal(late.status, 409);
-    const leases = a.services.ctx.db
-      .prepare('SELECT agent_id, fence, kind, end_reason FROM leases WHERE request_id = ? ORDER BY fence')
-      .all(q.body.request.requestId) as any[];
+    const leases = await a.sql<any>`
+      SELECT agent_id, fence, kind, end_reason FROM leases WHERE request_id = ${q.body.request.requestId} ORDER BY fence`;
     assert.deepEqual(
       leases.map((l) => [l.fence, l.kind, l.end_reason]),
       [

@@ -157,11 +157,8 @@ describe('service sessions: unguessable ids, idle and absolute timeouts (RELIABI
     });
     assert.equal(byAdmin.status, 200);
     assert.deepEqual(await allUses(d, id), [401, 401, 401]);
-    const rows = a.services.ctx.db
-      .prepare<[string], { action: string; reason: string | null }>(
-        'SELECT action, reason FROM audit_log WHERE subject = ? ORDER BY seq',
-      )
-      .all(`session:${id.slice(0, 8)}`);
+    const rows = await a.sql<{ action: string; reason: string | null }>`
+      SELECT action, reason FROM audit_log WHERE subject = ${`session:${id.slice(0, 8)}`} ORDER BY seq`;
     assert.deepEqual(
       rows.map((r) => [r.action, r.reason]),
       [

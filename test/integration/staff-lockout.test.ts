@@ -61,12 +61,14 @@ interface AuditRow {
   reason: string | null;
   data: string;
 }
-const auditRows = (a: TestAuthority, where: string, ...args: unknown[]): AuditRow[] =>
-  a.services.ctx.db
-    .prepare(
-      `SELECT actor, action, subject, outcome, reason, data FROM audit_log WHERE ${where} ORDER BY seq`,
-    )
-    .all(...args) as AuditRow[];
+/** Audit rows matching `where` (`?` placeholders take `args`, on either engine). */
+const auditRows = (a: TestAuthority, where: string, ...args: unknown[]): Promise<AuditRow[]> => {
+  const parts =
+    `SELECT actor, action, subject, outcome, reason, data FROM audit_log WHERE ${where} ORDER BY seq`.split(
+      '?',
+    );
+  return a.sql<AuditRow>(Object.assign(parts, { raw: parts }) as unknown as TemplateStringsArray, ...args);
+};
 
 /** Count argon2 evaluations (the hasher every password check goes through). */
 function countEvaluations(a: TestAuthority): { n: number } {
@@ -141,7 +143,7 @@ describe('staff login: per-account delays and lock', () => {
     assert.equal(refresh.status, 401);
     assert.match(refresh.body.message, /locked/);
 
-    const failures = auditRows(
+    const failures = await auditRows(
       a,
       "action = 'staff.login' AND outcome = 'failure' AND subject = 'username:agent1'",
     );
@@ -149,10 +151,10 @@ describe('staff login: per-account delays and lock', () => {
     assert.equal(failures.filter((r) => r.reason === 'wrong password').length, 10);
     assert.equal(failures.filter((r) => /^locked/.test(r.reason ?? '')).length, 21);
     assert.ok(failures.every((r) => r.actor === `staff:${agent1Id}`));
-    const locks = auditRows(a, "action = 'staff.lock' AND subject = ?", `staff:${agent1Id}`);
+    const locks = await auditRows(a, "action = 'staff.lock' AND subject = ?", `staff:${agent1Id}`);
     assert.equal(locks.length, 1);
     assert.deepEqual(JSON.parse(locks[0]!.data), { failures: STAFF_LOGIN_MAX_FAILURES });
-    const refused = auditRows(
+    const refused = await auditRows(
       a,
       "action = 'staff.refresh' AND outcome = 'failure' AND actor = ?",
       `staff:${agent1Id}`,
@@ -181,7 +183,7 @@ describe('staff login: per-account delays and lock', () => {
     assert.deepEqual(u.body, { staffId: agent1Id, wasLocked: true, failures: STAFF_LOGIN_MAX_FAILURES });
     assert.equal((await login('agent1', 'demo-agent-1')).status, 200);
     assert.equal((await api(a.url, 'refresh', { json: { refreshToken: agent1Refresh } })).status, 200);
-    const rows = auditRows(a, "action = 'staff.unlock' AND subject = ?", `staff:${agent1Id}`);
+    const rows = await auditRows(a, "action = 'staff.unlock' AND subject = ?", `staff:${agent1Id}`);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.actor, `staff:${admin.staffId}`);
     assert.equal(rows[0]!.outcome, 'success');
@@ -230,7 +232,7 @@ describe('staff login: per-account delays and lock', () => {
     assert.deepEqual(unknown.out, known.out);
     assert.equal(unknown.hashes, known.hashes, 'the unknown name costs the same argon2 evaluations');
     assert.equal(known.hashes, STAFF_LOGIN_MAX_FAILURES);
-    const rows = auditRows(a, "action = 'staff.login' AND subject = 'username:nobody.here'");
+    const rows = await auditRows(a, "action = 'staff.login' AND subject = 'username:nobody.here'");
     assert.equal(rows.length, 16);
     assert.ok(rows.every((r) => r.actor === 'anonymous'));
     assert.equal(rows.filter((r) => r.reason === 'unknown username').length, STAFF_LOGIN_MAX_FAILURES);
@@ -322,13 +324,17 @@ describe('staff login: per-source bound across accounts', () => {
     );
     // Audited without one row per refusal: the first refusal at once, then the rest summed up
     // when the source is next let through.
-    const throttled = auditRows(a, "action = 'staff.login.throttled' AND subject = ?", `source:${SPRAY}`);
+    const throttled = await auditRows(
+      a,
+      "action = 'staff.login.throttled' AND subject = ?",
+      `source:${SPRAY}`,
+    );
     assert.deepEqual(
       throttled.map((r) => JSON.parse(r.data).refused),
       [1, 21],
       'every one of the 22 refusals is counted',
     );
-    const failures = auditRows(
+    const failures = await auditRows(
       a,
       "action = 'staff.login' AND outcome = 'failure' AND reason = 'wrong password'",
     );

@@ -109,11 +109,8 @@ describe('staff accounts, tokens and roles', () => {
     const verify = await api(a.url, 'auditVerify', { headers: bearer(n.token) });
     assert.equal(verify.status, 200);
     assert.equal(verify.body.ok, true);
-    const row = a.services.ctx.db
-      .prepare<[string], { data: string }>(
-        "SELECT data FROM audit_log WHERE action = 'staff.role' AND subject = ?",
-      )
-      .get(`staff:${created.body.staffId}`);
+    const [row] = await a.sql<{ data: string }>`
+      SELECT data FROM audit_log WHERE action = 'staff.role' AND subject = ${`staff:${created.body.staffId}`}`;
     assert.deepEqual(JSON.parse(row!.data), { from: 'agent', to: 'admin' });
     const dup = await api(a.url, 'createStaff', {
       headers: bearer(admin.token),

@@ -299,12 +299,9 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     assert.equal(now.session.absoluteExpiresAt, before.session.absoluteExpiresAt);
     assert.equal(now.session.state, 'open');
     // Nothing new was asked of the device: no verify command, no new factor.
-    const verifies = a.services.ctx.db
-      .prepare<[string], { n: number }>(
-        "SELECT count(*) AS n FROM device_commands WHERE request_id = ? AND kind = 'verify'",
-      )
-      .get(c.requestId)!.n;
-    assert.equal(verifies, 0);
+    const [verifies] = await a.sql<{ n: number }>`
+      SELECT count(*) AS n FROM device_commands WHERE request_id = ${c.requestId} AND kind = 'verify'`;
+    assert.equal(verifies!.n, 0);
 
     // Chain of custody.
     assert.deepEqual(
@@ -502,11 +499,9 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     const late = await staffApi(B, 'acceptTransfer', { params: { transferId: t.body.transferId } });
     assert.equal(late.status, 409);
     // The consult's end has its audit row too (every transfer change is audited).
-    const voided = a.services.ctx.db
-      .prepare<[string], { actor: string; data: string }>(
-        "SELECT actor, data FROM audit_log WHERE subject = ? AND action = 'transfer.warm.void' ORDER BY seq",
-      )
-      .all(`request:${c.requestId}`);
+    const voided = await a.sql<{ actor: string; data: string }>`
+      SELECT actor, data FROM audit_log
+      WHERE subject = ${`request:${c.requestId}`} AND action = 'transfer.warm.void' ORDER BY seq`;
     assert.deepEqual(
       voided.map((v) => [v.actor, JSON.parse(v.data).transferId]),
       [['system', t.body.transferId]],

@@ -96,26 +96,22 @@ class Harness {
     return me.body.authentication;
   }
 
-  credential(id: string): CredentialRow {
-    const row = this.a.services.ctx.db
-      .prepare<[string], CredentialRow>(
-        'SELECT counter, counter_anomaly_at FROM webauthn_credentials WHERE id = ?',
-      )
-      .get(id);
+  async credential(id: string): Promise<CredentialRow> {
+    const [row] = await this.a.sql<CredentialRow>`
+      SELECT counter, counter_anomaly_at FROM webauthn_credentials WHERE id = ${id}`;
     assert.ok(row, `credential ${id} is stored`);
     return row;
   }
 
-  credentialsOfDevice(deviceId: string): number {
-    return this.a.services.ctx.db
-      .prepare<[string], { n: number }>('SELECT count(*) AS n FROM webauthn_credentials WHERE device_id = ?')
-      .get(deviceId)!.n;
+  async credentialsOfDevice(deviceId: string): Promise<number> {
+    const [r] = await this.a.sql<{ n: number }>`
+      SELECT count(*) AS n FROM webauthn_credentials WHERE device_id = ${deviceId}`;
+    return r!.n;
   }
 
-  credentialCount(): number {
-    return this.a.services.ctx.db
-      .prepare<[], { n: number }>('SELECT count(*) AS n FROM webauthn_credentials')
-      .get()!.n;
+  async credentialCount(): Promise<number> {
+    const [r] = await this.a.sql<{ n: number }>`SELECT count(*) AS n FROM webauthn_credentials`;
+    return r!.n;
   }
 }
 
@@ -145,7 +141,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     const me = await device.api('deviceMe');
     assert.equal(me.body.enrolled.biometric, true);
     assert.equal(
-      h.credential(authr.id).counter,
+      (await h.credential(authr.id)).counter,
       authr.counter,
       'the stored counter moved to the asserted one',
     );
@@ -187,7 +183,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
 
   it('row 5: a registration without user verification is refused and stores nothing', async () => {
     const device = await new TestDevice(a.url).enrolAndAuthenticate(await h.code());
-    const before = h.credentialCount();
+    const before = await h.credentialCount();
     const authr = new SoftwareAuthenticator({ origin: ORIGIN });
     const noUv = await device.api('webauthnRegister', {
       json: {
@@ -198,8 +194,8 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     });
     assert.equal(noUv.status, 401, JSON.stringify(noUv.body));
     assert.match(noUv.body.message, /user verification|could not be verified/i);
-    assert.equal(h.credentialCount(), before);
-    assert.equal(h.credentialsOfDevice(device.deviceId), 0);
+    assert.equal(await h.credentialCount(), before);
+    assert.equal(await h.credentialsOfDevice(device.deviceId), 0);
     // The same authenticator with UV registers: the refusal was about UV.
     const withUv = await device.api('webauthnRegister', {
       json: { response: authr.register((await device.api('webauthnRegistrationOptions')).body) },
@@ -246,7 +242,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     const first = await device.api('webauthnFactor', { json: { response: assertion } });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.body.level, 3);
-    const counterAfterFirst = h.credential(authr.id).counter;
+    const counterAfterFirst = (await h.credential(authr.id)).counter;
     // Replays from the same authentication and from a fresh authentication of the same device.
     const fresh: TestDevice = Object.assign(Object.create(TestDevice.prototype), device);
     assert.equal((await fresh.authenticate()).status, 201);
@@ -263,7 +259,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
       assert.equal(r.status, 401, JSON.stringify(r.body));
       assert.match(r.body.message, /challenge/);
     }
-    assert.equal(h.credential(authr.id).counter, counterAfterFirst, 'no replay moved the counter');
+    assert.equal((await h.credential(authr.id)).counter, counterAfterFirst, 'no replay moved the counter');
     assert.equal((await h.authentication(fresh)).level, 1, 'the fresh authentication gained nothing');
   });
 
@@ -350,7 +346,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
 
   it('row 6: a registration from another origin or for another RP ID is refused', async () => {
     const device = await new TestDevice(a.url).enrolAndAuthenticate(await h.code());
-    const before = h.credentialCount();
+    const before = await h.credentialCount();
     for (const knobs of [
       { origin: 'http://localhost.evil.example:5173' },
       { rpId: 'evil.example' },
@@ -362,7 +358,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
       });
       assert.equal(r.status, 401, `${JSON.stringify(knobs)}: ${JSON.stringify(r.body)}`);
     }
-    assert.equal(h.credentialCount(), before);
+    assert.equal(await h.credentialCount(), before);
   });
 
   it('a counter that goes backwards (or stands still) is refused and the credential is flagged', async () => {
@@ -370,8 +366,8 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     const t0 = Date.now();
     const up = await h.stepUp(device, authr, { counter: 50 });
     assert.equal(up.status, 200, JSON.stringify(up.body));
-    assert.equal(h.credential(authr.id).counter, 50);
-    assert.equal(h.credential(authr.id).counter_anomaly_at, null);
+    assert.equal((await h.credential(authr.id)).counter, 50);
+    assert.equal((await h.credential(authr.id)).counter_anomaly_at, null);
     // A fresh authentication, so a wrongly accepted assertion would show as level 3.
     assert.equal((await device.authenticate()).status, 201);
     // A lower counter under a signature the authenticator did not make: refused, but no
@@ -382,7 +378,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     });
     assert.equal(forged.status, 401, JSON.stringify(forged.body));
     assert.equal(
-      h.credential(authr.id).counter_anomaly_at,
+      (await h.credential(authr.id)).counter_anomaly_at,
       null,
       'an unsigned low counter does not flag the credential',
     );
@@ -390,7 +386,7 @@ describe('WebAuthn biometric factor (real HTTP, real SQLite, software authentica
     const back = await h.stepUp(device, authr, { counter: 49 });
     assert.equal(back.status, 401, JSON.stringify(back.body));
     assert.match(back.body.message, /counter/);
-    const row = h.credential(authr.id);
+    const row = await h.credential(authr.id);
     assert.equal(row.counter, 50, 'the stored counter did not move back');
     assert.equal(typeof row.counter_anomaly_at, 'number', 'counter_anomaly_at is set');
     assert.ok(
@@ -447,7 +443,7 @@ describe('WebAuthn challenge timeout (fake clock)', () => {
     const r = await device.api('webauthnRegister', { json: { response: authr.register(options.body) } });
     assert.equal(r.status, 401, JSON.stringify(r.body));
     assert.match(r.body.message, /challenge/);
-    assert.equal(h.credentialsOfDevice(device.deviceId), 0);
+    assert.equal(await h.credentialsOfDevice(device.deviceId), 0);
     const me = await device.api('deviceMe');
     assert.equal(me.body.enrolled.biometric, false);
   });
