@@ -1,17 +1,32 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { Engine } from '../authority/src/store/engine.ts';
+import { createTestDatabase } from '../test/support/postgres.ts';
 
 const root = new URL('..', import.meta.url).pathname;
+
+/** The engines the benches run on: VD_BENCH_ENGINES (default `sqlite,postgres`), side by side. */
+export function benchEngines(): Engine[] {
+  return (process.env.VD_BENCH_ENGINES ?? 'sqlite,postgres')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e): e is Engine => e === 'sqlite' || e === 'postgres');
+}
+
+export const engineName = (e: Engine) => (e === 'sqlite' ? 'SQLite' : 'PostgreSQL');
 
 /**
  * The authority in its own process for a benchmark (`cli.ts --demo --port 0`), so the
  * bench client and the server do not share an event loop; resolves with its base URL
- * once it listens.
+ * once it listens. On PostgreSQL, a fresh database of the harness's throwaway cluster
+ * (test/support/postgres.ts) is its store; the data dir keeps its files.
  */
 export async function startBenchAuthority(
   dataDir: string,
   env: Record<string, string>,
+  engine: Engine = 'sqlite',
 ): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (engine === 'postgres') env = { ...env, VD_DATABASE_URL: await createTestDatabase('vd_bench') };
   const child = spawn(
     process.execPath,
     [

@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import type { Engine } from '../authority/src/store/engine.ts';
 import { startBenchAuthority } from './authority-process.ts';
 import { DeviceControl, TestDevice } from '../test/support/device.ts';
 import { bearer, call, staffLogin } from '../test/support/http.ts';
@@ -106,14 +107,18 @@ async function echoBaseline(n: number): Promise<number[]> {
   }
 }
 
-export async function benchDeviceCommands(n = N): Promise<DeviceCommandFigures> {
+export async function benchDeviceCommands(n = N, engine: Engine = 'sqlite'): Promise<DeviceCommandFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vd-bench-commands-'));
-  const authority = await startBenchAuthority(dataDir, {
-    VD_PIN_PEPPER: PEPPER,
-    VD_AUTHENTICATION_TTL_SECONDS: '86400',
-    VD_ACCESS_TOKEN_SECONDS: '3600',
-    VD_WRAP_UP_SECONDS: '0',
-  });
+  const authority = await startBenchAuthority(
+    dataDir,
+    {
+      VD_PIN_PEPPER: PEPPER,
+      VD_AUTHENTICATION_TTL_SECONDS: '86400',
+      VD_ACCESS_TOKEN_SECONDS: '3600',
+      VD_WRAP_UP_SECONDS: '0',
+    },
+    engine,
+  );
   const url = authority.url;
   try {
     const admin = (await staffLogin(url, 'admin', 'demo-admin-1')).token;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { openDatabase } from '../authority/src/store/db.ts';
 import { randomId } from '../authority/src/ids.ts';
+import type { Engine } from '../authority/src/store/engine.ts';
 import { startTestAuthority } from '../test/support/authority.ts';
 import { TestDevice } from '../test/support/device.ts';
 import { bearer, call, staffLogin } from '../test/support/http.ts';
@@ -103,14 +104,14 @@ async function pipelineCycles(a: Awaited<ReturnType<typeof startTestAuthority>>,
   };
 }
 
-async function cycles(n: number) {
-  const one = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 });
-  const sixteen = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 });
+async function cycles(n: number, engine: Engine) {
+  const one = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 }, { engine });
+  const sixteen = await startTestAuthority({ wrapUpSeconds: 0, accessTokenSeconds: 3600 }, { engine });
   try {
     const runs = [await pipelineCycles(one, n, 1), await pipelineCycles(sixteen, n, 16)];
     for (const r of runs)
       console.log(
-        `# pipeline x${r.k}: ${r.perSecond.toFixed(0)} cycles/s, ${r.unitsPerCycle.toFixed(1)} units of work and ${r.commitsPerCycle.toFixed(1)} commits (fsyncs) per cycle; the raw loop makes 9 commits per cycle`,
+        `# pipeline (${engine}) x${r.k}: ${r.perSecond.toFixed(0)} cycles/s, ${r.unitsPerCycle.toFixed(1)} units of work and ${r.commitsPerCycle.toFixed(1)} commits (fsyncs) per cycle; the raw loop makes 9 commits per cycle`,
       );
     const pipelineSeconds = n / runs[0]!.perSecond;
 
@@ -194,8 +195,8 @@ async function cycles(n: number) {
   }
 }
 
-async function fanout(sockets: number, changes: number) {
-  const a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600 });
+async function fanout(sockets: number, changes: number, engine: Engine) {
+  const a = await startTestAuthority({ accessTokenSeconds: 3600, agentTimeoutSeconds: 3600 }, { engine });
   const conns: WebSocket[] = [];
   try {
     const tokens = await Promise.all(
@@ -263,14 +264,15 @@ async function fanout(sockets: number, changes: number) {
   }
 }
 
-export async function pipelineBench() {
-  const c = await cycles(Number(process.env.VD_BENCH_CYCLES ?? 500));
+export async function pipelineBench(engine: Engine = 'sqlite') {
+  const c = await cycles(Number(process.env.VD_BENCH_CYCLES ?? 500), engine);
   console.log(
     `pipeline cycles (enqueue+offer+accept+complete): ${c.pipelinePerSecond.toFixed(0)}/s via Pipeline (x1), ${c.concurrent.perSecond.toFixed(0)}/s (x16) vs ${c.rawPerSecond.toFixed(0)}/s raw SQLite writes; ratio ${(c.pipelinePerSecond / c.rawPerSecond).toFixed(2)} / ${(c.concurrent.perSecond / c.rawPerSecond).toFixed(2)} (n=${c.n})`,
   );
   const f = await fanout(
     Number(process.env.VD_BENCH_SOCKETS ?? 1000),
     Number(process.env.VD_BENCH_CHANGES ?? 20),
+    engine,
   );
   console.log(
     `queue change -> ${f.sockets} agent sockets: p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms (${f.changes} changes; includes the 50 ms feed batching)`,

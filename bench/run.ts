@@ -14,7 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../authority/src/config.ts';
-import { startBenchAuthority } from './authority-process.ts';
+import { benchEngines, engineName, startBenchAuthority } from './authority-process.ts';
+import type { Engine } from '../authority/src/store/engine.ts';
 import { benchDeviceProofs } from './device-proofs.ts';
 import { benchPin } from './pin.ts';
 import { pct as pctOf } from './console-support.ts';
@@ -43,13 +44,22 @@ const wanted = (name: string) => only.length === 0 || only.includes(name);
 /** The argon2 cost the authority uses when nothing overrides it (the schema defaults). */
 const configured = parseConfig({ pinPepper: PEPPER });
 
-const startAuthority = (dataDir: string) =>
-  startBenchAuthority(dataDir, {
-    VD_PIN_PEPPER: PEPPER,
-    VD_AUTHENTICATION_TTL_SECONDS: '86400',
-    VD_ARGON2_MEMORY_KIB: String(configured.argon2MemoryKiB),
-    VD_ARGON2_ITERATIONS: String(configured.argon2Iterations),
-  });
+const startAuthority = (dataDir: string, engine: Engine) =>
+  startBenchAuthority(
+    dataDir,
+    {
+      VD_PIN_PEPPER: PEPPER,
+      VD_AUTHENTICATION_TTL_SECONDS: '86400',
+      VD_ARGON2_MEMORY_KIB: String(configured.argon2MemoryKiB),
+      VD_ARGON2_ITERATIONS: String(configured.argon2Iterations),
+    },
+    engine,
+  );
+/** The engines of this run (VD_BENCH_ENGINES); each figure that goes through the store is printed per engine. */
+const ENGINES = benchEngines();
+let engine: Engine = 'sqlite';
+/** A row's label with the engine it ran on. */
+const on = (label: string) => `${label} (${engineName(engine)})`;
 
 const fmt = (x: number, d = 0) =>
   x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -83,7 +93,7 @@ async function deviceProofsAt(url: string, rows: Row[], concurrency: number) {
     `  ratio: raw node:crypto / HTTP = ${fmt(d.rawCryptoPerSecond / d.httpPerSecond, 2)}x; raw jose / HTTP = ${fmt(d.rawJosePerSecond / d.httpPerSecond, 2)}x`,
   );
   rows.push([
-    `device proofs verified per second, ${concurrency} in flight`,
+    on(`device proofs verified per second, ${concurrency} in flight`),
     `${fmt(d.httpPerSecond)} /s`,
     `${fmt(d.rawCryptoPerSecond)} /s (node:crypto)`,
     `${fmt(d.httpPerSecond / d.rawCryptoPerSecond, 2)} of raw`,
@@ -113,7 +123,7 @@ async function pin(url: string, rows: Row[]) {
       `overhead at p50 ${fmt(p.httpP50Ms - p.rawP50Ms, 1)} ms`,
   );
   rows.push([
-    'PIN verification p50 / p95',
+    on('PIN verification p50 / p95'),
     `${fmt(p.httpP50Ms, 1)} / ${fmt(p.httpP95Ms, 1)} ms`,
     `${fmt(p.rawP50Ms, 1)} / ${fmt(p.rawP95Ms, 1)} ms (argon2)`,
     `HTTP ${fmt(p.httpP50Ms / p.rawP50Ms, 2)}x / ${fmt(p.httpP95Ms / p.rawP95Ms, 2)}x`,
@@ -122,22 +132,22 @@ async function pin(url: string, rows: Row[]) {
 
 /** (c) bench/pipeline.ts (its own in-process authority). */
 async function pipeline(rows: Row[]) {
-  console.log('\n(c) pipeline (bench/pipeline.ts, in-process authority)');
-  const { cycles, fanout } = await pipelineBench();
+  console.log(`\n(c) pipeline (bench/pipeline.ts, in-process authority, ${engineName(engine)})`);
+  const { cycles, fanout } = await pipelineBench(engine);
   rows.push([
-    'pipeline cycles per second x1',
+    on('pipeline cycles per second x1'),
     `${fmt(cycles.pipelinePerSecond)} /s`,
     `${fmt(cycles.rawPerSecond)} /s (raw SQLite)`,
     `${fmt(cycles.pipelinePerSecond / cycles.rawPerSecond, 2)}x of raw`,
   ]);
   rows.push([
-    'pipeline cycles per second x16',
+    on('pipeline cycles per second x16'),
     `${fmt(cycles.concurrent.perSecond)} /s (${fmt(cycles.concurrent.commitsPerCycle, 1)} commits/cycle)`,
     `${fmt(cycles.rawPerSecond)} /s (raw SQLite, 9 commits/cycle)`,
     `${fmt(cycles.concurrent.perSecond / cycles.rawPerSecond, 2)}x of raw`,
   ]);
   rows.push([
-    `queue change to ${fanout.sockets} sockets p50 / p99`,
+    on(`queue change to ${fanout.sockets} sockets p50 / p99`),
     `${fmt(fanout.p50, 1)} / ${fmt(fanout.p99, 1)} ms`,
     '-',
     '-',
@@ -158,10 +168,10 @@ async function sipRegister(rows: Row[]) {
 
 /** (e) bench/device-commands.ts: command -> device -> acknowledgement round trip vs a raw WebSocket echo. */
 async function deviceCommands(rows: Row[]) {
-  const f = await benchDeviceCommands();
+  const f = await benchDeviceCommands(undefined, engine);
   printDeviceCommands(f);
   rows.push([
-    `device command round trip p50 / p99 (${fmt(f.n)})`,
+    on(`device command round trip p50 / p99 (${fmt(f.n)})`),
     `${fmt(f.roundTrip.p50, 2)} / ${fmt(f.roundTrip.p99, 2)} ms`,
     `${fmt(f.echo.p50, 3)} / ${fmt(f.echo.p99, 3)} ms (WebSocket echo)`,
     `${fmt(f.roundTrip.p50 / f.echo.p50, 1)}x / ${fmt(f.roundTrip.p99 / f.echo.p99, 1)}x`,
@@ -265,25 +275,27 @@ async function main() {
       `VD_BENCH_N=${N} VD_BENCH_CONCURRENCY=${CONCURRENCY} VD_BENCH_PIN_N=${PIN_N}`,
   );
   const rows: Row[] = [];
-  if (wanted('device-proofs') || wanted('pin')) {
+  for (engine of ENGINES) {
+    if (!wanted('device-proofs') && !wanted('pin')) break;
     const dataDir = mkdtempSync(join(tmpdir(), 'vd-bench-'));
-    const authority = await startAuthority(dataDir);
-    console.log(`authority (own process) at ${authority.url}, data in ${dataDir}`);
+    const authority = await startAuthority(dataDir, engine);
+    console.log(`\nauthority (own process, ${engineName(engine)}) at ${authority.url}, data in ${dataDir}`);
     try {
       if (wanted('device-proofs'))
-        await guarded('device proofs', rows, () => deviceProofs(authority.url, rows));
-      if (wanted('pin')) await guarded('PIN verification', rows, () => pin(authority.url, rows));
+        await guarded(on('device proofs'), rows, () => deviceProofs(authority.url, rows));
+      if (wanted('pin')) await guarded(on('PIN verification'), rows, () => pin(authority.url, rows));
     } finally {
       await authority.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  if (wanted('pipeline')) await guarded('pipeline', rows, () => pipeline(rows));
+  for (engine of ENGINES) if (wanted('pipeline')) await guarded(on('pipeline'), rows, () => pipeline(rows));
   if (wanted('sip-register')) await guarded('SIP REGISTER', rows, () => sipRegister(rows));
   if (wanted('tap-to-offer')) await guarded('tap to offer', rows, () => tapToOffer(rows));
   if (wanted('console-load')) await guarded('console load', rows, () => consoleLoad(rows));
   if (wanted('queue-view')) await guarded('queue view', rows, () => queueView(rows));
-  if (wanted('device-commands')) await guarded('device commands', rows, () => deviceCommands(rows));
+  for (engine of ENGINES)
+    if (wanted('device-commands')) await guarded(on('device commands'), rows, () => deviceCommands(rows));
   if (wanted('call-setup')) await guarded('call setup', rows, () => callSetup(rows));
   if (wanted('store-commit')) await guarded('store commits', rows, () => storeCommit(rows));
 
