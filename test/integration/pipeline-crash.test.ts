@@ -11,7 +11,8 @@
  * after restarts, resume an assignment they lost track of, and deliberately write with
  * fences they know are stale (after rejecting an offer, after a re-offer, after completing).
  * Then the queue drains (bounded), the authority is SIGKILLed one last time, and a Jepsen-style
- * total-queue checker reads the final SQLite file read-only:
+ * total-queue checker reads the final data read-only (the SQLite file, or the PostgreSQL
+ * database with VD_TEST_ENGINE=postgres: the server stays up, only the authority is killed):
  *
  *   lost        acknowledged requests that are not in the database (0)
  *   duplicated  idempotency keys with more than one request; requests completed twice (0)
@@ -19,7 +20,10 @@
  *   overlapping lease intervals of one request (ended_at NULL = open until now) (0)
  *   leases out of fence order, open leases that do not match the request's state (0)
  *   every stale-fence write refused (100%), every write an agent saw succeed is in the database
- *   PRAGMA integrity_check = ok, audit hash chain intact
+ *   unaudited   request changes without their audit row: a request without its request.create,
+ *               an accepted assignment without its request.accept, a completion without its
+ *               request.complete (0); duplicated audit rows of one change count as duplicated
+ *   PRAGMA integrity_check = ok (SQLite), audit hash chain intact
  *
  * Sizes: VD_CRASH_REQUESTS (default 2000; RELIABILITY asks 10000), VD_CRASH_KILLS (default 20),
  * VD_CRASH_DRAIN_SECONDS (drain bound; default scales with N), VD_CRASH_KEEP=1 keeps the temp dir.
@@ -34,8 +38,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
-import { verifyAuditChain } from '../../authority/src/audit/audit-log.ts';
+import { sql } from 'kysely';
+import { verifyStoreAuditChain } from '../../authority/src/store/audit-chain.ts';
+import { openReadOnly, type StoreTarget } from '../../authority/src/store/engine.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import type { EnqueuerLogLine, EnqueuerProgress, EnqueuerSummary } from '../support/crash-enqueuer.ts';
 import { api, type ApiOptions, apiWith, bearer, type HttpResult } from '../support/http.ts';
@@ -332,11 +337,13 @@ interface CheckResult {
   fenceOrder: string[];
   leaseStateMismatches: string[];
   unconfirmedWrites: string[];
+  unaudited: string[];
+  duplicatedAudit: string[];
   completed: number;
 }
 
-/** Jepsen-style total-queue check of the final SQLite file (opened read-only) against the enqueuer's log and the agents' writes. */
-function check(dbFile: string, logFile: string, writes: Write[]): CheckResult {
+/** Jepsen-style total-queue check of the final data (opened read-only) against the enqueuer's log and the agents' writes. */
+async function check(target: StoreTarget, logFile: string, writes: Write[]): Promise<CheckResult> {
   const attempted = new Set<string>();
   const acks = new Map<string, string>();
   let gaveUp = 0;
@@ -348,16 +355,21 @@ function check(dbFile: string, logFile: string, writes: Write[]): CheckResult {
     else gaveUp++;
   }
 
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  const ro = await openReadOnly(target);
+  const q = async <R>(query: ReturnType<typeof sql<R>>): Promise<R[]> => (await query.execute(ro.db)).rows;
   try {
-    const integrity = String(db.pragma('integrity_check', { simple: true }));
-    const audit = verifyAuditChain(db);
-    const rows = db
-      .prepare<
-        [],
-        { id: string; idempotency_key: string | null; state: string; fence: number; agent_id: string | null }
-      >('SELECT id, idempotency_key, state, fence, agent_id FROM requests')
-      .all();
+    const integrity =
+      target.engine === 'sqlite'
+        ? String((await q<{ integrity_check: string }>(sql`PRAGMA integrity_check`))[0]?.integrity_check)
+        : 'ok';
+    const audit = await verifyStoreAuditChain(ro.db);
+    const rows = await q<{
+      id: string;
+      idempotency_key: string | null;
+      state: string;
+      fence: number;
+      agent_id: string | null;
+    }>(sql`SELECT id, idempotency_key, state, fence, agent_id FROM requests`);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const byKey = new Map<string, string[]>();
     const byState: Record<string, number> = {};
@@ -384,37 +396,33 @@ function check(dbFile: string, logFile: string, writes: Write[]): CheckResult {
 
     // Completed twice: two leases ended by completion, or two completion audit entries.
     const completedTwice = [
-      ...db
-        .prepare<[], { request_id: string; n: number }>(
-          "SELECT request_id, count(*) AS n FROM leases WHERE end_reason = 'completed' GROUP BY request_id HAVING n > 1",
+      ...(
+        await q<{ request_id: string; n: number }>(
+          sql`SELECT request_id, count(*) AS n FROM leases WHERE end_reason = 'completed'
+              GROUP BY request_id HAVING count(*) > 1`,
         )
-        .all()
-        .map((r) => `${r.request_id}: ${r.n} completed leases`),
-      ...db
-        .prepare<[], { subject: string; n: number }>(
-          "SELECT subject, count(*) AS n FROM audit_log WHERE action = 'request.complete' GROUP BY subject HAVING n > 1",
+      ).map((r) => `${r.request_id}: ${r.n} completed leases`),
+      ...(
+        await q<{ subject: string; n: number }>(
+          sql`SELECT subject, count(*) AS n FROM audit_log WHERE action = 'request.complete'
+              GROUP BY subject HAVING count(*) > 1`,
         )
-        .all()
-        .map((r) => `${r.subject}: ${r.n} completion audit entries`),
+      ).map((r) => `${r.subject}: ${r.n} completion audit entries`),
     ];
 
     // Leases: per request, half-open intervals [started_at, ended_at ?? now) never overlap, fences never go back.
     const now = Date.now();
-    const leases = db
-      .prepare<
-        [],
-        {
-          request_id: string;
-          fence: number;
-          kind: string;
-          agent_id: string;
-          started_at: number;
-          ended_at: number | null;
-        }
-      >(
-        'SELECT request_id, fence, kind, agent_id, started_at, ended_at FROM leases ORDER BY request_id, started_at, fence, kind DESC',
-      )
-      .all();
+    const leases = await q<{
+      request_id: string;
+      fence: number;
+      kind: string;
+      agent_id: string;
+      started_at: number;
+      ended_at: number | null;
+    }>(
+      sql`SELECT request_id, fence, kind, agent_id, started_at, ended_at FROM leases
+          ORDER BY request_id, started_at, fence, kind DESC`,
+    );
     const overlapping: string[] = [];
     const fenceOrder: string[] = [];
     const open = new Map<string, { fence: number; kind: string }[]>();
@@ -458,18 +466,43 @@ function check(dbFile: string, logFile: string, writes: Write[]): CheckResult {
     }
 
     // Every write an agent saw succeed is in the database under that fence and agent.
-    const assignment = db.prepare<[string, number, string], { n: number }>(
-      "SELECT count(*) AS n FROM leases WHERE request_id = ? AND fence = ? AND agent_id = ? AND kind = 'assignment'",
-    );
+    const assignments = new Map<string, number>();
+    for (const l of leases)
+      if (l.kind === 'assignment') {
+        const k = `${l.request_id}@${l.fence}@${l.agent_id}`;
+        assignments.set(k, (assignments.get(k) ?? 0) + 1);
+      }
     const unconfirmedWrites: string[] = [];
     for (const w of writes) {
       const r = byId.get(w.requestId);
       const ok =
         w.kind === 'accept'
-          ? assignment.get(w.requestId, w.fence, w.agentId)!.n === 1
+          ? assignments.get(`${w.requestId}@${w.fence}@${w.agentId}`) === 1
           : !!r && r.state === 'completed' && r.fence === w.fence && r.agent_id === w.agentId;
       if (!ok) unconfirmedWrites.push(`${w.kind} ${w.requestId}@${w.fence} by ${w.agentId}`);
     }
+
+    // Every request change has its audit row, once: created, each accepted assignment, completed.
+    const audits = await q<{ action: string; subject: string; actor: string; data: string | null }>(
+      sql`SELECT action, subject, actor, data FROM audit_log
+          WHERE outcome = 'success' AND action IN ('request.create', 'request.accept', 'request.complete')`,
+    );
+    const auditCount = new Map<string, number>();
+    for (const a of audits) {
+      const fence =
+        a.action === 'request.accept'
+          ? `@${(JSON.parse(a.data ?? '{}') as { fence?: number }).fence}@${a.actor.replace(/^staff:/, '')}`
+          : '';
+      const k = `${a.action} ${a.subject.replace(/^request:/, '')}${fence}`;
+      auditCount.set(k, (auditCount.get(k) ?? 0) + 1);
+    }
+    const changes = [
+      ...rows.map((r) => `request.create ${r.id}`),
+      ...[...assignments.keys()].map((k) => `request.accept ${k}`),
+      ...rows.filter((r) => r.state === 'completed').map((r) => `request.complete ${r.id}`),
+    ];
+    const unaudited = changes.filter((c) => !auditCount.has(c));
+    const duplicatedAudit = [...auditCount].filter(([, n]) => n > 1).map(([k, n]) => `${k}: ${n} audit rows`);
 
     return {
       integrity,
@@ -490,24 +523,26 @@ function check(dbFile: string, logFile: string, writes: Write[]): CheckResult {
       fenceOrder,
       leaseStateMismatches,
       unconfirmedWrites,
+      unaudited,
+      duplicatedAudit,
       completed: byState.completed ?? 0,
     };
   } finally {
-    db.close();
+    await ro.close();
   }
 }
 
-function liveRequests(dbFile: string): number | null {
+async function liveRequests(target: StoreTarget): Promise<number | null> {
   try {
-    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    const ro = await openReadOnly(target);
     try {
-      return db
-        .prepare<[], { n: number }>(
-          "SELECT count(*) AS n FROM requests WHERE state IN ('waiting','offered','assigned','scheduled')",
-        )
-        .get()!.n;
+      const r = await sql<{ n: number }>`
+        SELECT count(*) AS n FROM requests WHERE state IN ('waiting','offered','assigned','scheduled')`.execute(
+        ro.db,
+      );
+      return r.rows[0]!.n;
     } finally {
-      db.close();
+      await ro.close();
     }
   } catch {
     return null;
@@ -525,7 +560,6 @@ describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases 
       const work = mkdtempSync(join(tmpdir(), 'vd-crash-'));
       const dataDir = join(work, 'data');
       mkdirSync(dataDir);
-      const dbFile = join(dataDir, 'authority.sqlite');
       const enqueuerLog = join(work, 'enqueuer.jsonl');
       const port = await freePort();
       const authority = new AuthorityProcess({
@@ -564,6 +598,7 @@ describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases 
       const stopped = () => stopAgents;
       try {
         await authority.start();
+        const target = await authority.storeTarget();
 
         // The enqueuer, a separate process: its requests and acks do not share our fate.
         let progress: EnqueuerProgress = { type: 'progress', attempted: 0, acked: 0, done: false };
@@ -625,10 +660,10 @@ describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases 
 
         // Drain, bounded: until nothing is live any more, or the bound passes.
         const drainStart = Date.now();
-        let live = liveRequests(dbFile);
+        let live = await liveRequests(target);
         while (live !== 0 && Date.now() - drainStart < DRAIN_MS) {
           await sleep(500);
-          live = liveRequests(dbFile);
+          live = await liveRequests(target);
         }
         const drainMs = Date.now() - drainStart;
         stopAgents = true;
@@ -645,13 +680,13 @@ describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases 
         await authority.kill();
 
         const writes = agents.flatMap((a) => a.writes);
-        const c = check(dbFile, enqueuerLog, writes);
+        const c = await check(target, enqueuerLog, writes);
         const s = summary as EnqueuerSummary | null;
-        const duplicated = c.duplicatedKeys.length + c.completedTwice.length;
+        const duplicated = c.duplicatedKeys.length + c.completedTwice.length + c.duplicatedAudit.length;
         const restarts = authority.startTimes.slice(1);
         const line =
-          `crash test: requests=${N} acked=${c.acked} kills=${authority.kills - 1} lost=${c.lost.length} duplicated=${duplicated} ` +
-          `unexpected=${c.unexpected.length} overlapping_leases=${c.overlapping.length} ` +
+          `crash test (${target.engine}): requests=${N} acked=${c.acked} kills=${authority.kills - 1} lost=${c.lost.length} duplicated=${duplicated} ` +
+          `unexpected=${c.unexpected.length} unaudited=${c.unaudited.length} overlapping_leases=${c.overlapping.length} ` +
           `stale_fence_writes_rejected=${stats.staleRejected}/${stats.staleWrites} completed=${c.completed} ` +
           `duration=${((Date.now() - t0) / 1000).toFixed(1)}s`;
         const details =
@@ -678,6 +713,8 @@ describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases 
         assert.deepEqual(c.duplicatedKeys, [], `duplicated keys:\n${show(c.duplicatedKeys)}`);
         assert.deepEqual(c.completedTwice, [], `completed twice:\n${show(c.completedTwice)}`);
         assert.deepEqual(c.unexpected, [], `unexpected:\n${show(c.unexpected)}`);
+        assert.deepEqual(c.unaudited, [], `changes without their audit row:\n${show(c.unaudited)}`);
+        assert.deepEqual(c.duplicatedAudit, [], `changes audited twice:\n${show(c.duplicatedAudit)}`);
         assert.equal(c.requestsInDb, N, 'exactly one stored request per key');
         assert.deepEqual(c.overlapping, [], `overlapping leases:\n${show(c.overlapping)}`);
         assert.deepEqual(c.fenceOrder, [], `fence order:\n${show(c.fenceOrder)}`);
