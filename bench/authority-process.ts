@@ -30,6 +30,8 @@ export async function startBenchAuthority(
   const child = spawn(
     process.execPath,
     [
+      // e.g. VD_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the authority
+      ...(process.env.VD_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
       '--import',
       'tsx',
       'authority/src/cli.ts',
