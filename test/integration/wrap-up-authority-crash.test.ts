@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { sql } from 'kysely';
+import { openReadOnly } from '../../authority/src/store/engine.ts';
 import { DeskCore } from '../../main/core/desk-core.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
@@ -20,6 +21,7 @@ const nextEvent = (core: DeskCore, name: string, pred: (p: any) => boolean = () 
     core.on('event', on);
   });
 
+/** On SQLite, or on PostgreSQL with VD_TEST_ENGINE=postgres (the authority is killed, the database server stays up). */
 describe('a wrap-up saved while the authority is down (SIGKILL) arrives exactly once after its restart', () => {
   let dir: string;
   let authority: AuthorityProcess;
@@ -91,14 +93,25 @@ describe('a wrap-up saved while the authority is down (SIGKILL) arrives exactly 
     core.outbox.retryNow();
     await again;
 
-    const db = new Database(join(dir, 'authority', 'authority.sqlite'), { readonly: true });
-    const rows = db
-      .prepare('SELECT idempotency_key, notes FROM wrap_ups WHERE request_id = ?')
-      .all(req.requestId) as { idempotency_key: string; notes: string }[];
-    db.close();
+    const ro = await openReadOnly(await authority.storeTarget());
+    const rows = (
+      await sql<{ idempotency_key: string; notes: string }>`
+        SELECT idempotency_key, notes FROM wrap_ups WHERE request_id = ${req.requestId}`.execute(ro.db)
+    ).rows;
+    const audited = (
+      await sql<{ actor: string }>`
+        SELECT actor FROM audit_log
+        WHERE action = 'wrapup.record' AND outcome = 'success' AND subject = ${`request:${req.requestId}`}`.execute(
+        ro.db,
+      )
+    ).rows;
+    await ro.close();
     console.log(
-      `wrap-up across an authority SIGKILL: saved pending, delivered after restart, stored ${rows.length} time(s)`,
+      `wrap-up across an authority SIGKILL (${authority.engine}): saved pending, delivered after restart, ` +
+        `stored ${rows.length} time(s), audited ${audited.length} time(s)`,
     );
+    assert.equal(audited.length, 1, 'the recorded wrap-up has exactly one audit row');
+    assert.match(audited[0]!.actor, /^staff:/);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.idempotency_key, saved.idempotencyKey);
     assert.equal(rows[0]!.notes, 'Saved while the authority was down.');
