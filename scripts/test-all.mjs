@@ -4,8 +4,15 @@
  * (unit, integration, e2e) under node's test runner, then the totals as the plain
  * line "N passed, N failed". Sizes of load/soak/crash tests come from env variables
  * (see README); CI=true picks the CI sizes.
+ *
+ * Engines: the integration suite runs once per engine of VD_TEST_ENGINES (default
+ * `sqlite,postgres`): first on SQLite, then again with VD_TEST_ENGINE=postgres (every test
+ * authority on a fresh database of a throwaway PostgreSQL cluster, test/support/postgres.ts).
+ * Files that pick their engines themselves (they call testEngines(): the store tests) run
+ * in the first pass only, on every engine of the list.
  */
 import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -44,14 +51,35 @@ check('typecheck', 'node', ['scripts/typecheck.mjs']);
 check('lint', 'npx', ['eslint', '.']);
 check('format', 'npx', ['prettier', '--check', '.']);
 
-for (const suite of ['unit', 'integration', 'e2e']) {
+const engines = (process.env.VD_TEST_ENGINES ?? 'sqlite,postgres')
+  .split(',')
+  .map((e) => e.trim())
+  .filter(Boolean);
+for (const e of engines)
+  if (e !== 'sqlite' && e !== 'postgres') {
+    process.stderr.write(`VD_TEST_ENGINES: unknown engine "${e}" (sqlite, postgres)\n`);
+    process.exit(2);
+  }
+const runs = [
+  { suite: 'unit', engine: 'sqlite' },
+  ...engines.map((engine) => ({ suite: 'integration', engine })),
+  { suite: 'e2e', engine: 'sqlite' },
+];
+/** Files that choose their engines themselves (testEngines()): they ran on every engine in the first pass. */
+const picksEngines = (file) => readFileSync(file, 'utf8').includes('testEngines()');
+
+for (const { suite, engine } of runs) {
   if (only.length && !only.includes(suite) && !only.some((f) => f.includes('/'))) continue;
   let files = findTests(join(root, 'test', suite));
   const filters = only.filter((f) => f.includes('/'));
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+  const second = suite === 'integration' && engine !== engines[0];
+  if (second) files = files.filter((f) => !picksEngines(f));
   if (files.length === 0) continue;
-  process.stdout.write(`\n== suite: ${suite} (${files.length} files)\n`);
-  const countFile = join(tmp, `counts-${suite}.json`);
+  const label = suite === 'integration' ? `${suite} (${engine})` : suite;
+  process.stdout.write(`\n== suite: ${label} (${files.length} files)\n`);
+  const countFile = join(tmp, `counts-${suite}${suite === 'integration' ? `-${engine}` : ''}.json`);
+  const t0 = performance.now();
   rmSync(countFile, { force: true });
   const r = spawnSync(
     process.execPath,
@@ -66,18 +94,21 @@ for (const suite of ['unit', 'integration', 'e2e']) {
       `--test-reporter-destination=${countFile}`,
       ...files,
     ],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, VD_TEST_SUITE: suite } },
+    { cwd: root, stdio: 'inherit', env: { ...process.env, VD_TEST_SUITE: suite, VD_TEST_ENGINE: engine } },
   );
+  process.stdout.write(`\n== suite: ${label} took ${((performance.now() - t0) / 60_000).toFixed(1)} min\n`);
   let counts;
   try {
     counts = JSON.parse(readFileSync(countFile, 'utf8'));
   } catch {
-    counts = { passed: 0, failed: 1, skipped: 0, failures: [`suite ${suite} crashed (exit ${r.status})`] };
+    counts = { passed: 0, failed: 1, skipped: 0, failures: [`suite ${label} crashed (exit ${r.status})`] };
   }
   if (r.status !== 0 && counts.failed === 0) {
     counts.failed = 1;
-    counts.failures.push(`suite ${suite} exited ${r.status}`);
+    counts.failures.push(`suite ${label} exited ${r.status}`);
   }
+  if (suite === 'integration' && engines.length > 1)
+    counts.failures = counts.failures.map((f) => `[${engine}] ${f}`);
   passed += counts.passed;
   failed += counts.failed;
   skipped += counts.skipped;
