@@ -9,8 +9,11 @@ import {
   WS_PATH,
   type AuthenticationView,
   type ClientFrame,
+  type ConfirmReceipt,
   type CreateRequestResult,
   type DeviceMe,
+  type DeviceRevoked,
+  type RequestHistory,
   type RequestView,
 } from '../../protocol/src/index.ts';
 import {
@@ -60,6 +63,8 @@ export interface AccessDeviceEvents extends Record<string, unknown> {
   /** The followed request changed (live position, wait, state), or null when there is none. */
   request: RequestView | null;
   feed: FeedStatus;
+  /** The agent is consulting a colleague about the request (a warm transfer is open), or no longer. */
+  consult: { requestId: string; active: boolean };
 }
 
 /** A step-up the app performs when the option needs more than the current level. */
@@ -159,7 +164,10 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
       stoppedRequestId: remembered.stoppedRequestId ?? null,
       onStopped: (id) => void store.set(KEY_CONTROL_STOPPED, id),
     });
-    this.requests.on('frame', (f) => this.commands.handleFrame(f));
+    this.requests.on('frame', (f) => {
+      if (f.type === 'request.consult') this.emit('consult', { requestId: f.requestId, active: f.active });
+      else this.commands.handleFrame(f);
+    });
     // Commands sent while the feed was down (or before a reload) come from the pending list.
     this.requests.on('feed', (s) => {
       if (s === 'open') this.commands.fetchPending().catch(() => undefined);
@@ -316,6 +324,43 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     this.key = null;
     this.client.credentials = null;
     this.setAuthentication(null);
+  }
+
+  // ---- the customer's account on this phone -----------------------------------
+
+  /** The customer's requests with their outcomes, newest first; `cursor` is a previous page's nextCursor. */
+  async history(cursor?: string | null, limit?: number): Promise<RequestHistory> {
+    await this.ensureAuthenticated();
+    const query: { cursor?: string; limit?: string } = {};
+    if (cursor) query.cursor = cursor;
+    if (limit !== undefined) query.limit = String(limit);
+    return await this.client.call('deviceHistory', { query });
+  }
+
+  /** One receipt of the customer's (404 AuthorityError for another's). */
+  async receipt(receiptId: string): Promise<ConfirmReceipt> {
+    await this.ensureAuthenticated();
+    return await this.client.call('deviceReceipt', { params: { receiptId } });
+  }
+
+  /** Change the PIN: the current one is checked first (level 2), then the new one is set. */
+  async changePin(current: string, next: string): Promise<void> {
+    await this.verifyPin(current);
+    await this.setPin(next);
+  }
+
+  /**
+   * Remove this phone from the customer's account: the authority revokes the device (its
+   * sessions end, its open request is abandoned), then the key and everything kept here are
+   * forgotten. Enrol again with a new code to use the phone.
+   */
+  async revoke(): Promise<DeviceRevoked> {
+    await this.ensureAuthenticated();
+    const out = await this.client.call('revokeDevice', {});
+    await this.forget();
+    await this.store.delete(KEY_COMMAND_MEMORY);
+    await this.store.delete(KEY_CONTROL_STOPPED);
+    return out;
   }
 
   // ---- factors --------------------------------------------------------------

@@ -31,6 +31,8 @@ export interface CustomerPhoneEvents extends Record<string, unknown> {
   established: VerifiedCall;
   /** A DTMF key the agent pressed, sent as SIP INFO (application/dtmf-relay). */
   dtmf: { call: VerifiedCall; key: string };
+  /** The agent put the call on hold (a re-INVITE whose audio is sendonly or inactive) or took it off hold. */
+  hold: { call: VerifiedCall; held: boolean };
   /** The call (ringing or answered) ended: 'cancelled' by the caller before answer, 'remote' BYE, 'local' hang-up or decline. */
   ended: { call: VerifiedCall; by: 'cancelled' | 'remote' | 'local' };
 }
@@ -61,6 +63,29 @@ interface LiveCall {
   invitation: Invitation;
   /** The microphone stream to send when answered (CallMedia's, so Mute acts on what is sent). */
   microphone: MediaStream | null;
+  /** The agent holds the call (their last offer was sendonly or inactive). */
+  held: boolean;
+}
+
+/**
+ * Whether an SDP offer puts the receiver on hold (RFC 3264 section 8.4): its audio is
+ * sendonly or inactive (at media level, or at session level when the media line says nothing).
+ */
+export function isHoldOffer(sdp: string | undefined): boolean {
+  if (!sdp) return false;
+  const lines = sdp.split(/\r?\n/);
+  const audio = lines.findIndex((l) => l.startsWith('m=audio'));
+  const dir = (ls: string[]) =>
+    ls
+      .find((l) => /^a=(sendonly|recvonly|inactive|sendrecv)\s*$/.test(l))
+      ?.slice(2)
+      .trim();
+  const next = audio < 0 ? -1 : lines.findIndex((l, i) => i > audio && l.startsWith('m='));
+  const media = audio < 0 ? undefined : dir(lines.slice(audio + 1, next < 0 ? undefined : next));
+  const firstMedia = lines.findIndex((l) => l.startsWith('m='));
+  const session = dir(firstMedia < 0 ? lines : lines.slice(0, firstMedia));
+  const d = media ?? session ?? 'sendrecv';
+  return d === 'sendonly' || d === 'inactive';
 }
 
 /**
@@ -142,7 +167,7 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
       await invitation.reject({ statusCode: 486 }).catch(() => undefined);
       return;
     }
-    const live: LiveCall = { call: result.call, invitation, microphone: null };
+    const live: LiveCall = { call: result.call, invitation, microphone: null, held: false };
     this.live = live;
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     invitation.delegate = {
@@ -154,6 +179,14 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
         }
         info.accept().catch(() => undefined);
         this.emit('dtmf', { call: live.call, key });
+      },
+      // A re-INVITE after the answer: hold (a=sendonly / a=inactive from the agent) or resume.
+      onInvite: (request) => {
+        if (!request.body) return; // an offerless re-INVITE: the direction comes in the ACK
+        const held = isHoldOffer(request.body);
+        if (held === live.held) return;
+        live.held = held;
+        this.emit('hold', { call: live.call, held });
       },
     };
     await invitation.progress().catch(() => undefined);

@@ -61,6 +61,7 @@ export { CallMedia } from './call-media.ts';
 export {
   CALL_AUDIO_CONSTRAINTS,
   CustomerPhone,
+  isHoldOffer,
   type CustomerPhoneEvents,
   type CustomerPhoneOptions,
   type PhoneRegistration,

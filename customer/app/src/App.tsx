@@ -10,6 +10,8 @@ import { Waiting } from './screens/Waiting.tsx';
 import { CallEnded, InCall, Incoming } from './screens/Call.tsx';
 import { Account } from './screens/Account.tsx';
 import { Help } from './screens/Help.tsx';
+import { AddFingerprint, AddPhoto, ChangePin, RemovePhone, Settings } from './screens/Settings.tsx';
+import { History, Receipt, Receipts } from './screens/History.tsx';
 import { AgentCommands } from './components/AgentCommands.tsx';
 
 export function App({ app }: { app: AppController }) {
@@ -67,6 +69,30 @@ export function App({ app }: { app: AppController }) {
       break;
     case 'help':
       body = <Help app={app} />;
+      break;
+    case 'settings':
+      body = <Settings state={state} app={app} />;
+      break;
+    case 'change-pin':
+      body = <ChangePin state={state} app={app} />;
+      break;
+    case 'add-fingerprint':
+      body = <AddFingerprint state={state} app={app} />;
+      break;
+    case 'add-photo':
+      body = <AddPhoto state={state} app={app} />;
+      break;
+    case 'remove-phone':
+      body = <RemovePhone state={state} app={app} />;
+      break;
+    case 'history':
+      body = <History state={state} app={app} />;
+      break;
+    case 'receipts':
+      body = <Receipts state={state} app={app} />;
+      break;
+    case 'receipt':
+      body = <Receipt state={state} app={app} receipt={s.receipt} />;
       break;
     default: {
       const never: never = s;

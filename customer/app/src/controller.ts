@@ -11,6 +11,7 @@ import { CallStore } from './state/calls.ts';
 import { EnrolmentStore } from './state/enrolment.ts';
 import { HelpStore } from './state/help.ts';
 import { AgentCommandsStore } from './state/agent-commands.ts';
+import { AccountStore } from './state/account.ts';
 
 export { messageOf, type AppState, type MenuLeaf, type Screen };
 
@@ -26,6 +27,7 @@ export class AppController {
   private readonly enrolment = new EnrolmentStore(this.app, this.calls);
   private readonly help = new HelpStore(this.app);
   private readonly agentCommands = new AgentCommandsStore(this.app);
+  private readonly account = new AccountStore(this.app);
 
   getState = (): AppState => this.app.getState();
 
@@ -37,6 +39,9 @@ export class AppController {
     d.on('authentication', (a) => this.app.set({ authentication: a }));
     d.on('request', (r) => this.help.onRequest(r));
     d.on('feed', (s) => this.app.set({ feed: s }));
+    d.on('consult', (c) => {
+      if (this.app.getState().request?.requestId === c.requestId) this.app.set({ consulting: c.active });
+    });
     this.calls.attach(d);
     this.agentCommands.attach(d);
     this.app.set({ biometricAvailable: await hasPlatformBiometric() });
@@ -170,6 +175,11 @@ export class AppController {
     this.calls.hangUp();
   }
 
+  /** The call on screen was put on hold or resumed (automation: the same path as the phone's re-INVITE). */
+  callHeld(held: boolean): void {
+    this.calls.held(null, held);
+  }
+
   afterCall(): void {
     this.calls.afterCall();
   }
@@ -230,6 +240,44 @@ export class AppController {
   /** The customer's receipts of confirmed payments (for a receipts / history screen). */
   loadReceipts(): Promise<readonly ConfirmReceipt[]> {
     return this.agentCommands.loadReceipts();
+  }
+
+  // ---- the account: settings, history, receipts (state/account.ts) -----------------------
+
+  openSettings(): Promise<void> {
+    return this.account.openSettings();
+  }
+
+  changePin(current: string, next: string, repeat: string): Promise<void> {
+    return this.account.changePin(current, next, repeat);
+  }
+
+  addFingerprintLater(): Promise<void> {
+    return this.account.addFingerprint();
+  }
+
+  addPhotoLater(photo: Blob, pin: string | null): Promise<void> {
+    return this.account.addPhoto(photo, pin);
+  }
+
+  removePhone(): Promise<void> {
+    return this.account.removePhone();
+  }
+
+  openHistory(): Promise<void> {
+    return this.account.openHistory();
+  }
+
+  moreHistory(): Promise<void> {
+    return this.account.moreHistory();
+  }
+
+  openReceipts(): Promise<void> {
+    return this.account.openReceipts(() => this.agentCommands.loadReceipts());
+  }
+
+  openReceipt(receiptId: string): Promise<void> {
+    return this.account.openReceipt(receiptId);
   }
 
   navigateCommand(commandId: string, screen: AppScreen): Promise<void> {

@@ -16,6 +16,8 @@ interface AutomationHooks {
   incomingCall(
     ticket: string | null,
   ): Promise<{ verdict: 'ring' } | { verdict: 'blocked'; reason: string; at: string }>;
+  /** The agent's hold or resume of the call on screen, as the phone's re-INVITE reports it (sendonly/inactive audio). */
+  callHeld(held: boolean): void;
 }
 if (navigator.webdriver) {
   (window as unknown as { __vdTest: AutomationHooks }).__vdTest = {
@@ -25,6 +27,7 @@ if (navigator.webdriver) {
         ? { verdict: 'ring' }
         : { verdict: 'blocked', reason: r.blocked.reason, at: r.blocked.at.toISOString() };
     },
+    callHeld: (held) => app.callHeld(held),
   };
 }
 

@@ -75,6 +75,7 @@ export function InCall(props: {
         </span>
       </p>
       <p className="call-explain">Your phone proved with its key that it answered this call.</p>
+      <HoldStatus state={state} agentName={call.agentName} />
       <ErrorText message={props.micError ? `Microphone unavailable: ${props.micError}` : null} />
       {state.keys && (
         <p className="help" data-testid="dtmf-received">
@@ -124,5 +125,33 @@ export function CallEnded({
     >
       <Button onClick={() => app.afterCall()}>Done</Button>
     </Screen>
+  );
+}
+
+/** "You are on hold" while the agent holds the call; "… is consulting a colleague" while a warm transfer is open. */
+export function HoldStatus({ state, agentName }: { state: AppState; agentName: string | null }) {
+  if (!state.consulting && !state.onHold) return null;
+  const first = agentName?.split(' ')[0] ?? null;
+  return (
+    <div className="hold-status" role="status" data-testid="hold-status">
+      <Icon name="clock" size={20} />
+      {state.consulting ? (
+        <p>
+          <strong>Your agent is consulting a colleague</strong>
+          <span>
+            {first ? `${first} is` : 'Your agent is'} talking to a colleague about your request. Please stay
+            on the line: you will not need to explain again.
+          </span>
+        </p>
+      ) : (
+        <p>
+          <strong>You are on hold</strong>
+          <span>
+            {first ? `${first} will be` : 'Your agent will be'} back with you shortly. Please stay on the
+            line.
+          </span>
+        </p>
+      )}
+    </div>
   );
 }

@@ -68,6 +68,28 @@ export function Home({ state, app }: { state: AppState; app: AppController }) {
         ) : null}
       </section>
 
+      <nav aria-label="Your account">
+        <ul className="link-list">
+          {(
+            [
+              ['Your requests', 'What you asked for and how it ended', () => void app.openHistory()],
+              ['Receipts', 'Payments you confirmed', () => void app.openReceipts()],
+              ['Settings', 'PIN, fingerprint, photo, this phone', () => void app.openSettings()],
+            ] as const
+          ).map(([name, detail, go]) => (
+            <li key={name}>
+              <button type="button" className="link-row" onClick={go} disabled={state.busy !== null}>
+                <span>
+                  {name}
+                  <small>{detail}</small>
+                </span>
+                <Icon name="chevron" size={18} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+
       {state.blocked.length ? (
         <section className="card" aria-labelledby="blocked-list-title">
           <h2 id="blocked-list-title" className="card-title">

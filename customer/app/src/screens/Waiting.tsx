@@ -3,6 +3,7 @@ import type { RequestView } from '../../../../protocol/src/index.ts';
 import { utcDay } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
+import { HoldStatus } from './Call.tsx';
 import { hourMinute, LEVEL_TEXT, positionText, waitText } from '../format.ts';
 import { SecurityNotices } from '../components/SecurityNotices.tsx';
 import { useWakeStatus } from '../wake.ts';
@@ -166,6 +167,7 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
             your callback. When we call, you will be asked to verify again with your PIN or fingerprint.
           </p>
         )}
+      <HoldStatus state={state} agentName={r.agentName ?? null} />
       <Notice message={state.notice} />
       <ErrorText message={state.error} />
       <SecurityNotices state={state} app={app} />

@@ -3,6 +3,7 @@ import type {
   ConfirmReceipt,
   DeviceMe,
   FactorKind,
+  HistoryItem,
   LiveMenuNodeShape,
   RequestView,
 } from '../../../../protocol/src/index.ts';
@@ -38,7 +39,15 @@ export type Screen =
   | { name: 'in-call'; call: VerifiedCall; verifiedAt: string; since: number; micError: string | null }
   | { name: 'call-ended'; call: VerifiedCall; seconds: number }
   | { name: 'account' }
-  | { name: 'help' };
+  | { name: 'help' }
+  | { name: 'settings' }
+  | { name: 'change-pin' }
+  | { name: 'add-fingerprint' }
+  | { name: 'add-photo' }
+  | { name: 'remove-phone' }
+  | { name: 'history' }
+  | { name: 'receipts' }
+  | { name: 'receipt'; receipt: ConfirmReceipt };
 
 export interface AppState {
   screen: Screen;
@@ -82,6 +91,12 @@ export interface AppState {
   phone: PhoneRegistration;
   /** Keypad keys the agent pressed on this call (SIP INFO DTMF). */
   keys: string;
+  /** The customer's past requests (newest first) and the cursor of the next older page, or null when loaded to the end. */
+  history: { items: readonly HistoryItem[]; nextCursor: string | null; loaded: boolean };
+  /** The agent holds the call ("You are on hold"). */
+  onHold: boolean;
+  /** The agent is consulting a colleague about the request (a warm transfer is open). */
+  consulting: boolean;
   /** Until when (ms) the authority asked the phone to wait before trying again (a PIN lock), or null. */
   retryAt: number | null;
 }
@@ -115,12 +130,22 @@ const initial: AppState = {
   speaker: false,
   phone: 'unregistered',
   keys: '',
+  history: { items: [], nextCursor: null, loaded: false },
+  onHold: false,
+  consulting: false,
   retryAt: null,
 };
 
 export const messageOf = (e: unknown): string => {
   if (isUnreachable(e)) return OFFLINE_MESSAGE;
   if (e instanceof AuthorityError) return e.message.charAt(0).toUpperCase() + e.message.slice(1);
+  // WebAuthn: this authenticator holds one of the account's credentials already (@simplewebauthn's code, or the raw DOMException).
+  if (
+    (e instanceof Error &&
+      (e as Error & { code?: unknown }).code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED') ||
+    (e instanceof DOMException && e.name === 'InvalidStateError')
+  )
+    return 'This phone’s fingerprint is already set up for your account: there is nothing to add here. To use another finger, add it in your phone’s own settings.';
   if (e instanceof DOMException && e.name === 'NotAllowedError')
     return 'The fingerprint check was cancelled or did not match. Try again.';
   return e instanceof Error ? e.message : String(e);

@@ -1,4 +1,10 @@
-import { CallMedia, CustomerPhone, type AccessDevice, type ScreenResult } from '../../../sdk/index.ts';
+import {
+  CallMedia,
+  CustomerPhone,
+  type AccessDevice,
+  type ScreenResult,
+  type VerifiedCall,
+} from '../../../sdk/index.ts';
 import type { AppStore } from './app-state.ts';
 
 /** Calls: the SIP phone, calls screened by the IncomingCallGuard (blocked ones listed), answer, mute, hang up. */
@@ -36,6 +42,7 @@ export class CallStore {
     this.phone = phone;
     phone.on('registration', (s) => this.app.set({ phone: s }));
     phone.on('ringing', (call) => this.app.go({ name: 'incoming', call }, { blockedBanner: null, keys: '' }));
+    phone.on('hold', ({ call, held }) => this.held(call, held));
     phone.on('dtmf', ({ key }) => this.app.set({ keys: (this.app.getState().keys + key).slice(-32) }));
     phone.on('ended', ({ call, by }) => {
       const s = this.app.getState().screen;
@@ -63,6 +70,13 @@ export class CallStore {
     return result;
   }
 
+  /** The agent put the call on hold (their re-INVITE's audio is sendonly or inactive) or resumed it. */
+  held(call: VerifiedCall | null, held: boolean): void {
+    const s = this.app.getState().screen;
+    if (s.name !== 'in-call' || (call !== null && s.call !== call)) return;
+    this.app.set({ onHold: held });
+  }
+
   answer(): Promise<void> {
     const s = this.app.getState().screen;
     if (s.name !== 'incoming') return Promise.resolve();
@@ -79,7 +93,7 @@ export class CallStore {
         });
       this.app.go(
         { name: 'in-call', call: s.call, verifiedAt: result.at, since: Date.now(), micError: error },
-        { muted: false, speaker: false },
+        { muted: false, speaker: false, onHold: false },
       );
     });
   }
@@ -112,7 +126,10 @@ export class CallStore {
     if (s.name !== 'in-call') return;
     this.media?.hangUp();
     this.media = null;
-    this.app.go({ name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) });
+    this.app.go(
+      { name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) },
+      { onHold: false },
+    );
   }
 
   afterCall(): void {

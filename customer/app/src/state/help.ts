@@ -15,6 +15,7 @@ export class HelpStore {
     const live = r !== null && ['waiting', 'offered', 'assigned', 'scheduled'].includes(r.state);
     const patch: Partial<AppState> = {
       request: live ? r : null,
+      ...(live ? {} : { consulting: false }),
       controlStopped: this.app.device?.commands.stopped ?? false,
     };
     // A transfer: the request is assigned to someone else than before.

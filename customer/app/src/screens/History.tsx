@@ -1,0 +1,121 @@
+import type { HistoryItem } from '../../../../protocol/src/index.ts';
+import { formatAmount } from '../../../sdk/index.ts';
+import type { AppController, AppState } from '../controller.ts';
+import { ReceiptCard } from '../components/AgentCommands.tsx';
+import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
+import { hourMinute } from '../format.ts';
+
+interface Props {
+  state: AppState;
+  app: AppController;
+}
+
+const day = (iso: string): string =>
+  new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+
+const when = (iso: string): string => `${day(iso)}, ${hourMinute(iso)}`;
+
+const OUTCOME: Record<HistoryItem['outcome'], string> = {
+  open: 'Open',
+  completed: 'Completed',
+  transferred: 'Transferred',
+  abandoned: 'Ended without an agent',
+};
+
+/** Who handled it, in a sentence. */
+function handled(r: HistoryItem): string {
+  if (r.outcome === 'open') return r.agentName ? `With ${r.agentName}` : 'Waiting for an agent';
+  if (r.outcome === 'transferred')
+    return `${r.handledBy.slice(0, -1).join(', ')} passed it to ${r.agentName ?? 'a colleague'}, who completed it`;
+  if (r.outcome === 'completed') return `Completed by ${r.agentName ?? 'an agent'}`;
+  return r.agentName ? `Last with ${r.agentName}` : 'No agent took it';
+}
+
+/** The customer's requests, newest first, with what became of each; older ones a page at a time. */
+export function History({ state, app }: Props) {
+  const h = state.history;
+  return (
+    <Screen title="Your requests" lead="What you asked for and how it ended, newest first.">
+      <ErrorText message={state.error} />
+      {h.loaded && h.items.length === 0 ? <p className="help">You have not asked for help yet.</p> : null}
+      <ul className="history-list" aria-label="Your requests">
+        {h.items.map((r) => (
+          <li key={r.requestId} className="history-item" data-testid="history-item">
+            <p>
+              <strong>{r.optionLabel}</strong>
+            </p>
+            <p className="help">
+              <time dateTime={r.at}>{when(r.at)}</time>
+            </p>
+            <p>
+              <span className={`outcome outcome-${r.outcome}`}>{OUTCOME[r.outcome]}</span>
+            </p>
+            <p className="help">{handled(r)}</p>
+          </li>
+        ))}
+      </ul>
+      {h.nextCursor ? (
+        <Button
+          variant="secondary"
+          onClick={() => void app.moreHistory()}
+          busy={state.busy !== null}
+          busyLabel={state.busy}
+        >
+          Show older requests
+        </Button>
+      ) : h.loaded && h.items.length > 0 ? (
+        <p className="help">That is all your requests.</p>
+      ) : null}
+      <Button variant="ghost" onClick={() => app.home()}>
+        <Icon name="back" size={18} /> Home
+      </Button>
+    </Screen>
+  );
+}
+
+/** Receipts of the payments confirmed on the customer's phones, newest first. */
+export function Receipts({ state, app }: Props) {
+  const list = state.receipts;
+  return (
+    <Screen title="Receipts" lead="Payments you confirmed with your fingerprint or PIN.">
+      <ErrorText message={state.error} />
+      {state.busy === null && list.length === 0 ? <p className="help">No confirmed payments yet.</p> : null}
+      <ul className="link-list" aria-label="Receipts">
+        {list.map((r) => (
+          <li key={r.receiptId}>
+            <button
+              type="button"
+              className="link-row"
+              onClick={() => void app.openReceipt(r.receiptId)}
+              disabled={state.busy !== null}
+              aria-label={`Receipt ${r.receiptId}: ${formatAmount(r)} to ${r.payee}, ${when(r.at)}`}
+            >
+              <span>
+                {formatAmount(r)} to {r.payee}
+                <small>
+                  {when(r.at)} · {r.receiptId}
+                </small>
+              </span>
+              <Icon name="chevron" size={18} />
+            </button>
+          </li>
+        ))}
+      </ul>
+      <Button variant="ghost" onClick={() => app.home()}>
+        <Icon name="back" size={18} /> Home
+      </Button>
+    </Screen>
+  );
+}
+
+export function Receipt({ state, app, receipt }: Props & { receipt: AppState['receipts'][number] }) {
+  return (
+    <Screen title={`Receipt ${receipt.receiptId}`} lead={`Confirmed ${when(receipt.at)}`}>
+      <Notice message={state.notice} />
+      <ReceiptCard receipt={receipt} />
+      <Button variant="ghost" onClick={() => void app.openReceipts()}>
+        <Icon name="back" size={18} /> Receipts
+      </Button>
+    </Screen>
+  );
+}
