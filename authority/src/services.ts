@@ -109,7 +109,6 @@ export async function createServices(
     new Confirmations(ctx, pin),
   );
   // From the instant ownership moves, the old holder's open commands are void.
-  transfers.on('moved', (requestId, fromFence) => commands.ownershipMoved(requestId, fromFence));
   return {
     ctx,
     keys,

@@ -13,6 +13,11 @@ export const DOMAIN_EVENTS = {
     sessionId: z.string().min(1).max(200),
     reason: z.enum(['ended', 'idle_timeout', 'absolute_timeout', 'ended_by_admin']),
   }),
+  /** Ownership of a request left `fromFence` (transfer, take-over, reassign): that holder's open device commands end. */
+  'request.moved': z.strictObject({
+    requestId: z.string().min(1).max(200),
+    fromFence: z.number().int().nonnegative(),
+  }),
 } as const;
 
 export type DomainTopic = keyof typeof DOMAIN_EVENTS;

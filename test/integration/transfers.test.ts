@@ -266,6 +266,13 @@ describe('row 10: transfers keep the authentication, not the old agent’s right
     // A's open command was withdrawn from the device; answering it now is refused.
     const gone = await c.ws.take((f) => f.type === 'command.cancelled' && f.commandId === openCommand);
     assert.equal(gone.reason, 'transferred');
+    // Durable: the cancellation is audited (the outbox's request.moved, consumed in a unit of its own).
+    const cancelled = await a.sql<{ reason: string }>`
+      SELECT reason FROM audit_log WHERE action = ${'command.cancel'} AND data LIKE ${`%${openCommand}%`}`;
+    assert.deepEqual(
+      cancelled.map((x) => x.reason),
+      ['transferred'],
+    );
     const late = await c.ctl.answer(openCommand, {
       outcome: 'done',
       result: { kind: 'text', value: 'late' },

@@ -19,8 +19,6 @@ import type { Pipeline } from './pipeline.ts';
 export interface TransferEvents {
   /** A transfer changed: tell these staff members. */
   update: [view: TransferView, staffIds: string[]];
-  /** Ownership of the request left `fromFence` (the old holder's open commands end). */
-  moved: [requestId: string, fromFence: number];
 }
 
 const targetUnavailable = (message: string) => new DomainError('conflict', 'target_unavailable', message);
@@ -226,12 +224,13 @@ export class Transfers extends EventEmitter<TransferEvents> {
       ),
     );
     await this.audit(r, h.by, h.action, req.id, h.data(toFence));
+    // Durable (outbox): the old holder's open commands are cancelled by the relay's consumer, even after a crash.
+    await r.outbox.emit('request.moved', { requestId: req.id, fromFence: req.fence });
     return { t, fromFence: req.fence, consults };
   }
 
   /** After the unit of work of a move: the old fence's commands end, the feeds and the new holder learn. */
   private async afterMove(m: Moved, agentIds: string[]): Promise<void> {
-    this.emit('moved', m.t.request_id, m.fromFence);
     for (const c of m.consults) await this.announce(c);
     await this.pipeline.announce([m.t.request_id], agentIds);
     const r = (await this.pipeline.requests.get(m.t.request_id))!;
@@ -386,6 +385,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
         fromFence: req.fence,
         toFence,
       });
+      await r.outbox.emit('request.moved', { requestId: req.id, fromFence: req.fence });
       return { closed: undefined, moved: { t, fromFence: req.fence, consults } };
     });
     if (out.closed) return await this.refuse(out);

@@ -83,6 +83,29 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     ctx.events.subscribe('relay.session-ended', ['session.ended'], (r, e) =>
       this.onSessionEnded(r, e.payload.sessionId),
     );
+    // Durable (outbox): ownership left a fence (transfer, take-over, reassign): that holder's open commands end.
+    ctx.events.subscribe('relay.request-moved', ['request.moved'], (r, e) =>
+      this.onMoved(r, e.payload.requestId, e.payload.fromFence),
+    );
+  }
+
+  /** Consumer of `request.moved`: the old fence's open commands cancelled and audited in its unit, told after it. */
+  private async onMoved(
+    r: Repos,
+    requestId: string,
+    fence: number,
+  ): Promise<(() => Promise<void>) | undefined> {
+    const rows = await this.cancelOpenIn(r, { requestId, fence }, 'transferred');
+    for (const c of rows)
+      await r.audit.append({
+        actor: 'system',
+        action: 'command.cancel',
+        subject: `request:${c.request_id}`,
+        outcome: 'success',
+        reason: 'transferred',
+        data: { commandId: c.id },
+      });
+    return rows.length ? () => this.announceCancelled(rows, 'transferred') : undefined;
   }
 
   /** Consumer of the `session.ended` event (events/): open commands cancelled and audited in its unit, told after it. */
@@ -439,15 +462,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     return rows.map((c) => c.id);
   }
 
-  /**
-   * Ownership left `fence`: the old holder's open commands end. A converted mover calls
-   * ownershipMovedIn(r, ...) inside its own unit and announceCancelled(rows, 'transferred')
-   * after it; this listener form runs a unit of its own.
-   */
-  ownershipMoved(requestId: string, fence: number): void {
-    this.background('cancel on ownership move', this.cancelOpen({ requestId, fence }, 'transferred'));
-  }
-
+  /** Ownership left `fence`: the old holder's open commands end (what onMoved does in its unit). */
   ownershipMovedIn(r: Repos, requestId: string, fence: number): Promise<CommandRow[]> {
     return this.cancelOpenIn(r, { requestId, fence }, 'transferred');
   }
