@@ -271,7 +271,7 @@ describe('the customer’s account from the phone: history, receipts, consult, r
     assert.equal(r.body.endedSessions, 1);
     assert.equal(r.body.abandonedRequests, 1);
 
-    assert.equal((await a.services.ctx.data.read.requests.get(ids.open))?.state, 'abandoned');
+    assert.equal((await a.services.ctx.data.read.requests.get(ids.open!))?.state, 'abandoned');
     const audit = a.services.ctx.db
       .prepare<[string], { action: string; actor: string; reason: string | null; data: string | null }>(
         "SELECT action, actor, reason, data FROM audit_log WHERE actor = ? AND action IN ('device.revoke', 'session.end', 'session.end.reason') ORDER BY seq",

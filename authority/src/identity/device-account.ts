@@ -11,6 +11,7 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import { receiptView } from '../relay/confirmations.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
 import type { HistoryRow, HolderRow } from '../store/repos/device-account.ts';
 import type { DevicePrincipal } from './devices.ts';
@@ -72,18 +73,7 @@ export class DeviceAccount {
   async receipt(p: DevicePrincipal, receiptId: string): Promise<ConfirmReceipt> {
     const r = await this.ctx.data.read.deviceAccount.receipt(p.device.customer_id, receiptId);
     if (!r) throw notFound('no such receipt');
-    return {
-      receiptId: r.id,
-      commandId: r.command_id,
-      requestId: r.request_id,
-      at: iso(r.created_at),
-      payee: r.payee,
-      amount: r.amount,
-      currency: r.currency,
-      reference: r.reference,
-      account: r.account,
-      factor: r.factor,
-    };
+    return receiptView(r);
   }
 
   /**

@@ -27,7 +27,8 @@ const RECEIPT_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const receiptId = () =>
   `R-${Array.from({ length: 10 }, () => RECEIPT_ALPHABET[randomInt(RECEIPT_ALPHABET.length)]).join('')}`;
 
-const view = (r: ReceiptRow): ConfirmReceipt => ({
+/** A stored receipt as the customer and the agent see it. */
+export const receiptView = (r: ReceiptRow): ConfirmReceipt => ({
   receiptId: r.id,
   commandId: r.command_id,
   requestId: r.request_id,
@@ -194,11 +195,11 @@ export class Confirmations {
     if (f.counter && !(await r.commands.bumpCounter(f.counter.credentialId, f.counter.from, f.counter.to)))
       throw refused('the fingerprint confirmation was used concurrently');
     if (!(await r.commands.insertReceipt(row))) throw refused('this confirmation was already used');
-    return view(row);
+    return receiptView(row);
   }
 
   /** The customer's receipts, newest first. */
   async list(p: DevicePrincipal): Promise<ConfirmReceipt[]> {
-    return (await this.ctx.data.read.commands.receiptsOf(p.device.customer_id)).map(view);
+    return (await this.ctx.data.read.commands.receiptsOf(p.device.customer_id)).map(receiptView);
   }
 }
