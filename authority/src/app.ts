@@ -278,6 +278,7 @@ export async function buildAuthority(opts: {
   );
   controlSweeper.unref();
   await services.pipeline.start();
+  services.recordings.start();
   // Outbox consumers catch up from their cursors (what a crash left undone), then follow.
   await services.ctx.events.start();
   app.addHook('onClose', async () => {
@@ -285,6 +286,7 @@ export async function buildAuthority(opts: {
     clearInterval(pruner);
     clearInterval(controlSweeper);
     services.pipeline.stop();
+    services.recordings.stop();
     await services.ctx.events.stop();
     hub.close();
     sipEdge.close();

@@ -122,6 +122,17 @@ export const ConfigSchema = z
     pushSubject: z.string().min(1).default('mailto:support@verified-desk.invalid'),
     /** Accept Web Push endpoints on http://127.0.0.1/localhost (tests, the demo); otherwise https only. */
     pushAllowLoopbackHttp: z.boolean().default(false),
+    /** rtpengine's ng control address ("udp:HOST:PORT", the one Kamailio's rtpengine_sock names): pause/resume of call recording. */
+    rtpengineNg: z
+      .string()
+      .regex(/^(udp:)?\S+:\d+$/, 'udp:HOST:PORT')
+      .optional(),
+    /** rtpengine's --recording-dir (pcap method): where the authority finds the pcaps of recorded calls. */
+    recordingDir: z.string().min(1).optional(),
+    /** Recordings (WAV) are kept this many days, then deleted (audited). */
+    recordingRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+    /** How often the authority looks for ended recorded calls to convert and for expired recordings. */
+    recordingSweepSeconds: z.coerce.number().min(0.2).max(3600).default(5),
     demo: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -173,6 +184,10 @@ const ENV: Record<string, keyof Config> = {
   VD_PUSH_WEBHOOK_URL: 'pushWebhookUrl',
   VD_PUSH_SUBJECT: 'pushSubject',
   VD_PUSH_ALLOW_LOOPBACK_HTTP: 'pushAllowLoopbackHttp',
+  VD_RTPENGINE_NG: 'rtpengineNg',
+  VD_RECORDING_DIR: 'recordingDir',
+  VD_RECORDING_RETENTION_DAYS: 'recordingRetentionDays',
+  VD_RECORDING_SWEEP_SECONDS: 'recordingSweepSeconds',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
 };

@@ -31,6 +31,7 @@ import { Data } from './store/repos/index.ts';
 import { LocalEventBus } from './events/bus.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
+import { Recordings } from './media/recordings.ts';
 
 /** Every domain service of the authority, wired once over one database. */
 export interface Services {
@@ -57,6 +58,8 @@ export interface Services {
   /** Which customer devices are online, last seen, and how to wake them. */
   reach: Reachability;
   push: PushService;
+  /** Call recordings by rtpengine: pause/resume, conversion to WAV, retention. */
+  recordings: Recordings;
 }
 
 export async function createServices(
@@ -132,5 +135,6 @@ export async function createServices(
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,
+    recordings: new Recordings(ctx),
   };
 }

@@ -11,6 +11,8 @@ export const CALL_TICKET_HEADER = 'X-VD-Call-Ticket';
 export const CALL_PROOF_HEADER = 'X-VD-Device-Proof';
 /** Set by the SIP server on a call whose media passes its media server (Kamailio + rtpengine): "anchored". */
 export const MEDIA_HEADER = 'X-VD-Media';
+/** Set by the SIP server on an INVITE (and its 200 OK) whose call the media server records: "on". */
+export const RECORDING_HEADER = 'X-VD-Recording';
 
 /**
  * Claims of a call ticket, signed by the authority (keys at /.well-known/jwks.json).
@@ -81,6 +83,13 @@ export const CallAnswerRequest = z.strictObject({
     .max(4096)
     .nullable()
     .describe(`The ${CALL_PROOF_HEADER} header of the 200 OK, or null when it had none.`),
+  callId: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, 'a SIP Call-ID')
+    .optional()
+    .describe('The SIP Call-ID of the call: when the media server records it, the recording is kept with the request.'),
 });
 export const CallAnswerResult = z.union([
   z.strictObject({

@@ -42,6 +42,7 @@ import { directoryRoutes } from './directory.ts';
 import { customerAdminRoutes } from './customer-admin-routes.ts';
 import { SipCredentials } from './sip.ts';
 import { pushRoutes } from './push.ts';
+import { recordingRoutes } from './recording.ts';
 import { deviceAccountRoutes } from './device-account.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
@@ -551,6 +552,7 @@ export const routes = {
   ...directoryRoutes,
   ...customerAdminRoutes,
   ...pushRoutes,
+  ...recordingRoutes,
   ...deviceAccountRoutes,
 } as const;
 

@@ -487,4 +487,6 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
     ['{"sessionId":"se0","reason":"ended"}'],
   );
   assert.equal(await r.outbox.cursor('pipeline.session-ended'), 0);
+  if (n < 14) return;
+  assert.equal((await r.recordings.get('rc1'))?.duration_ms, 60_000);
 }

@@ -20,11 +20,18 @@ export interface RunningRtpengine {
   ngPort: number;
   /** media ports: [min, max] */
   ports: [number, number];
+  /** --recording-dir (recording method pcap), when started with `recording` */
+  recordingDir: string | null;
   log(): string;
   stop(): Promise<void>;
 }
 
-export async function startRtpengine(): Promise<RunningRtpengine> {
+export interface RtpengineOptions {
+  /** Record calls (userspace `--recording-method=pcap`) into a temp dir: what Kamailio's record-call=on starts. */
+  recording?: boolean;
+}
+
+export async function startRtpengine(opts: RtpengineOptions = {}): Promise<RunningRtpengine> {
   const dir = mkdtempSync(join(tmpdir(), 'vd-rtpengine-'));
   const ngPort = await freeUdpPort();
   const min = 20_000 + Math.floor(Math.random() * 50) * 200;
@@ -41,6 +48,8 @@ export async function startRtpengine(): Promise<RunningRtpengine> {
     '--log-level=6',
     '--delete-delay=0',
   ];
+  const recordingDir = opts.recording ? join(dir, 'recordings') : null;
+  if (recordingDir) args.push('--recording-method=pcap', `--recording-dir=${recordingDir}`);
   let log = '';
   const child: ChildProcess = spawn(RTPENGINE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (b: Buffer) => {
@@ -62,6 +71,7 @@ export async function startRtpengine(): Promise<RunningRtpengine> {
     ngSock: `udp:127.0.0.1:${ngPort}`,
     ngPort,
     ports,
+    recordingDir,
     log: () => log,
     async stop() {
       if (!exited) {

@@ -20,6 +20,7 @@ import { conflict, forbidden, notFound, unauthorized } from './errors.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { pushHandlers } from '../push/push-handlers.ts';
+import { recordingHandlers } from './recording-handlers.ts';
 import { deviceAccountHandlers } from './device-account-handlers.ts';
 
 export const VERSION = '0.1.0';
@@ -37,6 +38,7 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
     ...(await directoryHandlers(svc)),
     ...customerAdminHandlers(svc),
     ...pushHandlers(svc),
+    ...recordingHandlers(svc),
     ...deviceAccountHandlers(svc),
   };
 }

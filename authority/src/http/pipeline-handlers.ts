@@ -74,6 +74,8 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         body.ticket,
         body.proof,
       );
+      if (r.verified && body.callId)
+        await svc.recordings.callAnswered(principal.staff.id, params.requestId, body.fence, body.callId);
       return r.verified ? { verified: true as const, at: new Date(r.at).toISOString() } : r;
     },
     callProof: async ({ principal, body }) => {

@@ -512,4 +512,27 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
     `);
   },
+  // 14: call recordings (rtpengine's pcaps converted to one WAV per call, a channel per party)
+  (db) => {
+    db.exec(`
+      CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        call_id TEXT NOT NULL UNIQUE,                        -- the SIP Call-ID (rtpengine's call)
+        agent_id TEXT NOT NULL,                              -- who held the request when the call was answered
+        fence INTEGER NOT NULL,                              -- under which fencing number
+        state TEXT NOT NULL CHECK (state IN ('recording','paused','stored','failed')),
+        channels TEXT NOT NULL,                              -- JSON: the party of each WAV channel, e.g. ["agent","customer"]
+        segments TEXT NOT NULL,                              -- JSON: [{startedAt, endedAt}] spans recorded (pauses between)
+        duration_ms INTEGER,                                 -- of the stored WAV
+        file_path TEXT,                                      -- the WAV, once stored
+        error TEXT,                                          -- why conversion failed (the pcaps are kept)
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        retain_until INTEGER                                 -- deleted (audited) after this
+      ) STRICT;
+      CREATE INDEX recordings_request ON recordings(request_id, created_at);
+      CREATE INDEX recordings_state ON recordings(state, retain_until);
+    `);
+  },
 ];

@@ -506,6 +506,27 @@ export const POSTGRES_DDL: readonly string[] = [
     updated_at BIGINT NOT NULL
   );
   `,
+  // 14: call recordings
+  `
+  CREATE TABLE recordings (
+    id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL REFERENCES requests(id),
+    call_id TEXT NOT NULL UNIQUE,
+    agent_id TEXT NOT NULL,
+    fence BIGINT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('recording','paused','stored','failed')),
+    channels TEXT NOT NULL,
+    segments TEXT NOT NULL,
+    duration_ms BIGINT,
+    file_path TEXT,
+    error TEXT,
+    created_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    retain_until BIGINT
+  );
+  CREATE INDEX recordings_request ON recordings(request_id, created_at);
+  CREATE INDEX recordings_state ON recordings(state, retain_until);
+  `,
 ];
 
 export interface SchemaVersion {

@@ -416,6 +416,24 @@ export interface OutboxTable {
   created_at: Ms;
 }
 
+/** A recorded call: live (recording/paused), then its WAV (stored) or why not (failed). */
+export interface RecordingsTable {
+  id: string;
+  request_id: string;
+  call_id: string;
+  agent_id: string;
+  fence: number;
+  state: 'recording' | 'paused' | 'stored' | 'failed';
+  channels: Json;
+  segments: Json;
+  duration_ms: number | null;
+  file_path: string | null;
+  error: string | null;
+  created_at: Ms;
+  ended_at: Ms | null;
+  retain_until: Ms | null;
+}
+
 /** How far each consumer of the outbox has processed (the seq of its last event). */
 export interface OutboxCursorsTable {
   consumer: string;
@@ -465,4 +483,5 @@ export interface Database {
   push_keys: PushKeysTable;
   outbox: OutboxTable;
   outbox_cursors: OutboxCursorsTable;
+  recordings: RecordingsTable;
 }

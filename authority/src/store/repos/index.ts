@@ -12,6 +12,7 @@ import { DeviceAccountRepo } from './device-account.ts';
 import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
 import { OutboxRepo, unitEmitted } from './outbox.ts';
+import { RecordingsRepo } from './recordings.ts';
 import { SigningKeysRepo } from './keys.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
@@ -36,6 +37,7 @@ const REPOS = {
   outbox: OutboxRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
+  recordings: RecordingsRepo,
   requests: RequestsRepo,
   sessions: SessionsRepo,
   staff: StaffRepo,

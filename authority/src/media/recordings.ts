@@ -1,0 +1,336 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RecordingState } from '../../../protocol/src/index.ts';
+import type { Ctx } from '../context.ts';
+import { conflict, notFound } from '../errors.ts';
+import { randomId } from '../ids.ts';
+import { checkHolder } from '../pipeline/ownership.ts';
+import type { RecordingRow, RecordingSpan } from '../store/repos/recordings.ts';
+import {
+  decodeSpan,
+  parseMetadata,
+  RATE,
+  readPcap,
+  wavOf,
+  type CallSdp,
+  type SpanAudio,
+} from './pcap-audio.ts';
+import { NgClient, NgError } from './rtpengine-ng.ts';
+
+const DAY_MS = 86_400_000;
+/** The party of each WAV channel: the caller (the agent's console) left, the device right. */
+export const RECORDING_CHANNELS = ['agent', 'customer'] as const;
+
+/** A stored recording's span: when it was recorded and where it lies in the WAV. */
+export interface StoredSpan {
+  startedAt: number;
+  endedAt: number;
+  offsetMs: number;
+  durationMs: number;
+}
+
+/**
+ * Call recording by rtpengine (recording-method pcap; Kamailio starts it with
+ * `record-call=on` on every ticketed INVITE it anchors). The console names the call
+ * (its SIP Call-ID) with the verified answer; from then on the request's holder can
+ * pause and resume it (ng "stop recording" / "start recording": rtpengine closes the
+ * span's pcap and opens a new one, so a paused span is never written). When rtpengine
+ * no longer knows the call, the sweep converts its pcaps into one WAV (a channel per
+ * party, the spans back to back) kept with the request; the pcaps are deleted only once
+ * the WAV and its row are stored. Expired recordings are deleted by the same sweep.
+ */
+export class Recordings {
+  private readonly ng: NgClient | null;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(private readonly ctx: Ctx) {
+    const c = ctx.config;
+    this.ng = c.rtpengineNg && c.recordingDir ? new NgClient(c.rtpengineNg) : null;
+  }
+
+  get enabled(): boolean {
+    return this.ng !== null;
+  }
+
+  private view(row: RecordingRow | undefined): RecordingState {
+    if (!row || (row.state !== 'recording' && row.state !== 'paused')) return { state: 'none' };
+    const spans = JSON.parse(row.segments) as RecordingSpan[];
+    const last = spans[spans.length - 1];
+    return {
+      state: row.state,
+      recordingId: row.id,
+      since: new Date(
+        row.state === 'paused' ? (last?.endedAt ?? row.created_at) : (last?.startedAt ?? row.created_at),
+      ).toISOString(),
+    };
+  }
+
+  /**
+   * The console's verified answer named the call: when rtpengine is recording it, the
+   * recording is kept with the request from now on (audited). Null when not recorded.
+   */
+  async callAnswered(
+    staffId: string,
+    requestId: string,
+    fence: number,
+    callId: string,
+  ): Promise<RecordingState | null> {
+    if (!this.ng) return null;
+    try {
+      await this.ng.command('query', { 'call-id': callId });
+    } catch (e) {
+      if (e instanceof NgError) return null; // not anchored through rtpengine (or it is down): nothing recorded
+      throw e;
+    }
+    const now = this.ctx.clock.now();
+    const id = randomId(12);
+    return await this.ctx.data.tx(async (r) => {
+      checkHolder(await r.commands.lockRequest(requestId), staffId, fence);
+      const inserted = await r.recordings.insert({
+        id,
+        request_id: requestId,
+        call_id: callId,
+        agent_id: staffId,
+        fence,
+        state: 'recording',
+        channels: JSON.stringify(RECORDING_CHANNELS),
+        segments: JSON.stringify([{ startedAt: now, endedAt: null }]),
+        created_at: now,
+      });
+      if (inserted)
+        await r.audit.append({
+          actor: `staff:${staffId}`,
+          action: 'recording.start',
+          subject: `request:${requestId}`,
+          outcome: 'success',
+          data: { recordingId: id, callId, fence },
+        });
+      return this.view(await r.recordings.live(requestId));
+    });
+  }
+
+  async state(requestId: string): Promise<RecordingState> {
+    if (!(await this.ctx.data.read.requests.get(requestId))) throw notFound('no such request');
+    return this.view(await this.ctx.data.read.recordings.live(requestId));
+  }
+
+  pause(staffId: string, requestId: string, fence: number): Promise<RecordingState> {
+    return this.toggle(staffId, requestId, fence, 'pause');
+  }
+
+  resume(staffId: string, requestId: string, fence: number): Promise<RecordingState> {
+    return this.toggle(staffId, requestId, fence, 'resume');
+  }
+
+  private async toggle(
+    staffId: string,
+    requestId: string,
+    fence: number,
+    action: 'pause' | 'resume',
+  ): Promise<RecordingState> {
+    const [from, to] =
+      action === 'pause' ? (['recording', 'paused'] as const) : (['paused', 'recording'] as const);
+    const read = this.ctx.data.read;
+    checkHolder(await read.requests.get(requestId), staffId, fence);
+    const row = await read.recordings.live(requestId);
+    if (!row || !this.ng) throw conflict('this request has no call being recorded');
+    if (row.state !== from)
+      throw conflict(action === 'pause' ? 'the recording is paused already' : 'the recording is not paused');
+    const ng = this.ng;
+    const command = action === 'pause' ? 'stop recording' : 'start recording';
+    try {
+      await ng.command(command, { 'call-id': row.call_id });
+    } catch (e) {
+      if (e instanceof NgError)
+        throw conflict(`the media server did not ${action} the recording: ${e.message}`);
+      throw e;
+    }
+    const now = this.ctx.clock.now();
+    try {
+      return await this.ctx.data.tx(async (r) => {
+        checkHolder(await r.commands.lockRequest(requestId), staffId, fence);
+        const spans = JSON.parse(row.segments) as RecordingSpan[];
+        if (action === 'pause') spans[spans.length - 1]!.endedAt = now;
+        else spans.push({ startedAt: now, endedAt: null });
+        if (!(await r.recordings.setLive(row.id, from, to, spans)))
+          throw conflict(`the recording was not ${from} any more`);
+        await r.audit.append({
+          actor: `staff:${staffId}`,
+          action: `recording.${action}`,
+          subject: `request:${requestId}`,
+          outcome: 'success',
+          data: { recordingId: row.id, callId: row.call_id, fence },
+        });
+        return this.view(await r.recordings.get(row.id));
+      });
+    } catch (e) {
+      // Not recorded as done: put the media server back as the row says.
+      await ng
+        .command(action === 'pause' ? 'start recording' : 'stop recording', { 'call-id': row.call_id })
+        .catch(() => undefined);
+      throw e;
+    }
+  }
+
+  list(requestId: string): Promise<RecordingRow[]> {
+    return this.ctx.data.read.recordings.listOf(requestId);
+  }
+
+  /** Converts the recordings of ended calls, deletes expired ones. One sweep at a time. */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = null));
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<void> {
+    if (this.ng) {
+      for (const row of await this.ctx.data.read.recordings.allLive()) {
+        try {
+          await this.ng.command('query', { 'call-id': row.call_id });
+          continue; // still on the call
+        } catch (e) {
+          if (!(e instanceof NgError) || !/Unknown call-id/i.test(e.message)) continue;
+        }
+        await this.convert(row);
+      }
+    }
+    await this.deleteExpired();
+  }
+
+  private async convert(row: RecordingRow): Promise<void> {
+    const dir = this.ctx.config.recordingDir!;
+    const now = this.ctx.clock.now();
+    const retainUntil = now + this.ctx.config.recordingRetentionDays * DAY_MS;
+    const metaDir = join(dir, 'metadata');
+    // rtpengine names them rtpengine-meta-<Call-ID, %-escaped>-<random hex>.txt
+    const callOf = (f: string) => {
+      const m = /^rtpengine-meta-(.+)-[0-9a-f]+\.txt$/.exec(f);
+      try {
+        return m ? decodeURIComponent(m[1]!) : null;
+      } catch {
+        return null;
+      }
+    };
+    const metas = (await readdir(metaDir).catch(() => [] as string[])).filter(
+      (f) => callOf(f) === row.call_id,
+    );
+    const sdp: CallSdp = { codecs: new Map(), channelOfPort: new Map() };
+    const pcaps: string[] = [];
+    for (const m of metas) {
+      const text = await readFile(join(metaDir, m), 'utf8');
+      parseMetadata(text, sdp);
+      const pcap = text.split('\n', 1)[0]!.trim();
+      if (pcap) pcaps.push(pcap);
+    }
+    const spans: SpanAudio[] = [];
+    let error: string | null = null;
+    for (const p of pcaps) {
+      const buf = await readFile(p).catch(() => null);
+      if (!buf) continue;
+      let s;
+      try {
+        s = decodeSpan(readPcap(buf), sdp);
+      } catch (e) {
+        error = `unreadable pcap: ${(e as Error).message}`;
+        continue;
+      }
+      if (s && 'error' in s) error = s.error;
+      else if (s) spans.push(s);
+    }
+    spans.sort((a, b) => a.startedAt - b.startedAt);
+    if (spans.length === 0)
+      error ??= pcaps.length ? 'the recording holds no audio' : 'rtpengine left no recording of this call';
+    const actor = 'system';
+    if (error && spans.length === 0) {
+      await this.ctx.data.tx(async (r) => {
+        if (await r.recordings.failed(row.id, error, now, retainUntil))
+          await r.audit.append({
+            actor,
+            action: 'recording.failed',
+            subject: `request:${row.request_id}`,
+            outcome: 'failure',
+            data: { recordingId: row.id, callId: row.call_id, reason: error },
+          });
+      });
+      return; // the pcaps stay for whoever can decode them
+    }
+    const stored: StoredSpan[] = [];
+    let offset = 0;
+    for (const s of spans) {
+      const n = s.channels[0].length;
+      stored.push({
+        startedAt: Math.round(s.startedAt),
+        endedAt: Math.round(s.endedAt),
+        offsetMs: Math.round((offset * 1000) / RATE),
+        durationMs: Math.round((n * 1000) / RATE),
+      });
+      offset += n;
+    }
+    const left = new Int16Array(offset);
+    const right = new Int16Array(offset);
+    offset = 0;
+    for (const s of spans) {
+      left.set(s.channels[0], offset);
+      right.set(s.channels[1], offset);
+      offset += s.channels[0].length;
+    }
+    const outDir = join(this.ctx.config.dataDir, 'recordings');
+    await mkdir(outDir, { recursive: true });
+    const filePath = join(outDir, `${row.id}.wav`);
+    await writeFile(filePath, wavOf([left, right]), { flush: true });
+    const durationMs = Math.round((offset * 1000) / RATE);
+    await this.ctx.data.tx(async (r) => {
+      if (
+        await r.recordings.stored(row.id, {
+          filePath,
+          durationMs,
+          segments: stored,
+          endedAt: now,
+          retainUntil,
+        })
+      )
+        await r.audit.append({
+          actor,
+          action: 'recording.stored',
+          subject: `request:${row.request_id}`,
+          outcome: 'success',
+          data: { recordingId: row.id, callId: row.call_id, durationMs, spans: stored.length },
+        });
+    });
+    // Only now that the WAV and its row are stored do the pcaps go.
+    for (const p of pcaps) await rm(p, { force: true });
+    for (const m of metas) await rm(join(metaDir, m), { force: true });
+  }
+
+  private async deleteExpired(): Promise<void> {
+    const now = this.ctx.clock.now();
+    for (const row of await this.ctx.data.read.recordings.expired(now)) {
+      if (row.file_path) await rm(row.file_path, { force: true });
+      await this.ctx.data.tx(async (r) => {
+        if (await r.recordings.delete(row.id))
+          await r.audit.append({
+            actor: 'system',
+            action: 'recording.delete',
+            subject: `request:${row.request_id}`,
+            outcome: 'success',
+            data: { recordingId: row.id, reason: 'retention', retainUntil: row.retain_until },
+          });
+      });
+    }
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.sweep().catch(() => undefined);
+    }, this.ctx.config.recordingSweepSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.ng?.close();
+  }
+}

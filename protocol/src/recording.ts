@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { IsoTime, OpaqueId } from './common.ts';
+import { FenceBody, RequestParams } from './pipeline.ts';
+import { ANY_STAFF, route, SUPERVISORS } from './route-def.ts';
+
+/** A request's call recording now: none, recording, or paused by the holder (since when). */
+export const RecordingState = z.discriminatedUnion('state', [
+  z.strictObject({ state: z.literal('none').describe('No call of this request is being recorded now.') }),
+  z.strictObject({
+    state: z
+      .enum(['recording', 'paused'])
+      .describe('The live call is being recorded, or the holder paused it.'),
+    recordingId: OpaqueId,
+    since: IsoTime.describe('When it was last started, resumed or paused.'),
+  }),
+]);
+export type RecordingState = z.infer<typeof RecordingState>;
+
+export const RecordingSpanView = z.strictObject({
+  startedAt: IsoTime.describe('When this recorded span began (a pause lies between two spans).'),
+  endedAt: IsoTime,
+  offsetMs: z.number().int().min(0).describe('Where the span starts in the audio file.'),
+  durationMs: z.number().int().min(0),
+});
+
+export const RecordingView = z.strictObject({
+  id: OpaqueId,
+  requestId: OpaqueId,
+  state: z.enum(['recording', 'paused', 'stored', 'failed']),
+  channels: z.array(z.string()).describe('The party of each audio channel, e.g. ["agent","customer"].'),
+  spans: z.array(RecordingSpanView).describe('Recorded spans (stored recordings only); gaps are pauses.'),
+  durationMs: z.number().int().nullable(),
+  error: z.string().nullable(),
+  createdAt: IsoTime,
+  retainUntil: IsoTime.nullable().describe('Deleted (audited) after this.'),
+});
+export const RecordingList = z.strictObject({ recordings: z.array(RecordingView) });
+
+export const recordingRoutes = {
+  recordingState: route({
+    method: 'GET',
+    path: '/v1/agent/requests/:requestId/recording',
+    summary: "Whether the request's live call is being recorded, or paused",
+    description:
+      "Whether the request's live call is being recorded by the media server (calls anchored through Kamailio + rtpengine are), or paused by the holder. Caller: any logged-in staff member (agent, supervisor, admin). Changes nothing.",
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    response: RecordingState,
+  }),
+  pauseRecording: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/recording/pause',
+    summary: 'Pauses the recording of the live call (e.g. while a card number is read out)',
+    description:
+      "Pauses the recording of the request's live call: the media server writes nothing until it is resumed, so the paused span is absent from the stored audio. Audited. Fenced: only the holder under the current fencing number (403 not_assigned for anyone else, 409 stale_fence after the request moved on). Caller: the agent holding the request.",
+    errors: {
+      403: 'not_assigned: the caller does not hold the request.',
+      409: 'conflict or stale_fence: no call of this request is being recorded, it is paused already, or the fencing number is not current.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: FenceBody,
+    response: RecordingState,
+  }),
+  resumeRecording: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/recording/resume',
+    summary: 'Resumes the paused recording of the live call',
+    description:
+      "Resumes the paused recording of the request's live call. Audited. Fenced like the pause. Caller: the agent holding the request.",
+    errors: {
+      403: 'not_assigned: the caller does not hold the request.',
+      409: 'conflict or stale_fence: no call of this request is being recorded, it is not paused, or the fencing number is not current.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: FenceBody,
+    response: RecordingState,
+  }),
+  requestRecordings: route({
+    method: 'GET',
+    path: '/v1/supervisor/requests/:requestId/recordings',
+    summary: "The request's call recordings, with their spans and pauses",
+    description:
+      "The request's call recordings: state, channels, the recorded spans (gaps between them are pauses), duration and retention. Caller: a supervisor or admin. Changes nothing.",
+    tag: 'calls',
+    auth: 'staff',
+    roles: SUPERVISORS,
+    params: RequestParams,
+    response: RecordingList,
+  }),
+} as const;
