@@ -250,6 +250,14 @@ describe('customer app in Chromium: hold and consult shown, closing message, his
       await page.getByRole('heading', { name: 'Remove this phone?' }).waitFor();
       await assertNamedControls(t, 'remove phone');
       await t.screenshot('17-remove-phone');
+      const unregistered = new Promise<string>((resolve) => {
+        const on = (user: string) => {
+          if (!user.startsWith('d-') || user === `d-${other.deviceId}`) return;
+          app.a.sipEdge.off('unregistered', on);
+          resolve(user);
+        };
+        app.a.sipEdge.on('unregistered', on);
+      });
       await page.getByRole('button', { name: 'Remove this phone' }).click();
       await page.getByRole('heading', { name: 'Set up verified help' }).waitFor();
       await page
@@ -261,6 +269,11 @@ describe('customer app in Chromium: hold and consult shown, closing message, his
         .all();
       assert.equal(revoked.length, 1, 'audited once');
       assert.notEqual(revoked[0]!.actor, `device:${other.deviceId}`);
+      assert.equal(
+        `d-${revoked[0]!.actor.slice('device:'.length)}`,
+        await unregistered,
+        'its SIP phone left',
+      );
       assert.equal((await other.api('deviceMe')).status, 200, 'the other phone still works');
 
       // A reload stays on enrolment: nothing of the removed device is kept.

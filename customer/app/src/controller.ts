@@ -27,7 +27,7 @@ export class AppController {
   private readonly enrolment = new EnrolmentStore(this.app, this.calls);
   private readonly help = new HelpStore(this.app);
   private readonly agentCommands = new AgentCommandsStore(this.app);
-  private readonly account = new AccountStore(this.app);
+  private readonly account = new AccountStore(this.app, this.calls);
 
   getState = (): AppState => this.app.getState();
 

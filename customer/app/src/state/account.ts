@@ -1,9 +1,13 @@
 import type { AppStore } from './app-state.ts';
+import type { CallStore } from './calls.ts';
 import { newPinProblem } from './problems.ts';
 
 /** The customer's account on this phone: settings (PIN, fingerprint, photo, removing the phone), request history, receipts. */
 export class AccountStore {
-  constructor(private readonly app: AppStore) {}
+  constructor(
+    private readonly app: AppStore,
+    private readonly calls: CallStore,
+  ) {}
 
   /** Settings: what is set up here and what may be added now, fresh from the authority. */
   openSettings(): Promise<void> {
@@ -59,6 +63,7 @@ export class AccountStore {
   removePhone(): Promise<void> {
     return this.app.run('Removing this phone…', async () => {
       await this.app.requireDevice().revoke();
+      await this.calls.stopPhone();
       this.app.go(
         { name: 'welcome' },
         {

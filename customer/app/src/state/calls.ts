@@ -132,6 +132,17 @@ export class CallStore {
     );
   }
 
+  /** This phone was removed: hang up and unregister (its credentials no longer work). */
+  async stopPhone(): Promise<void> {
+    const phone = this.phone;
+    this.phone = null;
+    this.media?.hangUp();
+    this.media = null;
+    await phone?.stop().catch(() => undefined);
+    document.getElementById('vd-remote-audio')?.remove();
+    this.app.set({ phone: 'unregistered', onHold: false });
+  }
+
   afterCall(): void {
     this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' });
   }
