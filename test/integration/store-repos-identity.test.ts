@@ -214,6 +214,35 @@ for (const engine of testEngines()) {
       await assert.rejects(h.data.read.authentications.setLevel('a1', 0), /unit of work/);
     });
 
+    it('factors proven within one millisecond come back in the order they were proven', async () => {
+      const kinds = ['device', 'pin', 'biometric', 'photo'] as const;
+      await h.data.tx(async (r) => {
+        await r.authentications.insert({
+          id: 'a-same-ms',
+          customer_id: 'cu1',
+          device_id: 'd1',
+          level: 1,
+          created_at: T0,
+          expires_at: T0 + 3_600_000,
+          setup_until: null,
+        });
+        await r.authentications.insertFactor('a-same-ms', {
+          kind: 'device',
+          at: T0,
+          device_id: 'd1',
+          detail: null,
+        });
+      });
+      for (const kind of kinds.slice(1))
+        await h.data.tx((r) =>
+          r.authentications.insertFactor('a-same-ms', { kind, at: T0, device_id: 'd1', detail: null }),
+        );
+      assert.deepEqual(
+        (await h.data.read.authentications.factors('a-same-ms')).map((f) => f.kind),
+        kinds,
+      );
+    });
+
     it('security notices: listed per device oldest first, acknowledged once per device', async () => {
       await h.data.tx((r) =>
         r.devices.insertNotices([

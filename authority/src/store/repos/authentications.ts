@@ -76,14 +76,18 @@ export class AuthenticationsRepo extends Repo {
     await this.t.updateTable('authentications').set({ level }).where('id', '=', id).execute();
   }
 
-  /** The factors proven, in the order they were (SQLite: insertion order within one ms; PostgreSQL: by kind). */
+  /**
+   * The factors proven, in the order they were: within one ms in insertion order (SQLite
+   * rowid; PostgreSQL ctid: factors are append-only, never updated, so the tuple order is
+   * the insertion order).
+   */
   async factors(authenticationId: string): Promise<FactorRow[]> {
-    let q = this.q
+    const q = this.q
       .selectFrom('factors')
       .select(['kind', 'at', 'device_id', 'detail'])
       .where('authentication_id', '=', authenticationId)
-      .orderBy('at');
-    q = this.c.engine === 'sqlite' ? q.orderBy(sql`rowid`) : q.orderBy('kind');
+      .orderBy('at')
+      .orderBy(this.c.engine === 'sqlite' ? sql`rowid` : sql`ctid`);
     const rows = await q.execute();
     return rows.map((r) => ({ ...r, kind: r.kind as FactorKind }));
   }
