@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import type { RequestState } from '../../protocol/src/index.ts';
 import { IllegalTransition, REQUEST_LIFECYCLE, sourcesOf } from '../../protocol/src/lifecycles.ts';
 import { FakeClock } from '../../authority/src/clock.ts';
@@ -14,6 +15,7 @@ import type { Store } from '../../authority/src/store/engine.ts';
 import type { Data, Repos } from '../../authority/src/store/repos/index.ts';
 import { bumpsFence, leaseKindOf, type RequestRow } from '../../authority/src/store/repos/requests.ts';
 import { openTestData, testEngines } from '../support/store.ts';
+import { until } from '../support/wait.ts';
 
 const STATES = Object.keys(REQUEST_LIFECYCLE.transitions) as RequestState[];
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
@@ -300,6 +302,43 @@ for (const engine of testEngines()) {
     });
 
     describe('request reads', () => {
+      it(
+        'a unit reading a request another unit is changing waits for its commit and decides on the new row',
+        { skip: engine === 'sqlite' && 'one writer: units never interleave' },
+        async () => {
+          const row = await inState('assigned');
+          let changed!: () => void;
+          const changing = new Promise<void>((ok) => (changed = ok));
+          let readDone = false;
+          // Unit A changes the request (the customer left) and commits only once unit B's
+          // read is either done or waiting for A's row lock.
+          const a = h.store.tx(async (t) => {
+            await t.updateTable('requests').set({ state: 'abandoned' }).where('id', '=', row.id).execute();
+            changed();
+            await until('the other unit read, or waits for the row', async () => {
+              if (readDone) return true;
+              const w = await sql<{
+                n: number;
+              }>`SELECT count(*) AS n FROM pg_locks WHERE NOT granted`.execute(t);
+              return w.rows[0]!.n > 0 || undefined;
+            });
+          });
+          await changing;
+          // Unit B (e.g. the agent's complete) reads the request to decide.
+          const seen = await tx(async (r) => {
+            const got = await r.requests.get(row.id);
+            readDone = true;
+            return got;
+          });
+          await a;
+          assert.equal(
+            seen?.state,
+            'abandoned',
+            'B decided on the committed change, not on the row before it',
+          );
+        },
+      );
+
       it('get / bySession / byIdempotencyKey: found and not found', async () => {
         const r0 = await newRequest();
         assert.equal((await h.data.read.requests.get(r0.id))?.id, r0.id);

@@ -67,8 +67,15 @@ function inQueueOrder<O>(
 export class RequestsRepo extends Repo {
   // ---- reads ------------------------------------------------------------------
 
+  /**
+   * The request. Inside a unit of work on PostgreSQL the row is locked (`FOR UPDATE`)
+   * until the unit ends: a decision taken on it (accept, complete, abandon) waits for a
+   * concurrent change to commit and sees it, as SQLite's single writer gives for free
+   * (READ COMMITTED alone would decide on the row before it and fail the guarded UPDATE).
+   */
   get(id: string): Promise<RequestRow | undefined> {
-    return this.q.selectFrom('requests').selectAll().where('id', '=', id).executeTakeFirst();
+    const q = this.q.selectFrom('requests').selectAll().where('id', '=', id);
+    return (this.c.engine === 'postgres' && this.c.writable ? q.forUpdate() : q).executeTakeFirst();
   }
 
   bySession(sessionId: string): Promise<RequestRow | undefined> {
