@@ -49,6 +49,8 @@ export interface VerifiedCall {
   /** "Verified call from <company> — <agent name>" */
   company: string;
   agentName: string;
+  /** The company's SIP server says the call is recorded (X-VD-Recording: on): the app tells the customer. */
+  recorded?: boolean;
 }
 
 export type ScreenResult =

@@ -1,5 +1,5 @@
 import type { Invitation } from 'sip.js';
-import { CALL_PROOF_HEADER, CALL_TICKET_HEADER } from '../../protocol/src/index.ts';
+import { CALL_PROOF_HEADER, CALL_TICKET_HEADER, RECORDING_HEADER } from '../../protocol/src/index.ts';
 import type { IncomingCallGuard, ScreenResult } from './call-guard.ts';
 
 /** The part of a sip.js Invitation the guard needs (kept structural so the SDK does not bundle sip.js). */
@@ -23,6 +23,8 @@ export async function screenInvitation(
   const result = await guard.screen(invitation.request.getHeader(CALL_TICKET_HEADER));
   if (result.verdict === 'blocked')
     await invitation.reject({ statusCode: 403, reasonPhrase: 'Unverified call' });
+  // Set by the company's SIP server (it removes any such header a caller sent) when its media server records the call.
+  else if (invitation.request.getHeader(RECORDING_HEADER) === 'on') result.call.recorded = true;
   return result;
 }
 

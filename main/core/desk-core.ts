@@ -310,8 +310,16 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('comparePhoto', { params: { requestId, photoId }, body: { fence, verdict } }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
-      'call.answered': ({ requestId, fence, ticket, proof }) =>
-        c.call('callAnswer', { params: { requestId }, body: { fence, ticket, proof } }),
+      'call.answered': ({ requestId, fence, ticket, proof, callId }) =>
+        c.call('callAnswer', {
+          params: { requestId },
+          body: { fence, ticket, proof, ...(callId ? { callId } : {}) },
+        }),
+      'recording.state': ({ requestId }) => c.call('recordingState', { params: { requestId } }),
+      'recording.pause': ({ requestId, fence }) =>
+        c.call('pauseRecording', { params: { requestId }, body: { fence } }),
+      'recording.resume': ({ requestId, fence }) =>
+        c.call('resumeRecording', { params: { requestId }, body: { fence } }),
       'sip.credentials': async () => {
         const creds = await c.call('sipCredentials');
         return { ...creds, wsUrl: this.settings.get().sipUrl ?? creds.wsUrl };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CustomerPanel, Dispositions, IdempotencyKey, PhotoComparison, PhotoVerdict } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
+import { RecordingState } from './recording.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
   AgentView,
@@ -132,9 +133,21 @@ export const bridgeRequests = {
       fence: z.number().int().min(1),
       ticket: z.string().max(4096),
       proof: z.string().max(4096).nullable(),
+      /** The SIP Call-ID: a call the media server records is kept with the request. */
+      callId: z
+        .string()
+        .min(1)
+        .max(256)
+        .regex(/^[\x21-\x7e]+$/)
+        .optional(),
     }),
     CallAnswerResult,
   ),
+  /** Whether the request's live call is recorded now, or paused. */
+  'recording.state': channel(RequestRef, RecordingState),
+  /** The holder pauses / resumes the recording of the live call (audited by the authority). */
+  'recording.pause': channel(Fenced, RecordingState),
+  'recording.resume': channel(Fenced, RecordingState),
   /**
    * Fresh ephemeral SIP credentials for the logged-in agent; `wsUrl` is the SIP server
    * to use: the console's setting (IT's managed Kamailio) wins over the authority's edge.

@@ -89,7 +89,9 @@ export const CallAnswerRequest = z.strictObject({
     .max(256)
     .regex(/^[\x21-\x7e]+$/, 'a SIP Call-ID')
     .optional()
-    .describe('The SIP Call-ID of the call: when the media server records it, the recording is kept with the request.'),
+    .describe(
+      'The SIP Call-ID of the call: when the media server records it, the recording is kept with the request.',
+    ),
 });
 export const CallAnswerResult = z.union([
   z.strictObject({

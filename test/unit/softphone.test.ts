@@ -115,7 +115,9 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     assert.match(reg.getHeader('expires') ?? reg.getHeader('contact') ?? '', /300/);
 
     const answer = await phone.call({ requestId: 'r1', ticket: TICKET, peer: 'Bob’s device' });
-    assert.deepEqual(answer, { proof: 'device-proof-jws' });
+    // The proof, the call's SIP Call-ID (recorded calls are kept by it), and no recording without X-VD-Recording.
+    assert.deepEqual(answer, { proof: 'device-proof-jws', callId: answer.callId, recorded: false });
+    assert.match(answer.callId ?? '', /^\S+$/);
     const invite = far.received.find((r) => r.method === 'INVITE')!;
     assert.equal(invite.ruri?.toString(), 'sip:d-dev_bob_1@verified-desk.local');
     assert.equal(invite.getHeader('x-vd-call-ticket'), 'eyJ.ticket.jws');
@@ -148,7 +150,8 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     const { far, phone } = track(setup());
     far.proof = null;
     await phone.connect();
-    assert.deepEqual(await phone.call({ requestId: 'r1', ticket: TICKET }), { proof: null });
+    const answer = await phone.call({ requestId: 'r1', ticket: TICKET });
+    assert.deepEqual(answer, { proof: null, callId: answer.callId, recorded: false });
   });
 
   it('hold changes the line only when the re-INVITE is accepted', async () => {

@@ -9,7 +9,7 @@ import type { DtmfMethod, SoftphoneSnapshot } from '../softphone/softphone.ts';
 export function CallControls() {
   const c = useConsole();
   const phone = useSoftphone();
-  const { busy, message } = useStore(c.calls);
+  const { busy, message, recording } = useStore(c.calls);
   const inCall = phone.line === 'connected' || phone.line === 'held';
   // The page went away mid-call (reload, crash, closed): the agent is told, the request is still theirs.
   const lost =
@@ -61,6 +61,27 @@ export function CallControls() {
         >
           Hang up <Kbd>{hangUp.label}</Kbd>
         </button>
+        {inCall && recording && (
+          <button
+            type="button"
+            className="button"
+            data-testid="recording-toggle"
+            aria-pressed={recording.state === 'paused'}
+            disabled={!!busy}
+            onClick={() => void c.calls.toggleRecording()}
+          >
+            {recording.state === 'paused' ? 'Resume recording' : 'Pause recording'}
+          </button>
+        )}
+        {inCall && recording && (
+          <span
+            className={recording.state === 'paused' ? 'small tone-text-bad' : 'small tone-text-good'}
+            role="status"
+            data-testid="recording-state"
+          >
+            {recording.state === 'paused' ? '○ Recording paused' : '● Recording'}
+          </span>
+        )}
         <span className="call-status" role="status" data-testid="call-status">
           {lost ? 'Call lost — call again' : (message ?? lineStatus(phone))}
         </span>

@@ -9,7 +9,12 @@ import {
 } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/index.js';
 import { SipRegistration, type SipRegistrationState } from '../../../browser-common/sip-registration.ts';
-import { CALL_PROOF_HEADER, CALL_TICKET_HEADER, MEDIA_HEADER } from '../../../protocol/src/calls.ts';
+import {
+  CALL_PROOF_HEADER,
+  CALL_TICKET_HEADER,
+  MEDIA_HEADER,
+  RECORDING_HEADER,
+} from '../../../protocol/src/calls.ts';
 import type { SipCredentials } from '../../../protocol/src/sip.ts';
 import { sipUserForDevice } from '../../../protocol/src/sip.ts';
 import { reinvite, sendInfoDtmf, sendInvite, terminate, type ConsultCall, type Live } from './call-leg.ts';
@@ -337,7 +342,11 @@ export class SipJsSoftphone implements Softphone {
         (e) => this.settle(live, e),
         (r) => {
           this.patch({ anchored: r.message.getHeader(MEDIA_HEADER) === 'anchored' });
-          this.settle(live, null, { proof: r.message.getHeader(CALL_PROOF_HEADER) ?? null });
+          this.settle(live, null, {
+            proof: r.message.getHeader(CALL_PROOF_HEADER) ?? null,
+            callId: r.message.callId,
+            recorded: r.message.getHeader(RECORDING_HEADER) === 'on',
+          });
         },
       );
     });

@@ -110,6 +110,10 @@ export interface SoftphoneCallOptions {
 /** The device's answer: what it put in X-VD-Device-Proof on its 200 OK (null when nothing). */
 export interface CallAnswer {
   proof: string | null;
+  /** The call's SIP Call-ID (the authority keeps a recorded call with the request by it). */
+  callId?: string;
+  /** The SIP server says the media server records this call ("X-VD-Recording: on"). */
+  recorded?: boolean;
 }
 
 export type DtmfMethod = 'rfc4733' | 'info';

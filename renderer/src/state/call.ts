@@ -13,13 +13,20 @@ export type VoiceProof =
   | { requestId: string; status: 'verified'; at: string }
   | { requestId: string; status: 'failed'; reason: string };
 
+/** The recording of the current customer call (null: not recorded, or no call). */
+export interface CallRecording {
+  requestId: string;
+  state: 'recording' | 'paused';
+}
+
 export interface CallControlsState {
-  busy: 'calling' | 'hanging_up' | 'holding' | 'answering' | 'dialing' | null;
+  busy: 'calling' | 'hanging_up' | 'holding' | 'answering' | 'dialing' | 'recording' | null;
   /** The last refused action, in words (e.g. "Hold refused by the other side (488 …)"). */
   message: string | null;
   /** A tel: or sip: link handed to the console (click-to-dial) that it could not place. */
   dial: string | null;
   voice: VoiceProof | null;
+  recording?: CallRecording | null;
 }
 
 /**
@@ -33,7 +40,11 @@ export class CallControlsStore extends Store<CallControlsState> {
     readonly softphone: Softphone,
     private readonly work: WorkStore,
   ) {
-    super({ busy: null, message: null, dial: null, voice: null });
+    super({ busy: null, message: null, dial: null, voice: null, recording: null });
+    softphone.subscribe(() => {
+      const line = softphone.getSnapshot().line;
+      if (this.state.recording && line !== 'connected' && line !== 'held') this.patch({ recording: null });
+    });
     bridge.on('dial', ({ uri }) => void this.clickToDial(uri));
     bridge.on('call.verified', (v) => {
       const voice = this.state.voice;
@@ -81,15 +92,35 @@ export class CallControlsStore extends Store<CallControlsState> {
           fence,
           ticket: ticket.ticket,
           proof: answer.proof,
+          ...(answer.callId ? { callId: answer.callId } : {}),
         });
         this.patch({
           voice: r.verified
             ? { requestId, status: 'verified', at: r.at }
             : { requestId, status: 'failed', reason: r.reason },
         });
+        if (answer.recorded) {
+          const rec = await this.bridge.invoke('recording.state', { requestId });
+          this.patch({ recording: rec.state === 'none' ? null : { requestId, state: rec.state } });
+        }
       } catch (e) {
         this.patch({ voice: { requestId, status: 'failed', reason: errorText(e) } });
       }
+    });
+  }
+
+  /** Pause the recording of the current customer call, or resume it (the holder only; audited). */
+  toggleRecording(): Promise<void> {
+    const rec = this.state.recording;
+    const s = this.work.getState();
+    if (!rec || s.phase !== 'active' || s.request.requestId !== rec.requestId) return Promise.resolve();
+    const { requestId, fence } = s.request;
+    return this.run('recording', async () => {
+      const r = await this.bridge.invoke(rec.state === 'recording' ? 'recording.pause' : 'recording.resume', {
+        requestId,
+        fence,
+      });
+      this.patch({ recording: r.state === 'none' ? null : { requestId, state: r.state } });
     });
   }
 

@@ -20,6 +20,7 @@ export function Incoming({ state, app, call }: { state: AppState; app: AppContro
         The call’s ticket is signed by {call.company} and names your request on this phone. It arrived at{' '}
         <time dateTime={call.receivedAt.toISOString()}>{clock(call.receivedAt)}</time>.
       </p>
+      <RecordedNotice call={call} />
       <ErrorText message={state.error} />
       <div className="call-actions">
         <Button
@@ -41,6 +42,16 @@ export function Incoming({ state, app, call }: { state: AppState; app: AppContro
         </Button>
       </div>
     </Screen>
+  );
+}
+
+/** Said on the ringing and the live call when the company records it. */
+function RecordedNotice({ call }: { call: VerifiedCall }) {
+  if (!call.recorded) return null;
+  return (
+    <p className="call-badge" data-testid="call-recorded" role="note">
+      <span aria-hidden="true">●</span> <span>This call is recorded</span>
+    </p>
   );
 }
 
@@ -75,6 +86,7 @@ export function InCall(props: {
         </span>
       </p>
       <p className="call-explain">Your phone proved with its key that it answered this call.</p>
+      <RecordedNotice call={call} />
       <HoldStatus state={state} agentName={call.agentName} />
       <ErrorText message={props.micError ? `Microphone unavailable: ${props.micError}` : null} />
       {state.keys && (
