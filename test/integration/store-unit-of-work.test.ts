@@ -16,6 +16,7 @@ import {
 } from '../../authority/src/store/engine.ts';
 import { consumeOnce, insertOnce } from '../../authority/src/store/single-use.ts';
 import { testCluster } from '../support/postgres.ts';
+import { until } from '../support/wait.ts';
 import { freshTarget, openTestStore, testEngines } from '../support/store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -122,6 +123,41 @@ for (const engine of testEngines()) {
       const s = h.store.stats();
       console.log(`# ${engine}: ${s.units} units in ${s.commits} commits (largest batch ${s.maxBatch})`);
     });
+
+    it(
+      'two units that deadlock both commit: the victim runs again (PostgreSQL 40P01)',
+      { skip: engine === 'sqlite' && 'one writer: units never interleave, no deadlock' },
+      async () => {
+        await h.store.tx(async (t) => {
+          await insertKey(t, 'dl-a');
+          await insertKey(t, 'dl-b');
+        });
+        const failedBefore = h.store.stats().failedUnits;
+        const locked = new Set<string>();
+        let runs = 0;
+        /** Lock `first`, wait until the other unit holds `second`, then take `second` too and write both. */
+        const unit = (first: string, second: string) =>
+          h.store.tx(async (t) => {
+            runs++;
+            const lock = (kid: string) =>
+              t.selectFrom('signing_keys').select('kid').where('kid', '=', kid).forUpdate().execute();
+            await lock(first);
+            locked.add(first);
+            await until(`the other unit holds ${second}`, () => locked.has(second) || undefined);
+            await lock(second);
+            await t
+              .updateTable('signing_keys')
+              .set({ created_at: runs })
+              .where('kid', 'in', [first, second])
+              .execute();
+            return first;
+          });
+        const done = await Promise.all([unit('dl-a', 'dl-b'), unit('dl-b', 'dl-a')]);
+        assert.deepEqual(done, ['dl-a', 'dl-b'], 'both units committed');
+        assert.equal(runs, 3, 'one of them was the deadlock victim and ran again');
+        assert.equal(h.store.stats().failedUnits, failedBefore, 'no caller saw the deadlock');
+      },
+    );
 
     it('a unit that throws is rolled back alone: its caller gets its error, the others commit', async () => {
       await h.store.tx((t) => insertKey(t, 'taken'));

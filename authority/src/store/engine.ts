@@ -419,6 +419,13 @@ function sortsByteWise(d: Record<string, string | null>): boolean {
   return false;
 }
 
+/** Attempts of one unit on PostgreSQL (deadlock victim 40P01, serialization failure 40001). */
+export const PG_UNIT_ATTEMPTS = 5;
+function isPgRetryable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 class PostgresStore implements Store {
   readonly engine = 'postgres' as const;
   readonly db: Kysely<Database>;
@@ -467,25 +474,41 @@ class PostgresStore implements Store {
     return new PostgresStore(new Kysely<Database>({ dialect: new GuardedPostgresDialect({ pool }) }));
   }
 
+  /**
+   * One transaction per unit. A unit PostgreSQL chose as a deadlock's victim (40P01) or
+   * failed on a serialization conflict (40001) was rolled back whole: it runs again, up to
+   * PG_UNIT_ATTEMPTS times in all (units do database work only, so running one again is safe).
+   */
   async tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
     refuseInsideUnit('store.tx()');
     if (this.closed) throw new StoreMisuseError('the store is closed');
-    const unit: UnitState = { open: true };
-    try {
-      const v = await this.base
-        .transaction()
-        .execute((trx) => currentUnit.run(unit, () => fn(trx.withPlugin(new UnitGuard(unit)))));
-      this.counts.commits++;
-      return v;
-    } catch (e) {
-      this.counts.failedUnits++;
-      throw e;
-    } finally {
-      unit.open = false;
-      this.counts.units++;
-      this.counts.maxBatch = 1;
+    this.counts.units++;
+    this.counts.maxBatch = 1;
+    for (let attempt = 1; ; attempt++) {
+      const unit: UnitState = { open: true };
+      try {
+        const v = await this.base
+          .transaction()
+          .execute((trx) => currentUnit.run(unit, () => fn(trx.withPlugin(new UnitGuard(unit)))));
+        this.counts.commits++;
+        return v;
+      } catch (e) {
+        if (attempt < PG_UNIT_ATTEMPTS && isPgRetryable(e) && !this.closed) {
+          this.retried++;
+          // a few ms, growing: the other party of the deadlock commits meanwhile
+          await new Promise((ok) => setTimeout(ok, Math.random() * 5 * attempt));
+          continue;
+        }
+        this.counts.failedUnits++;
+        throw e;
+      } finally {
+        unit.open = false;
+      }
     }
   }
+
+  /** Units run again after a deadlock or serialization failure (tests print it). */
+  retried = 0;
 
   stats(): StoreStats {
     return { ...this.counts };
