@@ -26,6 +26,7 @@ import { createServices, type Services } from './services.ts';
 import type { Db } from './store/db.ts';
 import type { Store } from './store/engine.ts';
 import { Hub } from './ws/hub.ts';
+import { NodeFrames } from './ws/node-frames.ts';
 
 export interface AuthorityApp {
   app: FastifyInstance;
@@ -170,10 +171,10 @@ export async function buildAuthority(opts: {
     reach: services.reach,
     log: app.log,
   });
-  services.commands.on('device', (sessionId, frame) => hub.sendToSession(sessionId, frame));
-  services.commands.on('staff', (staffIds, frame) => {
-    for (const id of staffIds) hub.sendToStaff(id, frame);
-  });
+  // Device commands and their updates reach the sockets on every node (ws/node-frames.ts).
+  const frames = new NodeFrames(hub, services.ctx.data, services.ctx.events, app.log);
+  services.commands.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));
+  services.commands.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
   services.transfers.on('update', (transfer, staffIds) => {
     for (const id of staffIds) hub.sendToStaff(id, { type: 'transfer.update', transfer });
     // The customer is told while their agent consults a colleague (an open warm transfer), and when it stops.
@@ -287,6 +288,7 @@ export async function buildAuthority(opts: {
     clearInterval(controlSweeper);
     services.pipeline.stop();
     services.recordings.stop();
+    await frames.close();
     await services.ctx.events.stop();
     hub.close();
     sipEdge.close();

@@ -29,6 +29,8 @@ import type { Db } from './store/db.ts';
 import type { Store } from './store/engine.ts';
 import { Data } from './store/repos/index.ts';
 import { LocalEventBus } from './events/bus.ts';
+import { PgEventBus } from './events/pg-bus.ts';
+import { PgOutboxListener } from './store/pg-listen.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 import { Recordings } from './media/recordings.ts';
@@ -72,7 +74,11 @@ export async function createServices(
   const ctx: Ctx = {
     db,
     data,
-    events: new LocalEventBus(data),
+    // Many nodes share a PostgreSQL database: each one also wakes on the others' commits (LISTEN/NOTIFY).
+    events:
+      store.engine === 'postgres' && config.databaseUrl
+        ? new PgEventBus(data, new PgOutboxListener(config.databaseUrl))
+        : new LocalEventBus(data),
     clock,
     config,
     hasher: new SecretHasher(config.pinPepper, config.argon2MemoryKiB, config.argon2Iterations),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ServerFrame } from './ws.ts';
 
 /**
  * The authority's domain events: rows of its durable outbox (authority/src/events/),
@@ -18,6 +19,20 @@ export const DOMAIN_EVENTS = {
     requestId: z.string().min(1).max(200),
     fromFence: z.number().int().nonnegative(),
   }),
+  /**
+   * A WebSocket frame for the sockets of one service session's devices (`sessionId`) or of
+   * staff members (`staffIds`), on whichever node they are connected to: every node
+   * follows this topic (authority/src/ws/node-frames.ts). Written only with many nodes.
+   */
+  'hub.frame': z
+    .strictObject({
+      sessionId: z.string().min(1).max(200).optional(),
+      staffIds: z.array(z.string().min(1).max(200)).max(1000).optional(),
+      frame: ServerFrame,
+    })
+    .refine((p) => (p.sessionId === undefined) !== (p.staffIds === undefined), {
+      message: 'a frame goes to a session or to staff members',
+    }),
 } as const;
 
 export type DomainTopic = keyof typeof DOMAIN_EVENTS;

@@ -75,12 +75,26 @@ export async function openTestStoreReadOnly(dataDir: string, engine: Engine = te
  */
 export async function startTestAuthority(
   overrides: Partial<ConfigInput> = {},
-  opts: { clock?: Clock; dataDir?: string; keepData?: boolean; engine?: Engine } = {},
+  opts: {
+    clock?: Clock;
+    dataDir?: string;
+    keepData?: boolean;
+    engine?: Engine;
+    /** Another node on the same PostgreSQL database as this (running) authority (its own data dir). */
+    shareDatabaseOf?: TestAuthority;
+  } = {},
 ): Promise<TestAuthority> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vd-authority-'));
-  const engine = opts.engine ?? testEngine();
+  const engine = opts.shareDatabaseOf?.engine ?? opts.engine ?? testEngine();
+  if (opts.shareDatabaseOf && engine !== 'postgres')
+    throw new Error('only authorities on PostgreSQL share a database (SQLite is one process)');
   const databaseUrl =
-    overrides.databaseUrl ?? (engine === 'postgres' ? await testDatabaseFor(dataDir) : undefined);
+    overrides.databaseUrl ??
+    (opts.shareDatabaseOf
+      ? await testDatabaseFor(opts.shareDatabaseOf.dataDir)
+      : engine === 'postgres'
+        ? await testDatabaseFor(dataDir)
+        : undefined);
   const config = parseConfig({
     host: '127.0.0.1',
     port: 0,

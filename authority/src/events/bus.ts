@@ -25,6 +25,9 @@ export type Handler<T extends DomainTopic> = (
   e: DomainEvent<T>,
 ) => Promise<AfterCommit | void> | AfterCommit | void;
 
+/** A node's own listener (its sockets): called once per event in seq order, outside any unit. */
+export type Listener<T extends DomainTopic> = (e: DomainEvent<T>) => void | Promise<void>;
+
 /**
  * Domain events across the authority (issue 12: across nodes). Producers append events
  * with `r.outbox.emit(topic, payload)` inside the unit of their change; consumers
@@ -41,6 +44,18 @@ export interface EventBus {
   stop(): Promise<void>;
   /** Resolves once every consumer has processed every event committed before the call (tests, shutdown). */
   settled(): Promise<void>;
+  /**
+   * This node's listener for `topics` (before start()): every event committed after
+   * start(), in seq order, on EVERY node of the database; no cursor, no unit, nothing
+   * replayed after a restart (for what lives in one process: sockets). A listener that
+   * throws is reported and the next event goes on.
+   */
+  follow<T extends DomainTopic>(topics: readonly T[], listener: Listener<T>): void;
+  /**
+   * true when other processes share this outbox (PgEventBus): what this node's in-process
+   * events tell its sockets must go through the outbox to reach the other nodes' sockets.
+   */
+  readonly shared: boolean;
 }
 
 export interface LocalBusOptions {
@@ -50,6 +65,18 @@ export interface LocalBusOptions {
   retainMs?: number;
   /** Where a failing handler is reported (default console.error); it is retried at the next wake-up or poll. */
   onError?: (consumer: string, e: unknown, event?: OutboxRow) => void;
+}
+
+interface Loop {
+  running: Promise<void> | null;
+  again: boolean;
+}
+
+interface Follower extends Loop {
+  topics: readonly DomainTopic[];
+  listener: Listener<DomainTopic>;
+  /** the seq of the last event handed to the listener (the head at start()) */
+  cursor: number;
 }
 
 interface Consumer {
@@ -73,9 +100,11 @@ const PAGE = 100;
  * the consumer stops there and retries at the next wake-up or poll, in order.
  */
 export class LocalEventBus implements EventBus {
+  readonly shared: boolean = false;
   private readonly consumers: Consumer[] = [];
+  private readonly followers: Follower[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private stopped = true;
+  protected stopped = true;
   private unsubscribe: (() => void) | null = null;
   private lastPrune = 0;
   private readonly pollMs: number;
@@ -83,7 +112,7 @@ export class LocalEventBus implements EventBus {
   private readonly onError: NonNullable<LocalBusOptions['onError']>;
 
   constructor(
-    private readonly data: Data,
+    protected readonly data: Data,
     opts: LocalBusOptions = {},
   ) {
     this.pollMs = opts.pollMs ?? 1000;
@@ -108,9 +137,24 @@ export class LocalEventBus implements EventBus {
     });
   }
 
+  follow<T extends DomainTopic>(topics: readonly T[], listener: Listener<T>): void {
+    if (topics.length === 0) throw new Error('a follower follows no topic');
+    if (!this.stopped) throw new Error('follow before start()');
+    this.followers.push({
+      topics,
+      listener: listener as unknown as Listener<DomainTopic>,
+      cursor: 0,
+      running: null,
+      again: false,
+    });
+  }
+
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
+    // Followers start at the newest event: what a process holds (sockets) did not outlive a restart.
+    const head = await this.data.read.outbox.head();
+    for (const f of this.followers) f.cursor = head;
     // Every consumer has a cursor row from now on: pruning waits for the slowest.
     for (const c of this.consumers) c.cursor = await this.data.tx((r) => r.outbox.register(c.name));
     this.unsubscribe = this.data.onEventsCommitted(() => this.wake());
@@ -125,7 +169,7 @@ export class LocalEventBus implements EventBus {
     this.unsubscribe = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await Promise.all(this.consumers.flatMap((c) => (c.running ? [c.running] : [])));
+    await Promise.all([...this.consumers, ...this.followers].flatMap((c) => (c.running ? [c.running] : [])));
   }
 
   async settled(): Promise<void> {
@@ -133,13 +177,17 @@ export class LocalEventBus implements EventBus {
   }
 
   /** Run every consumer until it has nothing left (what was committed before the call included). */
-  private async catchUp(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => this.drain(c)));
+  protected async catchUp(): Promise<void> {
+    await Promise.all([
+      ...this.consumers.map((c) => this.drain(c)),
+      ...this.followers.map((f) => this.drainFollower(f)),
+    ]);
   }
 
-  private wake(): void {
+  protected wake(): void {
     if (this.stopped) return;
     for (const c of this.consumers) void this.drain(c);
+    for (const f of this.followers) void this.drainFollower(f);
   }
 
   private poll(): void {
@@ -155,6 +203,14 @@ export class LocalEventBus implements EventBus {
    * an event committed at any moment is processed by this call or by the one it queued.
    */
   private drain(c: Consumer): Promise<void> {
+    return this.loop(c, c.name, () => this.page(c));
+  }
+
+  private drainFollower(f: Follower): Promise<void> {
+    return this.loop(f, `follower of ${f.topics.join(',')}`, () => this.followPage(f));
+  }
+
+  private loop(c: Loop, name: string, page: () => Promise<boolean>): Promise<void> {
     if (c.running) {
       c.again = true;
       return c.running;
@@ -163,15 +219,35 @@ export class LocalEventBus implements EventBus {
       try {
         do {
           c.again = false;
-          while (!this.stopped && (await this.page(c)));
+          while (!this.stopped && (await page()));
         } while (c.again && !this.stopped);
       } catch (e) {
-        this.onError(c.name, e);
+        this.onError(name, e);
       } finally {
         c.running = null;
       }
     })();
     return c.running;
+  }
+
+  /** One page of events after a follower's cursor, handed to its listener: true when there may be more. */
+  private async followPage(f: Follower): Promise<boolean> {
+    const rows = await this.data.read.outbox.after(f.cursor, f.topics, PAGE);
+    for (const row of rows) {
+      if (this.stopped) return false;
+      f.cursor = row.seq;
+      const event = decode(row);
+      if (!event) {
+        this.onError('follower', new Error('payload does not match its topic schema: skipped'), row);
+        continue;
+      }
+      try {
+        await f.listener(event);
+      } catch (e) {
+        this.onError('follower', e, row);
+      }
+    }
+    return rows.length === PAGE;
   }
 
   /** One page of events after the cursor: true when there may be more. */

@@ -9,7 +9,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { randomId } from '../ids.ts';
 import type { Devices, DevicePrincipal } from '../identity/devices.ts';
-import type { ServiceSessions } from '../sessions/service-sessions.ts';
+import type { EndReason, ServiceSessions } from '../sessions/service-sessions.ts';
 import type { StaffAccounts, StaffPrincipal } from '../staff/staff-accounts.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -52,13 +52,7 @@ export class Hub {
     },
   ) {
     this.feeds = new Feeds(deps.pipeline);
-    deps.sessions.on('ended', (sessionId, reason) => {
-      for (const c of this.bySession.get(sessionId) ?? []) {
-        this.send(c, { type: 'session.ended', sessionId, reason });
-        c.socket.close(WS_CLOSE.sessionEnded, 'session ended');
-      }
-      this.bySession.delete(sessionId);
-    });
+    deps.sessions.on('ended', (sessionId, reason) => this.sessionEnded(sessionId, reason));
     this.sweeper = setInterval(() => {
       void deps.sessions
         .sweep([...this.bySession.keys()])
@@ -107,6 +101,15 @@ export class Hub {
     });
     socket.on('error', () => socket.terminate());
     conn.socket.once('message', () => clearTimeout(helloTimer));
+  }
+
+  /** Session `sessionId` ended (here or on another node): its sockets get "session.ended" and close (once). */
+  sessionEnded(sessionId: string, reason: EndReason): void {
+    for (const c of this.bySession.get(sessionId) ?? []) {
+      this.send(c, { type: 'session.ended', sessionId, reason });
+      c.socket.close(WS_CLOSE.sessionEnded, 'session ended');
+    }
+    this.bySession.delete(sessionId);
   }
 
   /** A frame to every device socket following one service session. */

@@ -10,6 +10,9 @@ import { Repo, type RepoContext } from './base.ts';
 
 export type OutboxRow = Selectable<Database['outbox']>;
 
+/** The PostgreSQL channel a unit that emitted notifies (payload: the seq), store/pg-listen.ts listens on. */
+export const OUTBOX_CHANNEL = 'vd_outbox';
+
 /** The units of work (by their repository context) that emitted: Data wakes the event bus after they commit. */
 const emitted = new WeakSet<RepoContext>();
 
@@ -42,6 +45,11 @@ export class OutboxRepo extends Repo {
       .values({ topic, payload: JSON.stringify(checked), created_at: this.now() })
       .returning('seq')
       .executeTakeFirstOrThrow();
+    // Every node's bus wakes at the commit (pg_notify is transactional: delivered at commit,
+    // never for a rollback). Only the seq travels: the event is read from the table (a
+    // notification is lost while a listener is disconnected; the catch-up by seq covers it).
+    if (this.c.engine === 'postgres')
+      await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${String(row.seq)})`.execute(this.q);
     emitted.add(this.c);
     return row.seq;
   }
@@ -117,6 +125,21 @@ export class OutboxRepo extends Repo {
       .where('seq', '=', from)
       .executeTakeFirst();
     return r.numUpdatedRows === 1n;
+  }
+
+  /**
+   * Delete events of `topic` older than `olderThanMs`, whatever the cursors: for topics no
+   * durable consumer reads (`hub.frame`: frames for sockets, followed by every node as they
+   * commit). Returns how many went.
+   */
+  async pruneTopic(topic: DomainTopic, olderThanMs: number): Promise<number> {
+    if (!this.c.writable) throw new Error('the outbox is pruned inside a unit of work (data.tx)');
+    const r = await this.q
+      .deleteFrom('outbox')
+      .where('topic', '=', topic)
+      .where('created_at', '<', this.now() - olderThanMs)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   /**

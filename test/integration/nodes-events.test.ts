@@ -1,0 +1,206 @@
+/**
+ * Two authority nodes on one PostgreSQL database (issue 12 item 2): events cross nodes
+ * through the outbox and LISTEN/NOTIFY (authority/src/events/pg-bus.ts). A device
+ * connected to node 1, its request held by an agent on node 2: the agent's command posted
+ * to node 2 reaches the device's socket on node 1, the device's acknowledgement to node 1
+ * reaches the agent's socket on node 2, each frame once; the LISTEN connections killed
+ * (pg_terminate_backend) lose nothing; ending the session on node 2 closes the device's
+ * socket on node 1. PostgreSQL only.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WS_CLOSE, type DeviceCommand } from '../../protocol/src/index.ts';
+import type { PgEventBus } from '../../authority/src/events/pg-bus.ts';
+import { LISTEN_APPLICATION_NAME } from '../../authority/src/store/pg-listen.ts';
+import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { DeviceControl, TestDevice } from '../support/device.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
+import { testEngines } from '../support/postgres.ts';
+import { until } from '../support/wait.ts';
+import { FrameLog, TestSocket } from '../support/ws.ts';
+
+const skip = testEngines().includes('postgres')
+  ? false
+  : 'PostgreSQL only (many nodes share one database): VD_TEST_ENGINES excludes postgres';
+
+const navigate: DeviceCommand = { kind: 'navigate', payload: { screen: 'account' } };
+
+describe('two authority nodes on one PostgreSQL database: frames cross nodes', { skip }, () => {
+  let n1: TestAuthority;
+  let n2: TestAuthority;
+  let d: TestDevice;
+  let ctl: DeviceControl;
+  let agent: { token: string; staffId: string };
+  let admin: string;
+  let deviceSocket: TestSocket;
+  let agentSocket: TestSocket;
+  let deviceWs: FrameLog;
+  let agentWs: FrameLog;
+  let requestId: string;
+  let sessionId: string;
+  let fence: number;
+  let seq = 0;
+  /** every `command` frame the device's socket received, by command id (never twice) */
+  const commandFrames = new Map<string, number>();
+  /** every `command.update` frame the agent's socket received, by command id and state */
+  const updateFrames = new Map<string, number>();
+
+  const send = (command: DeviceCommand) =>
+    api(n2.url, 'sendCommand', {
+      params: { requestId },
+      headers: bearer(agent.token),
+      json: { fence, seq: ++seq, command },
+    });
+  const listeners = async (on: TestAuthority) =>
+    (
+      await on.sql<{ pid: number }>`SELECT pid FROM pg_stat_activity
+        WHERE application_name = ${LISTEN_APPLICATION_NAME} AND datname = current_database()`
+    ).map((r) => r.pid);
+
+  /** The agent's socket (node 2) says command `id` was shown. */
+  const shownToAgent = (id: string) =>
+    agentWs.take(
+      (x) => x.type === 'command.update' && x.command.commandId === id && x.command.state === 'shown',
+    );
+
+  before(async () => {
+    const config = { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0 };
+    n1 = await startTestAuthority(config, { engine: 'postgres' });
+    n2 = await startTestAuthority(config, { shareDatabaseOf: n1 });
+    admin = (await staffLogin(n2.url, 'admin', 'demo-admin-1')).token;
+    const code = await api(n1.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
+      headers: bearer((await staffLogin(n1.url, 'admin', 'demo-admin-1')).token),
+    });
+    d = await new TestDevice(n1.url).enrolAndAuthenticate(code.body.code);
+    assert.equal((await d.api('setPin', { json: { pin: '135790' } })).status, 200);
+    assert.equal((await d.api('pinFactor', { json: { pin: '135790' } })).status, 200);
+    const q = await d.api('createRequest', { json: { optionId: 'payment-failed' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    requestId = q.body.request.requestId;
+    sessionId = q.body.request.sessionId;
+    ctl = new DeviceControl(d).follow(q.body.request);
+    await ctl.guard.loadKeys();
+
+    // The device on node 1.
+    deviceSocket = await TestSocket.open(n1.url);
+    deviceSocket.ws.on('message', (data) => {
+      const f = JSON.parse(String(data));
+      if (f.type === 'command') commandFrames.set(f.commandId, (commandFrames.get(f.commandId) ?? 0) + 1);
+    });
+    deviceSocket.send(await d.wsHello(sessionId));
+    assert.equal((await deviceSocket.next()).type, 'welcome');
+    deviceWs = new FrameLog(deviceSocket);
+
+    // The agent on node 2 takes the request.
+    agent = await staffLogin(n2.url, 'agent1', 'demo-agent-1');
+    agentSocket = await TestSocket.open(n2.url);
+    agentSocket.ws.on('message', (data) => {
+      const f = JSON.parse(String(data));
+      if (f.type === 'command.update') {
+        const k = `${f.command.commandId}/${f.command.state}`;
+        updateFrames.set(k, (updateFrames.get(k) ?? 0) + 1);
+      }
+    });
+    agentSocket.send({ type: 'hello', auth: { kind: 'staff', accessToken: agent.token } });
+    assert.equal((await agentSocket.next()).type, 'welcome');
+    agentWs = new FrameLog(agentSocket);
+    const av = await api(n2.url, 'setPresence', {
+      headers: bearer(agent.token),
+      json: { state: 'available' },
+    });
+    assert.equal(av.body.offer?.requestId, requestId, JSON.stringify(av.body));
+    fence = av.body.offer.fence;
+    const acc = await api(n2.url, 'acceptOffer', {
+      params: { requestId },
+      headers: bearer(agent.token),
+      json: { fence },
+    });
+    assert.equal(acc.status, 200, JSON.stringify(acc.body));
+  });
+  after(async () => {
+    deviceSocket?.close();
+    agentSocket?.close();
+    await n2?.dispose();
+    await n1?.dispose();
+  });
+
+  it("the agent's command posted to node 2 reaches the device on node 1; its acknowledgement to node 1 reaches the agent on node 2", async () => {
+    const r = await send(navigate);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+    assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute');
+    const ack = await ctl.ack(r.body.commandId);
+    assert.equal(ack.status, 200, JSON.stringify(ack.body));
+    await shownToAgent(r.body.commandId);
+  });
+
+  it('cross-node delivery: N commands, each frame once (latency printed)', async () => {
+    const N = 20;
+    const lat: number[] = [];
+    const answered: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      const r = await send(navigate);
+      answered.push(performance.now() - t0);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+      lat.push(performance.now() - t0);
+      assert.equal((await ctl.ack(r.body.commandId)).status, 200);
+      await shownToAgent(r.body.commandId);
+    }
+    const p = (xs: number[], q: number) =>
+      [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!.toFixed(1);
+    console.log(
+      `  cross-node command, ${N} commands: POST on node 2 -> frame on node 1's socket p50 ${p(lat, 0.5)} ms, p90 ${p(lat, 0.9)} ms, max ${p(lat, 1)} ms; the POST's own answer p50 ${p(answered, 0.5)} ms`,
+    );
+    // Each frame reached each socket once.
+    for (const [id, n] of commandFrames) assert.equal(n, 1, `command ${id} reached the device ${n} times`);
+    for (const [k, n] of updateFrames) assert.equal(n, 1, `update ${k} reached the agent ${n} times`);
+  });
+
+  it('the LISTEN connections killed (notifications lost): commands still arrive, the listeners come back', async () => {
+    const before1 = (n1.services.ctx.events as PgEventBus).catchUps;
+    const before2 = (n2.services.ctx.events as PgEventBus).catchUps;
+    const pids = [...(await listeners(n1))];
+    assert.equal(pids.length, 2, 'one LISTEN connection per node');
+    for (const pid of pids) await n1.sql`SELECT pg_terminate_backend(${pid})`;
+    // Posted while the listeners are down or reconnecting: no notification reaches node 1 for it.
+    const r = await send(navigate);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+    await until('both nodes listening again and caught up', async () => {
+      const now = await listeners(n1);
+      return (
+        now.length === 2 &&
+        now.every((p) => !pids.includes(p)) &&
+        (n1.services.ctx.events as PgEventBus).catchUps > before1 &&
+        (n2.services.ctx.events as PgEventBus).catchUps > before2
+      );
+    });
+    // And after the reconnect the notifications wake node 1 again.
+    const r2 = await send(navigate);
+    await deviceWs.take((x) => x.type === 'command' && x.commandId === r2.body.commandId);
+    assert.equal((await ctl.ack(r2.body.commandId)).status, 200);
+    await shownToAgent(r2.body.commandId);
+    for (const [id, n] of commandFrames) assert.equal(n, 1, `command ${id} reached the device ${n} times`);
+    for (const [k, n] of updateFrames) assert.equal(n, 1, `update ${k} reached the agent ${n} times`);
+  });
+
+  it("ending the session on node 2 closes the device's socket on node 1", async () => {
+    const t0 = performance.now();
+    const end = await api(n2.url, 'adminEndSession', {
+      params: { sessionId },
+      headers: bearer(admin),
+      json: { reason: 'fraud suspected' },
+    });
+    assert.equal(end.status, 200, JSON.stringify(end.body));
+    const ended = await deviceWs.take((x) => x.type === 'session.ended' && x.sessionId === sessionId);
+    assert.equal(ended.reason, 'ended_by_admin');
+    const closed = await deviceSocket.closed;
+    assert.equal(closed.code, WS_CLOSE.sessionEnded);
+    console.log(
+      `  session ended on node 2 -> device socket on node 1 closed: ${(closed.at - t0).toFixed(1)} ms`,
+    );
+  });
+});
