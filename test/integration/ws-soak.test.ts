@@ -78,8 +78,11 @@ const rssKiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
-/** TCP sockets of `pid` that are not listening (connections from clients, in any state). */
-function tcpConnections(pid: number): number {
+/**
+ * TCP sockets of `pid` on its own `port` that are not listening: connections from clients,
+ * in any state (its connections to PostgreSQL, VD_TEST_ENGINE=postgres, are not counted).
+ */
+function tcpConnections(pid: number, port: number): number {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -99,7 +102,8 @@ function tcpConnections(pid: number): number {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length > 9 && inodes.has(f[9]!) && f[3] !== '0A') n++;
+      const localPort = parseInt(f[1]?.split(':').pop() ?? '', 16);
+      if (f.length > 9 && inodes.has(f[9]!) && f[3] !== '0A' && localPort === port) n++;
     }
   }
   return n;
@@ -403,7 +407,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
     await http('health'); // ends the keep-alive connection TestDevice's calls left in the pool
     const idle = await settle(
       'no client connection at the baseline',
-      () => tcpConnections(pid),
+      () => tcpConnections(pid, authority.opts.port),
       (n) => n === 0,
       FD_SETTLE_MS,
     );
@@ -461,7 +465,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
       (n) => n <= fdBaseline,
       FD_SETTLE_MS,
     );
-    const connectionsAfter = tcpConnections(pid);
+    const connectionsAfter = tcpConnections(pid, authority.opts.port);
     const rssClosed = rssKiB(pid);
 
     const sorted = Float64Array.from(latencies).sort();
