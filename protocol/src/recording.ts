@@ -36,6 +36,19 @@ export const RecordingView = z.strictObject({
 });
 export const RecordingList = z.strictObject({ recordings: z.array(RecordingView) });
 
+/** The largest recording played through the API in one answer (about 20 minutes of two 8 kHz channels). */
+export const MAX_PLAYBACK_BYTES = 40 * 1024 * 1024;
+
+export const RecordingParams = z.strictObject({ recordingId: OpaqueId.describe('The recording.') });
+export const RecordingAudio = z.strictObject({
+  recording: RecordingView,
+  type: z.literal('audio/wav').describe('16-bit PCM WAV, 8 kHz, one channel per party (see `channels`).'),
+  audio: z
+    .string()
+    .max(Math.ceil(MAX_PLAYBACK_BYTES / 3) * 4 + 4)
+    .describe('The WAV file, base64.'),
+});
+
 export const recordingRoutes = {
   recordingState: route({
     method: 'GET',
@@ -94,5 +107,21 @@ export const recordingRoutes = {
     roles: SUPERVISORS,
     params: RequestParams,
     response: RecordingList,
+  }),
+  playRecording: route({
+    method: 'GET',
+    path: '/v1/supervisor/recordings/:recordingId/audio',
+    summary: 'The audio of a stored recording, for playback (audited)',
+    description:
+      'The WAV of a stored recording (base64) with its channels and recorded spans (the gaps between spans are the pauses), for playback in the console. Every playback is audited (`recording.playback`). Caller: a supervisor or admin.',
+    errors: {
+      404: 'not_found: no such recording.',
+      409: 'conflict: the recording is not stored (still live, failed, or too long to play through the API).',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: SUPERVISORS,
+    params: RecordingParams,
+    response: RecordingAudio,
   }),
 } as const;

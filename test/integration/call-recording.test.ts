@@ -297,6 +297,27 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
         ),
       );
 
+      // A supervisor plays it (audited); an agent may not.
+      const played = await api(a.url, 'playRecording', {
+        params: { recordingId: rec.id },
+        headers: bearer(supervisor),
+      });
+      assert.equal(played.status, 200);
+      assert.equal(played.body.type, 'audio/wav');
+      assert.deepEqual(Buffer.from(played.body.audio, 'base64'), readFileSync(row!.file_path!));
+      assert.deepEqual(played.body.recording.spans, rec.spans);
+      const agentPlay = await api(a.url, 'playRecording', {
+        params: { recordingId: rec.id },
+        headers: bearer(agent),
+      });
+      assert.equal(agentPlay.status, 403);
+      const playbacks = a.services.ctx.db
+        .prepare<[string], { actor: string }>(
+          "SELECT actor FROM audit_log WHERE subject = ? AND action = 'recording.playback'",
+        )
+        .all(`request:${requestId}`);
+      assert.equal(playbacks.length, 1);
+
       // Retention: once its deadline passes the WAV and its row go, audited.
       clock.advance(31 * 86_400_000);
       await a.services.recordings.sweep();

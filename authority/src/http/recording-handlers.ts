@@ -1,4 +1,4 @@
-import type { recordingRoutes, RouteDef } from '../../../protocol/src/index.ts';
+import { MAX_PLAYBACK_BYTES, type recordingRoutes, type RouteDef } from '../../../protocol/src/index.ts';
 import type { Services } from '../services.ts';
 import type { Handler, Handlers } from './bind.ts';
 import { DomainError } from '../errors.ts';
@@ -50,6 +50,10 @@ export function recordingHandlers(svc: Services): Handlers<RecordingRoutes> {
     requestRecordings: async ({ params }) => ({
       recordings: (await recordings.list(params.requestId)).map(recordingView),
     }),
+    playRecording: async ({ principal, params }) => {
+      const { row, wav } = await recordings.play(principal.staff.id, params.recordingId, MAX_PLAYBACK_BYTES);
+      return { recording: recordingView(row), type: 'audio/wav' as const, audio: wav.toString('base64') };
+    },
   };
   for (const id of ['pauseRecording', 'resumeRecording'] as const) {
     const inner = handlers[id] as unknown as Handler<RouteDef>;

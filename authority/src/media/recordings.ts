@@ -173,6 +173,31 @@ export class Recordings {
     }
   }
 
+  /** A stored recording's WAV for a supervisor's playback, audited in the unit that reads the row. */
+  async play(
+    staffId: string,
+    recordingId: string,
+    maxBytes: number,
+  ): Promise<{ row: RecordingRow; wav: Buffer }> {
+    const row = await this.ctx.data.read.recordings.get(recordingId);
+    if (!row) throw notFound('no such recording');
+    if (row.state !== 'stored' || !row.file_path) throw conflict(`the recording is ${row.state}, not stored`);
+    const wav = await readFile(row.file_path).catch(() => null);
+    if (!wav) throw conflict('the recording file is missing');
+    if (wav.length > maxBytes) throw conflict('the recording is too long to play through the API');
+    await this.ctx.data.tx(async (r) => {
+      if (!(await r.recordings.get(recordingId))) throw notFound('no such recording');
+      await r.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'recording.playback',
+        subject: `request:${row.request_id}`,
+        outcome: 'success',
+        data: { recordingId },
+      });
+    });
+    return { row, wav };
+  }
+
   list(requestId: string): Promise<RecordingRow[]> {
     return this.ctx.data.read.recordings.listOf(requestId);
   }
