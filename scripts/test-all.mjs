@@ -9,7 +9,7 @@
  * `sqlite,postgres`): first on SQLite, then again with VD_TEST_ENGINE=postgres (every test
  * authority on a fresh database of a throwaway PostgreSQL cluster, test/support/postgres.ts).
  * Files that pick their engines themselves (they call testEngines(): the store tests) run
- * in the first pass only, on every engine of the list.
+ * in the first pass only, on every engine of the list; ENGINE_NEUTRAL files in the first only.
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -67,6 +67,19 @@ const runs = [
 ];
 /** Files that choose their engines themselves (testEngines()): they ran on every engine in the first pass. */
 const picksEngines = (file) => readFileSync(file, 'utf8').includes('testEngines()');
+/**
+ * Integration files the second engine's pass skips: the longest ones whose subject does not
+ * depend on the engine (input validation fuzzing over HTTP and WebSocket; the console's own
+ * SQLite outbox, whose authority side wrap-up-authority-crash runs on both). Keep it short.
+ */
+const ENGINE_NEUTRAL = new Set(['bad-input', 'ws-bad-input', 'outbox-crash']);
+const engineNeutral = (file) =>
+  ENGINE_NEUTRAL.has(
+    file
+      .split('/')
+      .pop()
+      .replace(/\.test\.ts$/, ''),
+  );
 
 for (const { suite, engine } of runs) {
   if (only.length && !only.includes(suite) && !only.some((f) => f.includes('/'))) continue;
@@ -74,7 +87,7 @@ for (const { suite, engine } of runs) {
   const filters = only.filter((f) => f.includes('/'));
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
   const second = suite === 'integration' && engine !== engines[0];
-  if (second) files = files.filter((f) => !picksEngines(f));
+  if (second) files = files.filter((f) => !picksEngines(f) && !engineNeutral(f));
   if (files.length === 0) continue;
   const label = suite === 'integration' ? `${suite} (${engine})` : suite;
   process.stdout.write(`\n== suite: ${label} (${files.length} files)\n`);
