@@ -171,15 +171,15 @@ export async function buildAuthority(opts: {
     reach: services.reach,
     log: app.log,
   });
-  // Device commands and their updates reach the sockets on every node (ws/node-frames.ts).
+  // Frames of services' in-process events reach the sockets on every node (ws/node-frames.ts).
   const frames = new NodeFrames(hub, services.ctx.data, services.ctx.events, app.log);
   services.commands.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));
   services.commands.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
   services.transfers.on('update', (transfer, staffIds) => {
-    for (const id of staffIds) hub.sendToStaff(id, { type: 'transfer.update', transfer });
+    frames.toStaff(staffIds, { type: 'transfer.update', transfer });
     // The customer is told while their agent consults a colleague (an open warm transfer), and when it stops.
     if (transfer.mode === 'warm')
-      hub.sendToSession(transfer.request.sessionId, {
+      frames.toSession(transfer.request.sessionId, {
         type: 'request.consult',
         requestId: transfer.requestId,
         active: transfer.state === 'offered',
@@ -194,7 +194,7 @@ export async function buildAuthority(opts: {
     const at = new Date(opts.clock.now()).toISOString();
     const held = await services.ctx.data.read.requests.heldOfCustomerOf(authenticationId);
     for (const r of held)
-      hub.sendToStaff(r.agent_id!, {
+      frames.toStaff([r.agent_id!], {
         type: 'panel.changed',
         requestId: r.id,
         reason: locked ? 'pin.locked' : 'pin.failed',
@@ -202,7 +202,7 @@ export async function buildAuthority(opts: {
       });
   };
   services.calls.on('verified', (requestId, agentId, at) =>
-    hub.sendToStaff(agentId, { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
+    frames.toStaff([agentId], { type: 'call.verified', requestId, at: new Date(at).toISOString() }),
   );
   let closing = false;
   const sipEdge = new SipEdge({

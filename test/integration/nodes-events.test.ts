@@ -187,6 +187,48 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     for (const [k, n] of updateFrames) assert.equal(n, 1, `update ${k} reached the agent ${n} times`);
   });
 
+  it("a warm transfer offered on node 2 reaches the colleague's socket and the customer's device on node 1", async () => {
+    const b = await staffLogin(n1.url, 'agent2', 'demo-agent-2');
+    const bSocket = await TestSocket.open(n1.url);
+    try {
+      bSocket.send({ type: 'hello', auth: { kind: 'staff', accessToken: b.token } });
+      assert.equal((await bSocket.next()).type, 'welcome');
+      const bWs = new FrameLog(bSocket);
+      const av = await api(n1.url, 'setPresence', { headers: bearer(b.token), json: { state: 'available' } });
+      assert.equal(av.status, 200, JSON.stringify(av.body));
+      const t = await api(n2.url, 'transfer', {
+        params: { requestId },
+        headers: bearer(agent.token),
+        json: { fence, mode: 'warm', target: { kind: 'agent', staffId: b.staffId } },
+      });
+      assert.equal(t.status, 201, JSON.stringify(t.body));
+      const offered = await bWs.take(
+        (x) => x.type === 'transfer.update' && x.transfer.transferId === t.body.transferId,
+      );
+      assert.equal(offered.transfer.state, 'offered');
+      assert.equal(offered.transfer.from.staffId, agent.staffId);
+      const consult = await deviceWs.take((x) => x.type === 'request.consult' && x.requestId === requestId);
+      assert.equal(consult.active, true);
+      // Cancelled on node 2: the colleague on node 1 and the device on node 1 hear of it.
+      const cancel = await api(n2.url, 'cancelTransfer', {
+        params: { transferId: t.body.transferId },
+        headers: bearer(agent.token),
+        json: { fence },
+      });
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      await bWs.take(
+        (x) =>
+          x.type === 'transfer.update' &&
+          x.transfer.transferId === t.body.transferId &&
+          x.transfer.state === 'cancelled',
+      );
+      const over = await deviceWs.take((x) => x.type === 'request.consult' && x.requestId === requestId);
+      assert.equal(over.active, false);
+    } finally {
+      bSocket.close();
+    }
+  });
+
   it("ending the session on node 2 closes the device's socket on node 1", async () => {
     const t0 = performance.now();
     const end = await api(n2.url, 'adminEndSession', {
