@@ -172,7 +172,7 @@ export async function buildAuthority(opts: {
     log: app.log,
   });
   // Frames of services' in-process events reach the sockets on every node (ws/node-frames.ts).
-  const frames = new NodeFrames(hub, services.ctx.data, services.ctx.events, app.log);
+  const frames = new NodeFrames(hub, services.ctx.data, services.ctx.events, app.log, services.pipeline);
   services.commands.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));
   services.commands.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
   services.transfers.on('update', (transfer, staffIds) => {

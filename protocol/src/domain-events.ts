@@ -33,6 +33,20 @@ export const DOMAIN_EVENTS = {
     .refine((p) => (p.sessionId === undefined) !== (p.staffIds === undefined), {
       message: 'a frame goes to a session or to staff members',
     }),
+  /**
+   * The pipeline's in-process 'changed' / 'offer' of node `node`, for the feeds of the
+   * other nodes' sockets (each builds its frames from committed data). Many nodes only.
+   */
+  'feeds.changed': z.strictObject({
+    node: z.string().min(1).max(64),
+    requestIds: z.array(z.string().min(1).max(200)).max(10_000),
+    agentIds: z.array(z.string().min(1).max(200)).max(10_000),
+  }),
+  'feeds.offer': z.strictObject({
+    node: z.string().min(1).max(64),
+    agentId: z.string().min(1).max(200),
+    requestId: z.string().min(1).max(200),
+  }),
 } as const;
 
 export type DomainTopic = keyof typeof DOMAIN_EVENTS;

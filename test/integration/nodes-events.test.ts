@@ -224,9 +224,28 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
       );
       const over = await deviceWs.take((x) => x.type === 'request.consult' && x.requestId === requestId);
       assert.equal(over.active, false);
+      const off = await api(n1.url, 'setPresence', { headers: bearer(b.token), json: { state: 'offline' } });
+      assert.equal(off.status, 200, JSON.stringify(off.body));
     } finally {
       bSocket.close();
     }
+  });
+
+  it("a request queued on node 1 reaches the queue feed of the agent's socket on node 2", async () => {
+    agentSocket.send({ type: 'subscribe', topic: 'queues' });
+    await agentWs.take((x) => x.type === 'queue.snapshot');
+    const code = await api(n1.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: bearer((await staffLogin(n1.url, 'admin', 'demo-admin-1')).token),
+    });
+    const d2 = await new TestDevice(n1.url).enrolAndAuthenticate(code.body.code);
+    assert.equal((await d2.api('setPin', { json: { pin: '246813' } })).status, 200);
+    assert.equal((await d2.api('pinFactor', { json: { pin: '246813' } })).status, 200);
+    const q = await d2.api('createRequest', { json: { optionId: 'payment-failed' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    await agentWs.take(
+      (x) => x.type === 'queue.delta' && x.upserts.some((u: any) => u.requestId === q.body.request.requestId),
+    );
   });
 
   it("ending the session on node 2 closes the device's socket on node 1", async () => {

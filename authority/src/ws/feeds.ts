@@ -37,15 +37,21 @@ export class Feeds {
   private closed = false;
 
   constructor(private readonly pipeline: Pipeline) {
-    pipeline.on('changed', (requestIds, agentIds) => {
-      for (const id of requestIds) this.pendingRequests.add(id);
-      for (const id of agentIds) this.pendingAgents.add(id);
-      this.schedule(FLUSH_DELAY_MS);
-    });
-    pipeline.on('offer', (agentId, requestId) => {
-      this.pendingOffers.push([agentId, requestId]);
-      this.schedule(0);
-    });
+    pipeline.on('changed', (requestIds, agentIds) => this.changed(requestIds, agentIds));
+    pipeline.on('offer', (agentId, requestId) => this.offered(agentId, requestId));
+  }
+
+  /** Requests and agents changed (here, or on another node: ws/node-frames.ts): deltas within FLUSH_DELAY_MS. */
+  changed(requestIds: readonly string[], agentIds: readonly string[]): void {
+    for (const id of requestIds) this.pendingRequests.add(id);
+    for (const id of agentIds) this.pendingAgents.add(id);
+    this.schedule(FLUSH_DELAY_MS);
+  }
+
+  /** An offer was made (here, or on another node): the agent's sockets get it at once. */
+  offered(agentId: string, requestId: string): void {
+    this.pendingOffers.push([agentId, requestId]);
+    this.schedule(0);
   }
 
   /** Run `job` after every job queued before it; its failure is logged, never thrown to the queue. */

@@ -35,7 +35,8 @@ export class Hub {
   private readonly bySession = new Map<string, Set<Conn>>();
   private readonly conns = new Set<Conn>();
   private readonly sweeper: NodeJS.Timeout;
-  private readonly feeds: Feeds;
+  /** The queue/board/device feeds of this node's sockets (other nodes' changes come in through ws/node-frames.ts). */
+  readonly feeds: Feeds;
   private sweeps = 0;
   /** Set at shutdown: sockets closing after it must not touch the (closing) database. */
   private closed = false;

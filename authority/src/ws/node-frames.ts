@@ -1,13 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { DomainPayload, DomainTopic } from '../../../protocol/src/domain-events.ts';
 import type { ServerFrame } from '../../../protocol/src/index.ts';
+import { randomId } from '../ids.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Data } from '../store/repos/index.ts';
 import type { Hub } from './hub.ts';
 
-/** How long a `hub.frame` event stays in the outbox (followers read it as it commits). */
+/** How long `hub.frame` / `feeds.*` events stay in the outbox (followers read them as they commit). */
 const FRAME_RETAIN_MS = 60_000;
+const NODE_TOPICS = ['hub.frame', 'feeds.changed', 'feeds.offer'] as const;
 
-type Target = { sessionId: string; staffIds?: undefined } | { staffIds: string[]; sessionId?: undefined };
+type Outgoing = { [T in DomainTopic]: { topic: T; payload: DomainPayload<T> } }[DomainTopic];
 
 /**
  * Frames to sockets on every node. With one node (SQLite, LocalEventBus) a frame goes
@@ -16,9 +20,16 @@ type Target = { sessionId: string; staffIds?: undefined } | { staffIds: string[]
  * that produced it) and every node, this one included, follows that topic from its
  * boot and sends it to its own matching sockets: a frame reaches each socket once (this
  * node never sends it in-process as well). "session ended" follows `session.ended`.
+ *
+ * The queue/board/device feeds build their frames from committed data on each node: the
+ * pipeline's in-process 'changed' / 'offer' of this node go out as `feeds.changed` /
+ * `feeds.offer` tagged with this node's id, and the other nodes hand them to their own
+ * feeds (this node's feeds had them in-process already).
  */
 export class NodeFrames {
-  private queue: { target: Target; frame: ServerFrame }[] = [];
+  private queue: Outgoing[] = [];
+  /** this process's id in `feeds.*` events (its own are skipped) */
+  readonly node = randomId(12);
   private flushing: Promise<void> | null = null;
   private readonly pruner: NodeJS.Timeout | null = null;
 
@@ -27,8 +38,21 @@ export class NodeFrames {
     private readonly data: Data,
     private readonly bus: EventBus,
     private readonly log: FastifyBaseLogger,
+    pipeline: Pipeline,
   ) {
     if (bus.shared) {
+      pipeline.on('changed', (requestIds, agentIds) =>
+        this.enqueue({ topic: 'feeds.changed', payload: { node: this.node, requestIds, agentIds } }),
+      );
+      pipeline.on('offer', (agentId, requestId) =>
+        this.enqueue({ topic: 'feeds.offer', payload: { node: this.node, agentId, requestId } }),
+      );
+      bus.follow(['feeds.changed'], (e) => {
+        if (e.payload.node !== this.node) hub.feeds.changed(e.payload.requestIds, e.payload.agentIds);
+      });
+      bus.follow(['feeds.offer'], (e) => {
+        if (e.payload.node !== this.node) hub.feeds.offered(e.payload.agentId, e.payload.requestId);
+      });
       bus.follow(['hub.frame'], (e) => {
         const p = e.payload;
         if (p.sessionId !== undefined) hub.sendToSession(p.sessionId, p.frame);
@@ -37,7 +61,9 @@ export class NodeFrames {
       // No durable consumer reads frames (nor moves its cursor past them): they go after a minute.
       this.pruner = setInterval(() => {
         this.data
-          .tx((r) => r.outbox.pruneTopic('hub.frame', FRAME_RETAIN_MS))
+          .tx(async (r) => {
+            for (const t of NODE_TOPICS) await r.outbox.pruneTopic(t, FRAME_RETAIN_MS);
+          })
           .catch((e: unknown) => this.log.error({ err: e }, 'pruning socket frames failed'));
       }, FRAME_RETAIN_MS / 4);
       this.pruner.unref();
@@ -49,7 +75,7 @@ export class NodeFrames {
 
   toSession(sessionId: string, frame: ServerFrame): void {
     if (!this.bus.shared) return this.hub.sendToSession(sessionId, frame);
-    this.enqueue({ sessionId }, frame);
+    this.enqueue({ topic: 'hub.frame', payload: { sessionId, frame } });
   }
 
   toStaff(staffIds: readonly string[], frame: ServerFrame): void {
@@ -58,7 +84,7 @@ export class NodeFrames {
       for (const id of staffIds) this.hub.sendToStaff(id, frame);
       return;
     }
-    this.enqueue({ staffIds: [...staffIds] }, frame);
+    this.enqueue({ topic: 'hub.frame', payload: { staffIds: [...staffIds], frame } });
   }
 
   /** Resolves when every frame handed over so far is in the outbox (shutdown); stops pruning. */
@@ -67,8 +93,8 @@ export class NodeFrames {
     while (this.flushing) await this.flushing;
   }
 
-  private enqueue(target: Target, frame: ServerFrame): void {
-    this.queue.push({ target, frame });
+  private enqueue(e: Outgoing): void {
+    this.queue.push(e);
     this.flushing ??= this.flush();
   }
 
@@ -79,10 +105,10 @@ export class NodeFrames {
         const batch = this.queue.splice(0, 200);
         try {
           await this.data.tx(async (r) => {
-            for (const f of batch) await r.outbox.emit('hub.frame', { ...f.target, frame: f.frame });
+            for (const e of batch) await r.outbox.emit(e.topic, e.payload);
           });
         } catch (e) {
-          this.log.error({ err: e }, `${batch.length} socket frame(s) could not be written to the outbox`);
+          this.log.error({ err: e }, `${batch.length} socket event(s) could not be written to the outbox`);
         }
       }
     } finally {
