@@ -31,6 +31,7 @@ export class NodeFrames {
   /** this process's id in `feeds.*` events (its own are skipped) */
   readonly node = randomId(12);
   private flushing: Promise<void> | null = null;
+  private closed = false;
   private readonly pruner: NodeJS.Timeout | null = null;
 
   constructor(
@@ -89,11 +90,13 @@ export class NodeFrames {
 
   /** Resolves when every frame handed over so far is in the outbox (shutdown); stops pruning. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.pruner) clearInterval(this.pruner);
     while (this.flushing) await this.flushing;
   }
 
   private enqueue(e: Outgoing): void {
+    if (this.closed) return; // shutting down: the store closes after the last flush
     this.queue.push(e);
     this.flushing ??= this.flush();
   }
