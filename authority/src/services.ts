@@ -103,7 +103,12 @@ export async function createServices(
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
   const reach = new Reachability(ctx);
   pipeline.reach = reach;
-  reach.on('changed', (deviceId) => void pipeline.deviceReachabilityChanged(deviceId));
+  // A device that comes or goes while the authority shuts down must not fail unhandled.
+  reach.on('changed', (deviceId) =>
+    pipeline
+      .deviceReachabilityChanged(deviceId)
+      .catch((e: unknown) => console.error('reachability: views not announced:', e)),
+  );
   const push = new PushService(ctx, reach, () => pipelineConfig.config.company);
   const transfers = new Transfers(ctx, pipeline);
   const pin = new PinFactor(ctx, authentications, factorSetup);
