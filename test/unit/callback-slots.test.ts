@@ -5,6 +5,7 @@
  * up to 15 minutes, and hold as many callbacks as agents cover the whole slot, minus the
  * callbacks already booked over it.
  */
+import type { Db } from '../../authority/src/store/db.ts';
 import assert from 'node:assert/strict';
 import { before, beforeEach, describe, it } from 'node:test';
 import { FakeClock } from '../../authority/src/clock.ts';
@@ -25,6 +26,8 @@ const MIN = 60_000;
 
 type Customer = 'standard' | 'platinum';
 let svc: Services;
+/** The test's own handle on the services' SQLite file (their store writes through it). */
+let db: Db;
 let clock: FakeClock;
 const staff: Record<'A' | 'B' | 'C' | 'D' | 'E', string> = { A: '', B: '', C: '', D: '', E: '' };
 const principals = {} as Record<Customer, DevicePrincipal>;
@@ -32,8 +35,7 @@ const principals = {} as Record<Customer, DevicePrincipal>;
 before(async () => {
   clock = new FakeClock(at('09:00'));
   const config = parseConfig({ pinPepper: TEST_PEPPER, logLevel: 'silent', agentTimeoutSeconds: 3600 });
-  svc = (await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock)).svc;
-  const db = svc.ctx.db;
+  ({ svc, db } = await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock));
   for (const [kind, tier] of [
     ['standard', 'standard'],
     ['platinum', 'platinum'],
@@ -71,7 +73,6 @@ before(async () => {
 
 /** An empty pipeline at 09:00 on day 1; every agent offline, in no queue, with no shifts. */
 beforeEach(async () => {
-  const db = svc.ctx.db;
   db.exec(
     'DELETE FROM leases; DELETE FROM requests; DELETE FROM handle_times; DELETE FROM service_sessions;',
   );
@@ -168,7 +169,7 @@ describe('callback slots from agent schedules', () => {
     const r = await request('lost-card');
     assert.equal((await svc.callbacks.view(await row(r.id), DAY1)).slotSeconds, 900, 'cards expects 300 s');
     // Measured handling times average 1000 s: 30-minute slots.
-    const ins = svc.ctx.db.prepare("INSERT INTO handle_times (queue_id, seconds, at) VALUES ('cards', ?, ?)");
+    const ins = db.prepare("INSERT INTO handle_times (queue_id, seconds, at) VALUES ('cards', ?, ?)");
     ins.run(900, clock.now() - 2000);
     ins.run(1100, clock.now() - 1000);
     const view = await svc.callbacks.view(await row(r.id), DAY1);

@@ -15,6 +15,7 @@
  *
  * Sizes: VD_MODEL_RUNS (default 200), VD_MODEL_COMMANDS (default 60); VD_MODEL_SEED replays.
  */
+import type { Db } from '../../authority/src/store/db.ts';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
@@ -276,6 +277,8 @@ const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 interface World {
   svc: Services;
+  /** The test's own handle on the services' SQLite file (their store writes through it). */
+  db: Db;
   clock: FakeClock;
   agentIds: string[];
   /** principals[customer][level] */
@@ -348,6 +351,7 @@ async function buildWorld(): Promise<World> {
   }
   const w: World = {
     svc,
+    db,
     clock,
     agentIds,
     principals,
@@ -362,7 +366,7 @@ async function buildWorld(): Promise<World> {
 
 /** Back to an empty pipeline at T0, agents offline; staff, customers and authentications are kept. */
 function resetWorld(w: World): Model {
-  const db = w.svc.ctx.db;
+  const db = w.db;
   db.exec(
     'DELETE FROM custody; DELETE FROM transfers; DELETE FROM device_commands; DELETE FROM remote_control; DELETE FROM leases; DELETE FROM requests; DELETE FROM handle_times; DELETE FROM service_sessions;',
   );
@@ -421,7 +425,7 @@ type Statement = Database.Statement<[], unknown>;
 /** Rows of a read-only query, its statement prepared once per world. */
 function all<T>(w: World, sql: string): T[] {
   let stmt = w.statements.get(sql);
-  if (!stmt) w.statements.set(sql, (stmt = w.svc.ctx.db.prepare<[], unknown>(sql)));
+  if (!stmt) w.statements.set(sql, (stmt = w.db.prepare<[], unknown>(sql)));
   return stmt.all() as T[];
 }
 

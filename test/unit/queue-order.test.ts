@@ -10,6 +10,7 @@
  * and the console's QueueStore, given the authority's snapshot in any order, shows the
  * waiting requests in the authority's order.
  */
+import type { Db } from '../../authority/src/store/db.ts';
 import assert from 'node:assert/strict';
 import { before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -30,6 +31,8 @@ type Tier = (typeof TIERS)[number];
 const AGENTS = 8;
 
 let svc: Services;
+/** The test's own handle on the services' SQLite file (their store writes through it). */
+let db: Db;
 let clock: FakeClock;
 const principals = {} as Record<Tier, DevicePrincipal>;
 const agents: string[] = [];
@@ -37,8 +40,7 @@ const agents: string[] = [];
 before(async () => {
   clock = new FakeClock(at('09:00'));
   const config = parseConfig({ pinPepper: TEST_PEPPER, logLevel: 'silent', agentTimeoutSeconds: 3600 });
-  svc = (await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock)).svc;
-  const db = svc.ctx.db;
+  ({ svc, db } = await openTestServices({ ...config, pinPepper: TEST_PEPPER }, clock));
   for (const tier of TIERS) {
     const id = `c_order_${tier.padEnd(9, '0')}`;
     db.prepare(
@@ -69,15 +71,13 @@ before(async () => {
 
 /** An empty pipeline at 09:00, every agent offline; the first agent has a shift, so slots can be booked. */
 beforeEach(async () => {
-  svc.ctx.db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
+  db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
   clock.set(at('09:00'));
   for (const id of agents) {
     await svc.pipeline.agents.setSchedule(id, []);
-    svc.ctx.db
-      .prepare(
-        "UPDATE agents SET presence = 'offline', idle_since = NULL, wrap_up_until = NULL WHERE staff_id = ?",
-      )
-      .run(id);
+    db.prepare(
+      "UPDATE agents SET presence = 'offline', idle_since = NULL, wrap_up_until = NULL WHERE staff_id = ?",
+    ).run(id);
   }
   await svc.pipeline.agents.setSchedule(agents[0]!, [{ start: at('09:00'), end: at('12:00') }]);
 });
@@ -198,9 +198,9 @@ describe('queue order: the authority pipeline', () => {
           { minLength: 1, maxLength: AGENTS },
         ),
         async (arrivals) => {
-          svc.ctx.db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
+          db.exec('DELETE FROM leases; DELETE FROM requests; DELETE FROM service_sessions;');
           for (const id of agents)
-            svc.ctx.db.prepare("UPDATE agents SET presence = 'offline' WHERE staff_id = ?").run(id);
+            db.prepare("UPDATE agents SET presence = 'offline' WHERE staff_id = ?").run(id);
           clock.set(at('09:00'));
           for (const a of arrivals) {
             clock.advance(a.afterMs);
