@@ -264,9 +264,8 @@ describe('customer app in Chromium: hold and consult shown, closing message, his
         .getByText('This phone was removed from your account. To use it again, set it up with a new code.')
         .waitFor();
       await t.screenshot('18-removed-back-to-enrolment');
-      const revoked = app.a.services.ctx.db
-        .prepare<[], { actor: string }>("SELECT actor FROM audit_log WHERE action = 'device.revoke'")
-        .all();
+      const revoked = await app.a.sql<{ actor: string }>`
+        SELECT actor FROM audit_log WHERE action = ${'device.revoke'}`;
       assert.equal(revoked.length, 1, 'audited once');
       assert.notEqual(revoked[0]!.actor, `device:${other.deviceId}`);
       assert.equal(

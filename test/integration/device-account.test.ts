@@ -272,11 +272,9 @@ describe('the customer’s account from the phone: history, receipts, consult, r
     assert.equal(r.body.abandonedRequests, 1);
 
     assert.equal((await a.services.ctx.data.read.requests.get(ids.open!))?.state, 'abandoned');
-    const audit = a.services.ctx.db
-      .prepare<[string], { action: string; actor: string; reason: string | null; data: string | null }>(
-        "SELECT action, actor, reason, data FROM audit_log WHERE actor = ? AND action IN ('device.revoke', 'session.end', 'session.end.reason') ORDER BY seq",
-      )
-      .all(`device:${alice.deviceId}`);
+    const audit = await a.sql<{ action: string; actor: string; reason: string | null; data: string | null }>`
+      SELECT action, actor, reason, data FROM audit_log WHERE actor = ${`device:${alice.deviceId}`}
+      AND action IN ('device.revoke', 'session.end', 'session.end.reason') ORDER BY seq`;
     assert.deepEqual(
       audit.slice(-3).map((x) => x.action),
       ['session.end', 'session.end.reason', 'device.revoke'],
