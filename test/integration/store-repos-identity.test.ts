@@ -284,6 +284,27 @@ for (const engine of testEngines()) {
         ['n3'],
       );
     });
+
+    it('security notices of one millisecond are listed in the order they were written', async () => {
+      const ids = ['nz-device', 'ny-pin', 'nx-biometric'];
+      for (const [i, id] of ids.entries())
+        await h.data.tx((r) =>
+          r.devices.insertNotices([
+            {
+              id,
+              customer_id: 'cu1',
+              device_id: 'd3',
+              kind: i === 0 ? 'device.enrolled' : 'pin.set',
+              by_device_id: 'd1',
+              at: T0 + 50,
+            },
+          ]),
+        );
+      assert.deepEqual(
+        (await h.data.read.devices.openNotices('d3')).map((n) => n.id),
+        ['n3', ...ids],
+      );
+    });
   });
 }
 

@@ -243,7 +243,11 @@ export class DevicesRepo extends Repo {
     if (rows.length > 0) await this.t.insertInto('security_notices').values(rows).execute();
   }
 
-  /** The device's unacknowledged notices, oldest first (insertion order within one ms on SQLite). */
+  /**
+   * The device's unacknowledged notices, oldest first; within one ms in insertion order
+   * (SQLite rowid; PostgreSQL ctid: an unacknowledged notice was never updated, so its
+   * tuple stays where it was inserted).
+   */
   openNotices(deviceId: string, limit = 50): Promise<NoticeRow[]> {
     let q = this.q
       .selectFrom('security_notices as n')
@@ -252,8 +256,7 @@ export class DevicesRepo extends Repo {
       .where('n.device_id', '=', deviceId)
       .where('n.acknowledged_at', 'is', null)
       .orderBy('n.at');
-    // PostgreSQL has no rowid: ties within one ms go by id there.
-    q = this.c.engine === 'sqlite' ? q.orderBy(sql`n.rowid`) : q.orderBy('n.id');
+    q = q.orderBy(this.c.engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`);
     return q.limit(limit).execute();
   }
 
