@@ -320,6 +320,11 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('pauseRecording', { params: { requestId }, body: { fence } }),
       'recording.resume': ({ requestId, fence }) =>
         c.call('resumeRecording', { params: { requestId }, body: { fence } }),
+      'recording.list': ({ requestId }) => c.call('requestRecordings', { params: { requestId } }),
+      'recording.play': async ({ recordingId }) => {
+        const r = await c.call('playRecording', { params: { recordingId } });
+        return { recording: r.recording, url: `data:${r.type};base64,${r.audio}` };
+      },
       'sip.credentials': async () => {
         const creds = await c.call('sipCredentials');
         return { ...creds, wsUrl: this.settings.get().sipUrl ?? creds.wsUrl };

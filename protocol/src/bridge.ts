@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CustomerPanel, Dispositions, IdempotencyKey, PhotoComparison, PhotoVerdict } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
-import { RecordingState } from './recording.ts';
+import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
   AgentView,
@@ -148,6 +148,16 @@ export const bridgeRequests = {
   /** The holder pauses / resumes the recording of the live call (audited by the authority). */
   'recording.pause': channel(Fenced, RecordingState),
   'recording.resume': channel(Fenced, RecordingState),
+  /** A supervisor: the request's recordings with their spans. */
+  'recording.list': channel(RequestRef, RecordingList),
+  /** A supervisor plays a stored recording (audited): its WAV as a data: URL. */
+  'recording.play': channel(
+    z.strictObject({ recordingId: OpaqueId }),
+    z.strictObject({
+      recording: RecordingView,
+      url: z.string().max(Math.ceil(MAX_PLAYBACK_BYTES / 3) * 4 + 64),
+    }),
+  ),
   /**
    * Fresh ephemeral SIP credentials for the logged-in agent; `wsUrl` is the SIP server
    * to use: the console's setting (IT's managed Kamailio) wins over the authority's edge.

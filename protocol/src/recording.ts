@@ -34,6 +34,7 @@ export const RecordingView = z.strictObject({
   createdAt: IsoTime,
   retainUntil: IsoTime.nullable().describe('Deleted (audited) after this.'),
 });
+export type RecordingView = z.infer<typeof RecordingView>;
 export const RecordingList = z.strictObject({ recordings: z.array(RecordingView) });
 
 /** The largest recording played through the API in one answer (about 20 minutes of two 8 kHz channels). */

@@ -94,6 +94,8 @@ describe('call recording through Kamailio + rtpengine, with a pause', () => {
       locale: 'en-GB',
     });
     const page = c.page;
+    page.setDefaultTimeout(30_000);
+    phone.page.setDefaultTimeout(30_000);
     const status = page.getByTestId('call-status');
     try {
       await enrolThroughApp(phone, await enrolmentCode(app, 'c_bob_okafor_002'), '975310');
@@ -200,6 +202,54 @@ describe('call recording through Kamailio + rtpengine, with a pause', () => {
         Math.abs(durationMs - (callMs - pauseMs)) < 1000,
         `WAV ${durationMs} ms vs call ${callMs} - pause ${pauseMs} ms`,
       );
+      // The supervisor finds it on the board, sees the pause on its timeline and plays it (audited).
+      // (another console: its own shell, signed in as the supervisor)
+      const supDir = mkdtempSync(join(tmpdir(), 'vd-call-recording-sup-'));
+      dirs.push(supDir);
+      const supMode = await startBrowserMode({
+        authorityUrl: app.a.url,
+        dataDir: supDir,
+        rendererDir,
+        sipUrl: kamailio.wsUrl,
+      });
+      const sup = await newTestPage(consoleBrowser, 'call-recording-supervisor', {
+        viewport: VIEWPORT,
+        locale: 'en-GB',
+      });
+      sup.page.setDefaultTimeout(30_000);
+      await sup.page.goto(supMode.launchUrl);
+      await signIn(sup.page, 'supervisor', 'demo-supervisor');
+      await sup.page
+        .getByRole('navigation', { name: 'Screens' })
+        .getByRole('button', { name: 'Board' })
+        .click();
+      const card = sup.page.getByTestId('recordings');
+      await card.getByLabel('Request id').fill(requestId);
+      await card.getByRole('button', { name: 'Show recordings' }).click();
+      await card.getByTestId('recording-timeline').waitFor();
+      assert.equal(await card.getByTestId('recording-pause').count(), 1);
+      await card.getByRole('button', { name: 'Play recording' }).click();
+      const audio = card.getByTestId('recording-audio');
+      await audio.waitFor();
+      const playerSeconds = await audio.evaluate(
+        (a: HTMLAudioElement) =>
+          new Promise<number>((resolve) => {
+            if (a.readyState >= 1) resolve(a.duration);
+            else {
+              a.addEventListener('loadedmetadata', () => resolve(a.duration), { once: true });
+              a.addEventListener('error', () => resolve(Number.NaN), { once: true });
+            }
+          }),
+      );
+      assert.ok(
+        Math.abs(playerSeconds * 1000 - durationMs) < 100,
+        `player ${playerSeconds} s, WAV ${durationMs} ms`,
+      );
+      await card.scrollIntoViewIfNeeded();
+      await sup.screenshot('playback');
+      await sup.close();
+      await supMode.close();
+
       const audit = app.a.services.ctx.db
         .prepare<[string], { action: string; outcome: string }>(
           "SELECT action, outcome FROM audit_log WHERE subject = ? AND action LIKE 'recording.%' ORDER BY seq",
@@ -213,12 +263,13 @@ describe('call recording through Kamailio + rtpengine, with a pause', () => {
           'recording.pause success',
           'recording.resume success',
           'recording.stored success',
+          'recording.playback success',
         ],
       );
       console.log(
         `# recorded call through Kamailio + rtpengine: call ${callMs} ms, pause ${pauseMs} ms, WAV ${durationMs.toFixed(0)} ms ` +
           `(2 spans, gap ${gapMs} ms); agent / customer channel per span: ${found.join('; ')}; ` +
-          `heard live: console ${atAgent.hz?.toFixed(1)} Hz, customer ${atCustomer.hz?.toFixed(1)} Hz`,
+          `player ${playerSeconds.toFixed(2)} s; heard live: console ${atAgent.hz?.toFixed(1)} Hz, customer ${atCustomer.hz?.toFixed(1)} Hz`,
       );
     } finally {
       await c.close();

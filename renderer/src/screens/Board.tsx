@@ -14,6 +14,7 @@ import { useConsole, useNow, useStore } from '../hooks.ts';
 import { BREAK_REASONS } from '../state/agent.ts';
 import type { AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
+import { RecordingsCard } from './Recordings.tsx';
 
 const SHOWN_REQUESTS = 100;
 
@@ -205,6 +206,7 @@ export function BoardScreen() {
             </p>
           )}
         </div>
+        <RecordingsCard />
       </div>
     </section>
   );
