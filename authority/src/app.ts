@@ -23,7 +23,6 @@ import { asHttpError, HttpError } from './http/errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
-import type { Db } from './store/db.ts';
 import type { Store } from './store/engine.ts';
 import { Hub } from './ws/hub.ts';
 import { NodeFrames } from './ws/node-frames.ts';
@@ -79,7 +78,6 @@ async function serveCustomerApp(app: FastifyInstance, dir: string): Promise<void
 /** The authority as a fastify instance (not listening): routes from the protocol table, one error handler, the WebSocket hub. */
 export async function buildAuthority(opts: {
   config: Config & { pinPepper: string };
-  db: Db;
   store: Store;
   clock: Clock;
   logger?: boolean | object;
@@ -106,7 +104,7 @@ export async function buildAuthority(opts: {
     ...opts.config,
     sipSecret: opts.config.sipSecret ?? randomBytes(32).toString('base64url'),
   };
-  const services = await createServices(opts.db, opts.store, config, opts.clock);
+  const services = await createServices(opts.store, config, opts.clock);
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {

@@ -4,7 +4,6 @@ import { systemClock, type Clock } from './clock.ts';
 import { type Config } from './config.ts';
 import { resolvePepper, resolveSecret } from './pepper.ts';
 import { seedDemo } from './seed/demo.ts';
-import { openDatabase, type Db } from './store/db.ts';
 import { openStore, storeTarget, type Store } from './store/engine.ts';
 
 export interface RunningAuthority extends AuthorityApp {
@@ -25,31 +24,14 @@ export async function startAuthority(
   const { pepper, source } = resolvePepper(config.pinPepper, config.dataDir);
   const sipSecret = resolveSecret(config.sipSecret, config.dataDir, 'sip-secret').pepper;
   const target = storeTarget({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, env: {} });
-  let db: Db;
-  let store: Store;
-  if (target.engine === 'postgres') {
-    store = await openStore(target);
-    db = legacyHandleRefused();
-  } else {
-    db = openDatabase(target.file);
-    // The store on the same file and the same writing connection: a unit that calls a
-    // method still on the legacy handle writes in its own transaction (store/README.md).
-    try {
-      store = await openStore(target, { sharedWriter: db });
-    } catch (e) {
-      db.close();
-      throw e;
-    }
-  }
-  const closeStore = async () => {
-    await store.close();
-    if (target.engine === 'sqlite') db.close();
-  };
+  // The store owns its connections and migrates the schema (store/README.md): SQLite's
+  // writer and reader on <data dir>/authority.sqlite, or PostgreSQL's pool.
+  const store: Store = await openStore(target);
+  const closeStore = () => store.close();
   let built: AuthorityApp | undefined;
   try {
     built = await buildAuthority({
       config: { ...config, pinPepper: pepper, sipSecret },
-      db,
       store,
       clock: opts.clock ?? systemClock,
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
@@ -91,19 +73,4 @@ export async function startAuthority(
       await closeStore();
     },
   };
-}
-
-/**
- * On PostgreSQL there is no synchronous SQLite handle: `ctx.db` is this stand-in, which
- * throws on any use, so a module still on the legacy handle fails loudly (and its tests
- * find it) instead of writing somewhere else.
- */
-function legacyHandleRefused(): Db {
-  return new Proxy({} as Db, {
-    get(_target, prop) {
-      // Probes by promise machinery and inspection are not uses.
-      if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
-      throw new Error(`legacy SQLite handle used on PostgreSQL: ctx.db.${prop}`);
-    },
-  });
 }

@@ -25,7 +25,6 @@ import { Transfers } from './pipeline/transfers.ts';
 import { CommandRelay } from './relay/commands.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
-import type { Db } from './store/db.ts';
 import type { Store } from './store/engine.ts';
 import { Data } from './store/repos/index.ts';
 import { LocalEventBus } from './events/bus.ts';
@@ -65,14 +64,12 @@ export interface Services {
 }
 
 export async function createServices(
-  db: Db,
   store: Store,
   config: Config & { pinPepper: string },
   clock: Clock,
 ): Promise<Services> {
   const data = new Data(store, clock);
   const ctx: Ctx = {
-    db,
     data,
     // Many nodes share a PostgreSQL database: each one also wakes on the others' commits (LISTEN/NOTIFY).
     events:

@@ -250,11 +250,9 @@ describe('call recording through Kamailio + rtpengine, with a pause', () => {
       await sup.close();
       await supMode.close();
 
-      const audit = app.a.services.ctx.db
-        .prepare<[string], { action: string; outcome: string }>(
-          "SELECT action, outcome FROM audit_log WHERE subject = ? AND action LIKE 'recording.%' ORDER BY seq",
-        )
-        .all(`request:${requestId}`);
+      const audit = await app.a.sql<{ action: string; outcome: string }>`
+        SELECT action, outcome FROM audit_log
+        WHERE subject = ${`request:${requestId}`} AND action LIKE ${'recording.%'} ORDER BY seq`;
       assert.deepEqual(
         audit.map((e) => `${e.action} ${e.outcome}`),
         [

@@ -252,9 +252,8 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       await last.getByTestId('wrap-up-state').getByText('Sent to the authority').waitFor();
       await presence.getByText('Available').waitFor();
       await page.getByTestId('outbox-status').getByText('all sent').waitFor();
-      const stored = a.services.ctx.db
-        .prepare('SELECT disposition, notes FROM wrap_ups WHERE request_id = ?')
-        .all(requestId) as { disposition: string; notes: string }[];
+      const stored = await a.sql<{ disposition: string; notes: string }>`
+        SELECT disposition, notes FROM wrap_ups WHERE request_id = ${requestId}`;
       assert.equal(stored.length, 1, 'the wrap-up reached the authority once');
       assert.deepEqual(JSON.parse(stored[0]!.disposition), ['resolved', 'card-blocked']);
       assert.match(stored[0]!.notes, /replacement ordered/);

@@ -193,9 +193,8 @@ describe('a verified call over SIP reaches the customer app through the embedded
       while (frame.type !== 'call.verified');
       assert.equal(frame.requestId, offer.requestId);
       const jti = decodeJwt(ticket).jti!;
-      const row = app.a.services.ctx.db
-        .prepare<[string], { proven_at: number | null }>('SELECT proven_at FROM call_tickets WHERE jti = ?')
-        .get(jti);
+      const [row] = await app.a.sql<{ proven_at: number | null }>`
+        SELECT proven_at FROM call_tickets WHERE jti = ${jti}`;
       assert.ok(row?.proven_at, 'call_tickets.proven_at is set');
 
       // Audio both ways: the agent hears the phone's 1 kHz, the phone hears the agent's 440 Hz.

@@ -42,7 +42,7 @@ describe('customer app: wake-up by Web Push, or an honest "keep this app open"',
     const lead = await until('the app has decided whether it can be woken', async () => {
       const text = await page.locator('body').innerText();
       if (/Keep this app open: this phone cannot be woken/.test(text)) return 'stay-open';
-      const subscribed = app.a.services.ctx.db.prepare('SELECT 1 FROM device_push').get();
+      const subscribed = (await app.a.sql`SELECT 1 AS one FROM device_push`).length > 0;
       if (subscribed && /You can leave the app: we will call this phone/.test(text)) return 'leave';
       return undefined;
     });

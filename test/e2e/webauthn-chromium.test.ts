@@ -143,9 +143,8 @@ describe('WebAuthn in Chromium with the virtual authenticator (real authority)',
         r.body.level as number,
       );
       await t.screenshot('2-asserted-level-3');
-      const stored = a.services.ctx.db
-        .prepare<[string], { counter: number }>('SELECT counter FROM webauthn_credentials WHERE id = ?')
-        .get(credentialId);
+      const [stored] = await a.sql<{ counter: number }>`
+        SELECT counter FROM webauthn_credentials WHERE id = ${credentialId}`;
       assert.equal(
         stored?.counter,
         Buffer.from(out.response.response.authenticatorData, 'base64url').readUInt32BE(33),

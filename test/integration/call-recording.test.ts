@@ -277,11 +277,9 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
       await a.services.recordings.sweep();
       assert.equal(existsSync(rtp.recordingDir!) ? readdirCount(rtp.recordingDir!) : 0, 0);
 
-      const audit = a.services.ctx.db
-        .prepare<[string], { actor: string; action: string; outcome: string }>(
-          "SELECT actor, action, outcome FROM audit_log WHERE subject = ? AND action LIKE 'recording.%' ORDER BY seq",
-        )
-        .all(`request:${requestId}`);
+      const audit = await a.sql<{ actor: string; action: string; outcome: string }>`
+        SELECT actor, action, outcome FROM audit_log
+        WHERE subject = ${`request:${requestId}`} AND action LIKE ${'recording.%'} ORDER BY seq`;
       assert.deepEqual(
         audit.map((e) => `${e.actor} ${e.action} ${e.outcome}`),
         [
@@ -311,11 +309,8 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
         headers: bearer(agent),
       });
       assert.equal(agentPlay.status, 403);
-      const playbacks = a.services.ctx.db
-        .prepare<[string], { actor: string }>(
-          "SELECT actor FROM audit_log WHERE subject = ? AND action = 'recording.playback'",
-        )
-        .all(`request:${requestId}`);
+      const playbacks = await a.sql<{ actor: string }>`
+        SELECT actor FROM audit_log WHERE subject = ${`request:${requestId}`} AND action = ${'recording.playback'}`;
       assert.equal(playbacks.length, 1);
 
       // Retention: once its deadline passes the WAV and its row go, audited.
@@ -328,11 +323,8 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
           .recordings,
         [],
       );
-      const deleted = a.services.ctx.db
-        .prepare<[string], { actor: string }>(
-          "SELECT actor FROM audit_log WHERE subject = ? AND action = 'recording.delete'",
-        )
-        .all(`request:${requestId}`);
+      const deleted = await a.sql<{ actor: string }>`
+        SELECT actor FROM audit_log WHERE subject = ${`request:${requestId}`} AND action = ${'recording.delete'}`;
       assert.deepEqual(deleted, [{ actor: 'system' }]);
     } finally {
       caller.close();

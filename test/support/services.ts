@@ -15,7 +15,11 @@ export interface TestServices {
   close(): Promise<void>;
 }
 
-/** The authority's services without HTTP, on a fresh SQLite file in a temp dir. */
+/**
+ * The authority's services without HTTP, on a fresh SQLite file in a temp dir. `db` is the
+ * test's own synchronous handle for seeding and reading rows: the store writes through this
+ * same connection (`sharedWriter`), so the test's writes never wait on the store's lock.
+ */
 export async function openTestServices(
   config: Config & { pinPepper: string },
   clock: Clock,
@@ -24,7 +28,7 @@ export async function openTestServices(
   const file = join(dir, 'authority.sqlite');
   const db = openDatabase(file);
   const store = await openStore({ engine: 'sqlite', file }, { sharedWriter: db });
-  const svc = await createServices(db, store, config, clock);
+  const svc = await createServices(store, config, clock);
   return {
     svc,
     db,

@@ -81,12 +81,10 @@ export interface StoreOptions {
   /** SQLite busy_timeout in ms (default 5000): how long to wait for another process's lock. */
   busyTimeoutMs?: number;
   /**
-   * SQLite only, while the domain moves over: write through this already open (and
-   * migrated) better-sqlite3 handle, the one the not yet converted modules use as
-   * `ctx.db`, instead of a writer of the store's own. Then a unit of work that calls a
-   * legacy method writes in the unit's transaction (no second writer waiting for the
-   * first's lock), and legacy code never runs while a batch is open (a batch runs in
-   * one turn of the event loop). The store does not close it.
+   * SQLite only, for tests that seed rows synchronously (test/support/services.ts):
+   * write through this already open (and migrated) better-sqlite3 handle instead of a
+   * writer of the store's own, so the test's own writes never wait on the store's lock
+   * (a batch runs in one turn of the event loop). The store does not close it.
    */
   sharedWriter?: BetterSqlite3.Database;
   /** Errors of idle PostgreSQL connections (the pool drops them); default: ignored. */
