@@ -20,29 +20,39 @@ export const RecordingSpanView = z.strictObject({
   startedAt: IsoTime.describe('When this recorded span began (a pause lies between two spans).'),
   endedAt: IsoTime,
   offsetMs: z.number().int().min(0).describe('Where the span starts in the audio file.'),
-  durationMs: z.number().int().min(0),
+  durationMs: z.number().int().min(0).describe('How long the span lasts, in milliseconds.'),
 });
 
 export const RecordingView = z.strictObject({
   id: OpaqueId,
   requestId: OpaqueId,
-  state: z.enum(['recording', 'paused', 'stored', 'failed']),
+  state: z
+    .enum(['recording', 'paused', 'stored', 'failed'])
+    .describe(
+      'recording or paused during the call; stored once the WAV is kept; failed when it could not be made.',
+    ),
   channels: z.array(z.string()).describe('The party of each audio channel, e.g. ["agent","customer"].'),
   spans: z.array(RecordingSpanView).describe('Recorded spans (stored recordings only); gaps are pauses.'),
-  durationMs: z.number().int().nullable(),
-  error: z.string().nullable(),
+  durationMs: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Length of the stored audio in milliseconds (null until stored).'),
+  error: z.string().nullable().describe('Why the recording failed, or null.'),
   createdAt: IsoTime,
   retainUntil: IsoTime.nullable().describe('Deleted (audited) after this.'),
 });
 export type RecordingView = z.infer<typeof RecordingView>;
-export const RecordingList = z.strictObject({ recordings: z.array(RecordingView) });
+export const RecordingList = z.strictObject({
+  recordings: z.array(RecordingView).describe("The request's recordings, oldest first."),
+});
 
 /** The largest recording played through the API in one answer (about 20 minutes of two 8 kHz channels). */
 export const MAX_PLAYBACK_BYTES = 40 * 1024 * 1024;
 
 export const RecordingParams = z.strictObject({ recordingId: OpaqueId.describe('The recording.') });
 export const RecordingAudio = z.strictObject({
-  recording: RecordingView,
+  recording: RecordingView.describe('The recording played.'),
   type: z.literal('audio/wav').describe('16-bit PCM WAV, 8 kHz, one channel per party (see `channels`).'),
   audio: z
     .string()
