@@ -284,7 +284,7 @@ export async function buildAuthority(opts: {
     closing = true;
     clearInterval(pruner);
     clearInterval(controlSweeper);
-    services.pipeline.stop();
+    await services.pipeline.stop();
     services.recordings.stop();
     await frames.close();
     await services.ctx.events.stop();

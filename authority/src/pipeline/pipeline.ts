@@ -51,6 +51,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Who held each request, when, and how they came to hold it. */
   readonly custody: Custody;
   private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
   /** Which customer devices are reachable now (set when the authority wires its services). */
   reach: Reachability | null = null;
   /**
@@ -85,13 +86,21 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   async start(intervalMs = 250): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => this.background('tick', this.tick()), intervalMs);
+    this.timer = setInterval(() => {
+      // One tick at a time: a slow one is not piled on, and stop() can wait for it.
+      if (this.ticking) return;
+      this.ticking = this.tick()
+        .catch((e: unknown) => console.error('pipeline: tick failed:', e))
+        .finally(() => (this.ticking = null));
+    }, intervalMs);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** No more ticks; resolves once the one in flight (if any) has finished, before the store closes. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.ticking;
   }
 
   private now(): number {
