@@ -33,6 +33,7 @@ import { PgOutboxListener } from './store/pg-listen.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 import { Recordings } from './media/recordings.ts';
+import { AuditTrail } from './audit/trail.ts';
 
 /** Every domain service of the authority, wired once over one database. */
 export interface Services {
@@ -61,6 +62,8 @@ export interface Services {
   push: PushService;
   /** Call recordings by rtpengine: pause/resume, conversion to WAV, retention. */
   recordings: Recordings;
+  /** Refusals' audit rows (each in a unit of its own) and the chain's verification. */
+  audit: AuditTrail;
 }
 
 export async function createServices(
@@ -120,6 +123,7 @@ export async function createServices(
     new Confirmations(ctx, pin),
   );
   // From the instant ownership moves, the old holder's open commands are void.
+  const audit = new AuditTrail(ctx);
   return {
     ctx,
     keys,
@@ -143,6 +147,7 @@ export async function createServices(
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,
-    recordings: new Recordings(ctx),
+    recordings: new Recordings(ctx, audit),
+    audit,
   };
 }

@@ -66,16 +66,12 @@ export function controlHandlers(svc: Services): Handlers<ControlRoutes> {
               : params.transferId
                 ? `transfer:${params.transferId}`
                 : null;
-          // The refusal's audit row in a unit of its own (through the store, not the legacy handle).
-          await svc.ctx.data.tx((r) =>
-            r.audit.append({
-              actor: p.kind === 'device' ? `device:${p.device.id}` : `staff:${p.staff.id}`,
-              action: `control.${id}`,
-              subject,
-              outcome: 'failure',
-              reason: `${e.code}: ${e.message}`.slice(0, 300),
-            }),
-          );
+          await svc.audit.refused({
+            actor: p.kind === 'device' ? `device:${p.device.id}` : `staff:${p.staff.id}`,
+            action: `control.${id}`,
+            subject,
+            reason: `${e.code}: ${e.message}`.slice(0, 300),
+          });
         }
         throw e;
       }

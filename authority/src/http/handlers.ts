@@ -191,7 +191,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
         throw conflict('session already ended');
       return { ok: true };
     },
-    auditVerify: () => ctx.data.read.audit.verify(),
+    auditVerify: () => svc.audit.verify(),
     sipCredentials: ({ principal, request }) => {
       const user =
         principal.kind === 'device'

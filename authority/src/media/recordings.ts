@@ -1,8 +1,10 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RecordingState } from '../../../protocol/src/index.ts';
+import type { RecordingState, RecordingView } from '../../../protocol/src/index.ts';
+import { iso } from '../clock.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, notFound } from '../errors.ts';
+import { conflict, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
 import type { RecordingRow, RecordingSpan } from '../store/repos/recordings.ts';
@@ -44,7 +46,10 @@ export class Recordings {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly audit: AuditTrail,
+  ) {
     const c = ctx.config;
     this.ng = c.rtpengineNg && c.recordingDir ? new NgClient(c.rtpengineNg) : null;
   }
@@ -116,11 +121,32 @@ export class Recordings {
   }
 
   pause(staffId: string, requestId: string, fence: number): Promise<RecordingState> {
-    return this.toggle(staffId, requestId, fence, 'pause');
+    return this.audited(staffId, requestId, 'pause', this.toggle(staffId, requestId, fence, 'pause'));
   }
 
   resume(staffId: string, requestId: string, fence: number): Promise<RecordingState> {
-    return this.toggle(staffId, requestId, fence, 'resume');
+    return this.audited(staffId, requestId, 'resume', this.toggle(staffId, requestId, fence, 'resume'));
+  }
+
+  /** A refused pause or resume leaves its audit row (in a unit of its own: the refusal rolled its unit back). */
+  private async audited<T>(
+    staffId: string,
+    requestId: string,
+    action: 'pause' | 'resume',
+    work: Promise<T>,
+  ): Promise<T> {
+    try {
+      return await work;
+    } catch (e) {
+      if (e instanceof DomainError)
+        await this.audit.refused({
+          actor: `staff:${staffId}`,
+          action: `recording.${action}`,
+          subject: `request:${requestId}`,
+          data: { code: e.code, reason: e.message },
+        });
+      throw e;
+    }
   }
 
   private async toggle(
@@ -178,7 +204,7 @@ export class Recordings {
     staffId: string,
     recordingId: string,
     maxBytes: number,
-  ): Promise<{ row: RecordingRow; wav: Buffer }> {
+  ): Promise<{ recording: RecordingView; wav: Buffer }> {
     const row = await this.ctx.data.read.recordings.get(recordingId);
     if (!row) throw notFound('no such recording');
     if (row.state !== 'stored' || !row.file_path) throw conflict(`the recording is ${row.state}, not stored`);
@@ -195,11 +221,12 @@ export class Recordings {
         data: { recordingId },
       });
     });
-    return { row, wav };
+    return { recording: recordingView(row), wav };
   }
 
-  list(requestId: string): Promise<RecordingRow[]> {
-    return this.ctx.data.read.recordings.listOf(requestId);
+  /** A request's recordings, oldest first. */
+  async list(requestId: string): Promise<RecordingView[]> {
+    return (await this.ctx.data.read.recordings.listOf(requestId)).map(recordingView);
   }
 
   /** Converts the recordings of ended calls, deletes expired ones. One sweep at a time. */
@@ -358,4 +385,30 @@ export class Recordings {
     this.timer = null;
     this.ng?.close();
   }
+}
+
+/** A recording as the API shows it: its spans (with their place in the WAV) once stored. */
+function recordingView(row: RecordingRow): RecordingView {
+  const spans =
+    row.state === 'stored' || row.state === 'failed'
+      ? (JSON.parse(row.segments) as Partial<StoredSpan>[]).filter(
+          (s): s is StoredSpan => typeof s.offsetMs === 'number',
+        )
+      : [];
+  return {
+    id: row.id,
+    requestId: row.request_id,
+    state: row.state,
+    channels: JSON.parse(row.channels) as string[],
+    spans: spans.map((s) => ({
+      startedAt: iso(s.startedAt),
+      endedAt: iso(s.endedAt),
+      offsetMs: s.offsetMs,
+      durationMs: s.durationMs,
+    })),
+    durationMs: row.duration_ms,
+    error: row.error,
+    createdAt: iso(row.created_at),
+    retainUntil: row.retain_until === null ? null : iso(row.retain_until),
+  };
 }

@@ -140,6 +140,11 @@ export class Agents {
     });
   }
 
+  /** The agent rows of these staff members as committed (those without one are absent). */
+  many(staffIds: readonly string[]): Promise<AgentRow[]> {
+    return this.ctx.data.read.agents.many(staffIds);
+  }
+
   /** The queues an agent serves (committed data; none for an agent not seen yet). */
   async queuesOf(staffId: string): Promise<string[]> {
     const row = await this.ctx.data.read.agents.get(staffId);

@@ -426,8 +426,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** A step-up or an expiry changed the level: waiting requests are ruled again; held ones are announced. */
   private async onAuthenticationChanged(authenticationId: string): Promise<void> {
-    const level = (await this.ctx.data.read.authentications.get(authenticationId))?.level ?? 0;
     const ids = await this.ctx.data.tx(async (r) => {
+      // The level as it stands in this unit: a later change waits for it, then rules again.
+      const level = (await r.authentications.get(authenticationId))?.level ?? 0;
       const live = await r.requests.ofAuthentication(authenticationId, ['waiting']);
       // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
       const held = await r.requests.ofAuthentication(authenticationId, ['offered', 'assigned']);

@@ -311,7 +311,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       req0.command.kind === 'confirm'
         ? {
             ...req0,
-            command: await this.confirmations.prepare(r0.customer_id, r0.device_id!, req0.command),
+            command: await this.confirmations.forDevice(r0.customer_id, r0.device_id!, req0.command),
           }
         : req0;
     const now = this.now();

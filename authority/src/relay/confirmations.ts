@@ -68,7 +68,7 @@ export class Confirmations {
   ) {}
 
   /** The command as the device gets it: the agent's transaction + the debited account + a nonce. */
-  async prepare(
+  async forDevice(
     customerId: string,
     deviceId: string,
     cmd: CommandOf<'confirm'>,

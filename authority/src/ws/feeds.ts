@@ -164,12 +164,20 @@ export class Feeds {
     const stats = new Map(
       (await this.pipeline.capacity.queueStatsOf(st, touchedQueues)).map((s) => [s.queueId, s]),
     );
-    const agentRows = (await this.pipeline.agents.all()).filter((a) => agentIds.includes(a.staff_id));
-    const agentViews = new Map((await this.pipeline.agentViews(agentRows, st)).map((v) => [v.staffId, v]));
-    const queuesOf = new Map<string, Set<string>>();
-    for (const c of this.conns)
-      if (c.staffId && c.topic === 'queues' && !queuesOf.has(c.staffId))
-        queuesOf.set(c.staffId, new Set(await this.pipeline.agents.queuesOf(c.staffId)));
+    const agentViews = new Map(
+      (await this.pipeline.agentViews(await this.pipeline.agents.many(agentIds), st)).map((v) => [
+        v.staffId,
+        v,
+      ]),
+    );
+    // The queues of every agent following them, read at once (none for an agent not seen yet).
+    const following = [...this.conns].filter((c) => c.staffId && c.topic === 'queues').map((c) => c.staffId!);
+    const queuesOf = new Map(
+      (await this.pipeline.agents.many(following)).map((a) => [
+        a.staff_id,
+        this.pipeline.agents.info(a).queues,
+      ]),
+    );
     const devices: FeedConn[] = [];
     for (const c of this.conns) {
       if (c.sessionId) {

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { AgentsTable } from '../schema.ts';
-import { Repo } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 /** An agent as stored (skills and queues are JSON text). */
 export type AgentRow = Selectable<AgentsTable>;
@@ -32,6 +32,13 @@ export class AgentsRepo extends Repo {
       .orderBy('s.display_name')
       .orderBy('a.staff_id')
       .execute();
+  }
+
+  /** The agent rows of these staff members (those without one are absent), by staff id. */
+  many(staffIds: readonly string[]): Promise<AgentRow[]> {
+    return inSlices(staffIds, (part) =>
+      this.q.selectFrom('agents').selectAll().where('staff_id', 'in', part).orderBy('staff_id').execute(),
+    );
   }
 
   /** Whether a staff member of this id exists (enabled or not). */

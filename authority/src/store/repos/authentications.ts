@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { FactorKind } from '../../../../protocol/src/index.ts';
-import { Repo, slices } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 export interface AuthenticationRow {
   id: string;
@@ -33,15 +33,10 @@ export class AuthenticationsRepo extends Repo {
 
   /** These authentications by id (unknown ids are absent). */
   async many(ids: readonly string[]): Promise<Map<string, AuthenticationRow>> {
-    const out = new Map<string, AuthenticationRow>();
-    for (const part of slices([...new Set(ids)]))
-      for (const r of await this.q
-        .selectFrom('authentications')
-        .selectAll()
-        .where('id', 'in', part)
-        .execute())
-        out.set(r.id, r);
-    return out;
+    const rows = await inSlices(ids, (part) =>
+      this.q.selectFrom('authentications').selectAll().where('id', 'in', part).execute(),
+    );
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /**

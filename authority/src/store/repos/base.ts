@@ -26,9 +26,14 @@ export abstract class Repo {
   }
 }
 
-/** Ids in slices small enough for one `IN (...)` on both engines (parameter limits). */
-export function slices<T>(ids: readonly T[], size = 500): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+/**
+ * Rows for many ids: `read` runs once per slice of the distinct ids, each small enough
+ * for one `IN (...)` on both engines (parameter limits); the rows come back in slice order.
+ */
+export async function inSlices<T, R>(ids: readonly T[], read: (part: T[]) => Promise<R[]>): Promise<R[]> {
+  const distinct = [...new Set(ids)];
+  const out: R[] = [];
+  for (let i = 0; i < distinct.length; i += SLICE) out.push(...(await read(distinct.slice(i, i + SLICE))));
   return out;
 }
+const SLICE = 500;

@@ -1,6 +1,6 @@
-import type { Selectable } from 'kysely';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
-import type { AgentsTable, CustodyTable, RequestsTable } from '../schema.ts';
+import type { AgentsTable, CustodyTable, Database, RequestsTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
 /** A custody row with the holder's display name. */
@@ -319,16 +319,7 @@ export class CustodyRepo extends Repo {
     const row = await this.q
       .updateTable('requests')
       .set((eb) => ({
-        priority: eb(
-          'priority',
-          '-',
-          eb
-            .case()
-            .when(eb.and([eb('callback_mode', '=', 'slot'), eb('state', 'in', ['waiting', 'offered'])]))
-            .then(giveBack)
-            .else(0)
-            .end(),
-        ),
+        priority: withoutBoost(eb, giveBack),
         state: 'scheduled',
         callback_mode: 'slot',
         slot_start: slot.start,
@@ -373,16 +364,7 @@ export class CustodyRepo extends Repo {
     const row = await this.q
       .updateTable('requests')
       .set((eb) => ({
-        priority: eb(
-          'priority',
-          '-',
-          eb
-            .case()
-            .when(eb.and([eb('callback_mode', '=', 'slot'), eb('state', 'in', ['waiting', 'offered'])]))
-            .then(giveBack)
-            .else(0)
-            .end(),
-        ),
+        priority: withoutBoost(eb, giveBack),
         state: to,
         callback_mode: 'keep_place',
         slot_start: null,
@@ -397,4 +379,18 @@ export class CustodyRepo extends Repo {
       .executeTakeFirst();
     return row !== undefined;
   }
+}
+
+/** The priority without a due callback's boost: `giveBack` off a slot callback already back in the queue. */
+function withoutBoost(eb: ExpressionBuilder<Database, 'requests'>, giveBack: number) {
+  return eb(
+    'priority',
+    '-',
+    eb
+      .case()
+      .when(eb.and([eb('callback_mode', '=', 'slot'), eb('state', 'in', ['waiting', 'offered'])]))
+      .then(giveBack)
+      .else(0)
+      .end(),
+  );
 }

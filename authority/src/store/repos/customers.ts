@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Database } from '../schema.ts';
-import { Repo, slices } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 export type CustomerRow = Omit<
   Selectable<Database['customers']>,
@@ -63,15 +63,10 @@ export class CustomersRepo extends Repo {
 
   /** Display names of these customers (unknown ids are absent). */
   async displayNames(ids: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const part of slices([...new Set(ids)]))
-      for (const r of await this.q
-        .selectFrom('customers')
-        .select(['id', 'display_name'])
-        .where('id', 'in', part)
-        .execute())
-        out.set(r.id, r.display_name);
-    return out;
+    const rows = await inSlices(ids, (part) =>
+      this.q.selectFrom('customers').select(['id', 'display_name']).where('id', 'in', part).execute(),
+    );
+    return new Map(rows.map((r) => [r.id, r.display_name]));
   }
 
   /** Phone numbers in the order they were written. */

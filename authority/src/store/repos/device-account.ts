@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { ReceiptsTable, RequestsTable } from '../schema.ts';
-import { Repo, slices } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 /** A request as the customer's history shows it. */
 export type HistoryRow = Pick<
@@ -40,20 +40,17 @@ export class DeviceAccountRepo extends Repo {
   }
 
   /** Everyone who held these requests (custody), by request then fence. */
-  async holders(requestIds: readonly string[]): Promise<HolderRow[]> {
-    const out: HolderRow[] = [];
-    for (const ids of slices(requestIds))
-      out.push(
-        ...(await this.q
-          .selectFrom('custody as c')
-          .innerJoin('staff as s', 's.id', 'c.staff_id')
-          .select(['c.request_id', 'c.fence', 'c.staff_id', 's.display_name'])
-          .where('c.request_id', 'in', ids)
-          .orderBy('c.request_id')
-          .orderBy('c.fence')
-          .execute()),
-      );
-    return out;
+  holders(requestIds: readonly string[]): Promise<HolderRow[]> {
+    return inSlices(requestIds, (ids) =>
+      this.q
+        .selectFrom('custody as c')
+        .innerJoin('staff as s', 's.id', 'c.staff_id')
+        .select(['c.request_id', 'c.fence', 'c.staff_id', 's.display_name'])
+        .where('c.request_id', 'in', ids)
+        .orderBy('c.request_id')
+        .orderBy('c.fence')
+        .execute(),
+    );
   }
 
   /** One receipt, only if it is the customer's. */

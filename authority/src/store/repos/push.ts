@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { DevicePushTable } from '../schema.ts';
-import { Repo, slices } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 /** A device's push subscription: a Web Push endpoint with its keys, or a native token. */
 export type PushSubscriptionRow = Selectable<DevicePushTable>;
@@ -72,23 +72,20 @@ export class PushRepo extends Repo {
   async reachOf(
     deviceIds: readonly string[],
   ): Promise<{ lastSeen: Map<string, number>; wakeable: Set<string> }> {
-    const lastSeen = new Map<string, number>();
-    const wakeable = new Set<string>();
-    for (const part of slices([...new Set(deviceIds)])) {
-      for (const r of await this.q
+    const seen = await inSlices(deviceIds, (part) =>
+      this.q
         .selectFrom('device_last_seen')
         .select(['device_id', 'last_seen_at'])
         .where('device_id', 'in', part)
-        .execute())
-        lastSeen.set(r.device_id, r.last_seen_at);
-      for (const r of await this.q
-        .selectFrom('device_push')
-        .select('device_id')
-        .where('device_id', 'in', part)
-        .execute())
-        wakeable.add(r.device_id);
-    }
-    return { lastSeen, wakeable };
+        .execute(),
+    );
+    const subscribed = await inSlices(deviceIds, (part) =>
+      this.q.selectFrom('device_push').select('device_id').where('device_id', 'in', part).execute(),
+    );
+    return {
+      lastSeen: new Map(seen.map((r) => [r.device_id, r.last_seen_at])),
+      wakeable: new Set(subscribed.map((r) => r.device_id)),
+    };
   }
 
   /** The authority's VAPID key pair; undefined before it was made. */

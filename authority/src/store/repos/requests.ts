@@ -2,7 +2,7 @@ import type { Insertable, Selectable, SelectQueryBuilder } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
 import type { Database, LeasesTable, RequestsTable } from '../schema.ts';
-import { Repo, slices } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 /** A service request as stored (skills is JSON text). */
 export type RequestRow = Selectable<RequestsTable>;
@@ -114,39 +114,30 @@ export class RequestsRepo extends Repo {
   }
 
   /** These requests (unknown ids are absent), by id. */
-  async many(ids: readonly string[]): Promise<RequestRow[]> {
-    const out: RequestRow[] = [];
-    for (const part of slices([...new Set(ids)]))
-      out.push(
-        ...(await this.q.selectFrom('requests').selectAll().where('id', 'in', part).orderBy('id').execute()),
-      );
-    return out;
+  many(ids: readonly string[]): Promise<RequestRow[]> {
+    return inSlices(ids, (part) =>
+      this.q.selectFrom('requests').selectAll().where('id', 'in', part).orderBy('id').execute(),
+    );
   }
 
   /** The requests of these sessions (a session has at most one). */
-  async bySessions(sessionIds: readonly string[]): Promise<RequestRow[]> {
-    const out: RequestRow[] = [];
-    for (const part of slices([...new Set(sessionIds)]))
-      out.push(
-        ...(await this.q.selectFrom('requests').selectAll().where('session_id', 'in', part).execute()),
-      );
-    return out;
+  bySessions(sessionIds: readonly string[]): Promise<RequestRow[]> {
+    return inSlices(sessionIds, (part) =>
+      this.q.selectFrom('requests').selectAll().where('session_id', 'in', part).execute(),
+    );
   }
 
   /** Requests offered to or assigned to these agents now (for their views). */
-  async heldBy(agentIds: readonly string[]): Promise<RequestRow[]> {
-    const out: RequestRow[] = [];
-    for (const part of slices([...new Set(agentIds)]))
-      out.push(
-        ...(await this.q
-          .selectFrom('requests')
-          .selectAll()
-          .where('agent_id', 'in', part)
-          .where('state', 'in', ['offered', 'assigned'])
-          .orderBy('id')
-          .execute()),
-      );
-    return out;
+  heldBy(agentIds: readonly string[]): Promise<RequestRow[]> {
+    return inSlices(agentIds, (part) =>
+      this.q
+        .selectFrom('requests')
+        .selectAll()
+        .where('agent_id', 'in', part)
+        .where('state', 'in', ['offered', 'assigned'])
+        .orderBy('id')
+        .execute(),
+    );
   }
 
   /** Offered or assigned requests of the customer an authentication belongs to (who holds them: their panels). */

@@ -2,7 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { Tx } from '../engine.ts';
 import type { Database } from '../schema.ts';
 import { consumeOnce } from '../single-use.ts';
-import { Repo, slices } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 
 export type StaffRow = Selectable<Database['staff']>;
 export type RefreshTokenRow = Selectable<Database['refresh_tokens']>;
@@ -23,15 +23,10 @@ export class StaffRepo extends Repo {
 
   /** Display names of these staff members (unknown ids are absent). */
   async displayNames(ids: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const part of slices([...new Set(ids)]))
-      for (const r of await this.q
-        .selectFrom('staff')
-        .select(['id', 'display_name'])
-        .where('id', 'in', part)
-        .execute())
-        out.set(r.id, r.display_name);
-    return out;
+    const rows = await inSlices(ids, (part) =>
+      this.q.selectFrom('staff').select(['id', 'display_name']).where('id', 'in', part).execute(),
+    );
+    return new Map(rows.map((r) => [r.id, r.display_name]));
   }
 
   async byUsername(username: string): Promise<StaffRow | undefined> {
