@@ -14,6 +14,13 @@ export const DOMAIN_EVENTS = {
     sessionId: z.string().min(1).max(200),
     reason: z.enum(['ended', 'idle_timeout', 'absolute_timeout', 'ended_by_admin']),
   }),
+  /**
+   * An authentication gained a factor or a verification photo (a step-up, a comparison):
+   * the requests it vouches for are ruled again (queue, priority) and announced.
+   */
+  'authentication.changed': z.strictObject({
+    authenticationId: z.string().min(1).max(200),
+  }),
   /** Ownership of a request left `fromFence` (transfer, take-over, reassign): that holder's open device commands end. */
   'request.moved': z.strictObject({
     requestId: z.string().min(1).max(200),

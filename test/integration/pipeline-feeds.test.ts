@@ -178,8 +178,12 @@ describe('pipeline live feeds, abandonment, re-queue on disconnect, queue moves 
       'biometric',
       chen.deviceId,
     );
-    const now = (await chen.api('deviceRequest', { params: { requestId: q.body.request.requestId } })).body;
+    // The re-rule is the consumer of the step-up's event (outbox): the phone sees it shortly after.
+    const now = await until('the request ruled again at level 3', async () => {
+      const r = (await chen.api('deviceRequest', { params: { requestId: q.body.request.requestId } })).body;
+      return r.priority === before + 3 ? r : undefined;
+    });
     assert.equal(now.level, 3);
-    assert.equal(now.priority, before + 3);
+    assert.equal(now.queueId, 'business');
   });
 });

@@ -490,3 +490,88 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   if (n < 14) return;
   assert.equal((await r.recordings.get('rc1'))?.duration_ms, 60_000);
 }
+
+for (const engine of testEngines()) {
+  it(`version 15 on ${engine}: an agent left with two offers (a race before 15) keeps the newest, the other waits again`, async () => {
+    const { target, cleanup } = await freshTarget(engine);
+    cleanups.push(cleanup);
+    await buildAt(target, 14);
+    const offer = (id: string, session: string, expires: number): [string, Row[]][] => [
+      [
+        'service_sessions',
+        [
+          {
+            id: session,
+            customer_id: 'cu1',
+            device_id: 'dv1',
+            authentication_id: 'au1',
+            created_at: T,
+            last_activity_at: T,
+            absolute_expires_at: T + 60_000,
+            ended_at: null,
+            end_reason: null,
+          },
+        ],
+      ],
+      [
+        'requests',
+        [
+          {
+            id,
+            session_id: session,
+            customer_id: 'cu1',
+            device_id: 'dv1',
+            authentication_id: 'au1',
+            option_id: 'other',
+            option_label: 'Other',
+            queue_id: 'general',
+            skills: '[]',
+            required_level: 1,
+            priority: 5,
+            enqueued_at: T,
+            state: 'offered',
+            fence: 1,
+            agent_id: 'st1',
+            offer_expires_at: expires,
+            idempotency_key: `ik-${id}`,
+          },
+        ],
+      ],
+      [
+        'leases',
+        [{ request_id: id, fence: 1, kind: 'offer', agent_id: 'st1', started_at: expires - 30_000 }],
+      ],
+    ];
+    const store0 = rawHandle(target);
+    try {
+      for (const [table, rows] of [...offer('rqA', 'seA', T + 30_000), ...offer('rqB', 'seB', T + 31_000)])
+        await store0.insertInto(table).values(rows).execute();
+    } finally {
+      await store0.destroy();
+    }
+    const store = await openStore(target); // 14 -> LATEST
+    try {
+      const r = new Data(store, new FakeClock(T)).read;
+      const a = await r.requests.get('rqA');
+      const b = await r.requests.get('rqB');
+      assert.deepEqual([b?.state, b?.agent_id, b?.fence], ['offered', 'st1', 1], 'the newest offer stands');
+      assert.deepEqual([a?.state, a?.agent_id, a?.fence], ['waiting', null, 2], 'the older one waits again');
+      const leases = await r.requests.leases('rqA');
+      assert.deepEqual(
+        leases.map((l) => [l.kind, l.end_reason]),
+        [['offer', 'withdrawn']],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+/** A raw handle on a database as it stands (no migration run). */
+function rawHandle(target: StoreTarget): Kysely<any> {
+  if (target.engine === 'sqlite')
+    return new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(target.file) }) });
+  return new Kysely<any>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.url, max: 1 }) }),
+  });
+}

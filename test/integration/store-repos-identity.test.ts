@@ -490,8 +490,7 @@ for (const engine of testEngines()) {
       const d = new TestDevice('http://unused', () => clock.now());
       await devices.issueEnrolmentCode('cu1', 'STEP-CODE-0001');
       const e = await enrolWith(d, 'STEP-CODE-0001');
-      let changed = 0;
-      authentications.on('changed', () => changed++);
+      const head = await h.data.read.outbox.head();
       await Promise.all(
         (['pin', 'biometric', 'photo'] as const).map((k) =>
           authentications.addFactorAlone(e.authentication.id, k, e.device.id),
@@ -500,7 +499,8 @@ for (const engine of testEngines()) {
       const v = await authentications.view(e.authentication.id);
       assert.deepEqual(v.factors.map((f) => f.kind).sort(), ['biometric', 'device', 'photo', 'pin']);
       assert.equal(v.level, 3);
-      assert.equal(changed, 3);
+      const events = await h.data.read.outbox.after(head, ['authentication.changed']);
+      assert.equal(events.length, 3, 'each step-up wrote its event');
       await assert.rejects(authentications.addFactorAlone('no-such-id', 'pin', null), /missing/);
     });
   });

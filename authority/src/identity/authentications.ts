@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { assuranceLevel, type AuthenticationView, type FactorKind } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
@@ -10,12 +9,12 @@ export type { AuthenticationRow } from '../store/repos/authentications.ts';
 
 /**
  * Authentication records: a customer, maybe a device, the factors proven (each with its
- * time), the resulting level, an expiry. 'changed' fires after a step-up has committed.
+ * time), the resulting level, an expiry. A change writes the domain event
+ * `authentication.changed` in its own unit (the pipeline's consumer rules the requests
+ * again, on any node, even after a crash between the two).
  */
-export class Authentications extends EventEmitter<{ changed: [authenticationId: string] }> {
-  constructor(private readonly ctx: Ctx) {
-    super();
-  }
+export class Authentications {
+  constructor(private readonly ctx: Ctx) {}
 
   /**
    * Open an authentication with its first factor, in a unit of its own. `setupUntil` is
@@ -78,7 +77,7 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
   /**
    * Step up inside the caller's unit of work: add a factor and recompute the level (the
    * authentication row is locked until the unit ends, so concurrent step-ups take turns).
-   * After the unit resolved, the caller calls changed(id).
+   * The unit also writes `authentication.changed`.
    */
   async addFactorIn(
     r: Repos,
@@ -92,24 +91,23 @@ export class Authentications extends EventEmitter<{ changed: [authenticationId: 
     await r.authentications.insertFactor(id, { kind, at: this.ctx.clock.now(), device_id: deviceId, detail });
     const level = assuranceLevel((await r.authentications.factors(id)).map((f) => f.kind));
     if (level !== a.level) await r.authentications.setLevel(id, level);
+    await this.changedIn(r, id);
     return { ...a, level };
   }
 
-  /** addFactorIn in a unit of its own, then 'changed'. */
+  /** addFactorIn in a unit of its own. */
   async addFactorAlone(
     id: string,
     kind: FactorKind,
     deviceId: string | null,
     detail: string | null = null,
   ): Promise<AuthenticationRow> {
-    const a = await this.ctx.data.tx((r) => this.addFactorIn(r, id, kind, deviceId, detail));
-    this.changed(id);
-    return a;
+    return await this.ctx.data.tx((r) => this.addFactorIn(r, id, kind, deviceId, detail));
   }
 
-  /** Tell listeners an authentication changed: call it after the unit that changed it resolved, never inside. */
-  changed(id: string): void {
-    this.emit('changed', id);
+  /** In the unit that changed authentication `id` (a factor, a photo): the domain event that tells of it. */
+  async changedIn(r: Repos, id: string): Promise<void> {
+    await r.outbox.emit('authentication.changed', { authenticationId: id });
   }
 
   async view(id: string): Promise<AuthenticationView> {

@@ -144,14 +144,13 @@ export class PhotoFactor {
     }
     const stored = await this.ctx.data.tx((r) => this.storeIn(r, p, purpose, type, bytes, opts));
     if ('refused' in stored) throw stored.refused;
-    this.authentications.changed(p.authentication.id);
     return stored;
   }
 
   /**
    * upload() of a checked photo inside the caller's unit: a refusal (its failure audit row
    * appended, nothing stored) is returned for the caller to throw after the unit resolved.
-   * After the unit, the caller calls `authentications.changed(authenticationId)`.
+   * A stored photo writes `authentication.changed` in the unit (the agent's panel shows it).
    */
   async storeIn(
     r: Repos,
@@ -204,6 +203,7 @@ export class PhotoFactor {
         ? { data: { authentication: p.authentication.id, comparable: !unavailable } }
         : {}),
     });
+    await this.authentications.changedIn(r, p.authentication.id);
     return {
       photoId,
       authentication: (await this.authentications.getIn(r, p.authentication.id))!,
@@ -258,7 +258,7 @@ export class PhotoFactor {
             row.device_id,
             `photo ${photoId} compared with the enrolment photo by ${staff.display_name}`,
           );
-        else
+        else {
           await r.audit.append({
             actor,
             action: 'auth.photo',
@@ -266,11 +266,12 @@ export class PhotoFactor {
             outcome: 'failure',
             reason: `the photo does not match the enrolment photo (compared by ${staff.display_name})`,
           });
+          await this.authentications.changedIn(r, authenticationId);
+        }
         return { comparison: (await this.comparisonIn(r, authenticationId, customerId))! };
       },
     );
     if ('refused' in outcome) throw outcome.refused;
-    this.authentications.changed(authenticationId);
     return outcome.comparison;
   }
 }

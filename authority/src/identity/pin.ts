@@ -136,7 +136,6 @@ export class PinFactor extends EventEmitter<{
         await r.audit.append(entry('success'));
         return a;
       });
-      this.authentications.changed(p.authentication.id);
       return auth;
     }
     const delay = pinDelayMs(reserved.failures);

@@ -264,7 +264,6 @@ export class WebAuthnFactor {
       );
     });
     if (!auth) throw unauthorized('signature counter changed concurrently');
-    this.authentications.changed(p.authentication.id);
     return auth;
   }
 }

@@ -76,11 +76,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     ctx.events.subscribe('pipeline.session-ended', ['session.ended'], (r, e) =>
       this.onSessionEnded(r, e.payload.sessionId),
     );
-    authentications.on('changed', (authenticationId) =>
-      this.background(
-        're-rule after an authentication change',
-        this.onAuthenticationChanged(authenticationId),
-      ),
+    // Durable (outbox): a step-up re-rules its waiting requests on whichever node consumes it.
+    ctx.events.subscribe('pipeline.authentication-changed', ['authentication.changed'], (r, e) =>
+      this.onAuthenticationChanged(r, e.payload.authenticationId),
     );
   }
 
@@ -424,28 +422,36 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return () => this.announce([row.id], out.agentId ? [out.agentId] : []);
   }
 
-  /** A step-up or an expiry changed the level: waiting requests are ruled again; held ones are announced. */
-  private async onAuthenticationChanged(authenticationId: string): Promise<void> {
-    const ids = await this.ctx.data.tx(async (r) => {
-      // The level as it stands in this unit: a later change waits for it, then rules again.
-      const level = (await r.authentications.get(authenticationId))?.level ?? 0;
-      const live = await r.requests.ofAuthentication(authenticationId, ['waiting']);
-      // Offered and assigned requests keep their queue; announcing them lets the agent's panel unlock live after a step-up.
-      const held = await r.requests.ofAuthentication(authenticationId, ['offered', 'assigned']);
-      for (const row of live) {
-        const leaf = this.config.leaf(row.option_id);
-        const ruled = await this.rulesFor(r, row.customer_id, leaf?.queue ?? row.queue_id, level);
-        const boost = row.callback_mode === 'slot' ? CALLBACK_BOOST : 0;
-        await r.requests.transition(row.id, 'waiting', 'waiting', row.fence, {
-          queueId: ruled.queue,
-          priority: ruled.priority + boost,
-        });
-      }
-      return { live: live.map((x) => x.id), held: held.map((x) => x.id) };
-    });
-    if (!ids.live.length && !ids.held.length) return;
-    this.changed([...ids.live, ...ids.held], []);
-    if (ids.live.length) await this.dispatch();
+  /**
+   * A step-up (or a photo) changed an authentication: in the consumer's unit its waiting
+   * requests are ruled again at the level as it stands now (queue, priority); after the
+   * commit they and the ones it holds (offered, assigned: the agent's panel unlocks live)
+   * are announced, and a dispatch runs when a waiting one moved.
+   */
+  private async onAuthenticationChanged(
+    r: Repos,
+    authenticationId: string,
+  ): Promise<(() => Promise<void>) | undefined> {
+    const level = (await r.authentications.get(authenticationId))?.level ?? 0;
+    const live = await r.requests.ofAuthentication(authenticationId, ['waiting']);
+    const held = await r.requests.ofAuthentication(authenticationId, ['offered', 'assigned']);
+    for (const row of live) {
+      const leaf = this.config.leaf(row.option_id);
+      const ruled = await this.rulesFor(r, row.customer_id, leaf?.queue ?? row.queue_id, level);
+      const boost = row.callback_mode === 'slot' ? CALLBACK_BOOST : 0;
+      await r.requests.transition(row.id, 'waiting', 'waiting', row.fence, {
+        queueId: ruled.queue,
+        priority: ruled.priority + boost,
+      });
+    }
+    if (!live.length && !held.length) return undefined;
+    return async () => {
+      this.changed(
+        [...live, ...held].map((x) => x.id),
+        [],
+      );
+      if (live.length) await this.dispatch();
+    };
   }
 
   // ---- agent side ----------------------------------------------------------
@@ -659,6 +665,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private async dispatchIn(r: Repos): Promise<[string, string][]> {
+    await r.requests.takeDispatchTurn();
     const now = this.now();
     const st = await this.agents.staffingIn(r, now);
     const free = st.agents

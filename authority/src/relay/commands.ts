@@ -700,7 +700,6 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       });
       return await this.finishIn(r, p, c, 'done', { kind: 'screenshot', imageId }, null, now);
     });
-    if (c.kind === 'photo') this.authentications.changed(p.authentication.id);
     await this.tellStaff(row);
     return { commandId: c.id, state: 'done', at: iso(now) };
   }

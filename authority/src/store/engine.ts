@@ -417,10 +417,21 @@ function sortsByteWise(d: Record<string, string | null>): boolean {
   return false;
 }
 
-/** Attempts of one unit on PostgreSQL (deadlock victim 40P01, serialization failure 40001). */
+/**
+ * Attempts of one unit on PostgreSQL (deadlock victim 40P01, serialization failure 40001,
+ * or a concurrent unit took what a rule index keeps to one holder).
+ */
 export const PG_UNIT_ATTEMPTS = 5;
+/**
+ * Unique indexes that hold a rule between concurrent units rather than a key: a unit
+ * that broke one lost a race with a unit that committed first; run again, it reads that
+ * commit and decides anew (e.g. "that person has an offer pending").
+ */
+const RULE_INDEXES = new Set(['requests_one_offer_per_agent']);
 function isPgRetryable(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
+  const err = e as { code?: unknown; constraint?: unknown } | null;
+  const code = err?.code;
+  if (code === '23505') return typeof err?.constraint === 'string' && RULE_INDEXES.has(err.constraint);
   return code === '40P01' || code === '40001';
 }
 
@@ -473,8 +484,9 @@ class PostgresStore implements Store {
   }
 
   /**
-   * One transaction per unit. A unit PostgreSQL chose as a deadlock's victim (40P01) or
-   * failed on a serialization conflict (40001) was rolled back whole: it runs again, up to
+   * One transaction per unit. A unit PostgreSQL chose as a deadlock's victim (40P01),
+   * failed on a serialization conflict (40001) or broke a rule index (RULE_INDEXES) was
+   * rolled back whole: it runs again, up to
    * PG_UNIT_ATTEMPTS times in all (units do database work only, so running one again is safe).
    */
   async tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {

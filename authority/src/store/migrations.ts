@@ -535,4 +535,30 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX recordings_state ON recordings(state, retain_until);
     `);
   },
+  // 15: an agent holds at most one open offer (a rule of the database, whatever runs at once)
+  (db) => {
+    db.exec(OFFER_PER_AGENT_SQL);
+  },
 ];
+
+/**
+ * Version 15 on both engines (portable SQL). Two dispatches racing on PostgreSQL could
+ * leave an agent with two offers before this version: every offer of an agent but its
+ * newest goes back to waiting (its lease ended as 'withdrawn', under the next fence), then
+ * the index holds the rule.
+ */
+export const OFFER_PER_AGENT_SQL = `
+  CREATE TEMPORARY TABLE surplus_offers AS
+    SELECT r.id, r.fence FROM requests r
+    WHERE r.state = 'offered' AND EXISTS (
+      SELECT 1 FROM requests n
+      WHERE n.state = 'offered' AND n.agent_id = r.agent_id
+        AND (n.offer_expires_at > r.offer_expires_at OR (n.offer_expires_at = r.offer_expires_at AND n.id > r.id)));
+  UPDATE leases SET ended_at = started_at, end_reason = 'withdrawn'
+    WHERE kind = 'offer' AND ended_at IS NULL
+      AND EXISTS (SELECT 1 FROM surplus_offers s WHERE s.id = leases.request_id AND s.fence = leases.fence);
+  UPDATE requests SET state = 'waiting', fence = fence + 1, agent_id = NULL, offer_expires_at = NULL
+    WHERE id IN (SELECT id FROM surplus_offers);
+  DROP TABLE surplus_offers;
+  CREATE UNIQUE INDEX requests_one_offer_per_agent ON requests(agent_id) WHERE state = 'offered';
+`;

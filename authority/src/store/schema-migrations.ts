@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { DatabaseTooNewError, runMigrations, sqliteTarget } from '../../../node-common/migrations.ts';
-import { migrations as sqliteMigrations } from './migrations.ts';
+import { OFFER_PER_AGENT_SQL, migrations as sqliteMigrations } from './migrations.ts';
 
 /**
  * One numbered list of schema versions for both engines. Version N has:
@@ -527,6 +527,8 @@ export const POSTGRES_DDL: readonly string[] = [
   CREATE INDEX recordings_request ON recordings(request_id, created_at);
   CREATE INDEX recordings_state ON recordings(state, retain_until);
   `,
+  // 15: an agent holds at most one open offer (the same portable SQL as SQLite's)
+  OFFER_PER_AGENT_SQL,
 ];
 
 export interface SchemaVersion {
@@ -575,6 +577,8 @@ export const LOCK_SCHEMA = 1;
 export const LOCK_AUDIT_CHAIN = 2;
 /** The outbox shares the audit chain's lock (one lock, one order: no deadlock between the two). */
 export const LOCK_OUTBOX = LOCK_AUDIT_CHAIN;
+/** Dispatches take turns: each reads who is free after the previous one's offers committed. */
+export const LOCK_DISPATCH = 3;
 
 /**
  * PostgreSQL: version kept in a one-row `schema_version` table. All pending versions run

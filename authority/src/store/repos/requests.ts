@@ -1,6 +1,7 @@
-import type { Insertable, Selectable, SelectQueryBuilder } from 'kysely';
+import { sql, type Insertable, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
+import { LOCK_DISPATCH, VD_LOCK_CLASS } from '../schema-migrations.ts';
 import type { Database, LeasesTable, RequestsTable } from '../schema.ts';
 import { inSlices, Repo } from './base.ts';
 
@@ -152,6 +153,18 @@ export class RequestsRepo extends Repo {
       .where('state', 'in', ['offered', 'assigned'])
       .orderBy('id')
       .execute();
+  }
+
+  /**
+   * Dispatches take turns until their unit ends, so each one reads who is free after the
+   * previous one's offers committed (PostgreSQL: a transaction-scoped advisory lock taken
+   * before the unit reads anything; SQLite: its one writer already runs units one by
+   * one). Dispatch units are short (one page of waiting requests), so the wait is too.
+   * The rule itself (one open offer per agent) is the index requests_one_offer_per_agent.
+   */
+  async takeDispatchTurn(): Promise<void> {
+    if (this.c.engine === 'postgres')
+      await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_DISPATCH})`.execute(this.q);
   }
 
   /** Waiting requests of some queues (null: all) in queue order, `limit` from `offset`. */
