@@ -83,7 +83,8 @@ export async function buildAuthority(opts: {
   logger?: boolean | object;
 }): Promise<AuthorityApp> {
   const app = Fastify({
-    logger: opts.logger ?? { level: opts.config.logLevel },
+    // Every line names its node: several nodes write to one log pipeline.
+    logger: opts.logger ?? { level: opts.config.logLevel, base: { node: opts.config.nodeId } },
     bodyLimit: LIMITS.jsonBodyBytes,
     return503OnClosing: true,
     forceCloseConnections: true,
@@ -278,6 +279,7 @@ export async function buildAuthority(opts: {
   controlSweeper.unref();
   await services.pipeline.start();
   services.recordings.start();
+  services.webhooks.start();
   // Outbox consumers catch up from their cursors (what a crash left undone), then follow.
   await services.ctx.events.start();
   app.addHook('onClose', async () => {
@@ -286,6 +288,7 @@ export async function buildAuthority(opts: {
     clearInterval(controlSweeper);
     await services.pipeline.stop();
     services.recordings.stop();
+    await services.webhooks.stop();
     await frames.close();
     await services.ctx.events.stop();
     hub.close();

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
@@ -116,6 +117,12 @@ export const ConfigSchema = z
       .toUpperCase()
       .refine((r) => isSupportedCountry(r), 'a region code libphonenumber knows, such as GB or US')
       .default('GB'),
+    /** Consecutive wrong knowledge checks (security questions) before checks for the customer are paused. */
+    knowledgeMaxFailures: z.coerce.number().int().min(1).max(20).default(5),
+    /** How long knowledge checks stay paused after knowledgeMaxFailures wrong ones. */
+    knowledgeLockMinutes: z.coerce.number().int().min(1).max(1440).default(15),
+    /** How many of the customer's questions an agent's check must answer (all of them when the customer has fewer). */
+    knowledgeAnswersNeeded: z.coerce.number().int().min(1).max(5).default(2),
     /** Where native push tokens (fcm/apns) are handed over: POST {kind, token, deviceId, payload}. */
     pushWebhookUrl: z.url().optional(),
     /** VAPID subject (RFC 8292): a mailto: or https: contact for push services. */
@@ -133,8 +140,97 @@ export const ConfigSchema = z
     recordingRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
     /** How often the authority looks for ended recorded calls to convert and for expired recordings. */
     recordingSweepSeconds: z.coerce.number().min(0.2).max(3600).default(5),
+    /** The site's time zone (IANA, e.g. Europe/Paris): historical reports count days and hours in it. */
+    siteTimeZone: z
+      .string()
+      .min(1)
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone such as Europe/Paris or America/New_York')
+      .default('UTC'),
+    /** CRM webhooks: every listed URL receives the signed events (docs/crm-integration.md). */
+    webhookUrls: z
+      .array(z.url({ protocol: /^https?$/ }))
+      .max(20)
+      .default([]),
+    /** The HMAC-SHA256 key of the webhook signatures (shared with the receivers). */
+    webhookSecret: z.string().min(32, 'the webhook secret must be at least 32 characters').optional(),
+    /** A delivery is given up (dead) after this many failed attempts. */
+    webhookMaxAttempts: z.coerce.number().int().min(1).max(50).default(8),
+    /** Retry n waits webhookRetrySeconds * 2^(n-1) (capped at an hour). */
+    webhookRetrySeconds: z.coerce.number().min(0.05).max(3600).default(10),
+    /** How often due deliveries are looked for (and the timeout of one attempt is 10 s). */
+    webhookSweepSeconds: z.coerce.number().min(0.05).max(60).default(1),
+    /** Origins CRM screen-pop URLs (the queues' screenPopUrl) may open; any other is refused. */
+    screenPopOrigins: z
+      .array(z.url({ protocol: /^https?$/ }))
+      .max(20)
+      .default([]),
+    /** Single sign-on (OpenID Connect) for staff: the provider's issuer URL; unset = no SSO. https, or http on a loopback host (tests). */
+    ssoIssuer: z
+      .url({ protocol: /^https?$/ })
+      .refine(
+        (u) => u.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u + '/'),
+        'the issuer must be https (http only on a loopback host)',
+      )
+      .optional(),
+    /** The provider's name on the login screen ("Sign in with ..."). */
+    ssoName: z.string().min(1).max(60).default('single sign-on'),
+    ssoClientId: z.string().min(1).optional(),
+    /** The client secret (client_secret_basic); unset: a public client (PKCE only). */
+    ssoClientSecret: z.string().min(1).optional(),
+    /** Redirect URIs the consoles may use in browser mode (exact match), registered at the provider too. */
+    ssoRedirectUris: z
+      .array(z.url({ protocol: /^https?$/ }))
+      .max(16)
+      .default([]),
+    /** The desktop app's loopback redirect (RFC 8252): http://127.0.0.1:<any port>/<any path>. */
+    ssoAllowLoopbackRedirect: z.boolean().default(true),
+    ssoScopes: z
+      .string()
+      .regex(/(^| )openid( |$)/, 'the scopes must include openid')
+      .default('openid profile email'),
+    /** The claim that lists the user's groups (ID token or userinfo): "groups", "roles", ... */
+    ssoGroupsClaim: z.string().min(1).default('groups'),
+    /** group -> role (agent, supervisor, admin); the highest role of the user's groups wins; no match: refused. */
+    ssoRoleMap: z.record(z.string().min(1), z.enum(['agent', 'supervisor', 'admin'])).default({}),
+    /**
+     * A subject signing in for the first time: `link` an existing account whose username is the
+     * username claim; `provision` (link, or create the account); `refuse` (only subjects linked before).
+     */
+    ssoProvisioning: z.enum(['link', 'provision', 'refuse']).default('link'),
+    /** The claim that names the account for linking and provisioning (preferred_username, email, upn...). */
+    ssoUsernameClaim: z.string().min(1).default('preferred_username'),
+    /** Strip this "@domain" from the username claim (emails, UPNs); a value with another domain is refused. */
+    ssoUsernameDomain: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/)
+      .optional(),
+    /** Staff must sign in with SSO: password login is refused, except for the break-glass admins below. */
+    ssoEnforced: z.boolean().default(false),
+    /** Admin usernames that may still use their password when SSO is enforced (the provider is down). */
+    ssoBreakGlassUsernames: z.array(z.string().min(2)).max(8).default([]),
+    /** How long a started sign-in waits for its callback. */
+    ssoFlowSeconds: z.coerce.number().int().min(60).max(3600).default(600),
+    /** Where the provider sends the browser after logout (registered at the provider); unset: its own page. */
+    ssoPostLogoutRedirectUri: z.url({ protocol: /^https?$/ }).optional(),
     demo: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** This node's name in its log lines and /metrics (several nodes behind a load balancer). */
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'the node id is 1-64 letters, digits, dots, dashes or underscores')
+      .default(
+        () =>
+          hostname()
+            .replace(/[^A-Za-z0-9._-]/g, '-')
+            .slice(0, 64) || 'node',
+      ),
   })
   .refine((c) => !c.turnUrls.some((u) => u.startsWith('turn')) || c.turnSecret !== undefined, {
     path: ['turnSecret'],
@@ -143,6 +239,18 @@ export const ConfigSchema = z
   .refine((c) => c.iceTransportPolicy === 'all' || c.turnUrls.some((u) => u.startsWith('turn')), {
     path: ['iceTransportPolicy'],
     message: 'relay needs at least one turn: or turns: URL (VD_TURN_URLS)',
+  })
+  .refine((c) => c.ssoIssuer === undefined || c.ssoClientId !== undefined, {
+    path: ['ssoClientId'],
+    message: 'SSO needs the client id (VD_SSO_CLIENT_ID)',
+  })
+  .refine((c) => c.ssoIssuer === undefined || Object.keys(c.ssoRoleMap).length > 0, {
+    path: ['ssoRoleMap'],
+    message: 'SSO needs a group -> role map (VD_SSO_ROLE_MAP="group=agent,group2=admin")',
+  })
+  .refine((c) => !c.ssoEnforced || c.ssoIssuer !== undefined, {
+    path: ['ssoEnforced'],
+    message: 'SSO cannot be enforced without an issuer (VD_SSO_ISSUER)',
   });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -181,6 +289,9 @@ const ENV: Record<string, keyof Config> = {
   VD_TURN_CREDENTIAL_SECONDS: 'turnCredentialSeconds',
   VD_ICE_TRANSPORT_POLICY: 'iceTransportPolicy',
   VD_DEFAULT_PHONE_REGION: 'defaultPhoneRegion',
+  VD_KNOWLEDGE_MAX_FAILURES: 'knowledgeMaxFailures',
+  VD_KNOWLEDGE_LOCK_MINUTES: 'knowledgeLockMinutes',
+  VD_KNOWLEDGE_ANSWERS_NEEDED: 'knowledgeAnswersNeeded',
   VD_PUSH_WEBHOOK_URL: 'pushWebhookUrl',
   VD_PUSH_SUBJECT: 'pushSubject',
   VD_PUSH_ALLOW_LOOPBACK_HTTP: 'pushAllowLoopbackHttp',
@@ -188,11 +299,50 @@ const ENV: Record<string, keyof Config> = {
   VD_RECORDING_DIR: 'recordingDir',
   VD_RECORDING_RETENTION_DAYS: 'recordingRetentionDays',
   VD_RECORDING_SWEEP_SECONDS: 'recordingSweepSeconds',
+  VD_SITE_TIME_ZONE: 'siteTimeZone',
+  VD_WEBHOOK_URLS: 'webhookUrls',
+  VD_WEBHOOK_SECRET: 'webhookSecret',
+  VD_WEBHOOK_MAX_ATTEMPTS: 'webhookMaxAttempts',
+  VD_WEBHOOK_RETRY_SECONDS: 'webhookRetrySeconds',
+  VD_SCREEN_POP_ORIGINS: 'screenPopOrigins',
+  VD_SSO_ISSUER: 'ssoIssuer',
+  VD_SSO_NAME: 'ssoName',
+  VD_SSO_CLIENT_ID: 'ssoClientId',
+  VD_SSO_CLIENT_SECRET: 'ssoClientSecret',
+  VD_SSO_REDIRECT_URIS: 'ssoRedirectUris',
+  VD_SSO_ALLOW_LOOPBACK_REDIRECT: 'ssoAllowLoopbackRedirect',
+  VD_SSO_SCOPES: 'ssoScopes',
+  VD_SSO_GROUPS_CLAIM: 'ssoGroupsClaim',
+  VD_SSO_ROLE_MAP: 'ssoRoleMap',
+  VD_SSO_PROVISIONING: 'ssoProvisioning',
+  VD_SSO_USERNAME_CLAIM: 'ssoUsernameClaim',
+  VD_SSO_USERNAME_DOMAIN: 'ssoUsernameDomain',
+  VD_SSO_ENFORCED: 'ssoEnforced',
+  VD_SSO_BREAK_GLASS_USERNAMES: 'ssoBreakGlassUsernames',
+  VD_SSO_FLOW_SECONDS: 'ssoFlowSeconds',
+  VD_SSO_POST_LOGOUT_REDIRECT_URI: 'ssoPostLogoutRedirectUri',
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
+  VD_NODE_ID: 'nodeId',
 };
 
 const BOOLEAN_KEYS = new Set<keyof Config>(['demo', 'wrapUpRequired', 'pushAllowLoopbackHttp']);
+BOOLEAN_KEYS.add('ssoAllowLoopbackRedirect').add('ssoEnforced');
+/** SSO settings written as comma-separated lists in the environment. */
+const SSO_LIST_KEYS = new Set<keyof Config>(['ssoRedirectUris', 'ssoBreakGlassUsernames']);
+const splitList = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+/** VD_SSO_ROLE_MAP "group=role,group2=role2" as a record; a pair without "=" is left for the schema to refuse. */
+const roleMap = (v: string): Record<string, string> =>
+  Object.fromEntries(
+    splitList(v).map((pair) => {
+      const i = pair.lastIndexOf('=');
+      return i < 0 ? [pair, ''] : [pair.slice(0, i).trim(), pair.slice(i + 1).trim()];
+    }),
+  );
 
 /** Read configuration from argv and env; throws ConfigError listing every problem. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
@@ -200,8 +350,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
+    if (key === 'ssoRoleMap' || SSO_LIST_KEYS.has(key)) {
+      raw[key] = key === 'ssoRoleMap' ? roleMap(v) : splitList(v);
+      continue;
+    }
     raw[key] =
-      key === 'origins' || key === 'turnUrls'
+      key === 'origins' || key === 'turnUrls' || key === 'webhookUrls' || key === 'screenPopOrigins'
         ? v
             .split(',')
             .map((s) => s.trim())

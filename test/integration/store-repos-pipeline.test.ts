@@ -140,8 +140,19 @@ for (const engine of testEngines()) {
       };
     }
 
-    /** A request brought to `state` along legal moves. */
+    /**
+     * A request brought to `state` along legal moves. An agent holds one open offer at a
+     * time (index requests_one_offer_per_agent): the offers earlier cases left open are
+     * withdrawn first, as the pipeline would before offering those agents again.
+     */
     async function inState(state: RequestState): Promise<RequestRow> {
+      await h.store.tx((q) =>
+        q
+          .updateTable('requests')
+          .set({ state: 'waiting', agent_id: null, offer_expires_at: null })
+          .where('state', '=', 'offered')
+          .execute(),
+      );
       let row = await newRequest();
       const path: Record<RequestState, RequestState[]> = {
         waiting: [],

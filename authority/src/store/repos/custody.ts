@@ -98,6 +98,11 @@ export class CustodyRepo extends Repo {
     if (m.from.agentId !== null) u = u.where('agent_id', '=', m.from.agentId);
     const row = await u.returning('fence').executeTakeFirst();
     if (!row) return undefined;
+    // The row is ours until the unit ends, and the holding before it has committed: on
+    // PostgreSQL units run at once, and the caller's instant may have been read before
+    // that commit (a dispatch that waited for its turn). The move's instant is never
+    // earlier than now, so the next lease never starts before the previous one ended.
+    m = { ...m, at: Math.max(m.at, this.now()) };
     const ended = leaseKindOf(m.from.state);
     if (ended) {
       await this.q

@@ -374,14 +374,25 @@ export class RequestsRepo extends Repo {
     const row = await u.returningAll().executeTakeFirst();
     if (!row) return undefined;
 
+    // The row is ours until the unit ends and the holding before it has committed; on
+    // PostgreSQL `at` may have been read before that commit (units run at once): the
+    // leases' instant is never earlier than now, so a lease never starts before the
+    // previous one of the request ended (CustodyRepo.move does the same).
+    const leaseAt = Math.max(at, this.now());
     const ended = leaseKindOf(from);
     const started = leaseKindOf(to);
     if (ended && (bump || ended !== started))
-      await this.endLease(id, fence, ended, change.reason ?? (to === 'assigned' ? 'accepted' : to), at);
+      await this.endLease(id, fence, ended, change.reason ?? (to === 'assigned' ? 'accepted' : to), leaseAt);
     if (started && (bump || ended !== started))
       await this.q
         .insertInto('leases')
-        .values({ request_id: id, fence: row.fence, kind: started, agent_id: row.agent_id!, started_at: at })
+        .values({
+          request_id: id,
+          fence: row.fence,
+          kind: started,
+          agent_id: row.agent_id!,
+          started_at: leaseAt,
+        })
         .execute();
     return row;
   }
