@@ -33,6 +33,9 @@ import { PgOutboxListener } from './store/pg-listen.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 import { Recordings } from './media/recordings.ts';
+import { Reports } from './reports/reports.ts';
+import { ScreenPops } from './crm/screen-pop.ts';
+import { Webhooks } from './crm/webhooks.ts';
 import { AuditTrail } from './audit/trail.ts';
 
 /** Every domain service of the authority, wired once over one database. */
@@ -64,6 +67,11 @@ export interface Services {
   recordings: Recordings;
   /** Refusals' audit rows (each in a unit of its own) and the chain's verification. */
   audit: AuditTrail;
+  /** Historical reports for supervisors (reports/). */
+  reports: Reports;
+  /** CRM: signed webhooks from the outbox, and the screen pop URL (crm/). */
+  webhooks: Webhooks;
+  screenPops: ScreenPops;
 }
 
 export async function createServices(
@@ -148,6 +156,9 @@ export async function createServices(
     reach,
     push,
     recordings: new Recordings(ctx, audit),
+    reports: new Reports(ctx, pipelineConfig),
+    webhooks: new Webhooks(ctx),
+    screenPops: new ScreenPops(ctx, pipelineConfig),
     audit,
   };
 }

@@ -21,6 +21,24 @@ export const DOMAIN_EVENTS = {
   'authentication.changed': z.strictObject({
     authenticationId: z.string().min(1).max(200),
   }),
+  /** An agent accepted a request (webhooks: `request.accepted`). */
+  'request.accepted': z.strictObject({
+    requestId: z.string().min(1).max(200),
+    agentId: z.string().min(1).max(200),
+    fence: z.number().int().nonnegative(),
+  }),
+  /** A request ended: completed by its holder or abandoned (webhooks: `request.ended`). */
+  'request.ended': z.strictObject({
+    requestId: z.string().min(1).max(200),
+    outcome: z.enum(['completed', 'abandoned']),
+    reason: z.string().max(200).nullable(),
+  }),
+  /** The holder's wrap-up of a request was recorded, once per idempotency key (webhooks: `wrapup.saved`). */
+  'wrapup.saved': z.strictObject({
+    requestId: z.string().min(1).max(200),
+    wrapUpId: z.string().min(1).max(200),
+    agentId: z.string().min(1).max(200),
+  }),
   /** Ownership of a request left `fromFence` (transfer, take-over, reassign): that holder's open device commands end. */
   'request.moved': z.strictObject({
     requestId: z.string().min(1).max(200),

@@ -26,3 +26,4 @@ export * from './customer-admin-routes.ts';
 export * from './lifecycles.ts';
 export * from './push.ts';
 export * from './device-account.ts';
+export * from './reports.ts';

@@ -88,6 +88,8 @@ const TAGS: Record<string, string> = {
     "Remote control of the customer's device: signed commands, the device's acknowledgements and answers, stop and resume.",
   transfers:
     'Transfers of an assigned request (blind or warm, to a person or a queue) that keep the verification.',
+  reports:
+    "Historical reports for supervisors: per queue, agent, day or hour in the site's time zone, and their CSV export.",
 };
 
 const INFO_DESCRIPTION = `The authority of Verified Desk: customers are verified on their own device before

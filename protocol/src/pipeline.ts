@@ -31,6 +31,18 @@ export const QueueConfig = z.strictObject({
     .max(14_400)
     .default(300)
     .describe('Handling time assumed for wait estimates until enough calls were measured.'),
+  /** CRM screen pop: opened when an agent accepts a request of this queue. */
+  screenPopUrl: z
+    .string()
+    .max(2048)
+    .regex(
+      /^https?:\/\/[^\s{}]+(\{(externalRef|requestId|level)\}[^\s{}]*)*$/,
+      'an http(s) URL whose placeholders are {externalRef}, {requestId} or {level}',
+    )
+    .optional()
+    .describe(
+      'CRM record to open on accept: an http(s) URL with {externalRef}, {requestId}, {level} (allow-listed origins only).',
+    ),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 

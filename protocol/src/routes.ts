@@ -44,6 +44,7 @@ import { SipCredentials } from './sip.ts';
 import { pushRoutes } from './push.ts';
 import { recordingRoutes } from './recording.ts';
 import { deviceAccountRoutes } from './device-account.ts';
+import { reportRoutes } from './reports.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
 const StaffParams = z.strictObject({ staffId: OpaqueId.describe('The staff member.') });
@@ -554,6 +555,7 @@ export const routes = {
   ...pushRoutes,
   ...recordingRoutes,
   ...deviceAccountRoutes,
+  ...reportRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

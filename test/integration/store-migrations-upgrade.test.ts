@@ -356,6 +356,23 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  16: [
+    [
+      'webhook_deliveries',
+      [
+        {
+          id: 'wh1',
+          event_id: 'evt_1',
+          endpoint: 'https://crm.example/hooks',
+          topic: 'request.accepted',
+          body: '{}',
+          state: 'pending',
+          next_attempt_at: T,
+          created_at: T,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -489,6 +506,8 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal(await r.outbox.cursor('pipeline.session-ended'), 0);
   if (n < 14) return;
   assert.equal((await r.recordings.get('rc1'))?.duration_ms, 60_000);
+  if (n < 16) return;
+  assert.equal((await r.webhooks.get('wh1'))?.state, 'pending');
 }
 
 for (const engine of testEngines()) {

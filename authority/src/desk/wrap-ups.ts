@@ -54,7 +54,7 @@ export class WrapUps {
         notes: w.notes,
         received_at: now,
       });
-      if (inserted)
+      if (inserted) {
         await r.audit.append({
           actor: `staff:${staffId}`,
           action: 'wrapup.record',
@@ -62,6 +62,8 @@ export class WrapUps {
           outcome: 'success',
           data: { disposition: w.disposition },
         });
+        await r.outbox.emit('wrapup.saved', { requestId, wrapUpId: row.id, agentId: staffId });
+      }
       return { row, inserted };
     });
     if (!out.inserted) return replay(out.row);

@@ -22,6 +22,7 @@ import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { pushHandlers } from '../push/push-handlers.ts';
 import { recordingHandlers } from './recording-handlers.ts';
 import { deviceAccountHandlers } from './device-account-handlers.ts';
+import { reportHandlers } from './report-handlers.ts';
 
 export const VERSION = '0.1.0';
 
@@ -40,6 +41,7 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
     ...pushHandlers(svc),
     ...recordingHandlers(svc),
     ...deviceAccountHandlers(svc),
+    ...reportHandlers(svc),
   };
 }
 

@@ -411,6 +411,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       outcome: 'success',
       reason,
     });
+    await r.outbox.emit('request.ended', { requestId: row.id, outcome: 'abandoned', reason });
     return { row: after, moved: true, agentId: row.agent_id };
   }
 
@@ -526,6 +527,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         outcome: 'success',
         data: { fence },
       });
+      await r.outbox.emit('request.accepted', { requestId, agentId: staffId, fence });
       return { row: after, retried: false };
     });
     if (out.retried) return await this.requestView(out.row);
@@ -577,6 +579,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         outcome: 'success',
         data: { fence },
       });
+      await r.outbox.emit('request.ended', { requestId, outcome: 'completed', reason: null });
       return { row: after, done: true };
     });
     if (!out.done) return await this.requestView(out.row);

@@ -539,6 +539,31 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     db.exec(OFFER_PER_AGENT_SQL);
   },
+  // 16: webhook deliveries (signed events to the CRM, retried with backoff); indexes of the historical reports
+  (db) => {
+    db.exec(`
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        event_id TEXT NOT NULL,                              -- the idempotency id the receiver sees (evt_<outbox seq>)
+        endpoint TEXT NOT NULL,                              -- the configured URL
+        topic TEXT NOT NULL,
+        body TEXT NOT NULL,                                  -- the JSON sent, byte for byte (what the signature covers)
+        state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_status INTEGER,                                 -- the receiver's HTTP status of the last attempt
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,                                 -- delivered, or given up
+        UNIQUE (event_id, endpoint)
+      ) STRICT;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
+      CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);
+      CREATE INDEX requests_enqueued ON requests(enqueued_at);
+      CREATE INDEX device_commands_request ON device_commands(request_id, kind);
+      CREATE INDEX audit_log_action ON audit_log(action, at);
+    `);
+  },
 ];
 
 /**

@@ -529,6 +529,29 @@ export const POSTGRES_DDL: readonly string[] = [
   `,
   // 15: an agent holds at most one open offer (the same portable SQL as SQLite's)
   OFFER_PER_AGENT_SQL,
+  // 16: webhook deliveries; indexes of the historical reports
+  `
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    last_status BIGINT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    UNIQUE (event_id, endpoint)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
+  CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);
+  CREATE INDEX requests_enqueued ON requests(enqueued_at);
+  CREATE INDEX device_commands_request ON device_commands(request_id, kind);
+  CREATE INDEX audit_log_action ON audit_log(action, at);
+  `,
 ];
 
 export interface SchemaVersion {

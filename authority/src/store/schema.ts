@@ -441,6 +441,21 @@ export interface OutboxCursorsTable {
   updated_at: Ms;
 }
 
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  endpoint: string;
+  topic: string;
+  body: Json;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: Generated<number>;
+  next_attempt_at: Ms;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Ms;
+  finished_at: Ms | null;
+}
+
 /** Every table, by name. */
 export interface Database {
   customers: CustomersTable;
@@ -484,4 +499,5 @@ export interface Database {
   outbox: OutboxTable;
   outbox_cursors: OutboxCursorsTable;
   recordings: RecordingsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

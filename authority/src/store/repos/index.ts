@@ -13,6 +13,7 @@ import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
 import { OutboxRepo, unitEmitted } from './outbox.ts';
 import { RecordingsRepo } from './recordings.ts';
+import { ReportsRepo } from './reports.ts';
 import { SigningKeysRepo } from './keys.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
@@ -20,6 +21,7 @@ import { RequestsRepo } from './requests.ts';
 import { SessionsRepo } from './sessions.ts';
 import { StaffRepo } from './staff.ts';
 import { TransfersRepo } from './transfers.ts';
+import { WebhooksRepo } from './webhooks.ts';
 import { WrapUpsRepo } from './wrap-ups.ts';
 
 const REPOS = {
@@ -38,10 +40,12 @@ const REPOS = {
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
   recordings: RecordingsRepo,
+  reports: ReportsRepo,
   requests: RequestsRepo,
   sessions: SessionsRepo,
   staff: StaffRepo,
   transfers: TransfersRepo,
+  webhooks: WebhooksRepo,
   wrapUps: WrapUpsRepo,
 } as const;
 

@@ -1,0 +1,44 @@
+import type { Ctx } from '../context.ts';
+import { conflict, notFound } from '../errors.ts';
+import { notAssigned } from '../pipeline/ownership.ts';
+import type { PipelineConfigStore } from '../pipeline/pipeline-config.ts';
+
+/**
+ * CRM screen pop: the queue's `screenPopUrl` template (pipeline configuration) filled for
+ * the request the agent holds: {externalRef} (the customer's external reference, or their
+ * id when none), {requestId}, {level} (verification level), each URL-encoded. Only an
+ * origin listed in screenPopOrigins is handed out; the console opens it (browser: a new
+ * tab; desktop: the system browser through shell.openExternal).
+ */
+export class ScreenPops {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly pipelineConfig: PipelineConfigStore,
+  ) {}
+
+  async forHolder(staffId: string, requestId: string): Promise<{ url: string | null }> {
+    const req = await this.ctx.data.read.webhooks.request(requestId);
+    if (!req) throw notFound('no such request');
+    if (req.state !== 'assigned' || req.agent_id !== staffId) throw notAssigned();
+    const template = this.pipelineConfig.queue(req.queue_id)?.screenPopUrl;
+    if (!template) return { url: null };
+    const values: Record<string, string> = {
+      externalRef: req.external_ref ?? req.customer_id,
+      requestId,
+      level: String(req.level ?? 0),
+    };
+    const url = template.replace(/\{(externalRef|requestId|level)\}/g, (_, k: string) =>
+      encodeURIComponent(values[k]!),
+    );
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      throw conflict('the screen pop template does not make a URL');
+    }
+    const allowed = this.ctx.config.screenPopOrigins.map((o) => new URL(o).origin);
+    if (!allowed.includes(origin))
+      throw conflict(`the screen pop origin ${origin} is not allow-listed (VD_SCREEN_POP_ORIGINS)`);
+    return { url };
+  }
+}
