@@ -308,6 +308,10 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'panel.comparePhoto': ({ requestId, photoId, fence, verdict }) =>
         c.call('comparePhoto', { params: { requestId, photoId }, body: { fence, verdict } }),
+      'panel.knowledgeQuestions': ({ requestId }) =>
+        c.call('requestKnowledgeQuestions', { params: { requestId } }),
+      'panel.knowledgeCheck': ({ requestId, ...body }) =>
+        c.call('requestKnowledgeCheck', { params: { requestId }, body }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
       'call.answered': ({ requestId, fence, ticket, proof, callId }) =>

@@ -178,3 +178,59 @@ export const PhotoParams = z.strictObject({
   requestId: OpaqueId.describe('The service request.'),
   photoId: OpaqueId.describe("A photo of the request's customer (or a screenshot image id)."),
 });
+
+/** The security questions the agent asks the caller of a request (never the answers). */
+export const RequestKnowledgeQuestions = z.strictObject({
+  questions: z
+    .array(
+      z.strictObject({
+        questionId: OpaqueId.describe('The question.'),
+        prompt: ShortText.describe('The question to ask the caller.'),
+      }),
+    )
+    .describe("The customer's security questions, in the order they were set (never the answers)."),
+  answersNeeded: z
+    .number()
+    .int()
+    .min(0)
+    .describe('How many of them a check must answer (0: the customer has none).'),
+  failures: z.number().int().min(0).describe('Consecutive wrong checks so far.'),
+  maxFailures: z.number().int().min(1).describe('Wrong checks in a row before checks are paused.'),
+  lockedUntil: IsoTime.nullable().describe('Checks are paused until then, or null.'),
+});
+export type RequestKnowledgeQuestions = z.infer<typeof RequestKnowledgeQuestions>;
+export const RequestKnowledgeCheck = z.strictObject({
+  fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
+  answers: z
+    .array(
+      z.strictObject({
+        questionId: OpaqueId.describe('The question asked.'),
+        answer: z
+          .string()
+          .min(1)
+          .max(LIMITS.shortText)
+          .describe('What the caller answered, as typed by the agent.'),
+      }),
+    )
+    .min(1)
+    .max(5)
+    .describe('One answer per question asked (at least `answersNeeded`).'),
+  agentMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .describe(
+      "The agent's time on the questions, measured by the console (from showing them to sending the answers); audited.",
+    ),
+});
+export type RequestKnowledgeCheck = z.infer<typeof RequestKnowledgeCheck>;
+export const RequestKnowledgeResult = z.strictObject({
+  passed: z.boolean().describe('Every answer was right: the factor knowledge was added.'),
+  level: AssuranceLevel.describe("The request's verification level now."),
+  failures: z.number().int().min(0).describe('Consecutive wrong checks, this one included (0 when passed).'),
+  maxFailures: z.number().int().min(1).describe('Wrong checks in a row before checks are paused.'),
+  lockedUntil: IsoTime.nullable().describe('This check paused further checks until then, or null.'),
+  agentSeconds: z.number().min(0).describe('The agent time recorded for this check.'),
+});
+export type RequestKnowledgeResult = z.infer<typeof RequestKnowledgeResult>;

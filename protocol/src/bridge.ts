@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { CustomerPanel, Dispositions, IdempotencyKey, PhotoComparison, PhotoVerdict } from './agent-desk.ts';
+import {
+  CustomerPanel,
+  Dispositions,
+  IdempotencyKey,
+  PhotoComparison,
+  PhotoVerdict,
+  RequestKnowledgeCheck,
+  RequestKnowledgeQuestions,
+  RequestKnowledgeResult,
+} from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
@@ -124,6 +133,13 @@ export const bridgeRequests = {
       verdict: PhotoVerdict,
     }),
     PhotoComparison,
+  ),
+  /** The security questions to ask the caller (never the answers), and the lockout so far. */
+  'panel.knowledgeQuestions': channel(RequestRef, RequestKnowledgeQuestions),
+  /** What the caller answered, as the agent typed it: checked by the authority. */
+  'panel.knowledgeCheck': channel(
+    RequestKnowledgeCheck.extend({ requestId: OpaqueId }),
+    RequestKnowledgeResult,
   ),
   'call.ticket': channel(Fenced, CallTicket),
   /** The device's proof from the 200 OK (null when missing), checked and audited by the authority. */

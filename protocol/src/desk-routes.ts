@@ -5,6 +5,9 @@ import {
   Dispositions,
   PhotoComparison,
   PhotoParams,
+  RequestKnowledgeCheck,
+  RequestKnowledgeQuestions,
+  RequestKnowledgeResult,
   WrapUpRequest,
   WrapUpResult,
 } from './agent-desk.ts';
@@ -65,6 +68,41 @@ export const deskRoutes = {
     params: PhotoParams,
     body: ComparePhotoRequest,
     response: PhotoComparison,
+  }),
+  requestKnowledgeQuestions: route({
+    method: 'GET',
+    path: '/v1/agent/requests/:requestId/knowledge-questions',
+    summary: "The security questions to ask the request's caller (never the answers)",
+    description:
+      "The customer's security questions for the agent to ask the caller (a caller without the app), how many a check must answer, and the lockout so far. The answers never leave the authority. Caller: the agent the request is offered to or held by. Changes nothing.",
+    errors: {
+      404: 'not_found: no such request offered to or held by the caller.',
+    },
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    response: RequestKnowledgeQuestions,
+  }),
+  requestKnowledgeCheck: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/knowledge-checks',
+    summary: "Check what the request's caller answered to the security questions",
+    description:
+      "Checks the answers the caller gave, as the holder typed them (hashed, compared normalised). All right: the factor knowledge is added to the request's authentication and its level rises (device + knowledge: 2; knowledge alone: 1), the panel turns verified live. Wrong: `passed` false; after the configured number of consecutive wrong checks (knowledgeMaxFailures) checks are paused (423). Every check is audited with the agent time spent (never the answers). Fenced like every holder action. Caller: the staff member holding the request.",
+    errors: {
+      400: "bad_request: fewer answers than needed, a question answered twice, or a question that is not the customer's.",
+      403: 'not_assigned: the caller does not hold the request.',
+      404: 'not_found: no such request.',
+      409: 'stale_fence: the fencing number is not the current one.',
+      423: 'locked: too many wrong answers: checks for this customer are paused for `Retry-After` seconds.',
+    },
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: RequestKnowledgeCheck,
+    response: RequestKnowledgeResult,
   }),
   dispositions: route({
     method: 'GET',

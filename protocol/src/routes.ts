@@ -409,7 +409,7 @@ export const identityRoutes = {
     path: '/v1/customers/:customerId/knowledge-checks',
     summary: 'Record the answers the customer gave the agent (fallback authentication)',
     description:
-      'Checks the answers the customer gave the agent (fallback when the device cannot be used). All right: a new authentication at level 1 with the factor knowledge (no device). Wrong: `passed` false; after 5 consecutive wrong checks, checks are paused for 15 minutes (423). Every check is audited. Caller: any logged-in staff member (agent, supervisor, admin).',
+      'Checks the answers the customer gave the agent (fallback when the device cannot be used). All right: a new authentication at level 1 with the factor knowledge (no device). Wrong: `passed` false; after the configured number of consecutive wrong checks (knowledgeMaxFailures, default 5), checks are paused (knowledgeLockMinutes, default 15; 423). Every check is audited. Caller: any logged-in staff member (agent, supervisor, admin).',
     errors: {
       404: 'not_found: no such customer.',
       423: 'locked: too many wrong answers: knowledge checks for this customer are paused for `Retry-After` seconds.',

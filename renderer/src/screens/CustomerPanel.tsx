@@ -23,6 +23,7 @@ import {
 } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import type { PhotoState } from '../state/panel.ts';
+import { KnowledgeQuestions } from './KnowledgeQuestions.tsx';
 
 const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
@@ -66,6 +67,7 @@ export function CustomerPanelView() {
           <Verification panel={panel} />
           <Risk panel={panel} />
           <Voice panel={panel} />
+          <KnowledgeQuestions panel={panel} />
         </div>
         <div className="panel-col">
           <SecureFields fields={panel.secure} level={v.level} unlocked={unlocked} />
