@@ -19,6 +19,7 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
 import { serveDocs } from './http/docs.ts';
+import { registerMetrics } from './http/metrics.ts';
 import { asHttpError, HttpError } from './http/errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
@@ -156,6 +157,15 @@ export async function buildAuthority(opts: {
     } satisfies ApiError),
   );
 
+  // The hub is made below, after the routes (the metrics hook goes first, for every route).
+  const made: { hub?: Hub } = {};
+  registerMetrics(app, {
+    nodeId: config.nodeId,
+    data: services.ctx.data,
+    events: services.ctx.events,
+    sockets: () => made.hub?.counts() ?? {},
+    token: config.metricsToken,
+  });
   bindRoutes(app, services, routes, await createHandlers(services));
   await serveCustomerApp(app, opts.config.customerAppDir);
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
@@ -170,6 +180,7 @@ export async function buildAuthority(opts: {
     reach: services.reach,
     log: app.log,
   });
+  made.hub = hub;
   // Frames of services' in-process events reach the sockets on every node (ws/node-frames.ts).
   const frames = new NodeFrames(hub, services.ctx.data, services.ctx.events, app.log, services.pipeline);
   services.commands.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));

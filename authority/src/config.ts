@@ -221,6 +221,8 @@ export const ConfigSchema = z
     ssoPostLogoutRedirectUri: z.url({ protocol: /^https?$/ }).optional(),
     demo: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Bearer token Prometheus sends to GET /metrics; without it only loopback may scrape. */
+    metricsToken: z.string().min(16, 'the metrics token must be at least 16 characters').optional(),
     /** This node's name in its log lines and /metrics (several nodes behind a load balancer). */
     nodeId: z
       .string()
@@ -324,6 +326,7 @@ const ENV: Record<string, keyof Config> = {
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
   VD_NODE_ID: 'nodeId',
+  VD_METRICS_TOKEN: 'metricsToken',
 };
 
 const BOOLEAN_KEYS = new Set<keyof Config>(['demo', 'wrapUpRequired', 'pushAllowLoopbackHttp']);

@@ -44,6 +44,8 @@ export interface EventBus {
   stop(): Promise<void>;
   /** Resolves once every consumer has processed every event committed before the call (tests, shutdown). */
   settled(): Promise<void>;
+  /** How far each consumer is behind the newest event (events, and the age of the oldest it has not done): /metrics. */
+  backlog(): Promise<{ consumer: string; events: number; oldestMs: number }[]>;
   /**
    * This node's listener for `topics` (before start()): every event committed after
    * start(), in seq order, on EVERY node of the database; no cursor, no unit, nothing
@@ -174,6 +176,20 @@ export class LocalEventBus implements EventBus {
 
   async settled(): Promise<void> {
     await this.catchUp();
+  }
+
+  async backlog(): Promise<{ consumer: string; events: number; oldestMs: number }[]> {
+    const read = this.data.read.outbox;
+    const out = [];
+    for (const c of this.consumers) {
+      const p = await read.pending(await read.cursor(c.name), c.topics);
+      out.push({
+        consumer: c.name,
+        events: p.n,
+        oldestMs: p.oldest === null ? 0 : Math.max(0, Date.now() - p.oldest),
+      });
+    }
+    return out;
   }
 
   /** Run every consumer until it has nothing left (what was committed before the call included). */

@@ -67,6 +67,13 @@ export class Hub {
     return this.conns.size;
   }
 
+  /** Open sockets by who said hello (`hello` pending: not yet). For /metrics. */
+  counts(): Record<'staff' | 'device' | 'hello', number> {
+    const n = { staff: 0, device: 0, hello: 0 };
+    for (const c of this.conns) n[c.principal ? c.principal.kind : 'hello']++;
+    return n;
+  }
+
   accept(socket: WebSocket): void {
     const conn: Conn = {
       id: randomId(12),

@@ -19,6 +19,7 @@ import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
 import { RequestsRepo } from './requests.ts';
 import { SessionsRepo } from './sessions.ts';
+import { SsoRepo } from './sso.ts';
 import { StaffRepo } from './staff.ts';
 import { TransfersRepo } from './transfers.ts';
 import { WebhooksRepo } from './webhooks.ts';
@@ -43,6 +44,7 @@ const REPOS = {
   reports: ReportsRepo,
   requests: RequestsRepo,
   sessions: SessionsRepo,
+  sso: SsoRepo,
   staff: StaffRepo,
   transfers: TransfersRepo,
   webhooks: WebhooksRepo,
@@ -69,6 +71,7 @@ export class Data {
   readonly read: Repos;
   readonly engine: Engine;
   private readonly emitted = new Set<() => void>();
+  private readonly units = new Set<(ms: number, ok: boolean) => void>();
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -79,9 +82,17 @@ export class Data {
 
   async tx<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
     let c: RepoContext | undefined;
-    const v = await this.store.tx((t) =>
-      fn(reposFor((c = { q: t, engine: this.store.engine, clock: this.clock, writable: true }))),
-    );
+    const t0 = performance.now();
+    let v: T;
+    try {
+      v = await this.store.tx((t) =>
+        fn(reposFor((c = { q: t, engine: this.store.engine, clock: this.clock, writable: true }))),
+      );
+    } catch (e) {
+      for (const l of this.units) l(performance.now() - t0, false);
+      throw e;
+    }
+    for (const l of this.units) l(performance.now() - t0, true);
     // The unit wrote outbox events and they are durable now: wake the event bus (events/).
     if (c && unitEmitted(c)) for (const l of this.emitted) l();
     return v;
@@ -90,6 +101,12 @@ export class Data {
   /** Units run and commits made so far (benchmarks print commits per operation). */
   stats(): StoreStats {
     return this.store.stats();
+  }
+
+  /** `l` gets each unit's duration (start to durable commit, retries included) and whether it committed: /metrics. */
+  onUnit(l: (ms: number, ok: boolean) => void): () => void {
+    this.units.add(l);
+    return () => this.units.delete(l);
   }
 
   /** `l` runs after every unit that emitted outbox events has committed (the event bus's wake-up). */

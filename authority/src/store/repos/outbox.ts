@@ -67,6 +67,18 @@ export class OutboxRepo extends Repo {
       .execute();
   }
 
+  /** How many events of `topics` come after `seq`, and when the first of them was written (null: none). */
+  async pending(seq: number, topics: readonly string[]): Promise<{ n: number; oldest: number | null }> {
+    if (topics.length === 0) return { n: 0, oldest: null };
+    const r = await this.q
+      .selectFrom('outbox')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')])
+      .where('seq', '>', seq)
+      .where('topic', 'in', topics)
+      .executeTakeFirstOrThrow();
+    return { n: Number(r.n), oldest: r.oldest === null ? null : Number(r.oldest) };
+  }
+
   /** The newest seq written (0 when none). */
   async head(): Promise<number> {
     const r = await this.q

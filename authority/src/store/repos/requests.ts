@@ -229,6 +229,19 @@ export class RequestsRepo extends Repo {
     return Number(row.n) + 1;
   }
 
+  /** Live requests (waiting, offered, assigned, scheduled) counted by queue and state: /metrics. */
+  async liveCounts(): Promise<{ queue: string; state: string; n: number }[]> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select(['queue_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('state', 'in', [...LIVE_STATES])
+      .groupBy(['queue_id', 'state'])
+      .orderBy('queue_id')
+      .orderBy('state')
+      .execute();
+    return rows.map((r) => ({ queue: r.queue_id, state: r.state, n: Number(r.n) }));
+  }
+
   /** How many requests wait in a queue. */
   async countWaiting(queueId: string): Promise<number> {
     const row = await this.q
