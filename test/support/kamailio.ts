@@ -35,6 +35,8 @@ export interface KamailioOptions {
   readyTimeoutMs?: number;
   /** rtpengine's ng control socket ("udp:127.0.0.1:PORT"): calls' media anchored through it. */
   rtpengineSock?: string;
+  /** More NAME=VALUE defines for scripts/kamailio.sh (e.g. TRUNK_PORT, TRUNK_ALLOW). */
+  defines?: string[];
 }
 
 export interface RunningKamailio {
@@ -107,6 +109,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
   if (opts.authFailLimit !== undefined) defines.push(`AUTH_FAIL_LIMIT=${opts.authFailLimit}`);
   if (opts.logLevel !== undefined) defines.push(`LOG_LEVEL=${opts.logLevel}`);
   if (opts.rtpengineSock !== undefined) defines.push(`RTPENGINE_SOCK=${opts.rtpengineSock}`);
+  if (opts.defines) defines.push(...opts.defines);
   const child = spawn('bash', [KAMAILIO_SCRIPT, 'run', runDir, ...defines], {
     env: { ...process.env, VD_SIP_SECRET: opts.secret },
     stdio: ['ignore', 'pipe', 'pipe'],
