@@ -285,6 +285,9 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'agent.setPresence': (args) => c.call('setPresence', { body: args }),
       'queue.snapshot': () => c.call('agentQueues'),
       'board.snapshot': () => c.call('board'),
+      'reports.get': (query) => c.call('report', { query }),
+      'reports.csv': (query) => c.call('reportCsv', { query }),
+      'crm.screenPop': ({ requestId }) => c.call('screenPop', { params: { requestId } }),
       'offer.accept': async ({ requestId, fence }) => {
         const r = await c.call('acceptOffer', { params: { requestId }, body: { fence } });
         this.remember(r);

@@ -11,6 +11,7 @@ import {
 } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
+import { ReportCsv, ReportCsvQuery, ReportQuery, ReportView, ScreenPop } from './reports.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
   AgentView,
@@ -178,6 +179,12 @@ export const bridgeRequests = {
    * Fresh ephemeral SIP credentials for the logged-in agent; `wsUrl` is the SIP server
    * to use: the console's setting (IT's managed Kamailio) wins over the authority's edge.
    */
+  /** A supervisor's historical report (days and hours in the site's time zone). */
+  'reports.get': channel(ReportQuery, ReportView),
+  /** One table of the report as RFC 4180 CSV, for a download. */
+  'reports.csv': channel(ReportCsvQuery, ReportCsv),
+  /** The CRM record to open for the request the agent holds (url null: none configured for its queue). */
+  'crm.screenPop': channel(RequestRef, ScreenPop),
   'sip.credentials': channel(Empty, SipCredentials),
   'wrapUp.dispositions': channel(Empty, Dispositions),
   /** Saved locally first (row + outbox entry in one transaction), then sent; never lost. */

@@ -10,11 +10,13 @@ import type { ScreenName } from './state/console.ts';
 const loadShell = () => import('./screens/Shell.tsx');
 const loadDesk = () => import('./screens/Desk.tsx');
 const loadBoard = () => import('./screens/Board.tsx');
+const loadReports = () => import('./screens/reports/ReportsScreen.tsx');
 const loadHistory = () => import('./screens/History.tsx');
 const loadSettings = () => import('./screens/Settings.tsx');
 const Shell = lazy(() => loadShell().then((m) => ({ default: m.Shell })));
 const DeskScreen = lazy(() => loadDesk().then((m) => ({ default: m.DeskScreen })));
 const BoardScreen = lazy(() => loadBoard().then((m) => ({ default: m.BoardScreen })));
+const ReportsScreen = lazy(() => loadReports().then((m) => ({ default: m.ReportsScreen })));
 const HistoryScreen = lazy(() => loadHistory().then((m) => ({ default: m.HistoryScreen })));
 const SettingsScreen = lazy(() => loadSettings().then((m) => ({ default: m.SettingsScreen })));
 
@@ -74,6 +76,8 @@ function Screen({ name }: { name: ScreenName }) {
       return <SettingsScreen />;
     case 'board':
       return <BoardScreen />;
+    case 'reports':
+      return <ReportsScreen />;
     default: {
       const never: never = name;
       return never;

@@ -13,6 +13,7 @@ const SCREENS: { name: ScreenName; label: string; supervisor?: boolean }[] = [
   { name: 'history', label: 'History' },
   { name: 'settings', label: 'Settings' },
   { name: 'board', label: 'Board', supervisor: true },
+  { name: 'reports', label: 'Reports', supervisor: true },
 ];
 
 /** The console frame: top bar (navigation, presence, user), banners, the screen, the status bar. */

@@ -17,7 +17,7 @@ import { TransferStore } from './transfer.ts';
 import { WorkStore } from './work.ts';
 import { WrapUpStore } from './wrap-up.ts';
 
-export type ScreenName = 'desk' | 'history' | 'settings' | 'board';
+export type ScreenName = 'desk' | 'history' | 'settings' | 'board' | 'reports';
 
 /** Which screen is shown; a store so shortcuts and screen pops can switch it too. */
 export class NavigationStore extends Store<ScreenName> {

@@ -233,11 +233,31 @@ export class WorkStore extends Store<WorkState> {
         fence: s.offer.fence,
       });
       this.go({ phase: 'active', request, since: Date.now(), busy: null, error: null, notice: null });
+      void this.screenPop(request.requestId);
     } catch (e) {
       const now = this.state;
       if (now.phase === 'offered' && now.offer.requestId === s.offer.requestId)
         this.setState({ ...now, busy: null, error: sentence(errorText(e)) });
       void this.agent.refresh();
+    }
+  }
+
+  /**
+   * CRM screen pop: the queue's CRM record for the request just accepted (the authority
+   * fills the template and refuses origins that are not allow-listed). Browser mode opens
+   * a new tab; the desktop app hands it to the system browser (shell.openExternal, whose
+   * own host allow-list applies). Never in the way of the call: a failure is a notice.
+   */
+  private async screenPop(requestId: string): Promise<void> {
+    try {
+      const { url } = await this.bridge.invoke('crm.screenPop', { requestId });
+      if (!url) return;
+      if (this.bridge.mode === 'browser') globalThis.open?.(url, '_blank', 'noopener,noreferrer');
+      else await this.bridge.invoke('shell.openExternal', { url });
+    } catch (e) {
+      const now = this.state;
+      if (now.phase === 'active' && now.request.requestId === requestId)
+        this.setState({ ...now, notice: `The CRM record could not be opened: ${errorText(e)}` });
     }
   }
 
