@@ -37,6 +37,7 @@ import { Reports } from './reports/reports.ts';
 import { ScreenPops } from './crm/screen-pop.ts';
 import { Webhooks } from './crm/webhooks.ts';
 import { AuditTrail } from './audit/trail.ts';
+import { SingleSignOn } from './sso/single-sign-on.ts';
 
 /** Every domain service of the authority, wired once over one database. */
 export interface Services {
@@ -67,6 +68,8 @@ export interface Services {
   recordings: Recordings;
   /** Refusals' audit rows (each in a unit of its own) and the chain's verification. */
   audit: AuditTrail;
+  /** Single sign-on for staff (OpenID Connect, sso/). */
+  sso: SingleSignOn;
   /** Historical reports for supervisors (reports/). */
   reports: Reports;
   /** CRM: signed webhooks from the outbox, and the screen pop URL (crm/). */
@@ -132,6 +135,7 @@ export async function createServices(
   );
   // From the instant ownership moves, the old holder's open commands are void.
   const audit = new AuditTrail(ctx);
+  const staff = new StaffAccounts(ctx, keys);
   return {
     ctx,
     keys,
@@ -144,7 +148,8 @@ export async function createServices(
     photos,
     knowledge: new KnowledgeFactor(ctx, authentications),
     sessions,
-    staff: new StaffAccounts(ctx, keys),
+    staff,
+    sso: new SingleSignOn(ctx, staff),
     pipeline,
     callbacks: new Callbacks(ctx, pipeline, agents, sessions),
     calls: new CallTickets(ctx, keys, pipeline, devices),

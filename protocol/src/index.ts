@@ -27,3 +27,4 @@ export * from './lifecycles.ts';
 export * from './push.ts';
 export * from './device-account.ts';
 export * from './reports.ts';
+export * from './sso.ts';

@@ -45,6 +45,7 @@ import { pushRoutes } from './push.ts';
 import { recordingRoutes } from './recording.ts';
 import { deviceAccountRoutes } from './device-account.ts';
 import { reportRoutes } from './reports.ts';
+import { LogoutResult, ssoRoutes } from './sso.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
 const StaffParams = z.strictObject({ staffId: OpaqueId.describe('The staff member.') });
@@ -326,6 +327,7 @@ export const identityRoutes = {
       'Checks a staff username and password and answers a short-lived access token and a single-use refresh token. Throttled per account (5 free failures, then doubling delays from 30 s, locked at the 10th until an admin unlocks it: 423, even for the right password) and per source address (20 failed logins or unknown refresh tokens per 10 minutes per IPv4 address or IPv6 /64: 429). Unknown usernames answer exactly like wrong passwords. Caller: anyone. Every attempt is audited.',
     errors: {
       401: 'unauthorized: wrong username or password, or the account is disabled.',
+      403: 'forbidden: single sign-on is enforced (VD_SSO_ENFORCED): staff sign in with the identity provider; only the configured break-glass admins may use a password.',
       423: 'locked: too many failed logins for this account: wait `Retry-After` seconds, or (no Retry-After) an admin must unlock it.',
       429: 'rate_limited: too many failed logins from this address: wait `Retry-After` seconds.',
     },
@@ -354,14 +356,14 @@ export const identityRoutes = {
     path: '/v1/staff/logout',
     summary: 'Revoke the refresh token family',
     description:
-      "Revokes the refresh token's whole family: no token of that login can be refreshed again (access tokens already issued run out on their own). Caller: anyone holding the token. Idempotent for a known token.",
+      "Revokes the refresh token's whole family: no token of that login can be refreshed again (access tokens already issued run out on their own). For a single sign-on login the answer also carries the provider's end_session URL (RP-initiated logout, with id_token_hint), once. Caller: anyone holding the token. Idempotent for a known token.",
     errors: {
       401: 'unauthorized: the refresh token is unknown.',
     },
     tag: 'staff',
     auth: 'public',
     body: LogoutRequest,
-    response: Ok,
+    response: LogoutResult,
   }),
   staffMe: route({
     method: 'GET',
@@ -556,6 +558,7 @@ export const routes = {
   ...recordingRoutes,
   ...deviceAccountRoutes,
   ...reportRoutes,
+  ...ssoRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

@@ -373,6 +373,46 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  17: [
+    [
+      'staff_sso_links',
+      [
+        {
+          issuer: 'https://idp.example',
+          subject: 'sub1',
+          staff_id: 'st1',
+          created_at: T,
+          last_sign_in_at: T,
+        },
+      ],
+    ],
+    [
+      'sso_flows',
+      [
+        {
+          state_hash: 'sh1',
+          nonce: 'n1',
+          code_verifier: 'cv1',
+          redirect_uri: 'http://127.0.0.1:9/cb',
+          created_at: T,
+          expires_at: T + 600_000,
+        },
+      ],
+    ],
+    [
+      'sso_sessions',
+      [
+        {
+          family_id: 'f1',
+          staff_id: 'st1',
+          issuer: 'https://idp.example',
+          id_token: 'a.b.c',
+          created_at: T,
+          expires_at: T + 1,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -508,6 +548,8 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.recordings.get('rc1'))?.duration_ms, 60_000);
   if (n < 16) return;
   assert.equal((await r.webhooks.get('wh1'))?.state, 'pending');
+  if (n < 17) return;
+  assert.equal((await r.sso.link('https://idp.example', 'sub1'))?.staff_id, 'st1');
 }
 
 for (const engine of testEngines()) {

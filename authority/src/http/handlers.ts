@@ -22,6 +22,7 @@ import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { pushHandlers } from '../push/push-handlers.ts';
 import { recordingHandlers } from './recording-handlers.ts';
 import { deviceAccountHandlers } from './device-account-handlers.ts';
+import { ssoHandlers } from './sso-handlers.ts';
 import { reportHandlers } from './report-handlers.ts';
 
 export const VERSION = '0.1.0';
@@ -41,6 +42,7 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
     ...pushHandlers(svc),
     ...recordingHandlers(svc),
     ...deviceAccountHandlers(svc),
+    ...ssoHandlers(svc),
     ...reportHandlers(svc),
   };
 }
@@ -151,8 +153,10 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
     login: async ({ body, request }) => await svc.staff.login(body.username, body.password, request.ip),
     refresh: async ({ body, request }) => await svc.staff.refresh(body.refreshToken, request.ip),
     logout: async ({ body }) => {
-      await svc.staff.logout(body.refreshToken);
-      return { ok: true };
+      const { familyId } = await svc.staff.logout(body.refreshToken);
+      // A single sign-on login ends at the provider too (RP-initiated logout).
+      const endSessionUrl = await svc.sso.endSessionUrl(familyId);
+      return endSessionUrl ? { ok: true, endSessionUrl } : { ok: true };
     },
     staffMe: ({ principal }) => staffView(principal.staff),
     getAuthentication: async ({ params }) => {

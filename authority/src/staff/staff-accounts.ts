@@ -1,7 +1,7 @@
 import type { StaffRole, StaffView, TokenPair } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, locked, notFound, rateLimited, unauthorized } from '../errors.ts';
+import { conflict, forbidden, locked, notFound, rateLimited, unauthorized } from '../errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { AuditEntry } from '../audit/audit-log.ts';
@@ -119,6 +119,20 @@ export class StaffAccounts {
    * password and a wrong one get the same answer. Unknown names hash a dummy.
    */
   async login(username: string, password: string, ip: string): Promise<TokenPair> {
+    const { ssoEnforced, ssoBreakGlassUsernames, ssoName } = this.ctx.config;
+    // SSO enforced: refused before anything is looked up, the same for every name but the break-glass ones.
+    if (ssoEnforced && !ssoBreakGlassUsernames.includes(username)) {
+      await this.ctx.data.tx((t) =>
+        t.audit.append({
+          actor: 'anonymous',
+          action: 'staff.login',
+          subject: `username:${username}`,
+          outcome: 'failure',
+          reason: 'password login refused: single sign-on is enforced',
+        }),
+      );
+      throw forbidden(`password login is disabled: sign in with ${ssoName}`);
+    }
     const row = await this.ctx.data.read.staff.byUsername(username);
     const subject = row ? staffSubject(row.id) : unknownNameSubject(username);
     const actor = row ? `staff:${row.id}` : 'anonymous';
@@ -152,7 +166,9 @@ export class StaffAccounts {
         r.retryAfterSeconds,
       );
     const ok = await this.ctx.hasher.verify(row?.password_hash ?? (await this.dummyHash), password);
-    if (row && ok && row.disabled_at === null) {
+    // A break-glass name logs in with its password only while it is an admin's.
+    const breakGlassRefused = ssoEnforced && row?.role !== 'admin';
+    if (row && ok && row.disabled_at === null && !breakGlassRefused) {
       const minted = await this.mintPair(row, randomId(12));
       await this.ctx.data.tx(async (t) => {
         await this.throttle.succeeded(t, subject, r.sourceFailureId);
@@ -165,7 +181,13 @@ export class StaffAccounts {
     await this.ctx.data.tx(async (t) => {
       await t.audit.append(
         failure(
-          !row ? 'unknown username' : row.disabled_at !== null ? 'account disabled' : 'wrong password',
+          !row
+            ? 'unknown username'
+            : row.disabled_at !== null
+              ? 'account disabled'
+              : !ok
+                ? 'wrong password'
+                : 'password login refused: single sign-on is enforced and the break-glass account is not an admin',
           {
             failures: r.failures,
             ...(delay > 0 && r.failures < STAFF_LOGIN_MAX_FAILURES ? { delaySeconds: delay / 1000 } : {}),
@@ -263,16 +285,18 @@ export class StaffAccounts {
     return minted!.pair;
   }
 
-  async logout(refreshToken: string): Promise<void> {
+  /** Revoke the token's family; the family id (an SSO login's logout continues at the provider). */
+  async logout(refreshToken: string): Promise<{ familyId: string; staffId: string }> {
     const hash = sha256b64url(refreshToken);
     const found = await this.ctx.data.tx(async (r) => {
       const row = await r.staff.refreshToken(hash);
-      if (!row) return false;
+      if (!row) return undefined;
       await r.staff.revokeFamily(row.family_id);
       await r.audit.append({ actor: `staff:${row.staff_id}`, action: 'staff.logout', outcome: 'success' });
-      return true;
+      return { familyId: row.family_id, staffId: row.staff_id };
     });
     if (!found) throw unauthorized('unknown refresh token');
+    return found;
   }
 
   /** Verify an access token and re-read the account: a role change or a disabled account takes effect at once. */
@@ -292,8 +316,11 @@ export class StaffAccounts {
     return { kind: 'staff', staff };
   }
 
-  /** A token pair for `staff` in `family`, and the refresh token's row to store in the caller's unit. */
-  private async mintPair(
+  /**
+   * A token pair for `staff` in `family`, and the refresh token's row to store in the caller's
+   * unit (password login here, single sign-on in sso/): signed before the unit.
+   */
+  async mintPair(
     staff: StaffRow,
     family: string,
   ): Promise<{

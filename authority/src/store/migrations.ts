@@ -564,6 +564,39 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX audit_log_action ON audit_log(action, at);
     `);
   },
+  // 17: single sign-on (OpenID Connect): staff linked by (issuer, subject), started flows, the ID token of each SSO login
+  (db) => {
+    db.exec(`
+      CREATE TABLE staff_sso_links (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,                               -- the provider's sub claim
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        created_at INTEGER NOT NULL,
+        last_sign_in_at INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject),
+        UNIQUE (issuer, staff_id)                            -- one subject per account and provider
+      ) STRICT;
+      CREATE TABLE sso_flows (
+        state_hash TEXT PRIMARY KEY,                         -- sha256 of the state sent to the provider
+        nonce TEXT NOT NULL,
+        code_verifier TEXT NOT NULL,                         -- PKCE: never leaves the authority
+        redirect_uri TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER                                      -- single use
+      ) STRICT;
+      CREATE INDEX sso_flows_expires ON sso_flows(expires_at);
+      CREATE TABLE sso_sessions (
+        family_id TEXT PRIMARY KEY,                          -- the refresh token family of the login
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        issuer TEXT NOT NULL,
+        id_token TEXT NOT NULL,                              -- the id_token_hint of RP-initiated logout
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sso_sessions_expires ON sso_sessions(expires_at);
+    `);
+  },
 ];
 
 /**

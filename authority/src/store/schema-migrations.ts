@@ -552,6 +552,37 @@ export const POSTGRES_DDL: readonly string[] = [
   CREATE INDEX device_commands_request ON device_commands(request_id, kind);
   CREATE INDEX audit_log_action ON audit_log(action, at);
   `,
+  // 17: single sign-on (OpenID Connect): links, flows, the ID token of each SSO login
+  `
+  CREATE TABLE staff_sso_links (
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    created_at BIGINT NOT NULL,
+    last_sign_in_at BIGINT NOT NULL,
+    PRIMARY KEY (issuer, subject),
+    UNIQUE (issuer, staff_id)
+  );
+  CREATE TABLE sso_flows (
+    state_hash TEXT PRIMARY KEY,
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+  );
+  CREATE INDEX sso_flows_expires ON sso_flows(expires_at);
+  CREATE TABLE sso_sessions (
+    family_id TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL REFERENCES staff(id),
+    issuer TEXT NOT NULL,
+    id_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX sso_sessions_expires ON sso_sessions(expires_at);
+  `,
 ];
 
 export interface SchemaVersion {

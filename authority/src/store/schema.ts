@@ -456,6 +456,33 @@ export interface WebhookDeliveriesTable {
   finished_at: Ms | null;
 }
 
+export interface StaffSsoLinksTable {
+  issuer: string;
+  subject: string;
+  staff_id: string;
+  created_at: Ms;
+  last_sign_in_at: Ms;
+}
+
+export interface SsoFlowsTable {
+  state_hash: string;
+  nonce: string;
+  code_verifier: string;
+  redirect_uri: string;
+  created_at: Ms;
+  expires_at: Ms;
+  used_at: Ms | null;
+}
+
+export interface SsoSessionsTable {
+  family_id: string;
+  staff_id: string;
+  issuer: string;
+  id_token: string;
+  created_at: Ms;
+  expires_at: Ms;
+}
+
 /** Every table, by name. */
 export interface Database {
   customers: CustomersTable;
@@ -500,4 +527,7 @@ export interface Database {
   outbox_cursors: OutboxCursorsTable;
   recordings: RecordingsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  staff_sso_links: StaffSsoLinksTable;
+  sso_flows: SsoFlowsTable;
+  sso_sessions: SsoSessionsTable;
 }

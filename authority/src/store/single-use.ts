@@ -22,6 +22,7 @@ export const SINGLE_USE = {
   challenges: { key: 'id', used: 'used_at', expires: 'expires_at' },
   call_tickets: { key: 'jti', used: 'proven_at', expires: 'expires_at' },
   refresh_tokens: { key: 'token_hash', used: 'rotated_at', expires: 'expires_at', revoked: 'revoked_at' },
+  sso_flows: { key: 'state_hash', used: 'used_at', expires: 'expires_at' },
 } as const satisfies {
   [T in keyof Database]?: {
     key: keyof Database[T] & string;

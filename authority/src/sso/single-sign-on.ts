@@ -1,0 +1,402 @@
+import * as oidc from 'openid-client';
+import {
+  type SsoSettings,
+  type SsoStarted,
+  type StaffRole,
+  type TokenPair,
+} from '../../../protocol/src/index.ts';
+import type { AuditEntry } from '../audit/audit-log.ts';
+import { iso } from '../clock.ts';
+import type { Ctx } from '../context.ts';
+import { badRequest, forbidden, notFound, type DomainError } from '../errors.ts';
+import { randomId, sha256b64url } from '../ids.ts';
+import type { StaffAccounts, StaffRow } from '../staff/staff-accounts.ts';
+import { isLoopbackRedirect, roleOfGroups, usernameFromClaim } from './claims.ts';
+
+/** How long the ID token of an SSO login is kept for the logout's id_token_hint. */
+const SESSION_KEEP_MS = 30 * 86_400_000;
+
+/** Why a sign-in was refused, for the audit row and the answer. */
+class Refusal extends Error {
+  constructor(
+    readonly error: DomainError,
+    readonly reason: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Single sign-on for staff with an OpenID Connect provider (authorization code + PKCE,
+ * openid-client): the flow's state, nonce and code verifier stay here (sso_flows, single
+ * use, short-lived); the callback's code is exchanged once, the ID token validated, the
+ * groups claim mapped to a role, the subject linked to an account by (issuer, subject),
+ * and the console gets the same tokens as a password login. Every attempt is audited
+ * (`staff.sso`, with issuer and subject). Logout answers the provider's end_session URL.
+ */
+export class SingleSignOn {
+  private discovered: Promise<oidc.Configuration> | undefined;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly staff: StaffAccounts,
+  ) {}
+
+  get enabled(): boolean {
+    return this.ctx.config.ssoIssuer !== undefined;
+  }
+
+  settings(): SsoSettings {
+    const c = this.ctx.config;
+    return { enabled: this.enabled, name: this.enabled ? c.ssoName : null, enforced: c.ssoEnforced };
+  }
+
+  /** A new flow: state, nonce and PKCE verifier kept (single use), the provider's authorization URL answered. */
+  async start(redirectUri: string): Promise<SsoStarted> {
+    const c = this.ctx.config;
+    if (!this.enabled) throw notFound('single sign-on is not configured');
+    if (
+      !c.ssoRedirectUris.includes(redirectUri) &&
+      !(c.ssoAllowLoopbackRedirect && isLoopbackRedirect(redirectUri))
+    )
+      throw badRequest(
+        'the redirect URI is not one of the configured ones (VD_SSO_REDIRECT_URIS) nor a loopback URI http://127.0.0.1:<port>/<path>',
+      );
+    const provider = await this.provider();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(provider, {
+      redirect_uri: redirectUri,
+      scope: c.ssoScopes,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    });
+    const now = this.ctx.clock.now();
+    const expiresAt = now + c.ssoFlowSeconds * 1000;
+    await this.ctx.data.tx(async (r) => {
+      await r.sso.prune(now);
+      await r.sso.insertFlow({
+        state_hash: sha256b64url(state),
+        nonce,
+        code_verifier: verifier,
+        redirect_uri: redirectUri,
+        created_at: now,
+        expires_at: expiresAt,
+      });
+    });
+    return { authorizationUrl: url.href, state, expiresAt: iso(expiresAt) };
+  }
+
+  /**
+   * The provider sent the browser to `callbackUrl`: use up its state, exchange the code
+   * (PKCE), validate the ID token, find or link the account, apply the groups' role and
+   * issue the staff session. Refusals are audited and answered 400 (bad callback) or 403.
+   */
+  async complete(callbackUrl: string): Promise<TokenPair> {
+    if (!this.enabled) throw notFound('single sign-on is not configured');
+    const issuer = this.ctx.config.ssoIssuer!;
+    const seen: { subject?: string; staffId?: string } = {};
+    try {
+      return await this.signIn(new URL(callbackUrl), seen);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      await this.ctx.data.tx((r) =>
+        r.audit.append(
+          this.entry(seen.staffId ? `staff:${seen.staffId}` : 'anonymous', 'failure', seen.subject, {
+            reason: e.reason,
+            data: { issuer, ...(seen.subject ? { subject: seen.subject } : {}), ...e.data },
+          }),
+        ),
+      );
+      throw e.error;
+    }
+  }
+
+  /**
+   * After the logout of `familyId`: the provider's end_session URL with the login's ID token
+   * as id_token_hint (once), or undefined for a password login or a provider without one.
+   */
+  async endSessionUrl(familyId: string): Promise<string | undefined> {
+    if (!this.enabled) return undefined;
+    const session = await this.ctx.data.tx((r) => r.sso.takeSession(familyId));
+    if (!session) return undefined;
+    const provider = await this.provider();
+    if (!provider.serverMetadata().end_session_endpoint) return undefined;
+    const post = this.ctx.config.ssoPostLogoutRedirectUri;
+    return oidc.buildEndSessionUrl(provider, {
+      id_token_hint: session.id_token,
+      ...(post ? { post_logout_redirect_uri: post } : {}),
+    }).href;
+  }
+
+  private async signIn(url: URL, seen: { subject?: string; staffId?: string }): Promise<TokenPair> {
+    const c = this.ctx.config;
+    const issuer = c.ssoIssuer!;
+    const state = url.searchParams.get('state');
+    if (!state) throw new Refusal(badRequest('the callback has no state'), 'no state in the callback');
+    const stateHash = sha256b64url(state);
+    const flow = await this.ctx.data.tx((r) => r.sso.consumeFlow(stateHash));
+    if (!flow) {
+      const known = await this.ctx.data.read.sso.flow(stateHash);
+      const reason = !known
+        ? 'unknown state'
+        : known.used_at !== null
+          ? 'state already used (a replayed callback)'
+          : 'the sign-in took too long (flow expired)';
+      throw new Refusal(badRequest(`sign-in refused: ${reason}; start again`), reason);
+    }
+    const expected = new URL(flow.redirect_uri);
+    if (url.origin !== expected.origin || url.pathname !== expected.pathname)
+      throw new Refusal(
+        badRequest('sign-in refused: the callback is not at the redirect URI its flow was started with'),
+        'callback at another redirect URI',
+      );
+    const idpError = url.searchParams.get('error');
+    if (idpError) {
+      const description = (url.searchParams.get('error_description') ?? '').slice(0, 200);
+      throw new Refusal(
+        badRequest(
+          `the identity provider refused the sign-in: ${idpError}${description ? ` (${description})` : ''}`,
+        ),
+        `provider error: ${idpError.slice(0, 60)}`,
+      );
+    }
+    const provider = await this.provider();
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      tokens = await oidc.authorizationCodeGrant(
+        provider,
+        url,
+        {
+          pkceCodeVerifier: flow.code_verifier,
+          expectedState: state,
+          expectedNonce: flow.nonce,
+          idTokenExpected: true,
+        },
+        { redirect_uri: flow.redirect_uri },
+      );
+    } catch (e) {
+      const why = describe(e);
+      throw new Refusal(badRequest(`sign-in refused: ${why}`), why);
+    }
+    const idClaims = tokens.claims();
+    if (!idClaims || !tokens.id_token)
+      throw new Refusal(badRequest('sign-in refused: no ID token'), 'no ID token');
+    const subject = idClaims.sub;
+    seen.subject = subject;
+    let claims: Record<string, unknown> = { ...idClaims };
+    const wanted = [c.ssoGroupsClaim, c.ssoUsernameClaim, 'name'];
+    if (wanted.some((k) => claims[k] === undefined) && provider.serverMetadata().userinfo_endpoint) {
+      try {
+        claims = { ...(await oidc.fetchUserInfo(provider, tokens.access_token, subject)), ...claims };
+      } catch (e) {
+        const why = `userinfo refused: ${describe(e)}`;
+        throw new Refusal(badRequest(`sign-in refused: ${why}`), why);
+      }
+    }
+    const groups = asGroups(claims[c.ssoGroupsClaim]);
+    const role = roleOfGroups(groups, c.ssoRoleMap);
+    if (!role)
+      throw new Refusal(
+        forbidden('your groups at the identity provider give no role in Verified Desk: ask IT'),
+        'no role for the groups',
+        { groups: groups.slice(0, 20) },
+      );
+    const username = usernameFromClaim(claims[c.ssoUsernameClaim], c.ssoUsernameDomain);
+    const displayName = (
+      typeof claims.name === 'string' && claims.name.trim() !== ''
+        ? claims.name.trim()
+        : (username ?? subject)
+    ).slice(0, 100);
+    // argon2 outside any unit: the unusable password of an account that may be provisioned.
+    const provisionHash =
+      c.ssoProvisioning === 'provision' && !(await this.ctx.data.read.sso.link(issuer, subject))
+        ? await this.ctx.hasher.hash(randomId(32))
+        : undefined;
+
+    const resolved = await this.ctx.data.tx(async (r) => {
+      const found = await this.account(r, { issuer, subject, username, displayName, role, provisionHash });
+      if ('refused' in found) return found;
+      const before = found.staff;
+      if (before.disabled_at !== null) return { refused: 'account disabled', staffId: before.id } as const;
+      if (before.role !== role) {
+        await r.staff.setRole(before.id, role);
+        await r.audit.append({
+          actor: `sso:${issuer}`,
+          action: 'staff.role',
+          subject: `staff:${before.id}`,
+          outcome: 'success',
+          reason: 'the groups claim at sign-in',
+          data: { from: before.role, to: role },
+        });
+      }
+      await r.sso.touchLink(issuer, subject);
+      return { staff: { ...before, role }, first: found.first };
+    });
+    if ('refused' in resolved) {
+      if (resolved.staffId) seen.staffId = resolved.staffId;
+      const why = resolved.refused ?? 'refused';
+      throw new Refusal(
+        forbidden(
+          why === 'account disabled'
+            ? 'your Verified Desk account is disabled'
+            : `no Verified Desk account for you: ${why}`,
+        ),
+        why,
+        username ? { username } : {},
+      );
+    }
+    const staff = resolved.staff;
+    seen.staffId = staff.id;
+    const family = randomId(12);
+    const minted = await this.staff.mintPair(staff, family);
+    const now = this.ctx.clock.now();
+    await this.ctx.data.tx(async (r) => {
+      await r.staff.insertRefreshToken(minted.stored);
+      await r.sso.insertSession({
+        family_id: family,
+        staff_id: staff.id,
+        issuer,
+        id_token: tokens.id_token!,
+        created_at: now,
+        expires_at: now + SESSION_KEEP_MS,
+      });
+      await r.audit.append(
+        this.entry(`staff:${staff.id}`, 'success', subject, {
+          data: { issuer, subject, role, ...(resolved.first ? { firstSignIn: resolved.first } : {}) },
+        }),
+      );
+    });
+    return minted.pair;
+  }
+
+  /** The account of (issuer, subject): linked before, or linked/provisioned now as the policy says. */
+  private async account(
+    r: Parameters<Parameters<Ctx['data']['tx']>[0]>[0],
+    a: {
+      issuer: string;
+      subject: string;
+      username: string | undefined;
+      displayName: string;
+      role: StaffRole;
+      provisionHash: string | undefined;
+    },
+  ): Promise<{ staff: StaffRow; first?: 'linked' | 'provisioned' } | { refused: string; staffId?: string }> {
+    const policy = this.ctx.config.ssoProvisioning;
+    const link = await r.sso.link(a.issuer, a.subject);
+    if (link) {
+      const staff = await r.staff.byId(link.staff_id);
+      return staff ? { staff } : { refused: 'the linked account no longer exists' };
+    }
+    if (policy === 'refuse')
+      return { refused: 'this subject is not linked to an account (provisioning is off)' };
+    if (!a.username)
+      return {
+        refused: `the claim ${this.ctx.config.ssoUsernameClaim} is missing or not a valid username${
+          this.ctx.config.ssoUsernameDomain ? ` at ${this.ctx.config.ssoUsernameDomain}` : ''
+        }`,
+      };
+    const now = this.ctx.clock.now();
+    const existing = await r.staff.byUsername(a.username);
+    if (existing) {
+      if (await r.sso.linkOfStaff(a.issuer, existing.id))
+        return { refused: 'the account is linked to another subject of this provider', staffId: existing.id };
+      if (
+        !(await r.sso.insertLink({
+          issuer: a.issuer,
+          subject: a.subject,
+          staff_id: existing.id,
+          created_at: now,
+        }))
+      )
+        return { refused: 'a concurrent first sign-in linked it: try again', staffId: existing.id };
+      await r.audit.append({
+        actor: `sso:${a.issuer}`,
+        action: 'staff.sso.link',
+        subject: `staff:${existing.id}`,
+        outcome: 'success',
+        data: { issuer: a.issuer, subject: a.subject },
+      });
+      return { staff: existing, first: 'linked' };
+    }
+    if (policy !== 'provision' || !a.provisionHash)
+      return { refused: `no account with the username ${a.username} (provisioning is off)` };
+    const row = {
+      id: randomId(12),
+      username: a.username,
+      display_name: a.displayName,
+      role: a.role,
+      password_hash: a.provisionHash,
+      created_at: now,
+    };
+    if (!(await r.staff.insert(row)))
+      return { refused: 'a concurrent first sign-in took the username: try again' };
+    await r.sso.insertLink({ issuer: a.issuer, subject: a.subject, staff_id: row.id, created_at: now });
+    await r.audit.append({
+      actor: `sso:${a.issuer}`,
+      action: 'staff.create',
+      subject: `staff:${row.id}`,
+      outcome: 'success',
+      reason: 'provisioned at the first single sign-on',
+      data: { role: a.role, issuer: a.issuer, subject: a.subject },
+    });
+    return { staff: { ...row, disabled_at: null }, first: 'provisioned' };
+  }
+
+  private entry(
+    actor: string,
+    outcome: 'success' | 'failure',
+    subject: string | undefined,
+    more: { reason?: string; data?: Record<string, unknown> },
+  ): AuditEntry {
+    return {
+      actor,
+      action: 'staff.sso',
+      ...(subject ? { subject: `oidc:${subject}` } : {}),
+      outcome,
+      ...(more.reason ? { reason: more.reason } : {}),
+      ...(more.data ? { data: more.data } : {}),
+    };
+  }
+
+  /** The provider's metadata (discovery), fetched once; a failed fetch is tried again at the next sign-in. */
+  private provider(): Promise<oidc.Configuration> {
+    const c = this.ctx.config;
+    this.discovered ??= oidc
+      .discovery(
+        new URL(c.ssoIssuer!),
+        c.ssoClientId!,
+        c.ssoClientSecret ? { client_secret: c.ssoClientSecret } : undefined,
+        c.ssoClientSecret ? oidc.ClientSecretBasic(c.ssoClientSecret) : oidc.None(),
+        // http only on a loopback issuer (config.ts refuses any other): tests and the demo.
+        { execute: c.ssoIssuer!.startsWith('http:') ? [oidc.allowInsecureRequests] : [], timeout: 10 },
+      )
+      .catch((e: unknown) => {
+        this.discovered = undefined;
+        throw e;
+      });
+    return this.discovered;
+  }
+}
+
+/** The groups claim as a list (an array of strings, or one string). */
+function asGroups(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) ? v.filter((g): g is string => typeof g === 'string') : [];
+}
+
+/** openid-client's error as one line (its code, the provider's error, the message). */
+function describe(e: unknown): string {
+  if (e instanceof oidc.ResponseBodyError)
+    return `${e.error}${e.error_description ? `: ${e.error_description}` : ''}`.slice(0, 200);
+  const err = e as { code?: unknown; message?: unknown; cause?: unknown };
+  let msg = typeof err.message === 'string' ? err.message : String(e);
+  // openid-client wraps oauth4webapi's precise reason ('unexpected "iss" ...', nonce) in its cause.
+  const cause = err.cause as { message?: unknown } | undefined;
+  if (cause && typeof cause.message === 'string') msg = `${msg}: ${cause.message}`;
+  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${msg}`.slice(0, 200);
+}

@@ -1,0 +1,22 @@
+/** The part of oidc-provider (no typings of its own) the test identity provider uses. */
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+
+  interface Account {
+    accountId: string;
+    claims: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  }
+  interface ProviderConfiguration {
+    clients?: Record<string, unknown>[];
+    pkce?: { required?: () => boolean };
+    claims?: Record<string, string[]>;
+    findAccount?: (ctx: unknown, id: string) => Account | undefined | Promise<Account | undefined>;
+    features?: Record<string, { enabled: boolean }>;
+    cookies?: { keys: string[] };
+  }
+  export default class Provider {
+    constructor(issuer: string, configuration?: ProviderConfiguration);
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    on(event: 'server_error', listener: (ctx: unknown, error: Error) => void): this;
+  }
+}
