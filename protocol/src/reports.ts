@@ -60,6 +60,13 @@ export const ReportFigures = z.strictObject({
     .number()
     .min(0)
     .describe('Seconds from each verify command to its answer on the device (finished ones).'),
+  knowledgeChecks: count('Knowledge-question checks agents recorded for these requests.'),
+  knowledgeSeconds: z
+    .number()
+    .min(0)
+    .describe(
+      "Agents' seconds on knowledge questions for these requests (measured by the console, audited).",
+    ),
 });
 export type ReportFigures = z.infer<typeof ReportFigures>;
 
@@ -82,6 +89,12 @@ export const ReportAgentRow = z.strictObject({
   deviceVerifySeconds: z.number().min(0).describe('Seconds those verify commands waited for the device.'),
   knowledgeChecks: count('Knowledge-question checks this agent recorded (audit; no duration is recorded).'),
   knowledgeChecksPassed: count('Of those, the ones with every answer right.'),
+  knowledgeSeconds: z
+    .number()
+    .min(0)
+    .describe(
+      "This agent's seconds on knowledge questions (the console's measurement, audited with each check).",
+    ),
 });
 
 export const ReportBucket = ReportFigures.extend({

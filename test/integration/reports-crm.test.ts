@@ -134,6 +134,21 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
       });
       assert.equal(notHolder.status, 403, 'only the holder gets the screen pop');
     }
+    if (name === 'E') {
+      // The agent asks the security questions (42 s by the console's clock); the caller gets them wrong.
+      const qs = await api(a.url, 'requestKnowledgeQuestions', {
+        params: { requestId },
+        headers: bearer(s.token),
+      });
+      assert.equal(qs.status, 200, JSON.stringify(qs.body));
+      const answers = qs.body.questions.map((q: any) => ({ questionId: q.questionId, answer: 'not it' }));
+      const k = await api(a.url, 'requestKnowledgeCheck', {
+        params: { requestId },
+        headers: bearer(s.token),
+        json: { fence, answers, agentMs: 42_000 },
+      });
+      assert.equal(k.status, 200, JSON.stringify(k.body));
+    }
     clock.advance(p.talkS! * 1000);
     const done = await api(a.url, 'completeRequest', {
       params: { requestId },
@@ -249,6 +264,11 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     assert.equal(dana.talkSeconds, 620);
     assert.equal(dana.wrapUpSeconds, 70);
     assert.equal(dana.avgHandleSeconds, 230);
+    assert.equal(dana.knowledgeChecks, 1);
+    assert.equal(dana.knowledgeChecksPassed, 0);
+    assert.equal(dana.knowledgeSeconds, 42, "the console's 42 s, from the audit row");
+    assert.equal(t.knowledgeChecks, 1);
+    assert.equal(t.knowledgeSeconds, 42);
     assert.ok(v.missing.some((m: string) => /knowledge/.test(m)));
   });
 
@@ -289,7 +309,7 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     assert.match(lines[0], /^label,start,hours,offered,answered,abandoned,/);
     assert.match(
       lines[1],
-      /^2026-03-28,2026-03-27T23:00:00.000Z,24,2,1,1,1,8,8,20,1,0.5,300,30,330,0,0,0,1,0,0,0,0$/,
+      /^2026-03-28,2026-03-27T23:00:00.000Z,24,2,1,1,1,8,8,20,1,0.5,300,30,330,0,0,0,1,0,0,0,0,0,0$/,
     );
     assert.match(lines[2], /^2026-03-29,2026-03-28T23:00:00.000Z,23,3,2,1,0,45,45,50,1,0.3333,160,40,/);
     assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
@@ -319,9 +339,34 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     assert.equal(tooLong.status, 400);
   });
 
+  it('a screen pop whose origin is not allow-listed is refused (409), never handed to the console', async () => {
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
+    const changed = structuredClone(cfg.body.config ?? cfg.body);
+    changed.queues.find((q: any) => q.id === 'general').screenPopUrl =
+      'https://evil.example/steal?c={externalRef}';
+    const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: changed });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const s = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    assert.equal(
+      (await api(a.url, 'setPresence', { headers: bearer(s.token), json: { state: 'available' } })).status,
+      200,
+    );
+    const d = await device();
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
+    const requestId: string = q.body.request.requestId;
+    const me = await api(a.url, 'agentMe', { headers: bearer(s.token) });
+    const fence = me.body.offer.fence;
+    await api(a.url, 'acceptOffer', { params: { requestId }, headers: bearer(s.token), json: { fence } });
+    const pop = await api(a.url, 'screenPop', { params: { requestId }, headers: bearer(s.token) });
+    assert.equal(pop.status, 409, JSON.stringify(pop.body));
+    assert.match(pop.body.message, /https:\/\/evil\.example is not allow-listed/);
+    await api(a.url, 'completeRequest', { params: { requestId }, headers: bearer(s.token), json: { fence } });
+  });
+
   it('webhooks: signed, retried after 500s until delivered, given up (dead) after 3 attempts at a broken receiver', async () => {
-    // accepted x4, ended x6 (4 completed + 2 abandoned), wrap-up saved x2
-    const expected = 12;
+    // accepted x5, ended x7 (5 completed + 2 abandoned), wrap-up saved x2 (the day, Monday's call, the refused pop's)
+    const expected = 14;
     await until(
       'every event delivered to the flaky receiver',
       async () => {
@@ -334,8 +379,8 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     assert.deepEqual(
       types,
       [
-        ...Array(6).fill('request.ended'),
-        ...Array(4).fill('request.accepted'),
+        ...Array(7).fill('request.ended'),
+        ...Array(5).fill('request.accepted'),
         ...Array(2).fill('wrapup.saved'),
       ].sort(),
     );

@@ -33,6 +33,8 @@ interface Fact {
   level: number | null;
   verifies: number;
   verifyMs: number;
+  knowledgeChecks: number;
+  knowledgeSeconds: number;
   agents: Set<string>;
 }
 
@@ -104,7 +106,7 @@ export class Reports {
         ...this.figures(chosen.filter((f) => f.enqueuedAt >= b.start && f.enqueuedAt < b.end)),
       })),
       missing: [
-        'Seconds spent on knowledge questions: the audit records each check (counted per agent) but not when the agent started asking, so no duration exists.',
+        'Seconds on knowledge questions exist only for checks made from a request in the console (the agent time it measured is audited with the check); checks recorded without a request have a count, no duration.',
         'Verification level at answer is the level of the authentication bound to the request when the report runs (a step-up during the call raises it; a re-verification after expiry replaces it).',
         'Talk time is the time an agent held the request (accept to end), not the audio of the call: calls are not timed separately.',
       ],
@@ -125,6 +127,15 @@ export class Reports {
     const wraps = group(x.wrapUps);
     const transfers = group(x.transfers);
     const verifies = group(x.verifies);
+    const knowledge = new Map<string, { checks: number; seconds: number }>();
+    for (const k of x.knowledge) {
+      const m = knowledgeOf(k.reason);
+      if (!m.requestId) continue;
+      const e = knowledge.get(m.requestId) ?? { checks: 0, seconds: 0 };
+      e.checks++;
+      e.seconds += m.seconds;
+      knowledge.set(m.requestId, e);
+    }
     return x.requests.map((r: ReportRequestRow) => {
       const holds = (custody.get(r.id) ?? []).sort((a, b) => a.fence - b.fence);
       const answeredAt = holds.length > 0 ? Math.min(...holds.map((h) => h.from_at)) : null;
@@ -158,6 +169,8 @@ export class Reports {
         level: answeredAt !== null ? r.level : null,
         verifies: (verifies.get(r.id) ?? []).length,
         verifyMs: v.reduce((s, c) => s + (c.finished_at! - c.created_at), 0),
+        knowledgeChecks: knowledge.get(r.id)?.checks ?? 0,
+        knowledgeSeconds: knowledge.get(r.id)?.seconds ?? 0,
         agents: new Set(holds.map((h) => h.staff_id)),
       } satisfies Fact;
     });
@@ -199,6 +212,8 @@ export class Reports {
       answeredAtLevel3: answered.filter((f) => (f.level ?? 0) >= 3).length,
       deviceVerifications: fs.reduce((s, f) => s + f.verifies, 0),
       deviceVerifySeconds: round(fs.reduce((s, f) => s + f.verifyMs, 0) / 1000),
+      knowledgeChecks: fs.reduce((s, f) => s + f.knowledgeChecks, 0),
+      knowledgeSeconds: round(fs.reduce((s, f) => s + f.knowledgeSeconds, 0)),
     };
   }
 
@@ -224,6 +239,7 @@ export class Reports {
             deviceVerifySeconds: 0,
             knowledgeChecks: 0,
             knowledgeChecksPassed: 0,
+            knowledgeSeconds: 0,
             handles: 0,
             handleMs: 0,
           }),
@@ -265,6 +281,7 @@ export class Reports {
       const r = row(k.actor.slice('staff:'.length));
       r.knowledgeChecks++;
       if (k.outcome === 'success') r.knowledgeChecksPassed++;
+      r.knowledgeSeconds += knowledgeOf(k.reason).seconds;
     }
     return [...rows.values()]
       .filter((r) => only === undefined || r.agentId === only)
@@ -274,9 +291,17 @@ export class Reports {
         talkSeconds: round(r.talkSeconds),
         wrapUpSeconds: round(r.wrapUpSeconds),
         deviceVerifySeconds: round(r.deviceVerifySeconds),
+        knowledgeSeconds: round(r.knowledgeSeconds),
         avgHandleSeconds: handles === 0 ? null : round(handleMs / handles / 1000),
       }));
   }
+}
+
+/** The request and the agent time a knowledge check's audit reason names ("request <id>, N answers, agent time X s"). */
+function knowledgeOf(reason: string | null): { requestId: string | null; seconds: number } {
+  const request = /(?:^|; )request (\S+), \d+ answers/.exec(reason ?? '');
+  const time = /agent time (\d+(?:\.\d+)?) s/.exec(reason ?? '');
+  return { requestId: request?.[1] ?? null, seconds: time ? Number(time[1]) : 0 };
 }
 
 function round(x: number, digits = 1): number {
@@ -316,6 +341,7 @@ export const CSV_COLUMNS = {
     'deviceVerifySeconds',
     'knowledgeChecks',
     'knowledgeChecksPassed',
+    'knowledgeSeconds',
   ],
 } as const;
 export const FIGURE_COLUMNS = [
@@ -339,6 +365,8 @@ export const FIGURE_COLUMNS = [
   'answeredAtLevel3',
   'deviceVerifications',
   'deviceVerifySeconds',
+  'knowledgeChecks',
+  'knowledgeSeconds',
 ] as const;
 
 /** One table of a report as CSV, and a file name for it. */

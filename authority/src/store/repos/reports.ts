@@ -48,6 +48,8 @@ export interface ReportKnowledgeRow {
   actor: string;
   at: number;
   outcome: string;
+  /** names the request and the agent time the console measured (knowledge.ts) */
+  reason: string | null;
 }
 
 /** Everything a historical report is computed from: the durable records of the requests queued in a range. */
@@ -125,7 +127,7 @@ export class ReportsRepo extends Repo {
     );
     const knowledge = await this.q
       .selectFrom('audit_log')
-      .select(['actor', 'at', 'outcome'])
+      .select(['actor', 'at', 'outcome', 'reason'])
       .where('action', '=', 'auth.knowledge')
       .where('at', '>=', range.from)
       .where('at', '<', range.to)

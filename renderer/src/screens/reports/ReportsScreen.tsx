@@ -57,6 +57,7 @@ const FIGURES: Column<QueueRow | BucketRow>[] = [
   { key: 'answeredAtLevel2', label: 'L2' },
   { key: 'answeredAtLevel3', label: 'L3' },
   { key: 'deviceVerifySeconds', label: 'Device verify', format: secs },
+  { key: 'knowledgeSeconds', label: 'Questions', format: secs },
 ] as Column<QueueRow | BucketRow>[];
 
 const QUEUE_COLUMNS = [
@@ -77,6 +78,7 @@ const AGENT_COLUMNS: Column<AgentRow>[] = [
   { key: 'deviceVerifySeconds', label: 'Device verify', format: secs },
   { key: 'knowledgeChecks', label: 'Knowledge checks' },
   { key: 'knowledgeChecksPassed', label: 'Passed' },
+  { key: 'knowledgeSeconds', label: 'Questions', format: secs },
 ];
 
 /**
