@@ -23,7 +23,7 @@ import { testEngine } from '../support/authority.ts';
 import { AuthorityCluster } from '../support/cluster.ts';
 import { CRASH_ENV, crashSizes, crashTimeoutMs, runCrashScenario } from '../support/crash-scenario.ts';
 
-const sizes = crashSizes('VD_CLUSTER', { requests: 300, kills: 6 });
+const sizes = crashSizes('VD_CLUSTER', { requests: 300, kills: 6, drainSeconds: 240 });
 const NODES = Number(process.env.VD_CLUSTER_NODES ?? 3);
 
 describe('issue 12: three nodes behind HAProxy; SIGKILL any one of them while customers queue and agents work', () => {

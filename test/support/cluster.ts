@@ -126,6 +126,23 @@ export class AuthorityCluster {
     this.startTimes.push(node.startTimes.at(-1)!);
   }
 
+  private nextRolling = 0;
+  /**
+   * The next step of a rolling upgrade: the next node in turn stops cleanly (SIGTERM:
+   * it answers what it has begun and closes its sockets) and starts again; the others
+   * serve meanwhile. Counted like restart() (the scenario's bookkeeping).
+   */
+  async rollOne(): Promise<void> {
+    const index = this.nextRolling++ % this.nodes.length;
+    const node = this.nodes[index]!;
+    this.note(`SIGTERM node${index + 1} (rolling restart)`);
+    await node.stop();
+    this.kills++;
+    this.killed.push(index);
+    await node.start();
+    this.startTimes.push(node.startTimes.at(-1)!);
+  }
+
   /** SIGKILL every node (the final crash before a checker reads the database); HAProxy stops. */
   async kill(): Promise<void> {
     const alive = this.nodes.filter((n) => n.running);

@@ -55,12 +55,19 @@ const int = (v: string | undefined, d: number) => {
 };
 
 /** Sizes from `<prefix>_REQUESTS`, `_KILLS`, `_DRAIN_SECONDS`, `_KEEP` (e.g. VD_CRASH_REQUESTS). */
-export function crashSizes(prefix: string, defaults: { requests: number; kills: number }): CrashSizes {
+export function crashSizes(
+  prefix: string,
+  defaults: { requests: number; kills: number; drainSeconds?: number },
+): CrashSizes {
   const requests = Math.max(1, int(process.env[`${prefix}_REQUESTS`], defaults.requests));
   return {
     requests,
     kills: int(process.env[`${prefix}_KILLS`], defaults.kills),
-    drainMs: int(process.env[`${prefix}_DRAIN_SECONDS`], Math.max(90, Math.ceil(requests / 25))) * 1000,
+    drainMs:
+      int(
+        process.env[`${prefix}_DRAIN_SECONDS`],
+        Math.max(defaults.drainSeconds ?? 90, Math.ceil(requests / 25)),
+      ) * 1000,
     // 2,000 requests take about 3 minutes on a quiet machine; a loaded one with slow restarts took 5.
     enqueueDeadlineMs: Math.max(600_000, requests * 300),
     keep: process.env[`${prefix}_KEEP`] === '1',
