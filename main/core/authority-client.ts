@@ -83,6 +83,13 @@ export class StaffClient extends EventEmitter<{
     return pair.staff;
   }
 
+  /** Finish a single sign-on: the URL the identity provider redirected to; the same tokens as a login. */
+  async ssoSignIn(callbackUrl: string): Promise<TokenPair['staff']> {
+    const pair = await this.call('ssoCallback', { body: { callbackUrl } });
+    this.adopt(pair);
+    return pair.staff;
+  }
+
   /** Resume from a stored refresh token (app restart). */
   async resume(): Promise<TokenPair['staff'] | null> {
     if (!this.tokens.load()) return null;
@@ -94,13 +101,16 @@ export class StaffClient extends EventEmitter<{
     }
   }
 
-  async logout(): Promise<void> {
+  /** Log out here and at the authority: the identity provider's logout URL after a single sign-on. */
+  async logout(): Promise<{ endSessionUrl?: string }> {
     const rt = this.tokens.load();
     this.disconnect();
     this.tokens.save(null);
     this.accessToken = null;
     this.staff = null;
-    if (rt) await this.call('logout', { body: { refreshToken: rt } }).catch(() => undefined);
+    if (!rt) return {};
+    const out = await this.call('logout', { body: { refreshToken: rt } }).catch(() => undefined);
+    return out?.endSessionUrl ? { endSessionUrl: out.endSessionUrl } : {};
   }
 
   private refresh(): Promise<void> {

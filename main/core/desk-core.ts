@@ -24,6 +24,7 @@ import { CommandSeqs } from './command-seq.ts';
 import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
 import { ManagedSettingError, readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
+import { listenForRedirect } from './sso-loopback.ts';
 
 /**
  * Send one outbox wrap-up to the authority: acknowledged on 2xx (a replay answers
@@ -69,6 +70,10 @@ export interface DeskCoreOptions {
   managed?: ManagedConfig;
   /** The shell's allow-listed opener (Electron); absent in browser mode. */
   openExternal?: (url: string) => Promise<boolean>;
+  /** The shell's opener of an identity provider's pages in the system browser (Electron); absent in browser mode. */
+  openSignIn?: (url: string) => Promise<boolean>;
+  /** How long a desktop sign-in waits for the system browser to come back (default 5 minutes). */
+  ssoTimeoutMs?: number;
 }
 
 /** A handler gets the arguments after validation. */
@@ -89,6 +94,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
   readonly settings: Settings;
   readonly seqs: CommandSeqs;
   private readonly sending = new Map<string, Promise<unknown>>();
+  /** States of the browser-mode sign-ins this console started (a callback with any other is not ours). */
+  private readonly ssoStates = new Map<string, number>();
   private readonly handlers: { [C in BridgeChannel]: Handler<C> };
 
   constructor(private readonly opts: DeskCoreOptions) {
@@ -272,8 +279,56 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'session.logout': async () => {
         this.outbox.stop();
-        await c.logout();
-        return { ok: true as const };
+        const { endSessionUrl } = await c.logout();
+        if (!endSessionUrl) return { ok: true as const };
+        // The provider's session ends too (RP-initiated logout): the desktop app opens its page in the
+        // system browser (where the provider's cookies are); browser mode's page goes there itself.
+        if (this.opts.openSignIn && (await this.opts.openSignIn(endSessionUrl))) return { ok: true as const };
+        return { ok: true as const, endSessionUrl };
+      },
+      'sso.settings': () => c.call('ssoSettings'),
+      'sso.begin': async ({ returnTo }) => {
+        const started = await c.call('ssoStart', { body: { redirectUri: returnTo } });
+        const now = Date.now();
+        for (const [s, until] of this.ssoStates) if (until < now) this.ssoStates.delete(s);
+        this.ssoStates.set(started.state, Date.parse(started.expiresAt));
+        return { authorizationUrl: started.authorizationUrl };
+      },
+      'sso.complete': async ({ callbackUrl }) => {
+        const state = new URL(callbackUrl).searchParams.get('state') ?? '';
+        // Login CSRF: only a sign-in this console started may finish here (single use).
+        if (!this.ssoStates.delete(state))
+          throw new BridgeError('sso_not_started', 'This sign-in was not started here: start it again.');
+        const staff = await c.ssoSignIn(callbackUrl);
+        this.afterLogin(staff.role);
+        return staff;
+      },
+      'sso.signIn': async () => {
+        const open = this.opts.openSignIn;
+        if (!open)
+          throw new BridgeError(
+            'not_desktop',
+            'Single sign-on through the system browser needs the desktop app.',
+          );
+        const loopback = await listenForRedirect(this.opts.ssoTimeoutMs);
+        try {
+          const started = await c.call('ssoStart', { body: { redirectUri: loopback.redirectUri } });
+          if (!(await open(started.authorizationUrl)))
+            throw new BridgeError('sso_not_opened', 'The sign-in page could not be opened in your browser.');
+          const callbackUrl = await loopback.callback.catch((e: unknown) => {
+            throw new BridgeError('sso_timeout', (e as Error).message);
+          });
+          if (new URL(callbackUrl).searchParams.get('state') !== started.state)
+            throw new BridgeError(
+              'sso_not_started',
+              'The browser came back from another sign-in: start again.',
+            );
+          const staff = await c.ssoSignIn(callbackUrl);
+          this.afterLogin(staff.role);
+          return staff;
+        } finally {
+          loopback.close();
+        }
       },
       'session.current': async () => {
         if (c.staff) return c.staff;

@@ -11,7 +11,7 @@ import { effectiveSipUrl } from '../core/web-host.ts';
 import { consoleCsp, installCspHeaders } from './content-security.ts';
 import { DialQueue, dialUrisFromArgv, registerDialProtocols } from './dial-links.ts';
 import type { ShellElectron, ShellUpdater, ShellWindow } from './electron-api.ts';
-import { createExternalOpener, DEFAULT_EXTERNAL_HOSTS } from './external-links.ts';
+import { createExternalOpener, createSignInOpener, DEFAULT_EXTERNAL_HOSTS } from './external-links.ts';
 import { createSenderCheck, forwardBridgeEvents, registerBridgeIpc } from './ipc-bridge.ts';
 import { guardWebContents } from './navigation-guard.ts';
 import { createOfferNotifier } from './offer-notifications.ts';
@@ -114,6 +114,8 @@ export function startDeskShell(
       defaultSipUrl: opts.defaultSipUrl ?? null,
       tokenStore,
       openExternal,
+      // Single sign-on runs in the system browser, back through a loopback listener (RFC 8252).
+      openSignIn: createSignInOpener(electron.shell),
       managed,
     });
     const csp = () => consoleCsp(effectiveSipUrl(core.settings.get()));

@@ -37,3 +37,28 @@ export function createExternalOpener(
     return true;
   };
 }
+
+/**
+ * An identity provider's page (single sign-on, its logout): https to any host the authority
+ * named (the provider is IT's choice, not ours to list), or http on the loopback address (a
+ * provider on this machine: tests). Never another scheme, never credentials in the URL.
+ */
+export function isSignInUrl(raw: string): boolean {
+  if (typeof raw !== 'string' || raw.length > 8192) return false;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.username !== '' || url.password !== '') return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && url.hostname === '127.0.0.1');
+}
+
+export function createSignInOpener(shell: { openExternal(url: string): Promise<void> }): ExternalOpener {
+  return async (raw) => {
+    if (!isSignInUrl(raw)) return false;
+    await shell.openExternal(new URL(raw).href); // eng-disable OPEN_EXTERNAL_JS_CHECK only https or loopback http sign-in pages reach this line (isSignInUrl)
+    return true;
+  };
+}

@@ -25,6 +25,7 @@ import {
 } from './pipeline.ts';
 import { SipCredentials } from './sip.ts';
 import { Password, StaffView, Username } from './staff.ts';
+import { SsoSettings } from './sso.ts';
 import { COMMAND_TTL, CommandView, DeviceCommand, MenuItems, RequestCommands } from './device-control.ts';
 import { TransferTargets } from './directory.ts';
 import { TransferMode, TransferTarget, Transfers, TransferView } from './transfers.ts';
@@ -110,7 +111,31 @@ const channel = <A extends z.ZodType, R extends z.ZodType>(args: A, result: R) =
 /** Request/response channels: renderer -> main. */
 export const bridgeRequests = {
   'session.login': channel(z.strictObject({ username: Username, password: Password }), StaffView),
-  'session.logout': channel(Empty, z.strictObject({ ok: z.literal(true) })),
+  'session.logout': channel(
+    Empty,
+    z.strictObject({
+      ok: z.literal(true),
+      /** Browser mode, after a single sign-on: the provider's logout page to go to (the desktop app opened it itself). */
+      endSessionUrl: z
+        .url({ protocol: /^https?$/ })
+        .max(8192)
+        .optional(),
+    }),
+  ),
+  /** Single sign-on: configured? the provider's name, and whether passwords are refused. */
+  'sso.settings': channel(Empty, SsoSettings),
+  /** Browser mode: start a sign-in that comes back to `returnTo` (this console's /sso-callback): the page to go to. */
+  'sso.begin': channel(
+    z.strictObject({ returnTo: z.url({ protocol: /^https?$/ }).max(2048) }),
+    z.strictObject({ authorizationUrl: z.url({ protocol: /^https?$/ }).max(8192) }),
+  ),
+  /** Browser mode: the page came back at /sso-callback: finish the sign-in this console started. */
+  'sso.complete': channel(
+    z.strictObject({ callbackUrl: z.url({ protocol: /^https?$/ }).max(8192) }),
+    StaffView,
+  ),
+  /** Desktop: the whole sign-in in the system browser, back through a one-shot loopback listener (RFC 8252). */
+  'sso.signIn': channel(Empty, StaffView),
   'session.current': channel(Empty, StaffView.nullable()),
   'agent.me': channel(Empty, AgentView),
   'agent.setPresence': channel(SetPresenceRequest, AgentView),

@@ -1,10 +1,14 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useConsole, useStore } from '../hooks.ts';
 
 export function LoginScreen() {
   const c = useConsole();
   const session = useStore(c.session);
+  const sso = useStore(c.session.sso);
   const connection = useStore(c.connection);
+  useEffect(() => {
+    void c.session.loadSso();
+  }, [c.session]);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const busy = session.status === 'signing_in';
@@ -15,6 +19,38 @@ export function LoginScreen() {
     void c.session.login(username, password);
   };
 
+  const passwordFields = (
+    <>
+      <label className="field">
+        <span>Username</span>
+        <input
+          name="username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+          required
+          autoFocus={!sso?.enabled}
+        />
+      </label>
+      <label className="field">
+        <span>Password</span>
+        <input
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
+      </label>
+      <button type="submit" className={sso?.enabled ? 'button wide' : 'button primary wide'} disabled={busy}>
+        {busy ? 'Signing in…' : 'Sign in'}
+      </button>
+    </>
+  );
+
   return (
     <main className="login">
       <form className="login-card" onSubmit={submit} aria-labelledby="login-title">
@@ -24,38 +60,39 @@ export function LoginScreen() {
         </div>
         <h1 id="login-title">Sign in to the agent console</h1>
         <p className="muted">Customers are verified on their phone before you take the call.</p>
-        <label className="field">
-          <span>Username</span>
-          <input
-            name="username"
-            autoComplete="username"
-            autoCapitalize="none"
-            spellCheck={false}
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            required
-            autoFocus
-          />
-        </label>
-        <label className="field">
-          <span>Password</span>
-          <input
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-          />
-        </label>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
+        {sso?.enabled && (
+          <button
+            type="button"
+            className="button primary wide"
+            disabled={busy}
+            onClick={() => void c.session.ssoSignIn()}
+          >
+            {busy ? 'Signing in…' : `Sign in with ${sso.name ?? 'single sign-on'}`}
+          </button>
         )}
-        <button type="submit" className="button primary wide" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
-        </button>
+        {sso?.enabled && sso.enforced ? (
+          <>
+            {error && (
+              <p className="form-error" role="alert">
+                {error}
+              </p>
+            )}
+            <details className="login-break-glass">
+              <summary>Administrator sign-in with a password (break-glass)</summary>
+              {passwordFields}
+            </details>
+          </>
+        ) : (
+          <>
+            {sso?.enabled && <p className="login-or muted">or with your Verified Desk password</p>}
+            {passwordFields}
+            {error && (
+              <p className="form-error" role="alert">
+                {error}
+              </p>
+            )}
+          </>
+        )}
         <p className="login-foot muted">
           {c.bridge.mode === 'browser' ? 'Browser mode' : 'Desktop app'}
           {connection.link === 'reconnecting' ? ' · reconnecting to the console host…' : ''}
