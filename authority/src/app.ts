@@ -19,12 +19,13 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
 import { serveDocs } from './http/docs.ts';
-import { registerMetrics } from './http/metrics.ts';
+import { serveMetrics } from './http/metrics.ts';
 import { asHttpError, HttpError } from './http/errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
 import type { Store } from './store/engine.ts';
+import { NodeMetrics } from './ops/metrics.ts';
 import { Hub } from './ws/hub.ts';
 import { NodeFrames } from './ws/node-frames.ts';
 
@@ -159,13 +160,13 @@ export async function buildAuthority(opts: {
 
   // The hub is made below, after the routes (the metrics hook goes first, for every route).
   const made: { hub?: Hub } = {};
-  registerMetrics(app, {
+  const metrics = new NodeMetrics({
     nodeId: config.nodeId,
     data: services.ctx.data,
     events: services.ctx.events,
     sockets: () => made.hub?.counts() ?? {},
-    token: config.metricsToken,
   });
+  serveMetrics(app, metrics, config.metricsToken);
   bindRoutes(app, services, routes, await createHandlers(services));
   await serveCustomerApp(app, opts.config.customerAppDir);
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
