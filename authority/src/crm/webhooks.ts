@@ -13,6 +13,7 @@ const WEBHOOK_TOPICS = {
   'request.ended': 'request.ended',
   'request.moved': 'request.transferred',
   'wrapup.saved': 'wrapup.saved',
+  'authentication.changed': 'verification.changed',
 } as const satisfies Partial<Record<DomainTopic, string>>;
 type WebhookTopic = keyof typeof WEBHOOK_TOPICS;
 
@@ -31,7 +32,8 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 
 /**
  * CRM webhooks (docs/crm-integration.md). A durable consumer of the outbox turns each
- * request.accepted / request.ended / request.moved / wrapup.saved event into one delivery
+ * request.accepted / request.ended / request.moved / wrapup.saved / authentication.changed
+ * event into one delivery
  * row per configured endpoint, in the consumer's unit (so none is lost to a crash, and a
  * replay inserts nothing twice). A sweeper sends the due ones: signed JSON POST, each
  * attempt claimed by a guarded UPDATE, retried with exponential backoff
@@ -76,7 +78,43 @@ export class Webhooks {
   }
 
   private async onEvent(r: Repos, e: DomainEvent<WebhookTopic>): Promise<void> {
-    const requestId = e.payload.requestId;
+    const data = await this.dataOf(r, e);
+    const eventId = `evt_${e.seq}`;
+    const body = JSON.stringify({
+      id: eventId,
+      type: WEBHOOK_TOPICS[e.topic],
+      occurredAt: iso(e.createdAt),
+      data,
+    });
+    const now = this.ctx.clock.now();
+    await r.webhooks.enqueue(
+      this.ctx.config.webhookUrls.map((endpoint) => ({
+        id: randomId(12),
+        event_id: eventId,
+        endpoint,
+        topic: WEBHOOK_TOPICS[e.topic],
+        body,
+        state: 'pending' as const,
+        next_attempt_at: now,
+        created_at: now,
+      })),
+    );
+  }
+
+  private async dataOf(r: Repos, e: DomainEvent<WebhookTopic>): Promise<Record<string, unknown>> {
+    if (e.topic === 'authentication.changed') {
+      const authenticationId = (e.payload as DomainEvent<'authentication.changed'>['payload'])
+        .authenticationId;
+      const { auth, requests } = await r.webhooks.authentication(authenticationId);
+      return {
+        authenticationId,
+        customerId: auth?.customer_id ?? null,
+        externalRef: auth?.external_ref ?? null,
+        verificationLevel: auth?.level ?? null,
+        requests: requests.map((q) => ({ requestId: q.id, queueId: q.queue_id })),
+      };
+    }
+    const requestId = (e.payload as { requestId: string }).requestId;
     const req = await r.webhooks.request(requestId);
     const data: Record<string, unknown> = {
       requestId,
@@ -108,26 +146,7 @@ export class Webhooks {
         toQueueId: t?.target_queue ?? null,
       });
     }
-    const eventId = `evt_${e.seq}`;
-    const body = JSON.stringify({
-      id: eventId,
-      type: WEBHOOK_TOPICS[e.topic],
-      occurredAt: iso(e.createdAt),
-      data,
-    });
-    const now = this.ctx.clock.now();
-    await r.webhooks.enqueue(
-      this.ctx.config.webhookUrls.map((endpoint) => ({
-        id: randomId(12),
-        event_id: eventId,
-        endpoint,
-        topic: WEBHOOK_TOPICS[e.topic],
-        body,
-        state: 'pending' as const,
-        next_attempt_at: now,
-        created_at: now,
-      })),
-    );
+    return data;
   }
 
   private backoff(attempt: number): number {

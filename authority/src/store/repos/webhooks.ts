@@ -122,6 +122,24 @@ export class WebhooksRepo extends Repo {
       .executeTakeFirst();
   }
 
+  /** An authentication's customer and level, and the live requests it vouches for (verification.changed). */
+  async authentication(authenticationId: string) {
+    const auth = await this.q
+      .selectFrom('authentications')
+      .innerJoin('customers', 'customers.id', 'authentications.customer_id')
+      .select(['authentications.level', 'authentications.customer_id', 'customers.external_ref'])
+      .where('authentications.id', '=', authenticationId)
+      .executeTakeFirst();
+    const requests = await this.q
+      .selectFrom('requests')
+      .select(['id', 'queue_id'])
+      .where('authentication_id', '=', authenticationId)
+      .where('state', 'in', ['waiting', 'offered', 'assigned', 'scheduled'])
+      .orderBy('id')
+      .execute();
+    return { auth, requests };
+  }
+
   /** The transfer that moved the request off `fromFence`, if one did (a take-over, reassignment or transfer). */
   transferFrom(requestId: string, fromFence: number) {
     return this.q
