@@ -161,9 +161,10 @@ export class Webhooks {
       let sent = 0;
       await Promise.all(
         due.map(async (d) => {
-          // Claimed first: a crash mid-send leaves it pending, retried after the backoff.
+          // Claimed first: a crash mid-send leaves it pending, retried once the attempt's
+          // timeout and its backoff have passed (never while the attempt may still be in flight).
           const claimed = await this.ctx.data.tx((r) =>
-            r.webhooks.claim(d.id, d.attempts, now, now + this.backoff(d.attempts + 1)),
+            r.webhooks.claim(d.id, d.attempts, now, now + ATTEMPT_TIMEOUT_MS + this.backoff(d.attempts + 1)),
           );
           if (!claimed) return;
           sent++;
