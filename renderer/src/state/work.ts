@@ -253,7 +253,15 @@ export class WorkStore extends Store<WorkState> {
       const { url } = await this.bridge.invoke('crm.screenPop', { requestId });
       if (!url) return;
       if (this.bridge.mode === 'browser') globalThis.open?.(url, '_blank', 'noopener,noreferrer');
-      else await this.bridge.invoke('shell.openExternal', { url });
+      else if (!(await this.bridge.invoke('shell.openExternal', { url })).opened) {
+        // The desktop app opens only https links to the hosts IT allow-listed for it.
+        const now = this.state;
+        if (now.phase === 'active' && now.request.requestId === requestId)
+          this.setState({
+            ...now,
+            notice: `The CRM record was not opened: ${new URL(url).host} is not allowed here.`,
+          });
+      }
     } catch (e) {
       const now = this.state;
       if (now.phase === 'active' && now.request.requestId === requestId)
