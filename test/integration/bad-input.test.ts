@@ -741,8 +741,9 @@ function casesFor(id: RouteId, r: RouteDef): fc.Arbitrary<Case> {
 
   // C: query strings. With a query schema: anything but exactly one valid value; without: any query at all.
   const qKeys = r.query ? Object.keys(r.query.shape) : ['q'];
-  const qVals = Object.values(v.query ?? {});
   const asText = (w: J) => (typeof w === 'string' ? w : JSON.stringify(w));
+  // A query string carries text: a valid number (z.coerce) is mutated as its digits.
+  const qVals = Object.values(v.query ?? {}).map((x) => asText(x as J));
   const pairs = fc.array(
     fc.tuple(
       fc.oneof(
