@@ -41,19 +41,7 @@ describe('issue 12: three nodes behind HAProxy; SIGKILL any one of them while cu
         label: `cluster of ${NODES} behind HAProxy`,
         work,
         sizes,
-        server: {
-          get url() {
-            return cluster.url;
-          },
-          get kills() {
-            return cluster.kills;
-          },
-          start: () => cluster.start(),
-          restart: () => cluster.restart(),
-          kill: () => cluster.kill(),
-          storeTarget: () => cluster.storeTarget(),
-          restartMs: () => cluster.startTimes.slice(cluster.size),
-        },
+        server: cluster.asCrashServer('kill'),
       });
     },
   );

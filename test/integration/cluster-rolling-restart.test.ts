@@ -37,19 +37,7 @@ describe('issue 12: a rolling restart of three nodes behind HAProxy under traffi
         label: 'rolling restart of 3 behind HAProxy',
         work,
         sizes,
-        server: {
-          get url() {
-            return cluster.url;
-          },
-          get kills() {
-            return cluster.kills;
-          },
-          start: () => cluster.start(),
-          restart: () => cluster.rollOne(),
-          kill: () => cluster.kill(),
-          storeTarget: () => cluster.storeTarget(),
-          restartMs: () => cluster.startTimes.slice(cluster.size),
-        },
+        server: cluster.asCrashServer('roll'),
       });
     },
   );

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoreTarget } from '../../authority/src/store/engine.ts';
 import { createTestDatabase } from './postgres.ts';
-import { AuthorityProcess, freePort, REPO_ROOT, waitForHealth } from './process.ts';
+import type { CrashServer } from './crash-scenario.ts';
+import { AuthorityProcess, appendTestNote, freePort, REPO_ROOT, waitForHealth } from './process.ts';
 
 /** The load balancer's configuration: the deploy folder's own file, started as it is. */
 export const HAPROXY_CFG = join(REPO_ROOT, 'deploy', 'haproxy', 'haproxy.cfg');
@@ -107,12 +108,7 @@ export class AuthorityCluster {
   }
 
   private note(line: string): void {
-    const fd = openSync(this.logFile, 'a');
-    try {
-      writeSync(fd, `--- [test ${new Date().toISOString()}] ${line}\n`);
-    } finally {
-      closeSync(fd);
-    }
+    appendTestNote(this.logFile, line);
   }
 
   /** SIGKILL one node (at random, or `index`), then start it again; the others serve meanwhile. */
@@ -141,6 +137,29 @@ export class AuthorityCluster {
     this.killed.push(index);
     await node.start();
     this.startTimes.push(node.startTimes.at(-1)!);
+  }
+
+  /**
+   * The cluster as the crash scenario's server (test/support/crash-scenario.ts): each of
+   * its crashes SIGKILLs one node at random (`kill`), or is the next step of a rolling
+   * restart (`roll`); the final crash SIGKILLs every node.
+   */
+  asCrashServer(mode: 'kill' | 'roll'): CrashServer {
+    const url = () => this.url;
+    const kills = () => this.kills;
+    return {
+      get url() {
+        return url();
+      },
+      get kills() {
+        return kills();
+      },
+      start: () => this.start(),
+      restart: () => (mode === 'kill' ? this.restart() : this.rollOne()),
+      kill: () => this.kill(),
+      storeTarget: () => this.storeTarget(),
+      restartMs: () => this.startTimes.slice(this.size),
+    };
   }
 
   /** SIGKILL every node (the final crash before a checker reads the database); HAProxy stops. */

@@ -21,6 +21,7 @@ import type { RouteId } from '../../protocol/src/routes.ts';
 import type { EnqueuerLogLine, EnqueuerProgress, EnqueuerSummary } from './crash-enqueuer.ts';
 import { api, type ApiOptions, apiWith, bearer, type HttpResult } from './http.ts';
 import { REPO_ROOT } from './process.ts';
+import { within } from './wait.ts';
 
 /** What the scenario crashes: one authority process, or a cluster of nodes behind a load balancer. */
 export interface CrashServer {
@@ -96,16 +97,6 @@ const AGENTS = [
   { username: 'supervisor', password: 'demo-supervisor' },
 ];
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, fail) => {
-      t = setTimeout(() => fail(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
 // ---- the simulated agents -----------------------------------------------------
 
 interface Write {
@@ -160,9 +151,9 @@ class SimAgent {
 
   private async login(): Promise<void> {
     const r = await within(
-      api(this.url, 'login', { json: { username: this.username, password: this.password } }),
-      CALL_TIMEOUT_MS,
       'login',
+      api(this.url, 'login', { json: { username: this.username, password: this.password } }),
+      { timeoutMs: CALL_TIMEOUT_MS },
     );
     if (r.status !== 200) throw new Error(`login ${this.username}: ${r.status}`);
     this.token = r.body.accessToken as string;
@@ -174,7 +165,9 @@ class SimAgent {
   async api<K extends RouteId>(name: K, opts?: ApiOptions<K>): Promise<HttpResult> {
     for (let i = 0; i < 2; i++) {
       if (!this.token) await this.login();
-      const r = await within(apiWith(this.url, bearer(this.token!), name, opts), CALL_TIMEOUT_MS, name);
+      const r = await within(name, apiWith(this.url, bearer(this.token!), name, opts), {
+        timeoutMs: CALL_TIMEOUT_MS,
+      });
       if (r.status !== 401) {
         if (r.status >= 500) this.stats.serverErrors++;
         else this.okAt.push(Date.now());

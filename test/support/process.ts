@@ -34,6 +34,16 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   throw new Error('no free port found in 20000-31999');
 }
 
+/** A line of the test's own in a child's log file (what it did to the child, and when). */
+export function appendTestNote(logFile: string, line: string): void {
+  const fd = openSync(logFile, 'a');
+  try {
+    writeSync(fd, `--- [test ${new Date().toISOString()}] ${line}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Poll GET /healthz until it answers 200 (a readiness probe: bounded by `timeoutMs`). */
 export async function waitForHealth(
   url: string,
@@ -111,12 +121,7 @@ export class AuthorityProcess {
   }
 
   private note(line: string): void {
-    const fd = openSync(this.logFile, 'a');
-    try {
-      writeSync(fd, `--- [test ${new Date().toISOString()}] ${line}\n`);
-    } finally {
-      closeSync(fd);
-    }
+    appendTestNote(this.logFile, line);
   }
 
   /** The engine the child runs on. */
