@@ -187,36 +187,20 @@ export function ReportsScreen() {
             <option value="hour">Hour</option>
           </select>
         </label>
-        <label>
-          Queue{' '}
-          <select
-            value={query.queueId ?? ''}
-            aria-label="Queue"
-            onChange={(e) => setQuery(withOptional(query, 'queueId', e.target.value))}
-          >
-            <option value="">All queues</option>
-            {queues.map((q) => (
-              <option key={q.id} value={q.id}>
-                {q.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Agent{' '}
-          <select
-            value={query.agentId ?? ''}
-            aria-label="Agent"
-            onChange={(e) => setQuery(withOptional(query, 'agentId', e.target.value))}
-          >
-            <option value="">All agents</option>
-            {agents.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="Queue"
+          all="All queues"
+          value={query.queueId}
+          options={queues}
+          onChange={(v) => setQuery(withOptional(query, 'queueId', v))}
+        />
+        <FilterSelect
+          label="Agent"
+          all="All agents"
+          value={query.agentId}
+          options={agents}
+          onChange={(v) => setQuery(withOptional(query, 'agentId', v))}
+        />
         <button type="submit" className="button" disabled={busy}>
           {busy ? 'Loading…' : 'Show report'}
         </button>
@@ -297,6 +281,29 @@ function ReportTable<R>(p: {
       </div>
       <SortableTable rows={p.rows} columns={p.columns} rowKey={p.rowKey} caption={p.title} />
     </div>
+  );
+}
+
+/** A filter of the report: every option, or one (its value '' means all). */
+function FilterSelect(p: {
+  label: string;
+  all: string;
+  value: string | undefined;
+  options: { id: string; name: string }[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {p.label}{' '}
+      <select value={p.value ?? ''} aria-label={p.label} onChange={(e) => p.onChange(e.target.value)}>
+        <option value="">{p.all}</option>
+        {p.options.map((o) => (
+          <option key={o.id} value={o.id}>
+            {o.name}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
