@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AssuranceLevel, IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
-import { Factor } from './identity.ts';
+import { Factor, KnowledgeCheckRequest } from './identity.ts';
 import { DeviceId } from './keys.ts';
 import { ConfigId, Disposition, RequestView } from './pipeline.ts';
 import { CustodyEntry } from './transfers.ts';
@@ -201,20 +201,9 @@ export const RequestKnowledgeQuestions = z.strictObject({
 export type RequestKnowledgeQuestions = z.infer<typeof RequestKnowledgeQuestions>;
 export const RequestKnowledgeCheck = z.strictObject({
   fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
-  answers: z
-    .array(
-      z.strictObject({
-        questionId: OpaqueId.describe('The question asked.'),
-        answer: z
-          .string()
-          .min(1)
-          .max(LIMITS.shortText)
-          .describe('What the caller answered, as typed by the agent.'),
-      }),
-    )
-    .min(1)
-    .max(5)
-    .describe('One answer per question asked (at least `answersNeeded`).'),
+  answers: KnowledgeCheckRequest.shape.answers.describe(
+    'One answer per question asked (at least `answersNeeded`), as typed by the agent.',
+  ),
   agentMs: z
     .number()
     .int()

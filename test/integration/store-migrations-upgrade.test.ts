@@ -557,42 +557,21 @@ for (const engine of testEngines()) {
     const { target, cleanup } = await freshTarget(engine);
     cleanups.push(cleanup);
     await buildAt(target, 14);
+    // The fixture's session and request (versions 1 and 2), made offered to st1.
+    const fixture = (v: number, table: string) => FIXTURES[v]!.find(([t]) => t === table)![1][0]!;
     const offer = (id: string, session: string, expires: number): [string, Row[]][] => [
-      [
-        'service_sessions',
-        [
-          {
-            id: session,
-            customer_id: 'cu1',
-            device_id: 'dv1',
-            authentication_id: 'au1',
-            created_at: T,
-            last_activity_at: T,
-            absolute_expires_at: T + 60_000,
-            ended_at: null,
-            end_reason: null,
-          },
-        ],
-      ],
+      ['service_sessions', [{ ...fixture(1, 'service_sessions'), id: session }]],
       [
         'requests',
         [
           {
+            ...fixture(2, 'requests'),
             id,
             session_id: session,
-            customer_id: 'cu1',
-            device_id: 'dv1',
-            authentication_id: 'au1',
-            option_id: 'other',
-            option_label: 'Other',
-            queue_id: 'general',
-            skills: '[]',
-            required_level: 1,
-            priority: 5,
-            enqueued_at: T,
             state: 'offered',
             fence: 1,
             agent_id: 'st1',
+            assigned_at: null,
             offer_expires_at: expires,
             idempotency_key: `ik-${id}`,
           },

@@ -74,13 +74,19 @@ export class NodeMetrics {
       },
     });
 
+    // Both backlog gauges are collected at once in a scrape: they share one read of the cursors.
+    let reading: ReturnType<EventBus['backlog']> | null = null;
+    const backlog = () =>
+      (reading ??= m.events.backlog().finally(() => {
+        reading = null;
+      }));
     new Gauge({
       name: 'vd_events_backlog',
       help: 'Outbox events a consumer has not processed yet (all nodes share the cursors)',
       labelNames: ['consumer'] as const,
       registers: [registry],
       async collect() {
-        for (const b of await m.events.backlog()) this.set({ consumer: b.consumer }, b.events);
+        for (const b of await backlog()) this.set({ consumer: b.consumer }, b.events);
       },
     });
     new Gauge({
@@ -89,7 +95,7 @@ export class NodeMetrics {
       labelNames: ['consumer'] as const,
       registers: [registry],
       async collect() {
-        for (const b of await m.events.backlog()) this.set({ consumer: b.consumer }, b.oldestMs / 1000);
+        for (const b of await backlog()) this.set({ consumer: b.consumer }, b.oldestMs / 1000);
       },
     });
   }
