@@ -413,6 +413,10 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  18: [
+    ['authority_nodes', [{ node_id: 'node-a', started_at: T, heartbeat_at: T + 1 }]],
+    ['node_presence', [{ node_id: 'node-a', device_id: 'dv1', since: T + 1 }]],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -550,6 +554,8 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.webhooks.get('wh1'))?.state, 'pending');
   if (n < 17) return;
   assert.equal((await r.sso.link('https://idp.example', 'sub1'))?.staff_id, 'st1');
+  if (n < 18) return;
+  assert.deepEqual(await r.nodes.nodesOf('dv1', T), ['node-a']);
 }
 
 for (const engine of testEngines()) {

@@ -597,6 +597,23 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX sso_sessions_expires ON sso_sessions(expires_at);
     `);
   },
+  // 18: many nodes: each node's heartbeat, and which customer devices are online at which node
+  (db) => {
+    db.exec(`
+      CREATE TABLE authority_nodes (
+        node_id TEXT PRIMARY KEY,                            -- one running process (VD_NODE_ID + a random part)
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE node_presence (
+        node_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,                             -- no foreign key: rows live as long as a socket
+        since INTEGER NOT NULL,
+        PRIMARY KEY (node_id, device_id)
+      ) STRICT;
+      CREATE INDEX node_presence_device ON node_presence(device_id);
+    `);
+  },
 ];
 
 /**

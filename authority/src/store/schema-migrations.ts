@@ -583,6 +583,21 @@ export const POSTGRES_DDL: readonly string[] = [
   );
   CREATE INDEX sso_sessions_expires ON sso_sessions(expires_at);
   `,
+  // 18: many nodes: heartbeats, devices online at each node
+  `
+  CREATE TABLE authority_nodes (
+    node_id TEXT PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+  );
+  CREATE TABLE node_presence (
+    node_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    since BIGINT NOT NULL,
+    PRIMARY KEY (node_id, device_id)
+  );
+  CREATE INDEX node_presence_device ON node_presence(device_id);
+  `,
 ];
 
 export interface SchemaVersion {

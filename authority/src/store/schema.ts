@@ -400,6 +400,20 @@ export interface DeviceLastSeenTable {
   last_seen_at: Ms;
 }
 
+/** Version 18 (many nodes): each running authority node's heartbeat. */
+export interface AuthorityNodesTable {
+  node_id: string;
+  started_at: Ms;
+  heartbeat_at: Ms;
+}
+
+/** Version 18: which customer devices are online at which node. */
+export interface NodePresenceTable {
+  node_id: string;
+  device_id: string;
+  since: Ms;
+}
+
 export interface PushKeysTable {
   id: number;
   vapid_public: string;
@@ -522,6 +536,8 @@ export interface Database {
   receipts: ReceiptsTable;
   device_push: DevicePushTable;
   device_last_seen: DeviceLastSeenTable;
+  authority_nodes: AuthorityNodesTable;
+  node_presence: NodePresenceTable;
   push_keys: PushKeysTable;
   outbox: OutboxTable;
   outbox_cursors: OutboxCursorsTable;

@@ -11,6 +11,7 @@ import { CustomersRepo } from './customers.ts';
 import { DeviceAccountRepo } from './device-account.ts';
 import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
+import { NodesRepo } from './nodes.ts';
 import { OutboxRepo, unitEmitted } from './outbox.ts';
 import { RecordingsRepo } from './recordings.ts';
 import { ReportsRepo } from './reports.ts';
@@ -37,6 +38,7 @@ const REPOS = {
   devices: DevicesRepo,
   factors: FactorsRepo,
   keys: SigningKeysRepo,
+  nodes: NodesRepo,
   outbox: OutboxRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
