@@ -294,8 +294,11 @@ export async function buildAuthority(opts: {
   services.webhooks.start();
   // Outbox consumers catch up from their cursors (what a crash left undone), then follow.
   await services.ctx.events.start();
+  // Many nodes: this node's heartbeat, and the devices online at the others (push/reachability.ts).
+  await services.reach.start();
   app.addHook('onClose', async () => {
     closing = true;
+    await services.reach.stop();
     clearInterval(pruner);
     clearInterval(controlSweeper);
     await services.pipeline.stop();

@@ -223,6 +223,10 @@ export const ConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Bearer token Prometheus sends to GET /metrics; without it only loopback may scrape. */
     metricsToken: z.string().min(16, 'the metrics token must be at least 16 characters').optional(),
+    /** Many nodes: how often a node writes its heartbeat (authority_nodes). */
+    nodeHeartbeatSeconds: z.coerce.number().min(0.1).max(60).default(2),
+    /** Many nodes: a node whose heartbeat is older is gone; the devices online there count as offline. */
+    nodeStaleSeconds: z.coerce.number().min(0.5).max(600).default(10),
     /** This node's name in its log lines and /metrics (several nodes behind a load balancer). */
     nodeId: z
       .string()
@@ -253,6 +257,11 @@ export const ConfigSchema = z
   .refine((c) => !c.ssoEnforced || c.ssoIssuer !== undefined, {
     path: ['ssoEnforced'],
     message: 'SSO cannot be enforced without an issuer (VD_SSO_ISSUER)',
+  })
+  .refine((c) => c.nodeStaleSeconds >= 2 * c.nodeHeartbeatSeconds, {
+    path: ['nodeStaleSeconds'],
+    message:
+      'a node is stale after at least two heartbeats (VD_NODE_STALE_SECONDS >= 2 x VD_NODE_HEARTBEAT_SECONDS)',
   });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -326,6 +335,8 @@ const ENV: Record<string, keyof Config> = {
   VD_DEMO: 'demo',
   VD_LOG_LEVEL: 'logLevel',
   VD_NODE_ID: 'nodeId',
+  VD_NODE_HEARTBEAT_SECONDS: 'nodeHeartbeatSeconds',
+  VD_NODE_STALE_SECONDS: 'nodeStaleSeconds',
   VD_METRICS_TOKEN: 'metricsToken',
 };
 

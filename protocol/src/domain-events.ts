@@ -72,6 +72,17 @@ export const DOMAIN_EVENTS = {
     agentId: z.string().min(1).max(200),
     requestId: z.string().min(1).max(200),
   }),
+  /**
+   * Device `deviceId` came or went at node `node` (its row in node_presence changed, or
+   * the node was removed as stale): the other nodes read the device's rows again
+   * (authority/src/push/reachability.ts). Many nodes only.
+   */
+  'presence.changed': z.strictObject({
+    node: z.string().min(1).max(80),
+    deviceId: z.string().min(1).max(200),
+    /** The node stopped (it cannot announce the views): each node announces what went offline. */
+    left: z.literal(true).optional(),
+  }),
 } as const;
 
 export type DomainTopic = keyof typeof DOMAIN_EVENTS;

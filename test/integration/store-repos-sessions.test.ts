@@ -92,6 +92,7 @@ for (const engine of testEngines()) {
       });
       const ctx = {
         data: h.data,
+        events: { shared: false }, // one node: no presence rows
         clock,
         config: {
           sessionIdleSeconds: IDLE_S,
