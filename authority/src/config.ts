@@ -223,6 +223,11 @@ export const ConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Bearer token Prometheus sends to GET /metrics; without it only loopback may scrape. */
     metricsToken: z.string().min(16, 'the metrics token must be at least 16 characters').optional(),
+    /**
+     * A clean stop (SIGTERM) first answers 503 on /healthz for this long, so the load
+     * balancer takes the node out before its sockets close (several nodes; 0: stop at once).
+     */
+    drainSeconds: z.coerce.number().min(0).max(120).default(0),
     /** Many nodes: how often a node writes its heartbeat (authority_nodes). */
     nodeHeartbeatSeconds: z.coerce.number().min(0.1).max(60).default(2),
     /** Many nodes: a node whose heartbeat is older is gone; the devices online there count as offline. */
@@ -336,6 +341,7 @@ const ENV: Record<string, keyof Config> = {
   VD_LOG_LEVEL: 'logLevel',
   VD_NODE_ID: 'nodeId',
   VD_NODE_HEARTBEAT_SECONDS: 'nodeHeartbeatSeconds',
+  VD_DRAIN_SECONDS: 'drainSeconds',
   VD_NODE_STALE_SECONDS: 'nodeStaleSeconds',
   VD_METRICS_TOKEN: 'metricsToken',
 };

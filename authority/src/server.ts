@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildAuthority, type AuthorityApp } from './app.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { type Config } from './config.ts';
@@ -69,6 +70,13 @@ export async function startAuthority(
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (config.drainSeconds > 0) {
+        built.services.drain.begin(Date.now());
+        app.log.info({ drainSeconds: config.drainSeconds }, 'draining: /healthz answers 503');
+        await sleep(config.drainSeconds * 1000);
+      }
+      // Sockets first, with their close code (the server's own close would cut them without one).
+      built.hub.close();
       await app.close();
       await closeStore();
     },

@@ -30,6 +30,7 @@ import { Data } from './store/repos/index.ts';
 import { LocalEventBus } from './events/bus.ts';
 import { PgEventBus } from './events/pg-bus.ts';
 import { PgOutboxListener } from './store/pg-listen.ts';
+import { NodeDrain } from './ops/drain.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 import { Recordings } from './media/recordings.ts';
@@ -42,6 +43,8 @@ import { SingleSignOn } from './sso/single-sign-on.ts';
 /** Every domain service of the authority, wired once over one database. */
 export interface Services {
   ctx: Ctx;
+  /** This node stopping cleanly among several: /healthz says so (ops/drain.ts). */
+  drain: NodeDrain;
   keys: SigningKeys;
   challenges: Challenges;
   authentications: Authentications;
@@ -138,6 +141,7 @@ export async function createServices(
   const staff = new StaffAccounts(ctx, keys);
   return {
     ctx,
+    drain: new NodeDrain(),
     keys,
     challenges,
     authentications,

@@ -70,6 +70,8 @@ export const ErrorCodes = [
   'transfer_closed',
   // adding or replacing a factor without the level it grants (issue 16)
   'factor_setup_not_allowed',
+  // a node stopping cleanly among several (issue 12)
+  'draining',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -9,7 +9,7 @@ import type { StaffRole } from './staff.ts';
 export type RouteAuth = 'public' | 'device' | 'staff' | 'deviceOrStaff';
 
 /** HTTP statuses of the errors a route may answer (each with an ApiError body). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 414 | 415 | 423 | 429;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 414 | 415 | 423 | 429 | 503;
 
 export interface RouteDef {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

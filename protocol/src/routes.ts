@@ -86,10 +86,11 @@ export const identityRoutes = {
     path: '/healthz',
     summary: 'Liveness',
     description:
-      'Answers while the authority runs: its version and clock. Caller: anyone. Changes nothing; safe to poll.',
+      'Answers while the authority runs: its version and clock; 503 `draining` while a node stops cleanly (the load balancer takes it out). Caller: anyone. Changes nothing; safe to poll.',
     tag: 'meta',
     auth: 'public',
     response: Health,
+    errors: { 503: 'The node is draining (stopping cleanly): use another node.' },
   }),
   jwks: route({
     method: 'GET',

@@ -8,6 +8,8 @@ import { TransferView } from './transfers.ts';
 /** Close codes the authority uses (RFC 6455 section 7.4). */
 export const WS_CLOSE = {
   normal: 1000,
+  /** The node is restarting or stopping (several nodes): reconnect, through the load balancer. */
+  serviceRestart: 1012,
   policyViolation: 1008,
   tooBig: 1009,
   sessionEnded: 4001,

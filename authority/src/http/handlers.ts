@@ -16,7 +16,7 @@ import { iso } from '../clock.ts';
 import type { Services } from '../services.ts';
 import { staffView } from '../staff/staff-accounts.ts';
 import type { Handlers } from './bind.ts';
-import { conflict, forbidden, notFound, unauthorized } from './errors.ts';
+import { conflict, forbidden, HttpError, notFound, unauthorized } from './errors.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { pushHandlers } from '../push/push-handlers.ts';
@@ -52,7 +52,11 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
   const sessionLevel = async (authenticationId: string) =>
     (await svc.authentications.find(authenticationId))?.level ?? 0;
   return {
-    health: () => ({ status: 'ok', version: VERSION, time: iso(ctx.clock.now()) }),
+    health: () => {
+      // Draining (a clean stop among several nodes): the load balancer takes this node out.
+      if (svc.drain.draining) throw new HttpError(503, 'draining', 'this node is shutting down: try another');
+      return { status: 'ok', version: VERSION, time: iso(ctx.clock.now()) };
+    },
     jwks: () => svc.keys.jwks(),
 
     challenge: async ({ body }) => {

@@ -216,10 +216,12 @@ export class Hub {
     }
   }
 
+  /** Close every socket with 1012 (service restart: clients reconnect); once. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
     this.feeds.close();
-    for (const c of this.conns) c.socket.close(1001, 'authority shutting down');
+    for (const c of this.conns) c.socket.close(WS_CLOSE.serviceRestart, 'authority shutting down');
   }
 }
