@@ -70,6 +70,8 @@ export class AuthorityCluster {
           VD_DATABASE_URL: this.databaseUrl,
           VD_SIP_SECRET: SIP_SECRET,
           VD_NODE_ID: `node${i}`,
+          // a clean stop (rolling restart) drains first: HAProxy's checks take the node out
+          VD_DRAIN_SECONDS: '1.5',
           ...this.opts.env,
         },
       });
