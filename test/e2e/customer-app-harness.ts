@@ -15,7 +15,7 @@ import { build } from 'vite';
 import type { Clock } from '../../authority/src/clock.ts';
 import type { ConfigInput } from '../../authority/src/config.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
-import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { startTestAuthority, type StartOptions, type TestAuthority } from '../support/authority.ts';
 import {
   addVirtualAuthenticator,
   newTestPage,
@@ -66,6 +66,7 @@ export interface AppAuthority {
 export async function startAppAuthority(
   overrides: Partial<ConfigInput> = {},
   clock?: Clock,
+  store: Pick<StartOptions, 'engine' | 'shareDatabaseOf'> = {},
 ): Promise<AppAuthority> {
   const customerAppDir = await buildCustomerApp();
   for (let attempt = 0; ; attempt++) {
@@ -83,7 +84,7 @@ export async function startAppAuthority(
           wrapUpSeconds: 0,
           ...overrides,
         },
-        clock ? { clock } : {},
+        { ...store, ...(clock ? { clock } : {}) },
       );
       const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
       return { a, origin, appUrl: `${origin}/app/`, admin };

@@ -73,16 +73,19 @@ export async function openTestStoreReadOnly(dataDir: string, engine: Engine = te
  * (VD_TEST_ENGINE=postgres, or opts.engine) a fresh PostgreSQL database. Given the
  * `dataDir` of an earlier one (keepData), it reopens the same data on either engine.
  */
+/** How startTestAuthority runs its authority. */
+export interface StartOptions {
+  clock?: Clock;
+  dataDir?: string;
+  keepData?: boolean;
+  engine?: Engine;
+  /** Another node on the same PostgreSQL database as this (running) authority (its own data dir). */
+  shareDatabaseOf?: TestAuthority;
+}
+
 export async function startTestAuthority(
   overrides: Partial<ConfigInput> = {},
-  opts: {
-    clock?: Clock;
-    dataDir?: string;
-    keepData?: boolean;
-    engine?: Engine;
-    /** Another node on the same PostgreSQL database as this (running) authority (its own data dir). */
-    shareDatabaseOf?: TestAuthority;
-  } = {},
+  opts: StartOptions = {},
 ): Promise<TestAuthority> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vd-authority-'));
   const engine = opts.shareDatabaseOf?.engine ?? opts.engine ?? testEngine();
