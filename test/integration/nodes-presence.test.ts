@@ -17,13 +17,14 @@ import { openReadOnly } from '../../authority/src/store/engine.ts';
 import { AuthorityCluster } from '../support/cluster.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { testEngines } from '../support/postgres.ts';
+import { testEngine } from '../support/authority.ts';
 import { until } from '../support/wait.ts';
 import { TestSocket } from '../support/ws.ts';
 
-const skip = testEngines().includes('postgres')
-  ? false
-  : 'PostgreSQL only (many nodes share one database): VD_TEST_ENGINES excludes postgres';
+const skip =
+  testEngine() === 'postgres'
+    ? false
+    : 'PostgreSQL only (many nodes share one database): the PostgreSQL pass';
 
 const HEARTBEAT_S = 0.25;
 const STALE_S = 1.5;

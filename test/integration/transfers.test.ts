@@ -23,11 +23,10 @@ import { CompactSign, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { IncomingCallGuard } from '../../customer/sdk/call-guard.ts';
 import { CALL_PROOF_TYP, type DeviceCommand } from '../../protocol/src/index.ts';
-import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { FakeClock, startTestAuthority, testEngine, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
-import { testEngines } from '../support/postgres.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
 const LOOP_MS = Math.max(1000, Number(process.env.VD_TRANSFER_LOOP_MS ?? 1000));
@@ -53,9 +52,8 @@ interface Customer {
   sessionId: string;
 }
 
-const manyNodes = testEngines().includes('postgres')
-  ? false
-  : 'PostgreSQL only (nodes share one database): VD_TEST_ENGINES excludes postgres';
+const manyNodes =
+  testEngine() === 'postgres' ? false : 'PostgreSQL only (nodes share one database): the PostgreSQL pass';
 
 for (const nodes of [1, 3] as const)
   describe(
