@@ -18,6 +18,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** VD_* variables for every node. */
   env?: Record<string, string>;
+  /** HAProxy's port (default: a free one), e.g. when the nodes' VD_ORIGINS must name it. */
+  lbPort?: number;
 }
 
 /**
@@ -79,7 +81,7 @@ export class AuthorityCluster {
       await node.start();
       this.startTimes.push(node.startTimes.at(-1)!);
     }
-    this.lbPort = await freePort();
+    this.lbPort = this.opts.lbPort ?? (await freePort());
     this.statsPort = await freePort();
     this.url = `http://127.0.0.1:${this.lbPort}`;
     await this.startHaproxy();
