@@ -4,7 +4,7 @@
  * the pipeline bench (bench/pipeline.ts, which starts its own in-process authority);
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
- * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit) runs a part.
+ * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -27,6 +27,7 @@ import { benchTapToOffer, printTapToOffer } from './tap-to-offer.ts';
 import { benchDeviceCommands, printDeviceCommands } from './device-commands.ts';
 import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
+import { benchNodes, printNodes } from './nodes.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
@@ -257,6 +258,31 @@ async function storeCommit(rows: Row[]) {
     ]);
 }
 
+/** bench/nodes.ts: queue-change fan-out to sockets spread over 1, 2, 3 nodes on PostgreSQL. */
+async function nodes(rows: Row[]) {
+  console.log('\n(i) many nodes: queue-change fan-out and bus lag (bench/nodes.ts)');
+  const f = await benchNodes();
+  printNodes(f);
+  const one = f.runs.find((r) => r.nodes === 1);
+  for (const r of f.runs.filter((x) => x.nodes > 1)) {
+    const all = [...r.sameNode, ...r.otherNode];
+    rows.push([
+      `queue change -> ${f.sockets} sockets on ${r.nodes} nodes p50 / p99`,
+      `${fmt(pctOf(all, 50), 1)} / ${fmt(pctOf(all, 99), 1)} ms`,
+      one ? `${fmt(pctOf(one.sameNode, 50), 1)} / ${fmt(pctOf(one.sameNode, 99), 1)} ms (1 node)` : '-',
+      one
+        ? `${fmt(pctOf(all, 50) / pctOf(one.sameNode, 50), 2)}x / ${fmt(pctOf(all, 99) / pctOf(one.sameNode, 99), 2)}x`
+        : '-',
+    ]);
+    rows.push([
+      `bus lag (other node - same node) p50, ${r.nodes} nodes`,
+      `${fmt(pctOf(r.otherNode, 50), 1)} ms (other node)`,
+      `${fmt(pctOf(r.sameNode, 50), 1)} ms (same node)`,
+      `+${fmt(pctOf(r.otherNode, 50) - pctOf(r.sameNode, 50), 1)} ms`,
+    ]);
+  }
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -298,6 +324,7 @@ async function main() {
     if (wanted('device-commands')) await guarded(on('device commands'), rows, () => deviceCommands(rows));
   if (wanted('call-setup')) await guarded('call setup', rows, () => callSetup(rows));
   if (wanted('store-commit')) await guarded('store commits', rows, () => storeCommit(rows));
+  if (wanted('nodes') && ENGINES.includes('postgres')) await guarded('many nodes', rows, () => nodes(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
