@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +11,14 @@ import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
+import { until } from '../support/wait.ts';
 import {
   checkKamailioConfig,
   RawSipClient,
   rawRegister,
   selfSignedCert,
   startKamailio,
+  startKamailioPair,
   type RunningKamailio,
   type SipReply,
 } from '../support/kamailio.ts';
@@ -381,5 +384,92 @@ describe('Kamailio (deploy/kamailio/kamailio.cfg): the same job as the embedded 
   it('unregisters: no binding is left behind', async () => {
     for (const r of registerers) await unregister(r);
     assert.deepEqual(aors(k), []);
+  });
+});
+
+describe('two Kamailio servers (DMQ): a client registered at one is reached through the other', () => {
+  let pair: [RunningKamailio, RunningKamailio];
+  let a: TestAuthority;
+  const agents: UserAgent[] = [];
+  const registerers: Registerer[] = [];
+
+  before(async () => {
+    pair = await startKamailioPair({ secret: SECRET, domain: DOMAIN });
+    a = await startTestAuthority({ sipSecret: SECRET, sipDomain: DOMAIN, sipWsUrl: pair[0].wsUrl });
+  });
+  after(async () => {
+    for (const r of registerers) await unregister(r);
+    for (const u of agents) await u.stop().catch(() => undefined);
+    await a?.dispose();
+    for (const k of pair ?? []) await k.stop();
+  });
+
+  it('the device registers at A, the agent at B: the registration reaches B, a MESSAGE goes B -> A -> device', async () => {
+    const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    const agentCreds: Creds = {
+      ...(await api(a.url, 'sipCredentials', { headers: bearer(agent.token) })).body,
+      wsUrl: pair[1].wsUrl,
+    };
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_chen_wei_00003' },
+      headers: bearer(admin),
+    });
+    const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+    const deviceCreds: Creds = (await d.api('sipCredentials')).body;
+    assert.equal(deviceCreds.wsUrl, pair[0].wsUrl);
+
+    let resolveMsg: (m: Message) => void;
+    const got = new Promise<Message>((r) => (resolveMsg = r));
+    const device = await ua(deviceCreds, (m) => {
+      void m.accept();
+      resolveMsg(m);
+    });
+    agents.push(device);
+    const r = new Registerer(device, { expires: 300 });
+    registerers.push(r);
+    assert.equal((await register(r)).state, RegistererState.Registered);
+    await until('B holds the registration made at A', () => aors(pair[1]).includes(deviceCreds.user));
+
+    const agentUa = await ua(agentCreds);
+    agents.push(agentUa);
+    const accepted = new Promise<number>((resolve) => {
+      void new Messager(agentUa, UserAgent.makeURI(deviceCreds.aor)!, 'hello through two servers').message({
+        requestDelegate: {
+          onAccept: (res) => resolve(res.message.statusCode ?? 0),
+          onReject: (res) => resolve(res.message.statusCode ?? 0),
+        },
+      });
+    });
+    const m = await got;
+    assert.equal(m.request.body, 'hello through two servers');
+    assert.equal(await accepted, 200);
+  });
+
+  it("the servers' port answers only the peers: a request from another address gets 403", async () => {
+    const port = pair[0].dmqPort!;
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.2', () => r()));
+    const local = s.address();
+    const reply = new Promise<string>((r) => s.once('message', (b) => r(String(b))));
+    const callId = randomBytes(6).toString('hex');
+    s.send(
+      [
+        `OPTIONS sip:${DOMAIN} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.2:${local.port};branch=z9hG4bK${callId};rport`,
+        'Max-Forwards: 70',
+        `From: <sip:probe@${DOMAIN}>;tag=${callId}`,
+        `To: <sip:${DOMAIN}>`,
+        `Call-ID: ${callId}`,
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+      port,
+      '127.0.0.1',
+    );
+    assert.match(await reply, /^SIP\/2\.0 403 Forbidden \(not a peer\)/);
+    s.close();
   });
 });

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +45,8 @@ export interface RunningKamailio {
   wssUrl: string | null;
   port: number;
   wssPort: number | null;
+  /** The UDP port for the other Kamailio servers (DMQ), when started as one of a pair. */
+  dmqPort: number | null;
   domain: string;
   secret: string;
   runDir: string;
@@ -160,6 +163,8 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
     wssUrl,
     port,
     wssPort,
+    dmqPort:
+      Number(/^DMQ_PORT=(\d+)$/.exec(defines.find((d) => d.startsWith('DMQ_PORT=')) ?? '')?.[1]) || null,
     domain,
     secret: opts.secret,
     runDir,
@@ -181,6 +186,39 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
       rmSync(runDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A UDP port free on `host` right now (bind 0, read it, close). */
+async function freeUdpPort(host: string): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, host, () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * Two Kamailio servers that share their registrations through DMQ (dmq_usrloc), as in
+ * deploy/README.md's topology: a client registered at one is reached through the
+ * other. Each gets its own WS port and a UDP port for DMQ and calls between them.
+ */
+export async function startKamailioPair(opts: KamailioOptions): Promise<[RunningKamailio, RunningKamailio]> {
+  const ip = opts.listenIp ?? '127.0.0.1';
+  const ports = [await freeUdpPort(ip), await freeUdpPort(ip)];
+  const dmq = (i: number) => [
+    `DMQ_PORT=${ports[i]}`,
+    `DMQ_SELF=sip:${ip}:${ports[i]}`,
+    `DMQ_PEER=sip:${ip}:${ports[1 - i]}`,
+    `DMQ_ALLOW=${ip}/32`,
+  ];
+  const a = await startKamailio({ ...opts, defines: [...(opts.defines ?? []), ...dmq(0)] });
+  try {
+    const b = await startKamailio({ ...opts, defines: [...(opts.defines ?? []), ...dmq(1)] });
+    return [a, b];
+  } catch (e) {
+    await a.stop();
+    throw e;
+  }
 }
 
 /** A self-signed certificate for WSS on loopback (Debian's openssl CLI); null when openssl is missing. */
