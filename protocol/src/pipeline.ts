@@ -454,6 +454,14 @@ export const AgentView = z
       'offline, available, busy (holding a request), wrap_up (after one), break, or missed (let an offer lapse or rejected it).',
     ),
     since: IsoTime.describe('Since when in this presence.'),
+    setBy: z
+      .strictObject({
+        staffId: OpaqueId.describe('Who set it.'),
+        displayName: ShortText.describe('Their display name.'),
+      })
+      .nullable()
+      .optional()
+      .describe('Who set this presence when it was not the agent (a supervisor); null otherwise.'),
     reasonCode: z.string().nullable().describe('The break reason, or null.'),
     skills: z.array(SkillLevel).describe("The agent's skills."),
     queues: z.array(ConfigId).describe('The queues the agent serves.'),

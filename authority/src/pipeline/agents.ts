@@ -2,20 +2,12 @@ import type { AgentView, Presence } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { notFound } from '../errors.ts';
+import type { AgentRow } from '../store/repos/agents.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { Staffing } from './capacity.ts';
 
-export interface AgentRow {
-  staff_id: string;
-  presence: Presence;
-  since: number;
-  reason_code: string | null;
-  wrap_up_until: number | null;
-  idle_since: number | null;
-  last_seen_at: number | null;
-  skills: string;
-  queues: string;
-}
+/** An agent's row as the store keeps it (the repository's type, one copy). */
+export type { AgentRow };
 
 export interface AgentInfo {
   staffId: string;
@@ -86,10 +78,17 @@ export class Agents {
     r: Repos,
     staffId: string,
     presence: Presence,
-    opts: { reasonCode?: string | null; wrapUpUntil?: number | null } = {},
+    opts: { reasonCode?: string | null; wrapUpUntil?: number | null; setBy?: string | null } = {},
   ): Promise<void> {
     const p = this.resolve(staffId, presence, opts);
-    await r.agents.setPresence(staffId, p.presence, p.reasonCode, p.wrapUpUntil, this.ctx.clock.now());
+    await r.agents.setPresence(
+      staffId,
+      p.presence,
+      p.reasonCode,
+      p.wrapUpUntil,
+      this.ctx.clock.now(),
+      opts.setBy ?? null,
+    );
   }
 
   /**
@@ -166,14 +165,16 @@ export class Agents {
   /** The view's own fields, given the agent's display name and shifts (see onShiftAt). */
   baseView(
     row: AgentRow,
-    displayName: string,
+    names: ReadonlyMap<string, string>,
     onShift: boolean,
   ): Omit<AgentView, 'offer' | 'currentRequestId' | 'currentSessionId' | 'timeInStateSeconds'> {
+    const by = row.presence_set_by;
     return {
       staffId: row.staff_id,
-      displayName,
+      displayName: names.get(row.staff_id) ?? row.staff_id,
       presence: row.presence,
       since: iso(row.since),
+      setBy: by === null ? null : { staffId: by, displayName: names.get(by) ?? by },
       reasonCode: row.reason_code,
       skills: JSON.parse(row.skills),
       queues: JSON.parse(row.queues),

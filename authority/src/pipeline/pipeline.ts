@@ -203,7 +203,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (!rows.length) return [];
     const read = this.ctx.data.read;
     const ids = rows.map((a) => a.staff_id);
-    const names = await read.staff.displayNames(ids);
+    const setters = rows.map((a) => a.presence_set_by).filter((x): x is string => x !== null);
+    const names = await read.staff.displayNames([...new Set([...ids, ...setters])]);
     const shifts = await read.custody.shiftsOf(ids);
     const held = await read.requests.heldBy(ids);
     const offers = held.filter((r) => r.state === 'offered');
@@ -218,11 +219,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         .filter((r) => r.state === 'assigned' && r.agent_id === row.staff_id)
         .sort((x, y) => (y.assigned_at ?? 0) - (x.assigned_at ?? 0))[0];
       return {
-        ...this.agents.baseView(
-          row,
-          names.get(row.staff_id) ?? row.staff_id,
-          onShiftAt(shifts.get(row.staff_id) ?? [], now),
-        ),
+        ...this.agents.baseView(row, names, onShiftAt(shifts.get(row.staff_id) ?? [], now)),
         currentSessionId: current?.session_id ?? null,
         timeInStateSeconds: Math.max(0, Math.floor((now - row.since) / 1000)),
         offer: offer
@@ -475,7 +472,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         this.ctx.config.wrapUpRequired
       )
         throw conflict('record the wrap-up first');
-      await this.agents.setPresenceIn(r, staffId, state, { reasonCode });
+      // A supervisor's change is shown to the agent with the supervisor's name.
+      const setBy = actor.startsWith('staff:') && actor !== `staff:${staffId}` ? actor.slice(6) : null;
+      await this.agents.setPresenceIn(r, staffId, state, { reasonCode, setBy });
       await r.agents.touch(staffId);
       const withdrawn =
         state !== 'available' ? await this.withdrawOfferOf(r, staffId, 'agent_unavailable') : null;

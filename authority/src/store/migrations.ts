@@ -614,6 +614,10 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX node_presence_device ON node_presence(device_id);
     `);
   },
+  // 19: who set an agent's presence when it was someone else (a supervisor): the agent is told
+  (db) => {
+    db.exec(`ALTER TABLE agents ADD COLUMN presence_set_by TEXT;`);
+  },
 ];
 
 /**

@@ -598,6 +598,8 @@ export const POSTGRES_DDL: readonly string[] = [
   );
   CREATE INDEX node_presence_device ON node_presence(device_id);
   `,
+  // 19: who set an agent's presence when it was someone else
+  `ALTER TABLE agents ADD COLUMN presence_set_by TEXT;`,
 ];
 
 export interface SchemaVersion {

@@ -205,6 +205,8 @@ export interface AgentsTable {
   last_seen_at: Ms | null;
   skills: Generated<Json>;
   queues: Generated<Json>;
+  /** Version 19: the staff member who set this presence when it was not the agent (else null). */
+  presence_set_by: string | null;
 }
 
 export interface ShiftsTable {

@@ -1,7 +1,14 @@
 import type { ReactNode } from 'react';
 import type { Presence } from '../../../protocol/src/pipeline.ts';
 import { Alert } from '../components/ui.tsx';
-import { clockDuration, PRESENCE_TEXT, PRESENCE_TONE, secondsSince, statusBarLink } from '../format.ts';
+import {
+  clockDuration,
+  PRESENCE_TEXT,
+  PRESENCE_TONE,
+  secondsSince,
+  statusBarLink,
+  timeOfDay,
+} from '../format.ts';
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { SHORTCUTS } from '../shortcuts.ts';
 import { BREAK_REASONS, type PresenceRequest } from '../state/agent.ts';
@@ -135,6 +142,11 @@ function PresenceControl() {
         ))}
         <option value="offline">Offline</option>
       </select>
+      {agent.setBy && (
+        <span className="muted small" data-testid="presence-set-by">
+          Set by {agent.setBy.displayName} at {timeOfDay(agent.since)}
+        </span>
+      )}
       {!agent.onShift && <span className="muted small">Off shift</span>}
     </div>
   );

@@ -59,11 +59,13 @@ export class AgentsRepo extends Repo {
     reasonCode: string | null,
     wrapUpUntil: number | null,
     at = this.now(),
+    setBy: string | null = null,
   ): Promise<void> {
     await this.q
       .updateTable('agents')
       .set((eb) => ({
         presence,
+        presence_set_by: setBy,
         since: eb.case().when('presence', '=', presence).then(eb.ref('since')).else(at).end(),
         reason_code: reasonCode,
         wrap_up_until: wrapUpUntil,
