@@ -165,6 +165,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     });
   }
 
+  /** Of these requests, those whose agent consults a colleague now (an open warm transfer), since when. */
+  consultingOf(requestIds: readonly string[]): Promise<Map<string, number>> {
+    return this.ctx.data.read.transfers.openWarmOf(requestIds);
+  }
+
   /** A customer device came or went: the views of its live requests change. */
   async deviceReachabilityChanged(deviceId: string): Promise<void> {
     const ids = await this.ctx.data.read.requests.liveIdsOfDevice(deviceId);

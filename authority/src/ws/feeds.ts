@@ -136,6 +136,10 @@ export class Feeds {
     const rows = await this.pipeline.requests.bySessions(conns.map((c) => c.sessionId!));
     const views = await this.pipeline.requestViewsEach(rows);
     const bySession = new Map(views.map((v) => [v.sessionId, v]));
+    // A (re)connected device learns of a consult that began while it was away.
+    const consulting = force
+      ? await this.pipeline.consultingOf(rows.map((r) => r.id))
+      : new Map<string, number>();
     for (const c of conns) {
       const view = bySession.get(c.sessionId!);
       if (!view || !this.conns.has(c)) continue;
@@ -143,6 +147,14 @@ export class Feeds {
       if (!force && text === c.lastSent) continue;
       c.lastSent = text;
       c.send({ type: 'request.update', request: view });
+      const since = consulting.get(view.requestId);
+      if (since !== undefined)
+        c.send({
+          type: 'request.consult',
+          requestId: view.requestId,
+          active: true,
+          at: new Date(since).toISOString(),
+        });
     }
   }
 

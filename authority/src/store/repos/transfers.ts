@@ -64,6 +64,19 @@ export class TransfersRepo extends Repo {
       .execute();
   }
 
+  /** Of these requests, those with an open warm transfer (the agent consults a colleague), with its start. */
+  async openWarmOf(requestIds: readonly string[]): Promise<Map<string, number>> {
+    if (!requestIds.length) return new Map();
+    const rows = await this.q
+      .selectFrom('transfers')
+      .select(['request_id', 'created_at'])
+      .where('state', '=', 'offered')
+      .where('mode', '=', 'warm')
+      .where('request_id', 'in', [...requestIds])
+      .execute();
+    return new Map(rows.map((r) => [r.request_id, r.created_at]));
+  }
+
   /** Whether any transfer is open (offered) at all. */
   async anyOpen(): Promise<boolean> {
     return (
