@@ -296,9 +296,12 @@ export async function buildAuthority(opts: {
   await services.ctx.events.start();
   // Many nodes: this node's heartbeat, and the devices online at the others (push/reachability.ts).
   await services.reach.start();
+  // Many nodes: the work with one owner goes to the holder of the leader lock (store/leader.ts).
+  services.leader.start();
   app.addHook('onClose', async () => {
     closing = true;
     await services.reach.stop();
+    await services.leader.stop();
     clearInterval(pruner);
     clearInterval(controlSweeper);
     await services.pipeline.stop();

@@ -30,6 +30,7 @@ import { Data } from './store/repos/index.ts';
 import { LocalEventBus } from './events/bus.ts';
 import { PgEventBus } from './events/pg-bus.ts';
 import { PgOutboxListener } from './store/pg-listen.ts';
+import { PgLeader, SoleLeader, type Leadership } from './store/leader.ts';
 import { NodeDrain } from './ops/drain.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
@@ -45,6 +46,8 @@ export interface Services {
   ctx: Ctx;
   /** This node stopping cleanly among several: /healthz says so (ops/drain.ts). */
   drain: NodeDrain;
+  /** Whether this node does the work that has one owner (store/leader.ts). */
+  leader: Leadership;
   keys: SigningKeys;
   challenges: Challenges;
   authentications: Authentications;
@@ -97,6 +100,12 @@ export async function createServices(
     config,
     hasher: new SecretHasher(config.pinPepper, config.argon2MemoryKiB, config.argon2Iterations),
   };
+  const leader: Leadership =
+    store.engine === 'postgres' && config.databaseUrl
+      ? new PgLeader(config.databaseUrl, config.nodeId, 1000, (e) =>
+          console.error('leader connection:', e.message),
+        )
+      : new SoleLeader();
   const keys = await SigningKeys.load(ctx);
   const challenges = new Challenges(ctx);
   const authentications = new Authentications(ctx);
@@ -164,7 +173,8 @@ export async function createServices(
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,
-    recordings: new Recordings(ctx, audit),
+    recordings: new Recordings(ctx, audit, leader),
+    leader,
     reports: new Reports(ctx, pipelineConfig),
     webhooks: new Webhooks(ctx),
     screenPops: new ScreenPops(ctx, pipelineConfig),

@@ -49,6 +49,8 @@ export class Recordings {
   constructor(
     private readonly ctx: Ctx,
     private readonly audit: AuditTrail,
+    /** Many nodes: only the leader converts and deletes (store/leader.ts); one node always leads. */
+    private readonly leader: { readonly leading: boolean },
   ) {
     const c = ctx.config;
     this.ng = c.rtpengineNg && c.recordingDir ? new NgClient(c.rtpengineNg) : null;
@@ -236,6 +238,7 @@ export class Recordings {
   }
 
   private async sweepOnce(): Promise<void> {
+    if (!this.leader.leading) return;
     if (this.ng) {
       for (const row of await this.ctx.data.read.recordings.allLive()) {
         try {

@@ -650,6 +650,8 @@ export const LOCK_AUDIT_CHAIN = 2;
 export const LOCK_OUTBOX = LOCK_AUDIT_CHAIN;
 /** Dispatches take turns: each reads who is free after the previous one's offers committed. */
 export const LOCK_DISPATCH = 3;
+/** Session-level, held by the leader node's dedicated connection (store/leader.ts). */
+export const LOCK_LEADER = 4;
 
 /**
  * PostgreSQL: version kept in a one-row `schema_version` table. All pending versions run
