@@ -29,6 +29,7 @@ import { randomId } from './encoding.ts';
 import type { CommandMemory } from './command-verifier.ts';
 import { DeviceCommands } from './device-commands.ts';
 import type { FeedStatus, WebSocketLike } from './feed.ts';
+import type { ChatSession } from './chat.ts';
 import { LIVE_STATES, RequestFollower } from './request-follower.ts';
 import { callProof, confirmationSignature, deviceProof } from './proofs.ts';
 import { defaultStore, type KeyValueStore } from './storage.ts';
@@ -537,6 +538,15 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   }
 
   /** Leave: the request is abandoned and its session ends (tickets for it stop ringing at once). */
+  /**
+   * The verified chat of the open request (issue 18): `send(text)`, `entries`, `markRead()`,
+   * `typing(active)`, events `change`, `message`, `typing`, `refused`. Sent on the request's
+   * feed; resumed and resent after every reconnect.
+   */
+  chat(): ChatSession {
+    return this.requests.chat();
+  }
+
   async cancelRequest(): Promise<RequestView> {
     await this.ensureAuthenticated();
     const r = await this.client.call('cancelRequest', { params: { requestId: this.requests.requestId } });

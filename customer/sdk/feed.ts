@@ -1,4 +1,5 @@
 import { backoffDelay, type BackoffPolicy } from '../../protocol/src/backoff.ts';
+import { ChatServerFrame, type ChatClientFrame } from '../../protocol/src/chat.ts';
 import { ServerFrame, WS_CLOSE, type ClientFrame } from '../../protocol/src/index.ts';
 
 /** The part of the browser WebSocket the feed uses (a Node `ws` socket fits too, for tests). */
@@ -20,6 +21,8 @@ export interface RequestFeedOptions {
   /** A fresh hello for each connection (the device proof is single use). */
   hello: () => Promise<ClientFrame>;
   onFrame: (frame: ServerFrame) => void;
+  /** Verified chat frames (chat.ack, chat.message, chat.receipt, chat.typing, chat.refused). */
+  onChat?: (frame: ChatServerFrame) => void;
   onStatus?: (status: FeedStatus) => void;
   /** Called when the authority refused the hello (4401): e.g. re-authenticate before the next attempt. */
   onUnauthorized?: () => Promise<void>;
@@ -69,6 +72,14 @@ export class RequestFeed {
     this.setStatus('closed');
   }
 
+  /** Sends a frame on the open connection; false when there is none (the caller retries on 'open'). */
+  send(frame: ClientFrame | ChatClientFrame): boolean {
+    const s = this.socket;
+    if (!s || s.readyState !== OPEN || this.status !== 'open') return false;
+    s.send(JSON.stringify(frame));
+    return true;
+  }
+
   /** Delay before retry number `attempt` (0-based). */
   delayFor(attempt: number): number {
     return backoffDelay(this.backoff, attempt, this.opts.random);
@@ -110,6 +121,8 @@ export class RequestFeed {
       } catch {
         return;
       }
+      const chat = ChatServerFrame.safeParse(json);
+      if (chat.success) return this.opts.onChat?.(chat.data);
       const parsed = ServerFrame.safeParse(json);
       if (!parsed.success) return; // not in the protocol: ignored, never half-used
       const frame = parsed.data;

@@ -56,6 +56,21 @@ export {
   type FormAnswer,
   type FormDraft,
 } from './command-input.ts';
+/** Verified chat: messages with clientMsgId, resend and resume after a reconnect, receipts, typing. */
+export {
+  ChatError,
+  ChatSession,
+  linkParts,
+  newClientMsgId,
+  offeredChannels,
+  type ChatDelivery,
+  type ChatEntry,
+  type ChatRefusal,
+  type ChatRole,
+  type ChatSessionEvents,
+  type ChatSessionOptions,
+  type ChatTransport,
+} from './chat.ts';
 export { Camera, frameToJpeg } from './camera.ts';
 export { CallMedia } from './call-media.ts';
 export {

@@ -1,4 +1,6 @@
 import { WS_PATH, type ClientFrame, type RequestView, type ServerFrame } from '../../protocol/src/index.ts';
+import type { ChatServerFrame } from '../../protocol/src/chat.ts';
+import { ChatSession } from './chat.ts';
 import { AuthorityError, type AuthorityClient } from './client.ts';
 import { Emitter } from './emitter.ts';
 import { RequestFeed, type FeedStatus, type WebSocketLike } from './feed.ts';
@@ -33,11 +35,14 @@ export class RequestFollower extends Emitter<{
   feed: FeedStatus;
   /** Every frame of the feed (agent commands are handled by DeviceCommands). */
   frame: ServerFrame;
+  /** Verified chat frames (a ChatSession from `chat()` handles them). */
+  chat: ChatServerFrame;
 }> {
   request: RequestView | null = null;
   feedStatus: FeedStatus = 'closed';
   private feed: RequestFeed | null = null;
   private readonly liveSessions = new Set<string>();
+  private chatSession: ChatSession | null = null;
 
   constructor(private readonly opts: RequestFollowerOptions) {
     super();
@@ -83,8 +88,14 @@ export class RequestFollower extends Emitter<{
       url: url.toString(),
       hello: () => this.opts.hello(sessionId),
       onFrame: (f) => this.onFrame(f),
+      onChat: (f) => {
+        this.chatSession?.handle(f);
+        this.emit('chat', f);
+      },
       onStatus: (s) => {
         this.feedStatus = s;
+        if (s === 'open') this.chatSession?.connected();
+        else this.chatSession?.disconnected();
         this.emit('feed', s);
       },
       onUnauthorized: async () => {
@@ -96,6 +107,24 @@ export class RequestFollower extends Emitter<{
     });
     this.feed = feed;
     feed.start();
+  }
+
+  /**
+   * The followed request's chat (one per request): messages go out on the feed, are resent
+   * after a reconnect and resume from the last seq seen.
+   */
+  chat(): ChatSession {
+    const requestId = this.requestId;
+    if (this.chatSession?.requestId === requestId) return this.chatSession;
+    this.chatSession?.dispose();
+    const session = new ChatSession({
+      requestId,
+      role: 'customer',
+      transport: { send: (frame) => this.feed?.send(frame) ?? false },
+    });
+    this.chatSession = session;
+    if (this.feedStatus === 'open') session.connected();
+    return session;
   }
 
   /** A new view of the followed request; a finished one ends its session and the feed. */

@@ -1,0 +1,221 @@
+/**
+ * The SDK's chat session (issue 18) against a scripted authority: a message is "sending"
+ * until its ack, resent with the same clientMsgId after a reconnect, the resume cursor is
+ * the end of the gap-free transcript, messages show once in seq order whatever the
+ * arrival order, receipts turn ticks, typing shows and clears.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { ChatClientFrame, ChatMessage, ChatServerFrame } from '../../protocol/src/chat.ts';
+import { ChatError, ChatSession, linkParts, offeredChannels } from '../../customer/sdk/index.ts';
+
+const REQ = 'req_0123456789abcdef';
+const id = (n: number) => `msg_${String(n).padStart(16, '0')}`;
+const agentMsg = (seq: number, text = `agent ${seq}`): ChatMessage => ({
+  requestId: REQ,
+  seq,
+  clientMsgId: `agt_${String(seq).padStart(16, '0')}`,
+  sender: 'agent',
+  staffId: 'stf_0123456789abcdef',
+  text,
+  at: '2026-12-04T18:00:00.000Z',
+});
+
+function session(online = true) {
+  const sent: ChatClientFrame[] = [];
+  let link = online;
+  let n = 0;
+  const s = new ChatSession({
+    requestId: REQ,
+    role: 'customer',
+    transport: {
+      send: (f) => {
+        if (!link) return false;
+        sent.push(f);
+        return true;
+      },
+    },
+    newId: () => id(++n),
+    typingTimeoutMs: 20,
+  });
+  if (online) s.connected();
+  return {
+    s,
+    sent,
+    setLink: (up: boolean) => {
+      link = up;
+      if (up) s.connected();
+      else s.disconnected();
+    },
+  };
+}
+
+describe('customer SDK chat session', () => {
+  it('sends with a clientMsgId, is "sending" until the ack, then shows in its seq place with ticks from receipts', () => {
+    const { s, sent } = session();
+    assert.deepEqual(sent.shift(), { type: 'chat.resume', requestId: REQ, after: 0 });
+    const cid = s.send('hello <b>there</b>');
+    assert.deepEqual(sent.shift(), {
+      type: 'chat.send',
+      requestId: REQ,
+      clientMsgId: cid,
+      text: 'hello <b>there</b>',
+    });
+    assert.equal(s.entries[0]!.delivery, 'sending');
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: cid, seq: 1 } satisfies ChatServerFrame);
+    assert.deepEqual(
+      s.entries.map((e) => [e.seq, e.text, e.delivery]),
+      [[1, 'hello <b>there</b>', 'sent']],
+    );
+    // The authority's copy of the same message is not shown twice.
+    s.handle({
+      type: 'chat.message',
+      message: { ...agentMsg(1), sender: 'customer', clientMsgId: cid, text: 'hello <b>there</b>' },
+    });
+    assert.equal(s.entries.length, 1);
+    s.handle({ type: 'chat.receipt', requestId: REQ, kind: 'delivered', by: 'agent', upTo: 1 });
+    assert.equal(s.entries[0]!.delivery, 'delivered');
+    s.handle({ type: 'chat.receipt', requestId: REQ, kind: 'read', by: 'agent', upTo: 1 });
+    assert.equal(s.entries[0]!.delivery, 'read');
+    assert.throws(() => s.send('   '), ChatError);
+    assert.throws(() => s.send('x'.repeat(4001)), ChatError);
+  });
+
+  it('offline: messages wait; after the reconnect it resumes from the last seq held and resends the unacknowledged with the same ids', () => {
+    const { s, sent, setLink } = session();
+    s.handle({ type: 'chat.message', message: agentMsg(1) });
+    s.handle({ type: 'chat.message', message: agentMsg(2) });
+    setLink(false);
+    const a = s.send('one');
+    const b = s.send('two');
+    assert.equal(s.online, false);
+    assert.equal(s.unacknowledged, 2);
+    sent.length = 0;
+    setLink(true);
+    assert.deepEqual(
+      sent.map((f) =>
+        f.type === 'chat.send' ? f.clientMsgId : f.type === 'chat.resume' ? `resume:${f.after}` : f.type,
+      ),
+      ['resume:2', a, b],
+    );
+    // Acked out of order, and the ack of a lost first attempt repeated: each shown once, in seq order.
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: b, seq: 4 });
+    assert.deepEqual(
+      s.entries.map((e) => e.seq),
+      [1, 2, null, 4],
+    );
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 3 });
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 3 });
+    assert.deepEqual(
+      s.entries.map((e) => [e.seq, e.text]),
+      [
+        [1, 'agent 1'],
+        [2, 'agent 2'],
+        [3, 'one'],
+        [4, 'two'],
+      ],
+    );
+    assert.equal(s.unacknowledged, 0);
+    assert.equal(s.transcript.resumeAfter, 4);
+  });
+
+  it('whatever the order and repeats of the authority frames, every message shows once in seq order, and unread/read receipts follow', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }).chain((n) =>
+          fc.tuple(
+            fc.constant(n),
+            fc.shuffledSubarray(
+              Array.from({ length: n }, (_, i) => i + 1),
+              { minLength: n, maxLength: n },
+            ),
+            fc.array(fc.integer({ min: 1, max: n }), { maxLength: 20 }),
+          ),
+        ),
+        ([n, order, repeats]) => {
+          const { s, sent } = session();
+          const seen: number[] = [];
+          s.on('message', (m) => seen.push(m.seq));
+          for (const seq of [...order, ...repeats])
+            s.handle({ type: 'chat.message', message: agentMsg(seq) });
+          const all = Array.from({ length: n }, (_, i) => i + 1);
+          assert.deepEqual(
+            s.entries.map((e) => e.seq),
+            all,
+          );
+          assert.deepEqual(seen, all, 'each message announced once, in order');
+          assert.equal(s.unread, n);
+          s.markRead();
+          assert.deepEqual(sent.at(-1), { type: 'chat.read', requestId: REQ, upTo: n });
+          assert.equal(s.unread, 0);
+          const count = sent.length;
+          s.markRead();
+          assert.equal(sent.length, count, 'nothing new: no second receipt');
+        },
+      ),
+    );
+  });
+
+  it('a message ahead of a gap is held (not shown, not counted in the resume cursor) until the gap fills', () => {
+    const { s, sent, setLink } = session();
+    s.handle({ type: 'chat.message', message: agentMsg(1) });
+    s.handle({ type: 'chat.message', message: agentMsg(3) });
+    assert.deepEqual(
+      s.entries.map((e) => e.seq),
+      [1],
+    );
+    setLink(false);
+    setLink(true);
+    assert.deepEqual(sent.at(-1), { type: 'chat.resume', requestId: REQ, after: 1 });
+    s.handle({ type: 'chat.message', message: agentMsg(2) });
+    assert.deepEqual(
+      s.entries.map((e) => e.seq),
+      [1, 2, 3],
+    );
+  });
+
+  it('typing: one frame per change; the other side shows typing until a message, a timeout or a disconnect', async () => {
+    const { s, sent } = session();
+    sent.length = 0;
+    s.typing(true);
+    s.typing(true);
+    s.typing(false);
+    assert.deepEqual(
+      sent.map((f) => f.type === 'chat.typing' && f.active),
+      [true, false],
+    );
+    s.handle({ type: 'chat.typing', requestId: REQ, by: 'agent', active: true });
+    assert.equal(s.otherTyping, true);
+    s.handle({ type: 'chat.message', message: agentMsg(1) });
+    assert.equal(s.otherTyping, false, 'a message from them clears it');
+    s.handle({ type: 'chat.typing', requestId: REQ, by: 'agent', active: true });
+    const cleared = new Promise<boolean>((resolve) => s.on('typing', resolve));
+    assert.equal(await cleared, false, 'cleared by itself without news');
+    s.handle({ type: 'chat.typing', requestId: REQ, by: 'customer', active: true });
+    assert.equal(s.otherTyping, false, 'its own echo is not the other side');
+  });
+
+  it('refusals: ended marks the message refused and stops sending; frames of another conversation or not in the protocol are ignored', () => {
+    const { s } = session();
+    const cid = s.send('late');
+    s.handle({ type: 'chat.message', message: { ...agentMsg(1), requestId: 'req_ffffffffffffffff' } });
+    s.handle({ type: 'chat.message', message: { ...agentMsg(1), text: '' } });
+    s.handle({ type: 'chat.bogus', requestId: REQ });
+    assert.equal(s.entries.length, 1);
+    s.handle({ type: 'chat.refused', requestId: REQ, clientMsgId: cid, code: 'ended' });
+    assert.deepEqual([s.entries[0]!.delivery, s.entries[0]!.refusal], ['refused', 'ended']);
+    assert.throws(() => s.send('again'), ChatError);
+  });
+
+  it('links are shown as parts to display, never followed; menu options offer voice unless they say chat', () => {
+    assert.deepEqual(linkParts('see https://example.com/a?b=1. <script>x</script>'), [
+      { kind: 'text', text: 'see ' },
+      { kind: 'link', text: 'https://example.com/a?b=1' },
+      { kind: 'text', text: '. <script>x</script>' },
+    ]);
+    assert.deepEqual(linkParts('javascript:alert(1)'), [{ kind: 'text', text: 'javascript:alert(1)' }]);
+    assert.deepEqual(offeredChannels({}), ['voice']);
+    assert.deepEqual(offeredChannels({ channels: ['chat', 'voice'] }), ['chat', 'voice']);
+  });
+});
