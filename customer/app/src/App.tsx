@@ -7,6 +7,7 @@ import { Home } from './screens/Home.tsx';
 import { Menu } from './screens/Menu.tsx';
 import { StepUp } from './screens/StepUp.tsx';
 import { Waiting } from './screens/Waiting.tsx';
+import { Chat } from './screens/Chat.tsx';
 import { CallEnded, InCall, Incoming } from './screens/Call.tsx';
 import { Account } from './screens/Account.tsx';
 import { Help } from './screens/Help.tsx';
@@ -45,6 +46,9 @@ export function App({ app }: { app: AppController }) {
       break;
     case 'waiting':
       body = <Waiting state={state} app={app} />;
+      break;
+    case 'chat':
+      body = <Chat state={state} app={app} />;
       break;
     case 'incoming':
       body = <Incoming state={state} app={app} call={s.call} />;

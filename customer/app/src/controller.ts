@@ -12,6 +12,7 @@ import { EnrolmentStore } from './state/enrolment.ts';
 import { HelpStore } from './state/help.ts';
 import { AgentCommandsStore } from './state/agent-commands.ts';
 import { AccountStore } from './state/account.ts';
+import { ChatStore } from './state/chat.ts';
 
 export { messageOf, type AppState, type MenuLeaf, type Screen };
 
@@ -28,6 +29,7 @@ export class AppController {
   private readonly help = new HelpStore(this.app);
   private readonly agentCommands = new AgentCommandsStore(this.app);
   private readonly account = new AccountStore(this.app, this.calls);
+  private readonly chat = new ChatStore(this.app);
 
   getState = (): AppState => this.app.getState();
 
@@ -37,7 +39,10 @@ export class AppController {
     const d = device ?? (await AccessDevice.open());
     this.app.device = d;
     d.on('authentication', (a) => this.app.set({ authentication: a }));
-    d.on('request', (r) => this.help.onRequest(r));
+    d.on('request', (r) => {
+      this.help.onRequest(r);
+      if (!this.app.getState().request) this.chat.ended();
+    });
     d.on('feed', (s) => this.app.set({ feed: s }));
     d.on('consult', (c) => {
       if (this.app.getState().request?.requestId === c.requestId) this.app.set({ consulting: c.active });
@@ -106,11 +111,33 @@ export class AppController {
     this.help.showRequest();
   }
 
-  chooseOption(
+  async chooseOption(
     option: MenuLeaf,
     idempotencyKey: string = crypto.randomUUID().replace(/-/g, ''),
   ): Promise<void> {
-    return this.help.chooseOption(option, idempotencyKey);
+    await this.help.chooseOption(option, idempotencyKey);
+    const s = this.app.getState();
+    if (s.chatWanted && s.screen.name === 'waiting') this.chat.open();
+  }
+
+  // ---- verified chat (state/chat.ts) ----------------------------------------------------
+
+  /** The open request's chat screen. */
+  openChat(): void {
+    this.chat.open();
+  }
+
+  /** Send a chat message (plain text); false when it could not be sent (the error is shown). */
+  sendChat(text: string): boolean {
+    return this.chat.send(text);
+  }
+
+  chatTyping(active: boolean): void {
+    this.chat.typing(active);
+  }
+
+  chatSeen(): void {
+    this.chat.markRead();
   }
 
   stepUpWithPin(pin: string): Promise<void> {

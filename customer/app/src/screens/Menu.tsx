@@ -2,6 +2,10 @@ import type { LiveMenuNodeShape } from '../../../../protocol/src/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Screen } from '../components/ui.tsx';
 import { LEVEL_NEEDS, waitText } from '../format.ts';
+import { offeredChannels } from '../../../sdk/index.ts';
+
+/** The channels an option offers, when the live menu carries them (a call otherwise). */
+type ChannelsOf = { channels?: readonly string[] };
 
 const findBranch = (
   nodes: LiveMenuNodeShape[],
@@ -33,13 +37,40 @@ export function Menu({ state, app, path }: { state: AppState; app: AppController
                 <Icon name="chevron" />
               </button>
             </li>
+          ) : offeredChannels(n as ChannelsOf).length > 1 ? (
+            <li key={n.id} className="menu-item menu-leaf menu-channels">
+              <span className="menu-label">{n.label}</span>
+              <span className="menu-meta">{waitText(n.estimatedWaitSeconds ?? null)}</span>
+              <span className="channel-choice" role="group" aria-label={`${n.label}: chat or call`}>
+                {offeredChannels(n as ChannelsOf).map((channel) => (
+                  <Button
+                    key={channel}
+                    variant="secondary"
+                    data-testid={`choose-${channel}`}
+                    disabled={state.busy !== null}
+                    onClick={() =>
+                      void app.chooseOption({ id: n.id, label: n.label, level: n.level ?? 0, channel })
+                    }
+                  >
+                    {channel === 'chat' ? 'Chat' : 'Call me'}
+                  </Button>
+                ))}
+              </span>
+            </li>
           ) : (
             <li key={n.id}>
               <button
                 type="button"
                 className="menu-item menu-leaf"
                 disabled={state.busy !== null}
-                onClick={() => void app.chooseOption({ id: n.id, label: n.label, level: n.level ?? 0 })}
+                onClick={() =>
+                  void app.chooseOption({
+                    id: n.id,
+                    label: n.label,
+                    level: n.level ?? 0,
+                    channel: offeredChannels(n as ChannelsOf)[0]!,
+                  })
+                }
               >
                 <span className="menu-label">{n.label}</span>
                 <span className="menu-meta">

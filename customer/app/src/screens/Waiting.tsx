@@ -168,6 +168,11 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
           </p>
         )}
       <HoldStatus state={state} agentName={r.agentName ?? null} />
+      {state.chatWanted || state.chat ? (
+        <Button data-testid="open-chat" onClick={() => app.openChat()}>
+          Open the chat{state.chat?.unread ? ` (${state.chat.unread} new)` : ''}
+        </Button>
+      ) : null}
       <Notice message={state.notice} />
       <ErrorText message={state.error} />
       <SecurityNotices state={state} app={app} />

@@ -17,12 +17,15 @@ import {
   type RefusedCommand,
   type VerifiedCall,
 } from '../../../sdk/index.ts';
+import type { ChatView } from './chat.ts';
 import { isUnreachable, OFFLINE_MESSAGE, retryAfterOf } from './problems.ts';
 
 export interface MenuLeaf {
   id: string;
   label: string;
   level: number;
+  /** Chat or a call (the option's channels; a call when it says nothing). */
+  channel?: 'voice' | 'chat';
 }
 
 export type Screen =
@@ -35,6 +38,7 @@ export type Screen =
   | { name: 'menu'; path: string[] }
   | { name: 'step-up'; option: MenuLeaf; needed: FactorKind[]; requiredLevel: number; idempotencyKey: string }
   | { name: 'waiting' }
+  | { name: 'chat' }
   | { name: 'incoming'; call: VerifiedCall }
   | { name: 'in-call'; call: VerifiedCall; verifiedAt: string; since: number; micError: string | null }
   | { name: 'call-ended'; call: VerifiedCall; seconds: number }
@@ -99,6 +103,10 @@ export interface AppState {
   consulting: boolean;
   /** Until when (ms) the authority asked the phone to wait before trying again (a PIN lock), or null. */
   retryAt: number | null;
+  /** The verified chat of the open request (once opened), or null. */
+  chat: ChatView | null;
+  /** The customer chose to chat for the open request. */
+  chatWanted: boolean;
 }
 
 const initial: AppState = {
@@ -134,6 +142,8 @@ const initial: AppState = {
   onHold: false,
   consulting: false,
   retryAt: null,
+  chat: null,
+  chatWanted: false,
 };
 
 export const messageOf = (e: unknown): string => {

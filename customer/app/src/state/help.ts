@@ -60,7 +60,7 @@ export class HelpStore {
       const r = await this.app.requireDevice().createRequest(option.id, idempotencyKey);
       if (r.status === 'queued') {
         void enableWake(this.app.requireDevice());
-        return this.app.go({ name: 'waiting' });
+        return this.app.go({ name: 'waiting' }, { chatWanted: option.channel === 'chat' });
       }
       this.app.go({
         name: 'step-up',
@@ -78,7 +78,7 @@ export class HelpStore {
     const r = await this.app.requireDevice().createRequest(s.option.id, s.idempotencyKey);
     if (r.status === 'queued') {
       void enableWake(this.app.requireDevice());
-      this.app.go({ name: 'waiting' });
+      this.app.go({ name: 'waiting' }, { chatWanted: s.option.channel === 'chat' });
     } else
       this.app.go(
         { ...s, needed: r.factorsNeeded, requiredLevel: r.requiredLevel },

@@ -1,0 +1,171 @@
+import { useEffect, useRef, useState } from 'react';
+import { linkParts, type ChatEntry } from '../../../sdk/index.ts';
+import type { AppController, AppState } from '../controller.ts';
+import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
+import { hourMinute, LEVEL_TEXT } from '../format.ts';
+
+const DELIVERY_TEXT: Record<NonNullable<ChatEntry['delivery']>, string> = {
+  sending: 'Sending…',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  read: 'Read',
+  refused: 'Not sent',
+};
+const TICKS: Record<NonNullable<ChatEntry['delivery']>, string> = {
+  sending: '…',
+  sent: '✓',
+  delivered: '✓✓',
+  read: '✓✓',
+  refused: '!',
+};
+
+/**
+ * A message's text as React text nodes (never HTML): links are shown as links that open
+ * only when tapped, in a new tab without the app's context.
+ */
+export function MessageText({ text }: { text: string }) {
+  return (
+    <>
+      {linkParts(text).map((p, i) =>
+        p.kind === 'link' ? (
+          <a key={i} href={p.text} target="_blank" rel="noopener noreferrer nofollow">
+            {p.text}
+          </a>
+        ) : (
+          <span key={i}>{p.text}</span>
+        ),
+      )}
+    </>
+  );
+}
+
+export function ChatMessages({
+  entries,
+  agentName,
+}: {
+  entries: readonly ChatEntry[];
+  agentName: string | null;
+}) {
+  return (
+    <ol className="chat-log" aria-label="Messages" data-testid="chat-log">
+      {entries.map((e) => (
+        <li
+          key={e.key}
+          className={`chat-msg chat-${e.sender}`}
+          data-testid="chat-message"
+          data-sender={e.sender}
+          data-seq={e.seq ?? ''}
+        >
+          <span className="chat-who">{e.sender === 'customer' ? 'You' : (agentName ?? 'Agent')}</span>
+          <p className="chat-text" data-testid="chat-text">
+            <MessageText text={e.text} />
+          </p>
+          <span className="chat-meta">
+            {e.at ? hourMinute(e.at) : ''}
+            {e.delivery ? (
+              <span
+                className={`chat-ticks ticks-${e.delivery}`}
+                data-testid="chat-delivery"
+                data-delivery={e.delivery}
+                aria-label={DELIVERY_TEXT[e.delivery]}
+                title={DELIVERY_TEXT[e.delivery]}
+              >
+                {' '}
+                {TICKS[e.delivery]} {DELIVERY_TEXT[e.delivery]}
+              </span>
+            ) : null}
+          </span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function Chat({ state, app }: { state: AppState; app: AppController }) {
+  const chat = state.chat;
+  const r = state.request;
+  const [draft, setDraft] = useState('');
+  const end = useRef<HTMLDivElement>(null);
+  const count = chat?.entries.length ?? 0;
+  useEffect(() => {
+    end.current?.scrollIntoView?.({ block: 'end' });
+    if (typeof document === 'undefined' || document.visibilityState === 'visible') app.chatSeen();
+  }, [app, count]);
+  useEffect(() => {
+    const seen = () => document.visibilityState === 'visible' && app.chatSeen();
+    document.addEventListener('visibilitychange', seen);
+    return () => document.removeEventListener('visibilitychange', seen);
+  }, [app]);
+  if (!chat) return <Screen title="No open chat" />;
+  const agentName = r?.agentName ?? null;
+  const canSend = chat.closed === null;
+  const submit = () => {
+    if (!draft.trim()) return;
+    if (app.sendChat(draft)) setDraft('');
+  };
+  return (
+    <Screen title={agentName ? `Chat with ${agentName}` : 'Chat'} className="chat-screen">
+      <p className="help verified-line" data-testid="chat-verified">
+        <Icon name="shield" size={16} />{' '}
+        {r ? `${LEVEL_TEXT[r.level]}. The agent sees it before your first message.` : 'Verified chat.'}
+      </p>
+      {!chat.online && canSend ? (
+        <p className="card card-warning" role="status" data-testid="chat-offline">
+          You are offline. Your messages are kept and sent as soon as the connection is back.
+        </p>
+      ) : null}
+      {r && !agentName && r.state === 'waiting' ? (
+        <p className="help" role="status">
+          Waiting for an agent. You can write now: they see your messages when they join.
+        </p>
+      ) : null}
+      <ChatMessages entries={chat.entries} agentName={agentName} />
+      <p className="chat-typing" aria-live="polite" data-testid="chat-typing">
+        {chat.agentTyping ? `${agentName ?? 'The agent'} is typing…` : ''}
+      </p>
+      <div ref={end} />
+      <Notice message={chat.closed} />
+      <ErrorText message={state.error} />
+      {canSend ? (
+        <form
+          className="chat-compose"
+          onSubmit={(ev) => {
+            ev.preventDefault();
+            submit();
+          }}
+        >
+          <label htmlFor="chat-input" className="visually-hidden">
+            Message
+          </label>
+          <textarea
+            id="chat-input"
+            data-testid="chat-input"
+            rows={2}
+            maxLength={4000}
+            value={draft}
+            placeholder="Write a message"
+            onChange={(ev) => {
+              setDraft(ev.target.value);
+              app.chatTyping(ev.target.value.trim().length > 0);
+            }}
+            onBlur={() => app.chatTyping(false)}
+            onKeyDown={(ev) => {
+              if (ev.key === 'Enter' && !ev.shiftKey) {
+                ev.preventDefault();
+                submit();
+              }
+            }}
+          />
+          <Button type="submit" data-testid="chat-send" disabled={!draft.trim()}>
+            Send
+          </Button>
+        </form>
+      ) : null}
+      <div className="actions">
+        <Button variant="ghost" onClick={() => (r ? app.showRequest() : app.home())}>
+          <Icon name="back" size={18} /> {r ? 'Request' : 'Home'}
+        </Button>
+      </div>
+    </Screen>
+  );
+}
