@@ -1,0 +1,375 @@
+import {
+  ChatServerFrame,
+  ChatText,
+  Transcript,
+  type ChatClientFrame,
+  type ChatMessage,
+} from '../protocol/src/chat.ts';
+
+/** Listeners get the payload only; `on` returns the unsubscribe function. */
+class Emitter<Events extends Record<string, unknown>> {
+  private readonly listeners = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return () => {
+      set.delete(listener as (payload: never) => void);
+    };
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])])
+      (listener as (payload: Events[K]) => void)(payload);
+  }
+}
+
+/**
+ * Verified chat (issue 18) on either side of a conversation: the customer's app (the SDK's
+ * `device.chat()`, over its feed) and the agent's console (renderer/src/state/chat.ts,
+ * through main/core's authority connection) use the same session.
+ *
+ * - `send(text)` gives the message a `clientMsgId` and sends it at once if connected;
+ *   it stays "sending" until the authority's `chat.ack` says it is durable.
+ * - After a reconnect, `connected()` sends `chat.resume` from `Transcript.resumeAfter`
+ *   and then every message still unacknowledged, in order, with its same clientMsgId
+ *   (the authority stores a resend once).
+ * - Messages are shown in seq order, each once (a message ahead of a gap is held).
+ * - Receipts: the other side's `delivered` / `read` up to a seq turn own messages' ticks;
+ *   `markRead()` tells the other side what this side has shown.
+ * - Typing: `typing(active)` sends at most one frame per change; the other side's
+ *   indicator clears itself after `typingTimeoutMs` without news.
+ */
+
+export type ChatRole = 'customer' | 'agent';
+export type ChatDelivery = 'sending' | 'sent' | 'delivered' | 'read' | 'refused';
+export type ChatRefusal = 'stale_fence' | 'not_holder' | 'rate_limited' | 'ended';
+
+/** One line of the conversation as a UI shows it. */
+export interface ChatEntry {
+  /** Stable across the ack (the clientMsgId). */
+  key: string;
+  clientMsgId: string;
+  /** null while the message is not yet acknowledged. */
+  seq: number | null;
+  sender: ChatRole;
+  /** Plain text: render it as text, never as HTML. */
+  text: string;
+  at: string | null;
+  /** Own messages only: where the message is. */
+  delivery: ChatDelivery | null;
+  refusal: ChatRefusal | null;
+}
+
+export interface ChatTransport {
+  /** Sends the frame now; false when not connected (the session resends after `connected()`). */
+  send(frame: ChatClientFrame): boolean;
+}
+
+export interface ChatSessionOptions {
+  requestId: string;
+  /** Which side this session is. */
+  role: ChatRole;
+  transport: ChatTransport;
+  /** Agents: the fence of their lease, sent with each message. */
+  fence?: () => number | undefined;
+  newId?: () => string;
+  now?: () => Date;
+  typingTimeoutMs?: number;
+}
+
+export interface ChatSessionEvents extends Record<string, unknown> {
+  /** Anything shown changed (messages, ticks, typing, online). */
+  change: readonly ChatEntry[];
+  /** A message from the other side, shown for the first time. */
+  message: ChatMessage;
+  typing: boolean;
+  refused: { clientMsgId: string; code: ChatRefusal };
+}
+
+interface Pending {
+  clientMsgId: string;
+  text: string;
+  seq: number | null;
+  refusal: ChatRefusal | null;
+  retryTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/** A new url-safe message id (16 random bytes, base64url). */
+export function newClientMsgId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export class ChatError extends Error {}
+
+export class ChatSession extends Emitter<ChatSessionEvents> {
+  readonly transcript: Transcript;
+  readonly role: ChatRole;
+  online = false;
+  /** The other side is typing. */
+  otherTyping = false;
+  /** Own messages the other side has received / read, up to this seq. */
+  deliveredUpTo = 0;
+  readUpTo = 0;
+  /** What this side has told the other side it read. */
+  private readSent = 0;
+  private readonly pending: Pending[] = [];
+  private typingSent = false;
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: ChatSessionOptions) {
+    super();
+    this.transcript = new Transcript(opts.requestId);
+    this.role = opts.role;
+  }
+
+  get requestId(): string {
+    return this.opts.requestId;
+  }
+
+  /** The conversation as shown: acknowledged messages in seq order, then those still on their way. */
+  get entries(): ChatEntry[] {
+    const own = new Map(this.pending.map((p) => [p.clientMsgId, p]));
+    const shown: ChatEntry[] = this.transcript.messages.map((m) => {
+      own.delete(m.clientMsgId);
+      const mine = m.sender === this.role;
+      return {
+        key: m.clientMsgId,
+        clientMsgId: m.clientMsgId,
+        seq: m.seq,
+        sender: m.sender,
+        text: m.text,
+        at: m.at,
+        delivery: mine ? this.deliveryOf(m.seq) : null,
+        refusal: null,
+      };
+    });
+    for (const p of own.values())
+      shown.push({
+        key: p.clientMsgId,
+        clientMsgId: p.clientMsgId,
+        seq: p.seq,
+        sender: this.role,
+        text: p.text,
+        at: null,
+        delivery: p.refusal ? 'refused' : p.seq !== null ? this.deliveryOf(p.seq) : 'sending',
+        refusal: p.refusal,
+      });
+    return shown;
+  }
+
+  /** Messages from the other side not yet marked read here. */
+  get unread(): number {
+    return this.transcript.unreadAfter(this.readSent, this.role);
+  }
+
+  /** Messages still waiting for their ack (resent after a reconnect). */
+  get unacknowledged(): number {
+    return this.pending.filter((p) => p.seq === null && !p.refusal).length;
+  }
+
+  /** Send a message (plain text). Returns its clientMsgId; throws ChatError on empty or too long text. */
+  send(text: string): string {
+    if (this.closed) throw new ChatError('the conversation is over');
+    const checked = ChatText.safeParse(text);
+    if (!checked.success) throw new ChatError(checked.error.issues[0]?.message ?? 'invalid message');
+    const p: Pending = {
+      clientMsgId: (this.opts.newId ?? newClientMsgId)(),
+      text,
+      seq: null,
+      refusal: null,
+      retryTimer: null,
+    };
+    this.pending.push(p);
+    this.transmit(p);
+    this.typing(false);
+    this.changed();
+    return p.clientMsgId;
+  }
+
+  /** The connection is (again) open: resume from the last seq held, then resend what is unacknowledged. */
+  connected(): void {
+    this.online = true;
+    if (this.closed) return this.changed();
+    this.opts.transport.send({
+      type: 'chat.resume',
+      requestId: this.requestId,
+      after: this.transcript.resumeAfter,
+    });
+    for (const p of this.pending) if (p.seq === null && !p.refusal) this.transmit(p);
+    this.typingSent = false;
+    this.changed();
+  }
+
+  /** The connection dropped: messages wait and are resent on `connected()`. */
+  disconnected(): void {
+    this.online = false;
+    this.setOtherTyping(false);
+    this.changed();
+  }
+
+  /** Tell the other side this side is (not) typing; one frame per change. */
+  typing(active: boolean): void {
+    if (active === this.typingSent || this.closed) return;
+    if (this.opts.transport.send({ type: 'chat.typing', requestId: this.requestId, active }))
+      this.typingSent = active;
+  }
+
+  /** Everything shown has been seen: send a read receipt up to the end of the gap-free transcript. */
+  markRead(): void {
+    const upTo = this.transcript.resumeAfter;
+    if (upTo <= this.readSent || this.transcript.unreadAfter(this.readSent, this.role) === 0) return;
+    if (this.opts.transport.send({ type: 'chat.read', requestId: this.requestId, upTo })) {
+      this.readSent = upTo;
+      this.changed();
+    }
+  }
+
+  /** A frame from the authority (anything not about this conversation is ignored). */
+  handle(input: ChatServerFrame | unknown): void {
+    const parsed = ChatServerFrame.safeParse(input);
+    if (!parsed.success) return;
+    const f = parsed.data;
+    const requestId = f.type === 'chat.message' ? f.message.requestId : f.requestId;
+    if (requestId !== this.requestId) return;
+    switch (f.type) {
+      case 'chat.ack': {
+        const p = this.pending.find((x) => x.clientMsgId === f.clientMsgId);
+        if (!p) return;
+        p.seq = f.seq;
+        p.refusal = null;
+        // The ack is the message's durable form: show it in its place at once.
+        this.apply({
+          requestId: this.requestId,
+          seq: f.seq,
+          clientMsgId: p.clientMsgId,
+          sender: this.role,
+          text: p.text,
+          at: (this.opts.now?.() ?? new Date()).toISOString(),
+        });
+        return this.changed();
+      }
+      case 'chat.message': {
+        const result = this.apply(f.message);
+        if (f.message.sender !== this.role) {
+          if (result === 'added') this.setOtherTyping(false);
+        }
+        return this.changed();
+      }
+      case 'chat.receipt':
+        if (f.by === this.role) return;
+        if (f.kind === 'read') this.readUpTo = Math.max(this.readUpTo, f.upTo);
+        this.deliveredUpTo = Math.max(this.deliveredUpTo, f.upTo);
+        return this.changed();
+      case 'chat.typing':
+        if (f.by === this.role) return;
+        this.setOtherTyping(f.active);
+        return this.changed();
+      case 'chat.refused': {
+        const p = this.pending.find((x) => x.clientMsgId === f.clientMsgId);
+        if (!p) return;
+        if (f.code === 'rate_limited') {
+          // Sent again after the pause the authority asks for, with the same id.
+          if (p.retryTimer) clearTimeout(p.retryTimer);
+          p.retryTimer = setTimeout(
+            () => {
+              p.retryTimer = null;
+              if (p.seq === null) this.transmit(p);
+            },
+            (f.retryAfterSeconds ?? 1) * 1000,
+          );
+        } else {
+          p.refusal = f.code;
+          if (f.code === 'ended' || f.code === 'not_holder' || f.code === 'stale_fence') this.closed = true;
+        }
+        this.emit('refused', { clientMsgId: p.clientMsgId, code: f.code });
+        return this.changed();
+      }
+    }
+  }
+
+  /** Stop timers (the screen closed). */
+  dispose(): void {
+    for (const p of this.pending) if (p.retryTimer) clearTimeout(p.retryTimer);
+    if (this.typingTimer) clearTimeout(this.typingTimer);
+  }
+
+  private apply(m: ChatMessage): 'added' | 'duplicate' | 'held' {
+    const before = this.transcript.messages.length;
+    const result = this.transcript.apply(m);
+    const shown = this.transcript.messages;
+    for (let i = before; i < shown.length; i++) {
+      const message = shown[i]!;
+      const own = this.pending.findIndex((p) => p.clientMsgId === message.clientMsgId);
+      if (own >= 0) {
+        const [p] = this.pending.splice(own, 1);
+        if (p?.retryTimer) clearTimeout(p.retryTimer);
+      } else if (message.sender !== this.role) this.emit('message', message);
+    }
+    return result;
+  }
+
+  private transmit(p: Pending): void {
+    const fence = this.opts.fence?.();
+    this.opts.transport.send({
+      type: 'chat.send',
+      requestId: this.requestId,
+      clientMsgId: p.clientMsgId,
+      text: p.text,
+      ...(fence !== undefined ? { fence } : {}),
+    });
+  }
+
+  private deliveryOf(seq: number): ChatDelivery {
+    if (seq <= this.readUpTo) return 'read';
+    if (seq <= this.deliveredUpTo) return 'delivered';
+    return 'sent';
+  }
+
+  private setOtherTyping(active: boolean): void {
+    if (this.typingTimer) clearTimeout(this.typingTimer);
+    this.typingTimer = null;
+    if (active)
+      this.typingTimer = setTimeout(() => {
+        this.typingTimer = null;
+        this.setOtherTyping(false);
+        this.changed();
+      }, this.opts.typingTimeoutMs ?? 8000);
+    if (this.otherTyping === active) return;
+    this.otherTyping = active;
+    this.emit('typing', active);
+  }
+
+  private changed(): void {
+    this.emit('change', this.entries);
+  }
+}
+
+/** Splits text into plain-text parts and links (http/https only) to show, never to follow by themselves. */
+export function linkParts(text: string): Array<{ kind: 'text' | 'link'; text: string }> {
+  const parts: Array<{ kind: 'text' | 'link'; text: string }> = [];
+  const re = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/gi;
+  let last = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m.index > last) parts.push({ kind: 'text', text: text.slice(last, m.index) });
+    parts.push({ kind: 'link', text: m[0] });
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) parts.push({ kind: 'text', text: text.slice(last) });
+  return parts;
+}
+
+/** The channels a menu option offers (voice when it says nothing). */
+export function offeredChannels(option: {
+  channels?: readonly string[] | undefined;
+}): Array<'voice' | 'chat'> {
+  const list = (option.channels ?? ['voice']).filter(
+    (c): c is 'voice' | 'chat' => c === 'voice' || c === 'chat',
+  );
+  return list.length ? list : ['voice'];
+}
