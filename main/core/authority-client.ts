@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { ChatServerFrame, type ChatClientFrame } from '../../protocol/src/chat.ts';
 import { ServerFrame, WS_PATH, type RouteId, type Routes, type TokenPair } from '../../protocol/src/index.ts';
 import { Backoff, type BackoffPolicy } from '../../protocol/src/backoff.ts';
 import {
@@ -41,6 +42,8 @@ const RECONNECT: BackoffPolicy = { initialMs: 250, maxMs: 10_000 };
  */
 export class StaffClient extends EventEmitter<{
   frame: [ServerFrame];
+  /** Verified chat frames (chat.ack, chat.message, chat.receipt, chat.typing, chat.refused). */
+  chat: [ChatServerFrame];
   connection: [ConnectionStateName];
   loggedOut: [];
 }> {
@@ -48,6 +51,7 @@ export class StaffClient extends EventEmitter<{
   private accessExpiresAt = 0;
   private refreshing: Promise<void> | null = null;
   private ws: WebSocket | null = null;
+  private welcomed: WebSocket | null = null;
   private wantSocket = false;
   private readonly reconnects = new Backoff(RECONNECT);
   private readonly routes = new RouteClient<StaffRouteId>((request) => this.send(request));
@@ -165,6 +169,14 @@ export class StaffClient extends EventEmitter<{
     if (!this.ws) this.open();
   }
 
+  /** Sends a frame on the live, welcomed connection; false when there is none (the caller resends later). */
+  sendFrame(frame: ChatClientFrame): boolean {
+    const ws = this.ws;
+    if (!ws || ws !== this.welcomed || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
   disconnect(): void {
     this.wantSocket = false;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
@@ -187,10 +199,14 @@ export class StaffClient extends EventEmitter<{
     ws.on('message', (data) => {
       let frame: ServerFrame;
       try {
-        frame = ServerFrame.parse(JSON.parse(String(data)));
+        const json: unknown = JSON.parse(String(data));
+        const chat = ChatServerFrame.safeParse(json);
+        if (chat.success) return void this.emit('chat', chat.data);
+        frame = ServerFrame.parse(json);
       } catch {
         return;
       }
+      if (frame.type === 'welcome') this.welcomed = ws;
       if (frame.type === 'welcome') {
         this.reconnects.reset();
         this.emit('connection', 'connected');

@@ -145,6 +145,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           return;
       }
     });
+    this.client.on('chat', (f) => this.emitEvent('chat.frame', f));
     this.handlers = this.createHandlers();
   }
 
@@ -413,6 +414,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       }),
       'request.get': ({ requestId }) => c.call('getRequest', { params: { requestId } }),
       'command.send': (args) => this.sendCommand(args),
+      'chat.frame': (frame) => ({ sent: c.sendFrame(frame) }),
       'command.list': ({ requestId }) => c.call('requestCommands', { params: { requestId } }),
       'command.updateMenu': ({ commandId, fence, title, items }) =>
         c.call('updateMenu', {

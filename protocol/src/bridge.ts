@@ -10,6 +10,7 @@ import {
   RequestKnowledgeResult,
 } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
+import { ChatClientFrame, ChatServerFrame } from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import { ReportCsv, ReportCsvQuery, ReportQuery, ReportView, ScreenPop } from './reports.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
@@ -281,6 +282,8 @@ export const bridgeRequests = {
     z.strictObject({ staffId: OpaqueId, presence: SetPresenceRequest }),
     AgentView,
   ),
+  /** Verified chat: a frame to the authority on the console's connection (sent: false while it is down). */
+  'chat.frame': channel(ChatClientFrame, z.strictObject({ sent: z.boolean() })),
 } as const;
 export type BridgeRequests = typeof bridgeRequests;
 export type BridgeChannel = keyof BridgeRequests;
@@ -312,6 +315,8 @@ export const bridgeEvents = {
   'control.state': ControlState,
   /** A transfer I make, receive (a warm consult offer) or ordered as a supervisor. */
   'transfer.update': TransferView,
+  /** Verified chat: a frame from the authority about a conversation I hold. */
+  'chat.frame': ChatServerFrame,
 } as const;
 export type BridgeEvents = typeof bridgeEvents;
 export type BridgeEventName = keyof BridgeEvents;

@@ -7,6 +7,7 @@ import { useConsole, useNow, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
 import { CallControls } from './CallControls.tsx';
+import { ChatPane } from './ChatPane.tsx';
 import { CustomerPanelView } from './CustomerPanel.tsx';
 import { RemoteControl } from './RemoteControl.tsx';
 import { ArrivedFrom, IncomingConsults, OutgoingConsult, TransferDialog } from './Transfers.tsx';
@@ -43,6 +44,7 @@ export function WorkPane() {
       )}
       {work.phase === 'idle' &&
         (wrapUp.item ? <WrapUpForm /> : <IdleCard notice={work.notice} declined={work.declined === true} />)}
+      <ChatPane />
     </section>
   );
 }

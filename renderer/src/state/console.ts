@@ -4,6 +4,7 @@ import type { Softphone } from '../softphone/softphone.ts';
 import { RemoteControlStore } from './remote-control.ts';
 import { AgentStore } from './agent.ts';
 import { BoardStore } from './board.ts';
+import { ChatDeskStore } from './chat.ts';
 import { CallControlsStore } from './call.ts';
 import { ClockStore } from './clock.ts';
 import { ConnectionStore } from './connection.ts';
@@ -74,6 +75,7 @@ export class ConsoleApp {
   readonly board: BoardStore;
   readonly remoteControl: RemoteControlStore;
   readonly transfers: TransferStore;
+  readonly chats: ChatDeskStore;
   private staffId: string | null = null;
   /** main's feed from the authority dropped while signed in: resync when it is back. */
   private feedLost = false;
@@ -107,6 +109,26 @@ export class ConsoleApp {
     this.board = new BoardStore(bridge);
     this.remoteControl = new RemoteControlStore(bridge);
     this.transfers = new TransferStore(bridge, this.work, softphone);
+    this.chats = new ChatDeskStore(bridge, env.storage);
+    this.connection.subscribe(() =>
+      this.chats.setOnline(this.connection.getState().authority === 'connected'),
+    );
+    // Verified chat: the request in hand has its conversation (resumed from the start, so a
+    // transfer brings the whole transcript); when it leaves me the transcript stays, read-only.
+    let chatRequest: string | null = null;
+    this.work.subscribe(() => {
+      const s = this.work.getState();
+      const now = s.phase === 'active' ? s.request.requestId : null;
+      if (s.phase === 'active')
+        this.chats.open({
+          requestId: s.request.requestId,
+          customerName: s.request.customerName,
+          fence: s.request.fence,
+        });
+      if (chatRequest && chatRequest !== now)
+        this.chats.closeFor(chatRequest, 'This request is no longer in your hands: the chat is read-only.');
+      chatRequest = now;
+    });
 
     this.session.subscribe(() => this.onSession());
     this.work.subscribe(() => {
@@ -217,6 +239,7 @@ export class ConsoleApp {
     this.wrapUp.reset();
     this.board.stop();
     this.transfers.stop();
+    this.chats.reset();
     this.connection.signedOut();
     this.navigation.show('desk');
   }

@@ -1,0 +1,210 @@
+import { useEffect, useRef, useState } from 'react';
+import { linkParts, type ChatEntry } from '../../../browser-common/chat-session.ts';
+import { useConsole, useStore } from '../hooks.ts';
+
+const DELIVERY_TEXT: Record<NonNullable<ChatEntry['delivery']>, string> = {
+  sending: '… Sending',
+  sent: '✓ Sent',
+  delivered: '✓✓ Delivered',
+  read: '✓✓ Read',
+  refused: '! Not sent',
+};
+
+const time = (iso: string | null): string =>
+  iso ? new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
+
+/**
+ * A message's text as React text nodes, never HTML. https links are shown and open in the
+ * system browser only when clicked (shell.openExternal); anything else stays text.
+ */
+export function ChatText({ text, onLink }: { text: string; onLink: (url: string) => void }) {
+  return (
+    <>
+      {linkParts(text).map((p, i) =>
+        p.kind === 'link' && p.text.startsWith('https://') ? (
+          <a
+            key={i}
+            href={p.text}
+            rel="noopener noreferrer nofollow"
+            onClick={(ev) => {
+              ev.preventDefault();
+              onLink(p.text);
+            }}
+          >
+            {p.text}
+          </a>
+        ) : (
+          <span key={i}>{p.text}</span>
+        ),
+      )}
+    </>
+  );
+}
+
+export function ChatLog({
+  entries,
+  customerName,
+  onLink,
+}: {
+  entries: readonly ChatEntry[];
+  customerName: string;
+  onLink: (url: string) => void;
+}) {
+  return (
+    <ol className="chat-log" aria-label="Messages" data-testid="console-chat-log">
+      {entries.map((e) => (
+        <li
+          key={e.key}
+          className={`chat-msg chat-${e.sender}`}
+          data-testid="console-chat-message"
+          data-sender={e.sender}
+        >
+          <span className="chat-who">{e.sender === 'agent' ? 'You' : customerName}</span>
+          <p className="chat-text" data-testid="console-chat-text">
+            <ChatText text={e.text} onLink={onLink} />
+          </p>
+          <span className="chat-meta small muted">
+            {time(e.at)}
+            {e.delivery && (
+              <span data-testid="console-chat-delivery" data-delivery={e.delivery}>
+                {' '}
+                {DELIVERY_TEXT[e.delivery]}
+              </span>
+            )}
+          </span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/**
+ * The agent's chats beside the verification panel: the conversation list with unread
+ * counts, the selected transcript, quick replies, the composer, and "Call customer"
+ * (the existing call path: same request, same verification).
+ */
+export function ChatPane() {
+  const c = useConsole();
+  const chats = useStore(c.chats);
+  const work = useStore(c.work);
+  const [draft, setDraft] = useState('');
+  const selected = chats.conversations.find((x) => x.requestId === chats.selected) ?? null;
+  const count = selected?.entries.length ?? 0;
+  const end = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    end.current?.scrollIntoView?.({ block: 'end' });
+    if (document.visibilityState === 'visible') c.chats.markRead();
+  }, [c, count, chats.selected]);
+  if (chats.conversations.length === 0) return null;
+  const openLink = (url: string) =>
+    void c.bridge.invoke('shell.openExternal', { url }).catch(() => undefined);
+  const inHand = work.phase === 'active' && selected?.requestId === work.request.requestId;
+  const submit = (text: string) => {
+    if (!text.trim()) return;
+    if (c.chats.send(text)) setDraft('');
+  };
+  return (
+    <section className="card chat-pane" aria-label="Chats" data-testid="chat-pane">
+      <ul className="chat-list" aria-label="Conversations">
+        {chats.conversations.map((x) => (
+          <li key={x.requestId}>
+            <button
+              type="button"
+              className={`button ghost chat-tab${x.requestId === chats.selected ? ' selected' : ''}`}
+              aria-pressed={x.requestId === chats.selected}
+              data-testid="chat-conversation"
+              onClick={() => c.chats.select(x.requestId)}
+            >
+              {x.customerName}
+              {x.unread > 0 && x.requestId !== chats.selected && (
+                <span className="chat-unread" data-testid="chat-unread" aria-label={`${x.unread} unread`}>
+                  {x.unread}
+                </span>
+              )}
+              {x.closed && <span className="muted small"> · read-only</span>}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {selected && (
+        <div className="chat-body">
+          {!chats.online && !selected.closed && (
+            <p className="alert warn small" role="status" data-testid="console-chat-offline">
+              Not connected to the authority: messages wait and are sent when the connection is back.
+            </p>
+          )}
+          <ChatLog entries={selected.entries} customerName={selected.customerName} onLink={openLink} />
+          <p className="chat-typing small muted" aria-live="polite" data-testid="console-chat-typing">
+            {selected.customerTyping ? `${selected.customerName} is typing…` : ''}
+          </p>
+          <div ref={end} />
+          {selected.closed ? (
+            <p className="small muted" role="status">
+              {selected.closed}{' '}
+              <button
+                type="button"
+                className="button small"
+                onClick={() => c.chats.remove(selected.requestId)}
+              >
+                Close chat
+              </button>
+            </p>
+          ) : (
+            <>
+              <div className="chat-quick" role="group" aria-label="Quick replies">
+                {chats.quickReplies.map((q) => (
+                  <button key={q} type="button" className="button small" onClick={() => submit(q)}>
+                    {q}
+                  </button>
+                ))}
+              </div>
+              <form
+                className="chat-compose"
+                onSubmit={(ev) => {
+                  ev.preventDefault();
+                  submit(draft);
+                }}
+              >
+                <textarea
+                  aria-label={`Message to ${selected.customerName}`}
+                  data-testid="console-chat-input"
+                  rows={2}
+                  maxLength={4000}
+                  value={draft}
+                  onChange={(ev) => {
+                    setDraft(ev.target.value);
+                    c.chats.typing(ev.target.value.trim().length > 0);
+                  }}
+                  onBlur={() => c.chats.typing(false)}
+                  onKeyDown={(ev) => {
+                    if (ev.key === 'Enter' && !ev.shiftKey) {
+                      ev.preventDefault();
+                      submit(draft);
+                    }
+                  }}
+                />
+                <button type="submit" className="button primary" disabled={!draft.trim()}>
+                  Send
+                </button>
+              </form>
+              {chats.error && <p className="small bad">{chats.error}</p>}
+              {inHand && (
+                <p className="small muted">
+                  <button
+                    type="button"
+                    className="button"
+                    data-testid="chat-call"
+                    onClick={() => void c.calls.callCustomer()}
+                  >
+                    Call customer
+                  </button>{' '}
+                  Same request, same verification: no new checks.
+                </p>
+              )}
+            </>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

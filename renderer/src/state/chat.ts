@@ -1,0 +1,208 @@
+import { ChatSession, type ChatEntry } from '../../../browser-common/chat-session.ts';
+import type { ChatClientFrame } from '../../../protocol/src/chat.ts';
+import type { ConsoleBridge } from '../bridge/types.ts';
+import { Store } from './store.ts';
+
+/** One conversation in the agent's list. */
+export interface Conversation {
+  requestId: string;
+  customerName: string;
+  entries: readonly ChatEntry[];
+  unread: number;
+  customerTyping: boolean;
+  /** Sending stopped (the request moved away or ended), in plain words; the transcript stays readable. */
+  closed: string | null;
+}
+
+export interface ChatDeskState {
+  conversations: readonly Conversation[];
+  selected: string | null;
+  /** main's connection to the authority is up (messages go out at once). */
+  online: boolean;
+  quickReplies: readonly string[];
+  error: string | null;
+}
+
+export const DEFAULT_QUICK_REPLIES = [
+  'Hello, thank you for waiting. How can I help?',
+  'One moment please, I am checking this for you.',
+  'Is there anything else I can help you with?',
+] as const;
+const QUICK_REPLIES_KEY = 'vd.chat.quickReplies';
+
+const CLOSED_TEXT = {
+  ended: 'This conversation has ended: the last message was not sent.',
+  not_holder: 'You no longer hold this request: the last message was not sent.',
+  stale_fence: 'This request moved to someone else: the last message was not sent.',
+} as const;
+
+interface Held {
+  session: ChatSession;
+  customerName: string;
+  fence: number;
+  closed: string | null;
+  off: () => void;
+}
+
+/**
+ * The agent's chats (issue 18): one ChatSession per request held, over the bridge's
+ * 'chat.frame' channel and event. Opening a conversation resumes it from seq 0, so a
+ * request received by transfer shows its whole transcript. Several at once; unread counts
+ * for the ones not on screen; quick replies from a short list kept in local storage.
+ */
+export class ChatDeskStore extends Store<ChatDeskState> {
+  private readonly held = new Map<string, Held>();
+
+  constructor(
+    private readonly bridge: ConsoleBridge,
+    private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null,
+  ) {
+    super({ conversations: [], selected: null, online: false, quickReplies: [], error: null });
+    this.patch({ quickReplies: this.loadQuickReplies() });
+    bridge.on('chat.frame', (f) => {
+      const requestId = f.type === 'chat.message' ? f.message.requestId : f.requestId;
+      this.held.get(requestId)?.session.handle(f);
+    });
+  }
+
+  /** main's connection to the authority is up or down (ConsoleApp follows the ConnectionStore). */
+  setOnline(online: boolean): void {
+    if (online === this.state.online) return;
+    this.patch({ online });
+    for (const h of this.held.values()) {
+      if (online) h.session.connected();
+      else h.session.disconnected();
+    }
+  }
+
+  /** The request is mine (accepted, or handed to me): open (or keep) its conversation at this fence. */
+  open(request: { requestId: string; customerName: string; fence: number }): void {
+    const existing = this.held.get(request.requestId);
+    if (existing) {
+      if (existing.fence === request.fence && existing.closed === null) return;
+      existing.fence = request.fence;
+      existing.closed = null;
+      return this.select(request.requestId);
+    }
+    const session = new ChatSession({
+      requestId: request.requestId,
+      role: 'agent',
+      transport: { send: (f) => this.transmit(f) },
+      fence: () => this.held.get(request.requestId)?.fence,
+    });
+    const h: Held = {
+      session,
+      customerName: request.customerName,
+      fence: request.fence,
+      closed: null,
+      off: () => {},
+    };
+    const update = () => this.render();
+    const offs = [
+      session.on('change', update),
+      session.on('typing', update),
+      session.on('refused', (r) => {
+        if (r.code !== 'rate_limited') h.closed = CLOSED_TEXT[r.code];
+        update();
+      }),
+    ];
+    h.off = () => offs.forEach((off) => off());
+    this.held.set(request.requestId, h);
+    if (this.state.online) session.connected();
+    this.select(request.requestId);
+  }
+
+  /** The request left me (transfer out, ended): the transcript stays, sending stops. */
+  closeFor(requestId: string, why: string): void {
+    const h = this.held.get(requestId);
+    if (!h) return;
+    h.closed = why;
+    this.render();
+  }
+
+  /** Wrapped up: the conversation leaves the list. */
+  remove(requestId: string): void {
+    const h = this.held.get(requestId);
+    if (!h) return;
+    h.off();
+    h.session.dispose();
+    this.held.delete(requestId);
+    const selected =
+      this.state.selected === requestId ? (this.held.keys().next().value ?? null) : this.state.selected;
+    this.patch({ selected });
+    this.render();
+  }
+
+  select(requestId: string): void {
+    if (!this.held.has(requestId)) return;
+    this.patch({ selected: requestId, error: null });
+    this.render();
+  }
+
+  /** The selected conversation's messages are on screen: tell the customer they were read. */
+  markRead(): void {
+    const h = this.state.selected ? this.held.get(this.state.selected) : undefined;
+    h?.session.markRead();
+  }
+
+  send(text: string): boolean {
+    const h = this.state.selected ? this.held.get(this.state.selected) : undefined;
+    if (!h || h.closed) return false;
+    try {
+      h.session.send(text);
+      this.patch({ error: null });
+      return true;
+    } catch (e) {
+      this.patch({ error: e instanceof Error ? e.message : String(e) });
+      return false;
+    }
+  }
+
+  typing(active: boolean): void {
+    const h = this.state.selected ? this.held.get(this.state.selected) : undefined;
+    h?.session.typing(active);
+  }
+
+  setQuickReplies(list: readonly string[]): void {
+    const clean = list
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+      .slice(0, 10);
+    this.storage?.setItem(QUICK_REPLIES_KEY, JSON.stringify(clean));
+    this.patch({ quickReplies: clean });
+  }
+
+  reset(): void {
+    for (const id of [...this.held.keys()]) this.remove(id);
+  }
+
+  private loadQuickReplies(): readonly string[] {
+    try {
+      const raw = this.storage?.getItem(QUICK_REPLIES_KEY);
+      const list: unknown = raw ? JSON.parse(raw) : null;
+      if (Array.isArray(list) && list.every((s) => typeof s === 'string'))
+        return list.slice(0, 10) as string[];
+    } catch {
+      /* a broken setting falls back to the defaults */
+    }
+    return DEFAULT_QUICK_REPLIES;
+  }
+
+  private transmit(frame: ChatClientFrame): boolean {
+    if (!this.state.online) return false;
+    this.bridge.invoke('chat.frame', frame).catch(() => undefined);
+    return true;
+  }
+
+  private render(): void {
+    const conversations: Conversation[] = [...this.held.values()].map((h) => ({
+      requestId: h.session.requestId,
+      customerName: h.customerName,
+      entries: h.session.entries,
+      unread: h.session.unread,
+      customerTyping: h.session.otherTyping,
+      closed: h.closed,
+    }));
+    this.patch({ conversations });
+  }
+}

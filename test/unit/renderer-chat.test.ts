@@ -1,0 +1,149 @@
+/**
+ * Issue 18 (console): the agent's chats over the bridge. Several conversations at once with
+ * unread counts for those not on screen; each message goes out as a 'chat.frame' with the
+ * lease's fence; a reconnect resumes and resends; a conversation that left the agent is
+ * read-only; quick replies come from a short list in local storage; text is shown as text.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import type { ChatClientFrame, ChatMessage } from '../../protocol/src/chat.ts';
+import { ChatDeskStore, DEFAULT_QUICK_REPLIES } from '../../renderer/src/state/chat.ts';
+import { ChatLog } from '../../renderer/src/screens/ChatPane.tsx';
+import { FakeBridge } from '../support/fake-bridge.ts';
+
+const A = 'req_aaaaaaaaaaaaaaaa';
+const B = 'req_bbbbbbbbbbbbbbbb';
+const fromCustomer = (requestId: string, seq: number, text = `hi ${seq}`): ChatMessage => ({
+  requestId,
+  seq,
+  clientMsgId: `cus_${requestId.slice(4)}${String(seq).padStart(4, '0')}`,
+  sender: 'customer',
+  text,
+  at: '2026-12-04T18:00:00.000Z',
+});
+
+function setup(storage: Map<string, string> | null = null) {
+  const frames: ChatClientFrame[] = [];
+  const bridge = new FakeBridge({
+    'chat.frame': (f: ChatClientFrame) => {
+      frames.push(f);
+      return { sent: true };
+    },
+  });
+  const store = new ChatDeskStore(
+    bridge,
+    storage && { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) },
+  );
+  const flush = () => new Promise<void>((r) => setImmediate(r));
+  return { bridge, store, frames, flush };
+}
+
+describe('console chats', () => {
+  it('several chats at once: unread counts for those not on screen, messages with the fence, resume from 0 on open', async () => {
+    const { bridge, store, frames, flush } = setup();
+    store.setOnline(true);
+    store.open({ requestId: A, customerName: 'Alice Moreau', fence: 3 });
+    store.open({ requestId: B, customerName: 'Bob Ng', fence: 7 });
+    await flush();
+    assert.deepEqual(
+      frames.filter((f) => f.type === 'chat.resume'),
+      [
+        { type: 'chat.resume', requestId: A, after: 0 },
+        { type: 'chat.resume', requestId: B, after: 0 },
+      ],
+      'a conversation opened (accepted or received by transfer) replays its whole transcript',
+    );
+    bridge.emit('chat.frame', { type: 'chat.message', message: fromCustomer(A, 1) });
+    bridge.emit('chat.frame', { type: 'chat.message', message: fromCustomer(A, 2) });
+    bridge.emit('chat.frame', { type: 'chat.message', message: fromCustomer(B, 1) });
+    const byId = () => Object.fromEntries(store.getState().conversations.map((c) => [c.requestId, c]));
+    assert.equal(store.getState().selected, B);
+    assert.equal(byId()[A]!.unread, 2);
+    store.markRead();
+    await flush();
+    assert.deepEqual(frames.at(-1), { type: 'chat.read', requestId: B, upTo: 1 });
+    store.select(A);
+    assert.ok(store.send('Hello Alice'));
+    await flush();
+    const sent = frames.at(-1)!;
+    assert.equal(sent.type, 'chat.send');
+    assert.equal(sent.type === 'chat.send' && sent.fence, 3, "the lease's fence goes with each message");
+    bridge.emit('chat.frame', { type: 'chat.typing', requestId: A, by: 'customer', active: true });
+    assert.equal(byId()[A]!.customerTyping, true);
+    assert.equal(byId()[B]!.customerTyping, false);
+  });
+
+  it('offline: sent on reconnect with the same id after a resume from the last seq', async () => {
+    const { bridge, store, frames, flush } = setup();
+    store.setOnline(true);
+    store.open({ requestId: A, customerName: 'Alice Moreau', fence: 3 });
+    bridge.emit('chat.frame', { type: 'chat.message', message: fromCustomer(A, 1) });
+    store.setOnline(false);
+    assert.ok(store.send('are you still there?'));
+    assert.equal(store.getState().conversations[0]!.entries.at(-1)!.delivery, 'sending');
+    await flush();
+    const before = frames.length;
+    store.setOnline(true);
+    await flush();
+    const again = frames.slice(before);
+    assert.deepEqual(again[0], { type: 'chat.resume', requestId: A, after: 1 });
+    assert.equal(again[1]!.type === 'chat.send' && again[1]!.text, 'are you still there?');
+  });
+
+  it('a conversation that left the agent is read-only; a refused message says why; wrap-up removes it', async () => {
+    const { bridge, store, frames, flush } = setup();
+    store.setOnline(true);
+    store.open({ requestId: A, customerName: 'Alice Moreau', fence: 3 });
+    store.send('first');
+    await flush();
+    const first = frames.find((f) => f.type === 'chat.send')!;
+    assert.equal(first.type, 'chat.send');
+    bridge.emit('chat.frame', {
+      type: 'chat.refused',
+      requestId: A,
+      clientMsgId: first.clientMsgId,
+      code: 'stale_fence',
+    });
+    assert.match(store.getState().conversations[0]!.closed ?? '', /moved to someone else/);
+    assert.equal(store.send('again'), false);
+    store.remove(A);
+    assert.deepEqual(store.getState().conversations, []);
+    assert.equal(store.getState().selected, null);
+  });
+
+  it('quick replies: a short configurable list kept in local storage (defaults otherwise)', () => {
+    const storage = new Map<string, string>();
+    assert.deepEqual(setup(storage).store.getState().quickReplies, DEFAULT_QUICK_REPLIES);
+    setup(storage).store.setQuickReplies(['  Hi!  ', '', 'Bye']);
+    assert.deepEqual(setup(storage).store.getState().quickReplies, ['Hi!', 'Bye']);
+    storage.set('vd.chat.quickReplies', '{broken');
+    assert.deepEqual(setup(storage).store.getState().quickReplies, DEFAULT_QUICK_REPLIES);
+  });
+
+  it("the customer's HTML and script are shown as text; https links are links, javascript: stays text", () => {
+    const html = renderToStaticMarkup(
+      createElement(ChatLog, {
+        entries: [
+          {
+            key: 'k1',
+            clientMsgId: 'k1',
+            seq: 1,
+            sender: 'customer',
+            text: '<script>alert(1)</script><b>bold</b> https://bank.example/x javascript:alert(2)',
+            at: '2026-12-04T18:00:00.000Z',
+            delivery: null,
+            refusal: null,
+          },
+        ],
+        customerName: 'Alice <i>Moreau</i>',
+        onLink: () => undefined,
+      }),
+    );
+    assert.ok(!html.includes('<script') && !html.includes('<b>') && !html.includes('<i>'));
+    assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;'));
+    assert.match(html, /<a href="https:\/\/bank.example\/x" rel="noopener noreferrer nofollow">/);
+    assert.ok(!html.includes('href="javascript'));
+  });
+});
