@@ -28,7 +28,7 @@ import {
   CreateCommandRequest,
   type DeviceCommand,
 } from '../../protocol/src/index.ts';
-import { FakeClock, startTestAuthority, testEngine, type TestAuthority } from '../support/authority.ts';
+import { FakeClock, manyNodesOnly, startNodes, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin, type HttpResult } from '../support/http.ts';
 import { applyAt, clone, DEL, nodes, type J } from '../support/json-tree.ts';
@@ -152,15 +152,12 @@ function mutations(valid: J): fc.Arbitrary<J> {
   );
 }
 
-const manyNodes =
-  testEngine() === 'postgres' ? false : 'PostgreSQL only (nodes share one database): the PostgreSQL pass';
-
 for (const nodes of [1, 3] as const)
   describe(
     nodes === 1
       ? 'row 11: device commands cannot be forged or replayed'
       : 'row 11 across three nodes: commands posted to every node in turn, the device on the third',
-    { skip: nodes > 1 && manyNodes },
+    { skip: nodes > 1 && manyNodesOnly() },
     () => {
       let a: TestAuthority;
       /** Every node (a is the first); commands go to each in turn, the device talks to the last. */
@@ -193,12 +190,8 @@ for (const nodes of [1, 3] as const)
 
       before(async () => {
         const config = { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0 };
-        a = await startTestAuthority(config, {
-          clock,
-          ...(nodes > 1 ? { engine: 'postgres' as const } : {}),
-        });
-        n.push(a);
-        while (n.length < nodes) n.push(await startTestAuthority(config, { clock, shareDatabaseOf: a }));
+        n.push(...(await startNodes(nodes, config, { clock })));
+        a = n[0]!;
         admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
         A = await staffLogin(a.url, 'agent1', 'demo-agent-1');
         B = await staffLogin(a.url, 'agent2', 'demo-agent-2');

@@ -15,12 +15,11 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LEADER_APPLICATION_NAME } from '../../authority/src/store/leader.ts';
 import { LOCK_LEADER, VD_LOCK_CLASS } from '../../authority/src/store/schema-migrations.ts';
-import { testEngine } from '../support/authority.ts';
+import { manyNodesOnly } from '../support/authority.ts';
 import { AuthorityCluster } from '../support/cluster.ts';
 import { until } from '../support/wait.ts';
 
-const skip =
-  testEngine() === 'postgres' ? false : 'PostgreSQL only (nodes share one database): the PostgreSQL pass';
+const skip = manyNodesOnly();
 
 describe(
   'one leader among the nodes: the PostgreSQL advisory lock, taken over when the leader dies',

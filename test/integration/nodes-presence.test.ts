@@ -17,14 +17,11 @@ import { openReadOnly } from '../../authority/src/store/engine.ts';
 import { AuthorityCluster } from '../support/cluster.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { testEngine } from '../support/authority.ts';
+import { manyNodesOnly } from '../support/authority.ts';
 import { until } from '../support/wait.ts';
 import { TestSocket } from '../support/ws.ts';
 
-const skip =
-  testEngine() === 'postgres'
-    ? false
-    : 'PostgreSQL only (many nodes share one database): the PostgreSQL pass';
+const skip = manyNodesOnly();
 
 const HEARTBEAT_S = 0.25;
 const STALE_S = 1.5;

@@ -23,7 +23,7 @@ import { CompactSign, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { IncomingCallGuard } from '../../customer/sdk/call-guard.ts';
 import { CALL_PROOF_TYP, type DeviceCommand } from '../../protocol/src/index.ts';
-import { FakeClock, startTestAuthority, testEngine, type TestAuthority } from '../support/authority.ts';
+import { FakeClock, manyNodesOnly, startNodes, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
@@ -52,15 +52,12 @@ interface Customer {
   sessionId: string;
 }
 
-const manyNodes =
-  testEngine() === 'postgres' ? false : 'PostgreSQL only (nodes share one database): the PostgreSQL pass';
-
 for (const nodes of [1, 3] as const)
   describe(
     nodes === 1
       ? 'row 10: transfers keep the authentication, not the old agent’s rights'
       : 'row 10 across three nodes: A, B and the supervisor with the device each on their own node',
-    { skip: nodes > 1 && manyNodes },
+    { skip: nodes > 1 && manyNodesOnly() },
     () => {
       let a: TestAuthority;
       /** Every node (a is the first): staff member i talks to node i, the device to the last. */
@@ -384,12 +381,8 @@ for (const nodes of [1, 3] as const)
           wrapUpSeconds: 0,
           offerTimeoutSeconds: 60,
         };
-        a = await startTestAuthority(config, {
-          clock,
-          ...(nodes > 1 ? { engine: 'postgres' as const } : {}),
-        });
-        n.push(a);
-        while (n.length < nodes) n.push(await startTestAuthority(config, { clock, shareDatabaseOf: a }));
+        n.push(...(await startNodes(nodes, config, { clock })));
+        a = n[0]!;
         admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
         A = await login('agent1', 'demo-agent-1', 0);
         B = await login('agent2', 'demo-agent-2', 1);

@@ -40,6 +40,33 @@ export function testEngine(): Engine {
   return e;
 }
 
+/**
+ * A suite of several nodes runs in the PostgreSQL pass only (nodes share one database):
+ * its `skip` option elsewhere.
+ */
+export const manyNodesOnly = (): false | string =>
+  testEngine() === 'postgres' ? false : 'PostgreSQL only (nodes share one database): the PostgreSQL pass';
+
+/**
+ * `count` authority nodes in this process on one database (PostgreSQL when more than
+ * one): the first seeds it, the others share it (`shareDatabaseOf`), all with the same
+ * configuration and clock. Dispose them in reverse order.
+ */
+export async function startNodes(
+  count: number,
+  overrides: Partial<ConfigInput> = {},
+  opts: Pick<StartOptions, 'clock'> = {},
+): Promise<TestAuthority[]> {
+  const first = await startTestAuthority(overrides, {
+    ...opts,
+    ...(count > 1 ? { engine: 'postgres' } : {}),
+  });
+  const nodes = [first];
+  while (nodes.length < count)
+    nodes.push(await startTestAuthority(overrides, { ...opts, shareDatabaseOf: first }));
+  return nodes;
+}
+
 /** PostgreSQL databases handed out per data dir: a restart on the same data dir reopens the same database. */
 const databases = new Map<string, Promise<string>>();
 
