@@ -11,7 +11,10 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import type { ChatClientFrame, ChatMessage } from '../../protocol/src/chat.ts';
 import { ChatDeskStore, DEFAULT_QUICK_REPLIES } from '../../renderer/src/state/chat.ts';
 import { ChatLog } from '../../renderer/src/screens/ChatPane.tsx';
-import { FakeBridge } from '../support/fake-bridge.ts';
+import { ConsoleApp } from '../../renderer/src/state/console.ts';
+import { NoSoftphone } from '../../renderer/src/softphone/softphone.ts';
+import { agentView, FakeBridge, request } from '../support/fake-bridge.ts';
+import { until, whenState } from '../support/wait.ts';
 
 const A = 'req_aaaaaaaaaaaaaaaa';
 const B = 'req_bbbbbbbbbbbbbbbb';
@@ -145,5 +148,61 @@ describe('console chats', () => {
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;'));
     assert.match(html, /<a href="https:\/\/bank.example\/x" rel="noopener noreferrer nofollow">/);
     assert.ok(!html.includes('href="javascript'));
+  });
+});
+
+describe('console chats in the console app', () => {
+  const handlers = (r: ReturnType<typeof request>) => ({
+    'session.current': () => ({
+      staffId: 'stf_dana',
+      username: 'agent1',
+      displayName: 'Dana Reyes',
+      role: 'agent',
+    }),
+    'agent.me': () => agentView({ presence: 'busy', currentRequestId: r.requestId }),
+    'queue.snapshot': () => ({ queues: [], requests: [r] }),
+    'wrapUp.dispositions': () => ({ version: 1, tree: [] }),
+    'outbox.status': () => ({ pending: 0, sent: 0, lastError: null, nextAttemptAt: null }),
+    'transfer.mine': () => ({ incoming: [], outgoing: [] }),
+    'panel.get': () => ({
+      request: r,
+      verification: { level: 2 },
+      secure: [],
+      photos: { enrolment: null, latest: null, comparison: null },
+    }),
+    'command.list': () => ({ requestId: r.requestId, commands: [] }),
+    'chat.frame': () => ({ sent: true }),
+  });
+
+  it('a voice request in hand sends no chat frame; the first chat frame about it opens its conversation (resumed from 0)', async () => {
+    const r = request({ customerName: 'Alice Moreau', state: 'assigned', fence: 2, agentId: 'stf_dana' });
+    const bridge = new FakeBridge(handlers(r));
+    const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
+    await app.start();
+    await whenState('the request in hand active', app.work, (st) => st.phase === 'active');
+    bridge.emit('connection.state', { state: 'connected', since: '2026-12-04T18:00:00.000Z' });
+    assert.equal(bridge.count('chat.frame'), 0, 'an authority without chat never sees a chat frame');
+    assert.deepEqual(app.chats.getState().conversations, []);
+    bridge.emit('chat.frame', { type: 'chat.message', message: fromCustomer(r.requestId, 1, 'hello?') });
+    assert.deepEqual(
+      app.chats.getState().conversations.map((c) => [c.customerName, c.entries.map((e) => e.text)]),
+      [['Alice Moreau', ['hello?']]],
+    );
+    assert.deepEqual(bridge.last('chat.frame'), { type: 'chat.resume', requestId: r.requestId, after: 0 });
+    bridge.emit('chat.frame', { type: 'chat.message', message: fromCustomer('req_ffffffffffffffff', 1) });
+    assert.equal(app.chats.getState().conversations.length, 1, 'a request not in my hands opens nothing');
+  });
+
+  it('a request asked for by chat opens its conversation on accept', async () => {
+    const r = {
+      ...request({ customerName: 'Bob Ng', state: 'assigned', fence: 4, agentId: 'stf_dana' }),
+      channel: 'chat',
+    };
+    const bridge = new FakeBridge(handlers(r));
+    const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
+    await app.start();
+    await whenState('the request in hand active', app.work, (st) => st.phase === 'active');
+    await until('its conversation opened', () => app.chats.getState().conversations.length === 1);
+    assert.equal(app.chats.getState().selected, r.requestId);
   });
 });

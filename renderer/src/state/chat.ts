@@ -56,11 +56,20 @@ export class ChatDeskStore extends Store<ChatDeskState> {
   constructor(
     private readonly bridge: ConsoleBridge,
     private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null,
+    /** The request in my hands now, if any (a chat frame about it opens its conversation). */
+    private readonly inHand: () => { requestId: string; customerName: string; fence: number } | null = () =>
+      null,
   ) {
     super({ conversations: [], selected: null, online: false, quickReplies: [], error: null });
     this.patch({ quickReplies: this.loadQuickReplies() });
     bridge.on('chat.frame', (f) => {
       const requestId = f.type === 'chat.message' ? f.message.requestId : f.requestId;
+      if (!this.held.has(requestId)) {
+        // The first chat frame about the request in hand: it is a chat, open its conversation.
+        const r = this.inHand();
+        if (r?.requestId !== requestId) return;
+        this.open(r);
+      }
       this.held.get(requestId)?.session.handle(f);
     });
   }

@@ -52,6 +52,9 @@ function watchSession(bridge: ConsoleBridge, onExpired: () => void): ConsoleBrid
   };
 }
 
+/** A request asked for by chat (the authority's `channel`, when it sends one). */
+export const isChatRequest = (r: object): boolean => (r as { channel?: unknown }).channel === 'chat';
+
 export const isSupervisor = (staff: StaffView | null): boolean =>
   staff?.role === 'supervisor' || staff?.role === 'admin';
 
@@ -109,17 +112,23 @@ export class ConsoleApp {
     this.board = new BoardStore(bridge);
     this.remoteControl = new RemoteControlStore(bridge);
     this.transfers = new TransferStore(bridge, this.work, softphone);
-    this.chats = new ChatDeskStore(bridge, env.storage);
+    this.chats = new ChatDeskStore(bridge, env.storage, () => {
+      const w = this.work.getState();
+      return w.phase === 'active'
+        ? { requestId: w.request.requestId, customerName: w.request.customerName, fence: w.request.fence }
+        : null;
+    });
     this.connection.subscribe(() =>
       this.chats.setOnline(this.connection.getState().authority === 'connected'),
     );
-    // Verified chat: the request in hand has its conversation (resumed from the start, so a
+    // Verified chat: a chat request in hand has its conversation (resumed from the start, so a
     // transfer brings the whole transcript); when it leaves me the transcript stays, read-only.
+    // A request whose channel is not (yet) known opens its chat when the first chat frame comes.
     let chatRequest: string | null = null;
     this.work.subscribe(() => {
       const s = this.work.getState();
       const now = s.phase === 'active' ? s.request.requestId : null;
-      if (s.phase === 'active')
+      if (s.phase === 'active' && isChatRequest(s.request))
         this.chats.open({
           requestId: s.request.requestId,
           customerName: s.request.customerName,
