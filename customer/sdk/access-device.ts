@@ -66,6 +66,8 @@ export interface AccessDeviceEvents extends Record<string, unknown> {
   feed: FeedStatus;
   /** The agent is consulting a colleague about the request (a warm transfer is open), or no longer. */
   consult: { requestId: string; active: boolean };
+  /** The agent started chatting on the open request (the app shows the chat): `chat()` is its session. */
+  chatStarted: { requestId: string };
 }
 
 /** A step-up the app performs when the option needs more than the current level. */
@@ -133,6 +135,7 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     });
     this.requests.on('request', (r) => this.emit('request', r));
     this.requests.on('feed', (s) => this.emit('feed', s));
+    this.requests.on('chatStarted', (c) => this.emit('chatStarted', c));
     const keys = opts.authorityKeys ?? createRemoteJWKSet(new URL('/.well-known/jwks.json', baseUrl));
     this.guard = new IncomingCallGuard({
       keys,

@@ -37,6 +37,8 @@ export class RequestFollower extends Emitter<{
   frame: ServerFrame;
   /** Verified chat frames (a ChatSession from `chat()` handles them). */
   chat: ChatServerFrame;
+  /** The first chat frame about the followed request: its session now exists (`chat()`). */
+  chatStarted: { requestId: string };
 }> {
   request: RequestView | null = null;
   feedStatus: FeedStatus = 'closed';
@@ -89,6 +91,12 @@ export class RequestFollower extends Emitter<{
       hello: () => this.opts.hello(sessionId),
       onFrame: (f) => this.onFrame(f),
       onChat: (f) => {
+        const id = f.type === 'chat.message' ? f.message.requestId : f.requestId;
+        if (this.chatSession?.requestId !== id && id === this.request?.requestId) {
+          // The authority speaks chat about this request (the agent wrote first): open its session.
+          this.chat();
+          this.emit('chatStarted', { requestId: id });
+        }
         this.chatSession?.handle(f);
         this.emit('chat', f);
       },

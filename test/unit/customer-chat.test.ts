@@ -8,7 +8,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ChatClientFrame, ChatMessage, ChatServerFrame } from '../../protocol/src/chat.ts';
-import { ChatError, ChatSession, linkParts, offeredChannels } from '../../customer/sdk/index.ts';
+import {
+  AuthorityClient,
+  ChatError,
+  ChatSession,
+  linkParts,
+  MemoryStore,
+  offeredChannels,
+  type WebSocketLike,
+} from '../../customer/sdk/index.ts';
+import { RequestFollower } from '../../customer/sdk/request-follower.ts';
+import { request } from '../support/fake-bridge.ts';
+import { until } from '../support/wait.ts';
 
 const REQ = 'req_0123456789abcdef';
 const id = (n: number) => `msg_${String(n).padStart(16, '0')}`;
@@ -217,5 +228,98 @@ describe('customer SDK chat session', () => {
     assert.deepEqual(linkParts('javascript:alert(1)'), [{ kind: 'text', text: 'javascript:alert(1)' }]);
     assert.deepEqual(offeredChannels({}), ['voice']);
     assert.deepEqual(offeredChannels({ channels: ['chat', 'voice'] }), ['chat', 'voice']);
+  });
+});
+
+/** A WebSocket the test drives by hand (the authority's side). */
+class HandSocket implements WebSocketLike {
+  readyState = 0;
+  sent: Array<{ type: string } & Record<string, unknown>> = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close(code = 1000, reason = '') {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  receive(frame: unknown) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+}
+
+describe('customer SDK chat on the request feed', () => {
+  async function followed() {
+    const sockets: HandSocket[] = [];
+    const r = request({ requestId: REQ, state: 'waiting' });
+    const follower = new RequestFollower({
+      client: new AuthorityClient({ baseUrl: 'http://authority.test' }),
+      store: new MemoryStore(),
+      hello: async () => ({
+        type: 'hello',
+        auth: { kind: 'device', token: 'device-token-0000000001', proof: 'p' },
+      }),
+      reauthenticate: async () => undefined,
+      createSocket: () => {
+        const s = new HandSocket();
+        sockets.push(s);
+        return s;
+      },
+      backoff: { initialMs: 1, maxMs: 2 },
+    });
+    follower.follow(r);
+    const s = sockets[0]!;
+    s.readyState = 1;
+    s.onopen?.({});
+    await until('the hello', () => s.sent.length === 1);
+    s.receive({ type: 'welcome', connectionId: 'connection-000001', principal: 'device' });
+    return { follower, s, sockets };
+  }
+
+  it('a voice request sends nothing about chat; the agent writing first opens the chat, resumed from 0', async () => {
+    const { follower, s } = await followed();
+    const started: string[] = [];
+    follower.on('chatStarted', (c) => started.push(c.requestId));
+    assert.deepEqual(
+      s.sent.map((f) => f.type),
+      ['hello'],
+      'an authority without chat never sees a chat frame',
+    );
+    s.receive({ type: 'chat.message', message: agentMsg(1, 'Hello, this is Dana') });
+    assert.deepEqual(started, [REQ]);
+    assert.deepEqual(s.sent.at(-1), { type: 'chat.resume', requestId: REQ, after: 0 });
+    assert.deepEqual(
+      follower.chat().entries.map((e) => e.text),
+      ['Hello, this is Dana'],
+    );
+    follower.chat().send('hi Dana');
+    assert.equal(s.sent.at(-1)!.type, 'chat.send');
+    follower.unfollow();
+  });
+
+  it('after the feed drops, the reconnect resumes after the last seq and resends what was not acknowledged', async () => {
+    const { follower, s, sockets } = await followed();
+    const chat = follower.chat();
+    s.receive({ type: 'chat.message', message: agentMsg(1) });
+    s.close(1006);
+    const id = chat.send('sent while offline');
+    assert.equal(chat.online, false);
+    assert.equal(chat.entries.at(-1)!.delivery, 'sending');
+    await until('a new socket', () => sockets.length === 2);
+    const s2 = sockets[1]!;
+    s2.readyState = 1;
+    s2.onopen?.({});
+    await until('the hello', () => s2.sent.length === 1);
+    s2.receive({ type: 'welcome', connectionId: 'connection-000002', principal: 'device' });
+    assert.deepEqual(s2.sent.slice(1), [
+      { type: 'chat.resume', requestId: REQ, after: 1 },
+      { type: 'chat.send', requestId: REQ, clientMsgId: id, text: 'sent while offline' },
+    ]);
+    assert.equal(chat.online, true);
+    follower.unfollow();
   });
 });

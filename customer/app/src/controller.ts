@@ -44,6 +44,7 @@ export class AppController {
       if (!this.app.getState().request) this.chat.ended();
     });
     d.on('feed', (s) => this.app.set({ feed: s }));
+    d.on('chatStarted', () => this.chat.started());
     d.on('consult', (c) => {
       if (this.app.getState().request?.requestId === c.requestId) this.app.set({ consulting: c.active });
     });

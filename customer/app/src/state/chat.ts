@@ -50,6 +50,12 @@ export class ChatStore {
     this.app.go({ name: 'chat' }, { chat: this.view(s), chatWanted: true });
   }
 
+  /** The agent wrote first: open the chat (from the waiting screen; elsewhere 'Open the chat' appears). */
+  started(): void {
+    if (this.app.getState().screen.name === 'waiting') return this.open();
+    this.app.set({ chatWanted: true });
+  }
+
   send(text: string): boolean {
     const s = this.session;
     if (!s) return false;
