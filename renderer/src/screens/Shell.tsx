@@ -143,7 +143,7 @@ function PresenceControl() {
         <option value="offline">Offline</option>
       </select>
       {agent.setBy && (
-        <span className="muted small" data-testid="presence-set-by">
+        <span className="presence-set-by" data-testid="presence-set-by">
           Set by {agent.setBy.displayName} at {timeOfDay(agent.since)}
         </span>
       )}
