@@ -110,7 +110,7 @@ export function ChatPane() {
           <li key={x.requestId}>
             <button
               type="button"
-              className={`button ghost chat-tab${x.requestId === chats.selected ? ' selected' : ''}`}
+              className={`button chat-tab${x.requestId === chats.selected ? ' selected' : ''}`}
               aria-pressed={x.requestId === chats.selected}
               data-testid="chat-conversation"
               onClick={() => c.chats.select(x.requestId)}
@@ -153,7 +153,7 @@ export function ChatPane() {
             <>
               <div className="chat-quick" role="group" aria-label="Quick replies">
                 {chats.quickReplies.map((q) => (
-                  <button key={q} type="button" className="button small" onClick={() => submit(q)}>
+                  <button key={q} type="button" className="button chat-quick-reply" onClick={() => submit(q)}>
                     {q}
                   </button>
                 ))}
