@@ -5,6 +5,7 @@ import { ReachabilityBadge, SlotVerificationWarning } from '../components/Reacha
 import { clockDuration, missedLine, PRESENCE_TEXT, secondsSince } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
+import { isChatRequest } from '../state/console.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
 import { CallControls } from './CallControls.tsx';
 import { ChatPane } from './ChatPane.tsx';
@@ -75,7 +76,9 @@ function OfferCard({
     <div className="card offer-card" role="region" aria-labelledby="offer-title">
       <div className="offer-head">
         <div>
-          <p className="eyebrow">New request</p>
+          <p className="eyebrow" data-testid="offer-channel">
+            New request · {isChatRequest(offer.request) ? 'chat' : 'call'}
+          </p>
           <h2 id="offer-title">
             {offer.request.customerName} <span className="muted">· {offer.request.optionLabel}</span>
           </h2>
