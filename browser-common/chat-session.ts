@@ -54,6 +54,8 @@ export interface ChatEntry {
   /** null while the message is not yet acknowledged. */
   seq: number | null;
   sender: ChatRole;
+  /** Agent messages: who wrote it (after a transfer, not always this agent); null when unknown. */
+  staffId: string | null;
   /** Plain text: render it as text, never as HTML. */
   text: string;
   at: string | null;
@@ -143,6 +145,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
         clientMsgId: m.clientMsgId,
         seq: m.seq,
         sender: m.sender,
+        staffId: m.staffId ?? null,
         text: m.text,
         at: m.at,
         delivery: mine ? this.deliveryOf(m.seq) : null,
@@ -155,6 +158,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
         clientMsgId: p.clientMsgId,
         seq: p.seq,
         sender: this.role,
+        staffId: null,
         text: p.text,
         at: null,
         delivery: p.refusal ? 'refused' : p.seq !== null ? this.deliveryOf(p.seq) : 'sending',

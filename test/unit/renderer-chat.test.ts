@@ -134,6 +134,7 @@ describe('console chats', () => {
             clientMsgId: 'k1',
             seq: 1,
             sender: 'customer',
+            staffId: null,
             text: '<script>alert(1)</script><b>bold</b> https://bank.example/x javascript:alert(2)',
             at: '2026-12-04T18:00:00.000Z',
             delivery: null,
@@ -143,6 +144,42 @@ describe('console chats', () => {
         customerName: 'Alice <i>Moreau</i>',
         onLink: () => undefined,
       }),
+    );
+    const transferred = renderToStaticMarkup(
+      createElement(ChatLog, {
+        entries: [
+          {
+            key: 'a',
+            clientMsgId: 'a',
+            seq: 1,
+            sender: 'agent',
+            staffId: 'stf_dana',
+            text: 'from Dana',
+            at: null,
+            delivery: 'read',
+            refusal: null,
+          },
+          {
+            key: 'b',
+            clientMsgId: 'b',
+            seq: 2,
+            sender: 'agent',
+            staffId: 'stf_sam',
+            text: 'from Sam',
+            at: null,
+            delivery: 'sent',
+            refusal: null,
+          },
+        ],
+        customerName: 'Alice',
+        onLink: () => undefined,
+        myStaffId: 'stf_sam',
+      }),
+    );
+    assert.match(
+      transferred,
+      /Previous agent<\/span>.*from Dana.*You<\/span>.*from Sam/s,
+      'after a transfer: who wrote what',
     );
     assert.ok(!html.includes('<script') && !html.includes('<b>') && !html.includes('<i>'));
     assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;'));

@@ -45,10 +45,13 @@ export function ChatLog({
   entries,
   customerName,
   onLink,
+  myStaffId = null,
 }: {
   entries: readonly ChatEntry[];
   customerName: string;
   onLink: (url: string) => void;
+  /** Agent messages by someone else (before a transfer) say "Previous agent", not "You". */
+  myStaffId?: string | null;
 }) {
   return (
     <ol className="chat-log" aria-label="Messages" data-testid="console-chat-log">
@@ -59,7 +62,13 @@ export function ChatLog({
           data-testid="console-chat-message"
           data-sender={e.sender}
         >
-          <span className="chat-who">{e.sender === 'agent' ? 'You' : customerName}</span>
+          <span className="chat-who">
+            {e.sender === 'customer'
+              ? customerName
+              : e.staffId && myStaffId && e.staffId !== myStaffId
+                ? 'Previous agent'
+                : 'You'}
+          </span>
           <p className="chat-text" data-testid="console-chat-text">
             <ChatText text={e.text} onLink={onLink} />
           </p>
@@ -133,7 +142,12 @@ export function ChatPane() {
               Not connected to the authority: messages wait and are sent when the connection is back.
             </p>
           )}
-          <ChatLog entries={selected.entries} customerName={selected.customerName} onLink={openLink} />
+          <ChatLog
+            entries={selected.entries}
+            customerName={selected.customerName}
+            onLink={openLink}
+            myStaffId={c.session.staff?.staffId ?? null}
+          />
           <p className="chat-typing small muted" aria-live="polite" data-testid="console-chat-typing">
             {selected.customerTyping ? `${selected.customerName} is typing…` : ''}
           </p>
