@@ -179,6 +179,7 @@ export async function buildAuthority(opts: {
     sessions: services.sessions,
     pipeline: services.pipeline,
     reach: services.reach,
+    chat: services.chat,
     log: app.log,
   });
   made.hub = hub;
@@ -186,6 +187,8 @@ export async function buildAuthority(opts: {
   const frames = new NodeFrames(hub, services.ctx.data, services.ctx.events, app.log, services.pipeline);
   services.commands.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));
   services.commands.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
+  services.chat.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));
+  services.chat.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
   services.transfers.on('update', (transfer, staffIds) => {
     frames.toStaff(staffIds, { type: 'transfer.update', transfer });
     // The customer is told while their agent consults a colleague (an open warm transfer), and when it stops.

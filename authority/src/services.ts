@@ -23,6 +23,7 @@ import { CustomerPanels } from './desk/panel.ts';
 import { WrapUps } from './desk/wrap-ups.ts';
 import { Transfers } from './pipeline/transfers.ts';
 import { CommandRelay } from './relay/commands.ts';
+import { ChatService } from './chat/chat-service.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Store } from './store/engine.ts';
@@ -66,6 +67,7 @@ export interface Services {
   wrapUps: WrapUps;
   transfers: Transfers;
   commands: CommandRelay;
+  chat: ChatService;
   customers: CustomerDirectory;
   /** Which customer devices are online, last seen, and how to wake them. */
   reach: Reachability;
@@ -170,6 +172,7 @@ export async function createServices(
     wrapUps: new WrapUps(ctx, pipeline),
     transfers,
     commands,
+    chat: new ChatService(ctx),
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,

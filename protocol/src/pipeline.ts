@@ -46,6 +46,10 @@ export const QueueConfig = z.strictObject({
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 
+/** How a request is served: a call (voice) or a verified chat. */
+export const RequestChannel = z.enum(['voice', 'chat']).describe('A call (voice) or a verified chat.');
+export type RequestChannel = z.infer<typeof RequestChannel>;
+
 export interface MenuNodeInput {
   id: string;
   label: string;
@@ -53,6 +57,7 @@ export interface MenuNodeInput {
   queue?: string;
   level?: 0 | 1 | 2 | 3;
   skills?: string[];
+  channels?: ('voice' | 'chat')[];
 }
 /** A menu node: a branch (children) or a leaf naming a queue, the level it needs and optional skills. */
 export const MenuNode: z.ZodType<MenuNodeInput> = z
@@ -73,6 +78,12 @@ export const MenuNode: z.ZodType<MenuNodeInput> = z
           .max(10)
           .optional()
           .describe('Skills an agent needs to be offered these requests.'),
+        channels: z
+          .array(RequestChannel)
+          .min(1)
+          .max(2)
+          .optional()
+          .describe('How the customer may be helped: voice, chat or both (voice when absent).'),
       }),
     ]),
   )
@@ -338,6 +349,7 @@ export const RequestView = z
     agentName: ShortText.nullable()
       .optional()
       .describe('The display name of the agent holding or being offered it ("You are now with <agent>").'),
+    channel: RequestChannel.optional().describe('A call (voice) or a verified chat (voice when absent).'),
     /** Whether the customer's device can be reached now (online, last seen, wakeable). */
     /** When the verification the request carries expires (a booked slot after it needs a fresh one). */
     verificationExpiresAt: IsoTime.nullable()
@@ -367,6 +379,9 @@ export const CreateRequest = z.strictObject({
     .describe(
       '8 to 64 url-safe characters: a retry with the same key returns the same request instead of queueing twice.',
     ),
+  channel: RequestChannel.optional().describe(
+    'A call (voice, the default) or a verified chat; the option must offer it.',
+  ),
 });
 export const CreateRequestResult = z.discriminatedUnion('status', [
   z.strictObject({

@@ -4,6 +4,7 @@ import { SessionId } from './sessions.ts';
 import { AgentView, Board, OfferView, QueueSnapshot, QueueStats, RequestView } from './pipeline.ts';
 import { CommandView } from './device-control.ts';
 import { TransferView } from './transfers.ts';
+import { ChatClientFrame, ChatServerFrame } from './chat.ts';
 
 /** Close codes the authority uses (RFC 6455 section 7.4). */
 export const WS_CLOSE = {
@@ -40,6 +41,8 @@ export const ClientFrame = z.union([
   z.strictObject({ type: z.literal('ping'), id: z.string().max(LIMITS.shortText) }),
   /** Staff: "queues" = snapshot + deltas of the agent's queues and its own state; "board" = everything (supervisors). */
   z.strictObject({ type: z.literal('subscribe'), topic: z.enum(['queues', 'board']) }),
+  /** Verified chat (chat.ts): the customer's device about its own request, the agent about a request it holds. */
+  ...ChatClientFrame.options,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -107,5 +110,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
     active: z.boolean(),
     at: z.string(),
   }),
+  /** Verified chat (chat.ts): acks, messages, receipts, typing and refusals. */
+  ...ChatServerFrame.options,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -417,6 +417,22 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
     ['authority_nodes', [{ node_id: 'node-a', started_at: T, heartbeat_at: T + 1 }]],
     ['node_presence', [{ node_id: 'node-a', device_id: 'dv1', since: T + 1 }]],
   ],
+  20: [
+    [
+      'chat_messages',
+      [
+        {
+          request_id: 'rq1',
+          seq: 1,
+          client_msg_id: 'cm1',
+          sender: 'agent',
+          staff_id: 'st1',
+          text: '<b>hi</b>',
+          at: T + 6,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */

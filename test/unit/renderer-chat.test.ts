@@ -233,7 +233,7 @@ describe('console chats in the console app', () => {
   it('a request asked for by chat opens its conversation on accept', async () => {
     const r = {
       ...request({ customerName: 'Bob Ng', state: 'assigned', fence: 4, agentId: 'stf_dana' }),
-      channel: 'chat',
+      channel: 'chat' as const,
     };
     const bridge = new FakeBridge(handlers(r));
     const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });

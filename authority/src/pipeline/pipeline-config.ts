@@ -10,6 +10,8 @@ export interface MenuLeaf {
   queue: string;
   level: 0 | 1 | 2 | 3;
   skills: string[];
+  /** voice, chat or both (voice when the option says nothing) */
+  channels: ('voice' | 'chat')[];
 }
 
 /**
@@ -67,6 +69,7 @@ export class PipelineConfigStore {
             queue: n.queue!,
             level: n.level ?? 0,
             skills: n.skills ?? [],
+            channels: n.channels ?? ['voice'],
           });
       }
     };

@@ -11,7 +11,7 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import type { RequestState } from '../../../protocol/src/index.ts';
 import { canTransition, REQUEST_LIFECYCLE } from '../../../protocol/src/lifecycles.ts';
-import { conflict, notFound } from '../errors.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
@@ -298,9 +298,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     p: DevicePrincipal,
     optionId: string,
     idempotencyKey?: string,
+    channel: 'voice' | 'chat' = 'voice',
   ): Promise<CreateRequestResult> {
     const leaf = this.config.leaf(optionId);
     if (!leaf) throw notFound(`no menu option "${optionId}"`);
+    if (!leaf.channels.includes(channel))
+      throw badRequest(`menu option "${optionId}" does not offer ${channel}`);
     if (idempotencyKey) {
       const existing = await this.ctx.data.read.requests.byIdempotencyKey(p.device.id, idempotencyKey);
       if (existing) return { status: 'queued', request: await this.requestView(existing) };
@@ -346,6 +349,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         priority: ruled.priority,
         enqueued_at: now,
         idempotency_key: idempotencyKey ?? null,
+        channel,
       });
       await r.audit.append({
         actor: `device:${p.device.id}`,

@@ -111,6 +111,7 @@ export class RequestStore {
       agentId: r.agent_id,
       offerExpiresAt: r.state === 'offered' && r.offer_expires_at !== null ? iso(r.offer_expires_at) : null,
       agentName: r.agent_id ? (vc.agentNames.get(r.agent_id) ?? null) : null,
+      channel: r.channel,
     };
   }
 }

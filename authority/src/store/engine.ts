@@ -427,7 +427,12 @@ export const PG_UNIT_ATTEMPTS = 5;
  * that broke one lost a race with a unit that committed first; run again, it reads that
  * commit and decides anew (e.g. "that person has an offer pending").
  */
-const RULE_INDEXES = new Set(['requests_one_offer_per_agent']);
+const RULE_INDEXES = new Set([
+  'requests_one_offer_per_agent',
+  // chat: two messages took the same next seq, or a resend raced its original (run again: it reads the winner)
+  'chat_messages_pkey',
+  'chat_messages_request_id_sender_client_msg_id_key',
+]);
 function isPgRetryable(e: unknown): boolean {
   const err = e as { code?: unknown; constraint?: unknown } | null;
   const code = err?.code;

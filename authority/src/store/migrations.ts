@@ -618,6 +618,23 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     db.exec(`ALTER TABLE agents ADD COLUMN presence_set_by TEXT;`);
   },
+  // 20: verified chat: a request's channel, and its messages numbered per request (seq), one per sender's client id
+  (db) => {
+    db.exec(`
+      ALTER TABLE requests ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
+      CREATE TABLE chat_messages (
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        seq INTEGER NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        sender TEXT NOT NULL CHECK (sender IN ('customer','agent')),
+        staff_id TEXT,
+        text TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (request_id, seq),
+        UNIQUE (request_id, sender, client_msg_id)
+      ) STRICT;
+    `);
+  },
 ];
 
 /**

@@ -600,6 +600,19 @@ export const POSTGRES_DDL: readonly string[] = [
   `,
   // 19: who set an agent's presence when it was someone else
   `ALTER TABLE agents ADD COLUMN presence_set_by TEXT;`,
+  // 20: verified chat: a request's channel, and its messages numbered per request
+  `ALTER TABLE requests ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
+   CREATE TABLE chat_messages (
+     request_id TEXT NOT NULL REFERENCES requests(id),
+     seq BIGINT NOT NULL,
+     client_msg_id TEXT NOT NULL,
+     sender TEXT NOT NULL CHECK (sender IN ('customer','agent')),
+     staff_id TEXT,
+     text TEXT NOT NULL,
+     at BIGINT NOT NULL,
+     PRIMARY KEY (request_id, seq),
+     UNIQUE (request_id, sender, client_msg_id)
+   );`,
 ];
 
 export interface SchemaVersion {

@@ -241,6 +241,17 @@ export interface RequestsTable {
   slot_start: Ms | null;
   slot_end: Ms | null;
   idempotency_key: string | null;
+  channel: Generated<'voice' | 'chat'>;
+}
+
+export interface ChatMessagesTable {
+  request_id: string;
+  seq: number;
+  client_msg_id: string;
+  sender: 'customer' | 'agent';
+  staff_id: string | null;
+  text: string;
+  at: Ms;
 }
 
 export interface LeasesTable {
@@ -548,4 +559,5 @@ export interface Database {
   staff_sso_links: StaffSsoLinksTable;
   sso_flows: SsoFlowsTable;
   sso_sessions: SsoSessionsTable;
+  chat_messages: ChatMessagesTable;
 }

@@ -15,6 +15,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { Feeds, type FeedConn } from './feeds.ts';
 import type { Reachability } from '../push/reachability.ts';
+import type { ChatService } from '../chat/chat-service.ts';
 
 const HELLO_TIMEOUT_MS = 5_000;
 const SWEEP_EVERY_MS = 200;
@@ -49,6 +50,8 @@ export class Hub {
       pipeline: Pipeline;
       /** Devices are online while a socket of theirs is open (presence, last seen). */
       reach?: Reachability;
+      /** Verified chat: chat.* frames (chat/README.md). */
+      chat?: ChatService;
       log: FastifyBaseLogger;
     },
   ) {
@@ -209,6 +212,18 @@ export class Hub {
         if (f.topic === 'board' && c.role === 'agent')
           return this.send(c, { type: 'error', code: 'forbidden', message: 'the board is for supervisors' });
         return await this.feeds.subscribe(c, f.topic);
+      case 'chat.send':
+      case 'chat.read':
+      case 'chat.typing':
+      case 'chat.resume': {
+        if (!this.deps.chat)
+          return this.send(c, { type: 'error', code: 'unsupported', message: 'no chat here' });
+        const party =
+          c.principal.kind === 'device'
+            ? { kind: 'device' as const, deviceId: c.principal.device.id }
+            : { kind: 'staff' as const, staffId: c.principal.staff.id, role: c.principal.staff.role };
+        return await this.deps.chat.handle(party, f, (frame) => this.send(c, frame));
+      }
       default: {
         const never: never = f;
         return never;

@@ -5,6 +5,7 @@ import { AuditRepo } from './audit.ts';
 import { AuthenticationsRepo } from './authentications.ts';
 import type { RepoContext } from './base.ts';
 import { CallTicketsRepo } from './call-tickets.ts';
+import { ChatRepo } from './chat.ts';
 import { CommandsRepo } from './commands.ts';
 import { CustodyRepo } from './custody.ts';
 import { CustomersRepo } from './customers.ts';
@@ -31,6 +32,7 @@ const REPOS = {
   audit: AuditRepo,
   authentications: AuthenticationsRepo,
   callTickets: CallTicketsRepo,
+  chat: ChatRepo,
   commands: CommandsRepo,
   custody: CustodyRepo,
   customers: CustomersRepo,

@@ -1,0 +1,182 @@
+import { EventEmitter } from 'node:events';
+import type { ChatClientFrame, ChatMessage, ChatServerFrame } from '../../../protocol/src/chat.ts';
+import { iso } from '../clock.ts';
+import type { Ctx } from '../context.ts';
+import type { ChatMessageRow } from '../store/repos/chat.ts';
+import type { RequestRow } from '../store/repos/requests.ts';
+
+/** Who sends a chat frame: the customer's authenticated device, or a staff member. */
+export type ChatParty =
+  { kind: 'device'; deviceId: string } | { kind: 'staff'; staffId: string; role: string };
+
+interface ChatEvents {
+  /** A frame for the customer's sockets (the request's service session), on every node. */
+  device: [sessionId: string, frame: ChatServerFrame];
+  /** A frame for these staff members' sockets, on every node. */
+  staff: [staffIds: string[], frame: ChatServerFrame];
+}
+
+/** Messages per sender and request within RATE_WINDOW_MS before `rate_limited`. */
+export const RATE_MAX = 20;
+export const RATE_WINDOW_MS = 10_000;
+const ENDED_STATES = new Set(['completed', 'abandoned']);
+
+export const toChatMessage = (m: ChatMessageRow): ChatMessage => ({
+  requestId: m.request_id,
+  seq: Number(m.seq),
+  clientMsgId: m.client_msg_id,
+  sender: m.sender,
+  ...(m.staff_id ? { staffId: m.staff_id } : {}),
+  text: m.text,
+  at: iso(Number(m.at)),
+});
+
+/**
+ * Verified chat on the authority (README.md): `handle` takes a validated chat frame of a
+ * socket's principal and answers the sender through `reply`; frames for the other party
+ * go out as 'device' / 'staff' events (app.ts hands them to ws/node-frames.ts, which
+ * reaches sockets on every node).
+ */
+export class ChatService extends EventEmitter<ChatEvents> {
+  private readonly sent = new Map<string, number[]>();
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+  }
+
+  async handle(
+    party: ChatParty,
+    f: ChatClientFrame,
+    reply: (frame: ChatServerFrame | { type: 'error'; code: string; message: string }) => void,
+  ): Promise<void> {
+    const req = await this.ctx.data.read.requests.get(f.requestId);
+    const who = this.partyOf(party, req);
+    if (!req || !who) {
+      // Neither the request's device nor anyone who ever held it: nothing about it is told.
+      return reply({ type: 'error', code: 'not_found', message: 'no such conversation' });
+    }
+    const holds =
+      who === 'customer' ||
+      (req.state === 'assigned' && req.agent_id === (party as { staffId: string }).staffId);
+    switch (f.type) {
+      case 'chat.resume': {
+        const supervisor = party.kind === 'staff' && (party.role === 'supervisor' || party.role === 'admin');
+        if (!holds && !supervisor)
+          return reply({ type: 'error', code: 'not_holder', message: 'not your conversation' });
+        const rows = await this.ctx.data.read.chat.after(req.id, f.after);
+        for (const m of rows) reply({ type: 'chat.message', message: toChatMessage(m) });
+        const last = rows.at(-1);
+        if (holds && last && last.sender !== who)
+          this.toOther(req, who, {
+            type: 'chat.receipt',
+            requestId: req.id,
+            kind: 'delivered',
+            by: who,
+            upTo: Number(last.seq),
+          });
+        return;
+      }
+      case 'chat.typing':
+        if (!holds || ENDED_STATES.has(req.state)) return;
+        return this.toOther(req, who, { type: 'chat.typing', requestId: req.id, by: who, active: f.active });
+      case 'chat.read':
+        if (!holds) return;
+        return this.toOther(req, who, {
+          type: 'chat.receipt',
+          requestId: req.id,
+          kind: 'read',
+          by: who,
+          upTo: f.upTo,
+        });
+      case 'chat.send':
+        return await this.send(party, who, req, f, reply);
+    }
+  }
+
+  private partyOf(party: ChatParty, req: RequestRow | undefined): 'customer' | 'agent' | null {
+    if (!req) return null;
+    if (party.kind === 'device') return req.device_id === party.deviceId ? 'customer' : null;
+    return 'agent';
+  }
+
+  private async send(
+    party: ChatParty,
+    who: 'customer' | 'agent',
+    req: RequestRow,
+    f: Extract<ChatClientFrame, { type: 'chat.send' }>,
+    reply: (frame: ChatServerFrame) => void,
+  ): Promise<void> {
+    const staffId = party.kind === 'staff' ? party.staffId : null;
+    const refuse = (
+      code: 'stale_fence' | 'not_holder' | 'rate_limited' | 'ended',
+      retryAfterSeconds?: number,
+    ) =>
+      reply({
+        type: 'chat.refused',
+        requestId: req.id,
+        clientMsgId: f.clientMsgId,
+        code,
+        ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
+      });
+    // A resend of a stored message: the same seq again, nothing stored twice.
+    const known = await this.ctx.data.read.chat.byClientId(req.id, who, f.clientMsgId);
+    if (known)
+      return reply({
+        type: 'chat.ack',
+        requestId: req.id,
+        clientMsgId: f.clientMsgId,
+        seq: Number(known.seq),
+      });
+    const wait = this.rateLimited(`${req.id}:${who}:${staffId ?? ''}`);
+    if (wait > 0) return refuse('rate_limited', wait);
+    const now = this.ctx.clock.now();
+    type Out =
+      | { refused: 'stale_fence' | 'not_holder' | 'ended' }
+      | { refused?: undefined; row: ChatMessageRow; fresh: boolean; holder: RequestRow };
+    const out = await this.ctx.data.tx(async (r): Promise<Out> => {
+      const cur = await r.requests.get(req.id);
+      if (!cur || ENDED_STATES.has(cur.state)) return { refused: 'ended' };
+      if (staffId !== null) {
+        if (cur.state !== 'assigned' || cur.agent_id !== staffId) return { refused: 'not_holder' };
+        if (f.fence === undefined || f.fence !== cur.fence) return { refused: 'stale_fence' };
+      }
+      const again = await r.chat.byClientId(req.id, who, f.clientMsgId);
+      if (again) return { row: again, fresh: false, holder: cur };
+      const row = await r.chat.insert({
+        request_id: req.id,
+        seq: await r.chat.nextSeq(req.id),
+        client_msg_id: f.clientMsgId,
+        sender: who,
+        staff_id: staffId,
+        text: f.text,
+        at: now,
+      });
+      return { row, fresh: true, holder: cur };
+    });
+    if (out.refused !== undefined) return refuse(out.refused);
+    reply({ type: 'chat.ack', requestId: req.id, clientMsgId: f.clientMsgId, seq: Number(out.row.seq) });
+    if (!out.fresh) return;
+    const message = toChatMessage(out.row);
+    this.toOther(out.holder, who, { type: 'chat.message', message });
+  }
+
+  /** A frame for the other party: the customer's session, or the request's holder. */
+  private toOther(req: RequestRow, from: 'customer' | 'agent', frame: ChatServerFrame): void {
+    if (from === 'agent') this.emit('device', req.session_id, frame);
+    else if (req.agent_id && req.state === 'assigned') this.emit('staff', [req.agent_id], frame);
+  }
+
+  /** Seconds to wait before `key` may send again (0: now). */
+  private rateLimited(key: string): number {
+    const now = this.ctx.clock.now();
+    const list = (this.sent.get(key) ?? []).filter((t) => t > now - RATE_WINDOW_MS);
+    if (list.length >= RATE_MAX) {
+      this.sent.set(key, list);
+      return Math.max(1, Math.ceil((list[0]! + RATE_WINDOW_MS - now) / 1000));
+    }
+    list.push(now);
+    this.sent.set(key, list);
+    if (this.sent.size > 10_000) this.sent.delete(this.sent.keys().next().value!);
+    return 0;
+  }
+}

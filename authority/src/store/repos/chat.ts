@@ -1,0 +1,65 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { ChatMessagesTable } from '../schema.ts';
+import { Repo } from './base.ts';
+
+export type ChatMessageRow = Selectable<ChatMessagesTable>;
+
+/**
+ * Table: chat_messages (verified chat, issue 18). A request's messages are numbered
+ * 1, 2, 3... by (request_id, seq), the primary key: two units that pick the same next
+ * seq cannot both commit (the loser retries). (request_id, sender, client_msg_id) is
+ * unique: a resend of a stored message finds it instead of storing it twice.
+ */
+export class ChatRepo extends Repo {
+  byClientId(
+    requestId: string,
+    sender: 'customer' | 'agent',
+    clientMsgId: string,
+  ): Promise<ChatMessageRow | undefined> {
+    return this.q
+      .selectFrom('chat_messages')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .where('sender', '=', sender)
+      .where('client_msg_id', '=', clientMsgId)
+      .executeTakeFirst();
+  }
+
+  /** The seq the next message of the request gets (1 for the first). */
+  async nextSeq(requestId: string): Promise<number> {
+    const r = await this.q
+      .selectFrom('chat_messages')
+      .select((eb) => eb.fn.max('seq').as('top'))
+      .where('request_id', '=', requestId)
+      .executeTakeFirst();
+    return Number(r?.top ?? 0) + 1;
+  }
+
+  insert(row: Insertable<ChatMessagesTable>): Promise<ChatMessageRow> {
+    return this.q.insertInto('chat_messages').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  /** The request's messages after `seq`, in order (at most `limit`). */
+  after(requestId: string, seq: number, limit = 1000): Promise<ChatMessageRow[]> {
+    return this.q
+      .selectFrom('chat_messages')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .where('seq', '>', seq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+  }
+
+  /** How many messages each of these requests holds. */
+  async counts(requestIds: readonly string[]): Promise<Map<string, number>> {
+    if (requestIds.length === 0) return new Map();
+    const rows = await this.q
+      .selectFrom('chat_messages')
+      .select((eb) => ['request_id', eb.fn.countAll().as('n')])
+      .where('request_id', 'in', requestIds)
+      .groupBy('request_id')
+      .execute();
+    return new Map(rows.map((r) => [r.request_id, Number(r.n)]));
+  }
+}
