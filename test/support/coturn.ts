@@ -58,9 +58,23 @@ async function stunAnswers(port: number): Promise<boolean> {
   }
 }
 
-export async function startCoturn(
-  opts: { secret?: string; realm?: string; allowLoopbackPeers?: boolean } = {},
-): Promise<RunningCoturn> {
+type CoturnOptions = { secret?: string; realm?: string; allowLoopbackPeers?: boolean };
+
+/**
+ * coturn on loopback with the shipped configuration. A start whose STUN port never
+ * answers (seen once in CI on a loaded machine: the port picked free was not free when
+ * coturn bound it) is retried once on fresh ports, its log printed.
+ */
+export async function startCoturn(opts: CoturnOptions = {}): Promise<RunningCoturn> {
+  try {
+    return await startCoturnOnce(opts);
+  } catch (e) {
+    console.log(`# coturn did not start, retrying on fresh ports: ${(e as Error).message.slice(0, 2000)}`);
+    return await startCoturnOnce(opts);
+  }
+}
+
+async function startCoturnOnce(opts: CoturnOptions): Promise<RunningCoturn> {
   const dir = mkdtempSync(join(tmpdir(), 'vd-coturn-'));
   const secret = opts.secret ?? randomBytes(32).toString('base64url');
   const realm = opts.realm ?? 'verified-desk.local';
@@ -105,7 +119,7 @@ export async function startCoturn(
   } catch (e) {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    throw e;
+    throw new Error(`${(e as Error).message}; turnserver log:\n${log.slice(-1500)}`, { cause: e });
   }
   return {
     turnUrl: `turn:127.0.0.1:${port}?transport=udp`,
