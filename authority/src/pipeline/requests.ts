@@ -111,7 +111,8 @@ export class RequestStore {
       agentId: r.agent_id,
       offerExpiresAt: r.state === 'offered' && r.offer_expires_at !== null ? iso(r.offer_expires_at) : null,
       agentName: r.agent_id ? (vc.agentNames.get(r.agent_id) ?? null) : null,
-      channel: r.channel,
+      // voice when absent (the protocol's default): a voice request's view is as before
+      ...(r.channel === 'chat' ? { channel: 'chat' as const } : {}),
     };
   }
 }
