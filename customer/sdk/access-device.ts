@@ -451,9 +451,15 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
    * factors still needed; retrying with the same idempotency key after the step-up
    * never queues twice.
    */
-  async createRequest(optionId: string, idempotencyKey: string = randomId(12)): Promise<CreateRequestResult> {
+  async createRequest(
+    optionId: string,
+    idempotencyKey: string = randomId(12),
+    /** 'chat' where the option offers it and the customer chose it; a call otherwise. */
+    channel?: 'voice' | 'chat',
+  ): Promise<CreateRequestResult> {
     await this.ensureAuthenticated();
-    const r = await this.client.call('createRequest', { body: { optionId, idempotencyKey } });
+    const body = { optionId, idempotencyKey, ...(channel === 'chat' ? { channel } : {}) };
+    const r = await this.client.call('createRequest', { body });
     if (r.status === 'queued') this.requests.follow(r.request);
     return r;
   }

@@ -57,7 +57,7 @@ export class HelpStore {
 
   chooseOption(option: MenuLeaf, idempotencyKey: string): Promise<void> {
     return this.app.run('Sending your request…', async () => {
-      const r = await this.app.requireDevice().createRequest(option.id, idempotencyKey);
+      const r = await this.app.requireDevice().createRequest(option.id, idempotencyKey, option.channel);
       if (r.status === 'queued') {
         void enableWake(this.app.requireDevice());
         return this.app.go({ name: 'waiting' }, { chatWanted: option.channel === 'chat' });
@@ -75,7 +75,7 @@ export class HelpStore {
   private async retryAfterStepUp(): Promise<void> {
     const s = this.app.getState().screen;
     if (s.name !== 'step-up') return;
-    const r = await this.app.requireDevice().createRequest(s.option.id, s.idempotencyKey);
+    const r = await this.app.requireDevice().createRequest(s.option.id, s.idempotencyKey, s.option.channel);
     if (r.status === 'queued') {
       void enableWake(this.app.requireDevice());
       this.app.go({ name: 'waiting' }, { chatWanted: s.option.channel === 'chat' });
