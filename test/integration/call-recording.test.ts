@@ -131,7 +131,11 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
     supervisor = (await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token;
     await api(a.url, 'setPresence', { headers: bearer(agent), json: { state: 'available' } });
     requestId = (await d.api('createRequest', { json: { optionId: 'other' } })).body.request.requestId;
-    fence = (await api(a.url, 'agentMe', { headers: bearer(agent) })).body.offer.fence;
+    // The offer follows the request's commit (dispatch takes turns on PostgreSQL): wait for it.
+    fence = await until('the agent is offered the request', async () => {
+      const me = await api(a.url, 'agentMe', { headers: bearer(agent) });
+      return me.body.offer?.requestId === requestId ? (me.body.offer.fence as number) : undefined;
+    });
     const accepted = await api(a.url, 'acceptOffer', {
       params: { requestId },
       headers: bearer(agent),

@@ -47,6 +47,12 @@ export const DEMO_CUSTOMERS = [
 ] as const;
 
 const ALL_DAY = { from: 0, to: 24 };
+/**
+ * Sam's shift: 12 hours a day, from 4 hours before the demo's first start. A fresh demo
+ * (and every test, whatever the time of day it runs) has him on shift; he goes off shift
+ * 8 hours after the first start, which the board then shows.
+ */
+const AROUND_FIRST_START = { from: -4, to: 8, fromFirstStart: true };
 export const DEMO_STAFF = [
   {
     username: 'agent1',
@@ -70,7 +76,7 @@ export const DEMO_STAFF = [
       { skill: 'mortgages', level: 7 },
       { skill: 'fx', level: 9 },
     ],
-    hours: { from: 8, to: 20 },
+    hours: AROUND_FIRST_START,
   },
   {
     username: 'supervisor',
@@ -154,9 +160,10 @@ async function seedOnce(svc: Services): Promise<void> {
     if (!s.hours) continue;
     await svc.pipeline.agents.setProfile(id, [...s.skills], [...s.queues]);
     const hours = s.hours;
+    const base = 'fromFirstStart' in hours ? clock.now() : today;
     const shifts = Array.from({ length: DEMO_SHIFT_DAYS }, (_, d) => ({
-      start: today + d * DAY_MS + hours.from * 3_600_000,
-      end: today + d * DAY_MS + hours.to * 3_600_000,
+      start: base + d * DAY_MS + hours.from * 3_600_000,
+      end: base + d * DAY_MS + hours.to * 3_600_000,
     }));
     await svc.pipeline.agents.setSchedule(id, shifts);
   }
