@@ -71,7 +71,7 @@ export async function startAuthority(
       if (stopped) return;
       stopped = true;
       if (config.drainSeconds > 0) {
-        built.services.drain.begin(Date.now());
+        built.services.drain.begin();
         app.log.info({ drainSeconds: config.drainSeconds }, 'draining: /healthz answers 503');
         await sleep(config.drainSeconds * 1000);
       }

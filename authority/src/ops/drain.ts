@@ -5,13 +5,9 @@
  * sockets with 1012 (service restart: clients reconnect through the balancer) and stops.
  */
 export class NodeDrain {
-  private since: number | null = null;
+  draining = false;
 
-  get draining(): boolean {
-    return this.since !== null;
-  }
-
-  begin(at: number): void {
-    this.since ??= at;
+  begin(): void {
+    this.draining = true;
   }
 }

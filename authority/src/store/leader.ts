@@ -38,8 +38,6 @@ export class PgLeader implements Leadership {
   private round: Promise<void> | null = null;
   private stopped = true;
   leading = false;
-  /** Times this node became the leader. */
-  terms = 0;
 
   constructor(
     private readonly url: string,
@@ -86,10 +84,7 @@ export class PgLeader implements Leadership {
         VD_LOCK_CLASS,
         LOCK_LEADER,
       ]);
-      if (r.rows[0]?.got && !this.stopped) {
-        this.leading = true;
-        this.terms++;
-      }
+      if (r.rows[0]?.got && !this.stopped) this.leading = true;
     } catch (e) {
       if (this.client) this.lost(this.client, e as Error);
       else this.onError(e as Error);
