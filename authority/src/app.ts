@@ -189,6 +189,7 @@ export async function buildAuthority(opts: {
   services.commands.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
   services.chat.on('device', (sessionId, frame) => frames.toSession(sessionId, frame));
   services.chat.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
+  services.monitoring.on('staff', (staffIds, frame) => frames.toStaff(staffIds, frame));
   services.transfers.on('update', (transfer, staffIds) => {
     frames.toStaff(staffIds, { type: 'transfer.update', transfer });
     // The customer is told while their agent consults a colleague (an open warm transfer), and when it stops.
@@ -309,6 +310,7 @@ export async function buildAuthority(opts: {
     clearInterval(controlSweeper);
     await services.pipeline.stop();
     services.recordings.stop();
+    services.monitoring.close();
     await services.webhooks.stop();
     await frames.close();
     await services.ctx.events.stop();

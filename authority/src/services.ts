@@ -36,6 +36,7 @@ import { NodeDrain } from './ops/drain.ts';
 import { Reachability } from './push/reachability.ts';
 import { PushService } from './push/push.ts';
 import { Recordings } from './media/recordings.ts';
+import { Monitoring } from './media/monitoring.ts';
 import { Reports } from './reports/reports.ts';
 import { ScreenPops } from './crm/screen-pop.ts';
 import { Webhooks } from './crm/webhooks.ts';
@@ -74,6 +75,8 @@ export interface Services {
   push: PushService;
   /** Call recordings by rtpengine: pause/resume, conversion to WAV, retention. */
   recordings: Recordings;
+  /** Supervisor monitoring of anchored calls (listen, whisper, barge) through rtpengine. */
+  monitoring: Monitoring;
   /** Refusals' audit rows (each in a unit of its own) and the chain's verification. */
   audit: AuditTrail;
   /** Single sign-on for staff (OpenID Connect, sso/). */
@@ -177,6 +180,7 @@ export async function createServices(
     reach,
     push,
     recordings: new Recordings(ctx, audit, leader),
+    monitoring: new Monitoring(ctx, audit),
     leader,
     reports: new Reports(ctx, pipelineConfig),
     webhooks: new Webhooks(ctx),

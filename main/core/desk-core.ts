@@ -141,6 +141,10 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           });
         case 'transfer.update':
           return this.emitEvent('transfer.update', f.transfer);
+        case 'monitor.update': {
+          const { type: _type, ...update } = f;
+          return this.emitEvent('monitor.update', update);
+        }
         default:
           return;
       }
@@ -384,6 +388,14 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'recording.resume': ({ requestId, fence }) =>
         c.call('resumeRecording', { params: { requestId }, body: { fence } }),
       'recording.list': ({ requestId }) => c.call('requestRecordings', { params: { requestId } }),
+      'monitor.listen': ({ requestId }) => c.call('monitorListen', { params: { requestId } }),
+      'monitor.listenAnswer': ({ requestId, leg, answer }) =>
+        c.call('monitorListenAnswer', { params: { requestId }, body: { leg, answer } }),
+      'monitor.mode': ({ requestId, mode, offer }) =>
+        c.call('monitorMode', { params: { requestId }, body: offer ? { mode, offer } : { mode } }),
+      'monitor.leave': ({ requestId }) => c.call('monitorLeave', { params: { requestId } }),
+      'monitor.agentAnswer': ({ requestId, ...body }) =>
+        c.call('monitorAgentAnswer', { params: { requestId }, body }),
       'recording.play': async ({ recordingId }) => {
         const r = await c.call('playRecording', { params: { recordingId } });
         return { recording: r.recording, url: `data:${r.type};base64,${r.audio}` };

@@ -12,6 +12,15 @@ import {
 import { CallAnswerResult, CallTicket } from './calls.ts';
 import { ChatClientFrame, ChatServerFrame } from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
+import {
+  MonitorAgentAnswerBody,
+  MonitorAnswerBody,
+  MonitorListenOffer,
+  MonitorModeBody,
+  MonitorModeResult,
+  MonitorOk,
+  MonitorUpdateFrame,
+} from './monitoring.ts';
 import { ReportCsv, ReportCsvQuery, ReportQuery, ReportView, ScreenPop } from './reports.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
@@ -284,6 +293,15 @@ export const bridgeRequests = {
   ),
   /** Verified chat: a frame to the authority on the console's connection (sent: false while it is down). */
   'chat.frame': channel(ChatClientFrame, z.strictObject({ sent: z.boolean() })),
+  /** A supervisor monitors a request's anchored call (monitoring.ts): rtpengine's listening offer. */
+  'monitor.listen': channel(RequestRef, MonitorListenOffer),
+  /** ... and the browser's answer to it. */
+  'monitor.listenAnswer': channel(MonitorAnswerBody.extend({ requestId: OpaqueId }), MonitorOk),
+  /** Whisper / barge (with the microphone's offer when talking starts) or back to listening. */
+  'monitor.mode': channel(MonitorModeBody.extend({ requestId: OpaqueId }), MonitorModeResult),
+  'monitor.leave': channel(RequestRef, MonitorOk),
+  /** The agent's console answers the offer of a supervisor's audio (a `monitor.update` event). */
+  'monitor.agentAnswer': channel(MonitorAgentAnswerBody.extend({ requestId: OpaqueId }), MonitorOk),
 } as const;
 export type BridgeRequests = typeof bridgeRequests;
 export type BridgeChannel = keyof BridgeRequests;
@@ -317,6 +335,8 @@ export const bridgeEvents = {
   'transfer.update': TransferView,
   /** Verified chat: a frame from the authority about a conversation I hold. */
   'chat.frame': ChatServerFrame,
+  /** A supervisor whispers to me, barges into my call, or stopped (answer `offer` with monitor.agentAnswer). */
+  'monitor.update': MonitorUpdateFrame.omit({ type: true }),
 } as const;
 export type BridgeEvents = typeof bridgeEvents;
 export type BridgeEventName = keyof BridgeEvents;

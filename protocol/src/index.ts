@@ -13,6 +13,7 @@ export * from './route-def.ts';
 export * from './pipeline-routes.ts';
 export * from './calls.ts';
 export * from './recording.ts';
+export * from './monitoring.ts';
 export * from './agent-desk.ts';
 export * from './desk-routes.ts';
 export * from './bridge.ts';

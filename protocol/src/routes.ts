@@ -43,6 +43,7 @@ import { customerAdminRoutes } from './customer-admin-routes.ts';
 import { SipCredentials } from './sip.ts';
 import { pushRoutes } from './push.ts';
 import { recordingRoutes } from './recording.ts';
+import { monitoringRoutes } from './monitoring.ts';
 import { deviceAccountRoutes } from './device-account.ts';
 import { reportRoutes } from './reports.ts';
 import { LogoutResult, ssoRoutes } from './sso.ts';
@@ -557,6 +558,7 @@ export const routes = {
   ...customerAdminRoutes,
   ...pushRoutes,
   ...recordingRoutes,
+  ...monitoringRoutes,
   ...deviceAccountRoutes,
   ...reportRoutes,
   ...ssoRoutes,

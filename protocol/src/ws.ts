@@ -5,6 +5,7 @@ import { AgentView, Board, OfferView, QueueSnapshot, QueueStats, RequestView } f
 import { CommandView } from './device-control.ts';
 import { TransferView } from './transfers.ts';
 import { ChatClientFrame, ChatServerFrame } from './chat.ts';
+import { MonitorUpdateFrame } from './monitoring.ts';
 
 /** Close codes the authority uses (RFC 6455 section 7.4). */
 export const WS_CLOSE = {
@@ -112,5 +113,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   }),
   /** Verified chat (chat.ts): acks, messages, receipts, typing and refusals. */
   ...ChatServerFrame.options,
+  /** For the agent: a supervisor whispers, barges or stopped (monitoring.ts). */
+  MonitorUpdateFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -37,6 +37,15 @@ const softphone = new LazySoftphone(async () => {
 const app = new ConsoleApp(bridge, softphone, {
   storage: window.sessionStorage,
   media: navigator.mediaDevices ?? null,
+  // Supervisor monitoring (softphone/monitor.ts): its streams play in <audio> elements of their own.
+  monitorMedia: navigator.mediaDevices
+    ? {
+        peerConnection: () => new RTCPeerConnection(),
+        getUserMedia: (c) => navigator.mediaDevices.getUserMedia(c),
+        audioElement,
+        audioContext: () => new AudioContext(),
+      }
+    : null,
 });
 
 installShortcuts(window, {

@@ -51,7 +51,11 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Runni
   const recordingDir = opts.recording ? join(dir, 'recordings') : null;
   if (recordingDir) args.push('--recording-method=pcap', `--recording-dir=${recordingDir}`);
   let log = '';
-  const child: ChildProcess = spawn(RTPENGINE, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // No core file: rtpengine 10.5 can crash when stopped in the middle of a recorded call,
+  // and its core would land in the working directory (the repository's root).
+  const child: ChildProcess = spawn('/bin/sh', ['-c', 'ulimit -c 0 && exec "$0" "$@"', RTPENGINE, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const keep = (b: Buffer) => {
     log = (log + b.toString()).slice(-262_144);
   };

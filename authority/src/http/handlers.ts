@@ -21,6 +21,7 @@ import type { DevicePrincipal } from '../identity/devices.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { pushHandlers } from '../push/push-handlers.ts';
 import { recordingHandlers } from './recording-handlers.ts';
+import { monitoringHandlers } from './monitoring-handlers.ts';
 import { deviceAccountHandlers } from './device-account-handlers.ts';
 import { ssoHandlers } from './sso-handlers.ts';
 import { reportHandlers } from './report-handlers.ts';
@@ -41,6 +42,7 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
     ...customerAdminHandlers(svc),
     ...pushHandlers(svc),
     ...recordingHandlers(svc),
+    ...monitoringHandlers(svc),
     ...deviceAccountHandlers(svc),
     ...ssoHandlers(svc),
     ...reportHandlers(svc),

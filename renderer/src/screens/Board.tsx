@@ -15,6 +15,7 @@ import { BREAK_REASONS } from '../state/agent.ts';
 import type { AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
+import { MonitorControls, MonitorError } from './Monitor.tsx';
 
 const SHOWN_REQUESTS = 100;
 
@@ -156,6 +157,7 @@ export function BoardScreen() {
         </div>
         <div className="card board-requests">
           <h2>Requests</h2>
+          <MonitorError />
           {requests.length === 0 ? (
             <p className="muted">No live requests.</p>
           ) : (
@@ -275,6 +277,7 @@ function RequestActions({ request, agents }: { request: RequestView; agents: Age
   );
   return (
     <div className="row-actions">
+      {request.state === 'assigned' && !mine && <MonitorControls request={request} />}
       {request.state === 'assigned' && !mine && (
         <button
           type="button"

@@ -4,6 +4,7 @@ import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { lostCallRequestId } from '../softphone/lost-call.ts';
 import type { DtmfMethod, SoftphoneSnapshot } from '../softphone/softphone.ts';
+import { CoachedMarker } from './Monitor.tsx';
 
 /** Call, hold, mute, keypad, hang up: wired to the Softphone; says plainly when there is none. */
 export function CallControls() {
@@ -82,6 +83,7 @@ export function CallControls() {
             {recording.state === 'paused' ? '○ Recording paused' : '● Recording'}
           </span>
         )}
+        {inCall && <CoachedMarker requestId={phone.requestId} />}
         <span className="call-status" role="status" data-testid="call-status">
           {lost ? 'Call lost — call again' : (message ?? lineStatus(phone))}
         </span>

@@ -91,6 +91,9 @@ export class LazySoftphone implements Softphone {
   async setDevices(devices: SoftphoneDevices): Promise<void> {
     return (await this.ready()).setDevices(devices);
   }
+  outgoingSender(): RTCRtpSender | null {
+    return this.inner?.outgoingSender?.() ?? null;
+  }
   async disconnect(): Promise<void> {
     // Nothing to disconnect before it was loaded.
     if (this.inner) return this.inner.disconnect();

@@ -490,6 +490,12 @@ export class SipJsSoftphone implements Softphone {
 
   // ---- media --------------------------------------------------------------------------
 
+  outgoingSender(): RTCRtpSender | null {
+    const live = this.live;
+    const pc = live ? this.mediaSide.of(live.session)?.peerConnection : undefined;
+    return pc?.getSenders().find((s) => s.track?.kind === 'audio') ?? null;
+  }
+
   async setDevices(devices: SoftphoneDevices): Promise<void> {
     const live = this.live;
     await this.mediaSide.setDevices(

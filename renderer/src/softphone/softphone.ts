@@ -153,6 +153,11 @@ export interface Softphone {
   sendDtmf(digits: string, method?: DtmfMethod): Promise<void>;
   setDevices(devices: SoftphoneDevices): Promise<void>;
   disconnect(): Promise<void>;
+  /**
+   * The sender of the live call's audio (the microphone toward the other party), or null:
+   * a supervisor's barge mixes their voice into it (softphone/monitor.ts).
+   */
+  outgoingSender?(): RTCRtpSender | null;
 }
 
 const NO_SOFTPHONE: SoftphoneSnapshot = {

@@ -9,6 +9,9 @@ import { CallControlsStore } from './call.ts';
 import { ClockStore } from './clock.ts';
 import { ConnectionStore } from './connection.ts';
 import { HistoryStore } from './history.ts';
+import { MonitorStore } from './monitor.ts';
+import type { MonitorMediaDeps } from '../softphone/monitor.ts';
+import { microphoneConstraints } from '../softphone/media.ts';
 import { PanelStore } from './panel.ts';
 import { QueueStore } from './queue.ts';
 import { SessionStore } from './session.ts';
@@ -33,6 +36,8 @@ export class NavigationStore extends Store<ScreenName> {
 export interface ConsoleEnvironment {
   storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
   media: MediaDevicesLike | null;
+  /** Peer connections, microphone and <audio> elements for supervisor monitoring (absent in tests). */
+  monitorMedia?: MonitorMediaDeps | null;
 }
 
 /** The bridge, with any call refused as 'unauthorized' (outside login) ending the session on screen. */
@@ -79,6 +84,7 @@ export class ConsoleApp {
   readonly remoteControl: RemoteControlStore;
   readonly transfers: TransferStore;
   readonly chats: ChatDeskStore;
+  readonly monitor: MonitorStore;
   private staffId: string | null = null;
   /** main's feed from the authority dropped while signed in: resync when it is back. */
   private feedLost = false;
@@ -111,6 +117,22 @@ export class ConsoleApp {
     });
     this.board = new BoardStore(bridge);
     this.remoteControl = new RemoteControlStore(bridge);
+    this.monitor = new MonitorStore(
+      bridge,
+      softphone,
+      env.monitorMedia ?? null,
+      () => microphoneConstraints(this.settings.getState().settings?.microphoneId ?? null),
+      (requestId) => {
+        const w = this.work.getState();
+        return w.phase === 'active' && w.request.requestId === requestId ? w.request.fence : null;
+      },
+    );
+    // The call a supervisor monitors ended or moved: its streams stop.
+    this.board.subscribe(() => {
+      const id = this.monitor.getState().requestId;
+      const r = id ? this.board.getState().board?.requests.find((x) => x.requestId === id) : undefined;
+      if (id && r?.state !== 'assigned') this.monitor.requestGone();
+    });
     this.transfers = new TransferStore(bridge, this.work, softphone);
     this.chats = new ChatDeskStore(bridge, env.storage, () => {
       const w = this.work.getState();
@@ -247,6 +269,7 @@ export class ConsoleApp {
     this.work.reset();
     this.wrapUp.reset();
     this.board.stop();
+    void this.monitor.leave();
     this.transfers.stop();
     this.chats.reset();
     this.connection.signedOut();
