@@ -14,7 +14,9 @@ export type DomainErrorKind =
   | 'too_large'
   | 'unsupported_type'
   | 'locked'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** a service this one needs (the identity provider) cannot be reached now */
+  | 'unavailable';
 
 /** An error whose message is safe to show the client. Anything else becomes a 500 with no detail. */
 export class DomainError extends Error {

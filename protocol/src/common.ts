@@ -72,6 +72,8 @@ export const ErrorCodes = [
   'factor_setup_not_allowed',
   // a node stopping cleanly among several (issue 12)
   'draining',
+  // single sign-on: the OpenID provider cannot be reached (issue 17)
+  'idp_unavailable',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -79,6 +79,7 @@ export const ssoRoutes = {
     errors: {
       400: 'invalid_request: the redirect URI is not one of the configured ones (nor an allowed loopback URI).',
       404: 'not_found: single sign-on is not configured.',
+      503: 'idp_unavailable: the identity provider cannot be reached (its discovery document): try again later. Audited.',
     },
     tag: 'staff',
     auth: 'public',
@@ -95,6 +96,7 @@ export const ssoRoutes = {
       400: 'invalid_request: unknown, used or expired state; the provider answered an error; the code was refused (replayed, expired, for another client) or the ID token is not valid (issuer, audience, nonce).',
       403: 'forbidden: no account may be linked or provisioned for this subject, no role for its groups, or the account is disabled.',
       404: 'not_found: single sign-on is not configured.',
+      503: 'idp_unavailable: the identity provider cannot be reached (discovery, token or userinfo endpoint: no connection, timeout or a 5xx): start a new sign-in later. Audited.',
     },
     tag: 'staff',
     auth: 'public',

@@ -14,6 +14,10 @@ export interface TestIdentityProvider {
   clientSecret: string;
   /** Users by login: their claims. Change `groups` to see a role change at the next sign-in. */
   users: Map<string, IdpUser>;
+  /** The provider goes down: its port refuses connections (kept for `resume`). */
+  stop(): Promise<void>;
+  /** The provider is back on the same port, with the same keys, clients and sessions. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,16 +87,21 @@ export async function startTestIdentityProvider(opts: {
   // The dev login page and loopback http are fine here; keep the test output quiet.
   provider.on('server_error', (_ctx, e) => console.error('test IdP:', e));
   server.on('request', provider.callback());
+  const port = (server.address() as AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return {
     issuer,
     clientId: IDP_CLIENT_ID,
     clientSecret: SECRET,
     users,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop,
+    resume: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    close: stop,
   };
 }
 

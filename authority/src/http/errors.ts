@@ -15,6 +15,7 @@ export const STATUS_OF: Record<DomainErrorKind, number> = {
   unsupported_type: 415,
   locked: 423,
   rate_limited: 429,
+  unavailable: 503,
 };
 
 /** An error answered as it is (status, code, safe message): domain errors become these at the edge. */

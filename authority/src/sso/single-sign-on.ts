@@ -8,7 +8,7 @@ import {
 import type { AuditEntry } from '../audit/audit-log.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { badRequest, forbidden, notFound, type DomainError } from '../errors.ts';
+import { badRequest, DomainError, forbidden, notFound } from '../errors.ts';
 import { randomId, sha256b64url } from '../ids.ts';
 import type { StaffAccounts, StaffRow } from '../staff/staff-accounts.ts';
 import { isLoopbackRedirect, roleOfGroups, usernameFromClaim } from './claims.ts';
@@ -63,7 +63,18 @@ export class SingleSignOn {
       throw badRequest(
         'the redirect URI is not one of the configured ones (VD_SSO_REDIRECT_URIS) nor a loopback URI http://127.0.0.1:<port>/<path>',
       );
-    const provider = await this.provider();
+    const provider = await this.provider().catch(async (e: unknown) => {
+      if (!unreachable(e)) throw e;
+      await this.ctx.data.tx((r) =>
+        r.audit.append(
+          this.entry('anonymous', 'failure', undefined, {
+            reason: UNAVAILABLE,
+            data: { issuer: c.ssoIssuer, step: 'start', error: describe(e) },
+          }),
+        ),
+      );
+      throw this.unavailable();
+    });
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const verifier = oidc.randomPKCECodeVerifier();
@@ -122,9 +133,15 @@ export class SingleSignOn {
    */
   async endSessionUrl(familyId: string): Promise<string | undefined> {
     if (!this.enabled) return undefined;
+    // The provider cannot be reached: our session is ended all the same (the refresh family
+    // is revoked), without the provider's end_session URL; the kept ID token expires.
+    const provider = await this.provider().catch((e: unknown) => {
+      if (unreachable(e)) return undefined;
+      throw e;
+    });
+    if (!provider) return undefined;
     const session = await this.ctx.data.tx((r) => r.sso.takeSession(familyId));
     if (!session) return undefined;
-    const provider = await this.provider();
     if (!provider.serverMetadata().end_session_endpoint) return undefined;
     const post = this.ctx.config.ssoPostLogoutRedirectUri;
     return oidc.buildEndSessionUrl(provider, {
@@ -138,6 +155,13 @@ export class SingleSignOn {
     const issuer = c.ssoIssuer!;
     const state = url.searchParams.get('state');
     if (!state) throw new Refusal(badRequest('the callback has no state'), 'no state in the callback');
+    // The provider's metadata before the flow is used up: while it cannot be reached the
+    // same callback may be tried again.
+    const provider = await this.provider().catch((e: unknown) => {
+      throw unreachable(e)
+        ? new Refusal(this.unavailable(), UNAVAILABLE, { step: 'callback', error: describe(e) })
+        : e;
+    });
     const stateHash = sha256b64url(state);
     const flow = await this.ctx.data.tx((r) => r.sso.consumeFlow(stateHash));
     if (!flow) {
@@ -165,7 +189,6 @@ export class SingleSignOn {
         `provider error: ${idpError.slice(0, 60)}`,
       );
     }
-    const provider = await this.provider();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
       tokens = await oidc.authorizationCodeGrant(
@@ -181,6 +204,8 @@ export class SingleSignOn {
       );
     } catch (e) {
       const why = describe(e);
+      if (unreachable(e))
+        throw new Refusal(this.unavailable(), UNAVAILABLE, { step: 'callback', error: why });
       throw new Refusal(badRequest(`sign-in refused: ${why}`), why);
     }
     const idClaims = tokens.claims();
@@ -194,6 +219,8 @@ export class SingleSignOn {
       try {
         claims = { ...(await oidc.fetchUserInfo(provider, tokens.access_token, subject)), ...claims };
       } catch (e) {
+        if (unreachable(e))
+          throw new Refusal(this.unavailable(), UNAVAILABLE, { step: 'userinfo', error: describe(e) });
         const why = `userinfo refused: ${describe(e)}`;
         throw new Refusal(badRequest(`sign-in refused: ${why}`), why);
       }
@@ -347,6 +374,17 @@ export class SingleSignOn {
     return { staff: { ...row, disabled_at: null }, first: 'provisioned' };
   }
 
+  /** 503 idp_unavailable: the provider cannot be reached (a new sign-in may work later). */
+  private unavailable(): DomainError {
+    return new DomainError(
+      'unavailable',
+      'idp_unavailable',
+      `${this.ctx.config.ssoName} cannot be reached now: try again in a moment${
+        this.ctx.config.ssoEnforced ? '' : ', or sign in with your password'
+      }`,
+    );
+  }
+
   private entry(
     actor: string,
     outcome: 'success' | 'failure',
@@ -383,6 +421,26 @@ export class SingleSignOn {
   }
 }
 
+/** The audit reason of a sign-in the provider could not be reached for. */
+const UNAVAILABLE = 'identity provider unavailable';
+
+/**
+ * The provider could not be reached or is down, as opposed to refusing the sign-in: no
+ * connection (refused, reset, DNS), the request timed out, or it answered a 5xx (a proxy in
+ * front of it, or OAuth's `temporarily_unavailable` / `server_error`).
+ */
+function unreachable(e: unknown): boolean {
+  if (e instanceof TypeError) return e.message === 'fetch failed'; // undici: no connection
+  if (e instanceof oidc.ResponseBodyError)
+    return e.status >= 500 || e.error === 'temporarily_unavailable' || e.error === 'server_error';
+  if (e instanceof oidc.ClientError) {
+    if (e.code === 'OAUTH_TIMEOUT' || e.code === 'OAUTH_ABORT') return true;
+    // a response that is not the expected JSON: a 5xx answer is the provider (or its proxy) down
+    return e.cause instanceof Response && e.cause.status >= 500;
+  }
+  return false;
+}
+
 /** The groups claim as a list (an array of strings, or one string). */
 function asGroups(v: unknown): string[] {
   if (typeof v === 'string') return [v];
@@ -397,6 +455,7 @@ function describe(e: unknown): string {
   let msg = typeof err.message === 'string' ? err.message : String(e);
   // openid-client wraps oauth4webapi's precise reason ('unexpected "iss" ...', nonce) in its cause.
   const cause = err.cause as { message?: unknown } | undefined;
-  if (cause && typeof cause.message === 'string') msg = `${msg}: ${cause.message}`;
+  if (cause instanceof Response) msg = `${msg}: HTTP ${cause.status}`;
+  else if (cause && typeof cause.message === 'string') msg = `${msg}: ${cause.message}`;
   return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${msg}`.slice(0, 200);
 }
