@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { IsoTime, LIMITS, OpaqueId } from './common.ts';
+import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
+import { HistoryCursor, HistoryQuery } from './device-account.ts';
+import { RequestParams } from './pipeline.ts';
+import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
 
 /**
  * Verified chat (issue 18): the frames a chat exchanges over the authority's WebSocket
@@ -134,3 +137,113 @@ export class Transcript {
     return this.shown.filter((m) => m.seq > seq && m.sender !== reader).length;
   }
 }
+
+// ---- transcripts (the request's record: the console's History, the customer's past conversations) ----
+
+/** Page sizes of a transcript read (messages by seq). */
+export const TRANSCRIPT_PAGE = Object.freeze({ defaultSize: 100, maxSize: 500 });
+
+export const TranscriptQuery = z.strictObject({
+  after: z
+    .string()
+    .regex(/^(?:0|[1-9][0-9]{0,14})$/, 'a seq: 0 or a whole number')
+    .optional()
+    .describe('Only messages after this seq (default 0: from the first); nextAfter of the previous page.'),
+  limit: z
+    .string()
+    .regex(/^(?:[1-9][0-9]?|[1-4][0-9]{2}|500)$/, `a page size from 1 to ${TRANSCRIPT_PAGE.maxSize}`)
+    .optional()
+    .describe(`Page size, 1 to ${TRANSCRIPT_PAGE.maxSize} (default ${TRANSCRIPT_PAGE.defaultSize}).`),
+});
+export type TranscriptQuery = z.infer<typeof TranscriptQuery>;
+
+export const ChatTranscript = z.strictObject({
+  requestId: OpaqueId.describe('The request (conversation).'),
+  messages: z.array(ChatMessage).describe('This page of its messages, in seq order (each once).'),
+  nextAfter: ChatSeq.nullable().describe('Pass as `after` for the next page; null on the last.'),
+});
+export type ChatTranscript = z.infer<typeof ChatTranscript>;
+
+export const TranscriptAgent = z.strictObject({
+  staffId: OpaqueId.describe("The staff member (as in a message's staffId)."),
+  displayName: ShortText.describe('Their display name.'),
+});
+
+/** A transcript as staff read it: with the names of everyone who held the request. */
+export const StaffChatTranscript = ChatTranscript.extend({
+  agents: z
+    .array(TranscriptAgent)
+    .describe("Everyone who held the request, in custody order: the names behind the messages' staffId."),
+});
+export type StaffChatTranscript = z.infer<typeof StaffChatTranscript>;
+
+export const ConversationItem = z.strictObject({
+  requestId: OpaqueId.describe('The chat request (conversation).'),
+  optionLabel: ShortText.describe('What the customer asked for (the menu option).'),
+  at: IsoTime.describe('When the customer asked (it joined the queue).'),
+  endedAt: IsoTime.nullable().describe('When it ended, or null while open.'),
+  messageCount: z.number().int().min(0).describe('How many messages it holds.'),
+  lastMessageAt: IsoTime.nullable().describe('When its last message was stored, or null when none.'),
+});
+export type ConversationItem = z.infer<typeof ConversationItem>;
+
+export const ConversationList = z.strictObject({
+  conversations: z
+    .array(ConversationItem)
+    .describe("This page of the customer's chat requests, newest first."),
+  nextCursor: HistoryCursor.nullable().describe(
+    'Pass as `cursor` for the next (older) page; null on the last.',
+  ),
+});
+export type ConversationList = z.infer<typeof ConversationList>;
+
+export const chatRoutes = {
+  requestTranscript: route({
+    method: 'GET',
+    path: '/v1/agent/requests/:requestId/transcript',
+    summary: "A chat request's transcript, a page of messages by seq",
+    description:
+      "The request's chat messages after `after`, in seq order, at most `limit`, with the names of everyone who held it. Caller: an agent who holds or held the request (custody) or was offered it; a supervisor or admin any request (each read audited: chat.transcript.read). Changes nothing else; safe to repeat.",
+    errors: {
+      400: 'invalid_request: `after` is not a seq, or `limit` is not 1 to 500.',
+      403: 'forbidden: an agent who never held nor was offered the request.',
+      404: 'not_found: no such request.',
+    },
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    query: TranscriptQuery,
+    response: StaffChatTranscript,
+  }),
+  deviceConversations: route({
+    method: 'GET',
+    path: '/v1/device/conversations',
+    summary: "The customer's past and open chat conversations, newest first, paged",
+    description:
+      "The chat requests of this device's customer (from any of its devices), newest first: the option asked for, when, when it ended, how many messages and when the last one was stored. Keyset-paged: pass `nextCursor` as `cursor` for older ones. Only the caller's own customer's conversations are ever listed. Caller: an authenticated device (device token + Device-Proof). Changes nothing.",
+    errors: {
+      400: 'invalid_request: `limit` is not 1 to 50, or `cursor` is not a nextCursor of this route.',
+    },
+    tag: 'device',
+    auth: 'device',
+    query: HistoryQuery,
+    response: ConversationList,
+  }),
+  deviceConversation: route({
+    method: 'GET',
+    path: '/v1/device/conversations/:requestId/messages',
+    summary: "One of the customer's conversations: a page of its messages by seq",
+    description:
+      "The messages of one of this device's customer's requests after `after`, in seq order, at most `limit` (read-only). Caller: an authenticated device (device token + Device-Proof). Another customer's request answers 404, like one that does not exist. Changes nothing.",
+    errors: {
+      400: 'invalid_request: `after` is not a seq, or `limit` is not 1 to 500.',
+      404: "not_found: no such request of this customer (another customer's answers the same).",
+    },
+    tag: 'device',
+    auth: 'device',
+    params: RequestParams,
+    query: TranscriptQuery,
+    response: ChatTranscript,
+  }),
+} as const satisfies Record<string, RouteDef>;

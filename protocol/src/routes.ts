@@ -47,6 +47,7 @@ import { monitoringRoutes } from './monitoring.ts';
 import { deviceAccountRoutes } from './device-account.ts';
 import { reportRoutes } from './reports.ts';
 import { LogoutResult, ssoRoutes } from './sso.ts';
+import { chatRoutes } from './chat.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
 const StaffParams = z.strictObject({ staffId: OpaqueId.describe('The staff member.') });
@@ -562,6 +563,7 @@ export const routes = {
   ...deviceAccountRoutes,
   ...reportRoutes,
   ...ssoRoutes,
+  ...chatRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

@@ -25,6 +25,7 @@ import { monitoringHandlers } from './monitoring-handlers.ts';
 import { deviceAccountHandlers } from './device-account-handlers.ts';
 import { ssoHandlers } from './sso-handlers.ts';
 import { reportHandlers } from './report-handlers.ts';
+import { chatHandlers } from './chat-handlers.ts';
 
 export const VERSION = '0.1.0';
 
@@ -46,6 +47,7 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
     ...deviceAccountHandlers(svc),
     ...ssoHandlers(svc),
     ...reportHandlers(svc),
+    ...chatHandlers(svc),
   };
 }
 

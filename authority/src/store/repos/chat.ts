@@ -1,8 +1,13 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { ChatMessagesTable } from '../schema.ts';
-import { Repo } from './base.ts';
+import type { ChatMessagesTable, RequestsTable } from '../schema.ts';
+import { inSlices, Repo } from './base.ts';
 
 export type ChatMessageRow = Selectable<ChatMessagesTable>;
+/** A chat request as the customer's list of conversations shows it. */
+export type ConversationRow = Pick<
+  Selectable<RequestsTable>,
+  'id' | 'option_label' | 'enqueued_at' | 'ended_at'
+>;
 
 /**
  * Table: chat_messages (verified chat, issue 18). A request's messages are numbered
@@ -61,5 +66,39 @@ export class ChatRepo extends Repo {
       .groupBy('request_id')
       .execute();
     return new Map(rows.map((r) => [r.request_id, Number(r.n)]));
+  }
+
+  /** How many messages each of these requests holds and when the last was stored (requests with none are absent). */
+  async summaries(requestIds: readonly string[]): Promise<Map<string, { n: number; last: number }>> {
+    const rows = await inSlices(requestIds, (ids) =>
+      this.q
+        .selectFrom('chat_messages')
+        .select((eb) => ['request_id', eb.fn.countAll().as('n'), eb.fn.max('at').as('last')])
+        .where('request_id', 'in', ids)
+        .groupBy('request_id')
+        .execute(),
+    );
+    return new Map(rows.map((r) => [r.request_id, { n: Number(r.n), last: Number(r.last) }]));
+  }
+
+  /** The customer's chat requests, newest first (by enqueued_at, then id), after the cursor's row. */
+  conversations(
+    customerId: string,
+    limit: number,
+    before?: { at: number; id: string },
+  ): Promise<ConversationRow[]> {
+    let q = this.q
+      .selectFrom('requests')
+      .select(['id', 'option_label', 'enqueued_at', 'ended_at'])
+      .where('customer_id', '=', customerId)
+      .where('channel', '=', 'chat');
+    if (before)
+      q = q.where((eb) =>
+        eb.or([
+          eb('enqueued_at', '<', before.at),
+          eb.and([eb('enqueued_at', '=', before.at), eb('id', '<', before.id)]),
+        ]),
+      );
+    return q.orderBy('enqueued_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }
 }
