@@ -255,6 +255,7 @@ export interface LiveMenuNodeShape {
   level?: 0 | 1 | 2 | 3;
   availability?: 'now' | 'callback_only';
   estimatedWaitSeconds?: number | null;
+  channels?: ('voice' | 'chat')[];
 }
 /** The menu as a device sees it: options nobody can serve are gone, the rest carry their live wait. */
 export const LiveMenuNode: z.ZodType<LiveMenuNodeShape> = z
@@ -278,6 +279,12 @@ export const LiveMenuNode: z.ZodType<LiveMenuNodeShape> = z
           .min(0)
           .nullable()
           .describe('Estimated wait if asked now, or null when it cannot be estimated.'),
+        channels: z
+          .array(RequestChannel)
+          .min(1)
+          .max(2)
+          .optional()
+          .describe('How the customer may be helped, only when the option offers chat (voice when absent).'),
       }),
     ]),
   )

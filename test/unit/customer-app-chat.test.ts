@@ -99,6 +99,49 @@ describe('customer app: verified chat screen', () => {
     session.dispose();
   });
 
+  it('an offer names nobody yet; after a transfer each agent message keeps its writer (or "Previous agent"), never the new agent', () => {
+    const { session, chat, app, html } = setup();
+    const base = app.getState().request!;
+    const who = () =>
+      [...html().matchAll(/<span class="chat-who">([^<]*)<\/span>/g)].map((m) => m[1]).join(' | ');
+    const from = (seq: number, staffId: string, text: string) =>
+      session.handle({
+        type: 'chat.message',
+        message: {
+          requestId: REQ,
+          seq,
+          clientMsgId: `agt_${String(seq).padStart(16, '0')}`,
+          sender: 'agent',
+          staffId,
+          text,
+          at: '2026-12-04T18:00:00.000Z',
+        },
+      });
+    app.set({
+      request: { ...base, state: 'offered', agentId: 'stf_dana_reyes_0001', agentName: 'Dana Reyes' },
+    });
+    chat.open();
+    session.connected();
+    let out = html();
+    assert.match(out, /<h1[^>]*>Chat<\/h1>/, 'not "Chat with Dana Reyes" before she accepts');
+    assert.match(out, /Waiting for an agent\. You can write now/);
+    app.set({
+      request: { ...base, state: 'assigned', agentId: 'stf_dana_reyes_0001', agentName: 'Dana Reyes' },
+    });
+    from(1, 'stf_dana_reyes_0001', 'Hello from Dana');
+    assert.match(html(), /Chat with Dana Reyes/);
+    assert.equal(who(), 'Dana Reyes');
+    // Blind transfer to Sam: Dana's message is still Dana's.
+    app.set({
+      request: { ...base, state: 'assigned', agentId: 'stf_sam_patel_00001', agentName: 'Sam Patel' },
+    });
+    from(2, 'stf_sam_patel_00001', 'Sam here');
+    from(3, 'stf_never_seen_0001', 'Someone before');
+    out = html();
+    assert.match(out, /Chat with Sam Patel/);
+    assert.equal(who(), 'Dana Reyes | Sam Patel | Previous agent');
+  });
+
   it('a conversation that ended stops the composer and says so', () => {
     const { session, chat, sent, html } = setup();
     chat.open();

@@ -247,6 +247,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const waitingIn = new Map<string, number>();
     for (const q of new Set(leafQueues(this.config.config.menu)))
       waitingIn.set(q, await this.ctx.data.read.requests.countWaiting(q));
+    // An option offering chat says so (the app offers "Chat" beside "Call me"); voice is the default.
+    const chatOf = (n: MenuNodeInput) => (n.channels?.includes('chat') ? { channels: n.channels } : {});
     const walk = (nodes: MenuNodeInput[]): LiveMenuNodeShape[] => {
       const out: LiveMenuNodeShape[] = [];
       for (const n of nodes) {
@@ -265,6 +267,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             level: n.level ?? 0,
             availability: 'now',
             estimatedWaitSeconds: this.capacity.wait(st, n.queue!, skills, waiting + 1),
+            ...chatOf(n),
           });
         } else if (c.later > 0) {
           out.push({
@@ -273,6 +276,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             level: n.level ?? 0,
             availability: 'callback_only',
             estimatedWaitSeconds: null,
+            ...chatOf(n),
           });
         }
       }

@@ -57,6 +57,8 @@ export class AppController {
       this.calls.startPhone();
       await this.app.loadProfile();
       const r = await d.resume();
+      // A chat left open before a reload opens again (resumed after the last message held).
+      if (r?.channel === 'chat') return this.chat.open();
       this.app.go(r ? { name: 'waiting' } : { name: 'home' });
     } catch (e) {
       if (e instanceof AuthorityError && e.status === 404) {

@@ -39,13 +39,26 @@ export function MessageText({ text }: { text: string }) {
   );
 }
 
+/**
+ * Agents' names by staff id, learned while each one held the request: after a transfer the
+ * earlier agent's messages keep their writer's name (or say "Previous agent" when this app
+ * never saw it, e.g. after a reload), never the new agent's.
+ */
+const agentNames = new Map<string, string>();
+
 export function ChatMessages({
   entries,
   agentName,
+  agentId = null,
 }: {
   entries: readonly ChatEntry[];
+  /** The agent holding the request now (null while nobody has accepted it). */
   agentName: string | null;
+  agentId?: string | null;
 }) {
+  const writer = (staffId: string | null): string =>
+    (staffId ? agentNames.get(staffId) : undefined) ??
+    (staffId && staffId !== agentId ? 'Previous agent' : (agentName ?? 'Agent'));
   return (
     <ol className="chat-log" aria-label="Messages" data-testid="chat-log">
       {entries.map((e) => (
@@ -56,7 +69,7 @@ export function ChatMessages({
           data-sender={e.sender}
           data-seq={e.seq ?? ''}
         >
-          <span className="chat-who">{e.sender === 'customer' ? 'You' : (agentName ?? 'Agent')}</span>
+          <span className="chat-who">{e.sender === 'customer' ? 'You' : writer(e.staffId)}</span>
           <p className="chat-text" data-testid="chat-text">
             <MessageText text={e.text} />
           </p>
@@ -97,7 +110,11 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
     return () => document.removeEventListener('visibilitychange', seen);
   }, [app]);
   if (!chat) return <Screen title="No open chat" />;
-  const agentName = r?.agentName ?? null;
+  // The agent is named once they hold the request (an offer may still go to someone else).
+  const holder = r?.state === 'assigned' ? r : null;
+  const agentName = holder?.agentName ?? null;
+  const agentId = holder?.agentId ?? null;
+  if (agentId && agentName) agentNames.set(agentId, agentName);
   const canSend = chat.closed === null;
   const submit = () => {
     if (!draft.trim()) return;
@@ -114,12 +131,12 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
           You are offline. Your messages are kept and sent as soon as the connection is back.
         </p>
       ) : null}
-      {r && !agentName && r.state === 'waiting' ? (
+      {r && (r.state === 'waiting' || r.state === 'offered') ? (
         <p className="help" role="status">
           Waiting for an agent. You can write now: they see your messages when they join.
         </p>
       ) : null}
-      <ChatMessages entries={chat.entries} agentName={agentName} />
+      <ChatMessages entries={chat.entries} agentName={agentName} agentId={agentId} />
       <p className="chat-typing" aria-live="polite" data-testid="chat-typing">
         {chat.agentTyping ? `${agentName ?? 'The agent'} is typing…` : ''}
       </p>

@@ -1,0 +1,278 @@
+/**
+ * Verified chat end to end (issue 18) with both real front ends in Chromium: the customer
+ * app on a phone-sized page and two consoles in browser mode (Dana and Sam), against one
+ * real authority whose "Something else" option offers chat and a call (set through the
+ * admin pipeline route). The verified customer chooses Chat and writes before anyone joins;
+ * Dana is offered "New request · chat" with the verification panel, accepts, and the chat
+ * pane shows the customer's message. Messages go both ways with Delivered/Read ticks and
+ * the typing line on both sides; `<img src=x onerror=alert(1)><b>bold</b>` is shown as
+ * literal text in both UIs (no element made, no dialog). Dana transfers blind to Sam: Sam's
+ * pane shows the whole transcript (Dana's lines as "Previous agent"), Dana's pane is
+ * read-only. The customer reloads the page mid-conversation: after the reconnect every
+ * message is shown exactly once, in order, and the conversation goes on.
+ *
+ * Screenshots: test/e2e/screenshots/chat-*.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
+import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
+import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
+import {
+  enrolmentCode,
+  enrolThroughApp,
+  openPhone,
+  startAppAuthority,
+  type AppAuthority,
+} from './customer-app-harness.ts';
+
+const HOSTILE = '<img src=x onerror=alert(1)><b>bold</b>';
+
+describe('verified chat: the customer app and two consoles', () => {
+  let app: AppAuthority;
+  let browser: Browser;
+  const modes: BrowserMode[] = [];
+  const dirs: string[] = [];
+  let samId: string;
+
+  before(async () => {
+    [app, browser] = await Promise.all([
+      startAppAuthority({ offerTimeoutSeconds: 120 }),
+      launchChromium(),
+      ensureRendererBuilt(),
+    ]);
+    // The demo menu offers calls only: "Something else" offers chat and a call here.
+    const cfg = await api(app.a.url, 'getPipelineConfig', { headers: bearer(app.admin) });
+    assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
+    const walk = (nodes: { id: string; children?: unknown[]; channels?: string[] }[]): void => {
+      for (const n of nodes) {
+        if (n.children) walk(n.children as typeof nodes);
+        else if (n.id === 'other') n.channels = ['voice', 'chat'];
+      }
+    };
+    walk(cfg.body.menu);
+    const put = await api(app.a.url, 'putPipelineConfig', { headers: bearer(app.admin), json: cfg.body });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    // No schedule: Sam is on shift whenever CI runs.
+    const sam = await staffLogin(app.a.url, 'agent2', 'demo-agent-2');
+    samId = sam.staffId;
+    await app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
+  });
+  after(async () => {
+    await browser?.close();
+    for (const m of modes) await m.close();
+    await app?.a.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const openConsole = async (name: string, username: string, password: string): Promise<TestPage> => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vd-chat-console-'));
+    dirs.push(dataDir);
+    const mode = await startBrowserMode({ authorityUrl: app.a.url, dataDir, rendererDir });
+    modes.push(mode);
+    const t = await newTestPage(browser, name, { viewport: VIEWPORT, locale: 'en-GB' });
+    await t.page.goto(mode.launchUrl);
+    await signIn(t.page, username, password);
+    await t.page.getByTestId('presence').waitFor();
+    return t;
+  };
+
+  /** The texts of a chat log, in the order shown. */
+  const texts = (log: Locator) => log.locator('.chat-text').allTextContents();
+
+  /** Waits until the log shows exactly these texts, in this order. */
+  const shows = async (page: Page, log: Locator, want: string[], what: string) => {
+    try {
+      await page.waitForFunction(
+        ({ sel, want }) => {
+          const got = [...document.querySelectorAll(sel)].map((e) => e.textContent);
+          return got.length === want.length && got.every((t, i) => t === want[i]);
+        },
+        { sel: `[data-testid="${await log.getAttribute('data-testid')}"] .chat-text`, want },
+        { timeout: 15_000 },
+      );
+    } catch {
+      assert.deepEqual(await texts(log), want, what);
+    }
+  };
+
+  it('chat offered with the verification panel, messages both ways with receipts and typing, HTML as text, blind transfer with the transcript, reload without loss or duplicates', async () => {
+    const phone = await openPhone(browser, app, 'chat-phone');
+    const dana = await openConsole('chat-dana', 'agent1', 'demo-agent-1');
+    const sam = await openConsole('chat-sam', 'agent2', 'demo-agent-2');
+    const [pa, pb, pc] = [dana.page, sam.page, phone.page];
+    const dialogs: string[] = [];
+    for (const p of [pa, pb, pc])
+      p.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+    try {
+      await pb.getByLabel('Change presence').selectOption('break:lunch');
+      await pa.getByLabel('Change presence').selectOption('available');
+
+      // The verified customer chooses Chat on "Something else" and writes before anyone joins.
+      await enrolThroughApp(phone, await enrolmentCode(app, 'c_alice_martin_01'), '246810');
+      await pc.getByRole('button', { name: 'Get help' }).click();
+      const choice = pc.getByRole('group', { name: 'Something else: chat or call' });
+      await choice.getByRole('button', { name: 'Call me' }).waitFor();
+      await phone.t.screenshot('1-menu-chat-or-call');
+      await choice.getByRole('button', { name: 'Chat', exact: true }).click();
+      // Offered to Dana, not yet accepted: nobody is named, the customer may write already.
+      await pc.getByRole('heading', { name: 'Chat', exact: true }).waitFor();
+      await pc.getByText('Waiting for an agent. You can write now').waitFor();
+      const phoneLog = pc.getByTestId('chat-log');
+      const phoneInput = pc.getByLabel('Message', { exact: true });
+      await phoneInput.fill('Hello, I need help with a payment');
+      await pc.getByRole('button', { name: 'Send', exact: true }).click();
+      const mine = (n: number) => phoneLog.getByTestId('chat-message').nth(n).getByTestId('chat-delivery');
+      await pc.locator('[data-testid="chat-delivery"][data-delivery="sent"]').waitFor();
+      await phone.t.screenshot('2-phone-waiting-first-message');
+
+      // Dana is offered a chat with the verification panel, and accepts: the chat pane appears.
+      const offer = pa.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
+      await offer.getByTestId('offer-channel').getByText('New request · chat').waitFor();
+      await pa.getByRole('list', { name: 'Verification factors' }).waitFor();
+      await dana.screenshot('3-offer-chat-verification');
+      await offer.getByRole('button', { name: /^Accept/ }).click();
+      const pane = pa.getByTestId('chat-pane');
+      const danaLog = pane.getByTestId('console-chat-log');
+      await shows(pa, danaLog, ['Hello, I need help with a payment'], 'Dana sees the first message');
+      await pa.getByRole('list', { name: 'Verification factors' }).waitFor();
+      // Shown on Dana's screen: the customer's tick turns to Read.
+      await pc.locator('[data-testid="chat-delivery"][data-delivery="read"]').waitFor();
+      assert.equal(await mine(0).getAttribute('aria-label'), 'Read');
+      await pc.getByRole('heading', { name: 'Chat with Dana Reyes' }).waitFor();
+      await pane.scrollIntoViewIfNeeded();
+      await dana.screenshot('4-dana-chat-pane');
+
+      // Dana types: the phone says so; she sends; the phone shows it, Dana's tick goes to Read.
+      const danaInput = pane.getByLabel('Message to Alice Martin');
+      await danaInput.pressSequentially('Hello Alice');
+      await pc.getByTestId('chat-typing').getByText('Dana Reyes is typing…').waitFor();
+      await phone.t.screenshot('5-phone-dana-typing');
+      await danaInput.fill('Hello Alice, I can see you are verified. What happened?');
+      await pane.getByRole('button', { name: 'Send', exact: true }).click();
+      const convo = [
+        'Hello, I need help with a payment',
+        'Hello Alice, I can see you are verified. What happened?',
+      ];
+      await shows(pc, phoneLog, convo, 'the phone shows Dana’s reply');
+      assert.equal(await pc.getByTestId('chat-typing').textContent(), '');
+      await danaLog.locator('[data-testid="console-chat-delivery"][data-delivery="read"]').waitFor();
+      await pane.scrollIntoViewIfNeeded();
+      await dana.screenshot('6-dana-reply-read');
+
+      // The customer types: Dana's pane says so; then a message full of HTML, shown as text.
+      await phoneInput.pressSequentially('It was');
+      await pane.getByTestId('console-chat-typing').getByText('Alice Martin is typing…').waitFor();
+      await pane.getByTestId('console-chat-typing').scrollIntoViewIfNeeded();
+      await dana.screenshot('7-dana-sees-typing');
+      await phoneInput.fill(HOSTILE);
+      await phoneInput.press('Enter');
+      convo.push(HOSTILE);
+      await shows(pc, phoneLog, convo, 'the phone shows the HTML as text');
+      await shows(pa, danaLog, convo, 'Dana sees the HTML as text');
+      assert.equal(await pane.getByTestId('console-chat-typing').textContent(), '');
+      for (const [page, log] of [
+        [pc, phoneLog],
+        [pa, danaLog],
+      ] as const) {
+        assert.equal(await log.locator('img, b, script').count(), 0, 'no element from the message text');
+        assert.equal(await page.locator('img[src="x"]').count(), 0);
+      }
+      await phone.t.screenshot('8-phone-html-as-text');
+      await pane.scrollIntoViewIfNeeded();
+      await dana.screenshot('9-dana-html-as-text');
+      // Read on Dana's screen: the customer's ticks for every message say Read.
+      await pc.waitForFunction(() =>
+        [...document.querySelectorAll('[data-testid="chat-delivery"]')].every(
+          (e) => e.getAttribute('data-delivery') === 'read',
+        ),
+      );
+
+      // Blind transfer to Sam: Sam sees the whole transcript; Dana's pane becomes read-only.
+      await pb.getByLabel('Change presence').selectOption('available');
+      await pa.getByRole('button', { name: 'Transfer…' }).click();
+      const dialog = pa.getByRole('form', { name: 'Transfer Alice Martin' });
+      await dialog.getByLabel('Blind: hand over now').check();
+      await dialog.getByLabel('An agent').check();
+      await dialog.getByLabel('Agent', { exact: true }).selectOption(samId);
+      await dialog.getByRole('button', { name: 'Transfer now' }).click();
+      await pa.getByText(/Alice Martin is now with Sam Patel/).waitFor();
+      const samOffer = pb.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
+      await samOffer.getByTestId('offer-channel').getByText('New request · chat').waitFor();
+      await samOffer.getByRole('button', { name: /^Accept/ }).click();
+      const samPane = pb.getByTestId('chat-pane');
+      const samLog = samPane.getByTestId('console-chat-log');
+      await shows(pb, samLog, convo, 'Sam sees the whole transcript');
+      assert.deepEqual(await samLog.locator('.chat-who').allTextContents(), [
+        'Alice Martin',
+        'Previous agent',
+        'Alice Martin',
+      ]);
+      await samPane.scrollIntoViewIfNeeded();
+      await sam.screenshot('10-sam-whole-transcript');
+      await pane.getByText('This request is no longer in your hands: the chat is read-only.').waitFor();
+      assert.equal(await pane.getByLabel('Message to Alice Martin').count(), 0, 'Dana cannot write any more');
+      assert.equal(await pane.getByRole('button', { name: 'Send', exact: true }).count(), 0);
+      await dana.screenshot('11-dana-read-only');
+      await pc.getByRole('heading', { name: 'Chat with Sam Patel' }).waitFor();
+      // The phone still says who wrote what: Dana's line is Dana's, not Sam's.
+      assert.deepEqual(await phoneLog.locator('.chat-who').allTextContents(), ['You', 'Dana Reyes', 'You']);
+
+      await samPane
+        .getByLabel('Message to Alice Martin')
+        .fill('Hi Alice, Sam here. I have the whole conversation.');
+      await samPane.getByRole('button', { name: 'Send', exact: true }).click();
+      convo.push('Hi Alice, Sam here. I have the whole conversation.');
+      await shows(pc, phoneLog, convo, 'the phone shows Sam’s message');
+      await phoneInput.fill('Thanks Sam');
+      await phoneInput.press('Enter');
+      convo.push('Thanks Sam');
+      await shows(pb, samLog, convo, 'Sam sees the reply');
+      await phone.t.screenshot('12-phone-with-sam');
+
+      // The customer reloads mid-conversation: every message once, in order, and the chat goes on.
+      await pc.reload();
+      await pc.getByTestId('chat-log').waitFor();
+      await shows(pc, phoneLog, convo, 'after the reload: every message once, in order');
+      assert.deepEqual(await phoneLog.locator('.chat-who').allTextContents(), [
+        'You',
+        'Previous agent',
+        'You',
+        'Sam Patel',
+        'You',
+      ]);
+      await phone.t.screenshot('13-phone-after-reload');
+      await phoneInput.fill('Still here after a reload');
+      await phoneInput.press('Enter');
+      convo.push('Still here after a reload');
+      await shows(pb, samLog, convo, 'Sam sees the message sent after the reload once');
+      await shows(pc, phoneLog, convo, 'the phone shows it once');
+      // Sam has it on screen: every tick on the phone says Read again.
+      await pc.waitForFunction(() =>
+        [...document.querySelectorAll('[data-testid="chat-delivery"]')].every(
+          (e) => e.getAttribute('data-delivery') === 'read',
+        ),
+      );
+      await samPane.scrollIntoViewIfNeeded();
+      await sam.screenshot('14-sam-after-customer-reload');
+
+      assert.deepEqual(dialogs, [], 'no dialog opened anywhere');
+      assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);
+    } catch (e) {
+      await Promise.all([phone.t, dana, sam].map((t) => t.screenshot('failed').catch(() => undefined)));
+      throw e;
+    } finally {
+      await dana.close();
+      await sam.close();
+      await phone.t.close();
+    }
+  });
+});
