@@ -158,7 +158,17 @@ export const ConfigSchema = z
       .array(z.url({ protocol: /^https?$/ }))
       .max(20)
       .default([]),
-    /** The HMAC-SHA256 key of the webhook signatures (shared with the receivers). */
+    /** CRM webhook receivers, each with its own signing secret (none: webhookSecret's). */
+    webhookReceivers: z
+      .array(
+        z.strictObject({
+          url: z.url({ protocol: /^https?$/ }),
+          secret: z.string().min(32, 'a webhook secret must be at least 32 characters').optional(),
+        }),
+      )
+      .max(20)
+      .default([]),
+    /** The HMAC-SHA256 key of the signatures to webhookUrls and to receivers without their own secret. */
     webhookSecret: z.string().min(32, 'the webhook secret must be at least 32 characters').optional(),
     /** A delivery is given up (dead) after this many failed attempts. */
     webhookMaxAttempts: z.coerce.number().int().min(1).max(50).default(8),
@@ -263,6 +273,23 @@ export const ConfigSchema = z
     path: ['ssoEnforced'],
     message: 'SSO cannot be enforced without an issuer (VD_SSO_ISSUER)',
   })
+  .refine(
+    (c) =>
+      c.webhookSecret !== undefined ||
+      (c.webhookUrls.length === 0 && c.webhookReceivers.every((r) => r.secret !== undefined)),
+    {
+      path: ['webhookSecret'],
+      message:
+        'webhook receivers without a secret of their own (VD_WEBHOOK_URLS) need VD_WEBHOOK_SECRET (or give each one its secret in VD_WEBHOOK_RECEIVERS)',
+    },
+  )
+  .refine(
+    (c) => {
+      const urls = [...c.webhookReceivers.map((r) => r.url), ...c.webhookUrls];
+      return new Set(urls).size === urls.length;
+    },
+    { path: ['webhookReceivers'], message: 'a webhook receiver URL is listed more than once' },
+  )
   .refine((c) => c.nodeStaleSeconds >= 2 * c.nodeHeartbeatSeconds, {
     path: ['nodeStaleSeconds'],
     message:
@@ -317,6 +344,7 @@ const ENV: Record<string, keyof Config> = {
   VD_RECORDING_SWEEP_SECONDS: 'recordingSweepSeconds',
   VD_SITE_TIME_ZONE: 'siteTimeZone',
   VD_WEBHOOK_URLS: 'webhookUrls',
+  VD_WEBHOOK_RECEIVERS: 'webhookReceivers',
   VD_WEBHOOK_SECRET: 'webhookSecret',
   VD_WEBHOOK_MAX_ATTEMPTS: 'webhookMaxAttempts',
   VD_WEBHOOK_RETRY_SECONDS: 'webhookRetrySeconds',
@@ -370,6 +398,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
+    if (key === 'webhookReceivers') {
+      try {
+        raw[key] = JSON.parse(v);
+      } catch {
+        throw new ConfigError(
+          `invalid configuration:\n  - VD_WEBHOOK_RECEIVERS: not JSON; expected [{"url":"https://...","secret":"..."}, ...]`,
+        );
+      }
+      continue;
+    }
     if (key === 'ssoRoleMap' || SSO_LIST_KEYS.has(key)) {
       raw[key] = key === 'ssoRoleMap' ? roleMap(v) : splitList(v);
       continue;

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { DomainTopic } from '../../../protocol/src/domain-events.ts';
 import { iso } from '../clock.ts';
+import type { Config } from '../config.ts';
 import type { Ctx } from '../context.ts';
 import type { DomainEvent } from '../events/bus.ts';
 import { randomId } from '../ids.ts';
@@ -17,12 +18,27 @@ const WEBHOOK_TOPICS = {
 } as const satisfies Partial<Record<DomainTopic, string>>;
 type WebhookTopic = keyof typeof WEBHOOK_TOPICS;
 
+/** Why a delivery to a receiver removed from the configuration is given up. */
+const REMOVED = 'the receiver is no longer configured';
+
+/**
+ * The configured receivers with the secret each is signed with: webhookReceivers with their
+ * own secret (or webhookSecret), then webhookUrls with webhookSecret (config.ts makes sure
+ * each has one and no URL is listed twice).
+ */
+export function webhookReceivers(c: Config): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const r of c.webhookReceivers) m.set(r.url, r.secret ?? c.webhookSecret!);
+  for (const url of c.webhookUrls) if (!m.has(url)) m.set(url, c.webhookSecret!);
+  return m;
+}
+
 /** One attempt waits at most this long for the receiver's answer. */
 const ATTEMPT_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 3_600_000;
 
 /**
- * The signature a receiver checks: hex HMAC-SHA256 with the shared secret over
+ * The signature a receiver checks: hex HMAC-SHA256 with its secret over
  * `<timestamp>.<body>` (timestamp: the X-VD-Timestamp header, seconds since the epoch;
  * body: the raw request body). docs/crm-integration.md shows the check.
  */
@@ -34,29 +50,39 @@ export function webhookSignature(secret: string, timestamp: string, body: string
  * CRM webhooks (docs/crm-integration.md). A durable consumer of the outbox turns each
  * request.accepted / request.ended / request.moved / wrapup.saved / authentication.changed
  * event into one delivery
- * row per configured endpoint, in the consumer's unit (so none is lost to a crash, and a
+ * row per configured receiver, in the consumer's unit (so none is lost to a crash, and a
  * replay inserts nothing twice). A sweeper sends the due ones: signed JSON POST, each
  * attempt claimed by a guarded UPDATE, retried with exponential backoff
  * (webhookRetrySeconds * 2^(n-1), capped at an hour) until delivered (any 2xx) or given up
- * (dead) after webhookMaxAttempts. The agent's action never waits for any of it.
+ * (dead) after webhookMaxAttempts. Each receiver's deliveries are signed with its own
+ * secret (webhookReceivers); a receiver removed from the configuration gets nothing more.
+ * The agent's action never waits for any of it.
  */
 export class Webhooks {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** url -> the secret its deliveries are signed with. */
+  private readonly receivers: Map<string, string>;
+  /** Whether the deliveries to removed receivers were given up since this node started. */
+  private retired = false;
 
   constructor(private readonly ctx: Ctx) {
-    if (ctx.config.webhookUrls.length === 0) return;
+    this.receivers = webhookReceivers(ctx.config);
+    if (this.receivers.size === 0) return;
     ctx.events.subscribe('crm.webhooks', Object.keys(WEBHOOK_TOPICS) as WebhookTopic[], (r, e) =>
       this.onEvent(r, e),
     );
   }
 
   get enabled(): boolean {
-    return this.ctx.config.webhookUrls.length > 0;
+    return this.receivers.size > 0;
   }
 
   start(): void {
-    if (!this.enabled || this.timer) return;
+    if (this.timer) return;
+    // At once, even with no receiver left: deliveries to removed receivers are given up.
+    void this.sweep();
+    if (!this.enabled) return;
     this.timer = setInterval(() => void this.sweep(), this.ctx.config.webhookSweepSeconds * 1000);
     this.timer.unref();
   }
@@ -88,7 +114,7 @@ export class Webhooks {
     });
     const now = this.ctx.clock.now();
     await r.webhooks.enqueue(
-      this.ctx.config.webhookUrls.map((endpoint) => ({
+      [...this.receivers.keys()].map((endpoint) => ({
         id: randomId(12),
         event_id: eventId,
         endpoint,
@@ -154,6 +180,11 @@ export class Webhooks {
   }
 
   private async sendDue(): Promise<void> {
+    if (!this.retired) {
+      const now = this.ctx.clock.now();
+      await this.ctx.data.tx((r) => r.webhooks.giveUpOthers([...this.receivers.keys()], now, REMOVED));
+      this.retired = true;
+    }
     for (;;) {
       const now = this.ctx.clock.now();
       const due = await this.ctx.data.read.webhooks.due(now, 20);
@@ -176,7 +207,15 @@ export class Webhooks {
   }
 
   private async attempt(d: WebhookDeliveryRow): Promise<void> {
-    const secret = this.ctx.config.webhookSecret ?? '';
+    const secret = this.receivers.get(d.endpoint);
+    if (secret === undefined) {
+      // Queued by a node configured otherwise: never sent where this configuration does not say.
+      const at = this.ctx.clock.now();
+      await this.ctx.data.tx((r) =>
+        r.webhooks.settle(d.id, d.attempts, { state: 'dead', status: null, error: REMOVED, at }),
+      );
+      return;
+    }
     const timestamp = String(Math.floor(this.ctx.clock.now() / 1000));
     let status: number | null = null;
     let error: string | null = null;

@@ -93,6 +93,20 @@ export class WebhooksRepo extends Repo {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * Gives up (dead, `error`) the pending deliveries to endpoints not in `endpoints` (receivers
+   * removed from the configuration): nothing more is sent to them. The number given up.
+   */
+  async giveUpOthers(endpoints: readonly string[], at: number, error: string): Promise<number> {
+    let q = this.q
+      .updateTable('webhook_deliveries')
+      .set({ state: 'dead', last_error: error, finished_at: at })
+      .where('state', '=', 'pending');
+    if (endpoints.length > 0) q = q.where('endpoint', 'not in', [...endpoints]);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   /** The delivery log, newest first (optionally one state). */
   list(opts: { state?: WebhookDeliveryRow['state']; limit: number }): Promise<WebhookDeliveryRow[]> {
     let q = this.q.selectFrom('webhook_deliveries').selectAll();
