@@ -22,6 +22,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
+import { detectTone, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -35,15 +36,26 @@ const HOSTILE = '<img src=x onerror=alert(1)><b>bold</b>';
 
 describe('verified chat: the customer app and two consoles', () => {
   let app: AppAuthority;
-  let browser: Browser;
+  let customerBrowser: Browser;
+  let consoleBrowser: Browser;
   const modes: BrowserMode[] = [];
   const dirs: string[] = [];
   let samId: string;
 
   before(async () => {
-    [app, browser] = await Promise.all([
+    // Microphones: the phone plays 1 kHz, the consoles 440 Hz (the escalation to a call is heard).
+    const dir = mkdtempSync(join(tmpdir(), 'vd-chat-e2e-'));
+    dirs.push(dir);
+    writeToneWav(join(dir, 'tone-1000.wav'), 1000, 60);
+    writeToneWav(join(dir, 'tone-440.wav'), 440, 60);
+    const media = (wav: string) => [
+      '--allow-loopback-in-peer-connection',
+      `--use-file-for-fake-audio-capture=${join(dir, wav)}`,
+    ];
+    [app, customerBrowser, consoleBrowser] = await Promise.all([
       startAppAuthority({ offerTimeoutSeconds: 120 }),
-      launchChromium(),
+      launchChromium({ extraArgs: media('tone-1000.wav') }),
+      launchChromium({ extraArgs: media('tone-440.wav') }),
       ensureRendererBuilt(),
     ]);
     // The demo menu offers calls only: "Something else" offers chat and a call here.
@@ -64,7 +76,8 @@ describe('verified chat: the customer app and two consoles', () => {
     await app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
   });
   after(async () => {
-    await browser?.close();
+    await customerBrowser?.close();
+    await consoleBrowser?.close();
     for (const m of modes) await m.close();
     await app?.a.dispose();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -75,7 +88,11 @@ describe('verified chat: the customer app and two consoles', () => {
     dirs.push(dataDir);
     const mode = await startBrowserMode({ authorityUrl: app.a.url, dataDir, rendererDir });
     modes.push(mode);
-    const t = await newTestPage(browser, name, { viewport: VIEWPORT, locale: 'en-GB' });
+    const t = await newTestPage(consoleBrowser, name, {
+      viewport: VIEWPORT,
+      permissions: ['microphone'],
+      locale: 'en-GB',
+    });
     await t.page.goto(mode.launchUrl);
     await signIn(t.page, username, password);
     await t.page.getByTestId('presence').waitFor();
@@ -102,7 +119,7 @@ describe('verified chat: the customer app and two consoles', () => {
   };
 
   it('chat offered with the verification panel, messages both ways with receipts and typing, HTML as text, blind transfer with the transcript, reload without loss or duplicates', async () => {
-    const phone = await openPhone(browser, app, 'chat-phone');
+    const phone = await openPhone(customerBrowser, app, 'chat-phone');
     const dana = await openConsole('chat-dana', 'agent1', 'demo-agent-1');
     const sam = await openConsole('chat-sam', 'agent2', 'demo-agent-2');
     const [pa, pb, pc] = [dana.page, sam.page, phone.page];
@@ -263,6 +280,48 @@ describe('verified chat: the customer app and two consoles', () => {
       );
       await samPane.scrollIntoViewIfNeeded();
       await sam.screenshot('14-sam-after-customer-reload');
+
+      // Escalation: Sam calls from the chat; the phone rings as a verified call from Sam (same
+      // request, same verification: nothing asked again); they hear each other.
+      const factors = pb.getByRole('list', { name: 'Verification factors' });
+      const factorsBefore = await factors.textContent();
+      await samPane.getByTestId('chat-call').click();
+      await pc.getByRole('heading', { name: 'Verified call from Northwind Bank — Sam Patel' }).waitFor();
+      await phone.t.screenshot('15-phone-ringing-from-chat');
+      await pc.getByRole('button', { name: 'Answer call' }).click();
+      await pb
+        .getByTestId('voice-state')
+        .getByText(/^Voice from the verified device/)
+        .waitFor();
+      const [atSam, atCustomer] = await Promise.all([
+        detectTone(pb, 'audio[data-testid="remote-audio"]'),
+        detectTone(pc, '#vd-remote-audio'),
+      ]);
+      assert.ok(atSam.hz && Math.abs(atSam.hz - 1000) < 15, `Sam hears: ${JSON.stringify(atSam)}`);
+      assert.ok(
+        atCustomer.hz && Math.abs(atCustomer.hz - 440) < 15,
+        `the customer hears Sam: ${JSON.stringify(atCustomer)}`,
+      );
+      assert.equal(await factors.textContent(), factorsBefore, 'the same factors with their original times');
+      assert.equal(
+        await pc.getByRole('heading', { name: /Confirm it.s you|fingerprint|Enter your PIN/i }).count(),
+        0,
+        'the customer was not asked to verify again',
+      );
+      assert.equal(await samPane.getByTestId('chat-call').isDisabled(), true, 'no second call from the chat');
+      await phone.t.screenshot('16-phone-on-call-from-chat');
+      await sam.screenshot('17-sam-on-call-from-chat');
+      await pc.getByRole('button', { name: 'Hang up' }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      await phone.t.screenshot('18-phone-after-call');
+      // Done: back in the conversation, which goes on.
+      await pc.getByRole('button', { name: 'Done' }).click();
+      await pc.getByRole('heading', { name: 'Chat with Sam Patel' }).waitFor();
+      await samPane.getByLabel('Message to Alice Martin').fill('Anything else I can do?');
+      await samPane.getByRole('button', { name: 'Send', exact: true }).click();
+      convo.push('Anything else I can do?');
+      await shows(pc, phoneLog, convo, 'the chat goes on after the call');
+      await phone.t.screenshot('19-phone-chat-after-call');
 
       assert.deepEqual(dialogs, [], 'no dialog opened anywhere');
       assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);

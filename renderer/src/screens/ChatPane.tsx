@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { linkParts, type ChatEntry } from '../../../browser-common/chat-session.ts';
-import { useConsole, useStore } from '../hooks.ts';
+import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 
 const DELIVERY_TEXT: Record<NonNullable<ChatEntry['delivery']>, string> = {
   sending: '… Sending',
@@ -96,6 +96,8 @@ export function ChatPane() {
   const c = useConsole();
   const chats = useStore(c.chats);
   const work = useStore(c.work);
+  const phone = useSoftphone();
+  const calling = useStore(c.calls).busy;
   const [draft, setDraft] = useState('');
   const selected = chats.conversations.find((x) => x.requestId === chats.selected) ?? null;
   const count = selected?.entries.length ?? 0;
@@ -208,9 +210,11 @@ export function ChatPane() {
                     type="button"
                     className="button"
                     data-testid="chat-call"
+                    // As the call controls: one call at a time, only with a ready softphone.
+                    disabled={!phone.present || phone.line !== 'ready' || !!calling}
                     onClick={() => void c.calls.callCustomer()}
                   >
-                    Call customer
+                    {calling === 'calling' ? 'Calling…' : 'Call customer'}
                   </button>{' '}
                   Same request, same verification: no new checks.
                 </p>
