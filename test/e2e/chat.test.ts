@@ -155,6 +155,9 @@ describe('verified chat: the customer app and two consoles', () => {
       const offer = pa.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
       await offer.getByTestId('offer-channel').getByText('New request · chat').waitFor();
       await pa.getByRole('list', { name: 'Verification factors' }).waitFor();
+      await offer
+        .getByText("The customer's verification is below; the chat opens after you accept.")
+        .waitFor();
       await dana.screenshot('3-offer-chat-verification');
       await offer.getByRole('button', { name: /^Accept/ }).click();
       const pane = pa.getByTestId('chat-pane');
@@ -254,6 +257,12 @@ describe('verified chat: the customer app and two consoles', () => {
       convo.push('Thanks Sam');
       await shows(pb, samLog, convo, 'Sam sees the reply');
       await phone.t.screenshot('12-phone-with-sam');
+      // The request's own screen speaks of the chat, not of a call; back to the chat from it.
+      await pc.getByRole('button', { name: 'Request' }).click();
+      await pc.getByTestId('wait').getByText('They will write to you in the chat.').waitFor();
+      await phone.t.screenshot('12b-phone-request-screen');
+      await pc.getByTestId('open-chat').click();
+      await shows(pc, phoneLog, convo, 'the chat again, as it was');
 
       // The customer reloads mid-conversation: every message once, in order, and the chat goes on.
       await pc.reload();

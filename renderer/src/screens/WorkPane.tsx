@@ -124,7 +124,8 @@ function OfferCard({
           {busy === 'rejecting' ? 'Passing…' : 'Reject'} <Kbd>{reject.label}</Kbd>
         </button>
         <span className="muted small">
-          The customer&apos;s verification is below; the call starts after you accept.
+          The customer&apos;s verification is below; the{' '}
+          {isChatRequest(offer.request) ? 'chat opens' : 'call starts'} after you accept.
         </span>
       </div>
     </div>

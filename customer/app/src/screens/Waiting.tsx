@@ -22,18 +22,22 @@ type Slots = Awaited<ReturnType<AppController['loadSlots']>>['slots'];
 function StatusCard({ r, feed }: { r: RequestView; feed: AppState['feed'] }) {
   let headline: string;
   let detail: string;
+  // A chat request: the agent writes in the chat (a call only if they choose to call).
+  const chat = r.channel === 'chat';
   switch (r.state) {
     case 'waiting':
       headline = positionText(r.position);
       detail = `Estimated wait: ${waitText(r.estimatedWaitSeconds).toLowerCase()}`;
       break;
     case 'offered':
-      headline = 'An agent is about to call you';
-      detail = 'Keep this app open. The call will show as verified.';
+      headline = chat ? 'An agent is about to join your chat' : 'An agent is about to call you';
+      detail = chat
+        ? 'Keep this app open. They see your verification first.'
+        : 'Keep this app open. The call will show as verified.';
       break;
     case 'assigned':
       headline = 'An agent has your request';
-      detail = 'They will call you in a moment.';
+      detail = chat ? 'They will write to you in the chat.' : 'They will call you in a moment.';
       break;
     case 'scheduled':
       headline = 'Callback booked';
@@ -150,7 +154,9 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
   const lead =
     (r.state === 'waiting' || r.state === 'scheduled') && wake.kind === 'unavailable'
       ? `Your request is in. Keep this app open: this phone cannot be woken when the agent is ready (${wake.reason}).`
-      : LEAD[r.state];
+      : r.channel === 'chat' && r.state === 'waiting'
+        ? 'Your request is in. You can write in the chat now: the agent reads it when they join.'
+        : LEAD[r.state];
   return (
     <Screen title={r.optionLabel} lead={lead}>
       <StatusCard r={r} feed={state.feed} />
