@@ -13,6 +13,7 @@ import {
   type BridgeResult,
   type HistoryEntry,
 } from '../../protocol/src/index.ts';
+import { TRANSCRIPT_PAGE } from '../../protocol/src/chat.ts';
 import {
   StaffClient,
   AuthorityError,
@@ -427,6 +428,11 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'request.get': ({ requestId }) => c.call('getRequest', { params: { requestId } }),
       'command.send': (args) => this.sendCommand(args),
       'chat.frame': (frame) => ({ sent: c.sendFrame(frame) }),
+      'chat.transcript': ({ requestId, after }) =>
+        c.call('requestTranscript', {
+          params: { requestId },
+          query: { after: String(after ?? 0), limit: String(TRANSCRIPT_PAGE.maxSize) },
+        }),
       'command.list': ({ requestId }) => c.call('requestCommands', { params: { requestId } }),
       'command.updateMenu': ({ commandId, fence, title, items }) =>
         c.call('updateMenu', {

@@ -10,7 +10,7 @@ import {
   RequestKnowledgeResult,
 } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
-import { ChatClientFrame, ChatServerFrame } from './chat.ts';
+import { ChatClientFrame, ChatServerFrame, StaffChatTranscript } from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import {
   MonitorAgentAnswerBody,
@@ -293,6 +293,14 @@ export const bridgeRequests = {
   ),
   /** Verified chat: a frame to the authority on the console's connection (sent: false while it is down). */
   'chat.frame': channel(ChatClientFrame, z.strictObject({ sent: z.boolean() })),
+  /** A request's chat transcript, a page by seq (History; a supervisor's read is audited by the authority). */
+  'chat.transcript': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    }),
+    StaffChatTranscript,
+  ),
   /** A supervisor monitors a request's anchored call (monitoring.ts): rtpengine's listening offer. */
   'monitor.listen': channel(RequestRef, MonitorListenOffer),
   /** ... and the browser's answer to it. */

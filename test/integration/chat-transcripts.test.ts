@@ -5,8 +5,12 @@
  * conversations and reads one of them; another customer's device learns nothing (404).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FakeClock, startNodes, type TestAuthority } from '../support/authority.ts';
+import { BridgeError, DeskCore } from '../../main/core/desk-core.ts';
+import { FakeClock, startNodes, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
@@ -334,5 +338,75 @@ describe('chat transcripts: the request record for staff, past conversations for
     assert.equal((await api(a.url, 'deviceConversations')).status, 401);
     // A staff token on the device routes, a device on the staff route: refused.
     assert.equal((await staffApi(supervisor, 'deviceConversations')).status, 401);
+  });
+});
+
+describe("the console reads a transcript through main/core's bridge (History)", () => {
+  let a: TestAuthority;
+  let core: DeskCore;
+  let dataDir: string;
+
+  before(async () => {
+    // Real time: the core's token refresh compares with the wall clock.
+    a = await startTestAuthority({ accessTokenSeconds: 3600 });
+    dataDir = mkdtempSync(join(tmpdir(), 'vd-console-transcript-'));
+    core = new DeskCore({ dataDir, defaultAuthorityUrl: a.url, managed: {} });
+  });
+  after(async () => {
+    core.close();
+    await a.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("'chat.transcript': a supervisor gets the messages (audited); an agent the request never reached is refused; bad arguments never leave the bridge", async () => {
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    const walk = (nodes: any[]): void => {
+      for (const n of nodes) {
+        if (n.children) walk(n.children);
+        else if (n.id === 'other') n.channels = ['voice', 'chat'];
+      }
+    };
+    walk(cfg.body.menu);
+    assert.equal(
+      (await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body })).status,
+      200,
+    );
+    const d = await new TestDevice(a.url).enrolAndAuthenticate('ALICE-DEMO-2026');
+    await d.api('setPin', { json: { pin: '112358' } });
+    assert.equal((await d.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    const q = await d.api('createRequest', { json: { optionId: 'other', channel: 'chat' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    const requestId = q.body.request.requestId as string;
+    const socket = await TestSocket.open(a.url);
+    const log = new FrameLog(socket);
+    socket.send(await d.wsHello(q.body.request.sessionId));
+    await log.take((f) => f.type === 'welcome');
+    socket.send({ type: 'chat.send', requestId, clientMsgId: M('waiting_1'), text: '<b>anyone</b> there?' });
+    await log.take((f) => f.type === 'chat.ack');
+    socket.close();
+
+    await core.invoke('session.login', { username: 'agent1', password: 'demo-agent-1' });
+    await assert.rejects(
+      core.invoke('chat.transcript', { requestId }),
+      (e: unknown) => e instanceof BridgeError && e.code === 'forbidden',
+    );
+    await core.invoke('session.logout', {});
+    await core.invoke('session.login', { username: 'supervisor', password: 'demo-supervisor' });
+    const t: any = await core.invoke('chat.transcript', { requestId });
+    assert.deepEqual(
+      t.messages.map((m: any) => [m.seq, m.sender, m.text]),
+      [[1, 'customer', '<b>anyone</b> there?']],
+    );
+    assert.equal(t.nextAfter, null);
+    assert.deepEqual(((await core.invoke('chat.transcript', { requestId, after: 1 })) as any).messages, []);
+    const audit =
+      await a.sql`SELECT seq FROM audit_log WHERE action = ${'chat.transcript.read'} AND subject = ${`request:${requestId}`}`;
+    assert.equal(audit.length, 2);
+    for (const bad of [{ requestId: 'x' }, { requestId, after: -1 }, { requestId, extra: 1 }])
+      await assert.rejects(
+        core.invoke('chat.transcript', bad),
+        (e: unknown) => e instanceof BridgeError && e.code === 'invalid_argument',
+      );
   });
 });
