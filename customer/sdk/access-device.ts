@@ -16,6 +16,7 @@ import {
   type RequestHistory,
   type RequestView,
 } from '../../protocol/src/index.ts';
+import type { ChatTranscript, ConversationList } from '../../protocol/src/chat.ts';
 import {
   IncomingCallGuard,
   MemorySeenTickets,
@@ -345,6 +346,23 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   async receipt(receiptId: string): Promise<ConfirmReceipt> {
     await this.ensureAuthenticated();
     return await this.client.call('deviceReceipt', { params: { receiptId } });
+  }
+
+  /** The customer's chat conversations (past and open), newest first; `cursor` is a previous page's nextCursor. */
+  async conversations(cursor?: string | null, limit?: number): Promise<ConversationList> {
+    await this.ensureAuthenticated();
+    const query: { cursor?: string; limit?: string } = {};
+    if (cursor) query.cursor = cursor;
+    if (limit !== undefined) query.limit = String(limit);
+    return await this.client.call('deviceConversations', { query });
+  }
+
+  /** A page of one of the customer's conversations, by seq after `after` (404 AuthorityError for another's). */
+  async conversation(requestId: string, after = 0, limit?: number): Promise<ChatTranscript> {
+    await this.ensureAuthenticated();
+    const query: { after: string; limit?: string } = { after: String(after) };
+    if (limit !== undefined) query.limit = String(limit);
+    return await this.client.call('deviceConversation', { params: { requestId }, query });
   }
 
   /** Change the PIN: the current one is checked first (level 2), then the new one is set. */

@@ -12,7 +12,7 @@ import { CallEnded, InCall, Incoming } from './screens/Call.tsx';
 import { Account } from './screens/Account.tsx';
 import { Help } from './screens/Help.tsx';
 import { AddFingerprint, AddPhoto, ChangePin, RemovePhone, Settings } from './screens/Settings.tsx';
-import { History, Receipt, Receipts } from './screens/History.tsx';
+import { Conversation, Conversations, History, Receipt, Receipts } from './screens/History.tsx';
 import { AgentCommands } from './components/AgentCommands.tsx';
 
 export function App({ app }: { app: AppController }) {
@@ -91,6 +91,12 @@ export function App({ app }: { app: AppController }) {
       break;
     case 'history':
       body = <History state={state} app={app} />;
+      break;
+    case 'conversations':
+      body = <Conversations state={state} app={app} />;
+      break;
+    case 'conversation':
+      body = <Conversation state={state} app={app} screen={s} />;
       break;
     case 'receipts':
       body = <Receipts state={state} app={app} />;

@@ -1,4 +1,5 @@
 import type { AppScreen, ConfirmReceipt } from '../../../protocol/src/index.ts';
+import type { ConversationItem } from '../../../protocol/src/chat.ts';
 import {
   AccessDevice,
   AuthorityError,
@@ -302,6 +303,20 @@ export class AppController {
 
   moreHistory(): Promise<void> {
     return this.account.moreHistory();
+  }
+
+  /** The customer's past chat conversations (from the history screen). */
+  openConversations(): Promise<void> {
+    return this.account.openConversations();
+  }
+
+  moreConversations(): Promise<void> {
+    return this.account.moreConversations();
+  }
+
+  /** One past conversation, read-only. */
+  openConversation(item: ConversationItem): Promise<void> {
+    return this.account.openConversation(item);
   }
 
   openReceipts(): Promise<void> {

@@ -4,6 +4,7 @@ import type { AppController, AppState } from '../controller.ts';
 import { ReceiptCard } from '../components/AgentCommands.tsx';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 import { hourMinute } from '../format.ts';
+import { MessageText } from './Chat.tsx';
 
 interface Props {
   state: AppState;
@@ -37,6 +38,23 @@ export function History({ state, app }: Props) {
   return (
     <Screen title="Your requests" lead="What you asked for and how it ended, newest first.">
       <ErrorText message={state.error} />
+      <ul className="link-list" aria-label="Conversations">
+        <li>
+          <button
+            type="button"
+            className="link-row"
+            onClick={() => void app.openConversations()}
+            disabled={state.busy !== null}
+            data-testid="open-conversations"
+          >
+            <span>
+              Your chat conversations
+              <small>Read what you and our agents wrote</small>
+            </span>
+            <Icon name="chevron" size={18} />
+          </button>
+        </li>
+      </ul>
       {h.loaded && h.items.length === 0 ? <p className="help">You have not asked for help yet.</p> : null}
       <ul className="history-list" aria-label="Your requests">
         {h.items.map((r) => (
@@ -68,6 +86,98 @@ export function History({ state, app }: Props) {
       ) : null}
       <Button variant="ghost" onClick={() => app.home()}>
         <Icon name="back" size={18} /> Home
+      </Button>
+    </Screen>
+  );
+}
+
+const count = (n: number): string => (n === 1 ? '1 message' : `${n} messages`);
+
+/** The customer's chat conversations, newest first; each opens read-only. */
+export function Conversations({ state, app }: Props) {
+  const list = state.conversations;
+  return (
+    <Screen
+      title="Your chat conversations"
+      lead="Your chats with our agents, newest first. They are read-only."
+    >
+      <ErrorText message={state.error} />
+      {list.loaded && list.items.length === 0 ? (
+        <p className="help">You have not chatted with us yet.</p>
+      ) : null}
+      <ul className="link-list" aria-label="Your chat conversations">
+        {list.items.map((c) => (
+          <li key={c.requestId}>
+            <button
+              type="button"
+              className="link-row"
+              onClick={() => void app.openConversation(c)}
+              disabled={state.busy !== null}
+              data-testid="conversation-item"
+              aria-label={`${c.optionLabel}, ${when(c.at)}, ${count(c.messageCount)}`}
+            >
+              <span>
+                {c.optionLabel}
+                <small>
+                  {when(c.at)} · {count(c.messageCount)}
+                  {c.endedAt === null ? ' · open' : ''}
+                </small>
+              </span>
+              <Icon name="chevron" size={18} />
+            </button>
+          </li>
+        ))}
+      </ul>
+      {list.nextCursor ? (
+        <Button
+          variant="secondary"
+          onClick={() => void app.moreConversations()}
+          busy={state.busy !== null}
+          busyLabel={state.busy}
+        >
+          Show older conversations
+        </Button>
+      ) : null}
+      <Button variant="ghost" onClick={() => void app.openHistory()}>
+        <Icon name="back" size={18} /> Your requests
+      </Button>
+    </Screen>
+  );
+}
+
+/** One past conversation, read-only: the messages as text (links open only when tapped). */
+export function Conversation({
+  state,
+  app,
+  screen,
+}: Props & { screen: Extract<AppState['screen'], { name: 'conversation' }> }) {
+  const { item, messages, partial } = screen;
+  return (
+    <Screen title={item.optionLabel} lead={`Chat of ${when(item.at)}`}>
+      <ErrorText message={state.error} />
+      {messages === null && !state.error ? <p className="help">Loading the messages…</p> : null}
+      {messages && messages.length === 0 ? <p className="help">No messages in this conversation.</p> : null}
+      {messages && messages.length > 0 ? (
+        <ol className="chat-log" aria-label="Messages" data-testid="conversation-log">
+          {messages.map((m) => (
+            <li
+              key={m.seq}
+              className={`chat-msg chat-${m.sender}`}
+              data-testid="conversation-message"
+              data-sender={m.sender}
+            >
+              <span className="chat-who">{m.sender === 'customer' ? 'You' : 'Agent'}</span>
+              <p className="chat-text">
+                <MessageText text={m.text} />
+              </p>
+              <span className="chat-meta">{hourMinute(m.at)}</span>
+            </li>
+          ))}
+        </ol>
+      ) : null}
+      {partial ? <p className="help">Only the first {messages?.length} messages are shown.</p> : null}
+      <Button variant="ghost" onClick={() => void app.openConversations()}>
+        <Icon name="back" size={18} /> Your chat conversations
       </Button>
     </Screen>
   );

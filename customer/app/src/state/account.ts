@@ -1,3 +1,4 @@
+import type { ChatMessage, ConversationItem } from '../../../../protocol/src/chat.ts';
 import type { AppStore } from './app-state.ts';
 import type { CallStore } from './calls.ts';
 import { newPinProblem } from './problems.ts';
@@ -76,6 +77,7 @@ export class AccountStore {
           securityNotices: [],
           receipts: [],
           history: { items: [], nextCursor: null, loaded: false },
+          conversations: { items: [], nextCursor: null, loaded: false },
         },
       );
     });
@@ -101,6 +103,44 @@ export class AccountStore {
     });
   }
 
+  /** The newest page of the customer's chat conversations (again). */
+  openConversations(): Promise<void> {
+    this.app.go({ name: 'conversations' }, { conversations: { items: [], nextCursor: null, loaded: false } });
+    return this.app.run('Loading your conversations…', async () => {
+      const c = await this.app.requireDevice().conversations(null, PAGE);
+      this.app.set({ conversations: { items: c.conversations, nextCursor: c.nextCursor, loaded: true } });
+    });
+  }
+
+  /** The next older page of conversations, appended. */
+  moreConversations(): Promise<void> {
+    const { conversations } = this.app.getState();
+    if (!conversations.nextCursor) return Promise.resolve();
+    return this.app.run('Loading older conversations…', async () => {
+      const c = await this.app.requireDevice().conversations(conversations.nextCursor, PAGE);
+      const items = [...conversations.items, ...c.conversations];
+      this.app.set({ conversations: { items, nextCursor: c.nextCursor, loaded: true } });
+    });
+  }
+
+  /** One conversation, read-only: its messages page by page (at most MESSAGE_PAGES pages). */
+  openConversation(item: ConversationItem): Promise<void> {
+    this.app.go({ name: 'conversation', item, messages: null, partial: false });
+    return this.app.run('Loading the conversation…', async () => {
+      const d = this.app.requireDevice();
+      const messages: ChatMessage[] = [];
+      let after: number | null = 0;
+      for (let i = 0; after !== null && i < MESSAGE_PAGES; i++) {
+        const page = await d.conversation(item.requestId, after);
+        messages.push(...page.messages);
+        after = page.nextAfter;
+      }
+      const s = this.app.getState().screen;
+      if (s.name === 'conversation' && s.item.requestId === item.requestId)
+        this.app.go({ name: 'conversation', item, messages, partial: after !== null });
+    });
+  }
+
   openReceipts(load: () => Promise<unknown>): Promise<void> {
     this.app.go({ name: 'receipts' });
     return this.app.run('Loading your receipts…', async () => {
@@ -117,5 +157,7 @@ export class AccountStore {
   }
 }
 
-/** Requests per page of the history screen. */
+/** Requests per page of the history screen (and conversations per page). */
 const PAGE = 10;
+/** Pages of messages (100 each) read when a conversation is opened. */
+const MESSAGE_PAGES = 20;

@@ -7,6 +7,7 @@ import type {
   LiveMenuNodeShape,
   RequestView,
 } from '../../../../protocol/src/index.ts';
+import type { ChatMessage, ConversationItem } from '../../../../protocol/src/chat.ts';
 import {
   AuthorityError,
   type AccessDevice,
@@ -50,6 +51,14 @@ export type Screen =
   | { name: 'add-photo' }
   | { name: 'remove-phone' }
   | { name: 'history' }
+  | { name: 'conversations' }
+  /** One past conversation, read-only: its messages in order (`partial` when only the first pages are shown). */
+  | {
+      name: 'conversation';
+      item: ConversationItem;
+      messages: readonly ChatMessage[] | null;
+      partial: boolean;
+    }
   | { name: 'receipts' }
   | { name: 'receipt'; receipt: ConfirmReceipt };
 
@@ -97,6 +106,8 @@ export interface AppState {
   keys: string;
   /** The customer's past requests (newest first) and the cursor of the next older page, or null when loaded to the end. */
   history: { items: readonly HistoryItem[]; nextCursor: string | null; loaded: boolean };
+  /** The customer's chat conversations (newest first) and the cursor of the next older page. */
+  conversations: { items: readonly ConversationItem[]; nextCursor: string | null; loaded: boolean };
   /** The agent holds the call ("You are on hold"). */
   onHold: boolean;
   /** The agent is consulting a colleague about the request (a warm transfer is open). */
@@ -139,6 +150,7 @@ const initial: AppState = {
   phone: 'unregistered',
   keys: '',
   history: { items: [], nextCursor: null, loaded: false },
+  conversations: { items: [], nextCursor: null, loaded: false },
   onHold: false,
   consulting: false,
   retryAt: null,
