@@ -28,6 +28,7 @@ import { benchDeviceCommands, printDeviceCommands } from './device-commands.ts';
 import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
 import { benchNodes, printNodes } from './nodes.ts';
+import { benchReports, pct as pctReports, printReports } from './reports.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
@@ -283,6 +284,19 @@ async function nodes(rows: Row[]) {
   }
 }
 
+/** bench/reports.ts: historical report queries over a seeded history vs an indexed count of the same rows. */
+async function reports(rows: Row[]) {
+  const f = await benchReports(engine);
+  printReports(f);
+  const day = f.queries[0]!;
+  rows.push([
+    on(`report 30 days by day p50 / p95 (${fmt(f.n)} requests)`),
+    `${fmt(pctReports(day.ms, 50), 1)} / ${fmt(pctReports(day.ms, 95), 1)} ms`,
+    `${fmt(pctReports(f.count, 50), 2)} / ${fmt(pctReports(f.count, 95), 2)} ms (indexed count)`,
+    `${fmt(pctReports(day.ms, 50) / pctReports(f.count, 50), 0)}x / ${fmt(pctReports(day.ms, 95) / pctReports(f.count, 95), 0)}x`,
+  ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -325,6 +339,7 @@ async function main() {
   if (wanted('call-setup')) await guarded('call setup', rows, () => callSetup(rows));
   if (wanted('store-commit')) await guarded('store commits', rows, () => storeCommit(rows));
   if (wanted('nodes') && ENGINES.includes('postgres')) await guarded('many nodes', rows, () => nodes(rows));
+  for (engine of ENGINES) if (wanted('reports')) await guarded(on('reports'), rows, () => reports(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
