@@ -155,3 +155,39 @@ describe('single sign-on behind a proxy whose provider is down (5xx)', () => {
     assert.match(String(dataOf(row!).error), /502/);
   });
 });
+
+describe('single sign-on: an authority restarted while the identity provider is down', () => {
+  let idp: TestIdentityProvider;
+  let a: TestAuthority;
+  before(async () => {
+    idp = await startTestIdentityProvider({ redirectUris: [BROWSER_REDIRECT] });
+  });
+  after(async () => {
+    await a.dispose();
+    await idp.close();
+  });
+
+  it('the callback answers 503 (its discovery refused) without using up the flow: the same callback works once the provider is back', async () => {
+    const config = ssoConfig(idp.issuer, idp.clientId, idp.clientSecret);
+    a = await startTestAuthority(config, { keepData: true });
+    const started = await api(a.url, 'ssoStart', { json: { redirectUri: BROWSER_REDIRECT } });
+    assert.equal(started.status, 200);
+    const callbackUrl = await signInAtProvider(started.body.authorizationUrl, 'ada.sso');
+    await idp.stop();
+    const dataDir = a.dataDir;
+    await a.dispose();
+    a = await startTestAuthority(config, { dataDir }); // knows nothing of the provider yet
+
+    const down = await api(a.url, 'ssoCallback', { json: { callbackUrl } });
+    assert.equal(down.status, 503, JSON.stringify(down.body));
+    assert.equal(down.body.code, 'idp_unavailable');
+    const [row] = (await ssoAudit(a)).slice(-1);
+    assert.equal(row?.reason, 'identity provider unavailable');
+    assert.equal(dataOf(row!).step, 'callback');
+
+    await idp.resume();
+    const ok = await api(a.url, 'ssoCallback', { json: { callbackUrl } });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.staff.role, 'admin');
+  });
+});
