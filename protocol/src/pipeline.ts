@@ -12,6 +12,9 @@ export const ConfigId = z
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'ids are lower-case letters, digits, dash and underscore')
   .describe('An id from the configuration: lower-case letters, digits, dash and underscore.');
 
+/** How many chats an agent may hold at once (a call takes the whole capacity). */
+const ChatCapacity = z.number().int().min(1).max(20);
+
 export const QueueConfig = z.strictObject({
   id: ConfigId.describe('The queue id.'),
   name: ShortText.describe('Name shown to staff.'),
@@ -43,6 +46,10 @@ export const QueueConfig = z.strictObject({
     .describe(
       'CRM record to open on accept: an http(s) URL with {externalRef}, {requestId}, {level} (allow-listed origins only).',
     ),
+  /** Chats of this queue an agent may hold at once (the configuration's chatCapacity when absent). */
+  chatCapacity: ChatCapacity.optional().describe(
+    "Chats of this queue an agent may hold at once (the configuration's chatCapacity when absent).",
+  ),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 
@@ -216,6 +223,9 @@ export const PipelineConfig = z
       .describe('The disposition code tree for wrap-ups.'),
     verification: VerificationPolicy.default({ photoWhileFactorLocked: false }).describe(
       'How factors combine beyond their levels.',
+    ),
+    chatCapacity: ChatCapacity.default(3).describe(
+      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held).',
     ),
   })
   .superRefine((c, ctx) => {

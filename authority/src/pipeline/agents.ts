@@ -99,6 +99,7 @@ export class Agents {
     const rows = await r.agents.active();
     const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
     const offered = await r.requests.offeredAgentIds();
+    const held = await r.requests.heldByAgent();
     return {
       at,
       agents: rows.map((row) => {
@@ -108,6 +109,7 @@ export class Agents {
           info: this.info(row),
           onShift: onShiftAt(own, at),
           hasOffer: offered.has(row.staff_id),
+          held: held.get(row.staff_id) ?? { voice: 0, chat: 0 },
           shifts: own,
         };
       }),

@@ -2,6 +2,7 @@ import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipelin
 import type { Ctx } from '../context.ts';
 import type { Shift } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
+import type { Held } from '../store/repos/requests.ts';
 import { onShiftAt, type AgentInfo, type AgentRow, type Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
@@ -15,6 +16,8 @@ export interface Staffing {
     info: AgentInfo;
     onShift: boolean;
     hasOffer: boolean;
+    /** What the agent holds now, by channel. */
+    held: Held;
     /** Every shift of the agent, by start. */
     shifts: Shift[];
   }[];
@@ -48,6 +51,7 @@ export class Capacity {
     const rows = await r.custody.staffingAgents();
     const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
     const offered = await r.custody.offeredAgents();
+    const held = await r.requests.heldByAgent();
     const handle = new Map<string, number>();
     for (const q of this.config.config.queues) {
       const measured = await r.custody.measuredHandleSeconds(q.id);
@@ -63,6 +67,7 @@ export class Capacity {
           info: this.agents.info(row),
           onShift: onShiftAt(own, at),
           hasOffer: offered.has(row.staff_id),
+          held: held.get(row.staff_id) ?? { voice: 0, chat: 0 },
           shifts: own,
         };
       }),
@@ -71,6 +76,23 @@ export class Capacity {
 
   static eligible(info: AgentInfo, queue: string, skills: readonly string[]): boolean {
     return info.queues.has(queue) && skills.every((s) => info.skills.has(s));
+  }
+
+  /**
+   * Whether an agent has room for a request of this channel: a call needs an agent who is
+   * available and holds nothing (a call takes the whole capacity); a chat needs one who is
+   * available, or busy with chats only and fewer than `chatCapacity` of them.
+   */
+  static hasRoom(
+    a: { row: { presence: string }; held: Held },
+    channel: 'voice' | 'chat',
+    chatCapacity: number,
+  ): boolean {
+    const { voice, chat } = a.held;
+    if (channel === 'voice') return a.row.presence === 'available' && voice + chat === 0;
+    return (
+      (a.row.presence === 'available' || a.row.presence === 'busy') && voice === 0 && chat < chatCapacity
+    );
   }
 
   /** Average of the last 20 measured handling times (from the snapshot when it carries them), or the queue's expected time. */

@@ -104,4 +104,9 @@ export class PipelineConfigStore {
   queue(id: string) {
     return this.current.queues.find((q) => q.id === id);
   }
+
+  /** How many chats of a queue an agent may hold at once: the queue's own capacity, else the default. */
+  chatCapacity(queueId: string): number {
+    return this.queue(queueId)?.chatCapacity ?? this.current.chatCapacity;
+  }
 }

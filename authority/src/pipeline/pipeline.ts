@@ -475,8 +475,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   ): Promise<AgentView> {
     const withdrawn = await this.ctx.data.tx(async (r) => {
       const row = await r.agents.ensure(staffId);
+      const held = (await r.requests.heldByAgent()).get(staffId);
+      // An agent holding chats only (no call) who says "ready" again after a missed offer
+      // goes back to busy: offered further chats up to the capacity.
+      const readyForChats =
+        state === 'available' && held !== undefined && held.voice === 0 && row.presence !== 'offline';
       // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
-      if ((row.presence === 'busy' || (await r.requests.assignedTo(staffId))) && state !== 'offline')
+      if ((row.presence === 'busy' || held) && state !== 'offline' && !readyForChats)
         throw conflict('finish the current request first');
       if (
         row.presence === 'wrap_up' &&
@@ -487,7 +492,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         throw conflict('record the wrap-up first');
       // A supervisor's change is shown to the agent with the supervisor's name.
       const setBy = actor.startsWith('staff:') && actor !== `staff:${staffId}` ? actor.slice(6) : null;
-      await this.agents.setPresenceIn(r, staffId, state, { reasonCode, setBy });
+      const to = readyForChats ? 'busy' : state;
+      if (!(readyForChats && row.presence === 'busy'))
+        await this.agents.setPresenceIn(r, staffId, to, { reasonCode, setBy });
       await r.agents.touch(staffId);
       const withdrawn =
         state !== 'available' ? await this.withdrawOfferOf(r, staffId, 'agent_unavailable') : null;
@@ -496,7 +503,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         action: 'agent.presence',
         subject: `staff:${staffId}`,
         outcome: 'success',
-        data: { from: row.presence, to: state, reasonCode },
+        data: { from: row.presence, to, reasonCode },
       });
       return withdrawn;
     });
@@ -530,7 +537,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           : undefined;
       if (!after) throw conflict('accept: the offer has expired or was withdrawn');
       await r.custody.open(requestId, staffId, fence, await r.custody.howForOffer(requestId, fence), now);
-      await this.agents.setPresenceIn(r, staffId, 'busy');
+      // A second chat leaves the time in state of the first running.
+      if ((await r.agents.get(staffId))?.presence !== 'busy')
+        await this.agents.setPresenceIn(r, staffId, 'busy');
       await r.agents.touch(staffId);
       await r.audit.append({
         actor: `staff:${staffId}`,
@@ -546,6 +555,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.changed([requestId], [staffId]);
     for (const hook of this.acceptHooks)
       await hook(staffId, requestId).catch((e: unknown) => console.error('pipeline: accept hook failed:', e));
+    // A chat leaves room for more (up to the capacity): the next one may be offered now.
+    if (out.row.channel === 'chat') await this.dispatch();
     return await this.requestViewOf(requestId);
   }
 
@@ -630,11 +641,20 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- leases, timers, routing ----------------------------------------------
 
-  /** Wrap-up after a request: until the wrap-up is recorded when it is required, else for wrapUpSeconds. */
+  /**
+   * Wrap-up after a request: until the wrap-up is recorded when it is required, else for
+   * wrapUpSeconds. An agent who still holds other chats stays busy with them (their place
+   * for a next chat opens at once); the wrap-up comes after the last one.
+   */
   private async toWrapUp(r: Repos, staffId: string): Promise<void> {
     const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
     // An agent who went offline mid-call stays offline: never offered work again unasked.
-    if ((await r.agents.get(staffId))?.presence === 'offline') return;
+    const presence = (await r.agents.get(staffId))?.presence;
+    if (presence === 'offline') return;
+    if (await r.requests.assignedTo(staffId)) {
+      if (presence !== 'busy' && presence !== 'missed') await this.agents.setPresenceIn(r, staffId, 'busy');
+      return;
+    }
     if (wrapUpSeconds <= 0) await this.agents.setPresenceIn(r, staffId, 'available');
     else
       await this.agents.setPresenceIn(r, staffId, 'wrap_up', {
@@ -663,9 +683,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * Offer waiting requests, in queue order, each to the longest-idle eligible free
-   * agent (available, on shift, holding no offer). Stops when nobody is free. One unit
-   * of work: who is free is read inside it, so two dispatches never offer one agent twice.
+   * Offer waiting requests, in queue order, each to the longest-idle eligible agent with
+   * room for it (on shift, holding no offer; a call: available and holding nothing; a
+   * chat: available, or busy with fewer chats than the queue's chat capacity and no call).
+   * Stops when nobody has room. One unit of work: who has room is read inside it, so two
+   * dispatches never offer one agent twice.
    */
   async dispatch(): Promise<number> {
     const offered = await this.ctx.data.tx((r) => this.dispatchIn(r));
@@ -684,7 +706,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const now = this.now();
     const st = await this.agents.staffingIn(r, now);
     const free = st.agents
-      .filter((a) => a.row.presence === 'available' && a.onShift && !a.hasOffer)
+      .filter(
+        (a) =>
+          a.onShift &&
+          !a.hasOffer &&
+          (Capacity.hasRoom(a, 'voice', 0) || Capacity.hasRoom(a, 'chat', Number.MAX_SAFE_INTEGER)),
+      )
       .sort((x, y) => x.info.idleSince - y.info.idleSince || x.row.staff_id.localeCompare(y.row.staff_id));
     const offered: [string, string][] = [];
     if (!free.length) return offered;
@@ -697,7 +724,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     let removed = 0;
     const tryOffer = async (row: RequestRow): Promise<void> => {
       const skills = JSON.parse(row.skills) as string[];
-      const i = free.findIndex((a) => Capacity.eligible(a.info, row.queue_id, skills));
+      const chatCapacity = this.config.chatCapacity(row.queue_id);
+      const i = free.findIndex(
+        (a) =>
+          Capacity.eligible(a.info, row.queue_id, skills) && Capacity.hasRoom(a, row.channel, chatCapacity),
+      );
       if (i < 0) return;
       const agent = free[i]!;
       const after = await this.move(r, row, 'offered', {

@@ -138,10 +138,14 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return s;
   }
 
-  /** The previous holder is free again (an agent who went offline mid-call stays offline). */
+  /**
+   * The previous holder is free again (an agent who went offline mid-call stays offline;
+   * one who still holds other chats stays busy with them).
+   */
   private async release(r: Repos, staffId: string | null): Promise<void> {
     if (!staffId) return;
     if ((await r.agents.get(staffId))?.presence === 'offline') return;
+    if (await r.requests.assignedTo(staffId)) return;
     await this.pipeline.agents.setPresenceIn(r, staffId, 'available');
   }
 

@@ -9,6 +9,11 @@ import { inSlices, Repo } from './base.ts';
 export type RequestRow = Selectable<RequestsTable>;
 /** A lease: who held a request under one fencing number, as an offer or an assignment. */
 export type LeaseRow = Selectable<LeasesTable>;
+/** How many requests of each channel an agent holds (assigned to them). */
+export interface Held {
+  voice: number;
+  chat: number;
+}
 export type LeaseKind = LeasesTable['kind'];
 export type NewRequest = Omit<
   Insertable<RequestsTable>,
@@ -251,6 +256,24 @@ export class RequestsRepo extends Repo {
       .where('queue_id', '=', queueId)
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  /** What each agent holds now (assigned requests), by channel; agents holding nothing are absent. */
+  async heldByAgent(): Promise<Map<string, Held>> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select((eb) => ['agent_id', 'channel', eb.fn.countAll<number>().as('n')])
+      .where('state', '=', 'assigned')
+      .groupBy(['agent_id', 'channel'])
+      .execute();
+    const out = new Map<string, Held>();
+    for (const x of rows) {
+      if (x.agent_id === null) continue;
+      const held = out.get(x.agent_id) ?? { voice: 0, chat: 0 };
+      held[x.channel] += Number(x.n);
+      out.set(x.agent_id, held);
+    }
+    return out;
   }
 
   /** Agents holding an offer now. */

@@ -1,0 +1,203 @@
+/**
+ * Chat capacity in routing (issue 18): an agent holds up to the queue's chat capacity of
+ * chats at once (pipeline configuration: `chatCapacity`, a queue may set its own), a call
+ * takes the whole capacity (no chat is offered during a call, no call while chats are held),
+ * a finished chat frees a place at once, and the last one ends in wrap-up as before.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeClock, startNodes, type TestAuthority } from '../support/authority.ts';
+import { TestDevice } from '../support/device.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
+import { FrameLog, TestSocket } from '../support/ws.ts';
+import { until } from '../support/wait.ts';
+
+interface Staff {
+  token: string;
+  staffId: string;
+  ws: FrameLog;
+}
+
+describe('chat capacity: several chats per agent, a call takes the whole capacity', () => {
+  let a: TestAuthority;
+  const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
+  let admin: string;
+  let A: Staff;
+  let B: Staff;
+  let device: TestDevice;
+  const sockets: TestSocket[] = [];
+  const staffApi = <K extends RouteId>(who: Staff, name: K, opts?: ApiOptions<K>) =>
+    apiWith(a.url, bearer(who.token), name, opts);
+
+  async function login(username: string, password: string): Promise<Staff> {
+    const s = await staffLogin(a.url, username, password);
+    const socket = await TestSocket.open(a.url);
+    sockets.push(socket);
+    socket.send({ type: 'hello', auth: { kind: 'staff', accessToken: s.token } });
+    assert.equal((await socket.next()).type, 'welcome');
+    return { token: s.token, staffId: s.staffId, ws: new FrameLog(socket) };
+  }
+
+  /** A request of the verified device on the menu option 'other' (queue general), a second after the previous one. */
+  async function ask(channel: 'chat' | 'voice'): Promise<string> {
+    clock.advance(1000);
+    const q = await device.api('createRequest', { json: { optionId: 'other', channel } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    return q.body.request.requestId as string;
+  }
+
+  const stateOf = async (requestId: string) =>
+    (await staffApi(A, 'getRequest', { params: { requestId } })).body as {
+      state: string;
+      agentId?: string | null;
+    };
+
+  /** Takes the offer of `requestId` from the agent's socket and accepts it: the fence. */
+  async function accept(who: Staff, requestId: string): Promise<number> {
+    const offer = await who.ws.take((f) => f.type === 'offer' && f.offer.requestId === requestId);
+    const r = await staffApi(who, 'acceptOffer', {
+      params: { requestId },
+      json: { fence: offer.offer.fence },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return offer.offer.fence;
+  }
+
+  async function complete(who: Staff, requestId: string, fence: number) {
+    const r = await staffApi(who, 'completeRequest', { params: { requestId }, json: { fence } });
+    assert.ok(r.status < 300, JSON.stringify(r.body));
+  }
+
+  const presenceOf = async (who: Staff) =>
+    ((await staffApi(who, 'agentMe')).body as { presence: string }).presence;
+
+  async function setConfig(edit: (cfg: any) => void) {
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    edit(cfg.body);
+    return api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
+  }
+
+  before(async () => {
+    [a] = await startNodes(
+      1,
+      { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0, offerTimeoutSeconds: 300 },
+      { clock },
+    );
+    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const put = await setConfig((cfg) => {
+      const walk = (nodes: any[]): void => {
+        for (const n of nodes) {
+          if (n.children) walk(n.children);
+          else if (n.id === 'other') n.channels = ['voice', 'chat'];
+        }
+      };
+      walk(cfg.menu);
+      cfg.chatCapacity = 3;
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: bearer(admin),
+    });
+    device = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
+    assert.equal((await device.api('setPin', { json: { pin: '112358' } })).status, 200);
+    assert.equal((await device.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    A = await login('agent1', 'demo-agent-1');
+    B = await login('agent2', 'demo-agent-2');
+    await staffApi(B, 'setPresence', { json: { state: 'offline' } });
+    await staffApi(A, 'setPresence', { json: { state: 'available' } });
+  });
+  after(async () => {
+    for (const s of sockets) s.close();
+    await a?.dispose();
+  });
+
+  it('refuses a capacity out of range with a clear error', async () => {
+    const bad = await setConfig((cfg) => (cfg.chatCapacity = 0));
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.match(JSON.stringify(bad.body), /chatCapacity/);
+    const badQueue = await setConfig((cfg) => (cfg.queues[0].chatCapacity = 'many'));
+    assert.equal(badQueue.status, 400, JSON.stringify(badQueue.body));
+  });
+
+  it('offers up to three chats at once, the fourth waits until one ends; no call while chats are held; the last chat ends in wrap-up', async () => {
+    const chats = [await ask('chat'), await ask('chat'), await ask('chat'), await ask('chat')];
+    const fences: number[] = [];
+    for (const id of chats.slice(0, 3)) {
+      fences.push(await accept(A, id));
+      assert.equal(await presenceOf(A), 'busy');
+    }
+    // Full: the fourth chat waits, and so does a call (a call takes the whole capacity).
+    const call = await ask('voice');
+    assert.equal((await stateOf(chats[3]!)).state, 'waiting');
+    assert.equal((await stateOf(call)).state, 'waiting');
+
+    // One chat ends: its place goes to the waiting chat at once, the agent stays busy.
+    await complete(A, chats[0]!, fences[0]!);
+    assert.equal(await presenceOf(A), 'busy');
+    fences.push(await accept(A, chats[3]!));
+    assert.equal((await stateOf(call)).state, 'waiting');
+
+    // The other chats end; the call is offered only when no chat is held.
+    await complete(A, chats[1]!, fences[1]!);
+    await complete(A, chats[2]!, fences[2]!);
+    assert.equal((await stateOf(call)).state, 'waiting');
+    await complete(A, chats[3]!, fences[3]!);
+    const callFence = await accept(A, call);
+
+    // During the call no chat is offered.
+    const chat5 = await ask('chat');
+    assert.equal((await stateOf(chat5)).state, 'waiting');
+    await complete(A, call, callFence);
+    const fence5 = await accept(A, chat5);
+    await complete(A, chat5, fence5);
+    assert.equal(await presenceOf(A), 'available');
+  });
+
+  it("a queue's own capacity wins over the default", async () => {
+    const put = await setConfig((cfg) => {
+      for (const q of cfg.queues) if (q.id === 'general') q.chatCapacity = 1;
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const first = await ask('chat');
+    const second = await ask('chat');
+    const f1 = await accept(A, first);
+    assert.equal((await stateOf(second)).state, 'waiting');
+    // A colleague comes: the waiting chat goes to them.
+    await staffApi(B, 'setPresence', { json: { state: 'available' } });
+    await until('the second chat is offered to the colleague', async () =>
+      (await stateOf(second)).state === 'offered' ? true : undefined,
+    );
+    const f2 = await accept(B, second);
+    await complete(A, first, f1);
+    await complete(B, second, f2);
+  });
+
+  it('a chat agent who misses an offer gets no new one until they say they are ready again', async () => {
+    await staffApi(B, 'setPresence', { json: { state: 'offline' } });
+    const put = await setConfig((cfg) => {
+      for (const q of cfg.queues) if (q.id === 'general') delete q.chatCapacity;
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const held = await ask('chat');
+    const fHeld = await accept(A, held);
+    const missed = await ask('chat');
+    const offer = await A.ws.take((f) => f.type === 'offer' && f.offer.requestId === missed);
+    const rej = await staffApi(A, 'rejectOffer', {
+      params: { requestId: missed },
+      json: { fence: offer.offer.fence },
+    });
+    assert.ok(rej.status < 300, JSON.stringify(rej.body));
+    assert.equal(await presenceOf(A), 'missed');
+    assert.equal((await stateOf(missed)).state, 'waiting');
+    // Ready again while still chatting: back to busy, and the waiting chat is offered.
+    const ready = await staffApi(A, 'setPresence', { json: { state: 'available' } });
+    assert.equal(ready.status, 200, JSON.stringify(ready.body));
+    assert.equal(await presenceOf(A), 'busy');
+    const fMissed = await accept(A, missed);
+    await complete(A, held, fHeld);
+    await complete(A, missed, fMissed);
+    assert.equal(await presenceOf(A), 'available');
+  });
+});
