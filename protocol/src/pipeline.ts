@@ -224,8 +224,8 @@ export const PipelineConfig = z
     verification: VerificationPolicy.default({ photoWhileFactorLocked: false }).describe(
       'How factors combine beyond their levels.',
     ),
-    chatCapacity: ChatCapacity.default(3).describe(
-      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held).',
+    chatCapacity: ChatCapacity.default(1).describe(
+      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held). Default 1: the console shows one request at a time.',
     ),
   })
   .superRefine((c, ctx) => {
