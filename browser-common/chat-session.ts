@@ -37,7 +37,8 @@ class Emitter<Events extends Record<string, unknown>> {
  *   (the authority stores a resend once).
  * - Messages are shown in seq order, each once (a message ahead of a gap is held).
  * - Receipts: the other side's `delivered` / `read` up to a seq turn own messages' ticks;
- *   `markRead()` tells the other side what this side has shown.
+ *   `markRead()` tells the other side what this side has shown, and is said again when the
+ *   other side resumes (its `delivered`), so a reload or a transfer keeps the Read ticks.
  * - Typing: `typing(active)` sends at most one frame per change; the other side's
  *   indicator clears itself after `typingTimeoutMs` without news.
  */
@@ -269,6 +270,10 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
         if (f.by === this.role) return;
         if (f.kind === 'read') this.readUpTo = Math.max(this.readUpTo, f.upTo);
         this.deliveredUpTo = Math.max(this.deliveredUpTo, f.upTo);
+        // 'delivered' comes when the other side (re)joined and resumed: a reloaded app or a
+        // new agent after a transfer knows nothing of what was read here, so say it again.
+        if (f.kind === 'delivered' && this.readSent > 0 && !this.closed)
+          this.opts.transport.send({ type: 'chat.read', requestId: this.requestId, upTo: this.readSent });
         return this.changed();
       case 'chat.typing':
         if (f.by === this.role) return;

@@ -236,6 +236,8 @@ describe('verified chat: the customer app and two consoles', () => {
         'Previous agent',
         'Alice Martin',
       ]);
+      // The customer read Dana's message: Sam's pane says so too (receipts follow the transfer).
+      await samLog.locator('[data-testid="console-chat-delivery"][data-delivery="read"]').waitFor();
       await samPane.scrollIntoViewIfNeeded();
       await sam.screenshot('10-sam-whole-transcript');
       await pane.getByText('This request is no longer in your hands: the chat is read-only.').waitFor();
@@ -275,6 +277,12 @@ describe('verified chat: the customer app and two consoles', () => {
         'Sam Patel',
         'You',
       ]);
+      // Sam read them all before the reload: the ticks say Read again, nothing sent meanwhile.
+      await pc.waitForFunction(() =>
+        [...document.querySelectorAll('[data-testid="chat-delivery"]')].every(
+          (e) => e.getAttribute('data-delivery') === 'read',
+        ),
+      );
       await phone.t.screenshot('13-phone-after-reload');
       await phoneInput.fill('Still here after a reload');
       await phoneInput.press('Enter');

@@ -166,6 +166,12 @@ describe('verified chat: the authority side', () => {
       [2, 3],
     );
     assert.ok(!log2.has((f) => f.type === 'chat.message' && f.message.seq === 1));
+    // The agent is told everything up to 3 reached the customer again, though 3 is the
+    // customer's own (their console answers with its read position: the ticks survive a reload).
+    const back = await A.ws.take(
+      (f) => f.type === 'chat.receipt' && f.kind === 'delivered' && f.by === 'customer' && f.upTo === 3,
+    );
+    assert.equal(back.requestId, c.requestId);
     // Someone else's request: nothing about it.
     B.socket.send({
       type: 'chat.send',

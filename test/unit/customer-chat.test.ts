@@ -93,6 +93,25 @@ describe('customer SDK chat session', () => {
     assert.throws(() => s.send('x'.repeat(4001)), ChatError);
   });
 
+  it('says its read position again when the other side resumes (its "delivered"): a reload or a new agent keeps the Read ticks', () => {
+    const { s, sent } = session();
+    // Nothing read yet: a 'delivered' asks for nothing.
+    s.handle({ type: 'chat.receipt', requestId: REQ, kind: 'delivered', by: 'agent', upTo: 1 });
+    assert.ok(!sent.some((f) => f.type === 'chat.read'));
+    s.handle({ type: 'chat.message', message: agentMsg(1) });
+    s.handle({ type: 'chat.message', message: agentMsg(2) });
+    s.markRead();
+    assert.deepEqual(sent.at(-1), { type: 'chat.read', requestId: REQ, upTo: 2 });
+    sent.length = 0;
+    // The agent's console reloaded, or a new agent took over, and resumed: said again.
+    s.handle({ type: 'chat.receipt', requestId: REQ, kind: 'delivered', by: 'agent', upTo: 2 });
+    assert.deepEqual(sent, [{ type: 'chat.read', requestId: REQ, upTo: 2 }]);
+    // Its own receipts echoed back change nothing.
+    sent.length = 0;
+    s.handle({ type: 'chat.receipt', requestId: REQ, kind: 'delivered', by: 'customer', upTo: 2 });
+    assert.deepEqual(sent, []);
+  });
+
   it('offline: messages wait; after the reconnect it resumes from the last seq held and resends the unacknowledged with the same ids', () => {
     const { s, sent, setLink } = session();
     s.handle({ type: 'chat.message', message: agentMsg(1) });

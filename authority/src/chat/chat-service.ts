@@ -65,8 +65,10 @@ export class ChatService extends EventEmitter<ChatEvents> {
           return reply({ type: 'error', code: 'not_holder', message: 'not your conversation' });
         const rows = await this.ctx.data.read.chat.after(req.id, f.after);
         for (const m of rows) reply({ type: 'chat.message', message: toChatMessage(m) });
+        // Everything up to the last message has now reached this side; the other side answers
+        // with its read position again (ChatSession), so a reload or a new holder has the ticks.
         const last = rows.at(-1);
-        if (holds && last && last.sender !== who)
+        if (holds && last)
           this.toOther(req, who, {
             type: 'chat.receipt',
             requestId: req.id,
