@@ -13,6 +13,12 @@
  * "other node" minus "same node" is the bus delivery lag. Baseline, same run: the same
  * rounds with one node (every socket on the node that took the call).
  *
+ * Then pipeline cycles across the nodes: VD_BENCH_NODES_CYCLES (default 100) times, by two
+ * workers at once, a device creates a request through node c mod k, the agent it is offered
+ * to (agent1 on node 0, agent2 on node 1 mod k, each with a socket on its own node) accepts
+ * and completes it through that agent's node: cycles per second with 1, 2 and 3 nodes (the
+ * offer crosses nodes whenever the request was made on another node than the agent's).
+ *
  * Figures are printed, never asserted. `npm run bench -- nodes`; VD_BENCH_NODES (a list,
  * default 1,2,3). Needs PostgreSQL and HAProxy (scripts/install-test-deps.sh).
  */
@@ -32,6 +38,7 @@ const NODE_COUNTS = (process.env.VD_BENCH_NODES ?? '1,2,3')
   .split(',')
   .map((x) => Number(x.trim()))
   .filter((x) => Number.isInteger(x) && x >= 1 && x <= 3);
+const CYCLES = Math.max(2, Number(process.env.VD_BENCH_NODES_CYCLES ?? 100));
 const WAIT_MS = 30_000;
 
 export interface NodesRun {
@@ -44,6 +51,10 @@ export interface NodesRun {
   changesPerSecond: number;
   /** (change, socket) pairs never seen within the bound */
   missed: number;
+  /** enqueue + offer + accept + complete cycles per second, across the nodes */
+  cyclesPerSecond: number;
+  /** ms from createRequest's answer to the offer frame on the agent's socket, per cycle */
+  offerMs: number[];
 }
 
 export interface NodesFigures {
@@ -116,7 +127,13 @@ async function runWith(k: number): Promise<NodesRun> {
   const cluster = new AuthorityCluster({
     dir,
     nodes: k,
-    env: { VD_ACCESS_TOKEN_SECONDS: '3600', VD_AGENT_TIMEOUT_SECONDS: '3600', VD_LOG_LEVEL: 'warn' },
+    env: {
+      VD_ACCESS_TOKEN_SECONDS: '3600',
+      VD_AGENT_TIMEOUT_SECONDS: '3600',
+      VD_LOG_LEVEL: 'warn',
+      // The cycles free their agent at once (no wrap-up between two customers).
+      VD_WRAP_UP_SECONDS: '0',
+    },
   });
   const sockets: FeedSocket[] = [];
   try {
@@ -149,7 +166,15 @@ async function runWith(k: number): Promise<NodesRun> {
           routePath(name, opts as { params?: Record<string, string> }),
         ),
       } as ApiOptions<K>);
-    const run: NodesRun = { nodes: k, sameNode: [], otherNode: [], changesPerSecond: 0, missed: 0 };
+    const run: NodesRun = {
+      nodes: k,
+      sameNode: [],
+      otherNode: [],
+      changesPerSecond: 0,
+      missed: 0,
+      cyclesPerSecond: 0,
+      offerMs: [],
+    };
     const observe = async (key: string, returnedAt: number, node: number) => {
       const ats = await Promise.all(sockets.map((s) => s.at(key)));
       ats.forEach((at, i) => {
@@ -169,6 +194,7 @@ async function runWith(k: number): Promise<NodesRun> {
       await observe(`${requestId}:abandoned`, performance.now(), node);
     }
     run.changesPerSecond = (2 * ROUNDS) / ((performance.now() - t0) / 1000);
+    await cyclesAcross(urls, deviceCall, run);
     return run;
   } finally {
     for (const s of sockets) s.close();
@@ -177,10 +203,130 @@ async function runWith(k: number): Promise<NodesRun> {
   }
 }
 
+/** A staff socket that keeps the offers made to its agent. */
+class OfferSocket {
+  private readonly offers = new Map<string, { fence: number; at: number }>();
+  private readonly waiting = new Map<string, () => void>();
+  constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const f = JSON.parse(String(data));
+      if (f.type !== 'offer') return;
+      this.offers.set(f.offer.requestId, { fence: f.offer.fence, at: performance.now() });
+      this.waiting.get(f.offer.requestId)?.();
+    });
+  }
+
+  static open(url: string, token: string): Promise<OfferSocket> {
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + WS_PATH);
+    return new Promise((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('open', () =>
+        ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken: token } })),
+      );
+      // Offers reach a staff socket that follows a feed (as the console's does).
+      const onFrame = (data: WebSocket.RawData) => {
+        const f = JSON.parse(String(data));
+        if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', topic: 'queues' }));
+        else if (f.type === 'queue.snapshot') {
+          ws.off('message', onFrame);
+          resolve(new OfferSocket(ws));
+        }
+      };
+      ws.on('message', onFrame);
+    });
+  }
+
+  has(requestId: string): { fence: number; at: number } | undefined {
+    return this.offers.get(requestId);
+  }
+
+  /** Resolves when an offer of `requestId` reached this socket (or never, see `race`). */
+  wait(requestId: string): Promise<void> {
+    if (this.offers.has(requestId)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.set(requestId, resolve));
+  }
+
+  forget(requestId: string): void {
+    this.offers.delete(requestId);
+    this.waiting.delete(requestId);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Pipeline cycles across the nodes (see the head comment); fills run.cyclesPerSecond and run.offerMs. */
+async function cyclesAcross(
+  urls: string[],
+  deviceCall: <K extends RouteId>(
+    node: number,
+    name: K,
+    opts: ApiOptions<K>,
+  ) => Promise<{ status: number; body: any }>,
+  run: NodesRun,
+): Promise<void> {
+  const k = urls.length;
+  const agents = await Promise.all(
+    [
+      ['agent1', 'demo-agent-1'],
+      ['agent2', 'demo-agent-2'],
+    ].map(async ([user, pass], i) => {
+      const node = i % k;
+      const { token } = await staffLogin(urls[node]!, user!, pass!);
+      const socket = await OfferSocket.open(urls[node]!, token);
+      const presence = await api(urls[node]!, 'setPresence', {
+        headers: bearer(token),
+        json: { state: 'available' },
+      });
+      if (presence.status !== 200) throw new Error(`setPresence: ${JSON.stringify(presence.body)}`);
+      return { node, token, socket };
+    }),
+  );
+  let started = 0;
+  const t0 = performance.now();
+  try {
+    await Promise.all(
+      [0, 1].map(async () => {
+        while (started < CYCLES) {
+          const c = started++;
+          const created = await deviceCall(c % k, 'createRequest', { json: { optionId: 'other' } });
+          if (created.body.status !== 'queued')
+            throw new Error(`createRequest: ${JSON.stringify(created.body)}`);
+          const requestId = created.body.request.requestId as string;
+          const answered = performance.now();
+          const timeout = new Promise<never>((_, reject) =>
+            setTimeout(
+              () => reject(new Error(`no offer of ${requestId} within ${WAIT_MS} ms`)),
+              WAIT_MS,
+            ).unref(),
+          );
+          await Promise.race([Promise.race(agents.map((a) => a.socket.wait(requestId))), timeout]);
+          const agent = agents.find((a) => a.socket.has(requestId))!;
+          const offer = agent.socket.has(requestId)!;
+          agent.socket.forget(requestId);
+          run.offerMs.push(Math.max(0, offer.at - answered));
+          for (const name of ['acceptOffer', 'completeRequest'] as const) {
+            const r = await api(urls[agent.node]!, name, {
+              headers: bearer(agent.token),
+              params: { requestId },
+              json: { fence: offer.fence },
+            });
+            if (r.status >= 300) throw new Error(`${name}: ${JSON.stringify(r.body)}`);
+          }
+        }
+      }),
+    );
+    run.cyclesPerSecond = CYCLES / ((performance.now() - t0) / 1000);
+  } finally {
+    for (const a of agents) a.socket.close();
+  }
+}
+
 export async function benchNodes(): Promise<NodesFigures> {
   const runs: NodesRun[] = [];
   for (const k of NODE_COUNTS) {
-    console.log(`  ${k} node${k > 1 ? 's' : ''}: ${SOCKETS} sockets, ${ROUNDS} rounds...`);
+    console.log(`  ${k} node${k > 1 ? 's' : ''}: ${SOCKETS} sockets, ${ROUNDS} rounds, ${CYCLES} cycles...`);
     runs.push(await runWith(k));
   }
   return { sockets: SOCKETS, rounds: ROUNDS, runs };
@@ -197,6 +343,8 @@ export function printNodes(f: NodesFigures): void {
       'other nodes p50 / p99',
       'all p50 / p99 vs 1 node',
       'missed',
+      'cycles/s (vs 1 node)',
+      'create -> offer p50 / p99',
     ],
     f.runs.map((r) => {
       const all = [...r.sameNode, ...r.otherNode];
@@ -208,6 +356,8 @@ export function printNodes(f: NodesFigures): void {
         `${ms(r.otherNode, 50)} / ${ms(r.otherNode, 99)} ms`,
         `${ms(all, 50)} / ${ms(all, 99)} ms (${fmt(pct(all, 50) / pct(base, 50), 2)}x / ${fmt(pct(all, 99) / pct(base, 99), 2)}x)`,
         String(r.missed),
+        `${fmt(r.cyclesPerSecond, 1)}${one ? ` (${fmt(r.cyclesPerSecond / one.cyclesPerSecond, 2)}x)` : ''}`,
+        `${ms(r.offerMs, 50)} / ${ms(r.offerMs, 99)} ms`,
       ];
     }),
   );

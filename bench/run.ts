@@ -275,6 +275,13 @@ async function nodes(rows: Row[]) {
         ? `${fmt(pctOf(all, 50) / pctOf(one.sameNode, 50), 2)}x / ${fmt(pctOf(all, 99) / pctOf(one.sameNode, 99), 2)}x`
         : '-',
     ]);
+    if (one)
+      rows.push([
+        `pipeline cycles/s across ${r.nodes} nodes (enqueue+offer+accept+complete, x2)`,
+        `${fmt(r.cyclesPerSecond, 1)} /s`,
+        `${fmt(one.cyclesPerSecond, 1)} /s (1 node)`,
+        `${fmt(r.cyclesPerSecond / one.cyclesPerSecond, 2)}x`,
+      ]);
     rows.push([
       `bus lag (other node - same node) p50, ${r.nodes} nodes`,
       `${fmt(pctOf(r.otherNode, 50), 1)} ms (other node)`,
