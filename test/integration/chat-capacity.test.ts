@@ -79,11 +79,12 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
   }
 
   before(async () => {
-    [a] = await startNodes(
+    const nodes = await startNodes(
       1,
       { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0, offerTimeoutSeconds: 300 },
       { clock },
     );
+    a = nodes[0]!;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const put = await setConfig((cfg) => {
       const walk = (nodes: any[]): void => {
