@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
@@ -103,7 +103,7 @@ describe('verified chat: the customer app and two consoles', () => {
   const texts = (log: Locator) => log.locator('.chat-text').allTextContents();
 
   /** Waits until the log shows exactly these texts, in this order. */
-  const shows = async (page: Page, log: Locator, want: string[], what: string) => {
+  const shows = async (page: Page, log: Locator, want: string[], what: string, timeout = 15_000) => {
     try {
       await page.waitForFunction(
         ({ sel, want }) => {
@@ -111,15 +111,52 @@ describe('verified chat: the customer app and two consoles', () => {
           return got.length === want.length && got.every((t, i) => t === want[i]);
         },
         { sel: `[data-testid="${await log.getAttribute('data-testid')}"] .chat-text`, want },
-        { timeout: 15_000 },
+        { timeout },
       );
     } catch {
       assert.deepEqual(await texts(log), want, what);
     }
   };
 
+  /** The newest message of the console's log is in sight inside the log's own scroll area. */
+  const seesNewest = async (page: Page, what: string) => {
+    const inSight = () =>
+      page.evaluate(() => {
+        const log = document.querySelector('[data-testid="console-chat-log"]');
+        const last = log?.lastElementChild;
+        if (!log || !last) return false;
+        const a = log.getBoundingClientRect();
+        const b = last.getBoundingClientRect();
+        return b.bottom <= a.bottom + 1 && b.top >= a.top - 1;
+      });
+    await page
+      .waitForFunction(
+        () => {
+          const log = document.querySelector('[data-testid="console-chat-log"]');
+          const last = log?.lastElementChild;
+          if (!log || !last) return false;
+          return last.getBoundingClientRect().bottom <= log.getBoundingClientRect().bottom + 1;
+        },
+        null,
+        { timeout: 5_000 },
+      )
+      .catch(() => undefined);
+    assert.equal(await inSight(), true, what);
+  };
+
   it('chat offered with the verification panel, messages both ways with receipts and typing, HTML as text, blind transfer with the transcript, reload without loss or duplicates', async () => {
     const phone = await openPhone(customerBrowser, app, 'chat-phone');
+    // The phone's feed goes through the test, which can cut it like a lost network: the open
+    // sockets drop and new ones are refused until it is back.
+    let cut = false;
+    const feeds: WebSocketRoute[] = [];
+    await phone.t.context.routeWebSocket(/\/v1\/ws$/, (ws) => {
+      if (cut) return void ws.close({ code: 4000, reason: 'no network' });
+      const server = ws.connectToServer();
+      ws.onClose(() => server.close());
+      server.onClose(() => ws.close());
+      feeds.push(ws);
+    });
     const dana = await openConsole('chat-dana', 'agent1', 'demo-agent-1');
     const sam = await openConsole('chat-sam', 'agent2', 'demo-agent-2');
     const [pa, pb, pc] = [dana.page, sam.page, phone.page];
@@ -339,6 +376,29 @@ describe('verified chat: the customer app and two consoles', () => {
       convo.push('Anything else I can do?');
       await shows(pc, phoneLog, convo, 'the chat goes on after the call');
       await phone.t.screenshot('19-phone-chat-after-call');
+
+      // The phone loses the network: its message waits (said plainly), Sam writes meanwhile;
+      // back online, both arrive once each, in the authority's order, on both sides.
+      cut = true;
+      for (const ws of feeds.splice(0)) await ws.close({ code: 4000, reason: 'no network' });
+      await pc.getByTestId('chat-offline').waitFor();
+      await phoneInput.fill('Written in a tunnel');
+      await phoneInput.press('Enter');
+      await pc.locator('[data-testid="chat-delivery"][data-delivery="sending"]').waitFor();
+      await samPane.getByLabel('Message to Alice Martin').fill('Are you still there?');
+      await samPane.getByRole('button', { name: 'Send', exact: true }).click();
+      await samLog.getByText('Are you still there?').waitFor();
+      await phone.t.screenshot('20-phone-offline');
+      cut = false;
+      convo.push('Are you still there?', 'Written in a tunnel');
+      // The feed comes back after its backoff (at most 30 s with jitter).
+      await shows(pc, phoneLog, convo, 'after the network is back: each message once, in order', 45_000);
+      await shows(pb, samLog, convo, 'Sam: each message once, in order');
+      await pc.getByTestId('chat-offline').waitFor({ state: 'detached' });
+      await phone.t.screenshot('21-phone-back-online');
+      await seesNewest(pb, 'Sam sees the newest message without scrolling the log');
+      await samPane.scrollIntoViewIfNeeded();
+      await sam.screenshot('22-sam-after-network-cut');
 
       assert.deepEqual(dialogs, [], 'no dialog opened anywhere');
       assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type Ref } from 'react';
 import { linkParts, type ChatEntry } from '../../../browser-common/chat-session.ts';
 import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 
@@ -46,15 +46,18 @@ export function ChatLog({
   customerName,
   onLink,
   myStaffId = null,
+  listRef,
 }: {
   entries: readonly ChatEntry[];
   customerName: string;
   onLink: (url: string) => void;
   /** Agent messages by someone else (before a transfer) say "Previous agent", not "You". */
   myStaffId?: string | null;
+  /** The log scrolls by itself (max height): ChatPane keeps the newest message in sight. */
+  listRef?: Ref<HTMLOListElement>;
 }) {
   return (
-    <ol className="chat-log" aria-label="Messages" data-testid="console-chat-log">
+    <ol className="chat-log" aria-label="Messages" data-testid="console-chat-log" ref={listRef}>
       {entries.map((e) => (
         <li
           key={e.key}
@@ -102,7 +105,10 @@ export function ChatPane() {
   const selected = chats.conversations.find((x) => x.requestId === chats.selected) ?? null;
   const count = selected?.entries.length ?? 0;
   const end = useRef<HTMLDivElement>(null);
+  const log = useRef<HTMLOListElement>(null);
   useEffect(() => {
+    // The newest message in sight: at the bottom of the log's own scroll area, and the pane's end on screen.
+    if (log.current) log.current.scrollTop = log.current.scrollHeight;
     end.current?.scrollIntoView?.({ block: 'end' });
     if (document.visibilityState === 'visible') c.chats.markRead();
   }, [c, count, chats.selected]);
@@ -149,6 +155,7 @@ export function ChatPane() {
             customerName={selected.customerName}
             onLink={openLink}
             myStaffId={c.session.staff?.staffId ?? null}
+            listRef={log}
           />
           <p className="chat-typing small muted" aria-live="polite" data-testid="console-chat-typing">
             {selected.customerTyping ? `${selected.customerName} is typing…` : ''}
