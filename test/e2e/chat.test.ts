@@ -8,8 +8,13 @@
  * the typing line on both sides; `<img src=x onerror=alert(1)><b>bold</b>` is shown as
  * literal text in both UIs (no element made, no dialog). Dana transfers blind to Sam: Sam's
  * pane shows the whole transcript (Dana's lines as "Previous agent"), Dana's pane is
- * read-only. The customer reloads the page mid-conversation: after the reconnect every
- * message is shown exactly once, in order, and the conversation goes on.
+ * read-only (then closed); the phone keeps Dana's name on her line and the Read ticks. The
+ * customer reloads the page mid-conversation: after the reconnect every message is shown
+ * exactly once, in order, with its ticks, and the conversation goes on. Sam escalates to a
+ * call from the chat (a verified call, tones both ways, nothing asked again); after it the
+ * app is back in the chat. The phone's feed is cut like a lost network: its message waits
+ * ("You are offline"), Sam writes meanwhile; back online each message is shown once, in the
+ * authority's order, on both sides, the newest in sight in the console.
  *
  * Screenshots: test/e2e/screenshots/chat-*.png.
  */
@@ -144,7 +149,7 @@ describe('verified chat: the customer app and two consoles', () => {
     assert.equal(await inSight(), true, what);
   };
 
-  it('chat offered with the verification panel, messages both ways with receipts and typing, HTML as text, blind transfer with the transcript, reload without loss or duplicates', async () => {
+  it('chat offered with the verification panel, messages both ways with receipts and typing, HTML as text, blind transfer with the transcript, reload and network cut without loss or duplicates, escalation to a call', async () => {
     const phone = await openPhone(customerBrowser, app, 'chat-phone');
     // The phone's feed goes through the test, which can cut it like a lost network: the open
     // sockets drop and new ones are refused until it is back.
@@ -281,6 +286,9 @@ describe('verified chat: the customer app and two consoles', () => {
       assert.equal(await pane.getByLabel('Message to Alice Martin').count(), 0, 'Dana cannot write any more');
       assert.equal(await pane.getByRole('button', { name: 'Send', exact: true }).count(), 0);
       await dana.screenshot('11-dana-read-only');
+      // Dana closes the transcript: her chat pane goes.
+      await pane.getByRole('button', { name: 'Close chat' }).click();
+      await pane.waitFor({ state: 'detached' });
       await pc.getByRole('heading', { name: 'Chat with Sam Patel' }).waitFor();
       // The phone still says who wrote what: Dana's line is Dana's, not Sam's.
       assert.deepEqual(await phoneLog.locator('.chat-who').allTextContents(), ['You', 'Dana Reyes', 'You']);
