@@ -4,7 +4,8 @@
  * the pipeline bench (bench/pipeline.ts, which starts its own in-process authority);
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
- * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes) runs a part.
+ * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes,
+ * reports, rtpengine-cpu) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -29,6 +30,7 @@ import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
 import { benchNodes, printNodes } from './nodes.ts';
 import { benchReports, pct as pctReports, printReports } from './reports.ts';
+import { benchRtpengineCpu, printRtpengineCpu } from './rtpengine-cpu.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
@@ -304,6 +306,21 @@ async function reports(rows: Row[]) {
   ]);
 }
 
+/** bench/rtpengine-cpu.ts: rtpengine's CPU per concurrent anchored call, against its idle CPU in the same run. */
+async function rtpengineCpu(rows: Row[]) {
+  console.log('\n(j) rtpengine CPU per anchored call (bench/rtpengine-cpu.ts)');
+  const f = await benchRtpengineCpu();
+  printRtpengineCpu(f);
+  const idle = f.runs.find((r) => r.calls === 0)!;
+  for (const r of f.runs.filter((x) => x.calls > 0))
+    rows.push([
+      `rtpengine CPU, ${r.calls} calls ${r.label}`,
+      `${fmt(r.cpuPercent, 2)} % of a core`,
+      `${fmt(idle.cpuPercent, 2)} % (idle)`,
+      `${fmt((r.cpuPercent - idle.cpuPercent) / r.calls, 3)} % per call`,
+    ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -347,6 +364,7 @@ async function main() {
   if (wanted('store-commit')) await guarded('store commits', rows, () => storeCommit(rows));
   if (wanted('nodes') && ENGINES.includes('postgres')) await guarded('many nodes', rows, () => nodes(rows));
   for (engine of ENGINES) if (wanted('reports')) await guarded(on('reports'), rows, () => reports(rows));
+  if (wanted('rtpengine-cpu')) await guarded('rtpengine CPU', rows, () => rtpengineCpu(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

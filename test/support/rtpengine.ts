@@ -22,6 +22,8 @@ export interface RunningRtpengine {
   ports: [number, number];
   /** --recording-dir (recording method pcap), when started with `recording` */
   recordingDir: string | null;
+  /** the daemon's process id (its CPU time is in /proc/PID/stat) */
+  pid: number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -29,13 +31,16 @@ export interface RunningRtpengine {
 export interface RtpengineOptions {
   /** Record calls (userspace `--recording-method=pcap`) into a temp dir: what Kamailio's record-call=on starts. */
   recording?: boolean;
+  /** How many media ports (default 200: 100 streams with RTP and RTCP). */
+  portCount?: number;
 }
 
 export async function startRtpengine(opts: RtpengineOptions = {}): Promise<RunningRtpengine> {
   const dir = mkdtempSync(join(tmpdir(), 'vd-rtpengine-'));
   const ngPort = await freeUdpPort();
-  const min = 20_000 + Math.floor(Math.random() * 50) * 200;
-  const ports: [number, number] = [min, min + 199];
+  const count = Math.max(200, opts.portCount ?? 200);
+  const min = 20_000 + Math.floor(Math.random() * Math.floor(10_000 / count)) * count;
+  const ports: [number, number] = [min, min + count - 1];
   const args = [
     '--foreground',
     '--log-stderr',
@@ -76,6 +81,7 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Runni
     ngPort,
     ports,
     recordingDir,
+    pid: child.pid!,
     log: () => log,
     async stop() {
       if (!exited) {
