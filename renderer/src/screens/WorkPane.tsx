@@ -20,6 +20,9 @@ export function WorkPane() {
   const work = useStore(c.work);
   const wrapUp = useStore(c.wrapUp);
   const transfers = useStore(c.transfers);
+  // A chat in hand sits right under its request card, above the device actions and the
+  // customer panel, so the box to type in is in sight without scrolling.
+  const chatInHand = work.phase === 'active' && work.request.channel === 'chat';
   return (
     <section className="work-pane" aria-label="Current work">
       <IncomingConsults />
@@ -39,13 +42,14 @@ export function WorkPane() {
           <ActiveCard />
           <TransferDialog />
           <OutgoingConsult />
+          {chatInHand && <ChatPane />}
           <RemoteControl />
           <CustomerPanelView />
         </>
       )}
       {work.phase === 'idle' &&
         (wrapUp.item ? <WrapUpForm /> : <IdleCard notice={work.notice} declined={work.declined === true} />)}
-      <ChatPane />
+      {!chatInHand && <ChatPane />}
     </section>
   );
 }
