@@ -138,6 +138,8 @@ export const ConfigSchema = z
     recordingDir: z.string().min(1).optional(),
     /** Recordings (WAV) are kept this many days, then deleted (audited). */
     recordingRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+    /** The site's policy: the agent is told when a supervisor listens to their call (whisper and barge always show). */
+    monitorNotice: z.boolean().default(false),
     /** How often the authority looks for ended recorded calls to convert and for expired recordings. */
     recordingSweepSeconds: z.coerce.number().min(0.2).max(3600).default(5),
     /** The site's time zone (IANA, e.g. Europe/Paris): historical reports count days and hours in it. */
@@ -342,6 +344,7 @@ const ENV: Record<string, keyof Config> = {
   VD_RECORDING_DIR: 'recordingDir',
   VD_RECORDING_RETENTION_DAYS: 'recordingRetentionDays',
   VD_RECORDING_SWEEP_SECONDS: 'recordingSweepSeconds',
+  VD_MONITOR_NOTICE: 'monitorNotice',
   VD_SITE_TIME_ZONE: 'siteTimeZone',
   VD_WEBHOOK_URLS: 'webhookUrls',
   VD_WEBHOOK_RECEIVERS: 'webhookReceivers',

@@ -5,7 +5,8 @@
  * and a supervisor's console (700 Hz) on the board:
  *
  * - Listen: the supervisor hears the agent's tone and the customer's, each in its own
- *   <audio> element (rtpengine `subscribe request`, one m= per party);
+ *   <audio> element (rtpengine `subscribe request`, one m= per party); the agent sees
+ *   "… is listening to this call" (the site's policy VD_MONITOR_NOTICE is on here);
  * - an agent trying to monitor is refused (403, audited);
  * - Whisper: the agent hears the supervisor's tone, the customer does not;
  * - Barge: all three hear each other (the agent's console mixes the supervisor's audio
@@ -161,6 +162,8 @@ describe('supervisor monitoring through Kamailio + rtpengine: listen, whisper, b
         rtpengineNg: rtpengine.ngSock,
         recordingDir: rtpengine.recordingDir!,
         recordingSweepSeconds: 1,
+        // The site's policy here: the agent is told when a supervisor listens.
+        monitorNotice: true,
       }),
       launchChromium({ extraArgs: media(CUSTOMER_HZ) }),
       launchChromium({ extraArgs: media(AGENT_HZ) }),
@@ -271,6 +274,9 @@ describe('supervisor monitoring through Kamailio + rtpengine: listen, whisper, b
         [CUSTOMER_HZ],
       );
       await supTab.screenshot('2-listening');
+      // The site's policy tells the agent that a supervisor listens.
+      await agent.getByTestId('monitor-coached').getByText('Morgan Lee is listening to this call').waitFor();
+      await agentTab.screenshot('0-listened-to');
       // Listening changes nothing for the parties: the customer hears the agent only.
       await hearsOnly(phone.page, 'the customer (listen)', '#vd-remote-audio', AGENT_HZ, SUPERVISOR_HZ);
 

@@ -99,6 +99,8 @@ export class Monitoring extends EventEmitter<{ staff: [staffIds: string[], frame
         legs.push({ leg, party: p.party, offer });
       }
       await this.record(staff, requestId, 'monitor.listen', { callId: call.callId, agentId: call.agentId });
+      // The site's policy says whether the agent sees a "being monitored" marker while a supervisor listens.
+      if (this.ctx.config.monitorNotice) this.tellAgent(staff, requestId, call.agentId, 'listen', null, null);
       return { requestId, legs };
     });
   }
@@ -122,16 +124,7 @@ export class Monitoring extends EventEmitter<{ staff: [staffIds: string[], frame
         (x) => x.tag.startsWith(`${t.prefix}agent.`) && x.subscriptions.length > 0,
       );
       const frame = (m: MonitorUpdateFrame['mode'], talkId: string | null, sdp: string | null) =>
-        this.emit('staff', [call.agentId], {
-          type: 'monitor.update',
-          requestId,
-          supervisorId: staff.id,
-          supervisorName: staff.display_name,
-          mode: m,
-          talkId,
-          offer: sdp,
-          at: new Date(this.ctx.clock.now()).toISOString(),
-        } satisfies MonitorUpdateFrame);
+        this.tellAgent(staff, requestId, call.agentId, m, talkId, sdp);
       if (mode === 'listen') {
         await this.endTalks(call.callId, agentTalks);
         await this.record(staff, requestId, 'monitor.listen', { callId: call.callId, agentId: call.agentId });
@@ -189,17 +182,29 @@ export class Monitoring extends EventEmitter<{ staff: [staffIds: string[], frame
         mine.filter((x) => x.tag.startsWith(t.listenPrefix)),
       );
       await this.record(staff, requestId, 'monitor.leave', { callId: call.callId, agentId: call.agentId });
-      this.emit('staff', [call.agentId], {
-        type: 'monitor.update',
-        requestId,
-        supervisorId: staff.id,
-        supervisorName: staff.display_name,
-        mode: 'ended',
-        talkId: null,
-        offer: null,
-        at: new Date(this.ctx.clock.now()).toISOString(),
-      });
+      this.tellAgent(staff, requestId, call.agentId, 'ended', null, null);
     });
+  }
+
+  /** A `monitor.update` frame to the agent holding the call (on whichever node their socket is). */
+  private tellAgent(
+    staff: StaffRow,
+    requestId: string,
+    agentId: string,
+    mode: MonitorUpdateFrame['mode'],
+    talkId: string | null,
+    offer: string | null,
+  ): void {
+    this.emit('staff', [agentId], {
+      type: 'monitor.update',
+      requestId,
+      supervisorId: staff.id,
+      supervisorName: staff.display_name,
+      mode,
+      talkId,
+      offer,
+      at: new Date(this.ctx.clock.now()).toISOString(),
+    } satisfies MonitorUpdateFrame);
   }
 
   /** The holder's console answers the offer of a supervisor's audio. */

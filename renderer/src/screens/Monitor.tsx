@@ -73,9 +73,11 @@ export function CoachedMarker({ requestId }: { requestId: string | null }) {
   if (!coached || (requestId && coached.requestId !== requestId)) return null;
   return (
     <span className="small tone-text-bad" role="status" data-testid="monitor-coached">
-      {coached.mode === 'whisper'
-        ? `${coached.supervisorName} is whispering to you (the customer does not hear)`
-        : `${coached.supervisorName} joined the call (the customer hears them)`}
+      {coached.mode === 'listen'
+        ? `${coached.supervisorName} is listening to this call`
+        : coached.mode === 'whisper'
+          ? `${coached.supervisorName} is whispering to you (the customer does not hear)`
+          : `${coached.supervisorName} joined the call (the customer hears them)`}
     </span>
   );
 }

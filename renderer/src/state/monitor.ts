@@ -22,7 +22,7 @@ export interface MonitorState {
   busy: string | null;
   error: string | null;
   /** Agent: a supervisor talking on my call (whisper: to me only; barge: to the customer too). */
-  coached: { requestId: string; supervisorName: string; mode: 'whisper' | 'barge' } | null;
+  coached: { requestId: string; supervisorName: string; mode: 'listen' | 'whisper' | 'barge' } | null;
 }
 
 const IDLE: MonitorState = {
@@ -158,7 +158,7 @@ export class MonitorStore extends Store<MonitorState> {
     );
     this.patch({
       coached:
-        u.mode === 'whisper' || u.mode === 'barge'
+        u.mode === 'whisper' || u.mode === 'barge' || u.mode === 'listen'
           ? { requestId: u.requestId, supervisorName: u.supervisorName, mode: u.mode }
           : null,
     });
