@@ -1,14 +1,18 @@
 /**
- * Call setup, console to verified device, through the embedded SIP edge and through
- * Kamailio in the same run: the agent (console in browser mode, Chromium, microphone
+ * Call setup, console to verified device, in the same run through: the embedded SIP edge
+ * (peer to peer), the edge with media relayed by coturn (TURN REST credentials from the
+ * authority, ICE transport policy "relay": both browsers' only candidates are relays),
+ * Kamailio (peer to peer media), and Kamailio with the media anchored in rtpengine (ICE
+ * and DTLS-SRTP on both legs, recorded as in production). The agent (console in browser mode, Chromium, microphone
  * fed 440 Hz) has accepted a verified customer's request and clicks "Call customer";
  * the customer app (Chromium, microphone fed 1 kHz) rings; Answer; both sides hear
  * the other's tone (AnalyserNode on the remote audio, three polls of 100 ms above
  * -50 dB, so each "audio" figure includes ~300 ms of detection). The customer hangs
  * up; the next call follows. Printed: p50/p95 of click -> ringing on the device and
- * click -> two-way audio, per server, and the Kamailio/edge ratio.
+ * click -> two-way audio, per path, and each path's ratio to the edge's (peer to peer).
  *
- *   npx tsx bench/call-setup.ts            (VD_BENCH_CALLS, default 20 calls per server)
+ *   npx tsx bench/call-setup.ts            (VD_BENCH_CALLS, default 20 calls per path;
+ *                                          VD_BENCH_CALL_PATHS, default edge,turn,kamailio,anchored)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +28,9 @@ import {
   startAppAuthority,
 } from '../test/e2e/customer-app-harness.ts';
 import { launchChromium, newTestPage } from '../test/support/browser.ts';
+import { startCoturn } from '../test/support/coturn.ts';
 import { startKamailio } from '../test/support/kamailio.ts';
+import { startRtpengine } from '../test/support/rtpengine.ts';
 
 const CALLS = Number(process.env.VD_BENCH_CALLS ?? 20);
 const SECRET = randomBytes(30).toString('base64url');
@@ -39,8 +45,25 @@ export interface Figures {
   audio: number[];
 }
 
-async function run(server: 'edge' | 'kamailio', dir: string): Promise<Figures> {
-  const kamailio = server === 'kamailio' ? await startKamailio({ secret: SECRET, domain: DOMAIN }) : null;
+/** The ways a call's signalling and media can go. */
+export const PATHS = ['edge', 'turn', 'kamailio', 'anchored'] as const;
+export type CallPath = (typeof PATHS)[number];
+const WANTED: CallPath[] = (process.env.VD_BENCH_CALL_PATHS ?? PATHS.join(','))
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x): x is CallPath => (PATHS as readonly string[]).includes(x));
+
+async function run(server: CallPath, dir: string): Promise<Figures> {
+  const rtpengine = server === 'anchored' ? await startRtpengine({ recording: true }) : null;
+  const turn = server === 'turn' ? await startCoturn({ allowLoopbackPeers: true }) : null;
+  const kamailio =
+    server === 'kamailio' || server === 'anchored'
+      ? await startKamailio({
+          secret: SECRET,
+          domain: DOMAIN,
+          ...(rtpengine ? { rtpengineSock: rtpengine.ngSock } : {}),
+        })
+      : null;
   const media = (wav: string) => [
     '--allow-loopback-in-peer-connection',
     `--use-file-for-fake-audio-capture=${join(dir, wav)}`,
@@ -50,6 +73,10 @@ async function run(server: 'edge' | 'kamailio', dir: string): Promise<Figures> {
       sipSecret: SECRET,
       sipDomain: DOMAIN,
       ...(kamailio ? { sipWsUrl: kamailio.wsUrl } : {}),
+      ...(rtpengine ? { rtpengineNg: rtpengine.ngSock, recordingDir: rtpengine.recordingDir! } : {}),
+      ...(turn
+        ? { turnUrls: [turn.turnUrl], turnSecret: turn.secret, iceTransportPolicy: 'relay' as const }
+        : {}),
     }),
     launchChromium({ extraArgs: media('tone-1000.wav') }),
     launchChromium({ extraArgs: media('tone-440.wav') }),
@@ -111,35 +138,36 @@ async function run(server: 'edge' | 'kamailio', dir: string): Promise<Figures> {
     await mode.close();
     await app.a.dispose();
     await kamailio?.stop();
+    await rtpengine?.stop();
+    await turn?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   return figures;
 }
 
-export async function benchCallSetup(): Promise<Record<'edge' | 'kamailio', Figures>> {
+export async function benchCallSetup(): Promise<Partial<Record<CallPath, Figures>>> {
   await ensureRendererBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'vd-bench-tones-'));
   writeToneWav(join(dir, 'tone-1000.wav'), 1000, 60);
   writeToneWav(join(dir, 'tone-440.wav'), 440, 60);
   try {
-    console.log(
-      `\nCall setup: "Call customer" -> device ringing -> two-way audio, ${CALLS} calls per server`,
-    );
-    const results = {} as Record<'edge' | 'kamailio', Figures>;
-    for (const server of ['edge', 'kamailio'] as const) {
-      results[server] = await run(server, dir);
-      const f = results[server]!;
+    console.log(`\nCall setup: "Call customer" -> device ringing -> two-way audio, ${CALLS} calls per path`);
+    const results: Partial<Record<CallPath, Figures>> = {};
+    for (const server of WANTED) {
+      const f = (results[server] = await run(server, dir));
       console.log(
         `  ${server.padEnd(9)} ringing p50 ${pct(f.ring, 50)} ms, p95 ${pct(f.ring, 95)} ms; ` +
           `two-way audio p50 ${pct(f.audio, 50)} ms, p95 ${pct(f.audio, 95)} ms`,
       );
     }
-    const e = results.edge!;
-    const k = results.kamailio!;
-    console.log(
-      `  ratio kamailio/edge: ringing p50 ${(pct(k.ring, 50) / pct(e.ring, 50)).toFixed(2)}, ` +
-        `two-way audio p50 ${(pct(k.audio, 50) / pct(e.audio, 50)).toFixed(2)}`,
-    );
+    const e = results.edge;
+    if (e)
+      for (const [server, f] of Object.entries(results))
+        if (server !== 'edge')
+          console.log(
+            `  ratio ${server}/edge: ringing p50 ${(pct(f.ring, 50) / pct(e.ring, 50)).toFixed(2)}, ` +
+              `two-way audio p50 ${(pct(f.audio, 50) / pct(e.audio, 50)).toFixed(2)}`,
+          );
     return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });

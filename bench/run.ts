@@ -185,13 +185,17 @@ async function deviceCommands(rows: Row[]) {
 /** bench/call-setup.ts: "Call customer" -> device ringing -> two-way audio, embedded edge vs Kamailio. */
 async function callSetup(rows: Row[]) {
   const r = await benchCallSetup();
-  for (const part of ['ring', 'audio'] as const)
-    rows.push([
-      `call setup -> ${part === 'ring' ? 'device ringing' : 'two-way audio'} p50 / p95 (${r.edge[part].length} calls), edge`,
-      `${fmt(pctCall(r.edge[part], 50))} / ${fmt(pctCall(r.edge[part], 95))} ms`,
-      `${fmt(pctCall(r.kamailio[part], 50))} / ${fmt(pctCall(r.kamailio[part], 95))} ms (Kamailio)`,
-      `${fmt(pctCall(r.edge[part], 50) / pctCall(r.kamailio[part], 50), 2)}x`,
-    ]);
+  const edge = r.edge;
+  for (const [path, f] of Object.entries(r))
+    for (const part of ['ring', 'audio'] as const)
+      rows.push([
+        `call setup -> ${part === 'ring' ? 'device ringing' : 'two-way audio'} p50 / p95 (${f[part].length} calls), ${path}`,
+        `${fmt(pctCall(f[part], 50))} / ${fmt(pctCall(f[part], 95))} ms`,
+        edge
+          ? `${fmt(pctCall(edge[part], 50))} / ${fmt(pctCall(edge[part], 95))} ms (edge, peer to peer)`
+          : '-',
+        edge ? `${fmt(pctCall(f[part], 50) / pctCall(edge[part], 50), 2)}x` : '-',
+      ]);
 }
 
 /** (f) bench/tap-to-offer.ts: device POST -> offer with its verification on the agent's screen (Chromium). */
