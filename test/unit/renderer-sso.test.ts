@@ -74,6 +74,24 @@ describe('renderer: single sign-on in browser mode', () => {
     });
   });
 
+  it('a provider that cannot be reached is said plainly, with the way around it (not "Single sign-on failed")', async () => {
+    const callback = 'http://127.0.0.1:8790/sso-callback?code=c&state=s&iss=https%3A%2F%2Fidp.example';
+    const down = new FakeBridge({
+      'sso.complete': () => {
+        throw new BridgeCallError(
+          'idp_unavailable',
+          'Contoso ID cannot be reached now: try again in a moment, or sign in with your password',
+        );
+      },
+    });
+    const s = new SessionStore(down, fakePage(callback));
+    await s.restore();
+    assert.deepEqual(s.getState(), {
+      status: 'signed_out',
+      error: 'Contoso ID cannot be reached now: try again in a moment, or sign in with your password.',
+    });
+  });
+
   it('logout after a single sign-on goes to the provider logout page', async () => {
     const bridge = new FakeBridge({
       'session.current': () => STAFF,

@@ -162,5 +162,8 @@ function ssoError(e: unknown): string {
   const code = errorCode(e);
   if (code === 'forbidden') return `${errorText(e)}`;
   if (code === 'sso_timeout') return 'The sign-in in your browser was not finished. Try again.';
+  // The authority's own sentence: the provider's name, "try again in a moment" and, where
+  // passwords are allowed, the way around it. Nothing failed on this side.
+  if (code === 'idp_unavailable') return errorText(e).replace(/[^.!?]$/, '$&.');
   return `Single sign-on failed: ${errorText(e)}`;
 }
