@@ -11,6 +11,7 @@ import { FakeClock, startTestAuthority, type TestAuthority } from '../support/au
 import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
+import { until } from '../support/wait.ts';
 
 describe('an agent completes a request whose customer already left', () => {
   let a: TestAuthority;
@@ -111,6 +112,13 @@ describe('an agent completes a request whose customer already left', () => {
     const { d, requestId, sessionId, fence } = await request();
     const ended = await d.api('endSession', { params: { sessionId }, json: {} });
     assert.equal(ended.status, 200, JSON.stringify(ended.body));
+    // The request follows the durable `session.ended` event: at once in one process, after
+    // the notification on PostgreSQL. The agent completes once it is abandoned (a complete
+    // before that is an ordinary completion, which is not this test's case).
+    await until('the request abandoned after its session ended', async () => {
+      const [row] = await a.sql<{ state: string }>`SELECT state FROM requests WHERE id = ${requestId}`;
+      return row?.state === 'abandoned';
+    });
 
     const done = await agentApi('completeRequest', { params: { requestId }, json: { fence } });
     assert.equal(done.status, 200, JSON.stringify(done.body));
