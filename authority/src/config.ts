@@ -59,6 +59,12 @@ export const ConfigSchema = z
       .default(new URL('../config/pipeline.json', import.meta.url).pathname),
     /** Shared secret of the ephemeral SIP credentials (Kamailio auth_ephemeral uses the same). If absent: <dataDir>/secrets/sip-secret. */
     sipSecret: z.string().min(32, 'the SIP secret must be at least 32 characters').optional(),
+    /**
+     * Secret the SIP server in front of the phone network's trunk (Kamailio) shares with the
+     * authority: it calls the trunk routes (/v1/sip/trunk/...) with it as a bearer token.
+     * Absent: no call from the phone network is accepted (those routes answer 401).
+     */
+    sipServerSecret: z.string().min(32, 'the SIP server secret must be at least 32 characters').optional(),
     /** How long the embedded edge keeps a call whose party's connection went away (a link blip), before it hangs up for it. */
     sipDialogGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
     /** SIP domain (realm of the digest challenges). */
@@ -326,6 +332,7 @@ const ENV: Record<string, keyof Config> = {
   VD_LOGIN_SOURCE_MAX_FAILURES: 'loginSourceMaxFailures',
   VD_LOGIN_SOURCE_WINDOW_SECONDS: 'loginSourceWindowSeconds',
   VD_SIP_SECRET: 'sipSecret',
+  VD_SIP_SERVER_SECRET: 'sipServerSecret',
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_DIALOG_GRACE_SECONDS: 'sipDialogGraceSeconds',
   VD_SIP_WS_URL: 'sipWsUrl',

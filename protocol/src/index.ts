@@ -29,3 +29,4 @@ export * from './push.ts';
 export * from './device-account.ts';
 export * from './reports.ts';
 export * from './sso.ts';
+export * from './trunk.ts';

@@ -88,6 +88,7 @@ const TAGS: Record<string, string> = {
     "Remote control of the customer's device: signed commands, the device's acknowledgements and answers, stop and resume.",
   transfers:
     'Transfers of an assigned request (blind or warm, to a person or a queue) that keep the verification.',
+  sip: "The SIP server (Kamailio) in front of a carrier's trunk: calls from the phone network becoming service requests, and their hang-ups.",
   reports:
     "Historical reports for supervisors: per queue, agent, day or hour in the site's time zone, and their CSV export.",
 };
@@ -155,6 +156,8 @@ function derivedErrors(r: RouteDef): Partial<Record<ErrorStatus, string>> {
   if (r.auth === 'device') e[401] = `unauthorized: ${DEVICE_401}.`;
   if (r.auth === 'staff') e[401] = `unauthorized: ${STAFF_401}.`;
   if (r.auth === 'deviceOrStaff') e[401] = `unauthorized: a device: ${DEVICE_401}; staff: ${STAFF_401}.`;
+  if (r.auth === 'sipServer')
+    e[401] = 'unauthorized: not the SIP server (the shared secret is missing or wrong).';
   if (restrictsRoles(r)) e[403] = `forbidden: the staff member's role is not ${r.roles!.join(' or ')}.`;
   if (r.params) {
     const names = Object.keys(r.params.shape).join(', ');
@@ -201,6 +204,12 @@ const apiError = (description: string, headers?: Record<string, unknown>) => ({
 });
 
 const SECURITY_SCHEMES = {
+  sipServerSecret: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "The SIP server in front of a carrier's trunk (Kamailio): `Authorization: Bearer <secret>`, the secret it shares with the authority (VD_SIP_SERVER_SECRET on both). Nobody else calls these routes.",
+  },
   staffBearer: {
     type: 'http',
     scheme: 'bearer',
@@ -257,7 +266,9 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
           ? [{ deviceToken: [], deviceProof: [] }]
           : r.auth === 'staff'
             ? [{ staffBearer: [] }]
-            : [{ deviceToken: [], deviceProof: [] }, { staffBearer: [] }];
+            : r.auth === 'sipServer'
+              ? [{ sipServerSecret: [] }]
+              : [{ deviceToken: [], deviceProof: [] }, { staffBearer: [] }];
     const success = r.status ?? 200;
     const errors = { ...derivedErrors(r), ...r.errors };
     const responses: Record<string, unknown> = {

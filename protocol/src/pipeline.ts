@@ -200,6 +200,17 @@ export const VerificationPolicy = z.strictObject({
 });
 export type VerificationPolicy = z.infer<typeof VerificationPolicy>;
 
+/** A number callers dial from the phone network, and the menu option its calls join. */
+export const PhoneNumberRoute = z.strictObject({
+  number: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/, 'a phone number in E.164 ("+441632960000")')
+    .describe('A number callers dial, in E.164 ("+441632960000"), as the trunk delivers it.'),
+  optionId: ConfigId.describe(
+    "The menu option (a leaf offering voice) its calls join: the option's queue, skills and level.",
+  ),
+});
+
 export const PipelineConfig = z
   .strictObject({
     company: ShortText.describe('The company name customers see.'),
@@ -227,6 +238,13 @@ export const PipelineConfig = z
     chatCapacity: ChatCapacity.default(1).describe(
       'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held). Default 1: the console shows one request at a time.',
     ),
+    phoneNumbers: z
+      .array(PhoneNumberRoute)
+      .max(100)
+      .default([])
+      .describe(
+        'Calls from the phone network (SIP trunk): the number dialled chooses the menu option. A number not listed is refused (SIP 404).',
+      ),
   })
   .superRefine((c, ctx) => {
     const queues = new Set(c.queues.map((q) => q.id));
@@ -246,6 +264,37 @@ export const PipelineConfig = z
       }
     };
     walk(c.menu, 'menu');
+    const leaves = new Map<string, MenuNodeInput>();
+    const collect = (nodes: MenuNodeInput[]) => {
+      for (const n of nodes) {
+        if (n.children) collect(n.children);
+        else leaves.set(n.id, n);
+      }
+    };
+    collect(c.menu);
+    const numbers = new Set<string>();
+    for (const p of c.phoneNumbers) {
+      if (numbers.has(p.number))
+        ctx.addIssue({
+          code: 'custom',
+          message: `phone number ${p.number} listed twice`,
+          path: ['phoneNumbers'],
+        });
+      numbers.add(p.number);
+      const leaf = leaves.get(p.optionId);
+      if (!leaf)
+        ctx.addIssue({
+          code: 'custom',
+          message: `phone number ${p.number} names "${p.optionId}", which is not a menu option`,
+          path: ['phoneNumbers'],
+        });
+      else if (leaf.channels && !leaf.channels.includes('voice'))
+        ctx.addIssue({
+          code: 'custom',
+          message: `phone number ${p.number} names "${p.optionId}", which offers no voice`,
+          path: ['phoneNumbers'],
+        });
+    }
     for (const r of c.priorityRules)
       if (r.moveToQueue && !queues.has(r.moveToQueue))
         ctx.addIssue({
@@ -327,6 +376,22 @@ export const CallbackView = z.discriminatedUnion('mode', [
   }),
 ]);
 
+/** A request that is a call from the phone network. */
+export const PhoneCallView = z.strictObject({
+  caller: z
+    .string()
+    .nullable()
+    .describe("The caller's number in E.164, or null when withheld or unreadable."),
+  dialled: z.string().describe('The number the caller dialled.'),
+  recognition: z
+    .string()
+    .describe(
+      'What the agent reads: "Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)". A caller ID recognises; it never verifies.',
+    ),
+  callerIdVerified: z.literal(false).describe('Always false: a caller ID can be forged and is never proof.'),
+});
+export type PhoneCallView = z.infer<typeof PhoneCallView>;
+
 export const RequestView = z
   .strictObject({
     requestId: OpaqueId.describe('The service request.'),
@@ -377,6 +442,9 @@ export const RequestView = z
     reachability: DeviceReachability.nullable()
       .optional()
       .describe("Whether the customer's device can be reached now (online, last seen, wakeable)."),
+    phone: PhoneCallView.optional().describe(
+      'Present when the customer phoned in from the phone network (SIP trunk): who called and what the caller ID says (never proof).',
+    ),
   })
   .meta({
     id: 'RequestView',

@@ -4,9 +4,10 @@ import type { StaffRole } from './staff.ts';
 /**
  * Who may call a route.
  * public: anyone; device: an authenticated device (token + per-request proof);
- * staff: a logged-in staff member with one of `roles`; deviceOrStaff: either.
+ * staff: a logged-in staff member with one of `roles`; deviceOrStaff: either;
+ * sipServer: the SIP server in front of the phone network's trunk (a shared secret).
  */
-export type RouteAuth = 'public' | 'device' | 'staff' | 'deviceOrStaff';
+export type RouteAuth = 'public' | 'device' | 'staff' | 'deviceOrStaff' | 'sipServer';
 
 /** HTTP statuses of the errors a route may answer (each with an ApiError body). */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 414 | 415 | 423 | 429 | 503;

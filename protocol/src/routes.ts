@@ -48,6 +48,7 @@ import { deviceAccountRoutes } from './device-account.ts';
 import { reportRoutes } from './reports.ts';
 import { LogoutResult, ssoRoutes } from './sso.ts';
 import { chatRoutes } from './chat.ts';
+import { trunkRoutes } from './trunk.ts';
 
 const CustomerParams = z.strictObject({ customerId: OpaqueId.describe('The customer.') });
 const StaffParams = z.strictObject({ staffId: OpaqueId.describe('The staff member.') });
@@ -564,6 +565,7 @@ export const routes = {
   ...reportRoutes,
   ...ssoRoutes,
   ...chatRoutes,
+  ...trunkRoutes,
 } as const;
 
 export type RouteId = keyof typeof routes;

@@ -58,6 +58,8 @@ process.on('uncaughtException', (e) => {
 
 const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 2000));
 const SEED = Number(process.env.VD_FUZZ_SEED ?? Date.now() % 2 ** 31);
+/** The secret of the SIP server in front of the trunk (its routes are fuzzed as it calls them). */
+const SIP_SERVER_SECRET = 'bad-input-sip-server-secret-0123456789abcdef';
 /** Of each route's cases, this many also go over real HTTP. */
 const HTTP_SAMPLE = Math.max(20, Math.ceil(RUNS / 20));
 const CONCURRENCY = 16;
@@ -964,7 +966,7 @@ describe('bad input gets a clear error (RELIABILITY row 20)', { timeout: 30 * 60
     // The SQLite file on tmpfs when there is one: this test is about validation, not durability,
     // and every device request commits its proof's jti (an fsync per request on a disk).
     a = await startTestAuthority(
-      { accessTokenSeconds: 3600, authenticationTtlSeconds: 86_400 },
+      { accessTokenSeconds: 3600, authenticationTtlSeconds: 86_400, sipServerSecret: SIP_SERVER_SECRET },
       existsSync('/dev/shm') ? { dataDir: mkdtempSync('/dev/shm/vd-fuzz-') } : {},
     );
     device = await new TestDevice(a.url).enrolAndAuthenticate('ALICE-DEMO-2026');
@@ -985,6 +987,7 @@ describe('bad input gets a clear error (RELIABILITY row 20)', { timeout: 30 * 60
     if (r.auth === 'device' || (r.auth === 'deviceOrStaff' && i % 2 === 0))
       return device.headers(method, url);
     if (r.auth === 'staff' || r.auth === 'deviceOrStaff') return { authorization: `Bearer ${staffToken}` };
+    if (r.auth === 'sipServer') return { authorization: `Bearer ${SIP_SERVER_SECRET}` };
     return {};
   }
 

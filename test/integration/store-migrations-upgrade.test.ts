@@ -433,6 +433,24 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  21: [
+    [
+      'phone_calls',
+      [
+        {
+          request_id: 'rq1',
+          sip_call_id: 'trunk-call-1@192.0.2.10',
+          caller: '+447911123456',
+          dialled: '+441632960000',
+          recognition: 'Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)',
+          sip_server: 'http://127.0.0.1:5081',
+          created_at: T + 7,
+          ended_at: null,
+          end_reason: null,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */

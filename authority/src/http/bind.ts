@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { PHOTO_TYPES, LIMITS, type RouteDef } from '../../../protocol/src/index.ts';
@@ -10,13 +11,27 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 
+/** The SIP server in front of the phone network's trunk, proven by the secret it shares with the authority. */
+export interface SipServerPrincipal {
+  kind: 'sipServer';
+}
+
 export type PrincipalFor<R extends RouteDef> = R['auth'] extends 'device'
   ? DevicePrincipal
   : R['auth'] extends 'staff'
     ? StaffPrincipal
     : R['auth'] extends 'deviceOrStaff'
       ? DevicePrincipal | StaffPrincipal
-      : null;
+      : R['auth'] extends 'sipServer'
+        ? SipServerPrincipal
+        : null;
+
+/** Constant-time comparison of the bearer secret with the configured one (none configured: nobody). */
+function isSipServer(authz: string | undefined, secret: string | undefined): boolean {
+  if (!secret || !authz?.startsWith('Bearer ')) return false;
+  const given = createHash('sha256').update(authz.slice('Bearer '.length)).digest();
+  return timingSafeEqual(given, createHash('sha256').update(secret).digest());
+}
 
 export interface HandlerInput<R extends RouteDef> {
   params: Out<R['params']>;
@@ -59,9 +74,13 @@ async function authenticate(
   svc: Services,
   r: RouteDef,
   req: FastifyRequest,
-): Promise<DevicePrincipal | StaffPrincipal | null> {
+): Promise<DevicePrincipal | StaffPrincipal | SipServerPrincipal | null> {
   if (r.auth === 'public') return null;
   const authz = req.headers.authorization;
+  if (r.auth === 'sipServer') {
+    if (!isSipServer(authz, svc.ctx.config.sipServerSecret)) throw unauthorized('not the SIP server');
+    return { kind: 'sipServer' };
+  }
   const htu = req.url;
   let principal: DevicePrincipal | StaffPrincipal;
   if (r.auth === 'device' || (r.auth === 'deviceOrStaff' && authz?.startsWith('Device '))) {

@@ -26,6 +26,7 @@ import { deviceAccountHandlers } from './device-account-handlers.ts';
 import { ssoHandlers } from './sso-handlers.ts';
 import { reportHandlers } from './report-handlers.ts';
 import { chatHandlers } from './chat-handlers.ts';
+import { trunkHandlers } from './trunk-handlers.ts';
 
 export const VERSION = '0.1.0';
 
@@ -48,6 +49,7 @@ export async function createHandlers(svc: Services): Promise<Handlers<Routes>> {
     ...ssoHandlers(svc),
     ...reportHandlers(svc),
     ...chatHandlers(svc),
+    ...trunkHandlers(svc),
   };
 }
 

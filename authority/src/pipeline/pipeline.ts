@@ -24,6 +24,8 @@ import type { PipelineConfigStore } from './pipeline-config.ts';
 import type { RequestRow, RequestStore } from './requests.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { TransitionChange } from '../store/repos/requests.ts';
+import type { AuthenticationRow } from '../store/repos/authentications.ts';
+import { phoneView, type PhoneCallArrival } from './phone-calls.ts';
 import { applyRules, factorsFor } from './rules.ts';
 import type { Reachability } from '../push/reachability.ts';
 
@@ -149,6 +151,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   ): Promise<RequestView[]> {
     if (!rows.length) return [];
     const vc = await this.requests.viewContext(rows);
+    // Calls from the phone network have no device: what the caller ID says comes with them.
+    const phones = await this.ctx.data.read.phoneCalls.ofRequests(
+      rows.filter((r) => r.device_id === null).map((r) => r.id),
+    );
     const reach = this.reach
       ? await this.reach.viewsOf(
           this.ctx.data.read,
@@ -161,6 +167,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         ...this.requests.view(r, positions[i]!, waits[i]!, vc),
         verificationExpiresAt: auth ? iso(auth.expires_at) : null,
         ...(reach ? { reachability: reach[i]! } : {}),
+        ...phoneView(phones.get(r.id)),
       };
     });
   }
@@ -368,6 +375,96 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.changed([id], []);
     await this.dispatch();
     return { status: 'queued', request: await this.requestViewOf(id) };
+  }
+
+  /**
+   * A call from the phone network joins the queue of its menu option as a request of the
+   * customer its caller ID points to: a level-0 authentication with no device and no
+   * factor (a caller ID recognises, it never verifies), its service session, the request
+   * and its phone_calls row, with the audit row, in one unit. A retried arrival (the same
+   * SIP Call-ID) answers the request the first one made.
+   */
+  async queuePhoneCall(call: PhoneCallArrival): Promise<RequestView> {
+    const leaf = this.config.leaf(call.optionId);
+    if (!leaf || !leaf.channels.includes('voice'))
+      throw notFound(`no menu option "${call.optionId}" taking calls`);
+    const known = await this.ctx.data.read.phoneCalls.byCallId(call.sipCallId);
+    if (known) return await this.requestViewOf(known.request_id);
+    const ruled = await this.rulesFor(this.ctx.data.read, call.customerId, leaf.queue, 0);
+    const id = randomId(16);
+    const now = this.now();
+    const out = await this.ctx.data.tx(async (r) => {
+      const again = await r.phoneCalls.byCallId(call.sipCallId);
+      if (again) return { id: again.request_id, created: false };
+      const auth: AuthenticationRow = {
+        id: randomId(16),
+        customer_id: call.customerId,
+        device_id: null,
+        level: 0,
+        created_at: now,
+        expires_at: now + this.ctx.config.authenticationTtlSeconds * 1000,
+        setup_until: null,
+      };
+      await r.authentications.insert(auth);
+      const session = await this.sessions.openIn(r, auth);
+      await r.requests.insert({
+        id,
+        session_id: session.id,
+        customer_id: call.customerId,
+        device_id: null,
+        authentication_id: auth.id,
+        option_id: leaf.id,
+        option_label: leaf.label,
+        queue_id: ruled.queue,
+        skills: JSON.stringify(leaf.skills),
+        required_level: 0,
+        priority: ruled.priority,
+        enqueued_at: now,
+        idempotency_key: null,
+        channel: 'voice',
+      });
+      await r.phoneCalls.insert({
+        request_id: id,
+        sip_call_id: call.sipCallId,
+        caller: call.caller,
+        dialled: call.dialled,
+        recognition: call.recognition,
+        sip_server: call.sipServer ?? null,
+        created_at: now,
+      });
+      await r.audit.append({
+        actor: 'sip:trunk',
+        action: 'request.create',
+        subject: `request:${id}`,
+        outcome: 'success',
+        reason: 'phoned in',
+        data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched, dialled: call.dialled },
+      });
+      return { id, created: true };
+    });
+    if (out.created) {
+      this.changed([out.id], []);
+      await this.dispatch();
+    }
+    return await this.requestViewOf(out.id);
+  }
+
+  /**
+   * The caller of a phone request hung up: the call ends (once) and a request still
+   * waiting or offered is abandoned; one an agent holds stays theirs to complete.
+   */
+  async phoneCallEnded(sipCallId: string, reason: string): Promise<RequestView> {
+    const call = await this.ctx.data.read.phoneCalls.byCallId(sipCallId);
+    if (!call) throw notFound('no request came from that call');
+    const out = await this.ctx.data.tx(async (r) => {
+      await r.phoneCalls.end(call.request_id, reason, this.now());
+      const row = await r.requests.get(call.request_id);
+      if (row && (row.state === 'waiting' || row.state === 'offered' || row.state === 'scheduled'))
+        return await this.abandonIn(r, row.id, reason);
+      return { row, moved: false, agentId: null };
+    });
+    if (out.moved) await this.announce([call.request_id], out.agentId ? [out.agentId] : []);
+    return await this.requestViewOf(call.request_id);
   }
 
   async ownRequest(p: DevicePrincipal, requestId: string): Promise<RequestRow> {

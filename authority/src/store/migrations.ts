@@ -635,6 +635,22 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
     `);
   },
+  // 21: calls from the phone network (a SIP trunk): the request a call became, who called, the number dialled, the SIP server holding the call
+  (db) => {
+    db.exec(`
+      CREATE TABLE phone_calls (
+        request_id TEXT PRIMARY KEY REFERENCES requests(id),
+        sip_call_id TEXT NOT NULL UNIQUE,
+        caller TEXT,
+        dialled TEXT NOT NULL,
+        recognition TEXT NOT NULL,
+        sip_server TEXT,
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        end_reason TEXT
+      ) STRICT;
+    `);
+  },
 ];
 
 /**

@@ -613,6 +613,18 @@ export const POSTGRES_DDL: readonly string[] = [
      PRIMARY KEY (request_id, seq),
      UNIQUE (request_id, sender, client_msg_id)
    );`,
+  // 21: calls from the phone network (a SIP trunk)
+  `CREATE TABLE phone_calls (
+     request_id TEXT PRIMARY KEY REFERENCES requests(id),
+     sip_call_id TEXT NOT NULL UNIQUE,
+     caller TEXT,
+     dialled TEXT NOT NULL,
+     recognition TEXT NOT NULL,
+     sip_server TEXT,
+     created_at BIGINT NOT NULL,
+     ended_at BIGINT,
+     end_reason TEXT
+   );`,
 ];
 
 export interface SchemaVersion {

@@ -254,6 +254,22 @@ export interface ChatMessagesTable {
   at: Ms;
 }
 
+/** A call from the phone network (SIP trunk) and the request it became. */
+export interface PhoneCallsTable {
+  request_id: string;
+  sip_call_id: string;
+  /** the caller's number in E.164, or null (withheld or unreadable) */
+  caller: string | null;
+  dialled: string;
+  /** what the agent reads: "Phoned in from ... (not verified)" */
+  recognition: string;
+  /** the SIP server (Kamailio) holding the call: its control URL */
+  sip_server: string | null;
+  created_at: Ms;
+  ended_at: Ms | null;
+  end_reason: string | null;
+}
+
 export interface LeasesTable {
   request_id: string;
   fence: number;
@@ -560,4 +576,5 @@ export interface Database {
   sso_flows: SsoFlowsTable;
   sso_sessions: SsoSessionsTable;
   chat_messages: ChatMessagesTable;
+  phone_calls: PhoneCallsTable;
 }

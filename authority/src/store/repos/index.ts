@@ -17,6 +17,7 @@ import { OutboxRepo, unitEmitted } from './outbox.ts';
 import { RecordingsRepo } from './recordings.ts';
 import { ReportsRepo } from './reports.ts';
 import { SigningKeysRepo } from './keys.ts';
+import { PhoneCallsRepo } from './phone-calls.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
 import { RequestsRepo } from './requests.ts';
@@ -42,6 +43,7 @@ const REPOS = {
   keys: SigningKeysRepo,
   nodes: NodesRepo,
   outbox: OutboxRepo,
+  phoneCalls: PhoneCallsRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
   recordings: RecordingsRepo,

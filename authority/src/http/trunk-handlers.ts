@@ -1,0 +1,13 @@
+import type { trunkRoutes } from '../../../protocol/src/trunk.ts';
+import type { Services } from '../services.ts';
+import { PhoneIn } from '../trunk/phone-in.ts';
+import type { Handlers } from './bind.ts';
+
+/** The SIP server's routes for calls from the phone network (only it holds the secret). */
+export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
+  const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config);
+  return {
+    trunkCallArrived: async ({ body }) => await phoneIn.arrived(body),
+    trunkCallEnded: async ({ params }) => await phoneIn.hungUp(params.callId),
+  };
+}

@@ -1,0 +1,54 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { PhoneCallsTable } from '../schema.ts';
+import { Repo } from './base.ts';
+
+export type PhoneCallRow = Selectable<PhoneCallsTable>;
+
+/**
+ * Table: phone_calls (calls from the phone network, issue 14). One row per request a
+ * trunk call became; the SIP Call-ID is unique, so a retried arrival finds its request
+ * instead of queueing the caller twice. A call ends once (guarded by ended_at IS NULL).
+ */
+export class PhoneCallsRepo extends Repo {
+  insert(row: Insertable<PhoneCallsTable>): Promise<PhoneCallRow> {
+    return this.q.insertInto('phone_calls').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  byCallId(sipCallId: string): Promise<PhoneCallRow | undefined> {
+    return this.q
+      .selectFrom('phone_calls')
+      .selectAll()
+      .where('sip_call_id', '=', sipCallId)
+      .executeTakeFirst();
+  }
+
+  byRequest(requestId: string): Promise<PhoneCallRow | undefined> {
+    return this.q
+      .selectFrom('phone_calls')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .executeTakeFirst();
+  }
+
+  /** The phone calls of these requests (those that came from the phone network), by request id. */
+  async ofRequests(requestIds: readonly string[]): Promise<Map<string, PhoneCallRow>> {
+    if (!requestIds.length) return new Map();
+    const rows = await this.q
+      .selectFrom('phone_calls')
+      .selectAll()
+      .where('request_id', 'in', [...requestIds])
+      .execute();
+    return new Map(rows.map((r) => [r.request_id, r]));
+  }
+
+  /** The call ends (the caller hung up, or it was delivered and is over): false when it had ended already. */
+  async end(requestId: string, reason: string, at: number): Promise<boolean> {
+    const r = await this.q
+      .updateTable('phone_calls')
+      .set({ ended_at: at, end_reason: reason })
+      .where('request_id', '=', requestId)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+}

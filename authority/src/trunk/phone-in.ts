@@ -1,0 +1,81 @@
+import type { PipelineConfig, RequestView } from '../../../protocol/src/index.ts';
+import type { Ctx } from '../context.ts';
+import { CallerRecognition } from '../customers/caller-recognition.ts';
+import { normalisePhone } from '../customers/phones.ts';
+import { conflict, notFound } from '../errors.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+
+/** What the SIP server learns about a call from the phone network that passed its gate. */
+export interface PhoneInQueued {
+  requestId: string;
+  queueId: string;
+  recognition: string;
+  state: 'waiting' | 'offered' | 'assigned';
+}
+
+/**
+ * Calls from the phone network (issue 14): the SIP server in front of the carrier's trunk
+ * (Kamailio, deploy/kamailio) asks what becomes of each call that passed its gate. The
+ * number dialled picks the menu option (pipeline configuration `phoneNumbers`); the
+ * caller ID is recognised against the customers' numbers, never as proof: the request
+ * starts at level 0 with no device, and the agent verifies the caller (security
+ * questions today; a text-message link to the customer's app is to come).
+ */
+export class PhoneIn {
+  private readonly recognition: CallerRecognition;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly pipeline: Pipeline,
+    private readonly config: () => PipelineConfig,
+  ) {
+    this.recognition = new CallerRecognition(ctx);
+  }
+
+  async arrived(call: {
+    callId: string;
+    caller: string;
+    dialled: string;
+    sipServer?: string;
+  }): Promise<PhoneInQueued> {
+    const route = this.routeOf(call.dialled);
+    if (!route) throw notFound(`${call.dialled} is not a number this contact center answers`);
+    const who = await this.recognition.recognise(call.caller);
+    // Unknown callers (no customer holds the number, or it is withheld) have no customer to
+    // queue under yet: the SIP server answers 480 and says so (documented as not done).
+    if (!who.customerId) throw conflict(`${who.text}: calls from unknown callers are not connected yet`);
+    const view = await this.pipeline.queuePhoneCall({
+      sipCallId: call.callId,
+      caller: who.number,
+      dialled: call.dialled,
+      customerId: who.customerId,
+      optionId: route.optionId,
+      recognition: who.text,
+      ...(call.sipServer ? { sipServer: call.sipServer } : {}),
+    });
+    return {
+      requestId: view.requestId,
+      queueId: view.queueId,
+      recognition: view.phone?.recognition ?? who.text,
+      state: liveState(view),
+    };
+  }
+
+  /** The caller hung up (CANCEL while waiting, BYE after). */
+  async hungUp(callId: string): Promise<{ requestId: string; state: 'completed' | 'abandoned' }> {
+    const view = await this.pipeline.phoneCallEnded(callId, 'caller_hung_up');
+    return { requestId: view.requestId, state: view.state === 'completed' ? 'completed' : 'abandoned' };
+  }
+
+  /** The configured number the caller dialled (E.164 as configured; digits without "+" or national form accepted). */
+  private routeOf(dialled: string) {
+    const digits = dialled.replace(/^\+/, '');
+    const national = normalisePhone(dialled, this.ctx.config.defaultPhoneRegion);
+    return this.config().phoneNumbers.find(
+      (p) => p.number.slice(1) === digits || (national.ok && national.e164 === p.number),
+    );
+  }
+}
+
+const liveState = (v: RequestView): PhoneInQueued['state'] =>
+  v.state === 'offered' || v.state === 'assigned' ? v.state : 'waiting';

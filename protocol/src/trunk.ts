@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { OpaqueId } from './common.ts';
+import { ConfigId } from './pipeline.ts';
+import { route, type RouteDef } from './route-def.ts';
+
+/**
+ * Calls from the phone network (issue 14): the SIP server (Kamailio) in front of a
+ * carrier's SIP trunk asks the authority what becomes of each call that passed its gate,
+ * and says when the caller hangs up. Only the SIP server calls these routes (auth
+ * `sipServer`: the secret it shares with the authority).
+ */
+
+/** A SIP Call-ID as a carrier sends it: the characters of RFC 3261's `word`, minus quoting and escapes. */
+export const SipCallId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9@.:_+~!%*()<>[\]{}?/'`-]+$/, 'a SIP Call-ID');
+
+export const TrunkCallParams = z.strictObject({
+  callId: SipCallId.describe("The call's SIP Call-ID."),
+});
+
+export const TrunkCallArrival = z.strictObject({
+  callId: SipCallId.describe("The call's SIP Call-ID (a retry with the same one finds the same request)."),
+  caller: z
+    .string()
+    .max(32)
+    .describe('The caller ID as the trunk delivers it (E.164, national digits, or "anonymous").'),
+  dialled: z
+    .string()
+    .regex(/^\+?[0-9]{3,15}$/, 'digits, with or without "+"')
+    .describe('The number dialled, as the trunk delivers it (E.164, or digits without "+").'),
+  sipServer: z
+    .url({ protocol: /^https?$/ })
+    .max(300)
+    .optional()
+    .describe('Where the SIP server holding the call takes instructions for it (its control URL).'),
+});
+export type TrunkCallArrival = z.infer<typeof TrunkCallArrival>;
+
+export const TrunkCallQueued = z.strictObject({
+  requestId: OpaqueId.describe('The service request the call became.'),
+  queueId: ConfigId.describe('The queue it waits in.'),
+  recognition: z
+    .string()
+    .describe('What the agent reads about the caller ("… (not verified)": a caller ID is never proof).'),
+  state: z.enum(['waiting', 'offered', 'assigned']).describe('Where the request is now.'),
+});
+
+export const TrunkCallEnded = z.strictObject({
+  requestId: OpaqueId.describe('The request the call had become.'),
+  state: z.enum(['completed', 'abandoned']).describe('How the request ended ("abandoned" while it waited).'),
+});
+
+export const trunkRoutes = {
+  trunkCallArrived: route({
+    method: 'POST',
+    path: '/v1/sip/trunk/calls',
+    summary: 'A call from the phone network became a service request',
+    description:
+      "The SIP server asks what becomes of a call that passed its trunk gate. The dialled number picks the menu option (pipeline configuration `phoneNumbers`); the caller ID is recognised against the customers' numbers (never proof: the request starts at level 0, with no device). The request joins the option's queue like any other and is offered to agents. Caller: the SIP server only. A retry with the same Call-ID answers the same request.",
+    errors: {
+      401: 'unauthorized: not the SIP server (the shared secret is missing or wrong, or none is configured).',
+      404: 'not_found: the number dialled is not one of the configured phone numbers (SIP 404), or its option is gone.',
+      409: 'conflict: the caller is not a customer this authority knows (unknown caller: phone-in for unknown callers is not connected yet), answered as SIP 480.',
+    },
+    tag: 'sip',
+    auth: 'sipServer',
+    body: TrunkCallArrival,
+    response: TrunkCallQueued,
+    status: 201,
+  }),
+  trunkCallEnded: route({
+    method: 'POST',
+    path: '/v1/sip/trunk/calls/:callId/hangup',
+    summary: 'The caller hung up',
+    description:
+      'The SIP server says the caller hung up (CANCEL while waiting, BYE after). A request still waiting or offered is abandoned (the offer withdrawn); one an agent holds stays with the agent, who completes it. Caller: the SIP server only. Safe to repeat.',
+    errors: {
+      401: 'unauthorized: not the SIP server.',
+      404: 'not_found: no request came from that Call-ID.',
+    },
+    tag: 'sip',
+    auth: 'sipServer',
+    params: TrunkCallParams,
+    response: TrunkCallEnded,
+  }),
+} satisfies Record<string, RouteDef>;

@@ -1,0 +1,161 @@
+/**
+ * Calls from the phone network (issue 14), at the authority's boundary: the SIP server in
+ * front of the trunk (Kamailio) reports a call that passed its gate, and the call becomes
+ * a service request in the queue of the number dialled, recognised by its caller ID (never
+ * verified by it), offered to agents like any other; the caller hanging up while waiting
+ * abandons it. Only the SIP server (the shared secret) may call these routes.
+ * Kamailio's side is test/integration/kamailio-trunk.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
+
+const SECRET = 'sip-server-secret-for-the-phone-in-test-0123456789';
+const DIALLED = '+442079460000';
+const ALICE = 'c_alice_martin_01';
+
+describe('calls from the phone network become service requests', () => {
+  let a: TestAuthority;
+  let admin: string;
+  let agent: { token: string; staffId: string };
+  let calls = 0;
+  const sip = { authorization: `Bearer ${SECRET}` };
+  const arrive = (caller: string, dialled = DIALLED, callId = `trunk-${++calls}@192.0.2.10`) =>
+    api(a.url, 'trunkCallArrived', { headers: sip, json: { callId, caller, dialled } });
+
+  before(async () => {
+    a = await startTestAuthority({ sipServerSecret: SECRET, accessTokenSeconds: 3600 });
+    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    const put = await api(a.url, 'putPipelineConfig', {
+      headers: bearer(admin),
+      json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const phones = await api(a.url, 'updateCustomer', {
+      headers: bearer(admin),
+      params: { customerId: ALICE },
+      json: { phones: [{ number: '07911 123456', label: 'mobile' }] },
+    });
+    assert.equal(phones.status, 200, JSON.stringify(phones.body));
+  });
+  after(() => a.dispose());
+
+  it('only the SIP server may report calls: no secret or a wrong one is 401', async () => {
+    const body = { callId: 'x@192.0.2.10', caller: '+447911123456', dialled: DIALLED };
+    const none = await api(a.url, 'trunkCallArrived', { json: body });
+    assert.equal(none.status, 401, JSON.stringify(none.body));
+    const wrong = await api(a.url, 'trunkCallArrived', {
+      headers: { authorization: `Bearer ${SECRET.slice(0, -1)}x` },
+      json: body,
+    });
+    assert.equal(wrong.status, 401);
+    const agentToken = await api(a.url, 'trunkCallArrived', { headers: bearer(agent.token), json: body });
+    assert.equal(agentToken.status, 401, 'a staff token is not the SIP server');
+  });
+
+  it('a recognised caller joins the queue of the number dialled at level 0, offered with what the caller ID says', async () => {
+    assert.equal(
+      (await api(a.url, 'setPresence', { headers: bearer(agent.token), json: { state: 'available' } }))
+        .status,
+      200,
+    );
+    // The trunk delivers the caller's number as international digits without "+".
+    const callId = 'carrier-call-1@192.0.2.10';
+    const q = await arrive('447911123456', '442079460000', callId);
+    assert.equal(q.status, 201, JSON.stringify(q.body));
+    assert.equal(q.body.queueId, 'general');
+    assert.equal(
+      q.body.recognition,
+      'Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)',
+    );
+    // A retried report of the same call (same Call-ID) is the same request, not a second caller.
+    const again = await arrive('447911123456', '442079460000', callId);
+    assert.equal(again.status, 201);
+    assert.equal(again.body.requestId, q.body.requestId);
+
+    const me = await api(a.url, 'agentMe', { headers: bearer(agent.token) });
+    const offer = me.body.offer;
+    assert.equal(offer?.requestId, q.body.requestId, 'offered to the available agent');
+    assert.equal(offer.request.customerName, 'Alice Martin');
+    assert.equal(offer.request.level, 0, 'a caller ID is not a verification');
+    assert.deepEqual(offer.request.phone, {
+      caller: '+447911123456',
+      dialled: '442079460000',
+      recognition: 'Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)',
+      callerIdVerified: false,
+    });
+    const [created] = await a.sql<{ actor: string; reason: string }>`
+      SELECT actor, reason FROM audit_log WHERE subject = ${`request:${q.body.requestId}`} AND action = 'request.create'`;
+    assert.deepEqual({ ...created }, { actor: 'sip:trunk', reason: 'phoned in' });
+
+    // The caller hangs up while it is offered: abandoned, the offer withdrawn.
+    const gone = await api(a.url, 'trunkCallEnded', { headers: sip, params: { callId } });
+    assert.equal(gone.status, 200, JSON.stringify(gone.body));
+    assert.deepEqual(gone.body, { requestId: q.body.requestId, state: 'abandoned' });
+    const after = await api(a.url, 'agentMe', { headers: bearer(agent.token) });
+    assert.equal(after.body.offer, null, 'the offer is withdrawn');
+    const [abandoned] = await a.sql<{ reason: string }>`
+      SELECT reason FROM audit_log WHERE subject = ${`request:${q.body.requestId}`} AND action = 'request.abandon'`;
+    assert.match(abandoned?.reason ?? '', /caller_hung_up/);
+    // Said twice (a retransmitted CANCEL): the same answer, nothing more.
+    const twice = await api(a.url, 'trunkCallEnded', { headers: sip, params: { callId } });
+    assert.deepEqual(twice.body, { requestId: q.body.requestId, state: 'abandoned' });
+  });
+
+  it('a number nobody configured is 404; an unknown or withheld caller is 409 (not connected yet); a hang-up of no call is 404', async () => {
+    const notOurs = await arrive('+447911123456', '+442079460999');
+    assert.equal(notOurs.status, 404, JSON.stringify(notOurs.body));
+    assert.match(notOurs.body.message, /not a number this contact center answers/);
+    const unknown = await arrive('+447700900999');
+    assert.equal(unknown.status, 409, JSON.stringify(unknown.body));
+    assert.match(unknown.body.message, /unknown caller/);
+    const withheld = await arrive('anonymous');
+    assert.equal(withheld.status, 409);
+    assert.match(withheld.body.message, /withheld number/);
+    const noCall = await api(a.url, 'trunkCallEnded', {
+      headers: sip,
+      params: { callId: 'never@192.0.2.10' },
+    });
+    assert.equal(noCall.status, 404);
+  });
+
+  it('bad input is a 400 naming the field: a dialled number that is not digits, a Call-ID with quotes', async () => {
+    const letters = await api(a.url, 'trunkCallArrived', {
+      headers: sip,
+      json: { callId: 'c@192.0.2.10', caller: '+447911123456', dialled: 'sales' },
+    });
+    assert.equal(letters.status, 400);
+    assert.match(letters.body.message, /dialled/);
+    const quoted = await api(a.url, 'trunkCallArrived', {
+      headers: sip,
+      json: { callId: 'c"d@192.0.2.10', caller: '+447911123456', dialled: DIALLED },
+    });
+    assert.equal(quoted.status, 400);
+    assert.match(quoted.body.message, /callId/);
+  });
+
+  it('the configuration refuses a phone number naming an unknown option, and the same number twice', async () => {
+    const cfg = (await api(a.url, 'getPipelineConfig', { headers: bearer(admin) })).body;
+    const unknownOption = await api(a.url, 'putPipelineConfig', {
+      headers: bearer(admin),
+      json: { ...cfg, phoneNumbers: [{ number: '+442079460001', optionId: 'nope' }] },
+    });
+    assert.equal(unknownOption.status, 400);
+    assert.match(unknownOption.body.message, /not a menu option/);
+    const twice = await api(a.url, 'putPipelineConfig', {
+      headers: bearer(admin),
+      json: {
+        ...cfg,
+        phoneNumbers: [
+          { number: DIALLED, optionId: 'other' },
+          { number: DIALLED, optionId: 'mortgage' },
+        ],
+      },
+    });
+    assert.equal(twice.status, 400);
+    assert.match(twice.body.message, /listed twice/);
+  });
+});
