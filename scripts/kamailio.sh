@@ -19,7 +19,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CFG="${VD_KAMAILIO_CFG:-$ROOT/deploy/kamailio/kamailio.cfg}"
-PACKAGES=(kamailio kamailio-websocket-modules kamailio-autheph-modules kamailio-tls-modules)
+PACKAGES=(kamailio kamailio-websocket-modules kamailio-autheph-modules kamailio-tls-modules kamailio-utils-modules)
 KAMAILIO="${VD_KAMAILIO_BIN:-/usr/sbin/kamailio}"
 
 install_packages() {
@@ -54,7 +54,7 @@ to_defines() {
     name="${kv%%=*}"
     value="${kv#*=}"
     case "$name" in
-      SIP_DOMAIN | SIP_SECRET | TLS_CERT | TLS_KEY | CTL_SOCKET | RTPENGINE_SOCK | TRUNK_ALLOW | DMQ_SELF | DMQ_PEER | DMQ_ALLOW)
+      SIP_DOMAIN | SIP_SECRET | TLS_CERT | TLS_KEY | CTL_SOCKET | RTPENGINE_SOCK | TRUNK_ALLOW | DMQ_SELF | DMQ_PEER | DMQ_ALLOW | AUTHORITY_URL | SIP_SERVER_SECRET)
         case "$value" in *'"'*)
           echo "kamailio.sh: $name must not contain a double quote" >&2
           exit 2

@@ -48,6 +48,14 @@ export const TrunkCallQueued = z.strictObject({
   state: z.enum(['waiting', 'offered', 'assigned']).describe('Where the request is now.'),
 });
 
+export const TrunkHangup = z.strictObject({
+  reason: z
+    .enum(['cancel', 'bye', 'timeout'])
+    .describe(
+      'How the call ended: the caller cancelled while waiting (CANCEL), hung up after (BYE), or the SIP server gave up waiting (timeout).',
+    ),
+});
+
 export const TrunkCallEnded = z.strictObject({
   requestId: OpaqueId.describe('The request the call had become.'),
   state: z.enum(['completed', 'abandoned']).describe('How the request ended ("abandoned" while it waited).'),
@@ -84,6 +92,7 @@ export const trunkRoutes = {
     tag: 'sip',
     auth: 'sipServer',
     params: TrunkCallParams,
+    body: TrunkHangup,
     response: TrunkCallEnded,
   }),
 } satisfies Record<string, RouteDef>;

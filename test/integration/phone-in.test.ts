@@ -92,7 +92,11 @@ describe('calls from the phone network become service requests', () => {
     assert.deepEqual({ ...created }, { actor: 'sip:trunk', reason: 'phoned in' });
 
     // The caller hangs up while it is offered: abandoned, the offer withdrawn.
-    const gone = await api(a.url, 'trunkCallEnded', { headers: sip, params: { callId } });
+    const gone = await api(a.url, 'trunkCallEnded', {
+      headers: sip,
+      params: { callId },
+      json: { reason: 'cancel' },
+    });
     assert.equal(gone.status, 200, JSON.stringify(gone.body));
     assert.deepEqual(gone.body, { requestId: q.body.requestId, state: 'abandoned' });
     const after = await api(a.url, 'agentMe', { headers: bearer(agent.token) });
@@ -101,7 +105,11 @@ describe('calls from the phone network become service requests', () => {
       SELECT reason FROM audit_log WHERE subject = ${`request:${q.body.requestId}`} AND action = 'request.abandon'`;
     assert.match(abandoned?.reason ?? '', /caller_hung_up/);
     // Said twice (a retransmitted CANCEL): the same answer, nothing more.
-    const twice = await api(a.url, 'trunkCallEnded', { headers: sip, params: { callId } });
+    const twice = await api(a.url, 'trunkCallEnded', {
+      headers: sip,
+      params: { callId },
+      json: { reason: 'cancel' },
+    });
     assert.deepEqual(twice.body, { requestId: q.body.requestId, state: 'abandoned' });
   });
 
@@ -118,6 +126,7 @@ describe('calls from the phone network become service requests', () => {
     const noCall = await api(a.url, 'trunkCallEnded', {
       headers: sip,
       params: { callId: 'never@192.0.2.10' },
+      json: { reason: 'cancel' },
     });
     assert.equal(noCall.status, 404);
   });

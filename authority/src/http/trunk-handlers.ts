@@ -8,6 +8,6 @@ export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
   const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config);
   return {
     trunkCallArrived: async ({ body }) => await phoneIn.arrived(body),
-    trunkCallEnded: async ({ params }) => await phoneIn.hungUp(params.callId),
+    trunkCallEnded: async ({ params, body }) => await phoneIn.hungUp(params.callId, body.reason),
   };
 }

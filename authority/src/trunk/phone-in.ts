@@ -62,8 +62,14 @@ export class PhoneIn {
   }
 
   /** The caller hung up (CANCEL while waiting, BYE after). */
-  async hungUp(callId: string): Promise<{ requestId: string; state: 'completed' | 'abandoned' }> {
-    const view = await this.pipeline.phoneCallEnded(callId, 'caller_hung_up');
+  async hungUp(
+    callId: string,
+    how: 'cancel' | 'bye' | 'timeout',
+  ): Promise<{ requestId: string; state: 'completed' | 'abandoned' }> {
+    const view = await this.pipeline.phoneCallEnded(
+      callId,
+      how === 'timeout' ? 'sip_timeout' : 'caller_hung_up',
+    );
     return { requestId: view.requestId, state: view.state === 'completed' ? 'completed' : 'abandoned' };
   }
 
