@@ -26,6 +26,9 @@ import {
   signIn,
 } from './console-harness.ts';
 
+/** The SIP server's secret: the test reports a trunk call as Kamailio does (kamailio-phone-in tests that hop). */
+const SIP_SERVER_SECRET = 'e2e-sip-server-secret-0123456789abcdefghij';
+
 describe('security questions in the console', () => {
   let a: TestAuthority;
   let browser: Browser;
@@ -38,6 +41,7 @@ describe('security questions in the console', () => {
       accessTokenSeconds: 3600,
       agentTimeoutSeconds: 3600,
       offerTimeoutSeconds: 120,
+      sipServerSecret: SIP_SERVER_SECRET,
     });
     browser = await launchChromium();
     dataDir = mkdtempSync(join(tmpdir(), 'vd-knowledge-e2e-'));
@@ -139,6 +143,102 @@ describe('security questions in the console', () => {
       );
     } finally {
       await t.close();
+    }
+  });
+
+  it('a caller from the phone network: offered with what the caller ID says (not proof), verified by the questions', async () => {
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    const put = await api(a.url, 'putPipelineConfig', {
+      headers: bearer(admin),
+      json: { ...cfg.body, phoneNumbers: [{ number: '+442079460000', optionId: 'other' }] },
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const phones = await api(a.url, 'updateCustomer', {
+      headers: bearer(admin),
+      params: { customerId: 'c_bob_okafor_002' },
+      json: { phones: [{ number: '07911 123457', label: 'mobile' }] },
+    });
+    assert.equal(phones.status, 200, JSON.stringify(phones.body));
+
+    // Sam's console: a console of its own (its own local store), as on another desk.
+    const samDir = mkdtempSync(join(tmpdir(), 'vd-phone-in-e2e-'));
+    const samMode = await startBrowserMode({ authorityUrl: a.url, dataDir: samDir, rendererDir });
+    const t = await openConsole(browser, samMode, 'phone-in');
+    const { page } = t;
+    try {
+      await signIn(page, 'agent2', 'demo-agent-2');
+      await page.getByTestId('presence').waitFor();
+      await page.getByLabel('Change presence').selectOption('available');
+      // Bob phones the contact center's number: Kamailio reports the call (as it does over HTTP).
+      const arrived = await api(a.url, 'trunkCallArrived', {
+        headers: { authorization: `Bearer ${SIP_SERVER_SECRET}` },
+        json: { callId: 'e2e-carrier-call@192.0.2.10', caller: '447911123457', dialled: '+442079460000' },
+      });
+      assert.equal(arrived.status, 201, JSON.stringify(arrived.body));
+
+      await page.getByRole('heading', { name: 'Bob Okafor', exact: true }).waitFor();
+      await page.getByTestId('offer-channel').getByText('New request · phone call').waitFor();
+      await page
+        .getByTestId('phoned-in')
+        .getByText('Phoned in from +44 7911 123457 — number registered to Bob Okafor (not verified)')
+        .waitFor();
+      await t.screenshot('1-offer');
+
+      await page.keyboard.press('Control+Enter');
+      await page
+        .getByRole('region', { name: /Bob Okafor/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor();
+      await page
+        .getByTestId('level-line')
+        .getByText(/^Level 0/)
+        .waitFor();
+      assert.equal(
+        await page.getByRole('button', { name: 'Call customer' }).isDisabled(),
+        true,
+        'no app to call',
+      );
+      await page
+        .getByTestId('call-status')
+        .getByText(/^Phoned in: the call stays on the phone line/)
+        .waitFor();
+      await page
+        .getByTestId('voice-state')
+        .getByText(/^Phone network: caller ID \+447911123457\./)
+        .waitFor();
+      assert.equal(
+        await page.getByRole('heading', { name: 'Actions on the customer’s device' }).count(),
+        0,
+        'no app on this request: no device actions',
+      );
+      assert.equal(
+        await page
+          .getByTestId('verification-times')
+          .getByText(/Verified at/)
+          .count(),
+        0,
+      );
+      await t.screenshot('2-accepted');
+
+      const section = page.getByRole('group', { name: 'Security questions' });
+      await section.getByRole('button', { name: 'Ask security questions' }).click();
+      const team = section.getByLabel('Favourite football team?');
+      await team.pressSequentially('arsenal', { delay: 40 });
+      await section.getByRole('button', { name: 'Check answers' }).click();
+      await section
+        .getByTestId('knowledge-result')
+        .getByText(/^Answers right: verified to level 1\./)
+        .waitFor();
+      await page
+        .getByTestId('level-line')
+        .getByText(/^Level 1/)
+        .waitFor();
+      await t.screenshot('3-verified-by-questions');
+    } finally {
+      await t.close();
+      await samMode.close();
+      rmSync(samDir, { recursive: true, force: true });
     }
   });
 });

@@ -417,7 +417,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         option_label: leaf.label,
         queue_id: ruled.queue,
         skills: JSON.stringify(leaf.skills),
-        required_level: 0,
+        required_level: leaf.level,
         priority: ruled.priority,
         enqueued_at: now,
         idempotency_key: null,

@@ -18,6 +18,9 @@ export function CallControls() {
     !message &&
     c.work.focusRequestId !== null &&
     lostCallRequestId() === c.work.focusRequestId;
+  // A caller from the phone network has no device to call: the call is theirs, on the phone line.
+  const work = useStore(c.work);
+  const phoneCaller = work.phase === 'active' ? (work.request.phone ?? null) : null;
   const hangUp = shortcutFor('hangUp');
   const hold = shortcutFor('hold');
   const mute = shortcutFor('mute');
@@ -27,8 +30,9 @@ export function CallControls() {
         <button
           type="button"
           className="button"
-          disabled={!phone.present || phone.line !== 'ready' || !!busy}
+          disabled={!phone.present || phone.line !== 'ready' || !!busy || !!phoneCaller}
           onClick={() => void c.calls.callCustomer()}
+          title={phoneCaller ? 'The customer phoned in: there is no app to call' : undefined}
         >
           {busy === 'calling' ? 'Calling…' : 'Call customer'}
         </button>
@@ -85,7 +89,12 @@ export function CallControls() {
         )}
         {inCall && <CoachedMarker requestId={phone.requestId} />}
         <span className="call-status" role="status" data-testid="call-status">
-          {lost ? 'Call lost — call again' : (message ?? lineStatus(phone))}
+          {lost
+            ? 'Call lost — call again'
+            : (message ??
+              (phoneCaller && phone.line === 'ready'
+                ? 'Phoned in: the call stays on the phone line (calls from the phone line do not reach the console yet).'
+                : lineStatus(phone)))}
         </span>
       </div>
       {phone.line === 'connected' && <Keypad />}

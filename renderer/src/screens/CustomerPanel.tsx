@@ -95,7 +95,9 @@ function Verification({ panel }: { panel: CustomerPanel }) {
         <LevelBadge level={v.level} /> {verifiedWith(v.factors)}.{' '}
         {v.level >= v.requiredLevel
           ? `Enough for this request (level ${v.requiredLevel}).`
-          : `This request needs level ${v.requiredLevel}: ${LEVEL_TEXT[v.requiredLevel]}.`}
+          : panel.request.phone
+            ? `This request needs level ${v.requiredLevel}: the caller phoned in, ask the security questions.`
+            : `This request needs level ${v.requiredLevel}: ${LEVEL_TEXT[v.requiredLevel]}.`}
       </p>
       <ul className="factors" aria-label="Verification factors">
         {v.factors.map((f, i) => (
@@ -110,7 +112,7 @@ function Verification({ panel }: { panel: CustomerPanel }) {
         {v.factors.length === 0 && <li className="muted">No factors: the customer has not verified.</li>}
       </ul>
       <p className="muted small" data-testid="verification-times">
-        {v.authenticatedAt ? `Verified at ${timeOfDay(v.authenticatedAt)} · ` : ''}
+        {v.authenticatedAt && v.factors.length > 0 ? `Verified at ${timeOfDay(v.authenticatedAt)} · ` : ''}
         {Date.parse(v.expiresAt) <= now ? (
           <strong className="tone-text-bad" role="status">
             Verification expired at {timeOfDay(v.expiresAt)}: fields locked, ask for a fresh verification
@@ -224,6 +226,8 @@ function Voice({ panel }: { panel: CustomerPanel }) {
   else if (mine?.status === 'verified')
     text = `Voice from the verified device (proven at ${timeOfDay(mine.at)}).`;
   else if (mine?.status === 'checking') text = 'Checking the device’s proof on the answered call…';
+  else if (panel.request.phone)
+    text = `Phone network: ${panel.request.phone.caller ? `caller ID ${panel.request.phone.caller}` : 'caller ID withheld'}. A caller ID recognises, it does not verify: weaker than a call bound to the verified device.`;
   else text = 'No call yet: the device proves the call is bound to it when it answers.';
   return (
     <div className="panel-section">

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { OfferView } from '../../../protocol/src/pipeline.ts';
+import type { OfferView, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge, SlotVerificationWarning } from '../components/Reachability.tsx';
 import { clockDuration, missedLine, PRESENCE_TEXT, secondsSince } from '../format.ts';
@@ -81,7 +81,8 @@ function OfferCard({
       <div className="offer-head">
         <div>
           <p className="eyebrow" data-testid="offer-channel">
-            New request · {isChatRequest(offer.request) ? 'chat' : 'call'}
+            New request ·{' '}
+            {isChatRequest(offer.request) ? 'chat' : offer.request.phone ? 'phone call' : 'call'}
           </p>
           <h2 id="offer-title">
             {offer.request.customerName} <span className="muted">· {offer.request.optionLabel}</span>
@@ -92,6 +93,7 @@ function OfferCard({
             {offer.request.priority > 0 ? ` · priority ${offer.request.priority}` : ''}
           </p>
           <ArrivedFrom requestId={offer.requestId} />
+          <PhonedIn request={offer.request} />
           <p className="small" data-testid="offer-reachability">
             <ReachabilityBadge request={offer.request} now={now} detail />
           </p>
@@ -136,6 +138,23 @@ function OfferCard({
   );
 }
 
+/**
+ * A caller from the phone network: what the caller ID says, and that it is no proof (the
+ * agent verifies the caller with the security questions below).
+ */
+function PhonedIn({ request }: { request: RequestView }) {
+  if (!request.phone) return null;
+  return (
+    <p className="small" data-testid="phoned-in">
+      <strong>{request.phone.recognition}</strong>
+      <br />
+      <span className="muted">
+        A caller ID can be forged: verify the caller with the security questions before anything secure.
+      </span>
+    </p>
+  );
+}
+
 function ActiveCard() {
   const c = useConsole();
   const work = useStore(c.work);
@@ -152,6 +171,7 @@ function ActiveCard() {
             {r.customerName} <span className="muted">· {r.optionLabel}</span>
           </h2>
           <ArrivedFrom requestId={r.requestId} />
+          <PhonedIn request={r} />
           {r.reachability && !r.reachability.online && (
             <p className="small" data-testid="active-reachability">
               <ReachabilityBadge request={r} now={now} detail />

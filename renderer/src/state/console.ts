@@ -213,6 +213,8 @@ export class ConsoleApp {
   private focusRemoteControl(): void {
     const s = this.work.getState();
     if (s.phase !== 'active') return this.remoteControl.focus(null);
+    // A caller from the phone network has no app on this request: no device to act on.
+    if (s.request.phone) return this.remoteControl.focus(null);
     const p = this.panel.getState().panel;
     const level = p && p.request.requestId === s.request.requestId ? p.verification.level : s.request.level;
     this.remoteControl.focus({
