@@ -54,7 +54,7 @@ to_defines() {
     name="${kv%%=*}"
     value="${kv#*=}"
     case "$name" in
-      SIP_DOMAIN | SIP_SECRET | TLS_CERT | TLS_KEY | CTL_SOCKET | RTPENGINE_SOCK | TRUNK_ALLOW | DMQ_SELF | DMQ_PEER | DMQ_ALLOW | AUTHORITY_URL | SIP_SERVER_SECRET)
+      SIP_DOMAIN | SIP_SECRET | TLS_CERT | TLS_KEY | CTL_SOCKET | RTPENGINE_SOCK | TRUNK_ALLOW | DMQ_SELF | DMQ_PEER | DMQ_ALLOW | AUTHORITY_URL | SIP_SERVER_SECRET | CONTROL_URL)
         case "$value" in *'"'*)
           echo "kamailio.sh: $name must not contain a double quote" >&2
           exit 2

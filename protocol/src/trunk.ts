@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OpaqueId } from './common.ts';
-import { ConfigId } from './pipeline.ts';
-import { route, type RouteDef } from './route-def.ts';
+import { ConfigId, FenceBody, RequestParams } from './pipeline.ts';
+import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
 
 /**
  * Calls from the phone network (issue 14): the SIP server (Kamailio) in front of a
@@ -61,7 +61,31 @@ export const TrunkCallEnded = z.strictObject({
   state: z.enum(['completed', 'abandoned']).describe('How the request ended ("abandoned" while it waited).'),
 });
 
+export const PhoneCallConnecting = z.strictObject({
+  requestId: OpaqueId.describe('The request whose caller is being put through.'),
+  sipUser: z
+    .string()
+    .describe("The agent's SIP user the held call is delivered to (the console's registration)."),
+});
+
 export const trunkRoutes = {
+  connectPhoneCall: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/phone-call',
+    summary: 'Put the caller on the phone line through to my console',
+    description:
+      "For a request that came from the phone network: the SIP server holding the caller's call delivers it to the console of the agent holding the request (an incoming call carrying `X-VD-Request: <requestId>`, media bridged from the phone network's RTP to WebRTC by rtpengine). Fenced: only the holder under the current fencing number. Audited. Caller: any logged-in staff member holding the request.",
+    errors: {
+      409: 'conflict: not the holder under this fencing number; the request did not come from the phone network; or the caller is no longer on the line (hung up, or already put through).',
+      503: 'unavailable: the SIP server holding the call cannot be reached now.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: FenceBody,
+    response: PhoneCallConnecting,
+  }),
   trunkCallArrived: route({
     method: 'POST',
     path: '/v1/sip/trunk/calls',

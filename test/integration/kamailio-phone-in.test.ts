@@ -13,7 +13,16 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { freeTcpPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
+import { sipUserForAgent } from '../../protocol/src/sip.ts';
+import {
+  freeTcpPort,
+  RawSipClient,
+  rawRegister,
+  startKamailio,
+  type RunningKamailio,
+} from '../support/kamailio.ts';
+import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { until } from '../support/wait.ts';
 
 const SECRET = 'sip-server-secret-for-the-kamailio-phone-in-test-0123';
@@ -62,16 +71,48 @@ class CarrierCall {
     this.send('ACK', [], '', toTag);
   }
 
+  /**
+   * An in-dialog request after a 2xx (ACK, BYE): to the answer's Contact, along its
+   * Record-Route (reversed: the caller's route set), its own CSeq.
+   */
+  inDialog(method: 'ACK' | 'BYE'): void {
+    const ok = this.final()!;
+    const headers = ok.split('\r\n\r\n')[0]!.split('\r\n');
+    const toTag = /;tag=([^;>\s]+)/.exec(headers.find((h) => /^(To|t):/i.test(h)) ?? '')?.[1];
+    const routes = headers
+      .filter((h) => /^Record-Route:/i.test(h))
+      .flatMap((h) => h.replace(/^Record-Route:\s*/i, '').split(/,(?=\s*<)/))
+      .map((r) => r.trim())
+      .reverse();
+    const contact = /<([^>]+)>/.exec(headers.find((h) => /^(Contact|m):/i.test(h)) ?? '')?.[1] ?? '';
+    const cseq = method === 'ACK' ? 1 : 2;
+    const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
+    const text = [
+      `${method} ${contact} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${CARRIER}:${this.localPort};branch=${branch};rport`,
+      ...routes.map((r) => `Route: ${r}`),
+      `From: <sip:${this.from}@${CARRIER}>;tag=${this.tag}`,
+      `To: <sip:${this.to}@127.0.0.1>;tag=${toTag}`,
+      `Call-ID: ${this.callId}`,
+      `CSeq: ${cseq} ${method}`,
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    this.socket.send(text, this.trunkPort, '127.0.0.1');
+  }
+
   /** Status lines received so far ("180 Ringing", "487 Request Terminated"...), for CSeq method `method`. */
   statuses(method = 'INVITE'): string[] {
     return this.replies
-      .filter((r) => new RegExp(`^CSeq: 1 ${method}`, 'im').test(r))
+      .filter((r) => new RegExp(`^CSeq: \\d+ ${method}`, 'im').test(r))
       .map((r) => r.split('\r\n')[0]!.replace('SIP/2.0 ', ''));
   }
 
   final(method = 'INVITE'): string | undefined {
     return this.replies.find(
-      (r) => new RegExp(`^CSeq: 1 ${method}`, 'im').test(r) && /^SIP\/2\.0 [2-6]\d\d/.test(r),
+      (r) => new RegExp(`^CSeq: \\d+ ${method}`, 'im').test(r) && /^SIP\/2\.0 [2-6]\d\d/.test(r),
     );
   }
 
@@ -101,6 +142,7 @@ class CarrierCall {
 describe('a call from the phone network through Kamailio becomes a request the agent is offered', () => {
   let a: TestAuthority;
   let k: RunningKamailio;
+  let rtp: RunningRtpengine;
   let trunkPort = 0;
   let admin: string;
   let agent: { token: string; staffId: string };
@@ -129,8 +171,11 @@ describe('a call from the phone network through Kamailio becomes a request the a
     });
     assert.equal(phones.status, 200, JSON.stringify(phones.body));
     trunkPort = await freeTcpPort();
+    rtp = await startRtpengine();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
+      rtpengineSock: rtp.ngSock,
+      controlUrl: true,
       defines: [
         `TRUNK_PORT=${trunkPort}`,
         `TRUNK_ALLOW=${CARRIER}/32`,
@@ -142,6 +187,7 @@ describe('a call from the phone network through Kamailio becomes a request the a
   after(async () => {
     for (const c of calls) c.close();
     await k?.stop();
+    await rtp?.stop();
     await a?.dispose();
   });
 
@@ -180,6 +226,134 @@ describe('a call from the phone network through Kamailio becomes a request the a
       SELECT state, end_reason FROM requests WHERE id = ${o.requestId}`;
     assert.deepEqual({ ...row }, { state: 'abandoned', end_reason: 'caller_hung_up' });
     assert.match(k.log(), /trunk: caller \+447911123456 hung up while waiting \(authority 200\)/);
+  });
+
+  it('the agent who accepts puts the caller through: an incoming WebRTC call on the console, plain RTP to the carrier, BYE both ways', async () => {
+    // The agent's console registration (a raw SIP-over-WebSocket client standing in for it).
+    const sipUser = sipUserForAgent(agent.staffId);
+    const console_ = await RawSipClient.open(k.wsUrl);
+    console_.answerInvites = false;
+    const creds = ephemeralCredentials(k.secret, sipUser, 300, Date.now());
+    const reg = await rawRegister(console_, { ...creds, user: sipUser, domain: k.domain });
+    assert.equal(reg.reply?.status, 200);
+    try {
+      const c = call('+447911123456');
+      await c.invite();
+      const o = await until('the call offered to the agent', offer, { timeoutMs: 10_000 });
+      const accepted = await api(a.url, 'acceptOffer', {
+        headers: bearer(agent.token),
+        params: { requestId: o.requestId },
+        json: { fence: o.fence },
+      });
+      assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+      const fence = accepted.body.fence as number;
+
+      // A stale fence, or somebody else, does not put the call through.
+      const stale = await api(a.url, 'connectPhoneCall', {
+        headers: bearer(agent.token),
+        params: { requestId: o.requestId },
+        json: { fence: fence + 1 },
+      });
+      assert.equal(stale.status, 409);
+
+      const put = await api(a.url, 'connectPhoneCall', {
+        headers: bearer(agent.token),
+        params: { requestId: o.requestId },
+        json: { fence },
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      assert.deepEqual(put.body, { requestId: o.requestId, sipUser });
+
+      const invite = await until(
+        'the INVITE at the console',
+        () => console_.incoming.find((m) => m.startsWith('INVITE ')),
+        { timeoutMs: 10_000 },
+      );
+      assert.match(invite, new RegExp(`^X-VD-Request: ${o.requestId}\r$`, 'm'));
+      assert.match(invite, /^X-VD-Media: anchored\r$/m);
+      assert.match(
+        invite,
+        /^m=audio \d+ (UDP\/TLS\/)?RTP\/SAVPF /m,
+        'WebRTC (DTLS-SRTP) on the console side',
+      );
+      assert.match(invite, /^a=fingerprint:/m);
+      assert.match(invite, /^a=ice-ufrag:/m);
+
+      // The console answers with a WebRTC answer (ICE, DTLS fingerprint, RTCP multiplexed).
+      const head = invite.split('\r\n\r\n')[0]!.split('\r\n');
+      const keep = head.filter((l) => /^(Via|v|From|f|Call-ID|i|CSeq|Record-Route)\s*:/i.test(l));
+      const to = head.find((l) => /^(To|t)\s*:/i.test(l))!;
+      const answerSdp = [
+        'v=0',
+        'o=- 4611731400430051336 2 IN IP4 127.0.0.1',
+        's=-',
+        't=0 0',
+        'a=group:BUNDLE 0',
+        'm=audio 9 UDP/TLS/RTP/SAVPF 0',
+        'c=IN IP4 127.0.0.1',
+        'a=rtcp:9 IN IP4 0.0.0.0',
+        'a=ice-ufrag:Ab3x',
+        'a=ice-pwd:0123456789abcdefghijklmn',
+        `a=fingerprint:sha-256 ${Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':')}`,
+        'a=setup:active',
+        'a=mid:0',
+        'a=sendrecv',
+        'a=rtcp-mux',
+        'a=rtpmap:0 PCMU/8000',
+        'a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host',
+        '',
+      ].join('\r\n');
+      console_.send(
+        [
+          'SIP/2.0 200 OK',
+          ...keep,
+          `${to};tag=console1`,
+          `Contact: <sip:${sipUser}@${console_.host};transport=ws>`,
+          'Content-Type: application/sdp',
+          `Content-Length: ${Buffer.byteLength(answerSdp)}`,
+          '',
+          answerSdp,
+        ].join('\r\n'),
+      );
+
+      // The carrier gets plain RTP: an RTP/AVP answer with no ICE nor DTLS.
+      await until('the carrier answered 200', () => c.final()?.startsWith('SIP/2.0 200'), {
+        timeoutMs: 10_000,
+      });
+      const ok = c.final()!;
+      assert.match(ok, /^m=audio \d+ RTP\/AVP 0/m, 'plain RTP towards the phone network');
+      assert.doesNotMatch(ok, /a=fingerprint|a=ice-ufrag|SAVPF/);
+      assert.doesNotMatch(ok, /^X-VD-/m, 'nothing internal leaks to the carrier');
+      c.inDialog('ACK');
+      await until('the ACK at the console', () => console_.incoming.some((m) => m.startsWith('ACK ')), {
+        timeoutMs: 10_000,
+      });
+
+      // Twice is refused: the call is no longer held.
+      const again = await api(a.url, 'connectPhoneCall', {
+        headers: bearer(agent.token),
+        params: { requestId: o.requestId },
+        json: { fence },
+      });
+      assert.equal(again.status, 409, JSON.stringify(again.body));
+      assert.match(again.body.message, /no longer on the line/);
+
+      // The caller hangs up: the BYE reaches the console (answered 200 by it), 200 to the carrier.
+      console_.answerInvites = true;
+      c.inDialog('BYE');
+      await until('the BYE at the console', () => console_.incoming.some((m) => m.startsWith('BYE ')), {
+        timeoutMs: 10_000,
+      });
+      await until('200 to the BYE', () => c.final('BYE')?.startsWith('SIP/2.0 200'), { timeoutMs: 10_000 });
+      const audited = await a.sql<{ outcome: string }>`
+        SELECT outcome FROM audit_log WHERE subject = ${`request:${o.requestId}`} AND action = 'phone.connect' ORDER BY seq`;
+      assert.deepEqual(
+        audited.map((r) => r.outcome),
+        ['success', 'failure'],
+      );
+    } finally {
+      await console_.close();
+    }
   });
 
   it('a number not answered here is 404, an unknown caller 480, from Kamailio with the authority’s word', async () => {

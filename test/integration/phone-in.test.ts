@@ -131,6 +131,52 @@ describe('calls from the phone network become service requests', () => {
     assert.equal(noCall.status, 404);
   });
 
+  it('putting the caller through: 409 without a SIP server to ask, 503 when it cannot be reached', async () => {
+    const take = async (sipServer?: string) => {
+      assert.equal(
+        (await api(a.url, 'setPresence', { headers: bearer(agent.token), json: { state: 'available' } }))
+          .status,
+        200,
+      );
+      const q = await api(a.url, 'trunkCallArrived', {
+        headers: sip,
+        json: {
+          callId: `connect-${++calls}@192.0.2.10`,
+          caller: '+447911123456',
+          dialled: DIALLED,
+          ...(sipServer ? { sipServer } : {}),
+        },
+      });
+      assert.equal(q.status, 201, JSON.stringify(q.body));
+      const offer = (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer;
+      const ok = await api(a.url, 'acceptOffer', {
+        headers: bearer(agent.token),
+        params: { requestId: offer.requestId },
+        json: { fence: offer.fence },
+      });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      const connect = await api(a.url, 'connectPhoneCall', {
+        headers: bearer(agent.token),
+        params: { requestId: offer.requestId },
+        json: { fence: ok.body.fence },
+      });
+      const done = await api(a.url, 'completeRequest', {
+        headers: bearer(agent.token),
+        params: { requestId: offer.requestId },
+        json: { fence: ok.body.fence },
+      });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      return connect;
+    };
+    const nowhere = await take();
+    assert.equal(nowhere.status, 409);
+    assert.match(nowhere.body.message, /did not say where to reach it/);
+    const down = await take('http://127.0.0.1:1');
+    assert.equal(down.status, 503, JSON.stringify(down.body));
+    assert.equal(down.body.code, 'target_unavailable');
+    assert.match(down.body.message, /SIP server holding the call/);
+  });
+
   it('bad input is a 400 naming the field: a dialled number that is not digits, a Call-ID with quotes', async () => {
     const letters = await api(a.url, 'trunkCallArrived', {
       headers: sip,

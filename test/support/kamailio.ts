@@ -38,6 +38,8 @@ export interface KamailioOptions {
   rtpengineSock?: string;
   /** More NAME=VALUE defines for scripts/kamailio.sh (e.g. TRUNK_PORT, TRUNK_ALLOW). */
   defines?: string[];
+  /** CONTROL_URL = this server's WS listener (where the authority puts held phone calls through). */
+  controlUrl?: boolean;
 }
 
 export interface RunningKamailio {
@@ -112,6 +114,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
   if (opts.authFailLimit !== undefined) defines.push(`AUTH_FAIL_LIMIT=${opts.authFailLimit}`);
   if (opts.logLevel !== undefined) defines.push(`LOG_LEVEL=${opts.logLevel}`);
   if (opts.rtpengineSock !== undefined) defines.push(`RTPENGINE_SOCK=${opts.rtpengineSock}`);
+  if (opts.controlUrl) defines.push(`CONTROL_URL=http://${listenIp}:${port}`);
   if (opts.defines) defines.push(...opts.defines);
   const child = spawn('bash', [KAMAILIO_SCRIPT, 'run', runDir, ...defines], {
     env: { ...process.env, VD_SIP_SECRET: opts.secret },
@@ -458,10 +461,14 @@ export class RawSipClient {
     ].join('\r\n');
   }
 
+  /** Answer incoming INVITEs 200 with no body (false: the test answers them itself). */
+  answerInvites = true;
+
   private answerIncoming(text: string): void {
     const first = text.slice(0, text.indexOf('\r\n'));
     const method = first.split(' ')[0];
     if (method === 'ACK' || !/ SIP\/2\.0$/.test(first)) return;
+    if (method === 'INVITE' && !this.answerInvites) return;
     const [head = ''] = text.split('\r\n\r\n', 1);
     const keep = head.split('\r\n').filter((l) => /^(via|v|from|f|to|t|call-id|i|cseq)\s*:/i.test(l));
     const lines = keep.map((l) =>

@@ -8,6 +8,8 @@ export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
   const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config);
   return {
     trunkCallArrived: async ({ body }) => await phoneIn.arrived(body),
+    connectPhoneCall: async ({ principal, params, body }) =>
+      await phoneIn.connect(principal.staff.id, params.requestId, body.fence),
     trunkCallEnded: async ({ params, body }) => await phoneIn.hungUp(params.callId, body.reason),
   };
 }

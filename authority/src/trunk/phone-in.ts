@@ -1,9 +1,10 @@
-import type { PipelineConfig, RequestView } from '../../../protocol/src/index.ts';
+import { sipUserForAgent, type PipelineConfig, type RequestView } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
 import { CallerRecognition } from '../customers/caller-recognition.ts';
 import { normalisePhone } from '../customers/phones.ts';
 import { conflict, notFound } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import { SipServerControl } from './sip-server.ts';
 
 /** What the SIP server learns about a call from the phone network that passed its gate. */
 export interface PhoneInQueued {
@@ -28,8 +29,46 @@ export class PhoneIn {
     private readonly ctx: Ctx,
     private readonly pipeline: Pipeline,
     private readonly config: () => PipelineConfig,
+    private readonly sipServer = new SipServerControl(ctx.config.sipServerSecret),
   ) {
     this.recognition = new CallerRecognition(ctx);
+  }
+
+  /**
+   * The holder puts the caller through: the SIP server holding the call delivers it to the
+   * holder's console registration (an incoming call naming the request). Audited.
+   */
+  async connect(
+    staffId: string,
+    requestId: string,
+    fence: number,
+  ): Promise<{ requestId: string; sipUser: string }> {
+    const read = this.ctx.data.read;
+    const r = await read.requests.get(requestId);
+    if (!r) throw notFound('no such request');
+    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
+      throw conflict(
+        'only the agent holding the request under its current fencing number puts the caller through',
+      );
+    const call = await read.phoneCalls.byRequest(requestId);
+    if (!call) throw conflict('this request did not come from the phone network: call the customer instead');
+    if (call.ended_at !== null) throw conflict('the caller is no longer on the line (they hung up)');
+    if (!call.sip_server) throw conflict('the SIP server holding this call did not say where to reach it');
+    const sipUser = sipUserForAgent(staffId);
+    const outcome = await this.sipServer.deliver(call.sip_server, call.sip_call_id, sipUser, requestId);
+    await this.ctx.data.tx((t) =>
+      t.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'phone.connect',
+        subject: `request:${requestId}`,
+        outcome: outcome === 'delivered' ? 'success' : 'failure',
+        ...(outcome === 'gone' ? { reason: 'the caller is no longer held' } : {}),
+        data: { fence },
+      }),
+    );
+    if (outcome === 'gone')
+      throw conflict('the caller is no longer on the line (hung up, or already put through)');
+    return { requestId, sipUser };
   }
 
   async arrived(call: {
