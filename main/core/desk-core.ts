@@ -378,6 +378,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('requestKnowledgeCheck', { params: { requestId }, body }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
+      'call.connectPhone': ({ requestId, fence }) =>
+        c.call('connectPhoneCall', { params: { requestId }, body: { fence } }),
       'call.answered': ({ requestId, fence, ticket, proof, callId }) =>
         c.call('callAnswer', {
           params: { requestId },

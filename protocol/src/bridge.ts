@@ -34,6 +34,7 @@ import {
   SetPresenceRequest,
 } from './pipeline.ts';
 import { SipCredentials } from './sip.ts';
+import { PhoneCallConnecting } from './trunk.ts';
 import { Password, StaffView, Username } from './staff.ts';
 import { SsoSettings } from './sso.ts';
 import { COMMAND_TTL, CommandView, DeviceCommand, MenuItems, RequestCommands } from './device-control.ts';
@@ -178,6 +179,8 @@ export const bridgeRequests = {
     RequestKnowledgeResult,
   ),
   'call.ticket': channel(Fenced, CallTicket),
+  /** A caller from the phone network: the SIP server holding the call puts it through to this console. */
+  'call.connectPhone': channel(Fenced, PhoneCallConnecting),
   /** The device's proof from the 200 OK (null when missing), checked and audited by the authority. */
   'call.answered': channel(
     z.strictObject({

@@ -13,6 +13,8 @@ export const CALL_PROOF_HEADER = 'X-VD-Device-Proof';
 export const MEDIA_HEADER = 'X-VD-Media';
 /** Set by the SIP server on an INVITE (and its 200 OK) whose call the media server records: "on". */
 export const RECORDING_HEADER = 'X-VD-Recording';
+/** Set by the SIP server on a call from the phone network it puts through to a console: the request it is for. */
+export const REQUEST_HEADER = 'X-VD-Request';
 
 /**
  * Claims of a call ticket, signed by the authority (keys at /.well-known/jwks.json).

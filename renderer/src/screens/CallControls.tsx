@@ -27,15 +27,25 @@ export function CallControls() {
   return (
     <div className="call-area">
       <div className="call-controls" role="group" aria-label="Call controls">
-        <button
-          type="button"
-          className="button"
-          disabled={!phone.present || phone.line !== 'ready' || !!busy || !!phoneCaller}
-          onClick={() => void c.calls.callCustomer()}
-          title={phoneCaller ? 'The customer phoned in: there is no app to call' : undefined}
-        >
-          {busy === 'calling' ? 'Calling…' : 'Call customer'}
-        </button>
+        {phoneCaller ? (
+          <button
+            type="button"
+            className="button"
+            disabled={!phone.present || phone.line !== 'ready' || !!busy}
+            onClick={() => void c.calls.connectCaller()}
+          >
+            {busy === 'calling' ? 'Putting through…' : 'Take the call'}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="button"
+            disabled={!phone.present || phone.line !== 'ready' || !!busy}
+            onClick={() => void c.calls.callCustomer()}
+          >
+            {busy === 'calling' ? 'Calling…' : 'Call customer'}
+          </button>
+        )}
         <button
           type="button"
           className="button"
@@ -93,7 +103,7 @@ export function CallControls() {
             ? 'Call lost — call again'
             : (message ??
               (phoneCaller && phone.line === 'ready'
-                ? 'Phoned in: the call stays on the phone line (calls from the phone line do not reach the console yet).'
+                ? 'Phoned in: the caller is waiting on the phone line. Take the call to talk.'
                 : lineStatus(phone)))}
         </span>
       </div>

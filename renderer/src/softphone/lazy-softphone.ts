@@ -75,6 +75,12 @@ export class LazySoftphone implements Softphone {
   async answer(): Promise<void> {
     return (await this.ready()).answer();
   }
+  async expectCall(requestId: string, peer: string, timeoutMs?: number): Promise<void> {
+    const phone = await this.ready();
+    if (!phone.expectCall)
+      throw new Error('This softphone cannot take calls put through from the phone line');
+    return phone.expectCall(requestId, peer, timeoutMs);
+  }
   async hangUp(): Promise<void> {
     return (await this.ready()).hangUp();
   }

@@ -14,6 +14,7 @@ import {
   CALL_TICKET_HEADER,
   MEDIA_HEADER,
   RECORDING_HEADER,
+  REQUEST_HEADER,
 } from '../../../protocol/src/calls.ts';
 import type { SipCredentials } from '../../../protocol/src/sip.ts';
 import { sipUserForDevice } from '../../../protocol/src/sip.ts';
@@ -93,6 +94,14 @@ export class SipJsSoftphone implements Softphone {
   /** The consult leg of a warm transfer (the live call is held meanwhile). */
   private consultLeg: ConsultCall | null = null;
   private iceRestarts = 0;
+  /** The call the SIP server is putting through for a request (expectCall), answered when it comes. */
+  private expected: {
+    requestId: string;
+    peer: string;
+    resolve: () => void;
+    reject: (e: Error) => void;
+    timer: ReturnType<typeof setTimeout>;
+  } | null = null;
   /** The page is going away: the call it ends stays marked as lost (lost-call.ts). */
   private unloading = false;
 
@@ -360,16 +369,33 @@ export class SipJsSoftphone implements Softphone {
     else s.resolve(answer ?? { proof: null });
   }
 
+  expectCall(requestId: string, peer: string, timeoutMs = 20_000): Promise<void> {
+    if (this.live || this.snapshot.line !== 'ready')
+      return Promise.reject(new SoftphoneUnavailableError('The line is busy: end the current call first'));
+    this.expected?.reject(new Error('Another call is expected now'));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.expected?.requestId !== requestId) return;
+        this.expected = null;
+        reject(new Error('The call from the phone line did not arrive'));
+      }, timeoutMs);
+      this.expected = { requestId, peer, resolve, reject, timer };
+    });
+  }
+
   private onInvite(invitation: Invitation): void {
     if (this.live || this.snapshot.line !== 'ready') {
       invitation.reject({ statusCode: 486 }).catch(() => undefined);
       return;
     }
+    // The call put through for the request this console asked for (the SIP server names it).
+    const named = invitation.request.getHeader(REQUEST_HEADER) ?? null;
+    const expected = this.expected && named === this.expected.requestId ? this.expected : null;
     const from = invitation.remoteIdentity;
-    const peer = from.displayName || from.uri.user || 'a caller';
+    const peer = expected?.peer ?? (from.displayName || from.uri.user || 'a caller');
     const live: Live = {
       session: invitation,
-      requestId: null,
+      requestId: expected ? expected.requestId : null,
       outgoing: false,
       held: false,
       settle: null,
@@ -378,7 +404,7 @@ export class SipJsSoftphone implements Softphone {
     this.live = live;
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     this.line('incoming', {
-      requestId: null,
+      requestId: live.requestId,
       peer,
       reason: null,
       dtmf: '',
@@ -387,6 +413,14 @@ export class SipJsSoftphone implements Softphone {
       anchored: invitation.request.getHeader(MEDIA_HEADER) === 'anchored',
     });
     invitation.progress().catch(() => undefined);
+    if (expected) {
+      this.expected = null;
+      clearTimeout(expected.timer);
+      this.answer().then(expected.resolve, (e: unknown) =>
+        expected.reject(e instanceof Error ? e : new Error(String(e))),
+      );
+      return;
+    }
     this.mediaSide.startRinging();
   }
 

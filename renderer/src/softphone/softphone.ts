@@ -144,6 +144,12 @@ export interface Softphone {
   endConsult(): Promise<void>;
   /** Answer the incoming call. */
   answer(): Promise<void>;
+  /**
+   * Wait for the call the SIP server puts through for this request (a caller from the phone
+   * network: its INVITE names the request in X-VD-Request) and answer it; resolves once
+   * answered. Only that call is answered; the wait ends after `timeoutMs`.
+   */
+  expectCall?(requestId: string, peer: string, timeoutMs?: number): Promise<void>;
   /** Hang up, cancel the ringing call, or decline the incoming one. */
   hangUp(): Promise<void>;
   /** Resolves once the re-INVITE is accepted; the line changes only then. */

@@ -109,6 +109,29 @@ export class CallControlsStore extends Store<CallControlsState> {
     });
   }
 
+  /**
+   * A caller from the phone network: the SIP server holding their call puts it through to
+   * this console, which answers it (only that call: its INVITE names the request).
+   */
+  connectCaller(): Promise<void> {
+    const s = this.work.getState();
+    if (s.phase !== 'active' || !s.request.phone) return Promise.resolve();
+    const { requestId, fence } = s.request;
+    const peer = s.request.phone.caller ?? s.request.customerName;
+    return this.run('calling', async () => {
+      const phone = this.softphone;
+      if (!phone.getSnapshot().present || !phone.expectCall) throw new Error('No softphone connected');
+      const arriving = phone.expectCall(requestId, peer);
+      try {
+        await this.bridge.invoke('call.connectPhone', { requestId, fence });
+      } catch (e) {
+        arriving.catch(() => undefined);
+        throw e;
+      }
+      await arriving;
+    });
+  }
+
   /** Pause the recording of the current customer call, or resume it (the holder only; audited). */
   toggleRecording(): Promise<void> {
     const rec = this.state.recording;
