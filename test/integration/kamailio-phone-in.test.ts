@@ -28,6 +28,8 @@ import { until } from '../support/wait.ts';
 const SECRET = 'sip-server-secret-for-the-kamailio-phone-in-test-0123';
 const DIALLED = '+442079460000';
 const CARRIER = '127.0.0.1';
+/** How long a caller may wait to be put through (Kamailio's PHONE_IN_WAIT): short here, 900 s by default. */
+const WAIT_SECONDS = 6;
 
 /** A carrier's side of one call over UDP: the INVITE, every reply kept, CANCEL and ACK of the same transaction. */
 class CarrierCall {
@@ -181,11 +183,13 @@ describe('a call from the phone network through Kamailio becomes a request the a
         `TRUNK_ALLOW=${CARRIER}/32`,
         `AUTHORITY_URL=${a.url}`,
         `SIP_SERVER_SECRET=${SECRET}`,
+        `PHONE_IN_WAIT=${WAIT_SECONDS}`,
       ],
     });
   });
   after(async () => {
     for (const c of calls) c.close();
+    if (process.env.DEBUG_KAMAILIO) console.log(k?.log());
     await k?.stop();
     await rtp?.stop();
     await a?.dispose();
@@ -351,9 +355,46 @@ describe('a call from the phone network through Kamailio becomes a request the a
         audited.map((r) => r.outcome),
         ['success', 'failure'],
       );
+      const done = await api(a.url, 'completeRequest', {
+        headers: bearer(agent.token),
+        params: { requestId: o.requestId },
+        json: { fence },
+      });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
     } finally {
       await console_.close();
     }
+  });
+
+  it('a caller nobody puts through within the wait gets 480 and the request is abandoned', async () => {
+    assert.equal(
+      (await api(a.url, 'setPresence', { headers: bearer(agent.token), json: { state: 'available' } }))
+        .status,
+      200,
+    );
+    const c = call('+447911123456');
+    await c.invite();
+    await until('the caller hears ringing', () => c.statuses().includes('180 Ringing'), {
+      timeoutMs: 10_000,
+    });
+    const o = await until('the call offered to the agent', offer, { timeoutMs: 10_000 });
+    const reject = await api(a.url, 'rejectOffer', {
+      headers: bearer(agent.token),
+      params: { requestId: o.requestId },
+      json: { fence: o.fence },
+    });
+    assert.equal(reject.status, 200, JSON.stringify(reject.body));
+    await until('the wait ends with a final answer', () => c.final(), {
+      timeoutMs: (WAIT_SECONDS + 10) * 1000,
+    });
+    assert.match(c.final()!, /^SIP\/2\.0 480 Temporarily Unavailable \(no agent answered in time\)/);
+    c.ack();
+    await until('the request abandoned', async () => {
+      const [row] = await a.sql<{ state: string; end_reason: string }>`
+        SELECT state, end_reason FROM requests WHERE id = ${o.requestId}`;
+      return row?.state === 'abandoned' && row.end_reason === 'sip_timeout';
+    });
+    assert.match(k.log(), /trunk: call \S+ waited too long, ended \(authority 200\)/);
   });
 
   it('a number not answered here is 404, an unknown caller 480, from Kamailio with the authority’s word', async () => {
