@@ -5,7 +5,7 @@
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
  * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes,
- * reports, rtpengine-cpu) runs a part.
+ * reports, rtpengine-cpu, phone-in) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -31,6 +31,7 @@ import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
 import { benchNodes, printNodes } from './nodes.ts';
 import { benchReports, pct as pctReports, printReports } from './reports.ts';
 import { benchRtpengineCpu, printRtpengineCpu } from './rtpengine-cpu.ts';
+import { benchPhoneIn, pct as pctPhoneIn, printPhoneIn } from './phone-in.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
@@ -325,6 +326,19 @@ async function rtpengineCpu(rows: Row[]) {
     ]);
 }
 
+/** bench/phone-in.ts: a trunk call through Kamailio to the offer, against the report posted straight to the authority. */
+async function phoneIn(rows: Row[]) {
+  console.log('\n(k) calls from the phone network (bench/phone-in.ts)');
+  const f = await benchPhoneIn();
+  printPhoneIn(f);
+  rows.push([
+    `phone-in: trunk INVITE -> offer p50 / p95 (${fmt(f.n)} calls)`,
+    `${fmt(pctPhoneIn(f.offered, 50), 1)} / ${fmt(pctPhoneIn(f.offered, 95), 1)} ms`,
+    `${fmt(pctPhoneIn(f.direct, 50), 1)} / ${fmt(pctPhoneIn(f.direct, 95), 1)} ms (report posted directly)`,
+    `${fmt(pctPhoneIn(f.offered, 50) / pctPhoneIn(f.direct, 50), 2)}x / ${fmt(pctPhoneIn(f.offered, 95) / pctPhoneIn(f.direct, 95), 2)}x`,
+  ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -369,6 +383,7 @@ async function main() {
   if (wanted('nodes') && ENGINES.includes('postgres')) await guarded('many nodes', rows, () => nodes(rows));
   for (engine of ENGINES) if (wanted('reports')) await guarded(on('reports'), rows, () => reports(rows));
   if (wanted('rtpengine-cpu')) await guarded('rtpengine CPU', rows, () => rtpengineCpu(rows));
+  if (wanted('phone-in')) await guarded('phone-in', rows, () => phoneIn(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
@@ -23,123 +22,13 @@ import {
   type RunningKamailio,
 } from '../support/kamailio.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
+import { CARRIER, CarrierCall } from '../support/carrier.ts';
 import { until } from '../support/wait.ts';
 
 const SECRET = 'sip-server-secret-for-the-kamailio-phone-in-test-0123';
 const DIALLED = '+442079460000';
-const CARRIER = '127.0.0.1';
 /** How long a caller may wait to be put through (Kamailio's PHONE_IN_WAIT): short here, 900 s by default. */
 const WAIT_SECONDS = 6;
-
-/** A carrier's side of one call over UDP: the INVITE, every reply kept, CANCEL and ACK of the same transaction. */
-class CarrierCall {
-  readonly callId = `${randomBytes(8).toString('hex')}@${CARRIER}`;
-  readonly replies: string[] = [];
-  private readonly branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
-  private readonly tag = randomBytes(4).toString('hex');
-  private socket!: Socket;
-  private localPort = 0;
-
-  constructor(
-    private readonly trunkPort: number,
-    readonly from: string,
-    readonly to = DIALLED,
-  ) {}
-
-  async invite(): Promise<void> {
-    this.socket = createSocket('udp4');
-    this.socket.on('message', (m) => this.replies.push(m.toString('utf8')));
-    await new Promise<void>((r) => this.socket.bind(0, CARRIER, r));
-    this.localPort = this.socket.address().port;
-    const sdp = [
-      'v=0',
-      `o=- 1 1 IN IP4 ${CARRIER}`,
-      's=-',
-      `c=IN IP4 ${CARRIER}`,
-      't=0 0',
-      'm=audio 40000 RTP/AVP 0',
-      'a=rtpmap:0 PCMU/8000',
-      '',
-    ].join('\r\n');
-    this.send('INVITE', ['Content-Type: application/sdp'], sdp);
-  }
-
-  cancel(): void {
-    this.send('CANCEL');
-  }
-
-  ack(): void {
-    const toTag = /^To:.*;tag=([^;\r\n]+)/im.exec(this.final() ?? '')?.[1];
-    this.send('ACK', [], '', toTag);
-  }
-
-  /**
-   * An in-dialog request after a 2xx (ACK, BYE): to the answer's Contact, along its
-   * Record-Route (reversed: the caller's route set), its own CSeq.
-   */
-  inDialog(method: 'ACK' | 'BYE'): void {
-    const ok = this.final()!;
-    const headers = ok.split('\r\n\r\n')[0]!.split('\r\n');
-    const toTag = /;tag=([^;>\s]+)/.exec(headers.find((h) => /^(To|t):/i.test(h)) ?? '')?.[1];
-    const routes = headers
-      .filter((h) => /^Record-Route:/i.test(h))
-      .flatMap((h) => h.replace(/^Record-Route:\s*/i, '').split(/,(?=\s*<)/))
-      .map((r) => r.trim())
-      .reverse();
-    const contact = /<([^>]+)>/.exec(headers.find((h) => /^(Contact|m):/i.test(h)) ?? '')?.[1] ?? '';
-    const cseq = method === 'ACK' ? 1 : 2;
-    const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
-    const text = [
-      `${method} ${contact} SIP/2.0`,
-      `Via: SIP/2.0/UDP ${CARRIER}:${this.localPort};branch=${branch};rport`,
-      ...routes.map((r) => `Route: ${r}`),
-      `From: <sip:${this.from}@${CARRIER}>;tag=${this.tag}`,
-      `To: <sip:${this.to}@127.0.0.1>;tag=${toTag}`,
-      `Call-ID: ${this.callId}`,
-      `CSeq: ${cseq} ${method}`,
-      'Max-Forwards: 70',
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-    this.socket.send(text, this.trunkPort, '127.0.0.1');
-  }
-
-  /** Status lines received so far ("180 Ringing", "487 Request Terminated"...), for CSeq method `method`. */
-  statuses(method = 'INVITE'): string[] {
-    return this.replies
-      .filter((r) => new RegExp(`^CSeq: \\d+ ${method}`, 'im').test(r))
-      .map((r) => r.split('\r\n')[0]!.replace('SIP/2.0 ', ''));
-  }
-
-  final(method = 'INVITE'): string | undefined {
-    return this.replies.find(
-      (r) => new RegExp(`^CSeq: \\d+ ${method}`, 'im').test(r) && /^SIP\/2\.0 [2-6]\d\d/.test(r),
-    );
-  }
-
-  close(): void {
-    this.socket?.close();
-  }
-
-  private send(method: string, extra: string[] = [], body = '', toTag?: string): void {
-    const text = [
-      `${method} sip:${this.to}@127.0.0.1:${this.trunkPort} SIP/2.0`,
-      `Via: SIP/2.0/UDP ${CARRIER}:${this.localPort};branch=${this.branch};rport`,
-      `From: <sip:${this.from}@${CARRIER}>;tag=${this.tag}`,
-      `To: <sip:${this.to}@127.0.0.1>${toTag ? `;tag=${toTag}` : ''}`,
-      `Call-ID: ${this.callId}`,
-      `CSeq: 1 ${method}`,
-      `Contact: <sip:${this.from}@${CARRIER}:${this.localPort}>`,
-      'Max-Forwards: 70',
-      ...extra,
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      '',
-      body,
-    ].join('\r\n');
-    this.socket.send(text, this.trunkPort, '127.0.0.1');
-  }
-}
 
 describe('a call from the phone network through Kamailio becomes a request the agent is offered', () => {
   let a: TestAuthority;
