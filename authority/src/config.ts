@@ -65,6 +65,23 @@ export const ConfigSchema = z
      * Absent: no call from the phone network is accepted (those routes answer 401).
      */
     sipServerSecret: z.string().min(32, 'the SIP server secret must be at least 32 characters').optional(),
+    /**
+     * Text messages (the verification link sent to a caller during a phone call): a
+     * provider's HTTP API (textGatewayUrl with textGatewayToken as a bearer token, from
+     * textFrom), or a file sink for the demo and tests (textSinkFile: one JSON line per
+     * message). Neither: no link can be sent (the agent asks the security questions).
+     */
+    textGatewayUrl: z.url({ protocol: /^https$/ }).optional(),
+    textGatewayToken: z.string().min(8).optional(),
+    textFrom: z
+      .string()
+      .regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 number')
+      .optional(),
+    textSinkFile: z.string().min(1).optional(),
+    /** Where the links sent to callers open the customer app (its URL, e.g. https://app.example.com/app/). */
+    customerAppUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** How long a verification link sent during a call stays usable. */
+    verificationLinkSeconds: z.coerce.number().int().min(60).max(3600).default(600),
     /** How long the embedded edge keeps a call whose party's connection went away (a link blip), before it hangs up for it. */
     sipDialogGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
     /** SIP domain (realm of the digest challenges). */
@@ -333,6 +350,12 @@ const ENV: Record<string, keyof Config> = {
   VD_LOGIN_SOURCE_WINDOW_SECONDS: 'loginSourceWindowSeconds',
   VD_SIP_SECRET: 'sipSecret',
   VD_SIP_SERVER_SECRET: 'sipServerSecret',
+  VD_TEXT_GATEWAY_URL: 'textGatewayUrl',
+  VD_TEXT_GATEWAY_TOKEN: 'textGatewayToken',
+  VD_TEXT_FROM: 'textFrom',
+  VD_TEXT_SINK_FILE: 'textSinkFile',
+  VD_CUSTOMER_APP_URL: 'customerAppUrl',
+  VD_VERIFICATION_LINK_SECONDS: 'verificationLinkSeconds',
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_DIALOG_GRACE_SECONDS: 'sipDialogGraceSeconds',
   VD_SIP_WS_URL: 'sipWsUrl',

@@ -68,7 +68,57 @@ export const PhoneCallConnecting = z.strictObject({
     .describe("The agent's SIP user the held call is delivered to (the console's registration)."),
 });
 
+export const VerificationLinkSent = z.strictObject({
+  sentTo: z.string().describe('The number the link was texted to, as people write it ("+44 7911 123456").'),
+  expiresAt: z.string().describe('When the link stops working (ISO 8601, UTC).'),
+});
+
+export const VerificationLinkParams = z.strictObject({
+  token: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/, 'a link token')
+    .describe('The token of the link the customer opened (after #/verify-call/ in its URL).'),
+});
+
+export const VerificationLinkUsed = z.strictObject({
+  requestId: OpaqueId.describe('The phone request the verification now belongs to.'),
+  level: z.number().int().min(0).max(3).describe('The level the request now carries (this authentication).'),
+});
+
 export const trunkRoutes = {
+  sendVerificationLink: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/verification-link',
+    summary: 'Text the caller a link to verify in their app during the call',
+    description:
+      'For a caller from the phone network whose number is registered to the customer and who has the app enrolled: a single-use link, valid `verificationLinkSeconds`, is texted to that number (the text-message gateway). The customer opens it in the app and verifies with the device key plus fingerprint or PIN; the request then carries that verification and the panel turns verified. Fenced: the holder under the current fencing number. Audited (phone.link.send). Each call sends a new link.',
+    errors: {
+      409: 'conflict: not the holder under this fencing number; not a call from the phone network; a withheld caller ID; a number not registered to this customer; no enrolled app.',
+      503: 'unavailable: no text-message gateway or customer app URL is configured, or the message was not sent.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: FenceBody,
+    response: VerificationLinkSent,
+  }),
+  useVerificationLink: route({
+    method: 'POST',
+    path: '/v1/device/verification-links/:token',
+    summary: 'Verify for an ongoing phone call with a link received by text message',
+    description:
+      "The customer's app presents the link it was opened with, authenticated with the device key plus fingerprint or PIN (level 2 or more): the phone request the link was sent for now carries this device and its authentication; the agent's panel turns verified live. A link is used once. Audited (phone.link.use), refusals too.",
+    errors: {
+      403: 'forbidden: the link was sent to another customer; or level_too_low: verify with fingerprint or PIN first.',
+      404: 'not_found: the link is not valid.',
+      410: 'gone: the link was used already, has expired, or the call has ended.',
+    },
+    tag: 'device',
+    auth: 'device',
+    params: VerificationLinkParams,
+    response: VerificationLinkUsed,
+  }),
   connectPhoneCall: route({
     method: 'POST',
     path: '/v1/agent/requests/:requestId/phone-call',

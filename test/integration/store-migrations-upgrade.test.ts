@@ -451,6 +451,23 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  22: [
+    [
+      'verification_links',
+      [
+        {
+          token_hash: 'h1',
+          request_id: 'rq1',
+          customer_id: 'cu1',
+          sent_to: '+447911123456',
+          created_at: T + 8,
+          expires_at: T + 9,
+          used_at: null,
+          used_by_device: null,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */

@@ -1,12 +1,17 @@
 import type { trunkRoutes } from '../../../protocol/src/trunk.ts';
 import type { Services } from '../services.ts';
 import { PhoneIn } from '../trunk/phone-in.ts';
+import { VerificationLinks } from '../trunk/verification-links.ts';
 import type { Handlers } from './bind.ts';
 
 /** The SIP server's routes for calls from the phone network (only it holds the secret). */
 export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
   const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config);
+  const links = new VerificationLinks(svc.ctx, svc.pipeline, () => svc.pipeline.config.config.company);
   return {
+    sendVerificationLink: async ({ principal, params, body }) =>
+      await links.send(principal.staff.id, params.requestId, body.fence),
+    useVerificationLink: async ({ principal, params }) => await links.use(principal, params.token),
     trunkCallArrived: async ({ body }) => await phoneIn.arrived(body),
     connectPhoneCall: async ({ principal, params, body }) =>
       await phoneIn.connect(principal.staff.id, params.requestId, body.fence),

@@ -151,10 +151,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   ): Promise<RequestView[]> {
     if (!rows.length) return [];
     const vc = await this.requests.viewContext(rows);
-    // Calls from the phone network have no device: what the caller ID says comes with them.
-    const phones = await this.ctx.data.read.phoneCalls.ofRequests(
-      rows.filter((r) => r.device_id === null).map((r) => r.id),
-    );
+    // Calls from the phone network: what the caller ID says comes with them.
+    const phones = await this.ctx.data.read.phoneCalls.ofRequests(rows.map((r) => r.id));
     const reach = this.reach
       ? await this.reach.viewsOf(
           this.ctx.data.read,

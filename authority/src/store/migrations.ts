@@ -651,6 +651,22 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
     `);
   },
+  // 22: verification links sent by text message to a caller during a phone call: single use, short-lived, stored as a hash
+  (db) => {
+    db.exec(`
+      CREATE TABLE verification_links (
+        token_hash TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        customer_id TEXT NOT NULL REFERENCES customers(id),
+        sent_to TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        used_by_device TEXT
+      ) STRICT;
+      CREATE INDEX verification_links_request ON verification_links(request_id);
+    `);
+  },
 ];
 
 /**

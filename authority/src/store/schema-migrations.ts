@@ -625,6 +625,18 @@ export const POSTGRES_DDL: readonly string[] = [
      ended_at BIGINT,
      end_reason TEXT
    );`,
+  // 22: verification links sent by text message to a caller during a phone call
+  `CREATE TABLE verification_links (
+     token_hash TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL REFERENCES requests(id),
+     customer_id TEXT NOT NULL REFERENCES customers(id),
+     sent_to TEXT NOT NULL,
+     created_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     used_at BIGINT,
+     used_by_device TEXT
+   );
+   CREATE INDEX verification_links_request ON verification_links(request_id);`,
 ];
 
 export interface SchemaVersion {

@@ -270,6 +270,19 @@ export interface PhoneCallsTable {
   end_reason: string | null;
 }
 
+/** A single-use link texted to a caller during a phone call (issue 14 item 3): only its hash is kept. */
+export interface VerificationLinksTable {
+  token_hash: string;
+  request_id: string;
+  customer_id: string;
+  /** the number it was texted to (E.164) */
+  sent_to: string;
+  created_at: Ms;
+  expires_at: Ms;
+  used_at: Ms | null;
+  used_by_device: string | null;
+}
+
 export interface LeasesTable {
   request_id: string;
   fence: number;
@@ -577,4 +590,5 @@ export interface Database {
   sso_sessions: SsoSessionsTable;
   chat_messages: ChatMessagesTable;
   phone_calls: PhoneCallsTable;
+  verification_links: VerificationLinksTable;
 }

@@ -17,7 +17,7 @@ import { OutboxRepo, unitEmitted } from './outbox.ts';
 import { RecordingsRepo } from './recordings.ts';
 import { ReportsRepo } from './reports.ts';
 import { SigningKeysRepo } from './keys.ts';
-import { PhoneCallsRepo } from './phone-calls.ts';
+import { PhoneCallsRepo, VerificationLinksRepo } from './phone-calls.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
 import { RequestsRepo } from './requests.ts';
@@ -53,6 +53,7 @@ const REPOS = {
   sso: SsoRepo,
   staff: StaffRepo,
   transfers: TransfersRepo,
+  verificationLinks: VerificationLinksRepo,
   webhooks: WebhooksRepo,
   wrapUps: WrapUpsRepo,
 } as const;

@@ -1,5 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { PhoneCallsTable } from '../schema.ts';
+import type { PhoneCallsTable, VerificationLinksTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
 export type PhoneCallRow = Selectable<PhoneCallsTable>;
@@ -49,6 +49,41 @@ export class PhoneCallsRepo extends Repo {
       .where('request_id', '=', requestId)
       .where('ended_at', 'is', null)
       .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    return r.numUpdatedRows > 0n;
+  }
+}
+
+export type VerificationLinkRow = Selectable<VerificationLinksTable>;
+
+/**
+ * Table: verification_links (issue 14 item 3). A link is used once: `use` is a guarded
+ * update (used_at IS NULL, not expired), so two taps at once bind one device.
+ */
+export class VerificationLinksRepo extends Repo {
+  insert(row: Insertable<VerificationLinksTable>): Promise<void> {
+    return this.q
+      .insertInto('verification_links')
+      .values(row)
+      .execute()
+      .then(() => undefined);
+  }
+
+  byHash(tokenHash: string): Promise<VerificationLinkRow | undefined> {
+    return this.q
+      .selectFrom('verification_links')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+  }
+
+  async use(tokenHash: string, deviceId: string, now: number): Promise<boolean> {
+    const r = await this.q
+      .updateTable('verification_links')
+      .set({ used_at: now, used_by_device: deviceId })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
   }
 }

@@ -334,6 +334,20 @@ export class RequestsRepo extends Repo {
   // ---- writes -----------------------------------------------------------------
 
   /** A new request, waiting (the lifecycle's initial state) with fence 0. */
+  /**
+   * A phone request's caller verified on their enrolled device (a verification link): the
+   * request now carries that device and its authentication (its level). Live requests only.
+   */
+  async bindDevice(requestId: string, authenticationId: string, deviceId: string): Promise<boolean> {
+    const r = await this.q
+      .updateTable('requests')
+      .set({ authentication_id: authenticationId, device_id: deviceId })
+      .where('id', '=', requestId)
+      .where('state', 'in', ['waiting', 'offered', 'assigned'])
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   async insert(row: NewRequest): Promise<RequestRow> {
     return await this.q
       .insertInto('requests')

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import type { Ctx } from '../context.ts';
+import { conflict, DomainError, forbidden, notFound } from '../errors.ts';
+import type { DevicePrincipal } from '../identity/devices.ts';
+import { randomId } from '../ids.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import { FileTextSink, HttpTextGateway, TextGatewayError, type TextGateway } from '../sms/gateway.ts';
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+const gone = (message: string) => new DomainError('gone', 'gone', message);
+const unavailable = (message: string) => new DomainError('unavailable', 'target_unavailable', message);
+
+/** The configured text-message gateway: a provider's HTTP API, the demo's file sink, or none. */
+export function textGatewayOf(config: Ctx['config']): TextGateway | null {
+  if (config.textGatewayUrl && config.textGatewayToken && config.textFrom)
+    return new HttpTextGateway({
+      url: config.textGatewayUrl,
+      from: config.textFrom,
+      auth: { kind: 'bearer', token: config.textGatewayToken },
+    });
+  if (config.textSinkFile) return new FileTextSink(config.textSinkFile);
+  return null;
+}
+
+/**
+ * Verification during a phone call by a link (issue 14 item 3, the patent family's flow):
+ * the agent holding a phone request texts the caller a single-use, short-lived link to the
+ * number the call came from, when that number is registered to the customer and the
+ * customer has the app enrolled. The customer opens it in the app, verifies with the
+ * device key plus fingerprint or PIN, and the app presents the link with that
+ * authentication: the request is bound to the device and its level, and the agent's panel
+ * turns verified live. Only the link's hash is stored; every send and use is audited.
+ */
+export class VerificationLinks {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly pipeline: Pipeline,
+    private readonly company: () => string,
+    private readonly gateway: TextGateway | null = textGatewayOf(ctx.config),
+  ) {}
+
+  async send(
+    staffId: string,
+    requestId: string,
+    fence: number,
+  ): Promise<{ sentTo: string; expiresAt: string }> {
+    const read = this.ctx.data.read;
+    const r = await read.requests.get(requestId);
+    if (!r) throw notFound('no such request');
+    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
+      throw conflict('only the agent holding the request under its current fencing number sends the link');
+    const call = await read.phoneCalls.byRequest(requestId);
+    if (!call)
+      throw conflict('the link is for callers from the phone network; this customer has the app on the call');
+    if (!call.caller) throw conflict('the caller ID is withheld: there is no number to text');
+    if ((await read.customers.activeHolderOf(call.caller, null)) !== r.customer_id)
+      throw conflict('the number calling is not registered to this customer: ask the security questions');
+    if ((await read.devices.otherActiveDeviceIds(r.customer_id, '')).length === 0)
+      throw conflict('this customer has no enrolled app to verify with: ask the security questions');
+    if (!this.gateway || !this.ctx.config.customerAppUrl)
+      throw unavailable(
+        'no text-message gateway or customer app URL is configured: ask the security questions',
+      );
+    const token = randomId(24);
+    const now = this.ctx.clock.now();
+    const ttl = this.ctx.config.verificationLinkSeconds;
+    const expiresAt = now + ttl * 1000;
+    await this.ctx.data.tx(async (t) => {
+      await t.verificationLinks.insert({
+        token_hash: hashOf(token),
+        request_id: requestId,
+        customer_id: r.customer_id,
+        sent_to: call.caller!,
+        created_at: now,
+        expires_at: expiresAt,
+        used_at: null,
+        used_by_device: null,
+      });
+      await t.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'phone.link.send',
+        subject: `request:${requestId}`,
+        outcome: 'success',
+        data: { fence, expiresAt },
+      });
+    });
+    const url = `${this.ctx.config.customerAppUrl.replace(/\/?$/, '/')}#/verify-call/${token}`;
+    try {
+      await this.gateway.send({
+        to: call.caller,
+        text: `${this.company()}: to verify yourself for your call, open ${url} in the app (valid ${Math.round(ttl / 60)} minutes, once). We never ask for this link by phone.`,
+      });
+    } catch (e) {
+      throw unavailable(
+        e instanceof TextGatewayError
+          ? `the text message was not sent: ${e.message}`
+          : 'the text message was not sent',
+      );
+    }
+    return {
+      sentTo: parsePhoneNumberWithError(call.caller).formatInternational(),
+      expiresAt: new Date(expiresAt).toISOString(),
+    };
+  }
+
+  /** The customer's app presents the link with its authentication (device key + fingerprint or PIN). */
+  async use(p: DevicePrincipal, token: string): Promise<{ requestId: string; level: number }> {
+    const hash = hashOf(token);
+    const link = await this.ctx.data.read.verificationLinks.byHash(hash);
+    const refuse = async (reason: string, e: DomainError) => {
+      await this.ctx.data.tx((t) =>
+        t.audit.append({
+          actor: `device:${p.device.id}`,
+          action: 'phone.link.use',
+          subject: link ? `request:${link.request_id}` : undefined,
+          outcome: 'failure',
+          reason,
+        }),
+      );
+      return e;
+    };
+    if (!link) throw await refuse('unknown link', notFound('this link is not valid'));
+    if (link.customer_id !== p.device.customer_id)
+      throw await refuse('another customer', forbidden('this link was sent to someone else'));
+    const now = this.ctx.clock.now();
+    if (link.used_at !== null)
+      throw await refuse('used', gone('this link was used already: ask the agent for a new one'));
+    if (link.expires_at <= now)
+      throw await refuse('expired', gone('this link has expired: ask the agent for a new one'));
+    if (p.authentication.level < 2)
+      throw await refuse(
+        'level too low',
+        new DomainError(
+          'forbidden',
+          'level_too_low',
+          'verify with your fingerprint or PIN first, then open the link again',
+        ),
+      );
+    const bound = await this.ctx.data.tx(async (t) => {
+      if (!(await t.verificationLinks.use(hash, p.device.id, now))) return 'used' as const;
+      if (!(await t.requests.bindDevice(link.request_id, p.authentication.id, p.device.id)))
+        return 'ended' as const;
+      await t.audit.append({
+        actor: `device:${p.device.id}`,
+        action: 'phone.link.use',
+        subject: `request:${link.request_id}`,
+        outcome: 'success',
+        data: { level: p.authentication.level },
+      });
+      return 'bound' as const;
+    });
+    if (bound === 'used')
+      throw await refuse('used', gone('this link was used already: ask the agent for a new one'));
+    if (bound === 'ended') throw await refuse('call ended', gone('the call has ended'));
+    await this.pipeline.announce([link.request_id]);
+    return { requestId: link.request_id, level: p.authentication.level };
+  }
+}
