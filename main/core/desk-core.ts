@@ -376,6 +376,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('requestKnowledgeQuestions', { params: { requestId } }),
       'panel.knowledgeCheck': ({ requestId, ...body }) =>
         c.call('requestKnowledgeCheck', { params: { requestId }, body }),
+      'panel.sendVerificationLink': ({ requestId, fence }) =>
+        c.call('sendVerificationLink', { params: { requestId }, body: { fence } }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
       'call.connectPhone': ({ requestId, fence }) =>

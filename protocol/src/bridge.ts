@@ -34,7 +34,7 @@ import {
   SetPresenceRequest,
 } from './pipeline.ts';
 import { SipCredentials } from './sip.ts';
-import { PhoneCallConnecting } from './trunk.ts';
+import { PhoneCallConnecting, VerificationLinkSent } from './trunk.ts';
 import { Password, StaffView, Username } from './staff.ts';
 import { SsoSettings } from './sso.ts';
 import { COMMAND_TTL, CommandView, DeviceCommand, MenuItems, RequestCommands } from './device-control.ts';
@@ -178,6 +178,8 @@ export const bridgeRequests = {
     RequestKnowledgeCheck.extend({ requestId: OpaqueId }),
     RequestKnowledgeResult,
   ),
+  /** A caller from the phone network: text them a link to verify in their app during the call. */
+  'panel.sendVerificationLink': channel(Fenced, VerificationLinkSent),
   'call.ticket': channel(Fenced, CallTicket),
   /** A caller from the phone network: the SIP server holding the call puts it through to this console. */
   'call.connectPhone': channel(Fenced, PhoneCallConnecting),

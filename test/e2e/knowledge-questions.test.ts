@@ -8,7 +8,7 @@
  * Screenshots: test/e2e/screenshots/knowledge-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,6 +35,8 @@ describe('security questions in the console', () => {
   let mode: BrowserMode;
   let dataDir: string;
 
+  const textDir = mkdtempSync(join(tmpdir(), 'vd-knowledge-texts-'));
+
   before(async () => {
     await ensureRendererBuilt();
     a = await startTestAuthority({
@@ -42,6 +44,8 @@ describe('security questions in the console', () => {
       agentTimeoutSeconds: 3600,
       offerTimeoutSeconds: 120,
       sipServerSecret: SIP_SERVER_SECRET,
+      textSinkFile: join(textDir, 'texts.jsonl'),
+      customerAppUrl: 'https://app.example.com/app/',
     });
     browser = await launchChromium();
     dataDir = mkdtempSync(join(tmpdir(), 'vd-knowledge-e2e-'));
@@ -52,6 +56,7 @@ describe('security questions in the console', () => {
     await mode?.close();
     await a?.dispose();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    rmSync(textDir, { recursive: true, force: true });
   });
 
   it('the agent asks, types what the caller says, a wrong answer counts, the right ones give level 2 live', async () => {
@@ -232,6 +237,99 @@ describe('security questions in the console', () => {
         .getByText(/^Level 1/)
         .waitFor();
       await t.screenshot('3-verified-by-questions');
+    } finally {
+      await t.close();
+      await samMode.close();
+      rmSync(samDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a caller with the app is texted a link during the call; verifying in the app turns the panel verified', async () => {
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    assert.equal(
+      (
+        await api(a.url, 'putPipelineConfig', {
+          headers: bearer(admin),
+          json: { ...cfg.body, phoneNumbers: [{ number: '+442079460000', optionId: 'other' }] },
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (
+        await api(a.url, 'updateCustomer', {
+          headers: bearer(admin),
+          params: { customerId: 'c_alice_martin_01' },
+          json: { phones: [{ number: '07911 123456', label: 'mobile' }] },
+        })
+      ).status,
+      200,
+    );
+    // Alice's phone with the app (a software device: the app's SDK does the same), with a PIN.
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: bearer(admin),
+    });
+    const alice = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+    assert.equal((await alice.api('setPin', { json: { pin: '112358' } })).status, 200);
+    // Sam finished Bob's call (the previous test).
+    const sam = await staffLogin(a.url, 'agent2', 'demo-agent-2');
+    const me = (await api(a.url, 'agentMe', { headers: bearer(sam.token) })).body;
+    if (me.currentRequestId) {
+      const held = await api(a.url, 'getRequest', {
+        params: { requestId: me.currentRequestId },
+        headers: bearer(sam.token),
+      });
+      await api(a.url, 'completeRequest', {
+        params: { requestId: me.currentRequestId },
+        headers: bearer(sam.token),
+        json: { fence: held.body.fence },
+      });
+    }
+
+    const samDir = mkdtempSync(join(tmpdir(), 'vd-phone-link-e2e-'));
+    const samMode = await startBrowserMode({ authorityUrl: a.url, dataDir: samDir, rendererDir });
+    const t = await openConsole(browser, samMode, 'phone-link');
+    const { page } = t;
+    try {
+      await signIn(page, 'agent2', 'demo-agent-2');
+      await page.getByTestId('presence').waitFor();
+      await page.getByLabel('Change presence').selectOption('available');
+      const arrived = await api(a.url, 'trunkCallArrived', {
+        headers: { authorization: `Bearer ${SIP_SERVER_SECRET}` },
+        json: { callId: 'e2e-link-call@192.0.2.10', caller: '+447911123456', dialled: '+442079460000' },
+      });
+      assert.equal(arrived.status, 201, JSON.stringify(arrived.body));
+      await page.getByRole('heading', { name: 'Alice Martin', exact: true }).waitFor();
+      await page.keyboard.press('Control+Enter');
+      const section = page.getByRole('group', { name: 'Verify in the app' });
+      await section.getByRole('button', { name: 'Text a verification link' }).click();
+      await section
+        .getByTestId('verification-link-state')
+        .getByText(/^Link sent to \+44 7911 123456 at /)
+        .waitFor();
+      await t.screenshot('1-link-sent');
+
+      const line = readFileSync(join(textDir, 'texts.jsonl'), 'utf8').trim().split('\n').at(-1)!;
+      const token = /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(line)?.[1] ?? '';
+      assert.ok(token, line);
+      assert.equal((await alice.authenticate()).status, 201);
+      assert.equal((await alice.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+      const tapped = Date.now();
+      const used = await alice.api('useVerificationLink', { params: { token } });
+      assert.equal(used.status, 200, JSON.stringify(used.body));
+      await page
+        .getByTestId('level-line')
+        .getByText(/^Level 2/)
+        .waitFor();
+      const ms = Date.now() - tapped;
+      await section
+        .getByTestId('verification-link-state')
+        .getByText(/^Verified in the app at level 2/)
+        .waitFor();
+      await t.screenshot('2-verified-in-the-app');
+      console.log(`# link used in the app -> the console's panel at level 2: ${ms} ms`);
     } finally {
       await t.close();
       await samMode.close();

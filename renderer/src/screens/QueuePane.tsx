@@ -137,7 +137,7 @@ const QueueRow = memo(function QueueRow({
         </span>
         <span className={`queue-state tone-text-${s.tone}`}>{s.text}</span>
       </div>
-      {r.reachability && (
+      {r.reachability && !r.phone && (
         <div className="queue-row-line sub">
           <ReachabilityBadge request={r} now={now} />
         </div>

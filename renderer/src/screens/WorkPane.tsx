@@ -94,9 +94,11 @@ function OfferCard({
           </p>
           <ArrivedFrom requestId={offer.requestId} />
           <PhonedIn request={offer.request} />
-          <p className="small" data-testid="offer-reachability">
-            <ReachabilityBadge request={offer.request} now={now} detail />
-          </p>
+          {!offer.request.phone && (
+            <p className="small" data-testid="offer-reachability">
+              <ReachabilityBadge request={offer.request} now={now} detail />
+            </p>
+          )}
           <SlotVerificationWarning request={offer.request} />
         </div>
         <div className="countdown" role="timer" aria-label={`Offer expires in ${Math.ceil(left)} seconds`}>
@@ -172,7 +174,7 @@ function ActiveCard() {
           </h2>
           <ArrivedFrom requestId={r.requestId} />
           <PhonedIn request={r} />
-          {r.reachability && !r.reachability.online && (
+          {r.reachability && !r.reachability.online && !r.phone && (
             <p className="small" data-testid="active-reachability">
               <ReachabilityBadge request={r} now={now} detail />
             </p>
