@@ -365,6 +365,17 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
     return await this.client.call('deviceConversation', { params: { requestId }, query });
   }
 
+  /**
+   * A link texted during a phone call with the company (`#/verify-call/<token>`): presented
+   * with this authentication (level 2 or more: verify the PIN or fingerprint first), the
+   * call's request carries this phone's verification. Used once; refusals are
+   * AuthorityErrors (410 used or expired, 403 another customer's or level too low, 404).
+   */
+  async useVerificationLink(token: string): Promise<{ requestId: string; level: number }> {
+    await this.ensureAuthenticated();
+    return await this.client.call('useVerificationLink', { params: { token } });
+  }
+
   /** Change the PIN: the current one is checked first (level 2), then the new one is set. */
   async changePin(current: string, next: string): Promise<void> {
     await this.verifyPin(current);

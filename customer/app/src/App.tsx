@@ -13,6 +13,7 @@ import { Account } from './screens/Account.tsx';
 import { Help } from './screens/Help.tsx';
 import { AddFingerprint, AddPhoto, ChangePin, RemovePhone, Settings } from './screens/Settings.tsx';
 import { Conversation, Conversations, History, Receipt, Receipts } from './screens/History.tsx';
+import { VerifyCall } from './screens/VerifyCall.tsx';
 import { AgentCommands } from './components/AgentCommands.tsx';
 
 export function App({ app }: { app: AppController }) {
@@ -103,6 +104,9 @@ export function App({ app }: { app: AppController }) {
       break;
     case 'receipt':
       body = <Receipt state={state} app={app} receipt={s.receipt} />;
+      break;
+    case 'verify-call':
+      body = <VerifyCall state={state} app={app} done={s.done} />;
       break;
     default: {
       const never: never = s;

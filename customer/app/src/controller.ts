@@ -52,11 +52,16 @@ export class AppController {
     this.calls.attach(d);
     this.agentCommands.attach(d);
     this.app.set({ biometricAvailable: await hasPlatformBiometric() });
+    // A verification link opened while the app runs (texted during a phone call).
+    if (typeof window !== 'undefined') window.addEventListener('hashchange', () => this.openLink());
     if (!d.enrolled) return this.app.go({ name: 'welcome' });
     try {
       await d.authenticate();
       this.calls.startPhone();
       await this.app.loadProfile();
+      // Opened from a link texted during a phone call: confirm it is you for that call.
+      const link = verifyCallToken();
+      if (link) return this.app.go({ name: 'verify-call', token: link, done: false });
       const r = await d.resume();
       // A chat left open before a reload opens again (resumed after the last message held).
       if (r?.channel === 'chat') return this.chat.open();
@@ -69,6 +74,30 @@ export class AppController {
       }
       this.app.go({ name: 'home' }, { error: messageOf(e) });
     }
+  }
+
+  /** A verification link opened while the app runs. */
+  private openLink(): void {
+    const token = verifyCallToken();
+    if (token && this.app.device?.enrolled) this.app.go({ name: 'verify-call', token, done: false });
+  }
+
+  /** Verify for the ongoing phone call: a fresh check (PIN or fingerprint), then the link is presented once. */
+  verifyCall(how: { pin: string } | 'fingerprint'): Promise<void> {
+    const s = this.app.getState().screen;
+    if (s.name !== 'verify-call' || s.done) return Promise.resolve();
+    return this.app.run(
+      how === 'fingerprint' ? 'Waiting for your fingerprint…' : 'Checking your PIN…',
+      async () => {
+        const d = this.app.requireDevice();
+        if (how === 'fingerprint') await d.verifyBiometric();
+        else await d.verifyPin(how.pin);
+        await d.useVerificationLink(s.token);
+        if (typeof history !== 'undefined')
+          history.replaceState(null, '', location.pathname + location.search);
+        this.app.go({ name: 'verify-call', token: s.token, done: true });
+      },
+    );
   }
 
   skipTo(screen: Screen): void {
@@ -342,4 +371,10 @@ export class AppController {
   captureScreen(): Promise<Blob> {
     return this.agentCommands.captureScreen();
   }
+}
+
+/** The token of a verification link the app was opened with (`#/verify-call/<token>`), or null. */
+function verifyCallToken(): string | null {
+  if (typeof location === 'undefined') return null;
+  return /^#\/verify-call\/([A-Za-z0-9_-]{16,64})$/.exec(location.hash)?.[1] ?? null;
 }

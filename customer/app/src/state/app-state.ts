@@ -60,6 +60,8 @@ export type Screen =
       partial: boolean;
     }
   | { name: 'receipts' }
+  /** A link texted during a phone call: confirm it is you, then the agent sees you verified. */
+  | { name: 'verify-call'; token: string; done: boolean }
   | { name: 'receipt'; receipt: ConfirmReceipt };
 
 export interface AppState {
