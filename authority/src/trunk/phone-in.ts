@@ -20,7 +20,7 @@ export interface PhoneInQueued {
  * number dialled picks the menu option (pipeline configuration `phoneNumbers`); the
  * caller ID is recognised against the customers' numbers, never as proof: the request
  * starts at level 0 with no device, and the agent verifies the caller (security
- * questions today; a text-message link to the customer's app is to come).
+ * questions, or a link texted to the customer's app: verification-links.ts).
  */
 export class PhoneIn {
   private readonly recognition: CallerRecognition;
