@@ -7,7 +7,8 @@
  * at Kamailio) and takes the call: Kamailio puts the held INVITE through with the media
  * bridged by rtpengine (RTP <-> WebRTC DTLS-SRTP). The console's 440 Hz tone crosses to the
  * carrier and comes back (its echo): audio both ways through the phone-network leg. The
- * agent hangs up: SIPp gets the BYE and ends cleanly.
+ * agent holds and resumes (the carrier gets plain RTP in both re-INVITEs), the tone comes
+ * back again; the agent hangs up: SIPp gets the BYE and ends cleanly.
  * Screenshots: test/e2e/screenshots/phone-in-call-*.png.
  */
 import assert from 'node:assert/strict';
@@ -34,7 +35,11 @@ const DOMAIN = 'verified-desk.local';
 const DIALLED = '+442079460000';
 const CALLER = '+447911123457';
 
-/** The carrier's call: INVITE with plain RTP, ringing, answered, ACK along the route set, then the agent's BYE. */
+/**
+ * The carrier's call: INVITE with plain RTP, ringing, answered, ACK along the route set; the
+ * agent's hold and resume (re-INVITEs that must reach the carrier as plain RTP/AVP, no ICE
+ * or DTLS: SIPp fails the call otherwise), then the agent's BYE.
+ */
 const CARRIER_SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier call to the contact center">
   <send retrans="500">
@@ -78,6 +83,66 @@ const CARRIER_SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 
     ]]>
   </send>
+  <recv request="INVITE" timeout="90000">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="plain_hold"/>
+      <ereg regexp="a=fingerprint|a=ice-ufrag|SAVPF" search_in="body" check_it_inverse="true" assign_to="webrtc_hold"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:${CALLER}@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=- 1 2 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=recvonly
+
+    ]]>
+  </send>
+  <recv request="ACK" timeout="90000"/>
+  <recv request="INVITE" timeout="90000">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="plain_resume"/>
+      <ereg regexp="a=fingerprint|a=ice-ufrag|SAVPF" search_in="body" check_it_inverse="true" assign_to="webrtc_resume"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:${CALLER}@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=- 1 3 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv request="ACK" timeout="90000"/>
   <recv request="BYE" timeout="90000"/>
   <send>
     <![CDATA[
@@ -91,6 +156,7 @@ const CARRIER_SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 
     ]]>
   </send>
+  <Reference variables="plain_hold,webrtc_hold,plain_resume,webrtc_resume"/>
 </scenario>
 `;
 
@@ -165,7 +231,7 @@ describe('a caller from the phone network talks to the agent who takes the call'
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('rings while offered, the agent takes the call, audio crosses the phone-network leg both ways, the agent hangs up', async () => {
+  it('rings while offered, the agent takes the call, audio crosses the phone-network leg both ways, hold and resume, the agent hangs up', async () => {
     const c = await newTestPage(browser, 'phone-in-call', {
       viewport: VIEWPORT,
       permissions: ['microphone'],
@@ -238,6 +304,18 @@ describe('a caller from the phone network talks to the agent who takes the call'
       await c.screenshot('3-on-the-call');
       console.log(
         `# phone-in: trunk INVITE -> offer on the console ${offeredMs.toFixed(0)} ms; Take the call -> on the call ${connectedMs.toFixed(0)} ms; echo heard at ${heard.hz} Hz (${heard.db} dB)`,
+      );
+
+      // Hold and resume: re-INVITEs towards the phone network as plain RTP; the audio comes back.
+      await page.getByRole('button', { name: /^Hold/ }).click();
+      await status.getByText(/^On hold/).waitFor();
+      await c.screenshot('4-on-hold');
+      await page.getByRole('button', { name: /^Resume/ }).click();
+      await status.getByText(/^On the call/).waitFor();
+      const again = await detectTone(page, 'audio[data-testid="remote-audio"]');
+      assert.ok(
+        again.hz && Math.abs(again.hz - 440) < 15,
+        `after hold and resume the tone still crosses the phone-network leg: ${JSON.stringify(again)}`,
       );
 
       await page.getByRole('button', { name: /^Hang up/ }).click();
