@@ -15,17 +15,20 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
+import { readWav } from '../../authority/src/media/pcap-audio.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { freeTcpPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
+import { peakHz, rms } from '../support/tone.ts';
+import { until } from '../support/wait.ts';
 import { detectTone, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 
@@ -174,8 +177,11 @@ describe('a caller from the phone network talks to the agent who takes the call'
     dirs.push(dir);
     writeToneWav(join(dir, 'tone-440.wav'), 440, 60);
     writeFileSync(join(dir, 'carrier.xml'), CARRIER_SCENARIO);
-    rtpengine = await startRtpengine();
+    rtpengine = await startRtpengine({ recording: true });
     a = await startTestAuthority({
+      rtpengineNg: rtpengine.ngSock,
+      recordingDir: rtpengine.recordingDir!,
+      recordingSweepSeconds: 0.5,
       sipSecret: SECRET,
       sipDomain: DOMAIN,
       sipServerSecret: SIP_SERVER_SECRET,
@@ -296,6 +302,10 @@ describe('a caller from the phone network talks to the agent who takes the call'
       await page.getByRole('button', { name: 'Take the call' }).click();
       await status.getByText(/^On the call/).waitFor();
       const connectedMs = performance.now() - take;
+      await page
+        .getByTestId('recording-state')
+        .getByText(/^● Recording$/)
+        .waitFor();
       const heard = await detectTone(page, 'audio[data-testid="remote-audio"]');
       assert.ok(
         heard.hz && Math.abs(heard.hz - 440) < 15,
@@ -323,6 +333,40 @@ describe('a caller from the phone network talks to the agent who takes the call'
       assert.equal(code, 0, `the carrier's call ended cleanly (SIPp):\n${carrierOut}`);
       carrier = undefined;
       await status.getByText(/^Phoned in: the caller is waiting on the phone line|Ready to call/).waitFor();
+
+      // The call was recorded by rtpengine and kept with the request: the customer (who
+      // called) on channel 0, the agent on channel 1, each with audio (the tone and its echo).
+      const supervisor = (await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token;
+      const requestId = (
+        await api(a.url, 'agentMe', {
+          headers: bearer((await staffLogin(a.url, 'agent2', 'demo-agent-2')).token),
+        })
+      ).body.currentRequestId as string;
+      const rec = await until(
+        'the recording is stored',
+        async () => {
+          const l = await api(a.url, 'requestRecordings', {
+            params: { requestId },
+            headers: bearer(supervisor),
+          });
+          const r = l.body.recordings?.[0];
+          return r && r.state !== 'recording' && r.state !== 'paused' ? r : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      assert.equal(rec.state, 'stored', JSON.stringify(rec));
+      assert.deepEqual(rec.channels, ['customer', 'agent']);
+      const row = await a.services.ctx.data.read.recordings.get(rec.id);
+      const wav = readWav(readFileSync(row!.file_path!));
+      const [customer, agentSide] = wav.channels as [Int16Array, Int16Array];
+      const from = Math.floor(wav.rate / 2);
+      const to = Math.min(customer.length, from + wav.rate * 2);
+      const c0 = peakHz(customer, wav.rate, from, to);
+      const c1 = peakHz(agentSide, wav.rate, from, to);
+      console.log(
+        `# phone call recording: customer channel ${c0.hz} Hz (rms ${rms(customer, from, to).toFixed(0)}), agent channel ${c1.hz} Hz (rms ${rms(agentSide, from, to).toFixed(0)})`,
+      );
+      assert.ok(Math.abs(c0.hz - 440) < 15 && Math.abs(c1.hz - 440) < 15, 'both sides recorded');
     } finally {
       carrier?.kill('SIGKILL');
       await c.close();

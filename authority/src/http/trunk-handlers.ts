@@ -6,7 +6,7 @@ import type { Handlers } from './bind.ts';
 
 /** The SIP server's routes for calls from the phone network (only it holds the secret). */
 export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
-  const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config);
+  const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config, svc.recordings);
   const links = new VerificationLinks(svc.ctx, svc.pipeline, () => svc.pipeline.config.config.company);
   return {
     sendVerificationLink: async ({ principal, params, body }) =>

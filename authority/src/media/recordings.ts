@@ -82,6 +82,8 @@ export class Recordings {
     requestId: string,
     fence: number,
     callId: string,
+    /** who the caller (channel 0) and the callee (1) are: a call from the phone network has the customer calling */
+    channels: readonly string[] = RECORDING_CHANNELS,
   ): Promise<RecordingState | null> {
     if (!this.ng) return null;
     try {
@@ -101,7 +103,7 @@ export class Recordings {
         agent_id: staffId,
         fence,
         state: 'recording',
-        channels: JSON.stringify(RECORDING_CHANNELS),
+        channels: JSON.stringify(channels),
         segments: JSON.stringify([{ startedAt: now, endedAt: null }]),
         created_at: now,
       });

@@ -4,6 +4,7 @@ import { CallerRecognition } from '../customers/caller-recognition.ts';
 import { normalisePhone } from '../customers/phones.ts';
 import { conflict, notFound } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { Recordings } from '../media/recordings.ts';
 import { SipServerControl } from './sip-server.ts';
 
 /** What the SIP server learns about a call from the phone network that passed its gate. */
@@ -29,6 +30,7 @@ export class PhoneIn {
     private readonly ctx: Ctx,
     private readonly pipeline: Pipeline,
     private readonly config: () => PipelineConfig,
+    private readonly recordings: Recordings | null = null,
     private readonly sipServer = new SipServerControl(ctx.config.sipServerSecret),
   ) {
     this.recognition = new CallerRecognition(ctx);
@@ -68,6 +70,9 @@ export class PhoneIn {
     );
     if (outcome === 'gone')
       throw conflict('the caller is no longer on the line (hung up, or already put through)');
+    // Recorded by the media server (rtpengine records the call it anchors): kept with the
+    // request, the customer on channel 0 (they called), the agent on channel 1.
+    await this.recordings?.callAnswered(staffId, requestId, fence, call.sip_call_id, ['customer', 'agent']);
     return { requestId, sipUser };
   }
 

@@ -129,6 +129,9 @@ export class CallControlsStore extends Store<CallControlsState> {
         throw e;
       }
       await arriving;
+      // The media server may record it (rtpengine anchors every phone call): pause/resume as for any call.
+      const rec = await this.bridge.invoke('recording.state', { requestId });
+      this.patch({ recording: rec.state === 'none' ? null : { requestId, state: rec.state } });
     });
   }
 
