@@ -114,8 +114,11 @@ describe('a link texted during a phone call, opened in the customer app', () => 
       await phone.page.goto(`${app.appUrl}${link}`);
       await phone.page.getByRole('heading', { name: 'Confirm it’s you for your call' }).waitFor();
       await phone.page.getByRole('button', { name: 'Use fingerprint' }).click();
+      await phone.page.getByRole('heading', { name: 'This link cannot be used' }).waitFor();
       await phone.page.getByText('This link was used already: ask the agent for a new one').waitFor();
       await phone.t.screenshot('3-used-already');
+      await phone.page.getByRole('button', { name: 'Back home' }).click();
+      await phone.page.getByRole('button', { name: 'Get help' }).waitFor();
     } finally {
       await phone.t.close();
     }

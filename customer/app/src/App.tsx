@@ -106,7 +106,7 @@ export function App({ app }: { app: AppController }) {
       body = <Receipt state={state} app={app} receipt={s.receipt} />;
       break;
     case 'verify-call':
-      body = <VerifyCall state={state} app={app} done={s.done} />;
+      body = <VerifyCall state={state} app={app} done={s.done} refused={s.refused ?? null} />;
       break;
     default: {
       const never: never = s;

@@ -92,7 +92,14 @@ export class AppController {
         const d = this.app.requireDevice();
         if (how === 'fingerprint') await d.verifyBiometric();
         else await d.verifyPin(how.pin);
-        await d.useVerificationLink(s.token);
+        try {
+          await d.useVerificationLink(s.token);
+        } catch (e) {
+          // A link that cannot be used (used, expired, someone else's, unknown): its own screen.
+          if (e instanceof AuthorityError && [403, 404, 410].includes(e.status) && e.code !== 'level_too_low')
+            return this.app.go({ name: 'verify-call', token: s.token, done: false, refused: messageOf(e) });
+          throw e;
+        }
         if (typeof history !== 'undefined')
           history.replaceState(null, '', location.pathname + location.search);
         this.app.go({ name: 'verify-call', token: s.token, done: true });

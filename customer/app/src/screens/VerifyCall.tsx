@@ -7,9 +7,21 @@ import { Button, ErrorText, Screen } from '../components/ui.tsx';
  * your PIN or fingerprint; the agent on the call then sees you verified. The link works
  * once and for a few minutes; a refused link says why.
  */
-export function VerifyCall(props: { state: AppState; app: AppController; done: boolean }) {
-  const { state, app, done } = props;
+export function VerifyCall(props: {
+  state: AppState;
+  app: AppController;
+  done: boolean;
+  refused: string | null;
+}) {
+  const { state, app, done, refused } = props;
   const company = state.company ?? 'The company';
+  if (refused)
+    return (
+      <Screen title="This link cannot be used" lead={refused}>
+        <p className="help">Nothing was shared. The agent on the phone can send you a new link.</p>
+        <Button onClick={() => app.home()}>Back home</Button>
+      </Screen>
+    );
   if (done)
     return (
       <Screen

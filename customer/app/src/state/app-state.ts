@@ -61,7 +61,7 @@ export type Screen =
     }
   | { name: 'receipts' }
   /** A link texted during a phone call: confirm it is you, then the agent sees you verified. */
-  | { name: 'verify-call'; token: string; done: boolean }
+  | { name: 'verify-call'; token: string; done: boolean; refused?: string }
   | { name: 'receipt'; receipt: ConfirmReceipt };
 
 export interface AppState {
