@@ -389,6 +389,9 @@ export const PhoneCallView = z.strictObject({
       'What the agent reads: "Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)". A caller ID recognises; it never verifies.',
     ),
   callerIdVerified: z.literal(false).describe('Always false: a caller ID can be forged and is never proof.'),
+  endedAt: IsoTime.nullable()
+    .optional()
+    .describe('When the call on the phone line ended (the caller hung up, or the call was over), or null while it lasts.'),
 });
 export type PhoneCallView = z.infer<typeof PhoneCallView>;
 

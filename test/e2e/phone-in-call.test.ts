@@ -332,7 +332,9 @@ describe('a caller from the phone network talks to the agent who takes the call'
       const [code] = (await carrierExit) as [number | null];
       assert.equal(code, 0, `the carrier's call ended cleanly (SIPp):\n${carrierOut}`);
       carrier = undefined;
-      await status.getByText(/^Phoned in: the caller is waiting on the phone line|Ready to call/).waitFor();
+      await status.getByText('The call on the phone line has ended.').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Take the call' }).isDisabled(), true);
+      await c.screenshot('5-call-ended');
 
       // The call was recorded by rtpengine and kept with the request: the customer (who
       // called) on channel 0, the agent on channel 1, each with audio (the tone and its echo).

@@ -238,6 +238,19 @@ describe('a call from the phone network through Kamailio becomes a request the a
         timeoutMs: 10_000,
       });
       await until('200 to the BYE', () => c.final('BYE')?.startsWith('SIP/2.0 200'), { timeoutMs: 10_000 });
+      // The authority knows the call on the line ended (the request stays with the agent).
+      const ended = await until('the call marked ended', async () => {
+        const r = await api(a.url, 'getRequest', {
+          params: { requestId: o.requestId },
+          headers: bearer(agent.token),
+        });
+        return r.body.phone?.endedAt ? r.body : undefined;
+      });
+      assert.equal(ended.state, 'assigned');
+      const [line] = await a.sql<{
+        end_reason: string;
+      }>`SELECT end_reason FROM phone_calls WHERE request_id = ${o.requestId}`;
+      assert.equal(line?.end_reason, 'call_ended');
       const audited = await a.sql<{ outcome: string }>`
         SELECT outcome FROM audit_log WHERE subject = ${`request:${o.requestId}`} AND action = 'phone.connect' ORDER BY seq`;
       assert.deepEqual(

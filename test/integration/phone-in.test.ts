@@ -86,6 +86,7 @@ describe('calls from the phone network become service requests', () => {
       dialled: '442079460000',
       recognition: 'Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)',
       callerIdVerified: false,
+      endedAt: null,
     });
     const [created] = await a.sql<{ actor: string; reason: string }>`
       SELECT actor, reason FROM audit_log WHERE subject = ${`request:${q.body.requestId}`} AND action = 'request.create'`;

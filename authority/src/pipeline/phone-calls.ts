@@ -25,6 +25,7 @@ export const phoneView = (call: PhoneCallRow | undefined): { phone?: PhoneCallVi
           dialled: call.dialled,
           recognition: call.recognition,
           callerIdVerified: false,
+          endedAt: call.ended_at === null ? null : new Date(call.ended_at).toISOString(),
         },
       }
     : {};

@@ -455,13 +455,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const call = await this.ctx.data.read.phoneCalls.byCallId(sipCallId);
     if (!call) throw notFound('no request came from that call');
     const out = await this.ctx.data.tx(async (r) => {
-      await r.phoneCalls.end(call.request_id, reason, this.now());
+      const ended = await r.phoneCalls.end(call.request_id, reason, this.now());
       const row = await r.requests.get(call.request_id);
       if (row && (row.state === 'waiting' || row.state === 'offered' || row.state === 'scheduled'))
-        return await this.abandonIn(r, row.id, reason);
-      return { row, moved: false, agentId: null };
+        return { ...(await this.abandonIn(r, row.id, reason)), ended };
+      return { row, moved: false, agentId: null, ended };
     });
-    if (out.moved) await this.announce([call.request_id], out.agentId ? [out.agentId] : []);
+    // Moved (abandoned), or only the call on the line ended: the holder's view says so.
+    if (out.moved || out.ended) await this.announce([call.request_id], out.agentId ? [out.agentId] : []);
     return await this.requestViewOf(call.request_id);
   }
 

@@ -112,7 +112,7 @@ export class PhoneIn {
   ): Promise<{ requestId: string; state: 'completed' | 'abandoned' }> {
     const view = await this.pipeline.phoneCallEnded(
       callId,
-      how === 'timeout' ? 'sip_timeout' : 'caller_hung_up',
+      how === 'timeout' ? 'sip_timeout' : how === 'bye' ? 'call_ended' : 'caller_hung_up',
     );
     return { requestId: view.requestId, state: view.state === 'completed' ? 'completed' : 'abandoned' };
   }

@@ -31,7 +31,7 @@ export function CallControls() {
           <button
             type="button"
             className="button"
-            disabled={!phone.present || phone.line !== 'ready' || !!busy}
+            disabled={!phone.present || phone.line !== 'ready' || !!busy || !!phoneCaller.endedAt}
             onClick={() => void c.calls.connectCaller()}
           >
             {busy === 'calling' ? 'Putting through…' : 'Take the call'}
@@ -103,7 +103,9 @@ export function CallControls() {
             ? 'Call lost — call again'
             : (message ??
               (phoneCaller && phone.line === 'ready'
-                ? 'Phoned in: the caller is waiting on the phone line. Take the call to talk.'
+                ? phoneCaller.endedAt
+                  ? 'The call on the phone line has ended.'
+                  : 'Phoned in: the caller is waiting on the phone line. Take the call to talk.'
                 : lineStatus(phone)))}
         </span>
       </div>
