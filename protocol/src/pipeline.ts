@@ -391,7 +391,9 @@ export const PhoneCallView = z.strictObject({
   callerIdVerified: z.literal(false).describe('Always false: a caller ID can be forged and is never proof.'),
   endedAt: IsoTime.nullable()
     .optional()
-    .describe('When the call on the phone line ended (the caller hung up, or the call was over), or null while it lasts.'),
+    .describe(
+      'When the call on the phone line ended (the caller hung up, or the call was over), or null while it lasts.',
+    ),
 });
 export type PhoneCallView = z.infer<typeof PhoneCallView>;
 
