@@ -23,6 +23,7 @@ import { api, bearer, staffLogin } from '../test/support/http.ts';
 import { freeTcpPort, startKamailio } from '../test/support/kamailio.ts';
 import { until } from '../test/support/wait.ts';
 import { fmt, printTable } from './console-support.ts';
+import { answerNumber, registerPhone } from '../test/support/phone-in.ts';
 
 const N = Math.max(1, Number(process.env.VD_BENCH_PHONE_IN_N ?? 40));
 const SECRET = randomBytes(30).toString('base64url');
@@ -64,16 +65,8 @@ export async function benchPhoneIn(): Promise<PhoneInFigures> {
   try {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    await api(a.url, 'putPipelineConfig', {
-      headers: bearer(admin),
-      json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
-    });
-    await api(a.url, 'updateCustomer', {
-      headers: bearer(admin),
-      params: { customerId: 'c_alice_martin_01' },
-      json: { phones: [{ number: CALLER, label: 'mobile' }] },
-    });
+    await answerNumber(a.url, admin, DIALLED);
+    await registerPhone(a.url, admin, 'c_alice_martin_01', CALLER);
     await api(a.url, 'setPresence', { headers: bearer(agent.token), json: { state: 'available' } });
     const offerOf = async () => (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer;
     const noOffer = () =>

@@ -25,6 +25,7 @@ import {
   rendererDir,
   signIn,
 } from './console-harness.ts';
+import { answerNumber, registerPhone } from '../support/phone-in.ts';
 
 /** The SIP server's secret: the test reports a trunk call as Kamailio does (kamailio-phone-in tests that hop). */
 const SIP_SERVER_SECRET = 'e2e-sip-server-secret-0123456789abcdefghij';
@@ -153,18 +154,8 @@ describe('security questions in the console', () => {
 
   it('a caller from the phone network: offered with what the caller ID says (not proof), verified by the questions', async () => {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const put = await api(a.url, 'putPipelineConfig', {
-      headers: bearer(admin),
-      json: { ...cfg.body, phoneNumbers: [{ number: '+442079460000', optionId: 'other' }] },
-    });
-    assert.equal(put.status, 200, JSON.stringify(put.body));
-    const phones = await api(a.url, 'updateCustomer', {
-      headers: bearer(admin),
-      params: { customerId: 'c_bob_okafor_002' },
-      json: { phones: [{ number: '07911 123457', label: 'mobile' }] },
-    });
-    assert.equal(phones.status, 200, JSON.stringify(phones.body));
+    await answerNumber(a.url, admin, '+442079460000');
+    await registerPhone(a.url, admin, 'c_bob_okafor_002', '07911 123457');
 
     // Sam's console: a console of its own (its own local store), as on another desk.
     const samDir = mkdtempSync(join(tmpdir(), 'vd-phone-in-e2e-'));
@@ -246,26 +237,8 @@ describe('security questions in the console', () => {
 
   it('a caller with the app is texted a link during the call; verifying in the app turns the panel verified', async () => {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    assert.equal(
-      (
-        await api(a.url, 'putPipelineConfig', {
-          headers: bearer(admin),
-          json: { ...cfg.body, phoneNumbers: [{ number: '+442079460000', optionId: 'other' }] },
-        })
-      ).status,
-      200,
-    );
-    assert.equal(
-      (
-        await api(a.url, 'updateCustomer', {
-          headers: bearer(admin),
-          params: { customerId: 'c_alice_martin_01' },
-          json: { phones: [{ number: '07911 123456', label: 'mobile' }] },
-        })
-      ).status,
-      200,
-    );
+    await answerNumber(a.url, admin, '+442079460000');
+    await registerPhone(a.url, admin, 'c_alice_martin_01', '07911 123456');
     // Alice's phone with the app (a software device: the app's SDK does the same), with a PIN.
     const code = await api(a.url, 'issueEnrolmentCode', {
       params: { customerId: 'c_alice_martin_01' },

@@ -31,12 +31,54 @@ import { peakHz, rms } from '../support/tone.ts';
 import { until } from '../support/wait.ts';
 import { detectTone, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
+import { answerNumber, registerPhone } from '../support/phone-in.ts';
 
 const SECRET = randomBytes(30).toString('base64url');
 const SIP_SERVER_SECRET = randomBytes(30).toString('base64url');
 const DOMAIN = 'verified-desk.local';
 const DIALLED = '+442079460000';
 const CALLER = '+447911123457';
+
+/**
+ * A re-INVITE from the agent (hold or resume) as the carrier receives it: it must offer plain
+ * RTP (RTP/AVP) and nothing of WebRTC (ICE, DTLS fingerprint, SAVPF), or SIPp fails the call;
+ * answered with the carrier's own plain RTP in `direction`, then its ACK.
+ */
+const reInvite = (
+  name: string,
+  version: number,
+  direction: string,
+) => `  <recv request="INVITE" timeout="90000">
+    <action>
+      <ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="plain_${name}"/>
+      <ereg regexp="a=fingerprint|a=ice-ufrag|SAVPF" search_in="body" check_it_inverse="true" assign_to="webrtc_${name}"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:${CALLER}@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=- 1 ${version} IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=${direction}
+
+    ]]>
+  </send>
+  <recv request="ACK" timeout="90000"/>
+`;
 
 /**
  * The carrier's call: INVITE with plain RTP, ringing, answered, ACK along the route set; the
@@ -86,67 +128,7 @@ const CARRIER_SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 
     ]]>
   </send>
-  <recv request="INVITE" timeout="90000">
-    <action>
-      <ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="plain_hold"/>
-      <ereg regexp="a=fingerprint|a=ice-ufrag|SAVPF" search_in="body" check_it_inverse="true" assign_to="webrtc_hold"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:${CALLER}@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 2 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=recvonly
-
-    ]]>
-  </send>
-  <recv request="ACK" timeout="90000"/>
-  <recv request="INVITE" timeout="90000">
-    <action>
-      <ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="plain_resume"/>
-      <ereg regexp="a=fingerprint|a=ice-ufrag|SAVPF" search_in="body" check_it_inverse="true" assign_to="webrtc_resume"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:${CALLER}@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 3 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv request="ACK" timeout="90000"/>
-  <recv request="BYE" timeout="90000"/>
+${reInvite('hold', 2, 'recvonly')}${reInvite('resume', 3, 'sendrecv')}  <recv request="BYE" timeout="90000"/>
   <send>
     <![CDATA[
       SIP/2.0 200 OK
@@ -203,18 +185,8 @@ describe('a caller from the phone network talks to the agent who takes the call'
       ],
     });
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const put = await api(a.url, 'putPipelineConfig', {
-      headers: bearer(admin),
-      json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
-    });
-    assert.equal(put.status, 200, JSON.stringify(put.body));
-    const phones = await api(a.url, 'updateCustomer', {
-      headers: bearer(admin),
-      params: { customerId: 'c_bob_okafor_002' },
-      json: { phones: [{ number: CALLER, label: 'mobile' }] },
-    });
-    assert.equal(phones.status, 200, JSON.stringify(phones.body));
+    await answerNumber(a.url, admin, DIALLED);
+    await registerPhone(a.url, admin, 'c_bob_okafor_002', CALLER);
     [browser] = await Promise.all([
       launchChromium({
         extraArgs: [

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.ts';
-import { api, bearer } from '../support/http.ts';
+import { api } from '../support/http.ts';
 import {
   agent,
   enrolmentCode,
@@ -22,6 +22,7 @@ import {
   startAppAuthority,
   type AppAuthority,
 } from './customer-app-harness.ts';
+import { answerNumber, registerPhone } from '../support/phone-in.ts';
 
 const SIP_SERVER_SECRET = 'e2e-phone-link-sip-server-secret-0123456789';
 const DIALLED = '+442079460000';
@@ -40,26 +41,8 @@ describe('a link texted during a phone call, opened in the customer app', () => 
       }),
       launchChromium(),
     ]);
-    const cfg = await api(app.a.url, 'getPipelineConfig', { headers: bearer(app.admin) });
-    assert.equal(
-      (
-        await api(app.a.url, 'putPipelineConfig', {
-          headers: bearer(app.admin),
-          json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
-        })
-      ).status,
-      200,
-    );
-    assert.equal(
-      (
-        await api(app.a.url, 'updateCustomer', {
-          headers: bearer(app.admin),
-          params: { customerId: 'c_alice_martin_01' },
-          json: { phones: [{ number: '+44 7911 123456', label: 'mobile' }] },
-        })
-      ).status,
-      200,
-    );
+    await answerNumber(app.a.url, app.admin, DIALLED);
+    await registerPhone(app.a.url, app.admin, 'c_alice_martin_01', '+44 7911 123456');
   });
   after(async () => {
     await browser?.close();

@@ -24,6 +24,7 @@ import {
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { CARRIER, CarrierCall } from '../support/carrier.ts';
 import { until } from '../support/wait.ts';
+import { answerNumber, registerPhone } from '../support/phone-in.ts';
 
 const SECRET = 'sip-server-secret-for-the-kamailio-phone-in-test-0123';
 const DIALLED = '+442079460000';
@@ -49,18 +50,8 @@ describe('a call from the phone network through Kamailio becomes a request the a
     a = await startTestAuthority({ sipServerSecret: SECRET, accessTokenSeconds: 3600 });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const put = await api(a.url, 'putPipelineConfig', {
-      headers: bearer(admin),
-      json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
-    });
-    assert.equal(put.status, 200, JSON.stringify(put.body));
-    const phones = await api(a.url, 'updateCustomer', {
-      headers: bearer(admin),
-      params: { customerId: 'c_alice_martin_01' },
-      json: { phones: [{ number: '+44 7911 123456', label: 'mobile' }] },
-    });
-    assert.equal(phones.status, 200, JSON.stringify(phones.body));
+    await answerNumber(a.url, admin, DIALLED);
+    await registerPhone(a.url, admin, 'c_alice_martin_01', '+44 7911 123456');
     trunkPort = await freeTcpPort();
     rtp = await startRtpengine();
     k = await startKamailio({

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
+import { answerNumber, registerPhone } from '../support/phone-in.ts';
 
 const SECRET = 'sip-server-secret-for-the-phone-in-test-0123456789';
 const DIALLED = '+442079460000';
@@ -28,18 +29,8 @@ describe('calls from the phone network become service requests', () => {
     a = await startTestAuthority({ sipServerSecret: SECRET, accessTokenSeconds: 3600 });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const put = await api(a.url, 'putPipelineConfig', {
-      headers: bearer(admin),
-      json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
-    });
-    assert.equal(put.status, 200, JSON.stringify(put.body));
-    const phones = await api(a.url, 'updateCustomer', {
-      headers: bearer(admin),
-      params: { customerId: ALICE },
-      json: { phones: [{ number: '07911 123456', label: 'mobile' }] },
-    });
-    assert.equal(phones.status, 200, JSON.stringify(phones.body));
+    await answerNumber(a.url, admin, DIALLED);
+    await registerPhone(a.url, admin, ALICE, '07911 123456');
   });
   after(() => a.dispose());
 

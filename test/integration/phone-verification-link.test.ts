@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
+import { answerNumber, registerPhone } from '../support/phone-in.ts';
 
 const SECRET = 'sip-server-secret-for-the-verification-link-test-01';
 const DIALLED = '+442079460000';
@@ -80,26 +81,8 @@ describe('a caller from the phone network verifies on their app with a texted li
     );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    assert.equal(
-      (
-        await api(a.url, 'putPipelineConfig', {
-          headers: bearer(admin),
-          json: { ...cfg.body, phoneNumbers: [{ number: DIALLED, optionId: 'other' }] },
-        })
-      ).status,
-      200,
-    );
-    assert.equal(
-      (
-        await api(a.url, 'updateCustomer', {
-          headers: bearer(admin),
-          params: { customerId: ALICE },
-          json: { phones: [{ number: '+44 7911 123456', label: 'mobile' }] },
-        })
-      ).status,
-      200,
-    );
+    await answerNumber(a.url, admin, DIALLED);
+    await registerPhone(a.url, admin, ALICE, '+44 7911 123456');
     const code = await api(a.url, 'issueEnrolmentCode', {
       params: { customerId: ALICE },
       headers: bearer(admin),

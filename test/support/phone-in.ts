@@ -1,0 +1,26 @@
+/**
+ * Set-up shared by the phone-in tests (issue 14): the contact center answers a number
+ * (pipeline configuration `phoneNumbers`), and a customer has a registered phone number.
+ */
+import assert from 'node:assert/strict';
+import { api, bearer } from './http.ts';
+
+/** Calls to `number` join menu option `optionId` (the admin edits the pipeline configuration). */
+export async function answerNumber(url: string, adminToken: string, number: string, optionId = 'other') {
+  const cfg = await api(url, 'getPipelineConfig', { headers: bearer(adminToken) });
+  const put = await api(url, 'putPipelineConfig', {
+    headers: bearer(adminToken),
+    json: { ...cfg.body, phoneNumbers: [{ number, optionId }] },
+  });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+}
+
+/** The customer's phone numbers become exactly `number` (as an admin writes it). */
+export async function registerPhone(url: string, adminToken: string, customerId: string, number: string) {
+  const r = await api(url, 'updateCustomer', {
+    headers: bearer(adminToken),
+    params: { customerId },
+    json: { phones: [{ number, label: 'mobile' }] },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
