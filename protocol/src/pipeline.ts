@@ -389,6 +389,16 @@ export const PhoneCallView = z.strictObject({
       'What the agent reads: "Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)". A caller ID recognises; it never verifies.',
     ),
   callerIdVerified: z.literal(false).describe('Always false: a caller ID can be forged and is never proof.'),
+  unknownCaller: z
+    .boolean()
+    .describe(
+      'True while nobody knows who is calling (no customer holds the number, or it is withheld): the request belongs to a placeholder "Unknown caller" until the holder identifies the caller (identifyCaller), then the knowledge questions of that customer verify them.',
+    ),
+  identifiedByAgent: z
+    .boolean()
+    .describe(
+      'True when the holder identified an unknown caller by what they said (never proof: verify them).',
+    ),
   endedAt: IsoTime.nullable()
     .optional()
     .describe(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OpaqueId } from './common.ts';
+import { ExternalRef } from './customers.ts';
 import { ConfigId, FenceBody, RequestParams } from './pipeline.ts';
 import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
 
@@ -66,6 +67,34 @@ export const PhoneCallConnecting = z.strictObject({
   sipUser: z
     .string()
     .describe("The agent's SIP user the held call is delivered to (the console's registration)."),
+});
+
+export const IdentifyCallerBody = z
+  .strictObject({
+    fence: FenceBody.shape.fence,
+    number: z
+      .string()
+      .min(3)
+      .max(32)
+      .optional()
+      .describe(
+        "A phone number the caller says is registered to them (E.164 or as written in the site's region).",
+      ),
+    reference: ExternalRef.optional().describe(
+      "The customer's reference the caller gives (the external reference, e.g. a CRM or account id).",
+    ),
+  })
+  .refine((b) => (b.number === undefined) !== (b.reference === undefined), {
+    message: 'give exactly one of number or reference',
+    path: ['number'],
+  });
+
+export const CallerIdentified = z.strictObject({
+  requestId: OpaqueId,
+  customerName: z
+    .string()
+    .describe('Who the caller says they are (not verified: ask the security questions).'),
+  recognition: z.string().describe('What the agent now reads on the request.'),
 });
 
 export const VerificationLinkSent = z.strictObject({
@@ -136,16 +165,33 @@ export const trunkRoutes = {
     body: FenceBody,
     response: PhoneCallConnecting,
   }),
+  identifyCaller: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/caller',
+    summary: 'Say who an unknown caller is (by a number or reference they give)',
+    description:
+      'For a phone request whose caller nobody recognised (withheld, or a number no customer has): the holder types the registered phone number or customer reference the caller gives, and the request (its session and authentication) becomes that customer\'s, still at level 0: what a caller says is never proof, the knowledge questions of that customer verify them. The placeholder "Unknown caller" goes. Fenced: only the holder under the current fencing number. Every attempt is audited (phone.identify), those that find nobody too. Caller: any logged-in staff member holding the request.',
+    errors: {
+      400: 'bad_request: neither or both of number and reference, or a number that is not a phone number.',
+      404: 'not_found: no active customer has that number or reference.',
+      409: 'conflict: not the holder under this fencing number; the request did not come from the phone network; or the caller is identified already.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: IdentifyCallerBody,
+    response: CallerIdentified,
+  }),
   trunkCallArrived: route({
     method: 'POST',
     path: '/v1/sip/trunk/calls',
     summary: 'A call from the phone network became a service request',
     description:
-      "The SIP server asks what becomes of a call that passed its trunk gate. The dialled number picks the menu option (pipeline configuration `phoneNumbers`); the caller ID is recognised against the customers' numbers (never proof: the request starts at level 0, with no device). The request joins the option's queue like any other and is offered to agents. Caller: the SIP server only. A retry with the same Call-ID answers the same request.",
+      'The SIP server asks what becomes of a call that passed its trunk gate. The dialled number picks the menu option (pipeline configuration `phoneNumbers`); the caller ID is recognised against the customers\' numbers (never proof: the request starts at level 0, with no device). A caller nobody recognises (withheld, or a number no customer has) queues too, under a placeholder "Unknown caller" the agent replaces by identifying the caller (identifyCaller). The request joins the option\'s queue like any other and is offered to agents. Caller: the SIP server only. A retry with the same Call-ID answers the same request.',
     errors: {
       401: 'unauthorized: not the SIP server (the shared secret is missing or wrong, or none is configured).',
       404: 'not_found: the number dialled is not one of the configured phone numbers (SIP 404), or its option is gone.',
-      409: 'conflict: the caller is not a customer this authority knows (unknown caller: phone-in for unknown callers is not connected yet), answered as SIP 480.',
     },
     tag: 'sip',
     auth: 'sipServer',

@@ -86,6 +86,7 @@ const VALID: Partial<Record<RouteId, Sample>> = {
   health: {},
   jwks: {},
   challenge: { body: { purpose: 'authenticate', deviceId: B43 } },
+  identifyCaller: { body: { fence: 1, reference: 'CRM-1' } },
   enrol: {
     body: {
       code: 'ALICE-DEMO-2026',

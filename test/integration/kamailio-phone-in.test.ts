@@ -5,7 +5,7 @@
  * for the customer the caller ID points to (level 0, "not verified") and offers it to the
  * available agent; the caller hears ringing (180) while the INVITE is held. The caller
  * hanging up (CANCEL) abandons the request: the offer is withdrawn, the CANCEL gets 200 and
- * the INVITE 487. A number not answered here gets 404, an unknown caller 480.
+ * the INVITE 487. A number not answered here gets 404; an unknown caller is queued as "Unknown caller".
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -290,16 +290,30 @@ describe('a call from the phone network through Kamailio becomes a request the a
     assert.match(k.log(), /trunk: call \S+ waited too long, ended \(authority 200\)/);
   });
 
-  it('a number not answered here is 404, an unknown caller 480, from Kamailio with the authority’s word', async () => {
+  it('a number not answered here is 404 from Kamailio with the authority’s word; an unknown caller hears ringing, queued as "Unknown caller"', async () => {
     const notOurs = call('+447911123456', '+442079460999');
     await notOurs.invite();
     await until('a final answer', () => notOurs.final(), { timeoutMs: 10_000 });
     assert.match(notOurs.final()!, /^SIP\/2\.0 404 Not Found \(number not in service\)/);
     notOurs.ack();
-    const stranger = call('+447700900999');
+    const av = await api(a.url, 'setPresence', {
+      headers: bearer(agent.token),
+      json: { state: 'available' },
+    });
+    assert.equal(av.status, 200, JSON.stringify(av.body));
+    const stranger = call('+447911123999');
     await stranger.invite();
-    await until('a final answer', () => stranger.final(), { timeoutMs: 10_000 });
-    assert.match(stranger.final()!, /^SIP\/2\.0 480 Temporarily Unavailable \(caller not recognised\)/);
+    await until('the caller hears ringing', () => stranger.statuses().includes('180 Ringing'), {
+      timeoutMs: 10_000,
+    });
+    const o = await until('the call offered to the agent', offer, { timeoutMs: 10_000 });
+    assert.equal(o.request.customerName, 'Unknown caller');
+    assert.equal(o.request.phone?.recognition, 'Phoned in from +44 7911 123999 — unknown caller');
+    assert.equal(o.request.phone?.unknownCaller, true);
+    stranger.cancel();
+    await until('the INVITE answered 487', () => stranger.final()?.startsWith('SIP/2.0 487'), {
+      timeoutMs: 10_000,
+    });
     stranger.ack();
   });
 });

@@ -77,6 +77,8 @@ describe('calls from the phone network become service requests', () => {
       dialled: '442079460000',
       recognition: 'Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)',
       callerIdVerified: false,
+      unknownCaller: false,
+      identifiedByAgent: false,
       endedAt: null,
     });
     const [created] = await a.sql<{ actor: string; reason: string }>`
@@ -105,22 +107,180 @@ describe('calls from the phone network become service requests', () => {
     assert.deepEqual(twice.body, { requestId: q.body.requestId, state: 'abandoned' });
   });
 
-  it('a number nobody configured is 404; an unknown or withheld caller is 409 (not connected yet); a hang-up of no call is 404', async () => {
+  it('a number nobody configured is 404; a hang-up of no call is 404', async () => {
     const notOurs = await arrive('+447911123456', '+442079460999');
     assert.equal(notOurs.status, 404, JSON.stringify(notOurs.body));
     assert.match(notOurs.body.message, /not a number this contact center answers/);
-    const unknown = await arrive('+447700900999');
-    assert.equal(unknown.status, 409, JSON.stringify(unknown.body));
-    assert.match(unknown.body.message, /unknown caller/);
-    const withheld = await arrive('anonymous');
-    assert.equal(withheld.status, 409);
-    assert.match(withheld.body.message, /withheld number/);
     const noCall = await api(a.url, 'trunkCallEnded', {
       headers: sip,
       params: { callId: 'never@192.0.2.10' },
       json: { reason: 'cancel' },
     });
     assert.equal(noCall.status, 404);
+  });
+
+  it('an unknown caller queues as "Unknown caller"; the holder identifies them by a number or reference they give, then the questions verify them', async () => {
+    await api(a.url, 'updateCustomer', {
+      headers: bearer(admin),
+      params: { customerId: ALICE },
+      json: { externalRef: 'CRM-ALICE-0042' },
+    });
+    const offered = async (caller: string) => {
+      const q = await arrive(caller);
+      assert.equal(q.status, 201, JSON.stringify(q.body));
+      const av = await api(a.url, 'setPresence', {
+        headers: bearer(agent.token),
+        json: { state: 'available' },
+      });
+      const offer =
+        av.body.offer ?? (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer;
+      assert.equal(offer?.requestId, q.body.requestId, JSON.stringify(av.body));
+      return { q: q.body, offer };
+    };
+    const identify = (requestId: string, json: Record<string, unknown>) =>
+      api(a.url, 'identifyCaller', { headers: bearer(agent.token), params: { requestId }, json });
+
+    // A number no customer has.
+    const { q, offer } = await offered('+447911123999');
+    assert.equal(q.recognition, 'Phoned in from +44 7911 123999 — unknown caller');
+    assert.equal(offer.request.customerName, 'Unknown caller');
+    assert.equal(offer.request.level, 0);
+    assert.equal(offer.request.phone.unknownCaller, true);
+    assert.equal(offer.request.phone.identifiedByAgent, false);
+    // The placeholder is nobody's customer record: not in the directory.
+    const listed = await api(a.url, 'listCustomers', { headers: bearer(admin), query: { name: 'Unknown' } });
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body.customers, []);
+    // Not before accepting (the holder only), and no questions to ask an unknown caller.
+    assert.equal((await identify(q.requestId, { fence: offer.fence, number: '07911 123456' })).status, 409);
+    const ok = await api(a.url, 'acceptOffer', {
+      headers: bearer(agent.token),
+      params: { requestId: q.requestId },
+      json: { fence: offer.fence },
+    });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const fence = ok.body.fence as number;
+    const noQuestions = await api(a.url, 'requestKnowledgeQuestions', {
+      headers: bearer(agent.token),
+      params: { requestId: q.requestId },
+    });
+    assert.equal(noQuestions.status, 200, JSON.stringify(noQuestions.body));
+    assert.deepEqual(noQuestions.body.questions, [], 'nobody to ask questions of yet');
+
+    // Bad input: neither or both, a number that is not one; nobody has it: 404, audited.
+    assert.equal((await identify(q.requestId, { fence })).status, 400);
+    assert.equal(
+      (await identify(q.requestId, { fence, number: '07911 123456', reference: 'CRM-ALICE-0042' })).status,
+      400,
+    );
+    const notANumber = await identify(q.requestId, { fence, number: 'call me' });
+    assert.equal(notANumber.status, 400, JSON.stringify(notANumber.body));
+    assert.match(notANumber.body.message, /number/);
+    const nobody = await identify(q.requestId, { fence, reference: 'CRM-NOBODY' });
+    assert.equal(nobody.status, 404, JSON.stringify(nobody.body));
+    assert.match(nobody.body.message, /no active customer has that reference/);
+    assert.equal(
+      (await identify(q.requestId, { fence: fence + 1, reference: 'CRM-ALICE-0042' })).status,
+      409,
+    );
+
+    // The caller gives their registered number: the request is Alice's, still at level 0.
+    const said = await identify(q.requestId, { fence, number: '07911 123456' });
+    assert.equal(said.status, 200, JSON.stringify(said.body));
+    assert.deepEqual(said.body, {
+      requestId: q.requestId,
+      customerName: 'Alice Martin',
+      recognition:
+        'Phoned in from +44 7911 123999 — the caller says they are Alice Martin (identified by the agent, not verified)',
+    });
+    const again = await identify(q.requestId, { fence, reference: 'CRM-ALICE-0042' });
+    assert.equal(again.status, 409);
+    assert.match(again.body.message, /identified already/);
+    const view = (
+      await api(a.url, 'getRequest', { headers: bearer(agent.token), params: { requestId: q.requestId } })
+    ).body;
+    assert.equal(view.customerName, 'Alice Martin');
+    assert.equal(view.level, 0, 'what a caller says is not a verification');
+    assert.equal(view.phone.unknownCaller, false);
+    assert.equal(view.phone.identifiedByAgent, true);
+    const [placeholders] = await a.sql<{ n: number }>`
+      SELECT COUNT(*) AS n FROM customers WHERE kind = 'unknown_caller' AND id = ${offer.request.customerId ?? ''}`;
+    assert.equal(Number(placeholders!.n), 0, 'the placeholder is gone');
+    const audits = await a.sql<{ outcome: string; reason: string | null }>`
+      SELECT outcome, reason FROM audit_log WHERE action = 'phone.identify' AND subject = ${`request:${q.requestId}`} ORDER BY seq`;
+    assert.deepEqual(
+      audits.map((x) => x.outcome),
+      ['failure', 'success'],
+      'the attempt that found nobody is audited too',
+    );
+
+    // Now the customer's own security questions verify the caller.
+    const questions = await api(a.url, 'requestKnowledgeQuestions', {
+      headers: bearer(agent.token),
+      params: { requestId: q.requestId },
+    });
+    assert.equal(questions.status, 200, JSON.stringify(questions.body));
+    const [school, city] = questions.body.questions.map((x: { questionId: string }) => x.questionId);
+    const check = await api(a.url, 'requestKnowledgeCheck', {
+      headers: bearer(agent.token),
+      params: { requestId: q.requestId },
+      json: {
+        fence,
+        answers: [
+          { questionId: school, answer: 'Riverside Primary' },
+          { questionId: city, answer: 'Leeds' },
+        ],
+        agentMs: 15_000,
+      },
+    });
+    assert.equal(check.status, 200, JSON.stringify(check.body));
+    assert.equal(check.body.passed, true);
+    assert.ok(check.body.level >= 1, JSON.stringify(check.body));
+    const done = await api(a.url, 'completeRequest', {
+      headers: bearer(agent.token),
+      params: { requestId: q.requestId },
+      json: { fence },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+  });
+
+  it('a withheld caller queues too and is identified by reference', async () => {
+    const q = await arrive('anonymous');
+    assert.equal(q.status, 201, JSON.stringify(q.body));
+    assert.equal(q.body.recognition, 'Phoned in from a withheld number — unknown caller');
+    const av = await api(a.url, 'setPresence', {
+      headers: bearer(agent.token),
+      json: { state: 'available' },
+    });
+    const offer = av.body.offer ?? (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer;
+    assert.equal(offer?.requestId, q.body.requestId);
+    assert.equal(offer.request.phone.caller, null);
+    const ok = await api(a.url, 'acceptOffer', {
+      headers: bearer(agent.token),
+      params: { requestId: q.body.requestId },
+      json: { fence: offer.fence },
+    });
+    const said = await api(a.url, 'identifyCaller', {
+      headers: bearer(agent.token),
+      params: { requestId: q.body.requestId },
+      json: { fence: ok.body.fence, reference: 'CRM-ALICE-0042' },
+    });
+    assert.equal(said.status, 200, JSON.stringify(said.body));
+    assert.equal(said.body.customerName, 'Alice Martin');
+    // No number to text a link to.
+    const link = await api(a.url, 'sendVerificationLink', {
+      headers: bearer(agent.token),
+      params: { requestId: q.body.requestId },
+      json: { fence: ok.body.fence },
+    });
+    assert.equal(link.status, 409);
+    assert.match(link.body.message, /withheld/);
+    const done = await api(a.url, 'completeRequest', {
+      headers: bearer(agent.token),
+      params: { requestId: q.body.requestId },
+      json: { fence: ok.body.fence },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
   });
 
   it('putting the caller through: 409 without a SIP server to ask, 503 when it cannot be reached', async () => {

@@ -15,6 +15,8 @@ export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
     trunkCallArrived: async ({ body }) => await phoneIn.arrived(body),
     connectPhoneCall: async ({ principal, params, body }) =>
       await phoneIn.connect(principal.staff.id, params.requestId, body.fence),
+    identifyCaller: async ({ principal, params, body }) =>
+      await phoneIn.identify(principal.staff.id, params.requestId, body.fence, body),
     trunkCallEnded: async ({ params, body }) => await phoneIn.hungUp(params.callId, body.reason),
   };
 }

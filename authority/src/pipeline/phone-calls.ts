@@ -1,5 +1,5 @@
 import type { PhoneCallView } from '../../../protocol/src/index.ts';
-import type { PhoneCallRow } from '../store/repos/phone-calls.ts';
+import type { PhoneCallWithCaller } from '../store/repos/phone-calls.ts';
 
 /** A call from the phone network that passed the trunk's gate, as the pipeline queues it. */
 export interface PhoneCallArrival {
@@ -7,8 +7,8 @@ export interface PhoneCallArrival {
   /** the caller's number in E.164, or null (withheld, unreadable) */
   caller: string | null;
   dialled: string;
-  /** the customer the caller ID points to (never proof) */
-  customerId: string;
+  /** the customer the caller ID points to (never proof), or null: an unknown caller (a placeholder customer holds the request until the agent identifies the caller) */
+  customerId: string | null;
   optionId: string;
   /** what the agent reads: "Phoned in from ... (not verified)" */
   recognition: string;
@@ -17,7 +17,7 @@ export interface PhoneCallArrival {
 }
 
 /** The `phone` member of a request's view, when the request is a call from the phone network. */
-export const phoneView = (call: PhoneCallRow | undefined): { phone?: PhoneCallView } =>
+export const phoneView = (call: PhoneCallWithCaller | undefined): { phone?: PhoneCallView } =>
   call
     ? {
         phone: {
@@ -25,6 +25,8 @@ export const phoneView = (call: PhoneCallRow | undefined): { phone?: PhoneCallVi
           dialled: call.dialled,
           recognition: call.recognition,
           callerIdVerified: false,
+          unknownCaller: call.unknown_caller,
+          identifiedByAgent: call.identified_at !== null,
           endedAt: call.ended_at === null ? null : new Date(call.ended_at).toISOString(),
         },
       }

@@ -292,13 +292,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   // ---- customer side -------------------------------------------------------
 
-  private async rulesFor(r: Repos, customerId: string, queue: string, level: number) {
-    const c = (await r.customers.byId(customerId))!;
-    const account = JSON.parse(c.account) as { balance?: { amount?: number } };
+  /** The priority rules for a customer (null: an unknown caller, who has no attributes). */
+  private async rulesFor(r: Repos, customerId: string | null, queue: string, level: number) {
+    const c = customerId === null ? undefined : await r.customers.byId(customerId);
+    const account = JSON.parse(c?.account ?? '{}') as { balance?: { amount?: number } };
     return applyRules(this.config.config.priorityRules, {
       queue,
       level,
-      attributes: JSON.parse(c.attributes),
+      attributes: JSON.parse(c?.attributes ?? '{}'),
       balance: typeof account.balance?.amount === 'number' ? account.balance.amount : null,
     });
   }
@@ -394,9 +395,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const out = await this.ctx.data.tx(async (r) => {
       const again = await r.phoneCalls.byCallId(call.sipCallId);
       if (again) return { id: again.request_id, created: false };
+      // An unknown caller: a placeholder customer of this call holds the request until the
+      // agent identifies the caller (trunk/phone-in.ts identify).
+      let customerId = call.customerId;
+      if (customerId === null) {
+        customerId = randomId(16);
+        await r.customers.insertUnknownCaller(customerId, 'Unknown caller');
+      }
       const auth: AuthenticationRow = {
         id: randomId(16),
-        customer_id: call.customerId,
+        customer_id: customerId,
         device_id: null,
         level: 0,
         created_at: now,
@@ -408,7 +416,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await r.requests.insert({
         id,
         session_id: session.id,
-        customer_id: call.customerId,
+        customer_id: customerId,
         device_id: null,
         authentication_id: auth.id,
         option_id: leaf.id,

@@ -667,6 +667,14 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX verification_links_request ON verification_links(request_id);
     `);
   },
+  // 23: callers nobody recognised: a placeholder customer per call ("Unknown caller") until the agent identifies the caller
+  (db) => {
+    db.exec(`
+      ALTER TABLE customers ADD COLUMN kind TEXT NOT NULL DEFAULT 'customer' CHECK (kind IN ('customer','unknown_caller'));
+      ALTER TABLE phone_calls ADD COLUMN identified_by TEXT;     -- staff id of the agent who identified an unknown caller
+      ALTER TABLE phone_calls ADD COLUMN identified_at INTEGER;
+    `);
+  },
 ];
 
 /**

@@ -637,6 +637,10 @@ export const POSTGRES_DDL: readonly string[] = [
      used_by_device TEXT
    );
    CREATE INDEX verification_links_request ON verification_links(request_id);`,
+  // 23: callers nobody recognised: a placeholder customer per call until the agent identifies the caller
+  `ALTER TABLE customers ADD COLUMN kind TEXT NOT NULL DEFAULT 'customer' CHECK (kind IN ('customer','unknown_caller'));
+   ALTER TABLE phone_calls ADD COLUMN identified_by TEXT;
+   ALTER TABLE phone_calls ADD COLUMN identified_at BIGINT;`,
 ];
 
 export interface SchemaVersion {

@@ -27,6 +27,8 @@ export interface CustomersTable {
   updated_at: Ms | null;
   deactivated_at: Ms | null;
   deactivation_reason: string | null;
+  /** 'unknown_caller': the placeholder of a phone call nobody recognised, until the agent identifies the caller (migration 23) */
+  kind: Generated<'customer' | 'unknown_caller'>;
 }
 
 export interface CustomerPhonesTable {
@@ -268,6 +270,9 @@ export interface PhoneCallsTable {
   created_at: Ms;
   ended_at: Ms | null;
   end_reason: string | null;
+  /** an unknown caller identified by the agent: who and when (migration 23) */
+  identified_by: string | null;
+  identified_at: Ms | null;
 }
 
 /** A single-use link texted to a caller during a phone call (issue 14 item 3): only its hash is kept. */

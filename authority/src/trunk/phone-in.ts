@@ -2,7 +2,7 @@ import { sipUserForAgent, type PipelineConfig, type RequestView } from '../../..
 import type { Ctx } from '../context.ts';
 import { CallerRecognition } from '../customers/caller-recognition.ts';
 import { normalisePhone } from '../customers/phones.ts';
-import { conflict, notFound } from '../errors.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { Recordings } from '../media/recordings.ts';
 import { SipServerControl } from './sip-server.ts';
@@ -76,6 +76,73 @@ export class PhoneIn {
     return { requestId, sipUser };
   }
 
+  /**
+   * The holder says who an unknown caller is, by a registered number or the customer's
+   * reference the caller gives: the request, its session and authentication become that
+   * customer's, still at level 0 (what a caller says is never proof: the knowledge
+   * questions verify them). Every attempt is audited, those that find nobody too.
+   */
+  async identify(
+    staffId: string,
+    requestId: string,
+    fence: number,
+    by: { number?: string | undefined; reference?: string | undefined },
+  ): Promise<{ requestId: string; customerName: string; recognition: string }> {
+    const read = this.ctx.data.read;
+    const r = await read.requests.get(requestId);
+    if (!r) throw notFound('no such request');
+    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
+      throw conflict(
+        'only the agent holding the request under its current fencing number identifies the caller',
+      );
+    const call = await read.phoneCalls.byRequest(requestId);
+    if (!call) throw conflict('this request did not come from the phone network');
+    if (!(await read.customers.isUnknownCaller(r.customer_id)))
+      throw conflict('the caller is identified already');
+    const how = by.number !== undefined ? ('number' as const) : ('reference' as const);
+    let customerId: string | undefined;
+    if (by.number !== undefined) {
+      const n = normalisePhone(by.number, this.ctx.config.defaultPhoneRegion);
+      if (!n.ok) throw badRequest(`number: ${n.message}`);
+      customerId = await read.customers.activeHolderOf(n.e164, null);
+    } else customerId = await read.customers.externalRefHolder(by.reference!.trim(), null);
+    const customer = customerId === undefined ? undefined : await read.customers.byId(customerId);
+    const audit = { actor: `staff:${staffId}`, action: 'phone.identify', subject: `request:${requestId}` };
+    if (!customer || customer.deactivated_at !== null) {
+      await this.ctx.data.tx((t) =>
+        t.audit.append({
+          ...audit,
+          outcome: 'failure',
+          reason: `no active customer has that ${how}`,
+          data: { by: how },
+        }),
+      );
+      throw notFound(`no active customer has that ${how === 'number' ? 'phone number' : 'reference'}`);
+    }
+    const recognition = call.recognition.replace(
+      / — unknown caller$/,
+      ` — the caller says they are ${customer.display_name} (identified by the agent, not verified)`,
+    );
+    const moved = await this.ctx.data.tx(async (t) => {
+      const ok = await t.customers.rebindUnknownCaller(
+        r.customer_id,
+        { requestId, sessionId: r.session_id, authenticationId: r.authentication_id },
+        customer.id,
+      );
+      if (!ok) return false;
+      await t.phoneCalls.identified(requestId, staffId, recognition, this.ctx.clock.now());
+      await t.audit.append({
+        ...audit,
+        outcome: 'success',
+        data: { by: how, customer: customer.id },
+      });
+      return true;
+    });
+    if (!moved) throw conflict('the caller is identified already');
+    await this.pipeline.announce([requestId]);
+    return { requestId, customerName: customer.display_name, recognition };
+  }
+
   async arrived(call: {
     callId: string;
     caller: string;
@@ -84,10 +151,9 @@ export class PhoneIn {
   }): Promise<PhoneInQueued> {
     const route = this.routeOf(call.dialled);
     if (!route) throw notFound(`${call.dialled} is not a number this contact center answers`);
+    // An unknown caller (no customer holds the number, or it is withheld) queues under a
+    // placeholder "Unknown caller" until the agent identifies them (identify).
     const who = await this.recognition.recognise(call.caller);
-    // Unknown callers (no customer holds the number, or it is withheld) have no customer to
-    // queue under yet: the SIP server answers 480 and says so (documented as not done).
-    if (!who.customerId) throw conflict(`${who.text}: calls from unknown callers are not connected yet`);
     const view = await this.pipeline.queuePhoneCall({
       sipCallId: call.callId,
       caller: who.number,

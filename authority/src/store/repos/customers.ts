@@ -4,7 +4,7 @@ import { inSlices, Repo } from './base.ts';
 
 export type CustomerRow = Omit<
   Selectable<Database['customers']>,
-  'knowledge_failures' | 'knowledge_locked_until'
+  'knowledge_failures' | 'knowledge_locked_until' | 'kind'
 >;
 export interface CustomerPhone {
   e164: string;
@@ -48,8 +48,68 @@ export function isUniqueViolation(e: unknown): boolean {
  * tokens, enrolment codes, open requests and sessions (the methods at the end).
  */
 export class CustomersRepo extends Repo {
+  /** A customer of the directory (never an unknown caller's placeholder). */
   async byId(id: string): Promise<CustomerRow | undefined> {
-    return await this.q.selectFrom('customers').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+    return await this.q
+      .selectFrom('customers')
+      .select(COLUMNS)
+      .where('id', '=', id)
+      .where('kind', '=', 'customer')
+      .executeTakeFirst();
+  }
+
+  /**
+   * The placeholder customer of a phone call nobody recognised ("Unknown caller"): it
+   * holds the call's request, session and authentication until the agent identifies the
+   * caller (then `rebindUnknownCaller` moves them and removes it). Never in the directory.
+   */
+  async insertUnknownCaller(id: string, displayName: string): Promise<void> {
+    await this.q
+      .insertInto('customers')
+      .values({ id, display_name: displayName, kind: 'unknown_caller', created_at: this.now() })
+      .execute();
+  }
+
+  async isUnknownCaller(id: string): Promise<boolean> {
+    const r = await this.q.selectFrom('customers').select('kind').where('id', '=', id).executeTakeFirst();
+    return r?.kind === 'unknown_caller';
+  }
+
+  /**
+   * The unknown caller turned out to be `customerId`: the request, its service session
+   * and its authentication move to that customer and the placeholder goes. False when
+   * `placeholderId` is no longer an unknown caller (identified already).
+   */
+  async rebindUnknownCaller(
+    placeholderId: string,
+    ids: { requestId: string; sessionId: string; authenticationId: string },
+    customerId: string,
+  ): Promise<boolean> {
+    if (!(await this.isUnknownCaller(placeholderId))) return false;
+    await this.q
+      .updateTable('requests')
+      .set({ customer_id: customerId })
+      .where('id', '=', ids.requestId)
+      .where('customer_id', '=', placeholderId)
+      .execute();
+    await this.q
+      .updateTable('service_sessions')
+      .set({ customer_id: customerId })
+      .where('id', '=', ids.sessionId)
+      .where('customer_id', '=', placeholderId)
+      .execute();
+    await this.q
+      .updateTable('authentications')
+      .set({ customer_id: customerId })
+      .where('id', '=', ids.authenticationId)
+      .where('customer_id', '=', placeholderId)
+      .execute();
+    const gone = await this.q
+      .deleteFrom('customers')
+      .where('id', '=', placeholderId)
+      .where('kind', '=', 'unknown_caller')
+      .executeTakeFirst();
+    return gone.numDeletedRows > 0n;
   }
 
   async displayName(id: string): Promise<string | undefined> {
@@ -151,7 +211,10 @@ export class CustomersRepo extends Repo {
 
   /** One page of customers by (display name, id): `limit` rows at most. */
   async list(f: CustomerFilter, limit: number): Promise<CustomerRow[]> {
-    let q = this.q.selectFrom('customers as c').select(COLUMNS.map((k) => `c.${k}` as const));
+    let q = this.q
+      .selectFrom('customers as c')
+      .select(COLUMNS.map((k) => `c.${k}` as const))
+      .where('c.kind', '=', 'customer');
     if (f.nameContains !== undefined) {
       const pattern = `%${f.nameContains.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
       // SQLite's LIKE is ASCII case-insensitive; PostgreSQL's ILIKE is the same under the C locale the store requires.

@@ -3,6 +3,7 @@ import type { PhoneCallsTable, VerificationLinksTable } from '../schema.ts';
 import { Repo } from './base.ts';
 
 export type PhoneCallRow = Selectable<PhoneCallsTable>;
+export type PhoneCallWithCaller = PhoneCallRow & { unknown_caller: boolean };
 
 /**
  * Table: phone_calls (calls from the phone network, issue 14). One row per request a
@@ -30,15 +31,33 @@ export class PhoneCallsRepo extends Repo {
       .executeTakeFirst();
   }
 
-  /** The phone calls of these requests (those that came from the phone network), by request id. */
-  async ofRequests(requestIds: readonly string[]): Promise<Map<string, PhoneCallRow>> {
+  /**
+   * The phone calls of these requests (those that came from the phone network), by request
+   * id, each with whether its caller is still unknown (the request's customer is the
+   * call's placeholder, repos/customers.ts `insertUnknownCaller`).
+   */
+  async ofRequests(requestIds: readonly string[]): Promise<Map<string, PhoneCallWithCaller>> {
     if (!requestIds.length) return new Map();
     const rows = await this.q
       .selectFrom('phone_calls')
-      .selectAll()
-      .where('request_id', 'in', [...requestIds])
+      .innerJoin('requests', 'requests.id', 'phone_calls.request_id')
+      .innerJoin('customers', 'customers.id', 'requests.customer_id')
+      .selectAll('phone_calls')
+      .select('customers.kind')
+      .where('phone_calls.request_id', 'in', [...requestIds])
       .execute();
-    return new Map(rows.map((r) => [r.request_id, r]));
+    return new Map(
+      rows.map(({ kind, ...r }) => [r.request_id, { ...r, unknown_caller: kind === 'unknown_caller' }]),
+    );
+  }
+
+  /** The agent identified the unknown caller: who, when, and what the agent now reads. */
+  async identified(requestId: string, staffId: string, recognition: string, at: number): Promise<void> {
+    await this.q
+      .updateTable('phone_calls')
+      .set({ identified_by: staffId, identified_at: at, recognition })
+      .where('request_id', '=', requestId)
+      .execute();
   }
 
   /** The call ends (the caller hung up, or it was delivered and is over): false when it had ended already. */
