@@ -129,11 +129,12 @@ const lit = (x: number): RawBuilder<number> => {
  * (enqueued_at); per request, its custody holds (primary key request_id, fence), wrap-ups
  * (`wrap_ups_request`), transfers (`transfers_request`) and verify commands
  * (`device_commands_request`) are aggregated with GROUP BY request, then the per-request
- * facts are summed GROUP BY (period, queue). The period of a request is found by a balanced
- * CASE over the buckets' [start, end) instants (computed by the domain in the site's zone,
- * inlined as integer literals), so a DST day of 23 or 25 hours is what it is. Only integer
- * sums, counts and maxima come back (identical on both engines); averages and rounding are
- * the domain's (authority/src/reports/). Knowledge checks are the `auth.knowledge` audit rows
+ * facts are summed GROUP BY (period, queue); per agent likewise. The period of a request is
+ * found over the edges of the buckets' [start, end) instants, computed by the domain in the
+ * site's zone (so a DST day of 23 or 25 hours is what it is): PostgreSQL's width_bucket, a
+ * balanced CASE on SQLite (a large CASE makes PostgreSQL's JIT slow). Only integer sums,
+ * counts and maxima come back, identical on both engines; averages and rounding are the
+ * domain's (authority/src/reports/). Knowledge checks are the `auth.knowledge` audit rows
  * of the range (`audit_log_action`), whose reason names the request and the agent time;
  * their requests are looked up by primary key.
  */
@@ -171,17 +172,22 @@ export class ReportsRepo extends Repo {
     return s;
   }
 
-  /** The bucket index of `enqueued_at` (NULL outside every bucket): a balanced CASE over the sorted buckets. */
-  private bucketOf(buckets: ReportSumsQuery['buckets']): RawBuilder<number | null> {
+  /**
+   * The index k of the interval [edges[k], edges[k + 1]) holding `rq.enqueued_at` (-1 or
+   * edges.length - 1 outside): PostgreSQL's width_bucket over the sorted edges (a binary
+   * search); on SQLite a balanced CASE over the same edges, inlined as integer literals.
+   */
+  private intervalOf(edges: readonly number[]): RawBuilder<number | null> {
     const t = sql.ref('rq.enqueued_at');
+    if (this.c.engine === 'postgres')
+      return sql`width_bucket(${t}, ARRAY[${sql.join(edges.map(lit))}]::BIGINT[]) - 1`;
     const tree = (lo: number, hi: number): RawBuilder<number | null> => {
-      if (lo > hi) return sql`NULL`;
-      if (lo === hi)
-        return sql`CASE WHEN ${t} >= ${lit(buckets[lo]!.start)} AND ${t} < ${lit(buckets[lo]!.end)} THEN ${lit(lo)} END`;
+      // every instant at or after edges[lo] and before edges[hi + 1] lies in one of lo..hi
+      if (lo === hi) return lit(lo);
       const mid = (lo + hi + 1) >> 1;
-      return sql`CASE WHEN ${t} < ${lit(buckets[mid]!.start)} THEN ${tree(lo, mid - 1)} ELSE ${tree(mid, hi)} END`;
+      return sql`CASE WHEN ${t} < ${lit(edges[mid]!)} THEN ${tree(lo, mid - 1)} ELSE ${tree(mid, hi)} END`;
     };
-    return tree(0, buckets.length - 1);
+    return sql`CASE WHEN ${t} < ${lit(edges[0]!)} THEN -1 WHEN ${t} >= ${lit(edges.at(-1)!)} THEN ${lit(edges.length - 1)} ELSE ${tree(0, edges.length - 2)} END`;
   }
 
   private targetOf(q: ReportSumsQuery): RawBuilder<number> {
@@ -210,7 +216,7 @@ export class ReportsRepo extends Repo {
       .with('h', (db) =>
         db
           .selectFrom('custody as c')
-          .where('c.request_id', 'in', db.selectFrom('rq').select('rq.id'))
+          .where('c.request_id', 'in', this.scope(q, true).select('requests.id'))
           .groupBy('c.request_id')
           .select([
             'c.request_id',
@@ -228,7 +234,7 @@ export class ReportsRepo extends Repo {
               .onRef('c.fence', '=', 'w.fence')
               .onRef('c.staff_id', '=', 'w.agent_id'),
           )
-          .where('w.request_id', 'in', db.selectFrom('rq').select('rq.id'))
+          .where('w.request_id', 'in', this.scope(q, true).select('requests.id'))
           .where('c.until_at', 'is not', null)
           .groupBy('w.request_id')
           .select([
@@ -242,7 +248,7 @@ export class ReportsRepo extends Repo {
       .with('t', (db) =>
         db
           .selectFrom('transfers as x')
-          .where('x.request_id', 'in', db.selectFrom('rq').select('rq.id'))
+          .where('x.request_id', 'in', this.scope(q, true).select('requests.id'))
           .where('x.state', 'in', TRANSFERRED)
           .groupBy('x.request_id')
           .select(['x.request_id', sql<number>`count(*)`.as('n')]),
@@ -250,7 +256,7 @@ export class ReportsRepo extends Repo {
       .with('v', (db) =>
         db
           .selectFrom('device_commands as d')
-          .where('d.request_id', 'in', db.selectFrom('rq').select('rq.id'))
+          .where('d.request_id', 'in', this.scope(q, true).select('requests.id'))
           .where('d.kind', '=', VERIFY)
           .groupBy('d.request_id')
           .select([
@@ -268,7 +274,7 @@ export class ReportsRepo extends Repo {
           .leftJoin('v', 'v.request_id', 'rq.id')
           .select([
             'rq.queue_id',
-            this.bucketOf(q.buckets).as('bucket'),
+            this.intervalOf(edgesOf(q.buckets).edges).as('bucket'),
             sql<number>`CASE WHEN rq.callback_mode = 'slot' AND rq.slot_start IS NOT NULL AND rq.slot_start > rq.enqueued_at THEN rq.slot_start ELSE rq.enqueued_at END`.as(
               'wait_from',
             ),
@@ -336,42 +342,19 @@ export class ReportsRepo extends Repo {
         sql<number>`sum(f.verify_ms)`.as('verify_ms'),
       ])
       .execute();
+    const { bucketOf } = edgesOf(q.buckets);
     const out = new Map<string, ReportGroup>();
     for (const r of rows) {
-      const bucket = r.bucket === null ? null : Number(r.bucket);
-      out.set(`${bucket}/${r.queue_id}`, {
-        bucket,
-        queueId: r.queue_id,
-        sums: {
-          offered: n(r.offered),
-          answered: n(r.answered),
-          abandoned: n(r.abandoned),
-          abandonedWithin10s: n(r.abandoned_short),
-          abandonWaitMs: n(r.abandon_ms),
-          maxAbandonWaitMs: r.max_abandon_ms === null ? null : n(r.max_abandon_ms),
-          answerWaitMs: n(r.answer_ms),
-          answeredWithinTarget: n(r.within),
-          ended: n(r.ended),
-          talkMs: n(r.talk_ms),
-          handleMs: n(r.handle_ms),
-          wrapped: n(r.wrapped),
-          wrapUpMs: n(r.wrap_ms),
-          transfers: n(r.transfers),
-          callbacksBooked: n(r.booked),
-          callbacksKept: n(r.kept),
-          answeredAtLevel1: n(r.l1),
-          answeredAtLevel2: n(r.l2),
-          answeredAtLevel3: n(r.l3),
-          deviceVerifications: n(r.verifies),
-          deviceVerifyMs: n(r.verify_ms),
-          knowledgeChecks: 0,
-          knowledgeTenths: 0,
-        },
-      });
+      const bucket = r.bucket === null ? null : (bucketOf[Number(r.bucket)] ?? null);
+      const key = `${bucket}/${r.queue_id}`;
+      if (out.has(key)) {
+        addSums(out.get(key)!.sums, sumsOf(r));
+        continue;
+      }
+      out.set(key, { bucket, queueId: r.queue_id, sums: sumsOf(r) });
     }
     return out;
   }
-
   /** The knowledge checks audited in the range, with the request and agent time their reason names. */
   private async knowledgeRows(q: ReportScope) {
     const rows = await this.q
@@ -526,6 +509,50 @@ export class ReportsRepo extends Repo {
     for (const s of names) rows.get(s.id)!.agentName = s.display_name;
     return [...rows.values()];
   }
+}
+
+/** The sorted edges of the buckets, and the bucket of each interval [edges[k], edges[k + 1]) (null: a gap). */
+function edgesOf(buckets: ReportSumsQuery['buckets']): { edges: number[]; bucketOf: (number | null)[] } {
+  const edges: number[] = [];
+  const bucketOf: (number | null)[] = [];
+  buckets.forEach((b, i) => {
+    if (edges.length === 0 || edges.at(-1)! < b.start) {
+      if (edges.length > 0) bucketOf.push(null);
+      edges.push(b.start);
+    }
+    edges.push(b.end);
+    bucketOf.push(i);
+  });
+  return { edges, bucketOf };
+}
+
+/** One row of the (period, queue) aggregate as sums (PostgreSQL's sum(bigint) comes as text). */
+function sumsOf(r: Record<string, unknown>): ReportSums {
+  return {
+    offered: n(r.offered),
+    answered: n(r.answered),
+    abandoned: n(r.abandoned),
+    abandonedWithin10s: n(r.abandoned_short),
+    abandonWaitMs: n(r.abandon_ms),
+    maxAbandonWaitMs: r.max_abandon_ms === null ? null : n(r.max_abandon_ms),
+    answerWaitMs: n(r.answer_ms),
+    answeredWithinTarget: n(r.within),
+    ended: n(r.ended),
+    talkMs: n(r.talk_ms),
+    handleMs: n(r.handle_ms),
+    wrapped: n(r.wrapped),
+    wrapUpMs: n(r.wrap_ms),
+    transfers: n(r.transfers),
+    callbacksBooked: n(r.booked),
+    callbacksKept: n(r.kept),
+    answeredAtLevel1: n(r.l1),
+    answeredAtLevel2: n(r.l2),
+    answeredAtLevel3: n(r.l3),
+    deviceVerifications: n(r.verifies),
+    deviceVerifyMs: n(r.verify_ms),
+    knowledgeChecks: 0,
+    knowledgeTenths: 0,
+  };
 }
 
 /** The index of the bucket holding `t` (sorted, non-overlapping buckets), or null. */
