@@ -75,7 +75,7 @@ function rng(seed: number) {
 }
 
 /** N requests with their sessions, holds and wrap-ups, written in units of BATCH requests. */
-export async function seed(a: TestAuthority, agents: string[]): Promise<void> {
+async function seed(a: TestAuthority, agents: string[]): Promise<void> {
   const r = rng(17);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const customer = 'c_alice_martin_01';
