@@ -2,13 +2,14 @@
  * Historical reports (authority/src/reports/) over a seeded history: N requests queued
  * over 30 days in Europe/Paris (the autumn daylight-saving change inside), a fifth
  * abandoned, the rest accepted by a demo agent, held, ended, most with a wrap-up. Each
- * report query runs `Reports.report` (the indexed reads of repos/reports.ts and the
- * figures computed from their rows) in an in-process authority, once to warm up and then
- * VD_BENCH_REPORT_RUNS times: p50/p95. Baseline in the same run, same rows: a plain
- * indexed count of the range's requests (`SELECT count(*) FROM requests WHERE
- * enqueued_at in range`, index requests_enqueued). Also printed: the read of the rows
- * alone (`reports.facts`), so the split between the store and the computation shows, and
- * the engine's query plan of the range read. Printed, never asserted.
+ * report query runs in an in-process authority, once to warm up and then
+ * VD_BENCH_REPORT_RUNS times (p50/p95), two ways on the same rows: after, `Reports.report`
+ * (the figures aggregated in SQL by repos/reports.ts); before, the old path kept only here
+ * (bench/reports-baseline.ts: every row of the range's requests read and reduced in
+ * TypeScript), and whether both give the same report. Also printed: a plain indexed count
+ * of the range's requests (`SELECT count(*) FROM requests WHERE enqueued_at in range`,
+ * index requests_enqueued) as the floor, and the engine's query plan of the range read.
+ * Printed, never asserted.
  *
  *   npx tsx bench/reports.ts      (or `npm run bench -- reports`)
  *
@@ -16,6 +17,7 @@
  * seeding then takes minutes), VD_BENCH_REPORT_RUNS (default 10 per query). Engines:
  * VD_BENCH_ENGINES (default sqlite,postgres).
  */
+import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import { sql, type Insertable } from 'kysely';
 import type { ReportQuery } from '../protocol/src/index.ts';
@@ -23,6 +25,7 @@ import type { Engine } from '../authority/src/store/engine.ts';
 import type { Database } from '../authority/src/store/schema.ts';
 import { startTestAuthority, type TestAuthority } from '../test/support/authority.ts';
 import { benchEngines, engineName } from './authority-process.ts';
+import { BaselineReports } from './reports-baseline.ts';
 
 const N = Number(process.env.VD_BENCH_REPORT_N ?? 20_000);
 const RUNS = Number(process.env.VD_BENCH_REPORT_RUNS ?? 10);
@@ -42,8 +45,8 @@ export interface ReportsFigures {
   /** the baseline: an indexed count of the same range */
   count: number[];
   counted: number;
-  facts: number[];
-  queries: { name: string; ms: number[] }[];
+  /** per query: the new path (SQL aggregation) and the old one (bench/reports-baseline.ts), and whether the reports are equal */
+  queries: { name: string; ms: number[]; oldMs: number[]; same: boolean }[];
   /** the engine's plan of the report's range read, over the 30 days and over one day */
   plan: string[];
   planOneDay: string[];
@@ -203,14 +206,29 @@ export async function benchReports(engine: Engine): Promise<ReportsFigures> {
       );
     const counted = await countRows();
     const count = await timed(countRows);
-    const facts = await timed(() => a.services.ctx.data.read.reports.facts({ from, to }));
-    const report = (q: Partial<ReportQuery>) => () =>
-      a.services.reports.report({ ...RANGE, granularity: 'day', ...q } as ReportQuery);
+    const baseline = new BaselineReports(a.store.db, TZ, a.services.pipeline.config);
+    const query = async (name: string, q: Partial<ReportQuery>) => {
+      const full = { ...RANGE, granularity: 'day', ...q } as ReportQuery;
+      const now = await a.services.reports.report(full);
+      const before = await baseline.report(full);
+      let same = true;
+      try {
+        assert.deepEqual(now, before);
+      } catch {
+        same = false;
+      }
+      return {
+        name,
+        ms: await timed(() => a.services.reports.report(full)),
+        oldMs: await timed(() => baseline.report(full)),
+        same,
+      };
+    };
     const queries = [
-      { name: '30 days by day, all queues', ms: await timed(report({})) },
-      { name: '30 days by hour, all queues', ms: await timed(report({ granularity: 'hour' })) },
-      { name: '30 days by day, one queue', ms: await timed(report({ queueId: 'general' })) },
-      { name: '30 days by day, one agent', ms: await timed(report({ agentId: agents[0]! })) },
+      await query('30 days by day, all queues', {}),
+      await query('30 days by hour, all queues', { granularity: 'hour' }),
+      await query('30 days by day, one queue', { queueId: 'general' }),
+      await query('30 days by day, one agent', { agentId: agents[0]! }),
     ];
     const planOf = async (lo: number, hi: number) => {
       const explain =
@@ -227,7 +245,7 @@ export async function benchReports(engine: Engine): Promise<ReportsFigures> {
     };
     const plan = await planOf(from, to);
     const planOneDay = await planOf(from, from + 86_400_000);
-    return { engine, n: N, runs: RUNS, seedSeconds, count, counted, facts, queries, plan, planOneDay };
+    return { engine, n: N, runs: RUNS, seedSeconds, count, counted, queries, plan, planOneDay };
   } finally {
     await a.dispose();
   }
@@ -249,8 +267,13 @@ export function printReports(f: ReportsFigures): void {
     `  baseline: indexed count of the range (${fmt(f.counted)} rows)`.padEnd(46) +
       ` p50 ${fmt(base, 2).padStart(9)} ms, p95 ${fmt(base95, 2).padStart(9)} ms`,
   );
-  line('read of the report rows alone (facts)', f.facts);
-  for (const q of f.queries) line(`report: ${q.name}`, q.ms);
+  for (const q of f.queries) {
+    line(`before (rows reduced in TS): ${q.name}`, q.oldMs);
+    line(`after (aggregated in SQL):   ${q.name}`, q.ms);
+    console.log(
+      `  ${''.padEnd(44)} p50 ${fmt(pct(q.oldMs, 50) / pct(q.ms, 50), 1)}x faster; the same report: ${q.same ? 'yes' : 'NO'}`,
+    );
+  }
   console.log(`  plan of the range read, 30 days: ${f.plan.join(' / ')}`);
   console.log(`  plan of the range read, 1 day:   ${f.planOneDay.join(' / ')}`);
 }
