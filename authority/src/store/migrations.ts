@@ -667,6 +667,21 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX verification_links_request ON verification_links(request_id);
     `);
   },
+  // 23: RESERVED for another branch (merged before this one); a no-op here so that 24 is version 24.
+  () => undefined,
+  // 24: chat transcripts deleted (retention or an administrator): one marker per request, what remains of its messages
+  (db) => {
+    db.exec(`
+      CREATE TABLE chat_transcript_deletions (
+        request_id TEXT PRIMARY KEY REFERENCES requests(id),
+        deleted_at INTEGER NOT NULL,
+        by_actor TEXT NOT NULL,                              -- 'system:retention' or 'staff:<id>'
+        reason TEXT NOT NULL,
+        message_count INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX requests_ended_at ON requests(ended_at);
+    `);
+  },
 ];
 
 /**

@@ -637,6 +637,17 @@ export const POSTGRES_DDL: readonly string[] = [
      used_by_device TEXT
    );
    CREATE INDEX verification_links_request ON verification_links(request_id);`,
+  // 23: RESERVED for another branch (merged before this one); a no-op here so that 24 is version 24.
+  `SELECT 1;`,
+  // 24: chat transcripts deleted (retention or an administrator)
+  `CREATE TABLE chat_transcript_deletions (
+     request_id TEXT PRIMARY KEY REFERENCES requests(id),
+     deleted_at BIGINT NOT NULL,
+     by_actor TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     message_count BIGINT NOT NULL
+   );
+   CREATE INDEX requests_ended_at ON requests(ended_at);`,
 ];
 
 export interface SchemaVersion {
