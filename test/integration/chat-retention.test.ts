@@ -130,7 +130,7 @@ describe('chat transcripts: retention from configuration, audited deletion', () 
   let live: Chat;
 
   before(async () => {
-    [a] = await startNodes(
+    const nodes = await startNodes(
       1,
       {
         accessTokenSeconds: 3600,
@@ -141,6 +141,7 @@ describe('chat transcripts: retention from configuration, audited deletion', () 
       },
       { clock },
     );
+    a = nodes[0]!;
     await signIn();
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin.token) });
     const walk = (nodes: any[]): void => {
