@@ -240,7 +240,7 @@ export type DeleteTranscriptBody = z.infer<typeof DeleteTranscriptBody>;
 
 export const TranscriptDeletion = z.strictObject({
   requestId: OpaqueId.describe('The request whose transcript was deleted.'),
-  deleted: StaffTranscriptDeleted,
+  deleted: StaffTranscriptDeleted.describe('When, by whom and why (as staff views of the transcript say).'),
   messageCount: z.number().int().min(0).describe('How many messages were deleted.'),
 });
 export type TranscriptDeletion = z.infer<typeof TranscriptDeletion>;
