@@ -275,6 +275,8 @@ export async function buildAuthority(opts: {
         (async () => {
           await services.challenges.prune();
           await services.devices.prune();
+          // Chat transcripts past their retention (config chatRetentionDays): any node may run it.
+          await services.transcripts.sweepRetention();
         })(),
       ),
     60_000,

@@ -161,6 +161,8 @@ export const ConfigSchema = z
     recordingDir: z.string().min(1).optional(),
     /** Recordings (WAV) are kept this many days, then deleted (audited). */
     recordingRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+    /** Chat transcripts of requests that ended more than this many days ago are deleted (audited); unset: kept forever. */
+    chatRetentionDays: z.coerce.number().int().min(1).max(36_500).optional(),
     /** The site's policy: the agent is told when a supervisor listens to their call (whisper and barge always show). */
     monitorNotice: z.boolean().default(false),
     /** How often the authority looks for ended recorded calls to convert and for expired recordings. */
@@ -374,6 +376,7 @@ const ENV: Record<string, keyof Config> = {
   VD_RECORDING_DIR: 'recordingDir',
   VD_RECORDING_RETENTION_DAYS: 'recordingRetentionDays',
   VD_RECORDING_SWEEP_SECONDS: 'recordingSweepSeconds',
+  VD_CHAT_RETENTION_DAYS: 'chatRetentionDays',
   VD_MONITOR_NOTICE: 'monitorNotice',
   VD_SITE_TIME_ZONE: 'siteTimeZone',
   VD_WEBHOOK_URLS: 'webhookUrls',
@@ -470,6 +473,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
         demo: { type: 'boolean' },
         pipeline: { type: 'string' },
         'log-level': { type: 'string' },
+        'chat-retention-days': { type: 'string' },
       },
     });
   } catch (e) {
@@ -485,6 +489,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (a.demo !== undefined) raw.demo = a.demo;
   if (a.pipeline !== undefined) raw.pipelineFile = a.pipeline;
   if (a['log-level'] !== undefined) raw.logLevel = a['log-level'];
+  if (a['chat-retention-days'] !== undefined) raw.chatRetentionDays = a['chat-retention-days'];
   // The customer app is served by the authority itself: by default WebAuthn accepts its own origin.
   if (
     raw.origins === undefined &&

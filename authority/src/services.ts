@@ -24,6 +24,7 @@ import { WrapUps } from './desk/wrap-ups.ts';
 import { Transfers } from './pipeline/transfers.ts';
 import { CommandRelay } from './relay/commands.ts';
 import { ChatService } from './chat/chat-service.ts';
+import { Transcripts } from './chat/transcripts.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Store } from './store/engine.ts';
@@ -69,6 +70,8 @@ export interface Services {
   transfers: Transfers;
   commands: CommandRelay;
   chat: ChatService;
+  /** Chat transcripts as the request's record: reads, an admin's deletion, retention (chat/transcripts.ts). */
+  transcripts: Transcripts;
   customers: CustomerDirectory;
   /** Which customer devices are online, last seen, and how to wake them. */
   reach: Reachability;
@@ -176,6 +179,7 @@ export async function createServices(
     transfers,
     commands,
     chat: new ChatService(ctx),
+    transcripts: new Transcripts(ctx),
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,

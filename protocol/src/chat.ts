@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import { HistoryCursor, HistoryQuery } from './device-account.ts';
 import { RequestParams } from './pipeline.ts';
-import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
+import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
 
 /**
  * Verified chat (issue 18): the frames a chat exchanges over the authority's WebSocket
@@ -157,10 +157,34 @@ export const TranscriptQuery = z.strictObject({
 });
 export type TranscriptQuery = z.infer<typeof TranscriptQuery>;
 
+/** A deleted transcript as the customer's device learns it: when, nothing else (no staff ids, no reason). */
+export const TranscriptDeleted = z.strictObject({
+  at: IsoTime.describe('When its messages were deleted.'),
+});
+export type TranscriptDeleted = z.infer<typeof TranscriptDeleted>;
+
+/** Longest reason an administrator gives for deleting a transcript. */
+export const TRANSCRIPT_DELETE_REASON_MAX = 500;
+
+/** A deleted transcript as staff learn it: when, why, and whether retention or an administrator deleted it. */
+export const StaffTranscriptDeleted = TranscriptDeleted.extend({
+  by: z
+    .enum(['retention', 'administrator'])
+    .describe('retention: the configured retention period ran out; administrator: deleted on request.'),
+  staffId: OpaqueId.optional().describe('The administrator who deleted it (administrator only).'),
+  reason: z.string().max(TRANSCRIPT_DELETE_REASON_MAX).describe('Why it was deleted.'),
+});
+export type StaffTranscriptDeleted = z.infer<typeof StaffTranscriptDeleted>;
+
 export const ChatTranscript = z.strictObject({
   requestId: OpaqueId.describe('The request (conversation).'),
-  messages: z.array(ChatMessage).describe('This page of its messages, in seq order (each once).'),
+  messages: z
+    .array(ChatMessage)
+    .describe('This page of its messages, in seq order (each once); none once the transcript was deleted.'),
   nextAfter: ChatSeq.nullable().describe('Pass as `after` for the next page; null on the last.'),
+  deleted: TranscriptDeleted.optional().describe(
+    'Present when the transcript was deleted (retention or an administrator): its messages are gone.',
+  ),
 });
 export type ChatTranscript = z.infer<typeof ChatTranscript>;
 
@@ -171,6 +195,9 @@ export const TranscriptAgent = z.strictObject({
 
 /** A transcript as staff read it: with the names of everyone who held the request. */
 export const StaffChatTranscript = ChatTranscript.extend({
+  deleted: StaffTranscriptDeleted.optional().describe(
+    'Present when the transcript was deleted (retention or an administrator): its messages are gone.',
+  ),
   agents: z
     .array(TranscriptAgent)
     .describe("Everyone who held the request, in custody order: the names behind the messages' staffId."),
@@ -184,6 +211,9 @@ export const ConversationItem = z.strictObject({
   endedAt: IsoTime.nullable().describe('When it ended, or null while open.'),
   messageCount: z.number().int().min(0).describe('How many messages it holds.'),
   lastMessageAt: IsoTime.nullable().describe('When its last message was stored, or null when none.'),
+  deleted: TranscriptDeleted.optional().describe(
+    'Present when its transcript was deleted (retention or an administrator): no messages remain.',
+  ),
 });
 export type ConversationItem = z.infer<typeof ConversationItem>;
 
@@ -197,13 +227,31 @@ export const ConversationList = z.strictObject({
 });
 export type ConversationList = z.infer<typeof ConversationList>;
 
+export const DeleteTranscriptBody = z.strictObject({
+  reason: z
+    .string()
+    .max(TRANSCRIPT_DELETE_REASON_MAX)
+    .refine((s) => s.trim().length > 0, 'a reason is required')
+    .describe(
+      `Why the transcript is deleted (1 to ${TRANSCRIPT_DELETE_REASON_MAX} characters), kept in the audit log.`,
+    ),
+});
+export type DeleteTranscriptBody = z.infer<typeof DeleteTranscriptBody>;
+
+export const TranscriptDeletion = z.strictObject({
+  requestId: OpaqueId.describe('The request whose transcript was deleted.'),
+  deleted: StaffTranscriptDeleted.describe('When, by whom and why (as staff views of the transcript say).'),
+  messageCount: z.number().int().min(0).describe('How many messages were deleted.'),
+});
+export type TranscriptDeletion = z.infer<typeof TranscriptDeletion>;
+
 export const chatRoutes = {
   requestTranscript: route({
     method: 'GET',
     path: '/v1/agent/requests/:requestId/transcript',
     summary: "A chat request's transcript, a page of messages by seq",
     description:
-      "The request's chat messages after `after`, in seq order, at most `limit`, with the names of everyone who held it. Caller: an agent who holds or held the request (custody) or was offered it; a supervisor or admin any request (each read audited: chat.transcript.read). Changes nothing else; safe to repeat.",
+      "The request's chat messages after `after`, in seq order, at most `limit`, with the names of everyone who held it; a deleted transcript has no messages and says when, why and by what (`deleted`). Caller: an agent who holds or held the request (custody) or was offered it; a supervisor or admin any request (each read audited: chat.transcript.read). Changes nothing else; safe to repeat.",
     errors: {
       400: 'invalid_request: `after` is not a seq, or `limit` is not 1 to 500.',
       403: 'forbidden: an agent who never held nor was offered the request.',
@@ -221,7 +269,7 @@ export const chatRoutes = {
     path: '/v1/device/conversations',
     summary: "The customer's past and open chat conversations, newest first, paged",
     description:
-      "The chat requests of this device's customer (from any of its devices), newest first: the option asked for, when, when it ended, how many messages and when the last one was stored. Keyset-paged: pass `nextCursor` as `cursor` for older ones. Only the caller's own customer's conversations are ever listed. Caller: an authenticated device (device token + Device-Proof). Changes nothing.",
+      "The chat requests of this device's customer (from any of its devices), newest first: the option asked for, when, when it ended, how many messages and when the last one was stored (`deleted` with its date once the transcript was deleted). Keyset-paged: pass `nextCursor` as `cursor` for older ones. Only the caller's own customer's conversations are ever listed. Caller: an authenticated device (device token + Device-Proof). Changes nothing.",
     errors: {
       400: 'invalid_request: `limit` is not 1 to 50, or `cursor` is not a nextCursor of this route.',
     },
@@ -235,7 +283,7 @@ export const chatRoutes = {
     path: '/v1/device/conversations/:requestId/messages',
     summary: "One of the customer's conversations: a page of its messages by seq",
     description:
-      "The messages of one of this device's customer's requests after `after`, in seq order, at most `limit` (read-only). Caller: an authenticated device (device token + Device-Proof). Another customer's request answers 404, like one that does not exist. Changes nothing.",
+      "The messages of one of this device's customer's requests after `after`, in seq order, at most `limit` (read-only); a deleted transcript has none and says when (`deleted.at`). Caller: an authenticated device (device token + Device-Proof). Another customer's request answers 404, like one that does not exist. Changes nothing.",
     errors: {
       400: 'invalid_request: `after` is not a seq, or `limit` is not 1 to 500.',
       404: "not_found: no such request of this customer (another customer's answers the same).",
@@ -245,5 +293,23 @@ export const chatRoutes = {
     params: RequestParams,
     query: TranscriptQuery,
     response: ChatTranscript,
+  }),
+  deleteTranscript: route({
+    method: 'DELETE',
+    path: '/v1/admin/requests/:requestId/transcript',
+    summary: "Delete a finished chat request's transcript (audited)",
+    description:
+      'Deletes every chat message of a finished (completed or abandoned) request and keeps a marker: when, by whom, why, how many messages. Audited (chat.transcript.delete, with the reason). Every view of the transcript then says it was deleted instead of showing messages. Caller: an admin. Not repeatable: a second delete answers 409.',
+    errors: {
+      403: 'forbidden: not an admin.',
+      404: 'not_found: no such request.',
+      409: 'conflict: the request is still live (not completed nor abandoned), or its transcript was already deleted.',
+    },
+    tag: 'admin',
+    auth: 'staff',
+    roles: ADMIN,
+    params: RequestParams,
+    body: DeleteTranscriptBody,
+    response: TranscriptDeletion,
   }),
 } as const satisfies Record<string, RouteDef>;

@@ -468,6 +468,20 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  24: [
+    [
+      'chat_transcript_deletions',
+      [
+        {
+          request_id: 'rq1',
+          deleted_at: T + 10,
+          by_actor: 'staff:st1',
+          reason: 'customer asked',
+          message_count: 3,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -607,6 +621,10 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.sso.link('https://idp.example', 'sub1'))?.staff_id, 'st1');
   if (n < 18) return;
   assert.deepEqual(await r.nodes.nodesOf('dv1', T), ['node-a']);
+  if (n < 20) return;
+  assert.equal((await r.chat.after('rq1', 0)).length, 1);
+  if (n < 24) return;
+  assert.equal((await r.chat.deletion('rq1'))?.message_count, 3);
 }
 
 for (const engine of testEngines()) {

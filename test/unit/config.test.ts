@@ -81,6 +81,17 @@ describe('authority configuration', () => {
     );
   });
 
+  it('chat transcripts: kept forever by default; chatRetentionDays from VD_CHAT_RETENTION_DAYS or --chat-retention-days (the flag wins); 0 or a fraction refused', () => {
+    assert.equal(loadConfig([], {}).chatRetentionDays, undefined);
+    assert.equal(loadConfig([], { VD_CHAT_RETENTION_DAYS: '365' }).chatRetentionDays, 365);
+    assert.equal(
+      loadConfig(['--chat-retention-days', '30'], { VD_CHAT_RETENTION_DAYS: '365' }).chatRetentionDays,
+      30,
+    );
+    for (const bad of ['0', '1.5', 'forever'])
+      assert.throws(() => loadConfig([], { VD_CHAT_RETENTION_DAYS: bad }), /chatRetentionDays/);
+  });
+
   it('CLI exits 2 with the message on bad configuration', async () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'authority/src/cli.ts', '--port', '70000'], {

@@ -675,6 +675,19 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ALTER TABLE phone_calls ADD COLUMN identified_at INTEGER;
     `);
   },
+  // 24: chat transcripts deleted (retention or an administrator): one marker per request, what remains of its messages
+  (db) => {
+    db.exec(`
+      CREATE TABLE chat_transcript_deletions (
+        request_id TEXT PRIMARY KEY REFERENCES requests(id),
+        deleted_at INTEGER NOT NULL,
+        by_actor TEXT NOT NULL,                              -- 'system:retention' or 'staff:<id>'
+        reason TEXT NOT NULL,
+        message_count INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX requests_ended_at ON requests(ended_at);
+    `);
+  },
 ];
 
 /**

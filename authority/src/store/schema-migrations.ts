@@ -641,6 +641,15 @@ export const POSTGRES_DDL: readonly string[] = [
   `ALTER TABLE customers ADD COLUMN kind TEXT NOT NULL DEFAULT 'customer' CHECK (kind IN ('customer','unknown_caller'));
    ALTER TABLE phone_calls ADD COLUMN identified_by TEXT;
    ALTER TABLE phone_calls ADD COLUMN identified_at BIGINT;`,
+  // 24: chat transcripts deleted (retention or an administrator)
+  `CREATE TABLE chat_transcript_deletions (
+     request_id TEXT PRIMARY KEY REFERENCES requests(id),
+     deleted_at BIGINT NOT NULL,
+     by_actor TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     message_count BIGINT NOT NULL
+   );
+   CREATE INDEX requests_ended_at ON requests(ended_at);`,
 ];
 
 export interface SchemaVersion {

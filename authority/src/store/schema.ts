@@ -288,6 +288,17 @@ export interface VerificationLinksTable {
   used_by_device: string | null;
 }
 
+/** A chat transcript deleted (retention or an administrator): its messages are gone, this marker stays. */
+export interface ChatTranscriptDeletionsTable {
+  request_id: string;
+  deleted_at: Ms;
+  /** 'system:retention' or 'staff:<id>' */
+  by_actor: string;
+  reason: string;
+  /** how many messages were deleted */
+  message_count: number;
+}
+
 export interface LeasesTable {
   request_id: string;
   fence: number;
@@ -596,4 +607,5 @@ export interface Database {
   chat_messages: ChatMessagesTable;
   phone_calls: PhoneCallsTable;
   verification_links: VerificationLinksTable;
+  chat_transcript_deletions: ChatTranscriptDeletionsTable;
 }

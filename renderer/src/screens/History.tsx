@@ -134,7 +134,12 @@ function RequestRecord({ entry }: { entry: HistoryEntry }) {
       <h3>Chat transcript</h3>
       {state.kind === 'loading' && <p className="muted">Loading the transcript…</p>}
       {state.kind === 'error' && <p className="form-error">{state.text}</p>}
-      {state.kind === 'done' && state.transcript.messages.length === 0 && (
+      {state.kind === 'done' && state.transcript.deleted && (
+        <p className="muted" data-testid="history-transcript-deleted">
+          {transcriptDeletedLine(state.transcript.deleted)}
+        </p>
+      )}
+      {state.kind === 'done' && !state.transcript.deleted && state.transcript.messages.length === 0 && (
         <p className="muted" data-testid="history-transcript-empty">
           No chat messages in this request.
         </p>
@@ -170,6 +175,11 @@ function RequestRecord({ entry }: { entry: HistoryEntry }) {
       )}
     </section>
   );
+}
+
+/** The line that stands for a deleted transcript's messages. */
+export function transcriptDeletedLine(d: NonNullable<StaffChatTranscript['deleted']>): string {
+  return `Transcript deleted on ${dateTime(d.at)} (${d.by === 'retention' ? 'retention' : 'deleted by an administrator'}).`;
 }
 
 function WrapUpCell({ entry }: { entry: Parameters<typeof historyWrapUp>[0] }) {

@@ -1,8 +1,9 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { ChatMessagesTable, RequestsTable } from '../schema.ts';
+import type { ChatMessagesTable, ChatTranscriptDeletionsTable, RequestsTable } from '../schema.ts';
 import { inSlices, Repo } from './base.ts';
 
 export type ChatMessageRow = Selectable<ChatMessagesTable>;
+export type TranscriptDeletionRow = Selectable<ChatTranscriptDeletionsTable>;
 /** A chat request as the customer's list of conversations shows it. */
 export type ConversationRow = Pick<
   Selectable<RequestsTable>,
@@ -14,6 +15,8 @@ export type ConversationRow = Pick<
  * 1, 2, 3... by (request_id, seq), the primary key: two units that pick the same next
  * seq cannot both commit (the loser retries). (request_id, sender, client_msg_id) is
  * unique: a resend of a stored message finds it instead of storing it twice.
+ * Table: chat_transcript_deletions: one marker per request whose transcript was deleted
+ * (retention or an administrator); its messages are gone, the marker says when, by whom, why.
  */
 export class ChatRepo extends Repo {
   byClientId(
@@ -100,5 +103,84 @@ export class ChatRepo extends Repo {
         ]),
       );
     return q.orderBy('enqueued_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /** The marker of the request's deleted transcript, if it was deleted. */
+  deletion(requestId: string): Promise<TranscriptDeletionRow | undefined> {
+    return this.q
+      .selectFrom('chat_transcript_deletions')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .executeTakeFirst();
+  }
+
+  /** The markers of those of these requests whose transcript was deleted. */
+  async deletions(requestIds: readonly string[]): Promise<Map<string, TranscriptDeletionRow>> {
+    const rows = await inSlices(requestIds, (ids) =>
+      this.q.selectFrom('chat_transcript_deletions').selectAll().where('request_id', 'in', ids).execute(),
+    );
+    return new Map(rows.map((r) => [r.request_id, r]));
+  }
+
+  /**
+   * Delete the request's messages and leave the marker, in this unit. The marker goes
+   * first (its primary key): of two units deleting the same transcript, the second finds
+   * it and deletes nothing (undefined). Returns the marker with how many messages went.
+   */
+  async deleteTranscript(d: {
+    requestId: string;
+    at: number;
+    byActor: string;
+    reason: string;
+  }): Promise<TranscriptDeletionRow | undefined> {
+    const marked = await this.q
+      .insertInto('chat_transcript_deletions')
+      .values({
+        request_id: d.requestId,
+        deleted_at: d.at,
+        by_actor: d.byActor,
+        reason: d.reason,
+        message_count: 0,
+      })
+      .onConflict((oc) => oc.column('request_id').doNothing())
+      .returning('request_id')
+      .executeTakeFirst();
+    if (!marked) return undefined;
+    const gone = await this.q
+      .deleteFrom('chat_messages')
+      .where('request_id', '=', d.requestId)
+      .executeTakeFirst();
+    return await this.q
+      .updateTable('chat_transcript_deletions')
+      .set({ message_count: Number(gone.numDeletedRows) })
+      .where('request_id', '=', d.requestId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Chat requests that ended (completed or abandoned) before `endedBefore` and still hold
+   * messages, oldest end first, at most `limit`: what a retention sweep deletes next.
+   */
+  async retentionDue(endedBefore: number, limit: number): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('id')
+      .where('state', 'in', ['completed', 'abandoned'])
+      .where('ended_at', '<', endedBefore)
+      .where('channel', '=', 'chat')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('chat_messages')
+            .select('seq')
+            .whereRef('chat_messages.request_id', '=', 'requests.id'),
+        ),
+      )
+      .orderBy('ended_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
   }
 }

@@ -119,7 +119,7 @@ export function Conversations({ state, app }: Props) {
               <span>
                 {c.optionLabel}
                 <small>
-                  {when(c.at)} · {count(c.messageCount)}
+                  {when(c.at)} · {c.deleted ? 'transcript deleted' : count(c.messageCount)}
                   {c.endedAt === null ? ' · open' : ''}
                 </small>
               </span>
@@ -156,7 +156,14 @@ export function Conversation({
     <Screen title={item.optionLabel} lead={`Chat of ${when(item.at)}`}>
       <ErrorText message={state.error} />
       {messages === null && !state.error ? <p className="help">Loading the messages…</p> : null}
-      {messages && messages.length === 0 ? <p className="help">No messages in this conversation.</p> : null}
+      {item.deleted ? (
+        <p className="help" data-testid="conversation-deleted">
+          Transcript deleted on {day(item.deleted.at)}.
+        </p>
+      ) : null}
+      {messages && messages.length === 0 && !item.deleted ? (
+        <p className="help">No messages in this conversation.</p>
+      ) : null}
       {messages && messages.length > 0 ? (
         <ol className="chat-log" aria-label="Messages" data-testid="conversation-log">
           {messages.map((m) => (

@@ -130,14 +130,22 @@ export class AccountStore {
       const d = this.app.requireDevice();
       const messages: ChatMessage[] = [];
       let after: number | null = 0;
+      let deleted = item.deleted;
       for (let i = 0; after !== null && i < MESSAGE_PAGES; i++) {
         const page = await d.conversation(item.requestId, after);
         messages.push(...page.messages);
         after = page.nextAfter;
+        // Deleted since the list was read (retention or an administrator): no messages, only when.
+        deleted = page.deleted ?? deleted;
       }
       const s = this.app.getState().screen;
       if (s.name === 'conversation' && s.item.requestId === item.requestId)
-        this.app.go({ name: 'conversation', item, messages, partial: after !== null });
+        this.app.go({
+          name: 'conversation',
+          item: deleted ? { ...item, deleted } : item,
+          messages,
+          partial: after !== null,
+        });
     });
   }
 
