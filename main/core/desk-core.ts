@@ -378,6 +378,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('requestKnowledgeCheck', { params: { requestId }, body }),
       'panel.sendVerificationLink': ({ requestId, fence }) =>
         c.call('sendVerificationLink', { params: { requestId }, body: { fence } }),
+      'panel.identifyCaller': ({ requestId, ...body }) =>
+        c.call('identifyCaller', { params: { requestId }, body }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
       'call.connectPhone': ({ requestId, fence }) =>

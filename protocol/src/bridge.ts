@@ -34,7 +34,12 @@ import {
   SetPresenceRequest,
 } from './pipeline.ts';
 import { SipCredentials } from './sip.ts';
-import { PhoneCallConnecting, VerificationLinkSent } from './trunk.ts';
+import {
+  CallerIdentified,
+  IdentifyCallerFields,
+  PhoneCallConnecting,
+  VerificationLinkSent,
+} from './trunk.ts';
 import { Password, StaffView, Username } from './staff.ts';
 import { SsoSettings } from './sso.ts';
 import { COMMAND_TTL, CommandView, DeviceCommand, MenuItems, RequestCommands } from './device-control.ts';
@@ -180,6 +185,8 @@ export const bridgeRequests = {
   ),
   /** A caller from the phone network: text them a link to verify in their app during the call. */
   'panel.sendVerificationLink': channel(Fenced, VerificationLinkSent),
+  /** An unknown caller from the phone network: who they say they are (a registered number or reference). */
+  'panel.identifyCaller': channel(IdentifyCallerFields.extend({ requestId: OpaqueId }), CallerIdentified),
   'call.ticket': channel(Fenced, CallTicket),
   /** A caller from the phone network: the SIP server holding the call puts it through to this console. */
   'call.connectPhone': channel(Fenced, PhoneCallConnecting),

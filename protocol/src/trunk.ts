@@ -69,25 +69,29 @@ export const PhoneCallConnecting = z.strictObject({
     .describe("The agent's SIP user the held call is delivered to (the console's registration)."),
 });
 
-export const IdentifyCallerBody = z
-  .strictObject({
-    fence: FenceBody.shape.fence,
-    number: z
-      .string()
-      .min(3)
-      .max(32)
-      .optional()
-      .describe(
-        "A phone number the caller says is registered to them (E.164 or as written in the site's region).",
-      ),
-    reference: ExternalRef.optional().describe(
-      "The customer's reference the caller gives (the external reference, e.g. a CRM or account id).",
+/** The fields of identifyCaller's body (IdentifyCallerBody adds: exactly one of number and reference). */
+export const IdentifyCallerFields = z.strictObject({
+  fence: FenceBody.shape.fence,
+  number: z
+    .string()
+    .min(3)
+    .max(32)
+    .optional()
+    .describe(
+      "A phone number the caller says is registered to them (E.164 or as written in the site's region).",
     ),
-  })
-  .refine((b) => (b.number === undefined) !== (b.reference === undefined), {
+  reference: ExternalRef.optional().describe(
+    "The customer's reference the caller gives (the external reference, e.g. a CRM or account id).",
+  ),
+});
+
+export const IdentifyCallerBody = IdentifyCallerFields.refine(
+  (b) => (b.number === undefined) !== (b.reference === undefined),
+  {
     message: 'give exactly one of number or reference',
     path: ['number'],
-  });
+  },
+);
 
 export const CallerIdentified = z.strictObject({
   requestId: OpaqueId,

@@ -309,4 +309,82 @@ describe('security questions in the console', () => {
       rmSync(samDir, { recursive: true, force: true });
     }
   });
+  it('an unknown caller (number withheld): the agent asks who is calling, finds the customer by number, then the questions verify them', async () => {
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    await answerNumber(a.url, admin, '+442079460000');
+    await registerPhone(a.url, admin, 'c_bob_okafor_002', '07911 123457');
+    // Sam finishes the call of the test before (the one he still holds).
+    const sam = await staffLogin(a.url, 'agent2', 'demo-agent-2');
+    const held = (await api(a.url, 'agentMe', { headers: bearer(sam.token) })).body.currentRequestId as
+      string | null;
+    if (held) {
+      const r = await api(a.url, 'getRequest', { headers: bearer(sam.token), params: { requestId: held } });
+      const done = await api(a.url, 'completeRequest', {
+        headers: bearer(sam.token),
+        params: { requestId: held },
+        json: { fence: r.body.fence },
+      });
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+    }
+    const samDir = mkdtempSync(join(tmpdir(), 'vd-phone-unknown-e2e-'));
+    const samMode = await startBrowserMode({ authorityUrl: a.url, dataDir: samDir, rendererDir });
+    const t = await openConsole(browser, samMode, 'phone-unknown');
+    const { page } = t;
+    try {
+      await signIn(page, 'agent2', 'demo-agent-2');
+      await page.getByTestId('presence').waitFor();
+      await page.getByLabel('Change presence').selectOption('available');
+      const arrived = await api(a.url, 'trunkCallArrived', {
+        headers: { authorization: `Bearer ${SIP_SERVER_SECRET}` },
+        json: { callId: 'e2e-unknown-call@192.0.2.10', caller: 'anonymous', dialled: '+442079460000' },
+      });
+      assert.equal(arrived.status, 201, JSON.stringify(arrived.body));
+      await page.getByRole('heading', { name: 'Unknown caller', exact: true }).waitFor();
+      await page
+        .getByTestId('phoned-in')
+        .getByText('Phoned in from a withheld number — unknown caller')
+        .waitFor();
+      await t.screenshot('1-unknown-caller-offer');
+      await page.keyboard.press('Control+Enter');
+      const who = page.getByRole('group', { name: 'Who is calling?' });
+      const field = who.getByLabel('Registered phone number or customer reference');
+      await field.fill('07911 123999');
+      await who.getByRole('button', { name: 'Find the customer' }).click();
+      await who.getByText(/no active customer has that phone number/).waitFor();
+      await t.screenshot('2-nobody-found');
+      assert.equal(
+        await page.getByRole('group', { name: 'Verify in the app' }).count(),
+        0,
+        'no link for a caller nobody knows',
+      );
+      await field.fill('07911 123457');
+      await who.getByRole('button', { name: 'Find the customer' }).click();
+      await page.getByRole('heading', { name: 'Bob Okafor', exact: true }).waitFor();
+      await page
+        .getByTestId('phoned-in')
+        .getByText(
+          'Phoned in from a withheld number — the caller says they are Bob Okafor (identified by the agent, not verified)',
+        )
+        .waitFor();
+      await page
+        .getByTestId('level-line')
+        .getByText(/^Level 0/)
+        .waitFor();
+      assert.equal(await page.getByRole('group', { name: 'Who is calling?' }).count(), 0);
+      await t.screenshot('3-identified');
+      const section = page.getByRole('group', { name: 'Security questions' });
+      await section.getByRole('button', { name: 'Ask security questions' }).click();
+      await section.getByLabel('Favourite football team?').pressSequentially('arsenal', { delay: 40 });
+      await section.getByRole('button', { name: 'Check answers' }).click();
+      await page
+        .getByTestId('level-line')
+        .getByText(/^Level 1/)
+        .waitFor();
+      await t.screenshot('4-verified-by-questions');
+    } finally {
+      await t.close();
+      await samMode.close();
+      rmSync(samDir, { recursive: true, force: true });
+    }
+  });
 });

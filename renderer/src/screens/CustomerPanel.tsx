@@ -24,6 +24,7 @@ import {
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import type { PhotoState } from '../state/panel.ts';
 import { KnowledgeQuestions } from './KnowledgeQuestions.tsx';
+import { IdentifyCaller } from './IdentifyCaller.tsx';
 import { VerificationLink } from './VerificationLink.tsx';
 
 const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
@@ -68,6 +69,7 @@ export function CustomerPanelView() {
           <Verification panel={panel} />
           <Risk panel={panel} />
           <Voice panel={panel} />
+          <IdentifyCaller panel={panel} />
           <VerificationLink panel={panel} />
           <KnowledgeQuestions panel={panel} />
         </div>

@@ -24,7 +24,8 @@ export function VerificationLink({ panel }: { panel: CustomerPanel }) {
   }, [requestId]);
 
   const v = panel.verification;
-  if (!panel.request.phone || (v.level >= v.requiredLevel && !sent)) return null;
+  if (!panel.request.phone || panel.request.phone.unknownCaller || (v.level >= v.requiredLevel && !sent))
+    return null;
   const holder = panel.request.state === 'assigned' && panel.request.fence !== null;
   const verified = v.level >= v.requiredLevel;
 

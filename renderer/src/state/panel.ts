@@ -46,7 +46,13 @@ export class PanelStore extends Store<PanelState> {
     bridge.on('queue.delta', (d) => {
       const id = this.state.requestId;
       const mine = id ? d.upserts.find((r) => r.requestId === id) : undefined;
-      if (mine && (mine.level !== this.lastLevel || mine.state !== this.state.panel?.request.state))
+      // A level or state change, or an unknown caller identified (the request is another customer's now).
+      if (
+        mine &&
+        (mine.level !== this.lastLevel ||
+          mine.state !== this.state.panel?.request.state ||
+          mine.customerName !== this.state.panel?.customer.name)
+      )
         this.refresh();
     });
     bridge.on('agent.state', (a) => {
