@@ -51,7 +51,7 @@ export class PanelStore extends Store<PanelState> {
         mine &&
         (mine.level !== this.lastLevel ||
           mine.state !== this.state.panel?.request.state ||
-          mine.customerName !== this.state.panel?.customer.name)
+          mine.customerName !== this.state.panel?.request.customerName)
       )
         this.refresh();
     });
