@@ -177,8 +177,9 @@ export const trunkRoutes = {
       'For a phone request whose caller nobody recognised (withheld, or a number no customer has): the holder types the registered phone number or customer reference the caller gives, and the request (its session and authentication) becomes that customer\'s, still at level 0: what a caller says is never proof, the knowledge questions of that customer verify them. The placeholder "Unknown caller" goes. Fenced: only the holder under the current fencing number. Every attempt is audited (phone.identify), those that find nobody too. Caller: any logged-in staff member holding the request.',
     errors: {
       400: 'bad_request: neither or both of number and reference, or a number that is not a phone number.',
-      404: 'not_found: no active customer has that number or reference.',
-      409: 'conflict: not the holder under this fencing number; the request did not come from the phone network; or the caller is identified already.',
+      403: 'not_assigned: the caller does not hold the request.',
+      404: 'not_found: no such request, or no active customer has that number or reference.',
+      409: 'stale_fence: not the current fencing number; conflict: the request did not come from the phone network, or the caller is identified already.',
     },
     tag: 'calls',
     auth: 'staff',

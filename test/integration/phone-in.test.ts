@@ -152,7 +152,7 @@ describe('calls from the phone network become service requests', () => {
     assert.equal(listed.status, 200, JSON.stringify(listed.body));
     assert.deepEqual(listed.body.customers, []);
     // Not before accepting (the holder only), and no questions to ask an unknown caller.
-    assert.equal((await identify(q.requestId, { fence: offer.fence, number: '07911 123456' })).status, 409);
+    assert.equal((await identify(q.requestId, { fence: offer.fence, number: '07911 123456' })).status, 403);
     const ok = await api(a.url, 'acceptOffer', {
       headers: bearer(agent.token),
       params: { requestId: q.requestId },

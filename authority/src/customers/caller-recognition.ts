@@ -5,6 +5,13 @@ import { normalisePhone } from './phones.ts';
 const withheld = (callerId: string | null): boolean =>
   /^\s*(anonymous|unknown|restricted|private)?\s*$/i.test(callerId ?? '');
 
+const UNKNOWN = ' — unknown caller';
+
+/** The recognition of an unknown caller once the agent identified them: what the caller says, never proof. */
+export const identifiedByAgent = (recognition: string, customerName: string): string =>
+  (recognition.endsWith(UNKNOWN) ? recognition.slice(0, -UNKNOWN.length) : recognition) +
+  ` — the caller says they are ${customerName} (identified by the agent, not verified)`;
+
 /** Who a phone call's caller ID points to. Never proof: `verified` is always false. */
 export interface CallerIdentity {
   /** The caller's number in E.164, or null (withheld, or not a phone number). */
@@ -38,7 +45,7 @@ export class CallerRecognition {
       customerName: null,
       hasDevice: false,
       verified: false,
-      text: `Phoned in from ${shown} — unknown caller`,
+      text: `Phoned in from ${shown}${UNKNOWN}`,
     });
     if (number === null) return unknown(withheld(callerId) ? 'a withheld number' : 'an unreadable number');
     const shown = parsePhoneNumberWithError(number).formatInternational();

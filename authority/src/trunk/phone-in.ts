@@ -1,8 +1,9 @@
 import { sipUserForAgent, type PipelineConfig, type RequestView } from '../../../protocol/src/index.ts';
 import type { Ctx } from '../context.ts';
-import { CallerRecognition } from '../customers/caller-recognition.ts';
+import { CallerRecognition, identifiedByAgent } from '../customers/caller-recognition.ts';
 import { normalisePhone } from '../customers/phones.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
+import { checkHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { Recordings } from '../media/recordings.ts';
 import { SipServerControl } from './sip-server.ts';
@@ -89,12 +90,7 @@ export class PhoneIn {
     by: { number?: string | undefined; reference?: string | undefined },
   ): Promise<{ requestId: string; customerName: string; recognition: string }> {
     const read = this.ctx.data.read;
-    const r = await read.requests.get(requestId);
-    if (!r) throw notFound('no such request');
-    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
-      throw conflict(
-        'only the agent holding the request under its current fencing number identifies the caller',
-      );
+    const r = checkHolder(await read.requests.get(requestId), staffId, fence);
     const call = await read.phoneCalls.byRequest(requestId);
     if (!call) throw conflict('this request did not come from the phone network');
     if (!(await read.customers.isUnknownCaller(r.customer_id)))
@@ -119,10 +115,7 @@ export class PhoneIn {
       );
       throw notFound(`no active customer has that ${how === 'number' ? 'phone number' : 'reference'}`);
     }
-    const recognition = call.recognition.replace(
-      / — unknown caller$/,
-      ` — the caller says they are ${customer.display_name} (identified by the agent, not verified)`,
-    );
+    const recognition = identifiedByAgent(call.recognition, customer.display_name);
     const moved = await this.ctx.data.tx(async (t) => {
       const ok = await t.customers.rebindUnknownCaller(
         r.customer_id,
