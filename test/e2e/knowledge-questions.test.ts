@@ -371,6 +371,17 @@ describe('security questions in the console', () => {
         .getByText(/^Level 0/)
         .waitFor();
       assert.equal(await page.getByRole('group', { name: 'Who is calling?' }).count(), 0);
+      // The texted link needs the number calling to be the customer's: never offered to a caller
+      // the agent identified (the real customer could confirm someone else's call).
+      assert.equal(
+        await page.getByRole('group', { name: 'Verify in the app' }).count(),
+        0,
+        'no link for a caller identified by what they said',
+      );
+      await page
+        .getByTestId('identified-caller-hint')
+        .getByText(/no link can be texted/)
+        .waitFor();
       await t.screenshot('3-identified');
       const section = page.getByRole('group', { name: 'Security questions' });
       await section.getByRole('button', { name: 'Ask security questions' }).click();

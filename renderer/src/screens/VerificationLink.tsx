@@ -8,7 +8,8 @@ import { useConsole } from '../hooks.ts';
 /**
  * A caller from the phone network who has the app: the holder texts them a single-use link;
  * they verify in the app (fingerprint or PIN) and the panel turns verified by itself (the
- * request's level changes). Shown for phone requests not yet at the level they need.
+ * request's level changes). Shown for phone requests not yet at the level they need, except a
+ * caller the agent identified (their number is not the customer's: the questions verify them).
  */
 export function VerificationLink({ panel }: { panel: CustomerPanel }) {
   const c = useConsole();
@@ -24,8 +25,18 @@ export function VerificationLink({ panel }: { panel: CustomerPanel }) {
   }, [requestId]);
 
   const v = panel.verification;
-  if (!panel.request.phone || panel.request.phone.unknownCaller || (v.level >= v.requiredLevel && !sent))
-    return null;
+  const phone = panel.request.phone;
+  if (!phone || phone.unknownCaller || (v.level >= v.requiredLevel && !sent)) return null;
+  // The link goes to the number calling and must be the customer's: a caller the agent identified
+  // by what they said calls from another (or a withheld) number, and the real customer could
+  // confirm someone else's call. The questions verify them instead.
+  if (phone.identifiedByAgent)
+    return (
+      <p className="muted small" data-testid="identified-caller-hint">
+        Not calling from their registered number, so no link can be texted: verify them with the security
+        questions.
+      </p>
+    );
   const holder = panel.request.state === 'assigned' && panel.request.fence !== null;
   const verified = v.level >= v.requiredLevel;
 
