@@ -39,6 +39,17 @@ export const DOMAIN_EVENTS = {
     wrapUpId: z.string().min(1).max(200),
     agentId: z.string().min(1).max(200),
   }),
+  /**
+   * The holder identified a caller nobody recognised (issue 14): the request moved from its
+   * placeholder "Unknown caller" to `customerId`, `by` what the caller said (webhooks:
+   * `caller.identified`). Identified is not verified: the level is unchanged.
+   */
+  'caller.identified': z.strictObject({
+    requestId: z.string().min(1).max(200),
+    customerId: z.string().min(1).max(200),
+    staffId: z.string().min(1).max(200),
+    by: z.enum(['number', 'reference']),
+  }),
   /** Ownership of a request left `fromFence` (transfer, take-over, reassign): that holder's open device commands end. */
   'request.moved': z.strictObject({
     requestId: z.string().min(1).max(200),

@@ -135,14 +135,29 @@ export const ReportCsv = z.strictObject({
 });
 
 export const ScreenPop = z.strictObject({
-  url: z.string().nullable().describe('The CRM URL to open, or null when the queue has none configured.'),
+  url: z
+    .string()
+    .nullable()
+    .describe(
+      'The CRM URL to open, or null when the queue has none configured or nobody knows who is calling yet.',
+    ),
+  unknownCaller: z
+    .literal(true)
+    .optional()
+    .describe(
+      "A phone caller nobody recognised (their request belongs to a placeholder, nobody's CRM record): ask again once the agent identified them.",
+    ),
 });
 
 export const WebhookDeliveryView = z.strictObject({
   id: OpaqueId,
   eventId: z.string().describe('The idempotency id the receiver sees (X-VD-Event-Id).'),
   endpoint: z.string().describe('The receiver URL.'),
-  topic: z.string().describe('request.accepted, request.ended, request.transferred or wrapup.saved.'),
+  topic: z
+    .string()
+    .describe(
+      'request.accepted, request.ended, request.transferred, wrapup.saved, verification.changed or caller.identified.',
+    ),
   state: z
     .enum(['pending', 'delivered', 'dead'])
     .describe('dead: given up after webhookMaxAttempts failures.'),

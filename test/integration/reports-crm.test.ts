@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { webhookSignature } from '../../authority/src/crm/webhooks.ts';
 import { csvCell } from '../../authority/src/reports/reports.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
+import { type Received, webhookReceiver } from '../support/webhook-receiver.ts';
 
 /**
  * A scripted weekend of calls in Europe/Paris across the spring daylight-saving change
@@ -20,60 +19,13 @@ import { until } from '../support/wait.ts';
  */
 const SECRET = 'webhook-secret-0123456789abcdefghijklmnop';
 
-interface Received {
-  eventId: string;
-  type: string;
-  body: any;
-  attempt: number;
-}
-
-function receiver(fail: (eventId: string, n: number) => boolean) {
-  const got: Received[] = [];
-  const tries = new Map<string, number>();
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const ts = String(req.headers['x-vd-timestamp']);
-      const sig = String(req.headers['x-vd-signature']);
-      // The receiver's check, as docs/crm-integration.md shows it.
-      if (sig !== `v1=${webhookSignature(SECRET, ts, raw)}`) {
-        res.writeHead(401).end();
-        return;
-      }
-      const eventId = String(req.headers['x-vd-event-id']);
-      const n = (tries.get(eventId) ?? 0) + 1;
-      tries.set(eventId, n);
-      if (fail(eventId, n)) {
-        res.writeHead(500).end('not now');
-        return;
-      }
-      got.push({ eventId, type: String(req.headers['x-vd-event-type']), body: JSON.parse(raw), attempt: n });
-      res.writeHead(204).end();
-    });
-  });
-  return {
-    got,
-    tries,
-    listen: () =>
-      new Promise<string>((resolve) =>
-        server.listen(0, '127.0.0.1', () => {
-          const a = server.address();
-          resolve(`http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/hooks`);
-        }),
-      ),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 describe('historical reports over a DST change, CSV, CRM screen pop and signed webhooks', () => {
   let a: TestAuthority;
   const clock = new FakeClock(Date.parse('2026-03-28T08:00:00Z'));
   let admin: string;
   let supervisor: string;
-  const flaky = receiver((_id, n) => n <= 2);
-  const broken = receiver(() => true);
+  const flaky = webhookReceiver(SECRET, (_id, n) => n <= 2);
+  const broken = webhookReceiver(SECRET, () => true);
   const ids: Record<string, string> = {};
 
   const device = async () => {

@@ -16,10 +16,12 @@ export class ScreenPops {
     private readonly pipelineConfig: PipelineConfigStore,
   ) {}
 
-  async forHolder(staffId: string, requestId: string): Promise<{ url: string | null }> {
+  async forHolder(staffId: string, requestId: string): Promise<{ url: string | null; unknownCaller?: true }> {
     const req = await this.ctx.data.read.webhooks.request(requestId);
     if (!req) throw notFound('no such request');
     if (req.state !== 'assigned' || req.agent_id !== staffId) throw notAssigned();
+    // The placeholder of a caller nobody recognised is nobody's CRM record: ask again once identified.
+    if (req.kind === 'unknown_caller') return { url: null, unknownCaller: true };
     const template = this.pipelineConfig.queue(req.queue_id)?.screenPopUrl;
     if (!template) return { url: null };
     const values: Record<string, string> = {

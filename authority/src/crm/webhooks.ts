@@ -15,6 +15,7 @@ const WEBHOOK_TOPICS = {
   'request.moved': 'request.transferred',
   'wrapup.saved': 'wrapup.saved',
   'authentication.changed': 'verification.changed',
+  'caller.identified': 'caller.identified',
 } as const satisfies Partial<Record<DomainTopic, string>>;
 type WebhookTopic = keyof typeof WEBHOOK_TOPICS;
 
@@ -142,11 +143,14 @@ export class Webhooks {
     }
     const requestId = (e.payload as { requestId: string }).requestId;
     const req = await r.webhooks.request(requestId);
+    // A caller nobody recognised belongs to a placeholder until identified: no CRM record.
+    const unknownCaller = req?.kind === 'unknown_caller';
     const data: Record<string, unknown> = {
       requestId,
       queueId: req?.queue_id ?? null,
-      customerId: req?.customer_id ?? null,
-      externalRef: req?.external_ref ?? null,
+      customerId: unknownCaller ? null : (req?.customer_id ?? null),
+      externalRef: unknownCaller ? null : (req?.external_ref ?? null),
+      unknownCaller,
       verificationLevel: req?.level ?? null,
     };
     if (e.topic === 'request.accepted') {
@@ -155,6 +159,9 @@ export class Webhooks {
     } else if (e.topic === 'request.ended') {
       const p = e.payload as DomainEvent<'request.ended'>['payload'];
       Object.assign(data, { outcome: p.outcome, reason: p.reason });
+    } else if (e.topic === 'caller.identified') {
+      const p = e.payload as DomainEvent<'caller.identified'>['payload'];
+      Object.assign(data, { identifiedBy: p.staffId, by: p.by });
     } else if (e.topic === 'wrapup.saved') {
       const p = e.payload as DomainEvent<'wrapup.saved'>['payload'];
       Object.assign(data, { wrapUpId: p.wrapUpId, agentId: p.agentId });

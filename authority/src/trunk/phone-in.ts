@@ -124,6 +124,7 @@ export class PhoneIn {
       );
       if (!ok) return false;
       await t.phoneCalls.identified(requestId, staffId, recognition, this.ctx.clock.now());
+      await t.outbox.emit('caller.identified', { requestId, customerId: customer.id, staffId, by: how });
       await t.audit.append({
         ...audit,
         outcome: 'success',

@@ -12,6 +12,8 @@ export interface WebhookRequestFacts {
   fence: number;
   customer_id: string;
   external_ref: string | null;
+  /** "unknown_caller": the placeholder of a phone caller nobody recognised (nobody's CRM record). */
+  kind: 'customer' | 'unknown_caller';
   level: number | null;
 }
 
@@ -130,6 +132,7 @@ export class WebhooksRepo extends Repo {
         'requests.fence',
         'requests.customer_id',
         'customers.external_ref',
+        'customers.kind',
         'authentications.level',
       ])
       .where('requests.id', '=', requestId)
