@@ -5,7 +5,7 @@
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
  * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes,
- * reports, rtpengine-cpu, phone-in) runs a part.
+ * reports, rtpengine-cpu, phone-in, link-to-verified) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -32,6 +32,7 @@ import { benchNodes, printNodes } from './nodes.ts';
 import { benchReports, pct as pctReports, printReports } from './reports.ts';
 import { benchRtpengineCpu, printRtpengineCpu } from './rtpengine-cpu.ts';
 import { benchPhoneIn, pct as pctPhoneIn, printPhoneIn } from './phone-in.ts';
+import { benchLinkToVerified, printLinkToVerified } from './link-to-verified.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
@@ -339,6 +340,19 @@ async function phoneIn(rows: Row[]) {
   ]);
 }
 
+/** bench/link-to-verified.ts: the texted link used in the app -> the agent's panel verified (Chromium). */
+async function linkToVerified(rows: Row[]) {
+  console.log("\n(l) link tapped -> the agent's panel verified (bench/link-to-verified.ts)");
+  const f = await benchLinkToVerified();
+  printLinkToVerified(f);
+  rows.push([
+    `link tapped -> panel verified p50 / p95 (${f.n})`,
+    `${fmt(pctOf(f.frame, 50), 1)} / ${fmt(pctOf(f.frame, 95), 1)} ms`,
+    `${fmt(pctOf(f.raw, 50), 1)} / ${fmt(pctOf(f.raw, 95), 1)} ms (raw queue.delta)`,
+    `${fmt(pctOf(f.frame, 50) / pctOf(f.raw, 50), 1)}x / ${fmt(pctOf(f.frame, 95) / pctOf(f.raw, 95), 1)}x`,
+  ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -384,6 +398,7 @@ async function main() {
   for (engine of ENGINES) if (wanted('reports')) await guarded(on('reports'), rows, () => reports(rows));
   if (wanted('rtpengine-cpu')) await guarded('rtpengine CPU', rows, () => rtpengineCpu(rows));
   if (wanted('phone-in')) await guarded('phone-in', rows, () => phoneIn(rows));
+  if (wanted('link-to-verified')) await guarded('link to verified', rows, () => linkToVerified(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
