@@ -95,19 +95,35 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
   });
   const knowledge: { at: number; actor: string; outcome: 'success' | 'failure'; reason: string | null }[] =
     [];
+  /** The verification level each answered request had when its first holder took it (the truth). */
+  const answerLevels = new Map<string, number>();
   for (let i = 0; i < size; i++) {
     const id = `${p}-rq-${i}`;
+    // Now and then the caller steps up during the call: their own authentication, raised after the answer.
+    const stepUp = r() < 0.2;
+    const authLevel = stepUp ? int(1, 2) : int(1, 3);
+    const authId = stepUp ? `${id}-auth` : `${p}-auth-${authLevel}`;
     const enq = start + int(0, span);
     const queue = pick(Object.keys(TARGETS));
     const slot = r() < 0.15;
     const slotStart = slot ? enq + int(-60, 600) * 1000 : null;
     const outcome = r();
     await data.tx(async (t) => {
+      if (stepUp)
+        await t.authentications.insert({
+          id: authId,
+          customer_id: CUSTOMER,
+          device_id: null,
+          level: authLevel,
+          created_at: enq,
+          expires_at: enq + DAY,
+          setup_until: null,
+        });
       await t.sessions.insert({
         id: `${p}-ss-${i}`,
         customer_id: CUSTOMER,
         device_id: null,
-        authentication_id: `${p}-auth-${int(1, 3)}`,
+        authentication_id: authId,
         created_at: enq,
         last_activity_at: enq,
         absolute_expires_at: enq + DAY,
@@ -117,7 +133,7 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
         session_id: `${p}-ss-${i}`,
         customer_id: CUSTOMER,
         device_id: null,
-        authentication_id: `${p}-auth-${int(1, 3)}`,
+        authentication_id: authId,
         option_id: 'other',
         option_label: 'Something else',
         queue_id: queue,
@@ -155,6 +171,10 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
           h === 0 ? 'accepted' : pick(['transfer_blind', 'taken_over'] as const),
           at,
         );
+        if (h === 0) {
+          answerLevels.set(id, authLevel);
+          if (stepUp) await t.authentications.setLevel(authId, authLevel + 1);
+        }
         const until = at + int(5, 900) * 1000;
         const last = h + 1 === holds;
         if (!(last && stillHeld)) await t.custody.close(id, fence, 'completed', until);
@@ -246,6 +266,7 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
       }),
     );
   }
+  return answerLevels;
 }
 
 interface Raw {
@@ -260,7 +281,8 @@ interface Raw {
     slot_end: number | null;
     authentication_id: string;
   }[];
-  levels: Map<string, number>;
+  /** The level at answer of each answered request, as the history was written (not read back). */
+  answerLevels: Map<string, number>;
   custody: {
     request_id: string;
     staff_id: string;
@@ -282,12 +304,10 @@ interface Raw {
   names: Map<string, string>;
 }
 
-async function readRaw(db: Kysely<Database>): Promise<Raw> {
+async function readRaw(db: Kysely<Database>, answerLevels: Map<string, number>): Promise<Raw> {
   return {
+    answerLevels,
     requests: await db.selectFrom('requests').selectAll().execute(),
-    levels: new Map(
-      (await db.selectFrom('authentications').select(['id', 'level']).execute()).map((a) => [a.id, a.level]),
-    ),
     custody: await db.selectFrom('custody').selectAll().execute(),
     wrapUps: await db.selectFrom('wrap_ups').selectAll().execute(),
     transfers: await db.selectFrom('transfers').selectAll().execute(),
@@ -381,7 +401,7 @@ function brute(raw: Raw, ids: Set<string>, range: { from: number; to: number }) 
     answerWaits.push(Math.max(0, first - waitFrom));
     if (first - waitFrom <= TARGETS[q.queue_id]! * 1000) out.answeredWithinTarget++;
     if (callback && q.slot_end !== null && first <= q.slot_end) out.callbacksKept++;
-    const level = raw.levels.get(q.authentication_id) ?? 0;
+    const level = raw.answerLevels.get(q.id) ?? 0;
     if (level === 1) out.answeredAtLevel1++;
     else if (level === 2) out.answeredAtLevel2++;
     else if (level >= 3) out.answeredAtLevel3++;
@@ -546,8 +566,7 @@ for (const engine of [testEngine()] as Engine[])
           fc.integer({ min: 5, max: 60 }),
           async (seed, size) => {
             year++;
-            await writeHistory(s.data, clock, year, seed, size);
-            const raw = await readRaw(s.store.db);
+            const raw = await readRaw(s.store.db, await writeHistory(s.data, clock, year, seed, size));
             const change = springChange(year);
             const q = { from: addDays(change, -2), to: addDays(change, 1) };
             const mine = raw.requests.filter((x) => x.id.startsWith(`y${year}-`));

@@ -97,7 +97,7 @@ export class Reports {
       })),
       missing: [
         'Seconds on knowledge questions exist only for checks made from a request in the console (the agent time it measured is audited with the check); checks recorded without a request have a count, no duration.',
-        'Verification level at answer is the level of the authentication bound to the request when the report runs (a step-up during the call raises it; a re-verification after expiry replaces it).',
+        'Verification level at answer is recorded when the first holder takes the request (a step-up during the call does not change it); requests answered before it was recorded (store version 25) count with the level their authentication has when the report runs.',
         'Talk time is the time an agent held the request (accept to end), not the audio of the call: calls are not timed separately.',
       ],
     };

@@ -688,6 +688,12 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX requests_ended_at ON requests(ended_at);
     `);
   },
+  // 25: the verification level when each holding began (reports: the level at answer)
+  (db) => {
+    db.exec(`
+      ALTER TABLE custody ADD COLUMN level INTEGER;          -- NULL for holdings from before this version
+    `);
+  },
 ];
 
 /**

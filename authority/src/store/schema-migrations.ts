@@ -650,6 +650,8 @@ export const POSTGRES_DDL: readonly string[] = [
      message_count BIGINT NOT NULL
    );
    CREATE INDEX requests_ended_at ON requests(ended_at);`,
+  // 25: the verification level when each holding began (reports: the level at answer)
+  `ALTER TABLE custody ADD COLUMN level BIGINT;`,
 ];
 
 export interface SchemaVersion {

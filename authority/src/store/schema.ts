@@ -393,6 +393,8 @@ export interface CustodyTable {
   from_at: Ms;
   until_at: Ms | null;
   end_reason: string | null;
+  /** The request's verification level when this holding began (null: held before version 25). */
+  level: number | null;
 }
 
 export interface SecurityNoticesTable {

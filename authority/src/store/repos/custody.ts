@@ -144,6 +144,13 @@ export class CustodyRepo extends Repo {
       .select('role')
       .where('id', '=', staffId)
       .executeTakeFirst();
+    // The verification the holder starts with (reports: the level at answer, not at report time).
+    const auth = await this.q
+      .selectFrom('requests')
+      .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
+      .select('authentications.level')
+      .where('requests.id', '=', requestId)
+      .executeTakeFirst();
     await this.q
       .insertInto('custody')
       .values({
@@ -153,6 +160,7 @@ export class CustodyRepo extends Repo {
         fence,
         how,
         from_at: at,
+        level: auth?.level ?? 0,
       })
       .onConflict((oc) => oc.columns(['request_id', 'fence']).doNothing())
       .execute();

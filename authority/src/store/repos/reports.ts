@@ -225,6 +225,18 @@ export class ReportsRepo extends Repo {
             sql<number>`sum(c.until_at - c.from_at)`.as('talk_ms'),
           ]),
       )
+      // The first holding of each request (the lowest fence): the verification level at answer.
+      .with('a', (db) =>
+        db
+          .selectFrom('custody as c')
+          .where('c.request_id', 'in', this.scope(q, true).select('requests.id'))
+          .where(
+            'c.fence',
+            '=',
+            sql<number>`(SELECT min(c2.fence) FROM custody c2 WHERE c2.request_id = c.request_id)`,
+          )
+          .select(['c.request_id', 'c.level']),
+      )
       .with('hw', (db) =>
         db
           .selectFrom('wrap_ups as w')
@@ -269,6 +281,7 @@ export class ReportsRepo extends Repo {
         db
           .selectFrom('rq')
           .leftJoin('h', 'h.request_id', 'rq.id')
+          .leftJoin('a', 'a.request_id', 'rq.id')
           .leftJoin('hw', 'hw.request_id', 'rq.id')
           .leftJoin('t', 't.request_id', 'rq.id')
           .leftJoin('v', 'v.request_id', 'rq.id')
@@ -282,7 +295,8 @@ export class ReportsRepo extends Repo {
               'callback',
             ),
             'rq.slot_end',
-            'rq.level',
+            // holdings from before the level was recorded (version 25): the authentication's level now
+            sql<number | null>`coalesce(a.level, rq.level)`.as('level'),
             'h.answered_at',
             sql<
               number | null
