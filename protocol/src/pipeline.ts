@@ -582,7 +582,15 @@ export const AgentView = z
     queues: z.array(ConfigId).describe('The queues the agent serves.'),
     onShift: z.boolean().describe('Within one of the scheduled shifts now.'),
     offer: OfferView.nullable().describe('The offer waiting for the agent, or null.'),
-    currentRequestId: OpaqueId.nullable().describe('The request the agent holds, or null.'),
+    currentRequestId: OpaqueId.nullable().describe(
+      'The request the agent holds (the latest accepted when they hold several chats), or null.',
+    ),
+    heldRequestIds: z
+      .array(OpaqueId)
+      .optional()
+      .describe(
+        'Every request the agent holds, in the order they were assigned (several chats at once, up to the chat capacity); empty when none. currentRequestId is the last of them.',
+      ),
     /** The service session of the current request (supervisor board). */
     currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
     /** Seconds since `since`, computed when the view was made. */
