@@ -236,7 +236,7 @@ export const PipelineConfig = z
       'How factors combine beyond their levels.',
     ),
     chatCapacity: ChatCapacity.default(1).describe(
-      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held). Default 1: the console shows one request at a time.',
+      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held). Default 1; the console holds as many as this allows (a conversation list, each chat with its panel).',
     ),
     phoneNumbers: z
       .array(PhoneNumberRoute)
