@@ -150,6 +150,21 @@ describe('renderer: several chats on one desk', () => {
     );
   });
 
+  it('a chat transferred away (handed over) leaves the others open and owes no wrap-up', () => {
+    const [alice, bob] = ['Alice', 'Bob'].map((customerName) => chat({ customerName }));
+    const { work, wrapUp } = setup();
+    work.adopt(alice!);
+    work.adopt(bob!);
+    work.handedOver(bob!.requestId, 'Bob is now with Sam Patel.');
+    const s = work.getState();
+    assert.equal(s.phase, 'active');
+    assert.deepEqual(heldIds(work), ['Alice']);
+    assert.equal(s.phase === 'active' && s.notice, 'Bob is now with Sam Patel.');
+    assert.equal(wrapUp.getState().item, null, 'no wrap-up for a request handed over');
+    work.handedOver(alice!.requestId, 'Alice is now with Sam Patel.');
+    assert.deepEqual(work.getState(), { phase: 'idle', notice: 'Alice is now with Sam Patel.' });
+  });
+
   it('a reload while holding three chats: every one comes back from agent.state', async () => {
     const rs = ['Alice', 'Bob', 'Chen'].map((customerName) => chat({ customerName }));
     const { bridge, agent, work } = setup({
