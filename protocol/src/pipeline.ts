@@ -236,7 +236,7 @@ export const PipelineConfig = z
       'How factors combine beyond their levels.',
     ),
     chatCapacity: ChatCapacity.default(1).describe(
-      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held). Default 1: the console shows one request at a time.',
+      'Chats an agent may hold at once unless the queue sets its own; a call takes the whole capacity (no chat during a call, no call while chats are held). Default 1; the console holds as many as this allows (a conversation list, each chat with its panel).',
     ),
     phoneNumbers: z
       .array(PhoneNumberRoute)
@@ -582,7 +582,15 @@ export const AgentView = z
     queues: z.array(ConfigId).describe('The queues the agent serves.'),
     onShift: z.boolean().describe('Within one of the scheduled shifts now.'),
     offer: OfferView.nullable().describe('The offer waiting for the agent, or null.'),
-    currentRequestId: OpaqueId.nullable().describe('The request the agent holds, or null.'),
+    currentRequestId: OpaqueId.nullable().describe(
+      'The request the agent holds (the latest accepted when they hold several chats), or null.',
+    ),
+    heldRequestIds: z
+      .array(OpaqueId)
+      .optional()
+      .describe(
+        'Every request the agent holds, in the order they were assigned (several chats at once, up to the chat capacity); empty when none. currentRequestId is the last of them.',
+      ),
     /** The service session of the current request (supervisor board). */
     currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
     /** Seconds since `since`, computed when the view was made. */

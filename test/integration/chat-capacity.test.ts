@@ -126,9 +126,14 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     const chats = [await ask('chat'), await ask('chat'), await ask('chat'), await ask('chat')];
     const fences: number[] = [];
     for (const id of chats.slice(0, 3)) {
+      clock.advance(1000);
       fences.push(await accept(A, id));
       assert.equal(await presenceOf(A), 'busy');
     }
+    // The agent's view lists every chat held, oldest first; the current one is the latest.
+    const me = (await staffApi(A, 'agentMe')).body as { heldRequestIds?: string[]; currentRequestId: string };
+    assert.deepEqual(me.heldRequestIds, chats.slice(0, 3));
+    assert.equal(me.currentRequestId, chats[2]);
     // Full: the fourth chat waits, and so does a call (a call takes the whole capacity).
     const call = await ask('voice');
     assert.equal((await stateOf(chats[3]!)).state, 'waiting');
@@ -137,6 +142,8 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     // One chat ends: its place goes to the waiting chat at once, the agent stays busy.
     await complete(A, chats[0]!, fences[0]!);
     assert.equal(await presenceOf(A), 'busy');
+    const after = (await staffApi(A, 'agentMe')).body as { heldRequestIds?: string[] };
+    assert.deepEqual(after.heldRequestIds, chats.slice(1, 3), 'the finished chat leaves the list');
     fences.push(await accept(A, chats[3]!));
     assert.equal((await stateOf(call)).state, 'waiting');
 

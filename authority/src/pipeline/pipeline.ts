@@ -224,10 +224,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const now = this.now();
     return rows.map((row) => {
       const offer = offers.find((r) => r.agent_id === row.staff_id);
-      // The latest assignment, as assignedTo() reads it.
-      const current = held
+      // Every assignment (several chats), oldest first; the current one is the latest, as assignedTo() reads it.
+      const mine = held
         .filter((r) => r.state === 'assigned' && r.agent_id === row.staff_id)
-        .sort((x, y) => (y.assigned_at ?? 0) - (x.assigned_at ?? 0))[0];
+        .sort((x, y) => (x.assigned_at ?? 0) - (y.assigned_at ?? 0));
+      const current = [...mine].sort((x, y) => (y.assigned_at ?? 0) - (x.assigned_at ?? 0))[0];
       return {
         ...this.agents.baseView(row, names, onShiftAt(shifts.get(row.staff_id) ?? [], now)),
         currentSessionId: current?.session_id ?? null,
@@ -241,6 +242,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             }
           : null,
         currentRequestId: current?.id ?? null,
+        heldRequestIds: mine.map((r) => r.id),
       };
     });
   }

@@ -91,11 +91,51 @@ export function ChatLog({
 }
 
 /**
- * The agent's chats beside the verification panel: the conversation list with unread
- * counts, the selected transcript, quick replies, the composer, and "Call customer"
- * (the existing call path: same request, same verification).
+ * The agent's conversations (several chats at once): customer name, unread count, typing,
+ * read-only once the request left. Choosing one selects its request on the desk (the
+ * panel, device actions, transfer and complete follow it: console.ts wires both ways).
  */
-export function ChatPane() {
+export function ConversationList() {
+  const c = useConsole();
+  const chats = useStore(c.chats);
+  if (chats.conversations.length === 0) return null;
+  return (
+    <ul className="chat-list" aria-label="Conversations">
+      {chats.conversations.map((x) => (
+        <li key={x.requestId}>
+          <button
+            type="button"
+            className={`button chat-tab${x.requestId === chats.selected ? ' selected' : ''}`}
+            aria-pressed={x.requestId === chats.selected}
+            data-testid="chat-conversation"
+            onClick={() => c.chats.select(x.requestId)}
+          >
+            {x.customerName}
+            {x.unread > 0 && x.requestId !== chats.selected && (
+              <span className="chat-unread" data-testid="chat-unread" aria-label={`${x.unread} unread`}>
+                {x.unread}
+              </span>
+            )}
+            {x.customerTyping && !x.closed && (
+              <span className="muted small" data-testid="chat-list-typing">
+                {' '}
+                · typing…
+              </span>
+            )}
+            {x.closed && <span className="muted small"> · read-only</span>}
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * The agent's chats beside the verification panel: the conversation list (unless the desk
+ * shows it above the request card), the selected transcript, quick replies, the composer,
+ * and "Call customer" (the existing call path: same request, same verification).
+ */
+export function ChatPane({ list = true }: { list?: boolean }) {
   const c = useConsole();
   const chats = useStore(c.chats);
   const work = useStore(c.work);
@@ -122,27 +162,7 @@ export function ChatPane() {
   };
   return (
     <section className="card chat-pane" aria-label="Chats" data-testid="chat-pane">
-      <ul className="chat-list" aria-label="Conversations">
-        {chats.conversations.map((x) => (
-          <li key={x.requestId}>
-            <button
-              type="button"
-              className={`button chat-tab${x.requestId === chats.selected ? ' selected' : ''}`}
-              aria-pressed={x.requestId === chats.selected}
-              data-testid="chat-conversation"
-              onClick={() => c.chats.select(x.requestId)}
-            >
-              {x.customerName}
-              {x.unread > 0 && x.requestId !== chats.selected && (
-                <span className="chat-unread" data-testid="chat-unread" aria-label={`${x.unread} unread`}>
-                  {x.unread}
-                </span>
-              )}
-              {x.closed && <span className="muted small"> · read-only</span>}
-            </button>
-          </li>
-        ))}
-      </ul>
+      {list && <ConversationList />}
       {selected && (
         <div className="chat-body">
           {!chats.online && !selected.closed && (

@@ -8,7 +8,7 @@ import { shortcutFor } from '../shortcuts.ts';
 import { isChatRequest } from '../state/console.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
 import { CallControls } from './CallControls.tsx';
-import { ChatPane } from './ChatPane.tsx';
+import { ChatPane, ConversationList } from './ChatPane.tsx';
 import { CustomerPanelView } from './CustomerPanel.tsx';
 import { RemoteControl } from './RemoteControl.tsx';
 import { ArrivedFrom, IncomingConsults, OutgoingConsult, TransferDialog } from './Transfers.tsx';
@@ -21,7 +21,8 @@ export function WorkPane() {
   const wrapUp = useStore(c.wrapUp);
   const transfers = useStore(c.transfers);
   // A chat in hand sits right under its request card, above the device actions and the
-  // customer panel, so the box to type in is in sight without scrolling.
+  // customer panel, so the box to type in is in sight without scrolling; the list of
+  // conversations (several chats at once) sits above the card and selects the request.
   const chatInHand = work.phase === 'active' && work.request.channel === 'chat';
   return (
     <section className="work-pane" aria-label="Current work">
@@ -39,10 +40,26 @@ export function WorkPane() {
       )}
       {work.phase === 'active' && (
         <>
+          {work.offer && (
+            <OfferCard
+              offer={work.offer.offer}
+              receivedAt={work.offer.receivedAt}
+              busy={work.offer.busy}
+              error={work.offer.error}
+              beside={work.held.length}
+            />
+          )}
+          {work.notice && (
+            <Alert tone="info" onDismiss={() => c.work.dismissNotice()}>
+              {work.notice}
+            </Alert>
+          )}
+          {chatInHand && <ConversationList />}
           <ActiveCard />
           <TransferDialog />
           <OutgoingConsult />
-          {chatInHand && <ChatPane />}
+          {chatInHand && <ChatPane list={false} />}
+          {wrapUp.item && <WrapUpForm />}
           <RemoteControl />
           <CustomerPanelView />
         </>
@@ -59,11 +76,14 @@ function OfferCard({
   receivedAt,
   busy,
   error,
+  beside = 0,
 }: {
   offer: OfferView;
   receivedAt: number;
   busy: 'accepting' | 'rejecting' | null;
   error: string | null;
+  /** How many requests the agent holds already (another chat offered beside them). */
+  beside?: number;
 }) {
   const c = useConsole();
   const now = useNow();
@@ -131,10 +151,17 @@ function OfferCard({
         >
           {busy === 'rejecting' ? 'Passing…' : 'Reject'} <Kbd>{reject.label}</Kbd>
         </button>
-        <span className="muted small">
-          The customer&apos;s verification is below; the{' '}
-          {isChatRequest(offer.request) ? 'chat opens' : 'call starts'} after you accept.
-        </span>
+        {beside > 0 ? (
+          <span className="muted small" data-testid="offer-beside">
+            Your {beside === 1 ? 'chat stays' : `${beside} chats stay`} open; this one opens beside{' '}
+            {beside === 1 ? 'it' : 'them'} after you accept.
+          </span>
+        ) : (
+          <span className="muted small">
+            The customer&apos;s verification is below; the{' '}
+            {isChatRequest(offer.request) ? 'chat opens' : 'call starts'} after you accept.
+          </span>
+        )}
       </div>
     </div>
   );

@@ -30,6 +30,12 @@ export function WrapUpForm() {
       <p className="muted small">
         Finished at {timeOfDay(w.item.completedAt)}. Record the outcome before you take the next customer.
       </p>
+      {w.queued.length > 0 && (
+        <p className="small" data-testid="wrap-up-queued">
+          Then {w.queued.length === 1 ? 'one more wrap-up' : `${w.queued.length} more wrap-ups`}:{' '}
+          {w.queued.map((q) => q.customerName).join(', ')}.
+        </p>
+      )}
       {!w.dispositions && !w.error && <p className="muted">Loading disposition codes…</p>}
       <div className="dispositions">
         {levels.map((nodes, depth) => (

@@ -54,7 +54,8 @@ export class CallControlsStore extends Store<CallControlsState> {
     work.subscribe(() => {
       const s = work.getState();
       if (s.phase !== 'active' && this.state.message) this.patch({ message: null });
-      if (this.state.voice && work.focusRequestId !== this.state.voice.requestId) this.patch({ voice: null });
+      // Kept while the agent looks at another chat; gone with the request.
+      if (this.state.voice && !work.holds(this.state.voice.requestId)) this.patch({ voice: null });
     });
   }
 

@@ -56,9 +56,10 @@ export class ChatDeskStore extends Store<ChatDeskState> {
   constructor(
     private readonly bridge: ConsoleBridge,
     private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null,
-    /** The request in my hands now, if any (a chat frame about it opens its conversation). */
-    private readonly inHand: () => { requestId: string; customerName: string; fence: number } | null = () =>
-      null,
+    /** This request, if it is in my hands now (a chat frame about it opens its conversation). */
+    private readonly inHand: (
+      requestId: string,
+    ) => { requestId: string; customerName: string; fence: number } | null = () => null,
   ) {
     super({ conversations: [], selected: null, online: false, quickReplies: [], error: null });
     this.patch({ quickReplies: this.loadQuickReplies() });
@@ -66,7 +67,7 @@ export class ChatDeskStore extends Store<ChatDeskState> {
       const requestId = f.type === 'chat.message' ? f.message.requestId : f.requestId;
       if (!this.held.has(requestId)) {
         // The first chat frame about the request in hand: it is a chat, open its conversation.
-        const r = this.inHand();
+        const r = this.inHand(requestId);
         if (r?.requestId !== requestId) return;
         this.open(r);
       }

@@ -122,10 +122,7 @@ export class ConsoleApp {
       softphone,
       env.monitorMedia ?? null,
       () => microphoneConstraints(this.settings.getState().settings?.microphoneId ?? null),
-      (requestId) => {
-        const w = this.work.getState();
-        return w.phase === 'active' && w.request.requestId === requestId ? w.request.fence : null;
-      },
+      (requestId) => this.work.heldRequest(requestId)?.fence ?? null,
     );
     // The call a supervisor monitors ended or moved: its streams stop.
     this.board.subscribe(() => {
@@ -134,40 +131,59 @@ export class ConsoleApp {
       if (id && r?.state !== 'assigned') this.monitor.requestGone();
     });
     this.transfers = new TransferStore(bridge, this.work, softphone);
-    this.chats = new ChatDeskStore(bridge, env.storage, () => {
-      const w = this.work.getState();
-      return w.phase === 'active'
-        ? { requestId: w.request.requestId, customerName: w.request.customerName, fence: w.request.fence }
-        : null;
+    this.chats = new ChatDeskStore(bridge, env.storage, (requestId) => {
+      const r = this.work.heldRequest(requestId);
+      return r ? { requestId, customerName: r.customerName, fence: r.fence } : null;
     });
     this.connection.subscribe(() =>
       this.chats.setOnline(this.connection.getState().authority === 'connected'),
     );
-    // Verified chat: a chat request in hand has its conversation (resumed from the start, so a
-    // transfer brings the whole transcript); when it leaves me the transcript stays, read-only.
+    // Verified chat: each chat request in hand has its conversation (resumed from the start, so a
+    // transfer brings the whole transcript); when one leaves me its transcript stays, read-only.
     // A request whose channel is not (yet) known opens its chat when the first chat frame comes.
-    let chatRequest: string | null = null;
+    let inHand = new Set<string>();
+    let workSelected: string | null = null;
     this.work.subscribe(() => {
       const s = this.work.getState();
-      const now = s.phase === 'active' ? s.request.requestId : null;
-      if (s.phase === 'active' && isChatRequest(s.request))
-        this.chats.open({
-          requestId: s.request.requestId,
-          customerName: s.request.customerName,
-          fence: s.request.fence,
-        });
-      if (chatRequest && chatRequest !== now)
-        this.chats.closeFor(chatRequest, 'This request is no longer in your hands: the chat is read-only.');
-      chatRequest = now;
+      const held = s.phase === 'active' ? s.held.map((h) => h.request) : [];
+      for (const r of held)
+        if (isChatRequest(r))
+          this.chats.open({ requestId: r.requestId, customerName: r.customerName, fence: r.fence });
+      const now = new Set(held.map((r) => r.requestId));
+      for (const id of inHand)
+        if (!now.has(id))
+          this.chats.closeFor(id, 'This request is no longer in your hands: the chat is read-only.');
+      inHand = now;
+      // The conversation on screen follows the request selected (the list selects both ways).
+      const selected = s.phase === 'active' ? s.request.requestId : null;
+      if (selected && selected !== workSelected && this.chats.getState().selected !== selected)
+        this.chats.select(selected);
+      workSelected = selected;
+    });
+    this.chats.subscribe(() => {
+      const id = this.chats.getState().selected;
+      if (id) this.work.select(id);
+    });
+    // A chat's wrap-up recorded: its (read-only) conversation leaves the list.
+    let lastWrapUp: string | null = null;
+    this.wrapUp.subscribe(() => {
+      const id = this.wrapUp.getState().last?.requestId ?? null;
+      if (id && id !== lastWrapUp && !this.work.holds(id)) this.chats.remove(id);
+      lastWrapUp = id;
     });
 
     this.session.subscribe(() => this.onSession());
+    let offered: string | null = null;
     this.work.subscribe(() => {
       this.panel.focus(this.work.focusRequestId);
       this.focusRemoteControl();
-      // Screen pop: an offer (or a request handed to me) brings the desk forward.
-      const phase = this.work.getState().phase;
-      if (phase === 'offered' || (phase === 'active' && this.navigation.getState() === 'board'))
+      // Screen pop: an offer (another chat beside those held too, or a request handed to me)
+      // brings the desk forward.
+      const s = this.work.getState();
+      const offer = s.phase === 'offered' ? s.offer : s.phase === 'active' ? s.offer?.offer : null;
+      const fresh = !!offer && offer.requestId !== offered;
+      offered = offer?.requestId ?? null;
+      if (fresh || (s.phase === 'active' && this.navigation.getState() === 'board'))
         this.navigation.show('desk');
     });
     // A colleague's warm-transfer offer is an offer too: it brings the desk forward, where it is answered.

@@ -57,7 +57,8 @@ export class PanelStore extends Store<PanelState> {
     });
     bridge.on('agent.state', (a) => {
       const id = this.state.requestId;
-      if (id && (a.currentRequestId === id || a.offer?.requestId === id)) this.refresh();
+      if (id && (a.currentRequestId === id || a.heldRequestIds?.includes(id) || a.offer?.requestId === id))
+        this.refresh();
     });
     bridge.on('call.verified', (v) => {
       if (v.requestId === this.state.requestId) this.refresh();

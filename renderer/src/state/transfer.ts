@@ -63,12 +63,15 @@ export class TransferStore extends Store<TransferState> {
       notice: null,
     });
     bridge.on('transfer.update', (t) => this.onUpdate(t));
-    // The dialog and the consult belong to the request in hand; they close with it.
+    // The dialog belongs to the request selected (it closes when another is selected); the
+    // consult to the request it transfers, while it is in my hands.
+    let selected: string | null = null;
     work.subscribe(() => {
       const s = work.getState();
-      const id = work.focusRequestId;
-      if (this.state.dialogOpen && (s.phase !== 'active' || !id)) this.patch({ dialogOpen: false });
-      if (this.state.outgoing && this.state.outgoing.requestId !== (s.phase === 'active' ? id : null))
+      const id = s.phase === 'active' ? s.request.requestId : null;
+      if (this.state.dialogOpen && (!id || id !== selected)) this.patch({ dialogOpen: false });
+      selected = id;
+      if (this.state.outgoing && !work.holds(this.state.outgoing.requestId))
         this.patch({ outgoing: null, busy: null });
     });
   }
@@ -182,11 +185,11 @@ export class TransferStore extends Store<TransferState> {
   /** Withdraw my warm transfer before the colleague accepts it. */
   async cancelOutgoing(): Promise<void> {
     const t = this.state.outgoing;
-    const s = this.work.getState();
-    if (!t || s.phase !== 'active') return;
+    const held = t ? this.work.heldRequest(t.requestId) : null;
+    if (!t || !held) return;
     this.patch({ busy: 'cancelling', error: null });
     try {
-      await this.bridge.invoke('transfer.cancel', { transferId: t.transferId, fence: s.request.fence });
+      await this.bridge.invoke('transfer.cancel', { transferId: t.transferId, fence: held.fence });
       this.hangUpConsult();
       this.patch({
         busy: null,

@@ -24,6 +24,8 @@ export interface SavedWrapUp {
 
 export interface WrapUpState {
   item: WrapUpItem | null;
+  /** Further wrap-ups owed (several chats ended), first owed first: each becomes `item` in turn. */
+  queued: readonly WrapUpItem[];
   /** The chosen disposition codes, from the top of the tree down. */
   path: string[];
   notes: string;
@@ -91,6 +93,7 @@ export class WrapUpStore extends Store<WrapUpState> {
   ) {
     super({
       item: null,
+      queued: [],
       path: [],
       notes: '',
       saving: false,
@@ -124,23 +127,31 @@ export class WrapUpStore extends Store<WrapUpState> {
   /** Signed out: forget the screen state; a draft stays in storage for this agent's next sign-in. */
   reset(): void {
     this.draftKey = null;
-    this.setState({ ...this.state, item: null, path: [], notes: '', saving: false, error: null, last: null });
-  }
-
-  begin(r: RequestView): void {
-    if (this.state.item?.requestId === r.requestId) return;
-    this.patch({
-      item: {
-        requestId: r.requestId,
-        fence: r.fence,
-        customerName: r.customerName,
-        optionLabel: r.optionLabel,
-        completedAt: new Date().toISOString(),
-      },
+    this.setState({
+      ...this.state,
+      item: null,
+      queued: [],
       path: [],
       notes: '',
+      saving: false,
       error: null,
+      last: null,
     });
+  }
+
+  /** A wrap-up is owed for this request: the form's item, or queued after the one being written. */
+  begin(r: RequestView): void {
+    const { item, queued } = this.state;
+    if (item?.requestId === r.requestId || queued.some((q) => q.requestId === r.requestId)) return;
+    const owed: WrapUpItem = {
+      requestId: r.requestId,
+      fence: r.fence,
+      customerName: r.customerName,
+      optionLabel: r.optionLabel,
+      completedAt: new Date().toISOString(),
+    };
+    if (item) this.patch({ queued: [...queued, owed] });
+    else this.patch({ item: owed, path: [], notes: '', error: null });
     this.saveDraft();
   }
 
@@ -174,9 +185,10 @@ export class WrapUpStore extends Store<WrapUpState> {
         disposition: s.path,
         notes: s.notes,
       });
-      if (this.draftKey) this.storage?.removeItem(this.draftKey);
+      const [next = null, ...rest] = this.state.queued;
       this.patch({
-        item: null,
+        item: next,
+        queued: rest,
         path: [],
         notes: '',
         saving: false,
@@ -188,6 +200,8 @@ export class WrapUpStore extends Store<WrapUpState> {
           state: r.state,
         },
       });
+      if (next) this.saveDraft();
+      else if (this.draftKey) this.storage?.removeItem(this.draftKey);
       return true;
     } catch (e) {
       this.patch({ saving: false, error: sentence(errorText(e)) });
@@ -210,16 +224,19 @@ export class WrapUpStore extends Store<WrapUpState> {
   }
 
   private saveDraft(): void {
-    const { item, path, notes } = this.state;
-    if (item && this.draftKey) this.storage?.setItem(this.draftKey, JSON.stringify({ item, path, notes }));
+    const { item, queued, path, notes } = this.state;
+    if (item && this.draftKey)
+      this.storage?.setItem(this.draftKey, JSON.stringify({ item, queued, path, notes }));
   }
 
-  private readDraft(): Pick<WrapUpState, 'item' | 'path' | 'notes'> | null {
+  private readDraft(): Pick<WrapUpState, 'item' | 'queued' | 'path' | 'notes'> | null {
     try {
       const raw = this.draftKey ? this.storage?.getItem(this.draftKey) : null;
       if (!raw) return null;
-      const d = JSON.parse(raw) as Pick<WrapUpState, 'item' | 'path' | 'notes'>;
-      return d.item && Array.isArray(d.path) && typeof d.notes === 'string' ? d : null;
+      const d = JSON.parse(raw) as Pick<WrapUpState, 'item' | 'path' | 'notes'> & { queued?: unknown };
+      if (!d.item || !Array.isArray(d.path) || typeof d.notes !== 'string') return null;
+      // A draft from before several chats has no queue.
+      return { ...d, queued: Array.isArray(d.queued) ? (d.queued as WrapUpItem[]) : [] };
     } catch {
       return null;
     }
