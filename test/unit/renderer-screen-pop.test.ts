@@ -99,4 +99,52 @@ describe('renderer: CRM screen pop on accept', () => {
     await until('asked for the screen pop', () => quiet.bridge.count('crm.screenPop') === 1);
     assert.equal(quiet.bridge.count('shell.openExternal'), 0);
   });
+
+  it('a phone caller nobody recognised: nothing opens on accept; their record opens once the agent identified them', async () => {
+    const phone = {
+      caller: null,
+      dialled: '+442079460000',
+      recognition: 'Phoned in from a withheld number — unknown caller',
+      callerIdVerified: false as const,
+      unknownCaller: true,
+      identifiedByAgent: false,
+    };
+    const r = request({ customerName: 'Unknown caller', phone });
+    const opened: unknown[][] = [];
+    (globalThis as { open?: unknown }).open = (...a: unknown[]) => void opened.push(a);
+    let identified = false;
+    const { bridge, work } = setup('browser', {
+      ...accepted(r),
+      'crm.screenPop': ({ requestId }) =>
+        identified ? { url: URL_OF(requestId) } : { url: null, unknownCaller: true as const },
+    });
+    bridge.emit('offer', offerOf(r));
+    await work.accept();
+    await until('asked for the screen pop', () => bridge.count('crm.screenPop') === 1);
+    assert.equal(opened.length, 0, 'no record for the placeholder');
+
+    // The agent identifies the caller: the request view names the customer.
+    identified = true;
+    const now = { ...r, state: 'assigned' as const, fence: 1, agentId: 'stf_dana' };
+    bridge.emit('queue.delta', {
+      queues: [],
+      upserts: [
+        {
+          ...now,
+          customerName: 'Bob Okafor',
+          phone: { ...phone, unknownCaller: false, identifiedByAgent: true },
+        },
+      ],
+    });
+    await until('the tab opened', () => opened.length === 1);
+    assert.deepEqual(opened[0], [URL_OF(r.requestId), '_blank', 'noopener,noreferrer']);
+    // Once: a later change of the request opens nothing more.
+    bridge.emit('queue.delta', {
+      queues: [],
+      upserts: [{ ...now, customerName: 'Bob Okafor', level: 1, phone: { ...phone, unknownCaller: false } }],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(bridge.count('crm.screenPop'), 2);
+    assert.equal(opened.length, 1);
+  });
 });

@@ -98,6 +98,8 @@ export class WorkStore extends Store<WorkState> {
   private readonly steps = new Map<string, ItemStep>();
   /** Requests I am asking the authority about (where did it go?). */
   private readonly asking = new Set<string>();
+  /** Held phone requests of a caller nobody recognised: their CRM record opens once identified. */
+  private readonly popWhenIdentified = new Set<string>();
   private held: HeldRequest[] = [];
   private selectedId: string | null = null;
   private pending: PendingOffer | null = null;
@@ -331,6 +333,11 @@ export class WorkStore extends Store<WorkState> {
         (r.fence > h.request.fence && r.state === 'assigned' && r.agentId === me)
       ) {
         changed = true;
+        // A phone caller nobody knew, now identified: their CRM record opens (none did on accept).
+        if (this.popWhenIdentified.has(r.requestId) && r.phone && !r.phone.unknownCaller) {
+          this.popWhenIdentified.delete(r.requestId);
+          void this.screenPop(r.requestId);
+        }
         return { ...h, request: r };
       }
       return h;
@@ -370,11 +377,13 @@ export class WorkStore extends Store<WorkState> {
    * CRM screen pop: the queue's CRM record for the request just accepted (the authority
    * fills the template and refuses origins that are not allow-listed). Browser mode opens
    * a new tab; the desktop app hands it to the system browser (shell.openExternal, whose
-   * own host allow-list applies). Never in the way of the call: a failure is a notice.
+   * own host allow-list applies). Never in the way of the call: a failure is a notice. A
+   * phone caller nobody recognised has no record yet: it opens once the agent identified them.
    */
   private async screenPop(requestId: string): Promise<void> {
     try {
-      const { url } = await this.bridge.invoke('crm.screenPop', { requestId });
+      const { url, unknownCaller } = await this.bridge.invoke('crm.screenPop', { requestId });
+      if (unknownCaller && this.holds(requestId)) this.popWhenIdentified.add(requestId);
       if (!url) return;
       if (this.bridge.mode === 'browser') globalThis.open?.(url, '_blank', 'noopener,noreferrer');
       else if (!(await this.bridge.invoke('shell.openExternal', { url })).opened) {
