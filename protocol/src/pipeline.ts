@@ -410,6 +410,7 @@ export type PhoneCallView = z.infer<typeof PhoneCallView>;
 /** A request that is a callback to the customer's phone number through the trunk. */
 export const PhoneCallbackView = z.strictObject({
   number: z.string().describe("The number to call (E.164): one of the customer's registered numbers."),
+  shown: z.string().describe('The number as people write it ("+44 7911 123456").'),
   bookedAt: IsoTime.describe('When staff booked the callback.'),
   placedAt: IsoTime.nullable().describe(
     "When the SIP server last let the agent's call out to the trunk, or null (not placed yet).",

@@ -89,6 +89,7 @@ describe('a callback to a customer’s phone number through the trunk', () => {
     assert.equal(view.body.channel ?? 'voice', 'voice', 'a call');
     assert.equal(view.body.level, 0);
     assert.equal(view.body.phoneCallback.number, '+442079460958');
+    assert.equal(view.body.phoneCallback.shown, '+44 20 7946 0958');
     assert.equal(view.body.phoneCallback.placedAt, null);
     const [audit] = await a.sql<{ actor: string; data: string }>`
       SELECT actor, data FROM audit_log WHERE action = 'phone.callback.book' AND subject = ${`request:${ok.body.requestId}`}`;

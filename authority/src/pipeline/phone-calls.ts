@@ -1,3 +1,4 @@
+import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { PhoneCallbackView, PhoneCallView } from '../../../protocol/src/index.ts';
 import type { PhoneCallbackRow } from '../store/repos/phone-callbacks.ts';
 import type { PhoneCallWithCaller } from '../store/repos/phone-calls.ts';
@@ -39,6 +40,7 @@ export const phoneCallbackView = (cb: PhoneCallbackRow | undefined): { phoneCall
     ? {
         phoneCallback: {
           number: cb.number,
+          shown: parsePhoneNumberWithError(cb.number).formatInternational(),
           bookedAt: new Date(cb.booked_at).toISOString(),
           placedAt: cb.placed_at === null ? null : new Date(cb.placed_at).toISOString(),
           attempts: cb.placed_count,
