@@ -9,7 +9,8 @@
 #
 # NAME=VALUE pairs become -A defines (see deploy/kamailio/README.md): numbers and
 # addresses as they are (WS_PORT=8080, LISTEN_IP=127.0.0.1), strings quoted by this
-# script (SIP_DOMAIN, SIP_SECRET, TLS_CERT, TLS_KEY, RTPENGINE_SOCK, TRUNK_ALLOW; `run` sets
+# script (SIP_DOMAIN, SIP_SECRET, TLS_CERT, TLS_KEY, RTPENGINE_SOCK, TRUNK_ALLOW,
+# TRUNK_OUTBOUND, AUTHORITY_URL ...; `run` sets
 # CTL_SOCKET itself).
 # The VD_* environment variables the configuration reads work too, and keep the
 # secret off the command line: VD_SIP_SECRET=... scripts/kamailio.sh run /tmp/kam
@@ -54,7 +55,7 @@ to_defines() {
     name="${kv%%=*}"
     value="${kv#*=}"
     case "$name" in
-      SIP_DOMAIN | SIP_SECRET | TLS_CERT | TLS_KEY | CTL_SOCKET | RTPENGINE_SOCK | TRUNK_ALLOW | DMQ_SELF | DMQ_PEER | DMQ_ALLOW | AUTHORITY_URL | SIP_SERVER_SECRET | CONTROL_URL)
+      SIP_DOMAIN | SIP_SECRET | TLS_CERT | TLS_KEY | CTL_SOCKET | RTPENGINE_SOCK | TRUNK_ALLOW | DMQ_SELF | DMQ_PEER | DMQ_ALLOW | AUTHORITY_URL | SIP_SERVER_SECRET | CONTROL_URL | TRUNK_OUTBOUND)
         case "$value" in *'"'*)
           echo "kamailio.sh: $name must not contain a double quote" >&2
           exit 2

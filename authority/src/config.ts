@@ -78,6 +78,15 @@ export const ConfigSchema = z
       .regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 number')
       .optional(),
     textSinkFile: z.string().min(1).optional(),
+    /**
+     * The company's caller ID for callbacks through the trunk (E.164): what a customer
+     * called back sees, put in From and P-Asserted-Identity by the SIP server. Absent: no
+     * call goes out to the phone network (dialPhoneCallback answers 503).
+     */
+    outboundCallerId: z
+      .string()
+      .regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 number')
+      .optional(),
     /** Where the links sent to callers open the customer app (its URL, e.g. https://app.example.com/app/). */
     customerAppUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** How long a verification link sent during a call stays usable. */
@@ -356,6 +365,7 @@ const ENV: Record<string, keyof Config> = {
   VD_TEXT_GATEWAY_TOKEN: 'textGatewayToken',
   VD_TEXT_FROM: 'textFrom',
   VD_TEXT_SINK_FILE: 'textSinkFile',
+  VD_OUTBOUND_CALLER_ID: 'outboundCallerId',
   VD_CUSTOMER_APP_URL: 'customerAppUrl',
   VD_VERIFICATION_LINK_SECONDS: 'verificationLinkSeconds',
   VD_SIP_DOMAIN: 'sipDomain',

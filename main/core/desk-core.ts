@@ -384,6 +384,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('callTicket', { params: { requestId }, body: { fence } }),
       'call.connectPhone': ({ requestId, fence }) =>
         c.call('connectPhoneCall', { params: { requestId }, body: { fence } }),
+      'call.dialPhone': ({ requestId, fence }) =>
+        c.call('dialPhoneCallback', { params: { requestId }, body: { fence } }),
       'call.answered': ({ requestId, fence, ticket, proof, callId }) =>
         c.call('callAnswer', {
           params: { requestId },

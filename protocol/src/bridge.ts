@@ -38,6 +38,7 @@ import {
   CallerIdentified,
   IdentifyCallerFields,
   PhoneCallConnecting,
+  PhoneDialTicket,
   VerificationLinkSent,
 } from './trunk.ts';
 import { Password, StaffView, Username } from './staff.ts';
@@ -190,6 +191,8 @@ export const bridgeRequests = {
   'call.ticket': channel(Fenced, CallTicket),
   /** A caller from the phone network: the SIP server holding the call puts it through to this console. */
   'call.connectPhone': channel(Fenced, PhoneCallConnecting),
+  /** A callback to a phone number: the ticket that lets this console's call out through the trunk. */
+  'call.dialPhone': channel(Fenced, PhoneDialTicket),
   /** The device's proof from the 200 OK (null when missing), checked and audited by the authority. */
   'call.answered': channel(
     z.strictObject({

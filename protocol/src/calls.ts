@@ -36,6 +36,34 @@ export const CallTicketClaims = z.object({
 });
 export type CallTicketClaims = z.infer<typeof CallTicketClaims>;
 
+/** JWS "typ" of a phone call ticket: it lets the holder's call out through the trunk to one number. */
+export const PHONE_CALL_TICKET_TYP = 'vd-phone-call+jwt';
+
+/**
+ * Claims of a phone call ticket (a callback to a customer's phone number through the
+ * trunk), signed by the authority like a device's call ticket and carried the same way
+ * (the INVITE's X-VD-Call-Ticket header). The SIP server lets the INVITE out only to
+ * `tel`, for the agent `agt`, with the company's caller ID `cid`.
+ */
+export const PhoneCallTicketClaims = z.object({
+  iss: z.literal('verified-desk').describe('Issuer: always "verified-desk".'),
+  rid: OpaqueId.describe('The callback request the call is for.'),
+  agt: OpaqueId.describe('The calling agent (the holder).'),
+  tel: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/)
+    .describe("The number the call may go to (E.164): the customer's registered number."),
+  cid: z
+    .string()
+    .regex(/^\+[1-9][0-9]{6,14}$/)
+    .describe("The company's caller ID the call shows (E.164)."),
+  fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
+  jti: z.string().min(8).max(64).describe('Unique ticket id: one call out per ticket.'),
+  iat: z.number().int().describe('Issued at (seconds since the epoch).'),
+  exp: z.number().int().describe('Expires at (seconds since the epoch).'),
+});
+export type PhoneCallTicketClaims = z.infer<typeof PhoneCallTicketClaims>;
+
 export const CallTicketRequest = z.strictObject({
   fence: z.number().int().min(1).describe('The fencing number the agent holds the request under.'),
 });

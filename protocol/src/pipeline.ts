@@ -407,6 +407,18 @@ export const PhoneCallView = z.strictObject({
 });
 export type PhoneCallView = z.infer<typeof PhoneCallView>;
 
+/** A request that is a callback to the customer's phone number through the trunk. */
+export const PhoneCallbackView = z.strictObject({
+  number: z.string().describe("The number to call (E.164): one of the customer's registered numbers."),
+  shown: z.string().describe('The number as people write it ("+44 7911 123456").'),
+  bookedAt: IsoTime.describe('When staff booked the callback.'),
+  placedAt: IsoTime.nullable().describe(
+    "When the SIP server last let the agent's call out to the trunk, or null (not placed yet).",
+  ),
+  attempts: z.number().int().min(0).describe('How many calls were let out to the number.'),
+});
+export type PhoneCallbackView = z.infer<typeof PhoneCallbackView>;
+
 export const RequestView = z
   .strictObject({
     requestId: OpaqueId.describe('The service request.'),
@@ -459,6 +471,9 @@ export const RequestView = z
       .describe("Whether the customer's device can be reached now (online, last seen, wakeable)."),
     phone: PhoneCallView.optional().describe(
       'Present when the customer phoned in from the phone network (SIP trunk): who called and what the caller ID says (never proof).',
+    ),
+    phoneCallback: PhoneCallbackView.optional().describe(
+      "Present when the request is a callback to the customer's phone number through the trunk (the agent holding it dials: dialPhoneCallback).",
     ),
   })
   .meta({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { OpaqueId } from './common.ts';
+import { CALL_TICKET_HEADER, PHONE_CALL_TICKET_TYP } from './calls.ts';
+import { IsoTime, OpaqueId } from './common.ts';
 import { ExternalRef } from './customers.ts';
 import { ConfigId, FenceBody, RequestParams } from './pipeline.ts';
 import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
@@ -118,6 +119,67 @@ export const VerificationLinkUsed = z.strictObject({
   level: z.number().int().min(0).max(3).describe('The level the request now carries (this authentication).'),
 });
 
+/** An E.164 number ("+447911123456"). */
+const E164 = z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'a phone number in E.164 ("+447911123456")');
+
+export const BookPhoneCallbackBody = z.strictObject({
+  customerId: OpaqueId.describe('The customer to call back (one of the directory).'),
+  optionId: ConfigId.describe(
+    'The menu option whose queue the callback joins (it must take calls: channel voice).',
+  ),
+  number: z
+    .string()
+    .min(3)
+    .max(32)
+    .optional()
+    .describe(
+      "Which of the customer's registered numbers to call (E.164 or as written in the site's region); without it, the customer's only registered number.",
+    ),
+});
+
+export const PhoneCallbackBooked = z.strictObject({
+  requestId: OpaqueId.describe('The voice request the callback became.'),
+  queueId: ConfigId.describe('The queue it waits in.'),
+  number: E164.describe('The number the agent will call.'),
+  state: z.enum(['waiting', 'offered', 'assigned']).describe('Where the request is now.'),
+});
+
+export const PhoneDialTicket = z.strictObject({
+  ticket: z
+    .string()
+    .max(4096)
+    .describe(
+      `The compact JWS (ES256, typ ${PHONE_CALL_TICKET_TYP}) to put in the ${CALL_TICKET_HEADER} header of the INVITE; valid 60 s, one call.`,
+    ),
+  expiresAt: IsoTime.describe('When the ticket expires.'),
+  number: E164.describe('The number the ticket lets the call out to.'),
+  target: z
+    .string()
+    .describe(
+      'The SIP URI to INVITE ("sip:+447911123456@<SIP domain>"): the SIP server sends it to the trunk.',
+    ),
+  callerId: E164.describe("The company's caller ID the customer sees."),
+});
+
+export const DialOutCheck = z.strictObject({
+  ticket: z.string().min(1).max(4096).describe(`The INVITE's ${CALL_TICKET_HEADER} header.`),
+  number: z
+    .string()
+    .regex(/^\+[0-9]{3,15}$/, 'a number with "+"')
+    .describe("The number the INVITE is for (its Request-URI's user)."),
+  sipUser: z
+    .string()
+    .regex(/^[-A-Za-z0-9_]{1,100}$/, 'a SIP user')
+    .describe('The authenticated caller (the From user the SIP server checked against the credentials).'),
+  callId: SipCallId.describe("The INVITE's Call-ID."),
+});
+
+export const DialOutAllowed = z.strictObject({
+  requestId: OpaqueId.describe('The callback request the call is for.'),
+  number: E164.describe('The number the call goes to.'),
+  callerId: E164.describe('The caller ID to put in From and P-Asserted-Identity.'),
+});
+
 export const trunkRoutes = {
   sendVerificationLink: route({
     method: 'POST',
@@ -219,5 +281,55 @@ export const trunkRoutes = {
     params: TrunkCallParams,
     body: TrunkHangup,
     response: TrunkCallEnded,
+  }),
+  bookPhoneCallback: route({
+    method: 'POST',
+    path: '/v1/agent/phone-callbacks',
+    summary: "Book a callback to a customer's phone number (a customer without the app)",
+    description:
+      "Staff book a callback for a customer who cannot use the app: the customer's registered number (`number` chooses one when there are several) is called back through the phone network. The callback becomes a voice request in the option's queue, routed and offered like any other, at level 0 with no device (the agent verifies the customer with the security questions). The agent who holds it dials (dialPhoneCallback). Audited (phone.callback.book). Caller: an agent, supervisor or admin.",
+    errors: {
+      400: 'bad_request: malformed body, or a number that is not a phone number.',
+      404: 'not_found: no such customer (or deactivated), or no menu option taking calls with that id.',
+      409: 'conflict: the customer has no registered phone number, several and none chosen, or the number chosen is not theirs.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    body: BookPhoneCallbackBody,
+    response: PhoneCallbackBooked,
+    status: 201,
+  }),
+  dialPhoneCallback: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/phone-dial',
+    summary: "Call the customer's phone number back through the trunk",
+    description: `For a callback request (bookPhoneCallback): the holder under the current fencing number gets a signed call ticket (typ ${PHONE_CALL_TICKET_TYP}, 60 s, one call) naming the customer's number; the console INVITEs \`target\` with it in ${CALL_TICKET_HEADER}, and the SIP server lets that INVITE out to the carrier with the company's caller ID (\`outboundCallerId\`), media bridged from WebRTC to the phone network's plain RTP. Audited (phone.dial). Caller: any logged-in staff member holding the request.`,
+    errors: {
+      403: 'not_assigned: the caller does not hold the request.',
+      404: 'not_found: no such request.',
+      409: "stale_fence: not the current fencing number; conflict: the request is not a callback to a phone number, or the number is no longer the customer's.",
+      503: 'unavailable: calls out through the trunk are not configured (no outboundCallerId, VD_OUTBOUND_CALLER_ID).',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: FenceBody,
+    response: PhoneDialTicket,
+  }),
+  authorizeDialOut: route({
+    method: 'POST',
+    path: '/v1/sip/trunk/dial-outs',
+    summary: 'May this INVITE go out to the phone network?',
+    description: `The SIP server asks before it sends an agent's INVITE to the carrier: the ${CALL_TICKET_HEADER} must be a phone call ticket the authority signed, not expired, naming this number, issued to this SIP user's agent, whose holder and fencing number are still current, and not used by another call (the same Call-ID asking again is allowed). Allowed: the callback is marked placed, and the answer gives the caller ID to show. Every answer is audited (phone.dial.out). Caller: the SIP server only.`,
+    errors: {
+      401: 'unauthorized: not the SIP server.',
+      403: 'forbidden: the ticket does not verify, has expired or was used by another call, names another number or agent, or its agent no longer holds the request.',
+    },
+    tag: 'sip',
+    auth: 'sipServer',
+    body: DialOutCheck,
+    response: DialOutAllowed,
   }),
 } satisfies Record<string, RouteDef>;

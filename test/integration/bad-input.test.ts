@@ -87,6 +87,10 @@ const VALID: Partial<Record<RouteId, Sample>> = {
   jwks: {},
   challenge: { body: { purpose: 'authenticate', deviceId: B43 } },
   identifyCaller: { body: { fence: 1, reference: 'CRM-1' } },
+  bookPhoneCallback: { body: { customerId: CUSTOMER, optionId: 'other', number: '+447911123456' } },
+  authorizeDialOut: {
+    body: { ticket: 'a.b.c', number: '+447911123456', sipUser: 'a-staff_0123456789', callId: 'c1@127.0.0.1' },
+  },
   enrol: {
     body: {
       code: 'ALICE-DEMO-2026',

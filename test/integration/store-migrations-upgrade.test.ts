@@ -482,6 +482,38 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  26: [
+    [
+      'phone_callbacks',
+      [
+        {
+          request_id: 'rq1',
+          number: '+447911123456',
+          booked_by: 'st1',
+          booked_at: T + 11,
+          placed_at: null,
+          placed_count: 0,
+          sip_call_id: null,
+        },
+      ],
+    ],
+    [
+      'phone_dial_tickets',
+      [
+        {
+          jti: 'dial-jti-1',
+          request_id: 'rq1',
+          agent_id: 'st1',
+          fence: 1,
+          number: '+447911123456',
+          issued_at: T + 12,
+          expires_at: T + 13,
+          used_at: null,
+          sip_call_id: null,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -625,6 +657,8 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.chat.after('rq1', 0)).length, 1);
   if (n < 24) return;
   assert.equal((await r.chat.deletion('rq1'))?.message_count, 3);
+  if (n < 25) return;
+  assert.equal((await r.phoneCallbacks.byRequest('rq1'))?.number, '+447911123456');
 }
 
 for (const engine of testEngines()) {

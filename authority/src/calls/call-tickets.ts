@@ -6,11 +6,15 @@ import {
   CALL_TICKET_TYP,
   CallProofClaims,
   CallTicketClaims,
+  PHONE_CALL_TICKET_TYP,
+  PhoneCallTicketClaims,
+  sipUserForAgent,
   type CallTicket,
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, DomainError, notFound, unauthorized } from '../errors.ts';
+import { conflict, DomainError, forbidden, notFound, unauthorized } from '../errors.ts';
+import { checkHolder } from '../pipeline/ownership.ts';
 import { randomId } from '../ids.ts';
 import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
@@ -288,5 +292,110 @@ export class CallTickets extends EventEmitter<{
     if ('refused' in out) throw out.refused;
     this.emit('verified', out.row.request_id, out.row.agent_id, now);
     return { requestId: out.row.request_id, sessionId: out.row.session_id, at: now };
+  }
+
+  /**
+   * A phone call ticket (a callback through the trunk, issue 14 item 5): the holder of the
+   * callback request under `fence` gets a ticket naming `number` and the company's caller
+   * ID `callerId`, signed like a device's call ticket (other typ: one never passes for the
+   * other). The holder check, the stored ticket and its audit row (phone.dial) are one unit.
+   */
+  async issuePhone(
+    staffId: string,
+    requestId: string,
+    fence: number,
+    number: string,
+    callerId: string,
+  ): Promise<{ ticket: string; expiresAt: number }> {
+    checkHolder(await this.ctx.data.read.requests.get(requestId), staffId, fence);
+    const now = this.ctx.clock.now();
+    const jti = randomId(16);
+    const ticket = await this.keys.sign(
+      { iss: 'verified-desk', rid: requestId, agt: staffId, tel: number, cid: callerId, fence, jti },
+      PHONE_CALL_TICKET_TYP,
+      CALL_TICKET_TTL_S,
+    );
+    const expiresAt = now + CALL_TICKET_TTL_S * 1000;
+    await this.ctx.data.tx(async (u) => {
+      checkHolder(await u.commands.lockRequest(requestId), staffId, fence);
+      await u.phoneCallbacks.insertTicket({
+        jti,
+        request_id: requestId,
+        agent_id: staffId,
+        fence,
+        number,
+        issued_at: now,
+        expires_at: expiresAt,
+        used_at: null,
+        sip_call_id: null,
+      });
+      await u.audit.append({
+        actor: `staff:${staffId}`,
+        action: 'phone.dial',
+        subject: `request:${requestId}`,
+        outcome: 'success',
+        data: { fence, jti },
+      });
+    });
+    return { ticket, expiresAt };
+  }
+
+  /**
+   * The SIP server asks whether an INVITE from `sipUser` to `number` may go out to the
+   * trunk with `ticket`: a phone call ticket that verifies and has not expired, naming
+   * this number and this SIP user's agent, that agent still holding the request under the
+   * ticket's fence, the ticket unused (or used by this same Call-ID). Allowed: the
+   * callback is marked placed. Every answer is audited (phone.dial.out); refusals are 403.
+   */
+  async allowPhone(
+    check: { ticket: string; number: string; sipUser: string; callId: string },
+    onAllowed: (r: Repos, claims: PhoneCallTicketClaims, first: boolean) => Promise<void>,
+  ): Promise<PhoneCallTicketClaims> {
+    let claims: PhoneCallTicketClaims | undefined;
+    const refuse = async (reason: string): Promise<never> => {
+      await this.auditFailure({
+        actor: 'sip:trunk',
+        action: 'phone.dial.out',
+        ...(claims ? { subject: `request:${claims.rid}` } : {}),
+        outcome: 'failure',
+        reason,
+        data: { sipUser: check.sipUser, ...(claims ? { jti: claims.jti } : {}) },
+      });
+      throw forbidden(reason);
+    };
+    try {
+      claims = PhoneCallTicketClaims.parse(await this.keys.verify(check.ticket, PHONE_CALL_TICKET_TYP));
+    } catch {
+      return await refuse('the call ticket does not verify or has expired');
+    }
+    if (claims.tel !== check.number) return await refuse('the call ticket is for another number');
+    if (sipUserForAgent(claims.agt) !== check.sipUser)
+      return await refuse('the call ticket was issued to another agent');
+    const c = claims;
+    const now = this.ctx.clock.now();
+    const out = await this.ctx.data.tx(async (r) => {
+      const req = await r.commands.lockRequest(c.rid);
+      const why = !req
+        ? 'the request of this call ticket no longer exists'
+        : req.state !== 'assigned' || req.agent_id !== c.agt
+          ? "the call ticket's agent no longer holds the request"
+          : req.fence !== c.fence
+            ? `the call ticket was issued under fencing number ${c.fence}; the request has moved on (current ${req.fence})`
+            : null;
+      if (why) return { why };
+      const used = await r.phoneCallbacks.useTicket(c.jti, check.callId, now);
+      if (!used) return { why: 'the call ticket was used by another call, or has expired' };
+      await onAllowed(r, c, used === 'first');
+      await r.audit.append({
+        actor: 'sip:trunk',
+        action: 'phone.dial.out',
+        subject: `request:${c.rid}`,
+        outcome: 'success',
+        data: { sipUser: check.sipUser, jti: c.jti, fence: c.fence },
+      });
+      return { why: null };
+    });
+    if (out.why) return await refuse(out.why);
+    return c;
   }
 }

@@ -1,5 +1,6 @@
 import type { trunkRoutes } from '../../../protocol/src/trunk.ts';
 import type { Services } from '../services.ts';
+import { PhoneCallbacks } from '../trunk/phone-callbacks.ts';
 import { PhoneIn } from '../trunk/phone-in.ts';
 import { VerificationLinks } from '../trunk/verification-links.ts';
 import type { Handlers } from './bind.ts';
@@ -8,7 +9,12 @@ import type { Handlers } from './bind.ts';
 export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
   const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config, svc.recordings);
   const links = new VerificationLinks(svc.ctx, svc.pipeline, () => svc.pipeline.config.config.company);
+  const callbacks = new PhoneCallbacks(svc.ctx, svc.pipeline, svc.calls);
   return {
+    bookPhoneCallback: async ({ principal, body }) => await callbacks.book(principal.staff.id, body),
+    dialPhoneCallback: async ({ principal, params, body }) =>
+      await callbacks.dial(principal.staff.id, params.requestId, body.fence),
+    authorizeDialOut: async ({ body }) => await callbacks.allowDialOut(body),
     sendVerificationLink: async ({ principal, params, body }) =>
       await links.send(principal.staff.id, params.requestId, body.fence),
     useVerificationLink: async ({ principal, params }) => await links.use(principal, params.token),

@@ -1,4 +1,6 @@
-import type { PhoneCallView } from '../../../protocol/src/index.ts';
+import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import type { PhoneCallbackView, PhoneCallView } from '../../../protocol/src/index.ts';
+import type { PhoneCallbackRow } from '../store/repos/phone-callbacks.ts';
 import type { PhoneCallWithCaller } from '../store/repos/phone-calls.ts';
 
 /** A call from the phone network that passed the trunk's gate, as the pipeline queues it. */
@@ -28,6 +30,20 @@ export const phoneView = (call: PhoneCallWithCaller | undefined): { phone?: Phon
           unknownCaller: call.unknown_caller,
           identifiedByAgent: call.identified_at !== null,
           endedAt: call.ended_at === null ? null : new Date(call.ended_at).toISOString(),
+        },
+      }
+    : {};
+
+/** The `phoneCallback` member of a request's view, when the request is a callback to a phone number. */
+export const phoneCallbackView = (cb: PhoneCallbackRow | undefined): { phoneCallback?: PhoneCallbackView } =>
+  cb
+    ? {
+        phoneCallback: {
+          number: cb.number,
+          shown: parsePhoneNumberWithError(cb.number).formatInternational(),
+          bookedAt: new Date(cb.booked_at).toISOString(),
+          placedAt: cb.placed_at === null ? null : new Date(cb.placed_at).toISOString(),
+          attempts: cb.placed_count,
         },
       }
     : {};

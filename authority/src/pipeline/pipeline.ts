@@ -25,7 +25,8 @@ import type { RequestRow, RequestStore } from './requests.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { TransitionChange } from '../store/repos/requests.ts';
 import type { AuthenticationRow } from '../store/repos/authentications.ts';
-import { phoneView, type PhoneCallArrival } from './phone-calls.ts';
+import { phoneCallbackView, phoneView, type PhoneCallArrival } from './phone-calls.ts';
+import { maskPhone } from '../customers/phones.ts';
 import { applyRules, factorsFor } from './rules.ts';
 import type { Reachability } from '../push/reachability.ts';
 
@@ -153,6 +154,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const vc = await this.requests.viewContext(rows);
     // Calls from the phone network: what the caller ID says comes with them.
     const phones = await this.ctx.data.read.phoneCalls.ofRequests(rows.map((r) => r.id));
+    // Callbacks to a phone number: the number and whether the call went out.
+    const callbacks = await this.ctx.data.read.phoneCallbacks.ofRequests(rows.map((r) => r.id));
     const reach = this.reach
       ? await this.reach.viewsOf(
           this.ctx.data.read,
@@ -166,6 +169,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         verificationExpiresAt: auth ? iso(auth.expires_at) : null,
         ...(reach ? { reachability: reach[i]! } : {}),
         ...phoneView(phones.get(r.id)),
+        ...phoneCallbackView(callbacks.get(r.id)),
       };
     });
   }
@@ -455,6 +459,80 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await this.dispatch();
     }
     return await this.requestViewOf(out.id);
+  }
+
+  /**
+   * A callback to a customer's phone number through the trunk (issue 14 item 5): a voice
+   * request of that customer in the option's queue, at level 0 with no device (like a
+   * call from the phone network), routed and offered like any other; the number to call
+   * is kept with it (phone_callbacks). The request, its callback row and the audit row
+   * are one unit.
+   */
+  async queuePhoneCallback(cb: {
+    customerId: string;
+    optionId: string;
+    number: string;
+    staffId: string;
+  }): Promise<RequestView> {
+    const leaf = this.config.leaf(cb.optionId);
+    if (!leaf || !leaf.channels.includes('voice'))
+      throw notFound(`no menu option "${cb.optionId}" taking calls`);
+    const ruled = await this.rulesFor(this.ctx.data.read, cb.customerId, leaf.queue, 0);
+    const id = randomId(16);
+    const now = this.now();
+    await this.ctx.data.tx(async (r) => {
+      const auth: AuthenticationRow = {
+        id: randomId(16),
+        customer_id: cb.customerId,
+        device_id: null,
+        level: 0,
+        created_at: now,
+        expires_at: now + this.ctx.config.authenticationTtlSeconds * 1000,
+        setup_until: null,
+      };
+      await r.authentications.insert(auth);
+      const session = await this.sessions.openIn(r, auth);
+      await r.requests.insert({
+        id,
+        session_id: session.id,
+        customer_id: cb.customerId,
+        device_id: null,
+        authentication_id: auth.id,
+        option_id: leaf.id,
+        option_label: leaf.label,
+        queue_id: ruled.queue,
+        skills: JSON.stringify(leaf.skills),
+        required_level: leaf.level,
+        priority: ruled.priority,
+        enqueued_at: now,
+        idempotency_key: null,
+        channel: 'voice',
+      });
+      await r.phoneCallbacks.insert({
+        request_id: id,
+        number: cb.number,
+        booked_by: cb.staffId,
+        booked_at: now,
+        placed_at: null,
+        sip_call_id: null,
+      });
+      await r.audit.append({
+        actor: `staff:${cb.staffId}`,
+        action: 'phone.callback.book',
+        subject: `request:${id}`,
+        outcome: 'success',
+        data: {
+          customer: cb.customerId,
+          number: maskPhone(cb.number),
+          queue: ruled.queue,
+          priority: ruled.priority,
+          rules: ruled.matched,
+        },
+      });
+    });
+    this.changed([id], []);
+    await this.dispatch();
+    return await this.requestViewOf(id);
   }
 
   /**

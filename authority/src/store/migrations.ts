@@ -694,6 +694,32 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ALTER TABLE custody ADD COLUMN level INTEGER;          -- NULL for holdings from before this version
     `);
   },
+  // 26: callbacks to a phone number through the trunk (a customer without the app): the number, who booked it, each call placed; the signed tickets that let an agent's call out to that number
+  (db) => {
+    db.exec(`
+      CREATE TABLE phone_callbacks (
+        request_id TEXT PRIMARY KEY REFERENCES requests(id),
+        number TEXT NOT NULL,                                -- E.164, one of the customer's registered numbers
+        booked_by TEXT NOT NULL,                             -- staff id
+        booked_at INTEGER NOT NULL,
+        placed_at INTEGER,                                   -- the last call the SIP server let out to the trunk
+        placed_count INTEGER NOT NULL DEFAULT 0,
+        sip_call_id TEXT                                     -- that call's SIP Call-ID
+      ) STRICT;
+      CREATE TABLE phone_dial_tickets (
+        jti TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        agent_id TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        number TEXT NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,                                     -- the SIP server let a call out with it (once: that Call-ID only)
+        sip_call_id TEXT
+      ) STRICT;
+      CREATE INDEX phone_dial_tickets_request ON phone_dial_tickets(request_id);
+    `);
+  },
 ];
 
 /**

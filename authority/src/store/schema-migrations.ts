@@ -652,6 +652,28 @@ export const POSTGRES_DDL: readonly string[] = [
    CREATE INDEX requests_ended_at ON requests(ended_at);`,
   // 25: the verification level when each holding began (reports: the level at answer)
   `ALTER TABLE custody ADD COLUMN level BIGINT;`,
+  // 26: callbacks to a phone number through the trunk, and the tickets that let an agent's call out
+  `CREATE TABLE phone_callbacks (
+     request_id TEXT PRIMARY KEY REFERENCES requests(id),
+     number TEXT NOT NULL,
+     booked_by TEXT NOT NULL,
+     booked_at BIGINT NOT NULL,
+     placed_at BIGINT,
+     placed_count BIGINT NOT NULL DEFAULT 0,
+     sip_call_id TEXT
+   );
+   CREATE TABLE phone_dial_tickets (
+     jti TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL REFERENCES requests(id),
+     agent_id TEXT NOT NULL,
+     fence BIGINT NOT NULL,
+     number TEXT NOT NULL,
+     issued_at BIGINT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     used_at BIGINT,
+     sip_call_id TEXT
+   );
+   CREATE INDEX phone_dial_tickets_request ON phone_dial_tickets(request_id);`,
 ];
 
 export interface SchemaVersion {

@@ -288,6 +288,34 @@ export interface VerificationLinksTable {
   used_by_device: string | null;
 }
 
+/** A callback to a customer's phone number through the trunk (issue 14 item 5; migration 26). */
+export interface PhoneCallbacksTable {
+  request_id: string;
+  /** E.164: one of the customer's registered numbers */
+  number: string;
+  /** staff id of who booked it */
+  booked_by: string;
+  booked_at: Ms;
+  /** the last call the SIP server let out to the trunk, or null (not placed yet) */
+  placed_at: Ms | null;
+  placed_count: Generated<number>;
+  sip_call_id: string | null;
+}
+
+/** A signed ticket letting the holder's call out to a callback's number (migration 26). */
+export interface PhoneDialTicketsTable {
+  jti: string;
+  request_id: string;
+  agent_id: string;
+  fence: number;
+  number: string;
+  issued_at: Ms;
+  expires_at: Ms;
+  /** when the SIP server let a call out with it (that Call-ID only from then on) */
+  used_at: Ms | null;
+  sip_call_id: string | null;
+}
+
 /** A chat transcript deleted (retention or an administrator): its messages are gone, this marker stays. */
 export interface ChatTranscriptDeletionsTable {
   request_id: string;
@@ -610,4 +638,6 @@ export interface Database {
   phone_calls: PhoneCallsTable;
   verification_links: VerificationLinksTable;
   chat_transcript_deletions: ChatTranscriptDeletionsTable;
+  phone_callbacks: PhoneCallbacksTable;
+  phone_dial_tickets: PhoneDialTicketsTable;
 }

@@ -21,13 +21,24 @@ export function CallControls() {
   // A caller from the phone network has no device to call: the call is theirs, on the phone line.
   const work = useStore(c.work);
   const phoneCaller = work.phase === 'active' ? (work.request.phone ?? null) : null;
+  // A callback to a phone number (a customer without the app): called through the trunk.
+  const callback = work.phase === 'active' ? (work.request.phoneCallback ?? null) : null;
   const hangUp = shortcutFor('hangUp');
   const hold = shortcutFor('hold');
   const mute = shortcutFor('mute');
   return (
     <div className="call-area">
       <div className="call-controls" role="group" aria-label="Call controls">
-        {phoneCaller ? (
+        {callback ? (
+          <button
+            type="button"
+            className="button"
+            disabled={!phone.present || phone.line !== 'ready' || !!busy}
+            onClick={() => void c.calls.callBack()}
+          >
+            {busy === 'calling' ? `Calling ${callback.shown}…` : `Call ${callback.shown}`}
+          </button>
+        ) : phoneCaller ? (
           <button
             type="button"
             className="button"
@@ -106,7 +117,11 @@ export function CallControls() {
                 ? phoneCaller.endedAt
                   ? 'The call on the phone line has ended.'
                   : 'Phoned in: the caller is waiting on the phone line. Take the call to talk.'
-                : lineStatus(phone)))}
+                : callback && phone.line === 'ready'
+                  ? callback.placedAt
+                    ? `Called back on ${callback.shown} (${callback.attempts}×): call again if needed.`
+                    : `A callback: the customer has no app. Call ${callback.shown} through the phone network.`
+                  : lineStatus(phone)))}
         </span>
       </div>
       {phone.line === 'connected' && <Keypad />}

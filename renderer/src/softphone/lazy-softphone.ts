@@ -81,6 +81,11 @@ export class LazySoftphone implements Softphone {
       throw new Error('This softphone cannot take calls put through from the phone line');
     return phone.expectCall(requestId, peer, timeoutMs);
   }
+  async dialNumber(o: { requestId: string; target: string; ticket: string; peer: string }): Promise<void> {
+    const phone = await this.ready();
+    if (!phone.dialNumber) throw new Error('This softphone cannot call phone numbers');
+    return phone.dialNumber(o);
+  }
   async hangUp(): Promise<void> {
     return (await this.ready()).hangUp();
   }

@@ -286,6 +286,12 @@ export class SipJsSoftphone implements Softphone {
     if (leg) await terminate(leg.session);
   }
 
+  async dialNumber(o: { requestId: string; target: string; ticket: string; peer: string }): Promise<void> {
+    if (!this.registration.credentials)
+      throw new SoftphoneUnavailableError('The softphone is not registered');
+    await this.invite(o.target, o.requestId, o.peer, [`${CALL_TICKET_HEADER}: ${o.ticket}`]);
+  }
+
   async dial(target: string, peer?: string): Promise<void> {
     const creds = this.registration.credentials;
     if (!creds) throw new SoftphoneUnavailableError('The softphone is not registered');

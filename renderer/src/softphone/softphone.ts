@@ -150,6 +150,11 @@ export interface Softphone {
    * answered. Only that call is answered; the wait ends after `timeoutMs`.
    */
   expectCall?(requestId: string, peer: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Call a phone number through the SIP server's trunk (a callback): INVITE `target` with
+   * the authority's phone call ticket; resolves when the far end answers.
+   */
+  dialNumber?(o: { requestId: string; target: string; ticket: string; peer: string }): Promise<void>;
   /** Hang up, cancel the ringing call, or decline the incoming one. */
   hangUp(): Promise<void>;
   /** Resolves once the re-INVITE is accepted; the line changes only then. */

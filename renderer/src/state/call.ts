@@ -136,6 +136,22 @@ export class CallControlsStore extends Store<CallControlsState> {
     });
   }
 
+  /**
+   * A callback to the customer's phone number: the authority's phone call ticket lets this
+   * console's INVITE out through the SIP server's trunk to that number.
+   */
+  callBack(): Promise<void> {
+    const s = this.work.getState();
+    if (s.phase !== 'active' || !s.request.phoneCallback) return Promise.resolve();
+    const { requestId, fence } = s.request;
+    return this.run('calling', async () => {
+      const phone = this.softphone;
+      if (!phone.getSnapshot().present || !phone.dialNumber) throw new Error('No softphone connected');
+      const t = await this.bridge.invoke('call.dialPhone', { requestId, fence });
+      await phone.dialNumber({ requestId, target: t.target, ticket: t.ticket, peer: t.number });
+    });
+  }
+
   /** Pause the recording of the current customer call, or resume it (the holder only; audited). */
   toggleRecording(): Promise<void> {
     const rec = this.state.recording;

@@ -17,6 +17,7 @@ import { OutboxRepo, unitEmitted } from './outbox.ts';
 import { RecordingsRepo } from './recordings.ts';
 import { ReportsRepo } from './reports.ts';
 import { SigningKeysRepo } from './keys.ts';
+import { PhoneCallbacksRepo } from './phone-callbacks.ts';
 import { PhoneCallsRepo, VerificationLinksRepo } from './phone-calls.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
@@ -43,6 +44,7 @@ const REPOS = {
   keys: SigningKeysRepo,
   nodes: NodesRepo,
   outbox: OutboxRepo,
+  phoneCallbacks: PhoneCallbacksRepo,
   phoneCalls: PhoneCallsRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
