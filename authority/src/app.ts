@@ -124,6 +124,21 @@ export async function buildAuthority(opts: {
       done(new HttpError(400, 'invalid_request', 'body is not valid JSON'), undefined);
     }
   });
+  // HTML forms: only the routes declared bodyKind 'form' take one (an identity provider's logout token).
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: LIMITS.jsonBodyBytes },
+    (_req, body, done) => {
+      const form = new URLSearchParams(body as string);
+      const out: Record<string, string> = {};
+      for (const [k, v] of form) {
+        if (Object.hasOwn(out, k))
+          return done(new HttpError(400, 'invalid_request', `form field ${k} given twice`), undefined);
+        out[k] = v;
+      }
+      done(null, out);
+    },
+  );
   app.addContentTypeParser(
     ['image/jpeg', 'image/png'],
     { parseAs: 'buffer', bodyLimit: LIMITS.photoBytes },

@@ -50,6 +50,13 @@ export const DOMAIN_EVENTS = {
     staffId: z.string().min(1).max(200),
     by: z.enum(['number', 'reference']),
   }),
+  /**
+   * Staff logins (refresh token families) ended: a logout, or the identity provider's
+   * back-channel logout. Every node closes the WebSockets opened with them.
+   */
+  'staff.signed_out': z.strictObject({
+    families: z.array(z.string().min(1).max(200)).min(1).max(1000),
+  }),
   /** Ownership of a request left `fromFence` (transfer, take-over, reassign): that holder's open device commands end. */
   'request.moved': z.strictObject({
     requestId: z.string().min(1).max(200),

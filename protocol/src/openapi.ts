@@ -172,7 +172,9 @@ function derivedErrors(r: RouteDef): Partial<Record<ErrorStatus, string>> {
     e[415] =
       r.bodyKind === 'image'
         ? 'unsupported_media_type: the body is neither image/jpeg nor image/png (nor any type the authority reads).'
-        : 'unsupported_media_type: the body has a Content-Type the authority does not read (send application/json).';
+        : r.bodyKind === 'form'
+          ? 'unsupported_media_type: the body is not application/x-www-form-urlencoded.'
+          : 'unsupported_media_type: the body has a Content-Type the authority does not read (send application/json).';
   }
   if (r.body instanceof z.ZodObject && Object.prototype.hasOwnProperty.call(r.body.shape, 'fence'))
     e[409] =
@@ -304,7 +306,11 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
     } else if (r.body) {
       op.requestBody = {
         required: true,
-        content: { 'application/json': { schema: schemas.convert(r.body, 'input') } },
+        content: {
+          [r.bodyKind === 'form' ? 'application/x-www-form-urlencoded' : 'application/json']: {
+            schema: schemas.convert(r.body, 'input'),
+          },
+        },
       };
     }
     const p = toOpenApiPath(r.path);

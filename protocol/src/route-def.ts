@@ -28,8 +28,11 @@ export interface RouteDef {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
-  /** 'image': the body is a raw JPEG or PNG, not JSON. */
-  readonly bodyKind?: 'json' | 'image';
+  /**
+   * 'image': the body is a raw JPEG or PNG, not JSON. 'form': an HTML form
+   * (application/x-www-form-urlencoded), as OpenID Connect providers post their logout token.
+   */
+  readonly bodyKind?: 'json' | 'image' | 'form';
   readonly response: z.ZodType;
   /** 'image': the answer is raw image bytes (`response` then describes nothing and is z.any()). */
   readonly responseKind?: 'json' | 'image';

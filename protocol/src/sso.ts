@@ -59,6 +59,24 @@ export const LogoutResult = z.strictObject({
 });
 export type LogoutResult = z.infer<typeof LogoutResult>;
 
+/** OpenID Connect Back-Channel Logout 1.0: the provider posts its logout token as a form field. */
+export const BackchannelLogoutRequest = z.strictObject({
+  logout_token: z
+    .string()
+    .min(20)
+    .max(16_384)
+    .describe(
+      "The provider's logout token: a JWT signed with its keys, naming the user (sub) and/or the provider's session (sid).",
+    ),
+});
+export const BackchannelLogoutResult = z.strictObject({
+  sessions: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('How many console sessions the logout ended (0 when none was open).'),
+});
+
 export const ssoRoutes = {
   ssoSettings: route({
     method: 'GET',
@@ -102,5 +120,22 @@ export const ssoRoutes = {
     auth: 'public',
     body: SsoCallbackRequest,
     response: TokenPair,
+  }),
+  ssoBackchannelLogout: route({
+    method: 'POST',
+    path: '/v1/staff/sso/backchannel-logout',
+    summary: "The identity provider's back-channel logout: end the console sessions it names",
+    description:
+      "OpenID Connect Back-Channel Logout 1.0: register this URL at the provider as the client's backchannel_logout_uri. The logout token is checked (signature with the provider's published keys, issuer, audience = the client id, issued in the last 5 minutes, the back-channel logout event, no nonce, sub or sid, typ logout+jwt when given) and used once (its jti). The console sessions (refresh token families) of the provider's session `sid`, or of every session of the subject `sub` when no sid is given, are revoked at once: their access tokens stop working and their WebSockets close, on every node. Audited (`staff.sso.logout`). Caller: the identity provider.",
+    errors: {
+      400: 'invalid_request: the logout token is not valid (signature, issuer, audience, age, event, nonce, no sub nor sid) or was used before. Audited.',
+      404: 'not_found: single sign-on is not configured.',
+      503: "idp_unavailable: the provider's keys cannot be fetched: the provider retries.",
+    },
+    tag: 'staff',
+    auth: 'public',
+    bodyKind: 'form',
+    body: BackchannelLogoutRequest,
+    response: BackchannelLogoutResult,
   }),
 } as const;

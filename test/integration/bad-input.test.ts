@@ -64,6 +64,10 @@ const SIP_SERVER_SECRET = 'bad-input-sip-server-secret-0123456789abcdef';
 const HTTP_SAMPLE = Math.max(20, Math.ceil(RUNS / 20));
 const CONCURRENCY = 16;
 const JSON_CT = 'application/json';
+const FORM_CT = 'application/x-www-form-urlencoded';
+/** A flat body as an HTML form (the routes of bodyKind 'form'). */
+const formOf = (body: unknown) =>
+  new URLSearchParams(Object.entries(body as Record<string, string>)).toString();
 
 // ---------------------------------------------------------------- valid samples
 interface Sample {
@@ -630,11 +634,49 @@ function casesFor(id: RouteId, r: RouteDef): fc.Arbitrary<Case> {
   const otherwise =
     r.bodyKind === 'image'
       ? { contentType: 'image/jpeg', payload: FAKE_JPEG }
-      : validBodyText
-        ? { contentType: JSON_CT, payload: validBodyText }
-        : {};
+      : r.bodyKind === 'form'
+        ? { contentType: FORM_CT, payload: formOf(v.body) }
+        : validBodyText
+          ? { contentType: JSON_CT, payload: validBodyText }
+          : {};
 
-  if (r.body) {
+  if (r.bodyKind === 'form') {
+    // A form route: forms whose fields are wrong (missing, extra, twice, too short or long,
+    // odd characters), and the valid fields as JSON or another type (415).
+    const good = v.body as Record<string, string>;
+    const [field] = Object.keys(good) as [string];
+    const forms = fc.oneof(
+      fc.constant(''),
+      fc.constant(`${field}=`),
+      fc.constant(`${formOf(good)}&${field}=${encodeURIComponent(good[field]!)}`),
+      fc.string({ maxLength: 30 }).map((x) => `${formOf(good)}&${encodeURIComponent(`x${x}`)}=1`),
+      fc.string({ maxLength: 19 }).map((x) => new URLSearchParams({ [field]: x }).toString()),
+      fc
+        .integer({ min: 16_385, max: 30_000 })
+        .map((n) => new URLSearchParams({ [field]: 'a'.repeat(n) }).toString()),
+      fc.string({ unit: 'binary', maxLength: 60 }).map((x) => new URLSearchParams({ other: x }).toString()),
+    );
+    arbs.push(
+      forms.map((payload) => ({
+        kind: 'invalid body',
+        method: r.method,
+        url: validUrl,
+        contentType: FORM_CT,
+        payload,
+        expect: sizeExpect(payload, [400]),
+      })),
+    );
+    arbs.push(
+      fc.constantFrom(JSON_CT, 'text/plain', 'multipart/form-data; boundary=xyz').map((ct) => ({
+        kind: 'wrong content type',
+        method: r.method,
+        url: validUrl,
+        contentType: ct,
+        payload: ct === JSON_CT ? JSON.stringify(good) : formOf(good),
+        expect: [415],
+      })),
+    );
+  } else if (r.body) {
     const schema = r.body;
     // A: schema-invalid JSON bodies (mutations of the valid body, whole-body replacements, invalid UTF-8).
     const texts = fc.oneof(

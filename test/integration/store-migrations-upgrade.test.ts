@@ -514,6 +514,7 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  27: [['sso_logout_tokens', [{ issuer: 'https://idp.example', jti: 'j1', expires_at: T + 60_000 }]]],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -657,8 +658,14 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.chat.after('rq1', 0)).length, 1);
   if (n < 24) return;
   assert.equal((await r.chat.deletion('rq1'))?.message_count, 3);
-  if (n < 25) return;
+  if (n < 26) return;
   assert.equal((await r.phoneCallbacks.byRequest('rq1'))?.number, '+447911123456');
+  if (n < 27) return;
+  assert.equal(
+    await data.tx((t) => t.sso.firstLogoutToken('https://idp.example', 'j1', T + 60_000)),
+    false,
+    'a logout token seen before',
+  );
 }
 
 for (const engine of testEngines()) {

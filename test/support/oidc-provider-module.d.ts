@@ -13,10 +13,12 @@ declare module 'oidc-provider' {
     findAccount?: (ctx: unknown, id: string) => Account | undefined | Promise<Account | undefined>;
     features?: Record<string, { enabled: boolean }>;
     cookies?: { keys: string[] };
+    /** The provider's outgoing requests (back-channel logout); `options.dispatcher` is its SSRF guard. */
+    fetch?: (url: URL | string, options: RequestInit & { dispatcher?: unknown }) => Promise<Response>;
   }
   export default class Provider {
     constructor(issuer: string, configuration?: ProviderConfiguration);
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
-    on(event: 'server_error', listener: (ctx: unknown, error: Error) => void): this;
+    on(event: 'server_error' | 'backchannel.error', listener: (ctx: unknown, error: Error) => void): this;
   }
 }

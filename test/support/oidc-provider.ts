@@ -19,6 +19,13 @@ export interface TestIdentityProvider {
   /** The provider is back on the same port, with the same keys, clients and sessions. */
   resume(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * With `backchannelLogout`: the provider posts its logout tokens (OpenID Connect
+   * Back-Channel Logout) to a relay registered as the client's backchannel_logout_uri,
+   * which forwards them to `target` (the authority's route, known once it has started) and
+   * keeps each answer's status.
+   */
+  backchannel?: { target: string | null; answers: number[]; bodies: string[] };
 }
 
 export interface IdpUser {
@@ -51,11 +58,38 @@ export async function startTestIdentityProvider(opts: {
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
   users?: Map<string, IdpUser>;
+  backchannelLogout?: boolean;
 }): Promise<TestIdentityProvider> {
   const users = opts.users ?? defaultIdpUsers();
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const backchannel = opts.backchannelLogout
+    ? { target: null as string | null, answers: [] as number[], bodies: [] as string[] }
+    : undefined;
+  let relay: Server | undefined;
+  if (backchannel) {
+    relay = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (!backchannel.target) return void res.writeHead(503).end();
+        backchannel.bodies.push(Buffer.concat(chunks).toString('utf8'));
+        fetch(backchannel.target, {
+          method: 'POST',
+          headers: { 'content-type': String(req.headers['content-type'] ?? '') },
+          body: Buffer.concat(chunks),
+        })
+          .then(async (r) => {
+            backchannel.answers.push(r.status);
+            res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
+          })
+          .catch(() => res.writeHead(502).end());
+      });
+    });
+    await new Promise<void>((resolve) => relay!.listen(0, '127.0.0.1', resolve));
+  }
+  const relayUri = relay && `http://127.0.0.1:${(relay.address() as AddressInfo).port}/backchannel`;
   const client = (client_id: string) => ({
     client_id,
     client_secret: SECRET,
@@ -66,6 +100,9 @@ export async function startTestIdentityProvider(opts: {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic' as const,
+    ...(relayUri && client_id === IDP_CLIENT_ID
+      ? { backchannel_logout_uri: relayUri, backchannel_logout_session_required: true }
+      : {}),
   });
   const provider = new Provider(issuer, {
     clients: [client(IDP_CLIENT_ID), client(IDP_OTHER_CLIENT_ID)],
@@ -81,11 +118,22 @@ export async function startTestIdentityProvider(opts: {
       if (!user) return undefined;
       return { accountId: id, claims: () => ({ sub: id, ...user }) };
     },
-    features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      backchannelLogout: { enabled: opts.backchannelLogout === true },
+    },
     cookies: { keys: ['test-idp-cookie-key-0123456789'] },
+    // Its outgoing requests (back-channel logout) go to loopback here: without the provider's
+    // protection against special-use addresses, which is right for a real deployment.
+    fetch: (url: URL | string, options: RequestInit & { dispatcher?: unknown }) => {
+      delete options.dispatcher;
+      return fetch(url, options);
+    },
   });
   // The dev login page and loopback http are fine here; keep the test output quiet.
   provider.on('server_error', (_ctx, e) => console.error('test IdP:', e));
+  provider.on('backchannel.error', (_ctx, e) => console.error('test IdP back-channel logout:', e));
   server.on('request', provider.callback());
   const port = (server.address() as AddressInfo).port;
   const stop = () =>
@@ -101,7 +149,11 @@ export async function startTestIdentityProvider(opts: {
     users,
     stop,
     resume: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
-    close: stop,
+    close: async () => {
+      await stop();
+      if (relay) await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+    ...(backchannel ? { backchannel } : {}),
   };
 }
 
@@ -110,8 +162,11 @@ export async function startTestIdentityProvider(opts: {
  * starting at `authorizationUrl`: the URL the provider finally redirects to (the redirect
  * URI with code, state and iss). Cookies are kept in a jar of this sign-in's own.
  */
-export async function signInAtProvider(authorizationUrl: string, login: string): Promise<string> {
-  const jar = new Map<string, string>();
+export async function signInAtProvider(
+  authorizationUrl: string,
+  login: string,
+  jar = new Map<string, string>(),
+): Promise<string> {
   const issuerOrigin = new URL(authorizationUrl).origin;
   let url = authorizationUrl;
   let init: { method: string; body?: URLSearchParams } = { method: 'GET' };
@@ -152,4 +207,37 @@ export async function signInAtProvider(authorizationUrl: string, login: string):
     init = { method: 'POST', body };
   }
   throw new Error('too many hops at the IdP');
+}
+
+/**
+ * The user signs out at the provider itself (its end_session page, confirmed "Yes, sign me
+ * out"), with the cookies of their sign-in (`jar` of signInAtProvider): the provider ends its
+ * session and, with back-channel logout, posts a logout token to each client of it.
+ */
+export async function logoutAtProvider(issuer: string, jar: Map<string, string>): Promise<void> {
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const keep = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      jar.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
+    }
+  };
+  const page = await fetch(`${issuer}/session/end`, { headers: { cookie: cookie() }, redirect: 'manual' });
+  keep(page);
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`end_session answered ${page.status}: ${html.slice(0, 300)}`);
+  const form = /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+  if (!form) throw new Error(`logout page without a form: ${html.slice(0, 300)}`);
+  const body = new URLSearchParams();
+  for (const m of form[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g))
+    body.set(m[1]!, m[2]!);
+  body.set('logout', 'yes');
+  const done = await fetch(new URL(form[1]!.replace(/&amp;/g, '&'), issuer), {
+    method: 'POST',
+    headers: { cookie: cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+    redirect: 'manual',
+  });
+  if (done.status >= 400) throw new Error(`logout confirm answered ${done.status}: ${await done.text()}`);
 }

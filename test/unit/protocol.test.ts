@@ -59,7 +59,10 @@ describe('protocol', () => {
         ].schema,
       );
       if ('body' in r && r.body) {
-        const s = op.requestBody.content['application/json'].schema;
+        const s =
+          op.requestBody.content[
+            r.bodyKind === 'form' ? 'application/x-www-form-urlencoded' : 'application/json'
+          ].schema;
         assert.ok(s.type || s.oneOf || s.anyOf, `${id} body schema`);
       }
       if ('params' in r && r.params)

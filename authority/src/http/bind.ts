@@ -5,6 +5,7 @@ import { PHOTO_TYPES, LIMITS, type RouteDef } from '../../../protocol/src/index.
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { Services } from '../services.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
+import { DomainError } from '../errors.ts';
 import { badRequest, forbidden, unauthorized } from './errors.ts';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
@@ -133,6 +134,23 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
         if (r.bodyKind === 'image') {
           if (!(PHOTO_TYPES as readonly string[]).includes(contentType) || !Buffer.isBuffer(request.body))
             throw badRequest('body must be an image/jpeg or image/png');
+        } else if (r.bodyKind === 'form' && contentType !== 'application/x-www-form-urlencoded') {
+          throw new DomainError(
+            'unsupported_type',
+            'unsupported_media_type',
+            'body must be application/x-www-form-urlencoded',
+          );
+        } else if (
+          r.bodyKind !== 'form' &&
+          contentType === 'application/x-www-form-urlencoded' &&
+          request.body !== undefined
+        ) {
+          // Only the routes declared to take a form read one (the parser is there for them).
+          throw new DomainError(
+            'unsupported_type',
+            'unsupported_media_type',
+            r.body ? 'body must be application/json' : 'this operation takes no body',
+          );
         } else if (!r.body && (!isEmptyBody(request.body) || carriesUnparsedBody(request))) {
           throw badRequest('this operation takes no body');
         }

@@ -8,5 +8,6 @@ export function ssoHandlers(svc: Services): Handlers<typeof ssoRoutes> {
     ssoSettings: () => svc.sso.settings(),
     ssoStart: async ({ body }) => await svc.sso.start(body.redirectUri),
     ssoCallback: async ({ body }) => await svc.sso.complete(body.callbackUrl),
+    ssoBackchannelLogout: async ({ body }) => await svc.sso.backchannelLogout(body.logout_token),
   };
 }

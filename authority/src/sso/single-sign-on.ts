@@ -1,3 +1,4 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import {
   type SsoSettings,
@@ -15,6 +16,9 @@ import { isLoopbackRedirect, roleOfGroups, usernameFromClaim } from './claims.ts
 
 /** How long the ID token of an SSO login is kept for the logout's id_token_hint. */
 const SESSION_KEEP_MS = 30 * 86_400_000;
+/** OpenID Connect Back-Channel Logout 1.0: the event a logout token carries, and its age limit. */
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const LOGOUT_TOKEN_MAX_AGE_S = 300;
 
 /** Why a sign-in was refused, for the audit row and the answer. */
 class Refusal extends Error {
@@ -37,6 +41,7 @@ class Refusal extends Error {
  */
 export class SingleSignOn {
   private discovered: Promise<oidc.Configuration> | undefined;
+  private jwks: { uri: string; keys: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
   constructor(
     private readonly ctx: Ctx,
@@ -148,6 +153,88 @@ export class SingleSignOn {
       id_token_hint: session.id_token,
       ...(post ? { post_logout_redirect_uri: post } : {}),
     }).href;
+  }
+
+  /**
+   * The provider's back-channel logout (OpenID Connect Back-Channel Logout 1.0): check the
+   * logout token (signature with the provider's keys, iss, aud, iat within 5 minutes, the
+   * event, no nonce, sub or sid, typ), use its jti once, then revoke the console sessions
+   * of its sid (or of every session of its sub) and close their sockets on every node.
+   * Refusals are audited and answered 400; no matching session is not an error.
+   */
+  async backchannelLogout(logoutToken: string): Promise<{ sessions: number }> {
+    if (!this.enabled) throw notFound('single sign-on is not configured');
+    const c = this.ctx.config;
+    const issuer = c.ssoIssuer!;
+    const provider = await this.provider().catch((e: unknown) => {
+      throw unreachable(e) ? this.unavailable() : e;
+    });
+    const meta = provider.serverMetadata();
+    const refuse = async (reason: string, data: Record<string, unknown> = {}) => {
+      await this.ctx.data.tx((r) =>
+        r.audit.append({
+          actor: 'anonymous',
+          action: 'staff.sso.logout',
+          outcome: 'failure',
+          reason,
+          data: { issuer, by: 'backchannel', ...data },
+        }),
+      );
+      return badRequest(`logout token refused: ${reason}`);
+    };
+    if (!meta.jwks_uri) throw await refuse('the provider publishes no keys (jwks_uri)');
+    if (this.jwks?.uri !== meta.jwks_uri)
+      this.jwks = {
+        uri: meta.jwks_uri,
+        keys: createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: 10_000 }),
+      };
+    let claims: JWTPayload;
+    try {
+      const verified = await jwtVerify(logoutToken, this.jwks.keys, {
+        issuer,
+        audience: c.ssoClientId!,
+        algorithms: (meta.id_token_signing_alg_values_supported ?? ['RS256']).filter((a) => a !== 'none'),
+        requiredClaims: ['iat', 'jti'],
+        maxTokenAge: LOGOUT_TOKEN_MAX_AGE_S,
+        clockTolerance: 60,
+        currentDate: new Date(this.ctx.clock.now()),
+      });
+      const typ = verified.protectedHeader.typ?.toLowerCase();
+      if (typ !== undefined && typ !== 'logout+jwt' && typ !== 'application/logout+jwt')
+        throw new Error(`typ ${typ} is not logout+jwt`);
+      claims = verified.payload;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'ERR_JWKS_TIMEOUT' || (e instanceof TypeError && e.message === 'fetch failed'))
+        throw this.unavailable();
+      throw await refuse(describe(e));
+    }
+    const events = claims.events as Record<string, unknown> | undefined;
+    if (!events || typeof events !== 'object' || !(BACKCHANNEL_EVENT in events))
+      throw await refuse('no back-channel logout event');
+    if (claims.nonce !== undefined) throw await refuse('a logout token has no nonce');
+    const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
+    const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
+    if (subject === undefined && sid === undefined) throw await refuse('neither sub nor sid');
+    const keepUntil = Math.max((claims.exp ?? 0) * 1000, (claims.iat! + LOGOUT_TOKEN_MAX_AGE_S + 60) * 1000);
+    const ended = await this.ctx.data.tx(async (r) => {
+      if (!(await r.sso.firstLogoutToken(issuer, claims.jti!, keepUntil))) return null;
+      const sessions = await r.sso.takeSessionsOf(issuer, { sid, subject });
+      for (const s of sessions) {
+        await r.staff.revokeFamily(s.family_id);
+        await r.audit.append({
+          actor: `staff:${s.staff_id}`,
+          action: 'staff.sso.logout',
+          outcome: 'success',
+          data: { issuer, by: 'backchannel', ...(subject ? { subject } : {}), ...(sid ? { sid } : {}) },
+        });
+      }
+      if (sessions.length)
+        await r.outbox.emit('staff.signed_out', { families: sessions.map((s) => s.family_id) });
+      return sessions.length;
+    });
+    if (ended === null) throw await refuse('the logout token was used before (jti)', { jti: claims.jti });
+    return { sessions: ended };
   }
 
   private async signIn(url: URL, seen: { subject?: string; staffId?: string }): Promise<TokenPair> {
@@ -291,6 +378,8 @@ export class SingleSignOn {
         id_token: tokens.id_token!,
         created_at: now,
         expires_at: now + SESSION_KEEP_MS,
+        subject,
+        sid: typeof idClaims.sid === 'string' ? idClaims.sid : null,
       });
       await r.audit.append(
         this.entry(`staff:${staff.id}`, 'success', subject, {

@@ -26,6 +26,8 @@ export interface StaffRow {
 export interface StaffPrincipal {
   kind: 'staff';
   staff: StaffRow;
+  /** The login (refresh token family) the access token belongs to. */
+  family?: string;
 }
 
 export const ACCESS_TOKEN_TYP = 'vd-access+jwt';
@@ -292,6 +294,7 @@ export class StaffAccounts {
       const row = await r.staff.refreshToken(hash);
       if (!row) return undefined;
       await r.staff.revokeFamily(row.family_id);
+      await r.outbox.emit('staff.signed_out', { families: [row.family_id] });
       await r.audit.append({ actor: `staff:${row.staff_id}`, action: 'staff.logout', outcome: 'success' });
       return { familyId: row.family_id, staffId: row.staff_id };
     });
@@ -304,16 +307,21 @@ export class StaffAccounts {
     const m = /^Bearer (\S{20,4096})$/.exec(authorization ?? '');
     if (!m) throw unauthorized('bearer token required');
     let sub: string;
+    let family: string | undefined;
     try {
       const payload = await this.keys.verify(m[1]!, ACCESS_TOKEN_TYP);
       if (typeof payload.sub !== 'string') throw new Error('no sub');
       sub = payload.sub;
+      if (typeof payload.fam === 'string') family = payload.fam;
     } catch {
       throw unauthorized('access token invalid or expired');
     }
     const staff = await this.get(sub);
     if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');
-    return { kind: 'staff', staff };
+    // A login ended (logout here or at the identity provider, a reused refresh token): at once.
+    if (family !== undefined && (await this.ctx.data.read.staff.familyRevoked(family)))
+      throw unauthorized('signed out');
+    return { kind: 'staff', staff, ...(family !== undefined ? { family } : {}) };
   }
 
   /**
@@ -330,7 +338,7 @@ export class StaffAccounts {
     const now = this.ctx.clock.now();
     const { accessTokenSeconds, refreshTokenSeconds } = this.ctx.config;
     const accessToken = await this.keys.sign(
-      { sub: staff.id, role: staff.role },
+      { sub: staff.id, role: staff.role, fam: family },
       ACCESS_TOKEN_TYP,
       accessTokenSeconds,
     );

@@ -720,6 +720,22 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX phone_dial_tickets_request ON phone_dial_tickets(request_id);
     `);
   },
+  // 27: back-channel logout: an SSO session's subject and the provider's session id; logout tokens seen (replays)
+  (db) => {
+    db.exec(`
+      ALTER TABLE sso_sessions ADD COLUMN subject TEXT;      -- NULL for sessions from before this version
+      ALTER TABLE sso_sessions ADD COLUMN sid TEXT;          -- the ID token's sid, when the provider sends one
+      CREATE INDEX sso_sessions_subject ON sso_sessions(issuer, subject);
+      CREATE INDEX sso_sessions_sid ON sso_sessions(issuer, sid);
+      CREATE TABLE sso_logout_tokens (
+        issuer TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,                         -- kept until then, to refuse a replay
+        PRIMARY KEY (issuer, jti)
+      ) STRICT;
+      CREATE INDEX sso_logout_tokens_expires ON sso_logout_tokens(expires_at);
+    `);
+  },
 ];
 
 /**

@@ -674,6 +674,18 @@ export const POSTGRES_DDL: readonly string[] = [
      sip_call_id TEXT
    );
    CREATE INDEX phone_dial_tickets_request ON phone_dial_tickets(request_id);`,
+  // 27: back-channel logout: an SSO session's subject and the provider's session id; logout tokens seen (replays)
+  `ALTER TABLE sso_sessions ADD COLUMN subject TEXT;
+   ALTER TABLE sso_sessions ADD COLUMN sid TEXT;
+   CREATE INDEX sso_sessions_subject ON sso_sessions(issuer, subject);
+   CREATE INDEX sso_sessions_sid ON sso_sessions(issuer, sid);
+   CREATE TABLE sso_logout_tokens (
+     issuer TEXT NOT NULL,
+     jti TEXT NOT NULL,
+     expires_at BIGINT NOT NULL,
+     PRIMARY KEY (issuer, jti)
+   );
+   CREATE INDEX sso_logout_tokens_expires ON sso_logout_tokens(expires_at);`,
 ];
 
 export interface SchemaVersion {

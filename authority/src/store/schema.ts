@@ -583,6 +583,17 @@ export interface SsoSessionsTable {
   id_token: string;
   created_at: Ms;
   expires_at: Ms;
+  /** The ID token's subject (null: a session from before version 26). */
+  subject: string | null;
+  /** The provider's session id (the ID token's `sid`), when it sends one. */
+  sid: string | null;
+}
+
+/** Back-channel logout tokens seen (issuer, jti), kept until they expire: a replay is refused. */
+export interface SsoLogoutTokensTable {
+  issuer: string;
+  jti: string;
+  expires_at: Ms;
 }
 
 /** Every table, by name. */
@@ -634,6 +645,7 @@ export interface Database {
   staff_sso_links: StaffSsoLinksTable;
   sso_flows: SsoFlowsTable;
   sso_sessions: SsoSessionsTable;
+  sso_logout_tokens: SsoLogoutTokensTable;
   chat_messages: ChatMessagesTable;
   phone_calls: PhoneCallsTable;
   verification_links: VerificationLinksTable;

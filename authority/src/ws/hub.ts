@@ -114,6 +114,18 @@ export class Hub {
     conn.socket.once('message', () => clearTimeout(helloTimer));
   }
 
+  /**
+   * Staff logins ended (a logout, the identity provider's back-channel logout), here or on
+   * another node: the sockets opened with their access tokens close (4401); the console then
+   * finds its refresh token revoked and shows the sign-in screen.
+   */
+  signedOut(families: readonly string[]): void {
+    const ended = new Set(families);
+    for (const c of this.conns)
+      if (c.principal?.kind === 'staff' && c.principal.family !== undefined && ended.has(c.principal.family))
+        c.socket.close(WS_CLOSE.unauthorized, 'signed out');
+  }
+
   /** Session `sessionId` ended (here or on another node): its sockets get "session.ended" and close (once). */
   sessionEnded(sessionId: string, reason: EndReason): void {
     for (const c of this.bySession.get(sessionId) ?? []) {

@@ -72,6 +72,8 @@ export class NodeFrames {
     // Every node closes the sockets of a session ended anywhere (the ending node's own
     // in-process event got there first: closing twice is a no-op).
     bus.follow(['session.ended'], (e) => hub.sessionEnded(e.payload.sessionId, e.payload.reason));
+    // Every node closes the sockets of staff logins that ended (logout, the provider's back-channel logout).
+    bus.follow(['staff.signed_out'], (e) => hub.signedOut(e.payload.families));
   }
 
   toSession(sessionId: string, frame: ServerFrame): void {

@@ -83,6 +83,35 @@ export class SsoRepo extends Repo {
     await this.q.insertInto('sso_sessions').values(row).execute();
   }
 
+  /**
+   * A back-channel logout token (issuer, jti) seen for the first time: true and kept until
+   * `expiresAt`; false for a replay. Expired ones go on the way.
+   */
+  async firstLogoutToken(issuer: string, jti: string, expiresAt: number): Promise<boolean> {
+    await this.q.deleteFrom('sso_logout_tokens').where('expires_at', '<=', this.now()).execute();
+    const r = await this.q
+      .insertInto('sso_logout_tokens')
+      .values({ issuer, jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.columns(['issuer', 'jti']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  /**
+   * Take the SSO sessions a provider's logout names: its session `sid`, else every session
+   * of `subject` at `issuer` (OpenID Connect Back-Channel Logout 1.0, section 2.4).
+   */
+  async takeSessionsOf(
+    issuer: string,
+    by: { sid?: string | undefined; subject?: string | undefined },
+  ): Promise<SsoSessionRow[]> {
+    let q = this.q.deleteFrom('sso_sessions').where('issuer', '=', issuer);
+    if (by.sid !== undefined) q = q.where('sid', '=', by.sid);
+    if (by.subject !== undefined) q = q.where('subject', '=', by.subject);
+    if (by.sid === undefined && by.subject === undefined) return [];
+    return await q.returningAll().execute();
+  }
+
   /** Take (read and delete) the SSO session of a refresh token family: its ID token is the logout's hint once. */
   async takeSession(familyId: string): Promise<SsoSessionRow | undefined> {
     return await this.q

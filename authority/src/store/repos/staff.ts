@@ -89,6 +89,18 @@ export class StaffRepo extends Repo {
   }
 
   /** Revoke every live token of a family; how many were. */
+  /** Whether the refresh token family `familyId` was revoked (a logout, a reuse, the provider's logout). */
+  async familyRevoked(familyId: string): Promise<boolean> {
+    const r = await this.q
+      .selectFrom('refresh_tokens')
+      .select('token_hash')
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is not', null)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
   async revokeFamily(familyId: string): Promise<number> {
     const r = await this.q
       .updateTable('refresh_tokens')
