@@ -5,6 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { WS_PATH } from '../protocol/src/index.ts';
 import { TestDevice } from '../test/support/device.ts';
 import { bearer, call, staffLogin } from '../test/support/http.ts';
 
@@ -222,4 +224,53 @@ export async function saveFirstDisposition(page: Page, notes: string): Promise<v
   }
   await page.getByLabel('Notes').fill(notes);
   await save.click();
+}
+
+/**
+ * A raw agent WebSocket (a test client, no UI): the arrival time (this process's clock) of
+ * the first frame `pick` names each request id in. `subscribe` asks for the queue feed.
+ * The baseline of the console benches: what the authority sends, before any UI.
+ */
+export async function rawAgentFrames(
+  authorityUrl: string,
+  accessToken: string,
+  pick: (frame: any) => readonly string[],
+  opts: { subscribe?: 'queues' } = {},
+) {
+  const ws = new WebSocket(authorityUrl.replace(/^http/, 'ws') + WS_PATH);
+  const arrivals = new Map<string, number>();
+  const waiters = new Map<string, (t: number) => void>();
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken } })));
+    ws.on('message', (data) => {
+      const t = nowMs();
+      const f = JSON.parse(String(data));
+      if (f.type === 'welcome') {
+        if (opts.subscribe) ws.send(JSON.stringify({ type: 'subscribe', topic: opts.subscribe }));
+        resolve();
+        return;
+      }
+      for (const id of pick(f))
+        if (!arrivals.has(id)) {
+          arrivals.set(id, t);
+          waiters.get(id)?.(t);
+        }
+    });
+  });
+  return {
+    at(requestId: string, timeoutMs = 20_000): Promise<number> {
+      const t = arrivals.get(requestId);
+      if (t !== undefined) return Promise.resolve(t);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no raw frame for ${requestId}`)), timeoutMs);
+        waiters.set(requestId, (at) => {
+          clearTimeout(timer);
+          waiters.delete(requestId);
+          resolve(at);
+        });
+      });
+    },
+    close: () => ws.terminate(),
+  };
 }

@@ -30,8 +30,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import { WS_PATH } from '../protocol/src/index.ts';
 import { launchChromium, newTestPage } from '../test/support/browser.ts';
 import { bearer, call, staffLogin } from '../test/support/http.ts';
 import { answerNumber, registerPhone } from '../test/support/phone-in.ts';
@@ -45,6 +43,7 @@ import {
   pageClockOffset,
   pct,
   printTable,
+  rawAgentFrames,
   saveFirstDisposition,
   signIn,
   verifiedDevice,
@@ -96,45 +95,6 @@ function armInPage(timeoutMs: number): void {
   });
 }
 
-/** A raw agent WebSocket (no UI): when a `queue.delta` first carries a request at level >= 2. */
-async function rawAgentSocket(authorityUrl: string, accessToken: string) {
-  const ws = new WebSocket(authorityUrl.replace(/^http/, 'ws') + WS_PATH);
-  const arrivals = new Map<string, number>();
-  const waiters = new Map<string, (t: number) => void>();
-  await new Promise<void>((resolve, reject) => {
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken } })));
-    ws.on('message', (data) => {
-      const t = nowMs();
-      const f = JSON.parse(String(data));
-      if (f.type === 'welcome') {
-        ws.send(JSON.stringify({ type: 'subscribe', topic: 'queues' }));
-        resolve();
-      } else if (f.type === 'queue.delta')
-        for (const r of f.upserts as { requestId: string; level: number }[])
-          if (r.level >= 2 && !arrivals.has(r.requestId)) {
-            arrivals.set(r.requestId, t);
-            waiters.get(r.requestId)?.(t);
-          }
-    });
-  });
-  return {
-    verifiedAt(requestId: string, timeoutMs = 20_000): Promise<number> {
-      const t = arrivals.get(requestId);
-      if (t !== undefined) return Promise.resolve(t);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no raw level 2 for ${requestId}`)), timeoutMs);
-        waiters.set(requestId, (at) => {
-          clearTimeout(timer);
-          waiters.delete(requestId);
-          resolve(at);
-        });
-      });
-    },
-    close: () => ws.terminate(),
-  };
-}
-
 export async function benchLinkToVerified(
   opts: { n?: number; warmup?: number } = {},
 ): Promise<LinkToVerifiedFigures> {
@@ -158,7 +118,7 @@ export async function benchLinkToVerified(
   });
   const host = await startConsoleHost(authority.url, join(dir, 'console'));
   const browser = await launchChromium();
-  let raw: Awaited<ReturnType<typeof rawAgentSocket>> | null = null;
+  let raw: Awaited<ReturnType<typeof rawAgentFrames>> | null = null;
   try {
     const admin = (await staffLogin(authority.url, 'admin', 'demo-admin-1')).token;
     await answerNumber(authority.url, admin, DIALLED);
@@ -176,9 +136,16 @@ export async function benchLinkToVerified(
     await page.getByLabel('Change presence').selectOption('available');
     await page.getByTestId('presence').getByText('Available').waitFor();
     await page.getByRole('heading', { name: 'Waiting for the next customer' }).waitFor();
-    raw = await rawAgentSocket(
+    raw = await rawAgentFrames(
       authority.url,
       (await staffLogin(authority.url, 'agent1', 'demo-agent-1')).token,
+      (f) =>
+        f.type === 'queue.delta'
+          ? (f.upserts as { requestId: string; level: number }[])
+              .filter((r) => r.level >= 2)
+              .map((r) => r.requestId)
+          : [],
+      { subscribe: 'queues' },
     );
     const clock = await pageClockOffset(page);
     const toBench = (pageMs: number) => pageMs - clock.offsetMs;
@@ -226,7 +193,7 @@ export async function benchLinkToVerified(
       const answered = nowMs();
       if (used.status !== 200) throw new Error(`link refused: ${used.status} ${JSON.stringify(used.body)}`);
       const [rawAt, stamps] = await Promise.all([
-        raw.verifiedAt(requestId),
+        raw.at(requestId),
         page.evaluate(() => (window as any).__vdLink as Promise<PageStamps>),
       ]);
       if (i >= warmup) {

@@ -27,8 +27,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import { WS_PATH } from '../protocol/src/index.ts';
 import { launchChromium, newTestPage } from '../test/support/browser.ts';
 import { call, staffLogin } from '../test/support/http.ts';
 import { ensureRendererBuilt } from '../test/e2e/console-harness.ts';
@@ -41,6 +39,7 @@ import {
   pageClockOffset,
   pct,
   printTable,
+  rawAgentFrames,
   saveFirstDisposition,
   signIn,
   verifiedDevice,
@@ -111,42 +110,6 @@ function armInPage(timeoutMs: number): void {
   });
 }
 
-/** A raw agent WebSocket (no UI): the arrival time of each `offer` frame by request id. */
-async function rawAgentSocket(authorityUrl: string, accessToken: string) {
-  const ws = new WebSocket(authorityUrl.replace(/^http/, 'ws') + WS_PATH);
-  const arrivals = new Map<string, number>();
-  const waiters = new Map<string, (t: number) => void>();
-  await new Promise<void>((resolve, reject) => {
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken } })));
-    ws.on('message', (data) => {
-      const t = nowMs();
-      const f = JSON.parse(String(data));
-      if (f.type === 'welcome') resolve();
-      else if (f.type === 'offer') {
-        const id = f.offer.requestId as string;
-        arrivals.set(id, t);
-        waiters.get(id)?.(t);
-      }
-    });
-  });
-  return {
-    offerAt(requestId: string, timeoutMs = 20_000): Promise<number> {
-      const t = arrivals.get(requestId);
-      if (t !== undefined) return Promise.resolve(t);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no raw offer for ${requestId}`)), timeoutMs);
-        waiters.set(requestId, (at) => {
-          clearTimeout(timer);
-          waiters.delete(requestId);
-          resolve(at);
-        });
-      });
-    },
-    close: () => ws.terminate(),
-  };
-}
-
 export async function benchTapToOffer(
   opts: { n?: number; warmup?: number } = {},
 ): Promise<TapToOfferFigures> {
@@ -165,7 +128,7 @@ export async function benchTapToOffer(
   });
   const host = await startConsoleHost(authority.url, join(dir, 'console'));
   const browser = await launchChromium();
-  let raw: Awaited<ReturnType<typeof rawAgentSocket>> | null = null;
+  let raw: Awaited<ReturnType<typeof rawAgentFrames>> | null = null;
   try {
     const t = await newTestPage(browser, 'bench-tap-to-offer', { viewport: { width: 1280, height: 800 } });
     const { page } = t;
@@ -178,9 +141,10 @@ export async function benchTapToOffer(
     await page.getByRole('heading', { name: 'Waiting for the next customer' }).waitFor();
 
     const device = await verifiedDevice(authority.url, 'c_alice_martin_01', '246810');
-    raw = await rawAgentSocket(
+    raw = await rawAgentFrames(
       authority.url,
       (await staffLogin(authority.url, 'agent1', 'demo-agent-1')).token,
+      (f) => (f.type === 'offer' ? [f.offer.requestId as string] : []),
     );
     const clock = await pageClockOffset(page);
     const toBench = (pageMs: number) => pageMs - clock.offsetMs;
@@ -211,7 +175,7 @@ export async function benchTapToOffer(
         throw new Error(`request not queued: ${posted.status} ${JSON.stringify(posted.body)}`);
       const requestId: string = posted.body.request.requestId;
       const [rawAt, stamps] = await Promise.all([
-        raw.offerAt(requestId),
+        raw.at(requestId),
         page.evaluate(() => (window as any).__vdTap as Promise<PageStamps>),
       ]);
       if (i >= warmup) {

@@ -408,33 +408,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         customerId = randomId(16);
         await r.customers.insertUnknownCaller(customerId, 'Unknown caller');
       }
-      const auth: AuthenticationRow = {
-        id: randomId(16),
-        customer_id: customerId,
-        device_id: null,
-        level: 0,
-        created_at: now,
-        expires_at: now + this.ctx.config.authenticationTtlSeconds * 1000,
-        setup_until: null,
-      };
-      await r.authentications.insert(auth);
-      const session = await this.sessions.openIn(r, auth);
-      await r.requests.insert({
-        id,
-        session_id: session.id,
-        customer_id: customerId,
-        device_id: null,
-        authentication_id: auth.id,
-        option_id: leaf.id,
-        option_label: leaf.label,
-        queue_id: ruled.queue,
-        skills: JSON.stringify(leaf.skills),
-        required_level: leaf.level,
-        priority: ruled.priority,
-        enqueued_at: now,
-        idempotency_key: null,
-        channel: 'voice',
-      });
+      await this.insertPhoneRequest(r, { id, customerId, leaf, ruled, now });
       await r.phoneCalls.insert({
         request_id: id,
         sip_call_id: call.sipCallId,
@@ -462,6 +436,49 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /**
+   * A voice request with no device (a call from the phone network, a callback to a phone
+   * number): its own authentication at level 0 and session, in the caller's unit.
+   */
+  private async insertPhoneRequest(
+    r: Repos,
+    q: {
+      id: string;
+      customerId: string;
+      leaf: NonNullable<ReturnType<PipelineConfigStore['leaf']>>;
+      ruled: { queue: string; priority: number };
+      now: number;
+    },
+  ): Promise<void> {
+    const auth: AuthenticationRow = {
+      id: randomId(16),
+      customer_id: q.customerId,
+      device_id: null,
+      level: 0,
+      created_at: q.now,
+      expires_at: q.now + this.ctx.config.authenticationTtlSeconds * 1000,
+      setup_until: null,
+    };
+    await r.authentications.insert(auth);
+    const session = await this.sessions.openIn(r, auth);
+    await r.requests.insert({
+      id: q.id,
+      session_id: session.id,
+      customer_id: q.customerId,
+      device_id: null,
+      authentication_id: auth.id,
+      option_id: q.leaf.id,
+      option_label: q.leaf.label,
+      queue_id: q.ruled.queue,
+      skills: JSON.stringify(q.leaf.skills),
+      required_level: q.leaf.level,
+      priority: q.ruled.priority,
+      enqueued_at: q.now,
+      idempotency_key: null,
+      channel: 'voice',
+    });
+  }
+
+  /**
    * A callback to a customer's phone number through the trunk (issue 14 item 5): a voice
    * request of that customer in the option's queue, at level 0 with no device (like a
    * call from the phone network), routed and offered like any other; the number to call
@@ -481,33 +498,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const id = randomId(16);
     const now = this.now();
     await this.ctx.data.tx(async (r) => {
-      const auth: AuthenticationRow = {
-        id: randomId(16),
-        customer_id: cb.customerId,
-        device_id: null,
-        level: 0,
-        created_at: now,
-        expires_at: now + this.ctx.config.authenticationTtlSeconds * 1000,
-        setup_until: null,
-      };
-      await r.authentications.insert(auth);
-      const session = await this.sessions.openIn(r, auth);
-      await r.requests.insert({
-        id,
-        session_id: session.id,
-        customer_id: cb.customerId,
-        device_id: null,
-        authentication_id: auth.id,
-        option_id: leaf.id,
-        option_label: leaf.label,
-        queue_id: ruled.queue,
-        skills: JSON.stringify(leaf.skills),
-        required_level: leaf.level,
-        priority: ruled.priority,
-        enqueued_at: now,
-        idempotency_key: null,
-        channel: 'voice',
-      });
+      await this.insertPhoneRequest(r, { id, customerId: cb.customerId, leaf, ruled, now });
       await r.phoneCallbacks.insert({
         request_id: id,
         number: cb.number,
