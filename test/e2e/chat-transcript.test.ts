@@ -3,7 +3,9 @@
  * one phone (a software device); Dana accepts in the console and replies. Dana's History
  * opens the request and shows its transcript (the customer's HTML as text, no element made
  * of it); Alice's other phone (the real app in Chromium) finds the conversation under
- * "Your requests" → "Your chat conversations" and reads it, read-only.
+ * "Your requests" → "Your chat conversations" and reads it, read-only. Then the request
+ * ends and an administrator deletes the transcript: both screens say "Transcript deleted on
+ * …" instead of the messages.
  * Screenshots: chat-transcript-console-*.png, chat-transcript-phone-*.png.
  */
 import assert from 'node:assert/strict';
@@ -139,6 +141,40 @@ describe('chat transcripts in the console History and in the customer app', () =
       await phone.t.screenshot('2-conversation');
       await pc.getByRole('button', { name: 'Your chat conversations' }).click();
       await pc.getByRole('heading', { name: 'Your chat conversations' }).waitFor();
+
+      // The request ends; an administrator deletes its transcript (audited, with a reason).
+      await pa.getByRole('button', { name: 'Desk', exact: true }).click();
+      await pa.getByRole('button', { name: 'Complete request' }).click();
+      await pa.getByRole('form', { name: /Alice Martin/ }).waitFor(); // the wrap-up: the request ended
+      const deleted = await api(app.a.url, 'deleteTranscript', {
+        headers: bearer(app.admin),
+        params: { requestId },
+        json: { reason: 'the customer asked for erasure' },
+      });
+      assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+
+      // Dana's History: the line instead of the messages.
+      await pa.getByRole('button', { name: 'History', exact: true }).click();
+      await pa.getByRole('button', { name: 'Open the request of Alice Martin' }).click();
+      await pa
+        .getByTestId('history-transcript-deleted')
+        .getByText(/^Transcript deleted on .+ \(deleted by an administrator\)\.$/)
+        .waitFor();
+      assert.equal(await pa.getByTestId('history-transcript-message').count(), 0);
+      await t.screenshot('2-history-transcript-deleted');
+
+      // Alice's phone: the list and the conversation say so too.
+      await pc.getByRole('button', { name: /^Your requests/ }).click();
+      await pc.getByTestId('open-conversations').click();
+      await pc.getByRole('heading', { name: 'Your chat conversations' }).waitFor();
+      await pc.getByTestId('conversation-item').getByText('transcript deleted').waitFor();
+      await pc.getByTestId('conversation-item').click();
+      await pc
+        .getByTestId('conversation-deleted')
+        .getByText(/^Transcript deleted on /)
+        .waitFor();
+      assert.equal(await pc.locator('.chat-text').count(), 0, 'no message left');
+      await phone.t.screenshot('3-conversation-deleted');
     } finally {
       await t.close();
       await phone.t.close();
