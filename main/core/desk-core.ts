@@ -380,6 +380,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         c.call('sendVerificationLink', { params: { requestId }, body: { fence } }),
       'panel.identifyCaller': ({ requestId, ...body }) =>
         c.call('identifyCaller', { params: { requestId }, body }),
+      'panel.bookPhoneCallback': (body) => c.call('bookPhoneCallback', { body }),
       'call.ticket': ({ requestId, fence }) =>
         c.call('callTicket', { params: { requestId }, body: { fence } }),
       'call.connectPhone': ({ requestId, fence }) =>

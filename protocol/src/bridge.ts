@@ -35,8 +35,10 @@ import {
 } from './pipeline.ts';
 import { SipCredentials } from './sip.ts';
 import {
+  BookPhoneCallbackBody,
   CallerIdentified,
   IdentifyCallerFields,
+  PhoneCallbackBooked,
   PhoneCallConnecting,
   PhoneDialTicket,
   VerificationLinkSent,
@@ -188,6 +190,8 @@ export const bridgeRequests = {
   'panel.sendVerificationLink': channel(Fenced, VerificationLinkSent),
   /** An unknown caller from the phone network: who they say they are (a registered number or reference). */
   'panel.identifyCaller': channel(IdentifyCallerFields.extend({ requestId: OpaqueId }), CallerIdentified),
+  /** A customer to be called back later on their registered phone number (a voice request of its own). */
+  'panel.bookPhoneCallback': channel(BookPhoneCallbackBody, PhoneCallbackBooked),
   'call.ticket': channel(Fenced, CallTicket),
   /** A caller from the phone network: the SIP server holding the call puts it through to this console. */
   'call.connectPhone': channel(Fenced, PhoneCallConnecting),

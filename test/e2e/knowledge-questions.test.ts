@@ -392,6 +392,22 @@ describe('security questions in the console', () => {
         .getByText(/^Level 1/)
         .waitFor();
       await t.screenshot('4-verified-by-questions');
+
+      // Bob has to hang up: Sam books a callback to his registered number, a request of its own.
+      const later = page.getByRole('group', { name: 'Call back later' });
+      await later.getByRole('button', { name: 'Book a phone callback' }).click();
+      await later.getByRole('button', { name: 'Book the callback' }).click();
+      await later
+        .getByTestId('phone-callback-booked')
+        .getByText('Callback booked to +447911123457: the next free agent calls them.')
+        .waitFor();
+      await t.screenshot('5-callback-booked');
+      const [booked] = await a.sql<{ number: string; booked_by: string; customer_id: string; state: string }>`
+        SELECT c.number, c.booked_by, r.customer_id, r.state FROM phone_callbacks c
+        JOIN requests r ON r.id = c.request_id`;
+      assert.equal(booked?.number, '+447911123457');
+      assert.equal(booked?.customer_id, 'c_bob_okafor_002');
+      assert.equal(booked?.booked_by, sam.staffId);
     } finally {
       await t.close();
       await samMode.close();

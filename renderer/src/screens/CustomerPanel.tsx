@@ -25,6 +25,7 @@ import { useConsole, useNow, useStore } from '../hooks.ts';
 import type { PhotoState } from '../state/panel.ts';
 import { KnowledgeQuestions } from './KnowledgeQuestions.tsx';
 import { IdentifyCaller } from './IdentifyCaller.tsx';
+import { PhoneCallbackBooking } from './PhoneCallbackBooking.tsx';
 import { VerificationLink } from './VerificationLink.tsx';
 
 const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
@@ -72,6 +73,7 @@ export function CustomerPanelView() {
           <IdentifyCaller panel={panel} />
           <VerificationLink panel={panel} />
           <KnowledgeQuestions panel={panel} />
+          <PhoneCallbackBooking panel={panel} />
         </div>
         <div className="panel-col">
           <SecureFields fields={panel.secure} level={v.level} unlocked={unlocked} />
