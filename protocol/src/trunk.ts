@@ -188,7 +188,8 @@ export const trunkRoutes = {
     description:
       'For a caller from the phone network whose number is registered to the customer and who has the app enrolled: a single-use link, valid `verificationLinkSeconds`, is texted to that number (the text-message gateway). The customer opens it in the app and verifies with the device key plus fingerprint or PIN; the request then carries that verification and the panel turns verified. Fenced: the holder under the current fencing number. Audited (phone.link.send). Each call sends a new link.',
     errors: {
-      409: 'conflict: not the holder under this fencing number; not a call from the phone network; a withheld caller ID; a number not registered to this customer; no enrolled app.',
+      403: 'not_assigned: the request is not held by the caller.',
+      409: 'stale_fence: not the current fencing number; conflict: not a call from the phone network; a withheld caller ID; a number not registered to this customer; no enrolled app.',
       503: 'unavailable: no text-message gateway or customer app URL is configured, or the message was not sent.',
     },
     tag: 'calls',
@@ -221,7 +222,8 @@ export const trunkRoutes = {
     description:
       "For a request that came from the phone network: the SIP server holding the caller's call delivers it to the console of the agent holding the request (an incoming call carrying `X-VD-Request: <requestId>`, media bridged from the phone network's RTP to WebRTC by rtpengine). Fenced: only the holder under the current fencing number. Audited. Caller: any logged-in staff member holding the request.",
     errors: {
-      409: 'conflict: not the holder under this fencing number; the request did not come from the phone network; or the caller is no longer on the line (hung up, or already put through).',
+      403: 'not_assigned: the request is not held by the caller.',
+      409: 'stale_fence: not the current fencing number; conflict: the request did not come from the phone network, or the caller is no longer on the line (hung up, or already put through).',
       503: 'unavailable: the SIP server holding the call cannot be reached now.',
     },
     tag: 'calls',

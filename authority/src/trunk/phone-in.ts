@@ -47,12 +47,7 @@ export class PhoneIn {
     fence: number,
   ): Promise<{ requestId: string; sipUser: string }> {
     const read = this.ctx.data.read;
-    const r = await read.requests.get(requestId);
-    if (!r) throw notFound('no such request');
-    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
-      throw conflict(
-        'only the agent holding the request under its current fencing number puts the caller through',
-      );
+    checkHolder(await read.requests.get(requestId), staffId, fence);
     const call = await read.phoneCalls.byRequest(requestId);
     if (!call) throw conflict('this request did not come from the phone network: call the customer instead');
     if (call.ended_at !== null) throw conflict('the caller is no longer on the line (they hung up)');

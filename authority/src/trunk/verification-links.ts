@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import type { Ctx } from '../context.ts';
 import { conflict, DomainError, forbidden, notFound } from '../errors.ts';
+import { checkHolder } from '../pipeline/ownership.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import { randomId } from '../ids.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -46,10 +47,7 @@ export class VerificationLinks {
     fence: number,
   ): Promise<{ sentTo: string; expiresAt: string }> {
     const read = this.ctx.data.read;
-    const r = await read.requests.get(requestId);
-    if (!r) throw notFound('no such request');
-    if (r.state !== 'assigned' || r.agent_id !== staffId || r.fence !== fence)
-      throw conflict('only the agent holding the request under its current fencing number sends the link');
+    const r = checkHolder(await read.requests.get(requestId), staffId, fence);
     const call = await read.phoneCalls.byRequest(requestId);
     if (!call)
       throw conflict('the link is for callers from the phone network; this customer has the app on the call');
