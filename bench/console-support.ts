@@ -26,6 +26,22 @@ export const mib = (kib: number): string => (Number.isFinite(kib) ? `${fmt(kib /
 /** Epoch milliseconds with sub-millisecond resolution (monotonic within this process). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * A table row maker for figures against a same-run baseline `raw`: the stage, p50, p95 and
+ * max in ms, and the ratios to the baseline's p50 / p95 (or '-' for the baseline itself).
+ */
+export function rowsAgainst(raw: readonly number[]) {
+  const rawP50 = pct(raw, 50);
+  const rawP95 = pct(raw, 95);
+  return (what: string, xs: number[], baseline = true): string[] => [
+    what,
+    fmt(pct(xs, 50), 1),
+    fmt(pct(xs, 95), 1),
+    fmt(Math.max(...xs), 1),
+    baseline ? `${fmt(pct(xs, 50) / rawP50, 1)}x / ${fmt(pct(xs, 95) / rawP95, 1)}x` : '-',
+  ];
+}
+
 /** A markdown-style table with padded columns. */
 export function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

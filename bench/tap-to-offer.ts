@@ -40,6 +40,7 @@ import {
   pct,
   printTable,
   rawAgentFrames,
+  rowsAgainst,
   saveFirstDisposition,
   signIn,
   verifiedDevice,
@@ -211,15 +212,7 @@ export async function benchTapToOffer(
 }
 
 export function printTapToOffer(f: TapToOfferFigures): void {
-  const rawP50 = pct(f.raw, 50);
-  const rawP95 = pct(f.raw, 95);
-  const row = (what: string, xs: number[], baseline = true) => [
-    what,
-    fmt(pct(xs, 50), 1),
-    fmt(pct(xs, 95), 1),
-    fmt(Math.max(...xs), 1),
-    baseline ? `${fmt(pct(xs, 50) / rawP50, 1)}x / ${fmt(pct(xs, 95) / rawP95, 1)}x` : '-',
-  ];
+  const row = rowsAgainst(f.raw);
   console.log(
     `\n  tap -> offer, ${f.n} samples (ms from the device's POST; page clock +- ${fmt(f.clockUncertaintyMs, 2)} ms)`,
   );
