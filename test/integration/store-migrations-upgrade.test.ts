@@ -482,6 +482,24 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  26: [
+    [
+      'chat_attachments',
+      [
+        {
+          id: 'ca1',
+          request_id: 'rq1',
+          seq: 1,
+          kind: 'pdf',
+          media_type: 'application/pdf',
+          name: 'statement.pdf',
+          size: 8,
+          bytes: Buffer.from('%PDF-1.4'),
+          created_at: T + 11,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -625,6 +643,8 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.chat.after('rq1', 0)).length, 1);
   if (n < 24) return;
   assert.equal((await r.chat.deletion('rq1'))?.message_count, 3);
+  if (n < 26) return;
+  assert.deepEqual((await r.chat.attachment('rq1', 'ca1'))?.bytes, Buffer.from('%PDF-1.4'));
 }
 
 for (const engine of testEngines()) {

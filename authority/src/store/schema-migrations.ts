@@ -652,6 +652,20 @@ export const POSTGRES_DDL: readonly string[] = [
    CREATE INDEX requests_ended_at ON requests(ended_at);`,
   // 25: the verification level when each holding began (reports: the level at answer)
   `ALTER TABLE custody ADD COLUMN level BIGINT;`,
+  // 26: chat attachments (images and PDF), stored like photos: the bytes in the row, one per message
+  `CREATE TABLE chat_attachments (
+     id TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL,
+     seq BIGINT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('image','pdf')),
+     media_type TEXT NOT NULL,
+     name TEXT NOT NULL,
+     size BIGINT NOT NULL,
+     bytes BYTEA NOT NULL,
+     created_at BIGINT NOT NULL,
+     UNIQUE (request_id, seq),
+     FOREIGN KEY (request_id, seq) REFERENCES chat_messages(request_id, seq)
+   );`,
 ];
 
 export interface SchemaVersion {

@@ -288,6 +288,21 @@ export interface VerificationLinksTable {
   used_by_device: string | null;
 }
 
+/** A file attached to a chat message (migration 26): stored like photos, the bytes in the row. */
+export interface ChatAttachmentsTable {
+  id: string;
+  request_id: string;
+  /** the message that carries it */
+  seq: number;
+  kind: 'image' | 'pdf';
+  /** sniffed from the bytes' magic numbers (and equal to the declared type) */
+  media_type: string;
+  name: string;
+  size: number;
+  bytes: Buffer;
+  created_at: Ms;
+}
+
 /** A chat transcript deleted (retention or an administrator): its messages are gone, this marker stays. */
 export interface ChatTranscriptDeletionsTable {
   request_id: string;
@@ -610,4 +625,5 @@ export interface Database {
   phone_calls: PhoneCallsTable;
   verification_links: VerificationLinksTable;
   chat_transcript_deletions: ChatTranscriptDeletionsTable;
+  chat_attachments: ChatAttachmentsTable;
 }
