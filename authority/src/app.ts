@@ -144,6 +144,12 @@ export async function buildAuthority(opts: {
     { parseAs: 'buffer', bodyLimit: LIMITS.photoBytes },
     (_req, body, done) => done(null, body),
   );
+  // Chat attachments beside the photo types (the routes' own bodyLimit is config chatAttachmentMaxBytes).
+  app.addContentTypeParser(
+    ['image/webp', 'application/pdf'],
+    { parseAs: 'buffer', bodyLimit: config.chatAttachmentMaxBytes },
+    (_req, body, done) => done(null, body),
+  );
 
   app.setErrorHandler((thrown: FastifyError | HttpError, request, reply) => {
     const err = asHttpError(thrown) as FastifyError | HttpError;

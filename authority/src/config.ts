@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { ATTACHMENT_DEFAULT_MAX_BYTES } from '../../protocol/src/common.ts';
 
 /** Authority configuration: CLI flags win over VD_* environment variables; everything is validated before start. */
 export const ConfigSchema = z
@@ -172,6 +173,13 @@ export const ConfigSchema = z
     recordingRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
     /** Chat transcripts of requests that ended more than this many days ago are deleted (audited); unset: kept forever. */
     chatRetentionDays: z.coerce.number().int().min(1).max(36_500).optional(),
+    /** The largest chat attachment (image or PDF) in bytes: a bigger one is refused 413. */
+    chatAttachmentMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(ATTACHMENT_DEFAULT_MAX_BYTES),
     /** The site's policy: the agent is told when a supervisor listens to their call (whisper and barge always show). */
     monitorNotice: z.boolean().default(false),
     /** How often the authority looks for ended recorded calls to convert and for expired recordings. */
@@ -387,6 +395,7 @@ const ENV: Record<string, keyof Config> = {
   VD_RECORDING_RETENTION_DAYS: 'recordingRetentionDays',
   VD_RECORDING_SWEEP_SECONDS: 'recordingSweepSeconds',
   VD_CHAT_RETENTION_DAYS: 'chatRetentionDays',
+  VD_CHAT_ATTACHMENT_MAX_BYTES: 'chatAttachmentMaxBytes',
   VD_MONITOR_NOTICE: 'monitorNotice',
   VD_SITE_TIME_ZONE: 'siteTimeZone',
   VD_WEBHOOK_URLS: 'webhookUrls',

@@ -25,6 +25,7 @@ import { Transfers } from './pipeline/transfers.ts';
 import { CommandRelay } from './relay/commands.ts';
 import { ChatService } from './chat/chat-service.ts';
 import { Transcripts } from './chat/transcripts.ts';
+import { ChatAttachments } from './chat/attachments.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Store } from './store/engine.ts';
@@ -72,6 +73,8 @@ export interface Services {
   chat: ChatService;
   /** Chat transcripts as the request's record: reads, an admin's deletion, retention (chat/transcripts.ts). */
   transcripts: Transcripts;
+  /** Chat attachments: images and PDF sent as messages, downloaded by the parties (chat/attachments.ts). */
+  attachments: ChatAttachments;
   customers: CustomerDirectory;
   /** Which customer devices are online, last seen, and how to wake them. */
   reach: Reachability;
@@ -156,6 +159,8 @@ export async function createServices(
   // From the instant ownership moves, the old holder's open commands are void.
   const audit = new AuditTrail(ctx);
   const staff = new StaffAccounts(ctx, keys);
+  const chat = new ChatService(ctx);
+  const transcripts = new Transcripts(ctx);
   return {
     ctx,
     drain: new NodeDrain(),
@@ -178,8 +183,9 @@ export async function createServices(
     wrapUps: new WrapUps(ctx, pipeline),
     transfers,
     commands,
-    chat: new ChatService(ctx),
-    transcripts: new Transcripts(ctx),
+    chat,
+    transcripts,
+    attachments: new ChatAttachments(ctx, chat, transcripts),
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,

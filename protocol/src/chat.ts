@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
+import {
+  ATTACHMENT_DEFAULT_MAX_BYTES,
+  ATTACHMENT_TYPES,
+  IsoTime,
+  LIMITS,
+  OpaqueId,
+  ShortText,
+} from './common.ts';
 import { HistoryCursor, HistoryQuery } from './device-account.ts';
 import { RequestParams } from './pipeline.ts';
 import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
@@ -31,13 +38,28 @@ export const ChatSeq = z
 
 export const ChatSender = z.enum(['customer', 'agent']).describe('Who wrote the message.');
 
+/** A file carried by a chat message (no bytes: download them by id). */
+export const ChatAttachment = z.strictObject({
+  id: OpaqueId.describe('The attachment (download it with the attachment routes).'),
+  kind: z.enum(['image', 'pdf']).describe('image: shown inline; pdf: offered as a download.'),
+  mediaType: z
+    .enum(ATTACHMENT_TYPES)
+    .describe('The type sniffed from its bytes (equal to the declared one).'),
+  name: ShortText.describe("The file's name as the sender gave it (shown, never used as a path)."),
+  size: z.number().int().min(1).describe('Its size in bytes.'),
+});
+export type ChatAttachment = z.infer<typeof ChatAttachment>;
+
 export const ChatMessage = z.strictObject({
   requestId: OpaqueId.describe('The request (conversation) the message belongs to.'),
   seq: ChatSeq,
   clientMsgId: OpaqueId.describe("The sender's id for the message (a resend with it is not stored twice)."),
   sender: ChatSender,
   staffId: OpaqueId.optional().describe('The agent who wrote it (agent messages only).'),
-  text: ChatText,
+  text: ChatText.describe(
+    'Plain text (never interpreted as HTML); with an attachment, its caption or else the file name.',
+  ),
+  attachment: ChatAttachment.optional().describe('The file the message carries, if any.'),
   at: IsoTime.describe('When the authority stored it.'),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
@@ -245,6 +267,70 @@ export const TranscriptDeletion = z.strictObject({
 });
 export type TranscriptDeletion = z.infer<typeof TranscriptDeletion>;
 
+// ---- attachments (images and PDF, sent with a message of their own) ----
+
+/** A file name as sent in the query: no path separators nor control characters. */
+const AttachmentName = z
+  .string()
+  .min(1)
+  .max(LIMITS.shortText)
+  .refine(
+    (s) => ![...s].some((c) => c === '/' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f),
+    'a file name without path separators or control characters',
+  )
+  .describe(
+    "The file's name (shown to the other party; at most 200 characters, no / \\ or control characters).",
+  );
+
+export const AttachmentQuery = z.strictObject({
+  clientMsgId: OpaqueId.describe(
+    "The sender's id for the message that carries the file (a retry with it answers the same seq, nothing stored twice).",
+  ),
+  name: AttachmentName,
+  caption: ChatText.optional().describe('Text sent with the file (default: its name).'),
+});
+export type AttachmentQuery = z.infer<typeof AttachmentQuery>;
+
+export const AgentAttachmentQuery = AttachmentQuery.extend({
+  fence: z
+    .string()
+    .regex(/^(?:0|[1-9][0-9]{0,14})$/, 'a fencing number')
+    .describe(
+      'The fencing number the caller holds the request under (a sender who no longer holds it is refused).',
+    ),
+});
+export type AgentAttachmentQuery = z.infer<typeof AgentAttachmentQuery>;
+
+export const AttachmentParams = RequestParams.extend({
+  attachmentId: OpaqueId.describe('The attachment (ChatAttachment.id).'),
+});
+
+/** The answer to an upload: the message that carries the file is durable with this seq (like chat.ack). */
+export const AttachmentSent = z.strictObject({
+  requestId: OpaqueId,
+  clientMsgId: OpaqueId,
+  seq: ChatSeq,
+  message: ChatMessage.describe('The message as stored (the other party receives it as chat.message).'),
+});
+export type AttachmentSent = z.infer<typeof AttachmentSent>;
+
+const ATTACH_ERRORS = (who: 'device' | 'agent') => ({
+  400: 'invalid_request: the query does not match the schema, or the body is empty.',
+  ...(who === 'agent'
+    ? {
+        403: 'not_assigned: the caller does not hold the request (any more: after a transfer the old holder is refused).',
+        409: 'stale_fence: `fence` is not the current fencing number; conflict: the request has ended.',
+      }
+    : { 409: 'conflict: the request has ended.' }),
+  404:
+    who === 'device'
+      ? "not_found: no such request of this device (another customer's or device's answers the same)."
+      : 'not_found: no such request.',
+  413: `payload_too_large: the file is larger than the configured limit (chatAttachmentMaxBytes, default ${ATTACHMENT_DEFAULT_MAX_BYTES} bytes).`,
+  415: `unsupported_media_type: the Content-Type is not one of ${ATTACHMENT_TYPES.join(', ')}, or the bytes are not what it says (their magic numbers decide).`,
+  429: 'rate_limited: too many messages from this sender (files count like text messages); Retry-After says when.',
+});
+
 export const chatRoutes = {
   requestTranscript: route({
     method: 'GET',
@@ -311,5 +397,68 @@ export const chatRoutes = {
     params: RequestParams,
     body: DeleteTranscriptBody,
     response: TranscriptDeletion,
+  }),
+  deviceAttach: route({
+    method: 'POST',
+    path: '/v1/device/conversations/:requestId/attachments',
+    summary: 'Send a file (image or PDF) in a chat, as a message of its own',
+    description:
+      "Stores the file (PNG, JPEG, WebP or PDF: the bytes' magic numbers must agree with the Content-Type) and the message that carries it, in one unit, before answering with its seq; the agent holding the request receives the message (`chat.message`, with `attachment`). Audited (chat.attachment). Caller: the request's own device (device token + Device-Proof). Idempotent with `clientMsgId`.",
+    errors: ATTACH_ERRORS('device'),
+    tag: 'device',
+    auth: 'device',
+    params: RequestParams,
+    query: AttachmentQuery,
+    bodyKind: 'file',
+    response: AttachmentSent,
+    status: 201,
+  }),
+  agentAttach: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/attachments',
+    summary: 'Send a file (image or PDF) in a chat the caller holds, as a message of its own',
+    description:
+      "Stores the file (PNG, JPEG, WebP or PDF: the bytes' magic numbers must agree with the Content-Type) and the message that carries it, in one unit, before answering with its seq; the customer's device receives the message (`chat.message`, with `attachment`). Audited (chat.attachment). Fenced: after a transfer the old holder is refused like a text message. Caller: the staff member holding the request. Idempotent with `clientMsgId`.",
+    errors: ATTACH_ERRORS('agent'),
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    query: AgentAttachmentQuery,
+    bodyKind: 'file',
+    response: AttachmentSent,
+    status: 201,
+  }),
+  deviceAttachment: route({
+    method: 'GET',
+    path: '/v1/device/conversations/:requestId/attachments/:attachmentId',
+    summary: "A file of one of the customer's conversations (its bytes)",
+    description:
+      "The bytes of an attachment, with the Content-Type sniffed when it was stored; a PDF comes with `Content-Disposition: attachment` (never shown in place), every answer with `X-Content-Type-Options: nosniff`. Caller: an authenticated device of the request's customer (device token + Device-Proof). Changes nothing.",
+    errors: {
+      404: "not_found: no such attachment of this customer's conversation (another customer's answers the same; so does one deleted with its transcript).",
+    },
+    tag: 'device',
+    auth: 'device',
+    params: AttachmentParams,
+    responseKind: 'file',
+    response: z.any(),
+  }),
+  requestAttachment: route({
+    method: 'GET',
+    path: '/v1/agent/requests/:requestId/attachments/:attachmentId',
+    summary: "A file of a chat request's transcript (its bytes)",
+    description:
+      'The bytes of an attachment, with the Content-Type sniffed when it was stored; a PDF comes with `Content-Disposition: attachment`, every answer with `X-Content-Type-Options: nosniff`. Caller: whoever may read the transcript: an agent who holds or held the request (custody) or was offered it; a supervisor or admin any (each read audited: chat.attachment.read). Changes nothing else.',
+    errors: {
+      403: 'forbidden: an agent who never held nor was offered the request.',
+      404: 'not_found: no such request or attachment (one deleted with its transcript answers the same).',
+    },
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: AttachmentParams,
+    responseKind: 'file',
+    response: z.any(),
   }),
 } as const satisfies Record<string, RouteDef>;

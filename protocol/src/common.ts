@@ -11,6 +11,15 @@ export const LIMITS = {
   arrayItems: 100,
 } as const;
 
+/**
+ * What a chat attachment may be (issue 18): the declared Content-Type must be one of these
+ * and agree with the bytes' magic numbers. Images are shown inline, a PDF is downloaded.
+ */
+export const ATTACHMENT_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'application/pdf'] as const;
+export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
+/** The default size limit of a chat attachment (the authority's config chatAttachmentMaxBytes may change it). */
+export const ATTACHMENT_DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
+
 /** The one error shape every 4xx/5xx answer carries. */
 export const ApiError = z
   .strictObject({

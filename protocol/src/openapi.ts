@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiError, LIMITS } from './common.ts';
+import { ApiError, ATTACHMENT_TYPES, LIMITS } from './common.ts';
 import type { ErrorStatus, RouteDef } from './route-def.ts';
 import { StaffRole } from './staff.ts';
 
@@ -60,6 +60,14 @@ const IMAGE_CONTENT = (what: string) => ({
     schema: { type: 'string', contentMediaType: 'image/png', description: `${what} (PNG bytes)` },
   },
 });
+
+const FILE_CONTENT = (what: string) =>
+  Object.fromEntries(
+    ATTACHMENT_TYPES.map((t) => [
+      t,
+      { schema: { type: 'string', contentMediaType: t, description: `${what} (${t} bytes)` } },
+    ]),
+  );
 
 const TAGS: Record<string, string> = {
   meta: 'Liveness and the public keys that sign staff access tokens, call tickets and device commands.',
@@ -129,7 +137,7 @@ const describeParts = (r: RouteDef) => {
   const parts = [
     r.params && 'path parameters',
     r.query && 'query',
-    (r.body || r.bodyKind === 'image') && 'body',
+    (r.body || r.bodyKind === 'image' || r.bodyKind === 'file') && 'body',
   ].filter((p): p is string => typeof p === 'string');
   if (parts.length === 0) return 'request';
   return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} or ${parts.at(-1)}`;
@@ -150,9 +158,11 @@ const STAFF_401 =
 function derivedErrors(r: RouteDef): Partial<Record<ErrorStatus, string>> {
   const e: Partial<Record<ErrorStatus, string>> = {};
   e[400] =
-    r.bodyKind === 'image'
-      ? `invalid_request: the ${describeParts(r)} do not match the schema (\`details\` lists the issues), or the body is not an image/jpeg or image/png whose bytes are one.`
-      : `invalid_request: the ${describeParts(r)} do not match the schema (\`details\` lists each issue as { path, message }), the body is not JSON or nests deeper than ${LIMITS.jsonDepth}${r.body ? '' : ', or a body or query was sent to an operation that takes none'}.`;
+    r.bodyKind === 'file'
+      ? `invalid_request: the ${describeParts(r)} do not match the schema (\`details\` lists the issues), or the body is empty.`
+      : r.bodyKind === 'image'
+        ? `invalid_request: the ${describeParts(r)} do not match the schema (\`details\` lists the issues), or the body is not an image/jpeg or image/png whose bytes are one.`
+        : `invalid_request: the ${describeParts(r)} do not match the schema (\`details\` lists each issue as { path, message }), the body is not JSON or nests deeper than ${LIMITS.jsonDepth}${r.body ? '' : ', or a body or query was sent to an operation that takes none'}.`;
   if (r.auth === 'device') e[401] = `unauthorized: ${DEVICE_401}.`;
   if (r.auth === 'staff') e[401] = `unauthorized: ${STAFF_401}.`;
   if (r.auth === 'deviceOrStaff') e[401] = `unauthorized: a device: ${DEVICE_401}; staff: ${STAFF_401}.`;
@@ -166,15 +176,19 @@ function derivedErrors(r: RouteDef): Partial<Record<ErrorStatus, string>> {
   }
   if (r.method !== 'GET') {
     e[413] =
-      r.bodyKind === 'image'
-        ? `payload_too_large: the image is larger than ${LIMITS.photoBytes} bytes.`
-        : `payload_too_large: the body is larger than ${LIMITS.jsonBodyBytes} bytes.`;
+      r.bodyKind === 'file'
+        ? 'payload_too_large: the file is larger than the configured limit.'
+        : r.bodyKind === 'image'
+          ? `payload_too_large: the image is larger than ${LIMITS.photoBytes} bytes.`
+          : `payload_too_large: the body is larger than ${LIMITS.jsonBodyBytes} bytes.`;
     e[415] =
-      r.bodyKind === 'image'
-        ? 'unsupported_media_type: the body is neither image/jpeg nor image/png (nor any type the authority reads).'
-        : r.bodyKind === 'form'
-          ? 'unsupported_media_type: the body is not application/x-www-form-urlencoded.'
-          : 'unsupported_media_type: the body has a Content-Type the authority does not read (send application/json).';
+      r.bodyKind === 'file'
+        ? `unsupported_media_type: the body is not one of ${ATTACHMENT_TYPES.join(', ')}, or its bytes are not what the Content-Type says.`
+        : r.bodyKind === 'image'
+          ? 'unsupported_media_type: the body is neither image/jpeg nor image/png (nor any type the authority reads).'
+          : r.bodyKind === 'form'
+            ? 'unsupported_media_type: the body is not application/x-www-form-urlencoded.'
+            : 'unsupported_media_type: the body has a Content-Type the authority does not read (send application/json).';
   }
   if (r.body instanceof z.ZodObject && Object.prototype.hasOwnProperty.call(r.body.shape, 'fence'))
     e[409] =
@@ -280,7 +294,9 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
         content:
           r.responseKind === 'image'
             ? IMAGE_CONTENT('The image as stored')
-            : { 'application/json': { schema: schemas.convert(r.response, 'output') } },
+            : r.responseKind === 'file'
+              ? FILE_CONTENT('The file as stored')
+              : { 'application/json': { schema: schemas.convert(r.response, 'output') } },
       },
     };
     for (const s of Object.keys(errors).map(Number).sort() as ErrorStatus[])
@@ -303,6 +319,8 @@ export function buildOpenApi(routes: Record<string, RouteDef>, info: { title: st
     };
     if (r.bodyKind === 'image') {
       op.requestBody = { required: true, content: IMAGE_CONTENT('The photo') };
+    } else if (r.bodyKind === 'file') {
+      op.requestBody = { required: true, content: FILE_CONTENT('The file') };
     } else if (r.body) {
       op.requestBody = {
         required: true,

@@ -10,7 +10,7 @@
  * need it, and it stays pure: zod and the route table, no fetch, no Node built-in.
  */
 import type { z } from 'zod';
-import { ApiError } from './common.ts';
+import { ApiError, ATTACHMENT_TYPES, type AttachmentType } from './common.ts';
 import { PHOTO_TYPES } from './identity.ts';
 import type { RouteDef } from './route-def.ts';
 import { routes, type RouteId, type Routes } from './routes.ts';
@@ -21,7 +21,7 @@ type ParamsPart<R> = R extends { params: infer P extends z.ZodType }
 type QueryPart<R> = R extends { query: infer Q extends z.ZodType }
   ? { query: z.input<Q> }
   : { query?: never };
-type BodyPart<R> = R extends { bodyKind: 'image' }
+type BodyPart<R> = R extends { bodyKind: 'image' | 'file' }
   ? { body: ImageBody }
   : R extends { body: infer B extends z.ZodType }
     ? { body: z.input<B> }
@@ -50,12 +50,20 @@ export interface RouteImage {
   bytes: Uint8Array;
 }
 
+/** A file answer (responseKind 'file', a chat attachment): its sniffed media type and bytes. */
+export interface RouteFile {
+  type: AttachmentType;
+  bytes: Uint8Array;
+}
+
 /** What it answers, after validation by the route's response schema. */
 export type CallOutput<R> = R extends { responseKind: 'image' }
   ? RouteImage
-  : R extends { response: infer S extends z.ZodType }
-    ? z.output<S>
-    : never;
+  : R extends { responseKind: 'file' }
+    ? RouteFile
+    : R extends { response: infer S extends z.ZodType }
+      ? z.output<S>
+      : never;
 
 /** The arguments after the route id: the input may be left out when the route takes none. */
 export type CallArgs<R> = object extends CallInput<R> ? [input?: CallInput<R>] : [input: CallInput<R>];
@@ -151,6 +159,13 @@ async function imageOf(id: string, res: RouteResponse): Promise<RouteImage> {
   return { type: type as RouteImage['type'], bytes: new Uint8Array(await res.arrayBuffer()) };
 }
 
+async function fileOf(id: string, res: RouteResponse): Promise<RouteFile> {
+  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!(ATTACHMENT_TYPES as readonly string[]).includes(type))
+    throw new ProtocolError(`${id}: the answer is not an attachment type`);
+  return { type: type as AttachmentType, bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
 /** Calls routes of the table by name, over the transport it is given; `Id` narrows which routes. */
 export class RouteClient<Id extends RouteId = RouteId> {
   constructor(private readonly transport: RouteTransport) {}
@@ -163,11 +178,17 @@ export class RouteClient<Id extends RouteId = RouteId> {
     const path = fillPath(r.path, params) + queryString(query);
 
     const headers: Record<string, string> = {
-      accept: r.responseKind === 'image' ? PHOTO_TYPES.join(', ') : 'application/json',
+      accept:
+        r.responseKind === 'image'
+          ? PHOTO_TYPES.join(', ')
+          : r.responseKind === 'file'
+            ? ATTACHMENT_TYPES.join(', ')
+            : 'application/json',
     };
     let body: string | ImageBody | undefined;
-    if (r.bodyKind === 'image') {
-      if (!isImageBody(i.body)) throw new RouteInputError(`${id} takes an image Blob`);
+    if (r.bodyKind === 'image' || r.bodyKind === 'file') {
+      if (!isImageBody(i.body))
+        throw new RouteInputError(`${id} takes ${r.bodyKind === 'image' ? 'an image' : 'a file'} Blob`);
       headers['content-type'] = i.body.type;
       body = i.body;
     } else if (r.body) {
@@ -178,6 +199,7 @@ export class RouteClient<Id extends RouteId = RouteId> {
     const res = await this.transport({ id, route: r, method: r.method, path, headers, body });
     if (!res.ok) throw await errorOf(id, res);
     if (r.responseKind === 'image') return (await imageOf(id, res)) as CallOutput<Routes[K]>;
+    if (r.responseKind === 'file') return (await fileOf(id, res)) as CallOutput<Routes[K]>;
     const text = await res.text();
     let json: unknown;
     try {

@@ -29,13 +29,15 @@ export interface RouteDef {
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
   /**
-   * 'image': the body is a raw JPEG or PNG, not JSON. 'form': an HTML form
-   * (application/x-www-form-urlencoded), as OpenID Connect providers post their logout token.
+   * 'image': the body is a raw JPEG or PNG, not JSON; 'file': a chat attachment
+   * (ATTACHMENT_TYPES); 'form': an HTML form (application/x-www-form-urlencoded), as OpenID
+   * Connect providers post their logout token.
    */
-  readonly bodyKind?: 'json' | 'image' | 'form';
+  readonly bodyKind?: 'json' | 'image' | 'file' | 'form';
   readonly response: z.ZodType;
   /** 'image': the answer is raw image bytes (`response` then describes nothing and is z.any()). */
-  readonly responseKind?: 'json' | 'image';
+  /** 'file': the answer is a chat attachment's bytes (ATTACHMENT_TYPES), `response` is z.any(). */
+  readonly responseKind?: 'json' | 'image' | 'file';
   readonly status?: 200 | 201;
   /**
    * Errors the route's domain answers beyond those its shape implies, each with when it

@@ -7,8 +7,8 @@
  * prototype-pollution keys, over-long strings, huge arrays, wrong enum values, numbers
  * as strings, null bytes, unicode oddities, invalid UTF-8, deep nesting), text that is
  * not JSON, wrong content types, invalid path parameters, invalid or unexpected query
- * strings, bodies on routes that take none, and (for the photo route) bytes that are no
- * image. Each is sent authenticated as the route requires (staff bearer token, or a
+ * strings, bodies on routes that take none, (for the photo route) bytes that are no
+ * image, and (for chat attachments) bytes that are not the declared file type. Each is sent authenticated as the route requires (staff bearer token, or a
  * device token with a fresh device proof per request): the authority authenticates
  * before it validates, so with valid credentials what answers is the validation, not
  * the authentication check. Every answer must be a 4xx carrying the protocol's
@@ -30,7 +30,15 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { z } from 'zod';
-import { ApiError, LIMITS, routes, type RouteDef, type RouteId } from '../../protocol/src/index.ts';
+import {
+  ApiError,
+  ATTACHMENT_DEFAULT_MAX_BYTES,
+  ATTACHMENT_TYPES,
+  LIMITS,
+  routes,
+  type RouteDef,
+  type RouteId,
+} from '../../protocol/src/index.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
 import { staffLogin } from '../support/http.ts';
@@ -630,15 +638,17 @@ function casesFor(id: RouteId, r: RouteDef): fc.Arbitrary<Case> {
   const validUrl = urlOf(r, v.params, false, queryOf(v.query));
   const validBodyText = v.body !== undefined ? JSON.stringify(v.body) : undefined;
   const arbs: fc.Arbitrary<Case>[] = [];
-  // For the photo route, a request is "otherwise valid" with a real-looking JPEG.
+  // For the photo route, a request is "otherwise valid" with a real-looking JPEG; a chat attachment with a PNG.
   const otherwise =
     r.bodyKind === 'image'
       ? { contentType: 'image/jpeg', payload: FAKE_JPEG }
-      : r.bodyKind === 'form'
-        ? { contentType: FORM_CT, payload: formOf(v.body) }
-        : validBodyText
-          ? { contentType: JSON_CT, payload: validBodyText }
-          : {};
+      : r.bodyKind === 'file'
+        ? { contentType: 'image/png', payload: FAKE_PNG }
+        : r.bodyKind === 'form'
+          ? { contentType: FORM_CT, payload: formOf(v.body) }
+          : validBodyText
+            ? { contentType: JSON_CT, payload: validBodyText }
+            : {};
 
   if (r.bodyKind === 'form') {
     // A form route: forms whose fields are wrong (missing, extra, twice, too short or long,
@@ -901,6 +911,49 @@ function casesFor(id: RouteId, r: RouteDef): fc.Arbitrary<Case> {
           url: validUrl,
           ...(ct !== undefined ? { contentType: ct } : {}),
           payload: ct === 'application/json' ? '{}' : FAKE_JPEG,
+          expect: [400, 415],
+        })),
+    );
+  } else if (r.bodyKind === 'file') {
+    // A chat attachment: bytes that are none of the types (or not the declared one): 415; an empty body: 400.
+    const MAGIC: Record<string, number[]> = {
+      'image/png': [0x89, 0x50, 0x4e, 0x47],
+      'image/jpeg': [0xff, 0xd8, 0xff],
+      'image/webp': [0x52, 0x49, 0x46, 0x46],
+      'application/pdf': [0x25, 0x50, 0x44, 0x46],
+    };
+    arbs.push(
+      fc
+        .tuple(
+          fc.constantFrom(...ATTACHMENT_TYPES),
+          fc.oneof(
+            fc.uint8Array({ minLength: 1, maxLength: 4096 }).map((u) => Buffer.from(u)),
+            fc.constant(FAKE_PNG),
+            fc.constant(FAKE_JPEG),
+            fc.constant(Buffer.from('MZ\x90\x00 renamed executable')),
+            fc.constant(Buffer.from('<html><script>alert(1)</script></html>')),
+          ),
+        )
+        .filter(([ct, b]) => !MAGIC[ct]!.every((x, i) => b[i] === x))
+        .map(([contentType, payload]) => ({
+          kind: 'not the declared file type',
+          method: r.method,
+          url: validUrl,
+          contentType,
+          payload,
+          expect: [415],
+        })),
+      fc
+        .constantFrom(
+          ...WRONG_CONTENT_TYPES.filter((c) => c !== 'image/png' && c !== 'image/jpeg'),
+          'image/gif',
+        )
+        .map((ct) => ({
+          kind: 'wrong content type',
+          method: r.method,
+          url: validUrl,
+          ...(ct !== undefined ? { contentType: ct } : {}),
+          payload: FAKE_PNG,
           expect: [400, 415],
         })),
     );
@@ -1209,7 +1262,7 @@ describe('bad input gets a clear error (RELIABILITY row 20)', { timeout: 30 * 60
     const big = JSON.stringify({ pad: 'x'.repeat(LIMITS.jsonBodyBytes) });
     let n = 0;
     for (const [id, r] of ROUTES) {
-      if (r.method === 'GET' || r.bodyKind === 'image') continue;
+      if (r.method === 'GET' || r.bodyKind === 'image' || r.bodyKind === 'file') continue;
       const v = sampleFor(id, r);
       const url = urlOf(r, v.params, false, queryOf(v.query));
       for (const via of ['inject', 'http'] as const) {
@@ -1244,15 +1297,27 @@ describe('bad input gets a clear error (RELIABILITY row 20)', { timeout: 30 * 60
       hugePhoto,
     );
     assert.deepEqual(judge({ expect: [413] }, p), [], `photo: ${p.status} ${p.text.slice(0, 200)}`);
+    const fileUrl = `/v1/device/conversations/${OID}/attachments?clientMsgId=${OID}&name=big.pdf`;
+    const hugeFile = Buffer.concat([
+      Buffer.from('%PDF-1.4\n'),
+      Buffer.alloc(ATTACHMENT_DEFAULT_MAX_BYTES + 1),
+    ]);
+    const f = await viaHttp(
+      'POST',
+      fileUrl,
+      { ...(await device.headers('POST', fileUrl)), 'content-type': 'application/pdf' },
+      hugeFile,
+    );
+    assert.deepEqual(judge({ expect: [413] }, f), [], `attachment: ${f.status} ${f.text.slice(0, 200)}`);
     console.log(
-      `oversize: ${n + 1} JSON bodies of ${Buffer.byteLength(big)} bytes -> 413, 1 photo of ${hugePhoto.length} bytes -> 413`,
+      `oversize: ${n + 1} JSON bodies of ${Buffer.byteLength(big)} bytes -> 413, 1 photo of ${hugePhoto.length} bytes -> 413, 1 attachment of ${hugeFile.length} bytes -> 413`,
     );
   });
 
   it('a route that takes no body, given one, answers 400 (POST and GET alike)', async () => {
     let n = 0;
     for (const [id, r] of ROUTES) {
-      if (r.body || r.bodyKind === 'image') continue;
+      if (r.body || r.bodyKind === 'image' || r.bodyKind === 'file') continue;
       const url = urlOf(r, sampleFor(id, r).params);
       for (const payload of ['{"unexpected":true}', '[]', '"text"', '0', 'false']) {
         const headers = { ...(await authFor(r, r.method, url, 0)), 'content-type': JSON_CT };

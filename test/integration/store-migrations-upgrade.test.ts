@@ -515,6 +515,24 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
     ],
   ],
   27: [['sso_logout_tokens', [{ issuer: 'https://idp.example', jti: 'j1', expires_at: T + 60_000 }]]],
+  28: [
+    [
+      'chat_attachments',
+      [
+        {
+          id: 'ca1',
+          request_id: 'rq1',
+          seq: 1,
+          kind: 'pdf',
+          media_type: 'application/pdf',
+          name: 'statement.pdf',
+          size: 8,
+          bytes: Buffer.from('%PDF-1.4'),
+          created_at: T + 11,
+        },
+      ],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -666,6 +684,8 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
     false,
     'a logout token seen before',
   );
+  if (n < 28) return;
+  assert.deepEqual((await r.chat.attachment('rq1', 'ca1'))?.bytes, Buffer.from('%PDF-1.4'));
 }
 
 for (const engine of testEngines()) {

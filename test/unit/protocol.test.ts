@@ -55,7 +55,11 @@ describe('protocol', () => {
       assert.equal(op.operationId, id);
       assert.ok(
         op.responses[String(r.status ?? 200)].content[
-          r.responseKind === 'image' ? 'image/jpeg' : 'application/json'
+          r.responseKind === 'image'
+            ? 'image/jpeg'
+            : r.responseKind === 'file'
+              ? 'application/pdf'
+              : 'application/json'
         ].schema,
       );
       if ('body' in r && r.body) {

@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { ChatClientFrame, ChatMessage, ChatServerFrame } from '../../../protocol/src/chat.ts';
+import type { AttachmentType } from '../../../protocol/src/common.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import type { ChatMessageRow } from '../store/repos/chat.ts';
+import { randomId } from '../ids.ts';
+import type { Repos } from '../store/repos/index.ts';
+import type { ChatAttachmentMeta, ChatMessageRow } from '../store/repos/chat.ts';
 import type { RequestRow } from '../store/repos/requests.ts';
 
 /** Who sends a chat frame: the customer's authenticated device, or a staff member. */
@@ -21,15 +24,55 @@ export const RATE_MAX = 20;
 export const RATE_WINDOW_MS = 10_000;
 const ENDED_STATES = new Set(['completed', 'abandoned']);
 
-export const toChatMessage = (m: ChatMessageRow): ChatMessage => ({
+export const toChatMessage = (m: ChatMessageRow, a?: ChatAttachmentMeta): ChatMessage => ({
   requestId: m.request_id,
   seq: Number(m.seq),
   clientMsgId: m.client_msg_id,
   sender: m.sender,
   ...(m.staff_id ? { staffId: m.staff_id } : {}),
   text: m.text,
+  ...(a
+    ? {
+        attachment: {
+          id: a.id,
+          kind: a.kind,
+          mediaType: a.media_type as AttachmentType,
+          name: a.name,
+          size: Number(a.size),
+        },
+      }
+    : {}),
   at: iso(Number(m.at)),
 });
+
+/** The messages of these rows (one request's), each with the attachment it carries. */
+export async function messagesOf(
+  r: Repos,
+  requestId: string,
+  rows: readonly ChatMessageRow[],
+): Promise<ChatMessage[]> {
+  const atts = await r.chat.attachmentsOf(
+    requestId,
+    rows.map((m) => Number(m.seq)),
+  );
+  return rows.map((m) => toChatMessage(m, atts.get(Number(m.seq))));
+}
+
+/** A file a message carries, checked (type sniffed, size) by the caller. */
+export interface NewAttachment {
+  kind: 'image' | 'pdf';
+  mediaType: AttachmentType;
+  name: string;
+  bytes: Buffer;
+}
+
+/** Why a message was not stored (chat.refused codes). */
+export type RefusedCode = 'stale_fence' | 'not_holder' | 'rate_limited' | 'ended';
+
+/** The outcome of storing a message: its row (fresh: stored now, not a resend), or why not. */
+export type Stored =
+  | { refused: RefusedCode; retryAfterSeconds?: number }
+  | { refused?: undefined; message: ChatMessage; fresh: boolean };
 
 /**
  * Verified chat on the authority (README.md): `handle` takes a validated chat frame of a
@@ -64,7 +107,8 @@ export class ChatService extends EventEmitter<ChatEvents> {
         if (!holds && !supervisor)
           return reply({ type: 'error', code: 'not_holder', message: 'not your conversation' });
         const rows = await this.ctx.data.read.chat.after(req.id, f.after);
-        for (const m of rows) reply({ type: 'chat.message', message: toChatMessage(m) });
+        for (const message of await messagesOf(this.ctx.data.read, req.id, rows))
+          reply({ type: 'chat.message', message });
         // Everything up to the last message has now reached this side; the other side answers
         // with its read position again (ChatSession), so a reload or a new holder has the ticks.
         const last = rows.at(-1);
@@ -108,58 +152,91 @@ export class ChatService extends EventEmitter<ChatEvents> {
     f: Extract<ChatClientFrame, { type: 'chat.send' }>,
     reply: (frame: ChatServerFrame) => void,
   ): Promise<void> {
-    const staffId = party.kind === 'staff' ? party.staffId : null;
-    const refuse = (
-      code: 'stale_fence' | 'not_holder' | 'rate_limited' | 'ended',
-      retryAfterSeconds?: number,
-    ) =>
-      reply({
+    const out = await this.store(party, who, req, {
+      clientMsgId: f.clientMsgId,
+      fence: f.fence,
+      text: f.text,
+    });
+    if (out.refused !== undefined)
+      return reply({
         type: 'chat.refused',
         requestId: req.id,
         clientMsgId: f.clientMsgId,
-        code,
-        ...(retryAfterSeconds ? { retryAfterSeconds } : {}),
+        code: out.refused,
+        ...(out.retryAfterSeconds ? { retryAfterSeconds: out.retryAfterSeconds } : {}),
       });
+    reply({ type: 'chat.ack', requestId: req.id, clientMsgId: f.clientMsgId, seq: out.message.seq });
+  }
+
+  /**
+   * Store a message (text, or a file with its caption) of `who` on the request, in one
+   * unit with the next seq, then send it to the other party. A resend (same clientMsgId)
+   * answers the stored one; a sender over the rate limit, an agent who does not hold the
+   * request under `fence`, or an ended request is refused. `audit` (attachments) is
+   * appended in the same unit as the message.
+   */
+  async store(
+    party: ChatParty,
+    who: 'customer' | 'agent',
+    req: RequestRow,
+    m: { clientMsgId: string; fence: number | undefined; text: string; attachment?: NewAttachment },
+  ): Promise<Stored> {
+    const staffId = party.kind === 'staff' ? party.staffId : null;
+    const resend = async (r: Repos, row: ChatMessageRow): Promise<Stored> => ({
+      message: (await messagesOf(r, req.id, [row]))[0]!,
+      fresh: false,
+    });
     // A resend of a stored message: the same seq again, nothing stored twice.
-    const known = await this.ctx.data.read.chat.byClientId(req.id, who, f.clientMsgId);
-    if (known)
-      return reply({
-        type: 'chat.ack',
-        requestId: req.id,
-        clientMsgId: f.clientMsgId,
-        seq: Number(known.seq),
-      });
+    const known = await this.ctx.data.read.chat.byClientId(req.id, who, m.clientMsgId);
+    if (known) return await resend(this.ctx.data.read, known);
     const wait = this.rateLimited(`${req.id}:${who}:${staffId ?? ''}`);
-    if (wait > 0) return refuse('rate_limited', wait);
+    if (wait > 0) return { refused: 'rate_limited', retryAfterSeconds: wait };
     const now = this.ctx.clock.now();
-    type Out =
-      | { refused: 'stale_fence' | 'not_holder' | 'ended' }
-      | { refused?: undefined; row: ChatMessageRow; fresh: boolean; holder: RequestRow };
-    const out = await this.ctx.data.tx(async (r): Promise<Out> => {
+    const out = await this.ctx.data.tx(async (r): Promise<Stored & { holder?: RequestRow }> => {
       const cur = await r.requests.get(req.id);
       if (!cur || ENDED_STATES.has(cur.state)) return { refused: 'ended' };
       if (staffId !== null) {
         if (cur.state !== 'assigned' || cur.agent_id !== staffId) return { refused: 'not_holder' };
-        if (f.fence === undefined || f.fence !== cur.fence) return { refused: 'stale_fence' };
+        if (m.fence === undefined || m.fence !== cur.fence) return { refused: 'stale_fence' };
       }
-      const again = await r.chat.byClientId(req.id, who, f.clientMsgId);
-      if (again) return { row: again, fresh: false, holder: cur };
+      const again = await r.chat.byClientId(req.id, who, m.clientMsgId);
+      if (again) return await resend(r, again);
       const row = await r.chat.insert({
         request_id: req.id,
         seq: await r.chat.nextSeq(req.id),
-        client_msg_id: f.clientMsgId,
+        client_msg_id: m.clientMsgId,
         sender: who,
         staff_id: staffId,
-        text: f.text,
+        text: m.text,
         at: now,
       });
-      return { row, fresh: true, holder: cur };
+      const a = m.attachment;
+      if (a) {
+        const meta: ChatAttachmentMeta = {
+          id: randomId(16),
+          request_id: req.id,
+          seq: Number(row.seq),
+          kind: a.kind,
+          media_type: a.mediaType,
+          name: a.name,
+          size: a.bytes.length,
+        };
+        await r.chat.insertAttachment({ ...meta, bytes: a.bytes, created_at: now });
+        await r.audit.append({
+          actor: party.kind === 'device' ? `device:${party.deviceId}` : `staff:${party.staffId}`,
+          action: 'chat.attachment',
+          subject: `request:${req.id}`,
+          outcome: 'success',
+          data: { attachmentId: meta.id, seq: meta.seq, mediaType: a.mediaType, size: meta.size },
+        });
+        return { message: toChatMessage(row, meta), fresh: true, holder: cur };
+      }
+      return { message: toChatMessage(row), fresh: true, holder: cur };
     });
-    if (out.refused !== undefined) return refuse(out.refused);
-    reply({ type: 'chat.ack', requestId: req.id, clientMsgId: f.clientMsgId, seq: Number(out.row.seq) });
-    if (!out.fresh) return;
-    const message = toChatMessage(out.row);
-    this.toOther(out.holder, who, { type: 'chat.message', message });
+    if (out.refused === undefined && out.fresh && out.holder)
+      this.toOther(out.holder, who, { type: 'chat.message', message: out.message });
+    if (out.refused !== undefined) return out;
+    return { message: out.message, fresh: out.fresh };
   }
 
   /** A frame for the other party: the customer's session, or the request's holder. */

@@ -15,7 +15,7 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { StaffRow } from '../staff/staff-accounts.ts';
 import type { TranscriptDeletionRow } from '../store/repos/chat.ts';
-import { toChatMessage } from './chat-service.ts';
+import { messagesOf } from './chat-service.ts';
 
 const SUPERVISOR_ROLES = new Set(['supervisor', 'admin']);
 /** A request whose transcript may be deleted: it is over. */
@@ -45,13 +45,7 @@ export class Transcripts {
     const req = await read.requests.get(requestId);
     if (!req) throw notFound('no such request');
     const custody = await read.custody.list(requestId);
-    const supervisor = SUPERVISOR_ROLES.has(staff.role);
-    if (!supervisor) {
-      const reached =
-        custody.some((c) => c.staff_id === staff.id) ||
-        (await read.requests.leases(requestId)).some((l) => l.agent_id === staff.id);
-      if (!reached) throw forbidden('not a request you held or were offered');
-    }
+    const supervisor = await this.checkStaffMayRead(staff, requestId, custody);
     const marker = await read.chat.deletion(requestId);
     const page: Omit<StaffChatTranscript, 'agents'> = marker
       ? { requestId, messages: [], nextAfter: null, deleted: staffDeleted(marker) }
@@ -71,6 +65,25 @@ export class Transcripts {
       if (!agents.some((a) => a.staffId === c.staff_id))
         agents.push({ staffId: c.staff_id, displayName: c.display_name });
     return { ...page, agents };
+  }
+
+  /**
+   * Whether `staff` may read the request's transcript (and its attachments): supervisors and
+   * admins any (true: their reads are audited), an agent one they held (custody) or were
+   * offered, else 403.
+   */
+  async checkStaffMayRead(
+    staff: StaffRow,
+    requestId: string,
+    custody?: readonly { staff_id: string }[],
+  ): Promise<boolean> {
+    if (SUPERVISOR_ROLES.has(staff.role)) return true;
+    const read = this.ctx.data.read;
+    const reached =
+      (custody ?? (await read.custody.list(requestId))).some((c) => c.staff_id === staff.id) ||
+      (await read.requests.leases(requestId)).some((l) => l.agent_id === staff.id);
+    if (!reached) throw forbidden('not a request you held or were offered');
+    return false;
   }
 
   /** The device's customer's chat conversations, newest first, keyset-paged like the history. */
@@ -200,7 +213,7 @@ export class Transcripts {
     limit: number,
   ): Promise<Omit<ChatTranscript, 'deleted'>> {
     const rows = await this.ctx.data.read.chat.after(requestId, after, limit + 1);
-    const messages = rows.slice(0, limit).map(toChatMessage);
+    const messages = await messagesOf(this.ctx.data.read, requestId, rows.slice(0, limit));
     return {
       requestId,
       messages,

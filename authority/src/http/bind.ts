@@ -1,12 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { PHOTO_TYPES, LIMITS, type RouteDef } from '../../../protocol/src/index.ts';
+import { ATTACHMENT_TYPES, PHOTO_TYPES, LIMITS, type RouteDef } from '../../../protocol/src/index.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { Services } from '../services.ts';
 import type { StaffPrincipal } from '../staff/staff-accounts.ts';
 import { DomainError } from '../errors.ts';
-import { badRequest, forbidden, unauthorized } from './errors.ts';
+import { badRequest, forbidden, HttpError, unauthorized } from './errors.ts';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
@@ -37,7 +37,7 @@ function isSipServer(authz: string | undefined, secret: string | undefined): boo
 export interface HandlerInput<R extends RouteDef> {
   params: Out<R['params']>;
   query: Out<R['query']>;
-  body: R['bodyKind'] extends 'image' ? Buffer : Out<R['body']>;
+  body: R['bodyKind'] extends 'image' | 'file' ? Buffer : Out<R['body']>;
   contentType: string;
   principal: PrincipalFor<R>;
   request: FastifyRequest;
@@ -105,6 +105,9 @@ async function authenticate(
   return principal;
 }
 
+/** A file name safe inside a quoted Content-Disposition filename (the exact name goes in filename*). */
+const asciiName = (name: string): string => name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+
 /**
  * Bind one handler per route of the table: params, query and body are validated with
  * the route's zod schemas (unknown fields refused), the caller is authenticated and
@@ -122,6 +125,7 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
       method: r.method,
       url: r.path,
       ...(r.bodyKind === 'image' ? { bodyLimit: LIMITS.photoBytes } : {}),
+      ...(r.bodyKind === 'file' ? { bodyLimit: svc.ctx.config.chatAttachmentMaxBytes } : {}),
       handler: async (request, reply) => {
         // Answers carry tokens, secrets, personal data or live state: no cache keeps one (RFC 6749 section 5.1).
         reply.headers(NO_STORE);
@@ -134,6 +138,8 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
         if (r.bodyKind === 'image') {
           if (!(PHOTO_TYPES as readonly string[]).includes(contentType) || !Buffer.isBuffer(request.body))
             throw badRequest('body must be an image/jpeg or image/png');
+        } else if (r.bodyKind === 'file') {
+          // Checked below, after the path and query.
         } else if (r.bodyKind === 'form' && contentType !== 'application/x-www-form-urlencoded') {
           throw new DomainError(
             'unsupported_type',
@@ -158,7 +164,23 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
         if (!r.query && request.query && Object.keys(request.query as object).length > 0)
           throw badRequest('this operation takes no query parameters');
         const query = parseWith(r.query, r.query ? request.query : undefined, 'query');
-        const body = r.bodyKind === 'image' ? request.body : parseWith(r.body, request.body, 'body');
+        if (r.bodyKind === 'file') {
+          if (request.body === undefined || (Buffer.isBuffer(request.body) && request.body.length === 0))
+            throw badRequest('the body is empty: send the file');
+          if (
+            !(ATTACHMENT_TYPES as readonly string[]).includes(contentType) ||
+            !Buffer.isBuffer(request.body)
+          )
+            throw new HttpError(
+              415,
+              'unsupported_media_type',
+              `body must be one of ${ATTACHMENT_TYPES.join(', ')}`,
+            );
+        }
+        const body =
+          r.bodyKind === 'image' || r.bodyKind === 'file'
+            ? request.body
+            : parseWith(r.body, request.body, 'body');
         const result = await handler({ params, query, body, principal, contentType, request } as never);
         if (r.responseKind === 'image') {
           const img = result as { mediaType: string; bytes: Buffer };
@@ -166,6 +188,20 @@ export function bindRoutes<T extends Record<string, RouteDef>>(
             .code(r.status ?? 200)
             .type(img.mediaType)
             .send(img.bytes);
+        }
+        if (r.responseKind === 'file') {
+          // A stored attachment: its sniffed type; a PDF is downloaded, never shown in place.
+          const file = result as { mediaType: string; bytes: Buffer; name: string };
+          reply.header('x-content-type-options', 'nosniff');
+          if (file.mediaType === 'application/pdf')
+            reply.header(
+              'content-disposition',
+              `attachment; filename="${asciiName(file.name)}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+            );
+          return reply
+            .code(r.status ?? 200)
+            .type(file.mediaType)
+            .send(file.bytes);
         }
         const out = r.response.parse(result);
         return reply.code(r.status ?? 200).send(out);

@@ -736,6 +736,24 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX sso_logout_tokens_expires ON sso_logout_tokens(expires_at);
     `);
   },
+  // 28: chat attachments (images and PDF), stored like photos: the bytes in the row, one per message
+  (db) => {
+    db.exec(`
+      CREATE TABLE chat_attachments (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,                                -- the message that carries it
+        kind TEXT NOT NULL CHECK (kind IN ('image','pdf')),
+        media_type TEXT NOT NULL,                            -- sniffed from the bytes (magic numbers)
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (request_id, seq),
+        FOREIGN KEY (request_id, seq) REFERENCES chat_messages(request_id, seq)
+      ) STRICT;
+    `);
+  },
 ];
 
 /**

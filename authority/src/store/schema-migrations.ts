@@ -686,6 +686,20 @@ export const POSTGRES_DDL: readonly string[] = [
      PRIMARY KEY (issuer, jti)
    );
    CREATE INDEX sso_logout_tokens_expires ON sso_logout_tokens(expires_at);`,
+  // 28: chat attachments (images and PDF), stored like photos: the bytes in the row, one per message
+  `CREATE TABLE chat_attachments (
+     id TEXT PRIMARY KEY,
+     request_id TEXT NOT NULL,
+     seq BIGINT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('image','pdf')),
+     media_type TEXT NOT NULL,
+     name TEXT NOT NULL,
+     size BIGINT NOT NULL,
+     bytes BYTEA NOT NULL,
+     created_at BIGINT NOT NULL,
+     UNIQUE (request_id, seq),
+     FOREIGN KEY (request_id, seq) REFERENCES chat_messages(request_id, seq)
+   );`,
 ];
 
 export interface SchemaVersion {

@@ -316,6 +316,21 @@ export interface PhoneDialTicketsTable {
   sip_call_id: string | null;
 }
 
+/** A file attached to a chat message (migration 28): stored like photos, the bytes in the row. */
+export interface ChatAttachmentsTable {
+  id: string;
+  request_id: string;
+  /** the message that carries it */
+  seq: number;
+  kind: 'image' | 'pdf';
+  /** sniffed from the bytes' magic numbers (and equal to the declared type) */
+  media_type: string;
+  name: string;
+  size: number;
+  bytes: Buffer;
+  created_at: Ms;
+}
+
 /** A chat transcript deleted (retention or an administrator): its messages are gone, this marker stays. */
 export interface ChatTranscriptDeletionsTable {
   request_id: string;
@@ -652,4 +667,5 @@ export interface Database {
   chat_transcript_deletions: ChatTranscriptDeletionsTable;
   phone_callbacks: PhoneCallbacksTable;
   phone_dial_tickets: PhoneDialTicketsTable;
+  chat_attachments: ChatAttachmentsTable;
 }

@@ -1,9 +1,17 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { ChatMessagesTable, ChatTranscriptDeletionsTable, RequestsTable } from '../schema.ts';
+import type {
+  ChatAttachmentsTable,
+  ChatMessagesTable,
+  ChatTranscriptDeletionsTable,
+  RequestsTable,
+} from '../schema.ts';
 import { inSlices, Repo } from './base.ts';
 
 export type ChatMessageRow = Selectable<ChatMessagesTable>;
 export type TranscriptDeletionRow = Selectable<ChatTranscriptDeletionsTable>;
+export type ChatAttachmentRow = Selectable<ChatAttachmentsTable>;
+/** An attachment as a message carries it (no bytes). */
+export type ChatAttachmentMeta = Omit<ChatAttachmentRow, 'bytes' | 'created_at'>;
 /** A chat request as the customer's list of conversations shows it. */
 export type ConversationRow = Pick<
   Selectable<RequestsTable>,
@@ -17,6 +25,8 @@ export type ConversationRow = Pick<
  * unique: a resend of a stored message finds it instead of storing it twice.
  * Table: chat_transcript_deletions: one marker per request whose transcript was deleted
  * (retention or an administrator); its messages are gone, the marker says when, by whom, why.
+ * Table: chat_attachments: a file (image or PDF) carried by one message, (request_id, seq)
+ * unique; its bytes in the row like photos. Deleted with the transcript.
  */
 export class ChatRepo extends Repo {
   byClientId(
@@ -57,6 +67,38 @@ export class ChatRepo extends Repo {
       .orderBy('seq')
       .limit(limit)
       .execute();
+  }
+
+  insertAttachment(row: Insertable<ChatAttachmentsTable>): Promise<void> {
+    return this.q
+      .insertInto('chat_attachments')
+      .values(row)
+      .execute()
+      .then(() => undefined);
+  }
+
+  /** One attachment of the request, with its bytes. */
+  attachment(requestId: string, id: string): Promise<ChatAttachmentRow | undefined> {
+    return this.q
+      .selectFrom('chat_attachments')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** The attachments (no bytes) of the request's messages with these seqs, by seq. */
+  async attachmentsOf(requestId: string, seqs: readonly number[]): Promise<Map<number, ChatAttachmentMeta>> {
+    if (seqs.length === 0) return new Map();
+    const rows = await inSlices(seqs, (s) =>
+      this.q
+        .selectFrom('chat_attachments')
+        .select(['id', 'request_id', 'seq', 'kind', 'media_type', 'name', 'size'])
+        .where('request_id', '=', requestId)
+        .where('seq', 'in', s)
+        .execute(),
+    );
+    return new Map(rows.map((r) => [Number(r.seq), r]));
   }
 
   /** How many messages each of these requests holds. */
@@ -123,7 +165,7 @@ export class ChatRepo extends Repo {
   }
 
   /**
-   * Delete the request's messages and leave the marker, in this unit. The marker goes
+   * Delete the request's messages (and their attachments) and leave the marker, in this unit. The marker goes
    * first (its primary key): of two units deleting the same transcript, the second finds
    * it and deletes nothing (undefined). Returns the marker with how many messages went.
    */
@@ -146,6 +188,7 @@ export class ChatRepo extends Repo {
       .returning('request_id')
       .executeTakeFirst();
     if (!marked) return undefined;
+    await this.q.deleteFrom('chat_attachments').where('request_id', '=', d.requestId).execute();
     const gone = await this.q
       .deleteFrom('chat_messages')
       .where('request_id', '=', d.requestId)
