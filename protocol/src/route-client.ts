@@ -152,18 +152,17 @@ async function errorOf(id: string, res: RouteResponse): Promise<AuthorityError> 
   return new AuthorityError(res.status, e.data.code, e.data.message, e.data.details);
 }
 
-async function imageOf(id: string, res: RouteResponse): Promise<RouteImage> {
+/** A binary answer whose Content-Type must be one of `types` (`what` names them in the error). */
+async function bytesOf<T extends string>(
+  id: string,
+  res: RouteResponse,
+  types: readonly T[],
+  what: string,
+): Promise<{ type: T; bytes: Uint8Array }> {
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!(PHOTO_TYPES as readonly string[]).includes(type))
-    throw new ProtocolError(`${id}: the answer is not a JPEG or PNG image`);
-  return { type: type as RouteImage['type'], bytes: new Uint8Array(await res.arrayBuffer()) };
-}
-
-async function fileOf(id: string, res: RouteResponse): Promise<RouteFile> {
-  const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!(ATTACHMENT_TYPES as readonly string[]).includes(type))
-    throw new ProtocolError(`${id}: the answer is not an attachment type`);
-  return { type: type as AttachmentType, bytes: new Uint8Array(await res.arrayBuffer()) };
+  if (!(types as readonly string[]).includes(type))
+    throw new ProtocolError(`${id}: the answer is not ${what}`);
+  return { type: type as T, bytes: new Uint8Array(await res.arrayBuffer()) };
 }
 
 /** Calls routes of the table by name, over the transport it is given; `Id` narrows which routes. */
@@ -198,8 +197,10 @@ export class RouteClient<Id extends RouteId = RouteId> {
 
     const res = await this.transport({ id, route: r, method: r.method, path, headers, body });
     if (!res.ok) throw await errorOf(id, res);
-    if (r.responseKind === 'image') return (await imageOf(id, res)) as CallOutput<Routes[K]>;
-    if (r.responseKind === 'file') return (await fileOf(id, res)) as CallOutput<Routes[K]>;
+    if (r.responseKind === 'image')
+      return (await bytesOf(id, res, PHOTO_TYPES, 'a JPEG or PNG image')) as CallOutput<Routes[K]>;
+    if (r.responseKind === 'file')
+      return (await bytesOf(id, res, ATTACHMENT_TYPES, 'an attachment type')) as CallOutput<Routes[K]>;
     const text = await res.text();
     let json: unknown;
     try {

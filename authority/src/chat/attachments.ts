@@ -8,24 +8,7 @@ import type { StaffRow } from '../staff/staff-accounts.ts';
 import type { ChatAttachmentRow } from '../store/repos/chat.ts';
 import type { ChatParty, ChatService, NewAttachment, RefusedCode } from './chat-service.ts';
 import type { Transcripts } from './transcripts.ts';
-
-/** Magic numbers of the types a chat attachment may be (WebP: RIFF....WEBP). */
-const MAGIC: readonly { type: AttachmentType; at: number; bytes: readonly number[] }[][] = [
-  [{ type: 'image/png', at: 0, bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] }],
-  [{ type: 'image/jpeg', at: 0, bytes: [0xff, 0xd8, 0xff] }],
-  [
-    { type: 'image/webp', at: 0, bytes: [0x52, 0x49, 0x46, 0x46] },
-    { type: 'image/webp', at: 8, bytes: [0x57, 0x45, 0x42, 0x50] },
-  ],
-  [{ type: 'application/pdf', at: 0, bytes: [0x25, 0x50, 0x44, 0x46, 0x2d] }],
-];
-
-/** The type the bytes' magic numbers say, or null when they are none of ATTACHMENT_TYPES. */
-export function sniffAttachment(bytes: Buffer): AttachmentType | null {
-  for (const parts of MAGIC)
-    if (parts.every((p) => p.bytes.every((b, i) => bytes[p.at + i] === b))) return parts[0]!.type;
-  return null;
-}
+import { sniffType } from '../sniff.ts';
 
 /** The stored file as the download routes answer it. */
 export interface AttachmentFile {
@@ -129,7 +112,7 @@ export class ChatAttachments {
     bytes: Buffer,
   ): Promise<NewAttachment> {
     const max = this.ctx.config.chatAttachmentMaxBytes;
-    const sniffed = sniffAttachment(bytes);
+    const sniffed = sniffType(bytes);
     const refusal =
       bytes.length === 0
         ? badRequest('the file is empty')

@@ -9,6 +9,7 @@ import type { Ctx } from '../context.ts';
 import { badRequest, conflict, DomainError, notFound } from '../errors.ts';
 import { iso } from '../clock.ts';
 import { randomId } from '../ids.ts';
+import { sniffType } from '../sniff.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { DevicePrincipal } from './devices.ts';
@@ -16,10 +17,6 @@ import type { FactorSetup } from './factor-setup.ts';
 
 type PhotoType = (typeof PHOTO_TYPES)[number];
 
-const MAGIC: Record<PhotoType, number[]> = {
-  'image/jpeg': [0xff, 0xd8, 0xff],
-  'image/png': [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
-};
 const MIN_BYTES = 64;
 
 /** The content really is what the Content-Type says (magic bytes), within the size limit. */
@@ -37,8 +34,7 @@ export function checkPhoto(mediaType: string, bytes: Buffer): PhotoType {
       `photos are limited to ${LIMITS.photoBytes} bytes`,
     );
   if (bytes.length < MIN_BYTES) throw badRequest('photo is empty or truncated');
-  if (!MAGIC[mediaType].every((b, i) => bytes[i] === b))
-    throw badRequest(`content is not a ${mediaType} image`);
+  if (sniffType(bytes) !== mediaType) throw badRequest(`content is not a ${mediaType} image`);
   return mediaType;
 }
 
