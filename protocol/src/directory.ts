@@ -15,11 +15,21 @@ export const TransferTargetStaff = z.strictObject({
   role: StaffRole.describe('Their role (a transfer to a supervisor needs supervisor or admin).'),
   presence: Presence.describe('Their presence (offline when they have no agent record).'),
   onShift: z.boolean().describe('Within one of their shifts now.'),
-  /** Holding a request or an offer: a transfer to them is refused until they are free. */
+  /** Holding a request or an offer: a transfer to them is refused until they are free (a chat: see chatRoomIn). */
   busy: z
     .boolean()
-    .describe('Holding a request or an offer: a transfer to them is refused until they are free.'),
+    .describe(
+      'Holding a request or an offer: a transfer to them is refused until they are free, except a chat where chatRoomIn names its queue.',
+    ),
   queues: z.array(ConfigId).describe('The queues they serve.'),
+  /** Chats they hold now (a busy person may still take a chat beside them: chatRoomIn). */
+  chatsHeld: z.number().int().min(0).describe('Chats they hold now.'),
+  /** Queues whose chat they can take now beside what they hold (no call, no offer pending, fewer chats than the queue allows). */
+  chatRoomIn: z
+    .array(ConfigId)
+    .describe(
+      "The queues whose chat they can take now beside what they hold (no call, no offer pending, fewer chats than the queue's chat capacity); a chat of such a queue may be transferred to them while busy.",
+    ),
 });
 export type TransferTargetStaff = z.infer<typeof TransferTargetStaff>;
 

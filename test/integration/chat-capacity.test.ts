@@ -2,7 +2,10 @@
  * Chat capacity in routing (issue 18): an agent holds up to the queue's chat capacity of
  * chats at once (pipeline configuration: `chatCapacity`, a queue may set its own), a call
  * takes the whole capacity (no chat is offered during a call, no call while chats are held),
- * a finished chat frees a place at once, and the last one ends in wrap-up as before.
+ * a finished chat frees a place at once, and the last one ends in wrap-up as before. A chat
+ * may be transferred (blind or warm) to a colleague who is chatting with room left; a
+ * colleague who is full, on a call or considering an offer is refused, and the transfer
+ * directory says who has room for a chat of which queue.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -207,5 +210,92 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     await complete(A, held, fHeld);
     await complete(A, missed, fMissed);
     assert.equal(await presenceOf(A), 'available');
+  });
+
+  it('a chat goes to a colleague who is chatting with room left (blind and warm); a full colleague or one on a call is refused', async () => {
+    await staffApi(B, 'setPresence', { json: { state: 'available' } });
+    const put = await setConfig((cfg) => {
+      for (const q of cfg.queues) if (q.id === 'general') q.chatCapacity = 2;
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    // B holds one chat, A holds one; A transfers hers to B, who has room for one more.
+    const b1 = await ask('chat');
+    const offerB = await until('an offer reaches someone', async () => {
+      const s = await stateOf(b1);
+      return s.state === 'offered' ? s : undefined;
+    });
+    const [first, second] = offerB.agentId === B.staffId ? [B, A] : [A, B];
+    const fB1 = await accept(first, b1);
+    const a1 = await ask('chat');
+    const fA1 = await accept(second, a1);
+    const targets = async (who: Staff) =>
+      (await staffApi(who, 'transferTargets')).body.staff as {
+        staffId: string;
+        busy: boolean;
+        chatsHeld: number;
+        chatRoomIn: string[];
+      }[];
+    const seen = (await targets(second)).find((s) => s.staffId === first.staffId)!;
+    assert.equal(seen.busy, true);
+    assert.equal(seen.chatsHeld, 1);
+    assert.deepEqual(seen.chatRoomIn.includes('general'), true, JSON.stringify(seen));
+    const blind = await staffApi(second, 'transfer', {
+      params: { requestId: a1 },
+      json: { fence: fA1, mode: 'blind', target: { kind: 'agent', staffId: first.staffId } },
+    });
+    assert.equal(blind.status, 201, JSON.stringify(blind.body));
+    const fA1b = await accept(first, a1);
+    assert.deepEqual(
+      ((await staffApi(first, 'agentMe')).body as { heldRequestIds?: string[] }).heldRequestIds,
+      [b1, a1],
+    );
+    // Now full (2 of 2): the directory says so and a further chat is refused with the reason.
+    const full = (await targets(second)).find((s) => s.staffId === first.staffId)!;
+    assert.equal(full.chatsHeld, 2);
+    assert.equal(full.chatRoomIn.includes('general'), false);
+    const a2 = await ask('chat');
+    const fA2 = await accept(second, a2);
+    const refused = await staffApi(second, 'transfer', {
+      params: { requestId: a2 },
+      json: { fence: fA2, mode: 'blind', target: { kind: 'agent', staffId: first.staffId } },
+    });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(JSON.stringify(refused.body), /target_unavailable/);
+    assert.match(JSON.stringify(refused.body), /2 chats/);
+    // Warm: one chat ends, the consult is offered and accepted beside the chat still held.
+    await complete(first, b1, fB1);
+    const warm = await staffApi(second, 'transfer', {
+      params: { requestId: a2 },
+      json: { fence: fA2, mode: 'warm', target: { kind: 'agent', staffId: first.staffId } },
+    });
+    assert.equal(warm.status, 201, JSON.stringify(warm.body));
+    const took = await staffApi(first, 'acceptTransfer', { params: { transferId: warm.body.transferId } });
+    assert.equal(took.status, 200, JSON.stringify(took.body));
+    const fA2b = (await stateOf(a2)) as { state: string; agentId?: string | null; fence?: number };
+    assert.equal(fA2b.state, 'assigned');
+    assert.equal(fA2b.agentId, first.staffId);
+    await complete(first, a1, fA1b);
+    await complete(first, a2, fA2b.fence!);
+    // A colleague on a call has no room for a chat.
+    const call = await ask('voice');
+    const callOffer = await until('the call is offered', async () => {
+      const s = await stateOf(call);
+      return s.state === 'offered' ? s : undefined;
+    });
+    const onCall = callOffer.agentId === A.staffId ? A : B;
+    const other = onCall === A ? B : A;
+    const fCall = await accept(onCall, call);
+    const a3 = await ask('chat');
+    const fA3 = await accept(other, a3);
+    const busyCall = (await targets(other)).find((s) => s.staffId === onCall.staffId)!;
+    assert.deepEqual(busyCall.chatRoomIn, []);
+    const toCall = await staffApi(other, 'transfer', {
+      params: { requestId: a3 },
+      json: { fence: fA3, mode: 'blind', target: { kind: 'agent', staffId: onCall.staffId } },
+    });
+    assert.equal(toCall.status, 409, JSON.stringify(toCall.body));
+    assert.match(JSON.stringify(toCall.body), /busy with a call/);
+    await complete(onCall, call, fCall);
+    await complete(other, a3, fA3);
   });
 });

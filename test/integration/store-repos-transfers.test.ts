@@ -171,8 +171,18 @@ for (const engine of testEngines()) {
       );
       assert.deepEqual(await h.data.read.transfers.openOf('S'), []);
       assert.deepEqual(await h.data.read.custody.request('nope'), undefined);
-      assert.deepEqual(await h.data.read.custody.holding('A'), { assigned: true, offered: false });
-      assert.deepEqual(await h.data.read.custody.holding('S'), { assigned: false, offered: false });
+      assert.deepEqual(await h.data.read.custody.holding('A'), {
+        assigned: true,
+        offered: false,
+        voice: 1,
+        chat: 0,
+      });
+      assert.deepEqual(await h.data.read.custody.holding('S'), {
+        assigned: false,
+        offered: false,
+        voice: 0,
+        chat: 0,
+      });
       await h.data.tx((r) => r.transfers.cancelOpen(rq));
     });
 
@@ -339,7 +349,12 @@ for (const engine of testEngines()) {
       );
       assert.equal(await h.data.read.custody.howForOffer(rq, 3), 'reassigned');
       assert.equal(await h.data.read.custody.howForOffer(rq, 1), 'accepted');
-      assert.deepEqual(await h.data.read.custody.holding('B'), { assigned: false, offered: true });
+      assert.deepEqual(await h.data.read.custody.holding('B'), {
+        assigned: false,
+        offered: true,
+        voice: 0,
+        chat: 0,
+      });
       const waiting = await h.data.tx((r) =>
         r.custody.move({
           requestId: rq,

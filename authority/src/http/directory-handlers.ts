@@ -3,8 +3,8 @@ import type { Services } from '../services.ts';
 import type { Handlers } from './bind.ts';
 
 /**
- * Transfer targets for any staff member: enabled colleagues with their presence and
- * whether they are free, and the configured queues. Read-only: a staff member without
+ * Transfer targets for any staff member: enabled colleagues with their presence, whether
+ * they are free and which queues' chats they have room for, and the configured queues. Read-only: a staff member without
  * an agent record is listed offline rather than given one.
  */
 export async function directoryHandlers(svc: Services): Promise<Handlers<typeof directoryRoutes>> {
@@ -19,8 +19,11 @@ export async function directoryHandlers(svc: Services): Promise<Handlers<typeof 
           v,
         ]),
       );
+      const room = await pipeline.chatRoom();
+      const queueIds = pipeline.config.config.queues.map((q) => q.id);
       const staff: TransferTargetStaff[] = rows.map((s) => {
         const a = views.get(s.id);
+        const held = room.get(s.id) ?? { chatsHeld: 0, chatRoomIn: queueIds };
         if (!a)
           return {
             staffId: s.id,
@@ -30,6 +33,7 @@ export async function directoryHandlers(svc: Services): Promise<Handlers<typeof 
             onShift: true,
             busy: false,
             queues: [],
+            ...held,
           };
         return {
           staffId: s.id,
@@ -39,6 +43,7 @@ export async function directoryHandlers(svc: Services): Promise<Handlers<typeof 
           onShift: a.onShift,
           busy: a.currentRequestId !== null || a.offer !== null,
           queues: a.queues,
+          ...held,
         };
       });
       const queues = pipeline.config.config.queues.map((q) => ({ queueId: q.id, name: q.name }));

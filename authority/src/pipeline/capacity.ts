@@ -79,6 +79,24 @@ export class Capacity {
   }
 
   /**
+   * Why a person holding `held` cannot take one more request of this channel now, whatever
+   * their presence (null: they can): a call takes the whole capacity, so it needs nothing
+   * held; a chat may join chats while fewer than `chatCapacity` are held; nobody takes one
+   * with an offer pending. Routing (hasRoom), transfers and the transfer directory all
+   * decide by this one rule.
+   */
+  static noRoom(
+    held: Held & { offered?: boolean },
+    channel: 'voice' | 'chat',
+    chatCapacity: number,
+  ): 'offer' | 'call' | 'chats' | 'full' | null {
+    if (held.offered) return 'offer';
+    if (held.voice > 0) return 'call';
+    if (channel === 'voice') return held.chat > 0 ? 'chats' : null;
+    return held.chat >= chatCapacity ? 'full' : null;
+  }
+
+  /**
    * Whether an agent has room for a request of this channel: a call needs an agent who is
    * available and holds nothing (a call takes the whole capacity); a chat needs one who is
    * available, or busy with chats only and fewer than `chatCapacity` of them.
@@ -88,11 +106,11 @@ export class Capacity {
     channel: 'voice' | 'chat',
     chatCapacity: number,
   ): boolean {
-    const { voice, chat } = a.held;
-    if (channel === 'voice') return a.row.presence === 'available' && voice + chat === 0;
-    return (
-      (a.row.presence === 'available' || a.row.presence === 'busy') && voice === 0 && chat < chatCapacity
-    );
+    const present =
+      channel === 'voice'
+        ? a.row.presence === 'available'
+        : a.row.presence === 'available' || a.row.presence === 'busy';
+    return present && Capacity.noRoom(a.held, channel, chatCapacity) === null;
   }
 
   /** Average of the last 20 measured handling times (from the snapshot when it carries them), or the queue's expected time. */

@@ -212,6 +212,27 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return (await this.agentViews([await this.agents.ensure(staffId)]))[0]!;
   }
 
+  /**
+   * For every staff member holding something: the chats they hold and the queues whose chat
+   * they have room for now (Capacity.noRoom); one holding nothing has room in every queue.
+   */
+  async chatRoom(): Promise<Map<string, { chatsHeld: number; chatRoomIn: string[] }>> {
+    const read = this.ctx.data.read;
+    const held = await read.requests.heldByAgent();
+    const offered = await read.requests.offeredAgentIds();
+    const out = new Map<string, { chatsHeld: number; chatRoomIn: string[] }>();
+    for (const id of new Set([...held.keys(), ...offered])) {
+      const h = { ...(held.get(id) ?? { voice: 0, chat: 0 }), offered: offered.has(id) };
+      out.set(id, {
+        chatsHeld: h.chat,
+        chatRoomIn: this.config.config.queues
+          .filter((q) => Capacity.noRoom(h, 'chat', this.config.chatCapacity(q.id)) === null)
+          .map((q) => q.id),
+      });
+    }
+    return out;
+  }
+
   /** Views of these agents (committed data): their offers and current requests read for all at once. */
   async agentViews(rows: readonly AgentRow[], st?: Staffing): Promise<AgentView[]> {
     if (!rows.length) return [];

@@ -10,9 +10,10 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { badRequest, conflict, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
-import type { HeldRequest } from '../store/repos/custody.ts';
+import type { HeldRequest, Holding } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { NewTransfer, TransferRow, TransferStaff } from '../store/repos/transfers.ts';
+import { Capacity } from './capacity.ts';
 import { checkHolder, staleFence } from './ownership.ts';
 import type { Pipeline } from './pipeline.ts';
 
@@ -117,12 +118,37 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return checkHolder(await r.custody.request(requestId), staffId, fence);
   }
 
-  /** A person who can take the request now: exists, enabled, not the caller, holding no request and no offer. */
+  /** Why `name` cannot take `req` beside what they hold (Capacity.noRoom, in words), or null. */
+  private noRoom(
+    name: string,
+    holds: Holding,
+    req: Pick<HeldRequest, 'channel' | 'queue_id'>,
+  ): string | null {
+    const capacity = this.pipeline.config.chatCapacity(req.queue_id);
+    switch (Capacity.noRoom(holds, req.channel, capacity)) {
+      case 'offer':
+        return `${name} has an offer pending`;
+      case 'call':
+        return `${name} is busy with a call`;
+      case 'chats':
+        return `${name} is chatting with ${holds.chat === 1 ? 'a customer' : `${holds.chat} customers`}`;
+      case 'full':
+        return `${name} already holds ${holds.chat} chats (the most for this queue: ${capacity})`;
+      case null:
+        return null;
+    }
+  }
+
+  /**
+   * A person who can take the request now: exists, enabled, not the caller, with room for
+   * it (noRoom: nothing held, or a chat beside their chats).
+   */
   private async checkPersonTarget(
     r: Repos,
     callerId: string,
     staffId: string,
     kind: 'agent' | 'supervisor',
+    req: Pick<HeldRequest, 'channel' | 'queue_id'>,
   ): Promise<TransferStaff> {
     const s = await r.transfers.staff(staffId);
     if (!s || s.disabled_at !== null) throw notFound('no such staff member');
@@ -132,9 +158,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
     // Supervisors are reachable while they watch the board (not "available" for queue offers); agents must be online.
     if (s.role === 'agent' && (await r.transfers.presenceOf(staffId)) === 'offline')
       throw targetUnavailable(`${s.display_name} is offline`);
-    const holds = await r.custody.holding(staffId);
-    if (holds.assigned) throw targetUnavailable(`${s.display_name} is handling another request`);
-    if (holds.offered) throw targetUnavailable(`${s.display_name} has an offer pending`);
+    const why = this.noRoom(s.display_name, await r.custody.holding(staffId), req);
+    if (why) throw targetUnavailable(why);
     return s;
   }
 
@@ -273,7 +298,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     if (req.mode === 'warm') {
       const t = await this.ctx.data.tx(async (r) => {
         const held = await this.holderOf(r, staffId, requestId, req.fence);
-        await this.checkPersonTarget(r, staffId, target.staffId, target.kind);
+        await this.checkPersonTarget(r, staffId, target.staffId, target.kind, held);
         const at = this.now();
         if (await r.transfers.considering(target.staffId, at))
           throw targetUnavailable('that person is already considering another transfer');
@@ -308,7 +333,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     }
     const m = await this.ctx.data.tx(async (r) => {
       const held = await this.holderOf(r, staffId, requestId, req.fence);
-      await this.checkPersonTarget(r, staffId, target.staffId, target.kind);
+      await this.checkPersonTarget(r, staffId, target.staffId, target.kind, held);
       return await this.handOver(r, held, {
         ...base,
         to: 'offered',
@@ -364,7 +389,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
           announce: cancelled ? [cancelled] : [],
         };
       }
-      if ((await r.custody.holding(staffId)).assigned)
+      // An offer pending does not stop an accept (it stays beside); a call or full chats do.
+      if (this.noRoom('you', { ...(await r.custody.holding(staffId)), offered: false }, req))
         throw targetUnavailable('finish your current request before accepting a transfer');
       const at = this.now();
       const toFence = await r.custody.move({
@@ -495,7 +521,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
         throw conflict(`a ${req.state} request cannot be reassigned`);
       if (req.agent_id === staffId) throw targetUnavailable('that agent already holds this request');
       const kind = (await r.transfers.staff(staffId))?.role === 'agent' ? 'agent' : 'supervisor';
-      await this.checkPersonTarget(r, supervisorId, staffId, kind);
+      await this.checkPersonTarget(r, supervisorId, staffId, kind, req);
       const m = await this.handOver(r, req, {
         kind: 'reassign',
         by: supervisorId,

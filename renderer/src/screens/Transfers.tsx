@@ -8,16 +8,27 @@ import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 
 type TargetKind = TransferTarget['kind'];
 
-const staffState = (s: TransferTargetStaff): string =>
-  s.busy
-    ? 'busy with a customer'
-    : !s.onShift && s.role === 'agent'
-      ? 'off shift'
-      : PRESENCE_TEXT[s.presence];
+/** Whether `s` can take a chat of `queueId` beside the chats they hold (the authority's own rule, in the directory). */
+const roomForChat = (s: TransferTargetStaff, queueId: string | null): boolean =>
+  queueId !== null && s.chatRoomIn.includes(queueId);
 
-/** Who can take it: agents online and free; supervisors free (they may be off the queues). */
-const reachable = (s: TransferTargetStaff): boolean =>
-  !s.busy && (s.role !== 'agent' || s.presence !== 'offline');
+const staffState = (s: TransferTargetStaff, chatQueue: string | null): string =>
+  s.busy && s.chatsHeld > 0 && roomForChat(s, chatQueue)
+    ? `chatting (${s.chatsHeld} ${s.chatsHeld === 1 ? 'chat' : 'chats'}), room for one more`
+    : s.busy
+      ? s.chatsHeld > 0
+        ? `busy: ${s.chatsHeld} ${s.chatsHeld === 1 ? 'chat' : 'chats'}, no room`
+        : 'busy with a customer'
+      : !s.onShift && s.role === 'agent'
+        ? 'off shift'
+        : PRESENCE_TEXT[s.presence];
+
+/**
+ * Who can take it: agents online and free; supervisors free (they may be off the queues);
+ * for a chat, also someone chatting who has room for one more chat of its queue.
+ */
+const reachable = (s: TransferTargetStaff, chatQueue: string | null): boolean =>
+  (!s.busy || roomForChat(s, chatQueue)) && (s.role !== 'agent' || s.presence !== 'offline');
 
 /** The Transfer dialog of the request in hand: blind or warm, to an agent, a supervisor or a queue. */
 export function TransferDialog() {
@@ -33,13 +44,15 @@ export function TransferDialog() {
     kind === 'agent' ? s.role === 'agent' : kind === 'supervisor' ? s.role !== 'agent' : false,
   );
   const queues = t.targets?.queues ?? [];
+  // A chat may go to a colleague who is chatting with room left in its queue.
+  const chatQueue = work.request.channel === 'chat' ? work.request.queueId : null;
   const options =
     kind === 'queue'
       ? queues.map((q) => ({ id: q.queueId, label: q.name, disabled: false }))
       : staff.map((s) => ({
           id: s.staffId,
-          label: `${s.displayName} · ${staffState(s)}`,
-          disabled: !reachable(s),
+          label: `${s.displayName} · ${staffState(s, chatQueue)}`,
+          disabled: !reachable(s, chatQueue),
         }));
   const picked = options.find((o) => o.id === choice && !o.disabled) ?? null;
   const target: TransferTarget | null = !picked

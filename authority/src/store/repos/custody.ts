@@ -10,8 +10,16 @@ type RequestState = RequestsTable['state'];
 /** A request as its ownership stands (the columns an ownership move reads). */
 export type HeldRequest = Pick<
   Selectable<RequestsTable>,
-  'id' | 'state' | 'fence' | 'agent_id' | 'queue_id' | 'assigned_at'
+  'id' | 'state' | 'fence' | 'agent_id' | 'queue_id' | 'assigned_at' | 'channel'
 >;
+
+/** What a staff member holds now: assigned requests by channel, and whether an offer waits for them. */
+export interface Holding {
+  assigned: boolean;
+  offered: boolean;
+  voice: number;
+  chat: number;
+}
 
 /**
  * An ownership move of a request (a transfer, a take-over, a reassign): from the state and
@@ -53,22 +61,25 @@ export class CustodyRepo extends Repo {
   request(id: string): Promise<HeldRequest | undefined> {
     return this.q
       .selectFrom('requests')
-      .select(['id', 'state', 'fence', 'agent_id', 'queue_id', 'assigned_at'])
+      .select(['id', 'state', 'fence', 'agent_id', 'queue_id', 'assigned_at', 'channel'])
       .where('id', '=', id)
       .executeTakeFirst();
   }
 
-  /** Whether `staffId` holds an assigned request, an offer, now. */
-  async holding(staffId: string): Promise<{ assigned: boolean; offered: boolean }> {
+  /** What `staffId` holds now: assigned requests (calls and chats counted apart) and whether an offer waits. */
+  async holding(staffId: string): Promise<Holding> {
     const rows = await this.q
       .selectFrom('requests')
-      .select('state')
+      .select(['state', 'channel'])
       .where('agent_id', '=', staffId)
       .where('state', 'in', ['assigned', 'offered'])
       .execute();
+    const assigned = rows.filter((x) => x.state === 'assigned');
     return {
-      assigned: rows.some((x) => x.state === 'assigned'),
+      assigned: assigned.length > 0,
       offered: rows.some((x) => x.state === 'offered'),
+      voice: assigned.filter((x) => x.channel === 'voice').length,
+      chat: assigned.filter((x) => x.channel === 'chat').length,
     };
   }
 
