@@ -563,6 +563,12 @@ export const Shift = z.strictObject({
 export const AgentProfile = z.strictObject({
   skills: z.array(SkillLevel).max(50).describe("The agent's skills (replaces the list)."),
   queues: z.array(ConfigId).max(50).describe('The queues the agent serves (replaces the list).'),
+  /** The agent's own chat capacity, bounding every queue's (absent or null: the queues' apply). */
+  chatCapacity: ChatCapacity.nullable()
+    .optional()
+    .describe(
+      "Chats this agent may hold at once whatever the queue (1 to 20), bounding each queue's chatCapacity; absent or null: the queues' capacities apply.",
+    ),
 });
 export const AgentSchedule = z.strictObject({
   shifts: z.array(Shift).max(500).describe("The agent's shifts (replaces the list)."),
@@ -595,6 +601,9 @@ export const AgentView = z
     reasonCode: z.string().nullable().describe('The break reason, or null.'),
     skills: z.array(SkillLevel).describe("The agent's skills."),
     queues: z.array(ConfigId).describe('The queues the agent serves.'),
+    chatCapacity: ChatCapacity.nullable()
+      .optional()
+      .describe("The agent's own chat capacity, bounding every queue's (null: the queues' apply)."),
     onShift: z.boolean().describe('Within one of the scheduled shifts now.'),
     offer: OfferView.nullable().describe('The offer waiting for the agent, or null.'),
     currentRequestId: OpaqueId.nullable().describe(

@@ -5,7 +5,8 @@
  * a finished chat frees a place at once, and the last one ends in wrap-up as before. A chat
  * may be transferred (blind or warm) to a colleague who is chatting with room left; a
  * colleague who is full, on a call or considering an offer is refused, and the transfer
- * directory says who has room for a chat of which queue.
+ * directory says who has room for a chat of which queue. An agent may have a capacity of
+ * their own (profile `chatCapacity`), which bounds every queue's.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -297,5 +298,60 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     assert.match(JSON.stringify(toCall.body), /busy with a call/);
     await complete(onCall, call, fCall);
     await complete(other, a3, fA3);
+  });
+
+  it("an agent's own chat capacity bounds the queue's: routing, the agent's view and transfers follow it", async () => {
+    await staffApi(B, 'setPresence', { json: { state: 'offline' } });
+    const put = await setConfig((cfg) => {
+      for (const q of cfg.queues) if (q.id === 'general') q.chatCapacity = 3;
+    });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const me = (await staffApi(A, 'agentMe')).body as { skills: unknown; queues: string[] };
+    const profile = await api(a.url, 'setAgentProfile', {
+      params: { staffId: A.staffId },
+      headers: bearer(admin),
+      json: { skills: me.skills as never, queues: me.queues, chatCapacity: 1 },
+    });
+    assert.equal(profile.status, 200, JSON.stringify(profile.body));
+    assert.equal((profile.body as { chatCapacity?: number | null }).chatCapacity, 1);
+    const bad = await api(a.url, 'setAgentProfile', {
+      params: { staffId: A.staffId },
+      headers: bearer(admin),
+      json: { skills: me.skills as never, queues: me.queues, chatCapacity: 0 } as never,
+    });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.match(JSON.stringify(bad.body), /chatCapacity/);
+    const first = await ask('chat');
+    const second = await ask('chat');
+    const f1 = await accept(A, first);
+    assert.equal((await stateOf(second)).state, 'waiting', 'A has room for one chat of her own');
+    // The directory and a transfer follow the agent's own capacity too.
+    const seen = (
+      (await staffApi(B, 'transferTargets')).body.staff as { staffId: string; chatRoomIn: string[] }[]
+    ).find((s) => s.staffId === A.staffId)!;
+    assert.equal(seen.chatRoomIn.includes('general'), false);
+    await staffApi(B, 'setPresence', { json: { state: 'available' } });
+    const f2 = await accept(B, second);
+    const refused = await staffApi(B, 'transfer', {
+      params: { requestId: second },
+      json: { fence: f2, mode: 'blind', target: { kind: 'agent', staffId: A.staffId } },
+    });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.match(JSON.stringify(refused.body), /most for Dana Reyes: 1|the most .*: 1/);
+    // Without an own capacity (absent in the profile) the queue's applies again.
+    const reset = await api(a.url, 'setAgentProfile', {
+      params: { staffId: A.staffId },
+      headers: bearer(admin),
+      json: { skills: me.skills as never, queues: me.queues },
+    });
+    assert.equal((reset.body as { chatCapacity?: number | null }).chatCapacity, null);
+    const moved = await staffApi(B, 'transfer', {
+      params: { requestId: second },
+      json: { fence: f2, mode: 'blind', target: { kind: 'agent', staffId: A.staffId } },
+    });
+    assert.equal(moved.status, 201, JSON.stringify(moved.body));
+    const f2b = await accept(A, second);
+    await complete(A, first, f1);
+    await complete(A, second, f2b);
   });
 });

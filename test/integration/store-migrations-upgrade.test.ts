@@ -686,6 +686,12 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   );
   if (n < 28) return;
   assert.deepEqual((await r.chat.attachment('rq1', 'ca1'))?.bytes, Buffer.from('%PDF-1.4'));
+  if (n < 29) return;
+  assert.equal(
+    (await r.agents.get('st1'))?.chat_capacity,
+    null,
+    'an agent from before has no chat capacity of their own',
+  );
 }
 
 for (const engine of testEngines()) {

@@ -437,7 +437,7 @@ for (const engine of testEngines()) {
       it('active agents leave out disabled staff; profile and shifts', async () => {
         await tx(async (r) => {
           for (const id of [...AGENTS, 'st_disabled']) await r.agents.ensure(id);
-          await r.agents.setProfile(AGENTS[1], '[{"skill":"fx","level":2}]', '["payments"]');
+          await r.agents.setProfile(AGENTS[1], '[{"skill":"fx","level":2}]', '["payments"]', null);
         });
         const active = await h.data.read.agents.active();
         assert.deepEqual(

@@ -19,7 +19,7 @@ export async function directoryHandlers(svc: Services): Promise<Handlers<typeof 
           v,
         ]),
       );
-      const room = await pipeline.chatRoom();
+      const room = await pipeline.chatRoom(agents);
       const queueIds = pipeline.config.config.queues.map((q) => q.id);
       const staff: TransferTargetStaff[] = rows.map((s) => {
         const a = views.get(s.id);

@@ -115,7 +115,7 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       return c;
     },
     setAgentProfile: async ({ params, body }) => {
-      await pipeline.agents.setProfile(params.staffId, body.skills, body.queues);
+      await pipeline.agents.setProfile(params.staffId, body.skills, body.queues, body.chatCapacity ?? null);
       await pipeline.announce([], [params.staffId]);
       return await pipeline.agentView(params.staffId);
     },

@@ -125,11 +125,17 @@ export class Agents {
     staffId: string,
     skills: { skill: string; level: number }[],
     queues: string[],
+    chatCapacity: number | null = null,
   ): Promise<void> {
     await this.ctx.data.tx(async (r) => {
       if (!(await r.agents.staffExists(staffId))) throw notFound('no such staff member');
       await r.agents.ensure(staffId);
-      await r.agents.setProfile(staffId, JSON.stringify(skills), JSON.stringify([...new Set(queues)]));
+      await r.agents.setProfile(
+        staffId,
+        JSON.stringify(skills),
+        JSON.stringify([...new Set(queues)]),
+        chatCapacity,
+      );
     });
   }
 
@@ -180,6 +186,7 @@ export class Agents {
       reasonCode: row.reason_code,
       skills: JSON.parse(row.skills),
       queues: JSON.parse(row.queues),
+      chatCapacity: row.chat_capacity,
       onShift,
     };
   }

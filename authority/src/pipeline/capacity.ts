@@ -99,18 +99,25 @@ export class Capacity {
   /**
    * Whether an agent has room for a request of this channel: a call needs an agent who is
    * available and holds nothing (a call takes the whole capacity); a chat needs one who is
-   * available, or busy with chats only and fewer than `chatCapacity` of them.
+   * available, or busy with chats only and fewer than the queue's chat capacity (bounded by
+   * the agent's own: chatLimit) of them.
    */
   static hasRoom(
-    a: { row: { presence: string }; held: Held },
+    a: { row: { presence: string; chat_capacity: number | null }; held: Held },
     channel: 'voice' | 'chat',
-    chatCapacity: number,
+    queueChatCapacity: number,
   ): boolean {
     const present =
       channel === 'voice'
         ? a.row.presence === 'available'
         : a.row.presence === 'available' || a.row.presence === 'busy';
-    return present && Capacity.noRoom(a.held, channel, chatCapacity) === null;
+    const limit = Capacity.chatLimit(queueChatCapacity, a.row.chat_capacity);
+    return present && Capacity.noRoom(a.held, channel, limit) === null;
+  }
+
+  /** The chats a person may hold in a queue: the queue's capacity, bounded by their own when they have one. */
+  static chatLimit(queueChatCapacity: number, own: number | null | undefined): number {
+    return own == null ? queueChatCapacity : Math.min(queueChatCapacity, own);
   }
 
   /** Average of the last 20 measured handling times (from the snapshot when it carries them), or the queue's expected time. */

@@ -213,20 +213,27 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * For every staff member holding something: the chats they hold and the queues whose chat
-   * they have room for now (Capacity.noRoom); one holding nothing has room in every queue.
+   * For every staff member holding something (or, of `agents`, with a chat capacity of their own): the
+   * chats they hold and the queues whose chat they have room for now (Capacity.noRoom); one
+   * holding nothing has room in every queue.
    */
-  async chatRoom(): Promise<Map<string, { chatsHeld: number; chatRoomIn: string[] }>> {
+  async chatRoom(
+    agents: readonly AgentRow[],
+  ): Promise<Map<string, { chatsHeld: number; chatRoomIn: string[] }>> {
     const read = this.ctx.data.read;
     const held = await read.requests.heldByAgent();
     const offered = await read.requests.offeredAgentIds();
+    const own = new Map(
+      agents.filter((a) => a.chat_capacity !== null).map((a) => [a.staff_id, a.chat_capacity]),
+    );
     const out = new Map<string, { chatsHeld: number; chatRoomIn: string[] }>();
-    for (const id of new Set([...held.keys(), ...offered])) {
+    for (const id of new Set([...held.keys(), ...offered, ...own.keys()])) {
       const h = { ...(held.get(id) ?? { voice: 0, chat: 0 }), offered: offered.has(id) };
+      const limit = (queueId: string) => Capacity.chatLimit(this.config.chatCapacity(queueId), own.get(id));
       out.set(id, {
         chatsHeld: h.chat,
         chatRoomIn: this.config.config.queues
-          .filter((q) => Capacity.noRoom(h, 'chat', this.config.chatCapacity(q.id)) === null)
+          .filter((q) => Capacity.noRoom(h, 'chat', limit(q.id)) === null)
           .map((q) => q.id),
       });
     }

@@ -118,13 +118,16 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return checkHolder(await r.custody.request(requestId), staffId, fence);
   }
 
-  /** Why `name` cannot take `req` beside what they hold (Capacity.noRoom, in words), or null. */
+  /** Why `name` cannot take `req` beside what they hold, by their own chat capacity too (Capacity.noRoom, in words), or null. */
   private noRoom(
     name: string,
     holds: Holding,
+    own: number | null,
     req: Pick<HeldRequest, 'channel' | 'queue_id'>,
   ): string | null {
-    const capacity = this.pipeline.config.chatCapacity(req.queue_id);
+    const queueCapacity = this.pipeline.config.chatCapacity(req.queue_id);
+    const capacity = Capacity.chatLimit(queueCapacity, own);
+    const chats = (n: number) => `${n} ${n === 1 ? 'chat' : 'chats'}`;
     switch (Capacity.noRoom(holds, req.channel, capacity)) {
       case 'offer':
         return `${name} has an offer pending`;
@@ -133,7 +136,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       case 'chats':
         return `${name} is chatting with ${holds.chat === 1 ? 'a customer' : `${holds.chat} customers`}`;
       case 'full':
-        return `${name} already holds ${holds.chat} chats (the most for this queue: ${capacity})`;
+        return `${name} already holds ${chats(holds.chat)} (the most ${capacity < queueCapacity ? `for ${name}` : 'for this queue'}: ${capacity})`;
       case null:
         return null;
     }
@@ -158,7 +161,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
     // Supervisors are reachable while they watch the board (not "available" for queue offers); agents must be online.
     if (s.role === 'agent' && (await r.transfers.presenceOf(staffId)) === 'offline')
       throw targetUnavailable(`${s.display_name} is offline`);
-    const why = this.noRoom(s.display_name, await r.custody.holding(staffId), req);
+    const own = (await r.agents.get(staffId))?.chat_capacity ?? null;
+    const why = this.noRoom(s.display_name, await r.custody.holding(staffId), own, req);
     if (why) throw targetUnavailable(why);
     return s;
   }
@@ -390,7 +394,8 @@ export class Transfers extends EventEmitter<TransferEvents> {
         };
       }
       // An offer pending does not stop an accept (it stays beside); a call or full chats do.
-      if (this.noRoom('you', { ...(await r.custody.holding(staffId)), offered: false }, req))
+      const own = (await r.agents.get(staffId))?.chat_capacity ?? null;
+      if (this.noRoom('you', { ...(await r.custody.holding(staffId)), offered: false }, own, req))
         throw targetUnavailable('finish your current request before accepting a transfer');
       const at = this.now();
       const toFence = await r.custody.move({

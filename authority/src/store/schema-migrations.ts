@@ -700,6 +700,8 @@ export const POSTGRES_DDL: readonly string[] = [
      UNIQUE (request_id, seq),
      FOREIGN KEY (request_id, seq) REFERENCES chat_messages(request_id, seq)
    );`,
+  // 29: an agent's own chat capacity (null: the queue's applies), bounding every queue's
+  `ALTER TABLE agents ADD COLUMN chat_capacity BIGINT CHECK (chat_capacity BETWEEN 1 AND 20);`,
 ];
 
 export interface SchemaVersion {

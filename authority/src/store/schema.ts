@@ -209,6 +209,8 @@ export interface AgentsTable {
   queues: Generated<Json>;
   /** Version 19: the staff member who set this presence when it was not the agent (else null). */
   presence_set_by: string | null;
+  /** Version 29: the agent's own chat capacity, bounding every queue's (null: the queue's applies). */
+  chat_capacity: number | null;
 }
 
 export interface ShiftsTable {

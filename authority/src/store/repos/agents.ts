@@ -86,8 +86,17 @@ export class AgentsRepo extends Repo {
     await this.q.updateTable('agents').set({ last_seen_at: at }).where('staff_id', '=', staffId).execute();
   }
 
-  async setProfile(staffId: string, skills: string, queues: string): Promise<void> {
-    await this.q.updateTable('agents').set({ skills, queues }).where('staff_id', '=', staffId).execute();
+  async setProfile(
+    staffId: string,
+    skills: string,
+    queues: string,
+    chatCapacity: number | null,
+  ): Promise<void> {
+    await this.q
+      .updateTable('agents')
+      .set({ skills, queues, chat_capacity: chatCapacity })
+      .where('staff_id', '=', staffId)
+      .execute();
   }
 
   /** Agents in a wrap-up that ended at `now`. */
