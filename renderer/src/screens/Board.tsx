@@ -12,7 +12,7 @@ import {
 } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { BREAK_REASONS } from '../state/agent.ts';
-import type { AgentPresenceRequest } from '../state/board.ts';
+import { heldText, reassignCandidates, type AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
 import { MonitorControls, MonitorError } from './Monitor.tsx';
@@ -43,8 +43,6 @@ export function BoardScreen() {
     );
   const requests = [...board.requests].sort(compareRequests);
   const name = (id: string | null) => board.agents.find((a) => a.staffId === id)?.displayName ?? '—';
-  const customerOf = (id: string | null) =>
-    board.requests.find((r) => r.requestId === id)?.customerName ?? null;
   // Counted here from the live lists: the authority's queue figures only move when requests do.
   const waiting = waitingByQueue(board.requests);
   const staffed = (queueId: string) => {
@@ -140,7 +138,7 @@ export function BoardScreen() {
                   </td>
                   <td>{clockDuration(secondsSince(a.since, now))}</td>
                   <td>
-                    {customerOf(a.currentRequestId) ??
+                    {heldText(a, board.requests) ??
                       (a.offer ? `offered: ${a.offer.request.customerName}` : '—')}
                     {a.currentSessionId && (
                       <span className="muted small" title={a.currentSessionId}>
@@ -195,7 +193,7 @@ export function BoardScreen() {
                     <td>{name(r.agentId)}</td>
                     <td>{clockDuration(secondsSince(r.enqueuedAt, now))}</td>
                     <td>
-                      <RequestActions request={r} agents={board.agents} />
+                      <RequestActions request={r} agents={board.agents} requests={board.requests} />
                     </td>
                   </tr>
                 ))}
@@ -264,7 +262,15 @@ function SetAgentState({ agents }: { agents: AgentView[] }) {
 }
 
 /** Take over an assigned request, or offer any live request to another agent. */
-function RequestActions({ request, agents }: { request: RequestView; agents: AgentView[] }) {
+function RequestActions({
+  request,
+  agents,
+  requests,
+}: {
+  request: RequestView;
+  agents: AgentView[];
+  requests: RequestView[];
+}) {
   const c = useConsole();
   const { busy } = useStore(c.board);
   const staff = c.session.staff;
@@ -272,9 +278,7 @@ function RequestActions({ request, agents }: { request: RequestView; agents: Age
   if (request.state !== 'assigned' && request.state !== 'offered' && request.state !== 'waiting')
     return <span className="muted">—</span>;
   const mine = request.agentId === staff?.staffId;
-  const candidates = agents.filter(
-    (a) => a.staffId !== request.agentId && a.presence !== 'offline' && !a.currentRequestId && !a.offer,
-  );
+  const candidates = reassignCandidates(request, agents, requests);
   return (
     <div className="row-actions">
       {request.state === 'assigned' && !mine && <MonitorControls request={request} />}

@@ -1,5 +1,5 @@
 import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
-import type { Board, RequestView } from '../../../protocol/src/pipeline.ts';
+import type { AgentView, Board, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import { refusalText } from './remote-control.ts';
 import { Store } from './store.ts';
@@ -17,6 +17,43 @@ export interface BoardState {
 export type AgentPresenceRequest = BridgeArgs<'supervisor.setAgentPresence'>['presence'];
 
 const ENDED = new Set(['completed', 'abandoned']);
+
+/** The requests an agent holds (several chats at once; older views name only the current one). */
+const heldBy = (a: AgentView): string[] =>
+  a.heldRequestIds ?? (a.currentRequestId ? [a.currentRequestId] : []);
+
+/**
+ * What an agent holds, in words for the board: the customers' names, and for chats how many
+ * (of the agent's own capacity when they have one); null when they hold nothing.
+ */
+export function heldText(a: AgentView, requests: readonly RequestView[]): string | null {
+  const held = heldBy(a).map((id) => requests.find((r) => r.requestId === id));
+  if (held.length === 0) return null;
+  const names = held.map((r) => r?.customerName ?? 'a customer').join(', ');
+  const chats = held.filter((r) => r?.channel === 'chat').length;
+  if (chats < 2 && a.chatCapacity == null) return names;
+  const count = `${chats} ${chats === 1 ? 'chat' : 'chats'}`;
+  return `${names} · ${a.chatCapacity == null ? count : `${count} of ${a.chatCapacity}`}`;
+}
+
+/**
+ * Who a supervisor may offer `request` to: online, no offer pending, not its holder, and
+ * holding nothing, or for a chat holding only chats (the authority checks the capacity of the
+ * queue and the agent, and says why when it refuses).
+ */
+export function reassignCandidates(
+  request: RequestView,
+  agents: readonly AgentView[],
+  requests: readonly RequestView[],
+): AgentView[] {
+  const channelOf = (id: string) => requests.find((r) => r.requestId === id)?.channel ?? 'voice';
+  return agents.filter((a) => {
+    if (a.staffId === request.agentId || a.presence === 'offline' || a.offer) return false;
+    const held = heldBy(a);
+    if (held.length === 0) return true;
+    return request.channel === 'chat' && held.every((id) => channelOf(id) === 'chat');
+  });
+}
 
 /**
  * The supervisor board: every queue, request and agent, from board.snapshot, kept
