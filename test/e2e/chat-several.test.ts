@@ -175,6 +175,14 @@ describe('several chats on one console', () => {
     await bobOffer.getByTestId('offer-beside').getByText('Your chat stays open').waitFor();
     assert.equal(await entry('Alice Martin').count(), 1, "Alice's conversation is still there");
     assert.equal(await pa.getByTestId('chat-pane').getByLabel('Message to Alice Martin').count(), 1);
+    // Bob's own verification panel beside his offer, before accepting; Alice's stays below.
+    const offered = pa
+      .getByRole('region', { name: 'Bob Okafor' })
+      .filter({ hasText: 'verification before you accept' });
+    await offered
+      .getByText(/Level 2/)
+      .first()
+      .waitFor();
     await dana.screenshot('1-offer-beside-a-chat');
     await bobOffer.getByRole('button', { name: /^Accept/ }).click();
     await shows(pa, log, ['Bob here: a payment failed'], "Bob's conversation selected after the accept");

@@ -326,4 +326,54 @@ describe('renderer: several chats in the console app', () => {
     app.chats.select(chen);
     assert.equal(app.work.focusRequestId, chen);
   });
+
+  it('a chat offered beside the chats held shows its own verification panel; the held chat keeps the main one', async () => {
+    const alice = chat({ customerName: 'Alice Martin', fence: 2 });
+    const bob = chat({ customerName: 'Bob Okafor' });
+    const bridge = new FakeBridge({
+      'session.current': () => ({
+        staffId: 'stf_dana',
+        username: 'agent1',
+        displayName: 'Dana Reyes',
+        role: 'agent',
+      }),
+      'agent.me': () =>
+        agentView({ presence: 'busy', currentRequestId: alice.requestId, heldRequestIds: [alice.requestId] }),
+      'queue.snapshot': () => ({ queues: [], requests: [alice] }),
+      'wrapUp.dispositions': () => ({ dispositions: DEFAULT_DISPOSITIONS }),
+      'outbox.status': () => ({ pending: 0, sent: 0, lastError: null, nextAttemptAt: null }),
+      'transfer.mine': () => ({ incoming: [], outgoing: [] }),
+      'panel.get': ({ requestId }: { requestId: string }) => ({
+        request: known.get(requestId),
+        verification: { level: requestId === bob.requestId ? 3 : 2 },
+        secure: [],
+        photos: { enrolment: null, latest: null, comparison: null },
+      }),
+      'command.list': ({ requestId }: { requestId: string }) => ({ requestId, commands: [] }),
+      'offer.accept': ({ requestId, fence }) => ({ ...known.get(requestId)!, fence, state: 'assigned' }),
+      'crm.screenPop': () => ({ url: null }),
+    });
+    const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
+    await app.start();
+    await until(
+      'the panel on Alice',
+      () => app.panel.getState().panel?.request.requestId === alice.requestId,
+    );
+    assert.equal(app.offerPanel.getState().requestId, null, 'no offer, no second panel');
+
+    bridge.emit('offer', offerOf(bob));
+    await until(
+      "Bob's panel beside the offer",
+      () => app.offerPanel.getState().panel?.request.requestId === bob.requestId,
+    );
+    assert.equal(app.offerPanel.getState().panel?.verification.level, 3);
+    assert.equal(app.panel.getState().requestId, alice.requestId, 'the chat in hand keeps the main panel');
+
+    await app.work.accept();
+    assert.equal(app.offerPanel.getState().requestId, null, 'accepted: the offer panel goes');
+    await until(
+      'the main panel follows the accepted chat',
+      () => app.panel.getState().requestId === bob.requestId,
+    );
+  });
 });

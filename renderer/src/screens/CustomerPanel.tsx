@@ -30,13 +30,22 @@ import { VerificationLink } from './VerificationLink.tsx';
 
 const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
-/** Who the customer is and how they were verified, shown from the moment the offer arrives. */
-export function CustomerPanelView() {
+/**
+ * Who the customer is and how they were verified, shown from the moment the offer arrives.
+ * `offered`: the panel of a chat offered beside the chats held (its own store): who they are,
+ * how they were verified, the risk and the secure fields; the actions come after accepting.
+ */
+export function CustomerPanelView({ offered = false }: { offered?: boolean } = {}) {
   const c = useConsole();
-  const { panel, loading, error, photos, unlocked } = useStore(c.panel);
+  const { panel, loading, error, photos, unlocked } = useStore(offered ? c.offerPanel : c.panel);
+  const headingId = offered ? 'offer-panel-name' : 'panel-name';
   if (!panel)
     return (
-      <section className="card panel" aria-label="Verified customer" aria-busy={loading}>
+      <section
+        className="card panel"
+        aria-label={offered ? 'Verification of the customer offered' : 'Verified customer'}
+        aria-busy={loading}
+      >
         <p className="muted">
           {error ? `The customer panel could not be loaded: ${error}` : 'Loading the customer…'}
         </p>
@@ -44,10 +53,11 @@ export function CustomerPanelView() {
     );
   const v = panel.verification;
   return (
-    <section className="card panel" aria-labelledby="panel-name">
+    <section className={offered ? 'card panel offer-panel' : 'card panel'} aria-labelledby={headingId}>
       <header className="panel-head">
         <div>
-          <h2 id="panel-name">{panel.customer.name}</h2>
+          {offered && <p className="eyebrow">Offered · verification before you accept</p>}
+          <h2 id={headingId}>{panel.customer.name}</h2>
           <p className="muted small">
             {[
               panel.customer.tier && `${capitalise(panel.customer.tier)} tier`,
@@ -65,21 +75,33 @@ export function CustomerPanelView() {
           </span>
         </div>
       </header>
-      <div className="panel-grid">
-        <div className="panel-col">
-          <Verification panel={panel} />
-          <Risk panel={panel} />
-          <Voice panel={panel} />
-          <IdentifyCaller panel={panel} />
-          <VerificationLink panel={panel} />
-          <KnowledgeQuestions panel={panel} />
-          <PhoneCallbackBooking panel={panel} />
+      {offered ? (
+        <div className="panel-grid">
+          <div className="panel-col">
+            <Verification panel={panel} />
+            <Risk panel={panel} />
+          </div>
+          <div className="panel-col">
+            <SecureFields fields={panel.secure} level={v.level} unlocked={unlocked} />
+          </div>
         </div>
-        <div className="panel-col">
-          <SecureFields fields={panel.secure} level={v.level} unlocked={unlocked} />
-          <Photos panel={panel} photos={photos} />
+      ) : (
+        <div className="panel-grid">
+          <div className="panel-col">
+            <Verification panel={panel} />
+            <Risk panel={panel} />
+            <Voice panel={panel} />
+            <IdentifyCaller panel={panel} />
+            <VerificationLink panel={panel} />
+            <KnowledgeQuestions panel={panel} />
+            <PhoneCallbackBooking panel={panel} />
+          </div>
+          <div className="panel-col">
+            <SecureFields fields={panel.secure} level={v.level} unlocked={unlocked} />
+            <Photos panel={panel} photos={photos} />
+          </div>
         </div>
-      </div>
+      )}
       <Custody panel={panel} />
     </section>
   );

@@ -49,6 +49,7 @@ export function WorkPane() {
               beside={work.held.length}
             />
           )}
+          {work.offer && <CustomerPanelView offered />}
           {work.notice && (
             <Alert tone="info" onDismiss={() => c.work.dismissNotice()}>
               {work.notice}

@@ -77,6 +77,8 @@ export class ConsoleApp {
   readonly wrapUp: WrapUpStore;
   readonly work: WorkStore;
   readonly panel: PanelStore;
+  /** The verification panel of a chat offered beside the chats held (issue 18: seen before accepting). */
+  readonly offerPanel: PanelStore;
   readonly calls: CallControlsStore;
   readonly history: HistoryStore;
   readonly settings: SettingsStore;
@@ -104,6 +106,7 @@ export class ConsoleApp {
     this.wrapUp = new WrapUpStore(bridge, env.storage);
     this.work = new WorkStore(bridge, this.agent, this.queue, this.wrapUp);
     this.panel = new PanelStore(bridge);
+    this.offerPanel = new PanelStore(bridge);
     this.calls = new CallControlsStore(bridge, softphone, this.work);
     this.history = new HistoryStore(bridge);
     this.settings = new SettingsStore(bridge, env.media);
@@ -177,9 +180,10 @@ export class ConsoleApp {
     this.work.subscribe(() => {
       this.panel.focus(this.work.focusRequestId);
       this.focusRemoteControl();
+      const s = this.work.getState();
+      this.offerPanel.focus(s.phase === 'active' ? (s.offer?.offer.requestId ?? null) : null);
       // Screen pop: an offer (another chat beside those held too, or a request handed to me)
       // brings the desk forward.
-      const s = this.work.getState();
       const offer = s.phase === 'offered' ? s.offer : s.phase === 'active' ? s.offer?.offer : null;
       const fresh = !!offer && offer.requestId !== offered;
       offered = offer?.requestId ?? null;
