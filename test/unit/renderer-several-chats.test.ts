@@ -60,6 +60,36 @@ const heldIds = (work: WorkStore) => {
   return s.phase === 'active' ? s.held.map((h) => h.request.customerName) : [];
 };
 
+/** The whole console app's bridge for Dana holding `held` (several chats), with `extra` handlers. */
+function appBridge(held: readonly RequestView[], extra: Partial<Record<BridgeChannel, Handler>> = {}) {
+  return new FakeBridge({
+    'session.current': () => ({
+      staffId: 'stf_dana',
+      username: 'agent1',
+      displayName: 'Dana Reyes',
+      role: 'agent',
+    }),
+    'agent.me': () =>
+      agentView({
+        presence: 'busy',
+        currentRequestId: held.at(-1)!.requestId,
+        heldRequestIds: held.map((r) => r.requestId),
+      }),
+    'queue.snapshot': () => ({ queues: [], requests: [...held] }),
+    'wrapUp.dispositions': () => ({ dispositions: DEFAULT_DISPOSITIONS }),
+    'outbox.status': () => ({ pending: 0, sent: 0, lastError: null, nextAttemptAt: null }),
+    'transfer.mine': () => ({ incoming: [], outgoing: [] }),
+    'panel.get': ({ requestId }: { requestId: string }) => ({
+      request: known.get(requestId),
+      verification: { level: 2 },
+      secure: [],
+      photos: { enrolment: null, latest: null, comparison: null },
+    }),
+    'command.list': ({ requestId }: { requestId: string }) => ({ requestId, commands: [] }),
+    ...extra,
+  });
+}
+
 describe('renderer: several chats on one desk', () => {
   it('an offer while chats are held is shown beside them; accept adds it, reject keeps them', async () => {
     const [alice, bob, chen, dora] = ['Alice', 'Bob', 'Chen', 'Dora'].map((customerName) =>
@@ -258,30 +288,7 @@ describe('renderer: several chats in the console app', () => {
     const rs = ['Alice Martin', 'Bob Okafor', 'Chen Wei'].map((customerName, i) =>
       chat({ customerName, fence: i + 2 }),
     );
-    const bridge = new FakeBridge({
-      'session.current': () => ({
-        staffId: 'stf_dana',
-        username: 'agent1',
-        displayName: 'Dana Reyes',
-        role: 'agent',
-      }),
-      'agent.me': () =>
-        agentView({
-          presence: 'busy',
-          currentRequestId: rs[2]!.requestId,
-          heldRequestIds: rs.map((r) => r.requestId),
-        }),
-      'queue.snapshot': () => ({ queues: [], requests: rs }),
-      'wrapUp.dispositions': () => ({ dispositions: DEFAULT_DISPOSITIONS }),
-      'outbox.status': () => ({ pending: 0, sent: 0, lastError: null, nextAttemptAt: null }),
-      'transfer.mine': () => ({ incoming: [], outgoing: [] }),
-      'panel.get': ({ requestId }: { requestId: string }) => ({
-        request: rs.find((r) => r.requestId === requestId),
-        verification: { level: 2 },
-        secure: [],
-        photos: { enrolment: null, latest: null, comparison: null },
-      }),
-      'command.list': ({ requestId }: { requestId: string }) => ({ requestId, commands: [] }),
+    const bridge = appBridge(rs, {
       'chat.frame': () => ({ sent: true }),
       'request.complete': ({ requestId, fence }) => ({
         ...rs.find((r) => r.requestId === requestId)!,
@@ -330,26 +337,13 @@ describe('renderer: several chats in the console app', () => {
   it('a chat offered beside the chats held shows its own verification panel; the held chat keeps the main one', async () => {
     const alice = chat({ customerName: 'Alice Martin', fence: 2 });
     const bob = chat({ customerName: 'Bob Okafor' });
-    const bridge = new FakeBridge({
-      'session.current': () => ({
-        staffId: 'stf_dana',
-        username: 'agent1',
-        displayName: 'Dana Reyes',
-        role: 'agent',
-      }),
-      'agent.me': () =>
-        agentView({ presence: 'busy', currentRequestId: alice.requestId, heldRequestIds: [alice.requestId] }),
-      'queue.snapshot': () => ({ queues: [], requests: [alice] }),
-      'wrapUp.dispositions': () => ({ dispositions: DEFAULT_DISPOSITIONS }),
-      'outbox.status': () => ({ pending: 0, sent: 0, lastError: null, nextAttemptAt: null }),
-      'transfer.mine': () => ({ incoming: [], outgoing: [] }),
+    const bridge = appBridge([alice], {
       'panel.get': ({ requestId }: { requestId: string }) => ({
         request: known.get(requestId),
         verification: { level: requestId === bob.requestId ? 3 : 2 },
         secure: [],
         photos: { enrolment: null, latest: null, comparison: null },
       }),
-      'command.list': ({ requestId }: { requestId: string }) => ({ requestId, commands: [] }),
       'offer.accept': ({ requestId, fence }) => ({ ...known.get(requestId)!, fence, state: 'assigned' }),
       'crm.screenPop': () => ({ url: null }),
     });
