@@ -143,6 +143,13 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     assert.equal((await stateOf(chats[3]!)).state, 'waiting');
     assert.equal((await stateOf(call)).state, 'waiting');
 
+    // A chat escalates to a call while the others stay held: the call ticket is issued.
+    const ticket = await staffApi(A, 'callTicket', {
+      params: { requestId: chats[1]! },
+      json: { fence: fences[1]! },
+    });
+    assert.equal(ticket.status, 201, JSON.stringify(ticket.body));
+
     // One chat ends: its place goes to the waiting chat at once, the agent stays busy.
     await complete(A, chats[0]!, fences[0]!);
     assert.equal(await presenceOf(A), 'busy');
