@@ -38,8 +38,50 @@ export class CallStore {
     audio.autoplay = true;
     audio.hidden = true;
     document.body.append(audio);
-    const phone = new CustomerPhone({ credentials: () => d.sipCredentials(), guard: d.guard, audio });
+    const phone = new CustomerPhone({
+      credentials: () => d.sipCredentials(),
+      guard: d.guard,
+      audio,
+      continuation: d.continuation,
+      microphone: () => this.media?.microphone ?? null,
+    });
     this.phone = phone;
+    d.continuation.on('change', (c) => {
+      const s = this.app.getState().screen;
+      if (c.phase !== 'continuing') return; // pending: the call screen stays until the feed shows the move
+      if ((s.name === 'in-call' && s.call.claims.rid === c.requestId) || s.name === 'continuing') {
+        const from = s.name === 'in-call' ? s.call : s.from;
+        this.app.go({ name: 'continuing', from, toAgent: c.toAgent }, { onHold: false, keys: '' });
+      }
+    });
+    d.continuation.on('ended', ({ reason }) => {
+      const s = this.app.getState().screen;
+      if (reason === 'resumed' || reason === 'customer') return;
+      if (reason === 'not-moved') {
+        // An ordinary end of call: the request did not move.
+        if (s.name === 'in-call' && !this.phone?.isLive(s.call)) this.endCall();
+        return;
+      }
+      if (s.name === 'continuing') {
+        this.media?.hangUp();
+        this.media = null;
+        this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' });
+      }
+    });
+    phone.on('continued', ({ call, from }) => {
+      const s = this.app.getState().screen;
+      this.app.go(
+        {
+          name: 'in-call',
+          call,
+          verifiedAt: new Date().toISOString(),
+          since: s.name === 'in-call' ? s.since : Date.now(),
+          micError: s.name === 'in-call' ? s.micError : null,
+          continuedFrom: from,
+        },
+        { onHold: false, keys: '', muted: this.app.getState().muted },
+      );
+    });
     phone.on('registration', (s) => this.app.set({ phone: s }));
     phone.on('ringing', (call) => this.app.go({ name: 'incoming', call }, { blockedBanner: null, keys: '' }));
     phone.on('hold', ({ call, held }) => this.held(call, held));
@@ -51,7 +93,14 @@ export class CallStore {
         this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' }, {
           notice: `Missed call from ${call.company}.`,
         });
-      else if (s.name === 'in-call' && s.call === call) this.endCall();
+      else if (s.name === 'in-call' && s.call === call) {
+        const c = d.continuation.current;
+        // The request moved to another holder: the customer stays with it (see CallContinuation).
+        if (c?.phase === 'continuing')
+          this.app.go({ name: 'continuing', from: call, toAgent: c.toAgent }, { onHold: false, keys: '' });
+        else if (!c) this.endCall();
+        // 'pending': the call screen stays a moment until the feed shows whether the request moved.
+      }
     });
     phone.start().catch((e: unknown) => {
       console.warn('The phone could not register:', e);
@@ -116,7 +165,17 @@ export class CallStore {
   }
 
   hangUp(): void {
-    if (this.app.getState().screen.name !== 'in-call') return;
+    const name = this.app.getState().screen.name;
+    if (name === 'continuing') {
+      // The customer ends the continuing state: the next agent's call will ring (or not come).
+      this.app.device?.continuation.stop('customer');
+      this.media?.hangUp();
+      this.media = null;
+      this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' }, { onHold: false });
+      return;
+    }
+    if (name !== 'in-call') return;
+    this.app.device?.continuation.stop('customer');
     void this.phone?.hangUp();
     this.endCall();
   }
