@@ -30,7 +30,7 @@ export interface CustomerPhoneEvents extends Record<string, unknown> {
    * The new holder's call continued the one a transfer ended (CallContinuation admitted it):
    * answered without ringing, with the device's proof; 'established' follows.
    */
-  continued: { call: VerifiedCall; from: string };
+  continued: { call: VerifiedCall; from: string; verifiedAt: string };
   /** An INVITE refused before ringing (403 sent). */
   blocked: BlockedCall;
   /** The answered call is connected (200 OK acknowledged). */
@@ -63,8 +63,11 @@ export interface CustomerPhoneOptions {
    * request moved, the new holder's call is answered without ringing. Without it every call rings.
    */
   continuation?: CallContinuation;
-  /** The microphone for a call answered without ringing (the app's CallMedia), or null for a fresh one. */
-  microphone?: () => MediaStream | null;
+  /**
+   * The microphone for a call answered without ringing (a fresh CallMedia of the app: the
+   * ended call's tracks were stopped with it), or null for one the phone opens itself.
+   */
+  microphone?: () => Promise<MediaStream | null>;
   /** Tests: an in-memory transport instead of the WebSocket one. */
   transportConstructor?: new (logger: Logger, options: unknown) => Transport;
   /** Tests: a session description handler without WebRTC. */
@@ -214,9 +217,9 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
       const from = continuation.current?.fromAgent ?? '';
       continuation.stop('resumed');
       try {
-        const { proof } = await this.opts.guard.answer(result.call);
-        await this.answer(result.call, proof, this.opts.microphone?.() ?? null);
-        this.emit('continued', { call: result.call, from });
+        const { proof, result: checked } = await this.opts.guard.answer(result.call);
+        await this.answer(result.call, proof, (await this.opts.microphone?.()) ?? null);
+        this.emit('continued', { call: result.call, from, verifiedAt: checked.at });
       } catch {
         // The proof or the answer failed: let the customer answer it themselves.
         if (this.live === live && invitation.state === SessionState.Initial) {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, createLocalJWKSet, type JWK } from 'jose';
-import { CALL_TICKET_TYP, type RequestView } from '../../protocol/src/index.ts';
+import { CALL_TICKET_TYP, RequestView } from '../../protocol/src/index.ts';
 import {
   CallContinuation,
   IncomingCallGuard,
@@ -69,7 +69,7 @@ async function setup(graceMs = 5_000) {
 }
 
 function view(fence: number, state: RequestView['state'], agentName: string | null): RequestView {
-  return {
+  return RequestView.parse({
     requestId: REQUEST,
     sessionId: SESSION,
     customerId: 'c_bob_okafor_002',
@@ -83,12 +83,12 @@ function view(fence: number, state: RequestView['state'], agentName: string | nu
     enqueuedAt: new Date(NOW).toISOString(),
     position: null,
     estimatedWaitSeconds: null,
-    callback: { kind: 'none' },
+    callback: { mode: 'keep_place', window: null },
     fence,
     agentId: agentName ? 'agent-00000000002' : null,
     offerExpiresAt: null,
     agentName,
-  } as RequestView;
+  });
 }
 
 describe('CallContinuation: the new holder continues the call, nothing else does', () => {

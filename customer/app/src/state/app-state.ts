@@ -51,7 +51,7 @@ export type Screen =
       continuedFrom?: string;
     }
   /** The agent's call ended because the request moved: the new holder's call will be answered by itself. */
-  | { name: 'continuing'; from: VerifiedCall; toAgent: string | null }
+  | { name: 'continuing'; from: VerifiedCall; toAgent: string | null; since: number }
   | { name: 'call-ended'; call: VerifiedCall; seconds: number }
   | { name: 'account' }
   | { name: 'help' }

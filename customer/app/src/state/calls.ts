@@ -43,7 +43,14 @@ export class CallStore {
       guard: d.guard,
       audio,
       continuation: d.continuation,
-      microphone: () => this.media?.microphone ?? null,
+      // The call that ended took its microphone tracks with it: a fresh one, muted if the customer was.
+      microphone: async () => {
+        this.media?.hangUp();
+        const { media } = await CallMedia.open();
+        media.setMuted(this.app.getState().muted);
+        this.media = media;
+        return media.microphone;
+      },
     });
     this.phone = phone;
     d.continuation.on('change', (c) => {
@@ -51,7 +58,10 @@ export class CallStore {
       if (c.phase !== 'continuing') return; // pending: the call screen stays until the feed shows the move
       if ((s.name === 'in-call' && s.call.claims.rid === c.requestId) || s.name === 'continuing') {
         const from = s.name === 'in-call' ? s.call : s.from;
-        this.app.go({ name: 'continuing', from, toAgent: c.toAgent }, { onHold: false, keys: '' });
+        this.app.go(
+          { name: 'continuing', from, toAgent: c.toAgent, since: s.since },
+          { onHold: false, keys: '' },
+        );
       }
     });
     d.continuation.on('ended', ({ reason }) => {
@@ -68,18 +78,20 @@ export class CallStore {
         this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' });
       }
     });
-    phone.on('continued', ({ call, from }) => {
+    phone.on('continued', ({ call, from, verifiedAt }) => {
       const s = this.app.getState().screen;
       this.app.go(
         {
           name: 'in-call',
           call,
-          verifiedAt: new Date().toISOString(),
-          since: s.name === 'in-call' ? s.since : Date.now(),
+          verifiedAt,
+          // The customer's conversation goes on: the time counts from the first agent's call.
+          since: s.name === 'in-call' || s.name === 'continuing' ? s.since : Date.now(),
           micError: s.name === 'in-call' ? s.micError : null,
           continuedFrom: from,
         },
-        { onHold: false, keys: '', muted: this.app.getState().muted },
+        // The call screen says "You are now with <agent>" itself.
+        { onHold: false, keys: '', muted: this.app.getState().muted, controlNotice: null },
       );
     });
     phone.on('registration', (s) => this.app.set({ phone: s }));
@@ -97,7 +109,10 @@ export class CallStore {
         const c = d.continuation.current;
         // The request moved to another holder: the customer stays with it (see CallContinuation).
         if (c?.phase === 'continuing')
-          this.app.go({ name: 'continuing', from: call, toAgent: c.toAgent }, { onHold: false, keys: '' });
+          this.app.go(
+            { name: 'continuing', from: call, toAgent: c.toAgent, since: s.since },
+            { onHold: false, keys: '' },
+          );
         else if (!c) this.endCall();
         // 'pending': the call screen stays a moment until the feed shows whether the request moved.
       }
