@@ -23,7 +23,10 @@ export interface ContinuingCall {
    * 'continuing': the feed shows the request held (or offered) under a higher fence.
    */
   phase: 'pending' | 'continuing';
-  /** The old console's BYE said why (e.g. "transferred"): wording only, never trusted for a decision. */
+  /**
+   * Why the old console said it hung up: the text of its BYE's Reason header (RFC 3326,
+   * e.g. "transferred"). Wording only (say "Connecting you…" at once), never a decision.
+   */
   hint: string | null;
 }
 
@@ -71,7 +74,7 @@ export class CallContinuation extends Emitter<CallContinuationEvents> {
    * An answered call ended. `by` 'remote' (the agent's side hung up) starts the continuing
    * state when the call's request is still open; anything else ends any continuing state.
    */
-  callEnded(call: VerifiedCall, by: 'remote' | 'local' | 'cancelled', hint: string | null = null): void {
+  callEnded(call: VerifiedCall, by: 'remote' | 'local' | 'cancelled', reason: string | null = null): void {
     if (by !== 'remote') {
       if (by === 'local') this.stop('customer');
       return;
@@ -87,7 +90,7 @@ export class CallContinuation extends Emitter<CallContinuationEvents> {
       fromAgent: call.agentName,
       toAgent: null,
       phase: 'pending',
-      hint,
+      hint: reason ? (/text="([^"]{1,64})"/.exec(reason)?.[1] ?? null) : null,
     };
     this.requestChanged(r);
     if (this.current?.phase === 'pending') {

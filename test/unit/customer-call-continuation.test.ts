@@ -162,8 +162,11 @@ describe('CallContinuation: the new holder continues the call, nothing else does
   it('the BYE before the feed: pending, confirmed by the move; an agent who just hung up is an ordinary end', async () => {
     const s = await setup(30);
     const dana = await s.call({ fence: 3 });
-    s.continuation.callEnded(dana, 'remote', 'transferred'); // the header is wording only
+    // The old console's Reason header: kept as wording, it decides nothing.
+    s.continuation.callEnded(dana, 'remote', 'SIP;cause=200;text="transferred"');
     assert.equal(s.continuation.current?.phase, 'pending');
+    assert.equal(s.continuation.current?.hint, 'transferred');
+    assert.equal(s.continuation.current?.toAgent, null);
     s.feed(view(4, 'offered', 'Sam Patel'));
     assert.equal(s.continuation.current?.phase, 'continuing');
     await new Promise((r) => setTimeout(r, 60));
@@ -171,7 +174,7 @@ describe('CallContinuation: the new holder continues the call, nothing else does
 
     const t = await setup(30);
     const dana2 = await t.call({ fence: 3 });
-    t.continuation.callEnded(dana2, 'remote', 'transferred');
+    t.continuation.callEnded(dana2, 'remote', 'SIP;cause=200;text="transferred"');
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(t.continuation.current, null);
     assert.deepEqual(t.ended, ['not-moved']);

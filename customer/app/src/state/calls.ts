@@ -69,7 +69,7 @@ export class CallStore {
       if (reason === 'resumed' || reason === 'customer') return;
       if (reason === 'not-moved') {
         // An ordinary end of call: the request did not move.
-        if (s.name === 'in-call' && !this.phone?.isLive(s.call)) this.endCall();
+        if ((s.name === 'in-call' && !this.phone?.isLive(s.call)) || s.name === 'continuing') this.endCall();
         return;
       }
       if (s.name === 'continuing') {
@@ -107,8 +107,9 @@ export class CallStore {
         });
       else if (s.name === 'in-call' && s.call === call) {
         const c = d.continuation.current;
-        // The request moved to another holder: the customer stays with it (see CallContinuation).
-        if (c?.phase === 'continuing')
+        // The request moved to another holder (or the old console says so, for wording): the
+        // customer stays with it (see CallContinuation).
+        if (c && (c.phase === 'continuing' || c.hint === 'transferred'))
           this.app.go(
             { name: 'continuing', from: call, toAgent: c.toAgent, since: s.since },
             { onHold: false, keys: '' },
@@ -197,11 +198,12 @@ export class CallStore {
 
   private endCall(): void {
     const s = this.app.getState().screen;
-    if (s.name !== 'in-call') return;
+    if (s.name !== 'in-call' && s.name !== 'continuing') return;
     this.media?.hangUp();
     this.media = null;
+    const call = s.name === 'in-call' ? s.call : s.from;
     this.app.go(
-      { name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) },
+      { name: 'call-ended', call, seconds: Math.round((Date.now() - s.since) / 1000) },
       { onHold: false },
     );
   }
