@@ -32,6 +32,7 @@ import { DeviceCommands } from './device-commands.ts';
 import type { FeedStatus, WebSocketLike } from './feed.ts';
 import type { ChatSession } from './chat.ts';
 import { LIVE_STATES, RequestFollower } from './request-follower.ts';
+import { CallContinuation } from './call-continuation.ts';
 import { callProof, confirmationSignature, deviceProof } from './proofs.ts';
 import { defaultStore, type KeyValueStore } from './storage.ts';
 import { browserWebAuthn, type WebAuthnCeremonies } from './webauthn.ts';
@@ -97,6 +98,12 @@ export const utcDay = (now: number, offset = 0): string =>
 export class AccessDevice extends Emitter<AccessDeviceEvents> {
   readonly client: AuthorityClient;
   readonly guard: IncomingCallGuard;
+  /**
+   * The call that continues across a transfer: after the far end hung up because the open
+   * request moved to another holder, the new holder's call (same request, same session, a
+   * higher fence) is answered without ringing (give it to CustomerPhone as `continuation`).
+   */
+  readonly continuation: CallContinuation;
   /** The agent's commands on this phone: verified cards, answers, "Stop all" (see DeviceCommands). */
   readonly commands: DeviceCommands;
   authentication: AuthenticationView | null = null;
@@ -148,6 +155,8 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
       seen,
       now: this.now,
     });
+    this.continuation = new CallContinuation({ request: () => this.requests.request });
+    this.requests.on('request', (r) => this.continuation.requestChanged(r));
     this.commands = new DeviceCommands({
       keys,
       now: this.now,
@@ -518,6 +527,7 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   /** Stop following (the request itself stays as it is). */
   unfollow(): void {
     this.requests.unfollow();
+    this.continuation.stop('request-ended');
     this.commands.clear();
   }
 

@@ -9,6 +9,7 @@ import { parseDtmfRelay } from '../../browser-common/dtmf-relay.ts';
 import { SipRegistration } from '../../browser-common/sip-registration.ts';
 import type { BackoffPolicy } from '../../protocol/src/backoff.ts';
 import type { SipCredentials } from '../../protocol/src/index.ts';
+import type { CallContinuation } from './call-continuation.ts';
 import type { BlockedCall, IncomingCallGuard, VerifiedCall } from './call-guard.ts';
 import { Emitter } from './emitter.ts';
 import { proofHeader, screenInvitation } from './sip-adapter.ts';
@@ -25,6 +26,11 @@ export interface CustomerPhoneEvents extends Record<string, unknown> {
   registration: PhoneRegistration;
   /** A verified INVITE: it rings (180 sent). */
   ringing: VerifiedCall;
+  /**
+   * The new holder's call continued the one a transfer ended (CallContinuation admitted it):
+   * answered without ringing, with the device's proof; 'established' follows.
+   */
+  continued: { call: VerifiedCall; from: string; verifiedAt: string };
   /** An INVITE refused before ringing (403 sent). */
   blocked: BlockedCall;
   /** The answered call is connected (200 OK acknowledged). */
@@ -52,6 +58,16 @@ export interface CustomerPhoneOptions {
   /** Reconnection after a dropped link: first delay ceiling and cap, ms (default 500 doubling to 30,000, full jitter). */
   reconnectBackoff?: BackoffPolicy;
   now?: () => number;
+  /**
+   * The continuation rule (AccessDevice.continuation): after the far end hung up because the
+   * request moved, the new holder's call is answered without ringing. Without it every call rings.
+   */
+  continuation?: CallContinuation;
+  /**
+   * The microphone for a call answered without ringing (a fresh CallMedia of the app: the
+   * ended call's tracks were stopped with it), or null for one the phone opens itself.
+   */
+  microphone?: () => Promise<MediaStream | null>;
   /** Tests: an in-memory transport instead of the WebSocket one. */
   transportConstructor?: new (logger: Logger, options: unknown) => Transport;
   /** Tests: a session description handler without WebRTC. */
@@ -65,6 +81,8 @@ interface LiveCall {
   microphone: MediaStream | null;
   /** The agent holds the call (their last offer was sendonly or inactive). */
   held: boolean;
+  /** The Reason header of the far end's BYE (wording only: "transferred"). */
+  byeReason: string | null;
 }
 
 /**
@@ -167,7 +185,7 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
       await invitation.reject({ statusCode: 486 }).catch(() => undefined);
       return;
     }
-    const live: LiveCall = { call: result.call, invitation, microphone: null, held: false };
+    const live: LiveCall = { call: result.call, invitation, microphone: null, held: false, byeReason: null };
     this.live = live;
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     invitation.delegate = {
@@ -188,7 +206,30 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
         live.held = held;
         this.emit('hold', { call: live.call, held });
       },
+      onBye: (bye) => {
+        live.byeReason = bye.request.getHeader('Reason') ?? null;
+        bye.accept().catch(() => undefined);
+      },
     };
+    const continuation = this.opts.continuation;
+    if (continuation?.admits(result.call)) {
+      // The new holder of the request whose call a transfer ended: answer without ringing.
+      const from = continuation.current?.fromAgent ?? '';
+      continuation.stop('resumed');
+      try {
+        const { proof, result: checked } = await this.opts.guard.answer(result.call);
+        await this.answer(result.call, proof, (await this.opts.microphone?.()) ?? null);
+        this.emit('continued', { call: result.call, from, verifiedAt: checked.at });
+      } catch {
+        // The proof or the answer failed: let the customer answer it themselves.
+        if (this.live === live && invitation.state === SessionState.Initial) {
+          this.answered.delete(live);
+          await invitation.progress().catch(() => undefined);
+          this.emit('ringing', result.call);
+        }
+      }
+      return;
+    }
     await invitation.progress().catch(() => undefined);
     this.emit('ringing', result.call);
   }
@@ -209,6 +250,8 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
       if (this.live === live) this.live = null;
       this.opts.audio.srcObject = null;
       const by = this.endedLocally.has(live) ? 'local' : wasAnswered ? 'remote' : 'cancelled';
+      // Before 'ended': whoever handles it already sees whether the call continues.
+      if (wasAnswered) this.opts.continuation?.callEnded(live.call, by, live.byeReason);
       this.emit('ended', { call: live.call, by });
     }
   }

@@ -71,6 +71,14 @@ export {
   type ChatSessionOptions,
   type ChatTransport,
 } from './chat.ts';
+/** The call that continues across a transfer: the new holder's call answered without ringing. */
+export {
+  CallContinuation,
+  type CallContinuationEvents,
+  type CallContinuationOptions,
+  type ContinuationEnd,
+  type ContinuingCall,
+} from './call-continuation.ts';
 export { Camera, frameToJpeg } from './camera.ts';
 export { CallMedia } from './call-media.ts';
 export {

@@ -114,3 +114,67 @@ export const detectSilence = (page: Page, selector: string, quietMs = 1500, time
   page.evaluate(
     `(${DETECT_SILENCE})(${JSON.stringify(selector)}, ${quietMs}, ${timeoutMs})`,
   ) as Promise<boolean>;
+
+/**
+ * Runs in the page: from now on, every 50 ms, note whether a tone plays in `selector`
+ * (above -50 dB), following the element's stream as calls replace it. Kept in
+ * window.__vdToneLog as [ms, on] changes, read back by `toneGap`.
+ */
+const TONE_LOG = `(selector) => {
+  const log = [];
+  window.__vdToneLog = log;
+  const ctx = new AudioContext();
+  void ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 4096;
+  analyser.smoothingTimeConstant = 0;
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  let stream = null;
+  let source = null;
+  let on = null;
+  window.__vdToneLogStop = setInterval(() => {
+    const el = document.querySelector(selector);
+    const s = el && el.srcObject && el.srcObject.getAudioTracks().some((t) => t.readyState === 'live') ? el.srcObject : null;
+    if (s !== stream) {
+      if (source) source.disconnect();
+      source = s ? ctx.createMediaStreamSource(s) : null;
+      if (source) source.connect(analyser);
+      stream = s;
+    }
+    let now = false;
+    if (source) {
+      analyser.getFloatFrequencyData(bins);
+      let best = -Infinity;
+      for (let i = 2; i < bins.length; i++) if (bins[i] > best) best = bins[i];
+      now = best > -50;
+    }
+    if (now !== on) { on = now; log.push([performance.now(), now]); }
+  }, 50);
+}`;
+
+/** Start logging, in the page, when a tone plays in the <audio> element `selector` (see toneGap). */
+export const startToneLog = (page: Page, selector: string): Promise<void> =>
+  page.evaluate(`(${TONE_LOG})(${JSON.stringify(selector)})`) as Promise<void>;
+
+/**
+ * Stop the page's tone log and return the longest silence between two tones heard
+ * (ms from the last moment of tone before it to the first moment of tone after it),
+ * or null if the tone never came back.
+ */
+export async function toneGap(page: Page): Promise<number | null> {
+  const log = (await page.evaluate(
+    `(() => { clearInterval(window.__vdToneLogStop); return window.__vdToneLog; })()`,
+  )) as [number, boolean][];
+  let gap: number | null = null;
+  let lastOff: number | null = null;
+  let heard = false;
+  for (const [t, on] of log) {
+    if (!on && heard) lastOff = t;
+    if (on) {
+      if (lastOff !== null) gap = Math.max(gap ?? 0, t - lastOff);
+      heard = true;
+      lastOff = null;
+    }
+  }
+  return gap;
+}

@@ -2,12 +2,15 @@
  * Voice follows a transfer, end to end: the real customer app (1 kHz microphone)
  * and two consoles in browser mode (Dana and Sam, 440 Hz) on the authority's
  * embedded SIP edge. Dana calls the verified device, the customer answers, they hear
- * each other. Dana transfers blind to Sam: her call ends, the app says the customer
- * is now with Sam. Sam accepts, clicks "Call customer": the app rings as a verified
- * call from Sam (a new ticket for the same device session: no verification asked
- * again), the answer's device proof is checked ("Voice from the verified device" on
- * Sam's panel), the two hear each other, and the panel's chain of custody reads Dana
- * then Sam.
+ * each other. Dana transfers blind to Sam: her call ends at once (her page keeps no
+ * live remote track), and the phone says "Connecting you to Sam Patel…", never "Call
+ * ended". Sam accepts, clicks "Call customer": the phone answers by itself (a new
+ * ticket for the same request and device session under Sam's higher fence: no ring,
+ * no second answer, no verification asked again), the answer's device proof is checked
+ * ("Voice from the verified device" on Sam's panel), the phone says "You are now with
+ * Sam Patel", the two hear each other, and the panel's chain of custody reads Dana
+ * then Sam. The gap in audio on the phone (last tone from Dana's leg to the first from
+ * Sam's) is printed. The warm transfer ends the same way.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +21,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { staffLogin } from '../support/http.ts';
-import { detectSilence, detectTone, writeToneWav } from './audio-harness.ts';
+import { detectSilence, detectTone, startToneLog, toneGap, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -28,7 +31,7 @@ import {
   type AppAuthority,
 } from './customer-app-harness.ts';
 
-describe('voice follows a transfer (blind, warm): the new agent calls the same verified device', () => {
+describe('voice follows a transfer (blind, warm): the new agent continues the call on the same verified device', () => {
   let app: AppAuthority;
   let customerBrowser: Browser;
   let consoleBrowser: Browser;
@@ -103,17 +106,11 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
   };
 
   /** The agent calls; the app rings as a verified call from them; answered; proof checked; tones both ways. */
-  const callAndHear = async (
-    agent: Page,
-    agentName: string,
-    customer: Page,
-    whileRinging?: () => Promise<unknown>,
-  ) => {
+  const callAndHear = async (agent: Page, agentName: string, customer: Page) => {
     await agent.getByRole('button', { name: 'Call customer' }).click();
     await customer
       .getByRole('heading', { name: `Verified call from Northwind Bank — ${agentName}` })
       .waitFor();
-    await whileRinging?.();
     await customer.getByRole('button', { name: 'Answer call' }).click();
     await agent
       .getByTestId('voice-state')
@@ -122,7 +119,55 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
     await hearEachOther(agent, customer, agentName.split(' ')[0]!);
   };
 
-  it('Dana calls, transfers blind to Sam, Sam calls the same device without any re-verification', async () => {
+  /** Runs in the phone's page: remember every screen title shown from now on. */
+  const watchTitles = (customer: Page) =>
+    customer.evaluate(`(() => {
+      const seen = new Set();
+      window.__vdTitles = seen;
+      const note = () => document.querySelectorAll('h1, h2').forEach((h) => seen.add(h.textContent.trim()));
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+      note();
+    })()`);
+  const titlesSeen = async (customer: Page) =>
+    (await customer.evaluate('[...window.__vdTitles]')) as string[];
+
+  /** The old holder's page plays nothing any more: no live remote track. */
+  const noLiveRemoteTrack = async (agent: Page) =>
+    assert.equal(
+      await agent.evaluate(
+        `[...document.querySelectorAll('audio')].flatMap((a) => a.srcObject ? a.srcObject.getAudioTracks() : []).filter((t) => t.readyState === 'live').length`,
+      ),
+      0,
+      "the old holder's page holds no live remote track",
+    );
+
+  /** The new holder calls; the phone answers by itself (no ring); proof checked; tones both ways. */
+  const continuedCall = async (agent: Page, agentName: string, customer: Page) => {
+    await agent.getByRole('button', { name: 'Call customer' }).click();
+    await customer.getByRole('heading', { name: `On a call with ${agentName}` }).waitFor();
+    await customer.getByTestId('call-continued').getByText(`You are now with ${agentName}`).waitFor();
+    await agent
+      .getByTestId('voice-state')
+      .getByText(/^Voice from the verified device/)
+      .waitFor();
+    await hearEachOther(agent, customer, agentName.split(' ')[0]!);
+  };
+
+  /** The phone never said "Call ended" and never rang for the new holder. */
+  const neverEndedNorRang = async (customer: Page, agentName: string) => {
+    const titles = await titlesSeen(customer);
+    assert.ok(
+      !titles.includes('Call ended'),
+      `the phone never shows "Call ended": ${JSON.stringify(titles)}`,
+    );
+    assert.ok(
+      !titles.includes(`Verified call from Northwind Bank — ${agentName}`),
+      `the phone never rang for ${agentName}: ${JSON.stringify(titles)}`,
+    );
+    assert.ok(titles.includes(`Connecting you to ${agentName}…`), JSON.stringify(titles));
+  };
+
+  it('Dana calls, transfers blind to Sam, the phone stays connected and Sam continues the call without any re-verification', async () => {
     const phone = await openPhone(customerBrowser, app, 'transfer-voice-customer');
     const dana = await openConsole('transfer-voice-dana', 'agent1', 'demo-agent-1');
     const sam = await openConsole('transfer-voice-sam', 'agent2', 'demo-agent-2');
@@ -135,6 +180,8 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       await callAndHear(pa, 'Dana Reyes', pc);
       const factorsBefore = await pa.getByRole('list', { name: 'Verification factors' }).textContent();
       await dana.screenshot('1-dana-on-call');
+      await watchTitles(pc);
+      await startToneLog(pc, '#vd-remote-audio');
 
       // Blind transfer to Sam (available again).
       await pb.getByLabel('Change presence').selectOption('available');
@@ -145,16 +192,28 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       await dialog.getByLabel('Agent', { exact: true }).selectOption(samId);
       await dialog.getByRole('button', { name: 'Transfer now' }).click();
       await pa.getByText(/Bob Okafor is now with Sam Patel/).waitFor();
+      // Dana's media is cut at the move; the phone stays with the request.
+      await pa.getByTestId('softphone-status').getByText('ready').waitFor();
+      await noLiveRemoteTrack(pa);
+      await pc.getByRole('heading', { name: 'Connecting you to Sam Patel…' }).waitFor();
+      await phone.t.screenshot('2-customer-connecting-to-sam');
 
       const offer = pb.getByRole('region', { name: /Bob Okafor/ }).filter({ hasText: 'New request' });
       await offer.waitFor();
       await offer.getByRole('button', { name: /^Accept/ }).click();
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
-      // Dana's call is over; the customer is told who has them now.
       await pc.getByText(/You are now with Sam Patel/).waitFor();
+      // "Call customer" stays Sam's action.
+      await sam.screenshot('2b-sam-ready-to-call');
 
-      // Sam calls the same device: a verified call from Sam, answered without any step-up.
-      await callAndHear(pb, 'Sam Patel', pc, () => phone.t.screenshot('2-customer-ringing-sam'));
+      // Sam calls the same device: answered by the phone itself, without any step-up.
+      await continuedCall(pb, 'Sam Patel', pc);
+      await phone.t.screenshot('2c-customer-now-with-sam');
+      const gap = await toneGap(pc);
+      console.log(
+        `# blind transfer: audio gap on the phone (last tone from Dana's leg to first from Sam's): ${gap === null ? 'none measured' : `${Math.round(gap)} ms`}`,
+      );
+      await neverEndedNorRang(pc, 'Sam Patel');
       assert.equal(
         await pb.getByRole('list', { name: 'Verification factors' }).textContent(),
         factorsBefore,
@@ -198,6 +257,7 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       await enrolThroughApp(phone, await enrolmentCode(app, 'c_chen_wei_00003'), '975310');
       await danaTakesTheRequest(pa, pb, pc, 'Chen Wei');
       await callAndHear(pa, 'Dana Reyes', pc);
+      await watchTitles(pc);
 
       // Warm transfer: the customer on hold (silence), a consult call on the second line.
       await pb.getByLabel('Change presence').selectOption('available');
@@ -243,8 +303,12 @@ describe('voice follows a transfer (blind, warm): the new agent calls the same v
       await pb.getByRole('group', { name: 'Call with a colleague' }).waitFor({ state: 'detached' });
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
       await pa.getByTestId('softphone-status').getByText('ready').waitFor();
+      await noLiveRemoteTrack(pa);
+      await pc.getByRole('heading', { name: 'Connecting you to Sam Patel…' }).waitFor();
       await pc.getByText(/You are now with Sam Patel/).waitFor();
-      await callAndHear(pb, 'Sam Patel', pc);
+      await continuedCall(pb, 'Sam Patel', pc);
+      await neverEndedNorRang(pc, 'Sam Patel');
+      await phone.t.screenshot('5b-warm-customer-now-with-sam');
       const chain = await pb
         .getByRole('list', { name: 'Chain of custody' })
         .getByRole('listitem')

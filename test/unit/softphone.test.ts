@@ -199,6 +199,22 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     await assert.rejects(phone.sendDtmf('x'), /DTMF digits/);
   });
 
+  it('hanging up because the request moved: the BYE says "transferred" (Reason), an ordinary one says nothing', async () => {
+    const { far, phone } = track(setup());
+    await phone.connect();
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until('connected', () => phone.getSnapshot().line === 'connected');
+    await phone.hangUp('transferred');
+    await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
+    const byes = far.received.filter((r) => r.method === 'BYE');
+    assert.equal(byes[0]?.getHeader('reason'), 'SIP;cause=200;text="transferred"');
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until('connected again', () => phone.getSnapshot().line === 'connected');
+    await phone.hangUp();
+    await until('ready after the second BYE', () => phone.getSnapshot().line === 'ready');
+    assert.equal(far.received.filter((r) => r.method === 'BYE')[1]?.getHeader('reason'), undefined);
+  });
+
   it('the far end hangs up: the line returns to ready', async () => {
     const { far, phone } = track(setup());
     await phone.connect();

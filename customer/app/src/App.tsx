@@ -8,7 +8,7 @@ import { Menu } from './screens/Menu.tsx';
 import { StepUp } from './screens/StepUp.tsx';
 import { Waiting } from './screens/Waiting.tsx';
 import { Chat } from './screens/Chat.tsx';
-import { CallEnded, InCall, Incoming } from './screens/Call.tsx';
+import { CallEnded, Continuing, InCall, Incoming } from './screens/Call.tsx';
 import { Account } from './screens/Account.tsx';
 import { Help } from './screens/Help.tsx';
 import { AddFingerprint, AddPhoto, ChangePin, RemovePhone, Settings } from './screens/Settings.tsx';
@@ -63,8 +63,12 @@ export function App({ app }: { app: AppController }) {
           verifiedAt={s.verifiedAt}
           since={s.since}
           micError={s.micError}
+          continuedFrom={s.continuedFrom}
         />
       );
+      break;
+    case 'continuing':
+      body = <Continuing app={app} from={s.from} toAgent={s.toAgent} />;
       break;
     case 'call-ended':
       body = <CallEnded app={app} call={s.call} seconds={s.seconds} />;
@@ -117,7 +121,7 @@ export function App({ app }: { app: AppController }) {
     <Layout
       company={state.company}
       customerName={state.customerName}
-      dark={s.name === 'incoming' || s.name === 'in-call'}
+      dark={s.name === 'incoming' || s.name === 'in-call' || s.name === 'continuing'}
       banner={<BlockedBanner blocked={state.blockedBanner} onDismiss={() => app.dismissBlocked()} />}
       commands={<AgentCommands state={state} app={app} />}
     >

@@ -1,7 +1,7 @@
 import { Invitation, Inviter, RequestPendingError, SessionState, type Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core/index.js';
 import { DTMF_RELAY_TYPE, formatDtmfRelay } from '../../../browser-common/dtmf-relay.ts';
-import type { CallAnswer } from './softphone.ts';
+import type { CallAnswer, HangUpReason } from './softphone.ts';
 
 /** The call on the line: the customer's (ticketed INVITE), a colleague's, or one the agent dialled. */
 export interface Live {
@@ -58,9 +58,15 @@ export function sendInvite(
 }
 
 /** End a session whatever its state: BYE, CANCEL, decline (603), or a local dispose. */
-export async function terminate(s: Inviter | Invitation): Promise<void> {
+/** The BYE's Reason header (RFC 3326) per HangUpReason: wording for the far end, nothing more. */
+const BYE_REASON: Record<HangUpReason, string> = {
+  transferred: 'Reason: SIP;cause=200;text="transferred"',
+};
+
+export async function terminate(s: Inviter | Invitation, reason?: HangUpReason): Promise<void> {
   try {
-    if (s.state === SessionState.Established) await s.bye();
+    if (s.state === SessionState.Established)
+      await s.bye(reason ? { requestOptions: { extraHeaders: [BYE_REASON[reason]] } } : undefined);
     else if (s instanceof Inviter && s.state === SessionState.Establishing) await s.cancel();
     else if (
       s instanceof Invitation &&

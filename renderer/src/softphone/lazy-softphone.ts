@@ -1,6 +1,7 @@
 import type {
   CallAnswer,
   DtmfMethod,
+  HangUpReason,
   Softphone,
   SoftphoneCallOptions,
   SoftphoneDevices,
@@ -86,8 +87,8 @@ export class LazySoftphone implements Softphone {
     if (!phone.dialNumber) throw new Error('This softphone cannot call phone numbers');
     return phone.dialNumber(o);
   }
-  async hangUp(): Promise<void> {
-    return (await this.ready()).hangUp();
+  async hangUp(reason?: HangUpReason): Promise<void> {
+    return (await this.ready()).hangUp(reason);
   }
   async hold(on: boolean): Promise<void> {
     return (await this.ready()).hold(on);

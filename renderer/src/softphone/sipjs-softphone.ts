@@ -26,6 +26,7 @@ import {
   SoftphoneUnavailableError,
   type CallAnswer,
   type DtmfMethod,
+  type HangUpReason,
   type LineState,
   type Softphone,
   type SoftphoneCallOptions,
@@ -479,12 +480,12 @@ export class SipJsSoftphone implements Softphone {
     }
   }
 
-  async hangUp(): Promise<void> {
+  async hangUp(reason?: HangUpReason): Promise<void> {
     const live = this.live;
     if (!live) return;
     const line = this.snapshot.line;
     if (line === 'connected' || line === 'held') this.line('ending');
-    await terminate(live.session);
+    await terminate(live.session, reason);
   }
 
   async hold(on: boolean): Promise<void> {

@@ -60,6 +60,9 @@ export function assertLineTransition(from: LineState, to: LineState): void {
 export type Registration = 'unregistered' | 'registering' | 'registered' | 'reconnecting';
 
 /** What the softphone shows: immutable, replaced on each change (useSyncExternalStore). */
+/** Why the console ends a call, when the far end may show it (the BYE's Reason header). */
+export type HangUpReason = 'transferred';
+
 export interface SoftphoneSnapshot {
   line: LineState;
   /** False when no softphone is wired in at all (the UI says so instead of pretending). */
@@ -155,8 +158,11 @@ export interface Softphone {
    * the authority's phone call ticket; resolves when the far end answers.
    */
   dialNumber?(o: { requestId: string; target: string; ticket: string; peer: string }): Promise<void>;
-  /** Hang up, cancel the ringing call, or decline the incoming one. */
-  hangUp(): Promise<void>;
+  /**
+   * Hang up, cancel the ringing call, or decline the incoming one. 'transferred': the
+   * request moved to another holder; the BYE says so (`Reason`), for the phone's wording only.
+   */
+  hangUp(reason?: HangUpReason): Promise<void>;
   /** Resolves once the re-INVITE is accepted; the line changes only then. */
   hold(on: boolean): Promise<void>;
   mute(on: boolean): void;

@@ -258,8 +258,9 @@ export class TransferStore extends Store<TransferState> {
   /** The request left me: my call with its customer ends (the new holder calls them with their own ticket). */
   private leaveCustomer(requestId: string, notice: string): void {
     this.work.handedOver(requestId, notice);
+    // The customer's phone stays with the request and answers the new holder by itself.
     if (this.softphone.getSnapshot().requestId === requestId)
-      void this.softphone.hangUp().catch(() => undefined);
+      void this.softphone.hangUp('transferred').catch(() => undefined);
   }
 
   async accept(transferId: string): Promise<void> {

@@ -71,6 +71,7 @@ export function InCall(props: {
   verifiedAt: string;
   since: number;
   micError: string | null;
+  continuedFrom?: string | undefined;
 }) {
   const { state, app, call } = props;
   const first = call.agentName.split(' ')[0];
@@ -85,6 +86,12 @@ export function InCall(props: {
           Verified call · <time dateTime={props.verifiedAt}>{clock(props.verifiedAt)}</time>
         </span>
       </p>
+      {props.continuedFrom !== undefined && (
+        <p className="call-badge" role="status" data-testid="call-continued">
+          <Icon name="check" size={18} />
+          <span>You are now with {call.agentName}</span>
+        </p>
+      )}
       <p className="call-explain">Your phone proved with its key that it answered this call.</p>
       <RecordedNotice call={call} />
       <HoldStatus state={state} agentName={call.agentName} />
@@ -117,6 +124,42 @@ export function InCall(props: {
         If {first} asks you for a fingerprint, a photo or to confirm a payment, it appears above. You can
         always say no.
       </p>
+    </Screen>
+  );
+}
+
+/**
+ * The agent's call ended because the request moved to a colleague: the customer stays with
+ * the request and the colleague's verified call is answered by itself (never "Call ended").
+ */
+export function Continuing({
+  app,
+  from,
+  toAgent,
+}: {
+  app: AppController;
+  from: VerifiedCall;
+  toAgent: string | null;
+}) {
+  return (
+    <Screen
+      title={toAgent ? `Connecting you to ${toAgent}…` : 'Connecting you to your next agent…'}
+      className="call-screen in-call continuing"
+    >
+      <p className="call-sub">{from.company}</p>
+      <div className="ring" aria-hidden="true">
+        <Icon name="phone" size={44} />
+      </div>
+      <p className="call-explain" role="status">
+        {from.agentName} passed your request on. Stay here: the next verified call for this request is
+        answered by itself, and you will not need to verify again.
+      </p>
+      <div className="call-controls" role="group" aria-label="Call controls">
+        <button type="button" className="round round-hangup" onClick={() => app.hangUp()}>
+          <Icon name="phone" />
+          <span>Hang up</span>
+        </button>
+      </div>
     </Screen>
   );
 }

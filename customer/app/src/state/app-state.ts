@@ -41,7 +41,17 @@ export type Screen =
   | { name: 'waiting' }
   | { name: 'chat' }
   | { name: 'incoming'; call: VerifiedCall }
-  | { name: 'in-call'; call: VerifiedCall; verifiedAt: string; since: number; micError: string | null }
+  | {
+      name: 'in-call';
+      call: VerifiedCall;
+      verifiedAt: string;
+      since: number;
+      micError: string | null;
+      /** The agent whose call this one continued after a transfer (answered without ringing). */
+      continuedFrom?: string;
+    }
+  /** The agent's call ended because the request moved: the new holder's call will be answered by itself. */
+  | { name: 'continuing'; from: VerifiedCall; toAgent: string | null; since: number }
   | { name: 'call-ended'; call: VerifiedCall; seconds: number }
   | { name: 'account' }
   | { name: 'help' }

@@ -38,8 +38,62 @@ export class CallStore {
     audio.autoplay = true;
     audio.hidden = true;
     document.body.append(audio);
-    const phone = new CustomerPhone({ credentials: () => d.sipCredentials(), guard: d.guard, audio });
+    const phone = new CustomerPhone({
+      credentials: () => d.sipCredentials(),
+      guard: d.guard,
+      audio,
+      continuation: d.continuation,
+      // The call that ended took its microphone tracks with it: a fresh one, muted if the customer was.
+      microphone: async () => {
+        this.media?.hangUp();
+        const { media } = await CallMedia.open();
+        media.setMuted(this.app.getState().muted);
+        this.media = media;
+        return media.microphone;
+      },
+    });
     this.phone = phone;
+    d.continuation.on('change', (c) => {
+      const s = this.app.getState().screen;
+      if (c.phase !== 'continuing') return; // pending: the call screen stays until the feed shows the move
+      if ((s.name === 'in-call' && s.call.claims.rid === c.requestId) || s.name === 'continuing') {
+        const from = s.name === 'in-call' ? s.call : s.from;
+        this.app.go(
+          { name: 'continuing', from, toAgent: c.toAgent, since: s.since },
+          { onHold: false, keys: '' },
+        );
+      }
+    });
+    d.continuation.on('ended', ({ reason }) => {
+      const s = this.app.getState().screen;
+      if (reason === 'resumed' || reason === 'customer') return;
+      if (reason === 'not-moved') {
+        // An ordinary end of call: the request did not move.
+        if ((s.name === 'in-call' && !this.phone?.isLive(s.call)) || s.name === 'continuing') this.endCall();
+        return;
+      }
+      if (s.name === 'continuing') {
+        this.media?.hangUp();
+        this.media = null;
+        this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' });
+      }
+    });
+    phone.on('continued', ({ call, from, verifiedAt }) => {
+      const s = this.app.getState().screen;
+      this.app.go(
+        {
+          name: 'in-call',
+          call,
+          verifiedAt,
+          // The customer's conversation goes on: the time counts from the first agent's call.
+          since: s.name === 'in-call' || s.name === 'continuing' ? s.since : Date.now(),
+          micError: s.name === 'in-call' ? s.micError : null,
+          continuedFrom: from,
+        },
+        // The call screen says "You are now with <agent>" itself.
+        { onHold: false, keys: '', muted: this.app.getState().muted, controlNotice: null },
+      );
+    });
     phone.on('registration', (s) => this.app.set({ phone: s }));
     phone.on('ringing', (call) => this.app.go({ name: 'incoming', call }, { blockedBanner: null, keys: '' }));
     phone.on('hold', ({ call, held }) => this.held(call, held));
@@ -51,7 +105,18 @@ export class CallStore {
         this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' }, {
           notice: `Missed call from ${call.company}.`,
         });
-      else if (s.name === 'in-call' && s.call === call) this.endCall();
+      else if (s.name === 'in-call' && s.call === call) {
+        const c = d.continuation.current;
+        // The request moved to another holder (or the old console says so, for wording): the
+        // customer stays with it (see CallContinuation).
+        if (c && (c.phase === 'continuing' || c.hint === 'transferred'))
+          this.app.go(
+            { name: 'continuing', from: call, toAgent: c.toAgent, since: s.since },
+            { onHold: false, keys: '' },
+          );
+        else if (!c) this.endCall();
+        // 'pending': the call screen stays a moment until the feed shows whether the request moved.
+      }
     });
     phone.start().catch((e: unknown) => {
       console.warn('The phone could not register:', e);
@@ -116,18 +181,29 @@ export class CallStore {
   }
 
   hangUp(): void {
-    if (this.app.getState().screen.name !== 'in-call') return;
+    const name = this.app.getState().screen.name;
+    if (name === 'continuing') {
+      // The customer ends the continuing state: the next agent's call will ring (or not come).
+      this.app.device?.continuation.stop('customer');
+      this.media?.hangUp();
+      this.media = null;
+      this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' }, { onHold: false });
+      return;
+    }
+    if (name !== 'in-call') return;
+    this.app.device?.continuation.stop('customer');
     void this.phone?.hangUp();
     this.endCall();
   }
 
   private endCall(): void {
     const s = this.app.getState().screen;
-    if (s.name !== 'in-call') return;
+    if (s.name !== 'in-call' && s.name !== 'continuing') return;
     this.media?.hangUp();
     this.media = null;
+    const call = s.name === 'in-call' ? s.call : s.from;
     this.app.go(
-      { name: 'call-ended', call: s.call, seconds: Math.round((Date.now() - s.since) / 1000) },
+      { name: 'call-ended', call, seconds: Math.round((Date.now() - s.since) / 1000) },
       { onHold: false },
     );
   }

@@ -33,7 +33,7 @@ export class HelpStore {
     this.app.set(patch);
     if (!live && (wasOpen || this.app.getState().screen.name === 'waiting')) {
       const notice = closingMessage(r, holder, this.app.getState().company);
-      if (['waiting', 'call-ended'].includes(this.app.getState().screen.name))
+      if (['waiting', 'call-ended', 'continuing'].includes(this.app.getState().screen.name))
         this.app.go({ name: 'home' }, { notice });
       else this.app.set({ notice });
     }
