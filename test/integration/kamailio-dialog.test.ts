@@ -2,7 +2,7 @@
  * Issue 15 defect 1 with Kamailio: a call whose console (or phone) goes away mid-call must
  * not leave the other party in a ghost call. Kamailio tracks calls between WebSocket
  * clients as dialogs (module dialog): when one party's WebSocket closes, the other party
- * gets a BYE from Kamailio; in-dialog OPTIONS keepalives (short intervals here) reach both
+ * gets a BYE from Kamailio (after CALL_GRACE, short here); in-dialog OPTIONS keepalives (short intervals here) reach both
  * parties, and a call kept through several of them stays up on both sides.
  *
  * Two raw SIP-over-WebSocket clients (test/support/kamailio.ts) play the console and the
@@ -28,6 +28,8 @@ const DOMAIN = 'dialog.verified-desk.test';
 /** Keepalive interval (the dialog module's minimum, 30 s) and timer (checked every second). */
 const KA_INTERVAL = 30;
 const KA_TIMER = 1;
+/** Seconds a call waits for a party whose connection closed (a link blip) before the BYE. */
+const GRACE = 2;
 
 const tag = () => randomBytes(5).toString('hex');
 
@@ -60,7 +62,7 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
     k = await startKamailio({
       secret: SECRET,
       domain: DOMAIN,
-      defines: [`KA_INTERVAL=${KA_INTERVAL}`, `KA_TIMER=${KA_TIMER}`],
+      defines: [`KA_INTERVAL=${KA_INTERVAL}`, `KA_TIMER=${KA_TIMER}`, `CALL_GRACE=${GRACE}`],
     });
   });
   after(async () => {
@@ -82,6 +84,11 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
 
   /** `caller` calls `callee`; the callee answers 200, the caller ACKs. Returns the Call-ID. */
   async function call(caller: Party, callee: Party): Promise<string> {
+    return (await callDetails(caller, callee)).callId;
+  }
+
+  /** The call, with what the callee needs for its own in-dialog requests. */
+  async function callDetails(caller: Party, callee: Party) {
     const callId = tag() + tag();
     const fromTag = tag();
     const ruri = `sip:${callee.user}@${DOMAIN}`;
@@ -112,11 +119,12 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
       .split('\r\n')
       .filter((l) => /^(via|v|from|f|call-id|i|cseq|record-route)\s*:/i.test(l));
     const to = header(incoming, 'To')[0] ?? header(incoming, 't')[0]!;
+    const calleeTag = tag();
     callee.client.send(
       [
         'SIP/2.0 200 OK',
         ...keep,
-        `To: ${to};tag=${tag()}`,
+        `To: ${to};tag=${calleeTag}`,
         `Contact: <sip:${callee.user}@${callee.client.host};transport=ws>`,
         'Content-Length: 0',
         '',
@@ -146,7 +154,13 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
       ].join('\r\n'),
     );
     await until('the callee gets the ACK', () => requests(callee, 'ACK', callId)[0]);
-    return callId;
+    return {
+      callId,
+      fromTag,
+      calleeTag,
+      callerTarget: /<([^>]+)>/.exec(header(incoming, 'Contact')[0] ?? '')![1]!,
+      calleeRoutes: header(incoming, 'Record-Route').flatMap((v) => v.split(/,\s*(?=<)/)),
+    };
   }
 
   it('the callee’s WebSocket drops mid-call: the caller gets a BYE', async () => {
@@ -166,6 +180,39 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
     const callId = await call(agent, phone);
     agent.client.ws.terminate();
     await until('the callee gets a BYE', () => requests(phone, 'BYE', callId)[0], { timeoutMs: 15_000 });
+  });
+
+  it('a party back on a new connection within the grace takes its call back (a link blip)', async () => {
+    const agent = await party('agent');
+    const phone = await party('phone');
+    const c = await callDetails(agent, phone);
+    phone.client.ws.terminate();
+    const dialog = () => k.kamcmd('dlg.dlg_list', c.callId, c.fromTag);
+    await until('the call waits for the phone (its grace)', () =>
+      new RegExp(`lifetime: ${GRACE}\\b`).test(dialog()),
+    );
+    // The phone reconnects and sends an in-dialog request (as its ICE restart re-INVITE would).
+    const back = await RawSipClient.open(k.wsUrl);
+    open.push(back);
+    const info = [
+      `INFO ${c.callerTarget} SIP/2.0`,
+      `Via: SIP/2.0/WS ${back.host};branch=z9hG4bK${tag()}`,
+      'Max-Forwards: 70',
+      ...c.calleeRoutes.map((r) => `Route: ${r}`),
+      `From: <sip:${phone.user}@${DOMAIN}>;tag=${c.calleeTag}`,
+      `To: <sip:${agent.user}@${DOMAIN}>;tag=${c.fromTag}`,
+      `Call-ID: ${c.callId}`,
+      'CSeq: 1 INFO',
+      `Contact: <sip:${phone.user}@${back.host};transport=ws>`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    const reply = await back.request(info, c.callId, '1 INFO');
+    assert.equal(reply?.status, 200, 'the caller answers the reconnected phone');
+    // The call has its full lifetime again (no BYE pending after the grace).
+    assert.match(dialog(), /lifetime: 86400/);
+    assert.deepEqual(requests(agent, 'BYE', c.callId), [], 'no BYE to the caller');
   });
 
   it('a call kept through a keepalive to each party stays up on both sides', async () => {
