@@ -65,9 +65,12 @@ function download(url: string, name: string): void {
 export function AttachmentView({
   attachment,
   load,
+  onShown,
 }: {
   attachment: ChatAttachment;
   load: (attachmentId: string) => Promise<string>;
+  /** The image is laid out (the log keeps the newest message in sight). */
+  onShown?: () => void;
 }) {
   const [url, setUrl] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
@@ -87,7 +90,13 @@ export function AttachmentView({
     return (
       <span className="chat-attachment chat-image-frame">
         {url ? (
-          <img className="chat-image" src={url} alt={attachment.name} data-testid="console-chat-image" />
+          <img
+            className="chat-image"
+            src={url}
+            alt={attachment.name}
+            data-testid="console-chat-image"
+            onLoad={onShown}
+          />
         ) : (
           <span className="small muted">{failed ? 'The image could not be loaded.' : 'Loading image…'}</span>
         )}
@@ -126,6 +135,7 @@ export function ChatLog({
   myStaffId = null,
   listRef,
   loadAttachment,
+  onMediaShown,
 }: {
   entries: readonly ChatEntry[];
   customerName: string;
@@ -136,6 +146,8 @@ export function ChatLog({
   listRef?: Ref<HTMLOListElement>;
   /** An attachment's object URL (ChatDeskStore.attachmentUrl for the conversation). */
   loadAttachment?: (attachmentId: string) => Promise<string>;
+  /** An image finished loading (its height changed the log). */
+  onMediaShown?: () => void;
 }) {
   return (
     <ol className="chat-log" aria-label="Messages" data-testid="console-chat-log" ref={listRef}>
@@ -154,7 +166,7 @@ export function ChatLog({
                 : 'You'}
           </span>
           {e.attachment && loadAttachment && (
-            <AttachmentView attachment={e.attachment} load={loadAttachment} />
+            <AttachmentView attachment={e.attachment} load={loadAttachment} onShown={onMediaShown} />
           )}
           {(!e.attachment || e.text !== e.attachment.name) && (
             <p className="chat-text" data-testid="console-chat-text">
@@ -269,6 +281,9 @@ export function ChatPane({ list = true }: { list?: boolean }) {
             myStaffId={c.session.staff?.staffId ?? null}
             listRef={log}
             loadAttachment={loadAttachment}
+            onMediaShown={() => {
+              if (log.current) log.current.scrollTop = log.current.scrollHeight;
+            }}
           />
           <p className="chat-typing small muted" aria-live="polite" data-testid="console-chat-typing">
             {selected.customerTyping ? `${selected.customerName} is typing…` : ''}
