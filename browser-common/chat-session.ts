@@ -2,6 +2,7 @@ import {
   ChatServerFrame,
   ChatText,
   Transcript,
+  type ChatAttachment,
   type ChatClientFrame,
   type ChatMessage,
 } from '../protocol/src/chat.ts';
@@ -59,6 +60,8 @@ export interface ChatEntry {
   staffId: string | null;
   /** Plain text: render it as text, never as HTML. */
   text: string;
+  /** The file the message carries (an image to show inline, a PDF to download), if any. */
+  attachment: ChatAttachment | null;
   at: string | null;
   /** Own messages only: where the message is. */
   delivery: ChatDelivery | null;
@@ -148,6 +151,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
         sender: m.sender,
         staffId: m.staffId ?? null,
         text: m.text,
+        attachment: m.attachment ?? null,
         at: m.at,
         delivery: mine ? this.deliveryOf(m.seq) : null,
         refusal: null,
@@ -161,6 +165,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
         sender: this.role,
         staffId: null,
         text: p.text,
+        attachment: null,
         at: null,
         delivery: p.refusal ? 'refused' : p.seq !== null ? this.deliveryOf(p.seq) : 'sending',
         refusal: p.refusal,
@@ -195,6 +200,16 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
     this.typing(false);
     this.changed();
     return p.clientMsgId;
+  }
+
+  /**
+   * A message this side stored over HTTP (a file: the attachment routes answer the message
+   * as stored): shown in its place at once, each once (the feed may bring it again).
+   */
+  received(message: ChatMessage): void {
+    if (message.requestId !== this.requestId) return;
+    this.apply(message);
+    this.changed();
   }
 
   /** The connection is (again) open: resume from the last seq held, then resend what is unacknowledged. */
@@ -356,6 +371,50 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
 
   private changed(): void {
     this.emit('change', this.entries);
+  }
+}
+
+/** The file types a chat accepts (a file picker's `accept`). */
+export const ATTACHMENT_ACCEPT = 'image/png,image/jpeg,image/webp,application/pdf';
+
+/** A picked file's name as the attachment routes take it: no path separators nor control characters, at most 200. */
+export function attachmentName(name: string): string {
+  const clean = [...name]
+    .map((c) => (c === '/' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? '_' : c))
+    .join('')
+    .slice(0, 200);
+  return clean || 'file';
+}
+
+/** A size in plain words: 900 B, 12 KB, 3.4 MB. */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/**
+ * A refused file in plain words, from the authority's error (its code, and for a file too
+ * large the limit its message names): what the sender reads under the composer.
+ */
+export function attachmentErrorText(name: string, e: unknown): string {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  const message = e instanceof Error ? e.message : String(e);
+  switch (code) {
+    case 'payload_too_large': {
+      const limit = /(\d+) bytes/.exec(message)?.[1];
+      return `"${name}" is too large to send${limit ? ` (the limit is ${fileSize(Number(limit))})` : ''}.`;
+    }
+    case 'unsupported_media_type':
+      return `"${name}" cannot be sent: only PNG, JPEG or WebP images and PDF documents can.`;
+    case 'rate_limited':
+      return `"${name}" was not sent: too many messages at once. Try again in a moment.`;
+    case 'stale_fence':
+    case 'not_assigned':
+    case 'conflict':
+      return `"${name}" was not sent: this conversation is no longer open to you.`;
+    default:
+      return `"${name}" was not sent: ${message}`;
   }
 }
 

@@ -30,7 +30,9 @@ import { randomId } from './encoding.ts';
 import type { CommandMemory } from './command-verifier.ts';
 import { DeviceCommands } from './device-commands.ts';
 import type { FeedStatus, WebSocketLike } from './feed.ts';
-import type { ChatSession } from './chat.ts';
+import { attachmentName, newClientMsgId, type ChatSession } from './chat.ts';
+import type { ChatMessage } from '../../protocol/src/chat.ts';
+import type { RouteFile } from '../../protocol/src/route-client.ts';
 import { LIVE_STATES, RequestFollower } from './request-follower.ts';
 import { CallContinuation } from './call-continuation.ts';
 import { callProof, confirmationSignature, deviceProof } from './proofs.ts';
@@ -593,6 +595,45 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
    */
   chat(): ChatSession {
     return this.requests.chat();
+  }
+
+  /**
+   * Send a file (PNG, JPEG or WebP image, or PDF) in the open request's chat, as a message
+   * of its own: POST /v1/device/conversations/:id/attachments with the file's own type. The
+   * authority sniffs the bytes (another type, or bytes that are not what the type says:
+   * AuthorityError 415 `unsupported_media_type`), limits the size (413
+   * `payload_too_large`) and stores the message before answering; the message is shown in
+   * `chat().entries` at once, with `attachment`. `name` defaults to the File's name;
+   * `caption` is text sent with it. `attachmentErrorText(name, e)` says a refusal in words.
+   */
+  async sendChatFile(
+    file: Blob & { readonly name?: string },
+    opts: { name?: string; caption?: string } = {},
+  ): Promise<ChatMessage> {
+    await this.ensureAuthenticated();
+    const session = this.requests.chat();
+    const name = attachmentName(opts.name ?? file.name ?? 'file');
+    const sent = await this.client.call('deviceAttach', {
+      params: { requestId: session.requestId },
+      query: {
+        clientMsgId: newClientMsgId(),
+        name,
+        ...(opts.caption === undefined ? {} : { caption: opts.caption }),
+      },
+      body: file.type ? file : new Blob([file], { type: 'application/octet-stream' }),
+    });
+    session.received(sent.message);
+    return sent.message;
+  }
+
+  /**
+   * The bytes of a chat attachment (`ChatEntry.attachment.id`) of one of the customer's
+   * conversations, with the type the authority sniffed: show an image from
+   * `URL.createObjectURL(new Blob([bytes], { type }))`, offer a PDF as a download.
+   */
+  async chatAttachment(requestId: string, attachmentId: string): Promise<RouteFile> {
+    await this.ensureAuthenticated();
+    return await this.client.call('deviceAttachment', { params: { requestId, attachmentId } });
   }
 
   async cancelRequest(): Promise<RequestView> {

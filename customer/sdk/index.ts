@@ -58,8 +58,12 @@ export {
 } from './command-input.ts';
 /** Verified chat: messages with clientMsgId, resend and resume after a reconnect, receipts, typing. */
 export {
+  ATTACHMENT_ACCEPT,
+  attachmentErrorText,
+  attachmentName,
   ChatError,
   ChatSession,
+  fileSize,
   linkParts,
   newClientMsgId,
   offeredChannels,

@@ -26,6 +26,7 @@ import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
 import { ManagedSettingError, readManagedConfig, Settings, type ManagedConfig } from './settings.ts';
 import { listenForRedirect } from './sso-loopback.ts';
+import { ChatUploads, UploadError } from './chat-uploads.ts';
 
 /**
  * Send one outbox wrap-up to the authority: acknowledged on 2xx (a replay answers
@@ -98,6 +99,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
   /** States of the browser-mode sign-ins this console started (a callback with any other is not ours). */
   private readonly ssoStates = new Map<string, number>();
   private readonly handlers: { [C in BridgeChannel]: Handler<C> };
+  private readonly uploads = new ChatUploads();
 
   constructor(private readonly opts: DeskCoreOptions) {
     super();
@@ -442,6 +444,30 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           params: { requestId },
           query: { after: String(after ?? 0), limit: String(TRANSCRIPT_PAGE.maxSize) },
         }),
+      'chat.attachPart': ({ uploadId, index, data }) => {
+        try {
+          return { received: this.uploads.add(uploadId, index, data) };
+        } catch (e) {
+          throw e instanceof UploadError ? new BridgeError('upload_failed', e.message) : e;
+        }
+      },
+      'chat.attach': async ({ uploadId, requestId, fence, clientMsgId, name, mediaType }) => {
+        let bytes: Buffer;
+        try {
+          bytes = this.uploads.take(uploadId);
+        } catch (e) {
+          throw e instanceof UploadError ? new BridgeError('upload_failed', e.message) : e;
+        }
+        return c.call('agentAttach', {
+          params: { requestId },
+          query: { clientMsgId, name, fence: String(fence) },
+          body: new Blob([new Uint8Array(bytes)], { type: mediaType }),
+        });
+      },
+      'chat.attachment': async ({ requestId, attachmentId }) => {
+        const { type, bytes } = await c.call('requestAttachment', { params: { requestId, attachmentId } });
+        return { mediaType: type, data: Buffer.from(bytes).toString('base64') };
+      },
       'command.list': ({ requestId }) => c.call('requestCommands', { params: { requestId } }),
       'command.updateMenu': ({ commandId, fence, title, items }) =>
         c.call('updateMenu', {

@@ -10,7 +10,7 @@ import {
   RequestKnowledgeResult,
 } from './agent-desk.ts';
 import { CallAnswerResult, CallTicket } from './calls.ts';
-import { ChatClientFrame, ChatServerFrame, StaffChatTranscript } from './chat.ts';
+import { AttachmentSent, ChatClientFrame, ChatServerFrame, StaffChatTranscript } from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import {
   MonitorAgentAnswerBody,
@@ -108,6 +108,11 @@ export const ConnectionState = z.strictObject({
   state: z.enum(['connected', 'connecting', 'reconnecting', 'offline']),
   since: IsoTime,
 });
+
+/** Bytes of a chat attachment per `chat.attachPart` (its base64 fits a bridge frame). */
+export const CHAT_UPLOAD_PART_BYTES = 36 * 1024;
+/** The largest file the console uploads through the bridge (the authority's own limit is usually lower). */
+export const CHAT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
 
 const RequestRef = z.strictObject({ requestId: OpaqueId });
 const Fenced = z.strictObject({ requestId: OpaqueId, fence: z.number().int().min(1) });
@@ -319,6 +324,45 @@ export const bridgeRequests = {
       after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     }),
     StaffChatTranscript,
+  ),
+  /**
+   * A chat attachment goes to main in parts (browser mode's bridge frames are at most
+   * LIMITS.wsFrameBytes): each part is base64 of at most CHAT_UPLOAD_PART_BYTES bytes, in
+   * order; `chat.attach` then sends the whole file to the authority. Main keeps an upload's
+   * parts for a few minutes, and at most CHAT_UPLOAD_MAX_BYTES of them.
+   */
+  'chat.attachPart': channel(
+    z.strictObject({
+      uploadId: OpaqueId,
+      index: z
+        .number()
+        .int()
+        .min(0)
+        .max(CHAT_UPLOAD_MAX_BYTES / CHAT_UPLOAD_PART_BYTES),
+      data: z
+        .string()
+        .max(Math.ceil(CHAT_UPLOAD_PART_BYTES / 3) * 4)
+        .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+    }),
+    z.strictObject({ received: z.number().int().min(0) }),
+  ),
+  /** Send the uploaded parts as a file in the chat I hold (the authority sniffs and limits it). */
+  'chat.attach': channel(
+    z.strictObject({
+      uploadId: OpaqueId,
+      requestId: OpaqueId,
+      fence: Fence,
+      clientMsgId: OpaqueId,
+      name: ShortText,
+      /** The type the file says it is (the authority refuses it, 415, when the bytes disagree). */
+      mediaType: z.string().max(127),
+    }),
+    AttachmentSent,
+  ),
+  /** A chat attachment's bytes (base64) and sniffed type: the page shows them from an object URL. */
+  'chat.attachment': channel(
+    z.strictObject({ requestId: OpaqueId, attachmentId: OpaqueId }),
+    z.strictObject({ mediaType: z.string().max(127), data: z.string() }),
   ),
   /** A supervisor monitors a request's anchored call (monitoring.ts): rtpengine's listening offer. */
   'monitor.listen': channel(RequestRef, MonitorListenOffer),

@@ -14,12 +14,15 @@
  * call from the chat (a verified call, tones both ways, nothing asked again); after it the
  * app is back in the chat. The phone's feed is cut like a lost network: its message waits
  * ("You are offline"), Sam writes meanwhile; back online each message is shown once, in the
- * authority's order, on both sides, the newest in sight in the console.
+ * authority's order, on both sides, the newest in sight in the console. Files: a wrong type
+ * is refused in words (the typed text kept); the customer's image is shown inline in Sam's
+ * console (decoded, from an object URL); Sam's PDF is a named download on the phone, the
+ * same bytes.
  *
  * Screenshots: test/e2e/screenshots/chat-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -408,8 +411,52 @@ describe('verified chat: the customer app and two consoles', () => {
       await samPane.scrollIntoViewIfNeeded();
       await sam.screenshot('22-sam-after-network-cut');
 
+      // Files: a wrong type is refused in words with the typed text kept; the customer's
+      // image shows inline for Sam (decoded), Sam's PDF is a named download on the phone.
+      await phoneInput.fill('Here is my card');
+      const phoneFiles = pc.getByTestId('chat-file-input');
+      await phoneFiles.setInputFiles({
+        name: 'notes.html',
+        mimeType: 'text/html',
+        buffer: Buffer.from(HOSTILE),
+      });
+      await pc.getByTestId('chat-file-error').getByText('"notes.html" cannot be sent').waitFor();
+      assert.equal(await phoneInput.inputValue(), 'Here is my card', 'the typed text is kept');
+      const png = await pc.screenshot({ clip: { x: 0, y: 0, width: 160, height: 100 } });
+      await phoneFiles.setInputFiles({ name: 'card <b>front.png', mimeType: 'image/png', buffer: png });
+      await pc.getByTestId('chat-image').waitFor();
+      await pc.getByTestId('chat-file-error').waitFor({ state: 'detached' });
+      const samImage = samLog.getByTestId('console-chat-image');
+      await samImage.waitFor();
+      await pb.waitForFunction(
+        (width) =>
+          (document.querySelector('[data-testid="console-chat-image"]') as HTMLImageElement | null)
+            ?.naturalWidth === width,
+        png.readUInt32BE(16), // the PNG's own width (IHDR): the image was decoded
+      );
+      assert.match((await samImage.getAttribute('src')) ?? '', /^blob:/, 'bytes through the bridge, no URL');
+      assert.equal(await samImage.getAttribute('alt'), 'card <b>front.png', 'the name as text');
+      await phone.t.screenshot('23-phone-sent-image');
+      await sam.screenshot('24-sam-sees-image');
+      const pdf = Buffer.from(
+        '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+      );
+      await samPane
+        .getByTestId('console-chat-file-input')
+        .setInputFiles({ name: 'Statement March.pdf', mimeType: 'application/pdf', buffer: pdf });
+      await samLog.getByTestId('console-chat-file').getByText('Statement March.pdf').waitFor();
+      const phonePdf = phoneLog.getByTestId('chat-file');
+      await phonePdf.getByText('Statement March.pdf').waitFor();
+      await phone.t.screenshot('25-phone-pdf-link');
+      await sam.screenshot('26-sam-sent-pdf');
+      const [download] = await Promise.all([pc.waitForEvent('download'), phonePdf.click()]);
+      assert.equal(download.suggestedFilename(), 'Statement March.pdf');
+      assert.deepEqual(readFileSync((await download.path())!), pdf, 'the customer downloads the same bytes');
+
       assert.deepEqual(dialogs, [], 'no dialog opened anywhere');
-      assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);
+      // The refused file's 415 is logged by Chromium itself (the app said it in words).
+      const phoneErrors = phone.t.consoleErrors.filter((e) => !/status of 415 .*attachments\?/.test(e));
+      assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phoneErrors], [[], [], []]);
     } catch (e) {
       await Promise.all([phone.t, dana, sam].map((t) => t.screenshot('failed').catch(() => undefined)));
       throw e;

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { ChatClientFrame } from '../../protocol/src/chat.ts';
-import { ChatSession, type AccessDevice } from '../../customer/sdk/index.ts';
+import { AuthorityError, ChatSession, type AccessDevice } from '../../customer/sdk/index.ts';
 import { AppStore } from '../../customer/app/src/state/app-state.ts';
 import { ChatStore } from '../../customer/app/src/state/chat.ts';
 import { Chat } from '../../customer/app/src/screens/Chat.tsx';
@@ -153,5 +153,86 @@ describe('customer app: verified chat screen', () => {
     const out = html();
     assert.match(out, /This conversation has ended\. Your last message was not sent\./);
     assert.ok(!out.includes('chat-input'));
+  });
+});
+
+describe('customer app: chat attachments', () => {
+  function withDevice(sendChatFile: (file: File, opts: { name: string }) => Promise<unknown>) {
+    const s = setup();
+    s.app.device = {
+      chat: () => s.session,
+      sendChatFile,
+      chatAttachment: async () => ({ type: 'image/png', bytes: new Uint8Array([1, 2, 3]) }),
+    } as unknown as AccessDevice;
+    const controller = {
+      chatSeen: () => undefined,
+      chatAttachmentUrl: (id: string) => s.chat.attachmentUrl(id),
+      showRequest: () => undefined,
+      home: () => undefined,
+    } as unknown as AppController;
+    const html = () =>
+      renderToStaticMarkup(createElement(Chat, { state: s.app.getState(), app: controller }));
+    return { ...s, html };
+  }
+
+  it('sending a file: "Sending …" while it goes, then its message with the file; the image and PDF shown, names as text', async () => {
+    let release!: () => void;
+    const { session, chat, app, html } = withDevice(async (file, { name }) => {
+      await new Promise<void>((r) => (release = r));
+      session.received({
+        requestId: REQ,
+        seq: 1,
+        clientMsgId: 'cid_0000000000000009',
+        sender: 'customer',
+        text: name,
+        attachment: {
+          id: 'att_0000000000000001',
+          kind: 'pdf',
+          mediaType: 'application/pdf',
+          name,
+          size: file.size,
+        },
+        at: '2026-12-04T18:00:00.000Z',
+      });
+    });
+    chat.open();
+    session.connected();
+    const sending = chat.attach(new File([new Uint8Array(2048)], '<i>bill.pdf', { type: 'application/pdf' }));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(app.getState().chat?.uploading, '<i>bill.pdf');
+    assert.match(html(), /Sending &lt;i&gt;bill\.pdf…/);
+    release();
+    assert.equal(await sending, true);
+    const view = app.getState().chat!;
+    assert.equal(view.uploading, null);
+    assert.equal(view.entries[0]?.attachment?.kind, 'pdf');
+    const page = html();
+    assert.match(page, /data-testid="chat-file"/);
+    assert.match(page, /&lt;i&gt;bill\.pdf/);
+    assert.match(page, /2 KB/);
+    assert.doesNotMatch(page, /<i>/);
+    assert.match(await chat.attachmentUrl('att_0000000000000001'), /^blob:/);
+  });
+
+  it("a refused file is said in plain words from the authority's error, and nothing is shown as sent", async () => {
+    const { session, chat, app, html } = withDevice(async () => {
+      throw new AuthorityError(
+        415,
+        'unsupported_media_type',
+        'the file is not a PNG, JPEG, WebP image nor a PDF',
+      );
+    });
+    chat.open();
+    session.connected();
+    assert.equal(
+      await chat.attach(new File(['MZ...'], 'setup.exe', { type: 'application/x-msdownload' })),
+      false,
+    );
+    assert.equal(
+      app.getState().chat?.fileError,
+      '"setup.exe" cannot be sent: only PNG, JPEG or WebP images and PDF documents can.',
+    );
+    assert.equal(app.getState().chat?.entries.length, 0);
+    assert.match(html(), /data-testid="chat-file-error"/);
   });
 });

@@ -139,6 +139,7 @@ describe('console chats', () => {
             at: '2026-12-04T18:00:00.000Z',
             delivery: null,
             refusal: null,
+            attachment: null,
           },
         ],
         customerName: 'Alice <i>Moreau</i>',
@@ -158,6 +159,7 @@ describe('console chats', () => {
             at: null,
             delivery: 'read',
             refusal: null,
+            attachment: null,
           },
           {
             key: 'b',
@@ -169,6 +171,7 @@ describe('console chats', () => {
             at: null,
             delivery: 'sent',
             refusal: null,
+            attachment: null,
           },
         ],
         customerName: 'Alice',
@@ -241,5 +244,125 @@ describe('console chats in the console app', () => {
     await whenState('the request in hand active', app.work, (st) => st.phase === 'active');
     await until('its conversation opened', () => app.chats.getState().conversations.length === 1);
     assert.equal(app.chats.getState().selected, r.requestId);
+  });
+});
+
+describe('console chats: attachments', () => {
+  const png = new Uint8Array(100_000).map((_, i) => i % 251);
+  const file = (name: string, type: string, bytes: Uint8Array = png) => ({
+    name,
+    type,
+    size: bytes.length,
+    arrayBuffer: async () => bytes.slice().buffer,
+  });
+
+  it('a picked file goes to main in ordered parts with the fence, and its message (with the file) is shown at once', async () => {
+    const parts: { uploadId: string; index: number; data: string }[] = [];
+    let attach: any;
+    const { bridge, store } = setup();
+    bridge.handlers['chat.attachPart'] = (p: any) => (parts.push(p), { received: p.index + 1 });
+    bridge.handlers['chat.attach'] = (a: any) => {
+      attach = a;
+      const message: ChatMessage = {
+        requestId: A,
+        seq: 1,
+        clientMsgId: a.clientMsgId,
+        sender: 'agent',
+        staffId: 'stf_dana',
+        text: a.name,
+        attachment: {
+          id: 'att_0000000000000001',
+          kind: 'image',
+          mediaType: 'image/png',
+          name: a.name,
+          size: 100_000,
+        },
+        at: '2026-12-04T18:00:00.000Z',
+      };
+      return { requestId: A, clientMsgId: a.clientMsgId, seq: 1, message };
+    };
+    store.setOnline(true);
+    store.open({ requestId: A, customerName: 'Alice Moreau', fence: 4 });
+    assert.equal(await store.attach(file('scan<b>.png', 'image/png')), true);
+    assert.ok(parts.length >= 3, 'a 100 kB file goes in several parts');
+    assert.deepEqual(
+      parts.map((p) => p.index),
+      parts.map((_, i) => i),
+    );
+    assert.ok(parts.every((p) => p.uploadId === attach.uploadId));
+    const joined = Buffer.concat(parts.map((p) => Buffer.from(p.data, 'base64')));
+    assert.deepEqual(new Uint8Array(joined), png, 'the parts carry the bytes');
+    assert.equal(attach.fence, 4);
+    assert.equal(attach.mediaType, 'image/png');
+    assert.equal(attach.name, 'scan<b>.png');
+    const entry = store.getState().conversations[0]!.entries[0]!;
+    assert.equal(entry.attachment?.kind, 'image');
+    assert.equal(entry.seq, 1);
+    assert.equal(store.getState().uploading, null);
+    assert.equal(store.getState().error, null);
+  });
+
+  it("the authority's refusal (too large, wrong type) is said in words; nothing is shown as sent", async () => {
+    const { bridge, store } = setup();
+    bridge.handlers['chat.attachPart'] = (p: any) => ({ received: p.index + 1 });
+    let refusal = { code: 'payload_too_large', message: 'attachments are limited to 65536 bytes' };
+    bridge.handlers['chat.attach'] = () => {
+      throw Object.assign(new Error(refusal.message), { code: refusal.code });
+    };
+    store.setOnline(true);
+    store.open({ requestId: A, customerName: 'Alice Moreau', fence: 4 });
+    assert.equal(await store.attach(file('big.png', 'image/png')), false);
+    assert.equal(store.getState().error, '"big.png" is too large to send (the limit is 64 KB).');
+    refusal = { code: 'unsupported_media_type', message: 'the file is not a PNG' };
+    assert.equal(await store.attach(file('notes.html', 'text/html')), false);
+    assert.match(
+      store.getState().error!,
+      /"notes\.html" cannot be sent: only PNG, JPEG or WebP images and PDF/,
+    );
+    assert.equal(store.getState().conversations[0]!.entries.length, 0);
+    assert.equal(store.getState().uploading, null);
+  });
+
+  it('an image is shown inline from the bridge (object URL), a PDF as a named download button; names stay text', async () => {
+    const { bridge, store } = setup();
+    bridge.handlers['chat.attachment'] = () => ({
+      mediaType: 'image/png',
+      data: Buffer.from(png).toString('base64'),
+    });
+    const url = await store.attachmentUrl(A, 'att_0000000000000001');
+    assert.match(url, /^blob:/);
+    assert.equal(await store.attachmentUrl(A, 'att_0000000000000001'), url, 'fetched once');
+    assert.equal(bridge.count('chat.attachment'), 1);
+    const html = renderToStaticMarkup(
+      createElement(ChatLog, {
+        entries: [
+          {
+            key: 'p',
+            clientMsgId: 'p',
+            seq: 1,
+            sender: 'customer',
+            staffId: null,
+            text: '<b>statement</b>.pdf',
+            attachment: {
+              id: 'att_0000000000000002',
+              kind: 'pdf',
+              mediaType: 'application/pdf',
+              name: '<b>statement</b>.pdf',
+              size: 12_345,
+            },
+            at: null,
+            delivery: null,
+            refusal: null,
+          },
+        ],
+        customerName: 'Alice',
+        onLink: () => undefined,
+        loadAttachment: () => Promise.resolve('blob:x'),
+      }),
+    );
+    assert.match(html, /data-testid="console-chat-file"/);
+    assert.match(html, /&lt;b&gt;statement&lt;\/b&gt;\.pdf/);
+    assert.match(html, /12 KB/);
+    assert.doesNotMatch(html, /<b>/);
   });
 });

@@ -172,6 +172,16 @@ export class AppController {
     return this.chat.send(text);
   }
 
+  /** Send a file (image or PDF) in the chat; false when refused (said in `chat.fileError`). */
+  sendChatFile(file: File): Promise<boolean> {
+    return this.chat.attach(file);
+  }
+
+  /** A chat attachment's bytes as an object URL (an image's src, a PDF's download). */
+  chatAttachmentUrl(attachmentId: string): Promise<string> {
+    return this.chat.attachmentUrl(attachmentId);
+  }
+
   chatTyping(active: boolean): void {
     this.chat.typing(active);
   }

@@ -1,5 +1,11 @@
-import { useEffect, useRef, useState, type Ref } from 'react';
-import { linkParts, type ChatEntry } from '../../../browser-common/chat-session.ts';
+import { useCallback, useEffect, useRef, useState, type Ref } from 'react';
+import {
+  ATTACHMENT_ACCEPT,
+  fileSize,
+  linkParts,
+  type ChatEntry,
+} from '../../../browser-common/chat-session.ts';
+import type { ChatAttachment } from '../../../protocol/src/chat.ts';
 import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 
 const DELIVERY_TEXT: Record<NonNullable<ChatEntry['delivery']>, string> = {
@@ -41,12 +47,95 @@ export function ChatText({ text, onLink }: { text: string; onLink: (url: string)
   );
 }
 
+/** Saves an object URL's bytes under the file's name (the browser's or Electron's download). */
+function download(url: string, name: string): void {
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+/**
+ * A message's file: an image shown inline, a PDF as a named button that downloads it.
+ * Bytes come through the bridge as an object URL (never an external URL); the name is text.
+ */
+export function AttachmentView({
+  attachment,
+  load,
+  onShown,
+}: {
+  attachment: ChatAttachment;
+  load: (attachmentId: string) => Promise<string>;
+  /** The image is laid out (the log keeps the newest message in sight). */
+  onShown?: () => void;
+}) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  const isImage = attachment.kind === 'image';
+  useEffect(() => {
+    if (!isImage) return;
+    let live = true;
+    load(attachment.id).then(
+      (u) => live && setUrl(u),
+      () => live && setFailed(true),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attachment.id, isImage, load]);
+  if (isImage)
+    return (
+      <span className="chat-attachment chat-image-frame">
+        {url ? (
+          <img
+            className="chat-image"
+            src={url}
+            alt={attachment.name}
+            data-testid="console-chat-image"
+            onLoad={onShown}
+          />
+        ) : (
+          <span className="small muted">{failed ? 'The image could not be loaded.' : 'Loading image…'}</span>
+        )}
+        <span className="chat-file-name small muted">{attachment.name}</span>
+      </span>
+    );
+  return (
+    <span className="chat-attachment">
+      <button
+        type="button"
+        className="button chat-file"
+        data-testid="console-chat-file"
+        title={`Download ${attachment.name}`}
+        onClick={() =>
+          void load(attachment.id).then(
+            (u) => download(u, attachment.name),
+            () => setFailed(true),
+          )
+        }
+      >
+        <span className="chat-file-icon" aria-hidden="true">
+          PDF
+        </span>
+        <span className="chat-file-name">{attachment.name}</span>
+        <span className="small muted">{fileSize(attachment.size)}</span>
+      </button>
+      {failed && <span className="small bad"> The file could not be downloaded.</span>}
+    </span>
+  );
+}
+
 export function ChatLog({
   entries,
   customerName,
   onLink,
   myStaffId = null,
   listRef,
+  loadAttachment,
+  onMediaShown,
 }: {
   entries: readonly ChatEntry[];
   customerName: string;
@@ -55,6 +144,10 @@ export function ChatLog({
   myStaffId?: string | null;
   /** The log scrolls by itself (max height): ChatPane keeps the newest message in sight. */
   listRef?: Ref<HTMLOListElement>;
+  /** An attachment's object URL (ChatDeskStore.attachmentUrl for the conversation). */
+  loadAttachment?: (attachmentId: string) => Promise<string>;
+  /** An image finished loading (its height changed the log). */
+  onMediaShown?: () => void;
 }) {
   return (
     <ol className="chat-log" aria-label="Messages" data-testid="console-chat-log" ref={listRef}>
@@ -72,9 +165,14 @@ export function ChatLog({
                 ? 'Previous agent'
                 : 'You'}
           </span>
-          <p className="chat-text" data-testid="console-chat-text">
-            <ChatText text={e.text} onLink={onLink} />
-          </p>
+          {e.attachment && loadAttachment && (
+            <AttachmentView attachment={e.attachment} load={loadAttachment} onShown={onMediaShown} />
+          )}
+          {(!e.attachment || e.text !== e.attachment.name) && (
+            <p className="chat-text" data-testid="console-chat-text">
+              <ChatText text={e.text} onLink={onLink} />
+            </p>
+          )}
           <span className="chat-meta small muted">
             {time(e.at)}
             {e.delivery && (
@@ -146,6 +244,12 @@ export function ChatPane({ list = true }: { list?: boolean }) {
   const count = selected?.entries.length ?? 0;
   const end = useRef<HTMLDivElement>(null);
   const log = useRef<HTMLOListElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const selectedId = selected?.requestId ?? null;
+  const loadAttachment = useCallback(
+    (attachmentId: string) => c.chats.attachmentUrl(selectedId ?? '', attachmentId),
+    [c, selectedId],
+  );
   useEffect(() => {
     // The newest message in sight: at the bottom of the log's own scroll area, and the pane's end on screen.
     if (log.current) log.current.scrollTop = log.current.scrollHeight;
@@ -176,6 +280,10 @@ export function ChatPane({ list = true }: { list?: boolean }) {
             onLink={openLink}
             myStaffId={c.session.staff?.staffId ?? null}
             listRef={log}
+            loadAttachment={loadAttachment}
+            onMediaShown={() => {
+              if (log.current) log.current.scrollTop = log.current.scrollHeight;
+            }}
           />
           <p className="chat-typing small muted" aria-live="polite" data-testid="console-chat-typing">
             {selected.customerTyping ? `${selected.customerName} is typing…` : ''}
@@ -226,11 +334,44 @@ export function ChatPane({ list = true }: { list?: boolean }) {
                     }
                   }}
                 />
-                <button type="submit" className="button primary" disabled={!draft.trim()}>
-                  Send
-                </button>
+                <div className="chat-compose-actions">
+                  <input
+                    ref={picker}
+                    type="file"
+                    accept={ATTACHMENT_ACCEPT}
+                    hidden
+                    data-testid="console-chat-file-input"
+                    onChange={(ev) => {
+                      const file = ev.target.files?.[0];
+                      ev.target.value = '';
+                      if (file) void c.chats.attach(file);
+                    }}
+                  />
+                  <button
+                    type="button"
+                    className="button"
+                    data-testid="console-chat-attach"
+                    title="Send an image (PNG, JPEG, WebP) or a PDF"
+                    disabled={!!chats.uploading}
+                    onClick={() => picker.current?.click()}
+                  >
+                    Attach
+                  </button>
+                  <button type="submit" className="button primary" disabled={!draft.trim()}>
+                    Send
+                  </button>
+                </div>
               </form>
-              {chats.error && <p className="small bad">{chats.error}</p>}
+              {chats.uploading && (
+                <p className="small muted" role="status" data-testid="console-chat-uploading">
+                  Sending {chats.uploading}…
+                </p>
+              )}
+              {chats.error && (
+                <p className="small bad" role="alert" data-testid="console-chat-error">
+                  {chats.error}
+                </p>
+              )}
               {inHand && (
                 <p className="small muted">
                   <button

@@ -1,4 +1,11 @@
-import { ChatSession, type ChatEntry } from '../../../browser-common/chat-session.ts';
+import {
+  attachmentErrorText,
+  attachmentName,
+  ChatSession,
+  newClientMsgId,
+  type ChatEntry,
+} from '../../../browser-common/chat-session.ts';
+import { CHAT_UPLOAD_MAX_BYTES, CHAT_UPLOAD_PART_BYTES } from '../../../protocol/src/bridge.ts';
 import type { ChatClientFrame } from '../../../protocol/src/chat.ts';
 import type { ConsoleBridge } from '../bridge/types.ts';
 import { Store } from './store.ts';
@@ -21,7 +28,23 @@ export interface ChatDeskState {
   online: boolean;
   quickReplies: readonly string[];
   error: string | null;
+  /** The file being sent in the selected conversation (its name), or null. */
+  uploading: string | null;
 }
+
+/** A file the agent picked (a File fits). */
+export interface PickedFile {
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+const base64 = (bytes: Uint8Array): string => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
 
 export const DEFAULT_QUICK_REPLIES = [
   'Hello, thank you for waiting. How can I help?',
@@ -52,6 +75,7 @@ interface Held {
  */
 export class ChatDeskStore extends Store<ChatDeskState> {
   private readonly held = new Map<string, Held>();
+  private readonly urls = new Map<string, Promise<string>>();
 
   constructor(
     private readonly bridge: ConsoleBridge,
@@ -61,7 +85,14 @@ export class ChatDeskStore extends Store<ChatDeskState> {
       requestId: string,
     ) => { requestId: string; customerName: string; fence: number } | null = () => null,
   ) {
-    super({ conversations: [], selected: null, online: false, quickReplies: [], error: null });
+    super({
+      conversations: [],
+      selected: null,
+      online: false,
+      quickReplies: [],
+      error: null,
+      uploading: null,
+    });
     this.patch({ quickReplies: this.loadQuickReplies() });
     bridge.on('chat.frame', (f) => {
       const requestId = f.type === 'chat.message' ? f.message.requestId : f.requestId;
@@ -166,6 +197,67 @@ export class ChatDeskStore extends Store<ChatDeskState> {
       this.patch({ error: e instanceof Error ? e.message : String(e) });
       return false;
     }
+  }
+
+  /**
+   * Send a file (image or PDF) in the selected conversation: its bytes go to main in parts
+   * (`chat.attachPart`), then `chat.attach` sends it to the authority, which sniffs its type
+   * and checks its size; the message it stored is shown at once. A refusal is said in plain
+   * words (`error`); the typed text is not touched. Resolves true when it was sent.
+   */
+  async attach(file: PickedFile): Promise<boolean> {
+    const h = this.state.selected ? this.held.get(this.state.selected) : undefined;
+    if (!h || h.closed || this.state.uploading) return false;
+    const name = attachmentName(file.name);
+    if (file.size > CHAT_UPLOAD_MAX_BYTES) {
+      this.patch({ error: attachmentErrorText(name, { code: 'payload_too_large' }) });
+      return false;
+    }
+    this.patch({ uploading: name, error: null });
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const uploadId = newClientMsgId();
+      for (let i = 0, part = 0; i < bytes.length || part === 0; i += CHAT_UPLOAD_PART_BYTES, part++)
+        await this.bridge.invoke('chat.attachPart', {
+          uploadId,
+          index: part,
+          data: base64(bytes.subarray(i, i + CHAT_UPLOAD_PART_BYTES)),
+        });
+      const sent = await this.bridge.invoke('chat.attach', {
+        uploadId,
+        requestId: h.session.requestId,
+        fence: h.fence,
+        clientMsgId: newClientMsgId(),
+        name,
+        mediaType: file.type || 'application/octet-stream',
+      });
+      h.session.received(sent.message);
+      this.patch({ uploading: null });
+      return true;
+    } catch (e) {
+      this.patch({ uploading: null, error: attachmentErrorText(name, e) });
+      return false;
+    }
+  }
+
+  /**
+   * An attachment's bytes as an object URL (fetched once through the bridge, never from
+   * the network by the page): an image's src, a PDF's download link.
+   */
+  attachmentUrl(requestId: string, attachmentId: string): Promise<string> {
+    const key = `${requestId}/${attachmentId}`;
+    let url = this.urls.get(key);
+    if (!url) {
+      url = this.bridge.invoke('chat.attachment', { requestId, attachmentId }).then(({ mediaType, data }) => {
+        const raw = atob(data);
+        const bytes = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+        return URL.createObjectURL(new Blob([bytes], { type: mediaType }));
+      });
+      url.catch(() => this.urls.delete(key));
+      this.urls.set(key, url);
+    }
+    return url;
   }
 
   typing(active: boolean): void {

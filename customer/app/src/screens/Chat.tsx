@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { linkParts, type ChatEntry } from '../../../sdk/index.ts';
+import { ATTACHMENT_ACCEPT, fileSize, linkParts, type ChatEntry } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 import { hourMinute, LEVEL_TEXT } from '../format.ts';
@@ -39,6 +39,80 @@ export function MessageText({ text }: { text: string }) {
   );
 }
 
+type Attachment = NonNullable<ChatEntry['attachment']>;
+
+/**
+ * A message's file: an image inline, a PDF as a named button that saves it. The bytes come
+ * from the authority with the device's proof, shown from an object URL; the name is text.
+ */
+export function AttachmentView({
+  attachment,
+  load,
+}: {
+  attachment: Attachment;
+  load: (attachmentId: string) => Promise<string>;
+}) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  const isImage = attachment.kind === 'image';
+  useEffect(() => {
+    if (!isImage) return;
+    let live = true;
+    load(attachment.id).then(
+      (u) => live && setUrl(u),
+      () => live && setFailed(true),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attachment.id, isImage, load]);
+  if (isImage)
+    return (
+      <span className="chat-attachment">
+        {url ? (
+          <img className="chat-image" src={url} alt={attachment.name} data-testid="chat-image" />
+        ) : (
+          <span className="chat-file-size">
+            {failed ? 'The image could not be loaded.' : 'Loading image…'}
+          </span>
+        )}
+      </span>
+    );
+  return (
+    <span className="chat-attachment">
+      <button
+        type="button"
+        className="chat-file"
+        data-testid="chat-file"
+        aria-label={`Download ${attachment.name}`}
+        onClick={() =>
+          void load(attachment.id).then(
+            (u) => {
+              const a = document.createElement('a');
+              a.href = u;
+              a.download = attachment.name;
+              document.body.append(a);
+              a.click();
+              a.remove();
+            },
+            () => setFailed(true),
+          )
+        }
+      >
+        <span className="chat-file-icon" aria-hidden="true">
+          PDF
+        </span>
+        <span>
+          <span className="chat-file-name">{attachment.name}</span>
+          <br />
+          <span className="chat-file-size">{fileSize(attachment.size)} · Tap to download</span>
+        </span>
+      </button>
+      {failed ? <span className="chat-file-size">The file could not be downloaded.</span> : null}
+    </span>
+  );
+}
+
 /**
  * Agents' names by staff id, learned while each one held the request: after a transfer the
  * earlier agent's messages keep their writer's name (or say "Previous agent" when this app
@@ -50,8 +124,11 @@ export function ChatMessages({
   entries,
   agentName,
   agentId = null,
+  loadAttachment,
 }: {
   entries: readonly ChatEntry[];
+  /** An attachment's object URL (AppController.chatAttachmentUrl). */
+  loadAttachment?: (attachmentId: string) => Promise<string>;
   /** The agent holding the request now (null while nobody has accepted it). */
   agentName: string | null;
   agentId?: string | null;
@@ -70,9 +147,14 @@ export function ChatMessages({
           data-seq={e.seq ?? ''}
         >
           <span className="chat-who">{e.sender === 'customer' ? 'You' : writer(e.staffId)}</span>
-          <p className="chat-text" data-testid="chat-text">
-            <MessageText text={e.text} />
-          </p>
+          {e.attachment && loadAttachment ? (
+            <AttachmentView attachment={e.attachment} load={loadAttachment} />
+          ) : null}
+          {!e.attachment || e.text !== e.attachment.name ? (
+            <p className="chat-text" data-testid="chat-text">
+              <MessageText text={e.text} />
+            </p>
+          ) : null}
           <span className="chat-meta">
             {e.at ? hourMinute(e.at) : ''}
             {e.delivery ? (
@@ -99,6 +181,7 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
   const r = state.request;
   const [draft, setDraft] = useState('');
   const end = useRef<HTMLDivElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
   const count = chat?.entries.length ?? 0;
   useEffect(() => {
     end.current?.scrollIntoView?.({ block: 'end' });
@@ -116,6 +199,7 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
   const agentId = holder?.agentId ?? null;
   if (agentId && agentName) agentNames.set(agentId, agentName);
   const canSend = chat.closed === null;
+  const loadAttachment = (id: string) => app.chatAttachmentUrl(id);
   const submit = () => {
     if (!draft.trim()) return;
     if (app.sendChat(draft)) setDraft('');
@@ -136,7 +220,12 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
           Waiting for an agent. You can write now: they see your messages when they join.
         </p>
       ) : null}
-      <ChatMessages entries={chat.entries} agentName={agentName} agentId={agentId} />
+      <ChatMessages
+        entries={chat.entries}
+        agentName={agentName}
+        agentId={agentId}
+        loadAttachment={loadAttachment}
+      />
       <p className="chat-typing" aria-live="polite" data-testid="chat-typing">
         {chat.agentTyping ? `${agentName ?? 'The agent'} is typing…` : ''}
       </p>
@@ -173,10 +262,43 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
               }
             }}
           />
+          <input
+            ref={picker}
+            type="file"
+            accept={ATTACHMENT_ACCEPT}
+            hidden
+            data-testid="chat-file-input"
+            onChange={(ev) => {
+              const file = ev.target.files?.[0];
+              ev.target.value = '';
+              if (file) void app.sendChatFile(file);
+            }}
+          />
+          <Button
+            type="button"
+            variant="ghost"
+            className="chat-attach-btn"
+            data-testid="chat-attach"
+            aria-label="Attach a photo or PDF"
+            disabled={chat.uploading !== null}
+            onClick={() => picker.current?.click()}
+          >
+            Attach
+          </Button>
           <Button type="submit" data-testid="chat-send" disabled={!draft.trim()}>
             Send
           </Button>
         </form>
+      ) : null}
+      {chat.uploading ? (
+        <p className="help" role="status" data-testid="chat-uploading">
+          Sending {chat.uploading}…
+        </p>
+      ) : null}
+      {chat.fileError ? (
+        <p className="error" role="alert" data-testid="chat-file-error">
+          {chat.fileError}
+        </p>
       ) : null}
       <div className="actions">
         <Button variant="ghost" onClick={() => (r ? app.showRequest() : app.home())}>

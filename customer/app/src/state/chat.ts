@@ -1,4 +1,4 @@
-import type { ChatEntry, ChatSession } from '../../../sdk/index.ts';
+import { attachmentErrorText, attachmentName, type ChatEntry, type ChatSession } from '../../../sdk/index.ts';
 import { messageOf, type AppStore } from './app-state.ts';
 
 /** The chat as the screens read it. */
@@ -12,6 +12,10 @@ export interface ChatView {
   unread: number;
   /** Sending has stopped (the conversation ended or moved): said in plain words. */
   closed: string | null;
+  /** The file being sent (its name), or null. */
+  uploading: string | null;
+  /** The last file refused or not sent, in plain words (the typed text is kept). */
+  fileError: string | null;
 }
 
 const REFUSAL_TEXT = {
@@ -26,6 +30,9 @@ export class ChatStore {
   private session: ChatSession | null = null;
   private off: Array<() => void> = [];
   private closed: string | null = null;
+  private uploading: string | null = null;
+  private fileError: string | null = null;
+  private readonly urls = new Map<string, Promise<string>>();
 
   constructor(private readonly app: AppStore) {}
 
@@ -37,6 +44,8 @@ export class ChatStore {
       this.detach();
       this.session = s;
       this.closed = null;
+      this.uploading = null;
+      this.fileError = null;
       const update = () => this.app.set({ chat: this.view(s) });
       this.off = [
         s.on('change', update),
@@ -68,6 +77,47 @@ export class ChatStore {
     }
   }
 
+  /**
+   * Send a file (image or PDF) in the chat: the authority checks its type and size; the
+   * message is shown at once, a refusal in plain words (`fileError`). Resolves true when sent.
+   */
+  async attach(file: File): Promise<boolean> {
+    const s = this.session;
+    if (!s || this.uploading || this.closed) return false;
+    const name = attachmentName(file.name);
+    const update = () => this.app.set({ chat: this.view(s) });
+    this.uploading = name;
+    this.fileError = null;
+    update();
+    try {
+      await this.app.requireDevice().sendChatFile(file, { name });
+      return true;
+    } catch (e) {
+      this.fileError = attachmentErrorText(name, e);
+      return false;
+    } finally {
+      this.uploading = null;
+      if (this.session === s) update();
+    }
+  }
+
+  /** An attachment's bytes as an object URL (fetched once with the device's proof). */
+  attachmentUrl(attachmentId: string): Promise<string> {
+    const s = this.session;
+    if (!s) return Promise.reject(new Error('no open chat'));
+    const key = `${s.requestId}/${attachmentId}`;
+    let url = this.urls.get(key);
+    if (!url) {
+      url = this.app
+        .requireDevice()
+        .chatAttachment(s.requestId, attachmentId)
+        .then(({ type, bytes }) => URL.createObjectURL(new Blob([bytes as BlobPart], { type })));
+      url.catch(() => this.urls.delete(key));
+      this.urls.set(key, url);
+    }
+    return url;
+  }
+
   typing(active: boolean): void {
     this.session?.typing(active);
   }
@@ -91,6 +141,8 @@ export class ChatStore {
       online: s.online,
       unread: s.unread,
       closed: this.closed,
+      uploading: this.uploading,
+      fileError: this.fileError,
     };
   }
 
