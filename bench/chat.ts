@@ -146,7 +146,10 @@ async function setUpConversations(
   // Agents on queue general (the option's queue), on shift, signed in, socket open; offline for now.
   const agentCount = Math.ceil(count / capacity);
   const agents: Agent[] = new Array(agentCount);
-  const shift = { start: new Date(Date.now() - 3_600_000).toISOString(), end: new Date(Date.now() + 86_400_000).toISOString() };
+  const shift = {
+    start: new Date(Date.now() - 3_600_000).toISOString(),
+    end: new Date(Date.now() + 86_400_000).toISOString(),
+  };
   await pool([...Array(agentCount).keys()], 4, async (i) => {
     const username = `bench-chat-${i}`;
     const password = `bench-chat-password-${i}`;
@@ -162,7 +165,11 @@ async function setUpConversations(
       json: { skills: [], queues: ['general'] },
     });
     if (p.status !== 200) throw new Error(`profile: ${p.status} ${JSON.stringify(p.body)}`);
-    const h = await api(url, 'setAgentSchedule', { headers: bearer(admin), params: { staffId }, json: { shifts: [shift] } });
+    const h = await api(url, 'setAgentSchedule', {
+      headers: bearer(admin),
+      params: { staffId },
+      json: { shifts: [shift] },
+    });
     if (h.status !== 200) throw new Error(`schedule: ${h.status} ${JSON.stringify(h.body)}`);
     const token = (await staffLogin(url, username, password)).token;
     const sock = await Sock.open(url, { type: 'hello', auth: { kind: 'staff', accessToken: token } });
@@ -173,13 +180,17 @@ async function setUpConversations(
   const customers = Math.ceil(count / DEVICES_PER_CUSTOMER);
   const waiting: { requestId: string; device: Sock }[] = [];
   await pool([...Array(customers).keys()], SETUP_CONCURRENCY, async (c) => {
-    const cu = await api(url, 'createCustomer', { headers: bearer(admin), json: { displayName: `Bench Customer ${c}` } });
+    const cu = await api(url, 'createCustomer', {
+      headers: bearer(admin),
+      json: { displayName: `Bench Customer ${c}` },
+    });
     if (cu.status !== 201) throw new Error(`create customer: ${cu.status} ${JSON.stringify(cu.body)}`);
     const customerId = cu.body.customerId as string;
     const devices = Math.min(DEVICES_PER_CUSTOMER, count - c * DEVICES_PER_CUSTOMER);
     for (let k = 0; k < devices; k++) {
       const code = await api(url, 'issueEnrolmentCode', { headers: bearer(admin), params: { customerId } });
-      if (code.status !== 201 && code.status !== 200) throw new Error(`enrolment code: ${JSON.stringify(code.body)}`);
+      if (code.status !== 201 && code.status !== 200)
+        throw new Error(`enrolment code: ${JSON.stringify(code.body)}`);
       const d = await new TestDevice(url).enrolAndAuthenticate(code.body.code);
       if (k === 0) {
         const set = await d.api('setPin', { json: { pin: PIN } });
@@ -311,7 +322,9 @@ class Traffic {
     if (from === 'customer') c.device.send({ type: 'chat.send', requestId: c.requestId, clientMsgId, text });
     else c.agent.sock.send({ type: 'chat.send', requestId: c.requestId, clientMsgId, fence: c.fence, text });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), SHOWN_TIMEOUT_MS)));
+    const timeout = new Promise<null>(
+      (resolve) => (timer = setTimeout(() => resolve(null), SHOWN_TIMEOUT_MS)),
+    );
     const out = await Promise.race([Promise.all([shown, acked]), timeout]);
     clearTimeout(timer);
     this.pending.delete(clientMsgId);
@@ -334,7 +347,8 @@ class Traffic {
         });
         if (r.status !== 200) throw new Error(`transcript: ${r.status} ${JSON.stringify(r.body)}`);
         for (const [i, m] of (r.body.messages as { seq: number; clientMsgId: string }[]).entries()) {
-          if (m.seq !== after + i + 1) this.errors.push(`transcript ${c.requestId}: seq ${m.seq} after ${after + i}`);
+          if (m.seq !== after + i + 1)
+            this.errors.push(`transcript ${c.requestId}: seq ${m.seq} after ${after + i}`);
           seen.set(m.clientMsgId, (seen.get(m.clientMsgId) ?? 0) + 1);
         }
         if (r.body.nextAfter === null) break;
@@ -349,8 +363,8 @@ class Traffic {
 
 // ---- the raw baseline ----------------------------------------------------------------
 
-/** A raw `ws` echo server in its own process (like the authority), and `n` round trips of `body`. */
-export async function wsEchoRoundTrips(n: number, body: string, warmup = 0): Promise<number[]> {
+/** A raw `ws` echo server in its own process (like the authority): `use` gets its port. */
+async function withEchoServer<T>(use: (port: number) => Promise<T>): Promise<T> {
   const code = `
     import { WebSocketServer } from 'ws';
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -369,21 +383,55 @@ export async function wsEchoRoundTrips(n: number, body: string, warmup = 0): Pro
       });
       child.once('exit', (c) => reject(new Error(`echo server exited ${c}`)));
     });
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    await once(ws, 'open');
-    const times: number[] = [];
-    for (let i = 0; i < n + warmup; i++) {
-      const t0 = now();
-      const got = once(ws, 'message');
-      ws.send(body);
-      await got;
-      if (i >= warmup) times.push(now() - t0);
-    }
-    ws.close();
-    return times;
+    return await use(port);
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/** `n` round trips of `body` on one socket, one at a time. */
+async function roundTrips(ws: WebSocket, n: number, body: string, warmup = 0): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n + warmup; i++) {
+    const t0 = now();
+    const got = once(ws, 'message');
+    ws.send(body);
+    await got;
+    if (i >= warmup) times.push(now() - t0);
+  }
+  return times;
+}
+
+/** The raw baseline of (a): `n` round trips of `body` through the echo process. */
+export function wsEchoRoundTrips(n: number, body: string, warmup = 0): Promise<number[]> {
+  return withEchoServer(async (port) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    await once(ws, 'open');
+    const times = await roundTrips(ws, n, body, warmup);
+    ws.close();
+    return times;
+  });
+}
+
+/** The raw baseline of (b): `sockets` sockets at once, `n` round trips each: round trips/s and their times. */
+export function wsEchoLoad(
+  sockets: number,
+  n: number,
+  body: string,
+): Promise<{ times: number[]; seconds: number }> {
+  return withEchoServer(async (port) => {
+    const all: WebSocket[] = [];
+    await pool([...Array(sockets).keys()], 64, async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      await once(ws, 'open');
+      all.push(ws);
+    });
+    const t0 = now();
+    const times = (await Promise.all(all.map((ws) => roundTrips(ws, n, body)))).flat();
+    const seconds = (now() - t0) / 1000;
+    for (const ws of all) ws.terminate();
+    return { times, seconds };
+  });
 }
 
 /** A `chat.message` frame as the authority sends it (the baseline moves as many bytes). */
@@ -491,6 +539,8 @@ export interface ChatLoadFigures {
   refused: number;
   errors: string[];
   setupSeconds: number;
+  /** The raw baseline: as many echo sockets, as many round trips each. */
+  echo: { times: number[]; seconds: number };
 }
 
 /** (b) `count` conversations at once on one node, `messages` each (customer and agent in turn). */
@@ -520,7 +570,9 @@ export async function benchChatLoad(
     const check = await traffic.checkTranscripts(url, conversations);
     for (const c of conversations) c.device.ws.terminate();
     for (const a of agents) a.sock.ws.terminate();
+    const echo = await wsEchoLoad(conversations.length, messages, CHAT_FRAME_SIZED);
     return {
+      echo,
       engine,
       conversations: conversations.length,
       agents: agents.length,
@@ -550,7 +602,9 @@ export function printChatLatency(f: ChatLatencyFigures): void {
   const line = (what: string, xs: number[]) =>
     console.log(
       `  ${what.padEnd(38)} p50 ${ms(xs, 50)} ms, p99 ${ms(xs, 99)} ms` +
-        (what.startsWith('raw') ? '' : `  (${fmt(pct(xs, 50) / pct(f.echo, 50), 1)}x / ${fmt(pct(xs, 99) / pct(f.echo, 99), 1)}x echo)`),
+        (what.startsWith('raw')
+          ? ''
+          : `  (${fmt(pct(xs, 50) / pct(f.echo, 50), 1)}x / ${fmt(pct(xs, 99) / pct(f.echo, 99), 1)}x echo)`),
     );
   line('device -> agent socket (chat.message):', f.toAgent);
   line('agent -> device socket (chat.message):', f.toDevice);
@@ -573,6 +627,15 @@ export function printChatLoad(f: ChatLoadFigures): void {
   );
   console.log(
     `  send -> shown on the other side:       p50 ${ms(f.shown, 50, 1)} ms, p99 ${ms(f.shown, 99, 1)} ms, max ${fmt(Math.max(...f.shown), 1)} ms`,
+  );
+  const e = f.echo;
+  console.log(
+    `  raw WebSocket echo, ${fmt(f.conversations)} sockets x ${f.messagesEach} round trips (baseline): ` +
+      `${fmt(e.times.length / e.seconds)} round trips/s, p50 ${ms(e.times, 50, 1)} ms, p99 ${ms(e.times, 99, 1)} ms`,
+  );
+  console.log(
+    `  ratio chat / echo: throughput ${fmt(f.shown.length / f.seconds / (e.times.length / e.seconds), 3)}x, ` +
+      `p50 ${fmt(pct(f.shown, 50) / pct(e.times, 50), 1)}x, p99 ${fmt(pct(f.shown, 99) / pct(e.times, 99), 1)}x`,
   );
   console.log(
     `  checked (sockets and transcripts): sent ${fmt(f.sent)}, lost ${f.lost}, duplicated ${f.duplicated}, refused ${f.refused}` +
