@@ -49,6 +49,8 @@ const WARMUP = env('VD_BENCH_CHAT_WARMUP', 50, 0);
 const LATENCY_CONVERSATIONS = env('VD_BENCH_CHAT_LATENCY_CONVERSATIONS', 20);
 const CONVERSATIONS = env('VD_BENCH_CHAT_CONVERSATIONS', 1000);
 const MESSAGES = env('VD_BENCH_CHAT_MESSAGES', 10);
+/** (b)'s second phase: each conversation sends a message every THINK_MS (0: no second phase). */
+const THINK_MS = env('VD_BENCH_CHAT_THINK_MS', 5000, 0);
 const CAPACITY = Math.min(20, env('VD_BENCH_CHAT_CAPACITY', 20));
 /** Devices per bench customer (the PIN is the customer's: set once, stepped up on each device). */
 const DEVICES_PER_CUSTOMER = 10;
@@ -541,6 +543,8 @@ export interface ChatLoadFigures {
   setupSeconds: number;
   /** The raw baseline: as many echo sockets, as many round trips each. */
   echo: { times: number[]; seconds: number };
+  /** The second phase: a message every `thinkMs` per conversation (null when VD_BENCH_CHAT_THINK_MS=0). */
+  paced: { thinkMs: number; sent: number; shown: number[]; seconds: number } | null;
 }
 
 /** (b) `count` conversations at once on one node, `messages` each (customer and agent in turn). */
@@ -567,17 +571,39 @@ export async function benchChatLoad(
       }),
     );
     const elapsed = (now() - t0) / 1000;
+    // Paced: each conversation (starting at a random point of the first period) sends one
+    // message every THINK_MS, customer and agent in turn, the same count again.
+    let paced: ChatLoadFigures['paced'] = null;
+    if (THINK_MS > 0) {
+      const p = { thinkMs: THINK_MS, sent: 0, shown: [] as number[], seconds: 0 };
+      const t1 = now();
+      await Promise.all(
+        conversations.map(async (c) => {
+          const start = t1 + Math.random() * THINK_MS;
+          for (let j = 0; j < messages; j++) {
+            await sleep(Math.max(0, start + j * THINK_MS - now()));
+            p.sent++;
+            const r = await traffic.message(c, (messages + j) % 2 === 0 ? 'customer' : 'agent');
+            if (r) p.shown.push(r.shown);
+            else notShown++;
+          }
+        }),
+      );
+      p.seconds = (now() - t1) / 1000;
+      paced = p;
+    }
     const check = await traffic.checkTranscripts(url, conversations);
     for (const c of conversations) c.device.ws.terminate();
     for (const a of agents) a.sock.ws.terminate();
     const echo = await wsEchoLoad(conversations.length, messages, CHAT_FRAME_SIZED);
     return {
       echo,
+      paced,
       engine,
       conversations: conversations.length,
       agents: agents.length,
       messagesEach: messages,
-      sent,
+      sent: sent + (paced?.sent ?? 0),
       shown,
       seconds: elapsed,
       lost: Math.max(check.lost, notShown),
@@ -623,7 +649,7 @@ export function printChatLoad(f: ChatLoadFigures): void {
       `${f.agents} agents x ${CAPACITY} chats, ${f.messagesEach} messages each (VD_BENCH_CHAT_MESSAGES); set-up ${fmt(f.setupSeconds, 1)} s`,
   );
   console.log(
-    `  ${fmt(f.shown.length)} messages shown in ${fmt(f.seconds, 1)} s: ${fmt(f.shown.length / f.seconds)} messages/s`,
+    `  as fast as it goes: ${fmt(f.shown.length)} messages shown in ${fmt(f.seconds, 1)} s: ${fmt(f.shown.length / f.seconds)} messages/s`,
   );
   console.log(
     `  send -> shown on the other side:       p50 ${ms(f.shown, 50, 1)} ms, p99 ${ms(f.shown, 99, 1)} ms, max ${fmt(Math.max(...f.shown), 1)} ms`,
@@ -637,8 +663,16 @@ export function printChatLoad(f: ChatLoadFigures): void {
     `  ratio chat / echo: throughput ${fmt(f.shown.length / f.seconds / (e.times.length / e.seconds), 3)}x, ` +
       `p50 ${fmt(pct(f.shown, 50) / pct(e.times, 50), 1)}x, p99 ${fmt(pct(f.shown, 99) / pct(e.times, 99), 1)}x`,
   );
+  if (f.paced) {
+    const p = f.paced;
+    console.log(
+      `  paced, a message every ${fmt(p.thinkMs / 1000, 1)} s per conversation (VD_BENCH_CHAT_THINK_MS): ${fmt(p.shown.length)} messages in ` +
+        `${fmt(p.seconds, 1)} s, ${fmt(p.shown.length / p.seconds)} messages/s; send -> shown p50 ${ms(p.shown, 50, 1)} ms, ` +
+        `p99 ${ms(p.shown, 99, 1)} ms, max ${fmt(Math.max(...p.shown), 1)} ms`,
+    );
+  }
   console.log(
-    `  checked (sockets and transcripts): sent ${fmt(f.sent)}, lost ${f.lost}, duplicated ${f.duplicated}, refused ${f.refused}` +
+    `  checked (sockets and transcripts, both phases): sent ${fmt(f.sent)}, lost ${f.lost}, duplicated ${f.duplicated}, refused ${f.refused}` +
       (f.errors.length ? `; errors: ${f.errors.slice(0, 3).join(' ')}` : ''),
   );
 }

@@ -377,6 +377,15 @@ async function chatLoad(rows: Row[]) {
     `${fmt(f.echo.times.length / f.echo.seconds)} /s, p99 ${fmt(pctOf(f.echo.times, 99), 1)} ms (WebSocket echo)`,
     `${fmt(f.shown.length / f.seconds / (f.echo.times.length / f.echo.seconds), 3)}x /s, ${fmt(pctOf(f.shown, 99) / pctOf(f.echo.times, 99), 1)}x p99`,
   ]);
+  if (f.paced)
+    rows.push([
+      on(
+        `chat, ${fmt(f.conversations)} conversations, a message every ${fmt(f.paced.thinkMs / 1000, 1)} s each: p50 / p99`,
+      ),
+      `${fmt(pctOf(f.paced.shown, 50), 1)} / ${fmt(pctOf(f.paced.shown, 99), 1)} ms (${fmt(f.paced.shown.length / f.paced.seconds)} /s)`,
+      '-',
+      '-',
+    ]);
 }
 
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
