@@ -204,6 +204,8 @@ async function setUpConversations(
       if (q.body?.status !== 'queued') throw new Error(`request: ${q.status} ${JSON.stringify(q.body)}`);
       const device = await Sock.open(url, await d.wsHello(q.body.request.sessionId));
       waiting.push({ requestId: q.body.request.requestId, device });
+      if (waiting.length % 250 === 0)
+        console.log(`  set-up: ${waiting.length} of ${count} devices verified, their chats queued`);
     }
   });
 
