@@ -5,7 +5,7 @@
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
  * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes,
- * reports, rtpengine-cpu, phone-in, link-to-verified) runs a part.
+ * reports, rtpengine-cpu, phone-in, link-to-verified, chat-latency, chat-load) runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -33,6 +33,7 @@ import { benchReports, pct as pctReports, printReports } from './reports.ts';
 import { benchRtpengineCpu, printRtpengineCpu } from './rtpengine-cpu.ts';
 import { benchPhoneIn, pct as pctPhoneIn, printPhoneIn } from './phone-in.ts';
 import { benchLinkToVerified, printLinkToVerified } from './link-to-verified.ts';
+import { benchChatLatency, benchChatLoad, printChatLatency, printChatLoad } from './chat.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
 const N = Number(process.env.VD_BENCH_N ?? 3000);
@@ -353,6 +354,40 @@ async function linkToVerified(rows: Row[]) {
   ]);
 }
 
+/** bench/chat.ts (a): a chat message send -> shown on the other party's socket vs a raw WebSocket echo. */
+async function chatLatency(rows: Row[]) {
+  const f = await benchChatLatency(engine);
+  printChatLatency(f);
+  const all = [...f.toAgent, ...f.toDevice];
+  rows.push([
+    on(`chat send -> shown p50 / p99 (${fmt(f.n)}; lost ${f.lost}, dup ${f.duplicated})`),
+    `${fmt(pctOf(all, 50), 2)} / ${fmt(pctOf(all, 99), 2)} ms`,
+    `${fmt(pctOf(f.echo, 50), 3)} / ${fmt(pctOf(f.echo, 99), 3)} ms (WebSocket echo)`,
+    `${fmt(pctOf(all, 50) / pctOf(f.echo, 50), 1)}x / ${fmt(pctOf(all, 99) / pctOf(f.echo, 99), 1)}x`,
+  ]);
+}
+
+/** bench/chat.ts (b): concurrent conversations on one node, messages/s and p99 send -> shown. */
+async function chatLoad(rows: Row[]) {
+  const f = await benchChatLoad(engine);
+  printChatLoad(f);
+  rows.push([
+    on(`chat, ${fmt(f.conversations)} conversations: messages/s, p99 (lost ${f.lost}, dup ${f.duplicated})`),
+    `${fmt(f.shown.length / f.seconds)} /s, p99 ${fmt(pctOf(f.shown, 99), 1)} ms`,
+    `${fmt(f.echo.times.length / f.echo.seconds)} /s, p99 ${fmt(pctOf(f.echo.times, 99), 1)} ms (WebSocket echo)`,
+    `${fmt(f.shown.length / f.seconds / (f.echo.times.length / f.echo.seconds), 3)}x /s, ${fmt(pctOf(f.shown, 99) / pctOf(f.echo.times, 99), 1)}x p99`,
+  ]);
+  if (f.paced)
+    rows.push([
+      on(
+        `chat, ${fmt(f.conversations)} conversations, a message every ${fmt(f.paced.thinkMs / 1000, 1)} s each: p50 / p99`,
+      ),
+      `${fmt(pctOf(f.paced.shown, 50), 1)} / ${fmt(pctOf(f.paced.shown, 99), 1)} ms (${fmt(f.paced.shown.length / f.paced.seconds)} /s)`,
+      '-',
+      '-',
+    ]);
+}
+
 /** Run one bench; a failure is printed and noted in the table, and the others still run. */
 async function guarded(name: string, rows: Row[], fn: () => Promise<void>) {
   try {
@@ -399,6 +434,9 @@ async function main() {
   if (wanted('rtpengine-cpu')) await guarded('rtpengine CPU', rows, () => rtpengineCpu(rows));
   if (wanted('phone-in')) await guarded('phone-in', rows, () => phoneIn(rows));
   if (wanted('link-to-verified')) await guarded('link to verified', rows, () => linkToVerified(rows));
+  for (engine of ENGINES)
+    if (wanted('chat-latency')) await guarded(on('chat latency'), rows, () => chatLatency(rows));
+  for (engine of ENGINES) if (wanted('chat-load')) await guarded(on('chat load'), rows, () => chatLoad(rows));
 
   const head: Row = ['bench', 'through the API', 'same-run baseline', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
