@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type Ref } from 'react';
+import { useAttachmentUrl } from '../../../browser-common/attachment-url.ts';
 import {
   ATTACHMENT_ACCEPT,
   fileSize,
@@ -72,20 +73,8 @@ export function AttachmentView({
   /** The image is laid out (the log keeps the newest message in sight). */
   onShown?: () => void;
 }) {
-  const [url, setUrl] = useState<string | null>(null);
-  const [failed, setFailed] = useState(false);
   const isImage = attachment.kind === 'image';
-  useEffect(() => {
-    if (!isImage) return;
-    let live = true;
-    load(attachment.id).then(
-      (u) => live && setUrl(u),
-      () => live && setFailed(true),
-    );
-    return () => {
-      live = false;
-    };
-  }, [attachment.id, isImage, load]);
+  const { url, failed, fail } = useAttachmentUrl(attachment.id, isImage, load);
   if (isImage)
     return (
       <span className="chat-attachment chat-image-frame">
@@ -110,12 +99,7 @@ export function AttachmentView({
         className="button chat-file"
         data-testid="console-chat-file"
         title={`Download ${attachment.name}`}
-        onClick={() =>
-          void load(attachment.id).then(
-            (u) => download(u, attachment.name),
-            () => setFailed(true),
-          )
-        }
+        onClick={() => void load(attachment.id).then((u) => download(u, attachment.name), fail)}
       >
         <span className="chat-file-icon" aria-hidden="true">
           PDF

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { useAttachmentUrl } from '../../../../browser-common/attachment-url.ts';
 import { ATTACHMENT_ACCEPT, fileSize, linkParts, type ChatEntry } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
@@ -52,20 +53,8 @@ export function AttachmentView({
   attachment: Attachment;
   load: (attachmentId: string) => Promise<string>;
 }) {
-  const [url, setUrl] = useState<string | null>(null);
-  const [failed, setFailed] = useState(false);
   const isImage = attachment.kind === 'image';
-  useEffect(() => {
-    if (!isImage) return;
-    let live = true;
-    load(attachment.id).then(
-      (u) => live && setUrl(u),
-      () => live && setFailed(true),
-    );
-    return () => {
-      live = false;
-    };
-  }, [attachment.id, isImage, load]);
+  const { url, failed, fail } = useAttachmentUrl(attachment.id, isImage, load);
   if (isImage)
     return (
       <span className="chat-attachment">
@@ -86,17 +75,14 @@ export function AttachmentView({
         data-testid="chat-file"
         aria-label={`Download ${attachment.name}`}
         onClick={() =>
-          void load(attachment.id).then(
-            (u) => {
-              const a = document.createElement('a');
-              a.href = u;
-              a.download = attachment.name;
-              document.body.append(a);
-              a.click();
-              a.remove();
-            },
-            () => setFailed(true),
-          )
+          void load(attachment.id).then((u) => {
+            const a = document.createElement('a');
+            a.href = u;
+            a.download = attachment.name;
+            document.body.append(a);
+            a.click();
+            a.remove();
+          }, fail)
         }
       >
         <span className="chat-file-icon" aria-hidden="true">
