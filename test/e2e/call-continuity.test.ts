@@ -144,12 +144,17 @@ for (const server of ['edge', 'kamailio'] as const)
       await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
     };
 
-    const callAndHear = async (agent: Page, agentName: string, customer: Page) => {
+    /** The agent calls and both hear each other; `continued`: the call replaces one ended by a transfer, so the phone answers by itself. */
+    const callAndHear = async (agent: Page, agentName: string, customer: Page, continued = false) => {
       await agent.getByRole('button', { name: 'Call customer' }).click();
-      await customer
-        .getByRole('heading', { name: `Verified call from Northwind Bank — ${agentName}` })
-        .waitFor();
-      await customer.getByRole('button', { name: 'Answer call' }).click();
+      if (continued) {
+        await customer.getByTestId('call-continued').getByText(`You are now with ${agentName}`).waitFor();
+      } else {
+        await customer
+          .getByRole('heading', { name: `Verified call from Northwind Bank — ${agentName}` })
+          .waitFor();
+        await customer.getByRole('button', { name: 'Answer call' }).click();
+      }
       await customer.getByRole('heading', { name: `On a call with ${agentName}` }).waitFor();
       const [atAgent, atCustomer] = await Promise.all([
         detectTone(agent, 'audio[data-testid="remote-audio"]'),
@@ -229,7 +234,8 @@ for (const server of ['edge', 'kamailio'] as const)
           await sam.screenshot('continuity-2-sam-after-warm-accept');
           await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
           await pc.getByText(/You are now with Sam Patel/).waitFor();
-          await callAndHear(pb, 'Sam Patel', pc);
+          // The customer stays on the line: Sam's call continues Dana's without ringing.
+          await callAndHear(pb, 'Sam Patel', pc, true);
           assert.deepEqual(
             await liveRemoteTracks(pa),
             [],

@@ -325,6 +325,7 @@ export function ChatPane({ list = true }: { list?: boolean }) {
                     accept={ATTACHMENT_ACCEPT}
                     hidden
                     data-testid="console-chat-file-input"
+                    aria-label="Attach an image or PDF"
                     onChange={(ev) => {
                       const file = ev.target.files?.[0];
                       ev.target.value = '';

@@ -254,6 +254,7 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
             accept={ATTACHMENT_ACCEPT}
             hidden
             data-testid="chat-file-input"
+            aria-label="Attach an image or PDF"
             onChange={(ev) => {
               const file = ev.target.files?.[0];
               ev.target.value = '';
