@@ -26,3 +26,22 @@ export function useAttachmentUrl(
   }, [attachmentId, isImage, load]);
   return { url, failed, fail: () => setFailed(true) };
 }
+
+/**
+ * Object URLs of chat attachments, each attachment's bytes loaded once for the page's life
+ * (attachments never change); a load that failed is tried again the next time.
+ */
+export class AttachmentUrls {
+  private readonly urls = new Map<string, Promise<string>>();
+
+  get(requestId: string, attachmentId: string, load: () => Promise<Blob>): Promise<string> {
+    const key = `${requestId}/${attachmentId}`;
+    let url = this.urls.get(key);
+    if (!url) {
+      url = load().then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.urls.delete(key));
+      this.urls.set(key, url);
+    }
+    return url;
+  }
+}

@@ -24,6 +24,9 @@ export function ago(iso: string, now: number): string {
   return `${d} day${d === 1 ? '' : 's'} ago`;
 }
 
+/** "1 chat", "3 chats". */
+export const chatCount = (n: number): string => `${n} ${n === 1 ? 'chat' : 'chats'}`;
+
 /** Times of day to the minute: seconds are noise to an agent (durations keep theirs). */
 const timeFormat = new Intl.DateTimeFormat(undefined, {
   hour: '2-digit',

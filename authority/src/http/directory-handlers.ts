@@ -4,8 +4,9 @@ import type { Handlers } from './bind.ts';
 
 /**
  * Transfer targets for any staff member: enabled colleagues with their presence, whether
- * they are free and which queues' chats they have room for, and the configured queues. Read-only: a staff member without
- * an agent record is listed offline rather than given one.
+ * they are free and which queues' chats they have room for, and the configured queues.
+ * Read-only: a staff member without an agent record is listed offline rather than given one
+ * (with room for a chat of any queue, as someone holding nothing).
  */
 export async function directoryHandlers(svc: Services): Promise<Handlers<typeof directoryRoutes>> {
   const { pipeline } = svc;
@@ -20,10 +21,10 @@ export async function directoryHandlers(svc: Services): Promise<Handlers<typeof 
         ]),
       );
       const room = await pipeline.chatRoom(agents);
-      const queueIds = pipeline.config.config.queues.map((q) => q.id);
+      const nothingHeld = { chatsHeld: 0, chatRoomIn: pipeline.config.config.queues.map((q) => q.id) };
       const staff: TransferTargetStaff[] = rows.map((s) => {
         const a = views.get(s.id);
-        const held = room.get(s.id) ?? { chatsHeld: 0, chatRoomIn: queueIds };
+        const held = room.get(s.id) ?? nothingHeld;
         if (!a)
           return {
             staffId: s.id,

@@ -213,9 +213,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * For every staff member holding something (or, of `agents`, with a chat capacity of their own): the
-   * chats they hold and the queues whose chat they have room for now (Capacity.noRoom); one
-   * holding nothing has room in every queue.
+   * For each of these agents: the chats they hold and the queues whose chat they have room
+   * for now (Capacity.noRoom, bounded by their own chat capacity), by staff id.
    */
   async chatRoom(
     agents: readonly AgentRow[],
@@ -223,21 +222,18 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const read = this.ctx.data.read;
     const held = await read.requests.heldByAgent();
     const offered = await read.requests.offeredAgentIds();
-    const own = new Map(
-      agents.filter((a) => a.chat_capacity !== null).map((a) => [a.staff_id, a.chat_capacity]),
-    );
-    const out = new Map<string, { chatsHeld: number; chatRoomIn: string[] }>();
-    for (const id of new Set([...held.keys(), ...offered, ...own.keys()])) {
-      const h = { ...(held.get(id) ?? { voice: 0, chat: 0 }), offered: offered.has(id) };
-      const limit = (queueId: string) => Capacity.chatLimit(this.config.chatCapacity(queueId), own.get(id));
-      out.set(id, {
-        chatsHeld: h.chat,
-        chatRoomIn: this.config.config.queues
+    const queues = this.config.config.queues;
+    return new Map(
+      agents.map((a) => {
+        const h = { ...(held.get(a.staff_id) ?? { voice: 0, chat: 0 }), offered: offered.has(a.staff_id) };
+        const limit = (queueId: string) =>
+          Capacity.chatLimit(this.config.chatCapacity(queueId), a.chat_capacity);
+        const chatRoomIn = queues
           .filter((q) => Capacity.noRoom(h, 'chat', limit(q.id)) === null)
-          .map((q) => q.id),
-      });
-    }
-    return out;
+          .map((q) => q.id);
+        return [a.staff_id, { chatsHeld: h.chat, chatRoomIn }];
+      }),
+    );
   }
 
   /** Views of these agents (committed data): their offers and current requests read for all at once. */

@@ -118,13 +118,23 @@ export class Transfers extends EventEmitter<TransferEvents> {
     return checkHolder(await r.custody.request(requestId), staffId, fence);
   }
 
-  /** Why `name` cannot take `req` beside what they hold, by their own chat capacity too (Capacity.noRoom, in words), or null. */
-  private noRoom(
+  /**
+   * Inside a unit: why `name` (`staffId`) cannot take `req` beside what they hold now, by
+   * their own chat capacity too (Capacity.noRoom, in words), or null. `offerPending` false:
+   * an offer waiting for them does not count (a consult accepted beside it).
+   */
+  private async noRoom(
+    r: Repos,
+    staffId: string,
     name: string,
-    holds: Holding,
-    own: number | null,
     req: Pick<HeldRequest, 'channel' | 'queue_id'>,
-  ): string | null {
+    offerPending = true,
+  ): Promise<string | null> {
+    const holds: Holding = {
+      ...(await r.custody.holding(staffId)),
+      ...(offerPending ? {} : { offered: false }),
+    };
+    const own = (await r.agents.get(staffId))?.chat_capacity ?? null;
     const queueCapacity = this.pipeline.config.chatCapacity(req.queue_id);
     const capacity = Capacity.chatLimit(queueCapacity, own);
     const chats = (n: number) => `${n} ${n === 1 ? 'chat' : 'chats'}`;
@@ -161,8 +171,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
     // Supervisors are reachable while they watch the board (not "available" for queue offers); agents must be online.
     if (s.role === 'agent' && (await r.transfers.presenceOf(staffId)) === 'offline')
       throw targetUnavailable(`${s.display_name} is offline`);
-    const own = (await r.agents.get(staffId))?.chat_capacity ?? null;
-    const why = this.noRoom(s.display_name, await r.custody.holding(staffId), own, req);
+    const why = await this.noRoom(r, staffId, s.display_name, req);
     if (why) throw targetUnavailable(why);
     return s;
   }
@@ -394,8 +403,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
         };
       }
       // An offer pending does not stop an accept (it stays beside); a call or full chats do.
-      const own = (await r.agents.get(staffId))?.chat_capacity ?? null;
-      if (this.noRoom('you', { ...(await r.custody.holding(staffId)), offered: false }, own, req))
+      if (await this.noRoom(r, staffId, 'you', req, false))
         throw targetUnavailable('finish your current request before accepting a transfer');
       const at = this.now();
       const toFence = await r.custody.move({

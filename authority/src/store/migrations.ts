@@ -753,7 +753,8 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
         FOREIGN KEY (request_id, seq) REFERENCES chat_messages(request_id, seq)
       ) STRICT;
     `);
-  }, // 29: an agent's own chat capacity (null: the queue's applies), bounding every queue's
+  },
+  // 29: an agent's own chat capacity (null: the queue's applies), bounding every queue's
   (db) => {
     db.exec(`ALTER TABLE agents ADD COLUMN chat_capacity INTEGER CHECK (chat_capacity BETWEEN 1 AND 20);`);
   },

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { blobOfBase64 } from '../bridge/base64.ts';
 import type { RecordingView } from '../../../protocol/src/recording.ts';
 import { errorText } from '../bridge/types.ts';
 import { dateTime } from '../format.ts';
@@ -32,8 +33,7 @@ export function RecordingsCard() {
     try {
       const r = await c.bridge.invoke('recording.play', { recordingId: id });
       // The console's CSP plays media from blob: URLs only (not data:).
-      const bytes = Uint8Array.from(atob(r.url.slice(r.url.indexOf(',') + 1)), (ch) => ch.charCodeAt(0));
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'audio/wav' }));
+      const url = URL.createObjectURL(blobOfBase64(r.url.slice(r.url.indexOf(',') + 1), 'audio/wav'));
       setPlaying((old) => {
         if (old) URL.revokeObjectURL(old.url);
         return { id, url };

@@ -3,7 +3,7 @@ import type { TransferTargetStaff } from '../../../protocol/src/directory.ts';
 import type { TransferTarget, TransferView } from '../../../protocol/src/transfers.ts';
 import { Alert, LevelBadge } from '../components/ui.tsx';
 import { Field } from '../components/Field.tsx';
-import { clockDuration, PRESENCE_TEXT } from '../format.ts';
+import { chatCount, clockDuration, PRESENCE_TEXT } from '../format.ts';
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 
 type TargetKind = TransferTarget['kind'];
@@ -12,16 +12,14 @@ type TargetKind = TransferTarget['kind'];
 const roomForChat = (s: TransferTargetStaff, queueId: string | null): boolean =>
   queueId !== null && s.chatRoomIn.includes(queueId);
 
-const staffState = (s: TransferTargetStaff, chatQueue: string | null): string =>
-  s.busy && s.chatsHeld > 0 && roomForChat(s, chatQueue)
-    ? `chatting (${s.chatsHeld} ${s.chatsHeld === 1 ? 'chat' : 'chats'}), room for one more`
-    : s.busy
-      ? s.chatsHeld > 0
-        ? `busy: ${s.chatsHeld} ${s.chatsHeld === 1 ? 'chat' : 'chats'}, no room`
-        : 'busy with a customer'
-      : !s.onShift && s.role === 'agent'
-        ? 'off shift'
-        : PRESENCE_TEXT[s.presence];
+/** A colleague's state in the dialog's list (for a chat: whether they have room for it beside their chats). */
+function staffState(s: TransferTargetStaff, chatQueue: string | null): string {
+  if (!s.busy) return !s.onShift && s.role === 'agent' ? 'off shift' : PRESENCE_TEXT[s.presence];
+  if (s.chatsHeld === 0) return 'busy with a customer';
+  return roomForChat(s, chatQueue)
+    ? `chatting (${chatCount(s.chatsHeld)}), room for one more`
+    : `busy: ${chatCount(s.chatsHeld)}, no room`;
+}
 
 /**
  * Who can take it: agents online and free; supervisors free (they may be off the queues);

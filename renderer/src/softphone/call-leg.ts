@@ -57,12 +57,12 @@ export function sendInvite(
     .catch((e: unknown) => onFail(toError(e)));
 }
 
-/** End a session whatever its state: BYE, CANCEL, decline (603), or a local dispose. */
 /** The BYE's Reason header (RFC 3326) per HangUpReason: wording for the far end, nothing more. */
 const BYE_REASON: Record<HangUpReason, string> = {
   transferred: 'Reason: SIP;cause=200;text="transferred"',
 };
 
+/** End a session whatever its state: BYE (with its Reason, when given), CANCEL, decline (603), or a local dispose. */
 export async function terminate(s: Inviter | Invitation, reason?: HangUpReason): Promise<void> {
   try {
     if (s.state === SessionState.Established)

@@ -59,10 +59,10 @@ export function assertLineTransition(from: LineState, to: LineState): void {
 
 export type Registration = 'unregistered' | 'registering' | 'registered' | 'reconnecting';
 
-/** What the softphone shows: immutable, replaced on each change (useSyncExternalStore). */
 /** Why the console ends a call, when the far end may show it (the BYE's Reason header). */
 export type HangUpReason = 'transferred';
 
+/** What the softphone shows: immutable, replaced on each change (useSyncExternalStore). */
 export interface SoftphoneSnapshot {
   line: LineState;
   /** False when no softphone is wired in at all (the UI says so instead of pretending). */

@@ -1,6 +1,7 @@
 import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
 import type { AgentView, Board, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
+import { chatCount } from '../format.ts';
 import { refusalText } from './remote-control.ts';
 import { Store } from './store.ts';
 
@@ -32,7 +33,7 @@ export function heldText(a: AgentView, requests: readonly RequestView[]): string
   const names = held.map((r) => r?.customerName ?? 'a customer').join(', ');
   const chats = held.filter((r) => r?.channel === 'chat').length;
   if (chats < 2 && a.chatCapacity == null) return names;
-  const count = `${chats} ${chats === 1 ? 'chat' : 'chats'}`;
+  const count = chatCount(chats);
   return `${names} · ${a.chatCapacity == null ? count : `${count} of ${a.chatCapacity}`}`;
 }
 

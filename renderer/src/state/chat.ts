@@ -5,7 +5,9 @@ import {
   newClientMsgId,
   type ChatEntry,
 } from '../../../browser-common/chat-session.ts';
+import { AttachmentUrls } from '../../../browser-common/attachment-url.ts';
 import { CHAT_UPLOAD_MAX_BYTES, CHAT_UPLOAD_PART_BYTES } from '../../../protocol/src/bridge.ts';
+import { blobOfBase64, toBase64 } from '../bridge/base64.ts';
 import type { ChatClientFrame } from '../../../protocol/src/chat.ts';
 import type { ConsoleBridge } from '../bridge/types.ts';
 import { Store } from './store.ts';
@@ -40,12 +42,6 @@ export interface PickedFile {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
-const base64 = (bytes: Uint8Array): string => {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-};
-
 export const DEFAULT_QUICK_REPLIES = [
   'Hello, thank you for waiting. How can I help?',
   'One moment please, I am checking this for you.',
@@ -75,7 +71,7 @@ interface Held {
  */
 export class ChatDeskStore extends Store<ChatDeskState> {
   private readonly held = new Map<string, Held>();
-  private readonly urls = new Map<string, Promise<string>>();
+  private readonly urls = new AttachmentUrls();
 
   constructor(
     private readonly bridge: ConsoleBridge,
@@ -221,7 +217,7 @@ export class ChatDeskStore extends Store<ChatDeskState> {
         await this.bridge.invoke('chat.attachPart', {
           uploadId,
           index: part,
-          data: base64(bytes.subarray(i, i + CHAT_UPLOAD_PART_BYTES)),
+          data: toBase64(bytes.subarray(i, i + CHAT_UPLOAD_PART_BYTES)),
         });
       const sent = await this.bridge.invoke('chat.attach', {
         uploadId,
@@ -245,19 +241,10 @@ export class ChatDeskStore extends Store<ChatDeskState> {
    * the network by the page): an image's src, a PDF's download link.
    */
   attachmentUrl(requestId: string, attachmentId: string): Promise<string> {
-    const key = `${requestId}/${attachmentId}`;
-    let url = this.urls.get(key);
-    if (!url) {
-      url = this.bridge.invoke('chat.attachment', { requestId, attachmentId }).then(({ mediaType, data }) => {
-        const raw = atob(data);
-        const bytes = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-        return URL.createObjectURL(new Blob([bytes], { type: mediaType }));
-      });
-      url.catch(() => this.urls.delete(key));
-      this.urls.set(key, url);
-    }
-    return url;
+    return this.urls.get(requestId, attachmentId, async () => {
+      const { mediaType, data } = await this.bridge.invoke('chat.attachment', { requestId, attachmentId });
+      return blobOfBase64(data, mediaType);
+    });
   }
 
   typing(active: boolean): void {

@@ -1,4 +1,5 @@
 import { attachmentErrorText, attachmentName, type ChatEntry, type ChatSession } from '../../../sdk/index.ts';
+import { AttachmentUrls } from '../../../../browser-common/attachment-url.ts';
 import { messageOf, type AppStore } from './app-state.ts';
 
 /** The chat as the screens read it. */
@@ -32,7 +33,7 @@ export class ChatStore {
   private closed: string | null = null;
   private uploading: string | null = null;
   private fileError: string | null = null;
-  private readonly urls = new Map<string, Promise<string>>();
+  private readonly urls = new AttachmentUrls();
 
   constructor(private readonly app: AppStore) {}
 
@@ -105,17 +106,10 @@ export class ChatStore {
   attachmentUrl(attachmentId: string): Promise<string> {
     const s = this.session;
     if (!s) return Promise.reject(new Error('no open chat'));
-    const key = `${s.requestId}/${attachmentId}`;
-    let url = this.urls.get(key);
-    if (!url) {
-      url = this.app
-        .requireDevice()
-        .chatAttachment(s.requestId, attachmentId)
-        .then(({ type, bytes }) => URL.createObjectURL(new Blob([bytes as BlobPart], { type })));
-      url.catch(() => this.urls.delete(key));
-      this.urls.set(key, url);
-    }
-    return url;
+    return this.urls.get(s.requestId, attachmentId, async () => {
+      const { type, bytes } = await this.app.requireDevice().chatAttachment(s.requestId, attachmentId);
+      return new Blob([bytes as BlobPart], { type });
+    });
   }
 
   typing(active: boolean): void {
