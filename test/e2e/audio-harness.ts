@@ -29,16 +29,19 @@ export function writeToneWav(path: string, hz: number, seconds = 20, rate = 48_0
 
 /**
  * Runs in the page (kept as plain JavaScript text so no transpiler helper leaks in):
- * analyse the stream playing in the <audio> element `selector` and resolve with the
- * peak frequency once it has been above -50 dB for three polls in a row, or null
- * peak at the deadline.
+ * analyse the stream playing in the <audio> element `selector` (following it when the
+ * page replaces it) and resolve with the peak frequency once it has been above -50 dB
+ * for three polls in a row, or null peak at the deadline.
  */
 const DETECT_TONE = `async (selector, timeoutMs) => {
   const t0 = performance.now();
   const deadline = t0 + timeoutMs;
-  const el = document.querySelector(selector);
   const pause = () => new Promise((r) => setTimeout(r, 100));
-  while (!(el && el.srcObject && el.srcObject.getAudioTracks().length > 0)) {
+  const live = () => {
+    const el = document.querySelector(selector);
+    return el && el.srcObject && el.srcObject.getAudioTracks().some((t) => t.readyState === 'live') ? el.srcObject : null;
+  };
+  while (!live()) {
     if (performance.now() > deadline) return { hz: null, db: null, ms: timeoutMs, why: 'no remote track' };
     await pause();
   }
@@ -47,12 +50,24 @@ const DETECT_TONE = `async (selector, timeoutMs) => {
   const analyser = ctx.createAnalyser();
   analyser.fftSize = 16384;
   analyser.smoothingTimeConstant = 0;
-  ctx.createMediaStreamSource(el.srcObject).connect(analyser);
   const bins = new Float32Array(analyser.frequencyBinCount);
+  let stream = null;
+  let source = null;
   let hits = 0;
   let last = { hz: null, db: null };
   while (performance.now() < deadline) {
+    // Follow the element as the console replaces its stream (a second line answered,
+    // a call resumed): a person hears what plays now, not what played when they began.
+    const now = live();
+    if (now !== stream) {
+      if (source) source.disconnect();
+      source = now ? ctx.createMediaStreamSource(now) : null;
+      if (source) source.connect(analyser);
+      stream = now;
+      hits = 0;
+    }
     await pause();
+    if (!source) continue;
     analyser.getFloatFrequencyData(bins);
     let best = -Infinity;
     let idx = 0;
