@@ -25,7 +25,7 @@ export async function startBenchAuthority(
   dataDir: string,
   env: Record<string, string>,
   engine: Engine = 'sqlite',
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   if (engine === 'postgres') env = { ...env, VD_DATABASE_URL: await createTestDatabase('vd_bench') };
   const child = spawn(
     process.execPath,
@@ -63,6 +63,7 @@ export async function startBenchAuthority(
   child.stdout.resume();
   return {
     url,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');

@@ -2,8 +2,8 @@
  * Remote-control round trip (figures printed, never asserted): the agent POSTs a
  * command -> the authority (own process) authorises, persists, audits and signs it ->
  * the device receives the JWS on its WebSocket, verifies it (authority JWKS, claims,
- * replay/order checks) and POSTs its acknowledgement with a fresh device proof -> the
- * authority records "shown" and tells the agent on its WebSocket. One command at a time,
+ * replay/order checks) and acknowledges it on its WebSocket (`command.ack`, as the SDK does
+ * while the socket is open) -> the authority records "shown" and tells the agent on its WebSocket. One command at a time,
  * p50/p99 of that full loop (and of the first half: POST -> device has the frame).
  *
  * Baseline in the same run: a raw WebSocket echo (a `ws` server in its own process that
@@ -19,11 +19,14 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Engine } from '../authority/src/store/engine.ts';
 import { startBenchAuthority } from './authority-process.ts';
+import { flushesPerOperation, postgresPids } from './fsyncs.ts';
 import { DeviceControl, TestDevice } from '../test/support/device.ts';
 import { bearer, call, staffLogin } from '../test/support/http.ts';
 
 const N = Math.max(1, Number(process.env.VD_BENCH_COMMANDS ?? 10_000));
 const WARMUP = Math.max(0, Number(process.env.VD_BENCH_COMMANDS_WARMUP ?? 200));
+/** Commands of the untimed pass that counts disk flushes. */
+const FLUSH_PASS = 100;
 const PEPPER = 'bench-pepper-0123456789abcdefghijklmnopqrstuvwxyz';
 const root = new URL('..', import.meta.url).pathname;
 
@@ -34,6 +37,8 @@ export interface DeviceCommandFigures {
   echo: { p50: number; p99: number; mean: number };
   seconds: number;
   errors: number;
+  /** fsync/fdatasync calls per command (authority on SQLite, PostgreSQL's processes on PostgreSQL); null without strace. */
+  flushes: number | null;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -151,8 +156,9 @@ export async function benchDeviceCommands(n = N, engine: Engine = 'sqlite'): Pro
     const roundTrips: number[] = [];
     const toDevice: number[] = [];
     let errors = 0;
-    const t0all = performance.now();
-    for (let i = 0; i < n + WARMUP; i++) {
+    let seq = 0;
+    /** One command through the whole loop: [round trip, POST -> frame on the device] in ms, or null. */
+    const one = async (): Promise<[number, number] | null> => {
       const t0 = performance.now();
       const shown = agentSock.inbox.next((f) => f.type === 'command.update' && f.command.state === 'shown');
       const onDevice = device.inbox.next((f) => f.type === 'command');
@@ -160,29 +166,47 @@ export async function benchDeviceCommands(n = N, engine: Engine = 'sqlite'): Pro
         headers: bearer(agent.token),
         json: {
           fence,
-          seq: i + 1,
+          seq: ++seq,
           ttlSeconds: 600,
           command: { kind: 'navigate', payload: { screen: 'account' } },
         },
       });
       if (sent.status !== 201) {
         errors++;
-        continue;
+        return null;
       }
       const f = await onDevice;
       const t1 = performance.now();
       const v = await ctl.guard.check(f.jws);
       if (v.verdict !== 'execute') throw new Error(`device refused: ${JSON.stringify(v)}`);
-      const ack = await ctl.ack(f.commandId);
-      if (ack.status !== 200) errors++;
+      // The acknowledgement on the device's socket, as the SDK sends it when the socket is open.
+      const acked = device.inbox.next(
+        (x) =>
+          (x.type === 'command.acked' || x.type === 'command.ack.refused') && x.commandId === f.commandId,
+      );
+      device.ws.send(JSON.stringify({ type: 'command.ack', commandId: f.commandId }));
+      if ((await acked).type !== 'command.acked') errors++;
       const upd = await shown;
       if (upd.command.commandId !== f.commandId) throw new Error('acknowledgement of another command');
-      if (i >= WARMUP) {
-        roundTrips.push(performance.now() - t0);
-        toDevice.push(t1 - t0);
+      return [performance.now() - t0, t1 - t0];
+    };
+    const t0all = performance.now();
+    for (let i = 0; i < n + WARMUP; i++) {
+      const r = await one();
+      if (r && i >= WARMUP) {
+        roundTrips.push(r[0]);
+        toDevice.push(r[1]);
       }
     }
     const seconds = (performance.now() - t0all) / 1000;
+    // Disk flushes per command, in an untimed pass (strace slows what it watches).
+    const flushes = await flushesPerOperation(
+      engine === 'sqlite' ? [authority.pid] : postgresPids(),
+      async () => {
+        for (let i = 0; i < FLUSH_PASS; i++) await one();
+        return FLUSH_PASS;
+      },
+    );
     device.ws.close();
     agentSock.ws.close();
     const echo = await echoBaseline(n);
@@ -193,6 +217,7 @@ export async function benchDeviceCommands(n = N, engine: Engine = 'sqlite'): Pro
       echo: { p50: pct(echo, 50), p99: pct(echo, 99), mean: mean(echo) },
       seconds,
       errors,
+      flushes,
     };
   } finally {
     await authority.stop();
@@ -218,6 +243,9 @@ export function printDeviceCommands(f: DeviceCommandFigures): void {
   );
   console.log(
     `  ratio command / echo:              p50 ${fmt(f.roundTrip.p50 / f.echo.p50, 1)}x, p99 ${fmt(f.roundTrip.p99 / f.echo.p99, 1)}x`,
+  );
+  console.log(
+    `  disk flushes per command:          ${f.flushes === null ? 'not counted (no strace)' : fmt(f.flushes, 2)} (untimed pass of ${FLUSH_PASS}, strace -c)`,
   );
 }
 

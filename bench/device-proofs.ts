@@ -5,6 +5,7 @@
  * in this process with node:crypto (and with jose's compactVerify, what the authority
  * calls). The proofs are all signed before any timing starts.
  */
+import { spawn } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { compactVerify } from 'jose';
@@ -20,6 +21,8 @@ export interface DeviceProofFigures {
   rawCryptoPerSecond: number;
   rawJosePerSecond: number;
   rawFailures: number;
+  /** The same client, requests and concurrency against a bare fastify route in its own process (no work). */
+  bareHttpPerSecond: number;
 }
 
 const PATH = '/v1/device/me';
@@ -37,6 +40,35 @@ function get(base: URL, agent: Agent, headers: Record<string, string>): Promise<
     req.on('error', reject);
     req.end();
   });
+}
+
+const root = new URL('..', import.meta.url).pathname;
+
+/**
+ * A fastify server in its own process answering GET /v1/device/me with a small JSON
+ * body and doing nothing else: the most this client can get from an HTTP server on this
+ * machine, the floor under every API figure.
+ */
+async function bareHttp(): Promise<{ base: URL; stop: () => void }> {
+  const code = `
+    import Fastify from 'fastify';
+    const app = Fastify();
+    app.get('${PATH}', async () => ({ deviceId: 'dev', customerId: 'cus', level: 2, expiresAt: new Date().toISOString() }));
+    const at = await app.listen({ host: '127.0.0.1', port: 0 });
+    console.log('bare on ' + at);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise<URL>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /bare on (\S+)/.exec(String(d));
+      if (m) resolve(new URL(m[1]!));
+    });
+    child.once('exit', (c) => reject(new Error(`bare HTTP server exited ${c}`)));
+  });
+  return { base, stop: () => child.kill('SIGTERM') };
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -57,7 +89,7 @@ export async function benchDeviceProofs(
   for (let i = 0; i < opts.n; i++) proofs.push(await device.proof('GET', PATH));
   const auth = `Device ${device.token}`;
 
-  const run = async (list: string[]) => {
+  const run = async (list: string[], to = base, via = agent) => {
     let next = 0;
     let errors = 0;
     const lat: number[] = [];
@@ -66,7 +98,7 @@ export async function benchDeviceProofs(
         while (next < list.length) {
           const proof = list[next++]!;
           const t = performance.now();
-          const status = await get(base, agent, { authorization: auth, 'device-proof': proof });
+          const status = await get(to, via, { authorization: auth, 'device-proof': proof });
           lat.push(performance.now() - t);
           if (status !== 200) errors++;
         }
@@ -80,6 +112,20 @@ export async function benchDeviceProofs(
   const httpSeconds = (performance.now() - t0) / 1000;
   agent.destroy();
   lat.sort((x, y) => x - y);
+
+  // The same requests against a server that does nothing: the HTTP floor of this machine.
+  const bare = await bareHttp();
+  const bareAgent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  let bareHttpPerSecond: number;
+  try {
+    await run(warm, bare.base, bareAgent);
+    const tb = performance.now();
+    await run(proofs, bare.base, bareAgent);
+    bareHttpPerSecond = opts.n / ((performance.now() - tb) / 1000);
+  } finally {
+    bareAgent.destroy();
+    bare.stop();
+  }
 
   // The same signatures, verified directly. Repeat passes until at least 0.5 s was measured.
   const key = createPublicKey({ key: device.publicJwk, format: 'jwk' });
@@ -118,5 +164,6 @@ export async function benchDeviceProofs(
     rawCryptoPerSecond,
     rawJosePerSecond,
     rawFailures,
+    bareHttpPerSecond,
   };
 }

@@ -97,13 +97,16 @@ async function deviceProofsAt(url: string, rows: Row[], concurrency: number) {
   );
   console.log(`  raw jose:           ${fmt(d.rawJosePerSecond)} compactVerify/s of the same JWS`);
   console.log(
+    `  bare HTTP route:    ${fmt(d.bareHttpPerSecond)} requests/s (fastify answering the same requests with nothing to do: this machine's floor)`,
+  );
+  console.log(
     `  ratio: raw node:crypto / HTTP = ${fmt(d.rawCryptoPerSecond / d.httpPerSecond, 2)}x; raw jose / HTTP = ${fmt(d.rawJosePerSecond / d.httpPerSecond, 2)}x`,
   );
   rows.push([
     on(`device proofs verified per second, ${concurrency} in flight`),
     `${fmt(d.httpPerSecond)} /s`,
     `${fmt(d.rawCryptoPerSecond)} /s (node:crypto)`,
-    `${fmt(d.httpPerSecond / d.rawCryptoPerSecond, 2)} of raw`,
+    `${fmt(d.httpPerSecond / d.rawCryptoPerSecond, 2)} of raw; ${fmt(d.httpPerSecond / d.bareHttpPerSecond, 2)} of bare HTTP (${fmt(d.bareHttpPerSecond)} /s)`,
   ]);
 }
 
@@ -181,7 +184,8 @@ async function deviceCommands(rows: Row[]) {
     on(`device command round trip p50 / p99 (${fmt(f.n)})`),
     `${fmt(f.roundTrip.p50, 2)} / ${fmt(f.roundTrip.p99, 2)} ms`,
     `${fmt(f.echo.p50, 3)} / ${fmt(f.echo.p99, 3)} ms (WebSocket echo)`,
-    `${fmt(f.roundTrip.p50 / f.echo.p50, 1)}x / ${fmt(f.roundTrip.p99 / f.echo.p99, 1)}x`,
+    `${fmt(f.roundTrip.p50 / f.echo.p50, 1)}x / ${fmt(f.roundTrip.p99 / f.echo.p99, 1)}x` +
+      (f.flushes === null ? '' : `; ${fmt(f.flushes, 1)} fsyncs/command`),
   ]);
 }
 

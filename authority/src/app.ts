@@ -21,6 +21,7 @@ import { bindRoutes } from './http/bind.ts';
 import { serveDocs } from './http/docs.ts';
 import { serveMetrics } from './http/metrics.ts';
 import { asHttpError, HttpError } from './http/errors.ts';
+import { unauthorized } from './errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
 import { createHandlers, VERSION } from './http/handlers.ts';
 import { createServices, type Services } from './services.ts';
@@ -201,6 +202,11 @@ export async function buildAuthority(opts: {
     pipeline: services.pipeline,
     reach: services.reach,
     chat: services.chat,
+    ackCommand: async (p, commandId) => {
+      if (!services.authentications.isLive(p.authentication))
+        throw unauthorized('authentication expired: authenticate again');
+      return await services.commands.ack(p, commandId);
+    },
     log: app.log,
   });
   made.hub = hub;

@@ -174,6 +174,7 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
         verifyBiometric: () => this.verifyBiometric(),
         signConfirmation: (canonical) => confirmationSignature(this.requireKey().privateKey, canonical),
         assertTransaction: (challenge) => this.assertTransaction(challenge),
+        send: (frame) => this.requests.send(frame),
       },
       ...(remembered.commands ? { memory: remembered.commands } : {}),
       onMemory: (m) => void store.set(KEY_COMMAND_MEMORY, m),

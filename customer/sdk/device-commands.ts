@@ -11,6 +11,7 @@ import {
   type CommandKind,
   type CommandOf,
   type CommandOutcome,
+  type ClientFrame,
   type ServerFrame,
   type SignedCommand,
 } from '../../protocol/src/index.ts';
@@ -88,7 +89,23 @@ export interface CommandHost {
   signConfirmation(canonical: string): Promise<string>;
   /** A WebAuthn assertion (user verification required) over this challenge, by this device's credential. */
   assertTransaction(challenge: string): Promise<AuthenticationResponseJSON>;
+  /**
+   * Send a frame on the open request's socket: false when none is open. Given, an
+   * acknowledgement goes there first (one frame instead of an HTTP request with its proof).
+   */
+  send?(frame: ClientFrame): boolean;
 }
+
+/** How long an acknowledgement sent on the socket waits for its answer before it goes over HTTP. */
+const ACK_ON_SOCKET_MS = 5_000;
+/** The HTTP status the ack route gives with each refusal code (the socket's answer carries only the code). */
+const ACK_STATUS: Record<string, number> = {
+  not_found: 404,
+  command_expired: 410,
+  already_acknowledged: 409,
+  command_final: 409,
+  unauthorized: 401,
+};
 
 export interface DeviceCommandsOptions {
   host: CommandHost;
@@ -130,6 +147,8 @@ export class DeviceCommands extends Emitter<DeviceCommandsEvents> {
   readonly verifier: CommandVerifier;
   private cards: AgentCommand[] = [];
   private readonly acked = new Set<string>();
+  /** Acknowledgements sent on the socket, waiting for `command.acked` / `command.ack.refused`. */
+  private readonly acks = new Map<string, { done: () => void; refused: (e: AuthorityError) => void }>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly now: () => number;
   private stoppedRequestId: string | null;
@@ -186,6 +205,11 @@ export class DeviceCommands extends Emitter<DeviceCommandsEvents> {
   handleFrame(frame: ServerFrame): void {
     if (frame.type === 'command') void this.receive({ commandId: frame.commandId, jws: frame.jws });
     else if (frame.type === 'command.cancelled') this.withdraw(frame.commandId, frame.reason);
+    else if (frame.type === 'command.acked') this.acks.get(frame.commandId)?.done();
+    else if (frame.type === 'command.ack.refused')
+      this.acks
+        .get(frame.commandId)
+        ?.refused(new AuthorityError(ACK_STATUS[frame.code] ?? 409, frame.code, frame.message));
   }
 
   /**
@@ -398,11 +422,43 @@ export class DeviceCommands extends Emitter<DeviceCommandsEvents> {
     this.acked.add(commandId);
     await this.opts.host.ensureAuthenticated();
     try {
+      if (await this.ackOnSocket(commandId)) return;
       await this.opts.host.client.call('ackCommand', { params: { commandId } });
     } catch (e) {
       if (e instanceof AuthorityError && e.code === 'already_acknowledged') return;
       throw e;
     }
+  }
+
+  /**
+   * Acknowledge on the request's socket: true once the authority recorded it; false when no
+   * socket is open, no answer came in time or the socket's authentication has expired (the
+   * caller then uses HTTP, where a second ack is answered already_acknowledged); rejects
+   * with the authority's refusal otherwise.
+   */
+  private ackOnSocket(commandId: string): Promise<boolean> {
+    if (!this.opts.host.send?.({ type: 'command.ack', commandId })) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        this.acks.delete(commandId);
+      };
+      const timer = setTimeout(() => {
+        settle();
+        resolve(false);
+      }, ACK_ON_SOCKET_MS);
+      this.acks.set(commandId, {
+        done: () => {
+          settle();
+          resolve(true);
+        },
+        refused: (e) => {
+          settle();
+          if (e.code === 'unauthorized') resolve(false);
+          else reject(e);
+        },
+      });
+    });
   }
 
   /**

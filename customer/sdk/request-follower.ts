@@ -152,6 +152,11 @@ export class RequestFollower extends Emitter<{
     this.liveSessions.delete(sessionId);
   }
 
+  /** Send a frame on the followed request's socket; false when it is not open. */
+  send(frame: ClientFrame): boolean {
+    return this.feed?.send(frame) ?? false;
+  }
+
   /** Stop following (the request itself stays as it is). */
   unfollow(): void {
     this.feed?.stop();

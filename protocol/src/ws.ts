@@ -42,6 +42,12 @@ export const ClientFrame = z.union([
   z.strictObject({ type: z.literal('ping'), id: z.string().max(LIMITS.shortText) }),
   /** Staff: "queues" = snapshot + deltas of the agent's queues and its own state; "board" = everything (supervisors). */
   z.strictObject({ type: z.literal('subscribe'), topic: z.enum(['queues', 'board']) }),
+  /**
+   * Device: a command it holds is on screen ("shown"), like POST /v1/device/commands/:id/ack but on
+   * the socket its hello authenticated (no HTTP request, no proof of its own). Answered by
+   * `command.acked` or `command.ack.refused` with the same commandId.
+   */
+  z.strictObject({ type: z.literal('command.ack'), commandId: OpaqueId }),
   /** Verified chat (chat.ts): the customer's device about its own request, the agent about a request it holds. */
   ...ChatClientFrame.options,
 ]);
@@ -91,6 +97,23 @@ export const ServerFrame = z.discriminatedUnion('type', [
     commandId: OpaqueId,
     requestId: OpaqueId,
     reason: z.enum(['cancelled', 'expired', 'control_stopped', 'transferred', 'superseded', 'request_ended']),
+  }),
+  /** For a device: its `command.ack` was recorded (the agent sees "shown"). */
+  z.strictObject({
+    type: z.literal('command.acked'),
+    commandId: OpaqueId,
+    state: z.literal('shown'),
+    at: z.string(),
+  }),
+  /**
+   * For a device: its `command.ack` was refused, with the code the HTTP route would give
+   * (not_found, already_acknowledged, command_final, command_expired, unauthorized).
+   */
+  z.strictObject({
+    type: z.literal('command.ack.refused'),
+    commandId: OpaqueId,
+    code: z.string().max(LIMITS.shortText),
+    message: z.string().max(LIMITS.longText),
   }),
   /** For the agent (the sender and the request's current owner): a command changed state (shown, answered, expired, revised...). */
   z.strictObject({ type: z.literal('command.update'), command: CommandView }),

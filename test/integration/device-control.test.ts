@@ -159,6 +159,37 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     assert.equal(second.body.code, 'command_final');
   });
 
+  it("the acknowledgement on the device's socket: one frame, the same rule as the HTTP route", async () => {
+    const { view } = await sendAndReceive({ kind: 'navigate', payload: { screen: 'account' } });
+    deviceSocket.send({ type: 'command.ack', commandId: view.commandId });
+    const acked = await deviceWs.take((f) => f.type === 'command.acked' && f.commandId === view.commandId);
+    assert.equal(acked.state, 'shown');
+    await agentUpdate(view.commandId, 'shown');
+    // Once, like the route: the second is refused with the route's code.
+    deviceSocket.send({ type: 'command.ack', commandId: view.commandId });
+    const again = await deviceWs.take(
+      (f) => f.type === 'command.ack.refused' && f.commandId === view.commandId,
+    );
+    assert.equal(again.code, 'already_acknowledged');
+    const http = await ctl.ack(view.commandId);
+    assert.equal(http.body.code, 'already_acknowledged');
+    // Not another device's (or an unknown) command, and never from a staff socket.
+    deviceSocket.send({ type: 'command.ack', commandId: 'cmd_not_a_real_one_000' });
+    const unknown = await deviceWs.take(
+      (f) => f.type === 'command.ack.refused' && f.commandId === 'cmd_not_a_real_one_000',
+    );
+    assert.equal(unknown.code, 'not_found');
+    agentSocket.send({ type: 'command.ack', commandId: view.commandId });
+    const staff = await agentWs.take((f) => f.type === 'command.ack.refused');
+    assert.equal(staff.code, 'forbidden');
+    // Answered as usual after a socket ack.
+    const done = await ctl.answer(view.commandId, {
+      outcome: 'done',
+      result: { kind: 'navigate', screen: 'account' },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+  });
+
   it('verify (biometric step-up): the factor must really be recorded; the level rises to 3 and the panel shows it live', async () => {
     const { view } = await sendAndReceive({
       kind: 'verify',

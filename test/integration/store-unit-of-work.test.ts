@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { sql } from 'kysely';
 import {
   openStore,
   StoreMisuseError,
@@ -187,6 +188,36 @@ for (const engine of testEngines()) {
         Array.from({ length: 10 }, (_, j) => `mixed-${j * 3}`).sort(),
       );
     });
+
+    it(
+      'a connection cut in the middle of a unit fails that unit only: the process goes on and the next unit commits',
+      { skip: engine === 'sqlite' && 'no connection to lose' },
+      async () => {
+        if (h.target.engine !== 'postgres') return;
+        const admin = new pg.Client({ connectionString: h.target.url });
+        await admin.connect();
+        try {
+          const cut = h.store.tx(async (t) => {
+            const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(t);
+            await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+            // The server's goodbye arrives while the unit holds its connection between two queries.
+            await new Promise((r) => setTimeout(r, 300));
+            await insertKey(t, 'after-the-cut');
+          });
+          await assert.rejects(cut);
+          await h.store.tx((t) => insertKey(t, 'the-next-unit'));
+          const other = await outsider(h.target);
+          try {
+            assert.equal(await other.has('the-next-unit'), true);
+            assert.equal(await other.has('after-the-cut'), false);
+          } finally {
+            await other.close();
+          }
+        } finally {
+          await admin.end();
+        }
+      },
+    );
 
     it('misuse is refused with a clear error, not a deadlock', async () => {
       await assert.rejects(insertKey(h.store.db as unknown as Tx, 'outer-write'), /store.db is for reads/);

@@ -16,6 +16,7 @@ import {
   confirmCanonical,
   confirmChallenge,
   type CommandClaims,
+  type ClientFrame,
 } from '../../protocol/src/index.ts';
 import {
   AuthorityClient,
@@ -290,7 +291,10 @@ const receipt = (path: string, state = 'done') => ({
   body: { commandId: path.split('/')[4], state, at: new Date(T0).toISOString() },
 });
 
-async function deviceCommands(answer?: Parameters<typeof recordingFetch>[0]) {
+async function deviceCommands(
+  answer?: Parameters<typeof recordingFetch>[0],
+  send?: (frame: ClientFrame) => boolean,
+) {
   const signer = await CommandSigner.create();
   const key = await DeviceKey.generate();
   const dev = await key.thumbprint();
@@ -315,6 +319,7 @@ async function deviceCommands(answer?: Parameters<typeof recordingFetch>[0]) {
         return {} as never;
       },
       signConfirmation: (canonical) => confirmationSignature(key.privateKey, canonical),
+      ...(send ? { send } : {}),
       assertTransaction: async (challenge) => {
         steps.push(`assert:${challenge}`);
         return {
@@ -340,6 +345,63 @@ async function deviceCommands(answer?: Parameters<typeof recordingFetch>[0]) {
 }
 
 describe('DeviceCommands: verified cards, acknowledgement, typed answers, refusals', () => {
+  it("with the request's socket open, shown() acknowledges on it (no HTTP request); its refusal is the route's; without an answer in 5 s it goes over HTTP", async (t) => {
+    const sent: ClientFrame[] = [];
+    let open = true;
+    const d = await deviceCommands(undefined, (frame) => (open ? (sent.push(frame), true) : false));
+    const answered = async (id: string) => {
+      while (!sent.some((f) => f.type === 'command.ack' && f.commandId === id))
+        await new Promise((r) => setImmediate(r));
+    };
+    const card = async (seq: number) => {
+      await d.commands.receive(
+        await d.frame({ seq, cmd: { kind: 'navigate', payload: { screen: 'account' } } }),
+      );
+      return d.commands.list.at(-1)!.commandId;
+    };
+    // Recorded on the socket: shown, and no HTTP request at all.
+    const a = await card(1);
+    const shownA = d.commands.shown(a);
+    await answered(a);
+    d.commands.handleFrame({
+      type: 'command.acked',
+      commandId: a,
+      state: 'shown',
+      at: new Date(T0).toISOString(),
+    });
+    assert.equal(await shownA, true);
+    assert.equal(d.calls.length, 0, 'no HTTP request for a socket ack');
+    // Refused on the socket (expired): the card goes, as with the route's 410.
+    const b = await card(2);
+    const shownB = d.commands.shown(b);
+    await answered(b);
+    d.commands.handleFrame({
+      type: 'command.ack.refused',
+      commandId: b,
+      code: 'command_expired',
+      message: 'expired',
+    });
+    assert.equal(await shownB, false);
+    assert.equal(d.commands.get(b), undefined);
+    // No socket: HTTP with the device proof.
+    open = false;
+    const c = await card(3);
+    assert.equal(await d.commands.shown(c), true);
+    assert.deepEqual(
+      d.calls.map((x) => x.path),
+      [`/v1/device/commands/${c}/ack`],
+    );
+    // A socket that never answers: HTTP after 5 s.
+    open = true;
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const e = await card(4);
+    const shownE = d.commands.shown(e);
+    await answered(e);
+    t.mock.timers.tick(5_000);
+    assert.equal(await shownE, true);
+    assert.equal(d.calls.at(-1)!.path, `/v1/device/commands/${e}/ack`);
+  });
+
   it('a verified frame becomes a card naming the agent; shown() acknowledges once; decline answers and removes it', async () => {
     const d = await deviceCommands();
     const f = await d.frame({

@@ -460,6 +460,10 @@ class PostgresStore implements Store {
       application_name: 'verified-desk-authority',
     });
     pool.on('error', (e) => opts.onPoolError?.(e));
+    // A connection lost while a unit holds it between two queries (a server restart, a
+    // failover, pg_terminate_backend) is emitted on its client, where nothing listens
+    // unless we do: it would end the process. The unit's next query fails instead.
+    pool.on('connect', (client) => client.on('error', (e) => opts.onPoolError?.(e)));
     try {
       const c = await pool.connect();
       try {

@@ -7,6 +7,7 @@ import {
   WS_PATH,
   type ServerFrame,
 } from '../../../protocol/src/index.ts';
+import { DomainError } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Devices, DevicePrincipal } from '../identity/devices.ts';
 import type { EndReason, ServiceSessions } from '../sessions/service-sessions.ts';
@@ -52,6 +53,11 @@ export class Hub {
       reach?: Reachability;
       /** Verified chat: chat.* frames (chat/README.md). */
       chat?: ChatService;
+      /**
+       * A device's `command.ack` on its socket: the same rule as the HTTP ack route
+       * (relay/commands.ts), for the device its hello authenticated.
+       */
+      ackCommand?: (p: DevicePrincipal, commandId: string) => Promise<{ commandId: string; at: string }>;
       log: FastifyBaseLogger;
     },
   ) {
@@ -224,6 +230,27 @@ export class Hub {
         if (f.topic === 'board' && c.role === 'agent')
           return this.send(c, { type: 'error', code: 'forbidden', message: 'the board is for supervisors' });
         return await this.feeds.subscribe(c, f.topic);
+      case 'command.ack': {
+        if (c.principal.kind !== 'device' || !this.deps.ackCommand)
+          return this.send(c, {
+            type: 'command.ack.refused',
+            commandId: f.commandId,
+            code: 'forbidden',
+            message: 'only a device acknowledges its commands',
+          });
+        try {
+          const done = await this.deps.ackCommand(c.principal, f.commandId);
+          return this.send(c, { type: 'command.acked', commandId: f.commandId, state: 'shown', at: done.at });
+        } catch (e) {
+          if (!(e instanceof DomainError)) throw e;
+          return this.send(c, {
+            type: 'command.ack.refused',
+            commandId: f.commandId,
+            code: e.code,
+            message: e.message,
+          });
+        }
+      }
       case 'chat.send':
       case 'chat.read':
       case 'chat.typing':
