@@ -49,3 +49,50 @@ export function rms(samples: ArrayLike<number>, from = 0, to = samples.length): 
   for (let i = from; i < to; i++) s += (samples[i] ?? 0) ** 2;
   return Math.sqrt(s / Math.max(1, to - from));
 }
+
+/**
+ * The samples of a mono 16-bit PCM WAV (the first channel of several), found by walking
+ * the RIFF chunks to "data"; a file still being written (its sizes not yet final) is read
+ * to its end.
+ */
+export function readWavSamples(buf: Buffer): { rate: number; samples: Int16Array } {
+  if (buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE')
+    throw new Error('not a WAV file');
+  let rate = 0;
+  let channels = 1;
+  for (let at = 12; at + 8 <= buf.length;) {
+    const id = buf.toString('latin1', at, at + 4);
+    const size = buf.readUInt32LE(at + 4);
+    if (id === 'fmt ') {
+      if (buf.readUInt16LE(at + 8) !== 1 || buf.readUInt16LE(at + 22) !== 16)
+        throw new Error('not 16-bit PCM');
+      channels = buf.readUInt16LE(at + 10);
+      rate = buf.readUInt32LE(at + 12);
+    } else if (id === 'data') {
+      const end = size > 0 ? Math.min(buf.length, at + 8 + size) : buf.length;
+      const n = Math.floor((end - at - 8) / (2 * channels));
+      const samples = new Int16Array(n);
+      for (let i = 0; i < n; i++) samples[i] = buf.readInt16LE(at + 8 + i * 2 * channels);
+      return { rate, samples };
+    }
+    at += 8 + size + (size % 2);
+  }
+  throw new Error('no data chunk in the WAV');
+}
+
+/** Window by window (`windowMs` each): where it starts (ms), its peak frequency and its loudness. */
+export function toneWindows(
+  samples: ArrayLike<number>,
+  rate: number,
+  windowMs = 250,
+): { atMs: number; hz: number; rms: number }[] {
+  const size = Math.floor((rate * windowMs) / 1000);
+  const out: { atMs: number; hz: number; rms: number }[] = [];
+  for (let from = 0; from + size <= samples.length; from += size)
+    out.push({
+      atMs: Math.round((from * 1000) / rate),
+      hz: peakHz(samples, rate, from, from + size).hz,
+      rms: rms(samples, from, from + size),
+    });
+  return out;
+}

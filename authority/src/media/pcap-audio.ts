@@ -119,17 +119,35 @@ export interface CallSdp {
 }
 
 /**
- * rtpengine's metadata file of a recorded span: "SDP mode: offer" blocks are what it sent
- * to the callee (so the callee's media arrives on that m= port), "answer" blocks what it
- * sent to the caller. Channel 0: the caller (the agent's console), 1: the callee (the device).
+ * rtpengine's metadata file of a recorded span: one block per SDP it sent, in the order
+ * sent ("Label: <party>" before a block names the party whose SDP it rewrote, then "SDP
+ * mode: offer|answer"). The block's m= port is rtpengine's port towards the other party:
+ * that party's media arrives there. `parties` names each channel (RECORDING_CHANNELS:
+ * agent, customer; a call from the phone network: customer, agent); Kamailio labels both
+ * sides (label=agent, label=customer), so a re-INVITE from either side (the agent's hold on
+ * a phone call offers towards the carrier) keeps each party on its channel. Without labels:
+ * an offer goes to the callee (channel 1's media arrives on its port), an answer to the
+ * caller (channel 0's), and a port keeps the channel it was first given.
  */
-export function parseMetadata(text: string, into: CallSdp): CallSdp {
-  const blocks = text.split(/\n(?=SDP mode: )/);
-  for (const b of blocks) {
+export function parseMetadata(
+  text: string,
+  into: CallSdp,
+  parties: readonly string[] = ['caller', 'callee'],
+): CallSdp {
+  let label: string | null = null;
+  for (const b of text.split(/\n(?=SDP mode: )/)) {
     const mode = /^SDP mode: (offer|answer)/.exec(b)?.[1];
+    // The party of the next block is labelled after this block's SDP.
+    const next = [...b.matchAll(/^Label: (.+)$/gm)].at(-1)?.[1]?.trim() ?? null;
+    const from = label;
+    label = next;
     if (!mode) continue;
-    const port = /^m=audio (\d+)/m.exec(b)?.[1];
-    if (port) into.channelOfPort.set(Number(port), mode === 'answer' ? 0 : 1);
+    const port = Number(/^m=audio (\d+)/m.exec(b)?.[1] ?? NaN);
+    if (Number.isInteger(port)) {
+      const other = from !== null && parties.includes(from) ? parties.findIndex((p) => p !== from) : -1;
+      if (other >= 0) into.channelOfPort.set(port, other);
+      else if (!into.channelOfPort.has(port)) into.channelOfPort.set(port, mode === 'answer' ? 0 : 1);
+    }
     for (const m of b.matchAll(/^a=rtpmap:(\d+) ([^/\s]+)\/(\d+)/gm))
       into.codecs.set(Number(m[1]), m[2]!.toLowerCase());
   }

@@ -276,7 +276,7 @@ export class Recordings {
     const pcaps: string[] = [];
     for (const m of metas) {
       const text = await readFile(join(metaDir, m), 'utf8');
-      parseMetadata(text, sdp);
+      parseMetadata(text, sdp, JSON.parse(row.channels) as string[]);
       const pcap = text.split('\n', 1)[0]!.trim();
       if (pcap) pcaps.push(pcap);
     }
