@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createElement } from 'react';
+import { createElement, type ReactElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { ChatMessage, StaffChatTranscript } from '../../protocol/src/chat.ts';
 import type { RequestView } from '../../protocol/src/pipeline.ts';
@@ -161,8 +161,8 @@ describe("the supervisor's board opens a chat's transcript", () => {
   const setup = () => {
     const bridge = new FakeBridge();
     const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null });
-    const render = (el: Parameters<typeof createElement>[0], props: object = {}) =>
-      renderToStaticMarkup(createElement(ConsoleContext.Provider, { value: app }, createElement(el, props)));
+    const render = (node: ReactElement) =>
+      renderToStaticMarkup(createElement(ConsoleContext.Provider, { value: app }, node));
     return { bridge, app, render };
   };
   const chatRequest = (over: Partial<RequestView>): RequestView => ({ ...request(over), channel: 'chat' });
@@ -172,20 +172,20 @@ describe("the supervisor's board opens a chat's transcript", () => {
     const alice = chatRequest({ customerName: 'Alice Martin', optionLabel: 'Lost card', state: 'assigned' });
     const call = request({ customerName: 'Bob Okafor', state: 'assigned' });
     assert.match(
-      render(TranscriptButton, { request: alice }),
+      render(createElement(TranscriptButton, { request: alice })),
       /aria-label="Open the transcript of Alice Martin"/,
     );
-    assert.equal(render(TranscriptButton, { request: call }), '');
-    assert.equal(render(BoardTranscriptDialog), '', 'nothing open');
+    assert.equal(render(createElement(TranscriptButton, { request: call })), '');
+    assert.equal(render(createElement(BoardTranscriptDialog)), '', 'nothing open');
     app.boardTranscripts.open(alice);
-    const dialog = render(BoardTranscriptDialog);
+    const dialog = render(createElement(BoardTranscriptDialog));
     assert.match(dialog, /role="dialog"/);
     assert.match(dialog, /Transcript: Alice Martin · Lost card/);
     assert.match(dialog, />live</);
     assert.match(dialog, /Loading the transcript…/, "History's transcript view, reading it");
     assert.doesNotMatch(dialog, /<textarea|<input/, 'read-only: nothing to write with');
     app.boardTranscripts.close();
-    assert.equal(render(BoardTranscriptDialog), '');
+    assert.equal(render(createElement(BoardTranscriptDialog)), '');
   });
 
   it('a chat that ends while the board is watched stays openable (finished); calls and sign-out leave nothing', () => {
@@ -207,11 +207,11 @@ describe("the supervisor's board opens a chat's transcript", () => {
       'only the chat that ended',
     );
     assert.ok(s.opened?.endedAt, 'the open transcript now says finished');
-    assert.match(render(BoardTranscriptDialog), />finished</);
-    const list = render(EndedChats);
+    assert.match(render(createElement(BoardTranscriptDialog)), />finished</);
+    const list = render(createElement(EndedChats));
     assert.match(list, /Finished chats/);
     assert.match(list, /aria-label="Open the transcript of Alice Martin"/);
     app.boardTranscripts.clear();
-    assert.equal(render(EndedChats), '');
+    assert.equal(render(createElement(EndedChats)), '');
   });
 });
