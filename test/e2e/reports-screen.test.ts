@@ -192,7 +192,7 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
       const download = page.waitForEvent('download');
       await queues.getByRole('button', { name: /Download CSV/ }).click();
       const file = await download;
-      assert.match(file.suggestedFilename(), /^report-queues-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d-day\.csv$/);
+      assert.match(file.suggestedFilename(), /^report-queues-all-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d-day\.csv$/);
       const csv = readFileSync((await file.path())!, 'utf8');
       const [header, row] = csv.split('\r\n');
       assert.match(header!, /^queueId,queueName,targetAnswerSeconds,offered,answered,abandoned,/);
