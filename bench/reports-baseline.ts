@@ -242,7 +242,13 @@ export class BaselineReports {
       from: iso(from),
       to: iso(to),
       granularity: q.granularity,
+      // the baseline predates chats: every request of the bench is a call
+      channel: 'all',
       totals: this.figures(chosen),
+      channels: [
+        { channel: 'voice', ...this.figures(chosen), avgConcurrentChats: null },
+        { channel: 'chat', ...this.figures([]), avgConcurrentChats: null },
+      ],
       queues,
       agents: this.agentRows(facts, chosen, q.agentId),
       series: buckets.map((b) => ({
@@ -255,6 +261,7 @@ export class BaselineReports {
         'Seconds on knowledge questions exist only for checks made from a request in the console (the agent time it measured is audited with the check); checks recorded without a request have a count, no duration.',
         'Verification level at answer is the level of the authentication bound to the request when the report runs (a step-up during the call raises it; a re-verification after expiry replaces it).',
         'Talk time is the time an agent held the request (accept to end), not the audio of the call: calls are not timed separately.',
+        'Concurrent chats count the ended holds of the chats queued in the range only: a chat of another range held at the same time does not raise them.',
       ],
     };
   }
@@ -360,6 +367,7 @@ export class BaselineReports {
       deviceVerifySeconds: round(fs.reduce((s, f) => s + f.verifyMs, 0) / 1000),
       knowledgeChecks: fs.reduce((s, f) => s + f.knowledgeChecks, 0),
       knowledgeSeconds: round(fs.reduce((s, f) => s + f.knowledgeSeconds, 0)),
+      chatMessages: 0,
     };
   }
 
@@ -386,6 +394,9 @@ export class BaselineReports {
             knowledgeChecks: 0,
             knowledgeChecksPassed: 0,
             knowledgeSeconds: 0,
+            chatMessagesSent: 0,
+            chatTalkSeconds: 0,
+            avgConcurrentChats: null,
             handles: 0,
             handleMs: 0,
           }),

@@ -9,6 +9,10 @@ export const LocalDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date such as 2026-03-29')
   .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'not a calendar date');
 
+/** The channel a report covers: voice calls, chats, or both. */
+export const ReportChannel = z.enum(['all', 'voice', 'chat']);
+export type ReportChannel = z.infer<typeof ReportChannel>;
+
 export const ReportQuery = z.strictObject({
   from: LocalDate.describe("First day of the range (YYYY-MM-DD, in the site's time zone)."),
   to: LocalDate.describe(
@@ -21,6 +25,9 @@ export const ReportQuery = z.strictObject({
   queueId: ConfigId.optional().describe('Only the requests of this queue.'),
   agentId: OpaqueId.optional().describe(
     'Only the requests this staff member handled (answered or took over).',
+  ),
+  channel: ReportChannel.default('all').describe(
+    'Only voice requests (calls), only chats, or all (default). A chat agent holds several chats at once, so their talk and handling times are best read apart from calls.',
   ),
 });
 export type ReportQuery = z.infer<typeof ReportQuery>;
@@ -67,6 +74,9 @@ export const ReportFigures = z.strictObject({
     .describe(
       "Agents' seconds on knowledge questions for these requests (measured by the console, audited).",
     ),
+  chatMessages: count(
+    'Chat messages exchanged in these requests (customer and agents; 0 for calls; a deleted transcript counts none).',
+  ),
 });
 export type ReportFigures = z.infer<typeof ReportFigures>;
 
@@ -95,6 +105,27 @@ export const ReportAgentRow = z.strictObject({
     .describe(
       "This agent's seconds on knowledge questions (the console's measurement, audited with each check).",
     ),
+  chatMessagesSent: count('Chat messages this agent wrote in the requests of the report.'),
+  chatTalkSeconds: z
+    .number()
+    .min(0)
+    .describe('Seconds this agent held chats (ended holds of chat requests).'),
+  avgConcurrentChats: z
+    .number()
+    .nullable()
+    .describe(
+      'Average number of chats this agent held at once while holding at least one: chat seconds ÷ seconds with a chat open (ended holds; null: no chat).',
+    ),
+});
+
+export const ReportChannelRow = ReportFigures.extend({
+  channel: z.enum(['voice', 'chat']).describe('The channel.'),
+  avgConcurrentChats: z
+    .number()
+    .nullable()
+    .describe(
+      "Chats only: the agents' chat seconds ÷ their seconds with a chat open, over the agents of the report (null for voice or when no chat ended).",
+    ),
 });
 
 export const ReportBucket = ReportFigures.extend({
@@ -112,7 +143,13 @@ export const ReportView = z.strictObject({
   from: IsoTime.describe('Start of the range (midnight of `from` in the site time zone).'),
   to: IsoTime.describe('End of the range, excluded (midnight after `to`).'),
   granularity: z.enum(['day', 'hour']).describe('Rows of the series.'),
+  channel: ReportChannel.describe('The channel the report covers (the filter).'),
   totals: ReportFigures.describe('The whole range.'),
+  channels: z
+    .array(ReportChannelRow)
+    .describe(
+      'One row per channel (voice, then chat) the report covers, each with the figures of its requests.',
+    ),
   queues: z.array(ReportQueueRow).describe('One row per queue with requests in the range.'),
   agents: z.array(ReportAgentRow).describe('One row per staff member who handled a request of the range.'),
   series: z.array(ReportBucket).describe('One row per day or hour of the range, in order (empty ones too).'),
@@ -122,13 +159,15 @@ export type ReportView = z.infer<typeof ReportView>;
 
 export const ReportCsvQuery = ReportQuery.extend({
   table: z
-    .enum(['series', 'queues', 'agents'])
+    .enum(['series', 'queues', 'agents', 'channels'])
     .default('series')
-    .describe('Which table of the report: the time series, per queue or per agent.'),
+    .describe('Which table of the report: the time series, per queue, per agent or per channel.'),
 });
 
 export const ReportCsv = z.strictObject({
-  filename: z.string().describe('A file name for the download, e.g. report-2026-03-23-2026-03-29-day.csv.'),
+  filename: z
+    .string()
+    .describe('A file name for the download, e.g. report-series-all-2026-03-23-2026-03-29-day.csv.'),
   csv: z
     .string()
     .describe("RFC 4180 CSV (CRLF line ends, header row; cells starting with = + - @ prefixed with ')."),
@@ -182,7 +221,7 @@ export const reportRoutes = {
     path: '/v1/supervisor/reports',
     summary: 'Historical report: per queue, per agent, per day or hour',
     description:
-      "Offered, answered, abandoned, speed of answer, handling time, service level, transfers, callbacks kept, verification level at answer and device verification time over a range of days in the site's time zone (VD_SITE_TIME_ZONE), computed from the durable records (docs/reports.md). Caller: a supervisor or admin. Changes nothing.",
+      "Offered, answered, abandoned, speed of answer, handling time, service level, transfers, callbacks kept, verification level at answer, device verification time and, per channel (voice, chat), chat messages and concurrent chats over a range of days in the site's time zone (VD_SITE_TIME_ZONE), computed from the durable records (docs/reports.md). Caller: a supervisor or admin. Changes nothing.",
     tag: 'reports',
     auth: 'staff',
     roles: SUPERVISORS,
@@ -194,7 +233,7 @@ export const reportRoutes = {
     path: '/v1/supervisor/reports/csv',
     summary: 'One table of the historical report as CSV',
     description:
-      'The series, queue or agent table of the report as RFC 4180 CSV (formula injection guarded: a cell starting with = + - @ is prefixed with an apostrophe). Caller: a supervisor or admin. Changes nothing.',
+      'The series, queue, agent or channel table of the report as RFC 4180 CSV, each row with the channel (formula injection guarded: a cell starting with = + - @ is prefixed with an apostrophe). Caller: a supervisor or admin. Changes nothing.',
     tag: 'reports',
     auth: 'staff',
     roles: SUPERVISORS,

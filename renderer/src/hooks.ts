@@ -11,9 +11,9 @@ export function useConsole(): ConsoleApp {
   return c;
 }
 
-/** Subscribe a component to a store. */
+/** Subscribe a component to a store (rendered to a string too, e.g. in unit tests: its state now). */
 export function useStore<S>(store: Store<S>): S {
-  return useSyncExternalStore(store.subscribe, store.getState);
+  return useSyncExternalStore(store.subscribe, store.getState, store.getState);
 }
 
 /** The shared ticking clock (ms since epoch), for countdowns and wait times. */

@@ -1,8 +1,8 @@
 /**
  * Issue 18, "After": the chat transcript is part of the request's record. Alice chats from
- * one phone (a software device); Dana accepts in the console and replies. Dana's History
- * opens the request and shows its transcript (the customer's HTML as text, no element made
- * of it); Alice's other phone (the real app in Chromium) finds the conversation under
+ * one phone (a software device) and sends a picture; Dana accepts in the console and replies.
+ * Dana's History opens the request and shows its transcript (the customer's HTML as text, no
+ * element made of it; the picture inline, decoded from bytes through the bridge); Alice's other phone (the real app in Chromium) finds the conversation under
  * "Your requests" → "Your chat conversations" and reads it, read-only. Then the request
  * ends and an administrator deletes the transcript: both screens say "Transcript deleted on
  * …" instead of the messages.
@@ -88,6 +88,16 @@ describe('chat transcripts in the console History and in the customer app', () =
       await log.take((f) => f.type === 'welcome');
       socket.send({ type: 'chat.send', requestId, clientMsgId: 'alice_first_message', text: HOSTILE });
       await log.take((f) => f.type === 'chat.ack');
+      // A picture of her card (a real PNG: a piece of the console's page).
+      const png = await pa.screenshot({ clip: { x: 0, y: 0, width: 120, height: 80 } });
+      const width = png.readUInt32BE(16); // the PNG's own width (IHDR)
+      const sent = await other.api('deviceAttach', {
+        params: { requestId },
+        query: { clientMsgId: 'alice_card_picture', name: 'card.png' },
+        raw: png,
+        contentType: 'image/png',
+      });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
 
       // Dana accepts and replies in her chat pane.
       const offer = pa.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
@@ -104,13 +114,25 @@ describe('chat transcripts in the console History and in the customer app', () =
       const transcript = pa.getByTestId('history-transcript');
       await transcript.waitFor();
       const messages = transcript.getByTestId('history-transcript-message');
-      assert.equal(await messages.count(), 2);
+      assert.equal(await messages.count(), 3);
       assert.deepEqual(await transcript.locator('.chat-text').allTextContents(), [HOSTILE, REPLY]);
       assert.deepEqual(await transcript.locator('.chat-who').allTextContents(), [
         'Alice Martin',
+        'Alice Martin',
         'Dana Reyes',
       ]);
-      assert.equal(await transcript.locator('script, img').count(), 0, 'no element made of the text');
+      assert.equal(await transcript.locator('script').count(), 0, 'no element made of the text');
+      // The picture inline, as in the live chat: decoded from bytes fetched through the bridge.
+      const picture = transcript.getByTestId('console-chat-image');
+      await picture.waitFor();
+      assert.equal(await transcript.locator('img').count(), 1, 'the picture, no image made of the text');
+      assert.match((await picture.getAttribute('src')) ?? '', /^blob:/, 'bytes through the bridge, no URL');
+      await pa.waitForFunction(
+        (w) =>
+          (document.querySelector('[data-testid="history-transcript"] img') as HTMLImageElement | null)
+            ?.naturalWidth === w,
+        width,
+      );
       assert.equal(
         await transcript.locator('a[href="https://example.com/help"]').count(),
         1,
@@ -127,15 +149,24 @@ describe('chat transcripts in the console History and in the customer app', () =
       await pc.getByRole('heading', { name: 'Your chat conversations' }).waitFor();
       const item = pc.getByTestId('conversation-item');
       assert.equal(await item.count(), 1);
-      await item.getByText('2 messages', { exact: false }).waitFor();
+      await item.getByText('3 messages', { exact: false }).waitFor();
       await assertNamedControls(phone.t, 'conversations');
       await phone.t.screenshot('1-conversations');
       await item.click();
       const convo = pc.getByTestId('conversation-log');
       await convo.waitFor();
       assert.deepEqual(await convo.locator('.chat-text').allTextContents(), [HOSTILE, REPLY]);
-      assert.deepEqual(await convo.locator('.chat-who').allTextContents(), ['You', 'Agent']);
-      assert.equal(await convo.locator('script, img').count(), 0, 'no element made of the text');
+      assert.deepEqual(await convo.locator('.chat-who').allTextContents(), ['You', 'You', 'Agent']);
+      assert.equal(await convo.locator('script').count(), 0, 'no element made of the text');
+      // The picture inline (fetched with the device's proof), decoded.
+      await convo.getByTestId('chat-image').waitFor();
+      assert.equal(await convo.locator('img').count(), 1, 'the picture, no image made of the text');
+      await pc.waitForFunction(
+        (w) =>
+          (document.querySelector('[data-testid="conversation-log"] img') as HTMLImageElement | null)
+            ?.naturalWidth === w,
+        width,
+      );
       assert.equal(await pc.getByRole('textbox').count(), 0, 'read-only: nothing to write in');
       assert.equal(await pc.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
       await phone.t.screenshot('2-conversation');

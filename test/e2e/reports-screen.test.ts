@@ -192,17 +192,28 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
       const download = page.waitForEvent('download');
       await queues.getByRole('button', { name: /Download CSV/ }).click();
       const file = await download;
-      assert.match(file.suggestedFilename(), /^report-queues-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d-day\.csv$/);
+      assert.match(file.suggestedFilename(), /^report-queues-all-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d-day\.csv$/);
       const csv = readFileSync((await file.path())!, 'utf8');
       const [header, row] = csv.split('\r\n');
-      assert.match(header!, /^queueId,queueName,targetAnswerSeconds,offered,answered,abandoned,/);
-      assert.match(row!, /^general,General,30,7,5,2,1,/);
+      assert.match(header!, /^channel,queueId,queueName,targetAnswerSeconds,offered,answered,abandoned,/);
+      assert.match(row!, /^all,general,General,30,7,5,2,1,/);
 
       // By hour.
       await page.getByLabel('Granularity').selectOption('hour');
       await page.getByRole('button', { name: 'Show report' }).click();
       await page.getByRole('heading', { name: 'Requests by hour' }).waitFor();
       await t.screenshot('2-hours');
+
+      // Chats only: the seven requests are calls; the channel table has the chat row alone.
+      await page.getByLabel('Channel', { exact: true }).selectOption('chat');
+      await page.getByRole('button', { name: 'Show report' }).click();
+      await page.getByRole('heading', { name: 'Chats: requests by hour' }).waitFor();
+      assert.match((await totals.textContent()) ?? '', /^Offered0Answered0/);
+      const channels = page.locator('.card', { has: page.getByRole('heading', { name: 'By channel' }) });
+      assert.deepEqual(await channels.locator('tbody tr th, tbody tr td:first-child').allTextContents(), [
+        'Chats',
+      ]);
+      await t.screenshot('3-chats');
       assert.deepEqual(t.consoleErrors, []);
     } finally {
       await t.close();

@@ -8,6 +8,7 @@ import { FakeClock, startTestAuthority, type TestAuthority } from '../support/au
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
+import { FrameLog, TestSocket } from '../support/ws.ts';
 import { type Received, webhookReceiver } from '../support/webhook-receiver.ts';
 
 /**
@@ -15,7 +16,8 @@ import { type Received, webhookReceiver } from '../support/webhook-receiver.ts';
  * (2026-03-29 02:00 local -> 03:00, 01:00 UTC): the report's figures are the ones a
  * supervisor computes by hand from the script; webhooks for the same calls reach two
  * loopback receivers, signed, one failing twice per event before accepting, one always
- * failing until the deliveries are given up.
+ * failing until the deliveries are given up. On the Tuesday after, one agent holds two chats at
+ * once: the chat channel's figures, messages and concurrency, apart from the calls.
  */
 const SECRET = 'webhook-secret-0123456789abcdefghijklmnop';
 
@@ -124,10 +126,85 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     }
   };
 
+  /** Two chats one agent holds at once on Tuesday 31 March (UTC+2): G held 08:00:10-08:05:10, H 08:01:20-08:07:20. */
+  const twoChats = async () => {
+    clock.set(Date.parse('2026-03-31T08:00:00Z'));
+    const s = await agent();
+    const staff = await TestSocket.open(a.url);
+    staff.send({ type: 'hello', auth: { kind: 'staff', accessToken: s.token } });
+    assert.equal((await staff.next()).type, 'welcome');
+    const staffLog = new FrameLog(staff);
+    const sockets = [staff];
+    const open = async (name: string) => {
+      const d = await device();
+      const q = await d.api('createRequest', { json: { optionId: 'other', channel: 'chat' } });
+      assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+      const socket = await TestSocket.open(a.url);
+      sockets.push(socket);
+      socket.send(await d.wsHello(q.body.request.sessionId));
+      assert.equal((await socket.next()).type, 'welcome');
+      ids[name] = q.body.request.requestId;
+      return { log: new FrameLog(socket), socket, requestId: q.body.request.requestId as string };
+    };
+    const accept = async (requestId: string) => {
+      const me = await api(a.url, 'agentMe', { headers: bearer(s.token) });
+      assert.equal(me.body.offer?.requestId, requestId, JSON.stringify(me.body));
+      const r = await api(a.url, 'acceptOffer', {
+        params: { requestId },
+        headers: bearer(s.token),
+        json: { fence: me.body.offer.fence },
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return me.body.offer.fence as number;
+    };
+    const customerSays = async (c: Awaited<ReturnType<typeof open>>, id: string) => {
+      c.socket.send({ type: 'chat.send', requestId: c.requestId, clientMsgId: id.padEnd(16, '_'), text: id });
+      await c.log.take((f) => f.type === 'chat.ack' && f.clientMsgId === id.padEnd(16, '_'));
+    };
+    const agentSays = async (requestId: string, fence: number, id: string) => {
+      staff.send({ type: 'chat.send', requestId, clientMsgId: id.padEnd(16, '_'), fence, text: id });
+      await staffLog.take((f) => f.type === 'chat.ack' && f.clientMsgId === id.padEnd(16, '_'));
+    };
+    const complete = async (requestId: string, fence: number) => {
+      const r = await api(a.url, 'completeRequest', {
+        params: { requestId },
+        headers: bearer(s.token),
+        json: { fence },
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const g = await open('G');
+    clock.advance(10_000);
+    const gFence = await accept(g.requestId);
+    await customerSays(g, 'g-customer-1');
+    await agentSays(g.requestId, gFence, 'g-agent-1');
+    await customerSays(g, 'g-customer-2');
+    clock.set(Date.parse('2026-03-31T08:01:00Z'));
+    const h = await open('H');
+    clock.advance(20_000);
+    const hFence = await accept(h.requestId);
+    await customerSays(h, 'h-customer-1');
+    await agentSays(h.requestId, hFence, 'h-agent-1');
+    clock.set(Date.parse('2026-03-31T08:05:10Z'));
+    await complete(g.requestId, gFence);
+    clock.set(Date.parse('2026-03-31T08:07:20Z'));
+    await complete(h.requestId, hFence);
+    for (const x of sockets) x.close();
+  };
+
   before(async () => {
     const pipeline = JSON.parse(
       readFileSync(new URL('../../authority/config/pipeline.json', import.meta.url), 'utf8'),
     );
+    // 'Something else' may be asked by chat too; an agent holds up to two chats at once.
+    const walk = (nodes: any[]): void => {
+      for (const n of nodes) {
+        if (n.children) walk(n.children);
+        else if (n.id === 'other') n.channels = ['voice', 'chat'];
+      }
+    };
+    walk(pipeline.menu);
+    pipeline.chatCapacity = 2;
     const general = pipeline.queues.find((q: any) => q.id === 'general');
     general.targetAnswerSeconds = 60;
     general.screenPopUrl = 'https://crm.example/customers/{externalRef}?request={requestId}&level={level}';
@@ -165,6 +242,7 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     await call('E', '2026-03-29T08:00:00Z', { answerS: 10, talkS: 200, wrapS: 40 }); // 10:00 local
     // A Monday call outside the range
     await call('F', '2026-03-30T08:00:00Z', { answerS: 5, talkS: 60 });
+    await twoChats();
     supervisor = (await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
   });
@@ -255,15 +333,15 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
       headers: bearer(supervisor),
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.filename, 'report-series-2026-03-28-2026-03-29-day.csv');
+    assert.equal(r.body.filename, 'report-series-all-2026-03-28-2026-03-29-day.csv');
     const lines = r.body.csv.split('\r\n');
     assert.equal(lines.at(-1), '', 'CRLF after the last row');
-    assert.match(lines[0], /^label,start,hours,offered,answered,abandoned,/);
+    assert.match(lines[0], /^channel,label,start,hours,offered,answered,abandoned,.*,chatMessages$/);
     assert.match(
       lines[1],
-      /^2026-03-28,2026-03-27T23:00:00.000Z,24,2,1,1,1,8,8,20,1,0.5,300,30,330,0,0,0,1,0,0,0,0,0,0$/,
+      /^all,2026-03-28,2026-03-27T23:00:00.000Z,24,2,1,1,1,8,8,20,1,0.5,300,30,330,0,0,0,1,0,0,0,0,0,0,0$/,
     );
-    assert.match(lines[2], /^2026-03-29,2026-03-28T23:00:00.000Z,23,3,2,1,0,45,45,50,1,0.3333,160,40,/);
+    assert.match(lines[2], /^all,2026-03-29,2026-03-28T23:00:00.000Z,23,3,2,1,0,45,45,50,1,0.3333,160,40,/);
     assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
     assert.equal(csvCell('-2+3'), "'-2+3");
     assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
@@ -289,6 +367,70 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
       headers: bearer(supervisor),
     });
     assert.equal(tooLong.status, 400);
+  });
+
+  it('the chat channel apart: two chats held at once (1.53 at a time), messages, calls left out; CSV per channel', async () => {
+    const report = async (query: Record<string, string>) => {
+      const r = await api(a.url, 'report', { query: query as any, headers: bearer(supervisor) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body;
+    };
+    const chat = await report({ from: '2026-03-30', to: '2026-03-31', channel: 'chat' });
+    assert.equal(chat.channel, 'chat');
+    const t = chat.totals;
+    assert.deepEqual([t.offered, t.answered, t.abandoned], [2, 2, 0], 'the Monday call F is not a chat');
+    assert.equal(t.avgSpeedOfAnswerSeconds, 15, '(10 + 20) / 2');
+    assert.equal(t.avgTalkSeconds, 330, '(300 + 360) / 2: each chat its own time, though held together');
+    assert.equal(t.chatMessages, 5, 'G: 3, H: 2');
+    assert.equal(chat.channels.length, 1);
+    assert.equal(chat.channels[0].channel, 'chat');
+    assert.equal(chat.channels[0].avgConcurrentChats, 1.53, '(300 + 360) s of chats in 430 s with one open');
+    const dana = chat.agents.find((x: any) => x.agentName === 'Dana Reyes');
+    assert.deepEqual(
+      [dana.answered, dana.chatMessagesSent, dana.chatTalkSeconds, dana.avgConcurrentChats],
+      [2, 2, 660, 1.53],
+    );
+
+    const all = await report({ from: '2026-03-30', to: '2026-03-31' });
+    assert.equal(all.channel, 'all');
+    assert.deepEqual(
+      all.channels.map((c: any) => [
+        c.channel,
+        c.offered,
+        c.avgTalkSeconds,
+        c.chatMessages,
+        c.avgConcurrentChats,
+      ]),
+      [
+        ['voice', 1, 60, 0, null],
+        ['chat', 2, 330, 5, 1.53],
+      ],
+    );
+    assert.equal(all.totals.avgTalkSeconds, 240, '(60 + 300 + 360) / 3: calls and chats mixed');
+    const voice = await report({ from: '2026-03-30', to: '2026-03-31', channel: 'voice' });
+    assert.deepEqual([voice.totals.offered, voice.totals.avgTalkSeconds], [1, 60]);
+    assert.equal(voice.agents.find((x: any) => x.agentName === 'Dana Reyes').avgConcurrentChats, null);
+
+    const csv = await api(a.url, 'reportCsv', {
+      query: { from: '2026-03-30', to: '2026-03-31', table: 'channels' } as any,
+      headers: bearer(supervisor),
+    });
+    assert.equal(csv.status, 200, JSON.stringify(csv.body));
+    assert.equal(csv.body.filename, 'report-channels-all-2026-03-30-2026-03-31-day.csv');
+    const rows = csv.body.csv.split('\r\n');
+    assert.match(rows[0], /^channel,offered,.*,chatMessages,avgConcurrentChats$/);
+    assert.match(rows[1], /^voice,1,1,0,.*,0,$/);
+    assert.match(rows[2], /^chat,2,2,0,.*,5,1\.53$/);
+    const agentsCsv = await api(a.url, 'reportCsv', {
+      query: { from: '2026-03-30', to: '2026-03-31', table: 'agents', channel: 'chat' } as any,
+      headers: bearer(supervisor),
+    });
+    assert.match(agentsCsv.body.csv.split('\r\n')[1], /^chat,/, 'each row says its channel');
+    const bad = await api(a.url, 'report', {
+      query: { from: '2026-03-30', to: '2026-03-31', channel: 'fax' } as any,
+      headers: bearer(supervisor),
+    });
+    assert.equal(bad.status, 400);
   });
 
   it('a screen pop whose origin is not allow-listed is refused (409), never handed to the console', async () => {
@@ -317,8 +459,8 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
   });
 
   it('webhooks: signed, retried after 500s until delivered, given up (dead) after 3 attempts at a broken receiver', async () => {
-    // accepted x5, ended x7 (5 completed + 2 abandoned), wrap-up saved x2 (the day, Monday's call, the refused pop's)
-    const expected = 14;
+    // accepted x7, ended x9 (7 completed, 2 of them the chats, + 2 abandoned), wrap-up saved x2 (the day, Monday's call, the refused pop's)
+    const expected = 18;
     // A customer steps up with their PIN: the CRM hears of the new level (verification.changed).
     const d = await device();
     assert.equal((await d.api('setPin', { json: { pin: '246810' } })).status, 200);
@@ -345,8 +487,8 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
     assert.deepEqual(
       types,
       [
-        ...Array(7).fill('request.ended'),
-        ...Array(5).fill('request.accepted'),
+        ...Array(9).fill('request.ended'),
+        ...Array(7).fill('request.accepted'),
         ...Array(2).fill('wrapup.saved'),
       ].sort(),
     );

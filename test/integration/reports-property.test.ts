@@ -1,10 +1,10 @@
 /**
  * Property test of the historical reports on a real store (VD_TEST_ENGINE: sqlite by default, or postgres): random histories
- * (queues, waits, abandons, booked callbacks, transfers, wrap-ups, verify commands,
- * knowledge checks) are written through the repositories around the US spring change in
+ * (queues, calls and chats, waits, abandons, booked callbacks, transfers, wrap-ups, verify
+ * commands, knowledge checks, chat messages, agents holding several chats at once) are written through the repositories around the US spring change in
  * America/New_York, and every figure of the report (totals, per day, per hour of the
- * change's 23-hour day, per queue, per agent; with and without the queue and agent
- * filters) equals a brute-force recount from the raw rows, bucketed independently (each
+ * change's 23-hour day, per queue, per agent, per channel; with and without the queue, agent
+ * and channel filters) equals a brute-force recount from the raw rows, bucketed independently (each
  * timestamp formatted in the zone with Intl). Each run writes into its own year, so runs
  * share one store. Runs per engine: VD_REPORTS_PROPERTY_RUNS (default 6).
  */
@@ -103,7 +103,9 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
     const stepUp = r() < 0.2;
     const authLevel = stepUp ? int(1, 2) : int(1, 3);
     const authId = stepUp ? `${id}-auth` : `${p}-auth-${authLevel}`;
-    const enq = start + int(0, span);
+    // A third are chats, gathered in ten minutes of two afternoons so that agents hold several at once.
+    const chat = r() < 0.35;
+    const enq = chat ? start + int(2, 3) * DAY + 18 * 3_600_000 + int(0, 600) * 1000 : start + int(0, span);
     const queue = pick(Object.keys(TARGETS));
     const slot = r() < 0.15;
     const slotStart = slot ? enq + int(-60, 600) * 1000 : null;
@@ -140,6 +142,7 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
         required_level: 1,
         priority: 0,
         enqueued_at: enq,
+        channel: chat ? 'chat' : 'voice',
         ...(slot
           ? { callback_mode: 'slot' as const, slot_start: slotStart, slot_end: slotStart! + 900_000 }
           : {}),
@@ -177,6 +180,20 @@ async function writeHistory(data: Data, clock: FakeClock, year: number, seed: nu
         }
         const until = at + int(5, 900) * 1000;
         const last = h + 1 === holds;
+        if (chat)
+          for (let m = int(0, 4); m > 0; m--) {
+            const seq = await t.chat.nextSeq(id);
+            const fromAgent = r() < 0.5;
+            await t.chat.insert({
+              request_id: id,
+              seq,
+              client_msg_id: `m${seq}`,
+              sender: fromAgent ? 'agent' : 'customer',
+              staff_id: fromAgent ? agent : null,
+              text: 'hello',
+              at: at + seq * 1000,
+            });
+          }
         if (!(last && stillHeld)) await t.custody.close(id, fence, 'completed', until);
         if (r() < 0.7 && !(last && stillHeld && r() < 0.5))
           await t.wrapUps.insert({
@@ -280,7 +297,9 @@ interface Raw {
     slot_start: number | null;
     slot_end: number | null;
     authentication_id: string;
+    channel: 'voice' | 'chat';
   }[];
+  messages: { request_id: string; sender: string; staff_id: string | null }[];
   /** The level at answer of each answered request, as the history was written (not read back). */
   answerLevels: Map<string, number>;
   custody: {
@@ -312,6 +331,7 @@ async function readRaw(db: Kysely<Database>, answerLevels: Map<string, number>):
     wrapUps: await db.selectFrom('wrap_ups').selectAll().execute(),
     transfers: await db.selectFrom('transfers').selectAll().execute(),
     commands: await db.selectFrom('device_commands').selectAll().execute(),
+    messages: await db.selectFrom('chat_messages').select(['request_id', 'sender', 'staff_id']).execute(),
     audit: await db.selectFrom('audit_log').select(['actor', 'action', 'at', 'outcome', 'reason']).execute(),
     names: new Map(
       (await db.selectFrom('staff').select(['id', 'display_name']).execute()).map((s) => [
@@ -358,6 +378,7 @@ function brute(raw: Raw, ids: Set<string>, range: { from: number; to: number }) 
     deviceVerifySeconds: 0,
     knowledgeChecks: 0,
     knowledgeSeconds: 0,
+    chatMessages: 0,
   };
   const abandonWaits: number[] = [];
   const answerWaits: number[] = [];
@@ -387,6 +408,7 @@ function brute(raw: Raw, ids: Set<string>, range: { from: number; to: number }) 
         tenths += agentTenths(a.reason);
       }
     if (callback) out.callbacksBooked++;
+    if (q.channel === 'chat') out.chatMessages += raw.messages.filter((m) => m.request_id === q.id).length;
     if (holds.length === 0) {
       if (q.state === 'abandoned') {
         out.abandoned++;
@@ -455,6 +477,8 @@ function bruteAgents(raw: Raw, ids: Set<string>, range: { from: number; to: numb
         knowledgeChecks: 0,
         knowledgeChecksPassed: 0,
         tenths: 0,
+        chatMessagesSent: 0,
+        chats: [] as [number, number][],
       });
     return rows.get(id);
   };
@@ -465,6 +489,8 @@ function bruteAgents(raw: Raw, ids: Set<string>, range: { from: number; to: numb
     if (h.until_at === null) continue;
     x.handles++;
     x.talkMs += h.until_at - h.from_at;
+    if (raw.requests.find((q) => q.id === h.request_id)!.channel === 'chat')
+      x.chats.push([h.from_at, h.until_at]);
     for (const w of raw.wrapUps)
       if (w.request_id === h.request_id && w.fence === h.fence && w.agent_id === h.staff_id)
         x.wrapMs += Math.max(0, w.received_at - h.until_at);
@@ -478,6 +504,9 @@ function bruteAgents(raw: Raw, ids: Set<string>, range: { from: number; to: numb
       x.deviceVerifications++;
       if (c.finished_at !== null) x.verifyMs += c.finished_at - c.created_at;
     }
+  for (const m of raw.messages)
+    if (ids.has(m.request_id) && m.sender === 'agent' && m.staff_id !== null)
+      row(m.staff_id).chatMessagesSent++;
   for (const a of raw.audit)
     if (
       a.action === 'auth.knowledge' &&
@@ -507,7 +536,58 @@ function bruteAgents(raw: Raw, ids: Set<string>, range: { from: number; to: numb
       knowledgeChecks: x.knowledgeChecks,
       knowledgeChecksPassed: x.knowledgeChecksPassed,
       knowledgeSeconds: x.tenths / 10,
+      chatMessagesSent: x.chatMessagesSent,
+      chatTalkSeconds: r1(sum(x.chats.map(([f, u]: [number, number]) => u - f)) / 1000),
+      avgConcurrentChats: concurrent([x.chats]),
     }));
+}
+
+/** Each agent's holds: ms with a chat open, counted millisecond edge by edge (a sweep), independent of the SQL. */
+function openMs(holds: [number, number][]): number {
+  const edges = holds.flatMap(([f, u]) => [
+    [f, 1],
+    [u, -1],
+  ]);
+  edges.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let open = 0;
+  let since = 0;
+  let total = 0;
+  for (const [t, d] of edges) {
+    if (open > 0) total += t! - since;
+    open += d!;
+    since = t!;
+  }
+  return total;
+}
+/** Chat time ÷ time with a chat open, over agents (each a list of holds), two decimals. */
+function concurrent(agents: [number, number][][]): number | null {
+  const talk = sum(agents.flatMap((hs) => hs.map(([f, u]) => u - f)));
+  const busy = sum(agents.map(openMs));
+  return busy === 0 ? null : Math.round((talk / busy) * 100) / 100;
+}
+/** The channel rows: the figures of each channel's requests, and the chats' concurrency over the agents. */
+function bruteChannels(
+  raw: Raw,
+  ids: Set<string>,
+  range: { from: number; to: number },
+  channels: readonly ('voice' | 'chat')[],
+  only?: string,
+) {
+  return channels.map((channel) => {
+    const mine = new Set(raw.requests.filter((q) => ids.has(q.id) && q.channel === channel).map((q) => q.id));
+    const perAgent = new Map<string, [number, number][]>();
+    if (channel === 'chat')
+      for (const h of raw.custody)
+        if (mine.has(h.request_id) && h.until_at !== null && (only === undefined || h.staff_id === only)) {
+          if (!perAgent.has(h.staff_id)) perAgent.set(h.staff_id, []);
+          perAgent.get(h.staff_id)!.push([h.from_at, h.until_at]);
+        }
+    return {
+      channel,
+      ...brute(raw, mine, range),
+      avgConcurrentChats: channel === 'chat' ? concurrent([...perAgent.values()]) : null,
+    };
+  });
 }
 
 const figuresOf = (o: Record<string, unknown>) => {
@@ -560,6 +640,7 @@ for (const engine of [testEngine()] as Engine[])
     it(`${RUNS} random histories across the US spring change (VD_REPORTS_PROPERTY_RUNS)`, async () => {
       let year = 2027;
       let checked = 0;
+      let concurrentSeen = 0;
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1, max: 2 ** 31 - 1 }),
@@ -608,6 +689,31 @@ for (const engine of [testEngine()] as Engine[])
               );
             }
             assert.deepEqual(days.agents, bruteAgents(raw, ids(inRange), range), `${at}: agents`);
+            assert.equal(days.channel, 'all');
+            assert.deepEqual(
+              days.channels,
+              bruteChannels(raw, ids(inRange), range, ['voice', 'chat']),
+              `${at}: channels`,
+            );
+            for (const channel of ['voice', 'chat'] as const) {
+              const only = await reports.report({ ...q, granularity: 'day', channel });
+              const of = inRange.filter((x) => x.channel === channel);
+              assert.deepEqual(only.totals, brute(raw, ids(of), range), `${at}: ${channel} only`);
+              assert.deepEqual(
+                only.channels,
+                bruteChannels(raw, ids(of), range, [channel]),
+                `${at}: ${channel} row`,
+              );
+              for (const b of only.series)
+                assert.deepEqual(
+                  figuresOf(b),
+                  brute(raw, ids(of.filter((x) => dayOf(x.enqueued_at) === b.label)), range),
+                  `${at}: ${channel} day ${b.label}`,
+                );
+              assert.deepEqual(only.agents, bruteAgents(raw, ids(of), range), `${at}: ${channel} agents`);
+            }
+            if (days.channels[1]!.avgConcurrentChats !== null && days.channels[1]!.avgConcurrentChats > 1)
+              concurrentSeen++;
 
             const oneQueue = await reports.report({ ...q, granularity: 'day', queueId: 'cards' });
             const cards = inRange.filter((x) => x.queue_id === 'cards');
@@ -651,7 +757,7 @@ for (const engine of [testEngine()] as Engine[])
         { numRuns: RUNS },
       );
       console.log(
-        `# ${engine}: ${checked} random requests in ${year - 2027} histories, every figure equal to the recount`,
+        `# ${engine}: ${checked} random requests in ${year - 2027} histories (${concurrentSeen} with agents holding several chats at once), every figure equal to the recount`,
       );
     });
   });

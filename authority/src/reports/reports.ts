@@ -1,4 +1,4 @@
-import type { ReportFigures, ReportQuery, ReportView } from '../../../protocol/src/index.ts';
+import type { ReportChannel, ReportFigures, ReportQuery, ReportView } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { badRequest } from '../errors.ts';
@@ -29,7 +29,9 @@ export class Reports {
     private readonly pipelineConfig: PipelineConfigStore,
   ) {}
 
-  async report(q: ReportQuery): Promise<ReportView> {
+  /** The report of `query` (channel: 'all' when absent). */
+  async report(query: Omit<ReportQuery, 'channel'> & { channel?: ReportChannel }): Promise<ReportView> {
+    const q = { ...query, channel: query.channel ?? 'all' };
     const tz = this.ctx.config.siteTimeZone;
     if (q.to < q.from) throw badRequest('the range ends before it starts (to < from)');
     const days: string[] = [];
@@ -56,6 +58,7 @@ export class Reports {
       to,
       ...(q.queueId ? { queueId: q.queueId } : {}),
       ...(q.agentId ? { agentId: q.agentId } : {}),
+      ...(q.channel !== 'all' ? { channel: q.channel } : {}),
       buckets: buckets.map(({ start, end }) => ({ start, end })),
       targets: this.pipelineConfig.config.queues.map((c) => ({
         queueId: c.id,
@@ -67,8 +70,14 @@ export class Reports {
     const totals = emptySums();
     const byQueue = new Map<string, ReportSums>();
     const byBucket = buckets.map(() => emptySums());
+    const channels = (q.channel === 'all' ? (['voice', 'chat'] as const) : [q.channel]).map((channel) => ({
+      channel,
+      sums: emptySums(),
+    }));
     for (const g of groups) {
       addSums(totals, g.sums);
+      const c = channels.find((x) => x.channel === g.channel);
+      if (c) addSums(c.sums, g.sums);
       if (!byQueue.has(g.queueId)) byQueue.set(g.queueId, emptySums());
       addSums(byQueue.get(g.queueId)!, g.sums);
       if (g.bucket !== null) addSums(byBucket[g.bucket]!, g.sums);
@@ -86,7 +95,13 @@ export class Reports {
       from: iso(from),
       to: iso(to),
       granularity: q.granularity,
+      channel: q.channel,
       totals: figures(totals),
+      channels: channels.map((c) => ({
+        channel: c.channel,
+        ...figures(c.sums),
+        avgConcurrentChats: c.channel === 'chat' ? concurrency(agents) : null,
+      })),
       queues,
       agents: agentRows(agents),
       series: buckets.map((b, i) => ({
@@ -99,6 +114,7 @@ export class Reports {
         'Seconds on knowledge questions exist only for checks made from a request in the console (the agent time it measured is audited with the check); checks recorded without a request have a count, no duration.',
         'Verification level at answer is recorded when the first holder takes the request (a step-up during the call does not change it); requests answered before it was recorded (store version 25) count with the level their authentication has when the report runs.',
         'Talk time is the time an agent held the request (accept to end), not the audio of the call: calls are not timed separately.',
+        'Concurrent chats count the ended holds of the chats queued in the range only: a chat of another range held at the same time does not raise them.',
       ],
     };
   }
@@ -135,7 +151,19 @@ export function figures(s: ReportSums): ReportFigures {
     deviceVerifySeconds: round(s.deviceVerifyMs / 1000),
     knowledgeChecks: s.knowledgeChecks,
     knowledgeSeconds: s.knowledgeTenths / 10,
+    chatMessages: s.chatMessages,
   };
+}
+
+/** Chats held at once, on average, while at least one was open: chat time ÷ time with a chat open (two decimals; null: none). */
+function concurrency(agents: readonly Pick<ReportAgentSums, 'chatTalkMs' | 'chatBusyMs'>[]): number | null {
+  let talk = 0;
+  let busy = 0;
+  for (const a of agents) {
+    talk += a.chatTalkMs;
+    busy += a.chatBusyMs;
+  }
+  return busy === 0 ? null : round(talk / busy, 2);
 }
 
 /** The agents' rows, by name: seconds with one decimal, AHT per ended hold. */
@@ -156,6 +184,9 @@ function agentRows(agents: readonly ReportAgentSums[]): ReportAgentRow[] {
       knowledgeChecks: a.knowledgeChecks,
       knowledgeChecksPassed: a.knowledgeChecksPassed,
       knowledgeSeconds: a.knowledgeTenths / 10,
+      chatMessagesSent: a.chatMessagesSent,
+      chatTalkSeconds: round(a.chatTalkMs / 1000),
+      avgConcurrentChats: concurrency([a]),
     }));
 }
 
@@ -179,11 +210,13 @@ export function toCsv(columns: readonly string[], rows: readonly Record<string, 
   return lines.join('\r\n') + '\r\n';
 }
 
-/** The columns of each CSV table: the report's own field names, in the table's order. */
+/** The columns of each CSV table: the report's own field names, in the table's order (every row carries the channel). */
 export const CSV_COLUMNS = {
-  series: ['label', 'start', 'hours'],
-  queues: ['queueId', 'queueName', 'targetAnswerSeconds'],
+  series: ['channel', 'label', 'start', 'hours'],
+  queues: ['channel', 'queueId', 'queueName', 'targetAnswerSeconds'],
+  channels: ['channel'],
   agents: [
+    'channel',
     'agentId',
     'agentName',
     'answered',
@@ -197,6 +230,9 @@ export const CSV_COLUMNS = {
     'knowledgeChecks',
     'knowledgeChecksPassed',
     'knowledgeSeconds',
+    'chatMessagesSent',
+    'chatTalkSeconds',
+    'avgConcurrentChats',
   ],
 } as const;
 export const FIGURE_COLUMNS = [
@@ -222,18 +258,30 @@ export const FIGURE_COLUMNS = [
   'deviceVerifySeconds',
   'knowledgeChecks',
   'knowledgeSeconds',
+  'chatMessages',
 ] as const;
 
 /** One table of a report as CSV, and a file name for it. */
 export function reportCsv(
   view: ReportView,
-  table: 'series' | 'queues' | 'agents',
+  table: 'series' | 'queues' | 'agents' | 'channels',
   q: { from: string; to: string },
 ): { filename: string; csv: string } {
-  const cols = table === 'agents' ? [...CSV_COLUMNS.agents] : [...CSV_COLUMNS[table], ...FIGURE_COLUMNS];
-  const rows = (table === 'series' ? view.series : table === 'queues' ? view.queues : view.agents) as Record<
-    string,
-    unknown
-  >[];
-  return { filename: `report-${table}-${q.from}-${q.to}-${view.granularity}.csv`, csv: toCsv(cols, rows) };
+  const cols =
+    table === 'agents'
+      ? [...CSV_COLUMNS.agents]
+      : table === 'channels'
+        ? [...CSV_COLUMNS.channels, ...FIGURE_COLUMNS, 'avgConcurrentChats']
+        : [...CSV_COLUMNS[table], ...FIGURE_COLUMNS];
+  const rows: Record<string, unknown>[] =
+    table === 'channels'
+      ? view.channels
+      : (table === 'series' ? view.series : table === 'queues' ? view.queues : view.agents).map((r) => ({
+          channel: view.channel,
+          ...r,
+        }));
+  return {
+    filename: `report-${table}-${view.channel}-${q.from}-${q.to}-${view.granularity}.csv`,
+    csv: toCsv(cols, rows),
+  };
 }

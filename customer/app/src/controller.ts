@@ -182,6 +182,11 @@ export class AppController {
     return this.chat.attachmentUrl(attachmentId);
   }
 
+  /** An attachment of a past conversation (read-only) as an object URL. */
+  conversationAttachmentUrl(requestId: string, attachmentId: string): Promise<string> {
+    return this.chat.attachmentUrlOf(requestId, attachmentId);
+  }
+
   chatTyping(active: boolean): void {
     this.chat.typing(active);
   }

@@ -15,6 +15,7 @@ import { BREAK_REASONS } from '../state/agent.ts';
 import { heldText, reassignCandidates, type AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
+import { BoardTranscriptDialog, EndedChats, TranscriptButton } from './BoardTranscript.tsx';
 import { MonitorControls, MonitorError } from './Monitor.tsx';
 
 const SHOWN_REQUESTS = 100;
@@ -194,6 +195,7 @@ export function BoardScreen() {
                     <td>{clockDuration(secondsSince(r.enqueuedAt, now))}</td>
                     <td>
                       <RequestActions request={r} agents={board.agents} requests={board.requests} />
+                      <TranscriptButton request={r} />
                     </td>
                   </tr>
                 ))}
@@ -206,6 +208,8 @@ export function BoardScreen() {
             </p>
           )}
         </div>
+        <BoardTranscriptDialog />
+        <EndedChats />
         <RecordingsCard />
       </div>
     </section>

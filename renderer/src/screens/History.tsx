@@ -1,15 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { HistoryEntry } from '../../../protocol/src/bridge.ts';
-import type { StaffChatTranscript } from '../../../protocol/src/chat.ts';
-import { errorText } from '../bridge/types.ts';
 import { LevelBadge } from '../components/ui.tsx';
 import { dateTime, historyWrapUp } from '../format.ts';
 import { useConsole, useStore } from '../hooks.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
-import { ChatText } from './ChatPane.tsx';
-
-/** Pages of a transcript read when a request is opened (500 messages each). */
-const MAX_TRANSCRIPT_PAGES = 20;
+import { Transcript } from './Transcript.tsx';
 
 /** Requests this console handled, newest first, with the state of each wrap-up; an opened request shows its chat transcript. */
 export function HistoryScreen() {
@@ -86,42 +81,8 @@ export function HistoryScreen() {
   );
 }
 
-/** An opened request of the history: its chat transcript (text as text; links open only when clicked). */
+/** An opened request of the history: its chat transcript (text as text; links open only when clicked; attachments shown). */
 function RequestRecord({ entry }: { entry: HistoryEntry }) {
-  const c = useConsole();
-  const [state, setState] = useState<
-    | { kind: 'loading' }
-    | { kind: 'error'; text: string }
-    | { kind: 'done'; transcript: StaffChatTranscript; partial: boolean }
-  >({ kind: 'loading' });
-  useEffect(() => {
-    let live = true;
-    void (async () => {
-      try {
-        let page = await c.bridge.invoke('chat.transcript', { requestId: entry.requestId });
-        const messages = [...page.messages];
-        for (let i = 1; page.nextAfter !== null && i < MAX_TRANSCRIPT_PAGES; i++) {
-          page = await c.bridge.invoke('chat.transcript', {
-            requestId: entry.requestId,
-            after: page.nextAfter,
-          });
-          messages.push(...page.messages);
-        }
-        if (live)
-          setState({ kind: 'done', transcript: { ...page, messages }, partial: page.nextAfter !== null });
-      } catch (e) {
-        if (live) setState({ kind: 'error', text: errorText(e) });
-      }
-    })();
-    return () => {
-      live = false;
-    };
-  }, [c, entry.requestId]);
-  const openLink = (url: string) =>
-    void c.bridge.invoke('shell.openExternal', { url }).catch(() => undefined);
-  const names = new Map(
-    state.kind === 'done' ? state.transcript.agents.map((a) => [a.staffId, a.displayName]) : [],
-  );
   return (
     <section
       className="card history-record"
@@ -132,54 +93,9 @@ function RequestRecord({ entry }: { entry: HistoryEntry }) {
         {entry.customerName} · {entry.optionLabel} · {dateTime(entry.acceptedAt)}
       </h2>
       <h3>Chat transcript</h3>
-      {state.kind === 'loading' && <p className="muted">Loading the transcript…</p>}
-      {state.kind === 'error' && <p className="form-error">{state.text}</p>}
-      {state.kind === 'done' && state.transcript.deleted && (
-        <p className="muted" data-testid="history-transcript-deleted">
-          {transcriptDeletedLine(state.transcript.deleted)}
-        </p>
-      )}
-      {state.kind === 'done' && !state.transcript.deleted && state.transcript.messages.length === 0 && (
-        <p className="muted" data-testid="history-transcript-empty">
-          No chat messages in this request.
-        </p>
-      )}
-      {state.kind === 'done' && state.transcript.messages.length > 0 && (
-        <ol
-          className="chat-log history-transcript"
-          aria-label="Chat transcript"
-          data-testid="history-transcript"
-        >
-          {state.transcript.messages.map((m) => (
-            <li
-              key={m.seq}
-              className={`chat-msg chat-${m.sender}`}
-              data-testid="history-transcript-message"
-              data-sender={m.sender}
-            >
-              <span className="chat-who">
-                {m.sender === 'customer'
-                  ? entry.customerName
-                  : ((m.staffId && names.get(m.staffId)) ?? 'Agent')}
-              </span>
-              <p className="chat-text">
-                <ChatText text={m.text} onLink={openLink} />
-              </p>
-              <span className="chat-meta small muted">{dateTime(m.at)}</span>
-            </li>
-          ))}
-        </ol>
-      )}
-      {state.kind === 'done' && state.partial && (
-        <p className="small muted">Only the first {state.transcript.messages.length} messages are shown.</p>
-      )}
+      <Transcript requestId={entry.requestId} customerName={entry.customerName} />
     </section>
   );
-}
-
-/** The line that stands for a deleted transcript's messages. */
-export function transcriptDeletedLine(d: NonNullable<StaffChatTranscript['deleted']>): string {
-  return `Transcript deleted on ${dateTime(d.at)} (${d.by === 'retention' ? 'retention' : 'deleted by an administrator'}).`;
 }
 
 function WrapUpCell({ entry }: { entry: Parameters<typeof historyWrapUp>[0] }) {

@@ -4,6 +4,7 @@ import type { Softphone } from '../softphone/softphone.ts';
 import { RemoteControlStore } from './remote-control.ts';
 import { AgentStore } from './agent.ts';
 import { BoardStore } from './board.ts';
+import { BoardTranscriptsStore } from './board-transcripts.ts';
 import { ChatDeskStore } from './chat.ts';
 import { CallControlsStore } from './call.ts';
 import { ClockStore } from './clock.ts';
@@ -83,6 +84,8 @@ export class ConsoleApp {
   readonly history: HistoryStore;
   readonly settings: SettingsStore;
   readonly board: BoardStore;
+  /** Chat transcripts a supervisor opens from the board (live or finished chats). */
+  readonly boardTranscripts: BoardTranscriptsStore;
   readonly remoteControl: RemoteControlStore;
   readonly transfers: TransferStore;
   readonly chats: ChatDeskStore;
@@ -119,6 +122,7 @@ export class ConsoleApp {
           .catch(() => undefined);
     });
     this.board = new BoardStore(bridge);
+    this.boardTranscripts = new BoardTranscriptsStore(bridge);
     this.remoteControl = new RemoteControlStore(bridge);
     this.monitor = new MonitorStore(
       bridge,
@@ -291,6 +295,7 @@ export class ConsoleApp {
     this.work.reset();
     this.wrapUp.reset();
     this.board.stop();
+    this.boardTranscripts.clear();
     void this.monitor.leave();
     this.transfers.stop();
     this.chats.reset();

@@ -7,6 +7,8 @@ export interface ReportScope {
   to: number;
   queueId?: string;
   agentId?: string;
+  /** only the requests of this channel (absent: both) */
+  channel?: 'voice' | 'chat';
 }
 
 export interface ReportSumsQuery extends ReportScope {
@@ -47,12 +49,15 @@ export interface ReportSums {
   knowledgeChecks: number;
   /** agent seconds on knowledge questions, in tenths of a second (the audit's precision) */
   knowledgeTenths: number;
+  /** chat messages of the requests (both senders) */
+  chatMessages: number;
 }
 
-/** The sums of the requests of one queue queued in one period (`bucket`: index in the query's buckets). */
+/** The sums of the requests of one queue and channel queued in one period (`bucket`: index in the query's buckets). */
 export interface ReportGroup {
   bucket: number | null;
   queueId: string;
+  channel: 'voice' | 'chat';
   sums: ReportSums;
 }
 
@@ -72,6 +77,11 @@ export interface ReportAgentSums {
   knowledgeChecks: number;
   knowledgeChecksPassed: number;
   knowledgeTenths: number;
+  /** chat messages they wrote */
+  chatMessagesSent: number;
+  /** their ended holds of chats: the sum of their lengths, and the time at least one was open (the union) */
+  chatTalkMs: number;
+  chatBusyMs: number;
 }
 
 export const emptySums = (): ReportSums => ({
@@ -98,6 +108,7 @@ export const emptySums = (): ReportSums => ({
   deviceVerifyMs: 0,
   knowledgeChecks: 0,
   knowledgeTenths: 0,
+  chatMessages: 0,
 });
 
 /** `into` += `x`, field by field (the longest abandon: the larger). */
@@ -158,6 +169,7 @@ export class ReportsRepo extends Repo {
       .where('requests.enqueued_at', '>=', q.from)
       .where('requests.enqueued_at', '<', q.to);
     if (q.queueId !== undefined) s = s.where('requests.queue_id', '=', q.queueId);
+    if (q.channel !== undefined) s = s.where('requests.channel', '=', q.channel);
     if (withAgent && q.agentId !== undefined) {
       const agentId = q.agentId;
       s = s.where(({ exists, selectFrom }) =>
@@ -204,6 +216,7 @@ export class ReportsRepo extends Repo {
           .select([
             'requests.id',
             'requests.queue_id',
+            'requests.channel',
             'requests.enqueued_at',
             'requests.state',
             'requests.ended_at',
@@ -277,6 +290,17 @@ export class ReportsRepo extends Repo {
             sql<number>`sum(d.finished_at - d.created_at)`.as('ms'),
           ]),
       )
+      .with('m', (db) =>
+        db
+          .selectFrom('chat_messages as cm')
+          .where(
+            'cm.request_id',
+            'in',
+            this.scope(q, true).where('requests.channel', '=', 'chat').select('requests.id'),
+          )
+          .groupBy('cm.request_id')
+          .select(['cm.request_id', sql<number>`count(*)`.as('n')]),
+      )
       .with('f', (db) =>
         db
           .selectFrom('rq')
@@ -285,8 +309,10 @@ export class ReportsRepo extends Repo {
           .leftJoin('hw', 'hw.request_id', 'rq.id')
           .leftJoin('t', 't.request_id', 'rq.id')
           .leftJoin('v', 'v.request_id', 'rq.id')
+          .leftJoin('m', 'm.request_id', 'rq.id')
           .select([
             'rq.queue_id',
+            'rq.channel',
             this.intervalOf(edgesOf(q.buckets).edges).as('bucket'),
             sql<number>`CASE WHEN rq.callback_mode = 'slot' AND rq.slot_start IS NOT NULL AND rq.slot_start > rq.enqueued_at THEN rq.slot_start ELSE rq.enqueued_at END`.as(
               'wait_from',
@@ -309,14 +335,16 @@ export class ReportsRepo extends Repo {
             sql<number>`coalesce(t.n, 0)`.as('transfers'),
             sql<number>`coalesce(v.n, 0)`.as('verifies'),
             sql<number>`coalesce(v.ms, 0)`.as('verify_ms'),
+            sql<number>`coalesce(m.n, 0)`.as('messages'),
             this.targetOf(q).as('target_ms'),
           ]),
       )
       .selectFrom('f')
-      .groupBy(['f.bucket', 'f.queue_id'])
+      .groupBy(['f.bucket', 'f.queue_id', 'f.channel'])
       .select([
         'f.bucket',
         'f.queue_id',
+        'f.channel',
         sql<number>`count(*)`.as('offered'),
         sql<number>`count(f.answered_at)`.as('answered'),
         sql<number>`count(f.abandoned_at)`.as('abandoned'),
@@ -354,18 +382,19 @@ export class ReportsRepo extends Repo {
         sql<number>`sum(CASE WHEN f.answered_at IS NOT NULL AND f.level >= 3 THEN 1 ELSE 0 END)`.as('l3'),
         sql<number>`sum(f.verifies)`.as('verifies'),
         sql<number>`sum(f.verify_ms)`.as('verify_ms'),
+        sql<number>`sum(f.messages)`.as('messages'),
       ])
       .execute();
     const { bucketOf } = edgesOf(q.buckets);
     const out = new Map<string, ReportGroup>();
     for (const r of rows) {
       const bucket = r.bucket === null ? null : (bucketOf[Number(r.bucket)] ?? null);
-      const key = `${bucket}/${r.queue_id}`;
+      const key = `${bucket}/${r.queue_id}/${r.channel}`;
       if (out.has(key)) {
         addSums(out.get(key)!.sums, sumsOf(r));
         continue;
       }
-      out.set(key, { bucket, queueId: r.queue_id, sums: sumsOf(r) });
+      out.set(key, { bucket, queueId: r.queue_id, channel: r.channel, sums: sumsOf(r) });
     }
     return out;
   }
@@ -394,7 +423,7 @@ export class ReportsRepo extends Repo {
       (part) =>
         this.scope(q, true)
           .where('requests.id', 'in', part)
-          .select(['requests.id', 'requests.queue_id', 'requests.enqueued_at'])
+          .select(['requests.id', 'requests.queue_id', 'requests.channel', 'requests.enqueued_at'])
           .execute(),
     );
     const of = new Map(requests.map((r) => [r.id, r]));
@@ -402,9 +431,9 @@ export class ReportsRepo extends Repo {
       const r = of.get(k.requestId!);
       if (!r) continue;
       const bucket = bucketIndex(q.buckets, r.enqueued_at);
-      const key = `${bucket}/${r.queue_id}`;
+      const key = `${bucket}/${r.queue_id}/${r.channel}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { bucket, queueId: r.queue_id, sums: emptySums() }));
+      if (!g) groups.set(key, (g = { bucket, queueId: r.queue_id, channel: r.channel, sums: emptySums() }));
       g.sums.knowledgeChecks++;
       g.sums.knowledgeTenths += k.tenths;
     }
@@ -469,6 +498,52 @@ export class ReportsRepo extends Repo {
         sql<number>`sum(d.finished_at - d.created_at)`.as('ms'),
       ]);
     if (only !== undefined) verifies = verifies.where('d.agent_id', '=', only);
+    let written = this.q
+      .selectFrom('chat_messages as cm')
+      .where(
+        'cm.request_id',
+        'in',
+        this.scope(q, false).where('requests.channel', '=', 'chat').select('requests.id'),
+      )
+      .where('cm.sender', '=', 'agent')
+      .where('cm.staff_id', 'is not', null)
+      .groupBy('cm.staff_id')
+      .select(['cm.staff_id', sql<number>`count(*)`.as('n')]);
+    if (only !== undefined) written = written.where('cm.staff_id', '=', only);
+    // Each agent's ended chat holds in order of start: a hold adds to the time with a chat open
+    // only what lies after the latest end of the holds that started before it (the union).
+    const chats = this.q
+      .with('ch', (db) => {
+        let x = db
+          .selectFrom('custody as c')
+          .where(
+            'c.request_id',
+            'in',
+            this.scope(q, false).where('requests.channel', '=', 'chat').select('requests.id'),
+          )
+          .where('c.until_at', 'is not', null)
+          .select([
+            'c.staff_id',
+            'c.from_at',
+            'c.until_at',
+            sql<
+              number | null
+            >`max(c.until_at) OVER (PARTITION BY c.staff_id ORDER BY c.from_at, c.request_id, c.fence ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`.as(
+              'before_end',
+            ),
+          ]);
+        if (only !== undefined) x = x.where('c.staff_id', '=', only);
+        return x;
+      })
+      .selectFrom('ch')
+      .groupBy('ch.staff_id')
+      .select([
+        'ch.staff_id',
+        sql<number>`sum(ch.until_at - ch.from_at)`.as('talk_ms'),
+        sql<number>`sum(CASE WHEN ch.before_end IS NULL OR ch.before_end <= ch.from_at THEN ch.until_at - ch.from_at WHEN ch.before_end >= ch.until_at THEN 0 ELSE ch.until_at - ch.before_end END)`.as(
+          'busy_ms',
+        ),
+      ]);
 
     const rows = new Map<string, ReportAgentSums>();
     const row = (agentId: string) => {
@@ -490,6 +565,9 @@ export class ReportsRepo extends Repo {
             knowledgeChecks: 0,
             knowledgeChecksPassed: 0,
             knowledgeTenths: 0,
+            chatMessagesSent: 0,
+            chatTalkMs: 0,
+            chatBusyMs: 0,
           }),
         );
       return r;
@@ -507,6 +585,12 @@ export class ReportsRepo extends Repo {
       const r = row(v.agent_id);
       r.deviceVerifications += n(v.n);
       r.deviceVerifyMs += n(v.ms);
+    }
+    for (const m of await written.execute()) row(m.staff_id!).chatMessagesSent += n(m.n);
+    for (const x of await chats.execute()) {
+      const r = row(x.staff_id);
+      r.chatTalkMs += n(x.talk_ms);
+      r.chatBusyMs += n(x.busy_ms);
     }
     for (const k of knowledge) {
       if (!k.actor.startsWith('staff:')) continue;
@@ -566,6 +650,7 @@ function sumsOf(r: Record<string, unknown>): ReportSums {
     deviceVerifyMs: n(r.verify_ms),
     knowledgeChecks: 0,
     knowledgeTenths: 0,
+    chatMessages: n(r.messages),
   };
 }
 

@@ -1,10 +1,11 @@
+import { useCallback } from 'react';
 import type { HistoryItem } from '../../../../protocol/src/index.ts';
 import { formatAmount } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { ReceiptCard } from '../components/AgentCommands.tsx';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 import { hourMinute } from '../format.ts';
-import { MessageText } from './Chat.tsx';
+import { AttachmentView, MessageText } from './Chat.tsx';
 
 interface Props {
   state: AppState;
@@ -145,13 +146,19 @@ export function Conversations({ state, app }: Props) {
   );
 }
 
-/** One past conversation, read-only: the messages as text (links open only when tapped). */
+/** One past conversation, read-only: the messages as text (links open only when tapped), attachments shown. */
 export function Conversation({
   state,
   app,
   screen,
 }: Props & { screen: Extract<AppState['screen'], { name: 'conversation' }> }) {
   const { item, messages, partial } = screen;
+  const requestId = item.requestId;
+  // An image inline, a PDF as a download, like the live chat (the bytes with the device's proof).
+  const loadAttachment = useCallback(
+    (attachmentId: string) => app.conversationAttachmentUrl(requestId, attachmentId),
+    [app, requestId],
+  );
   return (
     <Screen title={item.optionLabel} lead={`Chat of ${when(item.at)}`}>
       <ErrorText message={state.error} />
@@ -174,9 +181,12 @@ export function Conversation({
               data-sender={m.sender}
             >
               <span className="chat-who">{m.sender === 'customer' ? 'You' : 'Agent'}</span>
-              <p className="chat-text">
-                <MessageText text={m.text} />
-              </p>
+              {m.attachment ? <AttachmentView attachment={m.attachment} load={loadAttachment} /> : null}
+              {!m.attachment || m.text !== m.attachment.name ? (
+                <p className="chat-text">
+                  <MessageText text={m.text} />
+                </p>
+              ) : null}
               <span className="chat-meta">{hourMinute(m.at)}</span>
             </li>
           ))}

@@ -102,12 +102,17 @@ export class ChatStore {
     }
   }
 
-  /** An attachment's bytes as an object URL (fetched once with the device's proof). */
+  /** An attachment of the open chat as an object URL (fetched once with the device's proof). */
   attachmentUrl(attachmentId: string): Promise<string> {
     const s = this.session;
     if (!s) return Promise.reject(new Error('no open chat'));
-    return this.urls.get(s.requestId, attachmentId, async () => {
-      const { type, bytes } = await this.app.requireDevice().chatAttachment(s.requestId, attachmentId);
+    return this.attachmentUrlOf(s.requestId, attachmentId);
+  }
+
+  /** An attachment of any of the customer's conversations (a past one too) as an object URL. */
+  attachmentUrlOf(requestId: string, attachmentId: string): Promise<string> {
+    return this.urls.get(requestId, attachmentId, async () => {
+      const { type, bytes } = await this.app.requireDevice().chatAttachment(requestId, attachmentId);
       return new Blob([bytes as BlobPart], { type });
     });
   }

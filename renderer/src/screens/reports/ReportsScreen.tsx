@@ -12,11 +12,12 @@ import {
 } from 'chart.js';
 import { useEffect, useMemo, useState } from 'react';
 import { Chart } from 'react-chartjs-2';
-import type { ReportQuery, ReportView } from '../../../../protocol/src/reports.ts';
+import type { ReportChannel, ReportQuery, ReportView } from '../../../../protocol/src/reports.ts';
 import { Alert } from '../../components/ui.tsx';
 import { errorText } from '../../bridge/types.ts';
 import { useConsole } from '../../hooks.ts';
-import { SortableTable, type Column } from './SortableTable.tsx';
+import { atOnce, CHANNEL_LABELS, ChannelTable } from './ChannelTable.tsx';
+import { ReportTable, type Column, type Table } from './SortableTable.tsx';
 import './reports.css';
 
 ChartJS.register(
@@ -58,6 +59,7 @@ const FIGURES: Column<QueueRow | BucketRow>[] = [
   { key: 'answeredAtLevel3', label: 'L3' },
   { key: 'deviceVerifySeconds', label: 'Device verify', format: secs },
   { key: 'knowledgeSeconds', label: 'Questions', format: secs },
+  { key: 'chatMessages', label: 'Chat messages' },
 ] as Column<QueueRow | BucketRow>[];
 
 const QUEUE_COLUMNS = [
@@ -79,6 +81,9 @@ const AGENT_COLUMNS: Column<AgentRow>[] = [
   { key: 'knowledgeChecks', label: 'Knowledge checks' },
   { key: 'knowledgeChecksPassed', label: 'Passed' },
   { key: 'knowledgeSeconds', label: 'Questions', format: secs },
+  { key: 'chatMessagesSent', label: 'Chat messages' },
+  { key: 'chatTalkSeconds', label: 'Chat time', format: secs },
+  { key: 'avgConcurrentChats', label: 'Chats at once', format: atOnce },
 ];
 
 /**
@@ -88,7 +93,12 @@ const AGENT_COLUMNS: Column<AgentRow>[] = [
  */
 export function ReportsScreen() {
   const c = useConsole();
-  const [query, setQuery] = useState<ReportQuery>({ from: daysAgo(7), to: daysAgo(1), granularity: 'day' });
+  const [query, setQuery] = useState<ReportQuery>({
+    from: daysAgo(7),
+    to: daysAgo(1),
+    granularity: 'day',
+    channel: 'all',
+  });
   const [view, setView] = useState<ReportView | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -125,7 +135,7 @@ export function ReportsScreen() {
     void run(query);
   }, []);
 
-  const download = async (table: 'series' | 'queues' | 'agents') => {
+  const download = async (table: Table) => {
     setError(null);
     try {
       const { filename, csv } = await c.bridge.invoke('reports.csv', { ...query, table });
@@ -187,6 +197,20 @@ export function ReportsScreen() {
             <option value="hour">Hour</option>
           </select>
         </label>
+        <label>
+          Channel{' '}
+          <select
+            value={query.channel}
+            aria-label="Channel"
+            onChange={(e) => setQuery({ ...query, channel: e.target.value as ReportChannel })}
+          >
+            {(['all', 'voice', 'chat'] as const).map((ch) => (
+              <option key={ch} value={ch}>
+                {CHANNEL_LABELS[ch]}
+              </option>
+            ))}
+          </select>
+        </label>
         <FilterSelect
           label="Queue"
           all="All queues"
@@ -218,13 +242,19 @@ export function ReportsScreen() {
             <Total label="Service level" value={pct(view.totals.serviceLevel)} />
             <Total label="ASA" value={secs(view.totals.avgSpeedOfAnswerSeconds)} />
             <Total label="AHT" value={secs(view.totals.avgHandleSeconds)} />
+            {view.channel !== 'voice' && (
+              <Total label="Chat messages" value={String(view.totals.chatMessages)} />
+            )}
           </div>
           <div className="card report-chart">
-            <h2>Requests by {view.granularity}</h2>
+            <h2>
+              {CHANNEL_LABELS[view.channel]}: requests by {view.granularity}
+            </h2>
             {chart && (
               <Chart type="bar" data={chart} options={CHART_OPTIONS} aria-label="Requests chart" role="img" />
             )}
           </div>
+          <ChannelTable view={view} download={download} />
           <ReportTable
             title="By queue"
             table="queues"
@@ -260,27 +290,6 @@ export function ReportsScreen() {
         </>
       )}
     </section>
-  );
-}
-
-function ReportTable<R>(p: {
-  title: string;
-  table: 'series' | 'queues' | 'agents';
-  rows: R[];
-  columns: Column<R>[];
-  rowKey: (r: R) => string;
-  download: (t: 'series' | 'queues' | 'agents') => Promise<void>;
-}) {
-  return (
-    <div className="card">
-      <div className="page-head">
-        <h2>{p.title}</h2>
-        <button type="button" className="button ghost" onClick={() => void p.download(p.table)}>
-          Download CSV ({p.title.toLowerCase()})
-        </button>
-      </div>
-      <SortableTable rows={p.rows} columns={p.columns} rowKey={p.rowKey} caption={p.title} />
-    </div>
   );
 }
 

@@ -1,5 +1,8 @@
 import { useMemo, useState } from 'react';
 
+/** The tables of a report, each downloadable as CSV. */
+export type Table = 'series' | 'queues' | 'agents' | 'channels';
+
 export interface Column<R> {
   key: keyof R & string;
   label: string;
@@ -78,6 +81,28 @@ export function SortableTable<R>(p: {
           )}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/** A report's table in its card, with its CSV download. */
+export function ReportTable<R>(p: {
+  title: string;
+  table: Table;
+  rows: R[];
+  columns: Column<R>[];
+  rowKey: (r: R) => string;
+  download: (t: Table) => Promise<void>;
+}) {
+  return (
+    <div className="card">
+      <div className="page-head">
+        <h2>{p.title}</h2>
+        <button type="button" className="button ghost" onClick={() => void p.download(p.table)}>
+          Download CSV ({p.title.toLowerCase()})
+        </button>
+      </div>
+      <SortableTable rows={p.rows} columns={p.columns} rowKey={p.rowKey} caption={p.title} />
     </div>
   );
 }
