@@ -12,6 +12,8 @@ export interface Live {
   /** Settles the pending call()/dial() promise. */
   settle: { resolve: (a: CallAnswer) => void; reject: (e: Error) => void } | null;
   ended: boolean;
+  /** Stops watching the call's peer connection for a failed media path (browser-common/media-path.ts). */
+  unwatchMedia?: () => void;
 }
 
 /** The consult leg of a warm transfer (the live call is held meanwhile). */
