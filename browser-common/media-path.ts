@@ -11,6 +11,13 @@ export function noMediaPathReason(who: string): string {
   return `No media path to ${who}: the network blocks direct audio and no TURN relay is available`;
 }
 
+/** The BYE's Reason header (RFC 3326) of a call ended for want of a media path: the far end says why too. */
+export const NO_MEDIA_PATH_BYE_REASON = 'Reason: SIP;cause=488;text="no media path"';
+
+/** Whether a BYE's Reason header value says the call ended for want of a media path. */
+export const isNoMediaPathReason = (reason: string | null | undefined): boolean =>
+  /text="no media path"/.test(reason ?? '');
+
 /** What is watched of a peer connection (the real one, or a test's). */
 export type WatchedConnection = Pick<
   RTCPeerConnection,

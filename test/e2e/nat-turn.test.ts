@@ -10,8 +10,8 @@
  *   selected candidate pair's local candidate is `relay` on both sides, its remote address
  *   the public one), and each side hears the other's tone.
  * - Without TURN (no TURN URLs: no ICE servers): ICE finds no path, the console ends the
- *   call and says why ("No media path to the customer…"), and the customer's call ends:
- *   not a silent call.
+ *   call and says why ("No media path to the customer…"), and the customer app's
+ *   "Call ended" says the call could not carry any sound: not a silent call.
  *
  * Skipped, with the reason, only where `ip netns` is not permitted (not root).
  */
@@ -238,7 +238,7 @@ describe(
       }
     });
 
-    it('without TURN the call cannot connect: the console ends it and says why, the customer’s call ends', async () => {
+    it('without TURN the call cannot connect: the console ends it and says why, and so does the customer app', async () => {
       const { app, mode } = await desk(false);
       const { phone, c, page, status } = await upToTheCall(app, mode, 'nat-no-turn');
       try {
@@ -249,6 +249,11 @@ describe(
           )
           .waitFor({ timeout: 90_000 });
         await phone.page.getByRole('heading', { name: 'Call ended' }).waitFor();
+        await phone.page
+          .getByText(
+            /^The call could not carry any sound: your network and the bank’s could not reach each other/,
+          )
+          .waitFor();
         assert.equal(await selectedPair(page), null, 'no peer connection ever connected');
         await c.screenshot('no-media-path');
       } finally {

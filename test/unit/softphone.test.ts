@@ -171,6 +171,11 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     pc.set('failed', 'failed');
     await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
     assert.equal(far.count('BYE'), 1);
+    // The customer's phone says why too (its own ICE may not have given up yet).
+    assert.equal(
+      far.received.find((r) => r.method === 'BYE')?.getHeader('reason'),
+      'SIP;cause=488;text="no media path"',
+    );
     assert.equal(
       phone.getSnapshot().reason,
       'No media path to the customer: the network blocks direct audio and no TURN relay is available',
@@ -178,7 +183,19 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     assert.deepEqual(lines, ['connecting', 'ready', 'calling', 'connected', 'ending', 'ready']);
 
     // The next call starts without the old reason, and its own failure is seen again.
+    // The customer's phone gave up first: its BYE's Reason says why, and the line says it too.
     Object.assign(pc, { connectionState: 'new', iceConnectionState: 'new' });
+    await phone.call({ requestId: 'r3', ticket: TICKET });
+    assert.equal(phone.getSnapshot().reason, null);
+    far.hangUp(['Reason: SIP;cause=488;text="no media path"']);
+    await until('ready after the far-end BYE', () => phone.getSnapshot().line === 'ready');
+    assert.match(phone.getSnapshot().reason ?? '', /^No media path to the customer/);
+    // A plain far-end BYE ends a call without a reason.
+    await phone.call({ requestId: 'r4', ticket: TICKET });
+    far.hangUp();
+    await until('ready again', () => phone.getSnapshot().line === 'ready');
+    assert.equal(phone.getSnapshot().reason, null);
+
     await phone.call({ requestId: 'r2', ticket: TICKET });
     assert.equal(phone.getSnapshot().reason, null);
     pc.set('failed', 'failed');

@@ -1,6 +1,7 @@
 import { Invitation, Inviter, RequestPendingError, SessionState, type Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core/index.js';
 import { DTMF_RELAY_TYPE, formatDtmfRelay } from '../../../browser-common/dtmf-relay.ts';
+import { NO_MEDIA_PATH_BYE_REASON } from '../../../browser-common/media-path.ts';
 import type { CallAnswer, HangUpReason } from './softphone.ts';
 
 /** The call on the line: the customer's (ticketed INVITE), a colleague's, or one the agent dialled. */
@@ -62,6 +63,7 @@ export function sendInvite(
 /** The BYE's Reason header (RFC 3326) per HangUpReason: wording for the far end, nothing more. */
 const BYE_REASON: Record<HangUpReason, string> = {
   transferred: 'Reason: SIP;cause=200;text="transferred"',
+  'no-media-path': NO_MEDIA_PATH_BYE_REASON,
 };
 
 /** End a session whatever its state: BYE (with its Reason, when given), CANCEL, decline (603), or a local dispose. */

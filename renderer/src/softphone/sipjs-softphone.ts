@@ -8,7 +8,11 @@ import {
   type Transport,
 } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/index.js';
-import { noMediaPathReason, watchMediaPath } from '../../../browser-common/media-path.ts';
+import {
+  isNoMediaPathReason,
+  noMediaPathReason,
+  watchMediaPath,
+} from '../../../browser-common/media-path.ts';
 import { SipRegistration, type SipRegistrationState } from '../../../browser-common/sip-registration.ts';
 import {
   CALL_PROOF_HEADER,
@@ -343,6 +347,7 @@ export class SipJsSoftphone implements Softphone {
         ended: false,
       };
       this.live = live;
+      this.readByeReason(live);
       this.line('calling', {
         requestId,
         peer,
@@ -410,6 +415,7 @@ export class SipJsSoftphone implements Softphone {
       ended: false,
     };
     this.live = live;
+    this.readByeReason(live);
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     this.line('incoming', {
       requestId: live.requestId,
@@ -485,11 +491,27 @@ export class SipJsSoftphone implements Softphone {
     }
   }
 
+  /** The far end's BYE may say the media had no path (its ICE gave up first): the line says so too. */
+  private readByeReason(live: Live): void {
+    live.session.delegate = {
+      ...live.session.delegate,
+      onBye: (bye) => {
+        if (this.live === live && isNoMediaPathReason(bye.request.getHeader('Reason')))
+          this.patch({ reason: this.noMediaPathText(live) });
+        bye.accept().catch(() => undefined);
+      },
+    };
+  }
+
+  private noMediaPathText(live: Live): string {
+    return noMediaPathReason(live.requestId ? 'the customer' : 'the other party');
+  }
+
   /** The call's media has no path: hang up, the reason stays on the line (shown while 'ready'). */
   private onNoMediaPath(live: Live): void {
     if (live.ended || this.live !== live) return;
-    this.patch({ reason: noMediaPathReason(live.requestId ? 'the customer' : 'the other party') });
-    this.hangUp().catch(() => undefined);
+    this.patch({ reason: this.noMediaPathText(live) });
+    this.hangUp('no-media-path').catch(() => undefined);
   }
 
   async hangUp(reason?: HangUpReason): Promise<void> {

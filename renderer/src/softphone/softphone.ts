@@ -60,7 +60,7 @@ export function assertLineTransition(from: LineState, to: LineState): void {
 export type Registration = 'unregistered' | 'registering' | 'registered' | 'reconnecting';
 
 /** Why the console ends a call, when the far end may show it (the BYE's Reason header). */
-export type HangUpReason = 'transferred';
+export type HangUpReason = 'transferred' | 'no-media-path';
 
 /** What the softphone shows: immutable, replaced on each change (useSyncExternalStore). */
 export interface SoftphoneSnapshot {
