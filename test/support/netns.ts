@@ -14,7 +14,8 @@
  * namespace through a wrapper script (`ip netns exec NAME chromium "$@"`) given to
  * playwright-core as its executable: the pipe it drives Chromium over is inherited.
  *
- *   const nets = await NatNetworks.create();     // null: `ip netns` not permitted here
+ *   netnsUnavailable();                          // the reason to skip, or null
+ *   const nets = await NatNetworks.create();
  *   await nets.publish(port);                    // host 127.0.0.1:port reachable as 127.0.0.1:port in both
  *   const b = await nets.launchChromium('agent', { extraArgs });
  *   await nets.remove();                         // always (also in after() on failure)
@@ -119,6 +120,7 @@ export class NatNetworks {
   /** The one address both namespaces reach (coturn, the published web hosts). */
   readonly publicIp: string;
   private readonly nets: Record<Side, Net>;
+  /** The host interface holding the public address (one end of a veth pair). */
   private readonly dummy: string;
   private readonly comment = `vdnat-${process.pid}`;
   private readonly rules: string[][] = [];
@@ -146,7 +148,7 @@ export class NatNetworks {
     this.nets = { agent: net('a', `10.${randomInt(200, 250)}.${r}`), customer: net('c', `192.168.${r}`) };
   }
 
-  /** Both networks, or null (with the reason logged) when namespaces are not permitted. */
+  /** Both networks, set up (what a killed run left is removed first); throws, having removed its part, on failure. */
   static async create(): Promise<NatNetworks> {
     sweepStale();
     const n = new NatNetworks();
