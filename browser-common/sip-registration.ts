@@ -71,6 +71,15 @@ export class SipRegistration {
     return this.agent;
   }
 
+  /**
+   * The ICE configuration calls use now (TURN servers with their current credentials, the
+   * relay policy), or null before the first credentials: other peer connections of the
+   * page (supervisor monitoring) take the same.
+   */
+  get iceConfiguration(): RTCConfiguration | null {
+    return this.credentials ? this.peerConnectionConfiguration(this.credentials) : null;
+  }
+
   /** Started or starting. */
   get active(): boolean {
     return this.wanted;

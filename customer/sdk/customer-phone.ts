@@ -6,6 +6,11 @@ import {
   SessionDescriptionHandler,
 } from 'sip.js/lib/platform/web/index.js';
 import { parseDtmfRelay } from '../../browser-common/dtmf-relay.ts';
+import {
+  isNoMediaPathReason,
+  NO_MEDIA_PATH_BYE_REASON,
+  watchMediaPath,
+} from '../../browser-common/media-path.ts';
 import { SipRegistration } from '../../browser-common/sip-registration.ts';
 import type { BackoffPolicy } from '../../protocol/src/backoff.ts';
 import type { SipCredentials } from '../../protocol/src/index.ts';
@@ -40,7 +45,12 @@ export interface CustomerPhoneEvents extends Record<string, unknown> {
   /** The agent put the call on hold (a re-INVITE whose audio is sendonly or inactive) or took it off hold. */
   hold: { call: VerifiedCall; held: boolean };
   /** The call (ringing or answered) ended: 'cancelled' by the caller before answer, 'remote' BYE, 'local' hang-up or decline. */
-  ended: { call: VerifiedCall; by: 'cancelled' | 'remote' | 'local' };
+  ended: {
+    call: VerifiedCall;
+    by: 'cancelled' | 'remote' | 'local';
+    /** The audio had no path (ICE failed here, or the agent's BYE says so): the app says why. */
+    noMediaPath: boolean;
+  };
 }
 
 export interface CustomerPhoneOptions {
@@ -81,8 +91,11 @@ interface LiveCall {
   microphone: MediaStream | null;
   /** The agent holds the call (their last offer was sendonly or inactive). */
   held: boolean;
-  /** The Reason header of the far end's BYE (wording only: "transferred"). */
+  /** The Reason header of the far end's BYE (wording only: "transferred", "no media path"). */
   byeReason: string | null;
+  /** ICE failed on this call (browser-common/media-path.ts): the phone hung up. */
+  noMediaPath?: boolean;
+  unwatchMedia?: () => void;
 }
 
 /**
@@ -242,17 +255,26 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
         audio.autoplay = true;
         audio.srcObject = sdh.remoteMediaStream;
         void audio.play().catch(() => undefined);
+        // No path for the audio (blocked networks, no TURN relay): end the call rather than sit in silence.
+        const pc = sdh.peerConnection;
+        if (pc)
+          live.unwatchMedia = watchMediaPath(pc, () => {
+            live.noMediaPath = true;
+            void this.hangUp();
+          });
       }
       this.emit('established', live.call);
     }
     if (s === SessionState.Terminated) {
+      live.unwatchMedia?.();
       const wasAnswered = this.answered.has(live);
       if (this.live === live) this.live = null;
       this.opts.audio.srcObject = null;
       const by = this.endedLocally.has(live) ? 'local' : wasAnswered ? 'remote' : 'cancelled';
       // Before 'ended': whoever handles it already sees whether the call continues.
       if (wasAnswered) this.opts.continuation?.callEnded(live.call, by, live.byeReason);
-      this.emit('ended', { call: live.call, by });
+      const noMediaPath = !!live.noMediaPath || isNoMediaPathReason(live.byeReason);
+      this.emit('ended', { call: live.call, by, noMediaPath });
     }
   }
 
@@ -285,7 +307,11 @@ export class CustomerPhone extends Emitter<CustomerPhoneEvents> {
     const inv = live.invitation;
     if (inv.state === SessionState.Initial)
       await inv.reject({ statusCode: 603, reasonPhrase: 'Decline' }).catch(() => undefined);
-    else if (inv.state === SessionState.Established) await inv.bye().catch(() => undefined);
+    else if (inv.state === SessionState.Established)
+      // The agent's console says why too when this phone's ICE gave up first.
+      await inv
+        .bye(live.noMediaPath ? { requestOptions: { extraHeaders: [NO_MEDIA_PATH_BYE_REASON] } } : undefined)
+        .catch(() => undefined);
     else if (inv.state === SessionState.Establishing) await inv.dispose().catch(() => undefined);
   }
 

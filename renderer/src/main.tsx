@@ -40,7 +40,8 @@ const app = new ConsoleApp(bridge, softphone, {
   // Supervisor monitoring (softphone/monitor.ts): its streams play in <audio> elements of their own.
   monitorMedia: navigator.mediaDevices
     ? {
-        peerConnection: () => new RTCPeerConnection(),
+        // The calls' ICE settings (TURN relay, relay-only policy): monitoring crosses the same networks.
+        peerConnection: () => new RTCPeerConnection(softphone.iceConfiguration()),
         getUserMedia: (c) => navigator.mediaDevices.getUserMedia(c),
         audioElement,
         audioContext: () => new AudioContext(),

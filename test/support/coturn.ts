@@ -21,7 +21,7 @@ export const COTURN_CONF = join(ROOT, 'deploy', 'coturn', 'turnserver.conf');
 export const TURNSERVER = process.env.VD_TURNSERVER_PATH ?? '/usr/bin/turnserver';
 
 export interface RunningCoturn {
-  /** turn:127.0.0.1:PORT?transport=udp */
+  /** turn:IP:PORT?transport=udp (IP 127.0.0.1 unless given) */
   turnUrl: string;
   port: number;
   secret: string;
@@ -41,7 +41,7 @@ export async function freeUdpPort(): Promise<number> {
 }
 
 /** true when a STUN Binding request to 127.0.0.1:port gets a Binding success response. */
-async function stunAnswers(port: number): Promise<boolean> {
+async function stunAnswers(port: number, host: string): Promise<boolean> {
   const s = createSocket('udp4');
   try {
     const tid = randomBytes(12);
@@ -51,14 +51,20 @@ async function stunAnswers(port: number): Promise<boolean> {
       s.on('message', (m) => resolve(m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(tid)));
       setTimeout(() => resolve(false), 300).unref();
     });
-    s.send(req, port, '127.0.0.1');
+    s.send(req, port, host);
     return await answer;
   } finally {
     s.close();
   }
 }
 
-type CoturnOptions = { secret?: string; realm?: string; allowLoopbackPeers?: boolean };
+type CoturnOptions = {
+  secret?: string;
+  realm?: string;
+  allowLoopbackPeers?: boolean;
+  /** Where it listens and relays (default 127.0.0.1), e.g. the public address of test/support/netns.ts. */
+  ip?: string;
+};
 
 /**
  * coturn on loopback with the shipped configuration. A start whose STUN port never
@@ -84,6 +90,7 @@ async function startCoturnOnce(opts: CoturnOptions): Promise<RunningCoturn> {
     .filter((l) => !/^(cert|pkey)=/.test(l))
     .join('\n');
   writeFileSync(join(dir, 'turnserver.conf'), conf);
+  const ip = opts.ip ?? '127.0.0.1';
   const port = await freeUdpPort();
   const relayBase = 40_000 + Math.floor(Math.random() * 200) * 100;
   const args = [
@@ -91,8 +98,8 @@ async function startCoturnOnce(opts: CoturnOptions): Promise<RunningCoturn> {
     join(dir, 'turnserver.conf'),
     '--no-tls',
     '--no-dtls',
-    '--listening-ip=127.0.0.1',
-    '--relay-ip=127.0.0.1',
+    `--listening-ip=${ip}`,
+    `--relay-ip=${ip}`,
     `--listening-port=${port}`,
     `--min-port=${relayBase}`,
     `--max-port=${relayBase + 99}`,
@@ -112,7 +119,7 @@ async function startCoturnOnce(opts: CoturnOptions): Promise<RunningCoturn> {
   let exited = false;
   child.once('exit', () => (exited = true));
   try {
-    await until('coturn answering STUN', async () => exited || (await stunAnswers(port)), {
+    await until('coturn answering STUN', async () => exited || (await stunAnswers(port, ip)), {
       timeoutMs: 15_000,
     });
     if (exited) throw new Error(`turnserver exited:\n${log}`);
@@ -122,7 +129,7 @@ async function startCoturnOnce(opts: CoturnOptions): Promise<RunningCoturn> {
     throw new Error(`${(e as Error).message}; turnserver log:\n${log.slice(-1500)}`, { cause: e });
   }
   return {
-    turnUrl: `turn:127.0.0.1:${port}?transport=udp`,
+    turnUrl: `turn:${ip}:${port}?transport=udp`,
     port,
     secret,
     realm,

@@ -160,8 +160,8 @@ export class FarEnd {
     this.send(ok && withBody(ok, 'application/sdp', SDP('far1')));
   }
 
-  /** The device hangs up: a BYE to the softphone's Contact inside the dialog. */
-  hangUp(): void {
+  /** The device hangs up: a BYE to the softphone's Contact inside the dialog (with these header lines). */
+  hangUp(extraHeaders: string[] = []): void {
     const d = this.dialog;
     if (!d) throw new Error('no call');
     const inv = d.invite;
@@ -177,6 +177,7 @@ export class FarEnd {
         `To: ${inv.getHeader('from')}`,
         `Call-ID: ${inv.callId}`,
         `CSeq: ${++d.cseq + 100} BYE`,
+        ...extraHeaders,
         'Content-Length: 0',
         '',
         '',

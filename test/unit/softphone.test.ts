@@ -64,7 +64,30 @@ const TICKET = {
   claims: { dev: 'dev_bob_1', rid: 'r1' },
 } as unknown as CallTicket;
 
-function setup(opts: { credentials?: () => Promise<SipCredentials> } = {}) {
+/** A peer connection's state, driven by the test (what media-path watching reads). */
+class FakePeerConnection extends EventTarget {
+  connectionState: RTCPeerConnectionState = 'new';
+  iceConnectionState: RTCIceConnectionState = 'new';
+  getSenders(): RTCRtpSender[] {
+    return [];
+  }
+  getReceivers(): RTCRtpReceiver[] {
+    return [];
+  }
+  getStats(): Promise<RTCStatsReport> {
+    return Promise.resolve(new Map() as unknown as RTCStatsReport);
+  }
+  set(ice: RTCIceConnectionState, conn: RTCPeerConnectionState): void {
+    this.iceConnectionState = ice;
+    this.dispatchEvent(new Event('iceconnectionstatechange'));
+    this.connectionState = conn;
+    this.dispatchEvent(new Event('connectionstatechange'));
+  }
+}
+
+function setup(
+  opts: { credentials?: () => Promise<SipCredentials>; peerConnection?: FakePeerConnection } = {},
+) {
   const net = new MemoryNetwork();
   const { factory, media } = fakeMediaFactory();
   const remote = sink();
@@ -78,7 +101,11 @@ function setup(opts: { credentials?: () => Promise<SipCredentials> } = {}) {
     media: null,
     transportConstructor: net.transportClass() as never,
     sessionDescriptionHandlerFactory: factory,
-    mediaOf: (s) => (media.get(s) as unknown as MediaSession) ?? null,
+    mediaOf: (s) => {
+      const m = media.get(s) as unknown as MediaSession | undefined;
+      if (m && opts.peerConnection) m.peerConnection = opts.peerConnection as unknown as RTCPeerConnection;
+      return m ?? null;
+    },
     reconnectDelayMs: { first: 10, max: 40 },
     statsIntervalMs: 50,
   });
@@ -130,6 +157,61 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
     assert.equal(far.count('BYE'), 1);
     assert.deepEqual(lines, ['connecting', 'ready', 'calling', 'connected', 'ending', 'ready']);
+  });
+
+  it('ICE failing (no media path) ends the call with the reason; a mere disconnect does not', async () => {
+    const pc = new FakePeerConnection();
+    const { far, phone, lines } = track(setup({ peerConnection: pc }));
+    await phone.connect();
+    await phone.call({ requestId: 'r1', ticket: TICKET });
+    await until('connected', () => phone.getSnapshot().line === 'connected');
+    pc.set('checking', 'connecting');
+    pc.set('disconnected', 'disconnected');
+    assert.equal(phone.getSnapshot().line, 'connected', 'disconnected may recover: the call stays');
+    pc.set('failed', 'failed');
+    await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
+    assert.equal(far.count('BYE'), 1);
+    // The customer's phone says why too (its own ICE may not have given up yet).
+    assert.equal(
+      far.received.find((r) => r.method === 'BYE')?.getHeader('reason'),
+      'SIP;cause=488;text="no media path"',
+    );
+    assert.equal(
+      phone.getSnapshot().reason,
+      'No media path to the customer: the network blocks direct audio and no TURN relay is available',
+    );
+    assert.deepEqual(lines, ['connecting', 'ready', 'calling', 'connected', 'ending', 'ready']);
+
+    // The next call starts without the old reason, and its own failure is seen again.
+    // The customer's phone gave up first: its BYE's Reason says why, and the line says it too.
+    Object.assign(pc, { connectionState: 'new', iceConnectionState: 'new' });
+    await phone.call({ requestId: 'r3', ticket: TICKET });
+    assert.equal(phone.getSnapshot().reason, null);
+    far.hangUp(['Reason: SIP;cause=488;text="no media path"']);
+    await until('ready after the far-end BYE', () => phone.getSnapshot().line === 'ready');
+    assert.match(phone.getSnapshot().reason ?? '', /^No media path to the customer/);
+    // A plain far-end BYE ends a call without a reason.
+    await phone.call({ requestId: 'r4', ticket: TICKET });
+    far.hangUp();
+    await until('ready again', () => phone.getSnapshot().line === 'ready');
+    assert.equal(phone.getSnapshot().reason, null);
+
+    await phone.call({ requestId: 'r2', ticket: TICKET });
+    assert.equal(phone.getSnapshot().reason, null);
+    pc.set('failed', 'failed');
+    await until('second call ended', () => far.count('BYE') === 2);
+  });
+
+  it('gives its calls’ ICE settings (TURN, relay policy) to the page’s other peer connections', async () => {
+    const ice = {
+      servers: [{ urls: ['turn:198.51.100.7:3478?transport=udp'], username: '1:a-s_dana', credential: 'c' }],
+      transportPolicy: 'relay' as const,
+      expiresAt: null,
+    };
+    const { phone } = track(setup({ credentials: () => Promise.resolve({ ...CREDS, ice }) }));
+    assert.equal(phone.iceConfiguration(), undefined, 'nothing before the credentials');
+    await phone.connect();
+    assert.deepEqual(phone.iceConfiguration(), { iceServers: ice.servers, iceTransportPolicy: 'relay' });
   });
 
   it('a refused REGISTER fails the line with the reason; a refused call returns to ready', async () => {

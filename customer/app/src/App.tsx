@@ -71,7 +71,7 @@ export function App({ app }: { app: AppController }) {
       body = <Continuing app={app} from={s.from} toAgent={s.toAgent} />;
       break;
     case 'call-ended':
-      body = <CallEnded app={app} call={s.call} seconds={s.seconds} />;
+      body = <CallEnded app={app} call={s.call} seconds={s.seconds} noMediaPath={!!s.noMediaPath} />;
       break;
     case 'account':
       body = <Account state={state} app={app} />;

@@ -135,6 +135,8 @@ export function lineStatus(phone: SoftphoneSnapshot): string {
   if (phone.registration === 'reconnecting' && (phone.line === 'connected' || phone.line === 'held'))
     return `${lineText[phone.line]} · reconnecting to the SIP server…`;
   if (phone.line === 'failed' || phone.line === 'connecting') return phone.reason ?? lineText[phone.line];
+  // Why the last call ended, when the softphone ended it (no media path): until the next call.
+  if (phone.line === 'ready' && phone.reason) return `${phone.reason}. ${lineText.ready}`;
   const who =
     phone.peer && (phone.line === 'connected' || phone.line === 'calling') ? ` (${phone.peer})` : '';
   return lineText[phone.line] + who;

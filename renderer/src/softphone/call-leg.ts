@@ -1,6 +1,7 @@
 import { Invitation, Inviter, RequestPendingError, SessionState, type Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core/index.js';
 import { DTMF_RELAY_TYPE, formatDtmfRelay } from '../../../browser-common/dtmf-relay.ts';
+import { NO_MEDIA_PATH_BYE_REASON } from '../../../browser-common/media-path.ts';
 import type { CallAnswer, HangUpReason } from './softphone.ts';
 
 /** The call on the line: the customer's (ticketed INVITE), a colleague's, or one the agent dialled. */
@@ -12,6 +13,8 @@ export interface Live {
   /** Settles the pending call()/dial() promise. */
   settle: { resolve: (a: CallAnswer) => void; reject: (e: Error) => void } | null;
   ended: boolean;
+  /** Stops watching the call's peer connection for a failed media path (browser-common/media-path.ts). */
+  unwatchMedia?: () => void;
 }
 
 /** The consult leg of a warm transfer (the live call is held meanwhile). */
@@ -60,6 +63,7 @@ export function sendInvite(
 /** The BYE's Reason header (RFC 3326) per HangUpReason: wording for the far end, nothing more. */
 const BYE_REASON: Record<HangUpReason, string> = {
   transferred: 'Reason: SIP;cause=200;text="transferred"',
+  'no-media-path': NO_MEDIA_PATH_BYE_REASON,
 };
 
 /** End a session whatever its state: BYE (with its Reason, when given), CANCEL, decline (603), or a local dispose. */

@@ -106,6 +106,9 @@ export class LazySoftphone implements Softphone {
   outgoingSender(): RTCRtpSender | null {
     return this.inner?.outgoingSender?.() ?? null;
   }
+  iceConfiguration(): RTCConfiguration | undefined {
+    return this.inner?.iceConfiguration?.();
+  }
   async disconnect(): Promise<void> {
     // Nothing to disconnect before it was loaded.
     if (this.inner) return this.inner.disconnect();

@@ -8,6 +8,11 @@ import {
   type Transport,
 } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/index.js';
+import {
+  isNoMediaPathReason,
+  noMediaPathReason,
+  watchMediaPath,
+} from '../../../browser-common/media-path.ts';
 import { SipRegistration, type SipRegistrationState } from '../../../browser-common/sip-registration.ts';
 import {
   CALL_PROOF_HEADER,
@@ -342,6 +347,7 @@ export class SipJsSoftphone implements Softphone {
         ended: false,
       };
       this.live = live;
+      this.readByeReason(live);
       this.line('calling', {
         requestId,
         peer,
@@ -409,6 +415,7 @@ export class SipJsSoftphone implements Softphone {
       ended: false,
     };
     this.live = live;
+    this.readByeReason(live);
     invitation.stateChange.addListener((s) => this.onSessionState(live, s));
     this.line('incoming', {
       requestId: live.requestId,
@@ -448,6 +455,9 @@ export class SipJsSoftphone implements Softphone {
       this.mediaSide.attachRemote(live.session);
       if (live.requestId) rememberCall(live.requestId);
       this.line('connected', { reason: null });
+      // ICE found no path (no TURN relay between two blocked networks): end the call and say why.
+      const pc = this.mediaSide.of(live.session)?.peerConnection;
+      if (pc) live.unwatchMedia = watchMediaPath(pc, () => this.onNoMediaPath(live));
       this.mediaSide.startStats(
         () => this.live?.session ?? null,
         (quality, session) => {
@@ -458,6 +468,7 @@ export class SipJsSoftphone implements Softphone {
     }
     if (s === SessionState.Terminated) {
       live.ended = true;
+      live.unwatchMedia?.();
       if (live.requestId && !this.unloading) forgetCall();
       // sip.js enters Terminated before it calls onReject: let the precise reason settle first.
       setTimeout(() =>
@@ -478,6 +489,29 @@ export class SipJsSoftphone implements Softphone {
         else this.line('connecting', { quality: null });
       }
     }
+  }
+
+  /** The far end's BYE may say the media had no path (its ICE gave up first): the line says so too. */
+  private readByeReason(live: Live): void {
+    live.session.delegate = {
+      ...live.session.delegate,
+      onBye: (bye) => {
+        if (this.live === live && isNoMediaPathReason(bye.request.getHeader('Reason')))
+          this.patch({ reason: this.noMediaPathText(live) });
+        bye.accept().catch(() => undefined);
+      },
+    };
+  }
+
+  private noMediaPathText(live: Live): string {
+    return noMediaPathReason(live.requestId ? 'the customer' : 'the other party');
+  }
+
+  /** The call's media has no path: hang up, the reason stays on the line (shown while 'ready'). */
+  private onNoMediaPath(live: Live): void {
+    if (live.ended || this.live !== live) return;
+    this.patch({ reason: this.noMediaPathText(live) });
+    this.hangUp('no-media-path').catch(() => undefined);
   }
 
   async hangUp(reason?: HangUpReason): Promise<void> {
@@ -530,6 +564,10 @@ export class SipJsSoftphone implements Softphone {
   }
 
   // ---- media --------------------------------------------------------------------------
+
+  iceConfiguration(): RTCConfiguration | undefined {
+    return this.registration.iceConfiguration ?? undefined;
+  }
 
   outgoingSender(): RTCRtpSender | null {
     const live = this.live;

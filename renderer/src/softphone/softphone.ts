@@ -60,7 +60,7 @@ export function assertLineTransition(from: LineState, to: LineState): void {
 export type Registration = 'unregistered' | 'registering' | 'registered' | 'reconnecting';
 
 /** Why the console ends a call, when the far end may show it (the BYE's Reason header). */
-export type HangUpReason = 'transferred';
+export type HangUpReason = 'transferred' | 'no-media-path';
 
 /** What the softphone shows: immutable, replaced on each change (useSyncExternalStore). */
 export interface SoftphoneSnapshot {
@@ -74,7 +74,7 @@ export interface SoftphoneSnapshot {
   requestId: string | null;
   /** Who is on the other end, in words ("Alice Martin's device", "Dana Reyes"). */
   peer: string | null;
-  /** Why the line is down or failed, in words for the agent. */
+  /** Why the line is down or failed, or why the softphone ended the last call (no media path), in words for the agent. */
   reason: string | null;
   /** Call quality, sampled every second while connected. */
   quality: CallQuality | null;
@@ -175,6 +175,11 @@ export interface Softphone {
    * a supervisor's barge mixes their voice into it (softphone/monitor.ts).
    */
   outgoingSender?(): RTCRtpSender | null;
+  /**
+   * The ICE servers (TURN with its short-lived credentials) and transport policy the calls
+   * use, for the page's other peer connections (supervisor monitoring); undefined: none known.
+   */
+  iceConfiguration?(): RTCConfiguration | undefined;
 }
 
 const NO_SOFTPHONE: SoftphoneSnapshot = {

@@ -164,19 +164,27 @@ export function Continuing({
   );
 }
 
+/** The words when a call ended because no sound could pass (the console says it to the agent in its own terms). */
+export const NO_SOUND_PATH =
+  'The call could not carry any sound: your network and the bank’s could not reach each other. Please try again from another network, or ask the bank to call you back.';
+
 export function CallEnded({
   app,
   call,
   seconds,
+  noMediaPath = false,
 }: {
   app: AppController;
   call: VerifiedCall;
   seconds: number;
+  noMediaPath?: boolean;
 }) {
   return (
     <Screen
       title="Call ended"
-      lead={`Your verified call with ${call.agentName} lasted ${duration(seconds)}.`}
+      lead={
+        noMediaPath ? NO_SOUND_PATH : `Your verified call with ${call.agentName} lasted ${duration(seconds)}.`
+      }
     >
       <Button onClick={() => app.afterCall()}>Done</Button>
     </Screen>

@@ -52,7 +52,7 @@ export type Screen =
     }
   /** The agent's call ended because the request moved: the new holder's call will be answered by itself. */
   | { name: 'continuing'; from: VerifiedCall; toAgent: string | null; since: number }
-  | { name: 'call-ended'; call: VerifiedCall; seconds: number }
+  | { name: 'call-ended'; call: VerifiedCall; seconds: number; noMediaPath?: boolean }
   | { name: 'account' }
   | { name: 'help' }
   | { name: 'settings' }

@@ -98,8 +98,10 @@ export class CallStore {
     phone.on('ringing', (call) => this.app.go({ name: 'incoming', call }, { blockedBanner: null, keys: '' }));
     phone.on('hold', ({ call, held }) => this.held(call, held));
     phone.on('dtmf', ({ key }) => this.app.set({ keys: (this.app.getState().keys + key).slice(-32) }));
-    phone.on('ended', ({ call, by }) => {
+    phone.on('ended', ({ call, by, noMediaPath }) => {
       const s = this.app.getState().screen;
+      // No path for the audio (either side saw ICE fail): the call ended, and the screen says why.
+      if (noMediaPath && s.name === 'in-call' && s.call === call) return this.endCall(true);
       if (by === 'local') return;
       if (s.name === 'incoming' && s.call === call)
         this.app.go(this.app.getState().request ? { name: 'waiting' } : { name: 'home' }, {
@@ -196,14 +198,19 @@ export class CallStore {
     this.endCall();
   }
 
-  private endCall(): void {
+  private endCall(noMediaPath = false): void {
     const s = this.app.getState().screen;
     if (s.name !== 'in-call' && s.name !== 'continuing') return;
     this.media?.hangUp();
     this.media = null;
     const call = s.name === 'in-call' ? s.call : s.from;
     this.app.go(
-      { name: 'call-ended', call, seconds: Math.round((Date.now() - s.since) / 1000) },
+      {
+        name: 'call-ended',
+        call,
+        seconds: Math.round((Date.now() - s.since) / 1000),
+        ...(noMediaPath ? { noMediaPath } : {}),
+      },
       { onHold: false },
     );
   }
