@@ -37,6 +37,9 @@ export const defaultDataDir = (): string =>
 /** A setting IT fixed in the managed configuration cannot be changed from the console. */
 export class ManagedSettingError extends Error {}
 
+/** The offer sound's volume until the agent changes it (0 is off). */
+export const DEFAULT_OFFER_VOLUME = 60;
+
 /** Settings in the local store, with the managed values on top. */
 export class Settings {
   constructor(
@@ -58,6 +61,9 @@ export class Settings {
       microphoneId: rows.get('microphoneId') ?? null,
       speakerId: rows.get('speakerId') ?? null,
       ringerId: rows.get('ringerId') ?? null,
+      autoDial: rows.get('autoDial') ?? false,
+      offerSoundId: rows.get('offerSoundId') ?? null,
+      offerVolume: rows.get('offerVolume') ?? DEFAULT_OFFER_VOLUME,
       managed: { authorityUrl: !!this.managed.authorityUrl, sipUrl: !!this.managed.sipUrl },
     });
   }

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Kbd } from '../components/ui.tsx';
 import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
@@ -11,6 +11,7 @@ export function CallControls() {
   const c = useConsole();
   const phone = useSoftphone();
   const { busy, message, recording } = useStore(c.calls);
+  const work = useStore(c.work);
   const inCall = phone.line === 'connected' || phone.line === 'held';
   // The page went away mid-call (reload, crash, closed): the agent is told, the request is still theirs.
   const lost =
@@ -19,20 +20,32 @@ export function CallControls() {
     c.work.focusRequestId !== null &&
     lostCallRequestId() === c.work.focusRequestId;
   // A caller from the phone network has no device to call: the call is theirs, on the phone line.
-  const work = useStore(c.work);
   const phoneCaller = work.phase === 'active' ? (work.request.phone ?? null) : null;
   // A callback to a phone number (a customer without the app): called through the trunk.
   const callback = work.phase === 'active' ? (work.request.phoneCallback ?? null) : null;
   const hangUp = shortcutFor('hangUp');
   const hold = shortcutFor('hold');
   const mute = shortcutFor('mute');
+  // After accept, calling is the next action: the call button is primary and takes the focus.
+  const next = work.phase === 'active' && c.calls.callIsNext(work.request);
+  const requestId = work.phase === 'active' ? work.request.requestId : null;
+  const callButton = useRef<HTMLButtonElement>(null);
+  const focused = useRef<string | null>(null);
+  useEffect(() => {
+    if (!next || !requestId || focused.current === requestId) return;
+    focused.current = requestId;
+    callButton.current?.focus();
+  }, [next, requestId]);
+  const callClass = next ? 'button primary' : 'button';
   return (
     <div className="call-area">
       <div className="call-controls" role="group" aria-label="Call controls">
         {callback ? (
           <button
             type="button"
-            className="button"
+            ref={callButton}
+            data-testid="call-button"
+            className={callClass}
             disabled={!phone.present || phone.line !== 'ready' || !!busy}
             onClick={() => void c.calls.callBack()}
           >
@@ -41,7 +54,9 @@ export function CallControls() {
         ) : phoneCaller ? (
           <button
             type="button"
-            className="button"
+            ref={callButton}
+            data-testid="call-button"
+            className={callClass}
             disabled={!phone.present || phone.line !== 'ready' || !!busy || !!phoneCaller.endedAt}
             onClick={() => void c.calls.connectCaller()}
           >
@@ -50,7 +65,9 @@ export function CallControls() {
         ) : (
           <button
             type="button"
-            className="button"
+            ref={callButton}
+            data-testid="call-button"
+            className={callClass}
             disabled={!phone.present || phone.line !== 'ready' || !!busy}
             onClick={() => void c.calls.callCustomer()}
           >

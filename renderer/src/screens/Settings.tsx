@@ -61,6 +61,7 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
   const [ringerId, setRinger] = useState(settings.ringerId ?? '');
   const [authorityUrl, setAuthorityUrl] = useState(settings.authorityUrl);
   const [sipUrl, setSipUrl] = useState(settings.sipUrl ?? '');
+  const [autoDial, setAutoDial] = useState(settings.autoDial);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -68,6 +69,7 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
       microphoneId: microphoneId || null,
       speakerId: speakerId || null,
       ringerId: ringerId || null,
+      autoDial,
       ...(settings.managed.authorityUrl || authorityUrl === settings.authorityUrl ? {} : { authorityUrl }),
       ...(settings.managed.sipUrl || sipUrl === (settings.sipUrl ?? '') ? {} : { sipUrl: sipUrl || null }),
     });
@@ -109,6 +111,18 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
             onChange={setRinger}
           />
         </div>
+      </fieldset>
+      <fieldset className="card">
+        <legend>Calls</legend>
+        <label className="check">
+          <input type="checkbox" checked={autoDial} onChange={(e) => setAutoDial(e.target.checked)} />
+          Call the customer as soon as I accept
+        </label>
+        <p className="muted small">
+          The call starts when the customer’s phone is reachable (a phone woken by a notification is called
+          once it is online); a callback dials its number. Never for a caller already on the phone line or a
+          chat.
+        </p>
       </fieldset>
       <fieldset className="card">
         <legend>Servers</legend>

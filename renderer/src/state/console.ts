@@ -107,7 +107,9 @@ export class ConsoleApp {
     this.work = new WorkStore(bridge, this.agent, this.queue, this.wrapUp);
     this.panel = new PanelStore(bridge);
     this.offerPanel = new PanelStore(bridge);
-    this.calls = new CallControlsStore(bridge, softphone, this.work);
+    this.calls = new CallControlsStore(bridge, softphone, this.work, {
+      autoDial: () => this.settings.getState().settings?.autoDial === true,
+    });
     this.history = new HistoryStore(bridge);
     this.settings = new SettingsStore(bridge, env.media);
     // Devices chosen in Settings apply to the softphone at once (mid-call too).
@@ -259,6 +261,7 @@ export class ConsoleApp {
       this.queue.refresh(),
       this.wrapUp.start(staff.staffId),
       this.transfers.start(staff.staffId),
+      this.settings.load(),
     ];
     if (isSupervisor(staff)) loads.push(this.board.start());
     await Promise.all(loads);
@@ -270,12 +273,14 @@ export class ConsoleApp {
   private async connectPhone(): Promise<void> {
     if (!this.softphone.getSnapshot().present) return;
     try {
-      const s = await this.bridge.invoke('settings.get', {});
-      await this.softphone.setDevices({
-        microphoneId: s.microphoneId,
-        speakerId: s.speakerId,
-        ringerId: s.ringerId,
-      });
+      // Loaded at sign-in (begin): auto-dial and the offer sound read them there too.
+      const s = this.settings.getState().settings;
+      if (s)
+        await this.softphone.setDevices({
+          microphoneId: s.microphoneId,
+          speakerId: s.speakerId,
+          ringerId: s.ringerId,
+        });
       await this.softphone.connect();
     } catch {
       // The snapshot carries the reason ("could not register: …"); the call controls show it.
