@@ -11,7 +11,9 @@ import { describe, it } from 'node:test';
 import type { RequestView } from '../../protocol/src/pipeline.ts';
 import { openLocalDb } from '../../main/core/local-db.ts';
 import { Settings } from '../../main/core/settings.ts';
+import { spokenDuration, timerText } from '../../renderer/src/format.ts';
 import {
+  lineTimes,
   NoSoftphone,
   type CallAnswer,
   type Softphone,
@@ -257,5 +259,48 @@ describe('renderer desk: Call customer after accept, auto-dial', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('renderer desk: call and hold timers', () => {
+  it('the line keeps when the call connected and when it was held; other lines clear both', () => {
+    const t0 = 1_700_000_000_000;
+    const up = lineTimes({ line: 'calling' }, 'connected', t0);
+    assert.deepEqual(up, { connectedAt: t0, heldAt: null });
+    const held = lineTimes({ line: 'connected', ...up }, 'held', t0 + 65_000);
+    assert.deepEqual(held, { connectedAt: t0, heldAt: t0 + 65_000 }, 'holding does not restart the call');
+    const resumed = lineTimes({ line: 'held', ...held }, 'connected', t0 + 90_000);
+    assert.deepEqual(resumed, { connectedAt: t0, heldAt: null });
+    assert.deepEqual(lineTimes({ line: 'connected', ...resumed }, 'ending', t0 + 95_000), {
+      connectedAt: null,
+      heldAt: null,
+    });
+  });
+
+  it('mm:ss from the line time, whatever the render time; spoken for screen readers', () => {
+    const t0 = 1_700_000_000_000;
+    assert.equal(timerText(t0, t0 + 125_400), '02:05');
+    assert.equal(timerText(t0, t0 - 5_000), '00:00', 'a clock a bit behind never shows a negative time');
+    assert.equal(timerText(t0, t0 + 3_725_000), '1:02:05');
+    assert.equal(spokenDuration(t0, t0 + 125_000), '2 minutes 5 seconds');
+    assert.equal(spokenDuration(t0, t0 + 61_000), '1 minute 1 second');
+    assert.equal(spokenDuration(t0, t0 + 9_000), '9 seconds');
+    assert.equal(spokenDuration(t0, t0 + 3_660_000), '1 hour 1 minute');
+  });
+
+  it('a call segment starts at the line’s connect time and ends when the line leaves the call', async () => {
+    const d = desk({ autoDial: false });
+    const r = request({ reachability: online });
+    await d.accept(r);
+    await d.calls.callCustomer();
+    const connectedAt = Date.now() - 42_000;
+    d.phone.set({ line: 'connected', connectedAt });
+    d.phone.set({ line: 'held', heldAt: Date.now() });
+    d.phone.set({ line: 'connected', heldAt: null });
+    assert.equal(d.calls.segmentsOf(r.requestId).length, 1, 'hold and resume are one call');
+    d.phone.set({ line: 'ready', requestId: null, connectedAt: null });
+    const [seg] = d.calls.segmentsOf(r.requestId);
+    assert.equal(seg!.connectedAt, connectedAt);
+    assert.ok(seg!.endedAt !== null && seg!.endedAt - seg!.connectedAt >= 42_000);
   });
 });

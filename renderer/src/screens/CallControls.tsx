@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Kbd } from '../components/ui.tsx';
-import { useConsole, useSoftphone, useStore } from '../hooks.ts';
+import { spokenDuration, timerText } from '../format.ts';
+import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { lostCallRequestId } from '../softphone/lost-call.ts';
 import type { DtmfMethod, SoftphoneSnapshot } from '../softphone/softphone.ts';
@@ -125,6 +126,7 @@ export function CallControls() {
             {recording.state === 'paused' ? '○ Recording paused' : '● Recording'}
           </span>
         )}
+        {inCall && <CallTimers phone={phone} />}
         {inCall && <CoachedMarker requestId={phone.requestId} />}
         <span className="call-status" role="status" data-testid="call-status">
           {lost
@@ -168,6 +170,34 @@ const lineText = {
   ending: 'Ending the call…',
   failed: 'The softphone failed',
 } as const;
+
+/** Time on the call and on hold, from when the line connected and was held (not from rendering). */
+function CallTimers({ phone }: { phone: SoftphoneSnapshot }) {
+  const now = useNow();
+  if (!phone.connectedAt) return null;
+  return (
+    <span className="call-timers">
+      <span
+        className="call-timer"
+        role="timer"
+        aria-label={`On the call for ${spokenDuration(phone.connectedAt, now)}`}
+        data-testid="call-timer"
+      >
+        Call {timerText(phone.connectedAt, now)}
+      </span>
+      {phone.line === 'held' && phone.heldAt && (
+        <span
+          className="call-timer tone-text-warn"
+          role="timer"
+          aria-label={`On hold for ${spokenDuration(phone.heldAt, now)}`}
+          data-testid="hold-timer"
+        >
+          On hold {timerText(phone.heldAt, now)}
+        </span>
+      )}
+    </span>
+  );
+}
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
 

@@ -116,7 +116,7 @@ export class CallControlsStore extends Store<CallControlsState> {
     if (live && (!open || open.requestId !== phone.requestId)) {
       const next = [
         ...(this.state.segments ?? []),
-        { requestId: phone.requestId!, connectedAt: Date.now(), endedAt: null },
+        { requestId: phone.requestId!, connectedAt: phone.connectedAt ?? Date.now(), endedAt: null },
       ];
       this.patch({ segments: next.slice(-MAX_SEGMENTS) });
     }
