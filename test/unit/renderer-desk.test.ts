@@ -304,3 +304,26 @@ describe('renderer desk: call and hold timers', () => {
     assert.ok(seg!.endedAt !== null && seg!.endedAt - seg!.connectedAt >= 42_000);
   });
 });
+
+describe('renderer desk: the DTMF keypad behind a toggle', () => {
+  it('is closed by default, opens only during a call, and closes when the call ends', async () => {
+    const d = desk({ autoDial: false });
+    const r = request({ reachability: online });
+    await d.accept(r);
+    assert.equal(d.calls.getState().keypadOpen ?? false, false);
+    d.calls.toggleKeypad();
+    assert.equal(d.calls.getState().keypadOpen ?? false, false, 'no call: nothing to send tones on');
+    await d.calls.callCustomer();
+    d.phone.set({ line: 'connected', connectedAt: Date.now() });
+    assert.equal(d.calls.getState().keypadOpen ?? false, false, 'closed by default during the call');
+    d.calls.toggleKeypad();
+    assert.equal(d.calls.getState().keypadOpen, true);
+    d.phone.set({ line: 'held', heldAt: Date.now() });
+    assert.equal(d.calls.getState().keypadOpen, true, 'kept open through hold');
+    d.calls.toggleKeypad();
+    assert.equal(d.calls.getState().keypadOpen, false);
+    d.calls.toggleKeypad();
+    d.phone.set({ line: 'ending' });
+    assert.equal(d.calls.getState().keypadOpen, false, 'the call ended: closed for the next one');
+  });
+});

@@ -11,7 +11,7 @@ import { CoachedMarker } from './Monitor.tsx';
 export function CallControls() {
   const c = useConsole();
   const phone = useSoftphone();
-  const { busy, message, recording } = useStore(c.calls);
+  const { busy, message, recording, keypadOpen } = useStore(c.calls);
   const work = useStore(c.work);
   const inCall = phone.line === 'connected' || phone.line === 'held';
   // The page went away mid-call (reload, crash, closed): the agent is told, the request is still theirs.
@@ -105,6 +105,18 @@ export function CallControls() {
         >
           Hang up <Kbd>{hangUp.label}</Kbd>
         </button>
+        {inCall && (
+          <button
+            type="button"
+            className="button"
+            aria-expanded={!!keypadOpen}
+            aria-controls="dtmf-keypad"
+            data-testid="keypad-toggle"
+            onClick={() => c.calls.toggleKeypad()}
+          >
+            Keypad
+          </button>
+        )}
         {inCall && recording && (
           <button
             type="button"
@@ -143,7 +155,7 @@ export function CallControls() {
                   : lineStatus(phone)))}
         </span>
       </div>
-      {phone.line === 'connected' && <Keypad />}
+      {inCall && keypadOpen && <Keypad />}
       {inCall && <QualityMeter phone={phone} />}
     </div>
   );
@@ -201,19 +213,25 @@ function CallTimers({ phone }: { phone: SoftphoneSnapshot }) {
 
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
 
+const METHOD_TEXT: Record<DtmfMethod, string> = {
+  rfc4733: 'Tones go inside the audio stream as RFC 4733 telephone events.',
+  info: 'Tones go as SIP INFO messages (application/dtmf-relay), for a far end that ignores RFC 4733.',
+};
+
 /** DTMF keypad: RFC 4733 telephone events by default, SIP INFO when the far end needs it. */
 function Keypad() {
   const c = useConsole();
   const phone = useSoftphone();
   const [method, setMethod] = useState<DtmfMethod>('rfc4733');
   return (
-    <div className="keypad-area">
+    <div className="keypad-area" id="dtmf-keypad">
       <div className="keypad" role="group" aria-label="Keypad (DTMF)">
         {KEYS.map((k) => (
           <button
             key={k}
             type="button"
             className="button key"
+            disabled={phone.line !== 'connected'}
             aria-label={`Send DTMF ${k}`}
             onClick={() => void c.calls.sendDtmf(k, method)}
           >
@@ -233,6 +251,10 @@ function Keypad() {
             <option value="info">SIP INFO</option>
           </select>
         </label>
+        <p className="small muted" data-testid="dtmf-method">
+          {METHOD_TEXT[method]}
+        </p>
+        {phone.line === 'held' && <p className="small">Resume the call to send tones.</p>}
         <p className="small muted" data-testid="dtmf-sent">
           Sent: {phone.dtmf || '—'}
         </p>

@@ -51,6 +51,8 @@ export interface CallControlsState {
   recording?: CallRecording | null;
   /** The calls of the requests in hand, oldest first (their durations go into the wrap-up summary). */
   segments?: readonly CallSegment[];
+  /** The DTMF keypad is shown (closed by default; closes when the call ends). */
+  keypadOpen?: boolean;
 }
 
 /** One call with a customer: when it connected and ended (ms since the epoch; null while it lasts). */
@@ -82,6 +84,7 @@ export class CallControlsStore extends Store<CallControlsState> {
     softphone.subscribe(() => {
       const line = softphone.getSnapshot().line;
       if (this.state.recording && line !== 'connected' && line !== 'held') this.patch({ recording: null });
+      if (this.state.keypadOpen && line !== 'connected' && line !== 'held') this.patch({ keypadOpen: false });
       this.followSegments();
       this.autoDial();
     });
@@ -309,6 +312,13 @@ export class CallControlsStore extends Store<CallControlsState> {
     } catch (e) {
       this.patch({ message: errorText(e) });
     }
+  }
+
+  /** Show or hide the DTMF keypad (only during a call). */
+  toggleKeypad(): void {
+    const line = this.softphone.getSnapshot().line;
+    if (line !== 'connected' && line !== 'held') return;
+    this.patch({ keypadOpen: !this.state.keypadOpen });
   }
 
   async sendDtmf(digits: string, method: DtmfMethod): Promise<void> {
