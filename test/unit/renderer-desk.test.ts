@@ -8,10 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { CustomerPanel } from '../../protocol/src/agent-desk.ts';
+import type { CommandView } from '../../protocol/src/device-control.ts';
 import type { RequestView } from '../../protocol/src/pipeline.ts';
 import { openLocalDb } from '../../main/core/local-db.ts';
 import { Settings } from '../../main/core/settings.ts';
-import { spokenDuration, timerText } from '../../renderer/src/format.ts';
+import { spokenDuration, timeOfDay, timerText } from '../../renderer/src/format.ts';
 import {
   lineTimes,
   NoSoftphone,
@@ -25,6 +27,7 @@ import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call
 import { QueueStore } from '../../renderer/src/state/queue.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
+import { wrapUpSummary } from '../../renderer/src/state/wrap-up-summary.ts';
 import { agentView, FakeBridge, request, type Handler } from '../support/fake-bridge.ts';
 import { until } from '../support/wait.ts';
 
@@ -325,5 +328,199 @@ describe('renderer desk: the DTMF keypad behind a toggle', () => {
     d.calls.toggleKeypad();
     d.phone.set({ line: 'ending' });
     assert.equal(d.calls.getState().keypadOpen, false, 'the call ended: closed for the next one');
+  });
+});
+
+describe('renderer desk: the wrap-up summary', () => {
+  const at = (m: number) => new Date(Date.UTC(2026, 11, 5, 10, m)).toISOString();
+  const r = request({ customerName: 'Alice Martin', level: 2 });
+  const panel = (over: Partial<CustomerPanel> = {}): CustomerPanel => ({
+    request: r,
+    customer: { customerId: r.customerId, name: 'Alice Martin', tier: null, segment: null },
+    verification: {
+      state: 'verified',
+      level: 2,
+      requiredLevel: 2,
+      authenticationId: 'auth_0000000000000001',
+      factors: [
+        { kind: 'device', at: at(0), deviceId: 'dev_alice_1', detail: null },
+        { kind: 'pin', at: at(2), deviceId: 'dev_alice_1', detail: null },
+      ],
+      expiresAt: at(59),
+    },
+    device: null,
+    risk: {
+      newDevice: false,
+      recentFailures: 0,
+      pinFailures: 0,
+      pinLockedUntil: null,
+      counterAnomaly: false,
+    },
+    photos: {
+      enrolment: null,
+      latest: null,
+      comparison: {
+        photoId: 'pho_0000000000000001',
+        verdict: 'match',
+        comparedBy: 'Dana Reyes',
+        comparedAt: at(4),
+        unavailable: null,
+      } as CustomerPanel['photos']['comparison'],
+    },
+    secure: [],
+    voice: { verified: true, at: at(1) },
+    custody: [
+      {
+        staffId: 'stf_dana',
+        displayName: 'Dana Reyes',
+        role: 'agent',
+        fence: 1,
+        how: 'accepted',
+        from: at(0),
+        until: at(6),
+        endReason: 'transferred',
+      },
+      {
+        staffId: 'stf_sam',
+        displayName: 'Sam Patel',
+        role: 'agent',
+        fence: 2,
+        how: 'transfer_warm',
+        from: at(6),
+        until: null,
+        endReason: null,
+      },
+    ],
+    ...over,
+  });
+  const cmd = (n: number, over: Partial<CommandView>): CommandView => ({
+    commandId: `cmd_000000000000000${n}`,
+    requestId: r.requestId,
+    agentId: 'stf_dana',
+    fence: 1,
+    seq: n,
+    revision: 1,
+    command: { kind: 'navigate', payload: { screen: 'account' } },
+    state: 'done',
+    createdAt: at(n),
+    expiresAt: at(n + 2),
+    shownAt: at(n),
+    finishedAt: at(n),
+    result: null,
+    reason: null,
+    ...over,
+  });
+  const transaction = {
+    amount: 150000,
+    currency: 'GBP',
+    payee: 'Acme Ltd',
+    reference: 'INV-7',
+    terms: 'Pay now',
+  };
+  const commands: CommandView[] = [
+    cmd(1, {
+      command: { kind: 'verify', payload: { factor: 'pin', reason: 'Confirm it is you' } },
+      result: { kind: 'verify', factor: 'pin', level: 2, at: at(2) },
+    }),
+    cmd(2, {
+      command: { kind: 'confirm', payload: { transaction } },
+      result: {
+        kind: 'confirm',
+        signature: 'a.b.c',
+        canonical: '{}',
+        verifiedAt: at(5),
+        factor: 'biometric',
+      },
+    }),
+    cmd(3, {
+      command: { kind: 'confirm', payload: { transaction: { ...transaction, amount: 999 } } },
+      state: 'declined',
+    }),
+    cmd(4, {
+      command: {
+        kind: 'menu',
+        payload: { title: 'Which card?', items: [{ id: 'visa', label: 'Visa debit' }] },
+      },
+      result: { kind: 'menu', itemId: 'visa', label: 'Visa debit', revision: 1 },
+    } as Partial<CommandView>),
+    cmd(5, { requestId: 'req_someone_else_000001', state: 'done' }),
+  ];
+
+  it('says what happened: verification, step-up, photo, confirmations with amounts, actions, custody, call time', () => {
+    const text = wrapUpSummary({
+      request: r,
+      panel: panel(),
+      commands,
+      calls: [
+        { requestId: r.requestId, connectedAt: 1_000_000, endedAt: 1_000_000 + 125_000 },
+        { requestId: r.requestId, connectedAt: 2_000_000, endedAt: 2_000_000 + 60_000 },
+        { requestId: 'req_other', connectedAt: 0, endedAt: 999_000 },
+      ],
+      now: 3_000_000,
+    });
+    const lines = text.split('\n');
+    assert.equal(lines[0], 'Verification: verified, level 2 (needed 2) with Device key + PIN.');
+    assert.equal(lines[1], `Step-up with PIN: done at ${timeOfDay(at(2))}, level 2.`);
+    assert.equal(
+      lines[2],
+      `Photo compared with the enrolment photo: match (Dana Reyes, ${timeOfDay(at(4))}).`,
+    );
+    assert.equal(
+      lines[3],
+      `Confirmed on the device: £1,500.00 to Acme Ltd (ref. INV-7) with fingerprint or face at ${timeOfDay(at(5))}.`,
+    );
+    assert.equal(lines[4], 'Transaction £9.99 to Acme Ltd (ref. INV-7): declined.');
+    assert.equal(lines[5], 'Device actions: Menu: Which card? (1 option) (done → Visa debit).');
+    assert.equal(
+      lines[6],
+      `Custody: accepted by Dana Reyes at ${timeOfDay(at(0))}; warm transfer to Sam Patel at ${timeOfDay(at(6))}.`,
+    );
+    assert.equal(lines[7], 'Call: 3 minutes 5 seconds over 2 calls.');
+    assert.equal(lines.length, 8, 'another request’s command and call are not in it');
+  });
+
+  it('leaves out what did not happen; without the panel it says the request’s level', () => {
+    const quiet = wrapUpSummary({
+      request: r,
+      panel: panel({ custody: [], photos: { enrolment: null, latest: null, comparison: null } }),
+      commands: [],
+      calls: [],
+      now: 0,
+    });
+    assert.deepEqual(quiet.split('\n'), [
+      'Verification: verified, level 2 (needed 2) with Device key + PIN.',
+      'Call: no call connected from this console.',
+    ]);
+    const other = panel({ request: { ...r, requestId: 'req_another_one_000001' } });
+    assert.equal(
+      wrapUpSummary({ request: { ...r, channel: 'chat' }, panel: other, commands: [], calls: [], now: 0 }),
+      'Verification: level 2.',
+      'another request’s panel is not used; a chat has no call line',
+    );
+  });
+
+  it('the wrap-up opens with the summary as its notes; the agent edits it; a queued one gets its own', async () => {
+    const bridge = new FakeBridge({
+      'wrapUp.dispositions': () => ({ dispositions: [{ code: 'resolved', label: 'Resolved' }] }),
+      'outbox.status': () => ({ pending: 0, oldestAt: null }),
+      'wrapUp.save': () => ({ idempotencyKey: 'k'.repeat(16), state: 'sent' }),
+    });
+    const w = new WrapUpStore(bridge, null);
+    await w.start('stf_dana');
+    w.summarize = (req) => `Summary of ${req.customerName}`;
+    const bob = request({ customerName: 'Bob Okafor' });
+    w.begin(r);
+    w.begin(bob);
+    assert.equal(w.getState().notes, 'Summary of Alice Martin');
+    w.setNotes(`${w.getState().notes}\nCard replaced.`);
+    w.choose(0, 'resolved');
+    assert.equal(await w.save(), true);
+    assert.equal(
+      bridge.last('wrapUp.save').notes,
+      'Summary of Alice Martin\nCard replaced.',
+      'the edited text',
+    );
+    assert.equal(w.getState().item?.customerName, 'Bob Okafor');
+    assert.equal(w.getState().notes, 'Summary of Bob Okafor', 'the next owed wrap-up opens with its own');
   });
 });

@@ -20,6 +20,7 @@ import { Store } from './store.ts';
 import { TransferStore } from './transfer.ts';
 import { WorkStore } from './work.ts';
 import { WrapUpStore } from './wrap-up.ts';
+import { wrapUpSummary } from './wrap-up-summary.ts';
 
 export type ScreenName = 'desk' | 'history' | 'settings' | 'board' | 'reports';
 
@@ -122,6 +123,15 @@ export class ConsoleApp {
     });
     this.board = new BoardStore(bridge);
     this.remoteControl = new RemoteControlStore(bridge);
+    // The wrap-up opens with what happened on the request, from what this console holds.
+    this.wrapUp.summarize = (request) =>
+      wrapUpSummary({
+        request,
+        panel: this.panel.getState().panel,
+        commands: this.remoteControl.getState().commands,
+        calls: this.calls.segmentsOf(request.requestId),
+        now: Date.now(),
+      });
     this.monitor = new MonitorStore(
       bridge,
       softphone,
