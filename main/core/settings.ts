@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConsoleSettings, HttpUrl } from '../../protocol/src/index.ts';
+import { ConsoleSettings, DEFAULT_OFFER_VOLUME, HttpUrl } from '../../protocol/src/index.ts';
 import type { LocalDb } from './local-db.ts';
 
 /** IT's managed configuration: it fixes these settings; the console shows them read-only. */
@@ -36,9 +36,6 @@ export const defaultDataDir = (): string =>
 
 /** A setting IT fixed in the managed configuration cannot be changed from the console. */
 export class ManagedSettingError extends Error {}
-
-/** The offer sound's volume until the agent changes it (0 is off). */
-export const DEFAULT_OFFER_VOLUME = 60;
 
 /** Settings in the local store, with the managed values on top. */
 export class Settings {

@@ -58,6 +58,9 @@ import { TransferMode, TransferTarget, Transfers, TransferView } from './transfe
 
 export const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
+/** The offer sound's volume until the agent changes it (0 is off). */
+export const DEFAULT_OFFER_VOLUME = 60;
+
 export const ConsoleSettings = z.strictObject({
   authorityUrl: HttpUrl,
   /** SIP over WebSocket endpoint (the embedded edge or Kamailio). */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CustomerPanel } from '../../protocol/src/agent-desk.ts';
+import { DEFAULT_OFFER_VOLUME, SettingsPatch } from '../../protocol/src/bridge.ts';
 import type { CommandView } from '../../protocol/src/device-control.ts';
 import type { RequestView } from '../../protocol/src/pipeline.ts';
 import { openLocalDb } from '../../main/core/local-db.ts';
@@ -22,8 +23,11 @@ import {
   type SoftphoneCallOptions,
   type SoftphoneSnapshot,
 } from '../../renderer/src/softphone/softphone.ts';
+import { OFFER_TONE, toneWav } from '../../renderer/src/softphone/tones.ts';
 import { AgentStore } from '../../renderer/src/state/agent.ts';
+import { type AudioEnvironment, type SoundElement } from '../../renderer/src/state/audio.ts';
 import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call.ts';
+import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
@@ -522,5 +526,128 @@ describe('renderer desk: the wrap-up summary', () => {
     );
     assert.equal(w.getState().item?.customerName, 'Bob Okafor');
     assert.equal(w.getState().notes, 'Summary of Bob Okafor', 'the next owed wrap-up opens with its own');
+  });
+});
+
+/** An <audio> element that records what it was asked to play, and where. */
+class FakeElement implements SoundElement {
+  src = '';
+  volume = 1;
+  currentTime = 0;
+  sinkId = 'unset';
+  readonly plays: { src: string; sinkId: string; volume: number }[] = [];
+  play(): Promise<void> {
+    this.plays.push({ src: this.src, sinkId: this.sinkId, volume: this.volume });
+    return Promise.resolve();
+  }
+  pause(): void {}
+  setSinkId(id: string): Promise<void> {
+    this.sinkId = id;
+    return Promise.resolve();
+  }
+}
+
+function fakeAudio(opts: { samples?: () => number } = {}) {
+  const elements = new Map<string, FakeElement>();
+  const stopped: string[] = [];
+  const asked: MediaStreamConstraints[] = [];
+  let closed = 0;
+  const env: AudioEnvironment = {
+    element: (testId) => {
+      const el = new FakeElement();
+      elements.set(testId, el);
+      return el;
+    },
+    getUserMedia: (c) => {
+      asked.push(c);
+      return Promise.resolve({
+        getTracks: () => [{ stop: () => stopped.push('mic') }],
+      } as unknown as MediaStream);
+    },
+    audioContext: () => ({
+      createMediaStreamSource: () => ({ connect: () => undefined, disconnect: () => undefined }),
+      createAnalyser: () => ({
+        fftSize: 2048,
+        getFloatTimeDomainData: (into: Float32Array) => {
+          const a = opts.samples?.() ?? 0;
+          for (let i = 0; i < into.length; i++) into[i] = a * Math.sin((2 * Math.PI * i) / 32);
+        },
+      }),
+      close: () => {
+        closed++;
+        return Promise.resolve();
+      },
+    }),
+    toneUrl: (notes) => `blob:tone-${notes.map((n) => n.hz).join('-')}`,
+  };
+  return { env, elements, stopped, asked, closed: () => closed };
+}
+
+describe('renderer desk: the offer sound', () => {
+  it('is a short generated WAV, distinct from the ring', () => {
+    const wav = toneWav(OFFER_TONE);
+    assert.equal(String.fromCharCode(...wav.slice(0, 4)), 'RIFF');
+    assert.equal(String.fromCharCode(...wav.slice(8, 12)), 'WAVE');
+    const ms = OFFER_TONE.reduce((a, n) => a + n.ms, 0);
+    assert.ok(ms < 500, 'short');
+    assert.equal(wav.length, 44 + Math.round((16000 * ms) / 1000) * 2);
+  });
+
+  it('plays on its own device at its volume when an offer arrives; volume 0 is off', async () => {
+    const audio = fakeAudio();
+    let settings = {
+      authorityUrl: 'http://127.0.0.1:9',
+      sipUrl: null,
+      microphoneId: null,
+      speakerId: 'spk-headset',
+      ringerId: 'spk-desk',
+      autoDial: false,
+      offerSoundId: 'spk-laptop',
+      offerVolume: 40,
+      managed: { authorityUrl: false, sipUrl: false },
+    };
+    const bridge = new FakeBridge({
+      'settings.get': () => settings,
+      'session.restore': () => ({ status: 'signed_in', staff: null }),
+    });
+    const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null, audio: audio.env });
+    await until('settings loaded', () => app.settings.getState().settings !== null);
+    const r = request({ state: 'offered' });
+    bridge.emit('offer', { requestId: r.requestId, fence: 1, expiresAt: iso(30), request: r });
+    await until('the offer sound played', () => app.offerSound.played === 1);
+    const el = audio.elements.get('offer-sound')!;
+    assert.deepEqual(el.plays, [
+      { src: `blob:tone-${OFFER_TONE.map((n) => n.hz).join('-')}`, sinkId: 'spk-laptop', volume: 0.4 },
+    ]);
+    assert.equal(audio.elements.has('ringer-audio'), false, 'not the ringer');
+
+    settings = { ...settings, offerVolume: 0 };
+    await app.settings.load();
+    const r2 = request({ state: 'offered' });
+    bridge.emit('offer', { requestId: r2.requestId, fence: 1, expiresAt: iso(30), request: r2 });
+    await new Promise((res) => setTimeout(res, 10));
+    assert.equal(el.plays.length, 1, 'off: no sound');
+  });
+
+  it('the device and volume are kept in main’s settings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vd-desk-settings-'));
+    try {
+      const s = new Settings(
+        openLocalDb(join(dir, 'console.sqlite')),
+        {},
+        {
+          authorityUrl: 'http://127.0.0.1:9',
+          sipUrl: null,
+        },
+      );
+      assert.equal(s.get().offerSoundId, null);
+      assert.equal(s.get().offerVolume, DEFAULT_OFFER_VOLUME);
+      const after = s.set({ offerSoundId: 'spk-laptop', offerVolume: 0 });
+      assert.equal(after.offerSoundId, 'spk-laptop');
+      assert.equal(after.offerVolume, 0);
+      assert.equal(SettingsPatch.safeParse({ offerVolume: 101 }).success, false, 'a volume is 0 to 100');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

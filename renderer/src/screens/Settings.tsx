@@ -62,6 +62,8 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
   const [authorityUrl, setAuthorityUrl] = useState(settings.authorityUrl);
   const [sipUrl, setSipUrl] = useState(settings.sipUrl ?? '');
   const [autoDial, setAutoDial] = useState(settings.autoDial);
+  const [offerSoundId, setOfferSound] = useState(settings.offerSoundId ?? '');
+  const [offerVolume, setOfferVolume] = useState(settings.offerVolume);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -70,6 +72,8 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
       speakerId: speakerId || null,
       ringerId: ringerId || null,
       autoDial,
+      offerSoundId: offerSoundId || null,
+      offerVolume,
       ...(settings.managed.authorityUrl || authorityUrl === settings.authorityUrl ? {} : { authorityUrl }),
       ...(settings.managed.sipUrl || sipUrl === (settings.sipUrl ?? '') ? {} : { sipUrl: sipUrl || null }),
     });
@@ -105,11 +109,45 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
           />
           <DeviceSelect
             label="Ringing device"
-            hint="Where offers ring: often the computer's speaker, so you hear it without the headset."
+            hint="Where a colleague's call rings (a consult): often the computer's speaker, so you hear it without the headset."
             value={ringerId}
             devices={s.speakers}
             onChange={setRinger}
           />
+          <DeviceSelect
+            label="Offer sound"
+            hint="Where the short sound of a new offer plays, apart from the ringer."
+            value={offerSoundId}
+            devices={s.speakers}
+            onChange={setOfferSound}
+          />
+          <div className="field">
+            <label htmlFor="offer-volume">Offer sound volume</label>
+            <span className="volume">
+              <input
+                id="offer-volume"
+                type="range"
+                min={0}
+                max={100}
+                step={5}
+                value={offerVolume}
+                aria-valuetext={offerVolume === 0 ? 'Off' : `${offerVolume} percent`}
+                aria-describedby="offer-volume-hint"
+                onChange={(e) => setOfferVolume(Number(e.target.value))}
+              />
+              <button
+                type="button"
+                className="button"
+                disabled={offerVolume === 0}
+                onClick={() => void c.offerSound.play({ offerSoundId: offerSoundId || null, offerVolume })}
+              >
+                Play offer sound
+              </button>
+            </span>
+            <span id="offer-volume-hint" className="muted small">
+              {offerVolume === 0 ? 'Off: offers arrive without a sound.' : `${offerVolume} %`}
+            </span>
+          </div>
         </div>
       </fieldset>
       <fieldset className="card">

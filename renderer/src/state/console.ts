@@ -1,3 +1,4 @@
+import { DEFAULT_OFFER_VOLUME } from '../../../protocol/src/bridge.ts';
 import type { StaffView } from '../../../protocol/src/staff.ts';
 import { errorCode, type ConsoleBridge } from '../bridge/types.ts';
 import type { Softphone } from '../softphone/softphone.ts';
@@ -6,6 +7,7 @@ import { AgentStore } from './agent.ts';
 import { BoardStore } from './board.ts';
 import { ChatDeskStore } from './chat.ts';
 import { CallControlsStore } from './call.ts';
+import { OfferSound, type AudioEnvironment } from './audio.ts';
 import { ClockStore } from './clock.ts';
 import { ConnectionStore } from './connection.ts';
 import { HistoryStore } from './history.ts';
@@ -39,6 +41,8 @@ export interface ConsoleEnvironment {
   media: MediaDevicesLike | null;
   /** Peer connections, microphone and <audio> elements for supervisor monitoring (absent in tests). */
   monitorMedia?: MonitorMediaDeps | null;
+  /** <audio> elements, microphone and WebAudio for the offer sound and Settings' audio test. */
+  audio?: AudioEnvironment | null;
 }
 
 /** The bridge, with any call refused as 'unauthorized' (outside login) ending the session on screen. */
@@ -88,6 +92,8 @@ export class ConsoleApp {
   readonly transfers: TransferStore;
   readonly chats: ChatDeskStore;
   readonly monitor: MonitorStore;
+  /** The short sound of an offer, on its own device (Settings "Offer sound"). */
+  readonly offerSound: OfferSound;
   private staffId: string | null = null;
   /** main's feed from the authority dropped while signed in: resync when it is back. */
   private feedLost = false;
@@ -113,6 +119,7 @@ export class ConsoleApp {
     });
     this.history = new HistoryStore(bridge);
     this.settings = new SettingsStore(bridge, env.media);
+    this.offerSound = new OfferSound(env.audio ?? null);
     // Devices chosen in Settings apply to the softphone at once (mid-call too).
     this.settings.subscribe(() => {
       const s = this.settings.getState().settings;
@@ -199,6 +206,7 @@ export class ConsoleApp {
       const offer = s.phase === 'offered' ? s.offer : s.phase === 'active' ? s.offer?.offer : null;
       const fresh = !!offer && offer.requestId !== offered;
       offered = offer?.requestId ?? null;
+      if (fresh) this.playOfferSound();
       if (fresh || (s.phase === 'active' && this.navigation.getState() === 'board'))
         this.navigation.show('desk');
     });
@@ -207,7 +215,10 @@ export class ConsoleApp {
     this.transfers.subscribe(() => {
       const incoming = this.transfers.getState().incoming;
       const now = new Set(incoming.map((t) => t.transferId));
-      if (incoming.some((t) => !offers.has(t.transferId))) this.navigation.show('desk');
+      if (incoming.some((t) => !offers.has(t.transferId))) {
+        this.navigation.show('desk');
+        this.playOfferSound();
+      }
       offers = now;
     });
     // The panel's level is the freshest (a step-up shows there first); it gates remote control.
@@ -239,6 +250,15 @@ export class ConsoleApp {
 
   start(): Promise<void> {
     return this.session.restore();
+  }
+
+  /** An offer arrived: its sound, on the device and at the volume chosen in Settings (0: off). */
+  private playOfferSound(): void {
+    const s = this.settings.getState().settings;
+    void this.offerSound.play({
+      offerSoundId: s?.offerSoundId ?? null,
+      offerVolume: s?.offerVolume ?? DEFAULT_OFFER_VOLUME,
+    });
   }
 
   /** Remote control follows the active request, at the fence and level I hold it. */
