@@ -23,9 +23,14 @@ import {
   type SoftphoneCallOptions,
   type SoftphoneSnapshot,
 } from '../../renderer/src/softphone/softphone.ts';
-import { OFFER_TONE, toneWav } from '../../renderer/src/softphone/tones.ts';
+import { OFFER_TONE, TEST_TONE, toneWav } from '../../renderer/src/softphone/tones.ts';
 import { AgentStore } from '../../renderer/src/state/agent.ts';
-import { type AudioEnvironment, type SoundElement } from '../../renderer/src/state/audio.ts';
+import {
+  AudioTestStore,
+  levelOf,
+  type AudioEnvironment,
+  type SoundElement,
+} from '../../renderer/src/state/audio.ts';
 import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
@@ -649,5 +654,61 @@ describe('renderer desk: the offer sound', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('renderer desk: the audio test in Settings', () => {
+  it('a level from the samples: silence 0, full scale 1, speech in between', () => {
+    assert.equal(levelOf(new Float32Array(1024)), 0);
+    assert.equal(levelOf(new Float32Array(1024).fill(1)), 1);
+    const quiet = levelOf(new Float32Array(1024).fill(0.001)); // -60 dBFS
+    const speech = levelOf(new Float32Array(1024).fill(0.1)); // -20 dBFS
+    assert.equal(Math.round(quiet * 100), 0);
+    assert.equal(Math.round(speech * 100), 67);
+  });
+
+  it('"Test microphone" opens the chosen input, meters it, and lets it go', async () => {
+    let amplitude = 0;
+    const audio = fakeAudio({ samples: () => amplitude });
+    const t = new AudioTestStore(audio.env, 60_000);
+    await t.startMicrophone('mic-headset');
+    assert.equal(t.getState().microphone, 'on');
+    const constraints = audio.asked[0]!.audio as MediaTrackConstraints;
+    assert.deepEqual(constraints.deviceId, { exact: 'mic-headset' }, 'the microphone chosen');
+    assert.equal(constraints.echoCancellation, true, 'as on a call');
+    t.sample();
+    assert.equal(t.getState().level, 0, 'silence');
+    amplitude = 0.3;
+    t.sample();
+    const level = t.getState().level;
+    assert.ok(level > 0.5 && level < 1, `speaking moves the meter (${level})`);
+    amplitude = 0;
+    t.sample();
+    assert.equal(t.getState().peak, level, 'the peak stays');
+    t.stopMicrophone();
+    assert.equal(t.getState().microphone, 'off');
+    assert.deepEqual(audio.stopped, ['mic'], 'the microphone is let go');
+    assert.equal(audio.closed(), 1, 'the audio context is closed');
+  });
+
+  it('a refused microphone is said in words', async () => {
+    const audio = fakeAudio();
+    audio.env.getUserMedia = () => Promise.reject(new Error('Permission denied'));
+    const t = new AudioTestStore(audio.env);
+    await t.startMicrophone(null);
+    assert.equal(t.getState().microphone, 'off');
+    assert.equal(t.getState().error, 'The microphone could not be opened: Permission denied');
+  });
+
+  it('"Play test sound" plays a tone on the speaker chosen', async () => {
+    const audio = fakeAudio();
+    const t = new AudioTestStore(audio.env);
+    await t.playTestSound('spk-headset');
+    const el = audio.elements.get('test-sound')!;
+    assert.equal(el.plays.length, 1);
+    assert.equal(el.plays[0]!.sinkId, 'spk-headset');
+    assert.equal(el.plays[0]!.src, `blob:tone-${TEST_TONE[0]!.hz}`);
+    await t.playTestSound(null);
+    assert.equal(el.plays[1]!.sinkId, '', 'the system default');
   });
 });

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { ConsoleSettings } from '../../../protocol/src/bridge.ts';
 import { Field } from '../components/Field.tsx';
 import { Alert } from '../components/ui.tsx';
@@ -50,6 +50,69 @@ function DeviceSelect({
         {!known && <option value={value}>A device not connected now</option>}
       </select>
     </Field>
+  );
+}
+
+/**
+ * Try the devices chosen above before a call (saved or not): the microphone's live level
+ * and a test sound on the speaker. The microphone is let go when the test stops or the
+ * screen closes.
+ */
+function AudioTest({ microphoneId, speakerId }: { microphoneId: string | null; speakerId: string | null }) {
+  const c = useConsole();
+  const t = useStore(c.audioTest);
+  useEffect(() => () => c.audioTest.reset(), [c]);
+  // Another microphone chosen during the test: the test follows it.
+  useEffect(() => {
+    if (c.audioTest.getState().microphone === 'on') void c.audioTest.startMicrophone(microphoneId);
+  }, [c, microphoneId]);
+  const on = t.microphone !== 'off';
+  const percent = Math.round(t.level * 100);
+  return (
+    <div className="audio-test" role="group" aria-label="Audio test">
+      <div className="actions">
+        <button
+          type="button"
+          className="button"
+          aria-pressed={on}
+          onClick={() => (on ? c.audioTest.stopMicrophone() : void c.audioTest.startMicrophone(microphoneId))}
+        >
+          {on ? 'Stop microphone test' : 'Test microphone'}
+        </button>
+        <button
+          type="button"
+          className="button"
+          disabled={t.playing}
+          onClick={() => void c.audioTest.playTestSound(speakerId)}
+        >
+          {t.playing ? 'Playing…' : 'Play test sound'}
+        </button>
+      </div>
+      {on && (
+        <div className="level-meter">
+          <label htmlFor="mic-level">Microphone level</label>
+          <meter
+            id="mic-level"
+            data-testid="mic-level"
+            min={0}
+            max={1}
+            low={0.15}
+            high={0.9}
+            optimum={0.5}
+            value={t.level}
+            aria-valuetext={`${percent} percent`}
+          />
+          <span className="small muted" role="status">
+            {t.microphone === 'starting'
+              ? 'Opening the microphone…'
+              : t.peak > 0.15
+                ? 'The microphone hears you.'
+                : 'Speak: the bar moves when the microphone hears you.'}
+          </span>
+        </div>
+      )}
+      {t.error && <p className="form-error">{t.error}</p>}
+    </div>
   );
 }
 
@@ -149,6 +212,7 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
             </span>
           </div>
         </div>
+        <AudioTest microphoneId={microphoneId || null} speakerId={speakerId || null} />
       </fieldset>
       <fieldset className="card">
         <legend>Calls</legend>

@@ -1,4 +1,7 @@
-import { OFFER_TONE, type Note } from '../softphone/tones.ts';
+import { errorText } from '../bridge/types.ts';
+import { microphoneConstraints } from '../softphone/media.ts';
+import { OFFER_TONE, TEST_TONE, type Note } from '../softphone/tones.ts';
+import { Store } from './store.ts';
 
 /** What the console needs of an <audio> element of its own (the offer sound, the speaker test). */
 export interface SoundElement {
@@ -61,3 +64,115 @@ export class OfferSound {
   }
 }
 
+/**
+ * A microphone level from its samples: the RMS in dBFS mapped onto 0..1 (-60 dB and
+ * below is 0, full scale is 1), as a level meter shows it.
+ */
+export function levelOf(samples: Float32Array): number {
+  if (!samples.length) return 0;
+  let sum = 0;
+  for (const s of samples) sum += s * s;
+  const rms = Math.sqrt(sum / samples.length);
+  if (rms <= 0) return 0;
+  const db = 20 * Math.log10(rms);
+  return Math.min(1, Math.max(0, (db + 60) / 60));
+}
+
+export interface AudioTestState {
+  microphone: 'off' | 'starting' | 'on';
+  /** The microphone's level now, 0..1 (the meter). */
+  level: number;
+  /** The loudest level seen since the test started (proves the microphone hears something). */
+  peak: number;
+  /** The speaker test is playing. */
+  playing: boolean;
+  error: string | null;
+}
+
+/**
+ * Settings' audio test: "Test microphone" opens the chosen input and measures its level
+ * with an AnalyserNode (a meter the agent watches while speaking); "Play test sound"
+ * plays a tone on the chosen speaker. Nothing is recorded or sent anywhere.
+ */
+export class AudioTestStore extends Store<AudioTestState> {
+  private stream: MediaStream | null = null;
+  private ctx: AudioContextLike | null = null;
+  private analyser: ReturnType<AudioContextLike['createAnalyser']> | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private speaker: SoundElement | null = null;
+  private buffer = new Float32Array(1024);
+
+  constructor(
+    private readonly env: AudioEnvironment | null,
+    private readonly intervalMs = 100,
+  ) {
+    super({ microphone: 'off', level: 0, peak: 0, playing: false, error: null });
+  }
+
+  get available(): boolean {
+    return this.env !== null;
+  }
+
+  async startMicrophone(deviceId: string | null): Promise<void> {
+    if (!this.env) return this.patch({ error: 'This browser gives no audio access here.' });
+    this.stopMicrophone();
+    this.patch({ microphone: 'starting', level: 0, peak: 0, error: null });
+    try {
+      const stream = await this.env.getUserMedia(microphoneConstraints(deviceId));
+      if (this.state.microphone !== 'starting') {
+        for (const t of stream.getTracks()) t.stop();
+        return;
+      }
+      const ctx = this.env.audioContext();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = this.buffer.length;
+      ctx.createMediaStreamSource(stream).connect(analyser);
+      this.stream = stream;
+      this.ctx = ctx;
+      this.analyser = analyser;
+      this.timer = setInterval(() => this.sample(), this.intervalMs);
+      this.patch({ microphone: 'on' });
+    } catch (e) {
+      this.patch({ microphone: 'off', error: `The microphone could not be opened: ${errorText(e)}` });
+    }
+  }
+
+  /** Read the analyser once (every interval while the test runs). */
+  sample(): void {
+    if (!this.analyser) return;
+    this.analyser.getFloatTimeDomainData(this.buffer);
+    const level = levelOf(this.buffer);
+    this.patch({ level, peak: Math.max(this.state.peak, level) });
+  }
+
+  stopMicrophone(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    void this.ctx?.close().catch(() => undefined);
+    this.stream = null;
+    this.ctx = null;
+    this.analyser = null;
+    if (this.state.microphone !== 'off' || this.state.level !== 0)
+      this.patch({ microphone: 'off', level: 0 });
+  }
+
+  /** A one-second tone on this speaker (the choice on screen, saved or not). */
+  async playTestSound(speakerId: string | null): Promise<void> {
+    if (!this.env) return this.patch({ error: 'This browser gives no audio access here.' });
+    this.speaker ??= this.env.element('test-sound');
+    this.patch({ playing: true, error: null });
+    try {
+      await playOn(this.speaker, this.env.toneUrl(TEST_TONE), speakerId, 0.8);
+      setTimeout(() => this.patch({ playing: false }), 1000);
+    } catch (e) {
+      this.patch({ playing: false, error: `The test sound could not play: ${errorText(e)}` });
+    }
+  }
+
+  /** Settings left: the microphone is let go. */
+  reset(): void {
+    this.stopMicrophone();
+    this.patch({ peak: 0, error: null });
+  }
+}

@@ -7,7 +7,7 @@ import { AgentStore } from './agent.ts';
 import { BoardStore } from './board.ts';
 import { ChatDeskStore } from './chat.ts';
 import { CallControlsStore } from './call.ts';
-import { OfferSound, type AudioEnvironment } from './audio.ts';
+import { AudioTestStore, OfferSound, type AudioEnvironment } from './audio.ts';
 import { ClockStore } from './clock.ts';
 import { ConnectionStore } from './connection.ts';
 import { HistoryStore } from './history.ts';
@@ -94,6 +94,8 @@ export class ConsoleApp {
   readonly monitor: MonitorStore;
   /** The short sound of an offer, on its own device (Settings "Offer sound"). */
   readonly offerSound: OfferSound;
+  /** Settings' microphone level meter and speaker test. */
+  readonly audioTest: AudioTestStore;
   private staffId: string | null = null;
   /** main's feed from the authority dropped while signed in: resync when it is back. */
   private feedLost = false;
@@ -120,6 +122,7 @@ export class ConsoleApp {
     this.history = new HistoryStore(bridge);
     this.settings = new SettingsStore(bridge, env.media);
     this.offerSound = new OfferSound(env.audio ?? null);
+    this.audioTest = new AudioTestStore(env.audio ?? null);
     // Devices chosen in Settings apply to the softphone at once (mid-call too).
     this.settings.subscribe(() => {
       const s = this.settings.getState().settings;
@@ -329,6 +332,7 @@ export class ConsoleApp {
     void this.monitor.leave();
     this.transfers.stop();
     this.chats.reset();
+    this.audioTest.reset();
     this.connection.signedOut();
     this.navigation.show('desk');
   }
