@@ -613,7 +613,6 @@ describe('renderer desk: the offer sound', () => {
     };
     const bridge = new FakeBridge({
       'settings.get': () => settings,
-      'session.restore': () => ({ status: 'signed_in', staff: null }),
     });
     const app = new ConsoleApp(bridge, new NoSoftphone(), { storage: null, media: null, audio: audio.env });
     await until('settings loaded', () => app.settings.getState().settings !== null);
