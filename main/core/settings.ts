@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConsoleSettings, HttpUrl } from '../../protocol/src/index.ts';
+import { ConsoleSettings, DEFAULT_OFFER_VOLUME, HttpUrl } from '../../protocol/src/index.ts';
 import type { LocalDb } from './local-db.ts';
 
 /** IT's managed configuration: it fixes these settings; the console shows them read-only. */
@@ -58,6 +58,9 @@ export class Settings {
       microphoneId: rows.get('microphoneId') ?? null,
       speakerId: rows.get('speakerId') ?? null,
       ringerId: rows.get('ringerId') ?? null,
+      autoDial: rows.get('autoDial') ?? false,
+      offerSoundId: rows.get('offerSoundId') ?? null,
+      offerVolume: rows.get('offerVolume') ?? DEFAULT_OFFER_VOLUME,
       managed: { authorityUrl: !!this.managed.authorityUrl, sipUrl: !!this.managed.sipUrl },
     });
   }

@@ -58,6 +58,9 @@ import { TransferMode, TransferTarget, Transfers, TransferView } from './transfe
 
 export const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 
+/** The offer sound's volume until the agent changes it (0 is off). */
+export const DEFAULT_OFFER_VOLUME = 60;
+
 export const ConsoleSettings = z.strictObject({
   authorityUrl: HttpUrl,
   /** SIP over WebSocket endpoint (the embedded edge or Kamailio). */
@@ -68,6 +71,12 @@ export const ConsoleSettings = z.strictObject({
   microphoneId: z.string().max(256).nullable(),
   speakerId: z.string().max(256).nullable(),
   ringerId: z.string().max(256).nullable(),
+  /** Call the customer as soon as an offer is accepted (when their device is reachable). */
+  autoDial: z.boolean(),
+  /** Where the short offer sound plays (null: the system default), apart from the ringer. */
+  offerSoundId: z.string().max(256).nullable(),
+  /** The offer sound's volume, 0 (off) to 100. */
+  offerVolume: z.number().int().min(0).max(100),
   /** Set by IT's managed configuration file: these settings are shown read-only. */
   managed: z.strictObject({ authorityUrl: z.boolean(), sipUrl: z.boolean() }),
 });
@@ -82,6 +91,9 @@ export const SettingsPatch = z.strictObject({
   microphoneId: z.string().max(256).nullable().optional(),
   speakerId: z.string().max(256).nullable().optional(),
   ringerId: z.string().max(256).nullable().optional(),
+  autoDial: z.boolean().optional(),
+  offerSoundId: z.string().max(256).nullable().optional(),
+  offerVolume: z.number().int().min(0).max(100).optional(),
 });
 
 export const HistoryEntry = z.strictObject({

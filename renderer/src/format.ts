@@ -11,6 +11,29 @@ export function clockDuration(totalSeconds: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
+/** A call or hold timer: "02:05" (mm:ss), "1:02:05" past the hour; never negative. */
+export function timerText(sinceMs: number, now: number): string {
+  const s = Math.max(0, Math.floor((now - sinceMs) / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** The same time for a screen reader: "2 minutes 5 seconds", "1 hour 2 minutes". */
+export function spokenDuration(sinceMs: number, now: number): string {
+  const s = Math.max(0, Math.floor((now - sinceMs) / 1000));
+  const unit = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = h
+    ? [unit(h, 'hour'), unit(m, 'minute')]
+    : m
+      ? [unit(m, 'minute'), unit(s % 60, 'second')]
+      : [unit(s, 'second')];
+  return parts.join(' ');
+}
+
 /** Seconds between an ISO time and now (never negative). */
 export const secondsSince = (iso: string, now: number): number => Math.max(0, (now - Date.parse(iso)) / 1000);
 

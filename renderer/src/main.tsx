@@ -5,6 +5,7 @@ import { connectBridge } from './bridge/connect.ts';
 import { ConsoleContext } from './hooks.ts';
 import { installShortcuts } from './shortcuts.ts';
 import { ringToneUrl } from './softphone/ring-tone.ts';
+import { toneUrl } from './softphone/tones.ts';
 import { LazySoftphone } from './softphone/lazy-softphone.ts';
 import { ConsoleApp } from './state/console.ts';
 import './styles.css';
@@ -45,6 +46,19 @@ const app = new ConsoleApp(bridge, softphone, {
         getUserMedia: (c) => navigator.mediaDevices.getUserMedia(c),
         audioElement,
         audioContext: () => new AudioContext(),
+      }
+    : null,
+  // The offer sound and Settings' audio test: <audio> elements of their own (setSinkId), WebAudio.
+  audio: navigator.mediaDevices
+    ? {
+        element: (testId) => {
+          const el = audioElement(testId);
+          el.autoplay = false;
+          return el;
+        },
+        getUserMedia: (c) => navigator.mediaDevices.getUserMedia(c),
+        audioContext: () => new AudioContext(),
+        toneUrl,
       }
     : null,
 });

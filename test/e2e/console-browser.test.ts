@@ -193,6 +193,13 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       // The softphone registered with the authority's SIP edge after login.
       await page.getByTestId('call-status').getByText('Ready to call').waitFor();
       assert.equal(await page.getByRole('button', { name: 'Call customer' }).isDisabled(), false);
+      // Calling is the next action: the call button is the primary one and has the focus.
+      assert.match((await page.getByTestId('call-button').getAttribute('class')) ?? '', /\bprimary\b/);
+      await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'call-button');
+      assert.doesNotMatch(
+        (await page.getByRole('button', { name: 'Complete request' }).getAttribute('class')) ?? '',
+        /\bprimary\b/,
+      );
       assert.equal(await page.getByRole('button', { name: /^Hang up/ }).isDisabled(), true);
       await row.getByText('With you').waitFor();
       await t.screenshot('5-accepted-secure-field-locked');
@@ -226,6 +233,10 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       await page.getByRole('alert').getByText('Record the wrap-up first').waitFor();
       await t.screenshot('7-wrap-up-required');
       await page.getByRole('button', { name: 'Dismiss message' }).click();
+      // The notes open with what happened on the request, to edit before saving.
+      const prefilled = await page.getByLabel('Notes').inputValue();
+      assert.match(prefilled, /^Verification: verified, level 3 \(needed 2\) with Device key/);
+      assert.match(prefilled, /Call: no call connected from this console\.$/);
 
       // Disposition (two levels) and notes; saved through the outbox and shown as sent.
       const save = page.getByRole('button', { name: 'Save wrap-up' });
@@ -286,8 +297,16 @@ describe('agent console in Chromium (browser mode): queue, offer, verified panel
       await page.getByRole('button', { name: 'Save settings' }).click();
       await page.getByRole('status').getByText('Saved').waitFor();
       assert.notEqual(((await mode.core.invoke('settings.get', {})) as any).ringerId, null);
+      // The audio test: the chosen microphone's live level (Chromium's fake device beeps), a test sound.
+      for (const name of ['Offer sound']) await page.getByRole('combobox', { name, exact: true }).waitFor();
+      await page.getByRole('slider', { name: 'Offer sound volume' }).waitFor();
+      await page.getByRole('button', { name: 'Test microphone' }).click();
+      await page.getByLabel('Microphone level').waitFor();
+      await page.getByText('The microphone hears you.').waitFor({ timeout: 15_000 });
+      await page.getByRole('button', { name: 'Play test sound' }).click();
       await assertNamedControls(page, 'settings');
       await t.screenshot('11-settings');
+      await page.getByRole('button', { name: 'Stop microphone test' }).click();
 
       // Back on the desk, available and idle.
       await page.getByRole('button', { name: 'Desk' }).click();

@@ -235,6 +235,9 @@ for (const server of ['edge', 'kamailio', 'rtpengine'] as const) {
         } else {
           await page.getByTestId('media-path').getByText('Media direct').waitFor();
         }
+        // The call timer runs from when the line connected (mm:ss), read as a timer.
+        await page.getByRole('timer', { name: /^On the call for \d+ (second|minute)/ }).waitFor();
+        assert.match((await page.getByTestId('call-timer').textContent()) ?? '', /^Call \d\d:\d\d$/);
         await c.screenshot('2-in-call-verified');
 
         // Hold: the button says so only after the re-INVITE is accepted; the customer hears nothing.
@@ -242,6 +245,7 @@ for (const server of ['edge', 'kamailio', 'rtpengine'] as const) {
         await status.getByText('On hold').waitFor();
         await page.getByRole('button', { name: /^Resume/ }).waitFor();
         assert.equal(await detectSilence(phone.page, '#vd-remote-audio'), true, 'silence on hold');
+        await page.getByRole('timer', { name: /^On hold for / }).waitFor();
         await c.screenshot('3-on-hold');
         await page.getByRole('button', { name: /^Resume/ }).click();
         await status.getByText(/^On the call/).waitFor();
@@ -249,7 +253,21 @@ for (const server of ['edge', 'kamailio', 'rtpengine'] as const) {
         assert.ok(resumed.hz && Math.abs(resumed.hz - 440) < 15, `after resume: ${JSON.stringify(resumed)}`);
 
         // DTMF as SIP INFO reaches the app; an RFC 4733 digit goes out on the telephone-event sender.
+        // The keypad is behind its toggle, closed by default.
+        const keypad = page.getByRole('button', { name: 'Keypad', exact: true });
+        assert.equal(await keypad.getAttribute('aria-expanded'), 'false');
+        assert.equal(await page.getByRole('button', { name: 'Send DTMF 1', exact: true }).count(), 0);
+        await keypad.click();
+        assert.equal(await keypad.getAttribute('aria-expanded'), 'true');
+        await page
+          .getByTestId('dtmf-method')
+          .getByText(/RFC 4733/)
+          .waitFor();
         await page.getByLabel('DTMF method').selectOption('info');
+        await page
+          .getByTestId('dtmf-method')
+          .getByText(/SIP INFO/)
+          .waitFor();
         for (const k of ['1', '2', '#'])
           await page.getByRole('button', { name: `Send DTMF ${k}`, exact: true }).click();
         await phone.page.getByTestId('dtmf-received').getByText('12#').waitFor();

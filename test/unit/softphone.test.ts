@@ -247,11 +247,17 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     assert.equal(phone.getSnapshot().line, 'connected', 'a refused hold does not pretend');
     assert.equal(mediaOf().offers.at(-1)?.hold, true, 'the re-INVITE offered hold');
 
+    const connectedAt = phone.getSnapshot().connectedAt;
+    assert.ok(connectedAt && connectedAt <= Date.now(), 'the line says when the call connected');
     far.rejectReinvite = null;
     await phone.hold(true);
     assert.equal(phone.getSnapshot().line, 'held');
+    assert.equal(phone.getSnapshot().connectedAt, connectedAt, 'the call timer runs on through hold');
+    assert.ok(phone.getSnapshot().heldAt, 'the line says when it was held');
     await phone.hold(false);
     assert.equal(phone.getSnapshot().line, 'connected');
+    assert.equal(phone.getSnapshot().heldAt, null);
+    assert.equal(phone.getSnapshot().connectedAt, connectedAt);
     assert.equal(mediaOf().offers.at(-1)?.hold, false);
     assert.equal(far.count('INVITE'), 4, 'initial + refused hold + hold + resume');
   });

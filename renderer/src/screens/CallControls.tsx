@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Kbd } from '../components/ui.tsx';
-import { useConsole, useSoftphone, useStore } from '../hooks.ts';
+import { spokenDuration, timerText } from '../format.ts';
+import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { lostCallRequestId } from '../softphone/lost-call.ts';
 import type { DtmfMethod, SoftphoneSnapshot } from '../softphone/softphone.ts';
@@ -10,7 +11,8 @@ import { CoachedMarker } from './Monitor.tsx';
 export function CallControls() {
   const c = useConsole();
   const phone = useSoftphone();
-  const { busy, message, recording } = useStore(c.calls);
+  const { busy, message, recording, keypadOpen } = useStore(c.calls);
+  const work = useStore(c.work);
   const inCall = phone.line === 'connected' || phone.line === 'held';
   // The page went away mid-call (reload, crash, closed): the agent is told, the request is still theirs.
   const lost =
@@ -19,20 +21,32 @@ export function CallControls() {
     c.work.focusRequestId !== null &&
     lostCallRequestId() === c.work.focusRequestId;
   // A caller from the phone network has no device to call: the call is theirs, on the phone line.
-  const work = useStore(c.work);
   const phoneCaller = work.phase === 'active' ? (work.request.phone ?? null) : null;
   // A callback to a phone number (a customer without the app): called through the trunk.
   const callback = work.phase === 'active' ? (work.request.phoneCallback ?? null) : null;
   const hangUp = shortcutFor('hangUp');
   const hold = shortcutFor('hold');
   const mute = shortcutFor('mute');
+  // After accept, calling is the next action: the call button is primary and takes the focus.
+  const next = work.phase === 'active' && c.calls.callIsNext(work.request);
+  const requestId = work.phase === 'active' ? work.request.requestId : null;
+  const callButton = useRef<HTMLButtonElement>(null);
+  const focused = useRef<string | null>(null);
+  useEffect(() => {
+    if (!next || !requestId || focused.current === requestId) return;
+    focused.current = requestId;
+    callButton.current?.focus();
+  }, [next, requestId]);
+  const callClass = next ? 'button primary' : 'button';
   return (
     <div className="call-area">
       <div className="call-controls" role="group" aria-label="Call controls">
         {callback ? (
           <button
             type="button"
-            className="button"
+            ref={callButton}
+            data-testid="call-button"
+            className={callClass}
             disabled={!phone.present || phone.line !== 'ready' || !!busy}
             onClick={() => void c.calls.callBack()}
           >
@@ -41,7 +55,9 @@ export function CallControls() {
         ) : phoneCaller ? (
           <button
             type="button"
-            className="button"
+            ref={callButton}
+            data-testid="call-button"
+            className={callClass}
             disabled={!phone.present || phone.line !== 'ready' || !!busy || !!phoneCaller.endedAt}
             onClick={() => void c.calls.connectCaller()}
           >
@@ -50,7 +66,9 @@ export function CallControls() {
         ) : (
           <button
             type="button"
-            className="button"
+            ref={callButton}
+            data-testid="call-button"
+            className={callClass}
             disabled={!phone.present || phone.line !== 'ready' || !!busy}
             onClick={() => void c.calls.callCustomer()}
           >
@@ -87,6 +105,18 @@ export function CallControls() {
         >
           Hang up <Kbd>{hangUp.label}</Kbd>
         </button>
+        {inCall && (
+          <button
+            type="button"
+            className="button"
+            aria-expanded={!!keypadOpen}
+            aria-controls="dtmf-keypad"
+            data-testid="keypad-toggle"
+            onClick={() => c.calls.toggleKeypad()}
+          >
+            Keypad
+          </button>
+        )}
         {inCall && recording && (
           <button
             type="button"
@@ -108,6 +138,7 @@ export function CallControls() {
             {recording.state === 'paused' ? '○ Recording paused' : '● Recording'}
           </span>
         )}
+        {inCall && <CallTimers phone={phone} />}
         {inCall && <CoachedMarker requestId={phone.requestId} />}
         <span className="call-status" role="status" data-testid="call-status">
           {lost
@@ -124,7 +155,7 @@ export function CallControls() {
                   : lineStatus(phone)))}
         </span>
       </div>
-      {phone.line === 'connected' && <Keypad />}
+      {inCall && keypadOpen && <Keypad />}
       {inCall && <QualityMeter phone={phone} />}
     </div>
   );
@@ -154,7 +185,40 @@ const lineText = {
   failed: 'The softphone failed',
 } as const;
 
+/** Time on the call and on hold, from when the line connected and was held (not from rendering). */
+function CallTimers({ phone }: { phone: SoftphoneSnapshot }) {
+  const now = useNow();
+  if (!phone.connectedAt) return null;
+  return (
+    <span className="call-timers">
+      <span
+        className="call-timer"
+        role="timer"
+        aria-label={`On the call for ${spokenDuration(phone.connectedAt, now)}`}
+        data-testid="call-timer"
+      >
+        Call {timerText(phone.connectedAt, now)}
+      </span>
+      {phone.line === 'held' && phone.heldAt && (
+        <span
+          className="call-timer tone-text-warn"
+          role="timer"
+          aria-label={`On hold for ${spokenDuration(phone.heldAt, now)}`}
+          data-testid="hold-timer"
+        >
+          On hold {timerText(phone.heldAt, now)}
+        </span>
+      )}
+    </span>
+  );
+}
+
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
+
+const METHOD_TEXT: Record<DtmfMethod, string> = {
+  rfc4733: 'Tones go inside the audio stream as RFC 4733 telephone events.',
+  info: 'Tones go as SIP INFO messages (application/dtmf-relay), for a far end that ignores RFC 4733.',
+};
 
 /** DTMF keypad: RFC 4733 telephone events by default, SIP INFO when the far end needs it. */
 function Keypad() {
@@ -162,13 +226,14 @@ function Keypad() {
   const phone = useSoftphone();
   const [method, setMethod] = useState<DtmfMethod>('rfc4733');
   return (
-    <div className="keypad-area">
+    <div className="keypad-area" id="dtmf-keypad">
       <div className="keypad" role="group" aria-label="Keypad (DTMF)">
         {KEYS.map((k) => (
           <button
             key={k}
             type="button"
             className="button key"
+            disabled={phone.line !== 'connected'}
             aria-label={`Send DTMF ${k}`}
             onClick={() => void c.calls.sendDtmf(k, method)}
           >
@@ -188,6 +253,10 @@ function Keypad() {
             <option value="info">SIP INFO</option>
           </select>
         </label>
+        <p className="small muted" data-testid="dtmf-method">
+          {METHOD_TEXT[method]}
+        </p>
+        {phone.line === 'held' && <p className="small">Resume the call to send tones.</p>}
         <p className="small muted" data-testid="dtmf-sent">
           Sent: {phone.dtmf || '—'}
         </p>

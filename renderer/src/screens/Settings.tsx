@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { ConsoleSettings } from '../../../protocol/src/bridge.ts';
 import { Field } from '../components/Field.tsx';
 import { Alert } from '../components/ui.tsx';
@@ -53,6 +53,69 @@ function DeviceSelect({
   );
 }
 
+/**
+ * Try the devices chosen above before a call (saved or not): the microphone's live level
+ * and a test sound on the speaker. The microphone is let go when the test stops or the
+ * screen closes.
+ */
+function AudioTest({ microphoneId, speakerId }: { microphoneId: string | null; speakerId: string | null }) {
+  const c = useConsole();
+  const t = useStore(c.audioTest);
+  useEffect(() => () => c.audioTest.reset(), [c]);
+  // Another microphone chosen during the test: the test follows it.
+  useEffect(() => {
+    if (c.audioTest.getState().microphone === 'on') void c.audioTest.startMicrophone(microphoneId);
+  }, [c, microphoneId]);
+  const on = t.microphone !== 'off';
+  const percent = Math.round(t.level * 100);
+  return (
+    <div className="audio-test" role="group" aria-label="Audio test">
+      <div className="actions">
+        <button
+          type="button"
+          className="button"
+          aria-pressed={on}
+          onClick={() => (on ? c.audioTest.stopMicrophone() : void c.audioTest.startMicrophone(microphoneId))}
+        >
+          {on ? 'Stop microphone test' : 'Test microphone'}
+        </button>
+        <button
+          type="button"
+          className="button"
+          disabled={t.playing}
+          onClick={() => void c.audioTest.playTestSound(speakerId)}
+        >
+          {t.playing ? 'Playing…' : 'Play test sound'}
+        </button>
+      </div>
+      {on && (
+        <div className="level-meter">
+          <label htmlFor="mic-level">Microphone level</label>
+          <meter
+            id="mic-level"
+            data-testid="mic-level"
+            min={0}
+            max={1}
+            low={0.15}
+            high={0.9}
+            optimum={0.5}
+            value={t.level}
+            aria-valuetext={`${percent} percent`}
+          />
+          <span className="small muted" role="status">
+            {t.microphone === 'starting'
+              ? 'Opening the microphone…'
+              : t.peak > 0.15
+                ? 'The microphone hears you.'
+                : 'Speak: the bar moves when the microphone hears you.'}
+          </span>
+        </div>
+      )}
+      {t.error && <p className="form-error">{t.error}</p>}
+    </div>
+  );
+}
+
 function SettingsForm({ settings }: { settings: ConsoleSettings }) {
   const c = useConsole();
   const s = useStore(c.settings);
@@ -61,6 +124,9 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
   const [ringerId, setRinger] = useState(settings.ringerId ?? '');
   const [authorityUrl, setAuthorityUrl] = useState(settings.authorityUrl);
   const [sipUrl, setSipUrl] = useState(settings.sipUrl ?? '');
+  const [autoDial, setAutoDial] = useState(settings.autoDial);
+  const [offerSoundId, setOfferSound] = useState(settings.offerSoundId ?? '');
+  const [offerVolume, setOfferVolume] = useState(settings.offerVolume);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -68,6 +134,9 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
       microphoneId: microphoneId || null,
       speakerId: speakerId || null,
       ringerId: ringerId || null,
+      autoDial,
+      offerSoundId: offerSoundId || null,
+      offerVolume,
       ...(settings.managed.authorityUrl || authorityUrl === settings.authorityUrl ? {} : { authorityUrl }),
       ...(settings.managed.sipUrl || sipUrl === (settings.sipUrl ?? '') ? {} : { sipUrl: sipUrl || null }),
     });
@@ -103,12 +172,59 @@ function SettingsForm({ settings }: { settings: ConsoleSettings }) {
           />
           <DeviceSelect
             label="Ringing device"
-            hint="Where offers ring: often the computer's speaker, so you hear it without the headset."
+            hint="Where a colleague's call rings (a consult): often the computer's speaker, so you hear it without the headset."
             value={ringerId}
             devices={s.speakers}
             onChange={setRinger}
           />
+          <DeviceSelect
+            label="Offer sound"
+            hint="Where the short sound of a new offer plays, apart from the ringer."
+            value={offerSoundId}
+            devices={s.speakers}
+            onChange={setOfferSound}
+          />
+          <div className="field">
+            <label htmlFor="offer-volume">Offer sound volume</label>
+            <span className="volume">
+              <input
+                id="offer-volume"
+                type="range"
+                min={0}
+                max={100}
+                step={5}
+                value={offerVolume}
+                aria-valuetext={offerVolume === 0 ? 'Off' : `${offerVolume} percent`}
+                aria-describedby="offer-volume-hint"
+                onChange={(e) => setOfferVolume(Number(e.target.value))}
+              />
+              <button
+                type="button"
+                className="button"
+                disabled={offerVolume === 0}
+                onClick={() => void c.offerSound.play({ offerSoundId: offerSoundId || null, offerVolume })}
+              >
+                Play offer sound
+              </button>
+            </span>
+            <span id="offer-volume-hint" className="muted small">
+              {offerVolume === 0 ? 'Off: offers arrive without a sound.' : `${offerVolume} %`}
+            </span>
+          </div>
         </div>
+        <AudioTest microphoneId={microphoneId || null} speakerId={speakerId || null} />
+      </fieldset>
+      <fieldset className="card">
+        <legend>Calls</legend>
+        <label className="check">
+          <input type="checkbox" checked={autoDial} onChange={(e) => setAutoDial(e.target.checked)} />
+          Call the customer as soon as I accept
+        </label>
+        <p className="muted small">
+          The call starts when the customer’s phone is reachable (a phone woken by a notification is called
+          once it is online); a callback dials its number. Never for a caller already on the phone line or a
+          chat.
+        </p>
       </fieldset>
       <fieldset className="card">
         <legend>Servers</legend>

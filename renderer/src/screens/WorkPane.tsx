@@ -3,7 +3,7 @@ import type { OfferView, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge, SlotVerificationWarning } from '../components/Reachability.tsx';
 import { clockDuration, missedLine, PRESENCE_TEXT, secondsSince } from '../format.ts';
-import { useConsole, useNow, useStore } from '../hooks.ts';
+import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { isChatRequest } from '../state/console.ts';
 import { dispositionLabels } from '../state/wrap-up.ts';
@@ -189,6 +189,9 @@ function ActiveCard() {
   const c = useConsole();
   const work = useStore(c.work);
   const transfers = useStore(c.transfers);
+  // The call controls' state decides which button is primary (call first, then complete).
+  useStore(c.calls);
+  useSoftphone();
   const now = useNow();
   if (work.phase !== 'active') return null;
   const r = work.request;
@@ -220,7 +223,7 @@ function ActiveCard() {
           </button>
           <button
             type="button"
-            className="button primary"
+            className={c.calls.callIsNext(r) ? 'button' : 'button primary'}
             onClick={() => void c.work.complete()}
             disabled={!!work.busy}
           >

@@ -58,12 +58,13 @@ export function WrapUpForm() {
       </div>
       <Field
         label="Notes"
-        hint={`${w.notes.length} / ${LIMITS.longText} characters · the draft is kept if this page reloads`}
+        hint={`${w.item.summary ? 'Filled in with what happened on the request: edit it before saving · ' : ''}${w.notes.length} / ${LIMITS.longText} characters · the draft is kept if this page reloads`}
       >
         <textarea
           value={w.notes}
           maxLength={LIMITS.longText}
-          rows={5}
+          rows={w.item.summary ? 8 : 5}
+          data-testid="wrap-up-notes"
           onChange={(e) => c.wrapUp.setNotes(e.target.value)}
           placeholder="What was done, what the customer was told, what happens next"
         />

@@ -28,6 +28,7 @@ import { forgetCall, rememberCall } from './lost-call.ts';
 import { SoftphoneMedia, type AudioSink, type MediaSession } from './media.ts';
 import {
   assertLineTransition,
+  lineTimes,
   SoftphoneUnavailableError,
   type CallAnswer,
   type DtmfMethod,
@@ -160,7 +161,11 @@ export class SipJsSoftphone implements Softphone {
   }
 
   private patch(p: Partial<SoftphoneSnapshot>): void {
-    if (p.line && p.line !== this.snapshot.line) assertLineTransition(this.snapshot.line, p.line);
+    if (p.line && p.line !== this.snapshot.line) {
+      assertLineTransition(this.snapshot.line, p.line);
+      // The call and hold timers run from the line's own times, not from when the page renders.
+      p = { ...p, ...lineTimes(this.snapshot, p.line, Date.now()) };
+    }
     this.snapshot = { ...this.snapshot, ...p };
     for (const l of this.listeners) l();
   }

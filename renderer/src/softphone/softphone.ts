@@ -87,6 +87,25 @@ export interface SoftphoneSnapshot {
    * such calls "X-VD-Media: anchored"); false or absent: peer to peer (maybe via TURN).
    */
   anchored?: boolean;
+  /** When the call connected (ms since the epoch; kept through hold), null when no call is up. */
+  connectedAt?: number | null;
+  /** When the call was put on hold (ms since the epoch), null unless the line is held. */
+  heldAt?: number | null;
+}
+
+/**
+ * The call's times as the line moves: connecting starts the call timer, holding starts the
+ * hold timer (the call timer runs on), resuming stops the hold timer, anything else clears both.
+ */
+export function lineTimes(
+  from: Pick<SoftphoneSnapshot, 'line' | 'connectedAt' | 'heldAt'>,
+  to: LineState,
+  now: number,
+): { connectedAt: number | null; heldAt: number | null } {
+  const live = from.line === 'connected' || from.line === 'held';
+  if (to === 'connected') return { connectedAt: live ? (from.connectedAt ?? now) : now, heldAt: null };
+  if (to === 'held') return { connectedAt: live ? (from.connectedAt ?? now) : now, heldAt: now };
+  return { connectedAt: null, heldAt: null };
 }
 
 /** The consult leg of a warm transfer: the customer's call stays held on the line meanwhile. */

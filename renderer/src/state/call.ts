@@ -1,7 +1,29 @@
+import type { RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import type { DtmfMethod, Softphone } from '../softphone/softphone.ts';
 import { Store } from './store.ts';
 import type { WorkStore } from './work.ts';
+
+/**
+ * What "Call the customer as soon as I accept" may place for this request, as the call
+ * button decides: a callback dials its number ('number'); a request from the app calls the
+ * customer's device ('device') once it is reachable (online, or an authority that does not
+ * report reachability); 'wait' while the device is offline (it may be woken); null never:
+ * a caller from the phone network (already on the line: "Take the call"), a chat, or a
+ * request without a device (reachability null).
+ */
+export function autoDialTarget(r: RequestView): 'device' | 'number' | 'wait' | null {
+  if (r.phoneCallback) return r.phoneCallback.number ? 'number' : null;
+  if (r.phone || r.channel === 'chat') return null;
+  if (r.reachability === undefined) return 'device';
+  if (r.reachability === null) return null;
+  return r.reachability.online ? 'device' : 'wait';
+}
+
+export interface CallControlsOptions {
+  /** The agent's "Call the customer as soon as I accept" setting. */
+  autoDial?: () => boolean;
+}
 
 /**
  * Whether the voice on the current call comes from the verified device: the device's
@@ -27,7 +49,21 @@ export interface CallControlsState {
   dial: string | null;
   voice: VoiceProof | null;
   recording?: CallRecording | null;
+  /** The calls of the requests in hand, oldest first (their durations go into the wrap-up summary). */
+  segments?: readonly CallSegment[];
+  /** The DTMF keypad is shown (closed by default; closes when the call ends). */
+  keypadOpen?: boolean;
 }
+
+/** One call with a customer: when it connected and ended (ms since the epoch; null while it lasts). */
+export interface CallSegment {
+  requestId: string;
+  connectedAt: number;
+  endedAt: number | null;
+}
+
+/** Calls remembered for the wrap-up summary (the oldest are forgotten first). */
+const MAX_SEGMENTS = 50;
 
 /**
  * Call controls for the active request: they get the call ticket from the authority,
@@ -35,15 +71,26 @@ export interface CallControlsState {
  * authority. The shortcuts and the buttons both land here.
  */
 export class CallControlsStore extends Store<CallControlsState> {
+  /** Requests accepted here with auto-dial on, not called yet (waiting for the device or the line). */
+  private readonly autoDialPending = new Set<string>();
+
   constructor(
     private readonly bridge: ConsoleBridge,
     readonly softphone: Softphone,
     private readonly work: WorkStore,
+    private readonly options: CallControlsOptions = {},
   ) {
-    super({ busy: null, message: null, dial: null, voice: null, recording: null });
+    super({ busy: null, message: null, dial: null, voice: null, recording: null, segments: [] });
     softphone.subscribe(() => {
       const line = softphone.getSnapshot().line;
       if (this.state.recording && line !== 'connected' && line !== 'held') this.patch({ recording: null });
+      if (this.state.keypadOpen && line !== 'connected' && line !== 'held') this.patch({ keypadOpen: false });
+      this.followSegments();
+      this.autoDial();
+    });
+    work.onAccepted((r) => {
+      if (this.options.autoDial?.() && autoDialTarget(r) !== null) this.autoDialPending.add(r.requestId);
+      this.autoDial();
     });
     bridge.on('dial', ({ uri }) => void this.clickToDial(uri));
     bridge.on('call.verified', (v) => {
@@ -56,7 +103,64 @@ export class CallControlsStore extends Store<CallControlsState> {
       if (s.phase !== 'active' && this.state.message) this.patch({ message: null });
       // Kept while the agent looks at another chat; gone with the request.
       if (this.state.voice && !work.holds(this.state.voice.requestId)) this.patch({ voice: null });
+      this.autoDial();
     });
+  }
+
+  /** A call with a customer connected or ended: its segment opens or closes. */
+  private followSegments(): void {
+    const phone = this.softphone.getSnapshot();
+    const segments = this.state.segments ?? [];
+    const open = segments.find((x) => x.endedAt === null);
+    const live = (phone.line === 'connected' || phone.line === 'held') && phone.requestId !== null;
+    if (open && (!live || open.requestId !== phone.requestId)) {
+      this.patch({ segments: segments.map((x) => (x === open ? { ...x, endedAt: Date.now() } : x)) });
+    }
+    if (live && (!open || open.requestId !== phone.requestId)) {
+      const next = [
+        ...(this.state.segments ?? []),
+        { requestId: phone.requestId!, connectedAt: phone.connectedAt ?? Date.now(), endedAt: null },
+      ];
+      this.patch({ segments: next.slice(-MAX_SEGMENTS) });
+    }
+  }
+
+  /** The calls with the customer of this request (connected, maybe ended). */
+  segmentsOf(requestId: string): CallSegment[] {
+    return (this.state.segments ?? []).filter((x) => x.requestId === requestId);
+  }
+
+  /**
+   * Whether calling is the next thing to do on this request: the line is ready and no
+   * call with this customer connected yet (the call button is then the primary action).
+   */
+  callIsNext(request: RequestView): boolean {
+    const phone = this.softphone.getSnapshot();
+    if (!phone.present || phone.line !== 'ready' || request.channel === 'chat') return false;
+    if (request.phone?.endedAt) return false;
+    return !this.segmentsOf(request.requestId).length;
+  }
+
+  /**
+   * Place the call auto-dial owes, once, when its request is the one selected, the line is
+   * ready and the device reachable (a woken phone coming online places it then). A call
+   * placed by hand, or the request leaving, settles it.
+   */
+  private autoDial(): void {
+    if (!this.autoDialPending.size) return;
+    for (const id of this.autoDialPending) if (!this.work.holds(id)) this.autoDialPending.delete(id);
+    const s = this.work.getState();
+    if (s.phase !== 'active' || !this.autoDialPending.has(s.request.requestId)) return;
+    const phone = this.softphone.getSnapshot();
+    // A call with this customer already (placed by hand): nothing left to place.
+    if (phone.requestId === s.request.requestId && phone.line !== 'ready')
+      return void this.autoDialPending.delete(s.request.requestId);
+    if (!phone.present || phone.line !== 'ready' || this.state.busy) return;
+    const target = autoDialTarget(s.request);
+    if (target === 'wait') return;
+    this.autoDialPending.delete(s.request.requestId);
+    if (target === 'number') void this.callBack();
+    else if (target === 'device') void this.callCustomer();
   }
 
   dismissDial(): void {
@@ -208,6 +312,13 @@ export class CallControlsStore extends Store<CallControlsState> {
     } catch (e) {
       this.patch({ message: errorText(e) });
     }
+  }
+
+  /** Show or hide the DTMF keypad (only during a call). */
+  toggleKeypad(): void {
+    const line = this.softphone.getSnapshot().line;
+    if (line !== 'connected' && line !== 'held') return;
+    this.patch({ keypadOpen: !this.state.keypadOpen });
   }
 
   async sendDtmf(digits: string, method: DtmfMethod): Promise<void> {

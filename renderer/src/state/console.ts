@@ -1,3 +1,4 @@
+import { DEFAULT_OFFER_VOLUME } from '../../../protocol/src/bridge.ts';
 import type { StaffView } from '../../../protocol/src/staff.ts';
 import { errorCode, type ConsoleBridge } from '../bridge/types.ts';
 import type { Softphone } from '../softphone/softphone.ts';
@@ -7,6 +8,7 @@ import { BoardStore } from './board.ts';
 import { BoardTranscriptsStore } from './board-transcripts.ts';
 import { ChatDeskStore } from './chat.ts';
 import { CallControlsStore } from './call.ts';
+import { AudioTestStore, OfferSound, type AudioEnvironment } from './audio.ts';
 import { ClockStore } from './clock.ts';
 import { ConnectionStore } from './connection.ts';
 import { HistoryStore } from './history.ts';
@@ -21,6 +23,7 @@ import { Store } from './store.ts';
 import { TransferStore } from './transfer.ts';
 import { WorkStore } from './work.ts';
 import { WrapUpStore } from './wrap-up.ts';
+import { wrapUpSummary } from './wrap-up-summary.ts';
 
 export type ScreenName = 'desk' | 'history' | 'settings' | 'board' | 'reports';
 
@@ -39,6 +42,8 @@ export interface ConsoleEnvironment {
   media: MediaDevicesLike | null;
   /** Peer connections, microphone and <audio> elements for supervisor monitoring (absent in tests). */
   monitorMedia?: MonitorMediaDeps | null;
+  /** <audio> elements, microphone and WebAudio for the offer sound and Settings' audio test. */
+  audio?: AudioEnvironment | null;
 }
 
 /** The bridge, with any call refused as 'unauthorized' (outside login) ending the session on screen. */
@@ -90,6 +95,10 @@ export class ConsoleApp {
   readonly transfers: TransferStore;
   readonly chats: ChatDeskStore;
   readonly monitor: MonitorStore;
+  /** The short sound of an offer, on its own device (Settings "Offer sound"). */
+  readonly offerSound: OfferSound;
+  /** Settings' microphone level meter and speaker test. */
+  readonly audioTest: AudioTestStore;
   private staffId: string | null = null;
   /** main's feed from the authority dropped while signed in: resync when it is back. */
   private feedLost = false;
@@ -110,9 +119,13 @@ export class ConsoleApp {
     this.work = new WorkStore(bridge, this.agent, this.queue, this.wrapUp);
     this.panel = new PanelStore(bridge);
     this.offerPanel = new PanelStore(bridge);
-    this.calls = new CallControlsStore(bridge, softphone, this.work);
+    this.calls = new CallControlsStore(bridge, softphone, this.work, {
+      autoDial: () => this.settings.getState().settings?.autoDial === true,
+    });
     this.history = new HistoryStore(bridge);
     this.settings = new SettingsStore(bridge, env.media);
+    this.offerSound = new OfferSound(env.audio ?? null);
+    this.audioTest = new AudioTestStore(env.audio ?? null);
     // Devices chosen in Settings apply to the softphone at once (mid-call too).
     this.settings.subscribe(() => {
       const s = this.settings.getState().settings;
@@ -124,6 +137,15 @@ export class ConsoleApp {
     this.board = new BoardStore(bridge);
     this.boardTranscripts = new BoardTranscriptsStore(bridge);
     this.remoteControl = new RemoteControlStore(bridge);
+    // The wrap-up opens with what happened on the request, from what this console holds.
+    this.wrapUp.summarize = (request) =>
+      wrapUpSummary({
+        request,
+        panel: this.panel.getState().panel,
+        commands: this.remoteControl.getState().commands,
+        calls: this.calls.segmentsOf(request.requestId),
+        now: Date.now(),
+      });
     this.monitor = new MonitorStore(
       bridge,
       softphone,
@@ -191,6 +213,7 @@ export class ConsoleApp {
       const offer = s.phase === 'offered' ? s.offer : s.phase === 'active' ? s.offer?.offer : null;
       const fresh = !!offer && offer.requestId !== offered;
       offered = offer?.requestId ?? null;
+      if (fresh) this.playOfferSound();
       if (fresh || (s.phase === 'active' && this.navigation.getState() === 'board'))
         this.navigation.show('desk');
     });
@@ -199,7 +222,10 @@ export class ConsoleApp {
     this.transfers.subscribe(() => {
       const incoming = this.transfers.getState().incoming;
       const now = new Set(incoming.map((t) => t.transferId));
-      if (incoming.some((t) => !offers.has(t.transferId))) this.navigation.show('desk');
+      if (incoming.some((t) => !offers.has(t.transferId))) {
+        this.navigation.show('desk');
+        this.playOfferSound();
+      }
       offers = now;
     });
     // The panel's level is the freshest (a step-up shows there first); it gates remote control.
@@ -233,6 +259,15 @@ export class ConsoleApp {
     return this.session.restore();
   }
 
+  /** An offer arrived: its sound, on the device and at the volume chosen in Settings (0: off). */
+  private playOfferSound(): void {
+    const s = this.settings.getState().settings;
+    void this.offerSound.play({
+      offerSoundId: s?.offerSoundId ?? null,
+      offerVolume: s?.offerVolume ?? DEFAULT_OFFER_VOLUME,
+    });
+  }
+
   /** Remote control follows the active request, at the fence and level I hold it. */
   private focusRemoteControl(): void {
     const s = this.work.getState();
@@ -263,6 +298,7 @@ export class ConsoleApp {
       this.queue.refresh(),
       this.wrapUp.start(staff.staffId),
       this.transfers.start(staff.staffId),
+      this.settings.load(),
     ];
     if (isSupervisor(staff)) loads.push(this.board.start());
     await Promise.all(loads);
@@ -274,12 +310,14 @@ export class ConsoleApp {
   private async connectPhone(): Promise<void> {
     if (!this.softphone.getSnapshot().present) return;
     try {
-      const s = await this.bridge.invoke('settings.get', {});
-      await this.softphone.setDevices({
-        microphoneId: s.microphoneId,
-        speakerId: s.speakerId,
-        ringerId: s.ringerId,
-      });
+      // Loaded at sign-in (begin): auto-dial and the offer sound read them there too.
+      const s = this.settings.getState().settings;
+      if (s)
+        await this.softphone.setDevices({
+          microphoneId: s.microphoneId,
+          speakerId: s.speakerId,
+          ringerId: s.ringerId,
+        });
       await this.softphone.connect();
     } catch {
       // The snapshot carries the reason ("could not register: …"); the call controls show it.
@@ -299,6 +337,7 @@ export class ConsoleApp {
     void this.monitor.leave();
     this.transfers.stop();
     this.chats.reset();
+    this.audioTest.reset();
     this.connection.signedOut();
     this.navigation.show('desk');
   }

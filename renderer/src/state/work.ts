@@ -104,6 +104,8 @@ export class WorkStore extends Store<WorkState> {
   private selectedId: string | null = null;
   private pending: PendingOffer | null = null;
   private notice: string | null = null;
+  /** Told of each request this console accepted (auto-dial places its call). */
+  private readonly accepted = new Set<(request: RequestView) => void>();
 
   constructor(
     private readonly bridge: ConsoleBridge,
@@ -345,6 +347,12 @@ export class WorkStore extends Store<WorkState> {
     if (changed) this.publish();
   }
 
+  /** Listen for the offers accepted on this console (not a reload, take-over or transfer). */
+  onAccepted(listener: (request: RequestView) => void): () => void {
+    this.accepted.add(listener);
+    return () => this.accepted.delete(listener);
+  }
+
   /** A request that became mine without an offer (a warm transfer I accepted, a take-over). */
   adopt(request: RequestView): void {
     const h = this.item(request.requestId);
@@ -362,6 +370,7 @@ export class WorkStore extends Store<WorkState> {
     try {
       const request = await this.bridge.invoke('offer.accept', { requestId: id, fence: p.offer.fence });
       this.hold(request);
+      for (const l of this.accepted) l(request);
       void this.screenPop(request.requestId);
     } catch (e) {
       if (this.pending?.offer.requestId === id && this.pending.busy === 'accepting') {

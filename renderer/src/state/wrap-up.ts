@@ -1,4 +1,5 @@
 import type { OutboxStatus } from '../../../protocol/src/bridge.ts';
+import { LIMITS } from '../../../protocol/src/common.ts';
 import type { DispositionShape, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import { sentence } from './agent.ts';
@@ -11,6 +12,8 @@ export interface WrapUpItem {
   customerName: string;
   optionLabel: string;
   completedAt: string;
+  /** What happened on the request, as the console saw it: the notes start from it. */
+  summary?: string;
 }
 
 export interface SavedWrapUp {
@@ -87,6 +90,9 @@ export class WrapUpStore extends Store<WrapUpState> {
   /** Drafts are kept per agent, so a session that ends mid-wrap-up loses nothing. */
   private draftKey: string | null = null;
 
+  /** The summary of what happened on a request (ConsoleApp wires wrapUpSummary over its stores). */
+  summarize: ((r: RequestView) => string) | null = null;
+
   constructor(
     private readonly bridge: ConsoleBridge,
     private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null,
@@ -150,9 +156,20 @@ export class WrapUpStore extends Store<WrapUpState> {
       optionLabel: r.optionLabel,
       completedAt: new Date().toISOString(),
     };
+    // Taken now, while the panel and the commands still show this request.
+    const summary = this.summary(r);
+    if (summary) owed.summary = summary;
     if (item) this.patch({ queued: [...queued, owed] });
-    else this.patch({ item: owed, path: [], notes: '', error: null });
+    else this.patch({ item: owed, path: [], notes: owed.summary ?? '', error: null });
     this.saveDraft();
+  }
+
+  private summary(r: RequestView): string {
+    try {
+      return (this.summarize?.(r) ?? '').slice(0, LIMITS.longText);
+    } catch {
+      return ''; // A summary is a help: never in the way of the wrap-up.
+    }
   }
 
   choose(depth: number, code: string): void {
@@ -190,7 +207,7 @@ export class WrapUpStore extends Store<WrapUpState> {
         item: next,
         queued: rest,
         path: [],
-        notes: '',
+        notes: next?.summary ?? '',
         saving: false,
         last: {
           requestId: s.item.requestId,
