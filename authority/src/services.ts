@@ -134,6 +134,8 @@ export async function createServices(
     authentications,
     photos,
   );
+  // A configuration replaced on another node: its queues and rules may open work here too.
+  pipelineConfig.onReloaded = () => pipeline.notify([]);
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
   const reach = new Reachability(ctx);
   pipeline.reach = reach;

@@ -5,7 +5,8 @@
  * to node 2 reaches the device's socket on node 1, the device's acknowledgement to node 1
  * reaches the agent's socket on node 2, each frame once; the LISTEN connections killed
  * (pg_terminate_backend) lose nothing; ending the session on node 2 closes the device's
- * socket on node 1. PostgreSQL only.
+ * socket on node 1; the pipeline configuration replaced on node 2 is what node 1 serves.
+ * PostgreSQL only.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -245,6 +246,41 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     await agentWs.take(
       (x) => x.type === 'queue.delta' && x.upserts.some((u: any) => u.requestId === q.body.request.requestId),
+    );
+  });
+
+  it('the pipeline configuration replaced on node 2: node 1 takes a request for the new menu option into its queue', async () => {
+    const code = await api(n1.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_chen_wei_00003' },
+      headers: bearer(admin),
+    });
+    const d3 = await new TestDevice(n1.url).enrolAndAuthenticate(code.body.code);
+    // Not on the menu yet: node 1 refuses it.
+    const early = await d3.api('createRequest', { json: { optionId: 'travel-notice' } });
+    assert.equal(early.status, 404, JSON.stringify(early.body));
+
+    const cfg = await api(n2.url, 'getPipelineConfig', { headers: bearer(admin) });
+    assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
+    const changed = structuredClone(cfg.body);
+    changed.menu.push({ id: 'travel-notice', label: 'Travelling abroad', queue: 'business', level: 0 });
+    const put = await api(n2.url, 'putPipelineConfig', { headers: bearer(admin), json: changed });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    // Node 1 has followed every event committed so far (the replacement's among them).
+    await n1.services.ctx.events.settled();
+
+    const seen = await api(n1.url, 'getPipelineConfig', { headers: bearer(admin) });
+    assert.ok(
+      seen.body.menu.some((m: { id: string }) => m.id === 'travel-notice'),
+      'node 1 serves the new menu',
+    );
+    const q = await d3.api('createRequest', { json: { optionId: 'travel-notice' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    const [row] = await n1.sql<{ queue_id: string }>`SELECT queue_id FROM requests
+      WHERE id = ${q.body.request.requestId}`;
+    assert.equal(row?.queue_id, 'business');
+    assert.equal(
+      (await d3.api('cancelRequest', { params: { requestId: q.body.request.requestId } })).status,
+      200,
     );
   });
 
