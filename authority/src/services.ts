@@ -105,7 +105,7 @@ export async function createServices(
     // Many nodes share a PostgreSQL database: each one also wakes on the others' commits (LISTEN/NOTIFY).
     events:
       store.engine === 'postgres' && config.databaseUrl
-        ? new PgEventBus(data, new PgOutboxListener(config.databaseUrl))
+        ? new PgEventBus(data, new PgOutboxListener(config.listenDatabaseUrl ?? config.databaseUrl))
         : new LocalEventBus(data),
     clock,
     config,
