@@ -804,10 +804,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         data: { fence },
       });
       await r.outbox.emit('request.ended', { requestId, outcome: 'completed', reason: null });
-      return { row: after, done: true };
+      // The session ends in the same unit (its audit row and `session.ended` event with it):
+      // a crash after the commit cannot leave a completed request with its session open.
+      const sessionEnded = await this.sessions.endIn(r, after.session_id, 'ended', `staff:${staffId}`);
+      return { row: after, done: true, sessionEnded };
     });
     if (!out.done) return await this.requestView(out.row);
-    await this.sessions.end(out.row.session_id, 'ended', `staff:${staffId}`);
+    if (out.sessionEnded) this.sessions.announceEnded(out.row.session_id, 'ended');
     this.changed([requestId], [staffId]);
     await this.dispatch();
     return await this.requestViewOf(requestId);
