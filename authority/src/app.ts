@@ -313,10 +313,12 @@ export async function buildAuthority(opts: {
   const controlSweeper = setInterval(
     () =>
       background(
-        'command and transfer sweep',
+        'command, transfer and session sweep',
         (async () => {
           await services.commands.sweep();
           await services.transfers.sweep();
+          // Sessions past their deadline, database-wide: any node may run it (guarded, once each).
+          await services.sessions.sweepExpired();
         })(),
       ),
     1000,

@@ -15,6 +15,15 @@ export const ConfigSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
       .optional(),
+    /**
+     * The URL of the outbox's LISTEN connection (store/pg-listen.ts) when it must differ
+     * from databaseUrl (a pooler in transaction mode cannot LISTEN: point this at the
+     * server itself). Default: databaseUrl.
+     */
+    listenDatabaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
     /** The pepper for PIN and knowledge-answer hashes; kept out of the database. If absent, read or created at <dataDir>/secrets/pin-pepper. */
     pinPepper: z.string().min(32, 'the PIN pepper must be at least 32 characters').optional(),
     rpId: z
@@ -349,6 +358,7 @@ const ENV: Record<string, keyof Config> = {
   VD_PORT: 'port',
   VD_DATA_DIR: 'dataDir',
   VD_DATABASE_URL: 'databaseUrl',
+  VD_LISTEN_DATABASE_URL: 'listenDatabaseUrl',
   VD_PIN_PEPPER: 'pinPepper',
   VD_RP_ID: 'rpId',
   VD_RP_NAME: 'rpName',

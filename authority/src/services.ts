@@ -105,7 +105,7 @@ export async function createServices(
     // Many nodes share a PostgreSQL database: each one also wakes on the others' commits (LISTEN/NOTIFY).
     events:
       store.engine === 'postgres' && config.databaseUrl
-        ? new PgEventBus(data, new PgOutboxListener(config.databaseUrl))
+        ? new PgEventBus(data, new PgOutboxListener(config.listenDatabaseUrl ?? config.databaseUrl))
         : new LocalEventBus(data),
     clock,
     config,
@@ -134,6 +134,8 @@ export async function createServices(
     authentications,
     photos,
   );
+  // A configuration replaced on another node: its queues and rules may open work here too.
+  pipelineConfig.onReloaded = () => pipeline.notify([]);
   const devices = new Devices(ctx, challenges, authentications, factorSetup);
   const reach = new Reachability(ctx);
   pipeline.reach = reach;

@@ -63,6 +63,14 @@ export const DOMAIN_EVENTS = {
     fromFence: z.number().int().nonnegative(),
   }),
   /**
+   * The pipeline configuration (queues, menu, priority rules) was replaced through the admin
+   * API: every node reads it again from the store (authority/src/pipeline/pipeline-config.ts).
+   */
+  'pipeline.config.changed': z.strictObject({
+    /** who replaced it (the audit row's actor) */
+    actor: z.string().min(1).max(200),
+  }),
+  /**
    * A WebSocket frame for the sockets of one service session's devices (`sessionId`) or of
    * staff members (`staffIds`), on whichever node they are connected to: every node
    * follows this topic (authority/src/ws/node-frames.ts). Written only with many nodes.

@@ -4,18 +4,25 @@
  * connected to node 1, its request held by an agent on node 2: the agent's command posted
  * to node 2 reaches the device's socket on node 1, the device's acknowledgement to node 1
  * reaches the agent's socket on node 2, each frame once; the LISTEN connections killed
- * (pg_terminate_backend) lose nothing; ending the session on node 2 closes the device's
- * socket on node 1. PostgreSQL only.
+ * (pg_terminate_backend) lose nothing; node 1's listener cut off for 5 s (a TCP proxy
+ * between it and PostgreSQL, test/support/tcp-proxy.ts) while commands are posted on node
+ * 2: each still reaches the device once, and node 1 listens again afterwards; ending the session on node 2 closes the device's
+ * socket on node 1; the pipeline configuration replaced on node 2 is what node 1 serves.
+ * PostgreSQL only.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WS_CLOSE, type DeviceCommand } from '../../protocol/src/index.ts';
 import type { PgEventBus } from '../../authority/src/events/pg-bus.ts';
 import { LISTEN_APPLICATION_NAME } from '../../authority/src/store/pg-listen.ts';
-import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { startTestAuthority, testDatabaseFor, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { testEngines } from '../support/postgres.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { until } from '../support/wait.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 
@@ -28,6 +35,8 @@ const navigate: DeviceCommand = { kind: 'navigate', payload: { screen: 'account'
 describe('two authority nodes on one PostgreSQL database: frames cross nodes', { skip }, () => {
   let n1: TestAuthority;
   let n2: TestAuthority;
+  /** between node 1's LISTEN connection and PostgreSQL (its pool connects directly) */
+  let proxy: TcpProxy;
   let d: TestDevice;
   let ctl: DeviceControl;
   let agent: { token: string; staffId: string };
@@ -65,7 +74,15 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
 
   before(async () => {
     const config = { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0 };
-    n1 = await startTestAuthority(config, { engine: 'postgres' });
+    const dataDir = mkdtempSync(join(tmpdir(), 'vd-authority-'));
+    const url = new URL(await testDatabaseFor(dataDir));
+    proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port) });
+    const listenUrl = new URL(url);
+    listenUrl.port = String(proxy.port);
+    n1 = await startTestAuthority(
+      { ...config, listenDatabaseUrl: String(listenUrl) },
+      { engine: 'postgres', dataDir },
+    );
     n2 = await startTestAuthority(config, { shareDatabaseOf: n1 });
     admin = (await staffLogin(n2.url, 'admin', 'demo-admin-1')).token;
     const code = await api(n1.url, 'issueEnrolmentCode', {
@@ -123,6 +140,7 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     agentSocket?.close();
     await n2?.dispose();
     await n1?.dispose();
+    await proxy?.close();
   });
 
   it("the agent's command posted to node 2 reaches the device on node 1; its acknowledgement to node 1 reaches the agent on node 2", async () => {
@@ -187,6 +205,51 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     for (const [k, n] of updateFrames) assert.equal(n, 1, `update ${k} reached the agent ${n} times`);
   });
 
+  it("node 1's LISTEN connection down for 5 s while commands are posted on node 2: each reaches the device once, node 1 listens again", async () => {
+    const bus1 = n1.services.ctx.events as PgEventBus;
+    const catchUps = bus1.catchUps;
+    const notifications = bus1.notifications;
+    const refusedBefore = proxy.counts.refused;
+    // The link cut, and every reconnection refused until restored (after 5 s and 3 commands at least).
+    proxy.cut();
+    const cutAt = Date.now();
+    const ids: string[] = [];
+    while (ids.length < 3 || Date.now() - cutAt < 5000) {
+      const r = await send(navigate);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      ids.push(r.body.commandId);
+      // Delivered meanwhile (node 1 reads the outbox by seq on its safety poll), acknowledged to node 1.
+      await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+      assert.equal((await ctl.ack(r.body.commandId)).status, 200);
+      await shownToAgent(r.body.commandId);
+    }
+    // Node 1 had no LISTEN connection all along: nothing woke it but its poll.
+    assert.equal(bus1.catchUps, catchUps, 'node 1 did not listen again while the link was cut');
+    assert.equal(bus1.notifications, notifications, 'no notification reached node 1 while cut');
+    proxy.restore();
+    await until('node 1 listening again (its listener reconnected through the proxy)', () =>
+      bus1.catchUps > catchUps ? true : undefined,
+    );
+    assert.ok(proxy.counts.refused > refusedBefore, 'reconnections were refused while cut');
+    // Notifications wake node 1 again.
+    const r = await send(navigate);
+    ids.push(r.body.commandId);
+    await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+    await until('a notification reached node 1', () =>
+      bus1.notifications > notifications ? true : undefined,
+    );
+    assert.equal((await ctl.ack(r.body.commandId)).status, 200);
+    await shownToAgent(r.body.commandId);
+    await n1.services.ctx.events.settled();
+    // No event lost, none delivered twice to a socket.
+    for (const id of ids) assert.equal(commandFrames.get(id), 1, `command ${id} reached the device once`);
+    for (const [id, n] of commandFrames) assert.equal(n, 1, `command ${id} reached the device ${n} times`);
+    for (const [k, n] of updateFrames) assert.equal(n, 1, `update ${k} reached the agent ${n} times`);
+    console.log(
+      `  listener cut 5 s: ${ids.length - 1} commands delivered meanwhile, ${proxy.counts.refused - refusedBefore} reconnections refused, caught up`,
+    );
+  });
+
   it("a warm transfer offered on node 2 reaches the colleague's socket and the customer's device on node 1", async () => {
     const b = await staffLogin(n1.url, 'agent2', 'demo-agent-2');
     const bSocket = await TestSocket.open(n1.url);
@@ -245,6 +308,41 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     await agentWs.take(
       (x) => x.type === 'queue.delta' && x.upserts.some((u: any) => u.requestId === q.body.request.requestId),
+    );
+  });
+
+  it('the pipeline configuration replaced on node 2: node 1 takes a request for the new menu option into its queue', async () => {
+    const code = await api(n1.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_chen_wei_00003' },
+      headers: bearer(admin),
+    });
+    const d3 = await new TestDevice(n1.url).enrolAndAuthenticate(code.body.code);
+    // Not on the menu yet: node 1 refuses it.
+    const early = await d3.api('createRequest', { json: { optionId: 'travel-notice' } });
+    assert.equal(early.status, 404, JSON.stringify(early.body));
+
+    const cfg = await api(n2.url, 'getPipelineConfig', { headers: bearer(admin) });
+    assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
+    const changed = structuredClone(cfg.body);
+    changed.menu.push({ id: 'travel-notice', label: 'Travelling abroad', queue: 'business', level: 0 });
+    const put = await api(n2.url, 'putPipelineConfig', { headers: bearer(admin), json: changed });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    // Node 1 has followed every event committed so far (the replacement's among them).
+    await n1.services.ctx.events.settled();
+
+    const seen = await api(n1.url, 'getPipelineConfig', { headers: bearer(admin) });
+    assert.ok(
+      seen.body.menu.some((m: { id: string }) => m.id === 'travel-notice'),
+      'node 1 serves the new menu',
+    );
+    const q = await d3.api('createRequest', { json: { optionId: 'travel-notice' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    const [row] = await n1.sql<{ queue_id: string }>`SELECT queue_id FROM requests
+      WHERE id = ${q.body.request.requestId}`;
+    assert.equal(row?.queue_id, 'business');
+    assert.equal(
+      (await d3.api('cancelRequest', { params: { requestId: q.body.request.requestId } })).status,
+      200,
     );
   });
 

@@ -45,8 +45,8 @@ export class TcpProxy {
     return proxy;
   }
 
-  /** Reset every live connection now and refuse new ones for `ms`. */
-  cut(ms: number): void {
+  /** Reset every live connection now and refuse new ones for `ms` (default: until restore()). */
+  cut(ms = Infinity): void {
     this.downUntil = Date.now() + ms;
     for (const [a, b] of this.pairs) {
       this.counts.cut++;
@@ -54,6 +54,11 @@ export class TcpProxy {
       b.destroy();
     }
     this.pairs.clear();
+  }
+
+  /** Accept connections again (the end of a cut). */
+  restore(): void {
+    this.downUntil = 0;
   }
 
   async close(): Promise<void> {

@@ -22,13 +22,28 @@ export class PipelineConfigStore {
   private current!: PipelineConfig;
   private leaves = new Map<string, MenuLeaf>();
 
-  private constructor(private readonly ctx: Ctx) {}
+  /** Called after this node applied a configuration replaced on another node (the pipeline announces it). */
+  onReloaded: (() => void) | null = null;
 
-  /** The configuration as stored, or the file's when the file changed since (then stored). */
+  private constructor(private readonly ctx: Ctx) {
+    // Replaced on any node (this one included): read it again from the store, so every
+    // node's menu, queues and rules are the stored ones (issue 12: caches invalidated).
+    ctx.events.follow(['pipeline.config.changed'], () => this.reload());
+  }
+
+  /** The configuration as stored, or the file's when the file changed since (then stored). Before the bus starts. */
   static async open(ctx: Ctx): Promise<PipelineConfigStore> {
     const store = new PipelineConfigStore(ctx);
     await store.load();
     return store;
+  }
+
+  /** The stored configuration applied again (another node replaced it). */
+  private async reload(): Promise<void> {
+    const row = await this.ctx.data.read.pipelineConfig.get();
+    if (!row) return;
+    this.apply(PipelineConfig.parse(JSON.parse(row.json)));
+    this.onReloaded?.();
   }
 
   private async load(): Promise<void> {
@@ -80,7 +95,11 @@ export class PipelineConfigStore {
     return this.current;
   }
 
-  /** Replace the configuration (the admin API): stored with its audit row in one unit, then applied. */
+  /**
+   * Replace the configuration (the admin API): stored with its audit row and a
+   * `pipeline.config.changed` event in one unit, then applied here; every other node
+   * follows the event and reads it again.
+   */
   async replace(input: PipelineConfigInput, actor: string): Promise<PipelineConfig> {
     const parsed = PipelineConfig.safeParse(input);
     if (!parsed.success) throw badRequest(parsed.error.issues.map((i) => i.message).join('; '));
@@ -92,6 +111,7 @@ export class PipelineConfigStore {
         outcome: 'success',
         data: { queues: parsed.data.queues.length },
       });
+      await r.outbox.emit('pipeline.config.changed', { actor });
     });
     this.apply(parsed.data);
     return parsed.data;

@@ -34,6 +34,8 @@ import type { Reachability } from '../push/reachability.ts';
 export const CALLBACK_BOOST = 1000;
 const DISPATCH_SCAN_LIMIT = 5000;
 const DISPATCH_PAGE = 200;
+/** A dispatch that had to pass over a queue or an agent tries again this often at most (then the timer's does). */
+const DISPATCH_RETRIES = 40;
 
 export interface PipelineEvents {
   /** Requests and agents whose views changed (for the live feeds). */
@@ -802,10 +804,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         data: { fence },
       });
       await r.outbox.emit('request.ended', { requestId, outcome: 'completed', reason: null });
-      return { row: after, done: true };
+      // The session ends in the same unit (its audit row and `session.ended` event with it):
+      // a crash after the commit cannot leave a completed request with its session open.
+      const sessionEnded = await this.sessions.endIn(r, after.session_id, 'ended', `staff:${staffId}`);
+      return { row: after, done: true, sessionEnded };
     });
     if (!out.done) return await this.requestView(out.row);
-    await this.sessions.end(out.row.session_id, 'ended', `staff:${staffId}`);
+    if (out.sessionEnded) this.sessions.announceEnded(out.row.session_id, 'ended');
     this.changed([requestId], [staffId]);
     await this.dispatch();
     return await this.requestViewOf(requestId);
@@ -885,23 +890,55 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * Offer waiting requests, in queue order, each to the longest-idle eligible agent with
    * room for it (on shift, holding no offer; a call: available and holding nothing; a
    * chat: available, or busy with fewer chats than the queue's chat capacity and no call).
-   * Stops when nobody has room. One unit of work: who has room is read inside it, so two
-   * dispatches never offer one agent twice.
+   * Stops when nobody has room.
+   *
+   * Short units that never wait for each other (issue 12, many nodes): a unit dispatches
+   * the queues whose turn it gets (`tryDispatchTurn`, a per-queue try-lock) and offers
+   * agents whose rows it can lock (`lockForOffer`, SKIP LOCKED); who has room is read
+   * inside it. What it had to pass over (a queue or an agent another unit holds now) is
+   * tried again after a short pause, until no unit stands in the way: the holder may
+   * have read who was free before a change this call was made for. The rules
+   * (one open offer per request and per agent) are unique indexes all the same.
    */
   async dispatch(): Promise<number> {
-    const offered = await this.ctx.data.tx((r) => this.dispatchIn(r));
-    if (offered.length) {
-      this.changed(
-        offered.map(([, r]) => r),
-        offered.map(([a]) => a),
-      );
-      for (const [agentId, requestId] of offered) this.emit('offer', agentId, requestId);
+    let total = 0;
+    let queues: readonly string[] | null = null;
+    for (let attempt = 0; ; attempt++) {
+      const { offered, passedOver } = await this.ctx.data.tx((r) => this.dispatchIn(r, queues));
+      if (offered.length) {
+        this.changed(
+          offered.map(([, r]) => r),
+          offered.map(([a]) => a),
+        );
+        for (const [agentId, requestId] of offered) this.emit('offer', agentId, requestId);
+      }
+      total += offered.length;
+      // Nothing passed over, or given up to the timer's next dispatch (every node ticks).
+      if (passedOver === false || attempt >= DISPATCH_RETRIES || !this.timer) return total;
+      queues = passedOver;
+      const pause = Math.min(50, 2 * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, pause / 2 + Math.random() * (pause / 2)));
     }
-    return offered.length;
   }
 
-  private async dispatchIn(r: Repos): Promise<[string, string][]> {
-    await r.requests.takeDispatchTurn();
+  /**
+   * One dispatch unit over `only` (null: every queue with waiting requests): the offers
+   * made, and what to try again: false (nothing), the queues whose turn another unit
+   * had, or null (every queue: an agent was held by another unit).
+   */
+  private async dispatchIn(
+    r: Repos,
+    only: readonly string[] | null,
+  ): Promise<{ offered: [string, string][]; passedOver: string[] | null | false }> {
+    const offered: [string, string][] = [];
+    const busyQueues: string[] = [];
+    let agentPassedOver = false;
+    const passedOver = () => (agentPassedOver ? null : busyQueues.length ? busyQueues : false);
+    const queues: string[] = [];
+    for (const q of only ?? (await r.requests.waitingQueues()))
+      if (await r.requests.tryDispatchTurn(q)) queues.push(q);
+      else busyQueues.push(q);
+    if (!queues.length) return { offered, passedOver: passedOver() };
     const now = this.now();
     const st = await this.agents.staffingIn(r, now);
     const free = st.agents
@@ -912,8 +949,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           (Capacity.hasRoom(a, 'voice', 0) || Capacity.hasRoom(a, 'chat', Number.MAX_SAFE_INTEGER)),
       )
       .sort((x, y) => x.info.idleSince - y.info.idleSince || x.row.staff_id.localeCompare(y.row.staff_id));
-    const offered: [string, string][] = [];
-    if (!free.length) return offered;
+    if (!free.length) return { offered, passedOver: passedOver() };
     const expires = now + this.ctx.config.offerTimeoutSeconds * 1000;
     // Reachable customers first: a request whose device is offline waits until every
     // reachable request of the same priority has been tried (then it is offered too:
@@ -921,15 +957,35 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     let deferred: RequestRow[] = [];
     let deferredPriority: number | null = null;
     let removed = 0;
+    const locked = new Set<string>();
     const tryOffer = async (row: RequestRow): Promise<void> => {
       const skills = JSON.parse(row.skills) as string[];
       const chatCapacity = this.config.chatCapacity(row.queue_id);
-      const i = free.findIndex(
-        (a) =>
-          Capacity.eligible(a.info, row.queue_id, skills) && Capacity.hasRoom(a, row.channel, chatCapacity),
-      );
-      if (i < 0) return;
-      const agent = free[i]!;
+      let i: number;
+      let agent: (typeof free)[number];
+      for (;;) {
+        i = free.findIndex(
+          (a) =>
+            Capacity.eligible(a.info, row.queue_id, skills) && Capacity.hasRoom(a, row.channel, chatCapacity),
+        );
+        if (i < 0) return;
+        agent = free[i]!;
+        if (locked.has(agent.row.staff_id)) break;
+        // Its row, locked for this unit (another unit offering it something: passed over),
+        // then read again: it may have changed since staffing was read.
+        const fresh = await r.agents.lockForOffer(agent.row.staff_id);
+        if (
+          fresh &&
+          fresh.presence === agent.row.presence &&
+          fresh.chat_capacity === agent.row.chat_capacity &&
+          !(await r.requests.offerOf(agent.row.staff_id))
+        ) {
+          locked.add(agent.row.staff_id);
+          break;
+        }
+        free.splice(i, 1);
+        agentPassedOver = true;
+      }
       const after = await this.move(r, row, 'offered', {
         agentId: agent.row.staff_id,
         offerExpiresAt: expires,
@@ -948,7 +1004,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     };
     for (let offset = 0; offset < DISPATCH_SCAN_LIMIT && free.length; offset += DISPATCH_PAGE - removed) {
       removed = 0;
-      const rows = await r.requests.waiting(null, DISPATCH_PAGE, offset);
+      const rows = await r.requests.waiting(queues, DISPATCH_PAGE, offset);
       for (const row of rows) {
         if (!free.length) break;
         if (
@@ -968,7 +1024,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       if (rows.length < DISPATCH_PAGE) break;
     }
     await flush();
-    return offered;
+    return { offered, passedOver: passedOver() };
   }
 
   /** Timers: expired offers, finished wrap-ups, due callbacks, agents gone silent; then dispatch. */

@@ -182,6 +182,25 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     }
   }
 
+  /**
+   * End every live session past its deadline in the whole database, whoever is connected
+   * to it and on whichever node (issue 12: a sweep any node may run). Each in a unit of
+   * its own, guarded by state (expireIn: a session two nodes sweep at once ends once, with
+   * one audit row and one `session.ended` event); the event closes its sockets on every
+   * node (ws/node-frames.ts) and abandons its request. The number ended by this call.
+   */
+  async sweepExpired(limit = 500): Promise<number> {
+    const now = this.ctx.clock.now();
+    let ended = 0;
+    for (const id of await this.ctx.data.read.sessions.pastDeadline(now, now - this.idleMs, limit)) {
+      const x = await this.ctx.data.tx((r) => this.expireIn(r, id, now));
+      if (!x.endedNow) continue;
+      ended++;
+      this.announceEnded(id, x.reason!);
+    }
+    return ended;
+  }
+
   /** The session as its holder sees it (after use() or start(): live at that instant unless ended). */
   async view(s: SessionRow, level: number): Promise<ServiceSession> {
     const reason = await this.deadReasonIn(this.ctx.data.read, s);

@@ -750,8 +750,12 @@ export const LOCK_SCHEMA = 1;
 export const LOCK_AUDIT_CHAIN = 2;
 /** The outbox shares the audit chain's lock (one lock, one order: no deadlock between the two). */
 export const LOCK_OUTBOX = LOCK_AUDIT_CHAIN;
-/** Dispatches take turns: each reads who is free after the previous one's offers committed. */
-export const LOCK_DISPATCH = 3;
+/** 3 was the one dispatch lock (every dispatch in turn), retired: dispatch locks each queue (below). */
+/**
+ * A queue's dispatch: `pg_try_advisory_xact_lock(LOCK_CLASS_DISPATCH_QUEUE, hashtext(queue))`,
+ * never waited for (repos/requests.ts `tryDispatchTurn`).
+ */
+export const LOCK_CLASS_DISPATCH_QUEUE = 0x5651; // "VQ"
 /** Session-level, held by the leader node's dedicated connection (store/leader.ts). */
 export const LOCK_LEADER = 4;
 

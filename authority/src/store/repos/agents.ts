@@ -12,6 +12,17 @@ export class AgentsRepo extends Repo {
     return this.q.selectFrom('agents').selectAll().where('staff_id', '=', staffId).executeTakeFirst();
   }
 
+  /**
+   * The agent's row, locked for this unit to offer it work, or undefined when another unit
+   * holds it now (PostgreSQL: `FOR UPDATE SKIP LOCKED`, never waited for: a dispatch of
+   * other queues on any node is offering it something; the caller passes it over and tries
+   * again later). SQLite: the row (its one writer runs units one by one).
+   */
+  async lockForOffer(staffId: string): Promise<AgentRow | undefined> {
+    const q = this.q.selectFrom('agents').selectAll().where('staff_id', '=', staffId);
+    return await (this.c.engine === 'postgres' ? q.forUpdate().skipLocked() : q).executeTakeFirst();
+  }
+
   /** The agent row of a staff member, made (offline since `at`) when there is none yet. */
   async ensure(staffId: string, at = this.now()): Promise<AgentRow> {
     await this.q

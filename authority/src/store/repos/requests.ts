@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
-import { LOCK_DISPATCH, VD_LOCK_CLASS } from '../schema-migrations.ts';
+import { LOCK_CLASS_DISPATCH_QUEUE } from '../schema-migrations.ts';
 import type { Database, LeasesTable, RequestsTable } from '../schema.ts';
 import { inSlices, Repo } from './base.ts';
 
@@ -161,15 +161,33 @@ export class RequestsRepo extends Repo {
   }
 
   /**
-   * Dispatches take turns until their unit ends, so each one reads who is free after the
-   * previous one's offers committed (PostgreSQL: a transaction-scoped advisory lock taken
-   * before the unit reads anything; SQLite: its one writer already runs units one by
-   * one). Dispatch units are short (one page of waiting requests), so the wait is too.
-   * The rule itself (one open offer per agent) is the index requests_one_offer_per_agent.
+   * This unit's turn to dispatch `queue`, or false when another unit (any node) has it now:
+   * never waited for (PostgreSQL: `pg_try_advisory_xact_lock` per queue, held to the
+   * commit, so the holder reads who is free after the previous holder's offers
+   * committed; SQLite: its one writer already runs units one by one, always true). The
+   * caller that is refused tries again after the holder (Pipeline.dispatch). The rules
+   * themselves (one open offer per request and per agent) are partial unique indexes.
    */
-  async takeDispatchTurn(): Promise<void> {
-    if (this.c.engine === 'postgres')
-      await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_DISPATCH})`.execute(this.q);
+  async tryDispatchTurn(queue: string): Promise<boolean> {
+    if (this.c.engine !== 'postgres') return true;
+    const r = await sql<{
+      got: boolean;
+    }>`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS_DISPATCH_QUEUE}, hashtext(${queue})) AS got`.execute(
+      this.q,
+    );
+    return r.rows[0]?.got === true;
+  }
+
+  /** The queues that have waiting requests now, by id. */
+  async waitingQueues(): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('requests')
+      .select('queue_id')
+      .distinct()
+      .where('state', '=', 'waiting')
+      .orderBy('queue_id')
+      .execute();
+    return rows.map((x) => x.queue_id);
   }
 
   /** Waiting requests of some queues (null: all) in queue order, `limit` from `offset`. */

@@ -44,6 +44,39 @@ export class SessionsRepo extends Repo {
     return r !== undefined;
   }
 
+  /**
+   * Ids of live sessions past a deadline at `now`, whoever is connected to them (any node
+   * may ask): past their absolute lifetime, or idle since `idleSince` or before with no
+   * live request holding them. At most `limit`, the longest past first.
+   */
+  async pastDeadline(now: number, idleSince: number, limit: number): Promise<string[]> {
+    const rows = await this.q
+      .selectFrom('service_sessions as s')
+      .select('s.id')
+      .where('s.ended_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('s.absolute_expires_at', '<=', now),
+          eb.and([
+            eb('s.last_activity_at', '<=', idleSince),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('requests as r')
+                  .select('r.id')
+                  .whereRef('r.session_id', '=', 's.id')
+                  .where('r.state', 'not in', ['completed', 'abandoned']),
+              ),
+            ),
+          ]),
+        ]),
+      )
+      .orderBy('s.last_activity_at')
+      .limit(limit)
+      .execute();
+    return rows.map((x) => x.id);
+  }
+
   /** A new session (ended_at and end_reason start null). */
   async insert(row: Omit<SessionRow, 'ended_at' | 'end_reason'>): Promise<void> {
     await this.q
