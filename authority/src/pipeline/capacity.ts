@@ -2,7 +2,7 @@ import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipelin
 import type { Ctx } from '../context.ts';
 import type { Shift } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
-import type { Held } from '../store/repos/requests.ts';
+import { NOTHING_HELD, type Held } from '../store/repos/requests.ts';
 import { onShiftAt, type AgentInfo, type AgentRow, type Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
@@ -67,7 +67,7 @@ export class Capacity {
           info: this.agents.info(row),
           onShift: onShiftAt(own, at),
           hasOffer: offered.has(row.staff_id),
-          held: held.get(row.staff_id) ?? { voice: 0, chat: 0 },
+          held: held.get(row.staff_id) ?? NOTHING_HELD,
           shifts: own,
         };
       }),
@@ -80,9 +80,10 @@ export class Capacity {
 
   /**
    * Why a person holding `held` cannot take one more request of this channel now, whatever
-   * their presence (null: they can): a call takes the whole capacity, so it needs nothing
-   * held; a chat may join chats while fewer than `chatCapacity` are held; nobody takes one
-   * with an offer pending. Routing (hasRoom), transfers and the transfer directory all
+   * their presence (null: they can): a call takes the whole capacity (a voice request, or a
+   * chat escalated to a live call to its device), so it needs nothing held; a chat may join
+   * chats while fewer than `chatCapacity` are held; nobody takes one with an offer pending.
+   * Routing (hasRoom), transfers, the transfer directory and the queue statistics all
    * decide by this one rule.
    */
   static noRoom(
@@ -91,7 +92,7 @@ export class Capacity {
     chatCapacity: number,
   ): 'offer' | 'call' | 'chats' | 'full' | null {
     if (held.offered) return 'offer';
-    if (held.voice > 0) return 'call';
+    if (held.voice > 0 || held.chatCalls > 0) return 'call';
     if (channel === 'voice') return held.chat > 0 ? 'chats' : null;
     return held.chat >= chatCapacity ? 'full' : null;
   }

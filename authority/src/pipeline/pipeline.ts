@@ -23,7 +23,7 @@ import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import type { RequestRow, RequestStore } from './requests.ts';
 import type { Repos } from '../store/repos/index.ts';
-import type { TransitionChange } from '../store/repos/requests.ts';
+import { NOTHING_HELD, type TransitionChange } from '../store/repos/requests.ts';
 import type { AuthenticationRow } from '../store/repos/authentications.ts';
 import { phoneCallbackView, phoneView, type PhoneCallArrival } from './phone-calls.ts';
 import { maskPhone } from '../customers/phones.ts';
@@ -225,7 +225,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const queues = this.config.config.queues;
     return new Map(
       agents.map((a) => {
-        const h = { ...(held.get(a.staff_id) ?? { voice: 0, chat: 0 }), offered: offered.has(a.staff_id) };
+        const h = { ...(held.get(a.staff_id) ?? NOTHING_HELD), offered: offered.has(a.staff_id) };
         const limit = (queueId: string) =>
           Capacity.chatLimit(this.config.chatCapacity(queueId), a.chat_capacity);
         const chatRoomIn = queues

@@ -19,6 +19,8 @@ export interface Holding {
   offered: boolean;
   voice: number;
   chat: number;
+  /** Of the chats, those on a live call to their device (as RequestsRepo.heldByAgent counts them). */
+  chatCalls: number;
 }
 
 /**
@@ -66,7 +68,10 @@ export class CustodyRepo extends Repo {
       .executeTakeFirst();
   }
 
-  /** What `staffId` holds now: assigned requests (calls and chats counted apart) and whether an offer waits. */
+  /**
+   * What `staffId` holds now: assigned requests (calls and chats counted apart, with the
+   * chats on a live call) and whether an offer waits.
+   */
   async holding(staffId: string): Promise<Holding> {
     const rows = await this.q
       .selectFrom('requests')
@@ -75,11 +80,31 @@ export class CustodyRepo extends Repo {
       .where('state', 'in', ['assigned', 'offered'])
       .execute();
     const assigned = rows.filter((x) => x.state === 'assigned');
+    const calls = await this.q
+      .selectFrom('requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('agent_id', '=', staffId)
+      .where('state', '=', 'assigned')
+      .where('channel', '=', 'chat')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('call_tickets as t')
+            .select('t.jti')
+            .whereRef('t.request_id', '=', 'requests.id')
+            .whereRef('t.agent_id', '=', 'requests.agent_id')
+            .whereRef('t.fence', '=', 'requests.fence')
+            .where('t.proven_at', 'is not', null)
+            .where('t.ended_at', 'is', null),
+        ),
+      )
+      .executeTakeFirstOrThrow();
     return {
       assigned: assigned.length > 0,
       offered: rows.some((x) => x.state === 'offered'),
       voice: assigned.filter((x) => x.channel === 'voice').length,
       chat: assigned.filter((x) => x.channel === 'chat').length,
+      chatCalls: Number(calls.n),
     };
   }
 
