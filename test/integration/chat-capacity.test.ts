@@ -84,6 +84,18 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     assert.ok(r.status < 300, JSON.stringify(r.body));
   }
 
+  /** The board's figures of the queue general: who is free, who has room for what, what is not offered. */
+  const generalStats = async () => {
+    const board = await api(a.url, 'board', { headers: bearer(admin) });
+    assert.equal(board.status, 200, JSON.stringify(board.body));
+    return (board.body.queues as any[]).find((q) => q.queueId === 'general') as {
+      agentsAvailable: number;
+      agentsWithRoom?: { voice: number; chat: number };
+      channels?: string[];
+      notOffered?: { channel?: string; waiting: number; free: number; reason: string }[];
+    };
+  };
+
   const presenceOf = async (who: Staff) =>
     ((await staffApi(who, 'agentMe')).body as { presence: string }).presence;
 
@@ -153,6 +165,17 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     const call = await ask('voice');
     assert.equal((await stateOf(chats[3]!)).state, 'waiting');
     assert.equal((await stateOf(call)).state, 'waiting');
+    const full = await generalStats();
+    assert.deepEqual(full.channels, ['voice', 'chat']);
+    assert.equal(full.agentsAvailable, 0);
+    assert.deepEqual(full.agentsWithRoom, { voice: 0, chat: 0 }, 'full: room for nothing');
+    assert.deepEqual(
+      full.notOffered?.map((n) => [n.channel, n.waiting, n.free, n.reason]),
+      [
+        ['chat', 1, 0, 'busy'],
+        ['voice', 1, 0, 'busy'],
+      ],
+    );
 
     // A chat escalates to a call while the others stay held: the ticket is issued, the device
     // proves it answered (the call is live): the call takes the whole capacity.
@@ -168,6 +191,7 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
       },
     });
     assert.equal(proved.status, 201, JSON.stringify(proved.body));
+    assert.equal(((await staffApi(A, 'agentMe')).body as { onCall?: boolean }).onCall, true);
 
     // One chat ends during the call: the agent stays busy, the waiting chat stays waiting.
     await complete(A, chats[0]!, fences[0]!);
@@ -175,6 +199,7 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     const after = (await staffApi(A, 'agentMe')).body as { heldRequestIds?: string[] };
     assert.deepEqual(after.heldRequestIds, chats.slice(1, 3), 'the finished chat leaves the list');
     assert.equal((await stateOf(chats[3]!)).state, 'waiting', 'no chat is offered during the call');
+    assert.deepEqual((await generalStats()).agentsWithRoom, { voice: 0, chat: 0 }, 'on a call: no room');
     // Nor transferred to her: the directory gives her no room, a transfer is refused.
     const seen = (
       (await staffApi(B, 'transferTargets')).body.staff as { staffId: string; chatRoomIn: string[] }[]
@@ -200,11 +225,20 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
       json: { fence: fences[1]!, ticket: ticket.body.ticket },
     });
     assert.deepEqual(again.body, { ended: false, at: ended.body.at }, 'a second report changes nothing');
+    assert.equal(((await staffApi(A, 'agentMe')).body as { onCall?: boolean }).onCall, false);
     fences.push(await accept(A, chats[3]!));
     assert.equal((await stateOf(call)).state, 'waiting');
 
     // The other chats end; the call is offered only when no chat is held.
     await complete(A, chats[1]!, fences[1]!);
+    // Chatting with room for one more: counted for the queue's chats (not its calls), not free.
+    const room = await generalStats();
+    assert.equal(room.agentsAvailable, 0);
+    assert.deepEqual(room.agentsWithRoom, { voice: 0, chat: 1 });
+    assert.deepEqual(
+      room.notOffered?.map((n) => [n.channel, n.reason]),
+      [['voice', 'busy']],
+    );
     await complete(A, chats[2]!, fences[2]!);
     assert.equal((await stateOf(call)).state, 'waiting');
     await complete(A, chats[3]!, fences[3]!);

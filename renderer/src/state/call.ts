@@ -35,6 +35,14 @@ export interface CallControlsState {
  * authority. The shortcuts and the buttons both land here.
  */
 export class CallControlsStore extends Store<CallControlsState> {
+  /**
+   * The call to a request's device placed with a ticket, until its end is reported: while
+   * the device's proof stands the authority counts it as taking the agent's whole capacity
+   * (no other chat is offered), so its end (either side hanging up, or the call failing)
+   * is told at once. `began`: the line has left 'ready' for this call.
+   */
+  private placed: { requestId: string; fence: number; ticket: string; began: boolean } | null = null;
+
   constructor(
     private readonly bridge: ConsoleBridge,
     readonly softphone: Softphone,
@@ -44,6 +52,7 @@ export class CallControlsStore extends Store<CallControlsState> {
     softphone.subscribe(() => {
       const line = softphone.getSnapshot().line;
       if (this.state.recording && line !== 'connected' && line !== 'held') this.patch({ recording: null });
+      this.followPlaced(line);
     });
     bridge.on('dial', ({ uri }) => void this.clickToDial(uri));
     bridge.on('call.verified', (v) => {
@@ -57,6 +66,23 @@ export class CallControlsStore extends Store<CallControlsState> {
       // Kept while the agent looks at another chat; gone with the request.
       if (this.state.voice && !work.holds(this.state.voice.requestId)) this.patch({ voice: null });
     });
+  }
+
+  /** The placed call's line: once it has begun and is no longer up, its end goes to the authority. */
+  private followPlaced(line: string): void {
+    const p = this.placed;
+    if (!p) return;
+    const up = line === 'calling' || line === 'connected' || line === 'held';
+    if (up) {
+      p.began = true;
+      return;
+    }
+    if (!p.began) return;
+    this.placed = null;
+    // Best effort: a report that fails (link down) leaves the call counted until the request moves on.
+    void this.bridge
+      .invoke('call.ended', { requestId: p.requestId, fence: p.fence, ticket: p.ticket })
+      .catch(() => undefined);
   }
 
   dismissDial(): void {
@@ -81,6 +107,8 @@ export class CallControlsStore extends Store<CallControlsState> {
     return this.run('calling', async () => {
       if (!this.softphone.getSnapshot().present) throw new Error('No softphone connected');
       const ticket = await this.bridge.invoke('call.ticket', { requestId, fence });
+      this.placed = { requestId, fence, ticket: ticket.ticket, began: false };
+      this.followPlaced(this.softphone.getSnapshot().line);
       const answer = await this.softphone.call({
         requestId,
         ticket,

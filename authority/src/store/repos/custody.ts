@@ -291,26 +291,34 @@ export class CustodyRepo extends Repo {
     return rows.length ? rows.reduce((a, r) => a + r.seconds, 0) / rows.length : null;
   }
 
-  /** Waiting requests of a queue: how many, since when the oldest waits, and how many per skills set (JSON text). */
-  async waitingIn(
-    queueId: string,
-  ): Promise<{ n: number; oldest: number | null; bySkills: Map<string, number> }> {
+  /**
+   * Waiting requests of a queue: how many, since when the oldest waits, and how many per
+   * skills set (JSON text) and channel, ordered by skills then channel.
+   */
+  async waitingIn(queueId: string): Promise<{
+    n: number;
+    oldest: number | null;
+    groups: { skills: string; channel: 'voice' | 'chat'; n: number }[];
+  }> {
     const rows = await this.q
       .selectFrom('requests')
-      .select(['skills', 'enqueued_at'])
+      .select(['skills', 'channel', 'enqueued_at'])
       .where('state', '=', 'waiting')
       .where('queue_id', '=', queueId)
       .execute();
-    const bySkills = new Map<string, number>();
+    const groups = new Map<string, { skills: string; channel: 'voice' | 'chat'; n: number }>();
     let oldest: number | null = null;
     for (const r of rows) {
-      bySkills.set(r.skills, (bySkills.get(r.skills) ?? 0) + 1);
+      const key = `${r.skills}\u0000${r.channel}`;
+      const g = groups.get(key) ?? { skills: r.skills, channel: r.channel, n: 0 };
+      g.n++;
+      groups.set(key, g);
       if (oldest === null || r.enqueued_at < oldest) oldest = r.enqueued_at;
     }
     return {
       n: rows.length,
       oldest,
-      bySkills: new Map([...bySkills].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      groups: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g),
     };
   }
 
