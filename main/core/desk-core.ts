@@ -394,6 +394,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
           params: { requestId },
           body: { fence, ticket, proof, ...(callId ? { callId } : {}) },
         }),
+      'call.ended': ({ requestId, fence, ticket }) =>
+        c.call('callEnd', { params: { requestId }, body: { fence, ticket } }),
       'recording.state': ({ requestId }) => c.call('recordingState', { params: { requestId } }),
       'recording.pause': ({ requestId, fence }) =>
         c.call('pauseRecording', { params: { requestId }, body: { fence } }),

@@ -9,7 +9,7 @@ import {
   RequestKnowledgeQuestions,
   RequestKnowledgeResult,
 } from './agent-desk.ts';
-import { CallAnswerResult, CallTicket } from './calls.ts';
+import { CallAnswerResult, CallEndResult, CallTicket } from './calls.ts';
 import { AttachmentSent, ChatClientFrame, ChatServerFrame, StaffChatTranscript } from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import {
@@ -230,6 +230,15 @@ export const bridgeRequests = {
         .optional(),
     }),
     CallAnswerResult,
+  ),
+  /** The call placed with this ticket ended (either side hung up): the agent has room for other requests again. */
+  'call.ended': channel(
+    z.strictObject({
+      requestId: OpaqueId,
+      fence: z.number().int().min(1),
+      ticket: z.string().max(4096),
+    }),
+    CallEndResult,
   ),
   /** Whether the request's live call is recorded now, or paused. */
   'recording.state': channel(RequestRef, RecordingState),

@@ -134,3 +134,17 @@ export const CallAnswerResult = z.union([
   }),
 ]);
 export type CallAnswerResult = z.infer<typeof CallAnswerResult>;
+
+/** The console's call to the device ended (hung up on either side, or failed after it was answered). */
+export const CallEndRequest = z.strictObject({
+  fence: z.number().int().min(1).describe('The fencing number the agent called under.'),
+  ticket: z.string().max(4096).describe('The call ticket the agent called with.'),
+});
+export type CallEndRequest = z.infer<typeof CallEndRequest>;
+export const CallEndResult = z.strictObject({
+  ended: z
+    .boolean()
+    .describe('True when this report ended the call; false when it had ended already or was never proven.'),
+  at: IsoTime.describe('When the call ended as the authority records it (now, or the earlier end).'),
+});
+export type CallEndResult = z.infer<typeof CallEndResult>;

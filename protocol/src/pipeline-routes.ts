@@ -22,6 +22,8 @@ import { ADMIN, ANY_STAFF, route, SUPERVISORS, type RouteDef } from './route-def
 import {
   CallAnswerRequest,
   CallAnswerResult,
+  CallEndRequest,
+  CallEndResult,
   CallProofRequest,
   CallProofResult,
   CallTicket,
@@ -246,6 +248,24 @@ export const pipelineRoutes = {
     params: RequestParams,
     body: CallAnswerRequest,
     response: CallAnswerResult,
+  }),
+  callEnd: route({
+    method: 'POST',
+    path: '/v1/agent/requests/:requestId/call-ends',
+    summary:
+      "The console's call to the device ended: the agent has room for other requests again (a call takes the whole capacity)",
+    description:
+      "The console reports that its call to the request's device (the call of this ticket) ended, hung up on either side. From the device's proof of the ticket until this report the call takes the agent's whole capacity: no other request is offered or transferred to them, even when the request is a chat. Fenced: the ticket must have been issued to the caller for this request under `fence` (409 otherwise, audited); once the request moved on (transfer, completion) the call no longer counts anyway, and its end is still recorded. Idempotent: a second report answers `ended` false with the first end. Caller: any logged-in staff member (agent, supervisor, admin).",
+    errors: {
+      404: 'not_found: no such call ticket.',
+      409: 'conflict: the ticket was issued to another agent or request, or under another fencing number.',
+    },
+    tag: 'calls',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    params: RequestParams,
+    body: CallEndRequest,
+    response: CallEndResult,
   }),
   callProof: route({
     method: 'POST',

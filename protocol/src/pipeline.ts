@@ -615,6 +615,13 @@ export const AgentView = z
       .describe(
         'Every request the agent holds, in the order they were assigned (several chats at once, up to the chat capacity); empty when none. currentRequestId is the last of them.',
       ),
+    /** A call takes the whole capacity: a voice request, or a chat escalated to a live call to its device. */
+    onCall: z
+      .boolean()
+      .optional()
+      .describe(
+        'A call is live: a voice request held, or a chat escalated to a call to its device (from the device proof until the console reports the end). Nothing else is offered or transferred to the agent meanwhile.',
+      ),
     /** The service session of the current request (supervisor board). */
     currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
     /** Seconds since `since`, computed when the view was made. */
@@ -653,7 +660,33 @@ export const QueueStats = z
     waiting: z.number().int().describe('Requests waiting.'),
     longestWaitSeconds: z.number().int().describe('How long the oldest waiting request has waited.'),
     estimatedWaitSeconds: z.number().int().nullable().describe('Estimated wait for a new request, or null.'),
-    agentsAvailable: z.number().int().describe('Agents of the queue available now.'),
+    agentsAvailable: z
+      .number()
+      .int()
+      .describe(
+        'Agents of the queue on shift, available now (holding nothing) and without an offer pending.',
+      ),
+    /** Who could take one more request of each channel now (Capacity.hasRoom at the authority). */
+    agentsWithRoom: z
+      .strictObject({
+        voice: z.number().int().describe('Agents with room for a call: available, holding nothing.'),
+        chat: z
+          .number()
+          .int()
+          .describe(
+            'Agents with room for a chat: available, or chatting below their chat capacity for this queue (not on a call). Those above agentsAvailable are chatting with room.',
+          ),
+      })
+      .optional()
+      .describe(
+        'Agents of the queue on shift, without an offer pending, with room now for one more request of each channel.',
+      ),
+    channels: z
+      .array(z.enum(['voice', 'chat']))
+      .optional()
+      .describe(
+        "The channels the queue is offered on (its menu options'); estimatedWaitSeconds is a call's unless it is chat only.",
+      ),
     agentsOnShift: z.number().int().describe('Agents of the queue on shift now.'),
     /** Share of the requests answered (assigned) in the last 24 h within the queue's target. */
     answeredWithinTarget: z
@@ -670,8 +703,12 @@ export const QueueStats = z
       .array(
         z.strictObject({
           skills: z.array(ConfigId).describe('The skills these requests need (empty: none).'),
+          channel: z.enum(['voice', 'chat']).optional().describe('Their channel.'),
           waiting: z.number().int().describe('How many of them wait.'),
-          free: z.number().int().describe('Agents free for them now (on shift, with the skills, available).'),
+          free: z
+            .number()
+            .int()
+            .describe('Agents free for them now (on shift, with the skills, room for their channel).'),
           reason: NotOfferedReason,
         }),
       )

@@ -76,7 +76,9 @@ describe('issue 15 defect 5: the board counts free agents by shift and skill, an
     assert.equal(b.requests.find((r) => r.requestId === requestId)?.state, 'waiting');
     const q = b.queues.find((x) => x.queueId === 'general')!;
     assert.equal(q.agentsAvailable, 0);
-    assert.deepEqual(q.notOffered, [{ skills: [], waiting: 1, free: 0, reason: 'off_shift' }]);
+    assert.deepEqual(q.notOffered, [
+      { skills: [], channel: 'voice', waiting: 1, free: 0, reason: 'off_shift' },
+    ]);
   });
 
   it('back on shift: the agent is free for the queue, and the request is offered (no reason left)', async () => {
@@ -104,7 +106,7 @@ describe('issue 15 defect 5: the board counts free agents by shift and skill, an
     await customer('mortgage', 'c_bob_okafor_002');
     const q = await general();
     const m = q.notOffered?.find((x) => x.skills.includes('mortgages'));
-    assert.deepEqual(m, { skills: ['mortgages'], waiting: 1, free: 0, reason: 'no_skill' });
+    assert.deepEqual(m, { skills: ['mortgages'], channel: 'voice', waiting: 1, free: 0, reason: 'no_skill' });
   });
 
   it('the agents with the skill are on shift but away (offline or on a break): "agents away"', async () => {

@@ -1,7 +1,9 @@
 /**
  * Chat capacity in routing (issue 18): an agent holds up to the queue's chat capacity of
  * chats at once (pipeline configuration: `chatCapacity`, a queue may set its own), a call
- * takes the whole capacity (no chat is offered during a call, no call while chats are held),
+ * takes the whole capacity (no chat is offered during a call, no call while chats are held;
+ * a chat escalated to a call to its device counts as a call from the device's proof until
+ * the console reports the call's end),
  * a finished chat frees a place at once, and the last one ends in wrap-up as before. A chat
  * may be transferred (blind or warm) to a colleague who is chatting with room left; a
  * colleague who is full, on a call or considering an offer is refused, and the transfer
@@ -10,12 +12,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CompactSign } from 'jose';
+import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
+import { CALL_PROOF_TYP } from '../../protocol/src/index.ts';
 import { FakeClock, startNodes, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 import { until } from '../support/wait.ts';
+
+/** The device's proof that it answered the call of `ticket` (what it posts to /v1/device/call-proofs). */
+const proofFor = (d: TestDevice, ticket: string, iat: number) =>
+  new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
+    .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
+    .sign(d.privateKey);
 
 interface Staff {
   token: string;
@@ -72,6 +83,18 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     const r = await staffApi(who, 'completeRequest', { params: { requestId }, json: { fence } });
     assert.ok(r.status < 300, JSON.stringify(r.body));
   }
+
+  /** The board's figures of the queue general: who is free, who has room for what, what is not offered. */
+  const generalStats = async () => {
+    const board = await api(a.url, 'board', { headers: bearer(admin) });
+    assert.equal(board.status, 200, JSON.stringify(board.body));
+    return (board.body.queues as any[]).find((q) => q.queueId === 'general') as {
+      agentsAvailable: number;
+      agentsWithRoom?: { voice: number; chat: number };
+      channels?: string[];
+      notOffered?: { channel?: string; waiting: number; free: number; reason: string }[];
+    };
+  };
 
   const presenceOf = async (who: Staff) =>
     ((await staffApi(who, 'agentMe')).body as { presence: string }).presence;
@@ -142,24 +165,80 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     const call = await ask('voice');
     assert.equal((await stateOf(chats[3]!)).state, 'waiting');
     assert.equal((await stateOf(call)).state, 'waiting');
+    const full = await generalStats();
+    assert.deepEqual(full.channels, ['voice', 'chat']);
+    assert.equal(full.agentsAvailable, 0);
+    assert.deepEqual(full.agentsWithRoom, { voice: 0, chat: 0 }, 'full: room for nothing');
+    assert.deepEqual(
+      full.notOffered?.map((n) => [n.channel, n.waiting, n.free, n.reason]),
+      [
+        ['chat', 1, 0, 'busy'],
+        ['voice', 1, 0, 'busy'],
+      ],
+    );
 
-    // A chat escalates to a call while the others stay held: the call ticket is issued.
+    // A chat escalates to a call while the others stay held: the ticket is issued, the device
+    // proves it answered (the call is live): the call takes the whole capacity.
     const ticket = await staffApi(A, 'callTicket', {
       params: { requestId: chats[1]! },
       json: { fence: fences[1]! },
     });
     assert.equal(ticket.status, 201, JSON.stringify(ticket.body));
+    const proved = await device.api('callProof', {
+      json: {
+        ticket: ticket.body.ticket,
+        proof: await proofFor(device, ticket.body.ticket, Math.floor(clock.now() / 1000)),
+      },
+    });
+    assert.equal(proved.status, 201, JSON.stringify(proved.body));
+    assert.equal(((await staffApi(A, 'agentMe')).body as { onCall?: boolean }).onCall, true);
 
-    // One chat ends: its place goes to the waiting chat at once, the agent stays busy.
+    // One chat ends during the call: the agent stays busy, the waiting chat stays waiting.
     await complete(A, chats[0]!, fences[0]!);
     assert.equal(await presenceOf(A), 'busy');
     const after = (await staffApi(A, 'agentMe')).body as { heldRequestIds?: string[] };
     assert.deepEqual(after.heldRequestIds, chats.slice(1, 3), 'the finished chat leaves the list');
+    assert.equal((await stateOf(chats[3]!)).state, 'waiting', 'no chat is offered during the call');
+    assert.deepEqual((await generalStats()).agentsWithRoom, { voice: 0, chat: 0 }, 'on a call: no room');
+    // Nor transferred to her: the directory gives her no room, a transfer is refused.
+    const seen = (
+      (await staffApi(B, 'transferTargets')).body.staff as { staffId: string; chatRoomIn: string[] }[]
+    ).find((s) => s.staffId === A.staffId)!;
+    assert.deepEqual(seen.chatRoomIn, [], 'on a call: room for nothing');
+    // Only the ticket's holder ends the call: a colleague's report is refused.
+    const notTheirs = await staffApi(B, 'callEnd', {
+      params: { requestId: chats[1]! },
+      json: { fence: fences[1]!, ticket: ticket.body.ticket },
+    });
+    assert.equal(notTheirs.status, 409, JSON.stringify(notTheirs.body));
+    assert.equal((await stateOf(chats[3]!)).state, 'waiting');
+
+    // The call ends (the console reports its hang-up): the waiting chat is offered at once.
+    const ended = await staffApi(A, 'callEnd', {
+      params: { requestId: chats[1]! },
+      json: { fence: fences[1]!, ticket: ticket.body.ticket },
+    });
+    assert.equal(ended.status, 200, JSON.stringify(ended.body));
+    assert.equal(ended.body.ended, true);
+    const again = await staffApi(A, 'callEnd', {
+      params: { requestId: chats[1]! },
+      json: { fence: fences[1]!, ticket: ticket.body.ticket },
+    });
+    assert.deepEqual(again.body, { ended: false, at: ended.body.at }, 'a second report changes nothing');
+    assert.equal(((await staffApi(A, 'agentMe')).body as { onCall?: boolean }).onCall, false);
     fences.push(await accept(A, chats[3]!));
     assert.equal((await stateOf(call)).state, 'waiting');
 
     // The other chats end; the call is offered only when no chat is held.
     await complete(A, chats[1]!, fences[1]!);
+    // Chatting with room for one more: counted for the queue's chats (not its calls), not free.
+    const room = await generalStats();
+    assert.equal(room.agentsAvailable, 0);
+    assert.deepEqual(room.agentsWithRoom, { voice: 0, chat: 1 });
+    assert.deepEqual(
+      room.notOffered?.map((n) => [n.channel, n.reason]),
+      [['voice', 'busy']],
+    );
     await complete(A, chats[2]!, fences[2]!);
     assert.equal((await stateOf(call)).state, 'waiting');
     await complete(A, chats[3]!, fences[3]!);

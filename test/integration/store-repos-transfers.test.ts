@@ -176,12 +176,14 @@ for (const engine of testEngines()) {
         offered: false,
         voice: 1,
         chat: 0,
+        chatCalls: 0,
       });
       assert.deepEqual(await h.data.read.custody.holding('S'), {
         assigned: false,
         offered: false,
         voice: 0,
         chat: 0,
+        chatCalls: 0,
       });
       await h.data.tx((r) => r.transfers.cancelOpen(rq));
     });
@@ -354,6 +356,7 @@ for (const engine of testEngines()) {
         offered: true,
         voice: 0,
         chat: 0,
+        chatCalls: 0,
       });
       const waiting = await h.data.tx((r) =>
         r.custody.move({
@@ -502,7 +505,10 @@ for (const engine of testEngines()) {
       assert.deepEqual([...(await h.data.read.custody.offeredAgents())], ['S']);
       const w = await h.data.read.custody.waitingIn('general');
       assert.equal(w.oldest, T0 - 5);
-      assert.equal(w.bySkills.get('["x"]'), 1);
+      assert.deepEqual(
+        w.groups.filter((g) => g.skills === '["x"]'),
+        [{ skills: '["x"]', channel: 'voice', n: 1 }],
+      );
       // every request here was assigned at T0 and enqueued at T0, but rq at T0 - 5
       const within5 = await h.data.read.custody.answeredSince('general', T0, 5);
       const within4 = await h.data.read.custody.answeredSince('general', T0, 4);

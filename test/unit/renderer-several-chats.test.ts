@@ -11,7 +11,13 @@ import { describe, it } from 'node:test';
 import type { BridgeChannel } from '../../protocol/src/bridge.ts';
 import type { ChatMessage } from '../../protocol/src/chat.ts';
 import type { OfferView, RequestView } from '../../protocol/src/pipeline.ts';
-import { NoSoftphone } from '../../renderer/src/softphone/softphone.ts';
+import {
+  NoSoftphone,
+  type CallAnswer,
+  type Softphone,
+  type SoftphoneSnapshot,
+} from '../../renderer/src/softphone/softphone.ts';
+import { CallControlsStore } from '../../renderer/src/state/call.ts';
 import { AgentStore } from '../../renderer/src/state/agent.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
@@ -90,7 +96,81 @@ function appBridge(held: readonly RequestView[], extra: Partial<Record<BridgeCha
   });
 }
 
+/** A softphone whose calls the test drives: answered at once, hung up by the far end on demand. */
+class ScriptedSoftphone implements Softphone {
+  private readonly none = new NoSoftphone();
+  private readonly listeners = new Set<() => void>();
+  private snap: SoftphoneSnapshot = {
+    ...this.none.getSnapshot(),
+    present: true,
+    line: 'ready',
+    reason: null,
+  };
+  getSnapshot = () => this.snap;
+  subscribe = (l: () => void) => {
+    this.listeners.add(l);
+    return () => void this.listeners.delete(l);
+  };
+  private set(line: SoftphoneSnapshot['line'], requestId: string | null): void {
+    this.snap = { ...this.snap, line, requestId };
+    for (const l of this.listeners) l();
+  }
+  call = async (o: { requestId: string }): Promise<CallAnswer> => {
+    this.set('calling', o.requestId);
+    this.set('connected', o.requestId);
+    return { proof: 'proof-from-the-device', callId: 'call-1' };
+  };
+  /** The customer hangs up (their BYE): the line is ready again. */
+  farEndHangsUp(): void {
+    this.set('ending', this.snap.requestId);
+    this.set('ready', null);
+  }
+  connect = () => this.none.connect();
+  dial = () => this.none.dial();
+  consult = () => this.none.consult();
+  endConsult = () => this.none.endConsult();
+  answer = () => this.none.answer();
+  hangUp = () => Promise.resolve(this.farEndHangsUp());
+  hold = () => this.none.hold();
+  mute = () => this.none.mute();
+  sendDtmf = () => this.none.sendDtmf();
+  setDevices = () => this.none.setDevices();
+  disconnect = () => this.none.disconnect();
+}
+
 describe('renderer: several chats on one desk', () => {
+  it("a call from one chat: its end (the customer's hang-up too) is told to the authority, and the other chats go on", async () => {
+    const [alice, chen] = ['Alice', 'Chen'].map((customerName) => chat({ customerName }));
+    const { bridge, work, wrapUp } = setup({
+      'call.ticket': () => ({ ticket: 'ticket-for-alice', expiresAt: new Date().toISOString(), claims: {} }),
+      'call.answered': () => ({ verified: true, at: new Date().toISOString() }),
+      'call.ended': () => ({ ended: true, at: new Date().toISOString() }),
+    });
+    const phone = new ScriptedSoftphone();
+    const calls = new CallControlsStore(bridge, phone, work);
+    work.adopt(alice!);
+    work.adopt(chen!);
+    work.select(alice!.requestId);
+    await calls.callCustomer();
+    assert.equal(calls.getState().voice?.status, 'verified');
+    assert.equal(bridge.count('call.ended'), 0, 'nothing ended while the call is up');
+    phone.farEndHangsUp();
+    assert.deepEqual(bridge.last('call.ended'), {
+      requestId: alice!.requestId,
+      fence: 1,
+      ticket: 'ticket-for-alice',
+    });
+    phone.farEndHangsUp();
+    assert.equal(bridge.count('call.ended'), 1, 'told once');
+    // The chats go on: both still held, the other one selected and completed as before.
+    assert.deepEqual(heldIds(work), ['Alice', 'Chen']);
+    work.select(chen!.requestId);
+    await work.complete();
+    assert.deepEqual(bridge.last('request.complete'), { requestId: chen!.requestId, fence: 1 });
+    assert.deepEqual(heldIds(work), ['Alice']);
+    assert.equal(wrapUp.getState().item?.customerName, 'Chen');
+  });
+
   it('an offer while chats are held is shown beside them; accept adds it, reject keeps them', async () => {
     const [alice, bob, chen, dora] = ['Alice', 'Bob', 'Chen', 'Dora'].map((customerName) =>
       chat({ customerName }),

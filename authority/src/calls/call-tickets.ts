@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { compactVerify } from 'jose';
+import { compactVerify, decodeJwt } from 'jose';
 import {
   CALL_PROOF_TYP,
   CALL_TICKET_TYP,
@@ -13,7 +13,7 @@ import {
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
-import { conflict, DomainError, forbidden, notFound, unauthorized } from '../errors.ts';
+import { badRequest, conflict, DomainError, forbidden, notFound, unauthorized } from '../errors.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
 import { randomId } from '../ids.ts';
 import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
@@ -226,8 +226,73 @@ export class CallTickets extends EventEmitter<{
       return { first: !!first };
     });
     if ('stale' in out) throw out.stale;
-    if (out.first) this.emit('verified', requestId, staffId, now);
+    if (out.first) await this.started(requestId, staffId, now);
     return { verified: true, at: now };
+  }
+
+  /**
+   * The proven call started: it takes its agent's whole capacity until it ends (the
+   * queue statistics, the board and the transfer directory change; nothing is offered).
+   */
+  private async started(requestId: string, agentId: string, at: number): Promise<void> {
+    this.emit('verified', requestId, agentId, at);
+    await this.pipeline.announce([], [agentId]);
+  }
+
+  /**
+   * The console's call of `ticket` ended (hung up on either side). The ticket must be one
+   * issued to `staffId` for `requestId` under `fence` (else 409, audited; 404 when unknown):
+   * a stale console cannot end its successor's call, whose ticket is their own. The end is
+   * recorded once with its audit row (call.end) in one unit; the agent then has room again
+   * and waiting requests are dispatched. A call whose request moved on no longer counts
+   * anyway (the capacity reads the current holder's tickets under the current fence).
+   */
+  async end(
+    staffId: string,
+    requestId: string,
+    fence: number,
+    ticket: string,
+  ): Promise<{ ended: boolean; at: number }> {
+    let jti: string | undefined;
+    try {
+      const claims = decodeJwt(ticket);
+      jti = typeof claims.jti === 'string' ? claims.jti : undefined;
+    } catch {
+      jti = undefined;
+    }
+    if (!jti) throw badRequest('the call ticket is not a call ticket');
+    const id = jti;
+    const now = this.ctx.clock.now();
+    const out = await this.ctx.data.tx(async (r) => {
+      const row = await r.callTickets.get(id);
+      if (!row) return { refused: notFound('no such call ticket') };
+      if (row.request_id !== requestId || row.agent_id !== staffId || row.fence !== fence) {
+        const reason =
+          'this call ticket was issued to another agent or request, or under another fencing number';
+        await r.audit.append({
+          actor: `staff:${staffId}`,
+          action: 'call.end',
+          subject: `request:${requestId}`,
+          outcome: 'failure',
+          reason,
+          data: { jti: id, fence },
+        });
+        return { refused: conflict(reason) };
+      }
+      const ended = await r.callTickets.end(id, now);
+      if (ended)
+        await r.audit.append({
+          actor: `staff:${staffId}`,
+          action: 'call.end',
+          subject: `request:${requestId}`,
+          outcome: 'success',
+          data: { jti: id, fence },
+        });
+      return { ended: !!ended, at: ended ? now : (row.ended_at ?? now) };
+    });
+    if ('refused' in out) throw out.refused;
+    if (out.ended) await this.pipeline.announce([], [staffId]);
+    return out;
   }
 
   /**
@@ -290,7 +355,7 @@ export class CallTickets extends EventEmitter<{
       return { row };
     });
     if ('refused' in out) throw out.refused;
-    this.emit('verified', out.row.request_id, out.row.agent_id, now);
+    await this.started(out.row.request_id, out.row.agent_id, now);
     return { requestId: out.row.request_id, sessionId: out.row.session_id, at: now };
   }
 

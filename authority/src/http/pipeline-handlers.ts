@@ -78,6 +78,10 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
         await svc.recordings.callAnswered(principal.staff.id, params.requestId, body.fence, body.callId);
       return r.verified ? { verified: true as const, at: new Date(r.at).toISOString() } : r;
     },
+    callEnd: async ({ principal, params, body }) => {
+      const r = await svc.calls.end(principal.staff.id, params.requestId, body.fence, body.ticket);
+      return { ended: r.ended, at: new Date(r.at).toISOString() };
+    },
     callProof: async ({ principal, body }) => {
       const r = await svc.calls.prove(principal, body.ticket, body.proof);
       return {

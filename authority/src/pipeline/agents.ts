@@ -4,6 +4,7 @@ import type { Ctx } from '../context.ts';
 import { notFound } from '../errors.ts';
 import type { AgentRow } from '../store/repos/agents.ts';
 import type { Repos } from '../store/repos/index.ts';
+import { NOTHING_HELD } from '../store/repos/requests.ts';
 import type { Staffing } from './capacity.ts';
 
 /** An agent's row as the store keeps it (the repository's type, one copy). */
@@ -117,7 +118,7 @@ export class Agents {
           info: this.info(row),
           onShift: onShiftAt(own, at),
           hasOffer: offered.has(row.staff_id),
-          held: held.get(row.staff_id) ?? { voice: 0, chat: 0 },
+          held: held.get(row.staff_id) ?? NOTHING_HELD,
           shifts: own,
         };
       }),

@@ -2,10 +2,12 @@ import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipelin
 import type { Ctx } from '../context.ts';
 import type { Shift } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
-import type { Held } from '../store/repos/requests.ts';
+import { NOTHING_HELD, type Held } from '../store/repos/requests.ts';
 import { onShiftAt, type AgentInfo, type AgentRow, type Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
+
+type Channel = 'voice' | 'chat';
 
 /** Presences in which an agent takes calls (now or after the current one). */
 const SERVING = new Set(['available', 'busy', 'wrap_up', 'missed']);
@@ -29,7 +31,11 @@ export interface Staffing {
 
 /** What queue statistics are computed from (read in one place, from either way to the data). */
 interface QueueFigures {
-  waiting: { n: number; oldest: number | null; bySkills: Map<string, number> };
+  waiting: {
+    n: number;
+    oldest: number | null;
+    groups: { skills: string; channel: Channel; n: number }[];
+  };
   answered: { n: number; ok: number };
 }
 
@@ -67,7 +73,7 @@ export class Capacity {
           info: this.agents.info(row),
           onShift: onShiftAt(own, at),
           hasOffer: offered.has(row.staff_id),
-          held: held.get(row.staff_id) ?? { voice: 0, chat: 0 },
+          held: held.get(row.staff_id) ?? NOTHING_HELD,
           shifts: own,
         };
       }),
@@ -80,9 +86,10 @@ export class Capacity {
 
   /**
    * Why a person holding `held` cannot take one more request of this channel now, whatever
-   * their presence (null: they can): a call takes the whole capacity, so it needs nothing
-   * held; a chat may join chats while fewer than `chatCapacity` are held; nobody takes one
-   * with an offer pending. Routing (hasRoom), transfers and the transfer directory all
+   * their presence (null: they can): a call takes the whole capacity (a voice request, or a
+   * chat escalated to a live call to its device), so it needs nothing held; a chat may join
+   * chats while fewer than `chatCapacity` are held; nobody takes one with an offer pending.
+   * Routing (hasRoom), transfers, the transfer directory and the queue statistics all
    * decide by this one rule.
    */
   static noRoom(
@@ -91,7 +98,7 @@ export class Capacity {
     chatCapacity: number,
   ): 'offer' | 'call' | 'chats' | 'full' | null {
     if (held.offered) return 'offer';
-    if (held.voice > 0) return 'call';
+    if (held.voice > 0 || held.chatCalls > 0) return 'call';
     if (channel === 'voice') return held.chat > 0 ? 'chats' : null;
     return held.chat >= chatCapacity ? 'full' : null;
   }
@@ -132,8 +139,20 @@ export class Capacity {
     return a.shifts.length === 0 || a.shifts.some((s) => s.end > at);
   }
 
-  /** free: available now without an offer; serving: on shift and taking calls; later: could serve on a later shift. */
-  counts(st: Staffing, queue: string, skills: readonly string[]) {
+  /**
+   * Whether an agent of the snapshot is free for one more request of `channel` in `queue`
+   * now: on shift, no offer pending, with room for it (hasRoom, bounded by their own chat
+   * capacity): for a chat, an agent chatting below their capacity is free too.
+   */
+  private freeFor(a: Staffing['agents'][number], queue: string, channel: Channel): boolean {
+    return a.onShift && !a.hasOffer && Capacity.hasRoom(a, channel, this.config.chatCapacity(queue));
+  }
+
+  /**
+   * free: on shift with room now for a request of `channel` (freeFor); serving: on shift and
+   * taking requests; later: could serve on a later shift.
+   */
+  counts(st: Staffing, queue: string, skills: readonly string[], channel: Channel = 'voice') {
     let free = 0;
     let serving = 0;
     let later = 0;
@@ -141,7 +160,7 @@ export class Capacity {
       if (!Capacity.eligible(a.info, queue, skills)) continue;
       if (a.onShift && SERVING.has(a.row.presence)) {
         serving++;
-        if (a.row.presence === 'available' && !a.hasOffer) free++;
+        if (this.freeFor(a, queue, channel)) free++;
       }
       if (this.servesLater(st, a)) later++;
     }
@@ -149,35 +168,42 @@ export class Capacity {
   }
 
   /**
-   * Waiting requests of the queue that no agent can take now, by the skills they need: how many,
-   * how many agents are free for them (on shift, with the skills, available, no offer), and why
-   * none is (nobody has the skills, all off shift, away, busy). Groups with a free agent are being
-   * offered and are left out.
+   * Waiting requests of the queue that no agent can take now, by the skills they need and
+   * their channel: how many, how many agents are free for them (freeFor: on shift, with the
+   * skills, room for that channel, no offer), and why none is (nobody has the skills, all off
+   * shift, away, busy). Groups with a free agent are being offered and are left out.
    */
   private notOffered(
     st: Staffing,
     queueId: string,
-    bySkills: Map<string, number>,
+    groups: QueueFigures['waiting']['groups'],
   ): NonNullable<QueueStats['notOffered']> {
     const out: NonNullable<QueueStats['notOffered']> = [];
-    for (const [json, n] of bySkills) {
-      const skills = [...new Set(JSON.parse(json) as string[])].sort();
+    for (const g of groups) {
+      const skills = [...new Set(JSON.parse(g.skills) as string[])].sort();
       const able = st.agents.filter((a) => Capacity.eligible(a.info, queueId, skills));
       const onShift = able.filter((a) => a.onShift);
-      const free = onShift.filter((a) => a.row.presence === 'available' && !a.hasOffer).length;
+      const free = onShift.filter((a) => this.freeFor(a, queueId, g.channel)).length;
       if (free > 0) continue;
       let reason: NotOfferedReason;
       if (!able.length) reason = 'no_skill';
       else if (!onShift.length) reason = 'off_shift';
       else if (onShift.some((a) => SERVING.has(a.row.presence))) reason = 'busy';
       else reason = 'away';
-      out.push({ skills, waiting: n, free, reason });
+      out.push({ skills, channel: g.channel, waiting: g.n, free, reason });
     }
     return out;
   }
 
-  wait(st: Staffing, queue: string, skills: readonly string[], position: number): number | null {
-    const c = this.counts(st, queue, skills);
+  /** The estimated wait of a request of `channel` at `position` in the queue (agents free for that channel). */
+  wait(
+    st: Staffing,
+    queue: string,
+    skills: readonly string[],
+    position: number,
+    channel: Channel = 'voice',
+  ): number | null {
+    const c = this.counts(st, queue, skills, channel);
     return estimateWait(position, c.free, c.serving, this.handleSeconds(queue, st));
   }
 
@@ -185,20 +211,31 @@ export class Capacity {
     const q = this.config.queue(queueId);
     const target = q?.targetAnswerSeconds ?? 20;
     const w = f.waiting;
-    const c = this.counts(st, queueId, []);
+    const voice = this.counts(st, queueId, [], 'voice');
+    const chat = this.counts(st, queueId, [], 'chat');
+    // A new request's wait: a call's, unless the queue is offered for chat only.
+    const c = this.config.channelsOf(queueId).includes('voice') ? voice : chat;
     return {
       queueId,
       name: q?.name ?? queueId,
       waiting: w.n,
       longestWaitSeconds: w.oldest === null ? 0 : Math.max(0, Math.round((now - w.oldest) / 1000)),
       estimatedWaitSeconds: estimateWait(w.n + 1, c.free, c.serving, this.handleSeconds(queueId, st)),
-      agentsAvailable: c.free,
+      agentsAvailable: st.agents.filter(
+        (a) =>
+          a.onShift &&
+          !a.hasOffer &&
+          a.row.presence === 'available' &&
+          Capacity.eligible(a.info, queueId, []),
+      ).length,
+      agentsWithRoom: { voice: voice.free, chat: chat.free },
+      channels: this.config.channelsOf(queueId),
       agentsOnShift: st.agents.filter(
         (a) => a.onShift && a.info.queues.has(queueId) && a.row.presence !== 'offline',
       ).length,
       answeredWithinTarget: f.answered.n === 0 ? null : f.answered.ok / f.answered.n,
       targetAnswerSeconds: target,
-      notOffered: w.n ? this.notOffered(st, queueId, w.bySkills) : [],
+      notOffered: w.n ? this.notOffered(st, queueId, w.groups) : [],
     };
   }
 

@@ -125,6 +125,17 @@ export class PipelineConfigStore {
     return this.current.queues.find((q) => q.id === id);
   }
 
+  /**
+   * The channels a queue is offered on: those of the menu options leading to it (voice
+   * when none does: phone-in numbers and callbacks are calls).
+   */
+  channelsOf(queueId: string): ('voice' | 'chat')[] {
+    const out = new Set<'voice' | 'chat'>();
+    for (const l of this.leaves.values()) if (l.queue === queueId) for (const c of l.channels) out.add(c);
+    if (!out.size) out.add('voice');
+    return (['voice', 'chat'] as const).filter((c) => out.has(c));
+  }
+
   /** How many chats of a queue an agent may hold at once: the queue's own capacity, else the default. */
   chatCapacity(queueId: string): number {
     return this.queue(queueId)?.chatCapacity ?? this.current.chatCapacity;

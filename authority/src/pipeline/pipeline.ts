@@ -23,7 +23,7 @@ import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import type { RequestRow, RequestStore } from './requests.ts';
 import type { Repos } from '../store/repos/index.ts';
-import type { TransitionChange } from '../store/repos/requests.ts';
+import { NOTHING_HELD, type TransitionChange } from '../store/repos/requests.ts';
 import type { AuthenticationRow } from '../store/repos/authentications.ts';
 import { phoneCallbackView, phoneView, type PhoneCallArrival } from './phone-calls.ts';
 import { maskPhone } from '../customers/phones.ts';
@@ -135,9 +135,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       if (r.state === 'waiting') {
         position = (ahead.get(r.queue_id) ?? 0) + 1;
         ahead.set(r.queue_id, position);
-        const key = `${r.queue_id}\u0000${r.skills}\u0000${position}`;
+        const key = `${r.queue_id}\u0000${r.skills}\u0000${r.channel}\u0000${position}`;
         if (!waits.has(key))
-          waits.set(key, this.capacity.wait(st!, r.queue_id, JSON.parse(r.skills), position));
+          waits.set(key, this.capacity.wait(st!, r.queue_id, JSON.parse(r.skills), position, r.channel));
         wait = waits.get(key)!;
       }
       positions.push(position);
@@ -198,7 +198,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for (const r of rows) positions.push(await this.requests.position(r));
     if (!st && positions.some((p) => p !== null)) st = await this.capacity.staffingOf();
     const waits = rows.map((r, i) =>
-      positions[i] === null ? null : this.capacity.wait(st!, r.queue_id, JSON.parse(r.skills), positions[i]!),
+      positions[i] === null
+        ? null
+        : this.capacity.wait(st!, r.queue_id, JSON.parse(r.skills), positions[i]!, r.channel),
     );
     return await this.viewsOf(rows, positions, waits);
   }
@@ -227,7 +229,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const queues = this.config.config.queues;
     return new Map(
       agents.map((a) => {
-        const h = { ...(held.get(a.staff_id) ?? { voice: 0, chat: 0 }), offered: offered.has(a.staff_id) };
+        const h = { ...(held.get(a.staff_id) ?? NOTHING_HELD), offered: offered.has(a.staff_id) };
         const limit = (queueId: string) =>
           Capacity.chatLimit(this.config.chatCapacity(queueId), a.chat_capacity);
         const chatRoomIn = queues
@@ -247,6 +249,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const names = await read.staff.displayNames([...new Set([...ids, ...setters])]);
     const shifts = await read.custody.shiftsOf(ids);
     const held = await read.requests.heldBy(ids);
+    const holding = await read.requests.heldByAgent();
     const offers = held.filter((r) => r.state === 'offered');
     const offerViews = new Map<string, RequestView>();
     const views = await this.requestViews(offers, st);
@@ -273,6 +276,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           : null,
         currentRequestId: current?.id ?? null,
         heldRequestIds: mine.map((r) => r.id),
+        onCall: Capacity.noRoom(holding.get(row.staff_id) ?? NOTHING_HELD, 'chat', Infinity) === 'call',
       };
     });
   }
@@ -295,7 +299,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           continue;
         }
         const skills = n.skills ?? [];
-        const c = this.capacity.counts(st, n.queue!, skills);
+        // The option's wait: a call's, unless it offers chat only.
+        const channel = (n.channels ?? ['voice']).includes('voice') ? 'voice' : 'chat';
+        const c = this.capacity.counts(st, n.queue!, skills, channel);
         if (c.serving > 0) {
           const waiting = waitingIn.get(n.queue!)!;
           out.push({
@@ -303,7 +309,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             label: n.label,
             level: n.level ?? 0,
             availability: 'now',
-            estimatedWaitSeconds: this.capacity.wait(st, n.queue!, skills, waiting + 1),
+            estimatedWaitSeconds: this.capacity.wait(st, n.queue!, skills, waiting + 1, channel),
             ...chatOf(n),
           });
         } else if (c.later > 0) {

@@ -758,6 +758,10 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     db.exec(`ALTER TABLE agents ADD COLUMN chat_capacity INTEGER CHECK (chat_capacity BETWEEN 1 AND 20);`);
   },
+  // 30: when a proven call ended (null: live while its request is held under the ticket's fence)
+  (db) => {
+    db.exec(`ALTER TABLE call_tickets ADD COLUMN ended_at INTEGER;`);
+  },
 ];
 
 /**

@@ -702,6 +702,8 @@ export const POSTGRES_DDL: readonly string[] = [
    );`,
   // 29: an agent's own chat capacity (null: the queue's applies), bounding every queue's
   `ALTER TABLE agents ADD COLUMN chat_capacity BIGINT CHECK (chat_capacity BETWEEN 1 AND 20);`,
+  // 30: when a proven call ended (null: live while its request is held under the ticket's fence)
+  `ALTER TABLE call_tickets ADD COLUMN ended_at BIGINT;`,
 ];
 
 export interface SchemaVersion {

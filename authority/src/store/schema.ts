@@ -370,6 +370,8 @@ export interface CallTicketsTable {
   issued_at: Ms;
   expires_at: Ms;
   proven_at: Ms | null;
+  /** When the proven call ended (v30; null: live while the request is held under `fence`). */
+  ended_at: Ms | null;
 }
 
 export interface WrapUpsTable {

@@ -172,15 +172,21 @@ export class Feeds {
     const st = await this.pipeline.capacity.staffingOf();
     const rows = await this.pipeline.requests.many(requestIds);
     const views = await this.pipeline.requestViewsEach(rows, st);
-    const touchedQueues = [...new Set(rows.map((r) => r.queue_id))];
+    const changedAgents = await this.pipeline.agents.many(agentIds);
+    // A queue's figures move with its requests and with its agents (who is free, who has room).
+    const touchedQueues = [
+      ...new Set([
+        ...rows.map((r) => r.queue_id),
+        ...changedAgents.flatMap((a) =>
+          [...this.pipeline.agents.info(a).queues].filter((q) => this.pipeline.config.queue(q)),
+        ),
+      ]),
+    ];
     const stats = new Map(
       (await this.pipeline.capacity.queueStatsOf(st, touchedQueues)).map((s) => [s.queueId, s]),
     );
     const agentViews = new Map(
-      (await this.pipeline.agentViews(await this.pipeline.agents.many(agentIds), st)).map((v) => [
-        v.staffId,
-        v,
-      ]),
+      (await this.pipeline.agentViews(changedAgents, st)).map((v) => [v.staffId, v]),
     );
     // The queues of every agent following them, read at once (none for an agent not seen yet).
     const following = [...this.conns].filter((c) => c.staffId && c.topic === 'queues').map((c) => c.staffId!);
@@ -201,8 +207,7 @@ export class Feeds {
       if (c.topic === 'queues') mine = queuesOf.get(c.staffId) ?? new Set();
       const upserts = mine ? views.filter((v) => mine.has(v.queueId)) : views;
       const queues = [...stats.values()].filter((s) => !mine || mine.has(s.queueId));
-      if (upserts.length || (queues.length && requestIds.length))
-        c.send({ type: 'queue.delta', queues, upserts });
+      if (upserts.length || queues.length) c.send({ type: 'queue.delta', queues, upserts });
       for (const [id, agent] of agentViews)
         if (c.topic === 'board' || id === c.staffId) c.send({ type: 'agent.state', agent });
     }

@@ -12,7 +12,7 @@ import {
 } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { BREAK_REASONS } from '../state/agent.ts';
-import { heldText, reassignCandidates, type AgentPresenceRequest } from '../state/board.ts';
+import { freeText, heldText, reassignCandidates, type AgentPresenceRequest } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
 import { BoardTranscriptDialog, EndedChats, TranscriptButton } from './BoardTranscript.tsx';
@@ -44,17 +44,9 @@ export function BoardScreen() {
     );
   const requests = [...board.requests].sort(compareRequests);
   const name = (id: string | null) => board.agents.find((a) => a.staffId === id)?.displayName ?? '—';
-  // Counted here from the live lists: the authority's queue figures only move when requests do.
+  // Waiting counted here from the live list of requests; who is free comes from the
+  // authority's queue figures (sent again whenever a request or an agent of the queue changes).
   const waiting = waitingByQueue(board.requests);
-  const staffed = (queueId: string) => {
-    const serving = board.agents.filter(
-      (a) => a.onShift && a.queues.includes(queueId) && a.presence !== 'offline',
-    );
-    return {
-      free: serving.filter((a) => a.presence === 'available' && !a.offer).length,
-      onShift: serving.length,
-    };
-  };
   return (
     <section className="page board" aria-labelledby="board-title">
       <div className="page-head">
@@ -84,7 +76,6 @@ export function BoardScreen() {
             <tbody>
               {board.queues.map((q) => {
                 const w = waiting.get(q.queueId);
-                const s = staffed(q.queueId);
                 return (
                   <tr key={q.queueId}>
                     <th scope="row">{q.name}</th>
@@ -92,11 +83,19 @@ export function BoardScreen() {
                     <td>{w ? clockDuration(secondsSince(w.oldest, now)) : '—'}</td>
                     <td>{q.estimatedWaitSeconds === null ? '—' : clockDuration(q.estimatedWaitSeconds)}</td>
                     <td>
-                      {s.free} of {s.onShift}
+                      {freeText(q)}
                       {(q.notOffered ?? []).map((n) => (
-                        <div key={n.skills.join(',')} className="not-offered" role="note">
+                        <div
+                          key={`${n.channel ?? ''}:${n.skills.join(',')}`}
+                          className="not-offered"
+                          role="note"
+                        >
                           <Badge tone={n.reason === 'busy' ? 'warn' : 'bad'}>
-                            {n.waiting} not offered: {NOT_OFFERED_TEXT[n.reason](n.skills)}
+                            {n.waiting}
+                            {n.channel
+                              ? ` ${n.channel === 'chat' ? 'chat' : 'call'}${n.waiting === 1 ? '' : 's'}`
+                              : ''}{' '}
+                            not offered: {NOT_OFFERED_TEXT[n.reason](n.skills)}
                           </Badge>
                         </div>
                       ))}

@@ -1,5 +1,5 @@
 import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
-import type { AgentView, Board, RequestView } from '../../../protocol/src/pipeline.ts';
+import type { AgentView, Board, QueueStats, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import { chatCount } from '../format.ts';
 import { refusalText } from './remote-control.ts';
@@ -38,9 +38,21 @@ export function heldText(a: AgentView, requests: readonly RequestView[]): string
 }
 
 /**
- * Who a supervisor may offer `request` to: online, no offer pending, not its holder, and
- * holding nothing, or for a chat holding only chats (the authority checks the capacity of the
- * queue and the agent, and says why when it refuses).
+ * Who is free for a queue, in words for the board, from the authority's queue statistics
+ * (its one rule, Capacity.hasRoom): agents available now (holding nothing) of those on shift,
+ * and for a queue offered on chat the agents chatting with room for one more of its chats:
+ * "2 of 4 free · 1 chatting with room". An agent on a call has room for nothing.
+ */
+export function freeText(q: QueueStats): string {
+  const out = `${q.agentsAvailable} of ${q.agentsOnShift} free`;
+  const chatting = q.agentsWithRoom ? q.agentsWithRoom.chat - q.agentsAvailable : 0;
+  return q.channels?.includes('chat') && chatting > 0 ? `${out} · ${chatting} chatting with room` : out;
+}
+
+/**
+ * Who a supervisor may offer `request` to: online, no offer pending, not its holder, not on
+ * a call, and holding nothing, or for a chat holding only chats (the authority checks the
+ * capacity of the queue and the agent, and says why when it refuses).
  */
 export function reassignCandidates(
   request: RequestView,
@@ -49,7 +61,7 @@ export function reassignCandidates(
 ): AgentView[] {
   const channelOf = (id: string) => requests.find((r) => r.requestId === id)?.channel ?? 'voice';
   return agents.filter((a) => {
-    if (a.staffId === request.agentId || a.presence === 'offline' || a.offer) return false;
+    if (a.staffId === request.agentId || a.presence === 'offline' || a.offer || a.onCall) return false;
     const held = heldBy(a);
     if (held.length === 0) return true;
     return request.channel === 'chat' && held.every((id) => channelOf(id) === 'chat');

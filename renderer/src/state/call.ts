@@ -73,6 +73,13 @@ const MAX_SEGMENTS = 50;
 export class CallControlsStore extends Store<CallControlsState> {
   /** Requests accepted here with auto-dial on, not called yet (waiting for the device or the line). */
   private readonly autoDialPending = new Set<string>();
+  /**
+   * The call to a request's device placed with a ticket, until its end is reported: while
+   * the device's proof stands the authority counts it as taking the agent's whole capacity
+   * (no other chat is offered), so its end (either side hanging up, or the call failing)
+   * is told at once. `began`: the line has left 'ready' for this call.
+   */
+  private placed: { requestId: string; fence: number; ticket: string; began: boolean } | null = null;
 
   constructor(
     private readonly bridge: ConsoleBridge,
@@ -86,6 +93,7 @@ export class CallControlsStore extends Store<CallControlsState> {
       if (this.state.recording && line !== 'connected' && line !== 'held') this.patch({ recording: null });
       if (this.state.keypadOpen && line !== 'connected' && line !== 'held') this.patch({ keypadOpen: false });
       this.followSegments();
+      this.followPlaced(line);
       this.autoDial();
     });
     work.onAccepted((r) => {
@@ -163,6 +171,23 @@ export class CallControlsStore extends Store<CallControlsState> {
     else if (target === 'device') void this.callCustomer();
   }
 
+  /** The placed call's line: once it has begun and is no longer up, its end goes to the authority. */
+  private followPlaced(line: string): void {
+    const p = this.placed;
+    if (!p) return;
+    const up = line === 'calling' || line === 'connected' || line === 'held';
+    if (up) {
+      p.began = true;
+      return;
+    }
+    if (!p.began) return;
+    this.placed = null;
+    // Best effort: a report that fails (link down) leaves the call counted until the request moves on.
+    void this.bridge
+      .invoke('call.ended', { requestId: p.requestId, fence: p.fence, ticket: p.ticket })
+      .catch(() => undefined);
+  }
+
   dismissDial(): void {
     this.patch({ dial: null });
   }
@@ -185,6 +210,8 @@ export class CallControlsStore extends Store<CallControlsState> {
     return this.run('calling', async () => {
       if (!this.softphone.getSnapshot().present) throw new Error('No softphone connected');
       const ticket = await this.bridge.invoke('call.ticket', { requestId, fence });
+      this.placed = { requestId, fence, ticket: ticket.ticket, began: false };
+      this.followPlaced(this.softphone.getSnapshot().line);
       const answer = await this.softphone.call({
         requestId,
         ticket,

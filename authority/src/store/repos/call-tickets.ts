@@ -6,7 +6,7 @@ import { Repo } from './base.ts';
 export type CallTicketRow = Selectable<CallTicketsTable>;
 
 /**
- * Tables: call_tickets. A ticket is proven once: prove() is one guarded UPDATE, so of any
+ * Tables: call_tickets. A ticket is proven once, and its call ended once (end()),: prove() is one guarded UPDATE, so of any
  * number of racing callers exactly one records the proof (PostgreSQL: they queue on the
  * row lock and re-check `proven_at IS NULL` against the committed row).
  */
@@ -15,11 +15,27 @@ export class CallTicketsRepo extends Repo {
     return this.q.selectFrom('call_tickets').selectAll().where('jti', '=', jti).executeTakeFirst();
   }
 
-  async insert(row: Omit<Insertable<CallTicketsTable>, 'proven_at'>): Promise<void> {
+  async insert(row: Omit<Insertable<CallTicketsTable>, 'proven_at' | 'ended_at'>): Promise<void> {
     await this.q
       .insertInto('call_tickets')
-      .values({ ...row, proven_at: null })
+      .values({ ...row, proven_at: null, ended_at: null })
       .execute();
+  }
+
+  /**
+   * Record that the proven call of ticket `jti` ended at `at` (one guarded UPDATE: of racing
+   * callers one records it): the ticket for that caller, undefined when it is unknown, never
+   * proven or ended already.
+   */
+  async end(jti: string, at: number): Promise<CallTicketRow | undefined> {
+    return await this.q
+      .updateTable('call_tickets')
+      .set({ ended_at: at })
+      .where('jti', '=', jti)
+      .where('proven_at', 'is not', null)
+      .where('ended_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /**

@@ -19,6 +19,8 @@ export interface Holding {
   offered: boolean;
   voice: number;
   chat: number;
+  /** Of the chats, those on a live call to their device (as RequestsRepo.heldByAgent counts them). */
+  chatCalls: number;
 }
 
 /**
@@ -66,7 +68,10 @@ export class CustodyRepo extends Repo {
       .executeTakeFirst();
   }
 
-  /** What `staffId` holds now: assigned requests (calls and chats counted apart) and whether an offer waits. */
+  /**
+   * What `staffId` holds now: assigned requests (calls and chats counted apart, with the
+   * chats on a live call) and whether an offer waits.
+   */
   async holding(staffId: string): Promise<Holding> {
     const rows = await this.q
       .selectFrom('requests')
@@ -75,11 +80,31 @@ export class CustodyRepo extends Repo {
       .where('state', 'in', ['assigned', 'offered'])
       .execute();
     const assigned = rows.filter((x) => x.state === 'assigned');
+    const calls = await this.q
+      .selectFrom('requests')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('agent_id', '=', staffId)
+      .where('state', '=', 'assigned')
+      .where('channel', '=', 'chat')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('call_tickets as t')
+            .select('t.jti')
+            .whereRef('t.request_id', '=', 'requests.id')
+            .whereRef('t.agent_id', '=', 'requests.agent_id')
+            .whereRef('t.fence', '=', 'requests.fence')
+            .where('t.proven_at', 'is not', null)
+            .where('t.ended_at', 'is', null),
+        ),
+      )
+      .executeTakeFirstOrThrow();
     return {
       assigned: assigned.length > 0,
       offered: rows.some((x) => x.state === 'offered'),
       voice: assigned.filter((x) => x.channel === 'voice').length,
       chat: assigned.filter((x) => x.channel === 'chat').length,
+      chatCalls: Number(calls.n),
     };
   }
 
@@ -266,26 +291,34 @@ export class CustodyRepo extends Repo {
     return rows.length ? rows.reduce((a, r) => a + r.seconds, 0) / rows.length : null;
   }
 
-  /** Waiting requests of a queue: how many, since when the oldest waits, and how many per skills set (JSON text). */
-  async waitingIn(
-    queueId: string,
-  ): Promise<{ n: number; oldest: number | null; bySkills: Map<string, number> }> {
+  /**
+   * Waiting requests of a queue: how many, since when the oldest waits, and how many per
+   * skills set (JSON text) and channel, ordered by skills then channel.
+   */
+  async waitingIn(queueId: string): Promise<{
+    n: number;
+    oldest: number | null;
+    groups: { skills: string; channel: 'voice' | 'chat'; n: number }[];
+  }> {
     const rows = await this.q
       .selectFrom('requests')
-      .select(['skills', 'enqueued_at'])
+      .select(['skills', 'channel', 'enqueued_at'])
       .where('state', '=', 'waiting')
       .where('queue_id', '=', queueId)
       .execute();
-    const bySkills = new Map<string, number>();
+    const groups = new Map<string, { skills: string; channel: 'voice' | 'chat'; n: number }>();
     let oldest: number | null = null;
     for (const r of rows) {
-      bySkills.set(r.skills, (bySkills.get(r.skills) ?? 0) + 1);
+      const key = `${r.skills}\u0000${r.channel}`;
+      const g = groups.get(key) ?? { skills: r.skills, channel: r.channel, n: 0 };
+      g.n++;
+      groups.set(key, g);
       if (oldest === null || r.enqueued_at < oldest) oldest = r.enqueued_at;
     }
     return {
       n: rows.length,
       oldest,
-      bySkills: new Map([...bySkills].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      groups: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g),
     };
   }
 

@@ -13,7 +13,16 @@ export type LeaseRow = Selectable<LeasesTable>;
 export interface Held {
   voice: number;
   chat: number;
+  /**
+   * Of the chats, those on a live call to their device (escalated: the device proved the
+   * call ticket of the current holder and fence, and the call has not ended): a call takes
+   * the whole capacity, whatever the request's channel.
+   */
+  chatCalls: number;
 }
+
+/** Holding nothing. */
+export const NOTHING_HELD: Readonly<Held> = Object.freeze({ voice: 0, chat: 0, chatCalls: 0 });
 export type LeaseKind = LeasesTable['kind'];
 export type NewRequest = Omit<
   Insertable<RequestsTable>,
@@ -276,7 +285,11 @@ export class RequestsRepo extends Repo {
     return Number(row.n);
   }
 
-  /** What each agent holds now (assigned requests), by channel; agents holding nothing are absent. */
+  /**
+   * What each agent holds now (assigned requests), by channel, with the chats on a live call
+   * (a call ticket of the request's holder under its current fence, proven and not ended);
+   * agents holding nothing are absent.
+   */
   async heldByAgent(): Promise<Map<string, Held>> {
     const rows = await this.q
       .selectFrom('requests')
@@ -284,12 +297,35 @@ export class RequestsRepo extends Repo {
       .where('state', '=', 'assigned')
       .groupBy(['agent_id', 'channel'])
       .execute();
+    const calls = await this.q
+      .selectFrom('requests')
+      .select((eb) => ['agent_id', eb.fn.countAll<number>().as('n')])
+      .where('state', '=', 'assigned')
+      .where('channel', '=', 'chat')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('call_tickets as t')
+            .select('t.jti')
+            .whereRef('t.request_id', '=', 'requests.id')
+            .whereRef('t.agent_id', '=', 'requests.agent_id')
+            .whereRef('t.fence', '=', 'requests.fence')
+            .where('t.proven_at', 'is not', null)
+            .where('t.ended_at', 'is', null),
+        ),
+      )
+      .groupBy('agent_id')
+      .execute();
     const out = new Map<string, Held>();
     for (const x of rows) {
       if (x.agent_id === null) continue;
-      const held = out.get(x.agent_id) ?? { voice: 0, chat: 0 };
+      const held = out.get(x.agent_id) ?? { ...NOTHING_HELD };
       held[x.channel] += Number(x.n);
       out.set(x.agent_id, held);
+    }
+    for (const x of calls) {
+      const held = x.agent_id === null ? undefined : out.get(x.agent_id);
+      if (held) held.chatCalls = Number(x.n);
     }
     return out;
   }
