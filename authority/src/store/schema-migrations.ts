@@ -702,6 +702,16 @@ export const POSTGRES_DDL: readonly string[] = [
    );`,
   // 29: an agent's own chat capacity (null: the queue's applies), bounding every queue's
   `ALTER TABLE agents ADD COLUMN chat_capacity BIGINT CHECK (chat_capacity BETWEEN 1 AND 20);`,
+  // 30-32: numbers given to other pieces of work; they replace these placeholders when they land
+  `SELECT 1;`,
+  `SELECT 1;`,
+  `SELECT 1;`,
+  // 33: the end of a callback's latest call out (the carrier or the agent hung up, or it was not answered)
+  `ALTER TABLE phone_callbacks ADD COLUMN ended_at BIGINT;
+   ALTER TABLE phone_callbacks ADD COLUMN end_reason TEXT
+     CHECK (end_reason IN ('customer_hung_up','agent_hung_up','cancelled','not_answered'));
+   ALTER TABLE phone_callbacks ADD COLUMN end_status BIGINT;
+   CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`,
 ];
 
 export interface SchemaVersion {
