@@ -416,6 +416,24 @@ export const PhoneCallbackView = z.strictObject({
     "When the SIP server last let the agent's call out to the trunk, or null (not placed yet).",
   ),
   attempts: z.number().int().min(0).describe('How many calls were let out to the number.'),
+  endedAt: IsoTime.nullable()
+    .optional()
+    .describe(
+      'When the latest call out ended (the customer or the agent hung up, or it was not answered), or null while it lasts or before any.',
+    ),
+  endReason: z
+    .enum(['customer_hung_up', 'agent_hung_up', 'cancelled', 'not_answered'])
+    .nullable()
+    .optional()
+    .describe(
+      "How the latest call out ended: the customer hung up (the carrier's BYE), the agent did, the agent cancelled it while it rang, or it was not answered (busy, no answer, refused: `endStatus`).",
+    ),
+  endStatus: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .describe("With not_answered: the SIP status of the carrier's final answer (486 busy, 480, 603 ...)."),
 });
 export type PhoneCallbackView = z.infer<typeof PhoneCallbackView>;
 

@@ -172,12 +172,45 @@ export const DialOutCheck = z.strictObject({
     .regex(/^[-A-Za-z0-9_]{1,100}$/, 'a SIP user')
     .describe('The authenticated caller (the From user the SIP server checked against the credentials).'),
   callId: SipCallId.describe("The INVITE's Call-ID."),
+  recorded: z
+    .boolean()
+    .optional()
+    .describe(
+      'True when the SIP server has the media server record this call (rtpengine `record-call`): the recording is kept with the request, the agent on channel 0 and the customer on channel 1.',
+    ),
 });
 
 export const DialOutAllowed = z.strictObject({
   requestId: OpaqueId.describe('The callback request the call is for.'),
   number: E164.describe('The number the call goes to.'),
   callerId: E164.describe('The caller ID to put in From and P-Asserted-Identity.'),
+});
+
+export const DialOutHangup = z
+  .strictObject({
+    reason: z
+      .enum(['carrier_bye', 'agent_bye', 'cancel', 'failed'])
+      .describe(
+        "How the call out ended: the carrier hung up (its BYE), the agent did (the console's BYE), the console cancelled it while it rang, or it failed (the carrier's final answer in `status`: busy, no answer, refused).",
+      ),
+    status: z
+      .number()
+      .int()
+      .min(300)
+      .max(699)
+      .optional()
+      .describe(
+        "With `failed`: the SIP status of the carrier's (or the SIP server's) final answer, e.g. 486.",
+      ),
+  })
+  .refine((b) => (b.reason === 'failed') === (b.status !== undefined), {
+    message: '`status` goes with `failed`, and only with it',
+    path: ['status'],
+  });
+
+export const DialOutEnded = z.strictObject({
+  requestId: OpaqueId.describe('The callback request the call was for.'),
+  endedAt: IsoTime.describe('When the call ended (the first report; a repeat answers the same).'),
 });
 
 export const trunkRoutes = {
@@ -333,5 +366,21 @@ export const trunkRoutes = {
     auth: 'sipServer',
     body: DialOutCheck,
     response: DialOutAllowed,
+  }),
+  dialOutEnded: route({
+    method: 'POST',
+    path: '/v1/sip/trunk/dial-outs/:callId/hangup',
+    summary: 'A call out to the phone network ended',
+    description:
+      "The SIP server says a call it let out to the carrier ended: the carrier or the agent hung up (BYE), the console cancelled it, or the carrier's final answer refused it. The callback request shows the call ended and how (`phoneCallback.endedAt`, `endReason`); it stays with the agent, who completes it or calls again. Only the callback's latest call counts (an earlier call's report changes nothing). Caller: the SIP server only. Safe to repeat.",
+    errors: {
+      401: 'unauthorized: not the SIP server.',
+      404: 'not_found: no callback placed that call.',
+    },
+    tag: 'sip',
+    auth: 'sipServer',
+    params: TrunkCallParams,
+    body: DialOutHangup,
+    response: DialOutEnded,
   }),
 } satisfies Record<string, RouteDef>;

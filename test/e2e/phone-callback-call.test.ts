@@ -245,12 +245,15 @@ describe('the agent calls a customer back on their phone number from the console
       const [code] = (await carrierExit) as [number | null];
       assert.equal(code, 0, `the carrier's call ended cleanly (SIPp):\n${carrierOut}`);
       carrier = undefined;
-      await status.getByText(/^Called back on \+44 7911 123457 \(1×\)/).waitFor();
+      // Kamailio told the authority the call ended (the console's BYE): the request says so.
+      await status.getByText(/^The call to \+44 7911 123457 has ended: you hung up \(1×\)/).waitFor();
       await c.screenshot('4-called-back');
-      const view = await until('the callback shows placed', async () => {
+      const view = await until('the callback shows the call ended', async () => {
         const r = await api(a.url, 'getRequest', { params: { requestId }, headers: bearer(supervisor) });
-        return r.body.phoneCallback?.placedAt ? r.body : undefined;
+        return r.body.phoneCallback?.endedAt ? r.body : undefined;
       });
+      assert.ok(view.phoneCallback.placedAt);
+      assert.equal(view.phoneCallback.endReason, 'agent_hung_up');
       assert.equal(view.phoneCallback.attempts, 1);
     } catch (e) {
       if (process.env.DEBUG_CALLBACK)

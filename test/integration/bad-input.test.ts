@@ -103,6 +103,7 @@ const VALID: Partial<Record<RouteId, Sample>> = {
   authorizeDialOut: {
     body: { ticket: 'a.b.c', number: '+447911123456', sipUser: 'a-staff_0123456789', callId: 'c1@127.0.0.1' },
   },
+  dialOutEnded: { params: { callId: 'c1@127.0.0.1' }, body: { reason: 'failed', status: 486 } },
   enrol: {
     body: {
       code: 'ALICE-DEMO-2026',

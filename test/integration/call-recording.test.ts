@@ -8,7 +8,6 @@
  * shorter than the call by the pause; expired recordings are deleted, audited.
  */
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CompactSign } from 'jose';
@@ -20,76 +19,13 @@ import { FakeClock, startTestAuthority, type TestAuthority } from '../support/au
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
-import { peakHz, rms } from '../support/tone.ts';
+import { peakHz, rms, TonePhone } from '../support/tone.ts';
 import { until } from '../support/wait.ts';
 
 const proofFor = (d: TestDevice, ticket: string, iat: number) =>
   new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
     .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
     .sign(d.privateKey);
-
-/** μ-law of a 16-bit sample (G.711). */
-function ulaw(sample: number): number {
-  const BIAS = 0x84;
-  let s = Math.max(-32635, Math.min(32635, Math.round(sample)));
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  s += BIAS;
-  let exp = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exp > 0; mask >>= 1) exp--;
-  const mant = (s >> (exp + 3)) & 0x0f;
-  return ~(sign | (exp << 4) | mant) & 0xff;
-}
-
-/** A party sending a PCMU tone in 20 ms RTP packets to rtpengine's port for it. */
-class TonePhone {
-  private timer: NodeJS.Timeout | null = null;
-  private seq = 0;
-  private ts = 0;
-  private readonly ssrc = Math.floor(Math.random() * 2 ** 32);
-  private constructor(
-    readonly socket: Socket,
-    readonly port: number,
-    private readonly hz: number,
-  ) {}
-  static async open(hz: number): Promise<TonePhone> {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    return new TonePhone(s, s.address().port, hz);
-  }
-  sdp(): string {
-    return [
-      'v=0',
-      `o=- ${this.port} 1 IN IP4 127.0.0.1`,
-      's=-',
-      'c=IN IP4 127.0.0.1',
-      't=0 0',
-      `m=audio ${this.port} RTP/AVP 0 101`,
-      'a=rtpmap:0 PCMU/8000',
-      'a=rtpmap:101 telephone-event/8000',
-      'a=sendrecv',
-      '',
-    ].join('\r\n');
-  }
-  send(toPort: number): void {
-    this.timer = setInterval(() => {
-      const pkt = Buffer.alloc(12 + 160);
-      pkt[0] = 0x80;
-      pkt[1] = 0;
-      pkt.writeUInt16BE(this.seq++ & 0xffff, 2);
-      pkt.writeUInt32BE(this.ts >>> 0, 4);
-      pkt.writeUInt32BE(this.ssrc, 8);
-      for (let i = 0; i < 160; i++)
-        pkt[12 + i] = ulaw(8000 * Math.sin((2 * Math.PI * this.hz * (this.ts + i)) / 8000));
-      this.ts += 160;
-      this.socket.send(pkt, toPort, '127.0.0.1');
-    }, 20);
-  }
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.socket.close();
-  }
-}
 
 const portOf = (sdp: unknown) => Number(/m=audio (\d+)/.exec(String(sdp))![1]);
 const SPAN_MS = 2000;

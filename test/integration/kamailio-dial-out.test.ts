@@ -7,7 +7,11 @@
  * INVITE to the carrier: Request-URI the customer's number, From and P-Asserted-Identity
  * the company's caller ID, plain RTP (RTP/AVP, G.711) without ICE or DTLS; the carrier's
  * answer reaches the console as WebRTC; BYE ends it. No ticket, a forged one, or a ticket
- * for another number: 403 from Kamailio. The request shows the callback was placed.
+ * for another number: 403 from Kamailio. The request shows the callback was placed, and
+ * ended by whoever hung up. A call out is recorded like every anchored call (rtpengine,
+ * pcap method: the agent's and the customer's channels, pause and resume by the holder),
+ * a supervisor listens to it (rtpengine's ng subscribe), and the carrier's BYE (the
+ * customer hung up) is reported to the authority: the request shows the call ended.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,7 +34,11 @@ import {
   type RunningKamailio,
   type SipReply,
 } from '../support/kamailio.ts';
+import { CarrierUas } from '../support/carrier.ts';
 import { registerPhone } from '../support/phone-in.ts';
+import { peakHz, TonePhone } from '../support/tone.ts';
+import { NgClient } from '../../authority/src/media/rtpengine-ng.ts';
+import { readWav } from '../../authority/src/media/pcap-audio.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { until } from '../support/wait.ts';
 
@@ -119,6 +127,20 @@ const WEBRTC_OFFER = [
   '',
 ].join('\r\n');
 
+/** A plain RTP answer (a supervisor's receive-only side; rtpengine takes it for signalling). */
+const plainAnswer = (port: number) =>
+  [
+    'v=0',
+    `o=- ${port} 1 IN IP4 127.0.0.1`,
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0`,
+    'a=rtpmap:0 PCMU/8000',
+    'a=recvonly',
+    '',
+  ].join('\r\n');
+
 describe('a callback dials out through Kamailio to the carrier with the companyâ€™s caller ID', () => {
   let a: TestAuthority;
   let k: RunningKamailio;
@@ -127,16 +149,22 @@ describe('a callback dials out through Kamailio to the carrier with the companyâ
   let sippExit: Promise<number | null>;
   let dir: string;
   let carrierPort = 0;
+  let trunkPort = 0;
   let agent: { token: string; staffId: string };
   let console_: RawSipClient;
   let sipUser: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vd-dial-out-'));
+    rtp = await startRtpengine({ recording: true });
     a = await startTestAuthority({
       sipServerSecret: SECRET,
       outboundCallerId: CALLER_ID,
       accessTokenSeconds: 3600,
+      agentTimeoutSeconds: 3600,
+      rtpengineNg: rtp.ngSock,
+      recordingDir: rtp.recordingDir!,
+      recordingSweepSeconds: 0.5,
     });
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
@@ -174,8 +202,7 @@ describe('a callback dials out through Kamailio to the carrier with the companyâ
         ok(code);
       }),
     );
-    const trunkPort = await freeTcpPort();
-    rtp = await startRtpengine();
+    trunkPort = await freeTcpPort();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       rtpengineSock: rtp.ngSock,
@@ -236,6 +263,17 @@ describe('a callback dials out through Kamailio to the carrier with the companyâ
     const challenge = parseChallenge(first!.headers.get('proxy-authenticate')?.[0] ?? '');
     const reply = await send(2, digestAuthorization(challenge, creds, 'INVITE', ruri));
     return { reply, callId, fromTag, ruri };
+  };
+
+  /** rtpengine's monologues of a call: label and subscribers. */
+  const ngQuery = async (callId: string) => {
+    const ng = new NgClient(rtp.ngSock);
+    try {
+      const q = await ng.command('query', { 'call-id': callId });
+      return q.tags as Record<string, { label?: string; subscribers?: { tag: string }[] }>;
+    } finally {
+      ng.close();
+    }
   };
 
   let requestId = '';
@@ -364,14 +402,185 @@ describe('a callback dials out through Kamailio to the carrier with the companyâ
       'the dialog keeps the caller ID towards the carrier',
     );
 
-    const view = await until('the callback shows placed', async () => {
+    // The console's BYE told the authority too: the request shows the call ended, by the agent.
+    const view = await until('the callback shows the call ended', async () => {
       const r = await api(a.url, 'getRequest', { headers: bearer(agent.token), params: { requestId } });
-      return r.body.phoneCallback?.placedAt ? r.body : undefined;
+      return r.body.phoneCallback?.endedAt ? r.body : undefined;
     });
+    assert.ok(view.phoneCallback.placedAt);
+    assert.equal(view.phoneCallback.endReason, 'agent_hung_up');
     assert.equal(view.phoneCallback.attempts, 1);
     assert.equal(view.phoneCallback.number, NUMBER);
+    assert.equal(view.state, 'assigned', 'the request stays with the agent');
     console.log(
       `# INVITE with the ticket -> 200 from the carrier through Kamailio ${ms.toFixed(0)} ms (loopback)`,
     );
+  });
+
+  it('a call out is recorded (agent and customer channels, pause and resume), a supervisor listens, and the carrierâ€™s hang-up ends it on the request', async () => {
+    const tone = await TonePhone.open(1000);
+    const carrier = await CarrierUas.listen(carrierPort, tone.port);
+    const supervisor = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
+    try {
+      const t = await dial();
+      const call = await invite(NUMBER, t.ticket);
+      assert.equal(call.reply?.status, 200, call.reply?.raw);
+      assert.match(call.reply!.raw, /^X-VD-Recording: on\r$/m, 'the console is told the call is recorded');
+      const received = carrier.inviteReceived!;
+      assert.match(received, /^m=audio \d+ RTP\/AVP 0 8 101\r?$/m);
+      assert.doesNotMatch(received, /^X-VD-/m, 'nothing internal reaches the carrier');
+      // The customer's phone sends its 1 kHz tone to rtpengine's port for the carrier.
+      tone.send(carrier.mediaTarget()!.port);
+      const routes = (call.reply!.headers.get('record-route') ?? [])
+        .flatMap((h) => h.split(/,(?=\s*<)/))
+        .map((r) => r.trim())
+        .reverse();
+      const contact = /<([^>]+)>/.exec(call.reply!.headers.get('contact')?.[0] ?? '')?.[1] ?? '';
+      console_.send(
+        [
+          `ACK ${contact} SIP/2.0`,
+          `Via: SIP/2.0/WS ${console_.host};branch=z9hG4bK${randomBytes(6).toString('hex')}`,
+          'Max-Forwards: 70',
+          ...routes.map((r) => `Route: ${r}`),
+          `From: <sip:${sipUser}@${k.domain}>;tag=${call.fromTag}`,
+          `To: ${call.reply!.headers.get('to')![0]}`,
+          `Call-ID: ${call.callId}`,
+          'CSeq: 2 ACK',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      await until('the ACK at the carrier', () => carrier.requests('ACK').length > 0);
+
+      // Kept with the request like any anchored call's recording: the agent (caller) on
+      // channel 0, the customer on channel 1; the holder pauses and resumes it.
+      const state = await api(a.url, 'recordingState', {
+        params: { requestId },
+        headers: bearer(agent.token),
+      });
+      assert.equal(state.body.state, 'recording', JSON.stringify(state.body));
+      await new Promise((r) => setTimeout(r, 1500));
+      const paused = await api(a.url, 'pauseRecording', {
+        params: { requestId },
+        headers: bearer(agent.token),
+        json: { fence },
+      });
+      assert.equal(paused.status, 200, JSON.stringify(paused.body));
+      assert.equal(paused.body.state, 'paused');
+
+      // A supervisor listens to the phone call: rtpengine forks each party to them.
+      const listen = await api(a.url, 'monitorListen', {
+        params: { requestId },
+        headers: bearer(supervisor.token),
+      });
+      assert.equal(listen.status, 200, JSON.stringify(listen.body));
+      const legs = listen.body.legs as { leg: number; party: string; offer: string }[];
+      assert.deepEqual(
+        legs.map((l) => `${l.leg} ${l.party}`),
+        ['0 agent', '1 customer'],
+      );
+      for (const l of legs) {
+        assert.match(l.offer, /^a=sendonly/m);
+        const answered = await api(a.url, 'monitorListenAnswer', {
+          params: { requestId },
+          headers: bearer(supervisor.token),
+          json: { leg: l.leg, answer: plainAnswer(44_000 + l.leg * 2) },
+        });
+        assert.equal(answered.status, 200, JSON.stringify(answered.body));
+      }
+      const q = await ngQuery(call.callId);
+      const forked = Object.values(q).flatMap((m) =>
+        (m.subscribers ?? []).map((s) => `${m.label ?? '?'} -> ${s.tag}`),
+      );
+      for (const [leg, party] of ['agent', 'customer'].entries())
+        assert.ok(
+          forked.includes(`${party} -> vdmon.${supervisor.staffId}.listen.${leg}`),
+          `${party} forked to the supervisor: ${forked.join(', ')}`,
+        );
+      const left = await api(a.url, 'monitorLeave', {
+        params: { requestId },
+        headers: bearer(supervisor.token),
+      });
+      assert.equal(left.status, 200, JSON.stringify(left.body));
+
+      await new Promise((r) => setTimeout(r, 1000));
+      const resumed = await api(a.url, 'resumeRecording', {
+        params: { requestId },
+        headers: bearer(agent.token),
+        json: { fence },
+      });
+      assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+      await new Promise((r) => setTimeout(r, 1500));
+
+      // The customer hangs up: the BYE reaches the console, and the authority is told.
+      carrier.bye(trunkPort);
+      await until('the BYE at the console', () =>
+        console_.incoming.some((m) => m.startsWith('BYE ') && m.includes(call.callId)),
+      );
+      await until('200 to the carrierâ€™s BYE', () => carrier.byeReply()?.startsWith('SIP/2.0 200'));
+      const ended = await until('the request shows the call ended', async () => {
+        const r = await api(a.url, 'getRequest', { headers: bearer(agent.token), params: { requestId } });
+        return r.body.phoneCallback?.endedAt && r.body.phoneCallback.attempts === 2 ? r.body : undefined;
+      });
+      assert.equal(ended.phoneCallback.endReason, 'customer_hung_up');
+      assert.equal(ended.state, 'assigned', 'the request stays with the agent to complete');
+      assert.match(k.log(), /dial-out: call \S+ ended, \{"reason":"carrier_bye"\} \(authority 200\)/);
+      // Nothing left to monitor once the call ended.
+      const late = await api(a.url, 'monitorListen', {
+        params: { requestId },
+        headers: bearer(supervisor.token),
+      });
+      assert.equal(late.status, 409, JSON.stringify(late.body));
+
+      // After the call the recording is converted and stored with the request.
+      const rec = await until(
+        'the recording stored',
+        async () => {
+          const [row] = await a.sql<{ id: string; state: string }>`
+          SELECT id, state FROM recordings WHERE call_id = ${call.callId}`;
+          return row && row.state !== 'recording' && row.state !== 'paused' ? row : undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(rec.state, 'stored');
+      const list = await api(a.url, 'requestRecordings', {
+        params: { requestId },
+        headers: bearer(supervisor.token),
+      });
+      const view = (list.body.recordings as { id: string; channels: string[]; spans: unknown[] }[]).find(
+        (r) => r.id === rec.id,
+      )!;
+      assert.deepEqual(view.channels, ['agent', 'customer']);
+      assert.equal(view.spans.length, 2, 'two recorded spans: before and after the pause');
+      const stored = await a.services.ctx.data.read.recordings.get(rec.id);
+      const wav = readWav(readFileSync(stored!.file_path!));
+      assert.equal(wav.channels.length, 2, 'a channel per party');
+      const customer = wav.channels[1]!;
+      const peak = peakHz(
+        customer,
+        wav.rate,
+        Math.floor(wav.rate * 0.2),
+        customer.length - Math.floor(wav.rate * 0.2),
+      );
+      assert.ok(Math.abs(peak.hz - 1000) < 5, `the customer's channel holds their 1 kHz tone: ${peak.hz} Hz`);
+      const audit = await a.sql<{ action: string; actor: string }>`
+        SELECT action, actor FROM audit_log WHERE subject = ${`request:${requestId}`}
+          AND action IN ('recording.start', 'recording.pause', 'recording.resume', 'recording.stored', 'phone.dial.end')
+        ORDER BY seq`;
+      assert.deepEqual(
+        audit.slice(-5).map((e) => `${e.actor} ${e.action}`),
+        [
+          `staff:${agent.staffId} recording.start`,
+          `staff:${agent.staffId} recording.pause`,
+          `staff:${agent.staffId} recording.resume`,
+          'sip:trunk phone.dial.end',
+          'system recording.stored',
+        ],
+      );
+    } finally {
+      tone.close();
+      carrier.close();
+    }
   });
 });

@@ -6,6 +6,7 @@
  * available agent; the caller hears ringing (180) while the INVITE is held. The caller
  * hanging up (CANCEL) abandons the request: the offer is withdrawn, the CANCEL gets 200 and
  * the INVITE 487. A number not answered here gets 404; an unknown caller is queued as "Unknown caller".
+ * A call put through can be monitored by a supervisor (rtpengine's subscribe), recorded or not.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -47,13 +48,18 @@ describe('a call from the phone network through Kamailio becomes a request the a
   const offer = async () => (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer;
 
   before(async () => {
-    a = await startTestAuthority({ sipServerSecret: SECRET, accessTokenSeconds: 3600 });
+    rtp = await startRtpengine();
+    // rtpengine's ng socket without a recording dir: monitoring on, recording off.
+    a = await startTestAuthority({
+      sipServerSecret: SECRET,
+      accessTokenSeconds: 3600,
+      rtpengineNg: rtp.ngSock,
+    });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     await answerNumber(a.url, admin, DIALLED);
     await registerPhone(a.url, admin, 'c_alice_martin_01', '+44 7911 123456');
     trunkPort = await freeTcpPort();
-    rtp = await startRtpengine();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       rtpengineSock: rtp.ngSock,
@@ -213,6 +219,26 @@ describe('a call from the phone network through Kamailio becomes a request the a
         timeoutMs: 10_000,
       });
 
+      // A supervisor listens to the phone call, recorded or not (no recording here): one
+      // send-only offer per party, the console labelled agent, the carrier customer.
+      const supervisor = (await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token;
+      const listen = await api(a.url, 'monitorListen', {
+        params: { requestId: o.requestId },
+        headers: bearer(supervisor),
+      });
+      assert.equal(listen.status, 200, JSON.stringify(listen.body));
+      assert.deepEqual(
+        (listen.body.legs as { leg: number; party: string; offer: string }[]).map(
+          (l) => `${l.leg} ${l.party} ${/^a=sendonly/m.test(l.offer)}`,
+        ),
+        ['0 agent true', '1 customer true'],
+      );
+      const left = await api(a.url, 'monitorLeave', {
+        params: { requestId: o.requestId },
+        headers: bearer(supervisor),
+      });
+      assert.equal(left.status, 200, JSON.stringify(left.body));
+
       // Twice is refused: the call is no longer held.
       const again = await api(a.url, 'connectPhoneCall', {
         headers: bearer(agent.token),
@@ -238,6 +264,12 @@ describe('a call from the phone network through Kamailio becomes a request the a
         return r.body.phone?.endedAt ? r.body : undefined;
       });
       assert.equal(ended.state, 'assigned');
+      // The call ended: nothing left to monitor.
+      const late = await api(a.url, 'monitorListen', {
+        params: { requestId: o.requestId },
+        headers: bearer(supervisor),
+      });
+      assert.equal(late.status, 409, JSON.stringify(late.body));
       const [line] = await a.sql<{
         end_reason: string;
       }>`SELECT end_reason FROM phone_calls WHERE request_id = ${o.requestId}`;

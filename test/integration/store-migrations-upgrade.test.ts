@@ -694,6 +694,12 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   );
   if (n < 30) return;
   assert.equal((await r.callTickets.get('ct1'))?.ended_at, null, 'a call ticket from before has no end');
+  if (n < 31) return;
+  assert.equal(
+    (await r.phoneCallbacks.byRequest('rq1'))?.ended_at,
+    null,
+    'a callback from before has no recorded end of its call',
+  );
 }
 
 for (const engine of testEngines()) {

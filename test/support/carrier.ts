@@ -118,3 +118,123 @@ export class CarrierCall {
     this.socket.send(text, this.trunkPort, '127.0.0.1');
   }
 }
+
+/**
+ * A carrier's side of a call out (Kamailio's TRUNK_OUTBOUND): a UAS on a UDP port that
+ * answers the first INVITE 180 then 200 with a plain RTP answer naming `mediaPort` (where
+ * the test's RTP source listens), keeps every message, and can hang up itself: a BYE
+ * along the INVITE's Record-Route to the caller's Contact, as a carrier does when the
+ * customer puts the phone down. Used by kamailio-dial-out.
+ */
+export class CarrierUas {
+  readonly received: string[] = [];
+  private invite: string | null = null;
+  private readonly tag = randomBytes(4).toString('hex');
+  private constructor(
+    private readonly socket: Socket,
+    readonly port: number,
+    private readonly mediaPort: number,
+  ) {
+    socket.on('message', (m, from) => this.onMessage(m.toString('utf8'), from.port, from.address));
+  }
+
+  static async listen(port: number, mediaPort: number): Promise<CarrierUas> {
+    const s = createSocket('udp4');
+    await new Promise<void>((ok, fail) => {
+      s.once('error', fail);
+      s.bind(port, CARRIER, () => ok());
+    });
+    return new CarrierUas(s, port, mediaPort);
+  }
+
+  /** The INVITE received (null before one came). */
+  get inviteReceived(): string | null {
+    return this.invite;
+  }
+
+  /** rtpengine's address for the carrier's media: the INVITE's c= and m= port. */
+  mediaTarget(): { host: string; port: number } | null {
+    const body = this.invite?.split('\r\n\r\n')[1] ?? '';
+    const host = /^c=IN IP4 (\S+)/m.exec(body)?.[1];
+    const port = /^m=audio (\d+)/m.exec(body)?.[1];
+    return host && port ? { host, port: Number(port) } : null;
+  }
+
+  /** Requests received with this method (BYE, ACK ...). */
+  requests(method: string): string[] {
+    return this.received.filter((m) => m.startsWith(`${method} `));
+  }
+
+  /** The customer hangs up: a BYE in the dialog of the INVITE answered. */
+  bye(proxyPort: number): void {
+    const inv = this.invite!;
+    const head = inv.split('\r\n\r\n')[0]!.split('\r\n');
+    const get = (name: RegExp) => head.filter((h) => name.test(h)).map((h) => h.replace(/^[^:]+:\s*/, ''));
+    // The callee's route set: the INVITE's Record-Route in its own order.
+    const routes = get(/^Record-Route:/i).flatMap((h) => h.split(/,(?=\s*<)/).map((r) => r.trim()));
+    const contact = /<([^>]+)>/.exec(get(/^(Contact|m):/i)[0] ?? '')?.[1] ?? '';
+    const from = get(/^(From|f):/i)[0]!;
+    const to = get(/^(To|t):/i)[0]!;
+    const text = [
+      `BYE ${contact} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${CARRIER}:${this.port};branch=z9hG4bK${randomBytes(6).toString('hex')};rport`,
+      ...routes.map((r) => `Route: ${r}`),
+      `From: ${to};tag=${this.tag}`,
+      `To: ${from}`,
+      `Call-ID: ${get(/^(Call-ID|i):/i)[0]}`,
+      'CSeq: 1 BYE',
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    this.socket.send(text, proxyPort, CARRIER);
+  }
+
+  /** The final reply the carrier got to its BYE, if any. */
+  byeReply(): string | undefined {
+    return this.received.find((m) => /^SIP\/2\.0 [2-6]\d\d/.test(m) && /^CSeq: 1 BYE/im.test(m));
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private onMessage(text: string, port: number, address: string): void {
+    this.received.push(text);
+    if (!text.startsWith('INVITE ')) return;
+    if (this.invite && !text.includes(this.callIdOf(this.invite))) return;
+    this.invite = text;
+    const head = text.split('\r\n\r\n')[0]!.split('\r\n');
+    const keep = head.filter((l) => /^(Via|v|From|f|Call-ID|i|CSeq|Record-Route)\s*:/i.test(l));
+    const to = head.find((l) => /^(To|t)\s*:/i.test(l))!;
+    const sdp = [
+      'v=0',
+      `o=carrier 1 1 IN IP4 ${CARRIER}`,
+      's=-',
+      `c=IN IP4 ${CARRIER}`,
+      't=0 0',
+      `m=audio ${this.mediaPort} RTP/AVP 0`,
+      'a=rtpmap:0 PCMU/8000',
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
+    const reply = (status: string, body = '') =>
+      [
+        `SIP/2.0 ${status}`,
+        ...keep,
+        `${to};tag=${this.tag}`,
+        `Contact: <sip:carrier@${CARRIER}:${this.port}>`,
+        ...(body ? ['Content-Type: application/sdp'] : []),
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        '',
+        body,
+      ].join('\r\n');
+    this.socket.send(reply('180 Ringing'), port, address);
+    this.socket.send(reply('200 OK', sdp), port, address);
+  }
+
+  private callIdOf(text: string): string {
+    return /^(?:Call-ID|i)\s*:\s*(\S+)/im.exec(text)?.[1] ?? '';
+  }
+}

@@ -3,14 +3,21 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freeUdpPort } from './coturn.ts';
 import { until } from './wait.ts';
 
 /**
- * rtpengine (Debian's `rtpengine-daemon`, userspace: `--table=-1`, no kernel module) for
- * tests: media on 127.0.0.1 in a port range of its own (so a test can tell its
- * addresses from a browser's), the ng control protocol on a free UDP port for Kamailio.
+ * rtpengine (Debian's `rtpengine-daemon`, userspace: `table = -1`, no kernel module) for
+ * tests, started from the deployment's own file (deploy/rtpengine/rtpengine.conf, so the
+ * file is proven) with the test's addresses on the command line (which wins over the
+ * file): media on 127.0.0.1 in a port range of its own (so a test can tell its addresses
+ * from a browser's), the ng control protocol on a free UDP port for Kamailio, the
+ * recording directory (the file's pcap method) in a temp dir.
  */
+export const RTPENGINE_CONF = fileURLToPath(
+  new URL('../../deploy/rtpengine/rtpengine.conf', import.meta.url),
+);
 
 export const RTPENGINE = process.env.VD_RTPENGINE_PATH ?? '/usr/bin/rtpengine';
 
@@ -29,7 +36,7 @@ export interface RunningRtpengine {
 }
 
 export interface RtpengineOptions {
-  /** Record calls (userspace `--recording-method=pcap`) into a temp dir: what Kamailio's record-call=on starts. */
+  /** Tell the test where calls are recorded (the file's `recording-method = pcap`, into a temp dir): what Kamailio's record-call=on starts. */
   recording?: boolean;
   /** How many media ports (default 200: 100 streams with RTP and RTCP). */
   portCount?: number;
@@ -42,9 +49,9 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Runni
   const min = 20_000 + Math.floor(Math.random() * Math.floor(10_000 / count)) * count;
   const ports: [number, number] = [min, min + count - 1];
   const args = [
+    `--config-file=${RTPENGINE_CONF}`,
     '--foreground',
     '--log-stderr',
-    '--table=-1',
     '--interface=127.0.0.1',
     `--listen-ng=127.0.0.1:${ngPort}`,
     `--port-min=${ports[0]}`,
@@ -53,8 +60,10 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Runni
     '--log-level=6',
     '--delete-delay=0',
   ];
+  // The file records with the pcap method into /var/spool/rtpengine: here a temp dir, used
+  // only by calls offered with record-call (and told to the authority with `recording`).
+  args.push(`--recording-dir=${join(dir, 'recordings')}`);
   const recordingDir = opts.recording ? join(dir, 'recordings') : null;
-  if (recordingDir) args.push('--recording-method=pcap', `--recording-dir=${recordingDir}`);
   let log = '';
   // No core file: rtpengine 10.5 can crash when stopped in the middle of a recorded call,
   // and its core would land in the working directory (the repository's root).

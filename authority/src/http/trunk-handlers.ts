@@ -9,12 +9,13 @@ import type { Handlers } from './bind.ts';
 export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
   const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config, svc.recordings);
   const links = new VerificationLinks(svc.ctx, svc.pipeline, () => svc.pipeline.config.config.company);
-  const callbacks = new PhoneCallbacks(svc.ctx, svc.pipeline, svc.calls);
+  const callbacks = new PhoneCallbacks(svc.ctx, svc.pipeline, svc.calls, svc.recordings);
   return {
     bookPhoneCallback: async ({ principal, body }) => await callbacks.book(principal.staff.id, body),
     dialPhoneCallback: async ({ principal, params, body }) =>
       await callbacks.dial(principal.staff.id, params.requestId, body.fence),
     authorizeDialOut: async ({ body }) => await callbacks.allowDialOut(body),
+    dialOutEnded: async ({ params, body }) => await callbacks.dialOutEnded(params.callId, body),
     sendVerificationLink: async ({ principal, params, body }) =>
       await links.send(principal.staff.id, params.requestId, body.fence),
     useVerificationLink: async ({ principal, params }) => await links.use(principal, params.token),

@@ -49,8 +49,9 @@ const tags = (staffId: string) => ({
  * Nothing of a monitor is stored here: rtpengine holds the subscriptions (every node
  * talks to the same rtpengine, so any node can serve any step), the audit log holds
  * who did what. The call is found like recording finds it: the recording row the
- * console's verified answer created names the SIP Call-ID; its two parties are the
- * monologues Kamailio labelled "agent" (the caller) and "customer" (the callee).
+ * console's verified answer created names the SIP Call-ID; a call from or to the phone
+ * network is found by its phone line's Call-ID, recorded or not. Its two parties are the
+ * monologues Kamailio labelled "agent" and "customer" (whoever called).
  *
  * - listen: a `subscribe request` of each party to a tag of the supervisor's: one
  *   send-only offer per party (one m= line each: rtpengine 10.5 does not BUNDLE, and
@@ -276,16 +277,29 @@ export class Monitoring extends EventEmitter<{ staff: [staffIds: string[], frame
     });
   }
 
-  /** The request's live call through rtpengine: its SIP Call-ID (from the recording row) and holder. */
+  /**
+   * The request's live call through rtpengine and its holder. The SIP Call-ID is the live
+   * recording's (a call to the customer's device, named by the console's verified answer,
+   * under the current fence); else, recorded or not, the phone line's: a call from the
+   * phone network (put through by Kamailio, always through rtpengine) or the callback's
+   * latest call out, while it lasts.
+   */
   private async callOf(requestId: string): Promise<{ callId: string; agentId: string }> {
     const read = this.ctx.data.read;
     const req = await read.requests.get(requestId);
     if (!req) throw notFound('no such request');
     if (req.state !== 'assigned' || !req.agent_id) throw conflict('the request has no live call');
+    const none = () =>
+      conflict('the request has no call through the media server (Kamailio + rtpengine) to monitor');
+    if (!this.ng) throw none();
     const rec = await read.recordings.live(requestId);
-    if (!this.ng || !rec || rec.fence !== req.fence)
-      throw conflict('the request has no call through the media server (Kamailio + rtpengine) to monitor');
-    return { callId: rec.call_id, agentId: req.agent_id };
+    if (rec && rec.fence === req.fence) return { callId: rec.call_id, agentId: req.agent_id };
+    const phoneIn = await read.phoneCalls.byRequest(requestId);
+    if (phoneIn && phoneIn.ended_at === null) return { callId: phoneIn.sip_call_id, agentId: req.agent_id };
+    const callOut = await read.phoneCallbacks.byRequest(requestId);
+    if (callOut?.sip_call_id && callOut.ended_at === null)
+      return { callId: callOut.sip_call_id, agentId: req.agent_id };
+    throw none();
   }
 
   private async command(command: string, args: Record<string, Bencodable | undefined>) {
@@ -334,15 +348,22 @@ export class Monitoring extends EventEmitter<{ staff: [staffIds: string[], frame
     return parties.map((p) => ({ tag: p.tag, party: 'unknown' as const }));
   }
 
+  /**
+   * The subscriptions end and their monologues go: a supervisor's monologue left in the
+   * call is a branch of its own, and a BYE from the callee would then end only the
+   * callee's branch (rtpengine keeps the call, its recording is never closed).
+   */
   private async unsubscribe(callId: string, subscribers: Tag[]): Promise<void> {
-    for (const x of subscribers)
+    for (const x of subscribers) {
       await this.command('unsubscribe', { 'call-id': callId, 'to-tag': x.tag }).catch(() => undefined);
+      await this.command('delete', { 'call-id': callId, 'from-tag': x.tag }).catch(() => undefined);
+    }
   }
 
-  /** The agent's subscriptions end and their publications go. */
+  /** The agent's subscriptions end and their publications go (every monologue of them). */
   private async endTalks(callId: string, agentTags: Tag[]): Promise<void> {
     for (const a of agentTags) {
-      await this.command('unsubscribe', { 'call-id': callId, 'to-tag': a.tag }).catch(() => undefined);
+      await this.unsubscribe(callId, [a]);
       for (const pub of a.subscriptions)
         await this.command('delete', { 'call-id': callId, 'from-tag': pub }).catch(() => undefined);
     }

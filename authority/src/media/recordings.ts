@@ -7,6 +7,7 @@ import type { Ctx } from '../context.ts';
 import { conflict, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
+import type { Repos } from '../store/repos/index.ts';
 import type { RecordingRow, RecordingSpan } from '../store/repos/recordings.ts';
 import {
   decodeSpan,
@@ -20,6 +21,12 @@ import {
 import { NgClient, NgError } from './rtpengine-ng.ts';
 
 const DAY_MS = 86_400_000;
+/**
+ * A call out is kept with its request as the authority lets it go, just before Kamailio
+ * offers it to rtpengine: until rtpengine has written anything of a call this young, a
+ * sweep that finds the call unknown leaves its recording alone.
+ */
+const START_GRACE_MS = 30_000;
 /** The party of each WAV channel: the caller (the agent's console) left, the device right. */
 export const RECORDING_CHANNELS = ['agent', 'customer'] as const;
 
@@ -92,31 +99,45 @@ export class Recordings {
       if (e instanceof NgError) return null; // not anchored through rtpengine (or it is down): nothing recorded
       throw e;
     }
-    const now = this.ctx.clock.now();
-    const id = randomId(12);
     return await this.ctx.data.tx(async (r) => {
       checkHolder(await r.commands.lockRequest(requestId), staffId, fence);
-      const inserted = await r.recordings.insert({
-        id,
-        request_id: requestId,
-        call_id: callId,
-        agent_id: staffId,
-        fence,
-        state: 'recording',
-        channels: JSON.stringify(channels),
-        segments: JSON.stringify([{ startedAt: now, endedAt: null }]),
-        created_at: now,
-      });
-      if (inserted)
-        await r.audit.append({
-          actor: `staff:${staffId}`,
-          action: 'recording.start',
-          subject: `request:${requestId}`,
-          outcome: 'success',
-          data: { recordingId: id, callId, fence },
-        });
+      await this.startIn(r, { staffId, requestId, fence, callId, channels });
       return this.view(await r.recordings.live(requestId));
     });
+  }
+
+  /**
+   * A call rtpengine records (or is about to: a call out is offered to rtpengine right
+   * after the authority lets it go) is kept with the request from now on, in the caller's
+   * unit (the holder checked there), audited `recording.start`. The same Call-ID twice is
+   * one recording. Nothing when recording is not configured.
+   */
+  async startIn(
+    r: Repos,
+    rec: { staffId: string; requestId: string; fence: number; callId: string; channels: readonly string[] },
+  ): Promise<void> {
+    if (!this.ng) return;
+    const now = this.ctx.clock.now();
+    const id = randomId(12);
+    const inserted = await r.recordings.insert({
+      id,
+      request_id: rec.requestId,
+      call_id: rec.callId,
+      agent_id: rec.staffId,
+      fence: rec.fence,
+      state: 'recording',
+      channels: JSON.stringify(rec.channels),
+      segments: JSON.stringify([{ startedAt: now, endedAt: null }]),
+      created_at: now,
+    });
+    if (inserted)
+      await r.audit.append({
+        actor: `staff:${rec.staffId}`,
+        action: 'recording.start',
+        subject: `request:${rec.requestId}`,
+        outcome: 'success',
+        data: { recordingId: id, callId: rec.callId, fence: rec.fence },
+      });
   }
 
   async state(requestId: string): Promise<RecordingState> {
@@ -272,6 +293,7 @@ export class Recordings {
     const metas = (await readdir(metaDir).catch(() => [] as string[])).filter(
       (f) => callOf(f) === row.call_id,
     );
+    if (metas.length === 0 && now - row.created_at < START_GRACE_MS) return; // not offered to rtpengine yet
     const sdp: CallSdp = { codecs: new Map(), channelOfPort: new Map() };
     const pcaps: string[] = [];
     for (const m of metas) {

@@ -44,6 +44,9 @@ export const phoneCallbackView = (cb: PhoneCallbackRow | undefined): { phoneCall
           bookedAt: new Date(cb.booked_at).toISOString(),
           placedAt: cb.placed_at === null ? null : new Date(cb.placed_at).toISOString(),
           attempts: cb.placed_count,
+          endedAt: cb.ended_at === null ? null : new Date(cb.ended_at).toISOString(),
+          endReason: cb.end_reason,
+          endStatus: cb.end_status,
         },
       }
     : {};

@@ -762,6 +762,16 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     db.exec(`ALTER TABLE call_tickets ADD COLUMN ended_at INTEGER;`);
   },
+  // 31: the end of a callback's latest call out (the carrier or the agent hung up, or it was not answered)
+  (db) => {
+    db.exec(`
+      ALTER TABLE phone_callbacks ADD COLUMN ended_at INTEGER;   -- NULL while the latest call lasts (or none yet)
+      ALTER TABLE phone_callbacks ADD COLUMN end_reason TEXT
+        CHECK (end_reason IN ('customer_hung_up','agent_hung_up','cancelled','not_answered'));
+      ALTER TABLE phone_callbacks ADD COLUMN end_status INTEGER; -- the SIP status of a call not answered
+      CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);
+    `);
+  },
 ];
 
 /**

@@ -704,6 +704,12 @@ export const POSTGRES_DDL: readonly string[] = [
   `ALTER TABLE agents ADD COLUMN chat_capacity BIGINT CHECK (chat_capacity BETWEEN 1 AND 20);`,
   // 30: when a proven call ended (null: live while its request is held under the ticket's fence)
   `ALTER TABLE call_tickets ADD COLUMN ended_at BIGINT;`,
+  // 31: the end of a callback's latest call out (the carrier or the agent hung up, or it was not answered)
+  `ALTER TABLE phone_callbacks ADD COLUMN ended_at BIGINT;
+   ALTER TABLE phone_callbacks ADD COLUMN end_reason TEXT
+     CHECK (end_reason IN ('customer_hung_up','agent_hung_up','cancelled','not_answered'));
+   ALTER TABLE phone_callbacks ADD COLUMN end_status BIGINT;
+   CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`,
 ];
 
 export interface SchemaVersion {

@@ -5,6 +5,15 @@ import { normalisePhone } from '../customers/phones.ts';
 import { badRequest, conflict, DomainError, notFound } from '../errors.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import { RECORDING_CHANNELS, type Recordings } from '../media/recordings.ts';
+
+/** The SIP server's report of a call out's end -> how the request shows it. */
+const END_REASONS = {
+  carrier_bye: 'customer_hung_up',
+  agent_bye: 'agent_hung_up',
+  cancel: 'cancelled',
+  failed: 'not_answered',
+} as const;
 
 const notConfigured = () =>
   new DomainError(
@@ -26,6 +35,7 @@ export class PhoneCallbacks {
     private readonly ctx: Ctx,
     private readonly pipeline: Pipeline,
     private readonly tickets: CallTickets,
+    private readonly recordings: Recordings | null = null,
   ) {}
 
   async book(
@@ -90,18 +100,67 @@ export class PhoneCallbacks {
     };
   }
 
-  /** The SIP server asks before it lets an INVITE out to the trunk. */
+  /**
+   * The SIP server asks before it lets an INVITE out to the trunk. Allowed: the callback is
+   * placed, and when the SIP server has the call recorded (rtpengine), the recording is
+   * kept with the request from now on like any anchored call's (the agent calls: channel 0;
+   * the customer answers: channel 1), in the same unit.
+   */
   async allowDialOut(check: {
     ticket: string;
     number: string;
     sipUser: string;
     callId: string;
+    recorded?: boolean | undefined;
   }): Promise<{ requestId: string; number: string; callerId: string }> {
     const now = this.ctx.clock.now();
     const claims = await this.tickets.allowPhone(check, async (r, c, first) => {
-      if (first) await r.phoneCallbacks.placed(c.rid, check.callId, now);
+      if (!first) return;
+      await r.phoneCallbacks.placed(c.rid, check.callId, now);
+      if (check.recorded && this.recordings)
+        await this.recordings.startIn(r, {
+          staffId: c.agt,
+          requestId: c.rid,
+          fence: c.fence,
+          callId: check.callId,
+          channels: RECORDING_CHANNELS,
+        });
     });
     await this.pipeline.announce([claims.rid]);
     return { requestId: claims.rid, number: claims.tel, callerId: claims.cid };
+  }
+
+  /**
+   * The SIP server says a call out ended (a BYE from the carrier or the console, a
+   * cancel, or the carrier's refusal): the callback shows its latest call ended, once
+   * (audited `phone.dial.end`); the request stays with the agent. A report about an
+   * earlier call of the callback changes nothing.
+   */
+  async dialOutEnded(
+    callId: string,
+    end: { reason: 'carrier_bye' | 'agent_bye' | 'cancel' | 'failed'; status?: number | undefined },
+  ): Promise<{ requestId: string; endedAt: string }> {
+    const cb = await this.ctx.data.read.phoneCallbacks.byCallId(callId);
+    if (!cb) throw notFound('no callback placed that call');
+    const reason = END_REASONS[end.reason];
+    const now = this.ctx.clock.now();
+    const ended = await this.ctx.data.tx(async (r) => {
+      if (!(await r.phoneCallbacks.ended(cb.request_id, callId, { reason, status: end.status ?? null }, now)))
+        return false;
+      await r.audit.append({
+        actor: 'sip:trunk',
+        action: 'phone.dial.end',
+        subject: `request:${cb.request_id}`,
+        outcome: 'success',
+        data: { callId, reason, ...(end.status !== undefined ? { status: end.status } : {}) },
+      });
+      return true;
+    });
+    const after = await this.ctx.data.read.phoneCallbacks.byRequest(cb.request_id);
+    if (ended) {
+      const holder = (await this.ctx.data.read.requests.get(cb.request_id))?.agent_id;
+      await this.pipeline.announce([cb.request_id], holder ? [holder] : []);
+    }
+    return { requestId: cb.request_id, endedAt: iso(after?.ended_at ?? now) };
   }
 }

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import type { PhoneCallbackView } from '../../../protocol/src/index.ts';
 import { Kbd } from '../components/ui.tsx';
 import { spokenDuration, timerText } from '../format.ts';
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
@@ -149,9 +150,11 @@ export function CallControls() {
                   ? 'The call on the phone line has ended.'
                   : 'Phoned in: the caller is waiting on the phone line. Take the call to talk.'
                 : callback && phone.line === 'ready'
-                  ? callback.placedAt
-                    ? `Called back on ${callback.shown} (${callback.attempts}×): call again if needed.`
-                    : `A callback: the customer has no app. Call ${callback.shown} through the phone network.`
+                  ? callback.endedAt
+                    ? `The call to ${callback.shown} has ended: ${callbackEnd(callback)} (${callback.attempts}×). Call again if needed.`
+                    : callback.placedAt
+                      ? `Called back on ${callback.shown} (${callback.attempts}×): call again if needed.`
+                      : `A callback: the customer has no app. Call ${callback.shown} through the phone network.`
                   : lineStatus(phone)))}
         </span>
       </div>
@@ -159,6 +162,24 @@ export function CallControls() {
       {inCall && <QualityMeter phone={phone} />}
     </div>
   );
+}
+
+/** How a callback's latest call out ended, in the agent's words. */
+function callbackEnd(cb: PhoneCallbackView): string {
+  switch (cb.endReason) {
+    case 'customer_hung_up':
+      return 'the customer hung up';
+    case 'agent_hung_up':
+      return 'you hung up';
+    case 'cancelled':
+      return 'cancelled before an answer';
+    case 'not_answered':
+      return cb.endStatus === 486 || cb.endStatus === 600
+        ? 'the line was busy'
+        : `not answered${cb.endStatus ? ` (SIP ${cb.endStatus})` : ''}`;
+    default:
+      return 'ended';
+  }
 }
 
 export function lineStatus(phone: SoftphoneSnapshot): string {

@@ -280,6 +280,9 @@ export class CallControlsStore extends Store<CallControlsState> {
       if (!phone.getSnapshot().present || !phone.dialNumber) throw new Error('No softphone connected');
       const t = await this.bridge.invoke('call.dialPhone', { requestId, fence });
       await phone.dialNumber({ requestId, target: t.target, ticket: t.ticket, peer: t.number });
+      // Recorded by the media server like every anchored call: pause/resume as for any call.
+      const rec = await this.bridge.invoke('recording.state', { requestId });
+      this.patch({ recording: rec.state === 'none' ? null : { requestId, state: rec.state } });
     });
   }
 

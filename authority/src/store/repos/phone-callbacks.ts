@@ -7,7 +7,8 @@ export type PhoneDialTicketRow = Selectable<PhoneDialTicketsTable>;
 
 /**
  * Tables: phone_callbacks, phone_dial_tickets (callbacks to a phone number through the
- * trunk, issue 14 item 5). One callback row per request; a dial ticket lets one call out
+ * trunk, issue 14 item 5). One callback row per request, with its latest call and how that
+ * ended (guarded: once, and only the latest call); a dial ticket lets one call out
  * (`use` is guarded: unused, or used by that same Call-ID, not expired).
  */
 export class PhoneCallbacksRepo extends Repo {
@@ -33,13 +34,49 @@ export class PhoneCallbacksRepo extends Repo {
     return new Map(rows.map((r) => [r.request_id, r]));
   }
 
-  /** The SIP server let a call out to the callback's number. */
+  /** The SIP server let a call out to the callback's number: the latest call, not ended. */
   async placed(requestId: string, sipCallId: string, at: number): Promise<void> {
     await this.q
       .updateTable('phone_callbacks')
-      .set({ placed_at: at, placed_count: sql<number>`placed_count + 1`, sip_call_id: sipCallId })
+      .set({
+        placed_at: at,
+        placed_count: sql<number>`placed_count + 1`,
+        sip_call_id: sipCallId,
+        ended_at: null,
+        end_reason: null,
+        end_status: null,
+      })
       .where('request_id', '=', requestId)
       .execute();
+  }
+
+  /** The callback that placed the call `sipCallId` (its latest or an earlier one: `sip_call_id` says). */
+  byCallId(sipCallId: string): Promise<PhoneCallbackRow | undefined> {
+    return this.q
+      .selectFrom('phone_callbacks')
+      .selectAll()
+      .where('sip_call_id', '=', sipCallId)
+      .executeTakeFirst();
+  }
+
+  /** The latest call out ended, once: false when it had ended already (or is no longer the latest). */
+  async ended(
+    requestId: string,
+    sipCallId: string,
+    end: {
+      reason: 'customer_hung_up' | 'agent_hung_up' | 'cancelled' | 'not_answered';
+      status: number | null;
+    },
+    at: number,
+  ): Promise<boolean> {
+    const r = await this.q
+      .updateTable('phone_callbacks')
+      .set({ ended_at: at, end_reason: end.reason, end_status: end.status })
+      .where('request_id', '=', requestId)
+      .where('sip_call_id', '=', sipCallId)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async insertTicket(row: Insertable<PhoneDialTicketsTable>): Promise<void> {
