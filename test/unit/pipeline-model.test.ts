@@ -637,6 +637,15 @@ class CreateRequest extends Cmd {
   }
 }
 
+/**
+ * A sign of life at `now`: stored unless the stored one is less than a tenth of the agent
+ * timeout old (each is a durable commit, so they are thinned out).
+ */
+function seen(a: MAgent, now: number): void {
+  if (a.lastSeen !== null && now >= a.lastSeen && now - a.lastSeen < AGENT_TIMEOUT_S * 100) return;
+  a.lastSeen = now;
+}
+
 /** Agent commands go through a staff route, and every staff route call is a sign of life. */
 abstract class AgentCmd extends Cmd {
   constructor(readonly agent: number) {
@@ -648,7 +657,7 @@ abstract class AgentCmd extends Cmd {
   async touch(m: Model, w: World): Promise<MAgent> {
     const a = this.agentOf(m);
     await w.svc.pipeline.touchAgent(a.id);
-    a.lastSeen = m.now;
+    seen(a, m.now);
     return a;
   }
 }
@@ -675,6 +684,7 @@ class SetPresence extends AgentCmd {
       return;
     }
     this.expect(got, 'ok', this.state);
+    a.lastSeen = m.now; // the change's own unit records the sign of life
     setPresence(m, a, this.state);
     if (this.state !== 'available') {
       const o = offerOf(m, a.id);
@@ -732,6 +742,7 @@ class Accept extends FencedCmd {
     if (r.state === 'assigned') return void this.expect(got, 'ok', 'a retried accept');
     if (r.state === 'offered' && r.offerExpiresAt! > m.now) {
       this.expect(got, 'ok', 'the current fence of a live offer is accepted');
+      a.lastSeen = m.now; // the accept's own unit records the sign of life
       r.state = 'assigned';
       r.assignedAt = m.now;
       r.offerExpiresAt = null;
@@ -858,7 +869,7 @@ class Advance extends Cmd {
       for (const a of m.agents)
         if (a.presence !== 'offline') {
           await w.svc.pipeline.touchAgent(a.id);
-          a.lastSeen = m.now;
+          seen(a, m.now);
         }
     if (!this.runTick) return;
     await w.svc.pipeline.tick();
@@ -939,6 +950,7 @@ class AcceptAtEdge extends AgentCmd {
     const got = await outcome(async () => await w.svc.pipeline.accept(a.id, r.id, r.fence));
     if (this.delta === 0) return void this.expect(got, 409, 'an offer cannot be accepted at its expiry');
     this.expect(got, 'ok', 'an offer is accepted until 1 ms before its expiry');
+    a.lastSeen = m.now; // the accept's own unit records the sign of life
     r.state = 'assigned';
     r.assignedAt = m.now;
     r.offerExpiresAt = null;

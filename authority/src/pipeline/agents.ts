@@ -28,14 +28,6 @@ export class Agents {
    */
   private readonly returnTo = new Map<string, { presence: Presence; reasonCode: string | null }>();
 
-  /**
-   * When this node last wrote each agent's sign of life. A write is a durable commit, and
-   * every HTTP call and socket heartbeat of a console is one: at most one per agent per
-   * tenth of the agent timeout is kept (3 s at the default 30 s), so `last_seen_at` lags by
-   * at most that, far inside the timeout that reads it. Per node: each node writes its own.
-   */
-  private readonly touched = new Map<string, number>();
-
   constructor(private readonly ctx: Ctx) {}
 
   /** Remember the presence to return to after holding a request taken over (the first one wins). */
@@ -127,17 +119,15 @@ export class Agents {
 
   /** A sign of life of the agent (a staff route, a socket), durable when this resolves. */
   async touch(staffId: string, at = this.ctx.clock.now()): Promise<void> {
-    const last = this.touched.get(staffId);
-    if (last !== undefined && at >= last && at - last < this.ctx.config.agentTimeoutSeconds * 100) return;
-    this.touched.set(staffId, at);
-    if (this.touched.size > 10_000) this.touched.clear();
-    try {
-      await this.ctx.data.tx((r) => r.agents.touch(staffId, at));
-    } catch (e) {
-      this.touched.delete(staffId);
-      throw e;
-    }
+    // A write is a durable commit, and every HTTP call and socket heartbeat of a console is a
+    // sign of life: one is kept per tenth of the agent timeout (3 s at the default 30 s), so
+    // `last_seen_at` lags by at most that, far inside the timeout that reads it. Decided on the
+    // stored value, so every node follows the same rule.
+    const last = (await this.get(staffId))?.last_seen_at ?? null;
+    if (last !== null && at >= last && at - last < this.ctx.config.agentTimeoutSeconds * 100) return;
+    await this.ctx.data.tx((r) => r.agents.touch(staffId, at));
   }
+
 
   async setProfile(
     staffId: string,
