@@ -255,7 +255,7 @@ describe(`verified chat through ${KILLS} authority SIGKILLs and cut sockets: ${M
       const put = await api(url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
       assert.equal(put.status, 200, JSON.stringify(put.body));
 
-      const staff = [];
+      const staff: Awaited<ReturnType<typeof staffLogin>>[] = [];
       for (const s of STAFF.slice(0, CONVERSATIONS)) {
         const l = await staffLogin(url, s.username, s.password);
         await apiWith(url, bearer(l.token), 'setPresence', { json: { state: 'offline' } });
