@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { RATE_MAX, RATE_WINDOW_MS } from '../../authority/src/chat/chat-service.ts';
 import { FakeClock, startNodes, type TestAuthority } from '../support/authority.ts';
-import { TestDevice } from '../support/device.ts';
+import { FAKE_PNG, TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
@@ -265,6 +266,80 @@ describe('verified chat: the authority side', () => {
       B.staffId,
     );
     await presence(B, 'offline');
+  });
+
+  it(`rate limit per sender: past ${RATE_MAX} sends in the window the next is refused with a retry-after (frames and uploads); the other party still sends; after the window a send is accepted`, async () => {
+    await presence(A, 'available');
+    const c = await chatCustomer();
+    const fence = await accept(A, c.requestId);
+    const send = (id: string) =>
+      c.socket.send({ type: 'chat.send', requestId: c.requestId, clientMsgId: M(id), text: id });
+    const answer = (id: string) =>
+      c.ws.take((f) => (f.type === 'chat.ack' || f.type === 'chat.refused') && f.clientMsgId === M(id));
+    for (let i = 1; i <= RATE_MAX; i++) {
+      send(`rl_${i}`);
+      const r = await answer(`rl_${i}`);
+      assert.equal(r.type, 'chat.ack', JSON.stringify(r));
+      assert.equal(r.seq, i);
+    }
+    clock.advance(RATE_WINDOW_MS / 2);
+    send(`rl_${RATE_MAX + 1}`);
+    const refused = await answer(`rl_${RATE_MAX + 1}`);
+    assert.equal(refused.type, 'chat.refused', JSON.stringify(refused));
+    assert.equal(refused.code, 'rate_limited');
+    assert.ok(
+      refused.retryAfterSeconds >= 1 && refused.retryAfterSeconds <= RATE_WINDOW_MS / 1000,
+      JSON.stringify(refused),
+    );
+    // An upload by the same sender meets the same limit: 429 with Retry-After.
+    const up = await c.d.api('deviceAttach', {
+      params: { requestId: c.requestId },
+      query: { clientMsgId: M('rl_upload'), name: 'screen.png' },
+      raw: FAKE_PNG,
+      contentType: 'image/png',
+    });
+    assert.equal(up.status, 429, JSON.stringify(up.body));
+    assert.equal(up.body.code, 'rate_limited');
+    assert.ok(Number(up.headers.get('retry-after')) >= 1, String(up.headers.get('retry-after')));
+    // A resend of a stored message is not a new message: answered, not limited.
+    send('rl_1');
+    assert.equal((await answer('rl_1')).seq, 1);
+    // The limit is per sender: the agent still sends.
+    A.socket.send({
+      type: 'chat.send',
+      requestId: c.requestId,
+      clientMsgId: M('rl_agent'),
+      fence,
+      text: 'ok',
+    });
+    assert.equal(
+      (await A.ws.take((f) => f.type === 'chat.ack' && f.clientMsgId === M('rl_agent'))).seq,
+      RATE_MAX + 1,
+    );
+    // Nothing refused was stored.
+    const [n] = await a.sql<{
+      n: number;
+    }>`SELECT count(*) AS n FROM chat_messages WHERE request_id = ${c.requestId}`;
+    assert.equal(Number(n!.n), RATE_MAX + 1);
+    // After the window: accepted again, the message and the upload.
+    clock.advance(RATE_WINDOW_MS / 2 + 1);
+    send(`rl_${RATE_MAX + 1}`);
+    const later = await answer(`rl_${RATE_MAX + 1}`);
+    assert.equal(later.type, 'chat.ack', JSON.stringify(later));
+    assert.equal(later.seq, RATE_MAX + 2);
+    const up2 = await c.d.api('deviceAttach', {
+      params: { requestId: c.requestId },
+      query: { clientMsgId: M('rl_upload'), name: 'screen.png' },
+      raw: FAKE_PNG,
+      contentType: 'image/png',
+    });
+    assert.equal(up2.status, 201, JSON.stringify(up2.body));
+    assert.equal(up2.body.seq, RATE_MAX + 3);
+    const done = await staffApi(A, 'completeRequest', {
+      params: { requestId: c.requestId },
+      json: { fence },
+    });
+    assert.ok(done.status < 300, JSON.stringify(done.body));
   });
 
   it(`${FUZZ} fuzzed chat frames are refused cleanly: the socket says why, the authority stays up`, async () => {

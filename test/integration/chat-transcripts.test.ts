@@ -286,6 +286,66 @@ describe('chat transcripts: the request record for staff, past conversations for
     assert.deepEqual(rows, []);
   });
 
+  it('a warm consult: the colleague consulted reads the transcript (not writes); after the hand-over the old holder is refused', async () => {
+    await presence(A, 'available');
+    const c = await chatRequest(alice);
+    const fenceA = await accept(A, c.requestId);
+    await customerSays(c, 'w1', 'before the consult');
+    await agentSays(A, c.requestId, fenceA, 'wa1', 'let me ask a colleague');
+    const before = await staffApi(B, 'requestTranscript', { params: { requestId: c.requestId } });
+    assert.equal(before.status, 403, 'not consulted yet: ' + JSON.stringify(before.body));
+    await presence(B, 'available');
+    const warm = await staffApi(A, 'transfer', {
+      params: { requestId: c.requestId },
+      json: { fence: fenceA, mode: 'warm', target: { kind: 'agent', staffId: B.staffId } },
+    });
+    assert.equal(warm.status, 201, JSON.stringify(warm.body));
+    const during = await staffApi(B, 'requestTranscript', { params: { requestId: c.requestId } });
+    assert.equal(during.status, 200, 'consulted: ' + JSON.stringify(during.body));
+    assert.deepEqual(
+      during.body.messages.map((m: any) => [m.seq, m.text]),
+      [
+        [1, 'before the consult'],
+        [2, 'let me ask a colleague'],
+      ],
+    );
+    // Reading only: the colleague consulted does not hold the chat yet.
+    B.socket.send({
+      type: 'chat.send',
+      requestId: c.requestId,
+      clientMsgId: M('wb0'),
+      fence: fenceA,
+      text: 'not yet mine',
+    });
+    assert.equal(
+      (await B.ws.take((f) => f.type === 'chat.refused' && f.clientMsgId === M('wb0'))).code,
+      'not_holder',
+    );
+    await agentSays(A, c.requestId, fenceA, 'wa2', 'still mine during the consult');
+    const took = await staffApi(B, 'acceptTransfer', { params: { transferId: warm.body.transferId } });
+    assert.equal(took.status, 200, JSON.stringify(took.body));
+    const fenceB = took.body.toFence as number;
+    assert.ok(fenceB > fenceA, JSON.stringify(took.body));
+    A.socket.send({
+      type: 'chat.send',
+      requestId: c.requestId,
+      clientMsgId: M('wa3'),
+      fence: fenceA,
+      text: 'after the hand-over',
+    });
+    assert.equal(
+      (await A.ws.take((f) => f.type === 'chat.refused' && f.clientMsgId === M('wa3'))).code,
+      'not_holder',
+    );
+    assert.equal(await agentSays(B, c.requestId, fenceB, 'wb1', 'B here now'), 4);
+    const done = await staffApi(B, 'completeRequest', {
+      params: { requestId: c.requestId },
+      json: { fence: fenceB },
+    });
+    assert.ok(done.status < 300, JSON.stringify(done.body));
+    await presence(B, 'offline');
+  });
+
   it("a supervisor reads any request's transcript, each read audited; an unknown request is 404", async () => {
     const r = await staffApi(supervisor, 'requestTranscript', {
       params: { requestId: first },

@@ -82,12 +82,29 @@ export type Stored =
  */
 export class ChatService extends EventEmitter<ChatEvents> {
   private readonly sent = new Map<string, number[]>();
+  /** The tail of each party's chain of chat work per request (`inOrder`). */
+  private readonly chains = new Map<string, Promise<void>>();
 
   constructor(private readonly ctx: Ctx) {
     super();
   }
 
-  async handle(
+  /**
+   * Handle a chat frame. The frames of one party about one request are handled one after the
+   * other, in the order they came (`inOrder`, entered before anything is awaited): frames of
+   * a socket arrive in order, but handled side by side their units of work could take the
+   * request's lock in any order and store a sender's messages out of the order sent (the
+   * crash test found it on PostgreSQL: a resend of several messages after a reconnect).
+   */
+  handle(
+    party: ChatParty,
+    f: ChatClientFrame,
+    reply: (frame: ChatServerFrame | { type: 'error'; code: string; message: string }) => void,
+  ): Promise<void> {
+    return this.inOrder(party, f.requestId, () => this.handleNow(party, f, reply));
+  }
+
+  private async handleNow(
     party: ChatParty,
     f: ChatClientFrame,
     reply: (frame: ChatServerFrame | { type: 'error'; code: string; message: string }) => void,
@@ -152,7 +169,7 @@ export class ChatService extends EventEmitter<ChatEvents> {
     f: Extract<ChatClientFrame, { type: 'chat.send' }>,
     reply: (frame: ChatServerFrame) => void,
   ): Promise<void> {
-    const out = await this.store(party, who, req, {
+    const out = await this.storeNow(party, who, req, {
       clientMsgId: f.clientMsgId,
       fence: f.fence,
       text: f.text,
@@ -173,9 +190,18 @@ export class ChatService extends EventEmitter<ChatEvents> {
    * unit with the next seq, then send it to the other party. A resend (same clientMsgId)
    * answers the stored one; a sender over the rate limit, an agent who does not hold the
    * request under `fence`, or an ended request is refused. `audit` (attachments) is
-   * appended in the same unit as the message.
+   * appended in the same unit as the message. In order with the party's chat frames (`inOrder`).
    */
-  async store(
+  store(
+    party: ChatParty,
+    who: 'customer' | 'agent',
+    req: RequestRow,
+    m: { clientMsgId: string; fence: number | undefined; text: string; attachment?: NewAttachment },
+  ): Promise<Stored> {
+    return this.inOrder(party, req.id, () => this.storeNow(party, who, req, m));
+  }
+
+  private async storeNow(
     party: ChatParty,
     who: 'customer' | 'agent',
     req: RequestRow,
@@ -243,6 +269,24 @@ export class ChatService extends EventEmitter<ChatEvents> {
   private toOther(req: RequestRow, from: 'customer' | 'agent', frame: ChatServerFrame): void {
     if (from === 'agent') this.emit('device', req.session_id, frame);
     else if (req.agent_id && req.state === 'assigned') this.emit('staff', [req.agent_id], frame);
+  }
+
+  /**
+   * Run `fn` after everything this node was given earlier for the same party and request
+   * (a chain per key, dropped once idle); a failure does not stop the chain.
+   */
+  private inOrder<T>(party: ChatParty, requestId: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${requestId}:${party.kind === 'device' ? `d:${party.deviceId}` : `s:${party.staffId}`}`;
+    const run = (this.chains.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+    return run;
   }
 
   /** Seconds to wait before `key` may send again (0: now). */

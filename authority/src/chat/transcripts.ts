@@ -69,8 +69,9 @@ export class Transcripts {
 
   /**
    * Whether `staff` may read the request's transcript (and its attachments): supervisors and
-   * admins any (true: their reads are audited), an agent one they held (custody) or were
-   * offered, else 403.
+   * admins any (true: their reads are audited), an agent one they held (custody), were
+   * offered, or are consulted on (the target of an open warm transfer: reading only, the
+   * holder still writes), else 403.
    */
   async checkStaffMayRead(
     staff: StaffRow,
@@ -81,8 +82,9 @@ export class Transcripts {
     const read = this.ctx.data.read;
     const reached =
       (custody ?? (await read.custody.list(requestId))).some((c) => c.staff_id === staff.id) ||
-      (await read.requests.leases(requestId)).some((l) => l.agent_id === staff.id);
-    if (!reached) throw forbidden('not a request you held or were offered');
+      (await read.requests.leases(requestId)).some((l) => l.agent_id === staff.id) ||
+      (await read.transfers.consultedOn(requestId, staff.id, this.ctx.clock.now()));
+    if (!reached) throw forbidden('not a request you held, were offered or are consulted on');
     return false;
   }
 

@@ -77,6 +77,21 @@ export class TransfersRepo extends Repo {
     return new Map(rows.map((r) => [r.request_id, r.created_at]));
   }
 
+  /** Whether `staffId` is the target of an open (offered, not expired at `at`) warm consult on the request. */
+  async consultedOn(requestId: string, staffId: string, at: number): Promise<boolean> {
+    const row = await this.q
+      .selectFrom('transfers')
+      .select('id')
+      .where('request_id', '=', requestId)
+      .where('target_staff', '=', staffId)
+      .where('mode', '=', 'warm')
+      .where('state', '=', 'offered')
+      .where('expires_at', '>', at)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Whether any transfer is open (offered) at all. */
   async anyOpen(): Promise<boolean> {
     return (
