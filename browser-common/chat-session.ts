@@ -31,10 +31,13 @@ class Emitter<Events extends Record<string, unknown>> {
  * `device.chat()`, over its feed) and the agent's console (renderer/src/state/chat.ts,
  * through main/core's authority connection) use the same session.
  *
- * - `send(text)` gives the message a `clientMsgId` and sends it at once if connected;
- *   it stays "sending" until the authority's `chat.ack` says it is durable.
+ * - `send(text)` gives the message a `clientMsgId`; it stays "sending" until the
+ *   authority's `chat.ack` says it is durable. One message is on its way at a time, the
+ *   next one after the previous one's ack (or final refusal), so the authority stores them
+ *   in the order written even when one must wait (`rate_limited`: the whole session waits
+ *   the pause asked for, then sends that message again) or a reconnect resends them.
  * - After a reconnect, `connected()` sends `chat.resume` from `Transcript.resumeAfter`
- *   and then every message still unacknowledged, in order, with its same clientMsgId
+ *   and then the messages still unacknowledged, in order, with their same clientMsgId
  *   (the authority stores a resend once).
  * - Messages are shown in seq order, each once (a message ahead of a gap is held).
  * - Receipts: the other side's `delivered` / `read` up to a seq turn own messages' ticks;
@@ -99,7 +102,6 @@ interface Pending {
   text: string;
   seq: number | null;
   refusal: ChatRefusal | null;
-  retryTimer: ReturnType<typeof setTimeout> | null;
 }
 
 /** A new url-safe message id (16 random bytes, base64url). */
@@ -127,6 +129,10 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
   private typingSent = false;
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
+  /** The clientMsgId on its way (sent on this connection, no ack or refusal yet). */
+  private inFlight: string | null = null;
+  /** The authority asked this sender to wait (`rate_limited`): nothing is sent until it ends. */
+  private pauseTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: ChatSessionOptions) {
     super();
@@ -193,10 +199,9 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
       text,
       seq: null,
       refusal: null,
-      retryTimer: null,
     };
     this.pending.push(p);
-    this.transmit(p);
+    this.sendNext();
     this.typing(false);
     this.changed();
     return p.clientMsgId;
@@ -221,7 +226,8 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
       requestId: this.requestId,
       after: this.transcript.resumeAfter,
     });
-    for (const p of this.pending) if (p.seq === null && !p.refusal) this.transmit(p);
+    this.inFlight = null;
+    this.sendNext();
     this.typingSent = false;
     this.changed();
   }
@@ -229,6 +235,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
   /** The connection dropped: messages wait and are resent on `connected()`. */
   disconnected(): void {
     this.online = false;
+    this.inFlight = null;
     this.setOtherTyping(false);
     this.changed();
   }
@@ -263,6 +270,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
         if (!p) return;
         p.seq = f.seq;
         p.refusal = null;
+        if (this.inFlight === p.clientMsgId) this.inFlight = null;
         // The ack is the message's durable form: show it in its place at once.
         this.apply({
           requestId: this.requestId,
@@ -272,10 +280,12 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
           text: p.text,
           at: (this.opts.now?.() ?? new Date()).toISOString(),
         });
+        this.sendNext();
         return this.changed();
       }
       case 'chat.message': {
         const result = this.apply(f.message);
+        this.sendNext();
         if (f.message.sender !== this.role) {
           if (result === 'added') this.setOtherTyping(false);
         }
@@ -297,13 +307,15 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
       case 'chat.refused': {
         const p = this.pending.find((x) => x.clientMsgId === f.clientMsgId);
         if (!p) return;
+        if (this.inFlight === p.clientMsgId) this.inFlight = null;
         if (f.code === 'rate_limited') {
-          // Sent again after the pause the authority asks for, with the same id.
-          if (p.retryTimer) clearTimeout(p.retryTimer);
-          p.retryTimer = setTimeout(
+          // The whole session waits the pause asked for, then sends this one again (same id)
+          // before any later one: nothing overtakes it.
+          if (this.pauseTimer) clearTimeout(this.pauseTimer);
+          this.pauseTimer = setTimeout(
             () => {
-              p.retryTimer = null;
-              if (p.seq === null) this.transmit(p);
+              this.pauseTimer = null;
+              this.sendNext();
             },
             (f.retryAfterSeconds ?? 1) * 1000,
           );
@@ -312,6 +324,7 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
           if (f.code === 'ended' || f.code === 'not_holder' || f.code === 'stale_fence') this.closed = true;
         }
         this.emit('refused', { clientMsgId: p.clientMsgId, code: f.code });
+        this.sendNext();
         return this.changed();
       }
     }
@@ -319,7 +332,8 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
 
   /** Stop timers (the screen closed). */
   dispose(): void {
-    for (const p of this.pending) if (p.retryTimer) clearTimeout(p.retryTimer);
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
     if (this.typingTimer) clearTimeout(this.typingTimer);
   }
 
@@ -332,15 +346,22 @@ export class ChatSession extends Emitter<ChatSessionEvents> {
       const own = this.pending.findIndex((p) => p.clientMsgId === message.clientMsgId);
       if (own >= 0) {
         const [p] = this.pending.splice(own, 1);
-        if (p?.retryTimer) clearTimeout(p.retryTimer);
+        if (p && this.inFlight === p.clientMsgId) this.inFlight = null;
       } else if (message.sender !== this.role) this.emit('message', message);
     }
     return result;
   }
 
-  private transmit(p: Pending): void {
+  /** The first message still unacknowledged goes out, unless one is on its way or the session waits. */
+  private sendNext(): void {
+    if (this.closed || this.inFlight !== null || this.pauseTimer !== null) return;
+    const p = this.pending.find((x) => x.seq === null && !x.refusal);
+    if (p && this.transmit(p)) this.inFlight = p.clientMsgId;
+  }
+
+  private transmit(p: Pending): boolean {
     const fence = this.opts.fence?.();
-    this.opts.transport.send({
+    return this.opts.transport.send({
       type: 'chat.send',
       requestId: this.requestId,
       clientMsgId: p.clientMsgId,

@@ -123,20 +123,17 @@ describe('customer SDK chat session', () => {
     assert.equal(s.unacknowledged, 2);
     sent.length = 0;
     setLink(true);
-    assert.deepEqual(
+    const names = () =>
       sent.map((f) =>
         f.type === 'chat.send' ? f.clientMsgId : f.type === 'chat.resume' ? `resume:${f.after}` : f.type,
-      ),
-      ['resume:2', a, b],
-    );
-    // Acked out of order, and the ack of a lost first attempt repeated: each shown once, in seq order.
+      );
+    // One on its way at a time: the second goes after the first's ack, so they are stored in order.
+    assert.deepEqual(names(), ['resume:2', a]);
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 3 });
+    assert.deepEqual(names(), ['resume:2', a, b]);
+    // The ack of a lost first attempt repeated: each shown once, in seq order.
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 3 });
     s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: b, seq: 4 });
-    assert.deepEqual(
-      s.entries.map((e) => e.seq),
-      [1, 2, null, 4],
-    );
-    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 3 });
-    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 3 });
     assert.deepEqual(
       s.entries.map((e) => [e.seq, e.text]),
       [
@@ -148,6 +145,37 @@ describe('customer SDK chat session', () => {
     );
     assert.equal(s.unacknowledged, 0);
     assert.equal(s.transcript.resumeAfter, 4);
+  });
+
+  it('rate_limited: the whole session waits the pause asked for, then the refused message goes first; nothing overtakes it', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { s, sent } = session();
+    const ids = () =>
+      sent.filter((f) => f.type === 'chat.send').map((f) => (f as { clientMsgId: string }).clientMsgId);
+    const a = s.send('one');
+    const b = s.send('two');
+    assert.deepEqual(ids(), [a]);
+    s.handle({
+      type: 'chat.refused',
+      requestId: REQ,
+      clientMsgId: a,
+      code: 'rate_limited',
+      retryAfterSeconds: 2,
+    });
+    const c = s.send('three');
+    t.mock.timers.tick(1_999);
+    assert.deepEqual(ids(), [a], 'nothing is sent during the pause');
+    t.mock.timers.tick(1);
+    assert.deepEqual(ids(), [a, a], 'then the refused one again, first');
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: a, seq: 1 });
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: b, seq: 2 });
+    assert.deepEqual(ids(), [a, a, b, c]);
+    s.handle({ type: 'chat.ack', requestId: REQ, clientMsgId: c, seq: 3 });
+    assert.deepEqual(
+      s.entries.map((e) => e.text),
+      ['one', 'two', 'three'],
+    );
+    s.dispose();
   });
 
   it('whatever the order and repeats of the authority frames, every message shows once in seq order, and unread/read receipts follow', () => {
