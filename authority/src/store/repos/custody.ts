@@ -2,6 +2,7 @@ import type { ExpressionBuilder, Selectable } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
 import type { AgentsTable, CustodyTable, Database, RequestsTable } from '../schema.ts';
 import { Repo } from './base.ts';
+import { onLiveCall } from './requests.ts';
 
 /** A custody row with the holder's display name. */
 export type CustodyRow = Selectable<CustodyTable> & { display_name: string };
@@ -86,18 +87,7 @@ export class CustodyRepo extends Repo {
       .where('agent_id', '=', staffId)
       .where('state', '=', 'assigned')
       .where('channel', '=', 'chat')
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('call_tickets as t')
-            .select('t.jti')
-            .whereRef('t.request_id', '=', 'requests.id')
-            .whereRef('t.agent_id', '=', 'requests.agent_id')
-            .whereRef('t.fence', '=', 'requests.fence')
-            .where('t.proven_at', 'is not', null)
-            .where('t.ended_at', 'is', null),
-        ),
-      )
+      .where(onLiveCall)
       .executeTakeFirstOrThrow();
     return {
       assigned: assigned.length > 0,

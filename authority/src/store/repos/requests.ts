@@ -1,9 +1,32 @@
-import { sql, type Insertable, type Selectable, type SelectQueryBuilder } from 'kysely';
+import {
+  sql,
+  type ExpressionBuilder,
+  type Insertable,
+  type Selectable,
+  type SelectQueryBuilder,
+} from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../../protocol/src/lifecycles.ts';
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
 import { LOCK_CLASS_DISPATCH_QUEUE } from '../schema-migrations.ts';
 import type { Database, LeasesTable, RequestsTable } from '../schema.ts';
 import { inSlices, Repo } from './base.ts';
+
+/**
+ * A request whose holder is on a call with its customer: a call ticket of the holder under
+ * the request's current fence, proven by the device and not ended (such a call takes the
+ * agent's whole capacity).
+ */
+export const onLiveCall = (eb: ExpressionBuilder<Database, 'requests'>) =>
+  eb.exists(
+    eb
+      .selectFrom('call_tickets as t')
+      .select('t.jti')
+      .whereRef('t.request_id', '=', 'requests.id')
+      .whereRef('t.agent_id', '=', 'requests.agent_id')
+      .whereRef('t.fence', '=', 'requests.fence')
+      .where('t.proven_at', 'is not', null)
+      .where('t.ended_at', 'is', null),
+  );
 
 /** A service request as stored (skills is JSON text). */
 export type RequestRow = Selectable<RequestsTable>;
@@ -302,18 +325,7 @@ export class RequestsRepo extends Repo {
       .select((eb) => ['agent_id', eb.fn.countAll<number>().as('n')])
       .where('state', '=', 'assigned')
       .where('channel', '=', 'chat')
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('call_tickets as t')
-            .select('t.jti')
-            .whereRef('t.request_id', '=', 'requests.id')
-            .whereRef('t.agent_id', '=', 'requests.agent_id')
-            .whereRef('t.fence', '=', 'requests.fence')
-            .where('t.proven_at', 'is not', null)
-            .where('t.ended_at', 'is', null),
-        ),
-      )
+      .where(onLiveCall)
       .groupBy('agent_id')
       .execute();
     const out = new Map<string, Held>();
