@@ -128,7 +128,6 @@ export class Agents {
     await this.ctx.data.tx((r) => r.agents.touch(staffId, at));
   }
 
-
   async setProfile(
     staffId: string,
     skills: { skill: string; level: number }[],
