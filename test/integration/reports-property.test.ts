@@ -615,7 +615,14 @@ for (const engine of [testEngine()] as Engine[])
         }
       pipelineFile = join(tmpdir(), `vd-pipeline-reports-property-${process.pid}-${engine}.json`);
       writeFileSync(pipelineFile, JSON.stringify(pipeline));
-      const ctx = { config: { siteTimeZone: TZ, pipelineFile }, data: s.data, clock } as unknown as Ctx;
+      // One node, no bus: nothing else replaces the configuration here.
+      const events = { follow: () => undefined };
+      const ctx = {
+        config: { siteTimeZone: TZ, pipelineFile },
+        data: s.data,
+        clock,
+        events,
+      } as unknown as Ctx;
       reports = new Reports(ctx, await PipelineConfigStore.open(ctx));
       await s.store.tx((t) =>
         t

@@ -303,9 +303,9 @@ export interface PhoneCallbacksTable {
   placed_count: Generated<number>;
   sip_call_id: string | null;
   /** the latest call out ended (migration 31): when, how, and the SIP status of one not answered */
-  ended_at: Generated<Ms | null>;
-  end_reason: Generated<'customer_hung_up' | 'agent_hung_up' | 'cancelled' | 'not_answered' | null>;
-  end_status: Generated<number | null>;
+  ended_at: Ms | null;
+  end_reason: 'customer_hung_up' | 'agent_hung_up' | 'cancelled' | 'not_answered' | null;
+  end_status: number | null;
 }
 
 /** A signed ticket letting the holder's call out to a callback's number (migration 26). */
