@@ -196,9 +196,6 @@ export class Hub {
           if (c.principal.kind === 'device' && s.device_id !== c.principal.device.id)
             throw new Error('not your session');
           c.sessionId = f.sessionId;
-          let set = this.bySession.get(f.sessionId);
-          if (!set) this.bySession.set(f.sessionId, (set = new Set()));
-          set.add(c);
         }
       } catch (e) {
         c.principal = null;
@@ -209,6 +206,14 @@ export class Hub {
         c.role = c.principal.staff.role;
       }
       if (c.principal.kind === 'device') await this.deps.reach?.socket(c.principal.device.id, true);
+      if (!this.conns.has(c)) return; // closed meanwhile
+      // Frames for the session reach this socket from here on, after its welcome: nothing awaits
+      // between the two, so the welcome is always its first frame (what came before is caught up).
+      if (c.sessionId) {
+        let set = this.bySession.get(c.sessionId);
+        if (!set) this.bySession.set(c.sessionId, (set = new Set()));
+        set.add(c);
+      }
       this.send(c, { type: 'welcome', connectionId: c.id, principal: c.principal.kind });
       this.feeds.add(c);
       return;
