@@ -9,7 +9,7 @@
  * gap after a kill (kill -> every agent's next answered call) p50/p95.
  *
  * PostgreSQL only (a cluster shares one database): skipped in the SQLite pass.
- * Sizes: VD_CLUSTER_REQUESTS (default 300), VD_CLUSTER_KILLS (default 6),
+ * Sizes: VD_CLUSTER_REQUESTS (default 200), VD_CLUSTER_KILLS (default 4),
  * VD_CLUSTER_NODES (default 3), VD_CLUSTER_KEEP=1 keeps the logs. Full size:
  *
  *   VD_TEST_ENGINE=postgres VD_CLUSTER_REQUESTS=2000 VD_CLUSTER_KILLS=20 \
@@ -23,7 +23,7 @@ import { testEngine } from '../support/authority.ts';
 import { AuthorityCluster } from '../support/cluster.ts';
 import { CRASH_ENV, crashSizes, crashTimeoutMs, runCrashScenario } from '../support/crash-scenario.ts';
 
-const sizes = crashSizes('VD_CLUSTER', { requests: 300, kills: 6, drainSeconds: 240 });
+const sizes = crashSizes('VD_CLUSTER', { requests: 200, kills: 4, drainSeconds: 240 });
 const NODES = Number(process.env.VD_CLUSTER_NODES ?? 3);
 
 describe('issue 12: three nodes behind HAProxy; SIGKILL any one of them while customers queue and agents work', () => {

@@ -10,7 +10,7 @@ import { FakeClock, startTestAuthority, type TestAuthority } from '../support/au
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 
-const KILLS = Number(process.env.VD_OUTBOX_KILLS ?? 100);
+const KILLS = Number(process.env.VD_OUTBOX_KILLS ?? 50);
 const DELIVERY_KILLS = Math.max(3, Math.round(KILLS / 20));
 const root = new URL('../..', import.meta.url).pathname;
 // The writer is bundled once with esbuild: a plain node start is ~10x faster than tsx, so many kills fit in CI.

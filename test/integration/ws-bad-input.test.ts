@@ -47,7 +47,7 @@ process.on('uncaughtException', (e) => {
   faults.last.push(`uncaughtException: ${String(e?.stack ?? e)}`);
 });
 
-const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 2000));
+const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 1000));
 const SEED = Number(process.env.VD_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Connections in flight at once. */
 const CONCURRENCY = 8;
