@@ -8,7 +8,8 @@
  * shorter than the call by the pause; expired recordings are deleted, audited.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CompactSign } from 'jose';
 import { CALL_PROOF_TYP } from '../../protocol/src/index.ts';
@@ -216,6 +217,25 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
       // The pcaps are gone once the WAV is stored (after the sweep that stored it).
       await a.services.recordings.sweep();
       assert.equal(existsSync(rtp.recordingDir!) ? readdirCount(rtp.recordingDir!) : 0, 0);
+      // A crash between storing the WAV's row and deleting its sources leaves them behind: the
+      // next sweep removes what belongs to a stored recording (and nothing else).
+      const leftPcap = join(rtp.recordingDir!, 'pcaps', `left-${rec.id}.pcap`);
+      const leftMeta = join(
+        rtp.recordingDir!,
+        'metadata',
+        `rtpengine-meta-${encodeURIComponent(callId)}-0abc12.txt`,
+      );
+      const otherMeta = join(rtp.recordingDir!, 'metadata', 'rtpengine-meta-not-ours%40test-0abc13.txt');
+      mkdirSync(dirname(leftPcap), { recursive: true });
+      mkdirSync(dirname(leftMeta), { recursive: true });
+      writeFileSync(leftPcap, 'pcap bytes');
+      writeFileSync(leftMeta, `${leftPcap}\n\nCALL-ID\n${callId}\n`);
+      writeFileSync(otherMeta, '/nonexistent.pcap\n');
+      await a.services.recordings.sweep();
+      assert.equal(existsSync(leftPcap), false, 'the leftover pcap of a stored recording is removed');
+      assert.equal(existsSync(leftMeta), false, 'its metadata too');
+      assert.equal(existsSync(otherMeta), true, "another call's metadata stays");
+      rmSync(otherMeta);
 
       const audit = await a.sql<{ actor: string; action: string; outcome: string }>`
         SELECT actor, action, outcome FROM audit_log

@@ -9,7 +9,10 @@
  * and three simulated agents (agent1, agent2, supervisor) claim and finish requests over the
  * real API: available, poll /v1/agent/me, accept and complete with the fence, log in again
  * after restarts, resume an assignment they lost track of, and deliberately write with
- * fences they know are stale (after rejecting an offer, after a re-offer, after completing).
+ * fences they know are stale (after rejecting an offer, after a re-offer, after completing);
+ * before completing, a fifth of them send the device a remote-control command and one in
+ * twenty transfers the request back to its queue instead (blind), so commands and transfers
+ * are made, and answered or lost, across the kills too.
  * Then the queue drains (bounded), the authority is SIGKILLed one last time, and a Jepsen-style
  * total-queue checker reads the final data read-only (the SQLite file, or the PostgreSQL
  * database with VD_TEST_ENGINE=postgres: the server stays up, only the authority is killed):
@@ -22,7 +25,9 @@
  *   every stale-fence write refused (100%), every write an agent saw succeed is in the database
  *   unaudited   request changes without their audit row: a request without its request.create,
  *               an accepted assignment without its request.accept, a completion without its
- *               request.complete (0); duplicated audit rows of one change count as duplicated
+ *               request.complete, a stored command without its command.send, a transfer back to
+ *               a queue without its transfer.queue (0); duplicated audit rows of one change count
+ *               as duplicated
  *   PRAGMA integrity_check = ok (SQLite), audit hash chain intact
  *
  * Sizes: VD_CRASH_REQUESTS (default 1000, 500 in the PostgreSQL pass of npm test; RELIABILITY asks 10000), VD_CRASH_KILLS (default 20),

@@ -3,8 +3,8 @@
  * (test/integration/pipeline-crash.test.ts) or a cluster of nodes behind HAProxy
  * (test/integration/cluster-node-death.test.ts, issue 12): a separate enqueuer process
  * creates requests over the real API with idempotency keys, retrying until acknowledged;
- * three simulated agents claim and finish them (and deliberately write with stale
- * fences); meanwhile `server.restart()` SIGKILLs (the authority, or one node at random)
+ * three simulated agents claim and finish them (send some a remote-control command,
+ * transfer some back to their queue, and deliberately write with stale fences); meanwhile `server.restart()` SIGKILLs (the authority, or one node at random)
  * at random moments. Then the queue drains, everything is SIGKILLed once more and a
  * Jepsen-style checker reads the database: lost, duplicated, unexpected, overlapping
  * leases, fence order, unaudited changes, stale-fence writes refused (100%).
@@ -89,6 +89,10 @@ export const crashTimeoutMs = (s: CrashSizes) => 180_000 + s.enqueueDeadlineMs +
 
 /** Share of offers an agent rejects on purpose: the request is re-offered, the old fence becomes stale. */
 const REJECT_SHARE = 0.03;
+/** Share of accepted requests whose holder sends the device a remote-control command first (its audit row is checked). */
+const COMMAND_SHARE = 0.2;
+/** Share of accepted requests transferred back to their queue (blind) instead of completed (audit row checked). */
+const TRANSFER_SHARE = 0.05;
 const CALL_TIMEOUT_MS = 10_000;
 
 const AGENTS = [
@@ -125,6 +129,12 @@ interface AgentStats {
   staleAccepted: string[];
   staleInconclusive: number;
   staleOtherStatus: Record<string, number>;
+  /** Remote-control commands the authority stored (201), and the other answers by code. */
+  commands: number;
+  commandsRefused: Record<string, number>;
+  /** Blind transfers back to the queue that succeeded, and the other answers by code. */
+  transfers: number;
+  transfersRefused: Record<string, number>;
 }
 
 /** A fence this agent held once; stale as soon as the request's fence moved past it. */
@@ -205,6 +215,72 @@ class SimAgent {
       }
       await sleep(50 + Math.random() * 150);
     }
+  }
+
+  /**
+   * A remote-control command to the device of an assignment we hold (seq 1 of this fence),
+   * retried through restarts: a retry after a lost answer is refused as a replay, never stored twice.
+   */
+  private async command(requestId: string, fence: number, stop: () => boolean): Promise<void> {
+    for (let attempt = 0; attempt < 100 && !stop(); attempt++) {
+      try {
+        const r = await this.api('sendCommand', {
+          params: { requestId },
+          json: {
+            fence,
+            seq: 1,
+            command: { kind: 'text', payload: { input: 'free', prompt: 'Your reference?' } },
+          },
+        });
+        if (r.status === 201) this.stats.commands++;
+        else if (r.status < 500) {
+          const code = String((r.body as { code?: string }).code ?? r.status);
+          this.stats.commandsRefused[code] = (this.stats.commandsRefused[code] ?? 0) + 1;
+        }
+        if (r.status < 500) return;
+      } catch {
+        this.stats.connectionErrors++;
+        this.token = null;
+      }
+      await sleep(50 + Math.random() * 150);
+    }
+  }
+
+  /**
+   * A blind transfer of an assignment we hold back to its queue, retried through restarts.
+   * True when the request left us (the transfer answered 201, or a retry found us no longer its holder).
+   */
+  private async transferBack(requestId: string, fence: number, stop: () => boolean): Promise<boolean> {
+    for (let attempt = 0; attempt < 100 && !stop(); attempt++) {
+      try {
+        const view = await this.api('getRequest', { params: { requestId } });
+        if (view.status !== 200) {
+          await sleep(100);
+          continue;
+        }
+        if (view.body.agentId !== this.staffId || view.body.fence !== fence) return true;
+        const r = await this.api('transfer', {
+          params: { requestId },
+          json: { fence, mode: 'blind', target: { kind: 'queue', queueId: view.body.queueId as string } },
+        });
+        if (r.status === 201) {
+          this.stats.transfers++;
+          return true;
+        }
+        if (r.status < 500) {
+          const code = String((r.body as { code?: string }).code ?? r.status);
+          this.stats.transfersRefused[code] = (this.stats.transfersRefused[code] ?? 0) + 1;
+          // Refused: complete it instead if it is still ours (a refusal because it no longer is ends here).
+          const now = await this.api('getRequest', { params: { requestId } });
+          return !(now.status === 200 && now.body.agentId === this.staffId && now.body.fence === fence);
+        }
+      } catch {
+        this.stats.connectionErrors++;
+        this.token = null;
+      }
+      await sleep(50 + Math.random() * 150);
+    }
+    return false;
   }
 
   /** One write with a fence known to be stale; counts the answer (409 expected). */
@@ -314,6 +390,8 @@ class SimAgent {
           if (r.status === 200) {
             this.stats.accepted++;
             this.writes.push({ kind: 'accept', requestId, fence, agentId: this.staffId });
+            if (Math.random() < COMMAND_SHARE) await this.command(requestId, fence, stop);
+            if (Math.random() < TRANSFER_SHARE && (await this.transferBack(requestId, fence, stop))) continue;
             await this.complete(requestId, fence, stop);
           } else if (r.status === 409) {
             this.stats.acceptConflicts++;
@@ -362,6 +440,9 @@ interface CheckResult {
   unaudited: string[];
   duplicatedAudit: string[];
   completed: number;
+  /** Remote-control commands and transfers back to a queue stored (each must have its audit row). */
+  commandsInDb: number;
+  transfersInDb: number;
 }
 
 /** Jepsen-style total-queue check of the final data (opened read-only) against the enqueuer's log and the agents' writes. */
@@ -504,24 +585,42 @@ async function check(target: StoreTarget, logFile: string, writes: Write[]): Pro
       if (!ok) unconfirmedWrites.push(`${w.kind} ${w.requestId}@${w.fence} by ${w.agentId}`);
     }
 
-    // Every request change has its audit row, once: created, each accepted assignment, completed.
+    // Every request, command and transfer change has its audit row, once: created, each accepted
+    // assignment, completed; each command stored; each transfer back to a queue.
     const audits = await q<{ action: string; subject: string; actor: string; data: string | null }>(
       sql`SELECT action, subject, actor, data FROM audit_log
-          WHERE outcome = 'success' AND action IN ('request.create', 'request.accept', 'request.complete')`,
+          WHERE outcome = 'success'
+            AND action IN ('request.create', 'request.accept', 'request.complete', 'command.send', 'transfer.queue')`,
     );
     const auditCount = new Map<string, number>();
     for (const a of audits) {
-      const fence =
+      const data = JSON.parse(a.data ?? '{}') as {
+        fence?: number;
+        commandId?: string;
+        fromFence?: number;
+        toFence?: number;
+      };
+      const request = a.subject.replace(/^request:/, '');
+      const k =
         a.action === 'request.accept'
-          ? `@${(JSON.parse(a.data ?? '{}') as { fence?: number }).fence}@${a.actor.replace(/^staff:/, '')}`
-          : '';
-      const k = `${a.action} ${a.subject.replace(/^request:/, '')}${fence}`;
+          ? `${a.action} ${request}@${data.fence}@${a.actor.replace(/^staff:/, '')}`
+          : a.action === 'command.send'
+            ? `${a.action} ${data.commandId}`
+            : a.action === 'transfer.queue'
+              ? `${a.action} ${request}@${data.fromFence}->${data.toFence}`
+              : `${a.action} ${request}`;
       auditCount.set(k, (auditCount.get(k) ?? 0) + 1);
     }
+    const commands = await q<{ id: string }>(sql`SELECT id FROM device_commands`);
+    const transfers = await q<{ request_id: string; from_fence: number; to_fence: number | null }>(
+      sql`SELECT request_id, from_fence, to_fence FROM transfers WHERE target_kind = 'queue'`,
+    );
     const changes = [
       ...rows.map((r) => `request.create ${r.id}`),
       ...[...assignments.keys()].map((k) => `request.accept ${k}`),
       ...rows.filter((r) => r.state === 'completed').map((r) => `request.complete ${r.id}`),
+      ...commands.map((c) => `command.send ${c.id}`),
+      ...transfers.map((t) => `transfer.queue ${t.request_id}@${t.from_fence}->${t.to_fence}`),
     ];
     const unaudited = changes.filter((c) => !auditCount.has(c));
     const duplicatedAudit = [...auditCount].filter(([, n]) => n > 1).map(([k, n]) => `${k}: ${n} audit rows`);
@@ -548,6 +647,8 @@ async function check(target: StoreTarget, logFile: string, writes: Write[]): Pro
       unaudited,
       duplicatedAudit,
       completed: byState.completed ?? 0,
+      commandsInDb: commands.length,
+      transfersInDb: transfers.length,
     };
   } finally {
     await ro.close();
@@ -618,6 +719,10 @@ export async function runCrashScenario(opts: {
     staleAccepted: [],
     staleInconclusive: 0,
     staleOtherStatus: {},
+    commands: 0,
+    commandsRefused: {},
+    transfers: 0,
+    transfersRefused: {},
   };
   let stopAgents = false;
   const stopped = () => stopAgents;
@@ -726,6 +831,8 @@ export async function runCrashScenario(opts: {
       `  agents: offers=${stats.offers} accepted=${stats.accepted} completed=${stats.completed} rejected=${stats.rejected} ` +
       `accept_409=${stats.acceptConflicts} resumed=${stats.resumed} logins=${stats.logins} connection_errors=${stats.connectionErrors} ` +
       `5xx=${stats.serverErrors} stale_inconclusive=${stats.staleInconclusive} stale_non_409=${JSON.stringify(stats.staleOtherStatus)}\n` +
+      `  commands: sent=${stats.commands} stored=${c.commandsInDb} refused=${JSON.stringify(stats.commandsRefused)} ` +
+      `transfers to queue: done=${stats.transfers} stored=${c.transfersInDb} refused=${JSON.stringify(stats.transfersRefused)}\n` +
       `  db: leases=${c.leases} fence_order=${c.fenceOrder.length} open_lease_mismatches=${c.leaseStateMismatches.length} ` +
       `unconfirmed_agent_writes=${c.unconfirmedWrites.length} integrity=${c.integrity} audit_chain=${c.auditChainOk ? 'ok' : 'BROKEN'} (${c.auditRows} rows) ` +
       `restart_ms avg=${restarts.length ? Math.round(restarts.reduce((x, y) => x + y, 0) / restarts.length) : 0} max=${Math.max(0, ...restarts)}\n` +
@@ -763,6 +870,22 @@ export async function runCrashScenario(opts: {
     assert.ok(stats.staleWrites > 0, 'some stale-fence writes were tried');
     assert.equal(stats.staleRejected, stats.staleWrites, '100% of stale-fence writes rejected');
     assert.ok(c.completed > 0, 'the agents completed requests');
+    // Every command and transfer an agent saw succeed is stored (a lost answer may store one more: audited too).
+    assert.ok(
+      c.commandsInDb >= stats.commands,
+      `commands stored ${c.commandsInDb} < acknowledged ${stats.commands}`,
+    );
+    assert.ok(
+      c.transfersInDb >= stats.transfers,
+      `transfers stored ${c.transfersInDb} < done ${stats.transfers}`,
+    );
+    if (sizes.requests >= 200) {
+      assert.ok(stats.commands > 0, 'some remote-control commands were sent (their audit rows checked)');
+      assert.ok(
+        stats.transfers > 0,
+        'some requests were transferred back to a queue (their audit rows checked)',
+      );
+    }
     failed = false;
   } finally {
     stopAgents = true;

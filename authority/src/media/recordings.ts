@@ -272,32 +272,51 @@ export class Recordings {
         }
         await this.convert(row);
       }
+      await this.removeLeftovers();
     }
     await this.deleteExpired();
   }
 
+  /** rtpengine's metadata files of recordings (name -> call id), in `recordingDir/metadata`. */
+  private async metadataFiles(): Promise<{ file: string; callId: string }[]> {
+    const metaDir = join(this.ctx.config.recordingDir!, 'metadata');
+    const out: { file: string; callId: string }[] = [];
+    // rtpengine names them rtpengine-meta-<Call-ID, %-escaped>-<random hex>.txt
+    for (const f of await readdir(metaDir).catch(() => [] as string[])) {
+      const m = /^rtpengine-meta-(.+)-[0-9a-f]+\.txt$/.exec(f);
+      if (!m) continue;
+      try {
+        out.push({ file: join(metaDir, f), callId: decodeURIComponent(m[1]!) });
+      } catch {
+        // not one of ours
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The pcaps and metadata of a call whose WAV is already stored: what a crash between storing
+   * the WAV's row and deleting its sources leaves behind (they would stay forever otherwise).
+   */
+  private async removeLeftovers(): Promise<void> {
+    for (const { file, callId } of await this.metadataFiles()) {
+      const row = await this.ctx.data.read.recordings.byCallId(callId);
+      if (row?.state !== 'stored') continue;
+      const pcap = (await readFile(file, 'utf8').catch(() => '')).split('\n', 1)[0]!.trim();
+      if (pcap) await rm(pcap, { force: true });
+      await rm(file, { force: true });
+    }
+  }
+
   private async convert(row: RecordingRow): Promise<void> {
-    const dir = this.ctx.config.recordingDir!;
     const now = this.ctx.clock.now();
     const retainUntil = now + this.ctx.config.recordingRetentionDays * DAY_MS;
-    const metaDir = join(dir, 'metadata');
-    // rtpengine names them rtpengine-meta-<Call-ID, %-escaped>-<random hex>.txt
-    const callOf = (f: string) => {
-      const m = /^rtpengine-meta-(.+)-[0-9a-f]+\.txt$/.exec(f);
-      try {
-        return m ? decodeURIComponent(m[1]!) : null;
-      } catch {
-        return null;
-      }
-    };
-    const metas = (await readdir(metaDir).catch(() => [] as string[])).filter(
-      (f) => callOf(f) === row.call_id,
-    );
+    const metas = (await this.metadataFiles()).filter((m) => m.callId === row.call_id).map((m) => m.file);
     if (metas.length === 0 && now - row.created_at < START_GRACE_MS) return; // not offered to rtpengine yet
     const sdp: CallSdp = { codecs: new Map(), channelOfPort: new Map() };
     const pcaps: string[] = [];
     for (const m of metas) {
-      const text = await readFile(join(metaDir, m), 'utf8');
+      const text = await readFile(m, 'utf8');
       parseMetadata(text, sdp, JSON.parse(row.channels) as string[]);
       const pcap = text.split('\n', 1)[0]!.trim();
       if (pcap) pcaps.push(pcap);
@@ -379,7 +398,7 @@ export class Recordings {
     });
     // Only now that the WAV and its row are stored do the pcaps go.
     for (const p of pcaps) await rm(p, { force: true });
-    for (const m of metas) await rm(join(metaDir, m), { force: true });
+    for (const m of metas) await rm(m, { force: true });
   }
 
   private async deleteExpired(): Promise<void> {

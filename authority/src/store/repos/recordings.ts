@@ -34,6 +34,11 @@ export class RecordingsRepo extends Repo {
     return this.q.selectFrom('recordings').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** The recording of one call (call ids are unique). */
+  byCallId(callId: string): Promise<RecordingRow | undefined> {
+    return this.q.selectFrom('recordings').selectAll().where('call_id', '=', callId).executeTakeFirst();
+  }
+
   /** The request's live (recording or paused) recording, newest first. */
   live(requestId: string): Promise<RecordingRow | undefined> {
     return this.q
