@@ -71,11 +71,11 @@ const picksEngines = (file) => readFileSync(file, 'utf8').includes('testEngines(
 /**
  * Integration files the second engine's pass skips: the long ones whose subject does not
  * depend on the engine (the console's own SQLite outbox, whose authority side
- * wrap-up-authority-crash runs on both). Keep it short. The bad-input fuzzers run on both
+ * wrap-up-authority-crash runs on both; the recording conversion's order of writes). Keep it short. The bad-input fuzzers run on both
  * (issue 11: every bad-input figure holds on both engines), the second time smaller
  * (SECOND_FUZZ_RUNS per route and for frames, unless VD_FUZZ_RUNS is set).
  */
-const ENGINE_NEUTRAL = new Set(['outbox-crash']);
+const ENGINE_NEUTRAL = new Set(['outbox-crash', 'recording-crash']);
 const SECOND_FUZZ_RUNS = '50';
 const engineNeutral = (file) =>
   ENGINE_NEUTRAL.has(
