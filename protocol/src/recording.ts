@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { IsoTime, OpaqueId } from './common.ts';
-import { FenceBody, RequestParams } from './pipeline.ts';
+import { ConfigId, FenceBody, RequestParams } from './pipeline.ts';
 import { ANY_STAFF, route, SUPERVISORS } from './route-def.ts';
+import { TransferKind, TransferMode } from './transfers.ts';
 
 /** A request's call recording now: none, recording, or paused by the holder (since when). */
 export const RecordingState = z.discriminatedUnion('state', [
@@ -23,6 +24,19 @@ export const RecordingSpanView = z.strictObject({
   durationMs: z.number().int().min(0).describe('How long the span lasts, in milliseconds.'),
 });
 
+/** A transfer on a recording's timeline: when the request changed hands during the call. */
+export const RecordingTransferMark = z.strictObject({
+  at: IsoTime.describe(
+    'When it took effect: a blind transfer, take-over or reassign when made; a warm one when the target accepted.',
+  ),
+  kind: TransferKind.describe('transfer (by the holder), take_over or reassign (by a supervisor).'),
+  mode: TransferMode.describe('blind or warm.'),
+  fromStaffId: OpaqueId.nullable().describe('The holder it moved away from, or null.'),
+  toStaffId: OpaqueId.nullable().describe('The person it went to, or null for a queue.'),
+  toQueueId: ConfigId.nullable().describe('The queue it went back to, or null for a person.'),
+});
+export type RecordingTransferMark = z.infer<typeof RecordingTransferMark>;
+
 export const RecordingView = z.strictObject({
   id: OpaqueId,
   requestId: OpaqueId,
@@ -33,6 +47,11 @@ export const RecordingView = z.strictObject({
     ),
   channels: z.array(z.string()).describe('The party of each audio channel, e.g. ["agent","customer"].'),
   spans: z.array(RecordingSpanView).describe('Recorded spans (stored recordings only); gaps are pauses.'),
+  transfers: z
+    .array(RecordingTransferMark)
+    .describe(
+      'The transfers of the request that took effect while this recording ran (from its first instant to its last, or since it started while live), oldest first.',
+    ),
   durationMs: z
     .number()
     .int()

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { JWTPayload } from 'jose';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import {
@@ -187,13 +188,17 @@ describe('single sign-on (OpenID Connect) with provisioning', () => {
     assert.equal(replay.status, 400);
     assert.match(replay.body.message, /already used/);
     assert.equal((await lastSsoAudit(a)).reason, 'state already used (a replayed callback)');
-    // The same code under a fresh flow's state: the provider refuses it (used, and not this flow's PKCE verifier).
+    // The same code under a fresh flow's state: the provider refuses it. A flow is used once,
+    // so a replayed code always comes with another flow's PKCE verifier: that is what the
+    // provider finds first (before it would find the code used).
     const fresh = await api(a.url, 'ssoStart', { json: { redirectUri: BROWSER_REDIRECT } });
     const forged = new URL(callbackUrl);
     forged.searchParams.set('state', fresh.body.state);
+    const refusedBefore = idp.grantErrors.length;
     const r = await api(a.url, 'ssoCallback', { json: { callbackUrl: forged.href } });
     assert.equal(r.status, 400);
     assert.match(r.body.message, /invalid_grant/);
+    assert.deepEqual(idp.grantErrors.slice(refusedBefore), ['code_verifier does not match code_challenge']);
     const audit = await lastSsoAudit(a);
     assert.equal(audit.outcome, 'failure');
     assert.match(audit.reason ?? '', /invalid_grant/);
@@ -237,6 +242,70 @@ describe('single sign-on (OpenID Connect) with provisioning', () => {
     });
     assert.equal(err.status, 400);
     assert.match(err.body.message, /access_denied/);
+  });
+
+  it('an ID token for another audience, from another issuer or expired is refused: a clear 400, audited, no session', async () => {
+    const count = async () => {
+      const [s] = await a.sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM sso_sessions`;
+      const [t] = await a.sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM refresh_tokens`;
+      return { sessions: Number(s!.n), refreshTokens: Number(t!.n) };
+    };
+    const cases: { change: (c: JWTPayload) => JWTPayload; message: RegExp }[] = [
+      { change: (c) => ({ ...c, aud: IDP_OTHER_CLIENT_ID }), message: /"aud" \(audience\)/ },
+      {
+        change: (c) => ({ ...c, aud: [IDP_OTHER_CLIENT_ID, 'a-third-client'] }),
+        message: /"aud" \(audience\)/,
+      },
+      { change: (c) => ({ ...c, iss: 'https://idp.attacker.example' }), message: /"iss" \(issuer\)/ },
+      { change: (c) => ({ ...c, exp: Math.floor(Date.now() / 1000) - 3600 }), message: /"exp"/ },
+    ];
+    try {
+      for (const { change, message } of cases) {
+        const { callbackUrl } = await throughProvider(a, 'sue.sso');
+        const before = await count();
+        const audits = (await ssoAudit(a)).length;
+        idp.idTokenClaims = change;
+        const r = await api(a.url, 'ssoCallback', { json: { callbackUrl } });
+        idp.idTokenClaims = undefined;
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.match(r.body.message, /^sign-in refused: /);
+        assert.match(r.body.message, message);
+        assert.equal(r.body.accessToken, undefined);
+        assert.deepEqual(await count(), before, 'no console session');
+        const rows = await ssoAudit(a);
+        assert.equal(rows.length, audits + 1);
+        const audit = rows[rows.length - 1]!;
+        assert.equal(audit.outcome, 'failure');
+        assert.equal(audit.actor, 'anonymous');
+        assert.match(audit.reason ?? '', message);
+        assert.equal(dataOf(audit).issuer, idp.issuer);
+      }
+    } finally {
+      idp.idTokenClaims = undefined;
+    }
+    // The same provider, its ID tokens unchanged: the sign-in goes through (the refusals were the claims).
+    assert.equal((await signIn(a, 'sue.sso')).status, 200);
+  });
+
+  it('an expired authorization code is refused by the provider: 400, audited, no session', async () => {
+    const [before] = await a.sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM sso_sessions`;
+    const { callbackUrl } = await throughProvider(a, 'ann.sso');
+    assert.ok(idp.expireCodes() >= 1, 'the code of this sign-in, not exchanged yet');
+    const refusedBefore = idp.grantErrors.length;
+    const r = await api(a.url, 'ssoCallback', { json: { callbackUrl } });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.match(r.body.message, /^sign-in refused: invalid_grant/);
+    // The provider's own reason (clients only see invalid_grant).
+    assert.deepEqual(idp.grantErrors.slice(refusedBefore), ['authorization code is expired']);
+    const audit = await lastSsoAudit(a);
+    assert.equal(audit.outcome, 'failure');
+    assert.match(audit.reason ?? '', /invalid_grant/);
+    const [after] = await a.sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM sso_sessions`;
+    assert.equal(Number(after!.n), Number(before!.n));
+    // Its flow is used up: the same callback again is a replay.
+    const again = await api(a.url, 'ssoCallback', { json: { callbackUrl } });
+    assert.equal(again.status, 400);
+    assert.match(again.body.message, /already used/);
   });
 
   it('redirect URIs: the configured ones and loopback ones (any port) only; the callback must come back to its own', async () => {

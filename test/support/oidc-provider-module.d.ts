@@ -13,12 +13,21 @@ declare module 'oidc-provider' {
     findAccount?: (ctx: unknown, id: string) => Account | undefined | Promise<Account | undefined>;
     features?: Record<string, { enabled: boolean }>;
     cookies?: { keys: string[] };
+    /** The provider's signing keys (private JWKs). */
+    jwks?: { keys: Record<string, unknown>[] };
+    /** Its storage: an adapter per model (upsert, find, findByUid, consume, destroy, ...). */
+    adapter?: (model: string) => Record<string, (...args: never[]) => Promise<unknown>>;
     /** The provider's outgoing requests (back-channel logout); `options.dispatcher` is its SSRF guard. */
     fetch?: (url: URL | string, options: RequestInit & { dispatcher?: unknown }) => Promise<Response>;
   }
   export default class Provider {
     constructor(issuer: string, configuration?: ProviderConfiguration);
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
-    on(event: 'server_error' | 'backchannel.error', listener: (ctx: unknown, error: Error) => void): this;
+    /** A Koa middleware around its own (`ctx.path`, `ctx.body` after `next()`). */
+    use(fn: (ctx: { path: string; body: unknown }, next: () => Promise<void>) => Promise<void>): this;
+    on(
+      event: 'server_error' | 'backchannel.error' | 'grant.error',
+      listener: (ctx: unknown, error: Error) => void,
+    ): this;
   }
 }

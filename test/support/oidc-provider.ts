@@ -1,12 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
 
 /**
  * A real OpenID Provider on 127.0.0.1 for the single sign-on tests: `oidc-provider` (a
  * certified OpenID Connect implementation) with its development login page (any password),
  * PKCE required, a `groups` claim, RP-initiated logout. Two clients: the authority's
- * (`clientId`) and another one (for codes issued to someone else).
+ * (`clientId`) and another one (for codes issued to someone else). A misbehaving provider
+ * on demand: ID tokens changed before they are sent (`idTokenClaims`, still signed with its
+ * key) and codes expired before they are exchanged (`expireCodes`).
  */
 export interface TestIdentityProvider {
   issuer: string;
@@ -26,6 +29,23 @@ export interface TestIdentityProvider {
    * keeps each answer's status.
    */
   backchannel?: { target: string | null; answers: number[]; bodies: string[] };
+  /**
+   * Set: every ID token the token endpoint answers is changed by it (e.g. another `aud`,
+   * `iss` or an `exp` in the past) and signed again with the provider's own key, so only
+   * the changed claims can make a client refuse it. Undefined (the default): unchanged.
+   */
+  idTokenClaims: ((claims: JWTPayload) => JWTPayload) | undefined;
+  /**
+   * Every authorization code issued and not exchanged yet expires now (as if the user had
+   * come back after the code's lifetime): the provider refuses it at the token endpoint
+   * (`invalid_grant`, "authorization code is expired"). Answers how many there were.
+   */
+  expireCodes(): number;
+  /**
+   * Why the token endpoint refused each code (the provider's own detail, e.g. "authorization
+   * code is expired"; a client only sees `invalid_grant` and a generic description).
+   */
+  grantErrors: string[];
 }
 
 export interface IdpUser {
@@ -90,6 +110,11 @@ export async function startTestIdentityProvider(opts: {
     await new Promise<void>((resolve) => relay!.listen(0, '127.0.0.1', resolve));
   }
   const relayUri = relay && `http://127.0.0.1:${(relay.address() as AddressInfo).port}/backchannel`;
+  // The provider's signing key, ours so that a changed ID token can be signed again with it.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: 'test-idp-key', alg: 'RS256', use: 'sig' };
+  const misbehave = { idTokenClaims: undefined as ((claims: JWTPayload) => JWTPayload) | undefined };
+  const storage = new ProviderStorage();
   const client = (client_id: string) => ({
     client_id,
     client_secret: SECRET,
@@ -106,6 +131,8 @@ export async function startTestIdentityProvider(opts: {
   });
   const provider = new Provider(issuer, {
     clients: [client(IDP_CLIENT_ID), client(IDP_OTHER_CLIENT_ID)],
+    jwks: { keys: [jwk] },
+    adapter: (model: string) => storage.adapter(model),
     pkce: { required: () => true },
     claims: {
       openid: ['sub'],
@@ -133,7 +160,22 @@ export async function startTestIdentityProvider(opts: {
   });
   // The dev login page and loopback http are fine here; keep the test output quiet.
   provider.on('server_error', (_ctx, e) => console.error('test IdP:', e));
+  const grantErrors: string[] = [];
+  provider.on('grant.error', (_ctx, e) =>
+    grantErrors.push(String((e as Error & { error_detail?: unknown }).error_detail ?? e.message)),
+  );
   provider.on('backchannel.error', (_ctx, e) => console.error('test IdP back-channel logout:', e));
+  // After the token endpoint: the ID token changed as the test asked, signed again (same key and kid).
+  provider.use(async (ctx, next) => {
+    await next();
+    const change = misbehave.idTokenClaims;
+    const body = ctx.body as { id_token?: unknown } | undefined;
+    if (!change || ctx.path !== '/token' || typeof body?.id_token !== 'string') return;
+    const header = decodeProtectedHeader(body.id_token);
+    body.id_token = await new SignJWT(change(decodeJwt(body.id_token)))
+      .setProtectedHeader({ ...header, alg: header.alg ?? 'RS256' })
+      .sign(privateKey);
+  });
   server.on('request', provider.callback());
   const port = (server.address() as AddressInfo).port;
   const stop = () =>
@@ -143,6 +185,14 @@ export async function startTestIdentityProvider(opts: {
       server.close(() => resolve());
     });
   return {
+    get idTokenClaims() {
+      return misbehave.idTokenClaims;
+    },
+    set idTokenClaims(f) {
+      misbehave.idTokenClaims = f;
+    },
+    expireCodes: () => storage.expire('AuthorizationCode'),
+    grantErrors,
     issuer,
     clientId: IDP_CLIENT_ID,
     clientSecret: SECRET,
@@ -155,6 +205,47 @@ export async function startTestIdentityProvider(opts: {
     },
     ...(backchannel ? { backchannel } : {}),
   };
+}
+
+type Payload = Record<string, unknown> & { exp?: number; grantId?: string; uid?: string; userCode?: string };
+
+/**
+ * The provider's storage (its adapter interface), in memory like its default one but ours,
+ * so that a test can make the codes it issued expire. Nothing is evicted (a test is short).
+ */
+class ProviderStorage {
+  private readonly rows = new Map<string, Payload>();
+
+  adapter(model: string) {
+    const key = (id: string) => `${model}:${id}`;
+    const where = (f: (p: Payload) => boolean) =>
+      [...this.rows].find(([k, p]) => k.startsWith(`${model}:`) && f(p))?.[1];
+    return {
+      upsert: async (id: string, payload: Payload) => void this.rows.set(key(id), payload),
+      find: async (id: string) => this.rows.get(key(id)),
+      findByUid: async (uid: string) => where((p) => p.uid === uid),
+      findByUserCode: async (userCode: string) => where((p) => p.userCode === userCode),
+      consume: async (id: string) => {
+        const p = this.rows.get(key(id));
+        if (p) p.consumed = Math.floor(Date.now() / 1000);
+      },
+      destroy: async (id: string) => void this.rows.delete(key(id)),
+      revokeByGrantId: async (grantId: string) => {
+        for (const [k, p] of this.rows) if (p.grantId === grantId) this.rows.delete(k);
+      },
+    };
+  }
+
+  /** The `model` rows not consumed yet expire now (a second ago); how many. */
+  expire(model: string): number {
+    let n = 0;
+    for (const [k, p] of this.rows)
+      if (k.startsWith(`${model}:`) && p.consumed === undefined) {
+        p.exp = Math.floor(Date.now() / 1000) - 1;
+        n++;
+      }
+    return n;
+  }
 }
 
 /**

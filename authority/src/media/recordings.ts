@@ -9,6 +9,7 @@ import { randomId } from '../ids.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
 import type { Repos } from '../store/repos/index.ts';
 import type { RecordingRow, RecordingSpan } from '../store/repos/recordings.ts';
+import type { TransferRow } from '../store/repos/transfers.ts';
 import {
   decodeSpan,
   parseMetadata,
@@ -246,12 +247,15 @@ export class Recordings {
         data: { recordingId },
       });
     });
-    return { recording: recordingView(row), wav };
+    const moves = await this.ctx.data.read.transfers.movesOf(row.request_id);
+    return { recording: recordingView(row, moves), wav };
   }
 
   /** A request's recordings, oldest first. */
   async list(requestId: string): Promise<RecordingView[]> {
-    return (await this.ctx.data.read.recordings.listOf(requestId)).map(recordingView);
+    const rows = await this.ctx.data.read.recordings.listOf(requestId);
+    const moves = rows.length ? await this.ctx.data.read.transfers.movesOf(requestId) : [];
+    return rows.map((row) => recordingView(row, moves));
   }
 
   /** Converts the recordings of ended calls, deletes expired ones. One sweep at a time. */
@@ -433,14 +437,30 @@ export class Recordings {
   }
 }
 
-/** A recording as the API shows it: its spans (with their place in the WAV) once stored. */
-function recordingView(row: RecordingRow): RecordingView {
+/**
+ * A recording as the API shows it: its spans (with their place in the WAV) once stored,
+ * and the request's transfers (`moves`: those that took effect, in order) that fall within
+ * it: from its first recorded instant (or its start) to its last (open while live).
+ */
+function recordingView(row: RecordingRow, moves: readonly TransferRow[]): RecordingView {
   const spans =
     row.state === 'stored' || row.state === 'failed'
       ? (JSON.parse(row.segments) as Partial<StoredSpan>[]).filter(
           (s): s is StoredSpan => typeof s.offsetMs === 'number',
         )
       : [];
+  const from = spans[0]?.startedAt ?? row.created_at;
+  const to = spans.at(-1)?.endedAt ?? row.ended_at ?? Infinity;
+  const transfers = moves
+    .filter((t) => t.resolved_at !== null && t.resolved_at >= from && t.resolved_at <= to)
+    .map((t) => ({
+      at: iso(t.resolved_at!),
+      kind: t.kind,
+      mode: t.mode,
+      fromStaffId: t.from_staff,
+      toStaffId: t.target_staff,
+      toQueueId: t.target_queue,
+    }));
   return {
     id: row.id,
     requestId: row.request_id,
@@ -452,6 +472,7 @@ function recordingView(row: RecordingRow): RecordingView {
       offsetMs: s.offsetMs,
       durationMs: s.durationMs,
     })),
+    transfers,
     durationMs: row.duration_ms,
     error: row.error,
     createdAt: iso(row.created_at),

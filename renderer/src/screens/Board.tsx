@@ -209,7 +209,7 @@ export function BoardScreen() {
         </div>
         <BoardTranscriptDialog />
         <EndedChats />
-        <RecordingsCard />
+        <RecordingsCard agents={board.agents} />
       </div>
     </section>
   );

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { blobOfBase64 } from '../bridge/base64.ts';
-import type { RecordingView } from '../../../protocol/src/recording.ts';
+import type { RecordingTransferMark, RecordingView } from '../../../protocol/src/recording.ts';
 import { errorText } from '../bridge/types.ts';
 import { dateTime } from '../format.ts';
 import { useConsole } from '../hooks.ts';
@@ -9,11 +9,14 @@ const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toF
 
 /**
  * A supervisor's recordings of one request: each with its timeline (recorded spans, the
- * pauses between them marked) and an <audio> player; every playback is audited by the
+ * pauses between them and the transfers marked) and an <audio> player; every playback is audited by the
  * authority.
  */
-export function RecordingsCard() {
+export function RecordingsCard({
+  agents = [],
+}: { agents?: readonly { staffId: string; displayName: string }[] } = {}) {
   const c = useConsole();
+  const names = (id: string) => agents.find((a) => a.staffId === id)?.displayName ?? id;
   const [requestId, setRequestId] = useState('');
   const [list, setList] = useState<RecordingView[] | null>(null);
   const [playing, setPlaying] = useState<{ id: string; url: string } | null>(null);
@@ -68,7 +71,7 @@ export function RecordingsCard() {
             {dateTime(r.createdAt)} · {r.state} · {seconds(r.durationMs)} · channels {r.channels.join(' / ')}
             {r.error && <span className="tone-text-bad"> · {r.error}</span>}
           </p>
-          <Timeline recording={r} />
+          <Timeline recording={r} names={names} />
           {r.state === 'stored' && (
             <button type="button" className="button" onClick={() => void play(r.id)}>
               Play recording
@@ -83,8 +86,30 @@ export function RecordingsCard() {
   );
 }
 
-/** The call from its first recorded instant to its last: recorded spans filled, pauses hatched and labelled. */
-function Timeline({ recording }: { recording: RecordingView }) {
+const TRANSFER_WORDS: Record<RecordingTransferMark['kind'], string> = {
+  transfer: 'Transferred',
+  take_over: 'Taken over',
+  reassign: 'Reassigned',
+};
+
+/** A transfer's marker title: what happened, how, to whom, when. */
+export function transferTitle(t: RecordingTransferMark, names: (staffId: string) => string): string {
+  const to = t.toStaffId ? names(t.toStaffId) : `queue ${t.toQueueId ?? '?'}`;
+  const from = t.fromStaffId ? ` from ${names(t.fromStaffId)}` : '';
+  return `${TRANSFER_WORDS[t.kind]} (${t.mode})${from} to ${to} at ${dateTime(t.at)}`;
+}
+
+/**
+ * The call from its first recorded instant to its last: recorded spans filled, pauses
+ * hatched and labelled, each transfer a labelled line at its instant.
+ */
+export function Timeline({
+  recording,
+  names = (id) => id,
+}: {
+  recording: RecordingView;
+  names?: (staffId: string) => string;
+}) {
   const spans = recording.spans;
   if (spans.length === 0) return null;
   const start = Date.parse(spans[0]!.startedAt);
@@ -94,11 +119,14 @@ function Timeline({ recording }: { recording: RecordingView }) {
     from: Date.parse(spans[i]!.endedAt) - start,
     to: Date.parse(s.startedAt) - start,
   }));
+  const transfers = recording.transfers
+    .map((t) => ({ t, at: Date.parse(t.at) - start }))
+    .filter(({ at }) => at >= 0 && at <= total);
   return (
     <div
       className="recording-timeline"
       data-testid="recording-timeline"
-      aria-label={`Timeline: ${spans.length} recorded spans, ${pauses.length} pauses`}
+      aria-label={`Timeline: ${spans.length} recorded spans, ${pauses.length} pauses, ${transfers.length} transfers`}
       style={{ position: 'relative', height: 18, background: '#e5e7eb', borderRadius: 4, margin: '6px 0' }}
     >
       {spans.map((s) => (
@@ -135,6 +163,24 @@ function Timeline({ recording }: { recording: RecordingView }) {
         >
           paused
         </span>
+      ))}
+      {transfers.map(({ t, at }) => (
+        <span
+          key={`${t.at}-${t.toStaffId ?? t.toQueueId ?? ''}`}
+          data-testid="recording-transfer"
+          title={transferTitle(t, names)}
+          aria-label={transferTitle(t, names)}
+          style={{
+            position: 'absolute',
+            top: -3,
+            bottom: -3,
+            left: pct(at),
+            width: 3,
+            marginLeft: -1,
+            background: '#be123c',
+            borderRadius: 1,
+          }}
+        />
       ))}
     </div>
   );

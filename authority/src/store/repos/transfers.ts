@@ -52,6 +52,23 @@ export class TransfersRepo extends Repo {
     return row?.presence ?? 'offline';
   }
 
+  /**
+   * The transfers of a request that took effect (completed, or a warm one accepted), in the
+   * order they did (resolved_at): the moves a recording's timeline marks. Index
+   * transfers_request.
+   */
+  movesOf(requestId: string): Promise<TransferRow[]> {
+    return this.q
+      .selectFrom('transfers')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .where('state', 'in', ['completed', 'accepted'])
+      .where('resolved_at', 'is not', null)
+      .orderBy('resolved_at')
+      .orderBy('id')
+      .execute();
+  }
+
   /** Open (offered) transfers from or to this staff member, oldest first. */
   openOf(staffId: string): Promise<TransferRow[]> {
     return this.q
