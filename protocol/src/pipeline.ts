@@ -209,6 +209,12 @@ export const PhoneNumberRoute = z.strictObject({
   optionId: ConfigId.describe(
     "The menu option (a leaf offering voice) its calls join: the option's queue, skills and level.",
   ),
+  linkWhileQueued: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Whether the authority texts the verification link by itself as the call joins the queue, when the caller's number is registered to a customer with the app enrolled (the patent family's flow: the caller verifies while waiting, the agent's panel turns verified live). Default true; false leaves the link to the agent holding the request (\"Text a verification link\").",
+    ),
 });
 
 export const PipelineConfig = z

@@ -419,9 +419,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * customer its caller ID points to: a level-0 authentication with no device and no
    * factor (a caller ID recognises, it never verifies), its service session, the request
    * and its phone_calls row, with the audit row, in one unit. A retried arrival (the same
-   * SIP Call-ID) answers the request the first one made.
+   * SIP Call-ID) answers the request the first one made. `alsoInUnit` runs in the unit
+   * that creates the request, never for a retry that finds it (the link texted while the
+   * caller waits: trunk/phone-in.ts).
    */
-  async queuePhoneCall(call: PhoneCallArrival): Promise<RequestView> {
+  async queuePhoneCall(
+    call: PhoneCallArrival,
+    alsoInUnit?: (r: Repos, requestId: string) => Promise<void>,
+  ): Promise<RequestView> {
     const leaf = this.config.leaf(call.optionId);
     if (!leaf || !leaf.channels.includes('voice'))
       throw notFound(`no menu option "${call.optionId}" taking calls`);
@@ -458,6 +463,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         reason: 'phoned in',
         data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched, dialled: call.dialled },
       });
+      await alsoInUnit?.(r, id);
       return { id, created: true };
     });
     if (out.created) {
