@@ -175,7 +175,9 @@ describe('a caller from the phone network reaches an agent and verifies on their
       assert.ok(near(heard.hz, CALLER_HZ), `the console hears the caller's tone: ${JSON.stringify(heard)}`);
       await page
         .getByTestId('voice-state')
-        .getByText(/^Phone network: caller ID .+ A caller ID recognises, it does not verify/)
+        .getByText(
+          /^Voice: phone network, caller ID matches\. Phoned in from \+44 7911 123456 — number registered to Alice Martin \(not verified\)\. Weaker than a call bound to the verified device/,
+        )
         .waitFor();
       await c.screenshot('3-on-the-call');
       console.log(
