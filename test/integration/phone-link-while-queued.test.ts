@@ -14,12 +14,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { answerNumber, registerPhone } from '../support/phone-in.ts';
+import { until } from '../support/wait.ts';
 
 const SECRET = 'sip-server-secret-for-the-link-while-queued-test-01';
 const DIALLED = '+442079460000';
@@ -42,8 +42,10 @@ async function textsWhen(file: string, count: number): Promise<Text[]> {
           .filter(Boolean)
           .map((l) => JSON.parse(l) as Text)
       : [];
-  for (let i = 0; i < 200 && read().length < count; i++) await sleep(25);
-  return read();
+  return await until(`${count} text messages in the sink`, () => {
+    const texts = read();
+    return texts.length >= count && texts;
+  });
 }
 const tokenOf = (text: string) => /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
 
@@ -234,8 +236,10 @@ describe('a text-message gateway that fails while the caller waits', () => {
     const failed = async () =>
       a.sql<{ outcome: string; reason: string | null }>`
         SELECT outcome, reason FROM audit_log WHERE action = 'phone.link.text' AND subject = ${subject}`;
-    for (let i = 0; i < 400 && (await failed()).length === 0; i++) await sleep(25);
-    const [row] = await failed();
+    const [row] = await until('the failed text audited', async () => {
+      const rows = await failed();
+      return rows.length > 0 && rows;
+    });
     assert.equal(row?.outcome, 'failure');
     assert.match(
       row!.reason!,
