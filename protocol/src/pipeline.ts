@@ -410,6 +410,9 @@ export const PhoneCallView = z.strictObject({
     .describe(
       'When the call on the phone line ended (the caller hung up, or the call was over), or null while it lasts.',
     ),
+  linkTextedAt: IsoTime.optional().describe(
+    'When the latest verification link was texted to the number calling (by the authority as the call queued, or by the holder); absent when none was.',
+  ),
 });
 export type PhoneCallView = z.infer<typeof PhoneCallView>;
 

@@ -139,6 +139,11 @@ describe('the link is texted while the caller waits in the queue', () => {
     await api(a.url, 'setPresence', { headers: bearer(agent.token), json: { state: 'available' } });
     const offer = (await api(a.url, 'agentMe', { headers: bearer(agent.token) })).body.offer;
     assert.equal(offer.requestId, requestId);
+    assert.equal(
+      offer.request.phone.linkTextedAt,
+      new Date(clock.now()).toISOString(),
+      'the offer says when the link was texted',
+    );
     const ok = await api(a.url, 'acceptOffer', {
       headers: bearer(agent.token),
       params: { requestId },

@@ -156,6 +156,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const vc = await this.requests.viewContext(rows);
     // Calls from the phone network: what the caller ID says comes with them.
     const phones = await this.ctx.data.read.phoneCalls.ofRequests(rows.map((r) => r.id));
+    // ... and when the verification link was last texted to the number calling.
+    const links = await this.ctx.data.read.verificationLinks.latestOf([...phones.keys()]);
     // Callbacks to a phone number: the number and whether the call went out.
     const callbacks = await this.ctx.data.read.phoneCallbacks.ofRequests(rows.map((r) => r.id));
     const reach = this.reach
@@ -170,7 +172,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         ...this.requests.view(r, positions[i]!, waits[i]!, vc),
         verificationExpiresAt: auth ? iso(auth.expires_at) : null,
         ...(reach ? { reachability: reach[i]! } : {}),
-        ...phoneView(phones.get(r.id)),
+        ...phoneView(phones.get(r.id), links.get(r.id)),
         ...phoneCallbackView(callbacks.get(r.id)),
       };
     });

@@ -76,6 +76,8 @@ export class VerificationLinks {
         data: { fence },
       }),
     );
+    // The request's view carries when the latest link was texted (phone.linkTextedAt).
+    await this.pipeline.announce([requestId]);
     try {
       await this.gateway!.send({ to: caller, text: this.messageOf(link.token) });
     } catch (e) {
