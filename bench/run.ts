@@ -5,7 +5,8 @@
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
  * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes,
- * reports, rtpengine-cpu, phone-in, link-to-verified, chat-latency, chat-load) runs a part.
+ * reports, rtpengine-cpu, phone-in, link-to-verified, verify-agent-time, chat-latency, chat-load)
+ * runs a part.
  *
  * Sizes: VD_BENCH_N (device proofs, default 3000), VD_BENCH_CONCURRENCY (a list, default 1,16,64),
  * VD_BENCH_PIN_N (PIN verifications, default 50); bench/pipeline.ts reads its own, and so do
@@ -33,6 +34,7 @@ import { benchReports, pct as pctReports, printReports } from './reports.ts';
 import { benchRtpengineCpu, printRtpengineCpu } from './rtpengine-cpu.ts';
 import { benchPhoneIn, pct as pctPhoneIn, printPhoneIn } from './phone-in.ts';
 import { benchLinkToVerified, printLinkToVerified } from './link-to-verified.ts';
+import { benchVerifyAgentTime, printVerifyAgentTime } from './verify-agent-time.ts';
 import { benchChatLatency, benchChatLoad, printChatLatency, printChatLoad } from './chat.ts';
 import { api, bearer, staffLogin } from '../test/support/http.ts';
 
@@ -358,6 +360,24 @@ async function linkToVerified(rows: Row[]) {
   ]);
 }
 
+/** bench/verify-agent-time.ts: agent seconds spent verifying a phone caller, the questions vs the link. */
+async function verifyAgentTime(rows: Row[]) {
+  console.log(
+    '\n(m) agent time spent verifying, knowledge questions vs the link (bench/verify-agent-time.ts)',
+  );
+  const f = await benchVerifyAgentTime();
+  printVerifyAgentTime(f);
+  const r = f.report;
+  const perCheck = r.knowledgeChecks ? r.knowledgeSeconds / r.knowledgeChecks : 0;
+  const link = r.deviceVerifySeconds / f.n;
+  rows.push([
+    `agent seconds verifying a phone caller: questions (${f.n} calls, scripted typing)`,
+    `${fmt(perCheck, 2)} s a call (report)`,
+    `${fmt(link, 2)} s a call by the link (report)`,
+    link > 0 ? `${fmt(perCheck / link, 1)}x` : '∞ (the link takes no agent time)',
+  ]);
+}
+
 /** bench/chat.ts (a): a chat message send -> shown on the other party's socket vs a raw WebSocket echo. */
 async function chatLatency(rows: Row[]) {
   const f = await benchChatLatency(engine);
@@ -438,6 +458,7 @@ async function main() {
   if (wanted('rtpengine-cpu')) await guarded('rtpengine CPU', rows, () => rtpengineCpu(rows));
   if (wanted('phone-in')) await guarded('phone-in', rows, () => phoneIn(rows));
   if (wanted('link-to-verified')) await guarded('link to verified', rows, () => linkToVerified(rows));
+  if (wanted('verify-agent-time')) await guarded('agent time verifying', rows, () => verifyAgentTime(rows));
   for (engine of ENGINES)
     if (wanted('chat-latency')) await guarded(on('chat latency'), rows, () => chatLatency(rows));
   for (engine of ENGINES) if (wanted('chat-load')) await guarded(on('chat load'), rows, () => chatLoad(rows));

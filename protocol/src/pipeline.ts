@@ -209,6 +209,12 @@ export const PhoneNumberRoute = z.strictObject({
   optionId: ConfigId.describe(
     "The menu option (a leaf offering voice) its calls join: the option's queue, skills and level.",
   ),
+  linkWhileQueued: z
+    .boolean()
+    .default(true)
+    .describe(
+      "Whether the authority texts the verification link by itself as the call joins the queue, when the caller's number is registered to a customer with the app enrolled (the patent family's flow: the caller verifies while waiting, the agent's panel turns verified live). Default true; false leaves the link to the agent holding the request (\"Text a verification link\").",
+    ),
 });
 
 export const PipelineConfig = z
@@ -404,6 +410,9 @@ export const PhoneCallView = z.strictObject({
     .describe(
       'When the call on the phone line ended (the caller hung up, or the call was over), or null while it lasts.',
     ),
+  linkTextedAt: IsoTime.optional().describe(
+    'When the latest verification link was texted to the number calling (by the authority as the call queued, or by the holder); absent when none was.',
+  ),
 });
 export type PhoneCallView = z.infer<typeof PhoneCallView>;
 

@@ -1,6 +1,7 @@
 import type { VerificationState } from '../../protocol/src/agent-desk.ts';
 import type { FactorKind } from '../../protocol/src/identity.ts';
-import type { Presence } from '../../protocol/src/pipeline.ts';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
+import type { PhoneCallView, Presence } from '../../protocol/src/pipeline.ts';
 
 /** 42 -> "0:42", 725 -> "12:05", 3723 -> "1:02:03". */
 export function clockDuration(totalSeconds: number): string {
@@ -203,4 +204,36 @@ export function historyWrapUp(entry: {
   // Not completed on this console: handed off, or still in hand (then it is owed at completion).
   if (!entry.completedAt) return { text: 'Not owed', tone: 'muted' };
   return { text: 'Not recorded', tone: 'warn' };
+}
+
+/** An E.164 number as people write it internationally ("+44 7911 123456"); unreadable ones as given. */
+export function internationalNumber(e164: string): string {
+  return parsePhoneNumberFromString(e164)?.formatInternational() ?? e164;
+}
+
+/**
+ * The panel's voice line for a caller from the phone network (issue 14): the channel said
+ * honestly ("voice: phone network, caller ID matches") and weaker than a call bound to the
+ * verified device. The caller ID recognises, never verifies: "not verified" in every case.
+ */
+export function phoneVoiceLine(phone: PhoneCallView, customerName: string): string {
+  const from = phone.caller ? internationalNumber(phone.caller) : null;
+  const [matches, who] =
+    from === null
+      ? [
+          'caller ID withheld',
+          phone.identifiedByAgent ? `the caller says they are ${customerName}` : 'unknown caller',
+        ]
+      : phone.unknownCaller
+        ? ['caller ID matches no customer', 'unknown caller']
+        : phone.identifiedByAgent
+          ? [
+              'caller ID does not match',
+              `not a number registered to ${customerName}; the caller says they are ${customerName}`,
+            ]
+          : ['caller ID matches', `number registered to ${customerName}`];
+  return (
+    `Voice: phone network, ${matches}. Phoned in from ${from ?? 'a withheld number'} — ${who} (not verified).` +
+    ' Weaker than a call bound to the verified device: a caller ID can be forged.'
+  );
 }

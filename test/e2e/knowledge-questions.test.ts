@@ -198,7 +198,9 @@ describe('security questions in the console', () => {
         .waitFor();
       await page
         .getByTestId('voice-state')
-        .getByText(/^Phone network: caller ID \+447911123457\./)
+        .getByText(
+          /^Voice: phone network, caller ID matches\. Phoned in from \+44 7911 123457 — number registered to .+ \(not verified\)\./,
+        )
         .waitFor();
       assert.equal(
         await page.getByRole('heading', { name: 'Actions on the customer’s device' }).count(),

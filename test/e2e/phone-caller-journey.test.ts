@@ -11,7 +11,8 @@
  *   microphone a 440 Hz tone) accepts and takes the call: Kamailio puts the held INVITE
  *   through, rtpengine bridges plain RTP to WebRTC (DTLS-SRTP) and records the call;
  * - the console hears the caller's 1 kHz; the caller's recording holds the console's 440 Hz;
- * - the agent texts the verification link (the text-message file sink); Alice's phone (the
+ * - the authority texted the link as the call queued (the panel says so); the agent texts
+ *   a new verification link (the text-message file sink); Alice's phone (the
  *   customer app in Chromium, a virtual platform authenticator, enrolled through the app
  *   beforehand) opens it and confirms with her fingerprint; the console's panel, in the
  *   page, turns verified while the call goes on (time from her tap to the panel printed);
@@ -175,15 +176,27 @@ describe('a caller from the phone network reaches an agent and verifies on their
       assert.ok(near(heard.hz, CALLER_HZ), `the console hears the caller's tone: ${JSON.stringify(heard)}`);
       await page
         .getByTestId('voice-state')
-        .getByText(/^Phone network: caller ID .+ A caller ID recognises, it does not verify/)
+        .getByText(
+          /^Voice: phone network, caller ID matches\. Phoned in from \+44 7911 123456 — number registered to Alice Martin \(not verified\)\. Weaker than a call bound to the verified device/,
+        )
         .waitFor();
       await c.screenshot('3-on-the-call');
       console.log(
         `# phone journey: trunk INVITE -> offer on the console ${offeredMs.toFixed(0)} ms; Take the call -> on the call ${connectedMs.toFixed(0)} ms; the caller's tone heard in the console at ${heard.hz?.toFixed(0)} Hz (${heard.db?.toFixed(0)} dB) after ${heard.ms.toFixed(0)} ms`,
       );
 
-      // The agent texts the link; it reaches the number calling (the text-message sink).
+      // The authority texted the link as the call queued: the panel says so. The agent
+      // texts a new one; it reaches the number calling (the text-message sink).
       const linkSection = page.getByRole('group', { name: 'Verify in the app' });
+      await linkSection
+        .getByTestId('verification-link-texted')
+        .getByText(
+          /^A link was texted to \+44 7911 123456 at .+: waiting for the customer to verify in the app/,
+        )
+        .waitFor();
+      const queuedText = readFileSync(join(dir, 'texts.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(queuedText.length, 1, 'one text as the call queued');
+      assert.equal(JSON.parse(queuedText[0]!).to, CALLER);
       await linkSection.getByRole('button', { name: 'Text a verification link' }).click();
       await linkSection
         .getByTestId('verification-link-state')

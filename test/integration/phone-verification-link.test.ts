@@ -1,7 +1,9 @@
 /**
  * Verification during a phone call by a link (issue 14 item 3): Alice phones in from her
  * registered number (reported as Kamailio does); the agent who accepts texts her a
- * single-use link (the text-message file sink); her app, authenticated with the device key
+ * single-use link (the text-message file sink; the number's route leaves the link to the
+ * agent, `linkWhileQueued: false`: phone-link-while-queued.test.ts has the link texted as
+ * the call queues); her app, authenticated with the device key
  * plus PIN (level 2), presents it: the request now carries that device and level, the
  * panel says verified. A second use, an expired link, another customer's device and a
  * level-1 authentication are refused, each audited; the link's token is never stored.
@@ -81,7 +83,7 @@ describe('a caller from the phone network verifies on their app with a texted li
     );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
-    await answerNumber(a.url, admin, DIALLED);
+    await answerNumber(a.url, admin, DIALLED, 'other', { linkWhileQueued: false });
     await registerPhone(a.url, admin, ALICE, '+44 7911 123456');
     const code = await api(a.url, 'issueEnrolmentCode', {
       params: { customerId: ALICE },

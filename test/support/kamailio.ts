@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { eventOrDelay } from './wait.ts';
 
 /**
  * Kamailio for tests and benches: deploy/kamailio/kamailio.cfg run in the foreground
@@ -150,12 +151,9 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
           rmSync(runDir, { recursive: true, force: true });
           throw new Error(`kamailio at ${url} not ready (${(e as Error).message}):\n${log}`, { cause: e });
         }
-        // Retry on the next log line or after a short backoff, whichever comes first.
-        await Promise.race([
-          once(child.stderr!, 'data'),
-          new Promise((r) => setTimeout(r, Math.min(25 * (attempt + 1), 250))),
-          exited,
-        ]);
+        // Retry on the next log line or after a short backoff, whichever comes first (no
+        // listener left on stderr when the backoff wins).
+        await eventOrDelay(child.stderr!, 'data', Math.min(25 * (attempt + 1), 250), exited);
       }
     }
   }

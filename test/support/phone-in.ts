@@ -5,12 +5,22 @@
 import assert from 'node:assert/strict';
 import { api, bearer } from './http.ts';
 
-/** Calls to `number` join menu option `optionId` (the admin edits the pipeline configuration). */
-export async function answerNumber(url: string, adminToken: string, number: string, optionId = 'other') {
+/**
+ * Calls to `number` join menu option `optionId` (the admin edits the pipeline configuration);
+ * `linkWhileQueued: false` leaves the verification link to the agent (default: texted as the
+ * call queues).
+ */
+export async function answerNumber(
+  url: string,
+  adminToken: string,
+  number: string,
+  optionId = 'other',
+  route: { linkWhileQueued?: boolean } = {},
+) {
   const cfg = await api(url, 'getPipelineConfig', { headers: bearer(adminToken) });
   const put = await api(url, 'putPipelineConfig', {
     headers: bearer(adminToken),
-    json: { ...cfg.body, phoneNumbers: [{ number, optionId }] },
+    json: { ...cfg.body, phoneNumbers: [{ number, optionId, ...route }] },
   });
   assert.equal(put.status, 200, JSON.stringify(put.body));
 }

@@ -7,7 +7,10 @@
  *   (a renderer Store, an EventEmitter via `on(emitter, name)`), no polling.
  * - whenState(what, store, pred): `when` for a Store's state.
  * - within(what, promise): a promise bounded by a timeout.
+ * - eventOrDelay(emitter, event, ms): a retry loop's pause, cut short by the next event,
+ *   leaving no listener behind.
  */
+import { once, type EventEmitter } from 'node:events';
 
 export interface WaitOptions {
   /** Fail after this long (default 5,000 ms). */
@@ -141,4 +144,31 @@ export function within<T>(what: string, promise: Promise<T>, opts: WaitOptions =
       t = setTimeout(() => reject(new WaitTimeout(what, timeoutMs)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(t));
+}
+
+/**
+ * A retry loop's pause: resolves at the next `event` of `emitter` (an 'error' too), after
+ * `ms`, or when `also` settles, whichever comes first, and removes its listeners either way.
+ * (A bare `once(emitter, event)` raced against a timer keeps its `event` and 'error'
+ * listeners until the event comes: a loop that retries on the timer piles them up, and
+ * Node warns MaxListenersExceededWarning at the eleventh.)
+ */
+export async function eventOrDelay(
+  emitter: EventEmitter,
+  event: string,
+  ms: number,
+  also?: Promise<unknown>,
+): Promise<void> {
+  const stop = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      once(emitter, event, { signal: stop.signal }).catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+      ...(also ? [also.catch(() => undefined)] : []),
+    ]);
+  } finally {
+    stop.abort();
+    clearTimeout(timer);
+  }
 }

@@ -7,8 +7,8 @@ import type { Handlers } from './bind.ts';
 
 /** The SIP server's routes for calls from the phone network (only it holds the secret). */
 export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
-  const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config, svc.recordings);
   const links = new VerificationLinks(svc.ctx, svc.pipeline, () => svc.pipeline.config.config.company);
+  const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config, svc.recordings, links);
   const callbacks = new PhoneCallbacks(svc.ctx, svc.pipeline, svc.calls, svc.recordings);
   return {
     bookPhoneCallback: async ({ principal, body }) => await callbacks.book(principal.staff.id, body),

@@ -19,7 +19,10 @@ export interface PhoneCallArrival {
 }
 
 /** The `phone` member of a request's view, when the request is a call from the phone network. */
-export const phoneView = (call: PhoneCallWithCaller | undefined): { phone?: PhoneCallView } =>
+export const phoneView = (
+  call: PhoneCallWithCaller | undefined,
+  linkTextedAt?: number,
+): { phone?: PhoneCallView } =>
   call
     ? {
         phone: {
@@ -30,6 +33,7 @@ export const phoneView = (call: PhoneCallWithCaller | undefined): { phone?: Phon
           unknownCaller: call.unknown_caller,
           identifiedByAgent: call.identified_at !== null,
           endedAt: call.ended_at === null ? null : new Date(call.ended_at).toISOString(),
+          ...(linkTextedAt !== undefined ? { linkTextedAt: new Date(linkTextedAt).toISOString() } : {}),
         },
       }
     : {};

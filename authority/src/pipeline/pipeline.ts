@@ -156,6 +156,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const vc = await this.requests.viewContext(rows);
     // Calls from the phone network: what the caller ID says comes with them.
     const phones = await this.ctx.data.read.phoneCalls.ofRequests(rows.map((r) => r.id));
+    // ... and when the verification link was last texted to the number calling.
+    const links = await this.ctx.data.read.verificationLinks.latestOf([...phones.keys()]);
     // Callbacks to a phone number: the number and whether the call went out.
     const callbacks = await this.ctx.data.read.phoneCallbacks.ofRequests(rows.map((r) => r.id));
     const reach = this.reach
@@ -170,7 +172,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         ...this.requests.view(r, positions[i]!, waits[i]!, vc),
         verificationExpiresAt: auth ? iso(auth.expires_at) : null,
         ...(reach ? { reachability: reach[i]! } : {}),
-        ...phoneView(phones.get(r.id)),
+        ...phoneView(phones.get(r.id), links.get(r.id)),
         ...phoneCallbackView(callbacks.get(r.id)),
       };
     });
@@ -419,9 +421,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * customer its caller ID points to: a level-0 authentication with no device and no
    * factor (a caller ID recognises, it never verifies), its service session, the request
    * and its phone_calls row, with the audit row, in one unit. A retried arrival (the same
-   * SIP Call-ID) answers the request the first one made.
+   * SIP Call-ID) answers the request the first one made. `alsoInUnit` runs in the unit
+   * that creates the request, never for a retry that finds it (the link texted while the
+   * caller waits: trunk/phone-in.ts).
    */
-  async queuePhoneCall(call: PhoneCallArrival): Promise<RequestView> {
+  async queuePhoneCall(
+    call: PhoneCallArrival,
+    alsoInUnit?: (r: Repos, requestId: string) => Promise<void>,
+  ): Promise<RequestView> {
     const leaf = this.config.leaf(call.optionId);
     if (!leaf || !leaf.channels.includes('voice'))
       throw notFound(`no menu option "${call.optionId}" taking calls`);
@@ -458,6 +465,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         reason: 'phoned in',
         data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched, dialled: call.dialled },
       });
+      await alsoInUnit?.(r, id);
       return { id, created: true };
     });
     if (out.created) {

@@ -7,6 +7,7 @@ import { checkHolder } from '../pipeline/ownership.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { Recordings } from '../media/recordings.ts';
 import { SipServerControl } from './sip-server.ts';
+import type { VerificationLinks } from './verification-links.ts';
 
 /** What the SIP server learns about a call from the phone network that passed its gate. */
 export interface PhoneInQueued {
@@ -32,6 +33,7 @@ export class PhoneIn {
     private readonly pipeline: Pipeline,
     private readonly config: () => PipelineConfig,
     private readonly recordings: Recordings | null = null,
+    private readonly links: VerificationLinks | null = null,
     private readonly sipServer = new SipServerControl(ctx.config.sipServerSecret),
   ) {
     this.recognition = new CallerRecognition(ctx);
@@ -143,15 +145,43 @@ export class PhoneIn {
     // An unknown caller (no customer holds the number, or it is withheld) queues under a
     // placeholder "Unknown caller" until the agent identifies them (identify).
     const who = await this.recognition.recognise(call.caller);
-    const view = await this.pipeline.queuePhoneCall({
-      sipCallId: call.callId,
-      caller: who.number,
-      dialled: call.dialled,
-      customerId: who.customerId,
-      optionId: route.optionId,
-      recognition: who.text,
-      ...(call.sipServer ? { sipServer: call.sipServer } : {}),
-    });
+    // The patent family's flow: a caller whose number is registered to a customer with the
+    // app enrolled is texted the verification link as the call joins the queue (unless the
+    // number's route says otherwise), so they can verify while they wait. The link is issued
+    // in the unit that creates the request (a retried arrival texts nothing) and texted
+    // after it, without holding up the SIP server's answer.
+    const links = this.links;
+    const texted =
+      links?.canText && route.linkWhileQueued && who.hasDevice && who.number !== null && who.customerId
+        ? { to: who.number, customerId: who.customerId, token: null as string | null }
+        : null;
+    const view = await this.pipeline.queuePhoneCall(
+      {
+        sipCallId: call.callId,
+        caller: who.number,
+        dialled: call.dialled,
+        customerId: who.customerId,
+        optionId: route.optionId,
+        recognition: who.text,
+        ...(call.sipServer ? { sipServer: call.sipServer } : {}),
+      },
+      texted && links
+        ? async (t, requestId) => {
+            const link = await links.issueIn(t, {
+              requestId,
+              customerId: texted.customerId,
+              sentTo: texted.to,
+              actor: 'sip:trunk',
+              data: { whileQueued: true, dialled: call.dialled },
+            });
+            texted.token = link.token;
+          }
+        : undefined,
+    );
+    if (texted?.token && links)
+      void links
+        .textWhileQueued(view.requestId, texted.to, texted.token)
+        .catch((e: unknown) => console.error('phone-in: texting the verification link failed:', e));
     return {
       requestId: view.requestId,
       queueId: view.queueId,

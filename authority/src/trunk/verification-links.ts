@@ -6,6 +6,7 @@ import { checkHolder } from '../pipeline/ownership.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import { randomId } from '../ids.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { Repos } from '../store/repos/index.ts';
 import { FileTextSink, HttpTextGateway, TextGatewayError, type TextGateway } from '../sms/gateway.ts';
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -41,6 +42,11 @@ export class VerificationLinks {
     private readonly gateway: TextGateway | null = textGatewayOf(ctx.config),
   ) {}
 
+  /** Whether a link can be texted at all: a text-message gateway and the customer app's URL are configured. */
+  get canText(): boolean {
+    return !!this.gateway && !!this.ctx.config.customerAppUrl;
+  }
+
   async send(
     staffId: string,
     requestId: string,
@@ -56,39 +62,24 @@ export class VerificationLinks {
       throw conflict('the number calling is not registered to this customer: ask the security questions');
     if ((await read.devices.otherActiveDeviceIds(r.customer_id, '')).length === 0)
       throw conflict('this customer has no enrolled app to verify with: ask the security questions');
-    if (!this.gateway || !this.ctx.config.customerAppUrl)
+    if (!this.canText)
       throw unavailable(
         'no text-message gateway or customer app URL is configured: ask the security questions',
       );
-    const token = randomId(24);
-    const now = this.ctx.clock.now();
-    const ttl = this.ctx.config.verificationLinkSeconds;
-    const expiresAt = now + ttl * 1000;
-    await this.ctx.data.tx(async (t) => {
-      await t.verificationLinks.insert({
-        token_hash: hashOf(token),
-        request_id: requestId,
-        customer_id: r.customer_id,
-        sent_to: call.caller!,
-        created_at: now,
-        expires_at: expiresAt,
-        used_at: null,
-        used_by_device: null,
-      });
-      await t.audit.append({
+    const caller = call.caller;
+    const link = await this.ctx.data.tx((t) =>
+      this.issueIn(t, {
+        requestId,
+        customerId: r.customer_id,
+        sentTo: caller,
         actor: `staff:${staffId}`,
-        action: 'phone.link.send',
-        subject: `request:${requestId}`,
-        outcome: 'success',
-        data: { fence, expiresAt },
-      });
-    });
-    const url = `${this.ctx.config.customerAppUrl.replace(/\/?$/, '/')}#/verify-call/${token}`;
+        data: { fence },
+      }),
+    );
+    // The request's view carries when the latest link was texted (phone.linkTextedAt).
+    await this.pipeline.announce([requestId]);
     try {
-      await this.gateway.send({
-        to: call.caller,
-        text: `${this.company()}: to verify yourself for your call, open ${url} in the app (valid ${Math.round(ttl / 60)} minutes, once). We never ask for this link by phone.`,
-      });
+      await this.gateway!.send({ to: caller, text: this.messageOf(link.token) });
     } catch (e) {
       throw unavailable(
         e instanceof TextGatewayError
@@ -97,9 +88,82 @@ export class VerificationLinks {
       );
     }
     return {
-      sentTo: parsePhoneNumberWithError(call.caller).formatInternational(),
-      expiresAt: new Date(expiresAt).toISOString(),
+      sentTo: parsePhoneNumberWithError(caller).formatInternational(),
+      expiresAt: new Date(link.expiresAt).toISOString(),
     };
+  }
+
+  /**
+   * A new link for the request, in the caller's unit: its row (only the token's hash) and
+   * the `phone.link.send` audit row. The token goes out by `messageOf` once the unit has
+   * committed. Callers check first that `sentTo` is the customer's number and that they
+   * have the app.
+   */
+  async issueIn(
+    t: Repos,
+    o: {
+      requestId: string;
+      customerId: string;
+      sentTo: string;
+      actor: string;
+      data: Record<string, unknown>;
+    },
+  ): Promise<{ token: string; expiresAt: number }> {
+    const token = randomId(24);
+    const now = this.ctx.clock.now();
+    const expiresAt = now + this.ctx.config.verificationLinkSeconds * 1000;
+    await t.verificationLinks.insert({
+      token_hash: hashOf(token),
+      request_id: o.requestId,
+      customer_id: o.customerId,
+      sent_to: o.sentTo,
+      created_at: now,
+      expires_at: expiresAt,
+      used_at: null,
+      used_by_device: null,
+    });
+    await t.audit.append({
+      actor: o.actor,
+      action: 'phone.link.send',
+      subject: `request:${o.requestId}`,
+      outcome: 'success',
+      data: { ...o.data, expiresAt },
+    });
+    return { token, expiresAt };
+  }
+
+  /**
+   * Texts a link issued as the call joined the queue (`PhoneIn.arrived`, before any agent
+   * holds it) to the number calling. Never throws: the caller stays queued whatever the
+   * gateway does, and a send that failed is audited (`phone.link.text`, failure) so the
+   * agent's "Text a verification link" remains the way to try again.
+   */
+  async textWhileQueued(requestId: string, to: string, token: string): Promise<boolean> {
+    let reason: string | null = null;
+    try {
+      if (!this.gateway) throw new TextGatewayError('no text-message gateway is configured', false);
+      await this.gateway.send({ to, text: this.messageOf(token) });
+    } catch (e) {
+      reason = e instanceof TextGatewayError ? e.message : 'the text message was not sent';
+    }
+    if (reason !== null)
+      await this.ctx.data.tx((t) =>
+        t.audit.append({
+          actor: 'sip:trunk',
+          action: 'phone.link.text',
+          subject: `request:${requestId}`,
+          outcome: 'failure',
+          reason: `the text message was not sent: ${reason}`,
+        }),
+      );
+    return reason === null;
+  }
+
+  /** The text message carrying a link's token. */
+  private messageOf(token: string): string {
+    const url = `${this.ctx.config.customerAppUrl!.replace(/\/?$/, '/')}#/verify-call/${token}`;
+    const ttl = this.ctx.config.verificationLinkSeconds;
+    return `${this.company()}: to verify yourself for your call, open ${url} in the app (valid ${Math.round(ttl / 60)} minutes, once). We never ask for this link by phone. Not on a call with us? Ignore this message.`;
   }
 
   /** The customer's app presents the link with its authentication (device key + fingerprint or PIN). */

@@ -16,6 +16,7 @@ import {
   fieldValue,
   LEVEL_TEXT,
   levelLine,
+  phoneVoiceLine,
   shortId,
   timeOfDay,
   verifiedWith,
@@ -246,6 +247,8 @@ function Voice({ panel }: { panel: CustomerPanel }) {
   const mine = voice?.requestId === panel.request.requestId ? voice : null;
   let text: string;
   let bad = false;
+  // A caller from the phone network: shown apart from a call bound to the verified device.
+  let phone = false;
   if (mine?.status === 'failed') {
     bad = true;
     text = `Voice NOT proven from the verified device: ${mine.reason}. Treat the caller as unverified.`;
@@ -254,14 +257,15 @@ function Voice({ panel }: { panel: CustomerPanel }) {
   else if (mine?.status === 'verified')
     text = `Voice from the verified device (proven at ${timeOfDay(mine.at)}).`;
   else if (mine?.status === 'checking') text = 'Checking the device’s proof on the answered call…';
-  else if (panel.request.phone)
-    text = `Phone network: ${panel.request.phone.caller ? `caller ID ${panel.request.phone.caller}` : 'caller ID withheld'}. A caller ID recognises, it does not verify: weaker than a call bound to the verified device.`;
-  else text = 'No call yet: the device proves the call is bound to it when it answers.';
+  else if (panel.request.phone) {
+    phone = true;
+    text = phoneVoiceLine(panel.request.phone, panel.request.customerName);
+  } else text = 'No call yet: the device proves the call is bound to it when it answers.';
   return (
     <div className="panel-section">
       <h3>Voice</h3>
       <p
-        className={bad ? 'small voice-bad' : 'small'}
+        className={bad ? 'small voice-bad' : phone ? 'small voice-phone' : 'small'}
         data-testid="voice-state"
         role={bad ? 'alert' : undefined}
       >

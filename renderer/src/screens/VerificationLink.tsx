@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { CustomerPanel } from '../../../protocol/src/agent-desk.ts';
 import { errorText } from '../bridge/types.ts';
 import { Alert } from '../components/ui.tsx';
-import { timeOfDay } from '../format.ts';
+import { internationalNumber, timeOfDay } from '../format.ts';
 import { useConsole } from '../hooks.ts';
 
 /**
@@ -39,6 +39,8 @@ export function VerificationLink({ panel }: { panel: CustomerPanel }) {
     );
   const holder = panel.request.state === 'assigned' && panel.request.fence !== null;
   const verified = v.level >= v.requiredLevel;
+  // A link the authority texted as the call queued (or one sent from another screen).
+  const texted = !sent && phone.linkTextedAt && phone.caller ? phone.linkTextedAt : null;
 
   const send = async () => {
     if (panel.request.fence === null) return;
@@ -66,6 +68,12 @@ export function VerificationLink({ panel }: { panel: CustomerPanel }) {
           {verified
             ? `Verified in the app at level ${v.level} (link sent to ${sent.sentTo}).`
             : `Link sent to ${sent.sentTo} at ${timeOfDay(sent.at)}: waiting for the customer to verify in the app (it works once, until ${timeOfDay(sent.expiresAt)}).`}
+        </p>
+      )}
+      {texted && !verified && (
+        <p className="small" role="status" data-testid="verification-link-texted">
+          A link was texted to {internationalNumber(phone.caller!)} at {timeOfDay(texted)}: waiting for the
+          customer to verify in the app. Send a new one if it did not arrive.
         </p>
       )}
       {problem && <Alert>{problem}</Alert>}

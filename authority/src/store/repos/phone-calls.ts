@@ -87,6 +87,20 @@ export class VerificationLinksRepo extends Repo {
       .then(() => undefined);
   }
 
+  /** When the latest link of each of these requests was issued, by request id (requests without one absent). */
+  async latestOf(requestIds: readonly string[]): Promise<Map<string, number>> {
+    if (!requestIds.length) return new Map();
+    const rows = await this.q
+      .selectFrom('verification_links')
+      .select(['request_id', 'created_at'])
+      .where('request_id', 'in', [...requestIds])
+      .execute();
+    const latest = new Map<string, number>();
+    for (const r of rows)
+      latest.set(r.request_id, Math.max(latest.get(r.request_id) ?? 0, Number(r.created_at)));
+    return latest;
+  }
+
   byHash(tokenHash: string): Promise<VerificationLinkRow | undefined> {
     return this.q
       .selectFrom('verification_links')
