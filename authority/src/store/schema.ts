@@ -389,6 +389,14 @@ export interface WrapUpsTable {
   received_at: Ms;
 }
 
+/** An agent's own chat quick replies (schema version 33). */
+export interface QuickRepliesTable {
+  staff_id: string;
+  /** JSON array of the texts, in order */
+  replies: Json;
+  updated_at: Ms;
+}
+
 export interface DeviceCommandsTable {
   id: string;
   request_id: string;
@@ -676,4 +684,5 @@ export interface Database {
   phone_callbacks: PhoneCallbacksTable;
   phone_dial_tickets: PhoneDialTicketsTable;
   chat_attachments: ChatAttachmentsTable;
+  quick_replies: QuickRepliesTable;
 }
