@@ -773,7 +773,7 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
     `);
   }, // 32: reserved for another branch (replaced by its migration when merged); changes nothing here
   () => undefined,
-  // 33: an agent's own chat quick replies (a JSON array of strings, in order)
+  // 33: an agent's own chat quick replies (a JSON array of strings, in order); handling times per channel
   (db) => {
     db.exec(`
       CREATE TABLE quick_replies (
@@ -781,6 +781,9 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
         replies TEXT NOT NULL,                               -- JSON array of the texts, in order
         updated_at INTEGER NOT NULL
       ) STRICT;
+      -- the channel of the request handled (rows from before: 'voice')
+      ALTER TABLE handle_times ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
+      CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);
     `);
   },
 ];

@@ -362,6 +362,8 @@ export interface HandleTimesTable {
   queue_id: string;
   seconds: number;
   at: Ms;
+  /** The channel of the request handled (schema version 33; rows from before are 'voice'). */
+  channel: Generated<'voice' | 'chat'>;
 }
 
 export interface CallTicketsTable {
