@@ -264,6 +264,11 @@ export async function buildAuthority(opts: {
     if (user.startsWith('d-') && !closing)
       background('reachability', services.reach.sipRegistration(user.slice(2), false));
   });
+  // A call to a device (a chat escalated to a call) ended on the edge: the same end as the
+  // console's report (call-ends), so a console that vanished does not keep its agent full.
+  sipEdge.on('callEnded', (ticket, user, cause) => {
+    if (!closing) background('call end', services.calls.endedOnSip(ticket, user, cause));
+  });
   // An agent took a request whose device is offline: wake it (Web Push or the native push webhook).
   // The decision is awaited before the accept answers (the answer says the device was woken);
   // the push itself goes on in the background.

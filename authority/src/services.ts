@@ -26,6 +26,7 @@ import { CommandRelay } from './relay/commands.ts';
 import { ChatService } from './chat/chat-service.ts';
 import { Transcripts } from './chat/transcripts.ts';
 import { ChatAttachments } from './chat/attachments.ts';
+import { QuickReplies } from './chat/quick-replies.ts';
 import { Confirmations } from './relay/confirmations.ts';
 import { CustomerDirectory } from './customers/customer-directory.ts';
 import type { Store } from './store/engine.ts';
@@ -75,6 +76,8 @@ export interface Services {
   transcripts: Transcripts;
   /** Chat attachments: images and PDF sent as messages, downloaded by the parties (chat/attachments.ts). */
   attachments: ChatAttachments;
+  /** A staff member's chat quick replies (chat/quick-replies.ts). */
+  quickReplies: QuickReplies;
   customers: CustomerDirectory;
   /** Which customer devices are online, last seen, and how to wake them. */
   reach: Reachability;
@@ -188,6 +191,7 @@ export async function createServices(
     chat,
     transcripts,
     attachments: new ChatAttachments(ctx, chat, transcripts),
+    quickReplies: new QuickReplies(ctx),
     customers: new CustomerDirectory(ctx, sessions, pipeline),
     reach,
     push,

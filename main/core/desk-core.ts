@@ -470,6 +470,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
         const { type, bytes } = await c.call('requestAttachment', { params: { requestId, attachmentId } });
         return { mediaType: type, data: Buffer.from(bytes).toString('base64') };
       },
+      'chat.quickReplies': () => c.call('myQuickReplies'),
+      'chat.setQuickReplies': ({ replies }) => c.call('setQuickReplies', { body: { replies } }),
       'command.list': ({ requestId }) => c.call('requestCommands', { params: { requestId } }),
       'command.updateMenu': ({ commandId, fence, title, items }) =>
         c.call('updateMenu', {

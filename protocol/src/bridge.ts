@@ -10,7 +10,14 @@ import {
   RequestKnowledgeResult,
 } from './agent-desk.ts';
 import { CallAnswerResult, CallEndResult, CallTicket } from './calls.ts';
-import { AttachmentSent, ChatClientFrame, ChatServerFrame, StaffChatTranscript } from './chat.ts';
+import {
+  AttachmentSent,
+  ChatClientFrame,
+  ChatServerFrame,
+  QuickReplies,
+  QuickRepliesBody,
+  StaffChatTranscript,
+} from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
 import {
   MonitorAgentAnswerBody,
@@ -385,6 +392,10 @@ export const bridgeRequests = {
     z.strictObject({ requestId: OpaqueId, attachmentId: OpaqueId }),
     z.strictObject({ mediaType: z.string().max(127), data: z.string() }),
   ),
+  /** The logged-in staff member's chat quick replies, as the authority keeps them (the defaults until saved). */
+  'chat.quickReplies': channel(Empty, QuickReplies),
+  /** Replace them with the editor's list (stored and audited by the authority). */
+  'chat.setQuickReplies': channel(QuickRepliesBody, QuickReplies),
   /** A supervisor monitors a request's anchored call (monitoring.ts): rtpengine's listening offer. */
   'monitor.listen': channel(RequestRef, MonitorListenOffer),
   /** ... and the browser's answer to it. */

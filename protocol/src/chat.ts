@@ -331,6 +331,38 @@ const ATTACH_ERRORS = (who: 'device' | 'agent') => ({
   429: 'rate_limited: too many messages from this sender (files count like text messages); Retry-After says when.',
 });
 
+/** At most this many quick replies per agent, each at most QUICK_REPLY_MAX_CHARS characters. */
+export const QUICK_REPLIES_MAX = 20;
+export const QUICK_REPLY_MAX_CHARS = 1000;
+
+/** The list an agent starts with (until they save their own, an empty one included). */
+export const DEFAULT_QUICK_REPLIES = [
+  'Hello, thank you for waiting. How can I help?',
+  'One moment please, I am checking this for you.',
+  'Is there anything else I can help you with?',
+] as const;
+
+/** One quick reply: plain text with something in it, trimmed by the authority. */
+export const QuickReply = z
+  .string()
+  .max(QUICK_REPLY_MAX_CHARS)
+  .refine((s) => s.trim().length > 0, 'a quick reply needs some text')
+  .describe('Plain text sent as a chat message when the agent picks it (never interpreted as HTML).');
+
+export const QuickRepliesBody = z.strictObject({
+  replies: z
+    .array(QuickReply)
+    .max(QUICK_REPLIES_MAX)
+    .describe(`The whole list, in the order shown (0 to ${QUICK_REPLIES_MAX}; it replaces the one stored).`),
+});
+export type QuickRepliesBody = z.infer<typeof QuickRepliesBody>;
+
+export const QuickReplies = z.strictObject({
+  replies: z.array(z.string()).max(QUICK_REPLIES_MAX).describe("The agent's quick replies, in order."),
+  updatedAt: IsoTime.nullable().describe('When the agent last saved them (null: never, the defaults).'),
+});
+export type QuickReplies = z.infer<typeof QuickReplies>;
+
 export const chatRoutes = {
   requestTranscript: route({
     method: 'GET',
@@ -460,5 +492,31 @@ export const chatRoutes = {
     params: AttachmentParams,
     responseKind: 'file',
     response: z.any(),
+  }),
+  myQuickReplies: route({
+    method: 'GET',
+    path: '/v1/agent/quick-replies',
+    summary: "The caller's chat quick replies",
+    description:
+      "The caller's own list of quick replies (the console shows them beside a chat; picking one sends it as a message), or the defaults until they save one (`updatedAt` null). Caller: any staff member. Changes nothing.",
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    response: QuickReplies,
+  }),
+  setQuickReplies: route({
+    method: 'PUT',
+    path: '/v1/agent/quick-replies',
+    summary: "Replace the caller's chat quick replies (audited)",
+    description:
+      "Stores the caller's whole list of quick replies (each trimmed; the console's editor adds, edits, deletes and reorders, then saves the list). An empty list is kept as empty (no defaults). Audited (chat.quick_replies.set, with the count). Caller: any staff member, for themself only. Safe to repeat.",
+    errors: {
+      400: `invalid_request: more than ${QUICK_REPLIES_MAX} replies, an empty one, or one longer than ${QUICK_REPLY_MAX_CHARS} characters.`,
+    },
+    tag: 'console',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    body: QuickRepliesBody,
+    response: QuickReplies,
   }),
 } as const satisfies Record<string, RouteDef>;

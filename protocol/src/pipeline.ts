@@ -687,6 +687,21 @@ export const QueueStats = z
     waiting: z.number().int().describe('Requests waiting.'),
     longestWaitSeconds: z.number().int().describe('How long the oldest waiting request has waited.'),
     estimatedWaitSeconds: z.number().int().nullable().describe('Estimated wait for a new request, or null.'),
+    estimatedWaitSecondsByChannel: z
+      .strictObject({
+        voice: z.number().int().nullable().describe("A new call's, from the queue's call handling times."),
+        chat: z
+          .number()
+          .int()
+          .nullable()
+          .describe(
+            "A new chat's, from the queue's chat handling times and the agents with room for a chat.",
+          ),
+      })
+      .optional()
+      .describe(
+        'Estimated wait for a new request of each channel, behind those waiting (null: nobody serves it now).',
+      ),
     agentsAvailable: z
       .number()
       .int()

@@ -533,6 +533,7 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  33: [['quick_replies', [{ staff_id: 'st1', replies: '["Hello","One moment"]', updated_at: T + 14 }]]],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -700,6 +701,11 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
     null,
     'a callback from before has no recorded end of its call',
   );
+  // A handling time from before version 33 was a call's (rows had no channel).
+  assert.equal(await r.custody.measuredHandleSeconds('general', 'voice'), 120);
+  assert.equal(await r.custody.measuredHandleSeconds('general', 'chat'), null);
+  if (n < 33) return;
+  assert.deepEqual((await r.quickReplies.get('st1'))?.replies, ['Hello', 'One moment']);
 }
 
 for (const engine of testEngines()) {

@@ -401,7 +401,7 @@ for (const engine of testEngines()) {
       });
 
       it('the read handle refuses writes', async () => {
-        await assert.rejects(h.data.read.requests.addHandleTime('general', 10, clock.now()));
+        await assert.rejects(h.data.read.requests.addHandleTime('general', 'voice', 10, clock.now()));
       });
     });
 

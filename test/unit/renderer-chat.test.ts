@@ -2,15 +2,17 @@
  * Issue 18 (console): the agent's chats over the bridge. Several conversations at once with
  * unread counts for those not on screen; each message goes out as a 'chat.frame' with the
  * lease's fence; a reconnect resumes and resends; a conversation that left the agent is
- * read-only; quick replies come from a short list in local storage; text is shown as text.
+ * read-only; quick replies are the agent's list kept by the authority (loaded once online,
+ * saved by the editor); text is shown as text.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { ChatClientFrame, ChatMessage } from '../../protocol/src/chat.ts';
-import { ChatDeskStore, DEFAULT_QUICK_REPLIES } from '../../renderer/src/state/chat.ts';
-import { ChatLog } from '../../renderer/src/screens/ChatPane.tsx';
+import { ChatDeskStore } from '../../renderer/src/state/chat.ts';
+import { ChatLog, QuickRepliesEditor } from '../../renderer/src/screens/ChatPane.tsx';
+import { BridgeCallError } from '../../renderer/src/bridge/types.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { NoSoftphone } from '../../renderer/src/softphone/softphone.ts';
 import { agentView, FakeBridge, request } from '../support/fake-bridge.ts';
@@ -27,7 +29,7 @@ const fromCustomer = (requestId: string, seq: number, text = `hi ${seq}`): ChatM
   at: '2026-12-04T18:00:00.000Z',
 });
 
-function setup(storage: Map<string, string> | null = null) {
+function setup() {
   const frames: ChatClientFrame[] = [];
   const bridge = new FakeBridge({
     'chat.frame': (f: ChatClientFrame) => {
@@ -35,10 +37,7 @@ function setup(storage: Map<string, string> | null = null) {
       return { sent: true };
     },
   });
-  const store = new ChatDeskStore(
-    bridge,
-    storage && { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => void storage.set(k, v) },
-  );
+  const store = new ChatDeskStore(bridge);
   const flush = () => new Promise<void>((r) => setImmediate(r));
   return { bridge, store, frames, flush };
 }
@@ -116,13 +115,55 @@ describe('console chats', () => {
     assert.equal(store.getState().selected, null);
   });
 
-  it('quick replies: a short configurable list kept in local storage (defaults otherwise)', () => {
-    const storage = new Map<string, string>();
-    assert.deepEqual(setup(storage).store.getState().quickReplies, DEFAULT_QUICK_REPLIES);
-    setup(storage).store.setQuickReplies(['  Hi!  ', '', 'Bye']);
-    assert.deepEqual(setup(storage).store.getState().quickReplies, ['Hi!', 'Bye']);
-    storage.set('vd.chat.quickReplies', '{broken');
-    assert.deepEqual(setup(storage).store.getState().quickReplies, DEFAULT_QUICK_REPLIES);
+  it("quick replies: the agent's list from the authority once online; the editor's list saved through the bridge; a refusal keeps the old one", async () => {
+    const { bridge, store, flush } = setup();
+    let stored = ['Hi!', 'Bye'];
+    bridge.handlers['chat.quickReplies'] = () => ({ replies: stored, updatedAt: null });
+    bridge.handlers['chat.setQuickReplies'] = ({ replies }: { replies: string[] }) => {
+      if (replies.includes('refuse me')) throw new BridgeCallError('invalid_argument', 'a reply is too long');
+      stored = replies;
+      return { replies, updatedAt: '2026-12-05T10:00:00.000Z' };
+    };
+    assert.deepEqual(store.getState().quickReplies, [], 'nothing before the authority answers');
+    store.setOnline(true);
+    await until('the list loaded', () => store.getState().quickReplies.length === 2);
+    assert.deepEqual(store.getState().quickReplies, ['Hi!', 'Bye']);
+    store.setOnline(false);
+    store.setOnline(true);
+    await flush();
+    assert.equal(bridge.count('chat.quickReplies'), 1, 'loaded once per sign-in');
+
+    // edited, one added, an empty one dropped, trimmed
+    assert.equal(await store.saveQuickReplies(['Hi there!', '  ', ' New one ']), true);
+    assert.deepEqual(bridge.last('chat.setQuickReplies'), { replies: ['Hi there!', 'New one'] });
+    assert.deepEqual(store.getState().quickReplies, ['Hi there!', 'New one']);
+
+    assert.equal(await store.saveQuickReplies(['refuse me']), false);
+    assert.deepEqual(store.getState().quickReplies, ['Hi there!', 'New one'], 'the stored list stays');
+    assert.match(store.getState().quickRepliesError ?? '', /not saved: a reply is too long/);
+
+    store.reset();
+    assert.deepEqual(store.getState().quickReplies, [], "signed out: the next agent's list is loaded anew");
+    store.setOnline(false);
+    store.setOnline(true);
+    await until('the list loaded', () => store.getState().quickReplies.length === 2);
+    assert.equal(bridge.count('chat.quickReplies'), 2);
+  });
+
+  it('the quick replies editor: one text box and Delete per reply, Add, Save; HTML stays text', () => {
+    const html = renderToStaticMarkup(
+      createElement(QuickRepliesEditor, {
+        initial: ['Hello <b>you</b>', 'Bye'],
+        error: null,
+        onSave: async () => undefined,
+        onCancel: () => undefined,
+      }),
+    );
+    assert.equal(html.match(/data-testid="console-quick-reply-text"/g)?.length, 2);
+    assert.match(html, /Hello &lt;b&gt;you&lt;\/b&gt;<\/textarea>/);
+    assert.equal(html.match(/>Delete<\/button>/g)?.length, 2);
+    assert.match(html, />Add reply<\/button>/);
+    assert.match(html, /type="submit"[^>]*>Save<\/button>/);
   });
 
   it("the customer's HTML and script are shown as text; https links are links, javascript: stays text", () => {

@@ -296,6 +296,46 @@ export class CallTickets extends EventEmitter<{
   }
 
   /**
+   * The embedded SIP edge saw the end of the call whose INVITE carried `ticket` (a BYE from
+   * either side, or a party's connection gone for good): the same end as the console's
+   * report, so a console that vanished does not keep its agent at full capacity. `sipUser`
+   * is the INVITE's authenticated user: only the ticket's own agent's call ends it. Recorded
+   * once (ended_at, whichever of the console and the edge comes first; the other changes
+   * nothing) with its audit row (call.end, actor system:sip-edge) in one unit; then the
+   * agent has room again and waiting requests are dispatched. False when nothing changed
+   * (not a ticket of ours, another agent's, ended already).
+   */
+  async endedOnSip(ticket: string, sipUser: string, cause: 'bye' | 'connection_lost'): Promise<boolean> {
+    let jti: string | undefined;
+    try {
+      const claims = decodeJwt(ticket);
+      jti = typeof claims.jti === 'string' ? claims.jti : undefined;
+    } catch {
+      jti = undefined;
+    }
+    if (!jti) return false;
+    const id = jti;
+    const now = this.ctx.clock.now();
+    const ended = await this.ctx.data.tx(async (r) => {
+      const row = await r.callTickets.get(id);
+      if (!row || sipUserForAgent(row.agent_id) !== sipUser) return undefined;
+      const done = await r.callTickets.endSeen(id, now);
+      if (done)
+        await r.audit.append({
+          actor: 'system:sip-edge',
+          action: 'call.end',
+          subject: `request:${row.request_id}`,
+          outcome: 'success',
+          data: { jti: id, fence: row.fence, agentId: row.agent_id, cause },
+        });
+      return done;
+    });
+    if (!ended) return false;
+    await this.pipeline.announce([], [ended.agent_id]);
+    return true;
+  }
+
+  /**
    * The device answered the ticket's call: check the ticket, the device's signature over
    * it and that the ticket's agent still holds the request under the ticket's fence
    * (else 409, audited); record it once.

@@ -21,5 +21,7 @@ export function chatHandlers(svc: Services): Handlers<typeof chatRoutes> {
       await svc.attachments.forDevice(principal, params.requestId, params.attachmentId),
     requestAttachment: async ({ principal, params }) =>
       await svc.attachments.forStaff(principal.staff, params.requestId, params.attachmentId),
+    myQuickReplies: async ({ principal }) => await svc.quickReplies.mine(principal.staff),
+    setQuickReplies: async ({ principal, body }) => await svc.quickReplies.set(principal.staff, body),
   };
 }

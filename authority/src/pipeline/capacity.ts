@@ -8,6 +8,9 @@ import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
 
 type Channel = 'voice' | 'chat';
+const CHANNELS: readonly Channel[] = ['voice', 'chat'];
+/** The key of a queue's measured handling time for one channel in `Staffing.handle`. */
+const handleKey = (queueId: string, channel: Channel) => `${queueId}\u0000${channel}`;
 
 /** Presences in which an agent takes calls (now or after the current one). */
 const SERVING = new Set(['available', 'busy', 'wrap_up', 'missed']);
@@ -23,7 +26,7 @@ export interface Staffing {
     /** Every shift of the agent, by start. */
     shifts: Shift[];
   }[];
-  /** Measured handling time per queue (seconds), when the snapshot carries it. */
+  /** Measured handling time per queue and channel (seconds; key handleKey), when the snapshot carries it. */
   handle?: Map<string, number>;
   /** The instant the snapshot describes. */
   at?: number;
@@ -59,10 +62,11 @@ export class Capacity {
     const offered = await r.custody.offeredAgents();
     const held = await r.requests.heldByAgent();
     const handle = new Map<string, number>();
-    for (const q of this.config.config.queues) {
-      const measured = await r.custody.measuredHandleSeconds(q.id);
-      if (measured !== null) handle.set(q.id, measured);
-    }
+    for (const q of this.config.config.queues)
+      for (const channel of CHANNELS) {
+        const measured = await r.custody.measuredHandleSeconds(q.id, channel);
+        if (measured !== null) handle.set(handleKey(q.id, channel), measured);
+      }
     return {
       at,
       handle,
@@ -127,9 +131,13 @@ export class Capacity {
     return own == null ? queueChatCapacity : Math.min(queueChatCapacity, own);
   }
 
-  /** Average of the last 20 measured handling times (from the snapshot when it carries them), or the queue's expected time. */
-  handleSeconds(queueId: string, st?: Staffing): number {
-    const measured = st?.handle?.get(queueId) ?? null;
+  /**
+   * Average of the last 20 measured handling times of the queue's requests of `channel`
+   * (from the snapshot when it carries them), or the queue's expected time: a chat's wait
+   * from chat handling, a call's (and a callback's slot) from call handling.
+   */
+  handleSeconds(queueId: string, st?: Staffing, channel: Channel = 'voice'): number {
+    const measured = st?.handle?.get(handleKey(queueId, channel)) ?? null;
     return Math.max(1, Math.round(measured ?? this.config.queue(queueId)?.expectedHandleSeconds ?? 300));
   }
 
@@ -204,7 +212,7 @@ export class Capacity {
     channel: Channel = 'voice',
   ): number | null {
     const c = this.counts(st, queue, skills, channel);
-    return estimateWait(position, c.free, c.serving, this.handleSeconds(queue, st));
+    return estimateWait(position, c.free, c.serving, this.handleSeconds(queue, st, channel));
   }
 
   private stats(st: Staffing, queueId: string, f: QueueFigures, now: number): QueueStats {
@@ -213,14 +221,21 @@ export class Capacity {
     const w = f.waiting;
     const voice = this.counts(st, queueId, [], 'voice');
     const chat = this.counts(st, queueId, [], 'chat');
-    // A new request's wait: a call's, unless the queue is offered for chat only.
-    const c = this.config.channelsOf(queueId).includes('voice') ? voice : chat;
+    // A new request's wait behind those waiting, per channel (each from its own handling);
+    // the queue's: a call's, unless the queue is offered for chat only.
+    const byChannel = {
+      voice: estimateWait(w.n + 1, voice.free, voice.serving, this.handleSeconds(queueId, st, 'voice')),
+      chat: estimateWait(w.n + 1, chat.free, chat.serving, this.handleSeconds(queueId, st, 'chat')),
+    };
     return {
       queueId,
       name: q?.name ?? queueId,
       waiting: w.n,
       longestWaitSeconds: w.oldest === null ? 0 : Math.max(0, Math.round((now - w.oldest) / 1000)),
-      estimatedWaitSeconds: estimateWait(w.n + 1, c.free, c.serving, this.handleSeconds(queueId, st)),
+      estimatedWaitSeconds: this.config.channelsOf(queueId).includes('voice')
+        ? byChannel.voice
+        : byChannel.chat,
+      estimatedWaitSecondsByChannel: byChannel,
       agentsAvailable: st.agents.filter(
         (a) =>
           a.onShift &&

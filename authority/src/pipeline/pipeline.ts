@@ -808,7 +808,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           : undefined;
       if (!after) throw conflict('complete: the request is not assigned to you under this fencing number');
       if (row.assigned_at !== null)
-        await r.requests.addHandleTime(row.queue_id, Math.round((now - row.assigned_at) / 1000), now);
+        await r.requests.addHandleTime(
+          row.queue_id,
+          row.channel,
+          Math.round((now - row.assigned_at) / 1000),
+          now,
+        );
       await this.toWrapUp(r, staffId);
       await r.audit.append({
         actor: `staff:${staffId}`,

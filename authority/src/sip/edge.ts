@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { Grammar } from 'sip.js/lib/grammar/grammar.js';
+import { CALL_TICKET_HEADER } from '../../../protocol/src/calls.ts';
 import { randomId } from '../ids.ts';
 import { checkEphemeralDigest, Nonces } from './credentials.ts';
 import {
@@ -62,6 +63,8 @@ interface Dialog {
   callId: string;
   caller: DialogSide;
   callee: DialogSide;
+  /** The caller's call ticket (X-VD-Call-Ticket on its INVITE) and authenticated user: told when the dialog ends. */
+  ticket?: { value: string; user: string };
   /** Set while a side's connection is gone: the BYE to the other side when nobody takes the call back. */
   grace?: { side: DialogSide; timer: ReturnType<typeof setTimeout> };
 }
@@ -91,7 +94,19 @@ const NO_AUTH = new Set(['ACK', 'CANCEL']);
  * routes in-dialog requests by the remote target, and sends responses back by Via.
  * Media never passes through it (WebRTC peers talk directly).
  */
-export class SipEdge extends EventEmitter<{ registered: [user: string]; unregistered: [user: string] }> {
+/** Why a dialog that carried a call ticket ended. */
+export type CallEndCause = 'bye' | 'connection_lost';
+
+export class SipEdge extends EventEmitter<{
+  registered: [user: string];
+  unregistered: [user: string];
+  /**
+   * A confirmed call whose INVITE carried a call ticket (CALL_TICKET_HEADER) ended: a BYE
+   * passed through, or a party's connection went and did not come back within the grace.
+   * `user` is the caller's authenticated SIP user (the ticket's agent, "a-<staff id>").
+   */
+  callEnded: [ticket: string, user: string, cause: CallEndCause];
+}> {
   private readonly nonces: Nonces;
   private readonly conns = new Set<Conn>();
   private readonly byHost = new Map<string, Conn>();
@@ -99,7 +114,11 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   /** Our Via branch -> where the request came from (responses go back there). */
   private readonly txns = new Map<
     string,
-    { source: Conn; at: number; invite?: { target: string; from: string; cseq: number } }
+    {
+      source: Conn;
+      at: number;
+      invite?: { target: string; from: string; cseq: number; ticket?: { value: string; user: string } };
+    }
   >();
   /** Confirmed INVITE dialogs by Call-ID: when one side's connection goes, the other gets a BYE. */
   private readonly dialogs = new Map<string, Dialog>();
@@ -204,6 +223,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
   private hangUpFor(d: Dialog, gone: DialogSide): void {
     if (this.dialogs.get(d.callId) !== d) return;
     this.dialogs.delete(d.callId);
+    this.callEnded(d, 'connection_lost');
     const other = gone === d.caller ? d.callee : d.caller;
     if (other.conn === gone.conn || !this.conns.has(other.conn)) return;
     this.send(
@@ -251,7 +271,12 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     if (req.method === 'BYE') {
       if (d.grace) clearTimeout(d.grace.timer);
       this.dialogs.delete(req.callId);
+      this.callEnded(d, 'bye');
     }
+  }
+
+  private callEnded(d: Dialog, cause: CallEndCause): void {
+    if (d.ticket) this.emit('callEnded', d.ticket.value, d.ticket.user, cause);
   }
 
   private sweep(): void {
@@ -361,7 +386,15 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     const target = bindings.sort((a, b) => b.expiresAt - a.expiresAt)[0]!;
     if (req.method === 'INVITE')
       this.inviteTargets.set(req.viaBranch, { target: target.conn, ruri: target.contact, at: Date.now() });
-    this.forward(conn, target.conn, req, target.contact, DIALOG_CREATING.has(req.method));
+    const ticket = req.method === 'INVITE' ? req.getHeader(CALL_TICKET_HEADER) : undefined;
+    this.forward(
+      conn,
+      target.conn,
+      req,
+      target.contact,
+      DIALOG_CREATING.has(req.method),
+      ticket ? { value: ticket, user } : undefined,
+    );
   }
 
   /** CANCEL and the ACK of a non-2xx go where the INVITE of the same branch went. */
@@ -383,7 +416,14 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
     this.forward(conn, target, req, req.ruri!.toString(), false);
   }
 
-  private forward(from: Conn, to: Conn, req: SipRequest, ruri: string, recordRoute: boolean): void {
+  private forward(
+    from: Conn,
+    to: Conn,
+    req: SipRequest,
+    ruri: string,
+    recordRoute: boolean,
+    ticket?: { value: string; user: string },
+  ): void {
     const txnMethod = req.method === 'CANCEL' || (req.method === 'ACK' && !req.toTag) ? 'INVITE' : req.method;
     const branch = `z9hG4bK${createHash('sha1').update(`${from.id}|${req.viaBranch}|${txnMethod}`).digest('hex').slice(0, 24)}`;
     if (req.method !== 'ACK') {
@@ -393,7 +433,14 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
         source: from,
         at: Date.now(),
         ...(contact?.uri && from0
-          ? { invite: { target: String(contact.uri), from: from0, cseq: req.cseq } }
+          ? {
+              invite: {
+                target: String(contact.uri),
+                from: from0,
+                cseq: req.cseq,
+                ...(ticket ? { ticket } : {}),
+              },
+            }
           : {}),
       });
     }
@@ -435,6 +482,7 @@ export class SipEdge extends EventEmitter<{ registered: [user: string]; unregist
           tag: tagOf(txn.invite.from),
         },
         callee: { conn, target: String(contact.uri), header: to, cseq: 0, tag: tagOf(to) },
+        ...(txn.invite.ticket ? { ticket: txn.invite.ticket } : {}),
       });
     const lines = headerLines(res, new Set(['via', ...UNTRUSTED_IDENTITY]));
     this.send(

@@ -771,6 +771,20 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ALTER TABLE phone_callbacks ADD COLUMN end_status INTEGER; -- the SIP status of a call not answered
       CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);
     `);
+  }, // 32: reserved for another branch (replaced by its migration when merged); changes nothing here
+  () => undefined,
+  // 33: an agent's own chat quick replies (a JSON array of strings, in order); handling times per channel
+  (db) => {
+    db.exec(`
+      CREATE TABLE quick_replies (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        replies TEXT NOT NULL,                               -- JSON array of the texts, in order
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      -- the channel of the request handled (rows from before: 'voice')
+      ALTER TABLE handle_times ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
+      CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);
+    `);
   },
 ];
 

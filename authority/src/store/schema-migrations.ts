@@ -709,7 +709,16 @@ export const POSTGRES_DDL: readonly string[] = [
    ALTER TABLE phone_callbacks ADD COLUMN end_reason TEXT
      CHECK (end_reason IN ('customer_hung_up','agent_hung_up','cancelled','not_answered'));
    ALTER TABLE phone_callbacks ADD COLUMN end_status BIGINT;
-   CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`,
+   CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`, // 32: reserved for another branch (replaced by its DDL when merged); changes nothing here
+  `SELECT 1;`,
+  // 33: an agent's own chat quick replies (a JSON array of strings, in order); handling times per channel
+  `CREATE TABLE quick_replies (
+     staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+     replies TEXT NOT NULL,
+     updated_at BIGINT NOT NULL
+   );
+   ALTER TABLE handle_times ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
+   CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);`,
 ];
 
 export interface SchemaVersion {

@@ -362,6 +362,8 @@ export interface HandleTimesTable {
   queue_id: string;
   seconds: number;
   at: Ms;
+  /** The channel of the request handled (schema version 33; rows from before are 'voice'). */
+  channel: Generated<'voice' | 'chat'>;
 }
 
 export interface CallTicketsTable {
@@ -387,6 +389,14 @@ export interface WrapUpsTable {
   disposition: Json;
   notes: string;
   received_at: Ms;
+}
+
+/** An agent's own chat quick replies (schema version 33). */
+export interface QuickRepliesTable {
+  staff_id: string;
+  /** JSON array of the texts, in order */
+  replies: Json;
+  updated_at: Ms;
 }
 
 export interface DeviceCommandsTable {
@@ -676,4 +686,5 @@ export interface Database {
   phone_callbacks: PhoneCallbacksTable;
   phone_dial_tickets: PhoneDialTicketsTable;
   chat_attachments: ChatAttachmentsTable;
+  quick_replies: QuickRepliesTable;
 }

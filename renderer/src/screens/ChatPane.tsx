@@ -6,7 +6,7 @@ import {
   linkParts,
   type ChatEntry,
 } from '../../../browser-common/chat-session.ts';
-import type { ChatAttachment } from '../../../protocol/src/chat.ts';
+import { QUICK_REPLIES_MAX, QUICK_REPLY_MAX_CHARS, type ChatAttachment } from '../../../protocol/src/chat.ts';
 import { useConsole, useSoftphone, useStore } from '../hooks.ts';
 
 const DELIVERY_TEXT: Record<NonNullable<ChatEntry['delivery']>, string> = {
@@ -213,6 +213,83 @@ export function ConversationList() {
 }
 
 /**
+ * The editor of the agent's quick replies: add, edit, delete (and their order as listed),
+ * then Save stores the whole list with the authority (empty ones are dropped). Text only.
+ */
+export function QuickRepliesEditor({
+  initial,
+  error,
+  onSave,
+  onCancel,
+}: {
+  initial: readonly string[];
+  error: string | null;
+  onSave: (list: readonly string[]) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [list, setList] = useState<string[]>(() => [...initial]);
+  const [saving, setSaving] = useState(false);
+  const edit = (i: number, text: string) => setList((l) => l.map((x, j) => (j === i ? text : x)));
+  return (
+    <form
+      className="chat-quick-editor"
+      aria-label="Edit quick replies"
+      data-testid="console-quick-replies-editor"
+      onSubmit={(ev) => {
+        ev.preventDefault();
+        setSaving(true);
+        void onSave(list).finally(() => setSaving(false));
+      }}
+    >
+      <ol>
+        {list.map((text, i) => (
+          <li key={i}>
+            <textarea
+              aria-label={`Quick reply ${i + 1}`}
+              data-testid="console-quick-reply-text"
+              rows={2}
+              maxLength={QUICK_REPLY_MAX_CHARS}
+              value={text}
+              onChange={(ev) => edit(i, ev.target.value)}
+            />
+            <button
+              type="button"
+              className="button ghost small"
+              aria-label={`Delete quick reply ${i + 1}`}
+              onClick={() => setList((l) => l.filter((_, j) => j !== i))}
+            >
+              Delete
+            </button>
+          </li>
+        ))}
+      </ol>
+      {list.length === 0 && <p className="small muted">No quick replies: add one, or save an empty list.</p>}
+      {error && (
+        <p className="small tone-text-bad" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="chat-compose-actions">
+        <button
+          type="button"
+          className="button small"
+          disabled={list.length >= QUICK_REPLIES_MAX}
+          onClick={() => setList((l) => [...l, ''])}
+        >
+          Add reply
+        </button>
+        <button type="submit" className="button primary small" disabled={saving}>
+          Save
+        </button>
+        <button type="button" className="button ghost small" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/**
  * The agent's chats beside the verification panel: the conversation list (unless the desk
  * shows it above the request card), the selected transcript, quick replies, the composer,
  * and "Call customer" (the existing call path: same request, same verification).
@@ -224,6 +301,7 @@ export function ChatPane({ list = true }: { list?: boolean }) {
   const phone = useSoftphone();
   const calling = useStore(c.calls).busy;
   const [draft, setDraft] = useState('');
+  const [editingReplies, setEditingReplies] = useState(false);
   const selected = chats.conversations.find((x) => x.requestId === chats.selected) ?? null;
   const count = selected?.entries.length ?? 0;
   const end = useRef<HTMLDivElement>(null);
@@ -286,13 +364,41 @@ export function ChatPane({ list = true }: { list?: boolean }) {
             </p>
           ) : (
             <>
-              <div className="chat-quick" role="group" aria-label="Quick replies">
-                {chats.quickReplies.map((q) => (
-                  <button key={q} type="button" className="button chat-quick-reply" onClick={() => submit(q)}>
-                    {q}
+              {editingReplies ? (
+                <QuickRepliesEditor
+                  initial={chats.quickReplies}
+                  error={chats.quickRepliesError}
+                  onSave={async (list) => {
+                    if (await c.chats.saveQuickReplies(list)) setEditingReplies(false);
+                  }}
+                  onCancel={() => setEditingReplies(false)}
+                />
+              ) : (
+                <div className="chat-quick" role="group" aria-label="Quick replies">
+                  {chats.quickReplies.map((q, i) => (
+                    <button
+                      key={`${i}:${q}`}
+                      type="button"
+                      className="button chat-quick-reply"
+                      onClick={() => submit(q)}
+                    >
+                      {q}
+                    </button>
+                  ))}
+                  <button
+                    type="button"
+                    className="button ghost chat-quick-reply"
+                    data-testid="console-quick-replies-edit"
+                    disabled={!chats.online}
+                    title={
+                      chats.online ? undefined : 'Quick replies are kept by the authority: connect first'
+                    }
+                    onClick={() => setEditingReplies(true)}
+                  >
+                    Edit quick replies
                   </button>
-                ))}
-              </div>
+                </div>
+              )}
               <form
                 className="chat-compose"
                 onSubmit={(ev) => {

@@ -8,7 +8,8 @@ import {
 import { AttachmentUrls } from '../../../browser-common/attachment-url.ts';
 import { CHAT_UPLOAD_MAX_BYTES, CHAT_UPLOAD_PART_BYTES } from '../../../protocol/src/bridge.ts';
 import { blobOfBase64, toBase64 } from '../bridge/base64.ts';
-import type { ChatClientFrame } from '../../../protocol/src/chat.ts';
+import { QUICK_REPLIES_MAX, type ChatClientFrame } from '../../../protocol/src/chat.ts';
+import { BridgeCallError } from '../bridge/types.ts';
 import type { ConsoleBridge } from '../bridge/types.ts';
 import { Store } from './store.ts';
 
@@ -28,7 +29,10 @@ export interface ChatDeskState {
   selected: string | null;
   /** main's connection to the authority is up (messages go out at once). */
   online: boolean;
+  /** The agent's quick replies as the authority keeps them (empty until loaded). */
   quickReplies: readonly string[];
+  /** Why the last save of the quick replies failed (the editor stays open), or null. */
+  quickRepliesError: string | null;
   error: string | null;
   /** The file being sent in the selected conversation (its name), or null. */
   uploading: string | null;
@@ -41,13 +45,6 @@ export interface PickedFile {
   readonly size: number;
   arrayBuffer(): Promise<ArrayBuffer>;
 }
-
-export const DEFAULT_QUICK_REPLIES = [
-  'Hello, thank you for waiting. How can I help?',
-  'One moment please, I am checking this for you.',
-  'Is there anything else I can help you with?',
-] as const;
-const QUICK_REPLIES_KEY = 'vd.chat.quickReplies';
 
 const CLOSED_TEXT = {
   ended: 'This conversation has ended: the last message was not sent.',
@@ -67,15 +64,16 @@ interface Held {
  * The agent's chats (issue 18): one ChatSession per request held, over the bridge's
  * 'chat.frame' channel and event. Opening a conversation resumes it from seq 0, so a
  * request received by transfer shows its whole transcript. Several at once; unread counts
- * for the ones not on screen; quick replies from a short list kept in local storage.
+ * for the ones not on screen; the agent's quick replies, kept by the authority (loaded once
+ * online, replaced whole by the editor).
  */
 export class ChatDeskStore extends Store<ChatDeskState> {
   private readonly held = new Map<string, Held>();
   private readonly urls = new AttachmentUrls();
+  private quickRepliesLoaded = false;
 
   constructor(
     private readonly bridge: ConsoleBridge,
-    private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null,
     /** This request, if it is in my hands now (a chat frame about it opens its conversation). */
     private readonly inHand: (
       requestId: string,
@@ -86,10 +84,10 @@ export class ChatDeskStore extends Store<ChatDeskState> {
       selected: null,
       online: false,
       quickReplies: [],
+      quickRepliesError: null,
       error: null,
       uploading: null,
     });
-    this.patch({ quickReplies: this.loadQuickReplies() });
     bridge.on('chat.frame', (f) => {
       const requestId = f.type === 'chat.message' ? f.message.requestId : f.requestId;
       if (!this.held.has(requestId)) {
@@ -106,6 +104,7 @@ export class ChatDeskStore extends Store<ChatDeskState> {
   setOnline(online: boolean): void {
     if (online === this.state.online) return;
     this.patch({ online });
+    if (online && !this.quickRepliesLoaded) void this.loadQuickReplies();
     for (const h of this.held.values()) {
       if (online) h.session.connected();
       else h.session.disconnected();
@@ -252,29 +251,44 @@ export class ChatDeskStore extends Store<ChatDeskState> {
     h?.session.typing(active);
   }
 
-  setQuickReplies(list: readonly string[]): void {
-    const clean = list
+  /**
+   * Save the editor's list (each trimmed, empty ones dropped, at most QUICK_REPLIES_MAX) with
+   * the authority; the list shown is the one it stored. False (and `quickRepliesError`) when
+   * it was not saved: the list shown stays the previous one.
+   */
+  async saveQuickReplies(list: readonly string[]): Promise<boolean> {
+    const replies = list
       .map((s) => s.trim())
       .filter((s) => s.length > 0)
-      .slice(0, 10);
-    this.storage?.setItem(QUICK_REPLIES_KEY, JSON.stringify(clean));
-    this.patch({ quickReplies: clean });
+      .slice(0, QUICK_REPLIES_MAX);
+    try {
+      const saved = await this.bridge.invoke('chat.setQuickReplies', { replies });
+      this.quickRepliesLoaded = true;
+      this.patch({ quickReplies: saved.replies, quickRepliesError: null });
+      return true;
+    } catch (e) {
+      const why = e instanceof BridgeCallError ? e.message : String(e);
+      this.patch({ quickRepliesError: `Quick replies not saved: ${why}` });
+      return false;
+    }
   }
 
   reset(): void {
     for (const id of [...this.held.keys()]) this.remove(id);
+    // Signed out: the next staff member's list is theirs.
+    this.quickRepliesLoaded = false;
+    this.patch({ quickReplies: [], quickRepliesError: null });
   }
 
-  private loadQuickReplies(): readonly string[] {
+  /** The agent's list from the authority (once per sign-in; tried again at the next reconnect if it failed). */
+  private async loadQuickReplies(): Promise<void> {
     try {
-      const raw = this.storage?.getItem(QUICK_REPLIES_KEY);
-      const list: unknown = raw ? JSON.parse(raw) : null;
-      if (Array.isArray(list) && list.every((s) => typeof s === 'string'))
-        return list.slice(0, 10) as string[];
+      const mine = await this.bridge.invoke('chat.quickReplies', {});
+      this.quickRepliesLoaded = true;
+      this.patch({ quickReplies: mine.replies });
     } catch {
-      /* a broken setting falls back to the defaults */
+      /* offline again or signed out: the next connection loads them */
     }
-    return DEFAULT_QUICK_REPLIES;
   }
 
   private transmit(frame: ChatClientFrame): boolean {

@@ -160,7 +160,7 @@ export class ConsoleApp {
       if (id && r?.state !== 'assigned') this.monitor.requestGone();
     });
     this.transfers = new TransferStore(bridge, this.work, softphone);
-    this.chats = new ChatDeskStore(bridge, env.storage, (requestId) => {
+    this.chats = new ChatDeskStore(bridge, (requestId) => {
       const r = this.work.heldRequest(requestId);
       return r ? { requestId, customerName: r.customerName, fence: r.fence } : null;
     });

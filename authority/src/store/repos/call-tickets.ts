@@ -39,6 +39,21 @@ export class CallTicketsRepo extends Repo {
   }
 
   /**
+   * Record that the call of ticket `jti` ended at `at` as the SIP server saw it (the dialog
+   * ended), proven or not yet: a proof that comes afterwards then never makes it count as
+   * live. Undefined when it is unknown or ended already (one guarded UPDATE).
+   */
+  async endSeen(jti: string, at: number): Promise<CallTicketRow | undefined> {
+    return await this.q
+      .updateTable('call_tickets')
+      .set({ ended_at: at })
+      .where('jti', '=', jti)
+      .where('ended_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /**
    * Record the proof of ticket `jti` at `at` (of `deviceId`'s ticket, when given): the
    * ticket for the one caller that did, undefined when it is unknown or proven already.
    */

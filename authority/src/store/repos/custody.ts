@@ -269,12 +269,16 @@ export class CustodyRepo extends Repo {
     return new Set(rows.map((x) => x.agent_id).filter((a): a is string => a !== null));
   }
 
-  /** The average of the last 20 measured handling times of a queue, in seconds (null: none measured). */
-  async measuredHandleSeconds(queueId: string): Promise<number | null> {
+  /**
+   * The average of the last 20 measured handling times of a queue's requests of `channel`
+   * (calls by default), in seconds (null: none measured).
+   */
+  async measuredHandleSeconds(queueId: string, channel: 'voice' | 'chat' = 'voice'): Promise<number | null> {
     const rows = await this.q
       .selectFrom('handle_times')
       .select('seconds')
       .where('queue_id', '=', queueId)
+      .where('channel', '=', channel)
       .orderBy('at', 'desc')
       .limit(20)
       .execute();

@@ -21,6 +21,7 @@ import { PhoneCallbacksRepo } from './phone-callbacks.ts';
 import { PhoneCallsRepo, VerificationLinksRepo } from './phone-calls.ts';
 import { PipelineConfigRepo } from './pipeline-config.ts';
 import { PushRepo } from './push.ts';
+import { QuickRepliesRepo } from './quick-replies.ts';
 import { RequestsRepo } from './requests.ts';
 import { SessionsRepo } from './sessions.ts';
 import { SsoRepo } from './sso.ts';
@@ -48,6 +49,7 @@ const REPOS = {
   phoneCalls: PhoneCallsRepo,
   pipelineConfig: PipelineConfigRepo,
   push: PushRepo,
+  quickReplies: QuickRepliesRepo,
   recordings: RecordingsRepo,
   reports: ReportsRepo,
   requests: RequestsRepo,

@@ -532,8 +532,13 @@ export class RequestsRepo extends Repo {
     return r.numUpdatedRows > 0n;
   }
 
-  /** A measured handling time of a queue (seconds), for wait estimates. */
-  async addHandleTime(queueId: string, seconds: number, at: number): Promise<void> {
-    await this.q.insertInto('handle_times').values({ queue_id: queueId, seconds, at }).execute();
+  /** A measured handling time of a request of `channel` in a queue (seconds), for wait estimates. */
+  async addHandleTime(
+    queueId: string,
+    channel: 'voice' | 'chat',
+    seconds: number,
+    at: number,
+  ): Promise<void> {
+    await this.q.insertInto('handle_times').values({ queue_id: queueId, channel, seconds, at }).execute();
   }
 }

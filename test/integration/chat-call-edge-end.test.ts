@@ -1,0 +1,326 @@
+/**
+ * A chat escalated to a call to its device ends on the server side too (issue 18): the
+ * embedded SIP edge sees the end of the dialog whose INVITE carried the call ticket (a BYE
+ * from either side, or the console's connection gone for good) and ends the call as the
+ * console's report would (call_tickets.ended_at, audited call.end by system:sip-edge), so
+ * the agent has room again without that report; the console's late report changes nothing.
+ * Raw SIP over the edge's WebSocket plays the console's and the device's softphones.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { CompactSign } from 'jose';
+import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
+import { CALL_PROOF_TYP, CALL_TICKET_HEADER } from '../../protocol/src/index.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { TestDevice } from '../support/device.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
+import { authorization, headerOf, nonceOf, RawSip, registerHeaders, statusOf } from '../support/sip-raw.ts';
+import { FrameLog, TestSocket } from '../support/ws.ts';
+import { until } from '../support/wait.ts';
+
+interface SipCreds {
+  username: string;
+  password: string;
+  domain: string;
+  aor: string;
+  wsUrl: string;
+}
+
+interface Staff {
+  token: string;
+  staffId: string;
+  ws: FrameLog;
+  sip: SipCreds;
+}
+
+describe('an escalated call ends when the SIP edge sees its end, without the console', () => {
+  let a: TestAuthority;
+  let admin: string;
+  let A: Staff;
+  let B: Staff;
+  let device: TestDevice;
+  let deviceSip: SipCreds;
+  const sockets: TestSocket[] = [];
+  const raws: RawSip[] = [];
+  const staffApi = <K extends RouteId>(who: Staff, name: K, opts?: ApiOptions<K>) =>
+    apiWith(a.url, bearer(who.token), name, opts);
+  const onCall = async (who: Staff) => ((await staffApi(who, 'agentMe')).body as { onCall?: boolean }).onCall;
+  const stateOf = async (requestId: string) =>
+    ((await staffApi(A, 'getRequest', { params: { requestId } })).body as { state: string }).state;
+
+  async function login(username: string, password: string): Promise<Staff> {
+    const s = await staffLogin(a.url, username, password);
+    const socket = await TestSocket.open(a.url);
+    sockets.push(socket);
+    socket.send({ type: 'hello', auth: { kind: 'staff', accessToken: s.token } });
+    assert.equal((await socket.next()).type, 'welcome');
+    const sip = (await api(a.url, 'sipCredentials', { headers: bearer(s.token) })).body as SipCreds;
+    return { token: s.token, staffId: s.staffId, ws: new FrameLog(socket), sip };
+  }
+
+  async function ask(): Promise<string> {
+    const q = await device.api('createRequest', { json: { optionId: 'other', channel: 'chat' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    return q.body.request.requestId as string;
+  }
+
+  async function accept(who: Staff, requestId: string): Promise<number> {
+    const offer = await who.ws.take((f) => f.type === 'offer' && f.offer.requestId === requestId);
+    const r = await staffApi(who, 'acceptOffer', {
+      params: { requestId },
+      json: { fence: offer.offer.fence },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return offer.offer.fence;
+  }
+
+  /** A raw SIP connection registered as `creds`. */
+  async function registered(creds: SipCreds): Promise<RawSip> {
+    const c = await RawSip.open(creds.wsUrl);
+    raws.push(c);
+    const registrar = `sip:${creds.domain}`;
+    const callId = randomBytes(8).toString('hex');
+    const ch = await c.request('REGISTER', registrar, registerHeaders(c, creds, callId));
+    const ok = await c.request(
+      'REGISTER',
+      registrar,
+      registerHeaders(c, creds, callId, authorization(creds, 'REGISTER', registrar, nonceOf(ch)!, 1)),
+    );
+    assert.equal(statusOf(ok), 200);
+    return c;
+  }
+
+  /**
+   * The agent's console calls the device with the ticket through the edge (`caller` INVITEs
+   * as `as`), the device answers 200 OK and proves the ticket: the call is live.
+   */
+  async function liveCall(as: Staff, caller: RawSip, callee: RawSip, ticket: string) {
+    const callId = `esc-${randomBytes(6).toString('hex')}`;
+    const invite = (authz?: string) => [
+      `To: <${deviceSip.aor}>`,
+      `From: <${as.sip.aor}>;tag=agenttag`,
+      `Call-ID: ${callId}`,
+      `Contact: <sip:agent@${caller.host};transport=ws>`,
+      `${CALL_TICKET_HEADER}: ${ticket}`,
+      ...(authz ? [`Proxy-Authorization: ${authz}`] : []),
+    ];
+    const c407 = await caller.request('INVITE', deviceSip.aor, invite());
+    assert.equal(statusOf(c407), 407);
+    const answered = caller.request(
+      'INVITE',
+      deviceSip.aor,
+      invite(authorization(as.sip, 'INVITE', deviceSip.aor, nonceOf(c407)!, 1)),
+    );
+    const arrived = await callee.take((m) => m.startsWith('INVITE ') && m.includes(callId));
+    assert.equal(headerOf(arrived, CALL_TICKET_HEADER), ticket, 'the device gets the ticket');
+    const keep = arrived
+      .split('\r\n\r\n')[0]!
+      .split('\r\n')
+      .filter((l) => /^(Via|From|Call-ID|CSeq|Record-Route):/i.test(l));
+    callee.ws.send(
+      [
+        'SIP/2.0 200 OK',
+        ...keep,
+        `To: <${deviceSip.aor}>;tag=devicetag`,
+        `Contact: <sip:device@${callee.host};transport=ws>`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    assert.equal(statusOf(await answered), 200);
+    const proof = await new CompactSign(
+      new TextEncoder().encode(
+        JSON.stringify({ tkt: ticketHash(ticket), iat: Math.floor(Date.now() / 1000) }),
+      ),
+    )
+      .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
+      .sign(device.privateKey);
+    const proved = await device.api('callProof', { json: { ticket, proof } });
+    assert.equal(proved.status, 201, JSON.stringify(proved.body));
+    return { callId };
+  }
+
+  async function ticketFor(who: Staff, requestId: string, fence: number): Promise<string> {
+    const t = await staffApi(who, 'callTicket', { params: { requestId }, json: { fence } });
+    assert.equal(t.status, 201, JSON.stringify(t.body));
+    return t.body.ticket as string;
+  }
+
+  const edgeEnds = (requestId: string) =>
+    a.sql<{ actor: string; outcome: string; data: string }>`
+      SELECT actor, outcome, data FROM audit_log WHERE action = ${'call.end'} AND subject = ${`request:${requestId}`}`;
+
+  before(async () => {
+    a = await startTestAuthority({
+      sipSecret: 's'.repeat(40),
+      sipDialogGraceSeconds: 0,
+      accessTokenSeconds: 3600,
+      agentTimeoutSeconds: 3600,
+      wrapUpSeconds: 0,
+      offerTimeoutSeconds: 300,
+    });
+    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    const walk = (nodes: any[]): void => {
+      for (const n of nodes) {
+        if (n.children) walk(n.children);
+        else if (n.id === 'other') n.channels = ['voice', 'chat'];
+      }
+    };
+    walk(cfg.body.menu);
+    cfg.body.chatCapacity = 2;
+    const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: bearer(admin),
+    });
+    device = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+    assert.equal((await device.api('setPin', { json: { pin: '112358' } })).status, 200);
+    assert.equal((await device.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    deviceSip = (await device.api('sipCredentials')).body as SipCreds;
+    A = await login('agent1', 'demo-agent-1');
+    B = await login('agent2', 'demo-agent-2');
+    await staffApi(B, 'setPresence', { json: { state: 'offline' } });
+    await staffApi(A, 'setPresence', { json: { state: 'available' } });
+  });
+  after(async () => {
+    for (const r of raws) r.close();
+    for (const s of sockets) s.close();
+    await a?.dispose();
+  });
+
+  it("a BYE through the edge frees the agent's chat capacity without the console's report; the late report changes nothing", async () => {
+    const chat1 = await ask();
+    const fence1 = await accept(A, chat1);
+    const deviceLine = await registered(deviceSip);
+    const agentLine = await registered(A.sip);
+    const ticket = await ticketFor(A, chat1, fence1);
+    const { callId } = await liveCall(A, agentLine, deviceLine, ticket);
+    assert.equal(await onCall(A), true);
+    const chat2 = await ask();
+    assert.equal(await stateOf(chat2), 'waiting', 'on a call: no chat is offered');
+
+    // The device hangs up: its BYE passes through the edge to the console.
+    void deviceLine.request('BYE', `sip:agent@${agentLine.host};transport=ws`, [
+      `To: <${A.sip.aor}>;tag=agenttag`,
+      `From: <${deviceSip.aor}>;tag=devicetag`,
+      `Call-ID: ${callId}`,
+    ]);
+    const bye = await agentLine.take((m) => m.startsWith('BYE '));
+    assert.equal(headerOf(bye, 'Call-ID'), callId);
+    // No call-ends report: the edge ended it, the waiting chat is offered at once.
+    const fence2 = await accept(A, chat2);
+    assert.equal(await onCall(A), false);
+    const audit = await edgeEnds(chat1);
+    assert.equal(audit.length, 1, JSON.stringify(audit));
+    assert.equal(audit[0]!.actor, 'system:sip-edge');
+    assert.equal(audit[0]!.outcome, 'success');
+    assert.equal(JSON.parse(audit[0]!.data).cause, 'bye');
+
+    // The console reports the end afterwards: nothing changes, the same end time.
+    const [row] = await a.sql<{
+      ended_at: number;
+    }>`SELECT ended_at FROM call_tickets WHERE request_id = ${chat1}`;
+    const late = await staffApi(A, 'callEnd', {
+      params: { requestId: chat1 },
+      json: { fence: fence1, ticket },
+    });
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.deepEqual(late.body, { ended: false, at: new Date(Number(row!.ended_at)).toISOString() });
+    assert.equal((await edgeEnds(chat1)).length, 1, 'no second audit row');
+
+    for (const [id, fence] of [
+      [chat1, fence1],
+      [chat2, fence2],
+    ] as const)
+      assert.ok(
+        (await staffApi(A, 'completeRequest', { params: { requestId: id }, json: { fence } })).status < 300,
+      );
+    agentLine.close();
+    deviceLine.close();
+  });
+
+  it("a console that vanished mid-call (its SIP connection gone) frees the agent too; another agent's INVITE with the ticket ends nothing", async () => {
+    const chat1 = await ask();
+    const fence1 = await accept(A, chat1);
+    const deviceLine = await registered(deviceSip);
+    const agentLine = await registered(A.sip);
+    const ticket = await ticketFor(A, chat1, fence1);
+
+    // A colleague's line carrying A's ticket: the edge relays it, but its end is not A's call's.
+    const colleague = await registered(B.sip);
+    const stolen = await liveCallAttempt(B, colleague, deviceLine, ticket);
+    void colleague.request('BYE', `sip:device@${deviceLine.host};transport=ws`, [
+      `To: <${deviceSip.aor}>;tag=devicetag`,
+      `From: <${B.sip.aor}>;tag=agenttag`,
+      `Call-ID: ${stolen}`,
+    ]);
+    await deviceLine.take((m) => m.startsWith('BYE ') && m.includes(stolen));
+
+    await liveCall(A, agentLine, deviceLine, ticket);
+    assert.equal(await onCall(A), true, "the colleague's hang-up did not end A's call");
+    const chat2 = await ask();
+    assert.equal(await stateOf(chat2), 'waiting');
+
+    // The console's process dies: its connection closes, the device gets a BYE, the call ends.
+    agentLine.ws.terminate();
+    await deviceLine.take((m) => m.startsWith('BYE '));
+    const fence2 = await accept(A, chat2);
+    assert.equal(await onCall(A), false);
+    const audit = await edgeEnds(chat1);
+    assert.deepEqual(
+      audit.map((r) => [r.actor, JSON.parse(r.data).cause]),
+      [['system:sip-edge', 'connection_lost']],
+    );
+    await until('both chats completed', async () => {
+      for (const [id, fence] of [
+        [chat1, fence1],
+        [chat2, fence2],
+      ] as const)
+        await staffApi(A, 'completeRequest', { params: { requestId: id }, json: { fence } });
+      return (await stateOf(chat1)) === 'completed' && (await stateOf(chat2)) === 'completed';
+    });
+    deviceLine.close();
+  });
+
+  /** `as` INVITEs the device with `ticket` and the device answers 200 OK (no proof): the Call-ID. */
+  async function liveCallAttempt(as: Staff, caller: RawSip, callee: RawSip, ticket: string): Promise<string> {
+    const callId = `other-${randomBytes(6).toString('hex')}`;
+    const invite = (authz?: string) => [
+      `To: <${deviceSip.aor}>`,
+      `From: <${as.sip.aor}>;tag=agenttag`,
+      `Call-ID: ${callId}`,
+      `Contact: <sip:agent@${caller.host};transport=ws>`,
+      `${CALL_TICKET_HEADER}: ${ticket}`,
+      ...(authz ? [`Proxy-Authorization: ${authz}`] : []),
+    ];
+    const c407 = await caller.request('INVITE', deviceSip.aor, invite());
+    const answered = caller.request(
+      'INVITE',
+      deviceSip.aor,
+      invite(authorization(as.sip, 'INVITE', deviceSip.aor, nonceOf(c407)!, 1)),
+    );
+    const arrived = await callee.take((m) => m.startsWith('INVITE ') && m.includes(callId));
+    const keep = arrived
+      .split('\r\n\r\n')[0]!
+      .split('\r\n')
+      .filter((l) => /^(Via|From|Call-ID|CSeq|Record-Route):/i.test(l));
+    callee.ws.send(
+      [
+        'SIP/2.0 200 OK',
+        ...keep,
+        `To: <${deviceSip.aor}>;tag=devicetag`,
+        `Contact: <sip:device@${callee.host};transport=ws>`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    assert.equal(statusOf(await answered), 200);
+    return callId;
+  }
+});
