@@ -11,9 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CompactSign } from 'jose';
-import { CALL_PROOF_TYP } from '../../protocol/src/index.ts';
-import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { NgClient } from '../../authority/src/media/rtpengine-ng.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
@@ -21,11 +18,6 @@ import { api, bearer, staffLogin } from '../support/http.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { until } from '../support/wait.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
-
-const proofFor = (d: TestDevice, ticket: string, iat: number) =>
-  new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
-    .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
-    .sign(d.privateKey);
 
 /** A plain RTP SDP (what a browser makes is WebRTC; rtpengine takes either for signalling). */
 const sdp = (port: number, direction: 'sendrecv' | 'sendonly' | 'recvonly') =>
@@ -143,7 +135,7 @@ describe('supervisor monitoring routes: listen, whisper, barge, leave; agents re
       label: 'customer',
       sdp: sdp(41_002, 'sendrecv'),
     });
-    const proof = await proofFor(d, t.ticket, Math.floor(clock.now() / 1000));
+    const proof = await d.ticketProof(t.ticket, Math.floor(clock.now() / 1000));
     const answered = await api(a.url, 'callAnswer', {
       ...as(agent),
       json: { fence, ticket: t.ticket, proof, callId },

@@ -11,24 +11,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CompactSign } from 'jose';
-import { CALL_PROOF_TYP } from '../../protocol/src/index.ts';
-import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { NgClient } from '../../authority/src/media/rtpengine-ng.ts';
 import { readWav } from '../../authority/src/media/pcap-audio.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
-import { peakHz, rms, TonePhone } from '../support/tone.ts';
+import { peakHz, rms, recordedToneCall } from '../support/tone.ts';
 import { until } from '../support/wait.ts';
 
-const proofFor = (d: TestDevice, ticket: string, iat: number) =>
-  new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
-    .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
-    .sign(d.privateKey);
-
-const portOf = (sdp: unknown) => Number(/m=audio (\d+)/.exec(String(sdp))![1]);
 const SPAN_MS = 2000;
 
 describe('call recording by rtpengine: pause, resume, one channel per party, retention', () => {
@@ -91,25 +82,9 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
       await api(a.url, 'callTicket', { params: { requestId }, headers: bearer(agent), json: { fence } })
     ).body;
     const callId = `rec-${Date.now()}@test`;
-    const [caller, callee] = await Promise.all([TonePhone.open(440), TonePhone.open(1000)]);
+    // The INVITE through Kamailio: rtpengine_offer(... record-call=on), then the 200 OK's answer.
+    const { caller, callee } = await recordedToneCall(ng, callId);
     try {
-      // The INVITE through Kamailio: rtpengine_offer(... record-call=on), then the 200 OK's answer.
-      const offer = await ng.command('offer', {
-        'call-id': callId,
-        'from-tag': 'agent-tag',
-        sdp: caller.sdp(),
-        flags: ['trust-address'],
-        'record call': 'yes',
-      });
-      const answer = await ng.command('answer', {
-        'call-id': callId,
-        'from-tag': 'agent-tag',
-        'to-tag': 'device-tag',
-        sdp: callee.sdp(),
-        flags: ['trust-address'],
-      });
-      callee.send(portOf(offer.sdp));
-      caller.send(portOf(answer.sdp));
       const started = Date.now();
 
       // Before the console names the call, nothing is recorded for the request.
@@ -117,7 +92,7 @@ describe('call recording by rtpengine: pause, resume, one channel per party, ret
         (await api(a.url, 'recordingState', { params: { requestId }, headers: bearer(agent) })).body,
         { state: 'none' },
       );
-      const proof = await proofFor(d, t.ticket, Math.floor(clock.now() / 1000));
+      const proof = await d.ticketProof(t.ticket, Math.floor(clock.now() / 1000));
       const answered = await api(a.url, 'callAnswer', {
         params: { requestId },
         headers: bearer(agent),

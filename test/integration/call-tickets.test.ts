@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CompactSign, createRemoteJWKSet, jwtVerify } from 'jose';
-import { CALL_PROOF_TYP, CALL_TICKET_TYP } from '../../protocol/src/index.ts';
-import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { CALL_TICKET_TYP } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { TestSocket } from '../support/ws.ts';
-
-const proofFor = (d: TestDevice, ticket: string, iat: number) =>
-  new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
-    .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
-    .sign(d.privateKey);
 
 describe('call tickets and the device proof that binds voice to the verified device', () => {
   let a: TestAuthority;
@@ -107,7 +101,7 @@ describe('call tickets and the device proof that binds voice to the verified dev
     const nowS = Math.floor(clock.now() / 1000);
     const thief = new TestDevice(a.url, () => clock.now());
     const forged = await d.api('callProof', {
-      json: { ticket: t.ticket, proof: await proofFor(thief, t.ticket, nowS) },
+      json: { ticket: t.ticket, proof: await thief.ticketProof(t.ticket, nowS) },
     });
     assert.equal(forged.status, 401);
     const otherTicket = (
@@ -118,11 +112,11 @@ describe('call tickets and the device proof that binds voice to the verified dev
       })
     ).body;
     const wrongTicket = await d.api('callProof', {
-      json: { ticket: t.ticket, proof: await proofFor(d, otherTicket.ticket, nowS) },
+      json: { ticket: t.ticket, proof: await d.ticketProof(otherTicket.ticket, nowS) },
     });
     assert.equal(wrongTicket.status, 401);
     const ok = await d.api('callProof', {
-      json: { ticket: t.ticket, proof: await proofFor(d, t.ticket, nowS) },
+      json: { ticket: t.ticket, proof: await d.ticketProof(t.ticket, nowS) },
     });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(ok.body.requestId, request.requestId);
@@ -131,14 +125,14 @@ describe('call tickets and the device proof that binds voice to the verified dev
     while (f.type !== 'call.verified');
     assert.equal(f.requestId, request.requestId);
     const replay = await d.api('callProof', {
-      json: { ticket: t.ticket, proof: await proofFor(d, t.ticket, nowS) },
+      json: { ticket: t.ticket, proof: await d.ticketProof(t.ticket, nowS) },
     });
     assert.equal(replay.status, 401);
     clock.advance(61_000);
     const expired = await d.api('callProof', {
       json: {
         ticket: otherTicket.ticket,
-        proof: await proofFor(d, otherTicket.ticket, Math.floor(clock.now() / 1000)),
+        proof: await d.ticketProof(otherTicket.ticket, Math.floor(clock.now() / 1000)),
       },
     });
     assert.equal(expired.status, 401);
@@ -209,13 +203,15 @@ describe('a call ticket proves voice only for the holder and fencing number it w
       json: {
         fence: fenceA,
         ticket,
-        proof: await proofFor(d, ticket, nowS()),
+        proof: await d.ticketProof(ticket, nowS()),
       },
     });
     assert.equal(byConsole.status, 409, JSON.stringify(byConsole.body));
     assert.equal(byConsole.body.code, 'stale_fence');
     assert.match(byConsole.body.message, /fencing number/);
-    const byDevice = await d.api('callProof', { json: { ticket, proof: await proofFor(d, ticket, nowS()) } });
+    const byDevice = await d.api('callProof', {
+      json: { ticket, proof: await d.ticketProof(ticket, nowS()) },
+    });
     assert.equal(byDevice.status, 409, JSON.stringify(byDevice.body));
     assert.equal(byDevice.body.code, 'stale_fence');
     assert.match(byDevice.body.message, /fencing number/);
@@ -232,7 +228,7 @@ describe('a call ticket proves voice only for the holder and fencing number it w
   /** The new holder's own ticket still proves voice, and their panel says so. */
   async function newHolderProves(d: TestDevice, holder: Who, requestId: string, fence: number) {
     const ticket = await ticketOf(holder, requestId, fence);
-    const ok = await d.api('callProof', { json: { ticket, proof: await proofFor(d, ticket, nowS()) } });
+    const ok = await d.api('callProof', { json: { ticket, proof: await d.ticketProof(ticket, nowS()) } });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(await voiceOf(holder, requestId), true);
   }
@@ -278,7 +274,7 @@ describe('a call ticket proves voice only for the holder and fencing number it w
     // A's call was answered and proven before the take-over: A's panel shows it.
     const answered = await ticketOf(A, requestId, fenceA);
     const proven = await d.api('callProof', {
-      json: { ticket: answered, proof: await proofFor(d, answered, nowS()) },
+      json: { ticket: answered, proof: await d.ticketProof(answered, nowS()) },
     });
     assert.equal(proven.status, 201, JSON.stringify(proven.body));
     assert.equal(await voiceOf(A, requestId), true);

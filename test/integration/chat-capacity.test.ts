@@ -12,9 +12,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CompactSign } from 'jose';
-import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
-import { CALL_PROOF_TYP } from '../../protocol/src/index.ts';
 import { FakeClock, startNodes, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
@@ -23,11 +20,6 @@ import { FrameLog, TestSocket } from '../support/ws.ts';
 import { until } from '../support/wait.ts';
 
 /** The device's proof that it answered the call of `ticket` (what it posts to /v1/device/call-proofs). */
-const proofFor = (d: TestDevice, ticket: string, iat: number) =>
-  new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
-    .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
-    .sign(d.privateKey);
-
 interface Staff {
   token: string;
   staffId: string;
@@ -187,7 +179,7 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     const proved = await device.api('callProof', {
       json: {
         ticket: ticket.body.ticket,
-        proof: await proofFor(device, ticket.body.ticket, Math.floor(clock.now() / 1000)),
+        proof: await device.ticketProof(ticket.body.ticket, Math.floor(clock.now() / 1000)),
       },
     });
     assert.equal(proved.status, 201, JSON.stringify(proved.body));

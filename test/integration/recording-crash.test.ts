@@ -26,10 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CompactSign } from 'jose';
 import { sql } from 'kysely';
-import { CALL_PROOF_TYP } from '../../protocol/src/index.ts';
-import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { NgClient } from '../../authority/src/media/rtpengine-ng.ts';
 import { readWav } from '../../authority/src/media/pcap-audio.ts';
 import { verifyStoreAuditChain } from '../../authority/src/store/audit-chain.ts';
@@ -38,20 +35,12 @@ import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
-import { peakHz, TonePhone } from '../support/tone.ts';
+import { peakHz, recordedToneCall } from '../support/tone.ts';
 import { until } from '../support/wait.ts';
 
 const CALLS = Math.max(1, Number(process.env.VD_RECORDING_CRASH_CALLS ?? 2));
 const KILLS = Math.max(1, Number(process.env.VD_RECORDING_CRASH_KILLS ?? 3));
 const CALL_MS = 2500;
-
-const proofFor = (d: TestDevice, ticket: string) =>
-  new CompactSign(
-    new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat: Math.floor(Date.now() / 1000) })),
-  )
-    .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
-    .sign(d.privateKey);
-const portOf = (sdp: unknown) => Number(/m=audio (\d+)/.exec(String(sdp))![1]);
 
 /** Files rtpengine left in its recording folders (pcaps and metadata). */
 function leftovers(dir: string): string[] {
@@ -158,29 +147,14 @@ describe('RELIABILITY row 22: a recording survives SIGKILLs of the authority whi
         await api(url, 'callTicket', { params: { requestId }, headers: bearer(agent), json: { fence } })
       ).body;
       const callId = `crash-${i}-${Date.now()}@test`;
-      const [caller, callee] = await Promise.all([TonePhone.open(440), TonePhone.open(1000)]);
+      // The INVITE through Kamailio: rtpengine_offer(... record-call=on), then the 200 OK's answer.
+      const { caller, callee } = await recordedToneCall(ng, callId);
       try {
-        const offer = await ng.command('offer', {
-          'call-id': callId,
-          'from-tag': 'agent-tag',
-          sdp: caller.sdp(),
-          flags: ['trust-address'],
-          'record call': 'yes',
-        });
-        const answer = await ng.command('answer', {
-          'call-id': callId,
-          'from-tag': 'agent-tag',
-          'to-tag': 'device-tag',
-          sdp: callee.sdp(),
-          flags: ['trust-address'],
-        });
-        callee.send(portOf(offer.sdp));
-        caller.send(portOf(answer.sdp));
         const started = Date.now();
         const answered = await api(url, 'callAnswer', {
           params: { requestId },
           headers: bearer(agent),
-          json: { fence, ticket: t.ticket, proof: await proofFor(d, t.ticket), callId },
+          json: { fence, ticket: t.ticket, proof: await d.ticketProof(t.ticket), callId },
         });
         assert.equal(answered.status, 200, JSON.stringify(answered.body));
         await sleep(CALL_MS);

@@ -19,10 +19,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CompactSign, createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
+import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { IncomingCallGuard } from '../../customer/sdk/call-guard.ts';
-import { CALL_PROOF_TYP, type DeviceCommand } from '../../protocol/src/index.ts';
+import { type DeviceCommand } from '../../protocol/src/index.ts';
 import { FakeClock, manyNodesOnly, startNodes, type TestAuthority } from '../support/authority.ts';
 import { DeviceControl, TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
@@ -135,13 +134,7 @@ for (const nodes of [1, 3] as const)
             deviceId: () => d.deviceId,
             isLiveSession: (sid) => sid === q.body.request.sessionId,
             proveCall: async (ticket) => {
-              const proof = await new CompactSign(
-                new TextEncoder().encode(
-                  JSON.stringify({ tkt: ticketHash(ticket), iat: Math.floor(clock.now() / 1000) }),
-                ),
-              )
-                .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
-                .sign(d.privateKey);
+              const proof = await d.ticketProof(ticket, Math.floor(clock.now() / 1000));
               const r = await d.api('callProof', { json: { ticket, proof } });
               assert.equal(r.status, 201, JSON.stringify(r.body));
               return { proof, result: r.body };

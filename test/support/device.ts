@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { CompactSign, createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
+  CALL_PROOF_TYP,
   COMMAND_CLOCK_SKEW_SECONDS,
   COMMAND_TYP,
   CONFIRM_SIGNATURE_TYP,
@@ -12,6 +13,7 @@ import {
   type CommandOutcome,
   type Transaction,
 } from '../../protocol/src/index.ts';
+import { ticketHash } from '../../authority/src/calls/call-tickets.ts';
 import { sha256b64url } from '../../authority/src/ids.ts';
 import { routes, type RouteId } from '../../protocol/src/routes.ts';
 import { api, call, routePath, type ApiArgs, type ApiOptions, type HttpResult } from './http.ts';
@@ -107,6 +109,16 @@ export class TestDevice {
     };
     return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
       .setProtectedHeader({ alg: 'ES256', typ: DEVICE_PROOF_TYP })
+      .sign(this.privateKey);
+  }
+
+  /**
+   * The device's proof of a call ticket (what the customer app sends as it answers a ticketed
+   * call): ES256 over the ticket's hash and `iat` (seconds; now by the device's clock).
+   */
+  ticketProof(ticket: string, iat = Math.floor(this.now() / 1000)): Promise<string> {
+    return new CompactSign(new TextEncoder().encode(JSON.stringify({ tkt: ticketHash(ticket), iat })))
+      .setProtectedHeader({ alg: 'ES256', typ: CALL_PROOF_TYP })
       .sign(this.privateKey);
   }
 

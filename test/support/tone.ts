@@ -4,6 +4,7 @@
  * sending a G.711 tone over plain RTP (TonePhone) into rtpengine.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import type { NgClient } from '../../authority/src/media/rtpengine-ng.ts';
 
 export function goertzel(
   samples: ArrayLike<number>,
@@ -162,3 +163,43 @@ export class TonePhone {
     this.socket.close();
   }
 }
+
+/**
+ * A recorded call through rtpengine as Kamailio drives a ticketed INVITE (rtpengine_offer
+ * with record-call=on, then the 200 OK's answer): the caller (`callerHz`, the agent) and the
+ * callee (`calleeHz`, the customer) each send their tone to the port rtpengine anchored for
+ * them. Close both phones when done; the call ends with ng `delete` (Kamailio's BYE).
+ */
+export async function recordedToneCall(
+  ng: NgClient,
+  callId: string,
+  callerHz = 440,
+  calleeHz = 1000,
+): Promise<{ caller: TonePhone; callee: TonePhone }> {
+  const [caller, callee] = await Promise.all([TonePhone.open(callerHz), TonePhone.open(calleeHz)]);
+  try {
+    const offer = await ng.command('offer', {
+      'call-id': callId,
+      'from-tag': 'agent-tag',
+      sdp: caller.sdp(),
+      flags: ['trust-address'],
+      'record call': 'yes',
+    });
+    const answer = await ng.command('answer', {
+      'call-id': callId,
+      'from-tag': 'agent-tag',
+      'to-tag': 'device-tag',
+      sdp: callee.sdp(),
+      flags: ['trust-address'],
+    });
+    callee.send(anchoredPort(offer.sdp));
+    caller.send(anchoredPort(answer.sdp));
+    return { caller, callee };
+  } catch (e) {
+    caller.close();
+    callee.close();
+    throw e;
+  }
+}
+
+const anchoredPort = (sdp: unknown) => Number(/m=audio (\d+)/.exec(String(sdp))![1]);
