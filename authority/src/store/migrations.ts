@@ -772,6 +772,14 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);
     `);
   },
+  // 32: live sessions by last activity and by absolute expiry: the database-wide expiry sweep
+  // (past either deadline) and the nearest-deadline read, without reading every ended session
+  (db) => {
+    db.exec(`
+      CREATE INDEX service_sessions_live_activity ON service_sessions(last_activity_at) WHERE ended_at IS NULL;
+      CREATE INDEX service_sessions_live_expiry ON service_sessions(absolute_expires_at) WHERE ended_at IS NULL;
+    `);
+  },
 ];
 
 /**

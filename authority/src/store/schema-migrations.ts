@@ -710,6 +710,10 @@ export const POSTGRES_DDL: readonly string[] = [
      CHECK (end_reason IN ('customer_hung_up','agent_hung_up','cancelled','not_answered'));
    ALTER TABLE phone_callbacks ADD COLUMN end_status BIGINT;
    CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`,
+  // 32: live sessions by last activity and by absolute expiry: the database-wide expiry sweep
+  // (past either deadline) and the nearest-deadline read, without reading every ended session
+  `CREATE INDEX service_sessions_live_activity ON service_sessions(last_activity_at) WHERE ended_at IS NULL;
+   CREATE INDEX service_sessions_live_expiry ON service_sessions(absolute_expires_at) WHERE ended_at IS NULL;`,
 ];
 
 export interface SchemaVersion {

@@ -138,6 +138,10 @@ export interface DeviceTokensTable {
   revoked_at: Ms | null;
 }
 
+/**
+ * Live sessions (ended_at null) are indexed by last activity and by absolute expiry
+ * (version 32, partial indexes): the database-wide expiry sweep and the nearest deadline.
+ */
 export interface ServiceSessionsTable {
   id: string;
   customer_id: string;
