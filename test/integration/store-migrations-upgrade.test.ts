@@ -533,7 +533,7 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
-  // 32: indexes of live sessions only (no table): read below through the expiry sweep
+  // 32: indexes of live sessions and two columns of agents (no table): read below
   32: [],
 };
 
@@ -707,6 +707,11 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
     await r.sessions.pastDeadline(T + 60_000, T - 1, 10),
     ['se1'],
     'the live session from before is found by the expiry sweep past its absolute deadline',
+  );
+  assert.equal(
+    (await r.agents.get('st1'))?.return_presence,
+    null,
+    'an agent from before has no return presence',
   );
 }
 

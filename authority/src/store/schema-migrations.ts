@@ -711,9 +711,12 @@ export const POSTGRES_DDL: readonly string[] = [
    ALTER TABLE phone_callbacks ADD COLUMN end_status BIGINT;
    CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`,
   // 32: live sessions by last activity and by absolute expiry: the database-wide expiry sweep
-  // (past either deadline) and the nearest-deadline read, without reading every ended session
+  // (past either deadline) and the nearest-deadline read, without reading every ended session;
+  // an agent's presence to return to after a take-over, stored (any node finishes the request)
   `CREATE INDEX service_sessions_live_activity ON service_sessions(last_activity_at) WHERE ended_at IS NULL;
-   CREATE INDEX service_sessions_live_expiry ON service_sessions(absolute_expires_at) WHERE ended_at IS NULL;`,
+   CREATE INDEX service_sessions_live_expiry ON service_sessions(absolute_expires_at) WHERE ended_at IS NULL;
+   ALTER TABLE agents ADD COLUMN return_presence TEXT CHECK (return_presence IN ('available','offline','break'));
+   ALTER TABLE agents ADD COLUMN return_reason_code TEXT;`,
 ];
 
 export interface SchemaVersion {
