@@ -4,7 +4,7 @@
  * the pipeline bench (bench/pipeline.ts, which starts its own in-process authority);
  * print each figure next to its same-run baseline, then a summary table. Figures are
  * printed, never asserted. `npm run bench -- pin` (or device-proofs, pipeline, sip-register,
- * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes,
+ * device-commands, tap-to-offer, console-load, queue-view, call-setup, store-commit, nodes, node-death,
  * reports, rtpengine-cpu, phone-in, link-to-verified, verify-agent-time, chat-latency, chat-load)
  * runs a part.
  *
@@ -30,6 +30,7 @@ import { benchDeviceCommands, printDeviceCommands } from './device-commands.ts';
 import { benchCallSetup, pct as pctCall } from './call-setup.ts';
 import { benchStoreCommit, printStoreCommit } from './store-commit.ts';
 import { benchNodes, printNodes } from './nodes.ts';
+import { benchNodeDeath, printNodeDeath } from './node-death.ts';
 import { benchReports, pct as pctReports, printReports } from './reports.ts';
 import { benchRtpengineCpu, printRtpengineCpu } from './rtpengine-cpu.ts';
 import { benchPhoneIn, pct as pctPhoneIn, printPhoneIn } from './phone-in.ts';
@@ -306,6 +307,19 @@ async function nodes(rows: Row[]) {
   }
 }
 
+/** bench/node-death.ts: WebSocket clients back on a surviving node after a SIGKILL, vs their first subscribe. */
+async function nodeDeath(rows: Row[]) {
+  console.log('\n(i) many nodes: node death, clients resubscribed elsewhere (bench/node-death.ts)');
+  const f = await benchNodeDeath();
+  printNodeDeath(f);
+  rows.push([
+    `SIGKILL -> ${f.sockets} sockets resubscribed on another node p50 / p95`,
+    `${fmt(pctOf(f.recoveryMs, 50), 1)} / ${fmt(pctOf(f.recoveryMs, 95), 1)} ms`,
+    `${fmt(pctOf(f.firstMs, 50), 1)} / ${fmt(pctOf(f.firstMs, 95), 1)} ms (first subscribe)`,
+    `${fmt(pctOf(f.recoveryMs, 50) / pctOf(f.firstMs, 50), 1)}x / ${fmt(pctOf(f.recoveryMs, 95) / pctOf(f.firstMs, 95), 1)}x`,
+  ]);
+}
+
 /** bench/reports.ts: historical report queries over a seeded history vs an indexed count of the same rows. */
 async function reports(rows: Row[]) {
   const f = await benchReports(engine);
@@ -454,6 +468,8 @@ async function main() {
   if (wanted('call-setup')) await guarded('call setup', rows, () => callSetup(rows));
   if (wanted('store-commit')) await guarded('store commits', rows, () => storeCommit(rows));
   if (wanted('nodes') && ENGINES.includes('postgres')) await guarded('many nodes', rows, () => nodes(rows));
+  if (wanted('node-death') && ENGINES.includes('postgres'))
+    await guarded('node death', rows, () => nodeDeath(rows));
   for (engine of ENGINES) if (wanted('reports')) await guarded(on('reports'), rows, () => reports(rows));
   if (wanted('rtpengine-cpu')) await guarded('rtpengine CPU', rows, () => rtpengineCpu(rows));
   if (wanted('phone-in')) await guarded('phone-in', rows, () => phoneIn(rows));

@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { DeadlineTimer } from './events/deadline-timer.ts';
 import { SipEdge } from './sip/edge.ts';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { STATUS_CODES } from 'node:http';
@@ -326,10 +327,33 @@ export async function buildAuthority(opts: {
           await services.sessions.sweepExpired();
         })(),
       ),
-    1000,
+    config.sweepPollSeconds * 1000,
   );
   controlSweeper.unref();
-  await services.pipeline.start();
+  // The same sweeps on time: a timer for the nearest stored deadline, read again after every
+  // unit committed here and every wake-up of the bus (another node's change included).
+  const deadlines = new DeadlineTimer({
+    clock: opts.clock,
+    next: (after) =>
+      services.ctx.data.read.deadlines.next(after, {
+        sessionIdleMs: config.sessionIdleSeconds * 1000,
+        agentSilenceMs: config.agentTimeoutSeconds * 1000,
+      }),
+    sweep: async () => {
+      await services.pipeline.tickNow();
+      await services.commands.sweep();
+      await services.transfers.sweep();
+      await services.sessions.sweepExpired();
+    },
+    onError: (what, e) => app.log.error({ err: e }, `deadline timer: ${what} failed`),
+  });
+  const stopRearming = [
+    services.ctx.data.onUnit((_ms, ok) => {
+      if (ok) deadlines.rearm();
+    }),
+    services.ctx.events.onWake(() => deadlines.rearm()),
+  ];
+  await services.pipeline.start(config.sweepPollSeconds * 250);
   services.recordings.start();
   services.webhooks.start();
   // Outbox consumers catch up from their cursors (what a crash left undone), then follow.
@@ -338,8 +362,11 @@ export async function buildAuthority(opts: {
   await services.reach.start();
   // Many nodes: the work with one owner goes to the holder of the leader lock (store/leader.ts).
   services.leader.start();
+  deadlines.start();
   app.addHook('onClose', async () => {
     closing = true;
+    for (const stop of stopRearming) stop();
+    await deadlines.stop();
     await services.reach.stop();
     await services.leader.stop();
     clearInterval(pruner);

@@ -149,6 +149,13 @@ export const ConfigSchema = z
     wrapUpRequired: z.boolean().default(false),
     /** An agent not heard from (socket or request) for this long goes offline and loses its offer. */
     agentTimeoutSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+    /**
+     * Safety poll of the expiry sweeps (offers, wrap-ups, callbacks due, agents gone
+     * silent: a quarter of it; device commands, consults, sessions: all of it). A timer
+     * for the nearest stored deadline wakes them on time (events/deadline-timer.ts); the
+     * poll only catches what a lost wake-up left.
+     */
+    sweepPollSeconds: z.coerce.number().min(0.05).max(86_400).default(1),
     /** Failed staff logins (and unknown refresh tokens) one source address may make in any window before 429. */
     loginSourceMaxFailures: z.coerce.number().int().min(1).max(100_000).default(20),
     loginSourceWindowSeconds: z.coerce.number().int().min(10).max(86_400).default(600),
@@ -375,6 +382,7 @@ const ENV: Record<string, keyof Config> = {
   VD_WRAP_UP_SECONDS: 'wrapUpSeconds',
   VD_WRAP_UP_REQUIRED: 'wrapUpRequired',
   VD_AGENT_TIMEOUT_SECONDS: 'agentTimeoutSeconds',
+  VD_SWEEP_POLL_SECONDS: 'sweepPollSeconds',
   VD_LOGIN_SOURCE_MAX_FAILURES: 'loginSourceMaxFailures',
   VD_LOGIN_SOURCE_WINDOW_SECONDS: 'loginSourceWindowSeconds',
   VD_SIP_SECRET: 'sipSecret',

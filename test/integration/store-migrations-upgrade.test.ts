@@ -533,6 +533,8 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       ],
     ],
   ],
+  // 32: indexes of live sessions and two columns of agents (no table): read below
+  32: [],
   33: [['quick_replies', [{ staff_id: 'st1', replies: '["Hello","One moment"]', updated_at: T + 14 }]]],
 };
 
@@ -704,6 +706,17 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   // A handling time from before version 33 was a call's (rows had no channel).
   assert.equal(await r.custody.measuredHandleSeconds('general', 'voice'), 120);
   assert.equal(await r.custody.measuredHandleSeconds('general', 'chat'), null);
+  if (n < 32) return;
+  assert.deepEqual(
+    await r.sessions.pastDeadline(T + 60_000, T - 1, 10),
+    ['se1'],
+    'the live session from before is found by the expiry sweep past its absolute deadline',
+  );
+  assert.equal(
+    (await r.agents.get('st1'))?.return_presence,
+    null,
+    'an agent from before has no return presence',
+  );
   if (n < 33) return;
   assert.deepEqual((await r.quickReplies.get('st1'))?.replies, ['Hello', 'One moment']);
 }

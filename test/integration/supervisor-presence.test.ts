@@ -3,7 +3,9 @@
  *
  * After a take-over the supervisor holds the request; when it is finished they return to the
  * presence they had before (not offered the next customer unless they chose Available). A
- * reassign by the supervisor leaves the supervisor's own presence as it was.
+ * reassign by the supervisor leaves the supervisor's own presence as it was. The presence to
+ * return to is stored (agents.return_presence), not kept by one node: on PostgreSQL a second
+ * node sharing the database completes a request taken over on the first.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +16,8 @@ import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/ht
 
 describe('issue 15 defect 4: supervisor presence after take-over and reassign', () => {
   let a: TestAuthority;
+  /** a second node on the same database (PostgreSQL), else the same authority */
+  let a2: TestAuthority;
   const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
   let admin: string;
   let A: string;
@@ -62,6 +66,18 @@ describe('issue 15 defect 4: supervisor presence after take-over and reassign', 
       { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0, offerTimeoutSeconds: 60 },
       { clock },
     );
+    a2 =
+      a.engine === 'postgres'
+        ? await startTestAuthority(
+            {
+              accessTokenSeconds: 3600,
+              agentTimeoutSeconds: 3600,
+              wrapUpSeconds: 0,
+              offerTimeoutSeconds: 60,
+            },
+            { clock, shareDatabaseOf: a },
+          )
+        : a;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     A = (await staffLogin(a.url, 'agent1', 'demo-agent-1')).token;
     const b = await staffLogin(a.url, 'agent2', 'demo-agent-2');
@@ -71,6 +87,7 @@ describe('issue 15 defect 4: supervisor presence after take-over and reassign', 
     await presence(B, 'offline');
   });
   after(async () => {
+    if (a2 && a2 !== a) await a2.dispose();
     await a?.dispose();
   });
 
@@ -136,6 +153,29 @@ describe('issue 15 defect 4: supervisor presence after take-over and reassign', 
     const back = await as(S, 'reassign', { params: { requestId }, json: { staffId: (await me(A)).staffId } });
     assert.equal(back.status, 200, JSON.stringify(back.body));
     const s = await me(S);
+    assert.equal(s.presence, 'break');
+    assert.equal(s.reasonCode, 'lunch');
+  });
+
+  it('take-over on one node, completed on another: back on break there too (the return is stored)', async () => {
+    // A finishes what the reassign above handed back
+    const left = (await me(A)).offer;
+    if (left) {
+      const params = { requestId: left.requestId };
+      assert.equal((await as(A, 'acceptOffer', { params, json: { fence: left.fence } })).status, 200);
+      assert.equal((await as(A, 'completeRequest', { params, json: { fence: left.fence } })).status, 200);
+    }
+    await presence(S, 'break');
+    const requestId = await heldByA();
+    const t = await as(S, 'takeOver', { params: { requestId }, json: {} });
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    await presence(A, 'offline');
+    const done = await apiWith(a2.url, bearer(S), 'completeRequest', {
+      params: { requestId },
+      json: { fence: t.body.fence },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const s = (await apiWith(a2.url, bearer(S), 'agentMe')).body;
     assert.equal(s.presence, 'break');
     assert.equal(s.reasonCode, 'lunch');
   });

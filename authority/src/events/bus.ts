@@ -54,6 +54,12 @@ export interface EventBus {
    */
   follow<T extends DomainTopic>(topics: readonly T[], listener: Listener<T>): void;
   /**
+   * `l` runs at every wake-up of this node's bus: a local unit that emitted committed, a
+   * notification from another node (PgEventBus), the safety poll. Something may have
+   * changed in the store: the deadline timer (events/deadline-timer.ts) looks again.
+   */
+  onWake(l: () => void): () => void;
+  /**
    * true when other processes share this outbox (PgEventBus): what this node's in-process
    * events tell its sockets must go through the outbox to reach the other nodes' sockets.
    */
@@ -105,6 +111,7 @@ export class LocalEventBus implements EventBus {
   readonly shared: boolean = false;
   private readonly consumers: Consumer[] = [];
   private readonly followers: Follower[] = [];
+  private readonly wakeListeners = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   protected stopped = true;
   private unsubscribe: (() => void) | null = null;
@@ -200,8 +207,14 @@ export class LocalEventBus implements EventBus {
     ]);
   }
 
+  onWake(l: () => void): () => void {
+    this.wakeListeners.add(l);
+    return () => this.wakeListeners.delete(l);
+  }
+
   protected wake(): void {
     if (this.stopped) return;
+    for (const l of this.wakeListeners) l();
     for (const c of this.consumers) void this.drain(c);
     for (const f of this.followers) void this.drainFollower(f);
   }

@@ -22,23 +22,18 @@ export interface AgentInfo {
  * caller's unit of work (`...In(r, ...)`) or a unit of their own; reads are committed data.
  */
 export class Agents {
-  /**
-   * Presence to return to when a request held outside the person's own choice ends (a supervisor's
-   * take-over): finishing or handing it on must not make them Available unasked.
-   */
-  private readonly returnTo = new Map<string, { presence: Presence; reasonCode: string | null }>();
-
   constructor(private readonly ctx: Ctx) {}
 
-  /** Remember the presence to return to after holding a request taken over (the first one wins). */
+  /**
+   * Remember the presence to return to after holding a request taken over (the first one
+   * wins): finishing or handing it on must not make them Available unasked. Stored on the
+   * agent's row (`return_presence`), so whichever node ends the request honours it.
+   */
   async rememberReturnIn(r: Repos, staffId: string): Promise<void> {
     const row = await r.agents.ensure(staffId);
-    if (this.returnTo.has(staffId)) return;
-    const own = row.presence === 'offline' || row.presence === 'break';
-    this.returnTo.set(staffId, {
-      presence: own ? row.presence : 'available',
-      reasonCode: own ? row.reason_code : null,
-    });
+    if (row.return_presence !== null) return;
+    const own = row.presence === 'offline' || row.presence === 'break' ? row.presence : null;
+    await r.agents.rememberReturn(staffId, own ?? 'available', own ? row.reason_code : null);
   }
 
   /** The agent row (committed data), made when the staff member has none yet. */
@@ -56,32 +51,25 @@ export class Agents {
   }
 
   /**
-   * The presence to set: `opts.reasonCode` given (even null) means the person chose it themselves and
-   * forgets any remembered return; an automatic "available" (end of a request or wrap-up, hand-on)
-   * becomes the remembered presence instead.
+   * Set the presence inside the caller's unit of work. `opts.reasonCode` given (even null)
+   * means the person chose it themselves and forgets any remembered return; an automatic
+   * "available" (end of a request or wrap-up, hand-on) becomes the remembered presence instead.
    */
-  private resolve(
-    staffId: string,
-    presence: Presence,
-    opts: { reasonCode?: string | null; wrapUpUntil?: number | null },
-  ): { presence: Presence; reasonCode: string | null; wrapUpUntil: number | null } {
-    const back = this.returnTo.get(staffId);
-    if ('reasonCode' in opts || presence === 'offline') this.returnTo.delete(staffId);
-    else if (back && presence === 'available') {
-      this.returnTo.delete(staffId);
-      return { presence: back.presence, reasonCode: back.reasonCode, wrapUpUntil: null };
-    }
-    return { presence, reasonCode: opts.reasonCode ?? null, wrapUpUntil: opts.wrapUpUntil ?? null };
-  }
-
-  /** Set the presence inside the caller's unit of work (see resolve()). */
   async setPresenceIn(
     r: Repos,
     staffId: string,
     presence: Presence,
     opts: { reasonCode?: string | null; wrapUpUntil?: number | null; setBy?: string | null } = {},
   ): Promise<void> {
-    const p = this.resolve(staffId, presence, opts);
+    const row = await r.agents.get(staffId);
+    const back = row?.return_presence ?? null;
+    let p = { presence, reasonCode: opts.reasonCode ?? null, wrapUpUntil: opts.wrapUpUntil ?? null };
+    if (back !== null && ('reasonCode' in opts || presence === 'offline'))
+      await r.agents.forgetReturn(staffId);
+    else if (back !== null && presence === 'available') {
+      await r.agents.forgetReturn(staffId);
+      p = { presence: back, reasonCode: row!.return_reason_code, wrapUpUntil: null };
+    }
     await r.agents.setPresence(
       staffId,
       p.presence,

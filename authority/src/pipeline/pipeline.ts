@@ -99,6 +99,22 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.timer.unref();
   }
 
+  /**
+   * A tick now, for the deadline timer (events/deadline-timer.ts): joins the one in flight
+   * if any, then runs one more (what is due now is done when it resolves). Nothing once stopped.
+   */
+  async tickNow(): Promise<void> {
+    while (this.ticking) await this.ticking;
+    if (!this.timer) return;
+    const run = this.tick();
+    // stop() awaits `ticking`: it never rejects (the failure goes to the caller)
+    const done = () => {
+      this.ticking = null;
+    };
+    this.ticking = run.then(done, done);
+    await run;
+  }
+
   /** No more ticks; resolves once the one in flight (if any) has finished, before the store closes. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

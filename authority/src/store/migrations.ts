@@ -771,8 +771,19 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ALTER TABLE phone_callbacks ADD COLUMN end_status INTEGER; -- the SIP status of a call not answered
       CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);
     `);
-  }, // 32: reserved for another branch (replaced by its migration when merged); changes nothing here
-  () => undefined,
+  },
+  // 32: live sessions by last activity and by absolute expiry: the database-wide expiry sweep
+  // (past either deadline) and the nearest-deadline read, without reading every ended session;
+  // an agent's presence to return to after a take-over, stored (any node finishes the request)
+  (db) => {
+    db.exec(`
+      CREATE INDEX service_sessions_live_activity ON service_sessions(last_activity_at) WHERE ended_at IS NULL;
+      CREATE INDEX service_sessions_live_expiry ON service_sessions(absolute_expires_at) WHERE ended_at IS NULL;
+      -- the presence to return to after holding a request taken over (was one node's memory)
+      ALTER TABLE agents ADD COLUMN return_presence TEXT CHECK (return_presence IN ('available','offline','break'));
+      ALTER TABLE agents ADD COLUMN return_reason_code TEXT;
+    `);
+  },
   // 33: an agent's own chat quick replies (a JSON array of strings, in order); handling times per channel
   (db) => {
     db.exec(`

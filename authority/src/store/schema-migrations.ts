@@ -709,8 +709,14 @@ export const POSTGRES_DDL: readonly string[] = [
    ALTER TABLE phone_callbacks ADD COLUMN end_reason TEXT
      CHECK (end_reason IN ('customer_hung_up','agent_hung_up','cancelled','not_answered'));
    ALTER TABLE phone_callbacks ADD COLUMN end_status BIGINT;
-   CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`, // 32: reserved for another branch (replaced by its DDL when merged); changes nothing here
-  `SELECT 1;`,
+   CREATE INDEX phone_callbacks_call ON phone_callbacks(sip_call_id);`,
+  // 32: live sessions by last activity and by absolute expiry: the database-wide expiry sweep
+  // (past either deadline) and the nearest-deadline read, without reading every ended session;
+  // an agent's presence to return to after a take-over, stored (any node finishes the request)
+  `CREATE INDEX service_sessions_live_activity ON service_sessions(last_activity_at) WHERE ended_at IS NULL;
+   CREATE INDEX service_sessions_live_expiry ON service_sessions(absolute_expires_at) WHERE ended_at IS NULL;
+   ALTER TABLE agents ADD COLUMN return_presence TEXT CHECK (return_presence IN ('available','offline','break'));
+   ALTER TABLE agents ADD COLUMN return_reason_code TEXT;`,
   // 33: an agent's own chat quick replies (a JSON array of strings, in order); handling times per channel
   `CREATE TABLE quick_replies (
      staff_id TEXT PRIMARY KEY REFERENCES staff(id),

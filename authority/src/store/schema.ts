@@ -138,6 +138,10 @@ export interface DeviceTokensTable {
   revoked_at: Ms | null;
 }
 
+/**
+ * Live sessions (ended_at null) are indexed by last activity and by absolute expiry
+ * (version 32, partial indexes): the database-wide expiry sweep and the nearest deadline.
+ */
 export interface ServiceSessionsTable {
   id: string;
   customer_id: string;
@@ -211,6 +215,12 @@ export interface AgentsTable {
   presence_set_by: string | null;
   /** Version 29: the agent's own chat capacity, bounding every queue's (null: the queue's applies). */
   chat_capacity: number | null;
+  /**
+   * Version 32: the presence to return to when a request held outside the person's own
+   * choice (a supervisor's take-over) ends, and its reason code; null: none remembered.
+   */
+  return_presence: 'available' | 'offline' | 'break' | null;
+  return_reason_code: string | null;
 }
 
 export interface ShiftsTable {

@@ -92,6 +92,33 @@ export class AgentsRepo extends Repo {
       .execute();
   }
 
+  /**
+   * Remember the presence to return to after a request taken over: the first one stays
+   * (a second take-over before the first ended keeps it). Stored, so any node ends it.
+   */
+  async rememberReturn(
+    staffId: string,
+    presence: 'available' | 'offline' | 'break',
+    reasonCode: string | null,
+  ) {
+    await this.q
+      .updateTable('agents')
+      .set({ return_presence: presence, return_reason_code: reasonCode })
+      .where('staff_id', '=', staffId)
+      .where('return_presence', 'is', null)
+      .execute();
+  }
+
+  /** Forget the presence to return to (used, or the person chose one themselves). */
+  async forgetReturn(staffId: string): Promise<void> {
+    await this.q
+      .updateTable('agents')
+      .set({ return_presence: null, return_reason_code: null })
+      .where('staff_id', '=', staffId)
+      .where('return_presence', 'is not', null)
+      .execute();
+  }
+
   /** The last sign of life of an agent. */
   async touch(staffId: string, at = this.now()): Promise<void> {
     await this.q.updateTable('agents').set({ last_seen_at: at }).where('staff_id', '=', staffId).execute();

@@ -8,6 +8,7 @@ import { CallTicketsRepo } from './call-tickets.ts';
 import { ChatRepo } from './chat.ts';
 import { CommandsRepo } from './commands.ts';
 import { CustodyRepo } from './custody.ts';
+import { DeadlinesRepo } from './deadlines.ts';
 import { CustomersRepo } from './customers.ts';
 import { DeviceAccountRepo } from './device-account.ts';
 import { DevicesRepo } from './devices.ts';
@@ -39,6 +40,7 @@ const REPOS = {
   commands: CommandsRepo,
   custody: CustodyRepo,
   customers: CustomersRepo,
+  deadlines: DeadlinesRepo,
   deviceAccount: DeviceAccountRepo,
   devices: DevicesRepo,
   factors: FactorsRepo,

@@ -50,7 +50,19 @@ export class SessionsRepo extends Repo {
    * live request holding them. At most `limit`, the longest past first.
    */
   async pastDeadline(now: number, idleSince: number, limit: number): Promise<string[]> {
-    const rows = await this.q
+    const rows = await this.pastDeadlineQuery(now, idleSince, limit).execute();
+    return rows.map((x) => x.id);
+  }
+
+  /** PostgreSQL's plan of pastDeadline (EXPLAIN, text lines): tests check which index serves the sweep. */
+  async planPastDeadline(now: number, idleSince: number, limit: number): Promise<string[]> {
+    if (this.c.engine !== 'postgres') throw new Error('planPastDeadline: PostgreSQL only');
+    const rows = await this.pastDeadlineQuery(now, idleSince, limit).explain<{ 'QUERY PLAN': string }>();
+    return rows.map((r) => r['QUERY PLAN']);
+  }
+
+  private pastDeadlineQuery(now: number, idleSince: number, limit: number) {
+    return this.q
       .selectFrom('service_sessions as s')
       .select('s.id')
       .where('s.ended_at', 'is', null)
@@ -72,9 +84,7 @@ export class SessionsRepo extends Repo {
         ]),
       )
       .orderBy('s.last_activity_at')
-      .limit(limit)
-      .execute();
-    return rows.map((x) => x.id);
+      .limit(limit);
   }
 
   /** A new session (ended_at and end_reason start null). */
