@@ -472,6 +472,11 @@ export const RequestView = z
       .describe('The fencing number: grows at every offer and every move; actions of the holder send it.'),
     agentId: OpaqueId.nullable().describe('The staff member it is offered to or held by, or null.'),
     offerExpiresAt: IsoTime.nullable().describe('When the current offer lapses, or null.'),
+    heldSince: IsoTime.nullable()
+      .optional()
+      .describe(
+        "While assigned: when the current holder's handling began (their accept, take-over, reassign or transfer), the start of the console's in-progress timer through reloads; else null.",
+      ),
     /** The display name of the agent holding or being offered it ("You are now with <agent>"). */
     agentName: ShortText.nullable()
       .optional()

@@ -317,6 +317,61 @@ describe('renderer desk: call and hold timers', () => {
   });
 });
 
+describe('renderer desk: the in-progress timer runs from the authority’s heldSince', () => {
+  const inProgress = (work: WorkStore) => {
+    const s = work.getState();
+    assert.equal(s.phase, 'active');
+    return s.since;
+  };
+
+  it('a reload mid-request: the timer runs from when the holding began, not from the page load', async () => {
+    const began = Date.now() - 5 * 60_000;
+    const r = request({
+      state: 'assigned',
+      agentId: 'stf_dana',
+      fence: 3,
+      heldSince: new Date(began).toISOString(),
+    });
+    const bridge = new FakeBridge({ 'panel.get': () => ({ request: r, secure: [] }) });
+    const agent = new AgentStore(bridge);
+    agent.start('stf_dana');
+    const work = new WorkStore(bridge, agent, new QueueStore(bridge), new WrapUpStore(bridge, null));
+    bridge.emit('agent.state', agentView({ presence: 'busy', currentRequestId: r.requestId }));
+    await until('the request loaded', () => work.getState().phase === 'active');
+    assert.equal(inProgress(work), began);
+  });
+
+  it('accepting: from the authority’s instant; a take-over or reassign to me: from the new holding', async () => {
+    const d = desk({ autoDial: false });
+    const accepted = Date.now() - 2_000;
+    const r = request({ reachability: online, heldSince: new Date(accepted).toISOString() });
+    await d.accept(r);
+    assert.equal(inProgress(d.work), accepted);
+    // The same request comes back to me under a new fence (taken back by reassign): a new holding.
+    const again = Date.now() - 1_000;
+    d.work.adopt({
+      ...r,
+      state: 'assigned',
+      agentId: 'stf_dana',
+      fence: r.fence + 2,
+      heldSince: new Date(again).toISOString(),
+    });
+    assert.equal(inProgress(d.work), again);
+    // A queue update of the same holding keeps it.
+    const s = d.work.getState();
+    assert.ok(s.phase === 'active');
+    d.bridge.emit('queue.delta', { queues: [], upserts: [{ ...s.request, level: 3 }] });
+    assert.equal(inProgress(d.work), again);
+  });
+
+  it('an authority that does not say: from when this console saw it', async () => {
+    const d = desk({ autoDial: false });
+    const before = Date.now();
+    await d.accept(request({ reachability: online }));
+    assert.ok(inProgress(d.work) >= before);
+  });
+});
+
 describe('renderer desk: the DTMF keypad behind a toggle', () => {
   it('is closed by default, opens only during a call, and closes when the call ends', async () => {
     const d = desk({ autoDial: false });

@@ -1,0 +1,123 @@
+/**
+ * Issue 15, a desk around the next action: what the authority tells the console so that
+ * it stays true through reloads and ownership moves.
+ *
+ * - heldSince: a request's view says when its current holder's handling began (accept,
+ *   take-over, reassign), so the console's in-progress timer survives a reload and
+ *   restarts only for a new holder.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import { TestDevice } from '../support/device.ts';
+import type { RouteId } from '../../protocol/src/routes.ts';
+import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
+
+describe('issue 15: the desk around the next action (authority)', () => {
+  let a: TestAuthority;
+  const clock = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
+  let admin: string;
+  let A: string;
+  let B: string;
+  let S: string;
+  let bId: string;
+
+  const as = <K extends RouteId>(token: string, name: K, opts?: ApiOptions<K>) =>
+    apiWith(a.url, bearer(token), name, opts);
+  const presence = async (token: string, state: 'available' | 'offline') => {
+    const r = await as(token, 'setPresence', { json: { state } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  };
+  const me = async (token: string) => (await as(token, 'agentMe')).body;
+  const view = async (token: string, requestId: string) => {
+    const r = await as(token, 'getRequest', { params: { requestId } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body;
+  };
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  /** A new customer (PIN verified) asking for "Something else": the request id. */
+  async function customer(): Promise<string> {
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: bearer(admin),
+    });
+    const d = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
+    const setPin = await d.api('setPin', { json: { pin: '112358' } });
+    assert.ok(setPin.status === 200 || setPin.body.code === 'conflict', JSON.stringify(setPin.body));
+    assert.equal((await d.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
+    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
+    return q.body.request.requestId;
+  }
+
+  /** `token` (available, alone) is offered a new customer's request and accepts it. */
+  async function accepted(token: string): Promise<{ requestId: string; fence: number; heldSince: unknown }> {
+    await presence(token, 'available');
+    const requestId = await customer();
+    const offer = (await me(token)).offer;
+    assert.equal(offer?.requestId, requestId);
+    const r = await as(token, 'acceptOffer', { params: { requestId }, json: { fence: offer!.fence } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return { requestId, fence: r.body.fence, heldSince: r.body.heldSince };
+  }
+
+  before(async () => {
+    a = await startTestAuthority(
+      { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0, offerTimeoutSeconds: 60 },
+      { clock },
+    );
+    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    A = (await staffLogin(a.url, 'agent1', 'demo-agent-1')).token;
+    const b = await staffLogin(a.url, 'agent2', 'demo-agent-2');
+    B = b.token;
+    bId = b.staffId;
+    S = (await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token;
+    await presence(B, 'offline');
+    await presence(S, 'offline');
+  });
+  after(async () => {
+    await a?.dispose();
+  });
+
+  it('heldSince: the accept’s instant, kept on later reads; a take-over and a reassign start a new holding', async () => {
+    await presence(A, 'offline');
+    clock.advance(60_000);
+    const acceptAt = clock.now();
+    const r = await accepted(A);
+    assert.equal(r.heldSince, at(acceptAt), 'the accept answers with when the holding began');
+    clock.advance(90_000);
+    const later = await view(A, r.requestId);
+    assert.equal(later.heldSince, at(acceptAt), 'a reload 90 s later reads the same start');
+    const waiting = await customer();
+    assert.equal((await view(A, waiting)).heldSince, null, 'a waiting request is held by nobody');
+
+    clock.advance(30_000);
+    const takeAt = clock.now();
+    const t = await as(S, 'takeOver', { params: { requestId: r.requestId }, json: {} });
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.equal((await view(S, r.requestId)).heldSince, at(takeAt), 'the supervisor’s holding began now');
+
+    clock.advance(30_000);
+    await presence(B, 'available');
+    const re = await as(S, 'reassign', { params: { requestId: r.requestId }, json: { staffId: bId } });
+    assert.equal(re.status, 200, JSON.stringify(re.body));
+    const offer = (await me(B)).offer!;
+    assert.equal(offer.request.heldSince ?? null, null, 'offered: not held yet');
+    clock.advance(5_000);
+    const bAt = clock.now();
+    const acc = await as(B, 'acceptOffer', {
+      params: { requestId: r.requestId },
+      json: { fence: offer.fence },
+    });
+    assert.equal(acc.status, 200, JSON.stringify(acc.body));
+    assert.equal(acc.body.heldSince, at(bAt));
+    await as(B, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: acc.body.fence } });
+    await presence(B, 'offline');
+    await presence(A, 'available');
+    const o = (await me(A)).offer!;
+    await as(A, 'acceptOffer', { params: { requestId: waiting }, json: { fence: o.fence } });
+    await as(A, 'completeRequest', { params: { requestId: waiting }, json: { fence: o.fence } });
+    await presence(A, 'offline');
+  });
+});
