@@ -139,7 +139,7 @@ export const pipelineRoutes = {
     path: '/v1/agent/presence',
     summary: 'Go available, on break (with a reason code) or offline',
     description:
-      "Sets the caller's presence: available (ready for offers), on a break with a reason code, or offline. Audited. Caller: any logged-in staff member (agent, supervisor, admin). Idempotent.",
+      "Sets the caller's presence: available (ready for offers), on a break with a reason code, or offline. In wrap-up a break is the next status (`nextPresence`): the agent stays in wrap-up and the break starts when it ends; available then takes the next status back. Audited. Caller: any logged-in staff member (agent, supervisor, admin). Idempotent.",
     errors: {
       409: 'conflict: still holding a request (only offline is allowed), or the wrap-up of the last request is not recorded yet.',
     },

@@ -622,6 +622,16 @@ export const AgentView = z
       .optional()
       .describe('Who set this presence when it was not the agent (a supervisor); null otherwise.'),
     reasonCode: z.string().nullable().describe('The break reason, or null.'),
+    nextPresence: z
+      .strictObject({
+        state: z.literal('break').describe('A break.'),
+        reasonCode: z.string().describe('Its reason.'),
+      })
+      .nullable()
+      .optional()
+      .describe(
+        'In wrap-up: the break chosen meanwhile, which starts when the wrap-up ends (recorded, or its time is up) instead of available; null otherwise.',
+      ),
     skills: z.array(SkillLevel).describe("The agent's skills."),
     queues: z.array(ConfigId).describe('The queues the agent serves.'),
     chatCapacity: ChatCapacity.nullable()

@@ -5,6 +5,8 @@
  * - heldSince: a request's view says when its current holder's handling began (accept,
  *   take-over, reassign), so the console's in-progress timer survives a reload and
  *   restarts only for a new holder.
+ * - a break chosen during wrap-up is the next status: the agent stays in wrap-up (its time
+ *   runs on) and the break starts when it ends; available takes it back.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -64,7 +66,7 @@ describe('issue 15: the desk around the next action (authority)', () => {
 
   before(async () => {
     a = await startTestAuthority(
-      { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0, offerTimeoutSeconds: 60 },
+      { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 30, offerTimeoutSeconds: 60 },
       { clock },
     );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
@@ -119,5 +121,63 @@ describe('issue 15: the desk around the next action (authority)', () => {
     await as(A, 'acceptOffer', { params: { requestId: waiting }, json: { fence: o.fence } });
     await as(A, 'completeRequest', { params: { requestId: waiting }, json: { fence: o.fence } });
     await presence(A, 'offline');
+  });
+
+  it('a break chosen in wrap-up waits for the wrap-up to end, then starts (no offer meanwhile or after)', async () => {
+    await presence(A, 'offline');
+    const r = await accepted(A);
+    clock.advance(10_000);
+    const done = await as(A, 'completeRequest', {
+      params: { requestId: r.requestId },
+      json: { fence: r.fence },
+    });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    const wrap = await me(A);
+    assert.equal(wrap.presence, 'wrap_up');
+    clock.advance(5_000);
+    const chose = await as(A, 'setPresence', { json: { state: 'break', reasonCode: 'lunch' } });
+    assert.equal(chose.status, 200, JSON.stringify(chose.body));
+    assert.equal(chose.body.presence, 'wrap_up', 'still in wrap-up');
+    assert.equal(chose.body.since, wrap.since, 'the wrap-up goes on, not restarted');
+    assert.deepEqual(chose.body.nextPresence, { state: 'break', reasonCode: 'lunch' });
+    assert.equal(chose.body.reasonCode, null);
+    clock.advance(26_000);
+    await a.services.pipeline.tick();
+    const after = await me(A);
+    assert.equal(after.presence, 'break', 'the wrap-up ended: the break starts');
+    assert.equal(after.reasonCode, 'lunch');
+    assert.equal(after.nextPresence ?? null, null);
+    assert.equal(after.since, at(clock.now()), 'the break runs from the end of the wrap-up');
+    const waiting = await customer();
+    assert.equal((await me(A)).offer, null, 'on the break: not offered');
+    // Clean up: A takes the waiting customer.
+    await presence(A, 'available');
+    const o = (await me(A)).offer!;
+    assert.equal(o.requestId, waiting);
+    await as(A, 'acceptOffer', { params: { requestId: waiting }, json: { fence: o.fence } });
+    await as(A, 'completeRequest', { params: { requestId: waiting }, json: { fence: o.fence } });
+    await presence(A, 'offline');
+  });
+
+  it('available in wrap-up takes the next status back: the wrap-up ends as usual, available', async () => {
+    await presence(A, 'offline');
+    const r = await accepted(A);
+    await as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } });
+    assert.equal(
+      (await as(A, 'setPresence', { json: { state: 'break', reasonCode: 'coffee' } })).status,
+      200,
+    );
+    const back = await as(A, 'setPresence', { json: { state: 'available' } });
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.equal(back.body.presence, 'wrap_up');
+    assert.equal(back.body.nextPresence ?? null, null);
+    clock.advance(31_000);
+    await a.services.pipeline.tick();
+    assert.equal((await me(A)).presence, 'available');
+    await presence(A, 'offline');
+    // Offline is not deferred: signing off applies at once.
+    const r2 = await accepted(A);
+    await as(A, 'completeRequest', { params: { requestId: r2.requestId }, json: { fence: r2.fence } });
+    assert.equal((await as(A, 'setPresence', { json: { state: 'offline' } })).body.presence, 'offline');
   });
 });

@@ -24,7 +24,12 @@ import {
   type SoftphoneSnapshot,
 } from '../../renderer/src/softphone/softphone.ts';
 import { OFFER_TONE, TEST_TONE, toneWav } from '../../renderer/src/softphone/tones.ts';
-import { AgentStore } from '../../renderer/src/state/agent.ts';
+import {
+  AgentStore,
+  nextPresenceText,
+  presenceMenu,
+  presenceRequestOf,
+} from '../../renderer/src/state/agent.ts';
 import {
   AudioTestStore,
   levelOf,
@@ -369,6 +374,53 @@ describe('renderer desk: the in-progress timer runs from the authority’s heldS
     const before = Date.now();
     await d.accept(request({ reachability: online }));
     assert.ok(inProgress(d.work) >= before);
+  });
+});
+
+describe('renderer desk: a break chosen in wrap-up is the next status', () => {
+  it('in wrap-up the breaks are offered as next; the one chosen shows and stays selected', () => {
+    const wrap = agentView({ presence: 'wrap_up' });
+    const menu = presenceMenu(wrap);
+    assert.equal(menu.value, 'wrap_up');
+    assert.deepEqual(
+      menu.choices.filter((c) => c.value.startsWith('break:')).map((c) => c.label),
+      ['Next: Lunch', 'Next: Short break', 'Next: Training', 'Next: Meeting'],
+    );
+    assert.equal(nextPresenceText(wrap), null);
+    const chosen = agentView({ presence: 'wrap_up', nextPresence: { state: 'break', reasonCode: 'lunch' } });
+    assert.equal(presenceMenu(chosen).value, 'break:lunch', 'the next status is what the menu shows');
+    assert.equal(nextPresenceText(chosen), 'Next: Lunch, when the wrap-up ends');
+    assert.equal(
+      presenceMenu(chosen).choices.find((c) => c.value === 'available')?.label,
+      'Available after the wrap-up',
+    );
+    assert.deepEqual(presenceRequestOf('break:lunch'), { state: 'break', reasonCode: 'lunch' });
+    assert.equal(presenceRequestOf('wrap_up'), null, 'the automatic state is not a choice');
+  });
+
+  it('outside wrap-up a break starts at once and nothing is next', () => {
+    const avail = agentView({ presence: 'available' });
+    assert.equal(presenceMenu(avail).choices.find((c) => c.value === 'break:lunch')?.label, 'Break: Lunch');
+    const onBreak = agentView({ presence: 'break', reasonCode: 'coffee' });
+    assert.equal(presenceMenu(onBreak).value, 'break:coffee');
+    assert.equal(nextPresenceText(onBreak), null);
+  });
+
+  it('choosing a break in wrap-up asks the authority, which keeps the agent in wrap-up', async () => {
+    const bridge = new FakeBridge({
+      'agent.setPresence': (req) =>
+        agentView({
+          presence: 'wrap_up',
+          nextPresence: req.state === 'break' ? { state: 'break', reasonCode: req.reasonCode } : null,
+        }),
+    });
+    const agent = new AgentStore(bridge);
+    agent.start('stf_dana');
+    bridge.emit('agent.state', agentView({ presence: 'wrap_up' }));
+    assert.ok(await agent.setPresence(presenceRequestOf('break:training')!));
+    const a = agent.getState().agent!;
+    assert.equal(a.presence, 'wrap_up');
+    assert.equal(nextPresenceText(a), 'Next: Training, when the wrap-up ends');
   });
 });
 

@@ -41,6 +41,18 @@ export class Agents {
     });
   }
 
+  /**
+   * A wrap-up ends (recorded, or its time is up): the break chosen during it (kept as the
+   * wrap-up's reason code) starts now, else the agent is available (or back to a remembered
+   * presence, see resolve()).
+   */
+  async endWrapUpIn(r: Repos, staffId: string): Promise<void> {
+    const row = await r.agents.get(staffId);
+    const next = row?.presence === 'wrap_up' ? row.reason_code : null;
+    if (next !== null) await this.setPresenceIn(r, staffId, 'break', { reasonCode: next });
+    else await this.setPresenceIn(r, staffId, 'available');
+  }
+
   /** The agent row (committed data), made when the staff member has none yet. */
   async ensure(staffId: string): Promise<AgentRow> {
     return (await this.get(staffId)) ?? (await this.ctx.data.tx((r) => r.agents.ensure(staffId)));
@@ -190,7 +202,12 @@ export class Agents {
       presence: row.presence,
       since: iso(row.since),
       setBy: by === null ? null : { staffId: by, displayName: names.get(by) ?? by },
-      reasonCode: row.reason_code,
+      // In wrap-up the reason code is the break chosen to follow it (nextPresence).
+      reasonCode: row.presence === 'wrap_up' ? null : row.reason_code,
+      nextPresence:
+        row.presence === 'wrap_up' && row.reason_code !== null
+          ? { state: 'break', reasonCode: row.reason_code }
+          : null,
       skills: JSON.parse(row.skills),
       queues: JSON.parse(row.queues),
       chatCapacity: row.chat_capacity,

@@ -690,6 +690,28 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
       if ((row.presence === 'busy' || held) && state !== 'offline' && !readyForChats)
         throw conflict('finish the current request first');
+      // A supervisor's change is shown to the agent with the supervisor's name.
+      const setBy = actor.startsWith('staff:') && actor !== `staff:${staffId}` ? actor.slice(6) : null;
+      // In wrap-up a break is the next status: the wrap-up goes on (its time too) and the break
+      // starts when it ends (Agents.endWrapUpIn). Available takes a next status back.
+      const next = row.presence === 'wrap_up' && state === 'break' ? reasonCode : null;
+      const takeBack = row.presence === 'wrap_up' && state === 'available' && row.reason_code !== null;
+      if (next !== null || takeBack) {
+        await this.agents.setPresenceIn(r, staffId, 'wrap_up', {
+          reasonCode: next,
+          wrapUpUntil: row.wrap_up_until,
+          setBy,
+        });
+        await r.agents.touch(staffId);
+        await r.audit.append({
+          actor,
+          action: 'agent.presence',
+          subject: `staff:${staffId}`,
+          outcome: 'success',
+          data: { from: row.presence, to: 'wrap_up', reasonCode: next, next: next !== null ? 'break' : null },
+        });
+        return null;
+      }
       if (
         row.presence === 'wrap_up' &&
         row.wrap_up_until === null &&
@@ -697,8 +719,6 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         this.ctx.config.wrapUpRequired
       )
         throw conflict('record the wrap-up first');
-      // A supervisor's change is shown to the agent with the supervisor's name.
-      const setBy = actor.startsWith('staff:') && actor !== `staff:${staffId}` ? actor.slice(6) : null;
       const to = readyForChats ? 'busy' : state;
       if (!(readyForChats && row.presence === 'busy'))
         await this.agents.setPresenceIn(r, staffId, to, { reasonCode, setBy });
@@ -877,7 +897,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (!this.ctx.config.wrapUpRequired) return;
     const ended = await this.ctx.data.tx(async (r) => {
       if ((await r.agents.get(staffId))?.presence !== 'wrap_up') return false;
-      await this.agents.setPresenceIn(r, staffId, 'available');
+      await this.agents.endWrapUpIn(r, staffId);
       return true;
     });
     if (!ended) return;
@@ -1048,7 +1068,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         requestIds.push(row.id);
       }
       for (const staffId of await r.agents.wrapUpsEnded(now)) {
-        await this.agents.setPresenceIn(r, staffId, 'available');
+        await this.agents.endWrapUpIn(r, staffId);
         agentIds.push(staffId);
       }
       for (const row of await r.requests.dueCallbacks(now))
