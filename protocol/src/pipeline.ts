@@ -655,6 +655,12 @@ export const AgentView = z
       .describe(
         'A call is live: a voice request held, or a chat escalated to a call to its device (from the device proof until the console reports the end). Nothing else is offered or transferred to the agent meanwhile.',
       ),
+    inConsult: z
+      .boolean()
+      .optional()
+      .describe(
+        'A colleague consults them now (the target of an open warm transfer): busy for routing, offered nothing until it closes.',
+      ),
     /** The service session of the current request (supervisor board). */
     currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
     /** Seconds since `since`, computed when the view was made. */

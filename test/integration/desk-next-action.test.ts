@@ -7,6 +7,8 @@
  *   restarts only for a new holder.
  * - a break chosen during wrap-up is the next status: the agent stays in wrap-up (its time
  *   runs on) and the break starts when it ends; available takes it back.
+ * - a colleague in a consult (an open warm transfer to them) is busy: offered nothing until
+ *   it closes, shown busy on the board, not counted free.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -179,5 +181,38 @@ describe('issue 15: the desk around the next action (authority)', () => {
     const r2 = await accepted(A);
     await as(A, 'completeRequest', { params: { requestId: r2.requestId }, json: { fence: r2.fence } });
     assert.equal((await as(A, 'setPresence', { json: { state: 'offline' } })).body.presence, 'offline');
+  });
+
+  it('a colleague in a consult is offered no customer, is busy on the board, and free again when it closes', async () => {
+    await presence(A, 'offline');
+    const r = await accepted(A);
+    await presence(B, 'available');
+    const warm = await as(A, 'transfer', {
+      params: { requestId: r.requestId },
+      json: { fence: r.fence, mode: 'warm', target: { kind: 'agent', staffId: bId } },
+    });
+    assert.equal(warm.status, 201, JSON.stringify(warm.body));
+    const next = await customer();
+    const b = await me(B);
+    assert.equal(b.offer, null, 'B is in the consult: the next customer waits');
+    assert.equal(b.inConsult, true);
+    const board = (await as(S, 'board')).body;
+    assert.equal(board.agents.find((x) => x.staffId === bId)?.inConsult, true, 'the board says so');
+    const queueId = (await view(S, next)).queueId;
+    const other = board.queues.find((q) => q.queueId === queueId)!;
+    assert.equal(other.agentsAvailable, 0, 'not counted free');
+    const cancel = await as(A, 'cancelTransfer', {
+      params: { transferId: warm.body.transferId },
+      json: { fence: r.fence },
+    });
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+    const free = await me(B);
+    assert.equal(free.inConsult, false);
+    assert.equal(free.offer?.requestId, next, 'the consult closed: B is offered the waiting customer');
+    await as(B, 'acceptOffer', { params: { requestId: next }, json: { fence: free.offer!.fence } });
+    await as(B, 'completeRequest', { params: { requestId: next }, json: { fence: free.offer!.fence } });
+    await as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } });
+    await presence(A, 'offline');
+    await presence(B, 'offline');
   });
 });

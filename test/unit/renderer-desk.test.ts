@@ -36,6 +36,7 @@ import {
   type AudioEnvironment,
   type SoundElement,
 } from '../../renderer/src/state/audio.ts';
+import { boardPresence, reassignCandidates } from '../../renderer/src/state/board.ts';
 import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
@@ -421,6 +422,33 @@ describe('renderer desk: a break chosen in wrap-up is the next status', () => {
     const a = agent.getState().agent!;
     assert.equal(a.presence, 'wrap_up');
     assert.equal(nextPresenceText(a), 'Next: Training, when the wrap-up ends');
+  });
+});
+
+describe('renderer desk: a colleague in a consult is busy on the board', () => {
+  it('shows busy (in a consult) whatever their presence, and is not offered a reassign', () => {
+    const sam = agentView({
+      staffId: 'stf_sam',
+      displayName: 'Sam Patel',
+      presence: 'available',
+      inConsult: true,
+    });
+    assert.deepEqual(boardPresence(sam), { presence: 'busy', text: 'Busy: in a consult' });
+    assert.deepEqual(boardPresence({ ...sam, inConsult: false }), {
+      presence: 'available',
+      text: 'Available',
+    });
+    assert.deepEqual(boardPresence(agentView({ presence: 'break', reasonCode: 'lunch' })), {
+      presence: 'break',
+      text: 'On break: lunch',
+    });
+    const r = request({ state: 'assigned', agentId: 'stf_dana' });
+    const kim = agentView({ staffId: 'stf_kim', displayName: 'Kim Lee', presence: 'available' });
+    assert.deepEqual(
+      reassignCandidates(r, [sam, kim], [r]).map((a) => a.staffId),
+      ['stf_kim'],
+      'the colleague in a consult is not a candidate',
+    );
   });
 });
 

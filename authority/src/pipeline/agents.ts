@@ -112,6 +112,8 @@ export class Agents {
     const rows = await r.agents.active();
     const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
     const offered = await r.requests.offeredAgentIds();
+    // A colleague in a consult (an open warm transfer to them) is offered nothing meanwhile.
+    const consulted = await r.transfers.consultedStaff();
     const held = await r.requests.heldByAgent();
     return {
       at,
@@ -121,7 +123,7 @@ export class Agents {
           row,
           info: this.info(row),
           onShift: onShiftAt(own, at),
-          hasOffer: offered.has(row.staff_id),
+          hasOffer: offered.has(row.staff_id) || consulted.has(row.staff_id),
           held: held.get(row.staff_id) ?? NOTHING_HELD,
           shifts: own,
         };

@@ -250,6 +250,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const shifts = await read.custody.shiftsOf(ids);
     const held = await read.requests.heldBy(ids);
     const holding = await read.requests.heldByAgent();
+    const consulted = await read.transfers.consultedStaff();
     const offers = held.filter((r) => r.state === 'offered');
     const offerViews = new Map<string, RequestView>();
     const views = await this.requestViews(offers, st);
@@ -277,6 +278,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         currentRequestId: current?.id ?? null,
         heldRequestIds: mine.map((r) => r.id),
         onCall: Capacity.noRoom(holding.get(row.staff_id) ?? NOTHING_HELD, 'chat', Infinity) === 'call',
+        inConsult: consulted.has(row.staff_id),
       };
     });
   }

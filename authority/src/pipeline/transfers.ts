@@ -110,6 +110,9 @@ export class Transfers extends EventEmitter<TransferEvents> {
     const v = await this.view(t);
     const who = new Set([t.by_staff, t.from_staff, t.target_staff].filter((s): s is string => !!s));
     this.emit('update', v, [...who]);
+    // A consult makes its colleague busy for routing while it is open (the board says so);
+    // when it closes they are offered work again.
+    if (t.mode === 'warm' && t.target_staff) await this.pipeline.announce([], [t.target_staff]);
     return v;
   }
 

@@ -2,17 +2,16 @@ import { useState } from 'react';
 import type { AgentView, NotOfferedReason, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Badge, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge } from '../components/Reachability.tsx';
-import {
-  clockDuration,
-  PRESENCE_TEXT,
-  PRESENCE_TONE,
-  REQUEST_STATE_TEXT,
-  secondsSince,
-  shortId,
-} from '../format.ts';
+import { clockDuration, PRESENCE_TONE, REQUEST_STATE_TEXT, secondsSince, shortId } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { BREAK_REASONS } from '../state/agent.ts';
-import { freeText, heldText, reassignCandidates, type AgentPresenceRequest } from '../state/board.ts';
+import {
+  boardPresence,
+  freeText,
+  heldText,
+  reassignCandidates,
+  type AgentPresenceRequest,
+} from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
 import { BoardTranscriptDialog, EndedChats, TranscriptButton } from './BoardTranscript.tsx';
@@ -130,10 +129,7 @@ export function BoardScreen() {
                 <tr key={a.staffId}>
                   <th scope="row">{a.displayName}</th>
                   <td>
-                    <Badge tone={PRESENCE_TONE[a.presence]}>
-                      {PRESENCE_TEXT[a.presence]}
-                      {a.presence === 'break' && a.reasonCode ? `: ${a.reasonCode}` : ''}
-                    </Badge>
+                    <Badge tone={PRESENCE_TONE[boardPresence(a).presence]}>{boardPresence(a).text}</Badge>
                     {!a.onShift && <span className="muted small off-shift">off shift</span>}
                   </td>
                   <td>{clockDuration(secondsSince(a.since, now))}</td>
