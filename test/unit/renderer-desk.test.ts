@@ -36,7 +36,7 @@ import {
   type AudioEnvironment,
   type SoundElement,
 } from '../../renderer/src/state/audio.ts';
-import { boardPresence, reassignCandidates } from '../../renderer/src/state/board.ts';
+import { boardPresence, reassignCandidates, takeOverConfirmText } from '../../renderer/src/state/board.ts';
 import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
@@ -448,6 +448,23 @@ describe('renderer desk: a colleague in a consult is busy on the board', () => {
       reassignCandidates(r, [sam, kim], [r]).map((a) => a.staffId),
       ['stf_kim'],
       'the colleague in a consult is not a candidate',
+    );
+  });
+});
+
+describe('renderer desk: the take-over is confirmed in true words', () => {
+  it('a call: the customer stays connected (make before break), nothing is "cut"; a chat moves', () => {
+    const call = request({ customerName: 'Chen Wei', state: 'assigned', agentId: 'stf_sam' });
+    const text = takeOverConfirmText(call, 'Sam Patel');
+    assert.equal(
+      text,
+      'Take over Chen Wei from Sam Patel? Sam Patel leaves the call; Chen Wei stays connected and their phone joins your call without answering again when you call them.',
+    );
+    assert.doesNotMatch(text, /\bcut\b/);
+    assert.match(takeOverConfirmText(call, null), /from the agent\? the agent leaves the call/);
+    assert.equal(
+      takeOverConfirmText({ ...call, channel: 'chat' }, 'Sam Patel'),
+      'Take over Chen Wei from Sam Patel? The chat moves to you with its transcript; Sam Patel can no longer write in it.',
     );
   });
 });

@@ -10,6 +10,7 @@ import {
   freeText,
   heldText,
   reassignCandidates,
+  takeOverConfirmText,
   type AgentPresenceRequest,
 } from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
@@ -288,14 +289,9 @@ function RequestActions({
           disabled={!!busy}
           aria-label={`Take over ${request.customerName}`}
           onClick={() => {
-            // A take-over cuts the holder's live call: the supervisor confirms first.
-            const holder = agents.find((a) => a.staffId === request.agentId)?.displayName ?? 'the agent';
-            if (
-              !window.confirm(
-                `Take over ${request.customerName} from ${holder}? ${holder}'s call with the customer is cut and you call the customer yourself.`,
-              )
-            )
-              return;
+            // The supervisor confirms first, told what happens to the holder and the customer.
+            const holder = agents.find((a) => a.staffId === request.agentId)?.displayName ?? null;
+            if (!window.confirm(takeOverConfirmText(request, holder))) return;
             void c.board.takeOver(request, (r) => c.work.adopt(r));
           }}
         >

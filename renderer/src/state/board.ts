@@ -49,6 +49,20 @@ export function boardPresence(a: AgentView): { presence: Presence; text: string 
 }
 
 /**
+ * What the supervisor confirms before a take-over, in words true to what happens: the
+ * holder leaves; a customer on a call stays connected (make before break: their phone keeps
+ * the call "continuing" and joins the new holder's call without ringing or answering again);
+ * a chat simply moves. `holder` is the holder's display name (null: not known to the board).
+ */
+export function takeOverConfirmText(request: RequestView, holder: string | null): string {
+  const who = holder ?? 'the agent';
+  const customer = request.customerName;
+  if (request.channel === 'chat')
+    return `Take over ${customer} from ${who}? The chat moves to you with its transcript; ${who} can no longer write in it.`;
+  return `Take over ${customer} from ${who}? ${who} leaves the call; ${customer} stays connected and their phone joins your call without answering again when you call them.`;
+}
+
+/**
  * Who is free for a queue, in words for the board, from the authority's queue statistics
  * (its one rule, Capacity.hasRoom): agents available now (holding nothing) of those on shift,
  * and for a queue offered on chat the agents chatting with room for one more of its chats:
