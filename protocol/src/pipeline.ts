@@ -50,6 +50,16 @@ export const QueueConfig = z.strictObject({
   chatCapacity: ChatCapacity.optional().describe(
     "Chats of this queue an agent may hold at once (the configuration's chatCapacity when absent).",
   ),
+  /** The accept window of this queue's offers (the authority's VD_OFFER_TIMEOUT_SECONDS when absent). */
+  offerTimeoutSeconds: z
+    .number()
+    .int()
+    .min(3)
+    .max(300)
+    .optional()
+    .describe(
+      "Seconds an agent has to accept an offer of this queue, 3 to 300 (the authority's VD_OFFER_TIMEOUT_SECONDS, 15 by default, when absent).",
+    ),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 

@@ -9,6 +9,7 @@
  *   runs on) and the break starts when it ends; available takes it back.
  * - a colleague in a consult (an open warm transfer to them) is busy: offered nothing until
  *   it closes, shown busy on the board, not counted free.
+ * - the accept window is a queue's own (pipeline configuration), else the authority's.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -214,5 +215,47 @@ describe('issue 15: the desk around the next action (authority)', () => {
     await as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } });
     await presence(A, 'offline');
     await presence(B, 'offline');
+  });
+
+  it('the accept window is the queue’s own when the configuration sets one, else the authority’s', async () => {
+    await presence(A, 'offline');
+    await presence(B, 'offline');
+    const offerAfter = async (): Promise<{ requestId: string; seconds: number; fence: number }> => {
+      const t0 = clock.now();
+      await presence(A, 'available');
+      const requestId = await customer();
+      const offer = (await me(A)).offer!;
+      assert.equal(offer.requestId, requestId);
+      return { requestId, fence: offer.fence, seconds: (Date.parse(offer.expiresAt) - t0) / 1000 };
+    };
+    const first = await offerAfter();
+    assert.equal(first.seconds, 60, 'no queue setting: the authority’s offerTimeoutSeconds');
+    await as(A, 'rejectOffer', { params: { requestId: first.requestId }, json: { fence: first.fence } });
+    await presence(A, 'offline');
+    const cfg = await as(admin, 'getPipelineConfig');
+    const queueId = (await view(A, first.requestId)).queueId;
+    const queues = cfg.body.queues.map((q) => (q.id === queueId ? { ...q, offerTimeoutSeconds: 25 } : q));
+    const put = await as(admin, 'putPipelineConfig', { json: { ...cfg.body, queues } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.equal(put.body.queues.find((q) => q.id === queueId)?.offerTimeoutSeconds, 25);
+    // The waiting request is offered again, now with the queue's window.
+    await presence(A, 'available');
+    const again = (await me(A)).offer!;
+    assert.equal(again.requestId, first.requestId);
+    assert.equal((Date.parse(again.expiresAt) - clock.now()) / 1000, 25);
+    clock.advance(26_000);
+    await a.services.pipeline.tick();
+    const lapsed = await me(A);
+    assert.equal(lapsed.presence, 'missed', 'the offer lapsed after the queue’s 25 s');
+    const bad = await as(admin, 'putPipelineConfig', {
+      json: { ...cfg.body, queues: cfg.body.queues.map((q) => ({ ...q, offerTimeoutSeconds: 1 })) },
+    });
+    assert.equal(bad.status, 400, 'a window under 3 s is refused');
+    await as(admin, 'putPipelineConfig', { json: cfg.body });
+    await presence(A, 'available');
+    const last = (await me(A)).offer!;
+    await as(A, 'acceptOffer', { params: { requestId: last.requestId }, json: { fence: last.fence } });
+    await as(A, 'completeRequest', { params: { requestId: last.requestId }, json: { fence: last.fence } });
+    await presence(A, 'offline');
   });
 });

@@ -978,7 +978,6 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       )
       .sort((x, y) => x.info.idleSince - y.info.idleSince || x.row.staff_id.localeCompare(y.row.staff_id));
     if (!free.length) return { offered, passedOver: passedOver() };
-    const expires = now + this.ctx.config.offerTimeoutSeconds * 1000;
     // Reachable customers first: a request whose device is offline waits until every
     // reachable request of the same priority has been tried (then it is offered too:
     // accepting it wakes the device).
@@ -1016,7 +1015,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       }
       const after = await this.move(r, row, 'offered', {
         agentId: agent.row.staff_id,
-        offerExpiresAt: expires,
+        // The queue's accept window (its own, else the authority's).
+        offerExpiresAt: now + this.config.offerTimeoutMs(row.queue_id),
         at: now,
       });
       if (after) {

@@ -236,7 +236,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       from: { state: req.state, fence: req.fence, agentId: req.agent_id },
       to: h.to,
       agentId: h.target.staffId ?? undefined,
-      offerExpiresAt: h.to === 'offered' ? at + this.ctx.config.offerTimeoutSeconds * 1000 : undefined,
+      offerExpiresAt: h.to === 'offered' ? at + this.pipeline.config.offerTimeoutMs(req.queue_id) : undefined,
       queueId: h.target.queueId ?? undefined,
       how: h.how,
       reason: h.reason,
