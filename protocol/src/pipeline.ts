@@ -687,6 +687,35 @@ export const AgentView = z
   });
 export type AgentView = z.infer<typeof AgentView>;
 
+/** "My stats": what the agent handled since a start (their console's local midnight: today). */
+export const AgentStatsQuery = z.strictObject({
+  since: IsoTime.optional().describe(
+    'Count from this instant (the console sends its local midnight: "today"); default the start of the UTC day. At most 31 days back.',
+  ),
+});
+export const AgentStats = z
+  .strictObject({
+    since: IsoTime.describe('Counted from this instant.'),
+    handled: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Requests the agent completed since then (their own holdings that ended completed).'),
+    averageHandleSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .describe(
+        'The average of those holdings, from the accept (or take-over, transfer) to the completion, in whole seconds; null when none.',
+      ),
+  })
+  .meta({
+    id: 'AgentStats',
+    description: 'The agent’s own figures since a start: handled, average handling time.',
+  });
+export type AgentStats = z.infer<typeof AgentStats>;
+
 export const FenceBody = z.strictObject({
   fence: z
     .number()

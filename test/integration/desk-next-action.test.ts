@@ -10,11 +10,13 @@
  * - a colleague in a consult (an open warm transfer to them) is busy: offered nothing until
  *   it closes, shown busy on the board, not counted free.
  * - the accept window is a queue's own (pipeline configuration), else the authority's.
+ * - "my stats": requests the agent completed since a start and the average handling time.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
+import type { Board } from '../../protocol/src/pipeline.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 
@@ -197,7 +199,7 @@ describe('issue 15: the desk around the next action (authority)', () => {
     const b = await me(B);
     assert.equal(b.offer, null, 'B is in the consult: the next customer waits');
     assert.equal(b.inConsult, true);
-    const board = (await as(S, 'board')).body;
+    const board: Board = (await as(S, 'board')).body;
     assert.equal(board.agents.find((x) => x.staffId === bId)?.inConsult, true, 'the board says so');
     const queueId = (await view(S, next)).queueId;
     const other = board.queues.find((q) => q.queueId === queueId)!;
@@ -257,5 +259,43 @@ describe('issue 15: the desk around the next action (authority)', () => {
     await as(A, 'acceptOffer', { params: { requestId: last.requestId }, json: { fence: last.fence } });
     await as(A, 'completeRequest', { params: { requestId: last.requestId }, json: { fence: last.fence } });
     await presence(A, 'offline');
+  });
+
+  it('my stats: completed holdings since the start given, their average length; only the caller’s own', async () => {
+    await presence(A, 'offline');
+    await presence(B, 'offline');
+    const since = at(clock.now());
+    const none = await as(A, 'agentStats', { query: { since } });
+    assert.equal(none.status, 200, JSON.stringify(none.body));
+    assert.deepEqual(none.body, { since, handled: 0, averageHandleSeconds: null });
+    const lengths = [60, 120];
+    for (const s of lengths) {
+      const r = await accepted(A);
+      clock.advance(s * 1000);
+      assert.equal(
+        (await as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } }))
+          .status,
+        200,
+      );
+      await presence(A, 'offline');
+    }
+    // Taken over by the supervisor: not A's completion.
+    const r = await accepted(A);
+    clock.advance(30_000);
+    const t = await as(S, 'takeOver', { params: { requestId: r.requestId }, json: {} });
+    clock.advance(10_000);
+    await as(S, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: t.body.fence } });
+    await presence(A, 'offline');
+    await presence(S, 'offline');
+    const mine = await as(A, 'agentStats', { query: { since } });
+    assert.deepEqual(mine.body, { since, handled: 2, averageHandleSeconds: 90 });
+    const sup = await as(S, 'agentStats', { query: { since } });
+    assert.deepEqual(sup.body, { since, handled: 1, averageHandleSeconds: 10 });
+    const later = await as(A, 'agentStats', { query: { since: at(clock.now()) } });
+    assert.equal(later.body.handled, 0, 'counted from the start given');
+    const future = await as(A, 'agentStats', { query: { since: at(clock.now() + 3_600_000) } });
+    assert.equal(future.status, 400);
+    const bad = await as(A, 'agentStats', { query: { since: 'yesterday' } as never });
+    assert.equal(bad.status, 400);
   });
 });

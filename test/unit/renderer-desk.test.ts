@@ -40,6 +40,7 @@ import { boardPresence, reassignCandidates, takeOverConfirmText } from '../../re
 import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
+import { localMidnight, myStatsText, MyStatsStore } from '../../renderer/src/state/stats.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
 import { wrapUpSummary } from '../../renderer/src/state/wrap-up-summary.ts';
@@ -466,6 +467,42 @@ describe('renderer desk: the take-over is confirmed in true words', () => {
       takeOverConfirmText({ ...call, channel: 'chat' }, 'Sam Patel'),
       'Take over Chen Wei from Sam Patel? The chat moves to you with its transcript; Sam Patel can no longer write in it.',
     );
+  });
+});
+
+describe('renderer desk: my stats', () => {
+  it('in words: handled today and the average; counted from the local midnight', () => {
+    assert.equal(
+      myStatsText({ since: iso(-60), handled: 3, averageHandleSeconds: 245 }),
+      'Handled today: 3 · average 4:05',
+    );
+    assert.equal(
+      myStatsText({ since: iso(-60), handled: 0, averageHandleSeconds: null }),
+      'Handled today: 0',
+    );
+    const now = new Date(2026, 2, 2, 15, 30).getTime();
+    assert.equal(localMidnight(now), new Date(2026, 2, 2).getTime());
+  });
+
+  it('asks the authority from the local midnight at sign-in and after each request ends', async () => {
+    let handled = 0;
+    const bridge = new FakeBridge({
+      'agent.stats': ({ since }) => ({ since, handled, averageHandleSeconds: handled ? 120 : null }),
+    });
+    const agent = new AgentStore(bridge);
+    agent.start('stf_dana');
+    const now = new Date(2026, 2, 2, 15, 30).getTime();
+    const stats = new MyStatsStore(bridge, agent, () => now);
+    bridge.emit('agent.state', agentView({ presence: 'available' }));
+    await until('the first figures', () => stats.getState().stats !== null);
+    assert.equal(bridge.last('agent.stats').since, new Date(new Date(2026, 2, 2).getTime()).toISOString());
+    assert.equal(stats.getState().stats?.handled, 0);
+    bridge.emit('agent.state', agentView({ presence: 'busy', currentRequestId: 'req_1' }));
+    assert.equal(bridge.count('agent.stats'), 1, 'nothing new while busy');
+    handled = 1;
+    bridge.emit('agent.state', agentView({ presence: 'wrap_up' }));
+    await until('the figures after the request', () => stats.getState().stats?.handled === 1);
+    assert.equal(myStatsText(stats.getState().stats!), 'Handled today: 1 · average 2:00');
   });
 });
 

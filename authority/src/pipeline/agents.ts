@@ -1,4 +1,4 @@
-import type { AgentView, Presence } from '../../../protocol/src/index.ts';
+import type { AgentStats, AgentView, Presence } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -51,6 +51,19 @@ export class Agents {
     const next = row?.presence === 'wrap_up' ? row.reason_code : null;
     if (next !== null) await this.setPresenceIn(r, staffId, 'break', { reasonCode: next });
     else await this.setPresenceIn(r, staffId, 'available');
+  }
+
+  /**
+   * "My stats" of a staff member since `since` (ms): requests they completed and the average
+   * length of those holdings (accept, take-over or transfer to completion), in whole seconds.
+   */
+  async statsOf(staffId: string, since: number): Promise<AgentStats> {
+    const { n, totalMs } = await this.ctx.data.read.custody.completedBy(staffId, since);
+    return {
+      since: iso(since),
+      handled: n,
+      averageHandleSeconds: n ? Math.round(totalMs / n / 1000) : null,
+    };
   }
 
   /** The agent row (committed data), made when the staff member has none yet. */

@@ -11,6 +11,7 @@ import {
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { SHORTCUTS } from '../shortcuts.ts';
 import { BREAK_REASONS, nextPresenceText, presenceMenu, presenceRequestOf } from '../state/agent.ts';
+import { myStatsText } from '../state/stats.ts';
 import { IncomingCall } from './CallControls.tsx';
 import { isSupervisor, type ScreenName } from '../state/console.ts';
 
@@ -89,6 +90,7 @@ export function Shell({ children }: { children: ReactNode }) {
 function PresenceControl() {
   const c = useConsole();
   const { agent, changing } = useStore(c.agent);
+  const { stats } = useStore(c.myStats);
   const now = useNow();
   if (!agent) return <div className="presence" />;
   const reason = BREAK_REASONS.find((r) => r.code === agent.reasonCode)?.label ?? agent.reasonCode;
@@ -135,6 +137,11 @@ function PresenceControl() {
         </span>
       )}
       {!agent.onShift && <span className="muted small">Off shift</span>}
+      {stats && (
+        <span className="presence-next" data-testid="my-stats" title="My stats (today)">
+          {myStatsText(stats)}
+        </span>
+      )}
     </div>
   );
 }

@@ -237,6 +237,24 @@ export class CustodyRepo extends Repo {
     );
   }
 
+  /**
+   * "My stats": of `staffId`'s holdings that ended completed at or after `since`, how many
+   * and their total length (ms, from the holding's start to the completion).
+   */
+  async completedBy(staffId: string, since: number): Promise<{ n: number; totalMs: number }> {
+    const row = await this.q
+      .selectFrom('custody')
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('n'),
+        eb.fn.sum<number | string | null>(eb('until_at', '-', eb.ref('from_at'))).as('total'),
+      ])
+      .where('staff_id', '=', staffId)
+      .where('end_reason', '=', 'completed')
+      .where('until_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return { n: Number(row.n), totalMs: Number(row.total ?? 0) };
+  }
+
   /** The chain of a request, by fence. */
   list(requestId: string): Promise<CustodyRow[]> {
     return this.q
