@@ -264,6 +264,7 @@ describe('issue 15: the desk around the next action (authority)', () => {
   it('my stats: completed holdings since the start given, their average length; only the caller’s own', async () => {
     await presence(A, 'offline');
     await presence(B, 'offline');
+    clock.advance(1_000); // after the earlier tests' completions
     const since = at(clock.now());
     const none = await as(A, 'agentStats', { query: { since } });
     assert.equal(none.status, 200, JSON.stringify(none.body));
