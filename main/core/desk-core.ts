@@ -346,6 +346,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'agent.me': () => c.call('agentMe'),
       'agent.setPresence': (args) => c.call('setPresence', { body: args }),
+      'agent.stats': ({ since }) => c.call('agentStats', { query: { since } }),
       'queue.snapshot': () => c.call('agentQueues'),
       'board.snapshot': () => c.call('board'),
       'reports.get': (query) => c.call('report', { query }),

@@ -31,6 +31,7 @@ import {
 import { ReportCsv, ReportCsvQuery, ReportQuery, ReportView, ScreenPop } from './reports.ts';
 import { IsoTime, LIMITS, OpaqueId, ShortText } from './common.ts';
 import {
+  AgentStats,
   AgentView,
   Board,
   ConfigId,
@@ -182,6 +183,8 @@ export const bridgeRequests = {
   'session.current': channel(Empty, StaffView.nullable()),
   'agent.me': channel(Empty, AgentView),
   'agent.setPresence': channel(SetPresenceRequest, AgentView),
+  /** "My stats": handled and average handling time since `since` (the console's local midnight). */
+  'agent.stats': channel(z.strictObject({ since: IsoTime }), AgentStats),
   'queue.snapshot': channel(Empty, QueueSnapshot),
   'board.snapshot': channel(Empty, Board),
   'offer.accept': channel(Fenced, RequestView),

@@ -3,6 +3,8 @@ import { Ok, OpaqueId } from './common.ts';
 import {
   AgentProfile,
   AgentSchedule,
+  AgentStats,
+  AgentStatsQuery,
   AgentView,
   Board,
   CallbackSlots,
@@ -139,7 +141,7 @@ export const pipelineRoutes = {
     path: '/v1/agent/presence',
     summary: 'Go available, on break (with a reason code) or offline',
     description:
-      "Sets the caller's presence: available (ready for offers), on a break with a reason code, or offline. Audited. Caller: any logged-in staff member (agent, supervisor, admin). Idempotent.",
+      "Sets the caller's presence: available (ready for offers), on a break with a reason code, or offline. In wrap-up a break is the next status (`nextPresence`): the agent stays in wrap-up and the break starts when it ends; available then takes the next status back. Audited. Caller: any logged-in staff member (agent, supervisor, admin). Idempotent.",
     errors: {
       409: 'conflict: still holding a request (only offline is allowed), or the wrap-up of the last request is not recorded yet.',
     },
@@ -148,6 +150,21 @@ export const pipelineRoutes = {
     roles: ANY_STAFF,
     body: SetPresenceRequest,
     response: AgentView,
+  }),
+  agentStats: route({
+    method: 'GET',
+    path: '/v1/agent/stats',
+    summary: 'My stats: requests handled and the average handling time since a start (today)',
+    description:
+      "The caller's own figures since `since` (default the start of the UTC day): how many requests they completed and the average time they held them (accept, take-over or transfer to completion). Caller: any logged-in staff member (agent, supervisor, admin), about themselves only. Changes nothing.",
+    errors: {
+      400: 'invalid_request: `since` is not an ISO time, is in the future or more than 31 days back.',
+    },
+    tag: 'agents',
+    auth: 'staff',
+    roles: ANY_STAFF,
+    query: AgentStatsQuery,
+    response: AgentStats,
   }),
   agentQueues: route({
     method: 'GET',

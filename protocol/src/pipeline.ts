@@ -50,6 +50,16 @@ export const QueueConfig = z.strictObject({
   chatCapacity: ChatCapacity.optional().describe(
     "Chats of this queue an agent may hold at once (the configuration's chatCapacity when absent).",
   ),
+  /** The accept window of this queue's offers (the authority's VD_OFFER_TIMEOUT_SECONDS when absent). */
+  offerTimeoutSeconds: z
+    .number()
+    .int()
+    .min(3)
+    .max(300)
+    .optional()
+    .describe(
+      "Seconds an agent has to accept an offer of this queue, 3 to 300 (the authority's VD_OFFER_TIMEOUT_SECONDS, 15 by default, when absent).",
+    ),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 
@@ -481,6 +491,11 @@ export const RequestView = z
       .describe('The fencing number: grows at every offer and every move; actions of the holder send it.'),
     agentId: OpaqueId.nullable().describe('The staff member it is offered to or held by, or null.'),
     offerExpiresAt: IsoTime.nullable().describe('When the current offer lapses, or null.'),
+    heldSince: IsoTime.nullable()
+      .optional()
+      .describe(
+        "While assigned: when the current holder's handling began (their accept, take-over, reassign or transfer), the start of the console's in-progress timer through reloads; else null.",
+      ),
     /** The display name of the agent holding or being offered it ("You are now with <agent>"). */
     agentName: ShortText.nullable()
       .optional()
@@ -626,6 +641,16 @@ export const AgentView = z
       .optional()
       .describe('Who set this presence when it was not the agent (a supervisor); null otherwise.'),
     reasonCode: z.string().nullable().describe('The break reason, or null.'),
+    nextPresence: z
+      .strictObject({
+        state: z.literal('break').describe('A break.'),
+        reasonCode: z.string().describe('Its reason.'),
+      })
+      .nullable()
+      .optional()
+      .describe(
+        'In wrap-up: the break chosen meanwhile, which starts when the wrap-up ends (recorded, or its time is up) instead of available; null otherwise.',
+      ),
     skills: z.array(SkillLevel).describe("The agent's skills."),
     queues: z.array(ConfigId).describe('The queues the agent serves.'),
     chatCapacity: ChatCapacity.nullable()
@@ -649,6 +674,12 @@ export const AgentView = z
       .describe(
         'A call is live: a voice request held, or a chat escalated to a call to its device (from the device proof until the console reports the end). Nothing else is offered or transferred to the agent meanwhile.',
       ),
+    inConsult: z
+      .boolean()
+      .optional()
+      .describe(
+        'A colleague consults them now (the target of an open warm transfer): busy for routing, offered nothing until it closes.',
+      ),
     /** The service session of the current request (supervisor board). */
     currentSessionId: SessionId.nullable().optional().describe('The service session of the current request.'),
     /** Seconds since `since`, computed when the view was made. */
@@ -664,6 +695,35 @@ export const AgentView = z
     description: "An agent's state: presence, skills, queues, shift, offer and current request.",
   });
 export type AgentView = z.infer<typeof AgentView>;
+
+/** "My stats": what the agent handled since a start (their console's local midnight: today). */
+export const AgentStatsQuery = z.strictObject({
+  since: IsoTime.optional().describe(
+    'Count from this instant (the console sends its local midnight: "today"); default the start of the UTC day. At most 31 days back.',
+  ),
+});
+export const AgentStats = z
+  .strictObject({
+    since: IsoTime.describe('Counted from this instant.'),
+    handled: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Requests the agent completed since then (their own holdings that ended completed).'),
+    averageHandleSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .describe(
+        'The average of those holdings, from the accept (or take-over, transfer) to the completion, in whole seconds; null when none.',
+      ),
+  })
+  .meta({
+    id: 'AgentStats',
+    description: 'The agent’s own figures since a start: handled, average handling time.',
+  });
+export type AgentStats = z.infer<typeof AgentStats>;
 
 export const FenceBody = z.strictObject({
   fence: z

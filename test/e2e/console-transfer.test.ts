@@ -464,7 +464,7 @@ describe('console: actions on the device, blind and warm transfers keeping the v
       const requests = ps
         .getByRole('table')
         .filter({ has: ps.getByRole('columnheader', { name: 'Priority' }) });
-      // The supervisor confirms first: Sam's live call would be cut.
+      // The supervisor confirms first, told that Chen stays connected (make before break).
       let confirmText = '';
       ps.once('dialog', (d) => {
         confirmText = d.message();
@@ -474,7 +474,10 @@ describe('console: actions on the device, blind and warm transfers keeping the v
         .getByRole('row', { name: /Chen Wei/ })
         .getByRole('button', { name: 'Take over Chen Wei' })
         .click();
-      assert.match(confirmText, /^Take over Chen Wei from Sam Patel\? .*call with the customer is cut/);
+      assert.match(
+        confirmText,
+        /^Take over Chen Wei from Sam Patel\? Sam Patel leaves the call; Chen Wei stays connected/,
+      );
       await ps
         .getByRole('region', { name: /Chen Wei/ })
         .filter({ hasText: 'In progress' })

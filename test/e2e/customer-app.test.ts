@@ -69,7 +69,7 @@ describe('customer app in Chromium: enrol, verify, ask for help, wait live, book
 
       // Home: verified with the phone's key and the PIN (level 2).
       await page.getByRole('heading', { name: 'Hello, Alice' }).waitFor();
-      await page.getByRole('heading', { name: 'Verified: this phone and your PIN or photo' }).waitFor();
+      await page.getByRole('heading', { name: 'Verified: this phone and your PIN' }).waitFor();
       assert.deepEqual(
         await page
           .getByRole('list', { name: 'Set up on this phone' })

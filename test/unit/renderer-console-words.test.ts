@@ -8,6 +8,7 @@ import {
   timeOfDay,
   verifiedWith,
 } from '../../renderer/src/format.ts';
+import { verifiedText } from '../../customer/app/src/format.ts';
 
 /** Issue 15's smaller console items: the words the console shows. */
 describe('renderer: honest words in the console', () => {
@@ -61,5 +62,41 @@ describe('renderer: honest words in the console', () => {
   it('after Reject the idle card says the agent passed on the offer, not that they missed one', () => {
     assert.match(missedLine(true), /^You passed on an offer/);
     assert.match(missedLine(false), /^You missed an offer/);
+  });
+});
+
+/** Issue 15: the customer app says how this phone is verified from the factors really used. */
+describe('customer app: honest words about the verification', () => {
+  const at = '2026-12-04T05:07:42Z';
+  /** A factor as the authority reports it (kind and when). */
+  const factor = (kind: string) => ({ kind, at });
+  it('"Verified: this phone and your PIN" when only the PIN was used, never "PIN or photo"', () => {
+    const pinOnly = {
+      level: 2,
+      factors: [factor('device'), factor('pin')],
+    };
+    assert.equal(verifiedText(pinOnly), 'Verified: this phone and your PIN');
+    assert.doesNotMatch(verifiedText(pinOnly), /or photo/);
+    assert.equal(
+      verifiedText({
+        level: 2,
+        factors: [factor('device'), factor('photo')],
+      }),
+      'Verified: this phone and your photo',
+    );
+    assert.equal(
+      verifiedText({
+        level: 3,
+        factors: [factor('device'), factor('pin'), factor('biometric'), factor('biometric')],
+      }),
+      'Verified: this phone, your PIN and your fingerprint',
+    );
+    assert.equal(verifiedText({ level: 1, factors: [factor('device')] }), 'Verified: this phone');
+    assert.equal(verifiedText(null), 'Not verified');
+    assert.equal(
+      verifiedText({ level: 2 }),
+      'Verified: this phone and your PIN or photo',
+      'no factors known',
+    );
   });
 });

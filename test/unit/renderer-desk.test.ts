@@ -24,16 +24,23 @@ import {
   type SoftphoneSnapshot,
 } from '../../renderer/src/softphone/softphone.ts';
 import { OFFER_TONE, TEST_TONE, toneWav } from '../../renderer/src/softphone/tones.ts';
-import { AgentStore } from '../../renderer/src/state/agent.ts';
+import {
+  AgentStore,
+  nextPresenceText,
+  presenceMenu,
+  presenceRequestOf,
+} from '../../renderer/src/state/agent.ts';
 import {
   AudioTestStore,
   levelOf,
   type AudioEnvironment,
   type SoundElement,
 } from '../../renderer/src/state/audio.ts';
+import { boardPresence, reassignCandidates, takeOverConfirmText } from '../../renderer/src/state/board.ts';
 import { autoDialTarget, CallControlsStore } from '../../renderer/src/state/call.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { QueueStore } from '../../renderer/src/state/queue.ts';
+import { localMidnight, myStatsText, MyStatsStore } from '../../renderer/src/state/stats.ts';
 import { WorkStore } from '../../renderer/src/state/work.ts';
 import { WrapUpStore } from '../../renderer/src/state/wrap-up.ts';
 import { wrapUpSummary } from '../../renderer/src/state/wrap-up-summary.ts';
@@ -314,6 +321,188 @@ describe('renderer desk: call and hold timers', () => {
     const [seg] = d.calls.segmentsOf(r.requestId);
     assert.equal(seg!.connectedAt, connectedAt);
     assert.ok(seg!.endedAt !== null && seg!.endedAt - seg!.connectedAt >= 42_000);
+  });
+});
+
+describe('renderer desk: the in-progress timer runs from the authority’s heldSince', () => {
+  const inProgress = (work: WorkStore) => {
+    const s = work.getState();
+    assert.equal(s.phase, 'active');
+    return s.since;
+  };
+
+  it('a reload mid-request: the timer runs from when the holding began, not from the page load', async () => {
+    const began = Date.now() - 5 * 60_000;
+    const r = request({
+      state: 'assigned',
+      agentId: 'stf_dana',
+      fence: 3,
+      heldSince: new Date(began).toISOString(),
+    });
+    const bridge = new FakeBridge({ 'panel.get': () => ({ request: r, secure: [] }) });
+    const agent = new AgentStore(bridge);
+    agent.start('stf_dana');
+    const work = new WorkStore(bridge, agent, new QueueStore(bridge), new WrapUpStore(bridge, null));
+    bridge.emit('agent.state', agentView({ presence: 'busy', currentRequestId: r.requestId }));
+    await until('the request loaded', () => work.getState().phase === 'active');
+    assert.equal(inProgress(work), began);
+  });
+
+  it('accepting: from the authority’s instant; a take-over or reassign to me: from the new holding', async () => {
+    const d = desk({ autoDial: false });
+    const accepted = Date.now() - 2_000;
+    const r = request({ reachability: online, heldSince: new Date(accepted).toISOString() });
+    await d.accept(r);
+    assert.equal(inProgress(d.work), accepted);
+    // The same request comes back to me under a new fence (taken back by reassign): a new holding.
+    const again = Date.now() - 1_000;
+    d.work.adopt({
+      ...r,
+      state: 'assigned',
+      agentId: 'stf_dana',
+      fence: r.fence + 2,
+      heldSince: new Date(again).toISOString(),
+    });
+    assert.equal(inProgress(d.work), again);
+    // A queue update of the same holding keeps it.
+    const s = d.work.getState();
+    assert.ok(s.phase === 'active');
+    d.bridge.emit('queue.delta', { queues: [], upserts: [{ ...s.request, level: 3 }] });
+    assert.equal(inProgress(d.work), again);
+  });
+
+  it('an authority that does not say: from when this console saw it', async () => {
+    const d = desk({ autoDial: false });
+    const before = Date.now();
+    await d.accept(request({ reachability: online }));
+    assert.ok(inProgress(d.work) >= before);
+  });
+});
+
+describe('renderer desk: a break chosen in wrap-up is the next status', () => {
+  it('in wrap-up the breaks are offered as next; the one chosen shows and stays selected', () => {
+    const wrap = agentView({ presence: 'wrap_up' });
+    const menu = presenceMenu(wrap);
+    assert.equal(menu.value, 'wrap_up');
+    assert.deepEqual(
+      menu.choices.filter((c) => c.value.startsWith('break:')).map((c) => c.label),
+      ['Next: Lunch', 'Next: Short break', 'Next: Training', 'Next: Meeting'],
+    );
+    assert.equal(nextPresenceText(wrap), null);
+    const chosen = agentView({ presence: 'wrap_up', nextPresence: { state: 'break', reasonCode: 'lunch' } });
+    assert.equal(presenceMenu(chosen).value, 'break:lunch', 'the next status is what the menu shows');
+    assert.equal(nextPresenceText(chosen), 'Next: Lunch, when the wrap-up ends');
+    assert.equal(
+      presenceMenu(chosen).choices.find((c) => c.value === 'available')?.label,
+      'Available after the wrap-up',
+    );
+    assert.deepEqual(presenceRequestOf('break:lunch'), { state: 'break', reasonCode: 'lunch' });
+    assert.equal(presenceRequestOf('wrap_up'), null, 'the automatic state is not a choice');
+  });
+
+  it('outside wrap-up a break starts at once and nothing is next', () => {
+    const avail = agentView({ presence: 'available' });
+    assert.equal(presenceMenu(avail).choices.find((c) => c.value === 'break:lunch')?.label, 'Break: Lunch');
+    const onBreak = agentView({ presence: 'break', reasonCode: 'coffee' });
+    assert.equal(presenceMenu(onBreak).value, 'break:coffee');
+    assert.equal(nextPresenceText(onBreak), null);
+  });
+
+  it('choosing a break in wrap-up asks the authority, which keeps the agent in wrap-up', async () => {
+    const bridge = new FakeBridge({
+      'agent.setPresence': (req) =>
+        agentView({
+          presence: 'wrap_up',
+          nextPresence: req.state === 'break' ? { state: 'break', reasonCode: req.reasonCode } : null,
+        }),
+    });
+    const agent = new AgentStore(bridge);
+    agent.start('stf_dana');
+    bridge.emit('agent.state', agentView({ presence: 'wrap_up' }));
+    assert.ok(await agent.setPresence(presenceRequestOf('break:training')!));
+    const a = agent.getState().agent!;
+    assert.equal(a.presence, 'wrap_up');
+    assert.equal(nextPresenceText(a), 'Next: Training, when the wrap-up ends');
+  });
+});
+
+describe('renderer desk: a colleague in a consult is busy on the board', () => {
+  it('shows busy (in a consult) whatever their presence, and is not offered a reassign', () => {
+    const sam = agentView({
+      staffId: 'stf_sam',
+      displayName: 'Sam Patel',
+      presence: 'available',
+      inConsult: true,
+    });
+    assert.deepEqual(boardPresence(sam), { presence: 'busy', text: 'Busy: in a consult' });
+    assert.deepEqual(boardPresence({ ...sam, inConsult: false }), {
+      presence: 'available',
+      text: 'Available',
+    });
+    assert.deepEqual(boardPresence(agentView({ presence: 'break', reasonCode: 'lunch' })), {
+      presence: 'break',
+      text: 'On break: lunch',
+    });
+    const r = request({ state: 'assigned', agentId: 'stf_dana' });
+    const kim = agentView({ staffId: 'stf_kim', displayName: 'Kim Lee', presence: 'available' });
+    assert.deepEqual(
+      reassignCandidates(r, [sam, kim], [r]).map((a) => a.staffId),
+      ['stf_kim'],
+      'the colleague in a consult is not a candidate',
+    );
+  });
+});
+
+describe('renderer desk: the take-over is confirmed in true words', () => {
+  it('a call: the customer stays connected (make before break), nothing is "cut"; a chat moves', () => {
+    const call = request({ customerName: 'Chen Wei', state: 'assigned', agentId: 'stf_sam' });
+    const text = takeOverConfirmText(call, 'Sam Patel');
+    assert.equal(
+      text,
+      'Take over Chen Wei from Sam Patel? Sam Patel leaves the call; Chen Wei stays connected and their phone joins your call without answering again when you call them.',
+    );
+    assert.doesNotMatch(text, /\bcut\b/);
+    assert.match(takeOverConfirmText(call, null), /from the agent\? the agent leaves the call/);
+    assert.equal(
+      takeOverConfirmText({ ...call, channel: 'chat' }, 'Sam Patel'),
+      'Take over Chen Wei from Sam Patel? The chat moves to you with its transcript; Sam Patel can no longer write in it.',
+    );
+  });
+});
+
+describe('renderer desk: my stats', () => {
+  it('in words: handled today and the average; counted from the local midnight', () => {
+    assert.equal(
+      myStatsText({ since: iso(-60), handled: 3, averageHandleSeconds: 245 }),
+      'Handled today: 3 · average 4:05',
+    );
+    assert.equal(
+      myStatsText({ since: iso(-60), handled: 0, averageHandleSeconds: null }),
+      'Handled today: 0',
+    );
+    const now = new Date(2026, 2, 2, 15, 30).getTime();
+    assert.equal(localMidnight(now), new Date(2026, 2, 2).getTime());
+  });
+
+  it('asks the authority from the local midnight at sign-in and after each request ends', async () => {
+    let handled = 0;
+    const bridge = new FakeBridge({
+      'agent.stats': ({ since }) => ({ since, handled, averageHandleSeconds: handled ? 120 : null }),
+    });
+    const agent = new AgentStore(bridge);
+    agent.start('stf_dana');
+    const now = new Date(2026, 2, 2, 15, 30).getTime();
+    const stats = new MyStatsStore(bridge, agent, () => now);
+    bridge.emit('agent.state', agentView({ presence: 'available' }));
+    await until('the first figures', () => stats.getState().stats !== null);
+    assert.equal(bridge.last('agent.stats').since, new Date(new Date(2026, 2, 2).getTime()).toISOString());
+    assert.equal(stats.getState().stats?.handled, 0);
+    bridge.emit('agent.state', agentView({ presence: 'busy', currentRequestId: 'req_1' }));
+    assert.equal(bridge.count('agent.stats'), 1, 'nothing new while busy');
+    handled = 1;
+    bridge.emit('agent.state', agentView({ presence: 'wrap_up' }));
+    await until('the figures after the request', () => stats.getState().stats?.handled === 1);
+    assert.equal(myStatsText(stats.getState().stats!), 'Handled today: 1 · average 2:00');
   });
 });
 

@@ -1,7 +1,7 @@
 import type { pipelineRoutes } from '../../../protocol/src/index.ts';
 import type { Services } from '../services.ts';
 import type { Handlers } from './bind.ts';
-import { conflict, notFound } from './errors.ts';
+import { badRequest, conflict, notFound } from './errors.ts';
 
 /** Handlers of the pipeline routes: menus, requests, callbacks, agents, the board, configuration. */
 export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes> {
@@ -41,6 +41,16 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
     },
 
     agentMe: async ({ principal }) => await pipeline.agentView(principal.staff.id),
+    agentStats: async ({ principal, query }) => {
+      const now = svc.ctx.clock.now();
+      const day = new Date(now);
+      const since = query.since
+        ? Date.parse(query.since)
+        : Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate());
+      if (since > now) throw badRequest('since is in the future');
+      if (since < now - 31 * 86_400_000) throw badRequest('since is more than 31 days back');
+      return await pipeline.agents.statsOf(principal.staff.id, since);
+    },
     setPresence: async ({ principal, body }) =>
       await pipeline.setPresence(
         principal.staff.id,

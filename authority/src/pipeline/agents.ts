@@ -1,4 +1,4 @@
-import type { AgentView, Presence } from '../../../protocol/src/index.ts';
+import type { AgentStats, AgentView, Presence } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -34,6 +34,31 @@ export class Agents {
     if (row.return_presence !== null) return;
     const own = row.presence === 'offline' || row.presence === 'break' ? row.presence : null;
     await r.agents.rememberReturn(staffId, own ?? 'available', own ? row.reason_code : null);
+  }
+
+  /**
+   * A wrap-up ends (recorded, or its time is up): the break chosen during it (kept as the
+   * wrap-up's reason code) starts now, else the agent is available (or back to a remembered
+   * presence, see resolve()).
+   */
+  async endWrapUpIn(r: Repos, staffId: string): Promise<void> {
+    const row = await r.agents.get(staffId);
+    const next = row?.presence === 'wrap_up' ? row.reason_code : null;
+    if (next !== null) await this.setPresenceIn(r, staffId, 'break', { reasonCode: next });
+    else await this.setPresenceIn(r, staffId, 'available');
+  }
+
+  /**
+   * "My stats" of a staff member since `since` (ms): requests they completed and the average
+   * length of those holdings (accept, take-over or transfer to completion), in whole seconds.
+   */
+  async statsOf(staffId: string, since: number): Promise<AgentStats> {
+    const { n, totalMs } = await this.ctx.data.read.custody.completedBy(staffId, since);
+    return {
+      since: iso(since),
+      handled: n,
+      averageHandleSeconds: n ? Math.round(totalMs / n / 1000) : null,
+    };
   }
 
   /** The agent row (committed data), made when the staff member has none yet. */
@@ -88,6 +113,8 @@ export class Agents {
     const rows = await r.agents.active();
     const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
     const offered = await r.requests.offeredAgentIds();
+    // A colleague in a consult (an open warm transfer to them) is offered nothing meanwhile.
+    const consulted = await r.transfers.consultedStaff();
     const held = await r.requests.heldByAgent();
     return {
       at,
@@ -97,7 +124,7 @@ export class Agents {
           row,
           info: this.info(row),
           onShift: onShiftAt(own, at),
-          hasOffer: offered.has(row.staff_id),
+          hasOffer: offered.has(row.staff_id) || consulted.has(row.staff_id),
           held: held.get(row.staff_id) ?? NOTHING_HELD,
           shifts: own,
         };
@@ -178,7 +205,12 @@ export class Agents {
       presence: row.presence,
       since: iso(row.since),
       setBy: by === null ? null : { staffId: by, displayName: names.get(by) ?? by },
-      reasonCode: row.reason_code,
+      // In wrap-up the reason code is the break chosen to follow it (nextPresence).
+      reasonCode: row.presence === 'wrap_up' ? null : row.reason_code,
+      nextPresence:
+        row.presence === 'wrap_up' && row.reason_code !== null
+          ? { state: 'break', reasonCode: row.reason_code }
+          : null,
       skills: JSON.parse(row.skills),
       queues: JSON.parse(row.queues),
       chatCapacity: row.chat_capacity,

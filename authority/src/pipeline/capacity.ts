@@ -20,6 +20,7 @@ export interface Staffing {
     row: AgentRow;
     info: AgentInfo;
     onShift: boolean;
+    /** An offer waits for them: a request, or a colleague's warm transfer (a consult: busy with it). */
     hasOffer: boolean;
     /** What the agent holds now, by channel. */
     held: Held;
@@ -60,6 +61,7 @@ export class Capacity {
     const rows = await r.custody.staffingAgents();
     const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
     const offered = await r.custody.offeredAgents();
+    const consulted = await r.transfers.consultedStaff();
     const held = await r.requests.heldByAgent();
     const handle = new Map<string, number>();
     for (const q of this.config.config.queues)
@@ -76,7 +78,7 @@ export class Capacity {
           row,
           info: this.agents.info(row),
           onShift: onShiftAt(own, at),
-          hasOffer: offered.has(row.staff_id),
+          hasOffer: offered.has(row.staff_id) || consulted.has(row.staff_id),
           held: held.get(row.staff_id) ?? NOTHING_HELD,
           shifts: own,
         };

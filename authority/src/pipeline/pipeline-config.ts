@@ -136,6 +136,11 @@ export class PipelineConfigStore {
     return (['voice', 'chat'] as const).filter((c) => out.has(c));
   }
 
+  /** The accept window of a queue's offers (ms): the queue's own, else the authority's offerTimeoutSeconds. */
+  offerTimeoutMs(queueId: string): number {
+    return (this.queue(queueId)?.offerTimeoutSeconds ?? this.ctx.config.offerTimeoutSeconds) * 1000;
+  }
+
   /** How many chats of a queue an agent may hold at once: the queue's own capacity, else the default. */
   chatCapacity(queueId: string): number {
     return this.queue(queueId)?.chatCapacity ?? this.current.chatCapacity;

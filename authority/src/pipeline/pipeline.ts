@@ -268,6 +268,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const shifts = await read.custody.shiftsOf(ids);
     const held = await read.requests.heldBy(ids);
     const holding = await read.requests.heldByAgent();
+    const consulted = await read.transfers.consultedStaff();
     const offers = held.filter((r) => r.state === 'offered');
     const offerViews = new Map<string, RequestView>();
     const views = await this.requestViews(offers, st);
@@ -295,6 +296,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         currentRequestId: current?.id ?? null,
         heldRequestIds: mine.map((r) => r.id),
         onCall: Capacity.noRoom(holding.get(row.staff_id) ?? NOTHING_HELD, 'chat', Infinity) === 'call',
+        inConsult: consulted.has(row.staff_id),
       };
     });
   }
@@ -714,6 +716,28 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       // Busy, or still holding a request after going offline mid-call: only offline, else a second customer arrives.
       if ((row.presence === 'busy' || held) && state !== 'offline' && !readyForChats)
         throw conflict('finish the current request first');
+      // A supervisor's change is shown to the agent with the supervisor's name.
+      const setBy = actor.startsWith('staff:') && actor !== `staff:${staffId}` ? actor.slice(6) : null;
+      // In wrap-up a break is the next status: the wrap-up goes on (its time too) and the break
+      // starts when it ends (Agents.endWrapUpIn). Available takes a next status back.
+      const next = row.presence === 'wrap_up' && state === 'break' ? reasonCode : null;
+      const takeBack = row.presence === 'wrap_up' && state === 'available' && row.reason_code !== null;
+      if (next !== null || takeBack) {
+        await this.agents.setPresenceIn(r, staffId, 'wrap_up', {
+          reasonCode: next,
+          wrapUpUntil: row.wrap_up_until,
+          setBy,
+        });
+        await r.agents.touch(staffId);
+        await r.audit.append({
+          actor,
+          action: 'agent.presence',
+          subject: `staff:${staffId}`,
+          outcome: 'success',
+          data: { from: row.presence, to: 'wrap_up', reasonCode: next, next: next !== null ? 'break' : null },
+        });
+        return null;
+      }
       if (
         row.presence === 'wrap_up' &&
         row.wrap_up_until === null &&
@@ -721,8 +745,6 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         this.ctx.config.wrapUpRequired
       )
         throw conflict('record the wrap-up first');
-      // A supervisor's change is shown to the agent with the supervisor's name.
-      const setBy = actor.startsWith('staff:') && actor !== `staff:${staffId}` ? actor.slice(6) : null;
       const to = readyForChats ? 'busy' : state;
       if (!(readyForChats && row.presence === 'busy'))
         await this.agents.setPresenceIn(r, staffId, to, { reasonCode, setBy });
@@ -906,7 +928,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (!this.ctx.config.wrapUpRequired) return;
     const ended = await this.ctx.data.tx(async (r) => {
       if ((await r.agents.get(staffId))?.presence !== 'wrap_up') return false;
-      await this.agents.setPresenceIn(r, staffId, 'available');
+      await this.agents.endWrapUpIn(r, staffId);
       return true;
     });
     if (!ended) return;
@@ -985,7 +1007,6 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       )
       .sort((x, y) => x.info.idleSince - y.info.idleSince || x.row.staff_id.localeCompare(y.row.staff_id));
     if (!free.length) return { offered, passedOver: passedOver() };
-    const expires = now + this.ctx.config.offerTimeoutSeconds * 1000;
     // Reachable customers first: a request whose device is offline waits until every
     // reachable request of the same priority has been tried (then it is offered too:
     // accepting it wakes the device).
@@ -1023,7 +1044,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       }
       const after = await this.move(r, row, 'offered', {
         agentId: agent.row.staff_id,
-        offerExpiresAt: expires,
+        // The queue's accept window (its own, else the authority's).
+        offerExpiresAt: now + this.config.offerTimeoutMs(row.queue_id),
         at: now,
       });
       if (after) {
@@ -1077,7 +1099,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         requestIds.push(row.id);
       }
       for (const staffId of await r.agents.wrapUpsEnded(now)) {
-        await this.agents.setPresenceIn(r, staffId, 'available');
+        await this.agents.endWrapUpIn(r, staffId);
         agentIds.push(staffId);
       }
       for (const row of await r.requests.dueCallbacks(now))

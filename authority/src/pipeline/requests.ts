@@ -16,6 +16,8 @@ export interface ViewContext {
   agentNames: Map<string, string>;
   /** The requests' authentications (level, expiry) by id. */
   auths: Map<string, AuthenticationRow>;
+  /** Of the assigned requests, when their current holder's custody began (ms), by request id. */
+  heldSince: Map<string, number>;
 }
 
 /**
@@ -74,6 +76,7 @@ export class RequestStore {
       agentNames: await read.staff.displayNames(
         rows.map((r) => r.agent_id).filter((a): a is string => a !== null),
       ),
+      heldSince: await read.custody.heldSince(rows.filter((r) => r.state === 'assigned')),
     };
   }
 
@@ -111,6 +114,7 @@ export class RequestStore {
       agentId: r.agent_id,
       offerExpiresAt: r.state === 'offered' && r.offer_expires_at !== null ? iso(r.offer_expires_at) : null,
       agentName: r.agent_id ? (vc.agentNames.get(r.agent_id) ?? null) : null,
+      heldSince: r.state === 'assigned' && vc.heldSince.has(r.id) ? iso(vc.heldSince.get(r.id)!) : null,
       // voice when absent (the protocol's default): a voice request's view is as before
       ...(r.channel === 'chat' ? { channel: 'chat' as const } : {}),
     };

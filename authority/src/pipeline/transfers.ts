@@ -110,6 +110,9 @@ export class Transfers extends EventEmitter<TransferEvents> {
     const v = await this.view(t);
     const who = new Set([t.by_staff, t.from_staff, t.target_staff].filter((s): s is string => !!s));
     this.emit('update', v, [...who]);
+    // A consult makes its colleague busy for routing while it is open (the board says so);
+    // when it closes they are offered work again.
+    if (t.mode === 'warm' && t.target_staff) await this.pipeline.announce([], [t.target_staff]);
     return v;
   }
 
@@ -233,7 +236,7 @@ export class Transfers extends EventEmitter<TransferEvents> {
       from: { state: req.state, fence: req.fence, agentId: req.agent_id },
       to: h.to,
       agentId: h.target.staffId ?? undefined,
-      offerExpiresAt: h.to === 'offered' ? at + this.ctx.config.offerTimeoutSeconds * 1000 : undefined,
+      offerExpiresAt: h.to === 'offered' ? at + this.pipeline.config.offerTimeoutMs(req.queue_id) : undefined,
       queueId: h.target.queueId ?? undefined,
       how: h.how,
       reason: h.reason,

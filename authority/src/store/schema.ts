@@ -205,6 +205,7 @@ export interface AgentsTable {
   staff_id: string;
   presence: Generated<'offline' | 'available' | 'busy' | 'wrap_up' | 'break' | 'missed'>;
   since: Ms;
+  /** The break reason; in wrap-up, the break chosen to follow it (the next status), else null. */
   reason_code: string | null;
   wrap_up_until: Ms | null;
   idle_since: Ms | null;

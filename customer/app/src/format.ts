@@ -32,6 +32,28 @@ export const LEVEL_TEXT: Record<number, string> = {
   3: 'Verified: this phone and your fingerprint',
 };
 
+/** Each factor as the "Verified: ..." line names it. */
+const VERIFIED_BY: Record<string, string> = {
+  device: 'this phone',
+  pin: 'your PIN',
+  biometric: 'your fingerprint',
+  photo: 'your photo',
+  knowledge: 'your security answers',
+};
+
+/**
+ * How this phone is verified now, from the factors really used ("Verified: this phone and
+ * your PIN"), never the level's general meaning ("your PIN or photo"). Without the factors
+ * (an authority that does not send them) the level's line.
+ */
+export function verifiedText(a: { level: number; factors?: readonly { kind: string }[] } | null): string {
+  if (!a || a.level === 0) return LEVEL_TEXT[0]!;
+  const kinds = [...new Set((a.factors ?? []).map((f) => f.kind))];
+  if (!kinds.length) return LEVEL_TEXT[a.level] ?? LEVEL_TEXT[0]!;
+  const words = kinds.map((k) => VERIFIED_BY[k] ?? k);
+  return `Verified: ${words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`}`;
+}
+
 export const FACTOR_TEXT: Record<string, string> = {
   device: 'This phone’s key',
   pin: 'PIN',

@@ -2,17 +2,17 @@ import { useState } from 'react';
 import type { AgentView, NotOfferedReason, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Badge, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge } from '../components/Reachability.tsx';
-import {
-  clockDuration,
-  PRESENCE_TEXT,
-  PRESENCE_TONE,
-  REQUEST_STATE_TEXT,
-  secondsSince,
-  shortId,
-} from '../format.ts';
+import { clockDuration, PRESENCE_TONE, REQUEST_STATE_TEXT, secondsSince, shortId } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import { BREAK_REASONS } from '../state/agent.ts';
-import { freeText, heldText, reassignCandidates, type AgentPresenceRequest } from '../state/board.ts';
+import {
+  boardPresence,
+  freeText,
+  heldText,
+  reassignCandidates,
+  takeOverConfirmText,
+  type AgentPresenceRequest,
+} from '../state/board.ts';
 import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
 import { BoardTranscriptDialog, EndedChats, TranscriptButton } from './BoardTranscript.tsx';
@@ -130,10 +130,7 @@ export function BoardScreen() {
                 <tr key={a.staffId}>
                   <th scope="row">{a.displayName}</th>
                   <td>
-                    <Badge tone={PRESENCE_TONE[a.presence]}>
-                      {PRESENCE_TEXT[a.presence]}
-                      {a.presence === 'break' && a.reasonCode ? `: ${a.reasonCode}` : ''}
-                    </Badge>
+                    <Badge tone={PRESENCE_TONE[boardPresence(a).presence]}>{boardPresence(a).text}</Badge>
                     {!a.onShift && <span className="muted small off-shift">off shift</span>}
                   </td>
                   <td>{clockDuration(secondsSince(a.since, now))}</td>
@@ -292,14 +289,9 @@ function RequestActions({
           disabled={!!busy}
           aria-label={`Take over ${request.customerName}`}
           onClick={() => {
-            // A take-over cuts the holder's live call: the supervisor confirms first.
-            const holder = agents.find((a) => a.staffId === request.agentId)?.displayName ?? 'the agent';
-            if (
-              !window.confirm(
-                `Take over ${request.customerName} from ${holder}? ${holder}'s call with the customer is cut and you call the customer yourself.`,
-              )
-            )
-              return;
+            // The supervisor confirms first, told what happens to the holder and the customer.
+            const holder = agents.find((a) => a.staffId === request.agentId)?.displayName ?? null;
+            if (!window.confirm(takeOverConfirmText(request, holder))) return;
             void c.board.takeOver(request, (r) => c.work.adopt(r));
           }}
         >

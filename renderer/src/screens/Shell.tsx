@@ -1,5 +1,4 @@
 import type { ReactNode } from 'react';
-import type { Presence } from '../../../protocol/src/pipeline.ts';
 import { Alert } from '../components/ui.tsx';
 import {
   clockDuration,
@@ -11,7 +10,8 @@ import {
 } from '../format.ts';
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { SHORTCUTS } from '../shortcuts.ts';
-import { BREAK_REASONS, type PresenceRequest } from '../state/agent.ts';
+import { BREAK_REASONS, nextPresenceText, presenceMenu, presenceRequestOf } from '../state/agent.ts';
+import { myStatsText } from '../state/stats.ts';
 import { IncomingCall } from './CallControls.tsx';
 import { isSupervisor, type ScreenName } from '../state/console.ts';
 
@@ -87,28 +87,19 @@ export function Shell({ children }: { children: ReactNode }) {
   );
 }
 
-function presenceValue(presence: Presence, reason: string | null): string {
-  if (presence === 'break') return `break:${reason ?? BREAK_REASONS[0].code}`;
-  return presence;
-}
-
 function PresenceControl() {
   const c = useConsole();
   const { agent, changing } = useStore(c.agent);
+  const { stats } = useStore(c.myStats);
   const now = useNow();
   if (!agent) return <div className="presence" />;
   const reason = BREAK_REASONS.find((r) => r.code === agent.reasonCode)?.label ?? agent.reasonCode;
-  const current = presenceValue(agent.presence, agent.reasonCode);
+  const menu = presenceMenu(agent);
+  const next = nextPresenceText(agent);
   const choose = (value: string) => {
-    const request: PresenceRequest | null =
-      value === 'available' || value === 'offline'
-        ? { state: value }
-        : value.startsWith('break:')
-          ? { state: 'break', reasonCode: value.slice(6) }
-          : null;
+    const request = presenceRequestOf(value);
     if (request) void c.agent.setPresence(request);
   };
-  const automatic = agent.presence === 'busy' || agent.presence === 'wrap_up' || agent.presence === 'missed';
   return (
     <div className="presence">
       <span
@@ -125,29 +116,32 @@ function PresenceControl() {
       </span>
       <select
         aria-label="Change presence"
-        value={current}
+        value={menu.value}
         disabled={!!changing}
         onChange={(e) => choose(e.target.value)}
       >
-        {automatic && (
-          <option value={agent.presence} disabled>
-            {PRESENCE_TEXT[agent.presence]}
-          </option>
-        )}
-        <option value="available">Available</option>
-        {BREAK_REASONS.map((r) => (
-          <option key={r.code} value={`break:${r.code}`}>
-            Break: {r.label}
+        {menu.choices.map((o) => (
+          <option key={o.value} value={o.value} disabled={o.disabled}>
+            {o.label}
           </option>
         ))}
-        <option value="offline">Offline</option>
       </select>
+      {next && (
+        <span className="presence-next" data-testid="presence-next">
+          {next}
+        </span>
+      )}
       {agent.setBy && (
         <span className="presence-set-by" data-testid="presence-set-by">
           Set by {agent.setBy.displayName} at {timeOfDay(agent.since)}
         </span>
       )}
       {!agent.onShift && <span className="muted small">Off shift</span>}
+      {stats && (
+        <span className="presence-next" data-testid="my-stats" title="My stats (today)">
+          {myStatsText(stats)}
+        </span>
+      )}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
 import type { AgentView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
+import { PRESENCE_TEXT } from '../format.ts';
 import { Store } from './store.ts';
 
 export type PresenceRequest = BridgeArgs<'agent.setPresence'>;
@@ -79,4 +80,50 @@ export class AgentStore extends Store<AgentState> {
   dismissError(): void {
     this.patch({ error: null });
   }
+}
+
+/** A choice of the presence menu: its value (`available`, `offline`, `break:<code>`, or the automatic state) and words. */
+export interface PresenceChoice {
+  value: string;
+  label: string;
+  disabled?: boolean;
+}
+
+const breakLabel = (code: string): string => BREAK_REASONS.find((r) => r.code === code)?.label ?? code;
+
+/**
+ * The presence menu for the agent as the authority sees them. In wrap-up a break is the
+ * next status ("Next: Lunch"): the agent stays in wrap-up and the break starts when it ends;
+ * "Available" takes a next status back. The selected value is the next status when one is set.
+ */
+export function presenceMenu(agent: AgentView): { value: string; choices: PresenceChoice[] } {
+  const wrapUp = agent.presence === 'wrap_up';
+  const automatic = agent.presence === 'busy' || wrapUp || agent.presence === 'missed';
+  const next = wrapUp ? (agent.nextPresence ?? null) : null;
+  const choices: PresenceChoice[] = [];
+  if (automatic)
+    choices.push({ value: agent.presence, label: PRESENCE_TEXT[agent.presence], disabled: true });
+  choices.push({ value: 'available', label: next ? 'Available after the wrap-up' : 'Available' });
+  for (const r of BREAK_REASONS)
+    choices.push({ value: `break:${r.code}`, label: wrapUp ? `Next: ${r.label}` : `Break: ${r.label}` });
+  choices.push({ value: 'offline', label: 'Offline' });
+  const value = next
+    ? `break:${next.reasonCode}`
+    : agent.presence === 'break'
+      ? `break:${agent.reasonCode ?? BREAK_REASONS[0].code}`
+      : agent.presence;
+  return { value, choices };
+}
+
+/** What the agent is told of a next status chosen in wrap-up, or null. */
+export function nextPresenceText(agent: AgentView): string | null {
+  const next = agent.presence === 'wrap_up' ? agent.nextPresence : null;
+  return next ? `Next: ${breakLabel(next.reasonCode)}, when the wrap-up ends` : null;
+}
+
+/** The request a menu value stands for (null for the automatic states). */
+export function presenceRequestOf(value: string): PresenceRequest | null {
+  if (value === 'available' || value === 'offline') return { state: value };
+  if (value.startsWith('break:')) return { state: 'break', reasonCode: value.slice(6) };
+  return null;
 }

@@ -1,7 +1,7 @@
 import type { BridgeArgs } from '../../../protocol/src/bridge.ts';
-import type { AgentView, Board, QueueStats, RequestView } from '../../../protocol/src/pipeline.ts';
+import type { AgentView, Board, Presence, QueueStats, RequestView } from '../../../protocol/src/pipeline.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
-import { chatCount } from '../format.ts';
+import { chatCount, PRESENCE_TEXT } from '../format.ts';
 import { refusalText } from './remote-control.ts';
 import { Store } from './store.ts';
 
@@ -38,6 +38,31 @@ export function heldText(a: AgentView, requests: readonly RequestView[]): string
 }
 
 /**
+ * An agent's presence as the board shows it: a colleague in a consult (an open warm
+ * transfer to them) is busy with it, whatever their own presence says (the authority
+ * offers them nothing meanwhile); a break says its reason.
+ */
+export function boardPresence(a: AgentView): { presence: Presence; text: string } {
+  if (a.inConsult && a.presence !== 'offline') return { presence: 'busy', text: 'Busy: in a consult' };
+  const reason = a.presence === 'break' && a.reasonCode ? `: ${a.reasonCode}` : '';
+  return { presence: a.presence, text: `${PRESENCE_TEXT[a.presence]}${reason}` };
+}
+
+/**
+ * What the supervisor confirms before a take-over, in words true to what happens: the
+ * holder leaves; a customer on a call stays connected (make before break: their phone keeps
+ * the call "continuing" and joins the new holder's call without ringing or answering again);
+ * a chat simply moves. `holder` is the holder's display name (null: not known to the board).
+ */
+export function takeOverConfirmText(request: RequestView, holder: string | null): string {
+  const who = holder ?? 'the agent';
+  const customer = request.customerName;
+  if (request.channel === 'chat')
+    return `Take over ${customer} from ${who}? The chat moves to you with its transcript; ${who} can no longer write in it.`;
+  return `Take over ${customer} from ${who}? ${who} leaves the call; ${customer} stays connected and their phone joins your call without answering again when you call them.`;
+}
+
+/**
  * Who is free for a queue, in words for the board, from the authority's queue statistics
  * (its one rule, Capacity.hasRoom): agents available now (holding nothing) of those on shift,
  * and for a queue offered on chat the agents chatting with room for one more of its chats:
@@ -51,7 +76,7 @@ export function freeText(q: QueueStats): string {
 
 /**
  * Who a supervisor may offer `request` to: online, no offer pending, not its holder, not on
- * a call, and holding nothing, or for a chat holding only chats (the authority checks the
+ * a call or in a consult, and holding nothing, or for a chat holding only chats (the authority checks the
  * capacity of the queue and the agent, and says why when it refuses).
  */
 export function reassignCandidates(
@@ -61,7 +86,8 @@ export function reassignCandidates(
 ): AgentView[] {
   const channelOf = (id: string) => requests.find((r) => r.requestId === id)?.channel ?? 'voice';
   return agents.filter((a) => {
-    if (a.staffId === request.agentId || a.presence === 'offline' || a.offer || a.onCall) return false;
+    if (a.staffId === request.agentId || a.presence === 'offline' || a.offer || a.onCall || a.inConsult)
+      return false;
     const held = heldBy(a);
     if (held.length === 0) return true;
     return request.channel === 'chat' && held.every((id) => channelOf(id) === 'chat');

@@ -12,6 +12,7 @@ import { AudioTestStore, OfferSound, type AudioEnvironment } from './audio.ts';
 import { ClockStore } from './clock.ts';
 import { ConnectionStore } from './connection.ts';
 import { HistoryStore } from './history.ts';
+import { MyStatsStore } from './stats.ts';
 import { MonitorStore } from './monitor.ts';
 import type { MonitorMediaDeps } from '../softphone/monitor.ts';
 import { microphoneConstraints } from '../softphone/media.ts';
@@ -87,6 +88,8 @@ export class ConsoleApp {
   readonly offerPanel: PanelStore;
   readonly calls: CallControlsStore;
   readonly history: HistoryStore;
+  /** "My stats": handled today and the average handling time (from the authority). */
+  readonly myStats: MyStatsStore;
   readonly settings: SettingsStore;
   readonly board: BoardStore;
   /** Chat transcripts a supervisor opens from the board (live or finished chats). */
@@ -123,6 +126,7 @@ export class ConsoleApp {
       autoDial: () => this.settings.getState().settings?.autoDial === true,
     });
     this.history = new HistoryStore(bridge);
+    this.myStats = new MyStatsStore(bridge, this.agent);
     this.settings = new SettingsStore(bridge, env.media);
     this.offerSound = new OfferSound(env.audio ?? null);
     this.audioTest = new AudioTestStore(env.audio ?? null);

@@ -37,7 +37,7 @@ export type WorkState =
       phase: 'active';
       /** The request selected among those held. */
       request: RequestView;
-      /** When this console saw the selected request become the agent's (ms). */
+      /** When the selected request became the agent's (ms): the authority's `heldSince`, else when this console saw it. */
       since: number;
       busy: 'completing' | null;
       error: string | null;
@@ -61,10 +61,20 @@ export interface PendingOffer {
 /** A request in the agent's hands. */
 export interface HeldRequest {
   request: RequestView;
-  /** When this console saw the request become the agent's (ms). */
+  /**
+   * When the request became the agent's (ms): the authority's `heldSince` (the accept,
+   * take-over, reassign or transfer), so a reload keeps the in-progress timer; when this
+   * console saw it only for an authority that does not say.
+   */
   since: number;
   busy: 'completing' | null;
   error: string | null;
+}
+
+/** When the agent's handling of `request` began: the authority's word, else `fallback`. */
+export function heldSinceOf(request: RequestView, fallback: number): number {
+  const at = request.heldSince ? Date.parse(request.heldSince) : NaN;
+  return Number.isFinite(at) ? at : fallback;
 }
 
 export type WorkPhase = WorkState['phase'];
@@ -198,8 +208,13 @@ export class WorkStore extends Store<WorkState> {
     const id = request.requestId;
     if (this.pending?.offer.requestId === id) this.pending = null;
     this.step(id, 'held');
-    if (this.item(id)) this.patchItem(id, { request });
-    else this.held = [...this.held, { request, since: Date.now(), busy: null, error: null }];
+    const h = this.item(id);
+    if (h) this.patchItem(id, { request, since: heldSinceOf(request, h.since) });
+    else
+      this.held = [
+        ...this.held,
+        { request, since: heldSinceOf(request, Date.now()), busy: null, error: null },
+      ];
     if (select) this.selectedId = id;
     this.publish();
   }
@@ -340,7 +355,7 @@ export class WorkStore extends Store<WorkState> {
           this.popWhenIdentified.delete(r.requestId);
           void this.screenPop(r.requestId);
         }
-        return { ...h, request: r };
+        return { ...h, request: r, since: heldSinceOf(r, h.since) };
       }
       return h;
     });

@@ -1,7 +1,7 @@
 import type { ExpressionBuilder, Selectable } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
 import type { AgentsTable, CustodyTable, Database, RequestsTable } from '../schema.ts';
-import { Repo } from './base.ts';
+import { inSlices, Repo } from './base.ts';
 import { onLiveCall } from './requests.ts';
 
 /** A custody row with the holder's display name. */
@@ -216,6 +216,43 @@ export class CustodyRepo extends Repo {
       .executeTakeFirst();
     if (!t) return 'accepted';
     return t.kind === 'reassign' ? 'reassigned' : 'transfer_blind';
+  }
+
+  /**
+   * When the current holding of each of these requests began (its open custody row under
+   * the request's fence), by request id: absent when not held under that fence.
+   */
+  async heldSince(held: readonly { id: string; fence: number }[]): Promise<Map<string, number>> {
+    const fences = new Map(held.map((h) => [h.id, h.fence]));
+    const rows = await inSlices([...fences.keys()], (part) =>
+      this.q
+        .selectFrom('custody')
+        .select(['request_id', 'fence', 'from_at'])
+        .where('request_id', 'in', part)
+        .where('until_at', 'is', null)
+        .execute(),
+    );
+    return new Map(
+      rows.filter((r) => fences.get(r.request_id) === r.fence).map((r) => [r.request_id, r.from_at]),
+    );
+  }
+
+  /**
+   * "My stats": of `staffId`'s holdings that ended completed at or after `since`, how many
+   * and their total length (ms, from the holding's start to the completion).
+   */
+  async completedBy(staffId: string, since: number): Promise<{ n: number; totalMs: number }> {
+    const row = await this.q
+      .selectFrom('custody')
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('n'),
+        eb.fn.sum<number | string | null>(eb('until_at', '-', eb.ref('from_at'))).as('total'),
+      ])
+      .where('staff_id', '=', staffId)
+      .where('end_reason', '=', 'completed')
+      .where('until_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return { n: Number(row.n), totalMs: Number(row.total ?? 0) };
   }
 
   /** The chain of a request, by fence. */

@@ -94,6 +94,18 @@ export class TransfersRepo extends Repo {
     return new Map(rows.map((r) => [r.request_id, r.created_at]));
   }
 
+  /** Staff members a colleague consults now: the targets of open (offered) warm transfers. */
+  async consultedStaff(): Promise<Set<string>> {
+    const rows = await this.q
+      .selectFrom('transfers')
+      .select('target_staff')
+      .where('state', '=', 'offered')
+      .where('mode', '=', 'warm')
+      .where('target_staff', 'is not', null)
+      .execute();
+    return new Set(rows.map((r) => r.target_staff).filter((s): s is string => s !== null));
+  }
+
   /** Whether `staffId` is the target of an open (offered, not expired at `at`) warm consult on the request. */
   async consultedOn(requestId: string, staffId: string, at: number): Promise<boolean> {
     const row = await this.q

@@ -1,6 +1,6 @@
 import type { AppController, AppState } from '../controller.ts';
 import { Button, Icon, Screen } from '../components/ui.tsx';
-import { FACTOR_TEXT, hourMinute, LEVEL_TEXT } from '../format.ts';
+import { FACTOR_TEXT, hourMinute, verifiedText } from '../format.ts';
 
 /** The customer's account on this phone: who is enrolled and how this phone is verified now. */
 export function Account({ state, app }: { state: AppState; app: AppController }) {
@@ -10,7 +10,7 @@ export function Account({ state, app }: { state: AppState; app: AppController })
     <Screen title="Your account" lead={state.customerName ?? undefined}>
       <section className="card" aria-labelledby="account-verification">
         <h2 id="account-verification" className="card-title">
-          <Icon name="shield" size={18} /> {a ? LEVEL_TEXT[a.level] : 'Not verified yet'}
+          <Icon name="shield" size={18} /> {a ? verifiedText(a) : 'Not verified yet'}
         </h2>
         {a ? (
           <ul className="factors">

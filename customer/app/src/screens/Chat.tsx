@@ -3,7 +3,7 @@ import { useAttachmentUrl } from '../../../../browser-common/attachment-url.ts';
 import { ATTACHMENT_ACCEPT, fileSize, linkParts, type ChatEntry } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
-import { hourMinute, LEVEL_TEXT } from '../format.ts';
+import { hourMinute, verifiedText } from '../format.ts';
 
 const DELIVERY_TEXT: Record<NonNullable<ChatEntry['delivery']>, string> = {
   sending: 'Sending…',
@@ -194,7 +194,9 @@ export function Chat({ state, app }: { state: AppState; app: AppController }) {
     <Screen title={agentName ? `Chat with ${agentName}` : 'Chat'} className="chat-screen">
       <p className="help verified-line" data-testid="chat-verified">
         <Icon name="shield" size={16} />{' '}
-        {r ? `${LEVEL_TEXT[r.level]}. The agent sees it before your first message.` : 'Verified chat.'}
+        {r
+          ? `${verifiedText(state.authentication?.level === r.level ? state.authentication : { level: r.level })}. The agent sees it before your first message.`
+          : 'Verified chat.'}
       </p>
       {!chat.online && canSend ? (
         <p className="card card-warning" role="status" data-testid="chat-offline">

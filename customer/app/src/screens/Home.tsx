@@ -1,6 +1,6 @@
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
-import { clock, FACTOR_TEXT, hourMinute, LEVEL_TEXT } from '../format.ts';
+import { clock, FACTOR_TEXT, hourMinute, verifiedText } from '../format.ts';
 import { SecurityNotices } from '../components/SecurityNotices.tsx';
 
 export function Home({ state, app }: { state: AppState; app: AppController }) {
@@ -30,7 +30,7 @@ export function Home({ state, app }: { state: AppState; app: AppController }) {
 
       <section className="card" aria-labelledby="verification-title">
         <h2 id="verification-title" className="card-title">
-          <Icon name="shield" size={18} /> {a ? LEVEL_TEXT[a.level] : 'Not verified yet'}
+          <Icon name="shield" size={18} /> {a ? verifiedText(a) : 'Not verified yet'}
         </h2>
         {a ? (
           <>

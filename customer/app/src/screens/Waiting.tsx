@@ -4,7 +4,7 @@ import { utcDay } from '../../../sdk/index.ts';
 import type { AppController, AppState } from '../controller.ts';
 import { Button, ErrorText, Icon, Notice, Screen } from '../components/ui.tsx';
 import { HoldStatus } from './Call.tsx';
-import { hourMinute, LEVEL_TEXT, positionText, waitText } from '../format.ts';
+import { hourMinute, positionText, verifiedText, waitText } from '../format.ts';
 import { SecurityNotices } from '../components/SecurityNotices.tsx';
 import { useWakeStatus } from '../wake.ts';
 
@@ -161,7 +161,9 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
     <Screen title={r.optionLabel} lead={lead}>
       <StatusCard r={r} feed={state.feed} />
       <p className="help verified-line">
-        <Icon name="shield" size={16} /> {LEVEL_TEXT[r.level]}. The agent sees it: no security questions.
+        <Icon name="shield" size={16} />{' '}
+        {verifiedText(state.authentication?.level === r.level ? state.authentication : { level: r.level })}.
+        The agent sees it: no security questions.
       </p>
       {r.state === 'scheduled' &&
         r.callback.mode === 'slot' &&
