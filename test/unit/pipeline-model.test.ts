@@ -140,6 +140,8 @@ interface MAgent {
   idleSince: number | null;
   wrapUpUntil: number | null;
   lastSeen: number | null;
+  /** In wrap-up: a break was chosen to follow it (the authority keeps it as the wrap-up's reason code). */
+  nextBreak: boolean;
 }
 
 interface Model {
@@ -172,6 +174,7 @@ function setPresence(m: Model, a: MAgent, p: Presence, wrapUpUntil: number | nul
   a.idleSince = p === 'available' ? (a.presence === 'available' ? a.idleSince : m.now) : null;
   a.presence = p;
   a.wrapUpUntil = wrapUpUntil;
+  a.nextBreak = false;
 }
 
 function toWaiting(r: MReq): void {
@@ -216,7 +219,8 @@ function tick(m: Model): void {
   }
   for (const a of m.agents)
     if (a.presence === 'wrap_up' && a.wrapUpUntil! <= m.now) {
-      setPresence(m, a, 'available');
+      // The break chosen during the wrap-up starts now, else the agent is available.
+      setPresence(m, a, a.nextBreak ? 'break' : 'available');
       count('tick: wrap-up over');
     }
   for (const r of m.reqs)
@@ -388,6 +392,7 @@ function resetWorld(w: World): Model {
       presence: 'offline',
       idleSince: null,
       wrapUpUntil: null,
+      nextBreak: false,
       lastSeen: null,
     })),
     handle: new Map(),
@@ -685,6 +690,13 @@ class SetPresence extends AgentCmd {
     }
     this.expect(got, 'ok', this.state);
     a.lastSeen = m.now; // the change's own unit records the sign of life
+    // In wrap-up a break is the next status (the wrap-up and its time go on); available takes
+    // a next status back (still in wrap-up); offline applies at once.
+    if (a.presence === 'wrap_up' && (this.state === 'break' || (this.state === 'available' && a.nextBreak))) {
+      a.nextBreak = this.state === 'break';
+      dispatch(m);
+      return;
+    }
     setPresence(m, a, this.state);
     if (this.state !== 'available') {
       const o = offerOf(m, a.id);
