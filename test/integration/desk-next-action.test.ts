@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
-import type { Board } from '../../protocol/src/pipeline.ts';
+import type { Board, QueueConfig } from '../../protocol/src/pipeline.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 
@@ -236,10 +236,12 @@ describe('issue 15: the desk around the next action (authority)', () => {
     await presence(A, 'offline');
     const cfg = await as(admin, 'getPipelineConfig');
     const queueId = (await view(A, first.requestId)).queueId;
-    const queues = cfg.body.queues.map((q) => (q.id === queueId ? { ...q, offerTimeoutSeconds: 25 } : q));
+    const queues = cfg.body.queues.map((q: QueueConfig) =>
+      q.id === queueId ? { ...q, offerTimeoutSeconds: 25 } : q,
+    );
     const put = await as(admin, 'putPipelineConfig', { json: { ...cfg.body, queues } });
     assert.equal(put.status, 200, JSON.stringify(put.body));
-    assert.equal(put.body.queues.find((q) => q.id === queueId)?.offerTimeoutSeconds, 25);
+    assert.equal(put.body.queues.find((q: QueueConfig) => q.id === queueId)?.offerTimeoutSeconds, 25);
     // The waiting request is offered again, now with the queue's window.
     await presence(A, 'available');
     const again = (await me(A)).offer!;
@@ -250,7 +252,10 @@ describe('issue 15: the desk around the next action (authority)', () => {
     const lapsed = await me(A);
     assert.equal(lapsed.presence, 'missed', 'the offer lapsed after the queue’s 25 s');
     const bad = await as(admin, 'putPipelineConfig', {
-      json: { ...cfg.body, queues: cfg.body.queues.map((q) => ({ ...q, offerTimeoutSeconds: 1 })) },
+      json: {
+        ...cfg.body,
+        queues: cfg.body.queues.map((q: QueueConfig) => ({ ...q, offerTimeoutSeconds: 1 })),
+      },
     });
     assert.equal(bad.status, 400, 'a window under 3 s is refused');
     await as(admin, 'putPipelineConfig', { json: cfg.body });
