@@ -36,6 +36,7 @@ import {
   type AppAuthority,
   type Phone,
 } from './customer-app-harness.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 const CUSTOMERS = [
   { id: 'c_alice_martin_01', name: 'Alice Martin', pin: '246810' },
@@ -59,13 +60,7 @@ describe('several chats on one console', () => {
     ]);
     const cfg = await api(app.a.url, 'getPipelineConfig', { headers: bearer(app.admin) });
     assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
-    const walk = (nodes: { id: string; children?: unknown[]; channels?: string[] }[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children as typeof nodes);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     cfg.body.chatCapacity = 3;
     const put = await api(app.a.url, 'putPipelineConfig', { headers: bearer(app.admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));

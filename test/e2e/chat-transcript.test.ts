@@ -28,6 +28,7 @@ import {
   startAppAuthority,
   type AppAuthority,
 } from './customer-app-harness.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 const HOSTILE =
   'Hello <script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> see https://example.com/help';
@@ -44,13 +45,7 @@ describe('chat transcripts in the console History and in the customer app', () =
     [app, browser] = await Promise.all([startAppAuthority(), launchChromium(), ensureRendererBuilt()]);
     mode = await startBrowserMode({ authorityUrl: app.a.url, dataDir, rendererDir });
     const cfg = await api(app.a.url, 'getPipelineConfig', { headers: bearer(app.admin) });
-    const walk = (nodes: { id: string; children?: unknown[]; channels?: string[] }[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children as typeof nodes);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     const put = await api(app.a.url, 'putPipelineConfig', { headers: bearer(app.admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));
   });

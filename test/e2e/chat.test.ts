@@ -39,6 +39,7 @@ import {
   startAppAuthority,
   type AppAuthority,
 } from './customer-app-harness.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)><b>bold</b>';
 
@@ -69,13 +70,7 @@ describe('verified chat: the customer app and two consoles', () => {
     // The demo menu offers calls only: "Something else" offers chat and a call here.
     const cfg = await api(app.a.url, 'getPipelineConfig', { headers: bearer(app.admin) });
     assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
-    const walk = (nodes: { id: string; children?: unknown[]; channels?: string[] }[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children as typeof nodes);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     const put = await api(app.a.url, 'putPipelineConfig', { headers: bearer(app.admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     // No schedule: Sam is on shift whenever CI runs.

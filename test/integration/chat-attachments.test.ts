@@ -14,6 +14,7 @@ import { FakeClock, startNodes, type TestAuthority } from '../support/authority.
 import { FAKE_PNG, TestDevice } from '../support/device.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 const M = (s: string) => s.padEnd(16, '_');
 const MAX = 64 * 1024;
@@ -133,13 +134,7 @@ describe('chat attachments: images and PDF, sniffed, limited, stored with their 
     a = nodes[0]!;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const walk = (ns: any[]): void => {
-      for (const n of ns) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     assert.equal(
       (await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body })).status,
       200,

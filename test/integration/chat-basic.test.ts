@@ -13,6 +13,7 @@ import { FAKE_PNG, TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 /** A client message id (opaque ids are 16+ characters). */
 const M = (s: string) => s.padEnd(16, '_');
@@ -92,13 +93,7 @@ describe('verified chat: the authority side', () => {
     a = nodes[0]!;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     A = await login('agent1', 'demo-agent-1');

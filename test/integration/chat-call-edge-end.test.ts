@@ -17,6 +17,7 @@ import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/ht
 import { authorization, headerOf, nonceOf, RawSip, registerHeaders, statusOf } from '../support/sip-raw.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 import { until } from '../support/wait.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 interface SipCreds {
   username: string;
@@ -156,13 +157,7 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
     });
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     cfg.body.chatCapacity = 2;
     const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));

@@ -18,6 +18,7 @@ import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 import { until } from '../support/wait.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 /** The device's proof that it answered the call of `ticket` (what it posts to /v1/device/call-proofs). */
 interface Staff {
@@ -106,13 +107,7 @@ describe('chat capacity: several chats per agent, a call takes the whole capacit
     a = nodes[0]!;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const put = await setConfig((cfg) => {
-      const walk = (nodes: any[]): void => {
-        for (const n of nodes) {
-          if (n.children) walk(n.children);
-          else if (n.id === 'other') n.channels = ['voice', 'chat'];
-        }
-      };
-      walk(cfg.menu);
+      offerChatOn(cfg.menu);
       cfg.chatCapacity = 3;
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));

@@ -30,6 +30,7 @@ import { openReadOnly } from '../../authority/src/store/engine.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 const int = (v: string | undefined, d: number) => {
   const n = v === undefined || v === '' ? NaN : parseInt(v, 10);
@@ -245,13 +246,7 @@ describe(`verified chat through ${KILLS} authority SIGKILLs and cut sockets: ${M
       const t0 = Date.now();
       const admin = (await staffLogin(url, 'admin', 'demo-admin-1')).token;
       const cfg = await api(url, 'getPipelineConfig', { headers: bearer(admin) });
-      const walk = (ns: any[]): void => {
-        for (const n of ns) {
-          if (n.children) walk(n.children);
-          else if (n.id === 'other') n.channels = ['voice', 'chat'];
-        }
-      };
-      walk(cfg.body.menu);
+      offerChatOn(cfg.body.menu);
       const put = await api(url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
       assert.equal(put.status, 200, JSON.stringify(put.body));
 

@@ -14,6 +14,7 @@ import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 const M = (s: string) => s.padEnd(16, '_');
 const DAY = 86_400_000;
@@ -144,13 +145,7 @@ describe('chat transcripts: retention from configuration, audited deletion', () 
     a = nodes[0]!;
     await signIn();
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin.token) });
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin.token), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));
 

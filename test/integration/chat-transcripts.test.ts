@@ -15,6 +15,7 @@ import { TestDevice } from '../support/device.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 /** A client message id (opaque ids are 16+ characters). */
 const M = (s: string) => s.padEnd(16, '_');
@@ -108,13 +109,7 @@ describe('chat transcripts: the request record for staff, past conversations for
     a = nodes[0]!;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     A = await login('agent1', 'demo-agent-1');
@@ -421,13 +416,7 @@ describe("the console reads a transcript through main/core's bridge (History)", 
   it("'chat.transcript': a supervisor gets the messages (audited); an agent the request never reached is refused; bad arguments never leave the bridge", async () => {
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     assert.equal(
       (await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body })).status,
       200,

@@ -11,6 +11,7 @@ import { FakeClock, startNodes, type TestAuthority } from '../support/authority.
 import { TestDevice } from '../support/device.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 interface Staff {
   token: string;
@@ -73,13 +74,7 @@ describe("estimated waits per channel: a chat's from chat handling, a call's fro
     a = nodes[0]!;
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(cfg.body.menu);
+    offerChatOn(cfg.body.menu);
     cfg.body.chatCapacity = 1;
     const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
     assert.equal(put.status, 200, JSON.stringify(put.body));

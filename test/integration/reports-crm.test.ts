@@ -10,6 +10,7 @@ import { api, bearer, staffLogin } from '../support/http.ts';
 import { until } from '../support/wait.ts';
 import { FrameLog, TestSocket } from '../support/ws.ts';
 import { type Received, webhookReceiver } from '../support/webhook-receiver.ts';
+import { offerChatOn } from '../support/pipeline-config.ts';
 
 /**
  * A scripted weekend of calls in Europe/Paris across the spring daylight-saving change
@@ -197,13 +198,7 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
       readFileSync(new URL('../../authority/config/pipeline.json', import.meta.url), 'utf8'),
     );
     // 'Something else' may be asked by chat too; an agent holds up to two chats at once.
-    const walk = (nodes: any[]): void => {
-      for (const n of nodes) {
-        if (n.children) walk(n.children);
-        else if (n.id === 'other') n.channels = ['voice', 'chat'];
-      }
-    };
-    walk(pipeline.menu);
+    offerChatOn(pipeline.menu);
     pipeline.chatCapacity = 2;
     const general = pipeline.queues.find((q: any) => q.id === 'general');
     general.targetAnswerSeconds = 60;
