@@ -28,7 +28,9 @@ export class SipServerControl {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.secret}` },
+        // A fresh connection each time: Kamailio's xhttp may close a kept-alive one just as a
+        // pooled socket is reused ("other side closed"), which would fail a call that was fine.
+        headers: { authorization: `Bearer ${this.secret}`, connection: 'close' },
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       await res.arrayBuffer();
