@@ -114,21 +114,7 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
     );
     const arrived = await callee.take((m) => m.startsWith('INVITE ') && m.includes(callId));
     assert.equal(headerOf(arrived, CALL_TICKET_HEADER), ticket, 'the device gets the ticket');
-    const keep = arrived
-      .split('\r\n\r\n')[0]!
-      .split('\r\n')
-      .filter((l) => /^(Via|From|Call-ID|CSeq|Record-Route):/i.test(l));
-    callee.ws.send(
-      [
-        'SIP/2.0 200 OK',
-        ...keep,
-        `To: <${deviceSip.aor}>;tag=devicetag`,
-        `Contact: <sip:device@${callee.host};transport=ws>`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-    );
+    callee.answerOk(arrived, `<${deviceSip.aor}>;tag=devicetag`);
     assert.equal(statusOf(await answered), 200);
     const proof = await device.ticketProof(ticket, Math.floor(Date.now() / 1000));
     const proved = await device.api('callProof', { json: { ticket, proof } });
@@ -292,21 +278,7 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
       invite(authorization(as.sip, 'INVITE', deviceSip.aor, nonceOf(c407)!, 1)),
     );
     const arrived = await callee.take((m) => m.startsWith('INVITE ') && m.includes(callId));
-    const keep = arrived
-      .split('\r\n\r\n')[0]!
-      .split('\r\n')
-      .filter((l) => /^(Via|From|Call-ID|CSeq|Record-Route):/i.test(l));
-    callee.ws.send(
-      [
-        'SIP/2.0 200 OK',
-        ...keep,
-        `To: <${deviceSip.aor}>;tag=devicetag`,
-        `Contact: <sip:device@${callee.host};transport=ws>`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-    );
+    callee.answerOk(arrived, `<${deviceSip.aor}>;tag=devicetag`);
     assert.equal(statusOf(await answered), 200);
     return callId;
   }

@@ -50,6 +50,24 @@ export class RawSip {
       await new Promise<void>((r) => this.wake.push(r));
     }
   }
+  /** Answer a request that arrived here with 200 OK (its Via, From, Call-ID, CSeq, Record-Route; `to` with our tag). */
+  answerOk(request: string, to: string): void {
+    const keep = request
+      .split('\r\n\r\n')[0]!
+      .split('\r\n')
+      .filter((l) => /^(Via|From|Call-ID|CSeq|Record-Route):/i.test(l));
+    this.ws.send(
+      [
+        'SIP/2.0 200 OK',
+        ...keep,
+        `To: ${to}`,
+        `Contact: <sip:device@${this.host};transport=ws>`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  }
   close(): void {
     this.ws.close();
   }
