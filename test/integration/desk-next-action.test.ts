@@ -28,6 +28,8 @@ describe('issue 15: the desk around the next action (authority)', () => {
   let B: string;
   let S: string;
   let bId: string;
+  let aId: string;
+  let sId: string;
 
   const as = <K extends RouteId>(token: string, name: K, opts?: ApiOptions<K>) =>
     apiWith(a.url, bearer(token), name, opts);
@@ -75,11 +77,15 @@ describe('issue 15: the desk around the next action (authority)', () => {
       { clock },
     );
     admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    A = (await staffLogin(a.url, 'agent1', 'demo-agent-1')).token;
+    const own = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    A = own.token;
+    aId = own.staffId;
     const b = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     B = b.token;
     bId = b.staffId;
-    S = (await staffLogin(a.url, 'supervisor', 'demo-supervisor')).token;
+    const sup = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
+    S = sup.token;
+    sId = sup.staffId;
     await presence(B, 'offline');
     await presence(S, 'offline');
   });
@@ -184,6 +190,28 @@ describe('issue 15: the desk around the next action (authority)', () => {
     const r2 = await accepted(A);
     await as(A, 'completeRequest', { params: { requestId: r2.requestId }, json: { fence: r2.fence } });
     assert.equal((await as(A, 'setPresence', { json: { state: 'offline' } })).body.presence, 'offline');
+  });
+
+  it('a break a supervisor sets during wrap-up names the supervisor, in wrap-up and when the break starts', async () => {
+    await presence(A, 'offline');
+    const r = await accepted(A);
+    await as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } });
+    const set = await as(S, 'setAgentPresence', {
+      params: { staffId: aId },
+      json: { state: 'break', reasonCode: 'training' },
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    assert.equal(set.body.presence, 'wrap_up');
+    assert.deepEqual(set.body.nextPresence, { state: 'break', reasonCode: 'training' });
+    assert.equal(set.body.setBy?.staffId, sId, 'the next status is the supervisor’s');
+    clock.advance(31_000);
+    await a.services.pipeline.tick();
+    const after = await me(A);
+    assert.equal(after.presence, 'break');
+    assert.equal(after.reasonCode, 'training');
+    assert.deepEqual(after.setBy, { staffId: sId, displayName: 'Morgan Lee' }, 'the break names who set it');
+    // The agent's own choice clears the name.
+    assert.equal((await as(A, 'setPresence', { json: { state: 'offline' } })).body.setBy, null);
   });
 
   it('a colleague in a consult is offered no customer, is busy on the board, and free again when it closes', async () => {

@@ -44,7 +44,9 @@ export class Agents {
   async endWrapUpIn(r: Repos, staffId: string): Promise<void> {
     const row = await r.agents.get(staffId);
     const next = row?.presence === 'wrap_up' ? row.reason_code : null;
-    if (next !== null) await this.setPresenceIn(r, staffId, 'break', { reasonCode: next });
+    // A break a supervisor chose as the next status still names that supervisor.
+    if (next !== null)
+      await this.setPresenceIn(r, staffId, 'break', { reasonCode: next, setBy: row!.presence_set_by });
     else await this.setPresenceIn(r, staffId, 'available');
   }
 
