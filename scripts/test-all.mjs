@@ -77,6 +77,8 @@ const picksEngines = (file) => readFileSync(file, 'utf8').includes('testEngines(
  */
 const ENGINE_NEUTRAL = new Set(['outbox-crash', 'recording-crash']);
 const SECOND_FUZZ_RUNS = '50';
+/** The time limit per test file (VD_TEST_FILE_MINUTES overrides it; 0: none). */
+const FILE_MINUTES = 15;
 const engineNeutral = (file) =>
   ENGINE_NEUTRAL.has(
     file
@@ -103,6 +105,8 @@ for (const { suite, engine } of runs) {
     [
       '--import',
       'tsx',
+      '--import',
+      join(root, 'test/support/file-watchdog.mjs'),
       '--test',
       `--test-concurrency=${suite === 'e2e' ? 1 : 2}`,
       '--test-reporter=spec',
@@ -118,6 +122,9 @@ for (const { suite, engine } of runs) {
         ...process.env,
         VD_TEST_SUITE: suite,
         VD_TEST_ENGINE: engine,
+        // A file still running after this many minutes ends as failed (test/support/file-watchdog.mjs):
+        // one file that never exits must not hold up the whole suite. The longest file takes ~5 min.
+        VD_TEST_FILE_MINUTES: process.env.VD_TEST_FILE_MINUTES ?? String(FILE_MINUTES),
         // The pipeline crash test is the pass's longest file (1,000 requests: ~4.5 min on PostgreSQL
         // on a loaded 2-core machine): the second engine's pass runs it at 500 unless set.
         ...(second && !process.env.VD_CRASH_REQUESTS ? { VD_CRASH_REQUESTS: '500' } : {}),

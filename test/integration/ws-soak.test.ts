@@ -41,12 +41,19 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
-import { routes, WS_PATH, type RouteId } from '../../protocol/src/index.ts';
+import { routes, type RouteId } from '../../protocol/src/index.ts';
 import { TestDevice } from '../support/device.ts';
 import { type ApiOptions, apiWith, bearer, type HttpResult, routePath } from '../support/http.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 import { until } from '../support/wait.ts';
+import {
+  pct,
+  SOAK_PHASE_TIMEOUT_MS,
+  SoakClients,
+  soakRound,
+  type SoakDevice,
+  within,
+} from '../support/ws-soak.ts';
 
 const int = (v: string | undefined, d: number) => {
   const n = v === undefined || v === '' ? NaN : parseInt(v, 10);
@@ -62,7 +69,6 @@ const STAFF = [
   { username: 'supervisor', password: 'demo-supervisor', topic: 'board' },
 ] as const;
 /** Bounds (watchdogs, not expectations). */
-const PHASE_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 const FD_SETTLE_MS = 10_000;
 // Was 1.1 until the store's move to async units of work (issue 11): since then the floor
@@ -118,182 +124,6 @@ async function settle<T>(what: string, probe: () => T, ok: (v: T) => boolean, ms
   await until(what, () => ok(probe()), { timeoutMs: ms }).catch(() => undefined);
   return { value: probe(), waitedMs: Math.round(performance.now() - t0) };
 }
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, fail) => {
-      t = setTimeout(() => fail(new Error(`${what}: not done within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
-const pct = (sorted: Float64Array, p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
-// ---- the clients --------------------------------------------------------------------
-
-/** Arrivals of one (request id, state) during a phase: per client the time it was first seen. */
-interface Seen {
-  at: Float64Array;
-  filled: number;
-}
-
-/** One round half: the changes the test made, and when each client saw them. */
-class Phase {
-  readonly seen = new Map<string, Seen>();
-  private expected: { key: string; returnedAt: number }[] | null = null;
-  private complete!: (ok: boolean) => void;
-  /** true when every client saw every change; false as soon as a client is lost. */
-  readonly done = new Promise<boolean>((resolve) => (this.complete = resolve));
-
-  constructor(readonly clients: number) {}
-
-  /** A client's frame carried `key` (request id and state) at `now`. */
-  record(client: number, key: string, now: number): void {
-    let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { at: new Float64Array(this.clients).fill(NaN), filled: 0 }));
-    if (!Number.isNaN(s.at[client]!)) return; // a later view of the same state
-    s.at[client] = now;
-    s.filled++;
-    if (s.filled === this.clients) this.check();
-  }
-
-  /** The changes made, once their HTTP calls returned (frames may already have arrived). */
-  expect(changes: { key: string; returnedAt: number }[]): void {
-    this.expected = changes;
-    this.check();
-  }
-
-  private check(): void {
-    if (this.expected?.every((c) => this.seen.get(c.key)?.filled === this.clients)) this.complete(true);
-  }
-
-  /** A client closed or failed: it will never see the rest, stop waiting. */
-  abort(): void {
-    this.complete(false);
-  }
-
-  /** Wait until every client saw every change, or the bound passes. */
-  async wait(): Promise<boolean> {
-    let t: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((r) => (t = setTimeout(() => r(false), PHASE_TIMEOUT_MS)));
-    const ok = await Promise.race([this.done, timedOut]);
-    clearTimeout(t);
-    return ok;
-  }
-
-  /** Per expected change: how many clients missed it. */
-  missing(): string {
-    return (this.expected ?? [])
-      .map((c) => `${c.key} missed by ${this.clients - (this.seen.get(c.key)?.filled ?? 0)}`)
-      .join(', ');
-  }
-
-  /** Relay times of every (change, client), and per client how many changes arrived. */
-  tally(perClient: Uint32Array, latencies: number[] | null): { early: number } {
-    let early = 0;
-    for (const c of this.expected ?? []) {
-      const s = this.seen.get(c.key);
-      if (!s) continue;
-      for (let i = 0; i < this.clients; i++) {
-        const at = s.at[i]!;
-        if (Number.isNaN(at)) continue;
-        perClient[i]!++;
-        const ms = at - c.returnedAt;
-        if (ms < 0) early++; // the feed's frame beat the HTTP answer here: relay time 0
-        latencies?.push(Math.max(0, ms));
-      }
-    }
-    return { early };
-  }
-}
-
-class SoakClients {
-  readonly sockets: WebSocket[] = [];
-  readonly frames: Uint32Array;
-  readonly pongs: Uint8Array;
-  readonly unexpected: string[] = [];
-  phase: Phase | null = null;
-  closing = false;
-
-  constructor(
-    readonly url: string,
-    readonly n: number,
-  ) {
-    this.frames = new Uint32Array(n);
-    this.pongs = new Uint8Array(n);
-  }
-
-  private lost(what: string): void {
-    this.unexpected.push(what);
-    this.phase?.abort();
-  }
-
-  /** Open, hello, subscribe; resolves on the snapshot. */
-  private open(i: number, token: string, topic: 'queues' | 'board'): Promise<void> {
-    const ws = new WebSocket(this.url.replace(/^http/, 'ws') + WS_PATH);
-    this.sockets[i] = ws;
-    return new Promise<void>((resolve, reject) => {
-      ws.on('open', () =>
-        ws.send(JSON.stringify({ type: 'hello', auth: { kind: 'staff', accessToken: token } })),
-      );
-      ws.on('error', (e) => {
-        this.lost(`client ${i}: error ${e.message}`);
-        reject(e);
-      });
-      ws.on('close', (code, reason) => {
-        if (!this.closing) this.lost(`client ${i}: closed ${code} ${String(reason)}`);
-        reject(new Error(`client ${i} closed (${code}) before its snapshot`));
-      });
-      ws.on('message', (data) => {
-        const now = performance.now();
-        this.frames[i]!++;
-        const f = JSON.parse(String(data));
-        if (f.type === 'queue.delta') {
-          if (this.phase) for (const u of f.upserts) this.phase.record(i, `${u.requestId}:${u.state}`, now);
-        } else if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'subscribe', topic }));
-        else if (f.type === 'queue.snapshot' || f.type === 'board.snapshot') resolve();
-        else if (f.type === 'pong' && f.id === `soak-${i}`) this.pongs[i] = 1;
-        else if (f.type === 'error') this.lost(`client ${i}: error frame ${f.code} ${f.message}`);
-      });
-    });
-  }
-
-  /** All clients, 50 at a time, round-robin over the staff accounts. */
-  async connect(tokens: { token: string; topic: 'queues' | 'board' }[], onBatch: () => void): Promise<void> {
-    for (let i = 0; i < this.n; i += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, this.n - i) }, (_, j) => {
-          const t = tokens[(i + j) % tokens.length]!;
-          return this.open(i + j, t.token, t.topic);
-        }),
-      );
-      onBatch();
-    }
-  }
-
-  /** Close every socket from this side and wait (bounded) for the close handshakes. */
-  async closeAll(timeoutMs = 20_000): Promise<number> {
-    this.closing = true;
-    const open = this.sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED);
-    const closed = Promise.all(open.map((ws) => new Promise((r) => ws.once('close', r))));
-    for (const ws of open) ws.close(1000, 'soak over');
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
-    clearTimeout(t);
-    return this.sockets.filter((ws) => ws.readyState !== WebSocket.CLOSED).length;
-  }
-
-  terminateAll(): void {
-    this.closing = true;
-    for (const ws of this.sockets) ws?.terminate();
-  }
-}
-
-const lost = (set: SoakClients) =>
-  `${set.unexpected.length} unexpected closes/errors${set.unexpected.length ? ': ' + set.unexpected.slice(0, 5).join('; ') : ''}`;
 
 // ---- the test -------------------------------------------------------------------------
 
@@ -357,46 +187,12 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
       devices.push(await new TestDevice(authority.url).enrolAndAuthenticate(code.body.code));
     }
 
-    /** One round: every device creates a request; once all clients saw them, every device cancels its own. */
-    const round = async (latencies: number[] | null, perClient: Uint32Array, set: SoakClients) => {
-      let early = 0;
-      const created = new Phase(set.n);
-      set.phase = created;
-      const requests = await Promise.all(
-        devices.map(async (d) => {
-          const r = await deviceCall(d, 'createRequest', { json: { optionId: 'other' } });
-          const returnedAt = performance.now();
-          assert.equal(r.body?.status, 'queued', `create: ${r.status} ${JSON.stringify(r.body)}`);
-          return { device: d, requestId: r.body.request.requestId as string, returnedAt };
-        }),
-      );
-      created.expect(requests.map((r) => ({ key: `${r.requestId}:waiting`, returnedAt: r.returnedAt })));
-      assert.ok(
-        await created.wait(),
-        `not every client saw the new requests: ${created.missing()}; ${lost(set)}`,
-      );
-      early += created.tally(perClient, latencies).early;
-
-      const cancelled = new Phase(set.n);
-      set.phase = cancelled;
-      const ends = await Promise.all(
-        requests.map(async (r) => {
-          const c = await deviceCall(r.device, 'cancelRequest', { params: { requestId: r.requestId } });
-          const returnedAt = performance.now();
-          assert.equal(c.status, 200, `cancel: ${JSON.stringify(c.body)}`);
-          assert.equal(c.body.state, 'abandoned');
-          return { key: `${r.requestId}:abandoned`, returnedAt };
-        }),
-      );
-      cancelled.expect(ends);
-      assert.ok(
-        await cancelled.wait(),
-        `not every client saw the cancels: ${cancelled.missing()}; ${lost(set)}`,
-      );
-      early += cancelled.tally(perClient, latencies).early;
-      set.phase = null;
-      return early;
-    };
+    const soakDevices: SoakDevice[] = devices.map((d) => ({
+      create: () => deviceCall(d, 'createRequest', { json: { optionId: 'other' } }),
+      cancel: (requestId) => deviceCall(d, 'cancelRequest', { params: { requestId } }),
+    }));
+    const round = (latencies: number[] | null, perClient: Uint32Array, set: SoakClients) =>
+      soakRound(soakDevices, set, perClient, latencies);
 
     // First use of everything (a socket, a subscription, a request and its cancel) before the baseline.
     const first = new SoakClients(authority.url, 1);
@@ -454,7 +250,7 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
       'a pong from every client',
       () => clients!.pongs.reduce((a, b) => a + b, 0),
       (n) => n === CLIENTS,
-      PHASE_TIMEOUT_MS,
+      SOAK_PHASE_TIMEOUT_MS,
     );
     const pongs = clients.pongs.reduce((a, b) => a + b, 0);
     const unexpected = [...clients.unexpected];
