@@ -1,8 +1,10 @@
 /**
  * Listening to calls in e2e tests: tone WAVs for Chromium's fake microphone
  * (--use-file-for-fake-audio-capture) and an AnalyserNode on a page's <audio>
- * element that reports the peak frequency of what actually plays, or silence.
+ * element that reports the peak frequency of what actually plays, or silence; and
+ * whether a page still holds any live remote track (media elements and peer connections).
  */
+import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 
@@ -192,4 +194,50 @@ export async function toneGap(page: Page): Promise<number | null> {
     }
   }
   return gap;
+}
+
+/**
+ * An init script (page.addInitScript) that keeps every RTCPeerConnection the page makes,
+ * so `liveRemoteTracks` can look at their receivers later.
+ */
+export const KEEP_PEER_CONNECTIONS = `(() => {
+  const Original = window.RTCPeerConnection;
+  const all = [];
+  window.__vdPeerConnections = all;
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) { super(...args); all.push(this); }
+  };
+})();`;
+
+/** Runs in the page: the remote tracks still live, on media elements' streams and open peer connections' receivers. */
+const LIVE_REMOTE_TRACKS = `() => {
+  const live = [];
+  for (const el of document.querySelectorAll('audio, video')) {
+    const s = el.srcObject;
+    if (s instanceof MediaStream)
+      for (const t of s.getTracks()) if (t.readyState === 'live') live.push('element ' + t.kind + ' ' + t.id);
+  }
+  for (const pc of window.__vdPeerConnections ?? [])
+    for (const r of pc.getReceivers())
+      if (r.track.readyState === 'live' && pc.connectionState !== 'closed')
+        live.push('receiver ' + r.track.kind + ' ' + r.track.id);
+  return live;
+}`;
+
+/**
+ * Remote audio or video still live on the page: every media element's stream and every
+ * RTCPeerConnection's receivers (those the page made after KEEP_PEER_CONNECTIONS).
+ */
+export const liveRemoteTracks = (page: Page): Promise<string[]> =>
+  page.evaluate(`(${LIVE_REMOTE_TRACKS})()`) as Promise<string[]>;
+
+/**
+ * The page holds no live remote track: waits (bounded; tracks end a moment after the
+ * call does) until none is left, then asserts it, naming the tracks still live.
+ */
+export async function assertNoLiveRemoteTrack(page: Page, who: string, timeoutMs = 20_000): Promise<void> {
+  await page
+    .waitForFunction(`(${LIVE_REMOTE_TRACKS})().length === 0`, undefined, { timeout: timeoutMs })
+    .catch(() => undefined);
+  assert.deepEqual(await liveRemoteTracks(page), [], `${who}'s page holds no live remote track`);
 }

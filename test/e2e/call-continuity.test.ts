@@ -24,7 +24,13 @@ import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 import { staffLogin } from '../support/http.ts';
-import { detectTone, writeToneWav } from './audio-harness.ts';
+import {
+  assertNoLiveRemoteTrack,
+  detectTone,
+  KEEP_PEER_CONNECTIONS,
+  liveRemoteTracks,
+  writeToneWav,
+} from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -33,35 +39,6 @@ import {
   startAppAuthority,
   type AppAuthority,
 } from './customer-app-harness.ts';
-
-/** Every RTCPeerConnection the page makes is kept, to look at its receivers later. */
-const KEEP_PEER_CONNECTIONS = `(() => {
-  const Original = window.RTCPeerConnection;
-  const all = [];
-  window.__vdPeerConnections = all;
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); all.push(this); }
-  };
-})();`;
-
-/** Remote audio still live on the page: media elements' streams and peer connections' receivers. */
-function liveRemoteTracks(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const live: string[] = [];
-    for (const el of document.querySelectorAll('audio, video')) {
-      const s = (el as HTMLMediaElement).srcObject;
-      if (s instanceof MediaStream)
-        for (const t of s.getTracks()) if (t.readyState === 'live') live.push(`element ${t.kind} ${t.id}`);
-    }
-    const pcs =
-      (window as unknown as { __vdPeerConnections?: RTCPeerConnection[] }).__vdPeerConnections ?? [];
-    for (const pc of pcs)
-      for (const r of pc.getReceivers())
-        if (r.track.readyState === 'live' && pc.connectionState !== 'closed')
-          live.push(`receiver ${r.track.kind} ${r.track.id}`);
-    return live;
-  });
-}
 
 for (const server of ['edge', 'kamailio'] as const)
   describe(`calls that never drop, leak or lie: consult legs end, a console that goes away ends its call${server === 'kamailio' ? ' (Kamailio)' : ''}`, () => {
@@ -208,28 +185,7 @@ for (const server of ['edge', 'kamailio'] as const)
             .waitFor();
           await colleague.waitFor({ state: 'detached' });
           await pa.getByTestId('softphone-status').getByText('ready').waitFor();
-          await pa.waitForFunction(
-            () => {
-              const pcs =
-                (window as unknown as { __vdPeerConnections?: RTCPeerConnection[] }).__vdPeerConnections ??
-                [];
-              const el = document.querySelector(
-                'audio[data-testid="remote-audio"]',
-              ) as HTMLMediaElement | null;
-              const s = el?.srcObject;
-              return (
-                !(s instanceof MediaStream && s.getTracks().some((t) => t.readyState === 'live')) &&
-                pcs.every(
-                  (pc) =>
-                    pc.connectionState === 'closed' ||
-                    pc.getReceivers().every((r) => r.track.readyState !== 'live'),
-                )
-              );
-            },
-            undefined,
-            { timeout: 20_000 },
-          );
-          assert.deepEqual(await liveRemoteTracks(pa), [], 'Dana’s page holds no live remote track');
+          await assertNoLiveRemoteTrack(pa, 'Dana');
           await dana.screenshot('continuity-1-dana-after-warm-accept');
           await sam.screenshot('continuity-2-sam-after-warm-accept');
           await pb.getByTestId('call-status').getByText('Ready to call').waitFor();

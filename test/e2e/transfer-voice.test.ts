@@ -11,6 +11,16 @@
  * Sam Patel", the two hear each other, and the panel's chain of custody reads Dana
  * then Sam. The gap in audio on the phone (last tone from Dana's leg to the first from
  * Sam's) is printed. The warm transfer ends the same way.
+ *
+ * Then a supervisor's take-over and reassign, one call through both: Dana's call with
+ * Alice; Morgan Lee takes it over from the board (confirming what happens: Dana leaves,
+ * Alice stays connected), Dana's page keeps no live remote track (media elements and
+ * RTCPeerConnections), the phone says "Connecting you to Morgan Lee…", Morgan calls
+ * and the phone answers by itself; Morgan reassigns the request to Sam from the board,
+ * his own call ends, Sam accepts the offer and calls, answered the same way. Tones both
+ * ways before and after each hand-over, never "Call ended", never a second answer; the
+ * gap of each hand-over and the p95 over all of them are printed (the gap includes the
+ * new holder's accept and "Call customer" clicks).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +31,16 @@ import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { staffLogin } from '../support/http.ts';
-import { detectSilence, detectTone, startToneLog, toneGap, writeToneWav } from './audio-harness.ts';
+import {
+  assertNoLiveRemoteTrack,
+  detectSilence,
+  detectTone,
+  KEEP_PEER_CONNECTIONS,
+  liveRemoteTracks,
+  startToneLog,
+  toneGap,
+  writeToneWav,
+} from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -31,7 +50,7 @@ import {
   type AppAuthority,
 } from './customer-app-harness.ts';
 
-describe('voice follows a transfer (blind, warm): the new agent continues the call on the same verified device', () => {
+describe('voice follows a transfer (blind, warm), a take-over and a reassign: the new holder continues the call on the same verified device', () => {
   let app: AppAuthority;
   let customerBrowser: Browser;
   let consoleBrowser: Browser;
@@ -60,6 +79,11 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
     await app.a.services.pipeline.agents.setSchedule(sam.staffId, []);
   });
   after(async () => {
+    const measured = gaps.filter((g) => g !== null).sort((x, y) => x - y);
+    if (measured.length)
+      console.log(
+        `# audio gap p95 over ${measured.length} hand-overs (nearest rank): ${Math.round(measured[Math.ceil(0.95 * measured.length) - 1]!)} ms`,
+      );
     await customerBrowser?.close();
     await consoleBrowser?.close();
     for (const m of modes) await m.close();
@@ -73,6 +97,7 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
     const mode = await startBrowserMode({ authorityUrl: app.a.url, dataDir, rendererDir });
     modes.push(mode);
     const t = await newTestPage(consoleBrowser, name, { viewport: VIEWPORT, permissions: ['microphone'] });
+    await t.page.addInitScript(KEEP_PEER_CONNECTIONS);
     await t.page.goto(mode.launchUrl);
     await signIn(t.page, username, password);
     await t.page.getByTestId('presence').waitFor();
@@ -119,6 +144,17 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
     await hearEachOther(agent, customer, agentName.split(' ')[0]!);
   };
 
+  /** Audio gaps on the phone at each hand-over measured (ms; null: the tone never came back). */
+  const gaps: (number | null)[] = [];
+  /** Stop the phone's tone log, print the gap of this hand-over and keep it for the p95. */
+  const printGap = async (customer: Page, how: string, from: string, to: string) => {
+    const gap = await toneGap(customer);
+    gaps.push(gap);
+    console.log(
+      `# ${how}: audio gap on the phone (last tone from ${from}'s leg to first from ${to}'s): ${gap === null ? 'none measured' : `${Math.round(gap)} ms`}`,
+    );
+  };
+
   /** Runs in the phone's page: remember every screen title shown from now on. */
   const watchTitles = (customer: Page) =>
     customer.evaluate(`(() => {
@@ -130,16 +166,6 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
     })()`);
   const titlesSeen = async (customer: Page) =>
     (await customer.evaluate('[...window.__vdTitles]')) as string[];
-
-  /** The old holder's page plays nothing any more: no live remote track. */
-  const noLiveRemoteTrack = async (agent: Page) =>
-    assert.equal(
-      await agent.evaluate(
-        `[...document.querySelectorAll('audio')].flatMap((a) => a.srcObject ? a.srcObject.getAudioTracks() : []).filter((t) => t.readyState === 'live').length`,
-      ),
-      0,
-      "the old holder's page holds no live remote track",
-    );
 
   /** The new holder calls; the phone answers by itself (no ring); proof checked; tones both ways. */
   const continuedCall = async (agent: Page, agentName: string, customer: Page) => {
@@ -194,7 +220,7 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
       await pa.getByText(/Bob Okafor is now with Sam Patel/).waitFor();
       // Dana's media is cut at the move; the phone stays with the request.
       await pa.getByTestId('softphone-status').getByText('ready').waitFor();
-      await noLiveRemoteTrack(pa);
+      await assertNoLiveRemoteTrack(pa, 'Dana');
       await pc.getByRole('heading', { name: 'Connecting you to Sam Patel…' }).waitFor();
       await phone.t.screenshot('2-customer-connecting-to-sam');
 
@@ -209,10 +235,7 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
       // Sam calls the same device: answered by the phone itself, without any step-up.
       await continuedCall(pb, 'Sam Patel', pc);
       await phone.t.screenshot('2c-customer-now-with-sam');
-      const gap = await toneGap(pc);
-      console.log(
-        `# blind transfer: audio gap on the phone (last tone from Dana's leg to first from Sam's): ${gap === null ? 'none measured' : `${Math.round(gap)} ms`}`,
-      );
+      await printGap(pc, 'blind transfer', 'Dana', 'Sam');
       await neverEndedNorRang(pc, 'Sam Patel');
       assert.equal(
         await pb.getByRole('list', { name: 'Verification factors' }).textContent(),
@@ -303,7 +326,7 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
       await pb.getByRole('group', { name: 'Call with a colleague' }).waitFor({ state: 'detached' });
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
       await pa.getByTestId('softphone-status').getByText('ready').waitFor();
-      await noLiveRemoteTrack(pa);
+      await assertNoLiveRemoteTrack(pa, 'Dana');
       await pc.getByRole('heading', { name: 'Connecting you to Sam Patel…' }).waitFor();
       await pc.getByText(/You are now with Sam Patel/).waitFor();
       await continuedCall(pb, 'Sam Patel', pc);
@@ -317,10 +340,130 @@ describe('voice follows a transfer (blind, warm): the new agent continues the ca
       await sam.screenshot('5-warm-sam-on-call');
       await pc.getByRole('button', { name: 'Hang up' }).click();
       await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      // Sam completes, so he is free for the reassign.
+      await pb.getByRole('button', { name: 'Complete request' }).click();
+      await pb
+        .getByRole('region', { name: /Chen Wei/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor({ state: 'detached' });
       assert.deepEqual([dana.consoleErrors, sam.consoleErrors, phone.t.consoleErrors], [[], [], []]);
     } finally {
       await dana.close();
       await sam.close();
+      await phone.t.close();
+    }
+  });
+
+  it('take-over, then reassign: Morgan takes over Dana’s call from the board and calls, then reassigns it to Sam, who accepts and calls; the phone stays on the line throughout', async () => {
+    const phone = await openPhone(customerBrowser, app, 'takeover-voice-customer');
+    const dana = await openConsole('takeover-voice-dana', 'agent1', 'demo-agent-1');
+    const sam = await openConsole('takeover-voice-sam', 'agent2', 'demo-agent-2');
+    const [pa, pb, pc] = [dana.page, sam.page, phone.page];
+    let morgan: TestPage | null = null;
+    try {
+      await enrolThroughApp(phone, await enrolmentCode(app, 'c_alice_martin_01'), '975310');
+      await danaTakesTheRequest(pa, pb, pc, 'Alice Martin');
+      await callAndHear(pa, 'Dana Reyes', pc);
+      // The supervisor signs in once Dana holds the request (nothing waits to be offered to him).
+      morgan = await openConsole('takeover-voice-morgan', 'supervisor', 'demo-supervisor');
+      const pm = morgan.page;
+      await watchTitles(pc);
+      await startToneLog(pc, '#vd-remote-audio');
+
+      // Take-over from the board, confirmed like a person would, told the customer stays connected.
+      await pm.getByRole('button', { name: 'Board' }).click();
+      const requests = pm
+        .getByRole('table')
+        .filter({ has: pm.getByRole('columnheader', { name: 'Priority' }) });
+      const row = requests.getByRole('row', { name: /Alice Martin/ });
+      await row.getByRole('button', { name: 'Take over Alice Martin' }).waitFor();
+      await morgan.screenshot('6-takeover-board');
+      let confirmText = '';
+      pm.once('dialog', (d) => {
+        confirmText = d.message();
+        void d.accept();
+      });
+      await row.getByRole('button', { name: 'Take over Alice Martin' }).click();
+      await pm
+        .getByRole('region', { name: /Alice Martin/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor();
+      assert.match(
+        confirmText,
+        /^Take over Alice Martin from Dana Reyes\? Dana Reyes leaves the call; Alice Martin stays connected/,
+      );
+      // Dana's call ends at once; the phone stays with the request.
+      await pa.getByText('Morgan Lee took over Alice Martin. No wrap-up is owed.').waitFor();
+      await pa.getByTestId('softphone-status').getByText('ready').waitFor();
+      await assertNoLiveRemoteTrack(pa, 'Dana');
+      await dana.screenshot('6b-takeover-dana-released');
+      await pc.getByRole('heading', { name: 'Connecting you to Morgan Lee…' }).waitFor();
+      await phone.t.screenshot('6c-takeover-customer-connecting-to-morgan');
+      await pm.getByTestId('call-status').getByText('Ready to call').waitFor();
+
+      // Morgan calls the same device: answered by the phone itself.
+      await continuedCall(pm, 'Morgan Lee', pc);
+      await printGap(pc, 'take-over', 'Dana', 'Morgan');
+      await neverEndedNorRang(pc, 'Morgan Lee');
+      await phone.t.screenshot('6d-takeover-customer-now-with-morgan');
+      const chain = await pm
+        .getByRole('list', { name: 'Chain of custody' })
+        .getByRole('listitem')
+        .allTextContents();
+      assert.match(chain.at(-1) ?? '', /^Morgan Lee \(supervisor\)taken over by a supervisor/);
+      await morgan.screenshot('6e-takeover-morgan-on-call');
+      await assertNoLiveRemoteTrack(pa, 'Dana');
+
+      // Reassign to Sam (available again) from the board, while Morgan talks to the customer.
+      await startToneLog(pc, '#vd-remote-audio');
+      await pb.getByLabel('Change presence').selectOption('available');
+      await pm.getByRole('button', { name: 'Board' }).click();
+      await row
+        .getByRole('combobox', { name: 'Reassign Alice Martin to' })
+        .selectOption({ label: 'Sam Patel' });
+      await row.getByRole('button', { name: 'Reassign Alice Martin' }).click();
+      await pm.getByText('Alice Martin is offered to Sam Patel.').waitFor();
+      await morgan.screenshot('7-reassign-board');
+      await pm.getByRole('button', { name: 'Desk' }).click();
+      await pm
+        .getByText(/Morgan Lee reassigned Alice Martin to Sam Patel|Alice Martin moved on to Sam Patel/)
+        .waitFor();
+      await pm.getByTestId('softphone-status').getByText('ready').waitFor();
+      await assertNoLiveRemoteTrack(pm, 'Morgan');
+      await pc.getByRole('heading', { name: 'Connecting you to Sam Patel…' }).waitFor();
+      await phone.t.screenshot('7b-reassign-customer-connecting-to-sam');
+      const offer = pb.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
+      await offer
+        .getByTestId('arrived-from')
+        .getByText('Reassigned to you by Morgan Lee', { exact: false })
+        .waitFor();
+      await offer.getByRole('button', { name: /^Accept/ }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      await continuedCall(pb, 'Sam Patel', pc);
+      await printGap(pc, 'reassign', 'Morgan', 'Sam');
+      await neverEndedNorRang(pc, 'Sam Patel');
+      await phone.t.screenshot('7c-reassign-customer-now-with-sam');
+      await sam.screenshot('7d-reassign-sam-on-call');
+      assert.deepEqual(
+        [await liveRemoteTracks(pa), await liveRemoteTracks(pm)],
+        [[], []],
+        'no live remote track on Dana’s or Morgan’s page while Sam talks to the customer',
+      );
+      assert.equal(
+        await pc.getByRole('heading', { name: /Confirm it.s you|fingerprint|Enter your PIN/i }).count(),
+        0,
+        'the customer was not asked to verify again',
+      );
+      await pc.getByRole('button', { name: 'Hang up' }).click();
+      await pb.getByTestId('call-status').getByText('Ready to call').waitFor();
+      assert.deepEqual(
+        [dana.consoleErrors, sam.consoleErrors, morgan.consoleErrors, phone.t.consoleErrors],
+        [[], [], [], []],
+      );
+    } finally {
+      await dana.close();
+      await sam.close();
+      await morgan?.close();
       await phone.t.close();
     }
   });
