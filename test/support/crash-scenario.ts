@@ -19,6 +19,7 @@ import { verifyStoreAuditChain } from '../../authority/src/store/audit-chain.ts'
 import { openReadOnly, type StoreTarget } from '../../authority/src/store/engine.ts';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import type { EnqueuerLogLine, EnqueuerProgress, EnqueuerSummary } from './crash-enqueuer.ts';
+import { FeedWatcher } from './feed-watcher.ts';
 import { api, type ApiOptions, apiWith, bearer, type HttpResult } from './http.ts';
 import { REPO_ROOT } from './process.ts';
 import { within } from './wait.ts';
@@ -672,6 +673,24 @@ async function liveRequests(target: StoreTarget): Promise<number | null> {
   }
 }
 
+/** The live requests in the database, sorted: "id:state" (null: not readable now). */
+async function liveRequestStates(target: StoreTarget): Promise<string[] | null> {
+  try {
+    const ro = await openReadOnly(target);
+    try {
+      const r = await sql<{ id: string; state: string }>`
+        SELECT id, state FROM requests WHERE state IN ('waiting','offered','assigned','scheduled')`.execute(
+        ro.db,
+      );
+      return r.rows.map((x) => `${x.id}:${x.state}`).sort();
+    } finally {
+      await ro.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 /** For each kill: how long until every agent had its next call answered (a client's view of recovery). */
 function serviceGaps(killAt: number[], agents: SimAgent[]): number[] {
   return killAt.map((t) =>
@@ -726,10 +745,14 @@ export async function runCrashScenario(opts: {
   };
   let stopAgents = false;
   const stopped = () => stopAgents;
+  let feed: FeedWatcher | null = null;
   try {
     await server.start();
     const target = await server.storeTarget();
     const agents = AGENTS.map((a) => new SimAgent(server.url, a.username, a.password, stats));
+    // An admin's board feed, kept like a console keeps it across the restarts (feed-watcher.ts).
+    feed = new FeedWatcher(() => server.url, 'admin', 'demo-admin-1');
+    feed.start();
 
     // The enqueuer, a separate process: its requests and acks do not share our fate.
     let progress: EnqueuerProgress = { type: 'progress', attempted: 0, acked: 0, done: false };
@@ -809,6 +832,16 @@ export async function runCrashScenario(opts: {
     const flushTimer = setTimeout(() => (flushStop = true), 60_000);
     await flushing;
     clearTimeout(flushTimer);
+    // The board feed, resubscribed after every restart, shows what the database holds live.
+    let dbLive: string[] | null = null;
+    const feedSettle = Date.now();
+    while (Date.now() - feedSettle < 30_000) {
+      dbLive = await liveRequestStates(target);
+      if (dbLive !== null && JSON.stringify(dbLive) === JSON.stringify(feed.live())) break;
+      await sleep(250);
+    }
+    const feedLive = feed.live();
+    await feed.stop();
     // The final stop is one more crash: the checker reads the file exactly as a SIGKILL left it.
     await server.kill();
 
@@ -836,7 +869,8 @@ export async function runCrashScenario(opts: {
       `  db: leases=${c.leases} fence_order=${c.fenceOrder.length} open_lease_mismatches=${c.leaseStateMismatches.length} ` +
       `unconfirmed_agent_writes=${c.unconfirmedWrites.length} integrity=${c.integrity} audit_chain=${c.auditChainOk ? 'ok' : 'BROKEN'} (${c.auditRows} rows) ` +
       `restart_ms avg=${restarts.length ? Math.round(restarts.reduce((x, y) => x + y, 0) / restarts.length) : 0} max=${Math.max(0, ...restarts)}\n` +
-      `  service gap after a kill (kill -> every agent's next answered call): p50=${pct(gaps, 50)} ms p95=${pct(gaps, 95)} ms max=${Math.max(0, ...gaps)} ms (${gaps.length} kills)`;
+      `  service gap after a kill (kill -> every agent's next answered call): p50=${pct(gaps, 50)} ms p95=${pct(gaps, 95)} ms max=${Math.max(0, ...gaps)} ms (${gaps.length} kills)\n` +
+      `  board feed: attempts=${feed.attempts} snapshots=${feed.snapshots} deltas=${feed.deltas} live_shown=${feedLive.length} live_in_db=${dbLive?.length ?? '?'}`;
     console.log(line + '\n' + details);
 
     const show = (xs: string[]) => xs.slice(0, 10).join('\n');
@@ -870,6 +904,10 @@ export async function runCrashScenario(opts: {
     assert.ok(stats.staleWrites > 0, 'some stale-fence writes were tried');
     assert.equal(stats.staleRejected, stats.staleWrites, '100% of stale-fence writes rejected');
     assert.ok(c.completed > 0, 'the agents completed requests');
+    // The feed lost nothing across the restarts: its view is the database's, request by request.
+    assert.deepEqual(feed.problems, [], 'the board feed met no error');
+    assert.ok(feed.snapshots > 1, 'the board feed resubscribed after the restarts');
+    assert.deepEqual(feedLive, dbLive, 'the board feed shows exactly the live requests of the database');
     // Every command and transfer an agent saw succeed is stored (a lost answer may store one more: audited too).
     assert.ok(
       c.commandsInDb >= stats.commands,
@@ -889,6 +927,7 @@ export async function runCrashScenario(opts: {
     failed = false;
   } finally {
     stopAgents = true;
+    await feed?.stop();
     if (enqueuer && enqueuer.exitCode === null && enqueuer.signalCode === null) enqueuer.kill('SIGKILL');
     await server.kill().catch(() => undefined);
     if (!failed && !sizes.keep) rmSync(work, { recursive: true, force: true });
