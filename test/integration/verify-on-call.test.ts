@@ -8,7 +8,9 @@
  * unlock. An option that does not allow it (the demo's "Lost or stolen card") refuses it.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { PipelineConfig } from '../../protocol/src/index.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
@@ -173,5 +175,18 @@ describe('verified on the call: a request queued below its level, the agent asks
     const other = await create({ optionId: 'other', idempotencyKey: 'plain-request-1' });
     assert.equal(other.body.status, 'queued', JSON.stringify(other.body));
     assert.equal(other.body.request.verifyOnCall, false);
+  });
+
+  it('a configuration allowing it on an option above level 2 (beyond the security questions) is refused', () => {
+    const file = JSON.parse(
+      readFileSync(new URL('../../authority/config/pipeline.json', import.meta.url), 'utf8'),
+    ) as { menu: { id: string; children?: Record<string, unknown>[] }[] };
+    assert.equal(PipelineConfig.safeParse(file).success, true);
+    const cardLimit = file.menu[0]!.children!.find((n) => n.id === 'card-limit')!;
+    assert.equal(cardLimit.level, 3);
+    cardLimit.verifyOnCall = true;
+    const r = PipelineConfig.safeParse(file);
+    assert.equal(r.success, false);
+    assert.match(JSON.stringify(r.error?.issues), /verifyOnCall allows level 2 at most/);
   });
 });
