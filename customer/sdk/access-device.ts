@@ -490,16 +490,24 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   /**
    * Ask for help with a menu option. Either queued (and followed live), or the
    * factors still needed; retrying with the same idempotency key after the step-up
-   * never queues twice.
+   * never queues twice. Where `step_up_required` says `verifyOnCall`, asking again with
+   * `{ verifyOnCall: true }` queues at the level this phone has: the agent asks the
+   * customer's security questions on the call.
    */
   async createRequest(
     optionId: string,
     idempotencyKey: string = randomId(12),
     /** 'chat' where the option offers it and the customer chose it; a call otherwise. */
     channel?: 'voice' | 'chat',
+    options: { verifyOnCall?: boolean } = {},
   ): Promise<CreateRequestResult> {
     await this.ensureAuthenticated();
-    const body = { optionId, idempotencyKey, ...(channel === 'chat' ? { channel } : {}) };
+    const body = {
+      optionId,
+      idempotencyKey,
+      ...(channel === 'chat' ? { channel } : {}),
+      ...(options.verifyOnCall ? { verifyOnCall: true as const } : {}),
+    };
     const r = await this.client.call('createRequest', { body });
     if (r.status === 'queued') this.requests.follow(r.request);
     return r;

@@ -75,6 +75,7 @@ export interface MenuNodeInput {
   level?: 0 | 1 | 2 | 3;
   skills?: string[];
   channels?: ('voice' | 'chat')[];
+  verifyOnCall?: boolean;
 }
 /** A menu node: a branch (children) or a leaf naming a queue, the level it needs and optional skills. */
 export const MenuNode: z.ZodType<MenuNodeInput> = z
@@ -101,13 +102,19 @@ export const MenuNode: z.ZodType<MenuNodeInput> = z
           .max(2)
           .optional()
           .describe('How the customer may be helped: voice, chat or both (voice when absent).'),
+        verifyOnCall: z
+          .boolean()
+          .optional()
+          .describe(
+            "A customer who cannot reach the level on the phone may still ask for help: the request queues at the level the customer has and the agent verifies them on the call with the customer's security questions; secure fields stay locked until the level is reached (false when absent).",
+          ),
       }),
     ]),
   )
   .meta({
     id: 'MenuNode',
     description:
-      'A node of the service menu: a branch (id, label, children) or a leaf (id, label, queue, level, skills).',
+      'A node of the service menu: a branch (id, label, children) or a leaf (id, label, queue, level, skills, channels, verifyOnCall).',
   });
 
 export const PriorityRule = z.strictObject({
@@ -271,12 +278,21 @@ export const PipelineConfig = z
           ctx.addIssue({ code: 'custom', message: `menu id "${n.id}" used twice`, path: [path] });
         ids.add(n.id);
         if (n.children) walk(n.children, `${path}/${n.id}`);
-        else if (n.queue && !queues.has(n.queue))
-          ctx.addIssue({
-            code: 'custom',
-            message: `menu option "${n.id}" names unknown queue "${n.queue}"`,
-            path: [path],
-          });
+        else {
+          if (n.queue && !queues.has(n.queue))
+            ctx.addIssue({
+              code: 'custom',
+              message: `menu option "${n.id}" names unknown queue "${n.queue}"`,
+              path: [path],
+            });
+          // The security questions with the device reach level 2, never 3.
+          if (n.verifyOnCall && (n.level ?? 0) > 2)
+            ctx.addIssue({
+              code: 'custom',
+              message: `menu option "${n.id}" needs level ${n.level}: verifyOnCall allows level 2 at most (what the security questions reach)`,
+              path: [path],
+            });
+        }
       }
     };
     walk(c.menu, 'menu');
@@ -511,6 +527,12 @@ export const RequestView = z
     reachability: DeviceReachability.nullable()
       .optional()
       .describe("Whether the customer's device can be reached now (online, last seen, wakeable)."),
+    verifyOnCall: z
+      .boolean()
+      .optional()
+      .describe(
+        "true when the customer asked to be verified on the call: queued below the option's level, the agent asks the security questions (the authority always sends it).",
+      ),
     phone: PhoneCallView.optional().describe(
       'Present when the customer phoned in from the phone network (SIP trunk): who called and what the caller ID says (never proof).',
     ),
@@ -539,6 +561,12 @@ export const CreateRequest = z.strictObject({
   channel: RequestChannel.optional().describe(
     'A call (voice, the default) or a verified chat; the option must offer it.',
   ),
+  verifyOnCall: z
+    .literal(true)
+    .optional()
+    .describe(
+      "The customer asks to be verified on the call: queued at the level the authentication has, below the option's; the option must allow it (400 invalid_request otherwise).",
+    ),
 });
 export const CreateRequestResult = z.discriminatedUnion('status', [
   z.strictObject({
@@ -548,6 +576,12 @@ export const CreateRequestResult = z.discriminatedUnion('status', [
     currentLevel: AssuranceLevel.describe('The level the authentication has.'),
     /** Any one of these factors is enough to reach the level. */
     factorsNeeded: z.array(FactorKind).describe('Any one of these factors is enough to reach the level.'),
+    verifyOnCall: z
+      .literal(true)
+      .optional()
+      .describe(
+        'Present when the option allows it: instead of stepping up, the customer may ask again with verifyOnCall and be verified on the call.',
+      ),
   }),
   z.strictObject({
     status: z

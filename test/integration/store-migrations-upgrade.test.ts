@@ -536,6 +536,8 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
   // 32: indexes of live sessions and two columns of agents (no table): read below
   32: [],
   33: [['quick_replies', [{ staff_id: 'st1', replies: '["Hello","One moment"]', updated_at: T + 14 }]]],
+  // 34: a column of requests (no table): read below
+  34: [],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -633,6 +635,7 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   const req = await r.requests.get('rq1');
   assert.equal(req?.state, 'assigned');
   assert.equal(req?.fence, 2);
+  assert.equal(req?.verify_on_call, 0, 'a request from before is not one to verify on the call (version 34)');
   assert.equal((await r.requests.bySession('se1'))?.id, 'rq1');
   assert.equal((await r.requests.leases('rq1')).length, 1);
   assert.equal(await r.sessions.heldByRequest('se1'), true);

@@ -15,7 +15,13 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
   return {
     deviceMenu: async () => await pipeline.liveMenu(),
     createRequest: ({ principal, body }) =>
-      pipeline.createRequest(principal, body.optionId, body.idempotencyKey, body.channel),
+      pipeline.createRequest(
+        principal,
+        body.optionId,
+        body.idempotencyKey,
+        body.channel,
+        body.verifyOnCall === true,
+      ),
     deviceRequest: async ({ principal, params }) =>
       await pipeline.requestView(await pipeline.ownRequest(principal, params.requestId)),
     cancelRequest: async ({ principal, params }) => {

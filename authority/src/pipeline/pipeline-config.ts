@@ -12,6 +12,8 @@ export interface MenuLeaf {
   skills: string[];
   /** voice, chat or both (voice when the option says nothing) */
   channels: ('voice' | 'chat')[];
+  /** a customer below the level may ask to be verified on the call (the security questions) */
+  verifyOnCall: boolean;
 }
 
 /**
@@ -85,6 +87,7 @@ export class PipelineConfigStore {
             level: n.level ?? 0,
             skills: n.skills ?? [],
             channels: n.channels ?? ['voice'],
+            verifyOnCall: n.verifyOnCall === true,
           });
       }
     };

@@ -367,11 +367,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     optionId: string,
     idempotencyKey?: string,
     channel: 'voice' | 'chat' = 'voice',
+    verifyOnCall = false,
   ): Promise<CreateRequestResult> {
     const leaf = this.config.leaf(optionId);
     if (!leaf) throw notFound(`no menu option "${optionId}"`);
     if (!leaf.channels.includes(channel))
       throw badRequest(`menu option "${optionId}" does not offer ${channel}`);
+    if (verifyOnCall && !leaf.verifyOnCall)
+      throw badRequest(`menu option "${optionId}" does not allow being verified on the call`);
     if (idempotencyKey) {
       const existing = await this.ctx.data.read.requests.byIdempotencyKey(p.device.id, idempotencyKey);
       if (existing) return { status: 'queued', request: await this.requestView(existing) };
@@ -383,7 +386,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const photoPending =
       leaf.level <= FACTOR_SETUP_LEVEL.photo &&
       (await this.photos.hasPendingComparisonIn(read, auth.id, auth.customer_id));
-    if (auth.level < leaf.level && !photoPending) {
+    // Verified on the call: queued at the level it has, below the option's; the agent asks
+    // the security questions and secure fields stay locked until the level is reached.
+    const onCall = verifyOnCall && auth.level < leaf.level && !photoPending;
+    if (auth.level < leaf.level && !photoPending && !onCall) {
       const photoOk = (await this.photos.unavailableIn(read, auth.customer_id)) === null;
       return {
         status: 'step_up_required',
@@ -391,6 +397,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         requiredLevel: leaf.level,
         currentLevel: auth.level as 0 | 1 | 2 | 3,
         factorsNeeded: factorsFor(leaf.level, auth.level, true).filter((f) => f !== 'photo' || photoOk),
+        ...(leaf.verifyOnCall ? { verifyOnCall: true as const } : {}),
       };
     }
     const ruled = await this.rulesFor(read, auth.customer_id, leaf.queue, auth.level);
@@ -418,13 +425,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         enqueued_at: now,
         idempotency_key: idempotencyKey ?? null,
         channel,
+        verify_on_call: onCall ? 1 : 0,
       });
       await r.audit.append({
         actor: `device:${p.device.id}`,
         action: 'request.create',
         subject: `request:${id}`,
         outcome: 'success',
-        data: { queue: ruled.queue, priority: ruled.priority, rules: ruled.matched },
+        data: {
+          queue: ruled.queue,
+          priority: ruled.priority,
+          rules: ruled.matched,
+          ...(onCall ? { verifyOnCall: true, level: auth.level, requiredLevel: leaf.level } : {}),
+        },
       });
       return { row: created, created: true };
     });

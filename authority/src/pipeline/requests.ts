@@ -115,6 +115,7 @@ export class RequestStore {
       offerExpiresAt: r.state === 'offered' && r.offer_expires_at !== null ? iso(r.offer_expires_at) : null,
       agentName: r.agent_id ? (vc.agentNames.get(r.agent_id) ?? null) : null,
       heldSince: r.state === 'assigned' && vc.heldSince.has(r.id) ? iso(vc.heldSince.get(r.id)!) : null,
+      verifyOnCall: r.verify_on_call === 1,
       // voice when absent (the protocol's default): a voice request's view is as before
       ...(r.channel === 'chat' ? { channel: 'chat' as const } : {}),
     };

@@ -797,6 +797,13 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);
     `);
   },
+  // 34: a request queued below its option's level for the agent to verify the customer on the
+  // call (the security questions): 1 when the customer asked for it, 0 otherwise
+  (db) => {
+    db.exec(`
+      ALTER TABLE requests ADD COLUMN verify_on_call INTEGER NOT NULL DEFAULT 0 CHECK (verify_on_call IN (0,1));
+    `);
+  },
 ];
 
 /**

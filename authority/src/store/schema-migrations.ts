@@ -725,6 +725,8 @@ export const POSTGRES_DDL: readonly string[] = [
    );
    ALTER TABLE handle_times ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
    CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);`,
+  // 34: a request queued below its option's level for the agent to verify the customer on the call
+  `ALTER TABLE requests ADD COLUMN verify_on_call BIGINT NOT NULL DEFAULT 0 CHECK (verify_on_call IN (0, 1));`,
 ];
 
 export interface SchemaVersion {

@@ -257,6 +257,8 @@ export interface RequestsTable {
   slot_end: Ms | null;
   idempotency_key: string | null;
   channel: Generated<'voice' | 'chat'>;
+  /** 1: queued below its option's level, the agent verifies the customer on the call (version 34) */
+  verify_on_call: Generated<0 | 1>;
 }
 
 export interface ChatMessagesTable {

@@ -43,7 +43,16 @@ export function App({ app }: { app: AppController }) {
       body = <Menu state={state} app={app} path={s.path} />;
       break;
     case 'step-up':
-      body = <StepUp key={s.option.id} state={state} app={app} option={s.option} needed={s.needed} />;
+      body = (
+        <StepUp
+          key={s.option.id}
+          state={state}
+          app={app}
+          option={s.option}
+          needed={s.needed}
+          verifyOnCall={s.verifyOnCall}
+        />
+      );
       break;
     case 'waiting':
       body = <Waiting state={state} app={app} />;

@@ -207,6 +207,10 @@ export class AppController {
     return this.help.registerThenStepUp();
   }
 
+  explainOnCall(): Promise<void> {
+    return this.help.explainOnCall();
+  }
+
   stepUpWithPhoto(photo: Blob): Promise<void> {
     return this.help.stepUpWithPhoto(photo);
   }

@@ -23,6 +23,8 @@ export function useWakeStatus(): WakeStatus {
       return () => listeners.delete(l);
     },
     () => status,
+    // rendered outside a browser (tests render the screens to markup): the same status
+    () => status,
   );
 }
 

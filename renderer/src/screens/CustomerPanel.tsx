@@ -24,7 +24,7 @@ import {
 } from '../format.ts';
 import { useConsole, useNow, useStore } from '../hooks.ts';
 import type { PhotoState } from '../state/panel.ts';
-import { KnowledgeQuestions } from './KnowledgeQuestions.tsx';
+import { KnowledgeQuestions, VerifyOnCallNote } from './KnowledgeQuestions.tsx';
 import { IdentifyCaller } from './IdentifyCaller.tsx';
 import { PhoneCallbackBooking } from './PhoneCallbackBooking.tsx';
 import { VerificationLink } from './VerificationLink.tsx';
@@ -80,6 +80,7 @@ export function CustomerPanelView({ offered = false }: { offered?: boolean } = {
         <div className="panel-grid">
           <div className="panel-col">
             <Verification panel={panel} />
+            <VerifyOnCallNote panel={panel} />
             <Risk panel={panel} />
           </div>
           <div className="panel-col">

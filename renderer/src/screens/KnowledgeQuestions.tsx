@@ -16,6 +16,35 @@ type Phase =
   | { step: 'checking'; q: RequestKnowledgeQuestions; startedAt: number };
 
 /**
+ * The customer's phone could not reach the level of the option and they asked to be
+ * verified on the call instead (request.verifyOnCall): what the agent is to do, in plain
+ * words, until the level is reached. Null for any other request.
+ */
+export function verifyOnCallText(panel: CustomerPanel): string | null {
+  if (!panel.request.verifyOnCall) return null;
+  const v = panel.verification;
+  return v.level >= v.requiredLevel
+    ? `Asked to be verified on the call: done (level ${v.level} reached).`
+    : `Asked to be verified on the call: ask the security questions (needs level ${v.requiredLevel}).`;
+}
+
+/** The note above the security questions for a request to be verified on the call. */
+export function VerifyOnCallNote({ panel }: { panel: CustomerPanel }) {
+  const text = verifyOnCallText(panel);
+  if (text === null) return null;
+  const done = panel.verification.level >= panel.verification.requiredLevel;
+  return (
+    <p
+      className={done ? 'compare-result ok' : 'compare-result bad'}
+      role="status"
+      data-testid="verify-on-call"
+    >
+      {text}
+    </p>
+  );
+}
+
+/**
  * Security questions for a caller who cannot use the app: the agent asks the customer's
  * questions (the console never receives the answers), types what the caller says, and
  * the authority checks it. Right answers add the factor "knowledge" and the panel's level
@@ -104,6 +133,7 @@ export function KnowledgeQuestions({ panel }: { panel: CustomerPanel }) {
   return (
     <div className="panel-section knowledge" role="group" aria-labelledby="knowledge-title">
       <h3 id="knowledge-title">Security questions</h3>
+      <VerifyOnCallNote panel={panel} />
       {result && (
         <p
           className={result.passed ? 'compare-result ok' : 'compare-result bad'}

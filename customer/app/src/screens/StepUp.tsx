@@ -11,8 +11,10 @@ export function StepUp(props: {
   app: AppController;
   option: MenuLeaf;
   needed: FactorKind[];
+  /** The option lets the agent verify the customer on the call instead (the security questions). */
+  verifyOnCall?: boolean;
 }) {
-  const { state, app, option, needed } = props;
+  const { state, app, option, needed, verifyOnCall } = props;
   const enrolled = state.enrolled ?? { pin: false, biometric: false, photo: false };
   const [showPhoto, setShowPhoto] = useState(false);
   const busy = state.busy !== null;
@@ -82,6 +84,17 @@ export function StepUp(props: {
             <Icon name="camera" size={18} /> Take a photo instead
           </Button>
         )
+      ) : null}
+      {verifyOnCall ? (
+        <div className="card factor">
+          <p className="help">
+            Can’t do any of these on this phone? Ask for help anyway: the agent will ask you some security
+            questions on the call to confirm it’s you.
+          </p>
+          <Button variant="secondary" onClick={() => void app.explainOnCall()} disabled={busy}>
+            Explain on the call instead
+          </Button>
+        </div>
       ) : null}
       <Button variant="ghost" onClick={() => app.home()} disabled={busy}>
         Cancel

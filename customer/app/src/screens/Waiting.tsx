@@ -163,8 +163,13 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
       <p className="help verified-line">
         <Icon name="shield" size={16} />{' '}
         {verifiedText(state.authentication?.level === r.level ? state.authentication : { level: r.level })}.
-        The agent sees it: no security questions.
+        {r.verifyOnCall ? ' The agent sees it.' : ' The agent sees it: no security questions.'}
       </p>
+      {r.verifyOnCall && r.state !== 'completed' && r.state !== 'abandoned' ? (
+        <p className="help" role="status" data-testid="verify-on-call">
+          The agent will ask you some security questions to confirm it’s you.
+        </p>
+      ) : null}
       {r.state === 'scheduled' &&
         r.callback.mode === 'slot' &&
         r.verificationExpiresAt &&

@@ -37,7 +37,15 @@ export type Screen =
   | { name: 'enrol-photo' }
   | { name: 'home' }
   | { name: 'menu'; path: string[] }
-  | { name: 'step-up'; option: MenuLeaf; needed: FactorKind[]; requiredLevel: number; idempotencyKey: string }
+  | {
+      name: 'step-up';
+      option: MenuLeaf;
+      needed: FactorKind[];
+      requiredLevel: number;
+      idempotencyKey: string;
+      /** the option lets the agent verify the customer on the call instead ("Explain on the call instead") */
+      verifyOnCall: boolean;
+    }
   | { name: 'waiting' }
   | { name: 'chat' }
   | { name: 'incoming'; call: VerifiedCall }

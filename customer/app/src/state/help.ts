@@ -68,6 +68,7 @@ export class HelpStore {
         needed: r.factorsNeeded,
         requiredLevel: r.requiredLevel,
         idempotencyKey,
+        verifyOnCall: r.verifyOnCall === true,
       });
     });
   }
@@ -81,9 +82,31 @@ export class HelpStore {
       this.app.go({ name: 'waiting' }, { chatWanted: s.option.channel === 'chat' });
     } else
       this.app.go(
-        { ...s, needed: r.factorsNeeded, requiredLevel: r.requiredLevel },
+        {
+          ...s,
+          needed: r.factorsNeeded,
+          requiredLevel: r.requiredLevel,
+          verifyOnCall: r.verifyOnCall === true,
+        },
         { error: 'One more check is needed.' },
       );
+  }
+
+  /**
+   * No check this phone can do: queue at the level it has, the agent asks the security
+   * questions on the call (only where the option allows it: the step-up answer said so).
+   */
+  explainOnCall(): Promise<void> {
+    return this.app.run('Sending your request…', async () => {
+      const s = this.app.getState().screen;
+      if (s.name !== 'step-up' || !s.verifyOnCall) return;
+      const r = await this.app
+        .requireDevice()
+        .createRequest(s.option.id, s.idempotencyKey, s.option.channel, { verifyOnCall: true });
+      if (r.status !== 'queued') return this.app.go(s, { error: 'This option needs one more check.' });
+      void enableWake(this.app.requireDevice());
+      this.app.go({ name: 'waiting' }, { chatWanted: s.option.channel === 'chat' });
+    });
   }
 
   stepUpWithPin(pin: string): Promise<void> {

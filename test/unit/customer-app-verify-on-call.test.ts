@@ -1,0 +1,97 @@
+/**
+ * Issue 15 (customer app): "explain on the call". Where the step-up answer says the option
+ * allows it, the step-up screen offers "Explain on the call instead", which queues the
+ * request with verifyOnCall (the SDK passes it through); the waiting screen then says
+ * plainly that the agent will ask security questions. Without the option's consent the
+ * button is not there.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import type { CreateRequestResult } from '../../protocol/src/index.ts';
+import type { AccessDevice } from '../../customer/sdk/index.ts';
+import { AppStore, type MenuLeaf } from '../../customer/app/src/state/app-state.ts';
+import { HelpStore } from '../../customer/app/src/state/help.ts';
+import { StepUp } from '../../customer/app/src/screens/StepUp.tsx';
+import { Waiting } from '../../customer/app/src/screens/Waiting.tsx';
+import type { AppController } from '../../customer/app/src/controller.ts';
+import { request } from '../support/fake-bridge.ts';
+
+const OPTION: MenuLeaf = { id: 'payment-failed', label: 'A payment failed', level: 2 } as MenuLeaf;
+
+function setup() {
+  const calls: unknown[][] = [];
+  const app = new AppStore();
+  const queued = request({
+    optionId: 'payment-failed',
+    optionLabel: 'A payment failed',
+    level: 1,
+    verifyOnCall: true,
+  });
+  app.device = {
+    createRequest: async (...args: unknown[]): Promise<CreateRequestResult> => {
+      calls.push(args);
+      const opts = args[3] as { verifyOnCall?: boolean } | undefined;
+      if (opts?.verifyOnCall) {
+        app.set({ request: queued });
+        return { status: 'queued', request: queued };
+      }
+      return {
+        status: 'step_up_required',
+        optionId: 'payment-failed',
+        requiredLevel: 2,
+        currentLevel: 1,
+        factorsNeeded: ['biometric'],
+        verifyOnCall: true,
+      };
+    },
+  } as unknown as AccessDevice;
+  const help = new HelpStore(app);
+  const controller = {
+    explainOnCall: () => help.explainOnCall(),
+    home: () => undefined,
+  } as unknown as AppController;
+  return { app, help, calls, controller };
+}
+
+describe('customer app: explain on the call instead of a step-up this phone cannot do', () => {
+  it('the step-up screen offers it only where the option allows it; it queues with verifyOnCall', async () => {
+    const { app, help, calls, controller } = setup();
+    await help.chooseOption(OPTION, 'key-0123456789');
+    const s = app.getState().screen;
+    assert.equal(s.name, 'step-up');
+    assert.equal(s.name === 'step-up' && s.verifyOnCall, true);
+    const html = (verifyOnCall: boolean) =>
+      renderToStaticMarkup(
+        createElement(StepUp, {
+          state: app.getState(),
+          app: controller,
+          option: OPTION,
+          needed: ['biometric'],
+          verifyOnCall,
+        }),
+      );
+    assert.match(html(true), /Explain on the call instead/);
+    assert.match(html(true), /the agent will ask you some security questions/);
+    assert.doesNotMatch(html(false), /Explain on the call/);
+
+    await help.explainOnCall();
+    assert.deepEqual(calls.at(-1), ['payment-failed', 'key-0123456789', undefined, { verifyOnCall: true }]);
+    assert.equal(app.getState().screen.name, 'waiting');
+  });
+
+  it('the waiting screen says plainly that the agent will ask security questions', () => {
+    const { app, controller } = setup();
+    const render = () =>
+      renderToStaticMarkup(createElement(Waiting, { state: app.getState(), app: controller }));
+    app.set({ request: request({ level: 1, verifyOnCall: true }) });
+    const asked = render();
+    assert.match(asked, /The agent will ask you some security questions to confirm it’s you\./);
+    assert.doesNotMatch(asked, /no security questions/);
+    app.set({ request: request({ level: 2, verifyOnCall: false }) });
+    const plain = render();
+    assert.doesNotMatch(plain, /will ask you some security questions/);
+    assert.match(plain, /no security questions/);
+  });
+});
