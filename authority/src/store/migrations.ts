@@ -797,6 +797,20 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);
     `);
   },
+  // 34: PLACEHOLDER (another branch's version 34; replaced by it on merge)
+  () => {},
+  // 35: the site's team quick replies, shared by every agent (one list per site: the product has
+  // one site; keyed so that a list per team can come later)
+  (db) => {
+    db.exec(`
+      CREATE TABLE site_quick_replies (
+        site TEXT PRIMARY KEY CHECK (site = 'site'),          -- the one site
+        replies TEXT NOT NULL,                               -- JSON array of the texts, in order
+        updated_by TEXT NOT NULL REFERENCES staff(id),       -- the supervisor or admin who saved it
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];
 
 /**

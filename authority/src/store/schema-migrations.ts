@@ -725,6 +725,15 @@ export const POSTGRES_DDL: readonly string[] = [
    );
    ALTER TABLE handle_times ADD COLUMN channel TEXT NOT NULL DEFAULT 'voice' CHECK (channel IN ('voice','chat'));
    CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);`,
+  // 34: PLACEHOLDER (another branch's version 34; replaced by it on merge)
+  `SELECT 1;`,
+  // 35: the site's team quick replies, shared by every agent (one list per site)
+  `CREATE TABLE site_quick_replies (
+     site TEXT PRIMARY KEY CHECK (site = 'site'),
+     replies TEXT NOT NULL,
+     updated_by TEXT NOT NULL REFERENCES staff(id),
+     updated_at BIGINT NOT NULL
+   );`,
 ];
 
 export interface SchemaVersion {
