@@ -362,13 +362,20 @@ export const TeamQuickReplies = z.strictObject({
   replies: z
     .array(z.string())
     .max(QUICK_REPLIES_MAX)
-    .describe("The team's quick replies, in order (every agent's console offers them; read-only for agents)."),
-  updatedAt: IsoTime.nullable().describe('When a supervisor or admin last saved them (null: never, an empty list).'),
+    .describe(
+      "The team's quick replies, in order (every agent's console offers them; read-only for agents).",
+    ),
+  updatedAt: IsoTime.nullable().describe(
+    'When a supervisor or admin last saved them (null: never, an empty list).',
+  ),
 });
 export type TeamQuickReplies = z.infer<typeof TeamQuickReplies>;
 
 export const QuickReplies = z.strictObject({
-  replies: z.array(z.string()).max(QUICK_REPLIES_MAX).describe("The agent's own quick replies, in order (editable)."),
+  replies: z
+    .array(z.string())
+    .max(QUICK_REPLIES_MAX)
+    .describe("The agent's own quick replies, in order (editable)."),
   updatedAt: IsoTime.nullable().describe('When the agent last saved them (null: never, the defaults).'),
   team: TeamQuickReplies.describe(
     "The team's quick replies, shared by every agent (kept by supervisors and admins: `PUT /v1/supervisor/quick-replies`).",

@@ -120,7 +120,10 @@ describe("the team's quick replies: one list for the site, kept by supervisors a
       json: { replies: ['  Our opening hours are 8 to 20.  ', 'Thank you for contacting the bank.'] },
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
-    assert.deepEqual(put.body.replies, ['Our opening hours are 8 to 20.', 'Thank you for contacting the bank.']);
+    assert.deepEqual(put.body.replies, [
+      'Our opening hours are 8 to 20.',
+      'Thank you for contacting the bank.',
+    ]);
     assert.equal(typeof put.body.updatedAt, 'string');
     assert.deepEqual((await api(a.url, 'teamQuickReplies', { headers: bearer(admin.token) })).body, put.body);
 
@@ -129,29 +132,54 @@ describe("the team's quick replies: one list for the site, kept by supervisors a
     assert.deepEqual(seen.body.replies, ['Mine'], "the agent's own list is theirs, unchanged");
     assert.deepEqual(seen.body.team, put.body, 'the team list, as stored');
     // the agent's own save answers with the team list too
-    const own = await api(a.url, 'setQuickReplies', { headers: bearer(agent1.token), json: { replies: ['Mine 2'] } });
+    const own = await api(a.url, 'setQuickReplies', {
+      headers: bearer(agent1.token),
+      json: { replies: ['Mine 2'] },
+    });
     assert.deepEqual(own.body.team, put.body);
 
     // an admin replaces the list; an empty one stays empty
-    const byAdmin = await api(a.url, 'setTeamQuickReplies', { headers: bearer(admin.token), json: { replies: [] } });
+    const byAdmin = await api(a.url, 'setTeamQuickReplies', {
+      headers: bearer(admin.token),
+      json: { replies: [] },
+    });
     assert.equal(byAdmin.status, 200);
-    assert.deepEqual((await api(a.url, 'myQuickReplies', { headers: bearer(agent1.token) })).body.team.replies, []);
+    assert.deepEqual(
+      (await api(a.url, 'myQuickReplies', { headers: bearer(agent1.token) })).body.team.replies,
+      [],
+    );
 
     const audit = await a.sql<{ actor: string; subject: string; outcome: string; data: string }>`
       SELECT actor, subject, outcome, data FROM audit_log WHERE action = ${'chat.team_quick_replies.set'} ORDER BY seq`;
     assert.deepEqual(
       audit.map((r) => ({ ...r, data: JSON.parse(r.data) })),
       [
-        { actor: `staff:${supervisor.staffId}`, subject: 'site_quick_replies:site', outcome: 'success', data: { count: 2 } },
-        { actor: `staff:${admin.staffId}`, subject: 'site_quick_replies:site', outcome: 'success', data: { count: 0 } },
+        {
+          actor: `staff:${supervisor.staffId}`,
+          subject: 'site_quick_replies:site',
+          outcome: 'success',
+          data: { count: 2 },
+        },
+        {
+          actor: `staff:${admin.staffId}`,
+          subject: 'site_quick_replies:site',
+          outcome: 'success',
+          data: { count: 0 },
+        },
       ],
     );
-    const rows = await a.sql<{ site: string; updated_by: string }>`SELECT site, updated_by FROM site_quick_replies`;
+    const rows = await a.sql<{
+      site: string;
+      updated_by: string;
+    }>`SELECT site, updated_by FROM site_quick_replies`;
     assert.deepEqual(rows, [{ site: 'site', updated_by: admin.staffId }], 'one list for the site');
   });
 
   it('an agent cannot change them (403), nor read them as a supervisor does; bad lists 400 naming the field', async () => {
-    await api(a.url, 'setTeamQuickReplies', { headers: bearer(supervisor.token), json: { replies: ['Team kept'] } });
+    await api(a.url, 'setTeamQuickReplies', {
+      headers: bearer(supervisor.token),
+      json: { replies: ['Team kept'] },
+    });
     const refused = await api(a.url, 'setTeamQuickReplies', {
       headers: bearer(agent1.token),
       json: { replies: ['Agent was here'] },
@@ -170,7 +198,10 @@ describe("the team's quick replies: one list for the site, kept by supervisors a
       {},
     ];
     for (const json of bad) {
-      const r = await api(a.url, 'setTeamQuickReplies', { headers: bearer(supervisor.token), json: json as never });
+      const r = await api(a.url, 'setTeamQuickReplies', {
+        headers: bearer(supervisor.token),
+        json: json as never,
+      });
       assert.equal(r.status, 400, JSON.stringify(json));
       const text = JSON.stringify(r.body);
       assert.match(text, /replies|extra/, `the answer names the field: ${text}`);
@@ -178,9 +209,10 @@ describe("the team's quick replies: one list for the site, kept by supervisors a
     const refusedRows = await a.sql<{ n: number }>`
       SELECT COUNT(*) AS n FROM audit_log WHERE action = ${'chat.team_quick_replies.set'} AND actor = ${`staff:${agent1.staffId}`}`;
     assert.equal(Number(refusedRows[0]!.n), 0, 'nothing audited as a change by the agent');
-    assert.deepEqual((await api(a.url, 'myQuickReplies', { headers: bearer(agent1.token) })).body.team.replies, [
-      'Team kept',
-    ]);
+    assert.deepEqual(
+      (await api(a.url, 'myQuickReplies', { headers: bearer(agent1.token) })).body.team.replies,
+      ['Team kept'],
+    );
     assert.equal((await api(a.url, 'setTeamQuickReplies', { json: { replies: [] } })).status, 401);
   });
 });

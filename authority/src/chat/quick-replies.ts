@@ -48,7 +48,9 @@ export class QuickReplies {
   /** The site's team list (empty, `updatedAt` null, until saved). */
   async team(): Promise<TeamQuickRepliesView> {
     const stored = await this.ctx.data.read.quickReplies.team();
-    return stored ? { replies: stored.replies, updatedAt: iso(stored.updatedAt) } : { replies: [], updatedAt: null };
+    return stored
+      ? { replies: stored.replies, updatedAt: iso(stored.updatedAt) }
+      : { replies: [], updatedAt: null };
   }
 
   /** A supervisor or admin replaces the team list (audited with them as the actor). */
