@@ -473,6 +473,7 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       },
       'chat.quickReplies': () => c.call('myQuickReplies'),
       'chat.setQuickReplies': ({ replies }) => c.call('setQuickReplies', { body: { replies } }),
+      'chat.setTeamQuickReplies': ({ replies }) => c.call('setTeamQuickReplies', { body: { replies } }),
       'command.list': ({ requestId }) => c.call('requestCommands', { params: { requestId } }),
       'command.updateMenu': ({ commandId, fence, title, items }) =>
         c.call('updateMenu', {

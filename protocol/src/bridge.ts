@@ -16,6 +16,7 @@ import {
   ChatServerFrame,
   QuickReplies,
   QuickRepliesBody,
+  TeamQuickReplies,
   StaffChatTranscript,
 } from './chat.ts';
 import { MAX_PLAYBACK_BYTES, RecordingList, RecordingState, RecordingView } from './recording.ts';
@@ -399,6 +400,8 @@ export const bridgeRequests = {
   'chat.quickReplies': channel(Empty, QuickReplies),
   /** Replace them with the editor's list (stored and audited by the authority). */
   'chat.setQuickReplies': channel(QuickRepliesBody, QuickReplies),
+  /** A supervisor or admin replaces the team's quick replies every agent sees (the authority refuses an agent: forbidden). */
+  'chat.setTeamQuickReplies': channel(QuickRepliesBody, TeamQuickReplies),
   /** A supervisor monitors a request's anchored call (monitoring.ts): rtpengine's listening offer. */
   'monitor.listen': channel(RequestRef, MonitorListenOffer),
   /** ... and the browser's answer to it. */

@@ -9,7 +9,7 @@ import {
 } from './common.ts';
 import { HistoryCursor, HistoryQuery } from './device-account.ts';
 import { RequestParams } from './pipeline.ts';
-import { ADMIN, ANY_STAFF, route, type RouteDef } from './route-def.ts';
+import { ADMIN, ANY_STAFF, route, SUPERVISORS, type RouteDef } from './route-def.ts';
 
 /**
  * Verified chat (issue 18): the frames a chat exchanges over the authority's WebSocket
@@ -357,9 +357,29 @@ export const QuickRepliesBody = z.strictObject({
 });
 export type QuickRepliesBody = z.infer<typeof QuickRepliesBody>;
 
+/** The site's team quick replies: one list shared by every agent, kept by supervisors and admins. */
+export const TeamQuickReplies = z.strictObject({
+  replies: z
+    .array(z.string())
+    .max(QUICK_REPLIES_MAX)
+    .describe(
+      "The team's quick replies, in order (every agent's console offers them; read-only for agents).",
+    ),
+  updatedAt: IsoTime.nullable().describe(
+    'When a supervisor or admin last saved them (null: never, an empty list).',
+  ),
+});
+export type TeamQuickReplies = z.infer<typeof TeamQuickReplies>;
+
 export const QuickReplies = z.strictObject({
-  replies: z.array(z.string()).max(QUICK_REPLIES_MAX).describe("The agent's quick replies, in order."),
+  replies: z
+    .array(z.string())
+    .max(QUICK_REPLIES_MAX)
+    .describe("The agent's own quick replies, in order (editable)."),
   updatedAt: IsoTime.nullable().describe('When the agent last saved them (null: never, the defaults).'),
+  team: TeamQuickReplies.describe(
+    "The team's quick replies, shared by every agent (kept by supervisors and admins: `PUT /v1/supervisor/quick-replies`).",
+  ),
 });
 export type QuickReplies = z.infer<typeof QuickReplies>;
 
@@ -518,5 +538,31 @@ export const chatRoutes = {
     roles: ANY_STAFF,
     body: QuickRepliesBody,
     response: QuickReplies,
+  }),
+  teamQuickReplies: route({
+    method: 'GET',
+    path: '/v1/supervisor/quick-replies',
+    summary: "The team's chat quick replies",
+    description:
+      "The site's team list of quick replies, shared by every agent (an agent reads it with their own, `team` of `GET /v1/agent/quick-replies`); empty with `updatedAt` null until saved. Caller: a supervisor or admin. Changes nothing.",
+    tag: 'console',
+    auth: 'staff',
+    roles: SUPERVISORS,
+    response: TeamQuickReplies,
+  }),
+  setTeamQuickReplies: route({
+    method: 'PUT',
+    path: '/v1/supervisor/quick-replies',
+    summary: "Replace the team's chat quick replies (audited)",
+    description:
+      "Stores the site's whole team list of quick replies (each trimmed; the same limits as an agent's own), which every agent's console offers beside a chat under \"Team\" (agents cannot change it). An empty list is kept as empty. Consoles read it with the agent's list (at sign-in and when a chat is opened). Audited (chat.team_quick_replies.set, actor the supervisor or admin, with the count). Caller: a supervisor or admin. Safe to repeat.",
+    errors: {
+      400: `invalid_request: more than ${QUICK_REPLIES_MAX} replies, an empty one, or one longer than ${QUICK_REPLY_MAX_CHARS} characters.`,
+    },
+    tag: 'console',
+    auth: 'staff',
+    roles: SUPERVISORS,
+    body: QuickRepliesBody,
+    response: TeamQuickReplies,
   }),
 } as const satisfies Record<string, RouteDef>;

@@ -538,6 +538,12 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
   33: [['quick_replies', [{ staff_id: 'st1', replies: '["Hello","One moment"]', updated_at: T + 14 }]]],
   // 34: a column of requests (no table): read below
   34: [],
+  35: [
+    [
+      'site_quick_replies',
+      [{ site: 'site', replies: '["Our hours: 8 to 20"]', updated_by: 'st1', updated_at: T + 15 }],
+    ],
+  ],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -722,6 +728,12 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   );
   if (n < 33) return;
   assert.deepEqual((await r.quickReplies.get('st1'))?.replies, ['Hello', 'One moment']);
+  if (n < 35) return;
+  assert.deepEqual(await r.quickReplies.team(), {
+    replies: ['Our hours: 8 to 20'],
+    updatedAt: T + 15,
+    updatedBy: 'st1',
+  });
 }
 
 for (const engine of testEngines()) {

@@ -11,7 +11,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import type { ChatClientFrame, ChatMessage } from '../../protocol/src/chat.ts';
 import { ChatDeskStore } from '../../renderer/src/state/chat.ts';
-import { ChatLog, QuickRepliesEditor } from '../../renderer/src/screens/ChatPane.tsx';
+import { ChatLog, QuickRepliesEditor, QuickReplyPicker } from '../../renderer/src/screens/ChatPane.tsx';
 import { BridgeCallError } from '../../renderer/src/bridge/types.ts';
 import { ConsoleApp } from '../../renderer/src/state/console.ts';
 import { NoSoftphone } from '../../renderer/src/softphone/softphone.ts';
@@ -118,11 +118,12 @@ describe('console chats', () => {
   it("quick replies: the agent's list from the authority once online; the editor's list saved through the bridge; a refusal keeps the old one", async () => {
     const { bridge, store, flush } = setup();
     let stored = ['Hi!', 'Bye'];
-    bridge.handlers['chat.quickReplies'] = () => ({ replies: stored, updatedAt: null });
+    const team = { replies: [], updatedAt: null };
+    bridge.handlers['chat.quickReplies'] = () => ({ replies: stored, updatedAt: null, team });
     bridge.handlers['chat.setQuickReplies'] = ({ replies }: { replies: string[] }) => {
       if (replies.includes('refuse me')) throw new BridgeCallError('invalid_argument', 'a reply is too long');
       stored = replies;
-      return { replies, updatedAt: '2026-12-05T10:00:00.000Z' };
+      return { replies, updatedAt: '2026-12-05T10:00:00.000Z', team };
     };
     assert.deepEqual(store.getState().quickReplies, [], 'nothing before the authority answers');
     store.setOnline(true);
@@ -148,6 +149,77 @@ describe('console chats', () => {
     store.setOnline(true);
     await until('the list loaded', () => store.getState().quickReplies.length === 2);
     assert.equal(bridge.count('chat.quickReplies'), 2);
+  });
+
+  it("team quick replies: loaded with the agent's own, again when a chat opens (a supervisor's change reaches the next chat); a supervisor saves the team's list", async () => {
+    const { bridge, store } = setup();
+    let team = { replies: ['Team hello'], updatedAt: '2026-12-05T09:00:00.000Z' };
+    bridge.handlers['chat.quickReplies'] = () => ({ replies: ['Mine'], updatedAt: null, team });
+    bridge.handlers['chat.setTeamQuickReplies'] = ({ replies }: { replies: string[] }) => {
+      if (replies.includes('agent'))
+        throw new BridgeCallError('forbidden', "the staff member's role is not supervisor or admin");
+      team = { replies, updatedAt: '2026-12-05T10:00:00.000Z' };
+      return team;
+    };
+    store.setOnline(true);
+    await until('the lists loaded', () => store.getState().teamQuickReplies.length === 1);
+    assert.deepEqual(store.getState().quickReplies, ['Mine']);
+    assert.deepEqual(store.getState().teamQuickReplies, ['Team hello']);
+
+    // a supervisor changed the team list elsewhere: the next chat opened shows it
+    team = { replies: ['Team hello', 'Team bye'], updatedAt: '2026-12-05T11:00:00.000Z' };
+    store.open({ requestId: A, customerName: 'Alice Moreau', fence: 3 });
+    await until('the team list again', () => store.getState().teamQuickReplies.length === 2);
+    assert.equal(bridge.count('chat.quickReplies'), 2);
+
+    // the supervisor's editor: trimmed, empty ones dropped
+    assert.equal(await store.saveTeamQuickReplies([' New team reply ', '']), true);
+    assert.deepEqual(bridge.last('chat.setTeamQuickReplies'), { replies: ['New team reply'] });
+    assert.deepEqual(store.getState().teamQuickReplies, ['New team reply']);
+    assert.deepEqual(store.getState().quickReplies, ['Mine'], "the agent's own list is untouched");
+    // refused (an agent): the list stays, the error says why
+    assert.equal(await store.saveTeamQuickReplies(['agent']), false);
+    assert.deepEqual(store.getState().teamQuickReplies, ['New team reply']);
+    assert.match(
+      store.getState().teamQuickRepliesError ?? '',
+      /Team quick replies not saved: .*not supervisor/,
+    );
+    store.reset();
+    assert.deepEqual(store.getState().teamQuickReplies, []);
+  });
+
+  it('the quick-reply picker: the team\'s replies under "Team" (no editing there), then the agent\'s own and Edit', () => {
+    const html = renderToStaticMarkup(
+      createElement(QuickReplyPicker, {
+        team: ['Our hours: <b>8 to 20</b>', 'Thank you for contacting the bank.'],
+        mine: ['Hi!'],
+        online: true,
+        onPick: () => undefined,
+        onEdit: () => undefined,
+      }),
+    );
+    const teamGroup =
+      /<div[^>]*role="group" aria-label="Team quick replies"[^>]*>(.*?)<\/div>/.exec(html)?.[1] ?? '';
+    assert.match(teamGroup, />Team<\/span>/, 'labelled "Team"');
+    assert.equal(teamGroup.match(/data-testid="console-team-quick-reply"/g)?.length, 2);
+    assert.match(teamGroup, /Our hours: &lt;b&gt;8 to 20&lt;\/b&gt;/, 'text, not HTML');
+    assert.doesNotMatch(teamGroup, /Edit/, 'agents cannot edit the team list here');
+    const ownGroup =
+      /<div[^>]*role="group" aria-label="Quick replies"[^>]*>(.*?)<\/div>/.exec(html)?.[1] ?? '';
+    assert.equal(ownGroup.match(/data-testid="console-quick-reply"/g)?.length, 1);
+    assert.match(ownGroup, />Hi!<\/button>/);
+    assert.match(ownGroup, /data-testid="console-quick-replies-edit"[^>]*>Edit quick replies<\/button>/);
+
+    const noTeam = renderToStaticMarkup(
+      createElement(QuickReplyPicker, {
+        team: [],
+        mine: ['Hi!'],
+        online: true,
+        onPick: () => undefined,
+        onEdit: () => undefined,
+      }),
+    );
+    assert.doesNotMatch(noTeam, /Team/, 'no team list saved: no Team group');
   });
 
   it('the quick replies editor: one text box and Delete per reply, Add, Save; HTML stays text', () => {

@@ -23,5 +23,7 @@ export function chatHandlers(svc: Services): Handlers<typeof chatRoutes> {
       await svc.attachments.forStaff(principal.staff, params.requestId, params.attachmentId),
     myQuickReplies: async ({ principal }) => await svc.quickReplies.mine(principal.staff),
     setQuickReplies: async ({ principal, body }) => await svc.quickReplies.set(principal.staff, body),
+    teamQuickReplies: async () => await svc.quickReplies.team(),
+    setTeamQuickReplies: async ({ principal, body }) => await svc.quickReplies.setTeam(principal.staff, body),
   };
 }

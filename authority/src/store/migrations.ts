@@ -804,6 +804,18 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ALTER TABLE requests ADD COLUMN verify_on_call INTEGER NOT NULL DEFAULT 0 CHECK (verify_on_call IN (0,1));
     `);
   },
+  // 35: the site's team quick replies, shared by every agent (one list per site: the product has
+  // one site; keyed so that a list per team can come later)
+  (db) => {
+    db.exec(`
+      CREATE TABLE site_quick_replies (
+        site TEXT PRIMARY KEY CHECK (site = 'site'),          -- the one site
+        replies TEXT NOT NULL,                               -- JSON array of the texts, in order
+        updated_by TEXT NOT NULL REFERENCES staff(id),       -- the supervisor or admin who saved it
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];
 
 /**

@@ -727,6 +727,13 @@ export const POSTGRES_DDL: readonly string[] = [
    CREATE INDEX handle_times_queue_channel ON handle_times(queue_id, channel, at DESC);`,
   // 34: a request queued below its option's level for the agent to verify the customer on the call
   `ALTER TABLE requests ADD COLUMN verify_on_call BIGINT NOT NULL DEFAULT 0 CHECK (verify_on_call IN (0, 1));`,
+  // 35: the site's team quick replies, shared by every agent (one list per site)
+  `CREATE TABLE site_quick_replies (
+     site TEXT PRIMARY KEY CHECK (site = 'site'),
+     replies TEXT NOT NULL,
+     updated_by TEXT NOT NULL REFERENCES staff(id),
+     updated_at BIGINT NOT NULL
+   );`,
 ];
 
 export interface SchemaVersion {

@@ -412,6 +412,16 @@ export interface QuickRepliesTable {
   updated_at: Ms;
 }
 
+/** The site's team quick replies, shared by every agent (schema version 35; one row, site 'site'). */
+export interface SiteQuickRepliesTable {
+  site: string;
+  /** JSON array of the texts, in order */
+  replies: Json;
+  /** the supervisor or admin who saved them last */
+  updated_by: string;
+  updated_at: Ms;
+}
+
 export interface DeviceCommandsTable {
   id: string;
   request_id: string;
@@ -700,4 +710,5 @@ export interface Database {
   phone_dial_tickets: PhoneDialTicketsTable;
   chat_attachments: ChatAttachmentsTable;
   quick_replies: QuickRepliesTable;
+  site_quick_replies: SiteQuickRepliesTable;
 }

@@ -17,6 +17,7 @@ import { compareRequests, waitingByQueue } from '../state/queue.ts';
 import { RecordingsCard } from './Recordings.tsx';
 import { BoardTranscriptDialog, EndedChats, TranscriptButton } from './BoardTranscript.tsx';
 import { MonitorControls, MonitorError } from './Monitor.tsx';
+import { TeamQuickRepliesCard } from './TeamQuickReplies.tsx';
 
 const SHOWN_REQUESTS = 100;
 
@@ -207,6 +208,7 @@ export function BoardScreen() {
         <BoardTranscriptDialog />
         <EndedChats />
         <RecordingsCard agents={board.agents} />
+        <TeamQuickRepliesCard />
       </div>
     </section>
   );

@@ -221,11 +221,17 @@ export function QuickRepliesEditor({
   error,
   onSave,
   onCancel,
+  label = 'Edit quick replies',
+  note,
 }: {
   initial: readonly string[];
   error: string | null;
   onSave: (list: readonly string[]) => Promise<void>;
   onCancel: () => void;
+  /** The form's name (the team's list: "Edit team quick replies"). */
+  label?: string;
+  /** A line above the list, in plain words (who sees these replies). */
+  note?: string;
 }) {
   const [list, setList] = useState<string[]>(() => [...initial]);
   const [saving, setSaving] = useState(false);
@@ -233,7 +239,7 @@ export function QuickRepliesEditor({
   return (
     <form
       className="chat-quick-editor"
-      aria-label="Edit quick replies"
+      aria-label={label}
       data-testid="console-quick-replies-editor"
       onSubmit={(ev) => {
         ev.preventDefault();
@@ -241,6 +247,7 @@ export function QuickRepliesEditor({
         void onSave(list).finally(() => setSaving(false));
       }}
     >
+      {note && <p className="small muted">{note}</p>}
       <ol>
         {list.map((text, i) => (
           <li key={i}>
@@ -286,6 +293,68 @@ export function QuickRepliesEditor({
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * The quick replies beside a chat: the team's (shared by every agent, kept by supervisors,
+ * under "Team", read-only here) and the agent's own, then "Edit quick replies" (the agent's
+ * own list only). Picking one sends it as a message.
+ */
+export function QuickReplyPicker({
+  team,
+  mine,
+  online,
+  onPick,
+  onEdit,
+}: {
+  team: readonly string[];
+  mine: readonly string[];
+  online: boolean;
+  onPick: (text: string) => void;
+  onEdit: () => void;
+}) {
+  const reply = (q: string, i: number, group: 'team' | 'mine') => (
+    <button
+      key={`${i}:${q}`}
+      type="button"
+      className="button chat-quick-reply"
+      data-testid={group === 'team' ? 'console-team-quick-reply' : 'console-quick-reply'}
+      onClick={() => onPick(q)}
+    >
+      {q}
+    </button>
+  );
+  return (
+    <div className="chat-quick-groups">
+      {team.length > 0 && (
+        <div
+          className="chat-quick"
+          role="group"
+          aria-label="Team quick replies"
+          data-testid="console-team-quick-replies"
+        >
+          <span className="chat-quick-label small muted" title="Shared by every agent, kept by supervisors">
+            Team
+          </span>
+          {team.map((q, i) => reply(q, i, 'team'))}
+        </div>
+      )}
+      <div className="chat-quick" role="group" aria-label="Quick replies">
+        {team.length > 0 && mine.length > 0 && <span className="chat-quick-label small muted">Mine</span>}
+        {mine.map((q, i) => reply(q, i, 'mine'))}
+        <button
+          type="button"
+          className="button ghost chat-quick-reply"
+          data-testid="console-quick-replies-edit"
+          disabled={!online}
+          title={online ? undefined : 'Quick replies are kept by the authority: connect first'}
+          onClick={onEdit}
+        >
+          Edit quick replies
+        </button>
+      </div>
+    </div>
   );
 }
 
@@ -374,30 +443,13 @@ export function ChatPane({ list = true }: { list?: boolean }) {
                   onCancel={() => setEditingReplies(false)}
                 />
               ) : (
-                <div className="chat-quick" role="group" aria-label="Quick replies">
-                  {chats.quickReplies.map((q, i) => (
-                    <button
-                      key={`${i}:${q}`}
-                      type="button"
-                      className="button chat-quick-reply"
-                      onClick={() => submit(q)}
-                    >
-                      {q}
-                    </button>
-                  ))}
-                  <button
-                    type="button"
-                    className="button ghost chat-quick-reply"
-                    data-testid="console-quick-replies-edit"
-                    disabled={!chats.online}
-                    title={
-                      chats.online ? undefined : 'Quick replies are kept by the authority: connect first'
-                    }
-                    onClick={() => setEditingReplies(true)}
-                  >
-                    Edit quick replies
-                  </button>
-                </div>
+                <QuickReplyPicker
+                  team={chats.teamQuickReplies}
+                  mine={chats.quickReplies}
+                  online={chats.online}
+                  onPick={submit}
+                  onEdit={() => setEditingReplies(true)}
+                />
               )}
               <form
                 className="chat-compose"

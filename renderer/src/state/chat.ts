@@ -33,6 +33,10 @@ export interface ChatDeskState {
   quickReplies: readonly string[];
   /** Why the last save of the quick replies failed (the editor stays open), or null. */
   quickRepliesError: string | null;
+  /** The team's quick replies, shared by every agent (read-only unless a supervisor or admin; empty until loaded). */
+  teamQuickReplies: readonly string[];
+  /** Why the last save of the team's quick replies failed (a supervisor's editor stays open), or null. */
+  teamQuickRepliesError: string | null;
   error: string | null;
   /** The file being sent in the selected conversation (its name), or null. */
   uploading: string | null;
@@ -64,8 +68,9 @@ interface Held {
  * The agent's chats (issue 18): one ChatSession per request held, over the bridge's
  * 'chat.frame' channel and event. Opening a conversation resumes it from seq 0, so a
  * request received by transfer shows its whole transcript. Several at once; unread counts
- * for the ones not on screen; the agent's quick replies, kept by the authority (loaded once
- * online, replaced whole by the editor).
+ * for the ones not on screen; the agent's quick replies and the team's, kept by the authority
+ * (loaded once online and again when a conversation opens, so a supervisor's change to the
+ * team list reaches the next chat; each list replaced whole by its editor).
  */
 export class ChatDeskStore extends Store<ChatDeskState> {
   private readonly held = new Map<string, Held>();
@@ -85,6 +90,8 @@ export class ChatDeskStore extends Store<ChatDeskState> {
       online: false,
       quickReplies: [],
       quickRepliesError: null,
+      teamQuickReplies: [],
+      teamQuickRepliesError: null,
       error: null,
       uploading: null,
     });
@@ -144,6 +151,8 @@ export class ChatDeskStore extends Store<ChatDeskState> {
     ];
     h.off = () => offs.forEach((off) => off());
     this.held.set(request.requestId, h);
+    // A new conversation: the lists again (the team's may have changed since sign-in).
+    if (this.state.online) void this.loadQuickReplies();
     if (this.state.online) session.connected();
     this.select(request.requestId);
   }
@@ -264,7 +273,11 @@ export class ChatDeskStore extends Store<ChatDeskState> {
     try {
       const saved = await this.bridge.invoke('chat.setQuickReplies', { replies });
       this.quickRepliesLoaded = true;
-      this.patch({ quickReplies: saved.replies, quickRepliesError: null });
+      this.patch({
+        quickReplies: saved.replies,
+        teamQuickReplies: saved.team.replies,
+        quickRepliesError: null,
+      });
       return true;
     } catch (e) {
       const why = e instanceof BridgeCallError ? e.message : String(e);
@@ -273,19 +286,48 @@ export class ChatDeskStore extends Store<ChatDeskState> {
     }
   }
 
+  /**
+   * A supervisor or admin saves the team's list (the same clean-up as the agent's own); every
+   * agent's console shows it from their next chat. False (and `teamQuickRepliesError`) when
+   * it was not saved (an agent is refused by the authority).
+   */
+  async saveTeamQuickReplies(list: readonly string[]): Promise<boolean> {
+    const replies = list
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+      .slice(0, QUICK_REPLIES_MAX);
+    try {
+      const saved = await this.bridge.invoke('chat.setTeamQuickReplies', { replies });
+      this.patch({ teamQuickReplies: saved.replies, teamQuickRepliesError: null });
+      return true;
+    } catch (e) {
+      const why = e instanceof BridgeCallError ? e.message : String(e);
+      this.patch({ teamQuickRepliesError: `Team quick replies not saved: ${why}` });
+      return false;
+    }
+  }
+
   reset(): void {
     for (const id of [...this.held.keys()]) this.remove(id);
     // Signed out: the next staff member's list is theirs.
     this.quickRepliesLoaded = false;
-    this.patch({ quickReplies: [], quickRepliesError: null });
+    this.patch({
+      quickReplies: [],
+      quickRepliesError: null,
+      teamQuickReplies: [],
+      teamQuickRepliesError: null,
+    });
   }
 
-  /** The agent's list from the authority (once per sign-in; tried again at the next reconnect if it failed). */
+  /**
+   * The agent's list and the team's from the authority (at sign-in, and when a conversation
+   * opens; tried again at the next reconnect if the first load failed).
+   */
   private async loadQuickReplies(): Promise<void> {
     try {
       const mine = await this.bridge.invoke('chat.quickReplies', {});
       this.quickRepliesLoaded = true;
-      this.patch({ quickReplies: mine.replies });
+      this.patch({ quickReplies: mine.replies, teamQuickReplies: mine.team.replies });
     } catch {
       /* offline again or signed out: the next connection loads them */
     }
