@@ -71,11 +71,14 @@ const picksEngines = (file) => readFileSync(file, 'utf8').includes('testEngines(
 /**
  * Integration files the second engine's pass skips: the long ones whose subject does not
  * depend on the engine (the console's own SQLite outbox, whose authority side
- * wrap-up-authority-crash runs on both; the recording conversion's order of writes). Keep it short. The bad-input fuzzers run on both
+ * wrap-up-authority-crash runs on both; the recording conversion's order of writes; Kamailio's
+ * dialog module ending calls and coturn's relays: their authority side, the SIP control route
+ * (on both engines in kamailio-phone-in) and TURN credentials (an HMAC), keeps nothing of
+ * its own in the store). Keep it short. The bad-input fuzzers run on both
  * (issue 11: every bad-input figure holds on both engines), the second time smaller
  * (SECOND_FUZZ_RUNS per route and for frames, unless VD_FUZZ_RUNS is set).
  */
-const ENGINE_NEUTRAL = new Set(['outbox-crash', 'recording-crash']);
+const ENGINE_NEUTRAL = new Set(['outbox-crash', 'recording-crash', 'kamailio-dialog', 'turn']);
 const SECOND_FUZZ_RUNS = '50';
 /** The time limit per test file (VD_TEST_FILE_MINUTES overrides it; 0: none). */
 const FILE_MINUTES = 15;
