@@ -80,6 +80,7 @@ const picksEngines = (file) => readFileSync(file, 'utf8').includes('testEngines(
  */
 const ENGINE_NEUTRAL = new Set(['outbox-crash', 'recording-crash', 'kamailio-dialog', 'turn']);
 const SECOND_FUZZ_RUNS = '50';
+const SECOND_COMMAND_FUZZ = '200';
 /** The time limit per test file (VD_TEST_FILE_MINUTES overrides it; 0: none). */
 const FILE_MINUTES = 15;
 const engineNeutral = (file) =>
@@ -133,6 +134,9 @@ for (const { suite, engine } of runs) {
         ...(second && !process.env.VD_CRASH_REQUESTS ? { VD_CRASH_REQUESTS: '500' } : {}),
         // bad-input and ws-bad-input: the second engine's pass fuzzes at 50 (the first at 1000).
         ...(second && !process.env.VD_FUZZ_RUNS ? { VD_FUZZ_RUNS: SECOND_FUZZ_RUNS } : {}),
+        // command-replay fuzzes command bodies and results on one node and on three: the second
+        // engine's pass at 200 each (the first, one node on SQLite, at its 2000).
+        ...(second && !process.env.VD_COMMAND_FUZZ ? { VD_COMMAND_FUZZ: SECOND_COMMAND_FUZZ } : {}),
       },
     },
   );
