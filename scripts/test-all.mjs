@@ -129,10 +129,10 @@ for (const { suite, engine } of runs) {
         // A file still running after this many minutes ends as failed (test/support/file-watchdog.mjs):
         // one file that never exits must not hold up the whole suite. The longest file takes ~5 min.
         VD_TEST_FILE_MINUTES: process.env.VD_TEST_FILE_MINUTES ?? String(FILE_MINUTES),
-        // The pipeline crash test is the pass's longest file (1,000 requests: ~4.5 min on PostgreSQL
-        // on a loaded 2-core machine): the second engine's pass runs it at 500 unless set.
-        ...(second && !process.env.VD_CRASH_REQUESTS ? { VD_CRASH_REQUESTS: '500' } : {}),
-        // bad-input and ws-bad-input: the second engine's pass fuzzes at 50 (the first at 1000).
+        // The pipeline crash test is the pass's longest file (500 requests: ~3.5 min on PostgreSQL):
+        // the second engine's pass runs it at 300 unless set (the first at its 600).
+        ...(second && !process.env.VD_CRASH_REQUESTS ? { VD_CRASH_REQUESTS: '300' } : {}),
+        // bad-input and ws-bad-input: the second engine's pass fuzzes at 50 (the first at 500).
         ...(second && !process.env.VD_FUZZ_RUNS ? { VD_FUZZ_RUNS: SECOND_FUZZ_RUNS } : {}),
         // command-replay fuzzes command bodies and results on one node and on three: the second
         // engine's pass at 200 each (the first, one node on SQLite, at its 2000).

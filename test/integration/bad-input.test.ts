@@ -64,7 +64,7 @@ process.on('uncaughtException', (e) => {
   faults.last.push(`uncaughtException: ${String(e?.stack ?? e)}`);
 });
 
-const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 1000));
+const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 500));
 const SEED = Number(process.env.VD_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** The secret of the SIP server in front of the trunk (its routes are fuzzed as it calls them). */
 const SIP_SERVER_SECRET = 'bad-input-sip-server-secret-0123456789abcdef';

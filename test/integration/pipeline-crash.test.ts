@@ -30,7 +30,7 @@
  *               as duplicated
  *   PRAGMA integrity_check = ok (SQLite), audit hash chain intact
  *
- * Sizes: VD_CRASH_REQUESTS (default 1000, 500 in the PostgreSQL pass of npm test; RELIABILITY asks 10000), VD_CRASH_KILLS (default 20),
+ * Sizes: VD_CRASH_REQUESTS (default 600, 300 in the PostgreSQL pass of npm test; RELIABILITY asks 10000), VD_CRASH_KILLS (default 20),
  * VD_CRASH_DRAIN_SECONDS (drain bound; default scales with N), VD_CRASH_KEEP=1 keeps the temp dir.
  *
  *   node --import tsx --test test/integration/pipeline-crash.test.ts
@@ -43,7 +43,7 @@ import { describe, it } from 'node:test';
 import { CRASH_ENV, crashSizes, crashTimeoutMs, runCrashScenario } from '../support/crash-scenario.ts';
 import { AuthorityProcess, freePort } from '../support/process.ts';
 
-const sizes = crashSizes('VD_CRASH', { requests: 1000, kills: 20 });
+const sizes = crashSizes('VD_CRASH', { requests: 600, kills: 20 });
 
 describe('RELIABILITY 12-13: requests survive SIGKILLs of the authority; leases with fences never overlap', () => {
   it(

@@ -1,7 +1,7 @@
 /**
  * RELIABILITY rows 19-20 for the WebSocket endpoint: bad frames get a clear close.
  *
- * VD_FUZZ_RUNS (default 2000; the RELIABILITY size is VD_FUZZ_RUNS=10000) generated
+ * VD_FUZZ_RUNS (default 500; the RELIABILITY size is VD_FUZZ_RUNS=10000) generated
  * invalid frames, each on its own connection (an invalid frame closes it), sent either
  * first (before any hello) or after a valid staff or device hello: text that is not
  * JSON, JSON nested too deep, frames that fail the protocol's ClientFrame schema
@@ -47,7 +47,7 @@ process.on('uncaughtException', (e) => {
   faults.last.push(`uncaughtException: ${String(e?.stack ?? e)}`);
 });
 
-const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 1000));
+const RUNS = Math.max(1, Number(process.env.VD_FUZZ_RUNS ?? 500));
 const SEED = Number(process.env.VD_FUZZ_SEED ?? Date.now() % 2 ** 31);
 /** Connections in flight at once. */
 const CONCURRENCY = 8;
