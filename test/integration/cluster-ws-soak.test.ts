@@ -19,7 +19,7 @@
  *     node --import tsx --test test/integration/cluster-ws-soak.test.ts
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,7 +28,17 @@ import { testEngine } from '../support/authority.ts';
 import { AuthorityCluster } from '../support/cluster.ts';
 import { TestDevice } from '../support/device.ts';
 import { type ApiOptions, apiWith, bearer, type HttpResult, routePath } from '../support/http.ts';
-import { pct, SOAK_PHASE_TIMEOUT_MS, SoakClients, soakRound, within } from '../support/ws-soak.ts';
+import {
+  checkOpenFileLimit,
+  pct,
+  SOAK_ENV,
+  SOAK_PHASE_TIMEOUT_MS,
+  SOAK_STAFF,
+  SOAK_CUSTOMERS,
+  SoakClients,
+  soakRound,
+  within,
+} from '../support/ws-soak.ts';
 import { until } from '../support/wait.ts';
 
 const int = (v: string | undefined, d: number) => {
@@ -38,12 +48,8 @@ const int = (v: string | undefined, d: number) => {
 const CLIENTS = int(process.env.VD_CLUSTER_SOAK_CLIENTS, 90);
 const ROUNDS = int(process.env.VD_CLUSTER_SOAK_ROUNDS, 10);
 const NODES = 3;
-const CUSTOMERS = ['c_alice_martin_01', 'c_bob_okafor_002', 'c_chen_wei_00003'];
-const STAFF = [
-  { username: 'agent1', password: 'demo-agent-1', topic: 'queues' },
-  { username: 'agent2', password: 'demo-agent-2', topic: 'queues' },
-  { username: 'supervisor', password: 'demo-supervisor', topic: 'board' },
-] as const;
+const CUSTOMERS = SOAK_CUSTOMERS;
+const STAFF = SOAK_STAFF;
 
 const skip = testEngine() !== 'postgres' && 'nodes share one PostgreSQL database (VD_TEST_ENGINE=postgres)';
 
@@ -59,18 +65,11 @@ describe(
       apiWith(url, { connection: 'close' }, name, opts);
 
     before(async () => {
-      const limit = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
-      if (limit && Number(limit) < CLIENTS + 200)
-        throw new Error(`open-file limit ${limit} is too low for ${CLIENTS} clients: raise it (ulimit -n)`);
+      checkOpenFileLimit(CLIENTS);
       cluster = new AuthorityCluster({
         dir: mkdtempSync(join(tmpdir(), 'vd-cluster-soak-')),
         nodes: NODES,
-        env: {
-          VD_ACCESS_TOKEN_SECONDS: '3600',
-          VD_AGENT_TIMEOUT_SECONDS: '3600',
-          VD_AUTHENTICATION_TTL_SECONDS: '3600',
-          VD_LOG_LEVEL: 'warn',
-        },
+        env: SOAK_ENV,
       });
       await cluster.start();
     });

@@ -47,8 +47,12 @@ import { type ApiOptions, apiWith, bearer, type HttpResult, routePath } from '..
 import { AuthorityProcess, freePort } from '../support/process.ts';
 import { until } from '../support/wait.ts';
 import {
+  checkOpenFileLimit,
   pct,
+  SOAK_CUSTOMERS,
+  SOAK_ENV,
   SOAK_PHASE_TIMEOUT_MS,
+  SOAK_STAFF,
   SoakClients,
   soakRound,
   type SoakDevice,
@@ -62,12 +66,8 @@ const int = (v: string | undefined, d: number) => {
 const CLIENTS = Math.max(1, int(process.env.VD_WS_SOAK_CLIENTS, 300));
 const ROUNDS = Math.max(1, int(process.env.VD_WS_SOAK_ROUNDS, 100));
 const WARMUP_ROUNDS = Math.max(1, int(process.env.VD_WS_SOAK_WARMUP_ROUNDS, 20));
-const CUSTOMERS = ['c_alice_martin_01', 'c_bob_okafor_002', 'c_chen_wei_00003'];
-const STAFF = [
-  { username: 'agent1', password: 'demo-agent-1', topic: 'queues' },
-  { username: 'agent2', password: 'demo-agent-2', topic: 'queues' },
-  { username: 'supervisor', password: 'demo-supervisor', topic: 'board' },
-] as const;
+const CUSTOMERS = SOAK_CUSTOMERS;
+const STAFF = SOAK_STAFF;
 /** Bounds (watchdogs, not expectations). */
 const CONNECT_TIMEOUT_MS = 30_000;
 const FD_SETTLE_MS = 10_000;
@@ -151,19 +151,12 @@ describe(`WebSocket soak: ${CLIENTS} staff sockets, ${WARMUP_ROUNDS} + ${ROUNDS}
   };
 
   before(async () => {
-    const limit = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
-    if (limit && Number(limit) < CLIENTS + 200)
-      throw new Error(`open-file limit ${limit} is too low for ${CLIENTS} clients: raise it (ulimit -n)`);
+    checkOpenFileLimit(CLIENTS);
     dir = mkdtempSync(join(tmpdir(), 'vd-ws-soak-'));
     authority = new AuthorityProcess({
       port: await freePort(),
       dataDir: join(dir, 'authority'),
-      env: {
-        VD_ACCESS_TOKEN_SECONDS: '3600',
-        VD_AGENT_TIMEOUT_SECONDS: '3600',
-        VD_AUTHENTICATION_TTL_SECONDS: '3600',
-        VD_LOG_LEVEL: 'warn',
-      },
+      env: SOAK_ENV,
     });
     await authority.start();
   });

@@ -5,9 +5,33 @@
  * per client, with the time from the HTTP answer to each client's frame.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { WS_PATH } from '../../protocol/src/index.ts';
 import type { HttpResult } from './http.ts';
+
+/** The demo customers whose devices make the changes, one device each. */
+export const SOAK_CUSTOMERS = ['c_alice_martin_01', 'c_bob_okafor_002', 'c_chen_wei_00003'];
+/** The staff accounts the sockets sign in as (round-robin), and the feed each subscribes to. */
+export const SOAK_STAFF = [
+  { username: 'agent1', password: 'demo-agent-1', topic: 'queues' },
+  { username: 'agent2', password: 'demo-agent-2', topic: 'queues' },
+  { username: 'supervisor', password: 'demo-supervisor', topic: 'board' },
+] as const;
+/** The authority's settings for a soak: nothing expires or times out while it runs. */
+export const SOAK_ENV: Record<string, string> = {
+  VD_ACCESS_TOKEN_SECONDS: '3600',
+  VD_AGENT_TIMEOUT_SECONDS: '3600',
+  VD_AUTHENTICATION_TTL_SECONDS: '3600',
+  VD_LOG_LEVEL: 'warn',
+};
+
+/** Throws when this process may not open a socket per client (plus room for the rest). */
+export function checkOpenFileLimit(clients: number): void {
+  const limit = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+  if (limit && Number(limit) < clients + 200)
+    throw new Error(`open-file limit ${limit} is too low for ${clients} clients: raise it (ulimit -n)`);
+}
 
 /** How long a phase waits for every client to see every change (a watchdog, not an expectation). */
 export const SOAK_PHASE_TIMEOUT_MS = 30_000;
