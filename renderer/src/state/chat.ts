@@ -64,6 +64,13 @@ interface Held {
   off: () => void;
 }
 
+/** An editor's list as saved: each trimmed, empty ones dropped, at most QUICK_REPLIES_MAX. */
+const cleanReplies = (list: readonly string[]): string[] =>
+  list
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .slice(0, QUICK_REPLIES_MAX);
+
 /**
  * The agent's chats (issue 18): one ChatSession per request held, over the bridge's
  * 'chat.frame' channel and event. Opening a conversation resumes it from seq 0, so a
@@ -266,10 +273,7 @@ export class ChatDeskStore extends Store<ChatDeskState> {
    * it was not saved: the list shown stays the previous one.
    */
   async saveQuickReplies(list: readonly string[]): Promise<boolean> {
-    const replies = list
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0)
-      .slice(0, QUICK_REPLIES_MAX);
+    const replies = cleanReplies(list);
     try {
       const saved = await this.bridge.invoke('chat.setQuickReplies', { replies });
       this.quickRepliesLoaded = true;
@@ -292,10 +296,7 @@ export class ChatDeskStore extends Store<ChatDeskState> {
    * it was not saved (an agent is refused by the authority).
    */
   async saveTeamQuickReplies(list: readonly string[]): Promise<boolean> {
-    const replies = list
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0)
-      .slice(0, QUICK_REPLIES_MAX);
+    const replies = cleanReplies(list);
     try {
       const saved = await this.bridge.invoke('chat.setTeamQuickReplies', { replies });
       this.patch({ teamQuickReplies: saved.replies, teamQuickRepliesError: null });

@@ -58,10 +58,7 @@ export class HelpStore {
   chooseOption(option: MenuLeaf, idempotencyKey: string): Promise<void> {
     return this.app.run('Sending your request…', async () => {
       const r = await this.app.requireDevice().createRequest(option.id, idempotencyKey, option.channel);
-      if (r.status === 'queued') {
-        void enableWake(this.app.requireDevice());
-        return this.app.go({ name: 'waiting' }, { chatWanted: option.channel === 'chat' });
-      }
+      if (r.status === 'queued') return this.queued(option);
       this.app.go({
         name: 'step-up',
         option,
@@ -77,10 +74,8 @@ export class HelpStore {
     const s = this.app.getState().screen;
     if (s.name !== 'step-up') return;
     const r = await this.app.requireDevice().createRequest(s.option.id, s.idempotencyKey, s.option.channel);
-    if (r.status === 'queued') {
-      void enableWake(this.app.requireDevice());
-      this.app.go({ name: 'waiting' }, { chatWanted: s.option.channel === 'chat' });
-    } else
+    if (r.status === 'queued') this.queued(s.option);
+    else
       this.app.go(
         {
           ...s,
@@ -104,9 +99,14 @@ export class HelpStore {
         .requireDevice()
         .createRequest(s.option.id, s.idempotencyKey, s.option.channel, { verifyOnCall: true });
       if (r.status !== 'queued') return this.app.go(s, { error: 'This option needs one more check.' });
-      void enableWake(this.app.requireDevice());
-      this.app.go({ name: 'waiting' }, { chatWanted: s.option.channel === 'chat' });
+      this.queued(s.option);
     });
+  }
+
+  /** The request is in the queue: the phone may be woken for it, the waiting screen shows it. */
+  private queued(option: MenuLeaf): void {
+    void enableWake(this.app.requireDevice());
+    this.app.go({ name: 'waiting' }, { chatWanted: option.channel === 'chat' });
   }
 
   stepUpWithPin(pin: string): Promise<void> {
