@@ -46,7 +46,8 @@ export async function startBrowserMode(opts: BrowserModeOptions): Promise<Browse
       rendererDir: opts.rendererDir ?? DEFAULT_RENDERER_DIR,
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       ...(opts.token ? { token: opts.token } : {}),
-      connectSrc: [wsOrigin(effectiveSipUrl(core.settings.get()))],
+      sipUrl: effectiveSipUrl(core.settings.get()),
+      frameOrigins: core.screenPopOrigins,
     });
     return {
       core,
@@ -62,8 +63,3 @@ export async function startBrowserMode(opts: BrowserModeOptions): Promise<Browse
     throw e;
   }
 }
-
-const wsOrigin = (url: string): string => {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
-};

@@ -21,6 +21,7 @@ import {
   ProtocolError,
   type TokenStore,
 } from './authority-client.ts';
+import { allowListedOrigin, frameableOrigin } from './console-csp.ts';
 import { CommandSeqs } from './command-seq.ts';
 import { openLocalDb, type LocalDb } from './local-db.ts';
 import { Outbox, type SendOutcome } from './outbox.ts';
@@ -95,6 +96,8 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
   readonly outbox: Outbox;
   readonly settings: Settings;
   readonly seqs: CommandSeqs;
+  /** The CRM origins the side panel may show (managed screenPopOrigins, normalised); the CSP's frame-src. */
+  readonly screenPopOrigins: readonly string[];
   private readonly sending = new Map<string, Promise<unknown>>();
   /** States of the browser-mode sign-ins this console started (a callback with any other is not ours). */
   private readonly ssoStates = new Map<string, number>();
@@ -105,10 +108,14 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
     super();
     mkdirSync(opts.dataDir, { recursive: true });
     this.db = openLocalDb(join(opts.dataDir, 'console.sqlite'));
-    this.settings = new Settings(this.db, opts.managed ?? readManagedConfig(), {
+    const managed = opts.managed ?? readManagedConfig();
+    this.settings = new Settings(this.db, managed, {
       authorityUrl: opts.defaultAuthorityUrl,
       sipUrl: opts.defaultSipUrl ?? null,
     });
+    this.screenPopOrigins = [
+      ...new Set((managed.screenPopOrigins ?? []).map(frameableOrigin).filter((o) => o !== null)),
+    ];
     this.client = new StaffClient(this.settings.get().authorityUrl, opts.tokenStore ?? memoryTokenStore());
     this.outbox = new Outbox(this.db, (e) => deliverWrapUp(this.client, e.payload));
     this.seqs = new CommandSeqs(this.db);
@@ -351,7 +358,16 @@ export class DeskCore extends EventEmitter<{ event: [name: BridgeEventName, payl
       'board.snapshot': () => c.call('board'),
       'reports.get': (query) => c.call('report', { query }),
       'reports.csv': (query) => c.call('reportCsv', { query }),
-      'crm.screenPop': ({ requestId }) => c.call('screenPop', { params: { requestId } }),
+      'crm.screenPop': async ({ requestId }) => {
+        const pop = await c.call('screenPop', { params: { requestId } });
+        // The side panel frames only the CRM origins of this console's own allow-list (its CSP says the same).
+        if (pop.url && pop.opensIn === 'sidePanel' && !allowListedOrigin(pop.url, this.screenPopOrigins))
+          throw new BridgeError(
+            'not_allowed',
+            `${new URL(pop.url).origin} is not allowed in the side panel (the console's managed screenPopOrigins)`,
+          );
+        return pop;
+      },
       'offer.accept': async ({ requestId, fence }) => {
         const r = await c.call('acceptOffer', { params: { requestId }, body: { fence } });
         this.remember(r);

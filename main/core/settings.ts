@@ -3,12 +3,29 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConsoleSettings, DEFAULT_OFFER_VOLUME, HttpUrl } from '../../protocol/src/index.ts';
+import { frameableOrigin } from './console-csp.ts';
 import type { LocalDb } from './local-db.ts';
 
 /** IT's managed configuration: it fixes these settings; the console shows them read-only. */
 export const ManagedConfig = z.strictObject({
   authorityUrl: HttpUrl.optional(),
   sipUrl: z.url({ protocol: /^wss?$/ }).optional(),
+  /**
+   * CRM origins the side panel may show (a queue's screen pop set to open there): the
+   * console's frame-src and the Electron shell's frame navigation allow these alone.
+   */
+  screenPopOrigins: z
+    .array(
+      z
+        .string()
+        .refine(
+          (o) => frameableOrigin(o) !== null,
+          'a bare https origin such as https://crm.example (http only on 127.0.0.1 or localhost)',
+        )
+        .transform((o) => frameableOrigin(o)!),
+    )
+    .max(20)
+    .optional(),
 });
 export type ManagedConfig = z.infer<typeof ManagedConfig>;
 

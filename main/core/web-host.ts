@@ -5,9 +5,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BRIDGE_WS_PATH, BridgeClientFrame, jsonDepthExceeds, LIMITS } from '../../protocol/src/index.ts';
 import { BridgeError, type DeskCore } from './desk-core.ts';
-import { webAppCsp } from '../../node-common/csp.ts';
-
-export { webAppCsp };
+import { consoleCsp } from './console-csp.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -54,11 +52,14 @@ export async function startWebHost(opts: {
   core: DeskCore;
   rendererDir: string;
   port?: number;
-  connectSrc?: string[];
+  /** The SIP WebSocket the softphone connects to (the CSP's connect-src). */
+  sipUrl?: string | null;
+  /** The CRM origins the side panel may frame (the CSP's frame-src; none: no frames). */
+  frameOrigins?: readonly string[];
   token?: string;
 }): Promise<WebHost> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const csp = webAppCsp(opts.connectSrc ?? []);
+  const csp = consoleCsp(opts.sipUrl ?? null, opts.frameOrigins ?? []);
   let origin = '';
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);

@@ -11,7 +11,13 @@ import { effectiveSipUrl } from '../core/web-host.ts';
 import { consoleCsp, installCspHeaders } from './content-security.ts';
 import { DialQueue, dialUrisFromArgv, registerDialProtocols } from './dial-links.ts';
 import type { ShellElectron, ShellUpdater, ShellWindow } from './electron-api.ts';
-import { createExternalOpener, createSignInOpener, DEFAULT_EXTERNAL_HOSTS } from './external-links.ts';
+import {
+  createCrmOpener,
+  createExternalOpener,
+  createSignInOpener,
+  DEFAULT_EXTERNAL_HOSTS,
+  firstOpener,
+} from './external-links.ts';
 import { createSenderCheck, forwardBridgeEvents, registerBridgeIpc } from './ipc-bridge.ts';
 import { guardWebContents } from './navigation-guard.ts';
 import { createOfferNotifier } from './offer-notifications.ts';
@@ -91,8 +97,16 @@ export function startDeskShell(
   });
   for (const uri of dialUrisFromArgv(opts.argv ?? process.argv)) dials.push(uri);
 
-  const openExternal = createExternalOpener(electron.shell, opts.externalHosts ?? DEFAULT_EXTERNAL_HOSTS);
-  app.on('web-contents-created', (_event, contents) => guardWebContents(contents, openExternal));
+  // The CRM origins IT allow-listed for the side panel (managed screenPopOrigins), once read at ready.
+  let crmOrigins: readonly string[] = [];
+  const frameOrigins = () => crmOrigins;
+  const openExternal = firstOpener(
+    createExternalOpener(electron.shell, opts.externalHosts ?? DEFAULT_EXTERNAL_HOSTS),
+    createCrmOpener(electron.shell, frameOrigins),
+  );
+  app.on('web-contents-created', (_event, contents) =>
+    guardWebContents(contents, openExternal, frameOrigins),
+  );
   app.on('window-all-closed', () => app.quit());
 
   const onReady = async (): Promise<DeskShell> => {
@@ -118,8 +132,9 @@ export function startDeskShell(
       openSignIn: createSignInOpener(electron.shell),
       managed,
     });
-    const csp = () => consoleCsp(effectiveSipUrl(core.settings.get()));
-    installCspHeaders(session, csp);
+    crmOrigins = core.screenPopOrigins;
+    const csp = () => consoleCsp(effectiveSipUrl(core.settings.get()), crmOrigins);
+    installCspHeaders(session, csp, frameOrigins);
     electron.protocol.handle(APP_SCHEME, createAppRequestHandler({ rootDir: opts.rendererDir, csp }));
 
     const win = createConsoleWindow(electron, { preloadPath: opts.preloadPath });

@@ -21,6 +21,8 @@ export interface PreventableEvent {
 /** A navigation about to happen (will-navigate, will-redirect, will-frame-navigate). */
 export interface NavigationEvent extends PreventableEvent {
   readonly url: string;
+  /** false: a frame inside the page (the side panel's CRM record), not the console itself. */
+  readonly isMainFrame: boolean;
 }
 
 /** Electron's WebFrameMain, as far as the IPC sender check needs it. */
@@ -106,7 +108,7 @@ export interface ShellSession {
     onHeadersReceived(
       listener: (
         details: HeadersReceivedDetails,
-        callback: (response: { responseHeaders?: Record<string, string[]> }) => void,
+        callback: (response: { responseHeaders?: Record<string, string[]>; cancel?: boolean }) => void,
       ) => void,
     ): void;
   };

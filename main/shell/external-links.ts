@@ -1,3 +1,5 @@
+import { allowListedOrigin } from '../core/console-csp.ts';
+
 /**
  * shell.openExternal only for https links to allow-listed hosts: the OS hands any
  * other scheme (file:, smb:, ms-msdt:, custom handlers) to whatever is registered
@@ -60,5 +62,30 @@ export function createSignInOpener(shell: { openExternal(url: string): Promise<v
     if (!isSignInUrl(raw)) return false;
     await shell.openExternal(new URL(raw).href); // eng-disable OPEN_EXTERNAL_JS_CHECK only https or loopback http sign-in pages reach this line (isSignInUrl)
     return true;
+  };
+}
+
+/**
+ * The CRM's pages in the user's browser: a URL on one of the CRM origins IT allow-listed
+ * (managed screenPopOrigins: https, or http on the loopback address), never credentials in
+ * the URL. A screen pop set to open in the browser, and a window the side panel's CRM
+ * record opens, go this way.
+ */
+export function createCrmOpener(
+  shell: { openExternal(url: string): Promise<void> },
+  origins: () => readonly string[],
+): ExternalOpener {
+  return async (raw) => {
+    if (typeof raw !== 'string' || raw.length > 2048 || !allowListedOrigin(raw, origins())) return false;
+    await shell.openExternal(new URL(raw).href); // eng-disable OPEN_EXTERNAL_JS_CHECK only URLs on the allow-listed CRM origins reach this line (allowListedOrigin)
+    return true;
+  };
+}
+
+/** The first opener that opens the URL; false when none does. */
+export function firstOpener(...openers: ExternalOpener[]): ExternalOpener {
+  return async (raw) => {
+    for (const open of openers) if (await open(raw)) return true;
+    return false;
   };
 }

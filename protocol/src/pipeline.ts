@@ -15,6 +15,10 @@ export const ConfigId = z
 /** How many chats an agent may hold at once (a call takes the whole capacity). */
 const ChatCapacity = z.number().int().min(1).max(20);
 
+/** Where a queue's CRM screen pop opens: the console's side panel or the system browser. */
+export const ScreenPopOpensIn = z.enum(['sidePanel', 'browser']);
+export type ScreenPopOpensIn = z.infer<typeof ScreenPopOpensIn>;
+
 export const QueueConfig = z.strictObject({
   id: ConfigId.describe('The queue id.'),
   name: ShortText.describe('Name shown to staff.'),
@@ -46,6 +50,10 @@ export const QueueConfig = z.strictObject({
     .describe(
       'CRM record to open on accept: an http(s) URL with {externalRef}, {requestId}, {level} (allow-listed origins only).',
     ),
+  /** Where the screen pop opens: the console's side panel, or the system browser (a new tab in browser mode). */
+  screenPopOpensIn: ScreenPopOpensIn.optional().describe(
+    "Where the CRM record opens: 'sidePanel' (a frame beside the desk; its origin must also be in the console's screenPopOrigins) or 'browser' (the system browser, a new tab in browser mode; the default).",
+  ),
   /** Chats of this queue an agent may hold at once (the configuration's chatCapacity when absent). */
   chatCapacity: ChatCapacity.optional().describe(
     "Chats of this queue an agent may hold at once (the configuration's chatCapacity when absent).",
@@ -271,6 +279,13 @@ export const PipelineConfig = z
   })
   .superRefine((c, ctx) => {
     const queues = new Set(c.queues.map((q) => q.id));
+    for (const q of c.queues)
+      if (q.screenPopOpensIn && !q.screenPopUrl)
+        ctx.addIssue({
+          code: 'custom',
+          message: `queue "${q.id}" sets screenPopOpensIn without a screenPopUrl`,
+          path: ['queues'],
+        });
     const ids = new Set<string>();
     const walk = (nodes: MenuNodeInput[], path: string) => {
       for (const n of nodes) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IsoTime, OpaqueId } from './common.ts';
-import { ConfigId, RequestParams } from './pipeline.ts';
+import { ConfigId, RequestParams, ScreenPopOpensIn } from './pipeline.ts';
 import { ADMIN, ANY_STAFF, route, SUPERVISORS } from './route-def.ts';
 
 /** A calendar date in the site's time zone. */
@@ -186,6 +186,9 @@ export const ScreenPop = z.strictObject({
     .describe(
       "A phone caller nobody recognised (their request belongs to a placeholder, nobody's CRM record): ask again once the agent identified them.",
     ),
+  opensIn: ScreenPopOpensIn.optional().describe(
+    "Where the console opens it (the queue's screenPopOpensIn): 'sidePanel' or 'browser' (absent: browser).",
+  ),
 });
 
 export const WebhookDeliveryView = z.strictObject({

@@ -82,6 +82,7 @@ describe('historical reports over a DST change, CSV, CRM screen pop and signed w
       const pop = await api(a.url, 'screenPop', { params: { requestId }, headers: bearer(s.token) });
       assert.equal(pop.status, 200, JSON.stringify(pop.body));
       assert.equal(pop.body.url, `https://crm.example/customers/CRM-ALICE%2F01?request=${requestId}&level=1`);
+      assert.equal(pop.body.opensIn, 'browser', 'no screenPopOpensIn: the system browser');
       const other = await staffLogin(a.url, 'supervisor', 'demo-supervisor');
       const notHolder = await api(a.url, 'screenPop', {
         params: { requestId },

@@ -83,10 +83,14 @@ export class FakeWebContents extends Emitter implements ShellWebContents {
     return this.destroyed;
   }
 
-  /** Chromium asks before navigating: true when no listener prevented it. */
-  attemptNavigation(kind: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', url: string): boolean {
+  /** Chromium asks before navigating: true when no listener prevented it (`isMainFrame` false: a frame in the page). */
+  attemptNavigation(
+    kind: 'will-navigate' | 'will-redirect' | 'will-frame-navigate',
+    url: string,
+    isMainFrame = true,
+  ): boolean {
     let prevented = false;
-    const event: NavigationEvent = { url, preventDefault: () => void (prevented = true) };
+    const event: NavigationEvent = { url, isMainFrame, preventDefault: () => void (prevented = true) };
     this.emit(kind, event, url);
     return !prevented;
   }
@@ -152,7 +156,7 @@ export function createFakeElectron(opts: FakeElectronOptions) {
     headersReceived: null as
       | ((
           details: HeadersReceivedDetails,
-          callback: (response: { responseHeaders?: Record<string, string[]> }) => void,
+          callback: (response: { responseHeaders?: Record<string, string[]>; cancel?: boolean }) => void,
         ) => void)
       | null,
   };
