@@ -25,7 +25,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
  * A CRM origin the side panel may frame: https (or http on the loopback address: a CRM on
- * this machine, tests), a bare origin (no path, query, fragment or credentials). Returns the
+ * this machine, tests), a bare origin (no path, query, fragment, credentials or wildcard). Returns the
  * normalised origin (`https://crm.example`), or null.
  */
 export function frameableOrigin(raw: string): string | null {
@@ -38,6 +38,8 @@ export function frameableOrigin(raw: string): string | null {
   }
   if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') return null;
   if (u.pathname !== '/') return null;
+  // A host name or address, nothing CSP would read as a wildcard (`https://*.example` parses as a URL).
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)$/.test(u.hostname)) return null;
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname))) return null;
   return u.origin;
 }

@@ -147,4 +147,65 @@ describe('renderer: CRM screen pop on accept', () => {
     assert.equal(bridge.count('crm.screenPop'), 2);
     assert.equal(opened.length, 1);
   });
+
+  for (const mode of ['browser', 'electron'] as const)
+    it(`${mode}: a queue set to the side panel shows the record there (no tab, no system browser); the agent closes it`, async () => {
+      const r = request();
+      const opened: unknown[][] = [];
+      (globalThis as { open?: unknown }).open = (...a: unknown[]) => void opened.push(a);
+      const { bridge, work } = setup(mode, {
+        ...accepted(r),
+        'crm.screenPop': ({ requestId }) => ({ url: URL_OF(requestId), opensIn: 'sidePanel' as const }),
+      });
+      assert.deepEqual(work.crmPanel.getState(), { open: null });
+      bridge.emit('offer', offerOf(r));
+      await work.accept();
+      await until('the side panel opened', () => work.crmPanel.getState().open !== null);
+      assert.deepEqual(work.crmPanel.getState().open, { requestId: r.requestId, url: URL_OF(r.requestId) });
+      assert.equal(opened.length, 0);
+      assert.equal(bridge.count('shell.openExternal'), 0);
+      work.crmPanel.close();
+      assert.deepEqual(work.crmPanel.getState(), { open: null });
+    });
+
+  it("the console's own refusal of a side-panel origin is a notice; the panel stays closed", async () => {
+    const r = request();
+    const { bridge, work } = setup('browser', {
+      ...accepted(r),
+      'crm.screenPop': () => {
+        throw new BridgeCallError(
+          'not_allowed',
+          "https://other.example is not allowed in the side panel (the console's managed screenPopOrigins)",
+        );
+      },
+    });
+    bridge.emit('offer', offerOf(r));
+    await work.accept();
+    const s = await whenState('the notice', work, (st) => st.phase === 'active' && !!st.notice);
+    assert.match(
+      s.phase === 'active' ? (s.notice ?? '') : '',
+      /other\.example is not allowed in the side panel/,
+    );
+    assert.deepEqual(work.crmPanel.getState(), { open: null });
+  });
+
+  it('a new screen pop replaces the record in the panel', async () => {
+    const r1 = request();
+    const r2 = request();
+    const { bridge, work } = setup('browser', {
+      'offer.accept': ({ requestId, fence }: { requestId: string; fence: number }) => ({
+        ...(requestId === r1.requestId ? r1 : r2),
+        fence,
+        state: 'assigned',
+      }),
+      'crm.screenPop': ({ requestId }) => ({ url: URL_OF(requestId), opensIn: 'sidePanel' as const }),
+    });
+    bridge.emit('offer', offerOf(r1));
+    await work.accept();
+    await until('r1 in the panel', () => work.crmPanel.getState().open?.requestId === r1.requestId);
+    bridge.emit('offer', offerOf(r2));
+    await work.accept();
+    await until('r2 in the panel', () => work.crmPanel.getState().open?.requestId === r2.requestId);
+    assert.equal(work.crmPanel.getState().open?.url, URL_OF(r2.requestId));
+  });
 });

@@ -4,6 +4,7 @@ import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import type { AgentStore } from './agent.ts';
 import { sentence } from './agent.ts';
 import type { QueueStore } from './queue.ts';
+import { CrmPanelStore } from './crm-panel.ts';
 import { Store } from './store.ts';
 import type { WrapUpStore } from './wrap-up.ts';
 
@@ -114,6 +115,8 @@ export class WorkStore extends Store<WorkState> {
   private selectedId: string | null = null;
   private pending: PendingOffer | null = null;
   private notice: string | null = null;
+  /** The desk's side panel: the CRM record of a queue whose screen pop opens there. */
+  readonly crmPanel = new CrmPanelStore();
   /** Told of each request this console accepted (auto-dial places its call). */
   private readonly accepted = new Set<(request: RequestView) => void>();
 
@@ -399,17 +402,21 @@ export class WorkStore extends Store<WorkState> {
 
   /**
    * CRM screen pop: the queue's CRM record for the request just accepted (the authority
-   * fills the template and refuses origins that are not allow-listed). Browser mode opens
-   * a new tab; the desktop app hands it to the system browser (shell.openExternal, whose
-   * own host allow-list applies). Never in the way of the call: a failure is a notice. A
+   * fills the template and refuses origins that are not allow-listed). Where the queue says
+   * 'sidePanel', it opens in the desk's side panel (main/core refuses an origin not in the
+   * console's own screenPopOrigins; the CSP's frame-src allows those alone). Otherwise browser
+   * mode opens a new tab; the desktop app hands it to the system browser (shell.openExternal,
+   * whose own allow-list applies). Never in the way of the call: a failure is a notice. A
    * phone caller nobody recognised has no record yet: it opens once the agent identified them.
    */
   private async screenPop(requestId: string): Promise<void> {
     try {
-      const { url, unknownCaller } = await this.bridge.invoke('crm.screenPop', { requestId });
+      const { url, unknownCaller, opensIn } = await this.bridge.invoke('crm.screenPop', { requestId });
       if (unknownCaller && this.holds(requestId)) this.popWhenIdentified.add(requestId);
       if (!url) return;
-      if (this.bridge.mode === 'browser') globalThis.open?.(url, '_blank', 'noopener,noreferrer');
+      if (opensIn === 'sidePanel') {
+        if (this.holds(requestId)) this.crmPanel.show(requestId, url);
+      } else if (this.bridge.mode === 'browser') globalThis.open?.(url, '_blank', 'noopener,noreferrer');
       else if (!(await this.bridge.invoke('shell.openExternal', { url })).opened) {
         // The desktop app opens only https links to the hosts IT allow-listed for it.
         this.tell(requestId, `The CRM record was not opened: ${new URL(url).host} is not allowed here.`);
