@@ -3,16 +3,22 @@
  * against a real authority: a few days of calls made through the API (the authority's
  * clock shifted into the past), then an agent accepts a verified customer in the console
  * and the queue's CRM record opens in a new tab; the supervisor opens Reports, sees the
- * figures and the chart, sorts a table and downloads its CSV.
+ * figures and the chart, sorts a table and downloads its CSV. Last, the queue is set to
+ * open its CRM record in the console's side panel: a local test CRM on 127.0.0.1 (the only
+ * origin the console's managed screenPopOrigins allow) shows there in a sandboxed frame that
+ * cannot navigate the console, and a frame from another origin is refused by the CSP.
  * Screenshots: test/e2e/screenshots/reports-*.png (1280x800).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
+import type { ManagedConfig } from '../../main/core/settings.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { launchChromium } from '../support/browser.ts';
 import { TestDevice } from '../support/device.ts';
@@ -27,6 +33,25 @@ import {
 
 const DAY = 86_400_000;
 
+/** A stand-in CRM on 127.0.0.1: each customer's record page; it remembers what was asked. */
+async function startTestCrm(name: string): Promise<{ origin: string; hits: string[]; server: Server }> {
+  const hits: string[] = [];
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    const u = new URL(req.url ?? '/', 'http://x');
+    const ref = decodeURIComponent(u.pathname.split('/').pop() ?? '');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(
+      `<!doctype html><title>${name}</title><style>body{font:15px sans-serif;margin:16px}</style>` +
+        `<h1>Customer record ${ref}</h1><p>Request ${u.searchParams.get('request') ?? ''}</p>` +
+        `<button id="escape" onclick="try{top.location.href='/escaped'}catch(e){}document.getElementById('after').textContent='tried'">Leave the console</button>` +
+        `<p id="after"></p>`,
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, server };
+}
+
 describe('Reports screen and CRM screen pop in the console (browser mode)', () => {
   let a: TestAuthority;
   let browser: Browser;
@@ -35,10 +60,18 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
   const modes: BrowserMode[] = [];
   const dirs: string[] = [];
 
-  const startConsole = async () => {
+  let crm: Awaited<ReturnType<typeof startTestCrm>>;
+  let other: Awaited<ReturnType<typeof startTestCrm>>;
+
+  const startConsole = async (managed?: ManagedConfig) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vd-reports-e2e-'));
     dirs.push(dataDir);
-    const mode = await startBrowserMode({ authorityUrl: a.url, dataDir, rendererDir });
+    const mode = await startBrowserMode({
+      authorityUrl: a.url,
+      dataDir,
+      rendererDir,
+      ...(managed ? { managed } : {}),
+    });
     modes.push(mode);
     return mode;
   };
@@ -85,6 +118,8 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
     general.screenPopUrl = 'https://crm.example/customers/{externalRef}?request={requestId}';
     const file = join(tmpdir(), `vd-pipeline-reports-e2e-${process.pid}.json`);
     writeFileSync(file, JSON.stringify(pipeline));
+    crm = await startTestCrm('CRM');
+    other = await startTestCrm('Elsewhere');
     a = await startTestAuthority(
       {
         accessTokenSeconds: 3600,
@@ -92,7 +127,7 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
         offerTimeoutSeconds: 300,
         pipelineFile: file,
         siteTimeZone: 'Europe/Paris',
-        screenPopOrigins: ['https://crm.example'],
+        screenPopOrigins: ['https://crm.example', crm.origin],
       },
       { clock },
     );
@@ -114,6 +149,7 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
     await browser?.close();
     for (const m of modes) await m.close();
     await a?.dispose();
+    for (const c of [crm, other]) await new Promise((r) => c?.server.close(r));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
@@ -215,6 +251,113 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
       ]);
       await t.screenshot('3-chats');
       assert.deepEqual(t.consoleErrors, []);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a queue set to the side panel: accepting opens the CRM record beside the desk; nothing else can be framed', async () => {
+    // Dana still holds the request accepted in the first test: it ends (via the API) so she is free again.
+    const dana = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    const me = await api(a.url, 'agentMe', { headers: bearer(dana.token) });
+    for (const id of me.body.heldRequestIds ?? []) {
+      const r = await api(a.url, 'getRequest', { params: { requestId: id }, headers: bearer(dana.token) });
+      await api(a.url, 'completeRequest', {
+        params: { requestId: id },
+        headers: bearer(dana.token),
+        json: { fence: r.body.fence },
+      });
+    }
+    const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
+    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
+    const changed = structuredClone(cfg.body.config ?? cfg.body);
+    const general = changed.queues.find((q: any) => q.id === 'general');
+    general.screenPopUrl = `${crm.origin}/customers/{externalRef}?request={requestId}`;
+    general.screenPopOpensIn = 'sidePanel';
+    const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: changed });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+
+    const t = await openConsole(
+      browser,
+      await startConsole({ screenPopOrigins: [crm.origin] }),
+      'reports-side-panel',
+    );
+    const { page } = t;
+    try {
+      const csp = (await page.request.get(page.url())).headers()['content-security-policy'] ?? '';
+      assert.ok(csp.includes(`frame-src ${crm.origin}`), csp);
+      await page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
+      await signIn(page, 'agent1', 'demo-agent-1');
+      await page.getByTestId('presence').waitFor();
+      await page.getByLabel('Change presence').selectOption('available');
+      const d = await device();
+      const q = await d.api('createRequest', { json: { optionId: 'other' } });
+      const requestId: string = q.body.request.requestId;
+      const offer = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
+      await offer.waitFor();
+      await page.keyboard.press('Control+Enter');
+
+      const panel = page.getByRole('complementary', { name: 'CRM record' });
+      await panel.waitFor();
+      const frameEl = panel.locator('iframe');
+      assert.equal(
+        await frameEl.getAttribute('src'),
+        `${crm.origin}/customers/CRM-1001?request=${requestId}`,
+      );
+      assert.equal(
+        await frameEl.getAttribute('sandbox'),
+        'allow-scripts allow-same-origin allow-forms allow-popups',
+      );
+      assert.equal(await frameEl.getAttribute('title'), 'CRM record of Alice Martin');
+      const record = page.frameLocator('iframe[title="CRM record of Alice Martin"]');
+      await record.getByRole('heading', { name: 'Customer record CRM-1001' }).waitFor();
+      await record.getByText(`Request ${requestId}`).waitFor();
+      assert.deepEqual(crm.hits, [`/customers/CRM-1001?request=${requestId}`]);
+      assert.equal(t.context.pages().length, 1, 'no tab opened: the record is in the side panel');
+      await page
+        .getByRole('region', { name: /Alice Martin/ })
+        .filter({ hasText: 'In progress' })
+        .waitFor();
+      await assertNamedControls(page, 'side panel');
+      await t.screenshot('side-panel');
+
+      // The record cannot take the console away (no allow-top-navigation in the sandbox).
+      const consoleUrl = page.url();
+      await record.getByRole('button', { name: 'Leave the console' }).click();
+      await record.getByText('tried').waitFor();
+      assert.equal(page.url(), consoleUrl);
+      await panel.waitFor();
+
+      // Any other origin is refused by the page's CSP (frame-src), before a request leaves.
+      const refused = await page.evaluate(
+        (src) =>
+          new Promise<{ directive: string; blocked: string }>((resolve) => {
+            document.addEventListener(
+              'securitypolicyviolation',
+              (e) => resolve({ directive: e.effectiveDirective, blocked: e.blockedURI }),
+              { once: true },
+            );
+            const f = document.createElement('iframe');
+            f.src = src;
+            document.body.append(f);
+          }),
+        `${other.origin}/customers/CRM-1001`,
+      );
+      assert.equal(refused.directive, 'frame-src');
+      assert.ok(refused.blocked.startsWith(other.origin), refused.blocked);
+      assert.deepEqual(other.hits, [], 'the other origin was never asked');
+      assert.ok(!crm.hits.includes('/escaped'), 'the record never navigated the console');
+
+      await panel.getByRole('button', { name: 'Close the CRM record' }).click();
+      await panel.waitFor({ state: 'detached' });
+      await t.screenshot('side-panel-closed');
+      // The only errors: Chromium reporting the two refusals above.
+      assert.equal(t.consoleErrors.length, 2, JSON.stringify(t.consoleErrors));
+      assert.match(t.consoleErrors[0]!, /Unsafe attempt to initiate navigation .* sandboxed/);
+      assert.match(
+        t.consoleErrors[1]!,
+        /Framing '.*' violates the following Content Security Policy directive: "frame-src /,
+      );
     } finally {
       await t.close();
     }
