@@ -332,12 +332,15 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
       const refused = await page.evaluate(
         (src) =>
           new Promise<{ directive: string; blocked: string }>((resolve) => {
+            const f = document.createElement('iframe');
             document.addEventListener(
               'securitypolicyviolation',
-              (e) => resolve({ directive: e.effectiveDirective, blocked: e.blockedURI }),
+              (e) => {
+                f.remove();
+                resolve({ directive: e.effectiveDirective, blocked: e.blockedURI });
+              },
               { once: true },
             );
-            const f = document.createElement('iframe');
             f.src = src;
             document.body.append(f);
           }),

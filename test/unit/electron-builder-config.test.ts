@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { ManagedConfig } from '../../main/core/settings.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
@@ -87,7 +88,8 @@ describe('electron-builder.yml', () => {
     ])
       assert.ok(text.includes(p), p);
     const example = JSON.parse(readFileSync(join(root, 'deploy/build/managed.example.json'), 'utf8'));
-    assert.deepEqual(Object.keys(example).sort(), ['authorityUrl', 'sipUrl']);
+    assert.deepEqual(Object.keys(example).sort(), ['authorityUrl', 'screenPopOrigins', 'sipUrl']);
+    assert.ok(ManagedConfig.safeParse(example).success, 'the example validates');
   });
 });
 
