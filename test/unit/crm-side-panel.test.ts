@@ -1,18 +1,20 @@
 /**
- * The CRM side panel's security in the console host: the CSP's frame-src is built from the
+ * The CRM side panel: the per-queue setting (screenPopOpensIn, validated with the pipeline
+ * configuration) and its security in the console host: the CSP's frame-src is built from the
  * console's allow-listed CRM origins alone (one copy for browser mode and the Electron
  * shell), and the shell (against the typed fake of electron) lets only a frame on those
  * origins navigate, keeps the console itself from navigating, and sends the CRM's windows
  * to the system browser only for those origins.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import { consoleCsp, frameableOrigin } from '../../main/core/console-csp.ts';
 import { ManagedConfig } from '../../main/core/settings.ts';
+import { PipelineConfig } from '../../protocol/src/pipeline.ts';
 import { CLOSED_AUTHORITY, startShellHarness, type ShellHarness } from '../support/shell-harness.ts';
 
 const CRM = ['https://crm.example', 'http://127.0.0.1:4999'];
@@ -22,6 +24,46 @@ const directive = (csp: string, name: string) =>
     .split(';')
     .map((d) => d.trim())
     .find((d) => d.startsWith(`${name} `));
+
+describe("a queue's screenPopOpensIn (pipeline configuration)", () => {
+  const shipped = JSON.parse(
+    readFileSync(new URL('../../authority/config/pipeline.json', import.meta.url), 'utf8'),
+  );
+  const withGeneral = (patch: object) => ({
+    ...shipped,
+    queues: shipped.queues.map((q: { id: string }) => (q.id === 'general' ? { ...q, ...patch } : q)),
+  });
+  const issues = (c: unknown) => {
+    const r = PipelineConfig.safeParse(c);
+    return r.success ? [] : r.error.issues.map((i) => i.message);
+  };
+
+  it("'sidePanel' or 'browser' with a screenPopUrl; absent is the browser", () => {
+    for (const opensIn of ['sidePanel', 'browser'])
+      assert.deepEqual(
+        issues(
+          withGeneral({ screenPopUrl: 'https://crm.example/c/{externalRef}', screenPopOpensIn: opensIn }),
+        ),
+        [],
+      );
+    const parsed = PipelineConfig.parse(withGeneral({ screenPopUrl: 'https://crm.example/c/{externalRef}' }));
+    assert.equal(parsed.queues.find((q) => q.id === 'general')!.screenPopOpensIn, undefined);
+  });
+
+  it('anything else, or a place without a URL, is refused', () => {
+    assert.notDeepEqual(
+      issues(withGeneral({ screenPopUrl: 'https://crm.example/', screenPopOpensIn: 'popup' })),
+      [],
+    );
+    assert.notDeepEqual(
+      issues(withGeneral({ screenPopUrl: 'https://crm.example/', screenPopOpensIn: true })),
+      [],
+    );
+    assert.deepEqual(issues(withGeneral({ screenPopOpensIn: 'sidePanel' })), [
+      'queue "general" sets screenPopOpensIn without a screenPopUrl',
+    ]);
+  });
+});
 
 describe('console CSP: frame-src from the allow-listed CRM origins', () => {
   it('lists exactly the allow-listed origins; none listed: no frames at all', () => {
