@@ -127,7 +127,8 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
         offerTimeoutSeconds: 300,
         pipelineFile: file,
         siteTimeZone: 'Europe/Paris',
-        screenPopOrigins: ['https://crm.example', crm.origin],
+        // `other` is allowed by the authority but not by the console (the side-panel test's refusal).
+        screenPopOrigins: ['https://crm.example', crm.origin, other.origin],
       },
       { clock },
     );
@@ -354,6 +355,27 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
       await panel.getByRole('button', { name: 'Close the CRM record' }).click();
       await panel.waitFor({ state: 'detached' });
       await t.screenshot('side-panel-closed');
+
+      // An origin the authority allows but this console does not: refused by its configuration, with a notice.
+      const fence = (await api(a.url, 'getRequest', { params: { requestId }, headers: bearer(dana.token) }))
+        .body.fence;
+      await api(a.url, 'completeRequest', {
+        params: { requestId },
+        headers: bearer(dana.token),
+        json: { fence },
+      });
+      general.screenPopUrl = `${other.origin}/customers/{externalRef}?request={requestId}`;
+      const put2 = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: changed });
+      assert.equal(put2.status, 200, JSON.stringify(put2.body));
+      await api(a.url, 'setPresence', { headers: bearer(dana.token), json: { state: 'available' } });
+      const q2 = await d.api('createRequest', { json: { optionId: 'other' } });
+      assert.equal(q2.body.status, 'queued', JSON.stringify(q2.body));
+      await offer.waitFor();
+      await page.keyboard.press('Control+Enter');
+      await page.getByText(/not allowed in the side panel/).waitFor();
+      assert.equal(await panel.count(), 0, 'the side panel stays closed');
+      assert.deepEqual(other.hits, [], 'the other origin was never asked');
+      await t.screenshot('side-panel-refused');
       // The only errors: Chromium reporting the two refusals above.
       assert.equal(t.consoleErrors.length, 2, JSON.stringify(t.consoleErrors));
       assert.match(t.consoleErrors[0]!, /Unsafe attempt to initiate navigation .* sandboxed/);
