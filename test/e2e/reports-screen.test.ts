@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
 import type { ManagedConfig } from '../../main/core/settings.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
@@ -108,6 +108,20 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
     await api(a.url, 'completeRequest', { params: { requestId }, headers: bearer(s.token), json: { fence } });
   };
 
+  /** Dana signs in to the console and goes available; Alice asks for help; her offer is on the screen. */
+  const offerToDana = async (page: Page) => {
+    await page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
+    await signIn(page, 'agent1', 'demo-agent-1');
+    await page.getByTestId('presence').waitFor();
+    await page.getByLabel('Change presence').selectOption('available');
+    const d = await device();
+    const q = await d.api('createRequest', { json: { optionId: 'other' } });
+    const requestId: string = q.body.request.requestId;
+    const offer = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
+    await offer.waitFor();
+    return { d, requestId, offer };
+  };
+
   before(async () => {
     await ensureRendererBuilt();
     const pipeline = JSON.parse(
@@ -158,15 +172,7 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
     const t = await openConsole(browser, await startConsole(), 'reports-screen-pop');
     const { page } = t;
     try {
-      await page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
-      await signIn(page, 'agent1', 'demo-agent-1');
-      await page.getByTestId('presence').waitFor();
-      await page.getByLabel('Change presence').selectOption('available');
-      const d = await device();
-      const q = await d.api('createRequest', { json: { optionId: 'other' } });
-      const requestId: string = q.body.request.requestId;
-      const offer = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
-      await offer.waitFor();
+      const { requestId } = await offerToDana(page);
       // The CRM (no network here): the tab gets a stand-in page for the record.
       await t.context.route('https://crm.example/**', (r) =>
         r.fulfill({ contentType: 'text/html', body: '<title>CRM</title><h1>Customer record</h1>' }),
@@ -287,15 +293,7 @@ describe('Reports screen and CRM screen pop in the console (browser mode)', () =
     try {
       const csp = (await page.request.get(page.url())).headers()['content-security-policy'] ?? '';
       assert.ok(csp.includes(`frame-src ${crm.origin}`), csp);
-      await page.getByRole('heading', { name: 'Sign in to the agent console' }).waitFor();
-      await signIn(page, 'agent1', 'demo-agent-1');
-      await page.getByTestId('presence').waitFor();
-      await page.getByLabel('Change presence').selectOption('available');
-      const d = await device();
-      const q = await d.api('createRequest', { json: { optionId: 'other' } });
-      const requestId: string = q.body.request.requestId;
-      const offer = page.getByRole('region', { name: /Alice Martin/ }).filter({ hasText: 'New request' });
-      await offer.waitFor();
+      const { d, requestId, offer } = await offerToDana(page);
       await page.keyboard.press('Control+Enter');
 
       const panel = page.getByRole('complementary', { name: 'CRM record' });
