@@ -47,7 +47,7 @@ async function textsWhen(file: string, count: number): Promise<Text[]> {
     return texts.length >= count && texts;
   });
 }
-const tokenOf = (text: string) => /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
+const tokenOf = (text: string) => /\/v\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
 
 describe('the link is texted while the caller waits in the queue', () => {
   let a: TestAuthority;
@@ -112,7 +112,7 @@ describe('the link is texted while the caller waits in the queue', () => {
     assert.equal(text!.to, '+447911123456', 'to the number calling, which is hers');
     assert.match(
       text!.text,
-      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/app\/#\/verify-call\/[A-Za-z0-9_-]{24,} .*Not on a call with us\? Ignore this message\.$/,
+      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/v\/[A-Za-z0-9_-]{32} .*Not on a call with us\? Ignore this message\.$/,
     );
     const sent = await a.sql<{ actor: string; outcome: string; data: string }>`
       SELECT actor, outcome, data FROM audit_log WHERE action = 'phone.link.send' AND subject = ${`request:${requestId}`}`;

@@ -36,7 +36,7 @@ describe('a caller from the phone network verifies on their app with a texted li
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { to: string; text: string });
-  const tokenOf = (text: string) => /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
+  const tokenOf = (text: string) => /\/v\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
 
   /** Alice phones in and the agent accepts: the request and its fence. */
   async function phoneIn(caller = '447911123456') {
@@ -106,7 +106,7 @@ describe('a caller from the phone network verifies on their app with a texted li
     assert.equal(text!.to, '+447911123456');
     assert.match(
       text!.text,
-      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/app\/#\/verify-call\/[A-Za-z0-9_-]{24,} /,
+      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/v\/[A-Za-z0-9_-]{32} /,
     );
     const token = tokenOf(text!.text);
     const stored = await a.sql<{ token_hash: string }>`SELECT token_hash FROM verification_links`;
