@@ -76,11 +76,17 @@ export const AppleAppSiteAssociation = z.strictObject({
             appID: AppleAppId.describe('The first of appIDs (the form iOS 12 and earlier read).'),
             paths: z.array(z.string()).describe('The paths they open (iOS 12 and earlier).'),
             components: z
-              .array(z.strictObject({ '/': z.string().describe('A path pattern.'), comment: z.string() }))
+              .array(
+                z.strictObject({
+                  '/': z.string().describe('A path pattern.'),
+                  comment: z.string().describe('What the paths are.'),
+                }),
+              )
               .describe('The paths they open (iOS 13 and later).'),
           }),
         )
-        .length(1),
+        .length(1)
+        .describe('One entry: the apps and the paths they open.'),
     })
     .describe('Universal links: the verification link paths, opened by the apps named.'),
 });
@@ -98,14 +104,16 @@ export const AssetLinks = z
         .array(z.literal('delegate_permission/common.handle_all_urls'))
         .length(1)
         .describe('The app may handle all links of this host its intent filters declare.'),
-      target: z.strictObject({
-        namespace: z.literal('android_app'),
-        package_name: AndroidPackage.describe('The application id.'),
-        sha256_cert_fingerprints: z
-          .array(CertFingerprint)
-          .min(1)
-          .describe('SHA-256 fingerprints of the certificates the app is signed with.'),
-      }),
+      target: z
+        .strictObject({
+          namespace: z.literal('android_app').describe('An Android app.'),
+          package_name: AndroidPackage.describe('The application id.'),
+          sha256_cert_fingerprints: z
+            .array(CertFingerprint)
+            .min(1)
+            .describe('SHA-256 fingerprints of the certificates the app is signed with.'),
+        })
+        .describe('The app.'),
     }),
   )
   .length(1);

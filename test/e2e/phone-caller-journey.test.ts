@@ -48,6 +48,7 @@ import {
   openPhone,
   startAppAuthority,
   type AppAuthority,
+  type Phone,
 } from './customer-app-harness.ts';
 
 const SECRET = randomBytes(30).toString('base64url');
@@ -68,6 +69,16 @@ describe('a caller from the phone network reaches an agent and verifies on their
   let browser: Browser;
   let trunkPort = 0;
   const dir = mkdtempSync(join(tmpdir(), 'vd-phone-journey-'));
+  /** Alice's phone: the customer app, enrolled (code, PIN, fingerprint, photo) once for both tests. */
+  let enrolledPhone: Phone | undefined;
+  const alicesPhone = async (): Promise<Phone> => {
+    if (!enrolledPhone) {
+      const p = await openPhone(browser, app, 'phone-journey-phone');
+      await enrolThroughApp(p, await enrolmentCode(app, 'c_alice_martin_01'), '975310');
+      enrolledPhone = p;
+    }
+    return enrolledPhone;
+  };
 
   before(async () => {
     writeToneWav(join(dir, 'agent-440.wav'), AGENT_HZ, 60);
@@ -117,6 +128,7 @@ describe('a caller from the phone network reaches an agent and verifies on their
     });
   });
   after(async () => {
+    await enrolledPhone?.t.close();
     await browser?.close();
     await mode?.close();
     await app?.a.dispose();
@@ -126,8 +138,6 @@ describe('a caller from the phone network reaches an agent and verifies on their
   });
 
   it('offered with the recognised customer, talks both ways, verified by the texted link while the call goes on, hold and resume, hung up, recorded', async () => {
-    // Alice has the app on her phone, enrolled (code, PIN, fingerprint, photo).
-    const phone = await openPhone(browser, app, 'phone-journey-phone');
     const c = await newTestPage(browser, 'phone-journey-console', {
       viewport: VIEWPORT,
       permissions: ['microphone'],
@@ -139,7 +149,8 @@ describe('a caller from the phone network reaches an agent and verifies on their
     const remote = 'audio[data-testid="remote-audio"]';
     let caller: RunningBaresip | undefined;
     try {
-      await enrolThroughApp(phone, await enrolmentCode(app, 'c_alice_martin_01'), '975310');
+      // Alice has the app on her phone, enrolled (code, PIN, fingerprint, photo).
+      const phone = await alicesPhone();
       await page.goto(mode.launchUrl);
       await signIn(page, 'agent2', 'demo-agent-2');
       await page.getByTestId('presence').waitFor();
@@ -204,7 +215,8 @@ describe('a caller from the phone network reaches an agent and verifies on their
         .waitFor();
       const line = readFileSync(join(dir, 'texts.jsonl'), 'utf8').trim().split('\n').at(-1)!;
       assert.equal(JSON.parse(line).to, CALLER, line);
-      const link = /https:\/\/app\.example\.com\/app\/(#\/verify-call\/[A-Za-z0-9_-]+)/.exec(line)?.[1];
+      // The path form (a native app opens it; a browser is sent on to the web app's screen).
+      const link = /https:\/\/app\.example\.com(\/v\/[A-Za-z0-9_-]{32}) /.exec(line)?.[1];
       assert.ok(link, line);
       await linkSection.scrollIntoViewIfNeeded();
       await c.screenshot('4-link-sent');
@@ -221,7 +233,7 @@ describe('a caller from the phone network reaches an agent and verifies on their
           o.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
         });
       })()`);
-      await phone.page.goto(`${app.appUrl}${link}`);
+      await phone.page.goto(`${app.origin}${link}`);
       await phone.page.getByRole('heading', { name: 'Confirm it’s you for your call' }).waitFor();
       await phone.t.screenshot('1-confirm');
       const tapped = Date.now();
@@ -260,13 +272,18 @@ describe('a caller from the phone network reaches an agent and verifies on their
         `# phone journey: link tapped -> the console's panel verified ${verifiedAt - tapped} ms (fingerprint included; the app's own "verified" screen after ${appVerifiedMs} ms), the call live throughout`,
       );
 
-      // The same link again: refused, said plainly.
-      await phone.page.goto(`${app.appUrl}${link}`);
+      // The same link again: refused, said plainly: by the authority's page for the texted
+      // form, by the app for the web app's own form (older links).
+      const usedPage = await phone.page.goto(`${app.origin}${link}`);
+      assert.equal(usedPage?.status(), 410);
+      await phone.page.getByRole('heading', { name: 'This link was used already' }).waitFor();
+      await phone.t.screenshot('3-used-already-page');
+      await phone.page.goto(`${app.appUrl}#/verify-call/${link.slice('/v/'.length)}`);
       await phone.page.getByRole('heading', { name: 'Confirm it’s you for your call' }).waitFor();
       await phone.page.getByRole('button', { name: 'Use fingerprint' }).click();
       await phone.page.getByRole('heading', { name: 'This link cannot be used' }).waitFor();
       await phone.page.getByText('This link was used already: ask the agent for a new one').waitFor();
-      await phone.t.screenshot('3-used-already');
+      await phone.t.screenshot('4-used-already');
       await phone.page.getByRole('button', { name: 'Back home' }).click();
       await phone.page.getByRole('button', { name: 'Get help' }).waitFor();
 
@@ -371,7 +388,102 @@ describe('a caller from the phone network reaches an agent and verifies on their
     } finally {
       await caller?.stop();
       await c.close();
-      await phone.t.close();
+    }
+  });
+
+  it('the link texted while the call is still queued: she verifies before any agent is free, and the offer arrives showing her verified', async () => {
+    // No agent is free: the agent of the first call goes offline; the other one is not signed in yet.
+    const agent2 = (await staffLogin(app.a.url, 'agent2', 'demo-agent-2')).token;
+    const off = await api(app.a.url, 'setPresence', { headers: bearer(agent2), json: { state: 'offline' } });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const sink = join(dir, 'texts.jsonl');
+    const textsBefore = readFileSync(sink, 'utf8').trim().split('\n').length;
+    const phone = await alicesPhone();
+    const samMode = await startBrowserMode({
+      authorityUrl: app.a.url,
+      dataDir: join(dir, 'console-agent1'),
+      rendererDir,
+      sipUrl: kamailio.wsUrl,
+    });
+    const c = await newTestPage(browser, 'phone-queued-console', {
+      viewport: VIEWPORT,
+      permissions: ['microphone'],
+      locale: 'en-GB',
+    });
+    const page = c.page;
+    page.setDefaultTimeout(30_000);
+    let caller: RunningBaresip | undefined;
+    try {
+      caller = await startBaresip({ caller: CALLER, microphone: join(dir, 'caller-1000.wav') });
+      await caller.dial(`sip:${DIALLED}@127.0.0.1:${trunkPort}`);
+      await caller.event('CALL_RINGING');
+
+      // The authority texts the link as the call queues, nobody holding it.
+      const line = await until('the link texted as the call queued', () => {
+        const lines = readFileSync(sink, 'utf8').trim().split('\n');
+        return lines.length > textsBefore && lines.at(-1);
+      });
+      assert.equal(JSON.parse(line).to, CALLER);
+      const link = /https:\/\/app\.example\.com(\/v\/[A-Za-z0-9_-]{32}) /.exec(line)?.[1];
+      assert.ok(link, line);
+      const [queued] = await app.a.sql<{ id: string; state: string }>`
+        SELECT r.id, r.state FROM requests r JOIN phone_calls p ON p.request_id = r.id
+        WHERE r.state NOT IN ('completed', 'abandoned')`;
+      assert.equal(queued?.state, 'waiting', 'the call waits in the queue');
+
+      // She taps it: the browser goes on to the app's screen; she confirms with her fingerprint.
+      const opened = await phone.page.goto(`${app.origin}${link}`);
+      assert.equal(new URL(opened!.url()).hash, `#/verify-call/${link.slice('/v/'.length)}`);
+      await phone.page.getByRole('heading', { name: 'Confirm it’s you for your call' }).waitFor();
+      await phone.t.screenshot('queued-1-confirm');
+      await phone.page.getByRole('button', { name: 'Use fingerprint' }).click();
+      await phone.page.getByRole('heading', { name: 'You are verified for your call' }).waitFor();
+      await phone.t.screenshot('queued-2-verified');
+      const [bound] = await app.a.sql<{ state: string; device_id: string | null }>`
+        SELECT state, device_id FROM requests WHERE id = ${queued!.id}`;
+      assert.equal(bound?.state, 'waiting', 'verified while still queued');
+      assert.ok(bound?.device_id, 'the request carries her device');
+
+      // An agent comes: the offer arrives with her verified, before anyone spoke to her.
+      await page.goto(samMode.launchUrl);
+      await signIn(page, 'agent1', 'demo-agent-1');
+      await page.getByTestId('presence').waitFor();
+      await page.getByLabel('Change presence').selectOption('available');
+      const offer = page.getByRole('region', { name: /Alice Martin/ });
+      await page.getByTestId('offer-channel').getByText('New request · phone call').waitFor();
+      await offer.getByLabel('Verification level 3').waitFor();
+      await page
+        .locator('section[aria-labelledby="panel-name"] [aria-label="Verification: Verified"]')
+        .waitFor();
+      await page
+        .getByTestId('level-line')
+        .getByText(/^Level 3/)
+        .waitFor();
+      await c.screenshot('1-offer-verified');
+      assert.ok(!caller.events.some((e) => e.type === 'CALL_CLOSED'), 'the caller still waits on the line');
+
+      // Accepted: the request is hers, verified at level 3, still a call from the phone network.
+      await page.keyboard.press('Control+Enter');
+      await page
+        .getByTestId('call-status')
+        .getByText(/^Phoned in: the caller is waiting on the phone line/)
+        .waitFor();
+      await c.screenshot('2-accepted-verified');
+      const agent1 = (await staffLogin(app.a.url, 'agent1', 'demo-agent-1')).token;
+      const panel = await api(app.a.url, 'customerPanel', {
+        params: { requestId: queued!.id },
+        headers: bearer(agent1),
+      });
+      assert.equal(panel.body.verification.state, 'verified', JSON.stringify(panel.body.verification));
+      assert.equal(panel.body.verification.level, 3);
+      assert.ok(panel.body.request.phone, 'still a call from the phone network');
+    } catch (e) {
+      if (caller) console.log(`# baresip log:\n${caller.log().slice(-6000)}`);
+      throw e;
+    } finally {
+      await caller?.stop();
+      await c.close();
+      await samMode.close();
     }
   });
 });
