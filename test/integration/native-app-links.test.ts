@@ -44,8 +44,10 @@ describe('the verification link opens the native app (deep link) or the web app'
     });
     assert.equal(q.status, 201, JSON.stringify(q.body));
     const sink = join(dir, 'texts.jsonl');
+    // A whole line (the sink may be caught mid-write).
     const line = await until('the text in the sink', () => {
-      const lines = existsSync(sink) ? readFileSync(sink, 'utf8').trim().split('\n') : [];
+      const text = existsSync(sink) ? readFileSync(sink, 'utf8') : '';
+      const lines = text.endsWith('\n') ? text.trim().split('\n') : [];
       return lines.length >= calls && lines[calls - 1];
     });
     const url = /open (\S+) in the app/.exec(JSON.parse(line).text as string)?.[1] ?? '';
