@@ -69,6 +69,16 @@ describe('a caller from the phone network reaches an agent and verifies on their
   let browser: Browser;
   let trunkPort = 0;
   const dir = mkdtempSync(join(tmpdir(), 'vd-phone-journey-'));
+  /** A page of the console (its microphone the agent's tone). */
+  const consolePage = async (name: string) => {
+    const c = await newTestPage(browser, name, {
+      viewport: VIEWPORT,
+      permissions: ['microphone'],
+      locale: 'en-GB',
+    });
+    c.page.setDefaultTimeout(30_000);
+    return c;
+  };
   /** Alice's phone: the customer app, enrolled (code, PIN, fingerprint, photo) once for both tests. */
   let enrolledPhone: Phone | undefined;
   const alicesPhone = async (): Promise<Phone> => {
@@ -138,13 +148,8 @@ describe('a caller from the phone network reaches an agent and verifies on their
   });
 
   it('offered with the recognised customer, talks both ways, verified by the texted link while the call goes on, hold and resume, hung up, recorded', async () => {
-    const c = await newTestPage(browser, 'phone-journey-console', {
-      viewport: VIEWPORT,
-      permissions: ['microphone'],
-      locale: 'en-GB',
-    });
+    const c = await consolePage('phone-journey-console');
     const page = c.page;
-    page.setDefaultTimeout(30_000);
     const status = page.getByTestId('call-status');
     const remote = 'audio[data-testid="remote-audio"]';
     let caller: RunningBaresip | undefined;
@@ -405,13 +410,8 @@ describe('a caller from the phone network reaches an agent and verifies on their
       rendererDir,
       sipUrl: kamailio.wsUrl,
     });
-    const c = await newTestPage(browser, 'phone-queued-console', {
-      viewport: VIEWPORT,
-      permissions: ['microphone'],
-      locale: 'en-GB',
-    });
+    const c = await consolePage('phone-queued-console');
     const page = c.page;
-    page.setDefaultTimeout(30_000);
     let caller: RunningBaresip | undefined;
     try {
       caller = await startBaresip({ caller: CALLER, microphone: join(dir, 'caller-1000.wav') });

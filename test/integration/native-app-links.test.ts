@@ -15,9 +15,9 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { AppleAppSiteAssociation, AssetLinks } from '../../protocol/src/app-links.ts';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { TestDevice } from '../support/device.ts';
-import { api, bearer, staffLogin } from '../support/http.ts';
-import { answerNumber, registerPhone } from '../support/phone-in.ts';
+import type { TestDevice } from '../support/device.ts';
+import { api, staffLogin } from '../support/http.ts';
+import { answerNumber, enrolWithPin, registerPhone } from '../support/phone-in.ts';
 import { until } from '../support/wait.ts';
 
 const SECRET = 'sip-server-secret-for-the-native-app-links-test-1';
@@ -81,12 +81,7 @@ describe('the verification link opens the native app (deep link) or the web app'
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     await answerNumber(a.url, admin, DIALLED);
     await registerPhone(a.url, admin, ALICE, '+44 7911 123456');
-    const code = await api(a.url, 'issueEnrolmentCode', {
-      params: { customerId: ALICE },
-      headers: bearer(admin),
-    });
-    alice = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    assert.equal((await alice.api('setPin', { json: { pin: '112358' } })).status, 200);
+    alice = await enrolWithPin(a.url, admin, ALICE, () => clock.now());
   });
   after(async () => {
     await a?.dispose();
