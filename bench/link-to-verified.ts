@@ -179,7 +179,7 @@ export async function benchLinkToVerified(
         .getByText(/^Link sent to /)
         .waitFor();
       const text = readFileSync(sink, 'utf8').trim().split('\n').at(-1)!;
-      const token = /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1];
+      const token = /\/v\/([A-Za-z0-9_-]+)/.exec(text)?.[1];
       if (!token) throw new Error(`no link in the text: ${text}`);
       // The caller opens the app and confirms it is them (a fresh level-2 authentication).
       if ((await device.authenticate()).status !== 201) throw new Error('device authentication failed');

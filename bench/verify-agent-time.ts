@@ -157,7 +157,7 @@ export async function benchVerifyAgentTime(opts: { n?: number } = {}): Promise<V
       if (r.status !== 200) throw new Error(`complete: ${r.status} ${JSON.stringify(r.body)}`);
     };
     const useLink = async (text: string) => {
-      const token = /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1];
+      const token = /\/v\/([A-Za-z0-9_-]+)/.exec(text)?.[1];
       if (!token) throw new Error(`no link in the text: ${text}`);
       // The caller opens the app and confirms it is them (device key + PIN, level 2).
       if ((await device.authenticate()).status !== 201) throw new Error('device authentication failed');

@@ -28,6 +28,8 @@ export default defineConfig({
       '/v1/ws': { target: authority, ws: true, changeOrigin: true },
       '/v1': { target: authority, changeOrigin: true },
       '/.well-known': { target: authority, changeOrigin: true },
+      // The texted verification links (`/v/<token>`): the authority sends them on to /app/.
+      '/v/': { target: authority, changeOrigin: true },
     },
   },
 });

@@ -21,6 +21,7 @@ import type { Config } from './config.ts';
 import { bindRoutes } from './http/bind.ts';
 import { serveDocs } from './http/docs.ts';
 import { serveMetrics } from './http/metrics.ts';
+import { redactLinkTokens, serveVerifyLinkPage } from './http/verify-link-page.ts';
 import { asHttpError, HttpError } from './http/errors.ts';
 import { unauthorized } from './errors.ts';
 import { addSecurityHeaders, drainOversizeBody } from './http/hardening.ts';
@@ -86,9 +87,30 @@ export async function buildAuthority(opts: {
   clock: Clock;
   logger?: boolean | object;
 }): Promise<AuthorityApp> {
+  // A request's line in the log: its URL without a verification link's token (a credential).
+  const serializers = {
+    req: (r: {
+      method: string;
+      url: string;
+      host?: string;
+      ip?: string;
+      socket?: { remotePort?: number };
+    }) => ({
+      method: r.method,
+      url: redactLinkTokens(r.url),
+      host: r.host,
+      remoteAddress: r.ip,
+      remotePort: r.socket?.remotePort,
+    }),
+  };
   const app = Fastify({
     // Every line names its node: several nodes write to one log pipeline.
-    logger: opts.logger ?? { level: opts.config.logLevel, base: { node: opts.config.nodeId } },
+    logger:
+      opts.logger === undefined
+        ? { level: opts.config.logLevel, base: { node: opts.config.nodeId }, serializers }
+        : typeof opts.logger === 'object'
+          ? { serializers, ...opts.logger }
+          : opts.logger,
     bodyLimit: LIMITS.jsonBodyBytes,
     return503OnClosing: true,
     forceCloseConnections: true,
@@ -192,6 +214,7 @@ export async function buildAuthority(opts: {
   serveMetrics(app, metrics, config.metricsToken);
   bindRoutes(app, services, routes, await createHandlers(services));
   await serveCustomerApp(app, opts.config.customerAppDir);
+  serveVerifyLinkPage(app, services.ctx);
   const openapi = buildOpenApi(routes, { title: 'Verified Desk authority', version: VERSION });
   app.get('/openapi.json', () => openapi);
   serveDocs(app);

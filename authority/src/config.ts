@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { AndroidPackage, AppleAppId, CertFingerprint } from '../../protocol/src/app-links.ts';
 import { ATTACHMENT_DEFAULT_MAX_BYTES } from '../../protocol/src/common.ts';
 
 /** Authority configuration: CLI flags win over VD_* environment variables; everything is validated before start. */
@@ -97,8 +98,21 @@ export const ConfigSchema = z
       .string()
       .regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 number')
       .optional(),
-    /** Where the links sent to callers open the customer app (its URL, e.g. https://app.example.com/app/). */
+    /**
+     * The customer app's URL (e.g. https://app.example.com/app/). The links texted to
+     * callers are on its host: https://app.example.com/v/<token> (the authority serves
+     * that path; docs/native-app-links.md).
+     */
     customerAppUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * The company's native apps that open those links instead of the browser: iOS app ids
+     * (team id + bundle id) for /.well-known/apple-app-site-association, the Android
+     * package and its signing certificates' SHA-256 fingerprints for
+     * /.well-known/assetlinks.json. None configured: that file answers 404.
+     */
+    iosAppIds: z.array(AppleAppId).max(20).default([]),
+    androidPackage: AndroidPackage.optional(),
+    androidCertFingerprints: z.array(CertFingerprint).max(10).default([]),
     /** How long a verification link sent during a call stays usable. */
     verificationLinkSeconds: z.coerce.number().int().min(60).max(3600).default(600),
     /** How long the embedded edge keeps a call whose party's connection went away (a link blip), before it hangs up for it. */
@@ -321,6 +335,11 @@ export const ConfigSchema = z
     path: ['iceTransportPolicy'],
     message: 'relay needs at least one turn: or turns: URL (VD_TURN_URLS)',
   })
+  .refine((c) => (c.androidPackage === undefined) === (c.androidCertFingerprints.length === 0), {
+    path: ['androidCertFingerprints'],
+    message:
+      'the Android app links need both the package (VD_ANDROID_PACKAGE) and its certificate fingerprints (VD_ANDROID_CERT_FINGERPRINTS)',
+  })
   .refine((c) => c.ssoIssuer === undefined || c.ssoClientId !== undefined, {
     path: ['ssoClientId'],
     message: 'SSO needs the client id (VD_SSO_CLIENT_ID)',
@@ -394,6 +413,9 @@ const ENV: Record<string, keyof Config> = {
   VD_OUTBOUND_CALLER_ID: 'outboundCallerId',
   VD_CUSTOMER_APP_URL: 'customerAppUrl',
   VD_VERIFICATION_LINK_SECONDS: 'verificationLinkSeconds',
+  VD_IOS_APP_IDS: 'iosAppIds',
+  VD_ANDROID_PACKAGE: 'androidPackage',
+  VD_ANDROID_CERT_FINGERPRINTS: 'androidCertFingerprints',
   VD_SIP_DOMAIN: 'sipDomain',
   VD_SIP_DIALOG_GRACE_SECONDS: 'sipDialogGraceSeconds',
   VD_SIP_WS_URL: 'sipWsUrl',
@@ -451,6 +473,8 @@ const BOOLEAN_KEYS = new Set<keyof Config>(['demo', 'wrapUpRequired', 'pushAllow
 BOOLEAN_KEYS.add('ssoAllowLoopbackRedirect').add('ssoEnforced');
 /** SSO settings written as comma-separated lists in the environment. */
 const SSO_LIST_KEYS = new Set<keyof Config>(['ssoRedirectUris', 'ssoBreakGlassUsernames']);
+/** The native apps' ids and certificate fingerprints, comma-separated in the environment. */
+const APP_LINK_LIST_KEYS = new Set<keyof Config>(['iosAppIds', 'androidCertFingerprints']);
 const splitList = (v: string): string[] =>
   v
     .split(',')
@@ -479,6 +503,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
           `invalid configuration:\n  - VD_WEBHOOK_RECEIVERS: not JSON; expected [{"url":"https://...","secret":"..."}, ...]`,
         );
       }
+      continue;
+    }
+    if (APP_LINK_LIST_KEYS.has(key)) {
+      raw[key] = splitList(v);
       continue;
     }
     if (key === 'ssoRoleMap' || SSO_LIST_KEYS.has(key)) {

@@ -378,7 +378,8 @@ export class AccessDevice extends Emitter<AccessDeviceEvents> {
   }
 
   /**
-   * A link texted during a phone call with the company (`#/verify-call/<token>`): presented
+   * A link texted during a phone call with the company (`https://<host>/v/<token>`; take
+   * the token from the URL the app was opened with by `verificationLinkToken`): presented
    * with this authentication (level 2 or more: verify the PIN or fingerprint first), the
    * call's request carries this phone's verification. Used once; refusals are
    * AuthorityErrors (410 used or expired, 403 another customer's or level too low, 404).

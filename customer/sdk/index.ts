@@ -10,6 +10,8 @@ export {
   type Enrolment,
   type StepUp,
 } from './access-device.ts';
+/** The token of a texted verification link (`https://<host>/v/<token>`) for `AccessDevice.useVerificationLink`. */
+export { verificationLinkToken, verificationLinkUrl } from '../../protocol/src/app-links.ts';
 export { AuthorityClient, AuthorityError, ProtocolError, type DeviceRouteId } from './client.ts';
 export {
   BLOCK_REASON_TEXT,

@@ -30,3 +30,4 @@ export * from './device-account.ts';
 export * from './reports.ts';
 export * from './sso.ts';
 export * from './trunk.ts';
+export * from './app-links.ts';

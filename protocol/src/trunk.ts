@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppleAppSiteAssociation, AssetLinks, VerificationLinkToken } from './app-links.ts';
 import { CALL_TICKET_HEADER, PHONE_CALL_TICKET_TYP } from './calls.ts';
 import { IsoTime, OpaqueId } from './common.ts';
 import { ExternalRef } from './customers.ts';
@@ -108,10 +109,9 @@ export const VerificationLinkSent = z.strictObject({
 });
 
 export const VerificationLinkParams = z.strictObject({
-  token: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{16,64}$/, 'a link token')
-    .describe('The token of the link the customer opened (after #/verify-call/ in its URL).'),
+  token: VerificationLinkToken.describe(
+    "The token of the link the customer opened (after /v/ in its URL, or #/verify-call/ in the web app's).",
+  ),
 });
 
 export const VerificationLinkUsed = z.strictObject({
@@ -214,6 +214,30 @@ export const DialOutEnded = z.strictObject({
 });
 
 export const trunkRoutes = {
+  appleAppSiteAssociation: route({
+    method: 'GET',
+    path: '/.well-known/apple-app-site-association',
+    summary: 'iOS universal links: the apps that open verification links',
+    description:
+      "The apple-app-site-association document (applinks) naming the iOS apps (`VD_IOS_APP_IDS`: team id + bundle id) that open the verification links texted to callers (paths `/v/*`): with the app installed, tapping the link opens it, and the app hands the token to the SDK. Served as JSON without redirects, as Apple requires. Caller: anyone (Apple's CDN, the phone). Changes nothing.",
+    errors: { 404: 'not_found: no iOS app is configured (VD_IOS_APP_IDS): links open in the browser.' },
+    tag: 'meta',
+    auth: 'public',
+    response: AppleAppSiteAssociation,
+  }),
+  androidAssetLinks: route({
+    method: 'GET',
+    path: '/.well-known/assetlinks.json',
+    summary: 'Android app links: the app that opens verification links',
+    description:
+      "The Digital Asset Links statement naming the Android app (`VD_ANDROID_PACKAGE` and the SHA-256 fingerprints of its signing certificates, `VD_ANDROID_CERT_FINGERPRINTS`) that handles this host's links: its `autoVerify` intent filter for `/v/` verifies, and tapping a texted link opens the app. Served as JSON without redirects. Caller: anyone (Android's verifier). Changes nothing.",
+    errors: {
+      404: 'not_found: no Android app is configured (VD_ANDROID_PACKAGE with VD_ANDROID_CERT_FINGERPRINTS): links open in the browser.',
+    },
+    tag: 'meta',
+    auth: 'public',
+    response: AssetLinks,
+  }),
   sendVerificationLink: route({
     method: 'POST',
     path: '/v1/agent/requests/:requestId/verification-link',

@@ -287,7 +287,7 @@ describe('security questions in the console', () => {
       await t.screenshot('1-link-sent');
 
       const line = readFileSync(join(textDir, 'texts.jsonl'), 'utf8').trim().split('\n').at(-1)!;
-      const token = /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(line)?.[1] ?? '';
+      const token = /\/v\/([A-Za-z0-9_-]+)/.exec(line)?.[1] ?? '';
       assert.ok(token, line);
       assert.equal((await alice.authenticate()).status, 201);
       assert.equal((await alice.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);

@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { answerNumber, registerPhone } from '../support/phone-in.ts';
+import { answerNumber, enrolWithPin, registerPhone } from '../support/phone-in.ts';
 import { until } from '../support/wait.ts';
 
 const SECRET = 'sip-server-secret-for-the-link-while-queued-test-01';
@@ -47,7 +47,7 @@ async function textsWhen(file: string, count: number): Promise<Text[]> {
     return texts.length >= count && texts;
   });
 }
-const tokenOf = (text: string) => /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
+const tokenOf = (text: string) => /\/v\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
 
 describe('the link is texted while the caller waits in the queue', () => {
   let a: TestAuthority;
@@ -88,12 +88,7 @@ describe('the link is texted while the caller waits in the queue', () => {
     await answerNumber(a.url, admin, DIALLED);
     await registerPhone(a.url, admin, ALICE, '+44 7911 123456');
     await registerPhone(a.url, admin, BOB, '+44 7911 123457');
-    const code = await api(a.url, 'issueEnrolmentCode', {
-      params: { customerId: ALICE },
-      headers: bearer(admin),
-    });
-    alice = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    assert.equal((await alice.api('setPin', { json: { pin: '112358' } })).status, 200);
+    alice = await enrolWithPin(a.url, admin, ALICE, () => clock.now());
   });
   after(() => {
     a?.dispose();
@@ -112,7 +107,7 @@ describe('the link is texted while the caller waits in the queue', () => {
     assert.equal(text!.to, '+447911123456', 'to the number calling, which is hers');
     assert.match(
       text!.text,
-      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/app\/#\/verify-call\/[A-Za-z0-9_-]{24,} .*Not on a call with us\? Ignore this message\.$/,
+      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/v\/[A-Za-z0-9_-]{32} .*Not on a call with us\? Ignore this message\.$/,
     );
     const sent = await a.sql<{ actor: string; outcome: string; data: string }>`
       SELECT actor, outcome, data FROM audit_log WHERE action = 'phone.link.send' AND subject = ${`request:${requestId}`}`;

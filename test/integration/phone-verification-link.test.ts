@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeClock, startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { TestDevice } from '../support/device.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { answerNumber, registerPhone } from '../support/phone-in.ts';
+import { answerNumber, enrolWithPin, registerPhone } from '../support/phone-in.ts';
 
 const SECRET = 'sip-server-secret-for-the-verification-link-test-01';
 const DIALLED = '+442079460000';
@@ -36,7 +36,7 @@ describe('a caller from the phone network verifies on their app with a texted li
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { to: string; text: string });
-  const tokenOf = (text: string) => /#\/verify-call\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
+  const tokenOf = (text: string) => /\/v\/([A-Za-z0-9_-]+)/.exec(text)?.[1] ?? '';
 
   /** Alice phones in and the agent accepts: the request and its fence. */
   async function phoneIn(caller = '447911123456') {
@@ -85,12 +85,7 @@ describe('a caller from the phone network verifies on their app with a texted li
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     await answerNumber(a.url, admin, DIALLED, 'other', { linkWhileQueued: false });
     await registerPhone(a.url, admin, ALICE, '+44 7911 123456');
-    const code = await api(a.url, 'issueEnrolmentCode', {
-      params: { customerId: ALICE },
-      headers: bearer(admin),
-    });
-    alice = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
-    assert.equal((await alice.api('setPin', { json: { pin: '112358' } })).status, 200);
+    alice = await enrolWithPin(a.url, admin, ALICE, () => clock.now());
   });
   after(() => {
     a.dispose();
@@ -106,7 +101,7 @@ describe('a caller from the phone network verifies on their app with a texted li
     assert.equal(text!.to, '+447911123456');
     assert.match(
       text!.text,
-      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/app\/#\/verify-call\/[A-Za-z0-9_-]{24,} /,
+      /^Northwind Bank: to verify yourself for your call, open https:\/\/app\.example\.com\/v\/[A-Za-z0-9_-]{32} /,
     );
     const token = tokenOf(text!.text);
     const stored = await a.sql<{ token_hash: string }>`SELECT token_hash FROM verification_links`;

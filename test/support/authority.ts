@@ -108,6 +108,8 @@ export interface StartOptions {
   engine?: Engine;
   /** Another node on the same PostgreSQL database as this (running) authority (its own data dir). */
   shareDatabaseOf?: TestAuthority;
+  /** fastify's logger options (e.g. `{ level: 'info', stream }` to read the log lines); none by default. */
+  logger?: object;
 }
 
 export async function startTestAuthority(
@@ -136,7 +138,7 @@ export async function startTestAuthority(
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
   });
   const clock = opts.clock ?? { now: () => Date.now() };
-  const running = await startAuthority(config, { clock, logger: false });
+  const running = await startAuthority(config, { clock, logger: opts.logger ?? false });
   return {
     ...running,
     dataDir,

@@ -3,6 +3,7 @@
  * (pipeline configuration `phoneNumbers`), and a customer has a registered phone number.
  */
 import assert from 'node:assert/strict';
+import { TestDevice } from './device.ts';
 import { api, bearer } from './http.ts';
 
 /**
@@ -33,4 +34,19 @@ export async function registerPhone(url: string, adminToken: string, customerId:
     json: { phones: [{ number, label: 'mobile' }] },
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+/** The customer's phone with the app: enrolled with a one-time code from the admin, authenticated, its PIN set. */
+export async function enrolWithPin(
+  url: string,
+  adminToken: string,
+  customerId: string,
+  now: () => number,
+  pin = '112358',
+): Promise<TestDevice> {
+  const code = await api(url, 'issueEnrolmentCode', { params: { customerId }, headers: bearer(adminToken) });
+  assert.equal(code.status, 201, JSON.stringify(code.body));
+  const device = await new TestDevice(url, now).enrolAndAuthenticate(code.body.code);
+  assert.equal((await device.api('setPin', { json: { pin } })).status, 200);
+  return device;
 }

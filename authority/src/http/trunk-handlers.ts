@@ -2,7 +2,7 @@ import type { trunkRoutes } from '../../../protocol/src/trunk.ts';
 import type { Services } from '../services.ts';
 import { PhoneCallbacks } from '../trunk/phone-callbacks.ts';
 import { PhoneIn } from '../trunk/phone-in.ts';
-import { VerificationLinks } from '../trunk/verification-links.ts';
+import { appLinkDocument, VerificationLinks } from '../trunk/verification-links.ts';
 import type { Handlers } from './bind.ts';
 
 /** The SIP server's routes for calls from the phone network (only it holds the secret). */
@@ -11,6 +11,8 @@ export function trunkHandlers(svc: Services): Handlers<typeof trunkRoutes> {
   const phoneIn = new PhoneIn(svc.ctx, svc.pipeline, () => svc.pipeline.config.config, svc.recordings, links);
   const callbacks = new PhoneCallbacks(svc.ctx, svc.pipeline, svc.calls, svc.recordings);
   return {
+    appleAppSiteAssociation: () => appLinkDocument(svc.ctx.config, 'apple'),
+    androidAssetLinks: () => appLinkDocument(svc.ctx.config, 'android'),
     bookPhoneCallback: async ({ principal, body }) => await callbacks.book(principal.staff.id, body),
     dialPhoneCallback: async ({ principal, params, body }) =>
       await callbacks.dial(principal.staff.id, params.requestId, body.fence),

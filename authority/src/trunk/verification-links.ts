@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import { appLinkDocuments, verificationLinkUrl } from '../../../protocol/src/app-links.ts';
 import type { Ctx } from '../context.ts';
 import { conflict, DomainError, forbidden, notFound } from '../errors.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
@@ -23,6 +24,40 @@ export function textGatewayOf(config: Ctx['config']): TextGateway | null {
     });
   if (config.textSinkFile) return new FileTextSink(config.textSinkFile);
   return null;
+}
+
+/**
+ * The association documents of the native apps configured to open verification links
+ * (`/.well-known/apple-app-site-association`, `/.well-known/assetlinks.json`); a platform
+ * without an app configured answers 404 (the link then opens in the browser).
+ */
+export function appLinkDocument<P extends 'apple' | 'android'>(
+  config: Ctx['config'],
+  platform: P,
+): NonNullable<ReturnType<typeof appLinkDocuments>[P]> {
+  const doc = appLinkDocuments(config)[platform];
+  if (!doc)
+    throw notFound(
+      platform === 'apple'
+        ? 'no iOS app is configured to open verification links (VD_IOS_APP_IDS)'
+        : 'no Android app is configured to open verification links (VD_ANDROID_PACKAGE, VD_ANDROID_CERT_FINGERPRINTS)',
+    );
+  return doc;
+}
+
+/**
+ * What a link opened in a browser (`/v/<token>`) is, before the customer authenticates:
+ * `usable`, or why not. Reads only (the link stays unused); unknown tokens are not audited
+ * (anyone may knock; a token is 192 random bits).
+ */
+export async function verificationLinkState(
+  ctx: Ctx,
+  token: string,
+): Promise<'usable' | 'unknown' | 'used' | 'expired'> {
+  const link = await ctx.data.read.verificationLinks.byHash(hashOf(token));
+  if (!link) return 'unknown';
+  if (link.used_at !== null) return 'used';
+  return link.expires_at <= ctx.clock.now() ? 'expired' : 'usable';
 }
 
 /**
@@ -159,9 +194,9 @@ export class VerificationLinks {
     return reason === null;
   }
 
-  /** The text message carrying a link's token. */
+  /** The text message carrying a link's token: the path form on the customer app's host (`https://host/v/<token>`). */
   private messageOf(token: string): string {
-    const url = `${this.ctx.config.customerAppUrl!.replace(/\/?$/, '/')}#/verify-call/${token}`;
+    const url = verificationLinkUrl(this.ctx.config.customerAppUrl!, token);
     const ttl = this.ctx.config.verificationLinkSeconds;
     return `${this.company()}: to verify yourself for your call, open ${url} in the app (valid ${Math.round(ttl / 60)} minutes, once). We never ask for this link by phone. Not on a call with us? Ignore this message.`;
   }

@@ -1,4 +1,5 @@
 import type { AppScreen, ConfirmReceipt } from '../../../protocol/src/index.ts';
+import { verificationLinkToken } from '../../../protocol/src/app-links.ts';
 import type { ConversationItem } from '../../../protocol/src/chat.ts';
 import {
   AccessDevice,
@@ -399,8 +400,11 @@ export class AppController {
   }
 }
 
-/** The token of a verification link the app was opened with (`#/verify-call/<token>`), or null. */
+/**
+ * The token of a verification link the app was opened with, or null: `#/verify-call/<token>`
+ * (where the authority sends a browser that opened the texted `/v/<token>`).
+ */
 function verifyCallToken(): string | null {
   if (typeof location === 'undefined') return null;
-  return /^#\/verify-call\/([A-Za-z0-9_-]{16,64})$/.exec(location.hash)?.[1] ?? null;
+  return verificationLinkToken(location.hash);
 }
