@@ -15,7 +15,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CALL_TICKET_HEADER } from '../../protocol/src/calls.ts';
 import type { SipCredentials } from '../../protocol/src/sip.ts';
-import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { ChatCallDesk, type DeskAgent } from '../support/chat-call.ts';
 import {
   incomingRequests,
@@ -36,7 +35,6 @@ const SERVER_SECRET = 'sip-server-secret-for-the-kamailio-call-ends-test';
 const GRACE = 1;
 
 describe('Kamailio tells the authority when an escalated call’s dialog ends', () => {
-  let a: TestAuthority;
   let k: RunningKamailio;
   let desk: ChatCallDesk;
   let A: DeskAgent;
@@ -55,15 +53,7 @@ describe('Kamailio tells the authority when an escalated call’s dialog ends', 
   }
 
   before(async () => {
-    a = await startTestAuthority({
-      sipSecret: SIP_SECRET,
-      sipServerSecret: SERVER_SECRET,
-      accessTokenSeconds: 3600,
-      agentTimeoutSeconds: 3600,
-      wrapUpSeconds: 0,
-      offerTimeoutSeconds: 300,
-    });
-    desk = await ChatCallDesk.open(a);
+    desk = await ChatCallDesk.start({ sipSecret: SIP_SECRET, sipServerSecret: SERVER_SECRET });
     A = await desk.login('agent1', 'demo-agent-1');
     const B = await desk.login('agent2', 'demo-agent-2');
     await desk.call(B, 'setPresence', { json: { state: 'offline' } });
@@ -72,16 +62,15 @@ describe('Kamailio tells the authority when an escalated call’s dialog ends', 
     k = await startKamailio({
       secret: SIP_SECRET,
       domain: deviceSip.domain,
-      defines: [`AUTHORITY_URL=${a.url}`, `SIP_SERVER_SECRET=${SERVER_SECRET}`, `CALL_GRACE=${GRACE}`],
+      defines: [`AUTHORITY_URL=${desk.a.url}`, `SIP_SERVER_SECRET=${SERVER_SECRET}`, `CALL_GRACE=${GRACE}`],
     });
     device = await line(deviceSip);
   });
   after(async () => {
     for (const c of lines) await c.close().catch(() => undefined);
-    desk?.close();
     if (process.env.DEBUG_KAMAILIO) console.log(k?.log());
     await k?.stop();
-    await a?.dispose();
+    await desk?.dispose();
   });
 
   /**

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sipUserForAgent } from '../../protocol/src/sip.ts';
-import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
+import type { TestAuthority } from '../support/authority.ts';
 import { ChatCallDesk, type DeskAgent } from '../support/chat-call.ts';
 import { api, bearer } from '../support/http.ts';
 
@@ -30,22 +30,15 @@ describe('the SIP server reports the end of a call to a device (POST /v1/sip/cal
     report({ ticket, sipUser: sipUserForAgent(who.staffId), cause: 'bye', ...extra });
 
   before(async () => {
-    a = await startTestAuthority({
-      sipServerSecret: SECRET,
-      accessTokenSeconds: 3600,
-      agentTimeoutSeconds: 3600,
-      wrapUpSeconds: 0,
-      offerTimeoutSeconds: 300,
-    });
-    desk = await ChatCallDesk.open(a);
+    desk = await ChatCallDesk.start({ sipServerSecret: SECRET });
+    a = desk.a;
     A = await desk.login('agent1', 'demo-agent-1');
     B = await desk.login('agent2', 'demo-agent-2');
     await desk.call(B, 'setPresence', { json: { state: 'offline' } });
     await desk.call(A, 'setPresence', { json: { state: 'available' } });
   });
   after(async () => {
-    desk?.close();
-    await a?.dispose();
+    await desk?.dispose();
   });
 
   /** A chat A accepted and escalated to a live call: its id, fence and ticket. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { RouteId } from '../../protocol/src/routes.ts';
 import type { SipCredentials } from '../../protocol/src/sip.ts';
-import type { TestAuthority } from './authority.ts';
+import type { ConfigInput } from '../../authority/src/config.ts';
+import { startTestAuthority, type TestAuthority } from './authority.ts';
 import { TestDevice } from './device.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from './http.ts';
 import { offerChatOn } from './pipeline-config.ts';
@@ -28,6 +29,26 @@ export class ChatCallDesk {
     readonly a: TestAuthority,
     readonly device: TestDevice,
   ) {}
+
+  /**
+   * An authority of its own (`overrides` added: the SIP secrets) whose agents and offers wait
+   * as long as a test needs, no wrap-up, then open() on it. dispose() stops it.
+   */
+  static async start(overrides: Partial<ConfigInput> = {}): Promise<ChatCallDesk> {
+    const a = await startTestAuthority({
+      accessTokenSeconds: 3600,
+      agentTimeoutSeconds: 3600,
+      wrapUpSeconds: 0,
+      offerTimeoutSeconds: 300,
+      ...overrides,
+    });
+    try {
+      return await ChatCallDesk.open(a);
+    } catch (e) {
+      await a.dispose();
+      throw e;
+    }
+  }
 
   /** Chat offered on the "other" option, `chatCapacity` chats per agent, Alice's device enrolled. */
   static async open(a: TestAuthority, chatCapacity = 2): Promise<ChatCallDesk> {
@@ -133,5 +154,11 @@ export class ChatCallDesk {
 
   close(): void {
     for (const s of this.sockets) s.close();
+  }
+
+  /** close(), and the authority stopped. */
+  async dispose(): Promise<void> {
+    this.close();
+    await this.a.dispose();
   }
 }
