@@ -28,7 +28,7 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
 
   /** A raw SIP connection registered as `creds`. */
   async function registered(creds: SipCreds): Promise<RawSip> {
-    const c = await RawSip.open(creds.wsUrl);
+    const c = await RawSip.open(creds.wsUrl ?? assert.fail('the embedded edge gives its WebSocket URL'));
     raws.push(c);
     const registrar = `sip:${creds.domain}`;
     const callId = randomBytes(8).toString('hex');
