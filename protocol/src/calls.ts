@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IsoTime, OpaqueId, ShortText } from './common.ts';
 import { DeviceId } from './keys.ts';
 import { SessionId } from './sessions.ts';
+import { SipCallId, SipUserName } from './sip.ts';
 
 /** JWS "typ" of a call ticket, and of the device's answer to it. */
 export const CALL_TICKET_TYP = 'vd-call+jwt';
@@ -148,3 +149,37 @@ export const CallEndResult = z.strictObject({
   at: IsoTime.describe('When the call ended as the authority records it (now, or the earlier end).'),
 });
 export type CallEndResult = z.infer<typeof CallEndResult>;
+
+/**
+ * The SIP server (Kamailio) saw the dialog of a call to a device end: the INVITE that
+ * started it carried `ticket` and was authenticated as `sipUser`.
+ */
+export const SipCallEndRequest = z.strictObject({
+  ticket: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'a compact JWS')
+    .describe(`The ${CALL_TICKET_HEADER} header of the INVITE that started the dialog.`),
+  sipUser: SipUserName.describe(
+    'The INVITE\'s authenticated caller (the From user the SIP server checked against the credentials): the ticket\'s agent, "a-<staff id>".',
+  ),
+  callId: SipCallId.optional().describe(
+    "The dialog's Call-ID (for the audit row; left out when it has unusual characters).",
+  ),
+  cause: z
+    .enum(['bye', 'timeout'])
+    .describe(
+      "How the dialog ended: a BYE from either side passed through the SIP server (bye), or the SIP server ended it itself, with a BYE to both sides (timeout: a party's connection gone past the grace, keepalives unanswered, or the longest call allowed).",
+    ),
+});
+export type SipCallEndRequest = z.infer<typeof SipCallEndRequest>;
+export const SipCallEndResult = z.strictObject({
+  requestId: OpaqueId.describe('The request the call was for.'),
+  ended: z
+    .boolean()
+    .describe(
+      "True when this report ended the call; false when it had ended already (the console's report or an earlier one).",
+    ),
+  at: IsoTime.describe('When the call ended as the authority records it (now, or the earlier end).'),
+});
+export type SipCallEndResult = z.infer<typeof SipCallEndResult>;

@@ -26,6 +26,8 @@ import {
   CallAnswerResult,
   CallEndRequest,
   CallEndResult,
+  SipCallEndRequest,
+  SipCallEndResult,
   CallProofRequest,
   CallProofResult,
   CallTicket,
@@ -283,6 +285,23 @@ export const pipelineRoutes = {
     params: RequestParams,
     body: CallEndRequest,
     response: CallEndResult,
+  }),
+  sipCallEnd: route({
+    method: 'POST',
+    path: '/v1/sip/call-ends',
+    summary:
+      "The SIP server saw a device call's dialog end: the agent has room again without the console's report",
+    description:
+      "The SIP server (Kamailio, `event_route[dialog:end]`) says the dialog of a call whose INVITE carried this call ticket ended: a BYE from either side, or the server ended it itself (a party's connection gone). The same end as the console's report (callEnd), so a console that closed or crashed mid-call does not keep its agent at full capacity: the ticket's call is recorded ended (proven or not yet: a later proof never makes it live), audited `call.end` by `system:sip-server`, and waiting requests are offered. Only while the ticket is current: `sipUser` must be the ticket's agent, who still holds the request under the ticket's fencing number (409 otherwise, audited). Idempotent: whichever of the console and the SIP server reports first records the end; a repeat answers `ended` false with the first end. Caller: the SIP server only.",
+    errors: {
+      401: 'unauthorized: not the SIP server (the shared secret is missing or wrong, or none is configured).',
+      404: 'not_found: no such call ticket.',
+      409: "conflict: the ticket was issued to another agent than `sipUser`; stale_fence: the ticket's agent no longer holds the request under the ticket's fencing number (the call no longer counts anyway).",
+    },
+    tag: 'sip',
+    auth: 'sipServer',
+    body: SipCallEndRequest,
+    response: SipCallEndResult,
   }),
   callProof: route({
     method: 'POST',

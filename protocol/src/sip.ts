@@ -5,6 +5,16 @@ import { IsoTime } from './common.ts';
 export const sipUserForAgent = (staffId: string): string => `a-${staffId}`;
 export const sipUserForDevice = (deviceId: string): string => `d-${deviceId}`;
 
+/** A SIP Call-ID as a carrier sends it: the characters of RFC 3261's `word`, minus quoting and escapes. */
+export const SipCallId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9@.:_+~!%*()<>[\]{}?/'`-]+$/, 'a SIP Call-ID');
+
+/** A SIP user as the SIP server authenticated it ("a-<staff id>", "d-<device id>"). */
+export const SipUserName = z.string().regex(/^[-A-Za-z0-9_]{1,100}$/, 'a SIP user');
+
 /** WebSocket path of the embedded SIP edge (RFC 7118, subprotocol "sip"). */
 export const SIP_WS_PATH = '/sip';
 

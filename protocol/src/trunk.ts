@@ -5,6 +5,7 @@ import { IsoTime, OpaqueId } from './common.ts';
 import { ExternalRef } from './customers.ts';
 import { ConfigId, FenceBody, RequestParams } from './pipeline.ts';
 import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
+import { SipCallId, SipUserName } from './sip.ts';
 
 /**
  * Calls from the phone network (issue 14): the SIP server (Kamailio) in front of a
@@ -12,13 +13,6 @@ import { ANY_STAFF, route, type RouteDef } from './route-def.ts';
  * and says when the caller hangs up. Only the SIP server calls these routes (auth
  * `sipServer`: the secret it shares with the authority).
  */
-
-/** A SIP Call-ID as a carrier sends it: the characters of RFC 3261's `word`, minus quoting and escapes. */
-export const SipCallId = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9@.:_+~!%*()<>[\]{}?/'`-]+$/, 'a SIP Call-ID');
 
 export const TrunkCallParams = z.strictObject({
   callId: SipCallId.describe("The call's SIP Call-ID."),
@@ -167,10 +161,9 @@ export const DialOutCheck = z.strictObject({
     .string()
     .regex(/^\+[0-9]{3,15}$/, 'a number with "+"')
     .describe("The number the INVITE is for (its Request-URI's user)."),
-  sipUser: z
-    .string()
-    .regex(/^[-A-Za-z0-9_]{1,100}$/, 'a SIP user')
-    .describe('The authenticated caller (the From user the SIP server checked against the credentials).'),
+  sipUser: SipUserName.describe(
+    'The authenticated caller (the From user the SIP server checked against the credentials).',
+  ),
   callId: SipCallId.describe("The INVITE's Call-ID."),
   recorded: z
     .boolean()

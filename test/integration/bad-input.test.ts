@@ -104,6 +104,9 @@ const VALID: Partial<Record<RouteId, Sample>> = {
     body: { ticket: 'a.b.c', number: '+447911123456', sipUser: 'a-staff_0123456789', callId: 'c1@127.0.0.1' },
   },
   dialOutEnded: { params: { callId: 'c1@127.0.0.1' }, body: { reason: 'failed', status: 486 } },
+  sipCallEnd: {
+    body: { ticket: 'a.b.c', sipUser: 'a-staff_0123456789', cause: 'bye', callId: 'c1@127.0.0.1' },
+  },
   enrol: {
     body: {
       code: 'ALICE-DEMO-2026',

@@ -10,74 +10,25 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { CALL_TICKET_HEADER } from '../../protocol/src/index.ts';
-import type { RouteId } from '../../protocol/src/routes.ts';
-import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
-import { TestDevice } from '../support/device.ts';
-import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
+import type { TestAuthority } from '../support/authority.ts';
+import { ChatCallDesk, type DeskAgent } from '../support/chat-call.ts';
 import { authorization, headerOf, nonceOf, RawSip, registerHeaders, statusOf } from '../support/sip-raw.ts';
-import { FrameLog, TestSocket } from '../support/ws.ts';
 import { until } from '../support/wait.ts';
-import { offerChatOn } from '../support/pipeline-config.ts';
 
-interface SipCreds {
-  username: string;
-  password: string;
-  domain: string;
-  aor: string;
-  wsUrl: string;
-}
-
-interface Staff {
-  token: string;
-  staffId: string;
-  ws: FrameLog;
-  sip: SipCreds;
-}
+type SipCreds = DeskAgent['sip'];
+type Staff = DeskAgent;
 
 describe('an escalated call ends when the SIP edge sees its end, without the console', () => {
   let a: TestAuthority;
-  let admin: string;
+  let desk: ChatCallDesk;
   let A: Staff;
   let B: Staff;
-  let device: TestDevice;
   let deviceSip: SipCreds;
-  const sockets: TestSocket[] = [];
   const raws: RawSip[] = [];
-  const staffApi = <K extends RouteId>(who: Staff, name: K, opts?: ApiOptions<K>) =>
-    apiWith(a.url, bearer(who.token), name, opts);
-  const onCall = async (who: Staff) => ((await staffApi(who, 'agentMe')).body as { onCall?: boolean }).onCall;
-  const stateOf = async (requestId: string) =>
-    ((await staffApi(A, 'getRequest', { params: { requestId } })).body as { state: string }).state;
-
-  async function login(username: string, password: string): Promise<Staff> {
-    const s = await staffLogin(a.url, username, password);
-    const socket = await TestSocket.open(a.url);
-    sockets.push(socket);
-    socket.send({ type: 'hello', auth: { kind: 'staff', accessToken: s.token } });
-    assert.equal((await socket.next()).type, 'welcome');
-    const sip = (await api(a.url, 'sipCredentials', { headers: bearer(s.token) })).body as SipCreds;
-    return { token: s.token, staffId: s.staffId, ws: new FrameLog(socket), sip };
-  }
-
-  async function ask(): Promise<string> {
-    const q = await device.api('createRequest', { json: { optionId: 'other', channel: 'chat' } });
-    assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
-    return q.body.request.requestId as string;
-  }
-
-  async function accept(who: Staff, requestId: string): Promise<number> {
-    const offer = await who.ws.take((f) => f.type === 'offer' && f.offer.requestId === requestId);
-    const r = await staffApi(who, 'acceptOffer', {
-      params: { requestId },
-      json: { fence: offer.offer.fence },
-    });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    return offer.offer.fence;
-  }
 
   /** A raw SIP connection registered as `creds`. */
   async function registered(creds: SipCreds): Promise<RawSip> {
-    const c = await RawSip.open(creds.wsUrl);
+    const c = await RawSip.open(creds.wsUrl ?? assert.fail('the embedded edge gives its WebSocket URL'));
     raws.push(c);
     const registrar = `sip:${creds.domain}`;
     const callId = randomBytes(8).toString('hex');
@@ -116,66 +67,34 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
     assert.equal(headerOf(arrived, CALL_TICKET_HEADER), ticket, 'the device gets the ticket');
     callee.answerOk(arrived, `<${deviceSip.aor}>;tag=devicetag`);
     assert.equal(statusOf(await answered), 200);
-    const proof = await device.ticketProof(ticket, Math.floor(Date.now() / 1000));
-    const proved = await device.api('callProof', { json: { ticket, proof } });
-    assert.equal(proved.status, 201, JSON.stringify(proved.body));
+    await desk.prove(ticket);
     return { callId };
   }
 
-  async function ticketFor(who: Staff, requestId: string, fence: number): Promise<string> {
-    const t = await staffApi(who, 'callTicket', { params: { requestId }, json: { fence } });
-    assert.equal(t.status, 201, JSON.stringify(t.body));
-    return t.body.ticket as string;
-  }
-
-  const edgeEnds = (requestId: string) =>
-    a.sql<{ actor: string; outcome: string; data: string }>`
-      SELECT actor, outcome, data FROM audit_log WHERE action = ${'call.end'} AND subject = ${`request:${requestId}`}`;
-
   before(async () => {
-    a = await startTestAuthority({
-      sipSecret: 's'.repeat(40),
-      sipDialogGraceSeconds: 0,
-      accessTokenSeconds: 3600,
-      agentTimeoutSeconds: 3600,
-      wrapUpSeconds: 0,
-      offerTimeoutSeconds: 300,
-    });
-    admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
-    const cfg = await api(a.url, 'getPipelineConfig', { headers: bearer(admin) });
-    offerChatOn(cfg.body.menu);
-    cfg.body.chatCapacity = 2;
-    const put = await api(a.url, 'putPipelineConfig', { headers: bearer(admin), json: cfg.body });
-    assert.equal(put.status, 200, JSON.stringify(put.body));
-    const code = await api(a.url, 'issueEnrolmentCode', {
-      params: { customerId: 'c_alice_martin_01' },
-      headers: bearer(admin),
-    });
-    device = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
-    assert.equal((await device.api('setPin', { json: { pin: '112358' } })).status, 200);
-    assert.equal((await device.api('pinFactor', { json: { pin: '112358' } })).body.level, 2);
-    deviceSip = (await device.api('sipCredentials')).body as SipCreds;
-    A = await login('agent1', 'demo-agent-1');
-    B = await login('agent2', 'demo-agent-2');
-    await staffApi(B, 'setPresence', { json: { state: 'offline' } });
-    await staffApi(A, 'setPresence', { json: { state: 'available' } });
+    desk = await ChatCallDesk.start({ sipSecret: 's'.repeat(40), sipDialogGraceSeconds: 0 });
+    a = desk.a;
+    deviceSip = await desk.deviceSip();
+    A = await desk.login('agent1', 'demo-agent-1');
+    B = await desk.login('agent2', 'demo-agent-2');
+    await desk.call(B, 'setPresence', { json: { state: 'offline' } });
+    await desk.call(A, 'setPresence', { json: { state: 'available' } });
   });
   after(async () => {
     for (const r of raws) r.close();
-    for (const s of sockets) s.close();
-    await a?.dispose();
+    await desk?.dispose();
   });
 
   it("a BYE through the edge frees the agent's chat capacity without the console's report; the late report changes nothing", async () => {
-    const chat1 = await ask();
-    const fence1 = await accept(A, chat1);
+    const chat1 = await desk.ask();
+    const fence1 = await desk.accept(A, chat1);
     const deviceLine = await registered(deviceSip);
     const agentLine = await registered(A.sip);
-    const ticket = await ticketFor(A, chat1, fence1);
+    const ticket = await desk.ticket(A, chat1, fence1);
     const { callId } = await liveCall(A, agentLine, deviceLine, ticket);
-    assert.equal(await onCall(A), true);
-    const chat2 = await ask();
-    assert.equal(await stateOf(chat2), 'waiting', 'on a call: no chat is offered');
+    assert.equal(await desk.onCall(A), true);
+    const chat2 = await desk.ask();
+    assert.equal(await desk.stateOf(A, chat2), 'waiting', 'on a call: no chat is offered');
 
     // The device hangs up: its BYE passes through the edge to the console.
     void deviceLine.request('BYE', `sip:agent@${agentLine.host};transport=ws`, [
@@ -186,43 +105,43 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
     const bye = await agentLine.take((m) => m.startsWith('BYE '));
     assert.equal(headerOf(bye, 'Call-ID'), callId);
     // No call-ends report: the edge ended it, the waiting chat is offered at once.
-    const fence2 = await accept(A, chat2);
-    assert.equal(await onCall(A), false);
-    const audit = await edgeEnds(chat1);
+    const fence2 = await desk.accept(A, chat2);
+    assert.equal(await desk.onCall(A), false);
+    const audit = await desk.callEnds(chat1);
     assert.equal(audit.length, 1, JSON.stringify(audit));
     assert.equal(audit[0]!.actor, 'system:sip-edge');
     assert.equal(audit[0]!.outcome, 'success');
-    assert.equal(JSON.parse(audit[0]!.data).cause, 'bye');
+    assert.equal(audit[0]!.data.cause, 'bye');
 
     // The console reports the end afterwards: nothing changes, the same end time.
     const [row] = await a.sql<{
       ended_at: number;
     }>`SELECT ended_at FROM call_tickets WHERE request_id = ${chat1}`;
-    const late = await staffApi(A, 'callEnd', {
+    const late = await desk.call(A, 'callEnd', {
       params: { requestId: chat1 },
       json: { fence: fence1, ticket },
     });
     assert.equal(late.status, 200, JSON.stringify(late.body));
     assert.deepEqual(late.body, { ended: false, at: new Date(Number(row!.ended_at)).toISOString() });
-    assert.equal((await edgeEnds(chat1)).length, 1, 'no second audit row');
+    assert.equal((await desk.callEnds(chat1)).length, 1, 'no second audit row');
 
     for (const [id, fence] of [
       [chat1, fence1],
       [chat2, fence2],
     ] as const)
       assert.ok(
-        (await staffApi(A, 'completeRequest', { params: { requestId: id }, json: { fence } })).status < 300,
+        (await desk.call(A, 'completeRequest', { params: { requestId: id }, json: { fence } })).status < 300,
       );
     agentLine.close();
     deviceLine.close();
   });
 
   it("a console that vanished mid-call (its SIP connection gone) frees the agent too; another agent's INVITE with the ticket ends nothing", async () => {
-    const chat1 = await ask();
-    const fence1 = await accept(A, chat1);
+    const chat1 = await desk.ask();
+    const fence1 = await desk.accept(A, chat1);
     const deviceLine = await registered(deviceSip);
     const agentLine = await registered(A.sip);
-    const ticket = await ticketFor(A, chat1, fence1);
+    const ticket = await desk.ticket(A, chat1, fence1);
 
     // A colleague's line carrying A's ticket: the edge relays it, but its end is not A's call's.
     const colleague = await registered(B.sip);
@@ -235,18 +154,18 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
     await deviceLine.take((m) => m.startsWith('BYE ') && m.includes(stolen));
 
     await liveCall(A, agentLine, deviceLine, ticket);
-    assert.equal(await onCall(A), true, "the colleague's hang-up did not end A's call");
-    const chat2 = await ask();
-    assert.equal(await stateOf(chat2), 'waiting');
+    assert.equal(await desk.onCall(A), true, "the colleague's hang-up did not end A's call");
+    const chat2 = await desk.ask();
+    assert.equal(await desk.stateOf(A, chat2), 'waiting');
 
     // The console's process dies: its connection closes, the device gets a BYE, the call ends.
     agentLine.ws.terminate();
     await deviceLine.take((m) => m.startsWith('BYE '));
-    const fence2 = await accept(A, chat2);
-    assert.equal(await onCall(A), false);
-    const audit = await edgeEnds(chat1);
+    const fence2 = await desk.accept(A, chat2);
+    assert.equal(await desk.onCall(A), false);
+    const audit = await desk.callEnds(chat1);
     assert.deepEqual(
-      audit.map((r) => [r.actor, JSON.parse(r.data).cause]),
+      audit.map((r) => [r.actor, r.data.cause]),
       [['system:sip-edge', 'connection_lost']],
     );
     await until('both chats completed', async () => {
@@ -254,8 +173,8 @@ describe('an escalated call ends when the SIP edge sees its end, without the con
         [chat1, fence1],
         [chat2, fence2],
       ] as const)
-        await staffApi(A, 'completeRequest', { params: { requestId: id }, json: { fence } });
-      return (await stateOf(chat1)) === 'completed' && (await stateOf(chat2)) === 'completed';
+        await desk.call(A, 'completeRequest', { params: { requestId: id }, json: { fence } });
+      return (await desk.stateOf(A, chat1)) === 'completed' && (await desk.stateOf(A, chat2)) === 'completed';
     });
     deviceLine.close();
   });

@@ -14,11 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import {
-  digestAuthorization,
-  parseChallenge,
+  incomingRequests,
+  rawCall,
+  rawInDialog,
   RawSipClient,
   rawRegister,
   startKamailio,
+  type RawParty,
   type RunningKamailio,
 } from '../support/kamailio.ts';
 import { until } from '../support/wait.ts';
@@ -33,26 +35,8 @@ const GRACE = 2;
 
 const tag = () => randomBytes(5).toString('hex');
 
-interface Party {
-  client: RawSipClient;
-  user: string;
-  creds: { username: string; password: string };
-}
-
-/** The first request line of each incoming request of `method` for `callId`. */
-function requests(p: Party, method: string, callId: string): string[] {
-  return p.client.incoming.filter(
-    (t) => t.startsWith(`${method} `) && new RegExp(`^(Call-ID|i):\\s*${callId}\\s*$`, 'mi').test(t),
-  );
-}
-
-function header(text: string, name: string): string[] {
-  const [head = ''] = text.split('\r\n\r\n', 1);
-  return head
-    .split('\r\n')
-    .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
-    .map((l) => l.slice(l.indexOf(':') + 1).trim());
-}
+/** The incoming requests of `method` for `callId` that `p` got. */
+const requests = (p: RawParty, method: string, callId: string) => incomingRequests(p.client, method, callId);
 
 describe('Kamailio ends a call whose party’s WebSocket went away (dialog module)', () => {
   let k: RunningKamailio;
@@ -71,7 +55,7 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
     await k?.stop();
   });
 
-  async function party(name: string): Promise<Party> {
+  async function party(name: string): Promise<RawParty> {
     const client = await RawSipClient.open(k.wsUrl);
     open.push(client);
     client.answerInvites = false;
@@ -79,88 +63,12 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
     const creds = ephemeralCredentials(SECRET, user, 300, Date.now());
     const reg = await rawRegister(client, { ...creds, user, domain: DOMAIN });
     assert.equal(reg.reply?.status, 200, `${name} registers`);
-    return { client, user, creds };
+    return { client, user, creds, domain: DOMAIN };
   }
 
   /** `caller` calls `callee`; the callee answers 200, the caller ACKs. Returns the Call-ID. */
-  async function call(caller: Party, callee: Party): Promise<string> {
-    return (await callDetails(caller, callee)).callId;
-  }
-
-  /** The call, with what the callee needs for its own in-dialog requests. */
-  async function callDetails(caller: Party, callee: Party) {
-    const callId = tag() + tag();
-    const fromTag = tag();
-    const ruri = `sip:${callee.user}@${DOMAIN}`;
-    const invite = (cseq: number, auth?: string) =>
-      caller.client.build('INVITE', ruri, {
-        from: `sip:${caller.user}@${DOMAIN}`,
-        to: ruri,
-        callId,
-        cseq,
-        fromTag,
-        extra: [
-          `Contact: <sip:${caller.user}@${caller.client.host};transport=ws>`,
-          ...(auth ? [`Proxy-Authorization: ${auth}`] : []),
-        ],
-      });
-    const first = await caller.client.request(invite(1), callId, '1 INVITE');
-    assert.equal(first?.status, 407, 'the INVITE is challenged');
-    const challenge = parseChallenge(first.headers.get('proxy-authenticate')?.[0] ?? '');
-    const answered = caller.client.request(
-      invite(2, digestAuthorization(challenge, caller.creds, 'INVITE', ruri)),
-      callId,
-      '2 INVITE',
-    );
-    // The callee answers 200 with its Contact and the Record-Route it was given.
-    const incoming = await until('the callee gets the INVITE', () => requests(callee, 'INVITE', callId)[0]);
-    const keep = incoming
-      .split('\r\n\r\n', 1)[0]!
-      .split('\r\n')
-      .filter((l) => /^(via|v|from|f|call-id|i|cseq|record-route)\s*:/i.test(l));
-    const to = header(incoming, 'To')[0] ?? header(incoming, 't')[0]!;
-    const calleeTag = tag();
-    callee.client.send(
-      [
-        'SIP/2.0 200 OK',
-        ...keep,
-        `To: ${to};tag=${calleeTag}`,
-        `Contact: <sip:${callee.user}@${callee.client.host};transport=ws>`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-    );
-    const ok = await answered;
-    assert.equal(ok?.status, 200, 'the caller gets 200');
-    // ACK to the callee's Contact along the recorded route (reversed for the caller).
-    const routes = [...(ok.headers.get('record-route') ?? [])].flatMap((v) => v.split(/,\s*(?=<)/)).reverse();
-    const target = /<([^>]+)>/.exec(ok.headers.get('contact')?.[0] ?? '')?.[1];
-    assert.ok(target, 'the 200 has a Contact');
-    const toHeader = ok.headers.get('to')![0]!;
-    caller.client.send(
-      [
-        `ACK ${target} SIP/2.0`,
-        `Via: SIP/2.0/WS ${caller.client.host};branch=z9hG4bK${tag()}`,
-        'Max-Forwards: 70',
-        ...routes.map((r) => `Route: ${r}`),
-        `From: <sip:${caller.user}@${DOMAIN}>;tag=${fromTag}`,
-        `To: ${toHeader}`,
-        `Call-ID: ${callId}`,
-        'CSeq: 2 ACK',
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-    );
-    await until('the callee gets the ACK', () => requests(callee, 'ACK', callId)[0]);
-    return {
-      callId,
-      fromTag,
-      calleeTag,
-      callerTarget: /<([^>]+)>/.exec(header(incoming, 'Contact')[0] ?? '')![1]!,
-      calleeRoutes: header(incoming, 'Record-Route').flatMap((v) => v.split(/,\s*(?=<)/)),
-    };
+  async function call(caller: RawParty, callee: RawParty): Promise<string> {
+    return (await rawCall(caller, callee)).callId;
   }
 
   it('the callee’s WebSocket drops mid-call: the caller gets a BYE', async () => {
@@ -185,7 +93,7 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
   it('a party back on a new connection within the grace takes its call back (a link blip)', async () => {
     const agent = await party('agent');
     const phone = await party('phone');
-    const c = await callDetails(agent, phone);
+    const c = await rawCall(agent, phone);
     phone.client.ws.terminate();
     const dialog = () => k.kamcmd('dlg.dlg_list', c.callId, c.fromTag);
     await until('the call waits for the phone (its grace)', () =>
@@ -194,21 +102,7 @@ describe('Kamailio ends a call whose party’s WebSocket went away (dialog modul
     // The phone reconnects and sends an in-dialog request (as its ICE restart re-INVITE would).
     const back = await RawSipClient.open(k.wsUrl);
     open.push(back);
-    const info = [
-      `INFO ${c.callerTarget} SIP/2.0`,
-      `Via: SIP/2.0/WS ${back.host};branch=z9hG4bK${tag()}`,
-      'Max-Forwards: 70',
-      ...c.calleeRoutes.map((r) => `Route: ${r}`),
-      `From: <sip:${phone.user}@${DOMAIN}>;tag=${c.calleeTag}`,
-      `To: <sip:${agent.user}@${DOMAIN}>;tag=${c.fromTag}`,
-      `Call-ID: ${c.callId}`,
-      'CSeq: 1 INFO',
-      `Contact: <sip:${phone.user}@${back.host};transport=ws>`,
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-    const reply = await back.request(info, c.callId, '1 INFO');
+    const reply = await rawInDialog('INFO', c, { side: 'callee', party: phone, over: back }, agent, 1);
     assert.equal(reply?.status, 200, 'the caller answers the reconnected phone');
     // The call has its full lifetime again (no BYE pending after the grace).
     assert.match(dialog(), /lifetime: 86400/);

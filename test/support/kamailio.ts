@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { eventOrDelay } from './wait.ts';
+import { eventOrDelay, until } from './wait.ts';
 
 /**
  * Kamailio for tests and benches: deploy/kamailio/kamailio.cfg run in the foreground
@@ -521,4 +521,160 @@ export async function rawRegister(
   const challenge = parseChallenge(first.headers.get('www-authenticate')?.[0] ?? '');
   const authorization = digestAuthorization(challenge, creds, 'REGISTER', ruri);
   return { reply: await send(authorization), authorization, callId };
+}
+
+/** A raw client registered as `user` (its credentials answer the proxy's challenges). */
+export interface RawParty {
+  client: RawSipClient;
+  user: string;
+  domain: string;
+  creds: { username: string; password: string };
+}
+
+/** A call set up by rawCall: what each side needs for its in-dialog requests. */
+export interface RawCall {
+  callId: string;
+  /** The caller's From tag and the callee's To tag. */
+  fromTag: string;
+  calleeTag: string;
+  /** The caller's Contact and the Record-Route as the callee got it (the callee's route set). */
+  callerTarget: string;
+  calleeRoutes: string[];
+  /** The callee's Contact and the route set as the caller uses it (reversed). */
+  calleeTarget: string;
+  callerRoutes: string[];
+}
+
+/** The values of header `name` in a SIP message (no compact forms). */
+export function sipHeader(text: string, name: string): string[] {
+  const [head = ''] = text.split('\r\n\r\n', 1);
+  return head
+    .split('\r\n')
+    .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+    .map((l) => l.slice(l.indexOf(':') + 1).trim());
+}
+
+/** The incoming requests of `method` for `callId` that `client` got, in arrival order. */
+export function incomingRequests(client: RawSipClient, method: string, callId: string): string[] {
+  return client.incoming.filter(
+    (t) => t.startsWith(`${method} `) && new RegExp(`^(Call-ID|i):\\s*${callId}\\s*$`, 'mi').test(t),
+  );
+}
+
+/**
+ * `caller` calls `callee` through the proxy (digest challenge answered, `extra` headers on
+ * the INVITE); the callee (answerInvites false) answers 200 with its Contact, the caller
+ * ACKs along the recorded route.
+ */
+export async function rawCall(caller: RawParty, callee: RawParty, extra: string[] = []): Promise<RawCall> {
+  const callId = token(5) + token(5);
+  const fromTag = token(5);
+  const ruri = `sip:${callee.user}@${callee.domain}`;
+  const invite = (cseq: number, auth?: string) =>
+    caller.client.build('INVITE', ruri, {
+      from: `sip:${caller.user}@${caller.domain}`,
+      to: ruri,
+      callId,
+      cseq,
+      fromTag,
+      extra: [
+        `Contact: <sip:${caller.user}@${caller.client.host};transport=ws>`,
+        ...extra,
+        ...(auth ? [`Proxy-Authorization: ${auth}`] : []),
+      ],
+    });
+  const first = await caller.client.request(invite(1), callId, '1 INVITE');
+  if (first?.status !== 407) throw new Error(`the INVITE was not challenged: ${first?.status}`);
+  const challenge = parseChallenge(first.headers.get('proxy-authenticate')?.[0] ?? '');
+  const answered = caller.client.request(
+    invite(2, digestAuthorization(challenge, caller.creds, 'INVITE', ruri)),
+    callId,
+    '2 INVITE',
+  );
+  // The callee answers 200 with its Contact and the Record-Route it was given.
+  const incoming = await until(
+    'the callee gets the INVITE',
+    () => incomingRequests(callee.client, 'INVITE', callId)[0],
+  );
+  const keep = incoming
+    .split('\r\n\r\n', 1)[0]!
+    .split('\r\n')
+    .filter((l) => /^(via|v|from|f|call-id|i|cseq|record-route)\s*:/i.test(l));
+  const to = sipHeader(incoming, 'To')[0] ?? sipHeader(incoming, 't')[0]!;
+  const calleeTag = token(5);
+  callee.client.send(
+    [
+      'SIP/2.0 200 OK',
+      ...keep,
+      `To: ${to};tag=${calleeTag}`,
+      `Contact: <sip:${callee.user}@${callee.client.host};transport=ws>`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  const ok = await answered;
+  if (ok?.status !== 200) throw new Error(`the caller got ${ok?.status ?? 'nothing'}, not 200`);
+  // ACK to the callee's Contact along the recorded route (reversed for the caller).
+  const callerRoutes = [...(ok.headers.get('record-route') ?? [])]
+    .flatMap((v) => v.split(/,\s*(?=<)/))
+    .reverse();
+  const calleeTarget = /<([^>]+)>/.exec(ok.headers.get('contact')?.[0] ?? '')?.[1];
+  if (!calleeTarget) throw new Error('the 200 has no Contact');
+  caller.client.send(
+    [
+      `ACK ${calleeTarget} SIP/2.0`,
+      `Via: SIP/2.0/WS ${caller.client.host};branch=z9hG4bK${token(5)}`,
+      'Max-Forwards: 70',
+      ...callerRoutes.map((r) => `Route: ${r}`),
+      `From: <sip:${caller.user}@${caller.domain}>;tag=${fromTag}`,
+      `To: ${ok.headers.get('to')![0]!}`,
+      `Call-ID: ${callId}`,
+      'CSeq: 2 ACK',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  await until('the callee gets the ACK', () => incomingRequests(callee.client, 'ACK', callId)[0]);
+  return {
+    callId,
+    fromTag,
+    calleeTag,
+    callerTarget: /<([^>]+)>/.exec(sipHeader(incoming, 'Contact')[0] ?? '')![1]!,
+    calleeRoutes: sipHeader(incoming, 'Record-Route').flatMap((v) => v.split(/,\s*(?=<)/)),
+    calleeTarget,
+    callerRoutes,
+  };
+}
+
+/**
+ * An in-dialog request of `call` from one side (`by`) to the other along its route set,
+ * sent over `over` (that side's connection, or a new one after a blip); resolves with the
+ * final answer (null: none within 5 s).
+ */
+export function rawInDialog(
+  method: string,
+  call: RawCall,
+  by: { side: 'caller' | 'callee'; party: RawParty; over?: RawSipClient },
+  other: RawParty,
+  cseq = 10,
+): Promise<SipReply | null> {
+  const client = by.over ?? by.party.client;
+  const caller = by.side === 'caller';
+  const text = [
+    `${method} ${caller ? call.calleeTarget : call.callerTarget} SIP/2.0`,
+    `Via: SIP/2.0/WS ${client.host};branch=z9hG4bK${token(5)}`,
+    'Max-Forwards: 70',
+    ...(caller ? call.callerRoutes : call.calleeRoutes).map((r) => `Route: ${r}`),
+    `From: <sip:${by.party.user}@${by.party.domain}>;tag=${caller ? call.fromTag : call.calleeTag}`,
+    `To: <sip:${other.user}@${other.domain}>;tag=${caller ? call.calleeTag : call.fromTag}`,
+    `Call-ID: ${call.callId}`,
+    `CSeq: ${cseq} ${method}`,
+    `Contact: <sip:${by.party.user}@${client.host};transport=ws>`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  return client.request(text, call.callId, `${cseq} ${method}`, 5000);
 }

@@ -10,6 +10,7 @@ import {
   PhoneCallTicketClaims,
   sipUserForAgent,
   type CallTicket,
+  type SipCallEndRequest,
 } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
@@ -21,11 +22,31 @@ import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { AuditEntry } from '../audit/audit-log.ts';
 import type { Repos } from '../store/repos/index.ts';
+import type { CallTicketRow } from '../store/repos/call-tickets.ts';
 
 export const CALL_TICKET_TTL_S = 60;
 const PROOF_MAX_SKEW_S = 120;
 
 export const ticketHash = (ticket: string): string => createHash('sha256').update(ticket).digest('base64url');
+
+/** The id (jti) a call ticket names, read without checking its signature (undefined: not a ticket). */
+function jtiOf(ticket: string): string | undefined {
+  try {
+    const claims = decodeJwt(ticket);
+    return typeof claims.jti === 'string' ? claims.jti : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who saw a call's dialog end on the SIP side: the embedded edge, or the SIP server (Kamailio). */
+type SipEndWitness = 'system:sip-edge' | 'system:sip-server';
+
+/** What a SIP-side end of a call changed (`done`), or why it changed nothing. */
+type SipEndOutcome =
+  | { kind: 'unknown' }
+  | { kind: 'refused'; problem: DomainError }
+  | { kind: 'done'; row: CallTicketRow; ended: boolean; at: number };
 
 /**
  * Call tickets: the agent who holds a request's assignment (current fence) gets a
@@ -119,7 +140,10 @@ export class CallTickets extends EventEmitter<{
    * (transfer, take-over, reassign) or the request ended, it proves nothing. Read through
    * `r`: inside the unit that records the proof, on the request row locked until it ends.
    */
-  private async staleProblem(r: Repos, claims: CallTicketClaims): Promise<DomainError | null> {
+  private async staleProblem(
+    r: Repos,
+    claims: Pick<CallTicketClaims, 'rid' | 'fence' | 'agt'>,
+  ): Promise<DomainError | null> {
     const req = await r.commands.lockRequest(claims.rid);
     if (!req) return conflict('the request of this call ticket no longer exists');
     if (req.fence !== claims.fence)
@@ -253,13 +277,7 @@ export class CallTickets extends EventEmitter<{
     fence: number,
     ticket: string,
   ): Promise<{ ended: boolean; at: number }> {
-    let jti: string | undefined;
-    try {
-      const claims = decodeJwt(ticket);
-      jti = typeof claims.jti === 'string' ? claims.jti : undefined;
-    } catch {
-      jti = undefined;
-    }
+    const jti = jtiOf(ticket);
     if (!jti) throw badRequest('the call ticket is not a call ticket');
     const id = jti;
     const now = this.ctx.clock.now();
@@ -299,40 +317,75 @@ export class CallTickets extends EventEmitter<{
    * The embedded SIP edge saw the end of the call whose INVITE carried `ticket` (a BYE from
    * either side, or a party's connection gone for good): the same end as the console's
    * report, so a console that vanished does not keep its agent at full capacity. `sipUser`
-   * is the INVITE's authenticated user: only the ticket's own agent's call ends it. Recorded
-   * once (ended_at, whichever of the console and the edge comes first; the other changes
-   * nothing) with its audit row (call.end, actor system:sip-edge) in one unit; then the
-   * agent has room again and waiting requests are dispatched. False when nothing changed
-   * (not a ticket of ours, another agent's, ended already).
+   * is the INVITE's authenticated user: only the ticket's own agent's call ends it.
+   * Recorded once as endOnSip says (actor system:sip-edge). False when nothing changed (not
+   * a ticket of ours, another agent's, no longer current, ended already).
    */
   async endedOnSip(ticket: string, sipUser: string, cause: 'bye' | 'connection_lost'): Promise<boolean> {
-    let jti: string | undefined;
-    try {
-      const claims = decodeJwt(ticket);
-      jti = typeof claims.jti === 'string' ? claims.jti : undefined;
-    } catch {
-      jti = undefined;
-    }
+    const jti = jtiOf(ticket);
     if (!jti) return false;
-    const id = jti;
+    const out = await this.endOnSip(jti, sipUser, 'system:sip-edge', { cause }, false);
+    return out.kind === 'done' && out.ended;
+  }
+
+  /**
+   * The SIP server (Kamailio) saw the dialog of the call whose INVITE carried `report.ticket`
+   * end (`POST /v1/sip/call-ends`): as endedOnSip, audited `call.end` by system:sip-server,
+   * with the refusals the route answers: 404 for a ticket we never issued, 409 (audited) for
+   * another agent's ticket or one whose request moved on.
+   */
+  async endedOnSipServer(
+    report: SipCallEndRequest,
+  ): Promise<{ requestId: string; ended: boolean; at: number }> {
+    const jti = jtiOf(report.ticket);
+    if (!jti) throw notFound('no such call ticket');
+    const data = { cause: report.cause, ...(report.callId ? { callId: report.callId } : {}) };
+    const out = await this.endOnSip(jti, report.sipUser, 'system:sip-server', data, true);
+    if (out.kind === 'unknown') throw notFound('no such call ticket');
+    if (out.kind === 'refused') throw out.problem;
+    return { requestId: out.row.request_id, ended: out.ended, at: out.at };
+  }
+
+  /**
+   * The SIP side (`witness`) saw the end of the dialog whose INVITE carried ticket `jti` and
+   * was authenticated as `sipUser`. The ticket must be that SIP user's agent's (`a-<staff
+   * id>`) and still current (its agent holding the request under its fence); it is then
+   * recorded ended, proven or not yet (a proof that comes afterwards never makes it live),
+   * once (ended_at: whichever of the console and the SIP side comes first; the other changes
+   * nothing), with its audit row (call.end, `data` added) in one unit; the agent then has room
+   * again and waiting requests are dispatched. Refusals are audited when `auditRefusals`.
+   */
+  private async endOnSip(
+    jti: string,
+    sipUser: string,
+    witness: SipEndWitness,
+    data: Record<string, string>,
+    auditRefusals: boolean,
+  ): Promise<SipEndOutcome> {
     const now = this.ctx.clock.now();
-    const ended = await this.ctx.data.tx(async (r) => {
-      const row = await r.callTickets.get(id);
-      if (!row || sipUserForAgent(row.agent_id) !== sipUser) return undefined;
-      const done = await r.callTickets.endSeen(id, now);
-      if (done)
-        await r.audit.append({
-          actor: 'system:sip-edge',
-          action: 'call.end',
-          subject: `request:${row.request_id}`,
-          outcome: 'success',
-          data: { jti: id, fence: row.fence, agentId: row.agent_id, cause },
-        });
-      return done;
+    const out = await this.ctx.data.tx(async (r): Promise<SipEndOutcome> => {
+      const row = await r.callTickets.get(jti);
+      if (!row) return { kind: 'unknown' };
+      const entry = { actor: witness, action: 'call.end', subject: `request:${row.request_id}` };
+      const facts = { jti, fence: row.fence, agentId: row.agent_id, sipUser, ...data };
+      const refuse = async (problem: DomainError): Promise<SipEndOutcome> => {
+        if (auditRefusals)
+          await r.audit.append({ ...entry, outcome: 'failure', reason: problem.message, data: facts });
+        return { kind: 'refused', problem };
+      };
+      if (sipUserForAgent(row.agent_id) !== sipUser)
+        return await refuse(conflict('this call ticket was issued to another agent'));
+      // A repeat (the console's report or the SIP side's came first) answers the first end.
+      if (row.ended_at !== null) return { kind: 'done', row, ended: false, at: row.ended_at };
+      const stale = await this.staleProblem(r, { rid: row.request_id, fence: row.fence, agt: row.agent_id });
+      if (stale) return await refuse(stale);
+      const done = await r.callTickets.endSeen(jti, now);
+      if (done) await r.audit.append({ ...entry, outcome: 'success', data: facts });
+      const at = done ? now : ((await r.callTickets.get(jti))?.ended_at ?? now);
+      return { kind: 'done', row, ended: !!done, at };
     });
-    if (!ended) return false;
-    await this.pipeline.announce([], [ended.agent_id]);
-    return true;
+    if (out.kind === 'done' && out.ended) await this.pipeline.announce([], [out.row.agent_id]);
+    return out;
   }
 
   /**

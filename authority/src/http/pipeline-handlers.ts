@@ -98,6 +98,10 @@ export function pipelineHandlers(svc: Services): Handlers<typeof pipelineRoutes>
       const r = await svc.calls.end(principal.staff.id, params.requestId, body.fence, body.ticket);
       return { ended: r.ended, at: new Date(r.at).toISOString() };
     },
+    sipCallEnd: async ({ body }) => {
+      const r = await svc.calls.endedOnSipServer(body);
+      return { requestId: r.requestId, ended: r.ended, at: new Date(r.at).toISOString() };
+    },
     callProof: async ({ principal, body }) => {
       const r = await svc.calls.prove(principal, body.ticket, body.proof);
       return {
