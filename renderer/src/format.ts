@@ -212,6 +212,18 @@ export function internationalNumber(e164: string): string {
 }
 
 /**
+ * The advice under a phone caller's "Phoned in from …" line: while the request is at level 0
+ * the caller ID is all there is, so the agent verifies with the security questions; once the
+ * customer has verified (the texted link on their phone, or the questions) the line says so
+ * and that the caller ID played no part: the voice itself is still the phone network's.
+ */
+export function phonedInAdvice(level: number): string {
+  return level > 0
+    ? `Verified at level ${level} since the call came in (the verification below), not by the caller ID. The voice is still the phone network’s.`
+    : 'A caller ID can be forged: verify the caller with the security questions before anything secure.';
+}
+
+/**
  * The panel's voice line for a caller from the phone network (issue 14): the channel said
  * honestly ("voice: phone network, caller ID matches") and weaker than a call bound to the
  * verified device. The caller ID recognises, never verifies: "not verified" in every case.

@@ -183,6 +183,10 @@ describe('a caller from the phone network reaches an agent and verifies on their
           .getByTestId('phoned-in')
           .getByText('Phoned in from +44 7911 123456 — number registered to Alice Martin (not verified)')
           .waitFor();
+        await page
+          .getByTestId('phoned-in-advice')
+          .getByText(/^A caller ID can be forged: verify the caller with the security questions/)
+          .waitFor();
         await caller.event('CALL_RINGING');
         await c.screenshot('1-offer');
         await page.keyboard.press('Control+Enter');
@@ -469,6 +473,11 @@ describe('a caller from the phone network reaches an agent and verifies on their
         await page
           .getByTestId('level-line')
           .getByText(/^Level 3/)
+          .waitFor();
+        // The line under "Phoned in" no longer sends the agent to the security questions.
+        await page
+          .getByTestId('phoned-in-advice')
+          .getByText(/^Verified at level 3 since the call came in .*not by the caller ID/)
           .waitFor();
         await c.screenshot('1-offer-verified');
         assert.ok(!caller.events.some((e) => e.type === 'CALL_CLOSED'), 'the caller still waits on the line');

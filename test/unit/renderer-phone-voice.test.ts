@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PhoneCallView } from '../../protocol/src/pipeline.ts';
-import { internationalNumber, phoneVoiceLine } from '../../renderer/src/format.ts';
+import { internationalNumber, phonedInAdvice, phoneVoiceLine } from '../../renderer/src/format.ts';
 
 const call = (over: Partial<PhoneCallView>): PhoneCallView => ({
   caller: '+447911123456',
@@ -72,5 +72,20 @@ describe('renderer: the voice line of a phone caller', () => {
       call({ caller: null, unknownCaller: true }),
     ])
       assert.match(phoneVoiceLine(c, 'Alice Martin'), /\(not verified\)\./);
+  });
+
+  it('the advice under "Phoned in": questions while unverified; the level reached once verified, never the caller ID', () => {
+    assert.equal(
+      phonedInAdvice(0),
+      'A caller ID can be forged: verify the caller with the security questions before anything secure.',
+    );
+    // Verified on the phone by the texted link (or by the questions): the line must not send
+    // the agent back to the questions, nor call the caller ID proof.
+    const verified = phonedInAdvice(3);
+    assert.equal(
+      verified,
+      'Verified at level 3 since the call came in (the verification below), not by the caller ID. The voice is still the phone network’s.',
+    );
+    assert.doesNotMatch(verified, /security questions/);
   });
 });

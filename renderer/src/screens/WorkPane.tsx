@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import type { OfferView, RequestView } from '../../../protocol/src/pipeline.ts';
 import { Alert, Kbd, LevelBadge } from '../components/ui.tsx';
 import { ReachabilityBadge, SlotVerificationWarning } from '../components/Reachability.tsx';
-import { clockDuration, missedLine, PRESENCE_TEXT, secondsSince } from '../format.ts';
+import { clockDuration, missedLine, phonedInAdvice, PRESENCE_TEXT, secondsSince } from '../format.ts';
 import { useConsole, useNow, useSoftphone, useStore } from '../hooks.ts';
 import { shortcutFor } from '../shortcuts.ts';
 import { isChatRequest } from '../state/console.ts';
@@ -170,7 +170,8 @@ function OfferCard({
 
 /**
  * A caller from the phone network: what the caller ID says, and that it is no proof (the
- * agent verifies the caller with the security questions below).
+ * agent verifies the caller with the security questions below, unless the customer has
+ * verified since, e.g. on their phone by the texted link).
  */
 function PhonedIn({ request }: { request: RequestView }) {
   if (!request.phone) return null;
@@ -178,8 +179,8 @@ function PhonedIn({ request }: { request: RequestView }) {
     <p className="small" data-testid="phoned-in">
       <strong>{request.phone.recognition}</strong>
       <br />
-      <span className="muted">
-        A caller ID can be forged: verify the caller with the security questions before anything secure.
+      <span className="muted" data-testid="phoned-in-advice">
+        {phonedInAdvice(request.level)}
       </span>
     </p>
   );

@@ -4,8 +4,8 @@ import { Button, ErrorText, Screen } from '../components/ui.tsx';
 
 /**
  * Opened from a link texted during a phone call with the company: confirm it is you with
- * your PIN or fingerprint; the agent on the call then sees you verified. The link works
- * once and for a few minutes; a refused link says why.
+ * your PIN or fingerprint; the agent on the call (now, or when one answers a queued call)
+ * then sees you verified. The link works once and for a few minutes; a refused link says why.
  */
 export function VerifyCall(props: {
   state: AppState;
@@ -26,7 +26,7 @@ export function VerifyCall(props: {
     return (
       <Screen
         title="You are verified for your call"
-        lead={`${company}'s agent on the phone now sees that it is you. You can go back to the call.`}
+        lead={`${company} now sees that it is you: the agent on your call sees you verified, now or as soon as one answers. You can go back to the call.`}
       >
         <Button onClick={() => app.home()}>Done</Button>
       </Screen>
