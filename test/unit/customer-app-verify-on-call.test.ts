@@ -2,8 +2,9 @@
  * Issue 15 (customer app): "explain on the call". Where the step-up answer says the option
  * allows it, the step-up screen offers "Explain on the call instead", which queues the
  * request with verifyOnCall (the SDK passes it through); the waiting screen then says
- * plainly that the agent will ask security questions. Without the option's consent the
- * button is not there.
+ * plainly that the agent will ask security questions, only while the level is below the
+ * option's (the view's requiredLevel): once the answers (or a step-up) reached it, it says
+ * so instead. Without the option's consent the button is not there.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -81,7 +82,7 @@ describe('customer app: explain on the call instead of a step-up this phone cann
     assert.equal(app.getState().screen.name, 'waiting');
   });
 
-  it('the waiting screen says plainly that the agent will ask security questions', () => {
+  it('the waiting screen says plainly that the agent will ask security questions, until the level reaches the option’s', () => {
     const { app, controller } = setup();
     const render = () =>
       renderToStaticMarkup(createElement(Waiting, { state: app.getState(), app: controller }));
@@ -89,6 +90,13 @@ describe('customer app: explain on the call instead of a step-up this phone cann
     const asked = render();
     assert.match(asked, /The agent will ask you some security questions to confirm it’s you\./);
     assert.doesNotMatch(asked, /no security questions/);
+    // The agent asked the questions and the level reached the option's: no more questions owed.
+    app.set({ request: request({ level: 1, requiredLevel: 2, verifyOnCall: true }) });
+    assert.match(render(), /The agent will ask you some security questions to confirm it’s you\./);
+    app.set({ request: request({ level: 2, requiredLevel: 2, verifyOnCall: true, state: 'assigned' }) });
+    const reached = render();
+    assert.doesNotMatch(reached, /will ask you some security questions/);
+    assert.match(reached, /You are verified for this request now: no more security questions\./);
     app.set({ request: request({ level: 2, verifyOnCall: false }) });
     const plain = render();
     assert.doesNotMatch(plain, /will ask you some security questions/);
