@@ -68,7 +68,10 @@ describe('customer app: explained on the call, then verified by the questions', 
       ]);
       const answers = qs.body.questions
         .slice(0, qs.body.answersNeeded)
-        .map((q) => ({ questionId: q.questionId, answer: right.get(q.prompt) ?? '' }));
+        .map((q: { questionId: string; prompt: string }) => ({
+          questionId: q.questionId,
+          answer: right.get(q.prompt) ?? '',
+        }));
       const checked = await dana.api('requestKnowledgeCheck', {
         params: { requestId: offer.requestId },
         json: { fence, answers, agentMs: 20_000 },
