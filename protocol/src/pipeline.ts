@@ -497,6 +497,9 @@ export const RequestView = z
     optionId: ConfigId.describe('The menu option asked for.'),
     optionLabel: ShortText.describe("The option's label."),
     level: AssuranceLevel.describe("The authentication's level now."),
+    requiredLevel: AssuranceLevel.optional().describe(
+      'The level the menu option needs (the authority always sends it): with verifyOnCall, the security questions are owed while `level` is below it.',
+    ),
     priority: z.number().int().describe('Its priority (higher is served first, then the longest waiting).'),
     state: RequestState.describe(
       'waiting (in the queue), offered (to agentId until offerExpiresAt), assigned (agentId holds it), scheduled (a callback slot), completed, abandoned.',

@@ -9,6 +9,12 @@
  * - Console reload mid-call, and the console's page closed (the process gone): the
  *   customer's phone leaves the call (the SIP edge BYEs the dialog of the connection
  *   that went away); the time it took is printed.
+ * - The console's network cut for longer than the SIP server's grace, on the edge (3 s)
+ *   and on Kamailio (its authority and SIP links through TCP proxies that reset them and
+ *   refuse new ones): the phone leaves the call by itself ("Call ended", no ghost "On a
+ *   call"; the grace, then the phone's 4 s wait for a hand-over); when the network comes
+ *   back the desk says "Call lost — call again", and the agent calls again with tones
+ *   both ways.
  * - The console reload again with Kamailio as the SIP server (CALL_GRACE 2 s). The
  *   reloading page's own BYE usually gets there first: the case of a WebSocket that goes
  *   away without one is test/integration/kamailio-dialog.test.ts.
@@ -24,6 +30,7 @@ import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode
 import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
 import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 import { staffLogin } from '../support/http.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import {
   assertNoLiveRemoteTrack,
   detectTone,
@@ -39,6 +46,11 @@ import {
   startAppAuthority,
   type AppAuthority,
 } from './customer-app-harness.ts';
+
+/** The embedded SIP edge's grace for a party whose connection went (VD_SIP_DIALOG_GRACE_SECONDS; 20 s by default). */
+const GRACE_SECONDS = 3;
+/** Kamailio's (its CALL_GRACE define). */
+const KAMAILIO_GRACE_SECONDS = 2;
 
 for (const server of ['edge', 'kamailio'] as const)
   describe(`calls that never drop, leak or lie: consult legs end, a console that goes away ends its call${server === 'kamailio' ? ' (Kamailio)' : ''}`, () => {
@@ -62,10 +74,11 @@ for (const server of ['edge', 'kamailio'] as const)
       const secret = randomBytes(30).toString('base64url');
       const domain = 'verified-desk.local';
       if (server === 'kamailio')
-        kamailio = await startKamailio({ secret, domain, defines: ['CALL_GRACE=2'] });
+        kamailio = await startKamailio({ secret, domain, defines: [`CALL_GRACE=${KAMAILIO_GRACE_SECONDS}`] });
       [app, customerBrowser, consoleBrowser] = await Promise.all([
         startAppAuthority({
           offerTimeoutSeconds: 120,
+          sipDialogGraceSeconds: GRACE_SECONDS,
           ...(kamailio ? { sipSecret: secret, sipDomain: domain, sipWsUrl: kamailio.wsUrl } : {}),
         }),
         launchChromium({ extraArgs: media('tone-1000.wav') }),
@@ -85,18 +98,24 @@ for (const server of ['edge', 'kamailio'] as const)
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
 
+    /** A console in browser mode; `via`: its links to the authority and to the SIP server go through these proxies (the network the test cuts). */
     const openConsole = async (
       name: string,
       username: string,
       password: string,
+      via?: { authority: TcpProxy; sip: TcpProxy },
     ): Promise<TestPage & { mode: BrowserMode }> => {
       const dataDir = mkdtempSync(join(tmpdir(), 'vd-continuity-console-'));
       dirs.push(dataDir);
       const mode = await startBrowserMode({
-        authorityUrl: app.a.url,
+        authorityUrl: via ? `http://127.0.0.1:${via.authority.port}` : app.a.url,
         dataDir,
         rendererDir,
-        ...(kamailio ? { sipUrl: kamailio.wsUrl } : {}),
+        ...(via
+          ? { sipUrl: `ws://127.0.0.1:${via.sip.port}/${kamailio ? '' : 'sip'}` }
+          : kamailio
+            ? { sipUrl: kamailio.wsUrl }
+            : {}),
       });
       modes.push(mode);
       const t = await newTestPage(consoleBrowser, name, { viewport: VIEWPORT, permissions: ['microphone'] });
@@ -251,4 +270,70 @@ for (const server of ['edge', 'kamailio'] as const)
           await phone.t.close();
         }
       });
+
+    const grace = server === 'kamailio' ? KAMAILIO_GRACE_SECONDS : GRACE_SECONDS;
+    it(`network cut for longer than the SIP server's grace (${grace} s): the phone leaves the call by itself, the desk says the call was lost and calls again`, async () => {
+      const authority = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(app.a.url).port) });
+      const sip = kamailio ? await TcpProxy.start({ host: '127.0.0.1', port: kamailio.port }) : authority;
+      const proxies = [...new Set([authority, sip])];
+      const shot = (name: string) => `${name}${kamailio ? '-kamailio' : ''}`;
+      const phone = await openPhone(customerBrowser, app, shot('continuity-cut-customer'));
+      const dana = await openConsole(shot('continuity-cut-dana'), 'agent1', 'demo-agent-1', {
+        authority,
+        sip,
+      });
+      const [pa, pc] = [dana.page, phone.page];
+      try {
+        await pc.addInitScript(KEEP_PEER_CONNECTIONS);
+        await pc.reload();
+        await enrolThroughApp(phone, await enrolmentCode(app, 'c_chen_wei_00003'), '975310');
+        await takesTheRequest(pa, [], pc, 'Chen Wei');
+        await callAndHear(pa, 'Dana Reyes', pc);
+
+        // The console's network goes: every link to the authority and the SIP server is reset,
+        // new ones are refused, until the phone has left the call.
+        const started = Date.now();
+        for (const p of proxies) p.cut();
+        await pc.getByRole('heading', { name: 'Call ended' }).waitFor({ timeout: 30_000 });
+        console.log(
+          `# network cut (${server}): the phone left the call after ${Date.now() - started} ms (grace ${grace} s); proxies ${JSON.stringify(proxies.map((p) => p.counts))}`,
+        );
+        assert.equal(
+          await pc.getByRole('heading', { name: /^On a call with/ }).count(),
+          0,
+          'no ghost "On a call" on the phone',
+        );
+        await assertNoLiveRemoteTrack(pc, 'the phone');
+        await phone.t.screenshot('continuity-5-phone-after-network-cut');
+        await dana.screenshot('continuity-6-console-during-network-cut');
+
+        // The network comes back: the desk says the call was lost, and the request is still Dana's.
+        for (const p of proxies) p.restore();
+        await pa.getByTestId('call-status').getByText('Call lost — call again').waitFor({ timeout: 30_000 });
+        await pa
+          .getByRole('region', { name: /Chen Wei/ })
+          .filter({ hasText: 'In progress' })
+          .waitFor();
+        await assertNoLiveRemoteTrack(pa, 'Dana');
+        await dana.screenshot('continuity-7-console-call-lost-after-network-cut');
+
+        // She calls again: the phone rings as a verified call and both hear each other.
+        await pc.getByRole('button', { name: 'Done' }).click();
+        await callAndHear(pa, 'Dana Reyes', pc);
+        await dana.screenshot('continuity-8-console-called-again-after-network-cut');
+        await pc.getByRole('button', { name: 'Hang up' }).click();
+        await pa.getByTestId('call-status').getByText('Ready to call').waitFor();
+        // The desk's own link to the authority is back too (its backoff is at most 10 s).
+        await pa.getByText(/The authority is unreachable/).waitFor({ state: 'detached', timeout: 30_000 });
+        await pa.getByRole('button', { name: 'Complete request' }).click();
+        await pa
+          .getByRole('region', { name: /Chen Wei/ })
+          .filter({ hasText: 'In progress' })
+          .waitFor({ state: 'detached' });
+      } finally {
+        await dana.close().catch(() => undefined);
+        await phone.t.close();
+        for (const p of proxies) await p.close();
+      }
+    });
   });

@@ -2,7 +2,8 @@
  * "Explain on the call": a customer whose phone cannot reach an option's level (no
  * fingerprint sensor, no PIN) may still ask for help where the option allows it
  * (the menu leaf's verifyOnCall; the demo's "A payment failed", level 2). The request
- * queues at the level the authentication has, its view says verifyOnCall, the secure
+ * queues at the level the authentication has, its view says verifyOnCall and the option's
+ * level (requiredLevel: the app says questions are owed while below it), the secure
  * fields of the option's level stay locked, and the agent holding it asks the customer's
  * security questions: right answers raise the level (device + knowledge: 2) and the fields
  * unlock. An option that does not allow it (the demo's "Lost or stolen card") refuses it.
@@ -69,6 +70,7 @@ describe('verified on the call: a request queued below its level, the agent asks
     assert.equal(q.body.status, 'queued', JSON.stringify(q.body));
     const requestId = q.body.request.requestId as string;
     assert.equal(q.body.request.level, 1);
+    assert.equal(q.body.request.requiredLevel, 2, 'the view carries the option’s level: questions owed');
     assert.equal(q.body.request.verifyOnCall, true);
     const stored = await a.sql<{ verify_on_call: number; required_level: number }>`
       SELECT verify_on_call, required_level FROM requests WHERE id = ${requestId}`;
@@ -99,6 +101,7 @@ describe('verified on the call: a request queued below its level, the agent asks
     const before = await panel();
     assert.equal(before.request.verifyOnCall, true);
     assert.equal(before.request.level, 1);
+    assert.equal(before.request.requiredLevel, 2);
     assert.equal(before.verification.level, 1);
     assert.equal(before.verification.requiredLevel, 2);
     assert.equal(before.verification.state, 'partially_verified');
@@ -145,6 +148,7 @@ describe('verified on the call: a request queued below its level, the agent asks
     assert.equal(mine.status, 200, JSON.stringify(mine.body));
     assert.equal(mine.body.verifyOnCall, true);
     assert.equal(mine.body.level, 2);
+    assert.equal(mine.body.requiredLevel, 2, 'level reached the option’s: no more questions owed');
 
     // Audited: the request queued below its level for the call, then the right answers.
     const audit = await a.sql<{ action: string; outcome: string; subject: string; data: string }>`
@@ -175,6 +179,7 @@ describe('verified on the call: a request queued below its level, the agent asks
     const other = await create({ optionId: 'other', idempotencyKey: 'plain-request-1' });
     assert.equal(other.body.status, 'queued', JSON.stringify(other.body));
     assert.equal(other.body.request.verifyOnCall, false);
+    assert.equal(other.body.request.requiredLevel, 1);
   });
 
   it('a configuration allowing it on an option above level 2 (beyond the security questions) is refused', () => {

@@ -6,7 +6,8 @@
  * both ways of sending, far-end BYE, an incoming consult call, a warm-transfer consult
  * leg while the customer is held, and the link dropping mid-call and while idle:
  * reconnect with backoff, a fresh REGISTER, an ICE-restart re-INVITE for the live
- * call, no unhandled rejection anywhere.
+ * call (refused 481 when the call ended meanwhile: the call ends and stays marked
+ * lost), no unhandled rejection anywhere.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ import {
   type AudioSink,
   type MediaSession,
 } from '../../renderer/src/softphone/sipjs-softphone.ts';
+import { lostCallRequestId } from '../../renderer/src/softphone/lost-call.ts';
 import type { LineState } from '../../renderer/src/softphone/softphone.ts';
 import { fakeMediaFactory, MemoryNetwork, type FakeMedia } from '../support/sip-memory.ts';
 import { until } from '../support/wait.ts';
@@ -401,6 +403,41 @@ describe('softphone (sip.js) state machine over an in-memory transport', () => {
     // And the far end's BYE still arrives over the new link.
     far.hangUp();
     await until('ready after BYE', () => phone.getSnapshot().line === 'ready');
+  });
+
+  it('the link comes back after the call ended meanwhile (481 to the ICE-restart re-INVITE): the call ends, marked lost', async () => {
+    // A page's localStorage: where the lost call is kept for the desk (lost-call.ts).
+    const kept = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => kept.get(k) ?? null,
+      setItem: (k: string, v: string) => void kept.set(k, v),
+      removeItem: (k: string) => void kept.delete(k),
+    };
+    Object.assign(globalThis, { localStorage: storage });
+    try {
+      const { net, far, phone, lines } = track(setup());
+      await phone.connect();
+      await phone.call({ requestId: 'r1', ticket: TICKET });
+      await until('connected', () => phone.getSnapshot().line === 'connected');
+      assert.equal(lostCallRequestId(), 'r1', 'the call on the line is remembered');
+
+      // The network is cut for longer than the SIP server's grace: it hung the customer up.
+      net.down = true;
+      net.drop();
+      far.rejectReinvite = 481;
+      net.down = false;
+      await until('the line is ready again', () => phone.getSnapshot().line === 'ready');
+      assert.deepEqual(lines.slice(-3), ['connected', 'ending', 'ready']);
+      assert.equal(phone.getSnapshot().registration, 'registered');
+      assert.equal(
+        lostCallRequestId(),
+        'r1',
+        'the call stays marked lost: the desk says "Call lost — call again"',
+      );
+      assert.equal(phone.counters.iceRestarts, 0);
+    } finally {
+      Reflect.deleteProperty(globalThis, 'localStorage');
+    }
   });
 
   it('the link drops while idle: connecting, then ready again; repeated drops never leave it stuck', async () => {

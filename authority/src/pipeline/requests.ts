@@ -95,6 +95,7 @@ export class RequestStore {
       optionId: r.option_id,
       optionLabel: r.option_label,
       level: (vc.auths.get(r.authentication_id)?.level ?? 0) as RequestView['level'],
+      requiredLevel: r.required_level as RequestView['level'],
       priority: r.priority,
       state: r.state,
       enqueuedAt: iso(r.enqueued_at),

@@ -15,6 +15,8 @@ export interface Live {
   ended: boolean;
   /** Stops watching the call's peer connection for a failed media path (browser-common/media-path.ts). */
   unwatchMedia?: () => void;
+  /** The SIP server or the far end no longer knows the call (dialogGone): it stays marked as lost (lost-call.ts). */
+  lost?: boolean;
 }
 
 /** The consult leg of a warm transfer (the live call is held meanwhile). */
@@ -85,6 +87,26 @@ export async function terminate(s: Inviter | Invitation, reason?: HangUpReason):
   }
 }
 
+/** A re-INVITE's final refusal, with its status code. */
+export class ReinviteRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+    this.name = 'ReinviteRefusedError';
+  }
+}
+
+/**
+ * The call no longer exists beyond this console: 481 or 408 to a request inside the
+ * dialog (RFC 3261 12.2.1.2: the UAC terminates the dialog), or 404 from the SIP server
+ * that no longer knows the far end's connection. E.g. the console's network was cut for
+ * longer than the SIP server's grace, which hung the customer up meanwhile.
+ */
+export const dialogGone = (e: unknown): boolean =>
+  e instanceof ReinviteRefusedError && [404, 408, 481].includes(e.statusCode);
+
 /**
  * A re-INVITE (hold, resume, or an ICE restart after a reconnect); resolves only
  * when the far end accepts it (2xx), rejects otherwise. Later re-INVITEs (a session
@@ -108,8 +130,9 @@ export function reinvite(
           onAccept: () => resolve(),
           onReject: (r) =>
             reject(
-              new Error(
+              new ReinviteRefusedError(
                 `${o.hold ? 'Hold' : o.iceRestart ? 'Media restart' : 'Resume'} refused by the other side (${r.message.statusCode} ${r.message.reasonPhrase})`,
+                r.message.statusCode ?? 0,
               ),
             ),
         },

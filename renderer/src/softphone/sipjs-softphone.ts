@@ -23,7 +23,15 @@ import {
 } from '../../../protocol/src/calls.ts';
 import type { SipCredentials } from '../../../protocol/src/sip.ts';
 import { sipUserForDevice } from '../../../protocol/src/sip.ts';
-import { reinvite, sendInfoDtmf, sendInvite, terminate, type ConsultCall, type Live } from './call-leg.ts';
+import {
+  dialogGone,
+  reinvite,
+  sendInfoDtmf,
+  sendInvite,
+  terminate,
+  type ConsultCall,
+  type Live,
+} from './call-leg.ts';
 import { forgetCall, rememberCall } from './lost-call.ts';
 import { SoftphoneMedia, type AudioSink, type MediaSession } from './media.ts';
 import {
@@ -474,7 +482,7 @@ export class SipJsSoftphone implements Softphone {
     if (s === SessionState.Terminated) {
       live.ended = true;
       live.unwatchMedia?.();
-      if (live.requestId && !this.unloading) forgetCall();
+      if (live.requestId && !this.unloading && !live.lost) forgetCall();
       // sip.js enters Terminated before it calls onReject: let the precise reason settle first.
       setTimeout(() =>
         this.settle(live, new Error('Call not connected: the call ended before it was answered')),
@@ -539,12 +547,26 @@ export class SipJsSoftphone implements Softphone {
     this.line(on ? 'held' : 'connected');
   }
 
+  /**
+   * A re-INVITE of the live call. Refused because the call no longer exists (dialogGone:
+   * e.g. the network was cut for longer than the SIP server's grace, which hung the
+   * customer up meanwhile): the call ends here too and stays marked as lost, so the desk
+   * says "Call lost — call again" rather than show a call with nobody on the far end.
+   */
   private async reinvite(live: Live, o: { hold: boolean; iceRestart: boolean }): Promise<void> {
-    await reinvite(live.session, {
-      ...o,
-      constraints: () => this.mediaSide.constraints(),
-      held: () => live.held,
-    });
+    try {
+      await reinvite(live.session, {
+        ...o,
+        constraints: () => this.mediaSide.constraints(),
+        held: () => live.held,
+      });
+    } catch (e) {
+      if (dialogGone(e) && this.live === live && !live.ended) {
+        live.lost = true;
+        await terminate(live.session);
+      }
+      throw e;
+    }
     if (o.iceRestart) this.iceRestarts++;
   }
 

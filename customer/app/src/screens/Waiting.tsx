@@ -138,6 +138,9 @@ function SlotPicker({ app, busy, now }: { app: AppController; busy: boolean; now
   );
 }
 
+/** Explained on the call: the security questions are owed while the level is below the option's (an authority that does not say which: until the request ends). */
+const questionsOwed = (r: RequestView): boolean => r.requiredLevel === undefined || r.level < r.requiredLevel;
+
 export function Waiting({ state, app }: { state: AppState; app: AppController }) {
   const r = state.request;
   const [choosing, setChoosing] = useState(false);
@@ -167,7 +170,9 @@ export function Waiting({ state, app }: { state: AppState; app: AppController })
       </p>
       {r.verifyOnCall && r.state !== 'completed' && r.state !== 'abandoned' ? (
         <p className="help" role="status" data-testid="verify-on-call">
-          The agent will ask you some security questions to confirm it’s you.
+          {questionsOwed(r)
+            ? 'The agent will ask you some security questions to confirm it’s you.'
+            : 'You are verified for this request now: no more security questions.'}
         </p>
       ) : null}
       {r.state === 'scheduled' &&

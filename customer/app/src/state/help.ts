@@ -7,8 +7,23 @@ import type { AppState, AppStore, MenuLeaf } from './app-state.ts';
 export class HelpStore {
   /** The agent who last held the open request (to tell the customer about a transfer). */
   private holder: string | null = null;
+  /** The request and level the authentication was last fetched again for (refreshAuthentication). */
+  private refreshedFor: string | null = null;
 
   constructor(private readonly app: AppStore) {}
+
+  /**
+   * The request's level rose above this phone's authentication on the agent's side (the
+   * security questions, a compared photo): fetch the authentication again, once per level,
+   * so "Verified: ..." names the factors really used, never the level's "PIN or photo".
+   */
+  private refreshAuthentication(r: RequestView): void {
+    const auth = this.app.getState().authentication;
+    const key = `${r.requestId}:${r.level}`;
+    if (!auth || r.level <= auth.level || this.refreshedFor === key) return;
+    this.refreshedFor = key;
+    this.app.device?.me().catch(() => undefined);
+  }
 
   /** The open request changed (feed or resume): keep it while it lives, say so when it ends or moves. */
   onRequest(r: RequestView | null): void {
@@ -31,6 +46,7 @@ export class HelpStore {
     }
     const wasOpen = this.app.getState().request !== null;
     this.app.set(patch);
+    if (live) this.refreshAuthentication(r);
     if (!live && (wasOpen || this.app.getState().screen.name === 'waiting')) {
       const notice = closingMessage(r, holder, this.app.getState().company);
       if (['waiting', 'call-ended', 'continuing'].includes(this.app.getState().screen.name))
