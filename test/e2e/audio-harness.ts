@@ -5,8 +5,12 @@
  * whether a page still holds any live remote track (media elements and peer connections).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
+import { readWav } from '../../authority/src/media/pcap-audio.ts';
+import { api, bearer, staffLogin } from '../support/http.ts';
+import { until } from '../support/wait.ts';
+import type { AppAuthority } from './customer-app-harness.ts';
 
 /** A mono 16-bit PCM WAV of a sine tone (Chromium's fake microphone loops it). */
 export function writeToneWav(path: string, hz: number, seconds = 20, rate = 48_000): void {
@@ -240,4 +244,27 @@ export async function assertNoLiveRemoteTrack(page: Page, who: string, timeoutMs
     .waitForFunction(`(${LIVE_REMOTE_TRACKS})().length === 0`, undefined, { timeout: timeoutMs })
     .catch(() => undefined);
   assert.deepEqual(await liveRemoteTracks(page), [], `${who}'s page holds no live remote track`);
+}
+
+/**
+ * A call's recording once the authority has converted rtpengine's pcap and stored it (as a
+ * supervisor lists it), asserted stored, with its WAV read from the stored file.
+ */
+export async function storedRecording(app: AppAuthority, requestId: string) {
+  const supervisor = (await staffLogin(app.a.url, 'supervisor', 'demo-supervisor')).token;
+  const rec = await until(
+    'the recording is stored',
+    async () => {
+      const l = await api(app.a.url, 'requestRecordings', {
+        params: { requestId },
+        headers: bearer(supervisor),
+      });
+      const r = l.body.recordings?.[0];
+      return r && r.state !== 'recording' && r.state !== 'paused' ? r : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  assert.equal(rec.state, 'stored', JSON.stringify(rec));
+  const row = await app.a.services.ctx.data.read.recordings.get(rec.id);
+  return { rec, wav: readWav(readFileSync(row!.file_path!)) };
 }

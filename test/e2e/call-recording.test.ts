@@ -10,20 +10,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
-import { readWav } from '../../authority/src/media/pcap-audio.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { peakHz, rms } from '../support/tone.ts';
 import { until } from '../support/wait.ts';
-import { detectTone, writeToneWav } from './audio-harness.ts';
+import { detectTone, storedRecording, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -166,23 +165,8 @@ describe('call recording through Kamailio + rtpengine, with a pause', () => {
       await status.getByText('Ready to call').waitFor();
       const callMs = Date.now() - startedAt;
 
-      const supervisor = (await staffLogin(app.a.url, 'supervisor', 'demo-supervisor')).token;
-      const rec = await until(
-        'the recording is stored',
-        async () => {
-          const l = await api(app.a.url, 'requestRecordings', {
-            params: { requestId },
-            headers: bearer(supervisor),
-          });
-          const r = l.body.recordings?.[0];
-          return r && r.state !== 'recording' && r.state !== 'paused' ? r : undefined;
-        },
-        { timeoutMs: 30_000 },
-      );
-      assert.equal(rec.state, 'stored', JSON.stringify(rec));
+      const { rec, wav } = await storedRecording(app, requestId);
       assert.equal(rec.spans.length, 2);
-      const row = await app.a.services.ctx.data.read.recordings.get(rec.id);
-      const wav = readWav(readFileSync(row!.file_path!));
       const [left, right] = wav.channels as [Int16Array, Int16Array];
       const durationMs = (left.length * 1000) / wav.rate;
       const found: string[] = [];

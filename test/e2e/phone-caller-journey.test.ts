@@ -31,7 +31,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
-import { readWav } from '../../authority/src/media/pcap-audio.ts';
 import { startBaresip, type RunningBaresip } from '../support/baresip.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
@@ -40,7 +39,7 @@ import { answerNumber, registerPhone } from '../support/phone-in.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { peakHz, readWavSamples, rms, toneWindows } from '../support/tone.ts';
 import { until } from '../support/wait.ts';
-import { detectTone, writeToneWav } from './audio-harness.ts';
+import { detectTone, storedRecording, writeToneWav } from './audio-harness.ts';
 import { ensureRendererBuilt, rendererDir, signIn, VIEWPORT } from './console-harness.ts';
 import {
   enrolmentCode,
@@ -379,23 +378,8 @@ describe('a caller from the phone network reaches an agent and verifies on their
 
         // The call was recorded by rtpengine and kept with the request: the customer (who
         // called) on channel 0 with their tone, the agent on channel 1 with theirs.
-        const supervisor = (await staffLogin(app.a.url, 'supervisor', 'demo-supervisor')).token;
-        const rec = await until(
-          'the recording is stored',
-          async () => {
-            const l = await api(app.a.url, 'requestRecordings', {
-              params: { requestId },
-              headers: bearer(supervisor),
-            });
-            const r = l.body.recordings?.[0];
-            return r && r.state !== 'recording' && r.state !== 'paused' ? r : undefined;
-          },
-          { timeoutMs: 30_000 },
-        );
-        assert.equal(rec.state, 'stored', JSON.stringify(rec));
+        const { rec, wav } = await storedRecording(app, requestId);
         assert.deepEqual(rec.channels, ['customer', 'agent']);
-        const row = await app.a.services.ctx.data.read.recordings.get(rec.id);
-        const wav = readWav(readFileSync(row!.file_path!));
         const [customer, agentSide] = wav.channels as [Int16Array, Int16Array];
         const from = Math.floor(wav.rate / 2);
         const to = Math.min(customer.length, from + wav.rate * 2);
