@@ -1,7 +1,32 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
+
+/**
+ * How the host runs: `bundle` (default) as it ships, main/core bundled by esbuild like
+ * `npm run build:shell` does for the Electron main process and run by plain node; `tsx`
+ * from the TypeScript sources through tsx's loader, which alone adds about 45 MiB of RSS.
+ */
+export const HOST_RUN = process.env.VD_BENCH_CONSOLE_HOST === 'tsx' ? 'tsx' : 'bundle';
+
+/** main/core/browser-cli.ts bundled into dist/bench-host/ (its packages left to node_modules). */
+async function bundledHost(): Promise<string> {
+  const outfile = join(root, 'dist', 'bench-host', 'browser-cli.mjs');
+  await build({
+    entryPoints: [join(root, 'main/core/browser-cli.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
 
 export interface ConsoleHost {
   /** The web host's origin (http://127.0.0.1:PORT). */
@@ -20,19 +45,10 @@ export interface ConsoleHost {
  * printed its launch URL. renderer/dist must be built (test/support/renderer.ts).
  */
 export async function startConsoleHost(authorityUrl: string, dataDir: string): Promise<ConsoleHost> {
+  const entry = HOST_RUN === 'tsx' ? ['--import', 'tsx', 'main/core/browser-cli.ts'] : [await bundledHost()];
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'main/core/browser-cli.ts',
-      '--authority',
-      authorityUrl,
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-    ],
+    [...entry, '--authority', authorityUrl, '--data-dir', dataDir, '--port', '0'],
     { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   // A bench that dies (an uncaught error) must not leave the host running.

@@ -40,7 +40,7 @@ import {
   startAppAuthority,
 } from '../test/e2e/customer-app-harness.ts';
 import { launchChromium } from '../test/support/browser.ts';
-import { startConsoleHost, type ConsoleHost } from './console-host.ts';
+import { HOST_RUN, startConsoleHost, type ConsoleHost } from './console-host.ts';
 import {
   allowNamedFunctions,
   chromiumTree,
@@ -439,7 +439,13 @@ export function printConsoleLoad(f: ConsoleLoadFigures): void {
       : [what, note, '-', '-', '-'];
   console.log('\n  memory (RSS counts shared pages in every process; PSS splits them)');
   printTable(
-    ['phase', 'web host (node)', 'Chromium renderer(s)', 'whole Chromium', 'renderer vs about:blank'],
+    [
+      'phase',
+      `web host (node, ${HOST_RUN === 'tsx' ? 'tsx loader' : 'bundled'})`,
+      'Chromium renderer(s)',
+      'whole Chromium',
+      'renderer vs about:blank',
+    ],
     [
       mem('baseline: about:blank, same browser', { ...f.blank, hostRssKiB: NaN, hostPssKiB: NaN }),
       mem('console idle on the desk', f.idle),
