@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode.ts';
-import { launchChromium, newTestPage, type TestPage } from '../support/browser.ts';
+import { launchChromium, newTestPage, saveScreenshot, type TestPage } from '../support/browser.ts';
 import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 import { staffLogin } from '../support/http.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -104,7 +104,7 @@ for (const server of ['edge', 'kamailio'] as const)
       username: string,
       password: string,
       via?: { authority: TcpProxy; sip: TcpProxy },
-    ): Promise<TestPage & { mode: BrowserMode }> => {
+    ): Promise<TestPage & { mode: BrowserMode; dataDir: string }> => {
       const dataDir = mkdtempSync(join(tmpdir(), 'vd-continuity-console-'));
       dirs.push(dataDir);
       const mode = await startBrowserMode({
@@ -123,7 +123,7 @@ for (const server of ['edge', 'kamailio'] as const)
       await t.page.goto(mode.launchUrl);
       await signIn(t.page, username, password);
       await t.page.getByTestId('presence').waitFor();
-      return Object.assign(t, { mode });
+      return Object.assign(t, { mode, dataDir });
     };
 
     /** The agent takes the customer's request (any other agent on a break first). */
@@ -231,39 +231,76 @@ for (const server of ['edge', 'kamailio'] as const)
         }
       });
 
-    for (const how of server === 'edge' ? (['reload', 'close'] as const) : (['reload'] as const))
-      it(`console ${how === 'reload' ? 'reloaded' : 'page closed'} mid-call: the customer's phone leaves the call`, async () => {
+    const HOW = {
+      reload: 'reloaded',
+      close: 'page closed',
+      crash: 'renderer process killed (no unload, no BYE)',
+    } as const;
+    for (const how of server === 'edge' ? (['reload', 'close', 'crash'] as const) : (['reload'] as const))
+      it(`console ${HOW[how]} mid-call: the customer's phone leaves the call`, async () => {
         const phone = await openPhone(customerBrowser, app, `continuity-${how}-customer`);
         // Dana is reloaded; Sam's page is closed (each leaves a request behind).
         const [user, password, name] =
-          how === 'reload'
-            ? ['agent1', 'demo-agent-1', 'Dana Reyes']
-            : ['agent2', 'demo-agent-2', 'Sam Patel'];
+          how === 'close'
+            ? ['agent2', 'demo-agent-2', 'Sam Patel']
+            : ['agent1', 'demo-agent-1', 'Dana Reyes'];
         const dana = await openConsole(`continuity-${how}-agent`, user, password);
         const [pa, pc] = [dana.page, phone.page];
         try {
-          const customerId = how === 'reload' ? 'c_bob_okafor_002' : 'c_alice_martin_01';
+          const customer = how === 'close' ? 'Alice Martin' : 'Bob Okafor';
+          const customerId = how === 'close' ? 'c_alice_martin_01' : 'c_bob_okafor_002';
           await enrolThroughApp(phone, await enrolmentCode(app, customerId), '975310');
-          await takesTheRequest(pa, [], pc, how === 'reload' ? 'Bob Okafor' : 'Alice Martin');
+          if (how === 'crash') await pa.getByLabel('Change presence').selectOption('available');
+          await takesTheRequest(pa, [], pc, customer);
           await callAndHear(pa, name, pc);
           const inCall = pc.getByRole('heading', { name: `On a call with ${name}` });
           const started = Date.now();
           if (how === 'reload') await pa.reload();
-          else await pa.close();
-          await inCall.waitFor({ state: 'detached', timeout: 30_000 });
+          else if (how === 'close') await pa.close();
+          else {
+            // The console's renderer process dies: nothing of the page runs any more (no
+            // unload handler, no BYE); its connections close with the process. Only the
+            // SIP server can end the call, after its grace.
+            const cdp = await pa.context().newCDPSession(pa);
+            void cdp.send('Page.crash').catch(() => undefined);
+          }
+          await inCall.waitFor({ state: 'detached', timeout: 60_000 });
           console.log(`# console ${how}: the phone left the call after ${Date.now() - started} ms`);
           await phone.t.screenshot(`continuity-3-phone-after-console-${how}`);
-          if (how === 'reload') {
-            // The console knows the call was lost; the request is still Dana's, and she can call again.
-            await pa.getByTestId('call-status').getByText('Call lost — call again').waitFor();
-            await dana.screenshot('continuity-4-console-call-lost-after-reload');
-            await pa.getByRole('button', { name: 'Complete request' }).click();
-            await pa
+          if (how !== 'close') {
+            let desk = pa;
+            if (how === 'crash') {
+              // The whole console went, its host process too: it starts again on the same
+              // local store and port, as the desktop app does, and opens in a new tab.
+              modes.splice(modes.indexOf(dana.mode), 1);
+              await dana.mode.close();
+              const again = await startBrowserMode({
+                authorityUrl: app.a.url,
+                dataDir: dana.dataDir,
+                rendererDir,
+                port: Number(new URL(dana.mode.url).port),
+                ...(kamailio ? { sipUrl: kamailio.wsUrl } : {}),
+              });
+              modes.push(again);
+              desk = await dana.context.newPage();
+              await desk.goto(again.launchUrl);
+              await signIn(desk, user, password);
+            }
+            // The console comes back: it knows the call was lost; the request is still the
+            // agent's, who can call again.
+            await desk.getByTestId('call-status').getByText('Call lost — call again').waitFor();
+            await saveScreenshot(
+              desk,
+              `continuity-4-console-call-lost-after-${how}`,
+              `continuity-${how}-agent`,
+            );
+            await desk.getByRole('button', { name: 'Complete request' }).click();
+            await desk
               .getByRole('region', { name: /Bob Okafor/ })
               .filter({ hasText: 'In progress' })
               .waitFor({ state: 'detached' });
-            // Dana on a break: the next test's request goes to Sam.
-            await pa.getByLabel('Change presence').selectOption('break:lunch');
+            // Dana on a break: the next test's request goes to another agent.
+            await desk.getByLabel('Change presence').selectOption('break:lunch');
           }
         } finally {
           await dana.close().catch(() => undefined);
