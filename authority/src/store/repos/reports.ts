@@ -239,16 +239,20 @@ export class ReportsRepo extends Repo {
           ]),
       )
       // The first holding of each request (the lowest fence): the verification level at answer.
-      .with('a', (db) =>
-        db
-          .selectFrom('custody as c')
-          .where('c.request_id', 'in', this.scope(q, true).select('requests.id'))
-          .where(
-            'c.fence',
-            '=',
-            sql<number>`(SELECT min(c2.fence) FROM custody c2 WHERE c2.request_id = c.request_id)`,
-          )
-          .select(['c.request_id', 'c.level']),
+      // MATERIALIZED: inlined into the join below, SQLite ran its correlated min() once per
+      // joined row and this one CTE took more than half of the report (bench/reports.ts).
+      .with(
+        (cte) => cte('a').materialized(),
+        (db) =>
+          db
+            .selectFrom('custody as c')
+            .where('c.request_id', 'in', this.scope(q, true).select('requests.id'))
+            .where(
+              'c.fence',
+              '=',
+              sql<number>`(SELECT min(c2.fence) FROM custody c2 WHERE c2.request_id = c.request_id)`,
+            )
+            .select(['c.request_id', 'c.level']),
       )
       .with('hw', (db) =>
         db
