@@ -209,27 +209,31 @@ export class ReportsRepo extends Repo {
   }
 
   private async groups(q: ReportSumsQuery): Promise<Map<string, ReportGroup>> {
+    // `rq`, the requests of the range, is read once (MATERIALIZED) and each per-request
+    // aggregate joins it, rather than each running the range's subquery again.
     const rows = await this.q
-      .with('rq', () =>
-        this.scope(q, true)
-          .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
-          .select([
-            'requests.id',
-            'requests.queue_id',
-            'requests.channel',
-            'requests.enqueued_at',
-            'requests.state',
-            'requests.ended_at',
-            'requests.callback_mode',
-            'requests.slot_start',
-            'requests.slot_end',
-            'authentications.level',
-          ]),
+      .with(
+        (cte) => cte('rq').materialized(),
+        () =>
+          this.scope(q, true)
+            .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
+            .select([
+              'requests.id',
+              'requests.queue_id',
+              'requests.channel',
+              'requests.enqueued_at',
+              'requests.state',
+              'requests.ended_at',
+              'requests.callback_mode',
+              'requests.slot_start',
+              'requests.slot_end',
+              'authentications.level',
+            ]),
       )
       .with('h', (db) =>
         db
           .selectFrom('custody as c')
-          .where('c.request_id', 'in', this.scope(q, true).select('requests.id'))
+          .innerJoin('rq', 'rq.id', 'c.request_id')
           .groupBy('c.request_id')
           .select([
             'c.request_id',
@@ -246,7 +250,7 @@ export class ReportsRepo extends Repo {
         (db) =>
           db
             .selectFrom('custody as c')
-            .where('c.request_id', 'in', this.scope(q, true).select('requests.id'))
+            .innerJoin('rq', 'rq.id', 'c.request_id')
             .where(
               'c.fence',
               '=',
@@ -263,7 +267,7 @@ export class ReportsRepo extends Repo {
               .onRef('c.fence', '=', 'w.fence')
               .onRef('c.staff_id', '=', 'w.agent_id'),
           )
-          .where('w.request_id', 'in', this.scope(q, true).select('requests.id'))
+          .innerJoin('rq', 'rq.id', 'w.request_id')
           .where('c.until_at', 'is not', null)
           .groupBy('w.request_id')
           .select([
@@ -277,7 +281,7 @@ export class ReportsRepo extends Repo {
       .with('t', (db) =>
         db
           .selectFrom('transfers as x')
-          .where('x.request_id', 'in', this.scope(q, true).select('requests.id'))
+          .innerJoin('rq', 'rq.id', 'x.request_id')
           .where('x.state', 'in', TRANSFERRED)
           .groupBy('x.request_id')
           .select(['x.request_id', sql<number>`count(*)`.as('n')]),
@@ -285,7 +289,7 @@ export class ReportsRepo extends Repo {
       .with('v', (db) =>
         db
           .selectFrom('device_commands as d')
-          .where('d.request_id', 'in', this.scope(q, true).select('requests.id'))
+          .innerJoin('rq', 'rq.id', 'd.request_id')
           .where('d.kind', '=', VERIFY)
           .groupBy('d.request_id')
           .select([
@@ -297,11 +301,8 @@ export class ReportsRepo extends Repo {
       .with('m', (db) =>
         db
           .selectFrom('chat_messages as cm')
-          .where(
-            'cm.request_id',
-            'in',
-            this.scope(q, true).where('requests.channel', '=', 'chat').select('requests.id'),
-          )
+          .innerJoin('rq', 'rq.id', 'cm.request_id')
+          .where('rq.channel', '=', 'chat')
           .groupBy('cm.request_id')
           .select(['cm.request_id', sql<number>`count(*)`.as('n')]),
       )
