@@ -109,6 +109,15 @@ export const DOMAIN_EVENTS = {
     /** The node stopped (it cannot announce the views): each node announces what went offline. */
     left: z.literal(true).optional(),
   }),
+  /**
+   * A node found dead (its heartbeat stale) was removed by the node that noticed it.
+   * What that node committed just before dying may never have reached the other nodes'
+   * feeds (its `feeds.changed` is written after the change, in a unit of its own): every
+   * node sends its feeds a fresh snapshot (authority/src/push/reachability.ts). Many nodes only.
+   */
+  'node.gone': z.strictObject({
+    node: z.string().min(1).max(80),
+  }),
 } as const;
 
 export type DomainTopic = keyof typeof DOMAIN_EVENTS;

@@ -26,6 +26,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,6 +59,8 @@ const CALLER = '+447911123456';
 /** The caller's tone (baresip's microphone) and the agent's (Chromium's fake microphone). */
 const CALLER_HZ = 1000;
 const AGENT_HZ = 440;
+/** What the caller hears of the agent before the first hold (baresip's dump ends there). */
+const HEARD_BEFORE_HOLD_MS = 4000;
 const near = (hz: number | null | undefined, want: number) => hz != null && Math.abs(hz - want) < 15;
 
 describe('a caller from the phone network reaches an agent and verifies on their phone during the call', () => {
@@ -198,6 +201,7 @@ describe('a caller from the phone network reaches an agent and verifies on their
         await status.getByText(/^On the call/).waitFor();
         const connectedMs = performance.now() - take;
         await caller.event('CALL_ESTABLISHED');
+        const establishedAt = Date.now();
         await page
           .getByTestId('recording-state')
           .getByText(/^● Recording$/)
@@ -307,6 +311,9 @@ describe('a caller from the phone network reaches an agent and verifies on their
         await phone.page.getByRole('button', { name: 'Get help' }).waitFor();
 
         // Hold and resume: re-INVITEs towards the phone network as plain RTP; the caller comes back.
+        // baresip 1.0 stops its dump at the first re-INVITE (below): the hold waits until the
+        // caller has had a few seconds of the agent, however fast the steps above ran.
+        await delay(Math.max(0, establishedAt + HEARD_BEFORE_HOLD_MS - Date.now()));
         await page.getByRole('button', { name: /^Hold/ }).click();
         await status.getByText(/^On hold/).waitFor();
         await c.screenshot('6-on-hold');

@@ -180,10 +180,13 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
         if (node === this.instance) continue;
         const devices = await r.nodes.remove(node);
         for (const deviceId of devices) await r.outbox.emit('presence.changed', { node, deviceId });
+        // What it committed last may not have reached the feeds: every node resends them.
+        await r.outbox.emit('node.gone', { node });
         gone.push({ node, devices });
       }
-      // Nobody consumes presence.changed durably: the rows go when every node has followed them.
+      // Nobody consumes these durably: the rows go when every node has followed them.
       await r.outbox.pruneTopic('presence.changed', PRESENCE_EVENTS_RETAIN_MS);
+      await r.outbox.pruneTopic('node.gone', PRESENCE_EVENTS_RETAIN_MS);
     });
     for (const { node, devices } of gone)
       for (const d of devices) {

@@ -95,29 +95,48 @@ export class Feeds {
   async subscribe(c: FeedConn, topic: 'queues' | 'board'): Promise<void> {
     await this.enqueue('snapshot', async () => {
       c.topic = topic;
-      const st = await this.pipeline.capacity.staffingOf();
-      if (topic === 'board') {
-        const queues = this.pipeline.config.config.queues.map((q) => q.id);
-        c.send({
-          type: 'board.snapshot',
-          board: {
-            queues: await this.pipeline.capacity.queueStatsOf(st, queues),
-            requests: await this.pipeline.requestViews(await this.pipeline.requests.live(null), st),
-            agents: await this.pipeline.agentViews(await this.pipeline.agents.all(), st),
-          },
-        });
-        return;
+      await this.sendSnapshot(c, topic);
+    });
+  }
+
+  /**
+   * Every connection gets a fresh snapshot (devices their request again), read from the
+   * store: after another node died, whose last changes may never have been announced here.
+   */
+  async resync(): Promise<void> {
+    await this.enqueue('resync', async () => {
+      const devices: FeedConn[] = [];
+      for (const c of [...this.conns]) {
+        if (c.sessionId) devices.push(c);
+        else if (c.topic) await this.sendSnapshot(c, c.topic);
       }
-      const queues = await this.pipeline.agents.queuesOf(c.staffId!);
+      await this.sendDeviceUpdates(devices, true);
+    });
+  }
+
+  private async sendSnapshot(c: FeedConn, topic: 'queues' | 'board'): Promise<void> {
+    const st = await this.pipeline.capacity.staffingOf();
+    if (topic === 'board') {
+      const queues = this.pipeline.config.config.queues.map((q) => q.id);
       c.send({
-        type: 'queue.snapshot',
-        snapshot: {
+        type: 'board.snapshot',
+        board: {
           queues: await this.pipeline.capacity.queueStatsOf(st, queues),
-          requests: await this.pipeline.requestViews(await this.pipeline.requests.live(queues), st),
+          requests: await this.pipeline.requestViews(await this.pipeline.requests.live(null), st),
+          agents: await this.pipeline.agentViews(await this.pipeline.agents.all(), st),
         },
       });
-      c.send({ type: 'agent.state', agent: await this.pipeline.agentView(c.staffId!) });
+      return;
+    }
+    const queues = await this.pipeline.agents.queuesOf(c.staffId!);
+    c.send({
+      type: 'queue.snapshot',
+      snapshot: {
+        queues: await this.pipeline.capacity.queueStatsOf(st, queues),
+        requests: await this.pipeline.requestViews(await this.pipeline.requests.live(queues), st),
+      },
     });
+    c.send({ type: 'agent.state', agent: await this.pipeline.agentView(c.staffId!) });
   }
 
   /** Keep connected agents alive (called by the hub's sweep). */

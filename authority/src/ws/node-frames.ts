@@ -54,6 +54,9 @@ export class NodeFrames {
       bus.follow(['feeds.offer'], (e) => {
         if (e.payload.node !== this.node) hub.feeds.offered(e.payload.agentId, e.payload.requestId);
       });
+      // A node died: what it changed last may not have reached this node's feeds (its
+      // `feeds.changed` comes in a unit after the change); each feed gets a fresh snapshot.
+      bus.follow(['node.gone'], () => hub.feeds.resync());
       bus.follow(['hub.frame'], (e) => {
         const p = e.payload;
         if (p.sessionId !== undefined) hub.sendToSession(p.sessionId, p.frame);
