@@ -143,6 +143,8 @@ describe('chat transcripts in the console History and in the customer app', () =
       await pc.getByTestId('open-conversations').click();
       await pc.getByRole('heading', { name: 'Your chat conversations' }).waitFor();
       const item = pc.getByTestId('conversation-item');
+      // The heading comes before the list, which the app fetches: wait for it, then count.
+      await item.first().waitFor();
       assert.equal(await item.count(), 1);
       await item.getByText('3 messages', { exact: false }).waitFor();
       await assertNamedControls(phone.t, 'conversations');
