@@ -1,9 +1,6 @@
-import { allowListedOrigin, consoleCsp } from '../core/console-csp.ts';
+import { allowListedOrigin } from '../core/console-csp.ts';
 import { isAppUrl } from './app-origin.ts';
 import type { ShellSession } from './electron-api.ts';
-
-/** The console's CSP (main/core/console-csp.ts: one copy with browser mode). */
-export { consoleCsp };
 
 /**
  * Belt and braces: the app:// handler already sends the policy with every

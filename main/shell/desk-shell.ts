@@ -8,7 +8,8 @@ import { createAppRequestHandler, registerAppScheme } from './app-protocol.ts';
 import { startAutoUpdate } from './auto-update.ts';
 import { createConsoleWindow, revealWindow } from './console-window.ts';
 import { effectiveSipUrl } from '../core/web-host.ts';
-import { consoleCsp, installCspHeaders } from './content-security.ts';
+import { consoleCsp } from '../core/console-csp.ts';
+import { installCspHeaders } from './content-security.ts';
 import { DialQueue, dialUrisFromArgv, registerDialProtocols } from './dial-links.ts';
 import type { ShellElectron, ShellUpdater, ShellWindow } from './electron-api.ts';
 import {

@@ -173,13 +173,12 @@ export const SipCallEndRequest = z.strictObject({
     ),
 });
 export type SipCallEndRequest = z.infer<typeof SipCallEndRequest>;
-export const SipCallEndResult = z.strictObject({
+export const SipCallEndResult = CallEndResult.extend({
   requestId: OpaqueId.describe('The request the call was for.'),
   ended: z
     .boolean()
     .describe(
       "True when this report ended the call; false when it had ended already (the console's report or an earlier one).",
     ),
-  at: IsoTime.describe('When the call ended as the authority records it (now, or the earlier end).'),
 });
 export type SipCallEndResult = z.infer<typeof SipCallEndResult>;

@@ -55,9 +55,16 @@ export async function verificationLinkState(
   token: string,
 ): Promise<'usable' | 'unknown' | 'used' | 'expired'> {
   const link = await ctx.data.read.verificationLinks.byHash(hashOf(token));
-  if (!link) return 'unknown';
+  return link ? stateOf(link, ctx.clock.now()) : 'unknown';
+}
+
+/** Whether a stored link can still be used at `now`, or why not (one rule for the page and for use). */
+function stateOf(
+  link: { used_at: number | null; expires_at: number },
+  now: number,
+): 'usable' | 'used' | 'expired' {
   if (link.used_at !== null) return 'used';
-  return link.expires_at <= ctx.clock.now() ? 'expired' : 'usable';
+  return link.expires_at <= now ? 'expired' : 'usable';
 }
 
 /**
@@ -221,9 +228,10 @@ export class VerificationLinks {
     if (link.customer_id !== p.device.customer_id)
       throw await refuse('another customer', forbidden('this link was sent to someone else'));
     const now = this.ctx.clock.now();
-    if (link.used_at !== null)
+    const state = stateOf(link, now);
+    if (state === 'used')
       throw await refuse('used', gone('this link was used already: ask the agent for a new one'));
-    if (link.expires_at <= now)
+    if (state === 'expired')
       throw await refuse('expired', gone('this link has expired: ask the agent for a new one'));
     if (p.authentication.level < 2)
       throw await refuse(
