@@ -544,6 +544,8 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
       [{ site: 'site', replies: '["Our hours: 8 to 20"]', updated_by: 'st1', updated_at: T + 15 }],
     ],
   ],
+  // 36: an index of the outbox (no table): the outbox event of 13 is read by topic below
+  36: [],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */

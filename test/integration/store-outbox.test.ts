@@ -212,6 +212,39 @@ for (const engine of testEngines()) {
         );
       });
 
+    it('a committed unit wakes the consumers and followers of its topics only (the others read nothing)', async () => {
+      const bus = new LocalEventBus(h.data, { pollMs: 3_600_000, onError: () => {} });
+      const ended: string[] = [];
+      const accepted: string[] = [];
+      bus.subscribe('c-wake', ['session.ended'], (_r, e) => void ended.push(e.payload.sessionId));
+      bus.follow(['request.accepted'], (e) => void accepted.push(e.payload.requestId));
+      const outbox = h.data.read.outbox;
+      const reads: string[] = [];
+      const realAfter = outbox.after.bind(outbox);
+      outbox.after = (seq, topics, limit) => {
+        reads.push(topics.join(','));
+        return realAfter(seq, topics, limit);
+      };
+      try {
+        await bus.start();
+        reads.length = 0;
+        ended.length = 0;
+        await h.data.tx((r) =>
+          r.outbox.emit('request.accepted', { requestId: 'rq-wake', agentId: 'st-wake', fence: 1 }),
+        );
+        await until('the follower saw request.accepted', () => accepted.includes('rq-wake'));
+        await new Promise((ok) => setImmediate(ok));
+        assert.deepEqual(reads, ['request.accepted'], 'only the follower of request.accepted read');
+        reads.length = 0;
+        await h.data.tx((r) => r.outbox.emit('session.ended', { sessionId: 's-wake', reason: 'ended' }));
+        await until('the consumer saw session.ended', () => ended.includes('s-wake'));
+        assert.deepEqual(reads, ['session.ended'], 'only the consumer of session.ended read');
+      } finally {
+        outbox.after = realAfter;
+        await bus.stop();
+      }
+    });
+
     it('processed events are pruned once every consumer has passed them; seq is never reused', async () => {
       const head = await h.data.read.outbox.head();
       clock.advance(7_200_000);

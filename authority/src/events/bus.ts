@@ -166,7 +166,7 @@ export class LocalEventBus implements EventBus {
     for (const f of this.followers) f.cursor = head;
     // Every consumer has a cursor row from now on: pruning waits for the slowest.
     for (const c of this.consumers) c.cursor = await this.data.tx((r) => r.outbox.register(c.name));
-    this.unsubscribe = this.data.onEventsCommitted(() => this.wake());
+    this.unsubscribe = this.data.onEventsCommitted((topics) => this.wake(topics));
     this.timer = setInterval(() => this.poll(), this.pollMs);
     this.timer.unref();
     await this.catchUp();
@@ -212,11 +212,19 @@ export class LocalEventBus implements EventBus {
     return () => this.wakeListeners.delete(l);
   }
 
-  protected wake(): void {
+  /**
+   * Something may have been committed: run the wake listeners, and the consumers and
+   * followers of `topics` (a local unit that emitted says which), or of every topic (a
+   * notification from another node, the safety poll) when `topics` is not known. A
+   * consumer of other topics would only read nothing after its cursor.
+   */
+  protected wake(topics?: ReadonlySet<DomainTopic>): void {
     if (this.stopped) return;
     for (const l of this.wakeListeners) l();
-    for (const c of this.consumers) void this.drain(c);
-    for (const f of this.followers) void this.drainFollower(f);
+    const concerned = (c: { topics: readonly DomainTopic[] }) =>
+      topics === undefined || c.topics.some((t) => topics.has(t));
+    for (const c of this.consumers) if (concerned(c)) void this.drain(c);
+    for (const f of this.followers) if (concerned(f)) void this.drainFollower(f);
   }
 
   private poll(): void {

@@ -816,6 +816,11 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) STRICT;
     `);
   },
+  // 36: a consumer of the outbox reads the events of its topics after its cursor through this
+  // index (without it, every read scanned the events of every other topic since the cursor)
+  (db) => {
+    db.exec(`CREATE INDEX outbox_topic_seq ON outbox(topic, seq);`);
+  },
 ];
 
 /**

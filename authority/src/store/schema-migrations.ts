@@ -734,6 +734,8 @@ export const POSTGRES_DDL: readonly string[] = [
      updated_by TEXT NOT NULL REFERENCES staff(id),
      updated_at BIGINT NOT NULL
    );`,
+  // 36: the outbox read by topic after a cursor
+  `CREATE INDEX outbox_topic_seq ON outbox(topic, seq);`,
 ];
 
 export interface SchemaVersion {

@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.ts';
+import type { DomainTopic } from '../../../../protocol/src/domain-events.ts';
 import type { Engine, Store, StoreStats } from '../engine.ts';
 import { AgentsRepo } from './agents.ts';
 import { AuditRepo } from './audit.ts';
@@ -83,7 +84,7 @@ function reposFor(c: RepoContext): Repos {
 export class Data {
   readonly read: Repos;
   readonly engine: Engine;
-  private readonly emitted = new Set<() => void>();
+  private readonly emitted = new Set<(topics: ReadonlySet<DomainTopic>) => void>();
   private readonly units = new Set<(ms: number, ok: boolean) => void>();
   constructor(
     private readonly store: Store,
@@ -107,7 +108,8 @@ export class Data {
     }
     for (const l of this.units) l(performance.now() - t0, true);
     // The unit wrote outbox events and they are durable now: wake the event bus (events/).
-    if (c && unitEmitted(c)) for (const l of this.emitted) l();
+    const topics = c && unitEmitted(c);
+    if (topics) for (const l of this.emitted) l(topics);
     return v;
   }
 
@@ -122,8 +124,8 @@ export class Data {
     return () => this.units.delete(l);
   }
 
-  /** `l` runs after every unit that emitted outbox events has committed (the event bus's wake-up). */
-  onEventsCommitted(l: () => void): () => void {
+  /** `l` runs after every unit that emitted outbox events has committed, with their topics (the event bus's wake-up). */
+  onEventsCommitted(l: (topics: ReadonlySet<DomainTopic>) => void): () => void {
     this.emitted.add(l);
     return () => this.emitted.delete(l);
   }

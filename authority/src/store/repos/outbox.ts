@@ -13,12 +13,12 @@ export type OutboxRow = Selectable<Database['outbox']>;
 /** The PostgreSQL channel a unit that emitted notifies (payload: the seq), store/pg-listen.ts listens on. */
 export const OUTBOX_CHANNEL = 'vd_outbox';
 
-/** The units of work (by their repository context) that emitted: Data wakes the event bus after they commit. */
-const emitted = new WeakSet<RepoContext>();
+/** The units of work (by their repository context) that emitted, and their topics: Data wakes the event bus after they commit. */
+const emitted = new WeakMap<RepoContext, Set<DomainTopic>>();
 
-/** true when a unit of work (its repository context) appended an event to the outbox. */
-export function unitEmitted(c: RepoContext): boolean {
-  return emitted.has(c);
+/** The topics a unit of work (its repository context) appended events of; undefined when none. */
+export function unitEmitted(c: RepoContext): ReadonlySet<DomainTopic> | undefined {
+  return emitted.get(c);
 }
 
 /**
@@ -50,7 +50,9 @@ export class OutboxRepo extends Repo {
     // notification is lost while a listener is disconnected; the catch-up by seq covers it).
     if (this.c.engine === 'postgres')
       await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${String(row.seq)})`.execute(this.q);
-    emitted.add(this.c);
+    let topics = emitted.get(this.c);
+    if (!topics) emitted.set(this.c, (topics = new Set()));
+    topics.add(topic);
     return row.seq;
   }
 
