@@ -102,7 +102,7 @@ export class CallTickets extends EventEmitter<{
       fence,
       jti,
     };
-    const ticket = await this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
+    const ticket = this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
     const expiresAt = now + CALL_TICKET_TTL_S * 1000;
     // Signed outside; the holder is checked again and the ticket stored in one unit.
     await this.ctx.data.tx(async (u) => {
@@ -196,9 +196,7 @@ export class CallTickets extends EventEmitter<{
   ): Promise<{ verified: true; at: number } | { verified: false; reason: string }> {
     let claims: CallTicketClaims;
     try {
-      claims = CallTicketClaims.parse(
-        await this.keys.verify(ticket, CALL_TICKET_TYP, { toleranceSeconds: 300 }),
-      );
+      claims = CallTicketClaims.parse(this.keys.verify(ticket, CALL_TICKET_TYP, { toleranceSeconds: 300 }));
     } catch {
       throw unauthorized('call ticket does not verify');
     }
@@ -410,7 +408,7 @@ export class CallTickets extends EventEmitter<{
     };
     let claims: CallTicketClaims;
     try {
-      claims = CallTicketClaims.parse(await this.keys.verify(ticket, CALL_TICKET_TYP));
+      claims = CallTicketClaims.parse(this.keys.verify(ticket, CALL_TICKET_TYP));
     } catch {
       return await fail('call ticket does not verify or has expired');
     }
@@ -468,7 +466,7 @@ export class CallTickets extends EventEmitter<{
     checkHolder(await this.ctx.data.read.requests.get(requestId), staffId, fence);
     const now = this.ctx.clock.now();
     const jti = randomId(16);
-    const ticket = await this.keys.sign(
+    const ticket = this.keys.sign(
       { iss: 'verified-desk', rid: requestId, agt: staffId, tel: number, cid: callerId, fence, jti },
       PHONE_CALL_TICKET_TYP,
       CALL_TICKET_TTL_S,
@@ -522,7 +520,7 @@ export class CallTickets extends EventEmitter<{
       throw forbidden(reason);
     };
     try {
-      claims = PhoneCallTicketClaims.parse(await this.keys.verify(check.ticket, PHONE_CALL_TICKET_TYP));
+      claims = PhoneCallTicketClaims.parse(this.keys.verify(check.ticket, PHONE_CALL_TICKET_TYP));
     } catch {
       return await refuse('the call ticket does not verify or has expired');
     }

@@ -263,7 +263,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     }
   }
 
-  private async sign(
+  private sign(
     c: Pick<
       CommandRow,
       | 'id'
@@ -278,7 +278,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       | 'expires_at'
     >,
     agentName: string,
-  ): Promise<string> {
+  ): string {
     const claims: CommandClaims = {
       iss: 'verified-desk',
       jti: `${c.id}.${c.revision}`,
@@ -333,7 +333,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     // Signing is CPU work outside the unit. Then ONE unit decides: everything is checked
     // again on the request row as it is now (a transfer that committed meanwhile moved the
     // fence: refused) and the command goes in with its audit row, or nothing does.
-    const jws = await this.sign({ ...draft, revision: 1 }, await this.agentName(staffId));
+    const jws = this.sign({ ...draft, revision: 1 }, await this.agentName(staffId));
     const out = await this.ctx.data.tx(async (r) => {
       await this.authorise(r, staffId, requestId, req);
       const row = await r.commands.insert({ ...draft, jws });
@@ -397,7 +397,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       kind: 'menu',
       payload: { title: body.title ?? old.payload.title, items: body.items },
     } satisfies CommandOf<'menu'>);
-    const jws = await this.sign({ ...c0, command, revision: c0.revision + 1 }, await this.agentName(staffId));
+    const jws = this.sign({ ...c0, command, revision: c0.revision + 1 }, await this.agentName(staffId));
     const updated = await this.ctx.data.tx(async (r) => {
       await this.ownOpen(r, staffId, commandId, body.fence);
       const row = await r.commands.revise(commandId, c0.revision, command, jws, this.now());
