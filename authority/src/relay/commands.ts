@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { compactVerify } from 'jose';
 import {
   COMMAND_LEVELS,
   COMMAND_MAX_JSON,
@@ -25,6 +24,7 @@ import type { Ctx } from '../context.ts';
 import { badRequest, forbidden, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
+import { verifyDeviceJws } from '../identity/device-keys.ts';
 import type { DevicePrincipal, Devices } from '../identity/devices.ts';
 import { checkPhoto, type PhotoFactor } from '../identity/photos.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
@@ -625,12 +625,8 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         deviceId: c.device_id,
         transaction: (cmd as CommandOf<'confirm'>).payload.transaction,
       });
-      const ok = await compactVerify(signature, this.devices.keyOf(p.device), { algorithms: ['ES256'] }).then(
-        (v) =>
-          v.protectedHeader.typ === CONFIRM_SIGNATURE_TYP &&
-          new TextDecoder().decode(v.payload) === canonical,
-        () => false,
-      );
+      const ok =
+        verifyDeviceJws(this.devices.keyOf(p.device), signature, CONFIRM_SIGNATURE_TYP) === canonical;
       if (!ok)
         throw new DomainError(
           'invalid',
