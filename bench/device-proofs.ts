@@ -2,8 +2,9 @@
  * Device-key proofs verified per second: through the HTTP API (GET /v1/device/me, each
  * request with its own fresh proof JWS, the authority verifying it with the device's
  * P-256 key and recording its jti) against verifying the very same signatures directly
- * in this process with node:crypto (and with jose's compactVerify, what the authority
- * calls). The proofs are all signed before any timing starts.
+ * in this process with node:crypto (what the authority calls, identity/device-keys.ts
+ * verifyDeviceJws) and with jose's compactVerify (WebCrypto, async; what it called before
+ * issue 11). The proofs are all signed before any timing starts.
  */
 import { spawn } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';

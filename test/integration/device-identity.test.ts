@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHmac, randomBytes, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { signedMessages } from '../../protocol/src/index.ts';
+import { DEVICE_PROOF_TYP, signedMessages } from '../../protocol/src/index.ts';
+import { sha256b64url } from '../../authority/src/ids.ts';
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { FAKE_JPEG, FAKE_PNG, TestDevice } from '../support/device.ts';
 import { api, routePath } from '../support/http.ts';
@@ -98,6 +100,66 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
     const thief = new TestDevice(a.url);
     thief.token = d.token;
     assert.equal((await thief.api('deviceMe')).status, 401);
+  });
+
+  it('a proof is refused unless ES256 with the proof typ over the header and payload as sent: none, HS256, wrong or no typ, crit, tampered', async () => {
+    const admin = await api(a.url, 'login', { json: { username: 'admin', password: 'demo-admin-1' } });
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: { authorization: `Bearer ${admin.body.accessToken}` },
+    });
+    const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+    const path = routePath('deviceMe');
+    const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const claims = (): Record<string, unknown> => ({
+      htm: 'GET',
+      htu: path,
+      iat: Math.floor(Date.now() / 1000),
+      jti: randomBytes(16).toString('base64url'),
+      ath: sha256b64url(d.token),
+    });
+    // Signed with the device's own key: only the header or the bytes make it wrong.
+    const es256 = (header: object, payload: object): string => {
+      const input = `${b64(header)}.${b64(payload)}`;
+      const sig = sign('sha256', Buffer.from(input), { key: d.privateKey, dsaEncoding: 'ieee-p1363' });
+      return `${input}.${sig.toString('base64url')}`;
+    };
+    const good = await d.proof('GET', path);
+    const [gh, , gs] = good.split('.') as [string, string, string];
+    const hs256Input = `${b64({ alg: 'HS256', typ: DEVICE_PROOF_TYP })}.${b64(claims())}`;
+    const bad: Record<string, string> = {
+      'alg none': `${b64({ alg: 'none', typ: DEVICE_PROOF_TYP })}.${b64(claims())}.`,
+      'alg none, signed': es256({ alg: 'none', typ: DEVICE_PROOF_TYP }, claims()),
+      'HS256 keyed with the public JWK': `${hs256Input}.${createHmac('sha256', JSON.stringify(d.publicJwk)).update(hs256Input).digest('base64url')}`,
+      'ES384 header': es256({ alg: 'ES384', typ: DEVICE_PROOF_TYP }, claims()),
+      'wrong typ': es256({ alg: 'ES256', typ: 'JWT' }, claims()),
+      'no typ': es256({ alg: 'ES256' }, claims()),
+      'unknown crit': es256({ alg: 'ES256', typ: DEVICE_PROOF_TYP, crit: ['x'], x: 1 }, claims()),
+      'tampered payload': `${gh}.${b64(claims())}.${gs}`,
+      'two parts': `${gh}.${b64(claims())}`,
+      'bad base64url': `${gh}.${b64(claims())}.${gs.slice(0, -2)}+/`,
+    };
+    for (const [name, proof] of Object.entries(bad)) {
+      const r = await api(a.url, 'deviceMe', {
+        headers: { authorization: `Device ${d.token}`, 'device-proof': proof },
+      });
+      assert.equal(r.status, 401, name);
+      assert.match(String(r.body.message), /does not verify/, name);
+    }
+    const ok = es256({ alg: 'ES256', typ: DEVICE_PROOF_TYP }, claims());
+    assert.equal(
+      (await api(a.url, 'deviceMe', { headers: { authorization: `Device ${d.token}`, 'device-proof': ok } }))
+        .status,
+      200,
+    );
+    assert.equal(
+      (
+        await api(a.url, 'deviceMe', {
+          headers: { authorization: `Device ${d.token}`, 'device-proof': good },
+        })
+      ).status,
+      200,
+    );
   });
 });
 

@@ -64,6 +64,20 @@ describe('staff accounts, tokens and roles', () => {
     assert.equal((await api(a.url, 'refresh', { json: { refreshToken: s.refreshToken } })).status, 401);
   });
 
+  it('an access token verified before (its verification cached) is refused at once after logout, and once expired', async () => {
+    const s = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await api(a.url, 'staffMe', { headers: bearer(s.token) })).status, 200);
+    assert.equal((await api(a.url, 'logout', { json: { refreshToken: s.refreshToken } })).status, 200);
+    assert.equal((await api(a.url, 'staffMe', { headers: bearer(s.token) })).status, 401);
+    const t = await staffLogin(a.url, 'agent1', 'demo-agent-1');
+    assert.equal((await api(a.url, 'staffMe', { headers: bearer(t.token) })).status, 200);
+    clock.advance(299_000);
+    assert.equal((await api(a.url, 'staffMe', { headers: bearer(t.token) })).status, 200);
+    clock.advance(1_000);
+    assert.equal((await api(a.url, 'staffMe', { headers: bearer(t.token) })).status, 401);
+  });
+
   it('roles are checked on every staff route: agents get 403 on every admin route, no token gets 401 everywhere', async () => {
     const agent = await staffLogin(a.url, 'agent1', 'demo-agent-1');
     const fill = (path: string) =>

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { compactVerify, decodeJwt } from 'jose';
+import { decodeJwt } from 'jose';
 import {
   CALL_PROOF_TYP,
   CALL_TICKET_TYP,
@@ -17,6 +17,7 @@ import type { Ctx } from '../context.ts';
 import { badRequest, conflict, DomainError, forbidden, notFound, unauthorized } from '../errors.ts';
 import { checkHolder } from '../pipeline/ownership.ts';
 import { randomId } from '../ids.ts';
+import { verifyDeviceJws } from '../identity/device-keys.ts';
 import type { DevicePrincipal, DeviceRow, Devices } from '../identity/devices.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -102,7 +103,7 @@ export class CallTickets extends EventEmitter<{
       fence,
       jti,
     };
-    const ticket = await this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
+    const ticket = this.keys.sign(claims, CALL_TICKET_TYP, CALL_TICKET_TTL_S);
     const expiresAt = now + CALL_TICKET_TTL_S * 1000;
     // Signed outside; the holder is checked again and the ticket stored in one unit.
     await this.ctx.data.tx(async (u) => {
@@ -159,12 +160,12 @@ export class CallTickets extends EventEmitter<{
   }
 
   /** Why `proof` is not this device's fresh signature over `ticket` (null when it is). */
-  private async proofProblem(device: DeviceRow, ticket: string, proof: string): Promise<string | null> {
+  private proofProblem(device: DeviceRow, ticket: string, proof: string): string | null {
     let claims;
     try {
-      const r = await compactVerify(proof, this.devices.keyOf(device), { algorithms: ['ES256'] });
-      if (r.protectedHeader.typ !== CALL_PROOF_TYP) throw new Error('typ');
-      claims = CallProofClaims.parse(JSON.parse(new TextDecoder().decode(r.payload)));
+      const text = verifyDeviceJws(this.devices.keyOf(device), proof, CALL_PROOF_TYP);
+      if (text === undefined) throw new Error('signature');
+      claims = CallProofClaims.parse(JSON.parse(text));
     } catch {
       return 'device proof does not verify';
     }
@@ -196,9 +197,7 @@ export class CallTickets extends EventEmitter<{
   ): Promise<{ verified: true; at: number } | { verified: false; reason: string }> {
     let claims: CallTicketClaims;
     try {
-      claims = CallTicketClaims.parse(
-        await this.keys.verify(ticket, CALL_TICKET_TYP, { toleranceSeconds: 300 }),
-      );
+      claims = CallTicketClaims.parse(this.keys.verify(ticket, CALL_TICKET_TYP, { toleranceSeconds: 300 }));
     } catch {
       throw unauthorized('call ticket does not verify');
     }
@@ -229,7 +228,7 @@ export class CallTickets extends EventEmitter<{
     if (!proof) return await refuse('the answer carried no device proof');
     const device = await this.devices.get(claims.dev);
     if (!device) return await refuse('the ticket names an unknown device');
-    const wrong = await this.proofProblem(device, ticket, proof);
+    const wrong = this.proofProblem(device, ticket, proof);
     if (wrong) return await refuse(wrong);
     const now = this.ctx.clock.now();
     // Ownership may have moved while the proof was being checked: decide in one unit.
@@ -410,12 +409,12 @@ export class CallTickets extends EventEmitter<{
     };
     let claims: CallTicketClaims;
     try {
-      claims = CallTicketClaims.parse(await this.keys.verify(ticket, CALL_TICKET_TYP));
+      claims = CallTicketClaims.parse(this.keys.verify(ticket, CALL_TICKET_TYP));
     } catch {
       return await fail('call ticket does not verify or has expired');
     }
     if (claims.dev !== p.device.id) return await fail('call ticket is for another device');
-    const wrong = await this.proofProblem(p.device, ticket, proof);
+    const wrong = this.proofProblem(p.device, ticket, proof);
     if (wrong) return await fail(wrong);
     const now = this.ctx.clock.now();
     // The holder check, the one-time proof and its audit row: one unit.
@@ -468,7 +467,7 @@ export class CallTickets extends EventEmitter<{
     checkHolder(await this.ctx.data.read.requests.get(requestId), staffId, fence);
     const now = this.ctx.clock.now();
     const jti = randomId(16);
-    const ticket = await this.keys.sign(
+    const ticket = this.keys.sign(
       { iss: 'verified-desk', rid: requestId, agt: staffId, tel: number, cid: callerId, fence, jti },
       PHONE_CALL_TICKET_TYP,
       CALL_TICKET_TTL_S,
@@ -522,7 +521,7 @@ export class CallTickets extends EventEmitter<{
       throw forbidden(reason);
     };
     try {
-      claims = PhoneCallTicketClaims.parse(await this.keys.verify(check.ticket, PHONE_CALL_TICKET_TYP));
+      claims = PhoneCallTicketClaims.parse(this.keys.verify(check.ticket, PHONE_CALL_TICKET_TYP));
     } catch {
       return await refuse('the call ticket does not verify or has expired');
     }

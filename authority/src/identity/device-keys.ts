@@ -16,3 +16,33 @@ export function verifyDeviceSignature(key: KeyObject, message: string, signature
   if (sig.length !== 64) return false;
   return verify('sha256', Buffer.from(message, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig);
 }
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Verify a compact JWS signed by a device's key (request proofs, call proofs, confirmation
+ * signatures) synchronously on node:crypto: alg ES256 only, header typ exactly `typ`, no
+ * `crit` (no extension is understood), a 64-byte r||s signature over the header and payload
+ * as sent. The payload's text, or undefined when anything fails. Each proof is single-use:
+ * nothing is cached here but the caller's imported key.
+ */
+export function verifyDeviceJws(key: KeyObject, jws: string, typ: string): string | undefined {
+  const parts = jws.split('.');
+  if (parts.length !== 3) return undefined;
+  const [h, p, s] = parts as [string, string, string];
+  if (!h || !s || !B64URL.test(h) || !B64URL.test(p) || !B64URL.test(s)) return undefined;
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
+  const hd = header as Record<string, unknown>;
+  if (hd.alg !== 'ES256' || hd.typ !== typ || 'crit' in hd || 'b64' in hd) return undefined;
+  const sig = Buffer.from(s, 'base64url');
+  if (sig.length !== 64) return undefined;
+  const input = Buffer.from(`${h}.${p}`, 'ascii');
+  if (!verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, sig)) return undefined;
+  return Buffer.from(p, 'base64url').toString('utf8');
+}

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { compactVerify } from 'jose';
 import {
   DEVICE_PROOF_TYP,
   DeviceProofClaims,
@@ -15,7 +14,7 @@ import { randomId, sha256b64url } from '../ids.ts';
 import type { DeviceRow } from '../store/repos/devices.ts';
 import type { Authentications, AuthenticationRow } from './authentications.ts';
 import type { Challenges } from './challenges.ts';
-import { deviceIdOf, importDeviceKey, verifyDeviceSignature } from './device-keys.ts';
+import { deviceIdOf, importDeviceKey, verifyDeviceJws, verifyDeviceSignature } from './device-keys.ts';
 import type { FactorSetup } from './factor-setup.ts';
 import type { Repos } from '../store/repos/index.ts';
 
@@ -253,11 +252,12 @@ export class Devices {
       throw unauthorized('device token unknown or expired');
     const device = found.device;
     if (device.revoked_at !== null) throw unauthorized('device revoked');
+    // Synchronous node:crypto (the device's key imported once, kept by keyOf); never a cached verdict.
+    const text = verifyDeviceJws(this.keyOf(device), proof, DEVICE_PROOF_TYP);
+    if (text === undefined) throw unauthorized('device proof does not verify');
     let payload: unknown;
     try {
-      const r = await compactVerify(proof, this.keyOf(device), { algorithms: ['ES256'] });
-      if (r.protectedHeader.typ !== DEVICE_PROOF_TYP) throw new Error('typ');
-      payload = JSON.parse(new TextDecoder().decode(r.payload));
+      payload = JSON.parse(text);
     } catch {
       throw unauthorized('device proof does not verify');
     }

@@ -1,25 +1,36 @@
-import {
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  jwtVerify,
-  SignJWT,
-  type CryptoKey,
-  type JWK,
-  type JWTPayload,
-} from 'jose';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { createSigner, createVerifier } from 'fast-jwt';
+import type { JWK, JWTPayload } from 'jose';
 import type { Ctx } from '../context.ts';
 import { randomId } from '../ids.ts';
 
+type Signer = (payload: JWTPayload) => string;
+type Verifier = (token: string) => { header: Record<string, unknown>; payload: JWTPayload };
+
+/** Verified access tokens kept (bounded LRU): a hit skips the signature, never the expiry. */
+const VERIFIED_CACHE_SIZE = 4096;
+/** How long (real time) a cached verification is kept at most; expiry is still checked at each use. */
+const VERIFIED_CACHE_MS = 10 * 60_000;
+
 /**
- * The authority's ES256 signing key (access tokens now, call tickets later), kept in
+ * The authority's ES256 signing key (access tokens, call tickets, device commands), kept in
  * the database and published as a JWKS. Created on first start.
+ *
+ * Signing and verifying are synchronous node:crypto work through fast-jwt (no WebCrypto job
+ * per token). fast-jwt reads its clock once, when a verifier is made; the authority's clock
+ * is injected (tests move it), so fast-jwt only checks signature, alg and typ here and the
+ * time claims are checked below against `clockNow` (jose's rules: exp strictly after now
+ * minus the tolerance, nbf not after now plus it). Tokens are plain compact JWS: the console,
+ * the SDK and tests verify them with jose against `jwks()`.
  */
 export class SigningKeys {
+  private readonly signers = new Map<string, Signer>();
+  private readonly verifiers = new Map<string, Verifier>();
+
   private constructor(
     private readonly kid: string,
-    private readonly privateKey: CryptoKey,
-    private readonly publicKey: CryptoKey,
+    private readonly privatePem: string,
+    private readonly publicPem: string,
     private readonly publicJwk: JWK,
     private readonly clockNow: () => number,
   ) {}
@@ -28,17 +39,20 @@ export class SigningKeys {
     let row = await ctx.data.read.keys.latest();
     if (!row) {
       // Generated outside the unit (no crypto in a unit); a node that lost the race uses the winner's key.
-      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-      const mine = { kid: randomId(12), private_jwk: JSON.stringify(await exportJWK(privateKey)) };
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const mine = { kid: randomId(12), private_jwk: JSON.stringify(privateKey.export({ format: 'jwk' })) };
       row = await ctx.data.tx(async (r) => await r.keys.latestOrInsert(mine));
     }
     const priv = JSON.parse(row.private_jwk) as JWK;
     const { d: _d, ...pub } = priv;
     const publicJwk = { ...pub, kid: row.kid, alg: 'ES256', use: 'sig' };
+    const key = createPrivateKey({ key: priv as JsonWebKey, format: 'jwk' });
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+      throw new Error('the signing key is not a P-256 key');
     return new SigningKeys(
       row.kid,
-      (await importJWK(priv, 'ES256')) as CryptoKey,
-      (await importJWK(publicJwk, 'ES256')) as CryptoKey,
+      key.export({ format: 'pem', type: 'pkcs8' }) as string,
+      createPublicKey(key).export({ format: 'pem', type: 'spki' }) as string,
       publicJwk,
       () => ctx.clock.now(),
     );
@@ -48,31 +62,69 @@ export class SigningKeys {
     return { keys: [this.publicJwk as JWK & { kid: string; kty: string }] };
   }
 
-  sign(payload: JWTPayload, typ: string, ttlSeconds: number): Promise<string> {
+  /** Header `{alg: ES256, typ, kid}`; fast-jwt keeps a payload's own `iat` (it adds one only when absent). */
+  private signer(typ: string): Signer {
+    let s = this.signers.get(typ);
+    if (!s) {
+      s = createSigner({
+        key: this.privatePem,
+        algorithm: 'ES256',
+        kid: this.kid,
+        header: { alg: 'ES256', typ },
+      }) as Signer;
+      this.signers.set(typ, s);
+    }
+    return s;
+  }
+
+  sign(payload: JWTPayload, typ: string, ttlSeconds: number): string {
+    const iat = Math.floor(this.clockNow() / 1000);
+    const jti = typeof payload.jti === 'string' ? payload.jti : randomId(12);
+    return this.signer(typ)({ ...payload, iat, exp: iat + ttlSeconds, jti });
+  }
+
+  /**
+   * Sign claims exactly as given: the caller sets iat, exp and jti (device commands carry an
+   * absolute expiry). `iat` is required: fast-jwt would add one to a payload without it.
+   */
+  signExact(payload: JWTPayload & { iat: number }, typ: string): string {
+    return this.signer(typ)(payload);
+  }
+
+  private verifier(typ: string, cached: boolean): Verifier {
+    const k = `${cached ? 'cached' : 'fresh'} ${typ}`;
+    let v = this.verifiers.get(k);
+    if (!v) {
+      v = createVerifier({
+        key: this.publicPem,
+        algorithms: ['ES256'],
+        checkTyp: typ,
+        complete: true,
+        // Time claims are checked in verify() against the authority's clock.
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
+        ...(cached ? { cache: VERIFIED_CACHE_SIZE, cacheTTL: VERIFIED_CACHE_MS } : {}),
+      }) as Verifier;
+      this.verifiers.set(k, v);
+    }
+    return v;
+  }
+
+  /**
+   * Verify a token of `typ` signed by this key; throws when it does not verify or is expired.
+   * `toleranceSeconds`: accept a token this long after its expiry (e.g. a call answered while
+   * ringing). `cached`: a token verified before is not verified again (access tokens on every
+   * staff request); its expiry is checked at each use all the same.
+   */
+  verify(token: string, typ: string, opts: { toleranceSeconds?: number; cached?: boolean } = {}): JWTPayload {
+    const { header, payload } = this.verifier(typ, opts.cached === true)(token);
+    if (header.kid !== this.kid) throw new Error('token signed under another key id');
     const now = Math.floor(this.clockNow() / 1000);
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ })
-      .setIssuedAt(now)
-      .setExpirationTime(now + ttlSeconds)
-      .setJti(typeof payload.jti === 'string' ? payload.jti : randomId(12))
-      .sign(this.privateKey);
-  }
-
-  /** Sign claims exactly as given: the caller sets iat, exp and jti (device commands carry an absolute expiry). */
-  signExact(payload: JWTPayload, typ: string): Promise<string> {
-    return new SignJWT(payload)
-      .setProtectedHeader({ alg: 'ES256', kid: this.kid, typ })
-      .sign(this.privateKey);
-  }
-
-  /** `toleranceSeconds`: accept a token this long after its expiry (e.g. a call answered while ringing). */
-  async verify(token: string, typ: string, opts: { toleranceSeconds?: number } = {}): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(token, this.publicKey, {
-      algorithms: ['ES256'],
-      typ,
-      currentDate: new Date(this.clockNow()),
-      clockTolerance: opts.toleranceSeconds ?? 0,
-    });
+    const tolerance = opts.toleranceSeconds ?? 0;
+    if (typeof payload.exp !== 'number' || payload.exp <= now - tolerance) throw new Error('token expired');
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + tolerance))
+      throw new Error('token not yet valid');
+    if (payload.iat !== undefined && typeof payload.iat !== 'number') throw new Error('token iat invalid');
     return payload;
   }
 }

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { compactVerify } from 'jose';
 import {
   COMMAND_LEVELS,
   COMMAND_MAX_JSON,
@@ -25,6 +24,7 @@ import type { Ctx } from '../context.ts';
 import { badRequest, forbidden, DomainError, notFound } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
+import { verifyDeviceJws } from '../identity/device-keys.ts';
 import type { DevicePrincipal, Devices } from '../identity/devices.ts';
 import { checkPhoto, type PhotoFactor } from '../identity/photos.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
@@ -263,7 +263,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     }
   }
 
-  private async sign(
+  private sign(
     c: Pick<
       CommandRow,
       | 'id'
@@ -278,7 +278,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       | 'expires_at'
     >,
     agentName: string,
-  ): Promise<string> {
+  ): string {
     const claims: CommandClaims = {
       iss: 'verified-desk',
       jti: `${c.id}.${c.revision}`,
@@ -333,7 +333,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     // Signing is CPU work outside the unit. Then ONE unit decides: everything is checked
     // again on the request row as it is now (a transfer that committed meanwhile moved the
     // fence: refused) and the command goes in with its audit row, or nothing does.
-    const jws = await this.sign({ ...draft, revision: 1 }, await this.agentName(staffId));
+    const jws = this.sign({ ...draft, revision: 1 }, await this.agentName(staffId));
     const out = await this.ctx.data.tx(async (r) => {
       await this.authorise(r, staffId, requestId, req);
       const row = await r.commands.insert({ ...draft, jws });
@@ -397,7 +397,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
       kind: 'menu',
       payload: { title: body.title ?? old.payload.title, items: body.items },
     } satisfies CommandOf<'menu'>);
-    const jws = await this.sign({ ...c0, command, revision: c0.revision + 1 }, await this.agentName(staffId));
+    const jws = this.sign({ ...c0, command, revision: c0.revision + 1 }, await this.agentName(staffId));
     const updated = await this.ctx.data.tx(async (r) => {
       await this.ownOpen(r, staffId, commandId, body.fence);
       const row = await r.commands.revise(commandId, c0.revision, command, jws, this.now());
@@ -625,12 +625,8 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         deviceId: c.device_id,
         transaction: (cmd as CommandOf<'confirm'>).payload.transaction,
       });
-      const ok = await compactVerify(signature, this.devices.keyOf(p.device), { algorithms: ['ES256'] }).then(
-        (v) =>
-          v.protectedHeader.typ === CONFIRM_SIGNATURE_TYP &&
-          new TextDecoder().decode(v.payload) === canonical,
-        () => false,
-      );
+      const ok =
+        verifyDeviceJws(this.devices.keyOf(p.device), signature, CONFIRM_SIGNATURE_TYP) === canonical;
       if (!ok)
         throw new DomainError(
           'invalid',

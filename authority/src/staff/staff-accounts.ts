@@ -309,7 +309,7 @@ export class StaffAccounts {
     let sub: string;
     let family: string | undefined;
     try {
-      const payload = await this.keys.verify(m[1]!, ACCESS_TOKEN_TYP);
+      const payload = this.keys.verify(m[1]!, ACCESS_TOKEN_TYP, { cached: true });
       if (typeof payload.sub !== 'string') throw new Error('no sub');
       sub = payload.sub;
       if (typeof payload.fam === 'string') family = payload.fam;
@@ -337,7 +337,7 @@ export class StaffAccounts {
   }> {
     const now = this.ctx.clock.now();
     const { accessTokenSeconds, refreshTokenSeconds } = this.ctx.config;
-    const accessToken = await this.keys.sign(
+    const accessToken = this.keys.sign(
       { sub: staff.id, role: staff.role, fam: family },
       ACCESS_TOKEN_TYP,
       accessTokenSeconds,
