@@ -1051,13 +1051,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         agent = free[i]!;
         if (locked.has(agent.row.staff_id)) break;
         // Its row, locked for this unit (another unit offering it something: passed over),
-        // then read again: it may have changed since staffing was read.
-        const fresh = await r.agents.lockForOffer(agent.row.staff_id);
+        // as it stands now: it may have changed since staffing was read.
+        const fresh = await r.agents.lockForOffer(agent.row);
         if (
           fresh &&
           fresh.presence === agent.row.presence &&
-          fresh.chat_capacity === agent.row.chat_capacity &&
-          !(await r.requests.offerOf(agent.row.staff_id))
+          fresh.chat_capacity === agent.row.chat_capacity
         ) {
           locked.add(agent.row.staff_id);
           break;
