@@ -312,10 +312,11 @@ for (const engine of testEngines()) {
           c.from_at,
           c.until_at,
           c.end_reason,
+          c.level,
         ]),
         [
-          ['A', 'Staff A', 'agent', 1, 'accepted', T0, at, 'taken_over'],
-          ['S', 'Staff S', 'supervisor', 2, 'taken_over', at, null, null],
+          ['A', 'Staff A', 'agent', 1, 'accepted', T0, at, 'taken_over', 1],
+          ['S', 'Staff S', 'supervisor', 2, 'taken_over', at, null, null, 1],
         ],
       );
       // The old fence (or holder) is stale now: the same move again changes nothing.

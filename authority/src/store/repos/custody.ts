@@ -173,29 +173,29 @@ export class CustodyRepo extends Repo {
     how: CustodyHow,
     at = this.now(),
   ): Promise<void> {
-    const staff = await this.q
-      .selectFrom('staff')
-      .select('role')
-      .where('id', '=', staffId)
-      .executeTakeFirst();
-    // The verification the holder starts with (reports: the level at answer, not at report time).
-    const auth = await this.q
-      .selectFrom('requests')
-      .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
-      .select('authentications.level')
-      .where('requests.id', '=', requestId)
-      .executeTakeFirst();
+    // One statement: the holder's role and the verification they start with (reports: the
+    // level at answer, not at report time) are read by the insert itself.
     await this.q
       .insertInto('custody')
-      .values({
+      .values((eb) => ({
         request_id: requestId,
         staff_id: staffId,
-        role: staff?.role ?? 'agent',
+        role: eb.fn.coalesce(
+          eb.selectFrom('staff').select('role').where('id', '=', staffId),
+          eb.val('agent' as const),
+        ),
         fence,
         how,
         from_at: at,
-        level: auth?.level ?? 0,
-      })
+        level: eb.fn.coalesce(
+          eb
+            .selectFrom('requests')
+            .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
+            .select('authentications.level')
+            .where('requests.id', '=', requestId),
+          eb.val(0),
+        ),
+      }))
       .onConflict((oc) => oc.columns(['request_id', 'fence']).doNothing())
       .execute();
   }
