@@ -890,7 +890,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (out.sessionEnded) this.sessions.announceEnded(out.row.session_id, 'ended');
     this.changed([requestId], [staffId]);
     await this.dispatch();
-    return await this.requestViewOf(requestId);
+    // Completed changes no more (REQUEST_LIFECYCLE): the row as committed is the row now.
+    return await this.requestView(out.row);
   }
 
   private async completeAfterLeaving(r: Repos, staffId: string, row: RequestRow): Promise<RequestRow> {
