@@ -68,12 +68,23 @@ const REPOS = {
 /** Every repository, bound to one unit of work (or to the read handle). Made on first use. */
 export type Repos = { readonly [K in keyof typeof REPOS]: InstanceType<(typeof REPOS)[K]> };
 
+/**
+ * The repositories of one context, each made on first use. The getters are defined once,
+ * on the prototype: a unit of work makes one small object, not a getter per repository.
+ */
+class LazyRepos {
+  readonly made: Partial<Record<keyof typeof REPOS, unknown>> = {};
+  constructor(readonly c: RepoContext) {}
+}
+for (const k of Object.keys(REPOS) as (keyof typeof REPOS)[])
+  Object.defineProperty(LazyRepos.prototype, k, {
+    get(this: LazyRepos) {
+      return (this.made[k] ??= new REPOS[k](this.c));
+    },
+  });
+
 function reposFor(c: RepoContext): Repos {
-  const made: Partial<Record<keyof typeof REPOS, unknown>> = {};
-  const repos = {} as Record<keyof typeof REPOS, unknown>;
-  for (const k of Object.keys(REPOS) as (keyof typeof REPOS)[])
-    Object.defineProperty(repos, k, { get: () => (made[k] ??= new REPOS[k](c)), enumerable: true });
-  return repos as Repos;
+  return new LazyRepos(c) as unknown as Repos;
 }
 
 /**
