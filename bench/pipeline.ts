@@ -78,6 +78,7 @@ async function pipelineCycles(a: Awaited<ReturnType<typeof startTestAuthority>>,
       : new Promise<string>((resolve) => waiters.set(requestId, resolve));
   const s0 = svc.ctx.data.stats();
   let started = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: k }, async () => {
@@ -95,10 +96,13 @@ async function pipelineCycles(a: Awaited<ReturnType<typeof startTestAuthority>>,
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const s1 = svc.ctx.data.stats();
   return {
     k,
     perSecond: n / seconds,
+    // CPU of this process per cycle: steadier than cycles/s on a shared machine
+    cpuMsPerCycle: (cpu.user + cpu.system) / 1000 / n,
     unitsPerCycle: (s1.units - s0.units) / n,
     commitsPerCycle: (s1.commits - s0.commits) / n,
   };
@@ -111,7 +115,7 @@ async function cycles(n: number, engine: Engine) {
     const runs = [await pipelineCycles(one, n, 1), await pipelineCycles(sixteen, n, 16)];
     for (const r of runs)
       console.log(
-        `# pipeline (${engine}) x${r.k}: ${r.perSecond.toFixed(0)} cycles/s, ${r.unitsPerCycle.toFixed(1)} units of work and ${r.commitsPerCycle.toFixed(1)} commits (fsyncs) per cycle; the raw loop makes 9 commits per cycle`,
+        `# pipeline (${engine}) x${r.k}: ${r.perSecond.toFixed(0)} cycles/s, ${r.cpuMsPerCycle.toFixed(2)} ms of CPU, ${r.unitsPerCycle.toFixed(1)} units of work and ${r.commitsPerCycle.toFixed(1)} commits (fsyncs) per cycle; the raw loop makes 9 commits per cycle`,
       );
     const pipelineSeconds = n / runs[0]!.perSecond;
 

@@ -296,12 +296,11 @@ export async function buildAuthority(opts: {
   // An agent took a request whose device is offline: wake it (Web Push or the native push webhook).
   // The decision is awaited before the accept answers (the answer says the device was woken);
   // the push itself goes on in the background.
-  services.pipeline.onAccepted(async (_agentId, requestId) => {
-    const r = await services.pipeline.requests.get(requestId);
-    if (!r) return;
+  services.pipeline.onAccepted(async (_agentId, r) => {
+    const requestId = r.id;
     const target = await services.push.wakeTarget(r.id, r.device_id);
     const announce = (outcome: string) => {
-      if (!closing && outcome !== 'online') services.pipeline.notify([requestId]);
+      if (!closing && outcome !== 'online') services.pipeline.viewsChanged([requestId]);
     };
     if (typeof target === 'string') return announce(target);
     const agentName = r.agent_id

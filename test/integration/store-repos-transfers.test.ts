@@ -312,10 +312,11 @@ for (const engine of testEngines()) {
           c.from_at,
           c.until_at,
           c.end_reason,
+          c.level,
         ]),
         [
-          ['A', 'Staff A', 'agent', 1, 'accepted', T0, at, 'taken_over'],
-          ['S', 'Staff S', 'supervisor', 2, 'taken_over', at, null, null],
+          ['A', 'Staff A', 'agent', 1, 'accepted', T0, at, 'taken_over', 1],
+          ['S', 'Staff S', 'supervisor', 2, 'taken_over', at, null, null, 1],
         ],
       );
       // The old fence (or holder) is stale now: the same move again changes nothing.
@@ -482,6 +483,23 @@ for (const engine of testEngines()) {
       ]);
       assert.deepEqual(shifts.get('S'), []);
       assert.deepEqual(await h.data.read.custody.shiftsOf([]), new Map());
+      // Those overlapping a window only (a callback day's slots read these).
+      assert.deepEqual(
+        (await h.data.read.custody.shiftsOf(['B'], { from: T0 + 3_600_000, to: T0 + 7_200_001 })).get('B'),
+        [{ start: T0 + 7_200_000, end: T0 + 10_800_000 }],
+      );
+      // Where each agent with a schedule stands at an instant (S has none: absent, always on shift).
+      const state = (at: number) =>
+        h.data.read.custody.shiftStateOf(['B', 'S'], at).then((m) => Object.fromEntries(m));
+      assert.deepEqual(await state(T0), { B: { onShift: true, later: true } });
+      assert.deepEqual(
+        await state(T0 + 3_600_000),
+        { B: { onShift: false, later: true } },
+        'a shift ends before its end',
+      );
+      assert.deepEqual(await state(T0 + 7_200_000), { B: { onShift: true, later: true } });
+      assert.deepEqual(await state(T0 + 10_800_000), { B: { onShift: false, later: false } });
+      assert.deepEqual(await h.data.read.custody.shiftStateOf([], T0), new Map());
       assert.equal(await h.data.read.custody.measuredHandleSeconds('hq'), 101, 'the last 20 only');
       assert.equal(await h.data.read.custody.measuredHandleSeconds('none'), null);
       assert.equal(await h.data.read.custody.sessionExpiry(`ss${n}`), T0 + 3_600_000);

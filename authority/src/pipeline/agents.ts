@@ -3,6 +3,7 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import { notFound } from '../errors.ts';
 import type { AgentRow } from '../store/repos/agents.ts';
+import type { ShiftState } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
 import { NOTHING_HELD } from '../store/repos/requests.ts';
 import type { Staffing } from './capacity.ts';
@@ -86,9 +87,15 @@ export class Agents {
     r: Repos,
     staffId: string,
     presence: Presence,
-    opts: { reasonCode?: string | null; wrapUpUntil?: number | null; setBy?: string | null } = {},
+    opts: {
+      reasonCode?: string | null;
+      wrapUpUntil?: number | null;
+      setBy?: string | null;
+      /** The agent's row as the caller read it in this unit, unchanged since (not read again). */
+      row?: AgentRow | undefined;
+    } = {},
   ): Promise<void> {
-    const row = await r.agents.get(staffId);
+    const row = 'row' in opts ? opts.row : await r.agents.get(staffId);
     const back = row?.return_presence ?? null;
     let p = { presence, reasonCode: opts.reasonCode ?? null, wrapUpUntil: opts.wrapUpUntil ?? null };
     if (back !== null && ('reasonCode' in opts || presence === 'offline'))
@@ -113,7 +120,10 @@ export class Agents {
    */
   async staffingIn(r: Repos, at = this.ctx.clock.now()): Promise<Staffing> {
     const rows = await r.agents.active();
-    const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
+    const shifts = await r.custody.shiftStateOf(
+      rows.map((a) => a.staff_id),
+      at,
+    );
     const offered = await r.requests.offeredAgentIds();
     // A colleague in a consult (an open warm transfer to them) is offered nothing meanwhile.
     const consulted = await r.transfers.consultedStaff();
@@ -121,14 +131,14 @@ export class Agents {
     return {
       at,
       agents: rows.map((row) => {
-        const own = shifts.get(row.staff_id) ?? [];
+        const own = shifts.get(row.staff_id);
         return {
           row,
           info: this.info(row),
-          onShift: onShiftAt(own, at),
+          onShift: onShift(own),
+          later: servesLater(own),
           hasOffer: offered.has(row.staff_id) || consulted.has(row.staff_id),
           held: held.get(row.staff_id) ?? NOTHING_HELD,
-          shifts: own,
         };
       }),
     };
@@ -194,7 +204,7 @@ export class Agents {
     };
   }
 
-  /** The view's own fields, given the agent's display name and shifts (see onShiftAt). */
+  /** The view's own fields, given the agent's display name and whether they are on shift (see onShift). */
   baseView(
     row: AgentRow,
     names: ReadonlyMap<string, string>,
@@ -221,7 +231,15 @@ export class Agents {
   }
 }
 
-/** On shift at `at`: a shift covers it, or the agent has no schedule at all (always on shift). */
-export function onShiftAt(shifts: readonly { start: number; end: number }[], at: number): boolean {
-  return shifts.length === 0 || shifts.some((s) => s.start <= at && s.end > at);
+/**
+ * On shift at the instant `state` was read for (CustodyRepo.shiftStateOf): a shift covers
+ * it, or the agent has no schedule at all (undefined: always on shift).
+ */
+export function onShift(state: ShiftState | undefined): boolean {
+  return state === undefined || state.onShift;
+}
+
+/** Could serve later than that instant: a shift still to end, or no schedule at all. */
+export function servesLater(state: ShiftState | undefined): boolean {
+  return state === undefined || state.later;
 }

@@ -50,6 +50,11 @@ export class Callbacks {
     const slotMs = this.slotSeconds(r.queue_id, st) * 1000;
     const skills = JSON.parse(r.skills) as string[];
     const eligible = st.agents.filter((a) => Capacity.eligible(a.info, r.queue_id, skills));
+    // Their shifts of that day (an agent with no schedule offers no slot).
+    const shifts = await q.custody.shiftsOf(
+      eligible.map((a) => a.row.staff_id),
+      { from: dayStart, to: dayStart + 86_400_000 },
+    );
     const queues = [...new Set(eligible.flatMap((a) => [...a.info.queues]))];
     const latestEnd = (await q.custody.sessionExpiry(r.session_id)) ?? dayStart + 86_400_000;
     const earliest = this.ctx.clock.now() + LEAD_MS;
@@ -57,7 +62,7 @@ export class Callbacks {
     for (let t = dayStart; t + slotMs <= dayStart + 86_400_000; t += slotMs) {
       if (t < earliest || t + slotMs > latestEnd) continue;
       const capacity = eligible.filter((a) =>
-        a.shifts!.some((s) => s.start <= t && s.end >= t + slotMs),
+        shifts.get(a.row.staff_id)!.some((s) => s.start <= t && s.end >= t + slotMs),
       ).length;
       if (capacity === 0) continue;
       const booked = await q.custody.bookedOver(queues, t, t + slotMs, r.id);

@@ -1,9 +1,8 @@
 import type { NotOfferedReason, QueueStats } from '../../../protocol/src/pipeline.ts';
 import type { Ctx } from '../context.ts';
-import type { Shift } from '../store/repos/custody.ts';
 import type { Repos } from '../store/repos/index.ts';
 import { NOTHING_HELD, type Held } from '../store/repos/requests.ts';
-import { onShiftAt, type AgentInfo, type AgentRow, type Agents } from './agents.ts';
+import { onShift, servesLater, type AgentInfo, type AgentRow, type Agents } from './agents.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
 import { estimateWait } from './rules.ts';
 
@@ -24,8 +23,8 @@ export interface Staffing {
     hasOffer: boolean;
     /** What the agent holds now, by channel. */
     held: Held;
-    /** Every shift of the agent, by start. */
-    shifts: Shift[];
+    /** Could serve later: a shift still to end, or no schedule at all (servesLater). */
+    later: boolean;
   }[];
   /** Measured handling time per queue and channel (seconds; key handleKey), when the snapshot carries it. */
   handle?: Map<string, number>;
@@ -59,7 +58,10 @@ export class Capacity {
   async staffingOf(r: Repos = this.ctx.data.read): Promise<Staffing> {
     const at = this.ctx.clock.now();
     const rows = await r.custody.staffingAgents();
-    const shifts = await r.custody.shiftsOf(rows.map((a) => a.staff_id));
+    const shifts = await r.custody.shiftStateOf(
+      rows.map((a) => a.staff_id),
+      at,
+    );
     const offered = await r.custody.offeredAgents();
     const consulted = await r.transfers.consultedStaff();
     const held = await r.requests.heldByAgent();
@@ -73,14 +75,14 @@ export class Capacity {
       at,
       handle,
       agents: rows.map((row) => {
-        const own = shifts.get(row.staff_id) ?? [];
+        const own = shifts.get(row.staff_id);
         return {
           row,
           info: this.agents.info(row),
-          onShift: onShiftAt(own, at),
+          onShift: onShift(own),
+          later: servesLater(own),
           hasOffer: offered.has(row.staff_id) || consulted.has(row.staff_id),
           held: held.get(row.staff_id) ?? NOTHING_HELD,
-          shifts: own,
         };
       }),
     };
@@ -143,12 +145,6 @@ export class Capacity {
     return Math.max(1, Math.round(measured ?? this.config.queue(queueId)?.expectedHandleSeconds ?? 300));
   }
 
-  /** Whether an agent of the snapshot could serve later (a shift still to end, or no schedule at all). */
-  private servesLater(st: Staffing, a: Staffing['agents'][number]): boolean {
-    const at = st.at ?? this.ctx.clock.now();
-    return a.shifts.length === 0 || a.shifts.some((s) => s.end > at);
-  }
-
   /**
    * Whether an agent of the snapshot is free for one more request of `channel` in `queue`
    * now: on shift, no offer pending, with room for it (hasRoom, bounded by their own chat
@@ -172,7 +168,7 @@ export class Capacity {
         serving++;
         if (this.freeFor(a, queue, channel)) free++;
       }
-      if (this.servesLater(st, a)) later++;
+      if (a.later) later++;
     }
     return { free, serving, later };
   }

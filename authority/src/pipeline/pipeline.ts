@@ -17,7 +17,7 @@ import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
 import type { PhotoFactor } from '../identity/photos.ts';
 import type { ServiceSessions } from '../sessions/service-sessions.ts';
-import { onShiftAt, type AgentRow, type Agents } from './agents.ts';
+import { onShift, type AgentRow, type Agents } from './agents.ts';
 import { Capacity, type Staffing } from './capacity.ts';
 import { Custody } from './custody.ts';
 import type { PipelineConfigStore } from './pipeline-config.ts';
@@ -63,7 +63,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * Awaited after an accept committed and before its answer is built (the authority
    * decides there whether to wake the customer's device, so the answer says so).
    */
-  private readonly acceptHooks: ((agentId: string, requestId: string) => Promise<void>)[] = [];
+  private readonly acceptHooks: ((agentId: string, row: RequestRow) => Promise<void>)[] = [];
 
   constructor(
     private readonly ctx: Ctx,
@@ -126,8 +126,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.ctx.clock.now();
   }
 
-  /** Run `hook` after every accept, before its answer (see acceptHooks); its failure is logged. */
-  onAccepted(hook: (agentId: string, requestId: string) => Promise<void>): void {
+  /**
+   * Run `hook` after every accept, before its answer (see acceptHooks), with the request's
+   * row as the accept committed it; its failure is logged.
+   */
+  onAccepted(hook: (agentId: string, row: RequestRow) => Promise<void>): void {
     this.acceptHooks.push(hook);
   }
 
@@ -265,7 +268,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const ids = rows.map((a) => a.staff_id);
     const setters = rows.map((a) => a.presence_set_by).filter((x): x is string => x !== null);
     const names = await read.staff.displayNames([...new Set([...ids, ...setters])]);
-    const shifts = await read.custody.shiftsOf(ids);
+    const now = this.now();
+    const shifts = await read.custody.shiftStateOf(ids, now);
     const held = await read.requests.heldBy(ids);
     const holding = await read.requests.heldByAgent();
     const consulted = await read.transfers.consultedStaff();
@@ -273,7 +277,6 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const offerViews = new Map<string, RequestView>();
     const views = await this.requestViews(offers, st);
     offers.forEach((r, i) => offerViews.set(r.id, views[i]!));
-    const now = this.now();
     return rows.map((row) => {
       const offer = offers.find((r) => r.agent_id === row.staff_id);
       // Every assignment (several chats), oldest first; the current one is the latest, as assignedTo() reads it.
@@ -282,7 +285,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         .sort((x, y) => (x.assigned_at ?? 0) - (y.assigned_at ?? 0));
       const current = [...mine].sort((x, y) => (y.assigned_at ?? 0) - (x.assigned_at ?? 0))[0];
       return {
-        ...this.agents.baseView(row, names, onShiftAt(shifts.get(row.staff_id) ?? [], now)),
+        ...this.agents.baseView(row, names, onShift(shifts.get(row.staff_id))),
         currentSessionId: current?.session_id ?? null,
         timeInStateSeconds: Math.max(0, Math.floor((now - row.since) / 1000)),
         offer: offer
@@ -608,7 +611,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const ended = await r.phoneCalls.end(call.request_id, reason, this.now());
       const row = await r.requests.get(call.request_id);
       if (row && (row.state === 'waiting' || row.state === 'offered' || row.state === 'scheduled'))
-        return { ...(await this.abandonIn(r, row.id, reason)), ended };
+        return { ...(await this.abandonIn(r, row, reason)), ended };
       return { row, moved: false, agentId: null, ended };
     });
     // Moved (abandoned), or only the call on the line ended: the holder's view says so.
@@ -644,21 +647,25 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** The customer leaves: abandoned; an offer is withdrawn; an agent on it goes to wrap-up. */
   async abandon(requestId: string, reason: string): Promise<RequestRow | undefined> {
-    const out = await this.ctx.data.tx((r) => this.abandonIn(r, requestId, reason));
+    const out = await this.ctx.data.tx(async (r) =>
+      this.abandonIn(r, await r.requests.get(requestId), reason),
+    );
     if (out.moved) await this.announce([requestId], out.agentId ? [out.agentId] : []);
     return out.row;
   }
 
-  /** abandon() inside the caller's unit (moved and audited once, guarded by state); the caller announces after the commit. */
+  /**
+   * abandon() of `row` (as read in the caller's unit) inside that unit (moved and audited
+   * once, guarded by state); the caller announces after the commit.
+   */
   private async abandonIn(
     r: Repos,
-    requestId: string,
+    row: RequestRow | undefined,
     reason: string,
   ): Promise<{ row: RequestRow | undefined; moved: boolean; agentId?: string | null }> {
-    const row = await r.requests.get(requestId);
     if (!row || row.state === 'completed' || row.state === 'abandoned') return { row, moved: false };
     const after = await this.move(r, row, 'abandoned', { reason });
-    if (!after) return { row: await r.requests.get(requestId), moved: false };
+    if (!after) return { row: await r.requests.get(row.id), moved: false };
     if (row.agent_id && row.state === 'assigned') await this.toWrapUp(r, row.agent_id);
     await r.audit.append({
       actor: 'system',
@@ -674,7 +681,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Consumer of the `session.ended` event (events/): the session's live request is abandoned in the consumer's unit. */
   private async onSessionEnded(r: Repos, sessionId: string): Promise<(() => Promise<void>) | undefined> {
     const row = await r.requests.bySession(sessionId);
-    const out = row ? await this.abandonIn(r, row.id, 'session_ended') : undefined;
+    const out = row ? await this.abandonIn(r, row, 'session_ended') : undefined;
     if (!row || !out?.moved) return undefined;
     return () => this.announce([row.id], out.agentId ? [out.agentId] : []);
   }
@@ -804,8 +811,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       if (!after) throw conflict('accept: the offer has expired or was withdrawn');
       await r.custody.open(requestId, staffId, fence, await r.custody.howForOffer(requestId, fence), now);
       // A second chat leaves the time in state of the first running.
-      if ((await r.agents.get(staffId))?.presence !== 'busy')
-        await this.agents.setPresenceIn(r, staffId, 'busy');
+      const agent = await r.agents.get(staffId);
+      if (agent?.presence !== 'busy') await this.agents.setPresenceIn(r, staffId, 'busy', { row: agent });
       await r.agents.touch(staffId);
       await r.audit.append({
         actor: `staff:${staffId}`,
@@ -820,7 +827,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (out.retried) return await this.requestView(out.row);
     this.changed([requestId], [staffId]);
     for (const hook of this.acceptHooks)
-      await hook(staffId, requestId).catch((e: unknown) => console.error('pipeline: accept hook failed:', e));
+      await hook(staffId, out.row).catch((e: unknown) => console.error('pipeline: accept hook failed:', e));
     // A chat leaves room for more (up to the capacity): the next one may be offered now.
     if (out.row.channel === 'chat') await this.dispatch();
     return await this.requestViewOf(requestId);
@@ -883,7 +890,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (out.sessionEnded) this.sessions.announceEnded(out.row.session_id, 'ended');
     this.changed([requestId], [staffId]);
     await this.dispatch();
-    return await this.requestViewOf(requestId);
+    // Completed changes no more (REQUEST_LIFECYCLE): the row as committed is the row now.
+    return await this.requestView(out.row);
   }
 
   private async completeAfterLeaving(r: Repos, staffId: string, row: RequestRow): Promise<RequestRow> {
@@ -923,16 +931,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private async toWrapUp(r: Repos, staffId: string): Promise<void> {
     const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
     // An agent who went offline mid-call stays offline: never offered work again unasked.
-    const presence = (await r.agents.get(staffId))?.presence;
+    const row = await r.agents.get(staffId);
+    const presence = row?.presence;
     if (presence === 'offline') return;
     if (await r.requests.assignedTo(staffId)) {
-      if (presence !== 'busy' && presence !== 'missed') await this.agents.setPresenceIn(r, staffId, 'busy');
+      if (presence !== 'busy' && presence !== 'missed')
+        await this.agents.setPresenceIn(r, staffId, 'busy', { row });
       return;
     }
-    if (wrapUpSeconds <= 0) await this.agents.setPresenceIn(r, staffId, 'available');
+    if (wrapUpSeconds <= 0) await this.agents.setPresenceIn(r, staffId, 'available', { row });
     else
       await this.agents.setPresenceIn(r, staffId, 'wrap_up', {
         wrapUpUntil: wrapUpRequired ? null : this.now() + wrapUpSeconds * 1000,
+        row,
       });
   }
 
@@ -1041,13 +1052,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         agent = free[i]!;
         if (locked.has(agent.row.staff_id)) break;
         // Its row, locked for this unit (another unit offering it something: passed over),
-        // then read again: it may have changed since staffing was read.
-        const fresh = await r.agents.lockForOffer(agent.row.staff_id);
+        // as it stands now: it may have changed since staffing was read.
+        const fresh = await r.agents.lockForOffer(agent.row);
         if (
           fresh &&
           fresh.presence === agent.row.presence &&
-          fresh.chat_capacity === agent.row.chat_capacity &&
-          !(await r.requests.offerOf(agent.row.staff_id))
+          fresh.chat_capacity === agent.row.chat_capacity
         ) {
           locked.add(agent.row.staff_id);
           break;
@@ -1146,7 +1156,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /**
-   * announce() for callers that cannot await (a push wake-up's outcome): the dispatch runs
+   * Only the views of these requests changed, nothing routing reads (a push wake-up's
+   * outcome: when the device was woken): the feeds send them again, no dispatch runs.
+   */
+  viewsChanged(requestIds: string[]): void {
+    this.changed(requestIds, []);
+  }
+
+  /**
+   * announce() for callers that cannot await (a configuration reloaded): the dispatch runs
    * in the background, its failure logged. Callers that can await use announce().
    */
   notify(requestIds: string[], agentIds: string[] = []): void {

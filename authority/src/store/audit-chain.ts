@@ -19,16 +19,35 @@ import type { Kysely } from 'kysely';
  * what was committed before it started). Appenders therefore queue from their append to
  * their commit: append last in a unit, and keep such units short.
  */
-/** Append `e` to the chain inside unit `t` (see StoreAuditLog); returns its seq. */
-export async function appendAuditRow(t: Tx, engine: Engine, clock: Clock, e: AuditEntry): Promise<number> {
-  if (engine === 'postgres')
+/** The chain's last row: its seq and hash. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Append `e` to the chain inside unit `t` (see StoreAuditLog); returns the row's seq and
+ * hash. `head`: the row this unit appended last, when it appended one: it is still the
+ * chain's head (the unit holds the writer, or the chain's lock on PostgreSQL, until its
+ * commit), so neither the lock nor the head is read again.
+ */
+export async function appendAuditRow(
+  t: Tx,
+  engine: Engine,
+  clock: Clock,
+  e: AuditEntry,
+  head?: AuditHead,
+): Promise<AuditHead> {
+  if (!head && engine === 'postgres')
     await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_AUDIT_CHAIN})`.execute(t);
-  const prev = await t
-    .selectFrom('audit_log')
-    .select(['seq', 'hash'])
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const prev =
+    head ??
+    (await t
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst());
   const row = {
     seq: (prev?.seq ?? 0) + 1,
     at: clock.now(),
@@ -40,11 +59,12 @@ export async function appendAuditRow(t: Tx, engine: Engine, clock: Clock, e: Aud
     data: JSON.stringify(e.data ?? {}),
     prev_hash: prev?.hash ?? GENESIS_HASH,
   };
+  const hash = rowHash(row);
   await t
     .insertInto('audit_log')
-    .values({ ...row, hash: rowHash(row) })
+    .values({ ...row, hash })
     .execute();
-  return row.seq;
+  return { seq: row.seq, hash };
 }
 
 export class StoreAuditLog {
@@ -54,8 +74,8 @@ export class StoreAuditLog {
   ) {}
 
   /** Append `e` inside unit `t`; returns its seq. */
-  append(t: Tx, e: AuditEntry): Promise<number> {
-    return appendAuditRow(t, this.store.engine, this.clock, e);
+  async append(t: Tx, e: AuditEntry): Promise<number> {
+    return (await appendAuditRow(t, this.store.engine, this.clock, e)).seq;
   }
 
   /** An audit row in a unit of its own (a refusal whose reason is the point, with nothing else to commit). */

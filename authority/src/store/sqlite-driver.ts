@@ -28,20 +28,30 @@ import {
 const STATEMENT_CACHE = 500;
 
 export class SqliteConnection implements DatabaseConnection {
-  private readonly cache = new Map<string, BetterSqlite3.Statement>();
+  /** Prepared statements by SQL text, each with when it was last used (`tick`). */
+  private readonly cache = new Map<string, { stmt: BetterSqlite3.Statement; used: number }>();
+  private tick = 0;
   constructor(readonly raw: BetterSqlite3.Database) {}
 
   private prepare(sqlText: string): BetterSqlite3.Statement {
-    let stmt = this.cache.get(sqlText);
-    if (stmt) {
-      // least recently used goes first: move this one to the end
-      this.cache.delete(sqlText);
-      this.cache.set(sqlText, stmt);
-      return stmt;
+    const hit = this.cache.get(sqlText);
+    if (hit) {
+      hit.used = ++this.tick; // a hit only stamps its entry (no map change per query)
+      return hit.stmt;
     }
-    stmt = this.raw.prepare(sqlText);
-    this.cache.set(sqlText, stmt);
-    if (this.cache.size > STATEMENT_CACHE) this.cache.delete(this.cache.keys().next().value!);
+    const stmt = this.raw.prepare(sqlText);
+    if (this.cache.size >= STATEMENT_CACHE) {
+      // full: the least recently used goes (a scan, on a miss only)
+      let oldest: string | undefined;
+      let at = Infinity;
+      for (const [k, e] of this.cache)
+        if (e.used < at) {
+          at = e.used;
+          oldest = k;
+        }
+      this.cache.delete(oldest!);
+    }
+    this.cache.set(sqlText, { stmt, used: ++this.tick });
     return stmt;
   }
 

@@ -13,14 +13,31 @@ export class AgentsRepo extends Repo {
   }
 
   /**
-   * The agent's row, locked for this unit to offer it work, or undefined when another unit
-   * holds it now (PostgreSQL: `FOR UPDATE SKIP LOCKED`, never waited for: a dispatch of
-   * other queues on any node is offering it something; the caller passes it over and tries
-   * again later). SQLite: the row (its one writer runs units one by one).
+   * The agent's row, locked for this unit to offer it work, as it stands now, when it holds
+   * no offer; undefined when another unit holds it now or it holds an offer (PostgreSQL:
+   * `FOR UPDATE SKIP LOCKED`, never waited for: a dispatch of other queues on any node is
+   * offering it something; the caller passes it over and tries again later). `asRead`: the
+   * row as this unit read it, holding no offer then, unchanged by this unit since. SQLite:
+   * that row, read again for nothing (its one writer runs units one by one: nobody else
+   * can have changed it since this unit read it).
    */
-  async lockForOffer(staffId: string): Promise<AgentRow | undefined> {
-    const q = this.q.selectFrom('agents').selectAll().where('staff_id', '=', staffId);
-    return await (this.c.engine === 'postgres' ? q.forUpdate().skipLocked() : q).executeTakeFirst();
+  async lockForOffer(asRead: AgentRow): Promise<AgentRow | undefined> {
+    if (this.c.engine !== 'postgres') return asRead;
+    const row = await this.q
+      .selectFrom('agents')
+      .selectAll()
+      .where('staff_id', '=', asRead.staff_id)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const offer = await this.q
+      .selectFrom('requests')
+      .select('id')
+      .where('agent_id', '=', asRead.staff_id)
+      .where('state', '=', 'offered')
+      .executeTakeFirst();
+    return offer ? undefined : row;
   }
 
   /** The agent row of a staff member, made (offline since `at`) when there is none yet. */

@@ -53,6 +53,14 @@ export interface Shift {
   end: number;
 }
 
+/** Where an agent with a schedule stands at an instant (one without a schedule has none). */
+export interface ShiftState {
+  /** a shift covers the instant */
+  onShift: boolean;
+  /** a shift ends after the instant (now, or a later one) */
+  later: boolean;
+}
+
 const leaseKindOf = (s: RequestState) => (s === 'offered' ? 'offer' : s === 'assigned' ? 'assignment' : null);
 
 /**
@@ -165,29 +173,29 @@ export class CustodyRepo extends Repo {
     how: CustodyHow,
     at = this.now(),
   ): Promise<void> {
-    const staff = await this.q
-      .selectFrom('staff')
-      .select('role')
-      .where('id', '=', staffId)
-      .executeTakeFirst();
-    // The verification the holder starts with (reports: the level at answer, not at report time).
-    const auth = await this.q
-      .selectFrom('requests')
-      .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
-      .select('authentications.level')
-      .where('requests.id', '=', requestId)
-      .executeTakeFirst();
+    // One statement: the holder's role and the verification they start with (reports: the
+    // level at answer, not at report time) are read by the insert itself.
     await this.q
       .insertInto('custody')
-      .values({
+      .values((eb) => ({
         request_id: requestId,
         staff_id: staffId,
-        role: staff?.role ?? 'agent',
+        role: eb.fn.coalesce(
+          eb.selectFrom('staff').select('role').where('id', '=', staffId),
+          eb.val('agent' as const),
+        ),
         fence,
         how,
         from_at: at,
-        level: auth?.level ?? 0,
-      })
+        level: eb.fn.coalesce(
+          eb
+            .selectFrom('requests')
+            .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
+            .select('authentications.level')
+            .where('requests.id', '=', requestId),
+          eb.val(0),
+        ),
+      }))
       .onConflict((oc) => oc.columns(['request_id', 'fence']).doNothing())
       .execute();
   }
@@ -281,19 +289,57 @@ export class CustodyRepo extends Repo {
       .execute();
   }
 
-  /** Every shift of these staff members, by start. */
-  async shiftsOf(staffIds: readonly string[]): Promise<Map<string, Shift[]>> {
+  /**
+   * The shifts of these staff members, by start: every one, or those that overlap
+   * `within` (ending after its start and starting before its end).
+   */
+  async shiftsOf(
+    staffIds: readonly string[],
+    within?: { from: number; to: number },
+  ): Promise<Map<string, Shift[]>> {
     const out = new Map<string, Shift[]>(staffIds.map((id) => [id, []]));
-    if (!staffIds.length) return out;
-    const rows = await this.q
-      .selectFrom('shifts')
-      .select(['staff_id', 'starts_at', 'ends_at'])
-      .where('staff_id', 'in', staffIds)
-      .orderBy('staff_id')
-      .orderBy('starts_at')
-      .execute();
+    const rows = await inSlices(staffIds, (part) => {
+      let q = this.q
+        .selectFrom('shifts')
+        .select(['staff_id', 'starts_at', 'ends_at'])
+        .where('staff_id', 'in', part);
+      if (within) q = q.where('ends_at', '>', within.from).where('starts_at', '<', within.to);
+      return q.orderBy('staff_id').orderBy('starts_at').execute();
+    });
     for (const r of rows) out.get(r.staff_id)!.push({ start: r.starts_at, end: r.ends_at });
     return out;
+  }
+
+  /**
+   * Of these staff members, those with a schedule, and where each stands at `at` (one row
+   * per agent, computed by the database: a schedule only grows, routing reads this at
+   * every dispatch). Those absent have no schedule.
+   */
+  async shiftStateOf(staffIds: readonly string[], at: number): Promise<Map<string, ShiftState>> {
+    const rows = await inSlices(staffIds, (part) =>
+      this.q
+        .selectFrom('shifts')
+        .select((eb) => [
+          'staff_id',
+          eb.fn
+            .max(
+              eb
+                .case()
+                .when(eb.and([eb('starts_at', '<=', at), eb('ends_at', '>', at)]))
+                .then(1)
+                .else(0)
+                .end(),
+            )
+            .as('on_shift'),
+          eb.fn.max(eb.case().when('ends_at', '>', at).then(1).else(0).end()).as('later'),
+        ])
+        .where('staff_id', 'in', part)
+        .groupBy('staff_id')
+        .execute(),
+    );
+    return new Map(
+      rows.map((r) => [r.staff_id, { onShift: Number(r.on_shift) === 1, later: Number(r.later) === 1 }]),
+    );
   }
 
   /** Agents holding an offer now. */
