@@ -165,7 +165,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return await this.viewsOf(rows, positions, estimates);
   }
 
-  /** Views of rows whose positions and wait estimates are known: a few queries for all of them. */
+  /** Views of rows whose positions and wait estimates are known: one query for all of them (viewContext). */
   private async viewsOf(
     rows: readonly RequestRow[],
     positions: readonly (number | null)[],
@@ -173,16 +173,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   ): Promise<RequestView[]> {
     if (!rows.length) return [];
     const vc = await this.requests.viewContext(rows);
-    // Calls from the phone network: what the caller ID says comes with them.
-    const phones = await this.ctx.data.read.phoneCalls.ofRequests(rows.map((r) => r.id));
-    // ... and when the verification link was last texted to the number calling.
-    const links = await this.ctx.data.read.verificationLinks.latestOf([...phones.keys()]);
-    // Callbacks to a phone number: the number and whether the call went out.
-    const callbacks = await this.ctx.data.read.phoneCallbacks.ofRequests(rows.map((r) => r.id));
     const reach = this.reach
-      ? await this.reach.viewsOf(
-          this.ctx.data.read,
+      ? this.reach.viewsFrom(
           rows.map((r) => ({ deviceId: r.device_id, requestId: r.id })),
+          vc.lastSeen,
+          vc.wakeable,
         )
       : null;
     return rows.map((r, i) => {
@@ -191,8 +186,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         ...this.requests.view(r, positions[i]!, waits[i]!, vc),
         verificationExpiresAt: auth ? iso(auth.expires_at) : null,
         ...(reach ? { reachability: reach[i]! } : {}),
-        ...phoneView(phones.get(r.id), links.get(r.id)),
-        ...phoneCallbackView(callbacks.get(r.id)),
+        ...phoneView(vc.phones.get(r.id), vc.links.get(r.id)),
+        ...phoneCallbackView(vc.callbacks.get(r.id)),
       };
     });
   }

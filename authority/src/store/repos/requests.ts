@@ -30,6 +30,8 @@ export const onLiveCall = (eb: ExpressionBuilder<Database, 'requests'>) =>
 
 /** A service request as stored (skills is JSON text). */
 export type RequestRow = Selectable<RequestsTable>;
+/** What the view of a request reads from other tables (RequestsRepo.viewPartsOf), columns prefixed by table. */
+export type RequestViewParts = Awaited<ReturnType<RequestsRepo['viewPartsOf']>>[number];
 /** A lease: who held a request under one fencing number, as an offer or an assignment. */
 export type LeaseRow = Selectable<LeasesTable>;
 /** How many requests of each channel an agent holds (assigned to them). */
@@ -155,6 +157,79 @@ export class RequestsRepo extends Repo {
   many(ids: readonly string[]): Promise<RequestRow[]> {
     return inSlices(ids, (part) =>
       this.q.selectFrom('requests').selectAll().where('id', 'in', part).orderBy('id').execute(),
+    );
+  }
+
+  /**
+   * What the views of these requests read from other tables, in one query (per slice of
+   * ids) instead of one per table: each request's keys as stored (its customer, agent,
+   * authentication, device, fence, which the caller checks against the row it views), the
+   * names, the authentication's level and expiry, the open holding under the request's
+   * fence, the phone call (with whether its caller is unknown) and when its latest
+   * verification link was texted, the phone callback, and the device's last sighting and
+   * push subscription. Unknown ids are absent.
+   */
+  viewPartsOf(ids: readonly string[]) {
+    return inSlices(ids, (part) =>
+      this.q
+        .selectFrom('requests as r')
+        .leftJoin('customers as c', 'c.id', 'r.customer_id')
+        .leftJoin('staff as s', 's.id', 'r.agent_id')
+        .leftJoin('authentications as a', 'a.id', 'r.authentication_id')
+        .leftJoin('custody as k', (j) =>
+          j.onRef('k.request_id', '=', 'r.id').onRef('k.fence', '=', 'r.fence').on('k.until_at', 'is', null),
+        )
+        .leftJoin('phone_calls as p', 'p.request_id', 'r.id')
+        .leftJoin('phone_callbacks as b', 'b.request_id', 'r.id')
+        .leftJoin('devices as d', 'd.id', 'r.device_id')
+        .leftJoin('device_last_seen as ls', 'ls.device_id', 'd.id')
+        .leftJoin('device_push as dp', 'dp.device_id', 'd.id')
+        .select((eb) => [
+          'r.id',
+          'r.customer_id',
+          'r.agent_id',
+          'r.authentication_id',
+          'r.device_id',
+          'r.fence',
+          'c.display_name as customer_name',
+          'c.kind as customer_kind',
+          's.display_name as agent_name',
+          'a.id as auth_id',
+          'a.level as auth_level',
+          'a.expires_at as auth_expires_at',
+          'k.from_at as held_since',
+          'p.request_id as p_request_id',
+          'p.sip_call_id as p_sip_call_id',
+          'p.caller as p_caller',
+          'p.dialled as p_dialled',
+          'p.recognition as p_recognition',
+          'p.sip_server as p_sip_server',
+          'p.created_at as p_created_at',
+          'p.ended_at as p_ended_at',
+          'p.end_reason as p_end_reason',
+          'p.identified_by as p_identified_by',
+          'p.identified_at as p_identified_at',
+          eb
+            .selectFrom('verification_links as v')
+            .select((v) => v.fn.max('v.created_at').as('m'))
+            .whereRef('v.request_id', '=', 'r.id')
+            .as('link_at'),
+          'b.request_id as b_request_id',
+          'b.number as b_number',
+          'b.booked_by as b_booked_by',
+          'b.booked_at as b_booked_at',
+          'b.placed_at as b_placed_at',
+          'b.placed_count as b_placed_count',
+          'b.sip_call_id as b_sip_call_id',
+          'b.ended_at as b_ended_at',
+          'b.end_reason as b_end_reason',
+          'b.end_status as b_end_status',
+          'd.id as d_id',
+          'ls.last_seen_at',
+          'dp.device_id as push',
+        ])
+        .where('r.id', 'in', part)
+        .execute(),
     );
   }
 
