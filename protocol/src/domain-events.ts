@@ -13,6 +13,8 @@ export const DOMAIN_EVENTS = {
   'session.ended': z.strictObject({
     sessionId: z.string().min(1).max(200),
     reason: z.enum(['ended', 'idle_timeout', 'absolute_timeout', 'ended_by_admin']),
+    /** the session's request ended in the same unit (completed): the pipeline has nothing to abandon */
+    requestEnded: z.literal(true).optional(),
   }),
   /**
    * An authentication gained a factor or a verification photo (a step-up, a comparison):

@@ -63,6 +63,17 @@ describe('queue snapshots in one pass equal the per-request views', () => {
     const each: Awaited<ReturnType<typeof p.requestView>>[] = [];
     for (const r of filtered) each.push(await p.requestView(r, st));
     assert.deepEqual(await p.requestViews(filtered, st), each);
+    // A row read before it changed is viewed by its own keys, not the stored row's (the views'
+    // one query serves rows whose stored keys match; the others are read table by table).
+    const mine = rows.find((r) => r.state === 'waiting')!;
+    const other = rows.find((r) => r.customer_id !== mine.customer_id)!;
+    const stale = { ...mine, customer_id: other.customer_id, authentication_id: other.authentication_id };
+    const [v, vo] = [(await p.requestViews([stale], st))[0]!, (await p.requestViews([other], st))[0]!];
+    assert.notEqual(v.customerName, (await p.requestViews([mine], st))[0]!.customerName);
+    assert.deepEqual(
+      [v.customerName, v.level, v.verificationExpiresAt],
+      [vo.customerName, vo.level, vo.verificationExpiresAt],
+    );
     console.log(
       `# ${rows.length} live requests in ${queues.length} queues: one pass ${batchMs.toFixed(0)} ms, per-request views ${singleMs.toFixed(0)} ms`,
     );

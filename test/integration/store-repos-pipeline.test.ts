@@ -398,6 +398,11 @@ for (const engine of testEngines()) {
         const a = await inState('assigned');
         assert.equal((await h.data.read.requests.assignedTo(a.agent_id!))?.state, 'assigned');
         assert.equal(await h.data.read.requests.assignedTo('st_nobody'), undefined);
+        // The agent's row with whether it holds an assigned request, in one read.
+        await h.data.tx((r) => r.agents.ensure(a.agent_id!));
+        const held = await h.data.read.agents.getHolding(a.agent_id!);
+        assert.deepEqual(held, { row: await h.data.read.agents.get(a.agent_id!), holds: true });
+        assert.equal(await h.data.read.agents.getHolding('st_nobody'), undefined);
       });
 
       it('the read handle refuses writes', async () => {

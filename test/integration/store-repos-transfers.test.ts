@@ -352,6 +352,13 @@ for (const engine of testEngines()) {
       );
       assert.equal(await h.data.read.custody.howForOffer(rq, 3), 'reassigned');
       assert.equal(await h.data.read.custody.howForOffer(rq, 1), 'accepted');
+      // Accepting that offer opens the holding with the same how, read by the insert itself.
+      await h.data.tx((r) => r.custody.openForOffer(rq, 'B', 3, at));
+      assert.deepEqual(
+        (await h.data.read.custody.list(rq)).filter((c) => c.fence === 3).map((c) => [c.staff_id, c.how]),
+        [['B', 'reassigned']],
+      );
+      await h.data.tx((r) => r.custody.close(rq, 3, 'test', at));
       assert.deepEqual(await h.data.read.custody.holding('B'), {
         assigned: false,
         offered: true,

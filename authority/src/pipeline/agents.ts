@@ -93,6 +93,8 @@ export class Agents {
       setBy?: string | null;
       /** The agent's row as the caller read it in this unit, unchanged since (not read again). */
       row?: AgentRow | undefined;
+      /** The agent acted: their last sighting is now too (agents.touch, in the same statement). */
+      seen?: boolean;
     } = {},
   ): Promise<void> {
     const row = 'row' in opts ? opts.row : await r.agents.get(staffId);
@@ -111,6 +113,7 @@ export class Agents {
       p.wrapUpUntil,
       this.ctx.clock.now(),
       opts.setBy ?? null,
+      opts.seen ?? false,
     );
   }
 

@@ -6,7 +6,7 @@ import type { Ctx } from '../context.ts';
  * The chain of custody of a request: one row per assignment (one fencing number), who
  * held it, in which role, how they came to hold it, from when until when. Written
  * in the same unit of work as the lease it mirrors: converted code uses
- * `r.custody.open / close / howForOffer / move` (repos/custody.ts) inside its unit.
+ * `r.custody.open / openForOffer / close / move` (repos/custody.ts) inside its unit.
  */
 export class Custody {
   constructor(private readonly ctx: Ctx) {}

@@ -79,7 +79,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.custody = new Custody(ctx);
     // Durable (outbox): the session's request is abandoned in the consumer's unit, even after a crash.
     ctx.events.subscribe('pipeline.session-ended', ['session.ended'], (r, e) =>
-      this.onSessionEnded(r, e.payload.sessionId),
+      // A session that complete ended with its request: nothing left to abandon.
+      e.payload.requestEnded ? Promise.resolve(undefined) : this.onSessionEnded(r, e.payload.sessionId),
     );
     // Durable (outbox): a step-up re-rules its waiting requests on whichever node consumes it.
     ctx.events.subscribe('pipeline.authentication-changed', ['authentication.changed'], (r, e) =>
@@ -165,7 +166,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return await this.viewsOf(rows, positions, estimates);
   }
 
-  /** Views of rows whose positions and wait estimates are known: a few queries for all of them. */
+  /** Views of rows whose positions and wait estimates are known: one query for all of them (viewContext). */
   private async viewsOf(
     rows: readonly RequestRow[],
     positions: readonly (number | null)[],
@@ -173,16 +174,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   ): Promise<RequestView[]> {
     if (!rows.length) return [];
     const vc = await this.requests.viewContext(rows);
-    // Calls from the phone network: what the caller ID says comes with them.
-    const phones = await this.ctx.data.read.phoneCalls.ofRequests(rows.map((r) => r.id));
-    // ... and when the verification link was last texted to the number calling.
-    const links = await this.ctx.data.read.verificationLinks.latestOf([...phones.keys()]);
-    // Callbacks to a phone number: the number and whether the call went out.
-    const callbacks = await this.ctx.data.read.phoneCallbacks.ofRequests(rows.map((r) => r.id));
     const reach = this.reach
-      ? await this.reach.viewsOf(
-          this.ctx.data.read,
+      ? this.reach.viewsFrom(
           rows.map((r) => ({ deviceId: r.device_id, requestId: r.id })),
+          vc.lastSeen,
+          vc.wakeable,
         )
       : null;
     return rows.map((r, i) => {
@@ -191,8 +187,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         ...this.requests.view(r, positions[i]!, waits[i]!, vc),
         verificationExpiresAt: auth ? iso(auth.expires_at) : null,
         ...(reach ? { reachability: reach[i]! } : {}),
-        ...phoneView(phones.get(r.id), links.get(r.id)),
-        ...phoneCallbackView(callbacks.get(r.id)),
+        ...phoneView(vc.phones.get(r.id), vc.links.get(r.id)),
+        ...phoneCallbackView(vc.callbacks.get(r.id)),
       };
     });
   }
@@ -809,11 +805,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             })
           : undefined;
       if (!after) throw conflict('accept: the offer has expired or was withdrawn');
-      await r.custody.open(requestId, staffId, fence, await r.custody.howForOffer(requestId, fence), now);
+      await r.custody.openForOffer(requestId, staffId, fence, now);
       // A second chat leaves the time in state of the first running.
       const agent = await r.agents.get(staffId);
-      if (agent?.presence !== 'busy') await this.agents.setPresenceIn(r, staffId, 'busy', { row: agent });
-      await r.agents.touch(staffId);
+      if (agent?.presence !== 'busy')
+        await this.agents.setPresenceIn(r, staffId, 'busy', { row: agent, seen: true });
+      else await r.agents.touch(staffId);
       await r.audit.append({
         actor: `staff:${staffId}`,
         action: 'request.accept',
@@ -830,7 +827,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await hook(staffId, out.row).catch((e: unknown) => console.error('pipeline: accept hook failed:', e));
     // A chat leaves room for more (up to the capacity): the next one may be offered now.
     if (out.row.channel === 'chat') await this.dispatch();
-    return await this.requestViewOf(requestId);
+    // The view of the row the accept committed (its hooks and a dispatch leave an assigned
+    // request as it is; its reachability says whether the hooks woke the device).
+    return await this.requestView(out.row);
   }
 
   async reject(staffId: string, requestId: string, fence: number): Promise<void> {
@@ -883,7 +882,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await r.outbox.emit('request.ended', { requestId, outcome: 'completed', reason: null });
       // The session ends in the same unit (its audit row and `session.ended` event with it):
       // a crash after the commit cannot leave a completed request with its session open.
-      const sessionEnded = await this.sessions.endIn(r, after.session_id, 'ended', `staff:${staffId}`);
+      const sessionEnded = await this.sessions.endIn(
+        r,
+        after.session_id,
+        'ended',
+        `staff:${staffId}`,
+        undefined,
+        true,
+      );
       return { row: after, done: true, sessionEnded };
     });
     if (!out.done) return await this.requestView(out.row);
@@ -931,10 +937,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private async toWrapUp(r: Repos, staffId: string): Promise<void> {
     const { wrapUpSeconds, wrapUpRequired } = this.ctx.config;
     // An agent who went offline mid-call stays offline: never offered work again unasked.
-    const row = await r.agents.get(staffId);
+    const held = await r.agents.getHolding(staffId);
+    const row = held?.row;
     const presence = row?.presence;
     if (presence === 'offline') return;
-    if (await r.requests.assignedTo(staffId)) {
+    if (held ? held.holds : await r.requests.assignedTo(staffId)) {
       if (presence !== 'busy' && presence !== 'missed')
         await this.agents.setPresenceIn(r, staffId, 'busy', { row });
       return;

@@ -2,6 +2,8 @@ import type { RequestView } from '../../../protocol/src/index.ts';
 import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import type { AuthenticationRow } from '../store/repos/authentications.ts';
+import type { PhoneCallbackRow } from '../store/repos/phone-callbacks.ts';
+import type { PhoneCallWithCaller } from '../store/repos/phone-calls.ts';
 import type { RequestRow } from '../store/repos/requests.ts';
 
 export type { RequestRow } from '../store/repos/requests.ts';
@@ -15,9 +17,18 @@ export interface ViewContext {
   customerNames: Map<string, string>;
   agentNames: Map<string, string>;
   /** The requests' authentications (level, expiry) by id. */
-  auths: Map<string, AuthenticationRow>;
+  auths: Map<string, Pick<AuthenticationRow, 'level' | 'expires_at'>>;
   /** Of the assigned requests, when their current holder's custody began (ms), by request id. */
   heldSince: Map<string, number>;
+  /** Calls from the phone network, by request id: what the caller ID says comes with them ... */
+  phones: Map<string, PhoneCallWithCaller>;
+  /** ... and when the verification link was last texted to the number calling (requests with a call). */
+  links: Map<string, number>;
+  /** Callbacks to a phone number, by request id: the number and whether the call went out. */
+  callbacks: Map<string, PhoneCallbackRow>;
+  /** The requests' devices: when each was last seen (absent: never), and those with a push subscription. */
+  lastSeen: Map<string, number>;
+  wakeable: Set<string>;
 }
 
 /**
@@ -67,17 +78,104 @@ export class RequestStore {
     return this.ctx.data.read.requests.position(r);
   }
 
-  /** What views of these rows need from customers, staff and authentications, in a few queries. */
+  /**
+   * What views of these rows need from other tables: one query for the rows whose stored
+   * keys (customer, agent, authentication, device, fence) are those of the row viewed, as
+   * when a unit views the row it committed; a row that changed since it was read (or is
+   * gone) has its parts read by those keys, table by table, as before.
+   */
   async viewContext(rows: readonly RequestRow[]): Promise<ViewContext> {
     const read = this.ctx.data.read;
-    return {
-      auths: await read.authentications.many(rows.map((r) => r.authentication_id)),
-      customerNames: await read.customers.displayNames(rows.map((r) => r.customer_id)),
-      agentNames: await read.staff.displayNames(
-        rows.map((r) => r.agent_id).filter((a): a is string => a !== null),
-      ),
-      heldSince: await read.custody.heldSince(rows.filter((r) => r.state === 'assigned')),
+    const vc: ViewContext = {
+      customerNames: new Map(),
+      agentNames: new Map(),
+      auths: new Map(),
+      heldSince: new Map(),
+      phones: new Map(),
+      links: new Map(),
+      callbacks: new Map(),
+      lastSeen: new Map(),
+      wakeable: new Set(),
     };
+    const parts = new Map((await read.requests.viewPartsOf(rows.map((r) => r.id))).map((p) => [p.id, p]));
+    const others: RequestRow[] = [];
+    for (const r of rows) {
+      const p = parts.get(r.id);
+      if (
+        !p ||
+        p.customer_id !== r.customer_id ||
+        p.agent_id !== r.agent_id ||
+        p.authentication_id !== r.authentication_id ||
+        p.device_id !== r.device_id ||
+        Number(p.fence) !== Number(r.fence)
+      ) {
+        others.push(r);
+        continue;
+      }
+      if (p.customer_name !== null) vc.customerNames.set(r.customer_id, p.customer_name);
+      if (r.agent_id !== null && p.agent_name !== null) vc.agentNames.set(r.agent_id, p.agent_name);
+      if (p.auth_id !== null)
+        vc.auths.set(r.authentication_id, { level: p.auth_level!, expires_at: p.auth_expires_at! });
+      if (r.state === 'assigned' && p.held_since !== null) vc.heldSince.set(r.id, p.held_since);
+      if (p.p_request_id !== null) {
+        vc.phones.set(r.id, {
+          request_id: p.p_request_id,
+          sip_call_id: p.p_sip_call_id!,
+          caller: p.p_caller,
+          dialled: p.p_dialled!,
+          recognition: p.p_recognition!,
+          sip_server: p.p_sip_server,
+          created_at: p.p_created_at!,
+          ended_at: p.p_ended_at,
+          end_reason: p.p_end_reason,
+          identified_by: p.p_identified_by,
+          identified_at: p.p_identified_at,
+          unknown_caller: p.customer_kind === 'unknown_caller',
+        });
+        if (p.link_at !== null) vc.links.set(r.id, Number(p.link_at));
+      }
+      if (p.b_request_id !== null)
+        vc.callbacks.set(r.id, {
+          request_id: p.b_request_id,
+          number: p.b_number!,
+          booked_by: p.b_booked_by!,
+          booked_at: p.b_booked_at!,
+          placed_at: p.b_placed_at,
+          placed_count: p.b_placed_count!,
+          sip_call_id: p.b_sip_call_id,
+          ended_at: p.b_ended_at,
+          end_reason: p.b_end_reason,
+          end_status: p.b_end_status,
+        });
+      if (p.d_id !== null) {
+        if (p.last_seen_at !== null) vc.lastSeen.set(p.d_id, p.last_seen_at);
+        if (p.push !== null) vc.wakeable.add(p.d_id);
+      }
+    }
+    if (others.length) await this.readContext(others, vc);
+    return vc;
+  }
+
+  /** viewContext() table by table, for rows that changed since they were read. */
+  private async readContext(rows: readonly RequestRow[], vc: ViewContext): Promise<void> {
+    const read = this.ctx.data.read;
+    const ids = rows.map((r) => r.id);
+    for (const [k, v] of await read.authentications.many(rows.map((r) => r.authentication_id)))
+      vc.auths.set(k, v);
+    for (const [k, v] of await read.customers.displayNames(rows.map((r) => r.customer_id)))
+      vc.customerNames.set(k, v);
+    const agents = rows.map((r) => r.agent_id).filter((a): a is string => a !== null);
+    for (const [k, v] of await read.staff.displayNames(agents)) vc.agentNames.set(k, v);
+    for (const [k, v] of await read.custody.heldSince(rows.filter((r) => r.state === 'assigned')))
+      vc.heldSince.set(k, v);
+    const phones = await read.phoneCalls.ofRequests(ids);
+    for (const [k, v] of phones) vc.phones.set(k, v);
+    for (const [k, v] of await read.verificationLinks.latestOf([...phones.keys()])) vc.links.set(k, v);
+    for (const [k, v] of await read.phoneCallbacks.ofRequests(ids)) vc.callbacks.set(k, v);
+    const devices = rows.map((r) => r.device_id).filter((d): d is string => d !== null);
+    const { lastSeen, wakeable } = await read.push.reachOf(devices);
+    for (const [k, v] of lastSeen) vc.lastSeen.set(k, v);
+    for (const d of wakeable) vc.wakeable.add(d);
   }
 
   view(

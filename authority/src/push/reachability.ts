@@ -230,13 +230,15 @@ export class Reachability extends EventEmitter<{ changed: [deviceId: string] }> 
     return this.viewOf(d, requestId, await this.lastSeenIn(r, d), await this.wakeableIn(r, d));
   }
 
-  /** viewIn() for many requests at once (the views of a snapshot): two queries. */
-  async viewsOf(
-    r: Repos,
+  /**
+   * viewIn() for many requests at once (the views of a snapshot), given what was read of
+   * their devices (RequestStore.viewContext: PushRepo.reachOf, or the request views' query).
+   */
+  viewsFrom(
     of: readonly { deviceId: string | null; requestId: string }[],
-  ): Promise<(DeviceReachability | null)[]> {
-    const devices = of.map((x) => x.deviceId).filter((d): d is string => d !== null);
-    const { lastSeen, wakeable } = await r.push.reachOf(devices);
+    lastSeen: ReadonlyMap<string, number>,
+    wakeable: ReadonlySet<string>,
+  ): (DeviceReachability | null)[] {
     const now = this.ctx.clock.now();
     return of.map(({ deviceId: d, requestId }) =>
       d === null

@@ -128,8 +128,17 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   /**
    * End session `id` inside the caller's unit of work, with its audit row: true for the one
    * caller that ended it. After the unit resolved, that caller calls announceEnded(id, reason).
+   * `requestEnded`: the unit ended the session's request too (the event says so: the
+   * pipeline's consumer does not read it again to find it ended).
    */
-  async endIn(r: Repos, id: string, reason: EndReason, actor: string, said?: string): Promise<boolean> {
+  async endIn(
+    r: Repos,
+    id: string,
+    reason: EndReason,
+    actor: string,
+    said?: string,
+    requestEnded = false,
+  ): Promise<boolean> {
     if (!(await r.sessions.end(id, reason, this.ctx.clock.now()))) return false;
     await r.audit.append({
       actor,
@@ -140,7 +149,11 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
     });
     if (said) await r.audit.append({ actor, action: 'session.end.reason', outcome: 'success', reason: said });
     // Durable: the pipeline abandons the request, the relay cancels the commands (events/), even after a crash.
-    await r.outbox.emit('session.ended', { sessionId: id, reason });
+    await r.outbox.emit('session.ended', {
+      sessionId: id,
+      reason,
+      ...(requestEnded ? { requestEnded } : {}),
+    });
     return true;
   }
 

@@ -12,6 +12,29 @@ export class AgentsRepo extends Repo {
     return this.q.selectFrom('agents').selectAll().where('staff_id', '=', staffId).executeTakeFirst();
   }
 
+  /** The agent's row and whether the agent holds an assigned request (RequestsRepo.assignedTo), in one query. */
+  async getHolding(staffId: string): Promise<{ row: AgentRow; holds: boolean } | undefined> {
+    const r = await this.q
+      .selectFrom('agents')
+      .selectAll('agents')
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('requests')
+              .select('requests.id')
+              .where('requests.agent_id', '=', staffId)
+              .where('requests.state', '=', 'assigned'),
+          )
+          .as('holds_assigned'),
+      )
+      .where('staff_id', '=', staffId)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const { holds_assigned, ...row } = r;
+    return { row, holds: Boolean(holds_assigned) };
+  }
+
   /**
    * The agent's row, locked for this unit to offer it work, as it stands now, when it holds
    * no offer; undefined when another unit holds it now or it holds an offer (PostgreSQL:
@@ -88,10 +111,13 @@ export class AgentsRepo extends Repo {
     wrapUpUntil: number | null,
     at = this.now(),
     setBy: string | null = null,
+    /** the agent acted: seen now too (touch() in the same statement) */
+    seen = false,
   ): Promise<void> {
     await this.q
       .updateTable('agents')
       .set((eb) => ({
+        ...(seen ? { last_seen_at: at } : {}),
         presence,
         presence_set_by: setBy,
         since: eb.case().when('presence', '=', presence).then(eb.ref('since')).else(at).end(),

@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Expression, ExpressionBuilder, Selectable } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
 import type { AgentsTable, CustodyTable, Database, RequestsTable } from '../schema.ts';
 import { inSlices, Repo } from './base.ts';
@@ -173,6 +173,45 @@ export class CustodyRepo extends Repo {
     how: CustodyHow,
     at = this.now(),
   ): Promise<void> {
+    await this.insertHolding(requestId, staffId, fence, (eb) => eb.val(how), at);
+  }
+
+  /** open() for the holder of an accepted offer, how they came to it (howForOffer) read by the insert. */
+  async openForOffer(requestId: string, staffId: string, fence: number, at = this.now()): Promise<void> {
+    await this.insertHolding(
+      requestId,
+      staffId,
+      fence,
+      (eb) =>
+        eb.fn.coalesce(
+          eb
+            .selectFrom('transfers')
+            .select((t) =>
+              t
+                .case()
+                .when('kind', '=', 'reassign')
+                .then(t.val<CustodyHow>('reassigned'))
+                .else(t.val<CustodyHow>('transfer_blind'))
+                .end()
+                .as('how'),
+            )
+            .where('request_id', '=', requestId)
+            .where('to_fence', '=', fence)
+            .orderBy('created_at', 'desc')
+            .limit(1),
+          eb.val<CustodyHow>('accepted'),
+        ),
+      at,
+    );
+  }
+
+  private async insertHolding(
+    requestId: string,
+    staffId: string,
+    fence: number,
+    how: (eb: ExpressionBuilder<Database, 'custody'>) => Expression<CustodyHow>,
+    at: number,
+  ): Promise<void> {
     // One statement: the holder's role and the verification they start with (reports: the
     // level at answer, not at report time) are read by the insert itself.
     await this.q
@@ -185,7 +224,7 @@ export class CustodyRepo extends Repo {
           eb.val('agent' as const),
         ),
         fence,
-        how,
+        how: how(eb),
         from_at: at,
         level: eb.fn.coalesce(
           eb
