@@ -3,6 +3,9 @@ import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock } from '../../authority/src/clock.ts';
 import { LocalEventBus, type DomainEvent } from '../../authority/src/events/bus.ts';
+import { PgEventBus } from '../../authority/src/events/pg-bus.ts';
+import { PgOutboxListener } from '../../authority/src/store/pg-listen.ts';
+import { parseOutboxNotification } from '../../authority/src/store/repos/outbox.ts';
 import { openStore, type Store } from '../../authority/src/store/engine.ts';
 import { Data, type Repos } from '../../authority/src/store/repos/index.ts';
 import { openTestData, testEngines } from '../support/store.ts';
@@ -243,6 +246,62 @@ for (const engine of testEngines()) {
         outbox.after = realAfter;
         await bus.stop();
       }
+    });
+
+    if (engine === 'postgres')
+      it("another node's notification wakes the consumers and followers of its topic only", async () => {
+        // node B: a second store on the same database, its bus woken by LISTEN only (no safety poll)
+        const storeB = await openStore(h.target);
+        const dataB = new Data(storeB, clock);
+        const bus = new PgEventBus(dataB, new PgOutboxListener((h.target as { url: string }).url), {
+          pollMs: 3_600_000,
+          onError: () => {},
+        });
+        const ended: string[] = [];
+        const accepted: string[] = [];
+        bus.subscribe('c-notified', ['session.ended'], (_r, e) => void ended.push(e.payload.sessionId));
+        bus.follow(['request.accepted'], (e) => void accepted.push(e.payload.requestId));
+        const outbox = dataB.read.outbox;
+        const reads: string[] = [];
+        const realAfter = outbox.after.bind(outbox);
+        outbox.after = (seq, topics, limit) => {
+          reads.push(topics.join(','));
+          return realAfter(seq, topics, limit);
+        };
+        try {
+          await bus.start();
+          await until('node B listens', () => bus.catchUps > 0);
+          await bus.settled();
+          reads.length = 0;
+          // node A (h.data) commits: node B hears of it by notification only
+          await h.data.tx((r) =>
+            r.outbox.emit('request.accepted', { requestId: 'rq-notified', agentId: 'st-n', fence: 1 }),
+          );
+          await until('node B followed request.accepted', () => accepted.includes('rq-notified'));
+          await new Promise((ok) => setTimeout(ok, 50));
+          assert.deepEqual(reads, ['request.accepted'], 'only the follower of request.accepted read');
+          reads.length = 0;
+          await h.data.tx((r) =>
+            r.outbox.emit('session.ended', { sessionId: 's-notified', reason: 'ended' }),
+          );
+          await until('node B consumed session.ended', () => ended.includes('s-notified'));
+          assert.deepEqual(reads, ['session.ended'], 'only the consumer of session.ended read');
+        } finally {
+          outbox.after = realAfter;
+          await bus.stop();
+          await storeB.close();
+        }
+      });
+
+    it('a notification names its seq and topic; one of a seq alone (sent before) wakes everyone', () => {
+      assert.deepEqual(parseOutboxNotification('42 request.accepted'), {
+        seq: 42,
+        topic: 'request.accepted',
+      });
+      assert.deepEqual(parseOutboxNotification('42'), { seq: 42 });
+      assert.deepEqual(parseOutboxNotification('42 no.such.topic'), { seq: 42 });
+      for (const bad of ['', 'x', '4.5 request.accepted', '42 request.accepted extra', ' 42'])
+        assert.equal(parseOutboxNotification(bad), null, JSON.stringify(bad));
     });
 
     it('processed events are pruned once every consumer has passed them; seq is never reused', async () => {

@@ -1,3 +1,4 @@
+import type { DomainTopic } from '../../../protocol/src/domain-events.ts';
 import type { Data } from '../store/repos/index.ts';
 import { LocalEventBus, type LocalBusOptions } from './bus.ts';
 
@@ -7,7 +8,7 @@ import { LocalEventBus, type LocalBusOptions } from './bus.ts';
  * one after every (re)connection, when notifications may have been missed.
  */
 export interface Wakeups {
-  start(handlers: { onSeq: (seq: number) => void; onConnected: () => void }): void;
+  start(handlers: { onSeq: (seq: number, topic?: DomainTopic) => void; onConnected: () => void }): void;
   stop(): Promise<void>;
 }
 
@@ -15,10 +16,10 @@ export interface Wakeups {
  * The EventBus of many authority nodes on one PostgreSQL database: the consumers and
  * followers of LocalEventBus (durable cursors, guarded `advance`: of the nodes running a
  * consumer exactly one does each event's effect), woken also by other nodes' commits. A
- * unit that emitted sends `NOTIFY vd_outbox, '<seq>'` in its transaction (repos/outbox.ts:
- * delivered at commit); every node wakes on a notification, after (re)connecting its
+ * unit that emitted sends `NOTIFY vd_outbox, '<seq> <topic>'` in its transaction (repos/outbox.ts:
+ * delivered at commit); every node wakes the consumers of that topic on a notification, after (re)connecting its
  * LISTEN client (catch-up by seq: notifications are lost while it is disconnected) and on
- * the safety poll. A notification carries only the seq, never the event.
+ * the safety poll. A notification carries only the seq and topic, never the event.
  */
 export class PgEventBus extends LocalEventBus {
   override readonly shared = true;
@@ -38,9 +39,10 @@ export class PgEventBus extends LocalEventBus {
   override async start(): Promise<void> {
     if (!this.stopped) return;
     this.wakeups.start({
-      onSeq: () => {
+      onSeq: (_seq, topic) => {
         this.notifications++;
-        this.wake();
+        // the consumers and followers of the notified topic (all of them when it is not named)
+        this.wake(topic === undefined ? undefined : new Set([topic]));
       },
       onConnected: () => {
         this.catchUps++;

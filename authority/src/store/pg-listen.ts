@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { OUTBOX_CHANNEL } from './repos/outbox.ts';
+import type { DomainTopic } from '../../../protocol/src/domain-events.ts';
+import { OUTBOX_CHANNEL, parseOutboxNotification } from './repos/outbox.ts';
 
 /**
  * What the event bus (events/pg-bus.ts) needs from a PostgreSQL LISTEN connection: a
@@ -7,7 +8,7 @@ import { OUTBOX_CHANNEL } from './repos/outbox.ts';
  * notifications may have been missed (the bus then catches up by seq).
  */
 export interface OutboxWakeups {
-  start(handlers: { onSeq: (seq: number) => void; onConnected: () => void }): void;
+  start(handlers: { onSeq: (seq: number, topic?: DomainTopic) => void; onConnected: () => void }): void;
   stop(): Promise<void>;
 }
 
@@ -36,7 +37,8 @@ export class PgOutboxListener implements OutboxWakeups {
   private readonly minMs: number;
   private readonly maxMs: number;
   private readonly onError: (e: Error) => void;
-  private handlers: { onSeq: (seq: number) => void; onConnected: () => void } | null = null;
+  private handlers: { onSeq: (seq: number, topic?: DomainTopic) => void; onConnected: () => void } | null =
+    null;
   /** connections made so far (the first one included) */
   connections = 0;
 
@@ -49,7 +51,7 @@ export class PgOutboxListener implements OutboxWakeups {
     this.onError = opts.onError ?? (() => {});
   }
 
-  start(handlers: { onSeq: (seq: number) => void; onConnected: () => void }): void {
+  start(handlers: { onSeq: (seq: number, topic?: DomainTopic) => void; onConnected: () => void }): void {
     if (!this.stopped) return;
     this.stopped = false;
     this.handlers = handlers;
@@ -82,8 +84,8 @@ export class PgOutboxListener implements OutboxWakeups {
     c.on('end', () => onLost());
     c.on('notification', (n) => {
       if (n.channel !== OUTBOX_CHANNEL) return;
-      const seq = Number(n.payload);
-      if (Number.isSafeInteger(seq)) this.handlers?.onSeq(seq);
+      const got = parseOutboxNotification(n.payload ?? '');
+      if (got) this.handlers?.onSeq(got.seq, got.topic);
     });
     try {
       await c.connect();

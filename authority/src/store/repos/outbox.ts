@@ -10,8 +10,27 @@ import { Repo, type RepoContext } from './base.ts';
 
 export type OutboxRow = Selectable<Database['outbox']>;
 
-/** The PostgreSQL channel a unit that emitted notifies (payload: the seq), store/pg-listen.ts listens on. */
+/** The PostgreSQL channel a unit that emitted notifies (payload: the seq and the topic), store/pg-listen.ts listens on. */
 export const OUTBOX_CHANNEL = 'vd_outbox';
+
+/** A notification's payload: `<seq> <topic>` (the event itself is read from the table). */
+export function outboxNotification(seq: number, topic: DomainTopic): string {
+  return `${seq} ${topic}`;
+}
+
+/**
+ * A notification's seq, and its topic when it names a known one. A payload of a seq alone
+ * (as sent before the topic was added) gives no topic: the bus then wakes every consumer.
+ * null for anything else.
+ */
+export function parseOutboxNotification(payload: string): { seq: number; topic?: DomainTopic } | null {
+  const [seqText, topic, ...rest] = payload.split(' ');
+  const seq = Number(seqText);
+  if (seqText === '' || !Number.isSafeInteger(seq) || rest.length > 0) return null;
+  return topic !== undefined && Object.hasOwn(DOMAIN_EVENTS, topic)
+    ? { seq, topic: topic as DomainTopic }
+    : { seq };
+}
 
 /** The units of work (by their repository context) that emitted, and their topics: Data wakes the event bus after they commit. */
 const emitted = new WeakMap<RepoContext, Set<DomainTopic>>();
@@ -46,10 +65,11 @@ export class OutboxRepo extends Repo {
       .returning('seq')
       .executeTakeFirstOrThrow();
     // Every node's bus wakes at the commit (pg_notify is transactional: delivered at commit,
-    // never for a rollback). Only the seq travels: the event is read from the table (a
+    // never for a rollback), the consumers of this topic only. Only the seq and topic travel:
+    // the event is read from the table (a
     // notification is lost while a listener is disconnected; the catch-up by seq covers it).
     if (this.c.engine === 'postgres')
-      await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${String(row.seq)})`.execute(this.q);
+      await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${outboxNotification(row.seq, topic)})`.execute(this.q);
     let topics = emitted.get(this.c);
     if (!topics) emitted.set(this.c, (topics = new Set()));
     topics.add(topic);
