@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -34,6 +34,7 @@ import { flushesPerOperation, postgresPids } from './fsyncs.ts';
 import { DeviceControl, TestDevice } from '../test/support/device.ts';
 import { bearer, call, staffLogin } from '../test/support/http.ts';
 import { createTestDatabase } from '../test/support/postgres.ts';
+import { postJson } from './pin.ts';
 
 const N = Math.max(1, Number(process.env.VD_BENCH_COMMANDS ?? 10_000));
 const WARMUP = Math.max(0, Number(process.env.VD_BENCH_COMMANDS_WARMUP ?? 200));
@@ -85,34 +86,6 @@ async function open(url: string, hello: unknown): Promise<{ ws: WebSocket; inbox
   const w = await welcome;
   if (w.type !== 'welcome') throw new Error(`hello refused: ${JSON.stringify(w)}`);
   return { ws, inbox };
-}
-
-/** POST a JSON body on one kept-alive connection; resolves with the status (the body is drained). */
-function post(base: URL, agent: Agent, path: string, token: string, json: unknown): Promise<number> {
-  const body = JSON.stringify(json);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /**
@@ -266,17 +239,17 @@ export async function benchDeviceCommands(n = N, engine: Engine = 'sqlite'): Pro
       const t0 = performance.now();
       const shown = agentSock.inbox.next((f) => f.type === 'command.update' && f.command.state === 'shown');
       const onDevice = device.inbox.next((f) => f.type === 'command');
-      const sent = await post(
+      const sent = await postJson(
         base,
         keepAlive,
         `/v1/agent/requests/${request.requestId}/commands`,
-        agent.token,
-        {
+        { authorization: `Bearer ${agent.token}` },
+        JSON.stringify({
           fence,
           seq: ++seq,
           ttlSeconds: 600,
           command: { kind: 'navigate', payload: { screen: 'account' } },
-        },
+        }),
       );
       if (sent !== 201) {
         errors++;

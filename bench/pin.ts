@@ -25,13 +25,20 @@ const PATH = '/v1/device/authentication/pin';
 const PIN = '482913';
 const ARGON2ID = 2; // @node-rs/argon2 Algorithm.Argon2id (an ambient const enum)
 
-function post(base: URL, agent: Agent, headers: Record<string, string>, body: string): Promise<number> {
+/** POST a JSON body on `agent`'s kept-alive connection; resolves with the status (the body is drained). */
+export function postJson(
+  base: URL,
+  agent: Agent,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: base.hostname,
         port: base.port,
-        path: PATH,
+        path,
         method: 'POST',
         agent,
         headers: {
@@ -71,7 +78,7 @@ export async function benchPin(
   for (let i = -3; i < opts.n; i++) {
     const headers = await device.headers('POST', PATH);
     const t = performance.now();
-    const status = await post(base, agent, headers, body);
+    const status = await postJson(base, agent, PATH, headers, body);
     const ms = performance.now() - t;
     if (i < 0) continue; // warm-up
     http.push(ms);

@@ -20,6 +20,18 @@ import { until } from '../support/wait.ts';
  */
 const CONCURRENT = Number(process.env.VD_OUTBOX_EVENTS ?? 200);
 
+/** The topics of every read of the outbox after a cursor through `data.read` (the bus's reads), until restore(). */
+function watchOutboxReads(data: Data): { reads: string[]; restore: () => void } {
+  const outbox = data.read.outbox;
+  const reads: string[] = [];
+  const realAfter = outbox.after.bind(outbox);
+  outbox.after = (seq, topics, limit) => {
+    reads.push(topics.join(','));
+    return realAfter(seq, topics, limit);
+  };
+  return { reads, restore: () => (outbox.after = realAfter) };
+}
+
 for (const engine of testEngines()) {
   describe(`outbox and event bus on ${engine}`, () => {
     const clock = new FakeClock();
@@ -221,13 +233,7 @@ for (const engine of testEngines()) {
       const accepted: string[] = [];
       bus.subscribe('c-wake', ['session.ended'], (_r, e) => void ended.push(e.payload.sessionId));
       bus.follow(['request.accepted'], (e) => void accepted.push(e.payload.requestId));
-      const outbox = h.data.read.outbox;
-      const reads: string[] = [];
-      const realAfter = outbox.after.bind(outbox);
-      outbox.after = (seq, topics, limit) => {
-        reads.push(topics.join(','));
-        return realAfter(seq, topics, limit);
-      };
+      const { reads, restore } = watchOutboxReads(h.data);
       try {
         await bus.start();
         reads.length = 0;
@@ -243,7 +249,7 @@ for (const engine of testEngines()) {
         await until('the consumer saw session.ended', () => ended.includes('s-wake'));
         assert.deepEqual(reads, ['session.ended'], 'only the consumer of session.ended read');
       } finally {
-        outbox.after = realAfter;
+        restore();
         await bus.stop();
       }
     });
@@ -261,13 +267,7 @@ for (const engine of testEngines()) {
         const accepted: string[] = [];
         bus.subscribe('c-notified', ['session.ended'], (_r, e) => void ended.push(e.payload.sessionId));
         bus.follow(['request.accepted'], (e) => void accepted.push(e.payload.requestId));
-        const outbox = dataB.read.outbox;
-        const reads: string[] = [];
-        const realAfter = outbox.after.bind(outbox);
-        outbox.after = (seq, topics, limit) => {
-          reads.push(topics.join(','));
-          return realAfter(seq, topics, limit);
-        };
+        const { reads, restore } = watchOutboxReads(dataB);
         try {
           await bus.start();
           await until('node B listens', () => bus.catchUps > 0);
@@ -287,7 +287,7 @@ for (const engine of testEngines()) {
           await until('node B consumed session.ended', () => ended.includes('s-notified'));
           assert.deepEqual(reads, ['session.ended'], 'only the consumer of session.ended read');
         } finally {
-          outbox.after = realAfter;
+          restore();
           await bus.stop();
           await storeB.close();
         }
