@@ -140,6 +140,22 @@ describe('afterPack: fuses and native module ABI', () => {
     };
     return { dir, context, binary: join(dir, 'verified-desk') };
   }
+  /**
+   * What afterPack prints (for electron-builder's log), captured instead of written to this
+   * test process's stdout: Node 20's test runner can misread plain text interleaved with its
+   * own serialized messages there ("Unable to deserialize cloned data").
+   */
+  const logged = async (fn: () => Promise<unknown>): Promise<string[]> => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => void lines.push(a.map(String).join(' '));
+    try {
+      await fn();
+    } finally {
+      console.log = log;
+    }
+    return lines;
+  };
   const stateByName = async (binary: string) => {
     const wire = await fuses.getCurrentFuseWire(binary);
     return Object.fromEntries(
@@ -163,7 +179,11 @@ describe('afterPack: fuses and native module ABI', () => {
 
   it('flips the fuses in the packaged binary when native modules match Electron', async () => {
     const app = fakePackagedApp(Buffer.from(`\x7fELF node_register_module_v${ELECTRON_ABI} ...`));
-    await afterPack(app.context);
+    const said = await logged(() => afterPack(app.context));
+    assert.ok(
+      said.some((l) => l.includes(`fuses flipped in ${app.binary}`)),
+      `afterPack says what it did: ${said.join(' | ')}`,
+    );
     assert.deepEqual(await stateByName(app.binary), {
       RunAsNode: 'off',
       EnableCookieEncryption: 'on',
