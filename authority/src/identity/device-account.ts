@@ -93,7 +93,7 @@ export class DeviceAccount {
       const requests = await r.deviceAccount.openRequestIds(deviceId);
       const sessions: string[] = [];
       for (const sid of await r.deviceAccount.openSessionIds(deviceId))
-        if (await this.sessions.endIn(r, sid, 'ended', actor, 'device revoked')) sessions.push(sid);
+        if (await this.sessions.endIn(r, sid, 'ended', actor, { said: 'device revoked' })) sessions.push(sid);
       await r.audit.append({
         actor,
         action: 'device.revoke',

@@ -40,9 +40,6 @@ export function verifyDeviceJws(key: KeyObject, jws: string, typ: string): strin
   if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
   const hd = header as Record<string, unknown>;
   if (hd.alg !== 'ES256' || hd.typ !== typ || 'crit' in hd || 'b64' in hd) return undefined;
-  const sig = Buffer.from(s, 'base64url');
-  if (sig.length !== 64) return undefined;
-  const input = Buffer.from(`${h}.${p}`, 'ascii');
-  if (!verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, sig)) return undefined;
+  if (!verifyDeviceSignature(key, `${h}.${p}`, s)) return undefined;
   return Buffer.from(p, 'base64url').toString('utf8');
 }

@@ -882,14 +882,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await r.outbox.emit('request.ended', { requestId, outcome: 'completed', reason: null });
       // The session ends in the same unit (its audit row and `session.ended` event with it):
       // a crash after the commit cannot leave a completed request with its session open.
-      const sessionEnded = await this.sessions.endIn(
-        r,
-        after.session_id,
-        'ended',
-        `staff:${staffId}`,
-        undefined,
-        true,
-      );
+      const sessionEnded = await this.sessions.endIn(r, after.session_id, 'ended', `staff:${staffId}`, {
+        requestEnded: true,
+      });
       return { row: after, done: true, sessionEnded };
     });
     if (!out.done) return await this.requestView(out.row);

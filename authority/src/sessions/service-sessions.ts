@@ -128,17 +128,18 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
   /**
    * End session `id` inside the caller's unit of work, with its audit row: true for the one
    * caller that ended it. After the unit resolved, that caller calls announceEnded(id, reason).
-   * `requestEnded`: the unit ended the session's request too (the event says so: the
-   * pipeline's consumer does not read it again to find it ended).
+   * `said`: the reason in words (its own audit row). `requestEnded`: the unit ended the
+   * session's request too (the event says so: the pipeline's consumer does not read it
+   * again to find it ended).
    */
   async endIn(
     r: Repos,
     id: string,
     reason: EndReason,
     actor: string,
-    said?: string,
-    requestEnded = false,
+    opts: { said?: string | undefined; requestEnded?: boolean } = {},
   ): Promise<boolean> {
+    const { said, requestEnded = false } = opts;
     if (!(await r.sessions.end(id, reason, this.ctx.clock.now()))) return false;
     await r.audit.append({
       actor,
@@ -171,7 +172,7 @@ export class ServiceSessions extends EventEmitter<{ ended: [sessionId: string, r
    * ended already. `said`: why, in the ender's words (its own audit row, same unit).
    */
   async end(id: string, reason: EndReason, actor: string, said?: string): Promise<boolean> {
-    const changed = await this.ctx.data.tx((r) => this.endIn(r, id, reason, actor, said));
+    const changed = await this.ctx.data.tx((r) => this.endIn(r, id, reason, actor, { said }));
     if (changed) this.announceEnded(id, reason);
     return changed;
   }
