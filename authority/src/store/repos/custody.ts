@@ -176,7 +176,10 @@ export class CustodyRepo extends Repo {
     await this.insertHolding(requestId, staffId, fence, (eb) => eb.val(how), at);
   }
 
-  /** open() for the holder of an accepted offer, how they came to it (howForOffer) read by the insert. */
+  /**
+   * open() for the holder of an accepted offer, how they came to it read by the insert: 'reassigned' or
+   * 'transfer_blind' when a transfer moved the request to that fence (its latest), else 'accepted'.
+   */
   async openForOffer(requestId: string, staffId: string, fence: number, at = this.now()): Promise<void> {
     await this.insertHolding(
       requestId,
@@ -249,20 +252,6 @@ export class CustodyRepo extends Repo {
       .where('until_at', 'is', null)
       .executeTakeFirst();
     return r.numUpdatedRows > 0n;
-  }
-
-  /** How the holder of an accepted offer under `fence` came to it: a blind transfer or a reassign names that fence; otherwise from the queue. */
-  async howForOffer(requestId: string, fence: number): Promise<CustodyHow> {
-    const t = await this.q
-      .selectFrom('transfers')
-      .select('kind')
-      .where('request_id', '=', requestId)
-      .where('to_fence', '=', fence)
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (!t) return 'accepted';
-    return t.kind === 'reassign' ? 'reassigned' : 'transfer_blind';
   }
 
   /**
