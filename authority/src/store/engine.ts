@@ -218,6 +218,11 @@ class SqliteStore implements Store {
       w.pragma('synchronous = FULL');
       w.pragma('foreign_keys = ON');
       w.pragma(`busy_timeout = ${busy}`);
+      // Each unit of work runs in a savepoint: the first change of a page in a unit
+      // copies the page to the savepoint's journal, which SQLite spills to a temp file
+      // past 64 KiB (temp_store=DEFAULT). In memory it is a copy, not a file write; it
+      // is never read after a crash (the WAL is what recovers), so durability is the same.
+      w.pragma('temp_store = MEMORY');
       migrateSqlite(w);
       r = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
       r.pragma(`busy_timeout = ${busy}`);
@@ -342,6 +347,7 @@ class SqliteStore implements Store {
       synchronous: p('synchronous'),
       foreign_keys: p('foreign_keys'),
       busy_timeout: p('busy_timeout'),
+      temp_store: p('temp_store'),
       reader_query_only: this.readerRaw.pragma('query_only', { simple: true }) as number,
       reader_readonly: this.readerRaw.readonly ? 1 : 0,
     };
