@@ -145,12 +145,19 @@ function refuseInsideUnit(what: string): void {
     );
 }
 
+interface HandleGuard extends KyselyPlugin {
+  check(node: RootOperationNode): void;
+}
+
 /** Makes a unit's `t` unusable once the unit has settled (a leaked handle would write into someone else's unit). */
-class UnitGuard implements KyselyPlugin {
+class UnitGuard implements HandleGuard {
   constructor(private readonly unit: UnitState) {}
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+  check(): void {
     if (!this.unit.open)
       throw new StoreMisuseError('this unit of work has ended: its `t` cannot be used any more');
+  }
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.check();
     return args.node;
   }
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
@@ -159,16 +166,32 @@ class UnitGuard implements KyselyPlugin {
 }
 
 /** The outer handle reads; INSERT/UPDATE/DELETE/MERGE built with Kysely are refused with a clear message. */
-class ReadOnlyGuard implements KyselyPlugin {
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const n = args.node;
+class ReadOnlyGuard implements HandleGuard {
+  check(n: RootOperationNode): void {
     if (InsertQueryNode.is(n) || UpdateQueryNode.is(n) || DeleteQueryNode.is(n) || MergeQueryNode.is(n))
       throw new StoreMisuseError('store.db is for reads: write inside store.tx(async (t) => ...)');
-    return n;
+  }
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.check(args.node);
+    return args.node;
   }
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return args.result;
   }
+}
+
+/** The guard of each handle the store gives out, for queries compiled once (prepared.ts) that skip the plugins' transformQuery. */
+const handleGuards = new WeakMap<Kysely<Database>, HandleGuard>();
+
+function guarded<H extends Kysely<Database>>(q: H, guard: HandleGuard): H {
+  const h = q.withPlugin(guard) as H;
+  handleGuards.set(h, guard);
+  return h;
+}
+
+/** Run the guard of handle `q` (if the store gave it out) on a query compiled before. */
+export function guardPrepared(q: Kysely<Database>, node: RootOperationNode): void {
+  handleGuards.get(q)?.check(node);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -237,7 +260,8 @@ class SqliteStore implements Store {
       begin: 'BEGIN',
       beforeAcquire: () => refuseInsideUnit('store.db'),
     });
-    const reader = new Kysely<Database>({ dialect: new StoreSqliteDialect(readerDriver) }).withPlugin(
+    const reader = guarded(
+      new Kysely<Database>({ dialect: new StoreSqliteDialect(readerDriver) }),
       new ReadOnlyGuard(),
     );
     return new SqliteStore(w, writer, writerDriver.connection, r, reader, opts);
@@ -302,7 +326,7 @@ class SqliteStore implements Store {
           this.writerConnection.exec(`SAVEPOINT ${sp}`);
           const unit: UnitState = { open: true };
           try {
-            const value = await currentUnit.run(unit, () => p.fn(trx.withPlugin(new UnitGuard(unit))));
+            const value = await currentUnit.run(unit, () => p.fn(guarded(trx, new UnitGuard(unit))));
             p.outcome = { ok: true, value };
             this.writerConnection.exec(`RELEASE ${sp}`);
           } catch (error) {
@@ -453,7 +477,7 @@ class PostgresStore implements Store {
   private closed = false;
 
   private constructor(private readonly base: Kysely<Database>) {
-    this.db = base.withPlugin(new ReadOnlyGuard());
+    this.db = guarded(base, new ReadOnlyGuard());
   }
 
   static async open(url: string, opts: StoreOptions): Promise<PostgresStore> {
@@ -514,7 +538,7 @@ class PostgresStore implements Store {
       try {
         const v = await this.base
           .transaction()
-          .execute((trx) => currentUnit.run(unit, () => fn(trx.withPlugin(new UnitGuard(unit)))));
+          .execute((trx) => currentUnit.run(unit, () => fn(guarded(trx, new UnitGuard(unit)))));
         this.counts.commits++;
         return v;
       } catch (e) {
@@ -568,9 +592,10 @@ export async function openReadOnly(
   if (target.engine === 'sqlite') {
     const raw = new BetterSqlite3(target.file, { readonly: true, fileMustExist: true });
     raw.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({
-      dialect: new StoreSqliteDialect(new SqliteDriver(raw, { begin: 'BEGIN' })),
-    }).withPlugin(new ReadOnlyGuard());
+    const db = guarded(
+      new Kysely<Database>({ dialect: new StoreSqliteDialect(new SqliteDriver(raw, { begin: 'BEGIN' })) }),
+      new ReadOnlyGuard(),
+    );
     return { db, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
@@ -579,6 +604,6 @@ export async function openReadOnly(
     types: pgTypes,
     options: '-c default_transaction_read_only=on',
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withPlugin(new ReadOnlyGuard());
+  const db = guarded(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), new ReadOnlyGuard());
   return { db, close: () => db.destroy() };
 }

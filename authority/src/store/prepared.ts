@@ -1,0 +1,109 @@
+import {
+  createQueryId,
+  type Compilable,
+  type Kysely,
+  type QueryResult,
+  type RootOperationNode,
+} from 'kysely';
+import { guardPrepared, type Engine } from './engine.ts';
+import type { Database } from './schema.ts';
+
+/**
+ * A query built and compiled once per engine, then run with new values: what a hot query
+ * costs in Kysely (building the operation tree, compiling it to SQL, and the statement
+ * cache's lookup of a freshly built SQL string) paid once instead of at every call.
+ *
+ *   const byId = prepared((q, p: { id: string }) => q.selectFrom('requests').selectAll().where('id', '=', p.id));
+ *   const row = await byId.first(this.c, { id });
+ *
+ * `build` receives placeholders: each `p.key` stands for a value and reaches the compiled
+ * query as one of its parameters, so a value can never change the SQL: use a placeholder
+ * where a scalar value goes (a comparison, a column of `values()` / `set()`, `limit`),
+ * never for an `in` list, an `is null` or anything the builder branches on. A query whose
+ * shape depends on its input is one prepared query per shape (a Map by shape key).
+ * A missing value, an array or an object other than a Buffer is refused before the
+ * query runs. The handle's guards (a unit's `t` after its unit ended, a write on
+ * `store.db`) apply at every run as they do to a built query.
+ */
+export function prepared<P extends Record<string, unknown>, O>(
+  build: (q: Kysely<Database>, p: P) => Compilable<O>,
+): Prepared<P, O> {
+  return new Prepared(build);
+}
+
+/** Where a prepared query runs: a repository's context (`this.c`) or a unit's handle and engine. */
+export interface PreparedTarget {
+  readonly q: Kysely<Database>;
+  readonly engine: Engine;
+}
+
+interface Shape {
+  readonly query: RootOperationNode;
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+  /** [index in parameters, key in values] */
+  readonly slots: ReadonlyArray<readonly [number, string]>;
+}
+
+class Slot {
+  constructor(readonly key: string) {}
+}
+
+export class Prepared<P extends Record<string, unknown>, O> {
+  private readonly shapes = new Map<Engine, Shape>();
+
+  constructor(private readonly build: (q: Kysely<Database>, p: P) => Compilable<O>) {}
+
+  /** All rows the query returns (a SELECT, or a write with RETURNING). */
+  async rows(target: PreparedTarget, values: P): Promise<O[]> {
+    return (await this.run(target, values)).rows;
+  }
+
+  /** The first row, or undefined. */
+  async first(target: PreparedTarget, values: P): Promise<O | undefined> {
+    return (await this.run(target, values)).rows[0];
+  }
+
+  /** The number of rows a write changed. */
+  async affected(target: PreparedTarget, values: P): Promise<number> {
+    return Number((await this.run(target, values)).numAffectedRows ?? 0n);
+  }
+
+  private run(target: PreparedTarget, values: P): Promise<QueryResult<O>> {
+    const shape = this.shapeFor(target);
+    guardPrepared(target.q, shape.query);
+    const parameters = shape.parameters.slice();
+    for (const [i, key] of shape.slots) {
+      const v = values[key];
+      if (v === undefined || Array.isArray(v) || (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)))
+        throw new TypeError(
+          `prepared query: the value of '${key}' must be a scalar (string, number, bigint, boolean, null or Buffer); got ${v === undefined ? 'undefined' : Array.isArray(v) ? 'an array' : typeof v}`,
+        );
+      parameters[i] = v;
+    }
+    return target.q.executeQuery<O>({
+      query: shape.query,
+      sql: shape.sql,
+      parameters,
+      queryId: createQueryId(),
+    });
+  }
+
+  private shapeFor(target: PreparedTarget): Shape {
+    const known = this.shapes.get(target.engine);
+    if (known) return known;
+    const placeholders = new Proxy(
+      {},
+      { get: (_, key) => (typeof key === 'string' ? new Slot(key) : undefined) },
+    ) as P;
+    // compile() runs the handle's plugins once (a write refused on store.db is refused here)
+    const compiled = this.build(target.q, placeholders).compile();
+    const slots: Array<readonly [number, string]> = [];
+    compiled.parameters.forEach((v, i) => {
+      if (v instanceof Slot) slots.push([i, v.key]);
+    });
+    const shape: Shape = { query: compiled.query, sql: compiled.sql, parameters: compiled.parameters, slots };
+    this.shapes.set(target.engine, shape);
+    return shape;
+  }
+}

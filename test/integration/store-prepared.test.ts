@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { StoreMisuseError, type Store, type Tx } from '../../authority/src/store/engine.ts';
+import { prepared } from '../../authority/src/store/prepared.ts';
+import { openTestStore, testEngines } from '../support/store.ts';
+
+// Queries compiled once (store/prepared.ts): the same rows as the query built each time,
+// new values at every run, constants kept, and the handles' guards still applied.
+const insertKey = prepared((q, p: { kid: string; at: number }) =>
+  q.insertInto('signing_keys').values({ kid: p.kid, private_jwk: '{}', created_at: p.at }),
+);
+const keysSince = prepared((q, p: { at: number; n: number }) =>
+  q
+    .selectFrom('signing_keys')
+    .select(['kid', 'created_at'])
+    .where('created_at', '>=', p.at)
+    .where('private_jwk', '=', '{}')
+    .orderBy('kid')
+    .limit(p.n),
+);
+const rekey = prepared((q, p: { kid: string; jwk: string }) =>
+  q
+    .updateTable('signing_keys')
+    .set({ private_jwk: p.jwk })
+    .where('kid', '=', p.kid)
+    .where('private_jwk', '=', '{}'),
+);
+
+for (const engine of testEngines()) {
+  describe(`prepared queries on ${engine}`, () => {
+    let h: { store: Store; close: () => Promise<void> };
+    before(async () => {
+      h = await openTestStore(engine);
+    });
+    after(() => h.close());
+
+    it('runs with new values each time and returns what the built query returns', async () => {
+      await h.store.tx(async (t) => {
+        for (let i = 0; i < 5; i++) await insertKey.affected({ q: t, engine }, { kid: `k${i}`, at: 100 + i });
+      });
+      const built = await h.store.db
+        .selectFrom('signing_keys')
+        .select(['kid', 'created_at'])
+        .where('created_at', '>=', 102)
+        .where('private_jwk', '=', '{}')
+        .orderBy('kid')
+        .limit(2)
+        .execute();
+      const target = { q: h.store.db, engine };
+      assert.deepEqual(await keysSince.rows(target, { at: 102, n: 2 }), built);
+      assert.deepEqual(await keysSince.rows(target, { at: 102, n: 2 }), [
+        { kid: 'k2', created_at: 102 },
+        { kid: 'k3', created_at: 103 },
+      ]);
+      // the same prepared query with other values: not the first run's rows
+      assert.deepEqual(await keysSince.rows(target, { at: 104, n: 10 }), [{ kid: 'k4', created_at: 104 }]);
+      assert.equal(await keysSince.first(target, { at: 999, n: 1 }), undefined);
+      assert.equal(
+        await h.store.tx((t) => rekey.affected({ q: t, engine }, { kid: 'k1', jwk: '{"r":1}' })),
+        1,
+      );
+      assert.equal(
+        await h.store.tx((t) => rekey.affected({ q: t, engine }, { kid: 'k1', jwk: '{"r":2}' })),
+        0,
+      );
+    });
+
+    it('refuses a value that is not a scalar before the query runs', async () => {
+      const target = { q: h.store.db, engine };
+      await assert.rejects(
+        keysSince.rows(target, { at: undefined as unknown as number, n: 1 }),
+        /the value of 'at' must be a scalar.*got undefined/,
+      );
+      await assert.rejects(
+        keysSince.rows(target, { at: [1, 2] as unknown as number, n: 1 }),
+        /the value of 'at' must be a scalar.*got an array/,
+      );
+    });
+
+    it("keeps the handles' guards: no write on store.db, no use of a unit's t after its unit", async () => {
+      // compiled first inside a unit, then run on the read handle: still refused
+      await h.store.tx((t) => insertKey.affected({ q: t, engine }, { kid: 'g1', at: 1 }));
+      await assert.rejects(
+        insertKey.affected({ q: h.store.db, engine }, { kid: 'g2', at: 1 }),
+        (e) => e instanceof StoreMisuseError && /store.db is for reads/.test(e.message),
+      );
+      let leaked: Tx | null = null;
+      await h.store.tx(async (t) => {
+        leaked = t;
+      });
+      await assert.rejects(
+        insertKey.affected({ q: leaked!, engine }, { kid: 'g3', at: 1 }),
+        (e) => e instanceof StoreMisuseError && /unit of work has ended/.test(e.message),
+      );
+      const kids = (
+        await h.store.db.selectFrom('signing_keys').select('kid').where('kid', 'like', 'g%').execute()
+      ).map((r) => r.kid);
+      assert.deepEqual(kids, ['g1']);
+    });
+  });
+}
