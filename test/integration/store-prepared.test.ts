@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { StoreMisuseError, type Store, type Tx } from '../../authority/src/store/engine.ts';
 import { prepared } from '../../authority/src/store/prepared.ts';
 import { openTestStore, testEngines } from '../support/store.ts';
@@ -74,6 +75,19 @@ for (const engine of testEngines()) {
       await assert.rejects(
         keysSince.rows(target, { at: [1, 2] as unknown as number, n: 1 }),
         /the value of 'at' must be a scalar.*got an array/,
+      );
+    });
+
+    it('refuses a placeholder written into the SQL text instead of passed as a parameter', async () => {
+      const inlined = prepared((q, p: { kid: string }) =>
+        q
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where('kid', '=', sql.raw<string>(`'${String(p.kid)}'`)),
+      );
+      await assert.rejects(
+        inlined.rows({ q: h.store.db, engine }, { kid: 'k0' }),
+        /'kid' did not become a parameter/,
       );
     });
 

@@ -2,9 +2,10 @@ import { sql } from 'kysely';
 import { GENESIS_HASH, rowHash, type AuditEntry, type AuditVerification } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Engine, Store, Tx } from './engine.ts';
-import type { Database } from './schema.ts';
+import { prepared } from './prepared.ts';
+import type { AuditLogTable, Database } from './schema.ts';
 import { LOCK_AUDIT_CHAIN, VD_LOCK_CLASS } from './schema-migrations.ts';
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 
 /**
  * The audit hash chain on the store, either engine. Rows and hashes are exactly those of
@@ -40,14 +41,7 @@ export async function appendAuditRow(
 ): Promise<AuditHead> {
   if (!head && engine === 'postgres')
     await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_AUDIT_CHAIN})`.execute(t);
-  const prev =
-    head ??
-    (await t
-      .selectFrom('audit_log')
-      .select(['seq', 'hash'])
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst());
+  const prev = head ?? (await chainHead.first({ q: t, engine }, {}));
   const row = {
     seq: (prev?.seq ?? 0) + 1,
     at: clock.now(),
@@ -60,12 +54,28 @@ export async function appendAuditRow(
     prev_hash: prev?.hash ?? GENESIS_HASH,
   };
   const hash = rowHash(row);
-  await t
-    .insertInto('audit_log')
-    .values({ ...row, hash })
-    .execute();
+  await insertRow.affected({ q: t, engine }, { ...row, hash });
   return { seq: row.seq, hash };
 }
+
+// Compiled once (prepared.ts): every unit that records something runs them.
+const chainHead = prepared((q) =>
+  q.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1),
+);
+const insertRow = prepared((q, p: Insertable<AuditLogTable> & Record<string, unknown>) =>
+  q.insertInto('audit_log').values({
+    seq: p.seq,
+    at: p.at,
+    actor: p.actor,
+    action: p.action,
+    subject: p.subject,
+    outcome: p.outcome,
+    reason: p.reason,
+    data: p.data,
+    prev_hash: p.prev_hash,
+    hash: p.hash,
+  }),
+);
 
 export class StoreAuditLog {
   constructor(

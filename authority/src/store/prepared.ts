@@ -92,9 +92,17 @@ export class Prepared<P extends Record<string, unknown>, O> {
   private shapeFor(target: PreparedTarget): Shape {
     const known = this.shapes.get(target.engine);
     if (known) return known;
+    const made: Slot[] = [];
     const placeholders = new Proxy(
       {},
-      { get: (_, key) => (typeof key === 'string' ? new Slot(key) : undefined) },
+      {
+        get: (_, key) => {
+          if (typeof key !== 'string') return undefined;
+          const slot = new Slot(key);
+          made.push(slot);
+          return slot;
+        },
+      },
     ) as P;
     // compile() runs the handle's plugins once (a write refused on store.db is refused here)
     const compiled = this.build(target.q, placeholders).compile();
@@ -102,6 +110,13 @@ export class Prepared<P extends Record<string, unknown>, O> {
     compiled.parameters.forEach((v, i) => {
       if (v instanceof Slot) slots.push([i, v.key]);
     });
+    // A placeholder Kysely wrote into the SQL text instead of passing it (e.g. a bare
+    // number in eb.case().else()) would be text, not a value: wrap it in eb.val().
+    const lost = made.filter((m) => !compiled.parameters.includes(m));
+    if (lost.length > 0)
+      throw new Error(
+        `prepared query: '${lost.map((m) => m.key).join("', '")}' did not become a parameter (wrap it in eb.val()): ${compiled.sql}`,
+      );
     const shape: Shape = { query: compiled.query, sql: compiled.sql, parameters: compiled.parameters, slots };
     this.shapes.set(target.engine, shape);
     return shape;

@@ -1,35 +1,81 @@
-import type { Selectable } from 'kysely';
+import type { Selectable, UpdateResult } from 'kysely';
 import type { AgentsTable } from '../schema.ts';
+import { prepared, type Prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 /** An agent as stored (skills and queues are JSON text). */
 export type AgentRow = Selectable<AgentsTable>;
 export type Presence = AgentRow['presence'];
 
+// Compiled once (prepared.ts): the queries every pipeline cycle runs.
+const agentById = prepared((q, p: { staffId: string }) =>
+  q.selectFrom('agents').selectAll().where('staff_id', '=', p.staffId),
+);
+const agentHolding = prepared((q, p: { staffId: string }) =>
+  q
+    .selectFrom('agents')
+    .selectAll('agents')
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('requests')
+            .select('requests.id')
+            .where('requests.agent_id', '=', p.staffId)
+            .where('requests.state', '=', 'assigned'),
+        )
+        .as('holds_assigned'),
+    )
+    .where('staff_id', '=', p.staffId),
+);
+
+interface PresenceValues extends Record<string, unknown> {
+  staffId: string;
+  presence: Presence;
+  setBy: string | null;
+  reasonCode: string | null;
+  wrapUpUntil: number | null;
+  at: number;
+}
+/** setPresence's UPDATE by shape: with the sign of life or not, to 'available' or not. */
+const presenceUpdates = new Map<string, Prepared<PresenceValues, UpdateResult>>();
+function presenceUpdate(seen: boolean, available: boolean): Prepared<PresenceValues, UpdateResult> {
+  const key = `${seen} ${available}`;
+  let query = presenceUpdates.get(key);
+  if (!query) {
+    query = prepared((q, p: PresenceValues) =>
+      q
+        .updateTable('agents')
+        .set((eb) => ({
+          ...(seen ? { last_seen_at: p.at } : {}),
+          presence: p.presence,
+          presence_set_by: p.setBy,
+          since: eb.case().when('presence', '=', p.presence).then(eb.ref('since')).else(eb.val(p.at)).end(),
+          reason_code: p.reasonCode,
+          wrap_up_until: p.wrapUpUntil,
+          idle_since: available
+            ? eb.fn.coalesce(
+                eb.case().when('presence', '=', 'available').then(eb.ref('idle_since')).end(),
+                eb.val(p.at),
+              )
+            : null,
+        }))
+        .where('staff_id', '=', p.staffId),
+    );
+    presenceUpdates.set(key, query);
+  }
+  return query;
+}
+
 /** Tables: agents, shifts. */
 export class AgentsRepo extends Repo {
   get(staffId: string): Promise<AgentRow | undefined> {
-    return this.q.selectFrom('agents').selectAll().where('staff_id', '=', staffId).executeTakeFirst();
+    return agentById.first(this.c, { staffId });
   }
 
   /** The agent's row and whether the agent holds an assigned request (RequestsRepo.assignedTo), in one query. */
   async getHolding(staffId: string): Promise<{ row: AgentRow; holds: boolean } | undefined> {
-    const r = await this.q
-      .selectFrom('agents')
-      .selectAll('agents')
-      .select((eb) =>
-        eb
-          .exists(
-            eb
-              .selectFrom('requests')
-              .select('requests.id')
-              .where('requests.agent_id', '=', staffId)
-              .where('requests.state', '=', 'assigned'),
-          )
-          .as('holds_assigned'),
-      )
-      .where('staff_id', '=', staffId)
-      .executeTakeFirst();
+    const r = await agentHolding.first(this.c, { staffId });
     if (!r) return undefined;
     const { holds_assigned, ...row } = r;
     return { row, holds: Boolean(holds_assigned) };
@@ -114,25 +160,14 @@ export class AgentsRepo extends Repo {
     /** the agent acted: seen now too (touch() in the same statement) */
     seen = false,
   ): Promise<void> {
-    await this.q
-      .updateTable('agents')
-      .set((eb) => ({
-        ...(seen ? { last_seen_at: at } : {}),
-        presence,
-        presence_set_by: setBy,
-        since: eb.case().when('presence', '=', presence).then(eb.ref('since')).else(at).end(),
-        reason_code: reasonCode,
-        wrap_up_until: wrapUpUntil,
-        idle_since:
-          presence === 'available'
-            ? eb.fn.coalesce(
-                eb.case().when('presence', '=', 'available').then(eb.ref('idle_since')).end(),
-                eb.val(at),
-              )
-            : null,
-      }))
-      .where('staff_id', '=', staffId)
-      .execute();
+    await presenceUpdate(seen, presence === 'available').affected(this.c, {
+      staffId,
+      presence,
+      setBy,
+      reasonCode,
+      wrapUpUntil,
+      at,
+    });
   }
 
   /**

@@ -1,8 +1,81 @@
 import type { Expression, ExpressionBuilder, Selectable } from 'kysely';
 import { assertTransition, REQUEST_LIFECYCLE } from '../../../../protocol/src/lifecycles.ts';
 import type { AgentsTable, CustodyTable, Database, RequestsTable } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 import { onLiveCall } from './requests.ts';
+
+interface HoldingValues extends Record<string, unknown> {
+  requestId: string;
+  staffId: string;
+  fence: number;
+  at: number;
+}
+
+/**
+ * A holding's row, in one statement: the holder's role and the verification they start
+ * with (reports: the level at answer, not at report time) are read by the insert itself,
+ * and so is `how` when the caller passes an expression.
+ */
+function insertHolding<P extends HoldingValues>(
+  how: (eb: ExpressionBuilder<Database, 'custody'>, p: P) => Expression<CustodyHow>,
+) {
+  return prepared((q, p: P) =>
+    q
+      .insertInto('custody')
+      .values((eb) => ({
+        request_id: p.requestId,
+        staff_id: p.staffId,
+        role: eb.fn.coalesce(
+          eb.selectFrom('staff').select('role').where('id', '=', p.staffId),
+          eb.val('agent' as const),
+        ),
+        fence: p.fence,
+        how: how(eb, p),
+        from_at: p.at,
+        level: eb.fn.coalesce(
+          eb
+            .selectFrom('requests')
+            .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
+            .select('authentications.level')
+            .where('requests.id', '=', p.requestId),
+          eb.val(0),
+        ),
+      }))
+      .onConflict((oc) => oc.columns(['request_id', 'fence']).doNothing()),
+  );
+}
+// Compiled once (prepared.ts).
+const openHolding = insertHolding<HoldingValues & { how: CustodyHow }>((eb, p) => eb.val(p.how));
+/** 'reassigned' or 'transfer_blind' when a transfer moved the request to that fence (its latest), else 'accepted' */
+const openOfferedHolding = insertHolding<HoldingValues>((eb, p) =>
+  eb.fn.coalesce(
+    eb
+      .selectFrom('transfers')
+      .select((t) =>
+        t
+          .case()
+          .when('kind', '=', 'reassign')
+          .then(t.val<CustodyHow>('reassigned'))
+          .else(t.val<CustodyHow>('transfer_blind'))
+          .end()
+          .as('how'),
+      )
+      .where('request_id', '=', p.requestId)
+      .where('to_fence', '=', p.fence)
+      .orderBy('created_at', 'desc')
+      .limit(1),
+    eb.val<CustodyHow>('accepted'),
+  ),
+);
+const closeHolding = prepared((q, p: { requestId: string; fence: number; reason: string; at: number }) =>
+  q
+    .updateTable('custody')
+    .set({ until_at: p.at, end_reason: p.reason })
+    .where('request_id', '=', p.requestId)
+    .where('fence', '=', p.fence)
+    .where('until_at', 'is', null),
+);
 
 /** A custody row with the holder's display name. */
 export type CustodyRow = Selectable<CustodyTable> & { display_name: string };
@@ -173,7 +246,7 @@ export class CustodyRepo extends Repo {
     how: CustodyHow,
     at = this.now(),
   ): Promise<void> {
-    await this.insertHolding(requestId, staffId, fence, (eb) => eb.val(how), at);
+    await openHolding.affected(this.c, { requestId, staffId, fence, how, at });
   }
 
   /**
@@ -181,77 +254,12 @@ export class CustodyRepo extends Repo {
    * 'transfer_blind' when a transfer moved the request to that fence (its latest), else 'accepted'.
    */
   async openForOffer(requestId: string, staffId: string, fence: number, at = this.now()): Promise<void> {
-    await this.insertHolding(
-      requestId,
-      staffId,
-      fence,
-      (eb) =>
-        eb.fn.coalesce(
-          eb
-            .selectFrom('transfers')
-            .select((t) =>
-              t
-                .case()
-                .when('kind', '=', 'reassign')
-                .then(t.val<CustodyHow>('reassigned'))
-                .else(t.val<CustodyHow>('transfer_blind'))
-                .end()
-                .as('how'),
-            )
-            .where('request_id', '=', requestId)
-            .where('to_fence', '=', fence)
-            .orderBy('created_at', 'desc')
-            .limit(1),
-          eb.val<CustodyHow>('accepted'),
-        ),
-      at,
-    );
-  }
-
-  private async insertHolding(
-    requestId: string,
-    staffId: string,
-    fence: number,
-    how: (eb: ExpressionBuilder<Database, 'custody'>) => Expression<CustodyHow>,
-    at: number,
-  ): Promise<void> {
-    // One statement: the holder's role and the verification they start with (reports: the
-    // level at answer, not at report time) are read by the insert itself.
-    await this.q
-      .insertInto('custody')
-      .values((eb) => ({
-        request_id: requestId,
-        staff_id: staffId,
-        role: eb.fn.coalesce(
-          eb.selectFrom('staff').select('role').where('id', '=', staffId),
-          eb.val('agent' as const),
-        ),
-        fence,
-        how: how(eb),
-        from_at: at,
-        level: eb.fn.coalesce(
-          eb
-            .selectFrom('requests')
-            .leftJoin('authentications', 'authentications.id', 'requests.authentication_id')
-            .select('authentications.level')
-            .where('requests.id', '=', requestId),
-          eb.val(0),
-        ),
-      }))
-      .onConflict((oc) => oc.columns(['request_id', 'fence']).doNothing())
-      .execute();
+    await openOfferedHolding.affected(this.c, { requestId, staffId, fence, at });
   }
 
   /** The holding under `fence` ends at `at` (false when it was not open). */
   async close(requestId: string, fence: number, reason: string, at = this.now()): Promise<boolean> {
-    const r = await this.q
-      .updateTable('custody')
-      .set({ until_at: at, end_reason: reason })
-      .where('request_id', '=', requestId)
-      .where('fence', '=', fence)
-      .where('until_at', 'is', null)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    return (await closeHolding.affected(this.c, { requestId, fence, reason, at })) > 0;
   }
 
   /**

@@ -6,6 +6,7 @@ import {
 } from '../../../../protocol/src/domain-events.ts';
 import type { Database } from '../schema.ts';
 import { LOCK_OUTBOX, VD_LOCK_CLASS } from '../schema-migrations.ts';
+import { prepared } from '../prepared.ts';
 import { Repo, type RepoContext } from './base.ts';
 
 export type OutboxRow = Selectable<Database['outbox']>;
@@ -35,6 +36,11 @@ export function parseOutboxNotification(payload: string): { seq: number; topic?:
 /** The units of work (by their repository context) that emitted, and their topics: Data wakes the event bus after they commit. */
 const emitted = new WeakMap<RepoContext, Set<DomainTopic>>();
 
+// Compiled once (prepared.ts): every unit that emits runs it.
+const insertEvent = prepared((q, p: { topic: string; payload: string; at: number }) =>
+  q.insertInto('outbox').values({ topic: p.topic, payload: p.payload, created_at: p.at }).returning('seq'),
+);
+
 /** The topics a unit of work (its repository context) appended events of; undefined when none. */
 export function unitEmitted(c: RepoContext): ReadonlySet<DomainTopic> | undefined {
   return emitted.get(c);
@@ -59,11 +65,11 @@ export class OutboxRepo extends Repo {
     const checked = DOMAIN_EVENTS[topic].parse(payload);
     if (this.c.engine === 'postgres')
       await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_OUTBOX})`.execute(this.q);
-    const row = await this.q
-      .insertInto('outbox')
-      .values({ topic, payload: JSON.stringify(checked), created_at: this.now() })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
+    const row = (await insertEvent.first(this.c, {
+      topic,
+      payload: JSON.stringify(checked),
+      at: this.now(),
+    }))!;
     // Every node's bus wakes at the commit (pg_notify is transactional: delivered at commit,
     // never for a rollback), the consumers of this topic only. Only the seq and topic travel:
     // the event is read from the table (a

@@ -9,6 +9,7 @@ import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../..
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
 import { LOCK_CLASS_DISPATCH_QUEUE } from '../schema-migrations.ts';
 import type { Database, LeasesTable, PhoneCallbacksTable, RequestsTable } from '../schema.ts';
+import { prepared, type Prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 /**
@@ -160,12 +161,129 @@ export interface TransitionChange {
   slot?: { start: number; end: number };
 }
 
+/** The values of a transition's UPDATE (those its shape does not use are left undefined). */
+interface TransitionValues extends Record<string, unknown> {
+  id: string;
+  from: RequestState;
+  to: RequestState;
+  fence: number;
+  at: number;
+  agentId: string;
+  queueId: string;
+  priority: number;
+  priorityDelta: number;
+  offerExpiresAt: number;
+  reason: string;
+  slotStart: number;
+  slotEnd: number;
+  holder: string;
+  offerLiveAt: number;
+}
+
+/** A transition's UPDATE, one prepared query per shape (which columns it sets, which guards it adds). */
+const transitionShapes = new Map<string, Prepared<TransitionValues, RequestRow>>();
+
+function transitionUpdate(
+  from: RequestState,
+  to: RequestState,
+  bump: boolean,
+  change: TransitionChange,
+): Prepared<TransitionValues, RequestRow> {
+  const has = {
+    agent: change.agentId !== undefined,
+    queue: change.queueId !== undefined,
+    priority: change.priority !== undefined,
+    delta: change.priorityDelta !== undefined,
+    holder: change.holder !== undefined,
+    offerLive: change.offerLiveAt !== undefined,
+  };
+  const assignedAt = to === 'assigned' && (from === 'offered' || has.agent);
+  const key = `${to} ${bump} ${assignedAt} ${Object.values(has).join(' ')}`;
+  let query = transitionShapes.get(key);
+  if (!query) {
+    query = prepared((q, p: TransitionValues) => {
+      let u = q.updateTable('requests').set({ state: p.to });
+      if (bump) u = u.set((eb) => ({ fence: eb('fence', '+', 1) }));
+      if (has.agent) u = u.set({ agent_id: p.agentId });
+      if (has.queue) u = u.set({ queue_id: p.queueId });
+      if (has.priority) u = u.set({ priority: p.priority });
+      if (has.delta) u = u.set((eb) => ({ priority: eb('priority', '+', p.priorityDelta) }));
+      switch (to) {
+        case 'offered':
+          u = u.set({ offer_expires_at: p.offerExpiresAt });
+          break;
+        case 'assigned':
+          u = u.set({ offer_expires_at: null });
+          if (assignedAt) u = u.set({ assigned_at: p.at });
+          break;
+        case 'waiting':
+          u = u.set({ agent_id: null, offer_expires_at: null });
+          break;
+        case 'scheduled':
+          u = u.set({
+            agent_id: null,
+            offer_expires_at: null,
+            callback_mode: 'slot',
+            slot_start: p.slotStart,
+            slot_end: p.slotEnd,
+          });
+          break;
+        case 'completed':
+          u = u.set({ ended_at: p.at, end_reason: p.reason });
+          break;
+        case 'abandoned':
+          u = u.set({ ended_at: p.at, end_reason: p.reason, offer_expires_at: null });
+          break;
+      }
+      u = u.where('id', '=', p.id).where('state', '=', p.from).where('fence', '=', p.fence);
+      if (has.holder) u = u.where('agent_id', '=', p.holder);
+      if (has.offerLive) u = u.where('offer_expires_at', '>', p.offerLiveAt);
+      return u.returningAll();
+    });
+    transitionShapes.set(key, query);
+  }
+  return query;
+}
+
 /** Queue order: priority first, then waiting time, then id (every ordered read uses it). */
 function inQueueOrder<O>(
   q: SelectQueryBuilder<Database, 'requests', O>,
 ): SelectQueryBuilder<Database, 'requests', O> {
   return q.orderBy('priority', 'desc').orderBy('enqueued_at', 'asc').orderBy('id', 'asc');
 }
+
+// Compiled once (prepared.ts): the queries every pipeline cycle runs.
+const requestById = prepared((q, p: { id: string }) =>
+  q.selectFrom('requests').selectAll().where('id', '=', p.id),
+);
+const requestForUpdate = prepared((q, p: { id: string }) =>
+  q.selectFrom('requests').selectAll().where('id', '=', p.id).forUpdate(),
+);
+const waitingQueueIds = prepared((q) =>
+  q.selectFrom('requests').select('queue_id').distinct().where('state', '=', 'waiting').orderBy('queue_id'),
+);
+const endOpenLease = prepared(
+  (q, p: { requestId: string; fence: number; kind: LeaseKind; reason: string; at: number }) =>
+    q
+      .updateTable('leases')
+      .set({ ended_at: p.at, end_reason: p.reason })
+      .where('request_id', '=', p.requestId)
+      .where('fence', '=', p.fence)
+      .where('kind', '=', p.kind)
+      .where('ended_at', 'is', null),
+);
+const insertLease = prepared(
+  (q, p: { id: string; fence: number; kind: LeaseKind; agentId: string; at: number }) =>
+    q
+      .insertInto('leases')
+      .values({ request_id: p.id, fence: p.fence, kind: p.kind, agent_id: p.agentId, started_at: p.at }),
+);
+const insertHandleTime = prepared(
+  (q, p: { queueId: string; channel: 'voice' | 'chat'; seconds: number; at: number }) =>
+    q
+      .insertInto('handle_times')
+      .values({ queue_id: p.queueId, channel: p.channel, seconds: p.seconds, at: p.at }),
+);
 
 /** Tables: requests, leases, handle_times; the guarded transition() of a request. */
 export class RequestsRepo extends Repo {
@@ -178,8 +296,9 @@ export class RequestsRepo extends Repo {
    * (READ COMMITTED alone would decide on the row before it and fail the guarded UPDATE).
    */
   get(id: string): Promise<RequestRow | undefined> {
-    const q = this.q.selectFrom('requests').selectAll().where('id', '=', id);
-    return (this.c.engine === 'postgres' && this.c.writable ? q.forUpdate() : q).executeTakeFirst();
+    return (this.c.engine === 'postgres' && this.c.writable ? requestForUpdate : requestById).first(this.c, {
+      id,
+    });
   }
 
   bySession(sessionId: string): Promise<RequestRow | undefined> {
@@ -296,14 +415,7 @@ export class RequestsRepo extends Repo {
 
   /** The queues that have waiting requests now, by id. */
   async waitingQueues(): Promise<string[]> {
-    const rows = await this.q
-      .selectFrom('requests')
-      .select('queue_id')
-      .distinct()
-      .where('state', '=', 'waiting')
-      .orderBy('queue_id')
-      .execute();
-    return rows.map((x) => x.queue_id);
+    return (await waitingQueueIds.rows(this.c, {})).map((x) => x.queue_id);
   }
 
   /** Waiting requests of some queues (null: all) in queue order, `limit` from `offset`. */
@@ -534,44 +646,23 @@ export class RequestsRepo extends Repo {
       throw new Error(`request transition ${from} -> ${to} needs agentId`);
     if (to === 'scheduled' && !change.slot) throw new Error('request transition to scheduled needs a slot');
 
-    let u = this.q.updateTable('requests').set({ state: to });
-    if (bump) u = u.set((eb) => ({ fence: eb('fence', '+', 1) }));
-    if (change.agentId !== undefined) u = u.set({ agent_id: change.agentId });
-    if (change.queueId !== undefined) u = u.set({ queue_id: change.queueId });
-    if (change.priority !== undefined) u = u.set({ priority: change.priority });
-    if (change.priorityDelta !== undefined)
-      u = u.set((eb) => ({ priority: eb('priority', '+', change.priorityDelta!) }));
-    switch (to) {
-      case 'offered':
-        u = u.set({ offer_expires_at: change.offerExpiresAt! });
-        break;
-      case 'assigned':
-        u = u.set({ offer_expires_at: null });
-        if (from === 'offered' || change.agentId !== undefined) u = u.set({ assigned_at: at });
-        break;
-      case 'waiting':
-        u = u.set({ agent_id: null, offer_expires_at: null });
-        break;
-      case 'scheduled':
-        u = u.set({
-          agent_id: null,
-          offer_expires_at: null,
-          callback_mode: 'slot',
-          slot_start: change.slot!.start,
-          slot_end: change.slot!.end,
-        });
-        break;
-      case 'completed':
-        u = u.set({ ended_at: at, end_reason: change.reason ?? 'completed' });
-        break;
-      case 'abandoned':
-        u = u.set({ ended_at: at, end_reason: change.reason ?? 'abandoned', offer_expires_at: null });
-        break;
-    }
-    u = u.where('id', '=', id).where('state', '=', from).where('fence', '=', fence);
-    if (change.holder !== undefined) u = u.where('agent_id', '=', change.holder);
-    if (change.offerLiveAt !== undefined) u = u.where('offer_expires_at', '>', change.offerLiveAt);
-    const row = await u.returningAll().executeTakeFirst();
+    const row = await transitionUpdate(from, to, bump, change).first(this.c, {
+      id,
+      from,
+      to,
+      fence,
+      at,
+      agentId: change.agentId,
+      queueId: change.queueId,
+      priority: change.priority,
+      priorityDelta: change.priorityDelta,
+      offerExpiresAt: change.offerExpiresAt,
+      reason: change.reason ?? to,
+      slotStart: change.slot?.start,
+      slotEnd: change.slot?.end,
+      holder: change.holder,
+      offerLiveAt: change.offerLiveAt,
+    } as TransitionValues);
     if (!row) return undefined;
 
     // The row is ours until the unit ends and the holding before it has committed; on
@@ -584,16 +675,13 @@ export class RequestsRepo extends Repo {
     if (ended && (bump || ended !== started))
       await this.endLease(id, fence, ended, change.reason ?? (to === 'assigned' ? 'accepted' : to), leaseAt);
     if (started && (bump || ended !== started))
-      await this.q
-        .insertInto('leases')
-        .values({
-          request_id: id,
-          fence: row.fence,
-          kind: started,
-          agent_id: row.agent_id!,
-          started_at: leaseAt,
-        })
-        .execute();
+      await insertLease.affected(this.c, {
+        id,
+        fence: row.fence,
+        kind: started,
+        agentId: row.agent_id!,
+        at: leaseAt,
+      });
     return row;
   }
 
@@ -605,15 +693,7 @@ export class RequestsRepo extends Repo {
     reason: string,
     at: number,
   ): Promise<boolean> {
-    const r = await this.q
-      .updateTable('leases')
-      .set({ ended_at: at, end_reason: reason })
-      .where('request_id', '=', requestId)
-      .where('fence', '=', fence)
-      .where('kind', '=', kind)
-      .where('ended_at', 'is', null)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    return (await endOpenLease.affected(this.c, { requestId, fence, kind, reason, at })) > 0;
   }
 
   /** A measured handling time of a request of `channel` in a queue (seconds), for wait estimates. */
@@ -623,6 +703,6 @@ export class RequestsRepo extends Repo {
     seconds: number,
     at: number,
   ): Promise<void> {
-    await this.q.insertInto('handle_times').values({ queue_id: queueId, channel, seconds, at }).execute();
+    await insertHandleTime.affected(this.c, { queueId, channel, seconds, at });
   }
 }

@@ -1,9 +1,45 @@
 import type { Selectable } from 'kysely';
 import type { ServiceSessionsTable } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import { Repo } from './base.ts';
 
 /** A service session as stored. */
 export type SessionRow = Selectable<ServiceSessionsTable>;
+
+// Compiled once (prepared.ts): a session per request in the pipeline.
+const insertSession = prepared(
+  (
+    q,
+    p: {
+      id: string;
+      customerId: string;
+      deviceId: string | null;
+      authenticationId: string;
+      createdAt: number;
+      lastActivityAt: number;
+      absoluteExpiresAt: number;
+    },
+  ) =>
+    q.insertInto('service_sessions').values({
+      id: p.id,
+      customer_id: p.customerId,
+      device_id: p.deviceId,
+      authentication_id: p.authenticationId,
+      created_at: p.createdAt,
+      last_activity_at: p.lastActivityAt,
+      absolute_expires_at: p.absoluteExpiresAt,
+      ended_at: null,
+      end_reason: null,
+    }),
+);
+const endSession = prepared((q, p: { id: string; reason: string; at: number }) =>
+  q
+    .updateTable('service_sessions')
+    .set({ ended_at: p.at, end_reason: p.reason })
+    .where('id', '=', p.id)
+    .where('ended_at', 'is', null)
+    .returning('id'),
+);
 
 /** Tables: service_sessions (and requests, read: whether one holds a session). */
 export class SessionsRepo extends Repo {
@@ -89,10 +125,15 @@ export class SessionsRepo extends Repo {
 
   /** A new session (ended_at and end_reason start null). */
   async insert(row: Omit<SessionRow, 'ended_at' | 'end_reason'>): Promise<void> {
-    await this.q
-      .insertInto('service_sessions')
-      .values({ ...row, ended_at: null, end_reason: null })
-      .execute();
+    await insertSession.affected(this.c, {
+      id: row.id,
+      customerId: row.customer_id,
+      deviceId: row.device_id,
+      authenticationId: row.authentication_id,
+      createdAt: row.created_at,
+      lastActivityAt: row.last_activity_at,
+      absoluteExpiresAt: row.absolute_expires_at,
+    });
   }
 
   /** Move the activity time of a session that has not ended to `at`: false when it has ended (or is unknown). */
@@ -112,14 +153,7 @@ export class SessionsRepo extends Repo {
    * its row lock, then find ended_at set).
    */
   async end(id: string, reason: string, at: number): Promise<boolean> {
-    const r = await this.q
-      .updateTable('service_sessions')
-      .set({ ended_at: at, end_reason: reason })
-      .where('id', '=', id)
-      .where('ended_at', 'is', null)
-      .returning('id')
-      .executeTakeFirst();
-    return r !== undefined;
+    return (await endSession.first(this.c, { id, reason, at })) !== undefined;
   }
 
   /** What the demo seed reads and writes itself (customers and staff have their own repositories too). */
