@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createLocalJWKSet, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { newP256KeyPair } from '../../node-common/keypairs.ts';
 import { COMMAND_TYP, type CommandClaims, type DeviceCommand } from '../../protocol/src/index.ts';
 
 /**
@@ -15,9 +16,17 @@ export class CommandSigner {
   ) {}
 
   static async create(kid = randomBytes(9).toString('base64url')): Promise<CommandSigner> {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const jwk = await exportJWK(publicKey);
-    return new CommandSigner(kid, privateKey, { ...jwk, kid, alg: 'ES256', use: 'sig' });
+    // newP256KeyPair, imported into WebCrypto: a generated key can deadlock its JWK export on Node 20
+    const pair = newP256KeyPair();
+    const privateKey = (await crypto.subtle.importKey(
+      'jwk',
+      pair.privateKey.export({ format: 'jwk' }),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['sign'],
+    )) as unknown as CryptoKey;
+    const { kty, crv, x, y } = pair.publicKey.export({ format: 'jwk' });
+    return new CommandSigner(kid, privateKey, { kty, crv, x, y, kid, alg: 'ES256', use: 'sig' });
   }
 
   jwks() {

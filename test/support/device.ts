@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { randomBytes, sign, type KeyObject } from 'node:crypto';
+import { newP256KeyPair } from '../../node-common/keypairs.ts';
 import { CompactSign, createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
   CALL_PROOF_TYP,
@@ -37,7 +38,7 @@ export class TestDevice {
     readonly base: string,
     readonly now: () => number = Date.now,
   ) {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = newP256KeyPair();
     this.privateKey = privateKey;
     const jwk = publicKey.export({ format: 'jwk' }) as { x: string; y: string };
     this.publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };

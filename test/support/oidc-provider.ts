@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, SignJWT, type JWTPayload } from 'jose';
+import { newRsaKeyPair } from '../../node-common/keypairs.ts';
 import Provider from 'oidc-provider';
 
 /**
@@ -111,7 +112,8 @@ export async function startTestIdentityProvider(opts: {
   }
   const relayUri = relay && `http://127.0.0.1:${(relay.address() as AddressInfo).port}/backchannel`;
   // The provider's signing key, ours so that a changed ID token can be signed again with it.
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  // newRsaKeyPair: a generated key can deadlock its JWK export on Node 20
+  const { privateKey } = newRsaKeyPair();
   const jwk = { ...(await exportJWK(privateKey)), kid: 'test-idp-key', alg: 'RS256', use: 'sig' };
   const misbehave = { idTokenClaims: undefined as ((claims: JWTPayload) => JWTPayload) | undefined };
   const storage = new ProviderStorage();

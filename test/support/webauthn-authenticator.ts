@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { newP256KeyPair } from '../../node-common/keypairs.ts';
 import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -132,7 +133,7 @@ export class SoftwareAuthenticator {
     this.rpId = opts.rpId ?? new URL(opts.origin).hostname;
     this.counter = opts.initialCounter ?? 0;
     this.counterStep = opts.counterStep ?? 1;
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = newP256KeyPair();
     this.privateKey = privateKey;
     this.publicKey = publicKey;
   }

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { newP256KeyPair } from '../../../node-common/keypairs.ts';
 import { createSigner, createVerifier } from 'fast-jwt';
 import type { JWK, JWTPayload } from 'jose';
 import type { Ctx } from '../context.ts';
@@ -39,7 +40,8 @@ export class SigningKeys {
     let row = await ctx.data.read.keys.latest();
     if (!row) {
       // Generated outside the unit (no crypto in a unit); a node that lost the race uses the winner's key.
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      // newP256KeyPair: a key from generateKeyPairSync can deadlock its JWK export on Node 20
+      const { privateKey } = newP256KeyPair();
       const mine = { kid: randomId(12), private_jwk: JSON.stringify(privateKey.export({ format: 'jwk' })) };
       row = await ctx.data.tx(async (r) => await r.keys.latestOrInsert(mine));
     }
