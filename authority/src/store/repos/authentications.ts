@@ -1,6 +1,12 @@
 import { sql } from 'kysely';
 import type { FactorKind } from '../../../../protocol/src/index.ts';
+import { prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
+
+// Compiled once (prepared.ts): every authenticated device request reads it.
+const authenticationById = prepared((q, p: { id: string }) =>
+  q.selectFrom('authentications').selectAll().where('id', '=', p.id),
+);
 
 export interface AuthenticationRow {
   id: string;
@@ -28,7 +34,7 @@ export class AuthenticationsRepo extends Repo {
   }
 
   get(id: string): Promise<AuthenticationRow | undefined> {
-    return this.q.selectFrom('authentications').selectAll().where('id', '=', id).executeTakeFirst();
+    return authenticationById.first(this.c, { id });
   }
 
   /** These authentications by id (unknown ids are absent). */

@@ -1,7 +1,36 @@
 import { sql } from 'kysely';
 import type { Tx } from '../engine.ts';
 import { consumeOnce, insertOnce } from '../single-use.ts';
+import { prepared } from '../prepared.ts';
 import { Repo } from './base.ts';
+
+// Compiled once (prepared.ts): every authenticated device request runs them.
+const tokenAndDevice = prepared((q, p: { tokenHash: string }) =>
+  q
+    .selectFrom('device_tokens as t')
+    .innerJoin('devices as d', 'd.id', 't.device_id')
+    .select([
+      't.token_hash',
+      't.device_id',
+      't.authentication_id',
+      't.expires_at',
+      't.revoked_at as token_revoked_at',
+      'd.customer_id',
+      'd.public_jwk',
+      'd.label',
+      'd.enrolled_at',
+      'd.revoked_at',
+    ])
+    .where('t.token_hash', '=', p.tokenHash),
+);
+/** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
+const rememberProofOnce = prepared((q, p: { jti: string; expiresAt: number }) =>
+  q
+    .insertInto('used_proofs')
+    .values({ jti: p.jti, expires_at: p.expiresAt })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .returning('jti'),
+);
 
 export interface DeviceRow {
   id: string;
@@ -165,7 +194,9 @@ export class DevicesRepo extends Repo {
 
   /** Remember a proof id until `expiresAt`: true the first time, false for a replay. */
   async rememberProof(jti: string, expiresAt: number): Promise<boolean> {
-    return insertOnce(this.t, 'used_proofs', { jti, expires_at: expiresAt }, ['jti']);
+    return (
+      (await rememberProofOnce.first({ q: this.t, engine: this.c.engine }, { jti, expiresAt })) !== undefined
+    );
   }
 
   async pruneProofs(now: number): Promise<number> {
@@ -191,23 +222,7 @@ export class DevicesRepo extends Repo {
   async tokenWithDevice(
     tokenHash: string,
   ): Promise<{ token: DeviceTokenRow; device: DeviceRow } | undefined> {
-    const r = await this.q
-      .selectFrom('device_tokens as t')
-      .innerJoin('devices as d', 'd.id', 't.device_id')
-      .select([
-        't.token_hash',
-        't.device_id',
-        't.authentication_id',
-        't.expires_at',
-        't.revoked_at as token_revoked_at',
-        'd.customer_id',
-        'd.public_jwk',
-        'd.label',
-        'd.enrolled_at',
-        'd.revoked_at',
-      ])
-      .where('t.token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const r = await tokenAndDevice.first(this.c, { tokenHash });
     if (!r) return undefined;
     return {
       token: {
