@@ -46,7 +46,13 @@ interface Shape {
 }
 
 class Slot {
+  /** turned into text (a template, String()): it went into the SQL, not its parameters */
+  stringified = false;
   constructor(readonly key: string) {}
+  [Symbol.toPrimitive](): string {
+    this.stringified = true;
+    return `(placeholder ${this.key})`;
+  }
 }
 
 export class Prepared<P extends Record<string, unknown>, O> {
@@ -110,12 +116,11 @@ export class Prepared<P extends Record<string, unknown>, O> {
     compiled.parameters.forEach((v, i) => {
       if (v instanceof Slot) slots.push([i, v.key]);
     });
-    // A placeholder Kysely wrote into the SQL text instead of passing it (e.g. a bare
-    // number in eb.case().else()) would be text, not a value: wrap it in eb.val().
-    const lost = made.filter((m) => !compiled.parameters.includes(m));
+    // A placeholder turned into text (sql.raw of a template) is in the SQL, not a value.
+    const lost = made.filter((m) => m.stringified);
     if (lost.length > 0)
       throw new Error(
-        `prepared query: '${lost.map((m) => m.key).join("', '")}' did not become a parameter (wrap it in eb.val()): ${compiled.sql}`,
+        `prepared query: '${lost.map((m) => m.key).join("', '")}' was written into the SQL text, not passed as a parameter: ${compiled.sql}`,
       );
     const shape: Shape = { query: compiled.query, sql: compiled.sql, parameters: compiled.parameters, slots };
     this.shapes.set(target.engine, shape);

@@ -8,8 +8,9 @@ import type {
   ReceiptsTable,
   ServiceSessionsTable,
 } from '../schema.ts';
+import { prepared, type Prepared } from '../prepared.ts';
 import { Repo } from './base.ts';
-import type { RequestRow } from './requests.ts';
+import { requestById, requestForUpdate, type RequestRow } from './requests.ts';
 
 /** A device command as stored (command and result are JSON text). */
 export type CommandRow = Selectable<DeviceCommandsTable>;
@@ -41,6 +42,36 @@ export interface CommandChange {
 }
 
 const lifecycle: Lifecycle<CommandState> = COMMAND_LIFECYCLE;
+
+// Compiled once (prepared.ts): what a command and its acknowledgement run.
+const commandById = prepared((q, p: { id: string }) =>
+  q.selectFrom('device_commands').selectAll().where('id', '=', p.id),
+);
+const lastSeqOf = prepared((q, p: { requestId: string; fence: number }) =>
+  q
+    .selectFrom('device_commands')
+    .select((eb) => eb.fn.max('seq').as('m'))
+    .where('request_id', '=', p.requestId)
+    .where('fence', '=', p.fence),
+);
+const stoppedAtOf = prepared((q, p: { requestId: string }) =>
+  q.selectFrom('remote_control').select('stopped_at').where('request_id', '=', p.requestId),
+);
+const sessionById = prepared((q, p: { id: string }) =>
+  q.selectFrom('service_sessions').selectAll().where('id', '=', p.id),
+);
+const staffName = prepared((q, p: { staffId: string }) =>
+  q.selectFrom('staff').select('display_name').where('id', '=', p.staffId),
+);
+/** The values of a command transition's UPDATE (liveAt unused without the guard). */
+interface TransitionValues extends Record<string, unknown> {
+  id: string;
+  at: number;
+  liveAt: number;
+  result: string | null;
+  reason: string | null;
+}
+const transitionShapes = new Map<string, Prepared<TransitionValues, CommandRow>>();
 /** States in which a command still waits for its device's answer. */
 export const OPEN_STATES = ['pending', 'shown'] as const satisfies readonly CommandState[];
 
@@ -58,7 +89,7 @@ export class CommandsRepo extends Repo {
   // ---- commands: reads ------------------------------------------------------------
 
   get(id: string): Promise<CommandRow | undefined> {
-    return this.q.selectFrom('device_commands').selectAll().where('id', '=', id).executeTakeFirst();
+    return commandById.first(this.c, { id });
   }
 
   /** A request's commands, oldest first. */
@@ -88,12 +119,7 @@ export class CommandsRepo extends Repo {
 
   /** The highest seq used under (request, fence); 0 when none. */
   async lastSeq(requestId: string, fence: number): Promise<number> {
-    const r = await this.q
-      .selectFrom('device_commands')
-      .select((eb) => eb.fn.max('seq').as('m'))
-      .where('request_id', '=', requestId)
-      .where('fence', '=', fence)
-      .executeTakeFirst();
+    const r = await lastSeqOf.first(this.c, { requestId, fence });
     return r?.m === null || r?.m === undefined ? 0 : Number(r.m);
   }
 
@@ -136,7 +162,12 @@ export class CommandsRepo extends Repo {
   }
 
   /** The columns a move to `to` writes. */
-  private setFor(u: CommandUpdate, to: CommandState, change: CommandChange, at: number): CommandUpdate {
+  private setFor(
+    u: CommandUpdate,
+    to: CommandState,
+    change: Pick<CommandChange, 'result' | 'reason'>,
+    at: number,
+  ): CommandUpdate {
     u = u.set({ state: to });
     switch (to) {
       case 'shown':
@@ -169,11 +200,27 @@ export class CommandsRepo extends Repo {
     for (const f of from) assertTransition(lifecycle, f, to);
     if (from.includes(to)) throw new Error(`command ${to} -> ${to} is a revision: use revise()`);
     if (from.length === 0) return undefined;
-    let u = this.setFor(this.q.updateTable('device_commands'), to, change, change.at ?? this.now())
-      .where('id', '=', id)
-      .where('state', 'in', from);
-    if (change.liveAt !== undefined) u = u.where('expires_at', '>', change.liveAt);
-    return await u.returningAll().executeTakeFirst();
+    const live = change.liveAt !== undefined;
+    const key = `${from.join(',')} ${to} ${live}`;
+    let query = transitionShapes.get(key);
+    if (!query) {
+      // one prepared query per shape; `from` is part of the shape (its states are constants)
+      query = prepared((q, p: TransitionValues) => {
+        let u = this.setFor(q.updateTable('device_commands'), to, p, p.at)
+          .where('id', '=', p.id)
+          .where('state', 'in', from);
+        if (live) u = u.where('expires_at', '>', p.liveAt);
+        return u.returningAll();
+      });
+      transitionShapes.set(key, query);
+    }
+    return await query.first(this.c, {
+      id,
+      at: change.at ?? this.now(),
+      liveAt: change.liveAt,
+      result: change.result ?? null,
+      reason: change.reason ?? (to === 'expired' ? 'expired' : null),
+    } as TransitionValues);
   }
 
   /**
@@ -230,11 +277,7 @@ export class CommandsRepo extends Repo {
   // ---- remote control (the customer's stop) -----------------------------------------
 
   async stoppedAt(requestId: string): Promise<number | null> {
-    const r = await this.q
-      .selectFrom('remote_control')
-      .select('stopped_at')
-      .where('request_id', '=', requestId)
-      .executeTakeFirst();
+    const r = await stoppedAtOf.first(this.c, { requestId });
     return r?.stopped_at ?? null;
   }
 
@@ -327,8 +370,9 @@ export class CommandsRepo extends Repo {
    * sees the transfer's new fence; SQLite's single writer runs one unit at a time).
    */
   lockRequest(requestId: string): Promise<RequestRow | undefined> {
-    const q = this.q.selectFrom('requests').selectAll().where('id', '=', requestId);
-    return (this.c.engine === 'postgres' && this.c.writable ? q.forUpdate() : q).executeTakeFirst();
+    return (this.c.engine === 'postgres' && this.c.writable ? requestForUpdate : requestById).first(this.c, {
+      id: requestId,
+    });
   }
 
   /** A verification that expired is replaced by the device's fresh one: the request follows it. */
@@ -366,16 +410,12 @@ export class CommandsRepo extends Repo {
 
   /** A service session (ended or not). */
   session(id: string): Promise<Selectable<ServiceSessionsTable> | undefined> {
-    return this.q.selectFrom('service_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return sessionById.first(this.c, { id });
   }
 
   /** The name the device shows for an agent. */
   async agentName(staffId: string): Promise<string | undefined> {
-    const r = await this.q
-      .selectFrom('staff')
-      .select('display_name')
-      .where('id', '=', staffId)
-      .executeTakeFirst();
+    const r = await staffName.first(this.c, { staffId });
     return r?.display_name;
   }
 

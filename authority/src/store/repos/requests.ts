@@ -253,10 +253,10 @@ function inQueueOrder<O>(
 }
 
 // Compiled once (prepared.ts): the queries every pipeline cycle runs.
-const requestById = prepared((q, p: { id: string }) =>
+export const requestById = prepared((q, p: { id: string }) =>
   q.selectFrom('requests').selectAll().where('id', '=', p.id),
 );
-const requestForUpdate = prepared((q, p: { id: string }) =>
+export const requestForUpdate = prepared((q, p: { id: string }) =>
   q.selectFrom('requests').selectAll().where('id', '=', p.id).forUpdate(),
 );
 const waitingQueueIds = prepared((q) =>
