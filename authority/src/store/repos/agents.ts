@@ -29,6 +29,10 @@ const agentHolding = prepared((q, p: { staffId: string }) =>
     .where('staff_id', '=', p.staffId),
 );
 
+const touchAgent = prepared((q, p: { staffId: string; at: number }) =>
+  q.updateTable('agents').set({ last_seen_at: p.at }).where('staff_id', '=', p.staffId),
+);
+
 interface PresenceValues extends Record<string, unknown> {
   staffId: string;
   presence: Presence;
@@ -199,7 +203,7 @@ export class AgentsRepo extends Repo {
 
   /** The last sign of life of an agent. */
   async touch(staffId: string, at = this.now()): Promise<void> {
-    await this.q.updateTable('agents').set({ last_seen_at: at }).where('staff_id', '=', staffId).execute();
+    await touchAgent.affected(this.c, { staffId, at });
   }
 
   async setProfile(

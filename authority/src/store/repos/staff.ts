@@ -2,9 +2,23 @@ import { sql, type Selectable } from 'kysely';
 import type { Tx } from '../engine.ts';
 import type { Database } from '../schema.ts';
 import { consumeOnce } from '../single-use.ts';
+import { prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 export type StaffRow = Selectable<Database['staff']>;
+
+// Compiled once (prepared.ts): every staff request reads them (verifyAccess).
+const staffById = prepared((q, p: { id: string }) =>
+  q.selectFrom('staff').selectAll().where('id', '=', p.id),
+);
+const revokedInFamily = prepared((q, p: { familyId: string }) =>
+  q
+    .selectFrom('refresh_tokens')
+    .select('token_hash')
+    .where('family_id', '=', p.familyId)
+    .where('revoked_at', 'is not', null)
+    .limit(1),
+);
 export type RefreshTokenRow = Selectable<Database['refresh_tokens']>;
 export type LoginThrottleRow = Selectable<Database['login_throttle']>;
 /** A colleague as the transfer directory lists them. */
@@ -18,7 +32,7 @@ export class StaffRepo extends Repo {
   // --- staff ---
 
   async byId(id: string): Promise<StaffRow | undefined> {
-    return await this.q.selectFrom('staff').selectAll().where('id', '=', id).executeTakeFirst();
+    return await staffById.first(this.c, { id });
   }
 
   /** Display names of these staff members (unknown ids are absent). */
@@ -91,14 +105,7 @@ export class StaffRepo extends Repo {
   /** Revoke every live token of a family; how many were. */
   /** Whether the refresh token family `familyId` was revoked (a logout, a reuse, the provider's logout). */
   async familyRevoked(familyId: string): Promise<boolean> {
-    const r = await this.q
-      .selectFrom('refresh_tokens')
-      .select('token_hash')
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is not', null)
-      .limit(1)
-      .executeTakeFirst();
-    return r !== undefined;
+    return (await revokedInFamily.first(this.c, { familyId })) !== undefined;
   }
 
   async revokeFamily(familyId: string): Promise<number> {
