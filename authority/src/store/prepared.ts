@@ -31,6 +31,23 @@ export function prepared<P extends Record<string, unknown>, O>(
   return new Prepared(build);
 }
 
+/**
+ * Prepared queries of one query whose shape depends on its input (which columns it sets,
+ * which guards it adds): `shape(key, build)` is the prepared query of `key`, `build`
+ * called on the first use of a key only. The key must name everything `build` branches on.
+ */
+export function preparedByShape<P extends Record<string, unknown>, O>(): (
+  key: string,
+  build: (q: Kysely<Database>, p: P) => Compilable<O>,
+) => Prepared<P, O> {
+  const shapes = new Map<string, Prepared<P, O>>();
+  return (key, build) => {
+    let query = shapes.get(key);
+    if (!query) shapes.set(key, (query = new Prepared(build)));
+    return query;
+  };
+}
+
 /** Where a prepared query runs: a repository's context (`this.c`) or a unit's handle and engine. */
 export interface PreparedTarget {
   readonly q: Kysely<Database>;

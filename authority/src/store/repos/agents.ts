@@ -1,6 +1,6 @@
 import type { Selectable, UpdateResult } from 'kysely';
 import type { AgentsTable } from '../schema.ts';
-import { prepared, type Prepared } from '../prepared.ts';
+import { prepared, preparedByShape, type Prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 /** An agent as stored (skills and queues are JSON text). */
@@ -42,33 +42,27 @@ interface PresenceValues extends Record<string, unknown> {
   at: number;
 }
 /** setPresence's UPDATE by shape: with the sign of life or not, to 'available' or not. */
-const presenceUpdates = new Map<string, Prepared<PresenceValues, UpdateResult>>();
+const presenceShape = preparedByShape<PresenceValues, UpdateResult>();
 function presenceUpdate(seen: boolean, available: boolean): Prepared<PresenceValues, UpdateResult> {
-  const key = `${seen} ${available}`;
-  let query = presenceUpdates.get(key);
-  if (!query) {
-    query = prepared((q, p: PresenceValues) =>
-      q
-        .updateTable('agents')
-        .set((eb) => ({
-          ...(seen ? { last_seen_at: p.at } : {}),
-          presence: p.presence,
-          presence_set_by: p.setBy,
-          since: eb.case().when('presence', '=', p.presence).then(eb.ref('since')).else(eb.val(p.at)).end(),
-          reason_code: p.reasonCode,
-          wrap_up_until: p.wrapUpUntil,
-          idle_since: available
-            ? eb.fn.coalesce(
-                eb.case().when('presence', '=', 'available').then(eb.ref('idle_since')).end(),
-                eb.val(p.at),
-              )
-            : null,
-        }))
-        .where('staff_id', '=', p.staffId),
-    );
-    presenceUpdates.set(key, query);
-  }
-  return query;
+  return presenceShape(`${seen} ${available}`, (q, p) =>
+    q
+      .updateTable('agents')
+      .set((eb) => ({
+        ...(seen ? { last_seen_at: p.at } : {}),
+        presence: p.presence,
+        presence_set_by: p.setBy,
+        since: eb.case().when('presence', '=', p.presence).then(eb.ref('since')).else(eb.val(p.at)).end(),
+        reason_code: p.reasonCode,
+        wrap_up_until: p.wrapUpUntil,
+        idle_since: available
+          ? eb.fn.coalesce(
+              eb.case().when('presence', '=', 'available').then(eb.ref('idle_since')).end(),
+              eb.val(p.at),
+            )
+          : null,
+      }))
+      .where('staff_id', '=', p.staffId),
+  );
 }
 
 /** Tables: agents, shifts. */

@@ -8,9 +8,10 @@ import type {
   ReceiptsTable,
   ServiceSessionsTable,
 } from '../schema.ts';
-import { prepared, type Prepared } from '../prepared.ts';
+import { prepared, preparedByShape } from '../prepared.ts';
 import { Repo } from './base.ts';
 import { requestById, requestForUpdate, type RequestRow } from './requests.ts';
+import { sessionById } from './sessions.ts';
 
 /** A device command as stored (command and result are JSON text). */
 export type CommandRow = Selectable<DeviceCommandsTable>;
@@ -57,9 +58,6 @@ const lastSeqOf = prepared((q, p: { requestId: string; fence: number }) =>
 const stoppedAtOf = prepared((q, p: { requestId: string }) =>
   q.selectFrom('remote_control').select('stopped_at').where('request_id', '=', p.requestId),
 );
-const sessionById = prepared((q, p: { id: string }) =>
-  q.selectFrom('service_sessions').selectAll().where('id', '=', p.id),
-);
 const staffName = prepared((q, p: { staffId: string }) =>
   q.selectFrom('staff').select('display_name').where('id', '=', p.staffId),
 );
@@ -71,7 +69,30 @@ interface TransitionValues extends Record<string, unknown> {
   result: string | null;
   reason: string | null;
 }
-const transitionShapes = new Map<string, Prepared<TransitionValues, CommandRow>>();
+const transitionShape = preparedByShape<TransitionValues, CommandRow>();
+
+/** The columns a move to `to` writes. */
+function setFor(
+  u: CommandUpdate,
+  to: CommandState,
+  change: Pick<CommandChange, 'result' | 'reason'>,
+  at: number,
+): CommandUpdate {
+  u = u.set({ state: to });
+  switch (to) {
+    case 'shown':
+      return u.set({ shown_at: at });
+    case 'expired':
+      return u.set((eb) => ({ finished_at: eb.ref('expires_at'), reason: change.reason ?? 'expired' }));
+    case 'done':
+    case 'declined':
+    case 'failed':
+    case 'cancelled':
+      return u.set({ finished_at: at, result: change.result ?? null, reason: change.reason ?? null });
+    default:
+      return u;
+  }
+}
 /** States in which a command still waits for its device's answer. */
 export const OPEN_STATES = ['pending', 'shown'] as const satisfies readonly CommandState[];
 
@@ -161,29 +182,6 @@ export class CommandsRepo extends Repo {
       .executeTakeFirst();
   }
 
-  /** The columns a move to `to` writes. */
-  private setFor(
-    u: CommandUpdate,
-    to: CommandState,
-    change: Pick<CommandChange, 'result' | 'reason'>,
-    at: number,
-  ): CommandUpdate {
-    u = u.set({ state: to });
-    switch (to) {
-      case 'shown':
-        return u.set({ shown_at: at });
-      case 'expired':
-        return u.set((eb) => ({ finished_at: eb.ref('expires_at'), reason: change.reason ?? 'expired' }));
-      case 'done':
-      case 'declined':
-      case 'failed':
-      case 'cancelled':
-        return u.set({ finished_at: at, result: change.result ?? null, reason: change.reason ?? null });
-      default:
-        return u;
-    }
-  }
-
   /**
    * The one way a command changes state (COMMAND_LIFECYCLE): one UPDATE guarded by the
    * states `from` (and, with change.liveAt, by not having expired). The changed row, or
@@ -202,18 +200,14 @@ export class CommandsRepo extends Repo {
     if (from.length === 0) return undefined;
     const live = change.liveAt !== undefined;
     const key = `${from.join(',')} ${to} ${live}`;
-    let query = transitionShapes.get(key);
-    if (!query) {
-      // one prepared query per shape; `from` is part of the shape (its states are constants)
-      query = prepared((q, p: TransitionValues) => {
-        let u = this.setFor(q.updateTable('device_commands'), to, p, p.at)
-          .where('id', '=', p.id)
-          .where('state', 'in', from);
-        if (live) u = u.where('expires_at', '>', p.liveAt);
-        return u.returningAll();
-      });
-      transitionShapes.set(key, query);
-    }
+    // `from` is part of the shape: its states are constants of the query
+    const query = transitionShape(key, (q, p) => {
+      let u = setFor(q.updateTable('device_commands'), to, p, p.at)
+        .where('id', '=', p.id)
+        .where('state', 'in', from);
+      if (live) u = u.where('expires_at', '>', p.liveAt);
+      return u.returningAll();
+    });
     return await query.first(this.c, {
       id,
       at: change.at ?? this.now(),
@@ -251,7 +245,7 @@ export class CommandsRepo extends Repo {
     for (const s of OPEN_STATES) assertTransition(lifecycle, s, 'cancelled');
     if (f.id === undefined && f.requestId === undefined && f.sessionId === undefined)
       throw new Error('cancelOpen needs an id, a request or a session');
-    let u = this.setFor(this.q.updateTable('device_commands'), 'cancelled', { reason }, at).where(
+    let u = setFor(this.q.updateTable('device_commands'), 'cancelled', { reason }, at).where(
       'state',
       'in',
       OPEN_STATES,
@@ -267,7 +261,7 @@ export class CommandsRepo extends Repo {
   /** Open commands past their expiry at `now` become expired (finished at their expiry). */
   async expireDue(now: number): Promise<CommandRow[]> {
     for (const s of OPEN_STATES) assertTransition(lifecycle, s, 'expired');
-    return await this.setFor(this.q.updateTable('device_commands'), 'expired', {}, now)
+    return await setFor(this.q.updateTable('device_commands'), 'expired', {}, now)
       .where('state', 'in', OPEN_STATES)
       .where('expires_at', '<=', now)
       .returningAll()

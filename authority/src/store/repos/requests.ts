@@ -9,7 +9,7 @@ import { assertTransition, REQUEST_LIFECYCLE, type Lifecycle } from '../../../..
 import type { RequestState } from '../../../../protocol/src/pipeline.ts';
 import { LOCK_CLASS_DISPATCH_QUEUE } from '../schema-migrations.ts';
 import type { Database, LeasesTable, PhoneCallbacksTable, RequestsTable } from '../schema.ts';
-import { prepared, type Prepared } from '../prepared.ts';
+import { prepared, preparedByShape, type Prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 /**
@@ -181,7 +181,7 @@ interface TransitionValues extends Record<string, unknown> {
 }
 
 /** A transition's UPDATE, one prepared query per shape (which columns it sets, which guards it adds). */
-const transitionShapes = new Map<string, Prepared<TransitionValues, RequestRow>>();
+const transitionShape = preparedByShape<TransitionValues, RequestRow>();
 
 function transitionUpdate(
   from: RequestState,
@@ -199,50 +199,45 @@ function transitionUpdate(
   };
   const assignedAt = to === 'assigned' && (from === 'offered' || has.agent);
   const key = `${to} ${bump} ${assignedAt} ${Object.values(has).join(' ')}`;
-  let query = transitionShapes.get(key);
-  if (!query) {
-    query = prepared((q, p: TransitionValues) => {
-      let u = q.updateTable('requests').set({ state: p.to });
-      if (bump) u = u.set((eb) => ({ fence: eb('fence', '+', 1) }));
-      if (has.agent) u = u.set({ agent_id: p.agentId });
-      if (has.queue) u = u.set({ queue_id: p.queueId });
-      if (has.priority) u = u.set({ priority: p.priority });
-      if (has.delta) u = u.set((eb) => ({ priority: eb('priority', '+', p.priorityDelta) }));
-      switch (to) {
-        case 'offered':
-          u = u.set({ offer_expires_at: p.offerExpiresAt });
-          break;
-        case 'assigned':
-          u = u.set({ offer_expires_at: null });
-          if (assignedAt) u = u.set({ assigned_at: p.at });
-          break;
-        case 'waiting':
-          u = u.set({ agent_id: null, offer_expires_at: null });
-          break;
-        case 'scheduled':
-          u = u.set({
-            agent_id: null,
-            offer_expires_at: null,
-            callback_mode: 'slot',
-            slot_start: p.slotStart,
-            slot_end: p.slotEnd,
-          });
-          break;
-        case 'completed':
-          u = u.set({ ended_at: p.at, end_reason: p.reason });
-          break;
-        case 'abandoned':
-          u = u.set({ ended_at: p.at, end_reason: p.reason, offer_expires_at: null });
-          break;
-      }
-      u = u.where('id', '=', p.id).where('state', '=', p.from).where('fence', '=', p.fence);
-      if (has.holder) u = u.where('agent_id', '=', p.holder);
-      if (has.offerLive) u = u.where('offer_expires_at', '>', p.offerLiveAt);
-      return u.returningAll();
-    });
-    transitionShapes.set(key, query);
-  }
-  return query;
+  return transitionShape(key, (q, p) => {
+    let u = q.updateTable('requests').set({ state: p.to });
+    if (bump) u = u.set((eb) => ({ fence: eb('fence', '+', 1) }));
+    if (has.agent) u = u.set({ agent_id: p.agentId });
+    if (has.queue) u = u.set({ queue_id: p.queueId });
+    if (has.priority) u = u.set({ priority: p.priority });
+    if (has.delta) u = u.set((eb) => ({ priority: eb('priority', '+', p.priorityDelta) }));
+    switch (to) {
+      case 'offered':
+        u = u.set({ offer_expires_at: p.offerExpiresAt });
+        break;
+      case 'assigned':
+        u = u.set({ offer_expires_at: null });
+        if (assignedAt) u = u.set({ assigned_at: p.at });
+        break;
+      case 'waiting':
+        u = u.set({ agent_id: null, offer_expires_at: null });
+        break;
+      case 'scheduled':
+        u = u.set({
+          agent_id: null,
+          offer_expires_at: null,
+          callback_mode: 'slot',
+          slot_start: p.slotStart,
+          slot_end: p.slotEnd,
+        });
+        break;
+      case 'completed':
+        u = u.set({ ended_at: p.at, end_reason: p.reason });
+        break;
+      case 'abandoned':
+        u = u.set({ ended_at: p.at, end_reason: p.reason, offer_expires_at: null });
+        break;
+    }
+    u = u.where('id', '=', p.id).where('state', '=', p.from).where('fence', '=', p.fence);
+    if (has.holder) u = u.where('agent_id', '=', p.holder);
+    if (has.offerLive) u = u.where('offer_expires_at', '>', p.offerLiveAt);
+    return u.returningAll();
+  });
 }
 
 /** Queue order: priority first, then waiting time, then id (every ordered read uses it). */

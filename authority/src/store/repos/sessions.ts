@@ -7,6 +7,9 @@ import { Repo } from './base.ts';
 export type SessionRow = Selectable<ServiceSessionsTable>;
 
 // Compiled once (prepared.ts): a session per request in the pipeline.
+export const sessionById = prepared((q, p: { id: string }) =>
+  q.selectFrom('service_sessions').selectAll().where('id', '=', p.id),
+);
 const insertSession = prepared(
   (
     q,
@@ -45,7 +48,7 @@ const endSession = prepared((q, p: { id: string; reason: string; at: number }) =
 export class SessionsRepo extends Repo {
   /** The session `id`, ended or not; undefined when there is none. */
   get(id: string): Promise<SessionRow | undefined> {
-    return this.q.selectFrom('service_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return sessionById.first(this.c, { id });
   }
 
   /** The sessions among `ids` that exist (any order). */
