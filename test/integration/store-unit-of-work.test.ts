@@ -219,6 +219,56 @@ for (const engine of testEngines()) {
       },
     );
 
+    it('reads outside units see committed data only: on SQLite on the idle writer (warm cache), on the read connection while a batch is open', async () => {
+      const has = async (kid: string) =>
+        (await h.store.db.selectFrom('signing_keys').select('kid').where('kid', '=', kid).execute())
+          .length === 1;
+      await h.store.tx((t) => insertKey(t, 'read-committed-1'));
+      const s0 = h.store.stats();
+      assert.equal(await has('read-committed-1'), true);
+      const s1 = h.store.stats();
+      if (engine === 'sqlite') {
+        assert.equal(s1.readsOnWriter - s0.readsOnWriter, 1, 'no batch open: the read ran on the writer');
+        assert.equal(s1.readsOnReader, s0.readsOnReader);
+      }
+
+      // A batch stays open while its unit waits: its write is not committed yet.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let written!: () => void;
+      const inside = new Promise<void>((r) => (written = r));
+      const unit = h.store.tx(async (t) => {
+        await insertKey(t, 'read-committed-2');
+        written();
+        await gate;
+      });
+      await inside;
+      assert.equal(await has('read-committed-2'), false, 'an open batch is not visible outside it');
+      const s2 = h.store.stats();
+      if (engine === 'sqlite') {
+        assert.equal(
+          s2.readsOnReader - s1.readsOnReader,
+          1,
+          'batch open: the read ran on the read connection',
+        );
+        assert.equal(s2.readsOnWriter, s1.readsOnWriter);
+      }
+      release();
+      await unit;
+      assert.equal(await has('read-committed-2'), true);
+
+      // A write smuggled in as raw SQL through store.db is refused, on the idle writer too.
+      if (engine === 'sqlite') {
+        await assert.rejects(
+          sql`INSERT INTO signing_keys (kid, private_jwk, created_at) VALUES ('raw-outer', '{}', 1)`.execute(
+            h.store.db,
+          ),
+          /readonly/,
+        );
+        assert.equal(await has('raw-outer'), false);
+      }
+    });
+
     it('misuse is refused with a clear error, not a deadlock', async () => {
       await assert.rejects(insertKey(h.store.db as unknown as Tx, 'outer-write'), /store.db is for reads/);
       await assert.rejects(

@@ -105,8 +105,8 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
           biometric: await svc.webauthn.hasCredential(p.device.customer_id),
           photo: await svc.photos.hasEnrolment(p.device.customer_id),
         },
-        authentication: await svc.authentications.view(p.authentication.id),
-        setup: await svc.factorSetup.view(p),
+        authentication: await svc.authentications.viewOf(p.authentication),
+        setup: svc.factorSetup.view(p),
         notices: await svc.factorSetup.notices(p.device.id),
       };
     },

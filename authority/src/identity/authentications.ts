@@ -111,9 +111,15 @@ export class Authentications {
   }
 
   async view(id: string): Promise<AuthenticationView> {
-    const read = this.ctx.data.read.authentications;
-    const a = await read.get(id);
+    const a = await this.ctx.data.read.authentications.get(id);
     if (!a) throw new Error(`authentication ${id} missing`);
+    return await this.viewOf(a);
+  }
+
+  /** The view of an authentication row the caller has just read (its factors are read now). */
+  async viewOf(a: AuthenticationRow): Promise<AuthenticationView> {
+    const id = a.id;
+    const read = this.ctx.data.read.authentications;
     return {
       authenticationId: a.id,
       customerId: a.customer_id,

@@ -105,9 +105,10 @@ export class FactorSetup {
     await r.audit.append(this.doneEntry(p, a, kind, subject));
   }
 
-  async view(p: DevicePrincipal): Promise<FactorSetupView> {
-    const a = await this.authentications.find(p.authentication.id);
-    const open = a?.setup_until != null && a.setup_until > this.ctx.clock.now();
+  /** What the device may set up now, from the authentication its request was verified with. */
+  view(p: DevicePrincipal): FactorSetupView {
+    const a = p.authentication;
+    const open = a.setup_until !== null && a.setup_until > this.ctx.clock.now();
     return {
       until: open ? iso(a.setup_until!) : null,
       pin: this.refusalOf(a, 'pin') === null,

@@ -31,7 +31,25 @@ export class SqliteConnection implements DatabaseConnection {
   /** Prepared statements by SQL text, each with when it was last used (`tick`). */
   private readonly cache = new Map<string, { stmt: BetterSqlite3.Statement; used: number }>();
   private tick = 0;
+  /** Reads run on `warm` while it has no transaction open (see `executeQuery`). */
+  private warm: SqliteConnection | null = null;
+  /** Reads that ran on this connection and on `warm`, for stats(). */
+  readonly reads = { own: 0, warm: 0 };
   constructor(readonly raw: BetterSqlite3.Database) {}
+
+  /**
+   * Run this (read) connection's queries on `writer` whenever the writer has no
+   * transaction open and this connection has none either. A commit by another connection
+   * makes SQLite drop this connection's whole page cache, so after every commit its first
+   * reads go back to the file through system calls; the writer's cache stays warm across
+   * its own commits. With no transaction open on the writer, a statement there sees
+   * exactly what this connection would: committed data only. During a batch (the writer
+   * inside BEGIN ... COMMIT, across the units' awaits) reads stay here. Only statements
+   * SQLite reports as read-only move; streams (iterators) never do.
+   */
+  readOnWriterWhenIdle(writer: SqliteConnection): void {
+    this.warm = writer;
+  }
 
   private prepare(sqlText: string): BetterSqlite3.Statement {
     const hit = this.cache.get(sqlText);
@@ -56,8 +74,17 @@ export class SqliteConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    const stmt = this.prepare(q.sql);
     const params = q.parameters as unknown[];
+    const warm = this.warm;
+    if (warm !== null && !warm.raw.inTransaction && !this.raw.inTransaction) {
+      const w = warm.prepare(q.sql);
+      if (w.readonly && w.reader) {
+        this.reads.warm++;
+        return { rows: w.all(...params) as R[] };
+      }
+    }
+    const stmt = this.prepare(q.sql);
+    if (this.warm !== null) this.reads.own++;
     if (stmt.reader) return { rows: stmt.all(...params) as R[] };
     const { changes, lastInsertRowid } = stmt.run(...params);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };

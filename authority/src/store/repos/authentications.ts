@@ -1,12 +1,18 @@
 import { sql } from 'kysely';
 import type { FactorKind } from '../../../../protocol/src/index.ts';
-import { prepared } from '../prepared.ts';
+import { prepared, preparedByShape } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 // Compiled once (prepared.ts): every authenticated device request reads it.
 const authenticationById = prepared((q, p: { id: string }) =>
   q.selectFrom('authentications').selectAll().where('id', '=', p.id),
 );
+
+/** The factors of an authentication in the order they were added (by engine: the row order column differs). */
+const factorsOn = preparedByShape<
+  { authenticationId: string },
+  { kind: string; at: number; device_id: string | null; detail: string | null }
+>();
 
 export interface AuthenticationRow {
   id: string;
@@ -83,13 +89,15 @@ export class AuthenticationsRepo extends Repo {
    * the insertion order).
    */
   async factors(authenticationId: string): Promise<FactorRow[]> {
-    const q = this.q
-      .selectFrom('factors')
-      .select(['kind', 'at', 'device_id', 'detail'])
-      .where('authentication_id', '=', authenticationId)
-      .orderBy('at')
-      .orderBy(this.c.engine === 'sqlite' ? sql`rowid` : sql`ctid`);
-    const rows = await q.execute();
+    const engine = this.c.engine;
+    const rows = await factorsOn(engine, (q, p) =>
+      q
+        .selectFrom('factors')
+        .select(['kind', 'at', 'device_id', 'detail'])
+        .where('authentication_id', '=', p.authenticationId)
+        .orderBy('at')
+        .orderBy(engine === 'sqlite' ? sql`rowid` : sql`ctid`),
+    ).rows(this.c, { authenticationId });
     return rows.map((r) => ({ ...r, kind: r.kind as FactorKind }));
   }
 }

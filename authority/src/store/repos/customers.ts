@@ -1,6 +1,12 @@
 import { sql, type Selectable } from 'kysely';
 import type { Database } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
+
+// Compiled once (prepared.ts): GET /v1/device/me reads it at every call.
+const displayNameOf = prepared((q, p: { id: string }) =>
+  q.selectFrom('customers').select('display_name').where('id', '=', p.id),
+);
 
 export type CustomerRow = Omit<
   Selectable<Database['customers']>,
@@ -113,12 +119,7 @@ export class CustomersRepo extends Repo {
   }
 
   async displayName(id: string): Promise<string | undefined> {
-    const r = await this.q
-      .selectFrom('customers')
-      .select('display_name')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return r?.display_name;
+    return (await displayNameOf.first(this.c, { id }))?.display_name;
   }
 
   /** Display names of these customers (unknown ids are absent). */

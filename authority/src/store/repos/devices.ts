@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../engine.ts';
 import { consumeOnce, insertOnce } from '../single-use.ts';
-import { prepared } from '../prepared.ts';
+import { prepared, preparedByShape } from '../prepared.ts';
 import { Repo } from './base.ts';
 
 // Compiled once (prepared.ts): every authenticated device request runs them.
@@ -61,6 +61,9 @@ export interface DeviceTokenRow {
 }
 
 export type SecurityNoticeKind = 'device.enrolled' | 'pin.set' | 'biometric.added' | 'photo.enrolled';
+
+/** A device's unacknowledged notices, oldest first (by engine: the row order column differs). */
+const openNoticesOn = preparedByShape<{ deviceId: string; limit: number }, NoticeRow>();
 
 export interface NoticeRow {
   id: string;
@@ -264,15 +267,18 @@ export class DevicesRepo extends Repo {
    * tuple stays where it was inserted).
    */
   openNotices(deviceId: string, limit = 50): Promise<NoticeRow[]> {
-    let q = this.q
-      .selectFrom('security_notices as n')
-      .innerJoin('devices as d', 'd.id', 'n.by_device_id')
-      .select(['n.id', 'n.kind', 'n.at', 'n.by_device_id', 'd.label'])
-      .where('n.device_id', '=', deviceId)
-      .where('n.acknowledged_at', 'is', null)
-      .orderBy('n.at');
-    q = q.orderBy(this.c.engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`);
-    return q.limit(limit).execute();
+    const engine = this.c.engine;
+    return openNoticesOn(engine, (q, p) =>
+      q
+        .selectFrom('security_notices as n')
+        .innerJoin('devices as d', 'd.id', 'n.by_device_id')
+        .select(['n.id', 'n.kind', 'n.at', 'n.by_device_id', 'd.label'])
+        .where('n.device_id', '=', p.deviceId)
+        .where('n.acknowledged_at', 'is', null)
+        .orderBy('n.at')
+        .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
+        .limit(p.limit),
+    ).rows(this.c, { deviceId, limit });
   }
 
   /** Acknowledge a notice of this device (again is fine): false when the device has no such notice. */

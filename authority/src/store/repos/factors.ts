@@ -1,6 +1,23 @@
 import { sql, type Selectable } from 'kysely';
 import type { PhotosTable, PinsTable, WebauthnCredentialsTable } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import { Repo } from './base.ts';
+
+// Compiled once (prepared.ts): GET /v1/device/me asks each of them at every call.
+const pinOf = prepared((q, p: { customerId: string }) =>
+  q.selectFrom('pins').select('customer_id').where('customer_id', '=', p.customerId).limit(1),
+);
+const credentialOf = prepared((q, p: { customerId: string }) =>
+  q.selectFrom('webauthn_credentials').select('id').where('customer_id', '=', p.customerId).limit(1),
+);
+const enrolmentPhotoOf = prepared((q, p: { customerId: string }) =>
+  q
+    .selectFrom('photos')
+    .select('id')
+    .where('customer_id', '=', p.customerId)
+    .where('purpose', '=', 'enrolment')
+    .limit(1),
+);
 
 /** A customer's PIN as stored (argon2id hash, consecutive failures, lock). */
 export type PinRow = Selectable<PinsTable>;
@@ -42,12 +59,7 @@ export class FactorsRepo extends Repo {
   }
 
   async hasPin(customerId: string): Promise<boolean> {
-    const r = await this.q
-      .selectFrom('pins')
-      .select('customer_id')
-      .where('customer_id', '=', customerId)
-      .executeTakeFirst();
-    return r !== undefined;
+    return (await pinOf.first(this.c, { customerId })) !== undefined;
   }
 
   /** Set or replace the PIN: failures and lock start over. */
@@ -231,12 +243,7 @@ export class FactorsRepo extends Repo {
   }
 
   async hasCredential(customerId: string): Promise<boolean> {
-    const r = await this.q
-      .selectFrom('webauthn_credentials')
-      .select('id')
-      .where('customer_id', '=', customerId)
-      .executeTakeFirst();
-    return r !== undefined;
+    return (await credentialOf.first(this.c, { customerId })) !== undefined;
   }
 
   /** Credential `id` if it is registered on `deviceId`. */
@@ -283,13 +290,7 @@ export class FactorsRepo extends Repo {
   // ---- photos -------------------------------------------------------------------------------
 
   async hasEnrolmentPhoto(customerId: string): Promise<boolean> {
-    const r = await this.q
-      .selectFrom('photos')
-      .select('id')
-      .where('customer_id', '=', customerId)
-      .where('purpose', '=', 'enrolment')
-      .executeTakeFirst();
-    return r !== undefined;
+    return (await enrolmentPhotoOf.first(this.c, { customerId })) !== undefined;
   }
 
   /** Store a photo (no verdict yet). */
