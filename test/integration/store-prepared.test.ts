@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { StoreMisuseError, type Store, type Tx } from '../../authority/src/store/engine.ts';
 import { prepared } from '../../authority/src/store/prepared.ts';
 import { openTestStore, testEngines } from '../support/store.ts';
@@ -25,6 +26,13 @@ const rekey = prepared((q, p: { kid: string; jwk: string }) =>
     .set({ private_jwk: p.jwk })
     .where('kid', '=', p.kid)
     .where('private_jwk', '=', '{}'),
+);
+
+const keyByKid = prepared((q, p: { kid: string }) =>
+  q.selectFrom('signing_keys').selectAll().where('kid', '=', p.kid),
+);
+const firstKeysSince = prepared((q, p: { at: number; n: number }) =>
+  q.selectFrom('signing_keys').selectAll().where('created_at', '>=', p.at).orderBy('kid').limit(p.n),
 );
 
 for (const engine of testEngines()) {
@@ -111,5 +119,56 @@ for (const engine of testEngines()) {
       ).map((r) => r.kid);
       assert.deepEqual(kids, ['g1']);
     });
+
+    it(
+      'PostgreSQL: a named statement on the connection, still answering after a schema change made its plan stale',
+      {
+        skip:
+          engine === 'sqlite' &&
+          'no server-side statements (better-sqlite3 keeps its own, store/sqlite-driver.ts)',
+      },
+      async () => {
+        // one connection, so the statement and the stale plan are on the connection that runs next
+        const one = await openTestStore(engine, { poolSize: 1 });
+        const admin =
+          one.target.engine === 'postgres' ? new pg.Client({ connectionString: one.target.url }) : null;
+        await admin!.connect();
+        try {
+          const { store } = one;
+          await store.tx((t) => insertKey.affected({ q: t, engine }, { kid: 'named-1', at: 5 }));
+          const held = await store.tx(async (t) => {
+            await keyByKid.first({ q: t, engine }, { kid: 'named-1' });
+            return (await sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`.execute(t))
+              .rows;
+          });
+          assert.ok(
+            held.some((r) => r.statement === 'select * from "signing_keys" where "kid" = $1'),
+            `prepared on the connection: ${JSON.stringify(held)}`,
+          );
+
+          // A newer node adds a column: `select *` planned before no longer fits.
+          await admin!.query('ALTER TABLE signing_keys ADD COLUMN note TEXT');
+          const inUnit = await store.tx((t) => keyByKid.first({ q: t, engine }, { kid: 'named-1' }));
+          assert.equal(inUnit?.kid, 'named-1');
+          assert.equal(
+            (inUnit as Record<string, unknown> | undefined)?.note,
+            null,
+            'the unit ran again, unnamed',
+          );
+
+          // and outside a unit (store.db): run again at once
+          assert.equal(
+            (await firstKeysSince.rows({ q: store.db, engine }, { at: 5, n: 1 }))[0]?.kid,
+            'named-1',
+          );
+          await admin!.query('ALTER TABLE signing_keys ADD COLUMN note2 TEXT');
+          const outside = await firstKeysSince.rows({ q: store.db, engine }, { at: 5, n: 1 });
+          assert.equal((outside[0] as Record<string, unknown> | undefined)?.note2, null);
+        } finally {
+          await admin?.end();
+          await one.close();
+        }
+      },
+    );
   });
 }

@@ -476,7 +476,55 @@ function isPgRetryable(e: unknown): boolean {
   const err = e as { code?: unknown; constraint?: unknown } | null;
   const code = err?.code;
   if (code === '23505') return typeof err?.constraint === 'string' && RULE_INDEXES.has(err.constraint);
-  return code === '40P01' || code === '40001';
+  return code === '40P01' || code === '40001' || isStalePlan(e);
+}
+
+/**
+ * Server-side statement names of the queries prepared.ts compiles once, by SQL text
+ * (PostgreSQL). A named statement is parsed and planned once per connection instead of at
+ * every run; the set is bounded by the prepared queries of the code.
+ */
+const pgStatementNames = new Map<string, string>();
+
+/** Run this SQL text as a named statement on every connection of the PostgreSQL store. */
+export function namePostgresStatement(sqlText: string): void {
+  if (!pgStatementNames.has(sqlText)) pgStatementNames.set(sqlText, `vd_${pgStatementNames.size + 1}`);
+}
+
+/** A table a named statement reads changed its columns (a newer node migrated): its plan cannot be used. */
+function isStalePlan(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  return (
+    err?.code === '0A000' &&
+    typeof err.message === 'string' &&
+    err.message.includes('cached plan must not change result type')
+  );
+}
+
+/**
+ * Kysely calls `client.query(text, values)`: a text of pgStatementNames goes as a named
+ * statement instead. When a schema change made a named statement's plan stale, the text
+ * runs unnamed on this connection from then on: at once again if no transaction was open
+ * (the failed run did nothing), else the error ends the unit, which runs again
+ * (isPgRetryable).
+ */
+function useNamedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (text: unknown, values?: unknown, cb?: unknown) => unknown;
+  const unnamed = new Set<string>();
+  client.query = ((text: unknown, values?: unknown, cb?: unknown) => {
+    const name =
+      typeof text === 'string' && cb === undefined && !unnamed.has(text)
+        ? pgStatementNames.get(text)
+        : undefined;
+    if (name === undefined) return query(text, values, cb);
+    const outsideTransaction = client.getTransactionStatus() === 'I';
+    return (query({ name, text, values }) as Promise<unknown>).catch((e: unknown) => {
+      if (!isStalePlan(e)) throw e;
+      unnamed.add(text as string);
+      if (outsideTransaction) return query(text, values);
+      throw e;
+    });
+  }) as typeof client.query;
 }
 
 class PostgresStore implements Store {
@@ -502,7 +550,10 @@ class PostgresStore implements Store {
     // A connection lost while a unit holds it between two queries (a server restart, a
     // failover, pg_terminate_backend) is emitted on its client, where nothing listens
     // unless we do: it would end the process. The unit's next query fails instead.
-    pool.on('connect', (client) => client.on('error', (e) => opts.onPoolError?.(e)));
+    pool.on('connect', (client) => {
+      client.on('error', (e) => opts.onPoolError?.(e));
+      useNamedStatements(client);
+    });
     try {
       const c = await pool.connect();
       try {

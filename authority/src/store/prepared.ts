@@ -5,7 +5,7 @@ import {
   type QueryResult,
   type RootOperationNode,
 } from 'kysely';
-import { guardPrepared, type Engine } from './engine.ts';
+import { guardPrepared, namePostgresStatement, type Engine } from './engine.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -23,7 +23,8 @@ import type { Database } from './schema.ts';
  * shape depends on its input is one prepared query per shape (a Map by shape key).
  * A missing value, an array or an object other than a Buffer is refused before the
  * query runs. The handle's guards (a unit's `t` after its unit ended, a write on
- * `store.db`) apply at every run as they do to a built query.
+ * `store.db`) apply at every run as they do to a built query. On PostgreSQL the
+ * compiled text runs as a named statement (planned once per connection; engine.ts).
  */
 export function prepared<P extends Record<string, unknown>, O>(
   build: (q: Kysely<Database>, p: P) => Compilable<O>,
@@ -140,6 +141,8 @@ export class Prepared<P extends Record<string, unknown>, O> {
         `prepared query: '${lost.map((m) => m.key).join("', '")}' was written into the SQL text, not passed as a parameter: ${compiled.sql}`,
       );
     const shape: Shape = { query: compiled.query, sql: compiled.sql, parameters: compiled.parameters, slots };
+    // PostgreSQL: parsed and planned once per connection (a named statement), not at every run.
+    if (target.engine === 'postgres') namePostgresStatement(compiled.sql);
     this.shapes.set(target.engine, shape);
     return shape;
   }
