@@ -102,6 +102,24 @@ describe('device enrolment and authentication (real HTTP, real SQLite)', () => {
     assert.equal((await thief.api('deviceMe')).status, 401);
   });
 
+  it('many requests at once (their proofs verified off the event loop): every good proof passes, every forged one is 401', async () => {
+    const admin = await api(a.url, 'login', { json: { username: 'admin', password: 'demo-admin-1' } });
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_alice_martin_01' },
+      headers: { authorization: `Bearer ${admin.body.accessToken}` },
+    });
+    const d = await new TestDevice(a.url).enrolAndAuthenticate(code.body.code);
+    const thief = new TestDevice(a.url); // its own key, the stolen token
+    thief.token = d.token;
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? d : thief).api('deviceMe').then((r) => r.status)),
+    );
+    assert.deepEqual(
+      statuses,
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 200 : 401)),
+    );
+  });
+
   it('a proof is refused unless ES256 with the proof typ over the header and payload as sent: none, HS256, wrong or no typ, crit, tampered', async () => {
     const admin = await api(a.url, 'login', { json: { username: 'admin', password: 'demo-admin-1' } });
     const code = await api(a.url, 'issueEnrolmentCode', {

@@ -27,6 +27,38 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * nothing is cached here but the caller's imported key.
  */
 export function verifyDeviceJws(key: KeyObject, jws: string, typ: string): string | undefined {
+  const c = checkedJws(jws, typ);
+  if (c === undefined || !verifyDeviceSignature(key, c.signed, c.signature)) return undefined;
+  return c.payload;
+}
+
+/**
+ * verifyDeviceJws with the ECDSA verification on libuv's thread pool (node:crypto's
+ * callback form): the event loop goes on serving other requests meanwhile. Same checks,
+ * same answer.
+ */
+export async function verifyDeviceJwsOffLoop(
+  key: KeyObject,
+  jws: string,
+  typ: string,
+): Promise<string | undefined> {
+  const c = checkedJws(jws, typ);
+  if (c === undefined) return undefined;
+  const sig = Buffer.from(c.signature, 'base64url');
+  if (sig.length !== 64) return undefined;
+  const ok = await new Promise<boolean>((resolve) =>
+    verify('sha256', Buffer.from(c.signed, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig, (e, valid) =>
+      resolve(e === null && valid),
+    ),
+  );
+  return ok ? c.payload : undefined;
+}
+
+/** The header checks of a device JWS: what was signed, the signature and the payload's text, or undefined. */
+function checkedJws(
+  jws: string,
+  typ: string,
+): { signed: string; signature: string; payload: string } | undefined {
   const parts = jws.split('.');
   if (parts.length !== 3) return undefined;
   const [h, p, s] = parts as [string, string, string];
@@ -40,6 +72,5 @@ export function verifyDeviceJws(key: KeyObject, jws: string, typ: string): strin
   if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
   const hd = header as Record<string, unknown>;
   if (hd.alg !== 'ES256' || hd.typ !== typ || 'crit' in hd || 'b64' in hd) return undefined;
-  if (!verifyDeviceSignature(key, `${h}.${p}`, s)) return undefined;
-  return Buffer.from(p, 'base64url').toString('utf8');
+  return { signed: `${h}.${p}`, signature: s, payload: Buffer.from(p, 'base64url').toString('utf8') };
 }
