@@ -14,11 +14,6 @@ export type OutboxRow = Selectable<Database['outbox']>;
 /** The PostgreSQL channel a unit that emitted notifies (payload: the seq and the topic), store/pg-listen.ts listens on. */
 export const OUTBOX_CHANNEL = 'vd_outbox';
 
-/** A notification's payload: `<seq> <topic>` (the event itself is read from the table). */
-export function outboxNotification(seq: number, topic: DomainTopic): string {
-  return `${seq} ${topic}`;
-}
-
 /**
  * A notification's seq, and its topic when it names a known one. A payload of a seq alone
  * (as sent before the topic was added) gives no topic: the bus then wakes every consumer.
@@ -39,6 +34,35 @@ const emitted = new WeakMap<RepoContext, Set<DomainTopic>>();
 // Compiled once (prepared.ts): every unit that emits runs it.
 const insertEvent = prepared((q, p: { topic: string; payload: string; at: number }) =>
   q.insertInto('outbox').values({ topic: p.topic, payload: p.payload, created_at: p.at }).returning('seq'),
+);
+
+/**
+ * PostgreSQL: the same insert in one round trip instead of three. The advisory lock is
+ * taken in the row source, so before the identity hands out seq (a subquery with a
+ * volatile function is not pulled up: it is scanned before the row is projected); the
+ * notification is sent for the inserted row, its payload `<seq> <topic>` (the event
+ * itself is read from the table), transactional like every pg_notify. Nothing here reads: the statement's
+ * snapshot, taken before the lock is granted, does not matter.
+ */
+const insertEventAndNotify = prepared((q, p: { topic: string; payload: string; at: number }) =>
+  q
+    .insertInto('outbox')
+    .columns(['topic', 'payload', 'created_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom(
+          sql<{ locked: unknown }>`(SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_OUTBOX}))`.as('l'),
+        )
+        .select((s) => [
+          s.val(p.topic).as('topic'),
+          s.val(p.payload).as('payload'),
+          s.val(p.at).as('created_at'),
+        ]),
+    )
+    .returning(() => [
+      'seq',
+      sql<unknown>`pg_notify(${OUTBOX_CHANNEL}, seq::text || ' ' || topic)`.as('notified'),
+    ]),
 );
 
 /** The topics a unit of work (its repository context) appended events of; undefined when none. */
@@ -63,19 +87,15 @@ export class OutboxRepo extends Repo {
   async emit<T extends DomainTopic>(topic: T, payload: DomainPayload<T>): Promise<number> {
     if (!this.c.writable) throw new Error('outbox events are emitted inside a unit of work (data.tx)');
     const checked = DOMAIN_EVENTS[topic].parse(payload);
-    if (this.c.engine === 'postgres')
-      await sql`SELECT pg_advisory_xact_lock(${VD_LOCK_CLASS}, ${LOCK_OUTBOX})`.execute(this.q);
-    const row = (await insertEvent.first(this.c, {
-      topic,
-      payload: JSON.stringify(checked),
-      at: this.now(),
-    }))!;
-    // Every node's bus wakes at the commit (pg_notify is transactional: delivered at commit,
-    // never for a rollback), the consumers of this topic only. Only the seq and topic travel:
-    // the event is read from the table (a
-    // notification is lost while a listener is disconnected; the catch-up by seq covers it).
-    if (this.c.engine === 'postgres')
-      await sql`SELECT pg_notify(${OUTBOX_CHANNEL}, ${outboxNotification(row.seq, topic)})`.execute(this.q);
+    const values = { topic, payload: JSON.stringify(checked), at: this.now() };
+    // On PostgreSQL every node's bus wakes at the commit (pg_notify is transactional:
+    // delivered at commit, never for a rollback), the consumers of this topic only. Only
+    // the seq and topic travel: the event is read from the table (a notification is lost
+    // while a listener is disconnected; the catch-up by seq covers it).
+    const row = (await (this.c.engine === 'postgres' ? insertEventAndNotify : insertEvent).first(
+      this.c,
+      values,
+    ))!;
     let topics = emitted.get(this.c);
     if (!topics) emitted.set(this.c, (topics = new Set()));
     topics.add(topic);
