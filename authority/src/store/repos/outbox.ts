@@ -59,10 +59,7 @@ const insertEventAndNotify = prepared((q, p: { topic: string; payload: string; a
           s.val(p.at).as('created_at'),
         ]),
     )
-    .returning(() => [
-      'seq',
-      sql<unknown>`pg_notify(${OUTBOX_CHANNEL}, seq::text || ' ' || topic)`.as('notified'),
-    ]),
+    .returning(['seq', sql<unknown>`pg_notify(${OUTBOX_CHANNEL}, seq::text || ' ' || topic)`.as('notified')]),
 );
 
 /** The topics a unit of work (its repository context) appended events of; undefined when none. */
