@@ -41,8 +41,8 @@ const insertEvent = prepared((q, p: { topic: string; payload: string; at: number
  * taken in the row source, so before the identity hands out seq (a subquery with a
  * volatile function is not pulled up: it is scanned before the row is projected); the
  * notification is sent for the inserted row, its payload `<seq> <topic>` (the event
- * itself is read from the table), transactional like every pg_notify. Nothing here reads: the statement's
- * snapshot, taken before the lock is granted, does not matter.
+ * itself is read from the table), transactional like every pg_notify. Nothing here
+ * reads: the statement's snapshot, taken before the lock is granted, does not matter.
  */
 const insertEventAndNotify = prepared((q, p: { topic: string; payload: string; at: number }) =>
   q
