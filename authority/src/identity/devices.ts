@@ -275,7 +275,7 @@ export class Devices {
       throw unauthorized('device token unknown or expired');
     const device = found.device;
     if (device.revoked_at !== null) throw unauthorized('device revoked');
-    // Synchronous node:crypto (the device's key imported once, kept by keyOf); never a cached verdict.
+    // node:crypto with the device's key imported once (keyOf); never a cached verdict.
     // Alone, on the event loop (no thread hop: the lowest latency); with other requests
     // in flight, on the thread pool, so the loop serves them meanwhile (SQLite, 64 in
     // flight: 4,711-4,752 -> 5,302-5,766 proofs/s; alone, the hop would cost 0.05-0.08 ms).
