@@ -186,6 +186,7 @@ for (const engine of testEngines()) {
       const both = await h.data.read.devices.tokenWithDevice('tok1');
       assert.equal(both?.token.authentication_id, 'a1');
       assert.deepEqual(both?.device, await h.data.read.devices.get('d1'));
+      assert.deepEqual(both?.authentication, await h.data.read.authentications.get('a1'));
       assert.equal(await h.data.read.devices.tokenWithDevice('nope'), undefined);
       // two step-ups at once: each locks the row, adds its factor, recomputes from all factors
       const kinds = ['pin', 'biometric', 'photo', 'knowledge'] as const;

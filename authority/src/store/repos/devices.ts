@@ -2,13 +2,16 @@ import { sql } from 'kysely';
 import type { Tx } from '../engine.ts';
 import { consumeOnce, insertOnce } from '../single-use.ts';
 import { prepared, preparedByShape } from '../prepared.ts';
+import type { AuthenticationRow } from './authentications.ts';
 import { Repo } from './base.ts';
 
 // Compiled once (prepared.ts): every authenticated device request runs them.
+// The token, its device and its authentication in one read (one round trip on PostgreSQL).
 const tokenAndDevice = prepared((q, p: { tokenHash: string }) =>
   q
     .selectFrom('device_tokens as t')
     .innerJoin('devices as d', 'd.id', 't.device_id')
+    .leftJoin('authentications as a', 'a.id', 't.authentication_id')
     .select([
       't.token_hash',
       't.device_id',
@@ -20,6 +23,13 @@ const tokenAndDevice = prepared((q, p: { tokenHash: string }) =>
       'd.label',
       'd.enrolled_at',
       'd.revoked_at',
+      'a.id as a_id',
+      'a.customer_id as a_customer_id',
+      'a.device_id as a_device_id',
+      'a.level as a_level',
+      'a.created_at as a_created_at',
+      'a.expires_at as a_expires_at',
+      'a.setup_until as a_setup_until',
     ])
     .where('t.token_hash', '=', p.tokenHash),
 );
@@ -221,13 +231,30 @@ export class DevicesRepo extends Repo {
       .executeTakeFirst();
   }
 
-  /** A token with its device, in one read (what every device request looks up first). */
+  /**
+   * A token with its device and its authentication (undefined if that row is gone), in
+   * one read: what every device request looks up first.
+   */
   async tokenWithDevice(
     tokenHash: string,
-  ): Promise<{ token: DeviceTokenRow; device: DeviceRow } | undefined> {
+  ): Promise<
+    { token: DeviceTokenRow; device: DeviceRow; authentication: AuthenticationRow | undefined } | undefined
+  > {
     const r = await tokenAndDevice.first(this.c, { tokenHash });
     if (!r) return undefined;
     return {
+      authentication:
+        r.a_id === null
+          ? undefined
+          : {
+              id: r.a_id,
+              customer_id: r.a_customer_id!,
+              device_id: r.a_device_id,
+              level: r.a_level!,
+              created_at: r.a_created_at!,
+              expires_at: r.a_expires_at!,
+              setup_until: r.a_setup_until,
+            },
       token: {
         token_hash: r.token_hash,
         device_id: r.device_id,
