@@ -141,4 +141,14 @@ describe('recording timeline: transfers marked', () => {
       },
     ]);
   });
+
+  it('a sweep asked for while one is running runs again after it: a recording that expired meanwhile goes', async () => {
+    // A pass starts (a timer's, or another caller's) before the retention deadline...
+    const running = a.services.recordings.sweep();
+    // ...the deadline passes, and a sweep is asked for now.
+    clock.advance(2 * 86_400_000);
+    await a.services.recordings.sweep();
+    await running;
+    assert.deepEqual(await a.services.ctx.data.read.recordings.listOf(requestId), []);
+  });
 });

@@ -53,6 +53,8 @@ export class Recordings {
   private readonly ng: NgClient | null;
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  /** The pass asked for while `sweeping` ran, to start when it ends. */
+  private again: Promise<void> | null = null;
 
   constructor(
     private readonly ctx: Ctx,
@@ -258,10 +260,25 @@ export class Recordings {
     return rows.map((row) => recordingView(row, moves));
   }
 
-  /** Converts the recordings of ended calls, deletes expired ones. One sweep at a time. */
+  /**
+   * Converts the recordings of ended calls, deletes expired ones. One pass at a time; a
+   * call while one runs gets a pass that starts after it (so it sees the clock and rows of now).
+   */
   sweep(): Promise<void> {
-    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = null));
-    return this.sweeping;
+    if (this.sweeping === null) {
+      this.sweeping = this.sweepOnce().finally(() => (this.sweeping = null));
+      return this.sweeping;
+    }
+    // A pass is running: it read the clock and the rows before this call, so what expired
+    // since would wait for the next timer. One more pass after it, shared by every caller
+    // until it starts.
+    this.again ??= this.sweeping
+      .catch(() => undefined)
+      .then(() => {
+        this.again = null;
+        return this.sweep();
+      });
+    return this.again;
   }
 
   private async sweepOnce(): Promise<void> {
