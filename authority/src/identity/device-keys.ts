@@ -10,11 +10,17 @@ export const deviceIdOf = (jwk: P256PublicJwk): Promise<string> =>
 export const importDeviceKey = (jwk: P256PublicJwk): KeyObject =>
   createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
 
+/** The arguments of node:crypto's verify for a raw r||s ECDSA P-256/SHA-256 signature, or undefined if it is not 64 bytes. */
+function p1363(key: KeyObject, message: string, signatureB64url: string) {
+  const sig = Buffer.from(signatureB64url, 'base64url');
+  if (sig.length !== 64) return undefined;
+  return ['sha256', Buffer.from(message, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig] as const;
+}
+
 /** Verify a raw r||s ECDSA P-256/SHA-256 signature (WebCrypto's format). */
 export function verifyDeviceSignature(key: KeyObject, message: string, signatureB64url: string): boolean {
-  const sig = Buffer.from(signatureB64url, 'base64url');
-  if (sig.length !== 64) return false;
-  return verify('sha256', Buffer.from(message, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig);
+  const args = p1363(key, message, signatureB64url);
+  return args !== undefined && verify(...args);
 }
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
@@ -43,13 +49,10 @@ export async function verifyDeviceJwsOffLoop(
   typ: string,
 ): Promise<string | undefined> {
   const c = checkedJws(jws, typ);
-  if (c === undefined) return undefined;
-  const sig = Buffer.from(c.signature, 'base64url');
-  if (sig.length !== 64) return undefined;
+  const args = c && p1363(key, c.signed, c.signature);
+  if (!c || !args) return undefined;
   const ok = await new Promise<boolean>((resolve) =>
-    verify('sha256', Buffer.from(c.signed, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, sig, (e, valid) =>
-      resolve(e === null && valid),
-    ),
+    verify(...args, (e, valid) => resolve(e === null && valid)),
   );
   return ok ? c.payload : undefined;
 }

@@ -8,6 +8,9 @@ import {
 import { guardPrepared, namePostgresStatement, type Engine } from './engine.ts';
 import type { Database } from './schema.ts';
 
+/** What `build` gets: the handle, the placeholders, and the engine it compiles for. */
+type Build<P, O> = (q: Kysely<Database>, p: P, engine: Engine) => Compilable<O>;
+
 /**
  * A query built and compiled once per engine, then run with new values: what a hot query
  * costs in Kysely (building the operation tree, compiling it to SQL, and the statement
@@ -20,15 +23,14 @@ import type { Database } from './schema.ts';
  * query as one of its parameters, so a value can never change the SQL: use a placeholder
  * where a scalar value goes (a comparison, a column of `values()` / `set()`, `limit`),
  * never for an `in` list, an `is null` or anything the builder branches on. A query whose
- * shape depends on its input is one prepared query per shape (a Map by shape key).
+ * shape depends on its input is one prepared query per shape (`preparedByShape`); one
+ * that differs by engine reads `build`'s third argument (it is compiled per engine).
  * A missing value, an array or an object other than a Buffer is refused before the
  * query runs. The handle's guards (a unit's `t` after its unit ended, a write on
  * `store.db`) apply at every run as they do to a built query. On PostgreSQL the
  * compiled text runs as a named statement (planned once per connection; engine.ts).
  */
-export function prepared<P extends Record<string, unknown>, O>(
-  build: (q: Kysely<Database>, p: P) => Compilable<O>,
-): Prepared<P, O> {
+export function prepared<P extends Record<string, unknown>, O>(build: Build<P, O>): Prepared<P, O> {
   return new Prepared(build);
 }
 
@@ -39,7 +41,7 @@ export function prepared<P extends Record<string, unknown>, O>(
  */
 export function preparedByShape<P extends Record<string, unknown>, O>(): (
   key: string,
-  build: (q: Kysely<Database>, p: P) => Compilable<O>,
+  build: Build<P, O>,
 ) => Prepared<P, O> {
   const shapes = new Map<string, Prepared<P, O>>();
   return (key, build) => {
@@ -76,7 +78,7 @@ class Slot {
 export class Prepared<P extends Record<string, unknown>, O> {
   private readonly shapes = new Map<Engine, Shape>();
 
-  constructor(private readonly build: (q: Kysely<Database>, p: P) => Compilable<O>) {}
+  constructor(private readonly build: Build<P, O>) {}
 
   /** All rows the query returns (a SELECT, or a write with RETURNING). */
   async rows(target: PreparedTarget, values: P): Promise<O[]> {
@@ -129,7 +131,7 @@ export class Prepared<P extends Record<string, unknown>, O> {
       },
     ) as P;
     // compile() runs the handle's plugins once (a write refused on store.db is refused here)
-    const compiled = this.build(target.q, placeholders).compile();
+    const compiled = this.build(target.q, placeholders, target.engine).compile();
     const slots: Array<readonly [number, string]> = [];
     compiled.parameters.forEach((v, i) => {
       if (v instanceof Slot) slots.push([i, v.key]);

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { FactorKind } from '../../../../protocol/src/index.ts';
-import { prepared, preparedByShape } from '../prepared.ts';
+import { prepared } from '../prepared.ts';
 import { inSlices, Repo } from './base.ts';
 
 // Compiled once (prepared.ts): every authenticated device request reads it.
@@ -8,11 +8,15 @@ const authenticationById = prepared((q, p: { id: string }) =>
   q.selectFrom('authentications').selectAll().where('id', '=', p.id),
 );
 
-/** The factors of an authentication in the order they were added (by engine: the row order column differs). */
-const factorsOn = preparedByShape<
-  { authenticationId: string },
-  { kind: string; at: number; device_id: string | null; detail: string | null }
->();
+/** The factors of an authentication in the order they were added (the row order column differs by engine). */
+const factorsOf = prepared((q, p: { authenticationId: string }, engine) =>
+  q
+    .selectFrom('factors')
+    .select(['kind', 'at', 'device_id', 'detail'])
+    .where('authentication_id', '=', p.authenticationId)
+    .orderBy('at')
+    .orderBy(engine === 'sqlite' ? sql`rowid` : sql`ctid`),
+);
 
 export interface AuthenticationRow {
   id: string;
@@ -89,15 +93,7 @@ export class AuthenticationsRepo extends Repo {
    * the insertion order).
    */
   async factors(authenticationId: string): Promise<FactorRow[]> {
-    const engine = this.c.engine;
-    const rows = await factorsOn(engine, (q, p) =>
-      q
-        .selectFrom('factors')
-        .select(['kind', 'at', 'device_id', 'detail'])
-        .where('authentication_id', '=', p.authenticationId)
-        .orderBy('at')
-        .orderBy(engine === 'sqlite' ? sql`rowid` : sql`ctid`),
-    ).rows(this.c, { authenticationId });
+    const rows = await factorsOf.rows(this.c, { authenticationId });
     return rows.map((r) => ({ ...r, kind: r.kind as FactorKind }));
   }
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../engine.ts';
 import { consumeOnce, insertOnce } from '../single-use.ts';
-import { prepared, preparedByShape } from '../prepared.ts';
+import { prepared } from '../prepared.ts';
 import type { AuthenticationRow } from './authentications.ts';
 import { Repo } from './base.ts';
 
@@ -34,6 +34,18 @@ const tokenAndDevice = prepared((q, p: { tokenHash: string }) =>
     .where('t.token_hash', '=', p.tokenHash),
 );
 /** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
+/** A device's unacknowledged notices, oldest first (the row order column differs by engine). */
+const openNoticesOf = prepared((q, p: { deviceId: string; limit: number }, engine) =>
+  q
+    .selectFrom('security_notices as n')
+    .innerJoin('devices as d', 'd.id', 'n.by_device_id')
+    .select(['n.id', 'n.kind', 'n.at', 'n.by_device_id', 'd.label'])
+    .where('n.device_id', '=', p.deviceId)
+    .where('n.acknowledged_at', 'is', null)
+    .orderBy('n.at')
+    .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
+    .limit(p.limit),
+);
 const rememberProofOnce = prepared((q, p: { jti: string; expiresAt: number }) =>
   q
     .insertInto('used_proofs')
@@ -71,9 +83,6 @@ export interface DeviceTokenRow {
 }
 
 export type SecurityNoticeKind = 'device.enrolled' | 'pin.set' | 'biometric.added' | 'photo.enrolled';
-
-/** A device's unacknowledged notices, oldest first (by engine: the row order column differs). */
-const openNoticesOn = preparedByShape<{ deviceId: string; limit: number }, NoticeRow>();
 
 export interface NoticeRow {
   id: string;
@@ -294,18 +303,7 @@ export class DevicesRepo extends Repo {
    * tuple stays where it was inserted).
    */
   openNotices(deviceId: string, limit = 50): Promise<NoticeRow[]> {
-    const engine = this.c.engine;
-    return openNoticesOn(engine, (q, p) =>
-      q
-        .selectFrom('security_notices as n')
-        .innerJoin('devices as d', 'd.id', 'n.by_device_id')
-        .select(['n.id', 'n.kind', 'n.at', 'n.by_device_id', 'd.label'])
-        .where('n.device_id', '=', p.deviceId)
-        .where('n.acknowledged_at', 'is', null)
-        .orderBy('n.at')
-        .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
-        .limit(p.limit),
-    ).rows(this.c, { deviceId, limit });
+    return openNoticesOf.rows(this.c, { deviceId, limit });
   }
 
   /** Acknowledge a notice of this device (again is fine): false when the device has no such notice. */
