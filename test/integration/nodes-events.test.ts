@@ -15,6 +15,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { WS_CLOSE, type DeviceCommand } from '../../protocol/src/index.ts';
 import type { PgEventBus } from '../../authority/src/events/pg-bus.ts';
 import { LISTEN_APPLICATION_NAME } from '../../authority/src/store/pg-listen.ts';
@@ -37,6 +38,7 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
   let n2: TestAuthority;
   /** between node 1's LISTEN connection and PostgreSQL (its pool connects directly) */
   let proxy: TcpProxy;
+  let databaseUrl: string;
   let d: TestDevice;
   let ctl: DeviceControl;
   let agent: { token: string; staffId: string };
@@ -75,7 +77,8 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
   before(async () => {
     const config = { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0 };
     const dataDir = mkdtempSync(join(tmpdir(), 'vd-authority-'));
-    const url = new URL(await testDatabaseFor(dataDir));
+    databaseUrl = await testDatabaseFor(dataDir);
+    const url = new URL(databaseUrl);
     proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port) });
     const listenUrl = new URL(url);
     listenUrl.port = String(proxy.port);
@@ -151,6 +154,38 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     const ack = await ctl.ack(r.body.commandId);
     assert.equal(ack.status, 200, JSON.stringify(ack.body));
     await shownToAgent(r.body.commandId);
+  });
+
+  it("a frame for a socket on the node that made the change does not wait for the outbox; the outbox's copy reaches only the other nodes", async () => {
+    // Another transaction holds the outbox (no node can write an event until it ends).
+    const blocker = new pg.Client({ connectionString: databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE');
+      const r = await send(navigate);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const id = r.body.commandId as string;
+      // The agent's socket is on node 2, where the command was sent: its update is there at once.
+      await agentWs.take(
+        (x) => x.type === 'command.update' && x.command.commandId === id && x.command.state === 'pending',
+        5_000,
+      );
+      // The device's socket is on node 1: its frame goes through the outbox, still held.
+      assert.equal(commandFrames.get(id), undefined, 'the command crossed nodes without the outbox');
+      await blocker.query('COMMIT');
+      const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === id);
+      assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute');
+      assert.equal((await ctl.ack(id)).status, 200);
+      // "shown" comes from node 1 through the outbox: node 2's follower, which reads events in
+      // seq order, has passed node 2's own copy of the "pending" update by then.
+      await shownToAgent(id);
+      assert.equal(updateFrames.get(`${id}/pending`), 1, "node 2's own frame reached its socket twice");
+      assert.equal(commandFrames.get(id), 1);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
   });
 
   it('cross-node delivery: N commands, each frame once (latency printed)', async () => {

@@ -546,6 +546,8 @@ const FIXTURES: Record<number, [table: string, rows: Row[]][]> = {
   ],
   // 36: an index of the outbox (no table): the outbox event of 13 is read by topic below
   36: [],
+  // 37: PostgreSQL's audit append function (no table): a row appended after the upgrade below
+  37: [],
 };
 
 /** A database at schema version `n` holding the fixtures of versions 1..n. */
@@ -594,7 +596,24 @@ for (const engine of testEngines()) {
                 for (const [col, val] of Object.entries(row))
                   assert.deepEqual(stored[i]![col], val, `${table}.${col} after upgrading from ${n}`);
             }
-          await readThroughRepositories(new Data(store, new FakeClock(T)), n);
+          const data = new Data(store, new FakeClock(T));
+          await readThroughRepositories(data, n);
+          // the chain written before the upgrade goes on after it (on PostgreSQL through version 37's function)
+          const seq = await data.tx((r) =>
+            r.audit.append({
+              actor: 'system',
+              action: 'test.after-upgrade',
+              outcome: 'success',
+              data: { n },
+            }),
+          );
+          assert.equal(seq, 3);
+          assert.deepEqual(await data.read.audit.verify(), {
+            ok: true,
+            rows: 3,
+            firstBrokenSeq: null,
+            reason: null,
+          });
           if (n === LATEST) {
             // a new table needs its fixture here (and its read above) before this passes
             const tables = (await store.db.introspection.getTables())

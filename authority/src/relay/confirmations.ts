@@ -67,21 +67,21 @@ export class Confirmations {
     private readonly pin: PinFactor,
   ) {}
 
-  /** The command as the device gets it: the agent's transaction + the debited account + a nonce. */
-  async forDevice(
+  /** The command as the device gets it: the agent's transaction + the debited account + a nonce (read in `r`'s unit). */
+  async forDeviceIn(
+    r: Repos,
     customerId: string,
     deviceId: string,
     cmd: CommandOf<'confirm'>,
   ): Promise<CommandOf<'confirm'>> {
     if (cmd.payload.account !== undefined || cmd.payload.nonce !== undefined)
       throw badRequest('the debited account and the nonce of a confirmation are set by the authority');
-    const read = this.ctx.data.read;
-    const account = await read.commands.customerAccount(customerId);
+    const account = await r.commands.customerAccount(customerId);
     const number = account ? (JSON.parse(account) as { accountNumber?: unknown }).accountNumber : undefined;
     if (typeof number !== 'string' || number.trim() === '')
       throw new DomainError('conflict', 'conflict', 'the customer has no account on record to debit');
-    const hasBiometric = await read.commands.hasBiometric(deviceId);
-    if (!hasBiometric && !(await this.pin.hasPin(customerId)))
+    const hasBiometric = await r.commands.hasBiometric(deviceId);
+    if (!hasBiometric && !(await r.factors.hasPin(customerId)))
       throw new DomainError(
         'conflict',
         'factor_unavailable',

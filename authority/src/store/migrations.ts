@@ -821,6 +821,9 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     db.exec(`CREATE INDEX outbox_topic_seq ON outbox(topic, seq);`);
   },
+  // 37: PostgreSQL appends an audit row in one round trip (a function, schema-migrations.ts);
+  // SQLite's single writer reads the head and inserts without a lock or a round trip: nothing here
+  () => {},
 ];
 
 /**

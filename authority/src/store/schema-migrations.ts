@@ -736,6 +736,29 @@ export const POSTGRES_DDL: readonly string[] = [
    );`,
   // 36: the outbox read by topic after a cursor
   `CREATE INDEX outbox_topic_seq ON outbox(topic, seq);`,
+  // 37: an audit row appended in one round trip (audit-chain.ts): the chain's lock, the head and
+  // the insert were three. The head is read by a statement of its own inside this VOLATILE
+  // function, so with a snapshot taken after the lock was granted (READ COMMITTED): it sees the
+  // row of the appender that held the lock before. The row's hash is audit/audit-log.ts's
+  // rowHash: SHA-256 of the JSON text [seq,at,actor,action,subject,outcome,reason,data,"prev"],
+  // whose middle part (already JSON) comes from the caller. 22084, 2: VD_LOCK_CLASS,
+  // LOCK_AUDIT_CHAIN (below; written out: a migration's text never changes).
+  `CREATE FUNCTION vd_audit_append(
+     p_at BIGINT, p_actor TEXT, p_action TEXT, p_subject TEXT, p_outcome TEXT, p_reason TEXT,
+     p_data TEXT, p_middle TEXT, OUT o_seq BIGINT, OUT o_hash TEXT)
+   LANGUAGE plpgsql VOLATILE AS $$
+   DECLARE
+     prev TEXT;
+   BEGIN
+     PERFORM pg_advisory_xact_lock(22084, 2);
+     SELECT a.seq, a.hash INTO o_seq, prev FROM audit_log a ORDER BY a.seq DESC LIMIT 1;
+     o_seq := coalesce(o_seq, 0) + 1;
+     prev := coalesce(prev, repeat('0', 64));
+     o_hash := encode(sha256(convert_to(
+       '[' || o_seq || ',' || p_at || ',' || p_middle || ',"' || prev || '"]', 'UTF8')), 'hex');
+     INSERT INTO audit_log (seq, at, actor, action, subject, outcome, reason, data, prev_hash, hash)
+       VALUES (o_seq, p_at, p_actor, p_action, p_subject, p_outcome, p_reason, p_data, prev, o_hash);
+   END $$;`,
 ];
 
 export interface SchemaVersion {
