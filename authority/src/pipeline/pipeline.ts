@@ -56,6 +56,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Who held each request, when, and how they came to hold it. */
   readonly custody: Custody;
   private timer: NodeJS.Timeout | null = null;
+  /** The dispatch pass running on this node, and the one to run after it (dispatch()). */
+  private dispatching: Promise<number> | null = null;
+  private dispatchAgain: Promise<number> | null = null;
   private ticking: Promise<void> | null = null;
   /** Which customer devices are reachable now (set when the authority wires its services). */
   reach: Reachability | null = null;
@@ -982,8 +985,31 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * tried again after a short pause, until no unit stands in the way: the holder may
    * have read who was free before a change this call was made for. The rules
    * (one open offer per request and per agent) are unique indexes all the same.
+   *
+   * One pass at a time on this node: a call while a pass runs gets one more pass after
+   * it, shared by every call meanwhile (the running one may have read who was free
+   * before the change the call was made for). Side by side, this node's passes only
+   * took each other's queue turns and tried again (on PostgreSQL at 16 cycles in flight,
+   * about 5 units of work a cycle more). Resolves with the offers of the caller's pass.
    */
-  async dispatch(): Promise<number> {
+  dispatch(): Promise<number> {
+    if (this.dispatching === null) {
+      const pass = this.dispatchPass().finally(() => {
+        this.dispatching = null;
+      });
+      this.dispatching = pass;
+      return pass;
+    }
+    this.dispatchAgain ??= this.dispatching
+      .catch(() => 0)
+      .then(() => {
+        this.dispatchAgain = null;
+        return this.dispatch();
+      });
+    return this.dispatchAgain;
+  }
+
+  private async dispatchPass(): Promise<number> {
     let total = 0;
     let queues: readonly string[] | null = null;
     for (let attempt = 0; ; attempt++) {
