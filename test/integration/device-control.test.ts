@@ -179,6 +179,21 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
       (f) => f.type === 'command.ack.refused' && f.commandId === 'cmd_not_a_real_one_000',
     );
     assert.equal(unknown.code, 'not_found');
+    // Another customer's device, authenticated, acknowledging this device's pending command:
+    // 404, and the command is still pending for its own device.
+    const code = await api(a.url, 'issueEnrolmentCode', {
+      params: { customerId: 'c_bob_okafor_002' },
+      headers: bearer((await staffLogin(a.url, 'admin', 'demo-admin-1')).token),
+    });
+    const other = await new TestDevice(a.url, () => clock.now()).enrolAndAuthenticate(code.body.code);
+    const { view: pending } = await sendAndReceive({ kind: 'navigate', payload: { screen: 'help' } });
+    const foreign = await other.api('ackCommand', { params: { commandId: pending.commandId } });
+    assert.equal(foreign.status, 404, JSON.stringify(foreign.body));
+    const [row] = await a.sql<{
+      state: string;
+    }>`SELECT state FROM device_commands WHERE id = ${pending.commandId}`;
+    assert.equal(row?.state, 'pending');
+    assert.equal((await ctl.ack(pending.commandId)).status, 200);
     agentSocket.send({ type: 'command.ack', commandId: view.commandId });
     const staff = await agentWs.take((f) => f.type === 'command.ack.refused');
     assert.equal(staff.code, 'forbidden');

@@ -516,9 +516,13 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
   ): Promise<{ commandId: string; state: CommandState; at: string }> {
     const now = this.now();
     const row = await this.ctx.data.tx(async (r) => {
-      const c = await this.deviceOwn(r, p, commandId);
-      const shown = await r.commands.transition(c.id, ['pending'], 'shown', { at: now, liveAt: now });
-      if (!shown) throw this.refusal((await r.commands.get(c.id))!, 'ack');
+      // guarded by the device: a command of another device is left alone (then 404 below)
+      const shown = await r.commands.transition(commandId, ['pending'], 'shown', {
+        at: now,
+        liveAt: now,
+        deviceId: p.device.id,
+      });
+      if (!shown) throw this.refusal(await this.deviceOwn(r, p, commandId), 'ack');
       await r.audit.append({
         actor: `device:${p.device.id}`,
         action: 'command.ack',

@@ -37,6 +37,8 @@ export interface CommandChange {
   at?: number;
   /** Guard: the command has not expired at this instant. */
   liveAt?: number;
+  /** Guard: the command was sent to this device. */
+  deviceId?: string;
   /** the final answer (JSON text) */
   result?: string | null;
   reason?: string | null;
@@ -61,11 +63,12 @@ const stoppedAtOf = prepared((q, p: { requestId: string }) =>
 const staffName = prepared((q, p: { staffId: string }) =>
   q.selectFrom('staff').select('display_name').where('id', '=', p.staffId),
 );
-/** The values of a command transition's UPDATE (liveAt unused without the guard). */
+/** The values of a command transition's UPDATE (liveAt, deviceId unused without their guards). */
 interface TransitionValues extends Record<string, unknown> {
   id: string;
   at: number;
   liveAt: number;
+  deviceId: string;
   result: string | null;
   reason: string | null;
 }
@@ -199,19 +202,22 @@ export class CommandsRepo extends Repo {
     if (from.includes(to)) throw new Error(`command ${to} -> ${to} is a revision: use revise()`);
     if (from.length === 0) return undefined;
     const live = change.liveAt !== undefined;
-    const key = `${from.join(',')} ${to} ${live}`;
+    const ofDevice = change.deviceId !== undefined;
+    const key = `${from.join(',')} ${to} ${live} ${ofDevice}`;
     // `from` is part of the shape: its states are constants of the query
     const query = transitionShape(key, (q, p) => {
       let u = setFor(q.updateTable('device_commands'), to, p, p.at)
         .where('id', '=', p.id)
         .where('state', 'in', from);
       if (live) u = u.where('expires_at', '>', p.liveAt);
+      if (ofDevice) u = u.where('device_id', '=', p.deviceId);
       return u.returningAll();
     });
     return await query.first(this.c, {
       id,
       at: change.at ?? this.now(),
       liveAt: change.liveAt,
+      deviceId: change.deviceId,
       result: change.result ?? null,
       reason: change.reason ?? (to === 'expired' ? 'expired' : null),
     } as TransitionValues);
