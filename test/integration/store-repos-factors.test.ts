@@ -66,6 +66,7 @@ for (const engine of testEngines()) {
     it('PIN: set and replaced, at most max attempts reserved by 20 concurrent units, locks, cleared', async () => {
       const read = h.data.read.factors;
       assert.equal(await read.hasPin('cu1'), false);
+      assert.equal((await read.enrolled('cu1')).pin, false);
       assert.equal(await read.pin('cu1'), undefined);
       assert.equal(
         await h.data.tx((r) => r.factors.reservePinAttempt('cu1', 10, clock.now())),
@@ -74,6 +75,7 @@ for (const engine of testEngines()) {
       );
       await h.data.tx((r) => r.factors.setPin('cu1', 'hash-1', T0));
       assert.equal(await read.hasPin('cu1'), true);
+      assert.equal((await read.enrolled('cu1')).pin, true);
       assert.deepEqual(await read.pin('cu1'), {
         customer_id: 'cu1',
         hash: 'hash-1',
@@ -198,6 +200,8 @@ for (const engine of testEngines()) {
       await h.data.tx((r) => r.factors.insertCredential(cred('cred-2')));
       assert.equal(await read.hasCredential('cu1'), true);
       assert.equal(await read.hasCredential('cu2'), false);
+      assert.equal((await read.enrolled('cu1')).biometric, true);
+      assert.equal((await read.enrolled('cu2')).biometric, false);
       assert.deepEqual(
         (await read.credentialsOfDevice('d1')).map((c) => c.id),
         ['cred-1', 'cred-2'],
@@ -229,10 +233,13 @@ for (const engine of testEngines()) {
         created_at: clock.now(),
       });
       assert.equal(await read.hasEnrolmentPhoto('cu1'), false);
+      assert.equal((await read.enrolled('cu1')).photo, false);
       assert.equal(await read.latestVerificationPhoto('a1'), undefined);
       await h.data.tx((r) => r.factors.insertPhoto(photo('p-enrol', 'enrolment')));
       assert.equal(await read.hasEnrolmentPhoto('cu1'), true);
       assert.equal(await read.hasEnrolmentPhoto('cu2'), false);
+      assert.deepEqual(await read.enrolled('cu1'), { pin: true, biometric: true, photo: true });
+      assert.deepEqual(await read.enrolled('cu2'), { pin: false, biometric: false, photo: false });
       clock.advance(1000);
       await h.data.tx((r) => r.factors.insertPhoto(photo('p-v1', 'verification')));
       clock.advance(1000);

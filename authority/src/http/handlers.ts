@@ -100,11 +100,7 @@ async function identityHandlers(svc: Services): Promise<Handlers<typeof identity
         deviceId: p.device.id,
         customerId: p.device.customer_id,
         customerName: await svc.customers.displayName(p.device.customer_id),
-        enrolled: {
-          pin: await svc.pin.hasPin(p.device.customer_id),
-          biometric: await svc.webauthn.hasCredential(p.device.customer_id),
-          photo: await svc.photos.hasEnrolment(p.device.customer_id),
-        },
+        enrolled: await svc.factorSetup.enrolled(p.device.customer_id),
         authentication: await svc.authentications.viewOf(p.authentication),
         setup: svc.factorSetup.view(p),
         notices: await svc.factorSetup.notices(p.device.id),

@@ -133,6 +133,11 @@ export class FactorSetup {
     );
   }
 
+  /** The factors customer `customerId` has enrolled (the device's "me"). */
+  async enrolled(customerId: string): Promise<{ pin: boolean; biometric: boolean; photo: boolean }> {
+    return await this.ctx.data.read.factors.enrolled(customerId);
+  }
+
   async notices(deviceId: string): Promise<SecurityNotice[]> {
     return (await this.ctx.data.read.devices.openNotices(deviceId, 50)).map((n) => ({
       noticeId: n.id,

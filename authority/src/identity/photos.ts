@@ -68,11 +68,6 @@ export class PhotoFactor {
     private readonly policy: () => VerificationPolicy,
   ) {}
 
-  /** Whether the customer has an enrolment photo (committed data). */
-  async hasEnrolment(customerId: string): Promise<boolean> {
-    return await this.ctx.data.read.factors.hasEnrolmentPhoto(customerId);
-  }
-
   /** Why a verification photo cannot verify this customer now, or null when it can (as `r` sees the data). */
   async unavailableIn(r: Repos, customerId: string): Promise<string | null> {
     if (!(await r.factors.hasEnrolmentPhoto(customerId))) return NO_ENROLMENT_PHOTO;

@@ -72,10 +72,6 @@ export class WebAuthnFactor {
     throw unauthorized(reason);
   }
 
-  async hasCredential(customerId: string): Promise<boolean> {
-    return await this.ctx.data.read.factors.hasCredential(customerId);
-  }
-
   async registrationOptions(p: DevicePrincipal) {
     await this.setup.ensure(p, 'biometric');
     const userName = (await this.ctx.data.read.factors.holderName(p.device.customer_id))!;
