@@ -20,6 +20,7 @@ import {
   type SpanAudio,
 } from './pcap-audio.ts';
 import { NgClient, NgError } from './rtpengine-ng.ts';
+import { SerialPasses } from '../serial-passes.ts';
 
 const DAY_MS = 86_400_000;
 /**
@@ -52,9 +53,7 @@ export interface StoredSpan {
 export class Recordings {
   private readonly ng: NgClient | null;
   private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
-  /** The pass asked for while `sweeping` ran, to start when it ends. */
-  private again: Promise<void> | null = null;
+  private readonly sweeps = new SerialPasses(() => this.sweepOnce());
 
   constructor(
     private readonly ctx: Ctx,
@@ -265,20 +264,7 @@ export class Recordings {
    * call while one runs gets a pass that starts after it (so it sees the clock and rows of now).
    */
   sweep(): Promise<void> {
-    if (this.sweeping === null) {
-      this.sweeping = this.sweepOnce().finally(() => (this.sweeping = null));
-      return this.sweeping;
-    }
-    // A pass is running: it read the clock and the rows before this call, so what expired
-    // since would wait for the next timer. One more pass after it, shared by every caller
-    // until it starts.
-    this.again ??= this.sweeping
-      .catch(() => undefined)
-      .then(() => {
-        this.again = null;
-        return this.sweep();
-      });
-    return this.again;
+    return this.sweeps.run();
   }
 
   private async sweepOnce(): Promise<void> {

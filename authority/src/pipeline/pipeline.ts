@@ -29,6 +29,7 @@ import { phoneCallbackView, phoneView, type PhoneCallArrival } from './phone-cal
 import { maskPhone } from '../customers/phones.ts';
 import { applyRules, factorsFor } from './rules.ts';
 import type { Reachability } from '../push/reachability.ts';
+import { SerialPasses } from '../serial-passes.ts';
 
 /** Added to a booked callback's priority when its slot starts, so the booking is honoured first. */
 export const CALLBACK_BOOST = 1000;
@@ -56,9 +57,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Who held each request, when, and how they came to hold it. */
   readonly custody: Custody;
   private timer: NodeJS.Timeout | null = null;
-  /** The dispatch pass running on this node, and the one to run after it (dispatch()). */
-  private dispatching: Promise<number> | null = null;
-  private dispatchAgain: Promise<number> | null = null;
+  /** This node's dispatch passes, one at a time (dispatch()). */
+  private readonly dispatches = new SerialPasses(() => this.dispatchPass());
   private ticking: Promise<void> | null = null;
   /** Which customer devices are reachable now (set when the authority wires its services). */
   reach: Reachability | null = null;
@@ -986,27 +986,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * have read who was free before a change this call was made for. The rules
    * (one open offer per request and per agent) are unique indexes all the same.
    *
-   * One pass at a time on this node: a call while a pass runs gets one more pass after
+   * One pass at a time on this node (`SerialPasses`): a call while a pass runs gets one more pass after
    * it, shared by every call meanwhile (the running one may have read who was free
    * before the change the call was made for). Side by side, this node's passes only
    * took each other's queue turns and tried again (on PostgreSQL at 16 cycles in flight,
    * about 5 units of work a cycle more). Resolves with the offers of the caller's pass.
    */
   dispatch(): Promise<number> {
-    if (this.dispatching === null) {
-      const pass = this.dispatchPass().finally(() => {
-        this.dispatching = null;
-      });
-      this.dispatching = pass;
-      return pass;
-    }
-    this.dispatchAgain ??= this.dispatching
-      .catch(() => 0)
-      .then(() => {
-        this.dispatchAgain = null;
-        return this.dispatch();
-      });
-    return this.dispatchAgain;
+    return this.dispatches.run();
   }
 
   private async dispatchPass(): Promise<number> {
