@@ -544,6 +544,35 @@ describe('renderer: transfers', () => {
       'Chen Wei is back in the Cards queue, keeping their place and their verification.',
     );
   });
+
+  it('a late "offered" for a consult that already ended does not bring it back (frames from two nodes can cross)', async () => {
+    // With several nodes, a frame for a socket on the node that made the change goes out at
+    // once, one from another node comes through the outbox: the target can see the decline
+    // it made before the offer that the transferring agent's node sent earlier.
+    const r = request({ customerName: 'Chen Wei', fence: 2, agentId: 'stf_dana', state: 'assigned' });
+    const offered = transferView(r, { mode: 'warm', state: 'offered', toFence: null, request: r });
+    const target = setup('stf_sam', { 'transfer.mine': () => ({ incoming: [offered], outgoing: [] }) });
+    await until(
+      'the consult offer from transfer.mine',
+      () => target.transfers.getState().incoming.length === 1,
+    );
+    target.bridge.emit('transfer.update', { ...offered, state: 'declined', resolvedAt: iso(30) });
+    assert.equal(target.transfers.getState().incoming.length, 0);
+    target.bridge.emit('transfer.update', offered);
+    assert.deepEqual(target.transfers.getState().incoming, [], 'the declined consult stays gone');
+
+    const from = setup('stf_dana', { 'transfer.start': () => offered }, 'connected', r.requestId);
+    await active(from, r);
+    await from.transfers.transfer('warm', { kind: 'agent', staffId: 'stf_sam' }, '');
+    from.bridge.emit('transfer.update', { ...offered, state: 'cancelled', resolvedAt: iso(20) });
+    assert.equal(from.transfers.getState().outgoing, null);
+    from.bridge.emit('transfer.update', offered);
+    assert.equal(from.transfers.getState().outgoing, null, 'my cancelled consult does not come back');
+    // A new consult (another transfer id) for the same request is shown as usual.
+    const again = { ...offered, transferId: 'trf_0000000000000002' };
+    from.bridge.emit('transfer.update', again);
+    assert.equal(from.transfers.getState().outgoing?.transferId, again.transferId);
+  });
 });
 
 describe('renderer: supervisor board actions', () => {

@@ -1,4 +1,5 @@
 import type { TransferTargets } from '../../../protocol/src/directory.ts';
+import { canTransition, TRANSFER_LIFECYCLE } from '../../../protocol/src/lifecycles.ts';
 import { sipUserForAgent } from '../../../protocol/src/sip.ts';
 import type { TransferTarget, TransferView } from '../../../protocol/src/transfers.ts';
 import { errorText, type ConsoleBridge } from '../bridge/types.ts';
@@ -25,6 +26,9 @@ export interface TransferState {
   notice: string | null;
 }
 
+/** How many transfers' last states a console remembers (to drop updates that arrive late). */
+const SEEN_TRANSFERS = 500;
+
 /** "Alice Martin is now with Sam Patel (blind transfer)." */
 export function handoverText(t: TransferView): string {
   const who = t.request.customerName;
@@ -45,6 +49,14 @@ export function handoverText(t: TransferView): string {
  */
 export class TransferStore extends Store<TransferState> {
   private staffId: string | null = null;
+  /**
+   * The last state seen of each recent transfer. Updates can arrive out of order (with
+   * several authority nodes, a frame from the node that made a change reaches its own
+   * sockets at once, one from another node comes through the outbox), so an update whose
+   * state cannot follow the one seen (TRANSFER_LIFECYCLE) is an old one and is dropped:
+   * a late "offered" does not bring back a consult that was declined or cancelled.
+   */
+  private readonly seen = new Map<string, TransferView['state']>();
 
   constructor(
     private readonly bridge: ConsoleBridge,
@@ -100,15 +112,27 @@ export class TransferStore extends Store<TransferState> {
   async refresh(): Promise<void> {
     try {
       const mine = await this.bridge.invoke('transfer.mine', {});
-      this.patch({ incoming: mine.incoming, outgoing: mine.outgoing[0] ?? null });
+      const current = (t: TransferView) => this.current(t);
+      this.patch({ incoming: mine.incoming.filter(current), outgoing: mine.outgoing.find(current) ?? null });
     } catch {
       // Consults also arrive as transfer.update; a failed fetch only delays them.
     }
   }
 
+  /** Records `t`'s state unless an update already seen came after it (then false: `t` is stale). */
+  private current(t: TransferView): boolean {
+    const was = this.seen.get(t.transferId);
+    if (was !== undefined && was !== t.state && !canTransition(TRANSFER_LIFECYCLE, was, t.state))
+      return false;
+    this.seen.delete(t.transferId); // re-inserted last: the oldest entries go first
+    this.seen.set(t.transferId, t.state);
+    if (this.seen.size > SEEN_TRANSFERS) this.seen.delete(this.seen.keys().next().value!);
+    return true;
+  }
+
   private onUpdate(t: TransferView): void {
     const me = this.staffId;
-    if (!me) return;
+    if (!me || !this.current(t)) return;
     const toMe = t.target.staffId === me;
     const fromMe = t.from?.staffId === me;
     const incoming = this.state.incoming.filter((x) => x.transferId !== t.transferId);
@@ -173,6 +197,7 @@ export class TransferStore extends Store<TransferState> {
         ...(note.trim() ? { note: note.trim() } : {}),
       });
       this.patch({ busy: null, dialogOpen: false });
+      if (!this.current(t)) return true; // its end came first (frames); the update said what
       if (t.state === 'offered') this.patch({ outgoing: t });
       else if (t.toFence !== null) this.leaveCustomer(requestId, handoverText(t));
       return true;
@@ -189,7 +214,9 @@ export class TransferStore extends Store<TransferState> {
     if (!t || !held) return;
     this.patch({ busy: 'cancelling', error: null });
     try {
-      await this.bridge.invoke('transfer.cancel', { transferId: t.transferId, fence: held.fence });
+      this.current(
+        await this.bridge.invoke('transfer.cancel', { transferId: t.transferId, fence: held.fence }),
+      );
       this.hangUpConsult();
       this.patch({
         busy: null,
@@ -268,6 +295,7 @@ export class TransferStore extends Store<TransferState> {
     this.patch({ busy: 'accepting', error: null });
     try {
       const t = await this.bridge.invoke('transfer.accept', { transferId });
+      this.current(t);
       this.hangUpColleague();
       this.work.adopt(t.request);
       this.patch({
@@ -288,7 +316,7 @@ export class TransferStore extends Store<TransferState> {
     if (this.state.busy) return;
     this.patch({ busy: 'declining', error: null });
     try {
-      await this.bridge.invoke('transfer.decline', { transferId });
+      this.current(await this.bridge.invoke('transfer.decline', { transferId }));
       this.hangUpColleague();
     } catch (e) {
       this.patch({ error: refusalText(e) });
