@@ -156,7 +156,7 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     await shownToAgent(r.body.commandId);
   });
 
-  it("a frame for a socket on the node that made the change does not wait for the outbox; the outbox's copy reaches only the other nodes", async () => {
+  it("a frame for a staff socket on the node that made the change does not wait for the outbox; the outbox's copy reaches only the other nodes", async () => {
     // Another transaction holds the outbox (no node can write an event until it ends).
     const blocker = new pg.Client({ connectionString: databaseUrl });
     await blocker.connect();
@@ -182,6 +182,39 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
       await shownToAgent(id);
       assert.equal(updateFrames.get(`${id}/pending`), 1, "node 2's own frame reached its socket twice");
       assert.equal(commandFrames.get(id), 1);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
+  });
+
+  it("a device gets its commands in (fence, seq) order when the agent's requests reach two nodes: a frame for a device never overtakes the outbox", async () => {
+    // The load balancer may send the agent's next request to the device's own node while the
+    // frame of the one before is still on its way from the other node through the outbox.
+    // The device refuses a command below the last one it executed ('out-of-order').
+    const blocker = new pg.Client({ connectionString: databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE');
+      const first = await send(navigate);
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      const second = await api(n1.url, 'sendCommand', {
+        params: { requestId },
+        headers: bearer(agent.token),
+        json: { fence, seq: ++seq, command: navigate },
+      });
+      assert.equal(second.status, 201, JSON.stringify(second.body));
+      // Node 1 (the device's) made the second change itself; its frame still waits its turn.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(commandFrames.get(second.body.commandId), undefined, 'the second overtook the first');
+      await blocker.query('COMMIT');
+      for (const r of [first, second]) {
+        const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+        assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute', `command seq ${r.body.seq}`);
+        assert.equal((await ctl.ack(r.body.commandId)).status, 200);
+        await shownToAgent(r.body.commandId);
+      }
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       await blocker.end();

@@ -15,15 +15,21 @@ type Outgoing = { [T in DomainTopic]: { topic: T; payload: DomainPayload<T> } }[
 
 /**
  * Frames to sockets on every node. With one node (SQLite, LocalEventBus) a frame goes
- * straight to this hub's sockets. With many (PgEventBus, `bus.shared`) it goes straight
- * to this node's own sockets too, at once, and is written to the outbox as `hub.frame`
- * (one unit per batch, in call order, right after the change that produced it) for the
- * other nodes: every node follows that topic from its boot and sends it to its own
- * matching sockets, except this node for the events it wrote itself (their seqs are
- * remembered inside the unit that writes them, before it commits, so its follower cannot
- * see one first). A frame reaches each socket once, and a socket on the node that made
- * the change gets it without waiting for the outbox's commit and notification (on
- * PostgreSQL about 1-2 ms a frame). "session ended" follows `session.ended`.
+ * straight to this hub's sockets. With many (PgEventBus, `bus.shared`) it is written to
+ * the outbox as `hub.frame` (one unit per batch, in call order, right after the change
+ * that produced it) and every node follows that topic from its boot and sends it to its
+ * own matching sockets.
+ *
+ * A frame for staff also goes straight to this node's own staff sockets, at once (on
+ * PostgreSQL 1-2 ms sooner than through the outbox), and this node's follower passes over
+ * the events it wrote itself (their seqs are remembered inside the unit that writes them,
+ * before it commits, so its follower cannot see one first): each socket gets it once. The
+ * console takes such frames in any order (a command's update carries its revision, a
+ * transfer's state its lifecycle). A frame for a device's session goes through the outbox
+ * only, on every node: the device executes commands in (fence, seq) order and refuses one
+ * below the last, and the agent's requests may reach any node, so a command sent on the
+ * device's own node must not overtake the one before it, still on its way from another node
+ * through the outbox. "session ended" follows `session.ended`.
  *
  * The queue/board/device feeds build their frames from committed data on each node: the
  * pipeline's in-process 'changed' / 'offer' of this node go out as `feeds.changed` /
@@ -35,7 +41,7 @@ export class NodeFrames {
   /** this process's id in `feeds.*` events (its own are skipped) */
   readonly node = randomId(12);
   private flushing: Promise<void> | null = null;
-  /** Seqs of the `hub.frame` events this node wrote (its own sockets had them at once), with when. */
+  /** Seqs of the staff `hub.frame` events this node wrote (its own sockets had them at once), with when. */
   private readonly own = new Map<number, number>();
   private closed = false;
   private readonly pruner: NodeJS.Timeout | null = null;
@@ -88,8 +94,8 @@ export class NodeFrames {
   }
 
   toSession(sessionId: string, frame: ServerFrame): void {
-    this.hub.sendToSession(sessionId, frame);
-    if (this.bus.shared) this.enqueue({ topic: 'hub.frame', payload: { sessionId, frame } });
+    if (!this.bus.shared) return this.hub.sendToSession(sessionId, frame);
+    this.enqueue({ topic: 'hub.frame', payload: { sessionId, frame } }); // in outbox order on every node
   }
 
   toStaff(staffIds: readonly string[], frame: ServerFrame): void {
@@ -128,7 +134,7 @@ export class NodeFrames {
           await this.data.tx(async (r) => {
             for (const e of batch) {
               const seq = await r.outbox.emit(e.topic, e.payload);
-              if (e.topic !== 'hub.frame') continue;
+              if (e.topic !== 'hub.frame' || e.payload.staffIds === undefined) continue;
               // before the commit: the follower cannot read the event before its seq is here
               this.own.set(seq, Date.now());
               mine.push(seq);
