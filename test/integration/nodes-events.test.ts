@@ -74,6 +74,23 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
       (x) => x.type === 'command.update' && x.command.commandId === id && x.command.state === 'shown',
     );
 
+  /**
+   * Run `fn` while another transaction holds the outbox (no node can write an event until
+   * `fn` calls the release it is given, or returns).
+   */
+  const withOutboxHeld = async (fn: (release: () => Promise<void>) => Promise<void>) => {
+    const blocker = new pg.Client({ connectionString: databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE');
+      await fn(async () => void (await blocker.query('COMMIT')));
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
+  };
+
   before(async () => {
     const config = { accessTokenSeconds: 3600, agentTimeoutSeconds: 3600, wrapUpSeconds: 0 };
     const dataDir = mkdtempSync(join(tmpdir(), 'vd-authority-'));
@@ -157,12 +174,7 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
   });
 
   it("a frame for a staff socket on the node that made the change does not wait for the outbox; the outbox's copy reaches only the other nodes", async () => {
-    // Another transaction holds the outbox (no node can write an event until it ends).
-    const blocker = new pg.Client({ connectionString: databaseUrl });
-    await blocker.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE');
+    await withOutboxHeld(async (release) => {
       const r = await send(navigate);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       const id = r.body.commandId as string;
@@ -173,7 +185,7 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
       );
       // The device's socket is on node 1: its frame goes through the outbox, still held.
       assert.equal(commandFrames.get(id), undefined, 'the command crossed nodes without the outbox');
-      await blocker.query('COMMIT');
+      await release();
       const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === id);
       assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute');
       assert.equal((await ctl.ack(id)).status, 200);
@@ -182,21 +194,14 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
       await shownToAgent(id);
       assert.equal(updateFrames.get(`${id}/pending`), 1, "node 2's own frame reached its socket twice");
       assert.equal(commandFrames.get(id), 1);
-    } finally {
-      await blocker.query('ROLLBACK').catch(() => undefined);
-      await blocker.end();
-    }
+    });
   });
 
   it("a device gets its commands in (fence, seq) order when the agent's requests reach two nodes: a frame for a device never overtakes the outbox", async () => {
     // The load balancer may send the agent's next request to the device's own node while the
     // frame of the one before is still on its way from the other node through the outbox.
     // The device refuses a command below the last one it executed ('out-of-order').
-    const blocker = new pg.Client({ connectionString: databaseUrl });
-    await blocker.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE');
+    await withOutboxHeld(async (release) => {
       const first = await send(navigate);
       assert.equal(first.status, 201, JSON.stringify(first.body));
       const second = await api(n1.url, 'sendCommand', {
@@ -208,17 +213,14 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
       // Node 1 (the device's) made the second change itself; its frame still waits its turn.
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(commandFrames.get(second.body.commandId), undefined, 'the second overtook the first');
-      await blocker.query('COMMIT');
+      await release();
       for (const r of [first, second]) {
         const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
         assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute', `command seq ${r.body.seq}`);
         assert.equal((await ctl.ack(r.body.commandId)).status, 200);
         await shownToAgent(r.body.commandId);
       }
-    } finally {
-      await blocker.query('ROLLBACK').catch(() => undefined);
-      await blocker.end();
-    }
+    });
   });
 
   it('cross-node delivery: N commands, each frame once (latency printed)', async () => {
