@@ -167,6 +167,16 @@ describe('renderer: actions on the device', () => {
       cancelled: [],
     });
     assert.equal(actions.blocked('photo'), null);
+    // The stop's frame again, late (from another authority node, through its outbox): older
+    // than the resume shown, it changes nothing.
+    bridge.emit('control.state', {
+      requestId: 'req_00000000000000000001',
+      stopped: true,
+      at: iso(10),
+      cancelled: [],
+    });
+    assert.equal(actions.blocked('photo'), null, 'a late stop does not undo the resume');
+    assert.equal(actions.getState().control.at, iso(20));
   });
 
   it('says why the authority refused, in words, per request', async () => {

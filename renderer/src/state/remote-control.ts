@@ -145,6 +145,10 @@ export class RemoteControlStore extends Store<RemoteControlState> {
     });
     bridge.on('control.state', (s) => {
       if (s.requestId !== this.state.target?.requestId) return;
+      // A change older than the one shown arrived late (with several authority nodes, one
+      // from another node comes through its outbox): the later one stands.
+      const shown = this.state.control.at;
+      if (shown !== null && Date.parse(s.at) < Date.parse(shown)) return;
       const cancelled = new Set(s.cancelled);
       this.patch({
         control: { stopped: s.stopped, at: s.at },
