@@ -45,6 +45,14 @@ export class MonitorStore extends Store<MonitorState> {
   private readonly supervisor: SupervisorMonitor | null;
   private readonly agent: AgentMonitor | null;
   private updates: Promise<void> = Promise.resolve();
+  /**
+   * Agent: the time of the last `monitor.update` applied, by request. With several
+   * authority nodes a frame from the node that made the change reaches its own sockets at
+   * once and one from another node comes through the outbox, so one can arrive after a
+   * later one: an update older than the last applied is dropped (a late "whisper" after
+   * the "ended" that followed it would answer the audio of a supervisor who left).
+   */
+  private readonly lastUpdate = new Map<string, number>();
 
   constructor(
     private readonly bridge: ConsoleBridge,
@@ -139,6 +147,11 @@ export class MonitorStore extends Store<MonitorState> {
   }
 
   private async onUpdate(u: MonitorUpdate): Promise<void> {
+    const at = Date.parse(u.at);
+    if (at < (this.lastUpdate.get(u.requestId) ?? -Infinity)) return;
+    this.lastUpdate.delete(u.requestId); // re-inserted last: the oldest requests go first
+    this.lastUpdate.set(u.requestId, at);
+    if (this.lastUpdate.size > 100) this.lastUpdate.delete(this.lastUpdate.keys().next().value!);
     const agent = this.agent;
     if (!agent) return;
     const fence = this.fenceOf(u.requestId);
