@@ -53,6 +53,8 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
   let seq = 0;
   /** every `command` frame the device's socket received, by command id (never twice) */
   const commandFrames = new Map<string, number>();
+  /** every `command.cancelled` frame the device's socket received, by command id */
+  const cancelFrames = new Map<string, number>();
   /** every `command.update` frame the agent's socket received, by command id and state */
   const updateFrames = new Map<string, number>();
 
@@ -124,6 +126,8 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     deviceSocket.ws.on('message', (data) => {
       const f = JSON.parse(String(data));
       if (f.type === 'command') commandFrames.set(f.commandId, (commandFrames.get(f.commandId) ?? 0) + 1);
+      if (f.type === 'command.cancelled')
+        cancelFrames.set(f.commandId, (cancelFrames.get(f.commandId) ?? 0) + 1);
     });
     deviceSocket.send(await d.wsHello(sessionId));
     assert.equal((await deviceSocket.next()).type, 'welcome');
@@ -174,53 +178,67 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
   });
 
   it("a frame for a staff socket on the node that made the change does not wait for the outbox; the outbox's copy reaches only the other nodes", async () => {
+    const r = await send(navigate);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const id = r.body.commandId as string;
+    await deviceWs.take((x) => x.type === 'command' && x.commandId === id);
     await withOutboxHeld(async (release) => {
-      const r = await send(navigate);
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      const id = r.body.commandId as string;
-      // The agent's socket is on node 2, where the command was sent: its update is there at once.
+      // The agent (on node 2) withdraws it on node 2: its own update is on its socket at once.
+      const c = await api(n2.url, 'cancelCommand', {
+        params: { commandId: id },
+        headers: bearer(agent.token),
+        json: { fence },
+      });
+      assert.equal(c.status, 200, JSON.stringify(c.body));
       await agentWs.take(
-        (x) => x.type === 'command.update' && x.command.commandId === id && x.command.state === 'pending',
+        (x) => x.type === 'command.update' && x.command.commandId === id && x.command.state === 'cancelled',
         5_000,
       );
       // The device's socket is on node 1: its frame goes through the outbox, still held.
-      assert.equal(commandFrames.get(id), undefined, 'the command crossed nodes without the outbox');
+      await new Promise((ok) => setTimeout(ok, 200));
+      assert.equal(cancelFrames.get(id), undefined, 'the cancellation crossed nodes without the outbox');
       await release();
-      const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === id);
-      assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute');
-      assert.equal((await ctl.ack(id)).status, 200);
-      // "shown" comes from node 1 through the outbox: node 2's follower, which reads events in
-      // seq order, has passed node 2's own copy of the "pending" update by then.
-      await shownToAgent(id);
-      assert.equal(updateFrames.get(`${id}/pending`), 1, "node 2's own frame reached its socket twice");
-      assert.equal(commandFrames.get(id), 1);
+      await deviceWs.take((x) => x.type === 'command.cancelled' && x.commandId === id);
+      // Something later from node 2 through the outbox: node 2's follower, which reads events
+      // in seq order, has passed node 2's own copy of the "cancelled" update by then.
+      const next = await send(navigate);
+      await deviceWs.take((x) => x.type === 'command' && x.commandId === next.body.commandId);
+      assert.equal((await ctl.ack(next.body.commandId)).status, 200);
+      await shownToAgent(next.body.commandId);
+      assert.equal(updateFrames.get(`${id}/cancelled`), 1, "node 2's own frame reached its socket twice");
+      assert.equal(cancelFrames.get(id), 1);
     });
   });
 
-  it("a device gets its commands in (fence, seq) order when the agent's requests reach two nodes: a frame for a device never overtakes the outbox", async () => {
-    // The load balancer may send the agent's next request to the device's own node while the
-    // frame of the one before is still on its way from the other node through the outbox.
-    // The device refuses a command below the last one it executed ('out-of-order').
+  it("a command's frame for the device commits with the command: the agent is answered only once it is in the outbox, so the device gets commands in (fence, seq) order whichever nodes the agent's requests reach", async () => {
+    // The load balancer may send the agent's next request to another node (here the device's
+    // own). Were the frame written after the answer, in a unit of its own, it could be
+    // written after the next command's frame (a node waiting for a pooled connection, say),
+    // and the device refuses a command below the last one it executed ('out-of-order').
+    let first: Awaited<ReturnType<typeof send>> | undefined;
     await withOutboxHeld(async (release) => {
-      const first = await send(navigate);
-      assert.equal(first.status, 201, JSON.stringify(first.body));
-      const second = await api(n1.url, 'sendCommand', {
-        params: { requestId },
-        headers: bearer(agent.token),
-        json: { fence, seq: ++seq, command: navigate },
-      });
-      assert.equal(second.status, 201, JSON.stringify(second.body));
-      // Node 1 (the device's) made the second change itself; its frame still waits its turn.
-      await new Promise((r) => setTimeout(r, 300));
-      assert.equal(commandFrames.get(second.body.commandId), undefined, 'the second overtook the first');
+      const posting = send(navigate).then((r) => (first = r));
+      await new Promise((ok) => setTimeout(ok, 300));
+      assert.equal(first, undefined, 'the agent was answered before the frame was in the outbox');
       await release();
-      for (const r of [first, second]) {
-        const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
-        assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute', `command seq ${r.body.seq}`);
-        assert.equal((await ctl.ack(r.body.commandId)).status, 200);
-        await shownToAgent(r.body.commandId);
-      }
+      await posting;
     });
+    assert.equal(first!.status, 201, JSON.stringify(first!.body));
+    const written = await n1.sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox
+      WHERE topic = 'hub.frame' AND payload::jsonb -> 'frame' ->> 'commandId' = ${first!.body.commandId}`;
+    assert.equal(written[0]!.n, 1, 'the frame was in the outbox when the agent was answered');
+    const second = await api(n1.url, 'sendCommand', {
+      params: { requestId },
+      headers: bearer(agent.token),
+      json: { fence, seq: ++seq, command: navigate },
+    });
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    for (const r of [first!, second]) {
+      const f = await deviceWs.take((x) => x.type === 'command' && x.commandId === r.body.commandId);
+      assert.equal((await ctl.guard.check(f.jws)).verdict, 'execute', `command seq ${r.body.seq}`);
+      assert.equal((await ctl.ack(r.body.commandId)).status, 200);
+      await shownToAgent(r.body.commandId);
+    }
   });
 
   it('cross-node delivery: N commands, each frame once (latency printed)', async () => {

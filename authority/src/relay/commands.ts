@@ -349,10 +349,10 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         outcome: 'success',
         data: { commandId: row.id, kind: row.kind, fence: row.fence, seq: row.seq },
       });
-      return { row, superseded };
+      return { row, superseded, sendFrame: await this.frameIn(r, row) };
     });
     await this.announceCancelled(out.superseded, 'superseded');
-    this.emit('device', out.row.session_id, { type: 'command', commandId: out.row.id, jws: out.row.jws });
+    out.sendFrame();
     // the sender held the request when the unit committed: no need to read its holder
     this.tellStaffOf(out.row, [staffId]);
     return this.view(out.row);
@@ -410,12 +410,28 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         outcome: 'success',
         data: { commandId, revision: row.revision, items: body.items.length },
       });
-      return row;
+      return { row, sendFrame: await this.frameIn(r, row) };
     });
     if (!updated) throw new DomainError('conflict', 'conflict', 'the menu was changed meanwhile: try again');
-    this.emit('device', updated.session_id, { type: 'command', commandId: updated.id, jws: updated.jws });
-    await this.tellStaff(updated);
-    return this.view(updated);
+    updated.sendFrame();
+    await this.tellStaff(updated.row);
+    return this.view(updated.row);
+  }
+
+  /**
+   * The device's frame of command `row`, written in unit `r`; returns what to do once the
+   * unit has committed. With many nodes (a shared bus) the frame is a `hub.frame` outbox
+   * event in the unit itself: it commits with the command, before the agent is answered,
+   * and every node (this one too) sends it to the device's sockets in outbox order
+   * (ws/node-frames.ts). The agent's next command, whichever node it reaches, is written
+   * after it, so the device gets commands in (fence, seq) order (it refuses one below the
+   * last it executed). With one node the frame goes to the hub after the commit.
+   */
+  private async frameIn(r: Repos, row: CommandRow): Promise<() => void> {
+    const frame = { type: 'command' as const, commandId: row.id, jws: row.jws };
+    if (!this.ctx.events.shared) return () => this.emit('device', row.session_id, frame);
+    await r.outbox.emit('hub.frame', { sessionId: row.session_id, frame });
+    return () => undefined;
   }
 
   async cancel(staffId: string, commandId: string, fence: number): Promise<CommandView> {
