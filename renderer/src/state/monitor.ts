@@ -10,7 +10,7 @@ import {
 } from '../softphone/monitor.ts';
 import type { Softphone } from '../softphone/softphone.ts';
 import { refusalText } from './remote-control.ts';
-import { Store } from './store.ts';
+import { rememberRecent, Store } from './store.ts';
 
 export interface MonitorState {
   /** Supervisor: the request whose call I monitor, and how. */
@@ -149,9 +149,7 @@ export class MonitorStore extends Store<MonitorState> {
   private async onUpdate(u: MonitorUpdate): Promise<void> {
     const at = Date.parse(u.at);
     if (at < (this.lastUpdate.get(u.requestId) ?? -Infinity)) return;
-    this.lastUpdate.delete(u.requestId); // re-inserted last: the oldest requests go first
-    this.lastUpdate.set(u.requestId, at);
-    if (this.lastUpdate.size > 100) this.lastUpdate.delete(this.lastUpdate.keys().next().value!);
+    rememberRecent(this.lastUpdate, u.requestId, at, 100);
     const agent = this.agent;
     if (!agent) return;
     const fence = this.fenceOf(u.requestId);

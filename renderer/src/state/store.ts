@@ -53,3 +53,14 @@ export class Subscriptions {
     for (const f of this.fns.splice(0)) f();
   }
 }
+
+/**
+ * Sets `key` in `map` as its newest entry; past `limit` entries the oldest goes. For what
+ * a store remembers of recent items only (the last state seen of each, to drop updates
+ * that arrive late).
+ */
+export function rememberRecent<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key); // re-inserted last: the oldest entries go first
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value!);
+}

@@ -6,7 +6,7 @@ import { errorText, type ConsoleBridge } from '../bridge/types.ts';
 import type { Softphone } from '../softphone/softphone.ts';
 import { sentence } from './agent.ts';
 import { refusalText } from './remote-control.ts';
-import { Store } from './store.ts';
+import { rememberRecent, Store } from './store.ts';
 import type { WorkStore } from './work.ts';
 
 export interface TransferState {
@@ -124,9 +124,7 @@ export class TransferStore extends Store<TransferState> {
     const was = this.seen.get(t.transferId);
     if (was !== undefined && was !== t.state && !canTransition(TRANSFER_LIFECYCLE, was, t.state))
       return false;
-    this.seen.delete(t.transferId); // re-inserted last: the oldest entries go first
-    this.seen.set(t.transferId, t.state);
-    if (this.seen.size > SEEN_TRANSFERS) this.seen.delete(this.seen.keys().next().value!);
+    rememberRecent(this.seen, t.transferId, t.state, SEEN_TRANSFERS);
     return true;
   }
 
