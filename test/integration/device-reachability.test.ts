@@ -237,17 +237,18 @@ describe('device reachability: shown, used for routing, and the device woken by 
     const d = await device('c_alice_martin_01');
     const req = await queue(d);
     const auth = (await d.api('deviceMe')).body.authentication;
-    // A free slot that ends after the verification expires, tomorrow or the day after (just
-    // before midnight UTC tomorrow's first slots may still fall within the verification).
+    // A free slot that ends after the verification expires: today, tomorrow or the day
+    // after. Slots end within the service session, so just after midnight UTC only today's
+    // are bookable; just before it tomorrow's first ones may still fall within the verification.
     let slot: { start: string; end: string } | undefined;
-    for (const days of [1, 2]) {
+    for (const days of [0, 1, 2]) {
       const day = new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
       const slots = await d.api('callbackSlots', { params: { requestId: req.requestId }, query: { day } });
       assert.equal(slots.status, 200, JSON.stringify(slots.body));
       slot = slots.body.slots.find((x: any) => x.free > 0 && Date.parse(x.end) > Date.parse(auth.expiresAt));
       if (slot) break;
     }
-    assert.ok(slot, 'a free slot after the verification expires, tomorrow or the day after');
+    assert.ok(slot, 'a free slot after the verification expires, today, tomorrow or the day after');
     const booked = await d.api('setCallback', {
       params: { requestId: req.requestId },
       json: { mode: 'slot', slotStart: slot.start },

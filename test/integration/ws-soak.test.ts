@@ -14,7 +14,8 @@
  * client's frames on the same 2 cores, so both count in the figure).
  *
  *   baseline   authority up, one full create/cancel cycle with one socket done (lazily opened
- *              files counted), no TCP connection left open to it: FDs and RSS
+ *              files counted; the database's own files are not), no TCP connection left open
+ *              to it: FDs and RSS
  *   warm-up    all clients connected, VD_WS_SOAK_WARMUP_ROUNDS rounds (default 20): RSS
  *   soak       VD_WS_SOAK_ROUNDS rounds (default 100): relay times collected, RSS, FD peak
  *   close      every client pings (pong = the socket still works), then the test closes them
@@ -82,7 +83,20 @@ const RSS_GROWTH_LIMIT = 1.5;
 
 const rssKiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+/**
+ * Open files of `pid` but its database's own: each SQLite connection opens the -wal and -shm
+ * files when it first needs them and keeps them for its life (the read connection, used only
+ * while a batch commits, may first need them in the middle of the soak), so they say nothing
+ * of what the clients left behind.
+ */
+const fdCount = (pid: number) =>
+  readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return !/\.sqlite(-wal|-shm|-journal)?$/.test(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
 
 /**
  * TCP sockets of `pid` on its own `port` that are not listening: connections from clients,
