@@ -65,10 +65,6 @@ export class PinFactor extends EventEmitter<{
     return await pinState(this.ctx, customerId);
   }
 
-  async hasPin(customerId: string): Promise<boolean> {
-    return await this.ctx.data.read.factors.hasPin(customerId);
-  }
-
   async set(p: DevicePrincipal, pin: string): Promise<void> {
     const customerId = p.device.customer_id;
     await this.setup.ensure(p, 'pin');

@@ -7,9 +7,6 @@ import { Repo } from './base.ts';
 const pinOf = prepared((q, p: { customerId: string }) =>
   q.selectFrom('pins').select('customer_id').where('customer_id', '=', p.customerId).limit(1),
 );
-const credentialOf = prepared((q, p: { customerId: string }) =>
-  q.selectFrom('webauthn_credentials').select('id').where('customer_id', '=', p.customerId).limit(1),
-);
 /** Which factors a customer has enrolled: one statement for GET /v1/device/me (three reads were three round trips). */
 const enrolledOf = prepared((q, p: { customerId: string }) =>
   q.selectNoFrom((eb) => [
@@ -264,10 +261,6 @@ export class FactorsRepo extends Repo {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
-  }
-
-  async hasCredential(customerId: string): Promise<boolean> {
-    return (await credentialOf.first(this.c, { customerId })) !== undefined;
   }
 
   /** Credential `id` if it is registered on `deviceId`. */
