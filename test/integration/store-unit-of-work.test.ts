@@ -45,6 +45,24 @@ async function outsider(
   };
 }
 
+/** `n` units at once, each writing key `<prefix>-<i>`: each is visible to another connection when its promise resolves. */
+async function visibleWhenResolved(
+  target: StoreTarget,
+  n: number,
+  unit: (i: number) => Promise<unknown>,
+  prefix: string,
+): Promise<void> {
+  const other = await outsider(target);
+  try {
+    const seen = await Promise.all(
+      Array.from({ length: n }, (_, i) => unit(i).then(() => other.has(`${prefix}-${i}`))),
+    );
+    assert.deepEqual(seen, Array(n).fill(true));
+  } finally {
+    await other.close();
+  }
+}
+
 /**
  * fsync + fdatasync calls made by processes `pids` (their threads and new children too)
  * while `work` runs, counted by strace; null when strace is missing or cannot attach.
@@ -104,17 +122,12 @@ for (const engine of testEngines()) {
     after(() => h.close());
 
     it('100 concurrent units: each is committed and visible to another connection when its promise resolves', async () => {
-      const other = await outsider(h.target);
-      try {
-        const seen = await Promise.all(
-          Array.from({ length: 100 }, (_, i) =>
-            h.store.tx((t) => insertKey(t, `durable-${i}`)).then(() => other.has(`durable-${i}`)),
-          ),
-        );
-        assert.deepEqual(seen, Array(100).fill(true));
-      } finally {
-        await other.close();
-      }
+      await visibleWhenResolved(
+        h.target,
+        100,
+        (i) => h.store.tx((t) => insertKey(t, `durable-${i}`)),
+        'durable',
+      );
       const n = await h.store.db
         .selectFrom('signing_keys')
         .select((e) => e.fn.countAll<number>().as('n'))
@@ -288,6 +301,64 @@ for (const engine of testEngines()) {
       await assert.rejects(insertKey(leaked!, 'leaked'), /unit of work has ended/);
       // and the store still works
       await h.store.tx((t) => insertKey(t, 'after-misuse'));
+    });
+
+    it('a unit of one statement: durable when it resolves; on PostgreSQL alone in its transaction, a second statement refused', async () => {
+      await visibleWhenResolved(
+        h.target,
+        50,
+        (i) => h.store.statement((t) => insertKey(t, `single-${i}`)),
+        'single',
+      );
+      // PostgreSQL: no BEGIN before it (the statement's transaction started with it)
+      if (h.target.engine === 'postgres') {
+        const alone = await h.store.statement((t) =>
+          sql<{ alone: boolean }>`SELECT transaction_timestamp() = statement_timestamp() AS alone`.execute(t),
+        );
+        assert.equal(alone.rows[0]?.alone, true, 'the statement ran in a transaction of its own');
+      }
+      const inTx = await h.store.tx(async (t) => {
+        await sql`SELECT 1`.execute(t);
+        return h.target.engine === 'postgres'
+          ? (
+              await sql<{
+                alone: boolean;
+              }>`SELECT transaction_timestamp() = statement_timestamp() AS alone`.execute(t)
+            ).rows[0]!.alone
+          : false;
+      });
+      assert.equal(inTx, false, 'in tx() the statements share one transaction');
+
+      const two = h.store.statement(async (t) => {
+        await insertKey(t, 'single-first');
+        await insertKey(t, 'single-second');
+      });
+      const has = async (kid: string) =>
+        (await h.store.db
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where('kid', '=', kid)
+          .executeTakeFirst()) !== undefined;
+      if (h.target.engine === 'postgres') {
+        // the first is a transaction of its own, committed; the second never runs
+        await assert.rejects(
+          two,
+          (e) => e instanceof StoreMisuseError && /ran a second statement/.test(e.message),
+        );
+        assert.deepEqual([await has('single-first'), await has('single-second')], [true, false]);
+      } else {
+        // a unit of the group commit: atomic whatever it runs
+        await two;
+        assert.deepEqual([await has('single-first'), await has('single-second')], [true, true]);
+      }
+      await assert.rejects(
+        h.store.tx(() => h.store.statement(async () => 1)),
+        (e) => e instanceof StoreMisuseError && /store.statement\(\) inside a unit of work/.test(e.message),
+      );
+      // a failing statement loses nothing else and the store goes on
+      await assert.rejects(h.store.statement((t) => insertKey(t, 'single-1')));
+      await h.store.statement((t) => insertKey(t, 'single-after'));
+      assert.equal(await has('single-after'), true);
     });
 
     it('single-use rows: of 50 parallel consumers exactly one wins, on every kind of row', async () => {

@@ -14,7 +14,7 @@ export class AuditTrail {
    * refusal is written here, in a unit of its own, after it.
    */
   async refused(entry: Omit<AuditEntry, 'outcome'>): Promise<void> {
-    await this.ctx.data.tx((r) => r.audit.append({ ...entry, outcome: 'failure' }));
+    await this.ctx.data.statement((r) => r.audit.append({ ...entry, outcome: 'failure' }));
   }
 
   /** Walk the hash chain of committed rows: intact, or the first broken row. */

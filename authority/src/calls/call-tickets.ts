@@ -176,7 +176,7 @@ export class CallTickets extends EventEmitter<{
 
   /** A failure audit row in a unit of its own. */
   private async auditFailure(e: AuditEntry): Promise<void> {
-    await this.ctx.data.tx((r) => r.audit.append(e));
+    await this.ctx.data.statement((r) => r.audit.append(e));
   }
 
   /**

@@ -23,7 +23,7 @@ export class Challenges {
       authentication_id: opts.authenticationId ?? null,
       expires_at: this.ctx.clock.now() + (opts.ttlMs ?? CHALLENGE_TTL_MS),
     };
-    await this.ctx.data.tx((r) => r.devices.insertChallenge(row));
+    await this.ctx.data.statement((r) => r.devices.insertChallenge(row));
     return row;
   }
 

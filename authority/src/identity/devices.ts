@@ -78,7 +78,7 @@ export class Devices {
 
   /** An audit row for a refusal, in a unit of its own (nothing else is written). */
   private async audit(entry: AuditEntry): Promise<void> {
-    await this.ctx.data.tx((r) => r.audit.append(entry));
+    await this.ctx.data.statement((r) => r.audit.append(entry));
   }
 
   /**
@@ -298,7 +298,8 @@ export class Devices {
     if (Math.abs(c.iat - now / 1000) > PROOF_MAX_SKEW_S)
       throw unauthorized('device proof too old or from the future');
     // The proof id is remembered once: of parallel requests with one proof exactly one gets past here.
-    const first = await this.ctx.data.tx((r) =>
+    // One statement (on PostgreSQL one round trip, outside BEGIN ... COMMIT).
+    const first = await this.ctx.data.statement((r) =>
       r.devices.rememberProof(`${device.id}:${c.jti}`, now + 2 * PROOF_MAX_SKEW_S * 1000),
     );
     if (!first) throw unauthorized('device proof replayed');

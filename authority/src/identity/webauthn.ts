@@ -68,7 +68,7 @@ export class WebAuthnFactor {
 
   /** A failure row in a unit of its own, then the refusal. */
   private async fail(entry: Omit<AuditEntry, 'outcome' | 'reason'>, reason: string): Promise<never> {
-    await this.ctx.data.tx((r) => r.audit.append({ ...entry, outcome: 'failure', reason }));
+    await this.ctx.data.statement((r) => r.audit.append({ ...entry, outcome: 'failure', reason }));
     throw unauthorized(reason);
   }
 

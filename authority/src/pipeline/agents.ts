@@ -155,7 +155,7 @@ export class Agents {
     // stored value, so every node follows the same rule.
     const last = (await this.get(staffId))?.last_seen_at ?? null;
     if (last !== null && at >= last && at - last < this.ctx.config.agentTimeoutSeconds * 100) return;
-    await this.ctx.data.tx((r) => r.agents.touch(staffId, at));
+    await this.ctx.data.statement((r) => r.agents.touch(staffId, at));
   }
 
   async setProfile(

@@ -71,6 +71,17 @@ export interface Store {
    * writer waits for it), and must not call tx() again (pass `t` down instead).
    */
   tx<T>(fn: (t: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A unit of work that is one statement on PostgreSQL (an insert that keeps an id
+   * single-use, one audit row, one outbox event): the same promise as tx(), in one round
+   * trip instead of three. PostgreSQL runs it outside BEGIN ... COMMIT: one statement is a
+   * transaction of its own, atomic, and with synchronous_commit on durable before its
+   * answer. There a second statement is refused (StoreMisuseError) before it runs, but the
+   * first has committed by then: a unit that may need two uses tx(). On SQLite it is a
+   * unit of the group commit like any other (atomic whatever it runs: an audit row reads
+   * the chain's head first there).
+   */
+  statement<T>(fn: (t: Tx) => Promise<T>): Promise<T>;
   stats(): StoreStats;
   /** The durability settings of the writing connection(s), read back from the engine. */
   settings(): Promise<Record<string, string | number>>;
@@ -137,12 +148,29 @@ export async function openStore(target: StoreTarget, opts: StoreOptions = {}): P
 
 interface UnitState {
   open: boolean;
+  /** statements a unit of store.statement() may still run (undefined: any number) */
+  statementsLeft?: number;
 }
 /** The unit of work the current async call chain runs in, if any. */
 const currentUnit = new AsyncLocalStorage<UnitState>();
 
 function insideUnit(): boolean {
   return currentUnit.getStore()?.open === true;
+}
+
+/**
+ * Called before each statement a unit's handle sends on PostgreSQL: a unit of
+ * store.statement() that already ran its one statement gets a StoreMisuseError instead
+ * (outside such a unit it does nothing).
+ */
+function countStatement(): void {
+  const unit = currentUnit.getStore();
+  if (unit?.statementsLeft === undefined) return;
+  if (unit.statementsLeft === 0)
+    throw new StoreMisuseError(
+      'a unit of store.statement() ran a second statement: a unit of several statements is store.tx()',
+    );
+  unit.statementsLeft--;
 }
 
 function refuseInsideUnit(what: string): void {
@@ -206,6 +234,7 @@ export function guardPrepared(q: Kysely<Database>, node: RootOperationNode): voi
 
 interface Pending {
   fn: (t: Tx) => Promise<unknown>;
+
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -276,8 +305,17 @@ class SqliteStore implements Store {
   }
 
   tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    return this.enqueue(fn, 'store.tx()');
+  }
+
+  /** A unit like any other here: its savepoint and the batch's COMMIT make it atomic whatever it runs. */
+  statement<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    return this.enqueue(fn, 'store.statement()');
+  }
+
+  private enqueue<T>(fn: (t: Tx) => Promise<T>, what: string): Promise<T> {
     try {
-      refuseInsideUnit('store.tx()');
+      refuseInsideUnit(what);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -419,17 +457,36 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** PostgresDialect whose driver refuses a connection to the outer handle inside a unit of work. */
+/**
+ * PostgresDialect whose driver refuses a connection to the outer handle inside a unit of
+ * work, and counts the statements of a unit of store.statement() (countStatement).
+ */
 class GuardedPostgresDialect extends PostgresDialect {
   override createDriver(): Driver {
     const inner = super.createDriver();
+    const counting = new WeakSet<DatabaseConnection>();
     return {
       init: () => inner.init(),
-      acquireConnection: (): Promise<DatabaseConnection> => {
+      acquireConnection: async (): Promise<DatabaseConnection> => {
         // A connection taken inside a unit would be a second transaction: it cannot see
         // the unit's writes and can wait on the unit's row locks (or an empty pool) forever.
         refuseInsideUnit('store.db');
-        return inner.acquireConnection();
+        const c = await inner.acquireConnection();
+        if (!counting.has(c)) {
+          // a pooled connection lives on: wrapped once (Kysely's BEGIN and COMMIT come here too,
+          // outside a one-statement unit, where nothing is counted)
+          const run = c.executeQuery.bind(c);
+          c.executeQuery = <R>(q: Parameters<typeof run>[0]) => {
+            try {
+              countStatement();
+            } catch (e) {
+              return Promise.reject(e);
+            }
+            return run<R>(q);
+          };
+          counting.add(c);
+        }
+        return c;
       },
       beginTransaction: (c, s) => inner.beginTransaction(c, s),
       commitTransaction: (c) => inner.commitTransaction(c),
@@ -582,23 +639,43 @@ class PostgresStore implements Store {
     return new PostgresStore(new Kysely<Database>({ dialect: new GuardedPostgresDialect({ pool }) }));
   }
 
+  /** One transaction per unit. */
+  tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    return this.attempts('store.tx()', fn, { open: true }, (run) => this.base.transaction().execute(run));
+  }
+
   /**
-   * One transaction per unit. A unit PostgreSQL chose as a deadlock's victim (40P01),
-   * failed on a serialization conflict (40001) or broke a rule index (RULE_INDEXES) was
-   * rolled back whole: it runs again, up to
+   * One statement on a pooled connection outside BEGIN ... COMMIT: PostgreSQL runs it as a
+   * transaction of its own, committed (with synchronous_commit on: flushed) before its
+   * answer comes back. One round trip instead of three.
+   */
+  statement<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
+    return this.attempts('store.statement()', fn, { open: true, statementsLeft: 1 }, (run) =>
+      this.base.connection().execute((c) => run(c as Tx)),
+    );
+  }
+
+  /**
+   * Run a unit, `within` giving it its handle (a transaction, or a connection for one
+   * statement). A unit PostgreSQL chose as a deadlock's victim (40P01), failed on a
+   * serialization conflict (40001) or broke a rule index (RULE_INDEXES) was rolled back
+   * whole (a lone statement that failed did nothing): it runs again, up to
    * PG_UNIT_ATTEMPTS times in all (units do database work only, so running one again is safe).
    */
-  async tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
-    refuseInsideUnit('store.tx()');
+  private async attempts<T>(
+    what: string,
+    fn: (t: Tx) => Promise<T>,
+    state: UnitState,
+    within: (run: (t: Tx) => Promise<T>) => Promise<T>,
+  ): Promise<T> {
+    refuseInsideUnit(what);
     if (this.closed) throw new StoreMisuseError('the store is closed');
     this.counts.units++;
     this.counts.maxBatch = 1;
     for (let attempt = 1; ; attempt++) {
-      const unit: UnitState = { open: true };
+      const unit: UnitState = { ...state };
       try {
-        const v = await this.base
-          .transaction()
-          .execute((trx) => currentUnit.run(unit, () => fn(guarded(trx, new UnitGuard(unit)))));
+        const v = await within((t) => currentUnit.run(unit, () => fn(guarded(t, new UnitGuard(unit)))));
         this.counts.commits++;
         return v;
       } catch (e) {
