@@ -693,6 +693,9 @@ export const RequestCommands = z.strictObject({
     .strictObject({
       stopped: z.boolean().describe('The customer stopped remote control.'),
       stoppedAt: IsoTime.nullable().describe('Since when, or null.'),
+      changedAt: IsoTime.nullable().describe(
+        'When the customer last stopped or allowed control again, or null (never): a `control.state` frame older than this arrived late.',
+      ),
     })
     .describe('Whether the customer allows remote control.'),
   commands: z.array(CommandView).describe('Every command of the request, oldest first.'),

@@ -553,9 +553,21 @@ describe('remote control: every command kind end to end, signed, acknowledged, a
     assert.equal(late.body.code, 'command_final');
     const list = await api(a.url, 'requestCommands', { params: { requestId }, headers: bearer(agent.token) });
     assert.equal(list.body.control.stopped, true);
+    assert.equal(list.body.control.stoppedAt, stop.body.stoppedAt);
+    assert.equal(list.body.control.changedAt, stop.body.stoppedAt);
     assert.equal(list.body.lastSeq, seq - 1, 'the refused command used no seq');
     const resume = await d.api('resumeControl', { params: { requestId } });
     assert.equal(resume.status, 200);
+    // a console that reloads learns when control was allowed again: a late stop frame is older
+    const after = await api(a.url, 'requestCommands', {
+      params: { requestId },
+      headers: bearer(agent.token),
+    });
+    assert.deepEqual(after.body.control, {
+      stopped: false,
+      stoppedAt: null,
+      changedAt: resume.body.resumedAt,
+    });
     assert.equal((await send({ kind: 'navigate', payload: { screen: 'home' } })).status, 201);
   });
 });

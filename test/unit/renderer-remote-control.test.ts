@@ -73,7 +73,7 @@ const listOf = (commands: CommandView[], stopped = false) => ({
   requestId: 'req_00000000000000000001',
   fence: 1,
   lastSeq: commands.length,
-  control: { stopped, stoppedAt: stopped ? iso(5) : null },
+  control: { stopped, stoppedAt: stopped ? iso(5) : null, changedAt: stopped ? iso(5) : null },
   commands,
 });
 
@@ -177,6 +177,30 @@ describe('renderer: actions on the device', () => {
     });
     assert.equal(actions.blocked('photo'), null, 'a late stop does not undo the resume');
     assert.equal(actions.getState().control.at, iso(20));
+  });
+
+  it('a resume learned from the list (not from a frame) is not undone by a late stop frame', async () => {
+    const bridge = new FakeBridge({
+      // stopped at 10, allowed again at 20: the console (reloaded) knows it from the list only
+      'command.list': () => ({
+        ...listOf([]),
+        control: { stopped: false, stoppedAt: null, changedAt: iso(20) },
+      }),
+    });
+    const actions = new RemoteControlStore(bridge);
+    actions.focus(target());
+    await loaded(actions);
+    const stop = (at: number) =>
+      bridge.emit('control.state', {
+        requestId: 'req_00000000000000000001',
+        stopped: true,
+        at: iso(at),
+        cancelled: [],
+      });
+    stop(10); // the stop's frame, late, from another node's outbox
+    assert.equal(actions.blocked('photo'), null, 'older than the resume the list told of');
+    stop(30); // a new stop
+    assert.equal(actions.blocked('photo'), 'The customer stopped remote control');
   });
 
   it('says why the authority refused, in words, per request', async () => {

@@ -364,12 +364,16 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     const r = await read.requests.get(requestId);
     if (!r) throw notFound('no such request');
     if (p.staff.role === 'agent' && r.agent_id !== p.staff.id) throw forbidden('this request is not yours');
-    const stoppedAt = await read.commands.stoppedAt(r.id);
+    const { stoppedAt, changedAt } = await read.commands.control(r.id);
     return {
       requestId: r.id,
       fence: r.fence,
       lastSeq: await read.commands.lastSeq(r.id, r.fence),
-      control: { stopped: stoppedAt !== null, stoppedAt: stoppedAt === null ? null : iso(stoppedAt) },
+      control: {
+        stopped: stoppedAt !== null,
+        stoppedAt: stoppedAt === null ? null : iso(stoppedAt),
+        changedAt: changedAt === null ? null : iso(changedAt),
+      },
       commands: (await read.commands.ofRequest(r.id)).map((c) => this.view(c)),
     };
   }

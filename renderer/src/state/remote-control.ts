@@ -196,7 +196,8 @@ export class RemoteControlStore extends Store<RemoteControlState> {
       if (mine !== this.loadSeq || this.state.target?.requestId !== target.requestId) return;
       this.patch({
         commands: [...r.commands].sort((a, b) => a.createdAt.localeCompare(b.createdAt)),
-        control: { stopped: r.control.stopped, at: r.control.stoppedAt },
+        // stopped: since when (shown); allowed again: since when (a late stop frame is older)
+        control: { stopped: r.control.stopped, at: r.control.stoppedAt ?? r.control.changedAt },
         loading: false,
       });
       for (const c of r.commands) this.loadImage(c);

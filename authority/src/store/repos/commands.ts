@@ -58,7 +58,7 @@ const lastSeqOf = prepared((q, p: { requestId: string; fence: number }) =>
     .where('fence', '=', p.fence),
 );
 const stoppedAtOf = prepared((q, p: { requestId: string }) =>
-  q.selectFrom('remote_control').select('stopped_at').where('request_id', '=', p.requestId),
+  q.selectFrom('remote_control').select(['stopped_at', 'updated_at']).where('request_id', '=', p.requestId),
 );
 const staffName = prepared((q, p: { staffId: string }) =>
   q.selectFrom('staff').select('display_name').where('id', '=', p.staffId),
@@ -277,8 +277,13 @@ export class CommandsRepo extends Repo {
   // ---- remote control (the customer's stop) -----------------------------------------
 
   async stoppedAt(requestId: string): Promise<number | null> {
+    return (await this.control(requestId)).stoppedAt;
+  }
+
+  /** Whether control is stopped (since when: the first stop), and when it was last stopped or allowed again (null: never). */
+  async control(requestId: string): Promise<{ stoppedAt: number | null; changedAt: number | null }> {
     const r = await stoppedAtOf.first(this.c, { requestId });
-    return r?.stopped_at ?? null;
+    return { stoppedAt: r?.stopped_at ?? null, changedAt: r?.updated_at ?? null };
   }
 
   /** Stop control (the first stop's instant stays): when it stopped. */
