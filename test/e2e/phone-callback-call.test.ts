@@ -22,7 +22,7 @@ import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { freeTcpPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { freeSipPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 import { registerPhone } from '../support/phone-in.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { until } from '../support/wait.ts';
@@ -129,8 +129,8 @@ describe('the agent calls a customer back on their phone number from the console
       agentTimeoutSeconds: 3600,
       offerTimeoutSeconds: 120,
     });
-    carrierPort = await freeTcpPort();
-    const trunkPort = await freeTcpPort();
+    carrierPort = await freeSipPort();
+    const trunkPort = await freeSipPort();
     kamailio = await startKamailio({
       secret: SECRET,
       domain: DOMAIN,
@@ -192,7 +192,7 @@ describe('the agent calls a customer back on their phone number from the console
           '-mi',
           '127.0.0.1',
           '-mp',
-          String(await freeTcpPort()),
+          String(await freeSipPort()),
           '-rtp_echo',
           '-m',
           '1',

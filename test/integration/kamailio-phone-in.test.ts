@@ -16,7 +16,7 @@ import { api, bearer, staffLogin } from '../support/http.ts';
 import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import { sipUserForAgent } from '../../protocol/src/sip.ts';
 import {
-  freeTcpPort,
+  freeSipPort,
   RawSipClient,
   rawRegister,
   startKamailio,
@@ -59,7 +59,7 @@ describe('a call from the phone network through Kamailio becomes a request the a
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     await answerNumber(a.url, admin, DIALLED);
     await registerPhone(a.url, admin, 'c_alice_martin_01', '+44 7911 123456');
-    trunkPort = await freeTcpPort();
+    trunkPort = await freeSipPort();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       rtpengineSock: rtp.ngSock,

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freeTcpPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { freeSipPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
 
 const run = promisify(execFile);
 const CARRIER = '127.0.0.1';
@@ -150,7 +150,7 @@ describe('SIP trunk into Kamailio: allowed addresses only, the right SIP errors'
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vd-trunk-'));
-    trunkPort = await freeTcpPort();
+    trunkPort = await freeSipPort();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       defines: [`TRUNK_PORT=${trunkPort}`, `TRUNK_ALLOW=192.0.2.0/24,${CARRIER}/32`],
@@ -176,7 +176,7 @@ describe('SIP trunk into Kamailio: allowed addresses only, the right SIP errors'
         '-i',
         local,
         '-p',
-        String(await freeTcpPort(local)),
+        String(await freeSipPort(local)),
         '-t',
         transport,
         '-m',

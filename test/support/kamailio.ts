@@ -74,6 +74,30 @@ export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
+/**
+ * A port free on `host` for TCP and for UDP alike right now, for a SIP listener on both
+ * (Kamailio's trunk side). A port free for TCP may be taken for UDP (another test's RTP,
+ * SIPp or baresip), and Kamailio then exits on its bind: the UDP bind is tried on the
+ * TCP port drawn, and another is drawn until both are free.
+ */
+export async function freeSipPort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const srv = createServer();
+    srv.listen(0, host);
+    await once(srv, 'listening');
+    const port = (srv.address() as { port: number }).port;
+    const udp = createSocket('udp4');
+    const bound = await new Promise<boolean>((ok) => {
+      udp.once('error', () => ok(false));
+      udp.bind(port, host, () => ok(true));
+    });
+    await new Promise<void>((r) => udp.close(() => r()));
+    await new Promise<void>((r) => srv.close(() => r()));
+    if (bound) return port;
+    if (attempt >= 50) throw new Error(`no port free for both TCP and UDP on ${host} after 50 draws`);
+  }
+}
+
 /** `kamailio -c` on the configuration (through scripts/kamailio.sh check). */
 export function checkKamailioConfig(
   defines: string[] = [],
