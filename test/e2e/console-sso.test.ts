@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,15 +17,7 @@ import { startTestAuthority, type TestAuthority } from '../support/authority.ts'
 import { launchChromium } from '../support/browser.ts';
 import { startTestIdentityProvider, type TestIdentityProvider } from '../support/oidc-provider.ts';
 import { assertNamedControls, ensureRendererBuilt, openConsole, rendererDir } from './console-harness.ts';
-
-/** A free port on 127.0.0.1: the console's address must be known to the provider's logout redirect. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+import { freeTcpPort } from '../support/ports.ts';
 
 describe('console single sign-on in Chromium (browser mode)', () => {
   let idp: TestIdentityProvider;
@@ -37,7 +28,7 @@ describe('console single sign-on in Chromium (browser mode)', () => {
 
   before(async () => {
     await ensureRendererBuilt();
-    const port = await freePort();
+    const port = await freeTcpPort();
     const consoleOrigin = `http://127.0.0.1:${port}`;
     idp = await startTestIdentityProvider({
       redirectUris: ['http://127.0.0.1/sso-callback'],

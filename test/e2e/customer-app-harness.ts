@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import {
   type VirtualAuthenticator,
 } from '../support/browser.ts';
 import { api, type ApiOptions, apiWith, bearer, staffLogin } from '../support/http.ts';
+import { freeTcpPort } from '../support/ports.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,17 +43,6 @@ export function buildCustomerApp(): Promise<string> {
   return built;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export interface AppAuthority {
   a: TestAuthority;
   /** http://localhost:PORT: the page origin, the WebAuthn origin and the API origin. */
@@ -70,7 +59,7 @@ export async function startAppAuthority(
 ): Promise<AppAuthority> {
   const customerAppDir = await buildCustomerApp();
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const origin = `http://localhost:${port}`;
     try {
       const a = await startTestAuthority(

@@ -22,7 +22,8 @@ import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode
 import { startTestAuthority, type TestAuthority } from '../support/authority.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { freeSipPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { freeTcpAndUdpPort } from '../support/ports.ts';
 import { registerPhone } from '../support/phone-in.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { until } from '../support/wait.ts';
@@ -129,8 +130,8 @@ describe('the agent calls a customer back on their phone number from the console
       agentTimeoutSeconds: 3600,
       offerTimeoutSeconds: 120,
     });
-    carrierPort = await freeSipPort();
-    const trunkPort = await freeSipPort();
+    carrierPort = await freeTcpAndUdpPort();
+    const trunkPort = await freeTcpAndUdpPort();
     kamailio = await startKamailio({
       secret: SECRET,
       domain: DOMAIN,
@@ -192,7 +193,7 @@ describe('the agent calls a customer back on their phone number from the console
           '-mi',
           '127.0.0.1',
           '-mp',
-          String(await freeSipPort()),
+          String(await freeTcpAndUdpPort()),
           '-rtp_echo',
           '-m',
           '1',

@@ -35,7 +35,8 @@ import { startBrowserMode, type BrowserMode } from '../../main/core/browser-mode
 import { startBaresip, type RunningBaresip } from '../support/baresip.ts';
 import { launchChromium, newTestPage } from '../support/browser.ts';
 import { api, bearer, staffLogin } from '../support/http.ts';
-import { freeSipPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { freeTcpAndUdpPort } from '../support/ports.ts';
 import { answerNumber, registerPhone } from '../support/phone-in.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { peakHz, readWavSamples, rms, toneWindows } from '../support/tone.ts';
@@ -120,7 +121,7 @@ describe('a caller from the phone network reaches an agent and verifies on their
       textSinkFile: join(dir, 'texts.jsonl'),
       customerAppUrl: 'https://app.example.com/app/',
     });
-    trunkPort = await freeSipPort();
+    trunkPort = await freeTcpAndUdpPort();
     kamailio = await startKamailio({
       secret: SECRET,
       domain: DOMAIN,

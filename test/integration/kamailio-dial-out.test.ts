@@ -26,7 +26,6 @@ import { startTestAuthority, type TestAuthority } from '../support/authority.ts'
 import { api, bearer, staffLogin } from '../support/http.ts';
 import {
   digestAuthorization,
-  freeSipPort,
   parseChallenge,
   RawSipClient,
   rawRegister,
@@ -34,6 +33,7 @@ import {
   type RunningKamailio,
   type SipReply,
 } from '../support/kamailio.ts';
+import { freeTcpAndUdpPort } from '../support/ports.ts';
 import { CarrierUas } from '../support/carrier.ts';
 import { registerPhone } from '../support/phone-in.ts';
 import { peakHz, TonePhone } from '../support/tone.ts';
@@ -169,7 +169,7 @@ describe('a callback dials out through Kamailio to the carrier with the companyâ
     const admin = (await staffLogin(a.url, 'admin', 'demo-admin-1')).token;
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     await registerPhone(a.url, admin, ALICE, NUMBER);
-    carrierPort = await freeSipPort();
+    carrierPort = await freeTcpAndUdpPort();
     writeFileSync(join(dir, 'carrier.xml'), CARRIER_UAS);
     // The carrier: SIPp as a UAS (CARRIER_UAS).
     sipp = spawn(
@@ -202,7 +202,7 @@ describe('a callback dials out through Kamailio to the carrier with the companyâ
         ok(code);
       }),
     );
-    trunkPort = await freeSipPort();
+    trunkPort = await freeTcpAndUdpPort();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       rtpengineSock: rtp.ngSock,

@@ -15,13 +15,8 @@ import { startTestAuthority, type TestAuthority } from '../support/authority.ts'
 import { api, bearer, staffLogin } from '../support/http.ts';
 import { ephemeralCredentials } from '../../authority/src/sip/credentials.ts';
 import { sipUserForAgent } from '../../protocol/src/sip.ts';
-import {
-  freeSipPort,
-  RawSipClient,
-  rawRegister,
-  startKamailio,
-  type RunningKamailio,
-} from '../support/kamailio.ts';
+import { RawSipClient, rawRegister, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { freeTcpAndUdpPort } from '../support/ports.ts';
 import { startRtpengine, type RunningRtpengine } from '../support/rtpengine.ts';
 import { CARRIER, CarrierCall } from '../support/carrier.ts';
 import { until } from '../support/wait.ts';
@@ -59,7 +54,7 @@ describe('a call from the phone network through Kamailio becomes a request the a
     agent = await staffLogin(a.url, 'agent2', 'demo-agent-2');
     await answerNumber(a.url, admin, DIALLED);
     await registerPhone(a.url, admin, 'c_alice_martin_01', '+44 7911 123456');
-    trunkPort = await freeSipPort();
+    trunkPort = await freeTcpAndUdpPort();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       rtpengineSock: rtp.ngSock,

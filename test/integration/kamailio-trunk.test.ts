@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freeSipPort, startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { startKamailio, type RunningKamailio } from '../support/kamailio.ts';
+import { freeTcpAndUdpPort } from '../support/ports.ts';
 
 const run = promisify(execFile);
 const CARRIER = '127.0.0.1';
@@ -150,7 +151,7 @@ describe('SIP trunk into Kamailio: allowed addresses only, the right SIP errors'
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vd-trunk-'));
-    trunkPort = await freeSipPort();
+    trunkPort = await freeTcpAndUdpPort();
     k = await startKamailio({
       secret: randomBytes(24).toString('base64url'),
       defines: [`TRUNK_PORT=${trunkPort}`, `TRUNK_ALLOW=192.0.2.0/24,${CARRIER}/32`],
@@ -176,7 +177,7 @@ describe('SIP trunk into Kamailio: allowed addresses only, the right SIP errors'
         '-i',
         local,
         '-p',
-        String(await freeSipPort(local)),
+        String(await freeTcpAndUdpPort(local)),
         '-t',
         transport,
         '-m',

@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeTcpPort } from './kamailio.ts';
+import { freeTcpAndUdpPort, freeTcpPort } from './ports.ts';
 import { portIsFree } from './process.ts';
 import { until } from './wait.ts';
 
@@ -95,7 +95,7 @@ export async function startBaresip(opts: BaresipOptions): Promise<RunningBaresip
   const dir = mkdtempSync(join(tmpdir(), 'vd-baresip-'));
   const recDir = join(dir, 'recordings');
   mkdirSync(recDir);
-  const sipPort = await freeTcpPort();
+  const sipPort = await freeTcpAndUdpPort(); // baresip listens for SIP on UDP and TCP
   const ctrlPort = await freeTcpPort();
   const [rtpMin, rtpMax] = await rtpPorts();
   writeFileSync(

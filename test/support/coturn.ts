@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeTcpAndUdpPort } from './ports.ts';
 import { until } from './wait.ts';
 
 /**
@@ -28,16 +29,6 @@ export interface RunningCoturn {
   realm: string;
   log(): string;
   stop(): Promise<void>;
-}
-
-/** A UDP port free on 127.0.0.1 right now. */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** true when a STUN Binding request to 127.0.0.1:port gets a Binding success response. */
@@ -91,7 +82,7 @@ async function startCoturnOnce(opts: CoturnOptions): Promise<RunningCoturn> {
     .join('\n');
   writeFileSync(join(dir, 'turnserver.conf'), conf);
   const ip = opts.ip ?? '127.0.0.1';
-  const port = await freeUdpPort();
+  const port = await freeTcpAndUdpPort(); // TURN listens on UDP and TCP
   const relayBase = 40_000 + Math.floor(Math.random() * 200) * 100;
   const args = [
     '-c',

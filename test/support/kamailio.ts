@@ -2,12 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { freeTcpPort, freeUdpPort } from './ports.ts';
 import { eventOrDelay, until } from './wait.ts';
 
 /**
@@ -62,40 +61,6 @@ export interface RunningKamailio {
   kamcmd(...args: string[]): string;
   /** SIGTERM the main process (its children follow) and delete the run dir. */
   stop(): Promise<void>;
-}
-
-/** A TCP port free on `host` right now (bind 0, read it, close). */
-export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, host);
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-/**
- * A port free on `host` for TCP and for UDP alike right now, for a SIP listener on both
- * (Kamailio's trunk side). A port free for TCP may be taken for UDP (another test's RTP,
- * SIPp or baresip), and Kamailio then exits on its bind: the UDP bind is tried on the
- * TCP port drawn, and another is drawn until both are free.
- */
-export async function freeSipPort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const srv = createServer();
-    srv.listen(0, host);
-    await once(srv, 'listening');
-    const port = (srv.address() as { port: number }).port;
-    const udp = createSocket('udp4');
-    const bound = await new Promise<boolean>((ok) => {
-      udp.once('error', () => ok(false));
-      udp.bind(port, host, () => ok(true));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    await new Promise<void>((r) => srv.close(() => r()));
-    if (bound) return port;
-    if (attempt >= 50) throw new Error(`no port free for both TCP and UDP on ${host} after 50 draws`);
-  }
 }
 
 /** `kamailio -c` on the configuration (through scripts/kamailio.sh check). */
@@ -211,15 +176,6 @@ export async function startKamailio(opts: KamailioOptions): Promise<RunningKamai
       rmSync(runDir, { recursive: true, force: true });
     },
   };
-}
-
-/** A UDP port free on `host` right now (bind 0, read it, close). */
-async function freeUdpPort(host: string): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, host, () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /**

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeUdpPort } from './coturn.ts';
+import { freeUdpPort } from './ports.ts';
 import { until } from './wait.ts';
 
 /**

@@ -234,7 +234,6 @@ export function guardPrepared(q: Kysely<Database>, node: RootOperationNode): voi
 
 interface Pending {
   fn: (t: Tx) => Promise<unknown>;
-
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
