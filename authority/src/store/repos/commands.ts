@@ -57,7 +57,7 @@ const lastSeqOf = prepared((q, p: { requestId: string; fence: number }) =>
     .where('request_id', '=', p.requestId)
     .where('fence', '=', p.fence),
 );
-const stoppedAtOf = prepared((q, p: { requestId: string }) =>
+const controlOf = prepared((q, p: { requestId: string }) =>
   q.selectFrom('remote_control').select(['stopped_at', 'updated_at']).where('request_id', '=', p.requestId),
 );
 const staffName = prepared((q, p: { staffId: string }) =>
@@ -282,7 +282,7 @@ export class CommandsRepo extends Repo {
 
   /** Whether control is stopped (since when: the first stop), and when it was last stopped or allowed again (null: never). */
   async control(requestId: string): Promise<{ stoppedAt: number | null; changedAt: number | null }> {
-    const r = await stoppedAtOf.first(this.c, { requestId });
+    const r = await controlOf.first(this.c, { requestId });
     return { stoppedAt: r?.stopped_at ?? null, changedAt: r?.updated_at ?? null };
   }
 
