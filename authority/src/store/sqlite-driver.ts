@@ -102,11 +102,16 @@ export class SqliteConnection implements DatabaseConnection {
   }
 }
 
-/** One connection, taken by one holder at a time (Kysely's own mutex, same behaviour). */
+/**
+ * One connection, taken by one holder at a time, in the order they asked: a release hands
+ * the connection to the next waiter alone. (Kysely's own mutex wakes every waiter at each
+ * release, and all but one go back to waiting: with 64 requests in flight, their reads
+ * spent more time waking up than reading.)
+ */
 export class SqliteDriver implements Driver {
   readonly connection: SqliteConnection;
-  private locked: Promise<void> | null = null;
-  private unlock: (() => void) | null = null;
+  private busy = false;
+  private readonly waiters: (() => void)[] = [];
 
   constructor(
     raw: BetterSqlite3.Database,
@@ -124,16 +129,16 @@ export class SqliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     this.opts.beforeAcquire?.();
-    while (this.locked) await this.locked;
-    this.locked = new Promise((resolve) => (this.unlock = resolve));
+    if (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.busy = true;
     return this.connection;
   }
 
   async releaseConnection(): Promise<void> {
-    const unlock = this.unlock;
-    this.locked = null;
-    this.unlock = null;
-    unlock?.();
+    const next = this.waiters.shift();
+    if (next)
+      next(); // handed over: still busy
+    else this.busy = false;
   }
 
   async beginTransaction(c: DatabaseConnection): Promise<void> {
