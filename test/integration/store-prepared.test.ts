@@ -11,14 +11,15 @@ import { openTestStore, testEngines } from '../support/store.ts';
 const insertKey = prepared((q, p: { kid: string; at: number }) =>
   q.insertInto('signing_keys').values({ kid: p.kid, private_jwk: '{}', created_at: p.at }),
 );
-const keysSince = prepared((q, p: { at: number; n: number }) =>
+// A LIMIT is a number in the query, not a placeholder (store/sqlite-driver.ts).
+const keysSince = prepared((q, p: { at: number }) =>
   q
     .selectFrom('signing_keys')
     .select(['kid', 'created_at'])
     .where('created_at', '>=', p.at)
     .where('private_jwk', '=', '{}')
     .orderBy('kid')
-    .limit(p.n),
+    .limit(2),
 );
 const rekey = prepared((q, p: { kid: string; jwk: string }) =>
   q
@@ -31,8 +32,8 @@ const rekey = prepared((q, p: { kid: string; jwk: string }) =>
 const keyByKid = prepared((q, p: { kid: string }) =>
   q.selectFrom('signing_keys').selectAll().where('kid', '=', p.kid),
 );
-const firstKeysSince = prepared((q, p: { at: number; n: number }) =>
-  q.selectFrom('signing_keys').selectAll().where('created_at', '>=', p.at).orderBy('kid').limit(p.n),
+const firstKeysSince = prepared((q, p: { at: number }) =>
+  q.selectFrom('signing_keys').selectAll().where('created_at', '>=', p.at).orderBy('kid').limit(1),
 );
 
 for (const engine of testEngines()) {
@@ -56,14 +57,14 @@ for (const engine of testEngines()) {
         .limit(2)
         .execute();
       const target = { q: h.store.db, engine };
-      assert.deepEqual(await keysSince.rows(target, { at: 102, n: 2 }), built);
-      assert.deepEqual(await keysSince.rows(target, { at: 102, n: 2 }), [
+      assert.deepEqual(await keysSince.rows(target, { at: 102 }), built);
+      assert.deepEqual(await keysSince.rows(target, { at: 102 }), [
         { kid: 'k2', created_at: 102 },
         { kid: 'k3', created_at: 103 },
       ]);
       // the same prepared query with other values: not the first run's rows
-      assert.deepEqual(await keysSince.rows(target, { at: 104, n: 10 }), [{ kid: 'k4', created_at: 104 }]);
-      assert.equal(await keysSince.first(target, { at: 999, n: 1 }), undefined);
+      assert.deepEqual(await keysSince.rows(target, { at: 104 }), [{ kid: 'k4', created_at: 104 }]);
+      assert.equal(await keysSince.first(target, { at: 999 }), undefined);
       assert.equal(
         await h.store.tx((t) => rekey.affected({ q: t, engine }, { kid: 'k1', jwk: '{"r":1}' })),
         1,
@@ -77,11 +78,11 @@ for (const engine of testEngines()) {
     it('refuses a value that is not a scalar before the query runs', async () => {
       const target = { q: h.store.db, engine };
       await assert.rejects(
-        keysSince.rows(target, { at: undefined as unknown as number, n: 1 }),
+        keysSince.rows(target, { at: undefined as unknown as number }),
         /the value of 'at' must be a scalar.*got undefined/,
       );
       await assert.rejects(
-        keysSince.rows(target, { at: [1, 2] as unknown as number, n: 1 }),
+        keysSince.rows(target, { at: [1, 2] as unknown as number }),
         /the value of 'at' must be a scalar.*got an array/,
       );
     });
@@ -157,12 +158,9 @@ for (const engine of testEngines()) {
           );
 
           // and outside a unit (store.db): run again at once
-          assert.equal(
-            (await firstKeysSince.rows({ q: store.db, engine }, { at: 5, n: 1 }))[0]?.kid,
-            'named-1',
-          );
+          assert.equal((await firstKeysSince.rows({ q: store.db, engine }, { at: 5 }))[0]?.kid, 'named-1');
           await admin!.query('ALTER TABLE signing_keys ADD COLUMN note2 TEXT');
-          const outside = await firstKeysSince.rows({ q: store.db, engine }, { at: 5, n: 1 });
+          const outside = await firstKeysSince.rows({ q: store.db, engine }, { at: 5 });
           assert.equal((outside[0] as Record<string, unknown> | undefined)?.note2, null);
         } finally {
           await admin?.end();

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { SqliteDriver } from '../../authority/src/store/sqlite-driver.ts';
+import { Kysely } from 'kysely';
+import { prepared } from '../../authority/src/store/prepared.ts';
+import { SqliteDriver, StoreSqliteDialect } from '../../authority/src/store/sqlite-driver.ts';
 
 const turns = (n: number) =>
   new Promise<void>((r) => (n === 0 ? r() : setImmediate(() => turns(n - 1).then(r))));
@@ -40,5 +42,47 @@ describe('store: the SQLite driver hands its one connection out', () => {
     assert.equal(await driver.acquireConnection(), driver.connection);
     await driver.releaseConnection();
     await driver.destroy();
+  });
+});
+
+describe('store: a LIMIT on SQLite', () => {
+  // SQLite plans on a bound LIMIT's value, and a statement whose planned-on parameter is
+  // bound again is prepared again before it runs: the driver's statement cache would save nothing.
+  interface Db {
+    n: { v: number };
+  }
+  const open = () => {
+    const raw = new Database(':memory:');
+    raw.exec('CREATE TABLE n (v INTEGER); INSERT INTO n VALUES (1), (2), (3), (4), (5)');
+    raw.exec('CREATE TABLE signing_keys (kid TEXT)'); // a store table, for a prepared query
+    return new Kysely<Db>({ dialect: new StoreSqliteDialect(new SqliteDriver(raw, { begin: 'BEGIN' })) });
+  };
+
+  it('is an integer in the SQL text, never a bound parameter; OFFSET stays a parameter', async () => {
+    const db = open();
+    const q = db.selectFrom('n').select('v').orderBy('v').limit(3).offset(1);
+    const c = q.compile();
+    assert.equal(c.sql, 'select "v" from "n" order by "v" limit 3 offset ?');
+    assert.deepEqual(c.parameters, [1]);
+    assert.deepEqual(
+      (await q.execute()).map((r) => r.v),
+      [2, 3, 4],
+    );
+    assert.deepEqual(
+      (await db.selectFrom('n').select('v').orderBy('v').limit(BigInt(2)).execute()).map((r) => r.v),
+      [1, 2],
+    );
+    // SQLite's "no limit"
+    assert.equal((await db.selectFrom('n').select('v').limit(-1).execute()).length, 5);
+    await db.destroy();
+  });
+
+  it('that is not an integer (a prepared query placeholder, a fraction) is refused before it runs', async () => {
+    const db = open();
+    const target = { q: db as never, engine: 'sqlite' as const };
+    const byLimit = prepared((q, p: { n: number }) => q.selectFrom('signing_keys').select('kid').limit(p.n));
+    await assert.rejects(byLimit.rows(target, { n: 2 }), /a LIMIT is an integer written into the query/);
+    assert.throws(() => db.selectFrom('n').select('v').limit(1.5).compile(), /not 1\.5/);
+    await db.destroy();
   });
 });

@@ -139,7 +139,7 @@ export class FactorSetup {
   }
 
   async notices(deviceId: string): Promise<SecurityNotice[]> {
-    return (await this.ctx.data.read.devices.openNotices(deviceId, 50)).map((n) => ({
+    return (await this.ctx.data.read.devices.openNotices(deviceId)).map((n) => ({
       noticeId: n.id,
       kind: n.kind,
       at: iso(n.at),

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   type CompiledQuery,
+  type LimitNode,
   SelectQueryNode,
   SqliteAdapter,
   SqliteIntrospector,
@@ -13,6 +14,7 @@ import {
   type Kysely,
   type QueryCompiler,
   type QueryResult,
+  ValueNode,
 } from 'kysely';
 
 /**
@@ -171,13 +173,34 @@ export class SqliteDriver implements Driver {
   }
 }
 
+/**
+ * Kysely's SQLite compiler, except that a LIMIT reaches SQLite as an integer in the SQL
+ * text, not as a bound parameter. SQLite reads a LIMIT parameter's value while it plans
+ * the query (sqlite3ExprIsInteger marks it in the statement's "varmask"), so binding that
+ * parameter again expires the statement: every run of a cached statement with `limit ?`
+ * paid a whole prepare (an empty indexed lookup with a join: 8 µs instead of 2). A limit
+ * that is not a number (a prepared query's placeholder) is refused: it would be the same
+ * trap. OFFSET is not planned on and stays a parameter; PostgreSQL keeps both as parameters.
+ */
+class StoreSqliteQueryCompiler extends SqliteQueryCompiler {
+  protected override visitLimit(node: LimitNode): void {
+    if (!ValueNode.is(node.limit)) return super.visitLimit(node);
+    const n = node.limit.value;
+    if (!(typeof n === 'bigint' || (typeof n === 'number' && Number.isSafeInteger(n))))
+      throw new TypeError(
+        `SQLite: a LIMIT is an integer written into the query (limit(50)), not ${typeof n === 'number' ? n : 'a placeholder'}: a bound LIMIT makes SQLite prepare its statement again at every run`,
+      );
+    this.append(`limit ${n}`);
+  }
+}
+
 export class StoreSqliteDialect implements Dialect {
   constructor(private readonly driver: SqliteDriver) {}
   createDriver(): Driver {
     return this.driver;
   }
   createQueryCompiler(): QueryCompiler {
-    return new SqliteQueryCompiler();
+    return new StoreSqliteQueryCompiler();
   }
   createAdapter(): DialectAdapter {
     return new SqliteAdapter();

@@ -34,8 +34,11 @@ const tokenAndDevice = prepared((q, p: { tokenHash: string }) =>
     .where('t.token_hash', '=', p.tokenHash),
 );
 /** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
+/** The most notices a device is shown at once. */
+export const OPEN_NOTICES_SHOWN = 50;
+
 /** A device's unacknowledged notices, oldest first (the row order column differs by engine). */
-const openNoticesOf = prepared((q, p: { deviceId: string; limit: number }, engine) =>
+const openNoticesOf = prepared((q, p: { deviceId: string }, engine) =>
   q
     .selectFrom('security_notices as n')
     .innerJoin('devices as d', 'd.id', 'n.by_device_id')
@@ -44,7 +47,7 @@ const openNoticesOf = prepared((q, p: { deviceId: string; limit: number }, engin
     .where('n.acknowledged_at', 'is', null)
     .orderBy('n.at')
     .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
-    .limit(p.limit),
+    .limit(OPEN_NOTICES_SHOWN),
 );
 const rememberProofOnce = prepared((q, p: { jti: string; expiresAt: number }) =>
   q
@@ -300,10 +303,10 @@ export class DevicesRepo extends Repo {
   /**
    * The device's unacknowledged notices, oldest first; within one ms in insertion order
    * (SQLite rowid; PostgreSQL ctid: an unacknowledged notice was never updated, so its
-   * tuple stays where it was inserted).
+   * tuple stays where it was inserted). At most OPEN_NOTICES_SHOWN.
    */
-  openNotices(deviceId: string, limit = 50): Promise<NoticeRow[]> {
-    return openNoticesOf.rows(this.c, { deviceId, limit });
+  openNotices(deviceId: string): Promise<NoticeRow[]> {
+    return openNoticesOf.rows(this.c, { deviceId });
   }
 
   /** Acknowledge a notice of this device (again is fine): false when the device has no such notice. */
