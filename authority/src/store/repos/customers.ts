@@ -160,7 +160,9 @@ export class CustomersRepo extends Repo {
       .selectFrom('customer_phones')
       .select('customer_id')
       .where('e164', '=', e164)
-      .where('active', '=', 1)
+      // written into the SQL: SQLite matches it to the partial index customer_phones_active
+      // (WHERE active = 1), and a bound value it matched would re-prepare the statement at every run
+      .where('active', '=', sql.lit(1))
       .where('customer_id', '<>', exceptId ?? '')
       .executeTakeFirst();
     return r?.customer_id;

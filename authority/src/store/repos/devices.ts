@@ -33,7 +33,6 @@ const tokenAndDevice = prepared((q, p: { tokenHash: string }) =>
     ])
     .where('t.token_hash', '=', p.tokenHash),
 );
-/** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
 /** The most notices a device is shown at once. */
 export const OPEN_NOTICES_SHOWN = 50;
 
@@ -49,6 +48,7 @@ const openNoticesOf = prepared((q, p: { deviceId: string }, engine) =>
     .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
     .limit(OPEN_NOTICES_SHOWN),
 );
+/** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
 const rememberProofOnce = prepared((q, p: { jti: string; expiresAt: number }) =>
   q
     .insertInto('used_proofs')
