@@ -170,6 +170,29 @@ describe('issue 15: the desk around the next action (authority)', () => {
     await presence(A, 'offline');
   });
 
+  it('a wrap-up whose end several passes find at once (nodes, timers): the chosen break starts, not available', async () => {
+    // Each pass reads the ended wrap-ups in its unit; on PostgreSQL one that read before
+    // another committed must not end the wrap-up again and make the agent available.
+    for (let round = 0; round < 8; round++) {
+      await presence(A, 'offline');
+      const r = await accepted(A);
+      await as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } });
+      const chose = await as(A, 'setPresence', { json: { state: 'break', reasonCode: 'lunch' } });
+      assert.equal(chose.body.presence, 'wrap_up', JSON.stringify(chose.body));
+      clock.advance(31_000);
+      // passes that start a little apart: one reads the ended wrap-ups while another commits
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          new Promise((ok) => setTimeout(ok, i)).then(() => a.services.pipeline.tick()),
+        ),
+      );
+      const after = await me(A);
+      assert.equal(after.presence, 'break', `round ${round}: the break starts`);
+      assert.equal(after.reasonCode, 'lunch');
+    }
+    await presence(A, 'offline');
+  });
+
   it('available in wrap-up takes the next status back: the wrap-up ends as usual, available', async () => {
     await presence(A, 'offline');
     const r = await accepted(A);

@@ -38,17 +38,23 @@ export class Agents {
   }
 
   /**
-   * A wrap-up ends (recorded, or its time is up): the break chosen during it (kept as the
-   * wrap-up's reason code) starts now, else the agent is available (or back to a remembered
-   * presence, see resolve()).
+   * A wrap-up ends (recorded, or its time is up by `dueBy`): the break chosen during it
+   * (kept as the wrap-up's reason code) starts now, else the agent is available (or back to
+   * a remembered presence, see resolve()). False, and nothing changed, when the agent is not
+   * in such a wrap-up any more: another pass (node, timer) or the agent ended it first. The
+   * row is read locked: a pass that found the wrap-up ended before another committed its end
+   * would otherwise read the break that end started and make the agent available.
    */
-  async endWrapUpIn(r: Repos, staffId: string): Promise<void> {
-    const row = await r.agents.get(staffId);
-    const next = row?.presence === 'wrap_up' ? row.reason_code : null;
+  async endWrapUpIn(r: Repos, staffId: string, dueBy?: number): Promise<boolean> {
+    const row = await r.agents.getLocked(staffId);
+    if (row?.presence !== 'wrap_up') return false;
+    if (dueBy !== undefined && (row.wrap_up_until === null || row.wrap_up_until > dueBy)) return false;
+    const next = row.reason_code;
     // A break a supervisor chose as the next status still names that supervisor.
     if (next !== null)
-      await this.setPresenceIn(r, staffId, 'break', { reasonCode: next, setBy: row!.presence_set_by });
-    else await this.setPresenceIn(r, staffId, 'available');
+      await this.setPresenceIn(r, staffId, 'break', { reasonCode: next, setBy: row.presence_set_by, row });
+    else await this.setPresenceIn(r, staffId, 'available', { row });
+    return true;
   }
 
   /**

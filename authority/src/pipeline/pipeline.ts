@@ -955,11 +955,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** The agent's wrap-up arrived: a required wrap-up ends, the agent is available again. */
   async wrapUpRecorded(staffId: string): Promise<void> {
     if (!this.ctx.config.wrapUpRequired) return;
-    const ended = await this.ctx.data.tx(async (r) => {
-      if ((await r.agents.get(staffId))?.presence !== 'wrap_up') return false;
-      await this.agents.endWrapUpIn(r, staffId);
-      return true;
-    });
+    const ended = await this.ctx.data.tx((r) => this.agents.endWrapUpIn(r, staffId));
     if (!ended) return;
     this.changed([], [staffId]);
     await this.dispatch();
@@ -1136,10 +1132,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         }
         requestIds.push(row.id);
       }
-      for (const staffId of await r.agents.wrapUpsEnded(now)) {
-        await this.agents.endWrapUpIn(r, staffId);
-        agentIds.push(staffId);
-      }
+      for (const staffId of await r.agents.wrapUpsEnded(now))
+        if (await this.agents.endWrapUpIn(r, staffId, now)) agentIds.push(staffId);
       for (const row of await r.requests.dueCallbacks(now))
         if (await this.move(r, row, 'waiting', { priorityDelta: CALLBACK_BOOST, at: now }))
           requestIds.push(row.id);

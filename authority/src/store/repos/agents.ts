@@ -11,6 +11,9 @@ export type Presence = AgentRow['presence'];
 const agentById = prepared((q, p: { staffId: string }) =>
   q.selectFrom('agents').selectAll().where('staff_id', '=', p.staffId),
 );
+const agentForUpdate = prepared((q, p: { staffId: string }) =>
+  q.selectFrom('agents').selectAll().where('staff_id', '=', p.staffId).forUpdate(),
+);
 const agentHolding = prepared((q, p: { staffId: string }) =>
   q
     .selectFrom('agents')
@@ -69,6 +72,18 @@ function presenceUpdate(seen: boolean, available: boolean): Prepared<PresenceVal
 export class AgentsRepo extends Repo {
   get(staffId: string): Promise<AgentRow | undefined> {
     return agentById.first(this.c, { staffId });
+  }
+
+  /**
+   * The agent's row for a decision this unit takes on it: on PostgreSQL locked (`FOR
+   * UPDATE`) until the unit ends, so a concurrent unit's change is committed and seen
+   * first (READ COMMITTED alone would read the row as it was before that change and undo
+   * it). SQLite's single writer runs units one by one: a plain read.
+   */
+  getLocked(staffId: string): Promise<AgentRow | undefined> {
+    return (this.c.engine === 'postgres' && this.c.writable ? agentForUpdate : agentById).first(this.c, {
+      staffId,
+    });
   }
 
   /** The agent's row and whether the agent holds an assigned request (RequestsRepo.assignedTo), in one query. */
