@@ -193,6 +193,22 @@ describe('issue 15: the desk around the next action (authority)', () => {
     await presence(A, 'offline');
   });
 
+  it('offline chosen while the request completes: offline whichever commits first, never a wrap-up', async () => {
+    // A wrap-up would end in "available": offered work the agent said no to.
+    for (let round = 0; round < 8; round++) {
+      const r = await accepted(A);
+      const [done, off] = await Promise.all([
+        as(A, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: r.fence } }),
+        new Promise((ok) => setTimeout(ok, round % 4)).then(() =>
+          as(A, 'setPresence', { json: { state: 'offline' } }),
+        ),
+      ]);
+      assert.equal(done.status, 200, JSON.stringify(done.body));
+      assert.equal(off.status, 200, JSON.stringify(off.body));
+      assert.equal((await me(A)).presence, 'offline', `round ${round}`);
+    }
+  });
+
   it('available in wrap-up takes the next status back: the wrap-up ends as usual, available', async () => {
     await presence(A, 'offline');
     const r = await accepted(A);

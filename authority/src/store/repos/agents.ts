@@ -14,23 +14,27 @@ const agentById = prepared((q, p: { staffId: string }) =>
 const agentForUpdate = prepared((q, p: { staffId: string }) =>
   q.selectFrom('agents').selectAll().where('staff_id', '=', p.staffId).forUpdate(),
 );
-const agentHolding = prepared((q, p: { staffId: string }) =>
-  q
-    .selectFrom('agents')
-    .selectAll('agents')
-    .select((eb) =>
-      eb
-        .exists(
-          eb
-            .selectFrom('requests')
-            .select('requests.id')
-            .where('requests.agent_id', '=', p.staffId)
-            .where('requests.state', '=', 'assigned'),
-        )
-        .as('holds_assigned'),
-    )
-    .where('staff_id', '=', p.staffId),
-);
+const holding = (locked: boolean) =>
+  prepared((q, p: { staffId: string }) => {
+    const query = q
+      .selectFrom('agents')
+      .selectAll('agents')
+      .select((eb) =>
+        eb
+          .exists(
+            eb
+              .selectFrom('requests')
+              .select('requests.id')
+              .where('requests.agent_id', '=', p.staffId)
+              .where('requests.state', '=', 'assigned'),
+          )
+          .as('holds_assigned'),
+      )
+      .where('staff_id', '=', p.staffId);
+    return locked ? query.forUpdate('agents') : query;
+  });
+const agentHolding = holding(false);
+const agentHoldingLocked = holding(true);
 
 const touchAgent = prepared((q, p: { staffId: string; at: number }) =>
   q.updateTable('agents').set({ last_seen_at: p.at }).where('staff_id', '=', p.staffId),
@@ -86,9 +90,13 @@ export class AgentsRepo extends Repo {
     });
   }
 
-  /** The agent's row and whether the agent holds an assigned request (RequestsRepo.assignedTo), in one query. */
+  /**
+   * The agent's row and whether the agent holds an assigned request (RequestsRepo.assignedTo),
+   * in one query; inside a unit on PostgreSQL the agent's row is locked, as getLocked().
+   */
   async getHolding(staffId: string): Promise<{ row: AgentRow; holds: boolean } | undefined> {
-    const r = await agentHolding.first(this.c, { staffId });
+    const locked = this.c.engine === 'postgres' && this.c.writable;
+    const r = await (locked ? agentHoldingLocked : agentHolding).first(this.c, { staffId });
     if (!r) return undefined;
     const { holds_assigned, ...row } = r;
     return { row, holds: Boolean(holds_assigned) };
