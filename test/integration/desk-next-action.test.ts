@@ -209,6 +209,31 @@ describe('issue 15: the desk around the next action (authority)', () => {
     }
   });
 
+  it('offline chosen while a blind transfer hands the request on: offline, never available', async () => {
+    for (let round = 0; round < 8; round++) {
+      await presence(B, 'offline');
+      const r = await accepted(A);
+      await presence(B, 'available');
+      const [moved, off] = await Promise.all([
+        as(A, 'transfer', {
+          params: { requestId: r.requestId },
+          json: { fence: r.fence, mode: 'blind', target: { kind: 'agent', staffId: bId } },
+        }),
+        new Promise((ok) => setTimeout(ok, round % 4)).then(() =>
+          as(A, 'setPresence', { json: { state: 'offline' } }),
+        ),
+      ]);
+      assert.equal(moved.status, 201, JSON.stringify(moved.body));
+      assert.equal(off.status, 200, JSON.stringify(off.body));
+      assert.equal((await me(A)).presence, 'offline', `round ${round}`);
+      const o = (await me(B)).offer!;
+      assert.equal(o.requestId, r.requestId);
+      await as(B, 'acceptOffer', { params: { requestId: r.requestId }, json: { fence: o.fence } });
+      await as(B, 'completeRequest', { params: { requestId: r.requestId }, json: { fence: o.fence } });
+    }
+    await presence(B, 'offline');
+  });
+
   it('available in wrap-up takes the next status back: the wrap-up ends as usual, available', async () => {
     await presence(A, 'offline');
     const r = await accepted(A);

@@ -181,13 +181,15 @@ export class Transfers extends EventEmitter<TransferEvents> {
 
   /**
    * The previous holder is free again (an agent who went offline mid-call stays offline;
-   * one who still holds other chats stays busy with them).
+   * one who still holds other chats stays busy with them). The row is read locked: an agent
+   * who chose offline while the request was handed on was made available otherwise.
    */
   private async release(r: Repos, staffId: string | null): Promise<void> {
     if (!staffId) return;
-    if ((await r.agents.get(staffId))?.presence === 'offline') return;
+    const row = await r.agents.getLocked(staffId);
+    if (row?.presence === 'offline') return;
     if (await r.requests.assignedTo(staffId)) return;
-    await this.pipeline.agents.setPresenceIn(r, staffId, 'available');
+    await this.pipeline.agents.setPresenceIn(r, staffId, 'available', { row });
   }
 
   /** The new holder of an assignment is busy. */
