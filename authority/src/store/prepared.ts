@@ -23,9 +23,10 @@ type Build<P, O> = (q: Kysely<Database>, p: P, engine: Engine) => Compilable<O>;
  * query as one of its parameters, so a value can never change the SQL: use a placeholder
  * where a scalar value goes (a comparison, a column of `values()` / `set()`, `offset`),
  * never for an `in` list, an `is null` or anything the builder branches on. A `limit` is
- * a number in the query, not a placeholder (refused on SQLite: sqlite-driver.ts). A query whose
- * shape depends on its input is one prepared query per shape (`preparedByShape`); one
- * that differs by engine reads `build`'s third argument (it is compiled per engine).
+ * a number in the query, not a placeholder (refused on SQLite: sqlite-driver.ts). A
+ * query whose shape depends on its input is one prepared query per shape
+ * (`preparedByShape`); one that differs by engine reads `build`'s third argument (it is
+ * compiled per engine).
  * A missing value, an array or an object other than a Buffer is refused before the
  * query runs. The handle's guards (a unit's `t` after its unit ended, a write on
  * `store.db`) apply at every run as they do to a built query. On PostgreSQL the
