@@ -287,4 +287,27 @@ describe('the customer’s account from the phone: history, receipts, consult, r
     // Bob's phone is untouched.
     assert.equal((await bob.api('deviceMe')).status, 200);
   });
+
+  it('a request asked for while the phone is being removed is never left open for an agent', async () => {
+    // The request's unit and the removal's may overlap: either the request is refused, or
+    // the removal finds it and abandons it. Never a customer in the queue on a removed phone.
+    for (let round = 0; round < 8; round++) {
+      const d = await device('c_bob_okafor_002');
+      clock.advance(60_000);
+      const [asked, removed] = await Promise.all([
+        d.api('createRequest', { json: { optionId: 'lost-card' } }),
+        new Promise((ok) => setTimeout(ok, round % 4)).then(() => d.api('revokeDevice')),
+      ]);
+      assert.equal(removed.status, 200, JSON.stringify(removed.body));
+      assert.ok(asked.status === 200 || asked.status === 401, `round ${round}: ${asked.status}`);
+      const open = await a.sql<{ id: string; state: string }>`
+        SELECT id, state FROM requests WHERE device_id = ${d.deviceId}
+        AND state IN ('waiting', 'offered', 'assigned')`;
+      assert.deepEqual(
+        open,
+        [],
+        `round ${round}: ${asked.status} ${JSON.stringify(asked.body).slice(0, 200)}`,
+      );
+    }
+  });
 });

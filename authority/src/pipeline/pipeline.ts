@@ -11,7 +11,7 @@ import { iso } from '../clock.ts';
 import type { Ctx } from '../context.ts';
 import type { RequestState } from '../../../protocol/src/index.ts';
 import { canTransition, REQUEST_LIFECYCLE } from '../../../protocol/src/lifecycles.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { badRequest, conflict, notFound, unauthorized } from '../errors.ts';
 import { randomId } from '../ids.ts';
 import type { Authentications } from '../identity/authentications.ts';
 import type { DevicePrincipal } from '../identity/devices.ts';
@@ -406,6 +406,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const id = randomId(16);
     const now = this.now();
     const row = await this.ctx.data.tx(async (r) => {
+      // The phone may have been removed since its proof was checked: refused here, or, when
+      // this unit commits first, the removal finds this request and abandons it.
+      if (!(await r.devices.active(p.device.id))) throw unauthorized('device revoked');
       // The same key twice at once: the second unit finds the first's request.
       if (idempotencyKey) {
         const existing = await r.requests.byIdempotencyKey(p.device.id, idempotencyKey);

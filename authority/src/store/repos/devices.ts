@@ -48,6 +48,12 @@ const openNoticesOf = prepared((q, p: { deviceId: string }, engine) =>
     .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
     .limit(OPEN_NOTICES_SHOWN),
 );
+const deviceRevokedAt = prepared((q, p: { id: string }) =>
+  q.selectFrom('devices').select('revoked_at').where('id', '=', p.id),
+);
+const deviceRevokedAtHeld = prepared((q, p: { id: string }) =>
+  q.selectFrom('devices').select('revoked_at').where('id', '=', p.id).forShare(),
+);
 /** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
 const rememberProofOnce = prepared((q, p: { jti: string; expiresAt: number }) =>
   q
@@ -115,6 +121,18 @@ export class DevicesRepo extends Repo {
 
   get(id: string): Promise<DeviceRow | undefined> {
     return this.q.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * Whether the device is enrolled and not revoked, for a unit that acts for it. On
+   * PostgreSQL its row is held (`FOR SHARE`) until the unit ends: a revocation (an UPDATE
+   * of the row) waits for this unit's commit and then finds what it wrote, and one that
+   * committed first is seen here. SQLite's single writer runs units one by one: a plain read.
+   */
+  async active(id: string): Promise<boolean> {
+    const held = this.c.engine === 'postgres' && this.c.writable;
+    const row = await (held ? deviceRevokedAtHeld : deviceRevokedAt).first(this.c, { id });
+    return row !== undefined && row.revoked_at === null;
   }
 
   /** Insert a device unless its id (the key's thumbprint) is enrolled already: false then. */
