@@ -310,4 +310,26 @@ describe('the customer’s account from the phone: history, receipts, consult, r
       );
     }
   });
+
+  it('a request asked for while an admin deactivates the customer is never left open either', async () => {
+    const customerId = 'c_bob_okafor_002';
+    for (let round = 0; round < 8; round++) {
+      const d = await device(customerId);
+      clock.advance(60_000);
+      const [asked, deactivated] = await Promise.all([
+        d.api('createRequest', { json: { optionId: 'lost-card' } }),
+        new Promise((ok) => setTimeout(ok, round % 4)).then(() =>
+          api(a.url, 'deactivateCustomer', { params: { customerId }, headers: bearer(admin), json: {} }),
+        ),
+      ]);
+      assert.equal(deactivated.status, 200, JSON.stringify(deactivated.body));
+      assert.ok(asked.status === 200 || asked.status === 401, `round ${round}: ${asked.status}`);
+      const open = await a.sql<{ id: string; state: string }>`
+        SELECT id, state FROM requests WHERE customer_id = ${customerId}
+        AND state IN ('waiting', 'offered', 'assigned')`;
+      assert.deepEqual(open, [], `round ${round}: ${asked.status}`);
+      const back = await api(a.url, 'reactivateCustomer', { params: { customerId }, headers: bearer(admin) });
+      assert.equal(back.status, 200, JSON.stringify(back.body));
+    }
+  });
 });

@@ -406,9 +406,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const id = randomId(16);
     const now = this.now();
     const row = await this.ctx.data.tx(async (r) => {
-      // The phone may have been removed since its proof was checked: refused here, or, when
-      // this unit commits first, the removal finds this request and abandons it.
-      if (!(await r.devices.active(p.device.id))) throw unauthorized('device revoked');
+      // The phone removed or the customer deactivated since the proof was checked: refused
+      // here, or, when this unit commits first, the removal finds this request and abandons it.
+      if (!(await r.devices.active(p.device.id)))
+        throw unauthorized('device revoked or customer deactivated');
       // The same key twice at once: the second unit finds the first's request.
       if (idempotencyKey) {
         const existing = await r.requests.byIdempotencyKey(p.device.id, idempotencyKey);

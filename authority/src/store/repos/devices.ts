@@ -48,12 +48,17 @@ const openNoticesOf = prepared((q, p: { deviceId: string }, engine) =>
     .orderBy(engine === 'sqlite' ? sql`n.rowid` : sql`n.ctid`)
     .limit(OPEN_NOTICES_SHOWN),
 );
-const deviceRevokedAt = prepared((q, p: { id: string }) =>
-  q.selectFrom('devices').select('revoked_at').where('id', '=', p.id),
-);
-const deviceRevokedAtHeld = prepared((q, p: { id: string }) =>
-  q.selectFrom('devices').select('revoked_at').where('id', '=', p.id).forShare(),
-);
+const deviceAndCustomer = (held: boolean) =>
+  prepared((q, p: { id: string }) => {
+    const query = q
+      .selectFrom('devices as d')
+      .innerJoin('customers as c', 'c.id', 'd.customer_id')
+      .select(['d.revoked_at', 'c.deactivated_at'])
+      .where('d.id', '=', p.id);
+    return held ? query.forShare() : query;
+  });
+const deviceAndCustomerRead = deviceAndCustomer(false);
+const deviceAndCustomerHeld = deviceAndCustomer(true);
 /** insertOnce (single-use.ts) for a proof id: one INSERT ... ON CONFLICT DO NOTHING RETURNING; a row back = first use. */
 const rememberProofOnce = prepared((q, p: { jti: string; expiresAt: number }) =>
   q
@@ -124,15 +129,16 @@ export class DevicesRepo extends Repo {
   }
 
   /**
-   * Whether the device is enrolled and not revoked, for a unit that acts for it. On
-   * PostgreSQL its row is held (`FOR SHARE`) until the unit ends: a revocation (an UPDATE
-   * of the row) waits for this unit's commit and then finds what it wrote, and one that
-   * committed first is seen here. SQLite's single writer runs units one by one: a plain read.
+   * Whether the device is enrolled and not revoked and its customer not deactivated, for a
+   * unit that acts for it. On PostgreSQL both rows are held (`FOR SHARE`) until the unit
+   * ends: the phone's removal or the customer's deactivation (an UPDATE of one of them)
+   * waits for this unit's commit and then finds what it wrote, and one that committed first
+   * is seen here. SQLite's single writer runs units one by one: a plain read.
    */
   async active(id: string): Promise<boolean> {
     const held = this.c.engine === 'postgres' && this.c.writable;
-    const row = await (held ? deviceRevokedAtHeld : deviceRevokedAt).first(this.c, { id });
-    return row !== undefined && row.revoked_at === null;
+    const row = await (held ? deviceAndCustomerHeld : deviceAndCustomerRead).first(this.c, { id });
+    return row !== undefined && row.revoked_at === null && row.deactivated_at === null;
   }
 
   /** Insert a device unless its id (the key's thumbprint) is enrolled already: false then. */
