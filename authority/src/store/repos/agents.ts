@@ -85,7 +85,7 @@ export class AgentsRepo extends Repo {
    * it). SQLite's single writer runs units one by one: a plain read.
    */
   getLocked(staffId: string): Promise<AgentRow | undefined> {
-    return (this.c.engine === 'postgres' && this.c.writable ? agentForUpdate : agentById).first(this.c, {
+    return (this.locksRows ? agentForUpdate : agentById).first(this.c, {
       staffId,
     });
   }
@@ -95,8 +95,7 @@ export class AgentsRepo extends Repo {
    * in one query; inside a unit on PostgreSQL the agent's row is locked, as getLocked().
    */
   async getHolding(staffId: string): Promise<{ row: AgentRow; holds: boolean } | undefined> {
-    const locked = this.c.engine === 'postgres' && this.c.writable;
-    const r = await (locked ? agentHoldingLocked : agentHolding).first(this.c, { staffId });
+    const r = await (this.locksRows ? agentHoldingLocked : agentHolding).first(this.c, { staffId });
     if (!r) return undefined;
     const { holds_assigned, ...row } = r;
     return { row, holds: Boolean(holds_assigned) };

@@ -24,6 +24,15 @@ export abstract class Repo {
   protected now(): number {
     return this.c.clock.now();
   }
+  /**
+   * Whether a row this unit reads to decide on is read locked (`FOR UPDATE` / `FOR SHARE`):
+   * on PostgreSQL inside a unit, where READ COMMITTED would otherwise let a concurrent
+   * unit's change commit between the read and this unit's write. SQLite's single writer
+   * runs units one by one, and reads outside a unit decide nothing.
+   */
+  protected get locksRows(): boolean {
+    return this.c.engine === 'postgres' && this.c.writable;
+  }
 }
 
 /**

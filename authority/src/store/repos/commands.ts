@@ -375,7 +375,7 @@ export class CommandsRepo extends Repo {
    * sees the transfer's new fence; SQLite's single writer runs one unit at a time).
    */
   lockRequest(requestId: string): Promise<RequestRow | undefined> {
-    return (this.c.engine === 'postgres' && this.c.writable ? requestForUpdate : requestById).first(this.c, {
+    return (this.locksRows ? requestForUpdate : requestById).first(this.c, {
       id: requestId,
     });
   }

@@ -133,11 +133,11 @@ export class DevicesRepo extends Repo {
    * unit that acts for it. On PostgreSQL both rows are held (`FOR SHARE`) until the unit
    * ends: the phone's removal or the customer's deactivation (an UPDATE of one of them)
    * waits for this unit's commit and then finds what it wrote, and one that committed first
-   * is seen here. SQLite's single writer runs units one by one: a plain read.
+   * is seen here. SQLite's single writer runs units one by one: a plain read. (The
+   * customer's half alone is isCustomerActive; this reads both rows in one statement.)
    */
   async active(id: string): Promise<boolean> {
-    const held = this.c.engine === 'postgres' && this.c.writable;
-    const row = await (held ? deviceAndCustomerHeld : deviceAndCustomerRead).first(this.c, { id });
+    const row = await (this.locksRows ? deviceAndCustomerHeld : deviceAndCustomerRead).first(this.c, { id });
     return row !== undefined && row.revoked_at === null && row.deactivated_at === null;
   }
 
@@ -177,7 +177,7 @@ export class DevicesRepo extends Repo {
    */
   async isCustomerActive(customerId: string): Promise<boolean> {
     let q = this.q.selectFrom('customers').select('deactivated_at').where('id', '=', customerId);
-    if (this.c.engine === 'postgres' && this.c.writable) q = q.forShare();
+    if (this.locksRows) q = q.forShare();
     const r = await q.executeTakeFirst();
     return r !== undefined && r.deactivated_at === null;
   }

@@ -291,7 +291,7 @@ export class RequestsRepo extends Repo {
    * (READ COMMITTED alone would decide on the row before it and fail the guarded UPDATE).
    */
   get(id: string): Promise<RequestRow | undefined> {
-    return (this.c.engine === 'postgres' && this.c.writable ? requestForUpdate : requestById).first(this.c, {
+    return (this.locksRows ? requestForUpdate : requestById).first(this.c, {
       id,
     });
   }
