@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { FakeClock } from '../../authority/src/clock.ts';
 import { LocalEventBus, type DomainEvent } from '../../authority/src/events/bus.ts';
 import { PgEventBus } from '../../authority/src/events/pg-bus.ts';
@@ -55,6 +56,26 @@ for (const engine of testEngines()) {
         outcome: 'success',
       });
     const ended = (n: number) => ({ sessionId: `s${n}`, reason: 'ended' as const });
+    /**
+     * A unit that runs `first`, then stays open until release(), then runs `last`:
+     * `opened` resolves once `first` is done.
+     */
+    const heldOpen = (
+      first: (r: Repos) => Promise<void>,
+      last: (r: Repos) => Promise<void> = async () => {},
+    ) => {
+      let opened!: () => void;
+      const isOpen = new Promise<void>((ok) => (opened = ok));
+      let release!: () => void;
+      const gate = new Promise<void>((ok) => (release = ok));
+      const done = h.data.tx(async (r) => {
+        await first(r);
+        opened();
+        await gate;
+        await last(r);
+      });
+      return { opened: isOpen, release, done };
+    };
     const quietBus = (data: Data) =>
       new LocalEventBus(data, {
         pollMs: 50,
@@ -67,7 +88,8 @@ for (const engine of testEngines()) {
     after(() => h.close());
 
     it('an event commits with its unit or not at all; a bad payload is refused', async () => {
-      const seq = await h.data.tx((r) => r.outbox.emit('session.ended', ended(1)));
+      await h.data.tx((r) => r.outbox.emit('session.ended', ended(1)));
+      const seq = await h.data.read.outbox.head();
       await assert.rejects(
         h.data.tx(async (r) => {
           await r.outbox.emit('session.ended', ended(2));
@@ -187,17 +209,15 @@ for (const engine of testEngines()) {
     if (engine === 'postgres')
       it('an event emitted later never becomes visible before an earlier one still in flight (no gap a cursor could skip)', async () => {
         const before = await h.data.read.outbox.head();
-        let emitted!: () => void;
-        const inFlight = new Promise<void>((ok) => (emitted = ok));
-        let release!: () => void;
-        const gate = new Promise<void>((ok) => (release = ok));
-        // A: emits (takes seq before+1), then stays open
-        const a = h.data.tx(async (r) => {
-          await r.outbox.emit('session.ended', ended(501));
-          emitted();
-          await gate;
+        // A: writes its event now (takes seq before+1), then stays open
+        const {
+          opened,
+          release,
+          done: a,
+        } = heldOpen(async (r) => {
+          await r.outbox.emitNow('session.ended', ended(501));
         });
-        await inFlight;
+        await opened;
         // B: emits after A did, and would commit first
         let bDone = false;
         const b = h.data.tx((r) => r.outbox.emit('session.ended', ended(502))).then(() => (bDone = true));
@@ -225,6 +245,55 @@ for (const engine of testEngines()) {
           all.map((e) => JSON.parse(e.payload).sessionId),
           ['s501', 's502'],
         );
+      });
+
+    if (engine === 'postgres')
+      it("a unit's events wait for its end: another unit's emit and commit do not wait for a unit still working (the lock is held from its last statement)", async () => {
+        const before = await h.data.read.outbox.head();
+        const {
+          opened,
+          release,
+          done: a,
+        } = heldOpen(
+          async (r) => {
+            await r.outbox.emit('session.ended', ended(601));
+            await r.audit.append({ actor: 'system', action: 'test.a', outcome: 'success' });
+          },
+          (r) => r.outbox.emit('session.ended', ended(602)),
+        );
+        await opened;
+        // B commits while A is still working: before, it waited for A's lock until A's commit
+        const b = h.data.tx(async (r) => {
+          await r.audit.append({ actor: 'system', action: 'test.b', outcome: 'success' });
+          await r.outbox.emit('session.ended', ended(603));
+        });
+        const bInTime = await Promise.race([b.then(() => true), delay(10_000).then(() => false)]);
+        const seen = await h.data.read.outbox.after(before, ['session.ended']);
+        release();
+        await Promise.all([a, b]);
+        assert.equal(bInTime, true, 'B committed within 10 s while A was still open');
+        assert.deepEqual(
+          seen.map((e) => JSON.parse(e.payload).sessionId),
+          ['s603'],
+          'B committed while A was open; nothing of A is written yet',
+        );
+        const all = await h.data.read.outbox.after(before, ['session.ended']);
+        assert.deepEqual(
+          all.map((e) => JSON.parse(e.payload).sessionId),
+          ['s603', 's601', 's602'],
+          "A's events follow B's, in A's order",
+        );
+        const audit = await h.store.db
+          .selectFrom('audit_log')
+          .select('action')
+          .where('action', 'in', ['test.a', 'test.b'])
+          .orderBy('seq')
+          .execute();
+        assert.deepEqual(
+          audit.map((x) => x.action),
+          ['test.b', 'test.a'],
+        );
+        assert.equal((await h.data.read.audit.verify()).ok, true);
       });
 
     it('a committed unit wakes the consumers and followers of its topics only (the others read nothing)', async () => {
@@ -309,7 +378,8 @@ for (const engine of testEngines()) {
       clock.advance(7_200_000);
       const pruned = await h.data.tx((r) => r.outbox.prune(3_600_000));
       assert.ok(pruned > 0);
-      const next = await h.data.tx((r) => r.outbox.emit('session.ended', ended(9999)));
+      await h.data.tx((r) => r.outbox.emit('session.ended', ended(9999)));
+      const next = await h.data.read.outbox.head();
       assert.ok(next > head, `new seq ${next} after ${head}`);
     });
   });

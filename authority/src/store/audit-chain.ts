@@ -25,9 +25,11 @@ import type { Insertable, Kysely } from 'kysely';
  * `pg_advisory_xact_lock(VD, audit chain)`, held until its commit, so the next appender
  * reads the head only after this one is committed (READ COMMITTED: each statement sees
  * what was committed before it started). Appenders therefore queue from their append to
- * their commit: append last in a unit, and keep such units short. On PostgreSQL the lock,
- * the head and the insert are one call of `vd_audit_append` (schema version 37): one
- * round trip instead of three, so the lock is held that much shorter.
+ * their commit. On PostgreSQL the lock, the head and the insert are one call of
+ * `vd_audit_append` (schema version 37). The repositories' units (repos/audit.ts) do not
+ * call it where they append: they stage their rows, and the COMMIT's trigger appends them
+ * (unit-writes.ts, version 38), so the lock is held for the commit alone; append() here
+ * appends at once, holding it from there to the commit.
  */
 /** The chain's last row: its seq and hash. */
 export interface AuditHead {

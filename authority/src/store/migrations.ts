@@ -824,6 +824,9 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   // 37: PostgreSQL appends an audit row in one round trip (a function, schema-migrations.ts);
   // SQLite's single writer reads the head and inserts without a lock or a round trip: nothing here
   () => {},
+  // 38: PostgreSQL writes a unit's audit rows and outbox events at its COMMIT (a staging table
+  // and its deferred trigger, schema-migrations.ts); SQLite writes them as they come: nothing here
+  () => {},
 ];
 
 /**

@@ -759,6 +759,47 @@ export const POSTGRES_DDL: readonly string[] = [
      INSERT INTO audit_log (seq, at, actor, action, subject, outcome, reason, data, prev_hash, hash)
        VALUES (o_seq, p_at, p_actor, p_action, p_subject, p_outcome, p_reason, p_data, prev, o_hash);
    END $$;`,
+  // 38: a unit's audit rows and outbox events written at its COMMIT (store/unit-writes.ts). The
+  // unit's last statement, vd_unit_flush, stages them in a row of unit_writes (no lock); the
+  // row's deferred trigger runs inside the COMMIT, before its record is written: it takes the
+  // chain's lock, appends the audit rows (vd_audit_append), inserts the events with their
+  // notifications, and deletes the row. The lock is then held for that work and the commit's
+  // WAL flush only, never across a round trip to the client. Staged rows never outlive their
+  // transaction: UNLOGGED (no WAL for them). p_audit: a JSON array of [at, actor, action,
+  // subject, outcome, reason, data, middle] (vd_audit_append's arguments), p_events: of
+  // [topic, payload, created_at], each in the order of the unit's calls. 22084, 2:
+  // VD_LOCK_CLASS, LOCK_AUDIT_CHAIN; vd_outbox: OUTBOX_CHANNEL, the payload '<seq> <topic>' as
+  // repos/outbox.ts sends it.
+  `CREATE UNLOGGED TABLE unit_writes (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     audit JSON NOT NULL,
+     events JSON NOT NULL
+   );
+   CREATE FUNCTION vd_unit_flush(p_audit JSON, p_events JSON) RETURNS INTEGER
+   LANGUAGE sql VOLATILE AS $$
+     INSERT INTO unit_writes (audit, events) VALUES (p_audit, p_events);
+     SELECT json_array_length(p_audit) + json_array_length(p_events);
+   $$;
+   CREATE FUNCTION vd_unit_writes_commit() RETURNS TRIGGER
+   LANGUAGE plpgsql AS $$
+   DECLARE
+     r RECORD;
+     s BIGINT;
+   BEGIN
+     PERFORM pg_advisory_xact_lock(22084, 2);
+     FOR r IN SELECT a.v FROM json_array_elements(NEW.audit) WITH ORDINALITY AS a(v, i) ORDER BY a.i LOOP
+       PERFORM vd_audit_append((r.v->>0)::BIGINT, r.v->>1, r.v->>2, r.v->>3, r.v->>4, r.v->>5, r.v->>6, r.v->>7);
+     END LOOP;
+     FOR r IN SELECT e.v FROM json_array_elements(NEW.events) WITH ORDINALITY AS e(v, i) ORDER BY e.i LOOP
+       INSERT INTO outbox (topic, payload, created_at) VALUES (r.v->>0, r.v->>1, (r.v->>2)::BIGINT)
+         RETURNING seq INTO s;
+       PERFORM pg_notify('vd_outbox', s::text || ' ' || (r.v->>0));
+     END LOOP;
+     DELETE FROM unit_writes WHERE id = NEW.id;
+     RETURN NULL;
+   END $$;
+   CREATE CONSTRAINT TRIGGER unit_writes_at_commit AFTER INSERT ON unit_writes
+     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION vd_unit_writes_commit();`,
 ];
 
 export interface SchemaVersion {
@@ -800,6 +841,12 @@ export function migrateSqlite(db: BetterSqlite3.Database, list = schemaVersions)
     'this authority',
   );
 }
+
+/**
+ * Tables PostgreSQL has and SQLite has not: unit_writes (version 38), where a unit's audit
+ * rows and events wait for its COMMIT's trigger (unit-writes.ts); empty outside a COMMIT.
+ */
+export const POSTGRES_ONLY_TABLES: readonly string[] = ['unit_writes'];
 
 /** pg_advisory_xact_lock(VD_LOCK_CLASS, key): the keys the store takes, in one place. */
 export const VD_LOCK_CLASS = 0x5644; // "VD"

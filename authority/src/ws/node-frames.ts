@@ -138,7 +138,7 @@ export class NodeFrames {
         try {
           const write = async (r: Repos) => {
             for (const e of batch) {
-              const seq = await r.outbox.emit(e.topic, e.payload);
+              const seq = await r.outbox.emitNow(e.topic, e.payload);
               if (!isStaffFrame(e)) continue;
               // before the commit: the follower cannot read the event before its seq is here
               this.own.set(seq, Date.now());

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../../audit/audit-log.ts';
+import { auditFields, canonicalMiddle, type AuditEntry } from '../../audit/audit-log.ts';
 import type { AuditVerification } from '../../audit/audit-log.ts';
 import { appendAuditRow, verifyStoreAuditChain, type AuditHead } from '../audit-chain.ts';
 import type { Tx } from '../engine.ts';
@@ -11,13 +11,19 @@ export class AuditRepo extends Repo {
 
   /**
    * Append inside this unit of work: the row commits with the change it records or not
-   * at all. On PostgreSQL this takes the chain's advisory lock until the commit: append
-   * last in a unit. A unit's next row follows its previous one without reading the head.
+   * at all. On PostgreSQL it is written with the unit's last statement (unit-writes.ts:
+   * the chain's lock is held from there to the commit only), its seq given then. On
+   * SQLite it is written now; a unit's next row follows its previous one without reading
+   * the head.
    */
-  async append(e: AuditEntry): Promise<number> {
+  async append(e: AuditEntry): Promise<void> {
     if (!this.c.writable) throw new Error('audit rows are appended inside a unit of work (data.tx)');
+    if (this.c.later) {
+      const fields = auditFields(e);
+      this.c.later.addAudit(this.now(), fields, canonicalMiddle(fields));
+      return;
+    }
     this.head = await appendAuditRow(this.q as Tx, this.c.engine, this.c.clock, e, this.head);
-    return this.head.seq;
   }
 
   /** Walk the hash chain (committed rows, in pages): intact, or the first broken row. */

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import type { Engine } from '../engine.ts';
 import type { Database } from '../schema.ts';
+import type { UnitWrites } from '../unit-writes.ts';
 
 /**
  * What a repository runs its queries on: a unit of work's transaction (writes and reads
@@ -13,6 +14,8 @@ export interface RepoContext {
   readonly clock: Clock;
   /** true inside store.tx: writes allowed */
   readonly writable: boolean;
+  /** PostgreSQL units: where audit rows and outbox events wait for the unit's end (unit-writes.ts) */
+  readonly later?: UnitWrites;
 }
 
 /** A repository: the typed queries of one aggregate. No SQL text leaves it. */

@@ -16,6 +16,7 @@ import { DevicesRepo } from './devices.ts';
 import { FactorsRepo } from './factors.ts';
 import { NodesRepo } from './nodes.ts';
 import { OutboxRepo, unitEmitted } from './outbox.ts';
+import { UnitWrites } from '../unit-writes.ts';
 import { RecordingsRepo } from './recordings.ts';
 import { ReportsRepo } from './reports.ts';
 import { SigningKeysRepo } from './keys.ts';
@@ -125,8 +126,14 @@ export class Data {
     const t0 = performance.now();
     let v: T;
     try {
-      const body = (t: Tx) =>
-        fn(reposFor((c = { q: t, engine: this.store.engine, clock: this.clock, writable: true })));
+      const body = async (t: Tx) => {
+        // PostgreSQL: the unit's audit rows and events are its last statement (unit-writes.ts)
+        const later = this.store.engine === 'postgres' ? new UnitWrites() : undefined;
+        c = { q: t, engine: this.store.engine, clock: this.clock, writable: true, later };
+        const value = await fn(reposFor(c));
+        await later?.flush(c);
+        return value;
+      };
       v = await (single ? this.store.statement(body) : this.store.tx(body));
     } catch (e) {
       for (const l of this.units) l(performance.now() - t0, false);

@@ -77,14 +77,39 @@ export function unitEmitted(c: RepoContext): ReadonlySet<DomainTopic> | undefine
  * seq order is commit order on both engines: SQLite has one writer; on PostgreSQL an
  * emitting unit takes the audit chain's advisory lock before its insert and holds it to
  * its commit, so a reader never sees seq n+1 committed while n is still to come (an
- * identity is handed out at insert, not at commit). Emit late in a unit, as audit rows.
+ * identity is handed out at insert, not at commit). A unit's events (and audit rows) are
+ * written by its last statement there (unit-writes.ts), so the lock is held that short.
  */
 export class OutboxRepo extends Repo {
-  /** Append event `topic` (payload checked against its schema) in this unit; returns its seq. */
-  async emit<T extends DomainTopic>(topic: T, payload: DomainPayload<T>): Promise<number> {
+  /**
+   * Append event `topic` (payload checked against its schema, now) in this unit. On
+   * PostgreSQL it is written with the unit's last statement (unit-writes.ts: the lock that
+   * keeps seq in commit order is held from there to the commit only); on SQLite now.
+   */
+  async emit<T extends DomainTopic>(topic: T, payload: DomainPayload<T>): Promise<void> {
+    const values = this.checked(topic, payload);
+    if (this.c.later) this.c.later.addEvent(values.topic, values.payload, values.at);
+    else await this.write(values);
+    this.noteTopic(topic);
+  }
+
+  /**
+   * emit(), written now on both engines, for a unit that needs the event's seq before its
+   * commit (ws/node-frames.ts). On PostgreSQL the unit holds the lock from here to its
+   * commit: emit nothing else before it, and little after.
+   */
+  async emitNow<T extends DomainTopic>(topic: T, payload: DomainPayload<T>): Promise<number> {
+    const seq = await this.write(this.checked(topic, payload));
+    this.noteTopic(topic);
+    return seq;
+  }
+
+  private checked<T extends DomainTopic>(topic: T, payload: DomainPayload<T>) {
     if (!this.c.writable) throw new Error('outbox events are emitted inside a unit of work (data.tx)');
-    const checked = DOMAIN_EVENTS[topic].parse(payload);
-    const values = { topic, payload: JSON.stringify(checked), at: this.now() };
+    return { topic, payload: JSON.stringify(DOMAIN_EVENTS[topic].parse(payload)), at: this.now() };
+  }
+
+  private async write(values: { topic: string; payload: string; at: number }): Promise<number> {
     // On PostgreSQL every node's bus wakes at the commit (pg_notify is transactional:
     // delivered at commit, never for a rollback), the consumers of this topic only. Only
     // the seq and topic travel: the event is read from the table (a notification is lost
@@ -93,10 +118,13 @@ export class OutboxRepo extends Repo {
       this.c,
       values,
     ))!;
+    return row.seq;
+  }
+
+  private noteTopic(topic: DomainTopic): void {
     let topics = emitted.get(this.c);
     if (!topics) emitted.set(this.c, (topics = new Set()));
     topics.add(topic);
-    return row.seq;
   }
 
   /** Events after `seq` of `topics`, oldest first, at most `limit`. */
