@@ -54,6 +54,32 @@ describe('dispatch under concurrency: one open offer per agent', () => {
     await a?.dispose();
   });
 
+  it('a dispatch while nothing waits runs no unit of work (this node runs its passes one at a time: an empty one held up the next)', async () => {
+    const data = a.services.ctx.data;
+    const tx = data.tx.bind(data);
+    let dispatchUnits = 0;
+    data.tx = ((fn) => {
+      if (new Error().stack?.includes('dispatchPass')) dispatchUnits++;
+      return tx(fn);
+    }) as typeof data.tx;
+    try {
+      await until(
+        'nothing waiting',
+        async () => (await a.sql`SELECT id FROM requests WHERE state = 'waiting'`).length === 0,
+      );
+      const offered = await Promise.all([1, 2, 3].map(() => a.services.pipeline.dispatch()));
+      assert.deepEqual(offered, [0, 0, 0]);
+      assert.equal(dispatchUnits, 0, 'units of work of three dispatches with nothing waiting');
+      // The same count sees a dispatch with a request waiting (nobody is available: no offer).
+      const r = await devices[0]!.api('createRequest', { json: { optionId: 'other' } });
+      await a.services.pipeline.dispatch();
+      assert.ok(dispatchUnits > 0, 'a dispatch with a request waiting runs its unit');
+      await a.services.pipeline.abandon(r.body.request.requestId, 'test');
+    } finally {
+      data.tx = tx;
+    }
+  });
+
   it('six customers wait, two agents become available while dispatches race: each agent gets one offer', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const ids: string[] = [];

@@ -998,7 +998,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   private async dispatchPass(): Promise<number> {
     let total = 0;
-    let queues: readonly string[] | null = null;
+    // No queue has a committed waiting request: no unit of work at all (on PostgreSQL a
+    // unit is a BEGIN and a COMMIT more, and this node's passes run one at a time, so an
+    // empty one delayed the next). A request that commits after this read is dispatched by
+    // the pass its own change calls for, which runs after this one.
+    let queues: readonly string[] | null = await this.ctx.data.read.requests.waitingQueues();
+    if (queues.length === 0) return 0;
     for (let attempt = 0; ; attempt++) {
       const { offered, passedOver } = await this.ctx.data.tx((r) => this.dispatchIn(r, queues));
       if (offered.length) {
