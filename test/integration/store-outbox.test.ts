@@ -247,6 +247,58 @@ for (const engine of testEngines()) {
         );
       });
 
+    it("100 concurrent units, each with two audit rows and an event (on PostgreSQL written by the COMMIT's trigger): the chain verifies, a unit's rows are consecutive, and the events are in commit order without a gap", async () => {
+      const headBefore = await h.data.read.outbox.head();
+      const auditBefore = (await h.data.read.audit.verify()).rows;
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          h.data.tx(async (r) => {
+            await r.audit.append({
+              actor: 'system',
+              action: 'test.pair',
+              subject: `u${i}`,
+              outcome: 'success',
+            });
+            await r.outbox.emit('session.ended', ended(700 + i));
+            await r.audit.append({
+              actor: 'system',
+              action: 'test.pair',
+              subject: `u${i}`,
+              outcome: 'success',
+            });
+          }),
+        ),
+      );
+      const v = await h.data.read.audit.verify();
+      assert.deepEqual(v, { ok: true, rows: auditBefore + 200, firstBrokenSeq: null, reason: null });
+      const rows = await h.store.db
+        .selectFrom('audit_log')
+        .select(['seq', 'subject'])
+        .where('action', '=', 'test.pair')
+        .orderBy('seq')
+        .execute();
+      assert.equal(rows.length, 200);
+      for (let k = 0; k < 200; k += 2)
+        assert.equal(rows[k]!.subject, rows[k + 1]!.subject, `rows ${rows[k]!.seq} and ${rows[k + 1]!.seq}`);
+      const events = await h.data.read.outbox.after(headBefore, ['session.ended'], 1000);
+      assert.equal(events.length, 100);
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        Array.from({ length: 100 }, (_, i) => events[0]!.seq + i),
+        'seqs without a gap',
+      );
+      assert.deepEqual(
+        new Set(events.map((e) => JSON.parse(e.payload).sessionId)),
+        new Set(Array.from({ length: 100 }, (_, i) => `s${700 + i}`)),
+      );
+      if (engine === 'postgres') {
+        const staged = await sql<{ n: number }>`SELECT count(*)::int AS n FROM unit_writes`.execute(
+          h.store.db,
+        );
+        assert.equal(staged.rows[0]!.n, 0, 'nothing left staged');
+      }
+    });
+
     if (engine === 'postgres')
       it("a unit's events wait for its end: another unit's emit and commit do not wait for a unit still working (the lock is held from its last statement)", async () => {
         const before = await h.data.read.outbox.head();
