@@ -11,10 +11,10 @@ export class AuditRepo extends Repo {
 
   /**
    * Append inside this unit of work: the row commits with the change it records or not
-   * at all. On PostgreSQL it is written with the unit's last statement (unit-writes.ts:
-   * the chain's lock is held from there to the commit only), its seq given then. On
-   * SQLite it is written now; a unit's next row follows its previous one without reading
-   * the head.
+   * at all. On PostgreSQL it is staged by the unit's last statement and written by its
+   * COMMIT's trigger, its seq given then (unit-writes.ts: the chain's lock is held inside
+   * the commit only). On SQLite it is written now; a unit's next row follows its previous
+   * one without reading the head.
    */
   async append(e: AuditEntry): Promise<void> {
     if (!this.c.writable) throw new Error('audit rows are appended inside a unit of work (data.tx)');

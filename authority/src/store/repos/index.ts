@@ -127,7 +127,7 @@ export class Data {
     let v: T;
     try {
       const body = async (t: Tx) => {
-        // PostgreSQL: the unit's audit rows and events are its last statement (unit-writes.ts)
+        // PostgreSQL: the unit's audit rows and events are staged last, written by its COMMIT (unit-writes.ts)
         const later = this.store.engine === 'postgres' ? new UnitWrites() : undefined;
         c = { q: t, engine: this.store.engine, clock: this.clock, writable: true, later };
         const value = await fn(reposFor(c));

@@ -78,13 +78,14 @@ export function unitEmitted(c: RepoContext): ReadonlySet<DomainTopic> | undefine
  * emitting unit takes the audit chain's advisory lock before its insert and holds it to
  * its commit, so a reader never sees seq n+1 committed while n is still to come (an
  * identity is handed out at insert, not at commit). A unit's events (and audit rows) are
- * written by its last statement there (unit-writes.ts), so the lock is held that short.
+ * written by its COMMIT's trigger there (unit-writes.ts), so the lock is held that short.
  */
 export class OutboxRepo extends Repo {
   /**
    * Append event `topic` (payload checked against its schema, now) in this unit. On
-   * PostgreSQL it is written with the unit's last statement (unit-writes.ts: the lock that
-   * keeps seq in commit order is held from there to the commit only); on SQLite now.
+   * PostgreSQL it is staged by the unit's last statement and written by its COMMIT's
+   * trigger (unit-writes.ts: the lock that keeps seq in commit order is held inside the
+   * commit only); on SQLite now.
    */
   async emit<T extends DomainTopic>(topic: T, payload: DomainPayload<T>): Promise<void> {
     const values = this.checked(topic, payload);
