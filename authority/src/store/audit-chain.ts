@@ -37,6 +37,13 @@ export interface AuditHead {
   hash: string;
 }
 
+/** vd_audit_append's arguments for entry `e` at `at` (its call here, or a unit's staged rows: unit-writes.ts). */
+export type PostgresAuditArgs = AuditFields & { at: number; middle: string };
+export function postgresAuditArgs(e: AuditEntry, at: number): PostgresAuditArgs {
+  const fields = auditFields(e);
+  return { at, ...fields, middle: canonicalMiddle(fields) };
+}
+
 /**
  * Append `e` to the chain inside unit `t` (see StoreAuditLog); returns the row's seq and
  * hash. `head` (SQLite): the row this unit appended last, when it appended one: it is
@@ -51,15 +58,12 @@ export async function appendAuditRow(
   e: AuditEntry,
   head?: AuditHead,
 ): Promise<AuditHead> {
-  const fields = auditFields(e);
   const at = clock.now();
   if (engine === 'postgres') {
-    const row = (await appendOnPostgres.first(
-      { q: t, engine },
-      { at, ...fields, middle: canonicalMiddle(fields) },
-    ))!;
+    const row = (await appendOnPostgres.first({ q: t, engine }, postgresAuditArgs(e, at)))!;
     return { seq: row.o_seq, hash: row.o_hash };
   }
+  const fields = auditFields(e);
   const prev = head ?? (await chainHead.first({ q: t, engine }, {}));
   const row = { seq: (prev?.seq ?? 0) + 1, at, ...fields, prev_hash: prev?.hash ?? GENESIS_HASH };
   const hash = rowHash(row);
@@ -68,7 +72,7 @@ export async function appendAuditRow(
 }
 
 // Compiled once (prepared.ts): every unit that records something runs them.
-const appendOnPostgres = prepared((q, p: AuditFields & { at: number; middle: string }) =>
+const appendOnPostgres = prepared((q, p: PostgresAuditArgs) =>
   q
     .selectFrom(
       sql<{

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AuditFields } from '../audit/audit-log.ts';
+import type { PostgresAuditArgs } from './audit-chain.ts';
 import { prepared, type PreparedTarget } from './prepared.ts';
 
 /**
@@ -27,9 +27,9 @@ export class UnitWrites {
   /** [topic, payload, created_at], in the order of the unit's emits */
   private readonly events: [string, string, number][] = [];
 
-  /** An audit row of this unit (fields from auditFields, middle from canonicalMiddle). */
-  addAudit(at: number, f: AuditFields, middle: string): void {
-    this.audit.push([at, f.actor, f.action, f.subject, f.outcome, f.reason, f.data, middle]);
+  /** An audit row of this unit (audit-chain.ts's postgresAuditArgs). */
+  addAudit(a: PostgresAuditArgs): void {
+    this.audit.push([a.at, a.actor, a.action, a.subject, a.outcome, a.reason, a.data, a.middle]);
   }
 
   /** An outbox event of this unit (payload already checked against its topic's schema). */

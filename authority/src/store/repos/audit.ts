@@ -1,6 +1,6 @@
-import { auditFields, canonicalMiddle, type AuditEntry } from '../../audit/audit-log.ts';
+import type { AuditEntry } from '../../audit/audit-log.ts';
 import type { AuditVerification } from '../../audit/audit-log.ts';
-import { appendAuditRow, verifyStoreAuditChain, type AuditHead } from '../audit-chain.ts';
+import { appendAuditRow, postgresAuditArgs, verifyStoreAuditChain, type AuditHead } from '../audit-chain.ts';
 import type { Tx } from '../engine.ts';
 import { Repo } from './base.ts';
 
@@ -18,11 +18,7 @@ export class AuditRepo extends Repo {
    */
   async append(e: AuditEntry): Promise<void> {
     if (!this.c.writable) throw new Error('audit rows are appended inside a unit of work (data.tx)');
-    if (this.c.later) {
-      const fields = auditFields(e);
-      this.c.later.addAudit(this.now(), fields, canonicalMiddle(fields));
-      return;
-    }
+    if (this.c.later) return this.c.later.addAudit(postgresAuditArgs(e, this.now()));
     this.head = await appendAuditRow(this.q as Tx, this.c.engine, this.c.clock, e, this.head);
   }
 
