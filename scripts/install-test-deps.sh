@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium fonts-liberation kamailio kamailio-websocket-modules kamailio-autheph-modules kamailio-tls-modules kamailio-utils-modules postgresql coturn rtpengine-daemon haproxy sip-tester baresip)
+APT_PACKAGES=(chromium fonts-liberation kamailio kamailio-websocket-modules kamailio-autheph-modules kamailio-tls-modules kamailio-utils-modules postgresql coturn rtpengine-daemon haproxy sip-tester baresip strace)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -119,7 +119,8 @@ export class SqliteDriver implements Driver {
     raw: BetterSqlite3.Database,
     private readonly opts: {
       begin: 'BEGIN' | 'BEGIN IMMEDIATE';
-      beforeAcquire?: () => void;
+      /** runs before each query: throws to refuse it, or returns a promise to wait for */
+      beforeAcquire?: () => Promise<void> | undefined | void;
       /** the handle belongs to someone else: destroy() leaves it open */
       keepOpen?: boolean;
     },
@@ -130,7 +131,8 @@ export class SqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    this.opts.beforeAcquire?.();
+    const wait = this.opts.beforeAcquire?.();
+    if (wait) await wait;
     if (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
     else this.busy = true;
     return this.connection;
