@@ -249,6 +249,8 @@ class SqliteStore implements Store {
   private scheduled = false;
   private closed = false;
   private idle: (() => void) | null = null;
+  /** Set while a batch waits for the previous flush: a new unit wakes it to join. */
+  private unitArrived: (() => void) | null = null;
   private readonly counts = { units: 0, failedUnits: 0, commits: 0, maxBatch: 0 };
   private readonly maxUnits: number;
   private readonly maxMs: number;
@@ -348,6 +350,7 @@ class SqliteStore implements Store {
     if (this.flusher.error) return Promise.reject(this.flusher.error);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.unitArrived?.();
       this.kick();
     });
   }
@@ -388,11 +391,24 @@ class SqliteStore implements Store {
     const started = performance.now();
     try {
       await this.writer.transaction().execute(async (trx) => {
-        while (
-          this.queue.length > 0 &&
-          batch.length < this.maxUnits &&
-          (batch.length === 0 || performance.now() - started < this.maxMs)
-        ) {
+        const room = () =>
+          batch.length < this.maxUnits && (batch.length === 0 || performance.now() - started < this.maxMs);
+        for (;;) {
+          if (this.queue.length === 0) {
+            // Nothing queued. While the previous batch's flush runs, this COMMIT waits for
+            // it and units that arrive meanwhile join the batch (as they queued behind a
+            // COMMIT that flushed on the event loop): one flush a batch, batches as large.
+            const flushing = this.flusher.durable();
+            if (flushing === undefined || !room()) break;
+            await new Promise<void>((resolve) => {
+              this.unitArrived = resolve;
+              flushing.then(resolve, resolve);
+            });
+            this.unitArrived = null;
+            if (this.queue.length === 0) break; // flushed, nothing new: commit
+            continue;
+          }
+          if (!room()) break;
           const p = this.queue.shift()!;
           batch.push(p);
           const sp = `u${batch.length}`;
