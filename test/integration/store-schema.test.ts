@@ -101,15 +101,14 @@ describe('one migration list for both engines', () => {
       assert.deepEqual(ddl(viaStore), ddl(viaLegacy));
     });
 
-    it('SQLite: WAL, synchronous=NORMAL with the WAL flushed by the store before an answer, foreign keys, busy_timeout, savepoint journals in memory on the writer; the reader is read-only', async () => {
+    it('SQLite: WAL, synchronous=FULL, foreign keys, busy_timeout, savepoint journals in memory on the writer; the reader is read-only', async () => {
       const store = await openStore({ engine: 'sqlite', file: await sqliteFile() });
       assert.deepEqual(await store.settings(), {
         journal_mode: 'wal',
-        synchronous: 1,
+        synchronous: 2,
         foreign_keys: 1,
         busy_timeout: 5000,
         temp_store: 2,
-        wal_flushed_before_answer: 1,
         reader_query_only: 0,
         reader_readonly: 1,
       });

@@ -23,7 +23,6 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import { migratePostgres, migrateSqlite } from './schema-migrations.ts';
 import { SqliteDriver, StoreSqliteDialect, type SqliteConnection } from './sqlite-driver.ts';
-import { WalFlusher } from './wal-flusher.ts';
 
 /**
  * The authority's store on SQLite or PostgreSQL behind one async interface (README.md).
@@ -55,8 +54,6 @@ export interface StoreStats {
    */
   readsOnWriter: number;
   readsOnReader: number;
-  /** SQLite: fdatasyncs of the WAL by the store's flusher (one covers every COMMIT before it); 0 on PostgreSQL */
-  walFlushes: number;
 }
 
 export interface Store {
@@ -249,8 +246,6 @@ class SqliteStore implements Store {
   private scheduled = false;
   private closed = false;
   private idle: (() => void) | null = null;
-  /** Set while a batch waits for the previous flush: a new unit wakes it to join. */
-  private unitArrived: (() => void) | null = null;
   private readonly counts = { units: 0, failedUnits: 0, commits: 0, maxBatch: 0 };
   private readonly maxUnits: number;
   private readonly maxMs: number;
@@ -261,7 +256,6 @@ class SqliteStore implements Store {
     private readonly writerConnection: SqliteConnection,
     private readonly readerConnection: SqliteConnection,
     readonly db: Kysely<Database>,
-    private readonly flusher: WalFlusher,
     opts: StoreOptions,
   ) {
     this.maxUnits = opts.maxBatchUnits ?? 256;
@@ -275,11 +269,10 @@ class SqliteStore implements Store {
     const shared = opts.sharedWriter;
     const w = shared ?? new BetterSqlite3(file);
     let r: BetterSqlite3.Database | null = null;
-    let flusher: WalFlusher | null = null;
     try {
       w.pragma('journal_mode = WAL');
-      // The migrations commit with FULL (each COMMIT flushes the WAL itself); then NORMAL
-      // and the store's own flush of the WAL, off the event loop (below, wal-flusher.ts).
+      // better-sqlite3 leaves WAL databases at synchronous=NORMAL: a commit could be lost
+      // to a power cut after its answer left. FULL syncs the WAL at every COMMIT.
       w.pragma('synchronous = FULL');
       w.pragma('foreign_keys = ON');
       w.pragma(`busy_timeout = ${busy}`);
@@ -291,44 +284,23 @@ class SqliteStore implements Store {
       migrateSqlite(w);
       r = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
       r.pragma(`busy_timeout = ${busy}`);
-      // A unit settles only after a flush of the WAL that began after its COMMIT: what
-      // FULL promises (an answer that left is on disk), without blocking the event loop
-      // in every COMMIT. NORMAL keeps the file consistent (SQLite flushes the WAL before
-      // each checkpoint); the flusher makes each commit durable before anyone hears of it.
-      flusher = await WalFlusher.open(`${file}-wal`);
-      w.pragma('synchronous = NORMAL');
     } catch (e) {
-      await flusher?.close();
       r?.close();
       if (!shared) w.close();
       throw e;
     }
-    const durable = flusher;
     const writerDriver = new SqliteDriver(w, { begin: 'BEGIN IMMEDIATE', keepOpen: shared !== undefined });
     const writer = new Kysely<Database>({ dialect: new StoreSqliteDialect(writerDriver) });
     const readerDriver = new SqliteDriver(r, {
       begin: 'BEGIN',
-      beforeAcquire: () => {
-        refuseInsideUnit('store.db');
-        // committed data only, and committed means durable: a read waits for the flush of
-        // commits made before it (as on PostgreSQL, where a commit is visible once flushed)
-        return durable.durable();
-      },
+      beforeAcquire: () => refuseInsideUnit('store.db'),
     });
     readerDriver.connection.readOnWriterWhenIdle(writerDriver.connection);
     const reader = guarded(
       new Kysely<Database>({ dialect: new StoreSqliteDialect(readerDriver) }),
       new ReadOnlyGuard(),
     );
-    return new SqliteStore(
-      w,
-      writer,
-      writerDriver.connection,
-      readerDriver.connection,
-      reader,
-      flusher,
-      opts,
-    );
+    return new SqliteStore(w, writer, writerDriver.connection, readerDriver.connection, reader, opts);
   }
 
   tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
@@ -347,10 +319,8 @@ class SqliteStore implements Store {
       return Promise.reject(e);
     }
     if (this.closed) return Promise.reject(new StoreMisuseError('the store is closed'));
-    if (this.flusher.error) return Promise.reject(this.flusher.error);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      this.unitArrived?.();
       this.kick();
     });
   }
@@ -382,33 +352,19 @@ class SqliteStore implements Store {
   /**
    * One batch: BEGIN IMMEDIATE; per unit SAVEPOINT, the unit, RELEASE (or ROLLBACK TO
    * for a unit that threw: it alone is undone and its caller gets its error); units that
-   * arrive meanwhile join until the queue is empty or a cap is reached; COMMIT; then, once
-   * the flusher has made that COMMIT durable, and only then, every caller's promise
-   * settles. The next batch runs meanwhile.
+   * arrive meanwhile join until the queue is empty or a cap is reached; COMMIT; then, and
+   * only then, every caller's promise settles.
    */
   private async runBatch(): Promise<void> {
     const batch: Pending[] = [];
     const started = performance.now();
     try {
       await this.writer.transaction().execute(async (trx) => {
-        const room = () =>
-          batch.length < this.maxUnits && (batch.length === 0 || performance.now() - started < this.maxMs);
-        for (;;) {
-          if (this.queue.length === 0) {
-            // Nothing queued. While the previous batch's flush runs, this COMMIT waits for
-            // it and units that arrive meanwhile join the batch (as they queued behind a
-            // COMMIT that flushed on the event loop): one flush a batch, batches as large.
-            const flushing = this.flusher.durable();
-            if (flushing === undefined || !room()) break;
-            await new Promise<void>((resolve) => {
-              this.unitArrived = resolve;
-              flushing.then(resolve, resolve);
-            });
-            this.unitArrived = null;
-            if (this.queue.length === 0) break; // flushed, nothing new: commit
-            continue;
-          }
-          if (!room()) break;
+        while (
+          this.queue.length > 0 &&
+          batch.length < this.maxUnits &&
+          (batch.length === 0 || performance.now() - started < this.maxMs)
+        ) {
           const p = this.queue.shift()!;
           batch.push(p);
           const sp = `u${batch.length}`;
@@ -437,36 +393,21 @@ class SqliteStore implements Store {
       for (const p of batch) p.reject(p.outcome?.ok === false ? p.outcome.error : lost);
       return;
     }
-    const n = this.flusher.noteCommit();
     this.counts.commits++;
     this.counts.units += batch.length;
     this.counts.maxBatch = Math.max(this.counts.maxBatch, batch.length);
-    for (const p of batch) if (!p.outcome?.ok) this.counts.failedUnits++;
-    const settle = () => {
-      for (const p of batch) {
-        if (p.outcome?.ok) p.resolve(p.outcome.value);
-        else p.reject(p.outcome?.error);
+    for (const p of batch) {
+      if (p.outcome?.ok) p.resolve(p.outcome.value);
+      else {
+        this.counts.failedUnits++;
+        p.reject(p.outcome?.error);
       }
-    };
-    // a lone unit: flushed here (no thread hop); else on the flusher's thread, the next batch running meanwhile
-    if (batch.length === 1 && this.queue.length === 0) this.flusher.flushHere();
-    const flushed = this.flusher.durable(n);
-    if (flushed === undefined) settle();
-    else
-      flushed.then(settle, (e: unknown) => {
-        // committed, maybe not on disk: no caller hears "done" (StoreDurabilityError)
-        for (const p of batch) p.reject(p.outcome?.ok === false ? p.outcome.error : e);
-      });
+    }
   }
 
   stats(): StoreStats {
     const reads = this.readerConnection.reads;
-    return {
-      ...this.counts,
-      readsOnWriter: reads.warm,
-      readsOnReader: reads.own,
-      walFlushes: this.flusher.flushes,
-    };
+    return { ...this.counts, readsOnWriter: reads.warm, readsOnReader: reads.own };
   }
 
   async settings(): Promise<Record<string, string | number>> {
@@ -477,8 +418,6 @@ class SqliteStore implements Store {
       foreign_keys: p('foreign_keys'),
       busy_timeout: p('busy_timeout'),
       temp_store: p('temp_store'),
-      // what NORMAL leaves out, the store does: see wal-flusher.ts
-      wal_flushed_before_answer: 1,
       reader_query_only: this.readerConnection.raw.pragma('query_only', { simple: true }) as number,
       reader_readonly: this.readerConnection.raw.readonly ? 1 : 0,
     };
@@ -488,7 +427,6 @@ class SqliteStore implements Store {
     this.closed = true;
     if (this.running || this.scheduled || this.queue.length > 0)
       await new Promise<void>((resolve) => (this.idle = resolve));
-    await this.flusher.close();
     await this.db.destroy();
     await this.writer.destroy();
   }
@@ -758,7 +696,7 @@ class PostgresStore implements Store {
   retried = 0;
 
   stats(): StoreStats {
-    return { ...this.counts, readsOnWriter: 0, readsOnReader: 0, walFlushes: 0 };
+    return { ...this.counts, readsOnWriter: 0, readsOnReader: 0 };
   }
 
   async settings(): Promise<Record<string, string | number>> {

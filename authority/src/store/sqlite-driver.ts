@@ -119,8 +119,7 @@ export class SqliteDriver implements Driver {
     raw: BetterSqlite3.Database,
     private readonly opts: {
       begin: 'BEGIN' | 'BEGIN IMMEDIATE';
-      /** runs before each query: throws to refuse it, or returns a promise to wait for */
-      beforeAcquire?: () => Promise<void> | undefined | void;
+      beforeAcquire?: () => void;
       /** the handle belongs to someone else: destroy() leaves it open */
       keepOpen?: boolean;
     },
@@ -131,8 +130,7 @@ export class SqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const wait = this.opts.beforeAcquire?.();
-    if (wait) await wait;
+    this.opts.beforeAcquire?.();
     if (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
     else this.busy = true;
     return this.connection;
