@@ -11,6 +11,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { compactVerify } from 'jose';
 import { TestDevice } from '../test/support/device.ts';
+import { cpuSeconds } from './process-cpu.ts';
 
 export interface DeviceProofFigures {
   n: number;
@@ -24,6 +25,12 @@ export interface DeviceProofFigures {
   rawFailures: number;
   /** The same client, requests and concurrency against a bare fastify route in its own process (no work). */
   bareHttpPerSecond: number;
+  /** The authority's own CPU time (user + system) per proof of the timed run, in µs; null without its pid. */
+  authorityCpuUsPerProof: number | null;
+  /** This process's CPU time per request while it drove the timed run (the client's share of the machine), µs. */
+  clientCpuUsPerRequest: number;
+  /** The bare route's server process: its CPU time per request, µs (what HTTP alone costs a server here). */
+  bareCpuUsPerRequest: number;
 }
 
 const PATH = '/v1/device/me';
@@ -50,7 +57,7 @@ const root = new URL('..', import.meta.url).pathname;
  * body and doing nothing else: the most this client can get from an HTTP server on this
  * machine, the floor under every API figure.
  */
-async function bareHttp(): Promise<{ base: URL; stop: () => void }> {
+async function bareHttp(): Promise<{ base: URL; pid: number; stop: () => void }> {
   const code = `
     import Fastify from 'fastify';
     const app = Fastify();
@@ -69,7 +76,7 @@ async function bareHttp(): Promise<{ base: URL; stop: () => void }> {
     });
     child.once('exit', (c) => reject(new Error(`bare HTTP server exited ${c}`)));
   });
-  return { base, stop: () => child.kill('SIGTERM') };
+  return { base, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -78,7 +85,7 @@ const pct = (sorted: number[], p: number) =>
 export async function benchDeviceProofs(
   baseUrl: string,
   enrolmentCode: string,
-  opts: { n: number; concurrency: number },
+  opts: { n: number; concurrency: number; authorityPid?: number },
 ): Promise<DeviceProofFigures> {
   const device = await new TestDevice(baseUrl).enrolAndAuthenticate(enrolmentCode);
   const base = new URL(baseUrl);
@@ -108,9 +115,15 @@ export async function benchDeviceProofs(
     return { errors, lat };
   };
   await run(warm);
+  const pid = opts.authorityPid;
+  const cpu0 = pid === undefined ? 0 : cpuSeconds(pid);
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   const { errors, lat } = await run(proofs);
   const httpSeconds = (performance.now() - t0) / 1000;
+  const authorityCpuUsPerProof = pid === undefined ? null : ((cpuSeconds(pid) - cpu0) * 1e6) / opts.n;
+  const client = process.cpuUsage(client0);
+  const clientCpuUsPerRequest = (client.user + client.system) / opts.n;
   agent.destroy();
   lat.sort((x, y) => x - y);
 
@@ -118,11 +131,14 @@ export async function benchDeviceProofs(
   const bare = await bareHttp();
   const bareAgent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   let bareHttpPerSecond: number;
+  let bareCpuUsPerRequest: number;
   try {
     await run(warm, bare.base, bareAgent);
+    const bare0 = cpuSeconds(bare.pid);
     const tb = performance.now();
     await run(proofs, bare.base, bareAgent);
     bareHttpPerSecond = opts.n / ((performance.now() - tb) / 1000);
+    bareCpuUsPerRequest = ((cpuSeconds(bare.pid) - bare0) * 1e6) / opts.n;
   } finally {
     bareAgent.destroy();
     bare.stop();
@@ -159,6 +175,7 @@ export async function benchDeviceProofs(
     n: opts.n,
     concurrency: opts.concurrency,
     httpPerSecond: opts.n / httpSeconds,
+    authorityCpuUsPerProof,
     httpErrors: errors,
     httpP50Ms: pct(lat, 50),
     httpP95Ms: pct(lat, 95),
@@ -166,5 +183,7 @@ export async function benchDeviceProofs(
     rawJosePerSecond,
     rawFailures,
     bareHttpPerSecond,
+    clientCpuUsPerRequest,
+    bareCpuUsPerRequest,
   };
 }

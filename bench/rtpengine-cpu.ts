@@ -14,15 +14,14 @@
  * `npm run bench -- rtpengine-cpu` (needs rtpengine: scripts/install-test-deps.sh).
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { NgClient } from '../authority/src/media/rtpengine-ng.ts';
 import { startRtpengine, type RunningRtpengine } from '../test/support/rtpengine.ts';
 import { fmt, printTable } from './console-support.ts';
+import { cpuSeconds } from './process-cpu.ts';
 
 const CALLS = Math.max(1, Number(process.env.VD_BENCH_RTP_CALLS ?? 20));
 const SECONDS = Math.max(2, Number(process.env.VD_BENCH_RTP_SECONDS ?? 10));
-/** Clock ticks per second of /proc/PID/stat (getconf CLK_TCK is 100 on Linux). */
-const TICKS = 100;
 
 export interface RtpRun {
   label: string;
@@ -39,14 +38,6 @@ export interface RtpFigures {
   calls: number;
   seconds: number;
   runs: RtpRun[];
-}
-
-/** user + system CPU seconds of a process so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start after the last ')'.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
 }
 
 const sdp = (port: number, id: number) =>

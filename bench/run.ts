@@ -76,11 +76,11 @@ const fmt = (x: number, d = 0) =>
 type Row = [string, string, string, string];
 
 /** (a) device-key proofs per second, against the authority process. */
-async function deviceProofs(url: string, rows: Row[]) {
-  for (const concurrency of CONCURRENCIES) await deviceProofsAt(url, rows, concurrency);
+async function deviceProofs(url: string, pid: number, rows: Row[]) {
+  for (const concurrency of CONCURRENCIES) await deviceProofsAt(url, pid, rows, concurrency);
 }
 
-async function deviceProofsAt(url: string, rows: Row[], concurrency: number) {
+async function deviceProofsAt(url: string, pid: number, rows: Row[], concurrency: number) {
   console.log(
     `\n(a) device-key proofs: ${N} requests GET /v1/device/me, ${concurrency} in flight, each with its own pre-signed proof`,
   );
@@ -91,9 +91,14 @@ async function deviceProofsAt(url: string, rows: Row[], concurrency: number) {
     headers: bearer(admin),
   });
   if (code.status !== 201) throw new Error(`enrolment code: ${code.status} ${JSON.stringify(code.body)}`);
-  const d = await benchDeviceProofs(url, code.body.code as string, { n: N, concurrency });
+  const d = await benchDeviceProofs(url, code.body.code as string, { n: N, concurrency, authorityPid: pid });
   console.log(
     `  HTTP API:           ${fmt(d.httpPerSecond)} proofs/s (${d.httpErrors} non-200; latency p50 ${fmt(d.httpP50Ms, 2)} ms, p95 ${fmt(d.httpP95Ms, 2)} ms)`,
+  );
+  console.log(
+    `  CPU per request:    authority ${fmt(d.authorityCpuUsPerProof!)} µs, this client ${fmt(d.clientCpuUsPerRequest)} µs; ` +
+      `bare route's server ${fmt(d.bareCpuUsPerRequest)} µs; one raw verify ${fmt(1e6 / d.rawCryptoPerSecond)} µs ` +
+      `(user + system; on ${cpus().length} cores, 0.5 of raw leaves ${fmt((cpus().length * 1e6) / (0.5 * d.rawCryptoPerSecond))} µs of CPU per request for everything)`,
   );
   console.log(
     `  raw node:crypto:    ${fmt(d.rawCryptoPerSecond)} verifications/s of the same signatures (${d.rawFailures} failed)`,
@@ -451,7 +456,7 @@ async function main() {
     console.log(`\nauthority (own process, ${engineName(engine)}) at ${authority.url}, data in ${dataDir}`);
     try {
       if (wanted('device-proofs'))
-        await guarded(on('device proofs'), rows, () => deviceProofs(authority.url, rows));
+        await guarded(on('device proofs'), rows, () => deviceProofs(authority.url, authority.pid, rows));
       if (wanted('pin')) await guarded(on('PIN verification'), rows, () => pin(authority.url, rows));
     } finally {
       await authority.stop();
