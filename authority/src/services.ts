@@ -108,7 +108,12 @@ export async function createServices(
     // Many nodes share a PostgreSQL database: each one also wakes on the others' commits (LISTEN/NOTIFY).
     events:
       store.engine === 'postgres' && config.databaseUrl
-        ? new PgEventBus(data, new PgOutboxListener(config.listenDatabaseUrl ?? config.databaseUrl))
+        ? new PgEventBus(
+            data,
+            new PgOutboxListener(config.listenDatabaseUrl ?? config.databaseUrl, {
+              ownSession: (pid) => store.ownsSession(pid),
+            }),
+          )
         : new LocalEventBus(data),
     clock,
     config,

@@ -380,10 +380,14 @@ for (const engine of testEngines()) {
         // node B: a second store on the same database, its bus woken by LISTEN only (no safety poll)
         const storeB = await openStore(h.target);
         const dataB = new Data(storeB, clock);
-        const bus = new PgEventBus(dataB, new PgOutboxListener((h.target as { url: string }).url), {
-          pollMs: 3_600_000,
-          onError: () => {},
-        });
+        // as services.ts wires it: node B passes over its own sessions' notifications, not node A's
+        const bus = new PgEventBus(
+          dataB,
+          new PgOutboxListener((h.target as { url: string }).url, {
+            ownSession: (pid) => storeB.ownsSession(pid),
+          }),
+          { pollMs: 3_600_000, onError: () => {} },
+        );
         const ended: string[] = [];
         const accepted: string[] = [];
         bus.subscribe('c-notified', ['session.ended'], (_r, e) => void ended.push(e.payload.sessionId));
@@ -411,6 +415,47 @@ for (const engine of testEngines()) {
           restore();
           await bus.stop();
           await storeB.close();
+        }
+      });
+
+    if (engine === 'postgres')
+      it("this node's own notifications wake nothing: its units woke its bus at their commit (one read an event)", async () => {
+        const listener = new PgOutboxListener((h.target as { url: string }).url, {
+          ownSession: (pid) => h.store.ownsSession(pid),
+        });
+        const bus = new PgEventBus(h.data, listener, { pollMs: 3_600_000, onError: () => {} });
+        const accepted: string[] = [];
+        bus.follow(['request.accepted'], (e) => void accepted.push(e.payload.requestId));
+        const { reads, restore } = watchOutboxReads(h.data);
+        try {
+          await bus.start();
+          await until('the node listens', () => bus.catchUps > 0);
+          await bus.settled();
+          reads.length = 0;
+          const notified = bus.notifications;
+          for (let i = 0; i < 5; i++) {
+            const own = listener.ownSkipped;
+            await h.data.tx((r) =>
+              r.outbox.emit('request.accepted', { requestId: `rq-own-${i}`, agentId: 'st-own', fence: 1 }),
+            );
+            await until('the follower saw it', () => accepted.includes(`rq-own-${i}`));
+            // its notification reaches the listener too (LISTEN hears its own node's NOTIFY)
+            await until(
+              'its own notification arrived',
+              () => listener.ownSkipped > own || bus.notifications > notified + i,
+            );
+            await new Promise((ok) => setTimeout(ok, 20));
+          }
+          assert.deepEqual(
+            reads,
+            Array(5).fill('request.accepted'),
+            'one read an event: the wake-up at commit',
+          );
+          assert.equal(bus.notifications, notified, 'no notification of its own woke the bus');
+          assert.equal(listener.ownSkipped >= 5, true);
+        } finally {
+          restore();
+          await bus.stop();
         }
       });
 

@@ -85,6 +85,12 @@ export interface Store {
   stats(): StoreStats;
   /** The durability settings of the writing connection(s), read back from the engine. */
   settings(): Promise<Record<string, string | number>>;
+  /**
+   * Whether PostgreSQL server process `pid` is one of this store's own sessions (its pool's
+   * connections, as they are now): a notification sent from one told of a unit of this
+   * process (pg-listen.ts passes it over). Always false on SQLite.
+   */
+  ownsSession(pid: number): boolean;
   /** Waits for the units already queued, then closes the connections. */
   close(): Promise<void>;
 }
@@ -410,6 +416,10 @@ class SqliteStore implements Store {
     return { ...this.counts, readsOnWriter: reads.warm, readsOnReader: reads.own };
   }
 
+  ownsSession(): boolean {
+    return false;
+  }
+
   async settings(): Promise<Record<string, string | number>> {
     const p = (name: string) => this.writerRaw.pragma(name, { simple: true }) as string | number;
     return {
@@ -589,7 +599,10 @@ class PostgresStore implements Store {
   private readonly counts = { units: 0, failedUnits: 0, commits: 0, maxBatch: 0 };
   private closed = false;
 
-  private constructor(private readonly base: Kysely<Database>) {
+  private constructor(
+    private readonly base: Kysely<Database>,
+    private readonly sessions: ReadonlySet<number>,
+  ) {
     this.db = guarded(base, new ReadOnlyGuard());
   }
 
@@ -606,9 +619,18 @@ class PostgresStore implements Store {
     // A connection lost while a unit holds it between two queries (a server restart, a
     // failover, pg_terminate_backend) is emitted on its client, where nothing listens
     // unless we do: it would end the process. The unit's next query fails instead.
+    // The server process of each connection the pool holds (ownsSession).
+    const sessions = new Set<number>();
+    const pidOf = (client: pg.PoolClient) => (client as unknown as { processID: number | null }).processID;
     pool.on('connect', (client) => {
       client.on('error', (e) => opts.onPoolError?.(e));
       useNamedStatements(client);
+      const pid = pidOf(client);
+      if (pid !== null) sessions.add(pid);
+    });
+    pool.on('remove', (client) => {
+      const pid = pidOf(client);
+      if (pid !== null) sessions.delete(pid);
     });
     try {
       const c = await pool.connect();
@@ -635,7 +657,10 @@ class PostgresStore implements Store {
       await pool.end();
       throw e;
     }
-    return new PostgresStore(new Kysely<Database>({ dialect: new GuardedPostgresDialect({ pool }) }));
+    return new PostgresStore(
+      new Kysely<Database>({ dialect: new GuardedPostgresDialect({ pool }) }),
+      sessions,
+    );
   }
 
   /** One transaction per unit. */
@@ -697,6 +722,10 @@ class PostgresStore implements Store {
 
   stats(): StoreStats {
     return { ...this.counts, readsOnWriter: 0, readsOnReader: 0 };
+  }
+
+  ownsSession(pid: number): boolean {
+    return this.sessions.has(pid);
   }
 
   async settings(): Promise<Record<string, string | number>> {

@@ -18,6 +18,14 @@ export interface PgListenOptions {
   maxBackoffMs?: number;
   /** connection losses and failed reconnections (default: ignored; the bus's poll goes on) */
   onError?: (e: Error) => void;
+  /**
+   * Whether a server process is one of this node's own sessions (Store.ownsSession): its
+   * notifications are passed over. A unit of this node that emitted woke the node's bus
+   * when it committed (Data.onEventsCommitted), so its NOTIFY, heard back here a moment
+   * later, would only make every reader of the topic read the outbox again for nothing.
+   * Default: none (every notification wakes the bus).
+   */
+  ownSession?: (pid: number) => boolean;
 }
 
 /** Shown in pg_stat_activity.application_name (tests find the listener by it). */
@@ -41,6 +49,9 @@ export class PgOutboxListener implements OutboxWakeups {
     null;
   /** connections made so far (the first one included) */
   connections = 0;
+  /** notifications passed over as this node's own (tests and metrics) */
+  ownSkipped = 0;
+  private readonly ownSession: (pid: number) => boolean;
 
   constructor(
     private readonly url: string,
@@ -49,6 +60,7 @@ export class PgOutboxListener implements OutboxWakeups {
     this.minMs = opts.minBackoffMs ?? 100;
     this.maxMs = opts.maxBackoffMs ?? 5000;
     this.onError = opts.onError ?? (() => {});
+    this.ownSession = opts.ownSession ?? (() => false);
   }
 
   start(handlers: { onSeq: (seq: number, topic?: DomainTopic) => void; onConnected: () => void }): void {
@@ -84,6 +96,10 @@ export class PgOutboxListener implements OutboxWakeups {
     c.on('end', () => onLost());
     c.on('notification', (n) => {
       if (n.channel !== OUTBOX_CHANNEL) return;
+      if (this.ownSession(n.processId)) {
+        this.ownSkipped++;
+        return;
+      }
       const got = parseOutboxNotification(n.payload ?? '');
       if (got) this.handlers?.onSeq(got.seq, got.topic);
     });
