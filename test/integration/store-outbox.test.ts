@@ -375,6 +375,29 @@ for (const engine of testEngines()) {
       }
     });
 
+    it("a follower of other nodes' events only is not woken by this node's commits (a catch-up, a notification or the poll reads them)", async () => {
+      const bus = new LocalEventBus(h.data, { pollMs: 3_600_000, onError: () => {} });
+      const seen: string[] = [];
+      bus.follow(['request.accepted'], (e) => void seen.push(e.payload.requestId), { othersOnly: true });
+      const { reads, restore } = watchOutboxReads(h.data);
+      try {
+        await bus.start();
+        reads.length = 0;
+        await h.data.tx((r) =>
+          r.outbox.emit('request.accepted', { requestId: 'rq-others', agentId: 'st-o', fence: 1 }),
+        );
+        await new Promise((ok) => setTimeout(ok, 50));
+        assert.deepEqual(reads, [], "this node's commit woke nobody");
+        assert.deepEqual(seen, []);
+        // a wake-up of every reader (what another node's notification or the poll does) reads it, in order
+        await bus.settled();
+        assert.deepEqual(seen, ['rq-others']);
+      } finally {
+        restore();
+        await bus.stop();
+      }
+    });
+
     if (engine === 'postgres')
       it("another node's notification wakes the consumers and followers of its topic only", async () => {
         // node B: a second store on the same database, its bus woken by LISTEN only (no safety poll)

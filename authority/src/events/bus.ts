@@ -50,9 +50,16 @@ export interface EventBus {
    * This node's listener for `topics` (before start()): every event committed after
    * start(), in seq order, on EVERY node of the database; no cursor, no unit, nothing
    * replayed after a restart (for what lives in one process: sockets). A listener that
-   * throws is reported and the next event goes on.
+   * throws is reported and the next event goes on. `othersOnly`: the listener acts on other
+   * nodes' events only (it passes over this node's own, which its sockets had in-process):
+   * a unit of this node that emitted does not wake it; another node's notification, a
+   * catch-up and the poll do, and it then gets every event after its cursor as usual.
    */
-  follow<T extends DomainTopic>(topics: readonly T[], listener: Listener<T>): void;
+  follow<T extends DomainTopic>(
+    topics: readonly T[],
+    listener: Listener<T>,
+    opts?: { othersOnly?: boolean },
+  ): void;
   /**
    * `l` runs at every wake-up of this node's bus: a local unit that emitted committed, a
    * notification from another node (PgEventBus), the safety poll. Something may have
@@ -83,6 +90,8 @@ interface Loop {
 interface Follower extends Loop {
   topics: readonly DomainTopic[];
   listener: Listener<DomainTopic>;
+  /** not woken by this node's own commits (follow's `othersOnly`) */
+  othersOnly: boolean;
   /** the seq of the last event handed to the listener (the head at start()) */
   cursor: number;
 }
@@ -146,12 +155,17 @@ export class LocalEventBus implements EventBus {
     });
   }
 
-  follow<T extends DomainTopic>(topics: readonly T[], listener: Listener<T>): void {
+  follow<T extends DomainTopic>(
+    topics: readonly T[],
+    listener: Listener<T>,
+    opts: { othersOnly?: boolean } = {},
+  ): void {
     if (topics.length === 0) throw new Error('a follower follows no topic');
     if (!this.stopped) throw new Error('follow before start()');
     this.followers.push({
       topics,
       listener: listener as unknown as Listener<DomainTopic>,
+      othersOnly: opts.othersOnly === true,
       cursor: 0,
       running: null,
       again: false,
@@ -166,7 +180,7 @@ export class LocalEventBus implements EventBus {
     for (const f of this.followers) f.cursor = head;
     // Every consumer has a cursor row from now on: pruning waits for the slowest.
     for (const c of this.consumers) c.cursor = await this.data.tx((r) => r.outbox.register(c.name));
-    this.unsubscribe = this.data.onEventsCommitted((topics) => this.wake(topics));
+    this.unsubscribe = this.data.onEventsCommitted((topics) => this.wake(topics, true));
     this.timer = setInterval(() => this.poll(), this.pollMs);
     this.timer.unref();
     await this.catchUp();
@@ -216,15 +230,16 @@ export class LocalEventBus implements EventBus {
    * Something may have been committed: run the wake listeners, and the consumers and
    * followers of `topics` (a local unit that emitted says which), or of every topic (a
    * notification from another node, the safety poll) when `topics` is not known. A
-   * consumer of other topics would only read nothing after its cursor.
+   * consumer of other topics would only read nothing after its cursor. `here`: a unit of
+   * this node committed (followers of other nodes' events only are left alone).
    */
-  protected wake(topics?: ReadonlySet<DomainTopic>): void {
+  protected wake(topics?: ReadonlySet<DomainTopic>, here = false): void {
     if (this.stopped) return;
     for (const l of this.wakeListeners) l();
     const concerned = (c: { topics: readonly DomainTopic[] }) =>
       topics === undefined || c.topics.some((t) => topics.has(t));
     for (const c of this.consumers) if (concerned(c)) void this.drain(c);
-    for (const f of this.followers) if (concerned(f)) void this.drainFollower(f);
+    for (const f of this.followers) if (concerned(f) && !(here && f.othersOnly)) void this.drainFollower(f);
   }
 
   private poll(): void {

@@ -65,12 +65,21 @@ export class NodeFrames {
       pipeline.on('offer', (agentId, requestId) =>
         this.enqueue({ topic: 'feeds.offer', payload: { node: this.node, agentId, requestId } }),
       );
-      bus.follow(['feeds.changed'], (e) => {
-        if (e.payload.node !== this.node) hub.feeds.changed(e.payload.requestIds, e.payload.agentIds);
-      });
-      bus.follow(['feeds.offer'], (e) => {
-        if (e.payload.node !== this.node) hub.feeds.offered(e.payload.agentId, e.payload.requestId);
-      });
+      // Other nodes' only (this node's feeds had its own in-process): its own commits do not wake them.
+      bus.follow(
+        ['feeds.changed'],
+        (e) => {
+          if (e.payload.node !== this.node) hub.feeds.changed(e.payload.requestIds, e.payload.agentIds);
+        },
+        { othersOnly: true },
+      );
+      bus.follow(
+        ['feeds.offer'],
+        (e) => {
+          if (e.payload.node !== this.node) hub.feeds.offered(e.payload.agentId, e.payload.requestId);
+        },
+        { othersOnly: true },
+      );
       // A node died: what it changed last may not have reached this node's feeds (its
       // `feeds.changed` comes in a unit after the change); each feed gets a fresh snapshot.
       bus.follow(['node.gone'], () => hub.feeds.resync());
