@@ -73,9 +73,11 @@ export const DOMAIN_EVENTS = {
     actor: z.string().min(1).max(200),
   }),
   /**
-   * A WebSocket frame for the sockets of one service session's devices (`sessionId`) or of
-   * staff members (`staffIds`), on whichever node they are connected to: every node
-   * follows this topic (authority/src/ws/node-frames.ts). Written only with many nodes.
+   * A WebSocket frame for the sockets of one service session's devices (`sessionId`), on
+   * whichever node they are connected to: every node follows this topic
+   * (authority/src/ws/node-frames.ts). Written only with many nodes. `staffIds` is what a
+   * node of an earlier version wrote for staff sockets (now `hub.staff`): still delivered,
+   * so nodes of both versions work side by side during a rolling restart.
    */
   'hub.frame': z
     .strictObject({
@@ -86,6 +88,15 @@ export const DOMAIN_EVENTS = {
     .refine((p) => (p.sessionId === undefined) !== (p.staffIds === undefined), {
       message: 'a frame goes to a session or to staff members',
     }),
+  /**
+   * A WebSocket frame for staff members' sockets on the other nodes: node `node` sent it to
+   * its own sockets at once (authority/src/ws/node-frames.ts). Many nodes only.
+   */
+  'hub.staff': z.strictObject({
+    node: z.string().min(1).max(64),
+    staffIds: z.array(z.string().min(1).max(200)).min(1).max(1000),
+    frame: ServerFrame,
+  }),
   /**
    * The pipeline's in-process 'changed' / 'offer' of node `node`, for the feeds of the
    * other nodes' sockets (each builds its frames from committed data). Many nodes only.

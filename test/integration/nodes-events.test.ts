@@ -210,6 +210,17 @@ describe('two authority nodes on one PostgreSQL database: frames cross nodes', {
     });
   });
 
+  it("a staff frame as a node of an earlier version writes it (`hub.frame` with staffIds) still reaches the staff member's socket on another node (rolling restart)", async () => {
+    const at = new Date().toISOString();
+    await n1.services.ctx.data.tx((r) =>
+      r.outbox.emit('hub.frame', {
+        staffIds: [agent.staffId],
+        frame: { type: 'call.verified', requestId, at },
+      }),
+    );
+    await agentWs.take((x) => x.type === 'call.verified' && x.requestId === requestId && x.at === at, 5_000);
+  });
+
   it("a command's frame for the device commits with the command: the agent is answered only once it is in the outbox, so the device gets commands in (fence, seq) order whichever nodes the agent's requests reach", async () => {
     // The load balancer may send the agent's next request to another node (here the device's
     // own). Were the frame written after the answer, in a unit of its own, it could be

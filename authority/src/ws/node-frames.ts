@@ -7,32 +7,29 @@ import type { EventBus } from '../events/bus.ts';
 import type { Data, Repos } from '../store/repos/index.ts';
 import type { Hub } from './hub.ts';
 
-/** How long `hub.frame` / `feeds.*` events stay in the outbox (followers read them as they commit). */
+/** How long `hub.*` / `feeds.*` events stay in the outbox (followers read them as they commit). */
 const FRAME_RETAIN_MS = 60_000;
-const NODE_TOPICS = ['hub.frame', 'feeds.changed', 'feeds.offer'] as const;
+const NODE_TOPICS = ['hub.frame', 'hub.staff', 'feeds.changed', 'feeds.offer'] as const;
 
 type Outgoing = { [T in DomainTopic]: { topic: T; payload: DomainPayload<T> } }[DomainTopic];
-
-/** A frame for staff sockets: this node's own sockets had it at once, its follower skips it by seq. */
-const isStaffFrame = (e: Outgoing): boolean => e.topic === 'hub.frame' && e.payload.staffIds !== undefined;
 
 /**
  * Frames to sockets on every node. With one node (SQLite, LocalEventBus) a frame goes
  * straight to this hub's sockets. With many (PgEventBus, `bus.shared`) it is written to
- * the outbox as `hub.frame` (one unit per batch, in call order, right after the change
- * that produced it) and every node follows that topic from its boot and sends it to its
- * own matching sockets.
+ * the outbox (one unit per batch, in call order, right after the change that produced it;
+ * a batch of one event is one statement) and every node follows it from its boot and
+ * sends it to its own matching sockets.
  *
- * A frame for staff also goes straight to this node's own staff sockets, at once (on
- * PostgreSQL 1-2 ms sooner than through the outbox), and this node's follower passes over
- * the events it wrote itself (their seqs are remembered inside the unit that writes them,
- * before it commits, so its follower cannot see one first): each socket gets it once. The
- * console takes such frames in any order (a command's update carries its revision, a
- * transfer's state its lifecycle). A frame for a device's session goes through the outbox
- * only, on every node: the device executes commands in (fence, seq) order and refuses one
- * below the last, and the agent's requests may reach any node, so a command sent on the
- * device's own node must not overtake the one before it, still on its way from another node
- * through the outbox. A command's own frame does not come here at all with many nodes: the
+ * A frame for staff goes straight to this node's own staff sockets, at once (on
+ * PostgreSQL 1-2 ms sooner than through the outbox), and to the other nodes as
+ * `hub.staff` tagged with this node's id: its follower follows other nodes' events only
+ * (its node's commits do not wake it) and passes over this node's own, so each socket
+ * gets it once. The console takes such frames in any order (a command's update carries
+ * its revision, a transfer's state its lifecycle). A frame for a device's session goes
+ * through the outbox only, as `hub.frame`, on every node (this one too): the device
+ * executes commands in (fence, seq) order and refuses one below the last, and the agent's
+ * requests may reach any node, so a command sent on the device's own node must not
+ * overtake the one before it, still on its way from another node through the outbox. A command's own frame does not come here at all with many nodes: the
  * relay writes it in the command's unit (relay/commands.ts `frameIn`), so it is in the
  * outbox before the agent is answered. "session ended" follows `session.ended`.
  *
@@ -43,11 +40,9 @@ const isStaffFrame = (e: Outgoing): boolean => e.topic === 'hub.frame' && e.payl
  */
 export class NodeFrames {
   private queue: Outgoing[] = [];
-  /** this process's id in `feeds.*` events (its own are skipped) */
+  /** this process's id in `feeds.*` and `hub.staff` events (its own are skipped) */
   readonly node = randomId(12);
   private flushing: Promise<void> | null = null;
-  /** Seqs of the staff `hub.frame` events this node wrote (its own sockets had them at once), with when. */
-  private readonly own = new Map<number, number>();
   private closed = false;
   private readonly pruner: NodeJS.Timeout | null = null;
 
@@ -84,18 +79,24 @@ export class NodeFrames {
       // `feeds.changed` comes in a unit after the change); each feed gets a fresh snapshot.
       bus.follow(['node.gone'], () => hub.feeds.resync());
       bus.follow(['hub.frame'], (e) => {
-        if (this.own.delete(e.seq)) return; // this node's: its sockets had it at once
         const p = e.payload;
         if (p.sessionId !== undefined) hub.sendToSession(p.sessionId, p.frame);
-        for (const id of p.staffIds ?? []) hub.sendToStaff(id, p.frame);
+        for (const id of p.staffIds ?? []) hub.sendToStaff(id, p.frame); // from a node of an earlier version
       });
+      bus.follow(
+        ['hub.staff'],
+        (e) => {
+          if (e.payload.node === this.node) return; // its sockets had it at once
+          for (const id of e.payload.staffIds) hub.sendToStaff(id, e.payload.frame);
+        },
+        { othersOnly: true },
+      );
       // No durable consumer reads frames (nor moves its cursor past them): they go after a minute.
       this.pruner = setInterval(() => {
         this.data
           .tx(async (r) => {
             for (const t of NODE_TOPICS) await r.outbox.pruneTopic(t, FRAME_RETAIN_MS);
           })
-          .then(() => this.forgetOwn(Date.now() - FRAME_RETAIN_MS))
           .catch((e: unknown) => this.log.error({ err: e }, 'pruning socket frames failed'));
       }, FRAME_RETAIN_MS / 4);
       this.pruner.unref();
@@ -115,12 +116,8 @@ export class NodeFrames {
   toStaff(staffIds: readonly string[], frame: ServerFrame): void {
     if (staffIds.length === 0) return;
     for (const id of staffIds) this.hub.sendToStaff(id, frame);
-    if (this.bus.shared) this.enqueue({ topic: 'hub.frame', payload: { staffIds: [...staffIds], frame } });
-  }
-
-  /** Own frames the follower never saw (a unit that rolled back, events pruned unread) are forgotten. */
-  private forgetOwn(before: number): void {
-    for (const [seq, at] of this.own) if (at < before) this.own.delete(seq);
+    if (this.bus.shared)
+      this.enqueue({ topic: 'hub.staff', payload: { node: this.node, staffIds: [...staffIds], frame } });
   }
 
   /** Resolves when every frame handed over so far is in the outbox (shutdown); stops pruning. */
@@ -143,24 +140,14 @@ export class NodeFrames {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 200);
-        const mine: number[] = [];
         try {
           const write = async (r: Repos) => {
-            for (const e of batch) {
-              const seq = await r.outbox.emitNow(e.topic, e.payload);
-              if (!isStaffFrame(e)) continue;
-              // before the commit: the follower cannot read the event before its seq is here
-              this.own.set(seq, Date.now());
-              mine.push(seq);
-            }
+            for (const e of batch) await r.outbox.emitNow(e.topic, e.payload);
           };
-          // One event that this node's follower need not recognise (a device's frame, a feed's
-          // change) is one statement: one round trip instead of three on PostgreSQL. A staff
-          // frame's seq must be noted before its commit, so it takes a unit with a COMMIT after.
-          if (batch.length === 1 && !isStaffFrame(batch[0]!)) await this.data.statement(write);
+          // One event is one statement: one round trip instead of three on PostgreSQL.
+          if (batch.length === 1) await this.data.statement(write);
           else await this.data.tx(write);
         } catch (e) {
-          for (const seq of mine) this.own.delete(seq);
           this.log.error({ err: e }, `${batch.length} socket event(s) could not be written to the outbox`);
         }
       }
