@@ -206,21 +206,24 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
 
   /**
    * Everything that must hold for `staffId` to command the device of `requestId` now, read
-   * in the sending unit: the request (locked until the unit ends) and its session.
+   * in the sending unit: the request (locked until the unit ends), its session, and the
+   * sender's display name (signed into the command).
    */
   private async authorise(
     r: Repos,
     staffId: string,
     requestId: string,
     req: CreateCommandRequest,
-  ): Promise<{ row: RequestRow; session: SessionRow }> {
+  ): Promise<{ row: RequestRow; session: SessionRow; agentName: string }> {
     const row = await this.holderIn(r, staffId, requestId, req.fence);
+    // read once the request is locked (a unit sending under it meanwhile has committed)
+    const facts = await r.commands.sendFacts(row.id, row.fence, staffId);
     const s = await r.commands.session(row.session_id);
     if (!s || (await this.sessions.deadReasonIn(r, s)))
       throw new DomainError('gone', 'session_ended', 'the service session has ended');
     if (!row.device_id)
       throw new DomainError('conflict', 'conflict', 'this request has no device to command');
-    if ((await r.commands.stoppedAt(row.id)) !== null)
+    if (facts.stoppedAt !== null)
       throw new DomainError(
         'conflict',
         'control_stopped',
@@ -240,7 +243,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
           : `a ${kind} command needs assurance level ${COMMAND_LEVELS[kind]} (the customer is at ${level})`,
         { required: COMMAND_LEVELS[kind], current: level },
       );
-    const last = await r.commands.lastSeq(row.id, row.fence);
+    const last = facts.lastSeq;
     if (req.seq <= last) {
       throw (await r.commands.seqUsed(row.id, row.fence, req.seq))
         ? replayed(req.seq, row.fence)
@@ -248,7 +251,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
             lastSeq: last,
           });
     }
-    return { row, session: s };
+    return { row, session: s, agentName: facts.agentName ?? 'Agent' };
   }
 
   private async checkKind(r: Repos, req: RequestRow, cmd: DeviceCommand): Promise<void> {
@@ -313,7 +316,7 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
     // keeps the unit open for one ES256 signature (about 40 µs); checking on committed
     // data first, to sign outside, read everything twice (on PostgreSQL about 1 ms).
     const out = await this.ctx.data.tx(async (r) => {
-      const { row: request, session } = await this.authorise(r, staffId, requestId, req0);
+      const { row: request, session, agentName } = await this.authorise(r, staffId, requestId, req0);
       await this.checkKind(r, request, req0.command);
       // A confirmation carries the debited account and a nonce the factor given on the device binds to.
       const command =
@@ -335,7 +338,6 @@ export class CommandRelay extends EventEmitter<RelayEvents> {
         created_at: now,
         expires_at: Math.min(now + ttl, session.absolute_expires_at),
       };
-      const agentName = (await r.commands.agentName(staffId)) ?? 'Agent';
       const row = await r.commands.insert({ ...draft, jws: this.sign({ ...draft, revision: 1 }, agentName) });
       if (!row) throw replayed(req0.seq, draft.fence);
       const superseded =

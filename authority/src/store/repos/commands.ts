@@ -63,6 +63,23 @@ const controlOf = prepared((q, p: { requestId: string }) =>
 const staffName = prepared((q, p: { staffId: string }) =>
   q.selectFrom('staff').select('display_name').where('id', '=', p.staffId),
 );
+/** sendFacts: three scalar reads in one statement (they were three round trips on PostgreSQL). */
+const sendFactsOf = prepared((q, p: { requestId: string; fence: number; staffId: string }) =>
+  q.selectNoFrom((eb) => [
+    eb
+      .selectFrom('remote_control')
+      .select('stopped_at')
+      .where('request_id', '=', p.requestId)
+      .as('stopped_at'),
+    eb
+      .selectFrom('device_commands')
+      .select((e) => e.fn.max('seq').as('m'))
+      .where('request_id', '=', p.requestId)
+      .where('fence', '=', p.fence)
+      .as('last_seq'),
+    eb.selectFrom('staff').select('display_name').where('id', '=', p.staffId).as('agent_name'),
+  ]),
+);
 /** The values of a command transition's UPDATE (liveAt, deviceId unused without their guards). */
 interface TransitionValues extends Record<string, unknown> {
   id: string;
@@ -145,6 +162,24 @@ export class CommandsRepo extends Repo {
   async lastSeq(requestId: string, fence: number): Promise<number> {
     const r = await lastSeqOf.first(this.c, { requestId, fence });
     return r?.m === null || r?.m === undefined ? 0 : Number(r.m);
+  }
+
+  /**
+   * What a new command under (request, fence) by `staffId` is decided on besides the
+   * request's row, in one statement: when control was stopped (null: it is not), the
+   * highest seq used (0: none) and the sender's display name (undefined: no such staff).
+   */
+  async sendFacts(
+    requestId: string,
+    fence: number,
+    staffId: string,
+  ): Promise<{ stoppedAt: number | null; lastSeq: number; agentName: string | undefined }> {
+    const r = await sendFactsOf.first(this.c, { requestId, fence, staffId });
+    return {
+      stoppedAt: r?.stopped_at ?? null,
+      lastSeq: r?.last_seq === null || r?.last_seq === undefined ? 0 : Number(r.last_seq),
+      agentName: r?.agent_name ?? undefined,
+    };
   }
 
   async seqUsed(requestId: string, fence: number, seq: number): Promise<boolean> {
