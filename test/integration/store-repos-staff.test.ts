@@ -172,7 +172,14 @@ for (const engine of testEngines()) {
       assert.equal(await data.tx((r) => r.staff.rotateRefreshToken('nope')), undefined, 'unknown');
       assert.equal(await data.read.staff.refreshToken('nope'), undefined);
 
+      // a bearer token's check: the member and whether its login's family was revoked, in one read
+      const before = await data.read.staff.byIdInFamily('rt', 'f1');
+      assert.equal(before?.staff.username, staffRow('rt').username);
+      assert.equal(before?.familyRevoked, false);
+      assert.equal(await data.read.staff.byIdInFamily('nobody', 'f1'), undefined);
       assert.equal(await data.tx((r) => r.staff.revokeFamily('f1')), 2);
+      assert.equal((await data.read.staff.byIdInFamily('rt', 'f1'))?.familyRevoked, true);
+      assert.equal((await data.read.staff.byIdInFamily('rt', 'f3'))?.familyRevoked, false, 'another family');
       assert.equal(await data.tx((r) => r.staff.revokeFamily('f1')), 0, 'already revoked');
       assert.equal((await data.read.staff.refreshToken('h2'))?.revoked_at, now);
       assert.equal(await data.tx((r) => r.staff.rotateRefreshToken('h2')), undefined, 'revoked');

@@ -11,13 +11,23 @@ export type StaffRow = Selectable<Database['staff']>;
 const staffById = prepared((q, p: { id: string }) =>
   q.selectFrom('staff').selectAll().where('id', '=', p.id),
 );
-const revokedInFamily = prepared((q, p: { familyId: string }) =>
+/** staffWithFamily: the member's row and whether the login's family was revoked, one statement (were two). */
+const staffWithFamily = prepared((q, p: { id: string; familyId: string }) =>
   q
-    .selectFrom('refresh_tokens')
-    .select('token_hash')
-    .where('family_id', '=', p.familyId)
-    .where('revoked_at', 'is not', null)
-    .limit(1),
+    .selectFrom('staff')
+    .selectAll()
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('refresh_tokens')
+            .select('token_hash')
+            .where('family_id', '=', p.familyId)
+            .where('revoked_at', 'is not', null),
+        )
+        .as('family_revoked'),
+    )
+    .where('id', '=', p.id),
 );
 export type RefreshTokenRow = Selectable<Database['refresh_tokens']>;
 export type LoginThrottleRow = Selectable<Database['login_throttle']>;
@@ -33,6 +43,21 @@ export class StaffRepo extends Repo {
 
   async byId(id: string): Promise<StaffRow | undefined> {
     return await staffById.first(this.c, { id });
+  }
+
+  /**
+   * Staff member `id` as stored, and whether refresh token family `familyId` was revoked
+   * (a logout, a reuse, the provider's logout), in one statement: what a staff request's
+   * bearer token is checked against. Undefined when there is no such member.
+   */
+  async byIdInFamily(
+    id: string,
+    familyId: string,
+  ): Promise<{ staff: StaffRow; familyRevoked: boolean } | undefined> {
+    const r = await staffWithFamily.first(this.c, { id, familyId });
+    if (!r) return undefined;
+    const { family_revoked, ...staff } = r;
+    return { staff, familyRevoked: Boolean(family_revoked) };
   }
 
   /** Display names of these staff members (unknown ids are absent). */
@@ -103,11 +128,6 @@ export class StaffRepo extends Repo {
   }
 
   /** Revoke every live token of a family; how many were. */
-  /** Whether the refresh token family `familyId` was revoked (a logout, a reuse, the provider's logout). */
-  async familyRevoked(familyId: string): Promise<boolean> {
-    return (await revokedInFamily.first(this.c, { familyId })) !== undefined;
-  }
-
   async revokeFamily(familyId: string): Promise<number> {
     const r = await this.q
       .updateTable('refresh_tokens')
