@@ -176,6 +176,16 @@ for (const engine of testEngines()) {
       const before = await data.read.staff.byIdInFamily('rt', 'f1');
       assert.equal(before?.staff.username, staffRow('rt').username);
       assert.equal(before?.familyRevoked, false);
+      assert.equal(before?.lastSeenAt, null, 'not an agent: never seen');
+      await data.tx(async (r) => {
+        await r.agents.ensure('rt');
+        await r.agents.touch('rt', now - 5);
+      });
+      assert.equal(
+        (await data.read.staff.byIdInFamily('rt', 'f1'))?.lastSeenAt,
+        now - 5,
+        "the agent's last sighting",
+      );
       assert.equal(await data.read.staff.byIdInFamily('nobody', 'f1'), undefined);
       assert.equal(await data.tx((r) => r.staff.revokeFamily('f1')), 2);
       assert.equal((await data.read.staff.byIdInFamily('rt', 'f1'))?.familyRevoked, true);

@@ -96,7 +96,7 @@ async function authenticate(
       throw unauthorized('authentication expired: authenticate again');
   } else if (r.auth === 'staff' || r.auth === 'deviceOrStaff') {
     principal = await svc.staff.verifyAccess(authz);
-    await svc.pipeline.touchAgent(principal.staff.id);
+    await svc.pipeline.touchAgent(principal.staff.id, principal.lastSeenAt);
     if (r.roles && !r.roles.includes(principal.staff.role))
       throw forbidden(`requires role ${r.roles.join(' or ')}`);
   } else {

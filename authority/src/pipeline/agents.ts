@@ -154,12 +154,13 @@ export class Agents {
   }
 
   /** A sign of life of the agent (a staff route, a socket), durable when this resolves. */
-  async touch(staffId: string, at = this.ctx.clock.now()): Promise<void> {
+  async touch(staffId: string, at = this.ctx.clock.now(), known?: number | null): Promise<void> {
     // A write is a durable commit, and every HTTP call and socket heartbeat of a console is a
     // sign of life: one is kept per tenth of the agent timeout (3 s at the default 30 s), so
     // `last_seen_at` lags by at most that, far inside the timeout that reads it. Decided on the
-    // stored value, so every node follows the same rule.
-    const last = (await this.get(staffId))?.last_seen_at ?? null;
+    // stored value, so every node follows the same rule (`known`: as the caller read it with
+    // the access token, in the same statement: StaffRepo.byIdInFamily).
+    const last = known !== undefined ? known : ((await this.get(staffId))?.last_seen_at ?? null);
     if (last !== null && at >= last && at - last < this.ctx.config.agentTimeoutSeconds * 100) return;
     await this.ctx.data.statement((r) => r.agents.touch(staffId, at));
   }

@@ -925,8 +925,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** Any staff route call counts as a sign of life. */
-  async touchAgent(staffId: string): Promise<void> {
-    await this.agents.touch(staffId);
+  /** `lastSeenAt`: the agent's last sighting as the caller read it just now (not read again), if it did. */
+  async touchAgent(staffId: string, lastSeenAt?: number | null): Promise<void> {
+    await this.agents.touch(staffId, undefined, lastSeenAt);
   }
 
   // ---- leases, timers, routing ----------------------------------------------

@@ -28,6 +28,8 @@ export interface StaffPrincipal {
   staff: StaffRow;
   /** The login (refresh token family) the access token belongs to. */
   family?: string;
+  /** The agent's last sighting as read with the token (null: none; absent: not read), for Agents.touch. */
+  lastSeenAt?: number | null;
 }
 
 export const ACCESS_TOKEN_TYP = 'vd-access+jwt';
@@ -316,18 +318,18 @@ export class StaffAccounts {
     } catch {
       throw unauthorized('access token invalid or expired');
     }
-    // The member and the login's family in one statement (on PostgreSQL one round trip and one connection).
     const read = this.ctx.data.read.staff;
-    const found =
-      family === undefined
-        ? await read.byId(sub).then((staff) => staff && { staff, familyRevoked: false })
-        : await read.byIdInFamily(sub, family);
-    const staff = found?.staff;
-    const revoked = found?.familyRevoked === true;
-    if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');
+    if (family === undefined) {
+      const staff = await read.byId(sub);
+      if (!staff || staff.disabled_at !== null) throw unauthorized('account disabled');
+      return { kind: 'staff', staff };
+    }
+    // The member, the login's family and the agent's last sighting in one statement.
+    const found = await read.byIdInFamily(sub, family);
+    if (!found || found.staff.disabled_at !== null) throw unauthorized('account disabled');
     // A login ended (logout here or at the identity provider, a reused refresh token): at once.
-    if (revoked) throw unauthorized('signed out');
-    return { kind: 'staff', staff, ...(family !== undefined ? { family } : {}) };
+    if (found.familyRevoked) throw unauthorized('signed out');
+    return { kind: 'staff', staff: found.staff, family, lastSeenAt: found.lastSeenAt };
   }
 
   /**

@@ -11,7 +11,7 @@ export type StaffRow = Selectable<Database['staff']>;
 const staffById = prepared((q, p: { id: string }) =>
   q.selectFrom('staff').selectAll().where('id', '=', p.id),
 );
-/** staffWithFamily: the member's row and whether the login's family was revoked, one statement (were two). */
+/** staffWithFamily: the member's row, whether the login's family was revoked and the agent's last sighting, one statement (were three). */
 const staffWithFamily = prepared((q, p: { id: string; familyId: string }) =>
   q
     .selectFrom('staff')
@@ -26,6 +26,9 @@ const staffWithFamily = prepared((q, p: { id: string; familyId: string }) =>
             .where('revoked_at', 'is not', null),
         )
         .as('family_revoked'),
+    )
+    .select((eb) =>
+      eb.selectFrom('agents').select('last_seen_at').whereRef('staff_id', '=', 'staff.id').as('last_seen_at'),
     )
     .where('id', '=', p.id),
 );
@@ -46,18 +49,20 @@ export class StaffRepo extends Repo {
   }
 
   /**
-   * Staff member `id` as stored, and whether refresh token family `familyId` was revoked
-   * (a logout, a reuse, the provider's logout), in one statement: what a staff request's
-   * bearer token is checked against. Undefined when there is no such member.
+   * Staff member `id` as stored, whether refresh token family `familyId` was revoked (a
+   * logout, a reuse, the provider's logout) and, for an agent, when they were last seen
+   * (null: never, or not an agent), in one statement: what a staff request's bearer token
+   * is checked against, and what its sign of life decides on (Agents.touch). Undefined
+   * when there is no such member.
    */
   async byIdInFamily(
     id: string,
     familyId: string,
-  ): Promise<{ staff: StaffRow; familyRevoked: boolean } | undefined> {
+  ): Promise<{ staff: StaffRow; familyRevoked: boolean; lastSeenAt: number | null } | undefined> {
     const r = await staffWithFamily.first(this.c, { id, familyId });
     if (!r) return undefined;
-    const { family_revoked, ...staff } = r;
-    return { staff, familyRevoked: Boolean(family_revoked) };
+    const { family_revoked, last_seen_at, ...staff } = r;
+    return { staff, familyRevoked: Boolean(family_revoked), lastSeenAt: last_seen_at ?? null };
   }
 
   /** Display names of these staff members (unknown ids are absent). */
