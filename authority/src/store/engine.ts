@@ -618,8 +618,8 @@ class PostgresStore implements Store {
     pool.on('error', (e) => opts.onPoolError?.(e));
     // A connection lost while a unit holds it between two queries (a server restart, a
     // failover, pg_terminate_backend) is emitted on its client, where nothing listens
-    // unless we do: it would end the process. The unit's next query fails instead.
-    // The server process of each connection the pool holds (ownsSession).
+    // unless we do: it would end the process. The unit's next query fails instead. And the
+    // server process of each connection the pool holds is noted (ownsSession).
     const sessions = new Set<number>();
     const pidOf = (client: pg.PoolClient) => (client as unknown as { processID: number | null }).processID;
     pool.on('connect', (client) => {

@@ -29,9 +29,10 @@ type Outgoing = { [T in DomainTopic]: { topic: T; payload: DomainPayload<T> } }[
  * through the outbox only, as `hub.frame`, on every node (this one too): the device
  * executes commands in (fence, seq) order and refuses one below the last, and the agent's
  * requests may reach any node, so a command sent on the device's own node must not
- * overtake the one before it, still on its way from another node through the outbox. A command's own frame does not come here at all with many nodes: the
- * relay writes it in the command's unit (relay/commands.ts `frameIn`), so it is in the
- * outbox before the agent is answered. "session ended" follows `session.ended`.
+ * overtake the one before it, still on its way from another node through the outbox. A
+ * command's own frame does not come here at all with many nodes: the relay writes it in
+ * the command's unit (relay/commands.ts `frameIn`), so it is in the outbox before the
+ * agent is answered. "session ended" follows `session.ended`.
  *
  * The queue/board/device feeds build their frames from committed data on each node: the
  * pipeline's in-process 'changed' / 'offer' of this node go out as `feeds.changed` /
