@@ -687,7 +687,7 @@ async function readThroughRepositories(data: Data, n: number): Promise<void> {
   assert.equal((await r.wrapUps.byKey('wk1'))?.notes, 'kept');
   if (n < 5) return;
   assert.equal((await r.commands.get('cm1'))?.state, 'done');
-  assert.equal(await r.commands.stoppedAt('rq1'), T + 9);
+  assert.equal((await r.commands.control('rq1')).stoppedAt, T + 9);
   assert.equal((await r.transfers.get('tr1'))?.state, 'completed');
   assert.equal((await r.custody.list('rq1')).length, 1);
   if (n < 6) return;

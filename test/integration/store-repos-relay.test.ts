@@ -248,7 +248,7 @@ for (const engine of testEngines()) {
         expired.some((x) => x.id === c.id && x.state === 'expired' && x.finished_at === c.expires_at),
       );
 
-      assert.equal(await h.data.read.commands.stoppedAt(req.id), null);
+      assert.equal((await h.data.read.commands.control(req.id)).stoppedAt, null);
       assert.equal(await tx((r) => r.commands.stop(req.id, T0 + 1)), T0 + 1);
       assert.equal(await tx((r) => r.commands.stop(req.id, T0 + 2)), T0 + 1, 'the first stop stays');
       assert.deepEqual(
@@ -256,7 +256,7 @@ for (const engine of testEngines()) {
         [{ request_id: req.id, stopped_at: T0 + 1 }],
       );
       await tx((r) => r.commands.resume(req.id, T0 + 3));
-      assert.equal(await h.data.read.commands.stoppedAt(req.id), null);
+      assert.equal((await h.data.read.commands.control(req.id)).stoppedAt, null);
     });
 
     it(`single use under ${N} concurrent units: one ack, one answer, one seq, one receipt`, async () => {

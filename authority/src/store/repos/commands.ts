@@ -311,10 +311,6 @@ export class CommandsRepo extends Repo {
 
   // ---- remote control (the customer's stop) -----------------------------------------
 
-  async stoppedAt(requestId: string): Promise<number | null> {
-    return (await this.control(requestId)).stoppedAt;
-  }
-
   /** Whether control is stopped (since when: the first stop), and when it was last stopped or allowed again (null: never). */
   async control(requestId: string): Promise<{ stoppedAt: number | null; changedAt: number | null }> {
     const r = await controlOf.first(this.c, { requestId });
